@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { AppConfig } from './config/index.js';
+import { openDataSource } from './persistence/index.js';
+import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
+import { ChainClient, EmbeddedChainNode } from './chain/index.js';
+import { AgencyService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
+import { AppModule } from './app.module.js';
+import { entities } from './entities.js';
+import { migrations } from '../migrations/index.js';
+
+export interface RunningApp {
+  app: NestFastifyApplication;
+  /** Base URL the service listens on. */
+  url: string;
+  config: AppConfig;
+  operatorApiKey: string;
+  /** Present when the service started its own chain node. */
+  embeddedChain: EmbeddedChainNode | undefined;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the whole service; used by main.ts and by the end-to-end tests. */
+export async function startApp(config: AppConfig): Promise<RunningApp> {
+  const embeddedChain = config.chain.rpcUrl
+    ? undefined
+    : await EmbeddedChainNode.start({ chainId: config.chain.chainId, port: config.chain.embeddedPort });
+  try {
+    const chain = new ChainClient(
+      config.chain.rpcUrl ?? embeddedChain!.rpcUrl,
+      config.chain.chainId,
+      config.chain.networkName,
+      config.chain.pollMs,
+    );
+    const dataSource = await openDataSource(config.database, entities, migrations);
+    const operatorApiKey = resolveOperatorKey(config);
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot({
+        config,
+        dataSource,
+        keyBackend: new LocalKeyBackend(resolveMasterKey(config)),
+        chain,
+        chainOptions: {
+          configuredRegistry: config.chain.registryAddress,
+          embedded: embeddedChain !== undefined,
+          mode: 'service',
+          timeoutMs: 60_000,
+          pollMs: config.chain.pollMs,
+          outboxPollMs: config.outboxPollMs,
+          priorityFeeWei: config.chain.priorityFeeWei,
+        },
+        operatorApiKey,
+      }),
+      new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: true }),
+      { bufferLogs: true },
+    );
+    app.useLogger(app.get(Logger));
+    app.enableShutdownHooks();
+
+    const openApi = new DocumentBuilder()
+      .setTitle('Chancery')
+      .setDescription('Issue and verify electronic licences and identity credentials anchored on a consortium chain')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build();
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
+
+    await app.listen({ port: config.http.port, host: config.http.host });
+    const address = app.getHttpServer().address() as { port: number };
+    const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${address.port}`;
+
+    const agencies = app.get(AgencyService);
+    await agencies.reconcile();
+    if (config.demoAgency) await seedDemoAgency(config, agencies);
+
+    return {
+      app,
+      url,
+      config,
+      operatorApiKey,
+      embeddedChain,
+      async close() {
+        await app.close();
+        chain.destroy();
+        await embeddedChain?.stop();
+      },
+    };
+  } catch (error) {
+    await embeddedChain?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { getAddress, zeroPadValue } from 'ethers';
+import { ChainClient } from './chain.client.js';
+
+export type IdentityChangedListener = (identity: string, blockNumber: number) => void;
+
+/**
+ * Follows events of the watched contracts by polling eth_getLogs (works on every JSON-RPC node, no
+ * filters or websockets needed) and tells listeners which identity (topic 1) changed.
+ */
+@Injectable()
+export class ChainEvents implements OnApplicationShutdown {
+  private readonly logger = new Logger('ChainEvents');
+  private readonly listeners: IdentityChangedListener[] = [];
+  private watched: { address: string; topics: string[] }[] = [];
+  private fromBlock: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly pollMs: number,
+  ) {}
+
+  watch(address: string, topics: string[]): void {
+    this.watched.push({ address, topics });
+  }
+
+  onIdentityChanged(listener: IdentityChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** One poll; exposed so callers (and tests) need not wait for the timer. */
+  async poll(): Promise<void> {
+    if (this.watched.length === 0) return;
+    const latest = await this.chain.blockNumber();
+    if (this.fromBlock === undefined || this.fromBlock > latest + 1) this.fromBlock = latest + 1; // start, or chain reset
+    if (this.fromBlock > latest) return;
+    for (const { address, topics } of this.watched) {
+      const logs = await this.chain.provider.getLogs({ address, topics: [topics], fromBlock: this.fromBlock, toBlock: latest });
+      for (const log of logs) {
+        const identityTopic = log.topics[1];
+        if (!identityTopic) continue;
+        const identity = getAddress('0x' + identityTopic.slice(-40));
+        for (const listener of this.listeners) listener(identity, log.blockNumber);
+      }
+    }
+    this.fromBlock = latest + 1;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.poll()
+        .catch((error: unknown) => this.logger.debug({ err: error }, 'event poll failed'))
+        .finally(() => this.schedule(this.pollMs));
+    }, delayMs);
+  }
+}
+
+export const addressTopic = (address: string): string => zeroPadValue(address, 32);

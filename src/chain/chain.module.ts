@@ -1,0 +1,31 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { KeyService } from '../keys/index.js';
+import { ChainBootstrap, CHAIN_OPTIONS, type ChainOptions } from './chain-bootstrap.js';
+import { ChainClient } from './chain.client.js';
+import { ChainEvents } from './chain-events.js';
+import { OutboxService } from './outbox.service.js';
+import { OutboxWorker } from './outbox.worker.js';
+
+@Global()
+@Module({})
+export class ChainModule {
+  static forRoot(client: ChainClient, options: ChainOptions): DynamicModule {
+    return {
+      module: ChainModule,
+      providers: [
+        { provide: ChainClient, useValue: client },
+        { provide: CHAIN_OPTIONS, useValue: options },
+        OutboxService,
+        {
+          provide: OutboxWorker,
+          inject: [OutboxService, ChainClient, KeyService],
+          useFactory: (outbox: OutboxService, chain: ChainClient, keys: KeyService) =>
+            new OutboxWorker(outbox, chain, keys, { pollMs: options.outboxPollMs, priorityFeeWei: options.priorityFeeWei }),
+        },
+        { provide: ChainEvents, inject: [ChainClient], useFactory: (chain: ChainClient) => new ChainEvents(chain, options.pollMs) },
+        ChainBootstrap,
+      ],
+      exports: [ChainClient, OutboxService, OutboxWorker, ChainEvents, ChainBootstrap],
+    };
+  }
+}

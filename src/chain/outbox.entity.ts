@@ -1,0 +1,98 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export type OutboxStatus = 'pending' | 'signing' | 'signed' | 'mined' | 'reverted';
+
+/**
+ * One intended chain write. Written in the same database transaction as the business change it belongs
+ * to; the worker signs it once (the raw transaction is stored before it is broadcast) and rebroadcasts
+ * those same bytes until mined, so a write is never sent twice.
+ */
+@Entity('outbox')
+@Index('ix_outbox_status', ['chainId', 'status'])
+@Index('ix_outbox_signer_nonce', ['signerKeyId', 'nonce'])
+export class OutboxEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** Orders entries of one signer; assigned at insert from a monotonic clock. */
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  seq!: number;
+
+  @Column({ name: 'chain_id', type: 'integer' })
+  chainId!: number;
+
+  @Column({ name: 'signer_key_id', type: 'varchar', length: 36 })
+  signerKeyId!: string;
+
+  /** Null deploys a contract. */
+  @Column({ name: 'to_address', type: 'varchar', length: 42, nullable: true })
+  toAddress!: string | null;
+
+  @Column({ type: 'text' })
+  data!: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  purpose!: string;
+
+  /** What the write is about, e.g. agency:<id>; never personal data. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  ref!: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: OutboxStatus;
+
+  @Column({ type: 'integer', nullable: true })
+  nonce!: number | null;
+
+  @Column({ name: 'raw_tx', type: 'text', nullable: true })
+  rawTx!: string | null;
+
+  @Column({ name: 'tx_hash', type: 'varchar', length: 66, nullable: true })
+  txHash!: string | null;
+
+  @Column({ name: 'block_number', type: 'integer', nullable: true })
+  blockNumber!: number | null;
+
+  @Column({ name: 'gas_used', type: 'integer', nullable: true })
+  gasUsed!: number | null;
+
+  @Column({ name: 'contract_address', type: 'varchar', length: 42, nullable: true })
+  contractAddress!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError!: string | null;
+
+  @Column({ name: 'lease_until', type: Date, nullable: true })
+  leaseUntil!: Date | null;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+
+  @Column({ name: 'mined_at', type: Date, nullable: true })
+  minedAt!: Date | null;
+}
+
+/** Contracts we deployed, per chain (the ERC-1056 registry, later the status anchor). */
+@Entity('chain_contracts')
+export class ChainContractEntity {
+  @PrimaryColumn({ name: 'chain_id', type: 'integer' })
+  chainId!: number;
+
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 42 })
+  address!: string;
+
+  @Column({ name: 'outbox_id', type: 'varchar', length: 36, nullable: true })
+  outboxId!: string | null;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+}

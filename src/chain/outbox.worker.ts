@@ -1,0 +1,185 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Signature, Transaction, getBytes, isError, type TransactionReceipt } from 'ethers';
+import { KeyService } from '../keys/index.js';
+import { ChainClient } from './chain.client.js';
+import { OutboxService, type OutboxEntry } from './outbox.service.js';
+
+export type MinedListener = (entry: OutboxEntry) => Promise<void>;
+
+export interface OutboxWorkerOptions {
+  pollMs: number;
+  priorityFeeWei: bigint;
+}
+
+const LEASE_MS = 30_000;
+const RECEIPT_WAIT_MS = 5_000;
+
+/**
+ * Sends outbox entries in order per signer: claim, sign once (stored before broadcast), broadcast,
+ * wait for the receipt. A node that is down only delays the queue; the same bytes are sent again later.
+ */
+@Injectable()
+export class OutboxWorker implements OnApplicationShutdown {
+  private readonly logger = new Logger('OutboxWorker');
+  private readonly listeners: MinedListener[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly outbox: OutboxService,
+    private readonly chain: ChainClient,
+    private readonly keys: KeyService,
+    private readonly options: OutboxWorkerOptions,
+  ) {}
+
+  onMined(listener: MinedListener): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** One pass over the open entries. Exposed so start-up and tests can drive the queue directly. */
+  async drain(): Promise<void> {
+    const bySigner = new Map<string, OutboxEntry[]>();
+    for (const entry of await this.outbox.open()) {
+      const queue = bySigner.get(entry.signerKeyId) ?? [];
+      queue.push(entry);
+      bySigner.set(entry.signerKeyId, queue);
+    }
+    await Promise.all([...bySigner.values()].map((queue) => this.drainSigner(queue)));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.current = this.drain()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'outbox pass failed'))
+        .finally(() => this.schedule(this.options.pollMs));
+    }, delayMs);
+  }
+
+  private async drainSigner(queue: OutboxEntry[]): Promise<void> {
+    for (const entry of queue) {
+      // Strict order per signer: a later write is not signed before the earlier one is mined.
+      if (!(await this.advance(entry))) return;
+    }
+  }
+
+  private async advance(entry: OutboxEntry): Promise<boolean> {
+    try {
+      let current = entry;
+      if (current.status !== 'signed') {
+        if (!(await this.outbox.claim(current, LEASE_MS))) return false;
+        const signed = await this.sign(current);
+        if (!signed) return true;
+        current = signed;
+      }
+      const receipt = await this.broadcast(current);
+      if (!receipt) return false;
+      const status = receipt.status === 1 ? 'mined' : 'reverted';
+      await this.outbox.update(current.id, {
+        status,
+        blockNumber: receipt.blockNumber,
+        gasUsed: Number(receipt.gasUsed),
+        contractAddress: receipt.contractAddress ?? null,
+        minedAt: new Date(),
+        lastError: status === 'reverted' ? 'transaction reverted' : null,
+        leaseUntil: null,
+      });
+      const final = (await this.outbox.get(current.id))!;
+      for (const listener of this.listeners) {
+        await listener(final).catch((error: unknown) => this.logger.warn({ err: error, outboxId: final.id }, 'mined listener failed'));
+      }
+      return true;
+    } catch (error) {
+      await this.outbox
+        .update(entry.id, { lastError: describe(error) })
+        .catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Signs with the next nonce and stores the raw transaction. Returns undefined if the write can never succeed. */
+  private async sign(entry: OutboxEntry): Promise<OutboxEntry | undefined> {
+    const key = await this.keys.getKey(entry.signerKeyId);
+    const from = key.address!;
+    const provider = this.chain.provider;
+    const [chainNonce, ourHighest, block] = await Promise.all([
+      provider.getTransactionCount(from, 'pending'),
+      this.outbox.highestNonce(entry.signerKeyId),
+      provider.getBlock('latest'),
+    ]);
+    const nonce = Math.max(chainNonce, ourHighest === null ? 0 : ourHighest + 1);
+    let gasEstimate: bigint;
+    try {
+      gasEstimate = await provider.estimateGas({ from, to: entry.toAddress, data: entry.data });
+    } catch (error) {
+      if (isError(error, 'CALL_EXCEPTION')) {
+        await this.outbox.update(entry.id, { status: 'reverted', lastError: `would revert: ${describe(error)}`, leaseUntil: null });
+        this.logger.error({ outboxId: entry.id, purpose: entry.purpose }, 'chain write would revert; dropped');
+        return undefined;
+      }
+      throw error;
+    }
+    const baseFee = block?.baseFeePerGas ?? 0n;
+    const tx = Transaction.from({
+      type: 2,
+      chainId: this.chain.chainId,
+      nonce,
+      to: entry.toAddress,
+      data: entry.data,
+      value: 0n,
+      gasLimit: (gasEstimate * 12n) / 10n + 10_000n,
+      maxPriorityFeePerGas: this.options.priorityFeeWei,
+      maxFeePerGas: baseFee * 2n + this.options.priorityFeeWei,
+    });
+    tx.signature = Signature.from(await this.keys.signDigest(entry.signerKeyId, getBytes(tx.unsignedHash)));
+    const changes = { status: 'signed' as const, nonce, rawTx: tx.serialized, txHash: tx.hash, leaseUntil: null };
+    await this.outbox.update(entry.id, changes);
+    return { ...entry, ...changes };
+  }
+
+  private async broadcast(entry: OutboxEntry): Promise<TransactionReceipt | null> {
+    const provider = this.chain.provider;
+    const known = await provider.getTransactionReceipt(entry.txHash!);
+    if (known) return known;
+    try {
+      await provider.broadcastTransaction(entry.rawTx!);
+    } catch (error) {
+      if (isError(error, 'NONCE_EXPIRED')) {
+        const receipt = await provider.getTransactionReceipt(entry.txHash!);
+        if (receipt) return receipt;
+        // Another transaction took this nonce, so ours can never be mined: sign the write again.
+        await this.outbox.update(entry.id, { status: 'pending', nonce: null, rawTx: null, txHash: null, lastError: 'nonce taken; re-signing' });
+        return null;
+      }
+      if (!/already known|known transaction|already imported/i.test(describe(error))) throw error;
+    }
+    try {
+      return await provider.waitForTransaction(entry.txHash!, 1, RECEIPT_WAIT_MS);
+    } catch (error) {
+      if (isError(error, 'TIMEOUT')) return null;
+      throw error;
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 500 ? message.slice(0, 500) + '…' : message;
+}

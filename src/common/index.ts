@@ -1,0 +1,15 @@
+export {
+  ProblemError,
+  OAuthError,
+  badRequest,
+  notFound,
+  conflict,
+  unauthorized,
+  forbidden,
+  unavailable,
+  type Violation,
+} from './errors.js';
+export { parseOrThrow, violationsOf } from './validation.js';
+export { ProblemFilter } from './problem.filter.js';
+export { projectRoot } from './project-root.js';
+export { randomToken, sha256Hex, secretsEqual } from './secrets.js';

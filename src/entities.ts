@@ -1,0 +1,6 @@
+import { KeyEntity } from './keys/index.js';
+import { ChainContractEntity, OutboxEntity } from './chain/index.js';
+import { AgencyApiKeyEntity, AgencyEntity } from './issuer/index.js';
+
+/** Every TypeORM entity of the service; the schema itself comes from migrations/. */
+export const entities = [KeyEntity, OutboxEntity, ChainContractEntity, AgencyEntity, AgencyApiKeyEntity];

@@ -1,0 +1,58 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Database } from '../persistence/index.js';
+import { ChainClient, OutboxService } from '../chain/index.js';
+
+@ApiTags('operations')
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: Database,
+    private readonly chain: ChainClient,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  @Get('health')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness and dependencies: database and chain node' })
+  check() {
+    return this.health.check([
+      () =>
+        this.indicators
+          .check('database')
+          .attempt(async () => {
+            await this.db.ping();
+            return { kind: this.db.kind };
+          })
+          .withTimeout(3_000),
+      () =>
+        this.indicators
+          .check('chain')
+          .attempt(async () => ({ chainId: this.chain.chainId, blockNumber: await this.chain.blockNumber() }))
+          .withTimeout(3_000),
+    ]);
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Prometheus metrics' })
+  async metrics(): Promise<string> {
+    const counts = await this.outbox.counts();
+    const memory = process.memoryUsage();
+    const lines = [
+      '# HELP chancery_outbox_entries Chain writes in the outbox by status.',
+      '# TYPE chancery_outbox_entries gauge',
+      ...Object.entries(counts).map(([status, count]) => `chancery_outbox_entries{status="${status}"} ${count}`),
+      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${memory.rss}`,
+      '# HELP process_uptime_seconds Seconds since the process started.',
+      '# TYPE process_uptime_seconds gauge',
+      `process_uptime_seconds ${Math.round(process.uptime())}`,
+    ];
+    return lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,181 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { conflict, notFound, parseOrThrow } from '../../common/index.js';
+import { Database } from '../../persistence/index.js';
+import { KeyService } from '../../keys/index.js';
+import { ChainBootstrap, OutboxService, OutboxWorker, type OutboxEntry } from '../../chain/index.js';
+import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
+import { AgencyRepository, type Agency } from './agency.repository.js';
+import { issueApiKey } from './api-keys.js';
+
+export const createAgencySchema = z.object({
+  slug: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
+  name: z.string().trim().min(1).max(200),
+});
+export type CreateAgencyInput = z.infer<typeof createAgencySchema>;
+
+export interface AgencyView {
+  id: string;
+  slug: string;
+  name: string;
+  did: string;
+  status: Agency['status'];
+  signingKid: string | null;
+  serviceEndpoint: string;
+  createdAt: string;
+  chainWrites: { purpose: string; status: string; txHash: string | null; blockNumber: number | null }[];
+}
+
+@Injectable()
+export class AgencyService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('AgencyService');
+
+  constructor(
+    private readonly db: Database,
+    private readonly agencies: AgencyRepository,
+    private readonly keys: KeyService,
+    private readonly outbox: OutboxService,
+    private readonly worker: OutboxWorker,
+    private readonly chain: ChainBootstrap,
+    private readonly resolver: DidResolverService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.worker.onMined((entry) => this.onChainWriteMined(entry));
+  }
+
+  /**
+   * Creates the agency, its keys, its first API key and the chain writes that anchor its DID document,
+   * all in one database transaction; the outbox worker sends the writes after the commit.
+   */
+  async create(input: unknown): Promise<{ agency: AgencyView; apiKey: string }> {
+    const { slug, name } = parseOrThrow(createAgencySchema, input);
+    const id = randomUUID();
+    const registry = this.chain.registryAddress;
+    const apiKey = issueApiKey();
+    const serviceEndpoint = this.config.http.publicUrl ?? `http://localhost:${this.config.http.port}`;
+    await this.db.transaction(async (tx) => {
+      if (await this.agencies.bySlug(slug, tx)) throw conflict(`An agency with slug "${slug}" already exists`);
+      const controller = await this.keys.createKey('ES256K', 'did-controller', id, tx);
+      const signing = await this.keys.createKey('ES256', 'credential-signing', id, tx);
+      const did = ethrDid(this.config.chain.networkName, controller.address!);
+      await this.agencies.insert(tx, {
+        id,
+        slug,
+        name,
+        did,
+        controllerKeyId: controller.id,
+        signingKeyId: signing.id,
+        signingKid: null,
+        serviceEndpoint,
+        status: 'anchoring',
+        createdAt: new Date(),
+      });
+      await this.agencies.insertApiKey(tx, {
+        id: randomUUID(),
+        agencyId: id,
+        prefix: apiKey.prefix,
+        secretHash: apiKey.secretHash,
+        label: 'initial',
+        createdAt: new Date(),
+        revokedAt: null,
+      });
+      await this.outbox.enqueue(
+        tx,
+        agencyDidWrites({
+          identity: controller.address!,
+          controllerKeyId: controller.id,
+          signingPublicKeyHex: signing.publicKeyHex,
+          serviceEndpoint,
+          validitySeconds: this.config.didKeyValidityDays * 86_400,
+          registry,
+          ref: agencyRef(id),
+        }),
+      );
+    });
+    this.logger.log({ agencyId: id, slug }, 'agency created; DID anchoring queued');
+    return { agency: await this.view(id), apiKey: apiKey.token };
+  }
+
+  async createApiKey(agencyId: string, label: string): Promise<string> {
+    await this.get(agencyId);
+    const apiKey = issueApiKey();
+    await this.agencies.insertApiKey(undefined, {
+      id: randomUUID(),
+      agencyId,
+      prefix: apiKey.prefix,
+      secretHash: apiKey.secretHash,
+      label,
+      createdAt: new Date(),
+      revokedAt: null,
+    });
+    return apiKey.token;
+  }
+
+  async get(id: string): Promise<Agency> {
+    const agency = (await this.agencies.byId(id)) ?? (await this.agencies.bySlug(id));
+    if (!agency) throw notFound(`No agency "${id}"`);
+    return agency;
+  }
+
+  async view(idOrSlug: string): Promise<AgencyView> {
+    const agency = await this.get(idOrSlug);
+    const writes = await this.outbox.byRef(agencyRef(agency.id));
+    return {
+      id: agency.id,
+      slug: agency.slug,
+      name: agency.name,
+      did: agency.did,
+      status: agency.status,
+      signingKid: agency.signingKid,
+      serviceEndpoint: agency.serviceEndpoint,
+      createdAt: agency.createdAt.toISOString(),
+      chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),
+    };
+  }
+
+  async list(): Promise<AgencyView[]> {
+    return Promise.all((await this.agencies.list()).map((agency) => this.view(agency.id)));
+  }
+
+  /**
+   * Activates an agency once all its anchoring writes are mined: the signing key's verification
+   * method id (kid) is read back from the resolved DID document, so we only ever sign with a kid
+   * that verifiers will find on chain.
+   */
+  async refresh(agencyId: string): Promise<Agency> {
+    const agency = await this.get(agencyId);
+    if (agency.status === 'active') return agency;
+    const writes = await this.outbox.byRef(agencyRef(agency.id));
+    if (writes.length === 0 || writes.some((write) => write.status !== 'mined')) return agency;
+    this.resolver.evict(agency.did.split(':').pop()!);
+    const { didDocument } = await this.resolver.resolve(agency.did);
+    const signing = await this.keys.getKey(agency.signingKeyId);
+    const method = didDocument?.verificationMethod?.find(
+      (vm) => vm.publicKeyHex?.toLowerCase() === signing.publicKeyHex.toLowerCase(),
+    );
+    if (!method) {
+      this.logger.warn({ agencyId: agency.id }, 'anchoring mined but the signing key is not in the DID document yet');
+      return agency;
+    }
+    await this.agencies.activate(agency.id, method.id);
+    this.logger.log({ agencyId: agency.id, kid: method.id }, 'agency active');
+    return (await this.agencies.byId(agency.id))!;
+  }
+
+  /** Activates agencies whose anchoring finished while we were not running. */
+  async reconcile(): Promise<void> {
+    for (const agency of await this.agencies.withStatus('anchoring')) await this.refresh(agency.id);
+  }
+
+  private async onChainWriteMined(entry: OutboxEntry): Promise<void> {
+    if (entry.ref?.startsWith('agency:')) await this.refresh(entry.ref.slice('agency:'.length));
+  }
+}
+
+export const agencyRef = (agencyId: string): string => `agency:${agencyId}`;

@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { computeAddress, hexlify } from 'ethers';
+import { Database, type Tx } from '../persistence/index.js';
+import { KeyEntity } from './key.entity.js';
+import type { KeyAlgorithm, KeyBackend } from './key-backend.js';
+
+export const KEY_BACKEND = Symbol('KEY_BACKEND');
+
+export type KeyPurpose = 'credential-signing' | 'did-controller' | 'service-account';
+
+export interface PublicKeyInfo {
+  id: string;
+  algorithm: KeyAlgorithm;
+  purpose: KeyPurpose;
+  ownerRef: string | null;
+  /** Uncompressed SEC1, hex without 0x. */
+  publicKeyHex: string;
+  publicJwk: { kty: 'EC'; crv: 'P-256' | 'secp256k1'; x: string; y: string };
+  /** Ethereum address for secp256k1 keys. */
+  address: string | null;
+}
+
+export interface EthereumSignature {
+  r: string;
+  s: string;
+  yParity: 0 | 1;
+}
+
+/** The only place that signs. Callers hold key ids; private keys stay inside the backend. */
+@Injectable()
+export class KeyService {
+  constructor(
+    private readonly db: Database,
+    @Inject(KEY_BACKEND) private readonly backend: KeyBackend,
+  ) {}
+
+  async createKey(algorithm: KeyAlgorithm, purpose: KeyPurpose, ownerRef: string | null, tx?: Tx) {
+    const generated = await this.backend.generate(algorithm);
+    const publicKeyHex = Buffer.from(generated.publicKey).toString('hex');
+    const entity: KeyEntity = {
+      id: randomUUID(),
+      algorithm,
+      purpose,
+      ownerRef,
+      publicKeyHex,
+      address: algorithm === 'ES256K' ? computeAddress('0x' + publicKeyHex) : null,
+      backend: this.backend.name,
+      secretRef: generated.secretRef,
+      createdAt: new Date(),
+    };
+    await this.db.use(tx, (manager) => manager.getRepository(KeyEntity).insert(entity));
+    return toPublicInfo(entity);
+  }
+
+  async getKey(id: string, tx?: Tx): Promise<PublicKeyInfo> {
+    return toPublicInfo(await this.load(id, tx));
+  }
+
+  async findByOwner(ownerRef: string, purpose: KeyPurpose, tx?: Tx): Promise<PublicKeyInfo | null> {
+    const key = await this.db.use(tx, (manager) =>
+      manager.getRepository(KeyEntity).findOne({ where: { ownerRef, purpose }, order: { createdAt: 'DESC' } }),
+    );
+    return key ? toPublicInfo(key) : null;
+  }
+
+  /** A JWS signature (raw r||s) over the signing input. */
+  async signJws(id: string, signingInput: Uint8Array): Promise<Uint8Array> {
+    const key = await this.load(id);
+    return (await this.backend.sign(key.algorithm as KeyAlgorithm, key.secretRef, signingInput, false)).signature;
+  }
+
+  /** An Ethereum signature over a 32-byte digest (transactions); secp256k1 keys only. */
+  async signDigest(id: string, digest: Uint8Array): Promise<EthereumSignature> {
+    const key = await this.load(id);
+    if (key.algorithm !== 'ES256K') throw new Error(`Key ${id} is not a secp256k1 key`);
+    const { signature, recovery } = await this.backend.sign('ES256K', key.secretRef, digest, true);
+    return { r: hexlify(signature.subarray(0, 32)), s: hexlify(signature.subarray(32)), yParity: recovery ?? 0 };
+  }
+
+  private async load(id: string, tx?: Tx): Promise<KeyEntity> {
+    const key = await this.db.use(tx, (manager) => manager.getRepository(KeyEntity).findOneBy({ id }));
+    if (!key) throw new Error(`Unknown key ${id}`);
+    return key;
+  }
+}
+
+function toPublicInfo(entity: KeyEntity): PublicKeyInfo {
+  const raw = Buffer.from(entity.publicKeyHex, 'hex');
+  return {
+    id: entity.id,
+    algorithm: entity.algorithm as KeyAlgorithm,
+    purpose: entity.purpose as KeyPurpose,
+    ownerRef: entity.ownerRef,
+    publicKeyHex: entity.publicKeyHex,
+    publicJwk: {
+      kty: 'EC',
+      crv: entity.algorithm === 'ES256' ? 'P-256' : 'secp256k1',
+      x: raw.subarray(1, 33).toString('base64url'),
+      y: raw.subarray(33, 65).toString('base64url'),
+    },
+    address: entity.address,
+  };
+}

@@ -1,0 +1,15 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { KeyBackend } from './key-backend.js';
+import { KEY_BACKEND, KeyService } from './key.service.js';
+
+@Global()
+@Module({})
+export class KeysModule {
+  static forRoot(backend: KeyBackend): DynamicModule {
+    return {
+      module: KeysModule,
+      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyService],
+      exports: [KeyService],
+    };
+  }
+}

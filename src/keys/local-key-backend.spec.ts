@@ -1,0 +1,42 @@
+import { randomBytes, verify, createHash } from 'node:crypto';
+import { SigningKey, recoverAddress, computeAddress, hexlify, Signature } from 'ethers';
+import { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
+
+describe('LocalKeyBackend', () => {
+  const backend = new LocalKeyBackend(randomBytes(32));
+
+  it('signs ES256 so that node:crypto verifies with the public key', async () => {
+    const key = await backend.generate('ES256');
+    const data = Buffer.from('header.payload');
+    const { signature } = await backend.sign('ES256', key.secretRef, data, false);
+    expect(signature).toHaveLength(64);
+    const ok = verify('sha256', data, { key: p256PublicKeyObject(key.publicKey), dsaEncoding: 'ieee-p1363' }, signature);
+    expect(ok).toBe(true);
+  });
+
+  it('signs secp256k1 digests recoverable to the key address', async () => {
+    const key = await backend.generate('ES256K');
+    const digest = createHash('sha256').update('tx').digest();
+    const { signature, recovery } = await backend.sign('ES256K', key.secretRef, digest, true);
+    const sig = Signature.from({ r: hexlify(signature.subarray(0, 32)), s: hexlify(signature.subarray(32)), yParity: recovery! });
+    expect(recoverAddress(digest, sig)).toBe(computeAddress(hexlify(key.publicKey)));
+    expect(SigningKey.computePublicKey(hexlify(key.publicKey), false)).toBe(hexlify(key.publicKey));
+  });
+
+  it('never stores the private key in the clear', async () => {
+    const key = await backend.generate('ES256K');
+    expect(key.secretRef).not.toMatch(/-----BEGIN/);
+    expect(key.secretRef.split('.')).toHaveLength(7);
+  });
+
+  it('refuses a ciphertext under another master key or moved to another public key', async () => {
+    const key = await backend.generate('ES256');
+    const other = new LocalKeyBackend(randomBytes(32));
+    await expect(other.sign('ES256', key.secretRef, Buffer.from('x'), false)).rejects.toThrow(/different KMS master key/);
+
+    const victim = await backend.generate('ES256');
+    const parts = key.secretRef.split('.');
+    const forged = [...parts.slice(0, 3), victim.secretRef.split('.')[3], ...parts.slice(4)].join('.');
+    await expect(backend.sign('ES256', forged, Buffer.from('x'), false)).rejects.toThrow();
+  });
+});

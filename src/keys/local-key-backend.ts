@@ -1,0 +1,117 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hkdfSync,
+  createHash,
+  randomBytes,
+  sign as nodeSign,
+  type KeyObject,
+} from 'node:crypto';
+import { SigningKey, getBytes, hexlify } from 'ethers';
+import type { GeneratedKey, KeyAlgorithm, KeyBackend, RawSignature } from './key-backend.js';
+
+const VERSION = 'v1';
+
+/**
+ * Software keys encrypted at rest with AES-256-GCM under a key derived (HKDF-SHA256) from the master key.
+ * The additional authenticated data binds each ciphertext to its algorithm and public key, so a
+ * ciphertext copied onto another key row fails to decrypt instead of signing as the wrong key.
+ */
+export class LocalKeyBackend implements KeyBackend {
+  readonly name = 'local';
+  private readonly dataKey: Buffer;
+  private readonly masterKeyId: string;
+  private readonly cache = new Map<string, KeyObject | SigningKey>();
+
+  constructor(masterKey: Buffer) {
+    if (masterKey.length !== 32) throw new Error('The KMS master key must be 32 bytes');
+    this.dataKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'chancery local kms v1', 32));
+    this.masterKeyId = createHash('sha256').update(this.dataKey).digest('hex').slice(0, 8);
+  }
+
+  async generate(algorithm: KeyAlgorithm): Promise<GeneratedKey> {
+    if (algorithm === 'ES256') {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const publicRaw = p256PublicKeyRaw(publicKey);
+      const plaintext = privateKey.export({ format: 'der', type: 'pkcs8' });
+      return { publicKey: publicRaw, secretRef: this.seal(plaintext, algorithm, binding(algorithm, publicRaw)) };
+    }
+    const signingKey = new SigningKey(randomBytes(32));
+    const publicRaw = getBytes(signingKey.publicKey);
+    return {
+      publicKey: publicRaw,
+      secretRef: this.seal(Buffer.from(getBytes(signingKey.privateKey)), algorithm, binding(algorithm, publicRaw)),
+    };
+  }
+
+  async sign(algorithm: KeyAlgorithm, secretRef: string, data: Uint8Array, prehashed: boolean): Promise<RawSignature> {
+    const key = this.unseal(algorithm, secretRef);
+    if (key instanceof SigningKey) {
+      const digest = prehashed ? data : createHash('sha256').update(data).digest();
+      const signature = key.sign(digest);
+      return {
+        signature: Buffer.concat([getBytes(signature.r), getBytes(signature.s)]),
+        recovery: signature.yParity,
+      };
+    }
+    if (prehashed) throw new Error('Prehashed ES256 signing is not supported by the local backend');
+    return { signature: nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) };
+  }
+
+  private seal(plaintext: Buffer, algorithm: KeyAlgorithm, aad: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv);
+    cipher.setAAD(Buffer.from(aad));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    plaintext.fill(0);
+    const parts = [VERSION, this.masterKeyId, algorithm, aad, iv, ciphertext, cipher.getAuthTag()];
+    return parts.map((part) => (typeof part === 'string' ? Buffer.from(part).toString('base64url') : part.toString('base64url'))).join('.');
+  }
+
+  private unseal(algorithm: KeyAlgorithm, secretRef: string): KeyObject | SigningKey {
+    const cached = this.cache.get(secretRef);
+    if (cached) return cached;
+    const [version, masterKeyId, storedAlgorithm, aad, iv, ciphertext, tag] = secretRef
+      .split('.')
+      .map((part) => Buffer.from(part, 'base64url'));
+    if (version?.toString() !== VERSION || !tag) throw new Error('Unrecognised key secret format');
+    if (masterKeyId!.toString() !== this.masterKeyId) {
+      throw new Error('This key was encrypted under a different KMS master key');
+    }
+    if (storedAlgorithm!.toString() !== algorithm) throw new Error('Key algorithm mismatch');
+    const decipher = createDecipheriv('aes-256-gcm', this.dataKey, iv!);
+    decipher.setAAD(aad!);
+    decipher.setAuthTag(tag);
+    const plaintext = Buffer.concat([decipher.update(ciphertext!), decipher.final()]);
+    const key =
+      algorithm === 'ES256'
+        ? createPrivateKey({ key: plaintext, format: 'der', type: 'pkcs8' })
+        : new SigningKey(hexlify(plaintext));
+    plaintext.fill(0);
+    this.cache.set(secretRef, key);
+    return key;
+  }
+}
+
+const binding = (algorithm: KeyAlgorithm, publicKey: Uint8Array) =>
+  `chancery-key:${algorithm}:${Buffer.from(publicKey).toString('hex')}`;
+
+export function p256PublicKeyRaw(publicKey: KeyObject): Uint8Array {
+  const jwk = publicKey.export({ format: 'jwk' });
+  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+}
+
+export function p256PublicKeyObject(raw: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: Buffer.from(raw.subarray(1, 33)).toString('base64url'),
+      y: Buffer.from(raw.subarray(33, 65)).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+}

@@ -1,0 +1,20 @@
+import { ConfigError, loadConfig } from './config/index.js';
+import { startApp } from './app.js';
+
+try {
+  const running = await startApp(loadConfig(process.env));
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.write(
+    `Chancery listening on ${running.url} (API docs: ${running.url}/docs)` +
+      (running.config.demoAgency ? `; demo credentials in ${running.config.dataDir}/demo-credentials.json` : '') +
+      '\n',
+  );
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(error.message + '\n');
+    process.exit(2);
+  }
+  throw error;
+}
