@@ -42,7 +42,11 @@ export class AppModule {
             redact: { paths: REDACTED, censor: '[redacted]' },
             // Query strings can carry codes and tokens; log the path only.
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                path: req.url.split('?')[0],
+              }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },

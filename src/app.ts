@@ -45,8 +45,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         chain,
         chainOptions: {
           configuredRegistry: config.chain.registryAddress,
-          embedded: embeddedChain !== undefined,
-          mode: 'service',
+          embeddedNode: embeddedChain,
+          embeddedRestartMs: config.chain.embeddedRestartMs,
           timeoutMs: 60_000,
           pollMs: config.chain.pollMs,
           outboxPollMs: config.outboxPollMs,

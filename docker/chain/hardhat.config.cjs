@@ -6,7 +6,11 @@ const path = require('node:path');
 const scratch = process.env.HARDHAT_SCRATCH_DIR || path.join(os.tmpdir(), 'chancery-hardhat');
 
 module.exports = {
-  paths: { cache: path.join(scratch, 'cache'), artifacts: path.join(scratch, 'artifacts'), sources: path.join(scratch, 'contracts') },
+  paths: {
+    cache: path.join(scratch, 'cache'),
+    artifacts: path.join(scratch, 'artifacts'),
+    sources: path.join(scratch, 'contracts'),
+  },
   networks: {
     hardhat: {
       chainId: Number(process.env.CHAIN_ID || 7777),

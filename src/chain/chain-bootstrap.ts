@@ -6,6 +6,7 @@ import { ChainContractEntity } from './outbox.entity.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { ChainEvents } from './chain-events.js';
+import type { EmbeddedChainNode } from './embedded-node.js';
 import { ERC1056_NAME, erc1056Bytecode, erc1056EventTopics } from './erc1056.js';
 
 const DEPLOYER_OWNER = 'chain:deployer';
@@ -15,9 +16,9 @@ export const CHAIN_OPTIONS = Symbol('CHAIN_OPTIONS');
 export interface ChainOptions {
   configuredRegistry: string | undefined;
   /** The embedded node keeps no state across restarts; we rebuild it from the outbox journal. */
-  embedded: boolean;
-  /** offline: no RPC at start-up and no workers (the operator CLI); addresses come from the database. */
-  mode: 'service' | 'offline';
+  embeddedNode: EmbeddedChainNode | undefined;
+  /** How long a crashed embedded node stays down before it is restarted. */
+  embeddedRestartMs: number;
   timeoutMs: number;
   pollMs: number;
   outboxPollMs: number;
@@ -47,14 +48,33 @@ export class ChainBootstrap implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.mode === 'offline') {
-      this.registry = this.options.configuredRegistry ?? (await this.recorded(ERC1056_NAME))?.address;
-      return;
-    }
     this.registry = await this.ensureRegistry(this.options);
     this.events.watch(this.registry, erc1056EventTopics);
     this.worker.start();
     this.events.start();
+    this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
+  }
+
+  /**
+   * The embedded node is our child process: when it dies we start it again and rebuild its state from
+   * the journal. Meanwhile the outbox keeps accepting writes, and the worker sends them afterwards:
+   * it is paused until the replay is done, or a new write could land before the contracts exist.
+   */
+  private async recoverEmbeddedNode(node: EmbeddedChainNode): Promise<void> {
+    this.logger.error('embedded chain node died; restarting it');
+    await this.worker.stop();
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, this.options.embeddedRestartMs));
+      try {
+        await node.restart();
+        await this.ensureRegistry(this.options);
+        this.logger.warn({ attempt }, 'embedded chain node restored');
+        this.worker.start();
+        return;
+      } catch (error) {
+        this.logger.error({ err: error, attempt }, 'restoring the embedded chain node failed');
+      }
+    }
   }
 
   /** Returns the ERC-1056 registry address: configured, recorded, replayed, or freshly deployed. */
@@ -68,8 +88,10 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     const recorded = await this.recorded(ERC1056_NAME);
     if (recorded) {
       if (await this.chain.hasCode(recorded.address)) return recorded.address;
-      if (!options.embedded) {
-        throw new Error(`The ${ERC1056_NAME} recorded at ${recorded.address} is missing on chain ${this.chain.chainId}; was the chain reset?`);
+      if (!options.embeddedNode) {
+        throw new Error(
+          `The ${ERC1056_NAME} recorded at ${recorded.address} is missing on chain ${this.chain.chainId}; was the chain reset?`,
+        );
       }
       await this.replayJournal(options.timeoutMs);
       if (await this.chain.hasCode(recorded.address)) return recorded.address;

@@ -22,7 +22,11 @@ export class ChainModule {
           useFactory: (outbox: OutboxService, chain: ChainClient, keys: KeyService) =>
             new OutboxWorker(outbox, chain, keys, { pollMs: options.outboxPollMs, priorityFeeWei: options.priorityFeeWei }),
         },
-        { provide: ChainEvents, inject: [ChainClient], useFactory: (chain: ChainClient) => new ChainEvents(chain, options.pollMs) },
+        {
+          provide: ChainEvents,
+          inject: [ChainClient],
+          useFactory: (chain: ChainClient) => new ChainEvents(chain, options.pollMs),
+        },
         ChainBootstrap,
       ],
       exports: [ChainClient, OutboxService, OutboxWorker, ChainEvents, ChainBootstrap],

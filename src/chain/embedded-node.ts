@@ -15,6 +15,8 @@ export interface EmbeddedNodeOptions {
 export class EmbeddedChainNode {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly crashListeners: (() => void)[] = [];
 
   private constructor(
     readonly rpcUrl: string,
@@ -30,18 +32,30 @@ export class EmbeddedChainNode {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null;
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts the node again on the same port after stop(): a fresh, empty chain. */
+  /** Called when the node dies without stop() having been asked for (a crash, or kill() in tests). */
+  onCrash(listener: () => void): void {
+    this.crashListeners.push(listener);
+  }
+
+  /** Starts the node again on the same port: a fresh, empty chain. */
   async restart(readyTimeoutMs = 60_000): Promise<void> {
     await this.stop();
     await this.spawn(readyTimeoutMs);
   }
 
+  /** Simulates a crash: SIGKILL, no clean shutdown. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.stopping = true;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await this.exited;
@@ -53,15 +67,33 @@ export class EmbeddedChainNode {
     const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
     const child = spawn(
       process.execPath,
-      [cli, 'node', '--hostname', '127.0.0.1', '--port', String(this.port), '--config', join(root, 'docker/chain/hardhat.config.cjs')],
+      [
+        cli,
+        'node',
+        '--hostname',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--config',
+        join(root, 'docker/chain/hardhat.config.cjs'),
+      ],
       {
         cwd: join(root, 'docker/chain'),
+        // The child inherits our environment (PATH, proxies); it is not configuration we read.
+        // eslint-disable-next-line no-restricted-properties
         env: { ...process.env, CHAIN_ID: String(this.chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.stopping = false;
+    let ready = false;
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        resolve();
+        if (ready && !this.stopping) for (const listener of this.crashListeners) listener();
+      }),
+    );
     let output = '';
     const collect = (chunk: Buffer) => {
       if (output.length < 8_000) output += chunk.toString();
@@ -73,6 +105,7 @@ export class EmbeddedChainNode {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`The embedded chain node exited early:\n${output}`);
       if (await this.answers()) {
+        ready = true;
         child.stdout!.off('data', collect);
         child.stdout!.resume();
         child.stderr!.resume();

@@ -34,31 +34,29 @@ export class OutboxService {
   /** Records writes inside the caller's transaction; the worker sends them once it commits. */
   async enqueue(tx: Tx, writes: ChainWrite[]): Promise<string[]> {
     const now = new Date();
-    const entities = writes.map(
-      (write): OutboxEntity => ({
-        id: randomUUID(),
-        seq: nextSeq(),
-        chainId: this.chain.chainId,
-        signerKeyId: write.signerKeyId,
-        toAddress: write.to,
-        data: write.data,
-        purpose: write.purpose,
-        ref: write.ref ?? null,
-        status: 'pending',
-        nonce: null,
-        rawTx: null,
-        txHash: null,
-        blockNumber: null,
-        gasUsed: null,
-        contractAddress: null,
-        attempts: 0,
-        lastError: null,
-        leaseUntil: null,
-        createdAt: now,
-        updatedAt: now,
-        minedAt: null,
-      }),
-    );
+    const entities = writes.map((write): OutboxEntity => ({
+      id: randomUUID(),
+      seq: nextSeq(),
+      chainId: this.chain.chainId,
+      signerKeyId: write.signerKeyId,
+      toAddress: write.to,
+      data: write.data,
+      purpose: write.purpose,
+      ref: write.ref ?? null,
+      status: 'pending',
+      nonce: null,
+      rawTx: null,
+      txHash: null,
+      blockNumber: null,
+      gasUsed: null,
+      contractAddress: null,
+      attempts: 0,
+      lastError: null,
+      leaseUntil: null,
+      createdAt: now,
+      updatedAt: now,
+      minedAt: null,
+    }));
     await tx.getRepository(OutboxEntity).insert(entities);
     return entities.map((entity) => entity.id);
   }

@@ -25,6 +25,8 @@ export class OutboxWorker implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private stopped = true;
+  private closed = false;
+  private readonly lastDelay = new Map<string, string>();
 
   constructor(
     private readonly outbox: OutboxService,
@@ -38,7 +40,7 @@ export class OutboxWorker implements OnApplicationShutdown {
   }
 
   start(): void {
-    if (!this.stopped) return;
+    if (!this.stopped || this.closed) return;
     this.stopped = false;
     this.schedule(0);
   }
@@ -50,6 +52,7 @@ export class OutboxWorker implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     await this.stop();
   }
 
@@ -80,12 +83,28 @@ export class OutboxWorker implements OnApplicationShutdown {
     }
   }
 
+  /** Warns once per entry and reason, so a node that is down for an hour does not flood the log. */
+  private reportDelay(outboxId: string, error: unknown): void {
+    const reason = describe(error);
+    if (this.lastDelay.get(outboxId) === reason) return;
+    this.lastDelay.set(outboxId, reason);
+    this.logger.warn({ outboxId, reason }, 'chain write delayed; will retry');
+  }
+
   private async advance(entry: OutboxEntry): Promise<boolean> {
     try {
       let current = entry;
       if (current.status !== 'signed') {
         if (!(await this.outbox.claim(current, LEASE_MS))) return false;
-        const signed = await this.sign(current);
+        let signed: OutboxEntry | undefined;
+        try {
+          signed = await this.sign(current);
+        } catch (error) {
+          // Nothing was stored or sent: hand the entry back at once rather than waiting out the lease.
+          await this.outbox.update(current.id, { status: 'pending', leaseUntil: null, lastError: describe(error) });
+          this.reportDelay(current.id, error);
+          return false;
+        }
         if (!signed) return true;
         current = signed;
       }
@@ -101,15 +120,17 @@ export class OutboxWorker implements OnApplicationShutdown {
         lastError: status === 'reverted' ? 'transaction reverted' : null,
         leaseUntil: null,
       });
+      this.lastDelay.delete(current.id);
       const final = (await this.outbox.get(current.id))!;
       for (const listener of this.listeners) {
-        await listener(final).catch((error: unknown) => this.logger.warn({ err: error, outboxId: final.id }, 'mined listener failed'));
+        await listener(final).catch((error: unknown) =>
+          this.logger.warn({ err: error, outboxId: final.id }, 'mined listener failed'),
+        );
       }
       return true;
     } catch (error) {
-      await this.outbox
-        .update(entry.id, { lastError: describe(error) })
-        .catch(() => undefined);
+      await this.outbox.update(entry.id, { lastError: describe(error) }).catch(() => undefined);
+      this.reportDelay(entry.id, error);
       return false;
     }
   }
@@ -130,7 +151,11 @@ export class OutboxWorker implements OnApplicationShutdown {
       gasEstimate = await provider.estimateGas({ from, to: entry.toAddress, data: entry.data });
     } catch (error) {
       if (isError(error, 'CALL_EXCEPTION')) {
-        await this.outbox.update(entry.id, { status: 'reverted', lastError: `would revert: ${describe(error)}`, leaseUntil: null });
+        await this.outbox.update(entry.id, {
+          status: 'reverted',
+          lastError: `would revert: ${describe(error)}`,
+          leaseUntil: null,
+        });
         this.logger.error({ outboxId: entry.id, purpose: entry.purpose }, 'chain write would revert; dropped');
         return undefined;
       }
@@ -165,7 +190,13 @@ export class OutboxWorker implements OnApplicationShutdown {
         const receipt = await provider.getTransactionReceipt(entry.txHash!);
         if (receipt) return receipt;
         // Another transaction took this nonce, so ours can never be mined: sign the write again.
-        await this.outbox.update(entry.id, { status: 'pending', nonce: null, rawTx: null, txHash: null, lastError: 'nonce taken; re-signing' });
+        await this.outbox.update(entry.id, {
+          status: 'pending',
+          nonce: null,
+          rawTx: null,
+          txHash: null,
+          lastError: 'nonce taken; re-signing',
+        });
         return null;
       }
       if (!/already known|known transaction|already imported/i.test(describe(error))) throw error;

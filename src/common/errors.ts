@@ -27,8 +27,7 @@ export const notFound = (detail: string) => new ProblemError(404, 'not_found', '
 export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail);
 export const unauthorized = (detail: string) => new ProblemError(401, 'unauthorized', 'Authentication required', detail);
 export const forbidden = (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail);
-export const unavailable = (detail: string) =>
-  new ProblemError(503, 'unavailable', 'A dependency is unavailable', detail);
+export const unavailable = (detail: string) => new ProblemError(503, 'unavailable', 'A dependency is unavailable', detail);
 
 export class OAuthError extends Error {
   constructor(

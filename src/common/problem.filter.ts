@@ -54,7 +54,14 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : `http_${status}`;
+      const code =
+        status === 404
+          ? 'not_found'
+          : status === 413
+            ? 'payload_too_large'
+            : status === 400
+              ? 'invalid_request'
+              : `http_${status}`;
       return { type: PROBLEM_BASE + code, title: exception.message, status, code };
     }
     // Fastify raises its own errors (body too large, malformed JSON, bad content type) with a statusCode.

@@ -42,6 +42,7 @@ const envSchema = z.object({
     .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address')
     .optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
+  CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
   CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 
@@ -69,6 +70,7 @@ export interface AppConfig {
     networkName: string;
     registryAddress: string | undefined;
     embeddedPort: number;
+    embeddedRestartMs: number;
     priorityFeeWei: bigint;
     pollMs: number;
   };
@@ -114,6 +116,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       networkName: e.CHAIN_NETWORK_NAME,
       registryAddress: e.CHAIN_REGISTRY_ADDRESS,
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
+      embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,
       priorityFeeWei: e.CHAIN_PRIORITY_FEE_WEI,
       pollMs: e.CHAIN_POLL_MS,
     },

@@ -5,7 +5,12 @@ import { DidResolverService } from './did-resolver.service.js';
 
 const RESOLUTION_CONTENT_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"';
 
-const STATUS_BY_ERROR: Record<string, number> = { invalidDid: 400, notFound: 404, unsupportedDidMethod: 501, methodNotSupported: 501 };
+const STATUS_BY_ERROR: Record<string, number> = {
+  invalidDid: 400,
+  notFound: 404,
+  unsupportedDidMethod: 501,
+  methodNotSupported: 501,
+};
 
 /** DID resolution in the shape of the Universal Resolver's HTTP binding. */
 @ApiTags('did')

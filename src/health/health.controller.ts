@@ -1,4 +1,5 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '../persistence/index.js';
@@ -18,7 +19,18 @@ export class HealthController {
   @Get('health')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and dependencies: database and chain node' })
-  check() {
+  async check(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.runChecks();
+    } catch (error) {
+      // Terminus reports a failed check as 503 with the per-dependency details; keep them in the body.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse();
+    }
+  }
+
+  private runChecks() {
     return this.health.check([
       () =>
         this.indicators

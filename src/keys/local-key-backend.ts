@@ -68,7 +68,9 @@ export class LocalKeyBackend implements KeyBackend {
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     plaintext.fill(0);
     const parts = [VERSION, this.masterKeyId, algorithm, aad, iv, ciphertext, cipher.getAuthTag()];
-    return parts.map((part) => (typeof part === 'string' ? Buffer.from(part).toString('base64url') : part.toString('base64url'))).join('.');
+    return parts
+      .map((part) => (typeof part === 'string' ? Buffer.from(part).toString('base64url') : part.toString('base64url')))
+      .join('.');
   }
 
   private unseal(algorithm: KeyAlgorithm, secretRef: string): KeyObject | SigningKey {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrThrow } from '../../common/index.js';
-import { OutboxService } from '../../chain/index.js';
+import { ChainBootstrap, ChainClient, OutboxService } from '../../chain/index.js';
 import { AgencyGuard, CurrentAgency, OperatorGuard } from './auth.js';
 import { AgencyService, createAgencySchema } from './agency.service.js';
 import type { Agency } from './agency.repository.js';
@@ -17,7 +17,15 @@ export class OperatorController {
   constructor(
     private readonly agencies: AgencyService,
     private readonly outbox: OutboxService,
+    private readonly chain: ChainClient,
+    private readonly bootstrap: ChainBootstrap,
   ) {}
+
+  @Get('chain')
+  @ApiOperation({ summary: 'The chain the service writes to and the registry it uses' })
+  chainInfo() {
+    return { chainId: this.chain.chainId, networkName: this.chain.networkName, registry: this.bootstrap.registryAddress };
+  }
 
   @Post('agencies')
   @ApiOperation({ summary: 'Create an agency: keys, did:ethr anchored on chain, first API key (shown once)' })

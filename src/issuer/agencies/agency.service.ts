@@ -4,16 +4,14 @@ import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { conflict, notFound, parseOrThrow } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
-import { KeyService } from '../../keys/index.js';
+import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
 import { issueApiKey } from './api-keys.js';
 
 export const createAgencySchema = z.object({
-  slug: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
   name: z.string().trim().min(1).max(200),
 });
 export type CreateAgencyInput = z.infer<typeof createAgencySchema>;
@@ -25,6 +23,7 @@ export interface AgencyView {
   did: string;
   status: Agency['status'];
   signingKid: string | null;
+  signingKey: PublicKeyInfo['publicJwk'];
   serviceEndpoint: string;
   createdAt: string;
   chainWrites: { purpose: string; status: string; txHash: string | null; blockNumber: number | null }[];
@@ -102,12 +101,12 @@ export class AgencyService implements OnApplicationBootstrap {
     return { agency: await this.view(id), apiKey: apiKey.token };
   }
 
-  async createApiKey(agencyId: string, label: string): Promise<string> {
-    await this.get(agencyId);
+  async createApiKey(idOrSlug: string, label: string): Promise<string> {
+    const agency = await this.get(idOrSlug);
     const apiKey = issueApiKey();
     await this.agencies.insertApiKey(undefined, {
       id: randomUUID(),
-      agencyId,
+      agencyId: agency.id,
       prefix: apiKey.prefix,
       secretHash: apiKey.secretHash,
       label,
@@ -133,6 +132,7 @@ export class AgencyService implements OnApplicationBootstrap {
       did: agency.did,
       status: agency.status,
       signingKid: agency.signingKid,
+      signingKey: (await this.keys.getKey(agency.signingKeyId)).publicJwk,
       serviceEndpoint: agency.serviceEndpoint,
       createdAt: agency.createdAt.toISOString(),
       chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Operator CLI. It talks to a running service over the operator API, so it works the same against the
+// embedded default and a production deployment, and every action goes through the same checks and audit.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  agency:create --slug <slug> --name <name>                          create an agency (prints its first API key once)
+  agency:list                                                        list agencies
+  agency:show <id|slug>                                              one agency with its DID and signing key
+  apikey:create <id|slug> [--label <text>]                           issue another API key for an agency
+  outbox                                                             chain writes by status
+  chain                                                              chain id, network name, registry address
+
+Environment:
+  CHANCERY_URL       service base URL (default http://127.0.0.1:\${PORT:-3000})
+  OPERATOR_API_KEY   operator key (default: read from \${DATA_DIR:-./data}/demo-credentials.json)`;
+
+interface Request {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+}
+
+function operatorKey(env: NodeJS.ProcessEnv): string {
+  if (env.OPERATOR_API_KEY) return env.OPERATOR_API_KEY;
+  const file = join(env.DATA_DIR ?? './data', 'demo-credentials.json');
+  try {
+    const key = (JSON.parse(readFileSync(file, 'utf8')) as { operatorApiKey?: string }).operatorApiKey;
+    if (key) return key;
+  } catch {
+    // fall through to the error below
+  }
+  throw new Error(`No operator key: set OPERATOR_API_KEY or run the service once so that ${file} exists`);
+}
+
+/** Maps argv to one operator API request; throws with the usage text for anything it does not know. */
+export function requestFor(argv: string[]): Request {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { slug: { type: 'string' }, name: { type: 'string' }, label: { type: 'string' } },
+  });
+  const [command, target] = positionals;
+  const id = (value: string | undefined) => {
+    if (!value) throw new Error(`${command} needs an agency id or slug\n\n${USAGE}`);
+    return encodeURIComponent(value);
+  };
+  switch (command) {
+    case 'agency:create':
+      return {
+        method: 'POST',
+        path: '/operator/agencies',
+        body: { slug: values.slug, name: values.name },
+      };
+    case 'agency:list':
+      return { method: 'GET', path: '/operator/agencies' };
+    case 'agency:show':
+      return { method: 'GET', path: `/operator/agencies/${id(target)}` };
+    case 'apikey:create':
+      return {
+        method: 'POST',
+        path: `/operator/agencies/${id(target)}/api-keys`,
+        body: values.label ? { label: values.label } : {},
+      };
+    case 'outbox':
+      return { method: 'GET', path: '/operator/outbox' };
+    case 'chain':
+      return { method: 'GET', path: '/operator/chain' };
+    default:
+      throw new Error(command ? `Unknown command ${command}\n\n${USAGE}` : USAGE);
+  }
+}
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+  const request = requestFor(argv);
+  const base = (env.CHANCERY_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
+  const response = await fetch(base + request.path, {
+    method: request.method,
+    headers: {
+      authorization: `Bearer ${operatorKey(env)}`,
+      ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: request.body === undefined ? undefined : JSON.stringify(request.body),
+  });
+  const text = await response.text();
+  let output: unknown = text;
+  try {
+    output = JSON.parse(text);
+  } catch {
+    // plain text answer
+  }
+  return { ok: response.ok, output };
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
+if (invokedDirectly) {
+  try {
+    const { ok, output } = await runCli(process.argv.slice(2), process.env);
+    process.stdout.write(JSON.stringify(output, null, 2) + '\n');
+    process.exitCode = ok ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,138 @@
+import { Resolver } from 'did-resolver';
+import { getResolver } from 'ethr-did-resolver';
+import { runCli } from '../src/cli.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+
+/** Agencies get a did:ethr anchored on chain; checked with ethr-did-resolver used directly, not our code. */
+describe('agencies and their DIDs', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('anchors the agency DID with its ES256 key and service endpoint, readable by ethr-did-resolver', async () => {
+    const { agency } = await createActiveAgency(app, 'transport-bureau', 'Transport Bureau 交通运输局');
+    expect(agency.did).toMatch(/^did:ethr:govchain:0x[0-9a-fA-F]{40}$/);
+    expect(agency.signingKid).toMatch(new RegExp(`^${agency.did}#delegate-\\d+$`));
+
+    const chain = (await app.operator('GET', '/operator/chain')).body;
+    const resolver = new Resolver(
+      getResolver({
+        networks: [{ name: 'govchain', chainId: chain.chainId, rpcUrl: app.rpcUrl, registry: chain.registry }],
+      }) as never,
+    );
+    const { didDocument } = await resolver.resolve(agency.did);
+    const method = didDocument!.verificationMethod!.find((vm) => vm.id === agency.signingKid)!;
+    expect(method).toBeDefined();
+    expect(didDocument!.assertionMethod).toContain(agency.signingKid);
+    const expected =
+      '04' +
+      Buffer.from(agency.signingKey.x, 'base64url').toString('hex') +
+      Buffer.from(agency.signingKey.y, 'base64url').toString('hex');
+    expect(method.publicKeyHex).toBe(expected);
+    expect(agency.signingKey.crv).toBe('P-256');
+    expect(didDocument!.service).toEqual([expect.objectContaining({ type: 'LinkedDomains', serviceEndpoint: app.url })]);
+
+    // Our Universal-Resolver-shaped endpoint serves the same document.
+    const ours = await app.call('GET', `/1.0/identifiers/${encodeURIComponent(agency.did)}`);
+    expect(ours.status).toBe(200);
+    expect(ours.headers.get('content-type')).toContain('application/ld+json');
+    expect(ours.body.didDocument).toEqual(didDocument);
+    expect(ours.body.didResolutionMetadata.contentType).toBe('application/did+ld+json');
+  });
+
+  it('authenticates agency back-offices by API key', async () => {
+    const { agency, apiKey } = await createActiveAgency(app, 'market-regulator');
+    const me = await app.call('GET', '/agency', { token: apiKey });
+    expect(me.status).toBe(200);
+    expect(me.body.id).toBe(agency.id);
+
+    const tampered = apiKey.slice(0, -2) + (apiKey.endsWith('AA') ? 'BB' : 'AA');
+    for (const token of [tampered, 'nonsense', app.operatorApiKey]) {
+      const denied = await app.call('GET', '/agency', { token });
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('content-type')).toContain('application/problem+json');
+      expect(denied.body.code).toBe('unauthorized');
+    }
+
+    const second = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'desk 2' });
+    expect(second.status).toBe(201);
+    expect((await app.call('GET', '/agency', { token: second.body.apiKey })).body.id).toBe(agency.id);
+  });
+
+  it('answers client mistakes with problem details, never a 500', async () => {
+    const noAuth = await app.call('POST', '/operator/agencies', { body: { slug: 'x', name: 'y' } });
+    expect(noAuth.status).toBe(401);
+
+    const invalid = await app.operator('POST', '/operator/agencies', { slug: 'Not Valid!' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.violations.map((v: { path: string }) => v.path).sort()).toEqual(['name', 'slug']);
+
+    await createActiveAgency(app, 'duplicate-me');
+    const duplicate = await app.operator('POST', '/operator/agencies', { slug: 'duplicate-me', name: 'Again' });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.code).toBe('conflict');
+
+    const malformed = await app.call('POST', '/operator/agencies', { body: '{"slug":', token: app.operatorApiKey });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.stack).toBeUndefined();
+
+    const huge = await app.call('POST', '/operator/agencies', {
+      body: { slug: 'big', name: 'x'.repeat(200_000) },
+      token: app.operatorApiKey,
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.body.code).toBe('payload_too_large');
+
+    const unknownDid = await app.call('GET', '/1.0/identifiers/did:ethr:govchain:0xnothex');
+    expect(unknownDid.status).toBe(400);
+    expect(unknownDid.body.didResolutionMetadata.error).toBe('invalidDid');
+
+    const missingAgency = await app.operator('GET', '/operator/agencies/none-such');
+    expect(missingAgency.status).toBe(404);
+  });
+
+  it('reports health of the database and the chain, and metrics', async () => {
+    const health = await app.call('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body.info.database).toEqual(expect.objectContaining({ status: 'up', kind: app.dbKind }));
+    expect(health.body.info.chain).toEqual(expect.objectContaining({ status: 'up', chainId: 7777 }));
+
+    const metrics = await app.call('GET', '/metrics');
+    expect(metrics.body).toMatch(/chancery_outbox_entries\{status="mined"\} [1-9]/);
+
+    const docs = await app.call('GET', '/docs/openapi.json');
+    expect(docs.status).toBe(200);
+    expect(Object.keys(docs.body.paths)).toEqual(
+      expect.arrayContaining(['/operator/agencies', '/1.0/identifiers/{did}', '/health']),
+    );
+  });
+
+  it('lets operators manage agencies from the CLI', async () => {
+    const env = { CHANCERY_URL: app.url, OPERATOR_API_KEY: app.operatorApiKey };
+    const created = await runCli(['agency:create', '--slug', 'cli-agency', '--name', 'Created from the CLI'], env);
+    expect(created).toEqual(expect.objectContaining({ ok: true }));
+    const { agency, apiKey } = created.output as { agency: { id: string; did: string }; apiKey: string };
+    expect(apiKey).toMatch(/^chy_/);
+
+    const active = await eventually(async () => {
+      const shown = await runCli(['agency:show', 'cli-agency'], env);
+      return (shown.output as { status: string }).status === 'active' ? shown.output : undefined;
+    });
+    expect(active).toEqual(expect.objectContaining({ id: agency.id, did: agency.did }));
+
+    const listed = await runCli(['agency:list'], env);
+    expect((listed.output as { slug: string }[]).map((a) => a.slug)).toContain('cli-agency');
+    const key = await runCli(['apikey:create', 'cli-agency', '--label', 'desk'], env);
+    expect((key.output as { apiKey: string }).apiKey).toMatch(/^chy_/);
+
+    const denied = await runCli(['agency:list'], { ...env, OPERATOR_API_KEY: 'wrong-key-wrong-key-wrong-key' });
+    expect(denied.ok).toBe(false);
+    expect((denied.output as { code: string }).code).toBe('unauthorized');
+    await expect(runCli(['nonsense'], env)).rejects.toThrow(/Unknown command nonsense/);
+  });
+});

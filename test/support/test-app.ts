@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/index.js';
+import { freePort } from '../../src/chain/index.js';
+import { startApp, type RunningApp } from '../../src/app.js';
+
+/** Response bodies are whatever JSON the endpoint sent; tests assert on their shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Reply = { status: number; body: any; headers: Headers };
+
+export interface TestApp extends RunningApp {
+  rpcUrl: string;
+  /** fetch against the app; JSON bodies are encoded and decoded. */
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<Reply>;
+  operator(method: string, path: string, body?: unknown): Promise<Reply>;
+  dbKind: 'sqlite' | 'postgres';
+}
+
+/** A database of its own for each app: a temporary SQLite file, or a fresh PostgreSQL database. */
+async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void>; kind: 'sqlite' | 'postgres' }> {
+  if (process.env.TEST_DB === 'postgres') {
+    const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const name = `chancery_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return {
+      kind: 'postgres',
+      env: { DATABASE_URL: url.toString() },
+      async drop() {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'chancery-db-'));
+  return {
+    kind: 'sqlite',
+    env: { SQLITE_PATH: join(dir, 'test.sqlite') },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await testDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
+  const port = await freePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: dataDir,
+    // No CHAIN_RPC_URL: each app starts its own embedded hardhat node on a free port, as `npm start` does.
+    CHAIN_EMBEDDED_PORT: '0',
+    CHAIN_POLL_MS: '50',
+    OUTBOX_POLL_MS: '100',
+    KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+    OPERATOR_API_KEY: randomBytes(24).toString('base64url'),
+    DEMO_AGENCY: 'false',
+    ...database.env,
+    ...env,
+  });
+  const running = await startApp(config);
+  const call: TestApp['call'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    }
+    const response = await fetch(running.url + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+  return {
+    ...running,
+    rpcUrl: running.embeddedChain?.rpcUrl ?? config.chain.rpcUrl!,
+    dbKind: database.kind,
+    call,
+    operator: (method, path, body) => call(method, path, { body, token: running.operatorApiKey }),
+    async close() {
+      await running.close();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until check returns a value (not undefined) or the time is up; for state reached in the background. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Creates an agency through the operator API and waits until its DID is anchored. */
+export async function createActiveAgency(app: TestApp, slug: string, name = `Agency ${slug}`) {
+  const created = await app.operator('POST', '/operator/agencies', { slug, name });
+  if (created.status !== 201) throw new Error(`agency creation failed: ${JSON.stringify(created.body)}`);
+  const agency = await eventually(async () => {
+    const view = await app.operator('GET', `/operator/agencies/${created.body.agency.id}`);
+    return view.body.status === 'active' ? view.body : undefined;
+  });
+  return { agency, apiKey: created.body.apiKey as string };
+}
