@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/index.js';
 import { startApp } from './app.js';
+
+// A .env file in the working directory fills in variables the environment does not set.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
 try {
   const running = await startApp(loadConfig(process.env));
