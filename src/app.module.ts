@@ -8,7 +8,9 @@ import { PersistenceModule } from './persistence/index.js';
 import { KeysModule, type KeyBackend } from './keys/index.js';
 import { ChainModule, type ChainClient, type ChainOptions } from './chain/index.js';
 import { DidModule } from './did/index.js';
-import { AgenciesModule } from './issuer/index.js';
+import { AgenciesModule, IssuanceModule } from './issuer/index.js';
+import { CredentialsModule } from './credentials/index.js';
+import { VerifierModule } from './verifier/index.js';
 import { HealthModule } from './health/index.js';
 
 export interface AppParts {
@@ -56,7 +58,10 @@ export class AppModule {
         KeysModule.forRoot(parts.keyBackend),
         ChainModule.forRoot(parts.chain, parts.chainOptions),
         DidModule.forRoot({ cacheTtlSeconds: parts.config.didCacheTtlSeconds }),
+        CredentialsModule,
         AgenciesModule.forRoot({ operatorApiKey: parts.operatorApiKey }),
+        IssuanceModule,
+        VerifierModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

@@ -7,7 +7,8 @@ import type { AppConfig } from './config/index.js';
 import { openDataSource } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
 import { ChainClient, EmbeddedChainNode } from './chain/index.js';
-import { AgencyService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
+import { AgencyService, AuthorisationService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
+import { Catalogue } from './credentials/index.js';
 import { AppModule } from './app.module.js';
 import { entities } from './entities.js';
 import { migrations } from '../migrations/index.js';
@@ -44,7 +45,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         keyBackend: new LocalKeyBackend(resolveMasterKey(config)),
         chain,
         chainOptions: {
-          configuredRegistry: config.chain.registryAddress,
+          configured: config.chain.contracts,
           embeddedNode: embeddedChain,
           embeddedRestartMs: config.chain.embeddedRestartMs,
           timeoutMs: 60_000,
@@ -74,7 +75,13 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
 
     const agencies = app.get(AgencyService);
     await agencies.reconcile();
-    if (config.demoAgency) await seedDemoAgency(config, agencies);
+    if (config.demoAgency) {
+      const authorisations = app.get(AuthorisationService);
+      const types = app.get(Catalogue).list();
+      await seedDemoAgency(config, agencies, async (agencyId) => {
+        for (const type of types) await authorisations.set(agencyId, type.id, true);
+      });
+    }
 
     return {
       app,

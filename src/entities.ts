@@ -1,6 +1,14 @@
 import { KeyEntity } from './keys/index.js';
 import { ChainContractEntity, OutboxEntity } from './chain/index.js';
-import { AgencyApiKeyEntity, AgencyEntity } from './issuer/index.js';
+import { AgencyApiKeyEntity, AgencyAuthorisationEntity, AgencyEntity, IssuedCredentialEntity } from './issuer/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
-export const entities = [KeyEntity, OutboxEntity, ChainContractEntity, AgencyEntity, AgencyApiKeyEntity];
+export const entities = [
+  KeyEntity,
+  OutboxEntity,
+  ChainContractEntity,
+  AgencyEntity,
+  AgencyApiKeyEntity,
+  AgencyAuthorisationEntity,
+  IssuedCredentialEntity,
+];

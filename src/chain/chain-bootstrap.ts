@@ -7,14 +7,16 @@ import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { ChainEvents } from './chain-events.js';
 import type { EmbeddedChainNode } from './embedded-node.js';
-import { ERC1056_NAME, erc1056Bytecode, erc1056EventTopics } from './erc1056.js';
+import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
+import { CONTRACT_NAMES, contractBytecode, type ContractName } from './contracts.js';
 
 const DEPLOYER_OWNER = 'chain:deployer';
 
 export const CHAIN_OPTIONS = Symbol('CHAIN_OPTIONS');
 
 export interface ChainOptions {
-  configuredRegistry: string | undefined;
+  /** Addresses from configuration; the others are deployed once and recorded. */
+  configured: Partial<Record<ContractName, string>>;
   /** The embedded node keeps no state across restarts; we rebuild it from the outbox journal. */
   embeddedNode: EmbeddedChainNode | undefined;
   /** How long a crashed embedded node stays down before it is restarted. */
@@ -29,7 +31,7 @@ export interface ChainOptions {
 @Injectable()
 export class ChainBootstrap implements OnApplicationBootstrap {
   private readonly logger = new Logger('ChainBootstrap');
-  private registry: string | undefined;
+  private addresses: Record<ContractName, string> | undefined;
 
   constructor(
     private readonly db: Database,
@@ -43,13 +45,17 @@ export class ChainBootstrap implements OnApplicationBootstrap {
 
   /** The ERC-1056 registry the service writes to and resolves against. */
   get registryAddress(): string {
-    if (!this.registry) throw new Error('The chain is not bootstrapped yet');
-    return this.registry;
+    return this.address(ERC1056_NAME);
+  }
+
+  address(name: ContractName): string {
+    if (!this.addresses) throw new Error('The chain is not bootstrapped yet');
+    return this.addresses[name];
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.registry = await this.ensureRegistry(this.options);
-    this.events.watch(this.registry, erc1056EventTopics);
+    this.addresses = await this.ensureContracts(this.options);
+    this.events.watch(this.registryAddress, erc1056EventTopics);
     this.worker.start();
     this.events.start();
     this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
@@ -67,7 +73,7 @@ export class ChainBootstrap implements OnApplicationBootstrap {
       await new Promise((resolve) => setTimeout(resolve, this.options.embeddedRestartMs));
       try {
         await node.restart();
-        await this.ensureRegistry(this.options);
+        await this.ensureContracts(this.options);
         this.logger.warn({ attempt }, 'embedded chain node restored');
         this.worker.start();
         return;
@@ -77,27 +83,46 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     }
   }
 
-  /** Returns the ERC-1056 registry address: configured, recorded, replayed, or freshly deployed. */
-  async ensureRegistry(options: ChainOptions): Promise<string> {
-    if (options.configuredRegistry) {
-      if (!(await this.chain.hasCode(options.configuredRegistry))) {
-        throw new Error(`No contract at CHAIN_REGISTRY_ADDRESS ${options.configuredRegistry} on chain ${this.chain.chainId}`);
-      }
-      return options.configuredRegistry;
+  /**
+   * Makes sure every contract we use exists: configured, recorded (and, on a fresh embedded node,
+   * restored by replaying the journal), or freshly deployed. Returns their addresses by name.
+   */
+  async ensureContracts(options: ChainOptions): Promise<Record<ContractName, string>> {
+    const recorded = new Map<ContractName, string>();
+    for (const name of CONTRACT_NAMES) {
+      if (options.configured[name]) continue;
+      const found = await this.recorded(name);
+      if (found) recorded.set(name, found.address);
     }
-    const recorded = await this.recorded(ERC1056_NAME);
-    if (recorded) {
-      if (await this.chain.hasCode(recorded.address)) return recorded.address;
+    const missing = async () => {
+      const absent: string[] = [];
+      for (const [name, address] of recorded) if (!(await this.chain.hasCode(address))) absent.push(`${name} at ${address}`);
+      return absent;
+    };
+    let absent = await missing();
+    if (absent.length > 0) {
       if (!options.embeddedNode) {
         throw new Error(
-          `The ${ERC1056_NAME} recorded at ${recorded.address} is missing on chain ${this.chain.chainId}; was the chain reset?`,
+          `Recorded contracts are missing on chain ${this.chain.chainId} (${absent.join(', ')}); was the chain reset?`,
         );
       }
       await this.replayJournal(options.timeoutMs);
-      if (await this.chain.hasCode(recorded.address)) return recorded.address;
-      throw new Error(`Replaying the outbox journal did not restore ${ERC1056_NAME} at ${recorded.address}`);
+      absent = await missing();
+      if (absent.length > 0) throw new Error(`Replaying the outbox journal did not restore ${absent.join(', ')}`);
     }
-    return this.deploy(ERC1056_NAME, erc1056Bytecode, options.timeoutMs);
+    const addresses = {} as Record<ContractName, string>;
+    for (const name of CONTRACT_NAMES) {
+      const configured = options.configured[name];
+      if (configured) {
+        if (!(await this.chain.hasCode(configured))) {
+          throw new Error(`No contract at the configured ${name} address ${configured} on chain ${this.chain.chainId}`);
+        }
+        addresses[name] = configured;
+      } else {
+        addresses[name] = recorded.get(name) ?? (await this.deploy(name, contractBytecode(name), options.timeoutMs));
+      }
+    }
+    return addresses;
   }
 
   /** Deploys a contract through the outbox (so it is journaled like every other write) and records it. */
@@ -105,7 +130,7 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     const existing = (await this.outbox.byPurpose(`deploy:${name}`)).find((entry) => entry.status !== 'reverted');
     let outboxId = existing?.id;
     if (!outboxId) {
-      const deployer = await this.deployerKey();
+      const deployer = await this.governorKeyId();
       [outboxId] = await this.db.transaction((tx) =>
         this.outbox.enqueue(tx, [{ signerKeyId: deployer, to: null, data: bytecode, purpose: `deploy:${name}` }]),
       );
@@ -147,7 +172,8 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     }
   }
 
-  private async deployerKey(): Promise<string> {
+  /** The consortium governor's account: deploys our contracts and alone changes the trusted-issuer registry. */
+  async governorKeyId(): Promise<string> {
     const existing = await this.keys.findByOwner(DEPLOYER_OWNER, 'service-account');
     if (existing) return existing.id;
     return (await this.keys.createKey('ES256K', 'service-account', DEPLOYER_OWNER)).id;

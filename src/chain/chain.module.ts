@@ -5,6 +5,7 @@ import { ChainClient } from './chain.client.js';
 import { ChainEvents } from './chain-events.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
+import { TrustedIssuerRegistry } from './trusted-issuers.js';
 
 @Global()
 @Module({})
@@ -28,8 +29,9 @@ export class ChainModule {
           useFactory: (chain: ChainClient) => new ChainEvents(chain, options.pollMs),
         },
         ChainBootstrap,
+        TrustedIssuerRegistry,
       ],
-      exports: [ChainClient, OutboxService, OutboxWorker, ChainEvents, ChainBootstrap],
+      exports: [ChainClient, OutboxService, OutboxWorker, ChainEvents, ChainBootstrap, TrustedIssuerRegistry],
     };
   }
 }

@@ -7,3 +7,5 @@ export { OutboxWorker } from './outbox.worker.js';
 export { OutboxEntity, ChainContractEntity, type OutboxStatus } from './outbox.entity.js';
 export { EmbeddedChainNode, freePort } from './embedded-node.js';
 export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interface, ERC1056_NAME } from './erc1056.js';
+export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
+export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';

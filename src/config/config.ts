@@ -16,6 +16,8 @@ const base64Key32 = z
   .string()
   .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64');
 
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address');
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -37,10 +39,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9]*$/, 'lower-case letters and digits, starting with a letter')
     .default('govchain'),
-  CHAIN_REGISTRY_ADDRESS: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address')
-    .optional(),
+  CHAIN_REGISTRY_ADDRESS: address.optional(),
+  CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: address.optional(),
+  CHAIN_STATUS_ANCHOR_ADDRESS: address.optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
@@ -52,6 +53,7 @@ const envSchema = z.object({
 
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DID_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 });
 
@@ -68,7 +70,8 @@ export interface AppConfig {
     rpcUrl: string | undefined;
     chainId: number;
     networkName: string;
-    registryAddress: string | undefined;
+    /** Contract addresses given by configuration; the rest are deployed once and recorded. */
+    contracts: { EthereumDIDRegistry?: string; TrustedIssuerRegistry?: string; StatusListAnchor?: string };
     embeddedPort: number;
     embeddedRestartMs: number;
     priorityFeeWei: bigint;
@@ -80,6 +83,7 @@ export interface AppConfig {
   outboxPollMs: number;
   didCacheTtlSeconds: number;
   didKeyValidityDays: number;
+  verifier: { clockSkewSeconds: number };
 }
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
@@ -97,8 +101,14 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production');
     if (!e.CHAIN_RPC_URL) problems.push('CHAIN_RPC_URL: required in production (the embedded chain is for development)');
   }
-  if (e.CHAIN_RPC_URL && !e.CHAIN_REGISTRY_ADDRESS && e.NODE_ENV === 'production') {
-    problems.push('CHAIN_REGISTRY_ADDRESS: required with an external chain in production');
+  if (e.CHAIN_RPC_URL && e.NODE_ENV === 'production') {
+    for (const name of [
+      'CHAIN_REGISTRY_ADDRESS',
+      'CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS',
+      'CHAIN_STATUS_ANCHOR_ADDRESS',
+    ] as const) {
+      if (!e[name]) problems.push(`${name}: required with an external chain in production`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -114,7 +124,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       rpcUrl: e.CHAIN_RPC_URL,
       chainId: e.CHAIN_ID,
       networkName: e.CHAIN_NETWORK_NAME,
-      registryAddress: e.CHAIN_REGISTRY_ADDRESS,
+      contracts: {
+        EthereumDIDRegistry: e.CHAIN_REGISTRY_ADDRESS,
+        TrustedIssuerRegistry: e.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
+        StatusListAnchor: e.CHAIN_STATUS_ANCHOR_ADDRESS,
+      },
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
       embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,
       priorityFeeWei: e.CHAIN_PRIORITY_FEE_WEI,
@@ -126,5 +140,9 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     outboxPollMs: e.OUTBOX_POLL_MS,
     didCacheTtlSeconds: e.DID_CACHE_TTL_SECONDS,
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,
+    verifier: { clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS },
   };
 }
+
+/** The base URL wallets and relying parties reach us at. */
+export const publicBaseUrl = (config: AppConfig): string => config.http.publicUrl ?? `http://localhost:${config.http.port}`;

@@ -4,3 +4,7 @@ export { AgencyRepository, type Agency } from './agencies/agency.repository.js';
 export { AgencyEntity, AgencyApiKeyEntity } from './agencies/agency.entity.js';
 export { AgencyGuard, OperatorGuard, CurrentAgency } from './agencies/auth.js';
 export { resolveOperatorKey, seedDemoAgency, DemoCredentialsFile, DEMO_AGENCY_SLUG } from './agencies/demo.js';
+export { IssuanceModule } from './credentials/credentials.module.js';
+export { IssuanceService, type IssuedCredential, type IssueOptions } from './credentials/issuance.service.js';
+export { AuthorisationService } from './credentials/authorisation.service.js';
+export { AgencyAuthorisationEntity, IssuedCredentialEntity } from './credentials/credential.entity.js';

@@ -118,13 +118,25 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** Creates an agency through the operator API and waits until its DID is anchored. */
-export async function createActiveAgency(app: TestApp, slug: string, name = `Agency ${slug}`) {
+/**
+ * Creates an agency through the operator API, authorises it for the given catalogue types, and waits
+ * until its DID and the authorisations are anchored.
+ */
+export async function createActiveAgency(app: TestApp, slug: string, name = `Agency ${slug}`, authorisedTypes: string[] = []) {
   const created = await app.operator('POST', '/operator/agencies', { slug, name });
   if (created.status !== 201) throw new Error(`agency creation failed: ${JSON.stringify(created.body)}`);
+  const id = created.body.agency.id as string;
+  for (const typeId of authorisedTypes) {
+    const granted = await app.operator('PUT', `/operator/agencies/${id}/authorisations/${typeId}`);
+    if (granted.status !== 200) throw new Error(`authorisation failed: ${JSON.stringify(granted.body)}`);
+  }
   const agency = await eventually(async () => {
-    const view = await app.operator('GET', `/operator/agencies/${created.body.agency.id}`);
+    const view = await app.operator('GET', `/operator/agencies/${id}`);
     return view.body.status === 'active' ? view.body : undefined;
+  });
+  await eventually(async () => {
+    const list = (await app.operator('GET', `/operator/agencies/${id}/authorisations`)).body as { status: string }[];
+    return list.every((entry) => entry.status === 'active') ? true : undefined;
   });
   return { agency, apiKey: created.body.apiKey as string };
 }

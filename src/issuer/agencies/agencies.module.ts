@@ -9,6 +9,7 @@ export class AgenciesModule {
   static forRoot(options: { operatorApiKey: string }): DynamicModule {
     return {
       module: AgenciesModule,
+      global: true,
       controllers: [OperatorController, AgencyController],
       providers: [
         { provide: OPERATOR_API_KEY, useValue: options.operatorApiKey },
@@ -17,7 +18,7 @@ export class AgenciesModule {
         OperatorGuard,
         AgencyGuard,
       ],
-      exports: [AgencyService, AgencyRepository, AgencyGuard],
+      exports: [AgencyService, AgencyRepository, AgencyGuard, OperatorGuard, OPERATOR_API_KEY],
     };
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrThrow } from '../../common/index.js';
-import { ChainBootstrap, ChainClient, OutboxService } from '../../chain/index.js';
+import { CONTRACT_NAMES, ChainBootstrap, ChainClient, OutboxService } from '../../chain/index.js';
 import { AgencyGuard, CurrentAgency, OperatorGuard } from './auth.js';
 import { AgencyService, createAgencySchema } from './agency.service.js';
 import type { Agency } from './agency.repository.js';
@@ -24,7 +24,12 @@ export class OperatorController {
   @Get('chain')
   @ApiOperation({ summary: 'The chain the service writes to and the registry it uses' })
   chainInfo() {
-    return { chainId: this.chain.chainId, networkName: this.chain.networkName, registry: this.bootstrap.registryAddress };
+    return {
+      chainId: this.chain.chainId,
+      networkName: this.chain.networkName,
+      registry: this.bootstrap.registryAddress,
+      contracts: Object.fromEntries(CONTRACT_NAMES.map((name) => [name, this.bootstrap.address(name)])),
+    };
   }
 
   @Post('agencies')

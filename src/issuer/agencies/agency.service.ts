@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { conflict, notFound, parseOrThrow } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
@@ -57,7 +57,7 @@ export class AgencyService implements OnApplicationBootstrap {
     const id = randomUUID();
     const registry = this.chain.registryAddress;
     const apiKey = issueApiKey();
-    const serviceEndpoint = this.config.http.publicUrl ?? `http://localhost:${this.config.http.port}`;
+    const serviceEndpoint = publicBaseUrl(this.config);
     await this.db.transaction(async (tx) => {
       if (await this.agencies.bySlug(slug, tx)) throw conflict(`An agency with slug "${slug}" already exists`);
       const controller = await this.keys.createKey('ES256K', 'did-controller', id, tx);

@@ -42,11 +42,16 @@ export function resolveOperatorKey(config: AppConfig): string {
   return key;
 }
 
-/** Creates the demo agency on first start of the embedded default. */
-export async function seedDemoAgency(config: AppConfig, agencies: AgencyService): Promise<void> {
+/** Creates the demo agency on first start of the embedded default, authorised for every catalogue type. */
+export async function seedDemoAgency(
+  config: AppConfig,
+  agencies: AgencyService,
+  authorise: (agencyId: string) => Promise<void>,
+): Promise<void> {
   const file = new DemoCredentialsFile(config);
   const known = await agencies.get(DEMO_AGENCY_SLUG).catch(() => undefined);
   if (known) return;
   const { agency, apiKey } = await agencies.create({ slug: DEMO_AGENCY_SLUG, name: 'Demo Licensing Agency 示范发证机关' });
+  await authorise(agency.id);
   file.write({ demoAgency: { id: agency.id, did: agency.did, apiKey } });
 }

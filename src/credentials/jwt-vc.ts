@@ -1,0 +1,121 @@
+/** W3C VC Data Model 2.0 (VC-JOSE-COSE, typ vc+jwt) and 1.1 (JWT `vc` claim, did-jwt-vc compatible). */
+export type DataModel = '2.0' | '1.1';
+
+export const VCDM2_CONTEXT = 'https://www.w3.org/ns/credentials/v2';
+export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
+
+export interface JwtVcContent {
+  id: string;
+  issuer: string;
+  vcType: string;
+  validFrom: Date;
+  validUntil: Date;
+  /** Holder DID (did:jwk of the wallet key) when the credential is bound to a holder. */
+  subjectId: string | undefined;
+  claims: Record<string, unknown>;
+  status?: unknown;
+}
+
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function jwtVcPayload(
+  model: DataModel,
+  content: JwtVcContent,
+): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const subject = { ...(content.subjectId ? { id: content.subjectId } : {}), ...content.claims };
+  const status = content.status === undefined ? {} : { credentialStatus: content.status };
+  if (model === '2.0') {
+    return {
+      header: { typ: 'vc+jwt', cty: 'vc' },
+      payload: {
+        '@context': [VCDM2_CONTEXT],
+        id: content.id,
+        type: ['VerifiableCredential', content.vcType],
+        issuer: content.issuer,
+        validFrom: iso(content.validFrom),
+        validUntil: iso(content.validUntil),
+        credentialSubject: subject,
+        ...status,
+        // Registered claims mirror the credential so that plain JWT libraries check issuer and expiry too.
+        iss: content.issuer,
+        jti: content.id,
+        iat: seconds(content.validFrom),
+        exp: seconds(content.validUntil),
+        ...(content.subjectId ? { sub: content.subjectId } : {}),
+      },
+    };
+  }
+  return {
+    header: { typ: 'JWT' },
+    payload: {
+      iss: content.issuer,
+      ...(content.subjectId ? { sub: content.subjectId } : {}),
+      jti: content.id,
+      nbf: seconds(content.validFrom),
+      iat: seconds(content.validFrom),
+      exp: seconds(content.validUntil),
+      vc: {
+        '@context': [VCDM11_CONTEXT],
+        type: ['VerifiableCredential', content.vcType],
+        credentialSubject: content.claims,
+        ...status,
+      },
+    },
+  };
+}
+
+export interface ReadJwtVc {
+  dataModel: DataModel;
+  id: string | undefined;
+  issuer: unknown;
+  types: unknown;
+  subjectId: string | undefined;
+  claims: Record<string, unknown>;
+  validFrom: number | undefined;
+  validUntil: number | undefined;
+  status: unknown;
+}
+
+const toSeconds = (value: unknown): number | undefined => {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+};
+
+const asObject = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/** Normalises either data model's JWT payload; throws when the payload is not a credential at all. */
+export function readJwtVc(header: Record<string, unknown>, payload: Record<string, unknown>): ReadJwtVc {
+  if (header['typ'] === 'vc+jwt' || (Array.isArray(payload['@context']) && payload['@context'][0] === VCDM2_CONTEXT)) {
+    const { id: subjectId, ...claims } = asObject(payload['credentialSubject']);
+    const issuer = payload['issuer'];
+    return {
+      dataModel: '2.0',
+      id: typeof payload['id'] === 'string' ? payload['id'] : undefined,
+      issuer: typeof issuer === 'object' && issuer !== null ? (issuer as { id?: unknown }).id : issuer,
+      types: payload['type'],
+      subjectId: typeof subjectId === 'string' ? subjectId : undefined,
+      claims,
+      validFrom: toSeconds(payload['validFrom']),
+      validUntil: toSeconds(payload['validUntil']),
+      status: payload['credentialStatus'],
+    };
+  }
+  const vc = asObject(payload['vc']);
+  if (!payload['vc']) throw new Error('the JWT carries no verifiable credential (no vc claim, not vc+jwt)');
+  const { id: subjectId, ...claims } = asObject(vc['credentialSubject']);
+  return {
+    dataModel: '1.1',
+    id: typeof payload['jti'] === 'string' ? payload['jti'] : undefined,
+    issuer: payload['iss'],
+    types: vc['type'],
+    subjectId: typeof payload['sub'] === 'string' ? payload['sub'] : typeof subjectId === 'string' ? subjectId : undefined,
+    claims,
+    validFrom: toSeconds(payload['nbf'] ?? payload['iat']),
+    validUntil: toSeconds(payload['exp']),
+    status: vc['credentialStatus'],
+  };
+}

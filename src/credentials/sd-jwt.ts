@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
+import { b64url, b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
+
+/** Upper bound on disclosures in one SD-JWT, checked before any hashing (RFC 9901 leaves it to us). */
+export const MAX_DISCLOSURES = 256;
+/** 128-bit salts, base64url: 22 characters. */
+const MIN_SALT_LENGTH = 22;
+
+export interface SdJwtIssueInput {
+  header: Record<string, unknown>;
+  /** Always-visible claims (iss, vct, iat, exp, cnf, status, …). */
+  payload: Record<string, unknown>;
+  /** Top-level claims that become selectively disclosable. */
+  disclosable: Record<string, unknown>;
+  decoys: number;
+  sign: Signer;
+}
+
+export function createDisclosure(name: string, value: unknown): { disclosure: string; digest: string } {
+  const disclosure = b64urlJson([b64url(randomBytes(16)), name, value]);
+  return { disclosure, digest: sha256b64url(disclosure) };
+}
+
+/** Issues an SD-JWT (RFC 9901) with top-level disclosable claims and decoy digests, `_sd` sorted. */
+export async function issueSdJwt(input: SdJwtIssueInput): Promise<string> {
+  const disclosures = Object.entries(input.disclosable).map(([name, value]) => createDisclosure(name, value));
+  const decoys = Array.from({ length: input.decoys }, () => sha256b64url(b64url(randomBytes(16))));
+  const payload: Record<string, unknown> = { ...input.payload };
+  if (disclosures.length + decoys.length > 0) {
+    payload['_sd'] = [...disclosures.map((d) => d.digest), ...decoys].sort();
+    payload['_sd_alg'] = 'sha-256';
+  }
+  const jws = await signJws(input.header, payload, input.sign);
+  return `${jws}~${disclosures.map((d) => d.disclosure + '~').join('')}`;
+}
+
+export interface ParsedSdJwt {
+  jws: string;
+  disclosures: string[];
+  keyBindingJwt: string | undefined;
+  /** The presentation up to and including the last `~`: what a KB-JWT's sd_hash covers. */
+  sdHashInput: string;
+}
+
+export function parseSdJwt(serialized: string): ParsedSdJwt {
+  const parts = serialized.split('~');
+  if (parts.length < 2) throw new MalformedJws('not an SD-JWT (no ~ separator)');
+  if (parts.length - 2 > MAX_DISCLOSURES) throw new MalformedJws(`more than ${MAX_DISCLOSURES} disclosures`);
+  const keyBindingJwt = parts.at(-1) || undefined;
+  const disclosures = parts.slice(1, -1);
+  if (disclosures.some((disclosure) => disclosure === '')) throw new MalformedJws('empty disclosure');
+  const sdHashInput = serialized.slice(0, serialized.lastIndexOf('~') + 1);
+  return { jws: parts[0]!, disclosures, keyBindingJwt, sdHashInput };
+}
+
+/** Raised for any disclosure problem; the message is the precise reason reported to verifiers. */
+export class DisclosureError extends Error {}
+
+interface Disclosure {
+  salt: string;
+  name: string | undefined;
+  value: unknown;
+}
+
+function decodeDisclosure(encoded: string): Disclosure {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    throw new DisclosureError('a disclosure is not base64url-encoded JSON');
+  }
+  if (!Array.isArray(decoded) || (decoded.length !== 3 && decoded.length !== 2) || typeof decoded[0] !== 'string') {
+    throw new DisclosureError('a disclosure is not a [salt, name, value] or [salt, value] array');
+  }
+  if (decoded[0].length < MIN_SALT_LENGTH) throw new DisclosureError('a disclosure salt is shorter than 128 bits');
+  if (decoded.length === 3) {
+    if (typeof decoded[1] !== 'string') throw new DisclosureError('a disclosure claim name is not a string');
+    if (decoded[1] === '_sd' || decoded[1] === '...')
+      throw new DisclosureError(`a disclosure uses the reserved claim name ${decoded[1]}`);
+    return { salt: decoded[0], name: decoded[1], value: decoded[2] };
+  }
+  return { salt: decoded[0], name: undefined, value: decoded[1] };
+}
+
+/**
+ * Reconstructs the disclosed claims from the verified payload, enforcing RFC 9901 §7.1 strictly where
+ * @sd-jwt 0.19 is lenient: every disclosure must be referenced exactly once, none may repeat, digests
+ * must be unique, and a disclosed name may not collide with a plaintext claim.
+ */
+export function applyDisclosures(payload: Record<string, unknown>, encodedDisclosures: string[]): Record<string, unknown> {
+  const alg = payload['_sd_alg'] ?? 'sha-256';
+  if (alg !== 'sha-256') throw new DisclosureError(`unsupported _sd_alg ${String(alg)}`);
+  const byDigest = new Map<string, Disclosure>();
+  for (const encoded of encodedDisclosures) {
+    const digest = sha256b64url(encoded);
+    if (byDigest.has(digest)) throw new DisclosureError('a disclosure is repeated');
+    byDigest.set(digest, decodeDisclosure(encoded));
+  }
+  const seenDigests = new Set<string>();
+  const used = new Set<string>();
+  const referenced = (digest: unknown): Disclosure | undefined => {
+    if (typeof digest !== 'string') throw new DisclosureError('a digest is not a string');
+    if (seenDigests.has(digest)) throw new DisclosureError('a digest appears twice in the credential');
+    seenDigests.add(digest);
+    const disclosure = byDigest.get(digest);
+    if (disclosure) used.add(digest);
+    return disclosure;
+  };
+
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      const out: unknown[] = [];
+      for (const element of value) {
+        const isRef =
+          element &&
+          typeof element === 'object' &&
+          !Array.isArray(element) &&
+          Object.keys(element).length === 1 &&
+          '...' in element;
+        if (!isRef) {
+          out.push(walk(element));
+          continue;
+        }
+        const disclosure = referenced((element as Record<string, unknown>)['...']);
+        if (!disclosure) continue; // a decoy or an undisclosed element
+        if (disclosure.name !== undefined) throw new DisclosureError('an array element disclosure has a claim name');
+        out.push(walk(disclosure.value));
+      }
+      return out;
+    }
+    if (value && typeof value === 'object') {
+      const object = value as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(object)) {
+        if (key === '_sd' || key === '_sd_alg') continue;
+        out[key] = walk(child);
+      }
+      const digests = object['_sd'];
+      if (digests !== undefined) {
+        if (!Array.isArray(digests)) throw new DisclosureError('_sd is not an array');
+        for (const digest of digests) {
+          const disclosure = referenced(digest);
+          if (!disclosure) continue;
+          if (disclosure.name === undefined) throw new DisclosureError('an object property disclosure has no claim name');
+          if (disclosure.name in out)
+            throw new DisclosureError(`the disclosed claim ${disclosure.name} collides with a plaintext claim`);
+          out[disclosure.name] = walk(disclosure.value);
+        }
+      }
+      return out;
+    }
+    return value;
+  };
+
+  const claims = walk(payload) as Record<string, unknown>;
+  if (used.size !== byDigest.size) {
+    throw new DisclosureError('a disclosure is not referenced by the credential (tampered, or taken from another credential)');
+  }
+  return claims;
+}
+
+export interface KeyBindingExpectations {
+  audience: string;
+  nonce: string;
+  nowSeconds: number;
+  /** How old a KB-JWT may be, and how far in the future its iat may lie. */
+  maxAgeSeconds: number;
+  clockSkewSeconds: number;
+}
+
+/** Checks a KB-JWT against the holder key from `cnf.jwk`; returns a reason when it fails. */
+export function verifyKeyBinding(parsed: ParsedSdJwt, holderJwk: JsonWebKey, expect: KeyBindingExpectations): string | undefined {
+  if (!parsed.keyBindingJwt) return 'the presentation has no key-binding JWT';
+  let kb;
+  try {
+    kb = decodeJws(parsed.keyBindingJwt);
+  } catch (error) {
+    return `the key-binding JWT is malformed: ${(error as Error).message}`;
+  }
+  if (kb.header['typ'] !== 'kb+jwt') return `the key-binding JWT has typ ${String(kb.header['typ'])}, expected kb+jwt`;
+  const signatureProblem = verifyJwsSignature(kb, holderJwk);
+  if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
+  const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
+  if (aud !== expect.audience) return `the key-binding JWT is for audience ${JSON.stringify(aud)}, expected ${expect.audience}`;
+  if (nonce !== expect.nonce) return 'the key-binding JWT nonce does not match';
+  if (typeof iat !== 'number') return 'the key-binding JWT has no iat';
+  if (iat > expect.nowSeconds + expect.clockSkewSeconds) return 'the key-binding JWT is issued in the future';
+  if (iat < expect.nowSeconds - expect.maxAgeSeconds) return 'the key-binding JWT is too old';
+  if (sdHash !== sha256b64url(parsed.sdHashInput)) return 'the key-binding JWT sd_hash does not match the presented disclosures';
+  return undefined;
+}

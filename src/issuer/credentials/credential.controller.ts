@@ -1,0 +1,96 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { notFound } from '../../common/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { AgencyGuard, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { AuthorisationService } from './authorisation.service.js';
+import { IssuanceService, issueRequestSchema, type IssuedCredential } from './issuance.service.js';
+
+const MEDIA_TYPE = { 'dc+sd-jwt': 'application/dc+sd-jwt', jwt_vc_json: 'application/vc+jwt' } as const;
+
+/** The VC-API answer: VCDM 2.0 and SD-JWT credentials are enveloped in a data: URL, 1.1 JWTs are returned as is. */
+function vcApiResponse(issued: IssuedCredential) {
+  const enveloped = issued.format === 'dc+sd-jwt' || issued.dataModel === '2.0';
+  return {
+    verifiableCredential: enveloped
+      ? {
+          '@context': ['https://www.w3.org/ns/credentials/v2'],
+          id: `data:${MEDIA_TYPE[issued.format]},${issued.credential}`,
+          type: 'EnvelopedVerifiableCredential',
+        }
+      : issued.credential,
+    credential: issued.credential,
+    credentialId: issued.id,
+    format: issued.format,
+    ...(issued.dataModel ? { dataModel: issued.dataModel } : {}),
+    type: issued.typeId,
+    validFrom: issued.validFrom,
+    validUntil: issued.validUntil,
+  };
+}
+
+@ApiTags('issue (W3C VC-API)')
+@Controller()
+export class IssuanceController {
+  constructor(
+    private readonly issuance: IssuanceService,
+    private readonly catalogue: Catalogue,
+  ) {}
+
+  @Post('credentials/issue')
+  @HttpCode(201)
+  @UseGuards(AgencyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt) or JWT VC (jwt_vc_json, VCDM 2.0 or 1.1)' })
+  @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
+  async issue(@CurrentAgency() agency: Agency, @Body() body: unknown) {
+    return vcApiResponse(await this.issuance.issue(agency, this.issuance.fromVcApiRequest(body)));
+  }
+
+  @Get('credentials/types')
+  @ApiOperation({ summary: 'The licence catalogue: types, display names (zh-CN, en), claim schemas, formats' })
+  types() {
+    return this.catalogue.list();
+  }
+
+  @Get('vct/:id')
+  @ApiOperation({ summary: 'SD-JWT VC type metadata for a catalogue type (the vct URL)' })
+  typeMetadata(@Param('id') id: string) {
+    const type = this.catalogue.get(id);
+    if (!type) throw notFound(`No credential type "${id}"`);
+    return {
+      vct: type.vct,
+      name: type.display.en.name,
+      description: type.display.en.description,
+      display: Object.entries(type.display).map(([lang, display]) => ({ lang, ...display })),
+      schema: type.claims,
+    };
+  }
+}
+
+@ApiTags('operator')
+@ApiBearerAuth()
+@UseGuards(OperatorGuard)
+@Controller('operator/agencies/:agency/authorisations')
+export class AuthorisationController {
+  constructor(private readonly authorisations: AuthorisationService) {}
+
+  @Get()
+  list(@Param('agency') agency: string) {
+    return this.authorisations.list(agency);
+  }
+
+  @Put(':typeId')
+  @ApiOperation({ summary: 'Authorise an agency for a credential type (anchored in the trusted-issuer registry on chain)' })
+  grant(@Param('agency') agency: string, @Param('typeId') typeId: string) {
+    return this.authorisations.set(agency, typeId, true);
+  }
+
+  @Delete(':typeId')
+  @ApiOperation({ summary: 'Withdraw an agency authorisation for a credential type' })
+  withdraw(@Param('agency') agency: string, @Param('typeId') typeId: string) {
+    return this.authorisations.set(agency, typeId, false);
+  }
+}

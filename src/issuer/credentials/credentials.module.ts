@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AuthorisationService } from './authorisation.service.js';
+import { AuthorisationController, IssuanceController } from './credential.controller.js';
+import { CredentialRepository } from './credential.repository.js';
+import { IssuanceService } from './issuance.service.js';
+
+@Module({
+  controllers: [IssuanceController, AuthorisationController],
+  providers: [CredentialRepository, AuthorisationService, IssuanceService],
+  exports: [IssuanceService, AuthorisationService, CredentialRepository],
+})
+export class IssuanceModule {}

@@ -1,0 +1,207 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { badRequest, parseOrThrow, ProblemError } from '../../common/index.js';
+import { KeyService } from '../../keys/index.js';
+import {
+  Catalogue,
+  CREDENTIAL_FORMATS,
+  didJwk,
+  isPublicJwk,
+  issueSdJwt,
+  jwkFromDidJwk,
+  jwkThumbprint,
+  jwtVcPayload,
+  signJws,
+  type CredentialFormat,
+  type DataModel,
+} from '../../credentials/index.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { AuthorisationService } from './authorisation.service.js';
+import { CredentialRepository } from './credential.repository.js';
+import type { JsonWebKey } from 'node:crypto';
+
+const publicJwk = z.custom<JsonWebKey>(isPublicJwk, 'must be a public JWK (kty, crv, x[, y]; no private part)');
+
+/** W3C VC-API issue request; `options` selects the format and binds a holder key. */
+export const issueRequestSchema = z.object({
+  credential: z.looseObject({
+    type: z.union([z.string(), z.array(z.string()).min(1)]),
+    credentialSubject: z.record(z.string(), z.unknown()),
+    validFrom: z.iso.datetime({ offset: true }).optional(),
+    validUntil: z.iso.datetime({ offset: true }).optional(),
+  }),
+  options: z
+    .object({
+      format: z.enum(CREDENTIAL_FORMATS).default('dc+sd-jwt'),
+      dataModel: z.enum(['2.0', '1.1']).default('2.0'),
+      holderJwk: publicJwk.optional(),
+    })
+    .prefault({}),
+});
+
+export interface IssueOptions {
+  typeId: string;
+  claims: Record<string, unknown>;
+  format: CredentialFormat;
+  dataModel?: DataModel;
+  holderJwk?: JsonWebKey;
+  validFrom?: Date;
+  validUntil?: Date;
+}
+
+export interface IssuedCredential {
+  id: string;
+  format: CredentialFormat;
+  dataModel?: DataModel;
+  /** The compact serialisation: an SD-JWT (`…~`) or a JWS. */
+  credential: string;
+  typeId: string;
+  validFrom: Date;
+  validUntil: Date;
+}
+
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Issues catalogue credentials for an agency: validate, sign through src/keys, keep only a digest. */
+@Injectable()
+export class IssuanceService {
+  private readonly logger = new Logger('IssuanceService');
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly authorisations: AuthorisationService,
+    private readonly repository: CredentialRepository,
+  ) {}
+
+  /** Maps a VC-API request to issue options (400 listing every problem). */
+  fromVcApiRequest(body: unknown): IssueOptions {
+    const { credential, options } = parseOrThrow(issueRequestSchema, body);
+    const type = this.catalogue.byVcTypes(credential.type);
+    if (!type) {
+      throw badRequest(
+        `credential.type names no catalogue type; known: ${this.catalogue
+          .list()
+          .map((t) => t.vcType)
+          .join(', ')}`,
+        [{ path: 'credential.type', message: 'unknown credential type' }],
+      );
+    }
+    const { id: subjectId, ...claims } = credential.credentialSubject;
+    let holderJwk = options.holderJwk;
+    if (subjectId !== undefined) {
+      const fromDid = typeof subjectId === 'string' ? jwkFromDidJwk(subjectId) : undefined;
+      if (!fromDid)
+        throw badRequest('credentialSubject.id must be a did:jwk', [
+          { path: 'credential.credentialSubject.id', message: 'not a did:jwk' },
+        ]);
+      if (holderJwk && jwkThumbprint(holderJwk) !== jwkThumbprint(fromDid)) {
+        throw badRequest('credentialSubject.id and options.holderJwk name different keys', [
+          { path: 'options.holderJwk', message: 'differs from credentialSubject.id' },
+        ]);
+      }
+      holderJwk = fromDid;
+    }
+    return {
+      typeId: type.id,
+      claims,
+      format: options.format,
+      dataModel: options.dataModel,
+      holderJwk,
+      validFrom: credential.validFrom ? new Date(credential.validFrom) : undefined,
+      validUntil: credential.validUntil ? new Date(credential.validUntil) : undefined,
+    };
+  }
+
+  async issue(agency: Agency, options: IssueOptions): Promise<IssuedCredential> {
+    const type = this.catalogue.get(options.typeId);
+    if (!type) throw badRequest(`Unknown credential type ${options.typeId}`);
+    if (!type.formats.includes(options.format)) throw badRequest(`${type.id} is not issued as ${options.format}`);
+    const violations = this.catalogue.validateClaims(type.id, options.claims);
+    if (violations.length > 0) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
+    if (agency.status !== 'active' || !agency.signingKid) {
+      throw new ProblemError(
+        409,
+        'agency_not_active',
+        'The agency DID is not anchored yet',
+        'Try again once the agency is active',
+      );
+    }
+    await this.authorisations.assertMayIssue(agency.id, type.id);
+
+    const now = Date.now();
+    const validFrom = options.validFrom ?? new Date(now);
+    if (validFrom.getTime() < now - CLOCK_SKEW_MS)
+      throw badRequest('validFrom may not lie in the past', [{ path: 'credential.validFrom', message: 'in the past' }]);
+    const latest = validFrom.getTime() + type.validityDays * 86_400_000;
+    const validUntil = options.validUntil ?? new Date(latest);
+    if (validUntil.getTime() > latest || validUntil <= validFrom) {
+      throw badRequest(`validUntil must follow validFrom by at most ${type.validityDays} days`, [
+        { path: 'credential.validUntil', message: 'out of range' },
+      ]);
+    }
+
+    const id = randomUUID();
+    const sign = (input: Uint8Array) => this.keys.signJws(agency.signingKeyId, input);
+    const header = { alg: 'ES256', kid: agency.signingKid };
+    let credential: string;
+    if (options.format === 'dc+sd-jwt') {
+      const disclosable: Record<string, unknown> = {};
+      const plain: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(options.claims)) {
+        (type.selectivelyDisclosable.includes(name) ? disclosable : plain)[name] = value;
+      }
+      credential = await issueSdJwt({
+        header: { ...header, typ: 'dc+sd-jwt' },
+        payload: {
+          iss: agency.did,
+          vct: type.vct,
+          iat: Math.floor(now / 1000),
+          nbf: Math.floor(validFrom.getTime() / 1000),
+          exp: Math.floor(validUntil.getTime() / 1000),
+          ...(options.holderJwk ? { cnf: { jwk: options.holderJwk } } : {}),
+          ...plain,
+        },
+        disclosable,
+        // Decoys hide how many claims a type has; a varying count hides which type it is.
+        decoys: randomInt(2, 6),
+        sign,
+      });
+    } else {
+      const built = jwtVcPayload(options.dataModel ?? '2.0', {
+        id: `urn:uuid:${id}`,
+        issuer: agency.did,
+        vcType: type.vcType,
+        validFrom,
+        validUntil,
+        subjectId: options.holderJwk ? didJwk(options.holderJwk) : undefined,
+        claims: options.claims,
+      });
+      credential = await signJws({ ...header, ...built.header }, built.payload, sign);
+    }
+
+    await this.repository.recordIssued({
+      id,
+      agencyId: agency.id,
+      typeId: type.id,
+      format: options.format,
+      dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
+      digest: createHash('sha256').update(credential).digest('hex'),
+      holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
+      validFrom,
+      validUntil,
+      issuedAt: new Date(now),
+    });
+    this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
+    return {
+      id,
+      format: options.format,
+      ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
+      credential,
+      typeId: type.id,
+      validFrom,
+      validUntil,
+    };
+  }
+}

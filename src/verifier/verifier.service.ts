@@ -1,0 +1,88 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import type { JsonWebKey } from 'node:crypto';
+import { TrustedIssuerRegistry } from '../chain/index.js';
+import { DidResolverService, ethrDidAddress } from '../did/index.js';
+import {
+  Catalogue,
+  p256HexToJwk,
+  verifyCredential,
+  verifyPresentation,
+  type HolderBindingExpectations,
+  type PresentationResult,
+  type StatusOutcome,
+  type VerificationResult,
+  type VerifierContext,
+} from '../credentials/index.js';
+
+export type StatusChecker = VerifierContext['checkStatus'];
+
+/** Until a credential carries a status entry there is nothing to look up. */
+const noStatusEntry: StatusChecker = async (status): Promise<StatusOutcome> =>
+  status === undefined
+    ? { passed: true, state: 'no status entry' }
+    : { passed: false, state: 'unknown', reason: 'the credential names a status mechanism this verifier does not support' };
+
+/**
+ * The reusable verifier: binds the plain verification functions to the chain (DID documents, the
+ * trusted-issuer registry) and to the status-list checker.
+ */
+@Injectable()
+export class VerifierService {
+  private statusChecker: StatusChecker = noStatusEntry;
+  private readonly clockSkewSeconds: number;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly resolver: DidResolverService,
+    private readonly trustedIssuers: TrustedIssuerRegistry,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.clockSkewSeconds = config.verifier.clockSkewSeconds;
+  }
+
+  /** The status module plugs its list checker in here. */
+  useStatusChecker(checker: StatusChecker): void {
+    this.statusChecker = checker;
+  }
+
+  verifyCredential(serialized: string): Promise<VerificationResult> {
+    return verifyCredential(serialized, this.context());
+  }
+
+  verifyPresentation(serialized: string, expect: HolderBindingExpectations): Promise<PresentationResult> {
+    return verifyPresentation(serialized, expect, this.context());
+  }
+
+  private context(): VerifierContext {
+    return {
+      catalogue: this.catalogue,
+      resolveIssuerKey: (kid, issuer) => this.issuerKey(kid, issuer),
+      isAuthorised: async (issuer, typeId) => {
+        const address = ethrDidAddress(issuer);
+        return address ? this.trustedIssuers.isAuthorised(address, typeId) : false;
+      },
+      checkStatus: (status, format) => this.statusChecker(status, format),
+      nowSeconds: () => Math.floor(Date.now() / 1000),
+      clockSkewSeconds: this.clockSkewSeconds,
+    };
+  }
+
+  private async issuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
+    if (!ethrDidAddress(issuer)) return { reason: `issuer ${issuer} is not a did:ethr on this chain` };
+    const resolved = await this.resolver.resolve(issuer);
+    if (!resolved.didDocument)
+      return { reason: `issuer DID did not resolve: ${resolved.didResolutionMetadata.error ?? 'not found'}` };
+    const method = await this.resolver.assertionMethod(kid);
+    if (!method) return { reason: `kid ${kid} is not an assertion method of ${issuer}` };
+    if (method.publicKeyJwk) return { jwk: method.publicKeyJwk as JsonWebKey };
+    if (method.publicKeyHex) {
+      try {
+        return { jwk: p256HexToJwk(method.publicKeyHex) };
+      } catch {
+        return { reason: `kid ${kid} is not a P-256 key` };
+      }
+    }
+    return { reason: `kid ${kid} has no usable public key (${method.type})` };
+  }
+}
