@@ -1,7 +1,5 @@
-import { Resolver } from 'did-resolver';
-import { getResolver } from 'ethr-did-resolver';
 import { runCli } from '../src/cli.js';
-import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Agencies get a did:ethr anchored on chain; checked with ethr-did-resolver used directly, not our code. */
 describe('agencies and their DIDs', () => {
@@ -19,13 +17,8 @@ describe('agencies and their DIDs', () => {
     expect(agency.did).toMatch(/^did:ethr:govchain:0x[0-9a-fA-F]{40}$/);
     expect(agency.signingKid).toMatch(new RegExp(`^${agency.did}#delegate-\\d+$`));
 
-    const chain = (await app.operator('GET', '/operator/chain')).body;
-    const resolver = new Resolver(
-      getResolver({
-        networks: [{ name: 'govchain', chainId: chain.chainId, rpcUrl: app.rpcUrl, registry: chain.registry }],
-      }) as never,
-    );
-    const { didDocument } = await resolver.resolve(agency.did);
+    const independent = await independentResolver(app);
+    const { didDocument } = await independent.resolver.resolve(agency.did).finally(() => independent.close());
     const method = didDocument!.verificationMethod!.find((vm) => vm.id === agency.signingKid)!;
     expect(method).toBeDefined();
     expect(didDocument!.assertionMethod).toContain(agency.signingKid);

@@ -1,10 +1,9 @@
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { Resolver } from 'did-resolver';
-import { getResolver } from 'ethr-did-resolver';
 import { verifyCredential as didJwtVcVerify } from 'did-jwt-vc';
 import { SignJWT, importJWK, jwtVerify, decodeProtectedHeader, type JWK } from 'jose';
-import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 
 const CLAIMS: Record<string, Record<string, unknown>> = {
   'resident-identity': {
@@ -55,6 +54,7 @@ describe('issuing and verifying e-licence credentials', () => {
   let issuer: { agency: { id: string; did: string; signingKid: string }; apiKey: string };
   let other: { agency: { id: string; did: string; signingKid: string }; apiKey: string };
   let resolver: Resolver;
+  let independent: Awaited<ReturnType<typeof independentResolver>>;
   let holder: { publicJwk: JWK; privateJwk: JWK };
 
   const issue = (apiKey: string, typeId: string, options: Record<string, unknown>, credential: Record<string, unknown> = {}) =>
@@ -87,16 +87,13 @@ describe('issuing and verifying e-licence credentials', () => {
     app = await startTestApp({ VERIFIER_CLOCK_SKEW_SECONDS: '0' });
     issuer = await createActiveAgency(app, 'licensing-office', 'Licensing Office 发证机关', Object.keys(CLAIMS));
     other = await createActiveAgency(app, 'traffic-police', 'Traffic Police 交警支队', ['driving-licence']);
-    const chain = (await app.operator('GET', '/operator/chain')).body;
-    resolver = new Resolver(
-      getResolver({
-        networks: [{ name: 'govchain', chainId: chain.chainId, rpcUrl: app.rpcUrl, registry: chain.registry }],
-      }) as never,
-    );
+    independent = await independentResolver(app);
+    resolver = independent.resolver;
     const pair = await ES256.generateKeyPair();
     holder = { publicJwk: pair.publicKey as JWK, privateJwk: pair.privateKey as JWK };
   });
   afterAll(async () => {
+    independent?.close();
     await app?.close();
   });
 
@@ -278,7 +275,6 @@ describe('issuing and verifying e-licence credentials', () => {
     // The governor withdraws the authorisation on chain; verifiers see it at once.
     const withdrawn = await app.operator('DELETE', `/operator/agencies/${other.agency.id}/authorisations/driving-licence`);
     expect(withdrawn.body.status).toBe('withdrawing');
-    const { eventually } = await import('./support/test-app.js');
     const result = await eventually(async () => {
       const body = (await verify(licence)).body;
       return body.verified ? undefined : body;

@@ -8,7 +8,7 @@ import { OutboxWorker } from './outbox.worker.js';
 import { ChainEvents } from './chain-events.js';
 import type { EmbeddedChainNode } from './embedded-node.js';
 import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
-import { CONTRACT_NAMES, contractBytecode, type ContractName } from './contracts.js';
+import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName } from './contracts.js';
 
 const DEPLOYER_OWNER = 'chain:deployer';
 
@@ -56,6 +56,9 @@ export class ChainBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     this.addresses = await this.ensureContracts(this.options);
     this.events.watch(this.registryAddress, erc1056EventTopics);
+    this.events.watch(this.address('TrustedIssuerRegistry'), [
+      contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
+    ]);
     this.worker.start();
     this.events.start();
     this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));

@@ -142,8 +142,9 @@ export async function verifyCredential(
   if (sdJwt) {
     try {
       const disclosed = applyDisclosures(jws.payload, sdJwt.disclosures);
-      const { iss: _iss, vct, iat, nbf, exp, cnf, status: statusClaim, ...rest } = disclosed;
-      for (const registered of ['sub', 'jti', 'aud']) delete rest[registered];
+      const { vct, iat, nbf, exp, cnf, status: statusClaim, ...rest } = disclosed;
+      // Registered JWT claims describe the credential, not the subject.
+      for (const registered of ['iss', 'sub', 'jti', 'aud']) delete rest[registered];
       claims = rest;
       type = typeof vct === 'string' ? context.catalogue.byVct(vct) : undefined;
       validFrom = typeof nbf === 'number' ? nbf : typeof iat === 'number' ? iat : undefined;
@@ -177,7 +178,8 @@ export async function verifyCredential(
     'validity',
     validUntil === undefined
       ? 'the credential has no expiry'
-      : validUntil + context.clockSkewSeconds < now
+      : // exp is the first second the credential is no longer valid (RFC 7519 §4.1.4).
+        validUntil + context.clockSkewSeconds <= now
         ? `expired at ${isoSeconds(validUntil)}`
         : validFrom !== undefined && validFrom - context.clockSkewSeconds > now
           ? `not valid before ${isoSeconds(validFrom)}`

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { JsonRpcProvider } from 'ethers';
+import { Resolver } from 'did-resolver';
+import { getResolver } from 'ethr-did-resolver';
 import { loadConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/chain/index.js';
 import { startApp, type RunningApp } from '../../src/app.js';
@@ -139,4 +142,19 @@ export async function createActiveAgency(app: TestApp, slug: string, name = `Age
     return list.every((entry) => entry.status === 'active') ? true : undefined;
   });
   return { agency, apiKey: created.body.apiKey as string };
+}
+
+/**
+ * ethr-did-resolver used directly (not through our code) against the app's chain node, as an
+ * independent verifier would. Its provider is ours only so that the test can close it.
+ */
+export async function independentResolver(app: TestApp): Promise<{ resolver: Resolver; close(): void }> {
+  const chain = (await app.operator('GET', '/operator/chain')).body;
+  const provider = new JsonRpcProvider(app.rpcUrl, chain.chainId, { staticNetwork: true });
+  const resolver = new Resolver(
+    getResolver({
+      networks: [{ name: chain.networkName, chainId: chain.chainId, provider: provider as never, registry: chain.registry }],
+    }) as never,
+  );
+  return { resolver, close: () => provider.destroy() };
 }
