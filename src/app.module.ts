@@ -11,6 +11,7 @@ import { DidModule } from './did/index.js';
 import { AgenciesModule, IssuanceModule } from './issuer/index.js';
 import { CredentialsModule } from './credentials/index.js';
 import { VerifierModule } from './verifier/index.js';
+import { StatusModule } from './status/index.js';
 import { HealthModule } from './health/index.js';
 
 export interface AppParts {
@@ -59,6 +60,7 @@ export class AppModule {
         ChainModule.forRoot(parts.chain, parts.chainOptions),
         DidModule.forRoot({ cacheTtlSeconds: parts.config.didCacheTtlSeconds }),
         CredentialsModule,
+        StatusModule,
         AgenciesModule.forRoot({ operatorApiKey: parts.operatorApiKey }),
         IssuanceModule,
         VerifierModule,

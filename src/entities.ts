@@ -1,4 +1,5 @@
 import { KeyEntity } from './keys/index.js';
+import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, OutboxEntity } from './chain/index.js';
 import { AgencyApiKeyEntity, AgencyAuthorisationEntity, AgencyEntity, IssuedCredentialEntity } from './issuer/index.js';
 
@@ -11,4 +12,8 @@ export const entities = [
   AgencyApiKeyEntity,
   AgencyAuthorisationEntity,
   IssuedCredentialEntity,
+  StatusListEntity,
+  StatusEntryEntity,
+  StatusPublicationEntity,
+  StatusAuditEntity,
 ];

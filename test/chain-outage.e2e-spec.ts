@@ -1,4 +1,4 @@
-import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
 /**
  * The embedded chain node is killed while an agency is being created: the agency and its chain writes
@@ -54,7 +54,9 @@ describe('chain node outage', () => {
       expect(resolved.status).toBe(200);
       expect(resolved.body.didDocument.verificationMethod).toHaveLength(2);
     }
+    // Two DID writes, then the three first status lists the active agency publishes and anchors.
+    await outboxSettled(app);
     const counts = (await app.operator('GET', '/operator/outbox')).body;
-    expect(counts).toEqual(expect.objectContaining({ mined: minedBefore + 2, pending: 0, signed: 0, signing: 0, reverted: 0 }));
+    expect(counts).toEqual(expect.objectContaining({ mined: minedBefore + 5, pending: 0, signed: 0, signing: 0, reverted: 0 }));
   });
 });

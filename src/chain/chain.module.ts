@@ -6,6 +6,7 @@ import { ChainEvents } from './chain-events.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { TrustedIssuerRegistry } from './trusted-issuers.js';
+import { StatusListAnchorClient } from './status-anchor.js';
 
 @Global()
 @Module({})
@@ -30,8 +31,17 @@ export class ChainModule {
         },
         ChainBootstrap,
         TrustedIssuerRegistry,
+        StatusListAnchorClient,
       ],
-      exports: [ChainClient, OutboxService, OutboxWorker, ChainEvents, ChainBootstrap, TrustedIssuerRegistry],
+      exports: [
+        ChainClient,
+        OutboxService,
+        OutboxWorker,
+        ChainEvents,
+        ChainBootstrap,
+        TrustedIssuerRegistry,
+        StatusListAnchorClient,
+      ],
     };
   }
 }

@@ -9,3 +9,4 @@ export { EmbeddedChainNode, freePort } from './embedded-node.js';
 export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interface, ERC1056_NAME } from './erc1056.js';
 export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
 export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';
+export { StatusListAnchorClient, statusListKey, type StatusAnchor } from './status-anchor.js';

@@ -53,6 +53,9 @@ const envSchema = z.object({
 
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DID_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  STATUS_PUBLISH_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
+  STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  STATUS_VERIFY_ANCHOR: bool.default(true),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 });
@@ -84,6 +87,7 @@ export interface AppConfig {
   didCacheTtlSeconds: number;
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
+  status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
 }
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
@@ -141,6 +145,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     didCacheTtlSeconds: e.DID_CACHE_TTL_SECONDS,
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,
     verifier: { clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS },
+    status: {
+      publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
+      maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
+      verifyAnchor: e.STATUS_VERIFY_ANCHOR,
+    },
   };
 }
 

@@ -1,7 +1,16 @@
 export { Catalogue, CREDENTIAL_FORMATS, type CredentialFormat, type LicenceType } from './catalogue.js';
 export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOSURES } from './sd-jwt.js';
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
-export { signJws, decodeJws, p256HexToJwk, jwkThumbprint, isPublicJwk, sha256b64url, type Signer } from './jws.js';
+export {
+  signJws,
+  decodeJws,
+  verifyJwsSignature,
+  p256HexToJwk,
+  jwkThumbprint,
+  isPublicJwk,
+  sha256b64url,
+  type Signer,
+} from './jws.js';
 export { didJwk, jwkFromDidJwk } from './did-jwk.js';
 export {
   verifyCredential,

@@ -52,7 +52,7 @@ export interface VerifierContext {
   /** The public key `kid` names, if it is an assertion method of `issuer`'s DID document. */
   resolveIssuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }>;
   isAuthorised(issuer: string, typeId: string): Promise<boolean>;
-  checkStatus(status: unknown, format: CredentialFormat): Promise<StatusOutcome>;
+  checkStatus(status: unknown, format: CredentialFormat, issuer: string): Promise<StatusOutcome>;
   nowSeconds(): number;
   clockSkewSeconds: number;
 }
@@ -210,7 +210,7 @@ export async function verifyCredential(
     checks.record('holder_binding', 'a key-binding JWT was presented but no audience and nonce were given to check it');
   }
 
-  const statusOutcome = await context.checkStatus(status, format);
+  const statusOutcome = await context.checkStatus(status, format, issuer);
   checks.record('status', statusOutcome.passed ? undefined : (statusOutcome.reason ?? statusOutcome.state), statusOutcome.state);
 
   const credential: VerifiedCredential = {

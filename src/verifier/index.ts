@@ -1,2 +1,2 @@
 export { VerifierModule } from './verifier.module.js';
-export { VerifierService, type StatusChecker } from './verifier.service.js';
+export { VerifierService } from './verifier.service.js';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonWebKey } from 'node:crypto';
-import { TrustedIssuerRegistry } from '../chain/index.js';
+import { StatusListAnchorClient, TrustedIssuerRegistry } from '../chain/index.js';
+import { checkCredentialStatus, StatusListFetcher } from '../status/index.js';
 import { DidResolverService, ethrDidAddress } from '../did/index.js';
 import {
   Catalogue,
@@ -10,18 +11,9 @@ import {
   verifyPresentation,
   type HolderBindingExpectations,
   type PresentationResult,
-  type StatusOutcome,
   type VerificationResult,
   type VerifierContext,
 } from '../credentials/index.js';
-
-export type StatusChecker = VerifierContext['checkStatus'];
-
-/** Until a credential carries a status entry there is nothing to look up. */
-const noStatusEntry: StatusChecker = async (status): Promise<StatusOutcome> =>
-  status === undefined
-    ? { passed: true, state: 'no status entry' }
-    : { passed: false, state: 'unknown', reason: 'the credential names a status mechanism this verifier does not support' };
 
 /**
  * The reusable verifier: binds the plain verification functions to the chain (DID documents, the
@@ -29,21 +21,19 @@ const noStatusEntry: StatusChecker = async (status): Promise<StatusOutcome> =>
  */
 @Injectable()
 export class VerifierService {
-  private statusChecker: StatusChecker = noStatusEntry;
   private readonly clockSkewSeconds: number;
+  private readonly verifyAnchors: boolean;
 
   constructor(
     private readonly catalogue: Catalogue,
     private readonly resolver: DidResolverService,
     private readonly trustedIssuers: TrustedIssuerRegistry,
+    private readonly anchors: StatusListAnchorClient,
+    private readonly lists: StatusListFetcher,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
-  }
-
-  /** The status module plugs its list checker in here. */
-  useStatusChecker(checker: StatusChecker): void {
-    this.statusChecker = checker;
+    this.verifyAnchors = config.status.verifyAnchor;
   }
 
   verifyCredential(serialized: string): Promise<VerificationResult> {
@@ -62,7 +52,14 @@ export class VerifierService {
         const address = ethrDidAddress(issuer);
         return address ? this.trustedIssuers.isAuthorised(address, typeId) : false;
       },
-      checkStatus: (status, format) => this.statusChecker(status, format),
+      checkStatus: (status, format, issuer) =>
+        checkCredentialStatus(status, format, issuer, {
+          fetchList: (url) => this.lists.fetch(url),
+          issuerKey: (kid, did) => this.issuerKey(kid, did),
+          ...(this.verifyAnchors
+            ? { anchoredDigest: async (url: string, version: number) => (await this.anchors.anchorOf(url, version)).digest }
+            : {}),
+        }),
       nowSeconds: () => Math.floor(Date.now() / 1000),
       clockSkewSeconds: this.clockSkewSeconds,
     };

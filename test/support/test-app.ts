@@ -71,6 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     CHAIN_EMBEDDED_PORT: '0',
     CHAIN_POLL_MS: '50',
     OUTBOX_POLL_MS: '100',
+    STATUS_PUBLISH_INTERVAL_MS: '100',
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     OPERATOR_API_KEY: randomBytes(24).toString('base64url'),
     DEMO_AGENCY: 'false',
@@ -141,7 +142,16 @@ export async function createActiveAgency(app: TestApp, slug: string, name = `Age
     const list = (await app.operator('GET', `/operator/agencies/${id}/authorisations`)).body as { status: string }[];
     return list.every((entry) => entry.status === 'active') ? true : undefined;
   });
+  await outboxSettled(app);
   return { agency, apiKey: created.body.apiKey as string };
+}
+
+/** Waits until every queued chain write (DID, authorisations, status anchors) is mined. */
+export async function outboxSettled(app: TestApp): Promise<void> {
+  await eventually(async () => {
+    const counts = (await app.operator('GET', '/operator/outbox')).body as Record<string, number>;
+    return counts['pending'] === 0 && counts['signing'] === 0 && counts['signed'] === 0 ? true : undefined;
+  });
 }
 
 /**

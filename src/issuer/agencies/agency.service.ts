@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { conflict, notFound, parseOrThrow } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
@@ -41,6 +42,7 @@ export class AgencyService implements OnApplicationBootstrap {
     private readonly worker: OutboxWorker,
     private readonly chain: ChainBootstrap,
     private readonly resolver: DidResolverService,
+    private readonly status: StatusService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -164,6 +166,13 @@ export class AgencyService implements OnApplicationBootstrap {
       return agency;
     }
     await this.agencies.activate(agency.id, method.id);
+    await this.status.ensureLists({
+      agencyId: agency.id,
+      did: agency.did,
+      signingKeyId: agency.signingKeyId,
+      signingKid: method.id,
+      controllerKeyId: agency.controllerKeyId,
+    });
     this.logger.log({ agencyId: agency.id, kid: method.id }, 'agency active');
     return (await this.agencies.byId(agency.id))!;
   }

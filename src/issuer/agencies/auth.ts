@@ -32,13 +32,14 @@ export class AgencyGuard implements CanActivate {
   constructor(private readonly agencies: AgencyRepository) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest & { agency?: Agency }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { agency?: Agency; actor?: string }>();
     const parsed = parseApiKey(bearer(request) ?? '');
     const key = parsed ? await this.agencies.activeApiKey(parsed.prefix) : null;
     if (!parsed || !key || !secretsEqual(sha256Hex(parsed.secret), key.secretHash)) {
       throw unauthorized('A valid agency API key is required');
     }
     request.agency = (await this.agencies.byId(key.agencyId)) ?? undefined;
+    request.actor = `api-key:${parsed.prefix}`;
     if (!request.agency) throw unauthorized('A valid agency API key is required');
     return true;
   }
@@ -47,4 +48,10 @@ export class AgencyGuard implements CanActivate {
 export const CurrentAgency = createParamDecorator(
   (_: unknown, context: ExecutionContext): Agency =>
     context.switchToHttp().getRequest<FastifyRequest & { agency: Agency }>().agency,
+);
+
+/** Who made the request, for audit trails: the API key's public prefix, never the key. */
+export const CurrentActor = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string =>
+    context.switchToHttp().getRequest<FastifyRequest & { actor: string }>().actor,
 );

@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { notFound } from '../../common/index.js';
+import { notFound, parseOrThrow } from '../../common/index.js';
+import { StatusService } from '../../status/index.js';
 import { Catalogue } from '../../credentials/index.js';
-import { AgencyGuard, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
+import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { IssuanceService, issueRequestSchema, type IssuedCredential } from './issuance.service.js';
@@ -67,6 +68,52 @@ export class IssuanceController {
       display: Object.entries(type.display).map(([lang, display]) => ({ lang, ...display })),
       schema: type.claims,
     };
+  }
+}
+
+const statusChangeSchema = z.object({
+  action: z.enum(['revoke', 'suspend', 'reinstate']),
+  reason: z.string().trim().min(1).max(500),
+});
+const bulkStatusChangeSchema = statusChangeSchema.extend({ credentialIds: z.array(z.uuid()).min(1).max(10_000) });
+
+@ApiTags('status (agency officers)')
+@ApiBearerAuth()
+@UseGuards(AgencyGuard)
+@Controller('credentials')
+export class CredentialStatusController {
+  constructor(private readonly status: StatusService) {}
+
+  @Post('status')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Revoke, suspend or reinstate up to 10,000 credentials in one batch (published and anchored together)',
+  })
+  @ApiBody({ schema: z.toJSONSchema(bulkStatusChangeSchema) as object })
+  changeMany(@CurrentAgency() agency: Agency, @CurrentActor() actor: string, @Body() body: unknown) {
+    const { credentialIds, action, reason } = parseOrThrow(bulkStatusChangeSchema, body);
+    return this.status.change(agency.id, credentialIds, action, reason, actor);
+  }
+
+  @Post(':id/status')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke, suspend or reinstate one credential, with a reason for the audit trail' })
+  @ApiBody({ schema: z.toJSONSchema(statusChangeSchema) as object })
+  async change(
+    @CurrentAgency() agency: Agency,
+    @CurrentActor() actor: string,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: unknown,
+  ) {
+    const { action, reason } = parseOrThrow(statusChangeSchema, body);
+    await this.status.change(agency.id, [id], action, reason, actor);
+    return this.status.state(agency.id, id);
+  }
+
+  @Get(':id/status')
+  @ApiOperation({ summary: 'Current status of a credential and its audit trail' })
+  state(@CurrentAgency() agency: Agency, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.status.state(agency.id, id);
   }
 }
 

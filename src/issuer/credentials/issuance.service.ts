@@ -17,6 +17,7 @@ import {
   type DataModel,
 } from '../../credentials/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
+import { StatusService } from '../../status/index.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
@@ -73,6 +74,7 @@ export class IssuanceService {
     private readonly keys: KeyService,
     private readonly authorisations: AuthorisationService,
     private readonly repository: CredentialRepository,
+    private readonly status: StatusService,
   ) {}
 
   /** Maps a VC-API request to issue options (400 listing every problem). */
@@ -143,6 +145,17 @@ export class IssuanceService {
     }
 
     const id = randomUUID();
+    const allocation = await this.status.allocate(
+      {
+        agencyId: agency.id,
+        did: agency.did,
+        signingKeyId: agency.signingKeyId,
+        signingKid: agency.signingKid,
+        controllerKeyId: agency.controllerKeyId,
+      },
+      options.format === 'dc+sd-jwt' ? 'token' : 'bitstring',
+      id,
+    );
     const sign = (input: Uint8Array) => this.keys.signJws(agency.signingKeyId, input);
     const header = { alg: 'ES256', kid: agency.signingKid };
     let credential: string;
@@ -161,6 +174,7 @@ export class IssuanceService {
           nbf: Math.floor(validFrom.getTime() / 1000),
           exp: Math.floor(validUntil.getTime() / 1000),
           ...(options.holderJwk ? { cnf: { jwk: options.holderJwk } } : {}),
+          status: allocation.sdJwtStatus,
           ...plain,
         },
         disclosable,
@@ -177,6 +191,7 @@ export class IssuanceService {
         validUntil,
         subjectId: options.holderJwk ? didJwk(options.holderJwk) : undefined,
         claims: options.claims,
+        status: allocation.credentialStatus,
       });
       credential = await signJws({ ...header, ...built.header }, built.payload, sign);
     }

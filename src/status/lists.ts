@@ -1,0 +1,42 @@
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+
+/** W3C Bitstring Status List minimum (16 KB), also used for token lists: it hides how many were issued. */
+export const LIST_SIZE = 131_072;
+
+/** Token Status List values (draft-ietf-oauth-status-list §7.1). */
+export const TOKEN_STATUS = { valid: 0, invalid: 1, suspended: 2 } as const;
+
+/** W3C Bitstring Status List: index 0 is the left-most (most significant) bit; GZIP, multibase base64url. */
+export function encodeBitstring(size: number, setIndices: Iterable<number>): string {
+  const bytes = Buffer.alloc(size / 8);
+  for (const index of setIndices) bytes[index >> 3]! |= 0x80 >> (index & 7);
+  return 'u' + gzipSync(bytes).toString('base64url');
+}
+
+export function bitstringStatus(encodedList: string, index: number): number {
+  if (!encodedList.startsWith('u')) throw new Error('encodedList is not multibase base64url');
+  const bytes = gunzipSync(Buffer.from(encodedList.slice(1), 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
+  if (index < 0 || index >= bytes.length * 8) throw new Error('status index outside the list');
+  return (bytes[index >> 3]! >> (7 - (index & 7))) & 1;
+}
+
+/** IETF Token Status List: `bits` per entry, least significant first within each byte; ZLIB, base64url. */
+export function encodeTokenList(
+  size: number,
+  bits: 1 | 2 | 4 | 8,
+  statuses: Iterable<[number, number]>,
+): { bits: number; lst: string } {
+  const bytes = Buffer.alloc((size * bits) / 8);
+  for (const [index, value] of statuses) {
+    const bit = index * bits;
+    bytes[bit >> 3]! |= value << (bit & 7);
+  }
+  return { bits, lst: deflateSync(bytes).toString('base64url') };
+}
+
+export function tokenListStatus(list: { bits: number; lst: string }, index: number): number {
+  const bytes = inflateSync(Buffer.from(list.lst, 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
+  const bit = index * list.bits;
+  if (index < 0 || bit >= bytes.length * 8) throw new Error('status index outside the list');
+  return (bytes[bit >> 3]! >> (bit & 7)) & ((1 << list.bits) - 1);
+}

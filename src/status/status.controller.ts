@@ -1,0 +1,42 @@
+import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Inject } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { StatusService } from './status.service.js';
+import type { StatusPurpose } from './status.entity.js';
+
+@ApiTags('status lists')
+@Controller('status')
+export class StatusController {
+  constructor(
+    private readonly status: StatusService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get(':listId/:purpose')
+  @ApiOperation({
+    summary: 'A signed status list: Bitstring Status List credential (revocation|suspension) or Token Status List (token)',
+  })
+  async serve(
+    @Param('listId') listId: string,
+    @Param('purpose') purpose: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ) {
+    const { list, publication } = await this.status.served(listId, purpose as StatusPurpose);
+    const etag = `"${publication.digest}"`;
+    void reply
+      .header('etag', etag)
+      .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
+      .header('last-modified', publication.createdAt.toUTCString());
+    if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) return reply.status(304).send();
+    return reply.status(200).header('content-type', this.status.mediaType(list.kind)).send(publication.jwt);
+  }
+
+  @Get(':listId/:purpose/history')
+  @ApiOperation({ summary: 'Every published version of a list with its digest and on-chain anchor' })
+  history(@Param('listId') listId: string, @Param('purpose') purpose: string) {
+    return this.status.history(listId, purpose as StatusPurpose);
+  }
+}

@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { StatusController } from './status.controller.js';
+import { StatusListFetcher } from './list-fetcher.js';
+import { StatusRepository } from './status.repository.js';
+import { StatusService } from './status.service.js';
+
+@Global()
+@Module({
+  controllers: [StatusController],
+  providers: [StatusRepository, StatusService, StatusListFetcher],
+  exports: [StatusService, StatusListFetcher],
+})
+export class StatusModule {}

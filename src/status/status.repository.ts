@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
+import { Database, type Tx } from '../persistence/index.js';
+import {
+  StatusAuditEntity,
+  StatusEntryEntity,
+  StatusListEntity,
+  StatusPublicationEntity,
+  type StatusListKind,
+  type StatusPurpose,
+} from './status.entity.js';
+
+const CHUNK = 500;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+@Injectable()
+export class StatusRepository {
+  constructor(private readonly db: Database) {}
+
+  openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
+    return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });
+  }
+
+  async insertList(tx: Tx, list: StatusListEntity): Promise<void> {
+    await tx.getRepository(StatusListEntity).insert(list);
+  }
+
+  list(id: string, tx?: Tx): Promise<StatusListEntity | null> {
+    return this.db.use(tx, (m) => m.getRepository(StatusListEntity).findOneBy({ id }));
+  }
+
+  allLists(): Promise<StatusListEntity[]> {
+    return this.db.use(undefined, (m) => m.getRepository(StatusListEntity).find());
+  }
+
+  async indexTaken(tx: Tx, listId: string, idx: number): Promise<boolean> {
+    return (await tx.getRepository(StatusEntryEntity).countBy({ listId, idx })) > 0;
+  }
+
+  async insertEntry(tx: Tx, entry: StatusEntryEntity): Promise<void> {
+    await tx.getRepository(StatusEntryEntity).insert(entry);
+    await tx.getRepository(StatusListEntity).increment({ id: entry.listId }, 'used', 1);
+  }
+
+  async entriesOf(tx: Tx, credentialIds: string[]): Promise<StatusEntryEntity[]> {
+    const found: StatusEntryEntity[] = [];
+    for (const part of chunks(credentialIds))
+      found.push(...(await tx.getRepository(StatusEntryEntity).findBy({ credentialId: In(part) })));
+    return found;
+  }
+
+  async listsByIds(tx: Tx, ids: string[]): Promise<StatusListEntity[]> {
+    return ids.length ? tx.getRepository(StatusListEntity).findBy({ id: In(ids) }) : [];
+  }
+
+  async setFlags(
+    tx: Tx,
+    entries: StatusEntryEntity[],
+    flags: Partial<Pick<StatusEntryEntity, 'revoked' | 'suspended'>>,
+  ): Promise<void> {
+    const byList = new Map<string, number[]>();
+    for (const entry of entries) byList.set(entry.listId, [...(byList.get(entry.listId) ?? []), entry.idx]);
+    for (const [listId, indices] of byList) {
+      for (const part of chunks(indices)) {
+        await tx.getRepository(StatusEntryEntity).update({ listId, idx: In(part) }, { ...flags, updatedAt: new Date() });
+      }
+    }
+  }
+
+  async bumpSequence(tx: Tx, listIds: string[], purpose: 'revocation' | 'suspension'): Promise<void> {
+    if (listIds.length === 0) return;
+    await tx
+      .getRepository(StatusListEntity)
+      .increment({ id: In(listIds) }, purpose === 'revocation' ? 'revocationSeq' : 'suspensionSeq', 1);
+  }
+
+  async insertAudit(tx: Tx, rows: StatusAuditEntity[]): Promise<void> {
+    for (const part of chunks(rows)) await tx.getRepository(StatusAuditEntity).insert(part);
+  }
+
+  audit(credentialId: string): Promise<StatusAuditEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(StatusAuditEntity).find({ where: { credentialId }, order: { createdAt: 'ASC' } }),
+    );
+  }
+
+  /** Indices whose flag is set, for building a list. */
+  async flagged(listId: string): Promise<{ idx: number; revoked: boolean; suspended: boolean }[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(StatusEntryEntity).find({
+        select: { idx: true, revoked: true, suspended: true },
+        where: [
+          { listId, revoked: true },
+          { listId, suspended: true },
+        ],
+      }),
+    );
+  }
+
+  latestPublication(listId: string, purpose: StatusPurpose, tx?: Tx): Promise<StatusPublicationEntity | null> {
+    return this.db.use(tx, (m) =>
+      m.getRepository(StatusPublicationEntity).findOne({ where: { listId, purpose }, order: { version: 'DESC' } }),
+    );
+  }
+
+  publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(StatusPublicationEntity).find({ where: { listId, purpose }, order: { version: 'ASC' } }),
+    );
+  }
+
+  async insertPublication(tx: Tx, publication: StatusPublicationEntity): Promise<void> {
+    await tx.getRepository(StatusPublicationEntity).insert(publication);
+  }
+}

@@ -1,0 +1,334 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { conflict, notFound } from '../common/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
+import { Database, type Tx } from '../persistence/index.js';
+import { KeyService } from '../keys/index.js';
+import { OutboxService, StatusListAnchorClient } from '../chain/index.js';
+import { signJws } from '../credentials/index.js';
+import { encodeBitstring, encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
+import { StatusRepository } from './status.repository.js';
+import type { StatusListEntity, StatusListKind, StatusPurpose } from './status.entity.js';
+
+export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
+
+/** Who signs and anchors an agency's lists. */
+export interface ListIssuer {
+  agencyId: string;
+  did: string;
+  signingKeyId: string;
+  signingKid: string;
+  controllerKeyId: string;
+}
+
+export interface StatusAllocation {
+  listId: string;
+  idx: number;
+  /** For SD-JWT VCs: the Token Status List reference. */
+  sdJwtStatus?: { status_list: { idx: number; uri: string } };
+  /** For JWT VCs: W3C BitstringStatusListEntry for revocation and for suspension. */
+  credentialStatus?: Record<string, string>[];
+}
+
+/** Lists fill to half their size at most, so a random free index is found in a few tries. */
+const MAX_FILL = 0.5;
+const PURPOSES_BY_KIND: Record<StatusListKind, StatusPurpose[]> = { bitstring: ['revocation', 'suspension'], token: ['token'] };
+const MEDIA_TYPE: Record<StatusListKind, string> = { bitstring: 'application/vc+jwt', token: 'application/statuslist+jwt' };
+
+/**
+ * Status entries, changes and publication. A change only flips flags and bumps a sequence in the
+ * database; the publisher then signs one new version per changed list and anchors its digest on
+ * chain, so a batch of any size costs one anchoring transaction per list.
+ */
+@Injectable()
+export class StatusService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('StatusService');
+  private readonly baseUrl: string;
+  private timer: NodeJS.Timeout | undefined;
+  private publishing: Promise<unknown> | undefined;
+  private stopped = false;
+  private publishQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Database,
+    private readonly repository: StatusRepository,
+    private readonly keys: KeyService,
+    private readonly outbox: OutboxService,
+    private readonly anchors: StatusListAnchorClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.baseUrl = publicBaseUrl(config);
+  }
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.publishing = this.publishPending()
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'status publication failed'))
+          .finally(tick);
+      }, this.config.status.publishIntervalMs);
+    };
+    tick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.publishing;
+  }
+
+  listUrl(listId: string, purpose: StatusPurpose): string {
+    return `${this.baseUrl}/status/${listId}/${purpose}`;
+  }
+
+  mediaType(kind: StatusListKind): string {
+    return MEDIA_TYPE[kind];
+  }
+
+  /**
+   * Creates and publishes an agency's first lists as soon as it can sign, so the first credential it
+   * issues is verifiable right away.
+   */
+  async ensureLists(issuer: ListIssuer): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const kind of ['token', 'bitstring'] as const) await this.listWithRoom(tx, issuer, kind);
+    });
+    await this.publishPending();
+  }
+
+  /** Reserves a random, never reused index for a credential about to be issued. */
+  async allocate(issuer: ListIssuer, kind: StatusListKind, credentialId: string): Promise<StatusAllocation> {
+    const { listId, idx } = await this.db.transaction(async (tx) => {
+      const list = await this.listWithRoom(tx, issuer, kind);
+      for (;;) {
+        const candidate = randomInt(0, list.size);
+        if (await this.repository.indexTaken(tx, list.id, candidate)) continue;
+        await this.repository.insertEntry(tx, {
+          listId: list.id,
+          idx: candidate,
+          credentialId,
+          revoked: false,
+          suspended: false,
+          updatedAt: new Date(),
+        });
+        return { listId: list.id, idx: candidate };
+      }
+    });
+    if (kind === 'token') return { listId, idx, sdJwtStatus: { status_list: { idx, uri: this.listUrl(listId, 'token') } } };
+    return {
+      listId,
+      idx,
+      credentialStatus: (['revocation', 'suspension'] as const).map((purpose) => ({
+        id: `${this.listUrl(listId, purpose)}#${idx}`,
+        type: 'BitstringStatusListEntry',
+        statusPurpose: purpose,
+        statusListIndex: String(idx),
+        statusListCredential: this.listUrl(listId, purpose),
+      })),
+    };
+  }
+
+  /** Revokes, suspends or reinstates credentials of one agency, with the reason in the audit trail. */
+  async change(
+    agencyId: string,
+    credentialIds: string[],
+    action: StatusAction,
+    reason: string,
+    actor: string,
+  ): Promise<{ changed: number }> {
+    const unique = [...new Set(credentialIds)];
+    return this.db.transaction(async (tx) => {
+      const entries = await this.repository.entriesOf(tx, unique);
+      const lists = new Map(
+        (await this.repository.listsByIds(tx, [...new Set(entries.map((e) => e.listId))])).map((l) => [l.id, l]),
+      );
+      const mine = entries.filter((entry) => lists.get(entry.listId)?.agencyId === agencyId);
+      const known = new Set(mine.map((entry) => entry.credentialId));
+      const missing = unique.filter((id) => !known.has(id));
+      if (missing.length)
+        throw notFound(`No status entry for credential(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+      if (action !== 'revoke') {
+        const revoked = mine.filter((entry) => entry.revoked);
+        if (revoked.length) throw conflict(`Revocation is final; ${revoked[0]!.credentialId} is revoked`);
+      }
+      const target =
+        action === 'revoke'
+          ? mine.filter((e) => !e.revoked)
+          : action === 'suspend'
+            ? mine.filter((e) => !e.suspended)
+            : mine.filter((e) => e.suspended);
+      if (target.length === 0) return { changed: 0 };
+      await this.repository.setFlags(tx, target, action === 'revoke' ? { revoked: true } : { suspended: action === 'suspend' });
+      await this.repository.bumpSequence(
+        tx,
+        [...new Set(target.map((e) => e.listId))],
+        action === 'revoke' ? 'revocation' : 'suspension',
+      );
+      const now = new Date();
+      await this.repository.insertAudit(
+        tx,
+        target.map((entry) => ({
+          id: randomUUID(),
+          agencyId,
+          credentialId: entry.credentialId,
+          action,
+          reason,
+          actor,
+          createdAt: now,
+        })),
+      );
+      return { changed: target.length };
+    });
+  }
+
+  async state(
+    agencyId: string,
+    credentialId: string,
+  ): Promise<{ revoked: boolean; suspended: boolean; history: { action: string; reason: string; at: Date }[] }> {
+    const [entry] = await this.db.transaction((tx) => this.repository.entriesOf(tx, [credentialId]));
+    const list = entry ? await this.repository.list(entry.listId) : null;
+    if (!entry || list?.agencyId !== agencyId) throw notFound(`No status entry for credential ${credentialId}`);
+    const history = (await this.repository.audit(credentialId)).map((row) => ({
+      action: row.action,
+      reason: row.reason,
+      at: row.createdAt,
+    }));
+    return { revoked: entry.revoked, suspended: entry.suspended, history };
+  }
+
+  /** The latest signed version of a list, as served. */
+  async served(listId: string, purpose: StatusPurpose) {
+    const list = await this.repository.list(listId);
+    if (!list || !PURPOSES_BY_KIND[list.kind].includes(purpose)) throw notFound(`No status list ${listId}/${purpose}`);
+    const publication = await this.repository.latestPublication(listId, purpose);
+    if (!publication) throw notFound(`Status list ${listId}/${purpose} is not published yet`);
+    return { list, publication };
+  }
+
+  async history(listId: string, purpose: StatusPurpose) {
+    const { list } = await this.served(listId, purpose);
+    const versions = await this.repository.publications(listId, purpose);
+    return Promise.all(
+      versions.map(async (publication) => {
+        const write = await this.outbox.get(publication.outboxId);
+        return {
+          version: publication.version,
+          digest: publication.digest,
+          publishedAt: publication.createdAt,
+          anchor: { status: write?.status, txHash: write?.txHash, blockNumber: write?.blockNumber, publisher: list.issuerDid },
+        };
+      }),
+    );
+  }
+
+  /** Signs and anchors a new version of every list that changed since its last publication. */
+  publishPending(): Promise<number> {
+    const run = this.publishQueue.then(() => this.publishChanged());
+    this.publishQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async publishChanged(): Promise<number> {
+    let published = 0;
+    for (const list of await this.repository.allLists()) {
+      for (const purpose of PURPOSES_BY_KIND[list.kind]) {
+        const seq =
+          purpose === 'revocation'
+            ? list.revocationSeq
+            : purpose === 'suspension'
+              ? list.suspensionSeq
+              : list.revocationSeq + list.suspensionSeq;
+        const latest = await this.repository.latestPublication(list.id, purpose);
+        if (latest && latest.seq >= seq) continue;
+        await this.publish(list, purpose, seq, (latest?.version ?? 0) + 1);
+        published++;
+      }
+    }
+    return published;
+  }
+
+  private async publish(list: StatusListEntity, purpose: StatusPurpose, seq: number, version: number): Promise<void> {
+    const flagged = await this.repository.flagged(list.id);
+    const url = this.listUrl(list.id, purpose);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (input: Uint8Array) => this.keys.signJws(list.signingKeyId, input);
+    let jwt: string;
+    if (purpose === 'token') {
+      const statuses = flagged.map((e): [number, number] => [e.idx, e.revoked ? TOKEN_STATUS.invalid : TOKEN_STATUS.suspended]);
+      jwt = await signJws(
+        { alg: 'ES256', kid: list.signingKid, typ: 'statuslist+jwt' },
+        {
+          iss: list.issuerDid,
+          sub: url,
+          iat: now,
+          ttl: this.config.status.maxAgeSeconds,
+          version,
+          status_list: encodeTokenList(list.size, 2, statuses),
+        },
+        sign,
+      );
+    } else {
+      const indices = flagged.filter((e) => (purpose === 'revocation' ? e.revoked : e.suspended)).map((e) => e.idx);
+      jwt = await signJws(
+        { alg: 'ES256', kid: list.signingKid, typ: 'vc+jwt', cty: 'vc' },
+        {
+          '@context': ['https://www.w3.org/ns/credentials/v2'],
+          id: url,
+          type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+          issuer: list.issuerDid,
+          validFrom: new Date(now * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          credentialSubject: {
+            id: `${url}#list`,
+            type: 'BitstringStatusList',
+            statusPurpose: purpose,
+            encodedList: encodeBitstring(list.size, indices),
+          },
+          iss: list.issuerDid,
+          iat: now,
+          version,
+        },
+        sign,
+      );
+    }
+    const digest = createHash('sha256').update(jwt).digest('hex');
+    await this.db.transaction(async (tx) => {
+      const [outboxId] = await this.outbox.enqueue(tx, [
+        this.anchors.anchorWrite(list.controllerKeyId, url, version, digest, `status:${list.id}`),
+      ]);
+      await this.repository.insertPublication(tx, {
+        id: randomUUID(),
+        listId: list.id,
+        purpose,
+        version,
+        seq,
+        jwt,
+        digest,
+        outboxId: outboxId!,
+        createdAt: new Date(),
+      });
+    });
+    this.logger.log({ listId: list.id, purpose, version, entries: flagged.length }, 'status list published');
+  }
+
+  private async listWithRoom(tx: Tx, issuer: ListIssuer, kind: StatusListKind): Promise<StatusListEntity> {
+    const open = await this.repository.openList(tx, issuer.agencyId, kind);
+    if (open && open.used < open.size * MAX_FILL && open.signingKid === issuer.signingKid) return open;
+    const list: StatusListEntity = {
+      id: randomUUID(),
+      agencyId: issuer.agencyId,
+      kind,
+      size: LIST_SIZE,
+      used: 0,
+      issuerDid: issuer.did,
+      signingKeyId: issuer.signingKeyId,
+      signingKid: issuer.signingKid,
+      controllerKeyId: issuer.controllerKeyId,
+      revocationSeq: 0,
+      suspensionSeq: 0,
+      createdAt: new Date(),
+    };
+    await this.repository.insertList(tx, list);
+    return list;
+  }
+}
