@@ -81,6 +81,7 @@ export class StatusLists1764200000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['status_audit', 'status_publications', 'status_entries', 'status_lists']) await queryRunner.dropTable(table);
+    for (const table of ['status_audit', 'status_publications', 'status_entries', 'status_lists'])
+      await queryRunner.dropTable(table);
   }
 }

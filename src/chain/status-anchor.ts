@@ -15,6 +15,8 @@ export interface StatusAnchor {
   digest: string;
   anchoredAt: number;
   publisher: string;
+  /** The newest version anchored for this list. */
+  latestVersion: number;
 }
 
 /** Writes and reads status-list anchors (contracts/StatusListAnchor.sol). */
@@ -39,12 +41,19 @@ export class StatusListAnchorClient {
     const contract = anchorContract();
     const to = this.bootstrap.address('StatusListAnchor');
     const key = statusListKey(url);
-    const [anchored, publisher] = await Promise.all([
+    const [anchored, publisher, latest] = await Promise.all([
       this.chain.provider.call({ to, data: contract.encodeFunctionData('anchorOf', [key, version]) }),
       this.chain.provider.call({ to, data: contract.encodeFunctionData('publisherOf', [key]) }),
+      this.chain.provider.call({ to, data: contract.encodeFunctionData('latestVersion', [key]) }),
     ]);
     const [digest, anchoredAt] = contract.decodeFunctionResult('anchorOf', anchored) as unknown as [string, bigint];
     const [owner] = contract.decodeFunctionResult('publisherOf', publisher) as unknown as [string];
-    return { digest: /^0x0+$/.test(digest) ? '' : digest.slice(2), anchoredAt: Number(anchoredAt), publisher: owner };
+    const [latestVersion] = contract.decodeFunctionResult('latestVersion', latest) as unknown as [bigint];
+    return {
+      digest: /^0x0+$/.test(digest) ? '' : digest.slice(2),
+      anchoredAt: Number(anchoredAt),
+      publisher: owner,
+      latestVersion: Number(latestVersion),
+    };
   }
 }

@@ -6,8 +6,11 @@ import { bitstringStatus, TOKEN_STATUS, tokenListStatus } from './lists.js';
 export interface StatusCheckDeps {
   fetchList(url: string): Promise<string>;
   issuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }>;
-  /** When given, the served list's digest must equal the one anchored on chain for its version. */
-  anchoredDigest?(url: string, version: number): Promise<string>;
+  /**
+   * When given, the served list's digest must equal the one anchored on chain for its version, and that
+   * version must be the newest anchored one (an older, validly signed list would hide later revocations).
+   */
+  anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number }>;
 }
 
 class StatusProblem extends Error {}
@@ -33,14 +36,20 @@ async function loadList(url: string, issuer: string, expectedTyp: string, deps: 
   if ('reason' in key) throw new StatusProblem(`status list key: ${key.reason}`);
   const problem = verifyJwsSignature(jws, key.jwk);
   if (problem) throw new StatusProblem(`status list signature: ${problem}`);
-  if (deps.anchoredDigest) {
+  if (deps.anchor) {
     const version = jws.payload['version'];
     if (typeof version !== 'number') throw new StatusProblem('the status list carries no version to compare with its anchor');
-    const anchored = await deps.anchoredDigest(url, version);
+    const anchored = await deps.anchor(url, version);
     const served = createHash('sha256').update(jwt).digest('hex');
-    if (!anchored) throw new StatusProblem(`status list version ${version} is not anchored on chain`);
-    if (anchored !== served)
+    if (!anchored.digest) throw new StatusProblem(`status list version ${version} is not anchored on chain`);
+    if (anchored.digest !== served) {
       throw new StatusProblem(`the served status list (version ${version}) does not match its anchor on chain`);
+    }
+    if (anchored.latestVersion > version) {
+      throw new StatusProblem(
+        `the served status list is version ${version} but version ${anchored.latestVersion} is anchored on chain`,
+      );
+    }
   }
   return jws.payload;
 }

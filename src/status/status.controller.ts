@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -25,7 +26,8 @@ export class StatusController {
     @Res() reply: FastifyReply,
   ) {
     const { list, publication } = await this.status.served(listId, purpose as StatusPurpose);
-    const etag = `"${publication.digest}"`;
+    // The tag is computed from the bytes served, so caches follow exactly what goes out.
+    const etag = `"${createHash('sha256').update(publication.jwt).digest('base64url')}"`;
     void reply
       .header('etag', etag)
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)

@@ -201,9 +201,11 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   async served(listId: string, purpose: StatusPurpose) {
     const list = await this.repository.list(listId);
     if (!list || !PURPOSES_BY_KIND[list.kind].includes(purpose)) throw notFound(`No status list ${listId}/${purpose}`);
-    const publication = await this.repository.latestPublication(listId, purpose);
-    if (!publication) throw notFound(`Status list ${listId}/${purpose} is not published yet`);
-    return { list, publication };
+    // A version is served once its anchor is mined, so what verifiers fetch can always be checked on chain.
+    for (const publication of (await this.repository.publications(listId, purpose)).reverse()) {
+      if ((await this.outbox.get(publication.outboxId))?.status === 'mined') return { list, publication };
+    }
+    throw notFound(`Status list ${listId}/${purpose} is not published yet`);
   }
 
   async history(listId: string, purpose: StatusPurpose) {

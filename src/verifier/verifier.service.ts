@@ -56,9 +56,7 @@ export class VerifierService {
         checkCredentialStatus(status, format, issuer, {
           fetchList: (url) => this.lists.fetch(url),
           issuerKey: (kid, did) => this.issuerKey(kid, did),
-          ...(this.verifyAnchors
-            ? { anchoredDigest: async (url: string, version: number) => (await this.anchors.anchorOf(url, version)).digest }
-            : {}),
+          anchor: this.verifyAnchors ? (url, version) => this.anchors.anchorOf(url, version) : undefined,
         }),
       nowSeconds: () => Math.floor(Date.now() / 1000),
       clockSkewSeconds: this.clockSkewSeconds,

@@ -1,0 +1,254 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeList } from '@digitalbazaar/vc-bitstring-status-list';
+import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
+import { decodeJwt } from 'jose';
+import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
+import { Database } from '../src/persistence/index.js';
+import { StatusPublicationEntity, StatusService } from '../src/status/index.js';
+import { KeyService } from '../src/keys/index.js';
+import { signJws } from '../src/credentials/index.js';
+import { createActiveAgency, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+
+const LICENCE = {
+  family_name: 'Li',
+  given_name: 'Hua',
+  birth_date: '1990-01-31',
+  licence_number: '110101199001311234',
+  categories: ['C1'],
+  expiry_date: '2032-05-01',
+};
+
+/**
+ * Revocation and suspension. Publication is driven explicitly here (the timer is set to an hour) so that
+ * each test decides what goes into one batch.
+ */
+describe('status lists', () => {
+  let app: TestApp;
+  let apiKey: string;
+  let provider: JsonRpcProvider;
+  let anchorContract: Contract;
+
+  const issue = async (format: 'dc+sd-jwt' | 'jwt_vc_json') => {
+    const response = await app.call('POST', '/credentials/issue', {
+      token: apiKey,
+      body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: LICENCE }, options: { format } },
+    });
+    expect(response.status).toBe(201);
+    return { id: response.body.credentialId as string, credential: response.body.credential as string };
+  };
+  const setStatus = (id: string, action: string, reason = 'officer decision') =>
+    app.call('POST', `/credentials/${id}/status`, { token: apiKey, body: { action, reason } });
+  const statusOf = async (credential: string) => {
+    const result = (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body;
+    return { verified: result.verified as boolean, status: result.checks.find((c: { check: string }) => c.check === 'status') };
+  };
+  /** One batch: sign every changed list and wait until its anchor is mined. */
+  const publish = async () => {
+    const published = await app.app.get(StatusService).publishPending();
+    await outboxSettled(app);
+    return published;
+  };
+  const fetchList = async (url: string) => {
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    return { jwt: await response.text(), response };
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp({ STATUS_PUBLISH_INTERVAL_MS: '3600000', STATUS_LIST_MAX_AGE_SECONDS: '0' });
+    ({ apiKey } = await createActiveAgency(app, 'vehicle-office', 'Vehicle Office 车管所', ['driving-licence']));
+    const chain = (await app.operator('GET', '/operator/chain')).body;
+    provider = new JsonRpcProvider(app.rpcUrl, chain.chainId, { staticNetwork: true });
+    const artifact = JSON.parse(readFileSync(join(process.cwd(), 'contracts/artifacts/StatusListAnchor.json'), 'utf8'));
+    anchorContract = new Contract(chain.contracts.StatusListAnchor, artifact.abi, provider);
+  });
+  afterAll(async () => {
+    provider?.destroy();
+    await app?.close();
+  });
+
+  it('revokes a JWT VC: the W3C bitstring decoder reads the bit, and verification turns to revoked', async () => {
+    const { id, credential } = await issue('jwt_vc_json');
+    const other = await issue('jwt_vc_json');
+    expect(await statusOf(credential)).toEqual({ verified: true, status: { check: 'status', passed: true, reason: 'valid' } });
+
+    const entries = decodeJwt(credential).credentialStatus as {
+      statusPurpose: string;
+      statusListIndex: string;
+      statusListCredential: string;
+    }[];
+    expect(entries.map((entry) => entry.statusPurpose)).toEqual(['revocation', 'suspension']);
+    const revocation = entries[0]!;
+    const index = Number(revocation.statusListIndex);
+    expect(Number((decodeJwt(other.credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex)).not.toBe(
+      index,
+    );
+
+    const revoked = await setStatus(id, 'revoke', 'licence withdrawn by court order');
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toEqual(expect.objectContaining({ revoked: true, suspended: false }));
+    expect(await publish()).toBe(1); // only the revocation list changed
+
+    const { jwt, response } = await fetchList(revocation.statusListCredential);
+    expect(response.headers.get('content-type')).toContain('application/vc+jwt');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=0');
+    const payload = decodeJwt(jwt) as { credentialSubject: { encodedList: string; statusPurpose: string }; type: string[] };
+    expect(payload.type).toContain('BitstringStatusListCredential');
+    const list = await decodeList({ encodedList: payload.credentialSubject.encodedList });
+    expect(list.getStatus(index)).toBe(true);
+    expect(
+      list.getStatus(Number((decodeJwt(other.credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex)),
+    ).toBe(false);
+
+    expect(await statusOf(credential)).toEqual({
+      verified: false,
+      status: { check: 'status', passed: false, reason: 'the credential is revoked' },
+    });
+    expect((await statusOf(other.credential)).verified).toBe(true);
+    // Revocation is final.
+    expect((await setStatus(id, 'reinstate')).status).toBe(409);
+
+    const again = await fetch(revocation.statusListCredential, { headers: { 'if-none-match': response.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+  });
+
+  it('suspends and reinstates an SD-JWT VC, read by the IETF token status list decoder', async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    const { status } = JSON.parse(Buffer.from(credential.split('.')[1]!, 'base64url').toString()) as {
+      status: { status_list: { idx: number; uri: string } };
+    };
+    const tokenStatus = async () =>
+      getListFromStatusListJWT((await fetchList(status.status_list.uri)).jwt).getStatus(status.status_list.idx);
+
+    expect((await setStatus(id, 'suspend', 'medical review pending')).body.suspended).toBe(true);
+    await publish();
+    expect(await tokenStatus()).toBe(2);
+    expect((await fetchList(status.status_list.uri)).response.headers.get('content-type')).toContain(
+      'application/statuslist+jwt',
+    );
+    expect((await statusOf(credential)).status).toEqual({
+      check: 'status',
+      passed: false,
+      reason: 'the credential is suspended',
+    });
+
+    expect((await setStatus(id, 'reinstate', 'review passed')).body.suspended).toBe(false);
+    await publish();
+    expect(await tokenStatus()).toBe(0);
+    expect((await statusOf(credential)).verified).toBe(true);
+
+    const trail = (await app.call('GET', `/credentials/${id}/status`, { token: apiKey })).body;
+    expect(trail.history.map((row: { action: string; reason: string }) => [row.action, row.reason])).toEqual([
+      ['suspend', 'medical review pending'],
+      ['reinstate', 'review passed'],
+    ]);
+  });
+
+  it('anchors each served version on chain, where anyone can compare it and see the history', async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    await setStatus(id, 'revoke', 'lost');
+    await publish();
+    const uri = (
+      JSON.parse(Buffer.from(credential.split('.')[1]!, 'base64url').toString()) as { status: { status_list: { uri: string } } }
+    ).status.status_list.uri;
+    const { jwt } = await fetchList(uri);
+    const version = decodeJwt(jwt).version as number;
+    const key = keccak256(toUtf8Bytes(uri));
+    const [digest] = await anchorContract.anchorOf!(key, version);
+    expect(digest).toBe('0x' + createHash('sha256').update(jwt).digest('hex'));
+    expect(Number(await anchorContract.latestVersion!(key))).toBe(version);
+
+    const history = (await app.call('GET', `${new URL(uri).pathname}/history`)).body;
+    expect(history.map((entry: { version: number }) => entry.version)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+    expect(history.every((entry: { anchor: { status: string } }) => entry.anchor.status === 'mined')).toBe(true);
+  });
+
+  it('detects a served list altered after anchoring, and an older list served instead of the newest', async () => {
+    const { id, credential } = await issue('jwt_vc_json');
+    const url = (decodeJwt(credential).credentialStatus as { statusListCredential: string }[])[0]!.statusListCredential;
+    await setStatus(id, 'revoke', 'fraud');
+    await publish();
+    expect((await statusOf(credential)).status.reason).toBe('the credential is revoked');
+
+    // Someone with write access to the served copy clears the bit and re-signs with the agency key.
+    const db = app.app.get(Database);
+    const listId = new URL(url).pathname.split('/')[2]!;
+    const served = (await db.use(undefined, (m) =>
+      m.getRepository(StatusPublicationEntity).findOne({ where: { listId, purpose: 'revocation' }, order: { version: 'DESC' } }),
+    ))!;
+    const [header, body] = served.jwt
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const list = await decodeList({ encodedList: body.credentialSubject.encodedList });
+    list.setStatus(Number((decodeJwt(credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex), false);
+    body.credentialSubject.encodedList = await list.encode().then((encoded: string) => 'u' + encoded.replace(/^u/, ''));
+    const statusList = (await app.app.get(StatusService).served(listId, 'revocation')).list;
+    const forged = await signJws(header, body, (input) => app.app.get(KeyService).signJws(statusList.signingKeyId, input));
+    await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: forged }));
+    expect((await statusOf(credential)).status).toEqual({
+      check: 'status',
+      passed: false,
+      reason: `the served status list (version ${served.version}) does not match its anchor on chain`,
+    });
+
+    // Serving the previous, genuinely anchored version (before the revocation) is caught as well.
+    await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: served.jwt }));
+    const previous = (await db.use(undefined, (m) =>
+      m.getRepository(StatusPublicationEntity).findOneBy({ listId, purpose: 'revocation', version: served.version - 1 }),
+    ))!;
+    await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: previous.jwt }));
+    expect((await statusOf(credential)).status.reason).toBe(
+      `the served status list is version ${served.version - 1} but version ${served.version} is anchored on chain`,
+    );
+    await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: served.jwt }));
+  });
+
+  it('revokes 10,000 credentials with one anchoring transaction per batch', async () => {
+    const status = app.app.get(StatusService);
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    const { credential } = await issue('jwt_vc_json');
+    const url = (decodeJwt(credential).credentialStatus as { statusListCredential: string }[])[0]!.statusListCredential;
+    const { list } = await status.served(new URL(url).pathname.split('/')[2]!, 'revocation');
+    const issuer = {
+      agencyId: agency.id,
+      did: agency.did,
+      signingKeyId: list.signingKeyId,
+      signingKid: list.signingKid,
+      controllerKeyId: list.controllerKeyId,
+    };
+    // Status entries are what revocation touches; allocating them in-process keeps the test about the batch.
+    const ids: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const credentialId = randomUUID();
+      const allocation = await status.allocate(issuer, 'bitstring', credentialId);
+      expect(allocation.listId).toBe(list.id);
+      ids.push(credentialId);
+    }
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const response = await app.call('POST', '/credentials/status', {
+        token: apiKey,
+        body: { credentialIds: ids.slice(i, i + 1_000), action: 'revoke', reason: 'mass recall' },
+      });
+      expect(response.body).toEqual({ changed: 1_000 });
+    }
+    const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
+    expect(await publish()).toBe(1);
+    expect((await app.operator('GET', '/operator/outbox')).body.mined).toBe(minedBefore + 1);
+
+    const latest = (await status.history(list.id, 'revocation')).at(-1)!;
+    const receipt = await provider.getTransactionReceipt(latest.anchor.txHash!);
+    const gasPerCredential = Number(receipt!.gasUsed) / 10_000;
+    console.log(
+      `10,000 revocations: 1 anchoring transaction, ${receipt!.gasUsed} gas, ${gasPerCredential.toFixed(2)} gas per credential`,
+    );
+    expect(gasPerCredential).toBeLessThan(20);
+
+    const { jwt } = await fetchList(url);
+    const decoded = await decodeList({ encodedList: (decodeJwt(jwt).credentialSubject as { encodedList: string }).encodedList });
+    const revokedBits = (decodeJwt(credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex;
+    expect(decoded.getStatus(Number(revokedBits))).toBe(false);
+  });
+});
