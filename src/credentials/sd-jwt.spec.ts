@@ -1,0 +1,86 @@
+import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { b64urlJson, decodeJws, signJws } from './jws.js';
+import { applyDisclosures, createDisclosure, issueSdJwt, parseSdJwt, verifyKeyBinding } from './sd-jwt.js';
+
+const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const holderJwk = holder.publicKey.export({ format: 'jwk' });
+const issuerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const signWith = (key: typeof holder.privateKey) => async (input: Uint8Array) =>
+  nodeSign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+
+async function issued(disclosable: Record<string, unknown> = { a: 1, b: 'two' }) {
+  const sdJwt = await issueSdJwt({
+    header: { alg: 'ES256', typ: 'dc+sd-jwt' },
+    payload: { iss: 'did:x', vct: 't' },
+    disclosable,
+    decoys: 3,
+    sign: signWith(issuerKey.privateKey),
+  });
+  const parsed = parseSdJwt(sdJwt);
+  return { sdJwt, parsed, payload: decodeJws(parsed.jws).payload };
+}
+
+describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () => {
+  it('reconstructs the disclosed claims and ignores decoys', async () => {
+    const { parsed, payload } = await issued();
+    expect((payload['_sd'] as string[]).length).toBe(5);
+    expect(applyDisclosures(payload, parsed.disclosures)).toEqual({ iss: 'did:x', vct: 't', a: 1, b: 'two' });
+    expect(applyDisclosures(payload, parsed.disclosures.slice(1))).toEqual({ iss: 'did:x', vct: 't', b: 'two' });
+  });
+
+  it('rejects unreferenced, repeated and colliding disclosures, and reserved names', async () => {
+    const { parsed, payload } = await issued();
+    const foreign = createDisclosure('a', 999).disclosure;
+    expect(() => applyDisclosures(payload, [...parsed.disclosures, foreign])).toThrow('not referenced');
+    expect(() => applyDisclosures(payload, [parsed.disclosures[0]!, parsed.disclosures[0]!])).toThrow('repeated');
+    const withPlain = { ...payload, a: 'plaintext' };
+    expect(() => applyDisclosures(withPlain, parsed.disclosures)).toThrow('collides with a plaintext claim');
+    const reserved = createDisclosure('_sd', []);
+    expect(() => applyDisclosures({ _sd: [reserved.digest] }, [reserved.disclosure])).toThrow('reserved claim name');
+    const twice = createDisclosure('c', 1);
+    expect(() => applyDisclosures({ _sd: [twice.digest], nested: { _sd: [twice.digest] } }, [twice.disclosure])).toThrow(
+      'appears twice',
+    );
+    const shortSalt = b64urlJson(['abc', 'c', 1]);
+    expect(() => applyDisclosures({ _sd: [] }, [shortSalt])).toThrow('shorter than 128 bits');
+    expect(() => applyDisclosures({ ...payload, _sd_alg: 'md5' }, [])).toThrow('unsupported _sd_alg');
+  });
+
+  it('handles array element disclosures', () => {
+    const element = b64urlJson(['salt-salt-salt-salt-salt', 'DE']);
+    const digest = createHash('sha256').update(element).digest('base64url');
+    expect(applyDisclosures({ nationalities: [{ '...': digest }, 'FR'] }, [element])).toEqual({ nationalities: ['DE', 'FR'] });
+  });
+
+  it('checks key binding: typ, signature, aud, nonce, iat window and sd_hash', async () => {
+    const { sdJwt } = await issued();
+    const now = Math.floor(Date.now() / 1000);
+    const present = async (payload: Record<string, unknown>, typ = 'kb+jwt', key = holder.privateKey) => {
+      const base = parseSdJwt(sdJwt).sdHashInput;
+      const sdHash = createHash('sha256').update(base).digest('base64url');
+      return parseSdJwt(base + (await signJws({ alg: 'ES256', typ }, { sd_hash: sdHash, ...payload }, signWith(key))));
+    };
+    const expect_ = { audience: 'https://rp', nonce: 'n1', nowSeconds: now, maxAgeSeconds: 300, clockSkewSeconds: 60 };
+    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }), holderJwk, expect_)).toBeUndefined();
+    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'JWT'), holderJwk, expect_)).toContain(
+      'typ',
+    );
+    expect(verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now }), holderJwk, expect_)).toContain(
+      'audience',
+    );
+    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n2', iat: now }), holderJwk, expect_)).toContain('nonce');
+    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_)).toContain(
+      'future',
+    );
+    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now - 600 }), holderJwk, expect_)).toContain(
+      'too old',
+    );
+    expect(
+      verifyKeyBinding(
+        await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'kb+jwt', issuerKey.privateKey),
+        holderJwk,
+        expect_,
+      ),
+    ).toContain('signature');
+  });
+});
