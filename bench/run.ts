@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { startApp } from '../src/app.js';
+import { freePort } from '../src/chain/index.js';
 import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
 import { VerifierService } from '../src/verifier/index.js';
 
@@ -52,11 +53,13 @@ function rawCeiling() {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'chancery-bench-'));
+const port = String(await freePort());
 const running = await startApp(
   loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    PORT: '0',
+    PORT: port,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATA_DIR: dataDir,
     CHAIN_EMBEDDED_PORT: '0',
     DEMO_AGENCY: 'true',

@@ -23,6 +23,9 @@ import {
 export class VerifierService {
   private readonly clockSkewSeconds: number;
   private readonly verifyAnchors: boolean;
+  private readonly statusMaxAgeMs: number;
+  private readonly anchoredDigests = new Map<string, string>();
+  private readonly latestVersions = new Map<string, { version: number; until: number }>();
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -34,6 +37,7 @@ export class VerifierService {
   ) {
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
     this.verifyAnchors = config.status.verifyAnchor;
+    this.statusMaxAgeMs = config.status.maxAgeSeconds * 1000;
   }
 
   verifyCredential(serialized: string): Promise<VerificationResult> {
@@ -56,11 +60,31 @@ export class VerifierService {
         checkCredentialStatus(status, format, issuer, {
           fetchList: (url) => this.lists.fetch(url),
           issuerKey: (kid, did) => this.issuerKey(kid, did),
-          anchor: this.verifyAnchors ? (url, version) => this.anchors.anchorOf(url, version) : undefined,
+          anchor: this.verifyAnchors ? (url, version) => this.anchor(url, version) : undefined,
         }),
       nowSeconds: () => Math.floor(Date.now() / 1000),
       clockSkewSeconds: this.clockSkewSeconds,
     };
+  }
+
+  /**
+   * A version's anchored digest never changes, so it is cached for good; the newest version is cached
+   * as long as a served list may be (STATUS_LIST_MAX_AGE_SECONDS), the same freshness window.
+   */
+  private async anchor(url: string, version: number): Promise<{ digest: string; latestVersion: number }> {
+    const digestKey = `${url}#${version}`;
+    let digest = this.anchoredDigests.get(digestKey);
+    const latest = this.latestVersions.get(url);
+    const latestFresh = latest && latest.until > Date.now();
+    if (digest !== undefined && latestFresh) return { digest, latestVersion: latest.version };
+    const read = await this.anchors.anchorOf(url, version);
+    digest = read.digest;
+    if (digest) {
+      if (this.anchoredDigests.size > 50_000) this.anchoredDigests.clear();
+      this.anchoredDigests.set(digestKey, digest);
+    }
+    this.latestVersions.set(url, { version: read.latestVersion, until: Date.now() + this.statusMaxAgeMs });
+    return { digest, latestVersion: read.latestVersion };
   }
 
   private async issuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
