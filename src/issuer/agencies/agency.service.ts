@@ -165,7 +165,7 @@ export class AgencyService implements OnApplicationBootstrap {
       this.logger.warn({ agencyId: agency.id }, 'anchoring mined but the signing key is not in the DID document yet');
       return agency;
     }
-    await this.agencies.activate(agency.id, method.id);
+    // Lists first: once the agency shows as active, its first status lists are already queued for anchoring.
     await this.status.ensureLists({
       agencyId: agency.id,
       did: agency.did,
@@ -173,6 +173,7 @@ export class AgencyService implements OnApplicationBootstrap {
       signingKid: method.id,
       controllerKeyId: agency.controllerKeyId,
     });
+    await this.agencies.activate(agency.id, method.id);
     this.logger.log({ agencyId: agency.id, kid: method.id }, 'agency active');
     return (await this.agencies.byId(agency.id))!;
   }
