@@ -1,6 +1,12 @@
 import { CreateFoundation1764000000000 } from './1764000000000-CreateFoundation.js';
 import { CredentialIssuance1764100000000 } from './1764100000000-CredentialIssuance.js';
 import { StatusLists1764200000000 } from './1764200000000-StatusLists.js';
+import { Oid4vci1764300000000 } from './1764300000000-Oid4vci.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
-export const migrations = [CreateFoundation1764000000000, CredentialIssuance1764100000000, StatusLists1764200000000];
+export const migrations = [
+  CreateFoundation1764000000000,
+  CredentialIssuance1764100000000,
+  StatusLists1764200000000,
+  Oid4vci1764300000000,
+];

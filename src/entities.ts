@@ -1,7 +1,15 @@
 import { KeyEntity } from './keys/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, OutboxEntity } from './chain/index.js';
-import { AgencyApiKeyEntity, AgencyAuthorisationEntity, AgencyEntity, IssuedCredentialEntity } from './issuer/index.js';
+import {
+  AgencyApiKeyEntity,
+  AgencyAuthorisationEntity,
+  AgencyEntity,
+  CredentialOfferEntity,
+  IssuedCredentialEntity,
+  Oid4vciNonceEntity,
+  Oid4vciNotificationEntity,
+} from './issuer/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
 export const entities = [
@@ -16,4 +24,7 @@ export const entities = [
   StatusEntryEntity,
   StatusPublicationEntity,
   StatusAuditEntity,
+  CredentialOfferEntity,
+  Oid4vciNonceEntity,
+  Oid4vciNotificationEntity,
 ];

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, ProblemError } from './errors.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
+/** Endpoints whose clients speak OAuth 2.0 / OID4VC; their errors are RFC 6749 JSON. */
+const OAUTH_PATHS = /^\/oid4vci\/(token|credential|nonce|notification|par|authorize)$/;
 
 interface ProblemBody {
   type: string;
@@ -37,6 +39,16 @@ export class ProblemFilter implements ExceptionFilter {
     problem.instance = request.url.split('?')[0];
     if (problem.status >= 500) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+    }
+    if (OAUTH_PATHS.test(problem.instance)) {
+      // OAuth clients (wallets) understand RFC 6749 error JSON only, whatever went wrong.
+      const error = problem.status >= 500 ? 'server_error' : problem.status === 401 ? 'invalid_token' : 'invalid_request';
+      void reply
+        .status(problem.status)
+        .headers({ 'cache-control': 'no-store' })
+        .type('application/json')
+        .send({ error, error_description: problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title) });
+      return;
     }
     void reply.status(problem.status).type('application/problem+json').send(problem);
   }

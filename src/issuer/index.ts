@@ -8,3 +8,5 @@ export { IssuanceModule } from './credentials/credentials.module.js';
 export { IssuanceService, type IssuedCredential, type IssueOptions } from './credentials/issuance.service.js';
 export { AuthorisationService } from './credentials/authorisation.service.js';
 export { AgencyAuthorisationEntity, IssuedCredentialEntity } from './credentials/credential.entity.js';
+export { Oid4vciIssuerModule } from './oid4vci/oid4vci.module.js';
+export { CredentialOfferEntity, Oid4vciNonceEntity, Oid4vciNotificationEntity } from './oid4vci/offer.entity.js';

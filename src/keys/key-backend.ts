@@ -23,4 +23,7 @@ export interface KeyBackend {
   generate(algorithm: KeyAlgorithm): Promise<GeneratedKey>;
   /** Signs data (ES256: SHA-256 is applied here) or, with prehashed, a 32-byte digest. */
   sign(algorithm: KeyAlgorithm, secretRef: string, data: Uint8Array, prehashed: boolean): Promise<RawSignature>;
+  /** Encrypts application data (e.g. claims waiting in a credential offer), bound to a context string. */
+  encryptData(plaintext: Uint8Array, context: string): Promise<string>;
+  decryptData(sealed: string, context: string): Promise<Uint8Array>;
 }

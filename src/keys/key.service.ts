@@ -70,6 +70,15 @@ export class KeyService {
     return (await this.backend.sign(key.algorithm as KeyAlgorithm, key.secretRef, signingInput, false)).signature;
   }
 
+  /** Encrypts JSON for storage (AES-256-GCM under the master key), bound to `context` (e.g. the row id). */
+  async sealJson(value: unknown, context: string): Promise<string> {
+    return this.backend.encryptData(Buffer.from(JSON.stringify(value)), context);
+  }
+
+  async openJson<T>(sealed: string, context: string): Promise<T> {
+    return JSON.parse(Buffer.from(await this.backend.decryptData(sealed, context)).toString('utf8')) as T;
+  }
+
   /** An Ethereum signature over a 32-byte digest (transactions); secp256k1 keys only. */
   async signDigest(id: string, digest: Uint8Array): Promise<EthereumSignature> {
     const key = await this.load(id);

@@ -23,6 +23,8 @@ const VERSION = 'v1';
 export class LocalKeyBackend implements KeyBackend {
   readonly name = 'local';
   private readonly dataKey: Buffer;
+  /** A separate key for application data, so key wrapping and data encryption never share a key. */
+  private readonly appDataKey: Buffer;
   private readonly masterKeyId: string;
   private readonly cache = new Map<string, KeyObject | SigningKey>();
 
@@ -30,6 +32,31 @@ export class LocalKeyBackend implements KeyBackend {
     if (masterKey.length !== 32) throw new Error('The KMS master key must be 32 bytes');
     this.dataKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'chancery local kms v1', 32));
     this.masterKeyId = createHash('sha256').update(this.dataKey).digest('hex').slice(0, 8);
+    this.appDataKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'chancery app data v1', 32));
+  }
+
+  async encryptData(plaintext: Uint8Array, context: string): Promise<string> {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.appDataKey, iv);
+    cipher.setAAD(Buffer.from(context));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return [
+      'd1',
+      this.masterKeyId,
+      iv.toString('base64url'),
+      ciphertext.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+    ].join('.');
+  }
+
+  async decryptData(sealed: string, context: string): Promise<Uint8Array> {
+    const [version, masterKeyId, iv, ciphertext, tag] = sealed.split('.');
+    if (version !== 'd1' || !tag) throw new Error('Unrecognised sealed data format');
+    if (masterKeyId !== this.masterKeyId) throw new Error('This data was encrypted under a different KMS master key');
+    const decipher = createDecipheriv('aes-256-gcm', this.appDataKey, Buffer.from(iv!, 'base64url'));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext!, 'base64url')), decipher.final()]);
   }
 
   async generate(algorithm: KeyAlgorithm): Promise<GeneratedKey> {

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { IssuanceModule } from '../credentials/credentials.module.js';
+import { OfferRepository } from './offer.repository.js';
+import { OfferController, Oid4vciController } from './oid4vci.controller.js';
+import { Oid4vciService } from './oid4vci.service.js';
+
+@Module({
+  imports: [IssuanceModule],
+  controllers: [Oid4vciController, OfferController],
+  providers: [OfferRepository, Oid4vciService],
+})
+export class Oid4vciIssuerModule {}

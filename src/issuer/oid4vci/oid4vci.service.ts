@@ -1,0 +1,451 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomInt, randomUUID } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import {
+  Oauth2AuthorizationServer,
+  Oauth2ErrorCodes,
+  Oauth2ResourceServer,
+  Oauth2ResourceUnauthorizedError,
+  Oauth2ServerErrorResponseError,
+  preAuthorizedCodeGrantIdentifier,
+  SupportedAuthenticationScheme,
+  setGlobalConfig,
+  type Jwk,
+  type RequestLike,
+} from '@openid4vc/oauth2';
+import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '@openid4vc/openid4vci';
+import { badRequest, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
+import { KeyService } from '../../keys/index.js';
+import { Catalogue, jwkThumbprint, p256HexToJwk, signJws, CREDENTIAL_FORMATS } from '../../credentials/index.js';
+import { configurationId, credentialConfigurations, oid4vcCallbacks, parseConfigurationId } from '../../oid4vci/index.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { AgencyRepository } from '../agencies/agency.repository.js';
+import { IssuanceService } from '../credentials/issuance.service.js';
+import { OfferRepository } from './offer.repository.js';
+import type { CredentialOfferEntity } from './offer.entity.js';
+
+const ACCESS_TOKEN_KEY_OWNER = 'oid4vci:access-token';
+const MAX_TX_CODE_FAILURES = 5;
+const NONCE_TTL_SECONDS = 300;
+const ACCESS_TOKEN_TTL_SECONDS = 600;
+const PROOF_MAX_AGE_SECONDS = 300;
+const PROOF_CLOCK_SKEW_SECONDS = 60;
+
+export const createOfferSchema = z.object({
+  type: z.string().min(1).describe('catalogue type id, e.g. driving-licence'),
+  formats: z.array(z.enum(CREDENTIAL_FORMATS)).min(1).max(2).default(['dc+sd-jwt']),
+  claims: z.record(z.string(), z.unknown()),
+  txCode: z.boolean().default(true).describe('require a PIN, delivered to the citizen out of band'),
+  byReference: z.boolean().default(false).describe('offer by credential_offer_uri instead of by value'),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
+});
+
+const notificationSchema = z.object({
+  notification_id: z.string().min(1).max(64),
+  event: z.enum(['credential_accepted', 'credential_failure', 'credential_deleted']),
+  event_description: z.string().max(500).optional(),
+});
+
+/** Adapts a Fastify request to the protocol layer's view: full public URL, headers, method. */
+export function requestLike(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | string[] | undefined>,
+): RequestLike {
+  const fetchHeaders = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) fetchHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return { method: method as RequestLike['method'], url: base + path.split('?')[0], headers: fetchHeaders };
+}
+
+/** The protocol layer's errors carry the exact OAuth / OID4VCI error code; keep it. */
+function asOAuthError(error: unknown): unknown {
+  if (error instanceof Oauth2ServerErrorResponseError) {
+    const { error: code, error_description: description, ...extra } = error.errorResponse;
+    return new OAuthError(error.status ?? 400, code, description, extra);
+  }
+  if (error instanceof Oauth2ResourceUnauthorizedError) {
+    const challenge = error.wwwAuthenticateHeaders[0];
+    return new OAuthError(
+      401,
+      challenge?.error ?? 'invalid_token',
+      challenge?.error_description,
+      {},
+      {
+        'www-authenticate': error.toHeaderValue(),
+      },
+    );
+  }
+  return error;
+}
+
+async function mapErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asOAuthError(error);
+  }
+}
+
+/**
+ * OpenID for Verifiable Credential Issuance 1.0 for the whole service: one credential issuer (our public
+ * URL) and authorization server; each offer names the agency whose key signs the credential.
+ */
+@Injectable()
+export class Oid4vciService {
+  private readonly logger = new Logger('Oid4vciService');
+  private readonly base: string;
+  private readonly issuer: Openid4vciIssuer;
+  private readonly authorizationServer: Oauth2AuthorizationServer;
+  private readonly resourceServer: Oauth2ResourceServer;
+  private accessTokenKey: { id: string; jwk: Jwk } | undefined;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly offers: OfferRepository,
+    private readonly agencies: AgencyRepository,
+    private readonly issuance: IssuanceService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.base = publicBaseUrl(config);
+    if (this.base.startsWith('http://')) {
+      if (config.env === 'production') throw new Error('OpenID4VCI needs an https PUBLIC_URL in production');
+      // Development and tests run on http://localhost; the protocol layer refuses http unless told.
+      setGlobalConfig({ allowInsecureUrls: true });
+    }
+    const callbacks = oid4vcCallbacks(
+      (publicJwk, header, payload) => this.signOwnJwt(publicJwk, header, payload),
+      // The resource server fetches our JWKS to check access tokens; answer it without a network trip.
+      async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (url === `${this.base}/.well-known/jwks.json`) {
+          return new Response(JSON.stringify(await this.jwks()), { headers: { 'content-type': 'application/jwk-set+json' } });
+        }
+        return fetch(input, init);
+      },
+    );
+    this.issuer = new Openid4vciIssuer({ callbacks });
+    this.authorizationServer = new Oauth2AuthorizationServer({ callbacks });
+    this.resourceServer = new Oauth2ResourceServer({ callbacks });
+  }
+
+  get baseUrl(): string {
+    return this.base;
+  }
+
+  authorizationServerMetadata() {
+    return this.authorizationServer.createAuthorizationServerMetadata({
+      issuer: this.base,
+      token_endpoint: `${this.base}/oid4vci/token`,
+      jwks_uri: `${this.base}/.well-known/jwks.json`,
+      grant_types_supported: [preAuthorizedCodeGrantIdentifier],
+      dpop_signing_alg_values_supported: ['ES256'],
+      'pre-authorized_grant_anonymous_access_supported': true,
+    });
+  }
+
+  credentialIssuerMetadata() {
+    return this.issuer.createCredentialIssuerMetadata({
+      credential_issuer: this.base,
+      authorization_servers: [this.base],
+      credential_endpoint: `${this.base}/oid4vci/credential`,
+      nonce_endpoint: `${this.base}/oid4vci/nonce`,
+      notification_endpoint: `${this.base}/oid4vci/notification`,
+      display: [
+        { name: 'Chancery 电子证照签发服务', locale: 'zh-CN' },
+        { name: 'Chancery e-licence issuer', locale: 'en' },
+      ],
+      batch_credential_issuance: { batch_size: 10 },
+      credential_configurations_supported: credentialConfigurations(this.catalogue) as never,
+    });
+  }
+
+  private issuerMetadata(): IssuerMetadataResult {
+    return {
+      originalDraftVersion: Openid4vciVersion.V1,
+      credentialIssuer: this.credentialIssuerMetadata(),
+      authorizationServers: [this.authorizationServerMetadata()],
+      knownCredentialConfigurations: credentialConfigurations(this.catalogue) as never,
+    } as IssuerMetadataResult;
+  }
+
+  async jwks() {
+    const key = await this.tokenKey();
+    return { keys: [{ ...key.jwk, kid: jwkThumbprint(key.jwk as JsonWebKey), use: 'sig', alg: 'ES256' }] };
+  }
+
+  /** An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately. */
+  async createOffer(agency: Agency, body: unknown) {
+    const input = parseOrThrow(createOfferSchema, body);
+    const type = this.catalogue.get(input.type);
+    if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
+    const unsupported = input.formats.filter((format) => !type.formats.includes(format));
+    if (unsupported.length) throw badRequest(`${type.id} is not issued as ${unsupported.join(', ')}`);
+    const violations = this.catalogue.validateClaims(type.id, input.claims);
+    if (violations.length) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
+
+    const id = randomUUID();
+    const preAuthorizedCode = randomToken(32);
+    const txCode = input.txCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
+    const configurationIds = [...new Set(input.formats)].map((format) => configurationId(type.id, format));
+    const expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
+    await this.offers.insert({
+      id,
+      agencyId: agency.id,
+      typeId: type.id,
+      configurationIds: JSON.stringify(configurationIds),
+      issuedConfigurations: '[]',
+      claimsSealed: await this.keys.sealJson(input.claims, `offer:${id}`),
+      offerSealed: null,
+      preAuthCodeHash: sha256Hex(preAuthorizedCode),
+      txCodeHash: txCode ? sha256Hex(`${id}:${txCode}`) : null,
+      txCodeFailures: 0,
+      status: 'offered',
+      expiresAt,
+      createdAt: new Date(),
+    });
+    const offerUri = `${this.base}/oid4vci/offers/${id}`;
+    const { credentialOffer, credentialOfferObject } = await this.issuer.createCredentialOffer({
+      issuerMetadata: this.issuerMetadata(),
+      credentialConfigurationIds: configurationIds,
+      grants: {
+        [preAuthorizedCodeGrantIdentifier]: {
+          'pre-authorized_code': preAuthorizedCode,
+          ...(txCode
+            ? { tx_code: { input_mode: 'numeric', length: 6, description: 'PIN sent to you by SMS / 短信验证码' } }
+            : {}),
+        },
+      },
+      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
+    });
+    if (input.byReference)
+      await this.offers.setSealedOffer(id, await this.keys.sealJson(credentialOfferObject, `offer-object:${id}`));
+    this.logger.log({ agencyId: agency.id, offerId: id, typeId: type.id }, 'credential offer created');
+    return {
+      offerId: id,
+      credentialOffer,
+      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
+      txCode,
+      expiresAt,
+      qr: {
+        png: await QRCode.toDataURL(credentialOffer, { errorCorrectionLevel: 'M', margin: 2, width: 360 }),
+        svg: await QRCode.toString(credentialOffer, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+      },
+    };
+  }
+
+  /** The credential_offer_uri target: the offer object, kept sealed because it holds the pre-authorized code. */
+  async offerByReference(id: string): Promise<unknown> {
+    const offer = await this.offers.byId(id);
+    if (!offer?.offerSealed || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
+      throw new OAuthError(404, 'invalid_request', 'No such credential offer, or it expired');
+    }
+    return this.keys.openJson(offer.offerSealed, `offer-object:${id}`);
+  }
+
+  async token(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const parsed = this.authorizationServer.parseAccessTokenRequest({
+        accessTokenRequest: (body ?? {}) as Record<string, unknown>,
+        request,
+      });
+      if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) {
+        throw new OAuthError(400, Oauth2ErrorCodes.UnsupportedGrantType, 'Only the pre-authorized code grant is supported');
+      }
+      const code = parsed.grant.preAuthorizedCode;
+      const offer = await this.offers.byCodeHash(sha256Hex(code));
+      const now = new Date();
+      if (!offer) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown pre-authorized code');
+      if (offer.status === 'locked')
+        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
+      if (offer.status !== 'offered')
+        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
+      if (offer.expiresAt <= now) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The credential offer has expired');
+      if (offer.txCodeHash) {
+        const given = parsed.grant.txCode;
+        if (!given || !secretsEqual(sha256Hex(`${offer.id}:${given}`), offer.txCodeHash)) {
+          const failures = await this.offers.recordTxCodeFailure(offer, MAX_TX_CODE_FAILURES);
+          throw new OAuthError(
+            400,
+            Oauth2ErrorCodes.InvalidGrant,
+            failures >= MAX_TX_CODE_FAILURES
+              ? 'Wrong PIN; the offer is now locked'
+              : `Wrong PIN (${MAX_TX_CODE_FAILURES - failures} tries left)`,
+          );
+        }
+      }
+      const { dpop } = await this.authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
+        authorizationServerMetadata: this.authorizationServerMetadata(),
+        grant: parsed.grant,
+        accessTokenRequest: parsed.accessTokenRequest,
+        request,
+        expectedPreAuthorizedCode: code,
+        expectedTxCode: parsed.grant.txCode,
+        preAuthorizedCodeExpiresAt: offer.expiresAt,
+        dpop: { required: false, ...parsed.dpop },
+      });
+      // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
+      if (!(await this.offers.redeem(offer.id, now))) {
+        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
+      }
+      const key = await this.tokenKey();
+      return this.authorizationServer.createAccessTokenResponse({
+        audience: this.base,
+        authorizationServer: this.base,
+        signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
+        subject: offer.id,
+        expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
+        dpop,
+      });
+    });
+  }
+
+  async nonce() {
+    const cNonce = randomToken(24);
+    await this.offers.insertNonce(cNonce, new Date(Date.now() + NONCE_TTL_SECONDS * 1000));
+    return this.issuer.createNonceResponse({ cNonce, cNonceExpiresIn: NONCE_TTL_SECONDS });
+  }
+
+  async credential(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const offer = await this.authorisedOffer(request);
+      const metadata = this.issuerMetadata();
+      const parsed = this.issuer.parseCredentialRequest({
+        issuerMetadata: metadata,
+        credentialRequest: (body ?? {}) as Record<string, unknown>,
+      });
+      const configuration = parsed.credentialConfigurationId;
+      const offered = JSON.parse(offer.configurationIds) as string[];
+      if (!configuration || !offered.includes(configuration)) {
+        throw new OAuthError(
+          400,
+          'invalid_credential_request',
+          `Request one of the offered configurations: ${offered.join(', ')}`,
+        );
+      }
+      const issuedAlready = JSON.parse(offer.issuedConfigurations) as string[];
+      if (issuedAlready.includes(configuration))
+        throw new OAuthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+      const proofs = parsed.proofs?.jwt;
+      if (!proofs?.length) throw new OAuthError(400, 'invalid_proof', 'A jwt proof of possession of the holder key is required');
+      if (proofs.length > 10) throw new OAuthError(400, 'invalid_proof', 'At most 10 proofs per request');
+
+      const holderKeys: JsonWebKey[] = [];
+      for (const jwt of proofs) holderKeys.push(await this.verifyProof(jwt, metadata));
+
+      const { typeId, format } = parseConfigurationId(configuration)!;
+      if (!(await this.offers.markIssued(offer, configuration, issuedAlready.length + 1 === offered.length))) {
+        throw new OAuthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+      }
+      const agency = (await this.agencies.byId(offer.agencyId))!;
+      const claims = await this.keys.openJson<Record<string, unknown>>(offer.claimsSealed!, `offer:${offer.id}`);
+      const credentials: { credential: string }[] = [];
+      const credentialIds: string[] = [];
+      for (const holderJwk of holderKeys) {
+        const issued = await this.issuance.issue(agency, { typeId, claims, format, holderJwk });
+        credentials.push({ credential: issued.credential });
+        credentialIds.push(issued.id);
+      }
+      const notificationId = randomUUID();
+      await this.offers.insertNotification({
+        id: notificationId,
+        offerId: offer.id,
+        credentialIds: JSON.stringify(credentialIds),
+        event: null,
+        description: null,
+        reportedAt: null,
+      });
+      return this.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId });
+    });
+  }
+
+  async notification(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const offer = await this.authorisedOffer(request);
+      const parsed = notificationSchema.safeParse(body);
+      if (!parsed.success) throw new OAuthError(400, 'invalid_notification_request', parsed.error.issues[0]?.message);
+      const { notification_id: id, event, event_description: description } = parsed.data;
+      if (!(await this.offers.reportNotification(id, offer.id, event, description ?? null))) {
+        throw new OAuthError(400, 'invalid_notification_id', 'Unknown or already reported notification_id');
+      }
+      this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
+    });
+  }
+
+  /** Verifies the access token (Bearer or DPoP-bound) and returns the redeemed offer it was issued for. */
+  private async authorisedOffer(request: RequestLike): Promise<CredentialOfferEntity> {
+    const { tokenPayload } = await this.resourceServer.verifyResourceRequest({
+      authorizationServers: [this.authorizationServerMetadata()],
+      request,
+      resourceServer: this.base,
+      allowedAuthenticationSchemes: [SupportedAuthenticationScheme.DPoP, SupportedAuthenticationScheme.Bearer],
+    });
+    const offer = tokenPayload.sub ? await this.offers.byId(tokenPayload.sub) : null;
+    if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued')) {
+      throw new OAuthError(401, 'invalid_token', 'The access token does not belong to an active offer');
+    }
+    return offer;
+  }
+
+  /**
+   * A `jwt` key proof: our checks around the library's (typ, signature, aud): the nonce must be one we
+   * handed out and is consumed here, and iat must be recent.
+   */
+  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<JsonWebKey> {
+    let nonce: unknown;
+    let iat: unknown;
+    try {
+      ({ nonce, iat } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+        string,
+        unknown
+      >);
+    } catch {
+      throw new OAuthError(400, 'invalid_proof', 'The proof is not a JWT');
+    }
+    const verified = await this.issuer.verifyCredentialRequestJwtProof({
+      issuerMetadata: metadata,
+      jwt,
+      expectedNonce: typeof nonce === 'string' ? nonce : undefined,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
+      throw new OAuthError(400, 'invalid_proof', 'The proof iat is missing or not recent');
+    }
+    if (typeof nonce !== 'string' || !(await this.offers.consumeNonce(nonce, new Date()))) {
+      throw new OAuthError(
+        400,
+        'invalid_nonce',
+        'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint',
+      );
+    }
+    const key = verified.signer.method === 'jwk' ? verified.signer.publicJwk : undefined;
+    if (!key) throw new OAuthError(400, 'invalid_proof', 'The proof must carry the holder key as jwk');
+    return key as JsonWebKey;
+  }
+
+  private async tokenKey(): Promise<{ id: string; jwk: Jwk }> {
+    if (this.accessTokenKey) return this.accessTokenKey;
+    const key =
+      (await this.keys.findByOwner(ACCESS_TOKEN_KEY_OWNER, 'service-account')) ??
+      (await this.keys.createKey('ES256', 'service-account', ACCESS_TOKEN_KEY_OWNER));
+    this.accessTokenKey = { id: key.id, jwk: p256HexToJwk(key.publicKeyHex) as Jwk };
+    return this.accessTokenKey;
+  }
+
+  private async signOwnJwt(publicJwk: Jwk, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+    const key = await this.tokenKey();
+    if (publicJwk.x !== key.jwk.x || publicJwk.y !== key.jwk.y) throw new Error('Asked to sign with a key that is not ours');
+    return signJws(header, payload, (input) => this.keys.signJws(key.id, input));
+  }
+}

@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
+import { HashAlgorithm, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
+import { decodeJws, jwkFromDidJwk, verifyJwsSignature } from '../credentials/index.js';
+
+export type Oid4vcCallbacks = Omit<CallbackContext, 'decryptJwe' | 'encryptJwe'>;
+
+/** Signs a JWT for one of our own keys, named by its public JWK. */
+export type OwnJwtSigner = (publicJwk: Jwk, header: Record<string, unknown>, payload: Record<string, unknown>) => Promise<string>;
+
+const HASHES: Record<string, string> = {
+  [HashAlgorithm.Sha256]: 'sha256',
+  [HashAlgorithm.Sha384]: 'sha384',
+  [HashAlgorithm.Sha512]: 'sha512',
+};
+
+/** The key a JWT signer names: an embedded JWK, or a did:jwk. Other methods are not accepted from wallets. */
+function signerKey(signer: JwtSigner): JsonWebKey | undefined {
+  if (signer.method === 'jwk') return signer.publicJwk as JsonWebKey;
+  if (signer.method === 'did') return jwkFromDidJwk(signer.didUrl.split('#')[0]!);
+  return undefined;
+}
+
+/**
+ * The crypto callbacks the @openid4vc protocol layer needs, backed by node:crypto for verification and by
+ * src/keys (through `sign`) for our own signatures.
+ */
+export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fetch): Oid4vcCallbacks {
+  return {
+    fetch: fetchImpl,
+    hash: (data, alg) => {
+      const name = HASHES[alg];
+      if (!name) throw new Error(`Unsupported hash ${alg}`);
+      return createHash(name).update(data).digest();
+    },
+    generateRandom: (length) => randomBytes(length),
+    clientAuthentication: () => undefined,
+    signJwt: async (signer, { header, payload }) => {
+      if (signer.method !== 'jwk') throw new Error('Only JWK signers are supported for our own JWTs');
+      return { jwt: await sign(signer.publicJwk, header, payload), signerJwk: signer.publicJwk };
+    },
+    verifyJwt: async (signer, { compact }) => {
+      const jwk = signerKey(signer);
+      if (!jwk) return { verified: false };
+      const problem = verifyJwsSignature(decodeJws(compact), jwk);
+      return problem ? { verified: false, signerJwk: jwk as Jwk } : { verified: true, signerJwk: jwk as Jwk };
+    },
+  };
+}

@@ -1,0 +1,333 @@
+import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
+import {
+  clientAuthenticationAnonymous,
+  HashAlgorithm,
+  Oauth2ClientErrorResponseError,
+  type Jwk,
+  type SignJwtCallback,
+} from '@openid4vc/oauth2';
+import { Openid4vciClient, Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { ES256, digest } from '@sd-jwt/crypto-nodejs';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+
+const LICENCE = {
+  family_name: '张',
+  given_name: '伟',
+  birth_date: '1985-06-01',
+  licence_number: '110101198506011234',
+  categories: ['C1'],
+  issue_date: '2005-07-01',
+  expiry_date: '2031-07-01',
+};
+
+/** A wallet: its keys, and the crypto callbacks the @openid4vc client library needs. */
+function wallet() {
+  const keys = new Map<string, KeyObject>();
+  const newKey = (): Jwk => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' }) as Jwk;
+    keys.set(jwk.x!, privateKey);
+    return jwk;
+  };
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signJwt: SignJwtCallback = async (signer, { header, payload }) => {
+    if (signer.method !== 'jwk') throw new Error('wallet signs with jwk signers only');
+    const input = `${b64(header)}.${b64(payload)}`;
+    const signature = nodeSign('sha256', Buffer.from(input), { key: keys.get(signer.publicJwk.x!)!, dsaEncoding: 'ieee-p1363' });
+    return { jwt: `${input}.${signature.toString('base64url')}`, signerJwk: signer.publicJwk };
+  };
+  const client = new Openid4vciClient({
+    callbacks: {
+      fetch,
+      signJwt,
+      hash: (data, alg) =>
+        createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
+          .update(data)
+          .digest(),
+      generateRandom: (length) => randomBytes(length),
+      clientAuthentication: clientAuthenticationAnonymous(),
+    },
+  });
+  return { client, newKey, signJwt };
+}
+
+describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet', () => {
+  let app: TestApp;
+  let apiKey: string;
+  let agencyDid: string;
+  let independent: Awaited<ReturnType<typeof independentResolver>>;
+
+  const offer = (body: Record<string, unknown> = {}) =>
+    app.call('POST', '/agency/offers', {
+      token: apiKey,
+      body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, ...body },
+    });
+  const oauthError = (error: unknown) =>
+    error instanceof Oauth2ClientErrorResponseError
+      ? error.errorResponse.error
+      : error instanceof Openid4vciRetrieveCredentialsError
+        ? (error.response.credentialErrorResponseResult?.data?.error ?? 'unparsed error response')
+        : (() => {
+            throw error;
+          })();
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    const created = await createActiveAgency(app, 'dmv', 'Vehicle Administration 车辆管理所', ['driving-licence']);
+    apiKey = created.apiKey;
+    agencyDid = created.agency.did;
+    independent = await independentResolver(app);
+  });
+  afterAll(async () => {
+    independent?.close();
+    await app?.close();
+  });
+
+  it('issues an SD-JWT VC through the pre-authorized code flow with a PIN and DPoP', async () => {
+    const created = await offer();
+    expect(created.status).toBe(201);
+    expect(created.body.credentialOffer).toMatch(/^openid-credential-offer:\/\/\?credential_offer=/);
+    expect(created.body.txCode).toMatch(/^\d{6}$/);
+    expect(created.body.qr.png).toMatch(/^data:image\/png;base64,iVBOR/);
+    expect(created.body.qr.svg).toContain('<svg');
+
+    const { client, newKey } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const configurationId = credentialOffer.credential_configuration_ids[0]!;
+    expect(configurationId).toBe('driving-licence.sd_jwt');
+    const displayed = (
+      issuerMetadata.credentialIssuer.credential_configurations_supported[configurationId] as {
+        credential_metadata: { display: { name: string; locale: string }[] };
+      }
+    ).credential_metadata.display;
+    expect(displayed).toEqual(
+      expect.arrayContaining([{ name: '机动车驾驶证', locale: 'zh-CN', description: expect.any(String) }]),
+    );
+
+    const dpopKey = newKey();
+    const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      txCode: created.body.txCode,
+      dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
+    });
+    expect(accessTokenResponse.token_type).toBe('DPoP');
+
+    const holderKey = newKey();
+    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+    const { jwt } = await client.createCredentialRequestJwtProof({
+      credentialConfigurationId: configurationId,
+      issuerMetadata,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
+      nonce,
+    });
+    const { credentialResponse } = await client.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: configurationId,
+      dpop,
+      proof: { proof_type: 'jwt', jwt },
+    });
+    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
+
+    // Checked by @sd-jwt/sd-jwt-vc with the issuer key found by ethr-did-resolver on chain.
+    const kid = decodeProtectedHeader(credential.split('~')[0]!).kid!;
+    const { didDocument } = await independent.resolver.resolve(agencyDid);
+    const bytes = Buffer.from(didDocument!.verificationMethod!.find((vm) => vm.id === kid)!.publicKeyHex!, 'hex');
+    const issuerJwk = {
+      kty: 'EC',
+      crv: 'P-256',
+      x: bytes.subarray(1, 33).toString('base64url'),
+      y: bytes.subarray(33).toString('base64url'),
+    };
+    const { payload } = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(
+      credential,
+    );
+    expect(payload).toEqual(
+      expect.objectContaining({ iss: agencyDid, cnf: { jwk: expect.objectContaining({ x: holderKey.x, y: holderKey.y }) } }),
+    );
+    expect(payload).toEqual(expect.objectContaining(LICENCE));
+    const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+    expect(ours.body.verified).toBe(true);
+
+    await client.sendNotification({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      dpop,
+      notification: { notificationId: credentialResponse.notification_id!, event: 'credential_accepted' },
+    });
+
+    // The code is spent.
+    const again = await client
+      .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
+      .catch((error: unknown) => oauthError(error));
+    expect(again).toBe('invalid_grant');
+  });
+
+  it('issues JWT VCs from an offer by reference, one per proof in a batch, and refuses replayed nonces', async () => {
+    const created = await offer({ formats: ['jwt_vc_json'], byReference: true, txCode: false });
+    expect(created.body.credentialOffer).toContain('credential_offer_uri=');
+    expect(created.body.txCode).toBeUndefined();
+    const { client, newKey, signJwt } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const configurationId = 'driving-licence.jwt_vc';
+    const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+    });
+    expect(accessTokenResponse.token_type).toBe('Bearer');
+
+    const proofFor = async (key: Jwk, nonce: string) =>
+      (
+        await client.createCredentialRequestJwtProof({
+          credentialConfigurationId: configurationId,
+          issuerMetadata,
+          signer: { method: 'jwk', alg: 'ES256', publicJwk: key },
+          nonce,
+        })
+      ).jwt;
+    const keys = [newKey(), newKey()];
+    const nonces = [
+      (await client.requestNonce({ issuerMetadata })).c_nonce,
+      (await client.requestNonce({ issuerMetadata })).c_nonce,
+    ];
+
+    // A proof addressed to another issuer is refused.
+    const now = Math.floor(Date.now() / 1000);
+    const { jwt: wrongAudience } = await signJwt(
+      { method: 'jwk', alg: 'ES256', publicJwk: keys[0]! },
+      {
+        header: { alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: keys[0]! },
+        payload: { aud: 'https://other-issuer.example', iat: now, nonce: nonces[0]! },
+      },
+    );
+    const retrieve = (jwts: string[]) =>
+      client.retrieveCredentials({
+        issuerMetadata,
+        accessToken: accessTokenResponse.access_token,
+        credentialConfigurationId: configurationId,
+        proofs: { jwt: jwts },
+      });
+    expect(await retrieve([wrongAudience]).catch(oauthError)).toBe('invalid_proof');
+
+    const { credentialResponse } = await retrieve([await proofFor(keys[0]!, nonces[0]!), await proofFor(keys[1]!, nonces[1]!)]);
+    const credentials = credentialResponse.credentials!.map((entry) => (entry as { credential: string }).credential);
+    expect(credentials).toHaveLength(2);
+    for (const [index, credential] of credentials.entries()) {
+      const kid = decodeProtectedHeader(credential).kid!;
+      const { didDocument } = await independent.resolver.resolve(agencyDid);
+      const bytes = Buffer.from(didDocument!.verificationMethod!.find((vm) => vm.id === kid)!.publicKeyHex!, 'hex');
+      const key = await importJWK(
+        { kty: 'EC', crv: 'P-256', x: bytes.subarray(1, 33).toString('base64url'), y: bytes.subarray(33).toString('base64url') },
+        'ES256',
+      );
+      const { payload } = await jwtVerify(credential, key, { issuer: agencyDid, typ: 'vc+jwt' });
+      const subject = payload.credentialSubject as { id: string };
+      expect(JSON.parse(Buffer.from(subject.id.slice('did:jwk:'.length), 'base64url').toString()).x).toBe(keys[index]!.x);
+    }
+
+    // A nonce is good for one proof only, even in a new request.
+    const created2 = await offer({ formats: ['jwt_vc_json'], txCode: false });
+    const offer2 = await client.resolveCredentialOffer(created2.body.credentialOffer);
+    const token2 = (await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer: offer2, issuerMetadata }))
+      .accessTokenResponse;
+    const replayed = await client
+      .retrieveCredentials({
+        issuerMetadata,
+        accessToken: token2.access_token,
+        credentialConfigurationId: configurationId,
+        proof: { proof_type: 'jwt', jwt: await proofFor(keys[0]!, nonces[0]!) },
+      })
+      .catch(oauthError);
+    expect(replayed).toBe('invalid_nonce');
+    expect(decodeJwt(credentials[0]!).iss).toBe(agencyDid);
+  });
+
+  it('locks an offer after 5 wrong PINs', async () => {
+    const created = await offer();
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const wrong = created.body.txCode === '000000' ? '111111' : '000000';
+    const attempt = (txCode: string) =>
+      app.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
+          'pre-authorized_code': (
+            credentialOffer.grants!['urn:ietf:params:oauth:grant-type:pre-authorized_code'] as { 'pre-authorized_code': string }
+          )['pre-authorized_code'],
+          tx_code: txCode,
+        }).toString(),
+      });
+    for (let i = 1; i <= 5; i++) {
+      const response = await attempt(wrong);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('invalid_grant');
+      expect(response.body.error_description).toContain(i < 5 ? `${5 - i} tries left` : 'locked');
+    }
+    const correct = await attempt(created.body.txCode);
+    expect(correct.body).toEqual({ error: 'invalid_grant', error_description: 'Too many wrong PINs; ask for a new offer' });
+    // Also through the client library: a locked offer stays locked.
+    expect(
+      await client
+        .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
+        .catch(oauthError),
+    ).toBe('invalid_grant');
+  });
+
+  it('refuses an expired offer', async () => {
+    const created = await offer({ expiresInSeconds: 1, txCode: false });
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(
+      await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata }).catch(oauthError),
+    ).toBe('invalid_grant');
+  });
+
+  it('lets exactly one of 100 parallel redemptions of one code succeed', async () => {
+    const created = await offer();
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        client
+          .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
+          .then(() => 'ok')
+          .catch(oauthError),
+      ),
+    );
+    expect(results.filter((result) => result === 'ok')).toHaveLength(1);
+    expect(results.filter((result) => result === 'invalid_grant')).toHaveLength(99);
+  });
+
+  it('answers protocol errors as OAuth JSON', async () => {
+    const badGrant = await app.call('POST', '/oid4vci/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=password&username=a&password=b',
+    });
+    expect(badGrant.status).toBe(400);
+    expect(badGrant.headers.get('content-type')).toContain('application/json');
+    expect(badGrant.body.error).toMatch(/^(unsupported_grant_type|invalid_request)$/);
+    const noToken = await app.call('POST', '/oid4vci/credential', {
+      body: { credential_configuration_id: 'driving-licence.sd_jwt' },
+    });
+    expect(noToken.status).toBe(401);
+    expect(noToken.body.error).toBeDefined();
+    const unknownCode = await app.call('POST', '/oid4vci/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope',
+    });
+    expect(unknownCode.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown pre-authorized code' });
+    const badOffer = await offer({ claims: { family_name: '' } });
+    expect(badOffer.status).toBe(400);
+    expect(badOffer.body.violations.length).toBeGreaterThan(3);
+  });
+});
