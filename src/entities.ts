@@ -9,6 +9,8 @@ import {
   IssuedCredentialEntity,
   Oid4vciNonceEntity,
   Oid4vciNotificationEntity,
+  AuthorizationSessionEntity,
+  DeferredRequestEntity,
 } from './issuer/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
@@ -27,4 +29,6 @@ export const entities = [
   CredentialOfferEntity,
   Oid4vciNonceEntity,
   Oid4vciNotificationEntity,
+  AuthorizationSessionEntity,
+  DeferredRequestEntity,
 ];

@@ -64,14 +64,19 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       token: apiKey,
       body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, ...body },
     });
-  const oauthError = (error: unknown) =>
-    error instanceof Oauth2ClientErrorResponseError
-      ? error.errorResponse.error
-      : error instanceof Openid4vciRetrieveCredentialsError
-        ? (error.response.credentialErrorResponseResult?.data?.error ?? 'unparsed error response')
-        : (() => {
-            throw error;
-          })();
+  const oauthError = (error: unknown): string => {
+    if (error instanceof Oauth2ClientErrorResponseError) return error.errorResponse.error;
+    const response = (error as { response?: { credentialErrorResponseResult?: { data?: { error?: string } } } }).response;
+    if (error instanceof Openid4vciRetrieveCredentialsError) {
+      // The client does not parse deferred-endpoint errors; it puts the response body into the message.
+      const body = error.message.slice(error.message.indexOf('\n') + 1);
+      return (
+        response?.credentialErrorResponseResult?.data?.error ??
+        (JSON.parse(JSON.parse(body) as string) as { error: string }).error
+      );
+    }
+    throw error;
+  };
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -245,6 +250,132 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       .catch(oauthError);
     expect(replayed).toBe('invalid_nonce');
     expect(decodeJwt(credentials[0]!).iss).toBe(agencyDid);
+  });
+
+  it('issues through the authorization code flow with PAR, PKCE S256 and the citizen login', async () => {
+    const created = await offer({ flow: 'authorization_code' });
+    expect(created.status).toBe(201);
+    expect(created.body.loginCode).toMatch(/^\d{6}$/);
+    const { client, newKey } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const redirectUri = 'https://wallet.example/callback';
+    const authorization = await client.initiateAuthorization({
+      clientId: 'citizen-wallet',
+      issuerMetadata,
+      credentialOffer,
+      redirectUri,
+      scope: 'driving-licence',
+    });
+    if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    expect(authorizeUrl.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+
+    // The citizen's browser: the login page, a wrong code, then the right one.
+    const page = await fetch(authorizeUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Vehicle Administration 车辆管理所');
+    const submit = (loginCode: string) =>
+      fetch(`${app.url}/oid4vci/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: authorizeUrl.searchParams.get('client_id')!,
+          request_uri: authorizeUrl.searchParams.get('request_uri')!,
+          login_code: loginCode,
+        }),
+      });
+    const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('4 tries left');
+    const login = await submit(created.body.loginCode);
+    expect(login.status).toBe(302);
+    const callback = new URL(login.headers.get('location')!);
+    expect(callback.origin + callback.pathname).toBe(redirectUri);
+    expect(callback.searchParams.get('iss')).toBe(app.url);
+
+    const dpopKey = newKey();
+    const { accessTokenResponse, dpop } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+      issuerMetadata,
+      credentialOffer,
+      authorizationCode: callback.searchParams.get('code')!,
+      pkceCodeVerifier: authorization.pkce?.codeVerifier,
+      redirectUri,
+      dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
+    });
+    const holderKey = newKey();
+    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+    const { jwt } = await client.createCredentialRequestJwtProof({
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      issuerMetadata,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
+      nonce,
+    });
+    const { credentialResponse } = await client.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      dpop,
+      proof: { proof_type: 'jwt', jwt },
+    });
+    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
+    expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(
+      true,
+    );
+
+    // The authorization code is single-use.
+    const reused = await client
+      .retrieveAuthorizationCodeAccessTokenFromOffer({
+        issuerMetadata,
+        credentialOffer,
+        authorizationCode: callback.searchParams.get('code')!,
+        pkceCodeVerifier: authorization.pkce?.codeVerifier,
+        redirectUri,
+      })
+      .catch(oauthError);
+    expect(reused).toBe('invalid_grant');
+  });
+
+  it('defers issuance until an officer approves the application', async () => {
+    const created = await offer({ requiresApproval: true, txCode: false });
+    const { client, newKey } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+    });
+    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+    const { jwt } = await client.createCredentialRequestJwtProof({
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      issuerMetadata,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: newKey() },
+      nonce,
+    });
+    const { credentialResponse, response } = await client.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      proof: { proof_type: 'jwt', jwt },
+    });
+    expect(response.status).toBe(202);
+    const transactionId = credentialResponse.transaction_id!;
+    expect(transactionId).toBeDefined();
+    expect(credentialResponse.credentials).toBeUndefined();
+
+    const poll = () =>
+      client.retrieveDeferredCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, transactionId });
+    expect(await poll().catch(oauthError)).toBe('issuance_pending');
+
+    const approved = await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey });
+    expect(approved.body).toEqual({ approved: true });
+    const { deferredCredentialResponse } = await poll();
+    const credential = (deferredCredentialResponse.credentials![0] as { credential: string }).credential;
+    expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(
+      true,
+    );
+    expect(await poll().catch(oauthError)).toBe('invalid_transaction_id');
   });
 
   it('locks an offer after 5 wrong PINs', async () => {

@@ -9,4 +9,10 @@ export { IssuanceService, type IssuedCredential, type IssueOptions } from './cre
 export { AuthorisationService } from './credentials/authorisation.service.js';
 export { AgencyAuthorisationEntity, IssuedCredentialEntity } from './credentials/credential.entity.js';
 export { Oid4vciIssuerModule } from './oid4vci/oid4vci.module.js';
-export { CredentialOfferEntity, Oid4vciNonceEntity, Oid4vciNotificationEntity } from './oid4vci/offer.entity.js';
+export {
+  CredentialOfferEntity,
+  Oid4vciNonceEntity,
+  Oid4vciNotificationEntity,
+  AuthorizationSessionEntity,
+  DeferredRequestEntity,
+} from './oid4vci/offer.entity.js';

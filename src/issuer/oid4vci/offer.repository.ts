@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
-import { CredentialOfferEntity, Oid4vciNonceEntity, Oid4vciNotificationEntity } from './offer.entity.js';
+import {
+  AuthorizationSessionEntity,
+  CredentialOfferEntity,
+  DeferredRequestEntity,
+  Oid4vciNonceEntity,
+  Oid4vciNotificationEntity,
+} from './offer.entity.js';
 
 /** Every single-use transition here is one conditional UPDATE: exactly one concurrent caller wins. */
 @Injectable()
@@ -45,22 +51,84 @@ export class OfferRepository {
 
   /** offered → redeemed, if still offered and not expired. */
   async redeem(id: string, now: Date): Promise<boolean> {
+    // (The authorization code flow redeems when its code is exchanged; the offer stays single-use.)
     const result = await this.db.use(undefined, (m) =>
       m.getRepository(CredentialOfferEntity).update({ id, status: 'offered', expiresAt: MoreThan(now) }, { status: 'redeemed' }),
     );
     return result.affected === 1;
   }
 
-  /** Records that a configuration was issued; only one request per configuration succeeds. */
-  async markIssued(offer: CredentialOfferEntity, configurationId: string, allIssued: boolean): Promise<boolean> {
+  /**
+   * Claims a configuration for issuance; only one request per configuration succeeds. With `final`, the
+   * offer is done and its sealed claims are erased.
+   */
+  async markIssued(offer: CredentialOfferEntity, configurationId: string, final: boolean): Promise<boolean> {
     const issued = JSON.stringify([...(JSON.parse(offer.issuedConfigurations) as string[]), configurationId]);
     const result = await this.db.use(undefined, (m) =>
       m
         .getRepository(CredentialOfferEntity)
         .update(
           { id: offer.id, status: 'redeemed', issuedConfigurations: offer.issuedConfigurations },
-          { issuedConfigurations: issued, ...(allIssued ? { status: 'issued' as const, claimsSealed: null } : {}) },
+          { issuedConfigurations: issued, ...(final ? { status: 'issued' as const, claimsSealed: null } : {}) },
         ),
+    );
+    return result.affected === 1;
+  }
+
+  async eraseClaims(offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId }, { claimsSealed: null }));
+  }
+
+  /** pending → approved, for an offer of this agency awaiting approval. */
+  async approve(offerId: string, agencyId: string): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update({ id: offerId, agencyId, approval: 'pending' }, { approval: 'approved' }),
+    );
+    return result.affected === 1;
+  }
+
+  async insertSession(session: AuthorizationSessionEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).insert(session));
+  }
+
+  sessionByRequestUri(requestUriHash: string): Promise<AuthorizationSessionEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ requestUriHash }));
+  }
+
+  sessionByCode(codeHash: string): Promise<AuthorizationSessionEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ codeHash }));
+  }
+
+  /** pushed → authorized (the citizen logged in), once. */
+  async authorizeSession(id: string, codeHash: string, codeExpiresAt: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuthorizationSessionEntity)
+        .update({ id, status: 'pushed' }, { status: 'authorized', codeHash, codeExpiresAt }),
+    );
+    return result.affected === 1;
+  }
+
+  /** authorized → exchanged: the authorization code is single-use. */
+  async exchangeCode(id: string): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(AuthorizationSessionEntity).update({ id, status: 'authorized' }, { status: 'exchanged' }),
+    );
+    return result.affected === 1;
+  }
+
+  async insertDeferred(request: DeferredRequestEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).insert(request));
+  }
+
+  deferred(transactionHash: string): Promise<DeferredRequestEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).findOneBy({ transactionHash }));
+  }
+
+  /** pending → issued, once. */
+  async completeDeferred(transactionHash: string): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'pending' }, { status: 'issued' }),
     );
     return result.affected === 1;
   }

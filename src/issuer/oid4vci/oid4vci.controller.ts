@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { loginPage } from './login-page.js';
 import { z } from 'zod';
 import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
@@ -56,11 +57,57 @@ export class Oid4vciController {
   }
 
   @Post('oid4vci/credential')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Credential endpoint: jwt key proofs, one credential per proof (batch); 202 when deferred' })
+  async credential(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { status, body: response } = await this.oid4vci.credential(body, this.request(request));
+    void reply.status(status);
+    return response;
+  }
+
+  @Post('oid4vci/deferred')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Credential endpoint: jwt key proofs, one credential per proof (batch)' })
-  credential(@Body() body: unknown, @Req() request: FastifyRequest) {
-    return this.oid4vci.credential(body, this.request(request));
+  @ApiOperation({ summary: 'Deferred credential endpoint: issuance_pending until an officer approves' })
+  deferred(@Body() body: unknown, @Req() request: FastifyRequest) {
+    return this.oid4vci.deferredCredential(body, this.request(request));
+  }
+
+  @Post('oid4vci/par')
+  @HttpCode(201)
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Pushed authorization request (RFC 9126), PKCE S256 required' })
+  par(@Body() body: unknown, @Req() request: FastifyRequest) {
+    return this.oid4vci.pushedAuthorizationRequest(body, this.request(request));
+  }
+
+  @Get('oid4vci/authorize')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Authorization endpoint: the citizen signs in (pushed requests only)' })
+  async authorize(@Query('client_id') clientId: unknown, @Query('request_uri') requestUri: unknown) {
+    const { agencyName, typeName } = await this.oid4vci.authorizationSession(clientId, requestUri);
+    return loginPage({ agencyName, typeName, clientId: String(clientId), requestUri: String(requestUri) });
+  }
+
+  @Post('oid4vci/authorize')
+  @Header('cache-control', 'no-store')
+  async login(@Body() body: Record<string, unknown> | undefined, @Res() reply: FastifyReply) {
+    const result = await this.oid4vci.login(body?.['client_id'], body?.['request_uri'], body?.['login_code']);
+    if ('redirect' in result) return reply.status(302).header('location', result.redirect).send();
+    const { agencyName, typeName } = await this.oid4vci.authorizationSession(body?.['client_id'], body?.['request_uri']);
+    return reply
+      .status(400)
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(
+        loginPage({
+          agencyName,
+          typeName,
+          clientId: String(body?.['client_id']),
+          requestUri: String(body?.['request_uri']),
+          message: result.retry,
+        }),
+      );
   }
 
   @Post('oid4vci/notification')
@@ -84,5 +131,12 @@ export class OfferController {
   @ApiBody({ schema: z.toJSONSchema(createOfferSchema, { io: 'input' }) as object })
   create(@CurrentAgency() agency: Agency, @Body() body: unknown) {
     return this.oid4vci.createOffer(agency, body);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Approve an application whose credential request is deferred' })
+  approve(@CurrentAgency() agency: Agency, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.oid4vci.approve(agency, id);
   }
 }

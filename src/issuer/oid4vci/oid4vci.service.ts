@@ -9,6 +9,8 @@ import {
   Oauth2ResourceServer,
   Oauth2ResourceUnauthorizedError,
   Oauth2ServerErrorResponseError,
+  authorizationCodeGrantIdentifier,
+  PkceCodeChallengeMethod,
   preAuthorizedCodeGrantIdentifier,
   SupportedAuthenticationScheme,
   setGlobalConfig,
@@ -16,7 +18,7 @@ import {
   type RequestLike,
 } from '@openid4vc/oauth2';
 import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '@openid4vc/openid4vci';
-import { badRequest, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { badRequest, notFound, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
 import { Catalogue, jwkThumbprint, p256HexToJwk, signJws, CREDENTIAL_FORMATS } from '../../credentials/index.js';
@@ -33,12 +35,17 @@ const NONCE_TTL_SECONDS = 300;
 const ACCESS_TOKEN_TTL_SECONDS = 600;
 const PROOF_MAX_AGE_SECONDS = 300;
 const PROOF_CLOCK_SKEW_SECONDS = 60;
+const PAR_TTL_SECONDS = 90;
+const CODE_TTL_SECONDS = 60;
+const DEFERRED_INTERVAL_SECONDS = 5;
 
 export const createOfferSchema = z.object({
   type: z.string().min(1).describe('catalogue type id, e.g. driving-licence'),
   formats: z.array(z.enum(CREDENTIAL_FORMATS)).min(1).max(2).default(['dc+sd-jwt']),
   claims: z.record(z.string(), z.unknown()),
-  txCode: z.boolean().default(true).describe('require a PIN, delivered to the citizen out of band'),
+  flow: z.enum(['pre-authorized_code', 'authorization_code']).default('pre-authorized_code'),
+  txCode: z.boolean().default(true).describe('pre-authorized flow: require a PIN, delivered to the citizen out of band'),
+  requiresApproval: z.boolean().default(false).describe('deferred issuance: the wallet waits until an officer approves'),
   byReference: z.boolean().default(false).describe('offer by credential_offer_uri instead of by value'),
   expiresInSeconds: z
     .number()
@@ -53,6 +60,11 @@ const notificationSchema = z.object({
   event: z.enum(['credential_accepted', 'credential_failure', 'credential_deleted']),
   event_description: z.string().max(500).optional(),
 });
+
+type ParsedTokenRequest = ReturnType<Oauth2AuthorizationServer['parseAccessTokenRequest']>;
+type AuthorizationCodeTokenRequest = Omit<ParsedTokenRequest, 'grant'> & {
+  grant: Extract<ParsedTokenRequest['grant'], { grantType: typeof authorizationCodeGrantIdentifier }>;
+};
 
 /** Adapts a Fastify request to the protocol layer's view: full public URL, headers, method. */
 export function requestLike(
@@ -148,8 +160,13 @@ export class Oid4vciService {
     return this.authorizationServer.createAuthorizationServerMetadata({
       issuer: this.base,
       token_endpoint: `${this.base}/oid4vci/token`,
+      authorization_endpoint: `${this.base}/oid4vci/authorize`,
+      pushed_authorization_request_endpoint: `${this.base}/oid4vci/par`,
+      require_pushed_authorization_requests: true,
+      code_challenge_methods_supported: [PkceCodeChallengeMethod.S256],
+      response_types_supported: ['code'],
       jwks_uri: `${this.base}/.well-known/jwks.json`,
-      grant_types_supported: [preAuthorizedCodeGrantIdentifier],
+      grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier],
       dpop_signing_alg_values_supported: ['ES256'],
       'pre-authorized_grant_anonymous_access_supported': true,
     });
@@ -161,6 +178,7 @@ export class Oid4vciService {
       authorization_servers: [this.base],
       credential_endpoint: `${this.base}/oid4vci/credential`,
       nonce_endpoint: `${this.base}/oid4vci/nonce`,
+      deferred_credential_endpoint: `${this.base}/oid4vci/deferred`,
       notification_endpoint: `${this.base}/oid4vci/notification`,
       display: [
         { name: 'Chancery 电子证照签发服务', locale: 'zh-CN' },
@@ -196,8 +214,10 @@ export class Oid4vciService {
     if (violations.length) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
 
     const id = randomUUID();
-    const preAuthorizedCode = randomToken(32);
-    const txCode = input.txCode ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
+    const grantSecret = randomToken(32);
+    const authorizationCodeFlow = input.flow === 'authorization_code';
+    // The PIN (pre-authorized) or the login code (authorization code flow) goes to the citizen out of band.
+    const txCode = input.txCode || authorizationCodeFlow ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
     const configurationIds = [...new Set(input.formats)].map((format) => configurationId(type.id, format));
     const expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
     await this.offers.insert({
@@ -208,7 +228,9 @@ export class Oid4vciService {
       issuedConfigurations: '[]',
       claimsSealed: await this.keys.sealJson(input.claims, `offer:${id}`),
       offerSealed: null,
-      preAuthCodeHash: sha256Hex(preAuthorizedCode),
+      flow: input.flow,
+      approval: input.requiresApproval ? 'pending' : null,
+      preAuthCodeHash: sha256Hex(grantSecret),
       txCodeHash: txCode ? sha256Hex(`${id}:${txCode}`) : null,
       txCodeFailures: 0,
       status: 'offered',
@@ -219,14 +241,16 @@ export class Oid4vciService {
     const { credentialOffer, credentialOfferObject } = await this.issuer.createCredentialOffer({
       issuerMetadata: this.issuerMetadata(),
       credentialConfigurationIds: configurationIds,
-      grants: {
-        [preAuthorizedCodeGrantIdentifier]: {
-          'pre-authorized_code': preAuthorizedCode,
-          ...(txCode
-            ? { tx_code: { input_mode: 'numeric', length: 6, description: 'PIN sent to you by SMS / 短信验证码' } }
-            : {}),
-        },
-      },
+      grants: authorizationCodeFlow
+        ? { [authorizationCodeGrantIdentifier]: { issuer_state: grantSecret } }
+        : {
+            [preAuthorizedCodeGrantIdentifier]: {
+              'pre-authorized_code': grantSecret,
+              ...(txCode
+                ? { tx_code: { input_mode: 'numeric', length: 6, description: 'PIN sent to you by SMS / 短信验证码' } }
+                : {}),
+            },
+          },
       ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
     });
     if (input.byReference)
@@ -236,7 +260,7 @@ export class Oid4vciService {
       offerId: id,
       credentialOffer,
       ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
-      txCode,
+      ...(authorizationCodeFlow ? { loginCode: txCode } : { txCode }),
       expiresAt,
       qr: {
         png: await QRCode.toDataURL(credentialOffer, { errorCorrectionLevel: 'M', margin: 2, width: 360 }),
@@ -260,13 +284,21 @@ export class Oid4vciService {
         accessTokenRequest: (body ?? {}) as Record<string, unknown>,
         request,
       });
+      if (parsed.grant.grantType === authorizationCodeGrantIdentifier) {
+        return this.authorizationCodeToken(parsed as AuthorizationCodeTokenRequest, request);
+      }
       if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) {
-        throw new OAuthError(400, Oauth2ErrorCodes.UnsupportedGrantType, 'Only the pre-authorized code grant is supported');
+        throw new OAuthError(
+          400,
+          Oauth2ErrorCodes.UnsupportedGrantType,
+          'Use the pre-authorized code or the authorization code grant',
+        );
       }
       const code = parsed.grant.preAuthorizedCode;
       const offer = await this.offers.byCodeHash(sha256Hex(code));
       const now = new Date();
-      if (!offer) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown pre-authorized code');
+      if (!offer || offer.flow !== 'pre-authorized_code')
+        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown pre-authorized code');
       if (offer.status === 'locked')
         throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
       if (offer.status !== 'offered')
@@ -299,16 +331,164 @@ export class Oid4vciService {
       if (!(await this.offers.redeem(offer.id, now))) {
         throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
       }
-      const key = await this.tokenKey();
-      return this.authorizationServer.createAccessTokenResponse({
-        audience: this.base,
-        authorizationServer: this.base,
-        signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
-        subject: offer.id,
-        expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
-        dpop,
-      });
+      return this.accessTokenResponse(offer.id, dpop);
     });
+  }
+
+  private async accessTokenResponse(
+    offerId: string,
+    dpop: Parameters<Oauth2AuthorizationServer['createAccessTokenResponse']>[0]['dpop'],
+  ) {
+    const key = await this.tokenKey();
+    return this.authorizationServer.createAccessTokenResponse({
+      audience: this.base,
+      authorizationServer: this.base,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
+      subject: offerId,
+      expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
+      dpop,
+    });
+  }
+
+  /** Pushed authorization request (RFC 9126): PKCE S256 required, bound to an authorization-code offer by issuer_state. */
+  async pushedAuthorizationRequest(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const parsed = await this.authorizationServer.parsePushedAuthorizationRequest({
+        authorizationRequest: body ?? {},
+        request,
+      });
+      const authorizationRequest = parsed.authorizationRequest as Record<string, string | undefined>;
+      await this.authorizationServer.verifyPushedAuthorizationRequest({
+        authorizationServerMetadata: this.authorizationServerMetadata(),
+        authorizationRequest,
+        request,
+        dpop: parsed.dpop ? { required: false, ...parsed.dpop } : undefined,
+      });
+      const {
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        code_challenge: challenge,
+        code_challenge_method: method,
+      } = authorizationRequest;
+      const issuerState = authorizationRequest['issuer_state'];
+      if (authorizationRequest['response_type'] !== 'code')
+        throw new OAuthError(400, 'unsupported_response_type', 'response_type must be code');
+      if (!clientId || !redirectUri) throw new OAuthError(400, 'invalid_request', 'client_id and redirect_uri are required');
+      if (!challenge || method !== PkceCodeChallengeMethod.S256)
+        throw new OAuthError(400, 'invalid_request', 'PKCE with code_challenge_method S256 is required');
+      if (!/^https?:\/\/|^[a-z][a-z0-9+.-]*:/.test(redirectUri))
+        throw new OAuthError(400, 'invalid_request', 'redirect_uri must be an absolute URI');
+      const offer = issuerState ? await this.offers.byCodeHash(sha256Hex(issuerState)) : null;
+      if (!offer || offer.flow !== 'authorization_code' || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
+        throw new OAuthError(400, 'invalid_request', 'issuer_state does not name an open credential offer');
+      }
+      const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(24)}`;
+      await this.offers.insertSession({
+        id: randomUUID(),
+        offerId: offer.id,
+        clientId,
+        redirectUri,
+        state: authorizationRequest['state'] ?? null,
+        codeChallenge: challenge,
+        requestUriHash: sha256Hex(requestUri),
+        requestExpiresAt: new Date(Date.now() + PAR_TTL_SECONDS * 1000),
+        codeHash: null,
+        codeExpiresAt: null,
+        status: 'pushed',
+        createdAt: new Date(),
+      });
+      return this.authorizationServer.createPushedAuthorizationResponse({ requestUri, expiresInSeconds: PAR_TTL_SECONDS })
+        .pushedAuthorizationResponse;
+    });
+  }
+
+  /** The authorization endpoint only accepts pushed requests; returns what the login page needs. */
+  async authorizationSession(clientId: unknown, requestUri: unknown) {
+    if (typeof requestUri !== 'string' || typeof clientId !== 'string') {
+      throw new OAuthError(
+        400,
+        'invalid_request',
+        'Use a request_uri from the pushed authorization request endpoint, with client_id',
+      );
+    }
+    const session = await this.offers.sessionByRequestUri(sha256Hex(requestUri));
+    if (!session || session.clientId !== clientId || session.status !== 'pushed' || session.requestExpiresAt <= new Date()) {
+      throw new OAuthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
+    }
+    const offer = (await this.offers.byId(session.offerId))!;
+    const agency = await this.agencies.byId(offer.agencyId);
+    const type = this.catalogue.get(offer.typeId)!;
+    return {
+      session,
+      offer,
+      agencyName: agency?.name ?? '',
+      typeName: `${type.display['zh-CN'].name} / ${type.display.en.name}`,
+    };
+  }
+
+  /**
+   * The citizen's login. The demo authenticator checks the one-time login code the agency gave the citizen
+   * (5 wrong codes lock the offer); a real deployment plugs in its identity provider here.
+   */
+  async login(clientId: unknown, requestUri: unknown, loginCode: unknown): Promise<{ redirect: string } | { retry: string }> {
+    const { session, offer } = await this.authorizationSession(clientId, requestUri);
+    if (
+      typeof loginCode !== 'string' ||
+      !offer.txCodeHash ||
+      !secretsEqual(sha256Hex(`${offer.id}:${loginCode.trim()}`), offer.txCodeHash)
+    ) {
+      const failures = await this.offers.recordTxCodeFailure(offer, MAX_TX_CODE_FAILURES);
+      if (failures >= MAX_TX_CODE_FAILURES)
+        return {
+          redirect: this.redirectWith(session, { error: 'access_denied', error_description: 'Too many wrong login codes' }),
+        };
+      return { retry: `Wrong login code (${MAX_TX_CODE_FAILURES - failures} tries left) / 登录码错误` };
+    }
+    const code = randomToken(32);
+    if (!(await this.offers.authorizeSession(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000)))) {
+      throw new OAuthError(400, 'invalid_request', 'This authorization request was already completed');
+    }
+    return { redirect: this.redirectWith(session, { code }) };
+  }
+
+  private redirectWith(session: { redirectUri: string; state: string | null }, params: Record<string, string>): string {
+    const url = new URL(session.redirectUri);
+    for (const [name, value] of Object.entries({
+      ...params,
+      ...(session.state ? { state: session.state } : {}),
+      iss: this.base,
+    })) {
+      url.searchParams.set(name, value);
+    }
+    return url.toString();
+  }
+
+  private async authorizationCodeToken(parsed: AuthorizationCodeTokenRequest, request: RequestLike) {
+    const code = parsed.grant.code;
+    const session = await this.offers.sessionByCode(sha256Hex(code));
+    if (!session || session.status !== 'authorized')
+      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown or used authorization code');
+    if (parsed.accessTokenRequest['redirect_uri'] !== session.redirectUri) {
+      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'redirect_uri does not match the authorization request');
+    }
+    const { dpop } = await this.authorizationServer.verifyAuthorizationCodeAccessTokenRequest({
+      authorizationServerMetadata: this.authorizationServerMetadata(),
+      grant: parsed.grant,
+      accessTokenRequest: parsed.accessTokenRequest,
+      request,
+      expectedCode: code,
+      codeExpiresAt: session.codeExpiresAt ?? new Date(0),
+      pkce: {
+        codeVerifier: parsed.pkceCodeVerifier,
+        codeChallenge: session.codeChallenge,
+        codeChallengeMethod: PkceCodeChallengeMethod.S256,
+      },
+      dpop: { required: false, ...parsed.dpop },
+    });
+    if (!(await this.offers.exchangeCode(session.id)) || !(await this.offers.redeem(session.offerId, new Date()))) {
+      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The authorization code was already used');
+    }
+    return this.accessTokenResponse(session.offerId, dpop);
   }
 
   async nonce() {
@@ -344,30 +524,96 @@ export class Oid4vciService {
       const holderKeys: JsonWebKey[] = [];
       for (const jwt of proofs) holderKeys.push(await this.verifyProof(jwt, metadata));
 
-      const { typeId, format } = parseConfigurationId(configuration)!;
-      if (!(await this.offers.markIssued(offer, configuration, issuedAlready.length + 1 === offered.length))) {
+      const last = issuedAlready.length + 1 === offered.length;
+      const deferred = offer.approval === 'pending';
+      if (!(await this.offers.markIssued(offer, configuration, last && !deferred))) {
         throw new OAuthError(400, 'invalid_credential_request', `${configuration} was already issued`);
       }
-      const agency = (await this.agencies.byId(offer.agencyId))!;
-      const claims = await this.keys.openJson<Record<string, unknown>>(offer.claimsSealed!, `offer:${offer.id}`);
-      const credentials: { credential: string }[] = [];
-      const credentialIds: string[] = [];
-      for (const holderJwk of holderKeys) {
-        const issued = await this.issuance.issue(agency, { typeId, claims, format, holderJwk });
-        credentials.push({ credential: issued.credential });
-        credentialIds.push(issued.id);
+      if (deferred) {
+        const transactionId = randomToken(24);
+        await this.offers.insertDeferred({
+          transactionHash: sha256Hex(transactionId),
+          offerId: offer.id,
+          configurationId: configuration,
+          holderKeys: JSON.stringify(holderKeys),
+          status: 'pending',
+          createdAt: new Date(),
+        });
+        this.logger.log({ offerId: offer.id, configuration }, 'credential request deferred until an officer approves');
+        return {
+          status: 202,
+          body: this.issuer.createCredentialResponse({
+            credentialRequest: parsed,
+            transactionId,
+            interval: DEFERRED_INTERVAL_SECONDS,
+          }),
+        };
       }
-      const notificationId = randomUUID();
-      await this.offers.insertNotification({
-        id: notificationId,
-        offerId: offer.id,
-        credentialIds: JSON.stringify(credentialIds),
-        event: null,
-        description: null,
-        reportedAt: null,
-      });
-      return this.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId });
+      const { credentials, notificationId } = await this.issueFor(offer, configuration, holderKeys, last);
+      return {
+        status: 200,
+        body: this.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId }),
+      };
     });
+  }
+
+  /** Deferred credential endpoint: `issuance_pending` until an officer approves, then the credentials, once. */
+  async deferredCredential(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const offer = await this.authorisedOffer(request);
+      const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
+      const pending = typeof transactionId === 'string' ? await this.offers.deferred(sha256Hex(transactionId)) : null;
+      if (!pending || pending.offerId !== offer.id || pending.status !== 'pending') {
+        throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
+      }
+      const current = (await this.offers.byId(offer.id))!;
+      if (current.approval !== 'approved') {
+        throw new OAuthError(400, 'issuance_pending', 'The application is waiting for an officer', {
+          interval: DEFERRED_INTERVAL_SECONDS,
+        });
+      }
+      if (!(await this.offers.completeDeferred(pending.transactionHash))) {
+        throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
+      }
+      const offered = JSON.parse(current.configurationIds) as string[];
+      const last = (JSON.parse(current.issuedConfigurations) as string[]).length === offered.length;
+      const { credentials } = await this.issueFor(current, pending.configurationId, JSON.parse(pending.holderKeys), last);
+      // @openid4vc 0.4.6 inverts a check in its deferred-response schema (client and server): it refuses
+      // notification_id next to credentials. Wallets on that library would reject the response, so the
+      // optional notification_id is left out of deferred responses; the notification row still exists.
+      return this.issuer.createDeferredCredentialResponse({ credentials });
+    });
+  }
+
+  /** An officer approves an application; deferred requests can then be completed by the wallet. */
+  async approve(agency: Agency, offerId: string): Promise<{ approved: true }> {
+    if (!(await this.offers.approve(offerId, agency.id))) throw notFound(`No offer ${offerId} of this agency awaiting approval`);
+    this.logger.log({ agencyId: agency.id, offerId }, 'application approved');
+    return { approved: true };
+  }
+
+  private async issueFor(offer: CredentialOfferEntity, configuration: string, holderKeys: JsonWebKey[], eraseClaims: boolean) {
+    const { typeId, format } = parseConfigurationId(configuration)!;
+    const agency = (await this.agencies.byId(offer.agencyId))!;
+    const claims = await this.keys.openJson<Record<string, unknown>>(offer.claimsSealed!, `offer:${offer.id}`);
+    const credentials: { credential: string }[] = [];
+    const credentialIds: string[] = [];
+    for (const holderJwk of holderKeys) {
+      const issued = await this.issuance.issue(agency, { typeId, claims, format, holderJwk });
+      credentials.push({ credential: issued.credential });
+      credentialIds.push(issued.id);
+    }
+    if (eraseClaims) await this.offers.eraseClaims(offer.id);
+    const notificationId = randomUUID();
+    await this.offers.insertNotification({
+      id: notificationId,
+      offerId: offer.id,
+      credentialIds: JSON.stringify(credentialIds),
+      event: null,
+      description: null,
+      reportedAt: null,
+    });
+    return { credentials, notificationId };
   }
 
   async notification(body: unknown, request: RequestLike) {
