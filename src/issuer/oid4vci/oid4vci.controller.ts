@@ -93,7 +93,7 @@ export class Oid4vciController {
   @Post('oid4vci/authorize')
   @Header('cache-control', 'no-store')
   async login(@Body() body: Record<string, unknown> | undefined, @Res() reply: FastifyReply) {
-    const result = await this.oid4vci.login(body?.['client_id'], body?.['request_uri'], body?.['login_code']);
+    const result = await this.oid4vci.login(body?.['client_id'], body?.['request_uri'], body ?? {});
     if ('redirect' in result) return reply.status(302).header('location', result.redirect).send();
     const { agencyName, typeName } = await this.oid4vci.authorizationSession(body?.['client_id'], body?.['request_uri']);
     return reply

@@ -27,10 +27,10 @@ import type { Agency } from '../agencies/agency.repository.js';
 import { AgencyRepository } from '../agencies/agency.repository.js';
 import { IssuanceService } from '../credentials/issuance.service.js';
 import { OfferRepository } from './offer.repository.js';
+import { CITIZEN_AUTHENTICATOR, MAX_CODE_FAILURES, type CitizenAuthenticator } from './citizen-authenticator.js';
 import type { CredentialOfferEntity } from './offer.entity.js';
 
 const ACCESS_TOKEN_KEY_OWNER = 'oid4vci:access-token';
-const MAX_TX_CODE_FAILURES = 5;
 const NONCE_TTL_SECONDS = 300;
 const ACCESS_TOKEN_TTL_SECONDS = 600;
 const PROOF_MAX_AGE_SECONDS = 300;
@@ -128,6 +128,7 @@ export class Oid4vciService {
     private readonly offers: OfferRepository,
     private readonly agencies: AgencyRepository,
     private readonly issuance: IssuanceService,
+    @Inject(CITIZEN_AUTHENTICATOR) private readonly citizens: CitizenAuthenticator,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.base = publicBaseUrl(config);
@@ -307,13 +308,13 @@ export class Oid4vciService {
       if (offer.txCodeHash) {
         const given = parsed.grant.txCode;
         if (!given || !secretsEqual(sha256Hex(`${offer.id}:${given}`), offer.txCodeHash)) {
-          const failures = await this.offers.recordTxCodeFailure(offer, MAX_TX_CODE_FAILURES);
+          const failures = await this.offers.recordTxCodeFailure(offer, MAX_CODE_FAILURES);
           throw new OAuthError(
             400,
             Oauth2ErrorCodes.InvalidGrant,
-            failures >= MAX_TX_CODE_FAILURES
+            failures >= MAX_CODE_FAILURES
               ? 'Wrong PIN; the offer is now locked'
-              : `Wrong PIN (${MAX_TX_CODE_FAILURES - failures} tries left)`,
+              : `Wrong PIN (${MAX_CODE_FAILURES - failures} tries left)`,
           );
         }
       }
@@ -430,19 +431,17 @@ export class Oid4vciService {
    * The citizen's login. The demo authenticator checks the one-time login code the agency gave the citizen
    * (5 wrong codes lock the offer); a real deployment plugs in its identity provider here.
    */
-  async login(clientId: unknown, requestUri: unknown, loginCode: unknown): Promise<{ redirect: string } | { retry: string }> {
+  async login(
+    clientId: unknown,
+    requestUri: unknown,
+    form: Record<string, unknown>,
+  ): Promise<{ redirect: string } | { retry: string }> {
     const { session, offer } = await this.authorizationSession(clientId, requestUri);
-    if (
-      typeof loginCode !== 'string' ||
-      !offer.txCodeHash ||
-      !secretsEqual(sha256Hex(`${offer.id}:${loginCode.trim()}`), offer.txCodeHash)
-    ) {
-      const failures = await this.offers.recordTxCodeFailure(offer, MAX_TX_CODE_FAILURES);
-      if (failures >= MAX_TX_CODE_FAILURES)
-        return {
-          redirect: this.redirectWith(session, { error: 'access_denied', error_description: 'Too many wrong login codes' }),
-        };
-      return { retry: `Wrong login code (${MAX_TX_CODE_FAILURES - failures} tries left) / 登录码错误` };
+    const authentication = await this.citizens.authenticate(offer, form);
+    if (!authentication.ok) {
+      if (authentication.final)
+        return { redirect: this.redirectWith(session, { error: 'access_denied', error_description: authentication.message }) };
+      return { retry: authentication.message };
     }
     const code = randomToken(32);
     if (!(await this.offers.authorizeSession(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000)))) {
