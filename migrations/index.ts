@@ -2,6 +2,7 @@ import { CreateFoundation1764000000000 } from './1764000000000-CreateFoundation.
 import { CredentialIssuance1764100000000 } from './1764100000000-CredentialIssuance.js';
 import { StatusLists1764200000000 } from './1764200000000-StatusLists.js';
 import { Oid4vci1764300000000 } from './1764300000000-Oid4vci.js';
+import { Oid4vp1764400000000 } from './1764400000000-Oid4vp.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   CredentialIssuance1764100000000,
   StatusLists1764200000000,
   Oid4vci1764300000000,
+  Oid4vp1764400000000,
 ];

@@ -10,7 +10,7 @@ import { ChainModule, type ChainClient, type ChainOptions } from './chain/index.
 import { DidModule } from './did/index.js';
 import { AgenciesModule, IssuanceModule, Oid4vciIssuerModule } from './issuer/index.js';
 import { CredentialsModule } from './credentials/index.js';
-import { VerifierModule } from './verifier/index.js';
+import { PresentationModule, VerifierModule } from './verifier/index.js';
 import { StatusModule } from './status/index.js';
 import { HealthModule } from './health/index.js';
 
@@ -65,6 +65,7 @@ export class AppModule {
         IssuanceModule,
         Oid4vciIssuerModule,
         VerifierModule,
+        PresentationModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

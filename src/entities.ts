@@ -1,4 +1,5 @@
 import { KeyEntity } from './keys/index.js';
+import { PresentationRequestEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, OutboxEntity } from './chain/index.js';
 import {
@@ -31,4 +32,6 @@ export const entities = [
   Oid4vciNotificationEntity,
   AuthorizationSessionEntity,
   DeferredRequestEntity,
+  RelyingPartyEntity,
+  PresentationRequestEntity,
 ];

@@ -13,3 +13,5 @@ export { parseOrThrow, violationsOf } from './validation.js';
 export { ProblemFilter } from './problem.filter.js';
 export { projectRoot } from './project-root.js';
 export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
+export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';
+export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';

@@ -4,7 +4,8 @@ import { OAuthError, ProblemError } from './errors.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
 /** Endpoints whose clients speak OAuth 2.0 / OID4VC; their errors are RFC 6749 JSON. */
-const OAUTH_PATHS = /^\/oid4vci\/(token|credential|deferred|nonce|notification|par|authorize)$/;
+const OAUTH_PATHS =
+  /^\/oid4vci\/(token|credential|deferred|nonce|notification|par|authorize)$|^\/oid4vp\/(response|requests\/[^/]+)$/;
 
 interface ProblemBody {
   type: string;

@@ -3,13 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
-import { conflict, notFound, parseOrThrow } from '../../common/index.js';
+import { conflict, issueApiKey, notFound, parseOrThrow } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
-import { issueApiKey } from './api-keys.js';
 
 export const createAgencySchema = z.object({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),

@@ -1,30 +1,11 @@
 import { createParamDecorator, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { secretsEqual, sha256Hex, unauthorized } from '../../common/index.js';
+import { bearerToken, parseApiKey, secretsEqual, sha256Hex, unauthorized } from '../../common/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
-import { parseApiKey } from './api-keys.js';
 
-export const OPERATOR_API_KEY = Symbol('OPERATOR_API_KEY');
+export { OperatorGuard, OPERATOR_API_KEY } from '../../common/index.js';
 
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
-  const apiKey = request.headers['x-api-key'];
-  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
-}
-
-/** Service operators (creating agencies): one key from configuration, compared in constant time. */
-@Injectable()
-export class OperatorGuard implements CanActivate {
-  constructor(@Inject(OPERATOR_API_KEY) private readonly operatorKey: string) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const token = bearer(context.switchToHttp().getRequest<FastifyRequest>());
-    if (!token || !secretsEqual(token, this.operatorKey)) throw unauthorized('A valid operator API key is required');
-    return true;
-  }
-}
+const bearer = (request: FastifyRequest) => bearerToken(request.headers);
 
 /** Agency back-offices: per-agency API keys; the request carries the agency afterwards. */
 @Injectable()

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from './secrets.js';
+
+export interface IssuedApiKey {
+  /** Shown once to its owner; never stored. */
+  token: string;
+  prefix: string;
+  secretHash: string;
+}
+
+/**
+ * API keys look like <kind>_<prefix>_<secret> (chy_ for agencies, rpk_ for relying parties): the prefix
+ * finds the row, the secret is checked by digest.
+ */
+export function issueApiKey(kind = 'chy'): IssuedApiKey {
+  const prefix = randomBytes(9).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `${kind}_${prefix}_${secret}`, prefix, secretHash: sha256Hex(secret) };
+}
+
+export function parseApiKey(token: string, kind = 'chy'): { prefix: string; secret: string } | undefined {
+  const match = new RegExp(`^${kind}_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$`).exec(token);
+  return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
+}
+
+export function bearerToken(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers['authorization'];
+  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}

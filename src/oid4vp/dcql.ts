@@ -1,0 +1,91 @@
+import { DcqlQuery } from 'dcql';
+import type { Violation } from '../common/index.js';
+import type { Catalogue, CredentialFormat } from '../credentials/index.js';
+
+export interface RequestedCredential {
+  /** The DCQL credential query id (the key of the presentation in vp_token). */
+  queryId: string;
+  typeId: string;
+  format: CredentialFormat;
+  /** Top-level claim names asked for. */
+  claims: string[];
+}
+
+export class DcqlProblem extends Error {
+  constructor(
+    message: string,
+    readonly violations: Violation[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses a DCQL query with the `dcql` library and maps each credential query to a catalogue type and the
+ * claim names it asks for. Queries must name their claims: asking for a whole credential is refused.
+ */
+export function analyseDcqlQuery(
+  input: unknown,
+  catalogue: Catalogue,
+): { query: DcqlQuery.Output; requested: RequestedCredential[] } {
+  let query: DcqlQuery.Output;
+  try {
+    query = DcqlQuery.parse(input as DcqlQuery.Input);
+    DcqlQuery.validate(query);
+  } catch (error) {
+    throw new DcqlProblem('The DCQL query is invalid', [{ path: 'dcql_query', message: (error as Error).message.slice(0, 500) }]);
+  }
+  const violations: Violation[] = [];
+  const requested: RequestedCredential[] = [];
+  for (const [index, credential] of query.credentials.entries()) {
+    const path = `dcql_query.credentials.${index}`;
+    const format = credential.format as string;
+    const meta = (credential.meta ?? {}) as { vct_values?: string[]; type_values?: string[][] };
+    let typeId: string | undefined;
+    if (format === 'dc+sd-jwt') {
+      const types = (meta.vct_values ?? []).map((vct) => catalogue.byVct(vct)?.id);
+      typeId = types.length === 1 ? types[0] : undefined;
+      if (!typeId) violations.push({ path: `${path}.meta.vct_values`, message: 'must name exactly one catalogue vct' });
+    } else if (format === 'jwt_vc_json') {
+      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values)?.id);
+      typeId = types.length === 1 ? types[0] : undefined;
+      if (!typeId)
+        violations.push({ path: `${path}.meta.type_values`, message: 'must name exactly one catalogue credential type' });
+    } else {
+      violations.push({ path: `${path}.format`, message: 'only dc+sd-jwt and jwt_vc_json are supported' });
+      continue;
+    }
+    const claims: string[] = [];
+    for (const [claimIndex, claim] of (credential.claims ?? []).entries()) {
+      const claimPath = (claim as { path?: unknown[] }).path ?? [];
+      const name = format === 'jwt_vc_json' && claimPath[0] === 'credentialSubject' ? claimPath[1] : claimPath[0];
+      if (typeof name !== 'string') {
+        violations.push({ path: `${path}.claims.${claimIndex}.path`, message: 'must name a claim' });
+        continue;
+      }
+      claims.push(name);
+    }
+    if (claims.length === 0)
+      violations.push({ path: `${path}.claims`, message: 'name the claims you need; whole credentials are not released' });
+    if (typeId) requested.push({ queryId: credential.id, typeId, format: format as CredentialFormat, claims });
+  }
+  if (violations.length > 0) throw new DcqlProblem('The DCQL query cannot be served', violations);
+  return { query, requested };
+}
+
+/** Data minimisation: every requested claim must be in the relying party's registration. */
+export function claimsBeyondRegistration(requested: RequestedCredential[], allowed: Record<string, string[]>): Violation[] {
+  const violations: Violation[] = [];
+  for (const credential of requested) {
+    const permitted = allowed[credential.typeId] ?? [];
+    for (const claim of credential.claims) {
+      if (!permitted.includes(claim)) {
+        violations.push({
+          path: `${credential.queryId}.${claim}`,
+          message: `not in this relying party's registration for ${credential.typeId}`,
+        });
+      }
+    }
+  }
+  return violations;
+}

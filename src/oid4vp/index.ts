@@ -1,0 +1,1 @@
+export { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem, type RequestedCredential } from './dcql.js';
