@@ -1,16 +1,10 @@
-import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
-import {
-  clientAuthenticationAnonymous,
-  HashAlgorithm,
-  Oauth2ClientErrorResponseError,
-  type Jwk,
-  type SignJwtCallback,
-} from '@openid4vc/oauth2';
-import { Openid4vciClient, Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
+import { Oauth2ClientErrorResponseError, type Jwk } from '@openid4vc/oauth2';
+import { Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet } from './support/wallet.js';
 
 const LICENCE = {
   family_name: '张',
@@ -21,37 +15,6 @@ const LICENCE = {
   issue_date: '2005-07-01',
   expiry_date: '2031-07-01',
 };
-
-/** A wallet: its keys, and the crypto callbacks the @openid4vc client library needs. */
-function wallet() {
-  const keys = new Map<string, KeyObject>();
-  const newKey = (): Jwk => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = publicKey.export({ format: 'jwk' }) as Jwk;
-    keys.set(jwk.x!, privateKey);
-    return jwk;
-  };
-  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const signJwt: SignJwtCallback = async (signer, { header, payload }) => {
-    if (signer.method !== 'jwk') throw new Error('wallet signs with jwk signers only');
-    const input = `${b64(header)}.${b64(payload)}`;
-    const signature = nodeSign('sha256', Buffer.from(input), { key: keys.get(signer.publicJwk.x!)!, dsaEncoding: 'ieee-p1363' });
-    return { jwt: `${input}.${signature.toString('base64url')}`, signerJwk: signer.publicJwk };
-  };
-  const client = new Openid4vciClient({
-    callbacks: {
-      fetch,
-      signJwt,
-      hash: (data, alg) =>
-        createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
-          .update(data)
-          .digest(),
-      generateRandom: (length) => randomBytes(length),
-      clientAuthentication: clientAuthenticationAnonymous(),
-    },
-  });
-  return { client, newKey, signJwt };
-}
 
 describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet', () => {
   let app: TestApp;

@@ -374,7 +374,8 @@ export class PresentationService {
       }
       const result = await this.verifier.verifyPresentation(presentation, { nonce: payload.nonce, audience: request.clientId });
       const verified = result.credentials[0];
-      const failed = [...result.checks, ...(verified?.checks ?? [])].filter((check) => !check.passed);
+      // An SD-JWT presentation reports its checks once, as the presentation's and the credential's.
+      const failed = [...new Set([...result.checks, ...(verified?.checks ?? [])])].filter((check) => !check.passed);
       const credential = verified?.credential;
       if (failed.length) reasons.push(...failed.map((check) => `${wanted.queryId}: ${check.check}: ${check.reason ?? 'failed'}`));
       if (credential && credential.type !== wanted.typeId)

@@ -1,0 +1,278 @@
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
+import type { Jwk } from '@openid4vc/oauth2';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet } from './support/wallet.js';
+
+const LICENCE = {
+  family_name: '李',
+  given_name: '娜',
+  birth_date: '1992-03-08',
+  licence_number: '310101199203081234',
+  categories: ['C1', 'C2'],
+  issue_date: '2012-04-01',
+  expiry_date: '2030-04-01',
+};
+
+/**
+ * OpenID4VP 1.0 cross-device flow. The wallet is the @openid4vc/openid4vp client holding credentials it
+ * received through OpenID4VCI from this service; presentations are built with @sd-jwt/sd-jwt-vc.
+ */
+describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
+  let app: TestApp;
+  let agencyApiKey: string;
+  let rogueApiKey: string;
+  let rogueAgencyId: string;
+  let bank: { apiKey: string; clientId: string };
+  let police: { apiKey: string; clientId: string };
+  const citizen = wallet();
+
+  /** OID4VCI pre-authorized flow, as the wallet; returns the SD-JWT VC and its holder key. */
+  async function receive(apiKey: string): Promise<{ credential: string; holderKey: Jwk; credentialId?: string }> {
+    const created = await app.call('POST', '/agency/offers', {
+      token: apiKey,
+      body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, txCode: false },
+    });
+    const offer = await citizen.vci.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await citizen.vci.resolveIssuerMetadata(offer.credential_issuer);
+    const { accessTokenResponse } = await citizen.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer: offer,
+      issuerMetadata,
+    });
+    const holderKey = citizen.newKey();
+    const { c_nonce: nonce } = await citizen.vci.requestNonce({ issuerMetadata });
+    const { jwt } = await citizen.vci.createCredentialRequestJwtProof({
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      issuerMetadata,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
+      nonce,
+    });
+    const { credentialResponse } = await citizen.vci.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: 'driving-licence.sd_jwt',
+      proof: { proof_type: 'jwt', jwt },
+    });
+    return { credential: (credentialResponse.credentials![0] as { credential: string }).credential, holderKey };
+  }
+
+  const dcql = (claims: string[]) => ({
+    credentials: [
+      {
+        id: 'licence',
+        format: 'dc+sd-jwt',
+        meta: { vct_values: [`${app.url}/vct/driving-licence`] },
+        claims: claims.map((claim) => ({ path: [claim] })),
+      },
+    ],
+  });
+
+  /** The wallet side of one presentation: resolve the QR link, disclose only what DCQL asks, answer. */
+  async function answer(link: string, held: { credential: string; holderKey: Jwk }, tamper?: { nonce?: string }) {
+    const parsed = citizen.vp.parseOpenid4vpAuthorizationRequest({ authorizationRequest: link });
+    const resolved = await citizen.vp.resolveOpenId4vpAuthorizationRequest({
+      authorizationRequestPayload: parsed.params as never,
+    });
+    const request = resolved.authorizationRequestPayload as {
+      nonce: string;
+      client_id: string;
+      state?: string;
+      response_uri: string;
+      response_mode: string;
+      client_metadata?: unknown;
+    };
+    const query = resolved.dcql!.query as { credentials: { id: string; claims: { path: string[] }[] }[] };
+    const frame = Object.fromEntries(query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
+    const holder = new SDJwtVcInstance({
+      hasher: digest,
+      saltGenerator: generateSalt,
+      kbSigner: await ES256.getSigner(citizen.privateJwk(held.holderKey)),
+      kbSignAlg: 'ES256',
+    });
+    const presentation = await holder.present(held.credential, frame, {
+      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: request.client_id, nonce: tamper?.nonce ?? request.nonce } },
+    });
+    const response: { authorizationResponsePayload: Record<string, unknown>; jarm?: { responseJwt: string } } =
+      await citizen.vp.createOpenid4vpAuthorizationResponse({
+        authorizationRequestPayload: request as never,
+        authorizationResponsePayload: { vp_token: { [query.credentials[0]!.id]: [presentation] } },
+        ...(request.response_mode === 'direct_post.jwt'
+          ? {
+              jarm: {
+                encryption: { nonce: request.nonce },
+                serverMetadata: {
+                  authorization_encryption_alg_values_supported: ['ECDH-ES'],
+                  authorization_encryption_enc_values_supported: ['A128GCM'],
+                },
+              },
+            }
+          : {}),
+      } as never);
+    const submitted = await citizen.vp.submitOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request as never,
+      authorizationResponsePayload: response.authorizationResponsePayload as never,
+      jarm: response.jarm,
+    });
+    return {
+      status: submitted.response.status,
+      body: await submitted.response.json().catch(() => ({})),
+      presentation,
+      request,
+      response,
+    };
+  }
+
+  const createRequest = (apiKey: string, claims: string[], mode: 'direct_post' | 'direct_post.jwt' = 'direct_post.jwt') =>
+    app.call('POST', '/rp/requests', { token: apiKey, body: { dcql_query: dcql(claims), response_mode: mode } });
+  const verdict = (apiKey: string, id: string) =>
+    app.call('GET', `/rp/requests/${id}`, { token: apiKey }).then((reply) => reply.body);
+
+  beforeAll(async () => {
+    // Lists may not be cached, so that a revocation reaches the verifier at once.
+    app = await startTestApp({ STATUS_LIST_MAX_AGE_SECONDS: '0' });
+    agencyApiKey = (await createActiveAgency(app, 'dmv-shanghai', 'Shanghai Vehicle Office 上海车管所', ['driving-licence']))
+      .apiKey;
+    const rogue = await createActiveAgency(app, 'rogue-office', 'Unauthorised office', ['driving-licence']);
+    rogueApiKey = rogue.apiKey;
+    rogueAgencyId = rogue.agency.id;
+    const register = async (name: string, allowedClaims: Record<string, string[]>, clientIdPrefix: string) => {
+      const registered = await app.operator('POST', '/operator/relying-parties', {
+        name,
+        purpose: 'Check driving entitlement',
+        allowedClaims,
+        clientIdPrefix,
+      });
+      expect(registered.status).toBe(201);
+      return { apiKey: registered.body.apiKey as string, clientId: registered.body.relyingParty.clientId as string };
+    };
+    bank = await register(
+      'Bank of Example 示例银行',
+      { 'driving-licence': ['categories', 'expiry_date'] },
+      'decentralized_identifier',
+    );
+    police = await register(
+      'Traffic Police 交警',
+      { 'driving-licence': ['categories', 'expiry_date', 'family_name', 'given_name'] },
+      'redirect_uri',
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('verifies a signed-request, encrypted-response presentation disclosing only category and expiry', async () => {
+    const held = await receive(agencyApiKey);
+    const created = await createRequest(bank.apiKey, ['categories', 'expiry_date']);
+    expect(created.status).toBe(201);
+    expect(created.body.link).toMatch(/^openid4vp:\/\/\?client_id=decentralized_identifier%3Adid%3Ajwk%3A.+&request_uri=/);
+    expect(created.body.qr.png).toMatch(/^data:image\/png;base64,/);
+    expect(created.body.qr.svg).toContain('<svg');
+    expect((await verdict(bank.apiKey, created.body.id)).status).toBe('pending');
+
+    const answered = await answer(created.body.link, held);
+    expect(answered.status).toBe(200);
+    expect(answered.request.client_id).toBe(bank.clientId);
+    expect(answered.response.jarm?.responseJwt.split('.')).toHaveLength(5); // a JWE, not plain vp_token
+    // The wallet disclosed exactly the two claims.
+    expect(answered.presentation.split('~').length - 2).toBe(2);
+
+    const result = await verdict(bank.apiKey, created.body.id);
+    expect(result.status).toBe('verified');
+    expect(result.result.credentials[0].claims).toEqual({ categories: ['C1', 'C2'], expiry_date: '2030-04-01' });
+    expect(JSON.stringify(result)).not.toContain('licence_number');
+
+    // The same response again is refused: the request was answered.
+    const replay = await fetch(answered.request.response_uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ response: answered.response.jarm!.responseJwt }),
+    });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error_description: string }).error_description).toBe(
+      'This presentation request was already answered',
+    );
+  });
+
+  it('supports the redirect_uri client id prefix with a plain direct_post response', async () => {
+    const held = await receive(agencyApiKey);
+    const created = await createRequest(police.apiKey, ['family_name', 'categories'], 'direct_post');
+    expect(created.body.link).toContain('client_id=redirect_uri%3A');
+    expect(created.body.link).toContain('dcql_query=');
+    const answered = await answer(created.body.link, held);
+    expect(answered.status).toBe(200);
+    const result = await verdict(police.apiKey, created.body.id);
+    expect(result.status).toBe('verified');
+    expect(result.result.credentials[0].claims).toEqual({ family_name: '李', categories: ['C1', 'C2'] });
+  });
+
+  it('refuses a request for claims beyond the relying party registration', async () => {
+    const refused = await createRequest(bank.apiKey, ['categories', 'licence_number', 'birth_date']);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.violations.map((violation: { path: string }) => violation.path)).toEqual([
+      'licence.licence_number',
+      'licence.birth_date',
+    ]);
+    const noClaims = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: {
+        dcql_query: { credentials: [{ id: 'x', format: 'dc+sd-jwt', meta: { vct_values: [`${app.url}/vct/driving-licence`] } }] },
+      },
+    });
+    expect(noClaims.status).toBe(400);
+    expect(noClaims.body.violations[0].message).toContain('name the claims');
+  });
+
+  it('rejects a wrong nonce, a revoked credential and a credential from an unauthorised agency with precise reasons', async () => {
+    // Wrong nonce in the key binding.
+    const held = await receive(agencyApiKey);
+    const wrongNonce = await createRequest(bank.apiKey, ['categories']);
+    await answer(wrongNonce.body.link, held, { nonce: 'not-the-nonce' });
+    const nonceVerdict = await verdict(bank.apiKey, wrongNonce.body.id);
+    expect(nonceVerdict.status).toBe('rejected');
+    expect(nonceVerdict.result.reason).toBe('licence: holder_binding: the key-binding JWT nonce does not match');
+
+    // Revoked by the agency; the verifier reads the status list.
+    const revokedHeld = await receive(agencyApiKey);
+    const payload = JSON.parse(Buffer.from(revokedHeld.credential.split('.')[1]!, 'base64url').toString()) as {
+      status: { status_list: { idx: number; uri: string } };
+    };
+    const listId = new URL(payload.status.status_list.uri).pathname.split('/')[2]!;
+    const { StatusService } = await import('../src/status/index.js');
+    const status = app.app.get(StatusService);
+    const { Database } = await import('../src/persistence/index.js');
+    const { StatusEntryEntity } = await import('../src/status/index.js');
+    const entry = await app.app
+      .get(Database)
+      .use(undefined, (m) => m.getRepository(StatusEntryEntity).findOneBy({ listId, idx: payload.status.status_list.idx }));
+    const revoked = await app.call('POST', `/credentials/${entry!.credentialId}/status`, {
+      token: agencyApiKey,
+      body: { action: 'revoke', reason: 'stolen' },
+    });
+    expect(revoked.body.revoked).toBe(true);
+    await status.publishPending();
+    await eventually(async () => {
+      const served = await app.call('GET', new URL(payload.status.status_list.uri).pathname);
+      const { getListFromStatusListJWT } = await import('@sd-jwt/jwt-status-list');
+      return getListFromStatusListJWT(served.body as string).getStatus(payload.status.status_list.idx) === 1 ? true : undefined;
+    });
+    const revokedRequest = await createRequest(bank.apiKey, ['categories']);
+    await answer(revokedRequest.body.link, revokedHeld);
+    const revokedVerdict = await verdict(bank.apiKey, revokedRequest.body.id);
+    expect(revokedVerdict.status).toBe('rejected');
+    expect(revokedVerdict.result.reason).toBe('licence: status: the credential is revoked');
+
+    // An agency whose authorisation for driving licences was withdrawn.
+    const rogueHeld = await receive(rogueApiKey);
+    await app.operator('DELETE', `/operator/agencies/${rogueAgencyId}/authorisations/driving-licence`);
+    const rogueVerdict = await eventually(async () => {
+      const again = await createRequest(bank.apiKey, ['categories']);
+      await answer(again.body.link, rogueHeld);
+      const body = await verdict(bank.apiKey, again.body.id);
+      return body.status === 'rejected' ? body : undefined;
+    });
+    expect(rogueVerdict.result.reason).toMatch(
+      /^licence: issuer_authorised: did:ethr:govchain:0x[0-9a-fA-F]{40} is not authorised to issue driving-licence$/,
+    );
+  });
+});
