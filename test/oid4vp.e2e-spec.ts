@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import type { Jwk } from '@openid4vc/oauth2';
@@ -25,7 +26,10 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   let rogueAgencyId: string;
   let bank: { apiKey: string; clientId: string };
   let police: { apiKey: string; clientId: string };
+  let registry: { apiKey: string; clientId: string; certificate: string };
   const citizen = wallet();
+  let webhook: Server;
+  const webhookCalls: { id: string; status: string; result: { credentials: { claims: Record<string, unknown> }[] } }[] = [];
 
   /** OID4VCI pre-authorized flow, as the wallet; returns the SD-JWT VC and its holder key. */
   async function receive(apiKey: string): Promise<{ credential: string; holderKey: Jwk; credentialId?: string }> {
@@ -61,7 +65,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       {
         id: 'licence',
         format: 'dc+sd-jwt',
-        meta: { vct_values: [`${app.url}/vct/driving-licence`] },
+        meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
         claims: claims.map((claim) => ({ path: [claim] })),
       },
     ],
@@ -129,34 +133,59 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
 
   beforeAll(async () => {
     // Lists may not be cached, so that a revocation reaches the verifier at once.
-    app = await startTestApp({ STATUS_LIST_MAX_AGE_SECONDS: '0' });
+    app = await startTestApp({ STATUS_LIST_MAX_AGE_SECONDS: '0', PUBLIC_HOST: 'localhost' });
     agencyApiKey = (await createActiveAgency(app, 'dmv-shanghai', 'Shanghai Vehicle Office 上海车管所', ['driving-licence']))
       .apiKey;
     const rogue = await createActiveAgency(app, 'rogue-office', 'Unauthorised office', ['driving-licence']);
     rogueApiKey = rogue.apiKey;
     rogueAgencyId = rogue.agency.id;
-    const register = async (name: string, allowedClaims: Record<string, string[]>, clientIdPrefix: string) => {
+    const register = async (
+      name: string,
+      allowedClaims: Record<string, string[]>,
+      clientIdPrefix: string,
+      webhookUrl?: string,
+    ) => {
       const registered = await app.operator('POST', '/operator/relying-parties', {
         name,
         purpose: 'Check driving entitlement',
         allowedClaims,
         clientIdPrefix,
+        ...(webhookUrl ? { webhookUrl } : {}),
       });
       expect(registered.status).toBe(201);
-      return { apiKey: registered.body.apiKey as string, clientId: registered.body.relyingParty.clientId as string };
+      return {
+        apiKey: registered.body.apiKey as string,
+        clientId: registered.body.relyingParty.clientId as string,
+        certificate: registered.body.relyingParty.certificate as string,
+      };
     };
+    // The bank's back-office receives verdicts by webhook.
+    webhook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        webhookCalls.push(JSON.parse(body));
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/verdicts`;
     bank = await register(
       'Bank of Example 示例银行',
       { 'driving-licence': ['categories', 'expiry_date'] },
       'decentralized_identifier',
+      webhookUrl,
     );
     police = await register(
       'Traffic Police 交警',
       { 'driving-licence': ['categories', 'expiry_date', 'family_name', 'given_name'] },
       'redirect_uri',
     );
+    registry = await register('Vehicle Registry 车辆登记处', { 'driving-licence': ['licence_number'] }, 'x509_san_dns');
+    citizen.trust(registry.certificate);
   });
   afterAll(async () => {
+    webhook?.close();
     await app?.close();
   });
 
@@ -180,6 +209,9 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(result.status).toBe('verified');
     expect(result.result.credentials[0].claims).toEqual({ categories: ['C1', 'C2'], expiry_date: '2030-04-01' });
     expect(JSON.stringify(result)).not.toContain('licence_number');
+    const pushed = await eventually(async () => webhookCalls.find((call) => call.id === created.body.id));
+    expect(pushed.status).toBe('verified');
+    expect(pushed.result.credentials[0]!.claims).toEqual({ categories: ['C1', 'C2'], expiry_date: '2030-04-01' });
 
     // The same response again is refused: the request was answered.
     const replay = await fetch(answered.request.response_uri, {
@@ -205,6 +237,26 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(result.result.credentials[0].claims).toEqual({ family_name: '李', categories: ['C1', 'C2'] });
   });
 
+  it('supports the x509_san_dns client id prefix with a certificate naming the host', async () => {
+    expect(registry.clientId).toBe('x509_san_dns:localhost');
+    const held = await receive(agencyApiKey);
+    const created = await createRequest(registry.apiKey, ['licence_number']);
+    expect(created.status).toBe(201);
+    const answered = await answer(created.body.link, held);
+    expect(answered.status).toBe(200);
+    const result = await verdict(registry.apiKey, created.body.id);
+    expect(result.status).toBe('verified');
+    expect(result.result.credentials[0].claims).toEqual({ licence_number: '310101199203081234' });
+
+    // A wallet that does not trust the certificate refuses the request.
+    const stranger = wallet();
+    const another = await createRequest(registry.apiKey, ['licence_number']);
+    const parsed = stranger.vp.parseOpenid4vpAuthorizationRequest({ authorizationRequest: another.body.link });
+    await expect(
+      stranger.vp.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params as never }),
+    ).rejects.toThrow();
+  });
+
   it('refuses a request for claims beyond the relying party registration', async () => {
     const refused = await createRequest(bank.apiKey, ['categories', 'licence_number', 'birth_date']);
     expect(refused.status).toBe(400);
@@ -216,7 +268,11 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const noClaims = await app.call('POST', '/rp/requests', {
       token: bank.apiKey,
       body: {
-        dcql_query: { credentials: [{ id: 'x', format: 'dc+sd-jwt', meta: { vct_values: [`${app.url}/vct/driving-licence`] } }] },
+        dcql_query: {
+          credentials: [
+            { id: 'x', format: 'dc+sd-jwt', meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] } },
+          ],
+        },
       },
     });
     expect(noClaims.status).toBe(400);

@@ -4,6 +4,8 @@ import { computeAddress, hexlify } from 'ethers';
 import { Database, type Tx } from '../persistence/index.js';
 import { KeyEntity } from './key.entity.js';
 import type { KeyAlgorithm, KeyBackend } from './key-backend.js';
+import { selfSignedCertificate } from './x509.js';
+import { p256PublicKeyObject } from './local-key-backend.js';
 
 export const KEY_BACKEND = Symbol('KEY_BACKEND');
 
@@ -77,6 +79,17 @@ export class KeyService {
 
   async openJson<T>(sealed: string, context: string): Promise<T> {
     return JSON.parse(Buffer.from(await this.backend.decryptData(sealed, context)).toString('utf8')) as T;
+  }
+
+  /** A self-signed X.509 certificate (DER) for an ES256 key, naming `dnsNames` as subjectAltName. */
+  async selfSignedCertificate(
+    id: string,
+    subject: { commonName: string; dnsNames: string[]; validityDays: number },
+  ): Promise<Buffer> {
+    const key = await this.load(id);
+    if (key.algorithm !== 'ES256') throw new Error(`Key ${id} is not a P-256 key`);
+    const spki = p256PublicKeyObject(Buffer.from(key.publicKeyHex, 'hex')).export({ type: 'spki', format: 'der' });
+    return selfSignedCertificate({ ...subject, spki }, (tbs) => this.signJws(id, tbs));
   }
 
   /** An Ethereum signature over a 32-byte digest (transactions); secp256k1 keys only. */

@@ -65,7 +65,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     HOST: '127.0.0.1',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // PUBLIC_HOST lets a test use a DNS name (x509_san_dns needs one); the server listens on 127.0.0.1.
+    PUBLIC_URL: `http://${env['PUBLIC_HOST'] ?? '127.0.0.1'}:${port}`,
     DATA_DIR: dataDir,
     // No CHAIN_RPC_URL: each app starts its own embedded hardhat node on a free port, as `npm start` does.
     CHAIN_EMBEDDED_PORT: '0',

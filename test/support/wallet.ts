@@ -5,6 +5,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
   createPublicKey,
+  X509Certificate,
   type KeyObject,
 } from 'node:crypto';
 import { CompactEncrypt, importJWK } from 'jose';
@@ -22,9 +23,16 @@ import { Openid4vpClient } from '@openid4vc/openid4vp';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** The key a verifier names in a JWT it sends the wallet: an embedded JWK or a did:jwk. */
-function signerKey(signer: JwtSigner): Jwk | undefined {
+/**
+ * The key a verifier names in a JWT it sends the wallet: an embedded JWK, a did:jwk, or an X.509 leaf
+ * certificate the wallet trusts (a real wallet would validate a chain to its trust anchors).
+ */
+function signerKey(signer: JwtSigner, trusted: Set<string>): Jwk | undefined {
   if (signer.method === 'jwk') return signer.publicJwk;
+  if (signer.method === 'x5c') {
+    if (!trusted.has(signer.x5c[0]!)) return undefined;
+    return new X509Certificate(Buffer.from(signer.x5c[0]!, 'base64')).publicKey.export({ format: 'jwk' }) as Jwk;
+  }
   if (signer.method === 'did' && signer.didUrl.startsWith('did:jwk:')) {
     return JSON.parse(Buffer.from(signer.didUrl.slice('did:jwk:'.length).split('#')[0]!, 'base64url').toString()) as Jwk;
   }
@@ -35,7 +43,8 @@ function signerKey(signer: JwtSigner): Jwk | undefined {
  * A citizen's wallet for the tests: its keys, and the crypto callbacks the @openid4vc client libraries
  * need. All protocol messages are built and checked by those libraries, not by us.
  */
-export function wallet() {
+export function wallet(trustedCertificates: string[] = []) {
+  const trusted = new Set(trustedCertificates);
   const keys = new Map<string, KeyObject>();
   const newKey = (): Jwk => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -51,7 +60,7 @@ export function wallet() {
     return { jwt: `${input}.${signature.toString('base64url')}`, signerJwk: signer.publicJwk };
   };
   const verifyJwt: VerifyJwtCallback = async (signer, { compact }) => {
-    const jwk = signerKey(signer);
+    const jwk = signerKey(signer, trusted);
     if (!jwk) return { verified: false };
     const [header, payload, signature] = compact.split('.');
     const verified = nodeVerify(
@@ -89,7 +98,14 @@ export function wallet() {
       hash,
       encryptJwe,
       decryptJwe: () => Promise.reject(new Error('wallet does not decrypt')),
+      getX509CertificateMetadata: (certificate: string) => {
+        const names = (new X509Certificate(Buffer.from(certificate, 'base64')).subjectAltName ?? '').split(', ');
+        return {
+          sanDnsNames: names.filter((name) => name.startsWith('DNS:')).map((name) => name.slice(4)),
+          sanUriNames: names.filter((name) => name.startsWith('URI:')).map((name) => name.slice(4)),
+        };
+      },
     },
   });
-  return { client: vci, vci, vp, newKey, signJwt, privateJwk };
+  return { client: vci, vci, vp, newKey, signJwt, privateJwk, trust: (certificate: string) => trusted.add(certificate) };
 }

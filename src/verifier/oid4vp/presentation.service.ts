@@ -35,7 +35,7 @@ export const registerRelyingPartySchema = z.object({
   allowedClaims: z
     .record(z.string(), z.array(z.string().min(1)).min(1))
     .describe('catalogue type id → claim names it may ask for'),
-  clientIdPrefix: z.enum(['redirect_uri', 'decentralized_identifier']).default('decentralized_identifier'),
+  clientIdPrefix: z.enum(['redirect_uri', 'decentralized_identifier', 'x509_san_dns']).default('decentralized_identifier'),
   webhookUrl: z.url().optional(),
 });
 
@@ -83,6 +83,7 @@ export class PresentationService {
   /** The protocol layer with our callbacks; `sign` signs request objects with one relying party's key. */
   private protocol(
     sign: (header: Record<string, unknown>, payload: Record<string, unknown>) => Promise<string>,
+    signerJwk?: Jwk,
   ): Openid4vpVerifier {
     const callbacks = oid4vcCallbacks((_jwk, header, payload) => sign(header, payload));
     return new Openid4vpVerifier({
@@ -90,7 +91,7 @@ export class PresentationService {
         ...callbacks,
         signJwt: async (signer, { header, payload }) => {
           const jwt = await sign(header, payload);
-          return { jwt, signerJwk: (signer as { publicJwk?: Jwk }).publicJwk ?? ({} as Jwk) };
+          return { jwt, signerJwk: (signer as { publicJwk?: Jwk }).publicJwk ?? signerJwk ?? ({} as Jwk) };
         },
         encryptJwe: () => {
           throw new Error('The verifier does not encrypt');
@@ -120,6 +121,17 @@ export class PresentationService {
     }
     const id = randomUUID();
     const key = await this.keys.createKey('ES256', 'service-account', `relying-party:${id}`);
+    // x509_san_dns: the party's certificate names our public host, where its requests and responses live.
+    const certificate =
+      input.clientIdPrefix === 'x509_san_dns'
+        ? (
+            await this.keys.selfSignedCertificate(key.id, {
+              commonName: input.name,
+              dnsNames: [new URL(this.base).hostname],
+              validityDays: 365,
+            })
+          ).toString('base64')
+        : null;
     const apiKey = issueApiKey('rpk');
     await this.parties.insert({
       id,
@@ -128,14 +140,21 @@ export class PresentationService {
       allowedClaims: JSON.stringify(input.allowedClaims),
       clientIdPrefix: input.clientIdPrefix,
       signingKeyId: key.id,
-      certificate: null,
+      certificate,
       webhookUrl: input.webhookUrl ?? null,
       apiKeyPrefix: apiKey.prefix,
       apiKeyHash: apiKey.secretHash,
       createdAt: new Date(),
     });
     const party = (await this.parties.byId(id))!;
-    return { relyingParty: { ...this.view(party), clientId: this.clientId(party, key.publicKeyHex) }, apiKey: apiKey.token };
+    return {
+      relyingParty: {
+        ...this.view(party),
+        clientId: this.clientId(party, key.publicKeyHex),
+        ...(certificate ? { certificate } : {}),
+      },
+      apiKey: apiKey.token,
+    };
   }
 
   async authenticate(token: string | undefined): Promise<RelyingPartyEntity> {
@@ -198,9 +217,14 @@ export class PresentationService {
       },
     };
     const requestUri = `${this.base}/oid4vp/requests/${id}`;
-    const signer = this.protocol((header, claims) =>
-      signJws(header, claims, (input) => this.keys.signJws(party.signingKeyId, input)),
+    const signer = this.protocol(
+      (header, claims) => signJws(header, claims, (input) => this.keys.signJws(party.signingKeyId, input)),
+      p256HexToJwk(signing.publicKeyHex) as Jwk,
     );
+    const jwtSigner =
+      party.clientIdPrefix === 'x509_san_dns'
+        ? { method: 'x5c' as const, x5c: [party.certificate!], alg: 'ES256' }
+        : { method: 'did' as const, didUrl: `${clientId.slice('decentralized_identifier:'.length)}#0`, alg: 'ES256' };
     const created =
       party.clientIdPrefix === 'redirect_uri'
         ? // The redirect_uri prefix forbids signed requests: everything travels by value in the link.
@@ -211,11 +235,7 @@ export class PresentationService {
         : await signer.createOpenId4vpAuthorizationRequest({
             authorizationRequestPayload: payload as never,
             scheme: 'openid4vp://',
-            jar: {
-              requestUri,
-              expiresInSeconds: REQUEST_TTL_SECONDS,
-              jwtSigner: { method: 'did', didUrl: `${clientId.slice('decentralized_identifier:'.length)}#0`, alg: 'ES256' },
-            },
+            jar: { requestUri, expiresInSeconds: REQUEST_TTL_SECONDS, jwtSigner },
           });
     // The library returns the signed request object next to the link; we serve it at request_uri.
     const requestObject = created.jar
@@ -442,6 +462,7 @@ export class PresentationService {
 
   private clientId(party: RelyingPartyEntity, publicKeyHex: string): string {
     if (party.clientIdPrefix === 'redirect_uri') return `redirect_uri:${this.responseUri}`;
+    if (party.clientIdPrefix === 'x509_san_dns') return `x509_san_dns:${new URL(this.base).hostname}`;
     return `decentralized_identifier:${didJwk(p256HexToJwk(publicKeyHex))}`;
   }
 

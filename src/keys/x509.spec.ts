@@ -1,0 +1,23 @@
+import { generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
+import { selfSignedCertificate } from './x509.js';
+
+describe('self-signed X.509 certificates', () => {
+  it('are parsed and verified by node:crypto (OpenSSL), with the subjectAltName DNS names', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const der = await selfSignedCertificate(
+      {
+        commonName: 'Bank of Example 示例银行',
+        dnsNames: ['verifier.example', 'localhost'],
+        validityDays: 365,
+        spki: publicKey.export({ type: 'spki', format: 'der' }),
+      },
+      async (tbs) => sign('sha256', tbs, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+    const certificate = new X509Certificate(der);
+    expect(certificate.subjectAltName).toBe('DNS:verifier.example, DNS:localhost');
+    expect(certificate.subject).toContain('CN=Bank of Example');
+    expect(certificate.verify(publicKey)).toBe(true);
+    expect(certificate.publicKey.export({ format: 'jwk' })).toEqual(publicKey.export({ format: 'jwk' }));
+    expect(new Date(certificate.validTo).getTime()).toBeGreaterThan(Date.now() + 364 * 86_400_000);
+  });
+});
