@@ -1,6 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import type { Jwk } from '@openid4vc/oauth2';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
@@ -31,34 +29,8 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   let webhook: Server;
   const webhookCalls: { id: string; status: string; result: { credentials: { claims: Record<string, unknown> }[] } }[] = [];
 
-  /** OID4VCI pre-authorized flow, as the wallet; returns the SD-JWT VC and its holder key. */
-  async function receive(apiKey: string): Promise<{ credential: string; holderKey: Jwk; credentialId?: string }> {
-    const created = await app.call('POST', '/agency/offers', {
-      token: apiKey,
-      body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, txCode: false },
-    });
-    const offer = await citizen.vci.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await citizen.vci.resolveIssuerMetadata(offer.credential_issuer);
-    const { accessTokenResponse } = await citizen.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
-      credentialOffer: offer,
-      issuerMetadata,
-    });
-    const holderKey = citizen.newKey();
-    const { c_nonce: nonce } = await citizen.vci.requestNonce({ issuerMetadata });
-    const { jwt } = await citizen.vci.createCredentialRequestJwtProof({
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-      nonce,
-    });
-    const { credentialResponse } = await citizen.vci.retrieveCredentials({
-      issuerMetadata,
-      accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      proof: { proof_type: 'jwt', jwt },
-    });
-    return { credential: (credentialResponse.credentials![0] as { credential: string }).credential, holderKey };
-  }
+  const receive = (apiKey: string) =>
+    citizen.receive(app, apiKey, { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, txCode: false });
 
   const dcql = (claims: string[]) => ({
     credentials: [
@@ -71,60 +43,8 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     ],
   });
 
-  /** The wallet side of one presentation: resolve the QR link, disclose only what DCQL asks, answer. */
-  async function answer(link: string, held: { credential: string; holderKey: Jwk }, tamper?: { nonce?: string }) {
-    const parsed = citizen.vp.parseOpenid4vpAuthorizationRequest({ authorizationRequest: link });
-    const resolved = await citizen.vp.resolveOpenId4vpAuthorizationRequest({
-      authorizationRequestPayload: parsed.params as never,
-    });
-    const request = resolved.authorizationRequestPayload as {
-      nonce: string;
-      client_id: string;
-      state?: string;
-      response_uri: string;
-      response_mode: string;
-      client_metadata?: unknown;
-    };
-    const query = resolved.dcql!.query as { credentials: { id: string; claims: { path: string[] }[] }[] };
-    const frame = Object.fromEntries(query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
-    const holder = new SDJwtVcInstance({
-      hasher: digest,
-      saltGenerator: generateSalt,
-      kbSigner: await ES256.getSigner(citizen.privateJwk(held.holderKey)),
-      kbSignAlg: 'ES256',
-    });
-    const presentation = await holder.present(held.credential, frame, {
-      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: request.client_id, nonce: tamper?.nonce ?? request.nonce } },
-    });
-    const response: { authorizationResponsePayload: Record<string, unknown>; jarm?: { responseJwt: string } } =
-      await citizen.vp.createOpenid4vpAuthorizationResponse({
-        authorizationRequestPayload: request as never,
-        authorizationResponsePayload: { vp_token: { [query.credentials[0]!.id]: [presentation] } },
-        ...(request.response_mode === 'direct_post.jwt'
-          ? {
-              jarm: {
-                encryption: { nonce: request.nonce },
-                serverMetadata: {
-                  authorization_encryption_alg_values_supported: ['ECDH-ES'],
-                  authorization_encryption_enc_values_supported: ['A128GCM'],
-                },
-              },
-            }
-          : {}),
-      } as never);
-    const submitted = await citizen.vp.submitOpenid4vpAuthorizationResponse({
-      authorizationRequestPayload: request as never,
-      authorizationResponsePayload: response.authorizationResponsePayload as never,
-      jarm: response.jarm,
-    });
-    return {
-      status: submitted.response.status,
-      body: await submitted.response.json().catch(() => ({})),
-      presentation,
-      request,
-      response,
-    };
-  }
+  const answer = (link: string, held: { credential: string; holderKey: Jwk }, tamper?: { nonce?: string }) =>
+    citizen.answer(link, held, tamper);
 
   const createRequest = (apiKey: string, claims: string[], mode: 'direct_post' | 'direct_post.jwt' = 'direct_post.jwt') =>
     app.call('POST', '/rp/requests', { token: apiKey, body: { dcql_query: dcql(claims), response_mode: mode } });

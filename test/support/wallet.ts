@@ -20,6 +20,14 @@ import {
 } from '@openid4vc/oauth2';
 import { Openid4vciClient } from '@openid4vc/openid4vci';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
+import type { TestApp } from './test-app.js';
+
+export interface HeldCredential {
+  credential: string;
+  holderKey: Jwk;
+}
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -107,5 +115,92 @@ export function wallet(trustedCertificates: string[] = []) {
       },
     },
   });
-  return { client: vci, vci, vp, newKey, signJwt, privateJwk, trust: (certificate: string) => trusted.add(certificate) };
+
+  /** OID4VCI pre-authorized flow (no PIN) for one SD-JWT VC; returns it with its holder key. */
+  async function receive(app: TestApp, apiKey: string, offer: Record<string, unknown>): Promise<HeldCredential> {
+    const created = await app.call('POST', '/agency/offers', { token: apiKey, body: offer });
+    const credentialOffer = await vci.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse } = await vci.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata });
+    const holderKey = newKey();
+    const configurationId = credentialOffer.credential_configuration_ids[0]!;
+    const { c_nonce: nonce } = await vci.requestNonce({ issuerMetadata });
+    const { jwt } = await vci.createCredentialRequestJwtProof({
+      credentialConfigurationId: configurationId,
+      issuerMetadata,
+      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
+      nonce,
+    });
+    const { credentialResponse } = await vci.retrieveCredentials({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      credentialConfigurationId: configurationId,
+      proof: { proof_type: 'jwt', jwt },
+    });
+    return { credential: (credentialResponse.credentials![0] as { credential: string }).credential, holderKey };
+  }
+
+  /** One OID4VP presentation: resolve the link, disclose only the claims DCQL names, submit the response. */
+  async function answer(link: string, held: HeldCredential, tamper?: { nonce?: string }) {
+    const parsed = vp.parseOpenid4vpAuthorizationRequest({ authorizationRequest: link });
+    const resolved = await vp.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params as never });
+    const request = resolved.authorizationRequestPayload as {
+      nonce: string;
+      client_id: string;
+      response_uri: string;
+      response_mode: string;
+    };
+    const query = resolved.dcql!.query as { credentials: { id: string; claims: { path: string[] }[] }[] };
+    const frame = Object.fromEntries(query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
+    const holder = new SDJwtVcInstance({
+      hasher: digest,
+      saltGenerator: generateSalt,
+      kbSigner: await ES256.getSigner(privateJwk(held.holderKey)),
+      kbSignAlg: 'ES256',
+    });
+    const presentation = await holder.present(held.credential, frame, {
+      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: request.client_id, nonce: tamper?.nonce ?? request.nonce } },
+    });
+    const encrypted = request.response_mode === 'direct_post.jwt';
+    const response: { authorizationResponsePayload: Record<string, unknown>; jarm?: { responseJwt: string } } =
+      await vp.createOpenid4vpAuthorizationResponse({
+        authorizationRequestPayload: request as never,
+        authorizationResponsePayload: { vp_token: { [query.credentials[0]!.id]: [presentation] } },
+        ...(encrypted
+          ? {
+              jarm: {
+                encryption: { nonce: request.nonce },
+                serverMetadata: {
+                  authorization_encryption_alg_values_supported: ['ECDH-ES'],
+                  authorization_encryption_enc_values_supported: ['A128GCM'],
+                },
+              },
+            }
+          : {}),
+      } as never);
+    const submitted = await vp.submitOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request as never,
+      authorizationResponsePayload: response.authorizationResponsePayload as never,
+      jarm: response.jarm,
+    });
+    return {
+      status: submitted.response.status,
+      body: (await submitted.response.json().catch(() => ({}))) as Record<string, unknown>,
+      presentation,
+      request,
+      response,
+    };
+  }
+
+  return {
+    client: vci,
+    vci,
+    vp,
+    newKey,
+    signJwt,
+    privateJwk,
+    receive,
+    answer,
+    trust: (certificate: string) => trusted.add(certificate),
+  };
 }
