@@ -324,6 +324,32 @@ describe('issuing and verifying e-licence credentials', () => {
       'options.holderJwk',
     ]);
     expect((await app.call('POST', '/credentials/issue', { body: {} })).status).toBe(401);
+    // A did:ethr with a broken EIP-55 checksum is a reason, not a crash.
+    const address = issuer.agency.did.split(':').pop()!;
+    const letter = address.slice(2).search(/[a-fA-F]/) + 2;
+    const flipped =
+      address.slice(0, letter) +
+      (address[letter] === address[letter]!.toUpperCase() ? address[letter]!.toLowerCase() : address[letter]!.toUpperCase()) +
+      address.slice(letter + 1);
+    const badChecksum = `did:ethr:govchain:${flipped}`;
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = [
+      encode({ alg: 'ES256', kid: `${badChecksum}#delegate-1`, typ: 'vc+jwt' }),
+      encode({
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+        issuer: badChecksum,
+        credentialSubject: {},
+      }),
+      Buffer.alloc(64).toString('base64url'),
+    ].join('.');
+    const checksum = await verify(forged);
+    expect(checksum.status).toBe(200);
+    expect(failed(checksum.body)).toEqual([
+      { check: 'issuer_key', passed: false, reason: `issuer ${badChecksum} is not a did:ethr on this chain` },
+    ]);
+    expect((await app.call('GET', '/1.0/identifiers/%25')).status).toBeLessThan(500);
+
     const garbage = await verify('not-a-credential');
     expect(garbage.status).toBe(200);
     expect(garbage.body).toEqual({ verified: false, checks: [expect.objectContaining({ check: 'format', passed: false })] });

@@ -121,12 +121,15 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
     expect(ours.body.verified).toBe(true);
 
-    await client.sendNotification({
-      issuerMetadata,
-      accessToken: accessTokenResponse.access_token,
-      dpop,
-      notification: { notificationId: credentialResponse.notification_id!, event: 'credential_accepted' },
-    });
+    const notify = () =>
+      client.sendNotification({
+        issuerMetadata,
+        accessToken: accessTokenResponse.access_token,
+        dpop,
+        notification: { notificationId: credentialResponse.notification_id!, event: 'credential_accepted' },
+      });
+    await notify();
+    await notify(); // idempotent (OID4VCI 1.0 §11)
 
     // The code is spent.
     const again = await client
@@ -329,7 +332,10 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
 
     const poll = () =>
       client.retrieveDeferredCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, transactionId });
-    expect(await poll().catch(oauthError)).toBe('issuance_pending');
+    // Still waiting: 202 with the same transaction_id and an interval (OID4VCI 1.0 §9.2).
+    const waiting = await poll();
+    expect(waiting.response.status).toBe(202);
+    expect(waiting.deferredCredentialResponse).toEqual({ transaction_id: transactionId, interval: 5 });
 
     const approved = await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey });
     expect(approved.body).toEqual({ approved: true });
@@ -372,6 +378,30 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
         .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
         .catch(oauthError),
     ).toBe('invalid_grant');
+  });
+
+  it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
+    const created = await offer();
+    const code = new URL(created.body.credentialOffer).searchParams.get('credential_offer')!;
+    const preAuthorizedCode =
+      JSON.parse(code).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
+    const guess = (txCode: string) =>
+      app.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
+          'pre-authorized_code': preAuthorizedCode,
+          tx_code: txCode,
+        }).toString(),
+      });
+    const wrongGuesses = Array.from({ length: 20 }, (_, i) => String(i).padStart(6, '9')).filter(
+      (pin) => pin !== created.body.txCode,
+    );
+    const answers = await Promise.all(wrongGuesses.map((pin) => guess(pin)));
+    const compared = answers.filter((reply) => /Wrong PIN/.test(reply.body.error_description));
+    expect(compared.length).toBe(5);
+    expect(answers.every((reply) => reply.body.error === 'invalid_grant')).toBe(true);
+    expect((await guess(created.body.txCode)).body.error_description).toBe('Too many wrong PINs; ask for a new offer');
   });
 
   it('refuses an expired offer', async () => {

@@ -22,7 +22,8 @@ export class DidController {
   @ApiOperation({ summary: 'Resolve a DID (did:ethr on the consortium chain) to its DID document' })
   @ApiParam({ name: 'did', example: 'did:ethr:govchain:0x5B38Da6a701c568545dCfcB03FcB875f56beddC4' })
   async resolve(@Param('did') did: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    const result = await this.resolver.resolve(decodeURIComponent(did));
+    // Fastify has already decoded the path parameter once.
+    const result = await this.resolver.resolve(did);
     const error = result.didResolutionMetadata.error;
     void reply
       .status(error ? (STATUS_BY_ERROR[error] ?? 500) : 200)

@@ -17,7 +17,12 @@ export function ethrDid(networkName: string, address: string): string {
 /** The address part of a did:ethr (with or without a network segment), checksummed; undefined if not one. */
 export function ethrDidAddress(did: string): string | undefined {
   const match = /^did:ethr:(?:[a-zA-Z0-9_.-]+:)?(0x[0-9a-fA-F]{40})(?:[#?/].*)?$/.exec(did);
-  return match ? getAddress(match[1]!) : undefined;
+  if (!match) return undefined;
+  try {
+    return getAddress(match[1]!);
+  } catch {
+    return undefined; // mixed case with a wrong EIP-55 checksum
+  }
 }
 
 export interface AgencyDidPlan {

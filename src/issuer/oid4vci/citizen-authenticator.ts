@@ -22,13 +22,17 @@ export class LoginCodeAuthenticator implements CitizenAuthenticator {
   constructor(private readonly offers: OfferRepository) {}
 
   async authenticate(offer: CredentialOfferEntity, form: Record<string, unknown>): Promise<Authentication> {
+    // The attempt is counted before the comparison, so parallel guesses cannot exceed the limit.
+    const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
+    if (attempts === undefined) return { ok: false, message: 'Too many wrong login codes', final: true };
     const code = form['login_code'];
     if (typeof code === 'string' && offer.txCodeHash && secretsEqual(sha256Hex(`${offer.id}:${code.trim()}`), offer.txCodeHash)) {
       return { ok: true };
     }
-    const failures = await this.offers.recordTxCodeFailure(offer, MAX_CODE_FAILURES);
-    return failures >= MAX_CODE_FAILURES
-      ? { ok: false, message: 'Too many wrong login codes', final: true }
-      : { ok: false, message: `Wrong login code (${MAX_CODE_FAILURES - failures} tries left) / 登录码错误`, final: false };
+    if (attempts >= MAX_CODE_FAILURES) {
+      await this.offers.lock(offer.id);
+      return { ok: false, message: 'Too many wrong login codes', final: true };
+    }
+    return { ok: false, message: `Wrong login code (${MAX_CODE_FAILURES - attempts} tries left) / 登录码错误`, final: false };
   }
 }

@@ -30,23 +30,27 @@ export class OfferRepository {
     return this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ preAuthCodeHash }));
   }
 
-  /** Counts a wrong PIN; the fifth locks the offer. Returns the failures so far. */
-  async recordTxCodeFailure(offer: CredentialOfferEntity, maxFailures: number): Promise<number> {
-    const failures = offer.txCodeFailures + 1;
+  /**
+   * Reserves one PIN / login-code attempt before the code is compared, in one conditional UPDATE, so
+   * concurrent guesses cannot exceed the limit. Returns the attempts used, or undefined when none is left.
+   */
+  async reserveCodeAttempt(offerId: string, maxAttempts: number): Promise<number | undefined> {
     const result = await this.db.use(undefined, (m) =>
       m
         .getRepository(CredentialOfferEntity)
-        .update(
-          { id: offer.id, status: 'offered', txCodeFailures: offer.txCodeFailures },
-          { txCodeFailures: failures, ...(failures >= maxFailures ? { status: 'locked' as const } : {}) },
-        ),
+        .createQueryBuilder()
+        .update()
+        .set({ txCodeFailures: () => 'tx_code_failures + 1' })
+        .where('id = :id AND status = :status AND tx_code_failures < :max', { id: offerId, status: 'offered', max: maxAttempts })
+        .execute(),
     );
-    if (!result.affected) {
-      // Another request counted concurrently: read again and count on top of it.
-      const fresh = await this.byId(offer.id);
-      return fresh && fresh.status === 'offered' ? this.recordTxCodeFailure(fresh, maxFailures) : maxFailures;
-    }
-    return failures;
+    if (result.affected !== 1) return undefined;
+    return (await this.byId(offerId))?.txCodeFailures;
+  }
+
+  /** A wrong code that used up the last attempt locks the offer. */
+  async lock(offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' }));
   }
 
   /** offered → redeemed, if still offered and not expired. */

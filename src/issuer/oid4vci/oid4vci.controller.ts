@@ -66,11 +66,12 @@ export class Oid4vciController {
   }
 
   @Post('oid4vci/deferred')
-  @HttpCode(200)
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Deferred credential endpoint: issuance_pending until an officer approves' })
-  deferred(@Body() body: unknown, @Req() request: FastifyRequest) {
-    return this.oid4vci.deferredCredential(body, this.request(request));
+  @ApiOperation({ summary: 'Deferred credential endpoint: 202 while an officer has not approved, then the credentials' })
+  async deferred(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { status, body: response } = await this.oid4vci.deferredCredential(body, this.request(request));
+    void reply.status(status);
+    return response;
   }
 
   @Post('oid4vci/par')

@@ -306,15 +306,15 @@ export class Oid4vciService {
         throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
       if (offer.expiresAt <= now) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The credential offer has expired');
       if (offer.txCodeHash) {
+        const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
+        if (attempts === undefined) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
         const given = parsed.grant.txCode;
         if (!given || !secretsEqual(sha256Hex(`${offer.id}:${given}`), offer.txCodeHash)) {
-          const failures = await this.offers.recordTxCodeFailure(offer, MAX_CODE_FAILURES);
+          if (attempts >= MAX_CODE_FAILURES) await this.offers.lock(offer.id);
           throw new OAuthError(
             400,
             Oauth2ErrorCodes.InvalidGrant,
-            failures >= MAX_CODE_FAILURES
-              ? 'Wrong PIN; the offer is now locked'
-              : `Wrong PIN (${MAX_CODE_FAILURES - failures} tries left)`,
+            attempts >= MAX_CODE_FAILURES ? 'Wrong PIN; the offer is now locked' : `Wrong PIN (${MAX_CODE_FAILURES - attempts} tries left)`,
           );
         }
       }
@@ -375,8 +375,12 @@ export class Oid4vciService {
       if (authorizationRequest['response_type'] !== 'code')
         throw new OAuthError(400, 'unsupported_response_type', 'response_type must be code');
       if (!clientId || !redirectUri) throw new OAuthError(400, 'invalid_request', 'client_id and redirect_uri are required');
-      if (!challenge || method !== PkceCodeChallengeMethod.S256)
+      if (!challenge || method !== PkceCodeChallengeMethod.S256 || !/^[A-Za-z0-9_-]{43}$/.test(challenge))
         throw new OAuthError(400, 'invalid_request', 'PKCE with code_challenge_method S256 is required');
+      // Bounded like the columns that keep them, so oversize values are a client error, not a failed insert.
+      if (clientId.length > 200 || redirectUri.length > 500 || (authorizationRequest['state']?.length ?? 0) > 200) {
+        throw new OAuthError(400, 'invalid_request', 'client_id, redirect_uri or state is too long');
+      }
       if (!/^https?:\/\/|^[a-z][a-z0-9+.-]*:/.test(redirectUri))
         throw new OAuthError(400, 'invalid_request', 'redirect_uri must be an absolute URI');
       const offer = issuerState ? await this.offers.byCodeHash(sha256Hex(issuerState)) : null;
@@ -506,6 +510,9 @@ export class Oid4vciService {
       });
       const configuration = parsed.credentialConfigurationId;
       const offered = JSON.parse(offer.configurationIds) as string[];
+      if (configuration && !(configuration in credentialConfigurations(this.catalogue))) {
+        throw new OAuthError(400, 'unknown_credential_configuration', `Unknown credential configuration ${configuration}`);
+      }
       if (!configuration || !offered.includes(configuration)) {
         throw new OAuthError(
           400,
@@ -520,8 +527,16 @@ export class Oid4vciService {
       if (!proofs?.length) throw new OAuthError(400, 'invalid_proof', 'A jwt proof of possession of the holder key is required');
       if (proofs.length > 10) throw new OAuthError(400, 'invalid_proof', 'At most 10 proofs per request');
 
-      const holderKeys: JsonWebKey[] = [];
-      for (const jwt of proofs) holderKeys.push(await this.verifyProof(jwt, metadata));
+      // All proofs are checked first; their nonces (one shared by a batch, or one each) are then consumed
+      // once each, so a failed request burns none and a replay finds them gone.
+      const checked: { key: JsonWebKey; nonce: string }[] = [];
+      for (const jwt of proofs) checked.push(await this.verifyProof(jwt, metadata));
+      for (const nonce of new Set(checked.map((proof) => proof.nonce))) {
+        if (!(await this.offers.consumeNonce(nonce, new Date()))) {
+          throw new OAuthError(400, 'invalid_nonce', 'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint');
+        }
+      }
+      const holderKeys = checked.map((proof) => proof.key);
 
       const last = issuedAlready.length + 1 === offered.length;
       const deferred = offer.approval === 'pending';
@@ -556,20 +571,24 @@ export class Oid4vciService {
     });
   }
 
-  /** Deferred credential endpoint: `issuance_pending` until an officer approves, then the credentials, once. */
+  /**
+   * Deferred credential endpoint (OID4VCI 1.0 §9.2): 202 with the same transaction_id and an interval
+   * while the application waits for an officer, then 200 with the credentials, once.
+   */
   async deferredCredential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
       const offer = await this.authorisedOffer(request);
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const pending = typeof transactionId === 'string' ? await this.offers.deferred(sha256Hex(transactionId)) : null;
-      if (!pending || pending.offerId !== offer.id || pending.status !== 'pending') {
+      if (typeof transactionId !== 'string' || !pending || pending.offerId !== offer.id || pending.status !== 'pending') {
         throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
       }
       const current = (await this.offers.byId(offer.id))!;
       if (current.approval !== 'approved') {
-        throw new OAuthError(400, 'issuance_pending', 'The application is waiting for an officer', {
-          interval: DEFERRED_INTERVAL_SECONDS,
-        });
+        return {
+          status: 202,
+          body: this.issuer.createDeferredCredentialResponse({ transactionId, interval: DEFERRED_INTERVAL_SECONDS }),
+        };
       }
       if (!(await this.offers.completeDeferred(pending.transactionHash))) {
         throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
@@ -580,7 +599,7 @@ export class Oid4vciService {
       // @openid4vc 0.4.6 inverts a check in its deferred-response schema (client and server): it refuses
       // notification_id next to credentials. Wallets on that library would reject the response, so the
       // optional notification_id is left out of deferred responses; the notification row still exists.
-      return this.issuer.createDeferredCredentialResponse({ credentials });
+      return { status: 200, body: this.issuer.createDeferredCredentialResponse({ credentials }) };
     });
   }
 
@@ -621,8 +640,11 @@ export class Oid4vciService {
       const parsed = notificationSchema.safeParse(body);
       if (!parsed.success) throw new OAuthError(400, 'invalid_notification_request', parsed.error.issues[0]?.message);
       const { notification_id: id, event, event_description: description } = parsed.data;
+      // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success.
       if (!(await this.offers.reportNotification(id, offer.id, event, description ?? null))) {
-        throw new OAuthError(400, 'invalid_notification_id', 'Unknown or already reported notification_id');
+        const known = await this.offers.notification(id);
+        if (known?.offerId === offer.id && known.event === event) return;
+        throw new OAuthError(400, 'invalid_notification_id', 'Unknown notification_id, or a different event was already reported');
       }
       this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
     });
@@ -647,7 +669,7 @@ export class Oid4vciService {
    * A `jwt` key proof: our checks around the library's (typ, signature, aud): the nonce must be one we
    * handed out and is consumed here, and iat must be recent.
    */
-  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<JsonWebKey> {
+  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
     let nonce: unknown;
     let iat: unknown;
     try {
@@ -667,16 +689,10 @@ export class Oid4vciService {
     if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
       throw new OAuthError(400, 'invalid_proof', 'The proof iat is missing or not recent');
     }
-    if (typeof nonce !== 'string' || !(await this.offers.consumeNonce(nonce, new Date()))) {
-      throw new OAuthError(
-        400,
-        'invalid_nonce',
-        'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint',
-      );
-    }
+    if (typeof nonce !== 'string') throw new OAuthError(400, 'invalid_nonce', 'The proof carries no nonce; get one from the nonce endpoint');
     const key = verified.signer.method === 'jwk' ? verified.signer.publicJwk : undefined;
     if (!key) throw new OAuthError(400, 'invalid_proof', 'The proof must carry the holder key as jwk');
-    return key as JsonWebKey;
+    return { key: key as JsonWebKey, nonce };
   }
 
   private async tokenKey(): Promise<{ id: string; jwk: Jwk }> {

@@ -295,7 +295,13 @@ export class PresentationService {
 
     let verdict: Verdict;
     if (typeof form['error'] === 'string') {
-      verdict = { verified: false, reason: `wallet answered ${form['error']}`, credentials: [] };
+      // A plain error response ends the request only with the request's own state, and only with a
+      // registered error code: otherwise anyone who saw the QR code could cancel it.
+      if (typeof form['state'] !== 'string' || sha256Hex(form['state']) !== request.stateHash) {
+        throw new OAuthError(400, 'invalid_request', 'state does not match the request');
+      }
+      const error = /^[a-z_]{1,64}$/.test(form['error']) ? form['error'] : 'invalid_error_code';
+      verdict = { verified: false, reason: `wallet answered ${error}`, credentials: [] };
     } else {
       let parsed;
       try {
@@ -434,7 +440,8 @@ export class PresentationService {
     const state = form['state'];
     const request = typeof state === 'string' ? await this.parties.requestByState(sha256Hex(state)) : null;
     if (!request) throw new OAuthError(400, 'invalid_request', 'state does not name a presentation request');
-    if (request.encryptionKeySealed)
+    // Error responses may come unencrypted; a presentation must be encrypted when the request said so.
+    if (request.encryptionKeySealed && typeof form['error'] !== 'string')
       throw new OAuthError(400, 'invalid_request', 'This request requires an encrypted (direct_post.jwt) response');
     return request;
   }
