@@ -50,7 +50,9 @@ export class OfferRepository {
 
   /** A wrong code that used up the last attempt locks the offer. */
   async lock(offerId: string): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' }));
+    await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' }),
+    );
   }
 
   /** offered → redeemed, if still offered and not expired. */

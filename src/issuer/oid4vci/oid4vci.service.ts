@@ -307,14 +307,17 @@ export class Oid4vciService {
       if (offer.expiresAt <= now) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The credential offer has expired');
       if (offer.txCodeHash) {
         const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
-        if (attempts === undefined) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
+        if (attempts === undefined)
+          throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
         const given = parsed.grant.txCode;
         if (!given || !secretsEqual(sha256Hex(`${offer.id}:${given}`), offer.txCodeHash)) {
           if (attempts >= MAX_CODE_FAILURES) await this.offers.lock(offer.id);
           throw new OAuthError(
             400,
             Oauth2ErrorCodes.InvalidGrant,
-            attempts >= MAX_CODE_FAILURES ? 'Wrong PIN; the offer is now locked' : `Wrong PIN (${MAX_CODE_FAILURES - attempts} tries left)`,
+            attempts >= MAX_CODE_FAILURES
+              ? 'Wrong PIN; the offer is now locked'
+              : `Wrong PIN (${MAX_CODE_FAILURES - attempts} tries left)`,
           );
         }
       }
@@ -533,7 +536,11 @@ export class Oid4vciService {
       for (const jwt of proofs) checked.push(await this.verifyProof(jwt, metadata));
       for (const nonce of new Set(checked.map((proof) => proof.nonce))) {
         if (!(await this.offers.consumeNonce(nonce, new Date()))) {
-          throw new OAuthError(400, 'invalid_nonce', 'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint');
+          throw new OAuthError(
+            400,
+            'invalid_nonce',
+            'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint',
+          );
         }
       }
       const holderKeys = checked.map((proof) => proof.key);
@@ -644,7 +651,11 @@ export class Oid4vciService {
       if (!(await this.offers.reportNotification(id, offer.id, event, description ?? null))) {
         const known = await this.offers.notification(id);
         if (known?.offerId === offer.id && known.event === event) return;
-        throw new OAuthError(400, 'invalid_notification_id', 'Unknown notification_id, or a different event was already reported');
+        throw new OAuthError(
+          400,
+          'invalid_notification_id',
+          'Unknown notification_id, or a different event was already reported',
+        );
       }
       this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
     });
@@ -689,7 +700,8 @@ export class Oid4vciService {
     if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
       throw new OAuthError(400, 'invalid_proof', 'The proof iat is missing or not recent');
     }
-    if (typeof nonce !== 'string') throw new OAuthError(400, 'invalid_nonce', 'The proof carries no nonce; get one from the nonce endpoint');
+    if (typeof nonce !== 'string')
+      throw new OAuthError(400, 'invalid_nonce', 'The proof carries no nonce; get one from the nonce endpoint');
     const key = verified.signer.method === 'jwk' ? verified.signer.publicJwk : undefined;
     if (!key) throw new OAuthError(400, 'invalid_proof', 'The proof must carry the holder key as jwk');
     return { key: key as JsonWebKey, nonce };
