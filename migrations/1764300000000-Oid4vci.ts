@@ -39,6 +39,7 @@ export class Oid4vci1764300000000 implements MigrationInterface {
           { name: 'expires_at', type: ts },
           { name: 'used_at', type: ts, isNullable: true },
         ],
+        indices: [{ name: 'ix_oid4vci_nonces_expiry', columnNames: ['expires_at'] }],
       }),
     );
     await queryRunner.createTable(

@@ -404,6 +404,36 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect((await guess(created.body.txCode)).body.error_description).toBe('Too many wrong PINs; ask for a new offer');
   });
 
+  it('accepts a DPoP proof once (RFC 9449 replay protection)', async () => {
+    const { newKey, signJwt } = wallet();
+    const key = newKey();
+    const { jwt: proof } = await signJwt(
+      { method: 'jwk', alg: 'ES256', publicJwk: key },
+      {
+        header: { typ: 'dpop+jwt', alg: 'ES256', jwk: key },
+        payload: { htm: 'POST', htu: `${app.url}/oid4vci/token`, iat: Math.floor(Date.now() / 1000), jti: 'replayed-jti-0001' },
+      },
+    );
+    const redeem = async () => {
+      const created = await offer({ txCode: false });
+      const code = JSON.parse(new URL(created.body.credentialOffer).searchParams.get('credential_offer')!).grants[
+        'urn:ietf:params:oauth:grant-type:pre-authorized_code'
+      ]['pre-authorized_code'];
+      return app.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
+          'pre-authorized_code': code,
+        }).toString(),
+      });
+    };
+    const first = await redeem();
+    expect(first.status).toBe(200);
+    expect(first.body.token_type).toBe('DPoP');
+    const second = await redeem();
+    expect(second.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'The DPoP proof was already used' });
+  });
+
   it('refuses an expired offer', async () => {
     const created = await offer({ expiresInSeconds: 1, txCode: false });
     const { client } = wallet();

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull, MoreThan } from 'typeorm';
+import { IsNull, LessThan, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
 import {
   AuthorizationSessionEntity,
@@ -141,6 +141,25 @@ export class OfferRepository {
 
   async insertNonce(nonce: string, expiresAt: Date): Promise<void> {
     await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).insert({ nonce, expiresAt, usedAt: null }));
+  }
+
+  /** Records a one-time value (a DPoP jti); false if it was seen before. Stored as an already-used nonce. */
+  async rememberOnce(value: string, expiresAt: Date): Promise<boolean> {
+    try {
+      await this.db.use(undefined, (m) =>
+        m.getRepository(Oid4vciNonceEntity).insert({ nonce: value, expiresAt, usedAt: new Date() }),
+      );
+      return true;
+    } catch (error) {
+      const seen = await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).countBy({ nonce: value }));
+      if (seen > 0) return false;
+      throw error;
+    }
+  }
+
+  /** Drops nonces and remembered values that can no longer be used. */
+  async purgeExpiredNonces(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).delete({ expiresAt: LessThan(now) }));
   }
 
   async consumeNonce(nonce: string, now: Date): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import QRCode from 'qrcode';
 import { z } from 'zod';
@@ -121,6 +121,7 @@ export class Oid4vciService {
   private readonly authorizationServer: Oauth2AuthorizationServer;
   private readonly resourceServer: Oauth2ResourceServer;
   private accessTokenKey: { id: string; jwk: Jwk } | undefined;
+  private lastNoncePurge = 0;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -321,6 +322,7 @@ export class Oid4vciService {
           );
         }
       }
+      await this.assertFreshDpop(request, 400);
       const { dpop } = await this.authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
         authorizationServerMetadata: this.authorizationServerMetadata(),
         grant: parsed.grant,
@@ -477,6 +479,7 @@ export class Oid4vciService {
     if (parsed.accessTokenRequest['redirect_uri'] !== session.redirectUri) {
       throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'redirect_uri does not match the authorization request');
     }
+    await this.assertFreshDpop(request, 400);
     const { dpop } = await this.authorizationServer.verifyAuthorizationCodeAccessTokenRequest({
       authorizationServerMetadata: this.authorizationServerMetadata(),
       grant: parsed.grant,
@@ -498,6 +501,10 @@ export class Oid4vciService {
   }
 
   async nonce() {
+    if (Date.now() - this.lastNoncePurge > 60_000) {
+      this.lastNoncePurge = Date.now();
+      await this.offers.purgeExpiredNonces(new Date());
+    }
     const cNonce = randomToken(24);
     await this.offers.insertNonce(cNonce, new Date(Date.now() + NONCE_TTL_SECONDS * 1000));
     return this.issuer.createNonceResponse({ cNonce, cNonceExpiresIn: NONCE_TTL_SECONDS });
@@ -662,6 +669,36 @@ export class Oid4vciService {
   }
 
   /** Verifies the access token (Bearer or DPoP-bound) and returns the redeemed offer it was issued for. */
+  /**
+   * RFC 9449 §11.1 replay protection the protocol layer leaves to us: a DPoP proof must be recent, and
+   * its jti is accepted once (remembered for as long as the proof could be recent).
+   */
+  private async assertFreshDpop(request: RequestLike, status: 400 | 401): Promise<void> {
+    const proof = request.headers.get('dpop');
+    if (!proof) return;
+    let iat: unknown;
+    let jti: unknown;
+    try {
+      ({ iat, jti } = JSON.parse(Buffer.from(proof.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+        string,
+        unknown
+      >);
+    } catch {
+      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof is not a JWT');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
+      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof iat is missing or not recent');
+    }
+    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
+      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof needs a jti');
+    const remembered = await this.offers.rememberOnce(
+      `dpop:${createHash('sha256').update(jti).digest('base64url')}`,
+      new Date((now + PROOF_MAX_AGE_SECONDS + PROOF_CLOCK_SKEW_SECONDS) * 1000),
+    );
+    if (!remembered) throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof was already used');
+  }
+
   private async authorisedOffer(request: RequestLike): Promise<CredentialOfferEntity> {
     const { tokenPayload } = await this.resourceServer.verifyResourceRequest({
       authorizationServers: [this.authorizationServerMetadata()],
@@ -669,6 +706,7 @@ export class Oid4vciService {
       resourceServer: this.base,
       allowedAuthenticationSchemes: [SupportedAuthenticationScheme.DPoP, SupportedAuthenticationScheme.Bearer],
     });
+    await this.assertFreshDpop(request, 401);
     const offer = tokenPayload.sub ? await this.offers.byId(tokenPayload.sub) : null;
     if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued')) {
       throw new OAuthError(401, 'invalid_token', 'The access token does not belong to an active offer');
