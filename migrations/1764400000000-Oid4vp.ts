@@ -19,6 +19,7 @@ export class Oid4vp1764400000000 implements MigrationInterface {
           { name: 'signing_key_id', type: 'varchar', length: '36' },
           { name: 'certificate', type: 'text', isNullable: true },
           { name: 'webhook_url', type: 'varchar', length: '500', isNullable: true },
+          { name: 'webhook_secret_sealed', type: 'text', isNullable: true },
           { name: 'api_key_prefix', type: 'varchar', length: '16' },
           { name: 'api_key_hash', type: 'varchar', length: '64' },
           { name: 'created_at', type: ts },

@@ -70,7 +70,19 @@ describe('verifier desk page', () => {
     // The citizen scans it: the wallet answers, disclosing the two claims.
     const answered = await citizen.answer(created.body.link, held);
     // Same-device flow: the wallet is told where to send the citizen back.
-    expect(answered.body['redirect_uri']).toBe(`https://rental.example/done?request=${created.body.id}`);
+    const back = new URL(answered.body['redirect_uri'] as string);
+    expect(back.origin + back.pathname).toBe('https://rental.example/done');
+    expect(back.searchParams.get('request')).toBe(created.body.id);
+    // The verdict is released to the party's back-end only with the response_code the browser carried.
+    const withoutCode = (await app.call('GET', `/rp/requests/${created.body.id}`, { token: rpKey })).body;
+    expect(withoutCode).toEqual(expect.objectContaining({ status: 'verified', responseCodeRequired: true }));
+    expect(withoutCode.result).toBeUndefined();
+    const withCode = (
+      await app.call('GET', `/rp/requests/${created.body.id}?response_code=${back.searchParams.get('response_code')}`, {
+        token: rpKey,
+      })
+    ).body;
+    expect(withCode.result.credentials[0].claims).toEqual({ categories: ['C1'], expiry_date: '2033-09-09' });
 
     // The desk shows the verdict and the two claims, nothing else.
     await page.getByTestId('verdict').filter({ hasText: 'Verified' }).waitFor();

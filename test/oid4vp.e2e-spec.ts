@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
@@ -27,6 +28,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   let registry: { apiKey: string; clientId: string; certificate: string };
   const citizen = wallet();
   let webhook: Server;
+  let webhookSecret = '';
   const webhookCalls: { id: string; status: string; result: { credentials: { claims: Record<string, unknown> }[] } }[] = [];
 
   const receive = (apiKey: string) =>
@@ -73,6 +75,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
         ...(webhookUrl ? { webhookUrl } : {}),
       });
       expect(registered.status).toBe(201);
+      if (registered.body.webhookSecret) webhookSecret = registered.body.webhookSecret as string;
       return {
         apiKey: registered.body.apiKey as string,
         clientId: registered.body.relyingParty.clientId as string,
@@ -84,7 +87,10 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
       request.on('end', () => {
-        webhookCalls.push(JSON.parse(body));
+        // Only a correctly signed delivery is accepted.
+        const timestamp = String(request.headers['x-chancery-timestamp']);
+        const expected = `v1=${createHmac('sha256', webhookSecret).update(`${timestamp}.${body}`).digest('hex')}`;
+        if (request.headers['x-chancery-signature'] === expected) webhookCalls.push(JSON.parse(body));
         response.writeHead(204).end();
       });
     });

@@ -78,8 +78,12 @@ export class PresentationController {
   @UseGuards(RelyingPartyGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
-  result(@CurrentRelyingParty() party: RelyingPartyEntity, @Param('id', new ParseUUIDPipe()) id: string) {
-    return this.presentations.result(party, id);
+  result(
+    @CurrentRelyingParty() party: RelyingPartyEntity,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query('response_code') responseCode: unknown,
+  ) {
+    return this.presentations.result(party, id, responseCode);
   }
 
   @Get('rp/requests/:id/verdict')

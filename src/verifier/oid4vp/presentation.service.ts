@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import QRCode from 'qrcode';
 import { compactDecrypt, importJWK } from 'jose';
@@ -133,6 +133,7 @@ export class PresentationService {
           ).toString('base64')
         : null;
     const apiKey = issueApiKey('rpk');
+    const webhookSecret = input.webhookUrl ? randomToken(32) : undefined;
     await this.parties.insert({
       id,
       name: input.name,
@@ -142,6 +143,7 @@ export class PresentationService {
       signingKeyId: key.id,
       certificate,
       webhookUrl: input.webhookUrl ?? null,
+      webhookSecretSealed: webhookSecret ? await this.keys.sealJson(webhookSecret, `webhook:${id}`) : null,
       apiKeyPrefix: apiKey.prefix,
       apiKeyHash: apiKey.secretHash,
       createdAt: new Date(),
@@ -154,6 +156,7 @@ export class PresentationService {
         ...(certificate ? { certificate } : {}),
       },
       apiKey: apiKey.token,
+      ...(webhookSecret ? { webhookSecret } : {}),
     };
   }
 
@@ -322,18 +325,24 @@ export class PresentationService {
       if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
       verdict = await this.verifyPresentations(request, parsed.dcql.presentations as Record<string, unknown>);
     }
-    if (!(await this.parties.complete(request.id, verdict.verified ? 'verified' : 'rejected', verdict))) {
+    // Same-device: a fresh response_code travels with the browser redirect; the party must show it to read
+    // the verdict, so a verdict cannot be fixed onto another person's session (OID4VP 1.0 §13.3).
+    const responseCode = returnUri ? randomToken(24) : undefined;
+    const stored = responseCode ? { ...verdict, responseCodeHash: sha256Hex(responseCode) } : verdict;
+    if (!(await this.parties.complete(request.id, verdict.verified ? 'verified' : 'rejected', stored))) {
       throw new OAuthError(400, 'invalid_request', 'This presentation request was already answered');
     }
     this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
     void this.notify(request, verdict);
-    return returnUri ? { redirect_uri: `${returnUri}${returnUri.includes('?') ? '&' : '?'}request=${request.id}` } : {};
+    return returnUri
+      ? { redirect_uri: `${returnUri}${returnUri.includes('?') ? '&' : '?'}request=${request.id}&response_code=${responseCode}` }
+      : {};
   }
 
-  async result(party: RelyingPartyEntity, id: string) {
+  async result(party: RelyingPartyEntity, id: string, responseCode?: unknown) {
     const request = await this.parties.request(id);
     if (!request || request.relyingPartyId !== party.id) throw notFound(`No presentation request ${id}`);
-    return this.statusOf(request);
+    return this.statusOf(request, responseCode);
   }
 
   /** The desk page polls with its view token (no API key in the browser). */
@@ -342,7 +351,8 @@ export class PresentationService {
     if (!request || typeof viewToken !== 'string' || !secretsEqual(sha256Hex(viewToken), request.viewTokenHash)) {
       throw notFound(`No presentation request ${id}`);
     }
-    return this.statusOf(request);
+    // The view token is itself the desk's proof of being the session that asked.
+    return this.statusOf(request, undefined, true);
   }
 
   /** What the desk page shows: the party, the QR code of the link. */
@@ -371,12 +381,20 @@ export class PresentationService {
     };
   }
 
-  private statusOf(request: PresentationRequestEntity) {
+  private statusOf(request: PresentationRequestEntity, responseCode?: unknown, viewer = false) {
     const expired = request.status === 'pending' && request.expiresAt <= new Date();
+    const { responseCodeHash, ...verdict } = request.result
+      ? (JSON.parse(request.result) as Verdict & { responseCodeHash?: string })
+      : {};
+    const released =
+      viewer ||
+      !responseCodeHash ||
+      (typeof responseCode === 'string' && secretsEqual(sha256Hex(responseCode), responseCodeHash));
     return {
       id: request.id,
       status: expired ? 'expired' : request.status,
-      ...(request.result ? { result: JSON.parse(request.result) as Verdict } : {}),
+      ...(request.result && released ? { result: verdict as Verdict } : {}),
+      ...(request.result && !released ? { responseCodeRequired: true } : {}),
       completedAt: request.completedAt,
     };
   }
@@ -484,14 +502,26 @@ export class PresentationService {
     };
   }
 
+  /**
+   * Pushes the verdict to the party's webhook, signed so that it cannot be forged:
+   * x-chancery-signature = v1=HMAC-SHA256(webhook secret, "<x-chancery-timestamp>.<body>") in hex.
+   */
   private async notify(request: PresentationRequestEntity, verdict: Verdict): Promise<void> {
     const party = await this.parties.byId(request.relyingPartyId);
-    if (!party?.webhookUrl) return;
+    if (!party?.webhookUrl || !party.webhookSecretSealed) return;
     try {
+      const secret = await this.keys.openJson<string>(party.webhookSecretSealed, `webhook:${party.id}`);
+      const body = JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
       await fetch(party.webhookUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict }),
+        headers: {
+          'content-type': 'application/json',
+          'x-chancery-timestamp': timestamp,
+          'x-chancery-signature': `v1=${signature}`,
+        },
+        body,
         signal: AbortSignal.timeout(5_000),
       });
     } catch (error) {

@@ -32,6 +32,10 @@ export class RelyingPartyEntity {
   @Column({ name: 'webhook_url', type: 'varchar', length: 500, nullable: true })
   webhookUrl!: string | null;
 
+  /** HMAC key for webhook signatures, sealed by src/keys; shown to the party once at registration. */
+  @Column({ name: 'webhook_secret_sealed', type: 'text', nullable: true })
+  webhookSecretSealed!: string | null;
+
   @Index('ux_relying_parties_key_prefix', { unique: true })
   @Column({ name: 'api_key_prefix', type: 'varchar', length: 16 })
   apiKeyPrefix!: string;
