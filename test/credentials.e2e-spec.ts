@@ -70,18 +70,7 @@ describe('issuing and verifying e-licence credentials', () => {
     body.checks.filter((check) => !check.passed);
 
   /** The issuer's ES256 key as an independent verifier finds it: ethr-did-resolver against the chain node. */
-  async function issuerJwk(kid: string): Promise<JWK> {
-    const { didDocument } = await resolver.resolve(kid.split('#')[0]!);
-    const method = didDocument!.verificationMethod!.find((vm) => vm.id === kid)!;
-    const hex = method.publicKeyHex!;
-    const bytes = Buffer.from(hex, 'hex');
-    return {
-      kty: 'EC',
-      crv: 'P-256',
-      x: bytes.subarray(1, 33).toString('base64url'),
-      y: bytes.subarray(33).toString('base64url'),
-    };
-  }
+  const issuerJwk = async (kid: string) => (await independent.issuerJwk(kid)) as JWK;
 
   beforeAll(async () => {
     app = await startTestApp({ VERIFIER_CLOCK_SKEW_SECONDS: '0' });

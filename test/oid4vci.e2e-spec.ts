@@ -2,7 +2,7 @@ import { Oauth2ClientErrorResponseError, type Jwk } from '@openid4vc/oauth2';
 import { Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
-import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 
@@ -15,6 +15,12 @@ const LICENCE = {
   issue_date: '2005-07-01',
   expiry_date: '2031-07-01',
 };
+
+/** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
+const preAuthorizedCodeOf = (link: string): string =>
+  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code'][
+    'pre-authorized_code'
+  ];
 
 describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet', () => {
   let app: TestApp;
@@ -103,14 +109,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
 
     // Checked by @sd-jwt/sd-jwt-vc with the issuer key found by ethr-did-resolver on chain.
     const kid = decodeProtectedHeader(credential.split('~')[0]!).kid!;
-    const { didDocument } = await independent.resolver.resolve(agencyDid);
-    const bytes = Buffer.from(didDocument!.verificationMethod!.find((vm) => vm.id === kid)!.publicKeyHex!, 'hex');
-    const issuerJwk = {
-      kty: 'EC',
-      crv: 'P-256',
-      x: bytes.subarray(1, 33).toString('base64url'),
-      y: bytes.subarray(33).toString('base64url'),
-    };
+    const issuerJwk = await independent.issuerJwk(kid);
     const { payload } = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(
       credential,
     );
@@ -190,12 +189,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect(credentials).toHaveLength(2);
     for (const [index, credential] of credentials.entries()) {
       const kid = decodeProtectedHeader(credential).kid!;
-      const { didDocument } = await independent.resolver.resolve(agencyDid);
-      const bytes = Buffer.from(didDocument!.verificationMethod!.find((vm) => vm.id === kid)!.publicKeyHex!, 'hex');
-      const key = await importJWK(
-        { kty: 'EC', crv: 'P-256', x: bytes.subarray(1, 33).toString('base64url'), y: bytes.subarray(33).toString('base64url') },
-        'ES256',
-      );
+      const key = await importJWK((await independent.issuerJwk(kid)) as JWK, 'ES256');
       const { payload } = await jwtVerify(credential, key, { issuer: agencyDid, typ: 'vc+jwt' });
       const subject = payload.credentialSubject as { id: string };
       expect(JSON.parse(Buffer.from(subject.id.slice('did:jwk:'.length), 'base64url').toString()).x).toBe(keys[index]!.x);
@@ -382,9 +376,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
 
   it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
     const created = await offer();
-    const code = new URL(created.body.credentialOffer).searchParams.get('credential_offer')!;
-    const preAuthorizedCode =
-      JSON.parse(code).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
+    const preAuthorizedCode = preAuthorizedCodeOf(created.body.credentialOffer);
     const guess = (txCode: string) =>
       app.call('POST', '/oid4vci/token', {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -416,9 +408,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     );
     const redeem = async () => {
       const created = await offer({ txCode: false });
-      const code = JSON.parse(new URL(created.body.credentialOffer).searchParams.get('credential_offer')!).grants[
-        'urn:ietf:params:oauth:grant-type:pre-authorized_code'
-      ]['pre-authorized_code'];
+      const code = preAuthorizedCodeOf(created.body.credentialOffer);
       return app.call('POST', '/oid4vci/token', {
         headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
         body: new URLSearchParams({

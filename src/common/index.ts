@@ -15,3 +15,4 @@ export { projectRoot } from './project-root.js';
 export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
 export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
+export { escapeHtml } from './html.js';

@@ -3,6 +3,7 @@ export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOS
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
 export {
   signJws,
+  readJosePart,
   decodeJws,
   verifyJwsSignature,
   p256HexToJwk,

@@ -31,6 +31,19 @@ function decodeJsonPart(part: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * One base64url JSON part of a compact JWS or JWE (0 = protected header, 1 = JWS payload), unverified:
+ * for reading a kid, nonce or jti that a library or a later step authenticates. Undefined if malformed.
+ */
+export function readJosePart(compact: string, index: number): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(compact.split('.')[index] ?? '', 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Splits and decodes a compact JWS without verifying it. */
 export function decodeJws(compact: string): DecodedJws {
   const parts = compact.split('.');

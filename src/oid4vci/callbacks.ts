@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
-import { HashAlgorithm, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
+import { HashAlgorithm, setGlobalConfig, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
 import { decodeJws, jwkFromDidJwk, verifyJwsSignature } from '../credentials/index.js';
 
 export type Oid4vcCallbacks = Omit<CallbackContext, 'decryptJwe' | 'encryptJwe'>;
@@ -46,4 +46,14 @@ export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fe
       return problem ? { verified: false, signerJwk: jwk as Jwk } : { verified: true, signerJwk: jwk as Jwk };
     },
   };
+}
+
+/**
+ * The @openid4vc libraries refuse http URLs. Development and tests run on http://localhost, so http is
+ * allowed there; production must have an https PUBLIC_URL.
+ */
+export function allowHttpOutsideProduction(baseUrl: string, env: string): void {
+  if (!baseUrl.startsWith('http://')) return;
+  if (env === 'production') throw new Error('OpenID4VC needs an https PUBLIC_URL in production');
+  setGlobalConfig({ allowInsecureUrls: true });
 }

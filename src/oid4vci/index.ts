@@ -1,2 +1,2 @@
-export { oid4vcCallbacks, type Oid4vcCallbacks, type OwnJwtSigner } from './callbacks.js';
+export { oid4vcCallbacks, allowHttpOutsideProduction, type Oid4vcCallbacks, type OwnJwtSigner } from './callbacks.js';
 export { credentialConfigurations, configurationId, parseConfigurationId } from './metadata.js';

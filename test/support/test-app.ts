@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,7 +159,9 @@ export async function outboxSettled(app: TestApp): Promise<void> {
  * ethr-did-resolver used directly (not through our code) against the app's chain node, as an
  * independent verifier would. Its provider is ours only so that the test can close it.
  */
-export async function independentResolver(app: TestApp): Promise<{ resolver: Resolver; close(): void }> {
+export async function independentResolver(
+  app: TestApp,
+): Promise<{ resolver: Resolver; issuerJwk(kid: string): Promise<JsonWebKey>; close(): void }> {
   const chain = (await app.operator('GET', '/operator/chain')).body;
   const provider = new JsonRpcProvider(app.rpcUrl, chain.chainId, { staticNetwork: true });
   const resolver = new Resolver(
@@ -167,5 +169,16 @@ export async function independentResolver(app: TestApp): Promise<{ resolver: Res
       networks: [{ name: chain.networkName, chainId: chain.chainId, provider: provider as never, registry: chain.registry }],
     }) as never,
   );
-  return { resolver, close: () => provider.destroy() };
+  /** The ES256 key a kid names, as read from the DID document on chain (publicKeyHex → JWK). */
+  const issuerJwk = async (kid: string): Promise<JsonWebKey> => {
+    const { didDocument } = await resolver.resolve(kid.split('#')[0]!);
+    const bytes = Buffer.from(didDocument!.verificationMethod!.find((vm) => vm.id === kid)!.publicKeyHex!, 'hex');
+    return {
+      kty: 'EC',
+      crv: 'P-256',
+      x: bytes.subarray(1, 33).toString('base64url'),
+      y: bytes.subarray(33).toString('base64url'),
+    };
+  };
+  return { resolver, issuerJwk, close: () => provider.destroy() };
 }

@@ -1,5 +1,4 @@
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+import { escapeHtml } from '../../common/index.js';
 
 /** The demo citizen login: the one-time login code the agency gave the citizen with the offer. */
 export function loginPage(options: {

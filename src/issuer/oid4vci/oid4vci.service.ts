@@ -13,7 +13,6 @@ import {
   PkceCodeChallengeMethod,
   preAuthorizedCodeGrantIdentifier,
   SupportedAuthenticationScheme,
-  setGlobalConfig,
   type Jwk,
   type RequestLike,
 } from '@openid4vc/oauth2';
@@ -21,8 +20,14 @@ import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '
 import { badRequest, notFound, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
-import { Catalogue, jwkThumbprint, p256HexToJwk, signJws, CREDENTIAL_FORMATS } from '../../credentials/index.js';
-import { configurationId, credentialConfigurations, oid4vcCallbacks, parseConfigurationId } from '../../oid4vci/index.js';
+import { Catalogue, jwkThumbprint, p256HexToJwk, readJosePart, signJws, CREDENTIAL_FORMATS } from '../../credentials/index.js';
+import {
+  allowHttpOutsideProduction,
+  configurationId,
+  credentialConfigurations,
+  oid4vcCallbacks,
+  parseConfigurationId,
+} from '../../oid4vci/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AgencyRepository } from '../agencies/agency.repository.js';
 import { IssuanceService } from '../credentials/issuance.service.js';
@@ -133,11 +138,7 @@ export class Oid4vciService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.base = publicBaseUrl(config);
-    if (this.base.startsWith('http://')) {
-      if (config.env === 'production') throw new Error('OpenID4VCI needs an https PUBLIC_URL in production');
-      // Development and tests run on http://localhost; the protocol layer refuses http unless told.
-      setGlobalConfig({ allowInsecureUrls: true });
-    }
+    allowHttpOutsideProduction(this.base, config.env);
     const callbacks = oid4vcCallbacks(
       (publicJwk, header, payload) => this.signOwnJwt(publicJwk, header, payload),
       // The resource server fetches our JWKS to check access tokens; answer it without a network trip.
@@ -676,16 +677,9 @@ export class Oid4vciService {
   private async assertFreshDpop(request: RequestLike, status: 400 | 401): Promise<void> {
     const proof = request.headers.get('dpop');
     if (!proof) return;
-    let iat: unknown;
-    let jti: unknown;
-    try {
-      ({ iat, jti } = JSON.parse(Buffer.from(proof.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
-        string,
-        unknown
-      >);
-    } catch {
-      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof is not a JWT');
-    }
+    const claims = readJosePart(proof, 1);
+    if (!claims) throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof is not a JWT');
+    const { iat, jti } = claims;
     const now = Math.floor(Date.now() / 1000);
     if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
       throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof iat is missing or not recent');
@@ -719,16 +713,9 @@ export class Oid4vciService {
    * handed out and is consumed here, and iat must be recent.
    */
   private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
-    let nonce: unknown;
-    let iat: unknown;
-    try {
-      ({ nonce, iat } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
-        string,
-        unknown
-      >);
-    } catch {
-      throw new OAuthError(400, 'invalid_proof', 'The proof is not a JWT');
-    }
+    const claims = readJosePart(jwt, 1);
+    if (!claims) throw new OAuthError(400, 'invalid_proof', 'The proof is not a JWT');
+    const { nonce, iat } = claims;
     const verified = await this.issuer.verifyCredentialRequestJwtProof({
       issuerMetadata: metadata,
       jwt,

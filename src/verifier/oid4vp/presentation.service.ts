@@ -4,7 +4,7 @@ import type { JsonWebKey } from 'node:crypto';
 import QRCode from 'qrcode';
 import { compactDecrypt, importJWK } from 'jose';
 import { z } from 'zod';
-import { setGlobalConfig, type Jwk } from '@openid4vc/oauth2';
+import type { Jwk } from '@openid4vc/oauth2';
 import { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import {
   badRequest,
@@ -20,8 +20,8 @@ import {
 } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
-import { Catalogue, didJwk, p256HexToJwk, signJws } from '../../credentials/index.js';
-import { oid4vcCallbacks } from '../../oid4vci/index.js';
+import { Catalogue, didJwk, p256HexToJwk, readJosePart, signJws } from '../../credentials/index.js';
+import { allowHttpOutsideProduction, oid4vcCallbacks } from '../../oid4vci/index.js';
 import { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem, type RequestedCredential } from '../../oid4vp/index.js';
 import { VerifierService } from '../verifier.service.js';
 import { RelyingPartyRepository } from './relying-party.repository.js';
@@ -71,10 +71,7 @@ export class PresentationService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.base = publicBaseUrl(config);
-    if (this.base.startsWith('http://')) {
-      if (config.env === 'production') throw new Error('OpenID4VP needs an https PUBLIC_URL in production');
-      setGlobalConfig({ allowInsecureUrls: true });
-    }
+    allowHttpOutsideProduction(this.base, config.env);
     this.openid4vp = this.protocol(async () => {
       throw new Error('Request objects are signed with the relying party key (see createRequest)');
     });
@@ -347,30 +344,32 @@ export class PresentationService {
 
   /** The desk page polls with its view token (no API key in the browser). */
   async resultForView(id: string, viewToken: unknown) {
-    const request = await this.parties.request(id);
-    if (!request || typeof viewToken !== 'string' || !secretsEqual(sha256Hex(viewToken), request.viewTokenHash)) {
-      throw notFound(`No presentation request ${id}`);
-    }
+    const request = await this.requestForView(id, viewToken);
     // The view token is itself the desk's proof of being the session that asked.
     return this.statusOf(request, undefined, true);
   }
 
   /** What the desk page shows: the party, the QR code of the link. */
   async deskView(id: string, viewToken: unknown) {
-    const request = await this.parties.request(id);
-    if (!request || typeof viewToken !== 'string' || !secretsEqual(sha256Hex(viewToken), request.viewTokenHash)) {
-      throw notFound(`No presentation request ${id}`);
-    }
+    const request = await this.requestForView(id, viewToken);
     const party = (await this.parties.byId(request.relyingPartyId))!;
     const { link } = this.stored(request);
     return {
       id,
-      viewToken,
+      viewToken: viewToken as string, // checked by requestForView
       partyName: party.name,
       purpose: party.purpose,
       link,
       qrSvg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
     };
+  }
+
+  private async requestForView(id: string, viewToken: unknown): Promise<PresentationRequestEntity> {
+    const request = await this.parties.request(id);
+    if (!request || typeof viewToken !== 'string' || !secretsEqual(sha256Hex(viewToken), request.viewTokenHash)) {
+      throw notFound(`No presentation request ${id}`);
+    }
+    return request;
   }
 
   private stored(request: PresentationRequestEntity) {
@@ -445,12 +444,9 @@ export class PresentationService {
   private async findRequest(form: Record<string, unknown>): Promise<PresentationRequestEntity> {
     if (typeof form['response'] === 'string') {
       // direct_post.jwt: the JWE header's kid names the request whose ephemeral key decrypts it.
-      let kid: unknown;
-      try {
-        kid = JSON.parse(Buffer.from(form['response'].split('.')[0] ?? '', 'base64url').toString('utf8')).kid;
-      } catch {
-        throw new OAuthError(400, 'invalid_request', 'response is not a JWE');
-      }
+      const header = readJosePart(form['response'], 0);
+      if (!header) throw new OAuthError(400, 'invalid_request', 'response is not a JWE');
+      const kid = header['kid'];
       const request = typeof kid === 'string' ? await this.parties.request(kid) : null;
       if (!request) throw new OAuthError(400, 'invalid_request', 'The response is not for a known presentation request');
       return request;
@@ -465,8 +461,8 @@ export class PresentationService {
   }
 
   private async decryptResponse(jwe: string) {
-    const kid = JSON.parse(Buffer.from(jwe.split('.')[0] ?? '', 'base64url').toString('utf8')).kid as string;
-    const request = await this.parties.request(kid);
+    const kid = readJosePart(jwe, 0)?.['kid'];
+    const request = typeof kid === 'string' ? await this.parties.request(kid) : null;
     if (!request?.encryptionKeySealed) return { decrypted: false as const };
     const privateJwk = await this.keys.openJson<JsonWebKey>(request.encryptionKeySealed, `presentation:${request.id}`);
     try {
