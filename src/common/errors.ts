@@ -10,6 +10,8 @@ export class ProblemError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Seconds for a Retry-After header (503 and 429 answers). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail ?? title);
     this.name = 'ProblemError';
@@ -27,7 +29,13 @@ export const notFound = (detail: string) => new ProblemError(404, 'not_found', '
 export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail);
 export const unauthorized = (detail: string) => new ProblemError(401, 'unauthorized', 'Authentication required', detail);
 export const forbidden = (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail);
-export const unavailable = (detail: string) => new ProblemError(503, 'unavailable', 'A dependency is unavailable', detail);
+export const unavailable = (detail: string) => new ProblemError(503, 'unavailable', 'A dependency is unavailable', detail, {}, 5);
+/** The chain node cannot be reached (refused, reset, timed out); the client may retry. */
+export const chainUnavailable = (detail = 'The chain node cannot be reached') =>
+  new ProblemError(503, 'chain_unavailable', 'The chain is unavailable', detail, {}, 5);
+/** The database cannot be reached; the client may retry. */
+export const databaseUnavailable = (detail = 'The database cannot be reached') =>
+  new ProblemError(503, 'database_unavailable', 'The database is unavailable', detail, {}, 5);
 
 export class OAuthError extends Error {
   constructor(

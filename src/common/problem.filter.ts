@@ -36,6 +36,9 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
 
+    if (exception instanceof ProblemError && exception.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(exception.retryAfterSeconds));
+    }
     const problem = this.toProblem(exception);
     problem.instance = request.url.split('?')[0];
     if (problem.status >= 500) {

@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import { isPublicJwk } from './jws.js';
+import { safeHolderPublicJwk } from './holder-key.js';
 
 /** did:jwk (holders' wallet keys): the DID is the JWK itself, so resolution needs no network. */
 export function didJwk(jwk: JsonWebKey): string {
@@ -12,7 +12,8 @@ export function jwkFromDidJwk(did: string): JsonWebKey | undefined {
   if (!match) return undefined;
   try {
     const jwk: unknown = JSON.parse(Buffer.from(match[1]!, 'base64url').toString('utf8'));
-    return isPublicJwk(jwk) ? jwk : undefined;
+    // Only public members come out; a did:jwk embedding a private key is no DID we accept.
+    return safeHolderPublicJwk(jwk, ['ES256', 'EdDSA']);
   } catch {
     return undefined;
   }

@@ -10,8 +10,20 @@ export {
   jwkThumbprint,
   isPublicJwk,
   sha256b64url,
+  isHighS,
+  compactJwsProblem,
+  criticalHeaderProblem,
+  MalformedJws,
   type Signer,
+  type SignatureOptions,
 } from './jws.js';
+export {
+  holderPublicJwk,
+  safeHolderPublicJwk,
+  InvalidHolderKey,
+  HOLDER_KEY_ALGORITHMS,
+  type HolderKeyAlgorithm,
+} from './holder-key.js';
 export { didJwk, jwkFromDidJwk } from './did-jwk.js';
 export {
   verifyCredential,

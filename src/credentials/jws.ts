@@ -1,4 +1,6 @@
 import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { duplicateJsonMember } from '../common/json-bounds.js';
+import { safeHolderPublicJwk } from './holder-key.js';
 
 export type Signer = (signingInput: Uint8Array) => Promise<Uint8Array>;
 
@@ -21,11 +23,15 @@ export interface DecodedJws {
 function decodeJsonPart(part: string, what: string): Record<string, unknown> {
   if (!B64URL.test(part)) throw new MalformedJws(`the JWS ${what} is not base64url`);
   let value: unknown;
+  const text = Buffer.from(part, 'base64url').toString('utf8');
   try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new MalformedJws(`the JWS ${what} is not JSON`);
   }
+  // RFC 8725 §3.8: a member given twice is refused, not resolved to one of its values.
+  const duplicate = duplicateJsonMember(text);
+  if (duplicate !== undefined) throw new MalformedJws(`the JWS ${what} repeats the member "${duplicate}"`);
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new MalformedJws(`the JWS ${what} is not a JSON object`);
   return value as Record<string, unknown>;
@@ -51,13 +57,40 @@ export function decodeJws(compact: string): DecodedJws {
   const [header, payload, signature] = parts as [string, string, string];
   if (!B64URL.test(signature)) throw new MalformedJws('the JWS signature is not base64url');
   const decodedHeader = decodeJsonPart(header, 'header');
-  if (Array.isArray(decodedHeader['crit']) && decodedHeader['crit'].length > 0) throw new MalformedJws('unsupported crit header');
+  const problem = criticalHeaderProblem(decodedHeader);
+  if (problem) throw new MalformedJws(problem);
   return {
     header: decodedHeader,
     payload: decodeJsonPart(payload, 'payload'),
     signingInput: `${header}.${payload}`,
     signature: Buffer.from(signature, 'base64url'),
   };
+}
+
+/**
+ * RFC 7515 §4.1.11: `crit` must be a non-empty array of extension names the recipient understands. We
+ * understand no extension, so any `crit` is refused (also an empty or non-array one, which is malformed).
+ */
+export function criticalHeaderProblem(header: Record<string, unknown>, understood: readonly string[] = []): string | undefined {
+  if (!('crit' in header)) return undefined;
+  const crit = header['crit'];
+  if (!Array.isArray(crit) || crit.length === 0 || crit.some((name) => typeof name !== 'string'))
+    return 'the crit header must be a non-empty array of names';
+  const unknown = crit.filter((name: string) => !understood.includes(name) || !(name in header));
+  return unknown.length > 0 ? `unsupported critical header ${unknown.join(', ')}` : undefined;
+}
+
+/**
+ * Checks a compact JWS's structure (three base64url parts, JSON objects without repeated members, no
+ * `crit`) without verifying it. For tokens a library verifies after us (key proofs, DPoP).
+ */
+export function compactJwsProblem(compact: string): string | undefined {
+  try {
+    decodeJws(compact);
+    return undefined;
+  } catch (error) {
+    return error instanceof MalformedJws ? error.message : 'not a compact JWS';
+  }
 }
 
 export async function signJws(header: Record<string, unknown>, payload: Record<string, unknown>, sign: Signer): Promise<string> {
@@ -85,13 +118,33 @@ function keyObject(jwk: JsonWebKey): KeyObject {
   return key;
 }
 
+/** P-256 group order; an ECDSA signature with s above half of it is the malleated twin of a low-S one. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** True when an ES256 signature (r || s, 64 bytes) has s > n/2 (not canonical; see signLowS in src/keys). */
+export function isHighS(signature: Uint8Array): boolean {
+  if (signature.length !== 64) return false;
+  return BigInt(`0x${Buffer.from(signature.subarray(32)).toString('hex')}`) > P256_N / 2n;
+}
+
+export interface SignatureOptions {
+  /**
+   * Refuse high-S ES256 signatures. On for issuer signatures (credentials, status lists): every issuer
+   * on our chain signs low-S, so a high-S twin is a malleated copy. Off for holders' signatures, because
+   * WebCrypto and OpenSSL wallets produce high-S half the time and replay is prevented by nonces and jtis.
+   */
+  rejectHighS?: boolean;
+}
+
 /** Verifies a decoded JWS with a public JWK; returns a reason when it fails. */
-export function verifyJwsSignature(jws: DecodedJws, jwk: JsonWebKey): string | undefined {
+export function verifyJwsSignature(jws: DecodedJws, jwk: JsonWebKey, options: SignatureOptions = {}): string | undefined {
   const expected = ALG_BY_CURVE[String(jwk.crv)];
   if (!expected || (jwk.kty !== 'EC' && jwk.kty !== 'OKP')) return `unsupported key type ${jwk.kty}/${jwk.crv}`;
   if (jws.header['alg'] !== expected.alg)
     return `alg ${String(jws.header['alg'])} does not match the ${jwk.crv} key (expected ${expected.alg})`;
   if (jws.signature.length !== expected.size) return 'the signature has the wrong length';
+  if (options.rejectHighS && expected.alg === 'ES256' && isHighS(jws.signature))
+    return 'the signature is not in canonical low-S form';
   let key: KeyObject;
   try {
     key = keyObject(jwk);
@@ -113,11 +166,9 @@ export function p256HexToJwk(publicKeyHex: string): JsonWebKey {
   return { kty: 'EC', crv: 'P-256', x: b64url(bytes.subarray(1, 33)), y: b64url(bytes.subarray(33)) };
 }
 
+/** A well-formed public key (any curve we verify) without private members; see holder-key.ts for holders. */
 export function isPublicJwk(value: unknown): value is JsonWebKey {
-  if (typeof value !== 'object' || value === null) return false;
-  const jwk = value as Record<string, unknown>;
-  if ('d' in jwk) return false;
-  return typeof jwk['kty'] === 'string' && typeof jwk['crv'] === 'string' && typeof jwk['x'] === 'string';
+  return safeHolderPublicJwk(value, ['ES256', 'EdDSA']) !== undefined;
 }
 
 /** RFC 7638 thumbprint, used to name holder keys without storing them. */

@@ -1,6 +1,6 @@
 import { randomBytes, verify, createHash } from 'node:crypto';
 import { SigningKey, recoverAddress, computeAddress, hexlify, Signature } from 'ethers';
-import { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
+import { LocalKeyBackend, lowS, p256PublicKeyObject } from './local-key-backend.js';
 
 describe('LocalKeyBackend', () => {
   const backend = new LocalKeyBackend(randomBytes(32));
@@ -12,6 +12,20 @@ describe('LocalKeyBackend', () => {
     expect(signature).toHaveLength(64);
     const ok = verify('sha256', data, { key: p256PublicKeyObject(key.publicKey), dsaEncoding: 'ieee-p1363' }, signature);
     expect(ok).toBe(true);
+  });
+
+  it('signs ES256 in low-S form only, and lowS maps a high-S twin back to the canonical signature', async () => {
+    const key = await backend.generate('ES256');
+    const half = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n / 2n;
+    for (let i = 0; i < 40; i++) {
+      const { signature } = await backend.sign('ES256', key.secretRef, Buffer.from(`m${i}`), false);
+      expect(BigInt(`0x${Buffer.from(signature.subarray(32)).toString('hex')}`) <= half).toBe(true);
+    }
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const low = Buffer.concat([Buffer.alloc(32, 7), Buffer.from(5n.toString(16).padStart(64, '0'), 'hex')]);
+    const high = Buffer.concat([Buffer.alloc(32, 7), Buffer.from((n - 5n).toString(16).padStart(64, '0'), 'hex')]);
+    expect(lowS(high).equals(low)).toBe(true);
+    expect(lowS(low)).toBe(low);
   });
 
   it('signs secp256k1 digests recoverable to the key address', async () => {

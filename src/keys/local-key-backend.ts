@@ -85,7 +85,7 @@ export class LocalKeyBackend implements KeyBackend {
       };
     }
     if (prehashed) throw new Error('Prehashed ES256 signing is not supported by the local backend');
-    return { signature: nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) };
+    return { signature: lowS(nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })) };
   }
 
   private seal(plaintext: Buffer, algorithm: KeyAlgorithm, aad: string): string {
@@ -143,4 +143,13 @@ export function p256PublicKeyObject(raw: Uint8Array): KeyObject {
     },
     format: 'jwk',
   });
+}
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** Canonical low-S form (s ≤ n/2) of an ES256 signature, so no verifier sees a malleable twin of ours. */
+export function lowS(signature: Buffer): Buffer {
+  const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+  if (s <= P256_N / 2n) return signature;
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
 }
