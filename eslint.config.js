@@ -2,6 +2,53 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * ADR 2: modules under src/ import only downward. Rank per module; a module may import modules of a lower
+ * rank only (same-rank modules stay independent). Relative imports are matched by depth, so
+ * `src/issuer/agencies` importing `../credentials` (issuer's own sub-module) is not mistaken for src/credentials.
+ */
+const LAYER_RANK = {
+  config: 0,
+  common: 0,
+  persistence: 1,
+  keys: 2,
+  chain: 3,
+  credentials: 4,
+  did: 4,
+  status: 5,
+  oauth: 6,
+  oid4vci: 7,
+  oid4vp: 7,
+  issuer: 8,
+  verifier: 8,
+  health: 8,
+};
+
+function layerRules() {
+  const modules = Object.keys(LAYER_RANK);
+  return modules.flatMap((module) => {
+    const forbidden = modules.filter((other) => other !== module && LAYER_RANK[other] >= LAYER_RANK[module]);
+    if (forbidden.length === 0) return [];
+    // A file at src/<module>/<depth folders>/file.ts reaches src/ with depth + 1 '../'.
+    return [0, 1, 2, 3].map((depth) => ({
+      files: [`src/${module}/${'*/'.repeat(depth)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(\\.\\./){${depth + 1}}(${forbidden.join('|')})(/|$)`,
+                message: `ADR 2: src/${module} must not import from a module in the same or a higher layer.`,
+              },
+            ],
+          },
+        ],
+      },
+    }));
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'docker/**/*.cjs'] },
   js.configs.recommended,
@@ -11,7 +58,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'warn',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read configuration through src/config.' },
@@ -22,6 +72,7 @@ export default tseslint.config(
     files: ['src/config/**', 'src/main.ts', 'src/cli.ts', 'test/**', 'bench/**', 'scripts/**', '*.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  ...layerRules(),
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
