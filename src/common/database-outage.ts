@@ -30,14 +30,20 @@ const MESSAGE_PATTERNS = [
 export function isDatabaseConnectivityError(error: unknown, depth = 0): boolean {
   if (depth > 5 || error === null || typeof error !== 'object') return false;
   // `cause` is not followed: a chain or Redis client's socket error must not read as a database outage.
-  const { code, message, driverError, errors } = error as {
+  const { code, message, driverError, errors, syscall, statusCode } = error as {
+    syscall?: unknown;
+    statusCode?: unknown;
     code?: unknown;
     message?: unknown;
     driverError?: unknown;
     errors?: unknown;
   };
+  // Fastify's own errors (a client aborting its request is ECONNRESET too) carry a statusCode.
+  if (statusCode !== undefined) return false;
   if (typeof code === 'string') {
-    if (PG_CONNECTIVITY_CODES.has(code) || NODE_SOCKET_CODES.has(code)) return true;
+    if (PG_CONNECTIVITY_CODES.has(code)) return true;
+    // A socket of the database driver: it names the system call (connect, read, write).
+    if (NODE_SOCKET_CODES.has(code) && typeof syscall === 'string') return true;
     if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_IOERR')) return true;
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_LOCKED') return true;
   }

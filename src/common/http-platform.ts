@@ -83,7 +83,8 @@ function keyLabel(request: FastifyRequest, operatorKey: string | undefined): str
 }
 
 function formParser(bodyLimit: number) {
-  return (_request: FastifyRequest, body: Buffer) => {
+  // Async: Nest's parser runner waits for a promise (or a third `done` argument), not a plain return.
+  return async (_request: FastifyRequest, body: Buffer) => {
     if (body.length > bodyLimit) throw new ProblemError(413, 'payload_too_large', 'Request body too large');
     const text = body.toString('utf8');
     const params = new URLSearchParams(text);
