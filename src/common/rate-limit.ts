@@ -86,8 +86,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     private readonly keyPrefix: string,
   ) {
     // No offline queue: while Redis is down a call fails at once and the guard lets the request through.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
     this.redis.on('error', () => undefined); // reported by the guard, once per state change
+  }
+
+  /** Connects at start-up so the first requests are counted; a Redis that is down does not stop the service. */
+  async connect(): Promise<void> {
+    await this.redis.connect().catch(() => undefined);
   }
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
@@ -102,8 +107,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
 
 export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
 
-export function createThrottlerStorage(options: RateLimitOptions): ThrottlerStorage {
-  return options.redisUrl ? new RedisThrottlerStorage(options.redisUrl, options.keyPrefix) : new MemoryThrottlerStorage();
+export async function createThrottlerStorage(options: RateLimitOptions): Promise<ThrottlerStorage> {
+  if (!options.redisUrl) return new MemoryThrottlerStorage();
+  const storage = new RedisThrottlerStorage(options.redisUrl, options.keyPrefix);
+  await storage.connect();
+  return storage;
 }
 
 /** OAuth 2.0 / OID4VC endpoints among the limited ones: their 429 is RFC 6749 JSON (see problem.filter.ts). */
