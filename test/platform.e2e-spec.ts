@@ -396,3 +396,44 @@ describe('HTTP platform', () => {
     });
   });
 });
+
+describe('HTTP platform with a connection cap and /docs closed', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ HTTP_MAX_CONNECTIONS: '2', DOCS_ENABLED: 'false' });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('closes connections beyond HTTP_MAX_CONNECTIONS and serves again once below', async () => {
+    const url = new URL(app.url);
+    const open = async () => {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const held = [await open(), await open()];
+    // Let the server register both before the third arrives.
+    for (const socket of held) {
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => socket.once('data', resolve));
+    }
+    const third = await open();
+    await new Promise((resolve) => third.once('close', resolve));
+    expect(third.destroyed).toBe(true);
+    for (const socket of held) socket.destroy();
+    await eventually(async () => {
+      const response = await fetch(app.url + '/health').catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+  });
+
+  it('does not serve /docs when DOCS_ENABLED=false', async () => {
+    expect((await app.call('GET', '/docs')).status).toBe(404);
+    expect((await app.call('GET', '/docs/openapi.json')).status).toBe(404);
+  });
+});
