@@ -1,9 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { ConfigModule, type AppConfig } from './config/index.js';
-import { ProblemFilter } from './common/index.js';
+import { PlatformModule } from './common/index.js';
 import { PersistenceModule } from './persistence/index.js';
 import { KeysModule, type KeyBackend } from './keys/index.js';
 import { ChainModule, type ChainClient, type ChainOptions } from './chain/index.js';
@@ -23,15 +21,6 @@ export interface AppParts {
   operatorApiKey: string;
 }
 
-/** Headers and body fields that must never reach a log line. */
-const REDACTED = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  'req.headers.dpop',
-  'res.headers["set-cookie"]',
-];
-
 @Module({})
 export class AppModule {
   static forRoot(parts: AppParts): DynamicModule {
@@ -39,21 +28,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(parts.config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: parts.config.logLevel,
-            redact: { paths: REDACTED, censor: '[redacted]' },
-            // Query strings can carry codes and tokens; log the path only.
-            serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({
-                id: req.id,
-                method: req.method,
-                path: req.url.split('?')[0],
-              }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-            },
-            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
-          },
+        PlatformModule.forRoot({
+          perMinute: parts.config.platform.rateLimitPerMinute,
+          perResourcePerMinute: parts.config.platform.rateLimitPerResourcePerMinute,
+          redisUrl: parts.config.platform.redisUrl,
+          keyPrefix: parts.config.platform.rateLimitKeyPrefix,
         }),
         PersistenceModule.forRoot(parts.dataSource),
         KeysModule.forRoot(parts.keyBackend),
@@ -68,7 +47,6 @@ export class AppModule {
         PresentationModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };
   }
 }

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform } from './common/index.js';
 import type { AppConfig } from './config/index.js';
-import { openDataSource } from './persistence/index.js';
+import { openDataSource, secureDataDir } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
 import { ChainClient, EmbeddedChainNode } from './chain/index.js';
 import { AgencyService, AuthorisationService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
@@ -36,8 +36,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       config.chain.networkName,
       config.chain.pollMs,
     );
+    secureDataDir(config.dataDir);
     const dataSource = await openDataSource(config.database, entities, migrations);
     const operatorApiKey = resolveOperatorKey(config);
+    const rootLogger = createRootLogger(config.logLevel);
+    const logger = new PinoNestLogger(rootLogger);
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot({
         config,
@@ -55,11 +58,16 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         },
         operatorApiKey,
       }),
-      new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, trustProxy: true }),
-      { bufferLogs: true },
+      new FastifyAdapter(fastifyServerOptions(config.platform, config.http.bodyLimitBytes) as never),
+      { logger },
     );
-    app.useLogger(app.get(Logger));
-    app.enableShutdownHooks();
+    // Only the signals that mean "stop": SIGUSR2 (and SIGHUP) must not shut the service down.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+    await installHttpPlatform(app, {
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      logger: rootLogger,
+      operatorApiKey,
+    });
 
     const openApi = new DocumentBuilder()
       .setTitle('Chancery')
@@ -67,7 +75,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       .setVersion('0.1.0')
       .addBearerAuth()
       .build();
-    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
+    if (config.platform.docsEnabled) {
+      SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), {
+        jsonDocumentUrl: 'docs/openapi.json',
+      });
+    }
 
     await app.listen({ port: config.http.port, host: config.http.host });
     const address = app.getHttpServer().address() as { port: number };

@@ -12,6 +12,7 @@ Commands:
   agency:list                                                        list agencies
   agency:show <id|slug>                                              one agency with its DID and signing key
   apikey:create <id|slug> [--label <text>]                           issue another API key for an agency
+  apikey:revoke <id|slug> <prefix>                                   revoke an agency API key (chy_<prefix>_…)
   outbox                                                             chain writes by status
   chain                                                              chain id, network name, registry address
 
@@ -20,7 +21,7 @@ Environment:
   OPERATOR_API_KEY   operator key (default: read from \${DATA_DIR:-./data}/demo-credentials.json)`;
 
 interface Request {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: unknown;
 }
@@ -44,7 +45,7 @@ export function requestFor(argv: string[]): Request {
     allowPositionals: true,
     options: { slug: { type: 'string' }, name: { type: 'string' }, label: { type: 'string' } },
   });
-  const [command, target] = positionals;
+  const [command, target, extra] = positionals;
   const id = (value: string | undefined) => {
     if (!value) throw new Error(`${command} needs an agency id or slug\n\n${USAGE}`);
     return encodeURIComponent(value);
@@ -66,6 +67,12 @@ export function requestFor(argv: string[]): Request {
         path: `/operator/agencies/${id(target)}/api-keys`,
         body: values.label ? { label: values.label } : {},
       };
+    case 'apikey:revoke': {
+      // A whole key is accepted too; only its public prefix is sent.
+      const prefix = /^chy_([A-Za-z0-9_-]{12})_/.exec(extra ?? '')?.[1] ?? extra;
+      if (!prefix) throw new Error(`apikey:revoke needs an agency and a key prefix\n\n${USAGE}`);
+      return { method: 'DELETE', path: `/operator/agencies/${id(target)}/api-keys/${encodeURIComponent(prefix)}` };
+    }
     case 'outbox':
       return { method: 'GET', path: '/operator/outbox' };
     case 'chain':

@@ -12,10 +12,24 @@ export {
   type Violation,
 } from './errors.js';
 export { parseOrThrow, violationsOf } from './validation.js';
-export { ProblemFilter } from './problem.filter.js';
+export { ProblemFilter, isOAuthPath } from './problem.filter.js';
 export { projectRoot } from './project-root.js';
 export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
 export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
 export { escapeHtml } from './html.js';
 export { jsonBoundsProblem, duplicateJsonMember, DEFAULT_JSON_BOUNDS, type JsonBounds } from './json-bounds.js';
+export { DatabaseOutage, isDatabaseConnectivityError } from './database-outage.js';
+export { PinoNestLogger, createRootLogger, REDACTED_LOG_PATHS } from './logger.js';
+export {
+  RateLimitGuard,
+  RATE_LIMITED_ROUTES,
+  RATE_LIMIT_OPTIONS,
+  THROTTLER_STORAGE,
+  createThrottlerStorage,
+  MemoryThrottlerStorage,
+  RedisThrottlerStorage,
+  type RateLimitOptions,
+} from './rate-limit.js';
+export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEHOLDER } from './http-platform.js';
+export { PlatformModule } from './platform.module.js';

@@ -1,11 +1,35 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, ProblemError } from './errors.js';
+import { OAuthError, ProblemError, databaseUnavailable } from './errors.js';
+import { DatabaseOutage, isDatabaseConnectivityError } from './database-outage.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
 /** Endpoints whose clients speak OAuth 2.0 / OID4VC; their errors are RFC 6749 JSON. */
 const OAUTH_PATHS =
-  /^\/oid4vci\/(token|credential|deferred|nonce|notification|par|authorize)$|^\/oid4vp\/(response|requests\/[^/]+)$/;
+  /^\/oid4vci\/(token|credential|deferred|nonce|notification|par|authorize|offers\/[^/]+)$|^\/oid4vp\/(response|requests\/[^/]+)$|^\/\.well-known\//;
+export const isOAuthPath = (path: string): boolean => OAUTH_PATHS.test(path);
+
+/** Fastify's and Node's own client errors, with our safe wording (never the library's message). */
+const FRAMEWORK_ERRORS: Record<number, { code: string; title: string }> = {
+  400: { code: 'invalid_request', title: 'The request could not be parsed' },
+  404: { code: 'not_found', title: 'Not found' },
+  405: { code: 'method_not_allowed', title: 'Method not allowed' },
+  408: { code: 'request_timeout', title: 'The request took too long' },
+  413: { code: 'payload_too_large', title: 'Request body too large' },
+  414: { code: 'uri_too_long', title: 'The request URI or a path parameter is too long' },
+  415: { code: 'unsupported_media_type', title: 'Unsupported content type' },
+  431: { code: 'header_fields_too_large', title: 'Request header fields too large' },
+};
+
+/** RFC 6749 error codes for a status, on OAuth endpoints. */
+const oauthErrorCode = (status: number): string =>
+  status === 503
+    ? 'temporarily_unavailable'
+    : status >= 500
+      ? 'server_error'
+      : status === 401
+        ? 'invalid_token'
+        : 'invalid_request';
 
 interface ProblemBody {
   type: string;
@@ -22,11 +46,15 @@ interface ProblemBody {
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
+  constructor(@Optional() private readonly outage?: DatabaseOutage) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
+    this.render(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
 
+  /** Also used by Fastify's `frameworkErrors` (bad URL, over-long parameter), which run before Nest. */
+  render(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     if (exception instanceof OAuthError) {
       void reply
         .status(exception.status)
@@ -36,22 +64,29 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
 
+    if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isDatabaseConnectivityError(exception)) {
+      // One log line per outage (DatabaseOutage), not a stack per request.
+      this.outage?.reportDown(exception);
+      exception = databaseUnavailable();
+    }
     if (exception instanceof ProblemError && exception.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', String(exception.retryAfterSeconds));
     }
     const problem = this.toProblem(exception);
     problem.instance = request.url.split('?')[0];
-    if (problem.status >= 500) {
+    if (problem.status >= 500 && !(exception instanceof ProblemError)) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
     }
     if (OAUTH_PATHS.test(problem.instance)) {
       // OAuth clients (wallets) understand RFC 6749 error JSON only, whatever went wrong.
-      const error = problem.status >= 500 ? 'server_error' : problem.status === 401 ? 'invalid_token' : 'invalid_request';
+      const error = oauthErrorCode(problem.status);
+      const description =
+        problem.status === 503 ? problem.title : problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title);
       void reply
         .status(problem.status)
         .headers({ 'cache-control': 'no-store' })
         .type('application/json')
-        .send({ error, error_description: problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title) });
+        .send({ error, error_description: description });
       return;
     }
     void reply.status(problem.status).type('application/problem+json').send(problem);
@@ -70,27 +105,18 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code =
-        status === 404
-          ? 'not_found'
-          : status === 413
-            ? 'payload_too_large'
-            : status === 400
-              ? 'invalid_request'
-              : `http_${status}`;
-      return { type: PROBLEM_BASE + code, title: exception.message, status, code };
+      const known = FRAMEWORK_ERRORS[status];
+      const code = known?.code ?? (status === 429 ? 'rate_limited' : `http_${status}`);
+      // Nest's router says "Cannot GET /path"; pipes and our own throws carry a safe one-line message.
+      const detail = status === 404 ? undefined : exception.message.split('\n')[0]?.slice(0, 200);
+      return { type: PROBLEM_BASE + code, title: known?.title ?? 'Request refused', status, code, detail };
     }
-    // Fastify raises its own errors (body too large, malformed JSON, bad content type) with a statusCode.
+    // Fastify raises its own errors (body too large, malformed JSON, bad content type, bad URL,
+    // over-long parameter) with a statusCode; their messages are the library's, so not sent.
     const fastifyStatus = (exception as { statusCode?: unknown })?.statusCode;
     if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-      const code = fastifyStatus === 413 ? 'payload_too_large' : 'invalid_request';
-      return {
-        type: PROBLEM_BASE + code,
-        title: fastifyStatus === 413 ? 'Request body too large' : 'The request could not be parsed',
-        status: fastifyStatus,
-        detail: (exception as Error).message,
-        code,
-      };
+      const known = FRAMEWORK_ERRORS[fastifyStatus] ?? FRAMEWORK_ERRORS[400]!;
+      return { type: PROBLEM_BASE + known.code, title: known.title, status: fastifyStatus, code: known.code };
     }
     return { type: PROBLEM_BASE + 'internal', title: 'Internal server error', status: 500, code: 'internal' };
   }

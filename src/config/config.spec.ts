@@ -30,3 +30,71 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/KMS_MASTER_KEY.*\n.*OPERATOR_API_KEY/s);
   });
 });
+
+describe('loadConfig in production', () => {
+  const strong = {
+    NODE_ENV: 'production',
+    KMS_MASTER_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64'),
+    OPERATOR_API_KEY: 'Q3vX9-kTz_1bR7mW2pLs8YdNc4HfJ6gA0uEo5iKq',
+    DATABASE_URL: 'postgres://db.example/chancery',
+    CHAIN_RPC_URL: 'https://node.example',
+    CHAIN_REGISTRY_ADDRESS: '0x' + '1'.repeat(40),
+    CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: '0x' + '2'.repeat(40),
+    CHAIN_STATUS_ANCHOR_ADDRESS: '0x' + '3'.repeat(40),
+    PUBLIC_URL: 'https://chancery.example',
+  };
+  const problemNames = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.problems.map((problem) => problem.split(':')[0]!).sort();
+    }
+  };
+
+  it('accepts a strong production configuration, with /docs closed and rate limits on', () => {
+    const config = loadConfig(strong);
+    expect(config.platform.docsEnabled).toBe(false);
+    expect(config.platform.rateLimitPerMinute).toBeGreaterThan(0);
+    expect(config.platform.rateLimitPerResourcePerMinute).toBeGreaterThan(0);
+    expect(config.demoAgency).toBe(false);
+  });
+
+  it('refuses the demo agency', () => {
+    expect(problemNames({ ...strong, DEMO_AGENCY: 'true' })).toEqual(['DEMO_AGENCY']);
+  });
+
+  it.each([
+    ['short', 'aB3$aB3$aB3$aB3$aB3$aB3$'],
+    ['low entropy', 'password'.repeat(5)],
+    ['one character', 'a'.repeat(64)],
+  ])('refuses a weak OPERATOR_API_KEY (%s)', (_label, key) => {
+    expect(problemNames({ ...strong, OPERATOR_API_KEY: key })).toEqual(['OPERATOR_API_KEY']);
+  });
+
+  it.each([
+    ['all-zero', Buffer.alloc(32).toString('base64')],
+    ['repeated byte', Buffer.alloc(32, 0x41).toString('base64')],
+    ['two bytes alternating', Buffer.from(Array.from({ length: 32 }, (_, i) => (i % 2 ? 1 : 2))).toString('base64')],
+  ])('refuses a non-random KMS_MASTER_KEY (%s)', (_label, key) => {
+    expect(problemNames({ ...strong, KMS_MASTER_KEY: key })).toEqual(['KMS_MASTER_KEY']);
+  });
+
+  it('lists a non-https or missing PUBLIC_URL like the other problems, together with them', () => {
+    expect(problemNames({ ...strong, PUBLIC_URL: 'http://chancery.example' })).toEqual(['PUBLIC_URL']);
+    const { PUBLIC_URL: _unset, ...withoutUrl } = strong;
+    expect(problemNames({ ...withoutUrl, DEMO_AGENCY: 'true', OPERATOR_API_KEY: 'x'.repeat(40) })).toEqual([
+      'DEMO_AGENCY',
+      'OPERATOR_API_KEY',
+      'PUBLIC_URL',
+    ]);
+  });
+
+  it('keeps weak development secrets working outside production and rate limits off in tests', () => {
+    const config = loadConfig({ NODE_ENV: 'test', OPERATOR_API_KEY: 'a'.repeat(24), DEMO_AGENCY: 'true' });
+    expect(config.platform.rateLimitPerMinute).toBe(0);
+    expect(config.platform.docsEnabled).toBe(true);
+    expect(loadConfig({}).platform.rateLimitPerMinute).toBe(120);
+  });
+});

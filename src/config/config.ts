@@ -58,6 +58,28 @@ const envSchema = z.object({
   STATUS_VERIFY_ANCHOR: bool.default(true),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
+
+  // HTTP platform (h4): timeouts, connection cap, rate limits, docs/metrics exposure.
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  HTTP_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_024),
+  HTTP_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/,
+      'true, false, a hop count, or comma-separated proxy IPs/CIDRs',
+    )
+    .default('false'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  RATE_LIMIT_PER_RESOURCE_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('chancery:rl:'),
+  DOCS_ENABLED: bool.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -88,7 +110,59 @@ export interface AppConfig {
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
   status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
+  platform: PlatformConfig;
 }
+
+/** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
+export interface PlatformConfig {
+  requestTimeoutMs: number;
+  connectionTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** Fastify trustProxy: which X-Forwarded-For hops to believe for the client IP (rate limits). */
+  trustProxy: boolean | number | string;
+  redisUrl: string | undefined;
+  /** Requests per minute per client IP and route; 0 disables. */
+  rateLimitPerMinute: number;
+  /** Requests per minute per offer / request / pre-authorized code and route; 0 disables. */
+  rateLimitPerResourcePerMinute: number;
+  rateLimitKeyPrefix: string;
+  docsEnabled: boolean;
+  /** Bearer token for /metrics; unset: open outside production, closed (404) in production. */
+  metricsToken: string | undefined;
+}
+
+/** Shannon entropy of a string times its length, in bits: a cheap lower bound against "password123…". */
+export function estimatedEntropyBits(value: string): number {
+  const counts = new Map<string, number>();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let perChar = 0;
+  for (const count of counts.values()) {
+    const p = count / value.length;
+    perChar -= p * Math.log2(p);
+  }
+  return perChar * value.length;
+}
+
+/** True for "abcabcabc…": a short pattern repeated, whatever its per-character entropy. */
+function isPeriodic(value: string): boolean {
+  for (let period = 1; period <= value.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < value.length && repeats; i++) repeats = value[i] === value[i - period];
+    if (repeats) return true;
+  }
+  return false;
+}
+
+/** A secret a person typed rather than generated: short, repetitive, or from a small alphabet. */
+export function isWeakSecret(value: string, minLength: number, minBits: number): boolean {
+  return value.length < minLength || estimatedEntropyBits(value) < minBits || isPeriodic(value);
+}
+
+/** Weak-secret rules that apply in production. */
+const MIN_OPERATOR_KEY_LENGTH = 32;
+const MIN_OPERATOR_KEY_BITS = 96;
+const MIN_MASTER_KEY_DISTINCT_BYTES = 16;
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
   // Empty strings in .env files mean "unset", not "invalid".
@@ -104,6 +178,17 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     if (!e.OPERATOR_API_KEY) problems.push('OPERATOR_API_KEY: required in production');
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production');
     if (!e.CHAIN_RPC_URL) problems.push('CHAIN_RPC_URL: required in production (the embedded chain is for development)');
+    if (e.DEMO_AGENCY === true) problems.push('DEMO_AGENCY: must not be true in production');
+    if (e.OPERATOR_API_KEY && isWeakSecret(e.OPERATOR_API_KEY, MIN_OPERATOR_KEY_LENGTH, MIN_OPERATOR_KEY_BITS)) {
+      problems.push(
+        `OPERATOR_API_KEY: too weak for production (use at least ${MIN_OPERATOR_KEY_LENGTH} random characters, e.g. openssl rand -base64 32)`,
+      );
+    }
+    if (e.KMS_MASTER_KEY && new Set(Buffer.from(e.KMS_MASTER_KEY, 'base64')).size < MIN_MASTER_KEY_DISTINCT_BYTES) {
+      problems.push('KMS_MASTER_KEY: not random (all-zero or repeated bytes); use openssl rand -base64 32');
+    }
+    if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (the https URL wallets reach us at)');
+    else if (new URL(e.PUBLIC_URL).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
   }
   if (e.CHAIN_RPC_URL && e.NODE_ENV === 'production') {
     for (const name of [
@@ -149,6 +234,27 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
       verifyAnchor: e.STATUS_VERIFY_ANCHOR,
+    },
+    platform: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: e.HTTP_CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      trustProxy:
+        e.HTTP_TRUST_PROXY === 'true'
+          ? true
+          : e.HTTP_TRUST_PROXY === 'false'
+            ? false
+            : /^\d+$/.test(e.HTTP_TRUST_PROXY)
+              ? Number(e.HTTP_TRUST_PROXY)
+              : e.HTTP_TRUST_PROXY,
+      redisUrl: e.REDIS_URL,
+      // Tests start many apps and hammer single offers on purpose; they opt in to rate limits explicitly.
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 120),
+      rateLimitPerResourcePerMinute: e.RATE_LIMIT_PER_RESOURCE_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 30),
+      rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+      docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
+      metricsToken: e.METRICS_TOKEN,
     },
   };
 }

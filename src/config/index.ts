@@ -1,2 +1,2 @@
-export { loadConfig, ConfigError, publicBaseUrl, type AppConfig } from './config.js';
+export { loadConfig, ConfigError, publicBaseUrl, estimatedEntropyBits, type AppConfig, type PlatformConfig } from './config.js';
 export { ConfigModule, APP_CONFIG } from './config.module.js';

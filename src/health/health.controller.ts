@@ -1,8 +1,10 @@
-import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Header, Inject, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '../persistence/index.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { bearerToken, DatabaseOutage, notFound, secretsEqual, unauthorized } from '../common/index.js';
 import { ChainClient, OutboxService } from '../chain/index.js';
 
 @ApiTags('operations')
@@ -14,6 +16,8 @@ export class HealthController {
     private readonly db: Database,
     private readonly chain: ChainClient,
     private readonly outbox: OutboxService,
+    private readonly outage: DatabaseOutage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('health')
@@ -37,6 +41,7 @@ export class HealthController {
           .check('database')
           .attempt(async () => {
             await this.db.ping();
+            this.outage.reportUp();
             return { kind: this.db.kind };
           })
           .withTimeout(3_000),
@@ -51,7 +56,15 @@ export class HealthController {
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4')
   @ApiOperation({ summary: 'Prometheus metrics' })
-  async metrics(): Promise<string> {
+  async metrics(@Req() request: FastifyRequest): Promise<string> {
+    const token = this.config.platform.metricsToken;
+    if (token) {
+      const given = bearerToken(request.headers);
+      if (!given || !secretsEqual(given, token)) throw unauthorized('The metrics token is required');
+    } else if (this.config.env === 'production') {
+      // Closed unless METRICS_TOKEN is set: outbox counts and memory are not for everyone.
+      throw notFound('Not found');
+    }
     const counts = await this.outbox.counts();
     const memory = process.memoryUsage();
     const lines = [

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
 import type { AppConfig } from '../config/index.js';
@@ -17,7 +17,7 @@ export function dataSourceOptions(
   if (database.kind === 'postgres') {
     return { ...common, type: 'postgres', url: database.url, extra: { max: 20 } };
   }
-  if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true, mode: 0o700 });
   return {
     ...common,
     type: 'better-sqlite3',
@@ -31,14 +31,36 @@ export function dataSourceOptions(
   };
 }
 
+/** The data directory holds keys, credentials and the database: owner only (0700), also when it already exists. */
+export function secureDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+}
+
+/**
+ * The SQLite file and its WAL and shared-memory files: owner read/write only (0600). The file is
+ * created 0600 before SQLite opens it, so the -wal and -shm files SQLite creates inherit that mode;
+ * files left by an older version are tightened.
+ */
+export function secureSqliteFiles(path: string): void {
+  if (path === ':memory:') return;
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
+
 /** Opens the database and applies pending migrations; the schema is never synchronised from entities. */
 export async function openDataSource(
   database: AppConfig['database'],
   entities: EntityList,
   migrations: MigrationList,
 ): Promise<DataSource> {
-  const dataSource = new DataSource(dataSourceOptions(database, entities, migrations));
+  const options = dataSourceOptions(database, entities, migrations);
+  if (database.kind === 'sqlite') secureSqliteFiles(database.path);
+  const dataSource = new DataSource(options);
   await dataSource.initialize();
+  if (database.kind === 'sqlite') secureSqliteFiles(database.path);
   await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;
 }

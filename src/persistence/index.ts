@@ -1,4 +1,4 @@
 export { Database, type Tx } from './database.js';
-export { dataSourceOptions, openDataSource } from './data-source.js';
+export { dataSourceOptions, openDataSource, secureDataDir, secureSqliteFiles } from './data-source.js';
 export { PersistenceModule } from './persistence.module.js';
 export { timestampType } from './columns.js';

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseOrThrow } from '../../common/index.js';
@@ -55,6 +55,13 @@ export class OperatorController {
   async createApiKey(@Param('id') id: string, @Body() body: unknown) {
     const { label } = parseOrThrow(apiKeySchema, body ?? {});
     return { apiKey: await this.agencies.createApiKey(id, label) };
+  }
+
+  @Delete('agencies/:id/api-keys/:prefix')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an agency API key by its prefix (chy_<prefix>_…); it is refused at once' })
+  async revokeApiKey(@Param('id') id: string, @Param('prefix') prefix: string): Promise<void> {
+    await this.agencies.revokeApiKey(id, prefix);
   }
 
   @Get('outbox')

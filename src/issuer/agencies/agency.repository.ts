@@ -41,6 +41,14 @@ export class AgencyRepository {
     return this.db.use(tx, (m) => m.getRepository(AgencyApiKeyEntity).insert(key));
   }
 
+  /** Revokes one active key of an agency by one conditional UPDATE; false when there was none. */
+  async revokeApiKey(agencyId: string, prefix: string, at: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(AgencyApiKeyEntity).update({ agencyId, prefix, revokedAt: IsNull() }, { revokedAt: at }),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
   activeApiKey(prefix: string): Promise<AgencyApiKeyEntity | null> {
     return this.db.use(undefined, (m) => m.getRepository(AgencyApiKeyEntity).findOneBy({ prefix, revokedAt: IsNull() }));
   }

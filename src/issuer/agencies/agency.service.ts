@@ -117,6 +117,15 @@ export class AgencyService implements OnApplicationBootstrap {
     return apiKey.token;
   }
 
+  /** Revokes an agency API key by its public prefix; requests with it get 401 from then on. */
+  async revokeApiKey(idOrSlug: string, prefix: string): Promise<void> {
+    const agency = await this.get(idOrSlug);
+    if (!(await this.agencies.revokeApiKey(agency.id, prefix, new Date()))) {
+      throw notFound(`No active API key "${prefix}" for this agency`);
+    }
+    this.logger.log({ agencyId: agency.id, prefix }, 'agency API key revoked');
+  }
+
   async get(id: string): Promise<Agency> {
     const agency = (await this.agencies.byId(id)) ?? (await this.agencies.bySlug(id));
     if (!agency) throw notFound(`No agency "${id}"`);

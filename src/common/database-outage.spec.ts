@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { isDatabaseConnectivityError } from './database-outage.js';
+
+describe('isDatabaseConnectivityError', () => {
+  it('recognises a real SQLITE_BUSY, also wrapped as TypeORM does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chancery-busy-'));
+    const holder = new Database(join(dir, 'db.sqlite'));
+    const other = new Database(join(dir, 'db.sqlite'), { timeout: 0 });
+    try {
+      holder.exec('CREATE TABLE t (x INTEGER)');
+      holder.exec('BEGIN EXCLUSIVE');
+      let busy: unknown;
+      try {
+        other.exec('INSERT INTO t VALUES (1)');
+      } catch (error) {
+        busy = error;
+      }
+      expect((busy as { code: string }).code).toMatch(/^SQLITE_BUSY/);
+      expect(isDatabaseConnectivityError(busy)).toBe(true);
+      expect(isDatabaseConnectivityError({ name: 'QueryFailedError', driverError: busy })).toBe(true);
+      holder.exec('ROLLBACK');
+    } finally {
+      holder.close();
+      other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('recognises PostgreSQL connectivity failures', () => {
+    expect(isDatabaseConnectivityError({ code: '57P01', message: 'terminating connection due to administrator command' })).toBe(
+      true,
+    );
+    expect(isDatabaseConnectivityError({ code: '55000', message: 'database "x" is not currently accepting connections' })).toBe(
+      true,
+    );
+    expect(isDatabaseConnectivityError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    expect(isDatabaseConnectivityError(new AggregateError([refused]))).toBe(true);
+  });
+
+  it('does not mistake query errors, client aborts or other clients for an outage', () => {
+    expect(isDatabaseConnectivityError({ code: '23505', message: 'duplicate key value' })).toBe(false);
+    expect(isDatabaseConnectivityError({ code: 'SQLITE_CONSTRAINT_UNIQUE' })).toBe(false);
+    // Fastify: the client went away mid-body.
+    expect(isDatabaseConnectivityError(Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 }))).toBe(false);
+    expect(isDatabaseConnectivityError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))).toBe(false);
+    // A chain or Redis client's socket error wrapped as a cause.
+    expect(isDatabaseConnectivityError(new Error('fetch failed', { cause: { code: 'ECONNREFUSED', syscall: 'connect' } }))).toBe(
+      false,
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+/** PostgreSQL SQLSTATEs of a lost or refused connection (class 08, admin shutdown 57P0x, too many connections). */
+const PG_CONNECTIVITY_CODES = new Set([
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  // "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
+  '55000',
+]);
+const NODE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const MESSAGE_PATTERNS = [
+  /Connection terminated/i,
+  /connection timeout/i,
+  /Client has encountered a connection error/i,
+  /not currently accepting connections/i,
+  /Cannot use a pool after calling end/i,
+];
+
+/**
+ * True when an error (or what it wraps: TypeORM's driverError, AggregateError members) says the
+ * database cannot be reached, as opposed to a query that failed: the client may retry later.
+ */
+export function isDatabaseConnectivityError(error: unknown, depth = 0): boolean {
+  if (depth > 5 || error === null || typeof error !== 'object') return false;
+  // `cause` is not followed: a chain or Redis client's socket error must not read as a database outage.
+  const { code, message, driverError, errors, syscall, statusCode } = error as {
+    syscall?: unknown;
+    statusCode?: unknown;
+    code?: unknown;
+    message?: unknown;
+    driverError?: unknown;
+    errors?: unknown;
+  };
+  // Fastify's own errors (a client aborting its request is ECONNRESET too) carry a statusCode.
+  if (statusCode !== undefined) return false;
+  if (typeof code === 'string') {
+    if (PG_CONNECTIVITY_CODES.has(code)) return true;
+    // A socket of the database driver: it names the system call (connect, read, write).
+    if (NODE_SOCKET_CODES.has(code) && typeof syscall === 'string') return true;
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_IOERR')) return true;
+    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_LOCKED') return true;
+  }
+  // pg raises plain Errors with these messages when a socket dies mid-query.
+  if (typeof message === 'string' && code === undefined && MESSAGE_PATTERNS.some((pattern) => pattern.test(message))) {
+    return true;
+  }
+  if (Array.isArray(errors) && errors.some((member) => isDatabaseConnectivityError(member, depth + 1))) return true;
+  return isDatabaseConnectivityError(driverError, depth + 1);
+}
+
+/**
+ * Whether the database is reachable, as far as requests can tell. One log line per change of state
+ * (down, then up again), never a stack per request. The health module probes while it is down.
+ */
+@Injectable()
+export class DatabaseOutage {
+  private readonly logger = new Logger('Database');
+  private downSince: number | undefined;
+  private readonly listeners = new Set<(down: boolean) => void>();
+
+  get isDown(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  onChange(listener: (down: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  reportDown(error: unknown): void {
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    const code =
+      (error as { code?: unknown; driverError?: { code?: unknown } })?.code ??
+      (error as { driverError?: { code?: unknown } })?.driverError?.code;
+    this.logger.warn({ event: 'database_down', code: typeof code === 'string' ? code : undefined }, 'database unavailable');
+    for (const listener of this.listeners) listener(true);
+  }
+
+  reportUp(): void {
+    if (this.downSince === undefined) return;
+    const downForMs = Date.now() - this.downSince;
+    this.downSince = undefined;
+    this.logger.log({ event: 'database_up', downForMs }, 'database reachable again');
+    for (const listener of this.listeners) listener(false);
+  }
+}

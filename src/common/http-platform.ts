@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
+import type { Logger as PinoLogger } from 'pino';
+import type { PlatformConfig } from '../config/index.js';
+import { parseApiKey, bearerToken } from './api-keys.js';
+import { ProblemError } from './errors.js';
+import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
+import { isOAuthPath, ProblemFilter } from './problem.filter.js';
+
+const frameworkErrorFilter = new ProblemFilter();
+
+/** Longest path parameter (a did:jwk fits); longer ones get 414 before routing. */
+export const MAX_PARAM_LENGTH = 1_024;
+
+/** Fastify server options: timeouts against slow clients, a connection cap, and the node http server. */
+export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: number) {
+  const requestTimeout = platform.requestTimeoutMs;
+  return {
+    bodyLimit: bodyLimitBytes,
+    trustProxy: platform.trustProxy,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // Idle socket, whole request (headers and body), and idle keep-alive socket.
+    connectionTimeout: platform.connectionTimeoutMs,
+    requestTimeout,
+    keepAliveTimeout: platform.keepAliveTimeoutMs,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Malformed %-encoding and over-long parameters are refused by the router before any hook or
+    // Nest handler: rendered here in the same shapes as every other error.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      frameworkErrorFilter.render(error, request, reply);
+    },
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+      const server = createServer(
+        {
+          requestTimeout,
+          headersTimeout: Math.min(requestTimeout, 60_000),
+          keepAliveTimeout: platform.keepAliveTimeoutMs,
+          // Node checks request timeouts on this interval (30 s by default, longer than short timeouts).
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 2))),
+        },
+        handler,
+      );
+      server.maxConnections = platform.maxConnections;
+      return server;
+    },
+  };
+}
+
+/**
+ * Browser wallets call these cross-origin: metadata, offers by reference, nonce, PAR, token, credential,
+ * deferred, notification, request objects and responses, type metadata and status lists. They get
+ * `Access-Control-Allow-Origin: *` without credentials; every other route sends no CORS header.
+ */
+const CORS_PATHS = [
+  /^\/\.well-known\/[^/]+(\/.*)?$/,
+  /^\/oid4vci\/(nonce|par|token|credential|deferred|notification)$/,
+  /^\/oid4vci\/offers\/[^/]+$/,
+  /^\/oid4vp\/requests\/[^/]+$/,
+  /^\/oid4vp\/response$/,
+  /^\/vct\/[^/]+$/,
+  /^\/status\/[^/]+\/[^/]+$/,
+];
+export const isCorsPath = (path: string) => CORS_PATHS.some((pattern) => pattern.test(path));
+const CORS_ALLOW_HEADERS = 'authorization, content-type, dpop';
+const CORS_EXPOSE_HEADERS = 'dpop-nonce, www-authenticate, retry-after';
+
+/** Placeholder an HTML page puts in `<script nonce="…">`; replaced by the response's CSP nonce. */
+export const CSP_NONCE_PLACEHOLDER = '__CSP_NONCE__';
+
+const pathOf = (url: string) => url.split('?')[0] ?? url;
+
+/** Keys for the access log: the API key's public prefix or "operator", never the key. */
+function keyLabel(request: FastifyRequest, operatorKey: string | undefined): string | undefined {
+  const token = bearerToken(request.headers);
+  if (!token) return undefined;
+  const parsed = parseApiKey(token) ?? parseApiKey(token, 'rpk');
+  if (parsed) return parsed.prefix;
+  if (operatorKey && token === operatorKey) return 'operator';
+  return 'unknown';
+}
+
+function formParser(bodyLimit: number) {
+  // Async: Nest's parser runner waits for a promise (or a third `done` argument), not a plain return.
+  return async (_request: FastifyRequest, body: Buffer) => {
+    if (body.length > bodyLimit) throw new ProblemError(413, 'payload_too_large', 'Request body too large');
+    const text = body.toString('utf8');
+    const params = new URLSearchParams(text);
+    const result: Record<string, string> = {};
+    for (const [key, value] of params) {
+      // RFC 6749 §3.1: parameters must not be included more than once.
+      if (Object.hasOwn(result, key)) throw badForm(`Parameter "${safeName(key)}" is repeated`);
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw badForm('Forbidden parameter name');
+      result[key] = value;
+    }
+    return result;
+  };
+}
+const badForm = (detail: string) => new ProblemError(400, 'invalid_request', 'The request is invalid', detail);
+const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '?').slice(0, 40);
+
+function jsonParser(
+  defaultParser: (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void,
+) {
+  return (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+    const text = body.toString('utf8');
+    defaultParser(request, text, (error, value) => {
+      if (error) {
+        done(new ProblemError(400, 'invalid_request', 'The request could not be parsed', 'The body is not valid JSON'));
+        return;
+      }
+      const bounds = jsonBoundsProblem(value);
+      if (bounds) return done(new ProblemError(400, 'invalid_request', 'The request is invalid', bounds));
+      const repeated = duplicateJsonMember(text);
+      if (repeated !== undefined) {
+        return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body repeats a JSON member'));
+      }
+      if (isOAuthPath(pathOf(request.url)) && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+        return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body must be an object'));
+      }
+      done(null, value);
+    });
+  };
+}
+
+/**
+ * Everything the HTTP platform adds to Fastify, before Nest registers its routes: body parsers that
+ * refuse ambiguity, security headers with a CSP nonce, the CORS allow-list, and one access-log line
+ * per request.
+ */
+export async function installHttpPlatform(
+  app: NestFastifyApplication,
+  options: { bodyLimitBytes: number; logger: PinoLogger; operatorApiKey: string | undefined },
+): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+
+  // Fastify parses text/plain by default; no endpoint takes text, and a string body crashes the
+  // OAuth libraries. Without a parser the type gets 415.
+  fastify.removeContentTypeParser('text/plain');
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error') as unknown as Parameters<typeof jsonParser>[0];
+  app.useBodyParser('application/json', { bodyLimit: options.bodyLimitBytes }, jsonParser(defaultJson) as never);
+  app.useBodyParser(
+    'application/x-www-form-urlencoded',
+    { bodyLimit: options.bodyLimitBytes },
+    formParser(options.bodyLimitBytes) as never,
+  );
+
+  await app.register(
+    helmet as never,
+    {
+      enableCSPNonces: true,
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          // Our pages and Swagger UI carry inline <style>; styles cannot run code.
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'object-src': ["'none'"],
+          'base-uri': ["'none'"],
+          'frame-ancestors': ["'none'"],
+        },
+      },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+      crossOriginResourcePolicy: false,
+      crossOriginEmbedderPolicy: false,
+      // HSTS belongs to the TLS terminator in front of us.
+      strictTransportSecurity: false,
+    } as never,
+  );
+
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    (request as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    const path = pathOf(request.url);
+    if (!isCorsPath(path)) return;
+    void reply.header('access-control-allow-origin', '*');
+    void reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+      return reply
+        .status(204)
+        .headers({
+          'access-control-allow-methods': 'GET, POST, OPTIONS',
+          'access-control-allow-headers': CORS_ALLOW_HEADERS,
+          'access-control-max-age': '600',
+        })
+        .send();
+    }
+  });
+
+  // Pages mark their inline scripts with the placeholder; each response gets its own nonce.
+  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const type = reply.getHeader('content-type');
+    if (typeof payload !== 'string' || typeof type !== 'string' || !type.startsWith('text/html')) return payload;
+    const nonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
+    return nonce ? payload.replaceAll(CSP_NONCE_PLACEHOLDER, nonce) : payload;
+  });
+
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const url = request.routeOptions.url;
+    if (url === '/health' || url === '/metrics') return;
+    const started = (request as FastifyRequest & { startedAt?: bigint }).startedAt;
+    options.logger.info(
+      {
+        event: 'access',
+        method: request.method,
+        route: url ?? '(unmatched)',
+        status: reply.statusCode,
+        ms: started ? Number((process.hrtime.bigint() - started) / 1000n) / 1000 : undefined,
+        key: keyLabel(request, options.operatorApiKey),
+      },
+      'request',
+    );
+  });
+}

@@ -1,0 +1,439 @@
+import { randomBytes } from 'node:crypto';
+import { statSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { connect } from 'node:net';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { jest } from '@jest/globals';
+import { runCli } from '../src/cli.js';
+import { parseApiKey } from '../src/common/index.js';
+import { eventually, startTestApp, type TestApp } from './support/test-app.js';
+
+/** HTTP platform: limits, timeouts, rate limits, security headers, CORS, one error shape, access log, signals. */
+describe('HTTP platform', () => {
+  let app: TestApp;
+  const keyPrefix = `chancery-test:${randomBytes(6).toString('hex')}:`;
+  const metricsToken = randomBytes(24).toString('base64url');
+  const sigusr2Before = process.listenerCount('SIGUSR2');
+  const sigtermBefore = process.listenerCount('SIGTERM');
+  let logLines: string[] = [];
+  const allLines: string[] = [];
+  const stdoutWrite = process.stdout.write.bind(process.stdout);
+
+  beforeAll(async () => {
+    jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      if (text.startsWith('{')) {
+        logLines.push(...text.split('\n').filter(Boolean));
+        allLines.push(...text.split('\n').filter(Boolean));
+        return true;
+      }
+      return stdoutWrite(chunk, ...rest);
+    }) as never);
+    app = await startTestApp({
+      LOG_LEVEL: 'info',
+      HTTP_REQUEST_TIMEOUT_MS: '400',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      RATE_LIMIT_KEY_PREFIX: keyPrefix,
+      RATE_LIMIT_PER_MINUTE: '4',
+      RATE_LIMIT_PER_RESOURCE_PER_MINUTE: '2',
+      METRICS_TOKEN: metricsToken,
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    jest.restoreAllMocks();
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  const raw = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
+    fetch(app.url + path, { method, body, headers });
+
+  describe('resource limits', () => {
+    it('closes a connection whose body trickles in slower than HTTP_REQUEST_TIMEOUT_MS', async () => {
+      const url = new URL(app.url);
+      const socket = connect(Number(url.port), url.hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+      );
+      // One byte at a time keeps the socket from ever being idle; only the request timeout can end it.
+      const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('close', resolve));
+      clearInterval(trickle);
+      expect(socket.destroyed).toBe(true);
+      if (received) expect(received).toMatch(/^HTTP\/1\.1 408/);
+    });
+
+    it('refuses an over-long path parameter with 414 in the problem shape', async () => {
+      const response = await app.call('GET', `/1.0/identifiers/did:jwk:${'A'.repeat(5000)}`);
+      expect(response.status).toBe(414);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.body.code).toBe('uri_too_long');
+    });
+  });
+
+  describe('rate limits (Redis)', () => {
+    it('answers 429 with Retry-After per client IP, as OAuth JSON on OAuth routes', async () => {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 5; i++) {
+        last = await raw('POST', '/oid4vci/nonce');
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 4).every((status) => status !== 429)).toBe(true);
+      expect(statuses[4]).toBe(429);
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(last!.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await last!.json()).toEqual(expect.objectContaining({ error: 'invalid_request' }));
+      // The counters live in Redis under this app's prefix.
+      const redis = new Redis('redis://127.0.0.1:6379');
+      const keys = await redis.keys(`${keyPrefix}ip:POST:/oid4vci/nonce:*`);
+      redis.disconnect();
+      expect(keys.length).toBe(1);
+    });
+
+    it('answers 429 as problem details elsewhere', async () => {
+      let last: Awaited<ReturnType<TestApp['call']>> | undefined;
+      for (let i = 0; i < 5; i++)
+        last = await app.call('GET', '/1.0/identifiers/did:ethr:govchain:0x0000000000000000000000000000000000000001');
+      expect(last!.status).toBe(429);
+      expect(last!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(last!.body.code).toBe('rate_limited');
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+
+    it('limits each offer on its own, below the per-IP limit', async () => {
+      const first = await app.call('GET', '/oid4vci/offers/offer-a');
+      const second = await app.call('GET', '/oid4vci/offers/offer-a');
+      const third = await app.call('GET', '/oid4vci/offers/offer-a');
+      expect([first.status, second.status]).not.toContain(429);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBeTruthy();
+      const other = await app.call('GET', '/oid4vci/offers/offer-b');
+      expect(other.status).not.toBe(429);
+    });
+  });
+
+  describe('security headers and CORS', () => {
+    it('sends CSP with a per-response nonce, frame-ancestors none, nosniff and a referrer policy on pages', async () => {
+      const first = await raw('GET', '/docs');
+      const second = await raw('GET', '/docs');
+      expect(first.status).toBe(200);
+      const csp = first.headers.get('content-security-policy')!;
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=_-]+'/);
+      expect(csp).not.toEqual(second.headers.get('content-security-policy'));
+      expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(first.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(first.headers.get('x-frame-options')).toBe('DENY');
+    });
+
+    it('allows any origin, without credentials, on wallet-facing endpoints, with preflight', async () => {
+      const metadata = await raw('GET', '/.well-known/openid-credential-issuer', undefined, { origin: 'https://wallet.example' });
+      expect(metadata.headers.get('access-control-allow-origin')).toBe('*');
+      expect(metadata.headers.get('access-control-allow-credentials')).toBeNull();
+
+      const preflight = await raw('OPTIONS', '/oid4vci/credential', undefined, {
+        origin: 'https://wallet.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, dpop, content-type',
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('dpop');
+
+      // Errors on those endpoints carry the header too, so a browser wallet can read them.
+      const error = await raw('POST', '/oid4vci/credential', '{}', {
+        origin: 'https://wallet.example',
+        'content-type': 'application/json',
+      });
+      expect(error.status).toBeGreaterThanOrEqual(400);
+      expect(error.headers.get('access-control-allow-origin')).toBe('*');
+    });
+
+    it('sends no CORS headers anywhere else, and refuses their preflight', async () => {
+      const operator = await app.call('GET', '/operator/agencies', {
+        headers: { origin: 'https://evil.example' },
+        token: app.operatorApiKey,
+      });
+      expect(operator.status).toBe(200);
+      expect(operator.headers.get('access-control-allow-origin')).toBeNull();
+      const preflight = await raw('OPTIONS', '/operator/agencies', undefined, {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+      });
+      expect(preflight.status).toBeGreaterThanOrEqual(400);
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    });
+  });
+
+  describe('one error shape', () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+    it.each([
+      ['a JSON array', '[1,2,3]', { 'content-type': 'application/json' }, 400],
+      ['a JSON string', '"text"', { 'content-type': 'application/json' }, 400],
+      ['malformed JSON', '{"client_id":', { 'content-type': 'application/json' }, 400],
+      ['a text body', 'client_id=x', { 'content-type': 'text/plain' }, 415],
+      ['a repeated form key', 'client_id=a&client_id=b&response_type=code', form, 400],
+      ['a __proto__ form key', '__proto__=x&client_id=a', form, 400],
+    ])('answers PAR with %s as OAuth error JSON, not 5xx', async (_label, body, headers, status) => {
+      const response = await raw('POST', '/oid4vci/par', body, headers);
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      const json = (await response.json()) as { error: string; error_description?: string };
+      expect(json.error).toBe('invalid_request');
+      expect(json.error_description ?? '').not.toMatch(/Unexpected|position|FST_/);
+    });
+
+    it('passes a well-formed form body through to the handler', async () => {
+      const response = await raw(
+        'POST',
+        '/oid4vci/token',
+        'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=unknown',
+        form,
+      );
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
+    });
+
+    it('answers a repeated token parameter as invalid_request', async () => {
+      const response = await raw(
+        'POST',
+        '/oid4vci/token',
+        'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=a&pre-authorized_code=b',
+        form,
+      );
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+    });
+
+    it('answers Fastify and router errors as problem details elsewhere', async () => {
+      const badEncoding = await app.call('GET', '/1.0/identifiers/%E0%A4%A');
+      expect(badEncoding.status).toBe(400);
+      expect(badEncoding.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(badEncoding.body.code).toBe('invalid_request');
+
+      const unknown = await app.call('GET', '/no/such/route');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.code).toBe('not_found');
+
+      const malformed = await app.call('POST', '/credentials/verify', { body: '{"credential":' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.code).toBe('invalid_request');
+      expect(JSON.stringify(malformed.body)).not.toMatch(/Unexpected|position/);
+
+      const wrongType = await app.call('POST', '/credentials/verify', {
+        body: 'x',
+        headers: { 'content-type': 'application/xml' },
+      });
+      expect(wrongType.status).toBe(415);
+      expect(wrongType.body.code).toBe('unsupported_media_type');
+
+      const repeated = await app.call('POST', '/credentials/verify', { body: '{"credential":"a","credential":"b"}' });
+      expect(repeated.status).toBe(400);
+      expect(repeated.body.code).toBe('invalid_request');
+
+      const deep = await app.call('POST', '/credentials/verify', { body: '['.repeat(200) + ']'.repeat(200) });
+      expect(deep.status).toBe(400);
+      expect(deep.body.code).toBe('invalid_request');
+    });
+
+    it('renders OAuth JSON on the offer-by-reference and .well-known routes', async () => {
+      const wellKnown = await raw('GET', '/.well-known/nothing-here');
+      expect(wellKnown.status).toBe(404);
+      expect(((await wellKnown.json()) as { error: string }).error).toBe('invalid_request');
+    });
+  });
+
+  describe('operations', () => {
+    it('writes one access-log line per request with the route template and key prefix, never the key or body', async () => {
+      logLines = [];
+      const created = await app.operator('POST', '/operator/agencies', { slug: 'logged', name: 'Logged agency' });
+      expect(created.status).toBe(201);
+      const secret = 'do-not-log-this-body-marker';
+      const agencyKey = created.body.apiKey as string;
+      const agencyCall = await app.call('GET', '/agency', { token: agencyKey, headers: { 'x-marker': secret } });
+      expect(agencyCall.status).toBe(200);
+      const shown = await app.operator('GET', `/operator/agencies/${created.body.agency.id}`);
+      expect(shown.status).toBe(200);
+      const wrongKey = `chy_${'a'.repeat(12)}_${'wrongsecret'.padEnd(43, 'b')}`;
+      const denied = await app.call('POST', '/credentials/issue', { token: wrongKey, body: { secret } });
+      expect(denied.status).toBe(401);
+
+      const access = await eventually(async () => {
+        const lines = logLines
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((line) => line['event'] === 'access');
+        return lines.length >= 4 ? lines : undefined;
+      });
+      const byRoute = (route: string) => access.filter((line) => line['route'] === route);
+      expect(byRoute('/operator/agencies')).toHaveLength(1);
+      expect(byRoute('/operator/agencies/:id')).toEqual([
+        expect.objectContaining({ method: 'GET', status: 200, key: 'operator', ms: expect.any(Number) }),
+      ]);
+      expect(byRoute('/agency')).toEqual([expect.objectContaining({ key: parseApiKey(agencyKey)!.prefix, status: 200 })]);
+      expect(byRoute('/credentials/issue')).toEqual([expect.objectContaining({ key: 'a'.repeat(12), status: 401 })]);
+      const everything = logLines.join('\n');
+      expect(everything).not.toContain(app.operatorApiKey);
+      expect(everything).not.toContain(agencyKey);
+      expect(everything).not.toContain(secret);
+      expect(everything).not.toContain('wrongsecret');
+    });
+
+    it('revokes an agency API key by prefix, refused at once, also from the CLI', async () => {
+      const created = await app.operator('POST', '/operator/agencies', { slug: 'revoking', name: 'Revoking agency' });
+      const id = created.body.agency.id as string;
+      const first = created.body.apiKey as string;
+      const second = (await app.operator('POST', `/operator/agencies/${id}/api-keys`, { label: 'second' })).body.apiKey as string;
+      expect((await app.call('GET', '/agency', { token: first })).status).toBe(200);
+
+      const revoked = await app.operator('DELETE', `/operator/agencies/${id}/api-keys/${parseApiKey(first)!.prefix}`);
+      expect(revoked.status).toBe(204);
+      const refused = await app.call('GET', '/agency', { token: first });
+      expect(refused.status).toBe(401);
+      expect(refused.body.code).toBe('unauthorized');
+      expect((await app.call('GET', '/agency', { token: second })).status).toBe(200);
+
+      const again = await app.operator('DELETE', `/operator/agencies/${id}/api-keys/${parseApiKey(first)!.prefix}`);
+      expect(again.status).toBe(404);
+      const notOperator = await app.call('DELETE', `/operator/agencies/${id}/api-keys/${parseApiKey(second)!.prefix}`, {
+        token: second,
+      });
+      expect(notOperator.status).toBe(401);
+
+      const env = { CHANCERY_URL: app.url, OPERATOR_API_KEY: app.operatorApiKey };
+      expect((await runCli(['apikey:revoke', 'revoking', second], env)).ok).toBe(true);
+      expect((await app.call('GET', '/agency', { token: second })).status).toBe(401);
+    });
+
+    it('puts /metrics behind METRICS_TOKEN', async () => {
+      expect((await app.call('GET', '/metrics')).status).toBe(401);
+      expect((await app.call('GET', '/metrics', { token: 'x'.repeat(32) })).status).toBe(401);
+      const allowed = await raw('GET', '/metrics', undefined, { authorization: `Bearer ${metricsToken}` });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain('chancery_outbox_entries');
+    });
+
+    it('listens for SIGTERM and SIGINT only: SIGUSR2 does not shut the service down', () => {
+      expect(process.listenerCount('SIGUSR2')).toBe(sigusr2Before);
+      expect(process.listenerCount('SIGTERM')).toBeGreaterThan(sigtermBefore);
+    });
+
+    it('keeps the data directory 0700 and the SQLite files 0600', () => {
+      if (app.dbKind !== 'sqlite') return expect(app.config.database.kind).toBe('postgres');
+      expect(statSync(app.config.dataDir).mode & 0o777).toBe(0o700);
+      const path = (app.config.database as { path: string }).path;
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(existsSync(`${path}-wal`)).toBe(true);
+      expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
+      expect(statSync(dirname(path)).mode & 0o077).toBe(0);
+    });
+  });
+
+  describe('database outage (PostgreSQL)', () => {
+    it('answers 503 database_unavailable with Retry-After, logs one line per state change, then recovers', async () => {
+      if (app.dbKind !== 'postgres') return expect(app.dbKind).toBe('sqlite');
+      const dbName = new URL((app.config.database as { url: string }).url).pathname.slice(1);
+      // Earlier tests used up the rate limits of the routes used here: start with fresh counters.
+      const redis = new Redis('redis://127.0.0.1:6379');
+      const counters = await redis.keys(`${keyPrefix}*`);
+      if (counters.length > 0) await redis.del(...counters);
+      redis.disconnect();
+      const admin = new pg.Client({
+        connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      });
+      await admin.connect();
+      try {
+        logLines = [];
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [dbName],
+        );
+        const answers = [];
+        for (let i = 0; i < 3; i++) answers.push(await app.operator('GET', '/operator/agencies'));
+        for (const answer of answers) {
+          expect(answer.status).toBe(503);
+          expect(answer.body.code).toBe('database_unavailable');
+          expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+        }
+        // An OAuth route (offer by reference) answers RFC 6749 JSON.
+        const oauth = await raw('GET', '/oid4vci/offers/00000000-0000-4000-8000-000000000000');
+        expect(oauth.status).toBe(503);
+        expect(oauth.headers.get('retry-after')).toBeTruthy();
+        expect(((await oauth.json()) as { error: string }).error).toBe('temporarily_unavailable');
+        const token = await raw(
+          'POST',
+          '/oid4vci/token',
+          'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=abc',
+          { 'content-type': 'application/x-www-form-urlencoded' },
+        );
+        expect(token.status).toBe(503);
+        expect(((await token.json()) as { error: string }).error).toBe('temporarily_unavailable');
+      } finally {
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+        await admin.end();
+      }
+      await eventually(async () => ((await app.operator('GET', '/operator/agencies')).status === 200 ? true : undefined));
+      await eventually(async () => (logLines.some((line) => line.includes('"database_up"')) ? true : undefined));
+      const events = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(events.filter((line) => line['event'] === 'database_down')).toHaveLength(1);
+      // Nothing else (such as the client that aborted its slow body above) read as a database outage.
+      expect(allLines.filter((line) => line.includes('"database_down"'))).toHaveLength(1);
+      expect(events.filter((line) => line['event'] === 'database_up')).toHaveLength(1);
+      // Requests do not log a stack each (background workers are another matter).
+      expect(events.filter((line) => line['context'] === 'ProblemFilter')).toEqual([]);
+    });
+  });
+});
+
+describe('HTTP platform with a connection cap and /docs closed', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ HTTP_MAX_CONNECTIONS: '2', DOCS_ENABLED: 'false' });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('closes connections beyond HTTP_MAX_CONNECTIONS and serves again once below', async () => {
+    const url = new URL(app.url);
+    const open = async () => {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const held = [await open(), await open()];
+    // Let the server register both before the third arrives.
+    for (const socket of held) {
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => socket.once('data', resolve));
+    }
+    const third = await open();
+    await new Promise((resolve) => third.once('close', resolve));
+    expect(third.destroyed).toBe(true);
+    for (const socket of held) socket.destroy();
+    await eventually(async () => {
+      const response = await fetch(app.url + '/health').catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    });
+  });
+
+  it('does not serve /docs when DOCS_ENABLED=false', async () => {
+    expect((await app.call('GET', '/docs')).status).toBe(404);
+    expect((await app.call('GET', '/docs/openapi.json')).status).toBe(404);
+  });
+});
