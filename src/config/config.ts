@@ -58,6 +58,10 @@ const envSchema = z.object({
   STATUS_VERIFY_ANCHOR: bool.default(true),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
+
+  // Replicas and cluster mode (issue 11).
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+  CLUSTER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -88,6 +92,8 @@ export interface AppConfig {
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
   status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
+  /** How often the reconciler finishes half-done work; how many node:cluster workers main.ts forks. */
+  replicas: { reconcileIntervalMs: number; clusterWorkers: number };
 }
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
@@ -113,6 +119,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     ] as const) {
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }
+  }
+  if (e.CLUSTER_WORKERS > 1) {
+    if (!e.DATABASE_URL)
+      problems.push('CLUSTER_WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); SQLite has one writer');
+    if (!e.CHAIN_RPC_URL) problems.push('CLUSTER_WORKERS: more than one worker needs an external chain (CHAIN_RPC_URL)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -150,6 +161,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
       verifyAnchor: e.STATUS_VERIFY_ANCHOR,
     },
+    replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },
   };
 }
 
