@@ -43,6 +43,34 @@ const CHILD_SCRIPT = [
 /** The line hardhat prints once its own server listens; readiness requires it from our child. */
 const LISTENING = /Started HTTP and WebSocket JSON-RPC server at/;
 
+/** How the embedded node is started; the child must get a stdin pipe from its parent (the tie). */
+export function embeddedNodeCommand(
+  port: number,
+  chainId: number,
+): { command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
+  const root = projectRoot();
+  const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
+  return {
+    command: process.execPath,
+    args: [
+      '-e',
+      CHILD_SCRIPT,
+      cli,
+      'node',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--config',
+      join(root, 'docker/chain/hardhat.config.cjs'),
+    ],
+    cwd: join(root, 'docker/chain'),
+    // The child inherits our environment (PATH, proxies); it is not configuration we read.
+    // eslint-disable-next-line no-restricted-properties
+    env: { ...process.env, CHAIN_ID: String(chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
+  };
+}
+
 /** A hardhat node run as a child process: the embedded development chain, also used by the tests. */
 export class EmbeddedChainNode {
   private child: ChildProcess | undefined;
@@ -109,31 +137,13 @@ export class EmbeddedChainNode {
   }
 
   private async spawn(readyTimeoutMs: number): Promise<void> {
-    const root = projectRoot();
-    const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
-    const child = spawn(
-      process.execPath,
-      [
-        '-e',
-        CHILD_SCRIPT,
-        cli,
-        'node',
-        '--hostname',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--config',
-        join(root, 'docker/chain/hardhat.config.cjs'),
-      ],
-      {
-        cwd: join(root, 'docker/chain'),
-        // The child inherits our environment (PATH, proxies); it is not configuration we read.
-        // eslint-disable-next-line no-restricted-properties
-        env: { ...process.env, CHAIN_ID: String(this.chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
-        // stdin is the tie to us (see CHILD_SCRIPT); we never write to it.
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    const command = embeddedNodeCommand(this.port, this.chainId);
+    const child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      // stdin is the tie to us (see CHILD_SCRIPT); we never write to it.
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.stopping = false;
     let ready = false;

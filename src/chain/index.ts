@@ -7,7 +7,7 @@ export { OutboxWorker } from './outbox.worker.js';
 export { OutboxEntity, ChainContractEntity, JobLeaseEntity, type OutboxStatus } from './outbox.entity.js';
 export { JobLeases, Replica } from './leases.js';
 export { Reconciler, type ReconcileStep } from './reconciler.js';
-export { EmbeddedChainNode, EmbeddedNodePortBusyError, freePort } from './embedded-node.js';
+export { EmbeddedChainNode, EmbeddedNodePortBusyError, embeddedNodeCommand, freePort } from './embedded-node.js';
 export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interface, ERC1056_NAME } from './erc1056.js';
 export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
 export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';
