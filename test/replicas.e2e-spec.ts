@@ -1,5 +1,5 @@
 import { Contract, JsonRpcProvider } from 'ethers';
-import { contractInterface, credentialTypeKey, OutboxEntity, OutboxWorker } from '../src/chain/index.js';
+import { contractInterface, credentialTypeKey, OutboxEntity, OutboxService, OutboxWorker } from '../src/chain/index.js';
 import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
@@ -169,5 +169,33 @@ describe('two replicas on one database and one chain', () => {
       (await b.operator('GET', `/operator/agencies/${stuck.id}`)).body.status === 'active' ? true : undefined,
     );
     expect(await onChain(flipped.did, 'driving-licence')).toBe(true);
+  });
+
+  it('leases an entry to one replica at a time, whatever its state, until released or expired', async () => {
+    for (const replica of [a, b]) await replica.app.get(OutboxWorker).stop();
+    const [outboxA, outboxB] = [a.app.get(OutboxService), b.app.get(OutboxService)];
+    const [id] = await db(a).transaction((tx) =>
+      outboxA.enqueue(tx, [{ signerKeyId: 'no-such-key', to: null, data: '0x00', purpose: 'test:lease', ref: 'test:lease' }]),
+    );
+    try {
+      const entry = (await outboxA.get(id!))!;
+      expect(await outboxA.claim(entry, 60_000)).toBe(true);
+      expect(await outboxB.claim(entry, 60_000)).toBe(false);
+      // Only the holder may store a signed transaction or settle the entry.
+      expect(await outboxB.updateHeld(id!, { status: 'signed', rawTx: '0x01', txHash: '0x02' })).toBe(false);
+      expect(await outboxA.updateHeld(id!, { status: 'signed', rawTx: '0x01', txHash: '0x02' })).toBe(true);
+      const signed = (await outboxB.get(id!))!;
+      expect(await outboxB.claim(signed, 60_000)).toBe(false);
+      await outboxA.release(id!);
+      expect(await outboxB.claim(signed, 60_000)).toBe(true);
+      expect(await outboxA.claim(signed, 60_000)).toBe(false);
+      // A lease that ran out (its holder died) is taken over.
+      await outboxB.release(id!);
+      expect(await outboxB.claim(signed, -1_000)).toBe(true);
+      expect(await outboxA.claim(signed, 60_000)).toBe(true);
+    } finally {
+      await db(a).use(undefined, (m) => m.getRepository(OutboxEntity).delete({ id: id! }));
+      for (const replica of [a, b]) replica.app.get(OutboxWorker).start();
+    }
   });
 });
