@@ -55,6 +55,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
           pollMs: config.chain.pollMs,
           outboxPollMs: config.outboxPollMs,
           priorityFeeWei: config.chain.priorityFeeWei,
+          reconcileMs: config.replicas.reconcileIntervalMs,
         },
         operatorApiKey,
       }),
@@ -86,7 +87,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${address.port}`;
 
     const agencies = app.get(AgencyService);
-    await agencies.reconcile();
+    // Failures are logged; the reconciler tries again every RECONCILE_INTERVAL_MS.
+    await agencies.reconcile().catch(() => undefined);
     if (config.demoAgency) {
       const authorisations = app.get(AuthorisationService);
       const types = app.get(Catalogue).list();

@@ -1,7 +1,7 @@
 import { KeyEntity } from './keys/index.js';
 import { PresentationRequestEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
-import { ChainContractEntity, OutboxEntity } from './chain/index.js';
+import { ChainContractEntity, JobLeaseEntity, OutboxEntity } from './chain/index.js';
 import {
   AgencyApiKeyEntity,
   AgencyAuthorisationEntity,
@@ -19,6 +19,7 @@ export const entities = [
   KeyEntity,
   OutboxEntity,
   ChainContractEntity,
+  JobLeaseEntity,
   AgencyEntity,
   AgencyApiKeyEntity,
   AgencyAuthorisationEntity,

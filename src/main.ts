@@ -1,12 +1,17 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/index.js';
 import { startApp } from './app.js';
+import { runClusterPrimary } from './cluster.js';
+import { EmbeddedNodePortBusyError } from './chain/index.js';
 
 // A .env file in the working directory fills in variables the environment does not set.
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 try {
-  const running = await startApp(loadConfig(process.env));
+  const config = loadConfig(process.env);
+  // CLUSTER_WORKERS > 1: this process only forks and supervises the workers (src/cluster.ts).
+  if (runClusterPrimary(config)) await new Promise(() => undefined);
+  const running = await startApp(config);
   const stop = () => void running.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -19,6 +24,10 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(error.message + '\n');
     process.exit(2);
+  }
+  if (error instanceof EmbeddedNodePortBusyError) {
+    process.stderr.write(error.message + '\n');
+    process.exit(1);
   }
   throw error;
 }

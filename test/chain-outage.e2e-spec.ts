@@ -1,4 +1,25 @@
+import { spawn } from 'node:child_process';
+import { embeddedNodeCommand, freePort } from '../src/chain/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const answersRpc = (port: number): Promise<boolean> =>
+  fetch(`http://127.0.0.1:${port}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+    signal: AbortSignal.timeout(1_000),
+  }).then(
+    (response) => response.ok,
+    () => false,
+  );
 
 /**
  * The embedded chain node is killed while an agency is being created: the agency and its chain writes
@@ -58,5 +79,33 @@ describe('chain node outage', () => {
     await outboxSettled(app);
     const counts = (await app.operator('GET', '/operator/outbox')).body;
     expect(counts).toEqual(expect.objectContaining({ mined: minedBefore + 5, pending: 0, signed: 0, signing: 0, reverted: 0 }));
+  });
+
+  it('stops the embedded node when the service that started it is killed (no orphan holds the port)', async () => {
+    const port = await freePort();
+    // A stand-in for the service: starts the node exactly as the service does, then dies by SIGKILL.
+    const service = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = JSON.parse(process.argv[1]);
+         const node = require('node:child_process').spawn(c.command, c.args, { cwd: c.cwd, env: c.env, stdio: ['pipe', 'ignore', 'ignore'] });
+         process.stdout.write(node.pid + '\\n');
+         setInterval(() => undefined, 1000);`,
+        JSON.stringify(embeddedNodeCommand(port, 7777)),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const nodePid = await new Promise<number>((resolve) =>
+      service.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
+    try {
+      await eventually(async () => ((await answersRpc(port)) ? true : undefined), 60_000);
+      service.kill('SIGKILL');
+      await eventually(async () => (!alive(nodePid) && !(await answersRpc(port)) ? true : undefined), 20_000);
+    } finally {
+      service.kill('SIGKILL');
+      if (alive(nodePid)) process.kill(nodePid, 'SIGKILL');
+    }
   });
 });

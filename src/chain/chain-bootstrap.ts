@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
 import { ChainClient } from './chain.client.js';
@@ -6,13 +6,18 @@ import { ChainContractEntity } from './outbox.entity.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { ChainEvents } from './chain-events.js';
-import type { EmbeddedChainNode } from './embedded-node.js';
+import { Reconciler } from './reconciler.js';
+import { EmbeddedNodePortBusyError, type EmbeddedChainNode } from './embedded-node.js';
 import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
 import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName } from './contracts.js';
 
 const DEPLOYER_OWNER = 'chain:deployer';
 
 export const CHAIN_OPTIONS = Symbol('CHAIN_OPTIONS');
+
+/** Delay before restart attempt n: the configured delay, doubled per failed attempt, at most 60 s. */
+export const restartDelayMs = (baseMs: number, attempt: number): number =>
+  Math.min(Math.max(baseMs, 100) * 2 ** Math.min(attempt - 1, 10), 60_000);
 
 export interface ChainOptions {
   /** Addresses from configuration; the others are deployed once and recorded. */
@@ -25,12 +30,15 @@ export interface ChainOptions {
   pollMs: number;
   outboxPollMs: number;
   priorityFeeWei: bigint;
+  /** Period of the reconciler (agency activation, authorisations, anchors); defaults to 30 s. */
+  reconcileMs?: number;
 }
 
 /** Makes sure the contracts we rely on exist on the configured chain before the service takes traffic. */
 @Injectable()
-export class ChainBootstrap implements OnApplicationBootstrap {
+export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChainBootstrap');
+  private closed = false;
   private addresses: Record<ContractName, string> | undefined;
 
   constructor(
@@ -40,6 +48,7 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     private readonly outbox: OutboxService,
     private readonly worker: OutboxWorker,
     private readonly events: ChainEvents,
+    private readonly reconciler: Reconciler,
     @Inject(CHAIN_OPTIONS) private readonly options: ChainOptions,
   ) {}
 
@@ -61,6 +70,7 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     ]);
     this.worker.start();
     this.events.start();
+    this.reconciler.start(this.options.reconcileMs ?? 30_000);
     this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
   }
 
@@ -73,7 +83,9 @@ export class ChainBootstrap implements OnApplicationBootstrap {
     this.logger.error('embedded chain node died; restarting it');
     await this.worker.stop();
     for (let attempt = 1; ; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, this.options.embeddedRestartMs));
+      // Bounded exponential backoff: a node that keeps failing is retried at most once a minute.
+      await new Promise((resolve) => setTimeout(resolve, restartDelayMs(this.options.embeddedRestartMs, attempt)));
+      if (this.closed) return;
       try {
         await node.restart();
         await this.ensureContracts(this.options);
@@ -81,9 +93,18 @@ export class ChainBootstrap implements OnApplicationBootstrap {
         this.worker.start();
         return;
       } catch (error) {
+        if (error instanceof EmbeddedNodePortBusyError) {
+          // Not ours (an orphan or another program): restarting cannot help; health stays down.
+          this.logger.fatal({ port: error.port, chainId: error.foundChainId }, error.message);
+          return;
+        }
         this.logger.error({ err: error, attempt }, 'restoring the embedded chain node failed');
       }
     }
+  }
+
+  onApplicationShutdown(): void {
+    this.closed = true;
   }
 
   /**

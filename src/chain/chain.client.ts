@@ -1,24 +1,144 @@
-import { FetchRequest, JsonRpcProvider } from 'ethers';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  FetchRequest,
+  JsonRpcProvider,
+  isError,
+  type JsonRpcApiProviderOptions,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+} from 'ethers';
+
+/**
+ * The chain node cannot be reached: refused, reset, timed out or answering with a server error. Callers
+ * map it to a 503 with `chainUnavailable()` from src/common; its message holds no library text.
+ */
+export class ChainUnavailableError extends Error {
+  readonly code = 'CHAIN_UNAVAILABLE';
+
+  constructor(readonly reason: string) {
+    super(`The chain node cannot be reached (${reason})`);
+    this.name = 'ChainUnavailableError';
+  }
+}
+
+/** JSON-RPC methods that only read: safe to send again when the connection failed under them. */
+const IDEMPOTENT_METHODS = new Set([
+  'eth_blockNumber',
+  'eth_chainId',
+  'net_version',
+  'eth_call',
+  'eth_estimateGas',
+  'eth_getCode',
+  'eth_getBalance',
+  'eth_getLogs',
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getTransactionByHash',
+  'eth_getTransactionReceipt',
+  'eth_getTransactionCount',
+  'eth_getStorageAt',
+  'eth_gasPrice',
+  'eth_maxPriorityFeePerGas',
+  'eth_feeHistory',
+]);
+
+/** Socket-level failures; the first four are what a keep-alive socket the node closed looks like. */
+const CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_SOCKET_CLOSED',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/** Why a request failed if it is the connection (not the node's answer), else undefined. */
+export function connectionFailure(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return code.toLowerCase();
+  if (error instanceof Error && /socket hang up/i.test(error.message)) return 'econnreset';
+  if (isError(error, 'TIMEOUT')) return 'timeout';
+  // A 5xx or a non-JSON answer from a proxy in front of the node; JSON-RPC errors are not thrown here.
+  if (isError(error, 'SERVER_ERROR')) return 'server error';
+  return undefined;
+}
+
+export interface ChainClientOptions {
+  /** Per request; ethers waits 5 minutes by default, a down node must surface quickly. */
+  timeoutMs?: number;
+  /** Extra attempts for read-only requests whose connection failed (stale keep-alive socket, reset). */
+  readRetries?: number;
+}
+
+/**
+ * JSON-RPC over keep-alive connections; read-only requests are sent again when the socket under them
+ * was closed by the node (ECONNRESET, socket hang up) or refused for a moment; every connection
+ * failure surfaces as ChainUnavailableError. Writes (eth_sendRawTransaction) are never repeated here:
+ * the outbox re-sends the stored bytes itself.
+ */
+class ResilientJsonRpcProvider extends JsonRpcProvider {
+  constructor(
+    request: FetchRequest,
+    chainId: number,
+    options: JsonRpcApiProviderOptions,
+    private readonly readRetries: number,
+  ) {
+    super(request, chainId, options);
+  }
+
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const payloads = Array.isArray(payload) ? payload : [payload];
+    const idempotent = payloads.every((p) => IDEMPOTENT_METHODS.has(p.method));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await super._send(payload);
+      } catch (error) {
+        const reason = connectionFailure(error);
+        if (!reason) throw error;
+        if (idempotent && reason !== 'timeout' && attempt < this.readRetries) {
+          // A stale socket is replaced at once; a refused connection gets a moment to come back.
+          if (attempt > 0 || reason === 'econnrefused') await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+          continue;
+        }
+        throw new ChainUnavailableError(reason);
+      }
+    }
+  }
+}
 
 /** JSON-RPC access to the consortium chain. The only ethers provider in the service. */
 export class ChainClient {
   readonly provider: JsonRpcProvider;
+  private readonly agent: HttpAgent;
 
   constructor(
     readonly rpcUrl: string,
     readonly chainId: number,
     readonly networkName: string,
     pollMs: number,
+    options: ChainClientOptions = {},
   ) {
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 32, maxFreeSockets: 8 };
+    this.agent = rpcUrl.startsWith('https:') ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     const request = new FetchRequest(rpcUrl);
-    // ethers waits 5 minutes by default; a down node must surface quickly so the outbox retries later.
-    request.timeout = 10_000;
+    request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent: this.agent });
+    request.timeout = options.timeoutMs ?? 10_000;
     // staticNetwork: no start-up probing; cacheTimeout -1: no 250 ms response cache, which hands out stale nonces.
-    this.provider = new JsonRpcProvider(request, chainId, { staticNetwork: true, cacheTimeout: -1, polling: true });
+    this.provider = new ResilientJsonRpcProvider(
+      request,
+      chainId,
+      { staticNetwork: true, cacheTimeout: -1, polling: true },
+      options.readRetries ?? 2,
+    );
     this.provider.pollingInterval = pollMs;
   }
 
-  /** The latest block number, or an error if the node does not answer. */
+  /** The latest block number, or ChainUnavailableError if the node does not answer. */
   async blockNumber(): Promise<number> {
     return this.provider.getBlockNumber();
   }
@@ -29,5 +149,6 @@ export class ChainClient {
 
   destroy(): void {
     this.provider.destroy();
+    this.agent.destroy();
   }
 }

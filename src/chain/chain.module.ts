@@ -7,6 +7,8 @@ import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { TrustedIssuerRegistry } from './trusted-issuers.js';
 import { StatusListAnchorClient } from './status-anchor.js';
+import { JobLeases, Replica } from './leases.js';
+import { Reconciler } from './reconciler.js';
 
 @Global()
 @Module({})
@@ -17,6 +19,9 @@ export class ChainModule {
       providers: [
         { provide: ChainClient, useValue: client },
         { provide: CHAIN_OPTIONS, useValue: options },
+        Replica,
+        JobLeases,
+        Reconciler,
         OutboxService,
         {
           provide: OutboxWorker,
@@ -35,6 +40,9 @@ export class ChainModule {
       ],
       exports: [
         ChainClient,
+        Replica,
+        JobLeases,
+        Reconciler,
         OutboxService,
         OutboxWorker,
         ChainEvents,

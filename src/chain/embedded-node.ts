@@ -11,6 +11,66 @@ export interface EmbeddedNodeOptions {
   readyTimeoutMs?: number;
 }
 
+/** Something answers JSON-RPC on the embedded node's port that this process did not start. */
+export class EmbeddedNodePortBusyError extends Error {
+  constructor(
+    readonly port: number,
+    readonly foundChainId: number | undefined,
+  ) {
+    super(
+      `Port ${port} already has a JSON-RPC node (chain id ${foundChainId ?? 'unknown'}) that this service did not start. ` +
+        'It may be the orphan of a Chancery that was killed, or another program: stop it, or set CHAIN_EMBEDDED_PORT ' +
+        'to a free port (or CHAIN_RPC_URL to use an external node). A node we did not start is never adopted: ' +
+        'we could neither restart it nor trust its state.',
+    );
+    this.name = 'EmbeddedNodePortBusyError';
+  }
+}
+
+/**
+ * Runs in the child: the hardhat CLI in-process, plus a tie to the parent. Our stdin is a pipe from
+ * the service; when the service dies in any way (even SIGKILL) the pipe closes and the node exits, so
+ * no orphan is left holding the port.
+ */
+const CHILD_SCRIPT = [
+  "process.stdin.on('end', () => process.exit(0));",
+  "process.stdin.on('error', () => process.exit(0));",
+  'process.stdin.resume();',
+  // With -e, argv is [node, cli, 'node', …]: exactly what the hardhat CLI reads from slice(2).
+  'require(process.argv[1]);',
+].join('\n');
+
+/** The line hardhat prints once its own server listens; readiness requires it from our child. */
+const LISTENING = /Started HTTP and WebSocket JSON-RPC server at/;
+
+/** How the embedded node is started; the child must get a stdin pipe from its parent (the tie). */
+export function embeddedNodeCommand(
+  port: number,
+  chainId: number,
+): { command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
+  const root = projectRoot();
+  const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
+  return {
+    command: process.execPath,
+    args: [
+      '-e',
+      CHILD_SCRIPT,
+      cli,
+      'node',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--config',
+      join(root, 'docker/chain/hardhat.config.cjs'),
+    ],
+    cwd: join(root, 'docker/chain'),
+    // The child inherits our environment (PATH, proxies); it is not configuration we read.
+    // eslint-disable-next-line no-restricted-properties
+    env: { ...process.env, CHAIN_ID: String(chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
+  };
+}
+
 /** A hardhat node run as a child process: the embedded development chain, also used by the tests. */
 export class EmbeddedChainNode {
   private child: ChildProcess | undefined;
@@ -27,6 +87,7 @@ export class EmbeddedChainNode {
   static async start(options: EmbeddedNodeOptions): Promise<EmbeddedChainNode> {
     const port = options.port === 0 ? await freePort() : options.port;
     const node = new EmbeddedChainNode(`http://127.0.0.1:${port}`, port, options.chainId);
+    await node.refuseForeignNode();
     await node.spawn(options.readyTimeoutMs ?? 60_000);
     return node;
   }
@@ -43,7 +104,20 @@ export class EmbeddedChainNode {
   /** Starts the node again on the same port: a fresh, empty chain. */
   async restart(readyTimeoutMs = 60_000): Promise<void> {
     await this.stop();
+    await this.refuseForeignNode();
     await this.spawn(readyTimeoutMs);
+  }
+
+  /** Child's process id while it runs (tests check that it dies with us). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  /** Throws EmbeddedNodePortBusyError if a node answers on our port while we run none. */
+  private async refuseForeignNode(): Promise<void> {
+    if (this.running) return;
+    const found = await this.probe();
+    if (found.answers) throw new EmbeddedNodePortBusyError(this.port, found.chainId);
   }
 
   /** Simulates a crash: SIGKILL, no clean shutdown. */
@@ -63,28 +137,13 @@ export class EmbeddedChainNode {
   }
 
   private async spawn(readyTimeoutMs: number): Promise<void> {
-    const root = projectRoot();
-    const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        'node',
-        '--hostname',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--config',
-        join(root, 'docker/chain/hardhat.config.cjs'),
-      ],
-      {
-        cwd: join(root, 'docker/chain'),
-        // The child inherits our environment (PATH, proxies); it is not configuration we read.
-        // eslint-disable-next-line no-restricted-properties
-        env: { ...process.env, CHAIN_ID: String(this.chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const command = embeddedNodeCommand(this.port, this.chainId);
+    const child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      // stdin is the tie to us (see CHILD_SCRIPT); we never write to it.
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.stopping = false;
     let ready = false;
@@ -95,16 +154,21 @@ export class EmbeddedChainNode {
       }),
     );
     let output = '';
+    let listening = false;
     const collect = (chunk: Buffer) => {
       if (output.length < 8_000) output += chunk.toString();
+      if (LISTENING.test(output)) listening = true;
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
 
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`The embedded chain node exited early:\n${output}`);
-      if (await this.answers()) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`The embedded chain node exited early:\n${output}`);
+      }
+      // Only our own child's server counts: it must say it listens, then answer with our chain id.
+      if (listening && (await this.probe()).chainId === this.chainId) {
         ready = true;
         child.stdout!.off('data', collect);
         child.stdout!.resume();
@@ -117,7 +181,8 @@ export class EmbeddedChainNode {
     throw new Error(`The embedded chain node did not answer within ${readyTimeoutMs} ms:\n${output}`);
   }
 
-  private async answers(): Promise<boolean> {
+  /** Whether anything answers eth_chainId on our port, and with which chain id. */
+  private async probe(): Promise<{ answers: boolean; chainId?: number }> {
     try {
       const response = await fetch(this.rpcUrl, {
         method: 'POST',
@@ -125,9 +190,14 @@ export class EmbeddedChainNode {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
         signal: AbortSignal.timeout(1_000),
       });
-      return response.ok;
+      const body = (await response.json().catch(() => undefined)) as { result?: unknown } | undefined;
+      const chainId =
+        typeof body?.result === 'string' && /^0x[0-9a-f]{1,16}$/i.test(body.result)
+          ? Number.parseInt(body.result, 16)
+          : undefined;
+      return { answers: true, chainId };
     } catch {
-      return false;
+      return { answers: false };
     }
   }
 }

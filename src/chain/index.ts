@@ -1,11 +1,13 @@
-export { ChainClient } from './chain.client.js';
+export { ChainClient, ChainUnavailableError, connectionFailure } from './chain.client.js';
 export { ChainModule } from './chain.module.js';
 export { ChainBootstrap, type ChainOptions } from './chain-bootstrap.js';
 export { ChainEvents } from './chain-events.js';
 export { OutboxService, type ChainWrite, type OutboxEntry } from './outbox.service.js';
 export { OutboxWorker } from './outbox.worker.js';
-export { OutboxEntity, ChainContractEntity, type OutboxStatus } from './outbox.entity.js';
-export { EmbeddedChainNode, freePort } from './embedded-node.js';
+export { OutboxEntity, ChainContractEntity, JobLeaseEntity, type OutboxStatus } from './outbox.entity.js';
+export { JobLeases, Replica } from './leases.js';
+export { Reconciler, type ReconcileStep } from './reconciler.js';
+export { EmbeddedChainNode, EmbeddedNodePortBusyError, embeddedNodeCommand, freePort } from './embedded-node.js';
 export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interface, ERC1056_NAME } from './erc1056.js';
 export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
 export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';

@@ -68,6 +68,10 @@ export class OutboxEntity {
   @Column({ name: 'lease_until', type: Date, nullable: true })
   leaseUntil!: Date | null;
 
+  /** The replica holding the lease: only it signs, broadcasts and settles the entry until lease_until. */
+  @Column({ name: 'claimed_by', type: 'varchar', length: 64, nullable: true })
+  claimedBy!: string | null;
+
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
 
@@ -95,4 +99,17 @@ export class ChainContractEntity {
 
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
+}
+
+/** A named lease for a job that runs on one replica at a time (the reconciler). */
+@Entity('job_leases')
+export class JobLeaseEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  holder!: string | null;
+
+  @Column({ name: 'lease_until', type: Date, nullable: true })
+  leaseUntil!: Date | null;
 }

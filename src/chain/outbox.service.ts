@@ -4,6 +4,9 @@ import { In } from 'typeorm';
 import { Database, type Tx } from '../persistence/index.js';
 import { ChainClient } from './chain.client.js';
 import { OutboxEntity, type OutboxStatus } from './outbox.entity.js';
+import { Replica } from './leases.js';
+
+const OPEN: OutboxStatus[] = ['pending', 'signing', 'signed'];
 
 export interface ChainWrite {
   signerKeyId: string;
@@ -29,6 +32,7 @@ export class OutboxService {
   constructor(
     private readonly db: Database,
     @Inject(ChainClient) private readonly chain: ChainClient,
+    private readonly replica: Replica,
   ) {}
 
   /** Records writes inside the caller's transaction; the worker sends them once it commits. */
@@ -53,6 +57,7 @@ export class OutboxService {
       attempts: 0,
       lastError: null,
       leaseUntil: null,
+      claimedBy: null,
       createdAt: now,
       updatedAt: now,
       minedAt: null,
@@ -79,7 +84,7 @@ export class OutboxService {
   open(): Promise<OutboxEntry[]> {
     return this.db.use(undefined, (m) =>
       m.getRepository(OutboxEntity).find({
-        where: { chainId: this.chain.chainId, status: In(['pending', 'signing', 'signed'] satisfies OutboxStatus[]) },
+        where: { chainId: this.chain.chainId, status: In(OPEN) },
         order: { seq: 'ASC' },
         take: 500,
       }),
@@ -113,22 +118,60 @@ export class OutboxService {
   }
 
   /**
-   * Claims an entry for signing; only one worker wins (attempts doubles as a version). A lease that ran
-   * out (crashed worker) may be claimed again: nothing is broadcast before the raw transaction is stored.
+   * Takes the lease on an open entry: only the holder signs, broadcasts and settles it, so with several
+   * replicas exactly one advances an entry at a time. PostgreSQL skips a row another replica is
+   * claiming (FOR UPDATE SKIP LOCKED); SQLite, with one writer at a time, uses the conditional UPDATE
+   * alone. A lease that ran out (crashed replica) may be taken again: nothing is broadcast before the
+   * raw transaction is stored, and a stored one is only ever re-sent as the same bytes.
    */
   async claim(entry: OutboxEntry, leaseMs: number): Promise<boolean> {
     const now = new Date();
-    if (entry.status !== 'pending' && entry.status !== 'signing') return false;
-    if (entry.status === 'signing' && entry.leaseUntil && entry.leaseUntil > now) return false;
+    const result = await this.db.use(undefined, (m) => {
+      const query = m
+        .createQueryBuilder()
+        .update(OutboxEntity)
+        .set({
+          claimedBy: this.replica.id,
+          leaseUntil: new Date(now.getTime() + leaseMs),
+          status: () => "CASE WHEN status = 'pending' THEN 'signing' ELSE status END",
+          attempts: () => 'attempts + 1',
+          updatedAt: now,
+        })
+        .where('id = :id', { id: entry.id })
+        .andWhere('status IN (:...open)', { open: OPEN })
+        .andWhere('(lease_until IS NULL OR lease_until < :now OR claimed_by = :me)', { now, me: this.replica.id });
+      if (this.db.kind === 'postgres') {
+        query.andWhere('id IN (SELECT claimable.id FROM outbox claimable WHERE claimable.id = :id FOR UPDATE SKIP LOCKED)');
+      }
+      return query.execute();
+    });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Changes an entry only while this replica holds its lease; false if the lease was lost. */
+  async updateHeld(id: string, changes: Partial<OutboxEntity>): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
       m
-        .getRepository(OutboxEntity)
-        .update(
-          { id: entry.id, status: entry.status, attempts: entry.attempts },
-          { status: 'signing', leaseUntil: new Date(now.getTime() + leaseMs), attempts: entry.attempts + 1, updatedAt: now },
-        ),
+        .createQueryBuilder()
+        .update(OutboxEntity)
+        .set({ ...changes, updatedAt: new Date() })
+        .where('id = :id AND claimed_by = :me', { id, me: this.replica.id })
+        .andWhere('status IN (:...open)', { open: OPEN })
+        .execute(),
     );
     return (result.affected ?? 0) > 0;
+  }
+
+  /** Gives the lease back (after a pass, settled or not) so any replica may take the entry next. */
+  async release(id: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .createQueryBuilder()
+        .update(OutboxEntity)
+        .set({ claimedBy: null, leaseUntil: null })
+        .where('id = :id AND claimed_by = :me', { id, me: this.replica.id })
+        .execute(),
+    );
   }
 
   /** The next nonce we would use for a signer, from what we have signed ourselves. */

@@ -91,17 +91,22 @@ export class OutboxWorker implements OnApplicationShutdown {
     this.logger.warn({ outboxId, reason }, 'chain write delayed; will retry');
   }
 
-  private async advance(entry: OutboxEntry): Promise<boolean> {
+  /**
+   * Advances one entry while holding its lease. The entry is read again after the claim: another
+   * replica may have signed it since the listing, and its stored bytes must be reused, never re-signed.
+   */
+  private async advance(listed: OutboxEntry): Promise<boolean> {
+    if (!(await this.outbox.claim(listed, LEASE_MS))) return false;
     try {
-      let current = entry;
+      let current = await this.outbox.get(listed.id);
+      if (!current || current.status === 'mined' || current.status === 'reverted') return true;
       if (current.status !== 'signed') {
-        if (!(await this.outbox.claim(current, LEASE_MS))) return false;
         let signed: OutboxEntry | undefined;
         try {
           signed = await this.sign(current);
         } catch (error) {
           // Nothing was stored or sent: hand the entry back at once rather than waiting out the lease.
-          await this.outbox.update(current.id, { status: 'pending', leaseUntil: null, lastError: describe(error) });
+          await this.outbox.updateHeld(current.id, { status: 'pending', lastError: describe(error) });
           this.reportDelay(current.id, error);
           return false;
         }
@@ -111,27 +116,37 @@ export class OutboxWorker implements OnApplicationShutdown {
       const receipt = await this.broadcast(current);
       if (!receipt) return false;
       const status = receipt.status === 1 ? 'mined' : 'reverted';
-      await this.outbox.update(current.id, {
+      const settled = await this.outbox.updateHeld(current.id, {
         status,
         blockNumber: receipt.blockNumber,
         gasUsed: Number(receipt.gasUsed),
         contractAddress: receipt.contractAddress ?? null,
         minedAt: new Date(),
         lastError: status === 'reverted' ? 'transaction reverted' : null,
-        leaseUntil: null,
       });
       this.lastDelay.delete(current.id);
-      const final = (await this.outbox.get(current.id))!;
-      for (const listener of this.listeners) {
-        await listener(final).catch((error: unknown) =>
-          this.logger.warn({ err: error, outboxId: final.id }, 'mined listener failed'),
-        );
-      }
+      // Lost the lease meanwhile: the replica that holds it settles the entry and tells the listeners.
+      if (!settled) return false;
+      await this.notifyMined((await this.outbox.get(current.id))!);
       return true;
     } catch (error) {
-      await this.outbox.update(entry.id, { lastError: describe(error) }).catch(() => undefined);
-      this.reportDelay(entry.id, error);
+      await this.outbox.updateHeld(listed.id, { lastError: describe(error) }).catch(() => undefined);
+      this.reportDelay(listed.id, error);
       return false;
+    } finally {
+      await this.outbox.release(listed.id).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Tells the mined-listeners about a settled entry. Called once, by the replica that settled it;
+   * listeners must still be idempotent (a crash between settling and notifying is healed by the reconciler).
+   */
+  async notifyMined(entry: OutboxEntry): Promise<void> {
+    for (const listener of this.listeners) {
+      await listener(entry).catch((error: unknown) =>
+        this.logger.warn({ err: error, outboxId: entry.id }, 'mined listener failed'),
+      );
     }
   }
 
@@ -151,11 +166,7 @@ export class OutboxWorker implements OnApplicationShutdown {
       gasEstimate = await provider.estimateGas({ from, to: entry.toAddress, data: entry.data });
     } catch (error) {
       if (isError(error, 'CALL_EXCEPTION')) {
-        await this.outbox.update(entry.id, {
-          status: 'reverted',
-          lastError: `would revert: ${describe(error)}`,
-          leaseUntil: null,
-        });
+        await this.outbox.updateHeld(entry.id, { status: 'reverted', lastError: `would revert: ${describe(error)}` });
         this.logger.error({ outboxId: entry.id, purpose: entry.purpose }, 'chain write would revert; dropped');
         return undefined;
       }
@@ -174,8 +185,9 @@ export class OutboxWorker implements OnApplicationShutdown {
       maxFeePerGas: baseFee * 2n + this.options.priorityFeeWei,
     });
     tx.signature = Signature.from(await this.keys.signDigest(entry.signerKeyId, getBytes(tx.unsignedHash)));
-    const changes = { status: 'signed' as const, nonce, rawTx: tx.serialized, txHash: tx.hash, leaseUntil: null };
-    await this.outbox.update(entry.id, changes);
+    const changes = { status: 'signed' as const, nonce, rawTx: tx.serialized, txHash: tx.hash };
+    // Stored before it is broadcast, and only while we hold the lease: one entry, one signed transaction.
+    if (!(await this.outbox.updateHeld(entry.id, changes))) throw new Error('lease lost before the transaction was stored');
     return { ...entry, ...changes };
   }
 
@@ -190,7 +202,7 @@ export class OutboxWorker implements OnApplicationShutdown {
         const receipt = await provider.getTransactionReceipt(entry.txHash!);
         if (receipt) return receipt;
         // Another transaction took this nonce, so ours can never be mined: sign the write again.
-        await this.outbox.update(entry.id, {
+        await this.outbox.updateHeld(entry.id, {
           status: 'pending',
           nonce: null,
           rawTx: null,

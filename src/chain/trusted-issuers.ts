@@ -53,4 +53,22 @@ export class TrustedIssuerRegistry {
     this.cache.set(key, { authorised, expiresAt: Date.now() + this.ttlMs });
     return authorised;
   }
+
+  /** The authorised flag a setAuthorised write carries, or undefined for other calldata. */
+  decodeAuthorisationWrite(data: string): boolean | undefined {
+    try {
+      const call = trustedIssuers().parseTransaction({ data });
+      return call?.name === 'setAuthorised' ? Boolean(call.args[2]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The registry's current answer, bypassing every cache (for the reconciler). */
+  async isAuthorisedOnChain(issuerAddress: string, typeId: string): Promise<boolean> {
+    const contract = trustedIssuers();
+    const data = contract.encodeFunctionData('isAuthorised', [issuerAddress, credentialTypeKey(typeId)]);
+    const result = await this.chain.provider.call({ to: this.bootstrap.address('TrustedIssuerRegistry'), data });
+    return Boolean(contract.decodeFunctionResult('isAuthorised', result)[0]);
+  }
 }

@@ -80,6 +80,9 @@ const envSchema = z.object({
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('chancery:rl:'),
   DOCS_ENABLED: bool.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Replicas and cluster mode (issue 11).
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+  CLUSTER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -111,6 +114,8 @@ export interface AppConfig {
   verifier: { clockSkewSeconds: number };
   status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
   platform: PlatformConfig;
+  /** How often the reconciler finishes half-done work; how many node:cluster workers main.ts forks. */
+  replicas: { reconcileIntervalMs: number; clusterWorkers: number };
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
@@ -199,6 +204,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }
   }
+  if (e.CLUSTER_WORKERS > 1) {
+    if (!e.DATABASE_URL)
+      problems.push('CLUSTER_WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); SQLite has one writer');
+    if (!e.CHAIN_RPC_URL) problems.push('CLUSTER_WORKERS: more than one worker needs an external chain (CHAIN_RPC_URL)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -256,6 +266,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
       metricsToken: e.METRICS_TOKEN,
     },
+    replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },
   };
 }
 

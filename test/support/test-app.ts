@@ -56,8 +56,33 @@ async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Pr
   };
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await testDatabase();
+/**
+ * The environment of a second replica of `primary`: its database, its chain node (as an external
+ * CHAIN_RPC_URL), the same master key, operator key and contract addresses (read from /operator/chain).
+ */
+async function replicaEnv(primary: TestApp): Promise<Record<string, string>> {
+  const chain = (await primary.operator('GET', '/operator/chain')).body as { contracts: Record<string, string> };
+  const { database } = primary.config;
+  return {
+    ...(database.kind === 'postgres' ? { DATABASE_URL: database.url } : { SQLITE_PATH: database.path }),
+    CHAIN_RPC_URL: primary.rpcUrl,
+    KMS_MASTER_KEY: primary.config.keys.masterKey!.toString('base64'),
+    OPERATOR_API_KEY: primary.operatorApiKey,
+    CHAIN_REGISTRY_ADDRESS: chain.contracts['EthereumDIDRegistry']!,
+    CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: chain.contracts['TrustedIssuerRegistry']!,
+    CHAIN_STATUS_ANCHOR_ADDRESS: chain.contracts['StatusListAnchor']!,
+  };
+}
+
+export interface TestAppOptions {
+  /** Start a second replica of this app: same database, same chain node; the primary owns both. */
+  replicaOf?: TestApp;
+}
+
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.replicaOf
+    ? { kind: options.replicaOf.dbKind, env: await replicaEnv(options.replicaOf), drop: async () => undefined }
+    : await testDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
   const port = await freePort();
   const config = loadConfig({

@@ -6,7 +6,7 @@ import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js
 import { conflict, issueApiKey, notFound, parseOrThrow } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
-import { ChainBootstrap, OutboxService, OutboxWorker, type OutboxEntry } from '../../chain/index.js';
+import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
 
@@ -42,11 +42,15 @@ export class AgencyService implements OnApplicationBootstrap {
     private readonly chain: ChainBootstrap,
     private readonly resolver: DidResolverService,
     private readonly status: StatusService,
+    private readonly reconciler: Reconciler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.worker.onMined((entry) => this.onChainWriteMined(entry));
+    // Activation also runs periodically: a listener that failed (a race with another replica, a crash)
+    // must not leave an agency anchoring until the next restart.
+    this.reconciler.register({ name: 'agency-activation', run: () => this.reconcile() });
   }
 
   /**
@@ -174,21 +178,39 @@ export class AgencyService implements OnApplicationBootstrap {
       return agency;
     }
     // Lists first: once the agency shows as active, its first status lists are already queued for anchoring.
-    await this.status.ensureLists({
+    const issuer = {
       agencyId: agency.id,
       did: agency.did,
       signingKeyId: agency.signingKeyId,
       signingKid: method.id,
       controllerKeyId: agency.controllerKeyId,
-    });
+    };
+    try {
+      await this.status.ensureLists(issuer);
+    } catch (error) {
+      // Another replica may have created or published the same lists a moment ago (a unique violation):
+      // once more, now that they exist; if that fails too the reconciler tries again later.
+      this.logger.warn({ err: error, agencyId: agency.id }, 'preparing status lists failed; retrying once');
+      await this.status.ensureLists(issuer);
+    }
     await this.agencies.activate(agency.id, method.id);
     this.logger.log({ agencyId: agency.id, kid: method.id }, 'agency active');
     return (await this.agencies.byId(agency.id))!;
   }
 
-  /** Activates agencies whose anchoring finished while we were not running. */
+  /**
+   * Activates agencies whose anchoring finished while we were not running, or whose activation failed
+   * (reconcile step; also run at start). One agency's failure does not hold up the others.
+   */
   async reconcile(): Promise<void> {
-    for (const agency of await this.agencies.withStatus('anchoring')) await this.refresh(agency.id);
+    const failures: unknown[] = [];
+    for (const agency of await this.agencies.withStatus('anchoring')) {
+      await this.refresh(agency.id).catch((error: unknown) => {
+        failures.push(error);
+        this.logger.warn({ err: error, agencyId: agency.id }, 'agency activation failed; will retry');
+      });
+    }
+    if (failures.length > 0) throw new Error(`${failures.length} agency activation(s) failed; retried next round`);
   }
 
   private async onChainWriteMined(entry: OutboxEntry): Promise<void> {

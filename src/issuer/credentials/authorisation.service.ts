@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
-import { OutboxService, OutboxWorker, TrustedIssuerRegistry, type OutboxEntry } from '../../chain/index.js';
+import { OutboxService, OutboxWorker, Reconciler, TrustedIssuerRegistry, type OutboxEntry } from '../../chain/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
@@ -32,10 +32,12 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly outbox: OutboxService,
     private readonly worker: OutboxWorker,
     private readonly registry: TrustedIssuerRegistry,
+    private readonly reconciler: Reconciler,
   ) {}
 
   onApplicationBootstrap(): void {
     this.worker.onMined((entry) => this.onMined(entry));
+    this.reconciler.register({ name: 'authorisations', run: () => this.reconcile() });
   }
 
   async set(agencyIdOrSlug: string, typeId: string, authorised: boolean): Promise<AuthorisationView> {
@@ -86,16 +88,43 @@ export class AuthorisationService implements OnApplicationBootstrap {
     return { typeId: found.typeId, status: found.status, updatedAt: found.updatedAt };
   }
 
+  /**
+   * Settles the authorisation a mined registry write changed. The state comes from the write's content
+   * (setAuthorised(issuer, type, true|false)), never from toggling the current row, so running twice
+   * (two replicas, a retry) changes nothing; only the row this entry last changed is touched.
+   */
   private async onMined(entry: OutboxEntry): Promise<void> {
-    if (!entry.ref?.startsWith('authorisation:')) return;
+    if (!entry.ref?.startsWith('authorisation:') || entry.status !== 'mined') return;
+    const authorised = this.registry.decodeAuthorisationWrite(entry.data);
+    if (authorised === undefined) return;
     const authorisation = await this.repository.byOutboxId(entry.id);
     if (!authorisation) return;
-    const settled = authorisation.status === 'granting' ? 'active' : 'withdrawn';
     await this.repository.setAuthorisationStatus(
       authorisation.agencyId,
       authorisation.typeId,
       entry.id,
-      entry.status === 'mined' ? settled : authorisation.status,
+      authorised ? 'active' : 'withdrawn',
     );
+  }
+
+  /**
+   * Reconcile step: every authorisation whose last write is final (mined or reverted) is set to what the
+   * trusted-issuer registry says now. Repairs a state flipped by an older version, a listener that never
+   * ran (crash) and a reverted write. A change still on its way is left alone.
+   */
+  async reconcile(): Promise<void> {
+    for (const authorisation of await this.repository.allAuthorisations()) {
+      const write = await this.outbox.get(authorisation.outboxId);
+      if (!write || (write.status !== 'mined' && write.status !== 'reverted')) continue;
+      const agency = await this.agencies.get(authorisation.agencyId);
+      const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
+      const truth = onChain ? 'active' : 'withdrawn';
+      if (authorisation.status === truth) continue;
+      await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
+      this.logger.warn(
+        { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
+        'authorisation reconciled with the chain',
+      );
+    }
   }
 }

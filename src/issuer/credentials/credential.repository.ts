@@ -16,6 +16,12 @@ export class CredentialRepository {
     );
   }
 
+  allAuthorisations(): Promise<AgencyAuthorisationEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(AgencyAuthorisationEntity).find({ order: { agencyId: 'ASC', typeId: 'ASC' } }),
+    );
+  }
+
   byOutboxId(outboxId: string): Promise<AgencyAuthorisationEntity | null> {
     return this.db.use(undefined, (m) => m.getRepository(AgencyAuthorisationEntity).findOneBy({ outboxId }));
   }

@@ -1,0 +1,31 @@
+import { createServer, type Server } from 'node:http';
+import { EmbeddedChainNode, EmbeddedNodePortBusyError, freePort } from './embedded-node.js';
+import { restartDelayMs } from './chain-bootstrap.js';
+
+describe('EmbeddedChainNode', () => {
+  let orphan: Server | undefined;
+  afterEach(async () => {
+    orphan?.closeAllConnections();
+    await new Promise((resolve) => (orphan ? orphan.close(resolve) : resolve(undefined)));
+    orphan = undefined;
+  });
+
+  it('refuses a node on its port that it did not start (e.g. the orphan of a killed service), with our chain id', async () => {
+    const port = await freePort();
+    // Answers like a hardhat node of the same chain (7777) would; we must not adopt it.
+    orphan = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x1e61' }));
+    });
+    await new Promise<void>((resolve) => orphan!.listen(port, '127.0.0.1', resolve));
+
+    const started = EmbeddedChainNode.start({ chainId: 7777, port, readyTimeoutMs: 5_000 });
+    await expect(started).rejects.toBeInstanceOf(EmbeddedNodePortBusyError);
+    await expect(started).rejects.toMatchObject({ port, foundChainId: 7777 });
+  });
+
+  it('backs off between restarts, doubling up to a minute', () => {
+    expect([1, 2, 3, 4].map((attempt) => restartDelayMs(1_000, attempt))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(restartDelayMs(1_000, 50)).toBe(60_000);
+  });
+});

@@ -1,0 +1,74 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { JobLeases } from './leases.js';
+
+/** One idempotent repair: finishes what a crash or a lost race left half-done, from the chain's truth. */
+export interface ReconcileStep {
+  name: string;
+  run(): Promise<void>;
+}
+
+const LEASE_NAME = 'reconciler';
+
+/**
+ * Runs the registered reconcile steps periodically, on one replica at a time (a database lease).
+ * Modules add their steps at bootstrap (agency activation, authorisations, status anchors); a step that
+ * fails is logged and tried again next round, the others still run.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationShutdown {
+  private readonly logger = new Logger('Reconciler');
+  private readonly steps: ReconcileStep[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<boolean> | undefined;
+  private stopped = true;
+  private intervalMs = 30_000;
+
+  constructor(private readonly leases: JobLeases) {}
+
+  register(step: ReconcileStep): void {
+    this.steps.push(step);
+  }
+
+  start(intervalMs: number): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.intervalMs = intervalMs;
+    this.schedule(intervalMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+    await this.leases.release(LEASE_NAME).catch(() => undefined);
+  }
+
+  /** One round if this replica holds (or takes) the lease; false when another replica holds it. */
+  runOnce(): Promise<boolean> {
+    const round = (this.current ?? Promise.resolve(true)).then(() => this.round());
+    this.current = round.catch(() => false);
+    return round;
+  }
+
+  private async round(): Promise<boolean> {
+    // The lease outlives a round by a margin so the holder keeps it while it is alive.
+    if (!(await this.leases.acquire(LEASE_NAME, this.intervalMs * 3))) return false;
+    for (const step of this.steps) {
+      try {
+        await step.run();
+      } catch (error) {
+        this.logger.warn({ err: error, step: step.name }, 'reconcile step failed; will retry');
+      }
+    }
+    return true;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.runOnce()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'reconcile round failed'))
+        .finally(() => this.schedule(this.intervalMs));
+    }, delayMs);
+  }
+}

@@ -1,0 +1,66 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { AppConfig } from './config/index.js';
+
+/** Restart delay for a worker that died: doubles per quick death, at most 30 s. */
+export const workerRestartDelayMs = (quickDeaths: number): number => Math.min(500 * 2 ** quickDeaths, 30_000);
+
+/**
+ * Cluster mode for one machine (CLUSTER_WORKERS > 1): this process becomes the node:cluster primary,
+ * serves nothing itself, and forks the workers, which share the HTTP port. loadConfig has already
+ * refused SQLite (one writer) and the embedded chain (one child per process) with more than one worker.
+ *
+ * Background work stays safe with N workers as with N replicas: outbox entries are advanced by the
+ * worker holding their lease, the reconciler runs where it holds its job lease, the status publisher
+ * per list lease; the event poller runs in every worker because it evicts that worker's caches.
+ *
+ * Workers start one after another (the next once the previous listens), so migrations and contract
+ * checks never run concurrently. A worker that dies is forked again with backoff; SIGTERM/SIGINT stop
+ * every worker and then the primary. Returns false when this process should run the app itself.
+ */
+export function runClusterPrimary(
+  config: AppConfig,
+  log: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+): boolean {
+  const count = config.replicas.clusterWorkers;
+  if (count <= 1 || !cluster.isPrimary) return false;
+
+  let stopping = false;
+  let quickDeaths = 0;
+  const started = new Map<number, number>();
+  const fork = (): Promise<Worker> =>
+    new Promise((resolve) => {
+      const worker = cluster.fork();
+      started.set(worker.id, Date.now());
+      worker.once('listening', () => resolve(worker));
+      worker.once('exit', () => resolve(worker));
+    });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (started.get(worker.id) ?? 0);
+    started.delete(worker.id);
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
+    const delay = workerRestartDelayMs(quickDeaths);
+    log(`chancery worker ${worker.process.pid} exited (${signal ?? code}); starting another in ${delay} ms`);
+    setTimeout(() => void (stopping ? undefined : fork()), delay);
+  });
+
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) worker?.process.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  void (async () => {
+    for (let i = 0; i < count && !stopping; i++) await fork();
+    log(`chancery cluster: ${count} workers on port ${config.http.port}`);
+  })();
+  return true;
+}
