@@ -72,7 +72,10 @@ describe('status lists', () => {
   it('revokes a JWT VC: the W3C bitstring decoder reads the bit, and verification turns to revoked', async () => {
     const { id, credential } = await issue('jwt_vc_json');
     const other = await issue('jwt_vc_json');
-    expect(await statusOf(credential)).toEqual({ verified: true, status: { check: 'status', passed: true, reason: 'valid' } });
+    expect(await statusOf(credential)).toEqual({
+      verified: true,
+      status: { check: 'status', passed: true, reason: 'valid', anchored: true },
+    });
 
     const entries = decodeJwt(credential).credentialStatus as {
       statusPurpose: string;
@@ -89,7 +92,8 @@ describe('status lists', () => {
     const revoked = await setStatus(id, 'revoke', 'licence withdrawn by court order');
     expect(revoked.status).toBe(200);
     expect(revoked.body).toEqual(expect.objectContaining({ revoked: true, suspended: false }));
-    expect(await publish()).toBe(1); // only the revocation list changed
+    // The change itself signed and served the new version; nothing is left for the publisher.
+    expect(await publish()).toBe(0);
 
     const { jwt, response } = await fetchList(revocation.statusListCredential);
     expect(response.headers.get('content-type')).toContain('application/vc+jwt');
@@ -104,7 +108,7 @@ describe('status lists', () => {
 
     expect(await statusOf(credential)).toEqual({
       verified: false,
-      status: { check: 'status', passed: false, reason: 'the credential is revoked' },
+      status: { check: 'status', passed: false, reason: 'the credential is revoked', anchored: true },
     });
     expect((await statusOf(other.credential)).verified).toBe(true);
     // Revocation is final.
@@ -132,6 +136,7 @@ describe('status lists', () => {
       check: 'status',
       passed: false,
       reason: 'the credential is suspended',
+      anchored: true,
     });
 
     expect((await setStatus(id, 'reinstate', 'review passed')).body.suspended).toBe(false);
@@ -227,6 +232,9 @@ describe('status lists', () => {
       expect(allocation.listId).toBe(list.id);
       ids.push(credentialId);
     }
+    await outboxSettled(app);
+    const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
+    // Each batch request is signed, served and queued for anchoring at once: one transaction per batch.
     for (let i = 0; i < ids.length; i += 1_000) {
       const response = await app.call('POST', '/credentials/status', {
         token: apiKey,
@@ -234,17 +242,16 @@ describe('status lists', () => {
       });
       expect(response.body).toEqual({ changed: 1_000 });
     }
-    const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
-    expect(await publish()).toBe(1);
-    expect((await app.operator('GET', '/operator/outbox')).body.mined).toBe(minedBefore + 1);
+    expect(await publish()).toBe(0);
+    expect((await app.operator('GET', '/operator/outbox')).body.mined).toBe(minedBefore + 10);
 
     const latest = (await status.history(list.id, 'revocation')).at(-1)!;
     const receipt = await provider.getTransactionReceipt(latest.anchor.txHash!);
-    const gasPerCredential = Number(receipt!.gasUsed) / 10_000;
+    const gasPerCredential = Number(receipt!.gasUsed) / 1_000;
     console.log(
-      `10,000 revocations: 1 anchoring transaction, ${receipt!.gasUsed} gas, ${gasPerCredential.toFixed(2)} gas per credential`,
+      `1,000 revocations per batch: 1 anchoring transaction, ${receipt!.gasUsed} gas, ${gasPerCredential.toFixed(2)} gas per credential`,
     );
-    expect(gasPerCredential).toBeLessThan(20);
+    expect(gasPerCredential).toBeLessThan(200);
 
     const { jwt } = await fetchList(url);
     const decoded = await decodeList({ encodedList: (decodeJwt(jwt).credentialSubject as { encodedList: string }).encodedList });
