@@ -8,7 +8,7 @@ import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
 import { StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { StatusRepository } from '../src/status/status.repository.js';
-import { OutboxEntity } from '../src/chain/index.js';
+import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
@@ -242,6 +242,30 @@ describe('status lists', () => {
     expect(await versionOf()).toBe(before + 1);
     expect(await status.publishPending()).toBe(0);
     expect((await statusOf(credential)).status).toEqual(expect.objectContaining({ reason: 'the credential is revoked' }));
+    await outboxSettled(app);
+  });
+
+  it('two publishers on one database never race for a version: each change is published once', async () => {
+    const { credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    const mine = app.app.get(StatusService);
+    // A second instance's publisher: same database, keys and outbox, its own lease identity.
+    const other = new StatusService(
+      app.app.get(Database),
+      app.app.get(StatusRepository),
+      app.app.get(KeyService),
+      app.app.get(OutboxService),
+      app.app.get(StatusListAnchorClient),
+      app.config,
+    );
+    expect(other.publisherId).not.toBe(mine.publisherId);
+    const before = (await mine.served(listId, 'token')).publication.version;
+    for (let round = 0; round < 5; round++) {
+      await app.app.get(Database).transaction((tx) => app.app.get(StatusRepository).bumpSequence(tx, [listId], 'suspension'));
+      const counts = await Promise.all([mine.publishPending([listId]), other.publishPending([listId])]);
+      expect(counts[0] + counts[1]).toBe(1);
+    }
+    expect((await mine.served(listId, 'token')).publication.version).toBe(before + 5);
     await outboxSettled(app);
   });
 

@@ -314,23 +314,18 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     options: { waitForLease?: boolean; reconcile?: boolean },
   ): Promise<number> {
     let published = 0;
-    const wanted = listIds ? new Set(listIds) : undefined;
-    for (const candidate of await this.repository.allLists()) {
-      if (wanted && !wanted.has(candidate.id)) continue;
+    const lists = listIds
+      ? await this.db.transaction((tx) => this.repository.listsByIds(tx, listIds))
+      : await this.repository.allLists();
+    for (const candidate of lists) {
+      // Checked before taking the lease, so an idle round writes nothing.
+      if ((await this.due(candidate, options.reconcile === true)).length === 0) continue;
       if (!(await this.claimLease(candidate.id, options.waitForLease === true))) continue;
       try {
-        // Read again under the lease: the sequences may have moved while someone else held it.
+        // Read again under the lease: the sequences may have moved, or another publisher did the work.
         const list = (await this.repository.list(candidate.id))!;
-        for (const purpose of PURPOSES_BY_KIND[list.kind]) {
-          const seq =
-            purpose === 'revocation'
-              ? list.revocationSeq
-              : purpose === 'suspension'
-                ? list.suspensionSeq
-                : list.revocationSeq + list.suspensionSeq;
-          const latest = await this.repository.latestPublication(list.id, purpose);
-          if (latest && latest.seq >= seq && !(options.reconcile && (await this.anchorLost(latest.outboxId)))) continue;
-          await this.publish(list, purpose, seq, (latest?.version ?? 0) + 1);
+        for (const { purpose, seq, version } of await this.due(list, options.reconcile === true)) {
+          await this.publish(list, purpose, seq, version);
           published++;
         }
       } finally {
@@ -338,6 +333,23 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
       }
     }
     return published;
+  }
+
+  /** The purposes of a list that need a new version: changed since the last one, or (reconciling) its anchor lost. */
+  private async due(list: StatusListEntity, reconcile: boolean) {
+    const due: { purpose: StatusPurpose; seq: number; version: number }[] = [];
+    for (const purpose of PURPOSES_BY_KIND[list.kind]) {
+      const seq =
+        purpose === 'revocation'
+          ? list.revocationSeq
+          : purpose === 'suspension'
+            ? list.suspensionSeq
+            : list.revocationSeq + list.suspensionSeq;
+      const latest = await this.repository.latestPublication(list.id, purpose);
+      if (latest && latest.seq >= seq && !(reconcile && (await this.anchorLost(latest.outboxId)))) continue;
+      due.push({ purpose, seq, version: (latest?.version ?? 0) + 1 });
+    }
+    return due;
   }
 
   /** An anchor that will never land: reverted on chain, or its outbox entry is gone. */
