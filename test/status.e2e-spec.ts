@@ -326,6 +326,16 @@ describe('status lists', () => {
     const missing = await send([randomUUID()], 'bulk-suspend-2');
     expect(missing.status).toBe(404);
     expect((await send([a.id], 'bulk-suspend-2')).body).toEqual({ changed: 0 });
+    // The single-credential change takes a key as well.
+    const single = () =>
+      app.call('POST', `/credentials/${a.id}/status`, {
+        token: apiKey,
+        headers: { 'idempotency-key': 'single-reinstate' },
+        body: { action: 'reinstate', reason: 'audit passed' },
+      });
+    const reinstated = await single();
+    expect(reinstated.body.suspended).toBe(false);
+    expect(await single()).toEqual(expect.objectContaining({ status: 200, body: reinstated.body }));
     await outboxSettled(app);
   });
 

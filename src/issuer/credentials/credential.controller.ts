@@ -109,6 +109,7 @@ export class CredentialStatusController {
 
   @Post(':id/status')
   @HttpCode(200)
+  @Idempotent()
   @ApiOperation({ summary: 'Revoke, suspend or reinstate one credential, with a reason for the audit trail' })
   @ApiBody({ schema: z.toJSONSchema(statusChangeSchema) as object })
   async change(
