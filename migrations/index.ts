@@ -4,6 +4,7 @@ import { StatusLists1764200000000 } from './1764200000000-StatusLists.js';
 import { Oid4vci1764300000000 } from './1764300000000-Oid4vci.js';
 import { Oid4vp1764400000000 } from './1764400000000-Oid4vp.js';
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
+import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Oid4vci1764300000000,
   Oid4vp1764400000000,
   ReplicaLeases1765500000000,
+  StatusLeaseIdempotency1765600000000,
 ];

@@ -1,4 +1,5 @@
 import { KeyEntity } from './keys/index.js';
+import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, JobLeaseEntity, OutboxEntity } from './chain/index.js';
@@ -35,4 +36,5 @@ export const entities = [
   DeferredRequestEntity,
   RelyingPartyEntity,
   PresentationRequestEntity,
+  IdempotencyRecordEntity,
 ];

@@ -7,9 +7,11 @@ import { decodeJwt } from 'jose';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
 import { StatusPublicationEntity, StatusService } from '../src/status/index.js';
+import { StatusRepository } from '../src/status/status.repository.js';
+import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
-import { createActiveAgency, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
 const LICENCE = {
   family_name: 'Li',
@@ -50,6 +52,12 @@ describe('status lists', () => {
     await outboxSettled(app);
     return published;
   };
+  const tokenListOf = (credential: string) => {
+    const uri = (
+      JSON.parse(Buffer.from(credential.split('.')[1]!, 'base64url').toString()) as { status: { status_list: { uri: string } } }
+    ).status.status_list.uri;
+    return { uri, listId: new URL(uri).pathname.split('/')[2]! };
+  };
   const fetchList = async (url: string) => {
     const response = await fetch(url);
     expect(response.status).toBe(200);
@@ -72,7 +80,10 @@ describe('status lists', () => {
   it('revokes a JWT VC: the W3C bitstring decoder reads the bit, and verification turns to revoked', async () => {
     const { id, credential } = await issue('jwt_vc_json');
     const other = await issue('jwt_vc_json');
-    expect(await statusOf(credential)).toEqual({ verified: true, status: { check: 'status', passed: true, reason: 'valid' } });
+    expect(await statusOf(credential)).toEqual({
+      verified: true,
+      status: { check: 'status', passed: true, reason: 'valid', anchored: true },
+    });
 
     const entries = decodeJwt(credential).credentialStatus as {
       statusPurpose: string;
@@ -89,7 +100,8 @@ describe('status lists', () => {
     const revoked = await setStatus(id, 'revoke', 'licence withdrawn by court order');
     expect(revoked.status).toBe(200);
     expect(revoked.body).toEqual(expect.objectContaining({ revoked: true, suspended: false }));
-    expect(await publish()).toBe(1); // only the revocation list changed
+    // The change itself signed and served the new version; nothing is left for the publisher.
+    expect(await publish()).toBe(0);
 
     const { jwt, response } = await fetchList(revocation.statusListCredential);
     expect(response.headers.get('content-type')).toContain('application/vc+jwt');
@@ -104,7 +116,7 @@ describe('status lists', () => {
 
     expect(await statusOf(credential)).toEqual({
       verified: false,
-      status: { check: 'status', passed: false, reason: 'the credential is revoked' },
+      status: { check: 'status', passed: false, reason: 'the credential is revoked', anchored: true },
     });
     expect((await statusOf(other.credential)).verified).toBe(true);
     // Revocation is final.
@@ -132,6 +144,7 @@ describe('status lists', () => {
       check: 'status',
       passed: false,
       reason: 'the credential is suspended',
+      anchored: true,
     });
 
     expect((await setStatus(id, 'reinstate', 'review passed')).body.suspended).toBe(false);
@@ -206,6 +219,126 @@ describe('status lists', () => {
     await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: served.jwt }));
   });
 
+  it('publishes only under the list lease: a change waits for another publisher to let go, then is published once', async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    const status = app.app.get(StatusService);
+    const leases = app.app.get(StatusRepository);
+    const versionOf = async () => (await status.served(listId, 'token')).publication.version;
+    const before = await versionOf();
+
+    // Another instance's publisher holds the lease; ours cannot take it.
+    expect(await leases.claimLease(listId, 'other-instance', Date.now(), 60_000)).toBe(true);
+    expect(await leases.claimLease(listId, status.publisherId, Date.now(), 60_000)).toBe(false);
+    expect(await status.publishPending()).toBe(0);
+
+    const revoking = setStatus(id, 'revoke', 'lease test');
+    await eventually(async () =>
+      (await app.call('GET', `/credentials/${id}/status`, { token: apiKey })).body.revoked ? true : undefined,
+    );
+    expect(await versionOf()).toBe(before); // committed, but not published while the other holds the lease
+    await leases.releaseLease(listId, 'other-instance');
+    expect((await revoking).status).toBe(200);
+    expect(await versionOf()).toBe(before + 1);
+    expect(await status.publishPending()).toBe(0);
+    expect((await statusOf(credential)).status).toEqual(expect.objectContaining({ reason: 'the credential is revoked' }));
+    await outboxSettled(app);
+  });
+
+  it('two publishers on one database never race for a version: each change is published once', async () => {
+    const { credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    const mine = app.app.get(StatusService);
+    // A second instance's publisher: same database, keys and outbox, its own lease identity.
+    const other = new StatusService(
+      app.app.get(Database),
+      app.app.get(StatusRepository),
+      app.app.get(KeyService),
+      app.app.get(OutboxService),
+      app.app.get(StatusListAnchorClient),
+      app.config,
+    );
+    expect(other.publisherId).not.toBe(mine.publisherId);
+    const before = (await mine.served(listId, 'token')).publication.version;
+    for (let round = 0; round < 5; round++) {
+      await app.app.get(Database).transaction((tx) => app.app.get(StatusRepository).bumpSequence(tx, [listId], 'suspension'));
+      const counts = await Promise.all([mine.publishPending([listId]), other.publishPending([listId])]);
+      expect(counts[0] + counts[1]).toBe(1);
+    }
+    expect((await mine.served(listId, 'token')).publication.version).toBe(before + 5);
+    await outboxSettled(app);
+  });
+
+  it('reconciles: a committed but unpublished change is published, a reverted anchor is replaced by a new version', async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    const status = app.app.get(StatusService);
+    const db = app.app.get(Database);
+    await setStatus(id, 'suspend', 'reconcile test');
+    await outboxSettled(app);
+    const first = (await status.served(listId, 'token')).publication;
+
+    // A crash between the commit of a change and its publication: the sequence moved, no version follows.
+    await db.transaction((tx) => app.app.get(StatusRepository).bumpSequence(tx, [listId], 'suspension'));
+    expect(await status.reconcile()).toBe(1);
+    const second = (await status.served(listId, 'token')).publication;
+    expect(second.version).toBe(first.version + 1);
+    await outboxSettled(app);
+
+    // The newest version's anchor reverted: reconciliation publishes and anchors a newer one.
+    await db.use(undefined, (m) => m.getRepository(OutboxEntity).update({ id: second.outboxId }, { status: 'reverted' }));
+    expect(await status.reconcile()).toBe(1);
+    await outboxSettled(app);
+    const third = (await status.served(listId, 'token')).publication;
+    expect(third.version).toBe(second.version + 1);
+    expect(await status.reconcile()).toBe(0);
+    expect((await statusOf(credential)).status).toEqual({
+      check: 'status',
+      passed: false,
+      reason: 'the credential is suspended',
+      anchored: true,
+    });
+  });
+
+  it('replays a bulk status change for the same Idempotency-Key, and refuses the key with another body', async () => {
+    const a = await issue('jwt_vc_json');
+    const b = await issue('jwt_vc_json');
+    const send = (credentialIds: string[], key: string) =>
+      app.call('POST', '/credentials/status', {
+        token: apiKey,
+        headers: { 'idempotency-key': key },
+        body: { credentialIds, action: 'suspend', reason: 'audit' },
+      });
+    const first = await send([a.id, b.id], 'bulk-suspend-1');
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ changed: 2 });
+    // Without the key a second run would answer { changed: 0 }; the retry gets the first answer.
+    const retry = await send([a.id, b.id], 'bulk-suspend-1');
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual({ changed: 2 });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const reused = await send([a.id], 'bulk-suspend-1');
+    expect(reused.status).toBe(422);
+    expect(reused.body.type).toBe('urn:chancery:problem:idempotency_key_reused');
+    const invalid = await send([a.id], 'x'.repeat(256));
+    expect(invalid.status).toBe(400);
+    // A failed request frees its key: nothing was changed, so the retry runs.
+    const missing = await send([randomUUID()], 'bulk-suspend-2');
+    expect(missing.status).toBe(404);
+    expect((await send([a.id], 'bulk-suspend-2')).body).toEqual({ changed: 0 });
+    // The single-credential change takes a key as well.
+    const single = () =>
+      app.call('POST', `/credentials/${a.id}/status`, {
+        token: apiKey,
+        headers: { 'idempotency-key': 'single-reinstate' },
+        body: { action: 'reinstate', reason: 'audit passed' },
+      });
+    const reinstated = await single();
+    expect(reinstated.body.suspended).toBe(false);
+    expect(await single()).toEqual(expect.objectContaining({ status: 200, body: reinstated.body }));
+    await outboxSettled(app);
+  });
+
   it('revokes 10,000 credentials with one anchoring transaction per batch', async () => {
     const status = app.app.get(StatusService);
     const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
@@ -227,6 +360,9 @@ describe('status lists', () => {
       expect(allocation.listId).toBe(list.id);
       ids.push(credentialId);
     }
+    await outboxSettled(app);
+    const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
+    // Each batch request is signed, served and queued for anchoring at once: one transaction per batch.
     for (let i = 0; i < ids.length; i += 1_000) {
       const response = await app.call('POST', '/credentials/status', {
         token: apiKey,
@@ -234,21 +370,84 @@ describe('status lists', () => {
       });
       expect(response.body).toEqual({ changed: 1_000 });
     }
-    const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
-    expect(await publish()).toBe(1);
-    expect((await app.operator('GET', '/operator/outbox')).body.mined).toBe(minedBefore + 1);
+    expect(await publish()).toBe(0);
+    expect((await app.operator('GET', '/operator/outbox')).body.mined).toBe(minedBefore + 10);
 
     const latest = (await status.history(list.id, 'revocation')).at(-1)!;
     const receipt = await provider.getTransactionReceipt(latest.anchor.txHash!);
-    const gasPerCredential = Number(receipt!.gasUsed) / 10_000;
+    const gasPerCredential = Number(receipt!.gasUsed) / 1_000;
     console.log(
-      `10,000 revocations: 1 anchoring transaction, ${receipt!.gasUsed} gas, ${gasPerCredential.toFixed(2)} gas per credential`,
+      `1,000 revocations per batch: 1 anchoring transaction, ${receipt!.gasUsed} gas, ${gasPerCredential.toFixed(2)} gas per credential`,
     );
-    expect(gasPerCredential).toBeLessThan(20);
+    expect(gasPerCredential).toBeLessThan(200);
 
     const { jwt } = await fetchList(url);
     const decoded = await decodeList({ encodedList: (decodeJwt(jwt).credentialSubject as { encodedList: string }).encodedList });
     const revokedBits = (decodeJwt(credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex;
     expect(decoded.getStatus(Number(revokedBits))).toBe(false);
+  });
+});
+
+/**
+ * Revocation does not wait for the chain: with the embedded node down, a revocation is signed and served
+ * at once, the service's own verifier reports it revoked (anchored: false), and the anchor lands when the
+ * node is back.
+ */
+describe('status lists while the chain is down', () => {
+  let app: TestApp;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    // The node is restarted (and rebuilt from the journal) 15 s after it dies.
+    app = await startTestApp({ STATUS_PUBLISH_INTERVAL_MS: '3600000', CHAIN_EMBEDDED_RESTART_MS: '15000' });
+    ({ apiKey } = await createActiveAgency(app, 'outage-office', 'Outage Office', ['driving-licence']));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('reports a revocation at once with anchored: false, and anchored: true once the chain is back', async () => {
+    const issued = await app.call('POST', '/credentials/issue', {
+      token: apiKey,
+      body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: LICENCE }, options: { format: 'dc+sd-jwt' } },
+    });
+    expect(issued.status).toBe(201);
+    const credential = issued.body.credential as string;
+    const verify = async () =>
+      (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body as {
+        verified: boolean;
+        checks: { check: string; passed: boolean; reason?: string; anchored?: boolean }[];
+      };
+    const statusCheck = (result: Awaited<ReturnType<typeof verify>>) => result.checks.find((c) => c.check === 'status');
+    expect(statusCheck(await verify())).toEqual({ check: 'status', passed: true, reason: 'valid', anchored: true });
+
+    const node = app.embeddedChain!;
+    await node.kill();
+    expect(node.running).toBe(false);
+    const revoked = await app.call('POST', `/credentials/${issued.body.credentialId}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'revoked during a chain outage' },
+    });
+    expect(revoked.status).toBe(200);
+    const during = await verify();
+    expect(during.verified).toBe(false);
+    expect(statusCheck(during)).toEqual({ check: 'status', passed: false, reason: 'the credential is revoked', anchored: false });
+    expect(node.running).toBe(false); // still the outage: what we saw did not come from the chain
+
+    // Served over HTTP as well, with its anchor still queued.
+    const uri = (
+      JSON.parse(Buffer.from(credential.split('.')[1]!, 'base64url').toString()) as { status: { status_list: { uri: string } } }
+    ).status.status_list.uri;
+    const history = (await app.call('GET', `${new URL(uri).pathname}/history`)).body as { anchor: { status: string } }[];
+    expect(history.at(-1)!.anchor.status).not.toBe('mined');
+    const served = decodeJwt(await (await fetch(uri)).text()) as { version: number };
+    expect(served.version).toBe(history.length);
+
+    const after = await eventually(async () => {
+      const check = statusCheck(await verify());
+      return check?.anchored ? check : undefined;
+    }, 90_000);
+    expect(after).toEqual({ check: 'status', passed: false, reason: 'the credential is revoked', anchored: true });
+    expect(node.running).toBe(true);
   });
 });

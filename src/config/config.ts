@@ -54,8 +54,13 @@ const envSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DID_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   STATUS_PUBLISH_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
-  STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   STATUS_VERIFY_ANCHOR: bool.default(true),
+  // Status publisher lease and reconciliation; idempotent POSTs (h6).
+  STATUS_PUBLISHER_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  STATUS_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
+  IDEMPOTENCY_IN_FLIGHT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(120),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 
@@ -112,10 +117,18 @@ export interface AppConfig {
   didCacheTtlSeconds: number;
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
-  status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
   platform: PlatformConfig;
   /** How often the reconciler finishes half-done work; how many node:cluster workers main.ts forks. */
   replicas: { reconcileIntervalMs: number; clusterWorkers: number };
+  status: {
+    publishIntervalMs: number;
+    maxAgeSeconds: number;
+    verifyAnchor: boolean;
+    publisherLeaseMs: number;
+    reconcileIntervalMs: number;
+  };
+  /** Idempotency-Key records: how long a response is replayed; how long an unfinished request blocks its key. */
+  idempotency: { ttlSeconds: number; inFlightSeconds: number };
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
@@ -244,6 +257,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
       verifyAnchor: e.STATUS_VERIFY_ANCHOR,
+      publisherLeaseMs: e.STATUS_PUBLISHER_LEASE_MS,
+      reconcileIntervalMs: e.STATUS_RECONCILE_INTERVAL_MS,
     },
     platform: {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
@@ -267,6 +282,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       metricsToken: e.METRICS_TOKEN,
     },
     replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },
+    idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
   };
 }
 

@@ -21,6 +21,8 @@ export interface Check {
   check: CheckName;
   passed: boolean;
   reason?: string;
+  /** status only: whether the status lists read were anchored on chain (absent when anchors are not checked). */
+  anchored?: boolean;
 }
 
 export interface VerifiedCredential {
@@ -44,7 +46,7 @@ export interface VerificationResult {
   credential?: VerifiedCredential;
 }
 
-export type StatusOutcome = { passed: boolean; state: string; reason?: string };
+export type StatusOutcome = { passed: boolean; state: string; reason?: string; anchored?: boolean };
 
 /** What the plain verifier needs from the outside world (the chain, the status lists, the clock). */
 export interface VerifierContext {
@@ -212,6 +214,7 @@ export async function verifyCredential(
 
   const statusOutcome = await context.checkStatus(status, format, issuer);
   checks.record('status', statusOutcome.passed ? undefined : (statusOutcome.reason ?? statusOutcome.state), statusOutcome.state);
+  if (statusOutcome.anchored !== undefined) checks.list.at(-1)!.anchored = statusOutcome.anchored;
 
   const credential: VerifiedCredential = {
     format,

@@ -1,6 +1,6 @@
 export { StatusModule } from './status.module.js';
-export { StatusService, type StatusAction, type StatusAllocation, type ListIssuer } from './status.service.js';
+export { StatusService, IndexTaken, type StatusAction, type StatusAllocation, type ListIssuer } from './status.service.js';
 export { StatusListFetcher } from './list-fetcher.js';
-export { checkCredentialStatus, type StatusCheckDeps } from './status-checker.js';
+export { checkCredentialStatus, type StatusCheckDeps, type LocalStatusList } from './status-checker.js';
 export { StatusListEntity, StatusEntryEntity, StatusPublicationEntity, StatusAuditEntity } from './status.entity.js';
 export { encodeBitstring, bitstringStatus, encodeTokenList, tokenListStatus, LIST_SIZE } from './lists.js';

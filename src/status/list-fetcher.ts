@@ -1,4 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
+import { StatusService } from './status.service.js';
+import type { StatusPurpose } from './status.entity.js';
+import type { LocalStatusList } from './status-checker.js';
 
 interface Cached {
   body: string;
@@ -9,12 +13,39 @@ interface Cached {
 const MAX_BYTES = 2 * 1024 * 1024;
 const TIMEOUT_MS = 5_000;
 
-/** HTTP client for status lists: honours max-age, revalidates with If-None-Match, caps size and time. */
+/**
+ * Reads status lists. Our own lists are read from the database, so the service's verifier sees its own
+ * agencies' status changes at once; other issuers' lists over HTTP, honouring max-age, revalidating with
+ * If-None-Match, capping size and time.
+ */
 @Injectable()
 export class StatusListFetcher {
   private readonly cache = new Map<string, Cached>();
+  private readonly ownPrefix: string;
 
-  async fetch(url: string): Promise<string> {
+  constructor(
+    private readonly status: StatusService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.ownPrefix = `${publicBaseUrl(config)}/status/`;
+  }
+
+  async fetch(url: string): Promise<string | LocalStatusList> {
+    const own = this.ownList(url);
+    if (own) {
+      const { publication, anchorMined } = await this.status.servedWithAnchor(own.listId, own.purpose);
+      return { body: publication.jwt, anchorMined };
+    }
+    return this.fetchRemote(url);
+  }
+
+  private ownList(url: string): { listId: string; purpose: StatusPurpose } | undefined {
+    if (!url.startsWith(this.ownPrefix)) return undefined;
+    const match = /^([0-9a-f-]{36})\/(revocation|suspension|token)$/.exec(url.slice(this.ownPrefix.length));
+    return match ? { listId: match[1]!, purpose: match[2] as StatusPurpose } : undefined;
+  }
+
+  private async fetchRemote(url: string): Promise<string> {
     const cached = this.cache.get(url);
     if (cached && cached.freshUntil > Date.now()) return cached.body;
     const response = await fetch(url, {

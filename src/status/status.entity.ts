@@ -1,5 +1,10 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+const epochMs = {
+  to: (value: number | null | undefined) => value,
+  from: (value: string | number | null) => (value === null ? null : Number(value)),
+};
+
 export type StatusListKind = 'bitstring' | 'token';
 export type StatusPurpose = 'revocation' | 'suspension' | 'token';
 
@@ -43,6 +48,14 @@ export class StatusListEntity {
 
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
+
+  /** The publisher (one per process) that may sign and anchor this list's next versions until the lease ends. */
+  @Column({ name: 'publisher_lease_owner', type: 'varchar', length: 36, nullable: true })
+  publisherLeaseOwner?: string | null;
+
+  /** End of the publisher lease, epoch milliseconds. */
+  @Column({ name: 'publisher_lease_until', type: 'bigint', nullable: true, transformer: epochMs })
+  publisherLeaseUntil?: number | null;
 }
 
 @Entity('status_entries')

@@ -34,6 +34,34 @@ export class StatusRepository {
     return this.db.use(tx, (m) => m.getRepository(StatusListEntity).findOneBy({ id }));
   }
 
+  /**
+   * Claims the publisher lease of a list with one conditional UPDATE: free, expired, or already ours.
+   * Only the holder signs and anchors new versions, so two publishers never race for a version.
+   */
+  async claimLease(listId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .createQueryBuilder()
+        .update(StatusListEntity)
+        .set({ publisherLeaseOwner: owner, publisherLeaseUntil: now + leaseMs })
+        .where('id = :listId', { listId })
+        .andWhere('(publisher_lease_until IS NULL OR publisher_lease_until < :now OR publisher_lease_owner = :owner)', {
+          now,
+          owner,
+        })
+        .execute(),
+    );
+    return (result.affected ?? 0) === 1;
+  }
+
+  async releaseLease(listId: string, owner: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(StatusListEntity)
+        .update({ id: listId, publisherLeaseOwner: owner }, { publisherLeaseOwner: null, publisherLeaseUntil: null }),
+    );
+  }
+
   allLists(): Promise<StatusListEntity[]> {
     return this.db.use(undefined, (m) => m.getRepository(StatusListEntity).find());
   }
@@ -116,5 +144,10 @@ export class StatusRepository {
 
   async insertPublication(tx: Tx, publication: StatusPublicationEntity): Promise<void> {
     await tx.getRepository(StatusPublicationEntity).insert(publication);
+  }
+
+  /** Whether an index is taken, outside a transaction (the insert's primary key has the last word). */
+  async indexFree(listId: string, idx: number): Promise<boolean> {
+    return this.db.use(undefined, async (m) => (await m.getRepository(StatusEntryEntity).countBy({ listId, idx })) === 0);
   }
 }

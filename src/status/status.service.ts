@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, notFound } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { Database, type Tx } from '../persistence/index.js';
+import { Database, isUniqueViolation, type Tx } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
 import { OutboxService, StatusListAnchorClient } from '../chain/index.js';
 import { signJws } from '../credentials/index.js';
@@ -11,6 +12,14 @@ import { StatusRepository } from './status.repository.js';
 import type { StatusListEntity, StatusListKind, StatusPurpose } from './status.entity.js';
 
 export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
+
+/** The reserved index was taken by a concurrent issuance before it was written; pick another. */
+export class IndexTaken extends Error {
+  constructor() {
+    super('status index taken');
+    this.name = 'IndexTaken';
+  }
+}
 
 /** Who signs and anchors an agency's lists. */
 export interface ListIssuer {
@@ -36,9 +45,11 @@ const PURPOSES_BY_KIND: Record<StatusListKind, StatusPurpose[]> = { bitstring: [
 const MEDIA_TYPE: Record<StatusListKind, string> = { bitstring: 'application/vc+jwt', token: 'application/statuslist+jwt' };
 
 /**
- * Status entries, changes and publication. A change only flips flags and bumps a sequence in the
- * database; the publisher then signs one new version per changed list and anchors its digest on
- * chain, so a batch of any size costs one anchoring transaction per list.
+ * Status entries, changes and publication. A change flips flags and bumps a sequence in the database,
+ * then the publisher signs one new version per changed list at once (it is served from then on) and
+ * queues the anchoring of its digest in the outbox, so a batch of any size costs one anchoring
+ * transaction per list and a revocation never waits for the chain. Only the holder of a list's
+ * publisher lease signs its versions, so several service instances never race for one.
  */
 @Injectable()
 export class StatusService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -48,6 +59,10 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   private publishing: Promise<unknown> | undefined;
   private stopped = false;
   private publishQueue: Promise<unknown> = Promise.resolve();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<unknown> | undefined;
+  /** This process's publisher identity for list leases. */
+  readonly publisherId = randomUUID();
 
   constructor(
     private readonly db: Database,
@@ -70,12 +85,22 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
       }, this.config.status.publishIntervalMs);
     };
     tick();
+    const reconcileTick = () => {
+      if (this.stopped) return;
+      this.reconcileTimer = setTimeout(() => {
+        this.reconciling = this.reconcile()
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'status reconciliation failed'))
+          .finally(reconcileTick);
+      }, this.config.status.reconcileIntervalMs);
+    };
+    reconcileTick();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.publishing;
+    clearTimeout(this.reconcileTimer);
+    await Promise.all([this.publishing, this.reconciling]);
   }
 
   listUrl(listId: string, purpose: StatusPurpose): string {
@@ -97,24 +122,54 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     await this.publishPending();
   }
 
-  /** Reserves a random, never reused index for a credential about to be issued. */
+  /**
+   * Picks a random index that is free right now for a credential about to be issued, without writing
+   * it: the caller signs with it, then writes it with `commitEntry` in the same transaction as the
+   * credential record, so a crash leaves neither or both. Only an empty list may be created here.
+   */
+  async reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
+    const list = await this.db.transaction((tx) => this.listWithRoom(tx, issuer, kind));
+    let idx: number;
+    do idx = randomInt(0, list.size);
+    while (!(await this.repository.indexFree(list.id, idx)));
+    return this.allocation(kind, list.id, idx);
+  }
+
+  /**
+   * Writes a reserved index inside the caller's transaction. Throws `IndexTaken` when another issuance
+   * took it meanwhile (the caller picks another and signs again); the primary key makes reuse impossible.
+   */
+  async commitEntry(tx: Tx, allocation: StatusAllocation, credentialId: string): Promise<void> {
+    try {
+      if (await this.repository.indexTaken(tx, allocation.listId, allocation.idx)) throw new IndexTaken();
+      await this.repository.insertEntry(tx, {
+        listId: allocation.listId,
+        idx: allocation.idx,
+        credentialId,
+        revoked: false,
+        suspended: false,
+        updatedAt: new Date(),
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new IndexTaken();
+      throw error;
+    }
+  }
+
+  /** Reserves and writes an index at once, for callers without a record of their own to write with it. */
   async allocate(issuer: ListIssuer, kind: StatusListKind, credentialId: string): Promise<StatusAllocation> {
-    const { listId, idx } = await this.db.transaction(async (tx) => {
-      const list = await this.listWithRoom(tx, issuer, kind);
-      for (;;) {
-        const candidate = randomInt(0, list.size);
-        if (await this.repository.indexTaken(tx, list.id, candidate)) continue;
-        await this.repository.insertEntry(tx, {
-          listId: list.id,
-          idx: candidate,
-          credentialId,
-          revoked: false,
-          suspended: false,
-          updatedAt: new Date(),
-        });
-        return { listId: list.id, idx: candidate };
+    for (;;) {
+      const allocation = await this.reserve(issuer, kind);
+      try {
+        await this.db.transaction((tx) => this.commitEntry(tx, allocation, credentialId));
+        return allocation;
+      } catch (error) {
+        if (!(error instanceof IndexTaken)) throw error;
       }
-    });
+    }
+  }
+
+  private allocation(kind: StatusListKind, listId: string, idx: number): StatusAllocation {
     if (kind === 'token') return { listId, idx, sdJwtStatus: { status_list: { idx, uri: this.listUrl(listId, 'token') } } };
     return {
       listId,
@@ -138,7 +193,8 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     actor: string,
   ): Promise<{ changed: number }> {
     const unique = [...new Set(credentialIds)];
-    return this.db.transaction(async (tx) => {
+    const changedLists: string[] = [];
+    const result = await this.db.transaction(async (tx) => {
       const entries = await this.repository.entriesOf(tx, unique);
       const lists = new Map(
         (await this.repository.listsByIds(tx, [...new Set(entries.map((e) => e.listId))])).map((l) => [l.id, l]),
@@ -159,6 +215,7 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
             ? mine.filter((e) => !e.suspended)
             : mine.filter((e) => e.suspended);
       if (target.length === 0) return { changed: 0 };
+      changedLists.push(...new Set(target.map((e) => e.listId)));
       await this.repository.setFlags(tx, target, action === 'revoke' ? { revoked: true } : { suspended: action === 'suspend' });
       await this.repository.bumpSequence(
         tx,
@@ -180,6 +237,9 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
       );
       return { changed: target.length };
     });
+    // Signed and served at once; the anchor follows through the outbox, whatever the chain is doing.
+    if (changedLists.length) await this.publishPending(changedLists, { waitForLease: true });
+    return result;
   }
 
   async state(
@@ -201,11 +261,16 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   async served(listId: string, purpose: StatusPurpose) {
     const list = await this.repository.list(listId);
     if (!list || !PURPOSES_BY_KIND[list.kind].includes(purpose)) throw notFound(`No status list ${listId}/${purpose}`);
-    // A version is served once its anchor is mined, so what verifiers fetch can always be checked on chain.
-    for (const publication of (await this.repository.publications(listId, purpose)).reverse()) {
-      if ((await this.outbox.get(publication.outboxId))?.status === 'mined') return { list, publication };
-    }
-    throw notFound(`Status list ${listId}/${purpose} is not published yet`);
+    // The newest signed version is served at once; verifiers see from the chain whether it is anchored yet.
+    const publication = await this.repository.latestPublication(listId, purpose);
+    if (!publication) throw notFound(`Status list ${listId}/${purpose} is not published yet`);
+    return { list, publication };
+  }
+
+  /** The served version and whether its anchor is mined, for this service's own verifier. */
+  async servedWithAnchor(listId: string, purpose: StatusPurpose) {
+    const served = await this.served(listId, purpose);
+    return { ...served, anchorMined: (await this.outbox.get(served.publication.outboxId))?.status === 'mined' };
   }
 
   async history(listId: string, purpose: StatusPurpose) {
@@ -224,30 +289,83 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-  /** Signs and anchors a new version of every list that changed since its last publication. */
-  publishPending(): Promise<number> {
-    const run = this.publishQueue.then(() => this.publishChanged());
+  /**
+   * Signs a new version of every list (or of the given lists) that changed since its last publication,
+   * and queues its anchor. With `waitForLease`, waits while another publisher holds a list's lease (it
+   * may have read the list before our change) instead of leaving the change to the next round.
+   */
+  publishPending(listIds?: string[], options: { waitForLease?: boolean; reconcile?: boolean } = {}): Promise<number> {
+    const run = this.publishQueue.then(() => this.publishChanged(listIds, options));
     this.publishQueue = run.catch(() => undefined);
     return run;
   }
 
-  private async publishChanged(): Promise<number> {
+  /**
+   * The reconciler's step for status lists: publishes changes that were committed but not published
+   * (a crash between the two), and publishes a new version of a list whose newest anchor was reverted
+   * or lost, so that every list ends with an anchored newest version. Runs under each list's lease.
+   */
+  reconcile(): Promise<number> {
+    return this.publishPending(undefined, { reconcile: true });
+  }
+
+  private async publishChanged(
+    listIds: string[] | undefined,
+    options: { waitForLease?: boolean; reconcile?: boolean },
+  ): Promise<number> {
     let published = 0;
-    for (const list of await this.repository.allLists()) {
-      for (const purpose of PURPOSES_BY_KIND[list.kind]) {
-        const seq =
-          purpose === 'revocation'
-            ? list.revocationSeq
-            : purpose === 'suspension'
-              ? list.suspensionSeq
-              : list.revocationSeq + list.suspensionSeq;
-        const latest = await this.repository.latestPublication(list.id, purpose);
-        if (latest && latest.seq >= seq) continue;
-        await this.publish(list, purpose, seq, (latest?.version ?? 0) + 1);
-        published++;
+    const lists = listIds
+      ? await this.db.transaction((tx) => this.repository.listsByIds(tx, listIds))
+      : await this.repository.allLists();
+    for (const candidate of lists) {
+      // Checked before taking the lease, so an idle round writes nothing.
+      if ((await this.due(candidate, options.reconcile === true)).length === 0) continue;
+      if (!(await this.claimLease(candidate.id, options.waitForLease === true))) continue;
+      try {
+        // Read again under the lease: the sequences may have moved, or another publisher did the work.
+        const list = (await this.repository.list(candidate.id))!;
+        for (const { purpose, seq, version } of await this.due(list, options.reconcile === true)) {
+          await this.publish(list, purpose, seq, version);
+          published++;
+        }
+      } finally {
+        await this.repository.releaseLease(candidate.id, this.publisherId);
       }
     }
     return published;
+  }
+
+  /** The purposes of a list that need a new version: changed since the last one, or (reconciling) its anchor lost. */
+  private async due(list: StatusListEntity, reconcile: boolean) {
+    const due: { purpose: StatusPurpose; seq: number; version: number }[] = [];
+    for (const purpose of PURPOSES_BY_KIND[list.kind]) {
+      const seq =
+        purpose === 'revocation'
+          ? list.revocationSeq
+          : purpose === 'suspension'
+            ? list.suspensionSeq
+            : list.revocationSeq + list.suspensionSeq;
+      const latest = await this.repository.latestPublication(list.id, purpose);
+      if (latest && latest.seq >= seq && !(reconcile && (await this.anchorLost(latest.outboxId)))) continue;
+      due.push({ purpose, seq, version: (latest?.version ?? 0) + 1 });
+    }
+    return due;
+  }
+
+  /** An anchor that will never land: reverted on chain, or its outbox entry is gone. */
+  private async anchorLost(outboxId: string): Promise<boolean> {
+    const write = await this.outbox.get(outboxId);
+    return !write || write.status === 'reverted';
+  }
+
+  private async claimLease(listId: string, wait: boolean): Promise<boolean> {
+    const leaseMs = this.config.status.publisherLeaseMs;
+    const deadline = Date.now() + leaseMs;
+    for (;;) {
+      if (await this.repository.claimLease(listId, this.publisherId, Date.now(), leaseMs)) return true;
+      if (!wait || Date.now() > deadline || this.stopped) return false;
+      await sleep(50);
+    }
   }
 
   private async publish(list: StatusListEntity, purpose: StatusPurpose, seq: number, version: number): Promise<void> {

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { notFound, parseOrThrow } from '../../common/index.js';
@@ -8,6 +9,7 @@ import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agen
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { IssuanceService, issueRequestSchema, type IssuedCredential } from './issuance.service.js';
+import { Idempotent, idempotencyScope } from '../idempotency.js';
 
 const MEDIA_TYPE = { 'dc+sd-jwt': 'application/dc+sd-jwt', jwt_vc_json: 'application/vc+jwt' } as const;
 
@@ -43,11 +45,20 @@ export class IssuanceController {
   @Post('credentials/issue')
   @HttpCode(201)
   @UseGuards(AgencyGuard)
+  @Idempotent()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt) or JWT VC (jwt_vc_json, VCDM 2.0 or 1.1)' })
   @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
-  async issue(@CurrentAgency() agency: Agency, @Body() body: unknown) {
-    return vcApiResponse(await this.issuance.issue(agency, this.issuance.fromVcApiRequest(body)));
+  async issue(@CurrentAgency() agency: Agency, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const idempotency = idempotencyScope(request);
+    // With an Idempotency-Key, the response is stored in the issuance transaction: a retry after a lost
+    // answer gets this credential back, never a second one.
+    const issued = await this.issuance.issue(
+      agency,
+      this.issuance.fromVcApiRequest(body),
+      idempotency ? { inTransaction: (tx, credential) => idempotency.complete(tx, vcApiResponse(credential)) } : {},
+    );
+    return vcApiResponse(issued);
   }
 
   @Get('credentials/types')
@@ -86,6 +97,7 @@ export class CredentialStatusController {
 
   @Post('status')
   @HttpCode(200)
+  @Idempotent()
   @ApiOperation({
     summary: 'Revoke, suspend or reinstate up to 10,000 credentials in one batch (published and anchored together)',
   })
@@ -97,6 +109,7 @@ export class CredentialStatusController {
 
   @Post(':id/status')
   @HttpCode(200)
+  @Idempotent()
   @ApiOperation({ summary: 'Revoke, suspend or reinstate one credential, with a reason for the audit trail' })
   @ApiBody({ schema: z.toJSONSchema(statusChangeSchema) as object })
   async change(

@@ -37,8 +37,8 @@ export class CredentialRepository {
     );
   }
 
-  async recordIssued(record: IssuedCredentialEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(IssuedCredentialEntity).insert(record));
+  async recordIssued(tx: Tx, record: IssuedCredentialEntity): Promise<void> {
+    await tx.getRepository(IssuedCredentialEntity).insert(record);
   }
 
   countIssued(agencyId: string): Promise<number> {

@@ -3,10 +3,19 @@ import { AuthorisationService } from './authorisation.service.js';
 import { AuthorisationController, CredentialStatusController, IssuanceController } from './credential.controller.js';
 import { CredentialRepository } from './credential.repository.js';
 import { IssuanceService } from './issuance.service.js';
+import { IdempotencyRepository } from '../../persistence/index.js';
+import { IdempotencyInterceptor, IdempotencyService } from '../idempotency.js';
 
 @Module({
   controllers: [IssuanceController, CredentialStatusController, AuthorisationController],
-  providers: [CredentialRepository, AuthorisationService, IssuanceService],
-  exports: [IssuanceService, AuthorisationService, CredentialRepository],
+  providers: [
+    CredentialRepository,
+    AuthorisationService,
+    IssuanceService,
+    IdempotencyRepository,
+    IdempotencyService,
+    IdempotencyInterceptor,
+  ],
+  exports: [IssuanceService, AuthorisationService, CredentialRepository, IdempotencyService, IdempotencyInterceptor],
 })
 export class IssuanceModule {}

@@ -15,9 +15,11 @@ import {
   signJws,
   type CredentialFormat,
   type DataModel,
+  type LicenceType,
 } from '../../credentials/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
-import { StatusService } from '../../status/index.js';
+import { IndexTaken, StatusService, type StatusAllocation } from '../../status/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
@@ -63,6 +65,8 @@ export interface IssuedCredential {
 }
 
 const CLOCK_SKEW_MS = 5 * 60_000;
+/** Index collisions need a concurrent issuance picking the same random index; a few tries are plenty. */
+const MAX_INDEX_ATTEMPTS = 5;
 
 /** Issues catalogue credentials for an agency: validate, sign through src/keys, keep only a digest. */
 @Injectable()
@@ -75,6 +79,7 @@ export class IssuanceService {
     private readonly authorisations: AuthorisationService,
     private readonly repository: CredentialRepository,
     private readonly status: StatusService,
+    private readonly db: Database,
   ) {}
 
   /** Maps a VC-API request to issue options (400 listing every problem). */
@@ -116,7 +121,18 @@ export class IssuanceService {
     };
   }
 
-  async issue(agency: Agency, options: IssueOptions): Promise<IssuedCredential> {
+  /**
+   * Issues one credential. Signing happens outside any transaction with a status index picked at
+   * random; then one transaction writes the index and the credential record (and, when given, the
+   * caller's own rows such as its idempotency record). A crash leaves both or neither, an index taken
+   * meanwhile by a concurrent issuance means signing again with another, and the credential is handed
+   * out only after the commit.
+   */
+  async issue(
+    agency: Agency,
+    options: IssueOptions,
+    hooks: { inTransaction?(tx: Tx, issued: IssuedCredential): Promise<void> } = {},
+  ): Promise<IssuedCredential> {
     const type = this.catalogue.get(options.typeId);
     if (!type) throw badRequest(`Unknown credential type ${options.typeId}`);
     if (!type.formats.includes(options.format)) throw badRequest(`${type.id} is not issued as ${options.format}`);
@@ -145,27 +161,73 @@ export class IssuanceService {
     }
 
     const id = randomUUID();
-    const allocation = await this.status.allocate(
-      {
-        agencyId: agency.id,
-        did: agency.did,
-        signingKeyId: agency.signingKeyId,
-        signingKid: agency.signingKid,
-        controllerKeyId: agency.controllerKeyId,
-      },
-      options.format === 'dc+sd-jwt' ? 'token' : 'bitstring',
-      id,
-    );
+    const issuer = {
+      agencyId: agency.id,
+      did: agency.did,
+      signingKeyId: agency.signingKeyId,
+      signingKid: agency.signingKid,
+      controllerKeyId: agency.controllerKeyId,
+    };
+    const kind = options.format === 'dc+sd-jwt' ? 'token' : 'bitstring';
+    let issued: IssuedCredential | undefined;
+    for (let attempt = 1; !issued; attempt++) {
+      const allocation = await this.status.reserve(issuer, kind);
+      const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
+      const candidate: IssuedCredential = {
+        id,
+        format: options.format,
+        ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
+        credential,
+        typeId: type.id,
+        validFrom,
+        validUntil,
+      };
+      try {
+        await this.db.transaction(async (tx) => {
+          await this.status.commitEntry(tx, allocation, id);
+          await this.repository.recordIssued(tx, {
+            id,
+            agencyId: agency.id,
+            typeId: type.id,
+            format: options.format,
+            dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
+            digest: createHash('sha256').update(credential).digest('hex'),
+            holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
+            validFrom,
+            validUntil,
+            issuedAt: new Date(now),
+          });
+          await hooks.inTransaction?.(tx, candidate);
+        });
+        issued = candidate;
+      } catch (error) {
+        // Another issuance wrote the same index between our pick and our commit: sign again with another.
+        if (!(error instanceof IndexTaken) || attempt >= MAX_INDEX_ATTEMPTS) throw error;
+      }
+    }
+    this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
+    return issued;
+  }
+
+  private async sign(
+    agency: Agency,
+    type: LicenceType,
+    options: IssueOptions,
+    id: string,
+    now: number,
+    validFrom: Date,
+    validUntil: Date,
+    allocation: StatusAllocation,
+  ): Promise<string> {
     const sign = (input: Uint8Array) => this.keys.signJws(agency.signingKeyId, input);
-    const header = { alg: 'ES256', kid: agency.signingKid };
-    let credential: string;
+    const header = { alg: 'ES256', kid: agency.signingKid! };
     if (options.format === 'dc+sd-jwt') {
       const disclosable: Record<string, unknown> = {};
       const plain: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(options.claims)) {
         (type.selectivelyDisclosable.includes(name) ? disclosable : plain)[name] = value;
       }
-      credential = await issueSdJwt({
+      return issueSdJwt({
         header: { ...header, typ: 'dc+sd-jwt' },
         payload: {
           iss: agency.did,
@@ -182,41 +244,17 @@ export class IssuanceService {
         decoys: randomInt(2, 6),
         sign,
       });
-    } else {
-      const built = jwtVcPayload(options.dataModel ?? '2.0', {
-        id: `urn:uuid:${id}`,
-        issuer: agency.did,
-        vcType: type.vcType,
-        validFrom,
-        validUntil,
-        subjectId: options.holderJwk ? didJwk(options.holderJwk) : undefined,
-        claims: options.claims,
-        status: allocation.credentialStatus,
-      });
-      credential = await signJws({ ...header, ...built.header }, built.payload, sign);
     }
-
-    await this.repository.recordIssued({
-      id,
-      agencyId: agency.id,
-      typeId: type.id,
-      format: options.format,
-      dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
-      digest: createHash('sha256').update(credential).digest('hex'),
-      holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
+    const built = jwtVcPayload(options.dataModel ?? '2.0', {
+      id: `urn:uuid:${id}`,
+      issuer: agency.did,
+      vcType: type.vcType,
       validFrom,
       validUntil,
-      issuedAt: new Date(now),
+      subjectId: options.holderJwk ? didJwk(options.holderJwk) : undefined,
+      claims: options.claims,
+      status: allocation.credentialStatus,
     });
-    this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
-    return {
-      id,
-      format: options.format,
-      ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
-      credential,
-      typeId: type.id,
-      validFrom,
-      validUntil,
-    };
+    return signJws({ ...header, ...built.header }, built.payload, sign);
   }
 }

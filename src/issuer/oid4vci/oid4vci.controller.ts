@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { createOfferSchema, Oid4vciService, requestLike } from './oid4vci.service.js';
+import { Idempotent } from '../idempotency.js';
 
 /** Discovery and the wallet-facing protocol endpoints (OpenID4VCI 1.0, pre-authorized code flow). */
 @ApiTags('OpenID4VCI')
@@ -128,6 +129,7 @@ export class OfferController {
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @ApiOperation({ summary: 'Offer a credential to a citizen: openid-credential-offer:// link, QR (PNG and SVG), PIN' })
   @ApiBody({ schema: z.toJSONSchema(createOfferSchema, { io: 'input' }) as object })
   create(@CurrentAgency() agency: Agency, @Body() body: unknown) {

@@ -1,0 +1,198 @@
+import {
+  applyDecorators,
+  Inject,
+  UseInterceptors,
+  Injectable,
+  Logger,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { catchError, from, mergeMap, of, type Observable } from 'rxjs';
+import { badRequest, ProblemError } from '../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { KeyService } from '../keys/index.js';
+import { IdempotencyRepository, type Tx } from '../persistence/index.js';
+import type { Agency } from './agencies/agency.repository.js';
+
+/** RFC 9110 token-ish: visible ASCII, as Stripe and the IETF Idempotency-Key draft use. */
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const PURGE_INTERVAL_MS = 3_600_000;
+
+/** What the interceptor hands to a handler that can store its response in its own transaction. */
+export interface IdempotentRequestScope {
+  /** Stores the response inside `tx`, so the work and its idempotency record commit together. */
+  complete(tx: Tx, body: unknown): Promise<void>;
+}
+
+type IdempotentRequest = FastifyRequest & {
+  agency?: Agency;
+  idempotency?: IdempotentRequestScope & { completed: boolean };
+};
+
+/** The idempotency scope of a request, when it carries an Idempotency-Key (see IdempotencyInterceptor). */
+export const idempotencyScope = (request: FastifyRequest): IdempotentRequestScope | undefined =>
+  (request as IdempotentRequest).idempotency;
+
+/** JSON with object members sorted, so the same request hashes the same whatever its member order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+type Begin = { replay: { statusCode: number; body: unknown } } | { started: true };
+
+/**
+ * Idempotency-Key records per caller and key: the first request runs, a retry with the same body gets
+ * the first response back, the same key with another body is 422, and a retry while the first is still
+ * running is 409. Responses are sealed by src/keys and forgotten after IDEMPOTENCY_TTL_SECONDS.
+ */
+@Injectable()
+export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('IdempotencyService');
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly repository: IdempotencyRepository,
+    private readonly keys: KeyService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.repository.purgeExpired(Date.now()).catch((error: unknown) => this.logger.warn({ err: error }, 'purge failed'));
+    }, PURGE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  fingerprint(method: string, route: string, body: unknown): string {
+    return createHash('sha256')
+      .update(`${method} ${route}\n${canonicalJson(body ?? null)}`)
+      .digest('hex');
+  }
+
+  async begin(scope: string, key: string, requestHash: string): Promise<Begin> {
+    const now = Date.now();
+    const record = {
+      scope,
+      key,
+      requestHash,
+      state: 'in_flight' as const,
+      statusCode: null,
+      sealedResponse: null,
+      lockedUntil: now + this.config.idempotency.inFlightSeconds * 1000,
+      expiresAt: now + this.config.idempotency.ttlSeconds * 1000,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.repository.insert(record)) return { started: true };
+      const existing = await this.repository.find(scope, key);
+      if (!existing) continue; // abandoned meanwhile
+      const stale = existing.expiresAt < now || (existing.state === 'in_flight' && existing.lockedUntil < now);
+      if (stale) {
+        if (await this.repository.takeOver(record, now)) return { started: true };
+        continue;
+      }
+      if (existing.requestHash !== requestHash) {
+        throw new ProblemError(
+          422,
+          'idempotency_key_reused',
+          'Idempotency-Key already used',
+          'This Idempotency-Key was used with a different request',
+        );
+      }
+      if (existing.state !== 'done' || !existing.sealedResponse || !existing.statusCode) throw inFlight();
+      const body = await this.keys.openJson<unknown>(existing.sealedResponse, sealContext(scope, key));
+      return { replay: { statusCode: existing.statusCode, body } };
+    }
+    throw inFlight();
+  }
+
+  async complete(tx: Tx | undefined, scope: string, key: string, statusCode: number, body: unknown): Promise<void> {
+    // A JSON round trip first: the replay must be byte-for-byte what the first answer serialised to.
+    const sealed = await this.keys.sealJson(JSON.parse(JSON.stringify(body ?? null)), sealContext(scope, key));
+    await this.repository.complete(tx, scope, key, statusCode, sealed);
+  }
+
+  abandon(scope: string, key: string): Promise<void> {
+    return this.repository.abandon(scope, key);
+  }
+}
+
+const sealContext = (scope: string, key: string) => `idempotency:${scope}:${key}`;
+const inFlight = () =>
+  new ProblemError(
+    409,
+    'idempotency_request_in_progress',
+    'Request in progress',
+    'A request with this Idempotency-Key is still being processed',
+    {},
+    1,
+  );
+
+/**
+ * Applies Idempotency-Key to an agency endpoint (after AgencyGuard): `@UseInterceptors(IdempotencyInterceptor)`.
+ * Only successful responses are stored; a failed request frees its key for a retry.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(private readonly idempotency: IdempotencyService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<IdempotentRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return next.handle();
+    if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
+      throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters', [
+        { path: 'Idempotency-Key', message: 'invalid' },
+      ]);
+    }
+    if (!request.agency) return next.handle();
+    const scope = `agency:${request.agency.id}`;
+    const key = header;
+    const statusCode = (Reflect.getMetadata('__httpCode__', context.getHandler()) as number | undefined) ?? 201;
+    const hash = this.idempotency.fingerprint(request.method, request.routeOptions.url ?? request.url, request.body);
+    return from(this.idempotency.begin(scope, key, hash)).pipe(
+      mergeMap((begun) => {
+        if ('replay' in begun) {
+          void reply.header('idempotent-replayed', 'true');
+          return of(begun.replay.body);
+        }
+        const scoped = {
+          completed: false,
+          complete: async (tx: Tx, body: unknown) => {
+            await this.idempotency.complete(tx, scope, key, statusCode, body);
+            scoped.completed = true;
+          },
+        };
+        request.idempotency = scoped;
+        return next.handle().pipe(
+          mergeMap(async (body: unknown) => {
+            if (!scoped.completed) await this.idempotency.complete(undefined, scope, key, statusCode, body);
+            return body;
+          }),
+          catchError(async (error: unknown) => {
+            if (!scoped.completed) await this.idempotency.abandon(scope, key).catch(() => undefined);
+            throw error;
+          }),
+        );
+      }),
+    );
+  }
+}
+
+/** Idempotency-Key support for an agency endpoint (after AgencyGuard). */
+export const Idempotent = () => applyDecorators(UseInterceptors(IdempotencyInterceptor));

@@ -1,0 +1,127 @@
+import { createHash, generateKeyPairSync, sign as ecdsaSign } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
+import { signJws } from '../credentials/index.js';
+import { encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
+import { checkCredentialStatus, type LocalStatusList, type StatusCheckDeps } from './status-checker.js';
+
+const ISSUER = 'did:ethr:govchain:0x1111111111111111111111111111111111111111';
+const KID = `${ISSUER}#controller-key`;
+const URL_ = 'https://issuer.example/status/5f0c1f3e-0000-4000-8000-000000000001/token';
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey;
+
+/** A token status list signed with a real P-256 key: index 7 revoked or not. */
+async function list(version: number, revoked: boolean): Promise<string> {
+  return signJws(
+    { alg: 'ES256', kid: KID, typ: 'statuslist+jwt' },
+    {
+      iss: ISSUER,
+      sub: URL_,
+      iat: 1_700_000_000,
+      version,
+      status_list: encodeTokenList(LIST_SIZE, 2, revoked ? [[7, TOKEN_STATUS.invalid]] : []),
+    },
+    async (input) => ecdsaSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+  );
+}
+const digest = (jwt: string) => createHash('sha256').update(jwt).digest('hex');
+const status = { status_list: { idx: 7, uri: URL_ } };
+
+function deps(served: string | LocalStatusList, anchor: StatusCheckDeps['anchor']): StatusCheckDeps & { anchorCalls: number } {
+  const result = {
+    anchorCalls: 0,
+    fetchList: async () => served,
+    issuerKey: async () => ({ jwk }),
+    anchor: anchor
+      ? async (url: string, version: number) => {
+          result.anchorCalls++;
+          return anchor(url, version);
+        }
+      : undefined,
+  };
+  return result;
+}
+
+describe('status list anchors: a version not older than the newest anchored one is accepted', () => {
+  it('accepts a newer, signed, not yet anchored version and reports anchored: false', async () => {
+    const v2 = await list(2, true);
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps(v2, async () => ({ digest: '', latestVersion: 1 })),
+    );
+    expect(outcome).toEqual({ passed: false, state: 'revoked', reason: 'the credential is revoked', anchored: false });
+  });
+
+  it('reports anchored: true when the served version matches its anchor', async () => {
+    const v2 = await list(2, false);
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps(v2, async () => ({ digest: digest(v2), latestVersion: 2 })),
+    );
+    expect(outcome).toEqual({ passed: true, state: 'valid', anchored: true });
+  });
+
+  it('refuses a version older than the newest anchored one (a replayed list hiding a revocation)', async () => {
+    const v1 = await list(1, false);
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps(v1, async () => ({ digest: digest(v1), latestVersion: 2 })),
+    );
+    expect(outcome).toMatchObject({ passed: false, state: 'unknown' });
+    expect(outcome.anchored).toBeUndefined();
+  });
+
+  it('refuses an anchored version whose served bytes differ from the anchor', async () => {
+    const genuine = await list(2, true);
+    const altered = await list(2, false);
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps(altered, async () => ({ digest: digest(genuine), latestVersion: 2 })),
+    );
+    expect(outcome).toMatchObject({ passed: false, state: 'unknown' });
+  });
+
+  it('reads our own list with a queued anchor without asking the chain', async () => {
+    const v3 = await list(3, true);
+    const d = deps({ body: v3, anchorMined: false }, async () => {
+      throw new Error('chain down');
+    });
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, d)).toMatchObject({ state: 'revoked', anchored: false });
+    expect(d.anchorCalls).toBe(0);
+  });
+
+  it('keeps our own mined list usable while the chain cannot be read, but not a remote one', async () => {
+    const v3 = await list(3, true);
+    const down = async (): Promise<never> => {
+      throw new Error('chain down');
+    };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, deps({ body: v3, anchorMined: true }, down))).toMatchObject({
+      state: 'revoked',
+      anchored: false,
+    });
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, deps(v3, down))).toMatchObject({
+      passed: false,
+      state: 'unknown',
+    });
+  });
+
+  it('checks a mined own list against the chain like any other (an altered copy is caught)', async () => {
+    const genuine = await list(4, true);
+    const altered = await list(4, false);
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps({ body: altered, anchorMined: true }, async () => ({ digest: digest(genuine), latestVersion: 4 })),
+    );
+    expect(outcome).toMatchObject({ passed: false, state: 'unknown' });
+  });
+});

@@ -1,0 +1,339 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import BetterSqlite from 'better-sqlite3';
+import pg from 'pg';
+import { decodeJwt } from 'jose';
+import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
+import { createActiveAgency, eventually, startTestApp, type Reply, type TestApp } from './support/test-app.js';
+
+const LICENCE = {
+  family_name: 'Li',
+  given_name: 'Hua',
+  birth_date: '1990-01-31',
+  licence_number: '110101199001311234',
+  categories: ['C1'],
+  expiry_date: '2032-05-01',
+};
+const issueBody = (format: 'dc+sd-jwt' | 'jwt_vc_json', familyName = 'Li') => ({
+  credential: { type: 'DrivingLicenceCredential', credentialSubject: { ...LICENCE, family_name: familyName } },
+  options: { format },
+});
+
+/** The status index a credential names: Token Status List for SD-JWT VCs, the bitstring entry for JWT VCs. */
+function statusIndex(credential: string): { listId: string; idx: number } {
+  const payload = decodeJwt(credential.split('~')[0]!) as {
+    status?: { status_list: { idx: number; uri: string } };
+    credentialStatus?: { statusListIndex: string; statusListCredential: string }[];
+  };
+  if (payload.status) {
+    return { listId: new URL(payload.status.status_list.uri).pathname.split('/')[2]!, idx: payload.status.status_list.idx };
+  }
+  const entry = payload.credentialStatus![0]!;
+  return { listId: new URL(entry.statusListCredential).pathname.split('/')[2]!, idx: Number(entry.statusListIndex) };
+}
+
+describe('idempotent issuance', () => {
+  let app: TestApp;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    ({ apiKey } = await createActiveAgency(app, 'idempotent-office', 'Idempotent Office', ['driving-licence']));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const issue = (body: unknown, key?: string) =>
+    app.call('POST', '/credentials/issue', { token: apiKey, body, headers: key ? { 'idempotency-key': key } : {} });
+
+  it('returns the first credential to a retry with the same key, and 422 for the key with another body', async () => {
+    const key = randomUUID();
+    const first = await issue(issueBody('dc+sd-jwt'), key);
+    expect(first.status).toBe(201);
+    const retry = await issue(issueBody('dc+sd-jwt'), key);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+
+    const other = await issue(issueBody('dc+sd-jwt', 'Wang'), key);
+    expect(other.status).toBe(422);
+    expect(other.body.type).toBe('urn:chancery:problem:idempotency_key_reused');
+    // Without a key every request issues.
+    const a = await issue(issueBody('dc+sd-jwt'));
+    const b = await issue(issueBody('dc+sd-jwt'));
+    expect(a.body.credentialId).not.toBe(b.body.credentialId);
+  });
+
+  it('issues once for concurrent duplicates: the others get the same credential or 409 while it is in flight', async () => {
+    const key = randomUUID();
+    const replies = await Promise.all(Array.from({ length: 6 }, () => issue(issueBody('jwt_vc_json'), key)));
+    const ok = replies.filter((reply) => reply.status === 201);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(ok.map((reply) => reply.body.credentialId)).size).toBe(1);
+    for (const reply of replies.filter((r) => r.status !== 201)) {
+      expect(reply.status).toBe(409);
+      expect(reply.body.type).toBe('urn:chancery:problem:idempotency_request_in_progress');
+    }
+    const settled = await issue(issueBody('jwt_vc_json'), key);
+    expect(settled.body.credentialId).toBe(ok[0]!.body.credentialId);
+  });
+
+  it('keeps keys apart per agency, and frees a key whose request failed', async () => {
+    const other = await createActiveAgency(app, 'other-office', 'Other Office', ['driving-licence']);
+    const key = randomUUID();
+    const mine = await issue(issueBody('dc+sd-jwt'), key);
+    const theirs = await app.call('POST', '/credentials/issue', {
+      token: other.apiKey,
+      body: issueBody('dc+sd-jwt'),
+      headers: { 'idempotency-key': key },
+    });
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.credentialId).not.toBe(mine.body.credentialId);
+
+    const failing = randomUUID();
+    const invalid = await issue({ credential: { type: 'DrivingLicenceCredential', credentialSubject: {} } }, failing);
+    expect(invalid.status).toBe(400);
+    const fixed = await issue({ credential: { type: 'DrivingLicenceCredential', credentialSubject: {} } }, failing);
+    expect(fixed.status).toBe(400); // ran again (not a replay of a stored failure)
+    expect(fixed.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('replays an officer offer for the same key (POST /agency/offers)', async () => {
+    const key = randomUUID();
+    const create = (claims: Record<string, unknown>) =>
+      app.call('POST', '/agency/offers', {
+        token: apiKey,
+        headers: { 'idempotency-key': key },
+        body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims },
+      });
+    const first = await create(LICENCE);
+    expect(first.status).toBe(201);
+    const retry = await create(LICENCE);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect((await create({ ...LICENCE, family_name: 'Wang' })).status).toBe(422);
+  });
+});
+
+/** A child process running the whole service on a given database and chain node. */
+async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; operatorApiKey: string }> {
+  const child = spawn(process.execPath, ['--import', './test/support/register-ts.mjs', 'test/support/child-app.ts'], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ url: string; operatorApiKey: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the service exited (${code}) before it listened`)));
+    lines.on('line', (line) => {
+      try {
+        resolve(JSON.parse(line) as { url: string; operatorApiKey: string });
+      } catch {
+        // a log line
+      }
+    });
+  });
+  return { child, ...ready };
+}
+
+/** Raw SQL against the test database, to see exactly what the service left behind. */
+async function openDatabase(): Promise<{
+  env: Record<string, string>;
+  query<T>(sql: string): Promise<T[]>;
+  drop(): Promise<void>;
+}> {
+  if (process.env.TEST_DB === 'postgres') {
+    const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const name = `chancery_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return {
+      env: { DATABASE_URL: url.toString() },
+      async query<T>(sql: string) {
+        const client = new pg.Client({ connectionString: url.toString() });
+        await client.connect();
+        try {
+          return (await client.query(sql)).rows as T[];
+        } finally {
+          await client.end();
+        }
+      },
+      async drop() {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'chancery-db-'));
+  const path = join(dir, 'test.sqlite');
+  return {
+    env: { SQLITE_PATH: path },
+    async query<T>(sql: string) {
+      const db = new BetterSqlite(path, { readonly: true });
+      try {
+        return db.prepare(sql).all() as T[];
+      } finally {
+        db.close();
+      }
+    },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * kill -9 in the middle of a burst of issuances, then a restart on the same database: every credential
+ * handed out has its record and status index, no index is used twice, none is reserved without a
+ * record, and a retry with the same Idempotency-Key gets the credential that was committed.
+ */
+describe('issuance survives kill -9', () => {
+  let chain: EmbeddedChainNode;
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  let child: ChildProcess | undefined;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    chain = await EmbeddedChainNode.start({ chainId: 7777, port: 0 });
+    database = await openDatabase();
+    dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
+  });
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await chain?.stop();
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses no credential it handed out and orphans or reuses no status index', async () => {
+    const port = await freePort();
+    const env = {
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      CHAIN_RPC_URL: chain.rpcUrl,
+      CHAIN_POLL_MS: '50',
+      OUTBOX_POLL_MS: '100',
+      STATUS_PUBLISH_INTERVAL_MS: '200',
+      KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+      OPERATOR_API_KEY: randomBytes(24).toString('base64url'),
+      DEMO_AGENCY: 'false',
+      // A request cut off by the crash blocks its key only briefly.
+      IDEMPOTENCY_IN_FLIGHT_SECONDS: '5',
+      ...database.env,
+    };
+    let running = await startChild(env);
+    child = running.child;
+    const call = async (
+      method: string,
+      path: string,
+      options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+    ): Promise<Reply> => {
+      const response = await fetch(running.url + path, {
+        method,
+        headers: {
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...options.headers,
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: response.status, body, headers: response.headers };
+    };
+    const facade = {
+      call,
+      operator: (method: string, path: string, body?: unknown) => call(method, path, { body, token: env.OPERATOR_API_KEY }),
+    } as unknown as TestApp;
+    const { apiKey } = await createActiveAgency(facade, 'crash-office', 'Crash Office', ['driving-licence']);
+
+    // A burst of issuances, each with its own key; kill -9 once a few have been answered.
+    const burst = Array.from({ length: 40 }, (_, i) => ({
+      key: randomUUID(),
+      body: issueBody(i % 2 ? 'jwt_vc_json' : 'dc+sd-jwt'),
+    }));
+    const answered = new Map<string, { credentialId: string; credential: string }>();
+    const requests = burst.map(({ key, body }) =>
+      call('POST', '/credentials/issue', { token: apiKey, body, headers: { 'idempotency-key': key } }).then(
+        (reply) => {
+          if (reply.status === 201) answered.set(key, reply.body as { credentialId: string; credential: string });
+          else throw new Error(`issuance answered ${reply.status}`);
+        },
+        () => undefined, // cut off by the crash
+      ),
+    );
+    await eventually(async () => (answered.size >= 5 ? true : undefined), 60_000, 5);
+    running.child.kill('SIGKILL');
+    await Promise.all(requests);
+    const handedOut = new Map(answered);
+    expect(handedOut.size).toBeLessThan(burst.length); // the crash did cut the burst short
+
+    running = await startChild(env);
+    child = running.child;
+
+    const issued = await database.query<{ id: string; digest: string }>('SELECT id, digest FROM issued_credentials');
+    const entries = await database.query<{ list_id: string; idx: number; credential_id: string }>(
+      'SELECT list_id, idx, credential_id FROM status_entries',
+    );
+    const issuedIds = new Set(issued.map((row) => row.id));
+    const entryByCredential = new Map(entries.map((row) => [row.credential_id, row]));
+    // Every credential handed out is recorded, with the status index it names.
+    for (const { credentialId, credential } of handedOut.values()) {
+      expect(issuedIds.has(credentialId)).toBe(true);
+      const entry = entryByCredential.get(credentialId);
+      const named = statusIndex(credential);
+      expect(entry && { listId: entry.list_id, idx: Number(entry.idx) }).toEqual(named);
+    }
+    // No index used twice, none reserved without a record, and the counters agree.
+    expect(new Set(entries.map((row) => `${row.list_id}:${row.idx}`)).size).toBe(entries.length);
+    expect(entries.filter((row) => !issuedIds.has(row.credential_id))).toEqual([]);
+    expect(issued.filter((row) => !entryByCredential.has(row.id))).toEqual([]);
+    const used = await database.query<{ id: string; used: number | string }>('SELECT id, used FROM status_lists');
+    for (const list of used) expect(Number(list.used)).toBe(entries.filter((row) => row.list_id === list.id).length);
+
+    // Every request retried with its key after the restart: answered ones get their credential back,
+    // the others get the credential that was committed before the crash, or a new one; one each.
+    for (const { key, body } of burst) {
+      const retry = await eventually(async () => {
+        const reply = await call('POST', '/credentials/issue', { token: apiKey, body, headers: { 'idempotency-key': key } });
+        return reply.status === 409 ? undefined : reply;
+      }, 30_000);
+      expect(retry.status).toBe(201);
+      const first = handedOut.get(key);
+      if (first) expect(retry.body.credentialId).toBe(first.credentialId);
+      handedOut.set(key, retry.body as { credentialId: string; credential: string });
+    }
+    const after = await database.query<{ id: string }>('SELECT id FROM issued_credentials');
+    expect(after.length).toBe(burst.length);
+    expect(new Set([...handedOut.values()].map((c) => c.credentialId)).size).toBe(burst.length);
+
+    // Still verifiable after the restart, status included.
+    const verified = await call('POST', '/credentials/verify', {
+      body: { verifiableCredential: handedOut.get(burst[0]!.key)!.credential },
+    });
+    expect(verified.body.checks.find((c: { check: string }) => c.check === 'status')).toEqual(
+      expect.objectContaining({ passed: true }),
+    );
+    running.child.kill('SIGTERM');
+    await new Promise((resolve) => running.child.once('exit', resolve));
+    child = undefined;
+  });
+});
