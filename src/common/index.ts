@@ -19,3 +19,4 @@ export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
 export { escapeHtml } from './html.js';
 export { jsonBoundsProblem, duplicateJsonMember, DEFAULT_JSON_BOUNDS, type JsonBounds } from './json-bounds.js';
+export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
