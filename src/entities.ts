@@ -1,5 +1,5 @@
 import { KeyEntity } from './keys/index.js';
-import { PresentationRequestEntity, RelyingPartyEntity } from './verifier/index.js';
+import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, OutboxEntity } from './chain/index.js';
 import {
@@ -33,5 +33,6 @@ export const entities = [
   AuthorizationSessionEntity,
   DeferredRequestEntity,
   RelyingPartyEntity,
+  RelyingPartyApiKeyEntity,
   PresentationRequestEntity,
 ];
