@@ -395,8 +395,9 @@ export class PresentationService implements OnModuleInit, OnModuleDestroy {
           authorizationRequestPayload: authorizationRequestPayload as never,
           callbacks: { decryptJwe: (jwe) => this.decryptResponse(jwe), verifyJwt: async () => ({ verified: false }) },
         });
-      } catch (error) {
-        throw new OAuthError(400, 'invalid_request', (error as Error).message.split('\n')[0]);
+      } catch {
+        // Library messages are not passed on verbatim.
+        throw new OAuthError(400, 'invalid_request', 'The authorization response is malformed or cannot be decrypted');
       }
       if (
         parsed.authorizationResponsePayload.state !== undefined &&
