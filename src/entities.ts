@@ -1,6 +1,6 @@
 import { KeyEntity } from './keys/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
-import { PresentationRequestEntity, RelyingPartyEntity } from './verifier/index.js';
+import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
 import { ChainContractEntity, JobLeaseEntity, OutboxEntity } from './chain/index.js';
 import {
@@ -35,6 +35,7 @@ export const entities = [
   AuthorizationSessionEntity,
   DeferredRequestEntity,
   RelyingPartyEntity,
+  RelyingPartyApiKeyEntity,
   PresentationRequestEntity,
   IdempotencyRecordEntity,
 ];

@@ -84,6 +84,15 @@ describe('verifier desk page', () => {
     ).body;
     expect(withCode.result.credentials[0].claims).toEqual({ categories: ['C1'], expiry_date: '2033-09-09' });
 
+    // The desk's view token alone does not release a same-device verdict (session fixation)…
+    const viewOnly = await app.call('GET', `/rp/requests/${created.body.id}/verdict?view=${created.body.viewToken}`);
+    expect(viewOnly.body).toEqual(expect.objectContaining({ status: 'verified', responseCodeRequired: true }));
+    expect(viewOnly.body.result).toBeUndefined();
+    await page.getByTestId('verdict').filter({ hasText: 'Answered on the citizen device' }).waitFor();
+    expect(await page.getByTestId('claims').innerText()).toBe('');
+    // …the desk opened with the response_code the wallet returned does.
+    await page.goto(`${created.body.deskUrl}&response_code=${back.searchParams.get('response_code')}`);
+
     // The desk shows the verdict and the two claims, nothing else.
     await page.getByTestId('verdict').filter({ hasText: 'Verified' }).waitFor();
     expect(await page.getByTestId('qr').isHidden()).toBe(true);

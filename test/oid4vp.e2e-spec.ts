@@ -55,7 +55,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
 
   beforeAll(async () => {
     // Lists may not be cached, so that a revocation reaches the verifier at once.
-    app = await startTestApp({ STATUS_LIST_MAX_AGE_SECONDS: '0', PUBLIC_HOST: 'localhost' });
+    app = await startTestApp({ STATUS_LIST_MAX_AGE_SECONDS: '0', PUBLIC_HOST: 'localhost', WEBHOOK_ALLOW_PRIVATE: 'true' });
     agencyApiKey = (await createActiveAgency(app, 'dmv-shanghai', 'Shanghai Vehicle Office 上海车管所', ['driving-licence']))
       .apiKey;
     const rogue = await createActiveAgency(app, 'rogue-office', 'Unauthorised office', ['driving-licence']);

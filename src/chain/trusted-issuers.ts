@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { keccak256, toUtf8Bytes } from 'ethers';
+import { BoundedCache } from '../common/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
 import { ChainClient } from './chain.client.js';
 import { ChainEvents } from './chain-events.js';
@@ -11,14 +12,20 @@ const trustedIssuers = () => contractInterface('TrustedIssuerRegistry');
 /** The registry key of a catalogue credential type. */
 export const credentialTypeKey = (typeId: string): string => keccak256(toUtf8Bytes(typeId));
 
+/** Most (issuer, type) answers kept; the least recently used goes first. */
+export const TRUSTED_ISSUER_CACHE_MAX_ENTRIES = 10_000;
+
 /**
  * Reads and writes the on-chain trusted-issuer registry (which agency may issue which credential type).
- * Answers are cached; an IssuerAuthorisation event evicts the issuer's entries, the TTL bounds the rest.
+ * Answers live in a bounded LRU cache with TTL; concurrent questions about one pair share one chain call;
+ * an IssuerAuthorisation event evicts the issuer's entries at once, the TTL bounds the rest.
  */
 @Injectable()
 export class TrustedIssuerRegistry {
-  private readonly cache = new Map<string, { authorised: boolean; expiresAt: number }>();
-  private readonly ttlMs = 60_000;
+  private readonly cache = new BoundedCache<{ authorised: boolean }>({
+    maxEntries: TRUSTED_ISSUER_CACHE_MAX_ENTRIES,
+    ttlMs: 60_000,
+  });
 
   constructor(
     private readonly chain: ChainClient,
@@ -27,7 +34,7 @@ export class TrustedIssuerRegistry {
   ) {
     events.onIdentityChanged((identity) => {
       const prefix = identity.toLowerCase() + ':';
-      for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
+      this.cache.deleteWhere((key) => key.startsWith(prefix));
     });
   }
 
@@ -44,13 +51,12 @@ export class TrustedIssuerRegistry {
 
   async isAuthorised(issuerAddress: string, typeId: string): Promise<boolean> {
     const key = `${issuerAddress.toLowerCase()}:${typeId}`;
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.authorised;
-    const contract = trustedIssuers();
-    const data = contract.encodeFunctionData('isAuthorised', [issuerAddress, credentialTypeKey(typeId)]);
-    const result = await this.chain.provider.call({ to: this.bootstrap.address('TrustedIssuerRegistry'), data });
-    const authorised = Boolean(contract.decodeFunctionResult('isAuthorised', result)[0]);
-    this.cache.set(key, { authorised, expiresAt: Date.now() + this.ttlMs });
+    const { authorised } = await this.cache.get(key, async () => {
+      const contract = trustedIssuers();
+      const data = contract.encodeFunctionData('isAuthorised', [issuerAddress, credentialTypeKey(typeId)]);
+      const result = await this.chain.provider.call({ to: this.bootstrap.address('TrustedIssuerRegistry'), data });
+      return { authorised: Boolean(contract.decodeFunctionResult('isAuthorised', result)[0]) };
+    });
     return authorised;
   }
 

@@ -33,3 +33,4 @@ export {
 } from './rate-limit.js';
 export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEHOLDER } from './http-platform.js';
 export { PlatformModule } from './platform.module.js';
+export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';

@@ -53,6 +53,14 @@ const envSchema = z.object({
 
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DID_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  // h3-oid4vp: bounded DID cache, OID4VP response limits, verdict retention, webhook targets.
+  DID_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  OID4VP_MAX_VP_TOKEN_ENTRIES: z.coerce.number().int().min(1).max(100).default(10),
+  OID4VP_MAX_ISSUERS_PER_RESPONSE: z.coerce.number().int().min(1).max(100).default(5),
+  VERDICT_RETENTION_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  VERDICT_MAX_UNREAD_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(86_400),
+  PRESENTATION_PURGE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   STATUS_PUBLISH_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
   STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   STATUS_VERIFY_ANCHOR: bool.default(true),
@@ -115,6 +123,18 @@ export interface AppConfig {
   demoAgency: boolean;
   outboxPollMs: number;
   didCacheTtlSeconds: number;
+  didCacheMaxEntries: number;
+  oid4vp: {
+    maxVpTokenEntries: number;
+    maxIssuersPerResponse: number;
+    /** Verdict claims are purged this long after the verdict was first read. */
+    verdictRetentionSeconds: number;
+    /** …and at the latest this long after the answer, read or not. */
+    verdictMaxUnreadSeconds: number;
+    purgeIntervalMs: number;
+    /** Webhooks to loopback/private addresses (never in production). */
+    webhookAllowPrivate: boolean;
+  };
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
   platform: PlatformConfig;
@@ -207,6 +227,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     }
     if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (the https URL wallets reach us at)');
     else if (new URL(e.PUBLIC_URL).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
+    if (e.WEBHOOK_ALLOW_PRIVATE)
+      problems.push('WEBHOOK_ALLOW_PRIVATE: not allowed in production (webhooks to private addresses)');
   }
   if (e.CHAIN_RPC_URL && e.NODE_ENV === 'production') {
     for (const name of [
@@ -251,6 +273,15 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     demoAgency: e.DEMO_AGENCY ?? !e.CHAIN_RPC_URL,
     outboxPollMs: e.OUTBOX_POLL_MS,
     didCacheTtlSeconds: e.DID_CACHE_TTL_SECONDS,
+    didCacheMaxEntries: e.DID_CACHE_MAX_ENTRIES,
+    oid4vp: {
+      maxVpTokenEntries: e.OID4VP_MAX_VP_TOKEN_ENTRIES,
+      maxIssuersPerResponse: e.OID4VP_MAX_ISSUERS_PER_RESPONSE,
+      verdictRetentionSeconds: e.VERDICT_RETENTION_SECONDS,
+      verdictMaxUnreadSeconds: e.VERDICT_MAX_UNREAD_SECONDS,
+      purgeIntervalMs: e.PRESENTATION_PURGE_INTERVAL_MS,
+      webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? false,
+    },
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,
     verifier: { clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS },
     status: {

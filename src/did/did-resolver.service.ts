@@ -2,42 +2,66 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Resolver, type DIDResolutionResult, type VerificationMethod } from 'did-resolver';
 import { getResolver } from 'ethr-did-resolver';
 import { ChainBootstrap, ChainClient, ChainEvents } from '../chain/index.js';
-import { ethrDidAddress } from './ethr-did.js';
+import { BoundedCache, chainUnavailable } from '../common/index.js';
+import { parseResolvableDid } from './did-syntax.js';
 
-export const DID_CACHE_TTL_SECONDS = Symbol('DID_CACHE_TTL_SECONDS');
+export const DID_CACHE_OPTIONS = Symbol('DID_CACHE_OPTIONS');
 
-interface CacheEntry {
-  result: DIDResolutionResult;
-  expiresAt: number;
+export interface DidCacheOptions {
+  ttlSeconds: number;
+  maxEntries: number;
+  /** Lifetime of a negative answer (a DID with no document); never longer than ttlSeconds. */
+  negativeTtlSeconds?: number;
+}
+
+const DEFAULT_NEGATIVE_TTL_SECONDS = 30;
+
+/** A resolution result without a document, in the Universal Resolver's shape. */
+export function resolutionError(error: string, message: string): DIDResolutionResult {
+  return { didResolutionMetadata: { error, message }, didDocument: null, didDocumentMetadata: {} };
 }
 
 /**
- * Resolves DIDs against the configured chain with ethr-did-resolver. Results are cached; a registry
- * event for an identity evicts its entries at once, the TTL bounds staleness if events are missed.
+ * Resolves DIDs against the configured chain with ethr-did-resolver. Input is checked before any chain
+ * call (see parseResolvableDid). Results live in a bounded LRU cache with TTL (DID_CACHE_MAX_ENTRIES,
+ * DID_CACHE_TTL_SECONDS; a DID with no document for a shorter time); concurrent lookups of one DID share
+ * one chain lookup; a registry event for an identity evicts its entries at once.
  */
 @Injectable()
 export class DidResolverService {
   private resolver: Resolver | undefined;
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache: BoundedCache<DIDResolutionResult>;
+  private readonly negativeTtlMs: number;
 
   constructor(
     private readonly chain: ChainClient,
     private readonly bootstrap: ChainBootstrap,
     events: ChainEvents,
-    @Inject(DID_CACHE_TTL_SECONDS) private readonly ttlSeconds: number,
+    @Inject(DID_CACHE_OPTIONS) options: DidCacheOptions,
   ) {
+    this.cache = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlSeconds * 1000 });
+    this.negativeTtlMs = (options.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS) * 1000;
     events.onIdentityChanged((identity) => this.evict(identity));
   }
 
+  /** Entries held now (for tests and metrics). */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * The resolution result; a malformed DID, another method or network, or an unknown version is an
+   * answer with `didResolutionMetadata.error` (invalidDid, methodNotSupported, notFound), never a throw.
+   * Throws a 503 problem only when the chain cannot be reached.
+   */
   async resolve(did: string): Promise<DIDResolutionResult> {
-    const key = did.split('#')[0]!;
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.result;
-    const result = await this.getResolver().resolve(key);
-    const error = result.didResolutionMetadata.error;
-    // Only documents are cached: a transient failure or a not-yet-anchored DID is asked again next time.
-    if (!error && this.ttlSeconds > 0) this.cache.set(key, { result, expiresAt: Date.now() + this.ttlSeconds * 1000 });
-    return result;
+    const parsed = parseResolvableDid(did, { name: this.chain.networkName, chainId: this.chain.chainId });
+    if (!parsed.ok) return resolutionError(parsed.error, parsed.message);
+    return this.cache.get(
+      this.cacheKey(parsed.address, parsed.did),
+      () => this.lookup(parsed.did, parsed.versionId),
+      (result) => (result.didDocument ? Number.POSITIVE_INFINITY : this.negativeTtlMs),
+    );
   }
 
   /** The verification method `kid` names, if the issuer's current DID document lists it for assertions. */
@@ -51,9 +75,27 @@ export class DidResolverService {
   }
 
   evict(identity: string): void {
-    const address = identity.toLowerCase();
-    for (const did of this.cache.keys()) {
-      if (ethrDidAddress(did)?.toLowerCase() === address) this.cache.delete(did);
+    const prefix = `${identity.toLowerCase()}|`;
+    this.cache.deleteWhere((key) => key.startsWith(prefix));
+  }
+
+  /** Keys start with the lower-case address so that a registry event finds them. */
+  private cacheKey(address: string, did: string): string {
+    return `${address.toLowerCase()}|${did}`;
+  }
+
+  /** One chain lookup (protected: tests count them). */
+  protected async lookup(did: string, versionId: number | undefined): Promise<DIDResolutionResult> {
+    try {
+      if (versionId !== undefined && versionId > (await this.chain.provider.getBlockNumber())) {
+        return resolutionError('notFound', `version ${versionId} does not exist yet`);
+      }
+      const result = await this.getResolver().resolve(did);
+      const error = result.didResolutionMetadata.error;
+      // ethr-did-resolver puts library text in its messages; clients get a fixed one.
+      return error ? resolutionError(error === 'invalidDid' ? 'invalidDid' : 'notFound', 'the DID has no document') : result;
+    } catch {
+      throw chainUnavailable();
     }
   }
 

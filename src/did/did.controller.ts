@@ -1,15 +1,15 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { DidResolverService } from './did-resolver.service.js';
+import { DidResolverService, resolutionError } from './did-resolver.service.js';
 
 const RESOLUTION_CONTENT_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"';
 
+/** A client's mistake is a 4xx: methodNotSupported too (the Universal Resolver would say 501). */
 const STATUS_BY_ERROR: Record<string, number> = {
   invalidDid: 400,
+  methodNotSupported: 400,
   notFound: 404,
-  unsupportedDidMethod: 501,
-  methodNotSupported: 501,
 };
 
 /** DID resolution in the shape of the Universal Resolver's HTTP binding. */
@@ -21,12 +21,25 @@ export class DidController {
   @Get(':did')
   @ApiOperation({ summary: 'Resolve a DID (did:ethr on the consortium chain) to its DID document' })
   @ApiParam({ name: 'did', example: 'did:ethr:govchain:0x5B38Da6a701c568545dCfcB03FcB875f56beddC4' })
-  async resolve(@Param('did') did: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    // Fastify has already decoded the path parameter once.
-    const result = await this.resolver.resolve(did);
+  async resolve(
+    @Param('did') did: string,
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    // Fastify has already decoded the path parameter once; `?versionId=` may come as the request's query.
+    const keys = Object.keys(query ?? {});
+    const versionId = query?.['versionId'];
+    let result;
+    if (keys.some((key) => key !== 'versionId') || (versionId !== undefined && typeof versionId !== 'string')) {
+      result = resolutionError('invalidDid', 'the only supported DID query is versionId=<block number>');
+    } else if (typeof versionId === 'string' && did.includes('?')) {
+      result = resolutionError('invalidDid', 'give versionId once');
+    } else {
+      result = await this.resolver.resolve(typeof versionId === 'string' ? `${did}?versionId=${versionId}` : did);
+    }
     const error = result.didResolutionMetadata.error;
     void reply
-      .status(error ? (STATUS_BY_ERROR[error] ?? 500) : 200)
+      .status(error ? (STATUS_BY_ERROR[error] ?? 404) : 200)
       .header('content-type', RESOLUTION_CONTENT_TYPE)
       .header('cache-control', 'no-cache');
     return { '@context': 'https://w3id.org/did-resolution/v1', ...result };

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { DidController } from './did.controller.js';
-import { DID_CACHE_TTL_SECONDS, DidResolverService } from './did-resolver.service.js';
+import { DID_CACHE_OPTIONS, DidResolverService, type DidCacheOptions } from './did-resolver.service.js';
 
 @Module({})
 export class DidModule {
@@ -9,7 +10,17 @@ export class DidModule {
       module: DidModule,
       global: true,
       controllers: [DidController],
-      providers: [{ provide: DID_CACHE_TTL_SECONDS, useValue: options.cacheTtlSeconds }, DidResolverService],
+      providers: [
+        {
+          provide: DID_CACHE_OPTIONS,
+          useFactory: (config: AppConfig): DidCacheOptions => ({
+            ttlSeconds: options.cacheTtlSeconds,
+            maxEntries: config.didCacheMaxEntries,
+          }),
+          inject: [APP_CONFIG],
+        },
+        DidResolverService,
+      ],
       exports: [DidResolverService],
     };
   }

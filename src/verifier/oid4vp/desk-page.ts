@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../common/index.js';
+import { CSP_NONCE_PLACEHOLDER, escapeHtml } from '../../common/index.js';
 
 /**
  * The relying party's desk: shows the QR code, then polls for the verdict and shows the disclosed claims.
@@ -27,12 +27,20 @@ export function deskPage(options: {
 <p><a id="same-device" href="${escapeHtml(link)}">在本机钱包中打开 / Open in a wallet on this device</a></p>
 <h2 id="verdict" data-testid="verdict" aria-live="polite">等待扫码… / Waiting for the wallet…</h2>
 <dl id="claims" data-testid="claims"></dl>
-<script>
-const url = ${JSON.stringify(`/rp/requests/${id}/verdict?view=${encodeURIComponent(viewToken)}`)};
+<script nonce="${CSP_NONCE_PLACEHOLDER}">
+// Same-device flow: the wallet sent the citizen back here with a response_code; without it the verdict
+// of a same-device request is not released.
+const code = new URLSearchParams(location.search).get('response_code');
+const url = ${JSON.stringify(`/rp/requests/${id}/verdict?view=${encodeURIComponent(viewToken)}`)} + (code ? '&response_code=' + encodeURIComponent(code) : '');
 async function poll() {
   const response = await fetch(url, { cache: 'no-store' });
   const body = await response.json();
   if (body.status === 'pending') return setTimeout(poll, 1000);
+  if (body.responseCodeRequired) {
+    document.getElementById('qr').hidden = true;
+    document.getElementById('verdict').textContent = '已在钱包设备上完成 / Answered on the citizen device: open the link the wallet returned to see the verdict';
+    return;
+  }
   const verdict = document.getElementById('verdict');
   document.getElementById('qr').hidden = true;
   if (body.status === 'verified') {

@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  Delete,
   Get,
   Header,
   HttpCode,
@@ -54,6 +55,26 @@ export class RelyingPartyAdminController {
   register(@Body() body: unknown) {
     return this.presentations.register(body);
   }
+
+  @Post(':id/api-keys')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Another API key for the relying party (rotation); returned once' })
+  createApiKey(@Param('id', new ParseUUIDPipe()) id: string) {
+    return this.presentations.createApiKey(id);
+  }
+
+  @Get(':id/api-keys')
+  @ApiOperation({ summary: "The relying party's API keys (prefixes, created, revoked)" })
+  apiKeys(@Param('id', new ParseUUIDPipe()) id: string) {
+    return this.presentations.apiKeys(id);
+  }
+
+  @Delete(':id/api-keys/:prefix')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke one API key of the relying party; refused at once' })
+  async revokeApiKey(@Param('id', new ParseUUIDPipe()) id: string, @Param('prefix') prefix: string) {
+    await this.presentations.revokeApiKey(id, prefix);
+  }
 }
 
 @ApiTags('OpenID4VP (relying parties)')
@@ -88,8 +109,12 @@ export class PresentationController {
 
   @Get('rp/requests/:id/verdict')
   @Header('cache-control', 'no-store')
-  verdict(@Param('id', new ParseUUIDPipe()) id: string, @Query('view') view: unknown) {
-    return this.presentations.resultForView(id, view);
+  verdict(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query('view') view: unknown,
+    @Query('response_code') responseCode: unknown,
+  ) {
+    return this.presentations.resultForView(id, view, responseCode);
   }
 
   @Get('rp/desk/:id')

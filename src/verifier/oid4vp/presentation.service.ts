@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import QRCode from 'qrcode';
 import { compactDecrypt, importJWK } from 'jose';
 import { z } from 'zod';
 import type { Jwk } from '@openid4vc/oauth2';
+import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
 import { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import {
   badRequest,
@@ -22,10 +23,18 @@ import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js
 import { KeyService } from '../../keys/index.js';
 import { Catalogue, didJwk, p256HexToJwk, readJosePart, signJws } from '../../credentials/index.js';
 import { allowHttpOutsideProduction, oid4vcCallbacks } from '../../oid4vci/index.js';
-import { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem, type RequestedCredential } from '../../oid4vp/index.js';
+import {
+  analyseDcqlQuery,
+  claimsBeyondRegistration,
+  dcqlMatchProblems,
+  DcqlProblem,
+  vpTokenProblems,
+  type RequestedCredential,
+} from '../../oid4vp/index.js';
 import { VerifierService } from '../verifier.service.js';
 import { RelyingPartyRepository } from './relying-party.repository.js';
 import type { PresentationRequestEntity, RelyingPartyEntity } from './relying-party.entity.js';
+import { postWebhook, resolvePublicAddresses, webhookUrlProblem, type WebhookPolicy } from './webhook.js';
 
 const REQUEST_TTL_SECONDS = 300;
 
@@ -46,6 +55,18 @@ export const createRequestSchema = z.object({
   redirect_uri: z.url().optional(),
 });
 
+/** Issuer DIDs a presentation claims (read before any verification, to bound the chain lookups). */
+function claimedIssuers(presentation: string): string[] {
+  const issuerOf = (jwt: unknown) => {
+    const iss = typeof jwt === 'string' ? readJosePart(jwt, 1)?.['iss'] : undefined;
+    return typeof iss === 'string' ? iss : '(none)';
+  };
+  if (presentation.includes('~')) return [issuerOf(presentation.split('~')[0])];
+  const vp = readJosePart(presentation, 1)?.['vp'] as { verifiableCredential?: unknown } | undefined;
+  const inner = vp?.verifiableCredential;
+  return (Array.isArray(inner) ? inner : [inner]).map(issuerOf);
+}
+
 export interface Verdict {
   verified: boolean;
   reason?: string;
@@ -58,10 +79,13 @@ export interface Verdict {
  * request, and verification through the shared verifier. Verdicts keep only the requested claims.
  */
 @Injectable()
-export class PresentationService {
+export class PresentationService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('PresentationService');
   private readonly base: string;
   private readonly openid4vp: Openid4vpVerifier;
+  private readonly limits: AppConfig['oid4vp'];
+  private readonly webhookPolicy: WebhookPolicy;
+  private purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -72,6 +96,8 @@ export class PresentationService {
   ) {
     this.base = publicBaseUrl(config);
     allowHttpOutsideProduction(this.base, config.env);
+    this.limits = config.oid4vp;
+    this.webhookPolicy = { production: config.env === 'production', allowLoopback: config.oid4vp.webhookAllowPrivate };
     this.openid4vp = this.protocol(async () => {
       throw new Error('Request objects are signed with the relying party key (see createRequest)');
     });
@@ -98,6 +124,27 @@ export class PresentationService {
     });
   }
 
+  onModuleInit(): void {
+    this.purgeTimer = setInterval(() => {
+      this.purgeNow().catch((error: Error) => this.logger.warn({ reason: error.message }, 'presentation purge failed'));
+    }, this.limits.purgeIntervalMs);
+    this.purgeTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.purgeTimer);
+  }
+
+  /**
+   * Purges verdict claims whose retention is over and deletes requests that expired unanswered
+   * (VERDICT_RETENTION_SECONDS after their expiry). Runs every PRESENTATION_PURGE_INTERVAL_MS.
+   */
+  async purgeNow(now = new Date()): Promise<{ verdicts: number; expired: number }> {
+    const purged = await this.parties.purge(now, new Date(now.getTime() - this.limits.verdictRetentionSeconds * 1000));
+    if (purged.verdicts || purged.expired) this.logger.log(purged, 'presentation requests purged');
+    return purged;
+  }
+
   get responseUri(): string {
     return `${this.base}/oid4vp/response`;
   }
@@ -115,6 +162,15 @@ export class PresentationService {
         ...unknown.map((typeId) => ({ path: `allowedClaims.${typeId}`, message: 'unknown credential type' })),
         ...badClaims.map((claim) => ({ path: `allowedClaims.${claim}`, message: 'unknown claim' })),
       ]);
+    }
+    if (input.webhookUrl) {
+      const problem = webhookUrlProblem(input.webhookUrl, this.webhookPolicy);
+      if (problem) throw badRequest('webhookUrl is not allowed', [{ path: 'webhookUrl', message: problem }]);
+      try {
+        await resolvePublicAddresses(new URL(input.webhookUrl).hostname, this.webhookPolicy);
+      } catch (error) {
+        throw badRequest('webhookUrl is not allowed', [{ path: 'webhookUrl', message: (error as Error).message }]);
+      }
     }
     const id = randomUUID();
     const key = await this.keys.createKey('ES256', 'service-account', `relying-party:${id}`);
@@ -157,13 +213,38 @@ export class PresentationService {
     };
   }
 
+  /** Only live (not revoked) keys authenticate; a revoked key is refused on its next request. */
   async authenticate(token: string | undefined): Promise<RelyingPartyEntity> {
     const parsed = token ? parseApiKey(token, 'rpk') : undefined;
-    const party = parsed ? await this.parties.byKeyPrefix(parsed.prefix) : null;
-    if (!parsed || !party || !secretsEqual(sha256Hex(parsed.secret), party.apiKeyHash)) {
-      throw unauthorized('A valid relying party API key is required');
-    }
+    const key = parsed ? await this.parties.liveApiKey(parsed.prefix) : null;
+    const party =
+      key && secretsEqual(sha256Hex(parsed!.secret), key.secretHash) ? await this.parties.byId(key.relyingPartyId) : null;
+    if (!party) throw unauthorized('A valid relying party API key is required');
     return party;
+  }
+
+  /** Another API key for a party (rotation); returned once. */
+  async createApiKey(partyId: string): Promise<{ apiKey: string; prefix: string }> {
+    if (!(await this.parties.byId(partyId))) throw notFound(`No relying party ${partyId}`);
+    const apiKey = issueApiKey('rpk');
+    await this.parties.insertApiKey({
+      prefix: apiKey.prefix,
+      relyingPartyId: partyId,
+      secretHash: apiKey.secretHash,
+      createdAt: new Date(),
+      revokedAt: null,
+    });
+    return { apiKey: apiKey.token, prefix: apiKey.prefix };
+  }
+
+  async revokeApiKey(partyId: string, prefix: string): Promise<void> {
+    if (!(await this.parties.revokeApiKey(partyId, prefix, new Date())))
+      throw notFound(`No live API key ${prefix} for relying party ${partyId}`);
+  }
+
+  async apiKeys(partyId: string) {
+    if (!(await this.parties.byId(partyId))) throw notFound(`No relying party ${partyId}`);
+    return (await this.parties.apiKeys(partyId)).map(({ prefix, createdAt, revokedAt }) => ({ prefix, createdAt, revokedAt }));
   }
 
   /** A relying party asks for claims with DCQL; refused beyond its registration (data minimisation). */
@@ -241,20 +322,24 @@ export class PresentationService {
     const requestObject = created.jar
       ? ((created.jar as { authorizationRequestJwt?: string }).authorizationRequestJwt ?? null)
       : null;
+    // Nothing that carries the nonce or state is stored in clear: the payload, the link and the request
+    // object are sealed; state and nonce are also kept as hashes.
     await this.parties.insertRequest({
       id,
       relyingPartyId: party.id,
       clientId,
-      requestPayload: JSON.stringify({
-        authorizationRequest: payload,
-        link: created.authorizationRequest,
-        returnUri: input.redirect_uri,
-      }),
-      requestObject,
+      requestPayload: await this.keys.sealJson(
+        { authorizationRequest: payload, link: created.authorizationRequest, returnUri: input.redirect_uri },
+        `presentation-payload:${id}`,
+      ),
+      requestObject: requestObject ? await this.keys.sealJson(requestObject, `presentation-object:${id}`) : null,
       stateHash: sha256Hex(state),
+      nonceHash: sha256Hex(nonce),
       encryptionKeySealed: encryption?.sealed ?? null,
       status: 'pending',
       result: null,
+      purgeAt: null,
+      purgedAt: null,
       viewTokenHash: sha256Hex(viewToken),
       expiresAt: new Date(Date.now() + REQUEST_TTL_SECONDS * 1000),
       createdAt: new Date(),
@@ -281,7 +366,7 @@ export class PresentationService {
     if (!request?.requestObject || request.status !== 'pending' || request.expiresAt <= new Date()) {
       throw new OAuthError(404, 'invalid_request_uri', 'No such presentation request, or it expired or was answered');
     }
-    return request.requestObject;
+    return this.keys.openJson<string>(request.requestObject, `presentation-object:${request.id}`);
   }
 
   /** The wallet's direct_post / direct_post.jwt response: verified, bound to its request, accepted once. */
@@ -291,7 +376,7 @@ export class PresentationService {
     if (request.status !== 'pending')
       throw new OAuthError(400, 'invalid_request', 'This presentation request was already answered');
     if (request.expiresAt <= new Date()) throw new OAuthError(400, 'invalid_request', 'This presentation request has expired');
-    const { authorizationRequest: authorizationRequestPayload, returnUri } = this.stored(request);
+    const { authorizationRequest: authorizationRequestPayload, returnUri } = await this.stored(request);
 
     let verdict: Verdict;
     if (typeof form['error'] === 'string') {
@@ -310,8 +395,9 @@ export class PresentationService {
           authorizationRequestPayload: authorizationRequestPayload as never,
           callbacks: { decryptJwe: (jwe) => this.decryptResponse(jwe), verifyJwt: async () => ({ verified: false }) },
         });
-      } catch (error) {
-        throw new OAuthError(400, 'invalid_request', (error as Error).message.split('\n')[0]);
+      } catch {
+        // Library messages are not passed on verbatim.
+        throw new OAuthError(400, 'invalid_request', 'The authorization response is malformed or cannot be decrypted');
       }
       if (
         parsed.authorizationResponsePayload.state !== undefined &&
@@ -320,13 +406,21 @@ export class PresentationService {
         throw new OAuthError(400, 'invalid_request', 'state does not match the request');
       }
       if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
-      verdict = await this.verifyPresentations(request, parsed.dcql.presentations as Record<string, unknown>);
+      verdict = await this.verifyPresentations(
+        request,
+        authorizationRequestPayload,
+        parsed.dcql.presentations as Record<string, unknown>,
+      );
     }
     // Same-device: a fresh response_code travels with the browser redirect; the party must show it to read
     // the verdict, so a verdict cannot be fixed onto another person's session (OID4VP 1.0 §13.3).
     const responseCode = returnUri ? randomToken(24) : undefined;
     const stored = responseCode ? { ...verdict, responseCodeHash: sha256Hex(responseCode) } : verdict;
-    if (!(await this.parties.complete(request.id, verdict.verified ? 'verified' : 'rejected', stored))) {
+    // The verdict's claims are personal data: sealed at rest, purged VERDICT_MAX_UNREAD_SECONDS from now at
+    // the latest (sooner once read).
+    const sealed = await this.keys.sealJson(stored, `verdict:${request.id}`);
+    const purgeAt = new Date(Date.now() + this.limits.verdictMaxUnreadSeconds * 1000);
+    if (!(await this.parties.complete(request.id, verdict.verified ? 'verified' : 'rejected', sealed, purgeAt))) {
       throw new OAuthError(400, 'invalid_request', 'This presentation request was already answered');
     }
     this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
@@ -342,18 +436,22 @@ export class PresentationService {
     return this.statusOf(request, responseCode);
   }
 
-  /** The desk page polls with its view token (no API key in the browser). */
-  async resultForView(id: string, viewToken: unknown) {
+  /**
+   * The desk page polls with its view token (no API key in the browser). A same-device verdict needs the
+   * response_code as well: the view token alone would let whoever holds the desk link read the verdict of a
+   * flow completed on another device (session fixation, OID4VP 1.0 §13.3).
+   */
+  async resultForView(id: string, viewToken: unknown, responseCode?: unknown) {
     const request = await this.requestForView(id, viewToken);
-    // The view token is itself the desk's proof of being the session that asked.
-    return this.statusOf(request, undefined, true);
+    return this.statusOf(request, responseCode);
   }
 
   /** What the desk page shows: the party, the QR code of the link. */
   async deskView(id: string, viewToken: unknown) {
     const request = await this.requestForView(id, viewToken);
     const party = (await this.parties.byId(request.relyingPartyId))!;
-    const { link } = this.stored(request);
+    if (request.status !== 'pending' && request.purgedAt) throw notFound(`No presentation request ${id}`);
+    const { link } = await this.stored(request);
     return {
       id,
       viewToken: viewToken as string, // checked by requestForView
@@ -372,73 +470,131 @@ export class PresentationService {
     return request;
   }
 
-  private stored(request: PresentationRequestEntity) {
-    return JSON.parse(request.requestPayload) as {
+  private async stored(request: PresentationRequestEntity) {
+    type Stored = {
       authorizationRequest: { nonce: string; dcql_query: unknown } & Record<string, unknown>;
       link: string;
       returnUri?: string;
     };
+    // Rows written before the hardening migration hold plain JSON.
+    const stored = request.requestPayload.startsWith('{')
+      ? (JSON.parse(request.requestPayload) as Stored)
+      : await this.keys.openJson<Stored>(request.requestPayload, `presentation-payload:${request.id}`);
+    if (request.nonceHash && sha256Hex(stored.authorizationRequest.nonce) !== request.nonceHash)
+      throw new OAuthError(400, 'invalid_request', 'This presentation request is damaged');
+    return stored;
   }
 
-  private statusOf(request: PresentationRequestEntity, responseCode?: unknown, viewer = false) {
+  private async statusOf(request: PresentationRequestEntity, responseCode?: unknown) {
     const expired = request.status === 'pending' && request.expiresAt <= new Date();
-    const { responseCodeHash, ...verdict } = request.result
-      ? (JSON.parse(request.result) as Verdict & { responseCodeHash?: string })
-      : {};
+    type Stored = Verdict & { responseCodeHash?: string };
+    const opened = request.result
+      ? request.result.startsWith('{')
+        ? (JSON.parse(request.result) as Stored)
+        : await this.keys.openJson<Stored>(request.result, `verdict:${request.id}`)
+      : undefined;
+    const { responseCodeHash, ...verdict } = opened ?? {};
     const released =
-      viewer ||
-      !responseCodeHash ||
-      (typeof responseCode === 'string' && secretsEqual(sha256Hex(responseCode), responseCodeHash));
+      opened !== undefined &&
+      (!responseCodeHash || (typeof responseCode === 'string' && secretsEqual(sha256Hex(responseCode), responseCodeHash)));
+    // Once read, the claims are kept only VERDICT_RETENTION_SECONDS longer.
+    if (released) await this.parties.purgeSoon(request.id, new Date(Date.now() + this.limits.verdictRetentionSeconds * 1000));
     return {
       id: request.id,
       status: expired ? 'expired' : request.status,
-      ...(request.result && released ? { result: verdict as Verdict } : {}),
-      ...(request.result && !released ? { responseCodeRequired: true } : {}),
+      ...(released ? { result: verdict as Verdict } : {}),
+      ...(opened && !released ? { responseCodeRequired: true } : {}),
+      ...(request.purgedAt ? { resultPurged: true } : {}),
       completedAt: request.completedAt,
     };
   }
 
+  /**
+   * Verifies a DCQL vp_token without trusting the wallet: its structure first (known query ids only,
+   * `multiple`, at most OID4VP_MAX_VP_TOKEN_ENTRIES presentations and OID4VP_MAX_ISSUERS_PER_RESPONSE
+   * distinct issuers, all before any chain lookup), then every presentation, then the verified contents
+   * against every DCQL constraint (claims, values, claim_sets, vct/type, credential_sets).
+   */
   private async verifyPresentations(
     request: PresentationRequestEntity,
+    payload: { nonce: string; dcql_query: unknown },
     presentations: Record<string, unknown>,
   ): Promise<Verdict> {
-    const payload = this.stored(request).authorizationRequest;
-    const { requested } = analyseDcqlQuery(payload.dcql_query, this.catalogue);
+    const { query, requested } = analyseDcqlQuery(payload.dcql_query, this.catalogue);
+    const dcqlQuery = query as DcqlQuery.Output;
+    const structural = vpTokenProblems(dcqlQuery, presentations, { maxEntries: this.limits.maxVpTokenEntries });
+    if (structural.length) return { verified: false, reason: structural.join('; '), credentials: [] };
+    const entries = Object.entries(presentations).map(([queryId, list]) => [queryId, list as string[]] as const);
+    const issuers = new Set(entries.flatMap(([, list]) => list.flatMap(claimedIssuers)));
+    if (issuers.size > this.limits.maxIssuersPerResponse) {
+      return {
+        verified: false,
+        reason: `the response names ${issuers.size} issuers; at most ${this.limits.maxIssuersPerResponse}`,
+        credentials: [],
+      };
+    }
+
     const credentials: Verdict['credentials'] = [];
     const reasons: string[] = [];
-    for (const wanted of requested) {
-      const entry = presentations[wanted.queryId];
-      const list = Array.isArray(entry) ? entry : entry === undefined ? [] : [entry];
-      const presentation = list[0];
-      if (typeof presentation !== 'string') {
-        reasons.push(`${wanted.queryId}: no presentation`);
-        credentials.push({ queryId: wanted.queryId });
-        continue;
+    const described: Record<string, DcqlCredentialPresentation[]> = {};
+    for (const [queryId, list] of entries) {
+      const wanted = requested.find((credential) => credential.queryId === queryId)!;
+      for (const presentation of list) {
+        const result = await this.verifier.verifyPresentation(presentation, { nonce: payload.nonce, audience: request.clientId });
+        const verified = result.credentials[0];
+        // An SD-JWT presentation reports its checks once, as the presentation's and the credential's.
+        const failed = [...new Set([...result.checks, ...(verified?.checks ?? [])])].filter((check) => !check.passed);
+        const credential = verified?.credential;
+        if (failed.length) reasons.push(...failed.map((check) => `${queryId}: ${check.check}: ${check.reason ?? 'failed'}`));
+        if (result.credentials.length > 1) reasons.push(`${queryId}: one credential per presentation`);
+        if (credential && credential.type !== wanted.typeId)
+          reasons.push(`${queryId}: a ${credential.type} was presented, ${wanted.typeId} was asked for`);
+        const disclosed = credential?.claims ?? {};
+        const claimSets = (dcqlQuery.credentials.find((entry) => entry.id === queryId) as { claim_sets?: unknown } | undefined)
+          ?.claim_sets;
+        const missing = claimSets ? [] : wanted.claims.filter((claim) => !(claim in disclosed));
+        if (credential && missing.length) reasons.push(`${queryId}: claims not disclosed: ${missing.join(', ')}`);
+        if (credential && !failed.length)
+          (described[queryId] ??= []).push(this.describe(credential, [...result.checks, ...(verified?.checks ?? [])]));
+        // Only what was asked for is kept, whatever else the wallet disclosed.
+        const claims = Object.fromEntries(
+          wanted.claims.filter((claim) => claim in disclosed).map((claim) => [claim, disclosed[claim]]),
+        );
+        credentials.push({
+          queryId,
+          type: credential?.type,
+          issuer: credential?.issuer,
+          claims,
+          checks: verified?.checks ?? result.checks,
+        });
       }
-      const result = await this.verifier.verifyPresentation(presentation, { nonce: payload.nonce, audience: request.clientId });
-      const verified = result.credentials[0];
-      // An SD-JWT presentation reports its checks once, as the presentation's and the credential's.
-      const failed = [...new Set([...result.checks, ...(verified?.checks ?? [])])].filter((check) => !check.passed);
-      const credential = verified?.credential;
-      if (failed.length) reasons.push(...failed.map((check) => `${wanted.queryId}: ${check.check}: ${check.reason ?? 'failed'}`));
-      if (credential && credential.type !== wanted.typeId)
-        reasons.push(`${wanted.queryId}: a ${credential.type} was presented, ${wanted.typeId} was asked for`);
-      const disclosed = credential?.claims ?? {};
-      const missing = wanted.claims.filter((claim) => !(claim in disclosed));
-      if (credential && missing.length) reasons.push(`${wanted.queryId}: claims not disclosed: ${missing.join(', ')}`);
-      // Only what was asked for is kept, whatever else the wallet disclosed.
-      const claims = Object.fromEntries(
-        wanted.claims.filter((claim) => claim in disclosed).map((claim) => [claim, disclosed[claim]]),
-      );
-      credentials.push({
-        queryId: wanted.queryId,
-        type: credential?.type,
-        issuer: credential?.issuer,
-        claims,
-        checks: verified?.checks ?? result.checks,
-      });
     }
+    // The query's own rules on what was verified (only when every presentation verified: reasons stay precise).
+    if (!reasons.length) reasons.push(...dcqlMatchProblems(dcqlQuery, described));
     return reasons.length ? { verified: false, reason: reasons.join('; '), credentials } : { verified: true, credentials };
+  }
+
+  /** A verified credential as the dcql library describes a presentation. */
+  private describe(
+    credential: { format: string; vct?: string; type: string; claims: Record<string, unknown> },
+    checks: { check: string; passed: boolean }[],
+  ): DcqlCredentialPresentation {
+    const holderBound = checks.some((check) => check.check === 'holder_binding' && check.passed);
+    if (credential.format === 'dc+sd-jwt') {
+      return {
+        credential_format: 'dc+sd-jwt',
+        vct: credential.vct ?? '',
+        claims: credential.claims as never,
+        cryptographic_holder_binding: holderBound,
+      };
+    }
+    const vcType = this.catalogue.get(credential.type)?.vcType;
+    return {
+      credential_format: 'jwt_vc_json',
+      type: ['VerifiableCredential', ...(vcType ? [vcType] : [])],
+      claims: { ...credential.claims, credentialSubject: credential.claims } as never,
+      cryptographic_holder_binding: holderBound,
+    };
   }
 
   private async findRequest(form: Record<string, unknown>): Promise<PresentationRequestEntity> {
@@ -510,16 +666,18 @@ export class PresentationService {
       const body = JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict });
       const timestamp = String(Math.floor(Date.now() / 1000));
       const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-      await fetch(party.webhookUrl, {
-        method: 'POST',
-        headers: {
+      const status = await postWebhook(
+        party.webhookUrl,
+        body,
+        {
           'content-type': 'application/json',
           'x-chancery-timestamp': timestamp,
           'x-chancery-signature': `v1=${signature}`,
         },
-        body,
-        signal: AbortSignal.timeout(5_000),
-      });
+        this.webhookPolicy,
+      );
+      if (status < 200 || status >= 300)
+        this.logger.warn({ presentationRequestId: request.id, status }, 'webhook answered with an error');
     } catch (error) {
       this.logger.warn({ presentationRequestId: request.id, reason: (error as Error).message }, 'webhook delivery failed');
     }

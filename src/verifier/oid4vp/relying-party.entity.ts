@@ -47,6 +47,26 @@ export class RelyingPartyEntity {
   createdAt!: Date;
 }
 
+/** The relying party's API keys: more than one may be live (rotation); a revoked key fails at once. */
+@Entity('relying_party_api_keys')
+export class RelyingPartyApiKeyEntity {
+  @Index('ux_relying_party_api_keys_prefix', { unique: true })
+  @PrimaryColumn({ type: 'varchar', length: 16 })
+  prefix!: string;
+
+  @Column({ name: 'relying_party_id', type: 'varchar', length: 36 })
+  relyingPartyId!: string;
+
+  @Column({ name: 'secret_hash', type: 'varchar', length: 64 })
+  secretHash!: string;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'revoked_at', type: Date, nullable: true })
+  revokedAt!: Date | null;
+}
+
 export type PresentationStatus = 'pending' | 'verified' | 'rejected' | 'expired';
 
 /** One presentation request, from QR code to verdict. */
@@ -61,11 +81,14 @@ export class PresentationRequestEntity {
   @Column({ name: 'client_id', type: 'varchar', length: 1000 })
   clientId!: string;
 
-  /** The authorization request payload (nonce, state, dcql_query, response_uri, client_metadata). */
+  /**
+   * The authorization request payload (nonce, state, dcql_query, response_uri, client_metadata) and link,
+   * sealed by src/keys (rows from before the hardening migration hold it as plain JSON).
+   */
   @Column({ name: 'request_payload', type: 'text' })
   requestPayload!: string;
 
-  /** The signed request object served at request_uri; null for the unsigned redirect_uri prefix. */
+  /** The signed request object served at request_uri, sealed; null for redirect_uri and once answered. */
   @Column({ name: 'request_object', type: 'text', nullable: true })
   requestObject!: string | null;
 
@@ -74,15 +97,29 @@ export class PresentationRequestEntity {
   stateHash!: string;
 
   /** Ephemeral ECDH-ES P-256 private key (JWK) for direct_post.jwt, sealed by src/keys. */
+  /** SHA-256 of the nonce: a key-binding JWT's nonce is checked against it before verification. */
+  @Column({ name: 'nonce_hash', type: 'varchar', length: 64, nullable: true })
+  nonceHash!: string | null;
+
   @Column({ name: 'encryption_key_sealed', type: 'text', nullable: true })
   encryptionKeySealed!: string | null;
 
   @Column({ type: 'varchar', length: 16 })
   status!: PresentationStatus;
 
-  /** JSON verdict: verified flag, reasons, and only the disclosed claims that were asked for. */
+  /**
+   * The verdict (verified flag, reasons, only the disclosed claims that were asked for), sealed by
+   * src/keys; null once purged (VERDICT_RETENTION_SECONDS after first read, VERDICT_MAX_UNREAD_SECONDS at most).
+   */
   @Column({ type: 'text', nullable: true })
   result!: string | null;
+
+  /** When the verdict's claims are purged; moved earlier when the verdict is first read. */
+  @Column({ name: 'purge_at', type: Date, nullable: true })
+  purgeAt!: Date | null;
+
+  @Column({ name: 'purged_at', type: Date, nullable: true })
+  purgedAt!: Date | null;
 
   @Column({ name: 'view_token_hash', type: 'varchar', length: 64 })
   viewTokenHash!: string;

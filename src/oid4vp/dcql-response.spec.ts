@@ -1,0 +1,121 @@
+import { DcqlQuery, type DcqlCredentialPresentation } from 'dcql';
+import { claimValueProblems, dcqlMatchProblems, presenceProblems, vpTokenProblems } from './dcql-response.js';
+
+const VCT = 'https://chancery.example/vct/driving-licence';
+const ID_VCT = 'https://chancery.example/vct/resident-identity';
+
+const query = (input: object) => DcqlQuery.parse(input as DcqlQuery.Input);
+const single = query({
+  credentials: [{ id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] }],
+});
+const sdJwt = (claims: Record<string, unknown>, vct = VCT): DcqlCredentialPresentation => ({
+  credential_format: 'dc+sd-jwt',
+  vct,
+  claims: claims as never,
+  cryptographic_holder_binding: true,
+});
+
+describe('vpTokenProblems', () => {
+  it('refuses two presentations for a query without multiple, unknown query ids, empty lists and too many entries', () => {
+    expect(vpTokenProblems(single, { dl: ['P'] }, { maxEntries: 10 })).toEqual([]);
+    expect(vpTokenProblems(single, { dl: ['P', 'P'] }, { maxEntries: 10 })).toEqual([
+      'dl: 2 presentations where the query allows one (multiple is not set)',
+    ]);
+    expect(vpTokenProblems(single, { dl: ['P'], other: ['Q'] }, { maxEntries: 10 })).toEqual([
+      '"other": not a credential query of this request',
+    ]);
+    expect(vpTokenProblems(single, { dl: [] }, { maxEntries: 10 })).toEqual(['dl: an empty list of presentations']);
+    expect(vpTokenProblems(single, {}, { maxEntries: 10 })).toEqual(['vp_token holds no presentation']);
+    expect(vpTokenProblems(single, { dl: [42] }, { maxEntries: 10 })).toEqual(['dl: presentations must be non-empty strings']);
+    const many = query({
+      credentials: [
+        { id: 'dl', format: 'dc+sd-jwt', multiple: true, meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] },
+      ],
+    });
+    expect(vpTokenProblems(many, { dl: ['P', 'P', 'P'] }, { maxEntries: 10 })).toEqual([]);
+    expect(vpTokenProblems(many, { dl: new Array(130).fill('P') }, { maxEntries: 10 })).toEqual([
+      'vp_token holds 130 presentations; at most 10',
+    ]);
+  });
+});
+
+describe('presenceProblems', () => {
+  const sets = query({
+    credentials: [
+      { id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] },
+      { id: 'id', format: 'dc+sd-jwt', meta: { vct_values: [ID_VCT] }, claims: [{ path: ['family_name'] }] },
+      { id: 'extra', format: 'dc+sd-jwt', meta: { vct_values: [ID_VCT] }, claims: [{ path: ['given_name'] }] },
+    ],
+    credential_sets: [{ options: [['dl'], ['id']] }, { options: [['extra']], required: false }],
+  });
+
+  it('requires every query without credential_sets, and one option of each required set with them', () => {
+    expect(presenceProblems(single, [])).toEqual(['dl: no presentation']);
+    expect(presenceProblems(sets, ['id'])).toEqual([]);
+    expect(presenceProblems(sets, ['dl', 'extra'])).toEqual([]);
+    expect(presenceProblems(sets, ['extra'])).toEqual(['credential_sets.0: none of its options is fully presented']);
+  });
+
+  it('the library agrees: an optional set alone does not satisfy the query', () => {
+    expect(dcqlMatchProblems(sets, { extra: [sdJwt({ given_name: 'Jing' }, ID_VCT)] })).toContain(
+      'credential_sets.0: none of its options is fully presented',
+    );
+    expect(dcqlMatchProblems(sets, { id: [sdJwt({ family_name: 'Chen' }, ID_VCT)] })).toEqual([]);
+  });
+});
+
+describe('dcqlMatchProblems', () => {
+  it('accepts a presentation that matches; refuses a wrong vct, a missing claim, a wrong value, two without multiple', () => {
+    expect(dcqlMatchProblems(single, { dl: [sdJwt({ categories: ['C1'] })] })).toEqual([]);
+    expect(dcqlMatchProblems(single, { dl: [sdJwt({ categories: ['C1'] }, ID_VCT)] })).toEqual([
+      'dl: the presentation does not match the credential query',
+    ]);
+    expect(dcqlMatchProblems(single, { dl: [sdJwt({ expiry_date: '2030-01-01' })] })).toEqual([
+      'dl: the presentation does not match the credential query',
+    ]);
+    expect(dcqlMatchProblems(single, { dl: [sdJwt({ categories: ['C1'] }), sdJwt({ categories: ['C1'] })] })).toEqual([
+      'the presentations do not fit the query',
+    ]);
+    const valued = query({
+      credentials: [
+        {
+          id: 'dl',
+          format: 'dc+sd-jwt',
+          meta: { vct_values: [VCT] },
+          claims: [{ path: ['expiry_date'], values: ['2030-01-01'] }],
+        },
+      ],
+    });
+    expect(dcqlMatchProblems(valued, { dl: [sdJwt({ expiry_date: '2030-01-01' })] })).toEqual([]);
+    expect(dcqlMatchProblems(valued, { dl: [sdJwt({ expiry_date: '2099-01-01' })] })).toEqual([
+      'dl: expiry_date does not have one of the requested values',
+      'dl: the presentation does not match the credential query',
+    ]);
+  });
+
+  it('honours claim_sets: one complete set suffices, a partial one does not', () => {
+    const claimSets = query({
+      credentials: [
+        {
+          id: 'dl',
+          format: 'dc+sd-jwt',
+          meta: { vct_values: [VCT] },
+          claims: [
+            { id: 'a', path: ['categories'] },
+            { id: 'b', path: ['expiry_date'] },
+            { id: 'c', path: ['family_name'] },
+          ],
+          claim_sets: [['a', 'b'], ['c']],
+        },
+      ],
+    });
+    expect(dcqlMatchProblems(claimSets, { dl: [sdJwt({ family_name: 'Chen' })] })).toEqual([]);
+    expect(dcqlMatchProblems(claimSets, { dl: [sdJwt({ categories: ['C1'] })] })).toEqual([
+      'dl: the presentation does not match the credential query',
+    ]);
+  });
+
+  it('claimValueProblems ignores claims the query puts no values on', () => {
+    expect(claimValueProblems(single, 'dl', { categories: ['anything'] })).toEqual([]);
+  });
+});

@@ -1,0 +1,100 @@
+import { DcqlPresentationResult, type DcqlCredentialPresentation, type DcqlQuery } from 'dcql';
+
+export interface VpTokenLimits {
+  /** Most presentations in one vp_token, over all credential queries. */
+  maxEntries: number;
+}
+
+/** A query id or other wallet-chosen text, shortened for a reason string. */
+const safe = (text: string) => JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
+/**
+ * The structure of a DCQL vp_token (query id → presentations) checked against the query before anything
+ * is verified: only known query ids, at least one presentation each, more than one only where the query
+ * allows `multiple`, strings only, and at most `maxEntries` in total. Returns the problems (empty: fine).
+ */
+export function vpTokenProblems(query: DcqlQuery.Output, vpToken: Record<string, unknown>, limits: VpTokenLimits): string[] {
+  const problems: string[] = [];
+  let total = 0;
+  const entries = Object.entries(vpToken);
+  if (entries.length === 0) problems.push('vp_token holds no presentation');
+  for (const [queryId, value] of entries) {
+    const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
+    if (!credentialQuery) {
+      problems.push(`${safe(queryId)}: not a credential query of this request`);
+      continue;
+    }
+    const list = Array.isArray(value) ? value : [value];
+    total += list.length;
+    if (list.length === 0) problems.push(`${queryId}: an empty list of presentations`);
+    if (list.length > 1 && !credentialQuery.multiple)
+      problems.push(`${queryId}: ${list.length} presentations where the query allows one (multiple is not set)`);
+    if (!list.every((entry) => typeof entry === 'string' && entry.length > 0))
+      problems.push(`${queryId}: presentations must be non-empty strings`);
+  }
+  if (total > limits.maxEntries) problems.push(`vp_token holds ${total} presentations; at most ${limits.maxEntries}`);
+  return problems;
+}
+
+/** Whether the query's presence rules are met by the ids present: credential_sets, or every query. */
+export function presenceProblems(query: DcqlQuery.Output, presentIds: Iterable<string>): string[] {
+  const present = new Set(presentIds);
+  if (!query.credential_sets) {
+    return query.credentials
+      .filter((credential) => !present.has(credential.id))
+      .map((credential) => `${credential.id}: no presentation`);
+  }
+  const problems: string[] = [];
+  for (const [index, set] of query.credential_sets.entries()) {
+    if (set.required === false) continue;
+    if (!set.options.some((option) => option.every((id) => present.has(id))))
+      problems.push(`credential_sets.${index}: none of its options is fully presented`);
+  }
+  return problems;
+}
+
+/** Every constraint of a claims query that names `values`: the disclosed value must be one of them. */
+export function claimValueProblems(query: DcqlQuery.Output, queryId: string, claims: Record<string, unknown>): string[] {
+  const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
+  const problems: string[] = [];
+  for (const claim of credentialQuery?.claims ?? []) {
+    const { path, values } = claim as { path: unknown[]; values?: unknown[] };
+    if (!values || !Array.isArray(path)) continue;
+    const name = path[0] === 'credentialSubject' ? path[1] : path[0];
+    if (typeof name !== 'string' || !(name in claims)) continue; // presence is checked by the query match
+    const value = claims[name];
+    const candidates = Array.isArray(value) && path.length > 1 && path[path.length - 1] === null ? value : [value];
+    if (!candidates.some((candidate) => values.some((allowed) => allowed === candidate)))
+      problems.push(`${queryId}: ${name} does not have one of the requested values`);
+  }
+  return problems;
+}
+
+/**
+ * The verified presentations, described as the `dcql` library expects, evaluated against the query with
+ * the library (claims, claim_sets, values, vct_values/type_values, holder binding, multiple,
+ * credential_sets), plus our own independent presence and value checks. Returns the problems.
+ */
+export function dcqlMatchProblems(query: DcqlQuery.Output, presented: Record<string, DcqlCredentialPresentation[]>): string[] {
+  const problems = presenceProblems(query, Object.keys(presented));
+  for (const [queryId, list] of Object.entries(presented)) {
+    for (const presentation of list) {
+      const claims = 'claims' in presentation ? (presentation.claims as Record<string, unknown>) : {};
+      problems.push(...claimValueProblems(query, queryId, claims));
+    }
+  }
+  let result: DcqlPresentationResult;
+  try {
+    result = DcqlPresentationResult.fromDcqlPresentation(presented as never, { dcqlQuery: query });
+  } catch {
+    return [...problems, 'the presentations do not fit the query'];
+  }
+  if (!result.can_be_satisfied) {
+    for (const [queryId, match] of Object.entries(result.credential_matches)) {
+      const failed = !match.success || (match as { failed_credentials?: unknown[] }).failed_credentials?.length;
+      if (failed) problems.push(`${queryId}: the presentation does not match the credential query`);
+    }
+    if (problems.length === 0) problems.push('the presentations do not satisfy the query');
+  }
+  return [...new Set(problems)];
+}

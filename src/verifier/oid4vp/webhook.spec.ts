@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import { addressProblem, postWebhook, resolvePublicAddresses, webhookUrlProblem } from './webhook.js';
+
+const strict = { production: false, allowLoopback: false };
+const production = { production: true, allowLoopback: false };
+const tests = { production: false, allowLoopback: true };
+
+describe('webhook targets (SSRF)', () => {
+  it.each([
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::',
+    '::1',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:10.0.0.1',
+    '::ffff:169.254.169.254',
+    '64:ff9b::a9fe:a9fe',
+    '2002:7f00:1::',
+  ])('refuses %s', (address) => {
+    expect(addressProblem(address, strict)).toBeDefined();
+  });
+
+  it('accepts public addresses; loopback only with WEBHOOK_ALLOW_PRIVATE, never other private ranges', () => {
+    expect(addressProblem('93.184.216.34', strict)).toBeUndefined();
+    expect(addressProblem('2606:2800:220:1:248:1893:25c8:1946', strict)).toBeUndefined();
+    expect(addressProblem('127.0.0.1', tests)).toBeUndefined();
+    expect(addressProblem('::1', tests)).toBeUndefined();
+    expect(addressProblem('10.0.0.1', tests)).toBeDefined();
+    expect(addressProblem('169.254.169.254', tests)).toBeDefined();
+  });
+
+  it('checks URLs at registration: https in production, no credentials, no private literal or localhost', () => {
+    expect(webhookUrlProblem('https://bank.example/hook', production)).toBeUndefined();
+    expect(webhookUrlProblem('http://bank.example/hook', production)).toBe('must be an https URL');
+    expect(webhookUrlProblem('http://bank.example/hook', strict)).toBeUndefined();
+    expect(webhookUrlProblem('ftp://bank.example/hook', strict)).toBeDefined();
+    expect(webhookUrlProblem('https://user:pw@bank.example/hook', production)).toBe('must not carry credentials');
+    expect(webhookUrlProblem('https://127.0.0.1/hook', production)).toMatch(/loopback/);
+    expect(webhookUrlProblem('https://[::ffff:127.0.0.1]/hook', production)).toMatch(/loopback/);
+    expect(webhookUrlProblem('https://[::1]/hook', production)).toMatch(/loopback/);
+    expect(webhookUrlProblem('https://localhost/hook', production)).toMatch(/loopback/);
+    expect(webhookUrlProblem('https://metadata.localhost./hook', production)).toMatch(/loopback/);
+    expect(webhookUrlProblem('https://intranet/hook', production)).toBe('must name a public host');
+    expect(webhookUrlProblem('http://127.0.0.1:9/hook', tests)).toBeUndefined();
+  });
+});
+
+describe('webhook delivery', () => {
+  let server: Server;
+  let other: Server;
+  let hits: string[];
+  const url = (s: Server, path: string) => `http://127.0.0.1:${(s.address() as { port: number }).port}${path}`;
+
+  beforeAll(async () => {
+    hits = [];
+    other = createServer((request, response) => {
+      hits.push(`other ${request.url}`);
+      response.writeHead(204).end();
+    });
+    server = createServer((request, response) => {
+      hits.push(`main ${request.url}`);
+      if (request.url === '/redirect') response.writeHead(302, { location: url(other, '/followed') }).end();
+      else response.writeHead(204).end();
+    });
+    await Promise.all([
+      new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)),
+      new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve)),
+    ]);
+  });
+  afterAll(() => {
+    server.close();
+    other.close();
+  });
+
+  it('resolves the host at delivery time and refuses a name that resolves to loopback', async () => {
+    await expect(resolvePublicAddresses('localhost', strict)).rejects.toThrow(/loopback/);
+    await expect(postWebhook(url(server, '/hook'), '{}', {}, strict)).rejects.toThrow(/refused/);
+    expect(hits).toEqual([]);
+  });
+
+  it('delivers to an allowed target and does not follow redirects', async () => {
+    expect(await postWebhook(url(server, '/hook'), '{}', { 'content-type': 'application/json' }, tests)).toBe(204);
+    expect(await postWebhook(url(server, '/redirect'), '{}', {}, tests)).toBe(302);
+    expect(hits).toEqual(['main /hook', 'main /redirect']);
+  });
+});

@@ -1,0 +1,220 @@
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet, type HeldCredential } from './support/wallet.js';
+import { answerWithVpToken } from './support/vp-answer.js';
+
+const LICENCE = {
+  family_name: '王',
+  given_name: '芳',
+  birth_date: '1985-07-15',
+  licence_number: '320101198507151234',
+  categories: ['C1'],
+  issue_date: '2010-01-01',
+  expiry_date: '2030-04-01',
+};
+
+/**
+ * OID4VP hardening: DCQL constraints re-checked on the response (never trusting the wallet), response
+ * size and issuer caps, relying-party key revocation, webhook SSRF at registration, sealed verdicts with
+ * retention and the purge of expired requests.
+ */
+describe('OpenID4VP hardening', () => {
+  let app: TestApp;
+  let agencyKey: string;
+  let otherAgencyKey: string;
+  let party: { id: string; apiKey: string };
+  const citizen = wallet();
+  const vct = () => `${app.config.http.publicUrl}/vct/driving-licence`;
+  const receive = (apiKey = agencyKey) =>
+    citizen.receive(app, apiKey, { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, txCode: false });
+  const credentialQuery = (id: string, claims: object[], extra: object = {}) => ({
+    id,
+    format: 'dc+sd-jwt',
+    meta: { vct_values: [vct()] },
+    claims,
+    ...extra,
+  });
+  const createRequest = (dcql: object, apiKey = party.apiKey) =>
+    app.call('POST', '/rp/requests', { token: apiKey, body: { dcql_query: dcql } });
+  const verdict = (id: string, apiKey = party.apiKey) =>
+    app.call('GET', `/rp/requests/${id}`, { token: apiKey }).then((reply) => reply.body);
+
+  /** Creates a request for `dcql`, answers with the vp_token `shape` builds, returns the verdict. */
+  async function answered(dcql: object, held: HeldCredential[], shape: Parameters<typeof answerWithVpToken>[3]) {
+    const created = await createRequest(dcql);
+    expect(created.status).toBe(201);
+    const reply = await answerWithVpToken(citizen, created.body.link, held, shape);
+    expect(reply.status).toBeLessThan(500);
+    return { id: created.body.id as string, reply, verdict: await verdict(created.body.id) };
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp({ OID4VP_MAX_VP_TOKEN_ENTRIES: '3', OID4VP_MAX_ISSUERS_PER_RESPONSE: '1' });
+    agencyKey = (await createActiveAgency(app, 'dmv-hardening', 'Hardening DMV', ['driving-licence'])).apiKey;
+    otherAgencyKey = (await createActiveAgency(app, 'dmv-other', 'Other DMV', ['driving-licence'])).apiKey;
+    const registered = await app.operator('POST', '/operator/relying-parties', {
+      name: 'Hardening Bank',
+      purpose: 'Check driving entitlement',
+      allowedClaims: { 'driving-licence': ['categories', 'expiry_date'] },
+    });
+    expect(registered.status).toBe(201);
+    party = { id: registered.body.relyingParty.id, apiKey: registered.body.apiKey };
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('rejects two presentations for a query without multiple (vp_token {"dl":[P,P]})', async () => {
+    const held = await receive();
+    const { verdict: result } = await answered(
+      { credentials: [credentialQuery('dl', [{ path: ['categories'] }])] },
+      [held, held],
+      (p) => ({
+        dl: [p[0]!, p[1]!],
+      }),
+    );
+    expect(result.status).toBe('rejected');
+    expect(result.result.reason).toBe('dl: 2 presentations where the query allows one (multiple is not set)');
+  });
+
+  it('rejects a vp_token naming a query id the request does not have', async () => {
+    const held = await receive();
+    const { verdict: result } = await answered(
+      { credentials: [credentialQuery('dl', [{ path: ['categories'] }])] },
+      [held],
+      (p) => ({
+        dl: [p[0]!],
+        smuggled: [p[0]!],
+      }),
+    );
+    expect(result.status).toBe('rejected');
+    expect(result.result.reason).toBe('"smuggled": not a credential query of this request');
+  });
+
+  it('enforces required credential_sets and claim values on what was verified', async () => {
+    const held = await receive();
+    const sets = {
+      credentials: [credentialQuery('a', [{ path: ['categories'] }]), credentialQuery('b', [{ path: ['expiry_date'] }])],
+      credential_sets: [{ options: [['b']] }],
+    };
+    const unsatisfied = await answered(sets, [held], (p) => ({ a: [p[0]!] }));
+    expect(unsatisfied.verdict.status).toBe('rejected');
+    expect(unsatisfied.verdict.result.reason).toBe('credential_sets.0: none of its options is fully presented');
+
+    const wrongValue = await answered(
+      { credentials: [credentialQuery('dl', [{ path: ['expiry_date'], values: ['1999-01-01'] }])] },
+      [held],
+      (p) => ({ dl: [p[0]!] }),
+    );
+    expect(wrongValue.verdict.status).toBe('rejected');
+    expect(wrongValue.verdict.result.reason).toContain('dl: expiry_date does not have one of the requested values');
+
+    const rightValue = await answered(
+      { credentials: [credentialQuery('dl', [{ path: ['expiry_date'], values: ['2030-04-01'] }])] },
+      [held],
+      (p) => ({ dl: [p[0]!] }),
+    );
+    expect(rightValue.verdict.status).toBe('verified');
+  });
+
+  it('accepts several presentations where multiple is set, up to the cap, from at most the allowed issuers', async () => {
+    const first = await receive();
+    const second = await receive();
+    const multiple = { credentials: [credentialQuery('dl', [{ path: ['categories'] }], { multiple: true })] };
+    const two = await answered(multiple, [first, second], (p) => ({ dl: p }));
+    expect(two.verdict.status).toBe('verified');
+    expect(two.verdict.result.credentials).toHaveLength(2);
+
+    const tooMany = await answered(multiple, [first, second, first, second], (p) => ({ dl: p }));
+    expect(tooMany.verdict.status).toBe('rejected');
+    expect(tooMany.verdict.result.reason).toBe('vp_token holds 4 presentations; at most 3');
+
+    const foreign = await receive(otherAgencyKey);
+    const twoIssuers = await answered(multiple, [first, foreign], (p) => ({ dl: p }));
+    expect(twoIssuers.verdict.status).toBe('rejected');
+    expect(twoIssuers.verdict.result.reason).toBe('the response names 2 issuers; at most 1');
+  });
+
+  it('issues and revokes relying-party API keys; a revoked key is refused at once', async () => {
+    const issued = await app.operator('POST', `/operator/relying-parties/${party.id}/api-keys`);
+    expect(issued.status).toBe(201);
+    const newKey = issued.body.apiKey as string;
+    const oldPrefix = party.apiKey.split('_')[1]!;
+    expect((await app.call('GET', '/rp/requests/00000000-0000-4000-8000-000000000000', { token: newKey })).status).toBe(404);
+
+    const revoked = await app.operator('DELETE', `/operator/relying-parties/${party.id}/api-keys/${oldPrefix}`);
+    expect(revoked.status).toBe(204);
+    const refused = await createRequest({ credentials: [credentialQuery('dl', [{ path: ['categories'] }])] });
+    expect(refused.status).toBe(401);
+    expect(refused.body.type).toBe('urn:chancery:problem:unauthorized');
+    expect((await app.operator('DELETE', `/operator/relying-parties/${party.id}/api-keys/${oldPrefix}`)).status).toBe(404);
+    const keys = (await app.operator('GET', `/operator/relying-parties/${party.id}/api-keys`)).body as {
+      prefix: string;
+      revokedAt: string | null;
+    }[];
+    expect(keys.find((key) => key.prefix === oldPrefix)?.revokedAt).toEqual(expect.any(String));
+    expect((await app.call('POST', '/rp/requests', { token: 'rpk_nonsense' })).status).toBe(401);
+    party.apiKey = newKey;
+    expect((await createRequest({ credentials: [credentialQuery('dl', [{ path: ['categories'] }])] })).status).toBe(201);
+    // Without a live operator key, nothing is issued.
+    expect((await app.call('POST', `/operator/relying-parties/${party.id}/api-keys`, { token: newKey })).status).toBe(401);
+  });
+
+  it.each([
+    'http://127.0.0.1:9/hook',
+    'http://169.254.169.254/latest/meta-data',
+    'http://10.0.0.1/hook',
+    'http://localhost/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://user:pw@example.com/hook',
+  ])('refuses the webhook %s at registration', async (webhookUrl) => {
+    const refused = await app.operator('POST', '/operator/relying-parties', {
+      name: 'SSRF',
+      purpose: 'probe',
+      allowedClaims: { 'driving-licence': ['categories'] },
+      webhookUrl,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.violations[0].path).toBe('webhookUrl');
+  });
+
+  it('seals verdicts and request data at rest, purges claims after retention and deletes expired requests', async () => {
+    const { Database } = await import('../src/persistence/index.js');
+    const { PresentationRequestEntity } = await import('../src/verifier/index.js');
+    const { PresentationService } = await import('../src/verifier/oid4vp/presentation.service.js');
+    const row = (id: string) =>
+      app.app.get(Database).use(undefined, (m) => m.getRepository(PresentationRequestEntity).findOneByOrFail({ id }));
+    const presentations = app.app.get(PresentationService);
+
+    const held = await receive();
+    const query = { credentials: [credentialQuery('dl', [{ path: ['expiry_date'] }])] };
+    const read = await answered(query, [held], (p) => ({ dl: [p[0]!] }));
+    // Answered but never read.
+    const unreadRequest = await createRequest(query);
+    await answerWithVpToken(citizen, unreadRequest.body.link, [held], (p) => ({ dl: [p[0]!] }));
+    const unread = { id: unreadRequest.body.id as string };
+    const pending = await createRequest(query);
+    const stored = await row(unread.id);
+    expect(stored.result).not.toContain('2030-04-01');
+    expect(stored.result).not.toContain('expiry_date');
+    expect(stored.requestPayload).not.toContain('nonce');
+    expect(stored.requestObject).toBeNull();
+    expect(stored.nonceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await row(pending.body.id)).requestObject).not.toMatch(/^eyJ/);
+
+    // `read` was read by answered(); its claims go VERDICT_RETENTION_SECONDS (600) later.
+    const now = Date.now();
+    expect(await presentations.purgeNow(new Date(now + 300 * 1000))).toEqual({ verdicts: 0, expired: 0 });
+    await presentations.purgeNow(new Date(now + 601 * 1000));
+    const purged = await verdict(read.id);
+    expect(purged).toEqual(expect.objectContaining({ status: 'verified', resultPurged: true }));
+    expect(purged.result).toBeUndefined();
+    expect((await row(read.id)).result).toBeNull();
+    // The unread verdict waits until VERDICT_MAX_UNREAD_SECONDS (86,400); the pending request expired
+    // (300 s) and is deleted VERDICT_RETENTION_SECONDS later.
+    expect((await row(unread.id)).result).not.toBeNull();
+    expect((await verdict(pending.body.id)).status).toBe('pending');
+    await presentations.purgeNow(new Date(now + 86_401 * 1000));
+    expect((await row(unread.id)).result).toBeNull();
+    expect((await app.call('GET', `/rp/requests/${pending.body.id}`, { token: party.apiKey })).status).toBe(404);
+  });
+});
