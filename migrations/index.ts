@@ -3,6 +3,7 @@ import { CredentialIssuance1764100000000 } from './1764100000000-CredentialIssua
 import { StatusLists1764200000000 } from './1764200000000-StatusLists.js';
 import { Oid4vci1764300000000 } from './1764300000000-Oid4vci.js';
 import { Oid4vp1764400000000 } from './1764400000000-Oid4vp.js';
+import { Oid4vciHardening1765100000000 } from './1765100000000-Oid4vciHardening.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   StatusLists1764200000000,
   Oid4vci1764300000000,
   Oid4vp1764400000000,
+  Oid4vciHardening1765100000000,
 ];

@@ -12,6 +12,7 @@ import {
   Oid4vciNotificationEntity,
   AuthorizationSessionEntity,
   DeferredRequestEntity,
+  Oid4vciTokenKeyEntity,
 } from './issuer/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
@@ -32,6 +33,7 @@ export const entities = [
   Oid4vciNotificationEntity,
   AuthorizationSessionEntity,
   DeferredRequestEntity,
+  Oid4vciTokenKeyEntity,
   RelyingPartyEntity,
   PresentationRequestEntity,
 ];

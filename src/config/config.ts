@@ -58,6 +58,20 @@ const envSchema = z.object({
   STATUS_VERIFY_ANCHOR: bool.default(true),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
+
+  // Holder proofs and OID4VCI (key proofs, DPoP, KB-JWTs share HOLDER_PROOF_MAX_AGE_SECONDS).
+  HOLDER_PROOF_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  OID4VCI_WALLET_REDIRECT_URIS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((uri) => uri.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -88,6 +102,10 @@ export interface AppConfig {
   didKeyValidityDays: number;
   verifier: { clockSkewSeconds: number };
   status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
+  /** Accepted age of a holder's proof iat (OID4VCI key proofs, DPoP proofs, KB-JWTs). */
+  holderProofMaxAgeSeconds: number;
+  /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
+  oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
 }
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
@@ -150,6 +168,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
       verifyAnchor: e.STATUS_VERIFY_ANCHOR,
     },
+    holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
+    oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
   };
 }
 
