@@ -22,7 +22,14 @@ import { badRequest, notFound, OAuthError, parseOrThrow, randomToken, secretsEqu
 import { OpenId4VcBaseError } from '@openid4vc/utils';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
-import { Catalogue, readJosePart, signJws, CREDENTIAL_FORMATS, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
+import {
+  Catalogue,
+  compactJwsProblem,
+  readJosePart,
+  signJws,
+  CREDENTIAL_FORMATS,
+  HOLDER_KEY_ALGORITHMS,
+} from '../../credentials/index.js';
 import {
   allowHttpOutsideProduction,
   checkDpopProof,
@@ -166,11 +173,15 @@ function requestedCredential(body: unknown): { configurationId?: string; identif
     const jwt = (proofs as Record<string, unknown> | null)?.['jwt'];
     if (typeof proofs !== 'object' || proofs === null || !Array.isArray(jwt) || Object.keys(proofs).length !== 1)
       throw oauthError(400, 'invalid_proof', 'proofs must hold one non-empty jwt array');
-    if (jwt.some((proof) => typeof proof !== 'string'))
-      throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a compact JWS');
+    // A proof that is not a signed compact JWT is invalid_proof (OID4VCI 1.0 §8.3.1.2), before any library parses it.
+    if (jwt.some((proof) => typeof proof !== 'string' || compactJwsProblem(proof) !== undefined))
+      throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a signed compact JWS');
   }
   if (request['proof'] !== undefined && proofs !== undefined)
     throw oauthError(400, 'invalid_credential_request', 'Give proofs, not proof and proofs');
+  const single = request['proof'] as Record<string, unknown> | undefined;
+  if (single !== undefined && (typeof single?.['jwt'] !== 'string' || compactJwsProblem(single['jwt']) !== undefined))
+    throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
   return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
 }
 
