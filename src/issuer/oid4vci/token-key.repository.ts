@@ -18,12 +18,11 @@ export class TokenKeyRepository {
     );
   }
 
-  /** The highest generation ever created (0 for none). */
-  async latestGeneration(): Promise<number> {
-    const latest = await this.db.use(undefined, (m) =>
+  /** The newest generation ever created, active or not. */
+  latest(): Promise<Oid4vciTokenKeyEntity | null> {
+    return this.db.use(undefined, (m) =>
       m.getRepository(Oid4vciTokenKeyEntity).findOne({ where: {}, order: { generation: 'DESC' } }),
     );
-    return latest?.generation ?? 0;
   }
 
   /**

@@ -70,7 +70,9 @@ export class TokenKeys {
    * the access-token lifetime) and then drop out of the JWKS. Concurrent rotations make one new key.
    */
   async rotate(graceSeconds: number, now = new Date()): Promise<TokenKey> {
-    const generation = (await this.repository.latestGeneration()) + 1;
+    // Compare-and-set on the generation this replica sees as current: replicas rotating from the same
+    // view insert the same generation, and only one insert wins.
+    const generation = (await this.current()).generation + 1;
     await this.insertGeneration(generation, false);
     await this.repository.retireOlderThan(generation, new Date(now.getTime() + graceSeconds * 1000));
     await this.reload();
@@ -78,10 +80,13 @@ export class TokenKeys {
   }
 
   private async createFirst(): Promise<TokenKey> {
-    await this.reload();
-    if (this.cache!.keys.length > 0) return this.cache!.keys[0]!;
-    const generation = (await this.repository.latestGeneration()) + 1;
-    await this.insertGeneration(generation, generation === 1);
+    // One read decides: the newest generation is still active (use it), or the next one is to be made.
+    // Racing replicas that saw the same newest row insert the same generation; one insert wins.
+    const latest = await this.repository.latest();
+    if (!latest || (latest.retireAt !== null && latest.retireAt <= new Date())) {
+      const generation = (latest?.generation ?? 0) + 1;
+      await this.insertGeneration(generation, generation === 1);
+    }
     await this.reload();
     if (this.cache!.keys.length === 0) throw new Error('No active access-token key after creating one');
     return this.cache!.keys[0]!;
