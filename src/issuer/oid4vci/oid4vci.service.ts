@@ -39,6 +39,7 @@ import {
   oauthError,
   oid4vcCallbacks,
   parseConfigurationId,
+  safeErrorDescription,
   unauthorizedError,
   type AuthScheme,
 } from '../../oid4vci/index.js';
@@ -612,7 +613,12 @@ export class Oid4vciService implements OnApplicationBootstrap, OnApplicationShut
     const authentication = await this.citizens.authenticate(offer, form);
     if (!authentication.ok) {
       if (authentication.final)
-        return { redirect: this.redirectWith(session, { error: 'access_denied', error_description: authentication.message }) };
+        return {
+          redirect: this.redirectWith(session, {
+            error: 'access_denied',
+            error_description: safeErrorDescription(authentication.message),
+          }),
+        };
       return { retry: authentication.message };
     }
     const code = randomToken(32);
