@@ -3,6 +3,7 @@ import { CredentialIssuance1764100000000 } from './1764100000000-CredentialIssua
 import { StatusLists1764200000000 } from './1764200000000-StatusLists.js';
 import { Oid4vci1764300000000 } from './1764300000000-Oid4vci.js';
 import { Oid4vp1764400000000 } from './1764400000000-Oid4vp.js';
+import { Oid4vciHardening1765100000000 } from './1765100000000-Oid4vciHardening.js';
 import { Oid4vpHardening1765300000000 } from './1765300000000-Oid4vpHardening.js';
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
 import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
@@ -14,6 +15,7 @@ export const migrations = [
   StatusLists1764200000000,
   Oid4vci1764300000000,
   Oid4vp1764400000000,
+  Oid4vciHardening1765100000000,
   Oid4vpHardening1765300000000,
   ReplicaLeases1765500000000,
   StatusLeaseIdempotency1765600000000,

@@ -13,6 +13,7 @@ import {
   Oid4vciNotificationEntity,
   AuthorizationSessionEntity,
   DeferredRequestEntity,
+  Oid4vciTokenKeyEntity,
 } from './issuer/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
@@ -34,6 +35,7 @@ export const entities = [
   Oid4vciNotificationEntity,
   AuthorizationSessionEntity,
   DeferredRequestEntity,
+  Oid4vciTokenKeyEntity,
   RelyingPartyEntity,
   RelyingPartyApiKeyEntity,
   PresentationRequestEntity,

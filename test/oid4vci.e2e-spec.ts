@@ -48,7 +48,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
   };
 
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });
     const created = await createActiveAgency(app, 'dmv', 'Vehicle Administration 车辆管理所', ['driving-licence']);
     apiKey = created.apiKey;
     agencyDid = created.agency.did;

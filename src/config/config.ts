@@ -96,6 +96,19 @@ const envSchema = z.object({
   // Replicas and cluster mode (issue 11).
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   CLUSTER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  // Holder proofs and OID4VCI (key proofs, DPoP, KB-JWTs share HOLDER_PROOF_MAX_AGE_SECONDS).
+  HOLDER_PROOF_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  OID4VCI_WALLET_REDIRECT_URIS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((uri) => uri.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -149,6 +162,10 @@ export interface AppConfig {
   };
   /** Idempotency-Key records: how long a response is replayed; how long an unfinished request blocks its key. */
   idempotency: { ttlSeconds: number; inFlightSeconds: number };
+  /** Accepted age of a holder's proof iat (OID4VCI key proofs, DPoP proofs, KB-JWTs). */
+  holderProofMaxAgeSeconds: number;
+  /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
+  oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
@@ -314,6 +331,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     },
     replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
+    holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
+    oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
   };
 }
 

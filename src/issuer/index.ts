@@ -16,3 +16,5 @@ export {
   AuthorizationSessionEntity,
   DeferredRequestEntity,
 } from './oid4vci/offer.entity.js';
+export { Oid4vciTokenKeyEntity } from './oid4vci/token-key.entity.js';
+export { TokenKeys } from './oid4vci/token-keys.js';

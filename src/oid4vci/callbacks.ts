@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import { HashAlgorithm, setGlobalConfig, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
-import { decodeJws, jwkFromDidJwk, verifyJwsSignature } from '../credentials/index.js';
+import { decodeJws, jwkFromDidJwk, safeHolderPublicJwk, verifyJwsSignature } from '../credentials/index.js';
 
 export type Oid4vcCallbacks = Omit<CallbackContext, 'decryptJwe' | 'encryptJwe'>;
 
@@ -14,11 +14,13 @@ const HASHES: Record<string, string> = {
   [HashAlgorithm.Sha512]: 'sha512',
 };
 
-/** The key a JWT signer names: an embedded JWK, or a did:jwk. Other methods are not accepted from wallets. */
+/**
+ * The key a JWT signer names: an embedded JWK, or a did:jwk, as public members of a key of the signer's
+ * alg only (a JWK with private members, or of another curve, verifies nothing). Other methods are refused.
+ */
 function signerKey(signer: JwtSigner): JsonWebKey | undefined {
-  if (signer.method === 'jwk') return signer.publicJwk as JsonWebKey;
-  if (signer.method === 'did') return jwkFromDidJwk(signer.didUrl.split('#')[0]!);
-  return undefined;
+  const jwk = signer.method === 'jwk' ? signer.publicJwk : signer.method === 'did' ? jwkFromDidJwk(signer.didUrl) : undefined;
+  return jwk ? safeHolderPublicJwk(jwk, [signer.alg]) : undefined;
 }
 
 /**
@@ -42,8 +44,12 @@ export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fe
     verifyJwt: async (signer, { compact }) => {
       const jwk = signerKey(signer);
       if (!jwk) return { verified: false };
-      const problem = verifyJwsSignature(decodeJws(compact), jwk);
-      return problem ? { verified: false, signerJwk: jwk as Jwk } : { verified: true, signerJwk: jwk as Jwk };
+      try {
+        const problem = verifyJwsSignature(decodeJws(compact), jwk);
+        return problem ? { verified: false, signerJwk: jwk as Jwk } : { verified: true, signerJwk: jwk as Jwk };
+      } catch {
+        return { verified: false };
+      }
     },
   };
 }

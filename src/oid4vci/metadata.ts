@@ -1,4 +1,5 @@
-import type { Catalogue, CredentialFormat, LicenceType } from '../credentials/index.js';
+import { HOLDER_KEY_ALGORITHMS, type Catalogue, type CredentialFormat, type LicenceType } from '../credentials/index.js';
+import { HOLDER_BINDING_METHODS } from './proofs.js';
 
 const FORMAT_SUFFIX: Record<CredentialFormat, string> = { 'dc+sd-jwt': 'sd_jwt', jwt_vc_json: 'jwt_vc' };
 
@@ -39,9 +40,10 @@ export function credentialConfigurations(catalogue: Catalogue): Record<string, R
   for (const type of catalogue.list()) {
     const common = {
       scope: type.id,
-      cryptographic_binding_methods_supported: ['jwk'],
+      // Holder keys: exactly what checkKeyProof accepts, from the same constants.
+      cryptographic_binding_methods_supported: [...HOLDER_BINDING_METHODS],
       credential_signing_alg_values_supported: ['ES256'],
-      proof_types_supported: { jwt: { proof_signing_alg_values_supported: ['ES256'] } },
+      proof_types_supported: { jwt: { proof_signing_alg_values_supported: [...HOLDER_KEY_ALGORITHMS] } },
     };
     if (type.formats.includes('dc+sd-jwt')) {
       configurations[configurationId(type.id, 'dc+sd-jwt')] = {

@@ -134,6 +134,14 @@ export class AuthorizationSessionEntity {
   @Column({ type: 'varchar', length: 16 })
   status!: 'pushed' | 'authorized' | 'exchanged';
 
+  /** RFC 9449 §10: the thumbprint of the DPoP key of the pushed request; the code is bound to it. */
+  @Column({ name: 'dpop_jkt', type: 'varchar', length: 64, nullable: true })
+  dpopJkt!: string | null;
+
+  /** JSON array of the configuration ids asked for by authorization_details; null when the request used scope. */
+  @Column({ name: 'credential_identifiers', type: 'text', nullable: true })
+  credentialIdentifiers!: string | null;
+
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
 }

@@ -157,9 +157,35 @@ export class OfferRepository {
     }
   }
 
-  /** Drops nonces and remembered values that can no longer be used. */
-  async purgeExpiredNonces(now: Date): Promise<void> {
+  /**
+   * Purges expired OID4VCI state with plain conditional statements (safe when several replicas run it):
+   * nonces and remembered DPoP jtis, pushed requests and unexchanged codes past their expiry, and the
+   * sealed claims and offer objects of offers that expired (or were locked) before being redeemed.
+   */
+  async purgeExpired(now: Date): Promise<void> {
     await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).delete({ expiresAt: LessThan(now) }));
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuthorizationSessionEntity)
+        .createQueryBuilder()
+        .delete()
+        .where("request_expires_at < :now AND (status <> 'authorized' OR code_expires_at < :now)", { now })
+        .execute(),
+    );
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ claimsSealed: null, offerSealed: null })
+        .where(
+          "expires_at < :now AND status IN ('offered', 'locked') AND (claims_sealed IS NOT NULL OR offer_sealed IS NOT NULL)",
+          {
+            now,
+          },
+        )
+        .execute(),
+    );
   }
 
   async consumeNonce(nonce: string, now: Date): Promise<boolean> {

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import {
   Oauth2AuthorizationServer,
+  Oauth2Error,
   Oauth2ErrorCodes,
   Oauth2ResourceServer,
   Oauth2ResourceUnauthorizedError,
@@ -18,15 +19,29 @@ import {
 } from '@openid4vc/oauth2';
 import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { badRequest, notFound, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { OpenId4VcBaseError } from '@openid4vc/utils';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
-import { Catalogue, jwkThumbprint, p256HexToJwk, readJosePart, signJws, CREDENTIAL_FORMATS } from '../../credentials/index.js';
+import {
+  Catalogue,
+  compactJwsProblem,
+  readJosePart,
+  signJws,
+  CREDENTIAL_FORMATS,
+  HOLDER_KEY_ALGORITHMS,
+} from '../../credentials/index.js';
 import {
   allowHttpOutsideProduction,
+  checkDpopProof,
+  checkKeyProof,
   configurationId,
   credentialConfigurations,
+  oauthError,
   oid4vcCallbacks,
   parseConfigurationId,
+  safeErrorDescription,
+  unauthorizedError,
+  type AuthScheme,
 } from '../../oid4vci/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AgencyRepository } from '../agencies/agency.repository.js';
@@ -34,12 +49,12 @@ import { IssuanceService } from '../credentials/issuance.service.js';
 import { OfferRepository } from './offer.repository.js';
 import { CITIZEN_AUTHENTICATOR, MAX_CODE_FAILURES, type CitizenAuthenticator } from './citizen-authenticator.js';
 import type { CredentialOfferEntity } from './offer.entity.js';
+import { TokenKeys } from './token-keys.js';
 
-const ACCESS_TOKEN_KEY_OWNER = 'oid4vci:access-token';
 const NONCE_TTL_SECONDS = 300;
-const ACCESS_TOKEN_TTL_SECONDS = 600;
-const PROOF_MAX_AGE_SECONDS = 300;
-const PROOF_CLOCK_SKEW_SECONDS = 60;
+export const ACCESS_TOKEN_TTL_SECONDS = 600;
+/** DPoP jtis are remembered this much longer than a proof can be recent. */
+const JTI_MARGIN_SECONDS = 60;
 const PAR_TTL_SECONDS = 90;
 const CODE_TTL_SECONDS = 60;
 const DEFERRED_INTERVAL_SECONDS = 5;
@@ -85,33 +100,117 @@ export function requestLike(
   return { method: method as RequestLike['method'], url: base + path.split('?')[0], headers: fetchHeaders };
 }
 
-/** The protocol layer's errors carry the exact OAuth / OID4VCI error code; keep it. */
-function asOAuthError(error: unknown): unknown {
-  if (error instanceof Oauth2ServerErrorResponseError) {
-    const { error: code, error_description: description, ...extra } = error.errorResponse;
-    return new OAuthError(error.status ?? 400, code, description, extra);
-  }
+/** Fixed texts for the protocol library's errors: its own messages (multi-line, echoing input) never reach clients. */
+const LIBRARY_DESCRIPTIONS: Record<string, string> = {
+  invalid_request: 'The request is malformed or misses a required parameter',
+  invalid_grant: 'The grant is invalid, expired or already used',
+  invalid_client: 'Client authentication failed',
+  unsupported_grant_type: 'Use the pre-authorized code or the authorization code grant',
+  invalid_dpop_proof: 'The DPoP proof is invalid',
+  invalid_token: 'The access token is invalid or expired',
+  invalid_proof: 'The key proof is invalid',
+  invalid_nonce: 'The proof nonce is invalid; get a fresh one from the nonce endpoint',
+  invalid_credential_request: 'The credential request is invalid',
+  unknown_credential_configuration: 'Unknown credential configuration',
+  unknown_credential_identifier: 'Unknown credential identifier',
+};
+
+/**
+ * Errors of the protocol layer keep their OAuth / OID4VCI error code, get a fixed safe description and,
+ * at protected endpoints, a well-formed challenge; any other library error about the client's input is
+ * `fallback` (400). Our own OAuthErrors pass through.
+ */
+function asOAuthError(error: unknown, fallback: string, schemes: readonly AuthScheme[] | undefined): unknown {
+  if (error instanceof OAuthError) return error;
   if (error instanceof Oauth2ResourceUnauthorizedError) {
     const challenge = error.wwwAuthenticateHeaders[0];
-    return new OAuthError(
-      401,
-      challenge?.error ?? 'invalid_token',
-      challenge?.error_description,
-      {},
-      {
-        'www-authenticate': error.toHeaderValue(),
-      },
-    );
+    const code = challenge?.error ?? 'invalid_token';
+    const scheme: AuthScheme = challenge?.scheme === 'Bearer' && code !== 'invalid_dpop_proof' ? 'Bearer' : 'DPoP';
+    if (!challenge?.error) return unauthorizedError({ schemes: schemes ?? ['DPoP', 'Bearer'], dpopAlgs: HOLDER_KEY_ALGORITHMS });
+    return unauthorizedError({
+      schemes: schemes ?? ['DPoP', 'Bearer'],
+      dpopAlgs: HOLDER_KEY_ALGORITHMS,
+      error: { scheme, code, description: LIBRARY_DESCRIPTIONS[code] ?? LIBRARY_DESCRIPTIONS['invalid_token'] },
+    });
+  }
+  if (error instanceof Oauth2ServerErrorResponseError) {
+    const { error: code } = error.errorResponse;
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+    return oauthError(status, code, LIBRARY_DESCRIPTIONS[code] ?? LIBRARY_DESCRIPTIONS[fallback]);
+  }
+  if (error instanceof Oauth2Error || error instanceof OpenId4VcBaseError) {
+    return oauthError(400, fallback, LIBRARY_DESCRIPTIONS[fallback]);
   }
   return error;
 }
 
-async function mapErrors<T>(work: () => Promise<T>): Promise<T> {
+async function mapErrors<T>(work: () => Promise<T>, fallback = 'invalid_request', schemes?: readonly AuthScheme[]): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw asOAuthError(error);
+    throw asOAuthError(error, fallback, schemes);
   }
+}
+
+/** The two identifiers a credential request may name, exactly one of them (OID4VCI 1.0 §8.2). */
+function requestedCredential(body: unknown): { configurationId?: string; identifier?: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw oauthError(400, 'invalid_credential_request', 'The credential request must be a JSON object');
+  const request = body as Record<string, unknown>;
+  const configurationId = request['credential_configuration_id'];
+  const identifier = request['credential_identifier'];
+  if (configurationId !== undefined && identifier !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'Give credential_identifier or credential_configuration_id, not both');
+  if (configurationId === undefined && identifier === undefined)
+    throw oauthError(400, 'invalid_credential_request', 'credential_identifier or credential_configuration_id is required');
+  if (configurationId !== undefined && typeof configurationId !== 'string')
+    throw oauthError(400, 'invalid_credential_request', 'credential_configuration_id must be a string');
+  if (identifier !== undefined && typeof identifier !== 'string')
+    throw oauthError(400, 'invalid_credential_request', 'credential_identifier must be a string');
+  if (request['format'] !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'format is not used in OID4VCI 1.0 requests');
+  const proofs = request['proofs'];
+  if (proofs !== undefined) {
+    const jwt = (proofs as Record<string, unknown> | null)?.['jwt'];
+    if (typeof proofs !== 'object' || proofs === null || !Array.isArray(jwt) || Object.keys(proofs).length !== 1)
+      throw oauthError(400, 'invalid_proof', 'proofs must hold one non-empty jwt array');
+    // A proof that is not a signed compact JWT is invalid_proof (OID4VCI 1.0 §8.3.1.2), before any library parses it.
+    if (jwt.some((proof) => typeof proof !== 'string' || compactJwsProblem(proof) !== undefined))
+      throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a signed compact JWS');
+  }
+  if (request['proof'] !== undefined && proofs !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'Give proofs, not proof and proofs');
+  const single = request['proof'] as Record<string, unknown> | undefined;
+  if (single !== undefined && (typeof single?.['jwt'] !== 'string' || compactJwsProblem(single['jwt']) !== undefined))
+    throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
+  return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
+}
+
+/** RFC 9396 authorization_details of type openid_credential, as the configuration ids they name. */
+function authorizationDetailsConfigurations(value: unknown, known: Record<string, unknown>): string[] | undefined {
+  if (value === undefined) return undefined;
+  let details: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      details = JSON.parse(value);
+    } catch {
+      throw oauthError(400, 'invalid_authorization_details', 'authorization_details is not JSON');
+    }
+  }
+  if (!Array.isArray(details) || details.length === 0 || details.length > 10)
+    throw oauthError(400, 'invalid_authorization_details', 'authorization_details must be a non-empty array');
+  return details.map((detail: unknown) => {
+    const entry = detail as Record<string, unknown> | null;
+    if (entry?.['type'] !== 'openid_credential' || typeof entry['credential_configuration_id'] !== 'string')
+      throw oauthError(
+        400,
+        'invalid_authorization_details',
+        'Each authorization detail needs type openid_credential and credential_configuration_id',
+      );
+    if (!(entry['credential_configuration_id'] in known))
+      throw oauthError(400, 'invalid_authorization_details', 'authorization_details names an unknown credential configuration');
+    return entry['credential_configuration_id'];
+  });
 }
 
 /**
@@ -119,14 +218,16 @@ async function mapErrors<T>(work: () => Promise<T>): Promise<T> {
  * URL) and authorization server; each offer names the agency whose key signs the credential.
  */
 @Injectable()
-export class Oid4vciService {
+export class Oid4vciService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Oid4vciService');
+  private readonly proofMaxAgeSeconds: number;
+  private readonly walletRedirectUris: ReadonlySet<string>;
+  private readonly purgeIntervalMs: number;
+  private purgeTimer: NodeJS.Timeout | undefined;
   private readonly base: string;
   private readonly issuer: Openid4vciIssuer;
   private readonly authorizationServer: Oauth2AuthorizationServer;
   private readonly resourceServer: Oauth2ResourceServer;
-  private accessTokenKey: { id: string; jwk: Jwk } | undefined;
-  private lastNoncePurge = 0;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -135,9 +236,13 @@ export class Oid4vciService {
     private readonly agencies: AgencyRepository,
     private readonly issuance: IssuanceService,
     @Inject(CITIZEN_AUTHENTICATOR) private readonly citizens: CitizenAuthenticator,
+    private readonly tokenKeys: TokenKeys,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.base = publicBaseUrl(config);
+    this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
+    this.walletRedirectUris = new Set(config.oid4vci.walletRedirectUris);
+    this.purgeIntervalMs = config.oid4vci.purgeIntervalMs;
     allowHttpOutsideProduction(this.base, config.env);
     const callbacks = oid4vcCallbacks(
       (publicJwk, header, payload) => this.signOwnJwt(publicJwk, header, payload),
@@ -159,6 +264,28 @@ export class Oid4vciService {
     return this.base;
   }
 
+  /** One purge timer per replica; each run is plain DELETEs of expired rows, so replicas may overlap. */
+  onApplicationBootstrap(): void {
+    this.purgeTimer = setInterval(() => {
+      this.purgeExpired(new Date()).catch((error: unknown) => this.logger.warn({ err: error }, 'OID4VCI purge failed'));
+    }, this.purgeIntervalMs);
+    this.purgeTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.purgeTimer);
+  }
+
+  /** Drops expired OID4VCI state: nonces and DPoP jtis, PAR / authorization sessions, expired offers' claims. */
+  purgeExpired(now: Date): Promise<void> {
+    return this.offers.purgeExpired(now);
+  }
+
+  /** Operator rotation of the access-token key; tokens of older keys stay valid for their lifetime. */
+  rotateAccessTokenKey(now = new Date()) {
+    return this.tokenKeys.rotate(ACCESS_TOKEN_TTL_SECONDS + JTI_MARGIN_SECONDS, now);
+  }
+
   authorizationServerMetadata() {
     return this.authorizationServer.createAuthorizationServerMetadata({
       issuer: this.base,
@@ -170,7 +297,7 @@ export class Oid4vciService {
       response_types_supported: ['code'],
       jwks_uri: `${this.base}/.well-known/jwks.json`,
       grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier],
-      dpop_signing_alg_values_supported: ['ES256'],
+      dpop_signing_alg_values_supported: [...HOLDER_KEY_ALGORITHMS],
       'pre-authorized_grant_anonymous_access_supported': true,
     });
   }
@@ -201,9 +328,10 @@ export class Oid4vciService {
     } as IssuerMetadataResult;
   }
 
+  /** Every active access-token key (any replica may have signed with any of them), newest first. */
   async jwks() {
-    const key = await this.tokenKey();
-    return { keys: [{ ...key.jwk, kid: jwkThumbprint(key.jwk as JsonWebKey), use: 'sig', alg: 'ES256' }] };
+    const keys = await this.tokenKeys.active();
+    return { keys: keys.map((key) => ({ ...key.jwk, kid: key.kid, use: 'sig', alg: 'ES256' })) };
   }
 
   /** An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately. */
@@ -276,13 +404,15 @@ export class Oid4vciService {
   async offerByReference(id: string): Promise<unknown> {
     const offer = await this.offers.byId(id);
     if (!offer?.offerSealed || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
-      throw new OAuthError(404, 'invalid_request', 'No such credential offer, or it expired');
+      throw oauthError(404, 'invalid_request', 'No such credential offer, or it expired');
     }
     return this.keys.openJson(offer.offerSealed, `offer-object:${id}`);
   }
 
   async token(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
+      // The DPoP proof is checked before anything else, so a bad proof never costs a PIN attempt.
+      await this.assertFreshDpop(request, 400);
       const parsed = this.authorizationServer.parseAccessTokenRequest({
         accessTokenRequest: (body ?? {}) as Record<string, unknown>,
         request,
@@ -291,30 +421,36 @@ export class Oid4vciService {
         return this.authorizationCodeToken(parsed as AuthorizationCodeTokenRequest, request);
       }
       if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) {
-        throw new OAuthError(
+        throw oauthError(
           400,
           Oauth2ErrorCodes.UnsupportedGrantType,
           'Use the pre-authorized code or the authorization code grant',
         );
       }
+      const given = parsed.grant.txCode;
       const code = parsed.grant.preAuthorizedCode;
       const offer = await this.offers.byCodeHash(sha256Hex(code));
       const now = new Date();
       if (!offer || offer.flow !== 'pre-authorized_code')
-        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown pre-authorized code');
+        throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown pre-authorized code');
       if (offer.status === 'locked')
-        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
+        throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
       if (offer.status !== 'offered')
-        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
-      if (offer.expiresAt <= now) throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The credential offer has expired');
+        throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
+      if (offer.expiresAt <= now) throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'The credential offer has expired');
+      // OID4VCI 1.0 §6.3: a missing tx_code where one is needed, or one where none is, is invalid_request
+      // and costs no attempt; only a wrong one is invalid_grant and counted.
+      if (offer.txCodeHash && (given === undefined || given === ''))
+        throw oauthError(400, Oauth2ErrorCodes.InvalidRequest, 'This offer needs its tx_code (the PIN sent to you)');
+      if (!offer.txCodeHash && given !== undefined)
+        throw oauthError(400, Oauth2ErrorCodes.InvalidRequest, 'This offer has no tx_code; do not send one');
       if (offer.txCodeHash) {
         const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
         if (attempts === undefined)
-          throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
-        const given = parsed.grant.txCode;
+          throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'Too many wrong PINs; ask for a new offer');
         if (!given || !secretsEqual(sha256Hex(`${offer.id}:${given}`), offer.txCodeHash)) {
           if (attempts >= MAX_CODE_FAILURES) await this.offers.lock(offer.id);
-          throw new OAuthError(
+          throw oauthError(
             400,
             Oauth2ErrorCodes.InvalidGrant,
             attempts >= MAX_CODE_FAILURES
@@ -323,7 +459,6 @@ export class Oid4vciService {
           );
         }
       }
-      await this.assertFreshDpop(request, 400);
       const { dpop } = await this.authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
         authorizationServerMetadata: this.authorizationServerMetadata(),
         grant: parsed.grant,
@@ -332,29 +467,42 @@ export class Oid4vciService {
         expectedPreAuthorizedCode: code,
         expectedTxCode: parsed.grant.txCode,
         preAuthorizedCodeExpiresAt: offer.expiresAt,
-        dpop: { required: false, ...parsed.dpop },
+        dpop: { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] },
       });
       // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
       if (!(await this.offers.redeem(offer.id, now))) {
-        throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
+        throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'The pre-authorized code was already used');
       }
-      return this.accessTokenResponse(offer.id, dpop);
+      return this.accessTokenResponse(offer.id, dpop, undefined);
     });
   }
 
+  /**
+   * The token response. After authorization_details (RFC 9396), it names the granted credentials with
+   * credential_identifiers (OID4VCI 1.0 §6.2); the token carries them, and the credential endpoint then
+   * expects credential_identifier.
+   */
   private async accessTokenResponse(
     offerId: string,
     dpop: Parameters<Oauth2AuthorizationServer['createAccessTokenResponse']>[0]['dpop'],
+    credentialIdentifiers: string[] | undefined,
   ) {
-    const key = await this.tokenKey();
-    return this.authorizationServer.createAccessTokenResponse({
+    const key = await this.tokenKeys.current();
+    const authorizationDetails = credentialIdentifiers?.map((id) => ({
+      type: 'openid_credential',
+      credential_configuration_id: id,
+      credential_identifiers: [id],
+    }));
+    const response = await this.authorizationServer.createAccessTokenResponse({
       audience: this.base,
       authorizationServer: this.base,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
       subject: offerId,
       expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
       dpop,
+      ...(authorizationDetails ? { additionalAccessTokenPayload: { authorization_details: authorizationDetails } } : {}),
     });
+    return authorizationDetails ? { ...response, authorization_details: authorizationDetails } : response;
   }
 
   /** Pushed authorization request (RFC 9126): PKCE S256 required, bound to an authorization-code offer by issuer_state. */
@@ -365,11 +513,15 @@ export class Oid4vciService {
         request,
       });
       const authorizationRequest = parsed.authorizationRequest as Record<string, string | undefined>;
-      await this.authorizationServer.verifyPushedAuthorizationRequest({
+      await this.assertFreshDpop(request, 400);
+      const dpopJkt = authorizationRequest['dpop_jkt'];
+      if (dpopJkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(dpopJkt))
+        throw oauthError(400, 'invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint');
+      const verified = await this.authorizationServer.verifyPushedAuthorizationRequest({
         authorizationServerMetadata: this.authorizationServerMetadata(),
         authorizationRequest,
         request,
-        dpop: parsed.dpop ? { required: false, ...parsed.dpop } : undefined,
+        dpop: parsed.dpop ? { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] } : undefined,
       });
       const {
         client_id: clientId,
@@ -379,20 +531,28 @@ export class Oid4vciService {
       } = authorizationRequest;
       const issuerState = authorizationRequest['issuer_state'];
       if (authorizationRequest['response_type'] !== 'code')
-        throw new OAuthError(400, 'unsupported_response_type', 'response_type must be code');
-      if (!clientId || !redirectUri) throw new OAuthError(400, 'invalid_request', 'client_id and redirect_uri are required');
+        throw oauthError(400, 'unsupported_response_type', 'response_type must be code');
+      if (!clientId || !redirectUri) throw oauthError(400, 'invalid_request', 'client_id and redirect_uri are required');
       if (!challenge || method !== PkceCodeChallengeMethod.S256 || !/^[A-Za-z0-9_-]{43}$/.test(challenge))
-        throw new OAuthError(400, 'invalid_request', 'PKCE with code_challenge_method S256 is required');
+        throw oauthError(400, 'invalid_request', 'PKCE with code_challenge_method S256 is required');
       // Bounded like the columns that keep them, so oversize values are a client error, not a failed insert.
       if (clientId.length > 200 || redirectUri.length > 500 || (authorizationRequest['state']?.length ?? 0) > 200) {
-        throw new OAuthError(400, 'invalid_request', 'client_id, redirect_uri or state is too long');
+        throw oauthError(400, 'invalid_request', 'client_id, redirect_uri or state is too long');
       }
-      if (!/^https?:\/\/|^[a-z][a-z0-9+.-]*:/.test(redirectUri))
-        throw new OAuthError(400, 'invalid_request', 'redirect_uri must be an absolute URI');
+      // Exact match against the configured wallet redirect URIs (RFC 9700 §4.1.1); nothing else is accepted.
+      if (!this.walletRedirectUris.has(redirectUri))
+        throw oauthError(400, 'invalid_request', 'redirect_uri is not a registered wallet redirect URI');
+      const credentialIdentifiers = authorizationDetailsConfigurations(
+        (body as Record<string, unknown> | undefined)?.['authorization_details'],
+        credentialConfigurations(this.catalogue),
+      );
       const offer = issuerState ? await this.offers.byCodeHash(sha256Hex(issuerState)) : null;
       if (!offer || offer.flow !== 'authorization_code' || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
-        throw new OAuthError(400, 'invalid_request', 'issuer_state does not name an open credential offer');
+        throw oauthError(400, 'invalid_request', 'issuer_state does not name an open credential offer');
       }
+      const offered = JSON.parse(offer.configurationIds) as string[];
+      if (credentialIdentifiers?.some((id) => !offered.includes(id)))
+        throw oauthError(400, 'invalid_authorization_details', 'authorization_details names a credential that was not offered');
       const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(24)}`;
       await this.offers.insertSession({
         id: randomUUID(),
@@ -406,6 +566,9 @@ export class Oid4vciService {
         codeHash: null,
         codeExpiresAt: null,
         status: 'pushed',
+        // RFC 9449 §10: the code is bound to the PAR's DPoP key (proof or dpop_jkt); the token request must use it.
+        dpopJkt: verified.dpop?.jwkThumbprint ?? dpopJkt ?? null,
+        credentialIdentifiers: credentialIdentifiers ? JSON.stringify([...new Set(credentialIdentifiers)]) : null,
         createdAt: new Date(),
       });
       return this.authorizationServer.createPushedAuthorizationResponse({ requestUri, expiresInSeconds: PAR_TTL_SECONDS })
@@ -416,7 +579,7 @@ export class Oid4vciService {
   /** The authorization endpoint only accepts pushed requests; returns what the login page needs. */
   async authorizationSession(clientId: unknown, requestUri: unknown) {
     if (typeof requestUri !== 'string' || typeof clientId !== 'string') {
-      throw new OAuthError(
+      throw oauthError(
         400,
         'invalid_request',
         'Use a request_uri from the pushed authorization request endpoint, with client_id',
@@ -424,7 +587,7 @@ export class Oid4vciService {
     }
     const session = await this.offers.sessionByRequestUri(sha256Hex(requestUri));
     if (!session || session.clientId !== clientId || session.status !== 'pushed' || session.requestExpiresAt <= new Date()) {
-      throw new OAuthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
+      throw oauthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
     }
     const offer = (await this.offers.byId(session.offerId))!;
     const agency = await this.agencies.byId(offer.agencyId);
@@ -450,12 +613,17 @@ export class Oid4vciService {
     const authentication = await this.citizens.authenticate(offer, form);
     if (!authentication.ok) {
       if (authentication.final)
-        return { redirect: this.redirectWith(session, { error: 'access_denied', error_description: authentication.message }) };
+        return {
+          redirect: this.redirectWith(session, {
+            error: 'access_denied',
+            error_description: safeErrorDescription(authentication.message),
+          }),
+        };
       return { retry: authentication.message };
     }
     const code = randomToken(32);
     if (!(await this.offers.authorizeSession(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000)))) {
-      throw new OAuthError(400, 'invalid_request', 'This authorization request was already completed');
+      throw oauthError(400, 'invalid_request', 'This authorization request was already completed');
     }
     return { redirect: this.redirectWith(session, { code }) };
   }
@@ -476,11 +644,15 @@ export class Oid4vciService {
     const code = parsed.grant.code;
     const session = await this.offers.sessionByCode(sha256Hex(code));
     if (!session || session.status !== 'authorized')
-      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown or used authorization code');
+      throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'Unknown or used authorization code');
     if (parsed.accessTokenRequest['redirect_uri'] !== session.redirectUri) {
-      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'redirect_uri does not match the authorization request');
+      throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'redirect_uri does not match the authorization request');
     }
-    await this.assertFreshDpop(request, 400);
+    const clientId = parsed.accessTokenRequest['client_id'];
+    if (clientId !== undefined && clientId !== session.clientId)
+      throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'The authorization code was issued to another client');
+    if (session.dpopJkt && !parsed.dpop?.jwt)
+      throw oauthError(400, 'invalid_dpop_proof', 'The authorization code is bound to a DPoP key; send a DPoP proof with it');
     const { dpop } = await this.authorizationServer.verifyAuthorizationCodeAccessTokenRequest({
       authorizationServerMetadata: this.authorizationServerMetadata(),
       grant: parsed.grant,
@@ -493,19 +665,24 @@ export class Oid4vciService {
         codeChallenge: session.codeChallenge,
         codeChallengeMethod: PkceCodeChallengeMethod.S256,
       },
-      dpop: { required: false, ...parsed.dpop },
+      dpop: {
+        required: session.dpopJkt !== null,
+        ...parsed.dpop,
+        allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS],
+        ...(session.dpopJkt ? { expectedJwkThumbprint: session.dpopJkt } : {}),
+      },
     });
     if (!(await this.offers.exchangeCode(session.id)) || !(await this.offers.redeem(session.offerId, new Date()))) {
-      throw new OAuthError(400, Oauth2ErrorCodes.InvalidGrant, 'The authorization code was already used');
+      throw oauthError(400, Oauth2ErrorCodes.InvalidGrant, 'The authorization code was already used');
     }
-    return this.accessTokenResponse(session.offerId, dpop);
+    return this.accessTokenResponse(
+      session.offerId,
+      dpop,
+      session.credentialIdentifiers ? (JSON.parse(session.credentialIdentifiers) as string[]) : undefined,
+    );
   }
 
   async nonce() {
-    if (Date.now() - this.lastNoncePurge > 60_000) {
-      this.lastNoncePurge = Date.now();
-      await this.offers.purgeExpiredNonces(new Date());
-    }
     const cNonce = randomToken(24);
     await this.offers.insertNonce(cNonce, new Date(Date.now() + NONCE_TTL_SECONDS * 1000));
     return this.issuer.createNonceResponse({ cNonce, cNonceExpiresIn: NONCE_TTL_SECONDS });
@@ -513,50 +690,59 @@ export class Oid4vciService {
 
   async credential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const offer = await this.authorisedOffer(request);
+      const { offer, credentialIdentifiers } = await this.authorisedOffer(request);
       const metadata = this.issuerMetadata();
+      const requested = requestedCredential(body);
+      const offered = JSON.parse(offer.configurationIds) as string[];
+      // OID4VCI 1.0 §8.2: after authorization_details the token names credential identifiers, and the
+      // request must use one of them; otherwise it names an offered configuration.
+      let configuration: string;
+      if (credentialIdentifiers) {
+        if (requested.identifier === undefined)
+          throw oauthError(
+            400,
+            'invalid_credential_request',
+            'This access token was granted credential_identifiers; send credential_identifier',
+          );
+        if (!credentialIdentifiers.includes(requested.identifier))
+          throw oauthError(400, 'unknown_credential_identifier', 'Unknown credential_identifier');
+        configuration = requested.identifier;
+      } else {
+        if (requested.identifier !== undefined)
+          throw oauthError(400, 'unknown_credential_identifier', 'This access token was granted no credential identifiers');
+        configuration = requested.configurationId!;
+        if (!(configuration in credentialConfigurations(this.catalogue)))
+          throw oauthError(400, 'unknown_credential_configuration', 'Unknown credential_configuration_id');
+      }
+      if (!offered.includes(configuration)) {
+        throw oauthError(400, 'invalid_credential_request', `Request one of the offered configurations: ${offered.join(', ')}`);
+      }
       const parsed = this.issuer.parseCredentialRequest({
         issuerMetadata: metadata,
-        credentialRequest: (body ?? {}) as Record<string, unknown>,
+        credentialRequest: body as Record<string, unknown>,
       });
-      const configuration = parsed.credentialConfigurationId;
-      const offered = JSON.parse(offer.configurationIds) as string[];
-      if (configuration && !(configuration in credentialConfigurations(this.catalogue))) {
-        throw new OAuthError(400, 'unknown_credential_configuration', `Unknown credential configuration ${configuration}`);
-      }
-      if (!configuration || !offered.includes(configuration)) {
-        throw new OAuthError(
-          400,
-          'invalid_credential_request',
-          `Request one of the offered configurations: ${offered.join(', ')}`,
-        );
-      }
       const issuedAlready = JSON.parse(offer.issuedConfigurations) as string[];
       if (issuedAlready.includes(configuration))
-        throw new OAuthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+        throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
       const proofs = parsed.proofs?.jwt;
-      if (!proofs?.length) throw new OAuthError(400, 'invalid_proof', 'A jwt proof of possession of the holder key is required');
-      if (proofs.length > 10) throw new OAuthError(400, 'invalid_proof', 'At most 10 proofs per request');
+      if (!proofs?.length) throw oauthError(400, 'invalid_proof', 'A jwt proof of possession of the holder key is required');
+      if (parsed.proofs && Object.keys(parsed.proofs).some((type) => type !== 'jwt'))
+        throw oauthError(400, 'invalid_proof', 'Only jwt proofs are supported');
+      if (proofs.length > 10) throw oauthError(400, 'invalid_proof', 'At most 10 proofs per request');
 
       // All proofs are checked first; their nonces (one shared by a batch, or one each) are then consumed
       // once each, so a failed request burns none and a replay finds them gone.
       const checked: { key: JsonWebKey; nonce: string }[] = [];
       for (const jwt of proofs) checked.push(await this.verifyProof(jwt, metadata));
       for (const nonce of new Set(checked.map((proof) => proof.nonce))) {
-        if (!(await this.offers.consumeNonce(nonce, new Date()))) {
-          throw new OAuthError(
-            400,
-            'invalid_nonce',
-            'The proof nonce is unknown, expired or already used; get a fresh one from the nonce endpoint',
-          );
-        }
+        if (!(await this.offers.consumeNonce(nonce, new Date()))) throw this.invalidNonce();
       }
       const holderKeys = checked.map((proof) => proof.key);
 
       const last = issuedAlready.length + 1 === offered.length;
       const deferred = offer.approval === 'pending';
       if (!(await this.offers.markIssued(offer, configuration, last && !deferred))) {
-        throw new OAuthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+        throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
       }
       if (deferred) {
         const transactionId = randomToken(24);
@@ -583,7 +769,16 @@ export class Oid4vciService {
         status: 200,
         body: this.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId }),
       };
-    });
+    }, 'invalid_credential_request');
+  }
+
+  /** OID4VCI 1.0 §8.3.1.2 invalid_nonce; the wallet gets a fresh c_nonce from the nonce endpoint. */
+  private invalidNonce(): OAuthError {
+    return oauthError(
+      400,
+      'invalid_nonce',
+      `The proof nonce is missing, unknown, expired or already used; get a fresh one from ${this.base}/oid4vci/nonce`,
+    );
   }
 
   /**
@@ -592,11 +787,11 @@ export class Oid4vciService {
    */
   async deferredCredential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const offer = await this.authorisedOffer(request);
+      const { offer } = await this.authorisedOffer(request);
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const pending = typeof transactionId === 'string' ? await this.offers.deferred(sha256Hex(transactionId)) : null;
       if (typeof transactionId !== 'string' || !pending || pending.offerId !== offer.id || pending.status !== 'pending') {
-        throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
+        throw oauthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
       }
       const current = (await this.offers.byId(offer.id))!;
       if (current.approval !== 'approved') {
@@ -606,7 +801,7 @@ export class Oid4vciService {
         };
       }
       if (!(await this.offers.completeDeferred(pending.transactionHash))) {
-        throw new OAuthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
+        throw oauthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
       }
       const offered = JSON.parse(current.configurationIds) as string[];
       const last = (JSON.parse(current.issuedConfigurations) as string[]).length === offered.length;
@@ -615,7 +810,7 @@ export class Oid4vciService {
       // notification_id next to credentials. Wallets on that library would reject the response, so the
       // optional notification_id is left out of deferred responses; the notification row still exists.
       return { status: 200, body: this.issuer.createDeferredCredentialResponse({ credentials }) };
-    });
+    }, 'invalid_credential_request');
   }
 
   /** An officer approves an application; deferred requests can then be completed by the wallet. */
@@ -651,99 +846,134 @@ export class Oid4vciService {
 
   async notification(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const offer = await this.authorisedOffer(request);
+      const { offer } = await this.authorisedOffer(request);
       const parsed = notificationSchema.safeParse(body);
-      if (!parsed.success) throw new OAuthError(400, 'invalid_notification_request', parsed.error.issues[0]?.message);
+      if (!parsed.success)
+        throw oauthError(400, 'invalid_notification_request', `Invalid ${parsed.error.issues[0]?.path.join('.') || 'request'}`);
       const { notification_id: id, event, event_description: description } = parsed.data;
       // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success.
       if (!(await this.offers.reportNotification(id, offer.id, event, description ?? null))) {
         const known = await this.offers.notification(id);
         if (known?.offerId === offer.id && known.event === event) return;
-        throw new OAuthError(
-          400,
-          'invalid_notification_id',
-          'Unknown notification_id, or a different event was already reported',
-        );
+        throw oauthError(400, 'invalid_notification_id', 'Unknown notification_id, or a different event was already reported');
       }
       this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
-    });
+    }, 'invalid_notification_request');
   }
 
-  /** Verifies the access token (Bearer or DPoP-bound) and returns the redeemed offer it was issued for. */
   /**
-   * RFC 9449 §11.1 replay protection the protocol layer leaves to us: a DPoP proof must be recent, and
-   * its jti is accepted once (remembered for as long as the proof could be recent).
+   * RFC 9449 checks the protocol layer leaves to us, on the raw header before it sees it: strict JOSE
+   * structure, typ, the advertised alg, a public key without private members, a recent iat, and a jti
+   * accepted once (remembered for as long as the proof could be recent).
    */
   private async assertFreshDpop(request: RequestLike, status: 400 | 401): Promise<void> {
     const proof = request.headers.get('dpop');
-    if (!proof) return;
-    const claims = readJosePart(proof, 1);
-    if (!claims) throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof is not a JWT');
-    const { iat, jti } = claims;
-    const now = Math.floor(Date.now() / 1000);
-    if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
-      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof iat is missing or not recent');
-    }
-    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
-      throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof needs a jti');
+    if (proof === null) return;
+    const now = new Date();
+    const checked = checkDpopProof(proof, { now, maxAgeSeconds: this.proofMaxAgeSeconds });
+    if (!checked.ok) throw this.dpopError(status, `The DPoP proof is invalid: ${checked.description}`);
     const remembered = await this.offers.rememberOnce(
-      `dpop:${createHash('sha256').update(jti).digest('base64url')}`,
-      new Date((now + PROOF_MAX_AGE_SECONDS + PROOF_CLOCK_SKEW_SECONDS) * 1000),
+      `dpop:${createHash('sha256').update(checked.value.jti).digest('base64url')}`,
+      new Date(now.getTime() + (this.proofMaxAgeSeconds + JTI_MARGIN_SECONDS) * 1000),
     );
-    if (!remembered) throw new OAuthError(status, 'invalid_dpop_proof', 'The DPoP proof was already used');
+    if (!remembered) throw this.dpopError(status, 'The DPoP proof was already used');
   }
 
-  private async authorisedOffer(request: RequestLike): Promise<CredentialOfferEntity> {
-    const { tokenPayload } = await this.resourceServer.verifyResourceRequest({
-      authorizationServers: [this.authorizationServerMetadata()],
-      request,
-      resourceServer: this.base,
-      allowedAuthenticationSchemes: [SupportedAuthenticationScheme.DPoP, SupportedAuthenticationScheme.Bearer],
+  private dpopError(status: 400 | 401, description: string): OAuthError {
+    if (status === 400) return oauthError(400, 'invalid_dpop_proof', description);
+    return unauthorizedError({
+      schemes: ['DPoP'],
+      dpopAlgs: HOLDER_KEY_ALGORITHMS,
+      error: { scheme: 'DPoP', code: 'invalid_dpop_proof', description },
     });
-    await this.assertFreshDpop(request, 401);
-    const offer = tokenPayload.sub ? await this.offers.byId(tokenPayload.sub) : null;
-    if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued')) {
-      throw new OAuthError(401, 'invalid_token', 'The access token does not belong to an active offer');
-    }
-    return offer;
   }
 
   /**
-   * A `jwt` key proof: our checks around the library's (typ, signature, aud): the nonce must be one we
-   * handed out and is consumed here, and iat must be recent.
+   * Verifies the access token (Bearer, or DPoP-bound with its proof) and returns the redeemed offer it was
+   * issued for, and the credential identifiers it grants. Every failure is a 401 with a challenge.
    */
-  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
-    const claims = readJosePart(jwt, 1);
-    if (!claims) throw new OAuthError(400, 'invalid_proof', 'The proof is not a JWT');
-    const { nonce, iat } = claims;
-    const verified = await this.issuer.verifyCredentialRequestJwtProof({
-      issuerMetadata: metadata,
-      jwt,
-      expectedNonce: typeof nonce === 'string' ? nonce : undefined,
+  private async authorisedOffer(
+    request: RequestLike,
+  ): Promise<{ offer: CredentialOfferEntity; credentialIdentifiers: string[] | undefined }> {
+    const challenge = (scheme: AuthScheme | undefined, code: string, description: string) =>
+      unauthorizedError({
+        schemes: ['DPoP', 'Bearer'],
+        dpopAlgs: HOLDER_KEY_ALGORITHMS,
+        ...(scheme ? { error: { scheme, code, description } } : {}),
+      });
+    const authorization = request.headers.get('authorization');
+    if (!authorization) throw challenge(undefined, 'invalid_token', 'An access token is required');
+    const match = /^(DPoP|Bearer) ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);
+    if (!match) throw challenge('Bearer', 'invalid_token', 'The Authorization header must be DPoP or Bearer with a token');
+    const scheme = match[1] as AuthScheme;
+    const token = match[2]!;
+    const header = readJosePart(token, 0);
+    const claims = readJosePart(token, 1);
+    if (!header || !claims) throw challenge(scheme, 'invalid_token', 'The access token is invalid or expired');
+    // RFC 9449 §7.1: a DPoP-bound token is only accepted with the DPoP scheme and a proof.
+    const bound = typeof (claims['cnf'] as Record<string, unknown> | undefined)?.['jkt'] === 'string';
+    if (bound && scheme !== 'DPoP')
+      throw challenge('DPoP', 'invalid_token', 'This access token is DPoP-bound; use the DPoP scheme');
+    if (scheme === 'DPoP' && !bound) throw challenge('DPoP', 'invalid_token', 'This access token is not DPoP-bound');
+    if (scheme === 'DPoP' && request.headers.get('dpop') === null)
+      throw challenge('DPoP', 'invalid_dpop_proof', 'A DPoP proof is required with a DPoP-bound access token');
+    // Any replica's key: an unknown kid makes this replica read the active keys again.
+    if (typeof header['kid'] !== 'string' || !(await this.tokenKeys.byKid(header['kid'])))
+      throw challenge(scheme, 'invalid_token', 'The access token is invalid or expired');
+    await this.assertFreshDpop(request, 401);
+    const { tokenPayload } = await mapErrors(
+      () =>
+        this.resourceServer.verifyResourceRequest({
+          authorizationServers: [this.authorizationServerMetadata()],
+          request,
+          resourceServer: this.base,
+          allowedAuthenticationSchemes: [SupportedAuthenticationScheme.DPoP, SupportedAuthenticationScheme.Bearer],
+        }),
+      'invalid_token',
+      ['DPoP', 'Bearer'],
+    ).catch((error: unknown) => {
+      if (error instanceof OAuthError && error.status === 401) throw error;
+      throw challenge(scheme, 'invalid_token', 'The access token is invalid or expired');
     });
-    const now = Math.floor(Date.now() / 1000);
-    if (typeof iat !== 'number' || iat > now + PROOF_CLOCK_SKEW_SECONDS || iat < now - PROOF_MAX_AGE_SECONDS) {
-      throw new OAuthError(400, 'invalid_proof', 'The proof iat is missing or not recent');
+    const offer = tokenPayload.sub ? await this.offers.byId(tokenPayload.sub) : null;
+    if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued')) {
+      throw challenge(scheme, 'invalid_token', 'The access token does not belong to an active offer');
     }
-    if (typeof nonce !== 'string')
-      throw new OAuthError(400, 'invalid_nonce', 'The proof carries no nonce; get one from the nonce endpoint');
-    const key = verified.signer.method === 'jwk' ? verified.signer.publicJwk : undefined;
-    if (!key) throw new OAuthError(400, 'invalid_proof', 'The proof must carry the holder key as jwk');
-    return { key: key as JsonWebKey, nonce };
+    const details = (tokenPayload as Record<string, unknown>)['authorization_details'];
+    const credentialIdentifiers = Array.isArray(details)
+      ? details.flatMap((detail: { credential_identifiers?: unknown }) =>
+          Array.isArray(detail.credential_identifiers)
+            ? detail.credential_identifiers.filter((id) => typeof id === 'string')
+            : [],
+        )
+      : undefined;
+    return { offer, credentialIdentifiers };
   }
 
-  private async tokenKey(): Promise<{ id: string; jwk: Jwk }> {
-    if (this.accessTokenKey) return this.accessTokenKey;
-    const key =
-      (await this.keys.findByOwner(ACCESS_TOKEN_KEY_OWNER, 'service-account')) ??
-      (await this.keys.createKey('ES256', 'service-account', ACCESS_TOKEN_KEY_OWNER));
-    this.accessTokenKey = { id: key.id, jwk: p256HexToJwk(key.publicKeyHex) as Jwk };
-    return this.accessTokenKey;
+  /**
+   * A `jwt` key proof: our strict checks first (checkKeyProof: structure, typ, pinned alg, public holder
+   * key, iat window), then the library's (signature, aud); the nonce must be one we handed out and is
+   * consumed by the caller.
+   */
+  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
+    const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds });
+    if (!checked.ok) throw oauthError(400, 'invalid_proof', `The key proof is invalid: ${checked.description}`);
+    const { key, nonce } = checked.value;
+    if (nonce === undefined) throw this.invalidNonce();
+    try {
+      await this.issuer.verifyCredentialRequestJwtProof({ issuerMetadata: metadata, jwt, expectedNonce: nonce });
+    } catch {
+      throw oauthError(400, 'invalid_proof', 'The key proof signature, audience or claims do not verify');
+    }
+    // Only the public members checkKeyProof returned ever reach cnf.
+    return { key, nonce };
   }
 
   private async signOwnJwt(publicJwk: Jwk, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
-    const key = await this.tokenKey();
-    if (publicJwk.x !== key.jwk.x || publicJwk.y !== key.jwk.y) throw new Error('Asked to sign with a key that is not ours');
-    return signJws(header, payload, (input) => this.keys.signJws(key.id, input));
+    const key = (await this.tokenKeys.active()).find((active) => active.jwk.x === publicJwk.x && active.jwk.y === publicJwk.y);
+    if (!key) throw new Error('Asked to sign with a key that is not ours');
+    // Name the key by kid (every active key is in the JWKS), not by an embedded jwk.
+    const { jwk: _jwk, ...rest } = header;
+    return signJws({ ...rest, kid: key.kid }, payload, (input) => this.keys.signJws(key.keyId, input));
   }
 }

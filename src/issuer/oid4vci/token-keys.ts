@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import type { Jwk } from '@openid4vc/oauth2';
+import { KeyService } from '../../keys/index.js';
+import { jwkThumbprint, p256HexToJwk } from '../../credentials/index.js';
+import { TokenKeyRepository } from './token-key.repository.js';
+import type { Oid4vciTokenKeyEntity } from './token-key.entity.js';
+
+/** Owner of the access-token keys in src/keys (also the key of deployments from before generations). */
+export const ACCESS_TOKEN_KEY_OWNER = 'oid4vci:access-token';
+/** How long a replica trusts its view of the active keys before reading them again. */
+const REFRESH_MS = 60_000;
+
+export interface TokenKey {
+  generation: number;
+  keyId: string;
+  kid: string;
+  jwk: Jwk;
+}
+
+const toKey = (row: Oid4vciTokenKeyEntity): TokenKey => ({
+  generation: row.generation,
+  keyId: row.keyId,
+  kid: row.kid,
+  jwk: JSON.parse(row.publicJwk) as Jwk,
+});
+
+/**
+ * The OID4VCI access-token signing keys, shared by every replica through the database: the first key is
+ * created once (insert of generation 1; racing replicas read the winner back), tokens are signed with the
+ * newest active key, and any active key verifies (looked up by kid, re-read from the database on a miss).
+ */
+@Injectable()
+export class TokenKeys {
+  private cache: { keys: TokenKey[]; loadedAt: number } | undefined;
+  private ensuring: Promise<TokenKey> | undefined;
+
+  constructor(
+    private readonly repository: TokenKeyRepository,
+    private readonly keys: KeyService,
+  ) {}
+
+  /** Every key that verifies tokens now, newest first (the JWKS). */
+  async active(): Promise<TokenKey[]> {
+    if (!this.cache || Date.now() - this.cache.loadedAt > REFRESH_MS) await this.reload();
+    if (this.cache!.keys.length === 0) await this.ensure();
+    return this.cache!.keys;
+  }
+
+  /** The key new tokens are signed with. */
+  async current(): Promise<TokenKey> {
+    return (await this.active())[0]!;
+  }
+
+  /** The active key named `kid`, reading the database again when this replica does not know it yet. */
+  async byKid(kid: string): Promise<TokenKey | undefined> {
+    const known = (await this.active()).find((key) => key.kid === kid);
+    if (known) return known;
+    await this.reload();
+    return this.cache!.keys.find((key) => key.kid === kid);
+  }
+
+  /** Makes sure an active key exists; safe to call concurrently from any number of replicas. */
+  ensure(): Promise<TokenKey> {
+    this.ensuring ??= this.createFirst().finally(() => (this.ensuring = undefined));
+    return this.ensuring;
+  }
+
+  /**
+   * Rotation: a new generation becomes current; older keys keep verifying for `graceSeconds` (at least
+   * the access-token lifetime) and then drop out of the JWKS. Concurrent rotations make one new key.
+   */
+  async rotate(graceSeconds: number, now = new Date()): Promise<TokenKey> {
+    // Compare-and-set on the generation this replica sees as current: replicas rotating from the same
+    // view insert the same generation, and only one insert wins.
+    const generation = (await this.current()).generation + 1;
+    await this.insertGeneration(generation, false);
+    await this.repository.retireOlderThan(generation, new Date(now.getTime() + graceSeconds * 1000));
+    await this.reload();
+    return this.cache!.keys[0]!;
+  }
+
+  private async createFirst(): Promise<TokenKey> {
+    // One read decides: the newest generation is still active (use it), or the next one is to be made.
+    // Racing replicas that saw the same newest row insert the same generation; one insert wins.
+    const latest = await this.repository.latest();
+    if (!latest || (latest.retireAt !== null && latest.retireAt <= new Date())) {
+      const generation = (latest?.generation ?? 0) + 1;
+      await this.insertGeneration(generation, generation === 1);
+    }
+    await this.reload();
+    if (this.cache!.keys.length === 0) throw new Error('No active access-token key after creating one');
+    return this.cache!.keys[0]!;
+  }
+
+  private async insertGeneration(generation: number, adoptLegacy: boolean): Promise<void> {
+    // A deployment from before generations has its key under the owner; keep it so its tokens stay valid.
+    const legacy = adoptLegacy ? await this.keys.findByOwner(ACCESS_TOKEN_KEY_OWNER, 'service-account') : null;
+    const key = legacy ?? (await this.keys.createKey('ES256', 'service-account', ACCESS_TOKEN_KEY_OWNER));
+    const jwk = p256HexToJwk(key.publicKeyHex);
+    // Losing the race leaves our freshly made key unused in src/keys; the winner's row is what counts.
+    await this.repository.insertIfAbsent({
+      generation,
+      keyId: key.id,
+      kid: jwkThumbprint(jwk),
+      publicJwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }),
+      createdAt: new Date(),
+      retireAt: null,
+    });
+  }
+
+  private async reload(): Promise<void> {
+    this.cache = { keys: (await this.repository.active(new Date())).map(toKey), loadedAt: Date.now() };
+  }
+}

@@ -1,0 +1,112 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { checkDpopProof, checkKeyProof, KEY_PROOF_TYP } from './proofs.js';
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const now = new Date('2026-11-25T05:00:00Z');
+const seconds = Math.floor(now.getTime() / 1000);
+const limits = { now, maxAgeSeconds: 60 };
+
+function p256() {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { privateKey, jwk: publicKey.export({ format: 'jwk' }), privateJwk: privateKey.export({ format: 'jwk' }) };
+}
+
+/** A compact JWS with the header text given verbatim (so repeated members can be written). */
+function jws(headerText: string, payload: Record<string, unknown>, key: KeyObject, ed25519 = false): string {
+  const input = `${b64(headerText)}.${b64(payload)}`;
+  const signature = ed25519
+    ? sign(null, Buffer.from(input), key)
+    : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+const keyProof = (header: Record<string, unknown>, payload: Record<string, unknown> = {}, key = p256()) =>
+  jws(
+    JSON.stringify({ typ: KEY_PROOF_TYP, alg: 'ES256', jwk: key.jwk, ...header }),
+    { aud: 'https://issuer.example', iat: seconds, nonce: 'n-1', ...payload },
+    key.privateKey,
+  );
+
+describe('checkKeyProof', () => {
+  it('accepts an ES256 proof and returns the public members only', () => {
+    const key = p256();
+    const result = checkKeyProof(keyProof({ jwk: { ...key.jwk, kid: 'x', ext: true } }, {}, key), limits);
+    expect(result).toEqual({ ok: true, value: { key: { kty: 'EC', crv: 'P-256', x: key.jwk.x, y: key.jwk.y }, nonce: 'n-1' } });
+  });
+
+  it('refuses a jwk with private members', () => {
+    const key = p256();
+    const result = checkKeyProof(keyProof({ jwk: key.privateJwk }, {}, key), limits);
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).toContain('private');
+  });
+
+  it('refuses a did:jwk kid (not an advertised binding method), also one carrying a private key', () => {
+    const key = p256();
+    const withPrivate = checkKeyProof(keyProof({ jwk: undefined, kid: `did:jwk:${b64(key.privateJwk)}#0` }, {}, key), limits);
+    expect(withPrivate.ok).toBe(false);
+    expect(JSON.stringify(withPrivate)).toContain('private');
+    expect(checkKeyProof(keyProof({ jwk: undefined, kid: `did:jwk:${b64(key.jwk)}#0` }, {}, key), limits).ok).toBe(false);
+  });
+
+  it('pins the algorithm to the advertised ones: EdDSA with an Ed25519 key, or ES256 naming an Ed25519 key', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const edJwk = publicKey.export({ format: 'jwk' });
+    const eddsa = jws(
+      JSON.stringify({ typ: KEY_PROOF_TYP, alg: 'EdDSA', jwk: edJwk }),
+      { iat: seconds, nonce: 'n' },
+      privateKey,
+      true,
+    );
+    expect(checkKeyProof(eddsa, limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({ jwk: edJwk }), limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({ alg: 'ES384' }), limits).ok).toBe(false);
+  });
+
+  it('refuses a repeated header member, crit, a wrong typ and what is not a compact JWS', () => {
+    const key = p256();
+    const header = JSON.stringify({ typ: KEY_PROOF_TYP, alg: 'ES256', jwk: key.jwk });
+    const doubled = `{"alg":"none",${header.slice(1)}`;
+    expect(checkKeyProof(jws(doubled, { iat: seconds, nonce: 'n' }, key.privateKey), limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({ crit: ['exp'], exp: 1 }, {}, key), limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({ typ: 'JWT' }, {}, key), limits).ok).toBe(false);
+    for (const bad of ['not-a-jwt', 'a.b', 42, undefined, `${b64('{}')}.${b64('{}')}.`])
+      expect(checkKeyProof(bad, limits).ok).toBe(false);
+  });
+
+  it('accepts an iat within the configured window only', () => {
+    expect(checkKeyProof(keyProof({}, { iat: seconds - 59 }), limits).ok).toBe(true);
+    expect(checkKeyProof(keyProof({}, { iat: seconds - 61 }), limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({}, { iat: seconds - 61 }), { now, maxAgeSeconds: 300 }).ok).toBe(true);
+    expect(checkKeyProof(keyProof({}, { iat: seconds + 3600 }), limits).ok).toBe(false);
+    expect(checkKeyProof(keyProof({}, { iat: undefined }), limits).ok).toBe(false);
+  });
+});
+
+describe('checkDpopProof', () => {
+  const dpop = (header: Record<string, unknown>, payload: Record<string, unknown> = {}, key = p256()) =>
+    jws(
+      JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...header }),
+      { htm: 'POST', htu: 'https://issuer.example/oid4vci/token', iat: seconds, jti: 'jti-0123456789', ...payload },
+      key.privateKey,
+    );
+
+  it('accepts a well-formed proof and returns the public key and jti', () => {
+    const key = p256();
+    expect(checkDpopProof(dpop({}, {}, key), limits)).toEqual({
+      ok: true,
+      value: { key: { kty: 'EC', crv: 'P-256', x: key.jwk.x, y: key.jwk.y }, jti: 'jti-0123456789' },
+    });
+  });
+
+  it('refuses a jwk with private members, another alg, another typ, a missing jti, an old iat, and garbage', () => {
+    const key = p256();
+    expect(checkDpopProof(dpop({ jwk: key.privateJwk }, {}, key), limits).ok).toBe(false);
+    expect(checkDpopProof(dpop({ alg: 'EdDSA' }), limits).ok).toBe(false);
+    expect(checkDpopProof(dpop({ typ: 'JWT' }), limits).ok).toBe(false);
+    expect(checkDpopProof(dpop({}, { jti: undefined }), limits).ok).toBe(false);
+    expect(checkDpopProof(dpop({}, { iat: seconds - 120 }), limits).ok).toBe(false);
+    expect(checkDpopProof('garbage', limits).ok).toBe(false);
+    expect(checkDpopProof(`${dpop({})}, ${dpop({})}`, limits).ok).toBe(false);
+  });
+});

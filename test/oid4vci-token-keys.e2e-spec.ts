@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { DataSource } from 'typeorm';
+import { entities } from '../src/entities.js';
+import { migrations } from '../migrations/index.js';
+import { Database, openDataSource } from '../src/persistence/index.js';
+import { KeyService, LocalKeyBackend } from '../src/keys/index.js';
+import { TokenKeyRepository } from '../src/issuer/oid4vci/token-key.repository.js';
+import { ACCESS_TOKEN_KEY_OWNER, TokenKeys } from '../src/issuer/oid4vci/token-keys.js';
+import { Oid4vciTokenKeyEntity } from '../src/issuer/oid4vci/token-key.entity.js';
+
+/**
+ * Issue 11: replicas share one database, each with its own connection pool and key cache. Two data
+ * sources on one SQLite file or one PostgreSQL database stand for two replicas (the e2e projects run this
+ * file on each database).
+ */
+describe('OID4VCI access-token keys across replicas', () => {
+  let database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  let drop: () => Promise<void>;
+  const sources: DataSource[] = [];
+  const masterKey = randomBytes(32);
+
+  beforeEach(async () => {
+    if (process.env.TEST_DB === 'postgres') {
+      const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+      const name = `chancery_keys_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      database = { kind: 'postgres', url: url.toString() };
+      drop = async () => {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.end();
+      };
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'chancery-keys-'));
+      database = { kind: 'sqlite', path: join(dir, 'shared.sqlite') };
+      drop = async () => rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  afterEach(async () => {
+    for (const source of sources.splice(0)) await source.destroy();
+    await drop();
+  });
+
+  /** One replica: its own data source (pool / connection), key service and token-key cache(s). */
+  async function replica(caches = 3) {
+    const source = await openDataSource(database, entities, migrations);
+    sources.push(source);
+    const db = new Database(source);
+    const keys = new KeyService(db, new LocalKeyBackend(masterKey));
+    const repository = new TokenKeyRepository(db);
+    return { db, keys, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
+  }
+  const rows = (r: { db: Database }) => r.db.use(undefined, (m) => m.getRepository(Oid4vciTokenKeyEntity).find());
+
+  it('creates the first key once when replicas race, and every replica signs with it', async () => {
+    const a = await replica();
+    const b = await replica();
+    const all = [...a.tokenKeys, ...b.tokenKeys];
+    const ensured = await Promise.all(all.map((keys) => keys.ensure()));
+    expect(new Set(ensured.map((key) => key.kid)).size).toBe(1);
+    expect(await rows(a)).toHaveLength(1);
+    const current = await Promise.all(all.map((keys) => keys.current()));
+    expect(new Set(current.map((key) => key.kid))).toEqual(new Set([ensured[0]!.kid]));
+  });
+
+  it('rotates once under concurrent rotations; a replica learns a new kid on a miss and keeps the old one active', async () => {
+    const a = await replica(1);
+    const b = await replica(1);
+    const first = await a.tokenKeys[0]!.ensure();
+    expect((await b.tokenKeys[0]!.current()).kid).toBe(first.kid);
+    const [ra, rb] = await Promise.all([a.tokenKeys[0]!.rotate(600), b.tokenKeys[0]!.rotate(600)]);
+    expect(ra.generation).toBe(2);
+    expect(rb.generation).toBe(2);
+    expect(ra.kid).toBe(rb.kid);
+    expect(await rows(a)).toHaveLength(2);
+    const c = await replica(1);
+    expect((await c.tokenKeys[0]!.active()).map((key) => key.kid)).toEqual([ra.kid, first.kid]);
+    expect((await c.tokenKeys[0]!.byKid(first.kid))?.generation).toBe(1);
+    // A key drops out once its grace period is over (generation 2, with no grace); generation 1 keeps its own.
+    await a.tokenKeys[0]!.rotate(0);
+    const d = await replica(1);
+    expect((await d.tokenKeys[0]!.active()).map((key) => key.generation)).toEqual([3, 1]);
+  });
+
+  it('adopts the key of a deployment from before generations, so its tokens stay valid', async () => {
+    const a = await replica(1);
+    const legacy = await a.keys.createKey('ES256', 'service-account', ACCESS_TOKEN_KEY_OWNER);
+    const ensured = await a.tokenKeys[0]!.ensure();
+    expect(ensured.keyId).toBe(legacy.id);
+    expect(ensured.jwk.x).toBe(legacy.publicJwk.x);
+  });
+});
