@@ -138,7 +138,8 @@ describe('OpenID4VP hardening', () => {
     const issued = await app.operator('POST', `/operator/relying-parties/${party.id}/api-keys`);
     expect(issued.status).toBe(201);
     const newKey = issued.body.apiKey as string;
-    const oldPrefix = party.apiKey.split('_')[1]!;
+    // rpk_<12-character prefix>_<secret>; the prefix itself may contain '_'.
+    const oldPrefix = party.apiKey.slice('rpk_'.length, 'rpk_'.length + 12);
     expect((await app.call('GET', '/rp/requests/00000000-0000-4000-8000-000000000000', { token: newKey })).status).toBe(404);
 
     const revoked = await app.operator('DELETE', `/operator/relying-parties/${party.id}/api-keys/${oldPrefix}`);

@@ -37,16 +37,39 @@ export const chainUnavailable = (detail = 'The chain node cannot be reached') =>
 export const databaseUnavailable = (detail = 'The database cannot be reached') =>
   new ProblemError(503, 'database_unavailable', 'The database is unavailable', detail, {}, 5);
 
+/** Longest error_description we send; longer texts are cut (with an ellipsis). */
+export const MAX_ERROR_DESCRIPTION_LENGTH = 200;
+
+/**
+ * One line of text within RFC 6749 §5.2's error_description character set (%x20-21 / %x23-5B / %x5D-7E):
+ * control characters, line breaks, `"`, `\` and anything outside printable ASCII become spaces, runs of
+ * spaces collapse, and the text is bounded. Safe inside a quoted-string of a WWW-Authenticate challenge.
+ */
+export function safeErrorDescription(text: unknown, fallback = 'The request is invalid'): string {
+  const raw = typeof text === 'string' ? text : '';
+  let clean = raw
+    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  if (!clean) clean = fallback;
+  if (clean.length > MAX_ERROR_DESCRIPTION_LENGTH) clean = `${clean.slice(0, MAX_ERROR_DESCRIPTION_LENGTH - 3).trimEnd()}...`;
+  return clean;
+}
+
 export class OAuthError extends Error {
+  /** Always one safe line (see safeErrorDescription), whoever built the error. */
+  readonly description?: string;
+
   constructor(
     readonly status: number,
     /** Error code exactly as the spec names it, e.g. invalid_grant, invalid_proof. */
     readonly error: string,
-    readonly description?: string,
+    description?: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
   ) {
     super(description ?? error);
     this.name = 'OAuthError';
+    this.description = description === undefined ? undefined : safeErrorDescription(description);
   }
 }

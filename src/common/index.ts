@@ -1,6 +1,8 @@
 export {
   ProblemError,
   OAuthError,
+  safeErrorDescription,
+  MAX_ERROR_DESCRIPTION_LENGTH,
   badRequest,
   notFound,
   conflict,

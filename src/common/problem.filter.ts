@@ -1,6 +1,6 @@
 import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, ProblemError, databaseUnavailable } from './errors.js';
+import { OAuthError, ProblemError, databaseUnavailable, safeErrorDescription } from './errors.js';
 import { DatabaseOutage, isDatabaseConnectivityError } from './database-outage.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
@@ -21,15 +21,20 @@ const FRAMEWORK_ERRORS: Record<number, { code: string; title: string }> = {
   431: { code: 'header_fields_too_large', title: 'Request header fields too large' },
 };
 
-/** RFC 6749 error codes for a status, on OAuth endpoints. */
-const oauthErrorCode = (status: number): string =>
-  status === 503
-    ? 'temporarily_unavailable'
-    : status >= 500
-      ? 'server_error'
-      : status === 401
-        ? 'invalid_token'
-        : 'invalid_request';
+/** OID4VCI 1.0 §8.3.1.2: a malformed request to the credential or deferred endpoint is invalid_credential_request. */
+const CREDENTIAL_REQUEST_PATHS = /^\/oid4vci\/(credential|deferred)$/;
+
+/** RFC 6749 / OID4VCI error codes for a status, on OAuth endpoints. */
+const oauthErrorCode = (status: number, path: string): string =>
+  status === 400 && CREDENTIAL_REQUEST_PATHS.test(path)
+    ? 'invalid_credential_request'
+    : status === 503
+      ? 'temporarily_unavailable'
+      : status >= 500
+        ? 'server_error'
+        : status === 401
+          ? 'invalid_token'
+          : 'invalid_request';
 
 interface ProblemBody {
   type: string;
@@ -79,9 +84,10 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (OAUTH_PATHS.test(problem.instance)) {
       // OAuth clients (wallets) understand RFC 6749 error JSON only, whatever went wrong.
-      const error = oauthErrorCode(problem.status);
-      const description =
-        problem.status === 503 ? problem.title : problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title);
+      const error = oauthErrorCode(problem.status, problem.instance);
+      const description = safeErrorDescription(
+        problem.status === 503 ? problem.title : problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title),
+      );
       void reply
         .status(problem.status)
         .headers({ 'cache-control': 'no-store' })

@@ -1,23 +1,7 @@
-import { OAuthError } from '../common/index.js';
+import { MAX_ERROR_DESCRIPTION_LENGTH, OAuthError, safeErrorDescription } from '../common/index.js';
 
-/** Longest error_description we send; longer texts are cut (with an ellipsis). */
-export const MAX_ERROR_DESCRIPTION_LENGTH = 200;
-
-/**
- * One line of text within RFC 6749 §5.2's error_description character set (%x20-21 / %x23-5B / %x5D-7E):
- * control characters, line breaks, `"`, `\` and anything outside printable ASCII become spaces, runs of
- * spaces collapse, and the text is bounded. Safe inside a quoted-string of a WWW-Authenticate challenge.
- */
-export function safeErrorDescription(text: unknown, fallback = 'The request is invalid'): string {
-  const raw = typeof text === 'string' ? text : '';
-  let clean = raw
-    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, ' ')
-    .replace(/ {2,}/g, ' ')
-    .trim();
-  if (!clean) clean = fallback;
-  if (clean.length > MAX_ERROR_DESCRIPTION_LENGTH) clean = `${clean.slice(0, MAX_ERROR_DESCRIPTION_LENGTH - 3).trimEnd()}...`;
-  return clean;
-}
+// The sanitiser lives in src/common so the exception filter and OAuthError itself use the same rule.
+export { safeErrorDescription, MAX_ERROR_DESCRIPTION_LENGTH };
 
 /** RFC 6749 §5.2 error codes: %x20-21 / %x23-5B / %x5D-7E, and we only ever use snake_case names. */
 const ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
