@@ -3,6 +3,7 @@ import { Signature, Transaction, getBytes, isError, type TransactionReceipt } fr
 import { KeyService } from '../keys/index.js';
 import { ChainClient } from './chain.client.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
+import { BackgroundJob } from '../common/index.js';
 
 export type MinedListener = (entry: OutboxEntry) => Promise<void>;
 
@@ -21,6 +22,7 @@ const RECEIPT_WAIT_MS = 5_000;
 @Injectable()
 export class OutboxWorker implements OnApplicationShutdown {
   private readonly logger = new Logger('OutboxWorker');
+  private readonly job = new BackgroundJob(this.logger, 'outbox pass');
   private readonly listeners: MinedListener[] = [];
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
@@ -70,9 +72,7 @@ export class OutboxWorker implements OnApplicationShutdown {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.current = this.drain()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'outbox pass failed'))
-        .finally(() => this.schedule(this.options.pollMs));
+      this.current = this.job.run(() => this.drain()).finally(() => this.schedule(this.options.pollMs));
     }, delayMs);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { JobLeases } from './leases.js';
+import { BackgroundJob } from '../common/index.js';
 
 /** One idempotent repair: finishes what a crash or a lost race left half-done, from the chain's truth. */
 export interface ReconcileStep {
@@ -17,6 +18,7 @@ const LEASE_NAME = 'reconciler';
 @Injectable()
 export class Reconciler implements OnApplicationShutdown {
   private readonly logger = new Logger('Reconciler');
+  private readonly job = new BackgroundJob(this.logger, 'reconcile round');
   private readonly steps: ReconcileStep[] = [];
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<boolean> | undefined;
@@ -66,9 +68,7 @@ export class Reconciler implements OnApplicationShutdown {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.runOnce()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'reconcile round failed'))
-        .finally(() => this.schedule(this.intervalMs));
+      void this.job.run(() => this.runOnce()).finally(() => this.schedule(this.intervalMs));
     }, delayMs);
   }
 }

@@ -35,4 +35,5 @@ export {
 } from './rate-limit.js';
 export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEHOLDER } from './http-platform.js';
 export { PlatformModule } from './platform.module.js';
+export { BackgroundJob } from './background-job.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, notFound } from '../common/index.js';
+import { conflict, notFound, BackgroundJob } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { Database, isUniqueViolation, type Tx } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
@@ -54,6 +54,8 @@ const MEDIA_TYPE: Record<StatusListKind, string> = { bitstring: 'application/vc+
 @Injectable()
 export class StatusService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('StatusService');
+  private readonly publicationJob = new BackgroundJob(this.logger, 'status publication');
+  private readonly reconciliationJob = new BackgroundJob(this.logger, 'status reconciliation');
   private readonly baseUrl: string;
   private timer: NodeJS.Timeout | undefined;
   private publishing: Promise<unknown> | undefined;
@@ -79,18 +81,14 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     const tick = () => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
-        this.publishing = this.publishPending()
-          .catch((error: unknown) => this.logger.warn({ err: error }, 'status publication failed'))
-          .finally(tick);
+        this.publishing = this.publicationJob.run(() => this.publishPending()).finally(tick);
       }, this.config.status.publishIntervalMs);
     };
     tick();
     const reconcileTick = () => {
       if (this.stopped) return;
       this.reconcileTimer = setTimeout(() => {
-        this.reconciling = this.reconcile()
-          .catch((error: unknown) => this.logger.warn({ err: error }, 'status reconciliation failed'))
-          .finally(reconcileTick);
+        this.reconciling = this.reconciliationJob.run(() => this.reconcile()).finally(reconcileTick);
       }, this.config.status.reconcileIntervalMs);
     };
     reconcileTick();

@@ -18,7 +18,16 @@ import {
   type RequestLike,
 } from '@openid4vc/oauth2';
 import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '@openid4vc/openid4vci';
-import { badRequest, notFound, OAuthError, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import {
+  badRequest,
+  notFound,
+  OAuthError,
+  parseOrThrow,
+  randomToken,
+  secretsEqual,
+  sha256Hex,
+  BackgroundJob,
+} from '../../common/index.js';
 import { OpenId4VcBaseError } from '@openid4vc/utils';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -220,6 +229,7 @@ function authorizationDetailsConfigurations(value: unknown, known: Record<string
 @Injectable()
 export class Oid4vciService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Oid4vciService');
+  private readonly purgeJob = new BackgroundJob(this.logger, 'OID4VCI purge');
   private readonly proofMaxAgeSeconds: number;
   private readonly walletRedirectUris: ReadonlySet<string>;
   private readonly purgeIntervalMs: number;
@@ -267,7 +277,7 @@ export class Oid4vciService implements OnApplicationBootstrap, OnApplicationShut
   /** One purge timer per replica; each run is plain DELETEs of expired rows, so replicas may overlap. */
   onApplicationBootstrap(): void {
     this.purgeTimer = setInterval(() => {
-      this.purgeExpired(new Date()).catch((error: unknown) => this.logger.warn({ err: error }, 'OID4VCI purge failed'));
+      void this.purgeJob.run(() => this.purgeExpired(new Date()));
     }, this.purgeIntervalMs);
     this.purgeTimer.unref();
   }

@@ -18,6 +18,7 @@ import {
   secretsEqual,
   sha256Hex,
   unauthorized,
+  BackgroundJob,
 } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -81,6 +82,7 @@ export interface Verdict {
 @Injectable()
 export class PresentationService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('PresentationService');
+  private readonly purgeJob = new BackgroundJob(this.logger, 'presentation purge');
   private readonly base: string;
   private readonly openid4vp: Openid4vpVerifier;
   private readonly limits: AppConfig['oid4vp'];
@@ -126,7 +128,7 @@ export class PresentationService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.purgeTimer = setInterval(() => {
-      this.purgeNow().catch((error: Error) => this.logger.warn({ reason: error.message }, 'presentation purge failed'));
+      void this.purgeJob.run(() => this.purgeNow());
     }, this.limits.purgeIntervalMs);
     this.purgeTimer.unref();
   }

@@ -1,0 +1,42 @@
+import { isDatabaseConnectivityError } from './database-outage.js';
+
+interface JobLogger {
+  warn(message: unknown, ...rest: unknown[]): void;
+  log(message: unknown, ...rest: unknown[]): void;
+}
+
+/** True for a chain node that cannot be reached (src/chain's ChainUnavailableError and plain socket errors). */
+const isChainUnreachable = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CHAIN_UNAVAILABLE';
+
+/**
+ * Runs one round of a periodic background job and logs its failures so that an outage of the database or
+ * the chain gives one line when it starts and one when it ends, not a stack trace every poll (issue 11).
+ * Other failures are logged each time, as before.
+ */
+export class BackgroundJob {
+  private outage: string | undefined;
+
+  constructor(
+    private readonly logger: JobLogger,
+    private readonly name: string,
+  ) {}
+
+  async run(round: () => Promise<unknown>): Promise<void> {
+    try {
+      await round();
+      if (this.outage) {
+        this.logger.log({ job: this.name }, `${this.name} resumed: the ${this.outage} is reachable again`);
+        this.outage = undefined;
+      }
+    } catch (error) {
+      const outage = isDatabaseConnectivityError(error) ? 'database' : isChainUnreachable(error) ? 'chain node' : undefined;
+      if (!outage) {
+        this.logger.warn({ err: error, job: this.name }, `${this.name} failed`);
+        return;
+      }
+      if (this.outage !== outage) this.logger.warn({ job: this.name }, `${this.name} paused: the ${outage} is unreachable`);
+      this.outage = outage;
+    }
+  }
+}
