@@ -57,6 +57,10 @@ const envSchema = z.object({
   STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   STATUS_VERIFY_ANCHOR: bool.default(true),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  // Verification hardening (h2-verify).
+  HOLDER_PROOF_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
+  VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION: z.coerce.number().int().min(1).max(100).default(10),
+  VERIFIER_MAX_ISSUERS_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(5),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 });
 
@@ -86,7 +90,15 @@ export interface AppConfig {
   outboxPollMs: number;
   didCacheTtlSeconds: number;
   didKeyValidityDays: number;
-  verifier: { clockSkewSeconds: number };
+  verifier: {
+    clockSkewSeconds: number;
+    /** Distinct issuer DIDs one verification request may make us resolve. */
+    maxIssuersPerRequest: number;
+    /** JWT VCs in one JWT VP. */
+    maxCredentialsPerPresentation: number;
+  };
+  /** How old a holder's proof (KB-JWT, JWT VP, key proof) may be, and how far its iat may lie ahead. */
+  holderProofMaxAgeSeconds: number;
   status: { publishIntervalMs: number; maxAgeSeconds: number; verifyAnchor: boolean };
 }
 
@@ -144,7 +156,12 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     outboxPollMs: e.OUTBOX_POLL_MS,
     didCacheTtlSeconds: e.DID_CACHE_TTL_SECONDS,
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,
-    verifier: { clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS },
+    verifier: {
+      clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS,
+      maxIssuersPerRequest: e.VERIFIER_MAX_ISSUERS_PER_REQUEST,
+      maxCredentialsPerPresentation: e.VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION,
+    },
+    holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
     status: {
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
