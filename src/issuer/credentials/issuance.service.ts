@@ -31,7 +31,10 @@ const publicJwk = z.unknown().transform((value, context): JsonWebKey => {
   try {
     return holderPublicJwk(value);
   } catch (error) {
-    context.addIssue({ code: 'custom', message: error instanceof InvalidHolderKey ? error.message : 'must be a public ES256 JWK' });
+    context.addIssue({
+      code: 'custom',
+      message: error instanceof InvalidHolderKey ? error.message : 'must be a public ES256 JWK',
+    });
     return z.NEVER;
   }
 });
