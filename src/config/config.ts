@@ -70,6 +70,9 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
   IDEMPOTENCY_IN_FLIGHT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(120),
   VERIFIER_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  // Verification hardening (h2-verify).
+  VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION: z.coerce.number().int().min(1).max(100).default(10),
+  VERIFIER_MAX_ISSUERS_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(5),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 
   // HTTP platform (h4): timeouts, connection cap, rate limits, docs/metrics exposure.
@@ -149,7 +152,6 @@ export interface AppConfig {
     webhookAllowPrivate: boolean;
   };
   didKeyValidityDays: number;
-  verifier: { clockSkewSeconds: number };
   platform: PlatformConfig;
   /** How often the reconciler finishes half-done work; how many node:cluster workers main.ts forks. */
   replicas: { reconcileIntervalMs: number; clusterWorkers: number };
@@ -166,6 +168,13 @@ export interface AppConfig {
   holderProofMaxAgeSeconds: number;
   /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
   oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
+  verifier: {
+    clockSkewSeconds: number;
+    /** Distinct issuer DIDs one verification request may make us resolve. */
+    maxIssuersPerRequest: number;
+    /** JWT VCs in one JWT VP. */
+    maxCredentialsPerPresentation: number;
+  };
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
@@ -300,7 +309,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? false,
     },
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,
-    verifier: { clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS },
+    verifier: {
+      clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS,
+      maxIssuersPerRequest: e.VERIFIER_MAX_ISSUERS_PER_REQUEST,
+      maxCredentialsPerPresentation: e.VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION,
+    },
     status: {
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,

@@ -28,6 +28,10 @@ export { didJwk, jwkFromDidJwk } from './did-jwk.js';
 export {
   verifyCredential,
   verifyPresentation,
+  VerifierDependencyUnavailable,
+  DEFAULT_VERIFIER_LIMITS,
+  DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
+  type VerifierLimits,
   type Check,
   type CheckName,
   type VerificationResult,

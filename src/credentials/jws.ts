@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { duplicateJsonMember } from '../common/json-bounds.js';
+import { duplicateJsonMember, jsonBoundsProblem } from '../common/json-bounds.js';
 import { safeHolderPublicJwk } from './holder-key.js';
 
 export type Signer = (signingInput: Uint8Array) => Promise<Uint8Array>;
@@ -34,6 +34,10 @@ function decodeJsonPart(part: string, what: string): Record<string, unknown> {
   if (duplicate !== undefined) throw new MalformedJws(`the JWS ${what} repeats the member "${duplicate}"`);
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new MalformedJws(`the JWS ${what} is not a JSON object`);
+  // A validly signed payload may still be hostile (anyone can anchor a did:ethr key): bound depth and size
+  // here, before any recursive walk (disclosures, schema validation) sees the value.
+  const bounds = jsonBoundsProblem(value);
+  if (bounds !== undefined) throw new MalformedJws(`the JWS ${what} is too large: ${bounds}`);
   return value as Record<string, unknown>;
 }
 
@@ -50,7 +54,10 @@ export function readJosePart(compact: string, index: number): Record<string, unk
   }
 }
 
-/** Splits and decodes a compact JWS without verifying it. */
+/**
+ * Splits and decodes a compact JWS without verifying it: refuses repeated members and any `crit`
+ * (RFC 8725), and JSON deeper or larger than DEFAULT_JSON_BOUNDS.
+ */
 export function decodeJws(compact: string): DecodedJws {
   const parts = compact.split('.');
   if (parts.length !== 3) throw new MalformedJws('not a compact JWS (expected three dot-separated parts)');

@@ -87,9 +87,20 @@ const toSeconds = (value: unknown): number | undefined => {
 const asObject = (value: unknown): Record<string, unknown> =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
-/** Normalises either data model's JWT payload; throws when the payload is not a credential at all. */
+/** Raised when a JWT is no credential we read; the message is safe to show to the client. */
+export class NotAJwtVc extends Error {}
+
+/**
+ * Normalises either data model's JWT payload, choosing the model by `typ` alone (RFC 8725 §3.11):
+ * `vc+jwt` is VCDM 2.0 (VC-JOSE-COSE: the payload is the credential, `vc`/`vp` claims are forbidden);
+ * `JWT` or no `typ` is VCDM 1.1 with a `vc` claim. Anything else is refused.
+ */
 export function readJwtVc(header: Record<string, unknown>, payload: Record<string, unknown>): ReadJwtVc {
-  if (header['typ'] === 'vc+jwt' || (Array.isArray(payload['@context']) && payload['@context'][0] === VCDM2_CONTEXT)) {
+  const typ = header['typ'];
+  if (typ === 'vc+jwt') {
+    if ('vc' in payload || 'vp' in payload) throw new NotAJwtVc('a vc+jwt credential must not carry vc or vp claims');
+    if (!Array.isArray(payload['@context']) || payload['@context'][0] !== VCDM2_CONTEXT)
+      throw new NotAJwtVc(`a vc+jwt credential must start its @context with ${VCDM2_CONTEXT}`);
     const { id: subjectId, ...claims } = asObject(payload['credentialSubject']);
     const issuer = payload['issuer'];
     return {
@@ -104,8 +115,11 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
       status: payload['credentialStatus'],
     };
   }
+  if (typ !== undefined && typ !== 'JWT')
+    throw new NotAJwtVc(`a JWT credential must have typ vc+jwt (VCDM 2.0) or JWT (VCDM 1.1), got ${String(typ).slice(0, 40)}`);
+  if (typeof payload['vc'] !== 'object' || payload['vc'] === null || Array.isArray(payload['vc']))
+    throw new NotAJwtVc('the JWT carries no verifiable credential (no vc claim, not vc+jwt)');
   const vc = asObject(payload['vc']);
-  if (!payload['vc']) throw new Error('the JWT carries no verifiable credential (no vc claim, not vc+jwt)');
   const { id: subjectId, ...claims } = asObject(vc['credentialSubject']);
   return {
     dataModel: '1.1',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
+import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
 import { b64url, b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
 
 /** Upper bound on disclosures in one SD-JWT, checked before any hashing (RFC 9901 leaves it to us). */
@@ -70,6 +71,9 @@ function decodeDisclosure(encoded: string): Disclosure {
   } catch {
     throw new DisclosureError('a disclosure is not base64url-encoded JSON');
   }
+  // Bounded before the disclosure walk recurses into it.
+  const bounds = jsonBoundsProblem(decoded);
+  if (bounds !== undefined) throw new DisclosureError(`a disclosure is too large: ${bounds}`);
   if (!Array.isArray(decoded) || (decoded.length !== 3 && decoded.length !== 2) || typeof decoded[0] !== 'string') {
     throw new DisclosureError('a disclosure is not a [salt, name, value] or [salt, value] array');
   }
@@ -108,7 +112,17 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
     return disclosure;
   };
 
-  const walk = (value: unknown): unknown => {
+  // Disclosures nest (a disclosed value may reference further disclosures), so each one being bounded does
+  // not bound the claims they rebuild: the walk keeps its own depth and size budget (same limits).
+  let nodes = 0;
+  const walk = (value: unknown, depth = 1): unknown => {
+    if (value && typeof value === 'object') {
+      if (depth > DEFAULT_JSON_BOUNDS.maxDepth)
+        throw new DisclosureError(`the disclosed claims are nested deeper than ${DEFAULT_JSON_BOUNDS.maxDepth} levels`);
+      nodes += Array.isArray(value) ? value.length : Object.keys(value).length;
+      if (nodes > DEFAULT_JSON_BOUNDS.maxNodes)
+        throw new DisclosureError(`the disclosed claims have more than ${DEFAULT_JSON_BOUNDS.maxNodes} members`);
+    }
     if (Array.isArray(value)) {
       const out: unknown[] = [];
       for (const element of value) {
@@ -119,13 +133,13 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
           Object.keys(element).length === 1 &&
           '...' in element;
         if (!isRef) {
-          out.push(walk(element));
+          out.push(walk(element, depth + 1));
           continue;
         }
         const disclosure = referenced((element as Record<string, unknown>)['...']);
         if (!disclosure) continue; // a decoy or an undisclosed element
         if (disclosure.name !== undefined) throw new DisclosureError('an array element disclosure has a claim name');
-        out.push(walk(disclosure.value));
+        out.push(walk(disclosure.value, depth + 1));
       }
       return out;
     }
@@ -134,7 +148,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
       const out: Record<string, unknown> = {};
       for (const [key, child] of Object.entries(object)) {
         if (key === '_sd' || key === '_sd_alg') continue;
-        out[key] = walk(child);
+        out[key] = walk(child, depth + 1);
       }
       const digests = object['_sd'];
       if (digests !== undefined) {
@@ -145,7 +159,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
           if (disclosure.name === undefined) throw new DisclosureError('an object property disclosure has no claim name');
           if (disclosure.name in out)
             throw new DisclosureError(`the disclosed claim ${disclosure.name} collides with a plaintext claim`);
-          out[disclosure.name] = walk(disclosure.value);
+          out[disclosure.name] = walk(disclosure.value, depth + 1);
         }
       }
       return out;

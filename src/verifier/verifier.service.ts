@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonWebKey } from 'node:crypto';
 import { StatusListAnchorClient, TrustedIssuerRegistry } from '../chain/index.js';
@@ -9,7 +9,9 @@ import {
   p256HexToJwk,
   verifyCredential,
   verifyPresentation,
+  VerifierDependencyUnavailable,
   type HolderBindingExpectations,
+  type VerifierLimits,
   type PresentationResult,
   type VerificationResult,
   type VerifierContext,
@@ -21,7 +23,10 @@ import {
  */
 @Injectable()
 export class VerifierService {
+  private readonly logger = new Logger('VerifierService');
   private readonly clockSkewSeconds: number;
+  private readonly holderProofMaxAgeSeconds: number;
+  private readonly limits: Partial<VerifierLimits>;
   private readonly verifyAnchors: boolean;
   private readonly statusMaxAgeMs: number;
   private readonly anchoredDigests = new Map<string, string>();
@@ -36,6 +41,11 @@ export class VerifierService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
+    this.holderProofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
+    this.limits = {
+      maxCredentialsPerPresentation: config.verifier.maxCredentialsPerPresentation,
+      maxIssuersPerRequest: config.verifier.maxIssuersPerRequest,
+    };
     this.verifyAnchors = config.status.verifyAnchor;
     this.statusMaxAgeMs = config.status.maxAgeSeconds * 1000;
   }
@@ -48,23 +58,44 @@ export class VerifierService {
     return verifyPresentation(serialized, expect, this.context());
   }
 
+  /** A fresh context per request: the distinct-issuer budget is counted per context. */
   private context(): VerifierContext {
     return {
       catalogue: this.catalogue,
-      resolveIssuerKey: (kid, issuer) => this.issuerKey(kid, issuer),
-      isAuthorised: async (issuer, typeId) => {
-        const address = ethrDidAddress(issuer);
-        return address ? this.trustedIssuers.isAuthorised(address, typeId) : false;
-      },
+      issuerProblem: (issuer) => (ethrDidAddress(issuer) ? undefined : `issuer ${issuer} is not a did:ethr on this chain`),
+      resolveIssuerKey: (kid, issuer) => this.onChain('issuer key', () => this.issuerKey(kid, issuer)),
+      isAuthorised: (issuer, typeId) =>
+        this.onChain('trusted-issuer registry', async () => {
+          const address = ethrDidAddress(issuer);
+          return address ? this.trustedIssuers.isAuthorised(address, typeId) : false;
+        }),
       checkStatus: (status, format, issuer) =>
         checkCredentialStatus(status, format, issuer, {
           fetchList: (url) => this.lists.fetch(url),
-          issuerKey: (kid, did) => this.issuerKey(kid, did),
-          anchor: this.verifyAnchors ? (url, version) => this.anchor(url, version) : undefined,
+          issuerKey: (kid, did) => this.onChain('status list key', () => this.issuerKey(kid, did)),
+          anchor: this.verifyAnchors
+            ? (url, version) => this.onChain('status list anchor', () => this.anchor(url, version))
+            : undefined,
         }),
       nowSeconds: () => Math.floor(Date.now() / 1000),
       clockSkewSeconds: this.clockSkewSeconds,
+      holderProofMaxAgeSeconds: this.holderProofMaxAgeSeconds,
+      limits: this.limits,
     };
+  }
+
+  /**
+   * A chain read that throws (connection refused, socket hang up, timeout, RPC error) could not be made:
+   * the verifier reports the check as `chain_unavailable` (fail closed) instead of failing the request.
+   * The library's message goes to the log only.
+   */
+  private async onChain<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      this.logger.warn(`${what}: chain read failed: ${(error as Error).message?.split('\n')[0]}`);
+      throw new VerifierDependencyUnavailable('chain_unavailable');
+    }
   }
 
   /**

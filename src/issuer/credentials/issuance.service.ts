@@ -7,7 +7,8 @@ import {
   Catalogue,
   CREDENTIAL_FORMATS,
   didJwk,
-  isPublicJwk,
+  holderPublicJwk,
+  InvalidHolderKey,
   issueSdJwt,
   jwkFromDidJwk,
   jwkThumbprint,
@@ -24,7 +25,21 @@ import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
 
-const publicJwk = z.custom<JsonWebKey>(isPublicJwk, 'must be a public JWK (kty, crv, x[, y]; no private part)');
+/**
+ * A holder key as the metadata advertises it (HOLDER_KEY_ALGORITHMS: ES256, P-256): refused with private
+ * members or another curve, and reduced to its public members, the only ones that reach `cnf`.
+ */
+const publicJwk = z.unknown().transform((value, context): JsonWebKey => {
+  try {
+    return holderPublicJwk(value);
+  } catch (error) {
+    context.addIssue({
+      code: 'custom',
+      message: error instanceof InvalidHolderKey ? error.message : 'must be a public ES256 JWK',
+    });
+    return z.NEVER;
+  }
+});
 
 /** W3C VC-API issue request; `options` selects the format and binds a holder key. */
 export const issueRequestSchema = z.object({
@@ -100,8 +115,8 @@ export class IssuanceService {
     if (subjectId !== undefined) {
       const fromDid = typeof subjectId === 'string' ? jwkFromDidJwk(subjectId) : undefined;
       if (!fromDid)
-        throw badRequest('credentialSubject.id must be a did:jwk', [
-          { path: 'credential.credentialSubject.id', message: 'not a did:jwk' },
+        throw badRequest('credentialSubject.id must be the did:jwk of a public ES256 key', [
+          { path: 'credential.credentialSubject.id', message: 'not a did:jwk of a public ES256 key' },
         ]);
       if (holderJwk && jwkThumbprint(holderJwk) !== jwkThumbprint(fromDid)) {
         throw badRequest('credentialSubject.id and options.holderJwk name different keys', [

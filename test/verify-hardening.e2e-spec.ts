@@ -1,0 +1,116 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT, importJWK, type JWK } from 'jose';
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+
+const LICENCE = {
+  family_name: 'Li',
+  given_name: 'Hua',
+  birth_date: '1990-01-31',
+  licence_number: '110101199001311234',
+  categories: ['C1'],
+  expiry_date: '2032-05-01',
+};
+const BUSINESS = {
+  unified_social_credit_code: '91110000600037341L',
+  enterprise_name: '示例科技有限公司',
+  enterprise_type: '有限责任公司',
+  legal_representative: '赵六',
+  registered_capital: '1000万元',
+  established_on: '2015-03-15',
+};
+
+type Check = { check: string; passed: boolean; reason?: string };
+const failed = (body: { checks: Check[] }) => body.checks.filter((check) => !check.passed);
+
+/**
+ * Holder keys accepted by VC-API issuance are exactly what the metadata advertises (ES256, public members
+ * only), and verification fails closed, with a 200 and a reason, when the chain cannot be reached.
+ */
+describe('verification hardening', () => {
+  let app: TestApp;
+  let issuer: Awaited<ReturnType<typeof createActiveAgency>>;
+  const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const holderJwk = holder.publicKey.export({ format: 'jwk' }) as JWK;
+  const holderDid = `did:jwk:${Buffer.from(JSON.stringify({ crv: 'P-256', kty: 'EC', x: holderJwk.x, y: holderJwk.y })).toString('base64url')}`;
+
+  const issue = (type: string, credentialSubject: Record<string, unknown>, options: Record<string, unknown>) =>
+    app.call('POST', '/credentials/issue', {
+      token: issuer.apiKey,
+      body: { credential: { type: ['VerifiableCredential', type], credentialSubject }, options },
+    });
+  const verify = (credential: string) => app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+
+  beforeAll(async () => {
+    // No DID document cache, so an outage reaches the resolver.
+    app = await startTestApp({ DID_CACHE_TTL_SECONDS: '0' });
+    issuer = await createActiveAgency(app, 'hardening-office', 'Hardening Office', ['driving-licence', 'business-licence']);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('takes only a public ES256 holderJwk and copies only its public members into cnf', async () => {
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+    const withPrivate = holder.privateKey.export({ format: 'jwk' });
+    const symmetric = { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0' };
+    for (const holderKey of [ed, withPrivate, symmetric, { ...holderJwk, crv: 'P-384' }]) {
+      const refused = await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt', holderJwk: holderKey });
+      expect(refused.status).toBe(400);
+      expect(refused.body.violations.map((v: { path: string }) => v.path)).toEqual(['options.holderJwk']);
+    }
+    const edDid = `did:jwk:${Buffer.from(JSON.stringify(ed)).toString('base64url')}`;
+    const edSubject = await issue('DrivingLicenceCredential', { ...LICENCE, id: edDid }, { format: 'jwt_vc_json' });
+    expect(edSubject.status).toBe(400);
+    expect(edSubject.body.violations.map((v: { path: string }) => v.path)).toEqual(['credential.credentialSubject.id']);
+
+    // Extra members (kid, alg, use, ext) are not copied: cnf.jwk is kty, crv, x, y.
+    const extra = { ...holderJwk, kid: 'wallet-1', alg: 'ES256', use: 'sig', ext: true };
+    const issued = await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt', holderJwk: extra });
+    expect(issued.status).toBe(201);
+    const payload = JSON.parse(Buffer.from((issued.body.credential as string).split('.')[1]!, 'base64url').toString());
+    expect(payload.cnf).toEqual({ jwk: { kty: 'EC', crv: 'P-256', x: holderJwk.x, y: holderJwk.y } });
+    expect((await verify(issued.body.credential)).body.verified).toBe(true);
+  });
+
+  it('reports a chain that refuses connections as chain_unavailable with verified:false, never a 500', async () => {
+    const sdJwt = (await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt', holderJwk })).body
+      .credential as string;
+    const jwtVc = (await issue('DrivingLicenceCredential', LICENCE, { format: 'jwt_vc_json', holderJwk })).body
+      .credential as string;
+    const business = (await issue('BusinessLicenceCredential', BUSINESS, { format: 'jwt_vc_json' })).body.credential as string;
+    // While the chain is up: verified, and the registry's answer for driving-licence is cached.
+    expect((await verify(sdJwt)).body.verified).toBe(true);
+
+    // A requested stop (not a crash) is not recovered by the service, so the node stays down while we verify.
+    await app.embeddedChain!.stop();
+    expect(app.embeddedChain!.running).toBe(false);
+
+    // The registry answer is cached, the DID document is not: the issuer key check could not be made.
+    const keyDown = await verify(sdJwt);
+    expect(keyDown.status).toBe(200);
+    expect(keyDown.body.verified).toBe(false);
+    expect(failed(keyDown.body)).toEqual([{ check: 'issuer_key', passed: false, reason: 'chain_unavailable' }]);
+
+    // Nothing cached for business-licence: the registry read itself could not be made.
+    const registryDown = await verify(business);
+    expect(registryDown.status).toBe(200);
+    expect(failed(registryDown.body)).toEqual([{ check: 'issuer_authorised', passed: false, reason: 'chain_unavailable' }]);
+
+    const key = await importJWK(holder.privateKey.export({ format: 'jwk' }) as JWK, 'ES256');
+    const vp = await new SignJWT({ nonce: 'n-1', vp: { type: ['VerifiablePresentation'], verifiableCredential: [jwtVc] } })
+      .setProtectedHeader({ alg: 'ES256', typ: 'vp+jwt', kid: `${holderDid}#0` })
+      .setIssuer(holderDid)
+      .setAudience('https://rp.example')
+      .setIssuedAt()
+      .sign(key);
+    const presented = await app.call('POST', '/presentations/verify', {
+      body: { verifiablePresentation: vp, options: { challenge: 'n-1', domain: 'https://rp.example' } },
+    });
+    expect(presented.status).toBe(200);
+    expect(presented.body.verified).toBe(false);
+    expect(failed(presented.body.credentials[0])).toEqual([
+      { check: 'issuer_key', passed: false, reason: 'chain_unavailable' },
+      expect.objectContaining({ check: 'holder_binding', passed: false }),
+    ]);
+  });
+});
