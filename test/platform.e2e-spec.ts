@@ -134,6 +134,8 @@ describe('HTTP platform', () => {
       expect(first.headers.get('x-content-type-options')).toBe('nosniff');
       expect(first.headers.get('referrer-policy')).toBe('no-referrer');
       expect(first.headers.get('x-frame-options')).toBe('DENY');
+      // A nonce in style-src would make browsers ignore 'unsafe-inline' and block the pages' inline styles.
+      expect(csp).toMatch(/style-src 'self' 'unsafe-inline'(;|$)/);
     });
 
     it('allows any origin, without credentials, on wallet-facing endpoints, with preflight', async () => {
@@ -246,6 +248,30 @@ describe('HTTP platform', () => {
       const deep = await app.call('POST', '/credentials/verify', { body: '['.repeat(200) + ']'.repeat(200) });
       expect(deep.status).toBe(400);
       expect(deep.body.code).toBe('invalid_request');
+    });
+
+    it('refuses a NUL character in the URL or the body with 400, never a database error', async () => {
+      for (const path of ['/status/a%00b/revocation', '/oid4vp/requests/a%00b', '/operator/agencies/a%00b']) {
+        const reply = await app.operator('GET', path);
+        expect({ path, status: reply.status }).toEqual({ path, status: 400 });
+      }
+      const json = await app.operator('POST', '/operator/agencies', { slug: 'nul-agency', name: 'a\u0000b' });
+      expect(json.status).toBe(400);
+      expect(json.body.code).toBe('invalid_request');
+      const form = await app.call('POST', '/oid4vci/par', {
+        body: 'client_id=wallet%00&response_type=code',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(form.status).toBe(400);
+      expect(form.body.error).toBe('invalid_request');
+    });
+
+    it('answers two requests racing to create the same agency with one 201 and 409s, never 500', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 4 }, () => app.operator('POST', '/operator/agencies', { slug: 'race-agency', name: 'Race' })),
+      );
+      const statuses = replies.map((reply) => reply.status).sort();
+      expect(statuses).toEqual([201, 409, 409, 409]);
     });
 
     it('renders OAuth JSON on the offer-by-reference and .well-known routes', async () => {

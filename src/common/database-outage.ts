@@ -92,3 +92,20 @@ export class DatabaseOutage {
     for (const listener of this.listeners) listener(false);
   }
 }
+
+/** PostgreSQL SQLSTATEs that mean the client sent a value the column cannot hold (a client's mistake). */
+const PG_BAD_VALUE_CODES = new Set(['22001', '22003', '22021', '22P02', '22P05', '22007', '22008']);
+
+/**
+ * Maps a database error caused by the request's data to an HTTP status: 409 for a unique or primary-key
+ * violation (two requests racing to create the same thing), 400 for a value the column refuses (a NUL
+ * byte, an over-long string, a number out of range). Undefined for anything else. A safety net: code that
+ * knows a conflict is possible answers it itself with a precise message.
+ */
+export function databaseClientErrorStatus(error: unknown, depth = 0): 400 | 409 | undefined {
+  if (depth > 3 || error === null || typeof error !== 'object') return undefined;
+  const { code, driverError } = error as { code?: unknown; driverError?: unknown };
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 409;
+  if (typeof code === 'string' && PG_BAD_VALUE_CODES.has(code)) return 400;
+  return databaseClientErrorStatus(driverError, depth + 1);
+}

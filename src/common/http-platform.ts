@@ -93,6 +93,7 @@ function formParser(bodyLimit: number) {
       // RFC 6749 §3.1: parameters must not be included more than once.
       if (Object.hasOwn(result, key)) throw badForm(`Parameter "${safeName(key)}" is repeated`);
       if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw badForm('Forbidden parameter name');
+      if (key.includes('\0') || value.includes('\0')) throw badForm('A parameter contains a NUL character');
       result[key] = value;
     }
     return result;
@@ -113,6 +114,10 @@ function jsonParser(
       }
       const bounds = jsonBoundsProblem(value);
       if (bounds) return done(new ProblemError(400, 'invalid_request', 'The request is invalid', bounds));
+      // No text we store may hold U+0000 (PostgreSQL refuses it; nothing legitimate needs it).
+      if (/\\u0000|\0/.test(text)) {
+        return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body contains a NUL character'));
+      }
       const repeated = duplicateJsonMember(text);
       if (repeated !== undefined) {
         return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body repeats a JSON member'));
@@ -176,6 +181,9 @@ export async function installHttpPlatform(
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     (request as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    if (/%00|\0/i.test(request.url)) {
+      throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'The URL contains a NUL character');
+    }
     const path = pathOf(request.url);
     if (!isCorsPath(path)) return;
     void reply.header('access-control-allow-origin', '*');
@@ -197,6 +205,11 @@ export async function installHttpPlatform(
     const type = reply.getHeader('content-type');
     if (typeof payload !== 'string' || typeof type !== 'string' || !type.startsWith('text/html')) return payload;
     const nonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
+    // helmet also puts a nonce in style-src, and a nonce makes browsers ignore 'unsafe-inline': our pages'
+    // and Swagger UI's inline styles would be blocked. Styles run no code, so style-src keeps no nonce.
+    const csp = reply.getHeader('content-security-policy');
+    if (typeof csp === 'string')
+      void reply.header('content-security-policy', csp.replace(/(style-src[^;]*?) 'nonce-[^']*'/, '$1'));
     return nonce ? payload.replaceAll(CSP_NONCE_PLACEHOLDER, nonce) : payload;
   });
 

@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, ProblemError, databaseUnavailable, safeErrorDescription } from './errors.js';
-import { DatabaseOutage, isDatabaseConnectivityError } from './database-outage.js';
+import { DatabaseOutage, databaseClientErrorStatus, isDatabaseConnectivityError } from './database-outage.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
 /** Endpoints whose clients speak OAuth 2.0 / OID4VC; their errors are RFC 6749 JSON. */
@@ -73,6 +73,23 @@ export class ProblemFilter implements ExceptionFilter {
       // One log line per outage (DatabaseOutage), not a stack per request.
       this.outage?.reportDown(exception);
       exception = databaseUnavailable();
+    }
+    const clientStatus =
+      exception instanceof ProblemError || exception instanceof HttpException ? undefined : databaseClientErrorStatus(exception);
+    if (clientStatus === 409) {
+      exception = new ProblemError(
+        409,
+        'conflict',
+        'Conflict',
+        'A concurrent request created or changed the same resource; retry',
+      );
+    } else if (clientStatus === 400) {
+      exception = new ProblemError(
+        400,
+        'invalid_request',
+        'The request is invalid',
+        'A value is too long or contains a character that cannot be stored',
+      );
     }
     if (exception instanceof ProblemError && exception.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', String(exception.retryAfterSeconds));

@@ -13,7 +13,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, of, type Observable } from 'rxjs';
-import { badRequest, ProblemError } from '../common/index.js';
+import { BackgroundJob, badRequest, ProblemError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { KeyService } from '../keys/index.js';
 import { IdempotencyRepository, type Tx } from '../persistence/index.js';
@@ -58,6 +58,7 @@ type Begin = { replay: { statusCode: number; body: unknown } } | { started: true
 @Injectable()
 export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('IdempotencyService');
+  private readonly purgeJob = new BackgroundJob(this.logger, 'idempotency purge');
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -68,7 +69,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
-      this.repository.purgeExpired(Date.now()).catch((error: unknown) => this.logger.warn({ err: error }, 'purge failed'));
+      void this.purgeJob.run(() => this.repository.purgeExpired(Date.now()));
     }, PURGE_INTERVAL_MS);
     this.timer.unref();
   }

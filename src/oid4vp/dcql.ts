@@ -33,7 +33,9 @@ export function analyseDcqlQuery(
     query = DcqlQuery.parse(input as DcqlQuery.Input);
     DcqlQuery.validate(query);
   } catch (error) {
-    throw new DcqlProblem('The DCQL query is invalid', [{ path: 'dcql_query', message: (error as Error).message.slice(0, 500) }]);
+    throw new DcqlProblem('The DCQL query is invalid', [
+      { path: dcqlIssuePath(error), message: 'does not match the DCQL schema' },
+    ]);
   }
   const violations: Violation[] = [];
   const requested: RequestedCredential[] = [];
@@ -88,4 +90,27 @@ export function claimsBeyondRegistration(requested: RequestedCredential[], allow
     }
   }
   return violations;
+}
+
+/**
+ * Where a DCQL parse failed, from the library's issue list when it has one (valibot issues carry a path
+ * of keys), as `dcql_query.credentials.0.format`; the library's message (which echoes input) is not sent.
+ */
+function dcqlIssuePath(error: unknown): string {
+  const issues = (error as { issues?: unknown })?.issues;
+  const first = Array.isArray(issues) ? (issues[0] as { path?: unknown } | undefined) : undefined;
+  const keys = Array.isArray(first?.path)
+    ? first.path
+        .map((step: { key?: unknown }) => step?.key)
+        .filter((key): key is string | number => ['string', 'number'].includes(typeof key))
+    : [];
+  const path = [
+    'dcql_query',
+    ...keys.map((key) =>
+      String(key)
+        .replace(/[^A-Za-z0-9_-]/g, '?')
+        .slice(0, 40),
+    ),
+  ].slice(0, 8);
+  return path.join('.');
 }

@@ -32,7 +32,12 @@ export class StatusController {
       .header('etag', etag)
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
       .header('last-modified', publication.createdAt.toUTCString());
-    if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) return reply.status(304).send();
+    // RFC 9110 §13.1.2: If-None-Match uses the weak comparison (a proxy may have made our tag weak), and * matches.
+    const matches = ifNoneMatch?.split(',').some((tag) => {
+      const trimmed = tag.trim();
+      return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
+    });
+    if (matches) return reply.status(304).send();
     return reply.status(200).header('content-type', this.status.mediaType(list.kind)).send(publication.jwt);
   }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { conflict, issueApiKey, notFound, parseOrThrow } from '../../common/index.js';
-import { Database } from '../../persistence/index.js';
+import { Database, isUniqueViolation } from '../../persistence/index.js';
 import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
@@ -63,45 +63,51 @@ export class AgencyService implements OnApplicationBootstrap {
     const registry = this.chain.registryAddress;
     const apiKey = issueApiKey();
     const serviceEndpoint = publicBaseUrl(this.config);
-    await this.db.transaction(async (tx) => {
-      if (await this.agencies.bySlug(slug, tx)) throw conflict(`An agency with slug "${slug}" already exists`);
-      const controller = await this.keys.createKey('ES256K', 'did-controller', id, tx);
-      const signing = await this.keys.createKey('ES256', 'credential-signing', id, tx);
-      const did = ethrDid(this.config.chain.networkName, controller.address!);
-      await this.agencies.insert(tx, {
-        id,
-        slug,
-        name,
-        did,
-        controllerKeyId: controller.id,
-        signingKeyId: signing.id,
-        signingKid: null,
-        serviceEndpoint,
-        status: 'anchoring',
-        createdAt: new Date(),
-      });
-      await this.agencies.insertApiKey(tx, {
-        id: randomUUID(),
-        agencyId: id,
-        prefix: apiKey.prefix,
-        secretHash: apiKey.secretHash,
-        label: 'initial',
-        createdAt: new Date(),
-        revokedAt: null,
-      });
-      await this.outbox.enqueue(
-        tx,
-        agencyDidWrites({
-          identity: controller.address!,
+    const exists = () => conflict(`An agency with slug "${slug}" already exists`);
+    await this.db
+      .transaction(async (tx) => {
+        if (await this.agencies.bySlug(slug, tx)) throw exists();
+        const controller = await this.keys.createKey('ES256K', 'did-controller', id, tx);
+        const signing = await this.keys.createKey('ES256', 'credential-signing', id, tx);
+        const did = ethrDid(this.config.chain.networkName, controller.address!);
+        await this.agencies.insert(tx, {
+          id,
+          slug,
+          name,
+          did,
           controllerKeyId: controller.id,
-          signingPublicKeyHex: signing.publicKeyHex,
+          signingKeyId: signing.id,
+          signingKid: null,
           serviceEndpoint,
-          validitySeconds: this.config.didKeyValidityDays * 86_400,
-          registry,
-          ref: agencyRef(id),
-        }),
-      );
-    });
+          status: 'anchoring',
+          createdAt: new Date(),
+        });
+        await this.agencies.insertApiKey(tx, {
+          id: randomUUID(),
+          agencyId: id,
+          prefix: apiKey.prefix,
+          secretHash: apiKey.secretHash,
+          label: 'initial',
+          createdAt: new Date(),
+          revokedAt: null,
+        });
+        await this.outbox.enqueue(
+          tx,
+          agencyDidWrites({
+            identity: controller.address!,
+            controllerKeyId: controller.id,
+            signingPublicKeyHex: signing.publicKeyHex,
+            serviceEndpoint,
+            validitySeconds: this.config.didKeyValidityDays * 86_400,
+            registry,
+            ref: agencyRef(id),
+          }),
+        );
+      })
+      .catch((error: unknown) => {
+        // Two requests for one slug: the unique index decides; the loser gets the same 409 as a late one.
+        throw isUniqueViolation(error) ? exists() : error;
+      });
     this.logger.log({ agencyId: id, slug }, 'agency created; DID anchoring queued');
     return { agency: await this.view(id), apiKey: apiKey.token };
   }

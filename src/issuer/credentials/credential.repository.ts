@@ -27,7 +27,8 @@ export class CredentialRepository {
   }
 
   async saveAuthorisation(tx: Tx, authorisation: AgencyAuthorisationEntity): Promise<void> {
-    await tx.getRepository(AgencyAuthorisationEntity).save(authorisation);
+    // An upsert, not save(): save() reads then inserts, and two first-time grants racing would collide.
+    await tx.getRepository(AgencyAuthorisationEntity).upsert(authorisation, ['agencyId', 'typeId']);
   }
 
   async setAuthorisationStatus(agencyId: string, typeId: string, outboxId: string, status: AuthorisationStatus): Promise<void> {

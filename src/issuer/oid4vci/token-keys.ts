@@ -55,6 +55,8 @@ export class TokenKeys {
   async byKid(kid: string): Promise<TokenKey | undefined> {
     const known = (await this.active()).find((key) => key.kid === kid);
     if (known) return known;
+    // An unknown kid is usually a forgery: re-read at most once a second, so junk tokens cost no query each.
+    if (this.cache && Date.now() - this.cache.loadedAt < 1_000) return undefined;
     await this.reload();
     return this.cache!.keys.find((key) => key.kid === kid);
   }

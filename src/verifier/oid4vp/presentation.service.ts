@@ -46,14 +46,18 @@ export const registerRelyingPartySchema = z.object({
     .record(z.string(), z.array(z.string().min(1)).min(1))
     .describe('catalogue type id → claim names it may ask for'),
   clientIdPrefix: z.enum(['redirect_uri', 'decentralized_identifier', 'x509_san_dns']).default('decentralized_identifier'),
-  webhookUrl: z.url().optional(),
+  webhookUrl: z.url().max(500).optional(),
 });
 
 export const createRequestSchema = z.object({
   dcql_query: z.record(z.string(), z.unknown()),
   response_mode: z.enum(['direct_post', 'direct_post.jwt']).default('direct_post.jwt'),
   /** Same-device flow: where the wallet sends the citizen back after answering. */
-  redirect_uri: z.url().optional(),
+  redirect_uri: z
+    .url()
+    .max(2000)
+    .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL')
+    .optional(),
 });
 
 /** Issuer DIDs a presentation claims (read before any verification, to bound the chain lookups). */
@@ -170,8 +174,11 @@ export class PresentationService implements OnModuleInit, OnModuleDestroy {
       if (problem) throw badRequest('webhookUrl is not allowed', [{ path: 'webhookUrl', message: problem }]);
       try {
         await resolvePublicAddresses(new URL(input.webhookUrl).hostname, this.webhookPolicy);
-      } catch (error) {
-        throw badRequest('webhookUrl is not allowed', [{ path: 'webhookUrl', message: (error as Error).message }]);
+      } catch {
+        // The resolver's own text (getaddrinfo …) stays in the server; the client gets a fixed reason.
+        throw badRequest('webhookUrl is not allowed', [
+          { path: 'webhookUrl', message: 'the host does not resolve to public addresses only' },
+        ]);
       }
     }
     const id = randomUUID();
