@@ -61,6 +61,30 @@ export async function openDataSource(
   const dataSource = new DataSource(options);
   await dataSource.initialize();
   if (database.kind === 'sqlite') secureSqliteFiles(database.path);
-  await dataSource.runMigrations({ transaction: 'each' });
+  await runMigrationsOnce(dataSource, database.kind);
   return dataSource;
+}
+
+/** Any constant: the advisory lock every replica takes while it migrates ("chancery" in ASCII). */
+const MIGRATION_LOCK_KEY = 0x6368616e63657279n;
+
+/**
+ * Replicas starting together (compose, rolling upgrades) must not run one migration twice: on PostgreSQL
+ * they queue on a session advisory lock and each then finds nothing pending but what the first left.
+ * SQLite has one writer per file and migrates in one process at a time anyway.
+ */
+async function runMigrationsOnce(dataSource: DataSource, kind: 'sqlite' | 'postgres'): Promise<void> {
+  if (kind !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch(() => undefined);
+    await lock.release();
+  }
 }
