@@ -48,7 +48,8 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-type Begin = { replay: { statusCode: number; body: unknown } } | { started: true };
+/** `attempt` names this run of the request: only it may complete or abandon the record (see takeOver). */
+type Begin = { replay: { statusCode: number; body: unknown } } | { started: true; attempt: number };
 
 /**
  * Idempotency-Key records per caller and key: the first request runs, a retry with the same body gets
@@ -97,12 +98,12 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       expiresAt: now + this.config.idempotency.ttlSeconds * 1000,
     };
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.repository.insert(record)) return { started: true };
+      if (await this.repository.insert(record)) return { started: true, attempt: record.lockedUntil };
       const existing = await this.repository.find(scope, key);
       if (!existing) continue; // abandoned meanwhile
       const stale = existing.expiresAt < now || (existing.state === 'in_flight' && existing.lockedUntil < now);
       if (stale) {
-        if (await this.repository.takeOver(record, now)) return { started: true };
+        if (await this.repository.takeOver(record, now)) return { started: true, attempt: record.lockedUntil };
         continue;
       }
       if (existing.requestHash !== requestHash) {
@@ -120,14 +121,25 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     throw inFlight();
   }
 
-  async complete(tx: Tx | undefined, scope: string, key: string, statusCode: number, body: unknown): Promise<void> {
+  /**
+   * Stores the response. Throws (so the caller's transaction rolls back) when another attempt took the
+   * key over meanwhile: a request that outlived IDEMPOTENCY_IN_FLIGHT_SECONDS must not also commit.
+   */
+  async complete(
+    tx: Tx | undefined,
+    scope: string,
+    key: string,
+    attempt: number,
+    statusCode: number,
+    body: unknown,
+  ): Promise<void> {
     // A JSON round trip first: the replay must be byte-for-byte what the first answer serialised to.
     const sealed = await this.keys.sealJson(JSON.parse(JSON.stringify(body ?? null)), sealContext(scope, key));
-    await this.repository.complete(tx, scope, key, statusCode, sealed);
+    if (!(await this.repository.complete(tx, scope, key, attempt, statusCode, sealed))) throw inFlight();
   }
 
-  abandon(scope: string, key: string): Promise<void> {
-    return this.repository.abandon(scope, key);
+  abandon(scope: string, key: string, attempt: number): Promise<void> {
+    return this.repository.abandon(scope, key, attempt);
   }
 }
 
@@ -175,18 +187,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
         const scoped = {
           completed: false,
           complete: async (tx: Tx, body: unknown) => {
-            await this.idempotency.complete(tx, scope, key, statusCode, body);
+            await this.idempotency.complete(tx, scope, key, begun.attempt, statusCode, body);
             scoped.completed = true;
           },
         };
         request.idempotency = scoped;
         return next.handle().pipe(
           mergeMap(async (body: unknown) => {
-            if (!scoped.completed) await this.idempotency.complete(undefined, scope, key, statusCode, body);
+            if (!scoped.completed) await this.idempotency.complete(undefined, scope, key, begun.attempt, statusCode, body);
             return body;
           }),
           catchError(async (error: unknown) => {
-            if (!scoped.completed) await this.idempotency.abandon(scope, key).catch(() => undefined);
+            if (!scoped.completed) await this.idempotency.abandon(scope, key, begun.attempt).catch(() => undefined);
             throw error;
           }),
         );

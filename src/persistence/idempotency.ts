@@ -87,18 +87,31 @@ export class IdempotencyRepository {
     return (result.affected ?? 0) === 1;
   }
 
-  /** Stores the response of an in-flight request, inside the caller's transaction when given. */
-  async complete(tx: Tx | undefined, scope: string, key: string, statusCode: number, sealedResponse: string): Promise<void> {
-    await this.db.use(tx, (m) =>
+  /**
+   * Stores the response of an in-flight request, inside the caller's transaction when given. `attempt`
+   * (the lock the attempt set) must still be the record's: false when another attempt took the key over.
+   */
+  async complete(
+    tx: Tx | undefined,
+    scope: string,
+    key: string,
+    attempt: number,
+    statusCode: number,
+    sealedResponse: string,
+  ): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m
         .getRepository(IdempotencyRecordEntity)
-        .update({ scope, key, state: 'in_flight' }, { state: 'done', statusCode, sealedResponse }),
+        .update({ scope, key, state: 'in_flight', lockedUntil: attempt }, { state: 'done', statusCode, sealedResponse }),
     );
+    return (result.affected ?? 0) === 1;
   }
 
-  /** Forgets an in-flight request that failed, so the client may retry with the same key. */
-  async abandon(scope: string, key: string): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(IdempotencyRecordEntity).delete({ scope, key, state: 'in_flight' }));
+  /** Forgets an in-flight request that failed, so the client may retry with the same key; only its own attempt. */
+  async abandon(scope: string, key: string, attempt: number): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(IdempotencyRecordEntity).delete({ scope, key, state: 'in_flight', lockedUntil: attempt }),
+    );
   }
 
   async purgeExpired(now: number): Promise<void> {
