@@ -170,7 +170,7 @@ describe('two replicas on one database and one chain', () => {
         suspend: { passed: false, reason: 'the credential is suspended' },
         valid: { passed: true, reason: 'valid' },
       })[fate(i)];
-    // At once, before any anchor is mined, on both replicas.
+    // At once, without waiting for the anchors, on both replicas.
     for (const [i, { credential }] of issued.entries()) {
       for (const replica of [a, b])
         expect(await statusAt(replica, credential)).toEqual(expect.objectContaining(expectedStatus(i)));
