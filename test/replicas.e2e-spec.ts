@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { contractInterface, credentialTypeKey, OutboxEntity, OutboxService, OutboxWorker } from '../src/chain/index.js';
 import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
-import { StatusListEntity, StatusPublicationEntity } from '../src/status/index.js';
+import { StatusListEntity, StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 
@@ -147,6 +149,12 @@ describe('two replicas on one database and one chain', () => {
         }
       }
     }
+    // Any publisher failure on either replica (a unique violation on a version included) would be logged here.
+    const complaints = [jest.spyOn(Logger.prototype, 'warn'), jest.spyOn(Logger.prototype, 'error')];
+    const statusComplaints = () =>
+      complaints.flatMap((spy) =>
+        spy.mock.contexts.filter((logger) => (logger as { context?: string }).context === 'StatusService'),
+      );
     // Per agency: a third revoked in bulk on B, a third suspended in bulk on A at the same moment, a third left.
     const fate = (i: number) => (['revoke', 'suspend', 'valid'] as const)[i % 3]!;
     const changes = [agencies[3]!, agencies[4]!].flatMap((agency) =>
@@ -230,6 +238,8 @@ describe('two replicas on one database and one chain', () => {
     const anchorWrites = await db(a).use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ purpose: 'status:anchor' }));
     expect(anchorWrites.map((entry) => entry.id).sort()).toEqual(publications.map((p) => p.outboxId).sort());
     expect(anchorWrites.every((entry) => entry.status === 'mined')).toBe(true);
+    expect(statusComplaints()).toEqual([]);
+    for (const spy of complaints) spy.mockRestore();
   });
 
   it('redeems each pre-authorized code once across replicas, 200 parallel token requests; each token works on the other', async () => {
@@ -394,6 +404,31 @@ describe('two replicas on one database and one chain', () => {
       (await b.operator('GET', `/operator/agencies/${stuck.id}`)).body.status === 'active' ? true : undefined,
     );
     expect(await onChain(flipped.did, 'driving-licence')).toBe(true);
+  });
+
+  it('creates one status list per agency and kind when both replicas need a new one at the same moment', async () => {
+    // On PostgreSQL both replicas at once (without the creation lock: a list per caller). On SQLite the single writer
+    // serialises creators, but two replicas in this one process would stall on its file lock: one replica's calls.
+    const callers = a.dbKind === 'postgres' ? [a, b, a, b] : [a, a, a, a];
+    const agencyId = agencies[0]!.id;
+    const listsOf = () => db(a).use(undefined, (m) => m.getRepository(StatusListEntity).findBy({ agencyId }));
+    const current = (await listsOf())[0]!;
+    for (let round = 0; round < 3; round++) {
+      // A new signing key (kid) makes every open list unusable, so each call would create its next lists.
+      const issuer = {
+        agencyId,
+        did: current.issuerDid,
+        signingKeyId: current.signingKeyId,
+        signingKid: `${current.signingKid}-rotated-${round}`,
+        controllerKeyId: current.controllerKeyId,
+      };
+      const before = await listsOf();
+      await Promise.all(callers.map((replica) => replica.app.get(StatusService).ensureLists(issuer)));
+      const created = (await listsOf()).filter((list) => !before.some((old) => old.id === list.id));
+      expect(created.map((list) => list.kind).sort()).toEqual(['bitstring', 'token']);
+      expect(created.every((list) => list.signingKid === issuer.signingKid)).toBe(true);
+    }
+    await outboxSettled(a);
   });
 
   it('leases an entry to one replica at a time, whatever its state, until released or expired', async () => {
