@@ -1,10 +1,20 @@
-import { Contract, JsonRpcProvider } from 'ethers';
+import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { contractInterface, credentialTypeKey, OutboxEntity, OutboxService, OutboxWorker } from '../src/chain/index.js';
 import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
+import { StatusListEntity, StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet } from './support/wallet.js';
 
 const TYPES = ['driving-licence', 'business-licence'] as const;
+const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+/** The pre-authorized code inside an offer-by-value link. */
+const preAuthorizedCodeOf = (link: string): string =>
+  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
 const DRIVING_LICENCE = {
   family_name: 'Li',
   given_name: 'Hua',
@@ -115,6 +125,231 @@ describe('two replicas on one database and one chain', () => {
     }
   });
 
+  it('revokes in bulk on one replica while the other suspends: both see it at once, every served list equals its anchor', async () => {
+    type Issued = { id: string; credential: string; agency: (typeof agencies)[number] };
+    const issued: Issued[] = [];
+    const statusAt = async (replica: TestApp, credential: string) =>
+      (
+        (await replica.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body as {
+          checks: { check: string; passed: boolean; reason: string; anchored?: boolean }[];
+        }
+      ).checks.find((check) => check.check === 'status');
+    // Two agencies, credentials of both formats issued on both replicas (so in the same lists).
+    for (const agency of [agencies[3]!, agencies[4]!]) {
+      for (let round = 0; round < 3; round++) {
+        for (const replica of [a, b]) {
+          for (const format of ['dc+sd-jwt', 'jwt_vc_json']) {
+            const response = await replica.call('POST', '/credentials/issue', {
+              token: agency.apiKey,
+              body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE }, options: { format } },
+            });
+            expect(response.status).toBe(201);
+            issued.push({ id: response.body.credentialId, credential: response.body.credential, agency });
+          }
+        }
+      }
+    }
+    // Any publisher failure on either replica (a unique violation on a version included) would be logged here.
+    const complaints = [jest.spyOn(Logger.prototype, 'warn'), jest.spyOn(Logger.prototype, 'error')];
+    const statusComplaints = () =>
+      complaints.flatMap((spy) =>
+        spy.mock.contexts.filter((logger) => (logger as { context?: string }).context === 'StatusService'),
+      );
+    // Per agency: a third revoked in bulk on B, a third suspended in bulk on A at the same moment, a third left.
+    const fate = (i: number) => (['revoke', 'suspend', 'valid'] as const)[i % 3]!;
+    const changes = [agencies[3]!, agencies[4]!].flatMap((agency) =>
+      (['revoke', 'suspend'] as const).map((action) => {
+        const credentialIds = issued.filter((c, i) => c.agency === agency && fate(i) === action).map((c) => c.id);
+        return (action === 'revoke' ? b : a)
+          .call('POST', '/credentials/status', {
+            token: agency.apiKey,
+            body: { credentialIds, action, reason: `replica bulk ${action}` },
+          })
+          .then((response) => ({ response, count: credentialIds.length }));
+      }),
+    );
+    for (const { response, count } of await Promise.all(changes)) {
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ changed: count });
+    }
+    const expectedStatus = (i: number) =>
+      ({
+        revoke: { passed: false, reason: 'the credential is revoked' },
+        suspend: { passed: false, reason: 'the credential is suspended' },
+        valid: { passed: true, reason: 'valid' },
+      })[fate(i)];
+    // At once, without waiting for the anchors, on both replicas.
+    for (const [i, { credential }] of issued.entries()) {
+      for (const replica of [a, b])
+        expect(await statusAt(replica, credential)).toEqual(expect.objectContaining(expectedStatus(i)));
+    }
+    await outboxSettled(a);
+    for (const [i, { credential }] of issued.entries()) {
+      for (const replica of [a, b]) {
+        expect(
+          await eventually(async () => {
+            const check = await statusAt(replica, credential);
+            return check?.anchored ? check : undefined;
+          }),
+        ).toEqual({ check: 'status', anchored: true, ...expectedStatus(i) });
+      }
+    }
+
+    // Every list, every purpose: the bytes A and B serve are the same, and equal the digest anchored for that version.
+    const anchors = new Contract(
+      (await a.operator('GET', '/operator/chain')).body.contracts.StatusListAnchor,
+      contractInterface('StatusListAnchor'),
+      provider,
+    );
+    const publicUrl = a.config.http.publicUrl!;
+    const lists = await db(a).use(undefined, (m) => m.getRepository(StatusListEntity).find());
+    expect(new Set(issued.map((c) => c.agency.id)).size).toBe(2);
+    expect(lists.filter((list) => list.agencyId === agencies[3]!.id || list.agencyId === agencies[4]!.id).length).toBe(4);
+    const purposesOf = { token: ['token'], bitstring: ['revocation', 'suspension'] } as const;
+    for (const list of lists) {
+      for (const purpose of purposesOf[list.kind]) {
+        const path = `/status/${list.id}/${purpose}`;
+        const [servedA, servedB] = await Promise.all([a, b].map(async (replica) => (await fetch(replica.url + path)).text()));
+        expect(servedB).toBe(servedA);
+        const payload = decodeJwt(servedA) as { version: number; sub?: string; id?: string };
+        expect(payload.sub ?? payload.id).toBe(publicUrl + path);
+        const key = keccak256(toUtf8Bytes(publicUrl + path));
+        const [digest] = await anchors.getFunction('anchorOf')(key, payload.version);
+        expect(digest).toBe('0x' + createHash('sha256').update(servedA).digest('hex'));
+        expect(Number(await anchors.getFunction('latestVersion')(key))).toBe(payload.version);
+      }
+    }
+
+    // No version was published twice: versions run 1..n per list and purpose, each anchored once, as signed.
+    const publications = await db(a).use(undefined, (m) => m.getRepository(StatusPublicationEntity).find());
+    const byList = new Map<string, StatusPublicationEntity[]>();
+    for (const publication of publications) {
+      const key = `${publication.listId}/${publication.purpose}`;
+      byList.set(key, [...(byList.get(key) ?? []), publication]);
+    }
+    expect(byList.size).toBe(lists.reduce((sum, list) => sum + purposesOf[list.kind].length, 0));
+    for (const [path, versions] of byList) {
+      expect(versions.map((p) => p.version).sort((x, y) => x - y)).toEqual(versions.map((_, i) => i + 1));
+      const key = keccak256(toUtf8Bytes(`${publicUrl}/status/${path}`));
+      for (const publication of versions) {
+        expect((await anchors.getFunction('anchorOf')(key, publication.version))[0]).toBe('0x' + publication.digest);
+      }
+    }
+    const anchorWrites = await db(a).use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ purpose: 'status:anchor' }));
+    expect(anchorWrites.map((entry) => entry.id).sort()).toEqual(publications.map((p) => p.outboxId).sort());
+    expect(anchorWrites.every((entry) => entry.status === 'mined')).toBe(true);
+    expect(statusComplaints()).toEqual([]);
+    for (const spy of complaints) spy.mockRestore();
+  });
+
+  it('redeems each pre-authorized code once across replicas, 200 parallel token requests; each token works on the other', async () => {
+    const agency = agencies[5]!;
+    // 50 offers (each renders its QR codes, the costly part), created on both replicas.
+    const offers: { link: string; code: string; txCode: string }[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      const created = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? a : b).call('POST', '/agency/offers', {
+            token: agency.apiKey,
+            body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: DRIVING_LICENCE },
+          }),
+        ),
+      );
+      for (const offer of created) {
+        expect(offer.status).toBe(201);
+        offers.push({
+          link: offer.body.credentialOffer,
+          code: preAuthorizedCodeOf(offer.body.credentialOffer),
+          txCode: offer.body.txCode,
+        });
+      }
+    }
+    const tokenRequest = (replica: TestApp, code: string, txCode: string) =>
+      replica.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': code, tx_code: txCode }).toString(),
+      });
+    // Four requests per code, two to each replica, the first one sent alternating: 200 requests in flight at once.
+    const routes = offers.map((_, i) => (i % 2 === 0 ? [a, b, a, b] : [b, a, b, a]));
+    const replies = await Promise.all(
+      offers.flatMap((offer, i) => routes[i]!.map((replica) => tokenRequest(replica, offer.code, offer.txCode))),
+    );
+    expect(replies).toHaveLength(200);
+    const tokens: { accessToken: string; issuedBy: TestApp; other: TestApp; offer: (typeof offers)[number] }[] = [];
+    for (const [i, offer] of offers.entries()) {
+      const answers = replies.slice(4 * i, 4 * i + 4);
+      const won = answers.filter((reply) => reply.status === 200);
+      expect(won).toHaveLength(1);
+      for (const lost of answers.filter((reply) => reply.status !== 200)) {
+        expect(lost).toEqual(expect.objectContaining({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) }));
+      }
+      const issuedBy = routes[i]![answers.indexOf(won[0]!)]!;
+      tokens.push({ accessToken: won[0]!.body.access_token, issuedBy, other: issuedBy === a ? b : a, offer });
+    }
+    // Both replicas won races.
+    expect(tokens.some((t) => t.issuedBy === a) && tokens.some((t) => t.issuedBy === b)).toBe(true);
+
+    // One token key for the service: both publish the same JWKS, naming every token's kid.
+    const [jwksA, jwksB] = await Promise.all([a, b].map((replica) => replica.call('GET', '/.well-known/jwks.json')));
+    expect(jwksA.status).toBe(200);
+    expect(jwksB.body).toEqual(jwksA.body);
+    const kids = new Set((jwksA.body.keys as { kid: string }[]).map((key) => key.kid));
+    expect(tokens.every((t) => kids.has(decodeProtectedHeader(t.accessToken).kid!))).toBe(true);
+
+    // Every token is accepted by the other replica: past authentication, the request fails only for its missing proof.
+    const credentialRequest = (replica: TestApp, token: string) =>
+      replica.call('POST', '/oid4vci/credential', {
+        token,
+        body: { credential_configuration_id: 'driving-licence.sd_jwt' },
+      });
+    const forged = `${tokens[0]!.accessToken.slice(0, -4)}${tokens[0]!.accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect(await credentialRequest(tokens[0]!.other, forged)).toEqual(
+      expect.objectContaining({ status: 401, body: expect.objectContaining({ error: 'invalid_token' }) }),
+    );
+    for (const reply of await Promise.all(tokens.map((t) => credentialRequest(t.other, t.accessToken)))) {
+      expect(reply).toEqual(expect.objectContaining({ status: 400, body: expect.objectContaining({ error: 'invalid_proof' }) }));
+    }
+
+    // A sample goes the whole way at the other replica: its nonce, the key proof, the credential.
+    const { client, newKey } = wallet();
+    for (const t of tokens.slice(0, 10)) {
+      const credentialOffer = await client.resolveCredentialOffer(t.offer.link);
+      const resolved = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+      // Routed to the other replica, as a load balancer would.
+      const issuerMetadata = {
+        ...resolved,
+        credentialIssuer: {
+          ...resolved.credentialIssuer,
+          credential_endpoint: `${t.other.url}/oid4vci/credential`,
+          nonce_endpoint: `${t.other.url}/oid4vci/nonce`,
+        },
+      };
+      const holderKey = newKey();
+      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+      const { jwt } = await client.createCredentialRequestJwtProof({
+        credentialConfigurationId: 'driving-licence.sd_jwt',
+        issuerMetadata,
+        signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
+        nonce,
+      });
+      const { credentialResponse } = await client.retrieveCredentials({
+        issuerMetadata,
+        accessToken: t.accessToken,
+        credentialConfigurationId: 'driving-licence.sd_jwt',
+        proof: { proof_type: 'jwt', jwt },
+      });
+      const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
+      expect(decodeJwt(credential.split('~')[0]!)).toEqual(
+        expect.objectContaining({ iss: agency.did, cnf: { jwk: expect.objectContaining({ x: holderKey.x, y: holderKey.y }) } }),
+      );
+      for (const replica of [a, b]) {
+        expect(
+          (await replica.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified,
+        ).toBe(true);
+      }
+    }
+  }, 300_000);
+
   it('sent no outbox entry twice: every transaction on chain is exactly one settled entry', async () => {
     await outboxSettled(a);
     const entries = await db(a).use(undefined, (m) => m.getRepository(OutboxEntity).find());
@@ -169,6 +404,31 @@ describe('two replicas on one database and one chain', () => {
       (await b.operator('GET', `/operator/agencies/${stuck.id}`)).body.status === 'active' ? true : undefined,
     );
     expect(await onChain(flipped.did, 'driving-licence')).toBe(true);
+  });
+
+  it('creates one status list per agency and kind when both replicas need a new one at the same moment', async () => {
+    // On PostgreSQL both replicas at once (without the creation lock: a list per caller). On SQLite the single writer
+    // serialises creators, but two replicas in this one process would stall on its file lock: one replica's calls.
+    const callers = a.dbKind === 'postgres' ? [a, b, a, b] : [a, a, a, a];
+    const agencyId = agencies[0]!.id;
+    const listsOf = () => db(a).use(undefined, (m) => m.getRepository(StatusListEntity).findBy({ agencyId }));
+    const current = (await listsOf())[0]!;
+    for (let round = 0; round < 3; round++) {
+      // A new signing key (kid) makes every open list unusable, so each call would create its next lists.
+      const issuer = {
+        agencyId,
+        did: current.issuerDid,
+        signingKeyId: current.signingKeyId,
+        signingKid: `${current.signingKid}-rotated-${round}`,
+        controllerKeyId: current.controllerKeyId,
+      };
+      const before = await listsOf();
+      await Promise.all(callers.map((replica) => replica.app.get(StatusService).ensureLists(issuer)));
+      const created = (await listsOf()).filter((list) => !before.some((old) => old.id === list.id));
+      expect(created.map((list) => list.kind).sort()).toEqual(['bitstring', 'token']);
+      expect(created.every((list) => list.signingKid === issuer.signingKid)).toBe(true);
+    }
+    await outboxSettled(a);
   });
 
   it('leases an entry to one replica at a time, whatever its state, until released or expired', async () => {

@@ -26,6 +26,16 @@ export class StatusRepository {
     return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });
   }
 
+  /**
+   * Serialises creating an agency's next list of a kind across replicas: on PostgreSQL a transaction-scoped
+   * advisory lock (released at commit or rollback), so a second creator waits, then finds the first one's
+   * list. SQLite has a single writer, which serialises this already.
+   */
+  async lockListCreation(tx: Tx, agencyId: string, kind: StatusListKind): Promise<void> {
+    if (this.db.kind !== 'postgres') return;
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chancery:status-lists:${agencyId}:${kind}`]);
+  }
+
   async insertList(tx: Tx, list: StatusListEntity): Promise<void> {
     await tx.getRepository(StatusListEntity).insert(list);
   }

@@ -430,8 +430,14 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async listWithRoom(tx: Tx, issuer: ListIssuer, kind: StatusListKind): Promise<StatusListEntity> {
+    const usable = (list: StatusListEntity | null): list is StatusListEntity =>
+      list !== null && list.used < list.size * MAX_FILL && list.signingKid === issuer.signingKid;
     const open = await this.repository.openList(tx, issuer.agencyId, kind);
-    if (open && open.used < open.size * MAX_FILL && open.signingKid === issuer.signingKid) return open;
+    if (usable(open)) return open;
+    // Another replica may be creating this list right now (both activating the agency): wait for it, look again.
+    await this.repository.lockListCreation(tx, issuer.agencyId, kind);
+    const created = await this.repository.openList(tx, issuer.agencyId, kind);
+    if (usable(created)) return created;
     const list: StatusListEntity = {
       id: randomUUID(),
       agencyId: issuer.agencyId,

@@ -58,7 +58,9 @@ async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Pr
 
 /**
  * The environment of a second replica of `primary`: its database, its chain node (as an external
- * CHAIN_RPC_URL), the same master key, operator key and contract addresses (read from /operator/chain).
+ * CHAIN_RPC_URL), the same master key, operator key and contract addresses (read from /operator/chain),
+ * and its PUBLIC_URL, as behind one load balancer: the credential issuer, the token audience and the
+ * status-list URLs (whose keccak256 keys the anchors) are one service's, whichever replica answers.
  */
 async function replicaEnv(primary: TestApp): Promise<Record<string, string>> {
   const chain = (await primary.operator('GET', '/operator/chain')).body as { contracts: Record<string, string> };
@@ -66,6 +68,7 @@ async function replicaEnv(primary: TestApp): Promise<Record<string, string>> {
   return {
     ...(database.kind === 'postgres' ? { DATABASE_URL: database.url } : { SQLITE_PATH: database.path }),
     CHAIN_RPC_URL: primary.rpcUrl,
+    PUBLIC_URL: primary.config.http.publicUrl!,
     KMS_MASTER_KEY: primary.config.keys.masterKey!.toString('base64'),
     OPERATOR_API_KEY: primary.operatorApiKey,
     CHAIN_REGISTRY_ADDRESS: chain.contracts['EthereumDIDRegistry']!,
