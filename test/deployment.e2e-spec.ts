@@ -8,12 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import pg from 'pg';
 import { Contract, JsonRpcProvider, id } from 'ethers';
 import { loadConfig } from '../src/config/index.js';
 import { startApp } from '../src/app.js';
 import { EmbeddedChainNode } from '../src/chain/index.js';
-import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 
 type Env = Record<string, string | undefined>;
 interface Bootstrap {
@@ -22,29 +21,7 @@ interface Bootstrap {
 const bootstrapPath = '../docker/bootstrap-contracts.mjs';
 
 /** A database the bootstrap run and the replica share, as they do in compose. */
-async function sharedDatabase(): Promise<{ env: Env; drop(): Promise<void> }> {
-  if (process.env.TEST_DB === 'postgres') {
-    const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const name = `chancery_deploy_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    return {
-      env: { DATABASE_URL: url.toString() },
-      async drop() {
-        const client = new pg.Client({ connectionString: adminUrl });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await client.end();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'chancery-deploy-'));
-  return { env: { SQLITE_PATH: join(dir, 'shared.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
+const sharedDatabase = (): Promise<{ env: Env; drop(): Promise<void> }> => testDatabase('deploy');
 
 describe('consortium start-up: bootstrap the contracts, then replicas with configured addresses', () => {
   const production = process.env.TEST_DB === 'postgres';

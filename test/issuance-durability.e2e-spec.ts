@@ -8,7 +8,7 @@ import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
-import { createActiveAgency, eventually, startTestApp, type Reply, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, testDatabase, type Reply, type TestApp } from './support/test-app.js';
 
 const LICENCE = {
   family_name: 'Li',
@@ -147,19 +147,13 @@ async function openDatabase(): Promise<{
   query<T>(sql: string): Promise<T[]>;
   drop(): Promise<void>;
 }> {
-  if (process.env.TEST_DB === 'postgres') {
-    const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const name = `chancery_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
+  const database = await testDatabase();
+  if (database.config.kind === 'postgres') {
+    const url = database.config.url;
     return {
-      env: { DATABASE_URL: url.toString() },
+      env: database.env,
       async query<T>(sql: string) {
-        const client = new pg.Client({ connectionString: url.toString() });
+        const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
           return (await client.query(sql)).rows as T[];
@@ -167,18 +161,12 @@ async function openDatabase(): Promise<{
           await client.end();
         }
       },
-      async drop() {
-        const client = new pg.Client({ connectionString: adminUrl });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await client.end();
-      },
+      drop: () => database.drop(),
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'chancery-db-'));
-  const path = join(dir, 'test.sqlite');
+  const path = database.config.path;
   return {
-    env: { SQLITE_PATH: path },
+    env: database.env,
     async query<T>(sql: string) {
       const db = new BetterSqlite(path, { readonly: true });
       try {
@@ -187,7 +175,7 @@ async function openDatabase(): Promise<{
         db.close();
       }
     },
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
+    drop: () => database.drop(),
   };
 }
 

@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { entities } from '../src/entities.js';
 import { migrations } from '../migrations/index.js';
@@ -11,6 +7,7 @@ import { KeyService, LocalKeyBackend } from '../src/keys/index.js';
 import { TokenKeyRepository } from '../src/issuer/oid4vci/token-key.repository.js';
 import { ACCESS_TOKEN_KEY_OWNER, TokenKeys } from '../src/issuer/oid4vci/token-keys.js';
 import { Oid4vciTokenKeyEntity } from '../src/issuer/oid4vci/token-key.entity.js';
+import { testDatabase } from './support/test-app.js';
 
 /**
  * Issue 11: replicas share one database, each with its own connection pool and key cache. Two data
@@ -24,27 +21,9 @@ describe('OID4VCI access-token keys across replicas', () => {
   const masterKey = randomBytes(32);
 
   beforeEach(async () => {
-    if (process.env.TEST_DB === 'postgres') {
-      const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-      const name = `chancery_keys_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      database = { kind: 'postgres', url: url.toString() };
-      drop = async () => {
-        const client = new pg.Client({ connectionString: adminUrl });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await client.end();
-      };
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'chancery-keys-'));
-      database = { kind: 'sqlite', path: join(dir, 'shared.sqlite') };
-      drop = async () => rmSync(dir, { recursive: true, force: true });
-    }
+    const shared = await testDatabase('keys');
+    database = shared.config;
+    drop = () => shared.drop();
   });
   afterEach(async () => {
     for (const source of sources.splice(0)) await source.destroy();

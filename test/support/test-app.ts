@@ -6,7 +6,7 @@ import pg from 'pg';
 import { JsonRpcProvider } from 'ethers';
 import { Resolver } from 'did-resolver';
 import { getResolver } from 'ethr-did-resolver';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/chain/index.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 
@@ -26,11 +26,23 @@ export interface TestApp extends RunningApp {
   dbKind: 'sqlite' | 'postgres';
 }
 
-/** A database of its own for each app: a temporary SQLite file, or a fresh PostgreSQL database. */
-async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void>; kind: 'sqlite' | 'postgres' }> {
+export interface TestDatabase {
+  kind: 'sqlite' | 'postgres';
+  /** DATABASE_URL or SQLITE_PATH, for an app's environment. */
+  env: Record<string, string>;
+  /** The same, as src/config describes a database (for openDataSource). */
+  config: AppConfig['database'];
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own for each app (or shared by the replicas a test starts): a temporary SQLite file,
+ * or a fresh PostgreSQL database, following the e2e project (TEST_DB).
+ */
+export async function testDatabase(label = 'test'): Promise<TestDatabase> {
   if (process.env.TEST_DB === 'postgres') {
     const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const name = `chancery_test_${randomBytes(6).toString('hex')}`;
+    const name = `chancery_${label}_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
@@ -40,6 +52,7 @@ async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Pr
     return {
       kind: 'postgres',
       env: { DATABASE_URL: url.toString() },
+      config: { kind: 'postgres', url: url.toString() },
       async drop() {
         const client = new pg.Client({ connectionString: adminUrl });
         await client.connect();
@@ -48,10 +61,11 @@ async function testDatabase(): Promise<{ env: Record<string, string>; drop(): Pr
       },
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'chancery-db-'));
+  const dir = mkdtempSync(join(tmpdir(), `chancery-${label}-`));
   return {
     kind: 'sqlite',
     env: { SQLITE_PATH: join(dir, 'test.sqlite') },
+    config: { kind: 'sqlite', path: join(dir, 'test.sqlite') },
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
