@@ -39,7 +39,8 @@ export function runClusterPrimary(
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      // A worker may still be listed until it also disconnects; count only the ones still running.
+      if (Object.values(cluster.workers ?? {}).every((other) => !other || other.isDead())) process.exit(0);
       return;
     }
     quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
