@@ -23,6 +23,8 @@ const base = {
 
 export default {
   testTimeout: 120_000,
+  // End-to-end files mostly wait on their chain node and database, so two workers use the two cores well.
+  maxWorkers: 2,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
