@@ -9,15 +9,9 @@ import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
 import { createActiveAgency, eventually, startTestApp, testDatabase, type Reply, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
-const LICENCE = {
-  family_name: 'Li',
-  given_name: 'Hua',
-  birth_date: '1990-01-31',
-  licence_number: '110101199001311234',
-  categories: ['C1'],
-  expiry_date: '2032-05-01',
-};
+const LICENCE = DRIVING_LICENCE_CLAIMS;
 const issueBody = (format: 'dc+sd-jwt' | 'jwt_vc_json', familyName = 'Li') => ({
   credential: { type: 'DrivingLicenceCredential', credentialSubject: { ...LICENCE, family_name: familyName } },
   options: { format },

@@ -12,15 +12,9 @@ import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chai
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
-const LICENCE = {
-  family_name: 'Li',
-  given_name: 'Hua',
-  birth_date: '1990-01-31',
-  licence_number: '110101199001311234',
-  categories: ['C1'],
-  expiry_date: '2032-05-01',
-};
+const LICENCE = DRIVING_LICENCE_CLAIMS;
 
 /**
  * Revocation and suspension. Publication is driven explicitly here (the timer is set to an hour) so that

@@ -1,15 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
-const LICENCE = {
-  family_name: 'Li',
-  given_name: 'Hua',
-  birth_date: '1990-01-31',
-  licence_number: '110101199001311234',
-  categories: ['C1'],
-  expiry_date: '2032-05-01',
-};
+const LICENCE = DRIVING_LICENCE_CLAIMS;
 const BUSINESS = {
   unified_social_credit_code: '91110000600037341L',
   enterprise_name: '示例科技有限公司',

@@ -13,17 +13,11 @@ import {
   type VerificationResult,
   type VerifierContext,
 } from './verify.js';
+import { DRIVING_LICENCE_CLAIMS } from '../../test/fixtures/claims.js';
 
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
 const VCT = 'https://issuer.example/vct/driving-licence';
-const CLAIMS = {
-  family_name: 'Li',
-  given_name: 'Hua',
-  birth_date: '1990-01-31',
-  licence_number: '110101199001311234',
-  categories: ['C1'],
-  expiry_date: '2032-05-01',
-};
+const CLAIMS = DRIVING_LICENCE_CLAIMS;
 const NOW = 1_800_000_000;
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
