@@ -1,6 +1,6 @@
 export { Database, type Tx } from './database.js';
 export { dataSourceOptions, openDataSource, secureDataDir, secureSqliteFiles } from './data-source.js';
 export { PersistenceModule } from './persistence.module.js';
-export { timestampType } from './columns.js';
+export { timestampType, jsonColumn } from './columns.js';
 export { isUniqueViolation } from './unique-violation.js';
 export { IdempotencyRecordEntity, IdempotencyRepository, type IdempotencyState } from './idempotency.js';
