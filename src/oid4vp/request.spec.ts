@@ -19,7 +19,8 @@ import {
 
 const ENDPOINTS = { responseUri: 'https://verifier.example/oid4vp/response', publicHost: 'verifier.example' };
 const signingJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
-const encryptionJwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid: 'r1' };
+const { kty, crv, x, y } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+const encryptionJwk = { kty: kty!, crv: crv!, x: x!, y: y!, kid: 'r1', use: 'enc', alg: 'ECDH-ES' };
 const dcqlQuery = DcqlQuery.parse({
   credentials: [
     {

@@ -61,6 +61,17 @@ export function requestObjectSigner(
   return { method: 'did', didUrl: `${clientId.slice('decentralized_identifier:'.length)}#0`, alg: 'ES256' };
 }
 
+/** A public key-agreement JWK (RFC 7517), as client_metadata.jwks carries it. */
+export interface EncryptionJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y: string;
+  kid?: string;
+  use?: string;
+  alg?: string;
+}
+
 export interface AuthorizationRequestInput {
   clientId: string;
   nonce: string;
@@ -70,7 +81,7 @@ export interface AuthorizationRequestInput {
   dcqlQuery: DcqlQuery.Output;
   party: { name: string; purpose: string };
   /** direct_post.jwt: the public half of the request's own ECDH-ES key. */
-  encryptionJwk?: JsonWebKey;
+  encryptionJwk?: EncryptionJwk;
 }
 
 export interface AuthorizationRequestPayload {
@@ -85,7 +96,7 @@ export interface AuthorizationRequestPayload {
     client_name: string;
     purpose: string;
     vp_formats_supported: typeof VP_FORMATS_SUPPORTED;
-    jwks?: { keys: JsonWebKey[] };
+    jwks?: { keys: EncryptionJwk[] };
     encrypted_response_enc_values_supported?: string[];
   };
 }
