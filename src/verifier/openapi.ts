@@ -3,11 +3,17 @@ import { z } from 'zod';
 
 type SchemaObject = ApiResponseSchemaHost['schema'];
 
-/** A zod schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12 without its `$schema` marker). */
+/**
+ * A zod schema as an OpenAPI 3.0 schema object. Read as `input` so objects stay open (a response may gain
+ * members without breaking clients that validate it).
+ */
 export function openApiSchema(schema: z.ZodType): SchemaObject {
-  const { $schema: _marker, ...rest } = z.toJSONSchema(schema, { io: 'output' }) as Record<string, unknown>;
-  return rest as SchemaObject;
+  return z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as SchemaObject;
 }
+
+/** An ISO 8601 timestamp, as our Date values serialise (described, not pattern-matched). */
+export const timestampSchema = z.string().meta({ format: 'date-time' });
+export const uuidSchema = z.string().meta({ format: 'uuid' });
 
 /** RFC 9457 problem details, as the ProblemFilter renders them. */
 const problemSchema = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampSchema, uuidSchema } from '../openapi.js';
 import { RESPONSE_MODES } from '../../oid4vp/index.js';
 
 export const createRequestSchema = z.object({
@@ -15,10 +16,10 @@ export const createRequestSchema = z.object({
 // Response bodies, for the OpenAPI document.
 
 export const createdRequestSchema = z.object({
-  id: z.uuid(),
+  id: uuidSchema,
   link: z.string().describe('openid4vp:// link for the wallet (request_uri, or the request by value)'),
   clientId: z.string(),
-  expiresAt: z.iso.datetime(),
+  expiresAt: timestampSchema,
   deskUrl: z.url().describe('the desk page; holds only the view token'),
   viewToken: z.string(),
   qr: z.object({ png: z.string().describe('data: URL'), svg: z.string() }),
@@ -46,12 +47,12 @@ const verdictSchema = z.object({
 });
 
 export const verdictViewSchema = z.object({
-  id: z.uuid(),
+  id: uuidSchema,
   status: z.enum(['pending', 'verified', 'rejected', 'expired']),
   result: verdictSchema.optional().describe('absent until answered, once purged, or without the response_code'),
   responseCodeRequired: z.literal(true).optional().describe('same-device: show the response_code to read the verdict'),
   resultPurged: z.literal(true).optional(),
-  completedAt: z.iso.datetime().nullable(),
+  completedAt: timestampSchema.nullable(),
 });
 
 export const responseAcceptedSchema = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampSchema, uuidSchema } from '../openapi.js';
 import { CLIENT_ID_PREFIXES } from '../../oid4vp/index.js';
 
 export const registerRelyingPartySchema = z.object({
@@ -14,7 +15,7 @@ export const registerRelyingPartySchema = z.object({
 // Response bodies, for the OpenAPI document.
 
 export const relyingPartyViewSchema = z.object({
-  id: z.uuid(),
+  id: uuidSchema,
   name: z.string(),
   purpose: z.string(),
   allowedClaims: z.record(z.string(), z.array(z.string())),
@@ -37,5 +38,5 @@ export const issuedApiKeySchema = z.object({
 });
 
 export const apiKeyListSchema = z.array(
-  z.object({ prefix: z.string(), createdAt: z.iso.datetime(), revokedAt: z.iso.datetime().nullable() }),
+  z.object({ prefix: z.string(), createdAt: timestampSchema, revokedAt: timestampSchema.nullable() }),
 );
