@@ -181,10 +181,10 @@ describe('OpenID4VP hardening', () => {
   it('seals verdicts and request data at rest, purges claims after retention and deletes expired requests', async () => {
     const { Database } = await import('../src/persistence/index.js');
     const { PresentationRequestEntity } = await import('../src/verifier/index.js');
-    const { PresentationService } = await import('../src/verifier/oid4vp/presentation.service.js');
+    const { PresentationRetention } = await import('../src/verifier/presentations/presentation-retention.js');
     const row = (id: string) =>
       app.app.get(Database).use(undefined, (m) => m.getRepository(PresentationRequestEntity).findOneByOrFail({ id }));
-    const presentations = app.app.get(PresentationService);
+    const presentations = app.app.get(PresentationRetention);
 
     const held = await receive();
     const query = { credentials: [credentialQuery('dl', [{ path: ['expiry_date'] }])] };

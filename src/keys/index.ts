@@ -4,3 +4,4 @@ export type { KeyBackend, KeyAlgorithm } from './key-backend.js';
 export { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
 export { KeysModule } from './keys.module.js';
 export { resolveMasterKey } from './master-key.js';
+export { SealedSecrets, type AgreementPublicJwk, type JweAlgorithms, type DecryptedJwe } from './sealed-secrets.js';

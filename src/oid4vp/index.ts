@@ -1,2 +1,46 @@
 export { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem, type RequestedCredential } from './dcql.js';
 export { vpTokenProblems, presenceProblems, claimValueProblems, dcqlMatchProblems, type VpTokenLimits } from './dcql-response.js';
+export {
+  CLIENT_ID_PREFIXES,
+  RESPONSE_MODES,
+  REQUEST_TTL_SECONDS,
+  RESPONSE_ENCRYPTION,
+  VP_FORMATS_SUPPORTED,
+  clientIdFor,
+  requestObjectSigner,
+  authorizationRequestPayload,
+  requestExpiresAt,
+  sameDeviceReturn,
+  type ClientIdPrefix,
+  type ResponseMode,
+  type VerifierEndpoints,
+  type RequestObjectSigner,
+  type AuthorizationRequestInput,
+  type AuthorizationRequestPayload,
+} from './request.js';
+export {
+  requestAnswered,
+  checkResponseState,
+  walletErrorVerdict,
+  isErrorResponse,
+  alreadyAnswered,
+  type RequestUnderAnswer,
+  type RequestLookup,
+} from './response.js';
+export {
+  claimedIssuers,
+  vpTokenEntries,
+  vpTokenRejection,
+  describeForDcql,
+  minimiseClaims,
+  judgePresentations,
+  verdictToStore,
+  verdictView,
+  type Verdict,
+  type VerdictCredential,
+  type VerdictView,
+  type StoredVerdict,
+  type ResponseLimits,
+  type RequestProgress,
+  type VerifiedPresentation,
+} from './verdict.js';

@@ -1,4 +1,5 @@
 export { VerifierModule } from './verifier.module.js';
 export { VerifierService } from './verifier.service.js';
-export { PresentationModule } from './oid4vp/presentation.module.js';
-export { RelyingPartyEntity, RelyingPartyApiKeyEntity, PresentationRequestEntity } from './oid4vp/relying-party.entity.js';
+export { PresentationModule } from './presentations/presentations.module.js';
+export { RelyingPartyEntity, RelyingPartyApiKeyEntity } from './relying-parties/relying-party.entity.js';
+export { PresentationRequestEntity } from './presentations/presentation-request.entity.js';

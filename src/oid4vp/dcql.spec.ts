@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { projectRoot } from '../common/index.js';
+import { Catalogue } from '../credentials/index.js';
+import { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem } from './dcql.js';
+
+const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://chancery.example');
+const VCT = 'https://chancery.example/vct/driving-licence';
+
+/** The violations analyseDcqlQuery throws for `input` (fails the test when it does not throw). */
+function violationsOf(input: unknown) {
+  try {
+    analyseDcqlQuery(input, catalogue);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DcqlProblem);
+    return (error as DcqlProblem).violations;
+  }
+  throw new Error('the query was accepted');
+}
+
+describe('analyseDcqlQuery', () => {
+  it('maps SD-JWT VC and JWT VC credential queries to catalogue types and their claim names', () => {
+    const { query, requested } = analyseDcqlQuery(
+      {
+        credentials: [
+          {
+            id: 'dl',
+            format: 'dc+sd-jwt',
+            meta: { vct_values: [VCT] },
+            claims: [{ path: ['categories'] }, { path: ['expiry_date'] }],
+          },
+          {
+            id: 'id',
+            format: 'jwt_vc_json',
+            meta: { type_values: [['VerifiableCredential', catalogue.get('resident-identity')!.vcType]] },
+            claims: [{ path: ['credentialSubject', 'family_name'] }],
+          },
+        ],
+      },
+      catalogue,
+    );
+    expect(query.credentials.map((credential) => credential.id)).toEqual(['dl', 'id']);
+    expect(requested).toEqual([
+      { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt', claims: ['categories', 'expiry_date'] },
+      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },
+    ]);
+  });
+
+  it('refuses what the DCQL schema refuses, naming where without echoing the input', () => {
+    expect(violationsOf({ credentials: [{ id: 'dl', format: 42, claims: [{ path: ['x'] }] }] })).toEqual([
+      { path: 'dcql_query.credentials.0.format', message: 'does not match the DCQL schema' },
+    ]);
+    expect(violationsOf({ credentials: [] })).toEqual([
+      { path: 'dcql_query.credentials', message: 'does not match the DCQL schema' },
+    ]);
+    expect(violationsOf('not a query')[0]!.path).toBe('dcql_query');
+    const hostile = violationsOf({ credentials: [{ id: 'dl', format: 'dc+sd-jwt', '<script>': 1, claims: 'x' }] });
+    expect(hostile).toEqual([{ path: 'dcql_query.credentials.0.claims', message: 'does not match the DCQL schema' }]);
+  });
+
+  it('refuses unknown vcts and types, other formats, whole-credential requests and claim paths without a name', () => {
+    const violations = violationsOf({
+      credentials: [
+        { id: 'a', format: 'dc+sd-jwt', meta: { vct_values: ['https://elsewhere.example/vct/x'] }, claims: [{ path: ['x'] }] },
+        { id: 'b', format: 'dc+sd-jwt', meta: { vct_values: [VCT, VCT.replace('driving', 'x')] }, claims: [{ path: ['x'] }] },
+        {
+          id: 'c',
+          format: 'jwt_vc_json',
+          meta: { type_values: [['VerifiableCredential', 'Unknown']] },
+          claims: [{ path: ['x'] }],
+        },
+        { id: 'd', format: 'mso_mdoc', meta: { doctype_value: 'org.iso.18013.5.1.mDL' }, claims: [{ path: ['a', 'b'] }] },
+        { id: 'e', format: 'dc+sd-jwt', meta: { vct_values: [VCT] } },
+        { id: 'f', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: [0] }] },
+      ],
+    });
+    expect(violations).toEqual([
+      { path: 'dcql_query.credentials.0.meta.vct_values', message: 'must name exactly one catalogue vct' },
+      { path: 'dcql_query.credentials.1.meta.vct_values', message: 'must name exactly one catalogue vct' },
+      { path: 'dcql_query.credentials.2.meta.type_values', message: 'must name exactly one catalogue credential type' },
+      { path: 'dcql_query.credentials.3.format', message: 'only dc+sd-jwt and jwt_vc_json are supported' },
+      { path: 'dcql_query.credentials.4.claims', message: 'name the claims you need; whole credentials are not released' },
+      { path: 'dcql_query.credentials.5.claims.0.path', message: 'must name a claim' },
+      { path: 'dcql_query.credentials.5.claims', message: 'name the claims you need; whole credentials are not released' },
+    ]);
+  });
+});
+
+describe('claimsBeyondRegistration', () => {
+  const requested = [
+    { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt' as const, claims: ['categories', 'licence_number'] },
+    { queryId: 'id', typeId: 'resident-identity', format: 'dc+sd-jwt' as const, claims: ['family_name'] },
+  ];
+
+  it('lists each requested claim the relying party is not registered for, per query', () => {
+    expect(claimsBeyondRegistration(requested, { 'driving-licence': ['categories'] })).toEqual([
+      { path: 'dl.licence_number', message: "not in this relying party's registration for driving-licence" },
+      { path: 'id.family_name', message: "not in this relying party's registration for resident-identity" },
+    ]);
+  });
+
+  it('accepts a request within the registration', () => {
+    expect(
+      claimsBeyondRegistration(requested, {
+        'driving-licence': ['categories', 'licence_number', 'expiry_date'],
+        'resident-identity': ['family_name'],
+      }),
+    ).toEqual([]);
+  });
+});

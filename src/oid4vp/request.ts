@@ -1,0 +1,141 @@
+import type { JsonWebKey } from 'node:crypto';
+import type { DcqlQuery } from 'dcql';
+import { didJwk } from '../credentials/index.js';
+
+/** OID4VP 1.0 §5.9: how a verifier's client_id says who it is. */
+export const CLIENT_ID_PREFIXES = ['redirect_uri', 'decentralized_identifier', 'x509_san_dns'] as const;
+export type ClientIdPrefix = (typeof CLIENT_ID_PREFIXES)[number];
+
+export const RESPONSE_MODES = ['direct_post', 'direct_post.jwt'] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
+
+/** How long a request (its QR code, its request object) may be answered. */
+export const REQUEST_TTL_SECONDS = 300;
+
+/**
+ * What a direct_post.jwt response may be encrypted with: ECDH-ES directly to the per-request key, A128GCM
+ * or A256GCM (HAIP). The same list is advertised in client_metadata and enforced on decryption.
+ */
+export const RESPONSE_ENCRYPTION = {
+  keyManagementAlgorithms: ['ECDH-ES' as const],
+  contentEncryptionAlgorithms: ['A128GCM', 'A256GCM'],
+};
+
+export const VP_FORMATS_SUPPORTED = {
+  'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] },
+  jwt_vc_json: { alg_values: ['ES256'] },
+};
+
+/** Where the relying party lives, as wallets see it. */
+export interface VerifierEndpoints {
+  /** The direct_post response endpoint (also the client_id of the redirect_uri prefix). */
+  responseUri: string;
+  /** Our public host name: the SAN DNS name of x509_san_dns certificates. */
+  publicHost: string;
+}
+
+/**
+ * The full client_id (prefix included, as KB-JWT audiences must carry it): `redirect_uri:<response uri>`,
+ * `x509_san_dns:<our host>` or `decentralized_identifier:<did:jwk of the party's signing key>`.
+ */
+export function clientIdFor(prefix: ClientIdPrefix, endpoints: VerifierEndpoints, signingJwk: JsonWebKey): string {
+  if (prefix === 'redirect_uri') return `redirect_uri:${endpoints.responseUri}`;
+  if (prefix === 'x509_san_dns') return `x509_san_dns:${endpoints.publicHost}`;
+  return `decentralized_identifier:${didJwk(signingJwk)}`;
+}
+
+/** The @openid4vc JWT signer description of a request object; none for redirect_uri, whose requests are unsigned. */
+export type RequestObjectSigner =
+  { method: 'x5c'; x5c: string[]; alg: 'ES256' } | { method: 'did'; didUrl: string; alg: 'ES256' };
+
+export function requestObjectSigner(
+  prefix: ClientIdPrefix,
+  clientId: string,
+  certificate: string | null,
+): RequestObjectSigner | undefined {
+  if (prefix === 'redirect_uri') return undefined;
+  if (prefix === 'x509_san_dns') {
+    if (!certificate) throw new Error('An x509_san_dns relying party needs its certificate');
+    return { method: 'x5c', x5c: [certificate], alg: 'ES256' };
+  }
+  return { method: 'did', didUrl: `${clientId.slice('decentralized_identifier:'.length)}#0`, alg: 'ES256' };
+}
+
+/** A public key-agreement JWK (RFC 7517), as client_metadata.jwks carries it. */
+export interface EncryptionJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y: string;
+  kid?: string;
+  use?: string;
+  alg?: string;
+}
+
+export interface AuthorizationRequestInput {
+  clientId: string;
+  nonce: string;
+  state: string;
+  responseMode: ResponseMode;
+  responseUri: string;
+  dcqlQuery: DcqlQuery.Output;
+  party: { name: string; purpose: string };
+  /** direct_post.jwt: the public half of the request's own ECDH-ES key. */
+  encryptionJwk?: EncryptionJwk;
+}
+
+export interface AuthorizationRequestPayload {
+  response_type: 'vp_token';
+  client_id: string;
+  nonce: string;
+  state: string;
+  response_mode: ResponseMode;
+  response_uri: string;
+  dcql_query: DcqlQuery.Output;
+  client_metadata: {
+    client_name: string;
+    purpose: string;
+    vp_formats_supported: typeof VP_FORMATS_SUPPORTED;
+    jwks?: { keys: EncryptionJwk[] };
+    encrypted_response_enc_values_supported?: string[];
+  };
+}
+
+/**
+ * The authorization request (OID4VP 1.0 §5) for a DCQL query: vp_token by direct_post or, encrypted to a
+ * key of this request only, by direct_post.jwt (§8.3, the key in client_metadata.jwks).
+ */
+export function authorizationRequestPayload(input: AuthorizationRequestInput): AuthorizationRequestPayload {
+  if (input.responseMode === 'direct_post.jwt' && !input.encryptionJwk)
+    throw new Error('direct_post.jwt needs the encryption key of the request');
+  return {
+    response_type: 'vp_token',
+    client_id: input.clientId,
+    nonce: input.nonce,
+    state: input.state,
+    response_mode: input.responseMode,
+    response_uri: input.responseUri,
+    dcql_query: input.dcqlQuery,
+    client_metadata: {
+      client_name: input.party.name,
+      purpose: input.party.purpose,
+      vp_formats_supported: VP_FORMATS_SUPPORTED,
+      ...(input.responseMode === 'direct_post.jwt'
+        ? {
+            jwks: { keys: [input.encryptionJwk!] },
+            encrypted_response_enc_values_supported: RESPONSE_ENCRYPTION.contentEncryptionAlgorithms,
+          }
+        : {}),
+    },
+  };
+}
+
+export const requestExpiresAt = (now: Date): Date => new Date(now.getTime() + REQUEST_TTL_SECONDS * 1000);
+
+/**
+ * Same-device flow: where the wallet sends the citizen back, carrying the request id and the fresh
+ * response_code the party must show to read the verdict (OID4VP 1.0 §13.3, session fixation).
+ */
+export function sameDeviceReturn(returnUri: string, requestId: string, responseCode: string): string {
+  return `${returnUri}${returnUri.includes('?') ? '&' : '?'}request=${requestId}&response_code=${responseCode}`;
+}

@@ -1,0 +1,243 @@
+import { DcqlQuery } from 'dcql';
+import type { Check, CheckName, PresentationResult, VerifiedCredential } from '../credentials/index.js';
+import type { RequestedCredential } from './dcql.js';
+import {
+  claimedIssuers,
+  describeForDcql,
+  judgePresentations,
+  minimiseClaims,
+  verdictToStore,
+  verdictView,
+  vpTokenEntries,
+  vpTokenRejection,
+  type RequestProgress,
+} from './verdict.js';
+
+const VCT = 'https://chancery.example/vct/driving-licence';
+const ISSUER = 'did:ethr:govchain:0x1111111111111111111111111111111111111111';
+const OTHER_ISSUER = 'did:ethr:govchain:0x2222222222222222222222222222222222222222';
+const LIMITS = { maxEntries: 3, maxIssuers: 1 };
+
+const query = (input: object) => DcqlQuery.parse(input as DcqlQuery.Input);
+const licenceQuery = (claims: object[], extra: object = {}) =>
+  query({ credentials: [{ id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims, ...extra }] });
+const wanted = (claims: string[], typeId = 'driving-licence'): RequestedCredential[] => [
+  { queryId: 'dl', typeId, format: 'dc+sd-jwt', claims },
+];
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** Only the parts claimedIssuers reads (no signature is checked before verification). */
+const sdJwt = (iss: string) => `${b64({ alg: 'ES256', typ: 'dc+sd-jwt' })}.${b64({ iss })}.sig~disclosure~kb`;
+const jwtVp = (...issuers: string[]) =>
+  `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ vp: { verifiableCredential: issuers.map((iss) => `${b64({})}.${b64({ iss })}.s`) } })}.s`;
+
+const CHECKS: CheckName[] = ['format', 'issuer_key', 'signature', 'disclosures', 'type', 'validity', 'holder_binding', 'status'];
+
+/** A verified SD-JWT presentation as verifyPresentation reports it (one check list for both levels). */
+function sdJwtResult(
+  claims: Record<string, unknown>,
+  { type = 'driving-licence', failed }: { type?: string; failed?: Check } = {},
+): PresentationResult {
+  const checks: Check[] = CHECKS.map((check) => (failed?.check === check ? failed : { check, passed: true }));
+  const credential: VerifiedCredential = { format: 'dc+sd-jwt', issuer: ISSUER, type, vct: VCT, claims };
+  const verified = !failed;
+  return { verified, checks, credentials: [{ verified, checks, credential }] };
+}
+
+describe('before verification', () => {
+  it('reads the claimed issuers of SD-JWT and JWT presentations without verifying anything', () => {
+    expect(claimedIssuers(sdJwt(ISSUER))).toEqual([ISSUER]);
+    expect(claimedIssuers(jwtVp(ISSUER, OTHER_ISSUER))).toEqual([ISSUER, OTHER_ISSUER]);
+    expect(claimedIssuers('garbage')).toEqual(['(none)']);
+  });
+
+  it('lists vp_token entries in order, a bare string as a one-element list', () => {
+    expect(vpTokenEntries({ a: ['P1', 'P2'], b: 'P3' })).toEqual([
+      { queryId: 'a', presentation: 'P1' },
+      { queryId: 'a', presentation: 'P2' },
+      { queryId: 'b', presentation: 'P3' },
+    ]);
+  });
+
+  it('refuses structural problems and too many issuers before any chain lookup', () => {
+    const single = licenceQuery([{ path: ['categories'] }]);
+    expect(vpTokenRejection(single, { dl: [sdJwt(ISSUER)] }, LIMITS)).toBeUndefined();
+    expect(vpTokenRejection(single, { dl: [sdJwt(ISSUER)], x: [sdJwt(ISSUER)] }, LIMITS)).toEqual({
+      verified: false,
+      reason: '"x": not a credential query of this request',
+      credentials: [],
+    });
+    const multiple = licenceQuery([{ path: ['categories'] }], { multiple: true });
+    expect(vpTokenRejection(multiple, { dl: [sdJwt(ISSUER), sdJwt(OTHER_ISSUER)] }, LIMITS)?.reason).toBe(
+      'the response names 2 issuers; at most 1',
+    );
+    expect(vpTokenRejection(multiple, { dl: [jwtVp(ISSUER, OTHER_ISSUER)] }, LIMITS)?.reason).toBe(
+      'the response names 2 issuers; at most 1',
+    );
+  });
+});
+
+describe('judgePresentations', () => {
+  const vcTypeOf = (typeId: string) => (typeId === 'driving-licence' ? 'DrivingLicenceCredential' : undefined);
+
+  it('verifies, keeping only the requested claims of what the wallet disclosed', () => {
+    const result = sdJwtResult({ categories: ['C1'], expiry_date: '2030-01-01', licence_number: 'L-1' });
+    const verdict = judgePresentations(
+      licenceQuery([{ path: ['categories'] }]),
+      wanted(['categories']),
+      [{ queryId: 'dl', result }],
+      vcTypeOf,
+    );
+    expect(verdict.verified).toBe(true);
+    expect(verdict.reason).toBeUndefined();
+    expect(verdict.credentials).toEqual([
+      { queryId: 'dl', type: 'driving-licence', issuer: ISSUER, claims: { categories: ['C1'] }, checks: result.checks },
+    ]);
+  });
+
+  it('names every failed check, a wrong type and a requested claim that was not disclosed', () => {
+    const revoked = sdJwtResult(
+      { categories: ['C1'] },
+      { failed: { check: 'status', passed: false, reason: 'the credential is revoked' } },
+    );
+    const q = licenceQuery([{ path: ['categories'] }]);
+    expect(judgePresentations(q, wanted(['categories']), [{ queryId: 'dl', result: revoked }], vcTypeOf).reason).toBe(
+      'dl: status: the credential is revoked',
+    );
+    const identity = sdJwtResult({ categories: ['C1'] }, { type: 'resident-identity' });
+    expect(judgePresentations(q, wanted(['categories']), [{ queryId: 'dl', result: identity }], vcTypeOf).reason).toBe(
+      'dl: a resident-identity was presented, driving-licence was asked for',
+    );
+    const partial = sdJwtResult({ categories: ['C1'] });
+    const two = licenceQuery([{ path: ['categories'] }, { path: ['expiry_date'] }]);
+    const verdict = judgePresentations(
+      two,
+      wanted(['categories', 'expiry_date']),
+      [{ queryId: 'dl', result: partial }],
+      vcTypeOf,
+    );
+    expect(verdict).toEqual(expect.objectContaining({ verified: false, reason: 'dl: claims not disclosed: expiry_date' }));
+    expect(verdict.credentials[0]!.claims).toEqual({ categories: ['C1'] });
+  });
+
+  it('refuses one presentation holding several credentials', () => {
+    const one = sdJwtResult({ categories: ['C1'] });
+    const doubled: PresentationResult = { ...one, credentials: [one.credentials[0]!, one.credentials[0]!] };
+    expect(
+      judgePresentations(
+        licenceQuery([{ path: ['categories'] }]),
+        wanted(['categories']),
+        [{ queryId: 'dl', result: doubled }],
+        vcTypeOf,
+      ).reason,
+    ).toBe('dl: one credential per presentation');
+  });
+
+  it('applies the DCQL rules to the verified contents: values, claim_sets', () => {
+    const valued = licenceQuery([{ path: ['expiry_date'], values: ['2030-01-01'] }]);
+    const wrong = sdJwtResult({ expiry_date: '2099-01-01' });
+    expect(judgePresentations(valued, wanted(['expiry_date']), [{ queryId: 'dl', result: wrong }], vcTypeOf).reason).toContain(
+      'dl: expiry_date does not have one of the requested values',
+    );
+    const right = sdJwtResult({ expiry_date: '2030-01-01' });
+    expect(judgePresentations(valued, wanted(['expiry_date']), [{ queryId: 'dl', result: right }], vcTypeOf).verified).toBe(true);
+
+    const sets = licenceQuery(
+      [
+        { id: 'a', path: ['categories'] },
+        { id: 'b', path: ['family_name'] },
+      ],
+      { claim_sets: [['a'], ['b']] },
+    );
+    // One complete claim set suffices: the other claim need not be disclosed.
+    const familyOnly = sdJwtResult({ family_name: 'Chen' });
+    const verdict = judgePresentations(
+      sets,
+      wanted(['categories', 'family_name']),
+      [{ queryId: 'dl', result: familyOnly }],
+      vcTypeOf,
+    );
+    expect(verdict.verified).toBe(true);
+    expect(verdict.credentials[0]!.claims).toEqual({ family_name: 'Chen' });
+  });
+
+  it('throws for a query id the structural check would have refused', () => {
+    expect(() =>
+      judgePresentations(
+        licenceQuery([{ path: ['categories'] }]),
+        wanted(['categories']),
+        [{ queryId: 'smuggled', result: sdJwtResult({}) }],
+        vcTypeOf,
+      ),
+    ).toThrow();
+  });
+});
+
+describe('describeForDcql and minimiseClaims', () => {
+  it('describes SD-JWT VCs by vct and JWT VCs by W3C type, with the holder binding outcome', () => {
+    const bound = [{ check: 'holder_binding' as const, passed: true }];
+    expect(
+      describeForDcql({ format: 'dc+sd-jwt', vct: VCT, type: 'driving-licence', claims: { a: 1 } }, bound, undefined),
+    ).toEqual({
+      credential_format: 'dc+sd-jwt',
+      vct: VCT,
+      claims: { a: 1 },
+      cryptographic_holder_binding: true,
+    });
+    expect(
+      describeForDcql({ format: 'jwt_vc_json', type: 'driving-licence', claims: { a: 1 } }, [], 'DrivingLicenceCredential'),
+    ).toEqual({
+      credential_format: 'jwt_vc_json',
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      claims: { a: 1, credentialSubject: { a: 1 } },
+      cryptographic_holder_binding: false,
+    });
+  });
+
+  it('keeps requested claims that were disclosed, nothing else', () => {
+    expect(minimiseClaims(['a', 'b'], { a: 1, c: 3 })).toEqual({ a: 1 });
+  });
+});
+
+describe('the verdict release rule', () => {
+  const NOW = new Date('2026-11-25T10:00:00Z');
+  const answered: RequestProgress = {
+    id: 'r1',
+    status: 'verified',
+    expiresAt: new Date(NOW.getTime() + 60_000),
+    completedAt: NOW,
+    purgedAt: null,
+  };
+  const verdict = { verified: true, credentials: [{ queryId: 'dl', claims: { categories: ['C1'] } }] };
+
+  it('cross-device: releases the verdict to whoever may poll', () => {
+    const { view, released } = verdictView(answered, verdictToStore(verdict, undefined), undefined, NOW);
+    expect(released).toBe(true);
+    expect(view).toEqual({ id: 'r1', status: 'verified', result: verdict, completedAt: NOW });
+  });
+
+  it('same-device: withholds the verdict until the response_code is shown, and never stores the code itself', () => {
+    const stored = verdictToStore(verdict, 'code-1');
+    expect(JSON.stringify(stored)).not.toContain('code-1');
+    for (const code of [undefined, 'code-2', 42]) {
+      const { view, released } = verdictView(answered, stored, code, NOW);
+      expect(released).toBe(false);
+      expect(view).toEqual({ id: 'r1', status: 'verified', responseCodeRequired: true, completedAt: NOW });
+    }
+    const { view, released } = verdictView(answered, stored, 'code-1', NOW);
+    expect(released).toBe(true);
+    expect(view.result).toEqual(verdict);
+    expect(view).not.toHaveProperty('result.responseCodeHash');
+  });
+
+  it('shows a pending request past its expiry as expired, and a purged verdict as purged', () => {
+    const pending = { ...answered, status: 'pending', completedAt: null, expiresAt: NOW };
+    expect(verdictView(pending, undefined, undefined, NOW)).toEqual({
+      released: false,
+      view: { id: 'r1', status: 'expired', completedAt: null },
+    });
+    expect(verdictView(pending, undefined, undefined, new Date(NOW.getTime() - 1)).view.status).toBe('pending');
+    const purged = verdictView({ ...answered, purgedAt: NOW }, undefined, undefined, NOW);
+    expect(purged).toEqual({ released: false, view: { id: 'r1', status: 'verified', resultPurged: true, completedAt: NOW } });
+  });
+});

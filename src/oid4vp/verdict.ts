@@ -1,0 +1,198 @@
+import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
+import { secretsEqual, sha256Hex } from '../common/index.js';
+import { readJosePart, type Check, type PresentationResult, type VerifiedCredential } from '../credentials/index.js';
+import type { RequestedCredential } from './dcql.js';
+import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
+
+export interface VerdictCredential {
+  queryId: string;
+  type?: string;
+  issuer?: string;
+  /** Only the requested claims the wallet disclosed. */
+  claims?: Record<string, unknown>;
+  checks?: Check[];
+}
+
+export interface Verdict {
+  verified: boolean;
+  reason?: string;
+  credentials: VerdictCredential[];
+}
+
+export interface ResponseLimits {
+  /** OID4VP_MAX_VP_TOKEN_ENTRIES */
+  maxEntries: number;
+  /** OID4VP_MAX_ISSUERS_PER_RESPONSE */
+  maxIssuers: number;
+}
+
+const rejected = (reason: string): Verdict => ({ verified: false, reason, credentials: [] });
+
+/** Issuer DIDs a presentation claims (read before any verification, to bound the chain lookups). */
+export function claimedIssuers(presentation: string): string[] {
+  const issuerOf = (jwt: unknown) => {
+    const iss = typeof jwt === 'string' ? readJosePart(jwt, 1)?.['iss'] : undefined;
+    return typeof iss === 'string' ? iss : '(none)';
+  };
+  if (presentation.includes('~')) return [issuerOf(presentation.split('~')[0])];
+  const vp = readJosePart(presentation, 1)?.['vp'] as { verifiableCredential?: unknown } | undefined;
+  const inner = vp?.verifiableCredential;
+  return (Array.isArray(inner) ? inner : [inner]).map(issuerOf);
+}
+
+/** The vp_token as (query id, presentation) pairs, in the wallet's order. */
+export function vpTokenEntries(vpToken: Record<string, unknown>): { queryId: string; presentation: string }[] {
+  return Object.entries(vpToken).flatMap(([queryId, value]) =>
+    (Array.isArray(value) ? value : [value]).map((presentation) => ({ queryId, presentation: presentation as string })),
+  );
+}
+
+/**
+ * The vp_token's structure, before anything is verified or any chain lookup made: known query ids only,
+ * `multiple`, at most `maxEntries` presentations and `maxIssuers` distinct claimed issuers. A verdict
+ * when the response is refused, undefined when it may be verified.
+ */
+export function vpTokenRejection(query: DcqlQuery.Output, vpToken: Record<string, unknown>, limits: ResponseLimits) {
+  const structural = vpTokenProblems(query, vpToken, { maxEntries: limits.maxEntries });
+  if (structural.length) return rejected(structural.join('; '));
+  const issuers = new Set(vpTokenEntries(vpToken).flatMap(({ presentation }) => claimedIssuers(presentation)));
+  if (issuers.size > limits.maxIssuers)
+    return rejected(`the response names ${issuers.size} issuers; at most ${limits.maxIssuers}`);
+  return undefined;
+}
+
+/** A verified credential as the `dcql` library describes a presentation (`vcType`: the W3C type of its catalogue type). */
+export function describeForDcql(
+  credential: Pick<VerifiedCredential, 'format' | 'vct' | 'type' | 'claims'>,
+  checks: Pick<Check, 'check' | 'passed'>[],
+  vcType: string | undefined,
+): DcqlCredentialPresentation {
+  const holderBound = checks.some((check) => check.check === 'holder_binding' && check.passed);
+  if (credential.format === 'dc+sd-jwt') {
+    return {
+      credential_format: 'dc+sd-jwt',
+      vct: credential.vct ?? '',
+      claims: credential.claims as never,
+      cryptographic_holder_binding: holderBound,
+    };
+  }
+  return {
+    credential_format: 'jwt_vc_json',
+    type: ['VerifiableCredential', ...(vcType ? [vcType] : [])],
+    claims: { ...credential.claims, credentialSubject: credential.claims } as never,
+    cryptographic_holder_binding: holderBound,
+  };
+}
+
+/** Data minimisation: of what the wallet disclosed, only the claims that were asked for. */
+export function minimiseClaims(wanted: string[], disclosed: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(wanted.filter((claim) => claim in disclosed).map((claim) => [claim, disclosed[claim]]));
+}
+
+export interface VerifiedPresentation {
+  queryId: string;
+  result: PresentationResult;
+}
+
+/**
+ * The verdict on verified presentations, never trusting the wallet: every check of every presentation,
+ * one credential per presentation of the type asked for, every requested claim disclosed (unless the
+ * query has claim_sets), then, when all of that holds, every DCQL rule on the verified contents (claims,
+ * values, claim_sets, vct/type, credential_sets). The verdict keeps only the requested claims.
+ */
+export function judgePresentations(
+  query: DcqlQuery.Output,
+  requested: RequestedCredential[],
+  presentations: VerifiedPresentation[],
+  vcTypeOf: (typeId: string) => string | undefined,
+): Verdict {
+  const credentials: VerdictCredential[] = [];
+  const reasons: string[] = [];
+  const described: Record<string, DcqlCredentialPresentation[]> = {};
+  for (const { queryId, result } of presentations) {
+    const wanted = requested.find((credential) => credential.queryId === queryId);
+    if (!wanted) throw new Error(`${queryId} is not a query of this request (check vpTokenRejection first)`);
+    const verified = result.credentials[0];
+    // An SD-JWT presentation reports its checks once, as the presentation's and the credential's.
+    const allChecks = [...new Set([...result.checks, ...(verified?.checks ?? [])])];
+    const failed = allChecks.filter((check) => !check.passed);
+    const credential = verified?.credential;
+    if (failed.length) reasons.push(...failed.map((check) => `${queryId}: ${check.check}: ${check.reason ?? 'failed'}`));
+    if (result.credentials.length > 1) reasons.push(`${queryId}: one credential per presentation`);
+    if (credential && credential.type !== wanted.typeId)
+      reasons.push(`${queryId}: a ${credential.type} was presented, ${wanted.typeId} was asked for`);
+    const disclosed = credential?.claims ?? {};
+    const claimSets = (query.credentials.find((entry) => entry.id === queryId) as { claim_sets?: unknown } | undefined)
+      ?.claim_sets;
+    const missing = claimSets ? [] : wanted.claims.filter((claim) => !(claim in disclosed));
+    if (credential && missing.length) reasons.push(`${queryId}: claims not disclosed: ${missing.join(', ')}`);
+    if (credential && !failed.length)
+      (described[queryId] ??= []).push(
+        describeForDcql(credential, [...result.checks, ...(verified?.checks ?? [])], vcTypeOf(credential.type)),
+      );
+    credentials.push({
+      queryId,
+      type: credential?.type,
+      issuer: credential?.issuer,
+      claims: minimiseClaims(wanted.claims, disclosed),
+      checks: verified?.checks ?? result.checks,
+    });
+  }
+  // The query's own rules on what was verified (only when every presentation verified: reasons stay precise).
+  if (!reasons.length) reasons.push(...dcqlMatchProblems(query, described));
+  return reasons.length ? { verified: false, reason: reasons.join('; '), credentials } : { verified: true, credentials };
+}
+
+/** The verdict as stored: same-device flows also keep the hash of the response_code that releases it. */
+export type StoredVerdict = Verdict & { responseCodeHash?: string };
+
+export function verdictToStore(verdict: Verdict, responseCode: string | undefined): StoredVerdict {
+  return responseCode ? { ...verdict, responseCodeHash: sha256Hex(responseCode) } : verdict;
+}
+
+export interface RequestProgress {
+  id: string;
+  status: string;
+  expiresAt: Date;
+  completedAt: Date | null;
+  purgedAt: Date | null;
+}
+
+export interface VerdictView {
+  id: string;
+  status: string;
+  result?: Verdict;
+  responseCodeRequired?: true;
+  resultPurged?: true;
+  completedAt: Date | null;
+}
+
+/**
+ * What a poll of a request shows at `now`, and whether it released the verdict. A verdict stored with a
+ * response_code hash is released only to a caller that shows that response_code (a same-device flow:
+ * the view token or API key alone would let a verdict be fixed onto another person's session, OID4VP 1.0
+ * §13.3). A pending request past its expiry shows as expired.
+ */
+export function verdictView(
+  request: RequestProgress,
+  stored: StoredVerdict | undefined,
+  responseCode: unknown,
+  now: Date,
+): { view: VerdictView; released: boolean } {
+  const expired = request.status === 'pending' && request.expiresAt <= now;
+  const { responseCodeHash, ...verdict } = stored ?? ({} as StoredVerdict);
+  const released =
+    stored !== undefined &&
+    (!responseCodeHash || (typeof responseCode === 'string' && secretsEqual(sha256Hex(responseCode), responseCodeHash)));
+  return {
+    released,
+    view: {
+      id: request.id,
+      status: expired ? 'expired' : request.status,
+      ...(released ? { result: verdict as Verdict } : {}),
+      ...(stored && !released ? { responseCodeRequired: true as const } : {}),
+      ...(request.purgedAt ? { resultPurged: true as const } : {}),
+      completedAt: request.completedAt,
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { IsNull, LessThanOrEqual, Not } from 'typeorm';
+import { Database } from '../../persistence/index.js';
+import { PresentationRequestEntity, type PresentationStatus } from './presentation-request.entity.js';
+
+@Injectable()
+export class PresentationRequestRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(request: PresentationRequestEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(PresentationRequestEntity).insert(request));
+  }
+
+  byId(id: string): Promise<PresentationRequestEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(PresentationRequestEntity).findOneBy({ id }));
+  }
+
+  byStateHash(stateHash: string): Promise<PresentationRequestEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(PresentationRequestEntity).findOneBy({ stateHash }));
+  }
+
+  /**
+   * Completes a request: pending → verified/rejected, exactly once. One conditional UPDATE (`WHERE id = ? AND
+   * status = 'pending'`), so of any number of concurrent callers (a replayed or raced response) exactly one
+   * gets true and the others false; the database decides, not a read before the write. The request object and
+   * the response decryption key are dropped in the same statement; the sealed verdict is purged at `purgeAt`
+   * at the latest.
+   */
+  async complete(
+    id: string,
+    status: Exclude<PresentationStatus, 'pending' | 'expired'>,
+    sealedResult: string,
+    completedAt: Date,
+    purgeAt: Date,
+  ): Promise<boolean> {
+    const outcome = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(PresentationRequestEntity)
+        .update(
+          { id, status: 'pending' },
+          { status, result: sealedResult, completedAt, purgeAt, requestObject: null, encryptionKeySealed: null },
+        ),
+    );
+    return outcome.affected === 1;
+  }
+
+  /** First read of a verdict: its purge moves to `purgeAt` if that is sooner (never later). */
+  async purgeSoon(id: string, purgeAt: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(PresentationRequestEntity)
+        .update({ id, purgedAt: IsNull(), purgeAt: Not(LessThanOrEqual(purgeAt)) }, { purgeAt }),
+    );
+  }
+
+  /**
+   * Purges verdict claims whose time has come, and deletes requests that expired unanswered before
+   * `expiredBefore`. Returns how many rows each step touched.
+   */
+  async purge(now: Date, expiredBefore: Date): Promise<{ verdicts: number; expired: number }> {
+    return this.db.use(undefined, async (m) => {
+      const repository = m.getRepository(PresentationRequestEntity);
+      const verdicts = await repository.update(
+        { purgeAt: LessThanOrEqual(now), purgedAt: IsNull() },
+        { result: null, purgedAt: now, requestObject: null, encryptionKeySealed: null },
+      );
+      const expired = await repository.delete({ status: 'pending', expiresAt: LessThanOrEqual(expiredBefore) });
+      return { verdicts: verdicts.affected ?? 0, expired: expired.affected ?? 0 };
+    });
+  }
+}

@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import QRCode from 'qrcode';
+import type { Jwk } from '@openid4vc/oauth2';
+import { badRequest, OAuthError, parseOrThrow, randomToken, sha256Hex } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { Catalogue, p256HexToJwk, signJws } from '../../credentials/index.js';
+import { KeyService } from '../../keys/index.js';
+import { allowHttpOutsideProduction } from '../../oid4vci/index.js';
+import {
+  analyseDcqlQuery,
+  authorizationRequestPayload,
+  claimsBeyondRegistration,
+  DcqlProblem,
+  REQUEST_TTL_SECONDS,
+  requestExpiresAt,
+  requestObjectSigner,
+} from '../../oid4vp/index.js';
+import { oid4vpEndpoints, type Oid4vpEndpoints } from '../endpoints.js';
+import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
+import { RelyingPartyService } from '../relying-parties/relying-party.service.js';
+import { openid4vpVerifier } from './openid4vp-library.js';
+import { PresentationRequestRepository } from './presentation-request.repository.js';
+import { PresentationSeals } from './presentation-seals.js';
+import { createRequestSchema } from './presentation.schemas.js';
+
+/** A DCQL query the relying party may ask, or a 400 problem naming every reason it may not. */
+function requestedWithinRegistration(dcqlQuery: unknown, party: RelyingPartyEntity, catalogue: Catalogue) {
+  let analysed: ReturnType<typeof analyseDcqlQuery>;
+  try {
+    analysed = analyseDcqlQuery(dcqlQuery, catalogue);
+  } catch (error) {
+    if (error instanceof DcqlProblem) throw badRequest(error.message, error.violations);
+    throw error;
+  }
+  const beyond = claimsBeyondRegistration(analysed.requested, party.allowedClaims);
+  if (beyond.length) throw badRequest(`The request asks for claims beyond what ${party.name} is registered for`, beyond);
+  return analysed;
+}
+
+/**
+ * Presentation requests: a relying party's DCQL query, limited to its registration, becomes an OID4VP
+ * authorization request (link + QR, request object signed with the party's key and served by request_uri).
+ */
+@Injectable()
+export class PresentationRequestService {
+  private readonly endpoints: Oid4vpEndpoints;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly parties: RelyingPartyService,
+    private readonly requests: PresentationRequestRepository,
+    private readonly seals: PresentationSeals,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.endpoints = oid4vpEndpoints(config);
+    allowHttpOutsideProduction(this.endpoints.base, config.env);
+  }
+
+  /** A relying party asks for claims with DCQL; refused beyond its registration (data minimisation). */
+  async create(party: RelyingPartyEntity, body: unknown) {
+    const input = parseOrThrow(createRequestSchema, body);
+    const { query } = requestedWithinRegistration(input.dcql_query, party, this.catalogue);
+    const now = new Date();
+    const id = randomUUID();
+    const state = randomToken(24);
+    const nonce = randomToken(24);
+    const viewToken = randomToken(24);
+    const signing = await this.keys.getKey(party.signingKeyId);
+    const clientId = await this.parties.clientId(party);
+    const encryption = input.response_mode === 'direct_post.jwt' ? await this.seals.responseKey(id) : undefined;
+    const payload = authorizationRequestPayload({
+      clientId,
+      nonce,
+      state,
+      responseMode: input.response_mode,
+      responseUri: this.endpoints.responseUri,
+      dcqlQuery: query,
+      party,
+      ...(encryption ? { encryptionJwk: encryption.publicJwk } : {}),
+    });
+    const library = openid4vpVerifier({
+      sign: (header, claims) => signJws(header, claims, (signingInput) => this.keys.signJws(party.signingKeyId, signingInput)),
+      signerJwk: p256HexToJwk(signing.publicKeyHex) as Jwk,
+    });
+    const jwtSigner = requestObjectSigner(party.clientIdPrefix, clientId, party.certificate);
+    // The redirect_uri prefix forbids signed requests: everything travels by value in the link.
+    const created = await library.createOpenId4vpAuthorizationRequest({
+      authorizationRequestPayload: payload as never,
+      scheme: 'openid4vp://',
+      ...(jwtSigner
+        ? { jar: { requestUri: this.endpoints.requestUri(id), expiresInSeconds: REQUEST_TTL_SECONDS, jwtSigner } }
+        : {}),
+    });
+    // The library returns the signed request object next to the link; we serve it at request_uri.
+    const requestObject = (created.jar as { authorizationRequestJwt?: string } | undefined)?.authorizationRequestJwt;
+    const link = created.authorizationRequest;
+    const expiresAt = requestExpiresAt(now);
+    // Nothing that carries the nonce or state is stored in clear: the payload, the link and the request
+    // object are sealed; state and nonce are also kept as hashes.
+    await this.requests.insert({
+      id,
+      relyingPartyId: party.id,
+      clientId,
+      requestPayload: await this.seals.sealRequest(id, { authorizationRequest: payload, link, returnUri: input.redirect_uri }),
+      requestObject: requestObject ? await this.seals.sealRequestObject(id, requestObject) : null,
+      stateHash: sha256Hex(state),
+      nonceHash: sha256Hex(nonce),
+      encryptionKeySealed: encryption?.sealed ?? null,
+      status: 'pending',
+      result: null,
+      purgeAt: null,
+      purgedAt: null,
+      viewTokenHash: sha256Hex(viewToken),
+      expiresAt,
+      createdAt: now,
+      completedAt: null,
+    });
+    return {
+      id,
+      link,
+      clientId,
+      expiresAt,
+      deskUrl: this.endpoints.deskUrl(id, viewToken),
+      viewToken,
+      qr: {
+        png: await QRCode.toDataURL(link, { errorCorrectionLevel: 'L', margin: 2, width: 360 }),
+        svg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
+      },
+    };
+  }
+
+  /** The request object behind request_uri (JAR, typ oauth-authz-req+jwt), while the request is open. */
+  async requestObject(id: string): Promise<string> {
+    const request = await this.requests.byId(id);
+    if (!request?.requestObject || request.status !== 'pending' || request.expiresAt <= new Date()) {
+      throw new OAuthError(404, 'invalid_request_uri', 'No such presentation request, or it expired or was answered');
+    }
+    return this.seals.openRequestObject(request.id, request.requestObject);
+  }
+}

@@ -1,0 +1,140 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Jwk } from '@openid4vc/oauth2';
+import type { Openid4vpVerifier } from '@openid4vc/openid4vp';
+import { OAuthError, randomToken } from '../../common/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { allowHttpOutsideProduction } from '../../oid4vci/index.js';
+import {
+  alreadyAnswered,
+  analyseDcqlQuery,
+  checkResponseState,
+  isErrorResponse,
+  judgePresentations,
+  requestAnswered,
+  sameDeviceReturn,
+  verdictToStore,
+  vpTokenEntries,
+  vpTokenRejection,
+  walletErrorVerdict,
+  type AuthorizationRequestPayload,
+  type Verdict,
+} from '../../oid4vp/index.js';
+import { VerifierService } from '../verifier.service.js';
+import { openid4vpVerifier } from './openid4vp-library.js';
+import type { PresentationRequestEntity } from './presentation-request.entity.js';
+import { PresentationRequestRepository } from './presentation-request.repository.js';
+import { PresentationSeals } from './presentation-seals.js';
+import { VerdictDeliveryService } from './verdict-delivery.service.js';
+
+type RequestUnderAnswer = PresentationRequestEntity & { expectsEncryption: boolean };
+
+const underAnswer = (request: PresentationRequestEntity | null): RequestUnderAnswer | null =>
+  request && Object.assign(request, { expectsEncryption: request.encryptionKeySealed !== null });
+
+/**
+ * The response endpoint: a wallet's direct_post / direct_post.jwt answer is bound to its request, decrypted
+ * by src/keys, verified through the shared verifier, judged against the DCQL query, and accepted once.
+ */
+@Injectable()
+export class PresentationResponseService {
+  private readonly logger = new Logger('PresentationResponseService');
+  private readonly library: Openid4vpVerifier = openid4vpVerifier({});
+  private readonly limits: AppConfig['oid4vp'];
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly requests: PresentationRequestRepository,
+    private readonly seals: PresentationSeals,
+    private readonly verifier: VerifierService,
+    private readonly delivery: VerdictDeliveryService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = config.oid4vp;
+    allowHttpOutsideProduction(publicBaseUrl(config), config.env);
+  }
+
+  /** The wallet's direct_post / direct_post.jwt response: verified, bound to its request, accepted once. */
+  async handle(body: unknown): Promise<{ redirect_uri?: string }> {
+    const form = (body ?? {}) as Record<string, unknown>;
+    const lookup = {
+      byId: async (id: string) => underAnswer(await this.requests.byId(id)),
+      byStateHash: async (stateHash: string) => underAnswer(await this.requests.byStateHash(stateHash)),
+    };
+    const request = await requestAnswered(form, lookup, new Date());
+    const { authorizationRequest, returnUri } = await this.seals.openRequest(request);
+    const verdict = isErrorResponse(form)
+      ? walletErrorVerdict(form, request.stateHash)
+      : await this.verifyResponse(request, form, authorizationRequest);
+
+    // Same-device: a fresh response_code travels with the browser redirect; the party must show it to read
+    // the verdict, so a verdict cannot be fixed onto another person's session (OID4VP 1.0 §13.3).
+    const responseCode = returnUri ? randomToken(24) : undefined;
+    // The verdict's claims are personal data: sealed at rest, purged VERDICT_MAX_UNREAD_SECONDS from now at
+    // the latest (sooner once read).
+    const sealed = await this.seals.sealVerdict(request.id, verdictToStore(verdict, responseCode));
+    const completedAt = new Date();
+    const purgeAt = new Date(completedAt.getTime() + this.limits.verdictMaxUnreadSeconds * 1000);
+    const status = verdict.verified ? 'verified' : 'rejected';
+    if (!(await this.requests.complete(request.id, status, sealed, completedAt, purgeAt))) throw alreadyAnswered();
+    this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
+    void this.delivery.notify(request, verdict);
+    return returnUri && responseCode ? { redirect_uri: sameDeviceReturn(returnUri, request.id, responseCode) } : {};
+  }
+
+  private async verifyResponse(
+    request: PresentationRequestEntity,
+    form: Record<string, unknown>,
+    authorizationRequest: AuthorizationRequestPayload,
+  ): Promise<Verdict> {
+    let parsed;
+    try {
+      parsed = await this.library.parseOpenid4vpAuthorizationResponse({
+        authorizationResponse: form,
+        authorizationRequestPayload: authorizationRequest as never,
+        callbacks: { decryptJwe: (jwe) => this.decrypt(request, jwe), verifyJwt: async () => ({ verified: false }) },
+      });
+    } catch {
+      // Library messages are not passed on verbatim.
+      throw new OAuthError(400, 'invalid_request', 'The authorization response is malformed or cannot be decrypted');
+    }
+    const state = parsed.authorizationResponsePayload.state;
+    if (state !== undefined) checkResponseState(String(state), request.stateHash);
+    if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
+    return this.judge(request, authorizationRequest, parsed.dcql.presentations as Record<string, unknown>);
+  }
+
+  /** Decryption of the response JWE by the request's own key, inside src/keys. */
+  private async decrypt(request: PresentationRequestEntity, jwe: string) {
+    if (!request.encryptionKeySealed) return { decrypted: false as const };
+    try {
+      const { plaintext, publicJwk } = await this.seals.decryptResponse(request, jwe);
+      return { decrypted: true as const, decryptionJwk: publicJwk as Jwk, payload: new TextDecoder().decode(plaintext) };
+    } catch {
+      return { decrypted: false as const };
+    }
+  }
+
+  /**
+   * Verifies a DCQL vp_token without trusting the wallet: its structure first (before any chain lookup),
+   * then every presentation in order, then the verified contents against the query.
+   */
+  private async judge(
+    request: PresentationRequestEntity,
+    authorizationRequest: AuthorizationRequestPayload,
+    vpToken: Record<string, unknown>,
+  ): Promise<Verdict> {
+    const { query, requested } = analyseDcqlQuery(authorizationRequest.dcql_query, this.catalogue);
+    const refused = vpTokenRejection(query, vpToken, {
+      maxEntries: this.limits.maxVpTokenEntries,
+      maxIssuers: this.limits.maxIssuersPerResponse,
+    });
+    if (refused) return refused;
+    const verified = [];
+    for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
+      const expect = { nonce: authorizationRequest.nonce, audience: request.clientId };
+      verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect) });
+    }
+    return judgePresentations(query, requested, verified, (typeId) => this.catalogue.get(typeId)?.vcType);
+  }
+}

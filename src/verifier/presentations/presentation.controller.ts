@@ -1,0 +1,98 @@
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { JsonResponse, MediaResponse, OAuthErrorResponse, ProblemResponse } from '../openapi.js';
+import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
+import { CurrentRelyingParty, RelyingPartyGuard } from '../relying-parties/relying-party.guard.js';
+import { deskPage } from './desk-page.js';
+import { PresentationRequestService } from './presentation-request.service.js';
+import { PresentationResponseService } from './presentation-response.service.js';
+import { createdRequestSchema, createRequestSchema, responseAcceptedSchema, verdictViewSchema } from './presentation.schemas.js';
+import { VerdictDeliveryService } from './verdict-delivery.service.js';
+
+/**
+ * OID4VP for relying parties: their back-office (rpk_ API key) and desk page, and the wallet-facing
+ * request_uri and response endpoints (OAuth error JSON: see ProblemFilter).
+ */
+@ApiTags('OpenID4VP (relying parties)')
+@Controller()
+export class PresentationController {
+  constructor(
+    private readonly requests: PresentationRequestService,
+    private readonly responses: PresentationResponseService,
+    private readonly verdicts: VerdictDeliveryService,
+  ) {}
+
+  @Post('rp/requests')
+  @HttpCode(201)
+  @UseGuards(RelyingPartyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary:
+      'Create a presentation request from a DCQL query (refused beyond the registration): openid4vp:// link, QR, desk page',
+  })
+  @ApiBody({ schema: z.toJSONSchema(createRequestSchema, { io: 'input' }) as object })
+  @JsonResponse(201, 'the request: link, QR code, desk page', createdRequestSchema)
+  @ProblemResponse(400, 'invalid body or DCQL query, or claims beyond the registration (each listed)')
+  @ProblemResponse(401, 'no live relying-party API key')
+  create(@CurrentRelyingParty() party: RelyingPartyEntity, @Body() body: unknown) {
+    return this.requests.create(party, body);
+  }
+
+  @Get('rp/requests/:id')
+  @UseGuards(RelyingPartyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
+  @JsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
+  @ProblemResponse(401, 'no live relying-party API key')
+  @ProblemResponse(404, "not one of the party's requests")
+  result(
+    @CurrentRelyingParty() party: RelyingPartyEntity,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query('response_code') responseCode: unknown,
+  ) {
+    return this.verdicts.result(party, id, responseCode);
+  }
+
+  @Get('rp/requests/:id/verdict')
+  @Header('cache-control', 'no-store')
+  @JsonResponse(200, 'status, and the verdict once released (the desk page polls this)', verdictViewSchema)
+  @ProblemResponse(404, 'no such request, or a wrong view token')
+  verdict(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query('view') view: unknown,
+    @Query('response_code') responseCode: unknown,
+  ) {
+    return this.verdicts.resultForView(id, view, responseCode);
+  }
+
+  @Get('rp/desk/:id')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Verifier desk page: QR code, then the verdict' })
+  @MediaResponse(200, 'the desk page', 'text/html', { type: 'string' })
+  @ProblemResponse(404, 'no such request, a wrong view token, or a purged verdict')
+  async desk(@Param('id', new ParseUUIDPipe()) id: string, @Query('view') view: unknown) {
+    return deskPage(await this.verdicts.deskView(id, view));
+  }
+
+  @Get('oid4vp/requests/:id')
+  @Header('content-type', 'application/oauth-authz-req+jwt')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Signed request object (JAR) for request_uri' })
+  @MediaResponse(200, 'the signed request object', 'application/oauth-authz-req+jwt', { type: 'string' })
+  @OAuthErrorResponse(404, 'invalid_request_uri: no such request, or it expired or was answered')
+  requestObject(@Param('id') id: string) {
+    return this.requests.requestObject(id);
+  }
+
+  @Post('oid4vp/response')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Wallet response endpoint (direct_post, direct_post.jwt)' })
+  @JsonResponse(200, 'accepted; same-device flows get the redirect_uri', responseAcceptedSchema)
+  @OAuthErrorResponse(400, 'invalid_request: unknown request or state, answered, expired, malformed or unencrypted')
+  response(@Body() body: unknown) {
+    return this.responses.handle(body);
+  }
+}

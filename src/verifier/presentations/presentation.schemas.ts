@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { timestampSchema, uuidSchema } from '../openapi.js';
+import { RESPONSE_MODES } from '../../oid4vp/index.js';
+
+export const createRequestSchema = z.object({
+  dcql_query: z.record(z.string(), z.unknown()),
+  response_mode: z.enum(RESPONSE_MODES).default('direct_post.jwt'),
+  /** Same-device flow: where the wallet sends the citizen back after answering. */
+  redirect_uri: z
+    .url()
+    .max(2000)
+    .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL')
+    .optional(),
+});
+
+// Response bodies, for the OpenAPI document.
+
+export const createdRequestSchema = z.object({
+  id: uuidSchema,
+  link: z.string().describe('openid4vp:// link for the wallet (request_uri, or the request by value)'),
+  clientId: z.string(),
+  expiresAt: timestampSchema,
+  deskUrl: z.url().describe('the desk page; holds only the view token'),
+  viewToken: z.string(),
+  qr: z.object({ png: z.string().describe('data: URL'), svg: z.string() }),
+});
+
+const checkSchema = z.object({
+  check: z.string(),
+  passed: z.boolean(),
+  reason: z.string().optional(),
+  anchored: z.boolean().optional(),
+});
+
+const verdictSchema = z.object({
+  verified: z.boolean(),
+  reason: z.string().optional(),
+  credentials: z.array(
+    z.object({
+      queryId: z.string(),
+      type: z.string().optional(),
+      issuer: z.string().optional(),
+      claims: z.record(z.string(), z.unknown()).optional().describe('only the requested claims that were disclosed'),
+      checks: z.array(checkSchema).optional(),
+    }),
+  ),
+});
+
+export const verdictViewSchema = z.object({
+  id: uuidSchema,
+  status: z.enum(['pending', 'verified', 'rejected', 'expired']),
+  result: verdictSchema.optional().describe('absent until answered, once purged, or without the response_code'),
+  responseCodeRequired: z.literal(true).optional().describe('same-device: show the response_code to read the verdict'),
+  resultPurged: z.literal(true).optional(),
+  completedAt: timestampSchema.nullable(),
+});
+
+export const responseAcceptedSchema = z.object({
+  redirect_uri: z.string().optional().describe('same-device flow: where the wallet sends the citizen back'),
+});

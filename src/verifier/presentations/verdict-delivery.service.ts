@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import QRCode from 'qrcode';
+import { notFound, secretsEqual, sha256Hex } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { SealedSecrets } from '../../keys/index.js';
+import { verdictView, type Verdict, type VerdictView } from '../../oid4vp/index.js';
+import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
+import { RelyingPartyService, webhookSecretContext } from '../relying-parties/relying-party.service.js';
+import { postWebhook } from '../webhook.js';
+import type { PresentationRequestEntity } from './presentation-request.entity.js';
+import { PresentationRequestRepository } from './presentation-request.repository.js';
+import { PresentationSeals } from './presentation-seals.js';
+
+/**
+ * Verdicts to the relying party: polled by its back-office (API key) or its desk page (view token), pushed
+ * to its webhook. A same-device verdict is released only with the response_code (see verdictView).
+ */
+@Injectable()
+export class VerdictDeliveryService {
+  private readonly logger = new Logger('VerdictDeliveryService');
+  private readonly retentionSeconds: number;
+
+  constructor(
+    private readonly requests: PresentationRequestRepository,
+    private readonly parties: RelyingPartyService,
+    private readonly seals: PresentationSeals,
+    private readonly secrets: SealedSecrets,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.retentionSeconds = config.oid4vp.verdictRetentionSeconds;
+  }
+
+  /** The party's own request: status and, when released, the verdict. */
+  async result(party: RelyingPartyEntity, id: string, responseCode?: unknown): Promise<VerdictView> {
+    const request = await this.requests.byId(id);
+    if (!request || request.relyingPartyId !== party.id) throw notFound(`No presentation request ${id}`);
+    return this.poll(request, responseCode);
+  }
+
+  /**
+   * The desk page polls with its view token (no API key in the browser). A same-device verdict needs the
+   * response_code as well: the view token alone would let whoever holds the desk link read the verdict of a
+   * flow completed on another device (session fixation, OID4VP 1.0 §13.3).
+   */
+  async resultForView(id: string, viewToken: unknown, responseCode?: unknown): Promise<VerdictView> {
+    return this.poll(await this.requestForView(id, viewToken), responseCode);
+  }
+
+  /** What the desk page shows: the party, the QR code of the link. */
+  async deskView(id: string, viewToken: unknown) {
+    const request = await this.requestForView(id, viewToken);
+    const party = (await this.parties.byId(request.relyingPartyId))!;
+    if (request.status !== 'pending' && request.purgedAt) throw notFound(`No presentation request ${id}`);
+    const { link } = await this.seals.openRequest(request);
+    return {
+      id,
+      viewToken: viewToken as string, // checked by requestForView
+      partyName: party.name,
+      purpose: party.purpose,
+      link,
+      qrSvg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
+    };
+  }
+
+  /**
+   * Pushes the verdict to the party's webhook, signed so that it cannot be forged:
+   * x-chancery-signature = v1=HMAC-SHA256(webhook secret, "<x-chancery-timestamp>.<body>") in hex, computed
+   * inside src/keys with the sealed secret. Delivery failures are logged; the party can still poll.
+   */
+  async notify(request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId'>, verdict: Verdict): Promise<void> {
+    const party = await this.parties.byId(request.relyingPartyId);
+    if (!party?.webhookUrl || !party.webhookSecretSealed) return;
+    try {
+      const body = JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = await this.secrets.hmacSha256(
+        party.webhookSecretSealed,
+        webhookSecretContext(party.id),
+        `${timestamp}.${body}`,
+      );
+      const status = await postWebhook(
+        party.webhookUrl,
+        body,
+        { 'content-type': 'application/json', 'x-chancery-timestamp': timestamp, 'x-chancery-signature': `v1=${signature}` },
+        this.parties.webhookPolicy,
+      );
+      if (status < 200 || status >= 300)
+        this.logger.warn({ presentationRequestId: request.id, status }, 'webhook answered with an error');
+    } catch (error) {
+      this.logger.warn({ presentationRequestId: request.id, reason: (error as Error).message }, 'webhook delivery failed');
+    }
+  }
+
+  private async requestForView(id: string, viewToken: unknown): Promise<PresentationRequestEntity> {
+    const request = await this.requests.byId(id);
+    if (!request || typeof viewToken !== 'string' || !secretsEqual(sha256Hex(viewToken), request.viewTokenHash)) {
+      throw notFound(`No presentation request ${id}`);
+    }
+    return request;
+  }
+
+  /** Once released, the claims are kept only VERDICT_RETENTION_SECONDS longer. */
+  private async poll(request: PresentationRequestEntity, responseCode: unknown): Promise<VerdictView> {
+    const now = new Date();
+    const { view, released } = verdictView(request, await this.seals.openVerdict(request), responseCode, now);
+    if (released) await this.requests.purgeSoon(request.id, new Date(now.getTime() + this.retentionSeconds * 1000));
+    return view;
+  }
+}
