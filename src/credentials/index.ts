@@ -41,4 +41,18 @@ export {
   type StatusOutcome,
   type HolderBindingExpectations,
 } from './verify.js';
+export {
+  validateCredential,
+  validatePresentation,
+  validateEnvelope,
+  parseDataUrl,
+  envelopeKind,
+  isUrl,
+  isDateTimeStamp,
+  VCDM2_CONTEXT,
+  ENVELOPE_MEDIA_TYPES,
+  type VcdmViolation,
+  type VcdmRule,
+  type ParsedEnvelope,
+} from './vcdm2.js';
 export { CredentialsModule } from './credentials.module.js';
