@@ -44,7 +44,12 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
     ok: (d) => (d['@context'] = [V2, 'https://w3id.org/security/data-integrity/v2']),
     bad: (d) => (d['@context'] = [V2, 42]),
   },
-  { rule: 'id.not_url', path: 'id', ok: (d) => (d['id'] = 'urn:uuid:2d8c2e1a-6f61-4c4b-9d35-0f6c2a4f6f1e'), bad: (d) => (d['id'] = 'not a url') },
+  {
+    rule: 'id.not_url',
+    path: 'id',
+    ok: (d) => (d['id'] = 'urn:uuid:2d8c2e1a-6f61-4c4b-9d35-0f6c2a4f6f1e'),
+    bad: (d) => (d['id'] = 'not a url'),
+  },
   { rule: 'type.required', path: 'type', ok: () => {}, bad: (d) => delete d['type'] },
   { rule: 'type.invalid', path: 'type', ok: (d) => (d['type'] = 'VerifiableCredential'), bad: (d) => (d['type'] = [4]) },
   { rule: 'type.missing_base', path: 'type', ok: () => {}, bad: (d) => (d['type'] = ['ExampleAlumniCredential']) },
@@ -60,7 +65,11 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
   {
     rule: 'name.invalid',
     path: 'name',
-    ok: (d) => (d['name'] = [{ '@value': '学位证书', '@language': 'zh-CN' }, { '@value': 'Degree', '@language': 'en' }]),
+    ok: (d) =>
+      (d['name'] = [
+        { '@value': '学位证书', '@language': 'zh-CN' },
+        { '@value': 'Degree', '@language': 'en' },
+      ]),
     bad: (d) => (d['name'] = { '@value': 'x', '@language': 'not a tag!' }),
   },
   {
@@ -70,7 +79,12 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
     bad: (d) => (d['description'] = 12),
   },
   { rule: 'issuer.required', path: 'issuer', ok: () => {}, bad: (d) => delete d['issuer'] },
-  { rule: 'issuer.invalid', path: 'issuer', ok: (d) => (d['issuer'] = { id: 'did:example:76e12ec712ebc6f1c221ebfeb1f' }), bad: (d) => (d['issuer'] = null) },
+  {
+    rule: 'issuer.invalid',
+    path: 'issuer',
+    ok: (d) => (d['issuer'] = { id: 'did:example:76e12ec712ebc6f1c221ebfeb1f' }),
+    bad: (d) => (d['issuer'] = null),
+  },
   {
     rule: 'issuer.not_url',
     path: 'issuer.id',
@@ -96,8 +110,18 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
     ok: (d) => (d['validFrom'] = '2010-01-01T19:23:24.123+08:00'),
     bad: (d) => (d['validFrom'] = '2010-01-01T19:23:24'),
   },
-  { rule: 'validUntil.invalid', path: 'validUntil', ok: (d) => (d['validUntil'] = '2030-01-01T00:00:00Z'), bad: (d) => (d['validUntil'] = '2030-01-01') },
-  { rule: 'validity.order', path: 'validUntil', ok: (d) => (d['validUntil'] = '2010-01-01T19:23:24Z'), bad: (d) => (d['validUntil'] = '2009-01-01T00:00:00Z') },
+  {
+    rule: 'validUntil.invalid',
+    path: 'validUntil',
+    ok: (d) => (d['validUntil'] = '2030-01-01T00:00:00Z'),
+    bad: (d) => (d['validUntil'] = '2030-01-01'),
+  },
+  {
+    rule: 'validity.order',
+    path: 'validUntil',
+    ok: (d) => (d['validUntil'] = '2010-01-01T19:23:24Z'),
+    bad: (d) => (d['validUntil'] = '2009-01-01T00:00:00Z'),
+  },
   {
     rule: 'extension.invalid',
     path: 'termsOfUse',
@@ -152,8 +176,12 @@ describe('VCDM 2.0 credential rules', () => {
   });
 
   it('refreshService needs a type', () => {
-    expect(rules({ ...credential(), refreshService: { type: 'VerifiableCredentialRefreshService2021', url: 'https://x.example' } })).toEqual([]);
-    expect(rules({ ...credential(), refreshService: { url: 'https://x.example' } })).toEqual(['refreshService.type extension.type_required']);
+    expect(
+      rules({ ...credential(), refreshService: { type: 'VerifiableCredentialRefreshService2021', url: 'https://x.example' } }),
+    ).toEqual([]);
+    expect(rules({ ...credential(), refreshService: { url: 'https://x.example' } })).toEqual([
+      'refreshService.type extension.type_required',
+    ]);
   });
 
   it('lists every violation of a bad document at once', () => {
@@ -201,7 +229,9 @@ describe('VCDM 2.0 presentation rules', () => {
     expect(validatePresentation(presentation())).toEqual([]);
     const enveloped = {
       ...presentation(),
-      verifiableCredential: [{ '@context': V2, type: 'EnvelopedVerifiableCredential', id: 'data:application/vc+jwt,eyJ.eyJ.sig' }],
+      verifiableCredential: [
+        { '@context': V2, type: 'EnvelopedVerifiableCredential', id: 'data:application/vc+jwt,eyJ.eyJ.sig' },
+      ],
     };
     expect(validatePresentation(enveloped)).toEqual([]);
   });

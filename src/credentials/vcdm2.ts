@@ -97,7 +97,8 @@ function checkContext(doc: Json, path: string, report: Report, options: { allowS
   if (typeof context === 'string' && options.allowString) context = [context];
   if (!Array.isArray(context) || context.length === 0)
     return report.add(at, 'context.not_ordered_set', '@context must be an ordered set (a non-empty array)');
-  if (context[0] !== VCDM2_CONTEXT) report.add(join(at, 0), 'context.first_not_v2', `the first @context must be ${VCDM2_CONTEXT}`);
+  if (context[0] !== VCDM2_CONTEXT)
+    report.add(join(at, 0), 'context.first_not_v2', `the first @context must be ${VCDM2_CONTEXT}`);
   context.forEach((item, index) => {
     if (index === 0 && item === VCDM2_CONTEXT) return;
     if (!(isUrl(item) || isObject(item)))
@@ -124,7 +125,8 @@ function checkType(doc: Json, path: string, base: string, report: Report): void 
   const terms = inlineTerms(doc);
   (types as string[]).forEach((type, index) => {
     const where = Array.isArray(doc['type']) ? join(at, index) : at;
-    if (!isTermOrUrl(type)) return report.add(where, 'type.not_term_or_url', `type ${type.slice(0, 80)} is neither a term nor a URL`);
+    if (!isTermOrUrl(type))
+      return report.add(where, 'type.not_term_or_url', `type ${type.slice(0, 80)} is neither a term nor a URL`);
     // A term an inline context maps to something that is not a URL does not expand to a type IRI.
     const definition = terms.get(type);
     const mapped = isObject(definition) ? definition['@id'] : definition;
@@ -153,8 +155,7 @@ function checkText(doc: Json, member: 'name' | 'description', path: string, repo
     typeof value === 'string' ||
     isLanguageValue(value) ||
     (Array.isArray(value) && value.length > 0 && value.every(isLanguageValue));
-  if (!ok)
-    report.add(join(path, member), `${member}.invalid`, `${member} must be a string or language value objects`);
+  if (!ok) report.add(join(path, member), `${member}.invalid`, `${member} must be a string or language value objects`);
 }
 
 /** Issuer and holder: a URL, or an object whose `id` is a URL. */
@@ -336,12 +337,16 @@ export function parseDataUrl(value: unknown): ParsedEnvelope | undefined {
 function envelopeViolations(doc: Json, path: string, kind: 'credential' | 'presentation', report: Report): void {
   const expectedType = kind === 'credential' ? 'EnvelopedVerifiableCredential' : 'EnvelopedVerifiablePresentation';
   checkContext(doc, path, report, { allowString: true });
-  if (!asSet(doc['type']).includes(expectedType))
-    report.add(join(path, 'type'), 'envelope.type', `type must be ${expectedType}`);
+  if (!asSet(doc['type']).includes(expectedType)) report.add(join(path, 'type'), 'envelope.type', `type must be ${expectedType}`);
   const parsed = parseDataUrl(doc['id']);
-  if (!parsed) return report.add(join(path, 'id'), 'envelope.id_not_data_url', 'id must be a data: URL holding the secured token');
+  if (!parsed)
+    return report.add(join(path, 'id'), 'envelope.id_not_data_url', 'id must be a data: URL holding the secured token');
   if (!(ENVELOPE_MEDIA_TYPES[kind] as readonly string[]).includes(parsed.mediaType))
-    report.add(join(path, 'id'), 'envelope.media_type', `media type ${parsed.mediaType.slice(0, 60)} is not a ${kind} media type`);
+    report.add(
+      join(path, 'id'),
+      'envelope.media_type',
+      `media type ${parsed.mediaType.slice(0, 60)} is not a ${kind} media type`,
+    );
 }
 
 /**
