@@ -1,3 +1,5 @@
+// @peculiar/x509 resolves its services through tsyringe, which needs the reflect polyfill loaded first.
+import 'reflect-metadata';
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import {
   BasicConstraintsExtension,

@@ -70,6 +70,8 @@ function trackedResolver(context: VerifierContext) {
   return { state, loader: createDocumentLoader(resolve) };
 }
 
+const dataUrlId = (doc: unknown) => typeof doc === 'object' && doc !== null && parseDataUrl((doc as Json)['id']) !== undefined;
+
 const issuerIdOf = (issuer: unknown): unknown =>
   typeof issuer === 'object' && issuer !== null && !Array.isArray(issuer) ? (issuer as Json)['id'] : issuer;
 
@@ -85,7 +87,8 @@ export async function verifyCredentialDocument(
 ): Promise<VerificationResult> {
   if (typeof doc === 'string') return verifyCredential(doc, context);
   const checks = new Checks();
-  if (envelopeKind(doc) === 'EnvelopedVerifiableCredential') {
+  // An envelope's data: URL id makes it one, whatever its type says (a removed or replaced type is refused).
+  if (envelopeKind(doc) === 'EnvelopedVerifiableCredential' || dataUrlId(doc)) {
     const token = openEnvelope(doc, 'credential', checks);
     if (isResult(token)) return token;
     return verifyCredential(token, context);
@@ -150,7 +153,7 @@ export async function verifyPresentationDocument(
 ): Promise<PresentationResult> {
   if (typeof doc === 'string') return verifyPresentation(doc, expect, context);
   const checks = new Checks();
-  if (envelopeKind(doc) === 'EnvelopedVerifiablePresentation') {
+  if (envelopeKind(doc) === 'EnvelopedVerifiablePresentation' || dataUrlId(doc)) {
     const token = openEnvelope(doc, 'presentation', checks);
     if (isResult(token)) return { ...token, credentials: [] };
     return verifyPresentation(token, expect, context);
