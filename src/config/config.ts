@@ -73,6 +73,24 @@ const envSchema = z.object({
   // Verification hardening (h2-verify).
   VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION: z.coerce.number().int().min(1).max(100).default(10),
   VERIFIER_MAX_ISSUERS_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(5),
+  // Trust anchors beside the chain registry (issue 13): issuer DIDs and X.509 roots (PEM, \n may be escaped).
+  TRUST_ANCHOR_DIDS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(/[,\s]+/)
+        .map((did) => did.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^did:(key|jwk|web):[A-Za-z0-9._:%-]+$/, 'each entry must be a did:key, did:jwk or did:web'))),
+  TRUST_ANCHOR_X509_PEM: z
+    .string()
+    .transform((value) => value.replace(/\\n/g, '\n'))
+    .refine((value) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(value), 'must hold PEM certificates')
+    .optional(),
+  DID_WEB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+  DID_WEB_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(65_536),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 
   // HTTP platform (h4): timeouts, connection cap, rate limits, docs/metrics exposure.
@@ -174,6 +192,10 @@ export interface AppConfig {
     maxIssuersPerRequest: number;
     /** JWT VCs in one JWT VP. */
     maxCredentialsPerPresentation: number;
+    /** Issuers trusted beside the chain registry: DIDs, and PEM certificates of X.509 roots for x5c chains. */
+    trustAnchors: { dids: string[]; x509Pem: string | undefined };
+    /** did:web documents: fetched over https (http only outside production), bounded in time and size. */
+    didWeb: { timeoutMs: number; maxBytes: number; allowHttp: boolean };
   };
 }
 
@@ -313,6 +335,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       clockSkewSeconds: e.VERIFIER_CLOCK_SKEW_SECONDS,
       maxIssuersPerRequest: e.VERIFIER_MAX_ISSUERS_PER_REQUEST,
       maxCredentialsPerPresentation: e.VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION,
+      trustAnchors: { dids: e.TRUST_ANCHOR_DIDS, x509Pem: e.TRUST_ANCHOR_X509_PEM },
+      didWeb: { timeoutMs: e.DID_WEB_TIMEOUT_MS, maxBytes: e.DID_WEB_MAX_BYTES, allowHttp: e.NODE_ENV !== 'production' },
     },
     status: {
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,

@@ -25,9 +25,39 @@ export {
   type HolderKeyAlgorithm,
 } from './holder-key.js';
 export { didJwk, jwkFromDidJwk } from './did-jwk.js';
+export { verifyPresentation, holderKey, type PresentationResult, type PresentationExpectations } from './verify-presentation.js';
+export { verifyCredentialDocument, verifyPresentationDocument, type CredentialProofOptions } from './verify-document.js';
+export { UNAVAILABLE_REASONS } from './verify-common.js';
+export {
+  parseTrustAnchors,
+  trustX5c,
+  didAnchorFor,
+  TrustAnchorError,
+  type TrustAnchor,
+  type IssuerTrust,
+} from './trust-anchors.js';
+export {
+  offlineDidDocument,
+  didKeyDocument,
+  didJwkDocument,
+  findVerificationMethod,
+  verificationMethodJwk,
+  asMultikey,
+  type DidDocument,
+  type VerificationMethod,
+} from './dids.js';
+export { jwkToMultibase, multibaseToJwk } from './multikey.js';
+export { createDocumentLoader, DocumentNotLoadable, type DocumentLoader } from './data-integrity/document-loader.js';
+export {
+  secureWithEcdsaRdfc2019,
+  verifyCredentialProof,
+  verifyPresentationProof,
+  SUPPORTED_CRYPTOSUITES,
+  type RawSigner,
+} from './data-integrity/proofs.js';
+export { BUNDLED_CONTEXTS } from './data-integrity/contexts.js';
 export {
   verifyCredential,
-  verifyPresentation,
   VerifierDependencyUnavailable,
   DEFAULT_VERIFIER_LIMITS,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
@@ -35,10 +65,23 @@ export {
   type Check,
   type CheckName,
   type VerificationResult,
-  type PresentationResult,
   type VerifiedCredential,
   type VerifierContext,
   type StatusOutcome,
   type HolderBindingExpectations,
 } from './verify.js';
+export {
+  validateCredential,
+  validatePresentation,
+  validateEnvelope,
+  parseDataUrl,
+  envelopeKind,
+  isUrl,
+  isDateTimeStamp,
+  VCDM2_CONTEXT,
+  ENVELOPE_MEDIA_TYPES,
+  type VcdmViolation,
+  type VcdmRule,
+  type ParsedEnvelope,
+} from './vcdm2.js';
 export { CredentialsModule } from './credentials.module.js';

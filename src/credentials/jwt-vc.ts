@@ -1,7 +1,9 @@
 /** W3C VC Data Model 2.0 (VC-JOSE-COSE, typ vc+jwt) and 1.1 (JWT `vc` claim, did-jwt-vc compatible). */
 export type DataModel = '2.0' | '1.1';
 
-export const VCDM2_CONTEXT = 'https://www.w3.org/ns/credentials/v2';
+import { VCDM2_CONTEXT } from './vcdm2.js';
+
+export { VCDM2_CONTEXT };
 export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
 
 export interface JwtVcContent {

@@ -7,12 +7,12 @@ import { b64url, b64urlJson, isHighS, sha256b64url, signJws } from './jws.js';
 import { jwtVcPayload } from './jwt-vc.js';
 import {
   verifyCredential,
-  verifyPresentation,
   VerifierDependencyUnavailable,
   type Check,
   type VerificationResult,
   type VerifierContext,
 } from './verify.js';
+import { verifyPresentation } from './verify-presentation.js';
 import { DRIVING_LICENCE_CLAIMS } from '../../test/fixtures/claims.js';
 
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
@@ -257,6 +257,7 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       const otherIssuer = 'did:ethr:govchain:0x00000000000000000000000000000000000000b2';
       const foreign = await jwtVc('2.0', (payload) => {
         payload['issuer'] = otherIssuer;
+        payload['iss'] = otherIssuer;
       });
       const withOtherKid = foreign.replace(
         /^[^.]+/,

@@ -4,13 +4,27 @@ import type { JsonWebKey } from 'node:crypto';
 import { StatusListAnchorClient, TrustedIssuerRegistry } from '../chain/index.js';
 import { checkCredentialStatus, StatusListFetcher } from '../status/index.js';
 import { DidResolverService, ethrDidAddress } from '../did/index.js';
+import { fetchDidWebDocument, type DidWebOptions } from './did-web.js';
 import {
   Catalogue,
+  didAnchorFor,
+  findVerificationMethod,
+  offlineDidDocument,
   p256HexToJwk,
+  parseTrustAnchors,
+  trustX5c,
+  verificationMethodJwk,
   verifyCredential,
+  verifyCredentialDocument,
   verifyPresentation,
+  verifyPresentationDocument,
   VerifierDependencyUnavailable,
+  type CredentialProofOptions,
+  type DidDocument,
   type HolderBindingExpectations,
+  type IssuerTrust,
+  type PresentationExpectations,
+  type TrustAnchor,
   type VerifierLimits,
   type PresentationResult,
   type VerificationResult,
@@ -31,6 +45,9 @@ export class VerifierService {
   private readonly statusMaxAgeMs: number;
   private readonly anchoredDigests = new Map<string, string>();
   private readonly latestVersions = new Map<string, { version: number; until: number }>();
+  /** Trust beside the chain registry (TRUST_ANCHOR_DIDS, TRUST_ANCHOR_X509_PEM). */
+  private readonly trustAnchors: TrustAnchor[];
+  private readonly didWeb: DidWebOptions;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -48,13 +65,29 @@ export class VerifierService {
     };
     this.verifyAnchors = config.status.verifyAnchor;
     this.statusMaxAgeMs = config.status.maxAgeSeconds * 1000;
+    const { dids, x509Pem } = config.verifier.trustAnchors;
+    this.trustAnchors = parseTrustAnchors(dids, x509Pem ? [x509Pem] : []);
+    this.didWeb = config.verifier.didWeb;
+  }
+
+  /** VC-API: a credential as JSON (enveloped, Data Integrity) or a compact token. */
+  verifyCredentialDocument(document: unknown, options: CredentialProofOptions = {}): Promise<VerificationResult> {
+    return verifyCredentialDocument(document, this.context(), options);
+  }
+
+  /** VC-API: a presentation as JSON (enveloped, Data Integrity, unsigned) or a compact token. */
+  verifyPresentationDocument(document: unknown, expect: PresentationExpectations): Promise<PresentationResult> {
+    return verifyPresentationDocument(document, expect, this.context());
   }
 
   verifyCredential(serialized: string): Promise<VerificationResult> {
     return verifyCredential(serialized, this.context());
   }
 
-  verifyPresentation(serialized: string, expect: HolderBindingExpectations): Promise<PresentationResult> {
+  verifyPresentation(
+    serialized: string,
+    expect: HolderBindingExpectations & { audience: string; nonce: string },
+  ): Promise<PresentationResult> {
     return verifyPresentation(serialized, expect, this.context());
   }
 
@@ -72,16 +105,50 @@ export class VerifierService {
       checkStatus: (status, format, issuer) =>
         checkCredentialStatus(status, format, issuer, {
           fetchList: (url) => this.lists.fetch(url),
-          issuerKey: (kid, did) => this.onChain('status list key', () => this.issuerKey(kid, did)),
+          issuerKey: (kid, did) =>
+            ethrDidAddress(did) ? this.onChain('status list key', () => this.issuerKey(kid, did)) : this.anchoredKey(kid, did),
           anchor: this.verifyAnchors
             ? (url, version) => this.onChain('status list anchor', () => this.anchor(url, version))
             : undefined,
         }),
+      trustAnchor: (issuer, x5c) => this.trustAnchor(issuer, x5c),
+      resolveDid: (did) => this.resolveDid(did),
       nowSeconds: () => Math.floor(Date.now() / 1000),
       clockSkewSeconds: this.clockSkewSeconds,
       holderProofMaxAgeSeconds: this.holderProofMaxAgeSeconds,
       limits: this.limits,
     };
+  }
+
+  /** A configured anchor naming the issuer's DID, or an x5c chain to a configured X.509 root. */
+  private async trustAnchor(issuer: string, x5c: unknown): Promise<IssuerTrust | { reason: string } | undefined> {
+    if (x5c !== undefined) return trustX5c(x5c, issuer, this.trustAnchors, new Date());
+    return didAnchorFor(issuer, this.trustAnchors);
+  }
+
+  /** DID documents: did:key and did:jwk offline, did:web fetched (bounded), did:ethr from the chain. */
+  private async resolveDid(did: string): Promise<DidDocument | undefined> {
+    const offline = offlineDidDocument(did);
+    if (offline) return offline;
+    if (did.startsWith('did:web:')) {
+      try {
+        return await fetchDidWebDocument(did, this.didWeb);
+      } catch (error) {
+        this.logger.warn(`did:web ${did.slice(0, 100)}: ${(error as Error).message?.split('\n')[0]}`);
+        throw new VerifierDependencyUnavailable('did_unavailable');
+      }
+    }
+    if (!ethrDidAddress(did)) return undefined;
+    const resolved = await this.onChain('DID document', () => this.resolver.resolve(did));
+    return (resolved.didDocument as DidDocument | null) ?? undefined;
+  }
+
+  /** The key of a status list signed by an anchored (non-chain) issuer. */
+  private async anchoredKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
+    const document = await this.resolveDid(issuer);
+    const method = document && findVerificationMethod(document, kid, 'assertionMethod');
+    const jwk = method && verificationMethodJwk(method);
+    return jwk ? { jwk } : { reason: `kid ${kid} is not an assertion method of ${issuer}` };
   }
 
   /**

@@ -1,0 +1,215 @@
+import { finishCredential } from './credential-checks.js';
+import { createDocumentLoader } from './data-integrity/document-loader.js';
+import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
+import { jwkFromDidJwk } from './did-jwk.js';
+import type { DidDocument } from './dids.js';
+import { decideIssuer } from './issuer-trust.js';
+import { readJosePart } from './jws.js';
+import { envelopeKind, parseDataUrl, validateCredential, validateEnvelope, validatePresentation } from './vcdm2.js';
+import { verifyCredential } from './verify.js';
+import {
+  Checks,
+  isResult,
+  limitsOf,
+  VerifierDependencyUnavailable,
+  violationsReason,
+  type VerificationResult,
+  type VerifierContext,
+} from './verify-common.js';
+import {
+  bindToPresenter,
+  verifyPresentation,
+  type PresentationExpectations,
+  type PresentationResult,
+} from './verify-presentation.js';
+
+/** VC-API `options` that concern a credential's proof. */
+export interface CredentialProofOptions {
+  expectedProofPurpose?: string;
+  challenge?: string;
+  domain?: string;
+}
+
+type Json = Record<string, unknown>;
+
+/** The `typ` each envelope media type requires of its token (VC-JOSE-COSE §3, §6.1). */
+const TYP_OF_MEDIA_TYPE: Record<string, (string | undefined)[]> = {
+  'application/vc+jwt': ['vc+jwt'],
+  'application/vc+sd-jwt': ['vc+sd-jwt'],
+  'application/dc+sd-jwt': ['dc+sd-jwt'],
+  'application/vp+jwt': ['vp+jwt'],
+  'application/vp+sd-jwt': ['vp+sd-jwt'],
+  'application/jwt': ['JWT', undefined],
+};
+
+/** Opens an envelope: its own rules, then the token's `typ` against the data: URL's media type. */
+function openEnvelope(doc: unknown, kind: 'credential' | 'presentation', checks: Checks): string | VerificationResult {
+  const violations = validateEnvelope(doc, kind);
+  if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
+  const { mediaType, token } = parseDataUrl((doc as Json)['id'])!;
+  const typ = readJosePart(token.split('~')[0]!, 0)?.['typ'];
+  if (!TYP_OF_MEDIA_TYPE[mediaType]!.includes(typ as string | undefined))
+    return checks.fail('data_model', `the token's typ ${String(typ).slice(0, 40)} does not match the media type ${mediaType}`);
+  return token;
+}
+
+/**
+ * A resolver for the Data Integrity document loader that remembers an outage: the loader itself can only
+ * fail, so an unreachable chain would otherwise look like a bad proof.
+ */
+function trackedResolver(context: VerifierContext) {
+  const state: { unavailable?: string } = {};
+  const resolve = async (did: string): Promise<DidDocument | undefined> => {
+    try {
+      return await context.resolveDid?.(did);
+    } catch (error) {
+      state.unavailable = error instanceof VerifierDependencyUnavailable ? error.code : 'unavailable';
+      return undefined;
+    }
+  };
+  return { state, loader: createDocumentLoader(resolve) };
+}
+
+const dataUrlId = (doc: unknown) => typeof doc === 'object' && doc !== null && parseDataUrl((doc as Json)['id']) !== undefined;
+
+const issuerIdOf = (issuer: unknown): unknown =>
+  typeof issuer === 'object' && issuer !== null && !Array.isArray(issuer) ? (issuer as Json)['id'] : issuer;
+
+/**
+ * Verifies a credential given as JSON (VC-API): an EnvelopedVerifiableCredential (the envelope's rules, the
+ * token's typ against its media type, then the token), a credential with a Data Integrity proof
+ * (ecdsa-rdfc-2019, eddsa-rdfc-2022), or a compact token as a string.
+ */
+export async function verifyCredentialDocument(
+  doc: unknown,
+  context: VerifierContext,
+  options: CredentialProofOptions = {},
+): Promise<VerificationResult> {
+  if (typeof doc === 'string') return verifyCredential(doc, context);
+  const checks = new Checks();
+  // An envelope's data: URL id makes it one, whatever its type says (a removed or replaced type is refused).
+  if (envelopeKind(doc) === 'EnvelopedVerifiableCredential' || dataUrlId(doc)) {
+    const token = openEnvelope(doc, 'credential', checks);
+    if (isResult(token)) return token;
+    return verifyCredential(token, context);
+  }
+  if (JSON.stringify(doc ?? null).length > limitsOf(context).maxSerializedLength)
+    return checks.fail('format', `the credential is longer than ${limitsOf(context).maxSerializedLength} characters`);
+  const violations = validateCredential(doc);
+  if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
+  const credential = doc as Json;
+  const proof = dataIntegrityProof(credential);
+  if (!('proof' in proof)) return checks.fail('format', proof.problem ?? 'the credential is not secured');
+  checks.pass('format', `ldp_vc ${String(proof.proof['cryptosuite'])}`);
+  checks.pass('data_model', 'VCDM 2.0');
+
+  const issuer = issuerIdOf(credential['issuer']) as string;
+  const claimedType = context.catalogue.byVcTypes(credential['type']);
+  const decision = await decideIssuer(issuer, undefined, claimedType, context, checks);
+  if (isResult(decision)) return decision;
+  const { state, loader } = trackedResolver(context);
+  const now = new Date(context.nowSeconds() * 1000);
+  const outcome = await verifyCredentialProof(credential, loader, { now, ...options });
+  if (state.unavailable) return checks.fail('issuer_key', state.unavailable);
+  if (!outcome.verified) return checks.fail(outcome.kind === 'malformed' ? 'format' : 'signature', outcome.problem!);
+  checks.pass('issuer_key', outcome.verificationMethod);
+  checks.pass('signature', String(proof.proof['cryptosuite']));
+
+  const subjects = [credential['credentialSubject']].flat() as Json[];
+  const { id: subjectId, ...claims } = subjects[0]!;
+  const holderDid = typeof subjectId === 'string' ? subjectId : undefined;
+  const holderJwk = holderDid?.startsWith('did:jwk:') ? jwkFromDidJwk(holderDid) : undefined;
+  const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
+  return finishCredential(
+    checks,
+    {
+      format: 'ldp_vc',
+      dataModel: '2.0',
+      issuer,
+      id: typeof credential['id'] === 'string' ? credential['id'] : undefined,
+      type: claimedType,
+      unknownTypeReason: `no catalogue type among ${JSON.stringify(credential['type']).slice(0, 200)}`,
+      claims: subjects.length > 1 ? { credentialSubject: subjects } : claims,
+      validFrom: seconds(credential['validFrom']),
+      validUntil: seconds(credential['validUntil']),
+      ...(holderDid ? { holder: holderJwk ? { did: holderDid, jwk: holderJwk } : { did: holderDid } } : {}),
+      status: credential['credentialStatus'],
+      claimedTypeId: claimedType?.id,
+    },
+    decision,
+    context,
+  );
+}
+
+/**
+ * Verifies a presentation given as JSON (VC-API): an EnvelopedVerifiablePresentation, a presentation with a
+ * Data Integrity proof (`authentication`, its challenge and domain), an unsigned presentation when no
+ * challenge is asked for, or a compact token as a string. Each credential inside is verified on its own.
+ */
+export async function verifyPresentationDocument(
+  doc: unknown,
+  expect: PresentationExpectations,
+  context: VerifierContext,
+): Promise<PresentationResult> {
+  if (typeof doc === 'string') return verifyPresentation(doc, expect, context);
+  const checks = new Checks();
+  if (envelopeKind(doc) === 'EnvelopedVerifiablePresentation' || dataUrlId(doc)) {
+    const token = openEnvelope(doc, 'presentation', checks);
+    if (isResult(token)) return { ...token, credentials: [] };
+    return verifyPresentation(token, expect, context);
+  }
+  const limits = limitsOf(context);
+  if (JSON.stringify(doc ?? null).length > limits.maxSerializedLength)
+    return {
+      ...checks.fail('format', `the presentation is longer than ${limits.maxSerializedLength} characters`),
+      credentials: [],
+    };
+  const violations = validatePresentation(doc);
+  if (violations.length) return { ...checks.fail('data_model', violationsReason(violations), { violations }), credentials: [] };
+  const presentation = doc as Json;
+  const embedded = [presentation['verifiableCredential'] ?? []].flat();
+  if (embedded.length > limits.maxCredentialsPerPresentation)
+    return {
+      ...checks.fail('format', `the presentation carries more than ${limits.maxCredentialsPerPresentation} credentials`),
+      credentials: [],
+    };
+  const holder = issuerIdOf(presentation['holder']) as string | undefined;
+  if ('proof' in presentation) {
+    const proof = dataIntegrityProof(presentation);
+    if (!('proof' in proof)) return { ...checks.fail('format', proof.problem!), credentials: [] };
+    checks.pass('format', `ldp_vp ${String(proof.proof['cryptosuite'])}`);
+    const { state, loader } = trackedResolver(context);
+    const outcome = await verifyPresentationProof(presentation, loader, {
+      now: new Date(context.nowSeconds() * 1000),
+      challenge: expect.nonce,
+      domain: expect.audience,
+    });
+    if (state.unavailable) return { ...checks.fail('holder_binding', state.unavailable), credentials: [] };
+    if (!outcome.verified)
+      return { ...checks.fail(outcome.kind === 'malformed' ? 'format' : 'holder_binding', outcome.problem!), credentials: [] };
+    const signer = outcome.verificationMethod?.split('#')[0];
+    if (holder !== undefined && signer !== holder)
+      return { ...checks.fail('holder_binding', 'the presentation is not signed by its holder'), credentials: [] };
+    checks.pass('holder_binding', signer);
+  } else {
+    checks.pass('format', 'unsigned presentation');
+    if (expect.nonce !== undefined || expect.audience !== undefined)
+      return {
+        ...checks.fail('holder_binding', 'a challenge or domain was given but the presentation is not signed'),
+        credentials: [],
+      };
+    checks.pass('holder_binding', 'unsigned: the holder is not authenticated');
+  }
+  const presenter = checks.list.find((c) => c.check === 'holder_binding')?.reason;
+  const credentials: VerificationResult[] = [];
+  for (const credential of embedded) {
+    const result = await verifyCredentialDocument(credential, context);
+    credentials.push(bindToPresenter(result, presenter?.startsWith('did:') ? presenter : holder, expect));
+  }
+  return {
+    verified: checks.list.every((c) => c.passed) && credentials.every((result) => result.verified),
+    checks: checks.list,
+    ...(holder ? { holder } : {}),
+    credentials,
+  };
+}

@@ -1,0 +1,58 @@
+import { UNAVAILABLE_REASONS, type Check, type PresentationResult, type VerificationResult } from '../credentials/index.js';
+
+/** VCDM 2.0 §7.1 problem types; checks without one get ours. */
+const VCDM_PROBLEM_TYPES: Partial<Record<Check['check'], string>> = {
+  format: 'https://www.w3.org/TR/vc-data-model#PARSING_ERROR',
+  data_model: 'https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR',
+  issuer_key: 'https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR',
+  signature: 'https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR',
+  disclosures: 'https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR',
+  validity: 'https://www.w3.org/TR/vc-data-model#RANGE_ERROR',
+};
+
+export interface ProblemDetail {
+  type: string;
+  title: string;
+  detail: string;
+  /** Which credential of a presentation, when not the presentation itself. */
+  credentialIndex?: number;
+}
+
+export interface VerifyResponse {
+  status: 200 | 400 | 422 | 503;
+  body: Record<string, unknown>;
+}
+
+const problemOf = (check: Check, credentialIndex?: number): ProblemDetail => ({
+  type: VCDM_PROBLEM_TYPES[check.check] ?? `urn:chancery:problem:${check.check}`,
+  title: `${check.check} check failed`,
+  detail: check.reason ?? check.check,
+  ...(credentialIndex !== undefined ? { credentialIndex } : {}),
+});
+
+/**
+ * The VC-API answer to a verification (ADR 12): 200 only when verified; 400 when the input is not a
+ * well-formed credential or presentation (format, data model); 422 when it is well-formed but fails
+ * verification; 503 when a check could not be made (chain or DID host unreachable), so that an outage is
+ * never read as verified nor as refused. Every answer carries the same result body with `errors`
+ * (RFC 9457-shaped problem details, VCDM 2.0 §7.1 types) and `warnings`.
+ */
+export function verifyResponse(result: VerificationResult | PresentationResult): VerifyResponse {
+  const nested = 'credentials' in result ? result.credentials : [];
+  const failed: { check: Check; index?: number }[] = [
+    ...result.checks.filter((c) => !c.passed).map((check) => ({ check })),
+    ...nested.flatMap((credential, index) => credential.checks.filter((c) => !c.passed).map((check) => ({ check, index }))),
+  ];
+  const warnings: ProblemDetail[] = [...result.checks, ...nested.flatMap((c) => c.checks)]
+    .filter((c) => c.passed && c.check === 'holder_binding' && c.reason?.startsWith('unsigned'))
+    .map((c) => ({ type: 'urn:chancery:problem:unsigned_presentation', title: 'unsigned presentation', detail: c.reason! }));
+  const errors = failed.map(({ check, index }) => problemOf(check, index));
+  const status = result.verified
+    ? 200
+    : failed.some(({ check }) => UNAVAILABLE_REASONS.includes(check.reason ?? ''))
+      ? 503
+      : failed.some(({ check }) => check.check === 'format' || check.check === 'data_model')
+        ? 400
+        : 422;
+  return { status, body: { ...result, errors, warnings } };
+}

@@ -1,0 +1,269 @@
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import * as vc from '@digitalbazaar/vc';
+import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
+import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import { SignJWT, importJWK, type JWK } from 'jose';
+import { KeyService } from '../src/keys/index.js';
+import {
+  BUNDLED_CONTEXTS,
+  createDocumentLoader,
+  jwkToMultibase,
+  offlineDidDocument,
+  secureWithEcdsaRdfc2019,
+} from '../src/credentials/index.js';
+import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+
+const V2 = 'https://www.w3.org/ns/credentials/v2';
+type Check = { check: string; passed: boolean; reason?: string; trustedBy?: string };
+const failed = (body: { checks: Check[] }) => body.checks.filter((check) => !check.passed);
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** W3C conformance (issue 13): VC-API status codes, envelopes, VCDM 2.0 presentations, Data Integrity, trust anchors. */
+describe('W3C VC-API verification', () => {
+  let app: TestApp;
+  let issuer: Awaited<ReturnType<typeof createActiveAgency>>;
+  // A foreign issuer, trusted by configuration (TRUST_ANCHOR_DIDS), signing with @digitalbazaar/vc.
+  let anchorKey: EcdsaMultikey.EcdsaKeyPair;
+  let anchorDid: string;
+  const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const holderJwk = holder.publicKey.export({ format: 'jwk' }) as JWK;
+  const holderDid = `did:jwk:${b64({ crv: 'P-256', kty: 'EC', x: holderJwk.x, y: holderJwk.y })}`;
+
+  const verify = (verifiableCredential: unknown, options?: Record<string, unknown>) =>
+    app.call('POST', '/credentials/verify', { body: { verifiableCredential, ...(options ? { options } : {}) } });
+  const verifyVp = (verifiablePresentation: unknown, options?: Record<string, unknown>) =>
+    app.call('POST', '/presentations/verify', { body: { verifiablePresentation, ...(options ? { options } : {}) } });
+  const issueVcJwt = async (holderKey?: JWK) => {
+    const issued = await app.call('POST', '/credentials/issue', {
+      token: issuer.apiKey,
+      body: {
+        credential: { type: ['VerifiableCredential', 'DrivingLicenceCredential'], credentialSubject: DRIVING_LICENCE_CLAIMS },
+        options: { format: 'jwt_vc_json', dataModel: '2.0', ...(holderKey ? { holderJwk: holderKey } : {}) },
+      },
+    });
+    expect(issued.status).toBe(201);
+    return issued.body as { credential: string; verifiableCredential: { '@context': string[]; id: string; type: string } };
+  };
+  const anchorCredential = async (subject: Record<string, unknown> = { alumniOf: 'The School of Examples' }) =>
+    vc.issue({
+      credential: {
+        '@context': [V2, 'https://www.w3.org/ns/credentials/examples/v2'],
+        id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+        type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+        issuer: anchorDid,
+        validFrom: '2024-01-01T00:00:00Z',
+        credentialSubject: { id: 'did:example:ebfeb1f712ebc6f1c276e12ec21', ...subject },
+      },
+      suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
+    });
+
+  beforeAll(async () => {
+    anchorKey = await EcdsaMultikey.generate({ curve: 'P-256' });
+    anchorDid = `did:key:${anchorKey.publicKeyMultibase}`;
+    anchorKey.id = `${anchorDid}#${anchorKey.publicKeyMultibase}`;
+    anchorKey.controller = anchorDid;
+    app = await startTestApp({ TRUST_ANCHOR_DIDS: anchorDid });
+    issuer = await createActiveAgency(app, 'w3c-office', 'W3C Office', ['driving-licence']);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers 200 only when verified: 422 for a failed verification, 400 for input that is no credential', async () => {
+    const { credential, verifiableCredential } = await issueVcJwt();
+    expect((await verify(verifiableCredential)).status).toBe(200);
+    const [h, p, s] = credential.split('.');
+    const flipped = Buffer.from(s!, 'base64url');
+    flipped[3] ^= 0x01;
+    const tampered = await verify(`${h}.${p}.${flipped.toString('base64url')}`);
+    expect(tampered.status).toBe(422);
+    expect(tampered.body.verified).toBe(false);
+    expect(tampered.body.errors).toEqual([
+      expect.objectContaining({ type: 'https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR' }),
+    ]);
+    expect((await verify({ foo: 'bar' })).status).toBe(400);
+    expect((await app.call('POST', '/credentials/verify', { body: { credential: credential } })).status).toBe(400);
+  });
+
+  it('checks the envelope: context, type, data: URL and media type against the token typ', async () => {
+    const { verifiableCredential: envelope, credential } = await issueVcJwt();
+    const cases: [string, Record<string, unknown>][] = [
+      ['empty @context', { ...envelope, '@context': [] }],
+      ['examples context only', { ...envelope, '@context': 'https://www.w3.org/ns/credentials/examples/v2' }],
+      ['type removed', { '@context': envelope['@context'], id: envelope.id }],
+      ['type VerifiableCredential', { ...envelope, type: 'VerifiableCredential' }],
+      ['id without data: URL', { ...envelope, id: credential }],
+      ['presentation media type', { ...envelope, id: `data:application/vp+jwt,${credential}` }],
+      ['media type not matching typ', { ...envelope, id: `data:application/vc+sd-jwt,${credential}` }],
+    ];
+    for (const [name, tamperedEnvelope] of cases) {
+      const reply = await verify(tamperedEnvelope);
+      expect({ name, status: reply.status, verified: reply.body.verified }).toEqual({ name, status: 400, verified: false });
+      expect(failed(reply.body)[0]!.check).toBe('data_model');
+    }
+    expect((await verify({ ...envelope, '@context': V2 })).status).toBe(200);
+  });
+
+  it('verifies a VCDM 2.0 vp+jwt holding enveloped credentials, for its challenge and domain', async () => {
+    const { verifiableCredential: envelope } = await issueVcJwt(holderJwk);
+    const key = await importJWK(holder.privateKey.export({ format: 'jwk' }) as JWK, 'ES256');
+    const presentation = async (nonce: string) =>
+      new SignJWT({
+        '@context': [V2],
+        type: ['VerifiablePresentation'],
+        holder: holderDid,
+        verifiableCredential: [envelope],
+        nonce,
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'vp+jwt', cty: 'vp', kid: `${holderDid}#0` })
+        .setIssuer(holderDid)
+        .setAudience('https://rp.example')
+        .setIssuedAt()
+        .sign(key);
+    const enveloped = (token: string) => ({
+      '@context': [V2],
+      type: 'EnvelopedVerifiablePresentation',
+      id: `data:application/vp+jwt,${token}`,
+    });
+    const ok = await verifyVp(enveloped(await presentation('n-1')), { challenge: 'n-1', domain: 'https://rp.example' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.holder).toBe(holderDid);
+    expect(ok.body.credentials[0].checks).toEqual(expect.arrayContaining([{ check: 'holder_binding', passed: true }]));
+    // The compact token is accepted as well; the domain is optional.
+    expect((await verifyVp(await presentation('n-2'), { challenge: 'n-2' })).status).toBe(200);
+    const wrongChallenge = await verifyVp(enveloped(await presentation('n-3')), { challenge: 'other' });
+    expect(wrongChallenge.status).toBe(422);
+    expect(failed(wrongChallenge.body)).toEqual([
+      { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
+    ]);
+    expect((await verifyVp({ ...enveloped(await presentation('n-4')), type: ['VerifiablePresentation'] })).status).toBe(400);
+  });
+
+  it('verifies a vp+sd-jwt with a disclosed holder, signed by a did:key (Ed25519) holder', async () => {
+    const { verifiableCredential: envelope } = await issueVcJwt();
+    const ed = generateKeyPairSync('ed25519');
+    const multibase = jwkToMultibase(ed.publicKey.export({ format: 'jwk' }));
+    const didKey = `did:key:${multibase}`;
+    const disclosure = Buffer.from(JSON.stringify([randomBytes(16).toString('base64url'), 'holder', didKey])).toString(
+      'base64url',
+    );
+    const token = await new SignJWT({
+      '@context': [V2],
+      type: 'VerifiablePresentation',
+      iss: didKey,
+      nonce: 'sd-1',
+      verifiableCredential: [envelope],
+      _sd: [createHash('sha256').update(disclosure).digest('base64url')],
+      _sd_alg: 'sha-256',
+    })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'vp+sd-jwt', kid: `${didKey}#${multibase}` })
+      .setIssuedAt()
+      .sign(ed.privateKey);
+    const reply = await verifyVp(
+      { '@context': V2, type: 'EnvelopedVerifiablePresentation', id: `data:application/vp+sd-jwt,${token}~${disclosure}~` },
+      { challenge: 'sd-1' },
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.holder).toBe(didKey);
+  });
+
+  it('verifies a Data Integrity credential from a did:key trust anchor, and refuses tampered or untrusted ones', async () => {
+    const credential = await anchorCredential();
+    const ok = await verify(credential, { checks: ['proof'] });
+    expect(ok.status).toBe(200);
+    expect(ok.body.checks).toEqual(
+      expect.arrayContaining([
+        { check: 'signature', passed: true, reason: 'ecdsa-rdfc-2019' },
+        { check: 'issuer_authorised', passed: true, trustedBy: anchorDid },
+      ]),
+    );
+    const tampered = structuredClone(credential);
+    (tampered['credentialSubject'] as Record<string, unknown>)['alumniOf'] = 'Another School';
+    expect((await verify(tampered)).status).toBe(422);
+    const { proof: _proof, ...unsigned } = credential;
+    expect((await verify(unsigned)).status).toBe(400);
+    expect(
+      (await verify({ ...credential, proof: { ...(credential['proof'] as object), cryptosuite: 'invalid-cryptosuite' } })).status,
+    ).toBe(400);
+
+    const stranger = await EcdsaMultikey.generate({ curve: 'P-256' });
+    const strangerDid = `did:key:${stranger.publicKeyMultibase}`;
+    stranger.id = `${strangerDid}#${stranger.publicKeyMultibase}`;
+    const { proof: _signed, ...strangers } = structuredClone(credential);
+    const foreign = await vc.issue({
+      credential: { ...strangers, issuer: strangerDid },
+      suite: new DataIntegrityProof({ signer: stranger.signer(), cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
+    });
+    const untrusted = await verify(foreign);
+    expect(untrusted.status).toBe(422);
+    expect(failed(untrusted.body)).toEqual([expect.objectContaining({ check: 'issuer_authorised', passed: false })]);
+
+    // The same credential in an unsigned presentation (no challenge asked): verified, with a warning.
+    const unsignedVp = await verifyVp({ '@context': [V2], type: ['VerifiablePresentation'], verifiableCredential: [credential] });
+    expect(unsignedVp.status).toBe(200);
+    expect(unsignedVp.body.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' })]);
+  });
+
+  it('secures a credential with ecdsa-rdfc-2019 through src/keys that @digitalbazaar/vc verifies against the chain', async () => {
+    const keys = app.app.get(KeyService);
+    const key = (await keys.findByOwner(issuer.agency.id, 'credential-signing'))!;
+    const now = new Date();
+    const document = {
+      // VCDM 2.0 defines no catch-all vocabulary: our catalogue claims use the undefined-terms context (bundled).
+      '@context': [V2, 'https://www.w3.org/ns/credentials/undefined-terms/v2'],
+      id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      issuer: issuer.agency.did,
+      validFrom: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      validUntil: new Date(now.getTime() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      credentialSubject: DRIVING_LICENCE_CLAIMS,
+    };
+    const signed = await secureWithEcdsaRdfc2019(document, {
+      verificationMethod: issuer.agency.signingKid,
+      sign: (data) => keys.signJws(key.id, data),
+      documentLoader: createDocumentLoader(async () => undefined),
+    });
+
+    // @digitalbazaar/vc used directly, the key read from the chain by ethr-did-resolver (not by our code).
+    const independent = await independentResolver(app);
+    try {
+      const theirLoader = async (url: string) => {
+        const context = BUNDLED_CONTEXTS.get(url);
+        if (context) return { contextUrl: null, documentUrl: url, document: context };
+        const { didDocument } = await independent.resolver.resolve(url.split('#')[0]!);
+        if (!url.includes('#'))
+          return {
+            contextUrl: null,
+            documentUrl: url,
+            document: { ...didDocument, '@context': ['https://www.w3.org/ns/did/v1'] },
+          };
+        const jwk = await independent.issuerJwk(url);
+        const multikey = {
+          '@context': 'https://w3id.org/security/multikey/v1',
+          id: url,
+          type: 'Multikey',
+          controller: url.split('#')[0],
+          publicKeyMultibase: jwkToMultibase(jwk),
+        };
+        return { contextUrl: null, documentUrl: url, document: multikey };
+      };
+      const result = await vc.verifyCredential({
+        credential: signed,
+        suite: new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }),
+        documentLoader: theirLoader,
+      });
+      expect(result.verified).toBe(true);
+    } finally {
+      independent.close();
+    }
+    const ours = await verify(signed);
+    expect(ours.status).toBe(200);
+    expect(ours.body.checks).toEqual(
+      expect.arrayContaining([{ check: 'issuer_authorised', passed: true, trustedBy: 'chain-registry' }]),
+    );
+  });
+});
