@@ -23,7 +23,7 @@ import {
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
 import { Catalogue, didJwk, p256HexToJwk, readJosePart, signJws } from '../../credentials/index.js';
-import { allowHttpOutsideProduction, oid4vcCallbacks } from '../../oid4vci/index.js';
+import { allowHttpOutsideProduction, oid4vcCallbacks } from '../../oauth/index.js';
 import {
   analyseDcqlQuery,
   claimsBeyondRegistration,
