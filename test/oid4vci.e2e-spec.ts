@@ -5,6 +5,7 @@ import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { OfferRepository } from '../src/issuer/index.js';
 
 const LICENCE = {
   family_name: '张',
@@ -15,6 +16,8 @@ const LICENCE = {
   issue_date: '2005-07-01',
   expiry_date: '2031-07-01',
 };
+
+const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
 /** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
 const preAuthorizedCodeOf = (link: string): string =>
@@ -67,7 +70,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect(created.body.qr.png).toMatch(/^data:image\/png;base64,iVBOR/);
     expect(created.body.qr.svg).toContain('<svg');
 
-    const { client, newKey } = wallet();
+    const { client, newKey, requestCredential } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const configurationId = credentialOffer.credential_configuration_ids[0]!;
@@ -90,22 +93,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     });
     expect(accessTokenResponse.token_type).toBe('DPoP');
 
-    const holderKey = newKey();
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: configurationId,
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-      nonce,
-    });
-    const { credentialResponse } = await client.retrieveCredentials({
+    const { credentialResponse, credential, holderKey } = await requestCredential({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: configurationId,
+      configurationId,
       dpop,
-      proof: { proof_type: 'jwt', jwt },
     });
-    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
 
     // Checked by @sd-jwt/sd-jwt-vc with the issuer key found by ethr-did-resolver on chain.
     const kid = decodeProtectedHeader(credential.split('~')[0]!).kid!;
@@ -216,7 +209,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const created = await offer({ flow: 'authorization_code' });
     expect(created.status).toBe(201);
     expect(created.body.loginCode).toMatch(/^\d{6}$/);
-    const { client, newKey } = wallet();
+    const { client, newKey, requestCredential } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const redirectUri = 'https://wallet.example/callback';
@@ -248,7 +241,9 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       });
     const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
     expect(wrong.status).toBe(400);
-    expect(await wrong.text()).toContain('4 tries left');
+    expect(wrong.headers.get('content-type')).toMatch(/^text\/html/);
+    // The page again, with the form and an alert for the citizen.
+    expect(await wrong.text()).toMatch(/role="alert"[\s\S]*name="login_code"/);
     const login = await submit(created.body.loginCode);
     expect(login.status).toBe(302);
     const callback = new URL(login.headers.get('location')!);
@@ -264,22 +259,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       redirectUri,
       dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
     });
-    const holderKey = newKey();
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-      nonce,
-    });
-    const { credentialResponse } = await client.retrieveCredentials({
+    const { credential } = await requestCredential({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: 'driving-licence.sd_jwt',
+      configurationId: 'driving-licence.sd_jwt',
       dpop,
-      proof: { proof_type: 'jwt', jwt },
     });
-    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
     expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(
       true,
     );
@@ -297,27 +282,59 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect(reused).toBe('invalid_grant');
   });
 
+  it('sends the wallet back with access_denied after 5 wrong login codes, and keeps the offer locked', async () => {
+    const created = await offer({ flow: 'authorization_code' });
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const authorization = await client.initiateAuthorization({
+      clientId: 'citizen-wallet',
+      issuerMetadata,
+      credentialOffer,
+      redirectUri: 'https://wallet.example/callback',
+      scope: 'driving-licence',
+    });
+    if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    const submit = (loginCode: string) =>
+      fetch(`${app.url}/oid4vci/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: authorizeUrl.searchParams.get('client_id')!,
+          request_uri: authorizeUrl.searchParams.get('request_uri')!,
+          login_code: loginCode,
+        }),
+      });
+    const wrong = created.body.loginCode === '000000' ? '111111' : '000000';
+    for (let i = 1; i <= 4; i++) expect((await submit(wrong)).status).toBe(400);
+    for (const loginCode of [wrong, created.body.loginCode]) {
+      const denied = await submit(loginCode);
+      expect(denied.status).toBe(302);
+      const callback = new URL(denied.headers.get('location')!);
+      expect(callback.origin + callback.pathname).toBe('https://wallet.example/callback');
+      expect({ error: callback.searchParams.get('error'), code: callback.searchParams.get('code') }).toEqual({
+        error: 'access_denied',
+        code: null,
+      });
+    }
+    expect((await app.app.get(OfferRepository).byId(created.body.offerId))?.status).toBe('locked');
+  });
+
   it('defers issuance until an officer approves the application', async () => {
     const created = await offer({ requiresApproval: true, txCode: false });
-    const { client, newKey } = wallet();
+    const { client, sendCredentialRequest } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
       credentialOffer,
       issuerMetadata,
     });
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: newKey() },
-      nonce,
-    });
-    const { credentialResponse, response } = await client.retrieveCredentials({
+    const { credentialResponse, response } = await sendCredentialRequest({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      proof: { proof_type: 'jwt', jwt },
+      configurationId: 'driving-licence.sd_jwt',
     });
     expect(response.status).toBe(202);
     const transactionId = credentialResponse.transaction_id!;
@@ -360,18 +377,36 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       });
     for (let i = 1; i <= 5; i++) {
       const response = await attempt(wrong);
-      expect(response.status).toBe(400);
-      expect(response.body.error).toBe('invalid_grant');
-      expect(response.body.error_description).toContain(i < 5 ? `${5 - i} tries left` : 'locked');
+      expect({ attempt: i, status: response.status, error: response.body.error }).toEqual({
+        attempt: i,
+        status: 400,
+        error: 'invalid_grant',
+      });
     }
     const correct = await attempt(created.body.txCode);
-    expect(correct.body).toEqual({ error: 'invalid_grant', error_description: 'Too many wrong PINs; ask for a new offer' });
+    expect({ status: correct.status, error: correct.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await app.app.get(OfferRepository).byId(created.body.offerId))?.status).toBe('locked');
     // Also through the client library: a locked offer stays locked.
     expect(
       await client
         .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
         .catch(oauthError),
     ).toBe('invalid_grant');
+  });
+
+  it('lets the right PIN through after 4 wrong ones (the lock comes with the 5th)', async () => {
+    const created = await offer();
+    const code = preAuthorizedCodeOf(created.body.credentialOffer);
+    const wrong = created.body.txCode === '000000' ? '111111' : '000000';
+    const attempt = (txCode: string) =>
+      app.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: PRE_AUTHORIZED_GRANT, 'pre-authorized_code': code, tx_code: txCode }).toString(),
+      });
+    for (let i = 1; i <= 4; i++) expect((await attempt(wrong)).body.error).toBe('invalid_grant');
+    const correct = await attempt(created.body.txCode);
+    expect(correct.status).toBe(200);
+    expect(correct.body.access_token).toEqual(expect.any(String));
   });
 
   it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
@@ -390,10 +425,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       (pin) => pin !== created.body.txCode,
     );
     const answers = await Promise.all(wrongGuesses.map((pin) => guess(pin)));
-    const compared = answers.filter((reply) => /Wrong PIN/.test(reply.body.error_description));
-    expect(compared.length).toBe(5);
-    expect(answers.every((reply) => reply.body.error === 'invalid_grant')).toBe(true);
-    expect((await guess(created.body.txCode)).body.error_description).toBe('Too many wrong PINs; ask for a new offer');
+    expect(answers.every((reply) => reply.status === 400 && reply.body.error === 'invalid_grant')).toBe(true);
+    // Every comparison is preceded by a reserved attempt, so the counter is the number of PINs compared.
+    const stored = await app.app.get(OfferRepository).byId(created.body.offerId);
+    expect({ compared: stored?.txCodeFailures, status: stored?.status }).toEqual({ compared: 5, status: 'locked' });
+    const correct = await guess(created.body.txCode);
+    expect({ status: correct.status, error: correct.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
   });
 
   it('accepts a DPoP proof once (RFC 9449 replay protection)', async () => {
@@ -420,8 +457,9 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const first = await redeem();
     expect(first.status).toBe(200);
     expect(first.body.token_type).toBe('DPoP');
+    // The same, still recent proof again: refused for its jti alone.
     const second = await redeem();
-    expect(second.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'The DPoP proof was already used' });
+    expect({ status: second.status, error: second.body.error }).toEqual({ status: 400, error: 'invalid_dpop_proof' });
   });
 
   it('refuses an expired offer', async () => {
@@ -469,7 +507,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope',
     });
-    expect(unknownCode.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown pre-authorized code' });
+    expect({ status: unknownCode.status, error: unknownCode.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
     const badOffer = await offer({ claims: { family_name: '' } });
     expect(badOffer.status).toBe(400);
     expect(badOffer.body.violations.length).toBeGreaterThan(3);
