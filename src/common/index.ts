@@ -18,7 +18,14 @@ export {
   type ProblemCode,
   type Violation,
 } from './errors.js';
-export { OAuthErrors, OAuthRouteRegistry, oauthErrorsFor, isOAuthRoute, type OAuthErrorsOptions } from './oauth-routes.js';
+export {
+  OAuthErrors,
+  OAuthRouteRegistry,
+  ERROR_FORMAT_EXTENSION,
+  oauthErrorsFor,
+  isOAuthRoute,
+  type OAuthErrorsOptions,
+} from './oauth-routes.js';
 export { OAUTH_ERROR_SCHEMA, PROBLEM_SCHEMA, ProblemResponses } from './error-schemas.js';
 export { parseOrThrow, violationsOf } from './validation.js';
 export { ProblemFilter } from './problem.filter.js';

@@ -1,7 +1,7 @@
 import { Injectable, RequestMethod, SetMetadata, applyDecorators, type OnModuleInit } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtension, ApiResponse } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OAuthErrorCode } from './errors.js';
 import { OAUTH_ERROR_SCHEMA } from './error-schemas.js';
@@ -15,15 +15,20 @@ export interface OAuthErrorsOptions {
   statuses?: readonly number[];
 }
 
+/** OpenAPI extension naming an operation's error shape, so clients (and the fuzz test) know it. */
+export const ERROR_FORMAT_EXTENSION = 'x-error-format';
+
 /**
  * Declares that a controller's (or one handler's) clients speak OAuth 2.0 / OpenID4VC: the exception filter
  * answers every error of these routes as RFC 6749 error JSON, including errors raised before the handler
  * runs (body too large, malformed JSON, unsupported content type). All other routes answer RFC 9457.
+ * The OpenAPI document marks the operations (`x-error-format: oauth`) and lists `statuses` with the body.
  */
 export function OAuthErrors(options: OAuthErrorsOptions = {}): ClassDecorator & MethodDecorator {
   const statuses = options.statuses ?? [400];
   return applyDecorators(
     SetMetadata(OAUTH_ERRORS, options),
+    ApiExtension(ERROR_FORMAT_EXTENSION, 'oauth'),
     ...statuses.map((status) =>
       ApiResponse({ status, description: 'OAuth 2.0 error (RFC 6749 §5.2)', schema: OAUTH_ERROR_SCHEMA }),
     ),

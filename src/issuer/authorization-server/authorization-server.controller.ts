@@ -20,7 +20,7 @@ import { TokenService } from './token.service.js';
  */
 @ApiTags('OpenID4VCI')
 @Controller()
-@OAuthErrors()
+@OAuthErrors({ statuses: [] })
 export class AuthorizationServerController {
   constructor(
     private readonly protocol: Oid4vciProtocol,
@@ -51,6 +51,7 @@ export class AuthorizationServerController {
     summary: 'Token endpoint: pre-authorized code (with tx_code) or authorization code with PKCE; DPoP-bound tokens',
   })
   @ApiOkResponse({ schema: TOKEN_RESPONSE_SCHEMA })
+  @OAuthErrors({ statuses: [400, 429] })
   token(@Body() body: unknown, @Req() request: FastifyRequest) {
     return this.tokens.token(body, this.protocol.request(request));
   }
@@ -60,6 +61,7 @@ export class AuthorizationServerController {
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Pushed authorization request (RFC 9126), PKCE S256 required' })
   @ApiCreatedResponse({ schema: PUSHED_AUTHORIZATION_RESPONSE_SCHEMA })
+  @OAuthErrors({ statuses: [400, 429] })
   par(@Body() body: unknown, @Req() request: FastifyRequest) {
     return this.authorization.pushedAuthorizationRequest(body, this.protocol.request(request));
   }
@@ -69,6 +71,7 @@ export class AuthorizationServerController {
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Authorization endpoint: the citizen signs in (pushed requests only)' })
   @ApiOkResponse({ description: 'The sign-in page', content: { 'text/html': { schema: { type: 'string' } } } })
+  @OAuthErrors({ statuses: [400, 429] })
   async authorize(@Query('client_id') clientId: unknown, @Query('request_uri') requestUri: unknown) {
     const { agencyName, typeName } = await this.authorization.authorizationSession(clientId, requestUri);
     return loginPage({ agencyName, typeName, clientId: String(clientId), requestUri: String(requestUri) });

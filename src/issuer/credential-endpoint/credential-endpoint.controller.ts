@@ -17,7 +17,7 @@ import { NotificationService } from './notification.service.js';
 /** The credential issuer's wallet-facing endpoints (OpenID4VCI 1.0): metadata, nonce, credential, deferred, notification. */
 @ApiTags('OpenID4VCI')
 @Controller()
-@OAuthErrors()
+@OAuthErrors({ statuses: [] })
 export class CredentialEndpointController {
   constructor(
     private readonly protocol: Oid4vciProtocol,
@@ -38,6 +38,7 @@ export class CredentialEndpointController {
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Nonce endpoint: a c_nonce for key proofs, usable once' })
   @ApiOkResponse({ schema: NONCE_RESPONSE_SCHEMA })
+  @OAuthErrors({ statuses: [429] })
   nonce() {
     return this.credentials.nonce();
   }

@@ -40,7 +40,7 @@ export class OfferController {
 /** The wallet fetches an offer made by reference (OID4VCI 1.0 §4.1.3). */
 @ApiTags('OpenID4VCI')
 @Controller('oid4vci/offers')
-@OAuthErrors({ statuses: [400, 404] })
+@OAuthErrors({ statuses: [404, 429] })
 export class CredentialOfferController {
   constructor(private readonly offers: OfferService) {}
 
