@@ -450,42 +450,6 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     }
   });
 
-  it('issue 12: every OID4VCI route answers OAuth JSON, also for errors raised before its handler; the officer API problem details', async () => {
-    const oversize = JSON.stringify({ padding: 'x'.repeat(70_000) });
-    const raw = (method: string, path: string, body?: string, contentType = 'application/json') =>
-      fetch(app.url + path, { method, body, headers: body === undefined ? {} : { 'content-type': contentType } }).then(
-        async (reply) => ({ status: reply.status, type: reply.headers.get('content-type'), body: await reply.json() }),
-      );
-    const oauth = (status: number, error: string) => ({
-      status,
-      type: expect.stringMatching(/^application\/json/),
-      body: expect.objectContaining({ error }),
-    });
-    for (const path of ['token', 'par', 'nonce', 'credential', 'deferred', 'notification', 'authorize'].map(
-      (p) => `/oid4vci/${p}`,
-    )) {
-      const badRequest =
-        path === '/oid4vci/credential' || path === '/oid4vci/deferred' ? 'invalid_credential_request' : 'invalid_request';
-      expect({ path, ...(await raw('POST', path, oversize)) }).toEqual({ path, ...oauth(413, 'invalid_request') });
-      expect({ path, ...(await raw('POST', path, '{"a":')) }).toEqual({ path, ...oauth(400, badRequest) });
-      expect({ path, ...(await raw('POST', path, 'x', 'text/plain')) }).toEqual({ path, ...oauth(415, 'invalid_request') });
-    }
-    for (const path of [
-      '/oid4vci/offers/00000000-0000-4000-8000-000000000000',
-      '/.well-known/openid-credential-issuer/x',
-      '/oid4vci/token',
-    ])
-      expect({ path, ...(await raw('GET', path)) }).toEqual({ path, ...oauth(404, 'invalid_request') });
-    const officer = await fetch(`${app.url}/agency/offers`, {
-      method: 'POST',
-      body: oversize,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    });
-    expect(officer.status).toBe(413);
-    expect(officer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(((await officer.json()) as { code: string }).code).toBe('payload_too_large');
-  });
-
   it("item 10: the purge drops expired nonces, PAR sessions and expired offers' sealed state", async () => {
     const stale = await nonce();
     const { par } = await authorize({});

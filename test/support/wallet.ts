@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { CompactEncrypt, importJWK } from 'jose';
 import {
+  Oauth2ClientErrorResponseError,
   clientAuthenticationAnonymous,
   HashAlgorithm,
   type Jwk,
@@ -19,7 +20,7 @@ import {
   type VerifyJwtCallback,
   type EncryptJweCallback,
 } from '@openid4vc/oauth2';
-import { Openid4vciClient, type IssuerMetadataResult } from '@openid4vc/openid4vci';
+import { Openid4vciClient, Openid4vciRetrieveCredentialsError, type IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
@@ -28,6 +29,20 @@ import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
  * The test and benchmark wallet: other people's code (the @openid4vc clients, @sd-jwt) with our keys in
  * memory. It uses no test-framework globals, so bench/ can drive the service with it too.
  */
+
+/** The OAuth error code of a refusal the @openid4vc client reports (rethrows anything else). */
+export function clientErrorCode(error: unknown): string {
+  if (error instanceof Oauth2ClientErrorResponseError) return error.errorResponse.error;
+  const response = (error as { response?: { credentialErrorResponseResult?: { data?: { error?: string } } } }).response;
+  if (error instanceof Openid4vciRetrieveCredentialsError) {
+    // The client does not parse deferred-endpoint errors; it puts the response body into the message.
+    const body = error.message.slice(error.message.indexOf('\n') + 1);
+    return (
+      response?.credentialErrorResponseResult?.data?.error ?? (JSON.parse(JSON.parse(body) as string) as { error: string }).error
+    );
+  }
+  throw error;
+}
 
 export interface HeldCredential {
   credential: string;
