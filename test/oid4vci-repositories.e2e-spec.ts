@@ -25,7 +25,7 @@ describe('OID4VCI repositories: single use under concurrency', () => {
   const N = 12;
 
   beforeAll(async () => {
-    database = await testDatabase('oid4vci-repos');
+    database = await testDatabase('vcirepos');
     source = await openDataSource(database.config, entities, migrations);
     db = new Database(source);
     await db.use(undefined, (m) =>
