@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform } from './common/index.js';
-import type { AppConfig } from './config/index.js';
+import { publicBaseUrl, type AppConfig } from './config/index.js';
 import { openDataSource, secureDataDir } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
 import { ChainClient, EmbeddedChainNode } from './chain/index.js';
 import { AgencyService, AuthorisationService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
 import { Catalogue } from './credentials/index.js';
+import { allowHttpOutsideProduction } from './oauth/index.js';
 import { AppModule } from './app.module.js';
 import { entities } from './entities.js';
 import { migrations } from '../migrations/index.js';
@@ -26,6 +27,8 @@ export interface RunningApp {
 
 /** Builds and starts the whole service; used by main.ts and by the end-to-end tests. */
 export async function startApp(config: AppConfig): Promise<RunningApp> {
+  // Process-wide protocol-library setting, once, before anything builds an issuer or a verifier.
+  allowHttpOutsideProduction(publicBaseUrl(config), config.env);
   const embeddedChain = config.chain.rpcUrl
     ? undefined
     : await EmbeddedChainNode.start({ chainId: config.chain.chainId, port: config.chain.embeddedPort });

@@ -98,16 +98,33 @@ describe('fuzzing every route of the OpenAPI document', () => {
     template.startsWith('/1.0/identifiers/') &&
     typeof (body as { didResolutionMetadata?: { error?: unknown } } | null)?.didResolutionMetadata?.error === 'string';
 
-  it('answers every malformed request with a 4xx in one of the two error shapes', async () => {
+  /**
+   * The error shape an operation declares: `x-error-format: oauth` (from @OAuthErrors()), or problem details
+   * when it lists application/problem+json responses; undefined when it declares neither.
+   */
+  const declaredShape = (operation: Operation): 'oauth' | 'problem' | undefined => {
+    if (operation['x-error-format'] === 'oauth') return 'oauth';
+    const responses = Object.values(operation.responses ?? {});
+    return responses.some((response) => response.content?.['application/problem+json']) ? 'problem' : undefined;
+  };
+  interface Operation {
+    'x-error-format'?: string;
+    responses?: Record<string, { content?: Record<string, unknown> }>;
+  }
+
+  it('answers every malformed request with a 4xx in one of the two error shapes, the one the operation declares', async () => {
     const openApi = await app.call('GET', '/docs/openapi.json');
     expect(openApi.status).toBe(200);
-    const paths = openApi.body.paths as Record<string, Record<string, unknown>>;
+    const paths = openApi.body.paths as Record<string, Record<string, Operation>>;
     const operations = Object.entries(paths).flatMap(([template, methods]) =>
-      Object.keys(methods)
-        .filter((method) => ['get', 'post', 'put', 'delete', 'patch'].includes(method))
-        .map((method) => ({ template, method: method.toUpperCase() })),
+      Object.entries(methods)
+        .filter(([method]) => ['get', 'post', 'put', 'delete', 'patch'].includes(method))
+        .map(([method, operation]) => ({ template, method: method.toUpperCase(), shape: declaredShape(operation) })),
     );
     expect(operations.length).toBeGreaterThan(20);
+    // The OID4VCI routes declare OAuth errors, the officer's offer routes problem details.
+    expect(operations.filter((operation) => operation.shape === 'oauth').length).toBeGreaterThanOrEqual(12);
+    expect(operations.find((operation) => operation.template === '/agency/offers')?.shape).toBe('problem');
 
     const failures: string[] = [];
     let requests = 0;
@@ -143,6 +160,12 @@ describe('fuzzing every route of the OpenAPI document', () => {
             !isDidResolutionError(operation.template, body)
           ) {
             failures.push(`${where}: ${response.status} not an error shape: ${text.slice(0, 120)}`);
+          } else if (
+            response.status >= 400 &&
+            operation.shape !== undefined &&
+            !(operation.shape === 'oauth' ? isOAuthError(body) : isProblem(body))
+          ) {
+            failures.push(`${where}: ${response.status} not the declared ${operation.shape} shape: ${text.slice(0, 120)}`);
           } else if (response.status >= 400 && /at \w+ \(|node_modules|FST_ERR|Unexpected token/.test(text)) {
             failures.push(`${where}: ${response.status} leaks internals: ${text.slice(0, 120)}`);
           }

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import type { Jwk } from '@openid4vc/oauth2';
 import { decodeProtectedHeader } from 'jose';
-import { Oid4vciService } from '../src/issuer/oid4vci/oid4vci.service.js';
+import { Oid4vciPurge, TokenService } from '../src/issuer/index.js';
 import { createActiveAgency, startTestApp, type Reply, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 
@@ -435,7 +435,7 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     const before = await token();
     const oldKid = decodeProtectedHeader(before.accessToken).kid;
     expect(oldKid).toBeDefined();
-    const rotated = await app.app.get(Oid4vciService).rotateAccessTokenKey();
+    const rotated = await app.app.get(TokenService).rotateAccessTokenKey();
     expect(rotated.kid).not.toBe(oldKid);
     const jwks = (await app.call('GET', '/.well-known/jwks.json')).body.keys.map((key: { kid: string }) => key.kid);
     expect(jwks).toEqual([rotated.kid, oldKid]);
@@ -455,7 +455,7 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     const { par } = await authorize({});
     const expiring = await offer({ byReference: true, expiresInSeconds: 1 });
     const later = new Date(Date.now() + 3_600_000);
-    await app.app.get(Oid4vciService).purgeExpired(later);
+    await app.app.get(Oid4vciPurge).purgeExpired(later);
     const t = await token();
     const reply = await protectedCall('/oid4vci/credential', t, {
       credential_configuration_id: 'driving-licence.sd_jwt',

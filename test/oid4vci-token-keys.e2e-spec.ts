@@ -4,9 +4,9 @@ import { entities } from '../src/entities.js';
 import { migrations } from '../migrations/index.js';
 import { Database, openDataSource } from '../src/persistence/index.js';
 import { KeyService, LocalKeyBackend } from '../src/keys/index.js';
-import { TokenKeyRepository } from '../src/issuer/oid4vci/token-key.repository.js';
-import { ACCESS_TOKEN_KEY_OWNER, TokenKeys } from '../src/issuer/oid4vci/token-keys.js';
-import { Oid4vciTokenKeyEntity } from '../src/issuer/oid4vci/token-key.entity.js';
+import { TokenKeyRepository } from '../src/issuer/authorization-server/token-key.repository.js';
+import { ACCESS_TOKEN_KEY_OWNER, TokenKeys } from '../src/issuer/authorization-server/token-keys.js';
+import { Oid4vciTokenKeyEntity } from '../src/issuer/authorization-server/token-key.entity.js';
 import { testDatabase } from './support/test-app.js';
 
 /**

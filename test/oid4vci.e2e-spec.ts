@@ -1,10 +1,9 @@
-import { Oauth2ClientErrorResponseError, type Jwk } from '@openid4vc/oauth2';
-import { Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci';
+import type { Jwk } from '@openid4vc/oauth2';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
-import { wallet } from './support/wallet.js';
+import { clientErrorCode, wallet } from './support/wallet.js';
 
 const LICENCE = {
   family_name: '张',
@@ -15,12 +14,6 @@ const LICENCE = {
   issue_date: '2005-07-01',
   expiry_date: '2031-07-01',
 };
-
-/** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
-const preAuthorizedCodeOf = (link: string): string =>
-  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants['urn:ietf:params:oauth:grant-type:pre-authorized_code'][
-    'pre-authorized_code'
-  ];
 
 describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet', () => {
   let app: TestApp;
@@ -33,19 +26,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       token: apiKey,
       body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, ...body },
     });
-  const oauthError = (error: unknown): string => {
-    if (error instanceof Oauth2ClientErrorResponseError) return error.errorResponse.error;
-    const response = (error as { response?: { credentialErrorResponseResult?: { data?: { error?: string } } } }).response;
-    if (error instanceof Openid4vciRetrieveCredentialsError) {
-      // The client does not parse deferred-endpoint errors; it puts the response body into the message.
-      const body = error.message.slice(error.message.indexOf('\n') + 1);
-      return (
-        response?.credentialErrorResponseResult?.data?.error ??
-        (JSON.parse(JSON.parse(body) as string) as { error: string }).error
-      );
-    }
-    throw error;
-  };
+  const oauthError = clientErrorCode;
 
   beforeAll(async () => {
     app = await startTestApp({ OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });
@@ -67,7 +48,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect(created.body.qr.png).toMatch(/^data:image\/png;base64,iVBOR/);
     expect(created.body.qr.svg).toContain('<svg');
 
-    const { client, newKey } = wallet();
+    const { client, newKey, requestCredential } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const configurationId = credentialOffer.credential_configuration_ids[0]!;
@@ -90,22 +71,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     });
     expect(accessTokenResponse.token_type).toBe('DPoP');
 
-    const holderKey = newKey();
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: configurationId,
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-      nonce,
-    });
-    const { credentialResponse } = await client.retrieveCredentials({
+    const { credentialResponse, credential, holderKey } = await requestCredential({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: configurationId,
+      configurationId,
       dpop,
-      proof: { proof_type: 'jwt', jwt },
     });
-    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
 
     // Checked by @sd-jwt/sd-jwt-vc with the issuer key found by ethr-did-resolver on chain.
     const kid = decodeProtectedHeader(credential.split('~')[0]!).kid!;
@@ -216,7 +187,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const created = await offer({ flow: 'authorization_code' });
     expect(created.status).toBe(201);
     expect(created.body.loginCode).toMatch(/^\d{6}$/);
-    const { client, newKey } = wallet();
+    const { client, newKey, requestCredential } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const redirectUri = 'https://wallet.example/callback';
@@ -248,7 +219,9 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       });
     const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
     expect(wrong.status).toBe(400);
-    expect(await wrong.text()).toContain('4 tries left');
+    expect(wrong.headers.get('content-type')).toMatch(/^text\/html/);
+    // The page again, with the form and an alert for the citizen.
+    expect(await wrong.text()).toMatch(/role="alert"[\s\S]*name="login_code"/);
     const login = await submit(created.body.loginCode);
     expect(login.status).toBe(302);
     const callback = new URL(login.headers.get('location')!);
@@ -264,22 +237,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       redirectUri,
       dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
     });
-    const holderKey = newKey();
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-      nonce,
-    });
-    const { credentialResponse } = await client.retrieveCredentials({
+    const { credential } = await requestCredential({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: 'driving-licence.sd_jwt',
+      configurationId: 'driving-licence.sd_jwt',
       dpop,
-      proof: { proof_type: 'jwt', jwt },
     });
-    const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
     expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(
       true,
     );
@@ -299,25 +262,17 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
 
   it('defers issuance until an officer approves the application', async () => {
     const created = await offer({ requiresApproval: true, txCode: false });
-    const { client, newKey } = wallet();
+    const { client, sendCredentialRequest } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
     const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
       credentialOffer,
       issuerMetadata,
     });
-    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      issuerMetadata,
-      signer: { method: 'jwk', alg: 'ES256', publicJwk: newKey() },
-      nonce,
-    });
-    const { credentialResponse, response } = await client.retrieveCredentials({
+    const { credentialResponse, response } = await sendCredentialRequest({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
-      credentialConfigurationId: 'driving-licence.sd_jwt',
-      proof: { proof_type: 'jwt', jwt },
+      configurationId: 'driving-licence.sd_jwt',
     });
     expect(response.status).toBe(202);
     const transactionId = credentialResponse.transaction_id!;
@@ -341,117 +296,6 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     expect(await poll().catch(oauthError)).toBe('invalid_transaction_id');
   });
 
-  it('locks an offer after 5 wrong PINs', async () => {
-    const created = await offer();
-    const { client } = wallet();
-    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
-    const wrong = created.body.txCode === '000000' ? '111111' : '000000';
-    const attempt = (txCode: string) =>
-      app.call('POST', '/oid4vci/token', {
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
-          'pre-authorized_code': (
-            credentialOffer.grants!['urn:ietf:params:oauth:grant-type:pre-authorized_code'] as { 'pre-authorized_code': string }
-          )['pre-authorized_code'],
-          tx_code: txCode,
-        }).toString(),
-      });
-    for (let i = 1; i <= 5; i++) {
-      const response = await attempt(wrong);
-      expect(response.status).toBe(400);
-      expect(response.body.error).toBe('invalid_grant');
-      expect(response.body.error_description).toContain(i < 5 ? `${5 - i} tries left` : 'locked');
-    }
-    const correct = await attempt(created.body.txCode);
-    expect(correct.body).toEqual({ error: 'invalid_grant', error_description: 'Too many wrong PINs; ask for a new offer' });
-    // Also through the client library: a locked offer stays locked.
-    expect(
-      await client
-        .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
-        .catch(oauthError),
-    ).toBe('invalid_grant');
-  });
-
-  it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
-    const created = await offer();
-    const preAuthorizedCode = preAuthorizedCodeOf(created.body.credentialOffer);
-    const guess = (txCode: string) =>
-      app.call('POST', '/oid4vci/token', {
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
-          'pre-authorized_code': preAuthorizedCode,
-          tx_code: txCode,
-        }).toString(),
-      });
-    const wrongGuesses = Array.from({ length: 20 }, (_, i) => String(i).padStart(6, '9')).filter(
-      (pin) => pin !== created.body.txCode,
-    );
-    const answers = await Promise.all(wrongGuesses.map((pin) => guess(pin)));
-    const compared = answers.filter((reply) => /Wrong PIN/.test(reply.body.error_description));
-    expect(compared.length).toBe(5);
-    expect(answers.every((reply) => reply.body.error === 'invalid_grant')).toBe(true);
-    expect((await guess(created.body.txCode)).body.error_description).toBe('Too many wrong PINs; ask for a new offer');
-  });
-
-  it('accepts a DPoP proof once (RFC 9449 replay protection)', async () => {
-    const { newKey, signJwt } = wallet();
-    const key = newKey();
-    const { jwt: proof } = await signJwt(
-      { method: 'jwk', alg: 'ES256', publicJwk: key },
-      {
-        header: { typ: 'dpop+jwt', alg: 'ES256', jwk: key },
-        payload: { htm: 'POST', htu: `${app.url}/oid4vci/token`, iat: Math.floor(Date.now() / 1000), jti: 'replayed-jti-0001' },
-      },
-    );
-    const redeem = async () => {
-      const created = await offer({ txCode: false });
-      const code = preAuthorizedCodeOf(created.body.credentialOffer);
-      return app.call('POST', '/oid4vci/token', {
-        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
-          'pre-authorized_code': code,
-        }).toString(),
-      });
-    };
-    const first = await redeem();
-    expect(first.status).toBe(200);
-    expect(first.body.token_type).toBe('DPoP');
-    const second = await redeem();
-    expect(second.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'The DPoP proof was already used' });
-  });
-
-  it('refuses an expired offer', async () => {
-    const created = await offer({ expiresInSeconds: 1, txCode: false });
-    const { client } = wallet();
-    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(
-      await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata }).catch(oauthError),
-    ).toBe('invalid_grant');
-  });
-
-  it('lets exactly one of 100 parallel redemptions of one code succeed', async () => {
-    const created = await offer();
-    const { client } = wallet();
-    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
-    const results = await Promise.all(
-      Array.from({ length: 100 }, () =>
-        client
-          .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
-          .then(() => 'ok')
-          .catch(oauthError),
-      ),
-    );
-    expect(results.filter((result) => result === 'ok')).toHaveLength(1);
-    expect(results.filter((result) => result === 'invalid_grant')).toHaveLength(99);
-  });
-
   it('answers protocol errors as OAuth JSON', async () => {
     const badGrant = await app.call('POST', '/oid4vci/token', {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -469,9 +313,45 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=nope',
     });
-    expect(unknownCode.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown pre-authorized code' });
+    expect({ status: unknownCode.status, error: unknownCode.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
     const badOffer = await offer({ claims: { family_name: '' } });
     expect(badOffer.status).toBe(400);
     expect(badOffer.body.violations.length).toBeGreaterThan(3);
+  });
+
+  it('issue 12: every OID4VCI route answers OAuth JSON, also for errors raised before its handler; the officer API problem details', async () => {
+    const oversize = JSON.stringify({ padding: 'x'.repeat(70_000) });
+    const raw = (method: string, path: string, body?: string, contentType = 'application/json') =>
+      fetch(app.url + path, { method, body, headers: body === undefined ? {} : { 'content-type': contentType } }).then(
+        async (reply) => ({ status: reply.status, type: reply.headers.get('content-type'), body: await reply.json() }),
+      );
+    const oauth = (status: number, error: string) => ({
+      status,
+      type: expect.stringMatching(/^application\/json/),
+      body: expect.objectContaining({ error }),
+    });
+    for (const path of ['token', 'par', 'nonce', 'credential', 'deferred', 'notification', 'authorize'].map(
+      (p) => `/oid4vci/${p}`,
+    )) {
+      const badRequest =
+        path === '/oid4vci/credential' || path === '/oid4vci/deferred' ? 'invalid_credential_request' : 'invalid_request';
+      expect({ path, ...(await raw('POST', path, oversize)) }).toEqual({ path, ...oauth(413, 'invalid_request') });
+      expect({ path, ...(await raw('POST', path, '{"a":')) }).toEqual({ path, ...oauth(400, badRequest) });
+      expect({ path, ...(await raw('POST', path, 'x', 'text/plain')) }).toEqual({ path, ...oauth(415, 'invalid_request') });
+    }
+    for (const path of [
+      '/oid4vci/offers/00000000-0000-4000-8000-000000000000',
+      '/.well-known/openid-credential-issuer/x',
+      '/oid4vci/token',
+    ])
+      expect({ path, ...(await raw('GET', path)) }).toEqual({ path, ...oauth(404, 'invalid_request') });
+    const officer = await fetch(`${app.url}/agency/offers`, {
+      method: 'POST',
+      body: oversize,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    });
+    expect(officer.status).toBe(413);
+    expect(officer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await officer.json()) as { code: string }).code).toBe('payload_too_large');
   });
 });

@@ -304,7 +304,7 @@ describe('two replicas on one database and one chain', () => {
     }
 
     // A sample goes the whole way at the other replica: its nonce, the key proof, the credential.
-    const { client, newKey } = wallet();
+    const { client, requestCredential } = wallet();
     for (const t of tokens.slice(0, 10)) {
       const credentialOffer = await client.resolveCredentialOffer(t.offer.link);
       const resolved = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
@@ -317,21 +317,11 @@ describe('two replicas on one database and one chain', () => {
           nonce_endpoint: `${t.other.url}/oid4vci/nonce`,
         },
       };
-      const holderKey = newKey();
-      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
-      const { jwt } = await client.createCredentialRequestJwtProof({
-        credentialConfigurationId: 'driving-licence.sd_jwt',
-        issuerMetadata,
-        signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
-        nonce,
-      });
-      const { credentialResponse } = await client.retrieveCredentials({
+      const { credential, holderKey } = await requestCredential({
         issuerMetadata,
         accessToken: t.accessToken,
-        credentialConfigurationId: 'driving-licence.sd_jwt',
-        proof: { proof_type: 'jwt', jwt },
+        configurationId: 'driving-licence.sd_jwt',
       });
-      const credential = (credentialResponse.credentials![0] as { credential: string }).credential;
       expect(decodeJwt(credential.split('~')[0]!)).toEqual(
         expect.objectContaining({ iss: agency.did, cnf: { jwk: expect.objectContaining({ x: holderKey.x, y: holderKey.y }) } }),
       );

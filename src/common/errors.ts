@@ -2,11 +2,100 @@
  * Errors that cross module boundaries. The single exception filter renders them:
  * ProblemError as RFC 9457 problem details, OAuthError as RFC 6749 / OID4VC error JSON.
  */
+
+/**
+ * Every problem code we send (the last segment of `urn:chancery:problem:<code>`). A new code is added here,
+ * so a typo or an ad-hoc code does not compile. `http_<status>` is the filter's fallback for a framework
+ * status it has no name for.
+ */
+export const PROBLEM_CODES = [
+  'invalid_request',
+  'not_found',
+  'conflict',
+  'unauthorized',
+  'forbidden',
+  'unavailable',
+  'chain_unavailable',
+  'database_unavailable',
+  'agency_not_active',
+  'not_authorised_for_type',
+  'idempotency_key_reused',
+  'idempotency_request_in_progress',
+  'rate_limited',
+  'method_not_allowed',
+  'request_timeout',
+  'payload_too_large',
+  'uri_too_long',
+  'unsupported_media_type',
+  'header_fields_too_large',
+  'internal',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number] | `http_${number}`;
+
+/**
+ * The OAuth 2.0 / OpenID4VC error codes we send or pass through from the protocol library: RFC 6749 §5.2
+ * and §4.1.2.1, RFC 6750 §3.1, RFC 9449 §7 (DPoP), RFC 9396 §5 (authorization_details), RFC 9101 (request
+ * objects), OID4VCI 1.0 §8.3.1, §9.3 and §11.3, OID4VP 1.0 §8.5 and the library's own extensions.
+ */
+export const OAUTH_ERROR_CODES = [
+  // RFC 6749
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'unsupported_response_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+  // RFC 6750, RFC 8707, RFC 9449, RFC 9396, RFC 9101
+  'invalid_token',
+  'insufficient_scope',
+  'invalid_target',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'invalid_authorization_details',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  // OID4VCI 1.0
+  'invalid_credential_request',
+  'unknown_credential_configuration',
+  'unknown_credential_identifier',
+  'unsupported_credential_type',
+  'unsupported_credential_format',
+  'invalid_proof',
+  'invalid_nonce',
+  'invalid_encryption_parameters',
+  'credential_request_denied',
+  'invalid_transaction_id',
+  'invalid_notification_id',
+  'invalid_notification_request',
+  // OID4VP 1.0
+  'vp_formats_not_supported',
+  'invalid_request_uri_method',
+  'invalid_transaction_data',
+  'wallet_unavailable',
+  'invalid_presentation_definition_uri',
+  'invalid_presentation_definition_reference',
+  // First-party / interactive flows (@openid4vc/oauth2)
+  'redirect_to_web',
+  'invalid_session',
+  'insufficient_authorization',
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
+
+const OAUTH_ERROR_CODE_SET: ReadonlySet<string> = new Set(OAUTH_ERROR_CODES);
+export const isOAuthErrorCode = (code: unknown): code is OAuthErrorCode =>
+  typeof code === 'string' && OAUTH_ERROR_CODE_SET.has(code);
+
 export class ProblemError extends Error {
   constructor(
     readonly status: number,
     /** Stable, machine-readable code; also the last segment of the problem type URI. */
-    readonly code: string,
+    readonly code: ProblemCode,
     readonly title: string,
     readonly detail?: string,
     readonly extensions: Record<string, unknown> = {},
@@ -63,7 +152,7 @@ export class OAuthError extends Error {
   constructor(
     readonly status: number,
     /** Error code exactly as the spec names it, e.g. invalid_grant, invalid_proof. */
-    readonly error: string,
+    readonly error: OAuthErrorCode,
     description?: string,
     readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},

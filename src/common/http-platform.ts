@@ -7,7 +7,8 @@ import type { PlatformConfig } from '../config/index.js';
 import { parseApiKey, bearerToken } from './api-keys.js';
 import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
-import { isOAuthPath, ProblemFilter } from './problem.filter.js';
+import { ProblemFilter } from './problem.filter.js';
+import { isOAuthRoute } from './oauth-routes.js';
 
 const frameworkErrorFilter = new ProblemFilter();
 
@@ -122,7 +123,7 @@ function jsonParser(
       if (repeated !== undefined) {
         return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body repeats a JSON member'));
       }
-      if (isOAuthPath(pathOf(request.url)) && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      if (isOAuthRoute(request) && (value === null || typeof value !== 'object' || Array.isArray(value))) {
         return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body must be an object'));
       }
       done(null, value);

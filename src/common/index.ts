@@ -11,10 +11,24 @@ export {
   unavailable,
   chainUnavailable,
   databaseUnavailable,
+  isOAuthErrorCode,
+  OAUTH_ERROR_CODES,
+  PROBLEM_CODES,
+  type OAuthErrorCode,
+  type ProblemCode,
   type Violation,
 } from './errors.js';
+export {
+  OAuthErrors,
+  OAuthRouteRegistry,
+  ERROR_FORMAT_EXTENSION,
+  oauthErrorsFor,
+  isOAuthRoute,
+  type OAuthErrorsOptions,
+} from './oauth-routes.js';
+export { OAUTH_ERROR_SCHEMA, PROBLEM_SCHEMA, ProblemResponses } from './error-schemas.js';
 export { parseOrThrow, violationsOf } from './validation.js';
-export { ProblemFilter, isOAuthPath } from './problem.filter.js';
+export { ProblemFilter } from './problem.filter.js';
 export { projectRoot } from './project-root.js';
 export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
 export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';

@@ -1,16 +1,20 @@
 import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, ProblemError, databaseUnavailable, safeErrorDescription } from './errors.js';
+import {
+  OAuthError,
+  ProblemError,
+  databaseUnavailable,
+  safeErrorDescription,
+  type OAuthErrorCode,
+  type ProblemCode,
+} from './errors.js';
 import { DatabaseOutage, databaseClientErrorStatus, isDatabaseConnectivityError } from './database-outage.js';
+import { oauthErrorsFor, type OAuthErrorsOptions } from './oauth-routes.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
-/** Endpoints whose clients speak OAuth 2.0 / OID4VC; their errors are RFC 6749 JSON. */
-const OAUTH_PATHS =
-  /^\/oid4vci\/(token|credential|deferred|nonce|notification|par|authorize|offers\/[^/]+)$|^\/oid4vp\/(response|requests\/[^/]+)$|^\/\.well-known\//;
-export const isOAuthPath = (path: string): boolean => OAUTH_PATHS.test(path);
 
 /** Fastify's and Node's own client errors, with our safe wording (never the library's message). */
-const FRAMEWORK_ERRORS: Record<number, { code: string; title: string }> = {
+const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {
   400: { code: 'invalid_request', title: 'The request could not be parsed' },
   404: { code: 'not_found', title: 'Not found' },
   405: { code: 'method_not_allowed', title: 'Method not allowed' },
@@ -21,13 +25,10 @@ const FRAMEWORK_ERRORS: Record<number, { code: string; title: string }> = {
   431: { code: 'header_fields_too_large', title: 'Request header fields too large' },
 };
 
-/** OID4VCI 1.0 §8.3.1.2: a malformed request to the credential or deferred endpoint is invalid_credential_request. */
-const CREDENTIAL_REQUEST_PATHS = /^\/oid4vci\/(credential|deferred)$/;
-
-/** RFC 6749 / OID4VCI error codes for a status, on OAuth endpoints. */
-const oauthErrorCode = (status: number, path: string): string =>
-  status === 400 && CREDENTIAL_REQUEST_PATHS.test(path)
-    ? 'invalid_credential_request'
+/** RFC 6749 / OID4VCI error codes for a status, on OAuth routes (a 400 as the route declares). */
+const oauthErrorCode = (status: number, route: OAuthErrorsOptions): OAuthErrorCode =>
+  status === 400 && route.badRequest
+    ? route.badRequest
     : status === 503
       ? 'temporarily_unavailable'
       : status >= 500
@@ -42,7 +43,7 @@ interface ProblemBody {
   status: number;
   detail?: string;
   instance?: string;
-  code: string;
+  code: ProblemCode;
   [extension: string]: unknown;
 }
 
@@ -99,9 +100,10 @@ export class ProblemFilter implements ExceptionFilter {
     if (problem.status >= 500 && !(exception instanceof ProblemError)) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
     }
-    if (OAUTH_PATHS.test(problem.instance)) {
+    const oauthRoute = oauthErrorsFor(request);
+    if (oauthRoute) {
       // OAuth clients (wallets) understand RFC 6749 error JSON only, whatever went wrong.
-      const error = oauthErrorCode(problem.status, problem.instance);
+      const error = oauthErrorCode(problem.status, oauthRoute);
       const description = safeErrorDescription(
         problem.status === 503 ? problem.title : problem.status >= 500 ? 'Internal error' : (problem.detail ?? problem.title),
       );
@@ -129,7 +131,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const known = FRAMEWORK_ERRORS[status];
-      const code = known?.code ?? (status === 429 ? 'rate_limited' : `http_${status}`);
+      const code: ProblemCode = known?.code ?? (status === 429 ? 'rate_limited' : `http_${status}`);
       // Nest's router says "Cannot GET /path"; pipes and our own throws carry a safe one-line message.
       const detail = status === 404 ? undefined : exception.message.split('\n')[0]?.slice(0, 200);
       return { type: PROBLEM_BASE + code, title: known?.title ?? 'Request refused', status, code, detail };

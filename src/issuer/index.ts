@@ -9,12 +9,15 @@ export { IssuanceService, type IssuedCredential, type IssueOptions } from './cre
 export { AuthorisationService } from './credentials/authorisation.service.js';
 export { AgencyAuthorisationEntity, IssuedCredentialEntity } from './credentials/credential.entity.js';
 export { Oid4vciIssuerModule } from './oid4vci/oid4vci.module.js';
+export { Oid4vciPurge } from './oid4vci/purge.js';
+export { CredentialOfferEntity } from './offers/offer.entity.js';
+export { OfferRepository } from './offers/offer.repository.js';
+export { AuthorizationSessionEntity } from './authorization-server/authorization-session.entity.js';
+export { Oid4vciTokenKeyEntity } from './authorization-server/token-key.entity.js';
+export { TokenKeys } from './authorization-server/token-keys.js';
+export { TokenService } from './authorization-server/token.service.js';
 export {
-  CredentialOfferEntity,
   Oid4vciNonceEntity,
   Oid4vciNotificationEntity,
-  AuthorizationSessionEntity,
   DeferredRequestEntity,
-} from './oid4vci/offer.entity.js';
-export { Oid4vciTokenKeyEntity } from './oid4vci/token-key.entity.js';
-export { TokenKeys } from './oid4vci/token-keys.js';
+} from './credential-endpoint/credential-endpoint.entities.js';

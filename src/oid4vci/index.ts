@@ -1,20 +1,64 @@
-export { oid4vcCallbacks, allowHttpOutsideProduction, type Oid4vcCallbacks, type OwnJwtSigner } from './callbacks.js';
-export { credentialConfigurations, configurationId, parseConfigurationId } from './metadata.js';
 export {
-  oauthError,
-  safeErrorDescription,
-  wwwAuthenticate,
-  unauthorizedError,
-  MAX_ERROR_DESCRIPTION_LENGTH,
-  type AuthScheme,
-} from './oauth-errors.js';
+  credentialConfigurations,
+  configurationId,
+  parseConfigurationId,
+  authorizationServerMetadataFor,
+  credentialIssuerMetadataFor,
+  OID4VCI_ENDPOINTS,
+} from './metadata.js';
+export { checkKeyProof, HOLDER_BINDING_METHODS, KEY_PROOF_TYP } from './proofs.js';
 export {
-  checkKeyProof,
-  checkDpopProof,
-  HOLDER_BINDING_METHODS,
-  KEY_PROOF_TYP,
-  DPOP_PROOF_TYP,
-  PROOF_CLOCK_SKEW_SECONDS,
-  type ProofCheck,
-  type ProofLimits,
-} from './proofs.js';
+  NONCE_TTL_SECONDS,
+  ACCESS_TOKEN_TTL_SECONDS,
+  PAR_TTL_SECONDS,
+  CODE_TTL_SECONDS,
+  DEFERRED_INTERVAL_SECONDS,
+  MAX_CODE_FAILURES,
+  MAX_PROOFS_PER_REQUEST,
+} from './lifetimes.js';
+export {
+  offerCodeHash,
+  offerCodeMatches,
+  offerGrants,
+  preAuthorizedGrantProblem,
+  codeAttempt,
+  pinAttemptError,
+  type GrantOffer,
+  type CodeAttempt,
+} from './pre-authorized-grant.js';
+export {
+  authorizationCodeGrantProblem,
+  pkceS256Matches,
+  type CodeSession,
+  type CodeTokenRequest,
+} from './authorization-code-grant.js';
+export {
+  dpopJktProblem,
+  checkPushedAuthorizationRequest,
+  authorizationDetailsConfigurations,
+  pushedRequestOfferProblem,
+  authorizeParametersProblem,
+  pushedSessionProblem,
+  authorizationResponseUrl,
+  PAR_FIELD_LIMITS,
+  type CheckedPushedRequest,
+} from './authorization-request.js';
+export {
+  requestedCredential,
+  requestedConfiguration,
+  alreadyIssuedProblem,
+  jwtProofs,
+  invalidNonce,
+  issuanceStep,
+  grantedCredentialIdentifiers,
+  tokenAuthorizationDetails,
+  type RequestedCredential,
+} from './credential-request.js';
+export { deferredTransactionProblem, deferredCompleted, deferredReady, deferredFinishesOffer } from './deferred.js';
+export {
+  parseNotification,
+  repeatedNotificationProblem,
+  NOTIFICATION_EVENTS,
+  type Notification,
+  type NotificationEvent,
+} from './notification.js';

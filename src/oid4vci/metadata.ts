@@ -1,5 +1,55 @@
+import { authorizationCodeGrantIdentifier, PkceCodeChallengeMethod, preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import { HOLDER_KEY_ALGORITHMS, type Catalogue, type CredentialFormat, type LicenceType } from '../credentials/index.js';
+import { MAX_PROOFS_PER_REQUEST } from './lifetimes.js';
 import { HOLDER_BINDING_METHODS } from './proofs.js';
+
+/** Where the endpoints are, below the credential issuer's (and authorization server's) public URL. */
+export const OID4VCI_ENDPOINTS = {
+  token: '/oid4vci/token',
+  authorize: '/oid4vci/authorize',
+  par: '/oid4vci/par',
+  jwks: '/.well-known/jwks.json',
+  credential: '/oid4vci/credential',
+  nonce: '/oid4vci/nonce',
+  deferred: '/oid4vci/deferred',
+  notification: '/oid4vci/notification',
+  offers: '/oid4vci/offers',
+} as const;
+
+/** RFC 8414 metadata of our authorization server: PAR required, PKCE S256, both grants, ES256 DPoP. */
+export function authorizationServerMetadataFor(base: string) {
+  return {
+    issuer: base,
+    token_endpoint: base + OID4VCI_ENDPOINTS.token,
+    authorization_endpoint: base + OID4VCI_ENDPOINTS.authorize,
+    pushed_authorization_request_endpoint: base + OID4VCI_ENDPOINTS.par,
+    require_pushed_authorization_requests: true,
+    code_challenge_methods_supported: [PkceCodeChallengeMethod.S256],
+    response_types_supported: ['code'],
+    jwks_uri: base + OID4VCI_ENDPOINTS.jwks,
+    grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier],
+    dpop_signing_alg_values_supported: [...HOLDER_KEY_ALGORITHMS],
+    'pre-authorized_grant_anonymous_access_supported': true,
+  };
+}
+
+/** OID4VCI 1.0 §12.2 credential issuer metadata: one issuer for every agency, configurations from the catalogue. */
+export function credentialIssuerMetadataFor(base: string, catalogue: Catalogue) {
+  return {
+    credential_issuer: base,
+    authorization_servers: [base],
+    credential_endpoint: base + OID4VCI_ENDPOINTS.credential,
+    nonce_endpoint: base + OID4VCI_ENDPOINTS.nonce,
+    deferred_credential_endpoint: base + OID4VCI_ENDPOINTS.deferred,
+    notification_endpoint: base + OID4VCI_ENDPOINTS.notification,
+    display: [
+      { name: 'Chancery 电子证照签发服务', locale: 'zh-CN' },
+      { name: 'Chancery e-licence issuer', locale: 'en' },
+    ],
+    batch_credential_issuance: { batch_size: MAX_PROOFS_PER_REQUEST },
+    credential_configurations_supported: credentialConfigurations(catalogue),
+  };
+}
 
 const FORMAT_SUFFIX: Record<CredentialFormat, string> = { 'dc+sd-jwt': 'sd_jwt', jwt_vc_json: 'jwt_vc' };
 

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { checkDpopProof, checkKeyProof, KEY_PROOF_TYP } from './proofs.js';
+import { checkKeyProof, KEY_PROOF_TYP } from './proofs.js';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const now = new Date('2026-11-25T05:00:00Z');
@@ -80,33 +80,5 @@ describe('checkKeyProof', () => {
     expect(checkKeyProof(keyProof({}, { iat: seconds - 61 }), { now, maxAgeSeconds: 300 }).ok).toBe(true);
     expect(checkKeyProof(keyProof({}, { iat: seconds + 3600 }), limits).ok).toBe(false);
     expect(checkKeyProof(keyProof({}, { iat: undefined }), limits).ok).toBe(false);
-  });
-});
-
-describe('checkDpopProof', () => {
-  const dpop = (header: Record<string, unknown>, payload: Record<string, unknown> = {}, key = p256()) =>
-    jws(
-      JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...header }),
-      { htm: 'POST', htu: 'https://issuer.example/oid4vci/token', iat: seconds, jti: 'jti-0123456789', ...payload },
-      key.privateKey,
-    );
-
-  it('accepts a well-formed proof and returns the public key and jti', () => {
-    const key = p256();
-    expect(checkDpopProof(dpop({}, {}, key), limits)).toEqual({
-      ok: true,
-      value: { key: { kty: 'EC', crv: 'P-256', x: key.jwk.x, y: key.jwk.y }, jti: 'jti-0123456789' },
-    });
-  });
-
-  it('refuses a jwk with private members, another alg, another typ, a missing jti, an old iat, and garbage', () => {
-    const key = p256();
-    expect(checkDpopProof(dpop({ jwk: key.privateJwk }, {}, key), limits).ok).toBe(false);
-    expect(checkDpopProof(dpop({ alg: 'EdDSA' }), limits).ok).toBe(false);
-    expect(checkDpopProof(dpop({ typ: 'JWT' }), limits).ok).toBe(false);
-    expect(checkDpopProof(dpop({}, { jti: undefined }), limits).ok).toBe(false);
-    expect(checkDpopProof(dpop({}, { iat: seconds - 120 }), limits).ok).toBe(false);
-    expect(checkDpopProof('garbage', limits).ok).toBe(false);
-    expect(checkDpopProof(`${dpop({})}, ${dpop({})}`, limits).ok).toBe(false);
   });
 });

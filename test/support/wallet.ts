@@ -10,23 +10,66 @@ import {
 } from 'node:crypto';
 import { CompactEncrypt, importJWK } from 'jose';
 import {
+  Oauth2ClientErrorResponseError,
   clientAuthenticationAnonymous,
   HashAlgorithm,
   type Jwk,
   type JwtSigner,
+  type RequestDpopOptions,
   type SignJwtCallback,
   type VerifyJwtCallback,
   type EncryptJweCallback,
 } from '@openid4vc/oauth2';
-import { Openid4vciClient } from '@openid4vc/openid4vci';
+import { Openid4vciClient, Openid4vciRetrieveCredentialsError, type IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
-import type { TestApp } from './test-app.js';
+
+/**
+ * The test and benchmark wallet: other people's code (the @openid4vc clients, @sd-jwt) with our keys in
+ * memory. It uses no test-framework globals, so bench/ can drive the service with it too.
+ */
+
+/** The OAuth error code of a refusal the @openid4vc client reports (rethrows anything else). */
+export function clientErrorCode(error: unknown): string {
+  if (error instanceof Oauth2ClientErrorResponseError) return error.errorResponse.error;
+  const response = (error as { response?: { credentialErrorResponseResult?: { data?: { error?: string } } } }).response;
+  if (error instanceof Openid4vciRetrieveCredentialsError) {
+    // The client does not parse deferred-endpoint errors; it puts the response body into the message.
+    const body = error.message.slice(error.message.indexOf('\n') + 1);
+    return (
+      response?.credentialErrorResponseResult?.data?.error ?? (JSON.parse(JSON.parse(body) as string) as { error: string }).error
+    );
+  }
+  throw error;
+}
 
 export interface HeldCredential {
   credential: string;
   holderKey: Jwk;
+}
+
+/** Anything that can create an offer at the agency API (a TestApp, or a benchmark's HTTP client). */
+export interface OfferingService {
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string },
+  ): Promise<{ status: number; body: { credentialOffer?: string; txCode?: string } }>;
+}
+
+export interface CredentialRequestOptions {
+  issuerMetadata: IssuerMetadataResult;
+  accessToken: string;
+  configurationId: string;
+  dpop?: RequestDpopOptions;
+  holderKey?: Jwk;
+}
+
+/** What the wallet resolved of a presentation request: the request and its DCQL query. */
+export interface ResolvedPresentationRequest {
+  request: { nonce: string; client_id: string; response_uri: string; response_mode: string };
+  query: { credentials: { id: string; claims: { path: string[] }[] }[] };
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -116,14 +159,14 @@ export function wallet(trustedCertificates: string[] = []) {
     },
   });
 
-  /** OID4VCI pre-authorized flow (no PIN) for one SD-JWT VC; returns it with its holder key. */
-  async function receive(app: TestApp, apiKey: string, offer: Record<string, unknown>): Promise<HeldCredential> {
-    const created = await app.call('POST', '/agency/offers', { token: apiKey, body: offer });
-    const credentialOffer = await vci.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
-    const { accessTokenResponse } = await vci.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata });
-    const holderKey = newKey();
-    const configurationId = credentialOffer.credential_configuration_ids[0]!;
+  /**
+   * The wallet at the credential endpoint: a fresh c_nonce from the nonce endpoint, a key proof with it
+   * for `holderKey` (a new key unless given), and the credential request (DPoP-bound when `dpop` is given).
+   * Returns the client's result (a 202 when the issuer defers) and the holder key.
+   */
+  async function sendCredentialRequest(options: CredentialRequestOptions) {
+    const { issuerMetadata, accessToken, configurationId, dpop } = options;
+    const holderKey = options.holderKey ?? newKey();
     const { c_nonce: nonce } = await vci.requestNonce({ issuerMetadata });
     const { jwt } = await vci.createCredentialRequestJwtProof({
       credentialConfigurationId: configurationId,
@@ -131,41 +174,83 @@ export function wallet(trustedCertificates: string[] = []) {
       signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
       nonce,
     });
-    const { credentialResponse } = await vci.retrieveCredentials({
+    const result = await vci.retrieveCredentials({
       issuerMetadata,
-      accessToken: accessTokenResponse.access_token,
+      accessToken,
       credentialConfigurationId: configurationId,
+      ...(dpop ? { dpop } : {}),
       proof: { proof_type: 'jwt', jwt },
     });
-    return { credential: (credentialResponse.credentials![0] as { credential: string }).credential, holderKey };
+    return { ...result, holderKey };
   }
 
-  /** One OID4VP presentation: resolve the link, disclose only the claims DCQL names, submit the response. */
-  async function answer(link: string, held: HeldCredential, tamper?: { nonce?: string }) {
+  /** sendCredentialRequest for a credential issued at once: also returns the (first) credential. */
+  async function requestCredential(options: CredentialRequestOptions) {
+    const result = await sendCredentialRequest(options);
+    const first = result.credentialResponse.credentials?.[0] as { credential: string } | undefined;
+    if (!first) throw new Error(`No credential in the response (status ${result.response.status})`);
+    return { ...result, credential: first.credential };
+  }
+
+  /** OID4VCI pre-authorized flow for an offer link: the offer, the issuer's metadata, the token, then one credential. */
+  async function receiveOffer(
+    link: string,
+    options: { txCode?: string; configurationId?: string } = {},
+  ): Promise<HeldCredential> {
+    const credentialOffer = await vci.resolveCredentialOffer(link);
+    const issuerMetadata = await vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse } = await vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      ...(options.txCode ? { txCode: options.txCode } : {}),
+    });
+    const { credential, holderKey } = await requestCredential({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: options.configurationId ?? credentialOffer.credential_configuration_ids[0]!,
+    });
+    return { credential, holderKey };
+  }
+
+  /** An agency offers `offer` (no PIN unless it asks for one) and the wallet takes it. */
+  async function receive(service: OfferingService, apiKey: string, offer: Record<string, unknown>): Promise<HeldCredential> {
+    const created = await service.call('POST', '/agency/offers', { token: apiKey, body: offer });
+    if (created.status !== 201 || !created.body.credentialOffer) throw new Error(`No offer: ${created.status}`);
+    return receiveOffer(created.body.credentialOffer, { txCode: created.body.txCode });
+  }
+
+  /** Resolves an openid4vp:// link (fetching and checking a signed request object) to the request and its DCQL query. */
+  async function resolveRequest(link: string): Promise<ResolvedPresentationRequest> {
     const parsed = vp.parseOpenid4vpAuthorizationRequest({ authorizationRequest: link });
     const resolved = await vp.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params as never });
-    const request = resolved.authorizationRequestPayload as {
-      nonce: string;
-      client_id: string;
-      response_uri: string;
-      response_mode: string;
+    return {
+      request: resolved.authorizationRequestPayload as ResolvedPresentationRequest['request'],
+      query: resolved.dcql!.query as ResolvedPresentationRequest['query'],
     };
-    const query = resolved.dcql!.query as { credentials: { id: string; claims: { path: string[] }[] }[] };
-    const frame = Object.fromEntries(query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
+  }
+
+  /** An SD-JWT presentation of `held` disclosing the claims the first credential query names, with a KB-JWT. */
+  async function present(held: HeldCredential, resolved: ResolvedPresentationRequest, nonce = resolved.request.nonce) {
+    const frame = Object.fromEntries(resolved.query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
     const holder = new SDJwtVcInstance({
       hasher: digest,
       saltGenerator: generateSalt,
       kbSigner: await ES256.getSigner(privateJwk(held.holderKey)),
       kbSignAlg: 'ES256',
     });
-    const presentation = await holder.present(held.credential, frame, {
-      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: request.client_id, nonce: tamper?.nonce ?? request.nonce } },
+    return holder.present(held.credential, frame, {
+      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: resolved.request.client_id, nonce } },
     });
+  }
+
+  /** Builds the authorization response for `vpToken` (encrypted for direct_post.jwt) and posts it to response_uri. */
+  async function submit(resolved: ResolvedPresentationRequest, vpToken: Record<string, string[]>) {
+    const { request } = resolved;
     const encrypted = request.response_mode === 'direct_post.jwt';
     const response: { authorizationResponsePayload: Record<string, unknown>; jarm?: { responseJwt: string } } =
       await vp.createOpenid4vpAuthorizationResponse({
         authorizationRequestPayload: request as never,
-        authorizationResponsePayload: { vp_token: { [query.credentials[0]!.id]: [presentation] } },
+        authorizationResponsePayload: { vp_token: vpToken },
         ...(encrypted
           ? {
               jarm: {
@@ -186,10 +271,16 @@ export function wallet(trustedCertificates: string[] = []) {
     return {
       status: submitted.response.status,
       body: (await submitted.response.json().catch(() => ({}))) as Record<string, unknown>,
-      presentation,
-      request,
       response,
     };
+  }
+
+  /** One OID4VP presentation: resolve the link, disclose only the claims DCQL names, submit the response. */
+  async function answer(link: string, held: HeldCredential, tamper?: { nonce?: string }) {
+    const resolved = await resolveRequest(link);
+    const presentation = await present(held, resolved, tamper?.nonce);
+    const submitted = await submit(resolved, { [resolved.query.credentials[0]!.id]: [presentation] });
+    return { ...submitted, presentation, request: resolved.request };
   }
 
   return {
@@ -199,7 +290,13 @@ export function wallet(trustedCertificates: string[] = []) {
     newKey,
     signJwt,
     privateJwk,
+    sendCredentialRequest,
+    requestCredential,
+    receiveOffer,
     receive,
+    resolveRequest,
+    present,
+    submit,
     answer,
     trust: (certificate: string) => trusted.add(certificate),
   };

@@ -1,21 +1,57 @@
 import { Module } from '@nestjs/common';
 import { IssuanceModule } from '../credentials/credentials.module.js';
-import { OfferRepository } from './offer.repository.js';
-import { TokenKeyRepository } from './token-key.repository.js';
-import { TokenKeys } from './token-keys.js';
-import { OfferController, Oid4vciController } from './oid4vci.controller.js';
-import { Oid4vciService } from './oid4vci.service.js';
-import { CITIZEN_AUTHENTICATOR, LoginCodeAuthenticator } from './citizen-authenticator.js';
+import { AuthorizationServerController } from '../authorization-server/authorization-server.controller.js';
+import { AuthorizationService } from '../authorization-server/authorization.service.js';
+import { AuthorizationSessionRepository } from '../authorization-server/authorization-session.repository.js';
+import { CITIZEN_AUTHENTICATOR, LoginCodeAuthenticator } from '../authorization-server/citizen-authenticator.js';
+import { DpopReplayRepository } from '../authorization-server/dpop-replay.repository.js';
+import { TokenKeyRepository } from '../authorization-server/token-key.repository.js';
+import { TokenKeys } from '../authorization-server/token-keys.js';
+import { TokenService } from '../authorization-server/token.service.js';
+import { AccessTokenVerifier } from '../credential-endpoint/access-token.verifier.js';
+import { CredentialEndpointController } from '../credential-endpoint/credential-endpoint.controller.js';
+import { CredentialService } from '../credential-endpoint/credential.service.js';
+import { DeferredRequestRepository } from '../credential-endpoint/deferred.repository.js';
+import { DeferredCredentialService } from '../credential-endpoint/deferred.service.js';
+import { NonceRepository } from '../credential-endpoint/nonce.repository.js';
+import { NotificationRepository } from '../credential-endpoint/notification.repository.js';
+import { NotificationService } from '../credential-endpoint/notification.service.js';
+import { OfferIssuance } from '../credential-endpoint/offer-issuance.js';
+import { CredentialOfferController, OfferController } from '../offers/offer.controller.js';
+import { OfferRepository } from '../offers/offer.repository.js';
+import { OfferService } from '../offers/offer.service.js';
+import { Oid4vciProtocol } from './protocol.js';
+import { Oid4vciPurge } from './purge.js';
 
+/**
+ * OpenID4VCI for the whole service, by role: the officer's offers (issuer/offers), the authorization server
+ * (issuer/authorization-server: metadata, keys, token, PAR, sign-in) and the credential issuer's endpoints
+ * (issuer/credential-endpoint: metadata, nonce, credential, deferred, notification). The protocol rules
+ * are plain functions in src/oid4vci; the @openid4vc glue is src/oauth.
+ */
 @Module({
   imports: [IssuanceModule],
-  controllers: [Oid4vciController, OfferController],
+  controllers: [OfferController, CredentialOfferController, AuthorizationServerController, CredentialEndpointController],
   providers: [
+    Oid4vciProtocol,
+    Oid4vciPurge,
     OfferRepository,
+    OfferService,
+    AuthorizationSessionRepository,
+    DpopReplayRepository,
     TokenKeyRepository,
     TokenKeys,
-    Oid4vciService,
+    TokenService,
+    AuthorizationService,
     { provide: CITIZEN_AUTHENTICATOR, useClass: LoginCodeAuthenticator },
+    AccessTokenVerifier,
+    NonceRepository,
+    DeferredRequestRepository,
+    NotificationRepository,
+    OfferIssuance,
+    CredentialService,
+    DeferredCredentialService,
+    NotificationService,
   ],
 })
 export class Oid4vciIssuerModule {}

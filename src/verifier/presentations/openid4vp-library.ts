@@ -1,6 +1,6 @@
 import type { DecryptJweCallback, Jwk } from '@openid4vc/oauth2';
 import { Openid4vpVerifier } from '@openid4vc/openid4vp';
-import { oid4vcCallbacks } from '../../oid4vci/index.js';
+import { oid4vcCallbacks } from '../../oauth/index.js';
 
 /** Signs a request object's header and payload with one relying party's key (through src/keys). */
 export type RequestObjectSigning = (header: Record<string, unknown>, payload: Record<string, unknown>) => Promise<string>;

@@ -6,7 +6,6 @@ import { badRequest, OAuthError, parseOrThrow, randomToken, sha256Hex } from '..
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, p256HexToJwk, signJws } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
-import { allowHttpOutsideProduction } from '../../oid4vci/index.js';
 import {
   analyseDcqlQuery,
   authorizationRequestPayload,
@@ -55,7 +54,6 @@ export class PresentationRequestService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.endpoints = oid4vpEndpoints(config);
-    allowHttpOutsideProduction(this.endpoints.base, config.env);
   }
 
   /** A relying party asks for claims with DCQL; refused beyond its registration (data minimisation). */

@@ -2,9 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Jwk } from '@openid4vc/oauth2';
 import type { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { OAuthError, randomToken } from '../../common/index.js';
-import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
-import { allowHttpOutsideProduction } from '../../oid4vci/index.js';
 import {
   alreadyAnswered,
   analyseDcqlQuery,
@@ -51,7 +50,6 @@ export class PresentationResponseService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limits = config.oid4vp;
-    allowHttpOutsideProduction(publicBaseUrl(config), config.env);
   }
 
   /** The wallet's direct_post / direct_post.jwt response: verified, bound to its request, accepted once. */

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { OAuthErrors } from '../../common/index.js';
 import { JsonResponse, MediaResponse, OAuthErrorResponse, ProblemResponse } from '../openapi.js';
 import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
 import { CurrentRelyingParty, RelyingPartyGuard } from '../relying-parties/relying-party.guard.js';
@@ -77,6 +78,7 @@ export class PresentationController {
   }
 
   @Get('oid4vp/requests/:id')
+  @OAuthErrors({ statuses: [] })
   @Header('content-type', 'application/oauth-authz-req+jwt')
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Signed request object (JAR) for request_uri' })
@@ -87,6 +89,7 @@ export class PresentationController {
   }
 
   @Post('oid4vp/response')
+  @OAuthErrors({ statuses: [] })
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Wallet response endpoint (direct_post, direct_post.jwt)' })

@@ -1,24 +1,27 @@
-import { MAX_ERROR_DESCRIPTION_LENGTH, OAuthError, safeErrorDescription } from '../common/index.js';
+import {
+  isOAuthErrorCode,
+  MAX_ERROR_DESCRIPTION_LENGTH,
+  OAuthError,
+  safeErrorDescription,
+  type OAuthErrorCode,
+} from '../common/index.js';
 
 // The sanitiser lives in src/common so the exception filter and OAuthError itself use the same rule.
 export { safeErrorDescription, MAX_ERROR_DESCRIPTION_LENGTH };
 
-/** RFC 6749 §5.2 error codes: %x20-21 / %x23-5B / %x5D-7E, and we only ever use snake_case names. */
-const ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
-
 /**
- * The one way OID4VCI code builds an OAuth / OID4VC error: the code is checked, the description is made
- * safe (one line, RFC 6749 character set, bounded), so nothing a library or a client wrote reaches a
- * response or a header verbatim.
+ * The one way protocol code builds an OAuth / OID4VC error: the code is one of ours (checked again at run
+ * time, for values that came through a library), the description is made safe (one line, RFC 6749
+ * character set, bounded), so nothing a library or a client wrote reaches a response or a header verbatim.
  */
 export function oauthError(
   status: number,
-  error: string,
+  error: OAuthErrorCode,
   description?: string,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): OAuthError {
-  const code = ERROR_CODE.test(error) ? error : 'invalid_request';
+  const code = isOAuthErrorCode(error) ? error : 'invalid_request';
   return new OAuthError(status, code, safeErrorDescription(description), extra, headers);
 }
 
@@ -32,14 +35,14 @@ export type AuthScheme = 'DPoP' | 'Bearer';
 export function wwwAuthenticate(options: {
   schemes: readonly AuthScheme[];
   dpopAlgs: readonly string[];
-  error?: { scheme: AuthScheme; code: string; description?: string };
+  error?: { scheme: AuthScheme; code: OAuthErrorCode; description?: string };
 }): string {
   return options.schemes
     .map((scheme) => {
       const params: string[] = [];
       if (scheme === 'DPoP') params.push(`algs="${options.dpopAlgs.filter((alg) => /^[A-Za-z0-9]+$/.test(alg)).join(' ')}"`);
       if (options.error?.scheme === scheme) {
-        const code = ERROR_CODE.test(options.error.code) ? options.error.code : 'invalid_request';
+        const code = isOAuthErrorCode(options.error.code) ? options.error.code : 'invalid_request';
         params.push(`error="${code}"`, `error_description="${safeErrorDescription(options.error.description)}"`);
       }
       return params.length ? `${scheme} ${params.join(', ')}` : scheme;
@@ -47,11 +50,11 @@ export function wwwAuthenticate(options: {
     .join(', ');
 }
 
-/** A 401 from a protected OID4VCI endpoint, with its challenge in WWW-Authenticate and the same error in the body. */
+/** A 401 from a protected endpoint, with its challenge in WWW-Authenticate and the same error in the body. */
 export function unauthorizedError(options: {
   schemes: readonly AuthScheme[];
   dpopAlgs: readonly string[];
-  error?: { scheme: AuthScheme; code: string; description?: string };
+  error?: { scheme: AuthScheme; code: OAuthErrorCode; description?: string };
 }): OAuthError {
   const header = wwwAuthenticate(options);
   if (!options.error) {

@@ -56,7 +56,8 @@ export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fe
 
 /**
  * The @openid4vc libraries refuse http URLs. Development and tests run on http://localhost, so http is
- * allowed there; production must have an https PUBLIC_URL.
+ * allowed there; production must have an https PUBLIC_URL. The setting is process-wide: called once at
+ * start-up (src/app.ts), before any protocol object is made.
  */
 export function allowHttpOutsideProduction(baseUrl: string, env: string): void {
   if (!baseUrl.startsWith('http://')) return;

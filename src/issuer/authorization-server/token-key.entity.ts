@@ -1,4 +1,8 @@
+import type { Jwk } from '@openid4vc/oauth2';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { jsonColumn } from '../../persistence/index.js';
+
+export type PublicTokenJwk = Pick<Jwk, 'kty' | 'crv' | 'x' | 'y'>;
 
 /**
  * The OID4VCI access-token signing keys. `generation` is the primary key: two replicas that race to
@@ -19,9 +23,9 @@ export class Oid4vciTokenKeyEntity {
   @Column({ type: 'varchar', length: 64 })
   kid!: string;
 
-  /** The public JWK (kty, crv, x, y) as JSON. */
-  @Column({ name: 'public_jwk', type: 'text' })
-  publicJwk!: string;
+  /** The public JWK (kty, crv, x, y), kept as JSON text. */
+  @Column(jsonColumn<PublicTokenJwk>({ name: 'public_jwk' }))
+  publicJwk!: PublicTokenJwk;
 
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { secretsEqual, sha256Hex } from '../../common/index.js';
-import { OfferRepository } from './offer.repository.js';
-import type { CredentialOfferEntity } from './offer.entity.js';
+import { codeAttempt, MAX_CODE_FAILURES, offerCodeMatches } from '../../oid4vci/index.js';
+import { OfferRepository } from '../offers/offer.repository.js';
+import type { CredentialOfferEntity } from '../offers/offer.entity.js';
 
 export type Authentication = { ok: true } | { ok: false; message: string; final: boolean };
 
@@ -14,7 +14,6 @@ export interface CitizenAuthenticator {
 }
 
 export const CITIZEN_AUTHENTICATOR = Symbol('CITIZEN_AUTHENTICATOR');
-export const MAX_CODE_FAILURES = 5;
 
 /** Demo: the one-time login code the officer handed the citizen with the offer; 5 wrong codes lock it. */
 @Injectable()
@@ -24,15 +23,18 @@ export class LoginCodeAuthenticator implements CitizenAuthenticator {
   async authenticate(offer: CredentialOfferEntity, form: Record<string, unknown>): Promise<Authentication> {
     // The attempt is counted before the comparison, so parallel guesses cannot exceed the limit.
     const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
-    if (attempts === undefined) return { ok: false, message: 'Too many wrong login codes', final: true };
     const code = form['login_code'];
-    if (typeof code === 'string' && offer.txCodeHash && secretsEqual(sha256Hex(`${offer.id}:${code.trim()}`), offer.txCodeHash)) {
-      return { ok: true };
+    const attempt = codeAttempt(attempts, typeof code === 'string' && offerCodeMatches(offer, code.trim()));
+    switch (attempt.outcome) {
+      case 'accepted':
+        return { ok: true };
+      case 'wrong':
+        return { ok: false, message: `Wrong login code (${attempt.triesLeft} tries left) / 登录码错误`, final: false };
+      case 'locked_now':
+        await this.offers.lock(offer.id);
+        return { ok: false, message: 'Too many wrong login codes', final: true };
+      case 'locked':
+        return { ok: false, message: 'Too many wrong login codes', final: true };
     }
-    if (attempts >= MAX_CODE_FAILURES) {
-      await this.offers.lock(offer.id);
-      return { ok: false, message: 'Too many wrong login codes', final: true };
-    }
-    return { ok: false, message: `Wrong login code (${MAX_CODE_FAILURES - attempts} tries left) / 登录码错误`, final: false };
   }
 }

@@ -1,3 +1,5 @@
+import { Oauth2ErrorCodes } from '@openid4vc/oauth2';
+import { OAUTH_ERROR_CODES, type OAuthErrorCode } from '../common/index.js';
 import { MAX_ERROR_DESCRIPTION_LENGTH, oauthError, safeErrorDescription, wwwAuthenticate } from './oauth-errors.js';
 
 /** RFC 6749 §5.2 error_description characters. */
@@ -20,10 +22,15 @@ describe('safeErrorDescription', () => {
 });
 
 describe('oauthError', () => {
-  it('sanitises the description and refuses an error code outside the RFC 6749 set', () => {
+  it('sanitises the description and refuses, at run time too, an error code that is not one of ours', () => {
     const error = oauthError(400, 'invalid_proof', 'bad\nproof "x"');
     expect(error.description).toBe('bad proof x');
-    expect(oauthError(400, 'bad "code"\n').error).toBe('invalid_request');
+    expect(oauthError(400, 'bad "code"\n' as OAuthErrorCode).error).toBe('invalid_request');
+  });
+
+  it('knows every error code the protocol library can raise, so library errors keep their code', () => {
+    expect(OAUTH_ERROR_CODES).toEqual(expect.arrayContaining(Object.values(Oauth2ErrorCodes)));
+    for (const code of OAUTH_ERROR_CODES) expect(code).toMatch(/^[a-z][a-z0-9_]{0,63}$/);
   });
 });
 

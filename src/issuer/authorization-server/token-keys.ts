@@ -21,7 +21,7 @@ const toKey = (row: Oid4vciTokenKeyEntity): TokenKey => ({
   generation: row.generation,
   keyId: row.keyId,
   kid: row.kid,
-  jwk: JSON.parse(row.publicJwk) as Jwk,
+  jwk: row.publicJwk,
 });
 
 /**
@@ -44,6 +44,12 @@ export class TokenKeys {
     if (!this.cache || Date.now() - this.cache.loadedAt > REFRESH_MS) await this.reload();
     if (this.cache!.keys.length === 0) await this.ensure();
     return this.cache!.keys;
+  }
+
+  /** The JWKS (RFC 7517) of every active key: any replica may have signed a live token with any of them. */
+  async jwks(): Promise<{ keys: (Jwk & { kid: string; use: 'sig'; alg: 'ES256' })[] }> {
+    const keys = await this.active();
+    return { keys: keys.map((key) => ({ ...key.jwk, kid: key.kid, use: 'sig' as const, alg: 'ES256' as const })) };
   }
 
   /** The key new tokens are signed with. */
@@ -104,7 +110,7 @@ export class TokenKeys {
       generation,
       keyId: key.id,
       kid: jwkThumbprint(jwk),
-      publicJwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }),
+      publicJwk: { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y },
       createdAt: new Date(),
       retireAt: null,
     });

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../../persistence/index.js';
+import { AuthorizationSessionEntity } from './authorization-session.entity.js';
+
+/** Authorization code flows (PAR → login → code → token); each step is one conditional UPDATE. */
+@Injectable()
+export class AuthorizationSessionRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(session: AuthorizationSessionEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).insert(session));
+  }
+
+  byRequestUri(requestUriHash: string): Promise<AuthorizationSessionEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ requestUriHash }));
+  }
+
+  byCode(codeHash: string): Promise<AuthorizationSessionEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ codeHash }));
+  }
+
+  /** pushed → authorized (the citizen logged in), once. */
+  async authorize(id: string, codeHash: string, codeExpiresAt: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuthorizationSessionEntity)
+        .update({ id, status: 'pushed' }, { status: 'authorized', codeHash, codeExpiresAt }),
+    );
+    return result.affected === 1;
+  }
+
+  /** authorized → exchanged: the authorization code is single-use. */
+  async exchangeCode(id: string): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(AuthorizationSessionEntity).update({ id, status: 'authorized' }, { status: 'exchanged' }),
+    );
+    return result.affected === 1;
+  }
+
+  /** Pushed requests and unexchanged codes past their expiry (plain DELETE; replicas may overlap). */
+  async purgeExpired(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuthorizationSessionEntity)
+        .createQueryBuilder()
+        .delete()
+        .where("request_expires_at < :now AND (status <> 'authorized' OR code_expires_at < :now)", { now })
+        .execute(),
+    );
+  }
+}

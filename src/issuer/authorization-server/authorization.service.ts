@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { RequestLike } from '@openid4vc/oauth2';
+import { randomToken, sha256Hex } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
+import { assertFreshDpop, mapErrors, oauthError, safeErrorDescription } from '../../oauth/index.js';
+import {
+  authorizationDetailsConfigurations,
+  authorizationResponseUrl,
+  authorizeParametersProblem,
+  checkPushedAuthorizationRequest,
+  CODE_TTL_SECONDS,
+  credentialConfigurations,
+  dpopJktProblem,
+  PAR_TTL_SECONDS,
+  pushedRequestOfferProblem,
+  pushedSessionProblem,
+} from '../../oid4vci/index.js';
+import { AgencyRepository } from '../agencies/agency.repository.js';
+import { OfferRepository } from '../offers/offer.repository.js';
+import { Oid4vciProtocol } from '../oid4vci/protocol.js';
+import type { AuthorizationSessionEntity } from './authorization-session.entity.js';
+import { AuthorizationSessionRepository } from './authorization-session.repository.js';
+import { CITIZEN_AUTHENTICATOR, type CitizenAuthenticator } from './citizen-authenticator.js';
+import { DpopReplayRepository } from './dpop-replay.repository.js';
+
+/**
+ * The authorization code flow up to the code: pushed authorization requests (RFC 9126, required), the
+ * authorization endpoint and the citizen's login, and the redirect back to the wallet.
+ */
+@Injectable()
+export class AuthorizationService {
+  private readonly proofMaxAgeSeconds: number;
+  private readonly walletRedirectUris: ReadonlySet<string>;
+
+  constructor(
+    private readonly protocol: Oid4vciProtocol,
+    private readonly catalogue: Catalogue,
+    private readonly offers: OfferRepository,
+    private readonly sessions: AuthorizationSessionRepository,
+    private readonly agencies: AgencyRepository,
+    private readonly dpopReplay: DpopReplayRepository,
+    @Inject(CITIZEN_AUTHENTICATOR) private readonly citizens: CitizenAuthenticator,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
+    this.walletRedirectUris = new Set(config.oid4vci.walletRedirectUris);
+  }
+
+  /** Pushed authorization request: PKCE S256 required, bound to an authorization-code offer by issuer_state. */
+  async pushedAuthorizationRequest(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const server = this.protocol.authorizationServer;
+      const parsed = await server.parsePushedAuthorizationRequest({ authorizationRequest: body ?? {}, request });
+      const authorizationRequest = parsed.authorizationRequest as Record<string, string | undefined>;
+      const now = new Date();
+      await assertFreshDpop(request.headers.get('dpop'), {
+        now,
+        maxAgeSeconds: this.proofMaxAgeSeconds,
+        replay: this.dpopReplay,
+        status: 400,
+      });
+      const dpopJkt = authorizationRequest['dpop_jkt'];
+      const jktProblem = dpopJktProblem(dpopJkt);
+      if (jktProblem) throw jktProblem;
+      const verified = await server.verifyPushedAuthorizationRequest({
+        authorizationServerMetadata: this.protocol.authorizationServerMetadata(),
+        authorizationRequest,
+        request,
+        dpop: parsed.dpop ? { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] } : undefined,
+      });
+      const checked = checkPushedAuthorizationRequest(authorizationRequest, this.walletRedirectUris);
+      const requested = authorizationDetailsConfigurations(
+        (body as Record<string, unknown> | undefined)?.['authorization_details'],
+        credentialConfigurations(this.catalogue),
+      );
+      const offer = checked.issuerState ? await this.offers.byCodeHash(sha256Hex(checked.issuerState)) : null;
+      const offerProblem = pushedRequestOfferProblem(offer, requested, now);
+      if (offerProblem) throw offerProblem;
+      const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(24)}`;
+      await this.sessions.insert({
+        id: randomUUID(),
+        offerId: offer!.id,
+        clientId: checked.clientId,
+        redirectUri: checked.redirectUri,
+        state: checked.state,
+        codeChallenge: checked.codeChallenge,
+        requestUriHash: sha256Hex(requestUri),
+        requestExpiresAt: new Date(now.getTime() + PAR_TTL_SECONDS * 1000),
+        codeHash: null,
+        codeExpiresAt: null,
+        status: 'pushed',
+        // RFC 9449 §10: the code is bound to the PAR's DPoP key (proof or dpop_jkt); the token request must use it.
+        dpopJkt: verified.dpop?.jwkThumbprint ?? dpopJkt ?? null,
+        credentialIdentifiers: requested ? [...new Set(requested)] : null,
+        createdAt: now,
+      });
+      return server.createPushedAuthorizationResponse({ requestUri, expiresInSeconds: PAR_TTL_SECONDS })
+        .pushedAuthorizationResponse;
+    });
+  }
+
+  /** The authorization endpoint only accepts pushed requests; returns what the login page needs. */
+  async authorizationSession(clientId: unknown, requestUri: unknown) {
+    const parametersProblem = authorizeParametersProblem(clientId, requestUri);
+    if (parametersProblem) throw parametersProblem;
+    const session = await this.sessions.byRequestUri(sha256Hex(requestUri as string));
+    const sessionProblem = pushedSessionProblem(session, clientId as string, new Date());
+    if (sessionProblem) throw sessionProblem;
+    const offer = (await this.offers.byId(session!.offerId))!;
+    const agency = await this.agencies.byId(offer.agencyId);
+    const type = this.catalogue.get(offer.typeId)!;
+    return {
+      session: session!,
+      offer,
+      agencyName: agency?.name ?? '',
+      typeName: `${type.display['zh-CN'].name} / ${type.display.en.name}`,
+    };
+  }
+
+  /**
+   * The citizen's login. The demo authenticator checks the one-time login code the agency gave the citizen
+   * (5 wrong codes lock the offer); a real deployment plugs in its identity provider here.
+   */
+  async login(
+    clientId: unknown,
+    requestUri: unknown,
+    form: Record<string, unknown>,
+  ): Promise<{ redirect: string } | { retry: string }> {
+    const { session, offer } = await this.authorizationSession(clientId, requestUri);
+    const authentication = await this.citizens.authenticate(offer, form);
+    if (!authentication.ok) {
+      if (!authentication.final) return { retry: authentication.message };
+      const error = { error: 'access_denied', error_description: safeErrorDescription(authentication.message) };
+      return { redirect: this.redirectTo(session, error) };
+    }
+    const code = randomToken(32);
+    if (!(await this.sessions.authorize(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000))))
+      throw oauthError(400, 'invalid_request', 'This authorization request was already completed');
+    return { redirect: this.redirectTo(session, { code }) };
+  }
+
+  private redirectTo(session: AuthorizationSessionEntity, params: Record<string, string>): string {
+    return authorizationResponseUrl(session, params, this.protocol.base);
+  }
+}

@@ -1,0 +1,137 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { JsonWebKey } from 'node:crypto';
+import type { RequestLike } from '@openid4vc/oauth2';
+import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
+import { randomToken, sha256Hex } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { mapErrors, oauthError } from '../../oauth/index.js';
+import {
+  alreadyIssuedProblem,
+  checkKeyProof,
+  credentialConfigurations,
+  DEFERRED_INTERVAL_SECONDS,
+  invalidNonce,
+  issuanceStep,
+  jwtProofs,
+  NONCE_TTL_SECONDS,
+  OID4VCI_ENDPOINTS,
+  requestedConfiguration,
+  requestedCredential,
+} from '../../oid4vci/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { OfferRepository } from '../offers/offer.repository.js';
+import { Oid4vciProtocol } from '../oid4vci/protocol.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
+import { DeferredRequestRepository } from './deferred.repository.js';
+import { NonceRepository } from './nonce.repository.js';
+import { OfferIssuance } from './offer-issuance.js';
+
+/** The nonce endpoint (OID4VCI 1.0 §7) and the credential endpoint (§8): key proofs, batches, deferral. */
+@Injectable()
+export class CredentialService {
+  private readonly logger = new Logger('CredentialService');
+  private readonly proofMaxAgeSeconds: number;
+
+  constructor(
+    private readonly protocol: Oid4vciProtocol,
+    private readonly catalogue: Catalogue,
+    private readonly tokens: AccessTokenVerifier,
+    private readonly offers: OfferRepository,
+    private readonly nonces: NonceRepository,
+    private readonly deferred: DeferredRequestRepository,
+    private readonly issuance: OfferIssuance,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
+  }
+
+  async nonce() {
+    const cNonce = randomToken(24);
+    await this.nonces.insert(cNonce, new Date(Date.now() + NONCE_TTL_SECONDS * 1000));
+    return this.protocol.issuer.createNonceResponse({ cNonce, cNonceExpiresIn: NONCE_TTL_SECONDS });
+  }
+
+  async credential(body: unknown, request: RequestLike) {
+    return mapErrors(async () => {
+      const { offer, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
+      const metadata = this.protocol.issuerMetadata();
+      const configuration = requestedConfiguration({
+        requested: requestedCredential(body),
+        grantedIdentifiers: credentialIdentifiers,
+        known: credentialConfigurations(this.catalogue),
+        offered: offer.configurationIds,
+      });
+      const parsed = this.protocol.issuer.parseCredentialRequest({
+        issuerMetadata: metadata,
+        credentialRequest: body as Record<string, unknown>,
+      });
+      const issuedProblem = alreadyIssuedProblem(configuration, offer.issuedConfigurations);
+      if (issuedProblem) throw issuedProblem;
+      const proofs = jwtProofs(parsed.proofs as Record<string, unknown[] | undefined> | undefined);
+
+      // All proofs are checked first; their nonces (one shared by a batch, or one each) are then consumed
+      // once each, so a failed request burns none and a replay finds them gone.
+      const checked: { key: JsonWebKey; nonce: string }[] = [];
+      for (const jwt of proofs) checked.push(await this.verifyProof(jwt, metadata));
+      for (const nonce of new Set(checked.map((proof) => proof.nonce))) {
+        if (!(await this.nonces.consume(nonce, new Date()))) throw this.invalidNonce();
+      }
+      const holderKeys = checked.map((proof) => proof.key);
+
+      const { last, deferred } = issuanceStep({
+        approval: offer.approval,
+        offeredCount: offer.configurationIds.length,
+        issuedCount: offer.issuedConfigurations.length,
+      });
+      if (!(await this.offers.markIssued(offer, configuration, last && !deferred)))
+        throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+      if (deferred) {
+        const transactionId = randomToken(24);
+        await this.deferred.insert({
+          transactionHash: sha256Hex(transactionId),
+          offerId: offer.id,
+          configurationId: configuration,
+          holderKeys,
+          status: 'pending',
+          createdAt: new Date(),
+        });
+        this.logger.log({ offerId: offer.id, configuration }, 'credential request deferred until an officer approves');
+        return {
+          status: 202,
+          body: this.protocol.issuer.createCredentialResponse({
+            credentialRequest: parsed,
+            transactionId,
+            interval: DEFERRED_INTERVAL_SECONDS,
+          }),
+        };
+      }
+      const { credentials, notificationId } = await this.issuance.issue(offer, configuration, holderKeys, last);
+      return {
+        status: 200,
+        body: this.protocol.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId }),
+      };
+    }, 'invalid_credential_request');
+  }
+
+  private invalidNonce() {
+    return invalidNonce(this.protocol.base + OID4VCI_ENDPOINTS.nonce);
+  }
+
+  /**
+   * A `jwt` key proof: our strict checks first (checkKeyProof: structure, typ, pinned alg, public holder
+   * key, iat window), then the library's (signature, aud). Returns the nonce, which the caller consumes.
+   */
+  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
+    const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds });
+    if (!checked.ok) throw oauthError(400, 'invalid_proof', `The key proof is invalid: ${checked.description}`);
+    const { key, nonce } = checked.value;
+    if (nonce === undefined) throw this.invalidNonce();
+    try {
+      await this.protocol.issuer.verifyCredentialRequestJwtProof({ issuerMetadata: metadata, jwt, expectedNonce: nonce });
+    } catch {
+      throw oauthError(400, 'invalid_proof', 'The key proof signature, audience or claims do not verify');
+    }
+    // Only the public members checkKeyProof returned ever reach cnf.
+    return { key, nonce };
+  }
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { IsNull, LessThan, MoreThan } from 'typeorm';
+import { Database } from '../../persistence/index.js';
+import { Oid4vciNonceEntity } from './credential-endpoint.entities.js';
+
+/** c_nonces of the nonce endpoint (OID4VCI 1.0 §7): each is consumed by one proof, once. */
+@Injectable()
+export class NonceRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(nonce: string, expiresAt: Date): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).insert({ nonce, expiresAt, usedAt: null }));
+  }
+
+  /** Unused and unexpired → used, in one conditional UPDATE: one of any number of concurrent proofs wins. */
+  async consume(nonce: string, now: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(Oid4vciNonceEntity).update({ nonce, usedAt: IsNull(), expiresAt: MoreThan(now) }, { usedAt: now }),
+    );
+    return result.affected === 1;
+  }
+
+  /** Expired nonces and remembered DPoP jtis. */
+  async purgeExpired(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).delete({ expiresAt: LessThan(now) }));
+  }
+}

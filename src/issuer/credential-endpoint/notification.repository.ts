@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { IsNull } from 'typeorm';
+import { Database } from '../../persistence/index.js';
+import { Oid4vciNotificationEntity } from './credential-endpoint.entities.js';
+
+/** What the wallet reports about issued credentials (OID4VCI 1.0 §11). */
+@Injectable()
+export class NotificationRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(notification: Oid4vciNotificationEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciNotificationEntity).insert(notification));
+  }
+
+  /** Records the wallet's report once; false for an unknown id, another offer's, or one already reported. */
+  async report(id: string, offerId: string, event: string, description: string | null, now: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(Oid4vciNotificationEntity)
+        .update({ id, offerId, reportedAt: IsNull() }, { event, description, reportedAt: now }),
+    );
+    return result.affected === 1;
+  }
+
+  byId(id: string): Promise<Oid4vciNotificationEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(Oid4vciNotificationEntity).findOneBy({ id }));
+  }
+}

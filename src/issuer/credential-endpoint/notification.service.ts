@@ -1,0 +1,31 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RequestLike } from '@openid4vc/oauth2';
+import { mapErrors } from '../../oauth/index.js';
+import { parseNotification, repeatedNotificationProblem } from '../../oid4vci/index.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
+import { NotificationRepository } from './notification.repository.js';
+
+/** The notification endpoint (OID4VCI 1.0 §11): the wallet reports what became of issued credentials. */
+@Injectable()
+export class NotificationService {
+  private readonly logger = new Logger('NotificationService');
+
+  constructor(
+    private readonly tokens: AccessTokenVerifier,
+    private readonly notifications: NotificationRepository,
+  ) {}
+
+  async notification(body: unknown, request: RequestLike): Promise<void> {
+    return mapErrors(async () => {
+      const { offer } = await this.tokens.authorisedOffer(request);
+      const { id, event, description } = parseNotification(body);
+      // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success.
+      if (!(await this.notifications.report(id, offer.id, event, description, new Date()))) {
+        const problem = repeatedNotificationProblem(await this.notifications.byId(id), offer.id, event);
+        if (problem) throw problem;
+        return;
+      }
+      this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
+    }, 'invalid_notification_request');
+  }
+}

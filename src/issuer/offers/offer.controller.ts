@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { OAuthErrors, ProblemResponses } from '../../common/index.js';
+import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { Idempotent } from '../idempotency.js';
+import { createOfferSchema, OfferService } from './offer.service.js';
+import { APPROVED_SCHEMA, CREATED_OFFER_SCHEMA, CREDENTIAL_OFFER_SCHEMA } from './offer.schemas.js';
+
+/** Agency officers create offers for a citizen's application, and approve deferred ones. */
+@ApiTags('OpenID4VCI')
+@ApiBearerAuth()
+@UseGuards(AgencyGuard)
+@Controller('agency/offers')
+export class OfferController {
+  constructor(private readonly offers: OfferService) {}
+
+  @Post()
+  @HttpCode(201)
+  @Idempotent()
+  @ApiOperation({ summary: 'Offer a credential to a citizen: openid-credential-offer:// link, QR (PNG and SVG), PIN' })
+  @ApiBody({ schema: z.toJSONSchema(createOfferSchema, { io: 'input' }) as object })
+  @ApiCreatedResponse({ description: 'The offer, with the PIN or login code to hand over', schema: CREATED_OFFER_SCHEMA })
+  @ProblemResponses(400, 401, 409, 422)
+  create(@CurrentAgency() agency: Agency, @Body() body: unknown) {
+    return this.offers.createOffer(agency, body);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Approve an application whose credential request is deferred' })
+  @ApiOkResponse({ schema: APPROVED_SCHEMA })
+  @ProblemResponses(400, 401, 404)
+  approve(@CurrentAgency() agency: Agency, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.offers.approve(agency, id);
+  }
+}
+
+/** The wallet fetches an offer made by reference (OID4VCI 1.0 §4.1.3). */
+@ApiTags('OpenID4VCI')
+@Controller('oid4vci/offers')
+@OAuthErrors({ statuses: [404, 429] })
+export class CredentialOfferController {
+  constructor(private readonly offers: OfferService) {}
+
+  @Get(':id')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'A credential offer by reference (credential_offer_uri)' })
+  @ApiOkResponse({ description: 'The credential offer object', schema: CREDENTIAL_OFFER_SCHEMA })
+  offer(@Param('id') id: string) {
+    return this.offers.offerByReference(id);
+  }
+}

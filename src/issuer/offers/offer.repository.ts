@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { MoreThan } from 'typeorm';
+import { Database } from '../../persistence/index.js';
+import { CredentialOfferEntity } from './offer.entity.js';
+
+/** Credential offers. Every single-use transition is one conditional UPDATE: exactly one concurrent caller wins. */
+@Injectable()
+export class OfferRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(offer: CredentialOfferEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).insert(offer));
+  }
+
+  async setSealedOffer(id: string, offerSealed: string): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id }, { offerSealed }));
+  }
+
+  byId(id: string): Promise<CredentialOfferEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ id }));
+  }
+
+  byCodeHash(preAuthCodeHash: string): Promise<CredentialOfferEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ preAuthCodeHash }));
+  }
+
+  /**
+   * Reserves one PIN / login-code attempt before the code is compared, in one conditional UPDATE, so
+   * concurrent guesses cannot exceed the limit. Returns the attempts used, or undefined when none is left.
+   */
+  async reserveCodeAttempt(offerId: string, maxAttempts: number): Promise<number | undefined> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ txCodeFailures: () => 'tx_code_failures + 1' })
+        .where('id = :id AND status = :status AND tx_code_failures < :max', { id: offerId, status: 'offered', max: maxAttempts })
+        .execute(),
+    );
+    if (result.affected !== 1) return undefined;
+    return (await this.byId(offerId))?.txCodeFailures;
+  }
+
+  /** A wrong code that used up the last attempt locks the offer. */
+  async lock(offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' }),
+    );
+  }
+
+  /** offered → redeemed, if still offered and not expired. */
+  async redeem(id: string, now: Date): Promise<boolean> {
+    // (The authorization code flow redeems when its code is exchanged; the offer stays single-use.)
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update({ id, status: 'offered', expiresAt: MoreThan(now) }, { status: 'redeemed' }),
+    );
+    return result.affected === 1;
+  }
+
+  /**
+   * Claims a configuration for issuance; only one request per configuration succeeds (compare-and-set on
+   * the list as read). With `final`, the offer is done and its sealed claims are erased.
+   */
+  async markIssued(offer: CredentialOfferEntity, configurationId: string, final: boolean): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update(
+        // Criteria and values go through the column's JSON transformer (not raw SQL), so both sides are the same text.
+        // (TypeORM types a where-value of an array column as its element; the transformer takes the array.)
+        { id: offer.id, status: 'redeemed', issuedConfigurations: offer.issuedConfigurations as never },
+        {
+          issuedConfigurations: [...offer.issuedConfigurations, configurationId],
+          ...(final ? { status: 'issued' as const, claimsSealed: null } : {}),
+        },
+      ),
+    );
+    return result.affected === 1;
+  }
+
+  async eraseClaims(offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId }, { claimsSealed: null }));
+  }
+
+  /** pending → approved, for an offer of this agency awaiting approval. */
+  async approve(offerId: string, agencyId: string): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).update({ id: offerId, agencyId, approval: 'pending' }, { approval: 'approved' }),
+    );
+    return result.affected === 1;
+  }
+
+  /** The sealed claims and offer objects of offers that expired (or were locked) before being redeemed. */
+  async purgeExpiredSealedState(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ claimsSealed: null, offerSealed: null })
+        .where(
+          "expires_at < :now AND status IN ('offered', 'locked') AND (claims_sealed IS NOT NULL OR offer_sealed IS NOT NULL)",
+          { now },
+        )
+        .execute(),
+    );
+  }
+}

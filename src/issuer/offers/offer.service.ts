@@ -1,0 +1,118 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomInt, randomUUID } from 'node:crypto';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import { badRequest, notFound, parseOrThrow, randomToken, sha256Hex } from '../../common/index.js';
+import { KeyService } from '../../keys/index.js';
+import { Catalogue, CREDENTIAL_FORMATS } from '../../credentials/index.js';
+import { oauthError } from '../../oauth/index.js';
+import { configurationId, OID4VCI_ENDPOINTS, offerCodeHash, offerGrants } from '../../oid4vci/index.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { Oid4vciProtocol } from '../oid4vci/protocol.js';
+import { OfferRepository } from './offer.repository.js';
+
+export const createOfferSchema = z.object({
+  type: z.string().min(1).describe('catalogue type id, e.g. driving-licence'),
+  formats: z.array(z.enum(CREDENTIAL_FORMATS)).min(1).max(2).default(['dc+sd-jwt']),
+  claims: z.record(z.string(), z.unknown()),
+  flow: z.enum(['pre-authorized_code', 'authorization_code']).default('pre-authorized_code'),
+  txCode: z.boolean().default(true).describe('pre-authorized flow: require a PIN, delivered to the citizen out of band'),
+  requiresApproval: z.boolean().default(false).describe('deferred issuance: the wallet waits until an officer approves'),
+  byReference: z.boolean().default(false).describe('offer by credential_offer_uri instead of by value'),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
+});
+
+/**
+ * The officer's side of OID4VCI: credential offers to citizens (by value or by reference, with QR codes
+ * and the PIN or login code to hand over out of band), and approval of applications whose issuance waits.
+ */
+@Injectable()
+export class OfferService {
+  private readonly logger = new Logger('OfferService');
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly offers: OfferRepository,
+    private readonly protocol: Oid4vciProtocol,
+  ) {}
+
+  /** An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately. */
+  async createOffer(agency: Agency, body: unknown) {
+    const input = parseOrThrow(createOfferSchema, body);
+    const type = this.catalogue.get(input.type);
+    if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
+    const unsupported = input.formats.filter((format) => !type.formats.includes(format));
+    if (unsupported.length) throw badRequest(`${type.id} is not issued as ${unsupported.join(', ')}`);
+    const violations = this.catalogue.validateClaims(type.id, input.claims);
+    if (violations.length) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
+
+    const now = new Date();
+    const id = randomUUID();
+    const grantSecret = randomToken(32);
+    const authorizationCodeFlow = input.flow === 'authorization_code';
+    // The PIN (pre-authorized) or the login code (authorization code flow) goes to the citizen out of band.
+    const txCode = input.txCode || authorizationCodeFlow ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
+    const configurationIds = [...new Set(input.formats)].map((format) => configurationId(type.id, format));
+    const expiresAt = new Date(now.getTime() + input.expiresInSeconds * 1000);
+    await this.offers.insert({
+      id,
+      agencyId: agency.id,
+      typeId: type.id,
+      configurationIds,
+      issuedConfigurations: [],
+      claimsSealed: await this.keys.sealJson(input.claims, `offer:${id}`),
+      offerSealed: null,
+      flow: input.flow,
+      approval: input.requiresApproval ? 'pending' : null,
+      preAuthCodeHash: sha256Hex(grantSecret),
+      txCodeHash: txCode ? offerCodeHash(id, txCode) : null,
+      txCodeFailures: 0,
+      status: 'offered',
+      expiresAt,
+      createdAt: now,
+    });
+    const offerUri = `${this.protocol.base}${OID4VCI_ENDPOINTS.offers}/${id}`;
+    const { credentialOffer, credentialOfferObject } = await this.protocol.issuer.createCredentialOffer({
+      issuerMetadata: this.protocol.issuerMetadata(),
+      credentialConfigurationIds: configurationIds,
+      grants: offerGrants(input.flow, grantSecret, txCode) as never,
+      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
+    });
+    if (input.byReference)
+      await this.offers.setSealedOffer(id, await this.keys.sealJson(credentialOfferObject, `offer-object:${id}`));
+    this.logger.log({ agencyId: agency.id, offerId: id, typeId: type.id }, 'credential offer created');
+    return {
+      offerId: id,
+      credentialOffer,
+      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
+      ...(authorizationCodeFlow ? { loginCode: txCode } : { txCode }),
+      expiresAt,
+      qr: {
+        png: await QRCode.toDataURL(credentialOffer, { errorCorrectionLevel: 'M', margin: 2, width: 360 }),
+        svg: await QRCode.toString(credentialOffer, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+      },
+    };
+  }
+
+  /** The credential_offer_uri target: the offer object, kept sealed because it holds the pre-authorized code. */
+  async offerByReference(id: string): Promise<unknown> {
+    const offer = await this.offers.byId(id);
+    if (!offer?.offerSealed || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
+      throw oauthError(404, 'invalid_request', 'No such credential offer, or it expired');
+    }
+    return this.keys.openJson(offer.offerSealed, `offer-object:${id}`);
+  }
+
+  /** An officer approves an application; deferred requests can then be completed by the wallet. */
+  async approve(agency: Agency, offerId: string): Promise<{ approved: true }> {
+    if (!(await this.offers.approve(offerId, agency.id))) throw notFound(`No offer ${offerId} of this agency awaiting approval`);
+    this.logger.log({ agencyId: agency.id, offerId }, 'application approved');
+    return { approved: true };
+  }
+}

@@ -1,0 +1,137 @@
+import { compactJwsProblem } from '../credentials/index.js';
+import { oauthError } from '../oauth/index.js';
+import { MAX_PROOFS_PER_REQUEST } from './lifetimes.js';
+
+/** The two identifiers a credential request may name, exactly one of them (OID4VCI 1.0 §8.2). */
+export interface RequestedCredential {
+  configurationId?: string;
+  identifier?: string;
+}
+
+/**
+ * The shape of a credential request, checked before the protocol library parses it: a JSON object with
+ * exactly one of credential_identifier / credential_configuration_id (strings), no `format` (a pre-1.0
+ * member), and `proof` or `proofs` holding signed compact JWS only (anything else is invalid_proof,
+ * OID4VCI 1.0 §8.3.1.2).
+ */
+export function requestedCredential(body: unknown): RequestedCredential {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw oauthError(400, 'invalid_credential_request', 'The credential request must be a JSON object');
+  const request = body as Record<string, unknown>;
+  const configurationId = request['credential_configuration_id'];
+  const identifier = request['credential_identifier'];
+  if (configurationId !== undefined && identifier !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'Give credential_identifier or credential_configuration_id, not both');
+  if (configurationId === undefined && identifier === undefined)
+    throw oauthError(400, 'invalid_credential_request', 'credential_identifier or credential_configuration_id is required');
+  if (configurationId !== undefined && typeof configurationId !== 'string')
+    throw oauthError(400, 'invalid_credential_request', 'credential_configuration_id must be a string');
+  if (identifier !== undefined && typeof identifier !== 'string')
+    throw oauthError(400, 'invalid_credential_request', 'credential_identifier must be a string');
+  if (request['format'] !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'format is not used in OID4VCI 1.0 requests');
+  const proofs = request['proofs'];
+  if (proofs !== undefined) {
+    const jwt = (proofs as Record<string, unknown> | null)?.['jwt'];
+    if (typeof proofs !== 'object' || proofs === null || !Array.isArray(jwt) || Object.keys(proofs).length !== 1)
+      throw oauthError(400, 'invalid_proof', 'proofs must hold one non-empty jwt array');
+    if (jwt.some((proof) => typeof proof !== 'string' || compactJwsProblem(proof) !== undefined))
+      throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a signed compact JWS');
+  }
+  if (request['proof'] !== undefined && proofs !== undefined)
+    throw oauthError(400, 'invalid_credential_request', 'Give proofs, not proof and proofs');
+  const single = request['proof'] as Record<string, unknown> | undefined;
+  if (single !== undefined && (typeof single?.['jwt'] !== 'string' || compactJwsProblem(single['jwt']) !== undefined))
+    throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
+  return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
+}
+
+/**
+ * Which configuration a request is for (OID4VCI 1.0 §8.2). After authorization_details the access token
+ * grants credential identifiers and the request must name one of them; otherwise it names a known
+ * configuration. Either way the configuration must be one the offer made.
+ */
+export function requestedConfiguration(options: {
+  requested: RequestedCredential;
+  /** The identifiers the access token grants, or undefined when it grants none. */
+  grantedIdentifiers: readonly string[] | undefined;
+  known: Record<string, unknown>;
+  offered: readonly string[];
+}): string {
+  const { requested, grantedIdentifiers, known, offered } = options;
+  let configuration: string;
+  if (grantedIdentifiers) {
+    if (requested.identifier === undefined)
+      throw oauthError(
+        400,
+        'invalid_credential_request',
+        'This access token was granted credential_identifiers; send credential_identifier',
+      );
+    if (!grantedIdentifiers.includes(requested.identifier))
+      throw oauthError(400, 'unknown_credential_identifier', 'Unknown credential_identifier');
+    configuration = requested.identifier;
+  } else {
+    if (requested.identifier !== undefined)
+      throw oauthError(400, 'unknown_credential_identifier', 'This access token was granted no credential identifiers');
+    configuration = requested.configurationId!;
+    if (!(configuration in known))
+      throw oauthError(400, 'unknown_credential_configuration', 'Unknown credential_configuration_id');
+  }
+  if (!offered.includes(configuration))
+    throw oauthError(400, 'invalid_credential_request', `Request one of the offered configurations: ${offered.join(', ')}`);
+  return configuration;
+}
+
+/** A configuration already issued under the offer is not issued again. */
+export function alreadyIssuedProblem(configuration: string, issued: readonly string[]) {
+  return issued.includes(configuration)
+    ? oauthError(400, 'invalid_credential_request', `${configuration} was already issued`)
+    : undefined;
+}
+
+/** The jwt proofs of a parsed request: at least one, jwt only, at most MAX_PROOFS_PER_REQUEST. */
+export function jwtProofs(proofs: Record<string, unknown[] | undefined> | undefined): string[] {
+  const jwt = proofs?.['jwt'] as string[] | undefined;
+  if (!jwt?.length) throw oauthError(400, 'invalid_proof', 'A jwt proof of possession of the holder key is required');
+  if (proofs && Object.keys(proofs).some((type) => type !== 'jwt'))
+    throw oauthError(400, 'invalid_proof', 'Only jwt proofs are supported');
+  if (jwt.length > MAX_PROOFS_PER_REQUEST)
+    throw oauthError(400, 'invalid_proof', `At most ${MAX_PROOFS_PER_REQUEST} proofs per request`);
+  return jwt;
+}
+
+/** OID4VCI 1.0 §8.3.1.2 invalid_nonce; the wallet gets a fresh c_nonce from the nonce endpoint. */
+export const invalidNonce = (nonceEndpoint: string) =>
+  oauthError(
+    400,
+    'invalid_nonce',
+    `The proof nonce is missing, unknown, expired or already used; get a fresh one from ${nonceEndpoint}`,
+  );
+
+/**
+ * What issuing one configuration does to the offer: the last one finishes it (its sealed claims are
+ * erased), and an offer awaiting an officer's approval defers the request (OID4VCI 1.0 §9).
+ */
+export function issuanceStep(offer: { approval: 'pending' | 'approved' | null; offeredCount: number; issuedCount: number }) {
+  const last = offer.issuedCount + 1 === offer.offeredCount;
+  return { last, deferred: offer.approval === 'pending' };
+}
+
+/** The credential identifiers an access token grants (its RFC 9396 authorization_details), or undefined. */
+export function grantedCredentialIdentifiers(tokenPayload: Record<string, unknown>): string[] | undefined {
+  const details = tokenPayload['authorization_details'];
+  if (!Array.isArray(details)) return undefined;
+  return details.flatMap((detail: { credential_identifiers?: unknown }) =>
+    Array.isArray(detail?.credential_identifiers)
+      ? detail.credential_identifiers.filter((id): id is string => typeof id === 'string')
+      : [],
+  );
+}
+
+/** authorization_details of a token response after RFC 9396: each configuration is its own credential identifier. */
+export const tokenAuthorizationDetails = (credentialIdentifiers: readonly string[]) =>
+  credentialIdentifiers.map((id) => ({
+    type: 'openid_credential',
+    credential_configuration_id: id,
+    credential_identifiers: [id],
+  }));

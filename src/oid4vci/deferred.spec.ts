@@ -1,0 +1,22 @@
+import { deferredFinishesOffer, deferredReady, deferredTransactionProblem } from './deferred.js';
+
+describe('deferred issuance (OID4VCI 1.0 §9)', () => {
+  const pending = { offerId: 'o1', status: 'pending' as const };
+
+  it('accepts a pending transaction of the token’s own offer only', () => {
+    expect(deferredTransactionProblem('t', pending, 'o1')).toBeUndefined();
+    expect(deferredTransactionProblem('t', pending, 'o2')?.error).toBe('invalid_transaction_id');
+    expect(deferredTransactionProblem('t', { ...pending, status: 'issued' }, 'o1')?.error).toBe('invalid_transaction_id');
+    expect(deferredTransactionProblem('t', null, 'o1')?.error).toBe('invalid_transaction_id');
+    expect(deferredTransactionProblem(7, pending, 'o1')?.error).toBe('invalid_transaction_id');
+    expect(deferredTransactionProblem(undefined, pending, 'o1')?.error).toBe('invalid_transaction_id');
+  });
+
+  it('issues once an officer approved, and finishes the offer when every configuration was requested', () => {
+    expect(deferredReady({ approval: 'pending' })).toBe(false);
+    expect(deferredReady({ approval: 'approved' })).toBe(true);
+    expect(deferredReady({ approval: null })).toBe(false);
+    expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['a'] })).toBe(false);
+    expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['b', 'a'] })).toBe(true);
+  });
+});

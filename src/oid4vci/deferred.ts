@@ -1,0 +1,26 @@
+import type { OAuthError } from '../common/index.js';
+import { oauthError } from '../oauth/index.js';
+
+/**
+ * A deferred credential request (OID4VCI 1.0 §9.1): the transaction_id names a pending request of the
+ * offer the access token belongs to; anything else (unknown, another offer's, already issued) is
+ * invalid_transaction_id.
+ */
+export function deferredTransactionProblem(
+  transactionId: unknown,
+  pending: { offerId: string; status: 'pending' | 'issued' } | null,
+  offerId: string,
+): OAuthError | undefined {
+  if (typeof transactionId !== 'string' || !pending || pending.offerId !== offerId || pending.status !== 'pending')
+    return deferredCompleted();
+  return undefined;
+}
+
+export const deferredCompleted = () => oauthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
+
+/** The credentials of a deferred request are issued once an officer approved the application (else 202 again). */
+export const deferredReady = (offer: { approval: 'pending' | 'approved' | null }): boolean => offer.approval === 'approved';
+
+/** Whether issuing the deferred credential finishes the offer (every offered configuration was requested). */
+export const deferredFinishesOffer = (offer: { configurationIds: readonly string[]; issuedConfigurations: readonly string[] }) =>
+  offer.issuedConfigurations.length === offer.configurationIds.length;

@@ -1,0 +1,16 @@
+/** How long OID4VCI values live, in seconds (the issuer's policy; the specs leave them to us). */
+
+/** A c_nonce from the nonce endpoint. */
+export const NONCE_TTL_SECONDS = 300;
+/** An access token. */
+export const ACCESS_TOKEN_TTL_SECONDS = 600;
+/** A pushed authorization request's request_uri (RFC 9126 §2.2: short). */
+export const PAR_TTL_SECONDS = 90;
+/** An authorization code (RFC 6749 §4.1.2: short, 10 minutes at most). */
+export const CODE_TTL_SECONDS = 60;
+/** The polling interval the deferred endpoint asks for. */
+export const DEFERRED_INTERVAL_SECONDS = 5;
+/** Wrong PINs (tx_code) or login codes before an offer is locked. */
+export const MAX_CODE_FAILURES = 5;
+/** Proofs per credential request (`batch_credential_issuance.batch_size`). */
+export const MAX_PROOFS_PER_REQUEST = 10;

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { oauthError } from '../oauth/index.js';
+
+export const NOTIFICATION_EVENTS = ['credential_accepted', 'credential_failure', 'credential_deleted'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+const notificationSchema = z.object({
+  notification_id: z.string().min(1).max(64),
+  event: z.enum(NOTIFICATION_EVENTS),
+  event_description: z.string().max(500).optional(),
+});
+
+export interface Notification {
+  id: string;
+  event: NotificationEvent;
+  description: string | null;
+}
+
+/** A notification request (OID4VCI 1.0 §11.1); a malformed one is invalid_notification_request. */
+export function parseNotification(body: unknown): Notification {
+  const parsed = notificationSchema.safeParse(body);
+  if (!parsed.success)
+    throw oauthError(400, 'invalid_notification_request', `Invalid ${parsed.error.issues[0]?.path.join('.') || 'request'}`);
+  return { id: parsed.data.notification_id, event: parsed.data.event, description: parsed.data.event_description ?? null };
+}
+
+/**
+ * When the report was not recorded (already reported, or unknown): the same event again for the same
+ * offer is a success (notifications are idempotent), anything else is invalid_notification_id.
+ */
+export function repeatedNotificationProblem(
+  known: { offerId: string; event: string | null } | null,
+  offerId: string,
+  event: NotificationEvent,
+) {
+  if (known?.offerId === offerId && known.event === event) return undefined;
+  return oauthError(400, 'invalid_notification_id', 'Unknown notification_id, or a different event was already reported');
+}

@@ -1,0 +1,202 @@
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { clientErrorCode, wallet } from './support/wallet.js';
+import { OfferRepository } from '../src/issuer/index.js';
+
+const LICENCE = {
+  family_name: '张',
+  given_name: '伟',
+  birth_date: '1985-06-01',
+  licence_number: '110101198506011234',
+  categories: ['C1'],
+  issue_date: '2005-07-01',
+  expiry_date: '2031-07-01',
+};
+const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+
+/** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
+const preAuthorizedCodeOf = (link: string): string =>
+  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
+/** A six-digit code that is not `code`. */
+const otherPin = (code: string) => (code === '000000' ? '111111' : '000000');
+
+/**
+ * OID4VCI single-use values and lockouts: PINs and login codes are counted before they are compared and
+ * lock the offer at the fifth wrong one; codes, DPoP proofs and offers are used once and expire.
+ */
+describe('OpenID4VCI lockouts and single use', () => {
+  let app: TestApp;
+  let apiKey: string;
+  const oauthError = clientErrorCode;
+
+  const offer = (body: Record<string, unknown> = {}) =>
+    app.call('POST', '/agency/offers', {
+      token: apiKey,
+      body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, ...body },
+    });
+  /** A raw token request for an offer link's pre-authorized code, with a PIN. */
+  const pinAttempt = (link: string, txCode: string) =>
+    app.call('POST', '/oid4vci/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: PRE_AUTHORIZED_GRANT,
+        'pre-authorized_code': preAuthorizedCodeOf(link),
+        tx_code: txCode,
+      }).toString(),
+    });
+
+  beforeAll(async () => {
+    app = await startTestApp({ OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });
+    apiKey = (await createActiveAgency(app, 'dmv-locks', 'Vehicle Administration 车辆管理所', ['driving-licence'])).apiKey;
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('locks an offer after 5 wrong PINs', async () => {
+    const created = await offer();
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const attempt = (txCode: string) => pinAttempt(created.body.credentialOffer, txCode);
+    const wrong = otherPin(created.body.txCode);
+    for (let i = 1; i <= 5; i++) {
+      const response = await attempt(wrong);
+      expect({ attempt: i, status: response.status, error: response.body.error }).toEqual({
+        attempt: i,
+        status: 400,
+        error: 'invalid_grant',
+      });
+    }
+    const correct = await attempt(created.body.txCode);
+    expect({ status: correct.status, error: correct.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await app.app.get(OfferRepository).byId(created.body.offerId))?.status).toBe('locked');
+    // Also through the client library: a locked offer stays locked.
+    expect(
+      await client
+        .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
+        .catch(oauthError),
+    ).toBe('invalid_grant');
+  });
+
+  it('lets the right PIN through after 4 wrong ones (the lock comes with the 5th)', async () => {
+    const created = await offer();
+    const attempt = (txCode: string) => pinAttempt(created.body.credentialOffer, txCode);
+    const wrong = otherPin(created.body.txCode);
+    for (let i = 1; i <= 4; i++) expect((await attempt(wrong)).body.error).toBe('invalid_grant');
+    const correct = await attempt(created.body.txCode);
+    expect(correct.status).toBe(200);
+    expect(correct.body.access_token).toEqual(expect.any(String));
+  });
+
+  it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
+    const created = await offer();
+    const guess = (txCode: string) => pinAttempt(created.body.credentialOffer, txCode);
+    const wrongGuesses = Array.from({ length: 20 }, (_, i) => String(i).padStart(6, '9')).filter(
+      (pin) => pin !== created.body.txCode,
+    );
+    const answers = await Promise.all(wrongGuesses.map((pin) => guess(pin)));
+    expect(answers.every((reply) => reply.status === 400 && reply.body.error === 'invalid_grant')).toBe(true);
+    // Every comparison is preceded by a reserved attempt, so the counter is the number of PINs compared.
+    const stored = await app.app.get(OfferRepository).byId(created.body.offerId);
+    expect({ compared: stored?.txCodeFailures, status: stored?.status }).toEqual({ compared: 5, status: 'locked' });
+    const correct = await guess(created.body.txCode);
+    expect({ status: correct.status, error: correct.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+  });
+
+  it('accepts a DPoP proof once (RFC 9449 replay protection)', async () => {
+    const { newKey, signJwt } = wallet();
+    const key = newKey();
+    const { jwt: proof } = await signJwt(
+      { method: 'jwk', alg: 'ES256', publicJwk: key },
+      {
+        header: { typ: 'dpop+jwt', alg: 'ES256', jwk: key },
+        payload: { htm: 'POST', htu: `${app.url}/oid4vci/token`, iat: Math.floor(Date.now() / 1000), jti: 'replayed-jti-0001' },
+      },
+    );
+    const redeem = async () => {
+      const created = await offer({ txCode: false });
+      const code = preAuthorizedCodeOf(created.body.credentialOffer);
+      return app.call('POST', '/oid4vci/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code',
+          'pre-authorized_code': code,
+        }).toString(),
+      });
+    };
+    const first = await redeem();
+    expect(first.status).toBe(200);
+    expect(first.body.token_type).toBe('DPoP');
+    // The same, still recent proof again: refused for its jti alone.
+    const second = await redeem();
+    expect({ status: second.status, error: second.body.error }).toEqual({ status: 400, error: 'invalid_dpop_proof' });
+  });
+
+  it('refuses an expired offer', async () => {
+    const created = await offer({ expiresInSeconds: 1, txCode: false });
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(
+      await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata }).catch(oauthError),
+    ).toBe('invalid_grant');
+  });
+
+  it('lets exactly one of 100 parallel redemptions of one code succeed', async () => {
+    const created = await offer();
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        client
+          .retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode: created.body.txCode })
+          .then(() => 'ok')
+          .catch(oauthError),
+      ),
+    );
+    expect(results.filter((result) => result === 'ok')).toHaveLength(1);
+    expect(results.filter((result) => result === 'invalid_grant')).toHaveLength(99);
+  });
+
+  it('sends the wallet back with access_denied after 5 wrong login codes, and keeps the offer locked', async () => {
+    const created = await offer({ flow: 'authorization_code' });
+    const { client } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const authorization = await client.initiateAuthorization({
+      clientId: 'citizen-wallet',
+      issuerMetadata,
+      credentialOffer,
+      redirectUri: 'https://wallet.example/callback',
+      scope: 'driving-licence',
+    });
+    if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    const submit = (loginCode: string) =>
+      fetch(`${app.url}/oid4vci/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: authorizeUrl.searchParams.get('client_id')!,
+          request_uri: authorizeUrl.searchParams.get('request_uri')!,
+          login_code: loginCode,
+        }),
+      });
+    const wrong = otherPin(created.body.loginCode);
+    for (let i = 1; i <= 4; i++) expect((await submit(wrong)).status).toBe(400);
+    for (const loginCode of [wrong, created.body.loginCode]) {
+      const denied = await submit(loginCode);
+      expect(denied.status).toBe(302);
+      const callback = new URL(denied.headers.get('location')!);
+      expect(callback.origin + callback.pathname).toBe('https://wallet.example/callback');
+      expect({ error: callback.searchParams.get('error'), code: callback.searchParams.get('code') }).toEqual({
+        error: 'access_denied',
+        code: null,
+      });
+    }
+    expect((await app.app.get(OfferRepository).byId(created.body.offerId))?.status).toBe('locked');
+  });
+});
