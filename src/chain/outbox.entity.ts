@@ -81,35 +81,3 @@ export class OutboxEntity {
   @Column({ name: 'mined_at', type: Date, nullable: true })
   minedAt!: Date | null;
 }
-
-/** Contracts we deployed, per chain (the ERC-1056 registry, later the status anchor). */
-@Entity('chain_contracts')
-export class ChainContractEntity {
-  @PrimaryColumn({ name: 'chain_id', type: 'integer' })
-  chainId!: number;
-
-  @PrimaryColumn({ type: 'varchar', length: 64 })
-  name!: string;
-
-  @Column({ type: 'varchar', length: 42 })
-  address!: string;
-
-  @Column({ name: 'outbox_id', type: 'varchar', length: 36, nullable: true })
-  outboxId!: string | null;
-
-  @Column({ name: 'created_at', type: Date })
-  createdAt!: Date;
-}
-
-/** A named lease for a job that runs on one replica at a time (the reconciler). */
-@Entity('job_leases')
-export class JobLeaseEntity {
-  @PrimaryColumn({ type: 'varchar', length: 64 })
-  name!: string;
-
-  @Column({ type: 'varchar', length: 64, nullable: true })
-  holder!: string | null;
-
-  @Column({ name: 'lease_until', type: Date, nullable: true })
-  leaseUntil!: Date | null;
-}

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND, KeyService } from './key.service.js';
+import { KeyRepository } from './key.repository.js';
 
 @Global()
 @Module({})
@@ -8,7 +9,7 @@ export class KeysModule {
   static forRoot(backend: KeyBackend): DynamicModule {
     return {
       module: KeysModule,
-      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyService],
+      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyRepository, KeyService],
       exports: [KeyService],
     };
   }
