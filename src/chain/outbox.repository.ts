@@ -22,9 +22,13 @@ export type OutboxChanges = Partial<
 export class OutboxRepository {
   constructor(private readonly db: Database) {}
 
-  /** Inserts new entries inside the caller's transaction, so they commit with the business change. */
-  async insertAll(tx: Tx, entries: OutboxEntity[]): Promise<void> {
-    await tx.getRepository(OutboxEntity).insert(entries);
+  /**
+   * Inserts new entries inside the caller's transaction, so they commit with the business change. TypeORM
+   * is handed copies: after a multi-row insert on SQLite it reloads the default columns and writes them
+   * back onto the entities by position, which can swap their ids; the caller's entries stay as given.
+   */
+  async insertAll(tx: Tx, entries: readonly OutboxEntity[]): Promise<void> {
+    await tx.getRepository(OutboxEntity).insert(entries.map((entry) => ({ ...entry })));
   }
 
   byId(id: string): Promise<OutboxEntity | null> {
