@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type OutboxStatus = 'pending' | 'signing' | 'signed' | 'mined' | 'reverted';
+export const OUTBOX_STATUSES = ['pending', 'signing', 'signed', 'mined', 'reverted'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /**
  * One intended chain write. Written in the same database transaction as the business change it belongs
