@@ -76,6 +76,25 @@ export default tseslint.config(
   },
   ...layerRules(),
   {
+    // ADR 2: TypeORM only in repositories (and entities, migrations, src/persistence). Elsewhere a query is
+    // a repository method whose name says the use case.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.repository.ts', '**/*.entity.ts', 'src/persistence/**', 'src/entities.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='typeorm'][importKind!='type']",
+          message: 'ADR 2: TypeORM only in repositories, entities and src/persistence.',
+        },
+        {
+          selector: 'CallExpression[callee.property.name=/^(getRepository|createQueryBuilder)$/]',
+          message: 'ADR 2: queries belong in a repository (*.repository.ts).',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },

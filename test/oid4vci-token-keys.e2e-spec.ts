@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { entities } from '../src/entities.js';
 import { migrations } from '../migrations/index.js';
 import { Database, openDataSource } from '../src/persistence/index.js';
-import { KeyService, LocalKeyBackend } from '../src/keys/index.js';
+import { KeyRepository, KeyService, LocalKeyBackend } from '../src/keys/index.js';
 import { TokenKeyRepository } from '../src/issuer/authorization-server/token-key.repository.js';
 import { ACCESS_TOKEN_KEY_OWNER, TokenKeys } from '../src/issuer/authorization-server/token-keys.js';
 import { Oid4vciTokenKeyEntity } from '../src/issuer/authorization-server/token-key.entity.js';
@@ -35,7 +35,7 @@ describe('OID4VCI access-token keys across replicas', () => {
     const source = await openDataSource(database, entities, migrations);
     sources.push(source);
     const db = new Database(source);
-    const keys = new KeyService(db, new LocalKeyBackend(masterKey));
+    const keys = new KeyService(new KeyRepository(db), new LocalKeyBackend(masterKey));
     const repository = new TokenKeyRepository(db);
     return { db, keys, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
 import { ChainClient } from './chain.client.js';
-import { ChainContractEntity } from './outbox.entity.js';
+import { ChainContractRepository, type DeployedContract } from './chain-contract.repository.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { ChainEvents } from './chain-events.js';
@@ -43,6 +43,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   constructor(
     private readonly db: Database,
+    private readonly contracts: ChainContractRepository,
     private readonly chain: ChainClient,
     private readonly keys: KeyService,
     private readonly outbox: OutboxService,
@@ -162,21 +163,18 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     await this.worker.drain();
     const entry = await this.outbox.waitFinal(outboxId!, timeoutMs);
     if (entry.status !== 'mined' || !entry.contractAddress) throw new Error(`Deploying ${name} failed: ${entry.lastError}`);
-    await this.db.use(undefined, (m) =>
-      m.getRepository(ChainContractEntity).save({
-        chainId: this.chain.chainId,
-        name,
-        address: entry.contractAddress!,
-        outboxId: entry.id,
-        createdAt: new Date(),
-      }),
-    );
+    await this.contracts.recordDeployment({
+      chainId: this.chain.chainId,
+      name,
+      address: entry.contractAddress,
+      outboxId: entry.id,
+    });
     this.logger.log({ name, address: entry.contractAddress, chainId: this.chain.chainId }, 'contract deployed');
     return entry.contractAddress;
   }
 
-  recorded(name: string): Promise<ChainContractEntity | null> {
-    return this.db.use(undefined, (m) => m.getRepository(ChainContractEntity).findOneBy({ chainId: this.chain.chainId, name }));
+  recorded(name: string): Promise<DeployedContract | null> {
+    return this.contracts.recorded(this.chain.chainId, name);
   }
 
   /**

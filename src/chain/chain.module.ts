@@ -4,6 +4,9 @@ import { ChainBootstrap, CHAIN_OPTIONS, type ChainOptions } from './chain-bootst
 import { ChainClient } from './chain.client.js';
 import { ChainEvents } from './chain-events.js';
 import { OutboxService } from './outbox.service.js';
+import { OutboxRepository } from './outbox.repository.js';
+import { ChainContractRepository } from './chain-contract.repository.js';
+import { JobLeaseRepository } from './job-lease.repository.js';
 import { OutboxWorker } from './outbox.worker.js';
 import { TrustedIssuerRegistry } from './trusted-issuers.js';
 import { StatusListAnchorClient } from './status-anchor.js';
@@ -20,9 +23,12 @@ export class ChainModule {
         { provide: ChainClient, useValue: client },
         { provide: CHAIN_OPTIONS, useValue: options },
         Replica,
+        JobLeaseRepository,
         JobLeases,
         Reconciler,
+        OutboxRepository,
         OutboxService,
+        ChainContractRepository,
         {
           provide: OutboxWorker,
           inject: [OutboxService, ChainClient, KeyService],

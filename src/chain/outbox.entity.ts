@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type OutboxStatus = 'pending' | 'signing' | 'signed' | 'mined' | 'reverted';
+export const OUTBOX_STATUSES = ['pending', 'signing', 'signed', 'mined', 'reverted'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /**
  * One intended chain write. Written in the same database transaction as the business change it belongs
@@ -80,36 +81,4 @@ export class OutboxEntity {
 
   @Column({ name: 'mined_at', type: Date, nullable: true })
   minedAt!: Date | null;
-}
-
-/** Contracts we deployed, per chain (the ERC-1056 registry, later the status anchor). */
-@Entity('chain_contracts')
-export class ChainContractEntity {
-  @PrimaryColumn({ name: 'chain_id', type: 'integer' })
-  chainId!: number;
-
-  @PrimaryColumn({ type: 'varchar', length: 64 })
-  name!: string;
-
-  @Column({ type: 'varchar', length: 42 })
-  address!: string;
-
-  @Column({ name: 'outbox_id', type: 'varchar', length: 36, nullable: true })
-  outboxId!: string | null;
-
-  @Column({ name: 'created_at', type: Date })
-  createdAt!: Date;
-}
-
-/** A named lease for a job that runs on one replica at a time (the reconciler). */
-@Entity('job_leases')
-export class JobLeaseEntity {
-  @PrimaryColumn({ type: 'varchar', length: 64 })
-  name!: string;
-
-  @Column({ type: 'varchar', length: 64, nullable: true })
-  holder!: string | null;
-
-  @Column({ name: 'lease_until', type: Date, nullable: true })
-  leaseUntil!: Date | null;
 }

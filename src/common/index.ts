@@ -51,3 +51,4 @@ export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEH
 export { PlatformModule } from './platform.module.js';
 export { BackgroundJob } from './background-job.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
+export { ApiProblemResponses, openApiSchema, problemDetailsSchema, isoTimestamp } from './openapi.js';

@@ -134,6 +134,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every environment variable the service reads (`.env.example` documents each; src/config/env-example.spec.ts). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof Env)[];
+
 export interface AppConfig {
   env: Env['NODE_ENV'];
   http: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number };

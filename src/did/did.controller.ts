@@ -1,9 +1,12 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses, openApiSchema } from '../common/index.js';
 import type { FastifyReply } from 'fastify';
 import { DidResolverService, resolutionError } from './did-resolver.service.js';
+import { didResolutionResultSchema } from './did.schemas.js';
 
 const RESOLUTION_CONTENT_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"';
+const resolutionContent = { [RESOLUTION_CONTENT_TYPE]: { schema: openApiSchema(didResolutionResultSchema) } };
 
 /** A client's mistake is a 4xx: methodNotSupported too (the Universal Resolver would say 501). */
 const STATUS_BY_ERROR: Record<string, number> = {
@@ -21,6 +24,15 @@ export class DidController {
   @Get(':did')
   @ApiOperation({ summary: 'Resolve a DID (did:ethr on the consortium chain) to its DID document' })
   @ApiParam({ name: 'did', example: 'did:ethr:govchain:0x5B38Da6a701c568545dCfcB03FcB875f56beddC4' })
+  @ApiQuery({ name: 'versionId', required: false, description: 'A block number: the document as it was then' })
+  @ApiResponse({ status: 200, description: 'The DID document', content: resolutionContent })
+  @ApiResponse({
+    status: 400,
+    description: 'invalidDid or methodNotSupported (in didResolutionMetadata.error)',
+    content: resolutionContent,
+  })
+  @ApiResponse({ status: 404, description: 'notFound (in didResolutionMetadata.error)', content: resolutionContent })
+  @ApiProblemResponses(414, 429, 503)
   async resolve(
     @Param('did') did: string,
     @Query() query: Record<string, unknown>,

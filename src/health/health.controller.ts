@@ -1,11 +1,12 @@
 import { Controller, Get, Header, Inject, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '../persistence/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { bearerToken, DatabaseOutage, notFound, secretsEqual, unauthorized } from '../common/index.js';
+import { ApiProblemResponses, bearerToken, DatabaseOutage, notFound, secretsEqual, unauthorized } from '../common/index.js';
 import { ChainClient, OutboxService } from '../chain/index.js';
+import { healthResultSchema } from './health.schemas.js';
 
 @ApiTags('operations')
 @Controller()
@@ -23,6 +24,8 @@ export class HealthController {
   @Get('health')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and dependencies: database and chain node' })
+  @ApiOkResponse({ description: 'Every dependency is up', standardSchema: healthResultSchema })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down (see error)', standardSchema: healthResultSchema })
   async check(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
       return await this.runChecks();
@@ -55,7 +58,13 @@ export class HealthController {
 
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiOperation({ summary: 'Prometheus metrics; needs METRICS_TOKEN as a bearer token when it is set' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4',
+    content: { 'text/plain': { schema: { type: 'string', example: 'chancery_outbox_entries{status="pending"} 0\n' } } },
+  })
+  @ApiProblemResponses(401, 404)
   async metrics(@Req() request: FastifyRequest): Promise<string> {
     const token = this.config.platform.metricsToken;
     if (token) {

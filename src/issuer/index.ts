@@ -1,5 +1,6 @@
 export { AgenciesModule } from './agencies/agencies.module.js';
-export { AgencyService, type AgencyView } from './agencies/agency.service.js';
+export { AgencyService } from './agencies/agency.service.js';
+export type { AgencyView } from './agencies/agency.schemas.js';
 export { AgencyRepository, type Agency } from './agencies/agency.repository.js';
 export { AgencyEntity, AgencyApiKeyEntity } from './agencies/agency.entity.js';
 export { AgencyGuard, OperatorGuard, CurrentAgency } from './agencies/auth.js';

@@ -1,5 +1,6 @@
 export { KeyService, type PublicKeyInfo, type KeyPurpose, type EthereumSignature } from './key.service.js';
 export { KeyEntity } from './key.entity.js';
+export { KeyRepository } from './key.repository.js';
 export type { KeyBackend, KeyAlgorithm } from './key-backend.js';
 export { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
 export { KeysModule } from './keys.module.js';

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { computeAddress, hexlify } from 'ethers';
-import { Database, type Tx } from '../persistence/index.js';
-import { KeyEntity } from './key.entity.js';
+import type { Tx } from '../persistence/index.js';
+import type { KeyEntity } from './key.entity.js';
+import { KeyRepository } from './key.repository.js';
 import type { KeyAlgorithm, KeyBackend } from './key-backend.js';
 import { selfSignedCertificate } from './x509.js';
 import { p256PublicKeyObject } from './local-key-backend.js';
@@ -33,7 +34,7 @@ export interface EthereumSignature {
 @Injectable()
 export class KeyService {
   constructor(
-    private readonly db: Database,
+    private readonly repository: KeyRepository,
     @Inject(KEY_BACKEND) private readonly backend: KeyBackend,
   ) {}
 
@@ -51,7 +52,7 @@ export class KeyService {
       secretRef: generated.secretRef,
       createdAt: new Date(),
     };
-    await this.db.use(tx, (manager) => manager.getRepository(KeyEntity).insert(entity));
+    await this.repository.insert(entity, tx);
     return toPublicInfo(entity);
   }
 
@@ -60,9 +61,7 @@ export class KeyService {
   }
 
   async findByOwner(ownerRef: string, purpose: KeyPurpose, tx?: Tx): Promise<PublicKeyInfo | null> {
-    const key = await this.db.use(tx, (manager) =>
-      manager.getRepository(KeyEntity).findOne({ where: { ownerRef, purpose }, order: { createdAt: 'DESC' } }),
-    );
+    const key = await this.repository.newestOfOwner(ownerRef, purpose, tx);
     return key ? toPublicInfo(key) : null;
   }
 
@@ -101,7 +100,7 @@ export class KeyService {
   }
 
   private async load(id: string, tx?: Tx): Promise<KeyEntity> {
-    const key = await this.db.use(tx, (manager) => manager.getRepository(KeyEntity).findOneBy({ id }));
+    const key = await this.repository.byId(id, tx);
     if (!key) throw new Error(`Unknown key ${id}`);
     return key;
   }

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND, KeyService } from './key.service.js';
+import { KeyRepository } from './key.repository.js';
 import { SealedSecrets } from './sealed-secrets.js';
 
 @Global()
@@ -9,7 +10,7 @@ export class KeysModule {
   static forRoot(backend: KeyBackend): DynamicModule {
     return {
       module: KeysModule,
-      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyService, SealedSecrets],
+      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyRepository, KeyService, SealedSecrets],
       exports: [KeyService, SealedSecrets],
     };
   }

@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, type EntityManager, type EntityTarget, type ObjectLiteral, type Repository } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -38,10 +38,6 @@ export class Database implements OnApplicationShutdown {
     if (tx) return fn(tx);
     const work = () => fn(this.dataSource.manager);
     return this.queue ? this.queue.run(work) : work();
-  }
-
-  repository<E extends ObjectLiteral>(manager: EntityManager, entity: EntityTarget<E>): Repository<E> {
-    return manager.getRepository(entity);
   }
 
   async ping(): Promise<void> {

@@ -3,4 +3,5 @@ export { dataSourceOptions, openDataSource, secureDataDir, secureSqliteFiles } f
 export { PersistenceModule } from './persistence.module.js';
 export { timestampType, jsonColumn } from './columns.js';
 export { isUniqueViolation } from './unique-violation.js';
-export { IdempotencyRecordEntity, IdempotencyRepository, type IdempotencyState } from './idempotency.js';
+export { IdempotencyRecordEntity, type IdempotencyState } from './idempotency.entity.js';
+export { IdempotencyRepository } from './idempotency.repository.js';

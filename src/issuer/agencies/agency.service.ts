@@ -5,29 +5,17 @@ import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { conflict, issueApiKey, notFound, parseOrThrow } from '../../common/index.js';
 import { Database, isUniqueViolation } from '../../persistence/index.js';
-import { KeyService, type PublicKeyInfo } from '../../keys/index.js';
+import { KeyService } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
+import type { AgencyView } from './agency.schemas.js';
 
 export const createAgencySchema = z.object({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters'),
   name: z.string().trim().min(1).max(200),
 });
 export type CreateAgencyInput = z.infer<typeof createAgencySchema>;
-
-export interface AgencyView {
-  id: string;
-  slug: string;
-  name: string;
-  did: string;
-  status: Agency['status'];
-  signingKid: string | null;
-  signingKey: PublicKeyInfo['publicJwk'];
-  serviceEndpoint: string;
-  createdAt: string;
-  chainWrites: { purpose: string; status: string; txHash: string | null; blockNumber: number | null }[];
-}
 
 @Injectable()
 export class AgencyService implements OnApplicationBootstrap {

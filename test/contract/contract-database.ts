@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { entities } from '../../src/entities.js';
+import { migrations } from '../../migrations/index.js';
+import { Database, openDataSource } from '../../src/persistence/index.js';
+import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
+import { testDatabase } from '../support/test-app.js';
+
+/**
+ * A migrated database of its own (SQLite file or PostgreSQL database, following the jest project) opened
+ * by several independent connections, as replicas would: `replicas[i]` is one Database each, with its own
+ * pool (PostgreSQL) or its own connection and write queue (SQLite). No app and no chain.
+ */
+export interface ContractDatabase {
+  kind: 'sqlite' | 'postgres';
+  replicas: Database[];
+  /** The first replica, for setting up fixtures. */
+  db: Database;
+  close(): Promise<void>;
+}
+
+export async function openContractDatabase(label: string, replicaCount = 3): Promise<ContractDatabase> {
+  const shared = await testDatabase(label);
+  const sources: DataSource[] = [];
+  // One after the other: the first run applies the migrations, the others find nothing pending.
+  for (let i = 0; i < replicaCount; i++) sources.push(await openDataSource(shared.config, entities, migrations));
+  const replicas = sources.map((source) => new Database(source));
+  return {
+    kind: shared.kind,
+    replicas,
+    db: replicas[0]!,
+    async close() {
+      for (const source of sources) await source.destroy();
+      await shared.drop();
+    },
+  };
+}
+
+/**
+ * Starts `callers` calls of `attempt` at once, spread round-robin over the replicas, and returns their
+ * results in caller order. Every call is started before any is awaited.
+ */
+export function race<T>(
+  replicas: Database[],
+  callers: number,
+  attempt: (db: Database, caller: number) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(Array.from({ length: callers }, (_, caller) => attempt(replicas[caller % replicas.length]!, caller)));
+}
+
+/** How many callers won (returned true). */
+export const winners = (results: boolean[]): number => results.filter(Boolean).length;
+
+/** Concurrent callers per race: enough to overlap on PostgreSQL's pools and on SQLite's write queues. */
+export const CALLERS = 16;
+
+export const minutesFrom = (now: Date, minutes: number): Date => new Date(now.getTime() + minutes * 60_000);
+
+/** An agency row for the tables that reference one; its keys are never used here. */
+export async function insertAgency(db: Database): Promise<string> {
+  const id = randomUUID();
+  await db.transaction((tx) =>
+    new AgencyRepository(db).insert(tx, {
+      id,
+      slug: `agency-${id.slice(0, 8)}`,
+      name: 'Contract Test Agency',
+      did: `did:ethr:0x539:0x${id.replace(/-/g, '').padEnd(40, '0').slice(0, 40)}`,
+      controllerKeyId: randomUUID(),
+      signingKeyId: randomUUID(),
+      signingKid: null,
+      serviceEndpoint: 'https://agency.example',
+      status: 'active',
+      createdAt: new Date(),
+    }),
+  );
+  return id;
+}
