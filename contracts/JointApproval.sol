@@ -127,11 +127,12 @@ contract JointApproval is Governed {
     function checkPolicy(PolicyTerms calldata terms) public view {
         if (terms.credentialType == bytes32(0)) revert ZeroCredentialType();
         if (terms.issuingDepartment == address(0) || terms.issuingAgency == address(0)) revert ZeroAddress();
+        _requireMember(terms.issuingDepartment);
         uint256 count = terms.departments.length;
         if (count == 0 || count > MAX_DEPARTMENTS) revert BadDepartments();
         for (uint256 i = 0; i < count; i++) {
             address department = terms.departments[i];
-            if (!IConsortiumMembership(governance).isMember(department)) revert NotAMember(department);
+            _requireMember(department);
             for (uint256 j = 0; j < i; j++) if (terms.departments[j] == department) revert DuplicateDepartment(department);
         }
         if (terms.required == 0 || terms.required > count) revert BadRequiredCount(terms.required);
@@ -149,6 +150,7 @@ contract JointApproval is Governed {
         Policy storage chosen = policies[policyId];
         if (!chosen.active) revert PolicyNotActive(policyId);
         if (msg.sender != chosen.terms.issuingDepartment) revert NotIssuingDepartment(msg.sender);
+        _requireMember(msg.sender);
         if (applicationId == bytes32(0)) revert ZeroApplicationId();
         if (applications[applicationId].outcome != Outcome.None) revert ApplicationExists(applicationId);
         uint64 period = chosen.terms.decisionPeriod;
@@ -165,8 +167,7 @@ contract JointApproval is Governed {
         if (pending.deadline != 0 && block.timestamp > pending.deadline) revert DecisionAfterDeadline(pending.deadline);
         uint256 policyId = pending.policyId;
         if (!requiredBy[policyId][msg.sender]) revert NotARequiredDepartment(msg.sender);
-        // A department that left the consortium no longer speaks for it.
-        if (!IConsortiumMembership(governance).isMember(msg.sender)) revert NotAMember(msg.sender);
+        _requireMember(msg.sender);
         DecisionRecord storage record = decisionsOf[applicationId][msg.sender];
         if (record.decision != Decision.None) revert AlreadyDecided(msg.sender);
         if (!approve && reason == bytes32(0)) revert MissingReason();
@@ -212,6 +213,11 @@ contract JointApproval is Governed {
         departments = policies[applications[applicationId].policyId].terms.departments;
         records = new DecisionRecord[](departments.length);
         for (uint256 i = 0; i < departments.length; i++) records[i] = decisionsOf[applicationId][departments[i]];
+    }
+
+    /// A department that left the consortium no longer speaks for it: it neither submits nor decides.
+    function _requireMember(address department) private view {
+        if (!IConsortiumMembership(governance).isMember(department)) revert NotAMember(department);
     }
 
     function _pending(bytes32 applicationId) private view returns (Application storage found) {

@@ -99,6 +99,7 @@ describe('JointApproval', () => {
         )
       ).name;
     expect(await refusal({ departments: [fire.address, outsider.address] })).toBe('NotAMember');
+    expect(await refusal({ issuingDepartment: outsider.address })).toBe('NotAMember');
     expect(await refusal({ departments: [fire.address, fire.address] })).toBe('DuplicateDepartment');
     expect(await refusal({ departments: [] })).toBe('BadDepartments');
     expect(await refusal({ required: 0 })).toBe('BadRequiredCount');
@@ -236,10 +237,15 @@ describe('JointApproval', () => {
     ).toBe('PolicyNotActive');
   });
 
-  it('refuses the decision of a department that has left the consortium', async () => {
+  it('refuses decisions and applications from departments that have left the consortium', async () => {
     const id = newApplicationId();
     await submit(market, id, twoOfThree);
     await consortium.pass(members(), { kind: 'RemoveMember', member: health.address });
     expect(await revertOf(decide(health, id, true))).toEqual({ name: 'NotAMember', args: [health.address] });
+    await consortium.pass(members(), { kind: 'RemoveMember', member: market.address });
+    expect(await revertOf(submit(market, newApplicationId(), twoOfThree))).toEqual({
+      name: 'NotAMember',
+      args: [market.address],
+    });
   });
 });
