@@ -28,8 +28,8 @@ describe('AuditAnchor', () => {
 
   beforeAll(async () => {
     chain = await TestChain.start();
-    const [deployer, first, second] = (await chain.accounts(3)) as [Wallet, Wallet, Wallet];
-    [department, other] = [first, second];
+    let deployer: Wallet;
+    [deployer, department, other] = await chain.accounts(3);
     anchor = await chain.deploy('AuditAnchor', [], deployer);
   });
   afterAll(async () => {
@@ -63,7 +63,10 @@ describe('AuditAnchor', () => {
     expect(await call('anchorCount', department.address)).toBe(BigInt(ranges.length));
 
     for (const [index, tree] of ranges.entries()) {
-      for (const entry of rangeEntries[index]!) {
+      // Every entry of the small ranges (every tree shape up to 13 leaves); the ends and middle of the large one.
+      const batch = rangeEntries[index]!;
+      const checked = batch.length > 13 ? [batch[0]!, batch[31]!, batch[32]!, batch.at(-1)!] : batch;
+      for (const entry of checked) {
         const proof = tree.proof(entry.seq);
         expect(await call('verifyEntry', department.address, entry.seq, entry.entryHash, proof)).toBe(true);
         const found = decodeAnchorOf(department.address, await read(anchorOfCall(department.address, BigInt(entry.seq))));

@@ -11,26 +11,13 @@ const STATE = { Open: 1n, Executed: 2n, Cancelled: 3n, Expired: 4n };
 describe('ConsortiumGovernance', () => {
   let chain: TestChain;
   let deployer: Wallet, a: Wallet, b: Wallet, c: Wallet, d: Wallet, outsider: Wallet, agency: Wallet;
+  let founded: Consortium;
+  let foundedState: string;
 
   beforeAll(async () => {
     chain = await TestChain.start();
-    [deployer, a, b, c, d, outsider, agency] = (await chain.accounts(7)) as [
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-    ];
-  });
-  afterAll(async () => {
-    reportGas('governance');
-    await chain.stop();
-  });
-
-  const threeDepartments = () =>
-    chain.deployConsortium(
+    [deployer, a, b, c, d, outsider, agency] = await chain.accounts(7);
+    founded = await chain.deployConsortium(
       deployer,
       [
         { wallet: a, name: 'Public Security' },
@@ -39,6 +26,19 @@ describe('ConsortiumGovernance', () => {
       ],
       2,
     );
+    foundedState = await chain.snapshot();
+  });
+  afterAll(async () => {
+    reportGas('governance');
+    await chain.stop();
+  });
+
+  /** Three departments, two of three, just founded: the chain goes back to the state after founding. */
+  async function threeDepartments(): Promise<Consortium> {
+    await chain.revert(foundedState);
+    foundedState = await chain.snapshot();
+    return founded;
+  }
   const authorise = (issuer: string, credentialType = DRIVING): ProposalAction => ({
     kind: 'AuthoriseIssuer',
     issuer,

@@ -49,15 +49,7 @@ describe('JointApproval', () => {
 
   beforeAll(async () => {
     chain = await TestChain.start();
-    [deployer, market, fire, environment, health, agency, outsider] = (await chain.accounts(7)) as Wallet[] as [
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-      Wallet,
-    ];
+    [deployer, market, fire, environment, health, agency, outsider] = await chain.accounts(7);
     consortium = await chain.deployConsortium(
       deployer,
       [

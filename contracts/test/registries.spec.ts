@@ -17,7 +17,7 @@ describe('governed registries', () => {
 
   beforeAll(async () => {
     chain = await TestChain.start();
-    [deployer, a, b, agency, other] = (await chain.accounts(5)) as [Wallet, Wallet, Wallet, Wallet, Wallet];
+    [deployer, a, b, agency, other] = await chain.accounts(5);
     consortium = await chain.deployConsortium(
       deployer,
       [
