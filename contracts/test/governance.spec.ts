@@ -1,8 +1,8 @@
-import { AbiCoder, Contract, concat, keccak256, toUtf8Bytes, type Wallet } from 'ethers';
+import { AbiCoder, Contract, concat, keccak256, toUtf8Bytes, Transaction, type Wallet } from 'ethers';
 import { compileContracts } from '../../scripts/solc.mjs';
 import { contractInterface } from '../../src/chain/contracts.js';
 import { encodeProposal, proposeCall, PROPOSAL_KINDS, type ProposalAction } from '../../src/chain/consortium-governance.js';
-import { as, Consortium, governanceEvents, reportGas, revertOf, send, TestChain } from './support.js';
+import { as, Consortium, governanceEvents, journal, reportGas, revertOf, send, TestChain } from './support.js';
 
 const DRIVING = keccak256(toUtf8Bytes('driving-licence'));
 const BUSINESS = keccak256(toUtf8Bytes('business-licence'));
@@ -325,5 +325,45 @@ contract ReentrantRegistry {
       expect(stored.args).toBe(encodeProposal(action).args);
       expect(stored.contentHash).toBe(keccak256(abi.encode(['uint8', 'bytes'], [stored.kind, stored.args])));
     }
+  });
+
+  it('replays from a journal only at the original block times: what the embedded node’s replay must do', async () => {
+    await chain.reset();
+    await chain.fund([deployer, a]);
+    await chain.increaseTime(86_400); // the journal is recorded "a day later" than a fresh node's genesis
+    journal.length = 0;
+    const consortium = await chain.deployConsortium(deployer, [{ wallet: a, name: 'Embedded' }], 1);
+    await consortium.propose(a, authorise(agency.address), 600);
+    const recorded = [...journal];
+    const replay = async (atOriginalTimes: boolean) => {
+      await chain.reset();
+      await chain.fund([deployer, a]);
+      if (!atOriginalTimes) await chain.increaseTime(2 * 86_400);
+      const outcomes: string[] = [];
+      for (const entry of recorded) {
+        if (atOriginalTimes) await chain.setNextTimestamp(entry.blockTimestamp);
+        // hardhat refuses a reverting raw transaction outright: so would the journal replay.
+        const landed = chain.provider.broadcastTransaction(entry.rawTx).then((response) => response.wait());
+        outcomes.push(
+          await landed.then(
+            () => 'mined',
+            async (error) => (await revertOf(Promise.reject(error))).name,
+          ),
+        );
+      }
+      return outcomes;
+    };
+    const isAuthorised = () => call(consortium.issuerRegistry, 'isAuthorised', agency.address, DRIVING);
+
+    // Replayed later, the proposal has expired before it is made: the same bytes revert (BadExpiry).
+    const mined = Array<string>(6).fill('mined');
+    expect(await replay(false)).toEqual([...mined, 'BadExpiry']);
+    expect(await isAuthorised()).toBe(false);
+    // ...although hardhat did mine it (failed): the nonce is used, only the effect is lost.
+    const failed = await chain.provider.getTransactionReceipt(Transaction.from(recorded.at(-1)!.rawTx).hash!);
+    expect(failed?.status).toBe(0);
+    // Replayed at the times they were first mined, every transaction lands and the state is the same.
+    expect(await replay(true)).toEqual([...mined, 'mined']);
+    expect(await isAuthorised()).toBe(true);
   });
 });

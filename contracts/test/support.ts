@@ -51,8 +51,12 @@ export class TestChain {
   /** Fresh accounts; funded so that ethers' default fee settings work (the chain's base fee is 0). */
   async accounts(count: number): Promise<Wallet[]> {
     const wallets = Array.from({ length: count }, () => new Wallet(Wallet.createRandom().privateKey, this.provider));
-    for (const wallet of wallets) await this.provider.send('hardhat_setBalance', [wallet.address, '0x56BC75E2D63100000']);
+    await this.fund(wallets);
     return wallets;
+  }
+
+  async fund(wallets: readonly Wallet[]): Promise<void> {
+    for (const wallet of wallets) await this.provider.send('hardhat_setBalance', [wallet.address, '0x56BC75E2D63100000']);
   }
 
   async now(): Promise<number> {
@@ -73,6 +77,11 @@ export class TestChain {
   /** Returns to a snapshot, which is used up by it: take a new one to return again. */
   async revert(snapshotId: string): Promise<void> {
     if (!(await this.provider.send('evm_revert', [snapshotId]))) throw new Error(`No snapshot ${snapshotId}`);
+  }
+
+  /** A fresh, empty chain on the same node (what a restarted embedded node is). */
+  async reset(): Promise<void> {
+    await this.provider.send('hardhat_reset', []);
   }
 
   /** The next transaction's block gets exactly this timestamp. */
@@ -186,10 +195,18 @@ export function governanceEvents(receipt: TransactionReceipt): GovernanceEvent[]
   return receipt.logs.map((log) => decodeGovernanceLog(log)).filter((event) => event !== undefined);
 }
 
-/** Sends a transaction and waits for its receipt; the label records its gas for the report. */
+/** Every transaction sent through send(): its signed bytes and its block's time, as the outbox journal keeps them. */
+export const journal: { rawTx: string; blockTimestamp: number }[] = [];
+
+/**
+ * Signs, broadcasts and waits for a transaction, as the outbox worker does (so the signed bytes can be
+ * replayed); the label records its gas for the report.
+ */
 export async function send(from: Wallet, request: { to?: string; data: string }, label?: string): Promise<TransactionReceipt> {
-  const response = await from.sendTransaction(request);
+  const rawTx = await from.signTransaction(await from.populateTransaction(request));
+  const response = await from.provider!.broadcastTransaction(rawTx);
   const receipt = (await response.wait())!;
+  journal.push({ rawTx, blockTimestamp: (await receipt.getBlock()).timestamp });
   if (label) recordGas(label, receipt);
   return receipt;
 }
@@ -229,12 +246,15 @@ export async function revertOf(action: Promise<unknown>): Promise<{ name: string
   throw new Error('Expected a revert, but the call succeeded');
 }
 
+/** The revert data, wherever ethers or the node put it (error.data, error.info.error, error.error.data.data). */
 function revertData(error: unknown): string | undefined {
-  for (let current = error as Record<string, unknown> | undefined, depth = 0; current && depth < 6; depth++) {
-    if (typeof current['data'] === 'string') return current['data'];
-    current =
-      ((current['info'] as Record<string, unknown> | undefined)?.['error'] as Record<string, unknown> | undefined) ??
-      (current['error'] as Record<string, unknown> | undefined);
+  let current = error as Record<string, unknown> | undefined;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const data = current['data'];
+    if (typeof data === 'string') return data;
+    const info = current['info'] as Record<string, unknown> | undefined;
+    current = (typeof data === 'object' && data !== null ? data : (info?.['error'] ?? current['error'])) as
+      Record<string, unknown> | undefined;
   }
   return undefined;
 }
