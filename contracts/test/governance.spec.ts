@@ -2,7 +2,7 @@ import { AbiCoder, Contract, concat, keccak256, toUtf8Bytes, Transaction, type W
 import { compileContracts } from '../../scripts/solc.mjs';
 import { contractInterface } from '../../src/chain/contracts.js';
 import { encodeProposal, proposeCall, PROPOSAL_KINDS, type ProposalAction } from '../../src/chain/consortium-governance.js';
-import { as, Consortium, governanceEvents, journal, reportGas, revertOf, send, TestChain } from './support.js';
+import { signedBy, Consortium, governanceEvents, journal, reportGas, revertOf, send, TestChain } from './support.js';
 
 const DRIVING = keccak256(toUtf8Bytes('driving-licence'));
 const BUSINESS = keccak256(toUtf8Bytes('business-licence'));
@@ -105,7 +105,7 @@ describe('ConsortiumGovernance', () => {
 
       const late = await revertOf(consortium.vote(c, proposalId));
       expect(late).toEqual({ name: 'ProposalNotOpen', args: [proposalId, STATE.Executed] });
-      expect((await revertOf(as(governance, a).getFunction('execute')(proposalId))).name).toBe('ProposalNotOpen');
+      expect((await revertOf(signedBy(governance, a).getFunction('execute')(proposalId))).name).toBe('ProposalNotOpen');
       expect(await call(governance, 'voters', proposalId)).toEqual([a.address, b.address]);
       expect(await call(governance, 'hasVoted', proposalId, c.address)).toBe(false);
     });
@@ -123,8 +123,8 @@ describe('ConsortiumGovernance', () => {
       expect((await revertOf(send(b, { to: consortium.address, data }))).name).toBe('DuplicateProposal');
 
       // Once it is cancelled (only by its proposer) the content may be proposed again.
-      expect((await revertOf(as(consortium.governance, b).getFunction('cancel')(proposalId))).name).toBe('NotProposer');
-      await (await as(consortium.governance, a).getFunction('cancel')(proposalId)).wait();
+      expect((await revertOf(signedBy(consortium.governance, b).getFunction('cancel')(proposalId))).name).toBe('NotProposer');
+      await (await signedBy(consortium.governance, a).getFunction('cancel')(proposalId)).wait();
       expect(await call(consortium.governance, 'stateOf', proposalId)).toBe(STATE.Cancelled);
       expect((await revertOf(consortium.vote(b, proposalId))).args).toEqual([proposalId, STATE.Cancelled]);
       const again = await consortium.propose(b, action);
@@ -216,9 +216,9 @@ describe('ConsortiumGovernance', () => {
     const consortium = await threeDepartments();
     await consortium.pass([a, b, c], { kind: 'ChangeThreshold', threshold: 3 });
     const { proposalId } = await consortium.propose(a, authorise(agency.address));
-    const execute = () => as(consortium.governance, b).getFunction('execute')(proposalId);
+    const execute = () => signedBy(consortium.governance, b).getFunction('execute')(proposalId);
     expect(await revertOf(execute())).toEqual({ name: 'ThresholdNotMet', args: [1n, 3n] });
-    expect((await revertOf(as(consortium.governance, outsider).getFunction('execute')(proposalId))).name).toBe('NotMember');
+    expect((await revertOf(signedBy(consortium.governance, outsider).getFunction('execute')(proposalId))).name).toBe('NotMember');
     await consortium.pass([a, b, c], { kind: 'ChangeThreshold', threshold: 1 });
     const receipt = await (await execute()).wait();
     expect(governanceEvents(receipt).map((event) => event.event)).toEqual(['ProposalExecuted']);
@@ -230,16 +230,16 @@ describe('ConsortiumGovernance', () => {
     const targets = [consortium.issuerRegistry, consortium.catalogue, consortium.dataSharing, consortium.jointApproval].map(
       (contract) => contract.target,
     );
-    expect((await revertOf(as(consortium.governance, deployer).getFunction('bindTargets')(...targets))).name).toBe(
+    expect((await revertOf(signedBy(consortium.governance, deployer).getFunction('bindTargets')(...targets))).name).toBe(
       'TargetsAlreadyBound',
     );
 
     const fresh = await chain.deploy('ConsortiumGovernance', [[a.address], ['A'], 1], deployer);
-    expect(await revertOf(as(fresh, a).getFunction('bindTargets')(...targets))).toEqual({
+    expect(await revertOf(signedBy(fresh, a).getFunction('bindTargets')(...targets))).toEqual({
       name: 'NotDeployer',
       args: [a.address],
     });
-    expect(await revertOf(as(fresh, deployer).getFunction('bindTargets')(...targets))).toEqual({
+    expect(await revertOf(signedBy(fresh, deployer).getFunction('bindTargets')(...targets))).toEqual({
       name: 'TargetNotGovernedHere',
       args: [targets[0]],
     });
@@ -284,7 +284,7 @@ contract ReentrantRegistry {
       await chain.deploy('DataSharingRegistry', [governance.target], deployer),
       await chain.deploy('JointApproval', [governance.target], deployer),
     ];
-    const bind = as(governance, deployer).getFunction('bindTargets');
+    const bind = signedBy(governance, deployer).getFunction('bindTargets');
     await (await bind(registry.target, catalogue.target, dataSharing.target, jointApproval.target)).wait();
     const victim = new Consortium(chain, governance, registry, catalogue, dataSharing, jointApproval);
     expect((await revertOf(victim.propose(a, authorise(agency.address)))).name).toBe('ReentrancyGuardReentrantCall');

@@ -2,7 +2,7 @@ import { Contract, keccak256, toUtf8Bytes, type Wallet } from 'ethers';
 import { contractInterface } from '../../src/chain/contracts.js';
 import { decodeDataSharingLog, decodeIsPermitted, isPermittedCall, type PermissionTerms } from '../../src/chain/data-sharing.js';
 import { decodeCatalogueLog } from '../../src/chain/consortium-registries.js';
-import { as, Consortium, reportGas, revertOf, TestChain } from './support.js';
+import { signedBy, Consortium, reportGas, revertOf, TestChain } from './support.js';
 
 const DRIVING = keccak256(toUtf8Bytes('driving-licence'));
 const RESIDENCE = keccak256(toUtf8Bytes('residence-permit'));
@@ -34,15 +34,15 @@ describe('governed registries', () => {
 
   it('accept writes from governance only, from members as much as from anyone', async () => {
     const refusals = [
-      as(consortium.issuerRegistry, a).getFunction('setAuthorised')(agency.address, DRIVING, true),
-      as(consortium.catalogue, a).getFunction('publish')(DRIVING, SCHEMA_V1, 1),
-      as(consortium.catalogue, a).getFunction('retire')(DRIVING),
-      as(consortium.dataSharing, a).getFunction('withdraw')(1),
-      as(consortium.jointApproval, b).getFunction('retirePolicy')(1),
+      signedBy(consortium.issuerRegistry, a).getFunction('setAuthorised')(agency.address, DRIVING, true),
+      signedBy(consortium.catalogue, a).getFunction('publish')(DRIVING, SCHEMA_V1, 1),
+      signedBy(consortium.catalogue, a).getFunction('retire')(DRIVING),
+      signedBy(consortium.dataSharing, a).getFunction('withdraw')(1),
+      signedBy(consortium.jointApproval, b).getFunction('retirePolicy')(1),
     ];
     for (const refusal of refusals)
       expect(await revertOf(refusal)).toEqual({ name: 'NotGovernance', args: [expect.any(String)] });
-    const grant = as(consortium.dataSharing, deployer).getFunction('grant');
+    const grant = signedBy(consortium.dataSharing, deployer).getFunction('grant');
     const expiresAt = (await chain.now()) + 600;
     const granted = { relyingParty: 'did:web:x', clientId: 'x', credentialType: DRIVING, claims: ['a'], purpose: 'p', expiresAt };
     expect((await revertOf(grant(granted))).name).toBe('NotGovernance');

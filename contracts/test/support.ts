@@ -217,7 +217,7 @@ export function recordGas(label: string, receipt: TransactionReceipt): void {
 }
 
 /** A contract handle whose transactions the given account signs. */
-export const as = (contract: Contract, runner: ContractRunner): Contract =>
+export const signedBy = (contract: Contract, runner: ContractRunner): Contract =>
   new Contract(contract.target, contract.interface, runner);
 
 /** Every custom error of every compiled contract (and the ones OpenZeppelin code raises inside them). */
