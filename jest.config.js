@@ -1,5 +1,6 @@
 // Jest in ESM mode (NODE_OPTIONS=--experimental-vm-modules, set by scripts/test.mjs) with @swc/jest.
 // End-to-end tests run twice: once on SQLite and once on PostgreSQL.
+// `npm test -- --selectProjects contracts` runs the contract tests alone.
 const swc = [
   '@swc/jest',
   {
@@ -27,6 +28,8 @@ export default {
   maxWorkers: 2,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    // Solidity contracts against a real hardhat node: one node per file, many cases per file.
+    { ...base, displayName: 'contracts', testMatch: ['<rootDir>/contracts/test/**/*.spec.ts'] },
     {
       ...base,
       displayName: 'sqlite',

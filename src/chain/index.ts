@@ -17,3 +17,17 @@ export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interfac
 export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
 export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';
 export { StatusListAnchorClient, statusListKey, type StatusAnchor } from './status-anchor.js';
+export {
+  CONSORTIUM_CONTRACT_NAMES,
+  contractBytecode,
+  deploymentData,
+  type CompiledContractName,
+  type ConsortiumContractName,
+} from './contracts.js';
+// Consortium contract bindings (ADR 11): pure calldata builders and decoders; every name is unique.
+export * from './consortium-governance.js';
+export * from './consortium-registries.js';
+export * from './data-sharing.js';
+export * from './joint-approval.js';
+export * from './audit-anchor.js';
+export * from './merkle.js';
