@@ -4,3 +4,5 @@ export type { KeyBackend, KeyAlgorithm } from './key-backend.js';
 export { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
 export { KeysModule } from './keys.module.js';
 export { resolveMasterKey } from './master-key.js';
+export { HmacKeys } from './hmac-keys.js';
+export { HmacKeyEntity } from './hmac-key.entity.js';

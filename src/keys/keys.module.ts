@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND, KeyService } from './key.service.js';
+import { HmacKeyRepository, HmacKeys } from './hmac-keys.js';
 
 @Global()
 @Module({})
@@ -8,8 +9,8 @@ export class KeysModule {
   static forRoot(backend: KeyBackend): DynamicModule {
     return {
       module: KeysModule,
-      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyService],
-      exports: [KeyService],
+      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyService, HmacKeyRepository, HmacKeys],
+      exports: [KeyService, HmacKeys],
     };
   }
 }
