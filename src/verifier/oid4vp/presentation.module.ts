@@ -8,5 +8,6 @@ import { VerifierModule } from '../verifier.module.js';
   imports: [VerifierModule],
   controllers: [RelyingPartyAdminController, PresentationController],
   providers: [RelyingPartyRepository, PresentationService, RelyingPartyGuard],
+  exports: [PresentationService],
 })
 export class PresentationModule {}
