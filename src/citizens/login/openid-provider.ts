@@ -52,8 +52,8 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     return this.instance;
   }
 
-  /** Pairwise `sub` of an account for a portal's sector (also used by tests of the rules through the provider). */
-  pairwiseSubject(accountId: string, sector: string): Promise<string> {
+  /** Pairwise `sub` of an account for a portal's sector (the provider's `pairwiseIdentifier`). */
+  private pairwiseSubject(accountId: string, sector: string): Promise<string> {
     return pairwiseSubject((message) => this.hmacKeys.hmacSha256(SUBJECT_KEY_NAME, message), sector, accountId);
   }
 
