@@ -22,6 +22,7 @@ const LAYER_RANK = {
   issuer: 9,
   verifier: 9,
   health: 9,
+  citizens: 10,
 };
 
 function layerRules() {

@@ -7,6 +7,7 @@ import { Oid4vciHardening1765100000000 } from './1765100000000-Oid4vciHardening.
 import { Oid4vpHardening1765300000000 } from './1765300000000-Oid4vpHardening.js';
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
 import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
+import { CitizenLogin1766170000000 } from './1766170000000-CitizenLogin.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   Oid4vpHardening1765300000000,
   ReplicaLeases1765500000000,
   StatusLeaseIdempotency1765600000000,
+  CitizenLogin1766170000000,
 ];

@@ -11,6 +11,7 @@ import { CredentialsModule } from './credentials/index.js';
 import { PresentationModule, VerifierModule } from './verifier/index.js';
 import { StatusModule } from './status/index.js';
 import { HealthModule } from './health/index.js';
+import { CitizenLoginModule } from './citizens/index.js';
 
 export interface AppParts {
   config: AppConfig;
@@ -46,6 +47,7 @@ export class AppModule {
         VerifierModule,
         PresentationModule,
         HealthModule,
+        CitizenLoginModule,
       ],
     };
   }

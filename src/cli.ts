@@ -15,6 +15,11 @@ Commands:
   apikey:revoke <id|slug> <prefix>                                   revoke an agency API key (chy_<prefix>_…)
   outbox                                                             chain writes by status
   chain                                                              chain id, network name, registry address
+  oidc-client:create --name <name> --redirect-uri <uri>… --scope <scope>…
+        [--auth-method client_secret_basic|client_secret_post|private_key_jwt] [--jwks-file <file>]
+        [--data-sharing-permission <id>]                             register a portal for wallet login (prints its secret once)
+  oidc-client:list                                                   registered portals
+  oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
 
 Environment:
   CHANCERY_URL       service base URL (default http://127.0.0.1:\${PORT:-3000})
@@ -43,7 +48,16 @@ export function requestFor(argv: string[]): Request {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { slug: { type: 'string' }, name: { type: 'string' }, label: { type: 'string' } },
+    options: {
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      label: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+      'auth-method': { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'data-sharing-permission': { type: 'string' },
+    },
   });
   const [command, target, extra] = positionals;
   const id = (value: string | undefined) => {
@@ -77,6 +91,24 @@ export function requestFor(argv: string[]): Request {
       return { method: 'GET', path: '/operator/outbox' };
     case 'chain':
       return { method: 'GET', path: '/operator/chain' };
+    case 'oidc-client:create':
+      return {
+        method: 'POST',
+        path: '/operator/oidc-clients',
+        body: {
+          name: values.name,
+          redirectUris: values['redirect-uri'] ?? [],
+          scopes: values.scope ?? [],
+          ...(values['auth-method'] ? { tokenEndpointAuthMethod: values['auth-method'] } : {}),
+          ...(values['jwks-file'] ? { jwks: JSON.parse(readFileSync(values['jwks-file'], 'utf8')) as unknown } : {}),
+          ...(values['data-sharing-permission'] ? { dataSharingPermission: values['data-sharing-permission'] } : {}),
+        },
+      };
+    case 'oidc-client:list':
+      return { method: 'GET', path: '/operator/oidc-clients' };
+    case 'oidc-client:delete':
+      if (!target) throw new Error(`oidc-client:delete needs a client id\n\n${USAGE}`);
+      return { method: 'DELETE', path: `/operator/oidc-clients/${encodeURIComponent(target)}` };
     default:
       throw new Error(command ? `Unknown command ${command}\n\n${USAGE}` : USAGE);
   }

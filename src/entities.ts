@@ -1,4 +1,4 @@
-import { KeyEntity } from './keys/index.js';
+import { HmacKeyEntity, KeyEntity } from './keys/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
@@ -15,6 +15,13 @@ import {
   DeferredRequestEntity,
   Oid4vciTokenKeyEntity,
 } from './issuer/index.js';
+import {
+  CitizenLoginClaimsEntity,
+  CitizenLoginEntity,
+  CitizenLoginSettingEntity,
+  OidcClientEntity,
+  OidcRecordEntity,
+} from './citizens/index.js';
 
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
 export const entities = [
@@ -40,4 +47,10 @@ export const entities = [
   RelyingPartyApiKeyEntity,
   PresentationRequestEntity,
   IdempotencyRecordEntity,
+  HmacKeyEntity,
+  OidcClientEntity,
+  OidcRecordEntity,
+  CitizenLoginEntity,
+  CitizenLoginClaimsEntity,
+  CitizenLoginSettingEntity,
 ];

@@ -31,6 +31,9 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   { method: 'GET', url: '/1.0/identifiers/:did' },
   { method: 'POST', url: '/credentials/verify' },
   { method: 'POST', url: '/presentations/verify' },
+  // Wallet login pages: each makes an OID4VP request (the provider's own endpoints are limited in src/citizens).
+  { method: 'GET', url: '/oidc/interaction/:uid', resource: { param: 'uid' } },
+  { method: 'GET', url: '/oidc/interaction/:uid/same-device', resource: { param: 'uid' } },
 ];
 
 export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');

@@ -130,6 +130,21 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.url())),
   OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  // Wallet login for web applications: the OpenID Provider under /oidc (issue 17).
+  OIDC_COOKIE_KEYS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      value === undefined
+        ? undefined
+        : value
+            .split(',')
+            .map((key) => key.trim())
+            .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).optional()),
+  OIDC_CLAIMS_RETENTION_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+  OIDC_PURGE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -189,6 +204,13 @@ export interface AppConfig {
   holderProofMaxAgeSeconds: number;
   /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
   oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
+  oidc: {
+    /** Keys that sign the OpenID Provider's cookies, newest first; unset: one derived through src/keys. */
+    cookieKeys: string[] | undefined;
+    /** Claims of a login are kept this long for the code exchange and userinfo, then purged. */
+    claimsRetentionSeconds: number;
+    purgeIntervalMs: number;
+  };
   verifier: {
     clockSkewSeconds: number;
     /** Distinct issuer DIDs one verification request may make us resolve. */
@@ -373,6 +395,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
     holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
     oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
+    oidc: {
+      cookieKeys: e.OIDC_COOKIE_KEYS,
+      claimsRetentionSeconds: e.OIDC_CLAIMS_RETENTION_SECONDS,
+      purgeIntervalMs: e.OIDC_PURGE_INTERVAL_MS,
+    },
   };
 }
 

@@ -6,3 +6,5 @@ export { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
 export { KeysModule } from './keys.module.js';
 export { resolveMasterKey } from './master-key.js';
 export { SealedSecrets, type AgreementPublicJwk, type JweAlgorithms, type DecryptedJwe } from './sealed-secrets.js';
+export { HmacKeys } from './hmac-keys.js';
+export { HmacKeyEntity } from './hmac-key.entity.js';

@@ -3,6 +3,7 @@ import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND, KeyService } from './key.service.js';
 import { KeyRepository } from './key.repository.js';
 import { SealedSecrets } from './sealed-secrets.js';
+import { HmacKeyRepository, HmacKeys } from './hmac-keys.js';
 
 @Global()
 @Module({})
@@ -10,8 +11,8 @@ export class KeysModule {
   static forRoot(backend: KeyBackend): DynamicModule {
     return {
       module: KeysModule,
-      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyRepository, KeyService, SealedSecrets],
-      exports: [KeyService, SealedSecrets],
+      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyRepository, KeyService, SealedSecrets, HmacKeyRepository, HmacKeys],
+      exports: [KeyService, SealedSecrets, HmacKeys],
     };
   }
 }

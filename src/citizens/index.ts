@@ -1,0 +1,9 @@
+export { CitizenLoginModule } from './login/login.module.js';
+export { OpenIdProvider } from './login/openid-provider.js';
+export {
+  OidcClientEntity,
+  OidcRecordEntity,
+  CitizenLoginEntity,
+  CitizenLoginClaimsEntity,
+  CitizenLoginSettingEntity,
+} from './login/login.entities.js';

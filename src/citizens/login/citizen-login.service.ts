@@ -1,0 +1,304 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Interaction } from 'oidc-provider';
+import { notFound } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { HmacKeys, KeyService } from '../../keys/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { CitizenLoginRepository } from './login.repository.js';
+import type { CitizenLoginEntity } from './login.entities.js';
+import { OidcClientRepository } from './provider-records.repository.js';
+import { OpenIdProvider } from './openid-provider.js';
+import { loginPage } from './login-page.js';
+import {
+  acrFor,
+  LOGIN_SCOPES,
+  loginDcqlQuery,
+  parseScope,
+  releasedClaims,
+  selectLoginScope,
+  subjectValue,
+  type LoginScope,
+} from './scopes.js';
+import { accountIdFor, SUBJECT_KEY_NAME } from './subject.js';
+import { WALLET_PRESENTATIONS, type PresentationOutcome, type WalletPresentations } from './wallet-presentations.js';
+
+type Raw = { req: IncomingMessage; res: ServerResponse };
+type Selected = { scope: string; entry: LoginScope; releasesClaims: boolean };
+
+/** What a login page keeps sealed: the requests' links and QR code, and the capabilities to read their outcomes. */
+interface PageState {
+  cross: { link: string; qrSvg: string; qrPng: string; readToken: string };
+  same?: { id: string; link: string; readToken: string };
+}
+
+export type LoginStatus =
+  | { status: 'pending' | 'expired' | 'gone' }
+  | { status: 'rejected'; failedChecks: string[] }
+  | { status: 'verified'; continueTo: string };
+
+/**
+ * The login interaction: a page per oidc-provider interaction with an OID4VP request shown as a QR code
+ * (cross-device) and, when the citizen follows the same-device link, a second request that returns the browser
+ * to us; both verified by the verifier through the WalletPresentations port. A
+ * verified presentation becomes a pseudonymous account, a grant of the requested scopes, the released
+ * claims (sealed, for the retention period), and the interaction's result.
+ */
+@Injectable()
+export class CitizenLoginService {
+  private readonly logger = new Logger('CitizenLogin');
+
+  constructor(
+    private readonly op: OpenIdProvider,
+    private readonly logins: CitizenLoginRepository,
+    private readonly clients: OidcClientRepository,
+    @Inject(WALLET_PRESENTATIONS) private readonly presentations: WalletPresentations,
+    private readonly keys: KeyService,
+    private readonly hmacKeys: HmacKeys,
+    private readonly catalogue: Catalogue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The page, or (for a request the login cannot serve) the redirect that returns the error to the portal. */
+  async page(raw: Raw, uid: string, notice?: { status: 'rejected' | 'expired'; failedChecks?: string[] }) {
+    const interaction = await this.interaction(raw, uid);
+    const selected = selectLoginScope(parseScope(interaction.params.scope));
+    if ('error' in selected) {
+      return {
+        redirect: await this.op.provider.interactionResult(raw.req, raw.res, {
+          error: selected.error,
+          error_description: selected.description,
+        }),
+      };
+    }
+    let login = await this.logins.login(uid);
+    if (login?.finishedAt && interaction.result) return { redirect: interaction.returnTo };
+    if (login && !notice && login.expiresAt > new Date()) {
+      const state = await this.state(login);
+      const outcome = await this.presentations.outcome(login.crossDeviceRequestId, state.cross.readToken);
+      const settled = await this.settle(raw, interaction, login, outcome);
+      if (settled.status === 'verified') return { redirect: settled.continueTo };
+      if (settled.status === 'pending') return { html: await this.render(interaction, selected, login, state) };
+    }
+    // A new page, a reload after an expired or refused answer, or a refused same-device answer: fresh requests.
+    login = await this.startRequests(interaction, selected, login);
+    return { html: await this.render(interaction, selected, login, await this.state(login), notice) };
+  }
+
+  /** Polled by the page: the cross-device request's outcome; a verified one finishes the interaction. */
+  async status(raw: Raw, uid: string): Promise<LoginStatus> {
+    const interaction = await this.interaction(raw, uid);
+    const login = await this.logins.login(uid);
+    if (!login) return { status: 'gone' };
+    if (login.finishedAt)
+      return interaction.result ? { status: 'verified', continueTo: interaction.returnTo } : { status: 'pending' };
+    const outcome = await this.presentations.outcome(login.crossDeviceRequestId, (await this.state(login)).cross.readToken);
+    return this.settle(raw, interaction, login, outcome);
+  }
+
+  /**
+   * The same-device link: a request whose wallet answer sends the browser back to `wallet-return`, made when the
+   * citizen follows the link (most logins use one of the two ways) and reused while it is unanswered.
+   */
+  async sameDeviceLink(raw: Raw, uid: string): Promise<string> {
+    const interaction = await this.interaction(raw, uid);
+    const login = await this.logins.login(uid);
+    if (!login || login.finishedAt) throw notFound('No sign-in in progress in this browser; start again from the site');
+    const state = await this.state(login);
+    if (state.same && login.sameDeviceRequestId === state.same.id) {
+      const outcome = await this.presentations.outcome(state.same.id, state.same.readToken);
+      if (outcome.status === 'pending') return state.same.link;
+    }
+    const selected = selectLoginScope(parseScope(interaction.params.scope));
+    if ('error' in selected) throw notFound('No sign-in in progress in this browser; start again from the site');
+    const started = await this.presentations.start({
+      ...(await this.requestBase(interaction, selected)),
+      returnUri: `${this.op.issuer}/interaction/${interaction.uid}/wallet-return`,
+    });
+    const next: PageState = { ...state, same: { id: started.id, link: started.link, readToken: started.readToken } };
+    const sealed = await this.keys.sealJson(next, `login-page:${uid}`);
+    // Two clicks at once: the first stored request wins and both browsers open it.
+    if (await this.logins.setSameDevice(uid, login.sameDeviceRequestId, started.id, sealed)) return started.link;
+    const current = await this.logins.login(uid);
+    const stored = current ? (await this.state(current)).same : undefined;
+    if (!stored) throw notFound('No sign-in in progress in this browser; start again from the site');
+    return stored.link;
+  }
+
+  /** The wallet's same-device redirect: its response code releases the verdict of the same-device request. */
+  async walletReturn(raw: Raw, uid: string, responseCode: unknown) {
+    const interaction = await this.interaction(raw, uid);
+    const login = await this.logins.login(uid);
+    const state = login ? await this.state(login) : undefined;
+    if (!login || !state?.same || typeof responseCode !== 'string' || responseCode.length > 200) return this.page(raw, uid);
+    const outcome = await this.presentations.outcome(state.same.id, state.same.readToken, responseCode);
+    const settled = await this.settle(raw, interaction, login, outcome);
+    if (settled.status === 'verified') return { redirect: settled.continueTo };
+    if (settled.status === 'rejected') return this.page(raw, uid, { status: 'rejected', failedChecks: settled.failedChecks });
+    return this.page(raw, uid, { status: 'expired' });
+  }
+
+  /** The citizen gives up: the portal gets access_denied. */
+  async cancel(raw: Raw, uid: string): Promise<string> {
+    await this.interaction(raw, uid);
+    return this.op.provider.interactionResult(raw.req, raw.res, {
+      error: 'access_denied',
+      error_description: 'the citizen cancelled the sign-in',
+    });
+  }
+
+  private async settle(
+    raw: Raw,
+    interaction: Interaction,
+    login: CitizenLoginEntity,
+    outcome: PresentationOutcome,
+  ): Promise<LoginStatus> {
+    switch (outcome.status) {
+      case 'verified': {
+        const finished = await this.finish(raw, interaction, login, outcome);
+        if (finished === 'in-progress') return { status: 'pending' };
+        return finished ? { status: 'verified', continueTo: finished } : { status: 'rejected', failedChecks: ['subject'] };
+      }
+      case 'rejected':
+        return { status: 'rejected', failedChecks: outcome.failedChecks };
+      case 'expired':
+        return { status: 'expired' };
+      default:
+        // pending, or answered on the citizen's device (its redirect carries the response code to us).
+        return { status: 'pending' };
+    }
+  }
+
+  /**
+   * Turns a verified presentation into the interaction's result, once (a conditional UPDATE on the page):
+   * the account id from the subject claim, a grant of the requested scopes, the claims for the portal.
+   * Returns where the browser continues, 'in-progress' when another request is finishing it, or undefined
+   * when the presentation cannot log anyone in (another type, no subject claim).
+   */
+  private async finish(
+    raw: Raw,
+    interaction: Interaction,
+    login: CitizenLoginEntity,
+    outcome: Extract<PresentationOutcome, { status: 'verified' }>,
+  ): Promise<string | 'in-progress' | undefined> {
+    const scopes = parseScope(interaction.params.scope);
+    const selected = selectLoginScope(scopes);
+    if ('error' in selected || outcome.credentialType !== selected.entry.typeId) return undefined;
+    const subject = subjectValue(selected.entry, outcome.claims);
+    if (!subject) return undefined;
+    if (!(await this.logins.finishLogin(login.interactionUid, new Date()))) return 'in-progress';
+    try {
+      return await this.grantLogin(raw, interaction, selected, scopes, subject, outcome.claims);
+    } catch (error) {
+      await this.logins.reopenLogin(login.interactionUid);
+      throw error;
+    }
+  }
+
+  private async grantLogin(
+    raw: Raw,
+    interaction: Interaction,
+    selected: Selected,
+    scopes: string[],
+    subject: string,
+    disclosed: Record<string, unknown>,
+  ): Promise<string> {
+    const accountId = await accountIdFor(
+      (message) => this.hmacKeys.hmacSha256(SUBJECT_KEY_NAME, message),
+      selected.entry.subjectNamespace,
+      subject,
+    );
+    const clientId = interaction.params.client_id;
+    const grant = new this.op.provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(scopes.filter((scope) => scope === 'openid' || Object.hasOwn(LOGIN_SCOPES, scope)).join(' '));
+    const grantId = await grant.save();
+    const now = new Date();
+    await this.logins.insertClaims({
+      grantId,
+      clientId,
+      accountId,
+      claimsSealed: await this.keys.sealJson(releasedClaims(selected, disclosed), `login-claims:${grantId}`),
+      purgeAt: new Date(now.getTime() + this.config.oidc.claimsRetentionSeconds * 1000),
+      createdAt: now,
+    });
+    const acr = acrFor(selected.entry.typeId);
+    this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
+    return this.op.provider.interactionResult(
+      raw.req,
+      raw.res,
+      { login: { accountId, acr, amr: ['pop'], remember: false }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /** What the wallet is asked, for the portal of this interaction. */
+  private async requestBase(interaction: Interaction, selected: Selected) {
+    const client = await this.clients.byId(interaction.params.client_id);
+    return {
+      dcqlQuery: loginDcqlQuery(selected, this.catalogue.get(selected.entry.typeId)!.vct),
+      purpose: `登录 / Sign in to ${client?.name ?? interaction.params.client_id}`,
+      ...(client?.dataSharingPermission ? { dataSharingPermission: client.dataSharingPermission } : {}),
+    };
+  }
+
+  /** The page's cross-device request, stored (or swapped in for a previous one) with its capability sealed. */
+  private async startRequests(interaction: Interaction, selected: Selected, previous: CitizenLoginEntity | null) {
+    const cross = await this.presentations.start(await this.requestBase(interaction, selected));
+    const state: PageState = {
+      cross: { link: cross.link, qrSvg: cross.qrSvg, qrPng: cross.qrPng, readToken: cross.readToken },
+    };
+    const login: CitizenLoginEntity = {
+      interactionUid: interaction.uid,
+      clientId: interaction.params.client_id,
+      scope: selected.scope,
+      crossDeviceRequestId: cross.id,
+      sameDeviceRequestId: null,
+      pageSealed: await this.keys.sealJson(state, `login-page:${interaction.uid}`),
+      // The page ends with its request (or the interaction), whichever expires first.
+      expiresAt: new Date(Math.min(cross.expiresAt.getTime(), interaction.exp * 1000)),
+      finishedAt: null,
+      createdAt: new Date(),
+    };
+    if (!previous) return this.logins.insertLogin(login);
+    if (await this.logins.replaceLogin(previous.crossDeviceRequestId, login)) return login;
+    return (await this.logins.login(interaction.uid)) ?? login;
+  }
+
+  private async render(
+    interaction: Interaction,
+    selected: Selected,
+    login: CitizenLoginEntity,
+    state: PageState,
+    notice?: { status: 'rejected' | 'expired'; failedChecks?: string[] },
+  ): Promise<string> {
+    const client = await this.clients.byId(login.clientId);
+    const type = this.catalogue.get(selected.entry.typeId);
+    const pageUrl = `${this.op.issuer}/interaction/${interaction.uid}`;
+    return loginPage({
+      clientName: client?.name ?? login.clientId,
+      credentialName: type ? `${type.display['zh-CN'].name} / ${type.display.en.name}` : selected.entry.typeId,
+      releasedClaims: selected.releasesClaims ? Object.values(selected.entry.claims) : [],
+      crossDevice: { link: state.cross.link, qrSvg: state.cross.qrSvg, qrPng: state.cross.qrPng },
+      sameDeviceUrl: `${pageUrl}/same-device`,
+      statusUrl: `${pageUrl}/status`,
+      cancelUrl: `${pageUrl}/cancel`,
+      notice,
+    });
+  }
+
+  private state(login: CitizenLoginEntity): Promise<PageState> {
+    return this.keys.openJson<PageState>(login.pageSealed, `login-page:${login.interactionUid}`);
+  }
+
+  /** The interaction named by the browser's signed interaction cookie, which must be the one in the path. */
+  private async interaction(raw: Raw, uid: string): Promise<Interaction> {
+    let interaction: Interaction;
+    try {
+      interaction = await this.op.provider.interactionDetails(raw.req, raw.res);
+    } catch {
+      throw notFound('No sign-in in progress in this browser; start again from the site you are signing in to');
+    }
+    if (interaction.uid !== uid) throw notFound('No sign-in in progress in this browser; start again from the site');
+    return interaction;
+  }
+}

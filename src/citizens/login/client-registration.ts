@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { Violation } from '../../common/index.js';
+import type { ScopeTable } from './scopes.js';
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** A consortium data-sharing permission id (issue 15); stored and passed on, enforced on chain later. */
+const permissionId = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'letters, digits and . _ : - (at most 200)');
+
+export const registerOidcClientSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  redirectUris: z.array(z.string().min(1).max(2000)).min(1).max(10),
+  scopes: z.array(z.string().min(1).max(64)).min(1).max(20).describe('credential scopes the portal may ask for'),
+  tokenEndpointAuthMethod: z.enum(CLIENT_AUTH_METHODS).default('client_secret_basic'),
+  jwks: z
+    .object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) })
+    .optional()
+    .describe('public keys for private_key_jwt'),
+  dataSharingPermission: permissionId.optional().describe('the consortium data-sharing permission the portal relies on'),
+});
+export type RegisterOidcClient = z.infer<typeof registerOidcClientSchema>;
+
+/**
+ * Redirect URIs are matched exactly (no wildcards, no fragment, no credentials), https in production, and all
+ * on one host: that host is the portal's sector, which its pairwise `sub` is derived from.
+ */
+export function redirectUriProblems(uris: string[], production: boolean): Violation[] {
+  const problems: Violation[] = [];
+  const hosts = new Set<string>();
+  uris.forEach((raw, index) => {
+    const path = `redirectUris.${index}`;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      problems.push({ path, message: 'must be an absolute URL' });
+      return;
+    }
+    if (url.protocol !== 'https:' && (production || url.protocol !== 'http:')) {
+      problems.push({ path, message: production ? 'must be an https URL' : 'must be an http(s) URL' });
+      return;
+    }
+    if (url.hash || raw.includes('#')) problems.push({ path, message: 'must not have a fragment' });
+    if (url.username || url.password) problems.push({ path, message: 'must not carry credentials' });
+    if (raw.includes('*')) problems.push({ path, message: 'must not contain wildcards (matched exactly)' });
+    if (url.href !== raw) problems.push({ path, message: `must be written in normal form (${url.href})` });
+    hosts.add(url.host.toLowerCase());
+  });
+  if (new Set(uris).size !== uris.length) problems.push({ path: 'redirectUris', message: 'must not repeat' });
+  if (hosts.size > 1) problems.push({ path: 'redirectUris', message: 'must all be on one host (the pairwise sector)' });
+  return problems;
+}
+
+export function scopeProblems(scopes: string[], table: ScopeTable): Violation[] {
+  return scopes
+    .map((scope, index) => ({ scope, index }))
+    .filter(({ scope }) => scope !== 'openid' && !Object.hasOwn(table, scope))
+    .map(({ scope, index }) => ({ path: `scopes.${index}`, message: `unknown scope ${scope.slice(0, 64)}` }));
+}
+
+/** private_key_jwt needs ES256 public keys (P-256, no private members); the secret methods take none. */
+export function jwksProblems(method: ClientAuthMethod, jwks: RegisterOidcClient['jwks']): Violation[] {
+  if (method !== 'private_key_jwt') {
+    return jwks ? [{ path: 'jwks', message: 'only for tokenEndpointAuthMethod private_key_jwt' }] : [];
+  }
+  if (!jwks) return [{ path: 'jwks', message: 'required for private_key_jwt' }];
+  const problems: Violation[] = [];
+  jwks.keys.forEach((key, index) => {
+    const path = `jwks.keys.${index}`;
+    if (key['kty'] !== 'EC' || key['crv'] !== 'P-256' || typeof key['x'] !== 'string' || typeof key['y'] !== 'string')
+      problems.push({ path, message: 'must be an EC P-256 public key (ES256)' });
+    if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key))
+      problems.push({ path, message: 'must not contain private key members' });
+  });
+  return problems;
+}
+
+/** A registered portal as stored (without its secret's hash). */
+export interface OidcClientRecord {
+  id: string;
+  name: string;
+  redirectUris: string[];
+  scopes: string[];
+  tokenEndpointAuthMethod: ClientAuthMethod;
+  jwks: { keys: Record<string, unknown>[] } | null;
+  dataSharingPermission: string | null;
+}
+
+/**
+ * The portal as oidc-provider sees it: code flow only, a pairwise subject, ES256 ID tokens. A secret-based
+ * portal's `client_secret` is the SHA-256 of its secret: the provider compares through our
+ * `compareClientSecret` (see openid-provider.ts), so the secret itself is never stored.
+ */
+export function providerClientMetadata(client: OidcClientRecord, secretHash: string | null): Record<string, unknown> {
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    redirect_uris: client.redirectUris,
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    scope: ['openid', ...client.scopes.filter((scope) => scope !== 'openid')].join(' '),
+    subject_type: 'pairwise',
+    application_type: 'web',
+    id_token_signed_response_alg: 'ES256',
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    ...(client.tokenEndpointAuthMethod === 'private_key_jwt'
+      ? { jwks: client.jwks, token_endpoint_auth_signing_alg: 'ES256' }
+      : { client_secret: secretHash }),
+    ...(client.dataSharingPermission ? { data_sharing_permission: client.dataSharingPermission } : {}),
+  };
+}

@@ -1,0 +1,226 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Provider, ProviderClient } from 'oidc-provider';
+import { BackgroundJob, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
+import { HmacKeys, KeyService, p256PublicKeyObject } from '../../keys/index.js';
+import { Catalogue, jwkThumbprint, p256HexToJwk } from '../../credentials/index.js';
+import { CitizenLoginRepository } from './login.repository.js';
+import { OidcClientRepository, OidcRecordRepository } from './provider-records.repository.js';
+import { loadOidcProvider } from './oidc-library.js';
+import { storageAdapter } from './provider-adapter.js';
+import { OIDC_PREFIX, providerConfiguration, type AccountLookup } from './provider-config.js';
+import { pairwiseSubject, SUBJECT_KEY_NAME } from './subject.js';
+import { LOGIN_SCOPES, scopeTableProblems } from './scopes.js';
+
+/** Provider endpoints that create state or cost a key operation: limited per client IP like the other OAuth routes. */
+const RATE_LIMITED = new Set(['/request', '/auth', '/token', '/me']);
+const ID_TOKEN_KEY_SETTING = 'id-token-signing-key';
+
+/**
+ * The OpenID Provider (oidc-provider, a Koa app) mounted in the Fastify app under /oidc. Its storage, keys and
+ * accounts are ours: records in the database through `storageAdapter`, the ID-token key in src/keys (signing
+ * through ExternalSigningKey), accounts as pseudonyms whose claims exist only for the login's retention.
+ */
+@Injectable()
+export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('OpenIdProvider');
+  private readonly purgeJob = new BackgroundJob(this.logger, 'OpenID Provider purge');
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private instance: Provider | undefined;
+  readonly issuer: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly keys: KeyService,
+    private readonly hmacKeys: HmacKeys,
+    private readonly records: OidcRecordRepository,
+    private readonly clients: OidcClientRepository,
+    private readonly logins: CitizenLoginRepository,
+    private readonly catalogue: Catalogue,
+    @Inject(THROTTLER_STORAGE) private readonly throttler: ThrottlerStorage,
+  ) {
+    this.issuer = `${publicBaseUrl(config)}${OIDC_PREFIX}`;
+  }
+
+  get provider(): Provider {
+    if (!this.instance) throw new Error('The OpenID Provider is not started');
+    return this.instance;
+  }
+
+  /** Pairwise `sub` of an account for a portal's sector (the provider's `pairwiseIdentifier`). */
+  private pairwiseSubject(accountId: string, sector: string): Promise<string> {
+    return pairwiseSubject((message) => this.hmacKeys.hmacSha256(SUBJECT_KEY_NAME, message), sector, accountId);
+  }
+
+  async onModuleInit(): Promise<void> {
+    const problems = scopeTableProblems(LOGIN_SCOPES, (typeId) => this.catalogue.get(typeId));
+    if (problems.length) {
+      throw new Error(
+        `The login scope table does not fit the catalogue: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      );
+    }
+    const library = await loadOidcProvider(this.logger);
+    const adapter = storageAdapter({
+      records: this.records,
+      clients: this.clients,
+      seal: (value, context) => this.keys.sealJson(value, context),
+      open: (sealed, context) => this.keys.openJson(sealed, context),
+      alreadyUsed: (model) =>
+        model === 'PushedAuthorizationRequest'
+          ? new library.errors.InvalidRequestUri('request_uri is invalid, expired, or was already used')
+          : new library.errors.InvalidGrant('grant already used'),
+      now: () => new Date(),
+    });
+    const provider = new library.Provider(
+      this.issuer,
+      providerConfiguration({
+        issuer: this.issuer,
+        adapter,
+        signingKey: await this.signingKey(library.ExternalSigningKey),
+        cookieKeys: this.config.oidc.cookieKeys ?? [await this.derivedCookieKey()],
+        claimsRetentionSeconds: this.config.oidc.claimsRetentionSeconds,
+        policy: library.interactionPolicy,
+        findAccount: (_ctx, accountId, token) => this.findAccount(accountId, token),
+        pairwiseIdentifier: (_ctx, accountId, client) => this.pairwiseSubject(accountId, sectorOf(client)),
+      }),
+    );
+    // The maintainers' hook for secrets stored one-way (panva/node-oidc-provider#631): `client_secret` in the
+    // metadata is the SHA-256 of the secret, and the presented secret is hashed before a constant-time compare.
+    // HS* algorithms and client_secret_jwt, which need the secret itself, are not enabled.
+    provider.Client.prototype.compareClientSecret = function (this: ProviderClient, actual: string) {
+      return typeof this.clientSecret === 'string' && secretsEqual(sha256Hex(actual), this.clientSecret);
+    };
+    // URLs are built from PUBLIC_URL (forwarded headers are set from it for every request, see mount).
+    provider.proxy = true;
+    provider.use(async (ctx, next) => {
+      await next();
+      // Paths the provider does not serve: a problem document like every other unknown path.
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.type = 'application/problem+json';
+        ctx.body = { type: 'urn:chancery:problem:not_found', title: 'Not found', status: 404, code: 'not_found' };
+      }
+    });
+    provider.on('server_error', (_ctx, error) => this.logger.error({ err: error }, 'OpenID Provider error'));
+    this.instance = provider;
+    this.mount(this.adapterHost.httpAdapter.getInstance<FastifyInstance>(), provider);
+
+    this.purgeTimer = setInterval(() => void this.purgeJob.run(() => this.purgeNow()), this.config.oidc.purgeIntervalMs);
+    this.purgeTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.purgeTimer);
+  }
+
+  /** Deletes expired provider records, login pages, and login claims past their retention. */
+  async purgeNow(now = new Date()): Promise<{ records: number; claims: number; logins: number }> {
+    const records = await this.records.purgeExpired(now);
+    const { claims, logins } = await this.logins.purge(now, now);
+    if (records || claims || logins) this.logger.log({ records, claims, logins }, 'OpenID Provider state purged');
+    return { records, claims, logins };
+  }
+
+  /**
+   * The account behind a code or an access token: its pseudonymous id and the claims its login released,
+   * while their retention lasts (afterwards only `sub`). Without a token (during the authorization request)
+   * there are no claims to give.
+   */
+  private async findAccount(accountId: string, token?: { grantId?: string }): Promise<AccountLookup> {
+    const stored = token?.grantId ? await this.logins.claims(token.grantId, new Date()) : null;
+    const claims =
+      stored && stored.accountId === accountId
+        ? await this.keys.openJson<Record<string, unknown>>(stored.claimsSealed, `login-claims:${stored.grantId}`)
+        : {};
+    return { accountId, claims: async () => ({ ...claims, sub: accountId }) };
+  }
+
+  /** The ID-token key: created once per deployment in src/keys; racing replicas adopt the first one stored. */
+  private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey) {
+    let keyId = (await this.logins.setting(ID_TOKEN_KEY_SETTING))?.value;
+    if (!keyId) {
+      const created = await this.keys.createKey('ES256', 'service-account', 'oidc:id-token');
+      keyId = await this.logins.settingOnce(ID_TOKEN_KEY_SETTING, created.id);
+    }
+    const key = await this.keys.getKey(keyId);
+    const publicKey = p256PublicKeyObject(Buffer.from(key.publicKeyHex, 'hex'));
+    const keys = this.keys;
+    const signingKeyId = keyId;
+    return new (class extends External {
+      constructor() {
+        super();
+        this.kid = jwkThumbprint(p256HexToJwk(key.publicKeyHex));
+        this.alg = 'ES256';
+      }
+      override keyObject() {
+        return publicKey;
+      }
+      override async sign(data: Uint8Array) {
+        return keys.signJws(signingKeyId, data);
+      }
+    })();
+  }
+
+  /** Without OIDC_COOKIE_KEYS, a cookie key derived from a deployment secret in src/keys (shared by replicas). */
+  private async derivedCookieKey(): Promise<string> {
+    return (await this.hmacKeys.hmacSha256('citizen-login-cookies', 'cookie-key-v1')).toString('base64url');
+  }
+
+  /**
+   * One Fastify route hands every /oidc/* request to the provider, before Fastify parses any body (the
+   * provider reads and limits bodies itself). Our security headers (CSP, frame options) are copied onto the
+   * raw response, and the provider sees the public scheme and host whatever the request's Host header says.
+   * The login pages under /oidc/interaction are Nest routes, which Fastify's router prefers to the wildcard.
+   */
+  private mount(fastify: FastifyInstance, provider: Provider): void {
+    const callback = provider.callback();
+    const publicUrl = new URL(publicBaseUrl(this.config));
+    const basePath = publicUrl.pathname.replace(/\/$/, '');
+    const perMinute = this.config.platform.rateLimitPerMinute;
+    fastify.route({
+      method: ['GET', 'POST', 'OPTIONS'],
+      url: `${OIDC_PREFIX}/*`,
+      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+        const raw = request.raw as IncomingMessage & { originalUrl?: string };
+        const path = (raw.url ?? '/').slice(OIDC_PREFIX.length) || '/';
+        const route = path.split('?')[0]!;
+        if (perMinute > 0 && RATE_LIMITED.has(route) && (await this.overLimit(route, request.ip, perMinute))) {
+          reply.header('retry-after', '60').header('cache-control', 'no-store');
+          return reply.status(429).send({ error: 'invalid_request', error_description: 'Too many requests; retry later' });
+        }
+        reply.hijack();
+        for (const [name, value] of Object.entries(reply.getHeaders())) {
+          if (value !== undefined) reply.raw.setHeader(name, value as string);
+        }
+        raw.originalUrl = `${basePath}${OIDC_PREFIX}${path}`;
+        raw.url = path;
+        raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+        raw.headers['x-forwarded-host'] = publicUrl.host;
+        raw.headers['x-forwarded-for'] = request.ip;
+        await callback(raw, reply.raw);
+      },
+      handler: async () => undefined,
+    });
+  }
+
+  private async overLimit(route: string, ip: string, perMinute: number): Promise<boolean> {
+    try {
+      const result = await this.throttler.increment(`ip:oidc:${route}:${ip}`, 60_000, perMinute, 0, 'default');
+      return result.isBlocked;
+    } catch {
+      // As the platform's guard: a counter store that is down does not stop logins.
+      return false;
+    }
+  }
+}
+
+/** The pairwise sector: the host of the portal's redirect URIs (all on one host, checked at registration). */
+function sectorOf(client: ProviderClient): string {
+  if (!client.sectorIdentifier) throw new Error(`Client ${client.clientId} has no sector identifier`);
+  return client.sectorIdentifier;
+}

@@ -1,0 +1,425 @@
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chromium, type Browser } from 'playwright-core';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { runCli } from '../src/cli.js';
+import { OpenIdProvider } from '../src/citizens/index.js';
+import { Database } from '../src/persistence/index.js';
+import { StatusEntryEntity, StatusService } from '../src/status/index.js';
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet, type HeldCredential } from './support/wallet.js';
+import { walletLogin, type Portal } from './support/wallet-login.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PORTAL_A = 'https://portal-a.example';
+const PORTAL_B = 'https://portal-b.example';
+const RESIDENT = {
+  family_name: '王',
+  given_name: '芳',
+  birth_date: '1988-03-14',
+  sex: 'female',
+  id_number: '11010519880314002X',
+  address: '北京市朝阳区',
+};
+
+/**
+ * Wallet login: openid-client is the portal, headless Chromium the citizen's browser on the login page, and the
+ * @openid4vc/openid4vp client the citizen's wallet answering the request shown there.
+ */
+describe('wallet login (OpenID Provider)', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let issuer: string;
+  let agencyApiKey: string;
+  const citizen = wallet();
+  let identity: HeldCredential;
+  let licence: HeldCredential;
+  let portalA: Portal;
+  let portalB: Portal;
+  /** Portal A's subject for the citizen, from the first login. */
+  let subAtA: string;
+  /** An access token of portal A, kept for the retention test. */
+  let accessTokenAtA: string;
+  let kit: ReturnType<typeof walletLogin>;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    app = await startTestApp();
+    kit = walletLogin({ app, browser, citizen, held: () => identity });
+    ({ issuer } = kit);
+    ({ apiKey: agencyApiKey } = await createActiveAgency(app, 'login-agency', 'Public Security Bureau 公安局', [
+      'resident-identity',
+      'driving-licence',
+    ]));
+    identity = await citizen.receive(app, agencyApiKey, { type: 'resident-identity', txCode: false, claims: RESIDENT });
+    // The driving licence number is the citizen ID number.
+    licence = await citizen.receive(app, agencyApiKey, {
+      type: 'driving-licence',
+      txCode: false,
+      claims: {
+        family_name: RESIDENT.family_name,
+        given_name: RESIDENT.given_name,
+        birth_date: RESIDENT.birth_date,
+        licence_number: RESIDENT.id_number,
+        categories: ['C1'],
+        expiry_date: '2034-03-14',
+      },
+    });
+    portalA = await kit.registerPortal(PORTAL_A, 'Housing portal 住房服务', ['resident_identity', 'driving_licence']);
+    portalB = await kit.registerPortal(PORTAL_B, 'Tax portal 税务服务', ['resident_identity'], 'private_key_jwt');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('publishes discovery and an ES256 JWKS without private members', async () => {
+    const metadata = portalA.config.serverMetadata();
+    expect(metadata.issuer).toBe(issuer);
+    expect(metadata).toEqual(
+      expect.objectContaining({
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        userinfo_endpoint: `${issuer}/me`,
+        pushed_authorization_request_endpoint: `${issuer}/request`,
+        jwks_uri: `${issuer}/jwks`,
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['ES256'],
+        acr_values_supported: expect.arrayContaining([
+          'urn:chancery:acr:credential:resident-identity',
+          'urn:chancery:acr:credential:driving-licence',
+        ]),
+        scopes_supported: expect.arrayContaining(['openid', 'resident_identity', 'driving_licence']),
+      }),
+    );
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+    );
+    const jwks = (await app.call('GET', '/oidc/jwks')).body as { keys: Record<string, unknown>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toEqual(expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' }));
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('logs a citizen in through PAR and the QR code: the ID token and userinfo carry only the scoped claims', async () => {
+    const done = await kit.login(portalA, { par: true });
+    expect(done.callback.searchParams.get('iss')).toBe(issuer);
+    const { tokens, claims } = await kit.exchange(portalA, done);
+    // openid-client checked the ID token (ES256 against the JWKS, iss, aud, nonce, exp); so does jose directly.
+    const verified = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${issuer}/jwks`)), {
+      issuer,
+      audience: portalA.clientId,
+      algorithms: ['ES256'],
+    });
+    expect(verified.protectedHeader.alg).toBe('ES256');
+    expect(claims).toEqual(
+      expect.objectContaining({
+        family_name: RESIDENT.family_name,
+        given_name: RESIDENT.given_name,
+        birthdate: RESIDENT.birth_date,
+        acr: 'urn:chancery:acr:credential:resident-identity',
+        amr: ['pop'],
+      }),
+    );
+    for (const withheld of ['id_number', 'sex', 'address', 'birth_date', 'licence_categories'])
+      expect(claims).not.toHaveProperty(withheld);
+    expect(JSON.stringify(claims)).not.toContain(RESIDENT.id_number);
+    expect(claims.sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    subAtA = claims.sub;
+    accessTokenAtA = tokens.access_token;
+
+    const userinfo = await oidc.fetchUserInfo(portalA.config, tokens.access_token, claims.sub);
+    expect(userinfo).toEqual({
+      sub: claims.sub,
+      family_name: RESIDENT.family_name,
+      given_name: RESIDENT.given_name,
+      birthdate: RESIDENT.birth_date,
+    });
+  });
+
+  it('gives a citizen one sub per portal: the same at every login and with either credential, another at another portal', async () => {
+    // Same portal, the driving licence this time, through the same-device link and a plain authorization request.
+    const again = await kit.exchange(
+      portalA,
+      await kit.login(portalA, { scope: 'openid driving_licence', sameDevice: true, held: licence }),
+    );
+    expect(again.claims.sub).toBe(subAtA);
+    expect(again.claims.acr).toBe('urn:chancery:acr:credential:driving-licence');
+    expect(again.claims).toEqual(
+      expect.objectContaining({
+        family_name: RESIDENT.family_name,
+        licence_categories: ['C1'],
+        licence_expiry_date: '2034-03-14',
+      }),
+    );
+    expect(again.claims).not.toHaveProperty('birthdate');
+    expect(again.claims).not.toHaveProperty('licence_number');
+
+    // Another portal (private_key_jwt) with openid alone: a different sub, and no claim but sub and acr.
+    const elsewhere = await kit.exchange(portalB, await kit.login(portalB, { scope: 'openid' }));
+    expect(elsewhere.claims.sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(elsewhere.claims.sub).not.toBe(subAtA);
+    expect(elsewhere.claims.acr).toBe('urn:chancery:acr:credential:resident-identity');
+    for (const withheld of ['family_name', 'given_name', 'birthdate']) expect(elsewhere.claims).not.toHaveProperty(withheld);
+    expect(await oidc.fetchUserInfo(portalB.config, elsewhere.tokens.access_token, elsewhere.claims.sub)).toEqual({
+      sub: elsewhere.claims.sub,
+    });
+  });
+
+  it('lets a revoked credential not log in: the page shows the failed check, and cancelling returns access_denied', async () => {
+    const other = await citizen.receive(app, agencyApiKey, {
+      type: 'resident-identity',
+      txCode: false,
+      claims: { ...RESIDENT, given_name: '强', id_number: '110105199001010011' },
+    });
+    const payload = JSON.parse(Buffer.from(other.credential.split('.')[1]!, 'base64url').toString()) as {
+      status: { status_list: { idx: number; uri: string } };
+    };
+    const listId = new URL(payload.status.status_list.uri).pathname.split('/')[2]!;
+    const entry = await app.app
+      .get(Database)
+      .use(undefined, (m) => m.getRepository(StatusEntryEntity).findOneBy({ listId, idx: payload.status.status_list.idx }));
+    const revoked = await app.call('POST', `/credentials/${entry!.credentialId}/status`, {
+      token: agencyApiKey,
+      body: { action: 'revoke', reason: 'lost' },
+    });
+    expect(revoked.body.revoked).toBe(true);
+    await app.app.get(StatusService).publishPending();
+
+    const started = await kit.startLogin(portalA);
+    const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, other);
+    expect(answered.status).toBe(200);
+    const status = started.page.locator('#status[data-status="rejected"]');
+    await status.waitFor({ timeout: 30_000 });
+    expect((await status.getAttribute('data-failed-checks'))!.split(',')).toContain('status');
+    expect(started.page.url()).toContain('/oidc/interaction/');
+
+    await started.page.getByTestId('cancel').click();
+    const callback = new URL((await started.landing).url());
+    await started.context.close();
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('state')).toBe(started.state);
+    expect(callback.searchParams.get('code')).toBeNull();
+  });
+
+  it('refuses unknown clients, unregistered redirect URIs, missing PKCE and disallowed scopes with OAuth errors', async () => {
+    const redirect = `${PORTAL_A}/callback`;
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    const request = { response_type: 'code', scope: 'openid resident_identity', redirect_uri: redirect, state: 's1' };
+    const pkce = { code_challenge: challenge, code_challenge_method: 'S256' };
+
+    // Pushed authorization requests: client authentication first, then the request.
+    const unknownClient = await kit.post('/request', {
+      ...request,
+      ...pkce,
+      client_id: randomUUID(),
+      client_secret: 'x'.repeat(43),
+    });
+    expect(unknownClient).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+    const wrongSecret = await kit.post('/request', { ...request, ...pkce, client_id: portalA.clientId, client_secret: 'wrong' });
+    expect(wrongSecret).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+    const noPkce = await kit.post('/request', { ...request, client_id: portalA.clientId }, kit.basic(portalA));
+    expect(noPkce).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_request' }) });
+    const plainPkce = await kit.post(
+      '/request',
+      { ...request, client_id: portalA.clientId, code_challenge: challenge, code_challenge_method: 'plain' },
+      kit.basic(portalA),
+    );
+    expect(plainPkce).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_request' }) });
+    const otherRedirect = await kit.post(
+      '/request',
+      { ...request, ...pkce, client_id: portalA.clientId, redirect_uri: 'https://evil.example/callback' },
+      kit.basic(portalA),
+    );
+    expect(otherRedirect.status).toBe(400);
+    expect(otherRedirect.body.error).toMatch(/^invalid_(request|redirect_uri)$/);
+
+    // The authorization endpoint: nothing is sent to an unverified redirect URI, the rest goes back to the portal.
+    expect(await kit.authorize({ ...request, ...pkce, client_id: randomUUID() })).toEqual(
+      expect.objectContaining({ status: 400, pageError: 'invalid_client' }),
+    );
+    expect(
+      await kit.authorize({ ...request, ...pkce, client_id: portalA.clientId, redirect_uri: `${PORTAL_A}/callback/other` }),
+    ).toEqual(expect.objectContaining({ status: 400, pageError: 'invalid_redirect_uri' }));
+    const missingPkce = await kit.authorize({ ...request, client_id: portalA.clientId });
+    expect(missingPkce.status).toBe(303);
+    expect(missingPkce.location!.origin + missingPkce.location!.pathname).toBe(redirect);
+    expect(missingPkce.location!.searchParams.get('error')).toBe('invalid_request');
+    expect(missingPkce.location!.searchParams.get('state')).toBe('s1');
+    // No single sign-on: a portal asking for no interaction is told a login is needed.
+    const silent = await kit.authorize({ ...request, ...pkce, client_id: portalA.clientId, prompt: 'none' });
+    expect(silent.location!.searchParams.get('error')).toBe('login_required');
+    const notAllowed = await kit.authorize({
+      ...request,
+      ...pkce,
+      client_id: portalB.clientId,
+      redirect_uri: `${PORTAL_B}/callback`,
+      scope: 'openid driving_licence',
+    });
+    expect(notAllowed.location!.searchParams.get('error')).toBe('invalid_scope');
+
+    // Two credential scopes in one login: the login page sends the portal invalid_scope.
+    const twoCredentials = await kit.startLoginExpectingError(portalA, 'openid resident_identity driving_licence');
+    expect(twoCredentials.searchParams.get('error')).toBe('invalid_scope');
+
+    // Malformed requests get their error shape, never a 5xx: OAuth JSON from the provider's endpoints, problem
+    // documents elsewhere; a login page is only served to the browser holding its interaction cookie.
+    const junk = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { error: string }).error).toBe('invalid_request');
+    const huge = await kit.post('/token', { grant_type: 'authorization_code', code: 'x'.repeat(100_000) }, kit.basic(portalA));
+    expect(huge.status).toBeGreaterThanOrEqual(400);
+    expect(huge.status).toBeLessThan(500);
+    expect(huge.body.error).toEqual(expect.any(String));
+    const unknownPath = await app.call('GET', '/oidc/nothing-here');
+    expect(unknownPath).toEqual(expect.objectContaining({ status: 404, body: expect.objectContaining({ code: 'not_found' }) }));
+    const noCookie = await app.call('GET', '/oidc/interaction/AAAAAAAAAAAAAAAAAAAAA/status');
+    expect(noCookie).toEqual(expect.objectContaining({ status: 404, body: expect.objectContaining({ code: 'not_found' }) }));
+    expect((await app.call('GET', '/oidc/interaction/..%2F..%2Fetc/status')).status).toBe(400);
+  });
+
+  it('redeems a code once: a wrong verifier, a replay and concurrent redemptions get invalid_grant', async () => {
+    const done = await kit.login(portalA);
+    const code = done.callback.searchParams.get('code')!;
+    const exchange = { grant_type: 'authorization_code', code, redirect_uri: `${PORTAL_A}/callback` };
+    const wrongVerifier = await kit.post(
+      '/token',
+      { ...exchange, code_verifier: oidc.randomPKCECodeVerifier() },
+      kit.basic(portalA),
+    );
+    expect(wrongVerifier).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+    // Ten concurrent redemptions of the same code: exactly one gets tokens.
+    const attempts = await Promise.all(
+      Array.from({ length: 10 }, () => kit.post('/token', { ...exchange, code_verifier: done.codeVerifier }, kit.basic(portalA))),
+    );
+    const winners = attempts.filter((attempt) => attempt.status === 200);
+    expect(winners).toHaveLength(1);
+    // The same citizen at the same portal with the same credential: the same sub as at the first login.
+    const idToken = JSON.parse(Buffer.from(winners[0]!.body['id_token']!.split('.')[1]!, 'base64url').toString()) as {
+      sub: string;
+    };
+    expect(idToken.sub).toBe(subAtA);
+    for (const refused of attempts.filter((attempt) => attempt.status !== 200)) {
+      expect(refused).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+    }
+    const replay = await kit.post('/token', { ...exchange, code_verifier: done.codeVerifier }, kit.basic(portalA));
+    expect(replay).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+  });
+
+  it('registers portals through the operator API and the CLI, refusing loose redirect URIs', async () => {
+    const refused = await app.operator('POST', '/operator/oidc-clients', {
+      name: 'Loose portal',
+      redirectUris: ['https://a.example/cb#frag', 'https://*.example/cb', 'https://b.example/cb', 'ftp://c.example/cb'],
+      scopes: ['resident_identity', 'everything'],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('invalid_request');
+    const paths = (refused.body.violations as { path: string }[]).map((violation) => violation.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['redirectUris.0', 'redirectUris.1', 'redirectUris.3', 'redirectUris', 'scopes.1', 'jwks']),
+    );
+    const privateKey = await app.operator('POST', '/operator/oidc-clients', {
+      name: 'Leaky portal',
+      redirectUris: ['https://a.example/cb'],
+      scopes: ['resident_identity'],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] },
+    });
+    expect(privateKey.status).toBe(400);
+    expect(privateKey.body.violations).toEqual([expect.objectContaining({ path: 'jwks.keys.0' })]);
+
+    const env = { CHANCERY_URL: app.url, OPERATOR_API_KEY: app.operatorApiKey };
+    const created = await runCli(
+      [
+        'oidc-client:create',
+        '--name',
+        'CLI portal',
+        '--redirect-uri',
+        'https://cli.example/callback',
+        '--redirect-uri',
+        'https://cli.example/callback2',
+        '--scope',
+        'driving_licence',
+        '--auth-method',
+        'client_secret_post',
+        '--data-sharing-permission',
+        'consortium:permission:licence-check',
+      ],
+      env,
+    );
+    expect(created.ok).toBe(true);
+    const { client, clientSecret } = created.output as { client: Record<string, unknown>; clientSecret: string };
+    expect(clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(client).toEqual(
+      expect.objectContaining({
+        redirectUris: ['https://cli.example/callback', 'https://cli.example/callback2'],
+        scopes: ['openid', 'driving_licence'],
+        tokenEndpointAuthMethod: 'client_secret_post',
+        dataSharingPermission: 'consortium:permission:licence-check',
+        issuer,
+      }),
+    );
+    const listed = (await runCli(['oidc-client:list'], env)).output as { clientId: string }[];
+    expect(listed.map((entry) => entry.clientId)).toEqual(expect.arrayContaining([portalA.clientId, client['clientId']]));
+    expect(JSON.stringify(listed)).not.toContain(clientSecret);
+    // The secret is stored only as a hash.
+    const stored = await app.app.get(Database).use(undefined, (m) => m.query('SELECT * FROM oidc_clients'));
+    expect(JSON.stringify(stored)).not.toContain(clientSecret);
+
+    // Its credentials (client_secret_post: in the body) work until it is deleted, then they are refused.
+    const cli = { clientId: client['clientId'] as string, secret: clientSecret };
+    const before = await kit.post('/request', {
+      client_id: cli.clientId,
+      client_secret: clientSecret,
+      response_type: 'code',
+      scope: 'openid driving_licence',
+      redirect_uri: 'https://cli.example/callback',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    expect(before).toEqual({ status: 201, body: expect.objectContaining({ request_uri: expect.any(String) }) });
+    expect((await runCli(['oidc-client:delete', cli.clientId], env)).ok).toBe(true);
+    expect((await app.operator('GET', `/operator/oidc-clients/${cli.clientId}`)).status).toBe(404);
+    const after = await kit.post('/request', {
+      client_id: cli.clientId,
+      client_secret: clientSecret,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: 'https://cli.example/callback',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    expect(after).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+  });
+
+  it('keeps no claim in clear at rest, and none after the retention: purged with the tokens', async () => {
+    const db = app.app.get(Database);
+    const tables = ['oidc_records', 'citizen_login_claims', 'citizen_logins', 'citizen_login_settings'];
+    for (const table of tables) {
+      const rows = JSON.stringify(await db.use(undefined, (m) => m.query(`SELECT * FROM ${table}`)));
+      for (const value of [RESIDENT.id_number, RESIDENT.family_name, RESIDENT.birth_date, subAtA])
+        expect(rows).not.toContain(value);
+    }
+    const claims = await db.use(undefined, (m) => m.query('SELECT COUNT(*) AS n FROM citizen_login_claims'));
+    expect(Number(claims[0].n)).toBeGreaterThan(0);
+    expect(await oidc.fetchUserInfo(portalA.config, accessTokenAtA, subAtA)).toEqual(
+      expect.objectContaining({ family_name: RESIDENT.family_name }),
+    );
+
+    const retention = app.config.oidc.claimsRetentionSeconds;
+    const purged = await app.app.get(OpenIdProvider).purgeNow(new Date(Date.now() + (retention + 1) * 1000));
+    expect(purged.claims).toBeGreaterThan(0);
+    const left = await db.use(undefined, (m) => m.query('SELECT COUNT(*) AS n FROM citizen_login_claims'));
+    expect(Number(left[0].n)).toBe(0);
+    await expect(oidc.fetchUserInfo(portalA.config, accessTokenAtA, subAtA)).rejects.toThrow();
+  });
+});
