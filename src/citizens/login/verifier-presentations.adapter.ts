@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { sha256Hex } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
-import { PresentationService, type RelyingPartyEntity } from '../../verifier/index.js';
+import {
+  PresentationRequestService,
+  RelyingPartyService,
+  VerdictDeliveryService,
+  type RelyingPartyEntity,
+} from '../../verifier/index.js';
 import { CitizenLoginRepository } from './login.repository.js';
 import { allowedClaimsUnion } from './scopes.js';
 import type { PresentationOutcome, StartPresentation, StartedPresentation, WalletPresentations } from './wallet-presentations.js';
@@ -18,7 +23,7 @@ interface Verdict {
 }
 
 /**
- * WalletPresentations over the verifier's PresentationService (the OID4VP requests, the full verification:
+ * WalletPresentations over the verifier's relying-party, presentation-request and verdict services (the OID4VP requests, the full verification:
  * DID on chain, status, issuer authorisation, key binding). Requests are made as one internal relying party,
  * registered automatically once per deployment and per claims union of the scope table, its API key kept
  * sealed in `citizen_login_settings`.
@@ -31,7 +36,9 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
   private party: Promise<RelyingPartyEntity> | undefined;
 
   constructor(
-    private readonly presentations: PresentationService,
+    private readonly parties: RelyingPartyService,
+    private readonly requests: PresentationRequestService,
+    private readonly verdicts: VerdictDeliveryService,
     private readonly logins: CitizenLoginRepository,
     private readonly keys: KeyService,
   ) {}
@@ -39,7 +46,7 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
   async start(request: StartPresentation): Promise<StartedPresentation> {
     // Today's verifier takes neither a per-request purpose nor a data-sharing permission: the wallet shows
     // the internal party's purpose; the permission is recorded by the caller and enforced with issue 15.
-    const created = await this.presentations.createRequest(await this.internalParty(), {
+    const created = await this.requests.create(await this.internalParty(), {
       dcql_query: request.dcqlQuery,
       ...(request.returnUri ? { redirect_uri: request.returnUri } : {}),
     });
@@ -54,7 +61,7 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
   }
 
   async outcome(id: string, readToken: string, responseCode?: string): Promise<PresentationOutcome> {
-    const state = await this.presentations.resultForView(id, readToken, responseCode);
+    const state = await this.verdicts.resultForView(id, readToken, responseCode);
     if (state.responseCodeRequired) return { status: 'answered', responseCodeRequired: true };
     if (state.status === 'pending') return { status: 'pending' };
     const verdict = state.result as Verdict | undefined;
@@ -86,7 +93,7 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
     const setting = `login-relying-party:${sha256Hex(JSON.stringify(allowedClaims)).slice(0, 16)}`;
     let sealed = (await this.logins.setting(setting))?.value;
     if (!sealed) {
-      const registered = await this.presentations.register({
+      const registered = await this.parties.register({
         ...INTERNAL_PARTY,
         allowedClaims,
         clientIdPrefix: 'decentralized_identifier',
@@ -94,6 +101,6 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
       // Racing replicas each register a party; the first stored key is used by all, the others stay unused.
       sealed = await this.logins.settingOnce(setting, await this.keys.sealJson(registered.apiKey, setting));
     }
-    return this.presentations.authenticate(await this.keys.openJson<string>(sealed, setting));
+    return this.parties.authenticate(await this.keys.openJson<string>(sealed, setting));
   }
 }

@@ -24,5 +24,7 @@ import { VerdictDeliveryService } from './verdict-delivery.service.js';
     VerdictDeliveryService,
     PresentationRetention,
   ],
+  // The citizens' wallet login (src/citizens/login) makes its requests through these.
+  exports: [RelyingPartiesModule, PresentationRequestService, VerdictDeliveryService],
 })
 export class PresentationModule {}
