@@ -6,4 +6,4 @@ export {
   CitizenLoginEntity,
   CitizenLoginClaimsEntity,
   CitizenLoginSettingEntity,
-} from './login/login.entities.js';
+} from './login/login.entity.js';

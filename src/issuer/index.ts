@@ -21,4 +21,4 @@ export {
   Oid4vciNonceEntity,
   Oid4vciNotificationEntity,
   DeferredRequestEntity,
-} from './credential-endpoint/credential-endpoint.entities.js';
+} from './credential-endpoint/credential-endpoint.entity.js';

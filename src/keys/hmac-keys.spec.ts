@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { LocalKeyBackend } from './local-key-backend.js';
-import { HmacKeys, type HmacKeyRepository } from './hmac-keys.js';
+import { HmacKeys } from './hmac-keys.js';
+import type { HmacKeyRepository } from './hmac-key.repository.js';
 import type { HmacKeyEntity } from './hmac-key.entity.js';
 
 /** The repository's contract in memory: the first insert of a name wins. */

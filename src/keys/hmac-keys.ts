@@ -1,33 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
-import { Database } from '../persistence/index.js';
 import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND } from './key.service.js';
-import { HmacKeyEntity } from './hmac-key.entity.js';
+import { HmacKeyRepository } from './hmac-key.repository.js';
 
 const NAME = /^[a-z0-9][a-z0-9:.-]{0,63}$/;
-
-/** Storage of the sealed secrets; a name is created once, whichever replica wins the insert. */
-@Injectable()
-export class HmacKeyRepository {
-  constructor(private readonly db: Database) {}
-
-  byName(name: string): Promise<HmacKeyEntity | null> {
-    return this.db.use(undefined, (m) => m.getRepository(HmacKeyEntity).findOneBy({ name }));
-  }
-
-  /** Inserts unless the name exists; a losing racer reads the winner's row back. */
-  async insertIfAbsent(row: HmacKeyEntity): Promise<HmacKeyEntity> {
-    try {
-      await this.db.use(undefined, (m) => m.getRepository(HmacKeyEntity).insert(row));
-      return row;
-    } catch (error) {
-      const existing = await this.byName(row.name);
-      if (existing) return existing;
-      throw error;
-    }
-  }
-}
 
 /**
  * HMAC-SHA256 under a named deployment secret, for pseudonyms that must be stable across restarts and replicas

@@ -3,7 +3,8 @@ import type { KeyBackend } from './key-backend.js';
 import { KEY_BACKEND, KeyService } from './key.service.js';
 import { KeyRepository } from './key.repository.js';
 import { SealedSecrets } from './sealed-secrets.js';
-import { HmacKeyRepository, HmacKeys } from './hmac-keys.js';
+import { HmacKeys } from './hmac-keys.js';
+import { HmacKeyRepository } from './hmac-key.repository.js';
 
 @Global()
 @Module({})
@@ -11,7 +12,14 @@ export class KeysModule {
   static forRoot(backend: KeyBackend): DynamicModule {
     return {
       module: KeysModule,
-      providers: [{ provide: KEY_BACKEND, useValue: backend }, KeyRepository, KeyService, SealedSecrets, HmacKeyRepository, HmacKeys],
+      providers: [
+        { provide: KEY_BACKEND, useValue: backend },
+        KeyRepository,
+        KeyService,
+        SealedSecrets,
+        HmacKeyRepository,
+        HmacKeys,
+      ],
       exports: [KeyService, SealedSecrets, HmacKeys],
     };
   }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { randomToken, sha256Hex } from '../../src/common/index.js';
 import { OfferRepository } from '../../src/issuer/oid4vci/offer.repository.js';
-import type { CredentialOfferEntity } from '../../src/issuer/oid4vci/offer.entity.js';
+import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
 import {
   CALLERS,
   insertAgency,

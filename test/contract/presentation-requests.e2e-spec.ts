@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { randomToken, sha256Hex } from '../../src/common/index.js';
-import { RelyingPartyRepository } from '../../src/verifier/oid4vp/relying-party.repository.js';
-import type { PresentationRequestEntity } from '../../src/verifier/oid4vp/relying-party.entity.js';
+import { RelyingPartyRepository } from '../../src/verifier/relying-parties/relying-party.repository.js';
+import type { PresentationRequestEntity } from '../../src/verifier/relying-parties/relying-party.entity.js';
 import { CALLERS, minutesFrom, openContractDatabase, race, winners, type ContractDatabase } from './contract-database.js';
 
 /**

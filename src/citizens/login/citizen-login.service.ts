@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { CitizenLoginRepository } from './login.repository.js';
-import type { CitizenLoginEntity } from './login.entities.js';
+import type { CitizenLoginEntity } from './login.entity.js';
 import { OidcClientRepository } from './provider-records.repository.js';
 import { OpenIdProvider } from './openid-provider.js';
 import { loginPage } from './login-page.js';

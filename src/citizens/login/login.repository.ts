@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, LessThanOrEqual, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
-import { CitizenLoginClaimsEntity, CitizenLoginEntity, CitizenLoginSettingEntity } from './login.entities.js';
+import { CitizenLoginClaimsEntity, CitizenLoginEntity, CitizenLoginSettingEntity } from './login.entity.js';
 
 /** Login pages, the claims a login releases, and the per-deployment settings of wallet login. */
 @Injectable()

@@ -9,7 +9,7 @@ import {
   registerOidcClientSchema,
   scopeProblems,
 } from './client-registration.js';
-import type { OidcClientEntity } from './login.entities.js';
+import type { OidcClientEntity } from './login.entity.js';
 import { OidcClientRepository } from './provider-records.repository.js';
 import { OpenIdProvider } from './openid-provider.js';
 import { LOGIN_SCOPES } from './scopes.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../../common/index.js';
 import { LocalKeyBackend } from '../../keys/index.js';
 import { storageAdapter, type StorageDependencies } from './provider-adapter.js';
-import type { OidcClientEntity, OidcRecordEntity } from './login.entities.js';
+import type { OidcClientEntity, OidcRecordEntity } from './login.entity.js';
 import type { OidcClientRepository, OidcRecordRepository } from './provider-records.repository.js';
 
 class AlreadyUsed extends Error {}

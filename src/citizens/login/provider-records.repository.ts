@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { IsNull, LessThanOrEqual } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Database } from '../../persistence/index.js';
-import { OidcClientEntity, OidcRecordEntity } from './login.entities.js';
+import { OidcClientEntity, OidcRecordEntity } from './login.entity.js';
 
 /** Registered portals. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../persistence/index.js';
 import type { JtiReplayStore } from '../../oauth/index.js';
-import { Oid4vciNonceEntity } from '../credential-endpoint/credential-endpoint.entities.js';
+import { Oid4vciNonceEntity } from '../credential-endpoint/credential-endpoint.entity.js';
 
 /**
  * DPoP jti replay (RFC 9449 §11.1) in the database every replica shares: a jti is stored as an

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../persistence/index.js';
-import { DeferredRequestEntity } from './credential-endpoint.entities.js';
+import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 
 /** Credential requests waiting for an officer (deferred issuance). */
 @Injectable()

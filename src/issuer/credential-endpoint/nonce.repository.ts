@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, LessThan, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
-import { Oid4vciNonceEntity } from './credential-endpoint.entities.js';
+import { Oid4vciNonceEntity } from './credential-endpoint.entity.js';
 
 /** c_nonces of the nonce endpoint (OID4VCI 1.0 §7): each is consumed by one proof, once. */
 @Injectable()

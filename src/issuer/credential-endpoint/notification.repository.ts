@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { Database } from '../../persistence/index.js';
-import { Oid4vciNotificationEntity } from './credential-endpoint.entities.js';
+import { Oid4vciNotificationEntity } from './credential-endpoint.entity.js';
 
 /** What the wallet reports about issued credentials (OID4VCI 1.0 §11). */
 @Injectable()
