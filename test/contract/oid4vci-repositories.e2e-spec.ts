@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { randomToken, sha256Hex } from '../../src/common/index.js';
+import { dpopReplayKey } from '../../src/oauth/index.js';
+import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
+import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
+import { NonceRepository } from '../../src/issuer/credential-endpoint/nonce.repository.js';
+import { DeferredRequestRepository } from '../../src/issuer/credential-endpoint/deferred.repository.js';
+import { DpopReplayRepository } from '../../src/issuer/authorization-server/dpop-replay.repository.js';
+import { AuthorizationSessionRepository } from '../../src/issuer/authorization-server/authorization-session.repository.js';
+import type { AuthorizationSessionEntity } from '../../src/issuer/authorization-server/authorization-session.entity.js';
+import type { Database } from '../../src/persistence/index.js';
+import {
+  CALLERS,
+  insertAgency,
+  minutesFrom,
+  openContractDatabase,
+  race,
+  winners,
+  type ContractDatabase,
+} from './contract-database.js';
+
+/**
+ * The OID4VCI issuer's single-use values, against its repositories alone on each database: of many
+ * concurrent callers (spread over several connections, as replicas) exactly one wins; what has expired is
+ * refused. (That secrets are stored as digests is `secrets-at-rest.e2e-spec.ts`.)
+ */
+describe('OID4VCI single-use values (repository contract)', () => {
+  let database: ContractDatabase;
+  let agencyId: string;
+  /** The repository `make` builds, on the replica a caller is spread to. */
+  const on =
+    <R>(make: (db: Database) => R) =>
+    (caller: number): R =>
+      make(database.replicas[caller % database.replicas.length]!);
+  const offers = on((db) => new OfferRepository(db));
+  const nonces = on((db) => new NonceRepository(db));
+  const dpop = on((db) => new DpopReplayRepository(db));
+  const sessions = on((db) => new AuthorizationSessionRepository(db));
+  const deferred = on((db) => new DeferredRequestRepository(db));
+
+  beforeAll(async () => {
+    database = await openContractDatabase('oid4vci');
+    agencyId = await insertAgency(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  /** Stores an offer whose grant secret (pre-authorized code) and optional PIN are kept as digests. */
+  async function storeOffer(options: {
+    expiresAt: Date;
+    pin?: string;
+    flow?: CredentialOfferEntity['flow'];
+  }): Promise<{ offer: CredentialOfferEntity; code: string }> {
+    const id = randomUUID();
+    const code = randomToken();
+    const offer: CredentialOfferEntity = {
+      id,
+      agencyId,
+      typeId: 'driving-licence',
+      configurationIds: ['driving-licence-sd-jwt'],
+      issuedConfigurations: [],
+      claimsSealed: 'sealed-claims',
+      flow: options.flow ?? 'pre-authorized_code',
+      approval: null,
+      offerSealed: null,
+      preAuthCodeHash: sha256Hex(code),
+      txCodeHash: options.pin ? sha256Hex(`${id}:${options.pin}`) : null,
+      txCodeFailures: 0,
+      status: 'offered',
+      expiresAt: options.expiresAt,
+      createdAt: new Date(),
+    };
+    await offers(0).insert(offer);
+    return { offer, code };
+  }
+
+  describe('redeeming a pre-authorized code', () => {
+    it('lets exactly one of many concurrent redemptions win', async () => {
+      const now = new Date();
+      const { offer, code } = await storeOffer({ expiresAt: minutesFrom(now, 5) });
+      const found = await offers(1).byCodeHash(sha256Hex(code));
+      expect(found?.id).toBe(offer.id);
+      const results = await race(database.replicas, CALLERS, (_, caller) => offers(caller).redeem(offer.id, now));
+      expect(winners(results)).toBe(1);
+      expect((await offers(2).byId(offer.id))?.status).toBe('redeemed');
+      expect(await offers(0).redeem(offer.id, now)).toBe(false);
+    });
+
+    it('refuses a code whose offer has expired', async () => {
+      const now = new Date();
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(now, -1) });
+      const results = await race(database.replicas, 4, (_, caller) => offers(caller).redeem(offer.id, now));
+      expect(winners(results)).toBe(0);
+      expect((await offers(0).byId(offer.id))?.status).toBe('offered');
+    });
+  });
+
+  describe('reserving a PIN attempt', () => {
+    it('hands out no more attempts than allowed, however many guesses arrive at once', async () => {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), pin: '493817' });
+      const maxAttempts = 3;
+      const results = await race(database.replicas, CALLERS, (_, caller) =>
+        offers(caller).reserveCodeAttempt(offer.id, maxAttempts),
+      );
+      expect(results.filter((attempts) => attempts !== undefined)).toHaveLength(maxAttempts);
+      expect((await offers(0).byId(offer.id))?.txCodeFailures).toBe(maxAttempts);
+      expect(await offers(1).reserveCodeAttempt(offer.id, maxAttempts)).toBeUndefined();
+    });
+
+    it('lets exactly one caller take the last attempt', async () => {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), pin: '493817' });
+      const results = await race(database.replicas, CALLERS, (_, caller) => offers(caller).reserveCodeAttempt(offer.id, 1));
+      expect(results.filter((attempts) => attempts !== undefined)).toEqual([1]);
+    });
+
+    it('refuses attempts on an offer that is locked or already redeemed', async () => {
+      const now = new Date();
+      const locked = await storeOffer({ expiresAt: minutesFrom(now, 5), pin: '111111' });
+      await offers(0).lock(locked.offer.id);
+      expect(await offers(1).reserveCodeAttempt(locked.offer.id, 5)).toBeUndefined();
+      expect(await offers(1).redeem(locked.offer.id, now)).toBe(false);
+      const redeemed = await storeOffer({ expiresAt: minutesFrom(now, 5), pin: '222222' });
+      expect(await offers(0).redeem(redeemed.offer.id, now)).toBe(true);
+      expect(await offers(2).reserveCodeAttempt(redeemed.offer.id, 5)).toBeUndefined();
+    });
+  });
+
+  describe('issuing under a redeemed offer', () => {
+    it('lets exactly one concurrent request claim a configuration, and erases the claims when final', async () => {
+      const now = new Date();
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(now, 5) });
+      expect(await offers(0).redeem(offer.id, now)).toBe(true);
+      const redeemed = (await offers(1).byId(offer.id))!;
+      const results = await race(database.replicas, CALLERS, (_, caller) =>
+        offers(caller).markIssued(redeemed, 'driving-licence-sd-jwt', true),
+      );
+      expect(winners(results)).toBe(1);
+      expect(await offers(2).byId(offer.id)).toMatchObject({
+        status: 'issued',
+        issuedConfigurations: ['driving-licence-sd-jwt'],
+        claimsSealed: null,
+      });
+    });
+  });
+
+  describe('consuming a c_nonce', () => {
+    it('lets exactly one of many concurrent proofs consume a nonce', async () => {
+      const now = new Date();
+      const nonce = randomToken();
+      await nonces(0).insert(nonce, minutesFrom(now, 5));
+      const results = await race(database.replicas, CALLERS, (_, caller) => nonces(caller).consume(nonce, now));
+      expect(winners(results)).toBe(1);
+      expect(await nonces(0).consume(nonce, now)).toBe(false);
+    });
+
+    it('refuses an expired nonce and one it never handed out', async () => {
+      const now = new Date();
+      const expired = randomToken();
+      await nonces(0).insert(expired, minutesFrom(now, -1));
+      expect(winners(await race(database.replicas, 4, (_, caller) => nonces(caller).consume(expired, now)))).toBe(0);
+      expect(await nonces(1).consume(randomToken(), now)).toBe(false);
+    });
+  });
+
+  describe('remembering a DPoP proof jti', () => {
+    it('accepts a jti once, however many replays arrive at once', async () => {
+      const now = new Date();
+      const key = dpopReplayKey(randomUUID());
+      const results = await race(database.replicas, CALLERS, (_, caller) => dpop(caller).rememberOnce(key, minutesFrom(now, 5)));
+      expect(winners(results)).toBe(1);
+      expect(await dpop(0).rememberOnce(key, minutesFrom(now, 5))).toBe(false);
+    });
+
+    it('still refuses a replay after the purge, until the remembered jti itself has expired', async () => {
+      const now = new Date();
+      const live = dpopReplayKey(randomUUID());
+      const stale = dpopReplayKey(randomUUID());
+      expect(await dpop(0).rememberOnce(live, minutesFrom(now, 5))).toBe(true);
+      expect(await dpop(0).rememberOnce(stale, minutesFrom(now, -1))).toBe(true);
+      await nonces(1).purgeExpired(now);
+      expect(await dpop(2).rememberOnce(live, minutesFrom(now, 5))).toBe(false);
+      // Forgotten once its window is over (the proof's iat check refuses it by then).
+      expect(await dpop(2).rememberOnce(stale, minutesFrom(now, 5))).toBe(true);
+    });
+
+    it('a remembered jti is no c_nonce: it can never be consumed as one', async () => {
+      const now = new Date();
+      const key = dpopReplayKey(randomUUID());
+      await dpop(0).rememberOnce(key, minutesFrom(now, 5));
+      expect(await nonces(1).consume(key, now)).toBe(false);
+    });
+  });
+
+  describe('exchanging an authorization code', () => {
+    /** A pushed authorization request (PAR) of an authorization code offer; its request_uri kept as a digest. */
+    async function storeSession(requestExpiresAt: Date): Promise<AuthorizationSessionEntity> {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), flow: 'authorization_code' });
+      const session: AuthorizationSessionEntity = {
+        id: randomUUID(),
+        offerId: offer.id,
+        clientId: 'wallet',
+        redirectUri: 'https://wallet.example/callback',
+        state: 'wallet-state',
+        codeChallenge: sha256Hex(randomToken()),
+        requestUriHash: sha256Hex(randomToken()),
+        requestExpiresAt,
+        codeHash: null,
+        codeExpiresAt: null,
+        status: 'pushed',
+        dpopJkt: null,
+        credentialIdentifiers: null,
+        createdAt: new Date(),
+      };
+      await sessions(0).insert(session);
+      return session;
+    }
+
+    it('authorizes a pushed request once and exchanges its code once, however many callers race', async () => {
+      const now = new Date();
+      const session = await storeSession(minutesFrom(now, 5));
+      const codes = Array.from({ length: CALLERS }, () => sha256Hex(randomToken()));
+      const authorized = await race(database.replicas, CALLERS, (_, caller) =>
+        sessions(caller).authorize(session.id, codes[caller]!, minutesFrom(now, 1)),
+      );
+      expect(winners(authorized)).toBe(1);
+      const code = codes[authorized.indexOf(true)]!;
+      expect((await sessions(1).byCode(code))?.id).toBe(session.id);
+      expect((await sessions(2).byRequestUri(session.requestUriHash))?.status).toBe('authorized');
+      const exchanged = await race(database.replicas, CALLERS, (_, caller) => sessions(caller).exchangeCode(session.id));
+      expect(winners(exchanged)).toBe(1);
+      expect((await sessions(0).byCode(code))?.status).toBe('exchanged');
+      expect(await sessions(1).exchangeCode(session.id)).toBe(false);
+    });
+
+    it('forgets an unexchanged code past its expiry, so it can no longer be exchanged', async () => {
+      const now = new Date();
+      const expired = await storeSession(minutesFrom(now, -10));
+      const codeHash = sha256Hex(randomToken());
+      expect(await sessions(0).authorize(expired.id, codeHash, minutesFrom(now, -5))).toBe(true);
+      const unused = await storeSession(minutesFrom(now, -10));
+      const live = await storeSession(minutesFrom(now, 5));
+      await sessions(1).purgeExpired(now);
+      expect(await sessions(2).byCode(codeHash)).toBeNull();
+      expect(await sessions(2).byRequestUri(unused.requestUriHash)).toBeNull();
+      expect(winners(await race(database.replicas, 4, (_, caller) => sessions(caller).exchangeCode(expired.id)))).toBe(0);
+      expect((await sessions(0).byRequestUri(live.requestUriHash))?.status).toBe('pushed');
+    });
+  });
+
+  describe('completing a deferred request', () => {
+    it('lets exactly one of many concurrent deferred credential requests complete it', async () => {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5) });
+      const transactionHash = sha256Hex(randomToken());
+      await deferred(0).insert({
+        transactionHash,
+        offerId: offer.id,
+        configurationId: 'driving-licence-sd-jwt',
+        holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+        status: 'pending',
+        createdAt: new Date(),
+      });
+      expect((await deferred(1).byTransactionHash(transactionHash))?.holderKeys).toEqual([
+        { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+      ]);
+      const results = await race(database.replicas, CALLERS, (_, caller) => deferred(caller).complete(transactionHash));
+      expect(winners(results)).toBe(1);
+      expect((await deferred(2).byTransactionHash(transactionHash))?.status).toBe('issued');
+      expect(await deferred(0).complete(sha256Hex(randomToken()))).toBe(false);
+    });
+  });
+});
