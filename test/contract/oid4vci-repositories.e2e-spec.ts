@@ -5,6 +5,7 @@ import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
 import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
 import { NonceRepository } from '../../src/issuer/credential-endpoint/nonce.repository.js';
 import { DeferredRequestRepository } from '../../src/issuer/credential-endpoint/deferred.repository.js';
+import { NotificationRepository } from '../../src/issuer/credential-endpoint/notification.repository.js';
 import { DpopReplayRepository } from '../../src/issuer/authorization-server/dpop-replay.repository.js';
 import { AuthorizationSessionRepository } from '../../src/issuer/authorization-server/authorization-session.repository.js';
 import type { AuthorizationSessionEntity } from '../../src/issuer/authorization-server/authorization-session.entity.js';
@@ -37,6 +38,15 @@ describe('OID4VCI single-use values (repository contract)', () => {
   const dpop = on((db) => new DpopReplayRepository(db));
   const sessions = on((db) => new AuthorizationSessionRepository(db));
   const deferred = on((db) => new DeferredRequestRepository(db));
+  const notifications = on((db) => new NotificationRepository(db));
+  /** One column of the rows matching `where` (column = value), as the database holds it: no entity, no transformer. */
+  const rawColumn = async (table: string, column: string, where: string, value: string): Promise<unknown[]> => {
+    const rows = (await database.db.dataSource.query(
+      `SELECT ${column} AS value FROM ${table} WHERE ${where} = ${database.kind === 'postgres' ? '$1' : '?'}`,
+      [value],
+    )) as { value: unknown }[];
+    return rows.map((row) => row.value);
+  };
 
   beforeAll(async () => {
     database = await openContractDatabase('oid4vci');
@@ -127,18 +137,32 @@ describe('OID4VCI single-use values (repository contract)', () => {
   });
 
   describe('issuing under a redeemed offer', () => {
-    it('lets exactly one concurrent request claim a configuration, and erases the claims when final', async () => {
+    it('keeps the JSON columns typed, and JSON text in the database', async () => {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5) });
+      expect((await offers(1).byId(offer.id))?.configurationIds).toEqual(['driving-licence-sd-jwt']);
+      const [text] = await rawColumn('credential_offers', 'configuration_ids', 'id', offer.id);
+      expect(JSON.parse(text as string)).toEqual(['driving-licence-sd-jwt']);
+      const [issued] = await rawColumn('credential_offers', 'issued_configurations', 'id', offer.id);
+      expect(JSON.parse(issued as string)).toEqual([]);
+    });
+
+    it('lets exactly one concurrent request claim a configuration (compare-and-set on the list as read)', async () => {
       const now = new Date();
       const { offer } = await storeOffer({ expiresAt: minutesFrom(now, 5) });
       expect(await offers(0).redeem(offer.id, now)).toBe(true);
-      const redeemed = (await offers(1).byId(offer.id))!;
+      const read = (await offers(1).byId(offer.id))!;
       const results = await race(database.replicas, CALLERS, (_, caller) =>
-        offers(caller).markIssued(redeemed, 'driving-licence-sd-jwt', true),
+        offers(caller).markIssued(read, 'driving-licence-sd-jwt', false),
       );
       expect(winners(results)).toBe(1);
+      const after = (await offers(2).byId(offer.id))!;
+      expect(after.issuedConfigurations).toEqual(['driving-licence-sd-jwt']);
+      // A stale read loses; a fresh one finishes the offer and erases its claims.
+      expect(await offers(0).markIssued(read, 'driving-licence-jwt-vc', true)).toBe(false);
+      expect(await offers(1).markIssued(after, 'driving-licence-jwt-vc', true)).toBe(true);
       expect(await offers(2).byId(offer.id)).toMatchObject({
         status: 'issued',
-        issuedConfigurations: ['driving-licence-sd-jwt'],
+        issuedConfigurations: ['driving-licence-sd-jwt', 'driving-licence-jwt-vc'],
         claimsSealed: null,
       });
     });
@@ -152,6 +176,13 @@ describe('OID4VCI single-use values (repository contract)', () => {
       const results = await race(database.replicas, CALLERS, (_, caller) => nonces(caller).consume(nonce, now));
       expect(winners(results)).toBe(1);
       expect(await nonces(0).consume(nonce, now)).toBe(false);
+    });
+
+    it('stores only the digest of a nonce', async () => {
+      const nonce = randomToken();
+      await nonces(0).insert(nonce, minutesFrom(new Date(), 5));
+      expect(await rawColumn('oid4vci_nonces', 'nonce_hash', 'nonce_hash', sha256Hex(nonce))).toHaveLength(1);
+      expect(await rawColumn('oid4vci_nonces', 'nonce_hash', 'nonce_hash', nonce)).toHaveLength(0);
     });
 
     it('refuses an expired nonce and one it never handed out', async () => {
@@ -209,7 +240,7 @@ describe('OID4VCI single-use values (repository contract)', () => {
         codeExpiresAt: null,
         status: 'pushed',
         dpopJkt: null,
-        credentialIdentifiers: null,
+        credentialIdentifiers: ['driving-licence-sd-jwt'],
         createdAt: new Date(),
       };
       await sessions(0).insert(session);
@@ -226,7 +257,10 @@ describe('OID4VCI single-use values (repository contract)', () => {
       expect(winners(authorized)).toBe(1);
       const code = codes[authorized.indexOf(true)]!;
       expect((await sessions(1).byCode(code))?.id).toBe(session.id);
-      expect((await sessions(2).byRequestUri(session.requestUriHash))?.status).toBe('authorized');
+      expect(await sessions(2).byRequestUri(session.requestUriHash)).toMatchObject({
+        status: 'authorized',
+        credentialIdentifiers: ['driving-licence-sd-jwt'],
+      });
       const exchanged = await race(database.replicas, CALLERS, (_, caller) => sessions(caller).exchangeCode(session.id));
       expect(winners(exchanged)).toBe(1);
       expect((await sessions(0).byCode(code))?.status).toBe('exchanged');
@@ -267,6 +301,29 @@ describe('OID4VCI single-use values (repository contract)', () => {
       expect(winners(results)).toBe(1);
       expect((await deferred(2).byTransactionHash(transactionHash))?.status).toBe('issued');
       expect(await deferred(0).complete(sha256Hex(randomToken()))).toBe(false);
+    });
+  });
+
+  describe('reporting a notification', () => {
+    it('records the first report of a notification id, only for its own offer', async () => {
+      const now = new Date();
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(now, 5) });
+      const other = await storeOffer({ expiresAt: minutesFrom(now, 5) });
+      const id = randomUUID();
+      await notifications(0).insert({
+        id,
+        offerId: offer.id,
+        credentialIds: ['c1', 'c2'],
+        event: null,
+        description: null,
+        reportedAt: null,
+      });
+      expect(await notifications(1).report(id, other.offer.id, 'credential_accepted', null, now)).toBe(false);
+      const reports = await race(database.replicas, CALLERS, (_, caller) =>
+        notifications(caller).report(id, offer.id, 'credential_accepted', null, now),
+      );
+      expect(winners(reports)).toBe(1);
+      expect(await notifications(2).byId(id)).toMatchObject({ event: 'credential_accepted', credentialIds: ['c1', 'c2'] });
     });
   });
 });

@@ -43,7 +43,10 @@ describe('OID4VP single-use values (repository contract)', () => {
   });
 
   /** A pending request whose state, nonce and view token are kept as digests, as the verifier stores them. */
-  async function storeRequest(expiresAt: Date): Promise<{ request: PresentationRequestEntity; state: string }> {
+  async function storeRequest(
+    expiresAt: Date,
+    overrides: Partial<PresentationRequestEntity> = {},
+  ): Promise<{ request: PresentationRequestEntity; state: string }> {
     const state = randomToken();
     const request: PresentationRequestEntity = {
       id: randomUUID(),
@@ -62,6 +65,7 @@ describe('OID4VP single-use values (repository contract)', () => {
       expiresAt,
       createdAt: new Date(),
       completedAt: null,
+      ...overrides,
     };
     await requests(0).insert(request);
     return { request, state };
@@ -83,7 +87,9 @@ describe('OID4VP single-use values (repository contract)', () => {
       );
       expect(winners(results)).toBe(1);
       const winner = results.indexOf(true);
-      expect(await requests(2).byId(request.id)).toMatchObject({
+      const completed = await requests(2).byId(request.id);
+      expect(completed?.completedAt?.getTime()).toBe(now.getTime());
+      expect(completed).toMatchObject({
         status: winner % 2 === 0 ? 'verified' : 'rejected',
         result: `sealed-verdict-${winner}`,
         // The request object and the response decryption key are of no use once answered.
@@ -134,6 +140,34 @@ describe('OID4VP single-use values (repository contract)', () => {
       );
       expect(winners(results)).toBe(1);
       expect(await parties(2).liveApiKey(apiKeyPrefix)).toBeNull();
+      expect((await parties(0).apiKeys(relyingPartyId))[0]?.revokedAt).toBeInstanceOf(Date);
+    });
+  });
+
+  describe('typed columns', () => {
+    /** One column of a row, as the database holds it: no entity, no transformer. */
+    const rawColumn = async (table: string, column: string, id: string): Promise<unknown> => {
+      const rows = (await database.db.dataSource.query(
+        `SELECT ${column} AS value FROM ${table} WHERE id = ${database.kind === 'postgres' ? '$1' : '?'}`,
+        [id],
+      )) as { value: unknown }[];
+      return rows[0]?.value;
+    };
+
+    it('keeps allowed claims as JSON text and reads them typed', async () => {
+      expect(JSON.parse((await rawColumn('relying_parties', 'allowed_claims', relyingPartyId)) as string)).toEqual({
+        'driving-licence': ['given_name'],
+      });
+      expect((await parties(1).byId(relyingPartyId))?.allowedClaims).toEqual({ 'driving-licence': ['given_name'] });
+    });
+
+    it('reads plain-JSON rows from before sealing as legacy, sealed rows as their text', async () => {
+      const now = new Date();
+      const legacy = await storeRequest(minutesFrom(now, 5), { requestPayload: { legacyPlain: { link: 'openid4vp://x' } } });
+      expect(await rawColumn('presentation_requests', 'request_payload', legacy.request.id)).toBe('{"link":"openid4vp://x"}');
+      expect((await requests(1).byId(legacy.request.id))?.requestPayload).toEqual({ legacyPlain: { link: 'openid4vp://x' } });
+      const sealed = await storeRequest(minutesFrom(now, 5));
+      expect((await requests(2).byId(sealed.request.id))?.requestPayload).toBe('sealed-payload');
     });
   });
 });

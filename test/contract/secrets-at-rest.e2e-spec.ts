@@ -20,10 +20,8 @@ const REVIEWED: Record<string, string> = {
   'authorization_sessions.code_challenge': 'a PKCE S256 challenge, itself a digest of the verifier',
   'authorization_sessions.code_expires_at': 'a timestamp',
   'credential_offers.tx_code_failures': 'a counter',
+  'oidc_clients.token_endpoint_auth_method': 'the name of a client authentication method (e.g. private_key_jwt)',
   'relying_parties.api_key_prefix': 'the public lookup part of the API key (the secret part is api_key_hash)',
-  'oid4vci_nonces.nonce':
-    'a c_nonce is handed to the wallet and echoed in its proof; it proves freshness, not identity (the ' +
-    'proof is signed by the holder key). DPoP jtis share the table as dpop:<SHA-256 of the jti>',
 };
 
 /**

@@ -7,12 +7,12 @@ export type StoredHolderKey = Pick<JsonWebKey, 'kty' | 'crv' | 'x' | 'y'>;
 
 /**
  * c_nonces handed out by the nonce endpoint, each consumed by exactly one proof; the same table remembers
- * DPoP jtis (stored already used, see DpopReplayRepository).
+ * DPoP jtis (stored already used, see DpopReplayRepository). Both are kept as their SHA-256 digest only.
  */
 @Entity('oid4vci_nonces')
 export class Oid4vciNonceEntity {
-  @PrimaryColumn({ type: 'varchar', length: 64 })
-  nonce!: string;
+  @PrimaryColumn({ name: 'nonce_hash', type: 'varchar', length: 64 })
+  nonceHash!: string;
 
   @Column({ name: 'expires_at', type: Date })
   expiresAt!: Date;
