@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretStrengthProblems } from './secret-strength.js';
 
 /** Raised at start-up; lists every bad variable at once so an operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -243,38 +244,6 @@ export interface PlatformConfig {
   metricsToken: string | undefined;
 }
 
-/** Shannon entropy of a string times its length, in bits: a cheap lower bound against "password123…". */
-export function estimatedEntropyBits(value: string): number {
-  const counts = new Map<string, number>();
-  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
-  let perChar = 0;
-  for (const count of counts.values()) {
-    const p = count / value.length;
-    perChar -= p * Math.log2(p);
-  }
-  return perChar * value.length;
-}
-
-/** True for "abcabcabc…": a short pattern repeated, whatever its per-character entropy. */
-function isPeriodic(value: string): boolean {
-  for (let period = 1; period <= value.length / 2; period++) {
-    let repeats = true;
-    for (let i = period; i < value.length && repeats; i++) repeats = value[i] === value[i - period];
-    if (repeats) return true;
-  }
-  return false;
-}
-
-/** A secret a person typed rather than generated: short, repetitive, or from a small alphabet. */
-export function isWeakSecret(value: string, minLength: number, minBits: number): boolean {
-  return value.length < minLength || estimatedEntropyBits(value) < minBits || isPeriodic(value);
-}
-
-/** Weak-secret rules that apply in production. */
-const MIN_OPERATOR_KEY_LENGTH = 32;
-const MIN_OPERATOR_KEY_BITS = 96;
-const MIN_MASTER_KEY_DISTINCT_BYTES = 16;
-
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
   // Empty strings in .env files mean "unset", not "invalid".
   const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
@@ -290,14 +259,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production');
     if (!e.CHAIN_RPC_URL) problems.push('CHAIN_RPC_URL: required in production (the embedded chain is for development)');
     if (e.DEMO_AGENCY === true) problems.push('DEMO_AGENCY: must not be true in production');
-    if (e.OPERATOR_API_KEY && isWeakSecret(e.OPERATOR_API_KEY, MIN_OPERATOR_KEY_LENGTH, MIN_OPERATOR_KEY_BITS)) {
-      problems.push(
-        `OPERATOR_API_KEY: too weak for production (use at least ${MIN_OPERATOR_KEY_LENGTH} random characters, e.g. openssl rand -base64 32)`,
-      );
-    }
-    if (e.KMS_MASTER_KEY && new Set(Buffer.from(e.KMS_MASTER_KEY, 'base64')).size < MIN_MASTER_KEY_DISTINCT_BYTES) {
-      problems.push('KMS_MASTER_KEY: not random (all-zero or repeated bytes); use openssl rand -base64 32');
-    }
+    problems.push(...secretStrengthProblems(e));
     if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (the https URL wallets reach us at)');
     else if (new URL(e.PUBLIC_URL).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
     if (e.WEBHOOK_ALLOW_PRIVATE)

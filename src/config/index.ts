@@ -1,2 +1,3 @@
-export { loadConfig, ConfigError, publicBaseUrl, estimatedEntropyBits, type AppConfig, type PlatformConfig } from './config.js';
+export { loadConfig, ConfigError, publicBaseUrl, type AppConfig, type PlatformConfig } from './config.js';
+export { estimatedEntropyBits } from './secret-strength.js';
 export { ConfigModule, APP_CONFIG } from './config.module.js';
