@@ -26,7 +26,6 @@ export {
   isOAuthRoute,
   type OAuthErrorsOptions,
 } from './oauth-routes.js';
-export { OAUTH_ERROR_SCHEMA, PROBLEM_SCHEMA, ProblemResponses } from './error-schemas.js';
 export { parseOrThrow, violationsOf } from './validation.js';
 export { ProblemFilter } from './problem.filter.js';
 export { projectRoot } from './project-root.js';
@@ -51,4 +50,15 @@ export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEH
 export { PlatformModule } from './platform.module.js';
 export { BackgroundJob } from './background-job.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
-export { ApiProblemResponses, openApiSchema, problemDetailsSchema, isoTimestamp } from './openapi.js';
+export {
+  ApiJsonResponse,
+  ApiMediaResponse,
+  ApiOAuthErrorResponse,
+  ApiProblemResponse,
+  ApiProblemResponses,
+  OAUTH_ERROR_SCHEMA,
+  openApiSchema,
+  problemDetailsSchema,
+  isoTimestamp,
+  uuidSchema,
+} from './openapi.js';

@@ -1,10 +1,10 @@
 import { Injectable, RequestMethod, SetMetadata, applyDecorators, type OnModuleInit } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
-import { ApiExtension, ApiResponse } from '@nestjs/swagger';
+import { ApiExtension } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OAuthErrorCode } from './errors.js';
-import { OAUTH_ERROR_SCHEMA } from './error-schemas.js';
+import { ApiOAuthErrorResponse } from './openapi.js';
 
 const OAUTH_ERRORS = 'chancery:oauth-errors';
 
@@ -29,9 +29,7 @@ export function OAuthErrors(options: OAuthErrorsOptions = {}): ClassDecorator & 
   return applyDecorators(
     SetMetadata(OAUTH_ERRORS, options),
     ApiExtension(ERROR_FORMAT_EXTENSION, 'oauth'),
-    ...statuses.map((status) =>
-      ApiResponse({ status, description: 'OAuth 2.0 error (RFC 6749 §5.2)', schema: OAUTH_ERROR_SCHEMA }),
-    ),
+    ...statuses.map((status) => ApiOAuthErrorResponse(status)),
   ) as ClassDecorator & MethodDecorator;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { openApiSchema, problemDetailsSchema } from './openapi.js';
+import { isoTimestamp, openApiSchema, problemDetailsSchema } from './openapi.js';
 
 describe('OpenAPI schemas from zod', () => {
   it('gives an OpenAPI 3.0 schema: nullable instead of a null type, no $schema', () => {
@@ -16,5 +16,17 @@ describe('OpenAPI schemas from zod', () => {
     const problem = { type: 'https://chancery.example/problems/not_found', title: 'Not found', status: 404, code: 'not_found' };
     expect(problemDetailsSchema.parse({ ...problem, instance: '/agency', retryAfter: 5 })).toMatchObject(problem);
     expect(problemDetailsSchema.safeParse({ title: 'Not found', status: 404 }).success).toBe(false);
+  });
+
+  it('reads a schema as input on request: open objects, optional members not required', () => {
+    const schema = openApiSchema(z.object({ at: isoTimestamp.nullable(), flag: z.literal(true).optional() }), 'input');
+    expect(schema).toEqual({
+      type: 'object',
+      properties: {
+        at: { type: 'string', format: 'date-time', example: '2026-11-30T09:00:00.000Z', nullable: true },
+        flag: { type: 'boolean', enum: [true] },
+      },
+      required: ['at'],
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { OAuthErrors, ProblemResponses } from '../../common/index.js';
+import { ApiProblemResponses, OAuthErrors } from '../../common/index.js';
 import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { Idempotent } from '../idempotency.js';
@@ -22,7 +22,7 @@ export class OfferController {
   @ApiOperation({ summary: 'Offer a credential to a citizen: openid-credential-offer:// link, QR (PNG and SVG), PIN' })
   @ApiBody({ schema: z.toJSONSchema(createOfferSchema, { io: 'input' }) as object })
   @ApiCreatedResponse({ description: 'The offer, with the PIN or login code to hand over', schema: CREATED_OFFER_SCHEMA })
-  @ProblemResponses(400, 401, 409, 422)
+  @ApiProblemResponses(400, 401, 409, 422)
   create(@CurrentAgency() agency: Agency, @Body() body: unknown) {
     return this.offers.createOffer(agency, body);
   }
@@ -31,7 +31,7 @@ export class OfferController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Approve an application whose credential request is deferred' })
   @ApiOkResponse({ schema: APPROVED_SCHEMA })
-  @ProblemResponses(400, 401, 404)
+  @ApiProblemResponses(400, 401, 404)
   approve(@CurrentAgency() agency: Agency, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.offers.approve(agency, id);
   }

@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { OAuthErrors } from '../../common/index.js';
-import { JsonResponse, MediaResponse, OAuthErrorResponse, ProblemResponse } from '../openapi.js';
+import { ApiJsonResponse, ApiMediaResponse, ApiOAuthErrorResponse, ApiProblemResponse, OAuthErrors } from '../../common/index.js';
 import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
 import { CurrentRelyingParty, RelyingPartyGuard } from '../relying-parties/relying-party.guard.js';
 import { deskPage } from './desk-page.js';
@@ -33,9 +32,9 @@ export class PresentationController {
       'Create a presentation request from a DCQL query (refused beyond the registration): openid4vp:// link, QR, desk page',
   })
   @ApiBody({ schema: z.toJSONSchema(createRequestSchema, { io: 'input' }) as object })
-  @JsonResponse(201, 'the request: link, QR code, desk page', createdRequestSchema)
-  @ProblemResponse(400, 'invalid body or DCQL query, or claims beyond the registration (each listed)')
-  @ProblemResponse(401, 'no live relying-party API key')
+  @ApiJsonResponse(201, 'the request: link, QR code, desk page', createdRequestSchema)
+  @ApiProblemResponse(400, 'invalid body or DCQL query, or claims beyond the registration (each listed)')
+  @ApiProblemResponse(401, 'no live relying-party API key')
   create(@CurrentRelyingParty() party: RelyingPartyEntity, @Body() body: unknown) {
     return this.requests.create(party, body);
   }
@@ -44,9 +43,9 @@ export class PresentationController {
   @UseGuards(RelyingPartyGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
-  @JsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
-  @ProblemResponse(401, 'no live relying-party API key')
-  @ProblemResponse(404, "not one of the party's requests")
+  @ApiJsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
+  @ApiProblemResponse(401, 'no live relying-party API key')
+  @ApiProblemResponse(404, "not one of the party's requests")
   result(
     @CurrentRelyingParty() party: RelyingPartyEntity,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -57,8 +56,8 @@ export class PresentationController {
 
   @Get('rp/requests/:id/verdict')
   @Header('cache-control', 'no-store')
-  @JsonResponse(200, 'status, and the verdict once released (the desk page polls this)', verdictViewSchema)
-  @ProblemResponse(404, 'no such request, or a wrong view token')
+  @ApiJsonResponse(200, 'status, and the verdict once released (the desk page polls this)', verdictViewSchema)
+  @ApiProblemResponse(404, 'no such request, or a wrong view token')
   verdict(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query('view') view: unknown,
@@ -71,8 +70,8 @@ export class PresentationController {
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Verifier desk page: QR code, then the verdict' })
-  @MediaResponse(200, 'the desk page', 'text/html', { type: 'string' })
-  @ProblemResponse(404, 'no such request, a wrong view token, or a purged verdict')
+  @ApiMediaResponse(200, 'the desk page', 'text/html', { type: 'string' })
+  @ApiProblemResponse(404, 'no such request, a wrong view token, or a purged verdict')
   async desk(@Param('id', new ParseUUIDPipe()) id: string, @Query('view') view: unknown) {
     return deskPage(await this.verdicts.deskView(id, view));
   }
@@ -82,8 +81,8 @@ export class PresentationController {
   @Header('content-type', 'application/oauth-authz-req+jwt')
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Signed request object (JAR) for request_uri' })
-  @MediaResponse(200, 'the signed request object', 'application/oauth-authz-req+jwt', { type: 'string' })
-  @OAuthErrorResponse(404, 'invalid_request_uri: no such request, or it expired or was answered')
+  @ApiMediaResponse(200, 'the signed request object', 'application/oauth-authz-req+jwt', { type: 'string' })
+  @ApiOAuthErrorResponse(404, 'invalid_request_uri: no such request, or it expired or was answered')
   requestObject(@Param('id') id: string) {
     return this.requests.requestObject(id);
   }
@@ -93,8 +92,8 @@ export class PresentationController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Wallet response endpoint (direct_post, direct_post.jwt)' })
-  @JsonResponse(200, 'accepted; same-device flows get the redirect_uri', responseAcceptedSchema)
-  @OAuthErrorResponse(400, 'invalid_request: unknown request or state, answered, expired, malformed or unencrypted')
+  @ApiJsonResponse(200, 'accepted; same-device flows get the redirect_uri', responseAcceptedSchema)
+  @ApiOAuthErrorResponse(400, 'invalid_request: unknown request or state, answered, expired, malformed or unencrypted')
   response(@Body() body: unknown) {
     return this.responses.handle(body);
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema, uuidSchema } from '../openapi.js';
+import { isoTimestamp, uuidSchema } from '../../common/index.js';
 import { RESPONSE_MODES } from '../../oid4vp/index.js';
 
 export const createRequestSchema = z.object({
@@ -19,7 +19,7 @@ export const createdRequestSchema = z.object({
   id: uuidSchema,
   link: z.string().describe('openid4vp:// link for the wallet (request_uri, or the request by value)'),
   clientId: z.string(),
-  expiresAt: timestampSchema,
+  expiresAt: isoTimestamp,
   deskUrl: z.url().describe('the desk page; holds only the view token'),
   viewToken: z.string(),
   qr: z.object({ png: z.string().describe('data: URL'), svg: z.string() }),
@@ -52,7 +52,7 @@ export const verdictViewSchema = z.object({
   result: verdictSchema.optional().describe('absent until answered, once purged, or without the response_code'),
   responseCodeRequired: z.literal(true).optional().describe('same-device: show the response_code to read the verdict'),
   resultPurged: z.literal(true).optional(),
-  completedAt: timestampSchema.nullable(),
+  completedAt: isoTimestamp.nullable(),
 });
 
 export const responseAcceptedSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema, uuidSchema } from '../openapi.js';
+import { isoTimestamp, uuidSchema } from '../../common/index.js';
 import { CLIENT_ID_PREFIXES } from '../../oid4vp/index.js';
 
 export const registerRelyingPartySchema = z.object({
@@ -38,5 +38,5 @@ export const issuedApiKeySchema = z.object({
 });
 
 export const apiKeyListSchema = z.array(
-  z.object({ prefix: z.string(), createdAt: timestampSchema, revokedAt: timestampSchema.nullable() }),
+  z.object({ prefix: z.string(), createdAt: isoTimestamp, revokedAt: isoTimestamp.nullable() }),
 );
