@@ -1,25 +1,10 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { jws, p256 } from '../../test/support/jws.js';
 import { assertFreshDpop, checkDpopProof, dpopReplayKey, type JtiReplayStore } from './dpop.js';
 import { OAuthError } from '../common/index.js';
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const now = new Date('2026-11-25T05:00:00Z');
 const seconds = Math.floor(now.getTime() / 1000);
 const limits = { now, maxAgeSeconds: 60 };
-
-function p256() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, jwk: publicKey.export({ format: 'jwk' }), privateJwk: privateKey.export({ format: 'jwk' }) };
-}
-
-/** A compact JWS with the header text given verbatim (so repeated members can be written). */
-function jws(headerText: string, payload: Record<string, unknown>, key: KeyObject, ed25519 = false): string {
-  const input = `${b64(headerText)}.${b64(payload)}`;
-  const signature = ed25519
-    ? sign(null, Buffer.from(input), key)
-    : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
 
 const dpop = (header: Record<string, unknown>, payload: Record<string, unknown> = {}, key = p256()) =>
   jws(
