@@ -3,19 +3,12 @@ import type { Jwk } from '@openid4vc/oauth2';
 import { decodeProtectedHeader } from 'jose';
 import { Oid4vciPurge, TokenService } from '../src/issuer/index.js';
 import { createActiveAgency, startTestApp, type Reply, type TestApp } from './support/test-app.js';
-import { wallet } from './support/wallet.js';
+import { PRE_AUTHORIZED_GRANT, wallet } from './support/wallet.js';
+import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
-const LICENCE = {
-  family_name: '张',
-  given_name: '伟',
-  birth_date: '1985-06-01',
-  licence_number: '110101198506011234',
-  categories: ['C1'],
-  issue_date: '2005-07-01',
-  expiry_date: '2031-07-01',
-};
+const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
 const REDIRECT = 'https://wallet.example/cb';
-const PRE_AUTH = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+const PRE_AUTH = PRE_AUTHORIZED_GRANT;
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -1,21 +1,9 @@
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
-import { clientErrorCode, wallet } from './support/wallet.js';
+import { clientErrorCode, PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet } from './support/wallet.js';
+import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { OfferRepository } from '../src/issuer/index.js';
 
-const LICENCE = {
-  family_name: '张',
-  given_name: '伟',
-  birth_date: '1985-06-01',
-  licence_number: '110101198506011234',
-  categories: ['C1'],
-  issue_date: '2005-07-01',
-  expiry_date: '2031-07-01',
-};
-const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
-
-/** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
-const preAuthorizedCodeOf = (link: string): string =>
-  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
+const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
 /** A six-digit code that is not `code`. */
 const otherPin = (code: string) => (code === '000000' ? '111111' : '000000');
 

@@ -4,16 +4,9 @@ import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet } from './support/wallet.js';
+import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
-const LICENCE = {
-  family_name: '张',
-  given_name: '伟',
-  birth_date: '1985-06-01',
-  licence_number: '110101198506011234',
-  categories: ['C1'],
-  issue_date: '2005-07-01',
-  expiry_date: '2031-07-01',
-};
+const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
 
 describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet', () => {
   let app: TestApp;

@@ -8,14 +8,10 @@ import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js'
 import { Database } from '../src/persistence/index.js';
 import { StatusListEntity, StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
-import { wallet } from './support/wallet.js';
+import { PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet } from './support/wallet.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const TYPES = ['driving-licence', 'business-licence'] as const;
-const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
-/** The pre-authorized code inside an offer-by-value link. */
-const preAuthorizedCodeOf = (link: string): string =>
-  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
 const DRIVING_LICENCE = { ...DRIVING_LICENCE_CLAIMS, issue_date: '2012-05-01' };
 
 /**

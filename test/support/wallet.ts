@@ -30,6 +30,12 @@ import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
  * memory. It uses no test-framework globals, so bench/ can drive the service with it too.
  */
 
+export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+
+/** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
+export const preAuthorizedCodeOf = (link: string): string =>
+  JSON.parse(new URL(link).searchParams.get('credential_offer')!).grants[PRE_AUTHORIZED_GRANT]['pre-authorized_code'];
+
 /** The OAuth error code of a refusal the @openid4vc client reports (rethrows anything else). */
 export function clientErrorCode(error: unknown): string {
   if (error instanceof Oauth2ClientErrorResponseError) return error.errorResponse.error;
