@@ -107,6 +107,15 @@ describe('fuzzing every route of the OpenAPI document', () => {
     const responses = Object.values(operation.responses ?? {});
     return responses.some((response) => response.content?.['application/problem+json']) ? 'problem' : undefined;
   };
+  /**
+   * True when the operation declares this status with a body of its own media type (the DID resolution
+   * result of 400/404 at /1.0/identifiers), not one of the two error shapes. Such a route answers its own
+   * body from the handler, and problem details for what the platform refuses before it (an unparseable URL).
+   */
+  const declaresOwnBody = (operation: Operation, status: number): boolean => {
+    const content = operation.responses?.[String(status)]?.content;
+    return content !== undefined && !content['application/problem+json'] && operation['x-error-format'] !== 'oauth';
+  };
   interface Operation {
     'x-error-format'?: string;
     responses?: Record<string, { content?: Record<string, unknown> }>;
@@ -119,7 +128,7 @@ describe('fuzzing every route of the OpenAPI document', () => {
     const operations = Object.entries(paths).flatMap(([template, methods]) =>
       Object.entries(methods)
         .filter(([method]) => ['get', 'post', 'put', 'delete', 'patch'].includes(method))
-        .map(([method, operation]) => ({ template, method: method.toUpperCase(), shape: declaredShape(operation) })),
+        .map(([method, operation]) => ({ template, method: method.toUpperCase(), shape: declaredShape(operation), operation })),
     );
     expect(operations.length).toBeGreaterThan(20);
     // The OID4VCI routes declare OAuth errors, the officer's offer routes problem details.
@@ -163,7 +172,11 @@ describe('fuzzing every route of the OpenAPI document', () => {
           } else if (
             response.status >= 400 &&
             operation.shape !== undefined &&
-            !(operation.shape === 'oauth' ? isOAuthError(body) : isProblem(body))
+            !(declaresOwnBody(operation.operation, response.status)
+              ? isDidResolutionError(operation.template, body) || isProblem(body)
+              : operation.shape === 'oauth'
+                ? isOAuthError(body)
+                : isProblem(body))
           ) {
             failures.push(`${where}: ${response.status} not the declared ${operation.shape} shape: ${text.slice(0, 120)}`);
           } else if (response.status >= 400 && /at \w+ \(|node_modules|FST_ERR|Unexpected token/.test(text)) {
