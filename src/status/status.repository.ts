@@ -76,15 +76,6 @@ export class StatusRepository {
     return this.db.use(undefined, (m) => m.getRepository(StatusListEntity).find());
   }
 
-  async indexTaken(tx: Tx, listId: string, idx: number): Promise<boolean> {
-    return (await tx.getRepository(StatusEntryEntity).countBy({ listId, idx })) > 0;
-  }
-
-  async insertEntry(tx: Tx, entry: StatusEntryEntity): Promise<void> {
-    await tx.getRepository(StatusEntryEntity).insert(entry);
-    await tx.getRepository(StatusListEntity).increment({ id: entry.listId }, 'used', 1);
-  }
-
   async entriesOf(tx: Tx, credentialIds: string[]): Promise<StatusEntryEntity[]> {
     const found: StatusEntryEntity[] = [];
     for (const part of chunks(credentialIds))
@@ -156,8 +147,30 @@ export class StatusRepository {
     await tx.getRepository(StatusPublicationEntity).insert(publication);
   }
 
-  /** Whether an index is taken, outside a transaction (the insert's primary key has the last word). */
-  async indexFree(listId: string, idx: number): Promise<boolean> {
-    return this.db.use(undefined, async (m) => (await m.getRepository(StatusEntryEntity).countBy({ listId, idx })) === 0);
+  /**
+   * Writes a group of entries with prepared statements: one multi-row insert, and one counter update per
+   * list. The primary key still refuses an index written twice.
+   */
+  async insertEntries(tx: Tx, entries: { listId: string; idx: number; credentialId: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { driver } = this.db;
+    const sql = await driver.on(tx);
+    const now = driver.date(new Date());
+    const no = driver.bool(false);
+    const values: unknown[] = [];
+    for (const entry of entries) values.push(entry.listId, entry.idx, entry.credentialId, no, no, now);
+    await sql.run(
+      driver.sql(
+        `INSERT INTO status_entries (list_id, idx, credential_id, revoked, suspended, updated_at) VALUES ${entries
+          .map(() => '(?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+      ),
+      values,
+    );
+    const perList = new Map<string, number>();
+    for (const entry of entries) perList.set(entry.listId, (perList.get(entry.listId) ?? 0) + 1);
+    for (const [listId, count] of perList) {
+      await sql.run(driver.sql('UPDATE status_lists SET used = used + ? WHERE id = ?'), [count, listId]);
+    }
   }
 }
