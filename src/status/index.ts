@@ -12,3 +12,4 @@ export {
 export { encodeBitstring, bitstringStatus, encodeTokenList, tokenListStatus, LIST_SIZE } from './lists.js';
 export { IndexBlockRepository } from './index-block.repository.js';
 export { INDEX_BLOCK } from './index-blocks.js';
+export { StatusListMemo, type VerifiedList } from './list-memo.js';
