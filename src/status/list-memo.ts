@@ -40,6 +40,11 @@ export class StatusListMemo {
     this.lists.set(url, list);
   }
 
+  /** The digest of the version remembered for `url`, if any. */
+  digestOf(url: string): string | undefined {
+    return this.lists.peek(url)?.digest;
+  }
+
   get size(): number {
     return this.lists.size;
   }
