@@ -129,10 +129,17 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     // Warm-up: JIT, statement caches, key and authorisation caches, first index blocks.
     await inProcess(Math.min(200, n), concurrency, () => issueOne(format));
     const issued: string[] = [];
+    const before = issuance.groupCommitStats;
     const issueRate = await profiled(options.profileDir, `${options.label}-issue`, () =>
       inProcess(n, concurrency, async () => issued.push(await issueOne(format))),
     );
-    rows.push({ label: `issue ${format}, in-process x${concurrency}`, ceiling: 'sign', ...issueRate });
+    const after = issuance.groupCommitStats;
+    const groupSize = (after.jobs - before.jobs) / Math.max(1, after.groups - before.groups);
+    rows.push({
+      label: `issue ${format}, in-process x${concurrency} (group ${groupSize.toFixed(1)})`,
+      ceiling: 'sign',
+      ...issueRate,
+    });
     const issue8 = await inProcess(n, 8, () => issueOne(format));
     rows.push({ label: `issue ${format}, in-process x8`, ceiling: 'sign', ...issue8 });
     const verifyRate = await profiled(options.profileDir, `${options.label}-verify`, () =>

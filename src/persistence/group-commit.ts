@@ -19,6 +19,8 @@ interface Pending<J> {
 export class GroupCommit<J> {
   private readonly queue: Pending<J>[] = [];
   private running = 0;
+  /** Transactions committed and jobs they held (mean group size = jobs / groups), for the bench. */
+  readonly stats = { groups: 0, jobs: 0 };
 
   /**
    * @param write writes a group inside `tx` (it must not touch the chain or other slow I/O)
@@ -58,6 +60,8 @@ export class GroupCommit<J> {
           group.map((p) => p.job),
         ),
       );
+      this.stats.groups++;
+      this.stats.jobs += group.length;
       for (const pending of group) pending.resolve();
     } catch (error) {
       if (group.length === 1) {

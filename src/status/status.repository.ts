@@ -137,6 +137,19 @@ export class StatusRepository {
     );
   }
 
+  /** The newest version's number and id only (a prepared statement on the unique version index). */
+  async latestPublicationHead(listId: string, purpose: StatusPurpose): Promise<{ id: string; version: number } | undefined> {
+    const rows = await this.db.raw(undefined, (sql) =>
+      sql.all<{ id: string; version: number }>(
+        this.db.driver.sql(
+          'SELECT id, version FROM status_publications WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
+        ),
+        [listId, purpose],
+      ),
+    );
+    return rows[0] && { id: rows[0].id, version: Number(rows[0].version) };
+  }
+
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {
     return this.db.use(undefined, (m) =>
       m.getRepository(StatusPublicationEntity).find({ where: { listId, purpose }, order: { version: 'ASC' } }),

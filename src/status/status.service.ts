@@ -70,6 +70,8 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   /** The block each agency and list kind hands out indices from, and reservations under way. */
   private readonly openBlocks = new Map<string, OpenBlock>();
   private readonly reservingBlocks = new Map<string, Promise<OpenBlock>>();
+  /** The newest served version per list and purpose, for servedWithAnchor. */
+  private readonly servedVersions = new Map<string, { version: number; jwt: string; outboxId: string; mined: boolean }>();
 
   constructor(
     private readonly db: Database,
@@ -298,10 +300,26 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     return { list, publication };
   }
 
-  /** The served version and whether its anchor is mined, for this service's own verifier. */
-  async servedWithAnchor(listId: string, purpose: StatusPurpose) {
-    const served = await this.served(listId, purpose);
-    return { ...served, anchorMined: (await this.outbox.get(served.publication.outboxId))?.status === 'mined' };
+  /**
+   * The served version and whether its anchor is mined, for this service's own verifier. Each call reads
+   * only the newest version's number (one prepared statement), so a version published by any replica is
+   * seen at once; its signed bytes, and its anchor once mined (final), are remembered per version.
+   */
+  async servedWithAnchor(
+    listId: string,
+    purpose: StatusPurpose,
+  ): Promise<{ publication: { jwt: string; version: number }; anchorMined: boolean }> {
+    const key = `${listId}:${purpose}`;
+    const head = await this.repository.latestPublicationHead(listId, purpose);
+    let known = this.servedVersions.get(key);
+    if (!head || !known || known.version !== head.version) {
+      const { publication } = await this.served(listId, purpose);
+      known = { version: publication.version, jwt: publication.jwt, outboxId: publication.outboxId, mined: false };
+      if (this.servedVersions.size >= 10_000) this.servedVersions.clear();
+      this.servedVersions.set(key, known);
+    }
+    if (!known.mined) known.mined = (await this.outbox.get(known.outboxId))?.status === 'mined';
+    return { publication: { jwt: known.jwt, version: known.version }, anchorMined: known.mined };
   }
 
   async history(listId: string, purpose: StatusPurpose) {

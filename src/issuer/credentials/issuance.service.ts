@@ -95,6 +95,11 @@ export class IssuanceService {
   private readonly logger = new Logger('IssuanceService');
   private readonly writes: GroupCommit<IssuanceWrite>;
 
+  /** Group commit counters: transactions and the issuances they held. */
+  get groupCommitStats(): { groups: number; jobs: number } {
+    return { ...this.writes.stats };
+  }
+
   constructor(
     private readonly catalogue: Catalogue,
     private readonly keys: KeyService,
