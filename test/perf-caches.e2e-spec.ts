@@ -58,7 +58,7 @@ describe('performance caches', () => {
       const body = await served();
       return body !== first ? body : undefined;
     });
-    expect(await verify()).toEqual(expect.objectContaining({ passed: false, state: 'revoked' }));
+    expect(await verify()).toEqual(expect.objectContaining({ passed: false, reason: 'the credential is revoked' }));
     // The new version replaced the old one under its URL.
     expect(memo.digestOf(uri)).toBe(digestOf(second));
     await outboxSettled(app);
