@@ -137,17 +137,21 @@ export class StatusRepository {
     );
   }
 
-  /** The newest version's number and id only (a prepared statement on the unique version index). */
-  async latestPublicationHead(listId: string, purpose: StatusPurpose): Promise<{ id: string; version: number } | undefined> {
+  /** The newest version, its bytes and its anchor's outbox entry, by one prepared statement (the verifier's hot path). */
+  async latestPublicationHead(
+    listId: string,
+    purpose: StatusPurpose,
+  ): Promise<{ version: number; jwt: string; outboxId: string } | undefined> {
     const rows = await this.db.raw(undefined, (sql) =>
-      sql.all<{ id: string; version: number }>(
+      sql.all<{ version: number; jwt: string; outbox_id: string }>(
         this.db.driver.sql(
-          'SELECT id, version FROM status_publications WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
+          'SELECT version, jwt, outbox_id FROM status_publications WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
         ),
         [listId, purpose],
       ),
     );
-    return rows[0] && { id: rows[0].id, version: Number(rows[0].version) };
+    const row = rows[0];
+    return row && { version: Number(row.version), jwt: row.jwt, outboxId: row.outbox_id };
   }
 
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {

@@ -70,8 +70,8 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   /** The block each agency and list kind hands out indices from, and reservations under way. */
   private readonly openBlocks = new Map<string, OpenBlock>();
   private readonly reservingBlocks = new Map<string, Promise<OpenBlock>>();
-  /** The newest served version per list and purpose, for servedWithAnchor. */
-  private readonly servedVersions = new Map<string, { version: number; jwt: string; outboxId: string; mined: boolean }>();
+  /** Outbox entries of status anchors known mined (final), for servedWithAnchor. */
+  private readonly minedAnchors = new Set<string>();
 
   constructor(
     private readonly db: Database,
@@ -301,25 +301,26 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * The served version and whether its anchor is mined, for this service's own verifier. Each call reads
-   * only the newest version's number (one prepared statement), so a version published by any replica is
-   * seen at once; its signed bytes, and its anchor once mined (final), are remembered per version.
+   * The served version and whether its anchor is mined, for this service's own verifier: one prepared
+   * statement reads the newest version (so one published by any replica is seen at once, and the bytes
+   * checked are the bytes stored); an anchor once mined is final and remembered.
    */
   async servedWithAnchor(
     listId: string,
     purpose: StatusPurpose,
   ): Promise<{ publication: { jwt: string; version: number }; anchorMined: boolean }> {
-    const key = `${listId}:${purpose}`;
     const head = await this.repository.latestPublicationHead(listId, purpose);
-    let known = this.servedVersions.get(key);
-    if (!head || !known || known.version !== head.version) {
-      const { publication } = await this.served(listId, purpose);
-      known = { version: publication.version, jwt: publication.jwt, outboxId: publication.outboxId, mined: false };
-      if (this.servedVersions.size >= 10_000) this.servedVersions.clear();
-      this.servedVersions.set(key, known);
+    if (!head) {
+      const { publication } = await this.served(listId, purpose); // 404 for an unknown or unpublished list
+      return { publication, anchorMined: false };
     }
-    if (!known.mined) known.mined = (await this.outbox.get(known.outboxId))?.status === 'mined';
-    return { publication: { jwt: known.jwt, version: known.version }, anchorMined: known.mined };
+    let mined = this.minedAnchors.has(head.outboxId);
+    if (!mined && (await this.outbox.get(head.outboxId))?.status === 'mined') {
+      if (this.minedAnchors.size >= 10_000) this.minedAnchors.clear();
+      this.minedAnchors.add(head.outboxId);
+      mined = true;
+    }
+    return { publication: { jwt: head.jwt, version: head.version }, anchorMined: mined };
   }
 
   async history(listId: string, purpose: StatusPurpose) {

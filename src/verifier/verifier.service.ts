@@ -49,7 +49,7 @@ export class VerifierService {
   /** Status list versions already verified, per URL and digest (a new version replaces its URL's entry). */
   readonly statusMemo = new StatusListMemo();
   /** Issuer keys resolved from did:ethr documents (see issuerKey). */
-  private readonly resolvedKeys = new LRUCache<string, { jwk: JsonWebKey }>({ max: 10_000 });
+  private readonly resolvedKeys: LRUCache<string, { jwk: JsonWebKey }> | undefined;
   /** Trust beside the chain registry (TRUST_ANCHOR_DIDS, TRUST_ANCHOR_X509_PEM). */
   private readonly trustAnchors: TrustAnchor[];
   private readonly didWeb: DidWebOptions;
@@ -63,10 +63,15 @@ export class VerifierService {
     @Inject(APP_CONFIG) config: AppConfig,
     events: ChainEvents,
   ) {
-    // A did:ethr registry event for an identity may change its keys: forget what was resolved for it.
+    // Kept as long as DID documents are (DID_CACHE_TTL_SECONDS; 0 = every key check reads the chain), and
+    // a did:ethr registry event for an identity (its keys may have changed) forgets what was resolved for it.
+    this.resolvedKeys =
+      config.didCacheTtlSeconds > 0
+        ? new LRUCache({ max: config.didCacheMaxEntries, ttl: config.didCacheTtlSeconds * 1000 })
+        : undefined;
     events.onIdentityChanged((identity) => {
       const prefix = `${identity.toLowerCase()}|`;
-      for (const key of [...this.resolvedKeys.keys()]) if (key.startsWith(prefix)) this.resolvedKeys.delete(key);
+      for (const key of [...(this.resolvedKeys?.keys() ?? [])]) if (key.startsWith(prefix)) this.resolvedKeys!.delete(key);
     });
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
     this.holderProofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
@@ -205,10 +210,10 @@ export class VerifierService {
     const address = ethrDidAddress(issuer);
     if (!address) return { reason: `issuer ${issuer} is not a did:ethr on this chain` };
     const key = `${address.toLowerCase()}|${issuer}|${kid}`;
-    const known = this.resolvedKeys.get(key);
+    const known = this.resolvedKeys?.get(key);
     if (known) return known;
     const found = await this.resolveIssuerKey(kid, issuer);
-    if ('jwk' in found) this.resolvedKeys.set(key, found);
+    if ('jwk' in found) this.resolvedKeys?.set(key, found);
     return found;
   }
 
