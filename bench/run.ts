@@ -1,151 +1,123 @@
-// Issue and verify credentials in-process and over HTTP, next to the raw node:crypto ES256 ceiling
-// measured in the same run on the same machine. Usage: npm run bench  (BENCH_N, BENCH_CONCURRENCY)
-import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+// npm run bench [-- --profile]
+// Issue and verify dc+sd-jwt credentials on SQLite and on PostgreSQL, in-process and over HTTP (load
+// generated in a worker thread), with p50/p99 at half the peak rate, each as a ratio to the raw
+// node:crypto ES256 rate measured in the same run, next to the @sd-jwt/sd-jwt-vc library alone and a
+// bare Nest + Fastify route doing one signature.
+//
+// Environment (BENCH_* first, then the service's own names):
+//   BENCH_N (1000)                 operations per row
+//   BENCH_CONCURRENCY (32)         requests in flight (HTTP) / callers (in-process)
+//   BENCH_PORT, PORT               HTTP port of the service (default: a free port)
+//   BENCH_DATA_DIR, DATA_DIR       where keys and the SQLite file go (default: a fresh temporary directory)
+//   BENCH_CHAIN_PORT, CHAIN_EMBEDDED_PORT   the embedded chain node's port (default: a free port)
+//   BENCH_POSTGRES_URL, TEST_POSTGRES_URL   admin URL; a fresh database is created and dropped
+//                                  (default postgres://postgres@127.0.0.1:5432/test)
+//   BENCH_DATABASES (sqlite,postgres)
+//   BENCH_PROFILE_DIR (bench-profiles) where --profile writes .cpuprofile files
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
-import { startApp } from '../src/app.js';
+import pg from 'pg';
 import { freePort } from '../src/chain/index.js';
-import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
-import { VerifierService } from '../src/verifier/index.js';
+import { bareNestRoute, libraryFloor, rawCeiling } from './ceiling.js';
+import { benchService, type Row } from './service.js';
 
-const N = Number(process.env.BENCH_N ?? 400);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const env = (...names: string[]) => names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
+const N = Number(env('BENCH_N') ?? 1000);
+const CONCURRENCY = Number(env('BENCH_CONCURRENCY') ?? 32);
+const profileDir = process.argv.includes('--profile') ? (env('BENCH_PROFILE_DIR') ?? 'bench-profiles') : undefined;
+const databases = (env('BENCH_DATABASES') ?? 'sqlite,postgres').split(',').map((d) => d.trim());
+const adminUrl = env('BENCH_POSTGRES_URL', 'TEST_POSTGRES_URL') ?? 'postgres://postgres@127.0.0.1:5432/test';
+const givenDataDir = env('BENCH_DATA_DIR', 'DATA_DIR');
+const dataDir = givenDataDir ?? mkdtempSync(join(tmpdir(), 'chancery-bench-'));
+const port = Number(env('BENCH_PORT', 'PORT') ?? (await freePort()));
+const chainPort = Number(env('BENCH_CHAIN_PORT', 'CHAIN_EMBEDDED_PORT') ?? (await freePort()));
 
-const CLAIMS = {
-  family_name: 'Li',
-  given_name: 'Hua',
-  birth_date: '1990-01-31',
-  licence_number: '110101199001311234',
-  categories: ['C1', 'D'],
-  issue_date: '2012-05-01',
-  expiry_date: '2032-05-01',
-};
-
-async function rate(label: string, count: number, task: (i: number) => Promise<unknown>, concurrency = 1) {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { label, perSecond: count / seconds };
-}
-
-function rawCeiling() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const input = randomBytes(1500);
-  const signature = sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  const time = (fn: () => unknown) => {
-    const until = Date.now() + 1500;
-    let count = 0;
-    const started = process.hrtime.bigint();
-    while (Date.now() < until) for (let i = 0; i < 100; i++, count++) fn();
-    return count / (Number(process.hrtime.bigint() - started) / 1e9);
-  };
+async function postgresDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> } | undefined> {
+  const name = `chancery_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    console.log(`PostgreSQL at ${adminUrl} unavailable (${(error as Error).message}); skipped`);
+    return undefined;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
   return {
-    sign: time(() => sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' })),
-    verify: time(() => verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)),
+    env: { DATABASE_URL: url.toString() },
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
   };
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'chancery-bench-'));
-const port = String(await freePort());
-const running = await startApp(
-  loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: port,
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATA_DIR: dataDir,
-    CHAIN_EMBEDDED_PORT: '0',
-    DEMO_AGENCY: 'true',
-    OUTBOX_POLL_MS: '50',
-    CHAIN_POLL_MS: '50',
-  }),
+const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
+const pad = (text: string, width: number) => text.padEnd(width);
+
+console.log(
+  `Chancery benchmark: N=${N} per row, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
+    `(${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
 );
+const ceiling = rawCeiling();
+console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
+const library = await libraryFloor(Math.min(N, 500));
+const bare = await bareNestRoute(N, CONCURRENCY);
+
+const rows: (Row & { database: string })[] = [
+  { database: '-', label: '@sd-jwt/sd-jwt-vc alone: issue', ceiling: 'sign', perSecond: library.issue },
+  { database: '-', label: '@sd-jwt/sd-jwt-vc alone: verify', ceiling: 'verify', perSecond: library.verify },
+  {
+    database: '-',
+    label: `bare Nest+Fastify, 1 signature, HTTP x${CONCURRENCY}`,
+    ceiling: 'sign',
+    perSecond: bare.sign.perSecond,
+  },
+  {
+    database: '-',
+    label: `bare Nest+Fastify, 1 verification, HTTP x${CONCURRENCY}`,
+    ceiling: 'verify',
+    perSecond: bare.verify.perSecond,
+  },
+];
 try {
-  const { app, url } = running;
-  const demo = new DemoCredentialsFile(running.config).read().demoAgency!;
-  const agencies = app.get(AgencyService);
-  const authorisations = app.get(AuthorisationService);
-  for (;;) {
-    const agency = await agencies.get(demo.id);
-    const ready = (await authorisations.list(demo.id)).every((entry) => entry.status === 'active');
-    if (agency.status === 'active' && ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const agency = await agencies.get(demo.id);
-  const issuance = app.get(IssuanceService);
-  const verifier = app.get(VerifierService);
-
-  const ceiling = rawCeiling();
-  const results: { label: string; perSecond: number; ceiling: number }[] = [];
-  for (const format of ['dc+sd-jwt', 'jwt_vc_json'] as const) {
-    const issued: string[] = [];
-    const inProcessIssue = await rate(`issue ${format}, in-process`, N, async () => {
-      issued.push((await issuance.issue(agency, { typeId: 'driving-licence', claims: CLAIMS, format })).credential);
-    });
-    results.push({ ...inProcessIssue, ceiling: ceiling.sign });
-    const inProcessVerify = await rate(`verify ${format}, in-process`, N, async (i) => {
-      const result = await verifier.verifyCredential(issued[i % issued.length]!);
-      if (!result.verified) throw new Error(JSON.stringify(result.checks));
-    });
-    results.push({ ...inProcessVerify, ceiling: ceiling.verify });
-
-    const body = JSON.stringify({
-      credential: { type: ['VerifiableCredential', 'DrivingLicenceCredential'], credentialSubject: CLAIMS },
-      options: { format },
-    });
-    const httpIssue = await rate(
-      `issue ${format}, HTTP x${CONCURRENCY}`,
-      N,
-      async () => {
-        const response = await fetch(`${url}/credentials/issue`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${demo.apiKey}`, 'content-type': 'application/json' },
-          body,
-        });
-        if (response.status !== 201) throw new Error(await response.text());
-        await response.arrayBuffer();
-      },
-      CONCURRENCY,
-    );
-    results.push({ ...httpIssue, ceiling: ceiling.sign });
-    const httpVerify = await rate(
-      `verify ${format}, HTTP x${CONCURRENCY}`,
-      N,
-      async (i) => {
-        const response = await fetch(`${url}/credentials/verify`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ verifiableCredential: issued[i % issued.length] }),
-        });
-        const result = (await response.json()) as { verified: boolean };
-        if (!result.verified) throw new Error('verification failed');
-      },
-      CONCURRENCY,
-    );
-    results.push({ ...httpVerify, ceiling: ceiling.verify });
-  }
-
-  const pad = (text: string, width: number) => text.padEnd(width);
-  console.log(
-    `\nChancery benchmark: N=${N} per row, HTTP concurrency ${CONCURRENCY}, Node ${process.version}, SQLite + embedded chain\n`,
-  );
-  console.log(
-    `raw node:crypto ES256 (P-256, 1.5 KB input, one core): sign ${ceiling.sign.toFixed(0)}/s, verify ${ceiling.verify.toFixed(0)}/s\n`,
-  );
-  console.log(`${pad('operation', 36)}${pad('ops/s', 10)}ratio to raw (sign for issue, verify for verify)`);
-  for (const result of results) {
-    console.log(
-      `${pad(result.label, 36)}${pad(result.perSecond.toFixed(0), 10)}${(result.perSecond / result.ceiling).toFixed(3)}`,
-    );
+  for (const database of databases) {
+    const pgDb = database === 'postgres' ? await postgresDatabase() : undefined;
+    if (database === 'postgres' && !pgDb) continue;
+    try {
+      const serviceRows = await benchService({
+        n: N,
+        concurrency: CONCURRENCY,
+        port,
+        chainPort,
+        dataDir: join(dataDir, `${database}-${randomBytes(3).toString('hex')}`),
+        databaseEnv: pgDb?.env ?? {},
+        profileDir,
+        label: database,
+      });
+      rows.push(...serviceRows.map((row) => ({ ...row, database })));
+    } finally {
+      await pgDb?.drop();
+    }
   }
 } finally {
-  await running.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  if (!givenDataDir) rmSync(dataDir, { recursive: true, force: true });
 }
+
+console.log(`\n${pad('database', 10)}${pad('operation', 48)}${pad('ops/s', 9)}${pad('ratio', 8)}${pad('p50 ms', 9)}p99 ms`);
+for (const row of rows) {
+  const ratio = row.perSecond / (row.ceiling === 'sign' ? ceiling.sign : ceiling.verify);
+  console.log(
+    `${pad(row.database, 10)}${pad(row.label, 48)}${pad(fmt(row.perSecond), 9)}${pad(fmt(ratio, 3), 8)}${pad(fmt(row.p50Ms, 1), 9)}${fmt(row.p99Ms, 1)}`,
+  );
+}
+console.log('\nratio: to raw sign for issue rows, to raw verify for verify rows; p50/p99 of HTTP rows at half the peak rate.');

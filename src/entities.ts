@@ -1,7 +1,13 @@
 import { HmacKeyEntity, KeyEntity } from './keys/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
-import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
+import {
+  StatusAuditEntity,
+  StatusEntryEntity,
+  StatusIndexBlockEntity,
+  StatusListEntity,
+  StatusPublicationEntity,
+} from './status/index.js';
 import { ChainContractEntity, JobLeaseEntity, OutboxEntity } from './chain/index.js';
 import {
   AgencyApiKeyEntity,
@@ -35,6 +41,7 @@ export const entities = [
   IssuedCredentialEntity,
   StatusListEntity,
   StatusEntryEntity,
+  StatusIndexBlockEntity,
   StatusPublicationEntity,
   StatusAuditEntity,
   CredentialOfferEntity,

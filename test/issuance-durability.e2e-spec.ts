@@ -8,6 +8,7 @@ import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
+import { INDEX_BLOCK } from '../src/status/index.js';
 import { createActiveAgency, eventually, startTestApp, testDatabase, type Reply, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
@@ -306,6 +307,23 @@ describe('issuance survives kill -9', () => {
     const after = await database.query<{ id: string }>('SELECT id FROM issued_credentials');
     expect(after.length).toBe(burst.length);
     expect(new Set([...handedOut.values()].map((c) => c.credentialId)).size).toBe(burst.length);
+
+    // Indices come from durably reserved blocks: every index lies in a reserved block, and a block the
+    // killed process reserved is never handed out again by the restarted one (its unused indices are skipped).
+    const blocks = await database.query<{ list_id: string; block: number; reserved_by: string }>(
+      'SELECT list_id, block, reserved_by FROM status_index_blocks',
+    );
+    const owner = new Map(blocks.map((row) => [`${row.list_id}:${Number(row.block)}`, row.reserved_by]));
+    const finalEntries = await database.query<{ list_id: string; idx: number; credential_id: string }>(
+      'SELECT list_id, idx, credential_id FROM status_entries',
+    );
+    expect(new Set(finalEntries.map((row) => `${row.list_id}:${row.idx}`)).size).toBe(finalEntries.length);
+    const blockOf = (row: { list_id: string; idx: number }) => `${row.list_id}:${Math.floor(Number(row.idx) / INDEX_BLOCK)}`;
+    for (const row of finalEntries) expect(owner.has(blockOf(row))).toBe(true);
+    const beforeCrash = new Set(finalEntries.filter((row) => issuedIds.has(row.credential_id)).map(blockOf));
+    const afterRestart = finalEntries.filter((row) => !issuedIds.has(row.credential_id));
+    expect(afterRestart.length).toBeGreaterThan(0);
+    for (const row of afterRestart) expect(beforeCrash.has(blockOf(row))).toBe(false);
 
     // Still verifiable after the restart, status included.
     const verified = await call('POST', '/credentials/verify', {

@@ -8,6 +8,7 @@ import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
 import { StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { StatusRepository } from '../src/status/status.repository.js';
+import { IndexBlockRepository } from '../src/status/index.js';
 import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
@@ -247,6 +248,7 @@ describe('status lists', () => {
     const other = new StatusService(
       app.app.get(Database),
       app.app.get(StatusRepository),
+      app.app.get(IndexBlockRepository),
       app.app.get(KeyService),
       app.app.get(OutboxService),
       app.app.get(StatusListAnchorClient),

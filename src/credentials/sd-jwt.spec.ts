@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { b64urlJson, decodeJws, signJws } from './jws.js';
-import { applyDisclosures, createDisclosure, issueSdJwt, parseSdJwt, verifyKeyBinding } from './sd-jwt.js';
+import { applyDisclosures, createDisclosure, issueSdJwt, parseSdJwt, salt, verifyKeyBinding } from './sd-jwt.js';
 
 const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const holderJwk = holder.publicKey.export({ format: 'jwk' });
@@ -82,5 +82,17 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
         expect_,
       ),
     ).toContain('signature');
+  });
+});
+
+describe('pooled salts', () => {
+  it('hands out 16-byte salts that never repeat, across pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      const value = salt();
+      expect(value).toHaveLength(16);
+      seen.add(value.toString('hex'));
+    }
+    expect(seen.size).toBe(1_000);
   });
 });

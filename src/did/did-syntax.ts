@@ -1,4 +1,5 @@
-import { computeAddress, getAddress } from 'ethers';
+import { computeAddress } from 'ethers';
+import { checksumAddress } from './checksum.js';
 
 /** Longest DID (with a `?versionId=` query and a fragment) we look at; an ethr DID is about 80 characters. */
 export const MAX_DID_LENGTH = 256;
@@ -43,7 +44,7 @@ export function parseResolvableDid(input: string, network: { name: string; chain
   }
   let address: string;
   try {
-    address = identifier.length === 42 ? getAddress(identifier) : computeAddress(identifier);
+    address = identifier.length === 42 ? checksumAddress(identifier) : computeAddress(identifier);
   } catch {
     return fail(
       'invalidDid',

@@ -1,4 +1,4 @@
-import { getAddress } from 'ethers';
+import { checksumAddress } from './checksum.js';
 import { setAttributeCall, type ChainWrite } from '../chain/index.js';
 
 /**
@@ -11,7 +11,7 @@ export const SIGNING_KEY_ATTRIBUTE = 'did/pub/JsonWebKey2020/veriKey';
 export const SERVICE_ATTRIBUTE = 'did/svc/LinkedDomains';
 
 export function ethrDid(networkName: string, address: string): string {
-  return `did:ethr:${networkName}:${getAddress(address)}`;
+  return `did:ethr:${networkName}:${checksumAddress(address)}`;
 }
 
 /** The address part of a did:ethr (with or without a network segment), checksummed; undefined if not one. */
@@ -19,7 +19,7 @@ export function ethrDidAddress(did: string): string | undefined {
   const match = /^did:ethr:(?:[a-zA-Z0-9_.-]+:)?(0x[0-9a-fA-F]{40})(?:[#?/].*)?$/.exec(did);
   if (!match) return undefined;
   try {
-    return getAddress(match[1]!);
+    return checksumAddress(match[1]!);
   } catch {
     return undefined; // mixed case with a wrong EIP-55 checksum
   }

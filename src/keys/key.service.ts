@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { computeAddress, hexlify } from 'ethers';
+import { LRUCache } from 'lru-cache';
 import type { Tx } from '../persistence/index.js';
 import type { KeyEntity } from './key.entity.js';
 import { KeyRepository } from './key.repository.js';
@@ -30,9 +31,19 @@ export interface EthereumSignature {
   yParity: 0 | 1;
 }
 
+/** Most key rows kept in memory (agencies' signing and controller keys, token keys). */
+const KEY_CACHE_MAX_ENTRIES = 10_000;
+
 /** The only place that signs. Callers hold key ids; private keys stay inside the backend. */
 @Injectable()
 export class KeyService {
+  /**
+   * Key rows by id. A row never changes once stored (rotation creates a new key, KeyRepository), so a
+   * committed row read once is kept: signing costs no database read. Rows read inside a caller's
+   * transaction are not cached (it may still roll back).
+   */
+  private readonly rows = new LRUCache<string, KeyEntity>({ max: KEY_CACHE_MAX_ENTRIES });
+
   constructor(
     private readonly repository: KeyRepository,
     @Inject(KEY_BACKEND) private readonly backend: KeyBackend,
@@ -100,8 +111,11 @@ export class KeyService {
   }
 
   private async load(id: string, tx?: Tx): Promise<KeyEntity> {
+    const cached = this.rows.get(id);
+    if (cached) return cached;
     const key = await this.repository.byId(id, tx);
     if (!key) throw new Error(`Unknown key ${id}`);
+    if (!tx) this.rows.set(id, key);
     return key;
   }
 }

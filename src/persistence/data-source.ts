@@ -23,8 +23,11 @@ export function dataSourceOptions(
     type: 'better-sqlite3',
     database: database.path,
     // WAL lets readers proceed during writes; the busy timeout covers the CLI and the service sharing a file.
+    // synchronous=FULL fsyncs the WAL at every commit, so a committed status entry or reserved index block
+    // survives a power loss (NORMAL may drop the last commits). Group commit keeps the fsyncs few.
     prepareDatabase: (db: { pragma(statement: string): unknown }) => {
       db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
     },

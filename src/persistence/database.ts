@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { SqlDriver, type SqlExecutor } from './driver.js';
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -18,9 +19,12 @@ class SerialQueue {
 @Injectable()
 export class Database implements OnApplicationShutdown {
   private readonly queue: SerialQueue | undefined;
+  /** Prepared statements through the driver, for repositories' hot paths (see driver.ts). */
+  readonly driver: SqlDriver;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
+    this.driver = new SqlDriver(dataSource);
   }
 
   get kind(): 'sqlite' | 'postgres' {
@@ -38,6 +42,13 @@ export class Database implements OnApplicationShutdown {
     if (tx) return fn(tx);
     const work = () => fn(this.dataSource.manager);
     return this.queue ? this.queue.run(work) : work();
+  }
+
+  /** Raw prepared statements inside the caller's transaction, or on their own (serialised on SQLite). */
+  raw<T>(tx: Tx | undefined, fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    const work = async () => fn(await this.driver.on(tx));
+    if (tx || !this.queue) return work();
+    return this.queue.run(work);
   }
 
   async ping(): Promise<void> {

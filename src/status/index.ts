@@ -2,5 +2,14 @@ export { StatusModule } from './status.module.js';
 export { StatusService, IndexTaken, type StatusAction, type StatusAllocation, type ListIssuer } from './status.service.js';
 export { StatusListFetcher } from './list-fetcher.js';
 export { checkCredentialStatus, type StatusCheckDeps, type LocalStatusList } from './status-checker.js';
-export { StatusListEntity, StatusEntryEntity, StatusPublicationEntity, StatusAuditEntity } from './status.entity.js';
+export {
+  StatusListEntity,
+  StatusEntryEntity,
+  StatusIndexBlockEntity,
+  StatusPublicationEntity,
+  StatusAuditEntity,
+} from './status.entity.js';
 export { encodeBitstring, bitstringStatus, encodeTokenList, tokenListStatus, LIST_SIZE } from './lists.js';
+export { IndexBlockRepository } from './index-block.repository.js';
+export { INDEX_BLOCK } from './index-blocks.js';
+export { StatusListMemo, type VerifiedList } from './list-memo.js';

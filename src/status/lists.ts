@@ -14,8 +14,16 @@ export function encodeBitstring(size: number, setIndices: Iterable<number>): str
 }
 
 export function bitstringStatus(encodedList: string, index: number): number {
+  return bitstringAt(inflateBitstring(encodedList), index);
+}
+
+/** The decompressed bytes of a W3C encodedList (kept by the status-list memo). */
+export function inflateBitstring(encodedList: string): Buffer {
   if (!encodedList.startsWith('u')) throw new Error('encodedList is not multibase base64url');
-  const bytes = gunzipSync(Buffer.from(encodedList.slice(1), 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
+  return gunzipSync(Buffer.from(encodedList.slice(1), 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
+}
+
+export function bitstringAt(bytes: Uint8Array, index: number): number {
   if (index < 0 || index >= bytes.length * 8) throw new Error('status index outside the list');
   return (bytes[index >> 3]! >> (7 - (index & 7))) & 1;
 }
@@ -35,8 +43,16 @@ export function encodeTokenList(
 }
 
 export function tokenListStatus(list: { bits: number; lst: string }, index: number): number {
-  const bytes = inflateSync(Buffer.from(list.lst, 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
-  const bit = index * list.bits;
-  if (index < 0 || bit >= bytes.length * 8) throw new Error('status index outside the list');
-  return (bytes[bit >> 3]! >> (bit & 7)) & ((1 << list.bits) - 1);
+  return tokenListAt(inflateTokenList(list), list.bits, index);
+}
+
+/** The decompressed bytes of a Token Status List `lst` (kept by the status-list memo). */
+export function inflateTokenList(list: { lst: string }): Buffer {
+  return inflateSync(Buffer.from(list.lst, 'base64url'), { maxOutputLength: 16 * 1024 * 1024 });
+}
+
+export function tokenListAt(bytes: Uint8Array, bits: number, index: number): number {
+  const bit = index * bits;
+  if (!Number.isInteger(index) || index < 0 || bit >= bytes.length * 8) throw new Error('status index outside the list');
+  return (bytes[bit >> 3]! >> (bit & 7)) & ((1 << bits) - 1);
 }

@@ -3,6 +3,7 @@ import type { JsonWebKey } from 'node:crypto';
 import { signJws } from '../credentials/index.js';
 import { encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
 import { checkCredentialStatus, type LocalStatusList, type StatusCheckDeps } from './status-checker.js';
+import { StatusListMemo } from './list-memo.js';
 
 const ISSUER = 'did:ethr:govchain:0x1111111111111111111111111111111111111111';
 const KID = `${ISSUER}#controller-key`;
@@ -123,5 +124,63 @@ describe('status list anchors: a version not older than the newest anchored one 
       deps({ body: altered, anchorMined: true }, async () => ({ digest: digest(genuine), latestVersion: 4 })),
     );
     expect(outcome).toMatchObject({ passed: false, state: 'unknown' });
+  });
+});
+
+describe('status list memo: one verified version per URL, keyed by its digest', () => {
+  /** Serves whatever `current` holds, with a memo shared across checks, and counts key look-ups. */
+  function memoDeps(memo: StatusListMemo, current: { jwt: string; jwk: JsonWebKey }): StatusCheckDeps {
+    return { fetchList: async () => current.jwt, issuerKey: async () => ({ jwk: current.jwk }), memo };
+  }
+
+  it('keeps the verified version, and a new version (other bytes) replaces it', async () => {
+    const memo = new StatusListMemo();
+    const v1 = await list(1, false);
+    const current = { jwt: v1, jwk };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current))).toEqual({
+      passed: true,
+      state: 'valid',
+    });
+    expect(memo.digestOf(URL_)).toBe(digest(v1));
+    // Warm: the same bytes again answer from the memo.
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current))).toMatchObject({ state: 'valid' });
+
+    current.jwt = await list(2, true);
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current))).toMatchObject({
+      passed: false,
+      state: 'revoked',
+    });
+    expect(memo.digestOf(URL_)).toBe(digest(current.jwt));
+    expect(memo.size).toBe(1);
+  });
+
+  it('never serves a remembered verdict for other bytes of the same version, nor under another key', async () => {
+    const memo = new StatusListMemo();
+    const genuine = await list(5, false);
+    const current = { jwt: genuine, jwk };
+    await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current));
+    expect(memo.digestOf(URL_)).toBe(digest(genuine));
+
+    // Same version number, payload altered, signature kept: other digest, so verified afresh and refused.
+    const [header, , signature] = genuine.split('.');
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ ...(JSON.parse(Buffer.from(genuine.split('.')[1]!, 'base64url').toString()) as object), iat: 1 }),
+    ).toString('base64url');
+    current.jwt = `${header}.${forgedPayload}.${signature}`;
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current))).toMatchObject({
+      passed: false,
+      state: 'unknown',
+      reason: expect.stringContaining('signature'),
+    });
+
+    // The genuine bytes, but the issuer's key changed (rotation): verified again with the new key, and refused.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JsonWebKey;
+    current.jwt = genuine;
+    current.jwk = other;
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, memoDeps(memo, current))).toMatchObject({
+      passed: false,
+      state: 'unknown',
+      reason: expect.stringContaining('signature'),
+    });
   });
 });

@@ -1,7 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
-import { bitstringStatus, TOKEN_STATUS, tokenListStatus } from './lists.js';
+import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
+import type { StatusListMemo, VerifiedList } from './list-memo.js';
 
 /** A list read from this service's own database, with whether its anchor transaction is mined yet. */
 export interface LocalStatusList {
@@ -20,6 +21,8 @@ export interface StatusCheckDeps {
    * reported as `anchored: false`: lists are published at once and anchored asynchronously.
    */
   anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number }>;
+  /** Versions already verified (keyed by their digest), so a warm check skips the signature and inflate. */
+  memo?: StatusListMemo;
 }
 
 /** A status outcome that also says whether every list it read was anchored on chain (when anchors are checked). */
@@ -27,13 +30,23 @@ export type AnchoredStatusOutcome = StatusOutcome & { anchored?: boolean };
 
 class StatusProblem extends Error {}
 
+/** The protected header of a compact JWS, without decoding its (large) payload. */
+function jwsHeader(jwt: string): Record<string, unknown> {
+  try {
+    const header = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8')) as unknown;
+    return header && typeof header === 'object' ? (header as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Fetches, authenticates (issuer signature, chain anchor) and decodes one status list. */
 async function loadList(
   url: string,
   issuer: string,
   expectedTyp: string,
   deps: StatusCheckDeps,
-): Promise<{ payload: Record<string, unknown>; anchored: boolean | undefined }> {
+): Promise<{ list: VerifiedList; anchored: boolean | undefined }> {
   if (!/^https?:\/\//.test(url)) throw new StatusProblem(`status list URL ${url} is not http(s)`);
   let fetched: string | LocalStatusList;
   try {
@@ -43,31 +56,51 @@ async function loadList(
   }
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
-  const jws = decodeJws(jwt);
-  if (jws.header['typ'] !== expectedTyp)
-    throw new StatusProblem(`status list typ is ${String(jws.header['typ'])}, expected ${expectedTyp}`);
-  const kid = jws.header['kid'];
-  const listIssuer = jws.payload['iss'];
-  if (listIssuer !== issuer || typeof kid !== 'string' || kid.split('#')[0] !== issuer) {
+  const digest = createHash('sha256').update(jwt).digest('hex');
+  const header = jwsHeader(jwt);
+  const kid = header['kid'];
+  if (header['typ'] !== expectedTyp)
+    throw new StatusProblem(`status list typ is ${String(header['typ'])}, expected ${expectedTyp}`);
+  if (typeof kid !== 'string' || kid.split('#')[0] !== issuer) {
     throw new StatusProblem('the status list is not signed by the credential issuer');
   }
   const key = await deps.issuerKey(kid, issuer);
   if ('reason' in key) throw new StatusProblem(`status list key: ${key.reason}`);
-  const problem = verifyJwsSignature(jws, key.jwk);
-  if (problem) throw new StatusProblem(`status list signature: ${problem}`);
-  if (!deps.anchor) return { payload: jws.payload, anchored: undefined };
-  const version = jws.payload['version'];
+  let list = deps.memo?.get(url, digest, issuer, kid, key.jwk);
+  if (!list) {
+    const jws = decodeJws(jwt);
+    if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== kid || jws.payload['iss'] !== issuer) {
+      throw new StatusProblem('the status list is not signed by the credential issuer');
+    }
+    const problem = verifyJwsSignature(jws, key.jwk);
+    if (problem) throw new StatusProblem(`status list signature: ${problem}`);
+    list = { digest, issuer, kid, jwk: key.jwk, payload: jws.payload };
+    deps.memo?.set(url, list);
+  }
+  const found = await checkAnchor(url, list, local, deps);
+  return { list, anchored: found };
+}
+
+/** Whether the list's version is anchored (undefined when anchors are not checked); throws when it may not be used. */
+async function checkAnchor(
+  url: string,
+  list: VerifiedList,
+  local: LocalStatusList | undefined,
+  deps: StatusCheckDeps,
+): Promise<boolean | undefined> {
+  if (!deps.anchor) return undefined;
+  const version = list.payload['version'];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)
     throw new StatusProblem('the status list carries no version to compare with its anchor');
   // Our own newest version whose anchor is still queued: anchors are mined in version order, so nothing
   // newer can be anchored; no need to ask the chain (which may be the very thing that is down).
-  if (local && !local.anchorMined) return { payload: jws.payload, anchored: false };
+  if (local && !local.anchorMined) return false;
   let anchored: { digest: string; latestVersion: number };
   try {
     anchored = await deps.anchor(url, version);
   } catch (error) {
     // Our own list, read from our own database, stays usable while the chain cannot be read.
-    if (local) return { payload: jws.payload, anchored: false };
+    if (local) return false;
     throw error;
   }
   if (anchored.latestVersion > version) {
@@ -78,12 +111,12 @@ async function loadList(
   if (!anchored.digest) {
     // Signed by the issuer and not older than anything anchored: its anchor is on its way.
     if (anchored.latestVersion === version) throw new StatusProblem(`status list version ${version} is not anchored on chain`);
-    return { payload: jws.payload, anchored: false };
+    return false;
   }
-  if (anchored.digest !== createHash('sha256').update(jwt).digest('hex')) {
+  if (anchored.digest !== list.digest) {
     throw new StatusProblem(`the served status list (version ${version}) does not match its anchor on chain`);
   }
-  return { payload: jws.payload, anchored: true };
+  return true;
 }
 
 /** Reads a credential's status: `status.status_list` for SD-JWT VCs, BitstringStatusListEntry for JWT VCs. */
@@ -96,9 +129,9 @@ export async function checkCredentialStatus(
   if (status === undefined) return { passed: true, state: 'no status entry' };
   let allAnchored: boolean | undefined;
   const load = async (url: string, typ: string) => {
-    const { payload, anchored } = await loadList(url, issuer, typ, deps);
+    const { list, anchored } = await loadList(url, issuer, typ, deps);
     if (anchored !== undefined) allAnchored = (allAnchored ?? true) && anchored;
-    return payload;
+    return list;
   };
   const outcome = (result: StatusOutcome): AnchoredStatusOutcome =>
     allAnchored === undefined ? result : { ...result, anchored: allAnchored };
@@ -108,9 +141,11 @@ export async function checkCredentialStatus(
       if (!reference || typeof reference.idx !== 'number' || typeof reference.uri !== 'string') {
         return { passed: false, state: 'unknown', reason: 'status.status_list needs idx and uri' };
       }
-      const payload = await load(reference.uri, 'statuslist+jwt');
-      if (payload['sub'] !== reference.uri) throw new StatusProblem('the status list sub does not match its URL');
-      const value = tokenListStatus(payload['status_list'] as { bits: number; lst: string }, reference.idx);
+      const list = await load(reference.uri, 'statuslist+jwt');
+      if (list.payload['sub'] !== reference.uri) throw new StatusProblem('the status list sub does not match its URL');
+      const encoded = list.payload['status_list'] as { bits: number; lst: string };
+      list.inflated ??= inflateTokenList(encoded);
+      const value = tokenListAt(list.inflated, encoded.bits, reference.idx);
       if (value === TOKEN_STATUS.valid) return outcome({ passed: true, state: 'valid' });
       if (value === TOKEN_STATUS.invalid)
         return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
@@ -125,14 +160,15 @@ export async function checkCredentialStatus(
         return { passed: false, state: 'unknown', reason: `unsupported status type ${String(entry['type'])}` };
       const url = String(entry['statusListCredential']);
       const index = Number(entry['statusListIndex']);
-      const payload = await load(url, 'vc+jwt');
+      const list = await load(url, 'vc+jwt');
+      const payload = list.payload;
       const subject = payload['credentialSubject'] as { statusPurpose?: unknown; encodedList?: unknown } | undefined;
       if (payload['id'] !== url) throw new StatusProblem('the status list credential id does not match its URL');
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
       if (!Number.isInteger(index)) throw new StatusProblem('statusListIndex is not an integer');
-      if (bitstringStatus(String(subject?.encodedList), index) === 1)
-        states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
+      list.inflated ??= inflateBitstring(String(subject?.encodedList));
+      if (bitstringAt(list.inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
     }
     if (states.includes('revoked')) return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
     if (states.includes('suspended'))

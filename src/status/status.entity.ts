@@ -79,6 +79,22 @@ export class StatusEntryEntity {
   updatedAt!: Date;
 }
 
+/** A block of a list's indices reserved by one service process (see StatusService.reserve). */
+@Entity('status_index_blocks')
+export class StatusIndexBlockEntity {
+  @PrimaryColumn({ name: 'list_id', type: 'varchar', length: 36 })
+  listId!: string;
+
+  @PrimaryColumn({ type: 'integer' })
+  block!: number;
+
+  @Column({ name: 'reserved_by', type: 'varchar', length: 36 })
+  reservedBy!: string;
+
+  @Column({ name: 'reserved_at', type: Date })
+  reservedAt!: Date;
+}
+
 @Entity('status_publications')
 export class StatusPublicationEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })

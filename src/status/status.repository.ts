@@ -76,15 +76,6 @@ export class StatusRepository {
     return this.db.use(undefined, (m) => m.getRepository(StatusListEntity).find());
   }
 
-  async indexTaken(tx: Tx, listId: string, idx: number): Promise<boolean> {
-    return (await tx.getRepository(StatusEntryEntity).countBy({ listId, idx })) > 0;
-  }
-
-  async insertEntry(tx: Tx, entry: StatusEntryEntity): Promise<void> {
-    await tx.getRepository(StatusEntryEntity).insert(entry);
-    await tx.getRepository(StatusListEntity).increment({ id: entry.listId }, 'used', 1);
-  }
-
   async entriesOf(tx: Tx, credentialIds: string[]): Promise<StatusEntryEntity[]> {
     const found: StatusEntryEntity[] = [];
     for (const part of chunks(credentialIds))
@@ -146,6 +137,23 @@ export class StatusRepository {
     );
   }
 
+  /** The newest version, its bytes and its anchor's outbox entry, by one prepared statement (the verifier's hot path). */
+  async latestPublicationHead(
+    listId: string,
+    purpose: StatusPurpose,
+  ): Promise<{ version: number; jwt: string; outboxId: string } | undefined> {
+    const rows = await this.db.raw(undefined, (sql) =>
+      sql.all<{ version: number; jwt: string; outbox_id: string }>(
+        this.db.driver.sql(
+          'SELECT version, jwt, outbox_id FROM status_publications WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
+        ),
+        [listId, purpose],
+      ),
+    );
+    const row = rows[0];
+    return row && { version: Number(row.version), jwt: row.jwt, outboxId: row.outbox_id };
+  }
+
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {
     return this.db.use(undefined, (m) =>
       m.getRepository(StatusPublicationEntity).find({ where: { listId, purpose }, order: { version: 'ASC' } }),
@@ -156,8 +164,30 @@ export class StatusRepository {
     await tx.getRepository(StatusPublicationEntity).insert(publication);
   }
 
-  /** Whether an index is taken, outside a transaction (the insert's primary key has the last word). */
-  async indexFree(listId: string, idx: number): Promise<boolean> {
-    return this.db.use(undefined, async (m) => (await m.getRepository(StatusEntryEntity).countBy({ listId, idx })) === 0);
+  /**
+   * Writes a group of entries with prepared statements: one multi-row insert, and one counter update per
+   * list. The primary key still refuses an index written twice.
+   */
+  async insertEntries(tx: Tx, entries: { listId: string; idx: number; credentialId: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { driver } = this.db;
+    const sql = await driver.on(tx);
+    const now = driver.date(new Date());
+    const no = driver.bool(false);
+    const values: unknown[] = [];
+    for (const entry of entries) values.push(entry.listId, entry.idx, entry.credentialId, no, no, now);
+    await sql.run(
+      driver.sql(
+        `INSERT INTO status_entries (list_id, idx, credential_id, revoked, suspended, updated_at) VALUES ${entries
+          .map(() => '(?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+      ),
+      values,
+    );
+    const perList = new Map<string, number>();
+    for (const entry of entries) perList.set(entry.listId, (perList.get(entry.listId) ?? 0) + 1);
+    for (const [listId, count] of perList) {
+      await sql.run(driver.sql('UPDATE status_lists SET used = used + ? WHERE id = ?'), [count, listId]);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, notFound, BackgroundJob } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
@@ -9,6 +9,8 @@ import { OutboxService, StatusListAnchorClient } from '../chain/index.js';
 import { signJws } from '../credentials/index.js';
 import { encodeBitstring, encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
 import { StatusRepository } from './status.repository.js';
+import { IndexBlockRepository } from './index-block.repository.js';
+import { INDEX_BLOCK, openBlock, pickFreeBlock, type OpenBlock } from './index-blocks.js';
 import type { StatusListEntity, StatusListKind, StatusPurpose } from './status.entity.js';
 
 export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
@@ -63,12 +65,18 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   private publishQueue: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> | undefined;
-  /** This process's publisher identity for list leases. */
+  /** This process's publisher identity for list leases (and owner of the index blocks it reserves). */
   readonly publisherId = randomUUID();
+  /** The block each agency and list kind hands out indices from, and reservations under way. */
+  private readonly openBlocks = new Map<string, OpenBlock>();
+  private readonly reservingBlocks = new Map<string, Promise<OpenBlock>>();
+  /** Outbox entries of status anchors known mined (final), for servedWithAnchor. */
+  private readonly minedAnchors = new Set<string>();
 
   constructor(
     private readonly db: Database,
     private readonly repository: StatusRepository,
+    private readonly blocks: IndexBlockRepository,
     private readonly keys: KeyService,
     private readonly outbox: OutboxService,
     private readonly anchors: StatusListAnchorClient,
@@ -121,33 +129,60 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Picks a random index that is free right now for a credential about to be issued, without writing
-   * it: the caller signs with it, then writes it with `commitEntry` in the same transaction as the
-   * credential record, so a crash leaves neither or both. Only an empty list may be created here.
+   * Hands out an index for a credential about to be issued, without writing it: the caller signs with
+   * it, then writes it with `commitEntries` in the same transaction as the credential record. Indices come
+   * from a block this process reserved durably (and exclusively, also among replicas) beforehand, in random
+   * order, so issuing costs no database round trip here; a block left unused by a crash is never reused.
    */
   async reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
-    const list = await this.db.transaction((tx) => this.listWithRoom(tx, issuer, kind));
-    let idx: number;
-    do idx = randomInt(0, list.size);
-    while (!(await this.repository.indexFree(list.id, idx)));
-    return this.allocation(kind, list.id, idx);
+    const key = `${issuer.agencyId}:${kind}`;
+    for (;;) {
+      const open = this.openBlocks.get(key);
+      if (open && open.signingKid === issuer.signingKid && open.free.length > 0) {
+        return this.allocation(kind, open.listId, open.free.pop()!);
+      }
+      let pending = this.reservingBlocks.get(key);
+      if (!pending) {
+        pending = this.reserveBlock(issuer, kind).finally(() => this.reservingBlocks.delete(key));
+        this.reservingBlocks.set(key, pending);
+      }
+      this.openBlocks.set(key, await pending);
+    }
+  }
+
+  /** Reserves a random free block of the agency's open list (a new list when it has none left). */
+  private async reserveBlock(issuer: ListIssuer, kind: StatusListKind): Promise<OpenBlock> {
+    for (let attempt = 1; ; attempt++) {
+      const reserved = await this.db.transaction(async (tx) => {
+        const list = await this.listWithRoom(tx, issuer, kind);
+        const block = pickFreeBlock(list.size, await this.blocks.reservedBlocks(tx, list.id));
+        if (block === undefined || !(await this.blocks.reserveBlock(tx, list.id, block, this.publisherId, new Date()))) {
+          return undefined;
+        }
+        const written = await this.blocks.indicesIn(tx, list.id, block * INDEX_BLOCK, (block + 1) * INDEX_BLOCK);
+        return openBlock(list.id, list.signingKid, block, written);
+      });
+      // Another replica reserved the same block meanwhile: pick again.
+      if (reserved && reserved.free.length > 0) return reserved;
+      if (attempt >= 20) throw new Error('no free status index block found');
+    }
   }
 
   /**
-   * Writes a reserved index inside the caller's transaction. Throws `IndexTaken` when another issuance
-   * took it meanwhile (the caller picks another and signs again); the primary key makes reuse impossible.
+   * Writes handed-out indices inside the caller's transaction (a group commit's), with prepared statements.
+   * The primary key refuses an index written twice.
    */
+  async commitEntries(tx: Tx, entries: { allocation: StatusAllocation; credentialId: string }[]): Promise<void> {
+    await this.repository.insertEntries(
+      tx,
+      entries.map(({ allocation, credentialId }) => ({ listId: allocation.listId, idx: allocation.idx, credentialId })),
+    );
+  }
+
+  /** Writes a reserved index inside the caller's transaction (one at a time; `commitEntries` for groups). */
   async commitEntry(tx: Tx, allocation: StatusAllocation, credentialId: string): Promise<void> {
     try {
-      if (await this.repository.indexTaken(tx, allocation.listId, allocation.idx)) throw new IndexTaken();
-      await this.repository.insertEntry(tx, {
-        listId: allocation.listId,
-        idx: allocation.idx,
-        credentialId,
-        revoked: false,
-        suspended: false,
-        updatedAt: new Date(),
-      });
+      await this.repository.insertEntries(tx, [{ listId: allocation.listId, idx: allocation.idx, credentialId }]);
     } catch (error) {
       if (isUniqueViolation(error)) throw new IndexTaken();
       throw error;
@@ -265,10 +300,27 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     return { list, publication };
   }
 
-  /** The served version and whether its anchor is mined, for this service's own verifier. */
-  async servedWithAnchor(listId: string, purpose: StatusPurpose) {
-    const served = await this.served(listId, purpose);
-    return { ...served, anchorMined: (await this.outbox.get(served.publication.outboxId))?.status === 'mined' };
+  /**
+   * The served version and whether its anchor is mined, for this service's own verifier: one prepared
+   * statement reads the newest version (so one published by any replica is seen at once, and the bytes
+   * checked are the bytes stored); an anchor once mined is final and remembered.
+   */
+  async servedWithAnchor(
+    listId: string,
+    purpose: StatusPurpose,
+  ): Promise<{ publication: { jwt: string; version: number }; anchorMined: boolean }> {
+    const head = await this.repository.latestPublicationHead(listId, purpose);
+    if (!head) {
+      const { publication } = await this.served(listId, purpose); // 404 for an unknown or unpublished list
+      return { publication, anchorMined: false };
+    }
+    let mined = this.minedAnchors.has(head.outboxId);
+    if (!mined && (await this.outbox.get(head.outboxId))?.status === 'mined') {
+      if (this.minedAnchors.size >= 10_000) this.minedAnchors.clear();
+      this.minedAnchors.add(head.outboxId);
+      mined = true;
+    }
+    return { publication: { jwt: head.jwt, version: head.version }, anchorMined: mined };
   }
 
   async history(listId: string, purpose: StatusPurpose) {
@@ -430,14 +482,18 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async listWithRoom(tx: Tx, issuer: ListIssuer, kind: StatusListKind): Promise<StatusListEntity> {
-    const usable = (list: StatusListEntity | null): list is StatusListEntity =>
-      list !== null && list.used < list.size * MAX_FILL && list.signingKid === issuer.signingKid;
+    // Room: under half full, and a block left to reserve within that half.
+    const usable = async (list: StatusListEntity | null): Promise<boolean> =>
+      list !== null &&
+      list.used < list.size * MAX_FILL &&
+      list.signingKid === issuer.signingKid &&
+      (await this.blocks.reservedBlocks(tx, list.id)).length < (list.size * MAX_FILL) / INDEX_BLOCK;
     const open = await this.repository.openList(tx, issuer.agencyId, kind);
-    if (usable(open)) return open;
+    if (await usable(open)) return open!;
     // Another replica may be creating this list right now (both activating the agency): wait for it, look again.
     await this.repository.lockListCreation(tx, issuer.agencyId, kind);
     const created = await this.repository.openList(tx, issuer.agencyId, kind);
-    if (usable(created)) return created;
+    if (await usable(created)) return created!;
     const list: StatusListEntity = {
       id: randomUUID(),
       agencyId: issuer.agencyId,

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import type { JsonWebKey } from 'node:crypto';
-import { StatusListAnchorClient, TrustedIssuerRegistry } from '../chain/index.js';
-import { checkCredentialStatus, StatusListFetcher } from '../status/index.js';
+import { ChainEvents, StatusListAnchorClient, TrustedIssuerRegistry } from '../chain/index.js';
+import { LRUCache } from 'lru-cache';
+import { checkCredentialStatus, StatusListFetcher, StatusListMemo } from '../status/index.js';
 import { DidResolverService, ethrDidAddress } from '../did/index.js';
 import { fetchDidWebDocument, type DidWebOptions } from './did-web.js';
 import {
@@ -45,6 +46,10 @@ export class VerifierService {
   private readonly statusMaxAgeMs: number;
   private readonly anchoredDigests = new Map<string, string>();
   private readonly latestVersions = new Map<string, { version: number; until: number }>();
+  /** Status list versions already verified, per URL and digest (a new version replaces its URL's entry). */
+  readonly statusMemo = new StatusListMemo();
+  /** Issuer keys resolved from did:ethr documents (see issuerKey). */
+  private readonly resolvedKeys: LRUCache<string, { jwk: JsonWebKey }> | undefined;
   /** Trust beside the chain registry (TRUST_ANCHOR_DIDS, TRUST_ANCHOR_X509_PEM). */
   private readonly trustAnchors: TrustAnchor[];
   private readonly didWeb: DidWebOptions;
@@ -56,7 +61,18 @@ export class VerifierService {
     private readonly anchors: StatusListAnchorClient,
     private readonly lists: StatusListFetcher,
     @Inject(APP_CONFIG) config: AppConfig,
+    events: ChainEvents,
   ) {
+    // Kept as long as DID documents are (DID_CACHE_TTL_SECONDS; 0 = every key check reads the chain), and
+    // a did:ethr registry event for an identity (its keys may have changed) forgets what was resolved for it.
+    this.resolvedKeys =
+      config.didCacheTtlSeconds > 0
+        ? new LRUCache({ max: config.didCacheMaxEntries, ttl: config.didCacheTtlSeconds * 1000 })
+        : undefined;
+    events.onIdentityChanged((identity) => {
+      const prefix = `${identity.toLowerCase()}|`;
+      for (const key of [...(this.resolvedKeys?.keys() ?? [])]) if (key.startsWith(prefix)) this.resolvedKeys!.delete(key);
+    });
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
     this.holderProofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
     this.limits = {
@@ -105,6 +121,7 @@ export class VerifierService {
       checkStatus: (status, format, issuer) =>
         checkCredentialStatus(status, format, issuer, {
           fetchList: (url) => this.lists.fetch(url),
+          memo: this.statusMemo,
           issuerKey: (kid, did) =>
             ethrDidAddress(did) ? this.onChain('status list key', () => this.issuerKey(kid, did)) : this.anchoredKey(kid, did),
           anchor: this.verifyAnchors
@@ -185,8 +202,22 @@ export class VerifierService {
     return { digest, latestVersion: read.latestVersion };
   }
 
+  /**
+   * An issuer's key for `kid`, remembered once found (keyed by the lower-case address, so the registry
+   * event of that identity evicts it); refusals are not remembered.
+   */
   private async issuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
-    if (!ethrDidAddress(issuer)) return { reason: `issuer ${issuer} is not a did:ethr on this chain` };
+    const address = ethrDidAddress(issuer);
+    if (!address) return { reason: `issuer ${issuer} is not a did:ethr on this chain` };
+    const key = `${address.toLowerCase()}|${issuer}|${kid}`;
+    const known = this.resolvedKeys?.get(key);
+    if (known) return known;
+    const found = await this.resolveIssuerKey(kid, issuer);
+    if ('jwk' in found) this.resolvedKeys?.set(key, found);
+    return found;
+  }
+
+  private async resolveIssuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
     const resolved = await this.resolver.resolve(issuer);
     if (!resolved.didDocument)
       return { reason: `issuer DID did not resolve: ${resolved.didResolutionMetadata.error ?? 'not found'}` };

@@ -1,7 +1,15 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
-import { OutboxService, OutboxWorker, Reconciler, TrustedIssuerRegistry, type OutboxEntry } from '../../chain/index.js';
+import { LRUCache } from 'lru-cache';
+import {
+  ChainEvents,
+  OutboxService,
+  OutboxWorker,
+  Reconciler,
+  TrustedIssuerRegistry,
+  type OutboxEntry,
+} from '../../chain/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
@@ -16,6 +24,9 @@ export interface AuthorisationView {
 
 const authorisationRef = (agencyId: string, typeId: string) => `authorisation:${agencyId}:${typeId}`;
 
+/** Active authorisations kept in memory; the TTL bounds what another replica's local write leaves stale. */
+const ACTIVE_CACHE = { max: 10_000, ttl: 30_000 };
+
 /**
  * Grants and withdraws an agency's authorisation for a credential type. The chain's trusted-issuer
  * registry is the source of truth for verifiers; the database mirrors it for issuance decisions.
@@ -23,6 +34,12 @@ const authorisationRef = (agencyId: string, typeId: string) => `authorisation:${
 @Injectable()
 export class AuthorisationService implements OnApplicationBootstrap {
   private readonly logger = new Logger('AuthorisationService');
+  /**
+   * (agency, type) pairs known active, so issuing reads no authorisation row. Emptied by every local
+   * write of an authorisation and by every chain event of the watched registries (a grant or a
+   * withdrawal mined by any replica); only active answers are kept, so a grant is never hidden.
+   */
+  private readonly active = new LRUCache<string, true>(ACTIVE_CACHE);
 
   constructor(
     private readonly db: Database,
@@ -33,7 +50,10 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly worker: OutboxWorker,
     private readonly registry: TrustedIssuerRegistry,
     private readonly reconciler: Reconciler,
-  ) {}
+    events: ChainEvents,
+  ) {
+    events.onIdentityChanged(() => this.active.clear());
+  }
 
   onApplicationBootstrap(): void {
     this.worker.onMined((entry) => this.onMined(entry));
@@ -51,6 +71,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     );
     await this.db.transaction(async (tx) => {
       const [outboxId] = await this.outbox.enqueue(tx, [write]);
+      this.active.clear();
       await this.repository.saveAuthorisation(tx, {
         agencyId: agency.id,
         typeId,
@@ -59,6 +80,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
         updatedAt: new Date(),
       });
     });
+    this.active.clear(); // also after the commit: a lookup during the transaction may have read the old row
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');
     return this.view(agency.id, typeId);
   }
@@ -74,8 +96,13 @@ export class AuthorisationService implements OnApplicationBootstrap {
 
   /** Refuses issuance unless the agency's authorisation for the type is anchored on chain. */
   async assertMayIssue(agencyId: string, typeId: string): Promise<void> {
+    const key = `${agencyId}:${typeId}`;
+    if (this.active.get(key)) return;
     const authorisation = await this.repository.authorisation(agencyId, typeId);
-    if (authorisation?.status === 'active') return;
+    if (authorisation?.status === 'active') {
+      this.active.set(key, true);
+      return;
+    }
     const detail =
       authorisation?.status === 'granting'
         ? `The authorisation for ${typeId} is not anchored on chain yet`
@@ -105,6 +132,12 @@ export class AuthorisationService implements OnApplicationBootstrap {
       entry.id,
       authorised ? 'active' : 'withdrawn',
     );
+    this.active.clear();
+  }
+
+  /** How many active authorisations are cached (for tests and the bench). */
+  get cachedActive(): number {
+    return this.active.size;
   }
 
   /**
@@ -121,6 +154,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
       const truth = onChain ? 'active' : 'withdrawn';
       if (authorisation.status === truth) continue;
       await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
+      this.active.clear();
       this.logger.warn(
         { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
         'authorisation reconciled with the chain',

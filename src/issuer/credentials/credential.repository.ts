@@ -39,7 +39,26 @@ export class CredentialRepository {
   }
 
   async recordIssued(tx: Tx, record: IssuedCredentialEntity): Promise<void> {
-    await tx.getRepository(IssuedCredentialEntity).insert(record);
+    await this.recordIssuedMany(tx, [record]);
+  }
+
+  /** Records a group of issued credentials with one prepared multi-row insert (the issuance hot path). */
+  async recordIssuedMany(tx: Tx, records: IssuedCredentialEntity[]): Promise<void> {
+    if (records.length === 0) return;
+    const { driver } = this.db;
+    const values: unknown[] = [];
+    for (const r of records) {
+      values.push(r.id, r.agencyId, r.typeId, r.format, r.dataModel, r.digest, r.holderThumbprint);
+      values.push(driver.date(r.validFrom), driver.date(r.validUntil), driver.date(r.issuedAt));
+    }
+    const sql = await driver.on(tx);
+    await sql.run(
+      driver.sql(
+        'INSERT INTO issued_credentials (id, agency_id, type_id, format, data_model, digest, holder_thumbprint, valid_from, valid_until, issued_at) VALUES ' +
+          records.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+      ),
+      values,
+    );
   }
 
   countIssued(agencyId: string): Promise<number> {

@@ -19,8 +19,9 @@ import {
   type LicenceType,
 } from '../../credentials/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
-import { IndexTaken, StatusService, type StatusAllocation } from '../../status/index.js';
-import { Database, type Tx } from '../../persistence/index.js';
+import { StatusService, type StatusAllocation } from '../../status/index.js';
+import { Database, GroupCommit, type Tx } from '../../persistence/index.js';
+import type { IssuedCredentialEntity } from './credential.entity.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
@@ -80,13 +81,24 @@ export interface IssuedCredential {
 }
 
 const CLOCK_SKEW_MS = 5 * 60_000;
-/** Index collisions need a concurrent issuance picking the same random index; a few tries are plenty. */
-const MAX_INDEX_ATTEMPTS = 5;
+
+/** What one issuance writes: its status entry, its record, and the caller's own rows (idempotency). */
+interface IssuanceWrite {
+  allocation: StatusAllocation;
+  record: IssuedCredentialEntity;
+  inTransaction?: (tx: Tx) => Promise<void>;
+}
 
 /** Issues catalogue credentials for an agency: validate, sign through src/keys, keep only a digest. */
 @Injectable()
 export class IssuanceService {
   private readonly logger = new Logger('IssuanceService');
+  private readonly writes: GroupCommit<IssuanceWrite>;
+
+  /** Group commit counters: transactions and the issuances they held. */
+  get groupCommitStats(): { groups: number; jobs: number } {
+    return { ...this.writes.stats };
+  }
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -94,8 +106,23 @@ export class IssuanceService {
     private readonly authorisations: AuthorisationService,
     private readonly repository: CredentialRepository,
     private readonly status: StatusService,
-    private readonly db: Database,
-  ) {}
+    db: Database,
+  ) {
+    this.writes = new GroupCommit(db, (tx, jobs) => this.writeGroup(tx, jobs));
+  }
+
+  /** One group commit: the status entries, the credential records, then each caller's own rows. */
+  private async writeGroup(tx: Tx, jobs: IssuanceWrite[]): Promise<void> {
+    await this.status.commitEntries(
+      tx,
+      jobs.map((job) => ({ allocation: job.allocation, credentialId: job.record.id })),
+    );
+    await this.repository.recordIssuedMany(
+      tx,
+      jobs.map((job) => job.record),
+    );
+    for (const job of jobs) await job.inTransaction?.(tx);
+  }
 
   /** Maps a VC-API request to issue options (400 listing every problem). */
   fromVcApiRequest(body: unknown): IssueOptions {
@@ -137,11 +164,11 @@ export class IssuanceService {
   }
 
   /**
-   * Issues one credential. Signing happens outside any transaction with a status index picked at
-   * random; then one transaction writes the index and the credential record (and, when given, the
-   * caller's own rows such as its idempotency record). A crash leaves both or neither, an index taken
-   * meanwhile by a concurrent issuance means signing again with another, and the credential is handed
-   * out only after the commit.
+   * Issues one credential. Signing happens outside any transaction with a status index from a block
+   * this process reserved; then a group commit writes the index and the credential record (and, when
+   * given, the caller's own rows such as its idempotency record) in one transaction shared with the
+   * concurrent issuances. A crash leaves both or neither, and the credential is handed out only after
+   * the commit.
    */
   async issue(
     agency: Agency,
@@ -184,42 +211,34 @@ export class IssuanceService {
       controllerKeyId: agency.controllerKeyId,
     };
     const kind = options.format === 'dc+sd-jwt' ? 'token' : 'bitstring';
-    let issued: IssuedCredential | undefined;
-    for (let attempt = 1; !issued; attempt++) {
-      const allocation = await this.status.reserve(issuer, kind);
-      const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
-      const candidate: IssuedCredential = {
+    const allocation = await this.status.reserve(issuer, kind);
+    const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
+    const issued: IssuedCredential = {
+      id,
+      format: options.format,
+      ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
+      credential,
+      typeId: type.id,
+      validFrom,
+      validUntil,
+    };
+    // Group commit: resolves once the transaction holding this credential's rows committed.
+    await this.writes.submit({
+      allocation,
+      record: {
         id,
-        format: options.format,
-        ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
-        credential,
+        agencyId: agency.id,
         typeId: type.id,
+        format: options.format,
+        dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
+        digest: createHash('sha256').update(credential).digest('hex'),
+        holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
         validFrom,
         validUntil,
-      };
-      try {
-        await this.db.transaction(async (tx) => {
-          await this.status.commitEntry(tx, allocation, id);
-          await this.repository.recordIssued(tx, {
-            id,
-            agencyId: agency.id,
-            typeId: type.id,
-            format: options.format,
-            dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
-            digest: createHash('sha256').update(credential).digest('hex'),
-            holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
-            validFrom,
-            validUntil,
-            issuedAt: new Date(now),
-          });
-          await hooks.inTransaction?.(tx, candidate);
-        });
-        issued = candidate;
-      } catch (error) {
-        // Another issuance wrote the same index between our pick and our commit: sign again with another.
-        if (!(error instanceof IndexTaken) || attempt >= MAX_INDEX_ATTEMPTS) throw error;
-      }
-    }
+        issuedAt: new Date(now),
+      },
+      inTransaction: hooks.inTransaction && ((tx) => hooks.inTransaction!(tx, issued)),
+    });
     this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
     return issued;
   }

@@ -1,0 +1,116 @@
+// HTTP load generator in a worker thread, so the client's own CPU use does not run on the service's
+// event loop. Closed loop (fixed concurrency, for the peak rate) or open loop (fixed arrival rate, for
+// latency percentiles at a given load).
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+
+export interface LoadSpec {
+  url: string;
+  method: 'POST' | 'GET';
+  headers: Record<string, string>;
+  /** Request bodies, used round robin. */
+  bodies: string[];
+  expectStatus: number;
+  /** Closed loop: this many requests in flight. */
+  concurrency: number;
+  count: number;
+  /** Open loop: requests started at this rate (per second) instead, `count` of them. */
+  ratePerSecond?: number;
+}
+
+export interface LoadResult {
+  count: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  firstError?: string;
+}
+
+/** Runs one load in a fresh worker thread. */
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: spec });
+    worker.once('message', (result: LoadResult) => resolve(result));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load worker exited with ${code}`));
+    });
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function generate(spec: LoadSpec): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const one = async (i: number) => {
+    const started = performance.now();
+    try {
+      const response = await fetch(spec.url, {
+        method: spec.method,
+        headers: spec.headers,
+        body: spec.method === 'POST' ? spec.bodies[i % spec.bodies.length] : undefined,
+      });
+      const text = await response.text();
+      if (response.status !== spec.expectStatus) {
+        errors++;
+        firstError ??= `${response.status} ${text.slice(0, 300)}`;
+      }
+    } catch (error) {
+      errors++;
+      firstError ??= (error as Error).message;
+    }
+    latencies.push(performance.now() - started);
+  };
+  // Warm-up, not counted: the worker's fetch stack loads lazily and opens its connections.
+  await Promise.all(
+    Array.from({ length: Math.min(spec.concurrency, 32) }, (_, i) =>
+      fetch(spec.url, {
+        method: spec.method,
+        headers: spec.headers,
+        body: spec.method === 'POST' ? spec.bodies[i % spec.bodies.length] : undefined,
+      }).then((r) => r.arrayBuffer()),
+    ),
+  );
+  latencies.length = 0;
+  const started = performance.now();
+  if (spec.ratePerSecond) {
+    const interval = 1000 / spec.ratePerSecond;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < spec.count; i++) {
+      const due = started + i * interval;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(one(i));
+    }
+    await Promise.all(inFlight);
+  } else {
+    await Promise.all(
+      Array.from({ length: spec.concurrency }, async () => {
+        while (next < spec.count) await one(next++);
+      }),
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    count: spec.count,
+    seconds,
+    perSecond: spec.count / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    errors,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+if (!isMainThread && parentPort) {
+  parentPort.postMessage(await generate(workerData as LoadSpec));
+}

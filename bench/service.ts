@@ -1,0 +1,198 @@
+// The service under load: started on one database, made ready (agency active, authorised, first status
+// lists anchored), then measured in-process and over HTTP.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { loadConfig } from '../src/config/index.js';
+import { startApp, type RunningApp } from '../src/app.js';
+import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
+import { VerifierService } from '../src/verifier/index.js';
+import { CLAIMS } from './ceiling.js';
+import { percentile, runLoad, type LoadResult } from './load.js';
+
+export interface BenchOptions {
+  n: number;
+  concurrency: number;
+  port: number;
+  chainPort: number;
+  dataDir: string;
+  databaseEnv: Record<string, string>;
+  profileDir?: string;
+  label: string;
+}
+
+export interface Row {
+  label: string;
+  perSecond: number;
+  ceiling: 'sign' | 'verify';
+  p50Ms?: number;
+  p99Ms?: number;
+}
+
+type Format = 'dc+sd-jwt' | 'jwt_vc_json';
+
+/** Closed-loop in-process rate at `concurrency`, with per-operation latencies. */
+async function inProcess(count: number, concurrency: number, task: (i: number) => Promise<unknown>) {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        await task(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: count / ((performance.now() - started) / 1000),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+}
+
+async function profiled<T>(dir: string | undefined, name: string, run: () => Promise<T>): Promise<T> {
+  if (!dir) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`  profile written: ${file}`);
+    session.disconnect();
+  }
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`bench: ${what} not ready after ${timeoutMs / 1000}s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function benchService(options: BenchOptions): Promise<Row[]> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const running: RunningApp = await startApp(
+    loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: String(options.port),
+      PUBLIC_URL: `http://127.0.0.1:${options.port}`,
+      DATA_DIR: options.dataDir,
+      CHAIN_EMBEDDED_PORT: String(options.chainPort),
+      DEMO_AGENCY: 'true',
+      OUTBOX_POLL_MS: '50',
+      CHAIN_POLL_MS: '50',
+      ...options.databaseEnv,
+    }),
+  );
+  try {
+    const { app, url } = running;
+    const demo = await until('demo agency file', async () => new DemoCredentialsFile(running.config).read().demoAgency);
+    const agencies = app.get(AgencyService);
+    const authorisations = app.get(AuthorisationService);
+    await until('agency and authorisations', async () => {
+      const agency = await agencies.get(demo.id);
+      const ready = (await authorisations.list(demo.id)).every((entry) => entry.status === 'active');
+      return agency.status === 'active' && ready ? true : undefined;
+    });
+    const agency = await agencies.get(demo.id);
+    const issuance = app.get(IssuanceService);
+    const verifier = app.get(VerifierService);
+    const issueOne = async (format: Format) =>
+      (await issuance.issue(agency, { typeId: 'driving-licence', claims: CLAIMS, format })).credential;
+    // The first status lists are published at activation and anchored asynchronously: wait until a
+    // credential of each format verifies, status and anchor included (no 404, no unanchored list).
+    for (const format of ['dc+sd-jwt', 'jwt_vc_json'] as const) {
+      const credential = await issueOne(format);
+      await until(`status list anchors (${format})`, async () =>
+        (await verifier.verifyCredential(credential)).verified ? true : undefined,
+      );
+    }
+
+    const rows: Row[] = [];
+    const { n, concurrency } = options;
+    const format: Format = 'dc+sd-jwt';
+    // Warm-up: JIT, statement caches, key and authorisation caches, first index blocks.
+    await inProcess(Math.min(200, n), concurrency, () => issueOne(format));
+    const issued: string[] = [];
+    const before = issuance.groupCommitStats;
+    const issueRate = await profiled(options.profileDir, `${options.label}-issue`, () =>
+      inProcess(n, concurrency, async () => issued.push(await issueOne(format))),
+    );
+    const after = issuance.groupCommitStats;
+    const groupSize = (after.jobs - before.jobs) / Math.max(1, after.groups - before.groups);
+    rows.push({
+      label: `issue ${format}, in-process x${concurrency} (group ${groupSize.toFixed(1)})`,
+      ceiling: 'sign',
+      ...issueRate,
+    });
+    const issue8 = await inProcess(n, 8, () => issueOne(format));
+    rows.push({ label: `issue ${format}, in-process x8`, ceiling: 'sign', ...issue8 });
+    const verifyRate = await profiled(options.profileDir, `${options.label}-verify`, () =>
+      inProcess(n, 1, async (i) => {
+        const result = await verifier.verifyCredential(issued[i % issued.length]!);
+        if (!result.verified) throw new Error(JSON.stringify(result.checks));
+      }),
+    );
+    rows.push({ label: `verify ${format} incl. status, in-process`, ceiling: 'verify', ...verifyRate });
+
+    const issueSpec = {
+      url: `${url}/credentials/issue`,
+      method: 'POST' as const,
+      headers: { authorization: `Bearer ${demo.apiKey}`, 'content-type': 'application/json' },
+      bodies: [
+        JSON.stringify({ credential: { type: 'DrivingLicenceCredential', credentialSubject: CLAIMS }, options: { format } }),
+      ],
+      expectStatus: 201,
+      concurrency,
+      count: n,
+    };
+    const verifySpec = {
+      url: `${url}/credentials/verify`,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      bodies: issued.slice(0, 64).map((credential) => JSON.stringify({ verifiableCredential: credential })),
+      expectStatus: 200,
+      concurrency,
+      count: n,
+    };
+    for (const [what, spec, ceiling] of [
+      ['issue', issueSpec, 'sign'],
+      ['verify', verifySpec, 'verify'],
+    ] as const) {
+      const peak = checked(await runLoad(spec));
+      const half = checked(
+        await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
+      );
+      rows.push({
+        label: `${what} ${format}, HTTP x${concurrency}`,
+        ceiling,
+        perSecond: peak.perSecond,
+        p50Ms: half.p50Ms,
+        p99Ms: half.p99Ms,
+      });
+    }
+    return rows;
+  } finally {
+    await running.close();
+  }
+}
+
+function checked(result: LoadResult): LoadResult {
+  if (result.errors > 0) throw new Error(`bench: ${result.errors} failed requests, first: ${result.firstError}`);
+  return result;
+}

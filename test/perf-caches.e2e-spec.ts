@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { ChainEvents, OutboxService, TrustedIssuerRegistry } from '../src/chain/index.js';
+import { ethrDidAddress } from '../src/did/index.js';
+import { AuthorisationService } from '../src/issuer/credentials/authorisation.service.js';
+import { Database } from '../src/persistence/index.js';
+import { VerifierService } from '../src/verifier/index.js';
+import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+
+/**
+ * The caches of the fast paths (issue #14) against a real chain node: what they hold is dropped by the
+ * chain events that change it, and the status-list memo follows a new list version.
+ */
+describe('performance caches', () => {
+  let app: TestApp;
+  let apiKey: string;
+  let agency: { id: string; did: string };
+
+  const issue = () =>
+    app.call('POST', '/credentials/issue', {
+      token: apiKey,
+      body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS } },
+    });
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    ({ agency, apiKey } = await createActiveAgency(app, 'cache-office', 'Cache Office', ['driving-licence']));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('remembers a status list version by its digest and replaces it when a new version is published', async () => {
+    const issued = await issue();
+    expect(issued.status).toBe(201);
+    const credential = issued.body.credential as string;
+    const uri = (decodeJwt(credential.split('~')[0]!) as { status: { status_list: { uri: string } } }).status.status_list.uri;
+    const memo = app.app.get(VerifierService).statusMemo;
+    const verify = async () =>
+      (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.checks.find(
+        (check: { check: string }) => check.check === 'status',
+      );
+    expect(await verify()).toEqual(expect.objectContaining({ passed: true }));
+    const served = async () => (await app.call('GET', new URL(uri).pathname)).body as string;
+    const first = await served();
+    const digestOf = (jwt: string) => createHash('sha256').update(jwt).digest('hex');
+    expect(memo.digestOf(uri)).toBe(digestOf(first));
+    // Warm: the same version answers from the memo, and still valid.
+    expect(await verify()).toEqual(expect.objectContaining({ passed: true }));
+
+    const revoked = await app.call('POST', `/credentials/${issued.body.credentialId}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'memo test' },
+    });
+    expect(revoked.status).toBe(200);
+    const second = await eventually(async () => {
+      const body = await served();
+      return body !== first ? body : undefined;
+    });
+    expect(await verify()).toEqual(expect.objectContaining({ passed: false, reason: 'the credential is revoked' }));
+    // The new version replaced the old one under its URL.
+    expect(memo.digestOf(uri)).toBe(digestOf(second));
+    await outboxSettled(app);
+  });
+
+  it('empties the authorisation cache on the trusted-issuer registry event, so a withdrawal on chain is seen', async () => {
+    const authorisations = app.app.get(AuthorisationService);
+    expect((await issue()).status).toBe(201);
+    expect(authorisations.cachedActive).toBeGreaterThan(0);
+
+    // A withdrawal written to the registry without going through this service's authorisation rows
+    // (as another replica or the governance would): only the chain event can tell this process.
+    const registry = app.app.get(TrustedIssuerRegistry);
+    const write = await registry.authorisationWrite(ethrDidAddress(agency.did)!, 'driving-licence', false, 'test:withdraw');
+    await app.app.get(Database).transaction((tx) => app.app.get(OutboxService).enqueue(tx, [write]));
+    await outboxSettled(app);
+    await app.app.get(ChainEvents).poll();
+    expect(authorisations.cachedActive).toBe(0);
+
+    // The mirror follows the chain (reconciler), and issuing is refused at once.
+    await authorisations.reconcile();
+    const refused = await issue();
+    expect(refused.status).toBe(403);
+    expect(refused.body.type).toBe('urn:chancery:problem:not_authorised_for_type');
+  });
+});
