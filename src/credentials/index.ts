@@ -1,4 +1,20 @@
-export { Catalogue, CREDENTIAL_FORMATS, type CredentialFormat, type LicenceType } from './catalogue.js';
+export {
+  Catalogue,
+  CREDENTIAL_FORMATS,
+  CATALOGUE_FORMATS,
+  GENERIC_VC_TYPE,
+  parseLicenceTypeDefinition,
+  licenceTypeSchema,
+  readSeedDefinitions,
+  canonicalJson,
+  type CredentialFormat,
+  type CatalogueFormat,
+  type LicenceType,
+  type LicenceTypeDefinition,
+} from './catalogue.js';
+export { CatalogueService, retired as credentialTypeRetired, type CatalogueVersionPublished } from './catalogue.service.js';
+export { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
+export { CatalogueRepository, CatalogueConflict } from './catalogue.repository.js';
 export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOSURES } from './sd-jwt.js';
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
 export {

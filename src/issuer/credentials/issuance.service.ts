@@ -6,6 +6,7 @@ import { KeyService } from '../../keys/index.js';
 import {
   Catalogue,
   CREDENTIAL_FORMATS,
+  credentialTypeRetired,
   didJwk,
   holderPublicJwk,
   InvalidHolderKey,
@@ -150,6 +151,7 @@ export class IssuanceService {
   ): Promise<IssuedCredential> {
     const type = this.catalogue.get(options.typeId);
     if (!type) throw badRequest(`Unknown credential type ${options.typeId}`);
+    if (type.status === 'retired') throw credentialTypeRetired(type.id);
     if (!type.formats.includes(options.format)) throw badRequest(`${type.id} is not issued as ${options.format}`);
     const violations = this.catalogue.validateClaims(type.id, options.claims);
     if (violations.length > 0) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
