@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
+import * as vc from '@digitalbazaar/vc';
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
+import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import { runCli } from '../src/cli.js';
+import { BUNDLED_CONTEXTS, jwkToMultibase } from '../src/credentials/index.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 
@@ -31,6 +36,8 @@ const FISHING_PERMIT = {
   },
 };
 const PERMIT_CLAIMS = { holder_name: '王芳', waters: ['钱塘江'] };
+const V2 = 'https://www.w3.org/ns/credentials/v2';
+const EXAMPLES = 'https://www.w3.org/ns/credentials/examples/v2';
 
 describe('run-time credential catalogue: create, version, retire; metadata without restart; CLI', () => {
   let app: TestApp;
@@ -213,6 +220,137 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(offer.status).toBe(409);
     const verified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: beforeRetirement } });
     expect(verified.status).toBe(200);
+  });
+
+  /** @digitalbazaar/vc used directly; keys read from the chain by ethr-did-resolver, contexts from the bundle. */
+  const verifiedByDigitalBazaar = async (credential: unknown) => {
+    const loader = async (url: string) => {
+      const context = BUNDLED_CONTEXTS.get(url);
+      if (context) return { contextUrl: null, documentUrl: url, document: context };
+      const { didDocument } = await independent.resolver.resolve(url.split('#')[0]!);
+      if (!url.includes('#'))
+        return { contextUrl: null, documentUrl: url, document: { ...didDocument, '@context': ['https://www.w3.org/ns/did/v1'] } };
+      const multikey = {
+        '@context': 'https://w3id.org/security/multikey/v1',
+        id: url,
+        type: 'Multikey',
+        controller: url.split('#')[0],
+        publicKeyMultibase: jwkToMultibase(await independent.issuerJwk(url)),
+      };
+      return { contextUrl: null, documentUrl: url, document: multikey };
+    };
+    const result = await vc.verifyCredential({
+      credential,
+      suite: new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: loader,
+    });
+    return result.verified as boolean;
+  };
+
+  it('issues Data Integrity (ecdsa-rdfc-2019) over VC-API, verified by @digitalbazaar/vc and by us', async () => {
+    for (const typeId of ['driving-licence', 'generic-vcdm2']) {
+      expect((await app.operator('PUT', `/operator/agencies/${agencyId}/authorisations/${typeId}`)).status).toBe(200);
+    }
+    await eventually(async () => {
+      const list = (await app.operator('GET', `/operator/agencies/${agencyId}/authorisations`)).body as { status: string }[];
+      return list.every((entry) => entry.status === 'active') ? true : undefined;
+    });
+    const issued = await issue(
+      { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS },
+      { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' },
+    );
+    expect(issued.status).toBe(201);
+    const credential = issued.body.verifiableCredential;
+    expect(credential).toMatchObject({
+      '@context': [V2, 'https://www.w3.org/ns/credentials/undefined-terms/v2'],
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      credentialStatus: [
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation' }),
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'suspension' }),
+      ],
+      proof: { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019', proofPurpose: 'assertionMethod' },
+    });
+    expect(credential.proof.verificationMethod).toMatch(/^did:ethr:govchain:0x[0-9a-fA-F]{40}#/);
+    expect(await verifiedByDigitalBazaar(credential)).toBe(true);
+    const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+    expect(ours.status).toBe(200);
+    const tampered = { ...credential, credentialSubject: { ...credential.credentialSubject, family_name: 'X' } };
+    expect(await verifiedByDigitalBazaar(tampered)).toBe(false);
+  });
+
+  it('issues a generic VCDM 2.0 credential as submitted: valid members kept, past validFrom, URL subjects, several subjects', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    const submitted = {
+      '@context': [V2, EXAMPLES],
+      id: 'urn:uuid:6b0e2c1a-5d1f-4f7b-8a55-2b1c3d4e5f60',
+      type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+      issuer: { id: agency.did, name: 'Fisheries Bureau' },
+      name: 'Alumni credential',
+      description: [{ '@value': '校友证明', '@language': 'zh' }],
+      validFrom: '2020-01-01T00:00:00Z',
+      credentialSubject: [
+        { id: 'https://example.edu/students/1', alumniOf: 'Example University' },
+        { id: 'https://example.edu/students/2', alumniOf: 'Example University' },
+      ],
+      credentialSchema: { id: 'https://example.org/schemas/alumni.json', type: 'JsonSchema' },
+      termsOfUse: { type: 'ExampleTermsOfUse' },
+      evidence: [{ type: ['ExampleEvidence'], id: 'https://example.edu/evidence/1' }],
+      refreshService: { id: 'https://example.edu/refresh/1', type: 'ExampleRefreshService' },
+    };
+    const asJwt = await issue(submitted, { format: 'jwt_vc_json' });
+    expect(asJwt.status).toBe(201);
+    const token = asJwt.body.verifiableCredential.id.slice('data:application/vc+jwt,'.length);
+    const key = await importJWK((await independent.issuerJwk(decodeProtectedHeader(token).kid!)) as JWK, 'ES256');
+    const { payload } = await jwtVerify(token, key, { typ: 'vc+jwt' });
+    const { credentialStatus: _status, ...kept } = payload as Record<string, unknown>;
+    expect(kept).toMatchObject({ ...submitted, iss: agency.did, jti: submitted.id });
+    expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: token } })).status).toBe(200);
+
+    const asDataIntegrity = await issue(submitted, { format: 'ldp_vc' });
+    expect(asDataIntegrity.status).toBe(201);
+    expect(asDataIntegrity.body.verifiableCredential).toMatchObject(submitted);
+    expect(await verifiedByDigitalBazaar(asDataIntegrity.body.verifiableCredential)).toBe(true);
+  });
+
+  it('refuses invalid VCDM 2.0 input with a 400 listing every violation, path and code', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    const refused = await issue({
+      '@context': ['https://www.w3.org/2018/credentials/v1'],
+      id: 'not a url',
+      type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+      issuer: 'did:example:someone-else',
+      validFrom: 'yesterday',
+      credentialSubject: { id: 'x y', alumniOf: 'Example University' },
+      credentialStatus: { id: 'https://example.org/status#1' },
+      proof: { type: 'DataIntegrityProof' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.violations.map((v: { path: string; code: string }) => `${v.path} ${v.code}`).sort()).toEqual([
+      'credential.@context[0] context.first_not_v2',
+      'credential.credentialStatus.type extension.type_required',
+      'credential.credentialSubject.id id.not_url',
+      'credential.id id.not_url',
+      'credential.issuer issuer.not_agency',
+      'credential.proof proof.present',
+      'credential.validFrom validFrom.invalid',
+    ]);
+    const nullIssuer = await issue({
+      '@context': [V2],
+      type: ['VerifiableCredential'],
+      issuer: null,
+      credentialSubject: { a: 1 },
+    });
+    expect(nullIssuer.body.violations).toEqual([expect.objectContaining({ path: 'credential.issuer', code: 'issuer.invalid' })]);
+    const twoLicences = await issue({
+      '@context': [V2],
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      issuer: agency.did,
+      credentialSubject: [DRIVING_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS],
+    });
+    expect(twoLicences.body.violations).toEqual([
+      expect.objectContaining({ path: 'credential.credentialSubject', code: 'credentialSubject.multiple_not_allowed' }),
+    ]);
   });
 
   it('is managed from the CLI', async () => {

@@ -100,4 +100,14 @@ export {
   type VcdmRule,
   type ParsedEnvelope,
 } from './vcdm2.js';
+export {
+  checkIssueInput,
+  buildCredentialDocument,
+  vcJwtPayload,
+  holderJwkOfSubject,
+  UNDEFINED_TERMS_CONTEXT,
+  type IssueInput,
+  type IssueViolation,
+  type IssueRule,
+} from './issue-input.js';
 export { CredentialsModule } from './credentials.module.js';
