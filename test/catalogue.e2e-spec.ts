@@ -12,6 +12,7 @@ import { BUNDLED_CONTEXTS, jwkToMultibase } from '../src/credentials/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { openApiConformance } from './support/openapi-conformance.js';
 
 const FISHING_PERMIT = {
   id: 'fishing-permit',
@@ -374,6 +375,27 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(twoLicences.body.violations).toEqual([
       expect.objectContaining({ path: 'credential.credentialSubject', code: 'credentialSubject.multiple_not_allowed' }),
     ]);
+  });
+
+  it('answers what the OpenAPI document declares for the operator catalogue routes', async () => {
+    const conforms = openApiConformance((await app.call('GET', '/docs/openapi.json')).body);
+    const check = async (method: string, template: string, path: string, status: number, body?: unknown) => {
+      const reply = await app.operator(method, path, body);
+      expect({ status: reply.status, nonConformities: conforms(method, template, reply) }).toEqual({
+        status,
+        nonConformities: [],
+      });
+    };
+    const next = { ...FISHING_PERMIT, id: 'river-permit', vcType: 'RiverPermitCredential' };
+    const { id: _id, ...version } = next;
+    await check('GET', '/operator/catalogue', '/operator/catalogue', 200);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 201, next);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 409, next);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 400, { id: 'x' });
+    await check('GET', '/operator/catalogue/{id}', '/operator/catalogue/river-permit', 200);
+    await check('GET', '/operator/catalogue/{id}', '/operator/catalogue/none', 404);
+    await check('POST', '/operator/catalogue/{id}/versions', '/operator/catalogue/river-permit/versions', 201, version);
+    await check('POST', '/operator/catalogue/{id}/retire', '/operator/catalogue/river-permit/retire', 200);
   });
 
   it('is managed from the CLI', async () => {
