@@ -333,6 +333,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const asDataIntegrity = await issue(submitted, { format: 'ldp_vc' });
     expect(asDataIntegrity.status).toBe(201);
     expect(asDataIntegrity.body.verifiableCredential).toMatchObject(submitted);
+    expect(asDataIntegrity.body.verifiableCredential).not.toHaveProperty('validUntil');
     expect(await verifiedByDigitalBazaar(asDataIntegrity.body.verifiableCredential)).toBe(true);
   });
 

@@ -236,6 +236,8 @@ describe('buildCredentialDocument and vcJwtPayload', () => {
       validFrom: '2026-01-01T00:00:00Z',
       credentialSubject: { id: 'did:jwk:abc', a: 1 },
     });
+    const open = buildCredentialDocument({ ...VALID }, { ...fill, validUntil: undefined });
+    expect(open).not.toHaveProperty('validUntil');
   });
 
   it('mirrors issuer, id, validity and subject in registered JWT claims', () => {

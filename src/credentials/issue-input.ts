@@ -129,17 +129,18 @@ const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * The document to secure: the submitted one with what issuance adds and nothing rewritten: an `id` when it
- * has none, `validFrom`/`validUntil` when absent, the holder's did:jwk as subject id when a key was given
+ * has none, `validFrom` when absent, `validUntil` when absent and given (licence types expire; the generic
+ * type does not unless the submitter says so), the holder's did:jwk as subject id when a key was given
  * and the subject has no id, and our status entries after any submitted ones.
  */
 export function buildCredentialDocument(
   document: Json,
-  fill: { id: string; validFrom: Date; validUntil: Date; holderDid?: string; status?: Json[] },
+  fill: { id: string; validFrom: Date; validUntil?: Date; holderDid?: string; status?: Json[] },
 ): Json {
   const built: Json = { ...document };
   built['id'] ??= fill.id;
   built['validFrom'] ??= iso(fill.validFrom);
-  built['validUntil'] ??= iso(fill.validUntil);
+  if (fill.validUntil) built['validUntil'] ??= iso(fill.validUntil);
   if (fill.holderDid && isObject(built['credentialSubject']) && !('id' in built['credentialSubject']))
     built['credentialSubject'] = { id: fill.holderDid, ...built['credentialSubject'] };
   if (fill.status?.length) {

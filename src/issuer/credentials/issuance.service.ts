@@ -7,6 +7,7 @@ import {
   buildCredentialDocument,
   Catalogue,
   CATALOGUE_FORMATS,
+  GENERIC_VC_TYPE,
   checkIssueInput,
   createDocumentLoader,
   DocumentNotLoadable,
@@ -271,7 +272,8 @@ export class IssuanceService {
       const document = buildCredentialDocument(options.document, {
         id: `urn:uuid:${id}`,
         validFrom,
-        validUntil,
+        // The generic VCDM 2.0 type gets no expiry it was not given (its catalogue validity is only the bound).
+        validUntil: type.vcType === GENERIC_VC_TYPE ? undefined : validUntil,
         holderDid: options.holderJwk ? didJwk(options.holderJwk) : undefined,
         status: allocation.credentialStatus,
       });
