@@ -8,6 +8,7 @@ import { Oid4vpHardening1765300000000 } from './1765300000000-Oid4vpHardening.js
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
 import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
 import { CitizenLogin1766170000000 } from './1766170000000-CitizenLogin.js';
+import { CredentialCatalogue1766300000000 } from './1766300000000-CredentialCatalogue.js';
 import { StatusIndexBlocks1766300000000 } from './1766300000000-StatusIndexBlocks.js';
 import { NonceDigests1766400000000 } from './1766400000000-NonceDigests.js';
 
@@ -23,6 +24,7 @@ export const migrations = [
   ReplicaLeases1765500000000,
   StatusLeaseIdempotency1765600000000,
   CitizenLogin1766170000000,
+  CredentialCatalogue1766300000000,
   StatusIndexBlocks1766300000000,
   NonceDigests1766400000000,
 ];

@@ -20,6 +20,11 @@ Commands:
         [--data-sharing-permission <id>]                             register a portal for wallet login (prints its secret once)
   oidc-client:list                                                   registered portals
   oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
+  catalogue:list                                                     credential types of the catalogue (retired too)
+  catalogue:show <type-id>                                           one type with its versions and schema digests
+  catalogue:create --file <type.json>                                create a credential type (catalogue/*.json shape)
+  catalogue:version <type-id> --file <type.json>                     publish a new version of a type
+  catalogue:retire <type-id>                                         retire a type (no new issuance; issued ones verify)
 
 Environment:
   CHANCERY_URL       service base URL (default http://127.0.0.1:\${PORT:-3000})
@@ -43,6 +48,16 @@ function operatorKey(env: NodeJS.ProcessEnv): string {
   throw new Error(`No operator key: set OPERATOR_API_KEY or run the service once so that ${file} exists`);
 }
 
+function typeId(command: string, value: string | undefined): string {
+  if (!value) throw new Error(`${command} needs a credential type id\n\n${USAGE}`);
+  return encodeURIComponent(value);
+}
+
+function jsonFile(command: string, file: string | undefined): unknown {
+  if (!file) throw new Error(`${command} needs --file <type.json>\n\n${USAGE}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+}
+
 /** Maps argv to one operator API request; throws with the usage text for anything it does not know. */
 export function requestFor(argv: string[]): Request {
   const { values, positionals } = parseArgs({
@@ -57,6 +72,7 @@ export function requestFor(argv: string[]): Request {
       'auth-method': { type: 'string' },
       'jwks-file': { type: 'string' },
       'data-sharing-permission': { type: 'string' },
+      file: { type: 'string' },
     },
   });
   const [command, target, extra] = positionals;
@@ -109,6 +125,18 @@ export function requestFor(argv: string[]): Request {
     case 'oidc-client:delete':
       if (!target) throw new Error(`oidc-client:delete needs a client id\n\n${USAGE}`);
       return { method: 'DELETE', path: `/operator/oidc-clients/${encodeURIComponent(target)}` };
+    case 'catalogue:list':
+      return { method: 'GET', path: '/operator/catalogue' };
+    case 'catalogue:show':
+      return { method: 'GET', path: `/operator/catalogue/${typeId(command, target)}` };
+    case 'catalogue:create':
+      return { method: 'POST', path: '/operator/catalogue', body: jsonFile(command, values.file) };
+    case 'catalogue:version': {
+      const { id: _id, ...definition } = jsonFile(command, values.file) as Record<string, unknown>;
+      return { method: 'POST', path: `/operator/catalogue/${typeId(command, target)}/versions`, body: definition };
+    }
+    case 'catalogue:retire':
+      return { method: 'POST', path: `/operator/catalogue/${typeId(command, target)}/retire` };
     default:
       throw new Error(command ? `Unknown command ${command}\n\n${USAGE}` : USAGE);
   }

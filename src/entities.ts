@@ -1,4 +1,5 @@
 import { HmacKeyEntity, KeyEntity } from './keys/index.js';
+import { CredentialTypeEntity, CredentialTypeVersionEntity } from './credentials/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import {
@@ -60,4 +61,6 @@ export const entities = [
   CitizenLoginEntity,
   CitizenLoginClaimsEntity,
   CitizenLoginSettingEntity,
+  CredentialTypeEntity,
+  CredentialTypeVersionEntity,
 ];

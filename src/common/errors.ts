@@ -19,6 +19,7 @@ export const PROBLEM_CODES = [
   'database_unavailable',
   'agency_not_active',
   'not_authorised_for_type',
+  'credential_type_retired',
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'rate_limited',

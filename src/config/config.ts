@@ -131,6 +131,8 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.url())),
   OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  // Run-time credential catalogue: how often a replica checks the table for types changed elsewhere.
+  CATALOGUE_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
   // Wallet login for web applications: the OpenID Provider under /oidc (issue 17).
   OIDC_COOKIE_KEYS: z
     .string()
@@ -205,6 +207,8 @@ export interface AppConfig {
   holderProofMaxAgeSeconds: number;
   /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
   oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
+  /** How often the run-time catalogue checks for types created, versioned or retired by another replica. */
+  catalogue: { refreshMs: number };
   oidc: {
     /** Keys that sign the OpenID Provider's cookies, newest first; unset: one derived through src/keys. */
     cookieKeys: string[] | undefined;
@@ -357,6 +361,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
     holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
     oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
+    catalogue: { refreshMs: e.CATALOGUE_REFRESH_MS },
     oidc: {
       cookieKeys: e.OIDC_COOKIE_KEYS,
       claimsRetentionSeconds: e.OIDC_CLAIMS_RETENTION_SECONDS,

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { projectRoot } from '../common/index.js';
-import { Catalogue } from './catalogue.js';
+import { Catalogue, canonicalJson, parseLicenceTypeDefinition, readSeedDefinitions } from './catalogue.js';
 
 describe('licence catalogue', () => {
   const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
 
-  it('ships the four required types with zh-CN and en display names', () => {
+  it('ships the four licence types and the generic VCDM 2.0 type with zh-CN and en display names', () => {
     expect(catalogue.list().map((type) => type.id)).toEqual([
       'business-licence',
       'driving-licence',
+      'generic-vcdm2',
       'professional-qualification',
       'resident-identity',
     ]);
@@ -48,5 +49,53 @@ describe('licence catalogue', () => {
     expect(catalogue.validateClaims('driving-licence', claims)).toEqual([]);
     expect(catalogue.validateClaims('driving-licence', { categories: ['C1'] }, 'partial')).toEqual([]);
     expect(catalogue.validateClaims('driving-licence', { categories: ['C1'] })).not.toEqual([]);
+  });
+
+  it('finds a type by its W3C type, the generic type only for types nobody else claims', () => {
+    expect(catalogue.byVcTypes(['VerifiableCredential', 'DrivingLicenceCredential'])!.id).toBe('driving-licence');
+    expect(catalogue.byVcTypes(['VerifiableCredential', 'ExampleDegreeCredential'])!.id).toBe('generic-vcdm2');
+    expect(catalogue.byVcTypes(['VerifiableCredential', 'ExampleDegreeCredential'], false)).toBeUndefined();
+    expect(catalogue.byVcTypes(['ExampleDegreeCredential'])).toBeUndefined();
+    expect(catalogue.validateClaims('generic-vcdm2', { anything: { nested: [1, 2] } })).toEqual([]);
+  });
+
+  it('sees a replaced content at once; retired types are kept for verification but not listed', () => {
+    const copy = new Catalogue(readSeedDefinitions(join(projectRoot(), 'catalogue')), 'https://issuer.example');
+    const [first, ...rest] = readSeedDefinitions(join(projectRoot(), 'catalogue'));
+    copy.replace([{ definition: first!, status: 'retired', version: 3 }, ...rest]);
+    expect(copy.list().map((type) => type.id)).not.toContain(first!.id);
+    expect(copy.get(first!.id)).toMatchObject({ status: 'retired', version: 3 });
+    expect(copy.byVcTypes([first!.vcType])!.id).toBe(first!.id);
+  });
+
+  it('parses a definition with every problem listed, and digests it canonically', () => {
+    const ok = parseLicenceTypeDefinition({
+      id: 'fishing-permit',
+      vcType: 'FishingPermitCredential',
+      catalogueCode: '11330000002482209J001',
+      holderType: 'natural',
+      display: { en: { name: 'Fishing permit' }, 'zh-CN': { name: '捕捞许可证' } },
+      validityDays: 365,
+      formats: ['dc+sd-jwt', 'jwt_vc_json', 'ldp_vc'],
+      selectivelyDisclosable: ['name'],
+      claims: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } }, required: ['name'] },
+    });
+    expect(ok.problems).toEqual([]);
+    expect(ok.definition!.multipleSubjects).toBe(false);
+    const bad = parseLicenceTypeDefinition({
+      ...ok.definition,
+      id: 'Bad Id',
+      holderType: 'robot',
+      selectivelyDisclosable: ['nope'],
+    });
+    expect(bad.problems.map((problem) => problem.path).sort()).toEqual(['holderType', 'id']);
+    const unknownClaim = parseLicenceTypeDefinition({ ...ok.definition, selectivelyDisclosable: ['nope'] });
+    expect(unknownClaim.problems).toEqual([{ path: 'selectivelyDisclosable', message: 'unknown claim nope' }]);
+    const badSchema = parseLicenceTypeDefinition({
+      ...ok.definition,
+      claims: { ...ok.definition!.claims, properties: { name: { type: 'strang' } } },
+    });
+    expect(badSchema.problems[0]!.path).toBe('claims');
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
   });
 });

@@ -1,4 +1,4 @@
-import type { LicenceType } from './catalogue.js';
+import { GENERIC_VC_TYPE, type LicenceType } from './catalogue.js';
 import { registryProblem, type IssuerDecision } from './issuer-trust.js';
 import { verifyKeyBinding, type ParsedSdJwt } from './sd-jwt.js';
 import {
@@ -60,8 +60,8 @@ export async function finishCredential(
   const { validFrom, validUntil } = read;
   checks.record(
     'validity',
-    validUntil === undefined && type
-      ? // Catalogue types always expire; VCDM 2.0 makes validUntil optional for everything else.
+    validUntil === undefined && type && type.vcType !== GENERIC_VC_TYPE
+      ? // Licence types always expire; VCDM 2.0 makes validUntil optional for everything else (the generic type too).
         'the credential has no expiry'
       : // exp is the first second the credential is no longer valid (RFC 7519 §4.1.4).
         validUntil !== undefined && validUntil + context.clockSkewSeconds <= now

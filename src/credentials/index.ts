@@ -1,4 +1,20 @@
-export { Catalogue, CREDENTIAL_FORMATS, type CredentialFormat, type LicenceType } from './catalogue.js';
+export {
+  Catalogue,
+  CREDENTIAL_FORMATS,
+  CATALOGUE_FORMATS,
+  GENERIC_VC_TYPE,
+  parseLicenceTypeDefinition,
+  licenceTypeSchema,
+  readSeedDefinitions,
+  canonicalJson,
+  type CredentialFormat,
+  type CatalogueFormat,
+  type LicenceType,
+  type LicenceTypeDefinition,
+} from './catalogue.js';
+export { CatalogueService, retired as credentialTypeRetired, type CatalogueVersionPublished } from './catalogue.service.js';
+export { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
+export { CatalogueRepository, CatalogueConflict } from './catalogue.repository.js';
 export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOSURES } from './sd-jwt.js';
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
 export {
@@ -84,4 +100,14 @@ export {
   type VcdmRule,
   type ParsedEnvelope,
 } from './vcdm2.js';
+export {
+  checkIssueInput,
+  buildCredentialDocument,
+  vcJwtPayload,
+  holderJwkOfSubject,
+  UNDEFINED_TERMS_CONTEXT,
+  type IssueInput,
+  type IssueViolation,
+  type IssueRule,
+} from './issue-input.js';
 export { CredentialsModule } from './credentials.module.js';

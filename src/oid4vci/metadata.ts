@@ -106,7 +106,7 @@ export function credentialConfigurations(catalogue: Catalogue): Record<string, R
     if (type.formats.includes('jwt_vc_json')) {
       configurations[configurationId(type.id, 'jwt_vc_json')] = {
         format: 'jwt_vc_json',
-        credential_definition: { type: ['VerifiableCredential', type.vcType] },
+        credential_definition: { type: [...new Set(['VerifiableCredential', type.vcType])] },
         ...common,
         credential_metadata: { display: display(type), claims: claims(type, ['credentialSubject']) },
       };

@@ -49,7 +49,7 @@ export function analyseDcqlQuery(
       typeId = types.length === 1 ? types[0] : undefined;
       if (!typeId) violations.push({ path: `${path}.meta.vct_values`, message: 'must name exactly one catalogue vct' });
     } else if (format === 'jwt_vc_json') {
-      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values)?.id);
+      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values, false)?.id);
       typeId = types.length === 1 ? types[0] : undefined;
       if (!typeId)
         violations.push({ path: `${path}.meta.type_values`, message: 'must name exactly one catalogue credential type' });

@@ -6,29 +6,37 @@ import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
+import { DataIntegrityStatusLists, wantsDataIntegrity } from './data-integrity-list.js';
 
 @ApiTags('status lists')
 @Controller('status')
 export class StatusController {
   constructor(
     private readonly status: StatusService,
+    private readonly dataIntegrity: DataIntegrityStatusLists,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get(':listId/:purpose')
   @ApiOperation({
-    summary: 'A signed status list: Bitstring Status List credential (revocation|suspension) or Token Status List (token)',
+    summary:
+      'A signed status list: Bitstring Status List credential (revocation|suspension; vc+jwt, or Data Integrity JSON ' +
+      'with Accept: application/vc+ld+json or application/vc) or Token Status List (token)',
   })
   async serve(
     @Param('listId') listId: string,
     @Param('purpose') purpose: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Headers('accept') accept: string | undefined,
     @Res() reply: FastifyReply,
   ) {
     const { list, publication } = await this.status.served(listId, purpose as StatusPurpose);
+    const dataIntegrity = list.kind === 'bitstring' && wantsDataIntegrity(accept);
+    const body = dataIntegrity ? JSON.stringify(await this.dataIntegrity.secured(list, publication)) : publication.jwt;
     // The tag is computed from the bytes served, so caches follow exactly what goes out.
-    const etag = `"${createHash('sha256').update(publication.jwt).digest('base64url')}"`;
+    const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
     void reply
+      .header('vary', 'accept')
       .header('etag', etag)
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
       .header('last-modified', publication.createdAt.toUTCString());
@@ -38,7 +46,8 @@ export class StatusController {
       return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
     });
     if (matches) return reply.status(304).send();
-    return reply.status(200).header('content-type', this.status.mediaType(list.kind)).send(publication.jwt);
+    const mediaType = dataIntegrity ? 'application/vc+ld+json' : this.status.mediaType(list.kind);
+    return reply.status(200).header('content-type', mediaType).send(body);
   }
 
   @Get(':listId/:purpose/history')

@@ -13,8 +13,15 @@ import { Idempotent, idempotencyScope } from '../idempotency.js';
 
 const MEDIA_TYPE = { 'dc+sd-jwt': 'application/dc+sd-jwt', jwt_vc_json: 'application/vc+jwt' } as const;
 
-/** The VC-API answer: VCDM 2.0 and SD-JWT credentials are enveloped in a data: URL, 1.1 JWTs are returned as is. */
+/**
+ * The VC-API answer: VCDM 2.0 and SD-JWT credentials are enveloped in a data: URL, Data Integrity
+ * credentials are the secured JSON document, 1.1 JWTs are returned as is.
+ */
 function vcApiResponse(issued: IssuedCredential) {
+  if (issued.format === 'ldp_vc') {
+    const document = JSON.parse(issued.credential) as Record<string, unknown>;
+    return { verifiableCredential: document, credential: document, ...metadata(issued) };
+  }
   const enveloped = issued.format === 'dc+sd-jwt' || issued.dataModel === '2.0';
   return {
     verifiableCredential: enveloped
@@ -25,6 +32,12 @@ function vcApiResponse(issued: IssuedCredential) {
         }
       : issued.credential,
     credential: issued.credential,
+    ...metadata(issued),
+  };
+}
+
+function metadata(issued: IssuedCredential) {
+  return {
     credentialId: issued.id,
     format: issued.format,
     ...(issued.dataModel ? { dataModel: issued.dataModel } : {}),
@@ -47,7 +60,10 @@ export class IssuanceController {
   @UseGuards(AgencyGuard)
   @Idempotent()
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt) or JWT VC (jwt_vc_json, VCDM 2.0 or 1.1)' })
+  @ApiOperation({
+    summary:
+      'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt), JWT VC (jwt_vc_json, VCDM 2.0 or 1.1) or Data Integrity (ldp_vc, ecdsa-rdfc-2019)',
+  })
   @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
   async issue(@CurrentAgency() agency: Agency, @Body() body: unknown, @Req() request: FastifyRequest) {
     const idempotency = idempotencyScope(request);
@@ -55,7 +71,7 @@ export class IssuanceController {
     // answer gets this credential back, never a second one.
     const issued = await this.issuance.issue(
       agency,
-      this.issuance.fromVcApiRequest(body),
+      this.issuance.fromVcApiRequest(agency, body),
       idempotency ? { inTransaction: (tx, credential) => idempotency.complete(tx, vcApiResponse(credential)) } : {},
     );
     return vcApiResponse(issued);

@@ -3,11 +3,12 @@ import { AuthorisationService } from './authorisation.service.js';
 import { AuthorisationController, CredentialStatusController, IssuanceController } from './credential.controller.js';
 import { CredentialRepository } from './credential.repository.js';
 import { IssuanceService } from './issuance.service.js';
+import { CatalogueController } from '../catalogue/catalogue.controller.js';
 import { IdempotencyRepository } from '../../persistence/index.js';
 import { IdempotencyInterceptor, IdempotencyService } from '../idempotency.js';
 
 @Module({
-  controllers: [IssuanceController, CredentialStatusController, AuthorisationController],
+  controllers: [IssuanceController, CredentialStatusController, AuthorisationController, CatalogueController],
   providers: [
     CredentialRepository,
     AuthorisationService,

@@ -4,17 +4,25 @@ import { z } from 'zod';
 import { badRequest, parseOrThrow, ProblemError } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import {
+  buildCredentialDocument,
   Catalogue,
-  CREDENTIAL_FORMATS,
+  CATALOGUE_FORMATS,
+  GENERIC_VC_TYPE,
+  checkIssueInput,
+  createDocumentLoader,
+  DocumentNotLoadable,
+  holderJwkOfSubject,
+  secureWithEcdsaRdfc2019,
+  vcJwtPayload,
+  type CatalogueFormat,
+  credentialTypeRetired,
   didJwk,
   holderPublicJwk,
   InvalidHolderKey,
   issueSdJwt,
-  jwkFromDidJwk,
   jwkThumbprint,
   jwtVcPayload,
   signJws,
-  type CredentialFormat,
   type DataModel,
   type LicenceType,
 } from '../../credentials/index.js';
@@ -42,17 +50,22 @@ const publicJwk = z.unknown().transform((value, context): JsonWebKey => {
   }
 });
 
-/** W3C VC-API issue request; `options` selects the format and binds a holder key. */
+/** What VC-API `options` may ask for Data Integrity with (VC-API and the W3C suites' issuer settings). */
+const DATA_INTEGRITY_OPTIONS = { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' } as const;
+
+/**
+ * W3C VC-API issue request. The credential itself is checked by checkIssueInput (src/credentials), which
+ * lists every VCDM 2.0 and catalogue violation; `options` selects the format and binds a holder key.
+ * Without `format`, a type's first format is used (dc+sd-jwt when it has it); `type: DataIntegrityProof`
+ * or `cryptosuite: ecdsa-rdfc-2019` ask for `ldp_vc`.
+ */
 export const issueRequestSchema = z.object({
-  credential: z.looseObject({
-    type: z.union([z.string(), z.array(z.string()).min(1)]),
-    credentialSubject: z.record(z.string(), z.unknown()),
-    validFrom: z.iso.datetime({ offset: true }).optional(),
-    validUntil: z.iso.datetime({ offset: true }).optional(),
-  }),
+  credential: z.record(z.string(), z.unknown()),
   options: z
-    .object({
-      format: z.enum(CREDENTIAL_FORMATS).default('dc+sd-jwt'),
+    .looseObject({
+      format: z.enum(CATALOGUE_FORMATS).optional(),
+      type: z.literal(DATA_INTEGRITY_OPTIONS.type).optional(),
+      cryptosuite: z.literal(DATA_INTEGRITY_OPTIONS.cryptosuite).optional(),
       dataModel: z.enum(['2.0', '1.1']).default('2.0'),
       holderJwk: publicJwk.optional(),
     })
@@ -62,25 +75,25 @@ export const issueRequestSchema = z.object({
 export interface IssueOptions {
   typeId: string;
   claims: Record<string, unknown>;
-  format: CredentialFormat;
+  format: CatalogueFormat;
   dataModel?: DataModel;
   holderJwk?: JsonWebKey;
   validFrom?: Date;
   validUntil?: Date;
+  /** VC-API: the checked VCDM 2.0 document, secured as submitted (jwt_vc_json 2.0 and ldp_vc). */
+  document?: Record<string, unknown>;
 }
 
 export interface IssuedCredential {
   id: string;
-  format: CredentialFormat;
+  format: CatalogueFormat;
   dataModel?: DataModel;
-  /** The compact serialisation: an SD-JWT (`…~`) or a JWS. */
+  /** The compact serialisation: an SD-JWT (`…~`) or a JWS; for ldp_vc the JSON of the secured document. */
   credential: string;
   typeId: string;
   validFrom: Date;
   validUntil: Date;
 }
-
-const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** What one issuance writes: its status entry, its record, and the caller's own rows (idempotency). */
 interface IssuanceWrite {
@@ -124,42 +137,35 @@ export class IssuanceService {
     for (const job of jobs) await job.inTransaction?.(tx);
   }
 
-  /** Maps a VC-API request to issue options (400 listing every problem). */
-  fromVcApiRequest(body: unknown): IssueOptions {
+  /** Maps a VC-API request to issue options (400 listing every violation, with its path and rule code). */
+  fromVcApiRequest(agency: Agency, body: unknown): IssueOptions {
     const { credential, options } = parseOrThrow(issueRequestSchema, body);
-    const type = this.catalogue.byVcTypes(credential.type);
-    if (!type) {
-      throw badRequest(
-        `credential.type names no catalogue type; known: ${this.catalogue
-          .list()
-          .map((t) => t.vcType)
-          .join(', ')}`,
-        [{ path: 'credential.type', message: 'unknown credential type' }],
-      );
-    }
-    const { id: subjectId, ...claims } = credential.credentialSubject;
+    const asked = options.format ?? (options.type || options.cryptosuite ? 'ldp_vc' : undefined);
+    const { input, violations } = checkIssueInput(credential, {
+      agencyDid: agency.did,
+      catalogue: this.catalogue,
+      format: asked,
+    });
+    if (!input) throw badRequest(`The credential cannot be issued: ${violations.length} violation(s)`, violations);
+    const format = asked ?? (input.type.formats.includes('dc+sd-jwt') ? 'dc+sd-jwt' : input.type.formats[0]!);
     let holderJwk = options.holderJwk;
-    if (subjectId !== undefined) {
-      const fromDid = typeof subjectId === 'string' ? jwkFromDidJwk(subjectId) : undefined;
-      if (!fromDid)
-        throw badRequest('credentialSubject.id must be the did:jwk of a public ES256 key', [
-          { path: 'credential.credentialSubject.id', message: 'not a did:jwk of a public ES256 key' },
-        ]);
-      if (holderJwk && jwkThumbprint(holderJwk) !== jwkThumbprint(fromDid)) {
-        throw badRequest('credentialSubject.id and options.holderJwk name different keys', [
-          { path: 'options.holderJwk', message: 'differs from credentialSubject.id' },
-        ]);
-      }
-      holderJwk = fromDid;
+    const fromDid = holderJwkOfSubject(input.subjectId);
+    if (fromDid && holderJwk && jwkThumbprint(holderJwk) !== jwkThumbprint(fromDid)) {
+      throw badRequest('credentialSubject.id and options.holderJwk name different keys', [
+        { path: 'options.holderJwk', message: 'differs from credentialSubject.id' },
+      ]);
     }
+    holderJwk ??= fromDid;
+    const date = (member: string) => (typeof input.document[member] === 'string' ? new Date(input.document[member]) : undefined);
     return {
-      typeId: type.id,
-      claims,
-      format: options.format,
+      typeId: input.type.id,
+      claims: input.subjects[0]!,
+      format,
       dataModel: options.dataModel,
       holderJwk,
-      validFrom: credential.validFrom ? new Date(credential.validFrom) : undefined,
-      validUntil: credential.validUntil ? new Date(credential.validUntil) : undefined,
+      validFrom: date('validFrom'),
+      validUntil: date('validUntil'),
+      document: input.document,
     };
   }
 
@@ -177,8 +183,10 @@ export class IssuanceService {
   ): Promise<IssuedCredential> {
     const type = this.catalogue.get(options.typeId);
     if (!type) throw badRequest(`Unknown credential type ${options.typeId}`);
+    if (type.status === 'retired') throw credentialTypeRetired(type.id);
     if (!type.formats.includes(options.format)) throw badRequest(`${type.id} is not issued as ${options.format}`);
-    const violations = this.catalogue.validateClaims(type.id, options.claims);
+    // VC-API documents were checked subject by subject (checkIssueInput); OID4VCI offers carry one claim set.
+    const violations = options.document ? [] : this.catalogue.validateClaims(type.id, options.claims);
     if (violations.length > 0) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
     if (agency.status !== 'active' || !agency.signingKid) {
       throw new ProblemError(
@@ -192,8 +200,6 @@ export class IssuanceService {
 
     const now = Date.now();
     const validFrom = options.validFrom ?? new Date(now);
-    if (validFrom.getTime() < now - CLOCK_SKEW_MS)
-      throw badRequest('validFrom may not lie in the past', [{ path: 'credential.validFrom', message: 'in the past' }]);
     const latest = validFrom.getTime() + type.validityDays * 86_400_000;
     const validUntil = options.validUntil ?? new Date(latest);
     if (validUntil.getTime() > latest || validUntil <= validFrom) {
@@ -279,6 +285,18 @@ export class IssuanceService {
         sign,
       });
     }
+    if (options.document && (options.format === 'ldp_vc' || (options.dataModel ?? '2.0') === '2.0')) {
+      const document = buildCredentialDocument(options.document, {
+        id: `urn:uuid:${id}`,
+        validFrom,
+        // The generic VCDM 2.0 type gets no expiry it was not given (its catalogue validity is only the bound).
+        validUntil: type.vcType === GENERIC_VC_TYPE ? undefined : validUntil,
+        holderDid: options.holderJwk ? didJwk(options.holderJwk) : undefined,
+        status: allocation.credentialStatus,
+      });
+      if (options.format === 'ldp_vc') return JSON.stringify(await this.secureWithDataIntegrity(agency, document));
+      return signJws({ ...header, typ: 'vc+jwt', cty: 'vc' }, vcJwtPayload(document), sign);
+    }
     const built = jwtVcPayload(options.dataModel ?? '2.0', {
       id: `urn:uuid:${id}`,
       issuer: agency.did,
@@ -290,5 +308,27 @@ export class IssuanceService {
       status: allocation.credentialStatus,
     });
     return signJws({ ...header, ...built.header }, built.payload, sign);
+  }
+
+  /** ecdsa-rdfc-2019 with the agency's P-256 key through src/keys; the proof names its did:ethr key id. */
+  private async secureWithDataIntegrity(agency: Agency, document: Record<string, unknown>) {
+    try {
+      return await secureWithEcdsaRdfc2019(document, {
+        verificationMethod: agency.signingKid!,
+        sign: (data) => this.keys.signJws(agency.signingKeyId, data),
+        // Contexts are bundled, never fetched; signing resolves no DID.
+        documentLoader: createDocumentLoader(async () => undefined),
+      });
+    } catch (error) {
+      if (error instanceof DocumentNotLoadable) {
+        throw badRequest('The credential names a context that is not bundled', [
+          { path: 'credential.@context', message: error.message },
+        ]);
+      }
+      // JSON-LD safe mode: a term no context defines (or another canonicalisation failure) is the caller's input.
+      throw badRequest('The credential cannot be secured with Data Integrity', [
+        { path: 'credential', message: String((error as Error).message).slice(0, 300) },
+      ]);
+    }
   }
 }

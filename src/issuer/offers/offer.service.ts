@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { badRequest, notFound, parseOrThrow, randomToken, sha256Hex } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
-import { Catalogue, CREDENTIAL_FORMATS } from '../../credentials/index.js';
+import { Catalogue, CREDENTIAL_FORMATS, credentialTypeRetired } from '../../credentials/index.js';
 import { oauthError } from '../../oauth/index.js';
 import { configurationId, OID4VCI_ENDPOINTS, offerCodeHash, offerGrants } from '../../oid4vci/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
@@ -47,6 +47,7 @@ export class OfferService {
     const input = parseOrThrow(createOfferSchema, body);
     const type = this.catalogue.get(input.type);
     if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
+    if (type.status === 'retired') throw credentialTypeRetired(type.id);
     const unsupported = input.formats.filter((format) => !type.formats.includes(format));
     if (unsupported.length) throw badRequest(`${type.id} is not issued as ${unsupported.join(', ')}`);
     const violations = this.catalogue.validateClaims(type.id, input.claims);

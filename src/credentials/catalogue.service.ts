@@ -1,0 +1,141 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { BackgroundJob, badRequest, conflict, notFound, ProblemError } from '../common/index.js';
+import { Catalogue, parseLicenceTypeDefinition, type LicenceType, type LicenceTypeDefinition } from './catalogue.js';
+import { CatalogueConflict, CatalogueRepository } from './catalogue.repository.js';
+
+/** Emitted when a version is published: the hook for anchoring the catalogue on chain (consortium). */
+export interface CatalogueVersionPublished {
+  typeId: string;
+  version: number;
+  schemaDigest: string;
+  publishedBy: string;
+}
+
+/**
+ * The run-time catalogue. The `Catalogue` object every module holds is kept current: after a change made
+ * here at once, after a change by another replica within CATALOGUE_REFRESH_MS (a poll of the table's
+ * id/version/status fingerprint; the definitions are read only when it changed).
+ */
+@Injectable()
+export class CatalogueService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('CatalogueService');
+  private readonly job = new BackgroundJob(this.logger, 'catalogue refresh');
+  private readonly listeners: Array<(event: CatalogueVersionPublished) => void> = [];
+  private fingerprint: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly repository: CatalogueRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.job.run(() => this.refresh()), this.config.catalogue.refreshMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Subscribes to published versions (seeded types are not announced). */
+  onVersionPublished(listener: (event: CatalogueVersionPublished) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Reloads when the table changed since the last look. */
+  async refresh(): Promise<void> {
+    const fingerprint = await this.repository.fingerprint();
+    if (fingerprint === this.fingerprint) return;
+    const entries = await this.repository.load();
+    this.catalogue.replace(entries);
+    this.fingerprint = fingerprint;
+  }
+
+  list(): LicenceType[] {
+    return this.catalogue.all();
+  }
+
+  async show(id: string) {
+    const type = this.catalogue.get(id);
+    if (!type) throw notFound(`No credential type "${id}"`);
+    const versions = await this.repository.versions(id);
+    return {
+      ...type,
+      versions: versions.map(({ version, schemaDigest, publishedBy, createdAt }) => ({
+        version,
+        schemaDigest,
+        publishedBy,
+        createdAt,
+      })),
+    };
+  }
+
+  async create(input: unknown, publishedBy = 'operator'): Promise<LicenceType> {
+    const definition = parseDefinition(input);
+    try {
+      await this.repository.create(definition, publishedBy);
+    } catch (error) {
+      if (error instanceof CatalogueConflict) throw conflict(error.message);
+      throw error;
+    }
+    return this.published(definition, 1, publishedBy);
+  }
+
+  /** A new version of an existing type (its id and W3C type stay; schema, display, formats, validity may change). */
+  async publishVersion(id: string, input: unknown, publishedBy = 'operator'): Promise<LicenceType> {
+    const current = await this.repository.type(id);
+    if (!current) throw notFound(`No credential type "${id}"`);
+    const definition = parseDefinition({ ...(input as object), id });
+    if (definition.vcType !== current.vcType) {
+      throw badRequest('A new version keeps the W3C type; create another type instead', [
+        { path: 'vcType', message: `must stay ${current.vcType}` },
+      ]);
+    }
+    if (current.status !== 'active') throw retired(id);
+    let version: number;
+    try {
+      version = await this.repository.publishVersion(definition, current.currentVersion, publishedBy);
+    } catch (error) {
+      if (error instanceof CatalogueConflict) throw conflict(error.message);
+      throw error;
+    }
+    return this.published(definition, version, publishedBy);
+  }
+
+  /** Retires a type: new issuance is refused, credentials already issued still verify. */
+  async retire(id: string): Promise<LicenceType> {
+    const current = await this.repository.type(id);
+    if (!current) throw notFound(`No credential type "${id}"`);
+    await this.repository.retire(id);
+    await this.refresh();
+    this.logger.log({ typeId: id }, 'credential type retired');
+    return this.catalogue.get(id)!;
+  }
+
+  private async published(definition: LicenceTypeDefinition, version: number, publishedBy: string): Promise<LicenceType> {
+    await this.refresh();
+    const type = this.catalogue.get(definition.id)!;
+    const event = { typeId: type.id, version, schemaDigest: type.schemaDigest, publishedBy };
+    this.logger.log(event, 'credential type version published');
+    for (const listener of this.listeners) listener(event);
+    return type;
+  }
+}
+
+/** The problem a retired type's issuance (and new versions) get. */
+export const retired = (id: string) =>
+  new ProblemError(
+    409,
+    'credential_type_retired',
+    'The credential type is retired',
+    `${id} is retired: no new credentials are issued`,
+  );
+
+function parseDefinition(input: unknown): LicenceTypeDefinition {
+  const { definition, problems } = parseLicenceTypeDefinition(input);
+  if (!definition) throw badRequest('The credential type definition is invalid', problems);
+  return definition;
+}

@@ -1,0 +1,171 @@
+import type { Catalogue, CatalogueFormat, LicenceType } from './catalogue.js';
+import { jwkFromDidJwk } from './did-jwk.js';
+import { validateCredential, VCDM2_CONTEXT, type VcdmRule } from './vcdm2.js';
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Rules of issuance beyond VCDM 2.0 itself. */
+export type IssueRule =
+  | VcdmRule
+  | 'type.unknown'
+  | 'issuer.not_agency'
+  | 'proof.present'
+  | 'credentialSubject.multiple_not_allowed'
+  | 'credentialSubject.claims'
+  | 'format.not_offered';
+
+export interface IssueViolation {
+  /** Path in the request body, e.g. `credential.issuer`. */
+  path: string;
+  code: IssueRule;
+  message: string;
+}
+
+/** A submitted credential that passed every rule: the catalogue type and the document to secure. */
+export interface IssueInput {
+  type: LicenceType;
+  /** The VCDM 2.0 document as submitted (the shorthand completed with @context, type and issuer). */
+  document: Json;
+  /** The subjects' claims without their ids, one entry per subject. */
+  subjects: Json[];
+  /** The first subject's id, when it has one. */
+  subjectId: string | undefined;
+}
+
+/**
+ * Checks a VC-API `credential` for issuance by `agencyDid` and returns every violation (VCDM 2.0 rules from
+ * validateCredential, then ours: a catalogue type, the issuer is the agency, no proof yet, one subject
+ * unless the type allows several, the claims of each subject match the type's schema, the format is
+ * offered).
+ *
+ * A request without `@context` and without `issuer` is the shorthand of our own back offices
+ * (`{ type: "DrivingLicenceCredential", credentialSubject }`): it is completed with the v2 context, the
+ * base type and the agency as issuer before it is checked. Anything else is checked exactly as submitted;
+ * valid members (name, description, evidence, termsOfUse, refreshService, credentialSchema, extra
+ * contexts, the id) are kept, never rewritten.
+ */
+export function checkIssueInput(
+  credential: unknown,
+  context: { agencyDid: string; catalogue: Catalogue; format: CatalogueFormat | undefined },
+): { input?: IssueInput; violations: IssueViolation[] } {
+  const at = (path: string) => (path ? `credential.${path}` : 'credential');
+  if (!isObject(credential))
+    return { violations: [{ path: 'credential', code: 'document.not_object', message: 'credential must be a JSON object' }] };
+  const shorthand = isShorthand(credential);
+  const document = shorthand ? completeShorthand(credential, context.agencyDid, context.format === 'ldp_vc') : { ...credential };
+  const violations: IssueViolation[] = validateCredential(document).map((violation) => ({
+    path: at(violation.path),
+    code: violation.rule,
+    message: violation.message,
+  }));
+  const issuer = document['issuer'];
+  const issuerId = isObject(issuer) ? issuer['id'] : issuer;
+  if (issuerId !== undefined && issuerId !== context.agencyDid && !violations.some((v) => v.path.startsWith('credential.issuer')))
+    violations.push({ path: at('issuer'), code: 'issuer.not_agency', message: 'issuer must be the DID of the calling agency' });
+  if ('proof' in document)
+    violations.push({ path: at('proof'), code: 'proof.present', message: 'submit the credential without a proof' });
+
+  // The shorthand names a licence type; the generic type is for full VCDM 2.0 documents only.
+  const type = context.catalogue.byVcTypes(document['type'], !shorthand);
+  if (!type) {
+    violations.push({ path: at('type'), code: 'type.unknown', message: 'names no credential type of the catalogue' });
+    return { violations };
+  }
+  if (context.format && !type.formats.includes(context.format))
+    violations.push({
+      path: 'options.format',
+      code: 'format.not_offered',
+      message: `${type.id} is not issued as ${context.format}`,
+    });
+
+  const value = document['credentialSubject'];
+  const list = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && (value.length > 1 || context.format === 'dc+sd-jwt') && !type.multipleSubjects)
+    violations.push({
+      path: at('credentialSubject'),
+      code: 'credentialSubject.multiple_not_allowed',
+      message: `${type.id} has one subject`,
+    });
+  const subjects: Json[] = [];
+  list.forEach((subject, index) => {
+    if (!isObject(subject)) return;
+    const { id: _id, ...claims } = subject;
+    subjects.push(claims);
+    const where = Array.isArray(value) ? at(`credentialSubject[${index}]`) : at('credentialSubject');
+    for (const problem of context.catalogue.validateClaims(type.id, claims)) {
+      violations.push({
+        path: problem.path === '(root)' ? where : `${where}.${problem.path}`,
+        code: 'credentialSubject.claims',
+        message: problem.message,
+      });
+    }
+  });
+  if (violations.length) return { violations };
+  const first = list[0] as Json;
+  return {
+    input: { type, document, subjects, subjectId: typeof first['id'] === 'string' ? first['id'] : undefined },
+    violations,
+  };
+}
+
+const isShorthand = (credential: Json): boolean => !('@context' in credential) && !('issuer' in credential);
+
+function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: boolean): Json {
+  const types = Array.isArray(credential['type']) ? credential['type'] : [credential['type']];
+  return {
+    // Catalogue claims are plain JSON names; under Data Integrity they need terms (JSON-LD safe mode).
+    '@context': dataIntegrity ? [VCDM2_CONTEXT, UNDEFINED_TERMS_CONTEXT] : [VCDM2_CONTEXT],
+    ...credential,
+    type: types.includes('VerifiableCredential') ? credential['type'] : ['VerifiableCredential', ...types],
+    issuer: agencyDid,
+  };
+}
+
+/** The holder key named by a subject id, when the id is a did:jwk (other URLs bind no key). */
+export const holderJwkOfSubject = (subjectId: string | undefined) => (subjectId ? jwkFromDidJwk(subjectId) : undefined);
+
+const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The document to secure: the submitted one with what issuance adds and nothing rewritten: an `id` when it
+ * has none, `validFrom` when absent, `validUntil` when absent and given (licence types expire; the generic
+ * type does not unless the submitter says so), the holder's did:jwk as subject id when a key was given
+ * and the subject has no id, and our status entries after any submitted ones.
+ */
+export function buildCredentialDocument(
+  document: Json,
+  fill: { id: string; validFrom: Date; validUntil?: Date; holderDid?: string; status?: Json[] },
+): Json {
+  const built: Json = { ...document };
+  built['id'] ??= fill.id;
+  built['validFrom'] ??= iso(fill.validFrom);
+  if (fill.validUntil) built['validUntil'] ??= iso(fill.validUntil);
+  if (fill.holderDid && isObject(built['credentialSubject']) && !('id' in built['credentialSubject']))
+    built['credentialSubject'] = { id: fill.holderDid, ...built['credentialSubject'] };
+  if (fill.status?.length) {
+    const submitted = built['credentialStatus'];
+    const existing = submitted === undefined ? [] : Array.isArray(submitted) ? submitted : [submitted];
+    built['credentialStatus'] = [...existing, ...fill.status];
+  }
+  return built;
+}
+
+/** A VCDM 2.0 document as a vc+jwt payload: the document, plus registered claims mirroring it for JWT libraries. */
+export function vcJwtPayload(document: Json): Json {
+  const issuer = document['issuer'];
+  const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
+  const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
+  return {
+    ...document,
+    iss: isObject(issuer) ? issuer['id'] : issuer,
+    jti: document['id'],
+    iat: Math.floor(Date.now() / 1000),
+    ...(seconds(document['validFrom']) !== undefined ? { nbf: seconds(document['validFrom']) } : {}),
+    ...(seconds(document['validUntil']) !== undefined ? { exp: seconds(document['validUntil']) } : {}),
+    ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
+  };
+}
+
+/** The context that gives catalogue claims and types terms when a shorthand request asks for Data Integrity. */
+export const UNDEFINED_TERMS_CONTEXT = 'https://www.w3.org/ns/credentials/undefined-terms/v2';

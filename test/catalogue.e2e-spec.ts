@@ -1,0 +1,418 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { ES256, digest } from '@sd-jwt/crypto-nodejs';
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
+import * as vc from '@digitalbazaar/vc';
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
+import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import { runCli } from '../src/cli.js';
+import { BUNDLED_CONTEXTS, jwkToMultibase } from '../src/credentials/index.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet } from './support/wallet.js';
+import { openApiConformance } from './support/openapi-conformance.js';
+
+const FISHING_PERMIT = {
+  id: 'fishing-permit',
+  vcType: 'FishingPermitCredential',
+  catalogueCode: '11330000002482209J001',
+  holderType: 'natural',
+  display: {
+    en: { name: 'Fishing permit', description: 'Inland waters fishing permit' },
+    'zh-CN': { name: '捕捞许可证', description: '内陆渔业捕捞许可证' },
+  },
+  validityDays: 365,
+  formats: ['dc+sd-jwt', 'jwt_vc_json'],
+  selectivelyDisclosable: ['holder_name', 'waters'],
+  claims: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['holder_name', 'waters'],
+    properties: {
+      holder_name: { type: 'string', minLength: 1, title: 'Holder / 持证人' },
+      waters: { type: 'array', items: { type: 'string' }, minItems: 1, title: 'Waters / 作业水域' },
+    },
+  },
+};
+const PERMIT_CLAIMS = { holder_name: '王芳', waters: ['钱塘江'] };
+const V2 = 'https://www.w3.org/ns/credentials/v2';
+const EXAMPLES = 'https://www.w3.org/ns/credentials/examples/v2';
+
+describe('run-time credential catalogue: create, version, retire; metadata without restart; CLI', () => {
+  let app: TestApp;
+  let replica: TestApp;
+  let apiKey: string;
+  let agencyId: string;
+  let independent: Awaited<ReturnType<typeof independentResolver>>;
+
+  const configurations = async (service: TestApp) =>
+    Object.keys(
+      (await service.call('GET', '/.well-known/openid-credential-issuer')).body.credential_configurations_supported as object,
+    );
+  const issue = (credential: Record<string, unknown>, options: Record<string, unknown> = {}) =>
+    app.call('POST', '/credentials/issue', { token: apiKey, body: { credential, options } });
+  const sdJwtFrom = (reply: { body: { verifiableCredential: { id: string } } }) =>
+    reply.body.verifiableCredential.id.slice('data:application/dc+sd-jwt,'.length);
+  const verifySdJwt = async (credential: string) => {
+    const issuerJwk = await independent.issuerJwk(decodeProtectedHeader(credential.split('~')[0]!).kid!);
+    return new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(credential);
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp({ CATALOGUE_REFRESH_MS: '200' });
+    replica = await startTestApp({ CATALOGUE_REFRESH_MS: '200' }, { replicaOf: app });
+    independent = await independentResolver(app);
+    const created = await createActiveAgency(app, 'fisheries', 'Fisheries Bureau 渔业局');
+    apiKey = created.apiKey;
+    agencyId = created.agency.id;
+  });
+  afterAll(async () => {
+    independent?.close();
+    await replica?.close();
+    await app?.close();
+  });
+
+  it('seeds the shipped types once, with versions and schema digests, on both replicas', async () => {
+    const listed = await app.operator('GET', '/operator/catalogue');
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((type: { id: string }) => type.id)).toEqual([
+      'business-licence',
+      'driving-licence',
+      'generic-vcdm2',
+      'professional-qualification',
+      'resident-identity',
+    ]);
+    expect((await replica.operator('GET', '/operator/catalogue')).body).toEqual(listed.body);
+    const shown = await app.operator('GET', '/operator/catalogue/business-licence');
+    expect(shown.body).toMatchObject({ holderType: 'legal', status: 'active', version: 1, catalogueCode: expect.any(String) });
+    expect(shown.body.versions).toEqual([
+      { version: 1, schemaDigest: shown.body.schemaDigest, publishedBy: 'seed', createdAt: expect.any(String) },
+    ]);
+    expect(shown.body.schemaDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect((await app.call('GET', '/operator/catalogue')).status).toBe(401);
+  });
+
+  it('creates a type (every problem listed for a bad one), lists it in OID4VCI metadata at once and on the replica', async () => {
+    const bad = await app.operator('POST', '/operator/catalogue', {
+      ...FISHING_PERMIT,
+      id: 'Fishing Permit',
+      holderType: 'robot',
+      selectivelyDisclosable: ['nope'],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.violations.map((violation: { path: string }) => violation.path).sort()).toEqual(['holderType', 'id']);
+    const unknownClaim = await app.operator('POST', '/operator/catalogue', {
+      ...FISHING_PERMIT,
+      selectivelyDisclosable: ['nope'],
+    });
+    expect(unknownClaim.body.violations).toEqual([{ path: 'selectivelyDisclosable', message: 'unknown claim nope' }]);
+
+    expect(await configurations(app)).not.toContain('fishing-permit.sd_jwt');
+    const created = await app.operator('POST', '/operator/catalogue', FISHING_PERMIT);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'fishing-permit', version: 1, status: 'active', multipleSubjects: false });
+    expect(await configurations(app)).toEqual(expect.arrayContaining(['fishing-permit.sd_jwt', 'fishing-permit.jwt_vc']));
+    await eventually(async () => ((await configurations(replica)).includes('fishing-permit.sd_jwt') ? true : undefined));
+
+    const again = await app.operator('POST', '/operator/catalogue', FISHING_PERMIT);
+    expect(again.status).toBe(409);
+    const sameW3cType = await app.operator('POST', '/operator/catalogue', { ...FISHING_PERMIT, id: 'fishing-permit-two' });
+    expect(sameW3cType.status).toBe(409);
+  });
+
+  it('issues the new type over VC-API and over OID4VCI once the agency is authorised', async () => {
+    const refused = await issue({ type: ['VerifiableCredential', 'FishingPermitCredential'], credentialSubject: PERMIT_CLAIMS });
+    expect(refused.status).toBe(403);
+    const granted = await app.operator('PUT', `/operator/agencies/${agencyId}/authorisations/fishing-permit`);
+    expect(granted.status).toBe(200);
+    await eventually(async () => {
+      const list = (await app.operator('GET', `/operator/agencies/${agencyId}/authorisations`)).body as { status: string }[];
+      return list.every((entry) => entry.status === 'active') ? true : undefined;
+    });
+
+    const sdJwt = await issue(
+      { type: ['VerifiableCredential', 'FishingPermitCredential'], credentialSubject: PERMIT_CLAIMS },
+      { format: 'dc+sd-jwt' },
+    );
+    expect(sdJwt.status).toBe(201);
+    const { payload } = await verifySdJwt(sdJwtFrom(sdJwt));
+    expect(payload).toMatchObject({ ...PERMIT_CLAIMS, vct: expect.stringMatching(/\/vct\/fishing-permit$/) });
+
+    const jwt = await issue(
+      { type: ['VerifiableCredential', 'FishingPermitCredential'], credentialSubject: PERMIT_CLAIMS },
+      { format: 'jwt_vc_json' },
+    );
+    expect(jwt.status).toBe(201);
+    const token = jwt.body.verifiableCredential.id.slice('data:application/vc+jwt,'.length);
+    const key = await importJWK((await independent.issuerJwk(decodeProtectedHeader(token).kid!)) as JWK, 'ES256');
+    const verified = await jwtVerify(token, key, { typ: 'vc+jwt' });
+    expect(verified.payload).toMatchObject({ type: ['VerifiableCredential', 'FishingPermitCredential'] });
+    expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: token } })).status).toBe(200);
+
+    // OID4VCI: the @openid4vc client as a wallet, the metadata read from the replica's sibling.
+    const held = await wallet().receive(app, apiKey, { type: 'fishing-permit', formats: ['dc+sd-jwt'], claims: PERMIT_CLAIMS });
+    const fromWallet = await verifySdJwt(held.credential);
+    expect(fromWallet.payload).toMatchObject({
+      ...PERMIT_CLAIMS,
+      cnf: { jwk: expect.objectContaining({ x: held.holderKey.x }) },
+    });
+  });
+
+  let beforeRetirement: string;
+
+  it('publishes a new version: the new schema applies at once, older versions stay listed with their digests', async () => {
+    const { id: _id, ...definition } = FISHING_PERMIT;
+    const v2 = {
+      ...definition,
+      selectivelyDisclosable: [...definition.selectivelyDisclosable, 'vessel'],
+      claims: {
+        ...definition.claims,
+        required: [...definition.claims.required, 'vessel'],
+        properties: { ...definition.claims.properties, vessel: { type: 'string', title: 'Vessel / 船名' } },
+      },
+    };
+    const published = await app.operator('POST', '/operator/catalogue/fishing-permit/versions', v2);
+    expect(published.status).toBe(201);
+    expect(published.body.version).toBe(2);
+    const retyped = await app.operator('POST', '/operator/catalogue/fishing-permit/versions', {
+      ...v2,
+      vcType: 'OtherCredential',
+    });
+    expect(retyped.status).toBe(400);
+    expect((await app.operator('POST', '/operator/catalogue/no-such-type/versions', v2)).status).toBe(404);
+
+    const old = await issue({ type: ['VerifiableCredential', 'FishingPermitCredential'], credentialSubject: PERMIT_CLAIMS });
+    expect(old.status).toBe(400);
+    expect(old.body.violations).toEqual([expect.objectContaining({ path: 'credential.credentialSubject.vessel' })]);
+    const current = await issue(
+      { type: ['VerifiableCredential', 'FishingPermitCredential'], credentialSubject: { ...PERMIT_CLAIMS, vessel: '浙渔 001' } },
+      { format: 'jwt_vc_json' },
+    );
+    expect(current.status).toBe(201);
+    beforeRetirement = current.body.verifiableCredential.id.slice('data:application/vc+jwt,'.length);
+
+    const shown = await app.operator('GET', '/operator/catalogue/fishing-permit');
+    expect(shown.body.versions.map((version: { version: number }) => version.version)).toEqual([1, 2]);
+    expect(shown.body.versions[0].schemaDigest).not.toBe(shown.body.versions[1].schemaDigest);
+    await eventually(async () =>
+      (await replica.operator('GET', '/operator/catalogue/fishing-permit')).body.version === 2 ? true : undefined,
+    );
+  });
+
+  it('retires a type: gone from metadata (also on the replica), issuance refused, issued credentials still verify', async () => {
+    const retired = await app.operator('POST', '/operator/catalogue/fishing-permit/retire');
+    expect(retired.status).toBe(200);
+    expect(retired.body.status).toBe('retired');
+    expect(await configurations(app)).not.toContain('fishing-permit.sd_jwt');
+    await eventually(async () => (!(await configurations(replica)).includes('fishing-permit.sd_jwt') ? true : undefined));
+
+    const refused = await issue({
+      type: ['VerifiableCredential', 'FishingPermitCredential'],
+      credentialSubject: { ...PERMIT_CLAIMS, vessel: '浙渔 001' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('credential_type_retired');
+    const offer = await app.call('POST', '/agency/offers', {
+      token: apiKey,
+      body: { type: 'fishing-permit', formats: ['dc+sd-jwt'], claims: { ...PERMIT_CLAIMS, vessel: 'x' } },
+    });
+    expect(offer.status).toBe(409);
+    const verified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: beforeRetirement } });
+    expect(verified.body.checks.filter((check: { passed: boolean }) => !check.passed)).toEqual([]);
+    expect(verified.status).toBe(200);
+  });
+
+  /** @digitalbazaar/vc used directly; keys read from the chain by ethr-did-resolver, contexts from the bundle. */
+  const verifiedByDigitalBazaar = async (credential: unknown) => {
+    const loader = async (url: string) => {
+      const context = BUNDLED_CONTEXTS.get(url);
+      if (context) return { contextUrl: null, documentUrl: url, document: context };
+      const { didDocument } = await independent.resolver.resolve(url.split('#')[0]!);
+      if (!url.includes('#'))
+        return { contextUrl: null, documentUrl: url, document: { ...didDocument, '@context': ['https://www.w3.org/ns/did/v1'] } };
+      const multikey = {
+        '@context': 'https://w3id.org/security/multikey/v1',
+        id: url,
+        type: 'Multikey',
+        controller: url.split('#')[0],
+        publicKeyMultibase: jwkToMultibase(await independent.issuerJwk(url)),
+      };
+      return { contextUrl: null, documentUrl: url, document: multikey };
+    };
+    const result = await vc.verifyCredential({
+      credential,
+      suite: new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: loader,
+      // The proof is what is checked here; status is checked by our verifier.
+      checkStatus: async () => ({ verified: true }),
+    });
+    return result.verified as boolean;
+  };
+
+  it('issues Data Integrity (ecdsa-rdfc-2019) over VC-API, verified by @digitalbazaar/vc and by us', async () => {
+    for (const typeId of ['driving-licence', 'generic-vcdm2']) {
+      expect((await app.operator('PUT', `/operator/agencies/${agencyId}/authorisations/${typeId}`)).status).toBe(200);
+    }
+    await eventually(async () => {
+      const list = (await app.operator('GET', `/operator/agencies/${agencyId}/authorisations`)).body as { status: string }[];
+      return list.every((entry) => entry.status === 'active') ? true : undefined;
+    });
+    const issued = await issue(
+      { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS },
+      { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' },
+    );
+    expect(issued.status).toBe(201);
+    const credential = issued.body.verifiableCredential;
+    expect(credential).toMatchObject({
+      '@context': [V2, 'https://www.w3.org/ns/credentials/undefined-terms/v2'],
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      credentialStatus: [
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation' }),
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'suspension' }),
+      ],
+      proof: { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019', proofPurpose: 'assertionMethod' },
+    });
+    expect(credential.proof.verificationMethod).toMatch(/^did:ethr:govchain:0x[0-9a-fA-F]{40}#/);
+    expect(await verifiedByDigitalBazaar(credential)).toBe(true);
+    const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+    expect(ours.status).toBe(200);
+    const tampered = { ...credential, credentialSubject: { ...credential.credentialSubject, family_name: 'X' } };
+    expect(await verifiedByDigitalBazaar(tampered)).toBe(false);
+
+    // Its status list, by content negotiation: the Data Integrity form beside the vc+jwt one.
+    const listPath = new URL(credential.credentialStatus[0].statusListCredential).pathname;
+    const asJwt = await app.call('GET', listPath);
+    expect(asJwt.headers.get('content-type')).toContain('application/vc+jwt');
+    const asJsonLd = await app.call('GET', listPath, { headers: { accept: 'application/vc+ld+json' } });
+    expect(asJsonLd.status).toBe(200);
+    expect(asJsonLd.headers.get('content-type')).toContain('application/vc+ld+json');
+    expect(asJsonLd.headers.get('vary')).toContain('accept');
+    expect(asJsonLd.body).toMatchObject({
+      type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+      credentialSubject: { type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: expect.any(String) },
+      proof: { cryptosuite: 'ecdsa-rdfc-2019' },
+    });
+    expect(asJsonLd.headers.get('etag')).not.toBe(asJwt.headers.get('etag'));
+    const again = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
+    expect(again.body).toEqual(asJsonLd.body);
+    expect(await verifiedByDigitalBazaar(asJsonLd.body)).toBe(true);
+    const listVerified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: asJsonLd.body } });
+    expect(listVerified.status).toBe(200);
+  });
+
+  it('issues a generic VCDM 2.0 credential as submitted: valid members kept, past validFrom, URL subjects, several subjects', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    const submitted = {
+      '@context': [V2, EXAMPLES],
+      id: 'urn:uuid:6b0e2c1a-5d1f-4f7b-8a55-2b1c3d4e5f60',
+      type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+      issuer: { id: agency.did, name: 'Fisheries Bureau' },
+      name: 'Alumni credential',
+      description: [{ '@value': '校友证明', '@language': 'zh' }],
+      validFrom: '2020-01-01T00:00:00Z',
+      credentialSubject: [
+        { id: 'https://example.edu/students/1', alumniOf: 'Example University' },
+        { id: 'https://example.edu/students/2', alumniOf: 'Example University' },
+      ],
+      credentialSchema: { id: 'https://example.org/schemas/alumni.json', type: 'JsonSchema' },
+      termsOfUse: { type: 'ExampleTermsOfUse' },
+      evidence: [{ type: ['ExampleEvidence'], id: 'https://example.edu/evidence/1' }],
+      refreshService: { id: 'https://example.edu/refresh/1', type: 'ExampleRefreshService' },
+    };
+    const asJwt = await issue(submitted, { format: 'jwt_vc_json' });
+    expect(asJwt.status).toBe(201);
+    const token = asJwt.body.verifiableCredential.id.slice('data:application/vc+jwt,'.length);
+    const key = await importJWK((await independent.issuerJwk(decodeProtectedHeader(token).kid!)) as JWK, 'ES256');
+    const { payload } = await jwtVerify(token, key, { typ: 'vc+jwt' });
+    const { credentialStatus: _status, ...kept } = payload as Record<string, unknown>;
+    expect(kept).toMatchObject({ ...submitted, iss: agency.did, jti: submitted.id });
+    expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: token } })).status).toBe(200);
+
+    const asDataIntegrity = await issue(submitted, { format: 'ldp_vc' });
+    expect(asDataIntegrity.status).toBe(201);
+    expect(asDataIntegrity.body.verifiableCredential).toMatchObject(submitted);
+    expect(asDataIntegrity.body.verifiableCredential).not.toHaveProperty('validUntil');
+    expect(await verifiedByDigitalBazaar(asDataIntegrity.body.verifiableCredential)).toBe(true);
+  });
+
+  it('refuses invalid VCDM 2.0 input with a 400 listing every violation, path and code', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    const refused = await issue({
+      '@context': ['https://www.w3.org/2018/credentials/v1'],
+      id: 'not a url',
+      type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+      issuer: 'did:example:someone-else',
+      validFrom: 'yesterday',
+      credentialSubject: { id: 'x y', alumniOf: 'Example University' },
+      credentialStatus: { id: 'https://example.org/status#1' },
+      proof: { type: 'DataIntegrityProof' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.violations.map((v: { path: string; code: string }) => `${v.path} ${v.code}`).sort()).toEqual([
+      'credential.@context[0] context.first_not_v2',
+      'credential.credentialStatus.type extension.type_required',
+      'credential.credentialSubject.id id.not_url',
+      'credential.id id.not_url',
+      'credential.issuer issuer.not_agency',
+      'credential.proof proof.present',
+      'credential.validFrom validFrom.invalid',
+    ]);
+    const nullIssuer = await issue({
+      '@context': [V2],
+      type: ['VerifiableCredential'],
+      issuer: null,
+      credentialSubject: { a: 1 },
+    });
+    expect(nullIssuer.body.violations).toEqual([expect.objectContaining({ path: 'credential.issuer', code: 'issuer.invalid' })]);
+    const twoLicences = await issue({
+      '@context': [V2],
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      issuer: agency.did,
+      credentialSubject: [DRIVING_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS],
+    });
+    expect(twoLicences.body.violations).toEqual([
+      expect.objectContaining({ path: 'credential.credentialSubject', code: 'credentialSubject.multiple_not_allowed' }),
+    ]);
+  });
+
+  it('answers what the OpenAPI document declares for the operator catalogue routes', async () => {
+    const conforms = openApiConformance((await app.call('GET', '/docs/openapi.json')).body);
+    const check = async (method: string, template: string, path: string, status: number, body?: unknown) => {
+      const reply = await app.operator(method, path, body);
+      expect({ status: reply.status, nonConformities: conforms(method, template, reply) }).toEqual({
+        status,
+        nonConformities: [],
+      });
+    };
+    const next = { ...FISHING_PERMIT, id: 'river-permit', vcType: 'RiverPermitCredential' };
+    const { id: _id, ...version } = next;
+    await check('GET', '/operator/catalogue', '/operator/catalogue', 200);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 201, next);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 409, next);
+    await check('POST', '/operator/catalogue', '/operator/catalogue', 400, { id: 'x' });
+    await check('GET', '/operator/catalogue/{id}', '/operator/catalogue/river-permit', 200);
+    await check('GET', '/operator/catalogue/{id}', '/operator/catalogue/none', 404);
+    await check('POST', '/operator/catalogue/{id}/versions', '/operator/catalogue/river-permit/versions', 201, version);
+    await check('POST', '/operator/catalogue/{id}/retire', '/operator/catalogue/river-permit/retire', 200);
+  });
+
+  it('is managed from the CLI', async () => {
+    const env = { CHANCERY_URL: app.url, OPERATOR_API_KEY: app.operatorApiKey };
+    const file = join(mkdtempSync(join(tmpdir(), 'catalogue-cli-')), 'type.json');
+    writeFileSync(file, JSON.stringify({ ...FISHING_PERMIT, id: 'sea-fishing-permit', vcType: 'SeaFishingPermitCredential' }));
+    const created = await runCli(['catalogue:create', '--file', file], env);
+    expect(created).toMatchObject({ ok: true, output: { id: 'sea-fishing-permit', version: 1 } });
+    const versioned = await runCli(['catalogue:version', 'sea-fishing-permit', '--file', file], env);
+    expect(versioned).toMatchObject({ ok: true, output: { version: 2 } });
+    const listed = (await runCli(['catalogue:list'], env)).output as { id: string }[];
+    expect(listed.map((type) => type.id)).toContain('sea-fishing-permit');
+    expect(await runCli(['catalogue:retire', 'sea-fishing-permit'], env)).toMatchObject({
+      ok: true,
+      output: { status: 'retired' },
+    });
+    expect((await runCli(['catalogue:show', 'no-such-type'], env)).ok).toBe(false);
+  });
+});
