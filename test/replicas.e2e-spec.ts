@@ -50,7 +50,7 @@ describe('two replicas on one database and one chain', () => {
     for (const replica of [a, b]) replica.app.get(OutboxWorker).onMined(async (entry) => void notified.push(entry.id));
     const chain = (await a.operator('GET', '/operator/chain')).body;
     provider = new JsonRpcProvider(a.rpcUrl, chain.chainId, { staticNetwork: true });
-    registry = new Contract(chain.contracts.TrustedIssuerRegistry, contractInterface('TrustedIssuerRegistry'), provider);
+    registry = new Contract(chain.consortium.issuerRegistry, contractInterface('GovernedIssuerRegistry'), provider);
   });
   afterAll(async () => {
     provider?.destroy();

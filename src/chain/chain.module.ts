@@ -12,6 +12,7 @@ import { TrustedIssuerRegistry } from './trusted-issuers.js';
 import { StatusListAnchorClient } from './status-anchor.js';
 import { JobLeases, Replica } from './leases.js';
 import { Reconciler } from './reconciler.js';
+import { ConsortiumService } from './consortium.service.js';
 
 @Global()
 @Module({})
@@ -43,8 +44,10 @@ export class ChainModule {
         ChainBootstrap,
         TrustedIssuerRegistry,
         StatusListAnchorClient,
+        ConsortiumService,
       ],
       exports: [
+        ConsortiumService,
         ChainClient,
         Replica,
         JobLeases,

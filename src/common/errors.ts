@@ -19,6 +19,8 @@ export const PROBLEM_CODES = [
   'database_unavailable',
   'agency_not_active',
   'not_authorised_for_type',
+  'proposal_refused',
+  'data_sharing_not_permitted',
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'rate_limited',

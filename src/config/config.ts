@@ -18,6 +18,24 @@ const base64Key32 = z
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address');
 
+/** Further founding members, `0xController=Department name` separated by commas (this department comes first). */
+function parseFounders(value: string, ctx: z.RefinementCtx): { member: string; name: string }[] {
+  const founders: { member: string; name: string }[] = [];
+  for (const item of value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
+    const [member, ...rest] = item.split('=');
+    const name = rest.join('=').trim();
+    if (!/^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') || !name || Buffer.byteLength(name, 'utf8') > 64) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<department name (≤ 64 bytes)>` });
+      continue;
+    }
+    founders.push({ member: member!.trim(), name });
+  }
+  return founders;
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -42,6 +60,19 @@ const envSchema = z.object({
   CHAIN_REGISTRY_ADDRESS: address.optional(),
   CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: address.optional(),
   CHAIN_STATUS_ANCHOR_ADDRESS: address.optional(),
+  // consortium (issue 15, ADR 15): the governance contract; its registries are read from it.
+  CHAIN_CONSORTIUM_ADDRESS: address.optional(),
+  DEPARTMENT_NAME: z
+    .string()
+    .min(1)
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= 64, 'at most 64 bytes')
+    .default('Chancery department'),
+  CONSORTIUM_FOUNDERS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => parseFounders(value ?? '', ctx)),
+  CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
+  DATA_SHARING_ENFORCED: bool.optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
@@ -165,6 +196,7 @@ export interface AppConfig {
     networkName: string;
     /** Contract addresses given by configuration; the rest are deployed once and recorded. */
     contracts: { EthereumDIDRegistry?: string; TrustedIssuerRegistry?: string; StatusListAnchor?: string };
+    consortium: ConsortiumConfig;
     embeddedPort: number;
     embeddedRestartMs: number;
     priorityFeeWei: bigint;
@@ -222,6 +254,19 @@ export interface AppConfig {
     /** did:web documents: fetched over https (http only outside production), bounded in time and size. */
     didWeb: { timeoutMs: number; maxBytes: number; allowHttp: boolean };
   };
+}
+
+/** The consortium of departments (issue 15, ADR 15). */
+export interface ConsortiumConfig {
+  /** The governance contract to follow (joining); unset: the one recorded, or deploy one (founders below). */
+  address: string | undefined;
+  /** This department's name as a member (≤ 64 bytes, public). */
+  departmentName: string;
+  /** Further founding members when this instance deploys the consortium (this department is always first). */
+  founders: { member: string; name: string }[];
+  threshold: number;
+  /** Refuse OID4VP requests that no data-sharing permission covers; a registered permission always binds. */
+  dataSharingEnforced: boolean;
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
@@ -308,9 +353,13 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       'CHAIN_REGISTRY_ADDRESS',
       'CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS',
       'CHAIN_STATUS_ANCHOR_ADDRESS',
+      'CHAIN_CONSORTIUM_ADDRESS',
     ] as const) {
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }
+  }
+  if (e.CONSORTIUM_THRESHOLD > e.CONSORTIUM_FOUNDERS.length + 1) {
+    problems.push('CONSORTIUM_THRESHOLD: more than the founding members (this department and CONSORTIUM_FOUNDERS)');
   }
   if (e.CLUSTER_WORKERS > 1) {
     if (!e.DATABASE_URL)
@@ -335,6 +384,13 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         EthereumDIDRegistry: e.CHAIN_REGISTRY_ADDRESS,
         TrustedIssuerRegistry: e.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
         StatusListAnchor: e.CHAIN_STATUS_ANCHOR_ADDRESS,
+      },
+      consortium: {
+        address: e.CHAIN_CONSORTIUM_ADDRESS,
+        departmentName: e.DEPARTMENT_NAME,
+        founders: e.CONSORTIUM_FOUNDERS,
+        threshold: e.CONSORTIUM_THRESHOLD,
+        dataSharingEnforced: e.DATA_SHARING_ENFORCED ?? e.NODE_ENV === 'production',
       },
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
       embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,

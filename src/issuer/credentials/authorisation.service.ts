@@ -1,7 +1,15 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
-import { OutboxService, OutboxWorker, Reconciler, TrustedIssuerRegistry, type OutboxEntry } from '../../chain/index.js';
+import {
+  ChainEvents,
+  contractInterface,
+  OutboxService,
+  OutboxWorker,
+  Reconciler,
+  TrustedIssuerRegistry,
+  type OutboxEntry,
+} from '../../chain/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
@@ -33,11 +41,20 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly worker: OutboxWorker,
     private readonly registry: TrustedIssuerRegistry,
     private readonly reconciler: Reconciler,
+    private readonly events: ChainEvents,
   ) {}
 
   onApplicationBootstrap(): void {
     this.worker.onMined((entry) => this.onMined(entry));
     this.reconciler.register({ name: 'authorisations', run: () => this.reconcile() });
+    // The registry changes when a proposal executes: by our write (one member) or by another member's vote.
+    const topic = contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash;
+    this.events.onLog((log) => {
+      if (log.topics[0] !== topic) return;
+      void this.reconcile().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'settling authorisations on a registry event failed; the reconciler retries'),
+      );
+    });
   }
 
   async set(agencyIdOrSlug: string, typeId: string, authorised: boolean): Promise<AuthorisationView> {
@@ -89,9 +106,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   /**
-   * Settles the authorisation a mined registry write changed. The state comes from the write's content
-   * (setAuthorised(issuer, type, true|false)), never from toggling the current row, so running twice
-   * (two replicas, a retry) changes nothing; only the row this entry last changed is touched.
+   * Settles the authorisation a mined proposal changed. A mined proposal executed at once only when this
+   * department's vote met the threshold: the registry, not the receipt, says whether it did. The state
+   * comes from the write's content (AuthoriseIssuer / WithdrawIssuer), never from toggling the current
+   * row, so running twice (two replicas, a retry) changes nothing; only the row this entry last changed
+   * is touched. A proposal still waiting for votes leaves the row granting / withdrawing.
    */
   private async onMined(entry: OutboxEntry): Promise<void> {
     if (!entry.ref?.startsWith('authorisation:') || entry.status !== 'mined') return;
@@ -99,6 +118,8 @@ export class AuthorisationService implements OnApplicationBootstrap {
     if (authorised === undefined) return;
     const authorisation = await this.repository.byOutboxId(entry.id);
     if (!authorisation) return;
+    const agency = await this.agencies.get(authorisation.agencyId);
+    if ((await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId)) !== authorised) return;
     await this.repository.setAuthorisationStatus(
       authorisation.agencyId,
       authorisation.typeId,
@@ -108,9 +129,10 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   /**
-   * Reconcile step: every authorisation whose last write is final (mined or reverted) is set to what the
-   * trusted-issuer registry says now. Repairs a state flipped by an older version, a listener that never
-   * ran (crash) and a reverted write. A change still on its way is left alone.
+   * Reconcile step (also run on every registry event): every authorisation whose last write is final
+   * (mined or reverted) is set to what the registry says now. Repairs a listener that never ran (crash),
+   * a reverted write (AuthorisationUnchanged: "already so") and settles changes voted by other members.
+   * A change still on its way, or proposed and waiting for votes (also after DuplicateProposal), is left alone.
    */
   async reconcile(): Promise<void> {
     for (const authorisation of await this.repository.allAuthorisations()) {
@@ -120,6 +142,14 @@ export class AuthorisationService implements OnApplicationBootstrap {
       const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
       const truth = onChain ? 'active' : 'withdrawn';
       if (authorisation.status === truth) continue;
+      const intended = authorisation.status === 'granting' ? true : authorisation.status === 'withdrawing' ? false : undefined;
+      if (
+        intended !== undefined &&
+        intended !== onChain &&
+        (await this.registry.proposalOpen(ethrDidAddress(agency.did)!, authorisation.typeId, intended))
+      ) {
+        continue;
+      }
       await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
       this.logger.warn(
         { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
