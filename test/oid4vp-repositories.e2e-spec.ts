@@ -73,6 +73,7 @@ describe('OID4VP repositories', () => {
       expiresAt: at(300),
       createdAt: NOW,
       completedAt: null,
+      dataSharingPermissions: null,
       ...overrides,
     });
     return id;

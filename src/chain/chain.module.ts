@@ -13,6 +13,7 @@ import { StatusListAnchorClient } from './status-anchor.js';
 import { JobLeases, Replica } from './leases.js';
 import { Reconciler } from './reconciler.js';
 import { ConsortiumService } from './consortium.service.js';
+import { DataSharingPermissions } from './data-sharing-permissions.js';
 
 @Global()
 @Module({})
@@ -45,9 +46,11 @@ export class ChainModule {
         TrustedIssuerRegistry,
         StatusListAnchorClient,
         ConsortiumService,
+        DataSharingPermissions,
       ],
       exports: [
         ConsortiumService,
+        DataSharingPermissions,
         ChainClient,
         Replica,
         JobLeases,

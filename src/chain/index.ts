@@ -42,3 +42,4 @@ export {
 } from './consortium.service.js';
 export { readConsortium, type ConsortiumAddresses, type Founder } from './consortium-bootstrap.js';
 export { AUTHORISATION_PROPOSAL_LIFETIME_SECONDS } from './trusted-issuers.js';
+export { DataSharingPermissions, PERMISSION_CACHE_MAX_ENTRIES, type PermissionAnswer } from './data-sharing-permissions.js';
