@@ -73,6 +73,7 @@ const envSchema = z.object({
     .transform((value, ctx) => parseFounders(value ?? '', ctx)),
   CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
   DATA_SHARING_ENFORCED: bool.optional(),
+  VCT_BASE_URL: z.url().optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
@@ -258,6 +259,11 @@ export interface AppConfig {
 
 /** The consortium of departments (issue 15, ADR 15). */
 export interface ConsortiumConfig {
+  /**
+   * Base of the SD-JWT VC `vct` URLs of the catalogue types (`<base>/vct/<type id>`): one namespace for the
+   * whole consortium, so that a department's verifier recognises the types another department issues.
+   */
+  vctBaseUrl: string | undefined;
   /** The governance contract to follow (joining); unset: the one recorded, or deploy one (founders below). */
   address: string | undefined;
   /** This department's name as a member (≤ 64 bytes, public). */
@@ -386,6 +392,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         StatusListAnchor: e.CHAIN_STATUS_ANCHOR_ADDRESS,
       },
       consortium: {
+        vctBaseUrl: e.VCT_BASE_URL?.replace(/\/$/, ''),
         address: e.CHAIN_CONSORTIUM_ADDRESS,
         departmentName: e.DEPARTMENT_NAME,
         founders: e.CONSORTIUM_FOUNDERS,

@@ -11,7 +11,12 @@ import { Catalogue } from './catalogue.js';
     {
       provide: Catalogue,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => Catalogue.load(join(projectRoot(), 'catalogue'), publicBaseUrl(config)),
+      useFactory: (config: AppConfig) =>
+        Catalogue.load(
+          join(projectRoot(), 'catalogue'),
+          // One vct namespace for the consortium (ADR 15); our own public URL when unset.
+          config.chain.consortium.vctBaseUrl ?? publicBaseUrl(config),
+        ),
     },
   ],
   exports: [Catalogue],
