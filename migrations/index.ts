@@ -8,7 +8,7 @@ import { Oid4vpHardening1765300000000 } from './1765300000000-Oid4vpHardening.js
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
 import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
 import { CitizenLogin1766170000000 } from './1766170000000-CitizenLogin.js';
-import { DataSharingPermissions1766400000000 } from './1766400000000-DataSharingPermissions.js';
+import { Consortium1766400000000 } from './1766400000000-Consortium.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -22,5 +22,5 @@ export const migrations = [
   ReplicaLeases1765500000000,
   StatusLeaseIdempotency1765600000000,
   CitizenLogin1766170000000,
-  DataSharingPermissions1766400000000,
+  Consortium1766400000000,
 ];

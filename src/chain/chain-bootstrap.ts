@@ -231,7 +231,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
           `Recorded contracts are missing on chain ${this.chain.chainId} (${absent.join(', ')}); was the chain reset?`,
         );
       }
-      await this.replayJournal(options.timeoutMs);
+      await this.replayJournal(options.timeoutMs, options.embeddedNode);
       absent = await missing();
       if (absent.length > 0) throw new Error(`Replaying the outbox journal did not restore ${absent.join(', ')}`);
     }
@@ -279,18 +279,38 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Re-sends every mined transaction, in chain order, to a fresh embedded node. Same signed bytes, same
-   * nonces, so the rebuilt state (contract addresses, DID documents) is identical to the lost one.
+   * nonces, at the same block times, so the rebuilt state (contract addresses, DID documents, proposals
+   * and their expiries, permissions) is identical to the lost one: a proposal replayed later than it was
+   * made could revert (BadExpiry), a permission come out expired. The node is restarted with its genesis
+   * before the first journaled block when needed; afterwards its clock is moved on to now.
    */
-  private async replayJournal(timeoutMs: number): Promise<void> {
-    const journal = await this.outbox.minedJournal();
+  private async replayJournal(timeoutMs: number, node: EmbeddedChainNode): Promise<void> {
+    const journal = (await this.outbox.minedJournal()).filter((entry) => entry.rawTx && entry.txHash);
     this.logger.warn({ transactions: journal.length }, 'embedded chain is fresh; replaying the outbox journal');
+    const provider = this.chain.provider;
+    const latestTime = async () => (await provider.getBlock('latest'))!.timestamp;
+    const first = journal.find((entry) => entry.blockTimestamp !== null)?.blockTimestamp;
+    if (first !== undefined && first !== null && (await latestTime()) >= first) {
+      await node.restart(timeoutMs, new Date((first - 60) * 1000));
+    }
     const deadline = Date.now() + timeoutMs;
     for (const entry of journal) {
-      if (!entry.rawTx || !entry.txHash) continue;
-      if (!(await this.chain.provider.getTransactionReceipt(entry.txHash))) {
-        await this.chain.provider.broadcastTransaction(entry.rawTx);
-        await this.chain.provider.waitForTransaction(entry.txHash, 1, Math.max(1_000, deadline - Date.now()));
+      if (await provider.getTransactionReceipt(entry.txHash!)) continue;
+      if (entry.blockTimestamp !== null && entry.blockTimestamp > (await latestTime())) {
+        await provider.send('evm_setNextBlockTimestamp', [entry.blockTimestamp]);
       }
+      try {
+        await provider.broadcastTransaction(entry.rawTx!);
+      } catch (error) {
+        // Hardhat answers an automined reverting transaction with an error although it mined it.
+        if (entry.status !== 'reverted') throw error;
+      }
+      await provider.waitForTransaction(entry.txHash!, 1, Math.max(1_000, deadline - Date.now()));
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (now > (await latestTime())) {
+      await provider.send('evm_setNextBlockTimestamp', [now]);
+      await provider.send('evm_mine', []);
     }
   }
 
