@@ -66,9 +66,9 @@ export function embeddedNodeCommand(
       join(root, 'docker/chain/hardhat.config.cjs'),
     ],
     cwd: join(root, 'docker/chain'),
-    // The child inherits our environment (PATH, proxies); it is not configuration we read.
-    // eslint-disable-next-line no-restricted-properties
     env: {
+      // The child inherits our environment (PATH, proxies); it is not configuration we read.
+      // eslint-disable-next-line no-restricted-properties
       ...process.env,
       CHAIN_ID: String(chainId),
       HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
