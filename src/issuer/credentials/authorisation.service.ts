@@ -50,11 +50,30 @@ export class AuthorisationService implements OnApplicationBootstrap {
     // The registry changes when a proposal executes: by our write (one member) or by another member's vote.
     const topic = contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash;
     this.events.onLog((log) => {
-      if (log.topics[0] !== topic) return;
-      void this.reconcile().catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'settling authorisations on a registry event failed; the reconciler retries'),
-      );
+      if (log.topics[0] === topic) this.settleSoon();
     });
+  }
+
+  private settling: Promise<void> | undefined;
+  private settleAgain = false;
+
+  /** One reconcile pass after registry events; events during a pass cause exactly one more. */
+  private settleSoon(): void {
+    if (this.settling) {
+      this.settleAgain = true;
+      return;
+    }
+    this.settling = this.reconcile()
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'settling authorisations on a registry event failed; the reconciler retries'),
+      )
+      .finally(() => {
+        this.settling = undefined;
+        if (this.settleAgain) {
+          this.settleAgain = false;
+          this.settleSoon();
+        }
+      });
   }
 
   async set(agencyIdOrSlug: string, typeId: string, authorised: boolean): Promise<AuthorisationView> {
