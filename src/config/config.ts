@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { parseFounders, type ConsortiumConfig } from './consortium-config.js';
+
+export type { ConsortiumConfig } from './consortium-config.js';
 
 /** Raised at start-up; lists every bad variable at once so an operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -17,24 +20,6 @@ const base64Key32 = z
   .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64');
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address');
-
-/** Further founding members, `0xController=Department name` separated by commas (this department comes first). */
-function parseFounders(value: string, ctx: z.RefinementCtx): { member: string; name: string }[] {
-  const founders: { member: string; name: string }[] = [];
-  for (const item of value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)) {
-    const [member, ...rest] = item.split('=');
-    const name = rest.join('=').trim();
-    if (!/^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') || !name || Buffer.byteLength(name, 'utf8') > 64) {
-      ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<department name (≤ 64 bytes)>` });
-      continue;
-    }
-    founders.push({ member: member!.trim(), name });
-  }
-  return founders;
-}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -255,24 +240,6 @@ export interface AppConfig {
     /** did:web documents: fetched over https (http only outside production), bounded in time and size. */
     didWeb: { timeoutMs: number; maxBytes: number; allowHttp: boolean };
   };
-}
-
-/** The consortium of departments (issue 15, ADR 15). */
-export interface ConsortiumConfig {
-  /**
-   * Base of the SD-JWT VC `vct` URLs of the catalogue types (`<base>/vct/<type id>`): one namespace for the
-   * whole consortium, so that a department's verifier recognises the types another department issues.
-   */
-  vctBaseUrl: string | undefined;
-  /** The governance contract to follow (joining); unset: the one recorded, or deploy one (founders below). */
-  address: string | undefined;
-  /** This department's name as a member (≤ 64 bytes, public). */
-  departmentName: string;
-  /** Further founding members when this instance deploys the consortium (this department is always first). */
-  founders: { member: string; name: string }[];
-  threshold: number;
-  /** Refuse OID4VP requests that no data-sharing permission covers; a registered permission always binds. */
-  dataSharingEnforced: boolean;
 }
 
 /** HTTP platform limits (h4): see docs/notes/h4-platform.md. */
