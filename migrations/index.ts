@@ -11,6 +11,7 @@ import { CitizenLogin1766170000000 } from './1766170000000-CitizenLogin.js';
 import { CredentialCatalogue1766300000000 } from './1766300000000-CredentialCatalogue.js';
 import { StatusIndexBlocks1766300000000 } from './1766300000000-StatusIndexBlocks.js';
 import { NonceDigests1766400000000 } from './1766400000000-NonceDigests.js';
+import { Consortium1766400000000 } from './1766400000000-Consortium.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   CredentialCatalogue1766300000000,
   StatusIndexBlocks1766300000000,
   NonceDigests1766400000000,
+  Consortium1766400000000,
 ];

@@ -6,7 +6,7 @@ import { PersistenceModule } from './persistence/index.js';
 import { KeysModule, type KeyBackend } from './keys/index.js';
 import { ChainModule, type ChainClient, type ChainOptions } from './chain/index.js';
 import { DidModule } from './did/index.js';
-import { AgenciesModule, IssuanceModule, Oid4vciIssuerModule } from './issuer/index.js';
+import { AgenciesModule, ConsortiumModule, IssuanceModule, Oid4vciIssuerModule } from './issuer/index.js';
 import { CredentialsModule } from './credentials/index.js';
 import { PresentationModule, VerifierModule } from './verifier/index.js';
 import { StatusModule } from './status/index.js';
@@ -44,6 +44,7 @@ export class AppModule {
         AgenciesModule.forRoot({ operatorApiKey: parts.operatorApiKey }),
         IssuanceModule,
         Oid4vciIssuerModule,
+        ConsortiumModule,
         VerifierModule,
         PresentationModule,
         HealthModule,

@@ -52,6 +52,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         chain,
         chainOptions: {
           configured: config.chain.contracts,
+          consortium: config.chain.consortium,
           embeddedNode: embeddedChain,
           embeddedRestartMs: config.chain.embeddedRestartMs,
           timeoutMs: 60_000,

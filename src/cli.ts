@@ -19,6 +19,18 @@ Commands:
         [--auth-method client_secret_basic|client_secret_post|private_key_jwt] [--jwks-file <file>]
         [--data-sharing-permission <id>]                             register a portal for wallet login (prints its secret once)
   oidc-client:list                                                   registered portals
+  consortium:status                                                  members, threshold, registries, our controller address
+  consortium:init --threshold <m> [--founder <0xaddress=Name>…] [--name <department>]
+                                                                     deploy a consortium founded by us and these members
+  consortium:join <governance address>                               follow an existing consortium (members vote us in)
+  proposal:list                                                      the newest proposals with their votes
+  proposal:create --kind <kind> [kind's options] [--lifetime-days <n>]
+        AddMember --member <0x…> --name <department>     RemoveMember --member <0x…>     ChangeThreshold --threshold <m>
+        AuthoriseIssuer|WithdrawIssuer --issuer <agency|did:ethr|0x…> --type <catalogue type>
+        GrantPermission --relying-party <did> --client-id <id> --type <type> --claim <name>… --purpose <text>
+                        --expires-at <unix seconds>              WithdrawPermission --permission <id>
+        PublishType --type <type> --schema-digest <0x…32 bytes> --version <n>    RetireType --type <type>
+  proposal:vote <id>                                                 our vote (the one that meets the threshold executes)
   oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
   catalogue:list                                                     credential types of the catalogue (retired too)
   catalogue:show <type-id>                                           one type with its versions and schema digests
@@ -73,6 +85,21 @@ export function requestFor(argv: string[]): Request {
       'jwks-file': { type: 'string' },
       'data-sharing-permission': { type: 'string' },
       file: { type: 'string' },
+      threshold: { type: 'string' },
+      founder: { type: 'string', multiple: true },
+      kind: { type: 'string' },
+      member: { type: 'string' },
+      issuer: { type: 'string' },
+      type: { type: 'string' },
+      'relying-party': { type: 'string' },
+      'client-id': { type: 'string' },
+      claim: { type: 'string', multiple: true },
+      purpose: { type: 'string' },
+      'expires-at': { type: 'string' },
+      permission: { type: 'string' },
+      'schema-digest': { type: 'string' },
+      version: { type: 'string' },
+      'lifetime-days': { type: 'string' },
     },
   });
   const [command, target, extra] = positionals;
@@ -137,9 +164,59 @@ export function requestFor(argv: string[]): Request {
     }
     case 'catalogue:retire':
       return { method: 'POST', path: `/operator/catalogue/${typeId(command, target)}/retire` };
+    case 'consortium:status':
+      return { method: 'GET', path: '/operator/consortium' };
+    case 'consortium:init':
+      return {
+        method: 'POST',
+        path: '/operator/consortium/init',
+        body: {
+          threshold: number(values.threshold),
+          founders: (values.founder ?? []).map((founder) => {
+            const [member, ...name] = founder.split('=');
+            return { member, name: name.join('=') };
+          }),
+          ...(values.name ? { departmentName: values.name } : {}),
+        },
+      };
+    case 'consortium:join':
+      if (!target) throw new Error(`consortium:join needs the governance address\n\n${USAGE}`);
+      return { method: 'POST', path: '/operator/consortium/join', body: { governance: target } };
+    case 'proposal:list':
+      return { method: 'GET', path: '/operator/consortium/proposals' };
+    case 'proposal:create':
+      return { method: 'POST', path: '/operator/consortium/proposals', body: proposalBody(values) };
+    case 'proposal:vote':
+      if (!target) throw new Error(`proposal:vote needs a proposal id\n\n${USAGE}`);
+      return { method: 'POST', path: `/operator/consortium/proposals/${encodeURIComponent(target)}/votes` };
     default:
       throw new Error(command ? `Unknown command ${command}\n\n${USAGE}` : USAGE);
   }
+}
+
+const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+
+/** The body of proposal:create: only the options given, numbers as numbers; the service validates the rest. */
+function proposalBody(values: Record<string, string | string[] | boolean | undefined>): Record<string, unknown> {
+  const text = (name: string) => values[name] as string | undefined;
+  const body: Record<string, unknown> = {
+    kind: text('kind'),
+    member: text('member'),
+    name: text('name'),
+    threshold: number(text('threshold')),
+    issuer: text('issuer'),
+    credentialType: text('type'),
+    relyingParty: text('relying-party'),
+    clientId: text('client-id'),
+    claims: values['claim'],
+    purpose: text('purpose'),
+    expiresAt: number(text('expires-at')),
+    permissionId: text('permission'),
+    schemaDigest: text('schema-digest'),
+    version: number(text('version')),
+    lifetimeDays: number(text('lifetime-days')),
+  };
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {

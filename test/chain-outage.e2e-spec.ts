@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { embeddedNodeCommand, freePort } from '../src/chain/index.js';
+import { JsonRpcProvider } from 'ethers';
+import { embeddedNodeCommand, freePort, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
+import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
 const alive = (pid: number): boolean => {
@@ -37,7 +39,8 @@ describe('chain node outage', () => {
   });
 
   it('keeps the writes in the outbox while the node is down and completes them when it returns', async () => {
-    const before = await createActiveAgency(app, 'before-outage');
+    // Its authorisation is a governance proposal (ADR 15), executed at once in the one-member consortium.
+    const before = await createActiveAgency(app, 'before-outage', 'Before the outage', ['driving-licence']);
     const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
     const node = app.embeddedChain!;
     await node.kill();
@@ -79,6 +82,25 @@ describe('chain node outage', () => {
     await outboxSettled(app);
     const counts = (await app.operator('GET', '/operator/outbox')).body;
     expect(counts).toEqual(expect.objectContaining({ mined: minedBefore + 5, pending: 0, signed: 0, signing: 0, reverted: 0 }));
+
+    // The journal was replayed at the original block times (proposal expiries, permissions depend on them),
+    // and the consortium's state came back with it.
+    const entries = await app.app.get(Database).use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ status: 'mined' }));
+    const provider = new JsonRpcProvider(app.rpcUrl, app.config.chain.chainId, { staticNetwork: true });
+    try {
+      expect(entries.length).toBeGreaterThan(10);
+      for (const entry of entries) {
+        const receipt = await provider.getTransactionReceipt(entry.txHash!);
+        expect({ purpose: entry.purpose, time: (await provider.getBlock(receipt!.blockNumber))!.timestamp }).toEqual({
+          purpose: entry.purpose,
+          time: entry.blockTimestamp,
+        });
+      }
+    } finally {
+      provider.destroy();
+    }
+    const issuer = before.agency.did.split(':').pop()!;
+    expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
   });
 
   it('stops the embedded node when the service that started it is killed (no orphan holds the port)', async () => {

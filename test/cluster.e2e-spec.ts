@@ -90,7 +90,10 @@ if (process.env.TEST_DB === 'postgres') {
       );
 
     it('serves from two workers, forks a killed worker again, and stops everything on SIGTERM', async () => {
-      const chain = (await app.operator('GET', '/operator/chain')).body as { contracts: Record<string, string> };
+      const chain = (await app.operator('GET', '/operator/chain')).body as {
+        contracts: Record<string, string>;
+        consortium: { governance: string };
+      };
       const { database } = app.config;
       if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
       const port = await freePort();
@@ -111,6 +114,7 @@ if (process.env.TEST_DB === 'postgres') {
           CHAIN_REGISTRY_ADDRESS: chain.contracts['EthereumDIDRegistry']!,
           CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: chain.contracts['TrustedIssuerRegistry']!,
           CHAIN_STATUS_ANCHOR_ADDRESS: chain.contracts['StatusListAnchor']!,
+          CHAIN_CONSORTIUM_ADDRESS: chain.consortium.governance,
           CHAIN_POLL_MS: '50',
           OUTBOX_POLL_MS: '100',
           STATUS_PUBLISH_INTERVAL_MS: '100',

@@ -62,6 +62,7 @@ describe('consortium start-up: bootstrap the contracts, then replicas with confi
     const text = await bootstrapContracts(bootstrapEnv, { loadConfig, startApp });
     const contracts = parseEnv(text) as Record<string, string>;
     expect(Object.keys(contracts).sort()).toEqual([
+      'CHAIN_CONSORTIUM_ADDRESS',
       'CHAIN_REGISTRY_ADDRESS',
       'CHAIN_STATUS_ANCHOR_ADDRESS',
       'CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS',
@@ -87,11 +88,18 @@ describe('consortium start-up: bootstrap the contracts, then replicas with confi
         TrustedIssuerRegistry: contracts.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
         StatusListAnchor: contracts.CHAIN_STATUS_ANCHOR_ADDRESS,
       });
+      expect(chain.body.consortium.governance).toBe(contracts.CHAIN_CONSORTIUM_ADDRESS);
 
       // Only the governor (the bootstrap's deployer key) may change the registry: the replica can.
       const { agency } = await createActiveAgency(replica, 'transport', 'Transport', ['driving-licence']);
+      // The consortium's issuer registry (ADR 15), read from the governance contract's own view.
+      const governance = new Contract(
+        contracts.CHAIN_CONSORTIUM_ADDRESS!,
+        ['function issuerRegistry() view returns (address)'],
+        provider,
+      );
       const registry = new Contract(
-        contracts.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS!,
+        (await governance.getFunction('issuerRegistry')()) as string,
         ['function isAuthorised(address issuer, bytes32 credentialType) view returns (bool)'],
         provider,
       );

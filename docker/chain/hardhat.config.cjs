@@ -18,6 +18,9 @@ module.exports = {
       gasPrice: 0,
       accounts: { count: 1 },
       mining: { auto: true },
+      // Set by the service when it rebuilds a fresh embedded node from its journal (ADR 15): the chain must
+      // start before the first journaled block, so that every transaction is mined at its original time.
+      ...(process.env.CHAIN_INITIAL_DATE ? { initialDate: process.env.CHAIN_INITIAL_DATE } : {}),
       loggingEnabled: false,
     },
   },

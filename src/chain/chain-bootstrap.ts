@@ -10,8 +10,20 @@ import { Reconciler } from './reconciler.js';
 import { EmbeddedNodePortBusyError, type EmbeddedChainNode } from './embedded-node.js';
 import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
 import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName } from './contracts.js';
+import {
+  deployConsortium,
+  readConsortium,
+  type ConsortiumAddresses,
+  type ConsortiumFounding,
+  type Founder,
+} from './consortium-bootstrap.js';
+import { governanceEventTopics } from './consortium-governance.js';
+import { dataSharingEventTopics } from './data-sharing.js';
+import { catalogueEventTopics } from './consortium-registries.js';
 
 const DEPLOYER_OWNER = 'chain:deployer';
+/** chain_contracts name of the governance this department follows (its registries are read from it). */
+const CONSORTIUM_RECORD = 'ConsortiumGovernance';
 
 export const CHAIN_OPTIONS = Symbol('CHAIN_OPTIONS');
 
@@ -30,6 +42,8 @@ export interface ChainOptions {
   pollMs: number;
   outboxPollMs: number;
   priorityFeeWei: bigint;
+  /** The consortium (ADR 15): a configured governance to follow, or what to found one with. */
+  consortium?: { address?: string; departmentName: string; founders: Founder[]; threshold: number };
   /** Period of the reconciler (agency activation, authorisations, anchors); defaults to 30 s. */
   reconcileMs?: number;
 }
@@ -40,6 +54,8 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger('ChainBootstrap');
   private closed = false;
   private addresses: Record<ContractName, string> | undefined;
+  private consortiumAddresses: ConsortiumAddresses | undefined;
+  private readonly consortiumListeners: ((addresses: ConsortiumAddresses) => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -63,13 +79,26 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     return this.addresses[name];
   }
 
+  /** The consortium this department follows: governance and governed registries. */
+  get consortium(): ConsortiumAddresses {
+    if (!this.consortiumAddresses) throw new Error('The consortium is not bootstrapped yet');
+    return this.consortiumAddresses;
+  }
+
+  /** Called whenever the department starts following a consortium (start-up, consortium:init or join). */
+  onConsortium(listener: (addresses: ConsortiumAddresses) => void): void {
+    this.consortiumListeners.push(listener);
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     this.addresses = await this.ensureContracts(this.options);
     this.events.watch(this.registryAddress, erc1056EventTopics);
     this.events.watch(this.address('TrustedIssuerRegistry'), [
       contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
     ]);
+    // The consortium's writes go through the outbox: the worker runs while it is deployed.
     this.worker.start();
+    this.follow(await this.ensureConsortium());
     this.events.start();
     this.reconciler.start(this.options.reconcileMs ?? 30_000);
     this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
@@ -104,6 +133,77 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /**
+   * The consortium to follow: the configured governance (joining; nothing is deployed), the recorded one,
+   * or a new one founded by this department's controller key (the embedded default: one member,
+   * threshold 1, so everything works with no set-up).
+   */
+  private async ensureConsortium(): Promise<ConsortiumAddresses> {
+    const options = this.options.consortium ?? { departmentName: 'Chancery department', founders: [], threshold: 1 };
+    if (options.address) return readConsortium(this.chain, options.address);
+    const recorded = await this.recorded(CONSORTIUM_RECORD);
+    if (recorded) return readConsortium(this.chain, recorded.address);
+    const self = { member: await this.controllerAddress(), name: options.departmentName };
+    return this.foundConsortium('auto', { founders: [self, ...options.founders], threshold: options.threshold });
+  }
+
+  /**
+   * consortium:init: deploys a consortium with these founders (and threshold), records it and follows it.
+   * `generation` names the attempt, so that a retried call finds its writes instead of sending them again.
+   */
+  async foundConsortium(generation: string, founding: ConsortiumFounding): Promise<ConsortiumAddresses> {
+    const ref = `consortium:${generation}`;
+    const signerKeyId = await this.governorKeyId();
+    const addresses = await deployConsortium(async ({ purpose, to, data }) => {
+      const existing = (await this.outbox.byRef(ref)).find((entry) => entry.purpose === purpose && entry.status !== 'reverted');
+      let outboxId = existing?.id;
+      if (!outboxId) {
+        [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose, ref }]));
+      }
+      return this.outbox.waitFinal(outboxId!, this.options.timeoutMs);
+    }, founding);
+    await this.adoptConsortium(addresses);
+    this.logger.log({ ...addresses, members: founding.founders.length, threshold: founding.threshold }, 'consortium founded');
+    return addresses;
+  }
+
+  /** Follows the consortium of this governance from now on (consortium:join, or after founding one). */
+  async joinConsortium(governanceAddress: string): Promise<ConsortiumAddresses> {
+    return this.adoptConsortium(await readConsortium(this.chain, governanceAddress));
+  }
+
+  private async adoptConsortium(addresses: ConsortiumAddresses): Promise<ConsortiumAddresses> {
+    await this.contracts.recordDeployment({
+      chainId: this.chain.chainId,
+      name: CONSORTIUM_RECORD,
+      address: addresses.governance,
+      outboxId: null,
+    });
+    if (this.consortiumAddresses) this.follow(addresses);
+    return addresses;
+  }
+
+  /** Whether a configured governance pins this department to its consortium (no init or join at run time). */
+  get consortiumConfigured(): boolean {
+    return Boolean(this.options.consortium?.address);
+  }
+
+  private follow(addresses: ConsortiumAddresses): void {
+    this.consortiumAddresses = addresses;
+    this.events.watch(addresses.issuerRegistry, [
+      contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
+    ]);
+    this.events.watch(addresses.governance, governanceEventTopics());
+    this.events.watch(addresses.dataSharing, dataSharingEventTopics());
+    this.events.watch(addresses.catalogue, catalogueEventTopics());
+    for (const listener of this.consortiumListeners) listener(addresses);
+  }
+
+  /** This department's controller address: its member address in the consortium. */
+  async controllerAddress(): Promise<string> {
+    return (await this.keys.getKey(await this.governorKeyId())).address!;
+  }
+
   onApplicationShutdown(): void {
     this.closed = true;
   }
@@ -131,7 +231,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
           `Recorded contracts are missing on chain ${this.chain.chainId} (${absent.join(', ')}); was the chain reset?`,
         );
       }
-      await this.replayJournal(options.timeoutMs);
+      await this.replayJournal(options.timeoutMs, options.embeddedNode);
       absent = await missing();
       if (absent.length > 0) throw new Error(`Replaying the outbox journal did not restore ${absent.join(', ')}`);
     }
@@ -179,18 +279,38 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Re-sends every mined transaction, in chain order, to a fresh embedded node. Same signed bytes, same
-   * nonces, so the rebuilt state (contract addresses, DID documents) is identical to the lost one.
+   * nonces, at the same block times, so the rebuilt state (contract addresses, DID documents, proposals
+   * and their expiries, permissions) is identical to the lost one: a proposal replayed later than it was
+   * made could revert (BadExpiry), a permission come out expired. The node is restarted with its genesis
+   * before the first journaled block when needed; afterwards its clock is moved on to now.
    */
-  private async replayJournal(timeoutMs: number): Promise<void> {
-    const journal = await this.outbox.minedJournal();
+  private async replayJournal(timeoutMs: number, node: EmbeddedChainNode): Promise<void> {
+    const journal = (await this.outbox.minedJournal()).filter((entry) => entry.rawTx && entry.txHash);
     this.logger.warn({ transactions: journal.length }, 'embedded chain is fresh; replaying the outbox journal');
+    const provider = this.chain.provider;
+    const latestTime = async () => (await provider.getBlock('latest'))!.timestamp;
+    const first = journal.find((entry) => entry.blockTimestamp !== null)?.blockTimestamp;
+    if (first !== undefined && first !== null && (await latestTime()) >= first) {
+      await node.restart(timeoutMs, new Date((first - 60) * 1000));
+    }
     const deadline = Date.now() + timeoutMs;
     for (const entry of journal) {
-      if (!entry.rawTx || !entry.txHash) continue;
-      if (!(await this.chain.provider.getTransactionReceipt(entry.txHash))) {
-        await this.chain.provider.broadcastTransaction(entry.rawTx);
-        await this.chain.provider.waitForTransaction(entry.txHash, 1, Math.max(1_000, deadline - Date.now()));
+      if (await provider.getTransactionReceipt(entry.txHash!)) continue;
+      if (entry.blockTimestamp !== null && entry.blockTimestamp > (await latestTime())) {
+        await provider.send('evm_setNextBlockTimestamp', [entry.blockTimestamp]);
       }
+      try {
+        await provider.broadcastTransaction(entry.rawTx!);
+      } catch (error) {
+        // Hardhat answers an automined reverting transaction with an error although it mined it.
+        if (entry.status !== 'reverted') throw error;
+      }
+      await provider.waitForTransaction(entry.txHash!, 1, Math.max(1_000, deadline - Date.now()));
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (now > (await latestTime())) {
+      await provider.send('evm_setNextBlockTimestamp', [now]);
+      await provider.send('evm_mine', []);
     }
   }
 

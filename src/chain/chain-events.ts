@@ -1,8 +1,10 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { getAddress, zeroPadValue } from 'ethers';
+import { getAddress, zeroPadValue, type Log } from 'ethers';
 import { ChainClient } from './chain.client.js';
 
 export type IdentityChangedListener = (identity: string, blockNumber: number) => void;
+/** Every log of a watched contract, in chain order (consortium events: proposals, permissions). */
+export type LogListener = (log: Log) => void;
 
 /**
  * Follows events of the watched contracts by polling eth_getLogs (works on every JSON-RPC node, no
@@ -12,6 +14,7 @@ export type IdentityChangedListener = (identity: string, blockNumber: number) =>
 export class ChainEvents implements OnApplicationShutdown {
   private readonly logger = new Logger('ChainEvents');
   private readonly listeners: IdentityChangedListener[] = [];
+  private readonly logListeners: LogListener[] = [];
   private watched: { address: string; topics: string[] }[] = [];
   private fromBlock: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -28,6 +31,10 @@ export class ChainEvents implements OnApplicationShutdown {
 
   onIdentityChanged(listener: IdentityChangedListener): void {
     this.listeners.push(listener);
+  }
+
+  onLog(listener: LogListener): void {
+    this.logListeners.push(listener);
   }
 
   start(): void {
@@ -50,6 +57,7 @@ export class ChainEvents implements OnApplicationShutdown {
     for (const { address, topics } of this.watched) {
       const logs = await this.chain.provider.getLogs({ address, topics: [topics], fromBlock: this.fromBlock, toBlock: latest });
       for (const log of logs) {
+        for (const listener of this.logListeners) listener(log);
         const identityTopic = log.topics[1];
         if (!identityTopic) continue;
         const identity = getAddress('0x' + identityTopic.slice(-40));

@@ -12,6 +12,8 @@ import { TrustedIssuerRegistry } from './trusted-issuers.js';
 import { StatusListAnchorClient } from './status-anchor.js';
 import { JobLeases, Replica } from './leases.js';
 import { Reconciler } from './reconciler.js';
+import { ConsortiumService } from './consortium.service.js';
+import { DataSharingPermissions } from './data-sharing-permissions.js';
 
 @Global()
 @Module({})
@@ -43,8 +45,12 @@ export class ChainModule {
         ChainBootstrap,
         TrustedIssuerRegistry,
         StatusListAnchorClient,
+        ConsortiumService,
+        DataSharingPermissions,
       ],
       exports: [
+        ConsortiumService,
+        DataSharingPermissions,
         ChainClient,
         Replica,
         JobLeases,

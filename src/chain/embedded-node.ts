@@ -47,6 +47,7 @@ const LISTENING = /Started HTTP and WebSocket JSON-RPC server at/;
 export function embeddedNodeCommand(
   port: number,
   chainId: number,
+  initialDate?: Date,
 ): { command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
   const root = projectRoot();
   const cli = createRequire(join(root, 'package.json')).resolve('hardhat/internal/cli/cli.js');
@@ -65,9 +66,15 @@ export function embeddedNodeCommand(
       join(root, 'docker/chain/hardhat.config.cjs'),
     ],
     cwd: join(root, 'docker/chain'),
-    // The child inherits our environment (PATH, proxies); it is not configuration we read.
-    // eslint-disable-next-line no-restricted-properties
-    env: { ...process.env, CHAIN_ID: String(chainId), HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', NODE_OPTIONS: '' },
+    env: {
+      // The child inherits our environment (PATH, proxies); it is not configuration we read.
+      // eslint-disable-next-line no-restricted-properties
+      ...process.env,
+      CHAIN_ID: String(chainId),
+      HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
+      NODE_OPTIONS: '',
+      CHAIN_INITIAL_DATE: initialDate?.toISOString() ?? '',
+    },
   };
 }
 
@@ -101,11 +108,14 @@ export class EmbeddedChainNode {
     this.crashListeners.push(listener);
   }
 
-  /** Starts the node again on the same port: a fresh, empty chain. */
-  async restart(readyTimeoutMs = 60_000): Promise<void> {
+  /**
+   * Starts the node again on the same port: a fresh, empty chain; its genesis at `initialDate` when given
+   * (a journal replay starts before the first journaled block).
+   */
+  async restart(readyTimeoutMs = 60_000, initialDate?: Date): Promise<void> {
     await this.stop();
     await this.refuseForeignNode();
-    await this.spawn(readyTimeoutMs);
+    await this.spawn(readyTimeoutMs, initialDate);
   }
 
   /** Child's process id while it runs (tests check that it dies with us). */
@@ -136,8 +146,8 @@ export class EmbeddedChainNode {
     clearTimeout(killer);
   }
 
-  private async spawn(readyTimeoutMs: number): Promise<void> {
-    const command = embeddedNodeCommand(this.port, this.chainId);
+  private async spawn(readyTimeoutMs: number, initialDate?: Date): Promise<void> {
+    const command = embeddedNodeCommand(this.port, this.chainId, initialDate);
     const child = spawn(command.command, command.args, {
       cwd: command.cwd,
       env: command.env,

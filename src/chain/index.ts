@@ -31,3 +31,15 @@ export * from './data-sharing.js';
 export * from './joint-approval.js';
 export * from './audit-anchor.js';
 export * from './merkle.js';
+export {
+  ConsortiumService,
+  PROPOSAL_LIST_MAX,
+  actionView,
+  revertReason,
+  type ConsortiumStatus,
+  type GovernanceWriteResult,
+  type ProposalView,
+} from './consortium.service.js';
+export { readConsortium, type ConsortiumAddresses, type Founder } from './consortium-bootstrap.js';
+export { AUTHORISATION_PROPOSAL_LIFETIME_SECONDS } from './trusted-issuers.js';
+export { DataSharingPermissions, PERMISSION_CACHE_MAX_ENTRIES, type PermissionAnswer } from './data-sharing-permissions.js';

@@ -57,6 +57,10 @@ export class OutboxEntity {
   @Column({ name: 'gas_used', type: 'integer', nullable: true })
   gasUsed!: number | null;
 
+  /** The mining block's timestamp (unix seconds): the embedded node's journal replay mines at this time again. */
+  @Column({ name: 'block_timestamp', type: 'integer', nullable: true })
+  blockTimestamp!: number | null;
+
   @Column({ name: 'contract_address', type: 'varchar', length: 42, nullable: true })
   contractAddress!: string | null;
 

@@ -10,7 +10,16 @@ export const OPEN_OUTBOX_STATUSES: readonly OutboxStatus[] = ['pending', 'signin
 export type OutboxChanges = Partial<
   Pick<
     OutboxEntity,
-    'status' | 'nonce' | 'rawTx' | 'txHash' | 'blockNumber' | 'gasUsed' | 'contractAddress' | 'lastError' | 'minedAt'
+    | 'status'
+    | 'nonce'
+    | 'rawTx'
+    | 'txHash'
+    | 'blockNumber'
+    | 'blockTimestamp'
+    | 'gasUsed'
+    | 'contractAddress'
+    | 'lastError'
+    | 'minedAt'
   >
 >;
 

@@ -56,6 +56,7 @@ export class OutboxService {
       rawTx: null,
       txHash: null,
       blockNumber: null,
+      blockTimestamp: null,
       gasUsed: null,
       contractAddress: null,
       attempts: 0,

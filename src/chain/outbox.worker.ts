@@ -116,9 +116,11 @@ export class OutboxWorker implements OnApplicationShutdown {
       const receipt = await this.broadcast(current);
       if (!receipt) return false;
       const status = receipt.status === 1 ? 'mined' : 'reverted';
+      const block = await this.chain.provider.getBlock(receipt.blockNumber);
       const settled = await this.outbox.updateHeld(current.id, {
         status,
         blockNumber: receipt.blockNumber,
+        blockTimestamp: block?.timestamp ?? null,
         gasUsed: Number(receipt.gasUsed),
         contractAddress: receipt.contractAddress ?? null,
         minedAt: new Date(),

@@ -20,6 +20,8 @@ export const PROBLEM_CODES = [
   'agency_not_active',
   'not_authorised_for_type',
   'credential_type_retired',
+  'proposal_refused',
+  'data_sharing_not_permitted',
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'rate_limited',

@@ -41,6 +41,7 @@ describe('loadConfig in production', () => {
     CHAIN_REGISTRY_ADDRESS: '0x' + '1'.repeat(40),
     CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: '0x' + '2'.repeat(40),
     CHAIN_STATUS_ANCHOR_ADDRESS: '0x' + '3'.repeat(40),
+    CHAIN_CONSORTIUM_ADDRESS: '0x' + '4'.repeat(40),
     PUBLIC_URL: 'https://chancery.example',
   };
   const problemNames = (env: Record<string, string>): string[] => {
@@ -89,6 +90,26 @@ describe('loadConfig in production', () => {
       'OPERATOR_API_KEY',
       'PUBLIC_URL',
     ]);
+  });
+
+  it('demands the consortium address with an external chain, and checks founders and threshold', () => {
+    const { CHAIN_CONSORTIUM_ADDRESS: _unset, ...withoutConsortium } = strong;
+    expect(problemNames(withoutConsortium)).toEqual(['CHAIN_CONSORTIUM_ADDRESS']);
+    expect(loadConfig(strong).chain.consortium).toMatchObject({ threshold: 1, founders: [], dataSharingEnforced: true });
+    const b = '0x' + 'b'.repeat(40);
+    const c = '0x' + 'c'.repeat(40);
+    const founded = loadConfig({ CONSORTIUM_FOUNDERS: `${b}=Transport, ${c}=Tax = Customs`, CONSORTIUM_THRESHOLD: '2' });
+    expect(founded.chain.consortium).toMatchObject({
+      founders: [
+        { member: b, name: 'Transport' },
+        { member: c, name: 'Tax = Customs' },
+      ],
+      threshold: 2,
+      dataSharingEnforced: false,
+    });
+    expect(problemNames({ CONSORTIUM_FOUNDERS: 'Transport' })).toEqual(['CONSORTIUM_FOUNDERS']);
+    expect(problemNames({ CONSORTIUM_FOUNDERS: `${b}=Transport`, CONSORTIUM_THRESHOLD: '3' })).toEqual(['CONSORTIUM_THRESHOLD']);
+    expect(problemNames({ DEPARTMENT_NAME: 'x'.repeat(65) })).toEqual(['DEPARTMENT_NAME']);
   });
 
   it('keeps weak development secrets working outside production and rate limits off in tests', () => {

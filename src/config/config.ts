@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { secretStrengthProblems } from './secret-strength.js';
+import { parseFounders, type ConsortiumConfig } from './consortium-config.js';
+
+export type { ConsortiumConfig } from './consortium-config.js';
 
 /** Raised at start-up; lists every bad variable at once so an operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -43,6 +46,20 @@ const envSchema = z.object({
   CHAIN_REGISTRY_ADDRESS: address.optional(),
   CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: address.optional(),
   CHAIN_STATUS_ANCHOR_ADDRESS: address.optional(),
+  // consortium (issue 15, ADR 15): the governance contract; its registries are read from it.
+  CHAIN_CONSORTIUM_ADDRESS: address.optional(),
+  DEPARTMENT_NAME: z
+    .string()
+    .min(1)
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= 64, 'at most 64 bytes')
+    .default('Chancery department'),
+  CONSORTIUM_FOUNDERS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => parseFounders(value ?? '', ctx)),
+  CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
+  DATA_SHARING_ENFORCED: bool.optional(),
+  VCT_BASE_URL: z.url().optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
@@ -168,6 +185,7 @@ export interface AppConfig {
     networkName: string;
     /** Contract addresses given by configuration; the rest are deployed once and recorded. */
     contracts: { EthereumDIDRegistry?: string; TrustedIssuerRegistry?: string; StatusListAnchor?: string };
+    consortium: ConsortiumConfig;
     embeddedPort: number;
     embeddedRestartMs: number;
     priorityFeeWei: bigint;
@@ -274,9 +292,13 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       'CHAIN_REGISTRY_ADDRESS',
       'CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS',
       'CHAIN_STATUS_ANCHOR_ADDRESS',
+      'CHAIN_CONSORTIUM_ADDRESS',
     ] as const) {
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }
+  }
+  if (e.CONSORTIUM_THRESHOLD > e.CONSORTIUM_FOUNDERS.length + 1) {
+    problems.push('CONSORTIUM_THRESHOLD: more than the founding members (this department and CONSORTIUM_FOUNDERS)');
   }
   if (e.CLUSTER_WORKERS > 1) {
     if (!e.DATABASE_URL)
@@ -301,6 +323,14 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         EthereumDIDRegistry: e.CHAIN_REGISTRY_ADDRESS,
         TrustedIssuerRegistry: e.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
         StatusListAnchor: e.CHAIN_STATUS_ANCHOR_ADDRESS,
+      },
+      consortium: {
+        vctBaseUrl: e.VCT_BASE_URL?.replace(/\/$/, ''),
+        address: e.CHAIN_CONSORTIUM_ADDRESS,
+        departmentName: e.DEPARTMENT_NAME,
+        founders: e.CONSORTIUM_FOUNDERS,
+        threshold: e.CONSORTIUM_THRESHOLD,
+        dataSharingEnforced: e.DATA_SHARING_ENFORCED ?? e.NODE_ENV === 'production',
       },
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
       embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,

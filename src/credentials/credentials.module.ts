@@ -19,7 +19,7 @@ import { CatalogueService } from './catalogue.service.js';
       inject: [APP_CONFIG, CatalogueRepository],
       useFactory: async (config: AppConfig, repository: CatalogueRepository) => {
         await repository.seed(readSeedDefinitions(join(projectRoot(), 'catalogue')));
-        return new Catalogue(await repository.load(), publicBaseUrl(config));
+        return new Catalogue(await repository.load(), config.chain.consortium.vctBaseUrl ?? publicBaseUrl(config));
       },
     },
     CatalogueService,

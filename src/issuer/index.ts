@@ -1,4 +1,5 @@
 export { AgenciesModule } from './agencies/agencies.module.js';
+export { ConsortiumModule } from './consortium/consortium.module.js';
 export { AgencyService } from './agencies/agency.service.js';
 export type { AgencyView } from './agencies/agency.schemas.js';
 export { AgencyRepository, type Agency } from './agencies/agency.repository.js';

@@ -44,3 +44,12 @@ export {
   type RequestProgress,
   type VerifiedPresentation,
 } from './verdict.js';
+export {
+  dataSharingViolations,
+  dataSharingVerifierInfo,
+  permissionIdsOf,
+  shownPurpose,
+  DATA_SHARING_VERIFIER_INFO_FORMAT,
+  type PermissionCheck,
+  type VerifierInfo,
+} from './data-sharing.js';

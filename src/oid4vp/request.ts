@@ -1,6 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { DcqlQuery } from 'dcql';
 import { didJwk } from '../credentials/index.js';
+import type { VerifierInfo } from './data-sharing.js';
 
 /** OID4VP 1.0 §5.9: how a verifier's client_id says who it is. */
 export const CLIENT_ID_PREFIXES = ['redirect_uri', 'decentralized_identifier', 'x509_san_dns'] as const;
@@ -82,6 +83,8 @@ export interface AuthorizationRequestInput {
   party: { name: string; purpose: string };
   /** direct_post.jwt: the public half of the request's own ECDH-ES key. */
   encryptionJwk?: EncryptionJwk;
+  /** OID4VP 1.0 §5.1: the data-sharing permissions the request rests on (ADR 15). */
+  verifierInfo?: VerifierInfo[];
 }
 
 export interface AuthorizationRequestPayload {
@@ -92,6 +95,7 @@ export interface AuthorizationRequestPayload {
   response_mode: ResponseMode;
   response_uri: string;
   dcql_query: DcqlQuery.Output;
+  verifier_info?: VerifierInfo[];
   client_metadata: {
     client_name: string;
     purpose: string;
@@ -116,6 +120,7 @@ export function authorizationRequestPayload(input: AuthorizationRequestInput): A
     response_mode: input.responseMode,
     response_uri: input.responseUri,
     dcql_query: input.dcqlQuery,
+    ...(input.verifierInfo?.length ? { verifier_info: input.verifierInfo } : {}),
     client_metadata: {
       client_name: input.party.name,
       purpose: input.party.purpose,

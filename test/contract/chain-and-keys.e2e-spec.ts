@@ -39,6 +39,7 @@ describe('outbox, deployed contracts and keys (repository contract)', () => {
       createdAt: new Date(),
       updatedAt: new Date(),
       minedAt: null,
+      blockTimestamp: null,
       ...changes,
     });
 

@@ -61,6 +61,7 @@ describe('leases (repository contract)', () => {
         createdAt: now,
         updatedAt: now,
         minedAt: null,
+        blockTimestamp: null,
       };
       await database.db.transaction((tx) => outbox(0).insertAll(tx, [entry]));
       return entry.id;

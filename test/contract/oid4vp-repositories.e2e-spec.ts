@@ -65,6 +65,7 @@ describe('OID4VP single-use values (repository contract)', () => {
       expiresAt,
       createdAt: new Date(),
       completedAt: null,
+      dataSharingPermissions: null,
       ...overrides,
     };
     await requests(0).insert(request);

@@ -77,7 +77,10 @@ export async function testDatabase(label = 'test'): Promise<TestDatabase> {
  * status-list URLs (whose keccak256 keys the anchors) are one service's, whichever replica answers.
  */
 async function replicaEnv(primary: TestApp): Promise<Record<string, string>> {
-  const chain = (await primary.operator('GET', '/operator/chain')).body as { contracts: Record<string, string> };
+  const chain = (await primary.operator('GET', '/operator/chain')).body as {
+    contracts: Record<string, string>;
+    consortium: { governance: string };
+  };
   const { database } = primary.config;
   return {
     ...(database.kind === 'postgres' ? { DATABASE_URL: database.url } : { SQLITE_PATH: database.path }),
@@ -88,6 +91,7 @@ async function replicaEnv(primary: TestApp): Promise<Record<string, string>> {
     CHAIN_REGISTRY_ADDRESS: chain.contracts['EthereumDIDRegistry']!,
     CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: chain.contracts['TrustedIssuerRegistry']!,
     CHAIN_STATUS_ANCHOR_ADDRESS: chain.contracts['StatusListAnchor']!,
+    CHAIN_CONSORTIUM_ADDRESS: chain.consortium.governance,
   };
 }
 

@@ -49,6 +49,7 @@ export class OperatorController {
       networkName: this.chain.networkName,
       registry: this.bootstrap.registryAddress,
       contracts: Object.fromEntries(CONTRACT_NAMES.map((name) => [name, this.bootstrap.address(name)])),
+      consortium: { ...this.bootstrap.consortium },
     };
   }
 

@@ -55,6 +55,15 @@ export const chainInfoSchema = z
     contracts: z.object(
       Object.fromEntries(CONTRACT_NAMES.map((name) => [name, ethereumAddress])) as Record<string, typeof ethereumAddress>,
     ),
+    consortium: z
+      .object({
+        governance: ethereumAddress,
+        issuerRegistry: ethereumAddress,
+        catalogue: ethereumAddress,
+        dataSharing: ethereumAddress,
+        jointApproval: ethereumAddress,
+      })
+      .meta({ description: 'The consortium this department follows (ADR 15): its governance and governed registries' }),
   })
   .meta({ id: 'ChainInfo' });
 export type ChainInfo = z.infer<typeof chainInfoSchema>;

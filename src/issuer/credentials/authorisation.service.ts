@@ -4,6 +4,7 @@ import { Database } from '../../persistence/index.js';
 import { LRUCache } from 'lru-cache';
 import {
   ChainEvents,
+  contractInterface,
   OutboxService,
   OutboxWorker,
   Reconciler,
@@ -50,7 +51,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly worker: OutboxWorker,
     private readonly registry: TrustedIssuerRegistry,
     private readonly reconciler: Reconciler,
-    events: ChainEvents,
+    private readonly events: ChainEvents,
   ) {
     events.onIdentityChanged(() => this.active.clear());
   }
@@ -58,6 +59,33 @@ export class AuthorisationService implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.worker.onMined((entry) => this.onMined(entry));
     this.reconciler.register({ name: 'authorisations', run: () => this.reconcile() });
+    // The registry changes when a proposal executes: by our write (one member) or by another member's vote.
+    const topic = contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash;
+    this.events.onLog((log) => {
+      if (log.topics[0] === topic) this.settleSoon();
+    });
+  }
+
+  private settling: Promise<void> | undefined;
+  private settleAgain = false;
+
+  /** One reconcile pass after registry events; events during a pass cause exactly one more. */
+  private settleSoon(): void {
+    if (this.settling) {
+      this.settleAgain = true;
+      return;
+    }
+    this.settling = this.reconcile()
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'settling authorisations on a registry event failed; the reconciler retries'),
+      )
+      .finally(() => {
+        this.settling = undefined;
+        if (this.settleAgain) {
+          this.settleAgain = false;
+          this.settleSoon();
+        }
+      });
   }
 
   async set(agencyIdOrSlug: string, typeId: string, authorised: boolean): Promise<AuthorisationView> {
@@ -116,9 +144,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   /**
-   * Settles the authorisation a mined registry write changed. The state comes from the write's content
-   * (setAuthorised(issuer, type, true|false)), never from toggling the current row, so running twice
-   * (two replicas, a retry) changes nothing; only the row this entry last changed is touched.
+   * Settles the authorisation a mined proposal changed. A mined proposal executed at once only when this
+   * department's vote met the threshold: the registry, not the receipt, says whether it did. The state
+   * comes from the write's content (AuthoriseIssuer / WithdrawIssuer), never from toggling the current
+   * row, so running twice (two replicas, a retry) changes nothing; only the row this entry last changed
+   * is touched. A proposal still waiting for votes leaves the row granting / withdrawing.
    */
   private async onMined(entry: OutboxEntry): Promise<void> {
     if (!entry.ref?.startsWith('authorisation:') || entry.status !== 'mined') return;
@@ -126,6 +156,8 @@ export class AuthorisationService implements OnApplicationBootstrap {
     if (authorised === undefined) return;
     const authorisation = await this.repository.byOutboxId(entry.id);
     if (!authorisation) return;
+    const agency = await this.agencies.get(authorisation.agencyId);
+    if ((await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId)) !== authorised) return;
     await this.repository.setAuthorisationStatus(
       authorisation.agencyId,
       authorisation.typeId,
@@ -141,9 +173,10 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   /**
-   * Reconcile step: every authorisation whose last write is final (mined or reverted) is set to what the
-   * trusted-issuer registry says now. Repairs a state flipped by an older version, a listener that never
-   * ran (crash) and a reverted write. A change still on its way is left alone.
+   * Reconcile step (also run on every registry event): every authorisation whose last write is final
+   * (mined or reverted) is set to what the registry says now. Repairs a listener that never ran (crash),
+   * a reverted write (AuthorisationUnchanged: "already so") and settles changes voted by other members.
+   * A change still on its way, or proposed and waiting for votes (also after DuplicateProposal), is left alone.
    */
   async reconcile(): Promise<void> {
     for (const authorisation of await this.repository.allAuthorisations()) {
@@ -153,6 +186,14 @@ export class AuthorisationService implements OnApplicationBootstrap {
       const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
       const truth = onChain ? 'active' : 'withdrawn';
       if (authorisation.status === truth) continue;
+      const intended = authorisation.status === 'granting' ? true : authorisation.status === 'withdrawing' ? false : undefined;
+      if (
+        intended !== undefined &&
+        intended !== onChain &&
+        (await this.registry.proposalOpen(ethrDidAddress(agency.did)!, authorisation.typeId, intended))
+      ) {
+        continue;
+      }
       await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
       this.active.clear();
       this.logger.warn(

@@ -89,4 +89,8 @@ export class PresentationRequestEntity {
 
   @Column({ name: 'completed_at', type: Date, nullable: true })
   completedAt!: Date | null;
+
+  /** The consortium data-sharing permissions (ids, comma-separated) the request and its verdict rest on (ADR 15). */
+  @Column({ name: 'data_sharing_permissions', type: 'varchar', length: 400, nullable: true })
+  dataSharingPermissions!: string | null;
 }

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import type { Jwk } from '@openid4vc/oauth2';
-import { badRequest, OAuthError, parseOrThrow, randomToken, sha256Hex } from '../../common/index.js';
+import { badRequest, OAuthError, parseOrThrow, ProblemError, randomToken, sha256Hex } from '../../common/index.js';
+import { ChainBootstrap, ChainClient, DataSharingPermissions } from '../../chain/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, p256HexToJwk, signJws } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -10,7 +11,13 @@ import {
   analyseDcqlQuery,
   authorizationRequestPayload,
   claimsBeyondRegistration,
+  dataSharingVerifierInfo,
+  dataSharingViolations,
   DcqlProblem,
+  permissionIdsOf,
+  shownPurpose,
+  type PermissionCheck,
+  type RequestedCredential,
   REQUEST_TTL_SECONDS,
   requestExpiresAt,
   requestObjectSigner,
@@ -37,6 +44,33 @@ function requestedWithinRegistration(dcqlQuery: unknown, party: RelyingPartyEnti
   return analysed;
 }
 
+/** The consortium's answer for every credential query of a request (cached; evicted by registry events). */
+export async function permissionChecks(
+  permissions: DataSharingPermissions,
+  clientId: string,
+  requested: RequestedCredential[],
+  fresh = false,
+): Promise<PermissionCheck[]> {
+  return Promise.all(
+    requested.map(async ({ queryId, typeId, claims }) => {
+      const answer = fresh
+        ? await permissions.isPermittedOnChain(clientId, typeId, claims)
+        : await permissions.isPermitted(clientId, typeId, claims);
+      return { queryId, typeId, ...answer };
+    }),
+  );
+}
+
+/** A 403 problem naming every credential query the consortium does not permit. */
+export const notPermitted = (partyName: string, violations: ReturnType<typeof dataSharingViolations>) =>
+  new ProblemError(
+    403,
+    'data_sharing_not_permitted',
+    'Not permitted by the consortium',
+    `The request goes beyond the data-sharing permissions the consortium granted ${partyName}`,
+    { violations },
+  );
+
 /**
  * Presentation requests: a relying party's DCQL query, limited to its registration, becomes an OID4VP
  * authorization request (link + QR, request object signed with the party's key and served by request_uri).
@@ -44,6 +78,7 @@ function requestedWithinRegistration(dcqlQuery: unknown, party: RelyingPartyEnti
 @Injectable()
 export class PresentationRequestService {
   private readonly endpoints: Oid4vpEndpoints;
+  private readonly dataSharingEnforced: boolean;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -51,22 +86,30 @@ export class PresentationRequestService {
     private readonly parties: RelyingPartyService,
     private readonly requests: PresentationRequestRepository,
     private readonly seals: PresentationSeals,
+    private readonly permissions: DataSharingPermissions,
+    private readonly chain: ChainClient,
+    private readonly bootstrap: ChainBootstrap,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.endpoints = oid4vpEndpoints(config);
+    this.dataSharingEnforced = config.chain.consortium.dataSharingEnforced;
   }
 
   /** A relying party asks for claims with DCQL; refused beyond its registration (data minimisation). */
   async create(party: RelyingPartyEntity, body: unknown) {
     const input = parseOrThrow(createRequestSchema, body);
-    const { query } = requestedWithinRegistration(input.dcql_query, party, this.catalogue);
+    const { query, requested } = requestedWithinRegistration(input.dcql_query, party, this.catalogue);
+    const clientId = await this.parties.clientId(party);
+    // 授权用证: the consortium's data-sharing registry must permit this client these claims (ADR 15).
+    const checks = await permissionChecks(this.permissions, clientId, requested);
+    const refused = dataSharingViolations(checks, requested, this.dataSharingEnforced);
+    if (refused.length) throw notPermitted(party.name, refused);
     const now = new Date();
     const id = randomUUID();
     const state = randomToken(24);
     const nonce = randomToken(24);
     const viewToken = randomToken(24);
     const signing = await this.keys.getKey(party.signingKeyId);
-    const clientId = await this.parties.clientId(party);
     const encryption = input.response_mode === 'direct_post.jwt' ? await this.seals.responseKey(id) : undefined;
     const payload = authorizationRequestPayload({
       clientId,
@@ -75,7 +118,11 @@ export class PresentationRequestService {
       responseMode: input.response_mode,
       responseUri: this.endpoints.responseUri,
       dcqlQuery: query,
-      party,
+      party: { name: party.name, purpose: shownPurpose(checks, party.purpose) },
+      verifierInfo: dataSharingVerifierInfo(checks, {
+        chainId: this.chain.chainId,
+        address: this.bootstrap.consortium.dataSharing,
+      }),
       ...(encryption ? { encryptionJwk: encryption.publicJwk } : {}),
     });
     const library = openid4vpVerifier({
@@ -114,6 +161,7 @@ export class PresentationRequestService {
       expiresAt,
       createdAt: now,
       completedAt: null,
+      dataSharingPermissions: permissionIdsOf(checks).join(',') || null,
     });
     return {
       id,
@@ -122,6 +170,9 @@ export class PresentationRequestService {
       expiresAt,
       deskUrl: this.endpoints.deskUrl(id, viewToken),
       viewToken,
+      dataSharing: checks
+        .filter((check) => check.verdict === 'Permitted' && check.permissionId)
+        .map(({ queryId, permissionId, purpose }) => ({ queryId, permissionId: permissionId!, purpose: purpose! })),
       qr: {
         png: await QRCode.toDataURL(link, { errorCorrectionLevel: 'L', margin: 2, width: 360 }),
         svg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),

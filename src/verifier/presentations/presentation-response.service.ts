@@ -4,10 +4,12 @@ import type { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { OAuthError, randomToken } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
+import { DataSharingPermissions } from '../../chain/index.js';
 import {
   alreadyAnswered,
   analyseDcqlQuery,
   checkResponseState,
+  dataSharingViolations,
   isErrorResponse,
   judgePresentations,
   requestAnswered,
@@ -24,6 +26,7 @@ import { openid4vpVerifier } from './openid4vp-library.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 import { PresentationRequestRepository } from './presentation-request.repository.js';
 import { PresentationSeals } from './presentation-seals.js';
+import { permissionChecks } from './presentation-request.service.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
 
 type RequestUnderAnswer = PresentationRequestEntity & { expectsEncryption: boolean };
@@ -40,6 +43,7 @@ export class PresentationResponseService {
   private readonly logger = new Logger('PresentationResponseService');
   private readonly library: Openid4vpVerifier = openid4vpVerifier({});
   private readonly limits: AppConfig['oid4vp'];
+  private readonly dataSharingEnforced: boolean;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -47,9 +51,11 @@ export class PresentationResponseService {
     private readonly seals: PresentationSeals,
     private readonly verifier: VerifierService,
     private readonly delivery: VerdictDeliveryService,
+    private readonly permissions: DataSharingPermissions,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limits = config.oid4vp;
+    this.dataSharingEnforced = config.chain.consortium.dataSharingEnforced;
   }
 
   /** The wallet's direct_post / direct_post.jwt response: verified, bound to its request, accepted once. */
@@ -128,6 +134,12 @@ export class PresentationResponseService {
       maxIssuers: this.limits.maxIssuersPerResponse,
     });
     if (refused) return refused;
+    // Checked again from the chain itself: a permission withdrawn since the request stops it now (ADR 15).
+    const checks = await permissionChecks(this.permissions, request.clientId, requested, true);
+    const withdrawn = dataSharingViolations(checks, requested, this.dataSharingEnforced);
+    if (withdrawn.length) {
+      return { verified: false, reason: `data sharing: ${withdrawn.map((v) => v.message).join('; ')}`, credentials: [] };
+    }
     const verified = [];
     for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
       const expect = { nonce: authorizationRequest.nonce, audience: request.clientId };

@@ -22,6 +22,9 @@ export const createdRequestSchema = z.object({
   expiresAt: isoTimestamp,
   deskUrl: z.url().describe('the desk page; holds only the view token'),
   viewToken: z.string(),
+  dataSharing: z
+    .array(z.object({ queryId: z.string(), permissionId: z.string(), purpose: z.string() }))
+    .describe('the consortium data-sharing permissions the request rests on (ADR 15), shown to the holder'),
   qr: z.object({ png: z.string().describe('data: URL'), svg: z.string() }),
 });
 

@@ -1,0 +1,74 @@
+import { getAddress, ZeroAddress } from 'ethers';
+import type { ChainClient } from './chain.client.js';
+import { contractInterface } from './contracts.js';
+import { bindTargetsCall, governanceDeployment, governedDeployment, type GovernedTargets } from './consortium-governance.js';
+import type { OutboxEntry } from './outbox.service.js';
+
+/** The consortium a department follows (ADR 15): its governance and the registries it governs. */
+export interface ConsortiumAddresses extends GovernedTargets {
+  governance: string;
+}
+
+export interface Founder {
+  member: string;
+  name: string;
+}
+
+/** What this department deploys a consortium with: itself first, then the other founders. */
+export interface ConsortiumFounding {
+  founders: Founder[];
+  threshold: number;
+}
+
+const governance = () => contractInterface('ConsortiumGovernance');
+
+/** The registries a governance contract governs, read from its views; refuses one that is not bound. */
+export async function readConsortium(chain: ChainClient, governanceAddress: string): Promise<ConsortiumAddresses> {
+  if (!(await chain.hasCode(governanceAddress))) {
+    throw new Error(`No consortium governance at ${governanceAddress} on chain ${chain.chainId}`);
+  }
+  const read = async (name: 'issuerRegistry' | 'catalogue' | 'dataSharing' | 'jointApproval') => {
+    const result = await chain.provider.call({ to: governanceAddress, data: governance().encodeFunctionData(name) });
+    const address = getAddress(governance().decodeFunctionResult(name, result)[0] as string);
+    if (address === ZeroAddress) throw new Error(`The consortium governance at ${governanceAddress} has no ${name} bound yet`);
+    return address;
+  };
+  return {
+    governance: getAddress(governanceAddress),
+    issuerRegistry: await read('issuerRegistry'),
+    catalogue: await read('catalogue'),
+    dataSharing: await read('dataSharing'),
+    jointApproval: await read('jointApproval'),
+  };
+}
+
+/** Sends one write through the outbox (or finds the one already sent for it) and waits until it is final. */
+export type ConsortiumWrite = (write: { purpose: string; to: string | null; data: string }) => Promise<OutboxEntry>;
+
+const GOVERNED = ['GovernedIssuerRegistry', 'CatalogueRegistry', 'DataSharingRegistry', 'JointApproval'] as const;
+
+/**
+ * Deploys a consortium through the outbox, in the order of ADR 11: the governance with its founders,
+ * then the four registries naming it, then bindTargets by the same key. AuditAnchor is deployed by the
+ * audit module, not here. Every step is found again when re-run (crash half-way), so this is idempotent.
+ */
+export async function deployConsortium(send: ConsortiumWrite, founding: ConsortiumFounding): Promise<ConsortiumAddresses> {
+  const deployed = async (name: string, data: string) => {
+    const entry = await send({ purpose: `deploy:${name}`, to: null, data });
+    if (entry.status !== 'mined' || !entry.contractAddress) throw new Error(`Deploying ${name} failed: ${entry.lastError}`);
+    return getAddress(entry.contractAddress);
+  };
+  const governanceAddress = await deployed('ConsortiumGovernance', governanceDeployment(founding.founders, founding.threshold));
+  const [issuerRegistry, catalogue, dataSharing, jointApproval] = await Promise.all(
+    GOVERNED.map((name) => deployed(name, governedDeployment(name, governanceAddress))),
+  );
+  const targets = {
+    issuerRegistry: issuerRegistry!,
+    catalogue: catalogue!,
+    dataSharing: dataSharing!,
+    jointApproval: jointApproval!,
+  };
+  const bound = await send({ purpose: 'consortium:bind', to: governanceAddress, data: bindTargetsCall(targets) });
+  if (bound.status !== 'mined') throw new Error(`Binding the consortium registries failed: ${bound.lastError}`);
+  return { governance: governanceAddress, ...targets };
+}

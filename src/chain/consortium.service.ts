@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { getAddress, type Interface } from 'ethers';
+import { conflict, ProblemError } from '../common/index.js';
+import { Database } from '../persistence/index.js';
+import { ChainBootstrap } from './chain-bootstrap.js';
+import { ChainClient } from './chain.client.js';
+import { contractInterface } from './contracts.js';
+import type { ConsortiumAddresses, Founder } from './consortium-bootstrap.js';
+import {
+  decodeGovernanceLog,
+  decodeProposalResult,
+  proposalCall,
+  proposeCall,
+  voteCall,
+  type ProposalAction,
+  type ProposalState,
+} from './consortium-governance.js';
+import { OutboxService, type OutboxEntry } from './outbox.service.js';
+
+const governance = () => contractInterface('ConsortiumGovernance');
+
+/** How long a write of the operator API is waited for before it answers "pending". */
+const WRITE_WAIT_MS = 30_000;
+/** Most proposals one listing reads (newest first). */
+export const PROPOSAL_LIST_MAX = 100;
+
+export interface ConsortiumStatus extends ConsortiumAddresses {
+  /** This department: its controller address (what other members vote in) and whether it is a member. */
+  department: { controller: string; member: boolean; name: string | null };
+  members: { address: string; name: string }[];
+  threshold: number;
+  proposalCount: number;
+  /** Whether CHAIN_CONSORTIUM_ADDRESS pins this department (no consortium:init or join at run time). */
+  configured: boolean;
+}
+
+export interface ProposalView {
+  id: string;
+  state: ProposalState;
+  action: Record<string, unknown>;
+  proposer: string;
+  createdAt: number;
+  expiresAt: number;
+  executedAt: number;
+  approvals: number;
+  voters: string[];
+}
+
+export interface GovernanceWriteResult {
+  outboxId: string;
+  status: 'mined' | 'pending';
+  txHash: string | null;
+  proposalId: string | null;
+  executed: boolean;
+}
+
+/** JSON-friendly action: bigint ids as decimal strings. */
+export const actionView = (action: ProposalAction): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) as Record<
+    string,
+    unknown
+  >;
+
+/** The custom error a refused write names (from the "would revert" message the outbox worker stored). */
+export function revertReason(lastError: string | null): string {
+  const data = /data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1];
+  if (data && data.length >= 10) {
+    const abis: Interface[] = ['ConsortiumGovernance', 'GovernedIssuerRegistry', 'DataSharingRegistry', 'CatalogueRegistry'].map(
+      (name) => contractInterface(name as never),
+    );
+    for (const abi of abis) {
+      try {
+        const parsed = abi.parseError(data);
+        if (parsed) return parsed.name;
+      } catch {
+        // not this contract's error
+      }
+    }
+  }
+  return 'reverted';
+}
+
+/**
+ * The department's part in the consortium (ADR 15): reads members, threshold and proposals straight from
+ * the governance contract; proposals and votes are outbox writes signed by the controller key.
+ */
+@Injectable()
+export class ConsortiumService {
+  constructor(
+    private readonly db: Database,
+    private readonly chain: ChainClient,
+    private readonly bootstrap: ChainBootstrap,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  private async view<T>(name: string, args: unknown[] = []): Promise<T> {
+    const result = await this.chain.provider.call({
+      to: this.bootstrap.consortium.governance,
+      data: governance().encodeFunctionData(name, args),
+    });
+    return governance().decodeFunctionResult(name, result)[0] as T;
+  }
+
+  async status(): Promise<ConsortiumStatus> {
+    const controller = await this.bootstrap.controllerAddress();
+    const members = await Promise.all(
+      [...(await this.view<string[]>('members'))].map(async (address) => ({
+        address: getAddress(address),
+        name: await this.view<string>('memberName', [address]),
+      })),
+    );
+    const self = members.find((member) => member.address === controller);
+    return {
+      ...this.bootstrap.consortium,
+      department: { controller, member: Boolean(self), name: self?.name ?? null },
+      members,
+      threshold: Number(await this.view<bigint>('threshold')),
+      proposalCount: Number(await this.view<bigint>('proposalCount')),
+      configured: this.bootstrap.consortiumConfigured,
+    };
+  }
+
+  async proposal(id: bigint): Promise<ProposalView> {
+    const result = await this.chain.provider.call({ to: this.bootstrap.consortium.governance, data: proposalCall(id) });
+    let record;
+    try {
+      record = decodeProposalResult(result);
+    } catch {
+      throw new ProblemError(404, 'not_found', 'Not found', `No proposal ${id} in this consortium`);
+    }
+    const voters = [...(await this.view<string[]>('voters', [id]))].map((voter) => getAddress(voter));
+    return {
+      id: id.toString(),
+      state: record.state,
+      action: actionView(record.action),
+      proposer: record.proposer,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      executedAt: record.executedAt,
+      approvals: Number(await this.view<bigint>('approvalsOf', [id])),
+      voters,
+    };
+  }
+
+  /** The newest proposals first, at most `limit`. */
+  async proposals(limit = PROPOSAL_LIST_MAX): Promise<ProposalView[]> {
+    const count = await this.view<bigint>('proposalCount');
+    const views: ProposalView[] = [];
+    for (let id = count; id >= 1n && views.length < Math.min(limit, PROPOSAL_LIST_MAX); id--) views.push(await this.proposal(id));
+    return views;
+  }
+
+  /** Proposes an action (which is this member's vote); executes at once when that meets the threshold. */
+  propose(action: ProposalAction, lifetimeSeconds: number): Promise<GovernanceWriteResult> {
+    const expiresAt = Math.floor(Date.now() / 1000) + lifetimeSeconds;
+    return this.write(`consortium:propose:${action.kind}`, proposeCall(action, expiresAt));
+  }
+
+  /** This member's vote on a proposal; the vote that meets the threshold executes it. */
+  vote(proposalId: bigint): Promise<GovernanceWriteResult> {
+    return this.write('consortium:vote', voteCall(proposalId));
+  }
+
+  private async write(purpose: string, data: string): Promise<GovernanceWriteResult> {
+    const signerKeyId = await this.bootstrap.governorKeyId();
+    const to = this.bootstrap.consortium.governance;
+    const [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
+    let entry: OutboxEntry;
+    try {
+      entry = await this.outbox.waitFinal(outboxId!, WRITE_WAIT_MS);
+    } catch {
+      return { outboxId: outboxId!, status: 'pending', txHash: null, proposalId: null, executed: false };
+    }
+    if (entry.status === 'reverted') {
+      const reason = revertReason(entry.lastError);
+      throw new ProblemError(409, 'proposal_refused', 'Refused by the consortium contract', `The governance refused: ${reason}`, {
+        reason,
+      });
+    }
+    const receipt = entry.txHash ? await this.chain.provider.getTransactionReceipt(entry.txHash) : null;
+    let proposalId: bigint | null = null;
+    let executed = false;
+    for (const log of receipt?.logs ?? []) {
+      const event = decodeGovernanceLog(log);
+      if (event?.event === 'ProposalCreated' || event?.event === 'ProposalVoted') proposalId = event.proposalId;
+      if (event?.event === 'ProposalExecuted') executed = true;
+    }
+    return { outboxId: entry.id, status: 'mined', txHash: entry.txHash, proposalId: proposalId?.toString() ?? null, executed };
+  }
+
+  /** consortium:init: deploys a consortium founded by this department and the given members, and follows it. */
+  async init(founders: Founder[], threshold: number, departmentName: string): Promise<ConsortiumStatus> {
+    if (this.bootstrap.consortiumConfigured) {
+      throw conflict('CHAIN_CONSORTIUM_ADDRESS pins this department to its consortium; unset it to found another');
+    }
+    const self = { member: await this.bootstrap.controllerAddress(), name: departmentName };
+    const all = [self, ...founders.filter((founder) => getAddress(founder.member) !== self.member)];
+    if (threshold > all.length) throw conflict(`A threshold of ${threshold} needs at least as many founding members`);
+    await this.bootstrap.foundConsortium(randomUUID(), { founders: all, threshold });
+    return this.status();
+  }
+
+  /** A department joins: it follows an existing consortium; members then vote its controller in (AddMember). */
+  async join(governanceAddress: string): Promise<ConsortiumStatus> {
+    if (this.bootstrap.consortiumConfigured) {
+      throw conflict('CHAIN_CONSORTIUM_ADDRESS pins this department to its consortium; change it there');
+    }
+    try {
+      await this.bootstrap.joinConsortium(governanceAddress);
+    } catch (error) {
+      throw conflict((error as Error).message);
+    }
+    return this.status();
+  }
+}

@@ -1,0 +1,64 @@
+import { requestFor } from './cli.js';
+
+describe('CLI consortium commands', () => {
+  const b = '0x' + 'b'.repeat(40);
+
+  it('maps consortium:* and proposal:* to the operator API', () => {
+    expect(requestFor(['consortium:status'])).toEqual({ method: 'GET', path: '/operator/consortium' });
+    expect(requestFor(['consortium:init', '--threshold', '2', '--founder', `${b}=Tax = Customs`, '--name', 'Transport'])).toEqual(
+      {
+        method: 'POST',
+        path: '/operator/consortium/init',
+        body: { threshold: 2, founders: [{ member: b, name: 'Tax = Customs' }], departmentName: 'Transport' },
+      },
+    );
+    expect(requestFor(['consortium:join', b])).toEqual({
+      method: 'POST',
+      path: '/operator/consortium/join',
+      body: { governance: b },
+    });
+    expect(requestFor(['proposal:list'])).toEqual({ method: 'GET', path: '/operator/consortium/proposals' });
+    expect(requestFor(['proposal:vote', '7'])).toEqual({ method: 'POST', path: '/operator/consortium/proposals/7/votes' });
+    expect(
+      requestFor([
+        'proposal:create',
+        '--kind',
+        'GrantPermission',
+        '--relying-party',
+        'did:web:rp.example',
+        '--client-id',
+        'redirect_uri:https://rp.example/cb',
+        '--type',
+        'driving-licence',
+        '--claim',
+        'given_name',
+        '--claim',
+        'family_name',
+        '--purpose',
+        'Car rental',
+        '--expires-at',
+        '1900000000',
+      ]).body,
+    ).toEqual({
+      kind: 'GrantPermission',
+      relyingParty: 'did:web:rp.example',
+      clientId: 'redirect_uri:https://rp.example/cb',
+      credentialType: 'driving-licence',
+      claims: ['given_name', 'family_name'],
+      purpose: 'Car rental',
+      expiresAt: 1_900_000_000,
+    });
+    expect(
+      requestFor(['proposal:create', '--kind', 'AuthoriseIssuer', '--issuer', 'transport', '--type', 'driving-licence']),
+    ).toEqual({
+      method: 'POST',
+      path: '/operator/consortium/proposals',
+      body: { kind: 'AuthoriseIssuer', issuer: 'transport', credentialType: 'driving-licence' },
+    });
+  });
+
+  it('refuses a vote or a join without its argument', () => {
+    expect(() => requestFor(['proposal:vote'])).toThrow(/proposal id/);
+    expect(() => requestFor(['consortium:join'])).toThrow(/governance address/);
+  });
+});

@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+
+/** The consortium of departments (issue 15, ADR 15). */
+export interface ConsortiumConfig {
+  /**
+   * Base of the SD-JWT VC `vct` URLs of the catalogue types (`<base>/vct/<type id>`): one namespace for the
+   * whole consortium, so that a department's verifier recognises the types another department issues.
+   */
+  vctBaseUrl: string | undefined;
+  /** The governance contract to follow (joining); unset: the one recorded, or deploy one (founders below). */
+  address: string | undefined;
+  /** This department's name as a member (≤ 64 bytes, public). */
+  departmentName: string;
+  /** Further founding members when this instance deploys the consortium (this department is always first). */
+  founders: { member: string; name: string }[];
+  threshold: number;
+  /** Refuse OID4VP requests that no data-sharing permission covers; a registered permission always binds. */
+  dataSharingEnforced: boolean;
+}
+
+/** Further founding members, `0xController=Department name` separated by commas (this department comes first). */
+export function parseFounders(value: string, ctx: z.RefinementCtx): { member: string; name: string }[] {
+  const founders: { member: string; name: string }[] = [];
+  for (const item of value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
+    const [member, ...rest] = item.split('=');
+    const name = rest.join('=').trim();
+    if (!/^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') || !name || Buffer.byteLength(name, 'utf8') > 64) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<department name (≤ 64 bytes)>` });
+      continue;
+    }
+    founders.push({ member: member!.trim(), name });
+  }
+  return founders;
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { PROPOSAL_KINDS, PROPOSAL_STATES } from '../../chain/index.js';
+
+/** Request and response bodies of the consortium operator routes (ADR 15). */
+
+const ethereumAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const departmentName = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((value) => Buffer.byteLength(value, 'utf8') <= 64, 'at most 64 bytes');
+const typeId = z.string().trim().min(1).max(100).meta({ description: 'A catalogue credential type id, e.g. driving-licence' });
+const decimalId = z.string().regex(/^[1-9][0-9]{0,30}$/, 'a proposal or permission id');
+
+export const initConsortiumSchema = z.object({
+  founders: z
+    .array(z.object({ member: ethereumAddress, name: departmentName }))
+    .max(49)
+    .default([]),
+  threshold: z.number().int().min(1).max(50),
+  departmentName: departmentName.optional(),
+});
+
+export const joinConsortiumSchema = z.object({ governance: ethereumAddress });
+
+/** What an operator may propose; the service maps catalogue ids to registry keys. */
+export const createProposalSchema = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('AddMember'), member: ethereumAddress, name: departmentName }),
+    z.object({ kind: z.literal('RemoveMember'), member: ethereumAddress }),
+    z.object({ kind: z.literal('ChangeThreshold'), threshold: z.number().int().min(1).max(50) }),
+    z.object({
+      kind: z.enum(['AuthoriseIssuer', 'WithdrawIssuer']),
+      issuer: z.string().trim().min(1).max(200).meta({ description: '0x address, did:ethr, or an agency id or slug of ours' }),
+      credentialType: typeId,
+    }),
+    z.object({
+      kind: z.literal('PublishType'),
+      credentialType: typeId,
+      schemaDigest: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+      version: z.number().int().min(1).max(4_294_967_295),
+    }),
+    z.object({ kind: z.literal('RetireType'), credentialType: typeId }),
+    z.object({
+      kind: z.literal('GrantPermission'),
+      relyingParty: z.string().trim().min(1).max(200).meta({ description: 'The relying party DID or organisation id' }),
+      clientId: z.string().trim().min(1).max(500).meta({ description: 'The client_id as in its OID4VP requests' }),
+      credentialType: typeId,
+      claims: z.array(z.string().trim().min(1).max(100)).min(1).max(50),
+      purpose: z
+        .string()
+        .trim()
+        .min(1)
+        .refine((value) => Buffer.byteLength(value, 'utf8') <= 512, 'at most 512 bytes'),
+      expiresAt: z.number().int().positive().meta({ description: 'Unix seconds; the permission lapses then' }),
+    }),
+    z.object({ kind: z.literal('WithdrawPermission'), permissionId: decimalId }),
+  ])
+  .and(z.object({ lifetimeDays: z.number().int().min(1).max(90).default(14) }));
+export type CreateProposal = z.infer<typeof createProposalSchema>;
+
+export const consortiumStatusSchema = z
+  .object({
+    governance: ethereumAddress,
+    issuerRegistry: ethereumAddress,
+    catalogue: ethereumAddress,
+    dataSharing: ethereumAddress,
+    jointApproval: ethereumAddress,
+    department: z.object({ controller: ethereumAddress, member: z.boolean(), name: z.string().nullable() }),
+    members: z.array(z.object({ address: ethereumAddress, name: z.string() })),
+    threshold: z.number().int(),
+    proposalCount: z.number().int(),
+    configured: z.boolean(),
+  })
+  .meta({ id: 'ConsortiumStatus' });
+
+export const proposalViewSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(PROPOSAL_STATES),
+    action: z.looseObject({ kind: z.enum(PROPOSAL_KINDS) }),
+    proposer: ethereumAddress,
+    createdAt: z.number().int(),
+    expiresAt: z.number().int(),
+    executedAt: z.number().int(),
+    approvals: z.number().int(),
+    voters: z.array(ethereumAddress),
+  })
+  .meta({ id: 'ConsortiumProposal' });
+
+export const governanceWriteSchema = z
+  .object({
+    outboxId: z.string(),
+    status: z.enum(['mined', 'pending']),
+    txHash: z.string().nullable(),
+    proposalId: z.string().nullable(),
+    executed: z.boolean(),
+  })
+  .meta({ id: 'GovernanceWrite', description: 'A proposal or vote sent through the outbox, signed by our controller' });
