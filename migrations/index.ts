@@ -8,6 +8,7 @@ import { Oid4vpHardening1765300000000 } from './1765300000000-Oid4vpHardening.js
 import { ReplicaLeases1765500000000 } from './1765500000000-ReplicaLeases.js';
 import { StatusLeaseIdempotency1765600000000 } from './1765600000000-StatusLeaseIdempotency.js';
 import { CitizenLogin1766170000000 } from './1766170000000-CitizenLogin.js';
+import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   ReplicaLeases1765500000000,
   StatusLeaseIdempotency1765600000000,
   CitizenLogin1766170000000,
+  AuditTrail1766300000000,
 ];

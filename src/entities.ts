@@ -1,4 +1,5 @@
 import { HmacKeyEntity, KeyEntity } from './keys/index.js';
+import { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import { StatusAuditEntity, StatusEntryEntity, StatusListEntity, StatusPublicationEntity } from './status/index.js';
@@ -53,4 +54,8 @@ export const entities = [
   CitizenLoginEntity,
   CitizenLoginClaimsEntity,
   CitizenLoginSettingEntity,
+  AuditEntryEntity,
+  AuditHeadEntity,
+  AuditAnchorEntity,
+  CredentialUsageEntity,
 ];

@@ -11,6 +11,11 @@ import { EmbeddedNodePortBusyError, type EmbeddedChainNode } from './embedded-no
 import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
 import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName } from './contracts.js';
 
+/** Deployed by the bootstrap besides CONTRACT_NAMES: the audit-log anchor (issue 17, ADR 16; no constructor arguments). */
+export const AUDIT_ANCHOR_NAME = 'AuditAnchor';
+type BootstrapContractName = ContractName | typeof AUDIT_ANCHOR_NAME;
+const BOOTSTRAP_CONTRACTS: readonly BootstrapContractName[] = [...CONTRACT_NAMES, AUDIT_ANCHOR_NAME];
+
 const DEPLOYER_OWNER = 'chain:deployer';
 
 export const CHAIN_OPTIONS = Symbol('CHAIN_OPTIONS');
@@ -21,7 +26,7 @@ export const restartDelayMs = (baseMs: number, attempt: number): number =>
 
 export interface ChainOptions {
   /** Addresses from configuration; the others are deployed once and recorded. */
-  configured: Partial<Record<ContractName, string>>;
+  configured: Partial<Record<BootstrapContractName, string>>;
   /** The embedded node keeps no state across restarts; we rebuild it from the outbox journal. */
   embeddedNode: EmbeddedChainNode | undefined;
   /** How long a crashed embedded node stays down before it is restarted. */
@@ -39,7 +44,7 @@ export interface ChainOptions {
 export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChainBootstrap');
   private closed = false;
-  private addresses: Record<ContractName, string> | undefined;
+  private addresses: Record<BootstrapContractName, string> | undefined;
 
   constructor(
     private readonly db: Database,
@@ -58,7 +63,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     return this.address(ERC1056_NAME);
   }
 
-  address(name: ContractName): string {
+  address(name: BootstrapContractName): string {
     if (!this.addresses) throw new Error('The chain is not bootstrapped yet');
     return this.addresses[name];
   }
@@ -112,9 +117,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
    * Makes sure every contract we use exists: configured, recorded (and, on a fresh embedded node,
    * restored by replaying the journal), or freshly deployed. Returns their addresses by name.
    */
-  async ensureContracts(options: ChainOptions): Promise<Record<ContractName, string>> {
-    const recorded = new Map<ContractName, string>();
-    for (const name of CONTRACT_NAMES) {
+  async ensureContracts(options: ChainOptions): Promise<Record<BootstrapContractName, string>> {
+    const recorded = new Map<BootstrapContractName, string>();
+    for (const name of BOOTSTRAP_CONTRACTS) {
       if (options.configured[name]) continue;
       const found = await this.recorded(name);
       if (found) recorded.set(name, found.address);
@@ -135,8 +140,8 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
       absent = await missing();
       if (absent.length > 0) throw new Error(`Replaying the outbox journal did not restore ${absent.join(', ')}`);
     }
-    const addresses = {} as Record<ContractName, string>;
-    for (const name of CONTRACT_NAMES) {
+    const addresses = {} as Record<BootstrapContractName, string>;
+    for (const name of BOOTSTRAP_CONTRACTS) {
       const configured = options.configured[name];
       if (configured) {
         if (!(await this.chain.hasCode(configured))) {
