@@ -5,6 +5,7 @@ import { OutboxService, OutboxWorker, Reconciler, TrustedIssuerRegistry, type Ou
 import { ethrDidAddress } from '../../did/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
+import { AuditLog } from '../../audit/index.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { AuthorisationStatus } from './credential.entity.js';
 
@@ -33,6 +34,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly worker: OutboxWorker,
     private readonly registry: TrustedIssuerRegistry,
     private readonly reconciler: Reconciler,
+    private readonly audit: AuditLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -58,6 +60,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
         outboxId: outboxId!,
         updatedAt: new Date(),
       });
+      const event = { type: typeId, authorised, outboxId: outboxId! };
+      await this.audit.append(
+        { kind: 'agency.authorisation.changed', actor: 'operator', subject: `agency:${agency.id}`, data: event },
+        tx,
+      );
     });
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');
     return this.view(agency.id, typeId);

@@ -21,6 +21,7 @@ import {
 import type { Agency } from '../agencies/agency.repository.js';
 import { IndexTaken, StatusService, type StatusAllocation } from '../../status/index.js';
 import { Database, type Tx } from '../../persistence/index.js';
+import { AuditLog } from '../../audit/index.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
@@ -95,6 +96,7 @@ export class IssuanceService {
     private readonly repository: CredentialRepository,
     private readonly status: StatusService,
     private readonly db: Database,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Maps a VC-API request to issue options (400 listing every problem). */
@@ -213,6 +215,7 @@ export class IssuanceService {
             issuedAt: new Date(now),
           });
           await hooks.inTransaction?.(tx, candidate);
+          await this.audit.append(issuedEvent(agency.id, id, type.id, options.format, credential), tx);
         });
         issued = candidate;
       } catch (error) {
@@ -273,3 +276,11 @@ export class IssuanceService {
     return signJws({ ...header, ...built.header }, built.payload, sign);
   }
 }
+
+/** The audit entry of an issuance: the credential's SHA-256 digest and metadata, never its claims. */
+const issuedEvent = (agencyId: string, id: string, typeId: string, format: string, credential: string) => ({
+  kind: 'credential.issued' as const,
+  actor: `agency:${agencyId}`,
+  subject: `credential:${id}`,
+  data: { type: typeId, format, digest: createHash('sha256').update(credential).digest('hex') },
+});
