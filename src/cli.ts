@@ -20,8 +20,15 @@ Commands:
         [--data-sharing-permission <id>]                             register a portal for wallet login (prints its secret once)
   oidc-client:list                                                   registered portals
   oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
+  audit:entry <seq>                                                  one audit entry, its inclusion proof and anchor
+  audit:anchor                                                       anchor the entries not yet anchored, now
+  audit:verify [--rpc-url <url>] [--contract <address>] [--department <address>]…
+                                                                     check the whole audit trail: hash chain and every
+                                                                     anchored root, from the database and the chain
+                                                                     directly (no service needed); first broken entry
 
 Environment:
+  DATABASE_URL, SQLITE_PATH, DATA_DIR, CHAIN_RPC_URL, CHAIN_AUDIT_ANCHOR_ADDRESS   audit:verify only, as the service
   CHANCERY_URL       service base URL (default http://127.0.0.1:\${PORT:-3000})
   OPERATOR_API_KEY   operator key (default: read from \${DATA_DIR:-./data}/demo-credentials.json)`;
 
@@ -104,6 +111,11 @@ export function requestFor(argv: string[]): Request {
           ...(values['data-sharing-permission'] ? { dataSharingPermission: values['data-sharing-permission'] } : {}),
         },
       };
+    case 'audit:entry':
+      if (!target || !/^[1-9][0-9]*$/.test(target)) throw new Error(`audit:entry needs a sequence number\n\n${USAGE}`);
+      return { method: 'GET', path: `/audit/entries/${target}` };
+    case 'audit:anchor':
+      return { method: 'POST', path: '/operator/audit/anchors' };
     case 'oidc-client:list':
       return { method: 'GET', path: '/operator/oidc-clients' };
     case 'oidc-client:delete':
@@ -114,7 +126,30 @@ export function requestFor(argv: string[]): Request {
   }
 }
 
+/** audit:verify reads the database and the chain itself: the check must not depend on the service it checks. */
+async function auditVerify(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+  const { values } = parseArgs({
+    args: argv.slice(1),
+    options: {
+      'rpc-url': { type: 'string' },
+      contract: { type: 'string' },
+      department: { type: 'string', multiple: true },
+    },
+  });
+  const { verifyAuditTrail } = await import('./audit/index.js');
+  const report = await verifyAuditTrail({
+    database: env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL }
+      : { kind: 'sqlite', path: env.SQLITE_PATH ?? `${env.DATA_DIR ?? './data'}/chancery.sqlite` },
+    rpcUrl: values['rpc-url'] ?? env.CHAIN_RPC_URL ?? `http://127.0.0.1:${env.CHAIN_EMBEDDED_PORT ?? 8545}`,
+    contract: values.contract ?? (env.CHAIN_AUDIT_ANCHOR_ADDRESS || undefined),
+    departments: values.department,
+  });
+  return { ok: report.ok, output: report };
+}
+
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+  if (argv[0] === 'audit:verify') return auditVerify(argv, env);
   const request = requestFor(argv);
   const base = (env.CHANCERY_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
   const response = await fetch(base + request.path, {

@@ -13,3 +13,5 @@ export {
   type ChainBreak,
   type JsonValue,
 } from './hash-chain.js';
+export { verifyAuditTrail, type VerifyOptions } from './verify-command.js';
+export { checkTrail, type TrailReport, type TrailBreak, type OnChainAnchor } from './trail-check.js';
