@@ -11,7 +11,7 @@ import { CredentialsModule } from './credentials/index.js';
 import { PresentationModule, VerifierModule } from './verifier/index.js';
 import { StatusModule } from './status/index.js';
 import { HealthModule } from './health/index.js';
-import { CitizenLoginModule } from './citizens/index.js';
+import { CitizenLoginModule, CitizenRecordsModule } from './citizens/index.js';
 import { AuditModule } from './audit/index.js';
 
 export interface AppParts {
@@ -50,6 +50,7 @@ export class AppModule {
         PresentationModule,
         HealthModule,
         CitizenLoginModule,
+        CitizenRecordsModule,
       ],
     };
   }
