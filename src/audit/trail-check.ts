@@ -53,26 +53,43 @@ export function checkTrail(
     breaks.push({ seq: last.seq, problem: 'unlinked', detail: 'the last entry is not the one the head row names' });
   }
   const bySeq = new Map(entries.map((entry) => [entry.seq, entry]));
+  /** Where each break is known to lie at the latest: a mismatched complete range only somewhere in it. */
+  const lastPossible = new Map<TrailBreak, number>(breaks.map((found) => [found, found.seq]));
   const checked = anchors.map((anchor) => {
     const range: AuditEntryRecord[] = [];
+    let firstMissing: number | undefined;
     for (let seq = anchor.fromSeq; seq <= anchor.toSeq; seq++) {
       const entry = bySeq.get(seq);
       if (entry) range.push(entry);
+      else firstMissing ??= seq;
     }
-    const complete = range.length === anchor.toSeq - anchor.fromSeq + 1;
-    const root = complete
-      ? auditRangeTree(range.map((entry) => ({ seq: entry.seq, entryHash: '0x' + entry.entryHash }))).root
-      : undefined;
+    const root =
+      firstMissing === undefined
+        ? auditRangeTree(range.map((entry) => ({ seq: entry.seq, entryHash: '0x' + entry.entryHash }))).root
+        : undefined;
     const ok = root === anchor.root.toLowerCase();
     if (!ok) {
-      const detail = complete
-        ? `the stored entries ${anchor.fromSeq}..${anchor.toSeq} do not give the root anchored on chain`
-        : `entries of the anchored range ${anchor.fromSeq}..${anchor.toSeq} are missing`;
-      breaks.push({ seq: anchor.fromSeq, problem: 'anchor_mismatch', detail, anchor });
+      const found: TrailBreak =
+        firstMissing === undefined
+          ? {
+              seq: anchor.fromSeq,
+              problem: 'anchor_mismatch',
+              detail: `the stored entries ${anchor.fromSeq}..${anchor.toSeq} do not give the root anchored on chain`,
+              anchor,
+            }
+          : {
+              seq: firstMissing,
+              problem: 'anchor_mismatch',
+              detail: `entry ${firstMissing} of the anchored range ${anchor.fromSeq}..${anchor.toSeq} is missing`,
+              anchor,
+            };
+      breaks.push(found);
+      lastPossible.set(found, firstMissing ?? anchor.toSeq);
     }
     return { ...anchor, ok };
   });
-  const firstBroken = breaks.sort((a, b) => a.seq - b.seq)[0];
+  // A precise break (the hash chain) wins over a range mismatch it explains.
+  const firstBroken = breaks.sort((a, b) => lastPossible.get(a)! - lastPossible.get(b)! || a.seq - b.seq)[0];
   return {
     ok: !firstBroken,
     entries: entries.length,
