@@ -4,7 +4,16 @@ import { BackgroundJob } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
-import { anchorRangeCall, auditRangeTree, ChainBootstrap, JobLeases, OutboxService } from '../chain/index.js';
+import {
+  anchorRangeCall,
+  auditRangeTree,
+  ChainBootstrap,
+  ChainClient,
+  decodeNextSequence,
+  JobLeases,
+  nextSequenceCall,
+  OutboxService,
+} from '../chain/index.js';
 import type { AuditAnchorEntity } from './audit.entity.js';
 import { AuditRepository } from './audit.repository.js';
 
@@ -35,6 +44,7 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
     private readonly bootstrap: ChainBootstrap,
     private readonly keys: KeyService,
     private readonly leases: JobLeases,
+    private readonly chain: ChainClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -80,6 +90,13 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
       const tree = auditRangeTree(entries.map((entry) => ({ seq: entry.seq, entryHash: '0x' + entry.entryHash })));
       const signerKeyId = await this.bootstrap.governorKeyId();
       const department = (await this.keys.getKey(signerKeyId)).address!;
+      const expected = await this.nextOnChain(department);
+      if (expected !== fromSeq) {
+        // Our record and the contract disagree (a reset chain, a database restored from an older backup):
+        // anchoring anything else would revert; an operator has to look.
+        this.logger.error({ fromSeq, expected, department }, 'the AuditAnchor contract expects another range; not anchoring');
+        return undefined;
+      }
       const anchor: AuditAnchorEntity = {
         id: randomUUID(),
         fromSeq,
@@ -109,6 +126,12 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
     } finally {
       await this.leases.release(LEASE_NAME);
     }
+  }
+
+  /** Where the contract expects this department's next range to start (ChainUnavailableError when unreachable). */
+  private async nextOnChain(department: string): Promise<number> {
+    const to = this.bootstrap.address('AuditAnchor');
+    return Number(decodeNextSequence(await this.chain.provider.call({ to, data: nextSequenceCall(department) })));
   }
 
   /** Settles pending anchors from their outbox entries; false while one is still in flight. */

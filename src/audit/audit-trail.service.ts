@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { notFound } from '../common/index.js';
-import { auditLeaf, auditRangeTree, ChainBootstrap } from '../chain/index.js';
+import { chainUnavailable, notFound } from '../common/index.js';
+import { auditLeaf, auditRangeTree, ChainBootstrap, ChainUnavailableError } from '../chain/index.js';
 import type { AuditAnchorEntity } from './audit.entity.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditAnchoring } from './audit-anchoring.js';
@@ -38,7 +38,9 @@ export class AuditTrailService {
   }
 
   async anchorNow(): Promise<{ anchor: AuditAnchorView | null }> {
-    const anchor = await this.anchoring.anchorNow();
+    const anchor = await this.anchoring.anchorNow().catch((error: unknown) => {
+      throw error instanceof ChainUnavailableError ? chainUnavailable() : error;
+    });
     return { anchor: anchor ? this.anchorView(anchor) : null };
   }
 

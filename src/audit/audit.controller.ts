@@ -27,6 +27,7 @@ export class AuditController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Anchor the entries not yet anchored now (one range; the outbox sends it)' })
   @ApiOkResponse({ description: 'The range queued, or null', standardSchema: anchorRunSchema })
+  @ApiProblemResponses(503)
   anchor() {
     return this.trail.anchorNow();
   }
