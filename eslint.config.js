@@ -13,6 +13,7 @@ const LAYER_RANK = {
   persistence: 2,
   keys: 3,
   chain: 4,
+  audit: 5,
   credentials: 5,
   did: 5,
   status: 6,

@@ -12,6 +12,7 @@ import { CredentialCatalogue1766300000000 } from './1766300000000-CredentialCata
 import { StatusIndexBlocks1766300000000 } from './1766300000000-StatusIndexBlocks.js';
 import { NonceDigests1766400000000 } from './1766400000000-NonceDigests.js';
 import { Consortium1766400000000 } from './1766400000000-Consortium.js';
+import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   StatusIndexBlocks1766300000000,
   NonceDigests1766400000000,
   Consortium1766400000000,
+  AuditTrail1766300000000,
 ];

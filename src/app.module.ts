@@ -11,7 +11,8 @@ import { CredentialsModule } from './credentials/index.js';
 import { PresentationModule, VerifierModule } from './verifier/index.js';
 import { StatusModule } from './status/index.js';
 import { HealthModule } from './health/index.js';
-import { CitizenLoginModule } from './citizens/index.js';
+import { CitizenLoginModule, CitizenRecordsModule } from './citizens/index.js';
+import { AuditModule } from './audit/index.js';
 
 export interface AppParts {
   config: AppConfig;
@@ -39,6 +40,7 @@ export class AppModule {
         KeysModule.forRoot(parts.keyBackend),
         ChainModule.forRoot(parts.chain, parts.chainOptions),
         DidModule.forRoot({ cacheTtlSeconds: parts.config.didCacheTtlSeconds }),
+        AuditModule,
         CredentialsModule,
         StatusModule,
         AgenciesModule.forRoot({ operatorApiKey: parts.operatorApiKey }),
@@ -49,6 +51,7 @@ export class AppModule {
         PresentationModule,
         HealthModule,
         CitizenLoginModule,
+        CitizenRecordsModule,
       ],
     };
   }

@@ -37,8 +37,15 @@ Commands:
   catalogue:create --file <type.json>                                create a credential type (catalogue/*.json shape)
   catalogue:version <type-id> --file <type.json>                     publish a new version of a type
   catalogue:retire <type-id>                                         retire a type (no new issuance; issued ones verify)
+  audit:entry <seq>                                                  one audit entry, its inclusion proof and anchor
+  audit:anchor                                                       anchor the entries not yet anchored, now
+  audit:verify [--rpc-url <url>] [--contract <address>] [--department <address>]…
+                                                                     check the whole audit trail: hash chain and every
+                                                                     anchored root, from the database and the chain
+                                                                     directly (no service needed); first broken entry
 
 Environment:
+  DATABASE_URL, SQLITE_PATH, DATA_DIR, CHAIN_RPC_URL, CHAIN_AUDIT_ANCHOR_ADDRESS   audit:verify only, as the service
   CHANCERY_URL       service base URL (default http://127.0.0.1:\${PORT:-3000})
   OPERATOR_API_KEY   operator key (default: read from \${DATA_DIR:-./data}/demo-credentials.json)`;
 
@@ -147,6 +154,11 @@ export function requestFor(argv: string[]): Request {
           ...(values['data-sharing-permission'] ? { dataSharingPermission: values['data-sharing-permission'] } : {}),
         },
       };
+    case 'audit:entry':
+      if (!target || !/^[1-9][0-9]*$/.test(target)) throw new Error(`audit:entry needs a sequence number\n\n${USAGE}`);
+      return { method: 'GET', path: `/audit/entries/${target}` };
+    case 'audit:anchor':
+      return { method: 'POST', path: '/operator/audit/anchors' };
     case 'oidc-client:list':
       return { method: 'GET', path: '/operator/oidc-clients' };
     case 'oidc-client:delete':
@@ -219,7 +231,30 @@ function proposalBody(values: Record<string, string | string[] | boolean | undef
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
 
+/** audit:verify reads the database and the chain itself: the check must not depend on the service it checks. */
+async function auditVerify(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+  const { values } = parseArgs({
+    args: argv.slice(1),
+    options: {
+      'rpc-url': { type: 'string' },
+      contract: { type: 'string' },
+      department: { type: 'string', multiple: true },
+    },
+  });
+  const { verifyAuditTrail } = await import('./audit/index.js');
+  const report = await verifyAuditTrail({
+    database: env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL }
+      : { kind: 'sqlite', path: env.SQLITE_PATH ?? `${env.DATA_DIR ?? './data'}/chancery.sqlite` },
+    rpcUrl: values['rpc-url'] ?? env.CHAIN_RPC_URL ?? `http://127.0.0.1:${env.CHAIN_EMBEDDED_PORT ?? 8545}`,
+    contract: values.contract ?? (env.CHAIN_AUDIT_ANCHOR_ADDRESS || undefined),
+    departments: values.department,
+  });
+  return { ok: report.ok, output: report };
+}
+
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+  if (argv[0] === 'audit:verify') return auditVerify(argv, env);
   const request = requestFor(argv);
   const base = (env.CHANCERY_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
   const response = await fetch(base + request.path, {

@@ -1,5 +1,6 @@
 import { HmacKeyEntity, KeyEntity } from './keys/index.js';
 import { CredentialTypeEntity, CredentialTypeVersionEntity } from './credentials/index.js';
+import { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import {
@@ -63,4 +64,8 @@ export const entities = [
   CitizenLoginSettingEntity,
   CredentialTypeEntity,
   CredentialTypeVersionEntity,
+  AuditEntryEntity,
+  AuditHeadEntity,
+  AuditAnchorEntity,
+  CredentialUsageEntity,
 ];

@@ -131,6 +131,12 @@ describe('wallet login (OpenID Provider)', () => {
     expect(claims.sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
     subAtA = claims.sub;
     accessTokenAtA = tokens.access_token;
+    // The audit trail (ADR 16) has the login: portal, the pairwise sub it received, acr; no claim.
+    const logins = await app.app
+      .get(Database)
+      .use(undefined, (m) => m.query(`SELECT data FROM audit_entries WHERE kind = 'oidc.login'`));
+    expect(JSON.parse(logins.at(-1).data)).toEqual(expect.objectContaining({ sub: claims.sub, acr: claims.acr }));
+    expect(JSON.stringify(logins)).not.toContain(RESIDENT.family_name);
 
     const userinfo = await oidc.fetchUserInfo(portalA.config, tokens.access_token, claims.sub);
     expect(userinfo).toEqual({

@@ -32,6 +32,14 @@ describe('OpenAPI response schemas of the operator, agency, DID and health route
     check('GET', '/operator/agencies', await app.operator('GET', '/operator/agencies'), 200);
     check('GET', '/operator/agencies/{id}', await app.operator('GET', `/operator/agencies/${agency.id}`), 200);
     check('GET', '/operator/outbox', await app.operator('GET', '/operator/outbox'), 200);
+    // The audit trail (ADR 16) and the holders' usage log.
+    check('POST', '/operator/audit/anchors', await app.operator('POST', '/operator/audit/anchors'), 200);
+    check('GET', '/audit/entries/{seq}', await app.operator('GET', '/audit/entries/1'), 200);
+    check('GET', '/audit/entries/{seq}', await app.operator('GET', '/audit/entries/999999'), 404);
+    const records = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });
+    check('POST', '/citizens/records/requests', records, 201);
+    const poll = `/citizens/records/requests/${records.body.id}?readToken=${records.body.readToken}`;
+    check('GET', '/citizens/records/requests/{id}', await app.call('GET', poll), 200);
     check('GET', '/agency', await app.call('GET', '/agency', { token: apiKey }), 200);
 
     const issued = await app.operator('POST', `/operator/agencies/${agency.slug}/api-keys`, { label: 'desk' });

@@ -14,6 +14,7 @@ import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { AuditLog } from '../src/audit/index.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
 
@@ -253,6 +254,7 @@ describe('status lists', () => {
       app.app.get(OutboxService),
       app.app.get(StatusListAnchorClient),
       app.config,
+      app.app.get(AuditLog),
     );
     expect(other.publisherId).not.toBe(mine.publisherId);
     const before = (await mine.served(listId, 'token')).publication.version;

@@ -21,6 +21,11 @@ import { governanceEventTopics } from './consortium-governance.js';
 import { dataSharingEventTopics } from './data-sharing.js';
 import { catalogueEventTopics } from './consortium-registries.js';
 
+/** Deployed by the bootstrap besides CONTRACT_NAMES: the audit-log anchor (issue 17, ADR 16; no constructor arguments). */
+export const AUDIT_ANCHOR_NAME = 'AuditAnchor';
+type BootstrapContractName = ContractName | typeof AUDIT_ANCHOR_NAME;
+const BOOTSTRAP_CONTRACTS: readonly BootstrapContractName[] = [...CONTRACT_NAMES, AUDIT_ANCHOR_NAME];
+
 const DEPLOYER_OWNER = 'chain:deployer';
 /** chain_contracts name of the governance this department follows (its registries are read from it). */
 const CONSORTIUM_RECORD = 'ConsortiumGovernance';
@@ -33,7 +38,7 @@ export const restartDelayMs = (baseMs: number, attempt: number): number =>
 
 export interface ChainOptions {
   /** Addresses from configuration; the others are deployed once and recorded. */
-  configured: Partial<Record<ContractName, string>>;
+  configured: Partial<Record<BootstrapContractName, string>>;
   /** The embedded node keeps no state across restarts; we rebuild it from the outbox journal. */
   embeddedNode: EmbeddedChainNode | undefined;
   /** How long a crashed embedded node stays down before it is restarted. */
@@ -53,7 +58,7 @@ export interface ChainOptions {
 export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChainBootstrap');
   private closed = false;
-  private addresses: Record<ContractName, string> | undefined;
+  private addresses: Record<BootstrapContractName, string> | undefined;
   private consortiumAddresses: ConsortiumAddresses | undefined;
   private readonly consortiumListeners: ((addresses: ConsortiumAddresses) => void)[] = [];
 
@@ -74,7 +79,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     return this.address(ERC1056_NAME);
   }
 
-  address(name: ContractName): string {
+  address(name: BootstrapContractName): string {
     if (!this.addresses) throw new Error('The chain is not bootstrapped yet');
     return this.addresses[name];
   }
@@ -212,9 +217,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
    * Makes sure every contract we use exists: configured, recorded (and, on a fresh embedded node,
    * restored by replaying the journal), or freshly deployed. Returns their addresses by name.
    */
-  async ensureContracts(options: ChainOptions): Promise<Record<ContractName, string>> {
-    const recorded = new Map<ContractName, string>();
-    for (const name of CONTRACT_NAMES) {
+  async ensureContracts(options: ChainOptions): Promise<Record<BootstrapContractName, string>> {
+    const recorded = new Map<BootstrapContractName, string>();
+    for (const name of BOOTSTRAP_CONTRACTS) {
       if (options.configured[name]) continue;
       const found = await this.recorded(name);
       if (found) recorded.set(name, found.address);
@@ -235,8 +240,8 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
       absent = await missing();
       if (absent.length > 0) throw new Error(`Replaying the outbox journal did not restore ${absent.join(', ')}`);
     }
-    const addresses = {} as Record<ContractName, string>;
-    for (const name of CONTRACT_NAMES) {
+    const addresses = {} as Record<BootstrapContractName, string>;
+    for (const name of BOOTSTRAP_CONTRACTS) {
       const configured = options.configured[name];
       if (configured) {
         if (!(await this.chain.hasCode(configured))) {

@@ -1,4 +1,5 @@
 export { CitizenLoginModule } from './login/login.module.js';
+export { CitizenRecordsModule } from './records/records.module.js';
 export { OpenIdProvider } from './login/openid-provider.js';
 export {
   OidcClientEntity,

@@ -60,6 +60,7 @@ const envSchema = z.object({
   CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
   DATA_SHARING_ENFORCED: bool.optional(),
   VCT_BASE_URL: z.url().optional(),
+  CHAIN_AUDIT_ANCHOR_ADDRESS: address.optional(),
   CHAIN_EMBEDDED_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   CHAIN_EMBEDDED_RESTART_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   CHAIN_PRIORITY_FEE_WEI: z.coerce.bigint().nonnegative().default(0n),
@@ -165,6 +166,9 @@ const envSchema = z.object({
     .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).optional()),
   OIDC_CLAIMS_RETENTION_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
   OIDC_PURGE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  // Tamper-evident audit trail (issue 17, ADR 16): Merkle roots of new entries anchored on chain.
+  AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  AUDIT_ANCHOR_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -184,7 +188,12 @@ export interface AppConfig {
     chainId: number;
     networkName: string;
     /** Contract addresses given by configuration; the rest are deployed once and recorded. */
-    contracts: { EthereumDIDRegistry?: string; TrustedIssuerRegistry?: string; StatusListAnchor?: string };
+    contracts: {
+      EthereumDIDRegistry?: string;
+      TrustedIssuerRegistry?: string;
+      StatusListAnchor?: string;
+      AuditAnchor?: string;
+    };
     consortium: ConsortiumConfig;
     embeddedPort: number;
     embeddedRestartMs: number;
@@ -234,6 +243,8 @@ export interface AppConfig {
     claimsRetentionSeconds: number;
     purgeIntervalMs: number;
   };
+  /** Anchoring of the audit log: period (0: only on demand) and the largest range one anchor covers. */
+  audit: { anchorIntervalMs: number; anchorMaxEntries: number };
   verifier: {
     clockSkewSeconds: number;
     /** Distinct issuer DIDs one verification request may make us resolve. */
@@ -323,6 +334,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         EthereumDIDRegistry: e.CHAIN_REGISTRY_ADDRESS,
         TrustedIssuerRegistry: e.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
         StatusListAnchor: e.CHAIN_STATUS_ANCHOR_ADDRESS,
+        AuditAnchor: e.CHAIN_AUDIT_ANCHOR_ADDRESS,
       },
       consortium: {
         vctBaseUrl: e.VCT_BASE_URL?.replace(/\/$/, ''),
@@ -397,6 +409,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       claimsRetentionSeconds: e.OIDC_CLAIMS_RETENTION_SECONDS,
       purgeIntervalMs: e.OIDC_PURGE_INTERVAL_MS,
     },
+    audit: { anchorIntervalMs: e.AUDIT_ANCHOR_INTERVAL_MS, anchorMaxEntries: e.AUDIT_ANCHOR_MAX_ENTRIES },
   };
 }
 

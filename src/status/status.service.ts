@@ -8,6 +8,7 @@ import { KeyService } from '../keys/index.js';
 import { OutboxService, StatusListAnchorClient } from '../chain/index.js';
 import { signJws } from '../credentials/index.js';
 import { encodeBitstring, encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
+import { AuditLog } from '../audit/index.js';
 import { StatusRepository } from './status.repository.js';
 import { IndexBlockRepository } from './index-block.repository.js';
 import { INDEX_BLOCK, openBlock, pickFreeBlock, type OpenBlock } from './index-blocks.js';
@@ -81,6 +82,7 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly outbox: OutboxService,
     private readonly anchors: StatusListAnchorClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {
     this.baseUrl = publicBaseUrl(config);
   }
@@ -267,6 +269,11 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
           actor,
           createdAt: now,
         })),
+      );
+      const credentials = target.map((entry) => entry.credentialId);
+      await this.audit.append(
+        { kind: 'credential.status.changed', actor, subject: `agency:${agencyId}`, data: { action, reason, credentials } },
+        tx,
       );
       return { changed: target.length };
     });

@@ -22,6 +22,7 @@ import {
 } from './scopes.js';
 import { accountIdFor, SUBJECT_KEY_NAME } from './subject.js';
 import { WALLET_PRESENTATIONS, type PresentationOutcome, type WalletPresentations } from './wallet-presentations.js';
+import { AuditLog } from '../../audit/index.js';
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
 type Selected = { scope: string; entry: LoginScope; releasesClaims: boolean };
@@ -57,6 +58,7 @@ export class CitizenLoginService {
     private readonly hmacKeys: HmacKeys,
     private readonly catalogue: Catalogue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   /** The page, or (for a request the login cannot serve) the redirect that returns the error to the portal. */
@@ -223,6 +225,8 @@ export class CitizenLoginService {
     });
     const acr = acrFor(selected.entry.typeId);
     this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
+    const login = { clientId, sub: (await this.op.subjectFor(accountId, clientId)) ?? null, acr, grantId };
+    await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login });
     return this.op.provider.interactionResult(
       raw.req,
       raw.res,

@@ -13,6 +13,7 @@ import type { OidcClientEntity } from './login.entity.js';
 import { OidcClientRepository } from './provider-records.repository.js';
 import { OpenIdProvider } from './openid-provider.js';
 import { LOGIN_SCOPES } from './scopes.js';
+import { AuditLog } from '../../audit/index.js';
 
 /** The portals allowed to log citizens in: registered by the operator, each with its secret shown once. */
 @Injectable()
@@ -21,6 +22,7 @@ export class OidcClientsService {
     private readonly clients: OidcClientRepository,
     private readonly op: OpenIdProvider,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   async register(body: unknown) {
@@ -53,6 +55,18 @@ export class OidcClientsService {
       ]);
     }
     await this.clients.insert(client);
+    const registered = {
+      name: client.name,
+      redirectUris: client.redirectUris,
+      scopes: client.scopes,
+      authMethod: client.tokenEndpointAuthMethod,
+    };
+    await this.audit.append({
+      kind: 'oidc.client.created',
+      actor: 'operator',
+      subject: `oidc-client:${client.id}`,
+      data: registered,
+    });
     return { client: this.view(client), ...(secret ? { clientSecret: secret } : {}) };
   }
 
@@ -69,6 +83,7 @@ export class OidcClientsService {
   /** The portal can no longer log anyone in; its codes and tokens stop working (the client is not found). */
   async delete(id: string): Promise<void> {
     if (!(await this.clients.delete(id))) throw notFound(`No OIDC client ${id}`);
+    await this.audit.append({ kind: 'oidc.client.deleted', actor: 'operator', subject: `oidc-client:${id}` });
   }
 
   private view(client: OidcClientEntity) {

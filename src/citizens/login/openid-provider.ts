@@ -57,6 +57,12 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     return pairwiseSubject((message) => this.hmacKeys.hmacSha256(SUBJECT_KEY_NAME, message), sector, accountId);
   }
 
+  /** The pairwise `sub` a portal's ID tokens carry for an account (for the audit trail). */
+  async subjectFor(accountId: string, clientId: string): Promise<string | undefined> {
+    const client = await this.provider.Client.find(clientId);
+    return client ? this.pairwiseSubject(accountId, sectorOf(client)) : undefined;
+  }
+
   async onModuleInit(): Promise<void> {
     const problems = scopeTableProblems(LOGIN_SCOPES, (typeId) => this.catalogue.get(typeId));
     if (problems.length) {

@@ -8,6 +8,7 @@ import { Database, isUniqueViolation } from '../../persistence/index.js';
 import { KeyService } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
+import { AuditLog } from '../../audit/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
 import type { AgencyView } from './agency.schemas.js';
 
@@ -32,6 +33,7 @@ export class AgencyService implements OnApplicationBootstrap {
     private readonly status: StatusService,
     private readonly reconciler: Reconciler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -91,6 +93,11 @@ export class AgencyService implements OnApplicationBootstrap {
             ref: agencyRef(id),
           }),
         );
+        const keys = { did, controllerKeyId: controller.id, signingKeyId: signing.id, apiKeyPrefix: apiKey.prefix };
+        await this.audit.append(
+          { kind: 'agency.created', actor: 'operator', subject: `agency:${id}`, data: { slug, ...keys } },
+          tx,
+        );
       })
       .catch((error: unknown) => {
         // Two requests for one slug: the unique index decides; the loser gets the same 409 as a late one.
@@ -112,6 +119,12 @@ export class AgencyService implements OnApplicationBootstrap {
       createdAt: new Date(),
       revokedAt: null,
     });
+    await this.audit.append({
+      kind: 'agency.api_key.created',
+      actor: 'operator',
+      subject: `agency:${agency.id}`,
+      data: { prefix: apiKey.prefix, label },
+    });
     return apiKey.token;
   }
 
@@ -121,6 +134,12 @@ export class AgencyService implements OnApplicationBootstrap {
     if (!(await this.agencies.revokeApiKey(agency.id, prefix, new Date()))) {
       throw notFound(`No active API key "${prefix}" for this agency`);
     }
+    await this.audit.append({
+      kind: 'agency.api_key.revoked',
+      actor: 'operator',
+      subject: `agency:${agency.id}`,
+      data: { prefix },
+    });
     this.logger.log({ agencyId: agency.id, prefix }, 'agency API key revoked');
   }
 

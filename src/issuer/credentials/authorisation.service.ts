@@ -14,6 +14,7 @@ import {
 import { ethrDidAddress } from '../../did/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
+import { AuditLog } from '../../audit/index.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { AuthorisationStatus } from './credential.entity.js';
 
@@ -52,6 +53,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly registry: TrustedIssuerRegistry,
     private readonly reconciler: Reconciler,
     private readonly events: ChainEvents,
+    private readonly audit: AuditLog,
   ) {
     events.onIdentityChanged(() => this.active.clear());
   }
@@ -107,6 +109,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
         outboxId: outboxId!,
         updatedAt: new Date(),
       });
+      const event = { type: typeId, authorised, outboxId: outboxId! };
+      await this.audit.append(
+        { kind: 'agency.authorisation.changed', actor: 'operator', subject: `agency:${agency.id}`, data: event },
+        tx,
+      );
     });
     this.active.clear(); // also after the commit: a lookup during the transaction may have read the old row
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');

@@ -30,6 +30,7 @@ import type { Agency } from '../agencies/agency.repository.js';
 import { StatusService, type StatusAllocation } from '../../status/index.js';
 import { Database, GroupCommit, type Tx } from '../../persistence/index.js';
 import type { IssuedCredentialEntity } from './credential.entity.js';
+import { AuditLog } from '../../audit/index.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { CredentialRepository } from './credential.repository.js';
 import type { JsonWebKey } from 'node:crypto';
@@ -120,6 +121,7 @@ export class IssuanceService {
     private readonly repository: CredentialRepository,
     private readonly status: StatusService,
     db: Database,
+    private readonly audit: AuditLog,
   ) {
     this.writes = new GroupCommit(db, (tx, jobs) => this.writeGroup(tx, jobs));
   }
@@ -135,6 +137,8 @@ export class IssuanceService {
       jobs.map((job) => job.record),
     );
     for (const job of jobs) await job.inTransaction?.(tx);
+    // The audit chain serialises appends: one head update per credential, inside the same durable commit.
+    for (const job of jobs) await this.audit.append(issuedEvent(job.record), tx);
   }
 
   /** Maps a VC-API request to issue options (400 listing every violation, with its path and rule code). */
@@ -332,3 +336,11 @@ export class IssuanceService {
     }
   }
 }
+
+/** The audit entry of an issuance: the credential's SHA-256 digest and metadata, never its claims. */
+const issuedEvent = (record: IssuedCredentialEntity) => ({
+  kind: 'credential.issued' as const,
+  actor: `agency:${record.agencyId}`,
+  subject: `credential:${record.id}`,
+  data: { type: record.typeId, format: record.format, digest: record.digest },
+});

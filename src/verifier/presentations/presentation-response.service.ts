@@ -25,6 +25,7 @@ import { VerifierService } from '../verifier.service.js';
 import { openid4vpVerifier } from './openid4vp-library.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 import { PresentationRequestRepository } from './presentation-request.repository.js';
+import { PresentationAudit } from './presentation-audit.js';
 import { PresentationSeals } from './presentation-seals.js';
 import { permissionChecks } from './presentation-request.service.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
@@ -53,6 +54,7 @@ export class PresentationResponseService {
     private readonly delivery: VerdictDeliveryService,
     private readonly permissions: DataSharingPermissions,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly audit: PresentationAudit,
   ) {
     this.limits = config.oid4vp;
     this.dataSharingEnforced = config.chain.consortium.dataSharingEnforced;
@@ -67,9 +69,10 @@ export class PresentationResponseService {
     };
     const request = await requestAnswered(form, lookup, new Date());
     const { authorizationRequest, returnUri } = await this.seals.openRequest(request);
+    const presented: string[] = [];
     const verdict = isErrorResponse(form)
       ? walletErrorVerdict(form, request.stateHash)
-      : await this.verifyResponse(request, form, authorizationRequest);
+      : await this.verifyResponse(request, form, authorizationRequest, presented);
 
     // Same-device: a fresh response_code travels with the browser redirect; the party must show it to read
     // the verdict, so a verdict cannot be fixed onto another person's session (OID4VP 1.0 §13.3).
@@ -82,6 +85,7 @@ export class PresentationResponseService {
     const status = verdict.verified ? 'verified' : 'rejected';
     if (!(await this.requests.complete(request.id, status, sealed, completedAt, purgeAt))) throw alreadyAnswered();
     this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
+    await this.audit.record(request, verdict, presented);
     void this.delivery.notify(request, verdict);
     return returnUri && responseCode ? { redirect_uri: sameDeviceReturn(returnUri, request.id, responseCode) } : {};
   }
@@ -90,6 +94,7 @@ export class PresentationResponseService {
     request: PresentationRequestEntity,
     form: Record<string, unknown>,
     authorizationRequest: AuthorizationRequestPayload,
+    presented: string[],
   ): Promise<Verdict> {
     let parsed;
     try {
@@ -105,7 +110,7 @@ export class PresentationResponseService {
     const state = parsed.authorizationResponsePayload.state;
     if (state !== undefined) checkResponseState(String(state), request.stateHash);
     if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
-    return this.judge(request, authorizationRequest, parsed.dcql.presentations as Record<string, unknown>);
+    return this.judge(request, authorizationRequest, parsed.dcql.presentations as Record<string, unknown>, presented);
   }
 
   /** Decryption of the response JWE by the request's own key, inside src/keys. */
@@ -127,6 +132,7 @@ export class PresentationResponseService {
     request: PresentationRequestEntity,
     authorizationRequest: AuthorizationRequestPayload,
     vpToken: Record<string, unknown>,
+    presented: string[],
   ): Promise<Verdict> {
     const { query, requested } = analyseDcqlQuery(authorizationRequest.dcql_query, this.catalogue);
     const refused = vpTokenRejection(query, vpToken, {
@@ -142,6 +148,7 @@ export class PresentationResponseService {
     }
     const verified = [];
     for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
+      presented.push(presentation);
       const expect = { nonce: authorizationRequest.nonce, audience: request.clientId };
       verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect) });
     }

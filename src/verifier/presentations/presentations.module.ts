@@ -6,6 +6,7 @@ import { PresentationRequestRepository } from './presentation-request.repository
 import { PresentationRequestService } from './presentation-request.service.js';
 import { PresentationResponseService } from './presentation-response.service.js';
 import { PresentationRetention } from './presentation-retention.js';
+import { PresentationAudit } from './presentation-audit.js';
 import { PresentationSeals } from './presentation-seals.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
 
@@ -23,6 +24,7 @@ import { VerdictDeliveryService } from './verdict-delivery.service.js';
     PresentationResponseService,
     VerdictDeliveryService,
     PresentationRetention,
+    PresentationAudit,
   ],
   // The citizens' wallet login (src/citizens/login) makes its requests through these.
   exports: [RelyingPartiesModule, PresentationRequestService, VerdictDeliveryService],

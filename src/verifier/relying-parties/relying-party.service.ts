@@ -18,6 +18,7 @@ import { oid4vpEndpoints, type Oid4vpEndpoints } from '../endpoints.js';
 import { resolvePublicAddresses, webhookUrlProblem, type WebhookPolicy } from '../webhook.js';
 import type { RelyingPartyEntity } from './relying-party.entity.js';
 import { RelyingPartyRepository } from './relying-party.repository.js';
+import { AuditLog } from '../../audit/index.js';
 import { registerRelyingPartySchema } from './relying-party.schemas.js';
 
 /** Contexts the party's secrets are sealed under (bound to the party's id). */
@@ -38,6 +39,7 @@ export class RelyingPartyService {
     private readonly secrets: SealedSecrets,
     private readonly parties: RelyingPartyRepository,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly audit: AuditLog,
   ) {
     this.endpoints = oid4vpEndpoints(config);
     this.webhookPolicy = { production: config.env === 'production', allowLoopback: config.oid4vp.webhookAllowPrivate };
@@ -77,6 +79,18 @@ export class RelyingPartyService {
       createdAt: new Date(),
     });
     const party = (await this.parties.byId(id))!;
+    const registered = {
+      name: input.name,
+      purpose: input.purpose,
+      allowedClaims: input.allowedClaims,
+      apiKeyPrefix: apiKey.prefix,
+    };
+    await this.audit.append({
+      kind: 'relying_party.registered',
+      actor: 'operator',
+      subject: `relying-party:${id}`,
+      data: registered,
+    });
     return {
       relyingParty: {
         ...this.view(party),
@@ -119,12 +133,24 @@ export class RelyingPartyService {
       createdAt: new Date(),
       revokedAt: null,
     });
+    await this.audit.append({
+      kind: 'relying_party.api_key.created',
+      actor: 'operator',
+      subject: `relying-party:${partyId}`,
+      data: { prefix: apiKey.prefix },
+    });
     return { apiKey: apiKey.token, prefix: apiKey.prefix };
   }
 
   async revokeApiKey(partyId: string, prefix: string): Promise<void> {
     if (!(await this.parties.revokeApiKey(partyId, prefix, new Date())))
       throw notFound(`No live API key ${prefix} for relying party ${partyId}`);
+    await this.audit.append({
+      kind: 'relying_party.api_key.revoked',
+      actor: 'operator',
+      subject: `relying-party:${partyId}`,
+      data: { prefix },
+    });
   }
 
   async apiKeys(partyId: string) {

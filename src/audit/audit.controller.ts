@@ -1,0 +1,34 @@
+import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses, OperatorGuard } from '../common/index.js';
+import { AuditTrailService } from './audit-trail.service.js';
+import { anchorRunSchema, auditEntryViewSchema } from './audit.schemas.js';
+
+@ApiTags('operator')
+@ApiBearerAuth()
+@UseGuards(OperatorGuard)
+@ApiProblemResponses(401)
+@Controller()
+export class AuditController {
+  constructor(private readonly trail: AuditTrailService) {}
+
+  @Get('audit/entries/:seq')
+  @ApiOperation({ summary: 'One audit entry with its Merkle inclusion proof and the on-chain anchor of its range' })
+  @ApiOkResponse({
+    description: 'The entry, its leaf, proof and anchor (null until anchored)',
+    standardSchema: auditEntryViewSchema,
+  })
+  @ApiProblemResponses(400, 404)
+  entry(@Param('seq', new ParseIntPipe()) seq: number) {
+    return this.trail.entry(seq);
+  }
+
+  @Post('operator/audit/anchors')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Anchor the entries not yet anchored now (one range; the outbox sends it)' })
+  @ApiOkResponse({ description: 'The range queued, or null', standardSchema: anchorRunSchema })
+  @ApiProblemResponses(503)
+  anchor() {
+    return this.trail.anchorNow();
+  }
+}

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Tx } from '../persistence/index.js';
+import { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit.entity.js';
+
+const HEAD_ID = 1;
+
+/**
+ * Storage of the audit log. Concurrency contract of `append`: any number of concurrent appenders, on any
+ * number of replicas, get consecutive sequence numbers and each entry links to the one before; the first
+ * statement is a conditional UPDATE of the single head row, whose row lock (PostgreSQL) or write
+ * transaction (SQLite) serialises appenders until the transaction commits.
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Takes the next sequence number under the head row's lock, builds the entry from the previous head,
+   * inserts it and moves the head; all inside `tx`. Call it last in a transaction: the head stays locked
+   * until commit.
+   */
+  async append(tx: Tx, build: (prev: { seq: number; entryHash: string }) => AuditEntryEntity): Promise<AuditEntryEntity> {
+    const moved = await tx
+      .createQueryBuilder()
+      .update(AuditHeadEntity)
+      .set({ seq: () => 'seq + 1' })
+      .where('id = :id', { id: HEAD_ID })
+      .execute();
+    if ((moved.affected ?? 0) !== 1) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+    const head = await tx.getRepository(AuditHeadEntity).findOneByOrFail({ id: HEAD_ID });
+    const entry = build({ seq: head.seq - 1, entryHash: head.entryHash });
+    if (entry.seq !== head.seq) throw new Error(`Audit entry ${entry.seq} built for head ${head.seq}`);
+    await tx.getRepository(AuditEntryEntity).insert(entry);
+    await tx.getRepository(AuditHeadEntity).update({ id: HEAD_ID }, { entryHash: entry.entryHash });
+    return entry;
+  }
+
+  entry(seq: number): Promise<AuditEntryEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(AuditEntryEntity).findOneBy({ seq }));
+  }
+
+  /** Entries fromSeq..toSeq (inclusive) in sequence order. */
+  range(fromSeq: number, toSeq: number): Promise<AuditEntryEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuditEntryEntity)
+        .createQueryBuilder('e')
+        .where('e.seq >= :fromSeq AND e.seq <= :toSeq', { fromSeq, toSeq })
+        .orderBy('e.seq', 'ASC')
+        .getMany(),
+    );
+  }
+
+  /** Every entry in sequence order (audit:verify). */
+  all(): Promise<AuditEntryEntity[]> {
+    return this.db.use(undefined, (m) => m.getRepository(AuditEntryEntity).find({ order: { seq: 'ASC' } }));
+  }
+
+  head(): Promise<AuditHeadEntity> {
+    return this.db.use(undefined, (m) => m.getRepository(AuditHeadEntity).findOneByOrFail({ id: HEAD_ID }));
+  }
+
+  // ---- anchors ----
+
+  anchors(): Promise<AuditAnchorEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(AuditAnchorEntity).find({ order: { fromSeq: 'ASC', createdAt: 'ASC' } }),
+    );
+  }
+
+  /** The anchor (pending or mined) whose range holds seq. */
+  anchorCovering(seq: number): Promise<AuditAnchorEntity | null> {
+    return this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuditAnchorEntity)
+        .createQueryBuilder('a')
+        .where('a.from_seq <= :seq AND a.to_seq >= :seq AND a.status != :reverted', { seq, reverted: 'reverted' })
+        .getOne(),
+    );
+  }
+
+  insertAnchor(tx: Tx, anchor: AuditAnchorEntity): Promise<unknown> {
+    return tx.getRepository(AuditAnchorEntity).insert(anchor);
+  }
+
+  /** Settles a pending anchor once its outbox entry is final; false if it was already settled. */
+  async settleAnchor(id: string, changes: Pick<AuditAnchorEntity, 'status' | 'txHash' | 'blockNumber'>): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(AuditAnchorEntity).update({ id, status: 'pending' }, changes),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  // ---- holders' usage log ----
+
+  insertUsage(tx: Tx, rows: CredentialUsageEntity[]): Promise<unknown> {
+    return rows.length ? tx.getRepository(CredentialUsageEntity).insert(rows) : Promise.resolve();
+  }
+
+  usageByFingerprint(fingerprint: string): Promise<CredentialUsageEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(CredentialUsageEntity).find({ where: { fingerprint }, order: { verifiedAt: 'ASC' } }),
+    );
+  }
+
+  usageOfRequest(presentationRequestId: string): Promise<CredentialUsageEntity[]> {
+    return this.db.use(undefined, (m) => m.getRepository(CredentialUsageEntity).findBy({ presentationRequestId }));
+  }
+}

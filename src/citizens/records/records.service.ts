@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { badRequest, notFound, parseOrThrow, sha256Hex } from '../../common/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { KeyService } from '../../keys/index.js';
+import { UsageLog, type UsageRecord } from '../../audit/index.js';
+import {
+  PresentationRequestService,
+  RelyingPartyService,
+  VerdictDeliveryService,
+  type RelyingPartyEntity,
+} from '../../verifier/index.js';
+import { CitizenLoginRepository } from '../login/login.repository.js';
+
+/** How the usage-log page presents itself in the wallet. */
+const RECORDS_PARTY = {
+  name: 'Chancery 用证记录 / my records',
+  purpose: '查看本证照的使用记录 / Show where this credential was used',
+};
+
+/**
+ * The one claim the wallet is asked for (DCQL queries must name claims): a required, least personal one of
+ * each type. The page shows none; the verdict holding it is sealed and purged like every verdict.
+ */
+const PROOF_CLAIM: Record<string, string> = {
+  'driving-licence': 'expiry_date',
+  'resident-identity': 'birth_date',
+  'business-licence': 'enterprise_type',
+  'professional-qualification': 'level',
+};
+
+export const startRecordsSchema = z.object({ type: z.string().min(1).max(100) });
+
+export type RecordsOutcome =
+  | { status: 'pending' | 'expired' }
+  | { status: 'rejected'; reason: string }
+  | { status: 'verified'; credential: { type: string; issuer: string }; records: UsageRecord[] };
+
+interface Verdict {
+  verified: boolean;
+  credentials: { type?: string; issuer?: string; checks?: { check: string; passed: boolean }[] }[];
+}
+
+/**
+ * The holder's usage log (用证记录, ADR 16): the citizen proves possession of a credential with an OID4VP
+ * presentation (key binding required) to an internal relying party, and then reads every verification of
+ * that credential recorded here. The records are found through the fingerprint of the presented
+ * credential, recorded with this very verdict, so nobody without the credential can list them.
+ */
+@Injectable()
+export class RecordsService {
+  private party: Promise<RelyingPartyEntity> | undefined;
+
+  constructor(
+    private readonly catalogue: Catalogue,
+    private readonly parties: RelyingPartyService,
+    private readonly requests: PresentationRequestService,
+    private readonly verdicts: VerdictDeliveryService,
+    private readonly settings: CitizenLoginRepository,
+    private readonly keys: KeyService,
+    private readonly usage: UsageLog,
+  ) {}
+
+  async start(body: unknown) {
+    const { type } = parseOrThrow(startRecordsSchema, body);
+    const entry = this.catalogue.get(type);
+    if (!entry || !entry.formats.includes('dc+sd-jwt') || !this.proofClaims()[type]) {
+      throw badRequest(`No SD-JWT credential type "${type}"`, [{ path: 'type', message: 'unknown credential type' }]);
+    }
+    const created = await this.requests.create(await this.internalParty(), {
+      dcql_query: {
+        credentials: [
+          {
+            id: 'credential',
+            format: 'dc+sd-jwt',
+            meta: { vct_values: [entry.vct] },
+            claims: this.proofClaims()[type]!.map((claim) => ({ path: [claim] })),
+          },
+        ],
+      },
+    });
+    return {
+      id: created.id,
+      link: created.link,
+      qrSvg: created.qr.svg,
+      readToken: created.viewToken,
+      expiresAt: created.expiresAt.toISOString(),
+    };
+  }
+
+  async outcome(id: string, readToken: unknown): Promise<RecordsOutcome> {
+    if (typeof readToken !== 'string' || readToken.length === 0) throw notFound(`No records request ${id}`);
+    const state = await this.verdicts.resultForView(id, readToken);
+    if (state.status === 'pending') return { status: 'pending' };
+    const verdict = state.result as Verdict | undefined;
+    if (state.status === 'expired' || !verdict) return { status: 'expired' };
+    const credential = verdict.credentials[0];
+    if (!verdict.verified || !credential?.type || !credential.issuer)
+      return { status: 'rejected', reason: 'the presentation was not verified' };
+    // Possession, not just a copy: a credential without a holder key could be replayed by anyone it was shown to.
+    if (!credential.checks?.some((check) => check.check === 'holder_binding' && check.passed)) {
+      return { status: 'rejected', reason: 'the credential is not bound to a holder key' };
+    }
+    const [fingerprint, ...others] = await this.usage.fingerprintsOfRequest(id);
+    if (!fingerprint || others.length) return { status: 'rejected', reason: 'the presented credential was not recorded' };
+    return {
+      status: 'verified',
+      credential: { type: credential.type, issuer: credential.issuer },
+      records: await this.usage.usage(fingerprint),
+    };
+  }
+
+  private proofClaims(): Record<string, string[]> {
+    return Object.fromEntries(
+      this.catalogue
+        .list()
+        .filter((type) => type.formats.includes('dc+sd-jwt'))
+        .map((type) => [type.id, [PROOF_CLAIM[type.id] ?? type.claims.required?.[0]].filter((c): c is string => !!c)]),
+    );
+  }
+
+  private internalParty(): Promise<RelyingPartyEntity> {
+    this.party ??= this.findOrRegisterParty().catch((error: unknown) => {
+      this.party = undefined;
+      throw error;
+    });
+    return this.party;
+  }
+
+  private async findOrRegisterParty(): Promise<RelyingPartyEntity> {
+    const allowedClaims = this.proofClaims();
+    const setting = `records-relying-party:${sha256Hex(JSON.stringify(allowedClaims)).slice(0, 16)}`;
+    let sealed = (await this.settings.setting(setting))?.value;
+    if (!sealed) {
+      const registered = await this.parties.register({
+        ...RECORDS_PARTY,
+        allowedClaims,
+        clientIdPrefix: 'decentralized_identifier',
+      });
+      sealed = await this.settings.settingOnce(setting, await this.keys.sealJson(registered.apiKey, setting));
+    }
+    return this.parties.authenticate(await this.keys.openJson<string>(sealed, setting));
+  }
+}
