@@ -9,6 +9,7 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import { runCli } from '../src/cli.js';
 import { BUNDLED_CONTEXTS, jwkToMultibase } from '../src/credentials/index.js';
+import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
@@ -222,6 +223,20 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const verified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: beforeRetirement } });
     expect(verified.body.checks.filter((check: { passed: boolean }) => !check.passed)).toEqual([]);
     expect(verified.status).toBe(200);
+
+    // Every change of the type is in the audit trail: ids, versions and digests, in order.
+    const placeholder = app.dbKind === 'postgres' ? '$1' : '?';
+    const changes = (await app.app
+      .get(Database)
+      .dataSource.query(
+        `SELECT data FROM audit_entries WHERE kind = 'catalogue.changed' AND subject = ${placeholder} ORDER BY seq`,
+        ['credential-type:fishing-permit'],
+      )) as { data: string }[];
+    expect(changes.map((row) => JSON.parse(row.data) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ change: 'created', version: 1, status: 'active' }),
+      expect.objectContaining({ change: 'versioned', version: 2, status: 'active' }),
+      expect.objectContaining({ change: 'retired', version: 2, status: 'retired' }),
+    ]);
   });
 
   /** @digitalbazaar/vc used directly; keys read from the chain by ethr-did-resolver, contexts from the bundle. */

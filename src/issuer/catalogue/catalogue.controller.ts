@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiProblemResponses } from '../../common/index.js';
-import { CatalogueService } from '../../credentials/index.js';
 import { OperatorGuard } from '../agencies/auth.js';
 import {
   credentialTypeDetailSchema,
@@ -10,6 +9,7 @@ import {
   credentialTypeSchema,
   credentialTypeVersionInputSchema,
 } from './catalogue.schemas.js';
+import { CatalogueAdministration } from './catalogue-administration.js';
 
 const typeParam = ApiParam({ name: 'id', description: 'The catalogue type id, e.g. driving-licence' });
 
@@ -20,7 +20,7 @@ const typeParam = ApiParam({ name: 'id', description: 'The catalogue type id, e.
 @UseGuards(OperatorGuard)
 @Controller('operator/catalogue')
 export class CatalogueController {
-  constructor(private readonly catalogue: CatalogueService) {}
+  constructor(private readonly catalogue: CatalogueAdministration) {}
 
   @Get()
   @ApiOperation({ summary: 'Every credential type of the catalogue, retired ones too' })

@@ -4,12 +4,14 @@ import { AuthorisationController, CredentialStatusController, IssuanceController
 import { CredentialRepository } from './credential.repository.js';
 import { IssuanceService } from './issuance.service.js';
 import { CatalogueController } from '../catalogue/catalogue.controller.js';
+import { CatalogueAdministration } from '../catalogue/catalogue-administration.js';
 import { IdempotencyRepository } from '../../persistence/index.js';
 import { IdempotencyInterceptor, IdempotencyService } from '../idempotency.js';
 
 @Module({
   controllers: [IssuanceController, CredentialStatusController, AuthorisationController, CatalogueController],
   providers: [
+    CatalogueAdministration,
     CredentialRepository,
     AuthorisationService,
     IssuanceService,
