@@ -20,6 +20,7 @@ const REVIEWED: Record<string, string> = {
   'authorization_sessions.code_challenge': 'a PKCE S256 challenge, itself a digest of the verifier',
   'authorization_sessions.code_expires_at': 'a timestamp',
   'credential_offers.tx_code_failures': 'a counter',
+  'credential_types.catalogue_code': 'a public licence catalogue code (证照目录编码), not a secret',
   'oidc_clients.token_endpoint_auth_method': 'the name of a client authentication method (e.g. private_key_jwt)',
   'relying_parties.api_key_prefix': 'the public lookup part of the API key (the secret part is api_key_hash)',
 };
