@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { sha256Hex } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import {
   PresentationRequestService,
@@ -9,6 +8,7 @@ import {
 } from '../../verifier/index.js';
 import { CitizenLoginRepository } from './login.repository.js';
 import { allowedClaimsUnion } from './scopes.js';
+import { findOrRegisterInternalParty } from '../internal-relying-party.js';
 import type { PresentationOutcome, StartPresentation, StartedPresentation, WalletPresentations } from './wallet-presentations.js';
 
 /** How the internal relying party presents itself in the citizen's wallet. */
@@ -87,20 +87,12 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
     return this.party;
   }
 
-  private async findOrRegisterParty(): Promise<RelyingPartyEntity> {
-    const allowedClaims = allowedClaimsUnion();
-    // A new claims union (the scope table changed) gets a new party: registrations cannot be widened.
-    const setting = `login-relying-party:${sha256Hex(JSON.stringify(allowedClaims)).slice(0, 16)}`;
-    let sealed = (await this.logins.setting(setting))?.value;
-    if (!sealed) {
-      const registered = await this.parties.register({
-        ...INTERNAL_PARTY,
-        allowedClaims,
-        clientIdPrefix: 'decentralized_identifier',
-      });
-      // Racing replicas each register a party; the first stored key is used by all, the others stay unused.
-      sealed = await this.logins.settingOnce(setting, await this.keys.sealJson(registered.apiKey, setting));
-    }
-    return this.parties.authenticate(await this.keys.openJson<string>(sealed, setting));
+  private findOrRegisterParty(): Promise<RelyingPartyEntity> {
+    return findOrRegisterInternalParty(
+      { parties: this.parties, settings: this.logins, keys: this.keys },
+      'login-relying-party',
+      INTERNAL_PARTY,
+      allowedClaimsUnion(),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { badRequest, notFound, parseOrThrow, sha256Hex } from '../../common/index.js';
+import { badRequest, notFound, parseOrThrow } from '../../common/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
 import { UsageLog, type UsageRecord } from '../../audit/index.js';
@@ -11,6 +11,7 @@ import {
   type RelyingPartyEntity,
 } from '../../verifier/index.js';
 import { CitizenLoginRepository } from '../login/login.repository.js';
+import { findOrRegisterInternalParty } from '../internal-relying-party.js';
 
 /** How the usage-log page presents itself in the wallet. */
 const RECORDS_PARTY = {
@@ -127,18 +128,12 @@ export class RecordsService {
     return this.party;
   }
 
-  private async findOrRegisterParty(): Promise<RelyingPartyEntity> {
-    const allowedClaims = this.proofClaims();
-    const setting = `records-relying-party:${sha256Hex(JSON.stringify(allowedClaims)).slice(0, 16)}`;
-    let sealed = (await this.settings.setting(setting))?.value;
-    if (!sealed) {
-      const registered = await this.parties.register({
-        ...RECORDS_PARTY,
-        allowedClaims,
-        clientIdPrefix: 'decentralized_identifier',
-      });
-      sealed = await this.settings.settingOnce(setting, await this.keys.sealJson(registered.apiKey, setting));
-    }
-    return this.parties.authenticate(await this.keys.openJson<string>(sealed, setting));
+  private findOrRegisterParty(): Promise<RelyingPartyEntity> {
+    return findOrRegisterInternalParty(
+      { parties: this.parties, settings: this.settings, keys: this.keys },
+      'records-relying-party',
+      RECORDS_PARTY,
+      this.proofClaims(),
+    );
   }
 }
