@@ -6,15 +6,13 @@ import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import { decodeJwt } from 'jose';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
-import { StatusPublicationEntity, StatusService } from '../src/status/index.js';
+import { StatusListPublisher, StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { StatusRepository } from '../src/status/status.repository.js';
-import { IndexBlockRepository } from '../src/status/index.js';
 import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
-import { AuditLog } from '../src/audit/index.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
 
@@ -246,15 +244,13 @@ describe('status lists', () => {
     const { listId } = tokenListOf(credential);
     const mine = app.app.get(StatusService);
     // A second instance's publisher: same database, keys and outbox, its own lease identity.
-    const other = new StatusService(
+    const other = new StatusListPublisher(
       app.app.get(Database),
       app.app.get(StatusRepository),
-      app.app.get(IndexBlockRepository),
       app.app.get(KeyService),
       app.app.get(OutboxService),
       app.app.get(StatusListAnchorClient),
       app.config,
-      app.app.get(AuditLog),
     );
     expect(other.publisherId).not.toBe(mine.publisherId);
     const before = (await mine.served(listId, 'token')).publication.version;

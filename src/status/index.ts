@@ -1,5 +1,7 @@
 export { StatusModule } from './status.module.js';
-export { StatusService, IndexTaken, type StatusAction, type StatusAllocation, type ListIssuer } from './status.service.js';
+export { StatusService, type StatusAction } from './status.service.js';
+export { StatusIndexAllocator, IndexTaken, type StatusAllocation, type ListIssuer } from './index-allocator.js';
+export { StatusListPublisher } from './list-publisher.js';
 export { StatusListFetcher } from './list-fetcher.js';
 export { checkCredentialStatus, type StatusCheckDeps, type LocalStatusList } from './status-checker.js';
 export {

@@ -4,12 +4,22 @@ import { StatusListFetcher } from './list-fetcher.js';
 import { StatusRepository } from './status.repository.js';
 import { IndexBlockRepository } from './index-block.repository.js';
 import { StatusService } from './status.service.js';
+import { StatusIndexAllocator } from './index-allocator.js';
+import { StatusListPublisher } from './list-publisher.js';
 import { DataIntegrityStatusLists } from './data-integrity-list.js';
 
 @Global()
 @Module({
   controllers: [StatusController],
-  providers: [StatusRepository, IndexBlockRepository, StatusService, StatusListFetcher, DataIntegrityStatusLists],
+  providers: [
+    StatusRepository,
+    IndexBlockRepository,
+    StatusIndexAllocator,
+    StatusListPublisher,
+    StatusService,
+    StatusListFetcher,
+    DataIntegrityStatusLists,
+  ],
   exports: [StatusService, StatusListFetcher],
 })
 export class StatusModule {}

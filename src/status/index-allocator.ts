@@ -1,0 +1,189 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
+import { Database, isUniqueViolation, type Tx } from '../persistence/index.js';
+import { LIST_SIZE } from './lists.js';
+import { statusListUrl } from './list-urls.js';
+import { StatusRepository } from './status.repository.js';
+import { IndexBlockRepository } from './index-block.repository.js';
+import { INDEX_BLOCK, openBlock, pickFreeBlock, type OpenBlock } from './index-blocks.js';
+import type { StatusListEntity, StatusListKind } from './status.entity.js';
+
+/** The reserved index was taken by a concurrent issuance before it was written; pick another. */
+export class IndexTaken extends Error {
+  constructor() {
+    super('status index taken');
+    this.name = 'IndexTaken';
+  }
+}
+
+/** Who signs and anchors an agency's lists. */
+export interface ListIssuer {
+  agencyId: string;
+  did: string;
+  signingKeyId: string;
+  signingKid: string;
+  controllerKeyId: string;
+}
+
+export interface StatusAllocation {
+  listId: string;
+  idx: number;
+  /** For SD-JWT VCs: the Token Status List reference. */
+  sdJwtStatus?: { status_list: { idx: number; uri: string } };
+  /** For JWT VCs: W3C BitstringStatusListEntry for revocation and for suspension. */
+  credentialStatus?: Record<string, string>[];
+}
+
+/** Lists fill to half their size at most, so a random free index is found in a few tries. */
+const MAX_FILL = 0.5;
+
+/**
+ * Hands out status-list indices. Indices come from blocks this process reserved durably (and exclusively,
+ * also among replicas) beforehand, in random order, so issuing costs no database round trip here; a block
+ * left unused by a crash is never reused, and an index handed out is never handed out again.
+ */
+@Injectable()
+export class StatusIndexAllocator {
+  /** Owner recorded on the blocks this process reserves. */
+  readonly ownerId = randomUUID();
+  private readonly baseUrl: string;
+  /** The block each agency and list kind hands out indices from, and reservations under way. */
+  private readonly openBlocks = new Map<string, OpenBlock>();
+  private readonly reservingBlocks = new Map<string, Promise<OpenBlock>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly repository: StatusRepository,
+    private readonly blocks: IndexBlockRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.baseUrl = publicBaseUrl(config);
+  }
+
+  /** The agency's open token and bitstring lists, created when missing or full. */
+  async ensureLists(issuer: ListIssuer): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const kind of ['token', 'bitstring'] as const) await this.listWithRoom(tx, issuer, kind);
+    });
+  }
+
+  /**
+   * Hands out an index for a credential about to be issued, without writing it: the caller signs with it,
+   * then writes it with `commitEntries` in the same transaction as the credential record.
+   */
+  async reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
+    const key = `${issuer.agencyId}:${kind}`;
+    for (;;) {
+      const open = this.openBlocks.get(key);
+      if (open && open.signingKid === issuer.signingKid && open.free.length > 0) {
+        return this.allocation(kind, open.listId, open.free.pop()!);
+      }
+      let pending = this.reservingBlocks.get(key);
+      if (!pending) {
+        pending = this.reserveBlock(issuer, kind).finally(() => this.reservingBlocks.delete(key));
+        this.reservingBlocks.set(key, pending);
+      }
+      this.openBlocks.set(key, await pending);
+    }
+  }
+
+  /**
+   * Writes handed-out indices inside the caller's transaction (a group commit's), with prepared statements.
+   * The primary key refuses an index written twice.
+   */
+  async commitEntries(tx: Tx, entries: { allocation: StatusAllocation; credentialId: string }[]): Promise<void> {
+    await this.repository.insertEntries(
+      tx,
+      entries.map(({ allocation, credentialId }) => ({ listId: allocation.listId, idx: allocation.idx, credentialId })),
+    );
+  }
+
+  /** Writes a reserved index inside the caller's transaction (one at a time; `commitEntries` for groups). */
+  async commitEntry(tx: Tx, allocation: StatusAllocation, credentialId: string): Promise<void> {
+    try {
+      await this.repository.insertEntries(tx, [{ listId: allocation.listId, idx: allocation.idx, credentialId }]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new IndexTaken();
+      throw error;
+    }
+  }
+
+  /** Reserves and writes an index at once, for callers without a record of their own to write with it. */
+  async allocate(issuer: ListIssuer, kind: StatusListKind, credentialId: string): Promise<StatusAllocation> {
+    for (;;) {
+      const allocation = await this.reserve(issuer, kind);
+      try {
+        await this.db.transaction((tx) => this.commitEntry(tx, allocation, credentialId));
+        return allocation;
+      } catch (error) {
+        if (!(error instanceof IndexTaken)) throw error;
+      }
+    }
+  }
+
+  /** Reserves a random free block of the agency's open list (a new list when it has none left). */
+  private async reserveBlock(issuer: ListIssuer, kind: StatusListKind): Promise<OpenBlock> {
+    for (let attempt = 1; ; attempt++) {
+      const reserved = await this.db.transaction(async (tx) => {
+        const list = await this.listWithRoom(tx, issuer, kind);
+        const block = pickFreeBlock(list.size, await this.blocks.reservedBlocks(tx, list.id));
+        if (block === undefined || !(await this.blocks.reserveBlock(tx, list.id, block, this.ownerId, new Date()))) {
+          return undefined;
+        }
+        const written = await this.blocks.indicesIn(tx, list.id, block * INDEX_BLOCK, (block + 1) * INDEX_BLOCK);
+        return openBlock(list.id, list.signingKid, block, written);
+      });
+      // Another replica reserved the same block meanwhile: pick again.
+      if (reserved && reserved.free.length > 0) return reserved;
+      if (attempt >= 20) throw new Error('no free status index block found');
+    }
+  }
+
+  private allocation(kind: StatusListKind, listId: string, idx: number): StatusAllocation {
+    const url = (purpose: 'token' | 'revocation' | 'suspension') => statusListUrl(this.baseUrl, listId, purpose);
+    if (kind === 'token') return { listId, idx, sdJwtStatus: { status_list: { idx, uri: url('token') } } };
+    return {
+      listId,
+      idx,
+      credentialStatus: (['revocation', 'suspension'] as const).map((purpose) => ({
+        id: `${url(purpose)}#${idx}`,
+        type: 'BitstringStatusListEntry',
+        statusPurpose: purpose,
+        statusListIndex: String(idx),
+        statusListCredential: url(purpose),
+      })),
+    };
+  }
+
+  private async listWithRoom(tx: Tx, issuer: ListIssuer, kind: StatusListKind): Promise<StatusListEntity> {
+    // Room: under half full, and a block left to reserve within that half.
+    const usable = async (list: StatusListEntity | null): Promise<boolean> =>
+      list !== null &&
+      list.used < list.size * MAX_FILL &&
+      list.signingKid === issuer.signingKid &&
+      (await this.blocks.reservedBlocks(tx, list.id)).length < (list.size * MAX_FILL) / INDEX_BLOCK;
+    const open = await this.repository.openList(tx, issuer.agencyId, kind);
+    if (await usable(open)) return open!;
+    // Another replica may be creating this list right now (both activating the agency): wait for it, look again.
+    await this.repository.lockListCreation(tx, issuer.agencyId, kind);
+    const created = await this.repository.openList(tx, issuer.agencyId, kind);
+    if (await usable(created)) return created!;
+    const list: StatusListEntity = {
+      id: randomUUID(),
+      agencyId: issuer.agencyId,
+      kind,
+      size: LIST_SIZE,
+      used: 0,
+      issuerDid: issuer.did,
+      signingKeyId: issuer.signingKeyId,
+      signingKid: issuer.signingKid,
+      controllerKeyId: issuer.controllerKeyId,
+      revocationSeq: 0,
+      suspensionSeq: 0,
+      createdAt: new Date(),
+    };
+    await this.repository.insertList(tx, list);
+    return list;
+  }
+}
