@@ -1,5 +1,5 @@
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { contractInterface, credentialTypeKey, Reconciler } from '../src/chain/index.js';
+import { ChainEvents, contractInterface, credentialTypeKey, Reconciler } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { openApiConformance } from './support/openapi-conformance.js';
@@ -286,6 +286,8 @@ describe('a consortium of three departments on one chain', () => {
     expect(await onChainAuthorised()).toBe(true);
     expect((await vote(c, proposed.id)).body.executed).toBe(true);
     expect(await onChainAuthorised()).toBe(false);
+    // B learns of the withdrawal from the registry's event (its poll interval bounds how late): poll now.
+    await b.app.get(ChainEvents).poll();
 
     const answered = await citizen.answer(pending.body.link, held);
     expect(answered.status).toBe(200);
