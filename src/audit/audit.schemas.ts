@@ -35,15 +35,13 @@ export const auditEntryViewSchema = z
   })
   .meta({ id: 'AuditEntryView' });
 
-export const anchorRefusalSchema = z
-  .object({
-    at: isoTimestamp,
-    fromSeq: z.number().int().meta({ description: 'Where the anchored ranges recorded in the database end, + 1' }),
-    expected: z.number().int().meta({ description: "The contract's nextSequence for this department" }),
-    department: z.string(),
-    contract: z.string().meta({ description: 'AuditAnchor contract address' }),
-  })
-  .meta({ id: 'AuditAnchorRefusal' });
+export const anchorRefusalSchema = z.object({
+  at: isoTimestamp,
+  fromSeq: z.number().int().meta({ description: 'Where the anchored ranges recorded in the database end, + 1' }),
+  expected: z.number().int().meta({ description: "The contract's nextSequence for this department" }),
+  department: z.string(),
+  contract: z.string().meta({ description: 'AuditAnchor contract address' }),
+});
 
 export const anchorRunSchema = z
   .object({
