@@ -4,6 +4,7 @@ import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { walletLogin } from './support/wallet-login.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -229,6 +230,25 @@ describe('my records page', () => {
       await expect(alice.answer(late.link, aliceHeld)).rejects.toThrow();
     } finally {
       await late.context.close();
+    }
+  });
+
+  it("names the portal of a wallet login in the holder's records", async () => {
+    const kit = walletLogin({ app, browser, citizen: alice, held: () => aliceHeld });
+    const portal = await kit.registerPortal('https://housing.example', 'Housing portal 住房服务', ['driving_licence']);
+    const done = await kit.login(portal, { scope: 'openid driving_licence' });
+    expect(done.callback.searchParams.get('code')).toBeTruthy();
+
+    const { context, page, link } = await openRecordsPage();
+    try {
+      expect((await alice.answer(link, aliceHeld)).status).toBe(200);
+      await page.locator('#status[data-status="verified"]').waitFor({ timeout: 60_000 });
+      const logins = (await rowsOf(page)).filter((row) => row[1]!.includes('wallet login'));
+      expect(logins.map((row) => [row[2], row[4]])).toEqual([['登录 / Sign in to Housing portal 住房服务', '通过 / verified']]);
+      expect(logins[0]![3]).toContain('licence_number');
+      expect(await page.content()).not.toContain(LICENCE.licence_number);
+    } finally {
+      await context.close();
     }
   });
 });
