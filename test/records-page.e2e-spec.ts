@@ -117,6 +117,11 @@ describe('my records page', () => {
       expect(await response.text()).toContain(`<script nonce="${nonce}">`);
       expect(response.headers()['referrer-policy']).toBe('no-referrer');
       expect(response.headers()['cache-control']).toBe('no-store');
+      // An unknown type is a client's mistake: a problem document, not a page or a 500.
+      const unknown = await app.call('GET', '/citizens/records?type=no-such-type');
+      expect(unknown.status).toBe(400);
+      expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+      expect((await app.call('GET', '/citizens/records/same-device')).status).toBe(400);
 
       expect(await page.getByTestId('status').textContent()).toContain('Waiting');
       expect(page.url()).toBe(`${app.url}/citizens/records?type=driving-licence`);
