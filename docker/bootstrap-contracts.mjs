@@ -1,6 +1,6 @@
 // One-shot bootstrap of a fresh consortium chain (compose service chancery-bootstrap). Starts the service
 // once, without the contract addresses, so that it deploys the ERC-1056 registry, the trusted-issuer
-// registry, the status-list anchor and the consortium (ADR 15) through its outbox, signed by its own governor key (kept in the
+// registry, the status-list anchor, the audit anchor (ADR 16) and the consortium (ADR 15) through its outbox, signed by its own governor key (kept in the
 // database under KMS_MASTER_KEY, so the replicas can govern the registry afterwards). Writes the addresses
 // as contracts.env for the replicas, which run in production mode and require them. Idempotent: a second
 // run finds the recorded contracts and writes the same addresses.
@@ -28,6 +28,7 @@ export async function bootstrapContracts(env, { loadConfig, startApp }) {
     CHAIN_REGISTRY_ADDRESS: '',
     CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: '',
     CHAIN_STATUS_ANCHOR_ADDRESS: '',
+    CHAIN_AUDIT_ANCHOR_ADDRESS: '',
     // Founds the consortium with DEPARTMENT_NAME, CONSORTIUM_FOUNDERS and CONSORTIUM_THRESHOLD (ADR 15),
     // unless CHAIN_CONSORTIUM_ADDRESS names one to join.
   });
@@ -39,13 +40,14 @@ export async function bootstrapContracts(env, { loadConfig, startApp }) {
       headers: { authorization: `Bearer ${running.operatorApiKey}` },
     });
     if (!response.ok) throw new Error(`GET /operator/chain answered ${response.status}`);
-    const { chainId, contracts, consortium } = await response.json();
+    const { chainId, contracts, consortium, auditAnchor } = await response.json();
     return [
       `# Written by docker/bootstrap-contracts.mjs for chain ${chainId}; do not edit.`,
       `CHAIN_REGISTRY_ADDRESS=${contracts.EthereumDIDRegistry}`,
       `CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS=${contracts.TrustedIssuerRegistry}`,
       `CHAIN_STATUS_ANCHOR_ADDRESS=${contracts.StatusListAnchor}`,
       `CHAIN_CONSORTIUM_ADDRESS=${consortium.governance}`,
+      `CHAIN_AUDIT_ANCHOR_ADDRESS=${auditAnchor}`,
       '',
     ].join('\n');
   } finally {

@@ -62,6 +62,7 @@ describe('consortium start-up: bootstrap the contracts, then replicas with confi
     const text = await bootstrapContracts(bootstrapEnv, { loadConfig, startApp });
     const contracts = parseEnv(text) as Record<string, string>;
     expect(Object.keys(contracts).sort()).toEqual([
+      'CHAIN_AUDIT_ANCHOR_ADDRESS',
       'CHAIN_CONSORTIUM_ADDRESS',
       'CHAIN_REGISTRY_ADDRESS',
       'CHAIN_STATUS_ANCHOR_ADDRESS',
@@ -89,6 +90,8 @@ describe('consortium start-up: bootstrap the contracts, then replicas with confi
         StatusListAnchor: contracts.CHAIN_STATUS_ANCHOR_ADDRESS,
       });
       expect(chain.body.consortium.governance).toBe(contracts.CHAIN_CONSORTIUM_ADDRESS);
+      // The audit-log roots go to the bootstrap's AuditAnchor (required in production, issue 17).
+      expect(chain.body.auditAnchor).toBe(contracts.CHAIN_AUDIT_ANCHOR_ADDRESS);
 
       // Only the governor (the bootstrap's deployer key) may change the registry: the replica can.
       const { agency } = await createActiveAgency(replica, 'transport', 'Transport', ['driving-licence']);

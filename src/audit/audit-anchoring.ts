@@ -23,6 +23,17 @@ const LEASE_MS = 60_000;
 
 export const anchorPurpose = 'audit:anchor';
 
+/** Why the last round queued nothing although entries were waiting: the contract expects another range. */
+export interface AnchorRefusal {
+  at: Date;
+  /** Where our anchored ranges end + 1. */
+  fromSeq: number;
+  /** Where the contract's series for this department continues (its nextSequence). */
+  expected: number;
+  department: string;
+  contract: string;
+}
+
 /**
  * Anchors the Merkle root of the entries not yet anchored on the AuditAnchor contract, through the outbox
  * (signed by the department's controller, the `chain:deployer` account). Periodically and on demand; one
@@ -36,6 +47,7 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<AuditAnchorEntity | undefined> | undefined;
+  private refusal: AnchorRefusal | undefined;
 
   constructor(
     private readonly db: Database,
@@ -94,9 +106,15 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
       if (expected !== fromSeq) {
         // Our record and the contract disagree (a reset chain, a database restored from an older backup):
         // anchoring anything else would revert; an operator has to look.
-        this.logger.error({ fromSeq, expected, department }, 'the AuditAnchor contract expects another range; not anchoring');
+        const contract = this.bootstrap.address('AuditAnchor');
+        this.refusal = { at: new Date(), fromSeq, expected, department, contract };
+        this.logger.error(
+          { event: 'audit_anchor_refused', fromSeq, expected, department, contract },
+          'the AuditAnchor contract expects another range; not anchoring',
+        );
         return undefined;
       }
+      this.refusal = undefined;
       const anchor: AuditAnchorEntity = {
         id: randomUUID(),
         fromSeq,
@@ -126,6 +144,11 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
     } finally {
       await this.leases.release(LEASE_NAME);
     }
+  }
+
+  /** The refusal of the last round on this replica, until a round queues a range again. */
+  lastRefusal(): AnchorRefusal | undefined {
+    return this.refusal;
   }
 
   /** Where the contract expects this department's next range to start (ChainUnavailableError when unreachable). */

@@ -5,7 +5,7 @@ import type { AuditAnchorEntity } from './audit.entity.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditAnchoring } from './audit-anchoring.js';
 import { toRecord } from './audit-log.js';
-import type { AuditAnchorView, AuditEntryView } from './audit.schemas.js';
+import type { AnchorRefusalView, AuditAnchorView, AuditEntryView } from './audit.schemas.js';
 
 /** Operator reads of the trail: an entry, its inclusion proof, its anchor; anchoring on demand. */
 @Injectable()
@@ -37,11 +37,15 @@ export class AuditTrailService {
     };
   }
 
-  async anchorNow(): Promise<{ anchor: AuditAnchorView | null }> {
+  async anchorNow(): Promise<{ anchor: AuditAnchorView | null; refused: AnchorRefusalView | null }> {
     const anchor = await this.anchoring.anchorNow().catch((error: unknown) => {
       throw error instanceof ChainUnavailableError ? chainUnavailable() : error;
     });
-    return { anchor: anchor ? this.anchorView(anchor) : null };
+    const refusal = anchor ? undefined : this.anchoring.lastRefusal();
+    return {
+      anchor: anchor ? this.anchorView(anchor) : null,
+      refused: refusal ? { ...refusal, at: refusal.at.toISOString() } : null,
+    };
   }
 
   private anchorView(anchor: AuditAnchorEntity): AuditAnchorView {

@@ -35,9 +35,25 @@ export const auditEntryViewSchema = z
   })
   .meta({ id: 'AuditEntryView' });
 
+export const anchorRefusalSchema = z.object({
+  at: isoTimestamp,
+  fromSeq: z.number().int().meta({ description: 'Where the anchored ranges recorded in the database end, + 1' }),
+  expected: z.number().int().meta({ description: "The contract's nextSequence for this department" }),
+  department: z.string(),
+  contract: z.string().meta({ description: 'AuditAnchor contract address' }),
+});
+
 export const anchorRunSchema = z
-  .object({ anchor: auditAnchorSchema.nullable().meta({ description: 'The range queued now; null when nothing was' }) })
+  .object({
+    anchor: auditAnchorSchema.nullable().meta({ description: 'The range queued now; null when nothing was' }),
+    refused: anchorRefusalSchema.nullable().meta({
+      description:
+        'Set when nothing was queued because the database and the contract disagree on where the next range starts (a reset chain, a restored backup): an operator has to look',
+    }),
+  })
   .meta({ id: 'AuditAnchorRun' });
+
+export type AnchorRefusalView = z.infer<typeof anchorRefusalSchema>;
 
 export type AuditAnchorView = z.infer<typeof auditAnchorSchema>;
 export type AuditEntryView = z.infer<typeof auditEntryViewSchema>;

@@ -36,6 +36,8 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   { method: 'GET', url: '/oidc/interaction/:uid/same-device', resource: { param: 'uid' } },
   // The holders' usage-log page: each start makes an OID4VP request; polls are per request.
   { method: 'POST', url: '/citizens/records/requests' },
+  { method: 'GET', url: '/citizens/records' },
+  { method: 'GET', url: '/citizens/records/same-device' },
   { method: 'GET', url: '/citizens/records/requests/:id', resource: { param: 'id' } },
 ];
 

@@ -42,6 +42,7 @@ describe('loadConfig in production', () => {
     CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: '0x' + '2'.repeat(40),
     CHAIN_STATUS_ANCHOR_ADDRESS: '0x' + '3'.repeat(40),
     CHAIN_CONSORTIUM_ADDRESS: '0x' + '4'.repeat(40),
+    CHAIN_AUDIT_ANCHOR_ADDRESS: '0x' + '5'.repeat(40),
     PUBLIC_URL: 'https://chancery.example',
   };
   const problemNames = (env: Record<string, string>): string[] => {
@@ -89,6 +90,18 @@ describe('loadConfig in production', () => {
       'DEMO_AGENCY',
       'OPERATOR_API_KEY',
       'PUBLIC_URL',
+    ]);
+  });
+
+  it('demands the audit anchor address with an external chain in production, like the other contracts', () => {
+    const { CHAIN_AUDIT_ANCHOR_ADDRESS: _unset, ...withoutAnchor } = strong;
+    expect(problemNames(withoutAnchor)).toEqual(['CHAIN_AUDIT_ANCHOR_ADDRESS']);
+    expect(loadConfig(strong).chain.contracts.AuditAnchor).toBe(strong.CHAIN_AUDIT_ANCHOR_ADDRESS);
+    // The embedded chain (development) deploys and records it; an external chain outside production may too.
+    expect(loadConfig({}).chain.contracts.AuditAnchor).toBeUndefined();
+    expect(problemNames({ CHAIN_RPC_URL: 'https://node.example' })).toEqual([]);
+    expect(problemNames({ ...withoutAnchor, CHAIN_AUDIT_ANCHOR_ADDRESS: 'not-an-address' })).toEqual([
+      'CHAIN_AUDIT_ANCHOR_ADDRESS',
     ]);
   });
 

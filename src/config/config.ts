@@ -304,6 +304,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       'CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS',
       'CHAIN_STATUS_ANCHOR_ADDRESS',
       'CHAIN_CONSORTIUM_ADDRESS',
+      'CHAIN_AUDIT_ANCHOR_ADDRESS',
     ] as const) {
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }

@@ -161,6 +161,7 @@ describe('docker/chancery.env and compose.yaml', () => {
     CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS: Wallet.createRandom().address,
     CHAIN_STATUS_ANCHOR_ADDRESS: Wallet.createRandom().address,
     CHAIN_CONSORTIUM_ADDRESS: Wallet.createRandom().address,
+    CHAIN_AUDIT_ANCHOR_ADDRESS: Wallet.createRandom().address,
   };
   const readSecret = (path: string) => {
     if (!(path in secrets)) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
@@ -184,6 +185,7 @@ describe('docker/chancery.env and compose.yaml', () => {
       EthereumDIDRegistry: contractsEnv.CHAIN_REGISTRY_ADDRESS,
       TrustedIssuerRegistry: contractsEnv.CHAIN_TRUSTED_ISSUER_REGISTRY_ADDRESS,
       StatusListAnchor: contractsEnv.CHAIN_STATUS_ANCHOR_ADDRESS,
+      AuditAnchor: contractsEnv.CHAIN_AUDIT_ANCHOR_ADDRESS,
     });
     expect(config.chain.consortium.address).toBe(contractsEnv.CHAIN_CONSORTIUM_ADDRESS);
     expect(config.keys.masterKey?.toString('base64')).toBe(secrets['/run/secrets/kms_master_key']!.trim());

@@ -6,6 +6,7 @@ import { Database } from '../persistence/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ApiProblemResponses, bearerToken, DatabaseOutage, notFound, secretsEqual, unauthorized } from '../common/index.js';
 import { ChainClient, OutboxService } from '../chain/index.js';
+import { AuditAnchoring } from '../audit/index.js';
 import { healthResultSchema } from './health.schemas.js';
 
 @ApiTags('operations')
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly chain: ChainClient,
     private readonly outbox: OutboxService,
     private readonly outage: DatabaseOutage,
+    private readonly anchoring: AuditAnchoring,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -76,10 +78,14 @@ export class HealthController {
     }
     const counts = await this.outbox.counts();
     const memory = process.memoryUsage();
+    const refusal = this.anchoring.lastRefusal();
     const lines = [
       '# HELP chancery_outbox_entries Chain writes in the outbox by status.',
       '# TYPE chancery_outbox_entries gauge',
       ...Object.entries(counts).map(([status, count]) => `chancery_outbox_entries{status="${status}"} ${count}`),
+      '# HELP chancery_audit_anchor_refused 1 while audit anchoring is refused: the AuditAnchor contract expects another range than the database (see the log).',
+      '# TYPE chancery_audit_anchor_refused gauge',
+      `chancery_audit_anchor_refused ${refusal ? 1 : 0}`,
       '# HELP process_resident_memory_bytes Resident memory size in bytes.',
       '# TYPE process_resident_memory_bytes gauge',
       `process_resident_memory_bytes ${memory.rss}`,

@@ -22,7 +22,7 @@ import {
 } from './scopes.js';
 import { accountIdFor, SUBJECT_KEY_NAME } from './subject.js';
 import { WALLET_PRESENTATIONS, type PresentationOutcome, type WalletPresentations } from './wallet-presentations.js';
-import { AuditLog } from '../../audit/index.js';
+import { AuditLog, UsageLog } from '../../audit/index.js';
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
 type Selected = { scope: string; entry: LoginScope; releasesClaims: boolean };
@@ -59,6 +59,7 @@ export class CitizenLoginService {
     private readonly catalogue: Catalogue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly usage: UsageLog,
   ) {}
 
   /** The page, or (for a request the login cannot serve) the redirect that returns the error to the portal. */
@@ -190,7 +191,7 @@ export class CitizenLoginService {
     if (!subject) return undefined;
     if (!(await this.logins.finishLogin(login.interactionUid, new Date()))) return 'in-progress';
     try {
-      return await this.grantLogin(raw, interaction, selected, scopes, subject, outcome.claims);
+      return await this.grantLogin(raw, interaction, selected, scopes, subject, outcome);
     } catch (error) {
       await this.logins.reopenLogin(login.interactionUid);
       throw error;
@@ -203,8 +204,9 @@ export class CitizenLoginService {
     selected: Selected,
     scopes: string[],
     subject: string,
-    disclosed: Record<string, unknown>,
+    outcome: Extract<PresentationOutcome, { status: 'verified' }>,
   ): Promise<string> {
+    const disclosed = outcome.claims;
     const accountId = await accountIdFor(
       (message) => this.hmacKeys.hmacSha256(SUBJECT_KEY_NAME, message),
       selected.entry.subjectNamespace,
@@ -227,6 +229,8 @@ export class CitizenLoginService {
     this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
     const login = { clientId, sub: (await this.op.subjectFor(accountId, clientId)) ?? null, acr, grantId };
     await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login });
+    // The holder's usage log (用证记录) names the portal, not only the internal login party.
+    await this.usage.describeRequest(outcome.requestId, (await this.requestBase(interaction, selected)).purpose);
     return this.op.provider.interactionResult(
       raw.req,
       raw.res,

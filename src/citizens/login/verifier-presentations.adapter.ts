@@ -68,7 +68,13 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
     if (state.status === 'expired' || !verdict) return { status: 'expired' };
     const credential = verdict.credentials[0];
     if (state.status === 'verified' && verdict.verified && credential?.type && credential.issuer) {
-      return { status: 'verified', credentialType: credential.type, issuer: credential.issuer, claims: credential.claims ?? {} };
+      return {
+        status: 'verified',
+        requestId: id,
+        credentialType: credential.type,
+        issuer: credential.issuer,
+        claims: credential.claims ?? {},
+      };
     }
     const failed = verdict.credentials.flatMap((entry) =>
       (entry.checks ?? [])

@@ -31,7 +31,7 @@ export type PresentationOutcome =
   /** Answered on another device: the verdict is released only with the response code of the wallet's redirect. */
   | { status: 'answered'; responseCodeRequired: true }
   | { status: 'rejected'; failedChecks: string[] }
-  | { status: 'verified'; credentialType: string; issuer: string; claims: Record<string, unknown> };
+  | { status: 'verified'; requestId: string; credentialType: string; issuer: string; claims: Record<string, unknown> };
 
 export interface WalletPresentations {
   start(request: StartPresentation): Promise<StartedPresentation>;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiProblemResponses } from '../../common/index.js';
@@ -13,6 +13,7 @@ export class RecordsController {
 
   @Post('requests')
   @HttpCode(201)
+  @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Start proving possession of a credential (an OID4VP request for the wallet)' })
   @ApiBody({ schema: z.toJSONSchema(startRecordsSchema, { io: 'input' }) as object })
   @ApiCreatedResponse({ description: 'The request: link, QR code, read token', standardSchema: startedRecordsSchema })
@@ -22,6 +23,7 @@ export class RecordsController {
   }
 
   @Get('requests/:id')
+  @Header('cache-control', 'no-store')
   @ApiOperation({ summary: "Once the wallet's presentation is verified: every verification of that credential" })
   @ApiOkResponse({
     description: 'pending, expired, rejected (with reason) or verified (with records)',

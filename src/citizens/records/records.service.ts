@@ -30,6 +30,8 @@ const PROOF_CLAIM: Record<string, string> = {
   'professional-qualification': 'level',
 };
 
+const SAME_DEVICE_CONTEXT = 'citizen-records:same-device';
+
 export const startRecordsSchema = z.object({ type: z.string().min(1).max(100) });
 
 export type RecordsOutcome =
@@ -62,7 +64,20 @@ export class RecordsService {
     private readonly usage: UsageLog,
   ) {}
 
-  async start(body: unknown) {
+  /** The SD-JWT types a holder can look up, with their display names (the page's chooser). */
+  types(): { id: string; name: string }[] {
+    const claims = this.proofClaims();
+    return this.catalogue
+      .list()
+      .filter((type) => claims[type.id]?.length)
+      .map((type) => ({ id: type.id, name: `${type.display['zh-CN'].name} / ${type.display.en.name}` }));
+  }
+
+  /**
+   * An OID4VP request for the wallet. With `returnUri` (same-device flow) the wallet sends the browser back
+   * there with a response_code, and the outcome is released only to whoever shows it (OID4VP 1.0 §13.3).
+   */
+  async start(body: unknown, returnUri?: string) {
     const { type } = parseOrThrow(startRecordsSchema, body);
     const entry = this.catalogue.get(type);
     if (!entry || !entry.formats.includes('dc+sd-jwt') || !this.proofClaims()[type]) {
@@ -79,6 +94,7 @@ export class RecordsService {
           },
         ],
       },
+      ...(returnUri ? { redirect_uri: returnUri } : {}),
     });
     return {
       id: created.id,
@@ -89,10 +105,16 @@ export class RecordsService {
     };
   }
 
-  async outcome(id: string, readToken: unknown): Promise<RecordsOutcome> {
+  async outcome(id: string, readToken: unknown, responseCode?: unknown): Promise<RecordsOutcome> {
     if (typeof readToken !== 'string' || readToken.length === 0) throw notFound(`No records request ${id}`);
-    const state = await this.verdicts.resultForView(id, readToken);
+    const state = await this.verdicts.resultForView(id, readToken, responseCode);
     if (state.status === 'pending') return { status: 'pending' };
+    // A same-device answer is released only with the response_code the wallet gave the citizen's browser.
+    if (state.responseCodeRequired) {
+      return responseCode === undefined
+        ? { status: 'pending' }
+        : { status: 'rejected', reason: 'the answer came back to another browser (response code does not match)' };
+    }
     const verdict = state.result as Verdict | undefined;
     if (state.status === 'expired' || !verdict) return { status: 'expired' };
     const credential = verdict.credentials[0];
@@ -109,6 +131,24 @@ export class RecordsService {
       credential: { type: credential.type, issuer: credential.issuer },
       records: await this.usage.usage(fingerprint),
     };
+  }
+
+  /** The same-device request of this browser, sealed for an HttpOnly cookie (the read token never in a URL). */
+  async sealBrowserRequest(request: { id: string; readToken: string }): Promise<string> {
+    return this.keys.sealJson(request, SAME_DEVICE_CONTEXT);
+  }
+
+  /** The browser's same-device request, or undefined for a missing, altered or foreign cookie. */
+  async openBrowserRequest(sealed: string | undefined): Promise<{ id: string; readToken: string } | undefined> {
+    if (!sealed || sealed.length > 4_000) return undefined;
+    try {
+      const opened = await this.keys.openJson<{ id?: unknown; readToken?: unknown }>(sealed, SAME_DEVICE_CONTEXT);
+      return typeof opened.id === 'string' && typeof opened.readToken === 'string'
+        ? { id: opened.id, readToken: opened.readToken }
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private proofClaims(): Record<string, string[]> {

@@ -50,6 +50,7 @@ export class OperatorController {
       registry: this.bootstrap.registryAddress,
       contracts: Object.fromEntries(CONTRACT_NAMES.map((name) => [name, this.bootstrap.address(name)])),
       consortium: { ...this.bootstrap.consortium },
+      auditAnchor: this.bootstrap.address('AuditAnchor'),
     };
   }
 

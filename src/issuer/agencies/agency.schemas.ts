@@ -55,6 +55,7 @@ export const chainInfoSchema = z
     contracts: z.object(
       Object.fromEntries(CONTRACT_NAMES.map((name) => [name, ethereumAddress])) as Record<string, typeof ethereumAddress>,
     ),
+    auditAnchor: ethereumAddress.meta({ description: 'The AuditAnchor contract the audit-log roots go to (ADR 16)' }),
     consortium: z
       .object({
         governance: ethereumAddress,
