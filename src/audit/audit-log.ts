@@ -19,7 +19,12 @@ export type AuditKind =
   | 'relying_party.api_key.revoked'
   | 'oidc.client.created'
   | 'oidc.client.deleted'
-  | 'oidc.login';
+  | 'oidc.login'
+  | 'approval.submitted'
+  | 'approval.decided'
+  | 'approval.approved'
+  | 'approval.rejected'
+  | 'approval.expired';
 
 export interface AuditEvent {
   kind: AuditKind;

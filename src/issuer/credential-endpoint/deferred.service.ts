@@ -8,6 +8,7 @@ import {
   deferredFinishesOffer,
   deferredReady,
   deferredTransactionProblem,
+  deniedProblem,
 } from '../../oid4vci/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
@@ -37,6 +38,8 @@ export class DeferredCredentialService {
       const problem = deferredTransactionProblem(transactionId, pending, offer.id);
       if (problem) throw problem;
       const current = (await this.offers.byId(offer.id))!;
+      const denied = deniedProblem(current);
+      if (denied) throw denied;
       if (!deferredReady(current)) {
         return {
           status: 202,
