@@ -46,6 +46,24 @@ export class ApprovalRepository {
     await this.db.use(tx, (m) => m.createQueryBuilder().insert().into(ApprovalStepEntity).values(step).orIgnore().execute());
   }
 
+  /** The "issued" step of an application's offer, one per credential configuration; nothing for other offers. */
+  async recordIssued(offerId: string, configurationId: string): Promise<void> {
+    const application = await this.byOfferId(offerId);
+    if (!application) return;
+    await this.addStep(undefined, {
+      id: `${application.id}/issued/${configurationId}`,
+      applicationRef: application.id,
+      step: 'issued',
+      department: null,
+      decision: null,
+      // The issued step names its configuration in the reason column (the view calls it configurationId).
+      reasonCode: configurationId,
+      txHash: null,
+      blockNumber: null,
+      at: new Date(),
+    });
+  }
+
   /** The timeline: chain order (block), then the time it was recorded. */
   steps(applicationRefs: string[]): Promise<ApprovalStepEntity[]> {
     if (applicationRefs.length === 0) return Promise.resolve([]);

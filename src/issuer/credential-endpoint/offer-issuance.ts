@@ -6,6 +6,7 @@ import { AgencyRepository } from '../agencies/agency.repository.js';
 import { IssuanceService } from '../credentials/issuance.service.js';
 import type { CredentialOfferEntity } from '../offers/offer.entity.js';
 import { OfferRepository } from '../offers/offer.repository.js';
+import { ApprovalRepository } from '../approvals/approval.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 
 /** Issues an offer's credentials, one per proven holder key, through the VC-API issuance (same records, same status). */
@@ -17,6 +18,7 @@ export class OfferIssuance {
     private readonly issuance: IssuanceService,
     private readonly offers: OfferRepository,
     private readonly notifications: NotificationRepository,
+    private readonly approvals: ApprovalRepository,
   ) {}
 
   /** With `eraseClaims` (the offer's last configuration), the citizen's sealed claims are erased afterwards. */
@@ -32,6 +34,7 @@ export class OfferIssuance {
       credentialIds.push(issued.id);
     }
     if (eraseClaims) await this.offers.eraseClaims(offer.id);
+    if (offer.approval !== null) await this.approvals.recordIssued(offer.id, configuration);
     const notificationId = randomUUID();
     await this.notifications.insert({
       id: notificationId,
