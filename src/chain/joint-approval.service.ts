@@ -22,7 +22,7 @@ import {
   type JointApprovalEvent,
   type PolicyRecord,
 } from './joint-approval.js';
-import { OutboxService } from './outbox.service.js';
+import { OutboxService, type ChainWrite } from './outbox.service.js';
 
 const approval = () => contractInterface('JointApproval');
 
@@ -136,17 +136,34 @@ export class JointApprovalChain {
     return found;
   }
 
-  /** submit(applicationId, policyId) in the caller's transaction, signed by the controller. */
-  async enqueueSubmit(tx: Tx, applicationId: string, policyId: bigint, ref: string): Promise<string> {
-    const [id] = await this.outbox.enqueue(tx, [
-      {
-        signerKeyId: await this.bootstrap.governorKeyId(),
-        to: this.address,
-        data: submitCall(applicationId, policyId),
-        purpose: 'approval:submit',
-        ref,
-      },
-    ]);
+  /**
+   * submit(applicationId, policyId), signed by the controller: prepared before the caller's transaction
+   * (the key lookup reads the database, which SQLite serialises), enqueued inside it.
+   */
+  async submitWrite(applicationId: string, policyId: bigint, ref: string): Promise<ChainWrite> {
+    return {
+      signerKeyId: await this.bootstrap.governorKeyId(),
+      to: this.address,
+      data: submitCall(applicationId, policyId),
+      purpose: 'approval:submit',
+      ref,
+    };
+  }
+
+  /** decide(...), signed by the controller; prepared outside the transaction like submitWrite. */
+  async decisionWrite(applicationId: string, approve: boolean, reasonCode: string): Promise<ChainWrite> {
+    return {
+      signerKeyId: await this.bootstrap.governorKeyId(),
+      to: this.address,
+      data: decideCall(applicationId, approve, reasonCode),
+      purpose: 'approval:decide',
+      ref: `approval:${applicationId}`,
+    };
+  }
+
+  /** A prepared write in the caller's transaction; its outbox id. */
+  async enqueue(tx: Tx, write: ChainWrite): Promise<string> {
+    const [id] = await this.outbox.enqueue(tx, [write]);
     return id!;
   }
 
@@ -167,19 +184,5 @@ export class JointApprovalChain {
       if (name) return name;
       throw error;
     }
-  }
-
-  /** decide(...) in the caller's transaction, signed by the controller. */
-  async enqueueDecision(tx: Tx, applicationId: string, approve: boolean, reasonCode: string): Promise<string> {
-    const [id] = await this.outbox.enqueue(tx, [
-      {
-        signerKeyId: await this.bootstrap.governorKeyId(),
-        to: this.address,
-        data: decideCall(applicationId, approve, reasonCode),
-        purpose: 'approval:decide',
-        ref: `approval:${applicationId}`,
-      },
-    ]);
-    return id!;
   }
 }

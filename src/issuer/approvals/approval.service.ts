@@ -143,8 +143,9 @@ export class ApprovalService implements OnApplicationBootstrap {
       createdAt: now,
       updatedAt: now,
     };
+    const submit = await this.chain.submitWrite(applicationId, policy!.policyId, `approval:${reference}`);
     const outboxId = await this.db.transaction(async (tx) => {
-      row.outboxId = await this.chain.enqueueSubmit(tx, applicationId, policy!.policyId, `approval:${reference}`);
+      row.outboxId = await this.chain.enqueue(tx, submit);
       await this.repository.insert(tx, row);
       await this.audit.append(
         {

@@ -133,8 +133,9 @@ export class DepartmentApprovals {
     const refusal = await this.chain.decisionRefusal(applicationId, input.approve, reasonCode);
     if (refusal) throw refused(refusal);
     const department = await this.chain.controllerAddress();
+    const write = await this.chain.decisionWrite(applicationId, input.approve, reasonCode);
     const outboxId = await this.db.transaction(async (tx) => {
-      const id = await this.chain.enqueueDecision(tx, applicationId, input.approve, reasonCode);
+      const id = await this.chain.enqueue(tx, write);
       await this.audit.append(
         {
           kind: 'approval.decided',
