@@ -170,7 +170,7 @@ describe('joint approval across three departments', () => {
 
   beforeAll(async () => {
     chain = await EmbeddedChainNode.start({ chainId: 7777, port: 0 });
-    database = await testDatabase('joint-approval');
+    database = await testDatabase('approvals');
     count = await counter(database);
     dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
     const port = await freePort();
