@@ -205,6 +205,13 @@ export class DepartmentApprovals {
     if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);
     if (!policy.terms.departments.includes(signer))
       throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
+    // Personal data leaves this department: who read which application is in the audit trail (no content).
+    await this.audit.append({
+      kind: 'approval.content.served',
+      actor: `department:${signer}`,
+      subject: `application:${applicationId.toLowerCase()}`,
+      data: { applicationId: applicationId.toLowerCase(), department: signer, policyId: policy.policyId.toString() },
+    });
     return { applicationId: applicationId.toLowerCase(), salt: sealed.salt, content: sealed.content };
   }
 }
