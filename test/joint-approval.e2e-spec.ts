@@ -191,6 +191,8 @@ describe('joint approval across three departments', () => {
       OPERATOR_API_KEY: operatorKey,
       DEMO_AGENCY: 'false',
       DEPARTMENT_NAME: 'Market Regulation',
+      // The applicant's wallet in the authorization code flow.
+      OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback',
       ...database.env,
     };
     const started = await startChild(childEnv);
@@ -400,6 +402,74 @@ describe('joint approval across three departments', () => {
     // Decisions are closed.
     const late = await decide(c, filed.applicationId, { approve: true });
     expect(late.body).toMatchObject({ code: 'approval_refused', reason: 'ApplicationNotPending' });
+  }, 300_000);
+
+  it('an applicant who signs in through the authorization code flow (CitizenAuthenticator) waits for the same approvals', async () => {
+    const filed = await a.call('POST', '/agency/approvals', {
+      token: agency.apiKey,
+      body: { type: 'business-licence', claims: BUSINESS_LICENCE_CLAIMS, flow: 'authorization_code' },
+    });
+    expect(filed.status).toBe(201);
+    expect(filed.body.offer.loginCode).toMatch(/^\d{6}$/);
+    const { client, sendCredentialRequest } = wallet();
+    const credentialOffer = await client.resolveCredentialOffer(filed.body.offer.credentialOffer);
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const redirectUri = 'https://wallet.example/callback';
+    const authorization = await client.initiateAuthorization({
+      clientId: 'citizen-wallet',
+      issuerMetadata,
+      credentialOffer,
+      redirectUri,
+      scope: 'business-licence',
+    });
+    if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    // The applicant signs in (the demo CitizenAuthenticator: the login code handed over with the reference).
+    const login = await fetch(`${aUrl}/oid4vci/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: authorizeUrl.searchParams.get('client_id')!,
+        request_uri: authorizeUrl.searchParams.get('request_uri')!,
+        login_code: filed.body.offer.loginCode,
+      }),
+    });
+    expect(login.status).toBe(302);
+    const { accessTokenResponse } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+      issuerMetadata,
+      credentialOffer,
+      authorizationCode: new URL(login.headers.get('location')!).searchParams.get('code')!,
+      pkceCodeVerifier: authorization.pkce?.codeVerifier,
+      redirectUri,
+    });
+    const requested = await sendCredentialRequest({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: CONFIGURATION,
+    });
+    expect(requested.response.status).toBe(202);
+    const transactionId = requested.credentialResponse.transaction_id!;
+    const poll = () =>
+      client.retrieveDeferredCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, transactionId });
+    const applicationId = filed.body.applicationId as string;
+    await eventually(
+      async () =>
+        (await jointApproval.getFunction('application')(applicationId)).outcome === OUTCOME.Pending ? true : undefined,
+      60_000,
+    );
+    expect((await decide(b, applicationId, { approve: true })).body.outcome).toBe('Pending');
+    expect((await poll()).response.status).toBe(202);
+    expect((await decide(c, applicationId, { approve: true })).body.outcome).toBe('Approved');
+    const delivered = await eventually(
+      async () => {
+        const result = await poll();
+        return result.response.status === 200 ? result.deferredCredentialResponse : undefined;
+      },
+      60_000,
+      200,
+    );
+    expect(delivered.credentials).toHaveLength(1);
   }, 300_000);
 
   it('kill -9 of the issuing department before the last approval: after restart, exactly one credential', async () => {

@@ -13,6 +13,10 @@ export const createApplicationSchema = z.object({
   formats: z.array(z.enum(CREDENTIAL_FORMATS)).min(1).max(2).default(['dc+sd-jwt']),
   claims: z.record(z.string(), z.unknown()),
   txCode: z.boolean().default(true).describe('require a PIN for the credential offer, delivered to the applicant out of band'),
+  flow: z
+    .enum(['pre-authorized_code', 'authorization_code'])
+    .default('pre-authorized_code')
+    .describe('authorization_code: the applicant signs in through the CitizenAuthenticator (login code in the demo)'),
 });
 
 export const decisionSchema = z
@@ -57,6 +61,7 @@ export const createdApplicationSchema = applicationViewSchema
       offerId: z.string(),
       credentialOffer: z.string().describe('openid-credential-offer:// link; the credential request is deferred until approved'),
       txCode: z.string().optional(),
+      loginCode: z.string().optional().describe('authorization code flow: the applicant signs in with it'),
       expiresAt: z.string(),
     }),
     outboxId: z.string(),

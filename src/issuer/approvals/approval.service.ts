@@ -118,6 +118,7 @@ export class ApprovalService implements OnApplicationBootstrap {
       formats: input.formats,
       claims: input.claims,
       txCode: input.txCode,
+      flow: input.flow,
       requiresApproval: true,
       expiresInSeconds: 30 * 86_400,
     });
@@ -169,6 +170,7 @@ export class ApprovalService implements OnApplicationBootstrap {
         offerId: offer.offerId,
         credentialOffer: offer.credentialOffer,
         ...('txCode' in offer && offer.txCode ? { txCode: offer.txCode } : {}),
+        ...('loginCode' in offer && offer.loginCode ? { loginCode: offer.loginCode } : {}),
         expiresAt: offer.expiresAt.toISOString(),
       },
       outboxId,
