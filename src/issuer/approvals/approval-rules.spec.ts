@@ -8,6 +8,7 @@ import {
   policyMismatch,
   stepId,
   stepOfEvent,
+  timelineView,
 } from './approval-rules.js';
 
 describe('joint-approval rules', () => {
@@ -78,5 +79,25 @@ describe('joint-approval rules', () => {
     expect(policyMismatch({ ...policy, active: false }, me, agency)).toMatch(/no active/);
     expect(policyMismatch(policy, other, agency)).toMatch(/another department/);
     expect(policyMismatch(policy, me, other)).toMatch(/another agency/);
+  });
+});
+
+describe('timeline order', () => {
+  it('follows the chain: block, then the order a transaction emits its events, then issued', () => {
+    const at = (ms: number) => new Date(1_800_000_000_000 + ms);
+    const step = (kind: 'submitted' | 'decision' | 'approved' | 'issued', blockNumber: number | null, ms: number) => ({
+      id: kind,
+      applicationRef: 'r',
+      step: kind,
+      department: null,
+      decision: null,
+      reasonCode: null,
+      txHash: null,
+      blockNumber,
+      at: at(ms),
+    });
+    // Recorded out of order: the approved event of block 9 was stored before the decision of the same block.
+    const view = timelineView([step('issued', null, 1), step('approved', 9, 2), step('decision', 9, 5), step('submitted', 3, 9)]);
+    expect(view.map((entry) => entry.step)).toEqual(['submitted', 'decision', 'approved', 'issued']);
   });
 });

@@ -1,7 +1,7 @@
 import { getAddress, ZeroAddress } from 'ethers';
 import { canonicalJson } from '../../audit/index.js';
 import { applicationDigest, DEADLINE_MISSED, type JointApprovalEvent } from '../../chain/index.js';
-import type { ApplicationState, StepKind } from './approval.entity.js';
+import type { ApplicationState, ApprovalStepEntity, StepKind } from './approval.entity.js';
 
 /** Joint approval (issue 16, ADR 17): the rules, as plain functions (no Nest, no I/O). */
 
@@ -86,4 +86,38 @@ export function policyMismatch(policy: PolicyFit | undefined, controller: string
     return 'the policy names another department as the one that submits applications';
   if (getAddress(policy.issuingAgency) !== getAddress(agencyAddress)) return 'the policy names another agency as the issuer';
   return undefined;
+}
+
+/** Order of the steps one transaction emits (DecisionRecorded before Approved/Rejected). */
+const STEP_RANK: Record<ApprovalStepEntity['step'], number> = {
+  submitted: 0,
+  decision: 1,
+  approved: 2,
+  rejected: 2,
+  expired: 2,
+  issued: 3,
+};
+
+/**
+ * A timeline as the API shows it: chain order (block, then the order a transaction emits its events; the
+ * watcher records a block's events concurrently, so the recording time does not say), then the issued steps.
+ */
+export function timelineView(steps: readonly ApprovalStepEntity[]) {
+  return [...steps]
+    .sort(
+      (a, b) =>
+        (a.blockNumber ?? Infinity) - (b.blockNumber ?? Infinity) ||
+        STEP_RANK[a.step] - STEP_RANK[b.step] ||
+        a.at.getTime() - b.at.getTime(),
+    )
+    .map((step) => ({
+      step: step.step,
+      department: step.department,
+      decision: step.decision,
+      reasonCode: step.step === 'issued' ? null : step.reasonCode,
+      configurationId: step.step === 'issued' ? step.reasonCode : null,
+      txHash: step.txHash,
+      blockNumber: step.blockNumber,
+      at: step.at.toISOString(),
+    }));
 }

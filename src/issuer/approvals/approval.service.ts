@@ -27,6 +27,7 @@ import {
   policyMismatch,
   stepId,
   stepOfEvent,
+  timelineView,
   type ApplicationContent,
 } from './approval-rules.js';
 import { createApplicationSchema } from './approval.schemas.js';
@@ -41,22 +42,6 @@ export const sealContext = (reference: string) => `approval:${reference}`;
 export interface SealedApplication {
   salt: string;
   content: ApplicationContent;
-}
-
-/** A timeline as the API shows it: chain order, then the issued steps. */
-export function timelineView(steps: readonly ApprovalStepEntity[]) {
-  return [...steps]
-    .sort((a, b) => (a.blockNumber ?? Infinity) - (b.blockNumber ?? Infinity) || a.at.getTime() - b.at.getTime())
-    .map((step) => ({
-      step: step.step,
-      department: step.department,
-      decision: step.decision,
-      reasonCode: step.step === 'issued' ? null : step.reasonCode,
-      configurationId: step.step === 'issued' ? step.reasonCode : null,
-      txHash: step.txHash,
-      blockNumber: step.blockNumber,
-      at: step.at.toISOString(),
-    }));
 }
 
 /**
