@@ -13,6 +13,7 @@ import { StatusIndexBlocks1766300000000 } from './1766300000000-StatusIndexBlock
 import { NonceDigests1766400000000 } from './1766400000000-NonceDigests.js';
 import { Consortium1766400000000 } from './1766400000000-Consortium.js';
 import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
+import { JointApproval1766500000000 } from './1766500000000-JointApproval.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   NonceDigests1766400000000,
   Consortium1766400000000,
   AuditTrail1766300000000,
+  JointApproval1766500000000,
 ];

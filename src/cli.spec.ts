@@ -57,6 +57,54 @@ describe('CLI consortium commands', () => {
     });
   });
 
+  it('maps the joint-approval policy kinds and approvals:* commands (issue 16)', () => {
+    const c = '0x' + 'c'.repeat(40);
+    const id = '0x' + 'A1'.repeat(32);
+    expect(
+      requestFor([
+        'proposal:create',
+        '--kind',
+        'SetApprovalPolicy',
+        '--type',
+        'business-licence',
+        '--issuing-department',
+        b,
+        '--issuing-agency',
+        'market-office',
+        '--department',
+        b,
+        '--department',
+        c,
+        '--required',
+        '2',
+        '--decision-period',
+        '86400',
+      ]).body,
+    ).toEqual({
+      kind: 'SetApprovalPolicy',
+      credentialType: 'business-licence',
+      issuingDepartment: b,
+      issuingAgency: 'market-office',
+      departments: [b, c],
+      required: 2,
+      decisionPeriodSeconds: 86_400,
+    });
+    expect(requestFor(['proposal:create', '--kind', 'RetireApprovalPolicy', '--policy', '3']).body).toEqual({
+      kind: 'RetireApprovalPolicy',
+      policyId: '3',
+    });
+    expect(requestFor(['approval-policy:list'])).toEqual({ method: 'GET', path: '/operator/consortium/approval-policies' });
+    expect(requestFor(['approvals:inbox'])).toEqual({ method: 'GET', path: '/operator/approvals/inbox' });
+    expect(requestFor(['approvals:show', id])).toEqual({ method: 'GET', path: `/operator/approvals/${id.toLowerCase()}` });
+    expect(requestFor(['approvals:decide', id, '--reject', '--reason', 'fire-exits'])).toEqual({
+      method: 'POST',
+      path: `/operator/approvals/${id.toLowerCase()}/decision`,
+      body: { approve: false, reasonCode: 'fire-exits' },
+    });
+    expect(() => requestFor(['approvals:decide', id])).toThrow(/--approve or --reject/);
+    expect(() => requestFor(['approvals:show', 'nope'])).toThrow(/application id/);
+  });
+
   it('refuses a vote or a join without its argument', () => {
     expect(() => requestFor(['proposal:vote'])).toThrow(/proposal id/);
     expect(() => requestFor(['consortium:join'])).toThrow(/governance address/);

@@ -30,6 +30,15 @@ Commands:
         GrantPermission --relying-party <did> --client-id <id> --type <type> --claim <name>… --purpose <text>
                         --expires-at <unix seconds>              WithdrawPermission --permission <id>
         PublishType --type <type> --schema-digest <0x…32 bytes> --version <n>    RetireType --type <type>
+        SetApprovalPolicy --type <type> --issuing-department <0x…> --issuing-agency <agency|did:ethr|0x…>
+                          --department <0x…>… [--required <m>] [--decision-period <seconds>]
+        RetireApprovalPolicy --policy <id>
+  approval-policy:list                                               joint-approval policies on chain (retired too)
+  approvals:inbox                                                    applications waiting for our department's decision
+  approvals:show <application id>                                    one application: content (from the issuing
+                                                                     department), policy, decisions, timeline
+  approvals:decide <application id> --approve|--reject [--reason <code>]
+                                                                     our department's decision, signed by our controller
   proposal:vote <id>                                                 our vote (the one that meets the threshold executes)
   oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
   catalogue:list                                                     credential types of the catalogue (retired too)
@@ -107,6 +116,15 @@ export function requestFor(argv: string[]): Request {
       'schema-digest': { type: 'string' },
       version: { type: 'string' },
       'lifetime-days': { type: 'string' },
+      'issuing-department': { type: 'string' },
+      'issuing-agency': { type: 'string' },
+      department: { type: 'string', multiple: true },
+      required: { type: 'string' },
+      'decision-period': { type: 'string' },
+      policy: { type: 'string' },
+      approve: { type: 'boolean' },
+      reject: { type: 'boolean' },
+      reason: { type: 'string' },
     },
   });
   const [command, target, extra] = positionals;
@@ -201,9 +219,30 @@ export function requestFor(argv: string[]): Request {
     case 'proposal:vote':
       if (!target) throw new Error(`proposal:vote needs a proposal id\n\n${USAGE}`);
       return { method: 'POST', path: `/operator/consortium/proposals/${encodeURIComponent(target)}/votes` };
+    case 'approval-policy:list':
+      return { method: 'GET', path: '/operator/consortium/approval-policies' };
+    case 'approvals:inbox':
+      return { method: 'GET', path: '/operator/approvals/inbox' };
+    case 'approvals:show':
+      return { method: 'GET', path: `/operator/approvals/${applicationId(command, target)}` };
+    case 'approvals:decide': {
+      if (Boolean(values.approve) === Boolean(values.reject))
+        throw new Error(`approvals:decide needs --approve or --reject\n\n${USAGE}`);
+      return {
+        method: 'POST',
+        path: `/operator/approvals/${applicationId(command, target)}/decision`,
+        body: { approve: Boolean(values.approve), ...(values.reason ? { reasonCode: values.reason } : {}) },
+      };
+    }
     default:
       throw new Error(command ? `Unknown command ${command}\n\n${USAGE}` : USAGE);
   }
+}
+
+function applicationId(command: string, value: string | undefined): string {
+  if (!value || !/^0x[0-9a-fA-F]{64}$/.test(value))
+    throw new Error(`${command} needs an application id (0x and 64 hex digits)\n\n${USAGE}`);
+  return value.toLowerCase();
 }
 
 const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
@@ -227,6 +266,12 @@ function proposalBody(values: Record<string, string | string[] | boolean | undef
     schemaDigest: text('schema-digest'),
     version: number(text('version')),
     lifetimeDays: number(text('lifetime-days')),
+    issuingDepartment: text('issuing-department'),
+    issuingAgency: text('issuing-agency'),
+    departments: values['department'],
+    required: number(text('required')),
+    decisionPeriodSeconds: number(text('decision-period')),
+    policyId: text('policy'),
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }

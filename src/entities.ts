@@ -22,6 +22,8 @@ import {
   AuthorizationSessionEntity,
   DeferredRequestEntity,
   Oid4vciTokenKeyEntity,
+  ApprovalApplicationEntity,
+  ApprovalStepEntity,
 } from './issuer/index.js';
 import {
   CitizenLoginClaimsEntity,
@@ -34,6 +36,8 @@ import {
 /** Every TypeORM entity of the service; the schema itself comes from migrations/. */
 export const entities = [
   KeyEntity,
+  ApprovalApplicationEntity,
+  ApprovalStepEntity,
   OutboxEntity,
   ChainContractEntity,
   JobLeaseEntity,

@@ -19,7 +19,13 @@ export type AuditKind =
   | 'relying_party.api_key.revoked'
   | 'oidc.client.created'
   | 'oidc.client.deleted'
-  | 'oidc.login';
+  | 'oidc.login'
+  | 'approval.submitted'
+  | 'approval.decided'
+  | 'approval.content.served'
+  | 'approval.approved'
+  | 'approval.rejected'
+  | 'approval.expired';
 
 export interface AuditEvent {
   kind: AuditKind;

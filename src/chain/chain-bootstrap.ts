@@ -20,6 +20,7 @@ import {
 import { governanceEventTopics } from './consortium-governance.js';
 import { dataSharingEventTopics } from './data-sharing.js';
 import { catalogueEventTopics } from './consortium-registries.js';
+import { jointApprovalEventTopics } from './joint-approval.js';
 
 /** Deployed by the bootstrap besides CONTRACT_NAMES: the audit-log anchor (issue 17, ADR 16; no constructor arguments). */
 export const AUDIT_ANCHOR_NAME = 'AuditAnchor';
@@ -201,6 +202,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     this.events.watch(addresses.governance, governanceEventTopics());
     this.events.watch(addresses.dataSharing, dataSharingEventTopics());
     this.events.watch(addresses.catalogue, catalogueEventTopics());
+    this.events.watch(addresses.jointApproval, jointApprovalEventTopics());
     for (const listener of this.consortiumListeners) listener(addresses);
   }
 

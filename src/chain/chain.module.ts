@@ -12,6 +12,7 @@ import { TrustedIssuerRegistry } from './trusted-issuers.js';
 import { StatusListAnchorClient } from './status-anchor.js';
 import { JobLeases, Replica } from './leases.js';
 import { Reconciler } from './reconciler.js';
+import { JointApprovalChain } from './joint-approval.service.js';
 import { ConsortiumService } from './consortium.service.js';
 import { DataSharingPermissions } from './data-sharing-permissions.js';
 
@@ -47,9 +48,11 @@ export class ChainModule {
         StatusListAnchorClient,
         ConsortiumService,
         DataSharingPermissions,
+        JointApprovalChain,
       ],
       exports: [
         ConsortiumService,
+        JointApprovalChain,
         DataSharingPermissions,
         ChainClient,
         Replica,

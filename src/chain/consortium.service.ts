@@ -17,11 +17,14 @@ import {
   type ProposalState,
 } from './consortium-governance.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
+import { decodePolicyResult, policyCall, type PolicyRecord } from './joint-approval.js';
 
 const governance = () => contractInterface('ConsortiumGovernance');
 
 /** How long a write of the operator API is waited for before it answers "pending". */
 const WRITE_WAIT_MS = 30_000;
+/** Most joint-approval policies one listing reads (newest first). */
+export const APPROVAL_POLICY_LIST_MAX = 100;
 /** Most proposals one listing reads (newest first). */
 export const PROPOSAL_LIST_MAX = 100;
 
@@ -66,9 +69,13 @@ export const actionView = (action: ProposalAction): Record<string, unknown> =>
 export function revertReason(lastError: string | null): string {
   const data = /data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1];
   if (data && data.length >= 10) {
-    const abis: Interface[] = ['ConsortiumGovernance', 'GovernedIssuerRegistry', 'DataSharingRegistry', 'CatalogueRegistry'].map(
-      (name) => contractInterface(name as never),
-    );
+    const abis: Interface[] = [
+      'ConsortiumGovernance',
+      'GovernedIssuerRegistry',
+      'DataSharingRegistry',
+      'CatalogueRegistry',
+      'JointApproval',
+    ].map((name) => contractInterface(name as never));
     for (const abi of abis) {
       try {
         const parsed = abi.parseError(data);
@@ -149,6 +156,22 @@ export class ConsortiumService {
     const views: ProposalView[] = [];
     for (let id = count; id >= 1n && views.length < Math.min(limit, PROPOSAL_LIST_MAX); id--) views.push(await this.proposal(id));
     return views;
+  }
+
+  /** The joint-approval policies (issue 16), newest first, at most APPROVAL_POLICY_LIST_MAX; retired ones too. */
+  async approvalPolicies(): Promise<PolicyRecord[]> {
+    const to = this.bootstrap.consortium.jointApproval;
+    const approval = contractInterface('JointApproval');
+    const count = approval.decodeFunctionResult(
+      'policyCount',
+      await this.chain.provider.call({ to, data: approval.encodeFunctionData('policyCount') }),
+    )[0] as bigint;
+    const policies: PolicyRecord[] = [];
+    for (let id = count; id >= 1n && policies.length < APPROVAL_POLICY_LIST_MAX; id--) {
+      const found = decodePolicyResult(id, await this.chain.provider.call({ to, data: policyCall(id) }));
+      if (found) policies.push(found);
+    }
+    return policies;
   }
 
   /** Proposes an action (which is this member's vote); executes at once when that meets the threshold. */

@@ -34,12 +34,14 @@ export * from './merkle.js';
 export {
   ConsortiumService,
   PROPOSAL_LIST_MAX,
+  APPROVAL_POLICY_LIST_MAX,
   actionView,
   revertReason,
   type ConsortiumStatus,
   type GovernanceWriteResult,
   type ProposalView,
 } from './consortium.service.js';
+export { JointApprovalChain, jointApprovalErrorName, type JointApprovalLog } from './joint-approval.service.js';
 export { readConsortium, type ConsortiumAddresses, type Founder } from './consortium-bootstrap.js';
 export { AUTHORISATION_PROPOSAL_LIFETIME_SECONDS } from './trusted-issuers.js';
 export { DataSharingPermissions, PERMISSION_CACHE_MAX_ENTRIES, type PermissionAnswer } from './data-sharing-permissions.js';

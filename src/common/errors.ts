@@ -22,6 +22,8 @@ export const PROBLEM_CODES = [
   'credential_type_retired',
   'proposal_refused',
   'data_sharing_not_permitted',
+  'approval_refused',
+  'no_approval_policy',
   'idempotency_key_reused',
   'idempotency_request_in_progress',
   'rate_limited',

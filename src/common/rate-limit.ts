@@ -39,6 +39,10 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   { method: 'GET', url: '/citizens/records' },
   { method: 'GET', url: '/citizens/records/same-device' },
   { method: 'GET', url: '/citizens/records/requests/:id', resource: { param: 'id' } },
+  // Joint approval (issue 16): the applicant's polls (read token) and peer departments' content requests
+  // (each recovers a secp256k1 signature and reads the chain).
+  { method: 'GET', url: '/approvals/:reference', resource: { param: 'reference' } },
+  { method: 'GET', url: '/consortium/approvals/:applicationId/content', resource: { param: 'applicationId' } },
 ];
 
 export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');

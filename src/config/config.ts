@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretStrengthProblems } from './secret-strength.js';
-import { parseFounders, type ConsortiumConfig } from './consortium-config.js';
+import { parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
 
 export type { ConsortiumConfig } from './consortium-config.js';
 
@@ -58,6 +58,11 @@ const envSchema = z.object({
     .optional()
     .transform((value, ctx) => parseFounders(value ?? '', ctx)),
   CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
+  // joint approval (issue 16): other departments' base URLs, to fetch application content from the issuer.
+  CONSORTIUM_PEER_URLS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => parsePeerUrls(value ?? '', ctx)),
   DATA_SHARING_ENFORCED: bool.optional(),
   VCT_BASE_URL: z.url().optional(),
   CHAIN_AUDIT_ANCHOR_ADDRESS: address.optional(),
@@ -344,6 +349,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         founders: e.CONSORTIUM_FOUNDERS,
         threshold: e.CONSORTIUM_THRESHOLD,
         dataSharingEnforced: e.DATA_SHARING_ENFORCED ?? e.NODE_ENV === 'production',
+        peerUrls: e.CONSORTIUM_PEER_URLS,
       },
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
       embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,

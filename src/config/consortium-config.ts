@@ -16,6 +16,35 @@ export interface ConsortiumConfig {
   threshold: number;
   /** Refuse OID4VP requests that no data-sharing permission covers; a registered permission always binds. */
   dataSharingEnforced: boolean;
+  /**
+   * Base URLs of other departments' Chancery, by controller address (lowercase): where a required department
+   * fetches an application's content from the issuing department (joint approval, issue 16).
+   */
+  peerUrls: Record<string, string>;
+}
+
+/** Peer departments, `0xController=https://base-url` separated by commas. */
+export function parsePeerUrls(value: string, ctx: z.RefinementCtx): Record<string, string> {
+  const peers: Record<string, string> = {};
+  for (const item of value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
+    const [member, ...rest] = item.split('=');
+    const url = rest.join('=').trim();
+    let valid = /^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '');
+    try {
+      valid &&= ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<http(s) base URL>` });
+      continue;
+    }
+    peers[member!.trim().toLowerCase()] = url.replace(/\/$/, '');
+  }
+  return peers;
 }
 
 /** Further founding members, `0xController=Department name` separated by commas (this department comes first). */

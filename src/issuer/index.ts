@@ -23,3 +23,4 @@ export {
   Oid4vciNotificationEntity,
   DeferredRequestEntity,
 } from './credential-endpoint/credential-endpoint.entity.js';
+export { ApprovalApplicationEntity, ApprovalStepEntity } from './approvals/approval.entity.js';

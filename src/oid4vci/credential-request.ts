@@ -112,7 +112,11 @@ export const invalidNonce = (nonceEndpoint: string) =>
  * What issuing one configuration does to the offer: the last one finishes it (its sealed claims are
  * erased), and an offer awaiting an officer's approval defers the request (OID4VCI 1.0 §9).
  */
-export function issuanceStep(offer: { approval: 'pending' | 'approved' | null; offeredCount: number; issuedCount: number }) {
+export function issuanceStep(offer: {
+  approval: 'pending' | 'approved' | 'rejected' | null;
+  offeredCount: number;
+  issuedCount: number;
+}) {
   const last = offer.issuedCount + 1 === offer.offeredCount;
   return { last, deferred: offer.approval === 'pending' };
 }

@@ -1,4 +1,4 @@
-import { deferredFinishesOffer, deferredReady, deferredTransactionProblem } from './deferred.js';
+import { deferredFinishesOffer, deferredReady, deferredTransactionProblem, deniedProblem } from './deferred.js';
 
 describe('deferred issuance (OID4VCI 1.0 §9)', () => {
   const pending = { offerId: 'o1', status: 'pending' as const };
@@ -18,5 +18,13 @@ describe('deferred issuance (OID4VCI 1.0 §9)', () => {
     expect(deferredReady({ approval: null })).toBe(false);
     expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['a'] })).toBe(false);
     expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['b', 'a'] })).toBe(true);
+  });
+
+  it('denies the request of a rejected application with credential_request_denied (§8.3.1.2, §9.3)', () => {
+    expect(deferredReady({ approval: 'rejected' })).toBe(false);
+    expect(deniedProblem({ approval: 'rejected' })).toMatchObject({ status: 400, error: 'credential_request_denied' });
+    expect(deniedProblem({ approval: 'pending' })).toBeUndefined();
+    expect(deniedProblem({ approval: 'approved' })).toBeUndefined();
+    expect(deniedProblem({ approval: null })).toBeUndefined();
   });
 });

@@ -18,8 +18,19 @@ export function deferredTransactionProblem(
 
 export const deferredCompleted = () => oauthError(400, 'invalid_transaction_id', 'Unknown or already completed transaction_id');
 
+type Approval = 'pending' | 'approved' | 'rejected' | null;
+
 /** The credentials of a deferred request are issued once an officer approved the application (else 202 again). */
-export const deferredReady = (offer: { approval: 'pending' | 'approved' | null }): boolean => offer.approval === 'approved';
+export const deferredReady = (offer: { approval: Approval }): boolean => offer.approval === 'approved';
+
+/**
+ * An application that was rejected (or whose deadline passed) ends the request: OID4VCI 1.0 §8.3.1.2 /
+ * §9.3 credential_request_denied, "the Credential Request has not been accepted by the Credential Issuer".
+ */
+export function deniedProblem(offer: { approval: Approval }): OAuthError | undefined {
+  if (offer.approval !== 'rejected') return undefined;
+  return oauthError(400, 'credential_request_denied', 'The application for this credential was not approved');
+}
 
 /** Whether issuing the deferred credential finishes the offer (every offered configuration was requested). */
 export const deferredFinishesOffer = (offer: { configurationIds: readonly string[]; issuedConfigurations: readonly string[] }) =>

@@ -54,7 +54,13 @@ export {
   tokenAuthorizationDetails,
   type RequestedCredential,
 } from './credential-request.js';
-export { deferredTransactionProblem, deferredCompleted, deferredReady, deferredFinishesOffer } from './deferred.js';
+export {
+  deferredTransactionProblem,
+  deferredCompleted,
+  deferredReady,
+  deferredFinishesOffer,
+  deniedProblem,
+} from './deferred.js';
 export {
   parseNotification,
   repeatedNotificationProblem,

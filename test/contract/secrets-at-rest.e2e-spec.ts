@@ -23,6 +23,9 @@ const REVIEWED: Record<string, string> = {
   'credential_types.catalogue_code': 'a public licence catalogue code (证照目录编码), not a secret',
   'oidc_clients.token_endpoint_auth_method': 'the name of a client authentication method (e.g. private_key_jwt)',
   'relying_parties.api_key_prefix': 'the public lookup part of the API key (the secret part is api_key_hash)',
+  'approval_applications.state': 'pending, approved, rejected or expired: the outcome the chain shows anyway',
+  'approval_applications.reason_codes': 'the reason codes of the decisions, public on chain',
+  'approval_steps.reason_code': 'a reason code (public on chain) or the credential configuration issued',
 };
 
 /**

@@ -10,6 +10,7 @@ import { ethrDidAddress } from '../../did/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
 import { OperatorGuard } from '../agencies/auth.js';
 import {
+  approvalPolicySchema,
   consortiumStatusSchema,
   createProposalSchema,
   governanceWriteSchema,
@@ -104,6 +105,24 @@ export class ConsortiumController {
     return this.consortium.propose(await this.action(input), input.lifetimeDays * 86_400);
   }
 
+  @Get('approval-policies')
+  @ApiOperation({ summary: 'approval-policy:list — joint-approval policies (issue 16), newest first, retired ones too' })
+  @ApiOkResponse({
+    description: 'Policies as the JointApproval contract holds them',
+    standardSchema: z.array(approvalPolicySchema),
+  })
+  @ApiProblemResponses(503)
+  async approvalPolicies() {
+    const typeIds = new Map(this.catalogue.all().map((type) => [credentialTypeKey(type.id), type.id]));
+    return (await this.consortium.approvalPolicies()).map((policy) => ({
+      policyId: policy.policyId.toString(),
+      ...policy.terms,
+      typeId: typeIds.get(policy.terms.credentialType) ?? null,
+      createdAt: policy.createdAt,
+      active: policy.active,
+    }));
+  }
+
   @Post('proposals/:id/votes')
   @HttpCode(200)
   @proposalParam
@@ -157,6 +176,20 @@ export class ConsortiumController {
         };
       case 'WithdrawPermission':
         return { kind: input.kind, permissionId: BigInt(input.permissionId) };
+      case 'SetApprovalPolicy':
+        return {
+          kind: input.kind,
+          terms: {
+            credentialType: typeKey(input.credentialType),
+            issuingDepartment: getAddress(input.issuingDepartment),
+            issuingAgency: await this.issuerAddress(input.issuingAgency),
+            departments: input.departments.map((department) => getAddress(department)),
+            required: input.required ?? input.departments.length,
+            decisionPeriod: input.decisionPeriodSeconds,
+          },
+        };
+      case 'RetireApprovalPolicy':
+        return { kind: input.kind, policyId: BigInt(input.policyId) };
     }
   }
 

@@ -55,6 +55,27 @@ export const createProposalSchema = z
       expiresAt: z.number().int().positive().meta({ description: 'Unix seconds; the permission lapses then' }),
     }),
     z.object({ kind: z.literal('WithdrawPermission'), permissionId: decimalId }),
+    z.object({
+      kind: z.literal('SetApprovalPolicy'),
+      credentialType: typeId,
+      issuingDepartment: ethereumAddress.meta({ description: 'Controller address of the department that submits applications' }),
+      issuingAgency: z
+        .string()
+        .trim()
+        .min(1)
+        .max(200)
+        .meta({ description: 'The agency that issues once approved: 0x address, did:ethr, or an agency id or slug of ours' }),
+      departments: z.array(ethereumAddress).min(1).max(16).meta({ description: 'Controller addresses whose decisions count' }),
+      required: z.number().int().min(1).max(16).optional().meta({ description: 'Approvals needed (M of the list); default all' }),
+      decisionPeriodSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(365 * 86_400)
+        .default(0)
+        .meta({ description: 'Seconds from submission until decisions close; 0 for no deadline' }),
+    }),
+    z.object({ kind: z.literal('RetireApprovalPolicy'), policyId: decimalId }),
   ])
   .and(z.object({ lifetimeDays: z.number().int().min(1).max(90).default(14) }));
 export type CreateProposal = z.infer<typeof createProposalSchema>;
@@ -97,3 +118,18 @@ export const governanceWriteSchema = z
     executed: z.boolean(),
   })
   .meta({ id: 'GovernanceWrite', description: 'A proposal or vote sent through the outbox, signed by our controller' });
+
+export const approvalPolicySchema = z
+  .object({
+    policyId: z.string(),
+    credentialType: z.string().meta({ description: 'bytes32 registry key of the catalogue type' }),
+    typeId: z.string().nullable().meta({ description: 'The catalogue type id, when this department knows the type' }),
+    issuingDepartment: ethereumAddress,
+    issuingAgency: ethereumAddress,
+    departments: z.array(ethereumAddress),
+    required: z.number().int(),
+    decisionPeriod: z.number().int(),
+    createdAt: z.number().int(),
+    active: z.boolean(),
+  })
+  .meta({ id: 'ApprovalPolicy', description: 'A joint-approval policy as the JointApproval contract holds it' });

@@ -10,6 +10,7 @@ import {
   checkKeyProof,
   credentialConfigurations,
   DEFERRED_INTERVAL_SECONDS,
+  deniedProblem,
   invalidNonce,
   issuanceStep,
   jwtProofs,
@@ -78,6 +79,8 @@ export class CredentialService {
       }
       const holderKeys = checked.map((proof) => proof.key);
 
+      const denied = deniedProblem(offer);
+      if (denied) throw denied;
       const { last, deferred } = issuanceStep({
         approval: offer.approval,
         offeredCount: offer.configurationIds.length,

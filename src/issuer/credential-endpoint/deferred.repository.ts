@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 
 /** Credential requests waiting for an officer (deferred issuance). */
@@ -15,9 +15,9 @@ export class DeferredRequestRepository {
     return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).findOneBy({ transactionHash }));
   }
 
-  /** pending → issued, once. */
-  async complete(transactionHash: string): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  /** pending → issued, once; inside the caller's transaction when given (the credential's own commit). */
+  async complete(transactionHash: string, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'pending' }, { status: 'issued' }),
     );
     return result.affected === 1;

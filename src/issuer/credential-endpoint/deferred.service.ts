@@ -8,6 +8,7 @@ import {
   deferredFinishesOffer,
   deferredReady,
   deferredTransactionProblem,
+  deniedProblem,
 } from '../../oid4vci/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
@@ -37,6 +38,8 @@ export class DeferredCredentialService {
       const problem = deferredTransactionProblem(transactionId, pending, offer.id);
       if (problem) throw problem;
       const current = (await this.offers.byId(offer.id))!;
+      const denied = deniedProblem(current);
+      if (denied) throw denied;
       if (!deferredReady(current)) {
         return {
           status: 202,
@@ -46,12 +49,17 @@ export class DeferredCredentialService {
           }),
         };
       }
-      if (!(await this.deferred.complete(pending!.transactionHash))) throw deferredCompleted();
+      // The single-use claim commits in the same transaction as the (first) credential record: a crash
+      // before that commit leaves the request pending for the next poll, after it the credential exists
+      // once; of concurrent polls only one commits (joint approval, ADR 17).
       const { credentials } = await this.issuance.issue(
         current,
         pending!.configurationId,
         pending!.holderKeys,
         deferredFinishesOffer(current),
+        async (tx) => {
+          if (!(await this.deferred.complete(pending!.transactionHash, tx))) throw deferredCompleted();
+        },
       );
       // @openid4vc 0.4.6 inverts a check in its deferred-response schema (client and server): it refuses
       // notification_id next to credentials. Wallets on that library would reject the response, so the

@@ -32,9 +32,12 @@ export class CredentialOfferEntity {
   @Column({ type: 'varchar', length: 24 })
   flow!: 'pre-authorized_code' | 'authorization_code';
 
-  /** Deferred issuance: null, or pending until an officer approves. */
+  /**
+   * Deferred issuance: null, or pending until an officer approves; under a joint-approval policy (issue 16)
+   * the chain's outcome settles it: approved, or rejected (the wallet is then denied).
+   */
   @Column({ type: 'varchar', length: 16, nullable: true })
-  approval!: 'pending' | 'approved' | null;
+  approval!: 'pending' | 'approved' | 'rejected' | null;
 
   /** The offer object for credential_offer_uri (it holds the pre-authorized code), sealed; null if by value. */
   @Column({ name: 'offer_sealed', type: 'text', nullable: true })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MoreThan } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { CredentialOfferEntity } from './offer.entity.js';
 
 /** Credential offers. Every single-use transition is one conditional UPDATE: exactly one concurrent caller wins. */
@@ -86,6 +86,12 @@ export class OfferRepository {
     const result = await this.db.use(undefined, (m) =>
       m.getRepository(CredentialOfferEntity).update({ id: offerId, agencyId, approval: 'pending' }, { approval: 'approved' }),
     );
+    return result.affected === 1;
+  }
+
+  /** pending → approved | rejected, in the caller's transaction: a joint-approval outcome from the chain (issue 16). */
+  async settleApproval(tx: Tx, offerId: string, approval: 'approved' | 'rejected'): Promise<boolean> {
+    const result = await tx.getRepository(CredentialOfferEntity).update({ id: offerId, approval: 'pending' }, { approval });
     return result.affected === 1;
   }
 

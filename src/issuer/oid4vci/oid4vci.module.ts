@@ -20,6 +20,15 @@ import { OfferIssuance } from '../credential-endpoint/offer-issuance.js';
 import { CredentialOfferController, OfferController } from '../offers/offer.controller.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { OfferService } from '../offers/offer.service.js';
+import {
+  AgencyApprovalController,
+  ApplicantApprovalController,
+  DepartmentApprovalController,
+  PeerApprovalController,
+} from '../approvals/approval.controller.js';
+import { ApprovalRepository } from '../approvals/approval.repository.js';
+import { ApprovalService } from '../approvals/approval.service.js';
+import { DepartmentApprovals } from '../approvals/department-approvals.service.js';
 import { Oid4vciProtocol } from './protocol.js';
 import { Oid4vciPurge } from './purge.js';
 
@@ -31,7 +40,17 @@ import { Oid4vciPurge } from './purge.js';
  */
 @Module({
   imports: [IssuanceModule],
-  controllers: [OfferController, CredentialOfferController, AuthorizationServerController, CredentialEndpointController],
+  controllers: [
+    OfferController,
+    CredentialOfferController,
+    AuthorizationServerController,
+    CredentialEndpointController,
+    // Joint approval (issue 16): its applications are deferred offers, so it lives beside them.
+    AgencyApprovalController,
+    ApplicantApprovalController,
+    DepartmentApprovalController,
+    PeerApprovalController,
+  ],
   providers: [
     Oid4vciProtocol,
     Oid4vciPurge,
@@ -52,6 +71,9 @@ import { Oid4vciPurge } from './purge.js';
     CredentialService,
     DeferredCredentialService,
     NotificationService,
+    ApprovalRepository,
+    ApprovalService,
+    DepartmentApprovals,
   ],
 })
 export class Oid4vciIssuerModule {}

@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { getAddress, type Log } from 'ethers';
+import type { Tx } from '../persistence/index.js';
+import { ChainBootstrap } from './chain-bootstrap.js';
+import { ChainClient } from './chain.client.js';
+import { contractInterface } from './contracts.js';
+import {
+  activePolicyCall,
+  applicationCall,
+  decideCall,
+  decisionsCall,
+  decodeActivePolicy,
+  decodeApplicationResult,
+  decodeDecisionsResult,
+  decodeJointApprovalLog,
+  decodePolicyResult,
+  jointApprovalEventTopics,
+  policyCall,
+  submitCall,
+  type ApplicationRecord,
+  type DecisionRecord,
+  type JointApprovalEvent,
+  type PolicyRecord,
+} from './joint-approval.js';
+import { OutboxService, type ChainWrite } from './outbox.service.js';
+
+const approval = () => contractInterface('JointApproval');
+
+/** A JointApproval event with the transaction and block it came in. */
+export interface JointApprovalLog {
+  event: JointApprovalEvent;
+  txHash: string;
+  blockNumber: number;
+  logIndex: number;
+}
+
+/** The custom error name in a revert's data (JointApproval's errors), or undefined. */
+export function jointApprovalErrorName(data: string | undefined): string | undefined {
+  if (!data || data.length < 10) return undefined;
+  try {
+    return approval().parseError(data)?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The revert data of a refused eth_call, wherever ethers put it. */
+function revertData(error: unknown): string | undefined {
+  let current = error as Record<string, unknown> | undefined;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const data = current['data'];
+    if (typeof data === 'string' && data.startsWith('0x')) return data;
+    const info = current['info'] as Record<string, unknown> | undefined;
+    current = (typeof data === 'object' && data !== null ? data : (info?.['error'] ?? current['error'])) as
+      Record<string, unknown> | undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The department's access to the JointApproval contract (issue 16, ADR 17): reads by eth_call and
+ * eth_getLogs, writes (submit, decide) as outbox entries signed by the department's controller key.
+ */
+@Injectable()
+export class JointApprovalChain {
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly bootstrap: ChainBootstrap,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  get address(): string {
+    return this.bootstrap.consortium.jointApproval;
+  }
+
+  controllerAddress(): Promise<string> {
+    return this.bootstrap.controllerAddress();
+  }
+
+  private call(data: string): Promise<string> {
+    return this.chain.provider.call({ to: this.address, data });
+  }
+
+  /** The active policy of a credential type (its bytes32 key), or undefined. */
+  async activePolicy(credentialType: string): Promise<PolicyRecord | undefined> {
+    const id = decodeActivePolicy(await this.call(activePolicyCall(credentialType)));
+    return id === 0n ? undefined : this.policy(id);
+  }
+
+  async policy(policyId: bigint): Promise<PolicyRecord | undefined> {
+    return decodePolicyResult(policyId, await this.call(policyCall(policyId)));
+  }
+
+  async application(applicationId: string): Promise<ApplicationRecord | undefined> {
+    return decodeApplicationResult(applicationId, await this.call(applicationCall(applicationId)));
+  }
+
+  async decisions(applicationId: string): Promise<DecisionRecord[]> {
+    return decodeDecisionsResult(await this.call(decisionsCall(applicationId)));
+  }
+
+  /** Every JointApproval event of one application, in chain order (the reconciler's catch-up, the timeline). */
+  async logsOf(applicationId: string): Promise<JointApprovalLog[]> {
+    const logs = await this.chain.provider.getLogs({
+      address: this.address,
+      topics: [jointApprovalEventTopics(), applicationId],
+      fromBlock: 0,
+      toBlock: 'latest',
+    });
+    return this.decoded(logs);
+  }
+
+  /** ApplicationSubmitted events, newest first (a department's inbox). */
+  async submissions(): Promise<JointApprovalLog[]> {
+    const logs = await this.chain.provider.getLogs({
+      address: this.address,
+      topics: [approval().getEvent('ApplicationSubmitted')!.topicHash],
+      fromBlock: 0,
+      toBlock: 'latest',
+    });
+    return this.decoded(logs).reverse();
+  }
+
+  /** A JointApproval log from ChainEvents, decoded; undefined for another contract's log. */
+  decodeLog(log: Log): JointApprovalLog | undefined {
+    if (getAddress(log.address) !== getAddress(this.address)) return undefined;
+    return this.decoded([log])[0];
+  }
+
+  private decoded(logs: readonly Log[]): JointApprovalLog[] {
+    const found: JointApprovalLog[] = [];
+    for (const log of logs) {
+      const event = decodeJointApprovalLog(log);
+      if (event) found.push({ event, txHash: log.transactionHash, blockNumber: log.blockNumber, logIndex: log.index });
+    }
+    return found;
+  }
+
+  /**
+   * submit(applicationId, policyId), signed by the controller: prepared before the caller's transaction
+   * (the key lookup reads the database, which SQLite serialises), enqueued inside it.
+   */
+  async submitWrite(applicationId: string, policyId: bigint, ref: string): Promise<ChainWrite> {
+    return {
+      signerKeyId: await this.bootstrap.governorKeyId(),
+      to: this.address,
+      data: submitCall(applicationId, policyId),
+      purpose: 'approval:submit',
+      ref,
+    };
+  }
+
+  /** decide(...), signed by the controller; prepared outside the transaction like submitWrite. */
+  async decisionWrite(applicationId: string, approve: boolean, reasonCode: string): Promise<ChainWrite> {
+    return {
+      signerKeyId: await this.bootstrap.governorKeyId(),
+      to: this.address,
+      data: decideCall(applicationId, approve, reasonCode),
+      purpose: 'approval:decide',
+      ref: `approval:${applicationId}`,
+    };
+  }
+
+  /** A prepared write in the caller's transaction; its outbox id. */
+  async enqueue(tx: Tx, write: ChainWrite): Promise<string> {
+    const [id] = await this.outbox.enqueue(tx, [write]);
+    return id!;
+  }
+
+  /**
+   * Simulates this department's decision (eth_call from the controller): the custom error's name when the
+   * contract would refuse it (NotARequiredDepartment, AlreadyDecided, ApplicationNotPending, …).
+   */
+  async decisionRefusal(applicationId: string, approve: boolean, reasonCode: string): Promise<string | undefined> {
+    try {
+      await this.chain.provider.call({
+        from: await this.controllerAddress(),
+        to: this.address,
+        data: decideCall(applicationId, approve, reasonCode),
+      });
+      return undefined;
+    } catch (error) {
+      const name = jointApprovalErrorName(revertData(error));
+      if (name) return name;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { getAddress, ZeroAddress } from 'ethers';
+import { canonicalJson } from '../../audit/index.js';
+import { applicationDigest, DEADLINE_MISSED, type JointApprovalEvent } from '../../chain/index.js';
+import type { ApplicationState, ApprovalStepEntity, StepKind } from './approval.entity.js';
+
+/** Joint approval (issue 16, ADR 17): the rules, as plain functions (no Nest, no I/O). */
+
+/** What an application asks for: the catalogue type, the formats to issue, the claims. */
+export interface ApplicationContent {
+  typeId: string;
+  formats: string[];
+  claims: Record<string, unknown>;
+}
+
+/** The canonical bytes of an application's content (sorted keys, no whitespace): what the digest covers. */
+export const contentBytes = (content: ApplicationContent): Uint8Array =>
+  new TextEncoder().encode(canonicalJson({ typeId: content.typeId, formats: content.formats, claims: content.claims }));
+
+/** The on-chain application id: keccak256(salt ‖ canonical content), lowercase hex. */
+export const applicationIdOf = (salt: Uint8Array, content: ApplicationContent): string =>
+  applicationDigest(salt, contentBytes(content)).toLowerCase();
+
+/** The timeline row id: one row per application, step and department, whoever records it first. */
+export const stepId = (reference: string, step: StepKind, department: string | null): string =>
+  `${reference}/${step}/${department ?? '-'}`;
+
+export interface ChainStep {
+  step: Exclude<StepKind, 'issued'>;
+  department: string | null;
+  decision: 'approve' | 'reject' | null;
+  reasonCode: string | null;
+}
+
+/** The timeline step a JointApproval event is; undefined for policy events. */
+export function stepOfEvent(event: JointApprovalEvent): ChainStep | undefined {
+  switch (event.event) {
+    case 'ApplicationSubmitted':
+      return { step: 'submitted', department: null, decision: null, reasonCode: null };
+    case 'DecisionRecorded':
+      return {
+        step: 'decision',
+        department: getAddress(event.department),
+        decision: event.decision === 'Approve' ? 'approve' : 'reject',
+        reasonCode: event.reasonCode || null,
+      };
+    case 'Approved':
+      return { step: 'approved', department: null, decision: null, reasonCode: null };
+    case 'Rejected':
+      // expire() emits Rejected from the zero address with the contract's DEADLINE_MISSED reason.
+      if (event.department === ZeroAddress && event.reasonCode === DEADLINE_MISSED)
+        return { step: 'expired', department: null, decision: null, reasonCode: DEADLINE_MISSED };
+      return {
+        step: 'rejected',
+        department: getAddress(event.department),
+        decision: 'reject',
+        reasonCode: event.reasonCode || null,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The final state a step puts an application in; undefined for a step that leaves it pending. */
+export function outcomeOfStep(step: Pick<ChainStep, 'step'>): Exclude<ApplicationState, 'pending'> | undefined {
+  if (step.step === 'approved' || step.step === 'rejected' || step.step === 'expired') return step.step;
+  return undefined;
+}
+
+/** What the deferred endpoint does for an application's offer: wait (202), issue, or deny (OID4VCI 1.0 §9.3). */
+export const offerApprovalOf = (state: ApplicationState): 'pending' | 'approved' | 'rejected' =>
+  state === 'pending' ? 'pending' : state === 'approved' ? 'approved' : 'rejected';
+
+/** A reason code as the contract takes it: lowercase ASCII, digits, dot, dash, underscore; at most 31. */
+export const REASON_CODE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,30}$/;
+
+export interface PolicyFit {
+  issuingDepartment: string;
+  issuingAgency: string;
+  active: boolean;
+}
+
+/** Why this department cannot submit under a policy for this agency; undefined when it can. */
+export function policyMismatch(policy: PolicyFit | undefined, controller: string, agencyAddress: string): string | undefined {
+  if (!policy || !policy.active) return 'no active joint-approval policy for this credential type';
+  if (getAddress(policy.issuingDepartment) !== getAddress(controller))
+    return 'the policy names another department as the one that submits applications';
+  if (getAddress(policy.issuingAgency) !== getAddress(agencyAddress)) return 'the policy names another agency as the issuer';
+  return undefined;
+}
+
+/** Order of the steps one transaction emits (DecisionRecorded before Approved/Rejected). */
+const STEP_RANK: Record<ApprovalStepEntity['step'], number> = {
+  submitted: 0,
+  decision: 1,
+  approved: 2,
+  rejected: 2,
+  expired: 2,
+  issued: 3,
+};
+
+/**
+ * A timeline as the API shows it: chain order (block, then the order a transaction emits its events; the
+ * watcher records a block's events concurrently, so the recording time does not say), then the issued steps.
+ */
+export function timelineView(steps: readonly ApprovalStepEntity[]) {
+  return [...steps]
+    .sort(
+      (a, b) =>
+        (a.blockNumber ?? Infinity) - (b.blockNumber ?? Infinity) ||
+        STEP_RANK[a.step] - STEP_RANK[b.step] ||
+        a.at.getTime() - b.at.getTime(),
+    )
+    .map((step) => ({
+      step: step.step,
+      department: step.department,
+      decision: step.decision,
+      reasonCode: step.step === 'issued' ? null : step.reasonCode,
+      configurationId: step.step === 'issued' ? step.reasonCode : null,
+      txHash: step.txHash,
+      blockNumber: step.blockNumber,
+      at: step.at.toISOString(),
+    }));
+}

@@ -1,0 +1,95 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { jsonColumn } from '../../persistence/index.js';
+
+/** pending (submitted, decisions open) → approved | rejected | expired, as the JointApproval contract says. */
+export type ApplicationState = 'pending' | 'approved' | 'rejected' | 'expired';
+export const APPLICATION_STATES = ['pending', 'approved', 'rejected', 'expired'] as const;
+
+/**
+ * An application for a credential under a joint-approval policy (issue 16), kept by the issuing department.
+ * Its content (type, formats, claims) is sealed through src/keys together with the salt; only the salted
+ * digest (`application_id`) and the policy id are on chain.
+ */
+@Entity('approval_applications')
+export class ApprovalApplicationEntity {
+  /** The applicant's reference (a UUID). */
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** bytes32 id on chain (lowercase hex): keccak256(salt ‖ canonical content). */
+  @Column({ name: 'application_id', type: 'varchar', length: 66, unique: true })
+  applicationId!: string;
+
+  @Column({ name: 'agency_id', type: 'varchar', length: 36 })
+  agencyId!: string;
+
+  @Column({ name: 'type_id', type: 'varchar', length: 64 })
+  typeId!: string;
+
+  /** The deferred credential offer the wallet redeems; its approval follows the application. */
+  @Column({ name: 'offer_id', type: 'varchar', length: 36 })
+  offerId!: string;
+
+  /** The on-chain policy id (decimal). */
+  @Column({ name: 'policy_id', type: 'varchar', length: 80 })
+  policyId!: string;
+
+  /** {salt, content} sealed by src/keys, bound to `approval:<id>`. */
+  @Column({ name: 'content_sealed', type: 'text' })
+  contentSealed!: string;
+
+  /** SHA-256 of the applicant's read token (state and timeline polling). */
+  @Column({ name: 'read_token_hash', type: 'varchar', length: 64 })
+  readTokenHash!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: ApplicationState;
+
+  /** Reason codes of the decisions that ended it (a JSON text column). */
+  @Column(jsonColumn<string[]>({ name: 'reason_codes' }))
+  reasonCodes!: string[];
+
+  /** The outbox entry of the submit transaction. */
+  @Column({ name: 'outbox_id', type: 'varchar', length: 36 })
+  outboxId!: string;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+}
+
+export type StepKind = 'submitted' | 'decision' | 'approved' | 'rejected' | 'expired' | 'issued';
+export const STEP_KINDS = ['submitted', 'decision', 'approved', 'rejected', 'expired', 'issued'] as const;
+
+/** One step of an application's timeline; `id` is `<application ref>/<step>/<department or ->`: recorded once. */
+@Entity('approval_steps')
+export class ApprovalStepEntity {
+  @PrimaryColumn({ type: 'varchar', length: 160 })
+  id!: string;
+
+  @Column({ name: 'application_ref', type: 'varchar', length: 36 })
+  applicationRef!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  step!: StepKind;
+
+  @Column({ type: 'varchar', length: 42, nullable: true })
+  department!: string | null;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  decision!: 'approve' | 'reject' | null;
+
+  @Column({ name: 'reason_code', type: 'varchar', length: 80, nullable: true })
+  reasonCode!: string | null;
+
+  @Column({ name: 'tx_hash', type: 'varchar', length: 66, nullable: true })
+  txHash!: string | null;
+
+  @Column({ name: 'block_number', type: 'integer', nullable: true })
+  blockNumber!: number | null;
+
+  @Column({ type: Date })
+  at!: Date;
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
+import { Database, type Tx } from '../../persistence/index.js';
+import { ApprovalApplicationEntity, ApprovalStepEntity, type ApplicationState } from './approval.entity.js';
+
+/** Applications and their timelines (issue 16). Each state change is one conditional UPDATE: one caller wins. */
+@Injectable()
+export class ApprovalRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(tx: Tx, application: ApprovalApplicationEntity): Promise<void> {
+    await tx.getRepository(ApprovalApplicationEntity).insert(application);
+  }
+
+  byId(id: string): Promise<ApprovalApplicationEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(ApprovalApplicationEntity).findOneBy({ id }));
+  }
+
+  byApplicationId(applicationId: string): Promise<ApprovalApplicationEntity | null> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(ApprovalApplicationEntity).findOneBy({ applicationId: applicationId.toLowerCase() }),
+    );
+  }
+
+  byOfferId(offerId: string): Promise<ApprovalApplicationEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(ApprovalApplicationEntity).findOneBy({ offerId }));
+  }
+
+  /** Applications still waiting for the chain's outcome, oldest first. */
+  pending(limit: number): Promise<ApprovalApplicationEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(ApprovalApplicationEntity).find({ where: { state: 'pending' }, order: { createdAt: 'ASC' }, take: limit }),
+    );
+  }
+
+  /** pending → a final state, once: the caller that gets true does what follows (offer, audit) in the same transaction. */
+  async settle(tx: Tx, id: string, state: Exclude<ApplicationState, 'pending'>, reasonCodes: string[]): Promise<boolean> {
+    const result = await tx
+      .getRepository(ApprovalApplicationEntity)
+      .update({ id, state: 'pending' }, { state, reasonCodes, updatedAt: new Date() });
+    return result.affected === 1;
+  }
+
+  /** Records a timeline step unless it is there already (another replica, the reconciler, a re-sent event). */
+  async addStep(tx: Tx | undefined, step: ApprovalStepEntity): Promise<void> {
+    await this.db.use(tx, (m) => m.createQueryBuilder().insert().into(ApprovalStepEntity).values(step).orIgnore().execute());
+  }
+
+  /** The "issued" step of an application's offer, one per credential configuration; nothing for other offers. */
+  async recordIssued(offerId: string, configurationId: string): Promise<void> {
+    const application = await this.byOfferId(offerId);
+    if (!application) return;
+    await this.addStep(undefined, {
+      id: `${application.id}/issued/${configurationId}`,
+      applicationRef: application.id,
+      step: 'issued',
+      department: null,
+      decision: null,
+      // The issued step names its configuration in the reason column (the view calls it configurationId).
+      reasonCode: configurationId,
+      txHash: null,
+      blockNumber: null,
+      at: new Date(),
+    });
+  }
+
+  /** The timeline: chain order (block), then the time it was recorded. */
+  steps(applicationRefs: string[]): Promise<ApprovalStepEntity[]> {
+    if (applicationRefs.length === 0) return Promise.resolve([]);
+    return this.db.use(undefined, (m) =>
+      m.getRepository(ApprovalStepEntity).find({
+        where: { applicationRef: In(applicationRefs) },
+        order: { blockNumber: 'ASC', at: 'ASC' },
+      }),
+    );
+  }
+}

@@ -1,0 +1,267 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hexlify } from 'ethers';
+import { AuditLog } from '../../audit/index.js';
+import {
+  ChainEvents,
+  credentialTypeKey,
+  JointApprovalChain,
+  OutboxService,
+  Reconciler,
+  type JointApprovalLog,
+} from '../../chain/index.js';
+import { badRequest, notFound, parseOrThrow, ProblemError, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { ethrDidAddress } from '../../did/index.js';
+import { Database } from '../../persistence/index.js';
+import { KeyService } from '../../keys/index.js';
+import type { Agency } from '../agencies/agency.repository.js';
+import { OfferRepository } from '../offers/offer.repository.js';
+import { OfferService } from '../offers/offer.service.js';
+import type { ApprovalApplicationEntity, ApprovalStepEntity } from './approval.entity.js';
+import { ApprovalRepository } from './approval.repository.js';
+import {
+  applicationIdOf,
+  offerApprovalOf,
+  outcomeOfStep,
+  policyMismatch,
+  stepId,
+  stepOfEvent,
+  timelineView,
+  type ApplicationContent,
+} from './approval-rules.js';
+import { createApplicationSchema } from './approval.schemas.js';
+
+/** Pending applications one reconcile round looks at. */
+const RECONCILE_BATCH = 200;
+/** Reason code of an application whose submit transaction the contract refused. */
+export const SUBMISSION_REFUSED = 'submission-refused';
+
+export const sealContext = (reference: string) => `approval:${reference}`;
+
+export interface SealedApplication {
+  salt: string;
+  content: ApplicationContent;
+}
+
+/**
+ * Joint approval at the issuing department (issue 16, ADR 17): applications (content sealed, salted
+ * digest submitted through the outbox in the same transaction), the chain watcher (JointApproval events
+ * through ChainEvents, and a reconcile step that reads the logs of every pending application, so events
+ * missed while down are caught up), and the outcome: one conditional UPDATE settles the application and
+ * its deferred offer, so the wallet's next deferred request issues (approved) or is denied (rejected).
+ */
+@Injectable()
+export class ApprovalService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ApprovalService');
+
+  constructor(
+    private readonly db: Database,
+    private readonly repository: ApprovalRepository,
+    private readonly chain: JointApprovalChain,
+    private readonly events: ChainEvents,
+    private readonly reconciler: Reconciler,
+    private readonly outbox: OutboxService,
+    private readonly offers: OfferService,
+    private readonly offerRepository: OfferRepository,
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.events.onLog((log) => {
+      let decoded: JointApprovalLog | undefined;
+      try {
+        decoded = this.chain.decodeLog(log);
+      } catch {
+        return; // no consortium followed yet
+      }
+      if (decoded)
+        void this.record(decoded).catch((error: unknown) => this.logger.warn({ err: error }, 'approval event not recorded'));
+    });
+    this.reconciler.register({ name: 'joint-approval', run: () => this.reconcile() });
+  }
+
+  /** An agency files an application under the type's active policy: sealed content, digest on chain, a deferred offer. */
+  async apply(agency: Agency, body: unknown) {
+    const input = parseOrThrow(createApplicationSchema, body);
+    const type = this.catalogue.get(input.type);
+    if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
+    const policy = await this.chain.activePolicy(credentialTypeKey(type.id));
+    const mismatch = policyMismatch(
+      policy && { ...policy.terms, active: policy.active },
+      await this.chain.controllerAddress(),
+      ethrDidAddress(agency.did)!,
+    );
+    if (mismatch)
+      throw new ProblemError(409, 'no_approval_policy', 'No joint-approval policy applies', `${type.id}: ${mismatch}`);
+
+    // The offer checks formats and claims against the catalogue; its credential request waits (deferred).
+    const offer = await this.offers.createOffer(agency, {
+      type: type.id,
+      formats: input.formats,
+      claims: input.claims,
+      txCode: input.txCode,
+      flow: input.flow,
+      requiresApproval: true,
+      expiresInSeconds: 30 * 86_400,
+    });
+    const content: ApplicationContent = { typeId: type.id, formats: [...new Set(input.formats)], claims: input.claims };
+    const salt = randomBytes(32);
+    const applicationId = applicationIdOf(salt, content);
+    const reference = randomUUID();
+    const readToken = randomToken(32);
+    const sealed: SealedApplication = { salt: hexlify(salt), content };
+    const now = new Date();
+    const row: ApprovalApplicationEntity = {
+      id: reference,
+      applicationId,
+      agencyId: agency.id,
+      typeId: type.id,
+      offerId: offer.offerId,
+      policyId: policy!.policyId.toString(),
+      contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
+      readTokenHash: sha256Hex(readToken),
+      state: 'pending',
+      reasonCodes: [],
+      outboxId: '',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const submit = await this.chain.submitWrite(applicationId, policy!.policyId, `approval:${reference}`);
+    const outboxId = await this.db.transaction(async (tx) => {
+      row.outboxId = await this.chain.enqueue(tx, submit);
+      await this.repository.insert(tx, row);
+      await this.audit.append(
+        {
+          kind: 'approval.submitted',
+          actor: `agency:${agency.id}`,
+          subject: `application:${reference}`,
+          data: { applicationId, policyId: row.policyId, typeId: type.id, formats: content.formats, offerId: offer.offerId },
+        },
+        tx,
+      );
+      return row.outboxId;
+    });
+    this.logger.log(
+      { agencyId: agency.id, reference, applicationId, policyId: row.policyId },
+      'joint-approval application submitted',
+    );
+    return {
+      ...(await this.view(row)),
+      readToken,
+      offer: {
+        offerId: offer.offerId,
+        credentialOffer: offer.credentialOffer,
+        ...('txCode' in offer && offer.txCode ? { txCode: offer.txCode } : {}),
+        ...('loginCode' in offer && offer.loginCode ? { loginCode: offer.loginCode } : {}),
+        expiresAt: offer.expiresAt.toISOString(),
+      },
+      outboxId,
+    };
+  }
+
+  /** The applicant's view: the reference and the read token handed out at submission. */
+  async forApplicant(reference: string, readToken: string | undefined) {
+    const found = /^[0-9a-f-]{36}$/.test(reference) ? await this.repository.byId(reference) : null;
+    if (!found || !readToken || !secretsEqual(sha256Hex(readToken), found.readTokenHash)) throw notFound('No such application');
+    return this.view(found);
+  }
+
+  /** The agency's view of one of its applications. */
+  async forAgency(agency: Agency, reference: string) {
+    const found = /^[0-9a-f-]{36}$/.test(reference) ? await this.repository.byId(reference) : null;
+    if (!found || found.agencyId !== agency.id) throw notFound(`No application ${reference} of this agency`);
+    return this.view(found);
+  }
+
+  /** The sealed content of an application by its chain id (for the authenticated peer API), or undefined. */
+  async content(applicationId: string): Promise<SealedApplication | undefined> {
+    const found = await this.repository.byApplicationId(applicationId);
+    if (!found) return undefined;
+    return this.keys.openJson<SealedApplication>(found.contentSealed, sealContext(found.id));
+  }
+
+  private async view(application: ApprovalApplicationEntity) {
+    return {
+      reference: application.id,
+      applicationId: application.applicationId,
+      typeId: application.typeId,
+      policyId: application.policyId,
+      state: application.state,
+      reasonCodes: application.reasonCodes,
+      createdAt: application.createdAt.toISOString(),
+      timeline: timelineView(await this.repository.steps([application.id])),
+    };
+  }
+
+  /** Records one chain event of one of our applications; an outcome settles it (once, whoever comes first). */
+  async record(log: JointApprovalLog): Promise<void> {
+    if (!('applicationId' in log.event)) return;
+    const application = await this.repository.byApplicationId(log.event.applicationId);
+    if (!application) return; // another department's application
+    const step = stepOfEvent(log.event);
+    if (!step) return;
+    const row: ApprovalStepEntity = {
+      id: stepId(application.id, step.step, step.department),
+      applicationRef: application.id,
+      ...step,
+      txHash: log.txHash,
+      blockNumber: log.blockNumber,
+      at: new Date(),
+    };
+    const outcome = outcomeOfStep(step);
+    if (!outcome) return this.repository.addStep(undefined, row);
+    const settled = await this.db.transaction(async (tx) => {
+      await this.repository.addStep(tx, row);
+      const reasonCodes = step.reasonCode && outcome !== 'approved' ? [step.reasonCode] : [];
+      if (!(await this.repository.settle(tx, application.id, outcome, reasonCodes))) return false;
+      await this.offerRepository.settleApproval(tx, application.offerId, offerApprovalOf(outcome) as 'approved' | 'rejected');
+      await this.audit.append(
+        {
+          kind: `approval.${outcome}`,
+          actor: 'system',
+          subject: `application:${application.id}`,
+          data: { applicationId: application.applicationId, policyId: application.policyId, txHash: log.txHash, reasonCodes },
+        },
+        tx,
+      );
+      return true;
+    });
+    if (settled)
+      this.logger.log({ reference: application.id, outcome, txHash: log.txHash }, 'joint-approval application settled');
+  }
+
+  /**
+   * The reconcile step: every pending application's events read again from the chain (eth_getLogs by its
+   * id), so outcomes reached while this department was down are applied; a refused submit ends it.
+   */
+  async reconcile(): Promise<void> {
+    for (const application of await this.repository.pending(RECONCILE_BATCH)) {
+      const submit = await this.outbox.get(application.outboxId);
+      if (submit?.status === 'reverted') {
+        await this.refuseSubmission(application);
+        continue;
+      }
+      if (submit?.status !== 'mined') continue;
+      for (const log of await this.chain.logsOf(application.applicationId)) await this.record(log);
+    }
+  }
+
+  private async refuseSubmission(application: ApprovalApplicationEntity): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (!(await this.repository.settle(tx, application.id, 'rejected', [SUBMISSION_REFUSED]))) return;
+      await this.offerRepository.settleApproval(tx, application.offerId, 'rejected');
+      await this.audit.append(
+        {
+          kind: 'approval.rejected',
+          actor: 'system',
+          subject: `application:${application.id}`,
+          data: { applicationId: application.applicationId, policyId: application.policyId, reasonCodes: [SUBMISSION_REFUSED] },
+        },
+        tx,
+      );
+    });
+  }
+}

@@ -1,0 +1,217 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { getAddress } from 'ethers';
+import { AuditLog } from '../../audit/index.js';
+import {
+  credentialTypeKey,
+  JointApprovalChain,
+  OutboxService,
+  revertReason,
+  type JointApprovalLog,
+  type PolicyRecord,
+} from '../../chain/index.js';
+import { notFound, parseOrThrow, ProblemError } from '../../common/index.js';
+import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import { Catalogue } from '../../credentials/index.js';
+import { KeyService } from '../../keys/index.js';
+import { ChainBootstrap } from '../../chain/index.js';
+import { Database } from '../../persistence/index.js';
+import { stepOfEvent } from './approval-rules.js';
+import { decisionSchema } from './approval.schemas.js';
+import { ApprovalService, type SealedApplication } from './approval.service.js';
+import { peerToken, peerTokenSigningInput, verifyPeerToken } from './peer-token.js';
+
+/** How long a decision is waited for before the API answers "pending". */
+const WRITE_WAIT_MS = 30_000;
+/** Most submissions an inbox listing looks at, and most entries it returns. */
+const INBOX_SCAN = 500;
+const INBOX_MAX = 100;
+/** How long the content request to the issuing department may take. */
+const PEER_TIMEOUT_MS = 10_000;
+
+const refused = (reason: string) =>
+  new ProblemError(409, 'approval_refused', 'Refused by the JointApproval contract', `The contract would refuse it: ${reason}`, {
+    reason,
+  });
+
+/**
+ * A department's side of joint approval (issue 16, ADR 17): the inbox of applications waiting for its
+ * decision (read from the chain), one application with its decisions, timeline and content (fetched from
+ * the issuing department with a token signed by our controller), and the decision itself: simulated by
+ * eth_call first (409 with the contract's error name), then an outbox write signed by the controller.
+ */
+@Injectable()
+export class DepartmentApprovals {
+  private readonly logger = new Logger('DepartmentApprovals');
+
+  constructor(
+    private readonly db: Database,
+    private readonly chain: JointApprovalChain,
+    private readonly bootstrap: ChainBootstrap,
+    private readonly outbox: OutboxService,
+    private readonly catalogue: Catalogue,
+    private readonly keys: KeyService,
+    private readonly audit: AuditLog,
+    private readonly approvals: ApprovalService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private typeIdOf(credentialType: string): string | null {
+    return this.catalogue.all().find((type) => credentialTypeKey(type.id) === credentialType)?.id ?? null;
+  }
+
+  private entry(submitted: JointApprovalLog, policy: PolicyRecord, approvals: number, submittedAt: number, deadline: number) {
+    return {
+      applicationId: (submitted.event as { applicationId: string }).applicationId,
+      policyId: policy.policyId.toString(),
+      credentialType: policy.terms.credentialType,
+      typeId: this.typeIdOf(policy.terms.credentialType),
+      issuingDepartment: policy.terms.issuingDepartment,
+      submittedAt,
+      deadline,
+      approvals,
+      required: policy.terms.required,
+      txHash: submitted.txHash,
+      blockNumber: submitted.blockNumber,
+    };
+  }
+
+  /** Applications that are pending, whose policy requires us, and that we have not decided yet (newest first). */
+  async inbox() {
+    const me = await this.chain.controllerAddress();
+    const policies = new Map<bigint, PolicyRecord | undefined>();
+    const found = [];
+    for (const submitted of (await this.chain.submissions()).slice(0, INBOX_SCAN)) {
+      if (submitted.event.event !== 'ApplicationSubmitted' || found.length >= INBOX_MAX) continue;
+      const { applicationId, policyId } = submitted.event;
+      if (!policies.has(policyId)) policies.set(policyId, await this.chain.policy(policyId));
+      const policy = policies.get(policyId);
+      if (!policy?.terms.departments.includes(me)) continue;
+      const application = await this.chain.application(applicationId);
+      if (application?.outcome !== 'Pending') continue;
+      const mine = (await this.chain.decisions(applicationId)).find((decision) => decision.department === me);
+      if (mine && mine.decision !== 'None') continue;
+      found.push(this.entry(submitted, policy, application.approvals, application.submittedAt, application.deadline));
+    }
+    return found;
+  }
+
+  /** One application as the chain holds it, with its timeline and (when the issuer answers) its content. */
+  async show(applicationId: string) {
+    const application = await this.chain.application(applicationId);
+    if (!application) throw notFound(`No application ${applicationId} on chain`);
+    const policy = (await this.chain.policy(application.policyId))!;
+    const logs = await this.chain.logsOf(applicationId);
+    const submitted = logs.find((log) => log.event.event === 'ApplicationSubmitted')!;
+    const timeline = logs.flatMap((log) => {
+      const step = stepOfEvent(log.event);
+      return step
+        ? [{ ...step, configurationId: null, txHash: log.txHash, blockNumber: log.blockNumber, at: new Date().toISOString() }]
+        : [];
+    });
+    let content: SealedApplication['content'] | null = null;
+    let contentError: string | null = null;
+    try {
+      content = await this.fetchContent(applicationId, policy.terms.issuingDepartment);
+    } catch (error) {
+      contentError = (error as Error).message.slice(0, 200);
+    }
+    return {
+      ...this.entry(submitted, policy, application.approvals, application.submittedAt, application.deadline),
+      outcome: application.outcome as 'Pending' | 'Approved' | 'Rejected' | 'Expired',
+      departments: policy.terms.departments,
+      decisions: await this.chain.decisions(applicationId),
+      timeline,
+      content,
+      contentError,
+    };
+  }
+
+  /** This department's decision: refused up front when the contract would refuse it, else sent and waited for. */
+  async decide(applicationId: string, body: unknown) {
+    const input = parseOrThrow(decisionSchema, body);
+    const reasonCode = input.reasonCode ?? '';
+    const refusal = await this.chain.decisionRefusal(applicationId, input.approve, reasonCode);
+    if (refusal) throw refused(refusal);
+    const department = await this.chain.controllerAddress();
+    const write = await this.chain.decisionWrite(applicationId, input.approve, reasonCode);
+    const outboxId = await this.db.transaction(async (tx) => {
+      const id = await this.chain.enqueue(tx, write);
+      await this.audit.append(
+        {
+          kind: 'approval.decided',
+          actor: 'operator',
+          subject: `application:${applicationId}`,
+          data: { applicationId, department, approve: input.approve, reasonCode: reasonCode || undefined, outboxId: id },
+        },
+        tx,
+      );
+      return id;
+    });
+    let entry;
+    try {
+      entry = await this.outbox.waitFinal(outboxId, WRITE_WAIT_MS);
+    } catch {
+      return { outboxId, status: 'pending' as const, txHash: null, blockNumber: null, outcome: null };
+    }
+    if (entry.status === 'reverted') throw refused(revertReason(entry.lastError));
+    const application = await this.chain.application(applicationId);
+    this.logger.log({ applicationId, approve: input.approve, txHash: entry.txHash }, 'joint-approval decision mined');
+    return {
+      outboxId,
+      status: 'mined' as const,
+      txHash: entry.txHash,
+      blockNumber: entry.blockNumber,
+      outcome: application?.outcome === 'None' ? null : (application?.outcome ?? null),
+    };
+  }
+
+  /** GET <issuer>/consortium/approvals/<id>/content with a token signed by our controller key. */
+  private async fetchContent(applicationId: string, issuingDepartment: string): Promise<SealedApplication['content']> {
+    const me = await this.chain.controllerAddress();
+    if (getAddress(issuingDepartment) === me) {
+      const own = await this.approvals.content(applicationId);
+      if (!own) throw new Error('not in our database');
+      return own.content;
+    }
+    const base = this.config.chain.consortium.peerUrls[issuingDepartment.toLowerCase()];
+    if (!base) throw new Error(`no CONSORTIUM_PEER_URLS entry for the issuing department ${issuingDepartment}`);
+    const { signingInput, digest } = peerTokenSigningInput(me, applicationId, Math.floor(Date.now() / 1000));
+    const token = peerToken(signingInput, await this.keys.signDigest(await this.bootstrap.governorKeyId(), digest));
+    const response = await fetch(`${base}/consortium/approvals/${applicationId}/content`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+    });
+    if (!response.ok) throw new Error(`the issuing department answered ${response.status}`);
+    const body = (await response.json()) as SealedApplication & { applicationId: string };
+    return body.content;
+  }
+
+  /**
+   * The issuing side of the peer API: the content of one of our applications for a department that proves
+   * (signature) it is a required department of the application's policy on chain.
+   */
+  async contentForPeer(applicationId: string, authorization: string | undefined) {
+    const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    let signer: string;
+    try {
+      if (!token) throw new Error('no bearer token');
+      signer = verifyPeerToken(token, applicationId, Math.floor(Date.now() / 1000));
+    } catch (error) {
+      throw new ProblemError(401, 'unauthorized', 'Authentication required', `Peer token refused: ${(error as Error).message}`);
+    }
+    const sealed = await this.approvals.content(applicationId);
+    const application = sealed ? await this.chain.application(applicationId) : undefined;
+    const policy = application ? await this.chain.policy(application.policyId) : undefined;
+    if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);
+    if (!policy.terms.departments.includes(signer))
+      throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
+    // Personal data leaves this department: who read which application is in the audit trail (no content).
+    await this.audit.append({
+      kind: 'approval.content.served',
+      actor: `department:${signer}`,
+      subject: `application:${applicationId.toLowerCase()}`,
+      data: { applicationId: applicationId.toLowerCase(), department: signer, policyId: policy.policyId.toString() },
+    });
+    return { applicationId: applicationId.toLowerCase(), salt: sealed.salt, content: sealed.content };
+  }
+}
