@@ -59,6 +59,8 @@ async function profiled<T>(dir: string | undefined, name: string, run: () => Pro
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
+  // 250 µs instead of the default 1 ms: a few-second run still gives thousands of samples.
+  await session.post('Profiler.setSamplingInterval', { interval: 250 });
   await session.post('Profiler.start');
   try {
     return await run();
