@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SQLITE_SYNCHRONOUS } from './data-source.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
-import { DurabilityBarrier, walFlush } from './wal-sync.js';
+import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -25,13 +25,14 @@ export class Database implements OnApplicationShutdown {
   readonly driver: SqlDriver;
   /** SQLite file only: the WAL flush that group commits wait for off the event loop (see `groupTransaction`). */
   readonly walSync: DurabilityBarrier | undefined;
+  private readonly walFile: WalFile | undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
     this.driver = new SqlDriver(dataSource);
     const path = dataSource.options.type === 'better-sqlite3' ? dataSource.options.database : undefined;
-    this.walSync =
-      typeof path === 'string' && path !== ':memory:' && path !== '' ? new DurabilityBarrier(walFlush(path)) : undefined;
+    this.walFile = typeof path === 'string' && path !== ':memory:' && path !== '' ? new WalFile(path) : undefined;
+    this.walSync = this.walFile && new DurabilityBarrier(this.walFile.flush);
   }
 
   get kind(): 'sqlite' | 'postgres' {
@@ -92,5 +93,6 @@ export class Database implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.walFile?.close();
   }
 }

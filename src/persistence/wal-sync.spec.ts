@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source.js';
 import { Database } from './database.js';
 import { GroupCommit } from './group-commit.js';
-import { DurabilityBarrier, walFlush } from './wal-sync.js';
+import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** A promise settled from outside. */
 function deferred() {
@@ -75,7 +75,7 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     db = new Database(dataSource);
   });
   afterAll(async () => {
-    await dataSource.destroy();
+    await db.onApplicationShutdown();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -83,8 +83,11 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     (await (tx ?? dataSource).query('PRAGMA synchronous'))[0]!.synchronous;
 
   it('flushes the WAL file (and tolerates its absence)', async () => {
-    await walFlush(join(dir, 'db.sqlite'))();
-    await walFlush(join(dir, 'missing.sqlite'))();
+    const wal = new WalFile(join(dir, 'db.sqlite'));
+    await wal.flush();
+    await wal.flush();
+    await wal.close();
+    await new WalFile(join(dir, 'missing.sqlite')).flush();
   });
 
   it('commits with NORMAL, is back at FULL for every other transaction, and answers only after the WAL flush', async () => {

@@ -1,5 +1,10 @@
-import { open } from 'node:fs/promises';
+import { close, fdatasync as fdatasyncCallback, open } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
+
+const openFd = promisify(open) as (path: string, flags: string) => Promise<number>;
+const fdatasync = promisify(fdatasyncCallback);
+const closeFd = promisify(close);
 
 /**
  * A durability barrier with coalescing: `sync()` resolves once a flush that *started after the call*
@@ -9,8 +14,9 @@ import { dirname } from 'node:path';
 export class DurabilityBarrier {
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
-  /** Flushes started (for tests and the bench: flushes per group commit). */
+  /** Flushes started, and the milliseconds they took in total (the bench prints the mean). */
   flushes = 0;
+  flushMs = 0;
 
   constructor(private readonly flush: () => Promise<void>) {}
 
@@ -29,7 +35,9 @@ export class DurabilityBarrier {
 
   private start(): Promise<void> {
     this.flushes++;
+    const started = performance.now();
     const run = this.flush().finally(() => {
+      this.flushMs += performance.now() - started;
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
@@ -41,28 +49,44 @@ export class DurabilityBarrier {
  * The flush of a SQLite file's write-ahead log that `synchronous = FULL` does at every commit, done here
  * on the libuv thread pool instead of the event loop: `fdatasync` of the `-wal` file (Linux flushes a
  * file's dirty pages whatever descriptor they were written through), and once, the directory holding it
- * (as SQLite does after creating a WAL). The WAL only disappears when the last connection closes, after a
- * checkpoint that SQLite itself synced, so a missing WAL has nothing left to flush.
+ * (as SQLite does after creating a WAL). The descriptor is opened once and kept: SQLite only deletes (and
+ * later recreates) a WAL when the last connection to the database closes, after a checkpoint it synced
+ * itself, and the service's connection stays open as long as this flush is used. A missing WAL (no commit
+ * yet) has nothing to flush.
  */
-export function walFlush(databasePath: string): () => Promise<void> {
-  let directorySynced = false;
-  const datasync = async (path: string, flags: string) => {
-    const handle = await open(path, flags);
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
+export class WalFile {
+  private fd: number | undefined;
+  private readonly walPath: string;
+
+  constructor(private readonly databasePath: string) {
+    this.walPath = `${databasePath}-wal`;
+  }
+
+  readonly flush = async (): Promise<void> => {
+    if (this.fd === undefined) {
+      let fd: number;
+      try {
+        fd = await openFd(this.walPath, 'r+');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      const directory = await openFd(dirname(this.databasePath), 'r');
+      try {
+        await fdatasync(directory);
+      } finally {
+        await closeFd(directory);
+      }
+      if (this.fd === undefined) this.fd = fd;
+      else await closeFd(fd);
     }
+    await fdatasync(this.fd);
   };
-  return async () => {
-    try {
-      await datasync(`${databasePath}-wal`, 'r+');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    if (!directorySynced) {
-      await datasync(dirname(databasePath), 'r');
-      directorySynced = true;
-    }
-  };
+
+  /** After the database connection closed (its close checkpoints and syncs). */
+  async close(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) await closeFd(fd);
+  }
 }
