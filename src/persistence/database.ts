@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SQLITE_SYNCHRONOUS } from './data-source.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** An open database transaction; repositories accept one so several writes commit together. */
@@ -26,6 +27,8 @@ export class Database implements OnApplicationShutdown {
   /** SQLite file only: the WAL flush that group commits wait for off the event loop (see `groupTransaction`). */
   readonly walSync: DurabilityBarrier | undefined;
   private readonly walFile: WalFile | undefined;
+  /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -56,6 +59,7 @@ export class Database implements OnApplicationShutdown {
   async groupTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
     const walSync = this.walSync;
     if (!this.queue || !walSync) return { value: await this.transaction(fn), durable: Promise.resolve() };
+    this.checkpointer ??= new WalCheckpointer(this.walFile!.databasePath);
     const value = await this.queue.run(async () => {
       this.pragma('synchronous = NORMAL');
       try {
@@ -92,6 +96,7 @@ export class Database implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
   }

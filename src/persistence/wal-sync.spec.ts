@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source.js';
 import { Database } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** A promise settled from outside. */
@@ -110,6 +111,22 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     await done;
     expect(sync).toHaveBeenCalledTimes(1);
     sync.mockRestore();
+  });
+
+  it('checkpoints the WAL from a worker thread, without the main connection', async () => {
+    await dataSource.query('PRAGMA wal_autocheckpoint = 0');
+    for (let n = 100; n < 400; n++) await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [n]));
+    const checkpointer = new WalCheckpointer(join(dir, 'db.sqlite'), 60_000);
+    try {
+      const result = await checkpointer.checkpoint();
+      expect(result.busy).toBe(0);
+      expect(result.log).toBeGreaterThan(0);
+      expect(result.checkpointed).toBe(result.log);
+    } finally {
+      await checkpointer.close();
+      await dataSource.query('PRAGMA wal_autocheckpoint = 1000');
+    }
+    await expect(checkpointer.checkpoint()).rejects.toThrow('closed');
   });
 
   it('fails every caller of a group whose flush failed, though its rows committed', async () => {

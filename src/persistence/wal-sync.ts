@@ -58,7 +58,7 @@ export class WalFile {
   private fd: number | undefined;
   private readonly walPath: string;
 
-  constructor(private readonly databasePath: string) {
+  constructor(readonly databasePath: string) {
     this.walPath = `${databasePath}-wal`;
   }
 
