@@ -126,13 +126,37 @@ describe('audit trail and usage log', () => {
     expect((await app.operator('DELETE', `/operator/agencies/${agencyId}/api-keys/${prefix}`)).status).toBe(204);
     // Concurrent appends (one request each, as replicas would) get consecutive numbers, each linked.
     const log = app.app.get(AuditLog);
+    // Issuances in between: their group commit appends several entries at once (one head move).
+    const issuing = Promise.all(
+      Array.from({ length: 12 }, () =>
+        app.call('POST', '/credentials/issue', {
+          token: agencyKey,
+          body: {
+            credential: { type: 'DrivingLicenceCredential', credentialSubject: LICENCE },
+            options: { format: 'dc+sd-jwt' },
+          },
+        }),
+      ),
+    );
     const appended = await Promise.all(
       Array.from({ length: 12 }, (_, i) => log.append({ kind: 'catalogue.changed', actor: 'system', subject: `test:${i}` })),
     );
+    const issuedTogether = await issuing;
     const seqs = appended.map((entry) => entry.seq).sort((a, b) => a - b);
-    expect(seqs).toEqual(Array.from({ length: 12 }, (_, i) => seqs[0]! + i));
+    expect(new Set(seqs).size).toBe(12);
+    for (const reply of issuedTogether) expect(reply.status).toBe(201);
 
     const rows = (await sql('SELECT * FROM audit_entries ORDER BY seq')) as Record<string, string>[];
+    // Consecutive numbers, each entry linked to the one before (audit:verify below checks the hashes).
+    rows.forEach((row, i) => {
+      expect(Number(row.seq)).toBe(i + 1);
+      if (i > 0) expect(row.prev_hash).toBe(rows[i - 1]!.entry_hash);
+    });
+    for (const reply of issuedTogether) {
+      expect(rows.filter((row) => row.subject === `credential:${reply.body.credentialId}`).map((row) => row.kind)).toEqual([
+        'credential.issued',
+      ]);
+    }
     const kinds = rows.map((row) => row.kind);
     for (const kind of [
       'agency.created',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { ChainEvents, OutboxService, TrustedIssuerRegistry } from '../src/chain/index.js';
 import { ethrDidAddress } from '../src/did/index.js';
+import { AgencyRepository } from '../src/issuer/agencies/agency.repository.js';
 import { AuthorisationService } from '../src/issuer/credentials/authorisation.service.js';
 import { Database } from '../src/persistence/index.js';
 import { VerifierService } from '../src/verifier/index.js';
@@ -29,6 +30,32 @@ describe('performance caches', () => {
   });
   afterAll(async () => {
     await app?.close();
+  });
+
+  it('authenticates an agency key by one prepared statement that reads as TypeORM does, and refuses it once revoked', async () => {
+    const repository = app.app.get(AgencyRepository);
+    const created = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'raw path' });
+    expect(created.status).toBe(201);
+    const key = created.body.apiKey as string;
+    const prefix = key.slice('chy_'.length, 'chy_'.length + 12);
+    const found = await repository.byActiveApiKey(prefix);
+    // The same agency object the ORM hydrates (dates and nulls included).
+    expect(found?.agency).toEqual({ ...(await repository.byId(agency.id)) });
+    expect(found?.secretHash).toBe(
+      createHash('sha256')
+        .update(key.slice('chy_'.length + 13))
+        .digest('hex'),
+    );
+    const issueWith = (token: string) =>
+      app.call('POST', '/credentials/issue', {
+        token,
+        body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS } },
+      });
+    expect((await issueWith(key)).status).toBe(201);
+    expect((await app.operator('DELETE', `/operator/agencies/${agency.id}/api-keys/${prefix}`)).status).toBe(204);
+    expect(await repository.byActiveApiKey(prefix)).toBeNull();
+    expect((await issueWith(key)).status).toBe(401);
+    expect((await issue()).status).toBe(201);
   });
 
   it('remembers a status list version by its digest and replaces it when a new version is published', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type Tx } from '../persistence/index.js';
 import type { AuditEntryEntity } from './audit.entity.js';
 import { AuditRepository } from './audit.repository.js';
-import { canonicalJson, nextEntry, type AuditEntryRecord, type JsonValue } from './hash-chain.js';
+import { canonicalJson, nextStoredEntry, type AuditEntryRecord, type JsonValue } from './hash-chain.js';
 
 /** What happened. The names are stable: audit:verify and auditors read them. */
 export type AuditKind =
@@ -55,19 +55,28 @@ export class AuditLog {
 
   append(event: AuditEvent, tx?: Tx): Promise<AuditEntryRecord> {
     const write = async (manager: Tx) => {
-      const data = JSON.parse(canonicalJson(event.data ?? {})) as AuditEntryRecord['data'];
-      const stored = await this.repository.append(manager, (prev) => {
-        const record = nextEntry(prev.seq === 0 ? undefined : prev, {
-          at: new Date().toISOString(),
-          kind: event.kind,
-          actor: event.actor.slice(0, 200),
-          subject: event.subject.slice(0, 300),
-          data,
-        });
-        return { ...record, data: canonicalJson(record.data) };
-      });
+      const data = eventData(event);
+      const stored = await this.repository.append(manager, (prev) => entryOf(prev, event, data));
       return toRecord(stored);
     };
     return tx ? write(tx) : this.db.transaction(write);
   }
+
+  /** Appends several events in order inside `tx`, with one multi-row write (the issuance group commit). */
+  async appendMany(events: AuditEvent[], tx: Tx): Promise<void> {
+    const data = events.map(eventData);
+    await this.repository.appendMany(tx, events.length, (prev, index) => entryOf(prev, events[index]!, data[index]!));
+  }
+}
+
+/** The event's details as canonical JSON, encoded once (hashed and stored as is). */
+const eventData = (event: AuditEvent) => canonicalJson(event.data ?? {});
+
+/** The stored row of the entry after `prev` (seq 0: none yet). */
+function entryOf(prev: { seq: number; entryHash: string }, event: AuditEvent, dataJson: string): AuditEntryEntity {
+  return nextStoredEntry(
+    prev.seq === 0 ? undefined : prev,
+    { at: new Date().toISOString(), kind: event.kind, actor: event.actor.slice(0, 200), subject: event.subject.slice(0, 300) },
+    dataJson,
+  );
 }

@@ -35,6 +35,47 @@ export class AuditRepository {
     return entry;
   }
 
+  /**
+   * `append` for several entries at once (the issuance group commit), through prepared statements: one
+   * conditional UPDATE moves the head by `count` (taking its lock as `append` does), the entries are built
+   * in order from the previous head, inserted by one multi-row INSERT, and the head takes the last hash.
+   */
+  async appendMany(
+    tx: Tx,
+    count: number,
+    build: (prev: { seq: number; entryHash: string }, index: number) => AuditEntryEntity,
+  ): Promise<AuditEntryEntity[]> {
+    if (count === 0) return [];
+    const { driver } = this.db;
+    const sql = await driver.on(tx);
+    const moved = await sql.run(driver.sql('UPDATE audit_head SET seq = seq + ? WHERE id = ?'), [count, HEAD_ID]);
+    if (moved !== 1) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+    const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
+      driver.sql('SELECT seq, entry_hash FROM audit_head WHERE id = ?'),
+      [HEAD_ID],
+    );
+    const last = Number(head!.seq);
+    let prev = { seq: last - count, entryHash: head!.entry_hash };
+    const entries: AuditEntryEntity[] = [];
+    for (let index = 0; index < count; index++) {
+      const entry = build(prev, index);
+      if (entry.seq !== prev.seq + 1) throw new Error(`Audit entry ${entry.seq} built after ${prev.seq}`);
+      entries.push(entry);
+      prev = entry;
+    }
+    const values: unknown[] = [];
+    for (const e of entries) values.push(e.seq, e.at, e.kind, e.actor, e.subject, e.data, e.prevHash, e.entryHash);
+    await sql.run(
+      driver.sql(
+        'INSERT INTO audit_entries (seq, at, kind, actor, subject, data, prev_hash, entry_hash) VALUES ' +
+          entries.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+      ),
+      values,
+    );
+    await sql.run(driver.sql('UPDATE audit_head SET entry_hash = ? WHERE id = ?'), [prev.entryHash, HEAD_ID]);
+    return entries;
+  }
+
   entry(seq: number): Promise<AuditEntryEntity | null> {
     return this.db.use(undefined, (m) => m.getRepository(AuditEntryEntity).findOneBy({ seq }));
   }

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, entryHash, firstChainBreak, GENESIS_HASH, nextEntry, type AuditEntryRecord } from './hash-chain.js';
+import {
+  canonicalJson,
+  entryHash,
+  firstChainBreak,
+  GENESIS_HASH,
+  nextEntry,
+  nextStoredEntry,
+  type AuditEntryRecord,
+} from './hash-chain.js';
 
 const event = (n: number) => ({
   at: `2026-12-02T10:00:0${n % 10}.000Z`,
@@ -79,5 +87,28 @@ describe('hash chain', () => {
     entries[2] = { ...fourth, seq: 3 };
     entries[3] = { ...third, seq: 4 };
     expect(firstChainBreak(entries)).toEqual({ seq: 3, problem: 'reordered' });
+  });
+});
+
+describe('nextStoredEntry (the append path)', () => {
+  it('hashes exactly what nextEntry hashes and stores the canonical data', () => {
+    const events: Omit<AuditEntryRecord, 'seq' | 'prevHash' | 'entryHash'>[] = [
+      { at: '2026-12-03T04:00:00.000Z', kind: 'credential.issued', actor: 'agency:1', subject: 'credential:a', data: {} },
+      {
+        at: '2026-12-03T04:00:00.001Z',
+        kind: 'presentation.verdict',
+        actor: 'relying-party:"银行"\n',
+        subject: 'presentation:\u2028x',
+        data: { z: [1, 2.5, null, true], a: { é: 'ü', b: 'quote " and \\' }, n: -0, big: 1e21 },
+      },
+    ];
+    let prev: AuditEntryRecord | undefined;
+    for (const event of events) {
+      const expected = nextEntry(prev, event);
+      const stored = nextStoredEntry(prev, event, canonicalJson(event.data));
+      expect(stored).toEqual({ ...expected, data: canonicalJson(expected.data) });
+      expect(stored.entryHash).toBe(entryHash({ ...stored, data: JSON.parse(stored.data) }));
+      prev = expected;
+    }
   });
 });

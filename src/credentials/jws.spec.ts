@@ -34,3 +34,17 @@ describe('high-S signatures', () => {
     expect(verifyJwsSignature(jws, jwk, { rejectHighS: true })).toMatch(/low-S/);
   });
 });
+
+describe('isHighS', () => {
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const withS = (s: bigint) => Buffer.concat([Buffer.alloc(32, 7), Buffer.from(s.toString(16).padStart(64, '0'), 'hex')]);
+
+  it('is true exactly above n/2', () => {
+    expect(isHighS(withS(n / 2n))).toBe(false);
+    expect(isHighS(withS(n / 2n + 1n))).toBe(true);
+    expect(isHighS(withS(n / 2n - 1n))).toBe(false);
+    expect(isHighS(withS(1n))).toBe(false);
+    expect(isHighS(withS(n - 1n))).toBe(true);
+    expect(isHighS(Buffer.alloc(63))).toBe(false);
+  });
+});

@@ -8,6 +8,9 @@ type EntityList = MixedList<Function | string | EntitySchema>;
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type MigrationList = MixedList<Function | string>;
 
+/** SQLite's synchronous level for every transaction but group commits (which flush the WAL themselves). */
+export const SQLITE_SYNCHRONOUS = 'FULL';
+
 export function dataSourceOptions(
   database: AppConfig['database'],
   entities: EntityList,
@@ -24,10 +27,11 @@ export function dataSourceOptions(
     database: database.path,
     // WAL lets readers proceed during writes; the busy timeout covers the CLI and the service sharing a file.
     // synchronous=FULL fsyncs the WAL at every commit, so a committed status entry or reserved index block
-    // survives a power loss (NORMAL may drop the last commits). Group commit keeps the fsyncs few.
+    // survives a power loss (NORMAL may drop the last commits). Group commit keeps the fsyncs few, and
+    // does its WAL flush on the thread pool before answering (Database.groupTransaction).
     prepareDatabase: (db: { pragma(statement: string): unknown }) => {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
     },

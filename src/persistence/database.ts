@@ -1,6 +1,9 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { SQLITE_SYNCHRONOUS } from './data-source.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -21,10 +24,18 @@ export class Database implements OnApplicationShutdown {
   private readonly queue: SerialQueue | undefined;
   /** Prepared statements through the driver, for repositories' hot paths (see driver.ts). */
   readonly driver: SqlDriver;
+  /** SQLite file only: the WAL flush that group commits wait for off the event loop (see `groupTransaction`). */
+  readonly walSync: DurabilityBarrier | undefined;
+  private readonly walFile: WalFile | undefined;
+  /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
     this.driver = new SqlDriver(dataSource);
+    const path = dataSource.options.type === 'better-sqlite3' ? dataSource.options.database : undefined;
+    this.walFile = typeof path === 'string' && path !== ':memory:' && path !== '' ? new WalFile(path) : undefined;
+    this.walSync = this.walFile && new DurabilityBarrier(this.walFile.flush);
   }
 
   get kind(): 'sqlite' | 'postgres' {
@@ -35,6 +46,35 @@ export class Database implements OnApplicationShutdown {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const work = () => this.dataSource.transaction(fn);
     return this.queue ? this.queue.run(work) : work();
+  }
+
+  /**
+   * A transaction whose callers wait for `durable` before anything leaves the process (group commit).
+   * PostgreSQL: `durable` is settled already (its commit is durable, synchronous_commit = on). SQLite file:
+   * this one transaction commits with `synchronous = NORMAL` (the WAL frames are written, not fsynced, so
+   * the event loop does not block on the disk), the connection is back at `FULL` before any other
+   * transaction runs, and `durable` resolves after an fdatasync of the WAL on the thread pool — the flush
+   * FULL would have done inside the commit. Meanwhile the next group can be written and signing goes on.
+   */
+  async groupTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    const walSync = this.walSync;
+    if (!this.queue || !walSync) return { value: await this.transaction(fn), durable: Promise.resolve() };
+    this.checkpointer ??= new WalCheckpointer(this.walFile!.databasePath);
+    const value = await this.queue.run(async () => {
+      this.pragma('synchronous = NORMAL');
+      try {
+        return await this.dataSource.transaction(fn);
+      } finally {
+        this.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
+      }
+    });
+    return { value, durable: walSync.sync() };
+  }
+
+  private pragma(statement: string): void {
+    (this.dataSource.driver as unknown as { databaseConnection: { pragma(s: string): unknown } }).databaseConnection.pragma(
+      statement,
+    );
   }
 
   /** Runs fn inside the caller's transaction, or on its own (serialised on SQLite) when there is none. */
@@ -56,6 +96,8 @@ export class Database implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.walFile?.close();
   }
 }

@@ -54,6 +54,13 @@ export class SqlDriver {
     return this.kind === 'sqlite' ? DateUtils.mixedDateToUtcDatetimeString(value) : value;
   }
 
+  /** A timestamp column read by raw SQL, as TypeORM hydrates it (SQLite keeps UTC text without a zone). */
+  readDate(value: unknown): Date {
+    if (value instanceof Date) return value;
+    const text = String(value);
+    return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+  }
+
   bool(value: boolean): unknown {
     return this.kind === 'sqlite' ? (value ? 1 : 0) : value;
   }

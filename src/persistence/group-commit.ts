@@ -13,7 +13,8 @@ interface Pending<J> {
  * Group commit: jobs submitted while a transaction is being written are queued and written together in
  * the next one (at most `MAX_GROUP`), so concurrent callers share one durable commit (one fsync on SQLite,
  * one round trip per statement on PostgreSQL). Each caller's promise settles only after the transaction
- * holding its job committed, so nothing is answered before it is durable. When a group fails, its jobs
+ * holding its job committed and is durable (on SQLite: its WAL flushed, see `Database.groupTransaction`),
+ * so nothing is answered before it is durable. When a group fails, its jobs
  * are written again one by one, so one bad job fails only its own caller.
  */
 export class GroupCommit<J> {
@@ -52,23 +53,37 @@ export class GroupCommit<J> {
     }
   }
 
+  /**
+   * Writes a group; its callers are settled once the transaction is durable. On a SQLite file the drain
+   * loop goes on to the next group while this one's WAL flush runs on the thread pool.
+   */
   private async commit(group: Pending<J>[]): Promise<void> {
+    let durable: Promise<void>;
     try {
-      await this.db.transaction((tx) =>
+      ({ durable } = await this.db.groupTransaction((tx) =>
         this.write(
           tx,
           group.map((p) => p.job),
         ),
-      );
-      this.stats.groups++;
-      this.stats.jobs += group.length;
-      for (const pending of group) pending.resolve();
+      ));
     } catch (error) {
       if (group.length === 1) {
         group[0]!.reject(error);
         return;
       }
       for (const pending of group) await this.commit([pending]);
+      return;
     }
+    this.stats.groups++;
+    this.stats.jobs += group.length;
+    durable.then(
+      () => {
+        for (const pending of group) pending.resolve();
+      },
+      // Committed but not known to be on disk: nobody is answered with it.
+      (error: unknown) => {
+        for (const pending of group) pending.reject(error);
+      },
+    );
   }
 }

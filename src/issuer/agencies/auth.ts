@@ -15,13 +15,13 @@ export class AgencyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { agency?: Agency; actor?: string }>();
     const parsed = parseApiKey(bearer(request) ?? '');
-    const key = parsed ? await this.agencies.activeApiKey(parsed.prefix) : null;
-    if (!parsed || !key || !secretsEqual(sha256Hex(parsed.secret), key.secretHash)) {
+    // One prepared statement for the key and its agency, read on every request (no cache to go stale).
+    const found = parsed ? await this.agencies.byActiveApiKey(parsed.prefix) : null;
+    if (!parsed || !found || !secretsEqual(sha256Hex(parsed.secret), found.secretHash)) {
       throw unauthorized('A valid agency API key is required');
     }
-    request.agency = (await this.agencies.byId(key.agencyId)) ?? undefined;
+    request.agency = found.agency;
     request.actor = `api-key:${parsed.prefix}`;
-    if (!request.agency) throw unauthorized('A valid agency API key is required');
     return true;
   }
 }

@@ -137,8 +137,11 @@ export class IssuanceService {
       jobs.map((job) => job.record),
     );
     for (const job of jobs) await job.inTransaction?.(tx);
-    // The audit chain serialises appends: one head update per credential, inside the same durable commit.
-    for (const job of jobs) await this.audit.append(issuedEvent(job.record), tx);
+    // The audit chain serialises appends: one head move for the whole group, inside the same durable commit.
+    await this.audit.appendMany(
+      jobs.map((job) => issuedEvent(job.record)),
+      tx,
+    );
   }
 
   /** Maps a VC-API request to issue options (400 listing every violation, with its path and rule code). */

@@ -1,0 +1,143 @@
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source.js';
+import { Database } from './database.js';
+import { GroupCommit } from './group-commit.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { DurabilityBarrier, WalFile } from './wal-sync.js';
+
+/** A promise settled from outside. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const settledState = async (promise: Promise<unknown>) => {
+  let state = 'pending';
+  promise.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  return state;
+};
+
+describe('DurabilityBarrier', () => {
+  it('answers a caller only with a flush started after its call, and shares that flush', async () => {
+    const flushes: ReturnType<typeof deferred>[] = [];
+    const barrier = new DurabilityBarrier(() => {
+      const flush = deferred();
+      flushes.push(flush);
+      return flush.promise;
+    });
+    const first = barrier.sync();
+    expect(flushes).toHaveLength(1);
+    // Written while the first flush runs: that flush may have started before the write.
+    const second = barrier.sync();
+    const third = barrier.sync();
+    expect(flushes).toHaveLength(1);
+    flushes[0]!.resolve();
+    expect(await settledState(first)).toBe('resolved');
+    expect(await settledState(second)).toBe('pending');
+    expect(flushes).toHaveLength(2);
+    flushes[1]!.resolve();
+    await Promise.all([second, third]);
+    expect(barrier.flushes).toBe(2);
+  });
+
+  it('fails the callers of a failed flush, and the next caller gets a new flush', async () => {
+    let fail = true;
+    const barrier = new DurabilityBarrier(() => (fail ? Promise.reject(new Error('EIO')) : Promise.resolve()));
+    await expect(barrier.sync()).rejects.toThrow('EIO');
+    fail = false;
+    await expect(barrier.sync()).resolves.toBeUndefined();
+    expect(barrier.flushes).toBe(2);
+  });
+});
+
+describe('group commit on a SQLite file (real better-sqlite3)', () => {
+  let dir: string;
+  let dataSource: DataSource;
+  let db: Database;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chancery-wal-'));
+    dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE jobs (n INTEGER PRIMARY KEY)');
+    db = new Database(dataSource);
+  });
+  afterAll(async () => {
+    await db.onApplicationShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const synchronous = async (tx?: { query(sql: string): Promise<{ synchronous: number }[]> }) =>
+    (await (tx ?? dataSource).query('PRAGMA synchronous'))[0]!.synchronous;
+
+  it('flushes the WAL file (and tolerates its absence)', async () => {
+    const wal = new WalFile(join(dir, 'db.sqlite'));
+    await wal.flush();
+    await wal.flush();
+    await wal.close();
+    await new WalFile(join(dir, 'missing.sqlite')).flush();
+  });
+
+  it('commits with NORMAL, is back at FULL for every other transaction, and answers only after the WAL flush', async () => {
+    const walSync = db.walSync!;
+    const flush = deferred();
+    const sync = jest.spyOn(walSync, 'sync').mockReturnValueOnce(flush.promise);
+    const seen: number[] = [];
+    const commit = new GroupCommit<number>(db, async (tx, jobs) => {
+      seen.push(await synchronous(tx));
+      for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
+    });
+    const done = commit.submit(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Committed (visible to readers) but not flushed: the caller is not answered yet.
+    expect(await dataSource.query('SELECT n FROM jobs')).toEqual([{ n: 1 }]);
+    expect(await settledState(done)).toBe('pending');
+    expect(seen).toEqual([1]); // NORMAL inside the group's transaction
+    expect(await db.transaction((tx) => synchronous(tx))).toBe(2); // FULL for the others
+    flush.resolve();
+    await done;
+    expect(sync).toHaveBeenCalledTimes(1);
+    sync.mockRestore();
+  });
+
+  it('checkpoints the WAL from a worker thread, without the main connection', async () => {
+    await dataSource.query('PRAGMA wal_autocheckpoint = 0');
+    for (let n = 100; n < 400; n++) await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [n]));
+    const checkpointer = new WalCheckpointer(join(dir, 'db.sqlite'), 60_000);
+    try {
+      const result = await checkpointer.checkpoint();
+      expect(result.busy).toBe(0);
+      expect(result.log).toBeGreaterThan(0);
+      expect(result.checkpointed).toBe(result.log);
+    } finally {
+      await checkpointer.close();
+      await dataSource.query('PRAGMA wal_autocheckpoint = 1000');
+    }
+    await expect(checkpointer.checkpoint()).rejects.toThrow('closed');
+  });
+
+  it('fails every caller of a group whose flush failed, though its rows committed', async () => {
+    const sync = jest.spyOn(db.walSync!, 'sync').mockRejectedValueOnce(new Error('EIO'));
+    const commit = new GroupCommit<number>(db, async (tx, jobs) => {
+      for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
+    });
+    await expect(commit.submit(2)).rejects.toThrow('EIO');
+    sync.mockRestore();
+    // Real flushes from here on.
+    await expect(Promise.all([commit.submit(3), commit.submit(4), commit.submit(5)])).resolves.toHaveLength(3);
+    expect(await synchronous()).toBe(2);
+  });
+});
