@@ -30,6 +30,9 @@ const PROOF_CLAIM: Record<string, string> = {
   'professional-qualification': 'level',
 };
 
+/** Settings row marking a relying party as this page's own: `records-party:<relying party id>`. */
+const RECORDS_PARTY_MARK = 'records-party:';
+
 export const startRecordsSchema = z.object({ type: z.string().min(1).max(100) });
 
 export type RecordsOutcome =
@@ -91,7 +94,8 @@ export class RecordsService {
 
   async outcome(id: string, readToken: unknown): Promise<RecordsOutcome> {
     if (typeof readToken !== 'string' || readToken.length === 0) throw notFound(`No records request ${id}`);
-    const state = await this.verdicts.resultForView(id, readToken);
+    // Only this page's own requests: a relying party's view token must not open its citizen's whole usage log.
+    const state = await this.verdicts.resultForView(id, readToken, undefined, (partyId) => this.isRecordsParty(partyId));
     if (state.status === 'pending') return { status: 'pending' };
     const verdict = state.result as Verdict | undefined;
     if (state.status === 'expired' || !verdict) return { status: 'expired' };
@@ -120,6 +124,15 @@ export class RecordsService {
     );
   }
 
+  /**
+   * Whether a relying party is (or was) this page's internal party. A new catalogue makes a new party, so the
+   * current one is marked in the settings table before it makes its first request, and every replica asks there.
+   */
+  private async isRecordsParty(partyId: string): Promise<boolean> {
+    await this.internalParty();
+    return (await this.settings.setting(`${RECORDS_PARTY_MARK}${partyId}`)) !== null;
+  }
+
   private internalParty(): Promise<RelyingPartyEntity> {
     this.party ??= this.findOrRegisterParty().catch((error: unknown) => {
       this.party = undefined;
@@ -128,12 +141,14 @@ export class RecordsService {
     return this.party;
   }
 
-  private findOrRegisterParty(): Promise<RelyingPartyEntity> {
-    return findOrRegisterInternalParty(
+  private async findOrRegisterParty(): Promise<RelyingPartyEntity> {
+    const party = await findOrRegisterInternalParty(
       { parties: this.parties, settings: this.settings, keys: this.keys },
       'records-relying-party',
       RECORDS_PARTY,
       this.proofClaims(),
     );
+    await this.settings.settingOnce(`${RECORDS_PARTY_MARK}${party.id}`, 'records');
+    return party;
   }
 }

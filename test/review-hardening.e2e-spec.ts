@@ -1,0 +1,76 @@
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { wallet } from './support/wallet.js';
+
+/**
+ * An attacker's review of the routes of the last round (consortium operator API, audit trail, usage log,
+ * wallet login, catalogue): each case proves one defect found (docs/notes/review.md), red before its fix.
+ */
+describe('review hardening', () => {
+  let app: TestApp;
+  let agencyKey: string;
+  let rpKey: string;
+  const holder = wallet();
+  let held: Awaited<ReturnType<typeof holder.receive>>;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    agencyKey = (await createActiveAgency(app, 'review-dmv', 'Review Vehicle Office', ['driving-licence'])).apiKey;
+    const party = await app.operator('POST', '/operator/relying-parties', {
+      name: 'Review Bank',
+      purpose: 'Account opening',
+      allowedClaims: { 'driving-licence': ['expiry_date', 'categories'] },
+      clientIdPrefix: 'decentralized_identifier',
+    });
+    expect(party.status).toBe(201);
+    rpKey = party.body.apiKey;
+    held = await holder.receive(app, agencyKey, {
+      type: 'driving-licence',
+      formats: ['dc+sd-jwt'],
+      claims: DRIVING_LICENCE_CLAIMS,
+      txCode: false,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("a relying party cannot read a citizen's usage log with its own request's view token", async () => {
+    const created = await app.call('POST', '/rp/requests', {
+      token: rpKey,
+      body: {
+        dcql_query: {
+          credentials: [
+            {
+              id: 'licence',
+              format: 'dc+sd-jwt',
+              meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
+              claims: [{ path: ['expiry_date'] }],
+            },
+          ],
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect((await holder.answer(created.body.link, held)).status).toBe(200);
+    // The party's own verdict is readable with its view token (desk page) ...
+    const own = await app.call('GET', `/rp/requests/${created.body.id}/verdict?view=${created.body.viewToken}`);
+    expect(own.status).toBe(200);
+    // ... but that token is no capability on the citizen's usage log: only the records page's own requests are.
+    const leaked = await app.call('GET', `/citizens/records/requests/${created.body.id}?readToken=${created.body.viewToken}`);
+    expect(leaked.status).toBe(404);
+    expect(leaked.body.code).toBe('not_found');
+    expect(JSON.stringify(leaked.body)).not.toContain('Review Bank');
+
+    // The citizen's own records request still shows that verification.
+    const started = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });
+    expect(started.status).toBe(201);
+    expect((await holder.answer(started.body.link, held)).status).toBe(200);
+    const mine = await app.call('GET', `/citizens/records/requests/${started.body.id}?readToken=${started.body.readToken}`);
+    expect(mine.status).toBe(200);
+    expect(mine.body.status).toBe('verified');
+    expect(mine.body.records.map((record: { relyingParty: { name: string } }) => record.relyingParty.name)).toContain(
+      'Review Bank',
+    );
+  });
+});
