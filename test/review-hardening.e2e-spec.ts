@@ -1,5 +1,5 @@
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
-import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 
 /**
@@ -72,5 +72,46 @@ describe('review hardening', () => {
     expect(mine.body.records.map((record: { relyingParty: { name: string } }) => record.relyingParty.name)).toContain(
       'Review Bank',
     );
+  });
+});
+
+describe('review hardening: two replicas', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200' });
+    // Replicas share one environment: like the primary, not pinned to a consortium (consortium:init allowed).
+    const unpinned = { CHAIN_CONSORTIUM_ADDRESS: undefined as unknown as string };
+    b = await startTestApp({ RECONCILE_INTERVAL_MS: '200', ...unpinned }, { replicaOf: a });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a consortium founded through one replica is the one the other replica reads, votes in and verifies against', async () => {
+    const before = (await b.operator('GET', '/operator/consortium')).body;
+    const founded = await a.operator('POST', '/operator/consortium/init', { founders: [], threshold: 1 });
+    expect(founded.status).toBe(200);
+    expect(founded.body.governance).not.toBe(before.governance);
+
+    // The operator routes of the other replica look at once ...
+    const seen = await b.operator('GET', '/operator/consortium');
+    expect(seen.status).toBe(200);
+    expect(seen.body.governance).toBe(founded.body.governance);
+    expect(seen.body.proposalCount).toBe(founded.body.proposalCount);
+    // ... and a proposal made there goes to the new governance (the first proposal of that consortium).
+    const proposed = await b.operator('POST', '/operator/consortium/proposals', { kind: 'ChangeThreshold', threshold: 1 });
+    expect(proposed.status).toBe(200);
+    expect(proposed.body.proposalId).toBe(String(founded.body.proposalCount + 1));
+    expect((await a.operator('GET', `/operator/consortium/proposals/${proposed.body.proposalId}`)).status).toBe(200);
+
+    // Everything else on that replica (issuer trust, data-sharing permissions) follows within a reconcile period.
+    await eventually(async () => {
+      const chain = (await b.operator('GET', '/operator/chain')).body;
+      return chain.consortium.governance === founded.body.governance ? true : undefined;
+    });
+    expect((await b.operator('GET', '/operator/chain')).body.consortium.issuerRegistry).toBe(founded.body.issuerRegistry);
   });
 });

@@ -96,7 +96,7 @@ export class ConsortiumService {
 
   private async view<T>(name: string, args: unknown[] = []): Promise<T> {
     const result = await this.chain.provider.call({
-      to: this.bootstrap.consortium.governance,
+      to: (await this.bootstrap.syncConsortium()).governance,
       data: governance().encodeFunctionData(name, args),
     });
     return governance().decodeFunctionResult(name, result)[0] as T;
@@ -104,6 +104,7 @@ export class ConsortiumService {
 
   async status(): Promise<ConsortiumStatus> {
     const controller = await this.bootstrap.controllerAddress();
+    const consortium = await this.bootstrap.syncConsortium();
     const members = await Promise.all(
       [...(await this.view<string[]>('members'))].map(async (address) => ({
         address: getAddress(address),
@@ -112,7 +113,7 @@ export class ConsortiumService {
     );
     const self = members.find((member) => member.address === controller);
     return {
-      ...this.bootstrap.consortium,
+      ...consortium,
       department: { controller, member: Boolean(self), name: self?.name ?? null },
       members,
       threshold: Number(await this.view<bigint>('threshold')),
@@ -122,7 +123,10 @@ export class ConsortiumService {
   }
 
   async proposal(id: bigint): Promise<ProposalView> {
-    const result = await this.chain.provider.call({ to: this.bootstrap.consortium.governance, data: proposalCall(id) });
+    const result = await this.chain.provider.call({
+      to: (await this.bootstrap.syncConsortium()).governance,
+      data: proposalCall(id),
+    });
     let record;
     try {
       record = decodeProposalResult(result);
@@ -164,7 +168,7 @@ export class ConsortiumService {
 
   private async write(purpose: string, data: string): Promise<GovernanceWriteResult> {
     const signerKeyId = await this.bootstrap.governorKeyId();
-    const to = this.bootstrap.consortium.governance;
+    const to = (await this.bootstrap.syncConsortium()).governance;
     const [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
     let entry: OutboxEntry;
     try {
