@@ -1,6 +1,24 @@
+import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+
+const PER_RESOURCE = 5;
+
+/** A browser's cookie jar for one flow: name=value of every Set-Cookie seen. */
+function cookieJar() {
+  const cookies = new Map<string, string>();
+  return {
+    header: () => [...cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+    take(response: Response) {
+      for (const line of response.headers.getSetCookie()) {
+        const [pair] = line.split(';');
+        const at = pair!.indexOf('=');
+        cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
+      }
+    },
+  };
+}
 
 /**
  * An attacker's review of the routes of the last round (consortium operator API, audit trail, usage log,
@@ -14,7 +32,8 @@ describe('review hardening', () => {
   let held: Awaited<ReturnType<typeof holder.receive>>;
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // Production-like limits (tests default to none); the cases below stay under them except where one proves one.
+    app = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_PER_RESOURCE_PER_MINUTE: String(PER_RESOURCE) });
     agencyKey = (await createActiveAgency(app, 'review-dmv', 'Review Vehicle Office', ['driving-licence'])).apiKey;
     const party = await app.operator('POST', '/operator/relying-parties', {
       name: 'Review Bank',
@@ -72,6 +91,50 @@ describe('review hardening', () => {
     expect(mine.body.records.map((record: { relyingParty: { name: string } }) => record.relyingParty.name)).toContain(
       'Review Bank',
     );
+  });
+
+  it('the wallet-login return URL is rate limited like the login page: each call can start fresh wallet requests', async () => {
+    const registered = await app.operator('POST', '/operator/oidc-clients', {
+      name: 'Review portal',
+      redirectUris: ['https://portal.example/callback'],
+      scopes: ['resident_identity'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+    });
+    expect(registered.status).toBe(201);
+    const jar = cookieJar();
+    const browse = async (path: string) => {
+      const response = await fetch(new URL(path, app.url), { headers: { cookie: jar.header() }, redirect: 'manual' });
+      jar.take(response);
+      await response.text();
+      return response;
+    };
+    const query = new URLSearchParams({
+      client_id: registered.body.client.clientId,
+      response_type: 'code',
+      scope: 'openid resident_identity',
+      redirect_uri: 'https://portal.example/callback',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM',
+      code_challenge_method: 'S256',
+      state: 'review-state',
+      nonce: 'review-nonce',
+    });
+    const authorized = await browse(`/oidc/auth?${query}`);
+    expect(authorized.status).toBe(303);
+    const pagePath = new URL(authorized.headers.get('location')!, app.url).pathname;
+    expect((await browse(pagePath)).status).toBe(200);
+    expect((await browse(`${pagePath}/same-device`)).status).toBe(303);
+
+    const requests = async () =>
+      Number((await app.app.get(Database).dataSource.query('SELECT COUNT(*) AS n FROM presentation_requests'))[0].n);
+    const before = await requests();
+    const statuses: number[] = [];
+    for (let i = 0; i < PER_RESOURCE + 3; i++)
+      statuses.push((await browse(`${pagePath}/wallet-return?response_code=guess-${i}`)).status);
+    // Refused once over the per-sign-in limit, as the page and the same-device link are ...
+    expect(statuses.slice(0, PER_RESOURCE).every((status) => status === 200)).toBe(true);
+    expect(statuses.slice(PER_RESOURCE)).toEqual([429, 429, 429]);
+    // ... so guessed response codes no longer make wallet requests without bound.
+    expect((await requests()) - before).toBeLessThanOrEqual(PER_RESOURCE);
   });
 });
 
