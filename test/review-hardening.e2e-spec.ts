@@ -4,6 +4,7 @@ import { createActiveAgency, eventually, startTestApp, type TestApp } from './su
 import { wallet } from './support/wallet.js';
 
 const PER_RESOURCE = 5;
+const PER_IP = 3;
 
 /** A browser's cookie jar for one flow: name=value of every Set-Cookie seen. */
 function cookieJar() {
@@ -143,7 +144,8 @@ describe('review hardening: two replicas', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200' });
+    // A small per-IP limit: the consortium case calls operator routes only, which are not limited.
+    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200', RATE_LIMIT_PER_MINUTE: String(PER_IP) });
     // Replicas share one environment: like the primary, not pinned to a consortium (consortium:init allowed).
     const unpinned = { CHAIN_CONSORTIUM_ADDRESS: undefined as unknown as string };
     b = await startTestApp({ RECONCILE_INTERVAL_MS: '200', ...unpinned }, { replicaOf: a });
@@ -176,5 +178,19 @@ describe('review hardening: two replicas', () => {
       return chain.consortium.governance === founded.body.governance ? true : undefined;
     });
     expect((await b.operator('GET', '/operator/chain')).body.consortium.issuerRegistry).toBe(founded.body.issuerRegistry);
+  });
+
+  it("the OpenID Provider's per-IP limits count the spellings its router accepts (case, trailing slash) as one endpoint", async () => {
+    const token = (path: string) =>
+      a.call('POST', path, {
+        body: 'grant_type=authorization_code&code=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const statuses: number[] = [];
+    for (const path of ['/oidc/token', '/oidc/TOKEN', '/oidc/Token/', '/oidc/token/', '/oidc/tOKEN'])
+      statuses.push((await token(path)).status);
+    // The provider answers every spelling (here: no client authentication) until the limit, then 429.
+    expect(statuses.slice(0, PER_IP)).toEqual([400, 400, 400]);
+    expect(statuses.slice(PER_IP)).toEqual([429, 429]);
   });
 });
