@@ -94,6 +94,32 @@ describe('review hardening', () => {
     );
   });
 
+  it('the usage-log page serves a credential type created after its first request (its relying party follows the catalogue)', async () => {
+    // The first test made a records request: this replica's records party knows the shipped types only.
+    const created = await app.operator('POST', '/operator/catalogue', {
+      id: 'review-permit',
+      vcType: 'ReviewPermitCredential',
+      holderType: 'natural',
+      display: { en: { name: 'Review permit' }, 'zh-CN': { name: '审查许可证' } },
+      validityDays: 365,
+      formats: ['dc+sd-jwt'],
+      selectivelyDisclosable: ['permit_number'],
+      claims: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['permit_number'],
+        properties: { permit_number: { type: 'string', minLength: 1 } },
+      },
+    });
+    expect(created.status).toBe(201);
+    const started = await app.call('POST', '/citizens/records/requests', { body: { type: 'review-permit' } });
+    expect(started.status).toBe(201);
+    const pending = await app.call('GET', `/citizens/records/requests/${started.body.id}?readToken=${started.body.readToken}`);
+    expect(pending.body).toEqual({ status: 'pending' });
+    // The earlier types still work, through whichever party serves them now.
+    expect((await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } })).status).toBe(201);
+  });
+
   it('the wallet-login return URL is rate limited like the login page: each call can start fresh wallet requests', async () => {
     const registered = await app.operator('POST', '/operator/oidc-clients', {
       name: 'Review portal',

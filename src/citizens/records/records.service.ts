@@ -53,7 +53,7 @@ interface Verdict {
  */
 @Injectable()
 export class RecordsService {
-  private party: Promise<RelyingPartyEntity> | undefined;
+  private party: { key: string; party: Promise<RelyingPartyEntity> } | undefined;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -133,20 +133,26 @@ export class RecordsService {
     return (await this.settings.setting(`${RECORDS_PARTY_MARK}${partyId}`)) !== null;
   }
 
+  /** The party for the catalogue as it is now: a type created (here or on another replica) needs the next one. */
   private internalParty(): Promise<RelyingPartyEntity> {
-    this.party ??= this.findOrRegisterParty().catch((error: unknown) => {
-      this.party = undefined;
-      throw error;
-    });
-    return this.party;
+    const claims = this.proofClaims();
+    const key = JSON.stringify(claims);
+    if (this.party?.key !== key) {
+      const party = this.findOrRegisterParty(claims).catch((error: unknown) => {
+        if (this.party?.party === party) this.party = undefined;
+        throw error;
+      });
+      this.party = { key, party };
+    }
+    return this.party.party;
   }
 
-  private async findOrRegisterParty(): Promise<RelyingPartyEntity> {
+  private async findOrRegisterParty(claims: Record<string, string[]>): Promise<RelyingPartyEntity> {
     const party = await findOrRegisterInternalParty(
       { parties: this.parties, settings: this.settings, keys: this.keys },
       'records-relying-party',
       RECORDS_PARTY,
-      this.proofClaims(),
+      claims,
     );
     await this.settings.settingOnce(`${RECORDS_PARTY_MARK}${party.id}`, 'records');
     return party;
