@@ -120,6 +120,17 @@ describe('review hardening', () => {
     expect((await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } })).status).toBe(201);
   });
 
+  it('an audit sequence number out of range is an unknown entry on every database, never rounded into another one', async () => {
+    for (const seq of ['0', '-1', '9007199254740993', '99999999999999999999']) {
+      const reply = await app.operator('GET', `/audit/entries/${seq}`);
+      expect(reply.status).toBe(404);
+      expect(reply.body.code).toBe('not_found');
+      expect(reply.body.detail).not.toMatch(/9007199254740992|e\+/);
+    }
+    expect((await app.operator('GET', '/audit/entries/1')).status).toBe(200);
+    expect((await app.operator('GET', '/audit/entries/1e3')).status).toBe(400);
+  });
+
   it('the wallet-login return URL is rate limited like the login page: each call can start fresh wallet requests', async () => {
     const registered = await app.operator('POST', '/operator/oidc-clients', {
       name: 'Review portal',
