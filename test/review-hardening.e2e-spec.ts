@@ -131,6 +131,20 @@ describe('review hardening', () => {
     expect((await app.operator('GET', '/audit/entries/1e3')).status).toBe(400);
   });
 
+  it('joining a contract that is no consortium governance is refused in our words, not the chain library’s', async () => {
+    const chain = (await app.operator('GET', '/operator/chain')).body;
+    for (const address of [chain.registry, chain.contracts.StatusListAnchor]) {
+      const refused = await app.operator('POST', '/operator/consortium/join', { governance: address });
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('conflict');
+      // No ethers message (action=, code=CALL_EXCEPTION, version=, the call data) reaches the client.
+      expect(refused.body.detail).not.toMatch(/code=|version=|action=|transaction=|0x[0-9a-f]{64}|CALL_EXCEPTION|BAD_DATA/i);
+      expect(refused.body.detail).toContain(address);
+    }
+    // And this department still follows its consortium.
+    expect((await app.operator('GET', '/operator/consortium')).body.governance).toBe(chain.consortium.governance);
+  });
+
   it('the wallet-login return URL is rate limited like the login page: each call can start fresh wallet requests', async () => {
     const registered = await app.operator('POST', '/operator/oidc-clients', {
       name: 'Review portal',

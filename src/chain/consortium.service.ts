@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { getAddress, type Interface } from 'ethers';
-import { conflict, ProblemError } from '../common/index.js';
+import { chainUnavailable, conflict, ProblemError } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
-import { ChainClient } from './chain.client.js';
+import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { contractInterface } from './contracts.js';
 import type { ConsortiumAddresses, Founder } from './consortium-bootstrap.js';
 import {
@@ -213,6 +213,7 @@ export class ConsortiumService {
     try {
       await this.bootstrap.joinConsortium(governanceAddress);
     } catch (error) {
+      if (error instanceof ChainUnavailableError) throw chainUnavailable();
       throw conflict((error as Error).message);
     }
     return this.status();
