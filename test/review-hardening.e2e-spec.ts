@@ -245,3 +245,33 @@ describe('review hardening: two replicas', () => {
     expect(statuses.slice(PER_IP)).toEqual([429, 429]);
   });
 });
+
+describe('review hardening: chain node outage', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // This case kills the embedded node; the service starts it again after CHAIN_EMBEDDED_RESTART_MS.
+    app = await startTestApp({ CHAIN_EMBEDDED_RESTART_MS: '4000' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('the consortium routes answer 503 (not 500) while the chain node cannot be reached', async () => {
+    const node = app.embeddedChain!;
+    await node.kill();
+    const replies = [
+      await app.operator('GET', '/operator/consortium'),
+      await app.operator('GET', '/operator/consortium/proposals'),
+      await app.operator('GET', '/operator/consortium/proposals/1'),
+      await app.operator('POST', '/operator/consortium/join', { governance: '0x' + '1'.repeat(40) }),
+    ];
+    for (const reply of replies) {
+      expect(reply.status).toBe(503);
+      expect(reply.body.code).toBe('chain_unavailable');
+    }
+    // (Proposals and votes are outbox writes: accepted while the node is down, sent when it is back.)
+    // The node is back (the service restarts it): the same routes answer again.
+    await eventually(async () => ((await app.operator('GET', '/operator/consortium')).status === 200 ? true : undefined), 60_000);
+  });
+});
