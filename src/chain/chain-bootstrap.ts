@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BackgroundJob } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
 import { ChainClient } from './chain.client.js';
@@ -62,6 +63,8 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
   private consortiumAddresses: ConsortiumAddresses | undefined;
   private readonly consortiumListeners: ((addresses: ConsortiumAddresses) => void)[] = [];
   private consortiumTimer: NodeJS.Timeout | undefined;
+  /** One log line per database or chain outage, not one per period. */
+  private readonly consortiumJob = new BackgroundJob(this.logger, 'consortium sync');
   private consortiumSync: Promise<ConsortiumAddresses> | undefined;
 
   constructor(
@@ -109,7 +112,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     // Another replica may found or join a consortium (consortium:init, join): every replica follows the recorded
     // one within a reconcile period; the operator's consortium routes look before each call (syncConsortium).
     this.consortiumTimer = setInterval(
-      () => void this.syncConsortium().catch((error: unknown) => this.logger.warn({ err: error }, 'consortium sync failed')),
+      () => void this.consortiumJob.run(() => this.syncConsortium()),
       this.options.reconcileMs ?? 30_000,
     );
     this.consortiumTimer.unref();
