@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponses, OperatorGuard } from '../common/index.js';
+import { ApiProblemResponses, notFound, OperatorGuard } from '../common/index.js';
 import { AuditTrailService } from './audit-trail.service.js';
 import { anchorRunSchema, auditEntryViewSchema } from './audit.schemas.js';
 
@@ -20,6 +20,8 @@ export class AuditController {
   })
   @ApiProblemResponses(400, 404)
   entry(@Param('seq', new ParseIntPipe()) seq: number) {
+    // Sequence numbers start at 1 and stay below 2^53: anything else names no entry (and is not rounded into one).
+    if (!Number.isSafeInteger(seq) || seq < 1) throw notFound('No such audit entry');
     return this.trail.entry(seq);
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BackgroundJob } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
 import { ChainClient } from './chain.client.js';
@@ -62,6 +63,10 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
   private addresses: Record<BootstrapContractName, string> | undefined;
   private consortiumAddresses: ConsortiumAddresses | undefined;
   private readonly consortiumListeners: ((addresses: ConsortiumAddresses) => void)[] = [];
+  private consortiumTimer: NodeJS.Timeout | undefined;
+  /** One log line per database or chain outage, not one per period. */
+  private readonly consortiumJob = new BackgroundJob(this.logger, 'consortium sync');
+  private consortiumSync: Promise<ConsortiumAddresses> | undefined;
 
   constructor(
     private readonly db: Database,
@@ -105,6 +110,13 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     // The consortium's writes go through the outbox: the worker runs while it is deployed.
     this.worker.start();
     this.follow(await this.ensureConsortium());
+    // Another replica may found or join a consortium (consortium:init, join): every replica follows the recorded
+    // one within a reconcile period; the operator's consortium routes look before each call (syncConsortium).
+    this.consortiumTimer = setInterval(
+      () => void this.consortiumJob.run(() => this.syncConsortium()),
+      this.options.reconcileMs ?? 30_000,
+    );
+    this.consortiumTimer.unref();
     this.events.start();
     this.reconciler.start(this.options.reconcileMs ?? 30_000);
     this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
@@ -189,6 +201,30 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     return addresses;
   }
 
+  /**
+   * Follows the consortium recorded in the database when another replica founded or joined one since this one
+   * last looked (the address in memory is only a copy). A configured governance never changes at run time.
+   */
+  syncConsortium(): Promise<ConsortiumAddresses> {
+    this.consortiumSync ??= this.followRecorded().finally(() => {
+      this.consortiumSync = undefined;
+    });
+    return this.consortiumSync;
+  }
+
+  private async followRecorded(): Promise<ConsortiumAddresses> {
+    const current = this.consortium;
+    if (this.consortiumConfigured) return current;
+    const recorded = await this.recorded(CONSORTIUM_RECORD);
+    if (!recorded || recorded.address === current.governance) return current;
+    const addresses = await readConsortium(this.chain, recorded.address);
+    if (this.consortiumAddresses?.governance !== addresses.governance) {
+      this.logger.log({ governance: addresses.governance }, 'following the consortium another replica recorded');
+      this.follow(addresses);
+    }
+    return addresses;
+  }
+
   /** Whether a configured governance pins this department to its consortium (no init or join at run time). */
   get consortiumConfigured(): boolean {
     return Boolean(this.options.consortium?.address);
@@ -213,6 +249,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationShutdown(): void {
     this.closed = true;
+    clearInterval(this.consortiumTimer);
   }
 
   /**

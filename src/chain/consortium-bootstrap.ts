@@ -1,5 +1,5 @@
 import { getAddress, ZeroAddress } from 'ethers';
-import type { ChainClient } from './chain.client.js';
+import { ChainUnavailableError, type ChainClient } from './chain.client.js';
 import { contractInterface } from './contracts.js';
 import { bindTargetsCall, governanceDeployment, governedDeployment, type GovernedTargets } from './consortium-governance.js';
 import type { OutboxEntry } from './outbox.service.js';
@@ -28,8 +28,15 @@ export async function readConsortium(chain: ChainClient, governanceAddress: stri
     throw new Error(`No consortium governance at ${governanceAddress} on chain ${chain.chainId}`);
   }
   const read = async (name: 'issuerRegistry' | 'catalogue' | 'dataSharing' | 'jointApproval') => {
-    const result = await chain.provider.call({ to: governanceAddress, data: governance().encodeFunctionData(name) });
-    const address = getAddress(governance().decodeFunctionResult(name, result)[0] as string);
+    let address: string;
+    try {
+      const result = await chain.provider.call({ to: governanceAddress, data: governance().encodeFunctionData(name) });
+      address = getAddress(governance().decodeFunctionResult(name, result)[0] as string);
+    } catch (error) {
+      // Another contract reverts or answers something else: say so, without the library's message (call data, version).
+      if (error instanceof ChainUnavailableError) throw error;
+      throw new Error(`The contract at ${governanceAddress} is not a consortium governance`);
+    }
     if (address === ZeroAddress) throw new Error(`The consortium governance at ${governanceAddress} has no ${name} bound yet`);
     return address;
   };

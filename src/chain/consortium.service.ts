@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { getAddress, type Interface } from 'ethers';
-import { conflict, ProblemError } from '../common/index.js';
+import { chainUnavailable, conflict, ProblemError } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
-import { ChainClient } from './chain.client.js';
+import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { contractInterface } from './contracts.js';
 import type { ConsortiumAddresses, Founder } from './consortium-bootstrap.js';
 import {
@@ -103,7 +103,7 @@ export class ConsortiumService {
 
   private async view<T>(name: string, args: unknown[] = []): Promise<T> {
     const result = await this.chain.provider.call({
-      to: this.bootstrap.consortium.governance,
+      to: (await this.bootstrap.syncConsortium()).governance,
       data: governance().encodeFunctionData(name, args),
     });
     return governance().decodeFunctionResult(name, result)[0] as T;
@@ -111,6 +111,7 @@ export class ConsortiumService {
 
   async status(): Promise<ConsortiumStatus> {
     const controller = await this.bootstrap.controllerAddress();
+    const consortium = await this.bootstrap.syncConsortium();
     const members = await Promise.all(
       [...(await this.view<string[]>('members'))].map(async (address) => ({
         address: getAddress(address),
@@ -119,7 +120,7 @@ export class ConsortiumService {
     );
     const self = members.find((member) => member.address === controller);
     return {
-      ...this.bootstrap.consortium,
+      ...consortium,
       department: { controller, member: Boolean(self), name: self?.name ?? null },
       members,
       threshold: Number(await this.view<bigint>('threshold')),
@@ -129,7 +130,10 @@ export class ConsortiumService {
   }
 
   async proposal(id: bigint): Promise<ProposalView> {
-    const result = await this.chain.provider.call({ to: this.bootstrap.consortium.governance, data: proposalCall(id) });
+    const result = await this.chain.provider.call({
+      to: (await this.bootstrap.syncConsortium()).governance,
+      data: proposalCall(id),
+    });
     let record;
     try {
       record = decodeProposalResult(result);
@@ -187,7 +191,7 @@ export class ConsortiumService {
 
   private async write(purpose: string, data: string): Promise<GovernanceWriteResult> {
     const signerKeyId = await this.bootstrap.governorKeyId();
-    const to = this.bootstrap.consortium.governance;
+    const to = (await this.bootstrap.syncConsortium()).governance;
     const [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
     let entry: OutboxEntry;
     try {
@@ -232,6 +236,7 @@ export class ConsortiumService {
     try {
       await this.bootstrap.joinConsortium(governanceAddress);
     } catch (error) {
+      if (error instanceof ChainUnavailableError) throw chainUnavailable();
       throw conflict((error as Error).message);
     }
     return this.status();

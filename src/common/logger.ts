@@ -13,11 +13,17 @@ export const REDACTED_LOG_PATHS = [
   'headers.dpop',
   'authorization',
   'body',
+  // A failed query (TypeORM QueryFailedError, PostgreSQL's error) carries the values it bound and the row it
+  // hit ("Key (x)=(…)"): values of claims, names, sealed secrets. The message and the SQL stay for debugging.
+  'err.parameters',
+  'err.detail',
+  'err.driverError.parameters',
+  'err.driverError.detail',
 ];
 
 /** The service's root logger: JSON lines on stdout, with redaction. */
-export function createRootLogger(level: string): PinoLogger {
-  return pino({ level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, process.stdout);
+export function createRootLogger(level: string, destination: pino.DestinationStream = process.stdout): PinoLogger {
+  return pino({ level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, destination);
 }
 
 const NEST_TO_PINO: Record<LogLevel, 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal'> = {

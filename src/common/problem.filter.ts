@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   OAuthError,
   ProblemError,
+  chainUnavailable,
   databaseUnavailable,
   safeErrorDescription,
   type OAuthErrorCode,
@@ -12,6 +13,10 @@ import { DatabaseOutage, databaseClientErrorStatus, isDatabaseConnectivityError 
 import { oauthErrorsFor, type OAuthErrorsOptions } from './oauth-routes.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
+
+/** src/chain's ChainUnavailableError, known by its code (common sits below chain and cannot import it). */
+const isChainUnreachable = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CHAIN_UNAVAILABLE';
 
 /** Fastify's and Node's own client errors, with our safe wording (never the library's message). */
 const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {
@@ -74,6 +79,10 @@ export class ProblemFilter implements ExceptionFilter {
       // One log line per outage (DatabaseOutage), not a stack per request.
       this.outage?.reportDown(exception);
       exception = databaseUnavailable();
+    }
+    if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isChainUnreachable(exception)) {
+      // src/chain's ChainUnavailableError (its message holds no library text): a 503 wherever it was not caught.
+      exception = chainUnavailable();
     }
     const clientStatus =
       exception instanceof ProblemError || exception instanceof HttpException ? undefined : databaseClientErrorStatus(exception);

@@ -34,6 +34,8 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   // Wallet login pages: each makes an OID4VP request (the provider's own endpoints are limited in src/citizens).
   { method: 'GET', url: '/oidc/interaction/:uid', resource: { param: 'uid' } },
   { method: 'GET', url: '/oidc/interaction/:uid/same-device', resource: { param: 'uid' } },
+  // The wallet's return: a code that releases no verdict shows the page again with fresh requests.
+  { method: 'GET', url: '/oidc/interaction/:uid/wallet-return', resource: { param: 'uid' } },
   // The holders' usage-log page: each start makes an OID4VP request; polls are per request.
   { method: 'POST', url: '/citizens/records/requests' },
   { method: 'GET', url: '/citizens/records' },

@@ -194,7 +194,8 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
       onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
         const raw = request.raw as IncomingMessage & { originalUrl?: string };
         const path = (raw.url ?? '/').slice(OIDC_PREFIX.length) || '/';
-        const route = path.split('?')[0]!;
+        // oidc-provider's router ignores case and one trailing slash (/TOKEN/ is /token): so does the count.
+        const route = providerRoute(path);
         if (perMinute > 0 && RATE_LIMITED.has(route) && (await this.overLimit(route, request.ip, perMinute))) {
           reply.header('retry-after', '60').header('cache-control', 'no-store');
           return reply.status(429).send({ error: 'invalid_request', error_description: 'Too many requests; retry later' });
@@ -223,6 +224,12 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
       return false;
     }
   }
+}
+
+/** The endpoint a provider path names, as oidc-provider's router matches it: case-insensitive, one trailing slash. */
+export function providerRoute(path: string): string {
+  const route = (path.split('?')[0] ?? '').toLowerCase();
+  return route.length > 1 && route.endsWith('/') ? route.slice(0, -1) : route;
 }
 
 /** The pairwise sector: the host of the portal's redirect URIs (all on one host, checked at registration). */

@@ -31,6 +31,8 @@ const PROOF_CLAIM: Record<string, string> = {
 };
 
 const SAME_DEVICE_CONTEXT = 'citizen-records:same-device';
+/** Settings row marking a relying party as this page's own: `records-party:<relying party id>`. */
+const RECORDS_PARTY_MARK = 'records-party:';
 
 export const startRecordsSchema = z.object({ type: z.string().min(1).max(100) });
 
@@ -52,7 +54,7 @@ interface Verdict {
  */
 @Injectable()
 export class RecordsService {
-  private party: Promise<RelyingPartyEntity> | undefined;
+  private party: { key: string; party: Promise<RelyingPartyEntity> } | undefined;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -107,7 +109,8 @@ export class RecordsService {
 
   async outcome(id: string, readToken: unknown, responseCode?: unknown): Promise<RecordsOutcome> {
     if (typeof readToken !== 'string' || readToken.length === 0) throw notFound(`No records request ${id}`);
-    const state = await this.verdicts.resultForView(id, readToken, responseCode);
+    // Only this page's own requests: a relying party's view token must not open its citizen's whole usage log.
+    const state = await this.verdicts.resultForView(id, readToken, responseCode, (partyId) => this.isRecordsParty(partyId));
     if (state.status === 'pending') return { status: 'pending' };
     // A same-device answer is released only with the response_code the wallet gave the citizen's browser.
     if (state.responseCodeRequired) {
@@ -160,20 +163,37 @@ export class RecordsService {
     );
   }
 
-  private internalParty(): Promise<RelyingPartyEntity> {
-    this.party ??= this.findOrRegisterParty().catch((error: unknown) => {
-      this.party = undefined;
-      throw error;
-    });
-    return this.party;
+  /**
+   * Whether a relying party is (or was) this page's internal party. A new catalogue makes a new party, so the
+   * current one is marked in the settings table before it makes its first request, and every replica asks there.
+   */
+  private async isRecordsParty(partyId: string): Promise<boolean> {
+    await this.internalParty();
+    return (await this.settings.setting(`${RECORDS_PARTY_MARK}${partyId}`)) !== null;
   }
 
-  private findOrRegisterParty(): Promise<RelyingPartyEntity> {
-    return findOrRegisterInternalParty(
+  /** The party for the catalogue as it is now: a type created (here or on another replica) needs the next one. */
+  private internalParty(): Promise<RelyingPartyEntity> {
+    const claims = this.proofClaims();
+    const key = JSON.stringify(claims);
+    if (this.party?.key !== key) {
+      const party = this.findOrRegisterParty(claims).catch((error: unknown) => {
+        if (this.party?.party === party) this.party = undefined;
+        throw error;
+      });
+      this.party = { key, party };
+    }
+    return this.party.party;
+  }
+
+  private async findOrRegisterParty(claims: Record<string, string[]>): Promise<RelyingPartyEntity> {
+    const party = await findOrRegisterInternalParty(
       { parties: this.parties, settings: this.settings, keys: this.keys },
       'records-relying-party',
       RECORDS_PARTY,
-      this.proofClaims(),
+      claims,
     );
+    await this.settings.settingOnce(`${RECORDS_PARTY_MARK}${party.id}`, 'records');
+    return party;
   }
 }

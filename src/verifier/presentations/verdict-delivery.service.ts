@@ -42,8 +42,17 @@ export class VerdictDeliveryService {
    * response_code as well: the view token alone would let whoever holds the desk link read the verdict of a
    * flow completed on another device (session fixation, OID4VP 1.0 §13.3).
    */
-  async resultForView(id: string, viewToken: unknown, responseCode?: unknown): Promise<VerdictView> {
-    return this.poll(await this.requestForView(id, viewToken), responseCode);
+  async resultForView(
+    id: string,
+    viewToken: unknown,
+    responseCode?: unknown,
+    ownedBy?: (relyingPartyId: string) => Promise<boolean>,
+  ): Promise<VerdictView> {
+    const request = await this.requestForView(id, viewToken);
+    // A caller that serves only its own party's requests (the citizens' records page) names it: a view token
+    // is a capability on one verdict at its own party's desk, never on another page that reads more.
+    if (ownedBy && !(await ownedBy(request.relyingPartyId))) throw notFound(`No presentation request ${id}`);
+    return this.poll(request, responseCode);
   }
 
   /** What the desk page shows: the party, the QR code of the link. */
