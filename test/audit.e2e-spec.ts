@@ -6,6 +6,7 @@ import { AuditLog, entryHash, type AuditEntryRecord } from '../src/audit/index.j
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const LICENCE = {
   family_name: '王',
@@ -51,16 +52,7 @@ describe('audit trail and usage log', () => {
     const created = await app.call('POST', '/rp/requests', {
       token: parties[party],
       body: {
-        dcql_query: {
-          credentials: [
-            {
-              id: 'licence',
-              format: 'dc+sd-jwt',
-              meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
-              claims: claims.map((claim) => ({ path: [claim] })),
-            },
-          ],
-        },
+        dcql_query: drivingLicenceQuery(app.config.http.publicUrl, claims),
       },
     });
     expect(created.status).toBe(201);

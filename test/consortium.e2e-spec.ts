@@ -6,6 +6,7 @@ import { openApiConformance } from './support/openapi-conformance.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type Reply, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const DRIVING = credentialTypeKey('driving-licence');
 
@@ -44,16 +45,7 @@ describe('a consortium of three departments on one chain', () => {
   let permissionId: string;
   const citizen = wallet();
 
-  const dcql = (claims: string[]) => ({
-    credentials: [
-      {
-        id: 'licence',
-        format: 'dc+sd-jwt',
-        meta: { vct_values: [`${a.config.http.publicUrl}/vct/driving-licence`] },
-        claims: claims.map((claim) => ({ path: [claim] })),
-      },
-    ],
-  });
+  const dcql = (claims: string[]) => drivingLicenceQuery(a.config.http.publicUrl, claims);
   const requestAtB = (claims: string[]) =>
     b.call('POST', '/rp/requests', { token: bank.apiKey, body: { dcql_query: dcql(claims), response_mode: 'direct_post.jwt' } });
   const verdictAtB = (id: string) => b.call('GET', `/rp/requests/${id}`, { token: bank.apiKey }).then((reply) => reply.body);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -48,16 +49,7 @@ describe('verifier desk page', () => {
     const created = await app.call('POST', '/rp/requests', {
       token: rpKey,
       body: {
-        dcql_query: {
-          credentials: [
-            {
-              id: 'licence',
-              format: 'dc+sd-jwt',
-              meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
-              claims: [{ path: ['categories'] }, { path: ['expiry_date'] }],
-            },
-          ],
-        },
+        dcql_query: drivingLicenceQuery(app.config.http.publicUrl, ['categories', 'expiry_date']),
         redirect_uri: 'https://rental.example/done',
       },
     });

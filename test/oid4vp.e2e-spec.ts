@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const LICENCE = {
   family_name: '李',
@@ -34,16 +35,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   const receive = (apiKey: string) =>
     citizen.receive(app, apiKey, { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE, txCode: false });
 
-  const dcql = (claims: string[]) => ({
-    credentials: [
-      {
-        id: 'licence',
-        format: 'dc+sd-jwt',
-        meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
-        claims: claims.map((claim) => ({ path: [claim] })),
-      },
-    ],
-  });
+  const dcql = (claims: string[]) => drivingLicenceQuery(app.config.http.publicUrl, claims);
 
   const answer = (link: string, held: { credential: string; holderKey: Jwk }, tamper?: { nonce?: string }) =>
     citizen.answer(link, held, tamper);

@@ -5,6 +5,7 @@ import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { walletLogin } from './support/wallet-login.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -37,16 +38,7 @@ describe('my records page', () => {
     const created = await app.call('POST', '/rp/requests', {
       token: parties[party],
       body: {
-        dcql_query: {
-          credentials: [
-            {
-              id: 'licence',
-              format: 'dc+sd-jwt',
-              meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
-              claims: claims.map((claim) => ({ path: [claim] })),
-            },
-          ],
-        },
+        dcql_query: drivingLicenceQuery(app.config.http.publicUrl, claims),
       },
     });
     expect(created.status).toBe(201);

@@ -2,6 +2,7 @@ import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
+import { drivingLicenceQuery } from './fixtures/dcql.js';
 
 const PER_RESOURCE = 5;
 const PER_IP = 3;
@@ -59,16 +60,7 @@ describe('review hardening', () => {
     const created = await app.call('POST', '/rp/requests', {
       token: rpKey,
       body: {
-        dcql_query: {
-          credentials: [
-            {
-              id: 'licence',
-              format: 'dc+sd-jwt',
-              meta: { vct_values: [`${app.config.http.publicUrl}/vct/driving-licence`] },
-              claims: [{ path: ['expiry_date'] }],
-            },
-          ],
-        },
+        dcql_query: drivingLicenceQuery(app.config.http.publicUrl, ['expiry_date']),
       },
     });
     expect(created.status).toBe(201);
