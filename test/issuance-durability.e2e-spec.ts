@@ -9,7 +9,7 @@ import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
 import { INDEX_BLOCK } from '../src/status/index.js';
-import { createActiveAgency, eventually, startTestApp, testDatabase, type Reply, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, httpCaller, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
@@ -219,29 +219,7 @@ describe('issuance survives kill -9', () => {
     };
     let running = await startChild(env);
     child = running.child;
-    const call = async (
-      method: string,
-      path: string,
-      options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
-    ): Promise<Reply> => {
-      const response = await fetch(running.url + path, {
-        method,
-        headers: {
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          ...options.headers,
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: response.status, body, headers: response.headers };
-    };
+    const call = httpCaller(() => running.url);
     const facade = {
       call,
       operator: (method: string, path: string, body?: unknown) => call(method, path, { body, token: env.OPERATOR_API_KEY }),

@@ -12,13 +12,13 @@ import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { contractInterface, credentialTypeKey, EmbeddedChainNode, freePort } from '../src/chain/index.js';
 import {
+  httpCaller,
   createActiveAgency,
   eventually,
   independentResolver,
   outboxSettled,
   startTestApp,
   testDatabase,
-  type Reply,
   type TestApp,
 } from './support/test-app.js';
 import { clientErrorCode, wallet } from './support/wallet.js';
@@ -51,29 +51,7 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
 
 /** A TestApp-like facade over HTTP, for the child process. */
 function httpFacade(url: () => string, operatorKey: string, rpcUrl: string): TestApp {
-  const call = async (
-    method: string,
-    path: string,
-    options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
-  ): Promise<Reply> => {
-    const response = await fetch(url() + path, {
-      method,
-      headers: {
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: response.status, body, headers: response.headers };
-  };
+  const call = httpCaller(url);
   return {
     call,
     operator: (method: string, path: string, body?: unknown) => call(method, path, { body, token: operatorKey }),

@@ -126,24 +126,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ...env,
   });
   const running = await startApp(config);
-  const call: TestApp['call'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers['content-type'] ??= 'application/json';
-      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    }
-    const response = await fetch(running.url + path, { method, headers, body });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: response.status, body: parsed, headers: response.headers };
-  };
+  const call = httpCaller(() => running.url);
   return {
     ...running,
     rpcUrl: running.embeddedChain?.rpcUrl ?? config.chain.rpcUrl!,
@@ -159,6 +142,28 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
 }
 
 /** Polls until check returns a value (not undefined) or the time is up; for state reached in the background. */
+/** Calls a running service over HTTP: JSON bodies (a string is sent as is), Bearer token, JSON answers parsed. */
+export function httpCaller(baseUrl: () => string): TestApp['call'] {
+  return async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    }
+    const response = await fetch(baseUrl() + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+}
+
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
