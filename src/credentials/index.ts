@@ -19,6 +19,8 @@ export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOS
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
 export {
   signJws,
+  b64url,
+  b64urlJson,
   readJosePart,
   decodeJws,
   verifyJwsSignature,

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { getAddress, recoverAddress, Signature } from 'ethers';
+import { b64url, b64urlJson, decodeJws } from '../../credentials/index.js';
 
 /**
  * The short-lived token a required department presents to the issuing department to read an application's
@@ -11,8 +12,6 @@ export const PEER_TOKEN_AUDIENCE = 'chancery:approval-content';
 export const PEER_TOKEN_TTL_SECONDS = 60;
 /** Clock skew tolerated between departments. */
 const SKEW_SECONDS = 30;
-
-const b64url = (value: string | Uint8Array) => Buffer.from(value).toString('base64url');
 
 export interface PeerTokenClaims {
   iss: string;
@@ -33,7 +32,7 @@ export function peerTokenSigningInput(controller: string, applicationId: string,
     exp: now + PEER_TOKEN_TTL_SECONDS,
     jti: randomUUID(),
   };
-  const signingInput = `${b64url(JSON.stringify({ alg: 'ES256K', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  const signingInput = `${b64urlJson({ alg: 'ES256K', typ: 'JWT' })}.${b64urlJson(claims)}`;
   return { signingInput, digest: createHash('sha256').update(signingInput).digest() };
 }
 
@@ -43,17 +42,9 @@ export const peerToken = (signingInput: string, signature: { r: string; s: strin
 
 /** Checks the token for this application; returns the signer's (the iss) address. Throws with a reason otherwise. */
 export function verifyPeerToken(token: string, applicationId: string, now: number): string {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new Error('not a compact JWS');
-  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  let header: { alg?: unknown };
-  let claims: Partial<PeerTokenClaims>;
-  try {
-    header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { alg?: unknown };
-    claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Partial<PeerTokenClaims>;
-  } catch {
-    throw new Error('unreadable token');
-  }
+  // The shared JWS decoder: three parts, base64url JSON objects, no repeated members, no crit, bounded.
+  const { header, payload, signingInput, signature } = decodeJws(token);
+  const claims = payload as Partial<PeerTokenClaims>;
   if (header.alg !== 'ES256K') throw new Error('alg must be ES256K');
   if (claims.aud !== PEER_TOKEN_AUDIENCE || claims.sub !== applicationId.toLowerCase())
     throw new Error('token for another resource');
@@ -61,9 +52,8 @@ export function verifyPeerToken(token: string, applicationId: string, now: numbe
   if (claims.exp < now - SKEW_SECONDS || claims.iat > now + SKEW_SECONDS || claims.exp - claims.iat > PEER_TOKEN_TTL_SECONDS)
     throw new Error('token expired or too long-lived');
   if (typeof claims.iss !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(claims.iss)) throw new Error('iss must be an address');
-  const signature = Buffer.from(signaturePart, 'base64url');
   if (signature.length !== 64) throw new Error('bad signature length');
-  const digest = createHash('sha256').update(`${headerPart}.${payloadPart}`).digest();
+  const digest = createHash('sha256').update(signingInput).digest();
   const r = '0x' + signature.subarray(0, 32).toString('hex');
   const s = '0x' + signature.subarray(32).toString('hex');
   const issuer = getAddress(claims.iss);
