@@ -349,7 +349,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
         // Hardhat answers an automined reverting transaction with an error although it mined it.
         if (entry.status !== 'reverted') throw error;
       }
-      await provider.waitForTransaction(entry.txHash!, 1, Math.max(1_000, deadline - Date.now()));
+      if (!(await this.chain.waitForReceipt(entry.txHash!, Math.max(1_000, deadline - Date.now())))) {
+        throw new Error(`journal replay: transaction ${entry.txHash} was not mined in time`);
+      }
     }
     const now = Math.floor(Date.now() / 1000);
     if (now > (await latestTime())) {

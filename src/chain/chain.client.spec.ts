@@ -17,7 +17,8 @@ async function fakeNode(): Promise<{ url: string; server: Server; drop: number; 
         req.socket.destroy(); // what a node closing an idle keep-alive socket looks like to the client: ECONNRESET
         return;
       }
-      const results = payloads.map((p) => ({ jsonrpc: '2.0', id: p.id, result: p.method === 'eth_getCode' ? '0x60' : '0x2a' }));
+      const resultOf = (method: string) => (method === 'eth_getCode' ? '0x60' : method === 'eth_getTransactionReceipt' ? null : '0x2a');
+      const results = payloads.map((p) => ({ jsonrpc: '2.0', id: p.id, result: resultOf(p.method) }));
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? results : results[0]));
     });
@@ -82,5 +83,30 @@ describe('ChainClient', () => {
     await expect(client.blockNumber()).rejects.toMatchObject({ name: 'ChainUnavailableError', reason: 'econnrefused' });
     await expect(client.provider.call({ to: '0x' + '11'.repeat(20), data: '0x' })).rejects.toBeInstanceOf(ChainUnavailableError);
     await expect(client.provider.getLogs({ fromBlock: 0, toBlock: 1 })).rejects.toBeInstanceOf(ChainUnavailableError);
+  });
+
+  it('waits for a receipt by polling, and answers null when it is not mined in time', async () => {
+    const node = await fakeNode();
+    servers.push(node.server);
+    const client = new ChainClient(node.url, 7777, 'govchain', 50);
+    clients.push(client);
+    expect(await client.waitForReceipt('0x' + 'ab'.repeat(32), 200)).toBeNull();
+    expect(node.methods.filter((m) => m === 'eth_getTransactionReceipt').length).toBeGreaterThan(1);
+  });
+
+  it('reports a node that is down while waiting for a receipt, and leaves no unhandled rejection behind', async () => {
+    // ethers' waitForTransaction rejected a promise nobody handled here, which ends a process during a chain outage.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const client = new ChainClient(`http://127.0.0.1:${await freePort()}`, 7777, 'govchain', 50);
+      clients.push(client);
+      await expect(client.waitForReceipt('0x' + 'ab'.repeat(32), 5_000)).rejects.toBeInstanceOf(ChainUnavailableError);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
   });
 });

@@ -7,6 +7,7 @@ import {
   type JsonRpcApiProviderOptions,
   type JsonRpcPayload,
   type JsonRpcResult,
+  type TransactionReceipt,
 } from 'ethers';
 
 /**
@@ -141,6 +142,24 @@ export class ChainClient {
   /** The latest block number, or ChainUnavailableError if the node does not answer. */
   async blockNumber(): Promise<number> {
     return this.provider.getBlockNumber();
+  }
+
+  /**
+   * The receipt of a transaction once it is mined, or null after `timeoutMs`. Replaces ethers'
+   * waitForTransaction, which leaves an unhandled rejection behind when the node cannot be reached
+   * (its executor awaits getBlockNumber outside any catch) and hides later failures; here a node that
+   * is down surfaces as ChainUnavailableError to the caller.
+   */
+  async waitForReceipt(txHash: string, timeoutMs: number): Promise<TransactionReceipt | null> {
+    const deadline = Date.now() + timeoutMs;
+    // Short first waits (an automining node has it at once), then the chain poll period.
+    for (let waitMs = 25; ; waitMs = Math.min(waitMs * 2, this.provider.pollingInterval)) {
+      const receipt = await this.provider.getTransactionReceipt(txHash);
+      if (receipt) return receipt;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, left)));
+    }
   }
 
   async hasCode(address: string): Promise<boolean> {

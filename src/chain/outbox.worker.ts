@@ -215,12 +215,7 @@ export class OutboxWorker implements OnApplicationShutdown {
       }
       if (!/already known|known transaction|already imported/i.test(describe(error))) throw error;
     }
-    try {
-      return await provider.waitForTransaction(entry.txHash!, 1, RECEIPT_WAIT_MS);
-    } catch (error) {
-      if (isError(error, 'TIMEOUT')) return null;
-      throw error;
-    }
+    return this.chain.waitForReceipt(entry.txHash!, RECEIPT_WAIT_MS);
   }
 }
 
