@@ -17,7 +17,8 @@ async function fakeNode(): Promise<{ url: string; server: Server; drop: number; 
         req.socket.destroy(); // what a node closing an idle keep-alive socket looks like to the client: ECONNRESET
         return;
       }
-      const resultOf = (method: string) => (method === 'eth_getCode' ? '0x60' : method === 'eth_getTransactionReceipt' ? null : '0x2a');
+      const resultOf = (method: string) =>
+        method === 'eth_getCode' ? '0x60' : method === 'eth_getTransactionReceipt' ? null : '0x2a';
       const results = payloads.map((p) => ({ jsonrpc: '2.0', id: p.id, result: resultOf(p.method) }));
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? results : results[0]));
