@@ -12,7 +12,14 @@ try {
   // CLUSTER_WORKERS > 1: this process only forks and supervises the workers (src/cluster.ts).
   if (runClusterPrimary(config)) await new Promise(() => undefined);
   const running = await startApp(config);
-  const stop = () => void running.close().then(() => process.exit(0));
+  const stop = () =>
+    void running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   process.stdout.write(

@@ -77,9 +77,11 @@ export class VerdictDeliveryService {
    * inside src/keys with the sealed secret. Delivery failures are logged; the party can still poll.
    */
   async notify(request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId'>, verdict: Verdict): Promise<void> {
-    const party = await this.parties.byId(request.relyingPartyId);
-    if (!party?.webhookUrl || !party.webhookSecretSealed) return;
+    // Called without await after the verdict is stored: nothing may escape (a database outage here would
+    // otherwise be an unhandled rejection, which ends the process).
     try {
+      const party = await this.parties.byId(request.relyingPartyId);
+      if (!party?.webhookUrl || !party.webhookSecretSealed) return;
       const body = JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict });
       const timestamp = String(Math.floor(Date.now() / 1000));
       const signature = await this.secrets.hmacSha256(
