@@ -62,6 +62,16 @@ export {
   deniedProblem,
 } from './deferred.js';
 export {
+  issuesRefreshToken,
+  refreshFamilyExpiry,
+  refreshGrantProblem,
+  refreshBindingProblem,
+  refreshScopeProblem,
+  type RefreshTokenStatus,
+  type StoredRefreshToken,
+} from './refresh-token.js';
+export { redeliveryProblem, type DeliveredResponse } from './redelivery.js';
+export {
   parseNotification,
   repeatedNotificationProblem,
   NOTIFICATION_EVENTS,

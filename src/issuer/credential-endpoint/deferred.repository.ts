@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { IsNull, LessThan, Not } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 
@@ -7,8 +8,14 @@ import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 export class DeferredRequestRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(request: DeferredRequestEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).insert(request));
+  async insert(
+    request: Omit<DeferredRequestEntity, 'responseSealed' | 'notificationId' | 'redeliverUntil' | 'holderJkt'>,
+  ): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(DeferredRequestEntity)
+        .insert({ ...request, responseSealed: null, notificationId: null, redeliverUntil: null, holderJkt: null }),
+    );
   }
 
   byTransactionHash(transactionHash: string): Promise<DeferredRequestEntity | null> {
@@ -21,5 +28,31 @@ export class DeferredRequestRepository {
       m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'pending' }, { status: 'issued' }),
     );
     return result.affected === 1;
+  }
+
+  /** Keeps the issued response sealed for re-delivery to the same holder until `redeliverUntil` (ADR 18). */
+  async keepForRedelivery(
+    transactionHash: string,
+    delivery: { responseSealed: string; notificationId: string; redeliverUntil: Date; holderJkt: string | null },
+  ): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'issued' }, delivery),
+    );
+  }
+
+  /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */
+  async endRedelivery(notificationId: string, offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(DeferredRequestEntity).update({ notificationId, offerId }, { responseSealed: null, redeliverUntil: null }),
+    );
+  }
+
+  /** Sealed copies whose grace period is over. */
+  async purgeRedelivery(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(DeferredRequestEntity)
+        .update({ responseSealed: Not(IsNull()), redeliverUntil: LessThan(now) }, { responseSealed: null, redeliverUntil: null }),
+    );
   }
 }
