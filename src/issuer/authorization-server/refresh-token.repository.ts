@@ -17,18 +17,21 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * The single-use step of a refresh: `active → rotated` and the successor inserted, in one transaction. Of
-   * any number of concurrent refreshes with the same token one UPDATE matches; the others get false.
+   * The single-use step of a refresh: `active → rotated` in one conditional UPDATE (of any number of
+   * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
+   * statements, not one transaction: a transaction held across awaits would block SQLite's other
+   * connections. A crash between them leaves the family without an active token (the wallet never got the
+   * successor; its retry with the old token counts as reuse), the same as a response lost after rotation.
    */
   async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const result = await tx
+    const result = await this.db.use(undefined, (m) =>
+      m
         .getRepository(Oid4vciRefreshTokenEntity)
-        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' });
-      if (result.affected !== 1) return false;
-      await tx.getRepository(Oid4vciRefreshTokenEntity).insert(successor);
-      return true;
-    });
+        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
+    );
+    if (result.affected !== 1) return false;
+    await this.insert(successor);
+    return true;
   }
 
   /** Reuse detected (RFC 9700 §4.14.2): every token of the family is dead. */
