@@ -2,8 +2,8 @@
 
 /** A c_nonce from the nonce endpoint. */
 export const NONCE_TTL_SECONDS = 300;
-/** An access token. */
-export const ACCESS_TOKEN_TTL_SECONDS = 600;
+// An access token lives OID4VCI_ACCESS_TOKEN_TTL_SECONDS (src/config, 600 by default); a refresh-token
+// family at most OID4VCI_REFRESH_TOKEN_MAX_SECONDS and never beyond its offer (ADR 18).
 /** A pushed authorization request's request_uri (RFC 9126 §2.2: short). */
 export const PAR_TTL_SECONDS = 90;
 /** An authorization code (RFC 6749 §4.1.2: short, 10 minutes at most). */
