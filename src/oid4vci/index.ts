@@ -12,6 +12,7 @@ export {
   PAR_TTL_SECONDS,
   CODE_TTL_SECONDS,
   DEFERRED_INTERVAL_SECONDS,
+  DEFERRED_IN_FLIGHT_SECONDS,
   MAX_CODE_FAILURES,
   MAX_PROOFS_PER_REQUEST,
 } from './lifetimes.js';
@@ -69,7 +70,7 @@ export {
   type RefreshTokenStatus,
   type StoredRefreshToken,
 } from './refresh-token.js';
-export { redeliveryProblem, type DeliveredResponse } from './redelivery.js';
+export { redeliveryStep, type DeliveredResponse, type IssuedTransaction } from './redelivery.js';
 export {
   parseNotification,
   repeatedNotificationProblem,

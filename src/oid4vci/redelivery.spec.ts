@@ -1,4 +1,4 @@
-import { redeliveryProblem, type IssuedTransaction } from './redelivery.js';
+import { redeliveryStep, type IssuedTransaction } from './redelivery.js';
 
 describe('re-delivery of an issued deferred response (ADR 18)', () => {
   const now = new Date('2026-12-03T08:00:00Z');
@@ -11,16 +11,21 @@ describe('re-delivery of an issued deferred response (ADR 18)', () => {
   };
 
   it('delivers again to the same holder of the same offer while the copy is kept', () => {
-    expect(redeliveryProblem(issued, 'o1', 'k1', now)).toBeUndefined();
-    expect(redeliveryProblem({ ...issued, holderJkt: null }, 'o1', undefined, now)).toBeUndefined();
+    expect(redeliveryStep(issued, 'o1', 'k1', now)).toBe('deliver');
+    expect(redeliveryStep({ ...issued, holderJkt: null }, 'o1', undefined, now)).toBe('deliver');
+  });
+
+  it('tells the same holder to wait while a concurrent poll is still issuing it (claimed, not yet kept)', () => {
+    expect(redeliveryStep({ ...issued, sealed: false }, 'o1', 'k1', now)).toBe('wait');
+    expect(redeliveryStep({ ...issued, sealed: false }, 'o1', 'k2', now)).toMatchObject({ error: 'invalid_transaction_id' });
   });
 
   it('is invalid_transaction_id for another offer, another key, after the window or the notification', () => {
     const refused = (transaction: IssuedTransaction, offerId = 'o1', jkt: string | undefined = 'k1') =>
-      redeliveryProblem(transaction, offerId, jkt, now)?.error;
+      (redeliveryStep(transaction, offerId, jkt, now) as { error?: string }).error;
     expect(refused(issued, 'o2')).toBe('invalid_transaction_id');
     expect(refused(issued, 'o1', 'k2')).toBe('invalid_transaction_id');
-    expect(redeliveryProblem(issued, 'o1', undefined, now)?.error).toBe('invalid_transaction_id');
+    expect(redeliveryStep(issued, 'o1', undefined, now)).toMatchObject({ error: 'invalid_transaction_id' });
     expect(refused({ ...issued, holderJkt: null }, 'o1', 'k1')).toBe('invalid_transaction_id');
     expect(refused({ ...issued, redeliverUntil: now })).toBe('invalid_transaction_id');
     expect(refused({ ...issued, sealed: false, redeliverUntil: null })).toBe('invalid_transaction_id');

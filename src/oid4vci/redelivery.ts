@@ -14,30 +14,31 @@ export interface IssuedTransaction {
   /** Whether the sealed copy of the response is still kept. */
   sealed: boolean;
   redeliverUntil: Date | null;
-  /** The DPoP key thumbprint of the access token that received the first delivery; null for a Bearer token. */
+  /** The DPoP key thumbprint of the access token of the poll that claimed it; null for a Bearer token. */
   holderJkt: string | null;
 }
 
 /**
- * A poll for a transaction that was already issued gets the same response again (not a second issuance)
- * while the sealed copy is kept: same offer (the one grant every token of the offer descends from), same
- * holder (the DPoP key the first delivery went to; Bearer stays Bearer), before the window closes (the
- * wallet's notification, or the grace period). Anything else is invalid_transaction_id.
+ * A poll for a transaction that was already issued: the same response again (not a second issuance) while
+ * the sealed copy is kept — `deliver`; or, while a concurrent poll of the same holder is still issuing it
+ * (claimed, not yet stored, within the in-flight window), `wait` (202, poll again). Only for the same offer
+ * (the one grant every token of the offer descends from) and the same holder (the DPoP key of the poll
+ * that claimed it; Bearer stays Bearer). Anything else — another holder, the window closed by the wallet's
+ * notification or the grace period — is invalid_transaction_id.
  */
-export function redeliveryProblem(
+export function redeliveryStep(
   transaction: IssuedTransaction,
   offerId: string,
   presentedJkt: string | undefined,
   now: Date,
-): OAuthError | undefined {
+): 'deliver' | 'wait' | OAuthError {
   if (
     transaction.status !== 'issued' ||
-    !transaction.sealed ||
     transaction.offerId !== offerId ||
     transaction.redeliverUntil === null ||
     transaction.redeliverUntil.getTime() <= now.getTime() ||
     transaction.holderJkt !== (presentedJkt ?? null)
   )
     return deferredCompleted();
-  return undefined;
+  return transaction.sealed ? 'deliver' : 'wait';
 }

@@ -125,13 +125,11 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
         status: 'pending',
         createdAt: now,
       });
-      expect(await deferred(1).complete(transactionHash)).toBe(true);
-      await deferred(2).keepForRedelivery(transactionHash, {
-        responseSealed: 'sealed-response',
-        notificationId,
-        redeliverUntil,
-        holderJkt: 'jkt',
-      });
+      const inFlight = { holderJkt: 'jkt', redeliverUntil: minutesFrom(now, 1) };
+      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(true);
+      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(false);
+      expect(await deferred(2).byTransactionHash(transactionHash)).toMatchObject({ ...inFlight, responseSealed: null });
+      await deferred(2).keepForRedelivery(transactionHash, { responseSealed: 'sealed-response', notificationId, redeliverUntil });
       return { transactionHash, offerId, notificationId };
     };
     const notified = await issued(minutesFrom(now, 10));

@@ -22,18 +22,31 @@ export class DeferredRequestRepository {
     return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).findOneBy({ transactionHash }));
   }
 
-  /** pending → issued, once; inside the caller's transaction when given (the credential's own commit). */
-  async complete(transactionHash: string, tx?: Tx): Promise<boolean> {
+  /**
+   * pending → issued, once; inside the caller's transaction when given (the credential's own commit). With
+   * `delivery`, the same UPDATE records who the response goes to and until when a concurrent poll of that
+   * holder is told to wait for it (the in-flight window, until keepForRedelivery stores it).
+   */
+  async complete(
+    transactionHash: string,
+    tx?: Tx,
+    delivery?: { holderJkt: string | null; redeliverUntil: Date },
+  ): Promise<boolean> {
     const result = await this.db.use(tx, (m) =>
-      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'pending' }, { status: 'issued' }),
+      m
+        .getRepository(DeferredRequestEntity)
+        .update({ transactionHash, status: 'pending' }, { status: 'issued', ...(delivery ?? {}) }),
     );
     return result.affected === 1;
   }
 
-  /** Keeps the issued response sealed for re-delivery to the same holder until `redeliverUntil` (ADR 18). */
+  /**
+   * Keeps the issued response sealed for re-delivery to the same holder until `redeliverUntil` (ADR 18); with
+   * a null response, only ends the in-flight window (re-delivery disabled).
+   */
   async keepForRedelivery(
     transactionHash: string,
-    delivery: { responseSealed: string; notificationId: string; redeliverUntil: Date; holderJkt: string | null },
+    delivery: { responseSealed: string | null; notificationId: string; redeliverUntil: Date | null },
   ): Promise<void> {
     await this.db.use(undefined, (m) =>
       m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'issued' }, delivery),

@@ -5,13 +5,14 @@ import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
 import { mapErrors } from '../../oauth/index.js';
 import {
+  DEFERRED_IN_FLIGHT_SECONDS,
   DEFERRED_INTERVAL_SECONDS,
   deferredCompleted,
   deferredFinishesOffer,
   deferredReady,
   deferredTransactionProblem,
   deniedProblem,
-  redeliveryProblem,
+  redeliveryStep,
   type DeliveredResponse,
 } from '../../oid4vci/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
@@ -56,13 +57,6 @@ export class DeferredCredentialService {
       const { offer, dpopJkt } = await this.tokens.authorisedOffer(request);
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const row = typeof transactionId === 'string' ? await this.deferred.byTransactionHash(sha256Hex(transactionId)) : null;
-      if (row?.status === 'issued') return this.redeliver(row, offer.id, dpopJkt);
-      const problem = deferredTransactionProblem(transactionId, row, offer.id);
-      if (problem) throw problem;
-      const pending = row!;
-      const current = (await this.offers.byId(offer.id))!;
-      const denied = deniedProblem(current);
-      if (denied) throw denied;
       const stillPending = () => ({
         status: 202,
         body: this.protocol.issuer.createDeferredCredentialResponse({
@@ -70,11 +64,22 @@ export class DeferredCredentialService {
           interval: DEFERRED_INTERVAL_SECONDS,
         }),
       });
+      if (row?.status === 'issued') {
+        const redelivered = await this.redeliver(row, offer.id, dpopJkt);
+        return redelivered ?? stillPending();
+      }
+      const problem = deferredTransactionProblem(transactionId, row, offer.id);
+      if (problem) throw problem;
+      const pending = row!;
+      const current = (await this.offers.byId(offer.id))!;
+      const denied = deniedProblem(current);
+      if (denied) throw denied;
       if (!deferredReady(current)) return stillPending();
       // The single-use claim commits in the same transaction as the (first) credential record: a crash
       // before that commit leaves the request pending for the next poll, after it the credential exists
-      // once; of concurrent polls only one commits (joint approval, ADR 17). A poll that loses the claim
-      // is told to poll again: by then the winner's response is kept for re-delivery.
+      // once; of concurrent polls only one commits (joint approval, ADR 17). The claim names the holder and
+      // opens an in-flight window: a poll of the same holder that loses it is told to poll again (202), and
+      // by then the winner's response is kept for re-delivery (ADR 18).
       let issued: { credentials: { credential: string }[]; notificationId: string };
       try {
         issued = await this.issuance.issue(
@@ -83,7 +88,11 @@ export class DeferredCredentialService {
           pending.holderKeys,
           deferredFinishesOffer(current),
           async (tx) => {
-            if (!(await this.deferred.complete(pending.transactionHash, tx))) throw new ClaimedElsewhere();
+            const claimed = await this.deferred.complete(pending.transactionHash, tx, {
+              holderJkt: dpopJkt ?? null,
+              redeliverUntil: new Date(Date.now() + DEFERRED_IN_FLIGHT_SECONDS * 1000),
+            });
+            if (!claimed) throw new ClaimedElsewhere();
           },
         );
       } catch (error) {
@@ -91,21 +100,22 @@ export class DeferredCredentialService {
         throw error;
       }
       const delivered: DeliveredResponse = { credentials: issued.credentials, notificationId: issued.notificationId };
-      if (this.redeliverySeconds > 0) {
-        await this.deferred.keepForRedelivery(pending.transactionHash, {
-          responseSealed: await this.keys.sealJson(delivered, sealContext(pending.transactionHash)),
-          notificationId: issued.notificationId,
-          redeliverUntil: new Date(Date.now() + this.redeliverySeconds * 1000),
-          holderJkt: dpopJkt ?? null,
-        });
-      }
+      const redeliver = this.redeliverySeconds > 0;
+      await this.deferred.keepForRedelivery(pending.transactionHash, {
+        responseSealed: redeliver ? await this.keys.sealJson(delivered, sealContext(pending.transactionHash)) : null,
+        notificationId: issued.notificationId,
+        redeliverUntil: redeliver ? new Date(Date.now() + this.redeliverySeconds * 1000) : null,
+      });
       return this.response(delivered);
     }, 'invalid_credential_request');
   }
 
-  /** An issued transaction: the same response again to the same holder while the sealed copy is kept. */
+  /**
+   * An issued transaction: the same response again to the same holder while the sealed copy is kept, or
+   * undefined (poll again) while a concurrent poll of that holder is still issuing it.
+   */
   private async redeliver(row: DeferredRequestEntity, offerId: string, dpopJkt: string | undefined) {
-    const problem = redeliveryProblem(
+    const step = redeliveryStep(
       {
         offerId: row.offerId,
         status: row.status,
@@ -117,7 +127,8 @@ export class DeferredCredentialService {
       dpopJkt,
       new Date(),
     );
-    if (problem) throw problem;
+    if (step === 'wait') return undefined;
+    if (step !== 'deliver') throw step;
     const delivered = await this.keys
       .openJson<DeliveredResponse>(row.responseSealed!, sealContext(row.transactionHash))
       .catch(() => Promise.reject(deferredCompleted()));
