@@ -22,6 +22,7 @@ import {
   AuthorizationSessionEntity,
   DeferredRequestEntity,
   Oid4vciTokenKeyEntity,
+  Oid4vciRefreshTokenEntity,
   ApprovalApplicationEntity,
   ApprovalStepEntity,
 } from './issuer/index.js';
@@ -56,6 +57,7 @@ export const entities = [
   AuthorizationSessionEntity,
   DeferredRequestEntity,
   Oid4vciTokenKeyEntity,
+  Oid4vciRefreshTokenEntity,
   RelyingPartyEntity,
   RelyingPartyApiKeyEntity,
   PresentationRequestEntity,

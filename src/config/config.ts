@@ -154,6 +154,21 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.url())),
   OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  // Token lifetimes (ADR 18): access tokens, refresh tokens of deferred offers, re-delivery of deferred credentials.
+  OID4VCI_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(600),
+  OID4VCI_REFRESH_TOKEN_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(30 * 86_400),
+  OID4VCI_REDELIVERY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
+  OID4VCI_DEFERRED_NOTIFICATION_ID: bool.optional(),
   // Run-time credential catalogue: how often a replica checks the table for types changed elsewhere.
   CATALOGUE_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
   // Wallet login for web applications: the OpenID Provider under /oidc (issue 17).
@@ -238,7 +253,18 @@ export interface AppConfig {
   /** Accepted age of a holder's proof iat (OID4VCI key proofs, DPoP proofs, KB-JWTs). */
   holderProofMaxAgeSeconds: number;
   /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
-  oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
+  oid4vci: {
+    walletRedirectUris: string[];
+    purgeIntervalMs: number;
+    /** Access-token lifetime. */
+    accessTokenTtlSeconds: number;
+    /** Longest life of a refresh-token family (deferred offers only; also bounded by the offer's expiry). */
+    refreshTokenMaxSeconds: number;
+    /** How long an issued deferred credential is re-delivered to the same holder unless the wallet notifies first. */
+    redeliverySeconds: number;
+    /** Send notification_id in deferred credential responses (OID4VCI 1.0 §9.2; @openid4vc ≤ 0.4.6 wallets refuse it). */
+    deferredNotificationId: boolean;
+  };
   /** How often the run-time catalogue checks for types created, versioned or retired by another replica. */
   catalogue: { refreshMs: number };
   oidc: {
@@ -409,7 +435,14 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
     holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
-    oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
+    oid4vci: {
+      walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS,
+      purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS,
+      accessTokenTtlSeconds: e.OID4VCI_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenMaxSeconds: e.OID4VCI_REFRESH_TOKEN_MAX_SECONDS,
+      redeliverySeconds: e.OID4VCI_REDELIVERY_SECONDS,
+      deferredNotificationId: e.OID4VCI_DEFERRED_NOTIFICATION_ID ?? false,
+    },
     catalogue: { refreshMs: e.CATALOGUE_REFRESH_MS },
     oidc: {
       cookieKeys: e.OIDC_COOKIE_KEYS,

@@ -16,6 +16,7 @@ export { CredentialOfferEntity } from './offers/offer.entity.js';
 export { OfferRepository } from './offers/offer.repository.js';
 export { AuthorizationSessionEntity } from './authorization-server/authorization-session.entity.js';
 export { Oid4vciTokenKeyEntity } from './authorization-server/token-key.entity.js';
+export { Oid4vciRefreshTokenEntity } from './authorization-server/refresh-token.entity.js';
 export { TokenKeys } from './authorization-server/token-keys.js';
 export { TokenService } from './authorization-server/token.service.js';
 export {

@@ -9,10 +9,10 @@ export {
 export { checkKeyProof, HOLDER_BINDING_METHODS, KEY_PROOF_TYP } from './proofs.js';
 export {
   NONCE_TTL_SECONDS,
-  ACCESS_TOKEN_TTL_SECONDS,
   PAR_TTL_SECONDS,
   CODE_TTL_SECONDS,
   DEFERRED_INTERVAL_SECONDS,
+  DEFERRED_IN_FLIGHT_SECONDS,
   MAX_CODE_FAILURES,
   MAX_PROOFS_PER_REQUEST,
 } from './lifetimes.js';
@@ -61,6 +61,16 @@ export {
   deferredFinishesOffer,
   deniedProblem,
 } from './deferred.js';
+export {
+  issuesRefreshToken,
+  refreshFamilyExpiry,
+  refreshGrantProblem,
+  refreshBindingProblem,
+  refreshScopeProblem,
+  type RefreshTokenStatus,
+  type StoredRefreshToken,
+} from './refresh-token.js';
+export { redeliveryStep, type DeliveredResponse, type IssuedTransaction } from './redelivery.js';
 export {
   parseNotification,
   repeatedNotificationProblem,

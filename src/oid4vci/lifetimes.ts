@@ -2,12 +2,14 @@
 
 /** A c_nonce from the nonce endpoint. */
 export const NONCE_TTL_SECONDS = 300;
-/** An access token. */
-export const ACCESS_TOKEN_TTL_SECONDS = 600;
+// An access token lives OID4VCI_ACCESS_TOKEN_TTL_SECONDS (src/config, 600 by default); a refresh-token
+// family at most OID4VCI_REFRESH_TOKEN_MAX_SECONDS and never beyond its offer (ADR 18).
 /** A pushed authorization request's request_uri (RFC 9126 §2.2: short). */
 export const PAR_TTL_SECONDS = 90;
 /** An authorization code (RFC 6749 §4.1.2: short, 10 minutes at most). */
 export const CODE_TTL_SECONDS = 60;
+/** How long a claimed deferred transaction tells its holder's other polls to wait while it is being issued. */
+export const DEFERRED_IN_FLIGHT_SECONDS = 60;
 /** The polling interval the deferred endpoint asks for. */
 export const DEFERRED_INTERVAL_SECONDS = 5;
 /** Wrong PINs (tx_code) or login codes before an offer is locked. */

@@ -1,4 +1,9 @@
-import { authorizationCodeGrantIdentifier, PkceCodeChallengeMethod, preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
+import {
+  authorizationCodeGrantIdentifier,
+  PkceCodeChallengeMethod,
+  preAuthorizedCodeGrantIdentifier,
+  refreshTokenGrantIdentifier,
+} from '@openid4vc/oauth2';
 import { HOLDER_KEY_ALGORITHMS, type Catalogue, type CredentialFormat, type LicenceType } from '../credentials/index.js';
 import { MAX_PROOFS_PER_REQUEST } from './lifetimes.js';
 import { HOLDER_BINDING_METHODS } from './proofs.js';
@@ -16,7 +21,7 @@ export const OID4VCI_ENDPOINTS = {
   offers: '/oid4vci/offers',
 } as const;
 
-/** RFC 8414 metadata of our authorization server: PAR required, PKCE S256, both grants, ES256 DPoP. */
+/** RFC 8414 metadata of our authorization server: PAR required, PKCE S256, both grants and refresh (ADR 18), ES256 DPoP. */
 export function authorizationServerMetadataFor(base: string) {
   return {
     issuer: base,
@@ -27,7 +32,7 @@ export function authorizationServerMetadataFor(base: string) {
     code_challenge_methods_supported: [PkceCodeChallengeMethod.S256],
     response_types_supported: ['code'],
     jwks_uri: base + OID4VCI_ENDPOINTS.jwks,
-    grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier],
+    grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier, refreshTokenGrantIdentifier],
     dpop_signing_alg_values_supported: [...HOLDER_KEY_ALGORITHMS],
     'pre-authorized_grant_anonymous_access_supported': true,
   };

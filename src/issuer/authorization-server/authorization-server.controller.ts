@@ -48,7 +48,8 @@ export class AuthorizationServerController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiOperation({
-    summary: 'Token endpoint: pre-authorized code (with tx_code) or authorization code with PKCE; DPoP-bound tokens',
+    summary:
+      'Token endpoint: pre-authorized code (with tx_code), authorization code with PKCE, or refresh_token (deferred offers, rotated on use); DPoP-bound tokens',
   })
   @ApiOkResponse({ schema: TOKEN_RESPONSE_SCHEMA })
   @OAuthErrors({ statuses: [400, 429] })

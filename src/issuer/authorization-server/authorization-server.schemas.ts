@@ -39,7 +39,10 @@ export const AUTHORIZATION_SERVER_METADATA_SCHEMA = {
   },
 };
 
-/** RFC 6749 §5.1, RFC 9449 §5, with RFC 9396 authorization_details after a request that used them. */
+/**
+ * RFC 6749 §5.1, RFC 9449 §5, with RFC 9396 authorization_details after a request that used them, and a
+ * refresh token for offers whose issuance can be deferred (ADR 18).
+ */
 export const TOKEN_RESPONSE_SCHEMA = {
   type: 'object',
   required: ['access_token', 'token_type'],
@@ -47,6 +50,11 @@ export const TOKEN_RESPONSE_SCHEMA = {
     access_token: { type: 'string' },
     token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
     expires_in: { type: 'integer' },
+    refresh_token: {
+      type: 'string',
+      description: 'deferred (approval) offers only; single use: every refresh returns the next one',
+    },
+    scope: { type: 'string', description: 'the granted scope, when a refresh request named one' },
     authorization_details: {
       type: 'array',
       items: {

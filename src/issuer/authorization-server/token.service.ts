@@ -1,29 +1,38 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import {
   authorizationCodeGrantIdentifier,
   Oauth2AuthorizationServer,
   PkceCodeChallengeMethod,
   preAuthorizedCodeGrantIdentifier,
+  refreshTokenGrantIdentifier,
   type RequestLike,
 } from '@openid4vc/oauth2';
-import { sha256Hex } from '../../common/index.js';
+import { randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
-import { HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
+import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
 import { assertFreshDpop, DPOP_JTI_MARGIN_SECONDS, mapErrors, oauthError } from '../../oauth/index.js';
 import {
-  ACCESS_TOKEN_TTL_SECONDS,
   authorizationCodeGrantProblem,
   codeAttempt,
+  credentialConfigurations,
+  issuesRefreshToken,
   MAX_CODE_FAILURES,
   offerCodeMatches,
   pinAttemptError,
   preAuthorizedGrantProblem,
+  refreshBindingProblem,
+  refreshFamilyExpiry,
+  refreshGrantProblem,
+  refreshScopeProblem,
   tokenAuthorizationDetails,
 } from '../../oid4vci/index.js';
+import type { CredentialOfferEntity } from '../offers/offer.entity.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import { AuthorizationSessionRepository } from './authorization-session.repository.js';
 import { DpopReplayRepository } from './dpop-replay.repository.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
 import { TokenKeys } from './token-keys.js';
 
 type ParsedTokenRequest = ReturnType<Oauth2AuthorizationServer['parseAccessTokenRequest']>;
@@ -33,22 +42,30 @@ type GrantOf<T extends string> = Omit<ParsedTokenRequest, 'grant'> & {
 type TokenDpop = Parameters<Oauth2AuthorizationServer['createAccessTokenResponse']>[0]['dpop'];
 
 /**
- * The token endpoint (RFC 6749 §3.2, OID4VCI 1.0 §6): the pre-authorized code grant with its PIN, and the
- * authorization code grant with PKCE; tokens are ES256 JWTs, DPoP-bound when the wallet sends DPoP.
+ * The token endpoint (RFC 6749 §3.2, OID4VCI 1.0 §6): the pre-authorized code grant with its PIN, the
+ * authorization code grant with PKCE, and the refresh_token grant for offers whose issuance can be deferred
+ * (ADR 18); tokens are ES256 JWTs, DPoP-bound when the wallet sends DPoP.
  */
 @Injectable()
 export class TokenService {
+  private readonly logger = new Logger('TokenService');
   private readonly proofMaxAgeSeconds: number;
+  private readonly accessTokenTtlSeconds: number;
+  private readonly refreshTokenMaxSeconds: number;
 
   constructor(
     private readonly protocol: Oid4vciProtocol,
+    private readonly catalogue: Catalogue,
     private readonly offers: OfferRepository,
     private readonly sessions: AuthorizationSessionRepository,
     private readonly dpopReplay: DpopReplayRepository,
     private readonly tokenKeys: TokenKeys,
+    private readonly refreshTokens: RefreshTokenRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
+    this.accessTokenTtlSeconds = config.oid4vci.accessTokenTtlSeconds;
+    this.refreshTokenMaxSeconds = config.oid4vci.refreshTokenMaxSeconds;
   }
 
   async token(body: unknown, request: RequestLike) {
@@ -66,15 +83,17 @@ export class TokenService {
       });
       if (parsed.grant.grantType === authorizationCodeGrantIdentifier)
         return this.authorizationCodeToken(parsed as GrantOf<typeof authorizationCodeGrantIdentifier>, request);
+      if (parsed.grant.grantType === refreshTokenGrantIdentifier)
+        return this.refreshTokenGrant(parsed as GrantOf<typeof refreshTokenGrantIdentifier>, request);
       if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier)
-        throw oauthError(400, 'unsupported_grant_type', 'Use the pre-authorized code or the authorization code grant');
+        throw oauthError(400, 'unsupported_grant_type', 'Use the pre-authorized code, authorization code or refresh token grant');
       return this.preAuthorizedCodeToken(parsed as GrantOf<typeof preAuthorizedCodeGrantIdentifier>, request);
     });
   }
 
   /** Operator rotation of the access-token key; tokens of older keys stay valid for their lifetime. */
   rotateAccessTokenKey(now = new Date()) {
-    return this.tokenKeys.rotate(ACCESS_TOKEN_TTL_SECONDS + DPOP_JTI_MARGIN_SECONDS, now);
+    return this.tokenKeys.rotate(this.accessTokenTtlSeconds + DPOP_JTI_MARGIN_SECONDS, now);
   }
 
   private async preAuthorizedCodeToken(parsed: GrantOf<typeof preAuthorizedCodeGrantIdentifier>, request: RequestLike) {
@@ -104,7 +123,7 @@ export class TokenService {
     // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
     if (!(await this.offers.redeem(offer!.id, now)))
       throw oauthError(400, 'invalid_grant', 'The pre-authorized code was already used');
-    return this.accessTokenResponse(offer!.id, dpop, undefined);
+    return this.firstTokens(offer!, dpop, undefined, now);
   }
 
   private async authorizationCodeToken(parsed: GrantOf<typeof authorizationCodeGrantIdentifier>, request: RequestLike) {
@@ -143,7 +162,100 @@ export class TokenService {
     });
     if (!(await this.sessions.exchangeCode(session!.id)) || !(await this.offers.redeem(session!.offerId, new Date())))
       throw oauthError(400, 'invalid_grant', 'The authorization code was already used');
-    return this.accessTokenResponse(session!.offerId, dpop, session!.credentialIdentifiers ?? undefined);
+    const offer = (await this.offers.byId(session!.offerId))!;
+    return this.firstTokens(offer, dpop, session!.credentialIdentifiers ?? undefined, new Date());
+  }
+
+  /**
+   * The refresh_token grant (RFC 6749 §6): the presented token must be active, unexpired and its offer
+   * still going; its DPoP key must sign the proof (RFC 9449 §5); no scope beyond the original. It is then
+   * rotated in one conditional UPDATE (one of any concurrent refreshes wins); a token already rotated,
+   * presented again or losing that race, revokes its whole family (RFC 9700 §4.14.2). The new access token
+   * grants exactly what the first one did.
+   */
+  private async refreshTokenGrant(parsed: GrantOf<typeof refreshTokenGrantIdentifier>, request: RequestLike) {
+    const now = new Date();
+    const presentedHash = sha256Hex(parsed.grant.refreshToken);
+    const stored = await this.refreshTokens.byHash(presentedHash);
+    const offer = stored ? await this.offers.byId(stored.offerId) : null;
+    const refused = refreshGrantProblem(stored, offer, now);
+    if (refused) {
+      if (refused.revokeFamily) await this.revokeFamily(stored!.familyId, stored!.offerId);
+      throw refused.problem;
+    }
+    const grantedScopes = this.scopesOf(stored!.credentialIdentifiers ?? offer!.configurationIds);
+    const requestedScope = parsed.accessTokenRequest['scope'];
+    const scopeProblem = refreshScopeProblem(requestedScope, grantedScopes);
+    if (scopeProblem) throw scopeProblem;
+    const { dpop } = await this.protocol.authorizationServer.verifyRefreshTokenAccessTokenRequest({
+      authorizationServerMetadata: this.protocol.authorizationServerMetadata(),
+      grant: parsed.grant,
+      accessTokenRequest: parsed.accessTokenRequest,
+      request,
+      expectedRefreshToken: parsed.grant.refreshToken,
+      refreshTokenExpiresAt: stored!.expiresAt,
+      now,
+      dpop: { required: stored!.dpopJkt !== null, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] },
+    });
+    const binding = refreshBindingProblem(stored!.dpopJkt, dpop?.jwkThumbprint);
+    if (binding) throw binding;
+    const refreshToken = randomToken(32);
+    const rotated = await this.refreshTokens.rotate(
+      presentedHash,
+      { ...stored!, tokenHash: sha256Hex(refreshToken), status: 'active', createdAt: now },
+      now,
+    );
+    if (!rotated) {
+      await this.revokeFamily(stored!.familyId, stored!.offerId);
+      throw oauthError(400, 'invalid_grant', 'The refresh token was already used; every token of its grant is revoked');
+    }
+    const response = await this.accessTokenResponse(stored!.offerId, dpop, stored!.credentialIdentifiers ?? undefined);
+    // RFC 6749 §5.1: the granted scope is named when it differs from the requested one (no narrowing here).
+    return {
+      ...response,
+      refresh_token: refreshToken,
+      ...(requestedScope !== undefined ? { scope: grantedScopes.join(' ') } : {}),
+    };
+  }
+
+  private async revokeFamily(familyId: string, offerId: string): Promise<void> {
+    await this.refreshTokens.revokeFamily(familyId);
+    this.logger.warn({ offerId }, 'refresh token reused: its family is revoked');
+  }
+
+  /** The scope values of the configurations a grant covers (each configuration's `scope`, OID4VCI 1.0 §12.2.4). */
+  private scopesOf(configurationIds: readonly string[]): string[] {
+    const known = credentialConfigurations(this.catalogue);
+    const scopes = configurationIds
+      .map((id) => known[id]?.['scope'])
+      .filter((scope): scope is string => typeof scope === 'string');
+    return [...new Set(scopes)];
+  }
+
+  /**
+   * The tokens of a code redeemed now: the access token, and for an offer whose issuance can be deferred a
+   * refresh token opening a new family (bound to the token's DPoP key, ending with the offer at the latest).
+   */
+  private async firstTokens(
+    offer: CredentialOfferEntity,
+    dpop: TokenDpop,
+    credentialIdentifiers: string[] | undefined,
+    now: Date,
+  ) {
+    const response = await this.accessTokenResponse(offer.id, dpop, credentialIdentifiers);
+    if (!issuesRefreshToken(offer)) return response;
+    const refreshToken = randomToken(32);
+    await this.refreshTokens.insert({
+      tokenHash: sha256Hex(refreshToken),
+      familyId: randomUUID(),
+      offerId: offer.id,
+      dpopJkt: (dpop as { jwkThumbprint?: string } | undefined)?.jwkThumbprint ?? null,
+      credentialIdentifiers: credentialIdentifiers ?? null,
+      status: 'active',
+      expiresAt: refreshFamilyExpiry(now, this.refreshTokenMaxSeconds, offer.expiresAt),
+      createdAt: now,
+    });
+    return { ...response, refresh_token: refreshToken };
   }
 
   /**
@@ -159,7 +271,7 @@ export class TokenService {
       authorizationServer: this.protocol.base,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
       subject: offerId,
-      expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
+      expiresInSeconds: this.accessTokenTtlSeconds,
       dpop,
       ...(authorizationDetails ? { additionalAccessTokenPayload: { authorization_details: authorizationDetails } } : {}),
     });

@@ -15,6 +15,8 @@ export interface AuthorisedOffer {
   offer: CredentialOfferEntity;
   /** The credential identifiers the token grants (after authorization_details), or undefined. */
   credentialIdentifiers: string[] | undefined;
+  /** The thumbprint of the DPoP key the token is bound to (cnf.jkt, checked against the proof), or undefined for Bearer. */
+  dpopJkt: string | undefined;
 }
 
 const challenge = (scheme: AuthScheme | undefined, code: OAuthErrorCode, description: string) =>
@@ -73,6 +75,11 @@ export class AccessTokenVerifier {
     const offer = tokenPayload.sub ? await this.offers.byId(tokenPayload.sub) : null;
     if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued'))
       throw challenge(scheme, 'invalid_token', 'The access token does not belong to an active offer');
-    return { offer, credentialIdentifiers: grantedCredentialIdentifiers(tokenPayload as Record<string, unknown>) };
+    const jkt = (tokenPayload as { cnf?: { jkt?: unknown } }).cnf?.jkt;
+    return {
+      offer,
+      credentialIdentifiers: grantedCredentialIdentifiers(tokenPayload as Record<string, unknown>),
+      dpopJkt: typeof jkt === 'string' ? jkt : undefined,
+    };
   }
 }

@@ -58,7 +58,10 @@ export class CredentialEndpointController {
   @Post('oid4vci/deferred')
   @Header('cache-control', 'no-store')
   @OAuthErrors({ badRequest: 'invalid_credential_request', statuses: [400, 401] })
-  @ApiOperation({ summary: 'Deferred credential endpoint: 202 while an officer has not approved, then the credentials' })
+  @ApiOperation({
+    summary:
+      'Deferred credential endpoint: 202 while an officer has not approved, then the credentials (again to the same holder until it notifies)',
+  })
   @ApiOkResponse({ schema: DEFERRED_CREDENTIAL_SCHEMA })
   @ApiAcceptedResponse({ description: 'Still waiting: poll again after interval seconds', schema: DEFERRED_PENDING_SCHEMA })
   async deferred(@Body() body: unknown, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { jsonColumn } from '../../persistence/index.js';
 
 /** A holder's public key as stored: only the members checkKeyProof keeps. */
@@ -65,4 +65,23 @@ export class DeferredRequestEntity {
 
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
+
+  /**
+   * Re-delivery (ADR 18): the response the first successful poll got, sealed by src/keys (bound to
+   * `deferred:<transaction hash>`), kept until the wallet's notification or `redeliver_until`; null otherwise.
+   */
+  @Column({ name: 'response_sealed', type: 'text', nullable: true })
+  responseSealed!: string | null;
+
+  /** The notification_id of the issued credentials; the wallet's report on it ends re-delivery. */
+  @Index('ix_deferred_requests_notification')
+  @Column({ name: 'notification_id', type: 'varchar', length: 36, nullable: true })
+  notificationId!: string | null;
+
+  @Column({ name: 'redeliver_until', type: Date, nullable: true })
+  redeliverUntil!: Date | null;
+
+  /** The DPoP key thumbprint of the token that got the first delivery (null: Bearer); only it gets it again. */
+  @Column({ name: 'holder_jkt', type: 'varchar', length: 64, nullable: true })
+  holderJkt!: string | null;
 }

@@ -63,5 +63,12 @@ export const DEFERRED_PENDING_SCHEMA = {
   properties: { transaction_id: { type: 'string' }, interval: { type: 'integer', description: 'seconds between polls' } },
 };
 
-/** OID4VCI 1.0 §9.2 once approved. */
-export const DEFERRED_CREDENTIAL_SCHEMA = { type: 'object', required: ['credentials'], properties: { credentials: CREDENTIALS } };
+/** OID4VCI 1.0 §9.2 once approved; the same response again on a repeated poll until the wallet notifies (ADR 18). */
+export const DEFERRED_CREDENTIAL_SCHEMA = {
+  type: 'object',
+  required: ['credentials'],
+  properties: {
+    credentials: CREDENTIALS,
+    notification_id: { type: 'string', description: 'only with OID4VCI_DEFERRED_NOTIFICATION_ID=true' },
+  },
+};

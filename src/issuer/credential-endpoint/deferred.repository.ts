@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { IsNull, LessThan, Not } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 
@@ -7,19 +8,64 @@ import { DeferredRequestEntity } from './credential-endpoint.entity.js';
 export class DeferredRequestRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(request: DeferredRequestEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).insert(request));
+  async insert(
+    request: Omit<DeferredRequestEntity, 'responseSealed' | 'notificationId' | 'redeliverUntil' | 'holderJkt'>,
+  ): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(DeferredRequestEntity)
+        .insert({ ...request, responseSealed: null, notificationId: null, redeliverUntil: null, holderJkt: null }),
+    );
   }
 
   byTransactionHash(transactionHash: string): Promise<DeferredRequestEntity | null> {
     return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).findOneBy({ transactionHash }));
   }
 
-  /** pending → issued, once; inside the caller's transaction when given (the credential's own commit). */
-  async complete(transactionHash: string, tx?: Tx): Promise<boolean> {
+  /**
+   * pending → issued, once; inside the caller's transaction when given (the credential's own commit). With
+   * `delivery`, the same UPDATE records who the response goes to and until when a concurrent poll of that
+   * holder is told to wait for it (the in-flight window, until keepForRedelivery stores it).
+   */
+  async complete(
+    transactionHash: string,
+    tx?: Tx,
+    delivery?: { holderJkt: string | null; redeliverUntil: Date },
+  ): Promise<boolean> {
     const result = await this.db.use(tx, (m) =>
-      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'pending' }, { status: 'issued' }),
+      m
+        .getRepository(DeferredRequestEntity)
+        .update({ transactionHash, status: 'pending' }, { status: 'issued', ...(delivery ?? {}) }),
     );
     return result.affected === 1;
+  }
+
+  /**
+   * Keeps the issued response sealed for re-delivery to the same holder until `redeliverUntil` (ADR 18); with
+   * a null response, only ends the in-flight window (re-delivery disabled).
+   */
+  async keepForRedelivery(
+    transactionHash: string,
+    delivery: { responseSealed: string | null; notificationId: string; redeliverUntil: Date | null },
+  ): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'issued' }, delivery),
+    );
+  }
+
+  /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */
+  async endRedelivery(notificationId: string, offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(DeferredRequestEntity).update({ notificationId, offerId }, { responseSealed: null, redeliverUntil: null }),
+    );
+  }
+
+  /** Sealed copies whose grace period is over. */
+  async purgeRedelivery(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(DeferredRequestEntity)
+        .update({ responseSealed: Not(IsNull()), redeliverUntil: LessThan(now) }, { responseSealed: null, redeliverUntil: null }),
+    );
   }
 }

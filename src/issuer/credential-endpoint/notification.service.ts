@@ -3,9 +3,13 @@ import type { RequestLike } from '@openid4vc/oauth2';
 import { mapErrors } from '../../oauth/index.js';
 import { parseNotification, repeatedNotificationProblem } from '../../oid4vci/index.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
+import { DeferredRequestRepository } from './deferred.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 
-/** The notification endpoint (OID4VCI 1.0 §11): the wallet reports what became of issued credentials. */
+/**
+ * The notification endpoint (OID4VCI 1.0 §11): the wallet reports what became of issued credentials. Any
+ * report also ends the re-delivery of a deferred response (ADR 18): its sealed copy is deleted.
+ */
 @Injectable()
 export class NotificationService {
   private readonly logger = new Logger('NotificationService');
@@ -13,6 +17,7 @@ export class NotificationService {
   constructor(
     private readonly tokens: AccessTokenVerifier,
     private readonly notifications: NotificationRepository,
+    private readonly deferred: DeferredRequestRepository,
   ) {}
 
   async notification(body: unknown, request: RequestLike): Promise<void> {
@@ -23,8 +28,10 @@ export class NotificationService {
       if (!(await this.notifications.report(id, offer.id, event, description, new Date()))) {
         const problem = repeatedNotificationProblem(await this.notifications.byId(id), offer.id, event);
         if (problem) throw problem;
+        await this.deferred.endRedelivery(id, offer.id);
         return;
       }
+      await this.deferred.endRedelivery(id, offer.id);
       this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
     }, 'invalid_notification_request');
   }

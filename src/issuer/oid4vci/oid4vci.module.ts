@@ -5,6 +5,7 @@ import { AuthorizationService } from '../authorization-server/authorization.serv
 import { AuthorizationSessionRepository } from '../authorization-server/authorization-session.repository.js';
 import { CITIZEN_AUTHENTICATOR, LoginCodeAuthenticator } from '../authorization-server/citizen-authenticator.js';
 import { DpopReplayRepository } from '../authorization-server/dpop-replay.repository.js';
+import { RefreshTokenRepository } from '../authorization-server/refresh-token.repository.js';
 import { TokenKeyRepository } from '../authorization-server/token-key.repository.js';
 import { TokenKeys } from '../authorization-server/token-keys.js';
 import { TokenService } from '../authorization-server/token.service.js';
@@ -60,6 +61,7 @@ import { Oid4vciPurge } from './purge.js';
     DpopReplayRepository,
     TokenKeyRepository,
     TokenKeys,
+    RefreshTokenRepository,
     TokenService,
     AuthorizationService,
     { provide: CITIZEN_AUTHENTICATOR, useClass: LoginCodeAuthenticator },

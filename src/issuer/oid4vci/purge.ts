@@ -2,13 +2,16 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { BackgroundJob } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { AuthorizationSessionRepository } from '../authorization-server/authorization-session.repository.js';
+import { RefreshTokenRepository } from '../authorization-server/refresh-token.repository.js';
+import { DeferredRequestRepository } from '../credential-endpoint/deferred.repository.js';
 import { NonceRepository } from '../credential-endpoint/nonce.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 
 /**
  * Drops expired OID4VCI state every OID4VCI_PURGE_INTERVAL_MS: nonces and remembered DPoP jtis, pushed
- * requests and unexchanged codes, and the sealed claims and offer objects of offers that expired (or
- * were locked) unredeemed. One timer per replica; each run is plain conditional statements, so replicas
+ * requests and unexchanged codes, the sealed claims and offer objects of offers that expired (or were
+ * locked) unredeemed, refresh-token families past their end, and sealed deferred responses whose
+ * re-delivery window closed (ADR 18). One timer per replica; each run is plain conditional statements, so replicas
  * may overlap.
  */
 @Injectable()
@@ -22,6 +25,8 @@ export class Oid4vciPurge implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly nonces: NonceRepository,
     private readonly sessions: AuthorizationSessionRepository,
     private readonly offers: OfferRepository,
+    private readonly refreshTokens: RefreshTokenRepository,
+    private readonly deferred: DeferredRequestRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.intervalMs = config.oid4vci.purgeIntervalMs;
@@ -42,5 +47,7 @@ export class Oid4vciPurge implements OnApplicationBootstrap, OnApplicationShutdo
     await this.nonces.purgeExpired(now);
     await this.sessions.purgeExpired(now);
     await this.offers.purgeExpiredSealedState(now);
+    await this.refreshTokens.purgeExpired(now);
+    await this.deferred.purgeRedelivery(now);
   }
 }

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { LessThan, MoreThan } from 'typeorm';
+import { Database } from '../../persistence/index.js';
+import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
+
+/** Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE. */
+@Injectable()
+export class RefreshTokenRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(token: Oid4vciRefreshTokenEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
+  }
+
+  byHash(tokenHash: string): Promise<Oid4vciRefreshTokenEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).findOneBy({ tokenHash }));
+  }
+
+  /**
+   * The single-use step of a refresh: `active → rotated` in one conditional UPDATE (of any number of
+   * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
+   * statements, not one transaction: a transaction held across awaits would block SQLite's other
+   * connections. A crash between them leaves the family without an active token (the wallet never got the
+   * successor; its retry with the old token counts as reuse), the same as a response lost after rotation.
+   */
+  async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(Oid4vciRefreshTokenEntity)
+        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
+    );
+    if (result.affected !== 1) return false;
+    await this.insert(successor);
+    return true;
+  }
+
+  /** Reuse detected (RFC 9700 §4.14.2): every token of the family is dead. */
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).update({ familyId }, { status: 'revoked' }));
+  }
+
+  /** Families past their end (rotated and revoked rows are kept until then, for reuse detection). */
+  async purgeExpired(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).delete({ expiresAt: LessThan(now) }));
+  }
+}

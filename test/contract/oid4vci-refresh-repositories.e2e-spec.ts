@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { randomToken, sha256Hex } from '../../src/common/index.js';
+import { RefreshTokenRepository } from '../../src/issuer/authorization-server/refresh-token.repository.js';
+import type { Oid4vciRefreshTokenEntity } from '../../src/issuer/authorization-server/refresh-token.entity.js';
+import { DeferredRequestRepository } from '../../src/issuer/credential-endpoint/deferred.repository.js';
+import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
+import type { Database } from '../../src/persistence/index.js';
+import {
+  CALLERS,
+  insertAgency,
+  minutesFrom,
+  openContractDatabase,
+  race,
+  winners,
+  type ContractDatabase,
+} from './contract-database.js';
+
+/**
+ * Refresh-token rotation and the re-delivery copies of deferred responses (ADR 18), against the repositories
+ * alone on each database, spread over several connections as replicas: of many concurrent refreshes with
+ * one token exactly one rotates it (and exactly one successor exists); revocation and purges touch what
+ * they should and nothing else.
+ */
+describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
+  let database: ContractDatabase;
+  let agencyId: string;
+  const on =
+    <R>(make: (db: Database) => R) =>
+    (caller: number): R =>
+      make(database.replicas[caller % database.replicas.length]!);
+  const refreshTokens = on((db) => new RefreshTokenRepository(db));
+  const deferred = on((db) => new DeferredRequestRepository(db));
+
+  beforeAll(async () => {
+    database = await openContractDatabase('refresh');
+    agencyId = await insertAgency(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  const token = (familyId: string, expiresAt: Date): Oid4vciRefreshTokenEntity => ({
+    tokenHash: sha256Hex(randomToken()),
+    familyId,
+    offerId: randomUUID(),
+    dpopJkt: null,
+    credentialIdentifiers: ['driving-licence.sd_jwt'],
+    status: 'active',
+    expiresAt,
+    createdAt: new Date(),
+  });
+
+  it('lets exactly one of many concurrent refreshes rotate a token, with exactly one successor', async () => {
+    const now = new Date();
+    const familyId = randomUUID();
+    const first = token(familyId, minutesFrom(now, 10));
+    await refreshTokens(0).insert(first);
+    const successors = Array.from({ length: CALLERS }, () => ({ ...first, tokenHash: sha256Hex(randomToken()) }));
+    const results = await race(database.replicas, CALLERS, (_, caller) =>
+      refreshTokens(caller).rotate(first.tokenHash, successors[caller]!, new Date()),
+    );
+    expect(winners(results)).toBe(1);
+    expect((await refreshTokens(1).byHash(first.tokenHash))?.status).toBe('rotated');
+    const stored = await Promise.all(successors.map((successor) => refreshTokens(2).byHash(successor.tokenHash)));
+    expect(stored.filter(Boolean)).toHaveLength(1);
+    expect(stored.find(Boolean)).toMatchObject({ familyId, status: 'active', credentialIdentifiers: ['driving-licence.sd_jwt'] });
+    // A rotated token rotates no more.
+    expect(await refreshTokens(0).rotate(first.tokenHash, { ...first, tokenHash: sha256Hex(randomToken()) }, new Date())).toBe(
+      false,
+    );
+  });
+
+  it('rotates no expired token, revokes a whole family and no other, and purges families past their end', async () => {
+    const now = new Date();
+    const expired = token(randomUUID(), minutesFrom(now, -1));
+    await refreshTokens(0).insert(expired);
+    expect(await refreshTokens(1).rotate(expired.tokenHash, { ...expired, tokenHash: sha256Hex(randomToken()) }, now)).toBe(
+      false,
+    );
+
+    const familyId = randomUUID();
+    const members = [token(familyId, minutesFrom(now, 10)), token(familyId, minutesFrom(now, 10))];
+    const other = token(randomUUID(), minutesFrom(now, 10));
+    for (const row of [...members, other]) await refreshTokens(0).insert(row);
+    await refreshTokens(1).revokeFamily(familyId);
+    for (const row of members) expect((await refreshTokens(2).byHash(row.tokenHash))?.status).toBe('revoked');
+    expect((await refreshTokens(2).byHash(other.tokenHash))?.status).toBe('active');
+    expect(
+      await refreshTokens(0).rotate(members[0]!.tokenHash, { ...members[0]!, tokenHash: sha256Hex(randomToken()) }, now),
+    ).toBe(false);
+
+    await refreshTokens(1).purgeExpired(now);
+    expect(await refreshTokens(2).byHash(expired.tokenHash)).toBeNull();
+    expect(await refreshTokens(2).byHash(other.tokenHash)).not.toBeNull();
+  });
+
+  it('keeps a sealed deferred response until the notification or the end of its window', async () => {
+    const now = new Date();
+    const issued = async (redeliverUntil: Date) => {
+      const transactionHash = sha256Hex(randomToken());
+      const offerId = randomUUID();
+      await new OfferRepository(database.db).insert({
+        id: offerId,
+        agencyId,
+        typeId: 'driving-licence',
+        configurationIds: ['driving-licence.sd_jwt'],
+        issuedConfigurations: ['driving-licence.sd_jwt'],
+        claimsSealed: null,
+        flow: 'pre-authorized_code',
+        approval: 'approved',
+        offerSealed: null,
+        preAuthCodeHash: sha256Hex(randomToken()),
+        txCodeHash: null,
+        txCodeFailures: 0,
+        status: 'issued',
+        expiresAt: minutesFrom(now, 60),
+        createdAt: now,
+      });
+      const notificationId = randomUUID();
+      await deferred(0).insert({
+        transactionHash,
+        offerId,
+        configurationId: 'driving-licence.sd_jwt',
+        holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+        status: 'pending',
+        createdAt: now,
+      });
+      const inFlight = { holderJkt: 'jkt', redeliverUntil: minutesFrom(now, 1) };
+      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(true);
+      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(false);
+      expect(await deferred(2).byTransactionHash(transactionHash)).toMatchObject({ ...inFlight, responseSealed: null });
+      await deferred(2).keepForRedelivery(transactionHash, { responseSealed: 'sealed-response', notificationId, redeliverUntil });
+      return { transactionHash, offerId, notificationId };
+    };
+    const notified = await issued(minutesFrom(now, 10));
+    const lapsed = await issued(minutesFrom(now, -1));
+    const kept = await issued(minutesFrom(now, 10));
+    expect(await deferred(0).byTransactionHash(kept.transactionHash)).toMatchObject({
+      status: 'issued',
+      responseSealed: 'sealed-response',
+      notificationId: kept.notificationId,
+      holderJkt: 'jkt',
+    });
+
+    // Another offer's report on the notification id ends nothing; the offer's own does.
+    await deferred(1).endRedelivery(notified.notificationId, randomUUID());
+    expect((await deferred(2).byTransactionHash(notified.transactionHash))?.responseSealed).toBe('sealed-response');
+    await deferred(1).endRedelivery(notified.notificationId, notified.offerId);
+    expect(await deferred(2).byTransactionHash(notified.transactionHash)).toMatchObject({
+      responseSealed: null,
+      redeliverUntil: null,
+    });
+
+    await deferred(0).purgeRedelivery(now);
+    expect((await deferred(1).byTransactionHash(lapsed.transactionHash))?.responseSealed).toBeNull();
+    expect((await deferred(1).byTransactionHash(kept.transactionHash))?.responseSealed).toBe('sealed-response');
+  });
+});

@@ -1,0 +1,290 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  clientAuthenticationAnonymous,
+  HashAlgorithm,
+  Oauth2Client,
+  resourceRequest,
+  type Jwk,
+  type RequestDpopOptions,
+} from '@openid4vc/oauth2';
+import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
+import { decodeJwt } from 'jose';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { clientErrorCode, wallet } from './support/wallet.js';
+import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+
+const CONFIGURATION = 'driving-licence.sd_jwt';
+/** Short-lived access tokens, so that the test sees one expire (no sleeping: it polls until refused). */
+const ACCESS_TOKEN_TTL_SECONDS = 5;
+
+/**
+ * ADR 18: the refresh_token grant for deferred offers (rotation, reuse revokes the family, DPoP binding,
+ * no scope widening) and re-delivery of a deferred credential until the wallet's notification. The wallet
+ * is the @openid4vc clients: Openid4vciClient for the offer, token and credential request, Oauth2Client for
+ * the refresh, and the library's resourceRequest (DPoP and all) for the deferred endpoint, because this app
+ * sends notification_id in deferred responses (OID4VCI_DEFERRED_NOTIFICATION_ID), which the 0.4.6
+ * Openid4vciClient refuses.
+ */
+describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () => {
+  let app: TestApp;
+  let apiKey: string;
+
+  const offer = (body: Record<string, unknown> = {}) =>
+    app.call('POST', '/agency/offers', {
+      token: apiKey,
+      body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: CHINESE_DRIVING_LICENCE_CLAIMS, txCode: false, ...body },
+    });
+
+  /** A citizen's wallet: the @openid4vc clients with one set of keys. */
+  function holder() {
+    const held = wallet();
+    const callbacks = {
+      fetch,
+      signJwt: held.signJwt,
+      hash: (data: Uint8Array, alg: HashAlgorithm) =>
+        createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
+          .update(data)
+          .digest(),
+      generateRandom: (length: number) => randomBytes(length),
+      clientAuthentication: clientAuthenticationAnonymous(),
+    };
+    const oauth2 = new Oauth2Client({ callbacks });
+    const dpopOf = (key: Jwk | undefined): RequestDpopOptions | undefined =>
+      key ? { signer: { method: 'jwk', alg: 'ES256', publicJwk: key } } : undefined;
+
+    /** Takes an offer (DPoP-bound with `dpopKey`) and sends the credential request; returns the tokens and the 202's transaction_id. */
+    async function apply(link: string, dpopKey?: Jwk) {
+      const credentialOffer = await held.client.resolveCredentialOffer(link);
+      const issuerMetadata = await held.client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+      const { accessTokenResponse } = await held.client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+        credentialOffer,
+        issuerMetadata,
+        ...(dpopKey ? { dpop: dpopOf(dpopKey) } : {}),
+      });
+      return { issuerMetadata, tokens: accessTokenResponse };
+    }
+
+    async function requestDeferred(issuerMetadata: IssuerMetadataResult, accessToken: string, dpopKey?: Jwk) {
+      const requested = await held.sendCredentialRequest({
+        issuerMetadata,
+        accessToken,
+        configurationId: CONFIGURATION,
+        ...(dpopKey ? { dpop: dpopOf(dpopKey) } : {}),
+      });
+      expect(requested.response.status).toBe(202);
+      return requested.credentialResponse.transaction_id!;
+    }
+
+    /** RFC 6749 §6 through the library's client. */
+    const refresh = (issuerMetadata: IssuerMetadataResult, refreshToken: string, dpopKey?: Jwk, scope?: string) =>
+      oauth2.retrieveRefreshTokenAccessToken({
+        authorizationServerMetadata: issuerMetadata.authorizationServers[0]!,
+        refreshToken,
+        ...(dpopKey ? { dpop: dpopOf(dpopKey) } : {}),
+        ...(scope !== undefined ? { additionalRequestPayload: { scope } } : {}),
+      });
+
+    /** The deferred credential request (OID4VCI 1.0 §9.1) through the library's resourceRequest: status and JSON body. */
+    async function poll(issuerMetadata: IssuerMetadataResult, accessToken: string, transactionId: string, dpopKey?: Jwk) {
+      const result = await resourceRequest({
+        callbacks,
+        accessToken,
+        url: issuerMetadata.credentialIssuer.deferred_credential_endpoint!,
+        ...(dpopKey ? { dpop: dpopOf(dpopKey) } : {}),
+        requestOptions: {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ transaction_id: transactionId }),
+        },
+      });
+      return { status: result.response.status, body: (await result.response.json()) as Record<string, unknown> };
+    }
+    return { ...held, apply, requestDeferred, refresh, poll, dpopOf };
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      OID4VCI_ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
+      OID4VCI_DEFERRED_NOTIFICATION_ID: 'true',
+    });
+    apiKey = (await createActiveAgency(app, 'dmv', 'Vehicle Administration', ['driving-licence'])).apiKey;
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('advertises the grant, and gives refresh tokens only to offers whose issuance can be deferred', async () => {
+    const metadata = await app.call('GET', '/.well-known/oauth-authorization-server');
+    expect(metadata.body.grant_types_supported).toEqual(expect.arrayContaining(['refresh_token']));
+
+    const wallet = holder();
+    const immediate = await wallet.apply((await offer()).body.credentialOffer);
+    expect(immediate.tokens.refresh_token).toBeUndefined();
+    // A token that came without a refresh token: presenting the access token (or anything) is invalid_grant.
+    const refused = await wallet
+      .refresh(immediate.issuerMetadata, immediate.tokens.access_token)
+      .catch((error: unknown) => clientErrorCode(error));
+    expect(refused).toBe('invalid_grant');
+
+    const deferred = await wallet.apply((await offer({ requiresApproval: true })).body.credentialOffer);
+    expect(deferred.tokens.refresh_token).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/));
+  });
+
+  it('refreshes a DPoP-bound grant after the access token expired; rotation; reuse kills the family', async () => {
+    const created = await offer({ requiresApproval: true });
+    const wallet = holder();
+    const dpopKey = wallet.newKey();
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer, dpopKey);
+    expect(tokens.token_type).toBe('DPoP');
+    const transactionId = await wallet.requestDeferred(issuerMetadata, tokens.access_token, dpopKey);
+    expect((await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey })).body).toEqual({
+      approved: true,
+    });
+
+    // The access token expires (the app's short lifetime); the deferred endpoint refuses it.
+    const expired = await eventually(
+      async () => {
+        const answer = await wallet.poll(issuerMetadata, tokens.access_token, transactionId, dpopKey);
+        return answer.status === 401 ? answer : undefined;
+      },
+      4 * ACCESS_TOKEN_TTL_SECONDS * 1000,
+      250,
+    );
+    expect(expired.body.error).toBe('invalid_token');
+
+    // Refresh with the same DPoP key: a new access token for the same grant, and a new refresh token.
+    const first = await wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey);
+    const renewed = first.accessTokenResponse;
+    expect(renewed.token_type).toBe('DPoP');
+    expect(renewed.refresh_token).toBeDefined();
+    expect(renewed.refresh_token).not.toBe(tokens.refresh_token);
+    const before = decodeJwt(tokens.access_token);
+    const after = decodeJwt(renewed.access_token);
+    expect(after.sub).toBe(before.sub);
+    expect(after['cnf']).toEqual(before['cnf']);
+    expect(after['authorization_details']).toEqual(before['authorization_details']);
+
+    // The new token polls the deferred endpoint and gets the credential the officer approved.
+    const issued = await wallet.poll(issuerMetadata, renewed.access_token, transactionId, dpopKey);
+    expect(issued.status).toBe(200);
+    expect(issued.body.credentials).toHaveLength(1);
+
+    // Rotation: the next refresh works with the newest token...
+    const second = await wallet.refresh(issuerMetadata, renewed.refresh_token!, dpopKey);
+    // ...the first (rotated) one presented again is reuse: invalid_grant, and the whole family is revoked.
+    const reused = await wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey).catch(clientErrorCode);
+    expect(reused).toBe('invalid_grant');
+    const newest = await wallet
+      .refresh(issuerMetadata, second.accessTokenResponse.refresh_token!, dpopKey)
+      .catch(clientErrorCode);
+    expect(newest).toBe('invalid_grant');
+  });
+
+  it('refuses another DPoP key, a missing proof and a wider scope, without spending the refresh token', async () => {
+    const wallet = holder();
+    const dpopKey = wallet.newKey();
+    const { issuerMetadata, tokens } = await wallet.apply(
+      (await offer({ requiresApproval: true })).body.credentialOffer,
+      dpopKey,
+    );
+    const refreshToken = tokens.refresh_token!;
+
+    const otherKey = await wallet.refresh(issuerMetadata, refreshToken, wallet.newKey()).catch(clientErrorCode);
+    expect(otherKey).toBe('invalid_grant');
+    const noProof = await wallet.refresh(issuerMetadata, refreshToken).catch(clientErrorCode);
+    expect(noProof).toBe('invalid_dpop_proof');
+    const wider = await wallet
+      .refresh(issuerMetadata, refreshToken, dpopKey, 'driving-licence marriage-certificate')
+      .catch(clientErrorCode);
+    expect(wider).toBe('invalid_scope');
+
+    // None of these spent it: the original scope (or less) is granted, and named in the response.
+    const { accessTokenResponse } = await wallet.refresh(issuerMetadata, refreshToken, dpopKey, 'driving-licence');
+    expect(accessTokenResponse.scope).toBe('driving-licence');
+    expect(accessTokenResponse.token_type).toBe('DPoP');
+  });
+
+  it('lets exactly one of concurrent refreshes win; the race counts as reuse and ends the (Bearer) family', async () => {
+    const wallet = holder();
+    const { issuerMetadata, tokens } = await wallet.apply((await offer({ requiresApproval: true })).body.credentialOffer);
+    expect(tokens.token_type).toBe('Bearer');
+    // A Bearer grant stays Bearer: a DPoP proof cannot bind its tokens afterwards.
+    expect(await wallet.refresh(issuerMetadata, tokens.refresh_token!, wallet.newKey()).catch(clientErrorCode)).toBe(
+      'invalid_dpop_proof',
+    );
+
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        wallet.refresh(issuerMetadata, tokens.refresh_token!).then(
+          (result) => result.accessTokenResponse,
+          (error: unknown) => clientErrorCode(error),
+        ),
+      ),
+    );
+    const winners = answers.filter((answer) => typeof answer !== 'string');
+    expect(winners).toHaveLength(1);
+    expect(answers.filter((answer) => typeof answer === 'string')).toEqual(Array(3).fill('invalid_grant'));
+    expect(await wallet.refresh(issuerMetadata, winners[0]!.refresh_token!).catch(clientErrorCode)).toBe('invalid_grant');
+  });
+
+  it('answers malformed refresh requests with RFC 6749 error JSON, never a 500', async () => {
+    const form = (body: string) =>
+      app.call('POST', '/oid4vci/token', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const missing = await form('grant_type=refresh_token');
+    expect(missing.status).toBe(400);
+    expect(missing.headers.get('content-type')).toContain('application/json');
+    expect(missing.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    const unknown = await form(`grant_type=refresh_token&refresh_token=${'x'.repeat(43)}`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toEqual({ error: 'invalid_grant', error_description: expect.any(String) });
+    const json = await app.call('POST', '/oid4vci/token', { body: { grant_type: 'refresh_token', refresh_token: 42 } });
+    expect(json.status).toBe(400);
+    expect(json.body.error).toMatch(/^invalid_(request|grant)$/);
+  });
+
+  it('re-delivers an issued deferred credential to the same holder until the wallet notifies', async () => {
+    const created = await offer({ requiresApproval: true });
+    const wallet = holder();
+    const dpopKey = wallet.newKey();
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer, dpopKey);
+    const transactionId = await wallet.requestDeferred(issuerMetadata, tokens.access_token, dpopKey);
+    await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey });
+    // A fresh access token for each step (the tokens are short-lived here), through rotating refreshes.
+    let refreshToken = tokens.refresh_token!;
+    const fresh = async () => {
+      const { accessTokenResponse } = await wallet.refresh(issuerMetadata, refreshToken, dpopKey);
+      refreshToken = accessTokenResponse.refresh_token!;
+      return accessTokenResponse.access_token;
+    };
+
+    const first = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      credentials: [{ credential: expect.any(String) }],
+      notification_id: expect.any(String),
+    });
+    // The response was lost, say: the same poll again gets the SAME credential, not a second one.
+    const again = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+
+    // Another holder (its own offer and DPoP key) cannot fetch it with the transaction_id.
+    const thief = holder();
+    const thiefKey = thief.newKey();
+    const stolen = await thief.apply((await offer({ requiresApproval: true })).body.credentialOffer, thiefKey);
+    const refused = await thief.poll(stolen.issuerMetadata, stolen.tokens.access_token, transactionId, thiefKey);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_transaction_id');
+
+    // The wallet accepts the credential: the sealed copy is dropped, the transaction is over.
+    await wallet.client.sendNotification({
+      issuerMetadata,
+      accessToken: await fresh(),
+      dpop: wallet.dpopOf(dpopKey),
+      notification: { notificationId: first.body.notification_id as string, event: 'credential_accepted' },
+    });
+    const after = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
+    expect(after.status).toBe(400);
+    expect(after.body.error).toBe('invalid_transaction_id');
+  });
+});
