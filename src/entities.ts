@@ -24,6 +24,8 @@ import {
   Oid4vciTokenKeyEntity,
   ApprovalApplicationEntity,
   ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
 } from './issuer/index.js';
 import {
   CitizenLoginClaimsEntity,
@@ -38,6 +40,8 @@ export const entities = [
   KeyEntity,
   ApprovalApplicationEntity,
   ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
   OutboxEntity,
   ChainContractEntity,
   JobLeaseEntity,

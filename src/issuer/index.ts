@@ -23,4 +23,9 @@ export {
   Oid4vciNotificationEntity,
   DeferredRequestEntity,
 } from './credential-endpoint/credential-endpoint.entity.js';
-export { ApprovalApplicationEntity, ApprovalStepEntity } from './approvals/approval.entity.js';
+export {
+  ApprovalApplicationEntity,
+  ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+} from './approvals/approval.entity.js';

@@ -9,6 +9,7 @@ import {
   OutboxService,
   Reconciler,
   type JointApprovalLog,
+  type PolicyRecord,
 } from '../../chain/index.js';
 import { badRequest, notFound, parseOrThrow, ProblemError, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
 import { Catalogue } from '../../credentials/index.js';
@@ -17,7 +18,7 @@ import { Database } from '../../persistence/index.js';
 import { KeyService } from '../../keys/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
-import { OfferService } from '../offers/offer.service.js';
+import { OfferService, type PreparedOffer } from '../offers/offer.service.js';
 import type { ApprovalApplicationEntity, ApprovalStepEntity } from './approval.entity.js';
 import { ApprovalRepository } from './approval.repository.js';
 import {
@@ -34,6 +35,8 @@ import { createApplicationSchema } from './approval.schemas.js';
 
 /** Pending applications one reconcile round looks at. */
 const RECONCILE_BATCH = 200;
+/** How long the wallet may take to redeem an application's offer (its credential waits for the approvals). */
+const APPLICATION_OFFER_SECONDS = 30 * 86_400;
 /** Reason code of an application whose submit transaction the contract refused. */
 export const SUBMISSION_REFUSED = 'submission-refused';
 
@@ -88,66 +91,29 @@ export class ApprovalService implements OnApplicationBootstrap {
     const input = parseOrThrow(createApplicationSchema, body);
     const type = this.catalogue.get(input.type);
     if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
-    const policy = await this.chain.activePolicy(credentialTypeKey(type.id));
-    const mismatch = policyMismatch(
-      policy && { ...policy.terms, active: policy.active },
-      await this.chain.controllerAddress(),
-      ethrDidAddress(agency.did)!,
-    );
-    if (mismatch)
-      throw new ProblemError(409, 'no_approval_policy', 'No joint-approval policy applies', `${type.id}: ${mismatch}`);
-
+    const policy = await this.policyFor(agency, type.id);
     // The offer checks formats and claims against the catalogue; its credential request waits (deferred).
-    const offer = await this.offers.createOffer(agency, {
+    const prepared = await this.offers.prepareOffer(agency, {
       type: type.id,
       formats: input.formats,
       claims: input.claims,
       txCode: input.txCode,
       flow: input.flow,
       requiresApproval: true,
-      expiresInSeconds: 30 * 86_400,
+      expiresInSeconds: APPLICATION_OFFER_SECONDS,
     });
-    const content: ApplicationContent = { typeId: type.id, formats: [...new Set(input.formats)], claims: input.claims };
-    const salt = randomBytes(32);
-    const applicationId = applicationIdOf(salt, content);
-    const reference = randomUUID();
     const readToken = randomToken(32);
-    const sealed: SealedApplication = { salt: hexlify(salt), content };
-    const now = new Date();
-    const row: ApprovalApplicationEntity = {
-      id: reference,
-      applicationId,
-      agencyId: agency.id,
-      typeId: type.id,
-      offerId: offer.offerId,
-      policyId: policy!.policyId.toString(),
-      contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
-      readTokenHash: sha256Hex(readToken),
-      state: 'pending',
-      reasonCodes: [],
-      outboxId: '',
-      createdAt: now,
-      updatedAt: now,
-    };
-    const submit = await this.chain.submitWrite(applicationId, policy!.policyId, `approval:${reference}`);
-    const outboxId = await this.db.transaction(async (tx) => {
-      row.outboxId = await this.chain.enqueue(tx, submit);
-      await this.repository.insert(tx, row);
-      await this.audit.append(
-        {
-          kind: 'approval.submitted',
-          actor: `agency:${agency.id}`,
-          subject: `application:${reference}`,
-          data: { applicationId, policyId: row.policyId, typeId: type.id, formats: content.formats, offerId: offer.offerId },
-        },
-        tx,
-      );
-      return row.outboxId;
+    const { row, outboxId } = await this.file({
+      agency,
+      policy,
+      prepared,
+      reference: randomUUID(),
+      readToken,
+      formats: input.formats,
+      claims: input.claims,
+      actor: `agency:${agency.id}`,
     });
-    this.logger.log(
-      { agencyId: agency.id, reference, applicationId, policyId: row.policyId },
-      'joint-approval application submitted',
-    );
+    const offer = await this.offers.offerCreated(agency, prepared);
     return {
       ...(await this.view(row)),
       readToken,
@@ -160,6 +126,83 @@ export class ApprovalService implements OnApplicationBootstrap {
       },
       outboxId,
     };
+  }
+
+  /** The type's active policy when it names this department as submitter and this agency as issuer; 409 otherwise. */
+  async policyFor(agency: Agency, typeId: string): Promise<PolicyRecord> {
+    const policy = await this.chain.activePolicy(credentialTypeKey(typeId));
+    const mismatch = policyMismatch(
+      policy && { ...policy.terms, active: policy.active },
+      await this.chain.controllerAddress(),
+      ethrDidAddress(agency.did)!,
+    );
+    if (mismatch) throw new ProblemError(409, 'no_approval_policy', 'No joint-approval policy applies', `${typeId}: ${mismatch}`);
+    return policy!;
+  }
+
+  /**
+   * Files an application: the content sealed, its salted digest computed, and then ONE transaction stores
+   * the deferred offer, the application, the submit write (outbox) and the audit entry, so that none of
+   * them exists without the others (ADR 17 addendum: no orphan offer).
+   */
+  async file(input: {
+    agency: Agency;
+    policy: PolicyRecord;
+    prepared: PreparedOffer;
+    reference: string;
+    readToken: string;
+    formats: readonly string[];
+    claims: Record<string, unknown>;
+    actor: string;
+  }): Promise<{ row: ApprovalApplicationEntity; outboxId: string }> {
+    const { agency, policy, prepared, reference } = input;
+    const offerId = prepared.entity.id;
+    const content: ApplicationContent = {
+      typeId: prepared.entity.typeId,
+      formats: [...new Set(input.formats)],
+      claims: input.claims,
+    };
+    const salt = randomBytes(32);
+    const applicationId = applicationIdOf(salt, content);
+    const sealed: SealedApplication = { salt: hexlify(salt), content };
+    const now = new Date();
+    const row: ApprovalApplicationEntity = {
+      id: reference,
+      applicationId,
+      agencyId: agency.id,
+      typeId: content.typeId,
+      offerId,
+      policyId: policy.policyId.toString(),
+      contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
+      readTokenHash: sha256Hex(input.readToken),
+      state: 'pending',
+      reasonCodes: [],
+      outboxId: '',
+      createdAt: now,
+      updatedAt: now,
+    };
+    // Prepared before the transaction (the signing key lookup reads the database, which SQLite serialises).
+    const submit = await this.chain.submitWrite(applicationId, policy.policyId, `approval:${reference}`);
+    const outboxId = await this.db.transaction(async (tx) => {
+      await this.offerRepository.insert(prepared.entity, tx);
+      row.outboxId = await this.chain.enqueue(tx, submit);
+      await this.repository.insert(tx, row);
+      await this.audit.append(
+        {
+          kind: 'approval.submitted',
+          actor: input.actor,
+          subject: `application:${reference}`,
+          data: { applicationId, policyId: row.policyId, typeId: content.typeId, formats: content.formats, offerId },
+        },
+        tx,
+      );
+      return row.outboxId;
+    });
+    this.logger.log(
+      { agencyId: agency.id, reference, applicationId, policyId: row.policyId, actor: input.actor },
+      'joint-approval application submitted',
+    );
+    return { row, outboxId };
   }
 
   /** The applicant's view: the reference and the read token handed out at submission. */

@@ -8,8 +8,9 @@ import { CredentialOfferEntity } from './offer.entity.js';
 export class OfferRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(offer: CredentialOfferEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).insert(offer));
+  /** Stores a new offer, in the caller's transaction when given one. */
+  async insert(offer: CredentialOfferEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(CredentialOfferEntity).insert(offer));
   }
 
   async setSealedOffer(id: string, offerSealed: string): Promise<void> {

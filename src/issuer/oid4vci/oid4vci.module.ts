@@ -28,6 +28,7 @@ import {
 } from '../approvals/approval.controller.js';
 import { ApprovalRepository } from '../approvals/approval.repository.js';
 import { ApprovalService } from '../approvals/approval.service.js';
+import { InboxRepository } from '../approvals/inbox.repository.js';
 import { DepartmentApprovals } from '../approvals/department-approvals.service.js';
 import { Oid4vciProtocol } from './protocol.js';
 import { Oid4vciPurge } from './purge.js';
@@ -72,6 +73,7 @@ import { Oid4vciPurge } from './purge.js';
     DeferredCredentialService,
     NotificationService,
     ApprovalRepository,
+    InboxRepository,
     ApprovalService,
     DepartmentApprovals,
   ],
