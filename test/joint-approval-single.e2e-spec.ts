@@ -1,0 +1,190 @@
+import { jest } from '@jest/globals';
+import { JsonRpcProvider } from 'ethers';
+import { Database } from '../src/persistence/index.js';
+import { ApprovalRepository } from '../src/issuer/approvals/approval.repository.js';
+import {
+  ApprovalApplicationEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+} from '../src/issuer/approvals/approval.entity.js';
+import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
+import { OutboxEntity } from '../src/chain/outbox.entity.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { BUSINESS_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+
+/** A decision period short enough to pass by moving the chain's clock, long enough not to pass by itself. */
+const DECISION_PERIOD = 3_600;
+
+/**
+ * Issue 16 leftovers, in one department (it issues and is the one required department of the policies):
+ * no orphan offer when the application cannot be stored, the operator's expire after the deadline, and the
+ * inbox that follows a stored cursor.
+ */
+describe('joint approval in one department', () => {
+  let app: TestApp;
+  let db: Database;
+  let controller: string;
+  let agency: { id: string; did: string; apiKey: string };
+  let provider: JsonRpcProvider;
+
+  const apply = (type: string, claims: Record<string, unknown>) =>
+    app.call('POST', '/agency/approvals', { token: agency.apiKey, body: { type, claims, txCode: false } });
+  const state = (filed: { reference: string; readToken: string }) =>
+    app.call('GET', `/approvals/${filed.reference}`, { token: filed.readToken }).then((reply) => reply.body);
+  const submitted = (filed: { reference: string; readToken: string }) =>
+    eventually(
+      async () => ((await state(filed)).timeline.some((step: { step: string }) => step.step === 'submitted') ? true : undefined),
+      60_000,
+    );
+  const inbox = async () =>
+    ((await app.operator('GET', '/operator/approvals/inbox')).body as { applicationId: string }[]).map(
+      (entry) => entry.applicationId,
+    );
+  const count = (entity: Function) => db.use(undefined, (m) => m.getRepository(entity).count());
+
+  beforeAll(async () => {
+    app = await startTestApp({ RECONCILE_INTERVAL_MS: '200', OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });
+    db = app.app.get(Database);
+    provider = new JsonRpcProvider(app.rpcUrl, undefined, { staticNetwork: true });
+    controller = (await app.operator('GET', '/operator/consortium')).body.department.controller;
+    const created = await createActiveAgency(app, 'market-office', 'Market Office', ['business-licence', 'driving-licence']);
+    agency = { id: created.agency.id, did: created.agency.did, apiKey: created.apiKey };
+    // A consortium of one (threshold 1): each proposal executes at once. Business licences need our approval;
+    // driving licences too, within an hour.
+    for (const [type, period] of [
+      ['business-licence', 0],
+      ['driving-licence', DECISION_PERIOD],
+    ] as const) {
+      const proposed = await app.operator('POST', '/operator/consortium/proposals', {
+        kind: 'SetApprovalPolicy',
+        credentialType: type,
+        issuingDepartment: controller,
+        issuingAgency: agency.id,
+        departments: [controller],
+        decisionPeriodSeconds: period,
+      });
+      expect(proposed.status).toBe(200);
+      expect(proposed.body.executed).toBe(true);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    provider?.destroy();
+    await app?.close();
+  }, 120_000);
+
+  it('leaves no orphan offer (nor chain write) when the application cannot be stored after its offer', async () => {
+    const before = {
+      offers: await count(CredentialOfferEntity),
+      applications: await count(ApprovalApplicationEntity),
+      outbox: await count(OutboxEntity),
+    };
+    // The application's INSERT fails (the offer was inserted just before it, in the same transaction).
+    const repository = app.app.get(ApprovalRepository);
+    const failing = jest.spyOn(repository, 'insert').mockRejectedValueOnce(new Error('disk full'));
+    try {
+      const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+      expect(filed.status).toBe(500);
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    expect({
+      offers: await count(CredentialOfferEntity),
+      applications: await count(ApprovalApplicationEntity),
+      outbox: await count(OutboxEntity),
+    }).toEqual(before);
+
+    // The same request once the database works: offer, application and submit write all stored.
+    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    expect(await count(CredentialOfferEntity)).toBe(before.offers + 1);
+    expect(await count(ApprovalApplicationEntity)).toBe(before.applications + 1);
+    const offer = await db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).findOneBy({ id: filed.body.offer.offerId }),
+    );
+    expect(offer).toMatchObject({ approval: 'pending', status: 'offered' });
+    await submitted(filed.body);
+  }, 120_000);
+
+  it('the inbox follows a stored cursor from the deployment block and keeps old pending applications', async () => {
+    const first = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(first.status).toBe(201);
+    await submitted(first.body);
+    const listed = await inbox();
+    expect(listed).toContain(first.body.applicationId);
+    const contract = (await app.operator('GET', '/operator/consortium')).body.jointApproval as string;
+    const cursor = async () =>
+      (await db.use(undefined, (m) =>
+        m.getRepository(ApprovalInboxCursorEntity).findOneBy({ contract: contract.toLowerCase() }),
+      ))!.nextBlock;
+    const afterFirst = await cursor();
+    expect(afterFirst).toBeGreaterThan(0);
+    // A later scan starts at the cursor; the older application is still listed (stored as an open entry).
+    const second = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    await submitted(second.body);
+    const relisted = await inbox();
+    expect(relisted).toEqual(expect.arrayContaining([first.body.applicationId, second.body.applicationId]));
+    // Newest first.
+    expect(relisted.indexOf(second.body.applicationId)).toBeLessThan(relisted.indexOf(first.body.applicationId));
+    expect(await cursor()).toBeGreaterThan(afterFirst);
+    expect(await cursor()).toBeLessThanOrEqual((await provider.getBlockNumber()) + 1);
+    const stored = await db.use(undefined, (m) =>
+      m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: first.body.applicationId }),
+    );
+    expect(stored).toMatchObject({ state: 'open', policyId: '1' });
+
+    // Our decision takes it out of the inbox for good.
+    const decided = await app.operator('POST', `/operator/approvals/${first.body.applicationId}/decision`, { approve: true });
+    expect(decided.body).toMatchObject({ status: 'mined', outcome: 'Approved' });
+    expect(await inbox()).not.toContain(first.body.applicationId);
+    expect(
+      await db.use(undefined, (m) => m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: first.body.applicationId })),
+    ).toMatchObject({ state: 'closed' });
+  }, 120_000);
+
+  it('an operator expires an application after its deadline (chain time moved on): Rejected on chain, expired here', async () => {
+    const filed = await apply('driving-licence', DRIVING_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    await submitted(filed.body);
+    const { applicationId } = filed.body;
+    expect(await inbox()).toContain(applicationId);
+
+    // Before the deadline the contract refuses (simulated; nothing is sent).
+    const early = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({ code: 'approval_refused', reason: 'DeadlineNotPassed' });
+
+    await provider.send('evm_increaseTime', [DECISION_PERIOD + 1]);
+    await provider.send('evm_mine', []);
+    // Decisions are closed now ...
+    const late = await app.operator('POST', `/operator/approvals/${applicationId}/decision`, { approve: true });
+    expect(late.body).toMatchObject({ code: 'approval_refused', reason: 'DecisionAfterDeadline' });
+    // ... and the operator closes it.
+    const expired = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(expired.status).toBe(200);
+    expect(expired.body).toMatchObject({ status: 'mined', outcome: 'Expired' });
+    expect(expired.body.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+
+    const view = await eventually(async () => {
+      const current = await state(filed.body);
+      return current.state === 'expired' ? current : undefined;
+    }, 60_000);
+    expect(view.reasonCodes).toEqual(['deadline-missed']);
+    expect(view.timeline.at(-1)).toMatchObject({ step: 'expired', reasonCode: 'deadline-missed', txHash: expired.body.txHash });
+    expect(await inbox()).not.toContain(applicationId);
+    // Twice: the contract says it is no longer pending.
+    const again = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(again.body).toMatchObject({ code: 'approval_refused', reason: 'ApplicationNotPending' });
+
+    // The audit trail has the operator's request and the outcome (no content).
+    const kinds = await db.use(undefined, (m) =>
+      m.query(
+        `SELECT kind FROM audit_entries WHERE subject IN ('application:${applicationId}', 'application:${filed.body.reference}') ORDER BY seq`,
+      ),
+    );
+    expect((kinds as { kind: string }[]).map((row) => row.kind)).toEqual(
+      expect.arrayContaining(['approval.expire.requested', 'approval.expired']),
+    );
+  }, 120_000);
+});
