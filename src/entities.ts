@@ -26,6 +26,7 @@ import {
   ApprovalStepEntity,
   ApprovalInboxCursorEntity,
   ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
 } from './issuer/index.js';
 import {
   CitizenLoginClaimsEntity,
@@ -42,6 +43,7 @@ export const entities = [
   ApprovalStepEntity,
   ApprovalInboxCursorEntity,
   ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
   OutboxEntity,
   ChainContractEntity,
   JobLeaseEntity,

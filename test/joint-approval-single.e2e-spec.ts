@@ -40,7 +40,7 @@ describe('joint approval in one department', () => {
     ((await app.operator('GET', '/operator/approvals/inbox')).body as { applicationId: string }[]).map(
       (entry) => entry.applicationId,
     );
-  const count = (entity: Function) => db.use(undefined, (m) => m.getRepository(entity).count());
+  const count = (entity: new () => object) => db.use(undefined, (m) => m.getRepository(entity).count());
 
   beforeAll(async () => {
     app = await startTestApp({ RECONCILE_INTERVAL_MS: '200', OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });

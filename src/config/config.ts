@@ -154,6 +154,8 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.url())),
   OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  // Demo identity provider of wallet-started applications (issue 16): a JSON file of citizens.
+  CITIZEN_DIRECTORY_FILE: z.string().min(1).optional(),
   // Run-time credential catalogue: how often a replica checks the table for types changed elsewhere.
   CATALOGUE_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
   // Wallet login for web applications: the OpenID Provider under /oidc (issue 17).
@@ -239,6 +241,8 @@ export interface AppConfig {
   holderProofMaxAgeSeconds: number;
   /** Wallet redirect URIs a pushed authorization request may name (exact match); none: no PAR accepted. */
   oid4vci: { walletRedirectUris: string[]; purgeIntervalMs: number };
+  /** The demo identity provider's citizens (a JSON file) for wallet-started applications; unset: none. */
+  citizenDirectoryFile: string | undefined;
   /** How often the run-time catalogue checks for types created, versioned or retired by another replica. */
   catalogue: { refreshMs: number };
   oidc: {
@@ -410,6 +414,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     idempotency: { ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS, inFlightSeconds: e.IDEMPOTENCY_IN_FLIGHT_SECONDS },
     holderProofMaxAgeSeconds: e.HOLDER_PROOF_MAX_AGE_SECONDS,
     oid4vci: { walletRedirectUris: e.OID4VCI_WALLET_REDIRECT_URIS, purgeIntervalMs: e.OID4VCI_PURGE_INTERVAL_MS },
+    citizenDirectoryFile: e.CITIZEN_DIRECTORY_FILE,
     catalogue: { refreshMs: e.CATALOGUE_REFRESH_MS },
     oidc: {
       cookieKeys: e.OIDC_COOKIE_KEYS,

@@ -28,4 +28,5 @@ export {
   ApprovalStepEntity,
   ApprovalInboxCursorEntity,
   ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
 } from './approvals/approval.entity.js';

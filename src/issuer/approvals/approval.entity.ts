@@ -133,3 +133,29 @@ export class ApprovalInboxEntity {
   @Column({ name: 'found_at', type: Date })
   foundAt!: Date;
 }
+
+/**
+ * A wallet's pushed authorization request for a type under a joint-approval policy (no offer yet): what the
+ * application will be for once the citizen signed in. `id` is the offer id the application's offer gets
+ * (the authorization session names it); the row is consumed when the application is filed.
+ */
+@Entity('approval_wallet_requests')
+export class ApprovalWalletRequestEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'agency_id', type: 'varchar', length: 36 })
+  agencyId!: string;
+
+  @Column({ name: 'type_id', type: 'varchar', length: 64 })
+  typeId!: string;
+
+  @Column(jsonColumn<string[]>({ name: 'configuration_ids' }))
+  configurationIds!: string[];
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: Date })
+  expiresAt!: Date;
+}

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hexlify } from 'ethers';
 import { AuditLog } from '../../audit/index.js';
@@ -11,11 +11,12 @@ import {
   type JointApprovalLog,
   type PolicyRecord,
 } from '../../chain/index.js';
-import { badRequest, notFound, parseOrThrow, ProblemError, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { badRequest, conflict, notFound, parseOrThrow, ProblemError, secretsEqual, sha256Hex } from '../../common/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
-import { Database } from '../../persistence/index.js';
-import { KeyService } from '../../keys/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
+import { HmacKeys, KeyService } from '../../keys/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { OfferService, type PreparedOffer } from '../offers/offer.service.js';
@@ -36,7 +37,9 @@ import { createApplicationSchema } from './approval.schemas.js';
 /** Pending applications one reconcile round looks at. */
 const RECONCILE_BATCH = 200;
 /** How long the wallet may take to redeem an application's offer (its credential waits for the approvals). */
-const APPLICATION_OFFER_SECONDS = 30 * 86_400;
+export const APPLICATION_OFFER_SECONDS = 30 * 86_400;
+/** The HMAC key applicants' read tokens are derived with (src/keys). */
+const READ_TOKEN_KEY = 'approval-read-token';
 /** Reason code of an application whose submit transaction the contract refused. */
 export const SUBMISSION_REFUSED = 'submission-refused';
 
@@ -70,6 +73,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     private readonly catalogue: Catalogue,
     private readonly keys: KeyService,
     private readonly audit: AuditLog,
+    private readonly hmacKeys: HmacKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -102,13 +107,11 @@ export class ApprovalService implements OnApplicationBootstrap {
       requiresApproval: true,
       expiresInSeconds: APPLICATION_OFFER_SECONDS,
     });
-    const readToken = randomToken(32);
-    const { row, outboxId } = await this.file({
+    const { row, outboxId, readToken } = await this.file({
       agency,
       policy,
       prepared,
       reference: randomUUID(),
-      readToken,
       formats: input.formats,
       claims: input.claims,
       actor: `agency:${agency.id}`,
@@ -150,12 +153,14 @@ export class ApprovalService implements OnApplicationBootstrap {
     policy: PolicyRecord;
     prepared: PreparedOffer;
     reference: string;
-    readToken: string;
     formats: readonly string[];
     claims: Record<string, unknown>;
     actor: string;
-  }): Promise<{ row: ApprovalApplicationEntity; outboxId: string }> {
+    /** A single-use step in the same transaction (a wallet's waiting request); false aborts the filing. */
+    claim?: (tx: Tx) => Promise<boolean>;
+  }): Promise<{ row: ApprovalApplicationEntity; outboxId: string; readToken: string }> {
     const { agency, policy, prepared, reference } = input;
+    const readToken = await this.readTokenFor(reference);
     const offerId = prepared.entity.id;
     const content: ApplicationContent = {
       typeId: prepared.entity.typeId,
@@ -174,7 +179,7 @@ export class ApprovalService implements OnApplicationBootstrap {
       offerId,
       policyId: policy.policyId.toString(),
       contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
-      readTokenHash: sha256Hex(input.readToken),
+      readTokenHash: sha256Hex(readToken),
       state: 'pending',
       reasonCodes: [],
       outboxId: '',
@@ -184,6 +189,7 @@ export class ApprovalService implements OnApplicationBootstrap {
     // Prepared before the transaction (the signing key lookup reads the database, which SQLite serialises).
     const submit = await this.chain.submitWrite(applicationId, policy.policyId, `approval:${reference}`);
     const outboxId = await this.db.transaction(async (tx) => {
+      if (input.claim && !(await input.claim(tx))) throw conflict('This application was filed already');
       await this.offerRepository.insert(prepared.entity, tx);
       row.outboxId = await this.chain.enqueue(tx, submit);
       await this.repository.insert(tx, row);
@@ -202,7 +208,30 @@ export class ApprovalService implements OnApplicationBootstrap {
       { agencyId: agency.id, reference, applicationId, policyId: row.policyId, actor: input.actor },
       'joint-approval application submitted',
     );
-    return { row, outboxId };
+    return { row, outboxId, readToken };
+  }
+
+  /**
+   * The applicant's read token of an application: derived from its reference with an HMAC key of src/keys
+   * (only its SHA-256 is stored), so it can be handed again to whoever holds the application's offer, i.e.
+   * the wallet in its deferred credential response.
+   */
+  private async readTokenFor(reference: string): Promise<string> {
+    return (await this.hmacKeys.hmacSha256(READ_TOKEN_KEY, `approval:${reference}`)).toString('base64url');
+  }
+
+  /**
+   * For the credential endpoint's deferred answer: the application behind an offer (reference, where to
+   * poll its state and timeline, and the read token), or undefined for an offer that is no application.
+   */
+  async applicantLink(offerId: string): Promise<{ reference: string; status_uri: string; read_token: string } | undefined> {
+    const application = await this.repository.byOfferId(offerId);
+    if (!application) return undefined;
+    return {
+      reference: application.id,
+      status_uri: `${publicBaseUrl(this.config)}/approvals/${application.id}`,
+      read_token: await this.readTokenFor(application.id),
+    };
   }
 
   /** The applicant's view: the reference and the read token handed out at submission. */
@@ -281,6 +310,7 @@ export class ApprovalService implements OnApplicationBootstrap {
    * id), so outcomes reached while this department was down are applied; a refused submit ends it.
    */
   async reconcile(): Promise<void> {
+    await this.repository.purgeWalletRequests(new Date());
     for (const application of await this.repository.pending(RECONCILE_BATCH)) {
       const submit = await this.outbox.get(application.outboxId);
       if (submit?.status === 'reverted') {

@@ -64,7 +64,7 @@ export class OfferService {
    * (a joint-approval application stores it with the application and the chain write, so neither exists
    * without the other), then hands `prepared` to offerCreated for the answer.
    */
-  async prepareOffer(agency: Agency, body: unknown): Promise<PreparedOffer> {
+  async prepareOffer(agency: Agency, body: unknown, options: { id?: string } = {}): Promise<PreparedOffer> {
     const input = parseOrThrow(createOfferSchema, body);
     const type = this.catalogue.get(input.type);
     if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
@@ -75,7 +75,7 @@ export class OfferService {
     if (violations.length) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
 
     const now = new Date();
-    const id = randomUUID();
+    const id = options.id ?? randomUUID();
     const grantSecret = randomToken(32);
     const authorizationCodeFlow = input.flow === 'authorization_code';
     // The PIN (pre-authorized) or the login code (authorization code flow) goes to the citizen out of band.

@@ -30,6 +30,8 @@ import { ApprovalRepository } from '../approvals/approval.repository.js';
 import { ApprovalService } from '../approvals/approval.service.js';
 import { InboxRepository } from '../approvals/inbox.repository.js';
 import { DepartmentApprovals } from '../approvals/department-approvals.service.js';
+import { WalletApplicationService } from '../approvals/wallet-applications.service.js';
+import { WALLET_APPLICATIONS } from '../authorization-server/wallet-applications.js';
 import { Oid4vciProtocol } from './protocol.js';
 import { Oid4vciPurge } from './purge.js';
 
@@ -76,6 +78,8 @@ import { Oid4vciPurge } from './purge.js';
     InboxRepository,
     ApprovalService,
     DepartmentApprovals,
+    WalletApplicationService,
+    { provide: WALLET_APPLICATIONS, useExisting: WalletApplicationService },
   ],
 })
 export class Oid4vciIssuerModule {}
