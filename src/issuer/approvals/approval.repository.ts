@@ -80,8 +80,8 @@ export class ApprovalRepository {
     );
   }
 
-  async insertWalletRequest(request: ApprovalWalletRequestEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(ApprovalWalletRequestEntity).insert(request));
+  async insertWalletRequest(request: ApprovalWalletRequestEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(ApprovalWalletRequestEntity).insert(request));
   }
 
   /** A wallet's request that has not expired, or null. */

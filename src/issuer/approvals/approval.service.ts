@@ -158,6 +158,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     actor: string;
     /** A single-use step in the same transaction (a wallet's waiting request); false aborts the filing. */
     claim?: (tx: Tx) => Promise<boolean>;
+    /** Stores the offer in the transaction; default: inserts `prepared.entity` (a wallet's draft is updated instead). */
+    storeOffer?: (tx: Tx) => Promise<void>;
   }): Promise<{ row: ApprovalApplicationEntity; outboxId: string; readToken: string }> {
     const { agency, policy, prepared, reference } = input;
     const readToken = await this.readTokenFor(reference);
@@ -190,7 +192,7 @@ export class ApprovalService implements OnApplicationBootstrap {
     const submit = await this.chain.submitWrite(applicationId, policy.policyId, `approval:${reference}`);
     const outboxId = await this.db.transaction(async (tx) => {
       if (input.claim && !(await input.claim(tx))) throw conflict('This application was filed already');
-      await this.offerRepository.insert(prepared.entity, tx);
+      await (input.storeOffer ? input.storeOffer(tx) : this.offerRepository.insert(prepared.entity, tx));
       row.outboxId = await this.chain.enqueue(tx, submit);
       await this.repository.insert(tx, row);
       await this.audit.append(

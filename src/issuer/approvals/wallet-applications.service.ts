@@ -1,13 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { credentialTypeKey, JointApprovalChain } from '../../chain/index.js';
-import { ProblemError } from '../../common/index.js';
+import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
+import { Database } from '../../persistence/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { oauthError } from '../../oauth/index.js';
 import { parseConfigurationId } from '../../oid4vci/index.js';
 import { AgencyRepository, type Agency } from '../agencies/agency.repository.js';
 import { ApplicationRefused, type WalletApplications } from '../authorization-server/wallet-applications.js';
+import { OfferRepository } from '../offers/offer.repository.js';
 import { OfferService } from '../offers/offer.service.js';
 import { walletApplicationTarget } from './approval-rules.js';
 import { ApprovalRepository } from './approval.repository.js';
@@ -32,6 +34,8 @@ export class WalletApplicationService implements WalletApplications {
     private readonly offers: OfferService,
     private readonly chain: JointApprovalChain,
     private readonly catalogue: Catalogue,
+    private readonly offerRepository: OfferRepository,
+    private readonly db: Database,
   ) {}
 
   async start(configurationIds: readonly string[], expiresAt: Date): Promise<string> {
@@ -45,14 +49,37 @@ export class WalletApplicationService implements WalletApplications {
         'invalid_request',
         'issuer_state does not name an open credential offer, and no joint-approval policy lets a wallet apply for this type here',
       );
+    // The authorization session names an offer: a draft without claims, redeemable by nobody (its
+    // pre-authorized code is never shown; the authorization code comes only after the sign-in filed the
+    // application) and expiring with the pushed request unless the sign-in completes it.
     const id = randomUUID();
-    await this.repository.insertWalletRequest({
-      id,
-      agencyId: agency.id,
-      typeId: target.typeId,
-      configurationIds: [...new Set(configurationIds)],
-      createdAt: new Date(),
-      expiresAt,
+    const now = new Date();
+    const configurations = [...new Set(configurationIds)];
+    await this.db.transaction(async (tx) => {
+      await this.offerRepository.insert(
+        {
+          id,
+          agencyId: agency.id,
+          typeId: target.typeId,
+          configurationIds: configurations,
+          issuedConfigurations: [],
+          claimsSealed: null,
+          offerSealed: null,
+          flow: 'authorization_code',
+          approval: 'pending',
+          preAuthCodeHash: sha256Hex(randomToken(32)),
+          txCodeHash: null,
+          txCodeFailures: 0,
+          status: 'offered',
+          expiresAt,
+          createdAt: now,
+        },
+        tx,
+      );
+      await this.repository.insertWalletRequest(
+        { id, agencyId: agency.id, typeId: target.typeId, configurationIds: configurations, createdAt: now, expiresAt },
+        tx,
+      );
     });
     return id;
   }
@@ -107,6 +134,10 @@ export class WalletApplicationService implements WalletApplications {
       actor: 'wallet',
       // The waiting request is consumed in the same transaction: two sign-ins at once file one application.
       claim: (tx) => this.repository.claimWalletRequest(tx, offerId),
+      storeOffer: async (tx) => {
+        if (!(await this.offerRepository.completeDraft(tx, offerId, prepared.entity.claimsSealed!, prepared.entity.expiresAt)))
+          throw new ApplicationRefused('The application request expired; start again from the wallet');
+      },
     });
     this.logger.log({ reference, applicationId: row.applicationId, typeId: request.typeId }, 'wallet-started application filed');
   }

@@ -119,13 +119,11 @@ export class AuthorizationService {
     const session = await this.sessions.byRequestUri(sha256Hex(requestUri as string));
     const sessionProblem = pushedSessionProblem(session, clientId as string, new Date());
     if (sessionProblem) throw sessionProblem;
+    // A wallet-started application (its offer is a draft until the citizen has signed in).
+    const application = await this.walletApplications.describe(session!.offerId);
+    if (application) return { session: session!, offer: null, application, ...application };
     const offer = await this.offers.byId(session!.offerId);
-    if (!offer) {
-      // A wallet-started application: the offer is made when the citizen has signed in.
-      const application = await this.walletApplications.describe(session!.offerId);
-      if (!application) throw oauthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
-      return { session: session!, offer: null, application, ...application };
-    }
+    if (!offer) throw oauthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
     const agency = await this.agencies.byId(offer.agencyId);
     const type = this.catalogue.get(offer.typeId)!;
     return {
