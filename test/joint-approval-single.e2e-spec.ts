@@ -142,6 +142,12 @@ describe('joint approval in one department', () => {
     );
     expect(offer).toMatchObject({ approval: 'pending', status: 'offered' });
     await submitted(filed.body);
+    // Only the contract settles an application's offer: the agency's officer approval does not apply to it.
+    const byOfficer = await app.call('POST', `/agency/offers/${filed.body.offer.offerId}/approve`, { token: agency.apiKey });
+    expect(byOfficer.status).toBe(404);
+    expect(
+      await db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ id: filed.body.offer.offerId })),
+    ).toMatchObject({ approval: 'pending' });
   }, 120_000);
 
   it('the inbox follows a stored cursor from the deployment block and keeps old pending applications', async () => {
