@@ -15,6 +15,7 @@ import { Consortium1766400000000 } from './1766400000000-Consortium.js';
 import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
 import { JointApproval1766500000000 } from './1766500000000-JointApproval.js';
 import { Oid4vciRefresh1766600000000 } from './1766600000000-Oid4vciRefresh.js';
+import { JointApprovalLeftovers1766700000000 } from './1766700000000-JointApprovalLeftovers.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   AuditTrail1766300000000,
   JointApproval1766500000000,
   Oid4vciRefresh1766600000000,
+  JointApprovalLeftovers1766700000000,
 ];

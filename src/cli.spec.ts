@@ -102,6 +102,11 @@ describe('CLI consortium commands', () => {
       body: { approve: false, reasonCode: 'fire-exits' },
     });
     expect(() => requestFor(['approvals:decide', id])).toThrow(/--approve or --reject/);
+    expect(requestFor(['approvals:expire', id])).toEqual({
+      method: 'POST',
+      path: `/operator/approvals/${id.toLowerCase()}/expire`,
+    });
+    expect(() => requestFor(['approvals:expire'])).toThrow(/application id/);
     expect(() => requestFor(['approvals:show', 'nope'])).toThrow(/application id/);
   });
 

@@ -39,6 +39,8 @@ Commands:
                                                                      department), policy, decisions, timeline
   approvals:decide <application id> --approve|--reject [--reason <code>]
                                                                      our department's decision, signed by our controller
+  approvals:expire <application id>                                  close an application whose deadline passed
+                                                                     (Rejected, deadline-missed), signed by our controller
   proposal:vote <id>                                                 our vote (the one that meets the threshold executes)
   oidc-client:delete <client-id>                                     remove a portal (its tokens stop working)
   catalogue:list                                                     credential types of the catalogue (retired too)
@@ -225,6 +227,8 @@ export function requestFor(argv: string[]): Request {
       return { method: 'GET', path: '/operator/approvals/inbox' };
     case 'approvals:show':
       return { method: 'GET', path: `/operator/approvals/${applicationId(command, target)}` };
+    case 'approvals:expire':
+      return { method: 'POST', path: `/operator/approvals/${applicationId(command, target)}/expire` };
     case 'approvals:decide': {
       if (Boolean(values.approve) === Boolean(values.reject))
         throw new Error(`approvals:decide needs --approve or --reject\n\n${USAGE}`);

@@ -25,6 +25,9 @@ import {
   Oid4vciRefreshTokenEntity,
   ApprovalApplicationEntity,
   ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
 } from './issuer/index.js';
 import {
   CitizenLoginClaimsEntity,
@@ -39,6 +42,9 @@ export const entities = [
   KeyEntity,
   ApprovalApplicationEntity,
   ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
   OutboxEntity,
   ChainContractEntity,
   JobLeaseEntity,

@@ -22,6 +22,7 @@ export type AuditKind =
   | 'oidc.login'
   | 'approval.submitted'
   | 'approval.decided'
+  | 'approval.expire.requested'
   | 'approval.content.served'
   | 'approval.approved'
   | 'approval.rejected'

@@ -14,6 +14,7 @@ import {
   decodeDecisionsResult,
   decodeJointApprovalLog,
   decodePolicyResult,
+  expireCall,
   jointApprovalEventTopics,
   policyCall,
   submitCall,
@@ -110,15 +111,36 @@ export class JointApprovalChain {
     return this.decoded(logs);
   }
 
-  /** ApplicationSubmitted events, newest first (a department's inbox). */
-  async submissions(): Promise<JointApprovalLog[]> {
+  /** ApplicationSubmitted events of blocks from..to (inclusive), in chain order (a department's inbox scan). */
+  async submissionsBetween(fromBlock: number, toBlock: number): Promise<JointApprovalLog[]> {
     const logs = await this.chain.provider.getLogs({
       address: this.address,
       topics: [approval().getEvent('ApplicationSubmitted')!.topicHash],
-      fromBlock: 0,
-      toBlock: 'latest',
+      fromBlock,
+      toBlock,
     });
-    return this.decoded(logs).reverse();
+    return this.decoded(logs);
+  }
+
+  async latestBlock(): Promise<number> {
+    return this.chain.provider.getBlockNumber();
+  }
+
+  /**
+   * The block the JointApproval contract was deployed in: the first block with its code (binary search
+   * over eth_getCode at past blocks, a few dozen calls once per contract), so a scan need not start at 0.
+   */
+  async deploymentBlock(): Promise<number> {
+    const address = this.address;
+    let high = await this.latestBlock();
+    if ((await this.chain.provider.getCode(address, high)) === '0x') return high;
+    let low = 0;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if ((await this.chain.provider.getCode(address, middle)) === '0x') low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** A JointApproval log from ChainEvents, decoded; undefined for another contract's log. */
@@ -171,13 +193,30 @@ export class JointApprovalChain {
    * Simulates this department's decision (eth_call from the controller): the custom error's name when the
    * contract would refuse it (NotARequiredDepartment, AlreadyDecided, ApplicationNotPending, …).
    */
-  async decisionRefusal(applicationId: string, approve: boolean, reasonCode: string): Promise<string | undefined> {
+  decisionRefusal(applicationId: string, approve: boolean, reasonCode: string): Promise<string | undefined> {
+    return this.refusal(decideCall(applicationId, approve, reasonCode));
+  }
+
+  /** expire(id), signed by the controller (anyone may close an application whose deadline passed). */
+  async expireWrite(applicationId: string): Promise<ChainWrite> {
+    return {
+      signerKeyId: await this.bootstrap.governorKeyId(),
+      to: this.address,
+      data: expireCall(applicationId),
+      purpose: 'approval:expire',
+      ref: `approval:${applicationId}`,
+    };
+  }
+
+  /** Simulates expire(id) from the controller: DeadlineNotPassed, ApplicationNotPending, … or undefined. */
+  expireRefusal(applicationId: string): Promise<string | undefined> {
+    return this.refusal(expireCall(applicationId));
+  }
+
+  /** Runs a call from the controller by eth_call; the contract's custom error name when it reverts. */
+  private async refusal(data: string): Promise<string | undefined> {
     try {
-      await this.chain.provider.call({
-        from: await this.controllerAddress(),
-        to: this.address,
-        data: decideCall(applicationId, approve, reasonCode),
-      });
+      await this.chain.provider.call({ from: await this.controllerAddress(), to: this.address, data });
       return undefined;
     } catch (error) {
       const name = jointApprovalErrorName(revertData(error));

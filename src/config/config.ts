@@ -169,6 +169,8 @@ const envSchema = z.object({
     .max(7 * 86_400)
     .default(86_400),
   OID4VCI_DEFERRED_NOTIFICATION_ID: bool.optional(),
+  // Demo identity provider of wallet-started applications (issue 16): a JSON file of citizens.
+  CITIZEN_DIRECTORY_FILE: z.string().min(1).optional(),
   // Run-time credential catalogue: how often a replica checks the table for types changed elsewhere.
   CATALOGUE_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
   // Wallet login for web applications: the OpenID Provider under /oidc (issue 17).
@@ -265,6 +267,8 @@ export interface AppConfig {
     /** Send notification_id in deferred credential responses (OID4VCI 1.0 §9.2; @openid4vc ≤ 0.4.6 wallets refuse it). */
     deferredNotificationId: boolean;
   };
+  /** The demo identity provider's citizens (a JSON file) for wallet-started applications; unset: none. */
+  citizenDirectoryFile: string | undefined;
   /** How often the run-time catalogue checks for types created, versioned or retired by another replica. */
   catalogue: { refreshMs: number };
   oidc: {
@@ -443,6 +447,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       redeliverySeconds: e.OID4VCI_REDELIVERY_SECONDS,
       deferredNotificationId: e.OID4VCI_DEFERRED_NOTIFICATION_ID ?? false,
     },
+    citizenDirectoryFile: e.CITIZEN_DIRECTORY_FILE,
     catalogue: { refreshMs: e.CATALOGUE_REFRESH_MS },
     oidc: {
       cookieKeys: e.OIDC_COOKIE_KEYS,

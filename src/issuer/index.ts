@@ -24,4 +24,10 @@ export {
   Oid4vciNotificationEntity,
   DeferredRequestEntity,
 } from './credential-endpoint/credential-endpoint.entity.js';
-export { ApprovalApplicationEntity, ApprovalStepEntity } from './approvals/approval.entity.js';
+export {
+  ApprovalApplicationEntity,
+  ApprovalStepEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+  ApprovalWalletRequestEntity,
+} from './approvals/approval.entity.js';

@@ -121,3 +121,26 @@ export function timelineView(steps: readonly ApprovalStepEntity[]) {
       at: step.at.toISOString(),
     }));
 }
+
+/** The configuration ids a space-separated OAuth scope names (each configuration's scope is its type id). */
+export function scopeConfigurations(scope: string | undefined, known: Record<string, { scope?: unknown }>): string[] {
+  const scopes = new Set((scope ?? '').split(' ').filter(Boolean));
+  return Object.entries(known)
+    .filter(([, configuration]) => typeof configuration.scope === 'string' && scopes.has(configuration.scope))
+    .map(([id]) => id);
+}
+
+/**
+ * What a wallet-started application asks for: one catalogue type and its formats, from the requested
+ * configuration ids (`<type>.<sd_jwt|jwt_vc>`); a problem description when they name none or several types.
+ */
+export function walletApplicationTarget(
+  configurationIds: readonly string[],
+  parse: (id: string) => { typeId: string; format: string } | undefined,
+): { typeId: string; formats: string[] } | { problem: string } {
+  const parsed = [...new Set(configurationIds)].map(parse);
+  if (parsed.length === 0 || parsed.some((entry) => !entry)) return { problem: 'name the credential configuration to apply for' };
+  const types = new Set(parsed.map((entry) => entry!.typeId));
+  if (types.size !== 1) return { problem: 'an application is for one credential type' };
+  return { typeId: parsed[0]!.typeId, formats: parsed.map((entry) => entry!.format) };
+}

@@ -100,6 +100,19 @@ export class DepartmentApprovalController {
     return this.department.show(applicationId(id));
   }
 
+  @Post(':applicationId/expire')
+  @HttpCode(200)
+  @applicationIdParam
+  @ApiOperation({
+    summary:
+      'approvals:expire — close an application whose deadline passed (Rejected, deadline-missed); 409 with the contract’s error name',
+  })
+  @ApiOkResponse({ description: 'The expire transaction', standardSchema: decisionResultSchema })
+  @ApiProblemResponses(404, 409, 503)
+  expire(@Param('applicationId') id: string) {
+    return this.department.expire(applicationId(id));
+  }
+
   @Post(':applicationId/decision')
   @HttpCode(200)
   @applicationIdParam

@@ -93,3 +93,69 @@ export class ApprovalStepEntity {
   @Column({ type: Date })
   at!: Date;
 }
+
+/** Where a department's next inbox scan of one JointApproval contract starts (a block number). */
+@Entity('approval_inbox_cursors')
+export class ApprovalInboxCursorEntity {
+  /** The JointApproval contract address (lowercase). */
+  @PrimaryColumn({ type: 'varchar', length: 42 })
+  contract!: string;
+
+  @Column({ name: 'next_block', type: 'integer' })
+  nextBlock!: number;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+}
+
+/** A submission whose policy requires this department: open until we decided or the application closed. */
+@Entity('approval_inbox')
+export class ApprovalInboxEntity {
+  /** bytes32 id on chain (lowercase hex). */
+  @PrimaryColumn({ name: 'application_id', type: 'varchar', length: 66 })
+  applicationId!: string;
+
+  @Column({ type: 'varchar', length: 42 })
+  contract!: string;
+
+  @Column({ name: 'policy_id', type: 'varchar', length: 80 })
+  policyId!: string;
+
+  @Column({ name: 'tx_hash', type: 'varchar', length: 66 })
+  txHash!: string;
+
+  @Column({ name: 'block_number', type: 'integer' })
+  blockNumber!: number;
+
+  @Column({ type: 'varchar', length: 8 })
+  state!: 'open' | 'closed';
+
+  @Column({ name: 'found_at', type: Date })
+  foundAt!: Date;
+}
+
+/**
+ * A wallet's pushed authorization request for a type under a joint-approval policy (no offer yet): what the
+ * application will be for once the citizen signed in. `id` is the offer id the application's offer gets
+ * (the authorization session names it); the row is consumed when the application is filed.
+ */
+@Entity('approval_wallet_requests')
+export class ApprovalWalletRequestEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'agency_id', type: 'varchar', length: 36 })
+  agencyId!: string;
+
+  @Column({ name: 'type_id', type: 'varchar', length: 64 })
+  typeId!: string;
+
+  @Column(jsonColumn<string[]>({ name: 'configuration_ids' }))
+  configurationIds!: string[];
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: Date })
+  expiresAt!: Date;
+}

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { In, LessThan, MoreThan } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
-import { ApprovalApplicationEntity, ApprovalStepEntity, type ApplicationState } from './approval.entity.js';
+import {
+  ApprovalApplicationEntity,
+  ApprovalStepEntity,
+  ApprovalWalletRequestEntity,
+  type ApplicationState,
+} from './approval.entity.js';
 
 /** Applications and their timelines (issue 16). Each state change is one conditional UPDATE: one caller wins. */
 @Injectable()
@@ -73,5 +78,27 @@ export class ApprovalRepository {
         order: { blockNumber: 'ASC', at: 'ASC' },
       }),
     );
+  }
+
+  async insertWalletRequest(request: ApprovalWalletRequestEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(ApprovalWalletRequestEntity).insert(request));
+  }
+
+  /** A wallet's request that has not expired, or null. */
+  walletRequest(id: string, now: Date): Promise<ApprovalWalletRequestEntity | null> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(ApprovalWalletRequestEntity).findOneBy({ id, expiresAt: MoreThan(now) }),
+    );
+  }
+
+  /** Consumes a wallet's request in the caller's transaction; only one caller gets true. */
+  async claimWalletRequest(tx: Tx, id: string): Promise<boolean> {
+    const result = await tx.getRepository(ApprovalWalletRequestEntity).delete({ id });
+    return result.affected === 1;
+  }
+
+  /** Requests whose sign-in never came. */
+  async purgeWalletRequests(now: Date): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(ApprovalWalletRequestEntity).delete({ expiresAt: LessThan(now) }));
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hexlify } from 'ethers';
 import { AuditLog } from '../../audit/index.js';
@@ -9,15 +9,17 @@ import {
   OutboxService,
   Reconciler,
   type JointApprovalLog,
+  type PolicyRecord,
 } from '../../chain/index.js';
-import { badRequest, notFound, parseOrThrow, ProblemError, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { badRequest, conflict, notFound, parseOrThrow, ProblemError, secretsEqual, sha256Hex } from '../../common/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
-import { Database } from '../../persistence/index.js';
-import { KeyService } from '../../keys/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
+import { HmacKeys, KeyService } from '../../keys/index.js';
+import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
-import { OfferService } from '../offers/offer.service.js';
+import { OfferService, type PreparedOffer } from '../offers/offer.service.js';
 import type { ApprovalApplicationEntity, ApprovalStepEntity } from './approval.entity.js';
 import { ApprovalRepository } from './approval.repository.js';
 import {
@@ -34,6 +36,10 @@ import { createApplicationSchema } from './approval.schemas.js';
 
 /** Pending applications one reconcile round looks at. */
 const RECONCILE_BATCH = 200;
+/** How long the wallet may take to redeem an application's offer (its credential waits for the approvals). */
+export const APPLICATION_OFFER_SECONDS = 30 * 86_400;
+/** The HMAC key applicants' read tokens are derived with (src/keys). */
+const READ_TOKEN_KEY = 'approval-read-token';
 /** Reason code of an application whose submit transaction the contract refused. */
 export const SUBMISSION_REFUSED = 'submission-refused';
 
@@ -67,6 +73,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     private readonly catalogue: Catalogue,
     private readonly keys: KeyService,
     private readonly audit: AuditLog,
+    private readonly hmacKeys: HmacKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -88,66 +96,27 @@ export class ApprovalService implements OnApplicationBootstrap {
     const input = parseOrThrow(createApplicationSchema, body);
     const type = this.catalogue.get(input.type);
     if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
-    const policy = await this.chain.activePolicy(credentialTypeKey(type.id));
-    const mismatch = policyMismatch(
-      policy && { ...policy.terms, active: policy.active },
-      await this.chain.controllerAddress(),
-      ethrDidAddress(agency.did)!,
-    );
-    if (mismatch)
-      throw new ProblemError(409, 'no_approval_policy', 'No joint-approval policy applies', `${type.id}: ${mismatch}`);
-
+    const policy = await this.policyFor(agency, type.id);
     // The offer checks formats and claims against the catalogue; its credential request waits (deferred).
-    const offer = await this.offers.createOffer(agency, {
+    const prepared = await this.offers.prepareOffer(agency, {
       type: type.id,
       formats: input.formats,
       claims: input.claims,
       txCode: input.txCode,
       flow: input.flow,
       requiresApproval: true,
-      expiresInSeconds: 30 * 86_400,
+      expiresInSeconds: APPLICATION_OFFER_SECONDS,
     });
-    const content: ApplicationContent = { typeId: type.id, formats: [...new Set(input.formats)], claims: input.claims };
-    const salt = randomBytes(32);
-    const applicationId = applicationIdOf(salt, content);
-    const reference = randomUUID();
-    const readToken = randomToken(32);
-    const sealed: SealedApplication = { salt: hexlify(salt), content };
-    const now = new Date();
-    const row: ApprovalApplicationEntity = {
-      id: reference,
-      applicationId,
-      agencyId: agency.id,
-      typeId: type.id,
-      offerId: offer.offerId,
-      policyId: policy!.policyId.toString(),
-      contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
-      readTokenHash: sha256Hex(readToken),
-      state: 'pending',
-      reasonCodes: [],
-      outboxId: '',
-      createdAt: now,
-      updatedAt: now,
-    };
-    const submit = await this.chain.submitWrite(applicationId, policy!.policyId, `approval:${reference}`);
-    const outboxId = await this.db.transaction(async (tx) => {
-      row.outboxId = await this.chain.enqueue(tx, submit);
-      await this.repository.insert(tx, row);
-      await this.audit.append(
-        {
-          kind: 'approval.submitted',
-          actor: `agency:${agency.id}`,
-          subject: `application:${reference}`,
-          data: { applicationId, policyId: row.policyId, typeId: type.id, formats: content.formats, offerId: offer.offerId },
-        },
-        tx,
-      );
-      return row.outboxId;
+    const { row, outboxId, readToken } = await this.file({
+      agency,
+      policy,
+      prepared,
+      reference: randomUUID(),
+      formats: input.formats,
+      claims: input.claims,
+      actor: `agency:${agency.id}`,
     });
-    this.logger.log(
-      { agencyId: agency.id, reference, applicationId, policyId: row.policyId },
-      'joint-approval application submitted',
-    );
+    const offer = await this.offers.offerCreated(agency, prepared);
     return {
       ...(await this.view(row)),
       readToken,
@@ -159,6 +128,111 @@ export class ApprovalService implements OnApplicationBootstrap {
         expiresAt: offer.expiresAt.toISOString(),
       },
       outboxId,
+    };
+  }
+
+  /** The type's active policy when it names this department as submitter and this agency as issuer; 409 otherwise. */
+  async policyFor(agency: Agency, typeId: string): Promise<PolicyRecord> {
+    const policy = await this.chain.activePolicy(credentialTypeKey(typeId));
+    const mismatch = policyMismatch(
+      policy && { ...policy.terms, active: policy.active },
+      await this.chain.controllerAddress(),
+      ethrDidAddress(agency.did)!,
+    );
+    if (mismatch) throw new ProblemError(409, 'no_approval_policy', 'No joint-approval policy applies', `${typeId}: ${mismatch}`);
+    return policy!;
+  }
+
+  /**
+   * Files an application: the content sealed, its salted digest computed, and then ONE transaction stores
+   * the deferred offer, the application, the submit write (outbox) and the audit entry, so that none of
+   * them exists without the others (ADR 17 addendum: no orphan offer).
+   */
+  async file(input: {
+    agency: Agency;
+    policy: PolicyRecord;
+    prepared: PreparedOffer;
+    reference: string;
+    formats: readonly string[];
+    claims: Record<string, unknown>;
+    actor: string;
+    /** A single-use step in the same transaction (a wallet's waiting request); false aborts the filing. */
+    claim?: (tx: Tx) => Promise<boolean>;
+    /** Stores the offer in the transaction; default: inserts `prepared.entity` (a wallet's draft is updated instead). */
+    storeOffer?: (tx: Tx) => Promise<void>;
+  }): Promise<{ row: ApprovalApplicationEntity; outboxId: string; readToken: string }> {
+    const { agency, policy, prepared, reference } = input;
+    const readToken = await this.readTokenFor(reference);
+    const offerId = prepared.entity.id;
+    const content: ApplicationContent = {
+      typeId: prepared.entity.typeId,
+      formats: [...new Set(input.formats)],
+      claims: input.claims,
+    };
+    const salt = randomBytes(32);
+    const applicationId = applicationIdOf(salt, content);
+    const sealed: SealedApplication = { salt: hexlify(salt), content };
+    const now = new Date();
+    const row: ApprovalApplicationEntity = {
+      id: reference,
+      applicationId,
+      agencyId: agency.id,
+      typeId: content.typeId,
+      offerId,
+      policyId: policy.policyId.toString(),
+      contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
+      readTokenHash: sha256Hex(readToken),
+      state: 'pending',
+      reasonCodes: [],
+      outboxId: '',
+      createdAt: now,
+      updatedAt: now,
+    };
+    // Prepared before the transaction (the signing key lookup reads the database, which SQLite serialises).
+    const submit = await this.chain.submitWrite(applicationId, policy.policyId, `approval:${reference}`);
+    const outboxId = await this.db.transaction(async (tx) => {
+      if (input.claim && !(await input.claim(tx))) throw conflict('This application was filed already');
+      await (input.storeOffer ? input.storeOffer(tx) : this.offerRepository.insert(prepared.entity, tx));
+      row.outboxId = await this.chain.enqueue(tx, submit);
+      await this.repository.insert(tx, row);
+      await this.audit.append(
+        {
+          kind: 'approval.submitted',
+          actor: input.actor,
+          subject: `application:${reference}`,
+          data: { applicationId, policyId: row.policyId, typeId: content.typeId, formats: content.formats, offerId },
+        },
+        tx,
+      );
+      return row.outboxId;
+    });
+    this.logger.log(
+      { agencyId: agency.id, reference, applicationId, policyId: row.policyId, actor: input.actor },
+      'joint-approval application submitted',
+    );
+    return { row, outboxId, readToken };
+  }
+
+  /**
+   * The applicant's read token of an application: derived from its reference with an HMAC key of src/keys
+   * (only its SHA-256 is stored), so it can be handed again to whoever holds the application's offer, i.e.
+   * the wallet in its deferred credential response.
+   */
+  private async readTokenFor(reference: string): Promise<string> {
+    return (await this.hmacKeys.hmacSha256(READ_TOKEN_KEY, `approval:${reference}`)).toString('base64url');
+  }
+
+  /**
+   * For the credential endpoint's deferred answer: the application behind an offer (reference, where to
+   * poll its state and timeline, and the read token), or undefined for an offer that is no application.
+   */
+  async applicantLink(offerId: string): Promise<{ reference: string; status_uri: string; read_token: string } | undefined> {
+    const application = await this.repository.byOfferId(offerId);
+    if (!application) return undefined;
+    return {
+      reference: application.id,
+      status_uri: `${publicBaseUrl(this.config)}/approvals/${application.id}`,
+      read_token: await this.readTokenFor(application.id),
     };
   }
 
@@ -238,6 +312,7 @@ export class ApprovalService implements OnApplicationBootstrap {
    * id), so outcomes reached while this department was down are applied; a refused submit ends it.
    */
   async reconcile(): Promise<void> {
+    await this.repository.purgeWalletRequests(new Date());
     for (const application of await this.repository.pending(RECONCILE_BATCH)) {
       const submit = await this.outbox.get(application.outboxId);
       if (submit?.status === 'reverted') {

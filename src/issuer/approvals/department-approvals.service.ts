@@ -1,14 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getAddress } from 'ethers';
 import { AuditLog } from '../../audit/index.js';
-import {
-  credentialTypeKey,
-  JointApprovalChain,
-  OutboxService,
-  revertReason,
-  type JointApprovalLog,
-  type PolicyRecord,
-} from '../../chain/index.js';
+import { credentialTypeKey, JointApprovalChain, OutboxService, revertReason, type PolicyRecord } from '../../chain/index.js';
 import { notFound, parseOrThrow, ProblemError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
@@ -18,12 +11,13 @@ import { Database } from '../../persistence/index.js';
 import { stepOfEvent } from './approval-rules.js';
 import { decisionSchema } from './approval.schemas.js';
 import { ApprovalService, type SealedApplication } from './approval.service.js';
+import { InboxRepository } from './inbox.repository.js';
 import { peerToken, peerTokenSigningInput, verifyPeerToken } from './peer-token.js';
 
 /** How long a decision is waited for before the API answers "pending". */
 const WRITE_WAIT_MS = 30_000;
-/** Most submissions an inbox listing looks at, and most entries it returns. */
-const INBOX_SCAN = 500;
+/** Blocks one eth_getLogs request of an inbox scan covers, and most entries an inbox listing returns. */
+const INBOX_SCAN_BLOCKS = 10_000;
 const INBOX_MAX = 100;
 /** How long the content request to the issuing department may take. */
 const PEER_TIMEOUT_MS = 10_000;
@@ -52,6 +46,7 @@ export class DepartmentApprovals {
     private readonly keys: KeyService,
     private readonly audit: AuditLog,
     private readonly approvals: ApprovalService,
+    private readonly inboxEntries: InboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -59,9 +54,15 @@ export class DepartmentApprovals {
     return this.catalogue.all().find((type) => credentialTypeKey(type.id) === credentialType)?.id ?? null;
   }
 
-  private entry(submitted: JointApprovalLog, policy: PolicyRecord, approvals: number, submittedAt: number, deadline: number) {
+  private entry(
+    submitted: { applicationId: string; txHash: string; blockNumber: number },
+    policy: PolicyRecord,
+    approvals: number,
+    submittedAt: number,
+    deadline: number,
+  ) {
     return {
-      applicationId: (submitted.event as { applicationId: string }).applicationId,
+      applicationId: submitted.applicationId.toLowerCase(),
       policyId: policy.policyId.toString(),
       credentialType: policy.terms.credentialType,
       typeId: this.typeIdOf(policy.terms.credentialType),
@@ -75,24 +76,68 @@ export class DepartmentApprovals {
     };
   }
 
-  /** Applications that are pending, whose policy requires us, and that we have not decided yet (newest first). */
+  /**
+   * Applications that are pending, whose policy requires us, and that we have not decided yet (newest
+   * first). The ApplicationSubmitted logs are scanned from a stored cursor (first from the contract's
+   * deployment block) in bounded eth_getLogs ranges; submissions under a policy that lists us are kept as
+   * open entries until we decided or the application closed, so old pending ones are never lost.
+   */
   async inbox() {
     const me = await this.chain.controllerAddress();
-    const policies = new Map<bigint, PolicyRecord | undefined>();
+    const contract = this.chain.address;
+    const policies = new Map<string, PolicyRecord | undefined>();
+    const policyOf = async (policyId: bigint) => {
+      const key = policyId.toString();
+      if (!policies.has(key)) policies.set(key, await this.chain.policy(policyId));
+      return policies.get(key);
+    };
+    await this.scanSubmissions(contract, me, policyOf);
     const found = [];
-    for (const submitted of (await this.chain.submissions()).slice(0, INBOX_SCAN)) {
-      if (submitted.event.event !== 'ApplicationSubmitted' || found.length >= INBOX_MAX) continue;
-      const { applicationId, policyId } = submitted.event;
-      if (!policies.has(policyId)) policies.set(policyId, await this.chain.policy(policyId));
-      const policy = policies.get(policyId);
-      if (!policy?.terms.departments.includes(me)) continue;
-      const application = await this.chain.application(applicationId);
-      if (application?.outcome !== 'Pending') continue;
-      const mine = (await this.chain.decisions(applicationId)).find((decision) => decision.department === me);
-      if (mine && mine.decision !== 'None') continue;
-      found.push(this.entry(submitted, policy, application.approvals, application.submittedAt, application.deadline));
+    for (const open of await this.inboxEntries.open(contract, INBOX_MAX * 2)) {
+      if (found.length >= INBOX_MAX) break;
+      const application = await this.chain.application(open.applicationId);
+      const policy = application && (await policyOf(application.policyId));
+      const mine = application && (await this.chain.decisions(open.applicationId)).find((decision) => decision.department === me);
+      if (!application || !policy || application.outcome !== 'Pending' || (mine && mine.decision !== 'None')) {
+        await this.inboxEntries.close(open.applicationId);
+        continue;
+      }
+      found.push(this.entry(open, policy, application.approvals, application.submittedAt, application.deadline));
     }
     return found;
+  }
+
+  /** Reads new ApplicationSubmitted logs from the cursor up to the latest block and keeps the ones that need us. */
+  private async scanSubmissions(
+    contract: string,
+    me: string,
+    policyOf: (policyId: bigint) => Promise<PolicyRecord | undefined>,
+  ): Promise<void> {
+    let cursor = await this.inboxEntries.cursor(contract);
+    const start = cursor ?? (await this.chain.deploymentBlock());
+    const latest = await this.chain.latestBlock();
+    for (let from = start; from <= latest; from += INBOX_SCAN_BLOCKS) {
+      const to = Math.min(from + INBOX_SCAN_BLOCKS - 1, latest);
+      const entries = [];
+      for (const submitted of await this.chain.submissionsBetween(from, to)) {
+        if (submitted.event.event !== 'ApplicationSubmitted') continue;
+        const policy = await policyOf(submitted.event.policyId);
+        if (!policy?.terms.departments.includes(me)) continue;
+        entries.push({
+          applicationId: submitted.event.applicationId.toLowerCase(),
+          contract: contract.toLowerCase(),
+          policyId: submitted.event.policyId.toString(),
+          txHash: submitted.txHash,
+          blockNumber: submitted.blockNumber,
+          state: 'open' as const,
+          foundAt: new Date(),
+        });
+      }
+      await this.inboxEntries.add(entries);
+      // Another replica moved it first: it scanned the same range, and the entries are stored once.
+      if (!(await this.inboxEntries.advance(contract, cursor, to + 1))) return;
+      cursor = to + 1;
+    }
   }
 
   /** One application as the chain holds it, with its timeline and (when the issuer answers) its content. */
@@ -101,7 +146,8 @@ export class DepartmentApprovals {
     if (!application) throw notFound(`No application ${applicationId} on chain`);
     const policy = (await this.chain.policy(application.policyId))!;
     const logs = await this.chain.logsOf(applicationId);
-    const submitted = logs.find((log) => log.event.event === 'ApplicationSubmitted')!;
+    const submittedLog = logs.find((log) => log.event.event === 'ApplicationSubmitted')!;
+    const submitted = { applicationId, txHash: submittedLog.txHash, blockNumber: submittedLog.blockNumber };
     const timeline = logs.flatMap((log) => {
       const step = stepOfEvent(log.event);
       return step
@@ -147,6 +193,41 @@ export class DepartmentApprovals {
       );
       return id;
     });
+    return this.waitForWrite(
+      outboxId,
+      applicationId,
+      input.approve ? 'joint-approval approval mined' : 'joint-approval rejection mined',
+    );
+  }
+
+  /**
+   * Closes an application whose deadline passed (the contract's expire: Rejected with deadline-missed):
+   * simulated first (409 DeadlineNotPassed, ApplicationNotPending, …), then an outbox write signed by our
+   * controller with an audit entry in the same transaction. Any member may do it; the issuing department's
+   * watcher then settles the application as expired.
+   */
+  async expire(applicationId: string) {
+    const refusal = await this.chain.expireRefusal(applicationId);
+    if (refusal) throw refused(refusal);
+    const department = await this.chain.controllerAddress();
+    const write = await this.chain.expireWrite(applicationId);
+    const outboxId = await this.db.transaction(async (tx) => {
+      const id = await this.chain.enqueue(tx, write);
+      await this.audit.append(
+        {
+          kind: 'approval.expire.requested',
+          actor: 'operator',
+          subject: `application:${applicationId}`,
+          data: { applicationId, department, outboxId: id },
+        },
+        tx,
+      );
+      return id;
+    });
+    return this.waitForWrite(outboxId, applicationId, 'joint-approval expiry mined');
+  }
+
+  private async waitForWrite(outboxId: string, applicationId: string, message: string) {
     let entry;
     try {
       entry = await this.outbox.waitFinal(outboxId, WRITE_WAIT_MS);
@@ -155,7 +236,7 @@ export class DepartmentApprovals {
     }
     if (entry.status === 'reverted') throw refused(revertReason(entry.lastError));
     const application = await this.chain.application(applicationId);
-    this.logger.log({ applicationId, approve: input.approve, txHash: entry.txHash }, 'joint-approval decision mined');
+    this.logger.log({ applicationId, txHash: entry.txHash }, message);
     return {
       outboxId,
       status: 'mined' as const,

@@ -74,8 +74,14 @@ export class AuthorizationServerController {
   @ApiOkResponse({ description: 'The sign-in page', content: { 'text/html': { schema: { type: 'string' } } } })
   @OAuthErrors({ statuses: [400, 429] })
   async authorize(@Query('client_id') clientId: unknown, @Query('request_uri') requestUri: unknown) {
-    const { agencyName, typeName } = await this.authorization.authorizationSession(clientId, requestUri);
-    return loginPage({ agencyName, typeName, clientId: String(clientId), requestUri: String(requestUri) });
+    const { agencyName, typeName, application } = await this.authorization.authorizationSession(clientId, requestUri);
+    return loginPage({
+      agencyName,
+      typeName,
+      clientId: String(clientId),
+      requestUri: String(requestUri),
+      mode: application ? 'password' : 'login-code',
+    });
   }
 
   @Post('oid4vci/authorize')
@@ -90,7 +96,10 @@ export class AuthorizationServerController {
   async login(@Body() body: Record<string, unknown> | undefined, @Res() reply: FastifyReply) {
     const result = await this.authorization.login(body?.['client_id'], body?.['request_uri'], body ?? {});
     if ('redirect' in result) return reply.status(302).header('location', result.redirect).send();
-    const { agencyName, typeName } = await this.authorization.authorizationSession(body?.['client_id'], body?.['request_uri']);
+    const { agencyName, typeName, application } = await this.authorization.authorizationSession(
+      body?.['client_id'],
+      body?.['request_uri'],
+    );
     return reply
       .status(400)
       .header('content-type', 'text/html; charset=utf-8')
@@ -101,6 +110,7 @@ export class AuthorizationServerController {
           clientId: String(body?.['client_id']),
           requestUri: String(body?.['request_uri']),
           message: result.retry,
+          mode: application ? 'password' : 'login-code',
         }),
       );
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { RequestLike } from '@openid4vc/oauth2';
-import { randomToken, sha256Hex } from '../../common/index.js';
+import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
 import { assertFreshDpop, mapErrors, oauthError, safeErrorDescription } from '../../oauth/index.js';
@@ -17,12 +17,14 @@ import {
   pushedRequestOfferProblem,
   pushedSessionProblem,
 } from '../../oid4vci/index.js';
+import { scopeConfigurations } from '../approvals/approval-rules.js';
 import { AgencyRepository } from '../agencies/agency.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import type { AuthorizationSessionEntity } from './authorization-session.entity.js';
 import { AuthorizationSessionRepository } from './authorization-session.repository.js';
 import { CITIZEN_AUTHENTICATOR, type CitizenAuthenticator } from './citizen-authenticator.js';
+import { ApplicationRefused, WALLET_APPLICATIONS, type WalletApplications } from './wallet-applications.js';
 import { DpopReplayRepository } from './dpop-replay.repository.js';
 
 /**
@@ -42,6 +44,7 @@ export class AuthorizationService {
     private readonly agencies: AgencyRepository,
     private readonly dpopReplay: DpopReplayRepository,
     @Inject(CITIZEN_AUTHENTICATOR) private readonly citizens: CitizenAuthenticator,
+    @Inject(WALLET_APPLICATIONS) private readonly walletApplications: WalletApplications,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
@@ -76,18 +79,26 @@ export class AuthorizationService {
         credentialConfigurations(this.catalogue),
       );
       const offer = checked.issuerState ? await this.offers.byCodeHash(sha256Hex(checked.issuerState)) : null;
-      const offerProblem = pushedRequestOfferProblem(offer, requested, now);
+      const requestExpiresAt = new Date(now.getTime() + PAR_TTL_SECONDS * 1000);
+      // No issuer_state: a wallet-started application for a type under a joint-approval policy (issue 16).
+      const walletApplication = checked.issuerState
+        ? undefined
+        : await this.walletApplications.start(
+            requested ?? scopeConfigurations(authorizationRequest['scope'], credentialConfigurations(this.catalogue)),
+            requestExpiresAt,
+          );
+      const offerProblem = walletApplication ? undefined : pushedRequestOfferProblem(offer, requested, now);
       if (offerProblem) throw offerProblem;
       const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken(24)}`;
       await this.sessions.insert({
         id: randomUUID(),
-        offerId: offer!.id,
+        offerId: walletApplication ?? offer!.id,
         clientId: checked.clientId,
         redirectUri: checked.redirectUri,
         state: checked.state,
         codeChallenge: checked.codeChallenge,
         requestUriHash: sha256Hex(requestUri),
-        requestExpiresAt: new Date(now.getTime() + PAR_TTL_SECONDS * 1000),
+        requestExpiresAt,
         codeHash: null,
         codeExpiresAt: null,
         status: 'pushed',
@@ -108,12 +119,17 @@ export class AuthorizationService {
     const session = await this.sessions.byRequestUri(sha256Hex(requestUri as string));
     const sessionProblem = pushedSessionProblem(session, clientId as string, new Date());
     if (sessionProblem) throw sessionProblem;
-    const offer = (await this.offers.byId(session!.offerId))!;
+    // A wallet-started application (its offer is a draft until the citizen has signed in).
+    const application = await this.walletApplications.describe(session!.offerId);
+    if (application) return { session: session!, offer: null, application, ...application };
+    const offer = await this.offers.byId(session!.offerId);
+    if (!offer) throw oauthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
     const agency = await this.agencies.byId(offer.agencyId);
     const type = this.catalogue.get(offer.typeId)!;
     return {
       session: session!,
       offer,
+      application: undefined,
       agencyName: agency?.name ?? '',
       typeName: `${type.display['zh-CN'].name} / ${type.display.en.name}`,
     };
@@ -128,12 +144,25 @@ export class AuthorizationService {
     requestUri: unknown,
     form: Record<string, unknown>,
   ): Promise<{ redirect: string } | { retry: string }> {
-    const { session, offer } = await this.authorizationSession(clientId, requestUri);
-    const authentication = await this.citizens.authenticate(offer, form);
-    if (!authentication.ok) {
-      if (!authentication.final) return { retry: authentication.message };
-      const error = { error: 'access_denied', error_description: safeErrorDescription(authentication.message) };
-      return { redirect: this.redirectTo(session, error) };
+    const { session, offer, application } = await this.authorizationSession(clientId, requestUri);
+    const denied = (message: string) => ({
+      redirect: this.redirectTo(session, { error: 'access_denied', error_description: safeErrorDescription(message) }),
+    });
+    if (offer) {
+      const authentication = await this.citizens.authenticate(offer, form);
+      if (!authentication.ok) return authentication.final ? denied(authentication.message) : { retry: authentication.message };
+    } else {
+      const citizen = await this.citizens.identify(application.typeId, form);
+      if (!citizen.ok) return citizen.final ? denied(citizen.message) : { retry: citizen.message };
+      // The application is filed (offer, application, chain write) before the code exists; refused: access_denied.
+      try {
+        await this.walletApplications.complete(session.offerId, citizen);
+      } catch (error) {
+        if (error instanceof ApplicationRefused) return denied(error.message);
+        if (error instanceof ProblemError && error.code === 'conflict')
+          throw oauthError(400, 'invalid_request', 'This authorization request was already completed');
+        throw error;
+      }
     }
     const code = randomToken(32);
     if (!(await this.sessions.authorize(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000))))

@@ -7,8 +7,19 @@ export function loginPage(options: {
   clientId: string;
   requestUri: string;
   message?: string;
+  /** password: a wallet-started application, signed in at the identity provider (no login code exists). */
+  mode?: 'login-code' | 'password';
 }): string {
   const { agencyName, typeName, clientId, requestUri, message } = options;
+  const fields =
+    options.mode === 'password'
+      ? `<p>申请 / Apply (joint approval): ${escapeHtml(typeName)}</p>
+<label for="username">用户名 / Username</label>
+<input id="username" name="username" autocomplete="username" required>
+<label for="password">密码 / Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>`
+      : `<label for="login_code">登录码 / Login code</label>
+<input id="login_code" name="login_code" inputmode="numeric" autocomplete="one-time-code" required>`;
   return `<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -22,8 +33,7 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
 <form method="post" action="/oid4vci/authorize">
 <input type="hidden" name="client_id" value="${escapeHtml(clientId)}">
 <input type="hidden" name="request_uri" value="${escapeHtml(requestUri)}">
-<label for="login_code">登录码 / Login code</label>
-<input id="login_code" name="login_code" inputmode="numeric" autocomplete="one-time-code" required>
+${fields}
 <button type="submit">登录 / Sign in</button>
 </form>
 </body>

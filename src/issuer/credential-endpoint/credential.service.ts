@@ -23,6 +23,7 @@ import { Catalogue } from '../../credentials/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
+import { ApprovalService } from '../approvals/approval.service.js';
 import { DeferredRequestRepository } from './deferred.repository.js';
 import { NonceRepository } from './nonce.repository.js';
 import { OfferIssuance } from './offer-issuance.js';
@@ -41,6 +42,7 @@ export class CredentialService {
     private readonly nonces: NonceRepository,
     private readonly deferred: DeferredRequestRepository,
     private readonly issuance: OfferIssuance,
+    private readonly approvals: ApprovalService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
@@ -99,13 +101,18 @@ export class CredentialService {
           createdAt: new Date(),
         });
         this.logger.log({ offerId: offer.id, configuration }, 'credential request deferred until an officer approves');
+        // A joint-approval application (issue 16): the applicant's reference and read token ride along.
+        const application = await this.approvals.applicantLink(offer.id);
         return {
           status: 202,
-          body: this.protocol.issuer.createCredentialResponse({
-            credentialRequest: parsed,
-            transactionId,
-            interval: DEFERRED_INTERVAL_SECONDS,
-          }),
+          body: {
+            ...this.protocol.issuer.createCredentialResponse({
+              credentialRequest: parsed,
+              transactionId,
+              interval: DEFERRED_INTERVAL_SECONDS,
+            }),
+            ...(application ? { application } : {}),
+          },
         };
       }
       const { credentials, notificationId } = await this.issuance.issue(offer, configuration, holderKeys, last);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MoreThan } from 'typeorm';
+import { IsNull, MoreThan } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { CredentialOfferEntity } from './offer.entity.js';
 
@@ -8,8 +8,9 @@ import { CredentialOfferEntity } from './offer.entity.js';
 export class OfferRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(offer: CredentialOfferEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).insert(offer));
+  /** Stores a new offer, in the caller's transaction when given one. */
+  async insert(offer: CredentialOfferEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(CredentialOfferEntity).insert(offer));
   }
 
   async setSealedOffer(id: string, offerSealed: string): Promise<void> {
@@ -81,11 +82,34 @@ export class OfferRepository {
     await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId }, { claimsSealed: null }));
   }
 
-  /** pending → approved, for an offer of this agency awaiting approval. */
+  /**
+   * pending → approved, for an offer of this agency awaiting an officer's approval. A joint-approval
+   * application's offer (issue 16) is not one: only the contract's outcome settles it (settleApproval).
+   */
   async approve(offerId: string, agencyId: string): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
-      m.getRepository(CredentialOfferEntity).update({ id: offerId, agencyId, approval: 'pending' }, { approval: 'approved' }),
+      m
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ approval: 'approved' })
+        .where('id = :offerId AND agency_id = :agencyId AND approval = :pending', { offerId, agencyId, pending: 'pending' })
+        .andWhere('NOT EXISTS (SELECT 1 FROM approval_applications a WHERE a.offer_id = :offerId)', { offerId })
+        .andWhere('NOT EXISTS (SELECT 1 FROM approval_wallet_requests w WHERE w.id = :offerId)', { offerId })
+        .execute(),
     );
+    return result.affected === 1;
+  }
+
+  /**
+   * A wallet-started application's draft offer (made at the pushed authorization request, no claims yet)
+   * gets the signed-in citizen's sealed claims and its lifetime, in the caller's transaction; false when it
+   * is no draft any more.
+   */
+  async completeDraft(tx: Tx, id: string, claimsSealed: string, expiresAt: Date): Promise<boolean> {
+    const result = await tx
+      .getRepository(CredentialOfferEntity)
+      .update({ id, status: 'offered', claimsSealed: IsNull() }, { claimsSealed, expiresAt });
     return result.affected === 1;
   }
 

@@ -9,6 +9,7 @@ import { oauthError } from '../../oauth/index.js';
 import { configurationId, OID4VCI_ENDPOINTS, offerCodeHash, offerGrants } from '../../oid4vci/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
+import type { CredentialOfferEntity } from './offer.entity.js';
 import { OfferRepository } from './offer.repository.js';
 
 export const createOfferSchema = z.object({
@@ -27,6 +28,15 @@ export const createOfferSchema = z.object({
     .default(86_400),
 });
 
+/** An offer ready to be stored (see OfferService.prepareOffer). */
+export interface PreparedOffer {
+  entity: CredentialOfferEntity;
+  credentialOffer: string;
+  credentialOfferUri?: string;
+  txCode?: string;
+  loginCode?: string;
+}
+
 /**
  * The officer's side of OID4VCI: credential offers to citizens (by value or by reference, with QR codes
  * and the PIN or login code to hand over out of band), and approval of applications whose issuance waits.
@@ -44,6 +54,17 @@ export class OfferService {
 
   /** An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately. */
   async createOffer(agency: Agency, body: unknown) {
+    const prepared = await this.prepareOffer(agency, body);
+    await this.offers.insert(prepared.entity);
+    return this.offerCreated(agency, prepared);
+  }
+
+  /**
+   * An offer checked, sealed and built but not stored: the caller inserts `entity` in its own transaction
+   * (a joint-approval application stores it with the application and the chain write, so neither exists
+   * without the other), then hands `prepared` to offerCreated for the answer.
+   */
+  async prepareOffer(agency: Agency, body: unknown, options: { id?: string } = {}): Promise<PreparedOffer> {
     const input = parseOrThrow(createOfferSchema, body);
     const type = this.catalogue.get(input.type);
     if (!type) throw badRequest(`Unknown credential type ${input.type}`, [{ path: 'type', message: 'unknown credential type' }]);
@@ -54,21 +75,28 @@ export class OfferService {
     if (violations.length) throw badRequest(`The claims do not match the ${type.id} schema`, violations);
 
     const now = new Date();
-    const id = randomUUID();
+    const id = options.id ?? randomUUID();
     const grantSecret = randomToken(32);
     const authorizationCodeFlow = input.flow === 'authorization_code';
     // The PIN (pre-authorized) or the login code (authorization code flow) goes to the citizen out of band.
     const txCode = input.txCode || authorizationCodeFlow ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
     const configurationIds = [...new Set(input.formats)].map((format) => configurationId(type.id, format));
     const expiresAt = new Date(now.getTime() + input.expiresInSeconds * 1000);
-    await this.offers.insert({
+    const offerUri = `${this.protocol.base}${OID4VCI_ENDPOINTS.offers}/${id}`;
+    const { credentialOffer, credentialOfferObject } = await this.protocol.issuer.createCredentialOffer({
+      issuerMetadata: this.protocol.issuerMetadata(),
+      credentialConfigurationIds: configurationIds,
+      grants: offerGrants(input.flow, grantSecret, txCode) as never,
+      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
+    });
+    const entity: CredentialOfferEntity = {
       id,
       agencyId: agency.id,
       typeId: type.id,
       configurationIds,
       issuedConfigurations: [],
       claimsSealed: await this.keys.sealJson(input.claims, `offer:${id}`),
-      offerSealed: null,
+      offerSealed: input.byReference ? await this.keys.sealJson(credentialOfferObject, `offer-object:${id}`) : null,
       flow: input.flow,
       approval: input.requiresApproval ? 'pending' : null,
       preAuthCodeHash: sha256Hex(grantSecret),
@@ -77,23 +105,25 @@ export class OfferService {
       status: 'offered',
       expiresAt,
       createdAt: now,
-    });
-    const offerUri = `${this.protocol.base}${OID4VCI_ENDPOINTS.offers}/${id}`;
-    const { credentialOffer, credentialOfferObject } = await this.protocol.issuer.createCredentialOffer({
-      issuerMetadata: this.protocol.issuerMetadata(),
-      credentialConfigurationIds: configurationIds,
-      grants: offerGrants(input.flow, grantSecret, txCode) as never,
-      ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
-    });
-    if (input.byReference)
-      await this.offers.setSealedOffer(id, await this.keys.sealJson(credentialOfferObject, `offer-object:${id}`));
-    this.logger.log({ agencyId: agency.id, offerId: id, typeId: type.id }, 'credential offer created');
+    };
     return {
-      offerId: id,
+      entity,
       credentialOffer,
       ...(input.byReference ? { credentialOfferUri: offerUri } : {}),
       ...(authorizationCodeFlow ? { loginCode: txCode } : { txCode }),
-      expiresAt,
+    };
+  }
+
+  /** The answer for an offer that is now stored: links, codes and QR codes. */
+  async offerCreated(agency: Agency, prepared: PreparedOffer) {
+    const { entity, credentialOffer } = prepared;
+    this.logger.log({ agencyId: agency.id, offerId: entity.id, typeId: entity.typeId }, 'credential offer created');
+    return {
+      offerId: entity.id,
+      credentialOffer,
+      ...(prepared.credentialOfferUri ? { credentialOfferUri: prepared.credentialOfferUri } : {}),
+      ...(entity.flow === 'authorization_code' ? { loginCode: prepared.loginCode } : { txCode: prepared.txCode }),
+      expiresAt: entity.expiresAt,
       qr: {
         png: await QRCode.toDataURL(credentialOffer, { errorCorrectionLevel: 'M', margin: 2, width: 360 }),
         svg: await QRCode.toString(credentialOffer, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),

@@ -29,7 +29,10 @@ import {
 } from '../approvals/approval.controller.js';
 import { ApprovalRepository } from '../approvals/approval.repository.js';
 import { ApprovalService } from '../approvals/approval.service.js';
+import { InboxRepository } from '../approvals/inbox.repository.js';
 import { DepartmentApprovals } from '../approvals/department-approvals.service.js';
+import { WalletApplicationService } from '../approvals/wallet-applications.service.js';
+import { WALLET_APPLICATIONS } from '../authorization-server/wallet-applications.js';
 import { Oid4vciProtocol } from './protocol.js';
 import { Oid4vciPurge } from './purge.js';
 
@@ -74,8 +77,11 @@ import { Oid4vciPurge } from './purge.js';
     DeferredCredentialService,
     NotificationService,
     ApprovalRepository,
+    InboxRepository,
     ApprovalService,
     DepartmentApprovals,
+    WalletApplicationService,
+    { provide: WALLET_APPLICATIONS, useExisting: WalletApplicationService },
   ],
 })
 export class Oid4vciIssuerModule {}

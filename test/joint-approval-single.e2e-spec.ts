@@ -1,0 +1,357 @@
+import { jest } from '@jest/globals';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonRpcProvider } from 'ethers';
+import { decodeProtectedHeader } from 'jose';
+import { clientAuthenticationAnonymous, HashAlgorithm, Oauth2Client } from '@openid4vc/oauth2';
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { ES256, digest } from '@sd-jwt/crypto-nodejs';
+import { hashCitizenPassword } from '../src/issuer/authorization-server/citizen-authenticator.js';
+import { Database } from '../src/persistence/index.js';
+import { ApprovalRepository } from '../src/issuer/approvals/approval.repository.js';
+import {
+  ApprovalApplicationEntity,
+  ApprovalInboxCursorEntity,
+  ApprovalInboxEntity,
+} from '../src/issuer/approvals/approval.entity.js';
+import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
+import { OutboxEntity } from '../src/chain/outbox.entity.js';
+import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { clientErrorCode, wallet } from './support/wallet.js';
+import { BUSINESS_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+
+const REDIRECT_URI = 'https://wallet.example/callback';
+const CONFIGURATION = 'business-licence.sd_jwt';
+/** What the demo identity provider holds for the applicant (another enterprise than the agency API's). */
+const CITIZEN_CLAIMS = { ...BUSINESS_LICENCE_CLAIMS, enterprise_name: '钱七餐饮有限公司', legal_representative: '钱七' };
+
+/** A decision period short enough to pass by moving the chain's clock, long enough not to pass by itself. */
+const DECISION_PERIOD = 3_600;
+
+/**
+ * Issue 16 leftovers, in one department (it issues and is the one required department of the policies):
+ * no orphan offer when the application cannot be stored, the operator's expire after the deadline, and the
+ * inbox that follows a stored cursor.
+ */
+describe('joint approval in one department', () => {
+  let app: TestApp;
+  let db: Database;
+  let controller: string;
+  let agency: { id: string; did: string; apiKey: string };
+  let provider: JsonRpcProvider;
+  let directoryDir: string;
+
+  const apply = (type: string, claims: Record<string, unknown>) =>
+    app.call('POST', '/agency/approvals', { token: agency.apiKey, body: { type, claims, txCode: false } });
+  const state = (filed: { reference: string; readToken: string }) =>
+    app.call('GET', `/approvals/${filed.reference}`, { token: filed.readToken }).then((reply) => reply.body);
+  const submitted = (filed: { reference: string; readToken: string }) =>
+    eventually(
+      async () => ((await state(filed)).timeline.some((step: { step: string }) => step.step === 'submitted') ? true : undefined),
+      60_000,
+    );
+  const inbox = async () =>
+    ((await app.operator('GET', '/operator/approvals/inbox')).body as { applicationId: string }[]).map(
+      (entry) => entry.applicationId,
+    );
+  const count = (entity: new () => object) => db.use(undefined, (m) => m.getRepository(entity).count());
+
+  beforeAll(async () => {
+    // The demo identity provider of wallet-started applications: one citizen with a business-licence record.
+    directoryDir = mkdtempSync(join(tmpdir(), 'chancery-citizens-'));
+    const directory = join(directoryDir, 'citizens.json');
+    writeFileSync(
+      directory,
+      JSON.stringify({
+        citizens: [
+          {
+            username: 'qian.qi',
+            password: await hashCitizenPassword('correct horse battery'),
+            subject: 'citizen-0001',
+            claims: { 'business-licence': CITIZEN_CLAIMS },
+          },
+        ],
+      }),
+    );
+    app = await startTestApp({
+      RECONCILE_INTERVAL_MS: '200',
+      OID4VCI_WALLET_REDIRECT_URIS: REDIRECT_URI,
+      CITIZEN_DIRECTORY_FILE: directory,
+    });
+    db = app.app.get(Database);
+    provider = new JsonRpcProvider(app.rpcUrl, undefined, { staticNetwork: true });
+    controller = (await app.operator('GET', '/operator/consortium')).body.department.controller;
+    const created = await createActiveAgency(app, 'market-office', 'Market Office', ['business-licence', 'driving-licence']);
+    agency = { id: created.agency.id, did: created.agency.did, apiKey: created.apiKey };
+    // A consortium of one (threshold 1): each proposal executes at once. Business licences need our approval;
+    // driving licences too, within an hour.
+    for (const [type, period] of [
+      ['business-licence', 0],
+      ['driving-licence', DECISION_PERIOD],
+    ] as const) {
+      const proposed = await app.operator('POST', '/operator/consortium/proposals', {
+        kind: 'SetApprovalPolicy',
+        credentialType: type,
+        issuingDepartment: controller,
+        issuingAgency: agency.id,
+        departments: [controller],
+        decisionPeriodSeconds: period,
+      });
+      expect(proposed.status).toBe(200);
+      expect(proposed.body.executed).toBe(true);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    provider?.destroy();
+    await app?.close();
+    if (directoryDir) rmSync(directoryDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('leaves no orphan offer (nor chain write) when the application cannot be stored after its offer', async () => {
+    const before = {
+      offers: await count(CredentialOfferEntity),
+      applications: await count(ApprovalApplicationEntity),
+      outbox: await count(OutboxEntity),
+    };
+    // The application's INSERT fails (the offer was inserted just before it, in the same transaction).
+    const repository = app.app.get(ApprovalRepository);
+    const failing = jest.spyOn(repository, 'insert').mockRejectedValueOnce(new Error('disk full'));
+    try {
+      const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+      expect(filed.status).toBe(500);
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    expect({
+      offers: await count(CredentialOfferEntity),
+      applications: await count(ApprovalApplicationEntity),
+      outbox: await count(OutboxEntity),
+    }).toEqual(before);
+
+    // The same request once the database works: offer, application and submit write all stored.
+    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    expect(await count(CredentialOfferEntity)).toBe(before.offers + 1);
+    expect(await count(ApprovalApplicationEntity)).toBe(before.applications + 1);
+    const offer = await db.use(undefined, (m) =>
+      m.getRepository(CredentialOfferEntity).findOneBy({ id: filed.body.offer.offerId }),
+    );
+    expect(offer).toMatchObject({ approval: 'pending', status: 'offered' });
+    await submitted(filed.body);
+    // Only the contract settles an application's offer: the agency's officer approval does not apply to it.
+    const byOfficer = await app.call('POST', `/agency/offers/${filed.body.offer.offerId}/approve`, { token: agency.apiKey });
+    expect(byOfficer.status).toBe(404);
+    expect(
+      await db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ id: filed.body.offer.offerId })),
+    ).toMatchObject({ approval: 'pending' });
+  }, 120_000);
+
+  it('the inbox follows a stored cursor from the deployment block and keeps old pending applications', async () => {
+    const first = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(first.status).toBe(201);
+    await submitted(first.body);
+    const listed = await inbox();
+    expect(listed).toContain(first.body.applicationId);
+    const contract = (await app.operator('GET', '/operator/consortium')).body.jointApproval as string;
+    const cursor = async () =>
+      (await db.use(undefined, (m) =>
+        m.getRepository(ApprovalInboxCursorEntity).findOneBy({ contract: contract.toLowerCase() }),
+      ))!.nextBlock;
+    const afterFirst = await cursor();
+    expect(afterFirst).toBeGreaterThan(0);
+    // A later scan starts at the cursor; the older application is still listed (stored as an open entry).
+    const second = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    await submitted(second.body);
+    const relisted = await inbox();
+    expect(relisted).toEqual(expect.arrayContaining([first.body.applicationId, second.body.applicationId]));
+    // Newest first.
+    expect(relisted.indexOf(second.body.applicationId)).toBeLessThan(relisted.indexOf(first.body.applicationId));
+    expect(await cursor()).toBeGreaterThan(afterFirst);
+    expect(await cursor()).toBeLessThanOrEqual((await provider.getBlockNumber()) + 1);
+    const stored = await db.use(undefined, (m) =>
+      m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: first.body.applicationId }),
+    );
+    expect(stored).toMatchObject({ state: 'open', policyId: '1' });
+
+    // Our decision takes it out of the inbox for good.
+    const decided = await app.operator('POST', `/operator/approvals/${first.body.applicationId}/decision`, { approve: true });
+    expect(decided.body).toMatchObject({ status: 'mined', outcome: 'Approved' });
+    expect(await inbox()).not.toContain(first.body.applicationId);
+    expect(
+      await db.use(undefined, (m) => m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: first.body.applicationId })),
+    ).toMatchObject({ state: 'closed' });
+  }, 120_000);
+
+  it('an operator expires an application after its deadline (chain time moved on): Rejected on chain, expired here', async () => {
+    const filed = await apply('driving-licence', DRIVING_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    await submitted(filed.body);
+    const { applicationId } = filed.body;
+    expect(await inbox()).toContain(applicationId);
+
+    // Before the deadline the contract refuses (simulated; nothing is sent).
+    const early = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({ code: 'approval_refused', reason: 'DeadlineNotPassed' });
+
+    await provider.send('evm_increaseTime', [DECISION_PERIOD + 1]);
+    await provider.send('evm_mine', []);
+    // Decisions are closed now ...
+    const late = await app.operator('POST', `/operator/approvals/${applicationId}/decision`, { approve: true });
+    expect(late.body).toMatchObject({ code: 'approval_refused', reason: 'DecisionAfterDeadline' });
+    // ... and the operator closes it.
+    const expired = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(expired.status).toBe(200);
+    expect(expired.body).toMatchObject({ status: 'mined', outcome: 'Expired' });
+    expect(expired.body.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+
+    const view = await eventually(async () => {
+      const current = await state(filed.body);
+      return current.state === 'expired' ? current : undefined;
+    }, 60_000);
+    expect(view.reasonCodes).toEqual(['deadline-missed']);
+    expect(view.timeline.at(-1)).toMatchObject({ step: 'expired', reasonCode: 'deadline-missed', txHash: expired.body.txHash });
+    expect(await inbox()).not.toContain(applicationId);
+    // Twice: the contract says it is no longer pending.
+    const again = await app.operator('POST', `/operator/approvals/${applicationId}/expire`);
+    expect(again.body).toMatchObject({ code: 'approval_refused', reason: 'ApplicationNotPending' });
+
+    // The audit trail has the operator's request and the outcome (no content).
+    const kinds = await db.use(undefined, (m) =>
+      m.query(
+        `SELECT kind FROM audit_entries WHERE subject IN ('application:${applicationId}', 'application:${filed.body.reference}') ORDER BY seq`,
+      ),
+    );
+    expect((kinds as { kind: string }[]).map((row) => row.kind)).toEqual(
+      expect.arrayContaining(['approval.expire.requested', 'approval.expired']),
+    );
+  }, 120_000);
+
+  it('a wallet applies by itself (authorization code flow, scope): the citizen signs in, the application waits for our approval', async () => {
+    const holder = wallet();
+    const oauth2 = new Oauth2Client({
+      callbacks: {
+        fetch,
+        signJwt: holder.signJwt,
+        hash: (data: Uint8Array, alg: HashAlgorithm) =>
+          createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
+            .update(data)
+            .digest(),
+        generateRandom: (length: number) => randomBytes(length),
+        clientAuthentication: clientAuthenticationAnonymous(),
+      },
+    });
+    const issuerMetadata = await holder.client.resolveIssuerMetadata(app.url);
+    const authorizationServerMetadata = issuerMetadata.authorizationServers[0]!;
+    const start = (scope: string) =>
+      oauth2.initiateAuthorization({ authorizationServerMetadata, clientId: 'citizen-wallet', redirectUri: REDIRECT_URI, scope });
+
+    // No offer and no joint-approval policy for the type: a wallet cannot start anything.
+    expect(clientErrorCode(await start('resident-identity').catch((error: unknown) => error))).toBe('invalid_request');
+
+    const applications = await count(ApprovalApplicationEntity);
+    const authorization = await start('business-licence');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    const page = await fetch(authorizeUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('name="password"');
+    const signIn = (fields: Record<string, string>) =>
+      fetch(`${app.url}/oid4vci/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: authorizeUrl.searchParams.get('client_id')!,
+          request_uri: authorizeUrl.searchParams.get('request_uri')!,
+          ...fields,
+        }),
+      });
+    // A wrong password: the page again, and nothing filed.
+    const wrong = await signIn({ username: 'qian.qi', password: 'wrong' });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('Wrong username or password');
+    expect(await count(ApprovalApplicationEntity)).toBe(applications);
+
+    const signedIn = await signIn({ username: 'qian.qi', password: 'correct horse battery' });
+    expect(signedIn.status).toBe(302);
+    const redirect = new URL(signedIn.headers.get('location')!);
+    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
+    // The application was filed by the sign-in, before the wallet has a token.
+    expect(await count(ApprovalApplicationEntity)).toBe(applications + 1);
+    // The request is single-use: a second sign-in with it is refused.
+    expect((await signIn({ username: 'qian.qi', password: 'correct horse battery' })).status).toBe(400);
+
+    const { accessTokenResponse } = await oauth2.retrieveAuthorizationCodeAccessToken({
+      authorizationServerMetadata,
+      authorizationCode: redirect.searchParams.get('code')!,
+      pkceCodeVerifier: authorization.pkce?.codeVerifier,
+      redirectUri: REDIRECT_URI,
+    });
+    const requested = await holder.sendCredentialRequest({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: CONFIGURATION,
+    });
+    // Deferred: a transaction_id, and the application's reference with the applicant's read token.
+    expect(requested.response.status).toBe(202);
+    const transactionId = requested.credentialResponse.transaction_id!;
+    expect(transactionId).toBeDefined();
+    const link = (
+      requested.credentialResponse as unknown as { application: { reference: string; status_uri: string; read_token: string } }
+    ).application;
+    expect(link.status_uri).toBe(`${app.url}/approvals/${link.reference}`);
+    const filed = { reference: link.reference, readToken: link.read_token };
+    const view = await state(filed);
+    expect(view).toMatchObject({ typeId: 'business-licence', state: 'pending' });
+    await submitted(filed);
+    const poll = () =>
+      holder.client.retrieveDeferredCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, transactionId });
+
+    // The application holds the identity provider's claims (what the deciding department reads), for
+    // every format the scope covers.
+    const shown = (await app.operator('GET', `/operator/approvals/${view.applicationId}`)).body;
+    expect(shown.content).toEqual({ typeId: 'business-licence', formats: ['dc+sd-jwt', 'jwt_vc_json'], claims: CITIZEN_CLAIMS });
+    expect(await inbox()).toContain(view.applicationId);
+
+    // Not issued before the approval.
+    expect((await poll()).response.status).toBe(202);
+    const approved = await app.operator('POST', `/operator/approvals/${view.applicationId}/decision`, { approve: true });
+    expect(approved.body).toMatchObject({ status: 'mined', outcome: 'Approved' });
+
+    // Issued after it, through the deferred flow, with the citizen's claims.
+    const delivered = await eventually(
+      async () => {
+        const result = await poll();
+        return result.response.status === 200 ? result.deferredCredentialResponse : undefined;
+      },
+      60_000,
+      200,
+    );
+    const credential = (delivered.credentials![0] as { credential: string }).credential;
+    const independent = await independentResolver(app);
+    try {
+      const issuerJwk = await independent.issuerJwk(decodeProtectedHeader(credential.split('~')[0]!).kid!);
+      const verified = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(
+        credential,
+      );
+      expect(verified.payload).toMatchObject({ iss: agency.did, enterprise_name: CITIZEN_CLAIMS.enterprise_name });
+    } finally {
+      independent.close();
+    }
+
+    // The timeline: submitted, our decision, approved, issued; the chain steps with their transactions.
+    const final = await state(filed);
+    expect(final.state).toBe('approved');
+    expect(final.timeline.map((step: { step: string }) => step.step)).toEqual(['submitted', 'decision', 'approved', 'issued']);
+    expect(final.timeline[1]).toMatchObject({ department: controller, decision: 'approve', txHash: approved.body.txHash });
+    // Filed by the wallet's sign-in (no personal data in the audit entry).
+    const submittedBy = await db.use(undefined, (m) =>
+      m.query(`SELECT actor FROM audit_entries WHERE kind = 'approval.submitted' AND subject = 'application:${link.reference}'`),
+    );
+    expect(submittedBy).toEqual([{ actor: 'wallet' }]);
+  }, 180_000);
+});
