@@ -16,6 +16,7 @@ import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 const CONFIGURATION = 'driving-licence.sd_jwt';
 /** Short-lived access tokens, so that the test sees one expire (no sleeping: it polls until refused). */
 const ACCESS_TOKEN_TTL_SECONDS = 5;
+const REDIRECT_URI = 'https://wallet.example/callback';
 
 /**
  * ADR 18: the refresh_token grant for deferred offers (rotation, reuse revokes the family, DPoP binding,
@@ -106,6 +107,7 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     app = await startTestApp({
       OID4VCI_ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
       OID4VCI_DEFERRED_NOTIFICATION_ID: 'true',
+      OID4VCI_WALLET_REDIRECT_URIS: REDIRECT_URI,
     });
     apiKey = (await createActiveAgency(app, 'dmv', 'Vehicle Administration', ['driving-licence'])).apiKey;
   });
@@ -202,6 +204,56 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     const { accessTokenResponse } = await wallet.refresh(issuerMetadata, refreshToken, dpopKey, 'driving-licence');
     expect(accessTokenResponse.scope).toBe('driving-licence');
     expect(accessTokenResponse.token_type).toBe('DPoP');
+  });
+
+  it('keeps the authorization_details (credential identifiers) of an authorization code grant', async () => {
+    const created = await offer({ flow: 'authorization_code', requiresApproval: true });
+    const wallet = holder();
+    const credentialOffer = await wallet.client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await wallet.client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const authorization = await wallet.client.initiateAuthorization({
+      clientId: 'citizen-wallet',
+      issuerMetadata,
+      credentialOffer,
+      redirectUri: REDIRECT_URI,
+      additionalRequestPayload: {
+        authorization_details: [{ type: 'openid_credential', credential_configuration_id: CONFIGURATION }],
+      },
+    });
+    if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const authorizeUrl = new URL(authorization.authorizationRequestUrl);
+    const login = await fetch(`${app.url}/oid4vci/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: authorizeUrl.searchParams.get('client_id')!,
+        request_uri: authorizeUrl.searchParams.get('request_uri')!,
+        login_code: created.body.loginCode,
+      }),
+    });
+    expect(login.status).toBe(302);
+    const { accessTokenResponse: tokens } = await wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
+      issuerMetadata,
+      credentialOffer,
+      authorizationCode: new URL(login.headers.get('location')!).searchParams.get('code')!,
+      pkceCodeVerifier: authorization.pkce?.codeVerifier,
+      redirectUri: REDIRECT_URI,
+    });
+    const granted = [
+      { type: 'openid_credential', credential_configuration_id: CONFIGURATION, credential_identifiers: [CONFIGURATION] },
+    ];
+    expect(tokens.authorization_details).toEqual(granted);
+    expect(tokens.refresh_token).toBeDefined();
+
+    const { accessTokenResponse: renewed } = await wallet.refresh(issuerMetadata, tokens.refresh_token!);
+    expect(renewed.authorization_details).toEqual(granted);
+    expect(decodeJwt(renewed.access_token)['authorization_details']).toEqual(granted);
+    expect(decodeJwt(renewed.access_token).sub).toBe(decodeJwt(tokens.access_token).sub);
+    // The identifier's configuration has scope driving-licence: nothing else can be asked for.
+    expect(
+      await wallet.refresh(issuerMetadata, renewed.refresh_token!, undefined, 'driving-licence.jwt_vc').catch(clientErrorCode),
+    ).toBe('invalid_scope');
   });
 
   it('lets exactly one of concurrent refreshes win; the race counts as reuse and ends the (Bearer) family', async () => {

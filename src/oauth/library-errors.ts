@@ -9,7 +9,7 @@ export const LIBRARY_DESCRIPTIONS: Partial<Record<OAuthErrorCode, string>> = {
   invalid_request: 'The request is malformed or misses a required parameter',
   invalid_grant: 'The grant is invalid, expired or already used',
   invalid_client: 'Client authentication failed',
-  unsupported_grant_type: 'Use the pre-authorized code or the authorization code grant',
+  unsupported_grant_type: 'Use the pre-authorized code, authorization code or refresh token grant',
   invalid_dpop_proof: 'The DPoP proof is invalid',
   invalid_token: 'The access token is invalid or expired',
   invalid_proof: 'The key proof is invalid',
