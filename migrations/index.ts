@@ -14,6 +14,7 @@ import { NonceDigests1766400000000 } from './1766400000000-NonceDigests.js';
 import { Consortium1766400000000 } from './1766400000000-Consortium.js';
 import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
 import { JointApproval1766500000000 } from './1766500000000-JointApproval.js';
+import { AuditPending1766600000000 } from './1766600000000-AuditPending.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   Consortium1766400000000,
   AuditTrail1766300000000,
   JointApproval1766500000000,
+  AuditPending1766600000000,
 ];

@@ -137,6 +137,9 @@ describe('audit trail and usage log', () => {
     const seqs = appended.map((entry) => entry.seq).sort((a, b) => a - b);
     expect(new Set(seqs).size).toBe(12);
     for (const reply of issuedTogether) expect(reply.status).toBe(201);
+    // PostgreSQL: the group commits' entries are chained just after their commit (ADR 20); wait for it.
+    await log.seal();
+    expect(await sql('SELECT * FROM audit_pending')).toEqual([]);
 
     const rows = (await sql('SELECT * FROM audit_entries ORDER BY seq')) as Record<string, string>[];
     // Consecutive numbers, each entry linked to the one before (audit:verify below checks the hashes).
@@ -149,6 +152,16 @@ describe('audit trail and usage log', () => {
         'credential.issued',
       ]);
     }
+    // The revocation came after its issuance, so its entry follows the issuance entry (a pending entry is
+    // chained before any later append).
+    const issuedAt = rows.findIndex((row) => row.subject === `credential:${issued.body.credentialId}`);
+    const revokedAt = rows.findIndex(
+      (row) =>
+        row.kind === 'credential.status.changed' &&
+        (JSON.parse(row.data!) as { credentials: string[] }).credentials.includes(issued.body.credentialId),
+    );
+    expect(issuedAt).toBeGreaterThanOrEqual(0);
+    expect(revokedAt).toBeGreaterThan(issuedAt);
     const kinds = rows.map((row) => row.kind);
     for (const kind of [
       'agency.created',
