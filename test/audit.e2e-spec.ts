@@ -192,6 +192,33 @@ describe('audit trail and usage log', () => {
       expect(text).not.toContain(value);
   });
 
+  it('chains an issuance entry left pending by a process that died before sealing it (ADR 20)', async () => {
+    const [before] = await sql('SELECT seq, entry_hash FROM audit_head WHERE id = 1');
+    const at = new Date().toISOString();
+    // What a replica killed between its group commit and its seal leaves behind.
+    await sql(
+      'INSERT INTO audit_pending (at, kind, actor, subject, data) VALUES (?, ?, ?, ?, ?)',
+      at,
+      'credential.issued',
+      'agency:crashed-replica',
+      'credential:left-pending',
+      '{"format":"dc+sd-jwt"}',
+    );
+    // Nobody calls anything: the sweep chains it.
+    await eventually(async () => ((await sql('SELECT id FROM audit_pending')).length === 0 ? true : undefined), 30_000);
+    const row = (await sql('SELECT * FROM audit_entries WHERE subject = ?', 'credential:left-pending'))[0];
+    expect(row).toMatchObject({ at, kind: 'credential.issued', actor: 'agency:crashed-replica', data: '{"format":"dc+sd-jwt"}' });
+    expect(Number(row.seq)).toBeGreaterThan(Number(before.seq));
+    const entry = { ...row, seq: Number(row.seq), data: JSON.parse(row.data), prevHash: row.prev_hash };
+    expect(entryHash(entry)).toBe(row.entry_hash);
+    expect(row.prev_hash).toBe((await rowOf(Number(row.seq) - 1)).entry_hash);
+    // The next append links to it.
+    const next = await app.app
+      .get(AuditLog)
+      .append({ kind: 'catalogue.changed', actor: 'system', subject: 'test:after-pending' });
+    expect(next.prevHash).toBe(row.entry_hash);
+  });
+
   it('anchors the new entries on chain; an inclusion proof checks against the root read with ethers', async () => {
     const run = await app.operator('POST', '/operator/audit/anchors');
     expect(run.status).toBe(200);

@@ -80,10 +80,10 @@ export class AuditLog {
 
   /** After a group commit holding `groupAppend` entries: chain them soon (coalesced, never throws). */
   afterGroupCommit(): void {
-    this.sealer.sealSoon();
+    if (this.db.kind === 'postgres') this.sealer.sealSoon();
   }
 
-  /** Chains every entry pending now (tests, anchoring); a no-op on SQLite. */
+  /** Chains every entry pending now (tests, anchoring). */
   seal(): Promise<void> {
     return this.sealer.seal();
   }

@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BackgroundJob } from '../common/index.js';
-import { Database } from '../persistence/index.js';
 import { AuditRepository } from './audit.repository.js';
 
 /** Backstop: entries left pending by a replica that died before sealing them are chained within this. */
@@ -10,8 +9,8 @@ const SWEEP_MS = 1_000;
  * Chains the issuance audit entries that PostgreSQL group commits leave pending (ADR 20): right after
  * each group commit (`sealSoon`, coalesced: one sealing transaction for however many groups committed
  * meanwhile), at boot, and every second for entries another replica left behind. Every other append
- * chains the pending entries first, and anchoring seals before it takes a range. No-op on SQLite, where
- * the group commit chains its entries itself.
+ * chains the pending entries first, and anchoring seals before it takes a range. On SQLite the group
+ * commit chains its entries itself, so only the (cheap, empty) sweep runs there.
  */
 @Injectable()
 export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -22,13 +21,9 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
   private again = false;
   private stopped = false;
 
-  constructor(
-    private readonly db: Database,
-    private readonly repository: AuditRepository,
-  ) {}
+  constructor(private readonly repository: AuditRepository) {}
 
   onApplicationBootstrap(): void {
-    if (this.db.kind !== 'postgres') return;
     this.sealSoon();
     this.timer = setInterval(() => this.sealSoon(), SWEEP_MS);
     this.timer.unref();
@@ -42,13 +37,12 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Starts sealing unless a round is under way (then one more round follows it). Never rejects. */
   sealSoon(): void {
-    if (this.db.kind !== 'postgres' || this.stopped) return;
+    if (this.stopped) return;
     void this.round().catch(() => undefined);
   }
 
   /** Seals every entry pending now (what committed before the call); rejects when sealing fails. */
   async seal(): Promise<void> {
-    if (this.db.kind !== 'postgres') return;
     await this.running?.catch(() => undefined);
     while ((await this.repository.sealPending()) > 0);
   }

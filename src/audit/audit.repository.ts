@@ -43,7 +43,7 @@ export class AuditRepository {
    * Appends entries in order, inside `tx`, through prepared statements: the head row is locked and read
    * by one statement (`UPDATE … RETURNING`: on PostgreSQL its row lock serialises appenders of every
    * replica until commit, READ COMMITTED re-reading the row after the wait; on SQLite the write
-   * transaction does), then, on PostgreSQL, the issuance entries pending at that moment are chained first
+   * transaction does), then the issuance entries pending at that moment (PostgreSQL) are chained first
    * (ADR 20: whatever committed before this transaction is numbered before it), then `contents`; the
    * rows and the new head are written by one more statement. Call it last in a transaction.
    */
@@ -56,13 +56,11 @@ export class AuditRepository {
     );
     if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
     let prev = { seq: Number(head.seq), entryHash: head.entry_hash };
-    if (this.db.kind === 'postgres') {
-      for (;;) {
-        const pending = await this.takePending(sql);
-        if (pending.length === 0) break;
-        prev = await this.write(tx, prev, pending);
-        if (pending.length < SEAL_BATCH) break;
-      }
+    for (;;) {
+      const pending = await this.takePending(sql);
+      if (pending.length === 0) break;
+      prev = await this.write(tx, prev, pending);
+      if (pending.length < SEAL_BATCH) break;
     }
     const entries = chain(prev, contents);
     if (entries.length > 0) await this.write(tx, prev, contents, entries);
@@ -70,11 +68,10 @@ export class AuditRepository {
   }
 
   /**
-   * Chains the issuance entries pending on PostgreSQL (ADR 20), at most SEAL_BATCH, in their own
+   * Chains the pending issuance entries (ADR 20; only PostgreSQL writes them), at most SEAL_BATCH, in their own
    * transaction under the head row's lock; resolves to how many were sealed (0: none was waiting).
    */
   async sealPending(): Promise<number> {
-    if (this.db.kind !== 'postgres') return 0;
     // Cheap look first, without the lock: most calls of an idle service find nothing.
     const waiting = await this.db.raw(undefined, (sql) => sql.all(this.db.driver.sql('SELECT 1 FROM audit_pending LIMIT 1'), []));
     if (waiting.length === 0) return 0;
