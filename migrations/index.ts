@@ -16,6 +16,7 @@ import { AuditTrail1766300000000 } from './1766300000000-AuditTrail.js';
 import { JointApproval1766500000000 } from './1766500000000-JointApproval.js';
 import { Oid4vciRefresh1766600000000 } from './1766600000000-Oid4vciRefresh.js';
 import { JointApprovalLeftovers1766700000000 } from './1766700000000-JointApprovalLeftovers.js';
+import { AuditPending1766800000000 } from './1766800000000-AuditPending.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   JointApproval1766500000000,
   Oid4vciRefresh1766600000000,
   JointApprovalLeftovers1766700000000,
+  AuditPending1766800000000,
 ];

@@ -1,6 +1,12 @@
 import { HmacKeyEntity, KeyEntity } from './keys/index.js';
 import { CredentialTypeEntity, CredentialTypeVersionEntity } from './credentials/index.js';
-import { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit/index.js';
+import {
+  AuditAnchorEntity,
+  AuditEntryEntity,
+  AuditHeadEntity,
+  AuditPendingEntity,
+  CredentialUsageEntity,
+} from './audit/index.js';
 import { IdempotencyRecordEntity } from './persistence/index.js';
 import { PresentationRequestEntity, RelyingPartyApiKeyEntity, RelyingPartyEntity } from './verifier/index.js';
 import {
@@ -78,6 +84,7 @@ export const entities = [
   CredentialTypeVersionEntity,
   AuditEntryEntity,
   AuditHeadEntity,
+  AuditPendingEntity,
   AuditAnchorEntity,
   CredentialUsageEntity,
 ];

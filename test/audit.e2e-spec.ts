@@ -137,6 +137,9 @@ describe('audit trail and usage log', () => {
     const seqs = appended.map((entry) => entry.seq).sort((a, b) => a - b);
     expect(new Set(seqs).size).toBe(12);
     for (const reply of issuedTogether) expect(reply.status).toBe(201);
+    // PostgreSQL: the group commits' entries are chained just after their commit (ADR 20); wait for it.
+    await log.seal();
+    expect(await sql('SELECT * FROM audit_pending')).toEqual([]);
 
     const rows = (await sql('SELECT * FROM audit_entries ORDER BY seq')) as Record<string, string>[];
     // Consecutive numbers, each entry linked to the one before (audit:verify below checks the hashes).
@@ -149,6 +152,16 @@ describe('audit trail and usage log', () => {
         'credential.issued',
       ]);
     }
+    // The revocation came after its issuance, so its entry follows the issuance entry (a pending entry is
+    // chained before any later append).
+    const issuedAt = rows.findIndex((row) => row.subject === `credential:${issued.body.credentialId}`);
+    const revokedAt = rows.findIndex(
+      (row) =>
+        row.kind === 'credential.status.changed' &&
+        (JSON.parse(row.data!) as { credentials: string[] }).credentials.includes(issued.body.credentialId),
+    );
+    expect(issuedAt).toBeGreaterThanOrEqual(0);
+    expect(revokedAt).toBeGreaterThan(issuedAt);
     const kinds = rows.map((row) => row.kind);
     for (const kind of [
       'agency.created',
@@ -177,6 +190,33 @@ describe('audit trail and usage log', () => {
       aliceHeld.credential.split('~')[0],
     ])
       expect(text).not.toContain(value);
+  });
+
+  it('chains an issuance entry left pending by a process that died before sealing it (ADR 20)', async () => {
+    const [before] = await sql('SELECT seq, entry_hash FROM audit_head WHERE id = 1');
+    const at = new Date().toISOString();
+    // What a replica killed between its group commit and its seal leaves behind.
+    await sql(
+      'INSERT INTO audit_pending (at, kind, actor, subject, data) VALUES (?, ?, ?, ?, ?)',
+      at,
+      'credential.issued',
+      'agency:crashed-replica',
+      'credential:left-pending',
+      '{"format":"dc+sd-jwt"}',
+    );
+    // Nobody calls anything: the sweep chains it.
+    await eventually(async () => ((await sql('SELECT id FROM audit_pending')).length === 0 ? true : undefined), 30_000);
+    const row = (await sql('SELECT * FROM audit_entries WHERE subject = ?', 'credential:left-pending'))[0];
+    expect(row).toMatchObject({ at, kind: 'credential.issued', actor: 'agency:crashed-replica', data: '{"format":"dc+sd-jwt"}' });
+    expect(Number(row.seq)).toBeGreaterThan(Number(before.seq));
+    const entry = { ...row, seq: Number(row.seq), data: JSON.parse(row.data), prevHash: row.prev_hash };
+    expect(entryHash(entry)).toBe(row.entry_hash);
+    expect(row.prev_hash).toBe((await rowOf(Number(row.seq) - 1)).entry_hash);
+    // The next append links to it.
+    const next = await app.app
+      .get(AuditLog)
+      .append({ kind: 'catalogue.changed', actor: 'system', subject: 'test:after-pending' });
+    expect(next.prevHash).toBe(row.entry_hash);
   });
 
   it('anchors the new entries on chain; an inclusion proof checks against the root read with ethers', async () => {

@@ -263,12 +263,17 @@ describe('issuance survives kill -9', () => {
       const named = statusIndex(credential);
       expect(entry && { listId: entry.list_id, idx: Number(entry.idx) }).toEqual(named);
     }
-    // No index used twice, none reserved without a record, and the counters agree.
+    // No index used twice, none reserved without a record, and the counters agree (a list counts the
+    // indices of its reserved blocks).
     expect(new Set(entries.map((row) => `${row.list_id}:${row.idx}`)).size).toBe(entries.length);
     expect(entries.filter((row) => !issuedIds.has(row.credential_id))).toEqual([]);
     expect(issued.filter((row) => !entryByCredential.has(row.id))).toEqual([]);
     const used = await database.query<{ id: string; used: number | string }>('SELECT id, used FROM status_lists');
-    for (const list of used) expect(Number(list.used)).toBe(entries.filter((row) => row.list_id === list.id).length);
+    const reserved = await database.query<{ list_id: string }>('SELECT list_id FROM status_index_blocks');
+    for (const list of used) {
+      expect(Number(list.used)).toBe(INDEX_BLOCK * reserved.filter((row) => row.list_id === list.id).length);
+      expect(entries.filter((row) => row.list_id === list.id).length).toBeLessThanOrEqual(Number(list.used));
+    }
 
     // Every request retried with its key after the restart: answered ones get their credential back,
     // the others get the credential that was committed before the crash, or a new one; one each.
@@ -302,6 +307,26 @@ describe('issuance survives kill -9', () => {
     const afterRestart = finalEntries.filter((row) => !issuedIds.has(row.credential_id));
     expect(afterRestart.length).toBeGreaterThan(0);
     for (const row of afterRestart) expect(beforeCrash.has(blockOf(row))).toBe(false);
+
+    // Every credential recorded has exactly one `credential.issued` entry in the hash chain, consecutive and
+    // linked: on PostgreSQL, entries the killed process left pending (ADR 20) are chained by the restarted one.
+    await eventually(async () => {
+      const [pending] = await database.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM audit_pending');
+      return Number(pending!.n) === 0 ? true : undefined;
+    }, 30_000);
+    const trail = await database.query<{
+      seq: number | string;
+      kind: string;
+      subject: string;
+      prev_hash: string;
+      entry_hash: string;
+    }>('SELECT seq, kind, subject, prev_hash, entry_hash FROM audit_entries ORDER BY seq');
+    trail.forEach((row, i) => {
+      expect(Number(row.seq)).toBe(i + 1);
+      if (i > 0) expect(row.prev_hash).toBe(trail[i - 1]!.entry_hash);
+    });
+    const issuedEntries = trail.filter((row) => row.kind === 'credential.issued').map((row) => row.subject);
+    expect(issuedEntries.sort()).toEqual(after.map((row) => `credential:${row.id}`).sort());
 
     // Still verifiable after the restart, status included.
     const verified = await call('POST', '/credentials/verify', {

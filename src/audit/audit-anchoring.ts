@@ -16,6 +16,7 @@ import {
 } from '../chain/index.js';
 import type { AuditAnchorEntity } from './audit.entity.js';
 import { AuditRepository } from './audit.repository.js';
+import { AuditSealer } from './audit-sealer.js';
 
 const LEASE_NAME = 'audit-anchor';
 /** Long enough to read a range and queue its anchor; the lease is released right after. */
@@ -52,6 +53,7 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly db: Database,
     private readonly repository: AuditRepository,
+    private readonly sealer: AuditSealer,
     private readonly outbox: OutboxService,
     private readonly bootstrap: ChainBootstrap,
     private readonly keys: KeyService,
@@ -95,6 +97,8 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
       if (!(await this.settle(anchors))) return undefined;
       const anchored = anchors.filter((anchor) => anchor.status === 'mined');
       const fromSeq = (anchored.at(-1)?.toSeq ?? 0) + 1;
+      // Issuance entries still pending (ADR 20) are chained first, so the range holds what committed.
+      await this.sealer.seal();
       const head = await this.repository.head();
       if (head.seq < fromSeq) return undefined;
       const toSeq = Math.min(head.seq, fromSeq + this.config.audit.anchorMaxEntries - 1);

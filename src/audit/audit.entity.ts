@@ -55,6 +55,32 @@ export class AuditHeadEntity {
   entryHash!: string;
 }
 
+/**
+ * An entry written in an issuance group commit on PostgreSQL, not yet in the hash chain (ADR 20): it
+ * commits with the credential, so it is as durable, and the sealer (or the next append) moves it into
+ * `audit_entries` in id order under the head row's lock. Same content as an entry, without seq and hashes.
+ */
+@Entity('audit_pending')
+export class AuditPendingEntity {
+  @PrimaryColumn({ type: 'bigint', transformer: bigintNumber })
+  id!: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  at!: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  kind!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  actor!: string;
+
+  @Column({ type: 'varchar', length: 300 })
+  subject!: string;
+
+  @Column({ type: 'text' })
+  data!: string;
+}
+
 export type AuditAnchorStatus = 'pending' | 'mined' | 'reverted';
 
 /** A range of entries whose Merkle root was sent to the AuditAnchor contract through the outbox. */

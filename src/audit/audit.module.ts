@@ -3,6 +3,7 @@ import { AuditAnchoring } from './audit-anchoring.js';
 import { AuditController } from './audit.controller.js';
 import { AuditLog } from './audit-log.js';
 import { AuditRepository } from './audit.repository.js';
+import { AuditSealer } from './audit-sealer.js';
 import { AuditTrailService } from './audit-trail.service.js';
 import { UsageLog } from './usage-log.js';
 
@@ -10,7 +11,7 @@ import { UsageLog } from './usage-log.js';
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditRepository, AuditLog, AuditAnchoring, AuditTrailService, UsageLog],
+  providers: [AuditRepository, AuditSealer, AuditLog, AuditAnchoring, AuditTrailService, UsageLog],
   exports: [AuditLog, UsageLog, AuditAnchoring],
 })
 export class AuditModule {}

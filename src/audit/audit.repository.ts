@@ -1,79 +1,147 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type Tx } from '../persistence/index.js';
+import { Database, type SqlExecutor, type SqlPart, type Tx } from '../persistence/index.js';
+import { nextStoredEntry } from './hash-chain.js';
 import { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit.entity.js';
 
 const HEAD_ID = 1;
+/** Most pending entries chained by one statement pair. */
+const SEAL_BATCH = 1000;
+
+/** An entry's content before it is chained: `data` as its canonical JSON. */
+export interface AuditContent {
+  at: string;
+  kind: string;
+  actor: string;
+  subject: string;
+  data: string;
+}
+
+/** The stored rows of `contents` chained after `prev` (seq 0: none yet). */
+function chain(prev: { seq: number; entryHash: string }, contents: AuditContent[]): AuditEntryEntity[] {
+  const entries: AuditEntryEntity[] = [];
+  let last: { seq: number; entryHash: string } | undefined = prev.seq === 0 ? undefined : prev;
+  for (const { data, ...event } of contents) {
+    const entry = nextStoredEntry(last, event, data);
+    entries.push(entry);
+    last = entry;
+  }
+  return entries;
+}
 
 /**
- * Storage of the audit log. Concurrency contract of `append`: any number of concurrent appenders, on any
- * number of replicas, get consecutive sequence numbers and each entry links to the one before; the first
- * statement is a conditional UPDATE of the single head row, whose row lock (PostgreSQL) or write
- * transaction (SQLite) serialises appenders until the transaction commits.
+ * Storage of the audit log. Concurrency contract of `appendMany`: any number of concurrent appenders, on
+ * any number of replicas, get consecutive sequence numbers and each entry links to the one before; the
+ * first statement is an UPDATE of the single head row, whose row lock (PostgreSQL) or write transaction
+ * (SQLite) serialises appenders until the transaction commits. Pending issuance entries (ADR 20) are
+ * chained by whoever holds that lock next.
  */
 @Injectable()
 export class AuditRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Takes the next sequence number under the head row's lock, builds the entry from the previous head,
-   * inserts it and moves the head; all inside `tx`. Call it last in a transaction: the head stays locked
-   * until commit.
+   * Appends entries in order, inside `tx`, through prepared statements: the head row is locked and read
+   * by one statement (`UPDATE … RETURNING`: on PostgreSQL its row lock serialises appenders of every
+   * replica until commit, READ COMMITTED re-reading the row after the wait; on SQLite the write
+   * transaction does), then the issuance entries pending at that moment (PostgreSQL) are chained first
+   * (ADR 20: whatever committed before this transaction is numbered before it), then `contents`; the
+   * rows and the new head are written by one more statement. Call it last in a transaction.
    */
-  async append(tx: Tx, build: (prev: { seq: number; entryHash: string }) => AuditEntryEntity): Promise<AuditEntryEntity> {
-    const moved = await tx
-      .createQueryBuilder()
-      .update(AuditHeadEntity)
-      .set({ seq: () => 'seq + 1' })
-      .where('id = :id', { id: HEAD_ID })
-      .execute();
-    if ((moved.affected ?? 0) !== 1) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
-    const head = await tx.getRepository(AuditHeadEntity).findOneByOrFail({ id: HEAD_ID });
-    const entry = build({ seq: head.seq - 1, entryHash: head.entryHash });
-    if (entry.seq !== head.seq) throw new Error(`Audit entry ${entry.seq} built for head ${head.seq}`);
-    await tx.getRepository(AuditEntryEntity).insert(entry);
-    await tx.getRepository(AuditHeadEntity).update({ id: HEAD_ID }, { entryHash: entry.entryHash });
-    return entry;
+  async appendMany(tx: Tx, contents: AuditContent[]): Promise<AuditEntryEntity[]> {
+    const { driver } = this.db;
+    const sql = await driver.on(tx);
+    const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
+      driver.sql('UPDATE audit_head SET seq = seq WHERE id = ? RETURNING seq, entry_hash'),
+      [HEAD_ID],
+    );
+    if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+    let prev = { seq: Number(head.seq), entryHash: head.entry_hash };
+    for (;;) {
+      const pending = await this.takePending(sql);
+      if (pending.length === 0) break;
+      prev = await this.write(tx, prev, pending);
+      if (pending.length < SEAL_BATCH) break;
+    }
+    const entries = chain(prev, contents);
+    if (entries.length > 0) await this.write(tx, prev, contents, entries);
+    return entries;
   }
 
   /**
-   * `append` for several entries at once (the issuance group commit), through prepared statements: one
-   * conditional UPDATE moves the head by `count` (taking its lock as `append` does), the entries are built
-   * in order from the previous head, inserted by one multi-row INSERT, and the head takes the last hash.
+   * Chains the pending issuance entries (ADR 20; only PostgreSQL writes them), at most SEAL_BATCH, in their own
+   * transaction under the head row's lock; resolves to how many were sealed (0: none was waiting).
    */
-  async appendMany(
-    tx: Tx,
-    count: number,
-    build: (prev: { seq: number; entryHash: string }, index: number) => AuditEntryEntity,
-  ): Promise<AuditEntryEntity[]> {
-    if (count === 0) return [];
-    const { driver } = this.db;
-    const sql = await driver.on(tx);
-    const moved = await sql.run(driver.sql('UPDATE audit_head SET seq = seq + ? WHERE id = ?'), [count, HEAD_ID]);
-    if (moved !== 1) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
-    const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
-      driver.sql('SELECT seq, entry_hash FROM audit_head WHERE id = ?'),
-      [HEAD_ID],
-    );
-    const last = Number(head!.seq);
-    let prev = { seq: last - count, entryHash: head!.entry_hash };
-    const entries: AuditEntryEntity[] = [];
-    for (let index = 0; index < count; index++) {
-      const entry = build(prev, index);
-      if (entry.seq !== prev.seq + 1) throw new Error(`Audit entry ${entry.seq} built after ${prev.seq}`);
-      entries.push(entry);
-      prev = entry;
-    }
-    const values: unknown[] = [];
-    for (const e of entries) values.push(e.seq, e.at, e.kind, e.actor, e.subject, e.data, e.prevHash, e.entryHash);
-    await sql.run(
-      driver.sql(
-        'INSERT INTO audit_entries (seq, at, kind, actor, subject, data, prev_hash, entry_hash) VALUES ' +
-          entries.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+  async sealPending(): Promise<number> {
+    // Cheap look first, without the lock: most calls of an idle service find nothing.
+    const waiting = await this.db.raw(undefined, (sql) => sql.all(this.db.driver.sql('SELECT 1 FROM audit_pending LIMIT 1'), []));
+    if (waiting.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      const { driver } = this.db;
+      const sql = await driver.on(tx);
+      const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
+        driver.sql('UPDATE audit_head SET seq = seq WHERE id = ? RETURNING seq, entry_hash'),
+        [HEAD_ID],
+      );
+      if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+      const pending = await this.takePending(sql);
+      if (pending.length > 0) await this.write(tx, { seq: Number(head.seq), entryHash: head.entry_hash }, pending);
+      return pending.length;
+    });
+  }
+
+  /** The statement that records issuance entries as pending (a group commit's statement, PostgreSQL). */
+  pendingStatement(contents: AuditContent[]): SqlPart {
+    const params: unknown[] = [];
+    for (const c of contents) params.push(c.at, c.kind, c.actor, c.subject, c.data);
+    return {
+      sql: `INSERT INTO audit_pending (at, kind, actor, subject, data) VALUES ${contents.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      params,
+    };
+  }
+
+  /** Removes and returns the oldest pending entries (the caller holds the head row's lock). */
+  private async takePending(sql: SqlExecutor): Promise<AuditContent[]> {
+    const rows = await sql.all<AuditContent & { id: number | string }>(
+      this.db.driver.sql(
+        'DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT ?) RETURNING id, at, kind, actor, subject, data',
       ),
-      values,
+      [SEAL_BATCH],
     );
-    await sql.run(driver.sql('UPDATE audit_head SET entry_hash = ? WHERE id = ?'), [prev.entryHash, HEAD_ID]);
-    return entries;
+    return rows
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map(({ at, kind, actor, subject, data }) => ({ at, kind, actor, subject, data }));
+  }
+
+  /** Inserts the entries chained after `prev` and moves the head to the last one; returns the new head. */
+  private async write(
+    tx: Tx,
+    prev: { seq: number; entryHash: string },
+    contents: AuditContent[],
+    entries = chain(prev, contents),
+  ): Promise<{ seq: number; entryHash: string }> {
+    const last = entries[entries.length - 1]!;
+    const moveHead: SqlPart = {
+      sql: 'UPDATE audit_head SET seq = ?, entry_hash = ? WHERE id = ?',
+      params: [last.seq, last.entryHash, HEAD_ID],
+    };
+    const columns = (e: AuditEntryEntity) => [e.seq, e.at, e.kind, e.actor, e.subject, e.data, e.prevHash, e.entryHash];
+    const insert: SqlPart =
+      this.db.kind === 'postgres'
+        ? {
+            // One text for any number of rows: one prepared statement per connection.
+            sql:
+              'INSERT INTO audit_entries (seq, at, kind, actor, subject, data, prev_hash, entry_hash) SELECT * FROM ' +
+              'unnest(?::bigint[], ?::varchar[], ?::varchar[], ?::varchar[], ?::varchar[], ?::text[], ?::varchar[], ?::varchar[])',
+            params: Array.from({ length: 8 }, (_, column) => entries.map((e) => columns(e)[column])),
+          }
+        : {
+            sql:
+              'INSERT INTO audit_entries (seq, at, kind, actor, subject, data, prev_hash, entry_hash) VALUES ' +
+              entries.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+            params: entries.flatMap(columns),
+          };
+    await this.db.driver.batch(tx, [insert, moveHead]);
+    return { seq: last.seq, entryHash: last.entryHash };
   }
 
   entry(seq: number): Promise<AuditEntryEntity | null> {

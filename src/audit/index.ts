@@ -3,7 +3,13 @@ export { AuditLog, type AuditEvent, type AuditKind } from './audit-log.js';
 export { AuditAnchoring } from './audit-anchoring.js';
 export { UsageLog, type UsageRecord, type VerdictRecord } from './usage-log.js';
 export { credentialFingerprints } from './fingerprint.js';
-export { AuditAnchorEntity, AuditEntryEntity, AuditHeadEntity, CredentialUsageEntity } from './audit.entity.js';
+export {
+  AuditAnchorEntity,
+  AuditEntryEntity,
+  AuditHeadEntity,
+  AuditPendingEntity,
+  CredentialUsageEntity,
+} from './audit.entity.js';
 export {
   canonicalJson,
   entryHash,

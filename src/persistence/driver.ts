@@ -23,6 +23,15 @@ export interface SqlExecutor {
   all<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
+/**
+ * One data-changing statement of a batch (`?` placeholders, never values in the text). On PostgreSQL a
+ * batch's parts become one statement (data-modifying CTEs), so a group of writes costs one round trip.
+ */
+export interface SqlPart {
+  sql: string;
+  params: unknown[];
+}
+
 /** Bound on cached prepared statements: repositories use a fixed set of SQL texts (batch sizes ≤ 16). */
 const MAX_STATEMENTS = 256;
 
@@ -85,6 +94,27 @@ export class SqlDriver {
       all: async <T>(sql: string, params: unknown[]) =>
         (await target.query({ name: this.name(sql), text: sql, values: params })).rows as T[],
     };
+  }
+
+  /**
+   * Runs the parts in order. PostgreSQL: as ONE statement, `WITH p0 AS (…), p1 AS (…) SELECT 1`, on the
+   * transaction's connection, or without `tx` on the pool, where the statement is its own transaction:
+   * all or nothing, durable when it returns (synchronous_commit = on). The parts must not read each
+   * other's rows (a CTE sees the snapshot from before the statement). SQLite: one by one, so `tx` (or
+   * the Database queue) is required there.
+   */
+  async batch(tx: Tx | undefined, parts: SqlPart[]): Promise<void> {
+    if (parts.length === 0) return;
+    const sql = await this.on(tx);
+    if (this.kind === 'sqlite' || parts.length === 1) {
+      for (const part of parts) await sql.run(this.sql(part.sql), part.params);
+      return;
+    }
+    const text = `WITH ${parts.map((part, i) => `p${i} AS (${part.sql})`).join(', ')} SELECT 1`;
+    await sql.run(
+      this.sql(text),
+      parts.flatMap((part) => part.params),
+    );
   }
 
   private prepared(connection: SqliteConnection, sql: string): SqliteStatement {

@@ -1,7 +1,17 @@
 import type { Database, Tx } from './database.js';
+import type { SqlPart } from './driver.js';
 
 /** Most jobs written in one transaction: bounds a group's statement sizes and the wait of its first caller. */
 export const MAX_GROUP = 16;
+
+/**
+ * What a group writes: statements that need nothing read back (run as one batch, see `SqlDriver.batch`),
+ * then, when given, more work in the same transaction.
+ */
+export interface GroupWrite {
+  statements: SqlPart[];
+  inTransaction?: (tx: Tx) => Promise<void>;
+}
 
 interface Pending<J> {
   job: J;
@@ -12,7 +22,8 @@ interface Pending<J> {
 /**
  * Group commit: jobs submitted while a transaction is being written are queued and written together in
  * the next one (at most `MAX_GROUP`), so concurrent callers share one durable commit (one fsync on SQLite,
- * one round trip per statement on PostgreSQL). Each caller's promise settles only after the transaction
+ * and on PostgreSQL a group without transaction work is ONE statement: one round trip, its own
+ * transaction, no BEGIN/COMMIT). Each caller's promise settles only after the transaction
  * holding its job committed and is durable (on SQLite: its WAL flushed, see `Database.groupTransaction`),
  * so nothing is answered before it is durable. When a group fails, its jobs
  * are written again one by one, so one bad job fails only its own caller.
@@ -24,12 +35,12 @@ export class GroupCommit<J> {
   readonly stats = { groups: 0, jobs: 0 };
 
   /**
-   * @param write writes a group inside `tx` (it must not touch the chain or other slow I/O)
+   * @param write what a group writes (`inTransaction` must not touch the chain or other slow I/O)
    * @param writers concurrent transactions: 1 on SQLite (one writer anyway), a few on PostgreSQL
    */
   constructor(
     private readonly db: Database,
-    private readonly write: (tx: Tx, jobs: J[]) => Promise<void>,
+    private readonly write: (jobs: J[]) => GroupWrite,
     private readonly writers = db.kind === 'sqlite' ? 1 : 4,
   ) {}
 
@@ -60,12 +71,17 @@ export class GroupCommit<J> {
   private async commit(group: Pending<J>[]): Promise<void> {
     let durable: Promise<void>;
     try {
-      ({ durable } = await this.db.groupTransaction((tx) =>
-        this.write(
-          tx,
-          group.map((p) => p.job),
-        ),
-      ));
+      const { statements, inTransaction } = this.write(group.map((p) => p.job));
+      if (this.db.kind === 'postgres' && !inTransaction) {
+        // One statement, its own transaction: committed and durable when it returns.
+        await this.db.driver.batch(undefined, statements);
+        durable = Promise.resolve();
+      } else {
+        ({ durable } = await this.db.groupTransaction(async (tx) => {
+          await this.db.driver.batch(tx, statements);
+          await inTransaction?.(tx);
+        }));
+      }
     } catch (error) {
       if (group.length === 1) {
         group[0]!.reject(error);

@@ -5,5 +5,5 @@ export { timestampType, jsonColumn } from './columns.js';
 export { isUniqueViolation } from './unique-violation.js';
 export { IdempotencyRecordEntity, type IdempotencyState } from './idempotency.entity.js';
 export { IdempotencyRepository } from './idempotency.repository.js';
-export { SqlDriver, type SqlExecutor } from './driver.js';
-export { GroupCommit, MAX_GROUP } from './group-commit.js';
+export { SqlDriver, type SqlExecutor, type SqlPart } from './driver.js';
+export { GroupCommit, MAX_GROUP, type GroupWrite } from './group-commit.js';

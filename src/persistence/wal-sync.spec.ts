@@ -96,10 +96,13 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     const flush = deferred();
     const sync = jest.spyOn(walSync, 'sync').mockReturnValueOnce(flush.promise);
     const seen: number[] = [];
-    const commit = new GroupCommit<number>(db, async (tx, jobs) => {
-      seen.push(await synchronous(tx));
-      for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
-    });
+    const commit = new GroupCommit<number>(db, (jobs) => ({
+      statements: [],
+      inTransaction: async (tx) => {
+        seen.push(await synchronous(tx));
+        for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
+      },
+    }));
     const done = commit.submit(1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Committed (visible to readers) but not flushed: the caller is not answered yet.
@@ -131,9 +134,9 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
 
   it('fails every caller of a group whose flush failed, though its rows committed', async () => {
     const sync = jest.spyOn(db.walSync!, 'sync').mockRejectedValueOnce(new Error('EIO'));
-    const commit = new GroupCommit<number>(db, async (tx, jobs) => {
-      for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
-    });
+    const commit = new GroupCommit<number>(db, (jobs) => ({
+      statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })),
+    }));
     await expect(commit.submit(2)).rejects.toThrow('EIO');
     sync.mockRestore();
     // Real flushes from here on.

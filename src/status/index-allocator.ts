@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { Database, isUniqueViolation, type Tx } from '../persistence/index.js';
+import { Database, isUniqueViolation, type SqlPart, type Tx } from '../persistence/index.js';
 import { LIST_SIZE } from './lists.js';
 import { statusListUrl } from './list-urls.js';
 import { StatusRepository } from './status.repository.js';
@@ -35,7 +35,7 @@ export interface StatusAllocation {
   credentialStatus?: Record<string, string>[];
 }
 
-/** Lists fill to half their size at most, so a random free index is found in a few tries. */
+/** Lists fill to half their size at most (counted in reserved blocks: `used`), so a random free block is found in a few tries. */
 const MAX_FILL = 0.5;
 
 /**
@@ -70,7 +70,7 @@ export class StatusIndexAllocator {
 
   /**
    * Hands out an index for a credential about to be issued, without writing it: the caller signs with it,
-   * then writes it with `commitEntries` in the same transaction as the credential record.
+   * then writes it with `entriesStatement` in the same transaction as the credential record.
    */
   async reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
     const key = `${issuer.agencyId}:${kind}`;
@@ -89,12 +89,11 @@ export class StatusIndexAllocator {
   }
 
   /**
-   * Writes handed-out indices inside the caller's transaction (a group commit's), with prepared statements.
+   * The statement writing handed-out indices in a group commit (one multi-row insert, no list row touched).
    * The primary key refuses an index written twice.
    */
-  async commitEntries(tx: Tx, entries: { allocation: StatusAllocation; credentialId: string }[]): Promise<void> {
-    await this.repository.insertEntries(
-      tx,
+  entriesStatement(entries: { allocation: StatusAllocation; credentialId: string }[]): SqlPart {
+    return this.repository.entriesStatement(
       entries.map(({ allocation, credentialId }) => ({ listId: allocation.listId, idx: allocation.idx, credentialId })),
     );
   }

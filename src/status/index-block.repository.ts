@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type Tx } from '../persistence/index.js';
+import { INDEX_BLOCK } from './index-blocks.js';
 
 /** Reserved blocks of status indices (status_index_blocks), with prepared statements. */
 @Injectable()
@@ -28,7 +29,11 @@ export class IndexBlockRepository {
       ),
       [listId, block, owner, driver.date(now)],
     );
-    return changed === 1;
+    if (changed !== 1) return false;
+    // The list counts the indices reserved in its blocks (not those written), so group commits of
+    // issuances never touch the list's row.
+    await sql.run(driver.sql('UPDATE status_lists SET used = used + ? WHERE id = ?'), [INDEX_BLOCK, listId]);
+    return true;
   }
 
   /** Indices of a range already written (entries older than block reservation, or another path). */

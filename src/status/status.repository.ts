@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
-import { Database, type Tx } from '../persistence/index.js';
+import { Database, type SqlPart, type Tx } from '../persistence/index.js';
 import {
   StatusAuditEntity,
   StatusEntryEntity,
@@ -165,29 +165,26 @@ export class StatusRepository {
   }
 
   /**
-   * Writes a group of entries with prepared statements: one multi-row insert, and one counter update per
-   * list. The primary key still refuses an index written twice.
+   * The statement writing a group of entries (one multi-row insert; the primary key refuses an index
+   * written twice). Lists count reserved indices (`used`, moved when a block is reserved), so no counter
+   * row is touched here: concurrent group commits share no row.
    */
-  async insertEntries(tx: Tx, entries: { listId: string; idx: number; credentialId: string }[]): Promise<void> {
-    if (entries.length === 0) return;
+  entriesStatement(entries: { listId: string; idx: number; credentialId: string }[]): SqlPart {
     const { driver } = this.db;
-    const sql = await driver.on(tx);
     const now = driver.date(new Date());
     const no = driver.bool(false);
-    const values: unknown[] = [];
-    for (const entry of entries) values.push(entry.listId, entry.idx, entry.credentialId, no, no, now);
-    await sql.run(
-      driver.sql(
-        `INSERT INTO status_entries (list_id, idx, credential_id, revoked, suspended, updated_at) VALUES ${entries
-          .map(() => '(?, ?, ?, ?, ?, ?)')
-          .join(', ')}`,
-      ),
-      values,
-    );
-    const perList = new Map<string, number>();
-    for (const entry of entries) perList.set(entry.listId, (perList.get(entry.listId) ?? 0) + 1);
-    for (const [listId, count] of perList) {
-      await sql.run(driver.sql('UPDATE status_lists SET used = used + ? WHERE id = ?'), [count, listId]);
-    }
+    const params: unknown[] = [];
+    for (const entry of entries) params.push(entry.listId, entry.idx, entry.credentialId, no, no, now);
+    return {
+      sql: `INSERT INTO status_entries (list_id, idx, credential_id, revoked, suspended, updated_at) VALUES ${entries
+        .map(() => '(?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      params,
+    };
+  }
+
+  /** Writes entries inside `tx` (`entriesStatement`, for callers outside a group commit). */
+  async insertEntries(tx: Tx, entries: { listId: string; idx: number; credentialId: string }[]): Promise<void> {
+    if (entries.length > 0) await this.db.driver.batch(tx, [this.entriesStatement(entries)]);
   }
 }

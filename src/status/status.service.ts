@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { conflict, notFound } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { Database, type Tx } from '../persistence/index.js';
+import { Database, type SqlPart } from '../persistence/index.js';
 import { OutboxService } from '../chain/index.js';
 import { AuditLog } from '../audit/index.js';
 import { StatusRepository } from './status.repository.js';
@@ -56,13 +56,13 @@ export class StatusService {
     await this.publisher.publishPending();
   }
 
-  /** An index for a credential about to be issued, written later with `commitEntries` (see the allocator). */
+  /** An index for a credential about to be issued, written later with `entriesStatement` (see the allocator). */
   reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
     return this.allocator.reserve(issuer, kind);
   }
 
-  commitEntries(tx: Tx, entries: { allocation: StatusAllocation; credentialId: string }[]): Promise<void> {
-    return this.allocator.commitEntries(tx, entries);
+  entriesStatement(entries: { allocation: StatusAllocation; credentialId: string }[]): SqlPart {
+    return this.allocator.entriesStatement(entries);
   }
 
   allocate(issuer: ListIssuer, kind: StatusListKind, credentialId: string): Promise<StatusAllocation> {

@@ -135,12 +135,15 @@ describe('OID4VP single-use values (repository contract)', () => {
 
   describe('revoking a relying party API key', () => {
     it('lets exactly one of many concurrent revocations report it, and the key is no longer live', async () => {
-      expect((await parties(1).liveApiKey(apiKeyPrefix))?.relyingPartyId).toBe(relyingPartyId);
+      // The guard's prepared statement reads the party exactly as TypeORM hydrates it.
+      const live = await parties(1).byLiveApiKey(apiKeyPrefix);
+      expect(live?.party.id).toBe(relyingPartyId);
+      expect(live?.party).toEqual(await parties(1).byId(relyingPartyId));
       const results = await race(database.replicas, CALLERS, (_, caller) =>
         parties(caller).revokeApiKey(relyingPartyId, apiKeyPrefix, new Date()),
       );
       expect(winners(results)).toBe(1);
-      expect(await parties(2).liveApiKey(apiKeyPrefix)).toBeNull();
+      expect(await parties(2).byLiveApiKey(apiKeyPrefix)).toBeNull();
       expect((await parties(0).apiKeys(relyingPartyId))[0]?.revokedAt).toBeInstanceOf(Date);
     });
   });

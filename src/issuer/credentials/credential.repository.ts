@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type Tx } from '../../persistence/index.js';
+import { Database, type SqlPart, type Tx } from '../../persistence/index.js';
 import { AgencyAuthorisationEntity, IssuedCredentialEntity, type AuthorisationStatus } from './credential.entity.js';
 
 @Injectable()
@@ -44,21 +44,23 @@ export class CredentialRepository {
 
   /** Records a group of issued credentials with one prepared multi-row insert (the issuance hot path). */
   async recordIssuedMany(tx: Tx, records: IssuedCredentialEntity[]): Promise<void> {
-    if (records.length === 0) return;
+    if (records.length > 0) await this.db.driver.batch(tx, [this.issuedStatement(records)]);
+  }
+
+  /** The multi-row insert of a group of issued credentials (a group commit's statement). */
+  issuedStatement(records: IssuedCredentialEntity[]): SqlPart {
     const { driver } = this.db;
-    const values: unknown[] = [];
+    const params: unknown[] = [];
     for (const r of records) {
-      values.push(r.id, r.agencyId, r.typeId, r.format, r.dataModel, r.digest, r.holderThumbprint);
-      values.push(driver.date(r.validFrom), driver.date(r.validUntil), driver.date(r.issuedAt));
+      params.push(r.id, r.agencyId, r.typeId, r.format, r.dataModel, r.digest, r.holderThumbprint);
+      params.push(driver.date(r.validFrom), driver.date(r.validUntil), driver.date(r.issuedAt));
     }
-    const sql = await driver.on(tx);
-    await sql.run(
-      driver.sql(
+    return {
+      sql:
         'INSERT INTO issued_credentials (id, agency_id, type_id, format, data_model, digest, holder_thumbprint, valid_from, valid_until, issued_at) VALUES ' +
-          records.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
-      ),
-      values,
-    );
+        records.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
+      params,
+    };
   }
 
   countIssued(agencyId: string): Promise<number> {

@@ -28,7 +28,7 @@ import {
 } from '../../credentials/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { StatusService, type StatusAllocation } from '../../status/index.js';
-import { Database, GroupCommit, type Tx } from '../../persistence/index.js';
+import { Database, GroupCommit, type GroupWrite, type Tx } from '../../persistence/index.js';
 import type { IssuedCredentialEntity } from './credential.entity.js';
 import { AuditLog } from '../../audit/index.js';
 import { AuthorisationService } from './authorisation.service.js';
@@ -123,25 +123,30 @@ export class IssuanceService {
     db: Database,
     private readonly audit: AuditLog,
   ) {
-    this.writes = new GroupCommit(db, (tx, jobs) => this.writeGroup(tx, jobs));
+    this.writes = new GroupCommit(db, (jobs) => this.writeGroup(jobs));
   }
 
-  /** One group commit: the status entries, the credential records, then each caller's own rows. */
-  private async writeGroup(tx: Tx, jobs: IssuanceWrite[]): Promise<void> {
-    await this.status.commitEntries(
-      tx,
-      jobs.map((job) => ({ allocation: job.allocation, credentialId: job.record.id })),
-    );
-    await this.repository.recordIssuedMany(
-      tx,
-      jobs.map((job) => job.record),
-    );
-    for (const job of jobs) await job.inTransaction?.(tx);
-    // The audit chain serialises appends: one head move for the whole group, inside the same durable commit.
-    await this.audit.appendMany(
-      jobs.map((job) => issuedEvent(job.record)),
-      tx,
-    );
+  /**
+   * One group commit: the status entries, the credential records and the audit entries as statements
+   * (on PostgreSQL without callers' hooks: one statement, one round trip), then each caller's own rows.
+   */
+  private writeGroup(jobs: IssuanceWrite[]): GroupWrite {
+    const audit = this.audit.groupAppend(jobs.map((job) => issuedEvent(job.record)));
+    const hooks = jobs.flatMap((job) => (job.inTransaction ? [job.inTransaction] : []));
+    const statements = [
+      this.status.entriesStatement(jobs.map((job) => ({ allocation: job.allocation, credentialId: job.record.id }))),
+      this.repository.issuedStatement(jobs.map((job) => job.record)),
+      ...audit.statements,
+    ];
+    if (hooks.length === 0 && !audit.inTransaction) return { statements };
+    return {
+      statements,
+      inTransaction: async (tx) => {
+        for (const hook of hooks) await hook(tx);
+        // SQLite: the audit chain's head moves last, once for the whole group, in the same commit.
+        await audit.inTransaction?.(tx);
+      },
+    };
   }
 
   /** Maps a VC-API request to issue options (400 listing every violation, with its path and rule code). */
@@ -252,6 +257,7 @@ export class IssuanceService {
       },
       inTransaction: hooks.inTransaction && ((tx) => hooks.inTransaction!(tx, issued)),
     });
+    this.audit.afterGroupCommit();
     this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
     return issued;
   }

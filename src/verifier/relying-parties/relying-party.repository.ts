@@ -1,7 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { Database } from '../../persistence/index.js';
-import { RelyingPartyApiKeyEntity, RelyingPartyEntity } from './relying-party.entity.js';
+import type { ClientIdPrefix } from '../../oid4vp/index.js';
+import { RelyingPartyApiKeyEntity, RelyingPartyEntity, type AllowedClaims } from './relying-party.entity.js';
+
+/** A `relying_parties` row as the driver returns it. */
+interface PartyRow {
+  id: string;
+  name: string;
+  purpose: string;
+  allowed_claims: string;
+  client_id_prefix: string;
+  signing_key_id: string;
+  certificate: string | null;
+  webhook_url: string | null;
+  webhook_secret_sealed: string | null;
+  api_key_prefix: string;
+  api_key_hash: string;
+  created_at: unknown;
+}
 
 @Injectable()
 export class RelyingPartyRepository {
@@ -25,9 +42,41 @@ export class RelyingPartyRepository {
     return this.db.use(undefined, (m) => m.getRepository(RelyingPartyEntity).findOneBy({ id }));
   }
 
-  /** A live (not revoked) API key by its prefix. */
-  liveApiKey(prefix: string): Promise<RelyingPartyApiKeyEntity | null> {
-    return this.db.use(undefined, (m) => m.getRepository(RelyingPartyApiKeyEntity).findOneBy({ prefix, revokedAt: IsNull() }));
+  /**
+   * The party of a live (not revoked) API key and the key's secret hash, by one prepared statement (the
+   * relying-party guard runs it on every request; no cache, so a key revoked on any replica fails at once).
+   * Hydrated as TypeORM hydrates the entity.
+   */
+  async byLiveApiKey(prefix: string): Promise<{ secretHash: string; party: RelyingPartyEntity } | null> {
+    const { driver } = this.db;
+    const rows = await this.db.raw(undefined, (sql) =>
+      sql.all<PartyRow & { secret_hash: string }>(
+        driver.sql(
+          'SELECT k.secret_hash, p.id, p.name, p.purpose, p.allowed_claims, p.client_id_prefix, p.signing_key_id, ' +
+            'p.certificate, p.webhook_url, p.webhook_secret_sealed, p.api_key_prefix, p.api_key_hash, p.created_at ' +
+            'FROM relying_party_api_keys k JOIN relying_parties p ON p.id = k.relying_party_id ' +
+            'WHERE k.prefix = ? AND k.revoked_at IS NULL',
+        ),
+        [prefix],
+      ),
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const party: RelyingPartyEntity = {
+      id: row.id,
+      name: row.name,
+      purpose: row.purpose,
+      allowedClaims: JSON.parse(row.allowed_claims) as AllowedClaims,
+      clientIdPrefix: row.client_id_prefix as ClientIdPrefix,
+      signingKeyId: row.signing_key_id,
+      certificate: row.certificate,
+      webhookUrl: row.webhook_url,
+      webhookSecretSealed: row.webhook_secret_sealed,
+      apiKeyPrefix: row.api_key_prefix,
+      apiKeyHash: row.api_key_hash,
+      createdAt: driver.readDate(row.created_at),
+    };
+    return { secretHash: row.secret_hash, party };
   }
 
   async insertApiKey(key: RelyingPartyApiKeyEntity): Promise<void> {

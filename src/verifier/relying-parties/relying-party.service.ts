@@ -115,9 +115,8 @@ export class RelyingPartyService {
   /** Only live (not revoked) keys authenticate; a revoked key is refused on its next request. */
   async authenticate(token: string | undefined): Promise<RelyingPartyEntity> {
     const parsed = token ? parseApiKey(token, 'rpk') : undefined;
-    const key = parsed ? await this.parties.liveApiKey(parsed.prefix) : null;
-    const party =
-      key && secretsEqual(sha256Hex(parsed!.secret), key.secretHash) ? await this.parties.byId(key.relyingPartyId) : null;
+    const key = parsed ? await this.parties.byLiveApiKey(parsed.prefix) : null;
+    const party = key && secretsEqual(sha256Hex(parsed!.secret), key.secretHash) ? key.party : null;
     if (!party) throw unauthorized('A valid relying party API key is required');
     return party;
   }
