@@ -1,4 +1,5 @@
-import { requestFor } from './cli.js';
+import { scryptSync } from 'node:crypto';
+import { requestFor, runCli } from './cli.js';
 
 describe('CLI consortium commands', () => {
   const b = '0x' + 'b'.repeat(40);
@@ -113,5 +114,16 @@ describe('CLI consortium commands', () => {
   it('refuses a vote or a join without its argument', () => {
     expect(() => requestFor(['proposal:vote'])).toThrow(/proposal id/);
     expect(() => requestFor(['consortium:join'])).toThrow(/governance address/);
+  });
+});
+
+describe('CLI citizen:hash-password', () => {
+  it('hashes the password read as a secret (not from argv) with scrypt, as the citizen directory keeps it', async () => {
+    const { ok, output } = await runCli(['citizen:hash-password'], {}, async () => 'correct horse battery');
+    expect(ok).toBe(true);
+    const [scheme, salt, key] = (output as { password: string }).password.split(':');
+    expect(scheme).toBe('scrypt');
+    expect(scryptSync('correct horse battery', Buffer.from(salt!, 'base64url'), 32).toString('base64url')).toBe(key);
+    await expect(runCli(['citizen:hash-password'], {}, async () => 'short')).rejects.toThrow(/at least 8/);
   });
 });

@@ -50,6 +50,8 @@ Commands:
   catalogue:retire <type-id>                                         retire a type (no new issuance; issued ones verify)
   audit:entry <seq>                                                  one audit entry, its inclusion proof and anchor
   audit:anchor                                                       anchor the entries not yet anchored, now
+  citizen:hash-password                                              the password on stdin as the demo citizen directory
+                                                                     keeps it (CITIZEN_DIRECTORY_FILE; no service needed)
   audit:verify [--rpc-url <url>] [--contract <address>] [--department <address>]…
                                                                      check the whole audit trail: hash chain and every
                                                                      anchored root, from the database and the chain
@@ -302,8 +304,28 @@ async function auditVerify(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok
   return { ok: report.ok, output: report };
 }
 
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: unknown }> {
+/** The first line of standard input (a password is not put on the command line, where `ps` and history see it). */
+async function firstLineOfStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0]!;
+}
+
+export async function runCli(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  readSecret: () => Promise<string> = firstLineOfStdin,
+): Promise<{ ok: boolean; output: unknown }> {
   if (argv[0] === 'audit:verify') return auditVerify(argv, env);
+  if (argv[0] === 'citizen:hash-password') {
+    const password = await readSecret();
+    if (password.length < 8) throw new Error('citizen:hash-password: give a password of at least 8 characters on stdin');
+    const { hashCitizenPassword } = await import('./issuer/authorization-server/citizen-authenticator.js');
+    return { ok: true, output: { password: await hashCitizenPassword(password) } };
+  }
   const request = requestFor(argv);
   const base = (env.CHANCERY_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
   const response = await fetch(base + request.path, {

@@ -252,6 +252,23 @@ describe('joint approval in one department', () => {
 
     // No offer and no joint-approval policy for the type: a wallet cannot start anything.
     expect(clientErrorCode(await start('resident-identity').catch((error: unknown) => error))).toBe('invalid_request');
+    // authorization_details work the same way (one type per application).
+    const detailed = (ids: string[]) =>
+      oauth2.initiateAuthorization({
+        authorizationServerMetadata,
+        clientId: 'citizen-wallet',
+        redirectUri: REDIRECT_URI,
+        additionalRequestPayload: {
+          authorization_details: JSON.stringify(
+            ids.map((id) => ({ type: 'openid_credential', credential_configuration_id: id })),
+          ),
+        },
+      });
+    const byDetails = await fetch((await detailed([CONFIGURATION])).authorizationRequestUrl);
+    expect(byDetails.status).toBe(200);
+    expect(await byDetails.text()).toContain('name="password"');
+    const twoTypes = await detailed([CONFIGURATION, 'driving-licence.sd_jwt']).catch((error: unknown) => error);
+    expect(clientErrorCode(twoTypes)).toBe('invalid_request');
 
     const applications = await count(ApprovalApplicationEntity);
     const authorization = await start('business-licence');

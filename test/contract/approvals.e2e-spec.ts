@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApprovalRepository } from '../../src/issuer/approvals/approval.repository.js';
 import type { ApprovalApplicationEntity } from '../../src/issuer/approvals/approval.entity.js';
+import { InboxRepository } from '../../src/issuer/approvals/inbox.repository.js';
 import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
 import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
 import type { Database } from '../../src/persistence/index.js';
@@ -23,6 +24,7 @@ describe('joint-approval settlement (repository contract)', () => {
   const replicas = () => (database.kind === 'sqlite' ? [database.db] : database.replicas);
   const approvals = on((db) => new ApprovalRepository(db));
   const offers = on((db) => new OfferRepository(db));
+  const inboxes = on((db) => new InboxRepository(db));
 
   beforeAll(async () => {
     database = await openContractDatabase('approvals');
@@ -109,5 +111,48 @@ describe('joint-approval settlement (repository contract)', () => {
     await race(replicas(), 4, (_, caller) => approvals(caller).recordIssued(row.offerId, 'business-licence.sd_jwt'));
     const steps = await approvals(0).steps([row.id]);
     expect(steps.map((found) => found.step).sort()).toEqual(['approved', 'issued']);
+  });
+
+  it("consumes a wallet's waiting request once however many sign-ins race for it", async () => {
+    const id = randomUUID();
+    const now = new Date();
+    await approvals(0).insertWalletRequest({
+      id,
+      agencyId,
+      typeId: 'business-licence',
+      configurationIds: ['business-licence.sd_jwt'],
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 60_000),
+    });
+    expect(await approvals(1).walletRequest(id, now)).not.toBeNull();
+    const results = await race(replicas(), CALLERS, (db, caller) =>
+      db.transaction((tx) => approvals(caller).claimWalletRequest(tx, id)),
+    );
+    expect(winners(results)).toBe(1);
+    expect(await approvals(2).walletRequest(id, now)).toBeNull();
+  });
+
+  it('moves an inbox cursor forward once per position and stores each found submission once', async () => {
+    const contract = '0x' + randomUUID().replace(/-/g, '').padEnd(40, '0');
+    const first = await race(replicas(), CALLERS, (_, caller) => inboxes(caller).advance(contract, undefined, 10));
+    expect(winners(first)).toBeGreaterThanOrEqual(1);
+    expect(await inboxes(0).cursor(contract)).toBe(10);
+    // From 10 on, many scanners: exactly one moves it, and never backwards.
+    const moved = await race(replicas(), CALLERS, (_, caller) => inboxes(caller).advance(contract, 10, 20 + (caller % 3)));
+    expect(winners(moved)).toBe(1);
+    expect(await inboxes(1).cursor(contract)).toBeGreaterThanOrEqual(20);
+    const entry = {
+      applicationId: '0x' + 'cd'.repeat(32),
+      contract,
+      policyId: '1',
+      txHash: '0x' + 'ef'.repeat(32),
+      blockNumber: 12,
+      state: 'open' as const,
+      foundAt: new Date(),
+    };
+    await race(replicas(), CALLERS, (_, caller) => inboxes(caller).add([{ ...entry }]));
+    expect((await inboxes(2).open(contract, 10)).map((found) => found.applicationId)).toEqual([entry.applicationId]);
+    await inboxes(0).close(entry.applicationId);
+    expect(await inboxes(1).open(contract, 10)).toEqual([]);
   });
 });

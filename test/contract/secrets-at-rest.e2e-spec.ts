@@ -26,6 +26,7 @@ const REVIEWED: Record<string, string> = {
   'approval_applications.state': 'pending, approved, rejected or expired: the outcome the chain shows anyway',
   'approval_applications.reason_codes': 'the reason codes of the decisions, public on chain',
   'approval_steps.reason_code': 'a reason code (public on chain) or the credential configuration issued',
+  'approval_inbox.state': 'open or closed: whether this department still owes a decision (public on chain)',
 };
 
 /**

@@ -6,10 +6,13 @@ import {
   offerApprovalOf,
   outcomeOfStep,
   policyMismatch,
+  scopeConfigurations,
   stepId,
   stepOfEvent,
   timelineView,
+  walletApplicationTarget,
 } from './approval-rules.js';
+import { parseConfigurationId } from '../../oid4vci/index.js';
 
 describe('joint-approval rules', () => {
   const content = { typeId: 'business-licence', formats: ['dc+sd-jwt'], claims: { b: 2, a: 'x' } };
@@ -99,5 +102,24 @@ describe('timeline order', () => {
     // Recorded out of order: the approved event of block 9 was stored before the decision of the same block.
     const view = timelineView([step('issued', null, 1), step('approved', 9, 2), step('decision', 9, 5), step('submitted', 3, 9)]);
     expect(view.map((entry) => entry.step)).toEqual(['submitted', 'decision', 'approved', 'issued']);
+  });
+
+  it('maps a scope to the configurations of its types, and requested configurations to one type and its formats', () => {
+    const known = {
+      'business-licence.sd_jwt': { scope: 'business-licence' },
+      'business-licence.jwt_vc': { scope: 'business-licence' },
+      'driving-licence.sd_jwt': { scope: 'driving-licence' },
+    };
+    expect(scopeConfigurations('openid business-licence', known)).toEqual(['business-licence.sd_jwt', 'business-licence.jwt_vc']);
+    expect(scopeConfigurations(undefined, known)).toEqual([]);
+    expect(walletApplicationTarget(['business-licence.sd_jwt', 'business-licence.jwt_vc'], parseConfigurationId)).toEqual({
+      typeId: 'business-licence',
+      formats: ['dc+sd-jwt', 'jwt_vc_json'],
+    });
+    expect(walletApplicationTarget([], parseConfigurationId)).toHaveProperty('problem');
+    expect(walletApplicationTarget(['nope'], parseConfigurationId)).toHaveProperty('problem');
+    expect(walletApplicationTarget(['business-licence.sd_jwt', 'driving-licence.sd_jwt'], parseConfigurationId)).toEqual({
+      problem: 'an application is for one credential type',
+    });
   });
 });

@@ -144,7 +144,14 @@ export class WalletApplicationService implements WalletApplications {
 
   /** Our active agency that the type's active policy names as issuer, when the policy names us as submitter. */
   private async issuingAgency(typeId: string): Promise<Agency | undefined> {
-    const policy = await this.chain.activePolicy(credentialTypeKey(typeId));
+    let policy;
+    try {
+      policy = await this.chain.activePolicy(credentialTypeKey(typeId));
+    } catch (error) {
+      // The chain node down (a 503 problem already) or no consortium followed yet: try again later.
+      if (error instanceof ProblemError) throw error;
+      throw oauthError(503, 'temporarily_unavailable', 'The joint-approval policies cannot be read from the chain now');
+    }
     if (!policy?.active || policy.terms.issuingDepartment !== (await this.chain.controllerAddress())) return undefined;
     return (await this.agencies.withStatus('active')).find((agency) => ethrDidAddress(agency.did) === policy.terms.issuingAgency);
   }

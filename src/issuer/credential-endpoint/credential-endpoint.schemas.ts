@@ -60,7 +60,17 @@ export const CREDENTIAL_RESPONSE_SCHEMA = {
 export const DEFERRED_PENDING_SCHEMA = {
   type: 'object',
   required: ['transaction_id', 'interval'],
-  properties: { transaction_id: { type: 'string' }, interval: { type: 'integer', description: 'seconds between polls' } },
+  properties: {
+    transaction_id: { type: 'string' },
+    interval: { type: 'integer', description: 'seconds between polls' },
+    application: {
+      type: 'object',
+      description:
+        'Credential endpoint, joint-approval applications only (issue 16): GET status_uri with Authorization: Bearer read_token',
+      required: ['reference', 'status_uri', 'read_token'],
+      properties: { reference: { type: 'string' }, status_uri: { type: 'string' }, read_token: { type: 'string' } },
+    },
+  },
 };
 
 /** OID4VCI 1.0 §9.2 once approved; the same response again on a repeated poll until the wallet notifies (ADR 18). */
