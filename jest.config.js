@@ -26,6 +26,8 @@ export default {
   testTimeout: 120_000,
   // End-to-end files mostly wait on their chain node and database, so two workers use the two cores well.
   maxWorkers: 2,
+  // Longest file first (committed durations, test/support/suite-times.json), so both workers finish together.
+  testSequencer: '<rootDir>/test/support/sequencer.mjs',
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     // Solidity contracts against a real hardhat node: one node per file, many cases per file.
