@@ -15,9 +15,10 @@ const swc = [
 ];
 
 const base = {
-  testEnvironment: 'node',
+  // jest's Node environment, with qrcode loaded by Node outside the test's vm context (60 times faster PNGs; see there).
+  testEnvironment: '<rootDir>/test/support/environment.mjs',
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^qrcode$': '<rootDir>/test/support/qrcode.mjs' },
   transform: { '^.+\\.ts$': swc },
   testTimeout: 120_000,
 };
