@@ -346,14 +346,22 @@ describe('status lists', () => {
       signingKid: list.signingKid,
       controllerKeyId: list.controllerKeyId,
     };
-    // Status entries are what revocation touches; allocating them in-process keeps the test about the batch.
+    // Status entries are what revocation touches; allocating them in-process keeps the test about the batch. They
+    // are reserved one by one and written 500 per transaction, as issuance writes them with its records (one
+    // transaction per entry made this set-up most of the test's time).
     const ids: string[] = [];
-    for (let i = 0; i < 10_000; i++) {
-      const credentialId = randomUUID();
-      const allocation = await status.allocate(issuer, 'bitstring', credentialId);
-      expect(allocation.listId).toBe(list.id);
-      ids.push(credentialId);
+    const db = app.app.get(Database);
+    for (let i = 0; i < 10_000; i += 500) {
+      const entries: { allocation: Awaited<ReturnType<StatusService['reserve']>>; credentialId: string }[] = [];
+      for (let j = 0; j < 500; j++) {
+        const allocation = await status.reserve(issuer, 'bitstring');
+        expect(allocation.listId).toBe(list.id);
+        entries.push({ allocation, credentialId: randomUUID() });
+      }
+      await db.transaction((tx) => status.commitEntries(tx, entries));
+      ids.push(...entries.map((entry) => entry.credentialId));
     }
+    expect(new Set(ids).size).toBe(10_000);
     await outboxSettled(app);
     const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
     // Each batch request is signed, served and queued for anchoring at once: one transaction per batch.

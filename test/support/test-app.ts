@@ -1,7 +1,8 @@
-import { randomBytes, type JsonWebKey } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes, type JsonWebKey } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { JsonRpcProvider } from 'ethers';
 import { Resolver } from 'did-resolver';
@@ -9,6 +10,9 @@ import { getResolver } from 'ethr-did-resolver';
 import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/chain/index.js';
 import { startApp, type RunningApp } from '../../src/app.js';
+import { openDataSource } from '../../src/persistence/index.js';
+import { entities } from '../../src/entities.js';
+import { migrations } from '../../migrations/index.js';
 
 /** Response bodies are whatever JSON the endpoint sent; tests assert on their shape. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,24 +39,36 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /**
+   * Start from a copy of a database every migration has already been applied to (made once per set of
+   * migration sources, see migratedTemplate), instead of an empty one. The app still runs its migration step
+   * at start-up, which then finds nothing pending. Tests of the migrations themselves leave this off.
+   */
+  migrated?: boolean;
+}
+
 /**
  * A database of its own for each app (or shared by the replicas a test starts): a temporary SQLite file,
- * or a fresh PostgreSQL database, following the e2e project (TEST_DB).
+ * or a fresh PostgreSQL database, following the e2e project (TEST_DB). Empty unless `migrated`.
  */
-export async function testDatabase(label = 'test'): Promise<TestDatabase> {
+export async function testDatabase(label = 'test', options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (process.env.TEST_DB === 'postgres') {
     const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
     const name = `chancery_${label}_${randomBytes(6).toString('hex')}`;
+    const template = options.migrated ? await migratedPostgresTemplate(adminUrl) : undefined;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
+    try {
+      await whileInUse(() => admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`));
+    } finally {
+      await admin.end();
+    }
+    const url = databaseUrl(adminUrl, name);
     return {
       kind: 'postgres',
-      env: { DATABASE_URL: url.toString() },
-      config: { kind: 'postgres', url: url.toString() },
+      env: { DATABASE_URL: url },
+      config: { kind: 'postgres', url },
       async drop() {
         const client = new pg.Client({ connectionString: adminUrl });
         await client.connect();
@@ -62,12 +78,100 @@ export async function testDatabase(label = 'test'): Promise<TestDatabase> {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), `chancery-${label}-`));
+  const path = join(dir, 'test.sqlite');
+  if (options.migrated) copyFileSync(await migratedSqliteTemplate(), path);
   return {
     kind: 'sqlite',
-    env: { SQLITE_PATH: join(dir, 'test.sqlite') },
-    config: { kind: 'sqlite', path: join(dir, 'test.sqlite') },
+    env: { SQLITE_PATH: path },
+    config: { kind: 'sqlite', path },
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+const databaseUrl = (adminUrl: string, name: string): string => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+/**
+ * Names the migrated templates: a digest of every migration source, so a template is reused only for exactly the
+ * migrations it was made with (a changed or added migration makes a new one; old templates are left, a few kB each).
+ */
+let digest: string | undefined;
+function migrationsDigest(): string {
+  if (digest) return digest;
+  const dir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).sort())
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(dir, file)))
+      .update('\0');
+  digest = hash.digest('hex').slice(0, 16);
+  return digest;
+}
+
+/** Runs a statement again while PostgreSQL says a database it needs is still in use (a closing connection). */
+async function whileInUse<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Any constant: the advisory lock the test workers take while one of them makes the migrated template. */
+const TEMPLATE_LOCK_KEY = '7234012345678901';
+
+/**
+ * A PostgreSQL database every migration was applied to, made once (whichever worker comes first, under an
+ * advisory lock) and then only copied: CREATE DATABASE … TEMPLATE. Nothing connects to it after it is made.
+ */
+async function migratedPostgresTemplate(adminUrl: string): Promise<string> {
+  const name = `chancery_template_${migrationsDigest()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK_KEY]);
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      // Made under another name and renamed when complete: a run stopped half-way leaves no half-made template.
+      const building = `${name}_building`;
+      await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${building}`);
+      const source = await openDataSource({ kind: 'postgres', url: databaseUrl(adminUrl, building) }, entities, migrations);
+      await source.destroy();
+      await whileInUse(() => admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`));
+    }
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK_KEY]).catch(() => undefined);
+    await admin.end();
+  }
+  return name;
+}
+
+/** A SQLite file every migration was applied to, made once in the temporary directory and then only copied. */
+async function migratedSqliteTemplate(): Promise<string> {
+  const path = join(tmpdir(), `chancery-template-${migrationsDigest()}.sqlite`);
+  if (existsSync(path)) return path;
+  // Made beside it and renamed when complete (closed, so its WAL is checkpointed into it): two workers that both
+  // make one each rename a whole file into place.
+  const dir = mkdtempSync(join(tmpdir(), 'chancery-template-'));
+  try {
+    const building = join(dir, 'template.sqlite');
+    const source = await openDataSource({ kind: 'sqlite', path: building }, entities, migrations);
+    await source.destroy();
+    if (existsSync(`${building}-wal`)) throw new Error('the migrated SQLite template kept a WAL file after closing');
+    renameSync(building, path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return path;
 }
 
 /**
@@ -103,7 +207,7 @@ export interface TestAppOptions {
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.replicaOf
     ? { kind: options.replicaOf.dbKind, env: await replicaEnv(options.replicaOf), drop: async () => undefined }
-    : await testDatabase();
+    : await testDatabase('test', { migrated: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
   const port = await freePort();
   const config = loadConfig({
