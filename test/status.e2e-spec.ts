@@ -6,7 +6,7 @@ import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import { decodeJwt } from 'jose';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
-import { StatusListPublisher, StatusPublicationEntity, StatusService } from '../src/status/index.js';
+import { StatusIndexAllocator, StatusListPublisher, StatusPublicationEntity, StatusService } from '../src/status/index.js';
 import { StatusRepository } from '../src/status/status.repository.js';
 import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
@@ -358,7 +358,10 @@ describe('status lists', () => {
         expect(allocation.listId).toBe(list.id);
         entries.push({ allocation, credentialId: randomUUID() });
       }
-      await db.transaction((tx) => status.commitEntries(tx, entries));
+      const allocator = app.app.get(StatusIndexAllocator);
+      await db.transaction(async (tx) => {
+        for (const entry of entries) await allocator.commitEntry(tx, entry.allocation, entry.credentialId);
+      });
       ids.push(...entries.map((entry) => entry.credentialId));
     }
     expect(new Set(ids).size).toBe(10_000);

@@ -98,7 +98,7 @@ export class StatusIndexAllocator {
     );
   }
 
-  /** Writes a reserved index inside the caller's transaction (one at a time; `commitEntries` for groups). */
+  /** Writes a reserved index inside the caller's transaction (one at a time; `entriesStatement` for groups). */
   async commitEntry(tx: Tx, allocation: StatusAllocation, credentialId: string): Promise<void> {
     try {
       await this.repository.insertEntries(tx, [{ listId: allocation.listId, idx: allocation.idx, credentialId }]);
