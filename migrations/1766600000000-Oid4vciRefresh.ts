@@ -20,6 +20,7 @@ export class Oid4vciRefresh1766600000000 implements MigrationInterface {
           { name: 'offer_id', type: 'varchar', length: '36' },
           { name: 'dpop_jkt', type: 'varchar', length: '64', isNullable: true },
           { name: 'credential_identifiers', type: 'text', isNullable: true },
+          { name: 'previous_hash', type: 'varchar', length: '64', isNullable: true },
           { name: 'status', type: 'varchar', length: '16' },
           { name: 'expires_at', type: ts },
           { name: 'created_at', type: ts },
@@ -27,6 +28,7 @@ export class Oid4vciRefresh1766600000000 implements MigrationInterface {
         indices: [
           { name: 'ix_oid4vci_refresh_tokens_family', columnNames: ['family_id'] },
           { name: 'ix_oid4vci_refresh_tokens_expiry', columnNames: ['expires_at'] },
+          { name: 'ix_oid4vci_refresh_tokens_previous', columnNames: ['previous_hash'] },
         ],
       }),
     );

@@ -67,6 +67,7 @@ export {
   refreshGrantProblem,
   refreshBindingProblem,
   refreshScopeProblem,
+  REFRESH_RETRY_GRACE_SECONDS,
   type RefreshTokenStatus,
   type StoredRefreshToken,
 } from './refresh-token.js';

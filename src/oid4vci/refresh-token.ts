@@ -10,6 +10,14 @@ import { oauthError } from '../oauth/index.js';
 
 export type RefreshTokenStatus = 'active' | 'rotated' | 'revoked';
 
+/**
+ * How long after a rotation the rotated token may be presented again (ADR 18 addendum): a wallet whose
+ * refresh response was lost retries with the token it still has; while the token it was rotated into is
+ * unused, that one is replaced instead of the family being revoked. Short, so a stolen Bearer token is of
+ * little use, and any later use of a replaced token is reuse.
+ */
+export const REFRESH_RETRY_GRACE_SECONDS = 120;
+
 /** Whether a token response gets a refresh token: only when the wallet may have to poll beyond one access token. */
 export const issuesRefreshToken = (offer: { approval: 'pending' | 'approved' | 'rejected' | null }): boolean =>
   offer.approval === 'pending' || offer.approval === 'approved';

@@ -45,6 +45,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     offerId: randomUUID(),
     dpopJkt: null,
     credentialIdentifiers: ['driving-licence.sd_jwt'],
+    previousHash: null,
     status: 'active',
     expiresAt,
     createdAt: new Date(),
@@ -68,6 +69,39 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     expect(await refreshTokens(0).rotate(first.tokenHash, { ...first, tokenHash: sha256Hex(randomToken()) }, new Date())).toBe(
       false,
     );
+  });
+
+  it('replaces an unused successor for a retried refresh exactly once, and never a used or old one', async () => {
+    const now = new Date();
+    const familyId = randomUUID();
+    const first = token(familyId, minutesFrom(now, 10));
+    await refreshTokens(0).insert(first);
+    const lost = { ...first, tokenHash: sha256Hex(randomToken()), previousHash: first.tokenHash, createdAt: new Date() };
+    expect(await refreshTokens(0).rotate(first.tokenHash, lost, new Date())).toBe(true);
+    // The wallet never got `lost`: its concurrent retries with the first token replace it exactly once.
+    const retries = Array.from({ length: CALLERS }, () => ({
+      ...lost,
+      tokenHash: sha256Hex(randomToken()),
+      createdAt: new Date(),
+    }));
+    const results = await race(database.replicas, CALLERS, (_, caller) =>
+      refreshTokens(caller).replaceUnusedSuccessor(first.tokenHash, retries[caller]!, minutesFrom(now, -2), new Date()),
+    );
+    expect(winners(results)).toBe(1);
+    expect((await refreshTokens(1).byHash(lost.tokenHash))?.status).toBe('rotated');
+    const stored = await Promise.all(retries.map((retry) => refreshTokens(2).byHash(retry.tokenHash)));
+    expect(stored.filter(Boolean)).toEqual([
+      expect.objectContaining({ familyId, status: 'active', previousHash: first.tokenHash }),
+    ]);
+    const live = stored.find(Boolean)!;
+    // Once the replacement is used, the first token is reuse: nothing unused is left to replace.
+    const next = { ...live, tokenHash: sha256Hex(randomToken()), previousHash: live.tokenHash, createdAt: new Date() };
+    expect(await refreshTokens(0).rotate(live.tokenHash, next, new Date())).toBe(true);
+    const late = { ...lost, tokenHash: sha256Hex(randomToken()) };
+    expect(await refreshTokens(1).replaceUnusedSuccessor(first.tokenHash, late, minutesFrom(now, -2), new Date())).toBe(false);
+    // Nor is a successor made before the grace replaced.
+    expect(await refreshTokens(1).replaceUnusedSuccessor(live.tokenHash, late, minutesFrom(now, 5), new Date())).toBe(false);
+    expect(await refreshTokens(2).byHash(late.tokenHash)).toBeNull();
   });
 
   it('rotates no expired token, revokes a whole family and no other, and purges families past their end', async () => {

@@ -28,6 +28,14 @@ export class Oid4vciRefreshTokenEntity {
   @Column(jsonColumn<string[]>({ name: 'credential_identifiers', nullable: true }))
   credentialIdentifiers!: string[] | null;
 
+  /**
+   * The token this one replaced (null for a family's first): a wallet that lost a refresh response retries
+   * with that token, and gets this one replaced while it is unused (ADR 18 addendum).
+   */
+  @Index('ix_oid4vci_refresh_tokens_previous')
+  @Column({ name: 'previous_hash', type: 'varchar', length: 64, nullable: true })
+  previousHash!: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status!: RefreshTokenStatus;
 

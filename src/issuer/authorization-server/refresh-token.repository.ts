@@ -20,14 +20,39 @@ export class RefreshTokenRepository {
    * The single-use step of a refresh: `active → rotated` in one conditional UPDATE (of any number of
    * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
    * statements, not one transaction: a transaction held across awaits would block SQLite's other
-   * connections. A crash between them leaves the family without an active token (the wallet never got the
-   * successor; its retry with the old token counts as reuse), the same as a response lost after rotation.
+   * connections. A crash between them leaves the family without a live token (as a lost response did before
+   * the retry grace; ADR 18 addendum).
    */
   async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
       m
         .getRepository(Oid4vciRefreshTokenEntity)
         .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
+    );
+    if (result.affected !== 1) return false;
+    await this.insert(successor);
+    return true;
+  }
+
+  /**
+   * A rotated token presented again within the retry grace: if the token it was rotated into is still unused
+   * (active, made after `madeAfter`), that one is retired by one conditional UPDATE (of concurrent retries one
+   * matches) and `successor` takes its place: a wallet retrying a refresh whose response it lost. False when
+   * the successor was used or replaced meanwhile: that is reuse.
+   */
+  async replaceUnusedSuccessor(
+    previousHash: string,
+    successor: Oid4vciRefreshTokenEntity,
+    madeAfter: Date,
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(Oid4vciRefreshTokenEntity)
+        .update(
+          { previousHash, status: 'active', createdAt: MoreThan(madeAfter), expiresAt: MoreThan(now) },
+          { status: 'rotated' },
+        ),
     );
     if (result.affected !== 1) return false;
     await this.insert(successor);

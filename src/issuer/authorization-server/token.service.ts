@@ -25,6 +25,7 @@ import {
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
+  REFRESH_RETRY_GRACE_SECONDS,
   tokenAuthorizationDetails,
 } from '../../oid4vci/index.js';
 import type { CredentialOfferEntity } from '../offers/offer.entity.js';
@@ -178,7 +179,9 @@ export class TokenService {
     const presentedHash = sha256Hex(parsed.grant.refreshToken);
     const stored = await this.refreshTokens.byHash(presentedHash);
     const offer = stored ? await this.offers.byId(stored.offerId) : null;
-    const refused = refreshGrantProblem(stored, offer, now);
+    // A rotated token again: a retry after a lost response (its successor unused, within the grace) or reuse.
+    const retried = stored?.status === 'rotated';
+    const refused = refreshGrantProblem(retried ? { ...stored!, status: 'active' } : stored, offer, now);
     if (refused) {
       if (refused.revokeFamily) await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw refused.problem;
@@ -200,11 +203,21 @@ export class TokenService {
     const binding = refreshBindingProblem(stored!.dpopJkt, dpop?.jwkThumbprint);
     if (binding) throw binding;
     const refreshToken = randomToken(32);
-    const rotated = await this.refreshTokens.rotate(
-      presentedHash,
-      { ...stored!, tokenHash: sha256Hex(refreshToken), status: 'active', createdAt: now },
-      now,
-    );
+    const successor = {
+      ...stored!,
+      tokenHash: sha256Hex(refreshToken),
+      previousHash: presentedHash,
+      status: 'active' as const,
+      createdAt: now,
+    };
+    const rotated = retried
+      ? await this.refreshTokens.replaceUnusedSuccessor(
+          presentedHash,
+          successor,
+          new Date(now.getTime() - REFRESH_RETRY_GRACE_SECONDS * 1000),
+          now,
+        )
+      : await this.refreshTokens.rotate(presentedHash, successor, now);
     if (!rotated) {
       await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw oauthError(400, 'invalid_grant', 'The refresh token was already used; every token of its grant is revoked');
@@ -251,6 +264,7 @@ export class TokenService {
       offerId: offer.id,
       dpopJkt: (dpop as { jwkThumbprint?: string } | undefined)?.jwkThumbprint ?? null,
       credentialIdentifiers: credentialIdentifiers ?? null,
+      previousHash: null,
       status: 'active',
       expiresAt: refreshFamilyExpiry(now, this.refreshTokenMaxSeconds, offer.expiresAt),
       createdAt: now,
