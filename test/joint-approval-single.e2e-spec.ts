@@ -1,11 +1,9 @@
 import { jest } from '@jest/globals';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonRpcProvider } from 'ethers';
 import { decodeProtectedHeader } from 'jose';
-import { clientAuthenticationAnonymous, HashAlgorithm, Oauth2Client } from '@openid4vc/oauth2';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { hashCitizenPassword } from '../src/issuer/authorization-server/citizen-authenticator.js';
@@ -233,18 +231,7 @@ describe('joint approval in one department', () => {
 
   it('a wallet applies by itself (authorization code flow, scope): the citizen signs in, the application waits for our approval', async () => {
     const holder = wallet();
-    const oauth2 = new Oauth2Client({
-      callbacks: {
-        fetch,
-        signJwt: holder.signJwt,
-        hash: (data: Uint8Array, alg: HashAlgorithm) =>
-          createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
-            .update(data)
-            .digest(),
-        generateRandom: (length: number) => randomBytes(length),
-        clientAuthentication: clientAuthenticationAnonymous(),
-      },
-    });
+    const oauth2 = holder.oauth2;
     const issuerMetadata = await holder.client.resolveIssuerMetadata(app.url);
     const authorizationServerMetadata = issuerMetadata.authorizationServers[0]!;
     const start = (scope: string) =>

@@ -1,12 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  clientAuthenticationAnonymous,
-  HashAlgorithm,
-  Oauth2Client,
-  resourceRequest,
-  type Jwk,
-  type RequestDpopOptions,
-} from '@openid4vc/oauth2';
+import { resourceRequest, type Jwk, type RequestDpopOptions } from '@openid4vc/oauth2';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
@@ -41,17 +33,7 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
   /** A citizen's wallet: the @openid4vc clients with one set of keys. */
   function holder() {
     const held = wallet();
-    const callbacks = {
-      fetch,
-      signJwt: held.signJwt,
-      hash: (data: Uint8Array, alg: HashAlgorithm) =>
-        createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
-          .update(data)
-          .digest(),
-      generateRandom: (length: number) => randomBytes(length),
-      clientAuthentication: clientAuthenticationAnonymous(),
-    };
-    const oauth2 = new Oauth2Client({ callbacks });
+    const { oauth2, clientCallbacks: callbacks } = held;
     const dpopOf = (key: Jwk | undefined): RequestDpopOptions | undefined =>
       key ? { signer: { method: 'jwk', alg: 'ES256', publicJwk: key } } : undefined;
 

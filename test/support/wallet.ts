@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { CompactEncrypt, importJWK } from 'jose';
 import {
+  Oauth2Client,
   Oauth2ClientErrorResponseError,
   clientAuthenticationAnonymous,
   HashAlgorithm,
@@ -138,15 +139,16 @@ export function wallet(trustedCertificates: string[] = []) {
     createHash(alg === HashAlgorithm.Sha256 ? 'sha256' : 'sha384')
       .update(data)
       .digest();
-  const vci = new Openid4vciClient({
-    callbacks: {
-      fetch,
-      signJwt,
-      hash,
-      generateRandom: (length) => randomBytes(length),
-      clientAuthentication: clientAuthenticationAnonymous(),
-    },
-  });
+  /** What the @openid4vc OAuth and OID4VCI clients (and their resourceRequest) need from a public wallet. */
+  const clientCallbacks = {
+    fetch,
+    signJwt,
+    hash,
+    generateRandom: (length: number) => randomBytes(length),
+    clientAuthentication: clientAuthenticationAnonymous(),
+  };
+  const vci = new Openid4vciClient({ callbacks: clientCallbacks });
+  const oauth2 = new Oauth2Client({ callbacks: clientCallbacks });
   const vp = new Openid4vpClient({
     callbacks: {
       fetch,
@@ -293,6 +295,8 @@ export function wallet(trustedCertificates: string[] = []) {
     client: vci,
     vci,
     vp,
+    oauth2,
+    clientCallbacks,
     newKey,
     signJwt,
     privateJwk,
