@@ -48,14 +48,8 @@ export class AuditRepository {
    * rows and the new head are written by one more statement. Call it last in a transaction.
    */
   async appendMany(tx: Tx, contents: AuditContent[]): Promise<AuditEntryEntity[]> {
-    const { driver } = this.db;
-    const sql = await driver.on(tx);
-    const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
-      driver.sql('UPDATE audit_head SET seq = seq WHERE id = ? RETURNING seq, entry_hash'),
-      [HEAD_ID],
-    );
-    if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
-    let prev = { seq: Number(head.seq), entryHash: head.entry_hash };
+    const sql = await this.db.driver.on(tx);
+    let prev = await this.lockHead(sql);
     for (;;) {
       const pending = await this.takePending(sql);
       if (pending.length === 0) break;
@@ -76,15 +70,10 @@ export class AuditRepository {
     const waiting = await this.db.raw(undefined, (sql) => sql.all(this.db.driver.sql('SELECT 1 FROM audit_pending LIMIT 1'), []));
     if (waiting.length === 0) return 0;
     return this.db.transaction(async (tx) => {
-      const { driver } = this.db;
-      const sql = await driver.on(tx);
-      const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
-        driver.sql('UPDATE audit_head SET seq = seq WHERE id = ? RETURNING seq, entry_hash'),
-        [HEAD_ID],
-      );
-      if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+      const sql = await this.db.driver.on(tx);
+      const head = await this.lockHead(sql);
       const pending = await this.takePending(sql);
-      if (pending.length > 0) await this.write(tx, { seq: Number(head.seq), entryHash: head.entry_hash }, pending);
+      if (pending.length > 0) await this.write(tx, head, pending);
       return pending.length;
     });
   }
@@ -97,6 +86,19 @@ export class AuditRepository {
       sql: `INSERT INTO audit_pending (at, kind, actor, subject, data) VALUES ${contents.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
       params,
     };
+  }
+
+  /**
+   * Locks the head row and reads it in one statement (`UPDATE … RETURNING`): on PostgreSQL its row lock
+   * serialises appenders of every replica until commit; on SQLite the write transaction does.
+   */
+  private async lockHead(sql: SqlExecutor): Promise<{ seq: number; entryHash: string }> {
+    const [head] = await sql.all<{ seq: number | string; entry_hash: string }>(
+      this.db.driver.sql('UPDATE audit_head SET seq = seq WHERE id = ? RETURNING seq, entry_hash'),
+      [HEAD_ID],
+    );
+    if (!head) throw new Error('The audit head row is missing (migration AuditTrail not run?)');
+    return { seq: Number(head.seq), entryHash: head.entry_hash };
   }
 
   /** Removes and returns the oldest pending entries (the caller holds the head row's lock). */
