@@ -113,11 +113,17 @@ try {
   if (!givenDataDir) rmSync(dataDir, { recursive: true, force: true });
 }
 
-console.log(`\n${pad('database', 10)}${pad('operation', 48)}${pad('ops/s', 9)}${pad('ratio', 8)}${pad('p50 ms', 9)}p99 ms`);
+console.log(
+  `\n${pad('database', 10)}${pad('operation', 48)}${pad('ops/s', 9)}${pad('ratio', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}cpu µs/op`,
+);
 for (const row of rows) {
   const ratio = row.perSecond / (row.ceiling === 'sign' ? ceiling.sign : ceiling.verify);
   console.log(
-    `${pad(row.database, 10)}${pad(row.label, 48)}${pad(fmt(row.perSecond), 9)}${pad(fmt(ratio, 3), 8)}${pad(fmt(row.p50Ms, 1), 9)}${fmt(row.p99Ms, 1)}`,
+    `${pad(row.database, 10)}${pad(row.label, 48)}${pad(fmt(row.perSecond), 9)}${pad(fmt(ratio, 3), 8)}${pad(fmt(row.p50Ms, 1), 9)}` +
+      `${pad(fmt(row.p99Ms, 1), 9)}${fmt(row.cpuMicros)}`,
   );
 }
-console.log('\nratio: to raw sign for issue rows, to raw verify for verify rows; p50/p99 of HTTP rows at half the peak rate.');
+console.log(
+  '\nratio: to raw sign for issue rows, to raw verify for verify rows; p50/p99 of HTTP rows at half the peak rate;\n' +
+    'cpu µs/op: in-process rows, CPU of all the process threads per operation (steadier than the rate on a shared machine).',
+);

@@ -50,7 +50,8 @@ export class AuditRepository {
   async appendMany(tx: Tx, contents: AuditContent[]): Promise<AuditEntryEntity[]> {
     const sql = await this.db.driver.on(tx);
     let prev = await this.lockHead(sql);
-    for (;;) {
+    // Only PostgreSQL group commits leave entries pending (ADR 20); SQLite chains them in the group.
+    while (this.db.kind === 'postgres') {
       const pending = await this.takePending(sql);
       if (pending.length === 0) break;
       prev = await this.write(tx, prev, pending);

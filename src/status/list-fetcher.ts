@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
@@ -21,6 +23,8 @@ const TIMEOUT_MS = 5_000;
 @Injectable()
 export class StatusListFetcher {
   private readonly cache = new Map<string, Cached>();
+  /** Our own lists: the bytes last read per URL and their digest, so an unchanged list is neither sent nor hashed again. */
+  private readonly ownRead = new LRUCache<string, { jwt: string; digest: string }>({ max: 1_000 });
   private readonly ownPrefix: string;
   private readonly production: boolean;
 
@@ -35,8 +39,13 @@ export class StatusListFetcher {
   async fetch(url: string): Promise<string | LocalStatusList> {
     const own = this.ownList(url);
     if (own) {
-      const { publication, anchorMined } = await this.status.servedWithAnchor(own.listId, own.purpose);
-      return { body: publication.jwt, anchorMined };
+      const known = this.ownRead.get(url);
+      const { publication, anchorMined } = await this.status.servedWithAnchor(own.listId, own.purpose, known);
+      if (publication.jwt === undefined && known) return { body: known.jwt, digest: known.digest, anchorMined };
+      const jwt = publication.jwt ?? '';
+      const read = { jwt, digest: createHash('sha256').update(jwt).digest('hex') };
+      this.ownRead.set(url, read);
+      return { body: read.jwt, digest: read.digest, anchorMined };
     }
     return this.fetchRemote(url);
   }

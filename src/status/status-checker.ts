@@ -7,6 +7,8 @@ import type { StatusListMemo, VerifiedList } from './list-memo.js';
 /** A list read from this service's own database, with whether its anchor transaction is mined yet. */
 export interface LocalStatusList {
   body: string;
+  /** sha256 (hex) of `body`, when the reader knows it already (it remembers the bytes it last read). */
+  digest?: string;
   anchorMined: boolean;
 }
 
@@ -56,7 +58,7 @@ async function loadList(
   }
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
-  const digest = createHash('sha256').update(jwt).digest('hex');
+  const digest = local?.digest ?? createHash('sha256').update(jwt).digest('hex');
   const header = jwsHeader(jwt);
   const kid = header['kid'];
   if (header['typ'] !== expectedTyp)

@@ -138,20 +138,30 @@ export class StatusRepository {
   }
 
   /** The newest version, its bytes and its anchor's outbox entry, by one prepared statement (the verifier's hot path). */
+  /**
+   * The newest version of a list: its number, anchor write and bytes. Given the bytes the caller read
+   * last (`known`), the database compares them and sends `jwt: undefined` when they are still the same,
+   * so a warm read moves no list bytes: SQLite compares the text itself (in process); PostgreSQL compares
+   * SHA-256 digests (no 20 KB parameter over the wire). Any change of the stored bytes, a tampered row
+   * included, sends the new bytes.
+   */
   async latestPublicationHead(
     listId: string,
     purpose: StatusPurpose,
-  ): Promise<{ version: number; jwt: string; outboxId: string } | undefined> {
+    known?: { jwt: string; digest: string },
+  ): Promise<{ version: number; jwt: string | undefined; outboxId: string } | undefined> {
+    const same = this.db.kind === 'postgres' ? "sha256(convert_to(jwt, 'UTF8')) = decode(?, 'hex')" : 'jwt = ?';
     const rows = await this.db.raw(undefined, (sql) =>
-      sql.all<{ version: number; jwt: string; outbox_id: string }>(
+      sql.all<{ version: number; jwt: string | null; outbox_id: string }>(
         this.db.driver.sql(
-          'SELECT version, jwt, outbox_id FROM status_publications WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
+          `SELECT version, CASE WHEN ${same} THEN NULL ELSE jwt END AS jwt, outbox_id FROM status_publications ` +
+            'WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
         ),
-        [listId, purpose],
+        [(this.db.kind === 'postgres' ? known?.digest : known?.jwt) ?? null, listId, purpose],
       ),
     );
     const row = rows[0];
-    return row && { version: Number(row.version), jwt: row.jwt, outboxId: row.outbox_id };
+    return row && { version: Number(row.version), jwt: row.jwt ?? undefined, outboxId: row.outbox_id };
   }
 
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {

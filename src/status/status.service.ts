@@ -168,13 +168,15 @@ export class StatusService {
   /**
    * The served version and whether its anchor is mined, for this service's own verifier: one prepared
    * statement reads the newest version (so one published by any replica is seen at once, and the bytes
-   * checked are the bytes stored); an anchor once mined is final and remembered.
+   * checked are the bytes stored); an anchor once mined is final and remembered. `known`: the bytes the
+   * caller read last; `jwt` is undefined when the stored bytes are still exactly those.
    */
   async servedWithAnchor(
     listId: string,
     purpose: StatusPurpose,
-  ): Promise<{ publication: { jwt: string; version: number }; anchorMined: boolean }> {
-    const head = await this.repository.latestPublicationHead(listId, purpose);
+    known?: { jwt: string; digest: string },
+  ): Promise<{ publication: { jwt: string | undefined; version: number }; anchorMined: boolean }> {
+    const head = await this.repository.latestPublicationHead(listId, purpose, known);
     if (!head) {
       const { publication } = await this.served(listId, purpose); // 404 for an unknown or unpublished list
       return { publication, anchorMined: false };

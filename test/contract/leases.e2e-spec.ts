@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { JobLeaseRepository, OutboxRepository, type OutboxEntity } from '../../src/chain/index.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from './contract-database.js';
 
 const CHAIN_ID = 1337;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const holders = Array.from({ length: CALLERS }, (_, i) => `replica-${i}`);
 
 /**
@@ -210,6 +211,47 @@ describe('leases (repository contract)', () => {
       expect(await statusLists(0).claimLease(listId, other, now + 1_000, 60_000)).toBe(false);
       await statusLists(0).releaseLease(listId, holder);
       expect(await statusLists(1).claimLease(listId, other, now + 1_000, 60_000)).toBe(true);
+    });
+
+    it("sends a list's newest bytes only when they differ from the caller's (a changed row included)", async () => {
+      const listId = await storeList();
+      const versions = ['v1.payload.signature', 'v2.payload.signature'];
+      await database.db.transaction(async (tx) => {
+        for (const [i, jwt] of versions.entries()) {
+          await statusLists(0).insertPublication(tx, {
+            id: randomUUID(),
+            listId,
+            purpose: 'token',
+            version: i + 1,
+            seq: i + 1,
+            jwt,
+            digest: sha256(jwt),
+            outboxId: randomUUID(),
+            createdAt: new Date(),
+          });
+        }
+      });
+      const known = (jwt: string) => ({ jwt, digest: sha256(jwt) });
+      expect(await statusLists(1).latestPublicationHead(listId, 'token')).toMatchObject({ version: 2, jwt: versions[1] });
+      expect(await statusLists(2).latestPublicationHead(listId, 'token', known(versions[1]!))).toMatchObject({
+        version: 2,
+        jwt: undefined,
+      });
+      expect(await statusLists(0).latestPublicationHead(listId, 'token', known(versions[0]!))).toMatchObject({
+        version: 2,
+        jwt: versions[1],
+      });
+      // A row changed behind the service's back is sent again, whatever its digest column says.
+      await database.db.raw(undefined, (sql) =>
+        sql.run(database.db.driver.sql('UPDATE status_publications SET jwt = ? WHERE list_id = ? AND version = 2'), [
+          'v2.forged.signature',
+          listId,
+        ]),
+      );
+      expect(await statusLists(1).latestPublicationHead(listId, 'token', known(versions[1]!))).toMatchObject({
+        version: 2,
+        jwt: 'v2.forged.signature',
+      });
     });
 
     it('passes to exactly one other publisher once it ran out', async () => {
