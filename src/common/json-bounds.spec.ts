@@ -17,6 +17,8 @@ describe('duplicateJsonMember', () => {
     expect(duplicateJsonMember('{"jwk":{"x":"1","x":"2"},"alg":"ES256"}')).toBe('x');
     expect(duplicateJsonMember('{"a":"\\"a\\"","b":["a","a"],"c":{"a":1},"a2":{"a":1}}')).toBeUndefined();
     expect(duplicateJsonMember('{"a":1,"\\u0061":2}')).toBe('a');
+    expect(duplicateJsonMember('{"\\u0061":1,"b":{"a":0},"a":2}')).toBe('a');
+    expect(duplicateJsonMember('{"a\\"b":1,"a\\u0022b":2}')).toBe('a"b');
     expect(duplicateJsonMember('[{"a":1},{"a":2}]')).toBeUndefined();
   });
 });

@@ -40,12 +40,19 @@ export function duplicateJsonMember(text: string): string | undefined {
     const ch = text[i]!;
     if (ch === '"') {
       let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      let escaped = false;
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\') {
+          escaped = true;
+          j += 2;
+        } else j += 1;
+      }
       const scope = scopes[scopes.length - 1];
       if (expectKey && scope) {
         let name: string;
         try {
-          name = JSON.parse(text.slice(i, j + 1)) as string;
+          // Only a name with escapes needs decoding to compare it (most have none: no parse per member).
+          name = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
         } catch {
           return undefined;
         }

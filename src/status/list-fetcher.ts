@@ -5,6 +5,7 @@ import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
 import type { LocalStatusList } from './status-checker.js';
+import type { KnownListBytes } from './status.repository.js';
 
 interface Cached {
   body: string;
@@ -24,7 +25,7 @@ const TIMEOUT_MS = 5_000;
 export class StatusListFetcher {
   private readonly cache = new Map<string, Cached>();
   /** Our own lists: the bytes last read per URL and their digest, so an unchanged list is neither sent nor hashed again. */
-  private readonly ownRead = new LRUCache<string, { jwt: string; digest: string }>({ max: 1_000 });
+  private readonly ownRead = new LRUCache<string, KnownListBytes>({ max: 1_000 });
   private readonly ownPrefix: string;
   private readonly production: boolean;
 
@@ -42,8 +43,8 @@ export class StatusListFetcher {
       const known = this.ownRead.get(url);
       const { publication, anchorMined } = await this.status.servedWithAnchor(own.listId, own.purpose, known);
       if (publication.jwt === undefined && known) return { body: known.jwt, digest: known.digest, anchorMined };
-      const jwt = publication.jwt ?? '';
-      const read = { jwt, digest: createHash('sha256').update(jwt).digest('hex') };
+      const utf8 = Buffer.from(publication.jwt ?? '');
+      const read = { jwt: publication.jwt ?? '', utf8, digest: createHash('sha256').update(utf8).digest('hex') };
       this.ownRead.set(url, read);
       return { body: read.jwt, digest: read.digest, anchorMined };
     }

@@ -18,6 +18,13 @@ function chunks<T>(items: T[]): T[][] {
   return out;
 }
 
+/** A list version's bytes as a reader last read them: the text, its UTF-8 bytes and their SHA-256 (hex). */
+export interface KnownListBytes {
+  jwt: string;
+  utf8: Buffer;
+  digest: string;
+}
+
 @Injectable()
 export class StatusRepository {
   constructor(private readonly db: Database) {}
@@ -141,23 +148,24 @@ export class StatusRepository {
   /**
    * The newest version of a list: its number, anchor write and bytes. Given the bytes the caller read
    * last (`known`), the database compares them and sends `jwt: undefined` when they are still the same,
-   * so a warm read moves no list bytes: SQLite compares the text itself (in process); PostgreSQL compares
-   * SHA-256 digests (no 20 KB parameter over the wire). Any change of the stored bytes, a tampered row
-   * included, sends the new bytes.
+   * so a warm read moves no list bytes: SQLite compares the stored text as bytes with `known.utf8` (a
+   * blob parameter is copied, a text one would be UTF-8-encoded per call); PostgreSQL compares SHA-256
+   * digests (no 20 KB parameter over the wire). Any change of the stored bytes, a tampered row included,
+   * sends the new bytes.
    */
   async latestPublicationHead(
     listId: string,
     purpose: StatusPurpose,
-    known?: { jwt: string; digest: string },
+    known?: KnownListBytes,
   ): Promise<{ version: number; jwt: string | undefined; outboxId: string } | undefined> {
-    const same = this.db.kind === 'postgres' ? "sha256(convert_to(jwt, 'UTF8')) = decode(?, 'hex')" : 'jwt = ?';
+    const same = this.db.kind === 'postgres' ? "sha256(convert_to(jwt, 'UTF8')) = decode(?, 'hex')" : 'CAST(jwt AS BLOB) = ?';
     const rows = await this.db.raw(undefined, (sql) =>
       sql.all<{ version: number; jwt: string | null; outbox_id: string }>(
         this.db.driver.sql(
           `SELECT version, CASE WHEN ${same} THEN NULL ELSE jwt END AS jwt, outbox_id FROM status_publications ` +
             'WHERE list_id = ? AND purpose = ? ORDER BY version DESC LIMIT 1',
         ),
-        [(this.db.kind === 'postgres' ? known?.digest : known?.jwt) ?? null, listId, purpose],
+        [(this.db.kind === 'postgres' ? known?.digest : known?.utf8) ?? null, listId, purpose],
       ),
     );
     const row = rows[0];

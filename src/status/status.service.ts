@@ -5,7 +5,7 @@ import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { Database, type SqlPart } from '../persistence/index.js';
 import { OutboxService } from '../chain/index.js';
 import { AuditLog } from '../audit/index.js';
-import { StatusRepository } from './status.repository.js';
+import { StatusRepository, type KnownListBytes } from './status.repository.js';
 import { StatusIndexAllocator, type ListIssuer, type StatusAllocation } from './index-allocator.js';
 import { StatusListPublisher } from './list-publisher.js';
 import { LIST_MEDIA_TYPE, PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
@@ -174,7 +174,7 @@ export class StatusService {
   async servedWithAnchor(
     listId: string,
     purpose: StatusPurpose,
-    known?: { jwt: string; digest: string },
+    known?: KnownListBytes,
   ): Promise<{ publication: { jwt: string | undefined; version: number }; anchorMined: boolean }> {
     const head = await this.repository.latestPublicationHead(listId, purpose, known);
     if (!head) {

@@ -231,7 +231,7 @@ describe('leases (repository contract)', () => {
           });
         }
       });
-      const known = (jwt: string) => ({ jwt, digest: sha256(jwt) });
+      const known = (jwt: string) => ({ jwt, utf8: Buffer.from(jwt), digest: sha256(jwt) });
       expect(await statusLists(1).latestPublicationHead(listId, 'token')).toMatchObject({ version: 2, jwt: versions[1] });
       expect(await statusLists(2).latestPublicationHead(listId, 'token', known(versions[1]!))).toMatchObject({
         version: 2,
