@@ -3,9 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonRpcProvider } from 'ethers';
-import { decodeProtectedHeader } from 'jose';
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { hashCitizenPassword } from '../src/issuer/authorization-server/citizen-authenticator.js';
 import { Database } from '../src/persistence/index.js';
 import { ApprovalRepository } from '../src/issuer/approvals/approval.repository.js';
@@ -16,8 +13,9 @@ import {
 } from '../src/issuer/approvals/approval.entity.js';
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
-import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet } from './support/wallet.js';
+import { deferredCredential, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const REDIRECT_URI = 'https://wallet.example/callback';
@@ -327,25 +325,11 @@ describe('joint approval in one department', () => {
     expect(approved.body).toMatchObject({ status: 'mined', outcome: 'Approved' });
 
     // Issued after it, through the deferred flow, with the citizen's claims.
-    const delivered = await eventually(
-      async () => {
-        const result = await poll();
-        return result.response.status === 200 ? result.deferredCredentialResponse : undefined;
-      },
-      60_000,
-      200,
-    );
-    const credential = (delivered.credentials![0] as { credential: string }).credential;
-    const independent = await independentResolver(app);
-    try {
-      const issuerJwk = await independent.issuerJwk(decodeProtectedHeader(credential.split('~')[0]!).kid!);
-      const verified = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(
-        credential,
-      );
-      expect(verified.payload).toMatchObject({ iss: agency.did, enterprise_name: CITIZEN_CLAIMS.enterprise_name });
-    } finally {
-      independent.close();
-    }
+    const credential = await deferredCredential(poll);
+    expect(await verifiedIndependently(app, credential)).toMatchObject({
+      iss: agency.did,
+      enterprise_name: CITIZEN_CLAIMS.enterprise_name,
+    });
 
     // The timeline: submitted, our decision, approved, issued; the chain steps with their transactions.
     const final = await state(filed);

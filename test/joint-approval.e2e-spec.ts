@@ -7,21 +7,18 @@ import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { Contract, JsonRpcProvider } from 'ethers';
-import { decodeProtectedHeader } from 'jose';
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { contractInterface, credentialTypeKey, EmbeddedChainNode, freePort } from '../src/chain/index.js';
 import {
   httpCaller,
   createActiveAgency,
   eventually,
-  independentResolver,
   outboxSettled,
   startTestApp,
   testDatabase,
   type TestApp,
 } from './support/test-app.js';
 import { clientErrorCode, wallet } from './support/wallet.js';
+import { deferredCredential, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const CONFIGURATION = 'business-licence.sd_jwt';
@@ -321,25 +318,11 @@ describe('joint approval across three departments', () => {
     expect(decisions[1].map((record: { decision: bigint }) => record.decision)).toEqual([DECISION.Approve, DECISION.Approve]);
 
     // Issued at once: the wallet's next deferred request gets the credential (the @openid4vc client).
-    const delivered = await eventually(
-      async () => {
-        const result = await poll();
-        return result.response.status === 200 ? result.deferredCredentialResponse : undefined;
-      },
-      60_000,
-      200,
-    );
-    const credential = (delivered.credentials![0] as { credential: string }).credential;
-    const independent = await independentResolver({ ...b, rpcUrl: chain.rpcUrl } as TestApp);
-    try {
-      const issuerJwk = await independent.issuerJwk(decodeProtectedHeader(credential.split('~')[0]!).kid!);
-      const verified = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(issuerJwk) }).verify(
-        credential,
-      );
-      expect(verified.payload).toMatchObject({ iss: agency.did, enterprise_name: BUSINESS_LICENCE_CLAIMS.enterprise_name });
-    } finally {
-      independent.close();
-    }
+    const credential = await deferredCredential(poll);
+    expect(await verifiedIndependently({ ...b, rpcUrl: chain.rpcUrl } as TestApp, credential)).toMatchObject({
+      iss: agency.did,
+      enterprise_name: BUSINESS_LICENCE_CLAIMS.enterprise_name,
+    });
     // Re-delivery (ADR 18): polling again gets the same credential, not a second issuance.
     expect(((await poll()).deferredCredentialResponse.credentials![0] as { credential: string }).credential).toBe(credential);
 
