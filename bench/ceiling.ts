@@ -96,7 +96,10 @@ class BareController {
 class BareModule {}
 
 /** A bare Nest + Fastify app with one route that signs (or verifies) once, under the same HTTP load. */
-export async function bareNestRoute(count: number, concurrency: number): Promise<{ sign: LoadResult; verify: LoadResult }> {
+export async function bareNestRoute(
+  count: number,
+  concurrency: number,
+): Promise<{ sign: LoadResult & { cpuMicros: number }; verify: LoadResult & { cpuMicros: number } }> {
   bareSignature.input = randomBytes(1500);
   bareSignature.signature = sign('sha256', bareSignature.input, { key: bareKeys.privateKey, dsaEncoding: 'ieee-p1363' });
   const app = await NestFactory.create<NestFastifyApplication>(BareModule, new FastifyAdapter(), { logger: false });
@@ -112,7 +115,13 @@ export async function bareNestRoute(count: number, concurrency: number): Promise
       concurrency,
       count,
     });
-    return { sign: await runLoad(spec('sign')), verify: await runLoad(spec('verify')) };
+    const measured = async (path: string) => {
+      const cpu = process.cpuUsage();
+      const result = await runLoad(spec(path));
+      const used = process.cpuUsage(cpu);
+      return { ...result, cpuMicros: (used.user + used.system) / (count + Math.min(concurrency, 32)) };
+    };
+    return { sign: await measured('sign'), verify: await measured('verify') };
   } finally {
     await app.close();
   }

@@ -1,8 +1,8 @@
-// HTTP load generator in a worker thread, so the client's own CPU use does not run on the service's
-// event loop. Closed loop (fixed concurrency, for the peak rate) or open loop (fixed arrival rate, for
+// HTTP load generator in a child process, so the client's own CPU use runs neither on the service's
+// event loop nor in its process (the service's CPU per request is then the process's own). Closed loop (fixed concurrency, for the peak rate) or open loop (fixed arrival rate, for
 // latency percentiles at a given load).
 import { Agent, request } from 'node:http';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface LoadSpec {
@@ -29,15 +29,16 @@ export interface LoadResult {
   firstError?: string;
 }
 
-/** Runs one load in a fresh worker thread. */
+/** Runs one load in a fresh child process. */
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: spec });
-    worker.once('message', (result: LoadResult) => resolve(result));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load worker exited with ${code}`));
+    const child = fork(fileURLToPath(import.meta.url), [], { serialization: 'advanced' });
+    child.once('message', (result: LoadResult) => resolve(result));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
     });
+    child.send(spec);
   });
 }
 
@@ -49,7 +50,7 @@ export function percentile(sorted: number[], p: number): number {
 /**
  * One keep-alive `node:http` agent with a socket per request in flight. Not `fetch`: its per-request
  * cost (streams, promises, header objects) capped a one-signature Nest route at ~1.3k/s on an idle
- * 2-core machine where the same worker drives `node:http` at ~7-10k/s, so every HTTP row measured the
+ * 2-core machine where the same generator drives `node:http` at ~7-10k/s, so every HTTP row measured the
  * load generator instead of the service.
  */
 function client(spec: LoadSpec) {
@@ -126,6 +127,8 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-if (!isMainThread && parentPort) {
-  parentPort.postMessage(await generate(workerData as LoadSpec));
+if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.once('message', (spec: LoadSpec) => {
+    void generate(spec).then((result) => process.send!(result, () => process.exit(0)));
+  });
 }
