@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/index.js';
 import { startApp, type RunningApp } from '../src/app.js';
 import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
@@ -201,8 +202,17 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
       const busy = performance.eventLoopUtilization(loop).utilization;
       console.log(`  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %`);
+      // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
+      // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
+      const stalls = monitorEventLoopDelay({ resolution: 1 });
+      stalls.enable();
       const half = checked(
         await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
+      );
+      stalls.disable();
+      console.log(
+        `  ${options.label}: HTTP ${what} at half rate, event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
+          `max ${(stalls.max / 1e6).toFixed(1)} ms`,
       );
       rows.push({
         label: `${what} ${format}, HTTP x${concurrency}`,
