@@ -197,11 +197,17 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // CPU time are the server's.
       const loop = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
+      const groups = issuance.groupCommitStats;
       const peak = checked(await profiled(options.profileDir, `${options.label}-http-${what}`, () => runLoad(spec)));
       const used = process.cpuUsage(cpu);
       // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
       const busy = performance.eventLoopUtilization(loop).utilization;
-      console.log(`  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %`);
+      const grouped = issuance.groupCommitStats;
+      const meanGroup = (grouped.jobs - groups.jobs) / Math.max(1, grouped.groups - groups.groups);
+      console.log(
+        `  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %` +
+          (what === 'issue' ? `, mean group commit ${meanGroup.toFixed(1)}` : ''),
+      );
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
       const stalls = monitorEventLoopDelay({ resolution: 1 });
