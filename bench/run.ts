@@ -14,6 +14,7 @@
 //                                  (default postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_DATABASES (sqlite,postgres)
 //   BENCH_PROFILE_DIR (bench-profiles) where --profile writes .cpuprofile files
+//   BENCH_RUNS (1), or --runs N    full runs; with more than one, per-row medians are printed at the end
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -26,6 +27,9 @@ import { benchService, type Row } from './service.js';
 const env = (...names: string[]) => names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
 const N = Number(env('BENCH_N') ?? 1000);
 const CONCURRENCY = Number(env('BENCH_CONCURRENCY') ?? 32);
+// `--runs N` (or BENCH_RUNS): N full runs, then the per-row medians (what the README records).
+const runsArgument = process.argv.indexOf('--runs');
+const RUNS = Math.max(1, Number(runsArgument > 0 ? process.argv[runsArgument + 1] : (env('BENCH_RUNS') ?? 1)));
 const profileDir = process.argv.includes('--profile') ? (env('BENCH_PROFILE_DIR') ?? 'bench-profiles') : undefined;
 const databases = (env('BENCH_DATABASES') ?? 'sqlite,postgres').split(',').map((d) => d.trim());
 const adminUrl = env('BENCH_POSTGRES_URL', 'TEST_POSTGRES_URL') ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -62,36 +66,54 @@ async function postgresDatabase(): Promise<{ env: Record<string, string>; drop()
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
 const pad = (text: string, width: number) => text.padEnd(width);
 
-console.log(
-  `Chancery benchmark: N=${N} per row, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
-    `(${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-);
-const ceiling = rawCeiling();
-console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
-const library = await libraryFloor(Math.min(N, 500));
-const bare = await bareNestRoute(N, CONCURRENCY);
+/** One row of a run's table, its ratio computed against that run's own ceiling. */
+interface Measured extends Row {
+  database: string;
+  ratio: number;
+}
 
-const rows: (Row & { database: string })[] = [
-  { database: '-', label: '@sd-jwt/sd-jwt-vc alone: issue', ceiling: 'sign', perSecond: library.issue },
-  { database: '-', label: '@sd-jwt/sd-jwt-vc alone: verify', ceiling: 'verify', perSecond: library.verify },
-  {
-    database: '-',
-    label: `bare Nest+Fastify, 1 signature, HTTP x${CONCURRENCY}`,
-    ceiling: 'sign',
-    perSecond: bare.sign.perSecond,
-    cpuMicros: bare.sign.cpuMicros,
-  },
-  {
-    database: '-',
-    label: `bare Nest+Fastify, 1 verification, HTTP x${CONCURRENCY}`,
-    ceiling: 'verify',
-    perSecond: bare.verify.perSecond,
-    cpuMicros: bare.verify.cpuMicros,
-  },
-];
-try {
+const table = (rows: Measured[]) => {
+  console.log(
+    `\n${pad('database', 10)}${pad('operation', 48)}${pad('ops/s', 9)}${pad('ratio', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}cpu µs/op`,
+  );
+  for (const row of rows) {
+    console.log(
+      `${pad(row.database, 10)}${pad(row.label, 48)}${pad(fmt(row.perSecond), 9)}${pad(fmt(row.ratio, 3), 8)}${pad(fmt(row.p50Ms, 1), 9)}` +
+        `${pad(fmt(row.p99Ms, 1), 9)}${fmt(row.cpuMicros)}`,
+    );
+  }
+};
+
+/** One full run: its own ceiling, the library and bare-route floors, then every service row. */
+async function once(): Promise<Measured[]> {
+  console.log(
+    `Chancery benchmark: N=${N} per row, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
+      `(${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+  const ceiling = rawCeiling();
+  console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
+  const library = await libraryFloor(Math.min(N, 500));
+  const bare = await bareNestRoute(N, CONCURRENCY);
+  const rows: (Row & { database: string })[] = [
+    { database: '-', label: '@sd-jwt/sd-jwt-vc alone: issue', ceiling: 'sign', perSecond: library.issue },
+    { database: '-', label: '@sd-jwt/sd-jwt-vc alone: verify', ceiling: 'verify', perSecond: library.verify },
+    {
+      database: '-',
+      label: `bare Nest+Fastify, 1 signature, HTTP x${CONCURRENCY}`,
+      ceiling: 'sign',
+      perSecond: bare.sign.perSecond,
+      cpuMicros: bare.sign.cpuMicros,
+    },
+    {
+      database: '-',
+      label: `bare Nest+Fastify, 1 verification, HTTP x${CONCURRENCY}`,
+      ceiling: 'verify',
+      perSecond: bare.verify.perSecond,
+      cpuMicros: bare.verify.cpuMicros,
+    },
+  ];
   for (const database of databases) {
     const pgDb = database === 'postgres' ? await postgresDatabase() : undefined;
     if (database === 'postgres' && !pgDb) continue;
@@ -111,18 +133,48 @@ try {
       await pgDb?.drop();
     }
   }
+  const measured = rows.map((row) => ({
+    ...row,
+    ratio: row.perSecond / (row.ceiling === 'sign' ? ceiling.sign : ceiling.verify),
+  }));
+  table(measured);
+  return measured;
+}
+
+const median = (values: (number | undefined)[]): number | undefined => {
+  const known = values.filter((value): value is number => value !== undefined).sort((a, b) => a - b);
+  if (known.length === 0) return undefined;
+  const middle = Math.floor(known.length / 2);
+  return known.length % 2 ? known[middle] : (known[middle - 1]! + known[middle]!) / 2;
+};
+/** A row's identity across runs (the mean group size in its label varies from run to run). */
+const rowKey = (row: Measured) => `${row.database} ${row.label.replace(/ \(group [\d.]+\)/, '')}`;
+
+const runs: Measured[][] = [];
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    if (RUNS > 1) console.log(`\n=== run ${run} of ${RUNS}`);
+    runs.push(await once());
+  }
 } finally {
   if (!givenDataDir) rmSync(dataDir, { recursive: true, force: true });
 }
-
-console.log(
-  `\n${pad('database', 10)}${pad('operation', 48)}${pad('ops/s', 9)}${pad('ratio', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}cpu µs/op`,
-);
-for (const row of rows) {
-  const ratio = row.perSecond / (row.ceiling === 'sign' ? ceiling.sign : ceiling.verify);
-  console.log(
-    `${pad(row.database, 10)}${pad(row.label, 48)}${pad(fmt(row.perSecond), 9)}${pad(fmt(ratio, 3), 8)}${pad(fmt(row.p50Ms, 1), 9)}` +
-      `${pad(fmt(row.p99Ms, 1), 9)}${fmt(row.cpuMicros)}`,
+if (RUNS > 1) {
+  console.log(`\n=== medians of ${RUNS} runs (each column the median of its own values; ratios against each run's ceiling)`);
+  table(
+    runs[0]!.map((first) => {
+      const same = runs.map((rows) => rows.find((row) => rowKey(row) === rowKey(first)));
+      const column = (pick: (row: Measured) => number | undefined) => median(same.map((row) => (row ? pick(row) : undefined)));
+      return {
+        ...first,
+        label: rowKey(first).slice(first.database.length + 1),
+        perSecond: column((row) => row.perSecond)!,
+        ratio: column((row) => row.ratio)!,
+        p50Ms: column((row) => row.p50Ms),
+        p99Ms: column((row) => row.p99Ms),
+        cpuMicros: column((row) => row.cpuMicros),
+      };
+    }),
   );
 }
 console.log(
