@@ -27,6 +27,12 @@ export default {
   testTimeout: 120_000,
   // End-to-end files mostly wait on their chain node and database, so two workers use the two cores well.
   maxWorkers: 2,
+  // A worker keeps much of what each test file's module registry held (ESM under vm: every file evaluates the app's
+  // module graph again), so its heap grows by 50–100 MB per file. Left alone, on a clean clone, it passed 3 GB of
+  // Node's 4.3 GB limit half-way through the run and garbage collection then took most of the time: 1-test unit
+  // files took 48–76 s, contract/approvals 105 s (6 s in suite-times.json). A worker whose heap passes this after a
+  // file is replaced by a fresh one (about a second) before its next file.
+  workerIdleMemoryLimit: '1GB',
   // Longest file first (committed durations, test/support/suite-times.json), so both workers finish together.
   testSequencer: '<rootDir>/test/support/sequencer.mjs',
   projects: [

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { projectRoot } from '../common/index.js';
 import { Catalogue, canonicalJson, parseLicenceTypeDefinition, readSeedDefinitions } from './catalogue.js';
 
@@ -97,5 +99,50 @@ describe('licence catalogue', () => {
     });
     expect(badSchema.problems[0]!.path).toBe('claims');
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+
+  it('reports a bad claims schema with the message a fresh Ajv gives (meta-schema, strict mode, formats)', () => {
+    const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+    const fresh = () => addFormats(new Ajv2020({ allErrors: true, strict: true }));
+    const expected = (claims: object) => {
+      try {
+        fresh().compile(claims);
+        return [];
+      } catch (error) {
+        return [{ path: 'claims', message: `not a valid JSON Schema: ${(error as Error).message}` }];
+      }
+    };
+    const base = {
+      id: 'fishing-permit',
+      vcType: 'FishingPermitCredential',
+      catalogueCode: '11330000002482209J001',
+      holderType: 'natural',
+      display: { en: { name: 'Fishing permit' }, 'zh-CN': { name: '捕捞许可证' } },
+      validityDays: 365,
+      formats: ['dc+sd-jwt'],
+      selectivelyDisclosable: [],
+    };
+    const schemas = [
+      // meta-schema: a wrong type name, a negative minLength, a pattern that is not a regular expression
+      { type: 'object', additionalProperties: false, properties: { name: { type: 'strang' } }, required: [] },
+      { type: 'object', additionalProperties: false, properties: { name: { type: 'string', minLength: -1 } }, required: [] },
+      { type: 'object', additionalProperties: false, properties: { name: { type: 'string', pattern: '(' } }, required: [] },
+      // strict mode: an unknown keyword; an unknown format
+      { type: 'object', additionalProperties: false, properties: { name: { type: 'string', colour: 'red' } }, required: [] },
+      { type: 'object', additionalProperties: false, properties: { name: { type: 'string', format: 'postcode' } }, required: [] },
+      // valid, with a known format
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: { day: { type: 'string', format: 'date' } },
+        required: [],
+      },
+    ];
+    for (const claims of schemas) {
+      const wanted = expected(claims);
+      // twice: the second time the meta-schema check has been compiled already
+      for (let i = 0; i < 2; i++) expect(parseLicenceTypeDefinition({ ...base, claims }).problems).toEqual(wanted);
+    }
+    expect(schemas.map((claims) => expected(claims).length)).toEqual([1, 1, 1, 1, 1, 0]);
   });
 });

@@ -114,7 +114,38 @@ export function parseLicenceTypeDefinition(value: unknown): { definition?: Licen
 
 // ajv-formats is CommonJS with a default export; under nodenext it arrives as the module namespace.
 const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
-const newAjv = () => addFormats(new Ajv2020({ allErrors: true, strict: true }));
+const configuredAjv = () => addFormats(new Ajv2020({ allErrors: true, strict: true }));
+/** The JSON Schema 2020-12 meta-schema's $id: what a claims schema without `$schema` is checked against. */
+const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
+
+/**
+ * Checks claim schemas against the 2020-12 meta-schema for every Ajv below. Each Ajv compiles that (large)
+ * meta-schema the first time it checks a schema, which was most of the cost of loading the catalogue: one Ajv per
+ * seed file and one per catalogue. This one compiles it once per process. It only validates (it never adds or
+ * compiles a claims schema), so it keeps nothing from one check to the next.
+ */
+let metaSchemaChecker: Ajv2020 | undefined;
+
+/**
+ * A fresh Ajv, as configured above, whose meta-schema check (Ajv's validateSchema, which compile calls at the same
+ * point as before) is the shared checker's: same options, same formats, so the same verdict and the same
+ * "schema is invalid: …" error. A schema naming another meta-schema in `$schema` is checked by the Ajv itself.
+ */
+function newAjv(): Ajv2020 {
+  const ajv = configuredAjv();
+  const ownCheck = ajv.validateSchema.bind(ajv);
+  ajv.validateSchema = (schema, throwOrLogError) => {
+    const named = typeof schema === 'object' && schema !== null ? (schema as { $schema?: unknown }).$schema : undefined;
+    if (named !== undefined && named !== META_SCHEMA_ID) return ownCheck(schema, throwOrLogError);
+    metaSchemaChecker ??= configuredAjv();
+    try {
+      return metaSchemaChecker.validateSchema(schema, throwOrLogError);
+    } finally {
+      ajv.errors = metaSchemaChecker.errors;
+    }
+  };
+  return ajv;
+}
 
 /** Reads the shipped catalogue/*.json files: the seed of the run-time catalogue. */
 export function readSeedDefinitions(directory: string): LicenceTypeDefinition[] {
