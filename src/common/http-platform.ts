@@ -182,7 +182,6 @@ export async function installHttpPlatform(
     securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
   });
 
-
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     (request as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
     if (/%00|\0/i.test(request.url)) {
