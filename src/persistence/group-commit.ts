@@ -1,11 +1,8 @@
 import type { Database, Tx } from './database.js';
 import type { SqlPart } from './driver.js';
 
-/**
- * Most jobs written in one transaction: bounds a group's statement sizes and the wait of its first caller.
- * SQLite groups are larger because one group is written per WAL flush (see `drain`).
- */
-export const MAX_GROUP = { sqlite: 64, postgres: 16 } as const;
+/** Most jobs written in one transaction: bounds a group's statement sizes and the wait of its first caller. */
+export const MAX_GROUP = 16;
 
 /**
  * What a group writes: statements that need nothing read back (run as one batch, see `SqlDriver.batch`),
@@ -59,12 +56,8 @@ export class GroupCommit<J> {
     this.running++;
     try {
       while (this.queue.length > 0) {
-        const group = this.queue.splice(0, MAX_GROUP[this.db.kind]);
-        const { settled } = await this.commit(group);
-        // SQLite: one group per WAL flush. A group committed while the previous flush runs would wait for
-        // the next flush anyway, so the jobs queued meanwhile are written as one group when the flush ends:
-        // the same answer times, with one transaction (BEGIN, head move, COMMIT) instead of several.
-        if (this.db.kind === 'sqlite') await settled;
+        const group = this.queue.splice(0, MAX_GROUP);
+        await this.commit(group);
       }
     } finally {
       this.running--;
@@ -72,10 +65,10 @@ export class GroupCommit<J> {
   }
 
   /**
-   * Writes a group; its callers are settled once the transaction is durable. Resolves once written, with
-   * `settled`, which settles with the callers (after the WAL flush on a SQLite file).
+   * Writes a group; its callers are settled once the transaction is durable. On a SQLite file the drain
+   * loop goes on to the next group while this one's WAL flush runs on the thread pool.
    */
-  private async commit(group: Pending<J>[]): Promise<{ settled: Promise<void> }> {
+  private async commit(group: Pending<J>[]): Promise<void> {
     let durable: Promise<void>;
     try {
       const { statements, inTransaction } = this.write(group.map((p) => p.job));
@@ -92,16 +85,14 @@ export class GroupCommit<J> {
     } catch (error) {
       if (group.length === 1) {
         group[0]!.reject(error);
-        return { settled: Promise.resolve() };
+        return;
       }
-      const each: Promise<void>[] = [];
-      for (const pending of group) each.push((await this.commit([pending])).settled);
-      return { settled: Promise.all(each).then(() => undefined) };
+      for (const pending of group) await this.commit([pending]);
+      return;
     }
     this.stats.groups++;
     this.stats.jobs += group.length;
-    // Settles with the callers; never rejects (the drain loop only waits on it).
-    const settled = durable.then(
+    durable.then(
       () => {
         for (const pending of group) pending.resolve();
       },
@@ -110,6 +101,5 @@ export class GroupCommit<J> {
         for (const pending of group) pending.reject(error);
       },
     );
-    return { settled };
   }
 }

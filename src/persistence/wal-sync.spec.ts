@@ -116,30 +116,6 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     sync.mockRestore();
   });
 
-  it('writes one group per WAL flush: jobs submitted while a flush runs share the next transaction', async () => {
-    const flush = deferred();
-    const sync = jest.spyOn(db.walSync!, 'sync').mockReturnValueOnce(flush.promise);
-    const groups: number[][] = [];
-    const commit = new GroupCommit<number>(db, (jobs) => {
-      groups.push(jobs);
-      return { statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })) };
-    });
-    const first = commit.submit(10);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(groups).toEqual([[10]]); // committed, its flush still running
-    const later = [11, 12, 13].map((n) => commit.submit(n));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(groups).toEqual([[10]]); // not written before the running flush ends
-    expect(await settledState(first)).toBe('pending');
-    flush.resolve();
-    await Promise.all([first, ...later]);
-    expect(groups).toEqual([[10], [11, 12, 13]]);
-    expect(await dataSource.query('SELECT n FROM jobs WHERE n BETWEEN 10 AND 13 ORDER BY n')).toEqual(
-      [10, 11, 12, 13].map((n) => ({ n })),
-    );
-    sync.mockRestore();
-  });
-
   it('checkpoints the WAL from a worker thread, without the main connection', async () => {
     await dataSource.query('PRAGMA wal_autocheckpoint = 0');
     for (let n = 100; n < 400; n++) await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [n]));
