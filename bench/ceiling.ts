@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { digest, ES256, generateSalt } from '@sd-jwt/crypto-nodejs';
-import { runLoad, type LoadResult } from './load.js';
+import { runMeasuredLoad, type LoadResult } from './load.js';
 
 export const CLAIMS = {
   family_name: 'Li',
@@ -115,13 +115,7 @@ export async function bareNestRoute(
       concurrency,
       count,
     });
-    const measured = async (path: string) => {
-      const cpu = process.cpuUsage();
-      const result = await runLoad(spec(path));
-      const used = process.cpuUsage(cpu);
-      return { ...result, cpuMicros: (used.user + used.system) / (count + Math.min(concurrency, 32)) };
-    };
-    return { sign: await measured('sign'), verify: await measured('verify') };
+    return { sign: await runMeasuredLoad(spec('sign')), verify: await runMeasuredLoad(spec('verify')) };
   } finally {
     await app.close();
   }

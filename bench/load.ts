@@ -42,6 +42,19 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+/**
+ * `runLoad`, with the CPU time this process (the service under load) spent per request, warm-up requests
+ * included: the generator runs in another process, so none of it is the client's.
+ */
+export async function runMeasuredLoad(spec: LoadSpec): Promise<LoadResult & { cpuMicros: number }> {
+  const cpu = process.cpuUsage();
+  const result = await runLoad(spec);
+  const used = process.cpuUsage(cpu);
+  return { ...result, cpuMicros: (used.user + used.system) / (spec.count + warmUpRequests(spec)) };
+}
+
+const warmUpRequests = (spec: LoadSpec) => Math.min(spec.concurrency, 32);
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -93,7 +106,7 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
     latencies.push(performance.now() - started);
   };
   // Warm-up, not counted: opens the connections and warms the JIT on both sides.
-  await Promise.all(Array.from({ length: Math.min(spec.concurrency, 32) }, (_, i) => one(i)));
+  await Promise.all(Array.from({ length: warmUpRequests(spec) }, (_, i) => one(i)));
   latencies.length = 0;
   const started = performance.now();
   if (spec.ratePerSecond) {

@@ -10,7 +10,7 @@ import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceServi
 import { Database } from '../src/persistence/index.js';
 import { VerifierService } from '../src/verifier/index.js';
 import { CLAIMS } from './ceiling.js';
-import { percentile, runLoad, type LoadResult } from './load.js';
+import { percentile, runLoad, runMeasuredLoad, type LoadResult } from './load.js';
 
 export interface BenchOptions {
   n: number;
@@ -196,10 +196,8 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // The service runs on this thread and the load generator in a child process: the profile and the
       // CPU time are the server's.
       const loop = performance.eventLoopUtilization();
-      const cpu = process.cpuUsage();
       const groups = issuance.groupCommitStats;
-      const peak = checked(await profiled(options.profileDir, `${options.label}-http-${what}`, () => runLoad(spec)));
-      const used = process.cpuUsage(cpu);
+      const peak = checked(await profiled(options.profileDir, `${options.label}-http-${what}`, () => runMeasuredLoad(spec)));
       // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
       const busy = performance.eventLoopUtilization(loop).utilization;
       const grouped = issuance.groupCommitStats;
@@ -224,7 +222,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
         label: `${what} ${format}, HTTP x${concurrency}`,
         ceiling,
         perSecond: peak.perSecond,
-        cpuMicros: (used.user + used.system) / (spec.count + Math.min(spec.concurrency, 32)),
+        cpuMicros: peak.cpuMicros,
         p50Ms: half.p50Ms,
         p99Ms: half.p99Ms,
       });
@@ -235,7 +233,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
   }
 }
 
-function checked(result: LoadResult): LoadResult {
+function checked<T extends LoadResult>(result: T): T {
   if (result.errors > 0) throw new Error(`bench: ${result.errors} failed requests, first: ${result.firstError}`);
   return result;
 }

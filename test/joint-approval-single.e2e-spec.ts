@@ -14,8 +14,8 @@ import {
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
-import { clientErrorCode, wallet } from './support/wallet.js';
-import { deferredCredential, verifiedIndependently } from './support/deferred.js';
+import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
+import { deferredCredentials, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const REDIRECT_URI = 'https://wallet.example/callback';
@@ -261,17 +261,7 @@ describe('joint approval in one department', () => {
     const page = await fetch(authorizeUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('name="password"');
-    const signIn = (fields: Record<string, string>) =>
-      fetch(`${app.url}/oid4vci/authorize`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: authorizeUrl.searchParams.get('client_id')!,
-          request_uri: authorizeUrl.searchParams.get('request_uri')!,
-          ...fields,
-        }),
-      });
+    const signIn = (fields: Record<string, string>) => signInAtIssuer(app.url, authorizeUrl, fields);
     // A wrong password: the page again, and nothing filed.
     const wrong = await signIn({ username: 'qian.qi', password: 'wrong' });
     expect(wrong.status).toBe(400);
@@ -325,7 +315,7 @@ describe('joint approval in one department', () => {
     expect(approved.body).toMatchObject({ status: 'mined', outcome: 'Approved' });
 
     // Issued after it, through the deferred flow, with the citizen's claims.
-    const credential = await deferredCredential(poll);
+    const [credential] = await deferredCredentials(poll);
     expect(await verifiedIndependently(app, credential)).toMatchObject({
       iss: agency.did,
       enterprise_name: CITIZEN_CLAIMS.enterprise_name,

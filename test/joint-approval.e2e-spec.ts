@@ -17,8 +17,8 @@ import {
   testDatabase,
   type TestApp,
 } from './support/test-app.js';
-import { clientErrorCode, wallet } from './support/wallet.js';
-import { deferredCredential, verifiedIndependently } from './support/deferred.js';
+import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
+import { deferredCredentials, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const CONFIGURATION = 'business-licence.sd_jwt';
@@ -318,7 +318,7 @@ describe('joint approval across three departments', () => {
     expect(decisions[1].map((record: { decision: bigint }) => record.decision)).toEqual([DECISION.Approve, DECISION.Approve]);
 
     // Issued at once: the wallet's next deferred request gets the credential (the @openid4vc client).
-    const credential = await deferredCredential(poll);
+    const [credential] = await deferredCredentials(poll);
     expect(await verifiedIndependently({ ...b, rpcUrl: chain.rpcUrl } as TestApp, credential)).toMatchObject({
       iss: agency.did,
       enterprise_name: BUSINESS_LICENCE_CLAIMS.enterprise_name,
@@ -387,16 +387,7 @@ describe('joint approval across three departments', () => {
     if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
     const authorizeUrl = new URL(authorization.authorizationRequestUrl);
     // The applicant signs in (the demo CitizenAuthenticator: the login code handed over with the reference).
-    const login = await fetch(`${aUrl}/oid4vci/authorize`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        client_id: authorizeUrl.searchParams.get('client_id')!,
-        request_uri: authorizeUrl.searchParams.get('request_uri')!,
-        login_code: filed.body.offer.loginCode,
-      }),
-    });
+    const login = await signInAtIssuer(aUrl, authorizeUrl, { login_code: filed.body.offer.loginCode });
     expect(login.status).toBe(302);
     const { accessTokenResponse } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
       issuerMetadata,
@@ -423,15 +414,7 @@ describe('joint approval across three departments', () => {
     expect((await decide(b, applicationId, { approve: true })).body.outcome).toBe('Pending');
     expect((await poll()).response.status).toBe(202);
     expect((await decide(c, applicationId, { approve: true })).body.outcome).toBe('Approved');
-    const delivered = await eventually(
-      async () => {
-        const result = await poll();
-        return result.response.status === 200 ? result.deferredCredentialResponse : undefined;
-      },
-      60_000,
-      200,
-    );
-    expect(delivered.credentials).toHaveLength(1);
+    expect(await deferredCredentials(poll)).toHaveLength(1);
   }, 300_000);
 
   it('kill -9 of the issuing department before the last approval: after restart, exactly one credential', async () => {

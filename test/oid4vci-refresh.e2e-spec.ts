@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
-import { clientErrorCode, wallet } from './support/wallet.js';
+import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const CONFIGURATION = 'driving-licence.sd_jwt';
@@ -206,16 +206,7 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     });
     if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
     const authorizeUrl = new URL(authorization.authorizationRequestUrl);
-    const login = await fetch(`${app.url}/oid4vci/authorize`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        client_id: authorizeUrl.searchParams.get('client_id')!,
-        request_uri: authorizeUrl.searchParams.get('request_uri')!,
-        login_code: created.body.loginCode,
-      }),
-    });
+    const login = await signInAtIssuer(app.url, authorizeUrl, { login_code: created.body.loginCode });
     expect(login.status).toBe(302);
     const { accessTokenResponse: tokens } = await wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
       issuerMetadata,

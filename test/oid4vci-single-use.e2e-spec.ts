@@ -1,5 +1,5 @@
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
-import { clientErrorCode, PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet } from './support/wallet.js';
+import { clientErrorCode, PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { OfferRepository } from '../src/issuer/index.js';
 
@@ -162,17 +162,7 @@ describe('OpenID4VCI lockouts and single use', () => {
     });
     if (authorization.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
     const authorizeUrl = new URL(authorization.authorizationRequestUrl);
-    const submit = (loginCode: string) =>
-      fetch(`${app.url}/oid4vci/authorize`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: authorizeUrl.searchParams.get('client_id')!,
-          request_uri: authorizeUrl.searchParams.get('request_uri')!,
-          login_code: loginCode,
-        }),
-      });
+    const submit = (loginCode: string) => signInAtIssuer(app.url, authorizeUrl, { login_code: loginCode });
     const wrong = otherPin(created.body.loginCode);
     for (let i = 1; i <= 4; i++) expect((await submit(wrong)).status).toBe(400);
     for (const loginCode of [wrong, created.body.loginCode]) {

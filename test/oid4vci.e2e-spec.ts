@@ -3,7 +3,7 @@ import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
-import { clientErrorCode, wallet } from './support/wallet.js';
+import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
@@ -199,17 +199,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const page = await fetch(authorizeUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Vehicle Administration 车辆管理所');
-    const submit = (loginCode: string) =>
-      fetch(`${app.url}/oid4vci/authorize`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: authorizeUrl.searchParams.get('client_id')!,
-          request_uri: authorizeUrl.searchParams.get('request_uri')!,
-          login_code: loginCode,
-        }),
-      });
+    const submit = (loginCode: string) => signInAtIssuer(app.url, authorizeUrl, { login_code: loginCode });
     const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
     expect(wrong.status).toBe(400);
     expect(wrong.headers.get('content-type')).toMatch(/^text\/html/);

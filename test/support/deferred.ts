@@ -9,8 +9,8 @@ interface DeferredPoll {
   deferredCredentialResponse?: { credentials?: unknown[] };
 }
 
-/** Polls the deferred credential endpoint until it answers 200, and returns the first credential it delivers. */
-export async function deferredCredential(poll: () => Promise<DeferredPoll>): Promise<string> {
+/** Polls the deferred credential endpoint until it answers 200, and returns the credentials it delivers. */
+export async function deferredCredentials(poll: () => Promise<DeferredPoll>): Promise<string[]> {
   const delivered = await eventually(
     async () => {
       const result = await poll();
@@ -19,7 +19,7 @@ export async function deferredCredential(poll: () => Promise<DeferredPoll>): Pro
     60_000,
     200,
   );
-  return (delivered.credentials![0] as { credential: string }).credential;
+  return (delivered.credentials ?? []).map((entry) => (entry as { credential: string }).credential);
 }
 
 /**

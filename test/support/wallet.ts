@@ -311,3 +311,21 @@ export function wallet(trustedCertificates: string[] = []) {
     trust: (certificate: string) => trusted.add(certificate),
   };
 }
+
+/**
+ * The issuer's sign-in form for a pushed authorization request, posted as the citizen's browser does
+ * (`client_id` and `request_uri` from the authorization URL the wallet opened, plus the form's fields);
+ * the redirect is not followed, so the caller reads the code from `location`.
+ */
+export function signInAtIssuer(baseUrl: string, authorizeUrl: URL, fields: Record<string, string>): Promise<Response> {
+  return fetch(`${baseUrl}/oid4vci/authorize`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      client_id: authorizeUrl.searchParams.get('client_id')!,
+      request_uri: authorizeUrl.searchParams.get('request_uri')!,
+      ...fields,
+    }),
+  });
+}
