@@ -143,4 +143,23 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     await expect(Promise.all([commit.submit(3), commit.submit(4), commit.submit(5)])).resolves.toHaveLength(3);
     expect(await synchronous()).toBe(2);
   });
+
+  it('writes jobs submitted from separate callbacks of one event-loop turn in one transaction', async () => {
+    const groups: number[][] = [];
+    const commit = new GroupCommit<number>(db, (jobs) => {
+      groups.push(jobs);
+      return { statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })) };
+    });
+    // Like HTTP requests read in one poll phase: each submits from its own callback, not from one loop.
+    const submitted = await new Promise<Promise<void>[]>((resolve) => {
+      const all: Promise<void>[] = [];
+      for (const n of [500, 501, 502]) process.nextTick(() => all.push(commit.submit(n)));
+      process.nextTick(() => resolve(all));
+    });
+    await Promise.all(submitted);
+    expect(groups).toEqual([[500, 501, 502]]);
+    expect(commit.stats).toEqual({ groups: 1, jobs: 3 });
+    const rows = (await dataSource.query('SELECT n FROM jobs WHERE n >= 500 ORDER BY n')) as { n: number }[];
+    expect(rows.map((row) => row.n)).toEqual([500, 501, 502]);
+  });
 });
