@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const sha256Hex = (text: string) => hash('sha256', text, 'hex');
 
 function jwtPayload(jwt: string): Record<string, unknown> | undefined {
   try {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
@@ -132,7 +132,7 @@ export async function createThrottlerStorage(options: RateLimitOptions): Promise
 export const tooManyRequests = (retryAfterSeconds: number) =>
   new ProblemError(429, 'rate_limited', 'Too many requests', 'Too many requests; retry later', {}, retryAfterSeconds);
 
-const hashed = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
+const hashed = (value: string) => hash('sha256', value, 'base64url').slice(0, 22);
 
 /**
  * The global guard that applies RATE_LIMITED_ROUTES. Each request to a listed route counts once per

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { hash, randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { badRequest, parseOrThrow, ProblemError } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -249,7 +249,7 @@ export class IssuanceService {
         typeId: type.id,
         format: options.format,
         dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
-        digest: createHash('sha256').update(credential).digest('hex'),
+        digest: hash('sha256', credential, 'hex'),
         holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
         validFrom,
         validUntil,
