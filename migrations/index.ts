@@ -17,6 +17,7 @@ import { JointApproval1766500000000 } from './1766500000000-JointApproval.js';
 import { Oid4vciRefresh1766600000000 } from './1766600000000-Oid4vciRefresh.js';
 import { JointApprovalLeftovers1766700000000 } from './1766700000000-JointApprovalLeftovers.js';
 import { AuditPending1766800000000 } from './1766800000000-AuditPending.js';
+import { StatusPublicationNotify1766900000000 } from './1766900000000-StatusPublicationNotify.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   Oid4vciRefresh1766600000000,
   JointApprovalLeftovers1766700000000,
   AuditPending1766800000000,
+  StatusPublicationNotify1766900000000,
 ];

@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SQLITE_SYNCHRONOUS } from './data-source.js';
+import { ChangeFeed } from './change-feed.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
@@ -29,6 +30,7 @@ export class Database implements OnApplicationShutdown {
   private readonly walFile: WalFile | undefined;
   /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
   private checkpointer: WalCheckpointer | undefined;
+  private readonly feeds = new Map<string, ChangeFeed>();
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -91,12 +93,28 @@ export class Database implements OnApplicationShutdown {
     return this.queue.run(work);
   }
 
+  /**
+   * PostgreSQL: the notifications on `channel` (one listening connection per channel, opened on first
+   * use). SQLite has no notifications: undefined, and callers keep reading the database every time.
+   */
+  changeFeed(channel: string): ChangeFeed | undefined {
+    const options = this.dataSource.options;
+    if (options.type !== 'postgres' || !options.url) return undefined;
+    let feed = this.feeds.get(channel);
+    if (!feed) {
+      feed = new ChangeFeed(options.url, channel);
+      this.feeds.set(channel, feed);
+    }
+    return feed;
+  }
+
   async ping(): Promise<void> {
     await this.use(undefined, (manager) => manager.query('SELECT 1'));
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.checkpointer?.close();
+    await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
   }

@@ -208,6 +208,7 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
         createdAt: new Date(),
       });
     });
+    this.repository.publicationCommitted(list.id, purpose);
     this.logger.log({ listId: list.id, purpose, version, entries: flagged.length }, 'status list published');
   }
 }

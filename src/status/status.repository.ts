@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
+import { sha256Hex } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
+import { PublicationHeads, STATUS_PUBLICATIONS_CHANNEL } from './publication-heads.js';
 import {
   StatusAuditEntity,
   StatusEntryEntity,
@@ -27,7 +29,14 @@ export interface KnownListBytes {
 
 @Injectable()
 export class StatusRepository {
+  /** Opened on the first head read, so a process that never verifies never listens. */
+  private heads: PublicationHeads | undefined;
+
   constructor(private readonly db: Database) {}
+
+  private publicationHeads(): PublicationHeads {
+    return (this.heads ??= new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS_CHANNEL)));
+  }
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
     return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });
@@ -144,20 +153,26 @@ export class StatusRepository {
     );
   }
 
-  /** The newest version, its bytes and its anchor's outbox entry, by one prepared statement (the verifier's hot path). */
   /**
-   * The newest version of a list: its number, anchor write and bytes. Given the bytes the caller read
-   * last (`known`), the database compares them and sends `jwt: undefined` when they are still the same,
-   * so a warm read moves no list bytes: SQLite compares the stored text as bytes with `known.utf8` (a
-   * blob parameter is copied, a text one would be UTF-8-encoded per call); PostgreSQL compares SHA-256
-   * digests (no 20 KB parameter over the wire). Any change of the stored bytes, a tampered row included,
-   * sends the new bytes.
+   * The newest version of a list: its number, anchor write and bytes (the verifier's hot path). Given the
+   * bytes the caller read last (`known`), `jwt` is undefined when they are still the newest. PostgreSQL:
+   * answered from memory while the table's change notifications vouch for it (`PublicationHeads`, ADR 22),
+   * otherwise by one prepared statement comparing SHA-256 digests in the database (no 20 KB over the
+   * wire). SQLite: that statement every time, comparing the stored text as bytes with `known.utf8` (a blob
+   * parameter is copied, a text one would be UTF-8-encoded per call). Any change of the stored bytes, a
+   * tampered row included, sends the new bytes.
    */
   async latestPublicationHead(
     listId: string,
     purpose: StatusPurpose,
     known?: KnownListBytes,
   ): Promise<{ version: number; jwt: string | undefined; outboxId: string } | undefined> {
+    const heads = this.publicationHeads();
+    const remembered = heads.get(listId, purpose);
+    if (remembered && known?.digest === remembered.digest) {
+      return { version: remembered.version, jwt: undefined, outboxId: remembered.outboxId };
+    }
+    const mark = heads.mark();
     const same = this.db.kind === 'postgres' ? "sha256(convert_to(jwt, 'UTF8')) = decode(?, 'hex')" : 'CAST(jwt AS BLOB) = ?';
     const rows = await this.db.raw(undefined, (sql) =>
       sql.all<{ version: number; jwt: string | null; outbox_id: string }>(
@@ -169,7 +184,18 @@ export class StatusRepository {
       ),
     );
     const row = rows[0];
-    return row && { version: Number(row.version), jwt: row.jwt ?? undefined, outboxId: row.outbox_id };
+    if (!row) return undefined;
+    const head = { version: Number(row.version), jwt: row.jwt ?? undefined, outboxId: row.outbox_id };
+    if (heads.watching) {
+      const digest = head.jwt === undefined ? known?.digest : sha256Hex(head.jwt);
+      if (digest) heads.remember(listId, purpose, { version: head.version, outboxId: head.outboxId, digest }, mark);
+    }
+    return head;
+  }
+
+  /** This replica committed a new version of the list: its remembered head is stale from now on. */
+  publicationCommitted(listId: string, purpose: StatusPurpose): void {
+    this.heads?.forget(listId, purpose);
   }
 
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {

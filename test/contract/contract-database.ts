@@ -30,7 +30,8 @@ export async function openContractDatabase(label: string, replicaCount = 3): Pro
     replicas,
     db: replicas[0]!,
     async close() {
-      for (const source of sources) await source.destroy();
+      // Closes each replica's change feeds, then its connections.
+      for (const replica of replicas) await replica.onApplicationShutdown();
       await shared.drop();
     },
   };

@@ -1,0 +1,113 @@
+import pg from 'pg';
+
+/** What a change feed tells its listeners: one changed key, or that anything may have changed. */
+export type ChangeEvent = { key: string } | { everything: true };
+
+export interface ChangeFeedOptions {
+  /** How often the listening connection is checked (a half-open TCP connection delivers nothing, silently). */
+  heartbeatMs?: number;
+  /** Wait before reconnecting after the connection was lost. */
+  reconnectMs?: number;
+}
+
+/** Marks the listening session in pg_stat_activity (operators, and tests that cut it). */
+export const CHANGE_FEED_APPLICATION_NAME = 'chancery-change-feed';
+
+/**
+ * PostgreSQL LISTEN on a connection of its own: every NOTIFY on `channel` (sent by a trigger, so by any
+ * writer: this replica, another one, or someone editing the table by hand) reaches the listeners. A cache
+ * may trust what it holds only while `live`: from LISTEN until the connection fails or misses a heartbeat;
+ * listeners hear `everything` at both edges, since notifications sent while nobody listened are lost.
+ */
+export class ChangeFeed {
+  private client: pg.Client | undefined;
+  private readonly listeners: ((event: ChangeEvent) => void)[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private closed = false;
+  private isLive = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly channel: string,
+    private readonly options: ChangeFeedOptions = {},
+  ) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    void this.connect();
+  }
+
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  subscribe(listener: (event: ChangeEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: ChangeEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: CHANGE_FEED_APPLICATION_NAME,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    this.client = client;
+    client.on('notification', (message) => {
+      if (message.channel !== this.channel || client !== this.client) return;
+      this.emit(message.payload && message.payload !== '*' ? { key: message.payload } : { everything: true });
+    });
+    client.on('error', () => void this.lost(client));
+    client.on('end', () => void this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch {
+      await this.lost(client);
+      return;
+    }
+    if (client !== this.client || this.closed) return;
+    this.isLive = true;
+    this.emit({ everything: true });
+    const heartbeatMs = this.options.heartbeatMs ?? 5_000;
+    this.heartbeat = setInterval(() => {
+      const timeout = setTimeout(() => void this.lost(client), heartbeatMs);
+      client.query('SELECT 1').then(
+        () => clearTimeout(timeout),
+        () => {
+          clearTimeout(timeout);
+          void this.lost(client);
+        },
+      );
+    }, heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** The listening connection is gone or cannot be trusted: stop vouching for caches, connect again. */
+  private lost(client: pg.Client): Promise<void> {
+    if (client !== this.client) return Promise.resolve();
+    this.client = undefined;
+    clearInterval(this.heartbeat);
+    const wasLive = this.isLive;
+    this.isLive = false;
+    if (wasLive) this.emit({ everything: true });
+    client.removeAllListeners('end');
+    client.on('error', () => undefined);
+    const ended = client.end().catch(() => undefined);
+    if (!this.closed) {
+      this.reconnect = setTimeout(() => void this.connect(), this.options.reconnectMs ?? 1_000);
+      this.reconnect.unref();
+    }
+    return ended;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnect);
+    if (this.client) await this.lost(this.client);
+  }
+}

@@ -1,0 +1,153 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { CHANGE_FEED_APPLICATION_NAME } from '../../src/persistence/index.js';
+import { StatusRepository } from '../../src/status/status.repository.js';
+import { STATUS_PUBLICATIONS_CHANNEL } from '../../src/status/publication-heads.js';
+import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
+import { eventually } from '../support/test-app.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const known = (jwt: string) => ({ jwt, utf8: Buffer.from(jwt), digest: sha256(jwt) });
+
+/**
+ * The verifier's read of a list's newest publication, with replicas: on PostgreSQL a replica answers
+ * "unchanged" from memory while the table's change notifications vouch for it, and any change by any
+ * writer (another replica, or an UPDATE by hand) reaches it; while its listening connection is down it
+ * reads the database every time. SQLite has no notifications: every read goes to the database.
+ */
+describe('newest status list publication across replicas (repository contract)', () => {
+  let database: ContractDatabase;
+  let repositories: StatusRepository[];
+  let listId: string;
+
+  beforeAll(async () => {
+    database = await openContractDatabase('publication_heads', 2);
+    repositories = database.replicas.map((db) => new StatusRepository(db));
+    const agencyId = await insertAgency(database.db);
+    listId = randomUUID();
+    await database.db.transaction((tx) =>
+      repositories[0]!.insertList(tx, {
+        id: listId,
+        agencyId,
+        kind: 'token',
+        size: 1024,
+        used: 0,
+        issuerDid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001',
+        signingKeyId: randomUUID(),
+        signingKid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001#key-1',
+        controllerKeyId: randomUUID(),
+        revocationSeq: 0,
+        suspensionSeq: 0,
+        createdAt: new Date(),
+        publisherLeaseOwner: null,
+        publisherLeaseUntil: null,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  let version = 0;
+  async function publish(jwt: string): Promise<void> {
+    version++;
+    await database.db.transaction((tx) =>
+      repositories[0]!.insertPublication(tx, {
+        id: randomUUID(),
+        listId,
+        purpose: 'token',
+        version,
+        seq: version,
+        jwt,
+        digest: sha256(jwt),
+        outboxId: randomUUID(),
+        createdAt: new Date(),
+      }),
+    );
+    repositories[0]!.publicationCommitted(listId, 'token');
+  }
+  /** Changes the newest row's bytes behind the service's back. */
+  const tamper = (jwt: string) =>
+    database.db.raw(undefined, (sql) =>
+      sql.run(database.db.driver.sql('UPDATE status_publications SET jwt = ? WHERE list_id = ? AND version = ?'), [
+        jwt,
+        listId,
+        version,
+      ]),
+    );
+  const readAt = (replica: number, knownJwt?: string) =>
+    repositories[replica]!.latestPublicationHead(listId, 'token', knownJwt === undefined ? undefined : known(knownJwt));
+  /** Runs `change` with the notify trigger off: only what the replica remembered can hide the change. */
+  async function unnotified(change: () => Promise<unknown>): Promise<void> {
+    if (database.kind === 'sqlite') {
+      await change();
+      return;
+    }
+    await database.db.raw(undefined, (sql) =>
+      sql.run('ALTER TABLE status_publications DISABLE TRIGGER status_publications_notify', []),
+    );
+    try {
+      await change();
+    } finally {
+      await database.db.raw(undefined, (sql) =>
+        sql.run('ALTER TABLE status_publications ENABLE TRIGGER status_publications_notify', []),
+      );
+    }
+  }
+  const feedOf = (replica: number) => database.replicas[replica]!.changeFeed(STATUS_PUBLICATIONS_CHANNEL);
+
+  it('sees a new version published by another replica, and a row changed by hand', async () => {
+    await publish('v1.payload.signature');
+    await eventually(async () => (database.kind === 'sqlite' || feedOf(1)?.live ? true : undefined));
+    expect(await readAt(1)).toMatchObject({ version: 1, jwt: 'v1.payload.signature' });
+    expect(await readAt(1, 'v1.payload.signature')).toMatchObject({ version: 1, jwt: undefined });
+
+    await publish('v2.payload.signature');
+    // PostgreSQL: the other replica hears of it within milliseconds; SQLite: it reads the row every time.
+    expect(await eventually(async () => (await readAt(1, 'v1.payload.signature'))?.jwt)).toBe('v2.payload.signature');
+    expect(await readAt(1, 'v2.payload.signature')).toMatchObject({ version: 2, jwt: undefined });
+
+    await tamper('v2.forged.signature');
+    expect(await eventually(async () => (await readAt(1, 'v2.payload.signature'))?.jwt)).toBe('v2.forged.signature');
+    await tamper('v2.payload.signature');
+    expect(await eventually(async () => (await readAt(1, 'v2.forged.signature'))?.jwt)).toBe('v2.payload.signature');
+  });
+
+  it('forgets its own publications at once, without waiting for the notification', async () => {
+    expect(await readAt(0)).toMatchObject({ version, jwt: expect.any(String) });
+    const before = (await readAt(0))!.jwt!;
+    expect(await readAt(0, before)).toMatchObject({ jwt: undefined });
+    await unnotified(() => publish(`v${version + 1}.own.signature`));
+    expect(await readAt(0, before)).toMatchObject({ version, jwt: `v${version}.own.signature` });
+  });
+
+  it('PostgreSQL: answers from memory while notified, and reads the database while its listener is down', async () => {
+    if (database.kind === 'sqlite') {
+      expect(feedOf(1)).toBeUndefined(); // nothing to listen to: every read above went to the database
+      return;
+    }
+    const current = (await readAt(1))!.jwt!;
+    expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
+    // Without a notification the warm replica keeps answering from memory: that is what the trigger is for.
+    await unnotified(() => tamper('unnotified.change.signature'));
+    expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
+    const cold = new StatusRepository(database.replicas[0]!);
+    expect(await cold.latestPublicationHead(listId, 'token', known(current))).toMatchObject({
+      jwt: 'unnotified.change.signature',
+    });
+
+    // Its listening connection is cut: from then on it reads the database every time until it listens again.
+    await database.db.raw(undefined, (sql) =>
+      sql.all(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+        [CHANGE_FEED_APPLICATION_NAME],
+      ),
+    );
+    await eventually(async () => (feedOf(1)!.live ? undefined : true), 10_000, 10);
+    expect(await readAt(1, current)).toMatchObject({ jwt: 'unnotified.change.signature' });
+    await eventually(async () => (feedOf(1)!.live ? true : undefined));
+    await readAt(1, 'unnotified.change.signature');
+    expect(await readAt(1, 'unnotified.change.signature')).toMatchObject({ jwt: undefined });
+    await tamper(current);
+    expect(await eventually(async () => (await readAt(1, 'unnotified.change.signature'))?.jwt)).toBe(current);
+  });
+});
