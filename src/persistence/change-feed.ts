@@ -3,6 +3,88 @@ import pg from 'pg';
 /** What a change feed tells its listeners: one changed key, or that anything may have changed. */
 export type ChangeEvent = { key: string } | { everything: true };
 
+/**
+ * Changes of one table, for caches of what it holds: `subscribe` hears each change (its key) or
+ * `everything`; `vouch()` says whether what was heard so far is all there is, so a remembered row may be
+ * trusted now (it may first tell the listeners of changes it has just discovered).
+ */
+export interface ChangeFeed {
+  vouch(): boolean;
+  subscribe(listener: (event: ChangeEvent) => void): void;
+  close(): Promise<void>;
+}
+
+/** A table whose changes a feed reports: PostgreSQL notifies `channel` (a migration's trigger); SQLite watches `table`. */
+export interface WatchedTable {
+  /** The NOTIFY channel of the table's trigger. */
+  channel: string;
+  table: string;
+  /** SQL expression of a changed row's key over `ROW.` (e.g. `ROW.list_id || '/' || ROW.purpose`). */
+  keySql: string;
+}
+
+/** The few better-sqlite3 calls the SQLite feed makes on the service's connection. */
+export interface SqliteFeedConnection {
+  function(name: string, fn: (key: unknown) => unknown): unknown;
+  exec(sql: string): unknown;
+  prepare(sql: string): { pluck(): { get(): unknown } };
+}
+
+/**
+ * SQLite: changes made on the service's own connection are reported synchronously by TEMP triggers (they
+ * fire for this connection only, whoever issues the statement: our code or someone using it by hand), and
+ * commits by any other connection (the CLI, a sqlite3 shell) by `PRAGMA data_version`, which `vouch()`
+ * reads: when it moved, listeners hear `everything`.
+ */
+export class SqliteChangeFeed implements ChangeFeed {
+  private readonly listeners: ((event: ChangeEvent) => void)[] = [];
+  private readonly dataVersion: { get(): unknown };
+  private lastDataVersion: unknown;
+
+  constructor(connection: SqliteFeedConnection, watched: WatchedTable) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(watched.channel) || !/^[a-z_][a-z0-9_]*$/.test(watched.table)) {
+      throw new Error(`not a channel or table name: ${watched.channel}, ${watched.table}`);
+    }
+    const fn = `${watched.channel}_changed`;
+    connection.function(fn, (key) => {
+      this.emit({ key: String(key) });
+      return null;
+    });
+    for (const [event, row] of [
+      ['INSERT', 'NEW'],
+      ['UPDATE', 'OLD'],
+      ['UPDATE', 'NEW'],
+      ['DELETE', 'OLD'],
+    ] as const) {
+      connection.exec(
+        `CREATE TEMP TRIGGER IF NOT EXISTS ${watched.channel}_${event.toLowerCase()}_${row.toLowerCase()} ` +
+          `AFTER ${event} ON main.${watched.table} BEGIN SELECT ${fn}(${watched.keySql.replace(/\bROW\./g, `${row}.`)}); END`,
+      );
+    }
+    this.dataVersion = connection.prepare('PRAGMA data_version').pluck();
+    this.lastDataVersion = this.dataVersion.get();
+  }
+
+  vouch(): boolean {
+    const version = this.dataVersion.get();
+    if (version !== this.lastDataVersion) {
+      this.lastDataVersion = version;
+      this.emit({ everything: true });
+    }
+    return true;
+  }
+
+  subscribe(listener: (event: ChangeEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: ChangeEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  async close(): Promise<void> {}
+}
+
 export interface ChangeFeedOptions {
   /** How often the listening connection is checked (a half-open TCP connection delivers nothing, silently). */
   heartbeatMs?: number;
@@ -16,10 +98,11 @@ export const CHANGE_FEED_APPLICATION_NAME = 'chancery-change-feed';
 /**
  * PostgreSQL LISTEN on a connection of its own: every NOTIFY on `channel` (sent by a trigger, so by any
  * writer: this replica, another one, or someone editing the table by hand) reaches the listeners. A cache
- * may trust what it holds only while `live`: from LISTEN until the connection fails or misses a heartbeat;
- * listeners hear `everything` at both edges, since notifications sent while nobody listened are lost.
+ * may trust what it holds only while `live` (what `vouch()` says): from LISTEN until the connection fails
+ * or misses a heartbeat; listeners hear `everything` at both edges, since notifications sent while nobody
+ * listened are lost.
  */
-export class ChangeFeed {
+export class PgChangeFeed implements ChangeFeed {
   private client: pg.Client | undefined;
   private readonly listeners: ((event: ChangeEvent) => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
@@ -37,6 +120,10 @@ export class ChangeFeed {
   }
 
   get live(): boolean {
+    return this.isLive;
+  }
+
+  vouch(): boolean {
     return this.isLive;
   }
 

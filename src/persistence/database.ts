@@ -1,7 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SQLITE_SYNCHRONOUS } from './data-source.js';
-import { ChangeFeed } from './change-feed.js';
+import { PgChangeFeed, SqliteChangeFeed, type ChangeFeed, type SqliteFeedConnection, type WatchedTable } from './change-feed.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
@@ -94,17 +94,21 @@ export class Database implements OnApplicationShutdown {
   }
 
   /**
-   * PostgreSQL: the notifications on `channel` (one listening connection per channel, opened on first
-   * use). SQLite has no notifications: undefined, and callers keep reading the database every time.
+   * The changes of a watched table, for caches of what it holds (one feed per table, opened on first use).
+   * PostgreSQL: the notifications of the table's trigger, on a listening connection of their own. SQLite:
+   * TEMP triggers on the service's connection and `PRAGMA data_version` for other connections' commits.
+   * An in-memory database (unit tests) has no feed.
    */
-  changeFeed(channel: string): ChangeFeed | undefined {
+  changeFeed(watched: WatchedTable): ChangeFeed | undefined {
     const options = this.dataSource.options;
-    if (options.type !== 'postgres' || !options.url) return undefined;
-    let feed = this.feeds.get(channel);
-    if (!feed) {
-      feed = new ChangeFeed(options.url, channel);
-      this.feeds.set(channel, feed);
+    let feed = this.feeds.get(watched.channel);
+    if (feed) return feed;
+    if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
+    else if (this.walFile) {
+      const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
+      feed = new SqliteChangeFeed(connection, watched);
     }
+    if (feed) this.feeds.set(watched.channel, feed);
     return feed;
   }
 

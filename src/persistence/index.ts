@@ -7,4 +7,11 @@ export { IdempotencyRecordEntity, type IdempotencyState } from './idempotency.en
 export { IdempotencyRepository } from './idempotency.repository.js';
 export { SqlDriver, type SqlExecutor, type SqlPart } from './driver.js';
 export { GroupCommit, MAX_GROUP, type GroupWrite } from './group-commit.js';
-export { ChangeFeed, CHANGE_FEED_APPLICATION_NAME, type ChangeEvent } from './change-feed.js';
+export {
+  CHANGE_FEED_APPLICATION_NAME,
+  PgChangeFeed,
+  SqliteChangeFeed,
+  type ChangeEvent,
+  type ChangeFeed,
+  type WatchedTable,
+} from './change-feed.js';

@@ -1,8 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import type { ChangeEvent, ChangeFeed } from '../persistence/index.js';
+import type { ChangeEvent, ChangeFeed, WatchedTable } from '../persistence/index.js';
 
-/** The notification channel of the `status_publications` trigger (migration 1766900000000). */
-export const STATUS_PUBLICATIONS_CHANNEL = 'chancery_status_publications';
+/** `status_publications` as a change feed watches it (PostgreSQL: the trigger of migration 1766900000000). */
+export const STATUS_PUBLICATIONS: WatchedTable = {
+  channel: 'chancery_status_publications',
+  table: 'status_publications',
+  keySql: "ROW.list_id || '/' || ROW.purpose",
+};
 
 /** What is remembered of a list's newest publication: enough to answer "unchanged" without the database. */
 export interface RememberedHead {
@@ -14,8 +18,9 @@ export interface RememberedHead {
 
 /**
  * Heads of our own lists' newest publications, kept between verifications only while a change feed
- * vouches for them (PostgreSQL: the table's trigger notifies every change, by any writer), so a warm
- * verification makes no round trip for its list. A read that overlapped any invalidation is not kept
+ * vouches for them (PostgreSQL: the table's trigger notifies every change, by any writer; SQLite: TEMP
+ * triggers on our connection and `PRAGMA data_version` for the others), so a warm verification does not
+ * read the list's row. A read that overlapped any invalidation is not kept
  * (`generation`), entries expire after `ttlMs` whatever happens (a bound should notifications be lost
  * unnoticed), and this replica's own publications are forgotten as soon as they commit, before the
  * notification comes back.
@@ -36,14 +41,14 @@ export class PublicationHeads {
     });
   }
 
-  /** Whether anything can be remembered at all (PostgreSQL). */
+  /** Whether anything can be remembered at all (not on an in-memory database). */
   get watching(): boolean {
     return this.feed !== undefined;
   }
 
-  /** The remembered head, when the feed is live. */
+  /** The remembered head, when the feed vouches for what it heard. */
   get(listId: string, purpose: string): RememberedHead | undefined {
-    return this.feed?.live ? this.heads.get(`${listId}/${purpose}`) : undefined;
+    return this.feed?.vouch() ? this.heads.get(`${listId}/${purpose}`) : undefined;
   }
 
   /** Call before reading the database; pass the result to `remember` with what was read. */
@@ -52,7 +57,7 @@ export class PublicationHeads {
   }
 
   remember(listId: string, purpose: string, head: RememberedHead, mark: number): void {
-    if (this.feed?.live && mark === this.generation) this.heads.set(`${listId}/${purpose}`, head);
+    if (this.feed?.vouch() && mark === this.generation) this.heads.set(`${listId}/${purpose}`, head);
   }
 
   /** This replica changed the list (committed): never answer from what was remembered before. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { sha256Hex } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
-import { PublicationHeads, STATUS_PUBLICATIONS_CHANNEL } from './publication-heads.js';
+import { PublicationHeads, STATUS_PUBLICATIONS } from './publication-heads.js';
 import {
   StatusAuditEntity,
   StatusEntryEntity,
@@ -35,7 +35,7 @@ export class StatusRepository {
   constructor(private readonly db: Database) {}
 
   private publicationHeads(): PublicationHeads {
-    return (this.heads ??= new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS_CHANNEL)));
+    return (this.heads ??= new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS)));
   }
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
@@ -155,12 +155,11 @@ export class StatusRepository {
 
   /**
    * The newest version of a list: its number, anchor write and bytes (the verifier's hot path). Given the
-   * bytes the caller read last (`known`), `jwt` is undefined when they are still the newest. PostgreSQL:
-   * answered from memory while the table's change notifications vouch for it (`PublicationHeads`, ADR 22),
-   * otherwise by one prepared statement comparing SHA-256 digests in the database (no 20 KB over the
-   * wire). SQLite: that statement every time, comparing the stored text as bytes with `known.utf8` (a blob
-   * parameter is copied, a text one would be UTF-8-encoded per call). Any change of the stored bytes, a
-   * tampered row included, sends the new bytes.
+   * bytes the caller read last (`known`), `jwt` is undefined when they are still the newest. Answered from
+   * memory while the table's change feed vouches for it (`PublicationHeads`, ADR 22), otherwise by one
+   * prepared statement comparing in the database: PostgreSQL SHA-256 digests (no 20 KB over the wire),
+   * SQLite the stored text as bytes with `known.utf8` (a blob parameter is copied, a text one would be
+   * UTF-8-encoded per call). Any change of the stored bytes, a tampered row included, sends the new bytes.
    */
   async latestPublicationHead(
     listId: string,

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CHANGE_FEED_APPLICATION_NAME } from '../../src/persistence/index.js';
+import { jest } from '@jest/globals';
+import { CHANGE_FEED_APPLICATION_NAME, PgChangeFeed } from '../../src/persistence/index.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
-import { STATUS_PUBLICATIONS_CHANNEL } from '../../src/status/publication-heads.js';
+import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
 import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
 import { eventually } from '../support/test-app.js';
 
@@ -9,10 +10,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const known = (jwt: string) => ({ jwt, utf8: Buffer.from(jwt), digest: sha256(jwt) });
 
 /**
- * The verifier's read of a list's newest publication, with replicas: on PostgreSQL a replica answers
- * "unchanged" from memory while the table's change notifications vouch for it, and any change by any
- * writer (another replica, or an UPDATE by hand) reaches it; while its listening connection is down it
- * reads the database every time. SQLite has no notifications: every read goes to the database.
+ * The verifier's read of a list's newest publication, with replicas: a replica answers "unchanged" from
+ * memory while its change feed vouches for it, and any change by any writer (another replica or
+ * connection, or an UPDATE by hand) reaches it. PostgreSQL: by the table's notifications, and while the
+ * listening connection is down every read goes to the database; SQLite: by TEMP triggers on its own
+ * connection and `PRAGMA data_version` for the others'.
  */
 describe('newest status list publication across replicas (repository contract)', () => {
   let database: ContractDatabase;
@@ -93,11 +95,11 @@ describe('newest status list publication across replicas (repository contract)',
       );
     }
   }
-  const feedOf = (replica: number) => database.replicas[replica]!.changeFeed(STATUS_PUBLICATIONS_CHANNEL);
+  const feedOf = (replica: number) => database.replicas[replica]!.changeFeed(STATUS_PUBLICATIONS);
 
   it('sees a new version published by another replica, and a row changed by hand', async () => {
     await publish('v1.payload.signature');
-    await eventually(async () => (database.kind === 'sqlite' || feedOf(1)?.live ? true : undefined));
+    await eventually(async () => (feedOf(1)?.vouch() ? true : undefined));
     expect(await readAt(1)).toMatchObject({ version: 1, jwt: 'v1.payload.signature' });
     expect(await readAt(1, 'v1.payload.signature')).toMatchObject({ version: 1, jwt: undefined });
 
@@ -120,11 +122,33 @@ describe('newest status list publication across replicas (repository contract)',
     expect(await readAt(0, before)).toMatchObject({ version, jwt: `v${version}.own.signature` });
   });
 
-  it('PostgreSQL: answers from memory while notified, and reads the database while its listener is down', async () => {
-    if (database.kind === 'sqlite') {
-      expect(feedOf(1)).toBeUndefined(); // nothing to listen to: every read above went to the database
-      return;
+  it('answers a warm read from memory, without a statement', async () => {
+    const current = (await readAt(1))!.jwt!;
+    const statements = jest.spyOn(database.replicas[1]!, 'raw');
+    try {
+      expect(await readAt(1, current)).toMatchObject({ version, jwt: undefined });
+      expect(await readAt(1, current)).toMatchObject({ version, jwt: undefined });
+      expect(statements).not.toHaveBeenCalled();
+    } finally {
+      statements.mockRestore();
     }
+  });
+
+  it('SQLite: sees a change made by hand on its own connection at once (TEMP trigger)', async () => {
+    if (database.kind !== 'sqlite') return;
+    const current = (await readAt(1))!.jwt!;
+    expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
+    await database.replicas[1]!.raw(undefined, (sql) =>
+      sql.run('UPDATE status_publications SET jwt = ? WHERE list_id = ? AND version = ?', ['by.hand.signature', listId, version]),
+    );
+    expect(await readAt(1, current)).toMatchObject({ jwt: 'by.hand.signature' });
+    await tamper(current);
+    expect(await readAt(1, 'by.hand.signature')).toMatchObject({ jwt: current });
+  });
+
+  it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
+    if (database.kind !== 'postgres') return;
+    const feed = feedOf(1) as PgChangeFeed;
     const current = (await readAt(1))!.jwt!;
     expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
     // Without a notification the warm replica keeps answering from memory: that is what the trigger is for.
@@ -142,9 +166,9 @@ describe('newest status list publication across replicas (repository contract)',
         [CHANGE_FEED_APPLICATION_NAME],
       ),
     );
-    await eventually(async () => (feedOf(1)!.live ? undefined : true), 10_000, 10);
+    await eventually(async () => (feed.live ? undefined : true), 10_000, 10);
     expect(await readAt(1, current)).toMatchObject({ jwt: 'unnotified.change.signature' });
-    await eventually(async () => (feedOf(1)!.live ? true : undefined));
+    await eventually(async () => (feed.live ? true : undefined));
     await readAt(1, 'unnotified.change.signature');
     expect(await readAt(1, 'unnotified.change.signature')).toMatchObject({ jwt: undefined });
     await tamper(current);
