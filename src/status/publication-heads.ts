@@ -48,7 +48,13 @@ export class PublicationHeads {
 
   /** The remembered head, when the feed vouches for what it heard. */
   get(listId: string, purpose: string): RememberedHead | undefined {
-    return this.feed?.vouch() ? this.heads.get(`${listId}/${purpose}`) : undefined;
+    if (this.feed?.vouch()) return this.heads.get(`${listId}/${purpose}`);
+    // Whatever was remembered before the feed stopped vouching may have changed unheard.
+    if (this.heads.size > 0) {
+      this.heads.clear();
+      this.generation++;
+    }
+    return undefined;
   }
 
   /** Call before reading the database; pass the result to `remember` with what was read. */
