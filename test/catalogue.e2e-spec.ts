@@ -8,7 +8,8 @@ import * as vc from '@digitalbazaar/vc';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import { runCli } from '../src/cli.js';
-import { BUNDLED_CONTEXTS, jwkToMultibase } from '../src/credentials/index.js';
+import { jest } from '@jest/globals';
+import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
@@ -93,6 +94,19 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     ]);
     expect(shown.body.schemaDigest).toMatch(/^[0-9a-f]{64}$/);
     expect((await app.call('GET', '/operator/catalogue')).status).toBe(401);
+  });
+
+  it('builds the catalogue once at start: a poll that finds the table unchanged compiles nothing again', async () => {
+    const replace = jest.spyOn(Catalogue.prototype, 'replace');
+    const fresh = await startTestApp({ CATALOGUE_REFRESH_MS: '600000' }, { replicaOf: app });
+    try {
+      expect(replace).toHaveBeenCalledTimes(1); // built from the table at start-up
+      await fresh.app.get(CatalogueService).refresh();
+      expect(replace).toHaveBeenCalledTimes(1);
+    } finally {
+      replace.mockRestore();
+      await fresh.close();
+    }
   });
 
   it('creates a type (every problem listed for a bad one), lists it in OID4VCI metadata at once and on the replica', async () => {

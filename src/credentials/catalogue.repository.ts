@@ -14,6 +14,14 @@ export class CatalogueConflict extends Error {}
  * - `publishVersion`: exactly one of several concurrent publishers based on the same version wins.
  * - `retire`: a conditional UPDATE; true only for the caller that changed an active type.
  */
+/** The fingerprint of a catalogue's content, as `CatalogueRepository.fingerprint` reads it from the table. */
+export function catalogueFingerprint(types: { id: string; version: number; status: string }[]): string {
+  return [...types]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((type) => `${type.id}@${type.version}:${type.status}`)
+    .join(',');
+}
+
 @Injectable()
 export class CatalogueRepository {
   constructor(private readonly db: Database) {}
@@ -61,7 +69,7 @@ export class CatalogueRepository {
         .getRepository(CredentialTypeEntity)
         .find({ select: { id: true, currentVersion: true, status: true }, order: { id: 'ASC' } }),
     );
-    return rows.map((row) => `${row.id}@${row.currentVersion}:${row.status}`).join(',');
+    return catalogueFingerprint(rows.map((row) => ({ id: row.id, version: row.currentVersion, status: row.status })));
   }
 
   type(id: string): Promise<CredentialTypeEntity | null> {

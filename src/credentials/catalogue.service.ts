@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { BackgroundJob, badRequest, conflict, notFound, ProblemError } from '../common/index.js';
 import { Catalogue, parseLicenceTypeDefinition, type LicenceType, type LicenceTypeDefinition } from './catalogue.js';
-import { CatalogueConflict, CatalogueRepository } from './catalogue.repository.js';
+import { catalogueFingerprint, CatalogueConflict, CatalogueRepository } from './catalogue.repository.js';
 
 /** Emitted when a version is published: the hook for anchoring the catalogue on chain (consortium). */
 export interface CatalogueVersionPublished {
@@ -32,6 +32,9 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
+    // What the catalogue was built from at start-up: the first poll reloads (and recompiles every schema)
+    // only if the table changed since.
+    this.fingerprint ??= catalogueFingerprint(this.catalogue.all());
     this.timer = setInterval(() => void this.job.run(() => this.refresh()), this.config.catalogue.refreshMs);
     this.timer.unref();
   }
