@@ -28,6 +28,8 @@ export interface SqliteFeedConnection {
   function(name: string, fn: (key: unknown) => unknown): unknown;
   exec(sql: string): unknown;
   prepare(sql: string): { pluck(): { get(): unknown } };
+  /** Whether a transaction is open on the connection (its snapshot hides other connections' commits). */
+  readonly inTransaction: boolean;
 }
 
 /**
@@ -41,7 +43,10 @@ export class SqliteChangeFeed implements ChangeFeed {
   private readonly dataVersion: { get(): unknown };
   private lastDataVersion: unknown;
 
-  constructor(connection: SqliteFeedConnection, watched: WatchedTable) {
+  constructor(
+    private readonly connection: SqliteFeedConnection,
+    watched: WatchedTable,
+  ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(watched.channel) || !/^[a-z_][a-z0-9_]*$/.test(watched.table)) {
       throw new Error(`not a channel or table name: ${watched.channel}, ${watched.table}`);
     }
@@ -66,6 +71,9 @@ export class SqliteChangeFeed implements ChangeFeed {
   }
 
   vouch(): boolean {
+    // Inside a transaction (one of ours awaiting between statements) `data_version` is read in that
+    // transaction's snapshot, so another connection's commit since it began does not move it: no vouching.
+    if (this.connection.inTransaction) return false;
     const version = this.dataVersion.get();
     if (version !== this.lastDataVersion) {
       this.lastDataVersion = version;

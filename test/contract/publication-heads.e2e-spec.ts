@@ -146,6 +146,30 @@ describe('newest status list publication across replicas (repository contract)',
     expect(await readAt(1, 'by.hand.signature')).toMatchObject({ jwt: current });
   });
 
+  it('SQLite: a commit by another connection while its own connection holds a read transaction is not hidden by memory', async () => {
+    if (database.kind !== 'sqlite') return;
+    const current = (await readAt(1))!.jwt!;
+    expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
+    // Replica 1's connection is inside a transaction that has read (a snapshot older than what follows).
+    let reading!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (reading = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const open = database.replicas[1]!.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM status_publications');
+      reading();
+      await gate;
+    });
+    await inside;
+    // Another connection publishes (a revocation, say) and commits before the verification starts.
+    const next = `v${version + 1}.while.open.signature`;
+    await publish(next);
+    const read = readAt(1, current);
+    release();
+    await open;
+    expect(await read).toMatchObject({ version, jwt: next });
+  });
+
   it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
     if (database.kind !== 'postgres') return;
     const feed = feedOf(1) as PgChangeFeed;
