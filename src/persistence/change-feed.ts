@@ -42,6 +42,9 @@ export class SqliteChangeFeed implements ChangeFeed {
   private readonly listeners: ((event: ChangeEvent) => void)[] = [];
   private readonly dataVersion: { get(): unknown };
   private lastDataVersion: unknown;
+  private readonly triggers: string[];
+  private readonly schemaVersion: { get(): unknown };
+  private lastSchemaVersion: unknown;
 
   constructor(
     private readonly connection: SqliteFeedConnection,
@@ -55,17 +58,19 @@ export class SqliteChangeFeed implements ChangeFeed {
       this.emit({ key: String(key) });
       return null;
     });
-    for (const [event, row] of [
+    this.triggers = [
       ['INSERT', 'NEW'],
       ['UPDATE', 'OLD'],
       ['UPDATE', 'NEW'],
       ['DELETE', 'OLD'],
-    ] as const) {
-      connection.exec(
-        `CREATE TEMP TRIGGER IF NOT EXISTS ${watched.channel}_${event.toLowerCase()}_${row.toLowerCase()} ` +
-          `AFTER ${event} ON main.${watched.table} BEGIN SELECT ${fn}(${watched.keySql.replace(/\bROW\./g, `${row}.`)}); END`,
-      );
-    }
+    ].map(
+      ([event, row]) =>
+        `CREATE TEMP TRIGGER IF NOT EXISTS ${watched.channel}_${event!.toLowerCase()}_${row!.toLowerCase()} ` +
+        `AFTER ${event} ON main.${watched.table} BEGIN SELECT ${fn}(${watched.keySql.replace(/\bROW\./g, `${row}.`)}); END`,
+    );
+    this.schemaVersion = connection.prepare('PRAGMA schema_version').pluck();
+    this.lastSchemaVersion = this.schemaVersion.get();
+    this.installTriggers();
     this.dataVersion = connection.prepare('PRAGMA data_version').pluck();
     this.lastDataVersion = this.dataVersion.get();
   }
@@ -74,12 +79,28 @@ export class SqliteChangeFeed implements ChangeFeed {
     // Inside a transaction (one of ours awaiting between statements) `data_version` is read in that
     // transaction's snapshot, so another connection's commit since it began does not move it: no vouching.
     if (this.connection.inTransaction) return false;
+    // The table was dropped and made again (a rebuild by a migration, or by hand) on this connection: its
+    // TEMP triggers went with it, so changes since may have been unheard. Install them again, forget all.
+    const schema = this.schemaVersion.get();
+    if (schema !== this.lastSchemaVersion) {
+      try {
+        this.installTriggers();
+      } catch {
+        return false; // the table is gone for now
+      }
+      this.lastSchemaVersion = schema;
+      this.emit({ everything: true });
+    }
     const version = this.dataVersion.get();
     if (version !== this.lastDataVersion) {
       this.lastDataVersion = version;
       this.emit({ everything: true });
     }
     return true;
+  }
+
+  private installTriggers(): void {
+    for (const trigger of this.triggers) this.connection.exec(trigger);
   }
 
   subscribe(listener: (event: ChangeEvent) => void): void {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { CHANGE_FEED_APPLICATION_NAME, PgChangeFeed } from '../../src/persistence/index.js';
+import { CHANGE_FEED_APPLICATION_NAME, PgChangeFeed, type Database } from '../../src/persistence/index.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
 import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
@@ -168,6 +168,35 @@ describe('newest status list publication across replicas (repository contract)',
     release();
     await open;
     expect(await read).toMatchObject({ version, jwt: next });
+  });
+
+  async function recreateTable(db: Database): Promise<void> {
+    const [{ sql: create }] = (await db.raw(undefined, (sql) =>
+      sql.all("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'status_publications'", []),
+    )) as { sql: string }[];
+    await db.transaction(async (tx) => {
+      await tx.query(create.replace('"status_publications"', '"temporary_status_publications"'));
+      await tx.query('INSERT INTO temporary_status_publications SELECT * FROM status_publications');
+      await tx.query('DROP TABLE status_publications');
+      await tx.query('ALTER TABLE temporary_status_publications RENAME TO status_publications');
+    });
+  }
+
+  it.each([0, 1])('SQLite: hears its own connection after the table was recreated on connection %i', async (by) => {
+    if (database.kind !== 'sqlite') return;
+    const current = (await readAt(1))!.jwt!;
+    await recreateTable(database.replicas[by]!);
+    expect((await readAt(1))!.jwt).toBe(current);
+    expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
+    await database.replicas[1]!.raw(undefined, (sql) =>
+      sql.run('UPDATE status_publications SET jwt = ? WHERE list_id = ? AND version = ?', [
+        'after.recreate.signature',
+        listId,
+        version,
+      ]),
+    );
+    expect(await readAt(1, current)).toMatchObject({ jwt: 'after.recreate.signature' });
+    await tamper(current);
   });
 
   it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
