@@ -100,6 +100,9 @@ export class SqliteChangeFeed implements ChangeFeed {
   }
 
   private installTriggers(): void {
+    // A REPLACE that deletes a conflicting row fires its DELETE triggers only with recursive triggers on
+    // (the schema has no other triggers on SQLite; ours only call the function).
+    this.connection.exec('PRAGMA recursive_triggers = ON');
     for (const trigger of this.triggers) this.connection.exec(trigger);
   }
 

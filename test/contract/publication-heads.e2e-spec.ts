@@ -199,6 +199,28 @@ describe('newest status list publication across replicas (repository contract)',
     await tamper(current);
   });
 
+  it('SQLite: REPLACE on its own connection that deletes the newest row of a list', async () => {
+    if (database.kind !== 'sqlite') return;
+    await publish('v.replace.newest');
+    const newest = (await readAt(1))!;
+    expect(await readAt(1, 'v.replace.newest')).toMatchObject({ jwt: undefined });
+    await database.replicas[1]!.raw(undefined, (sql) =>
+      sql.run(
+        'INSERT OR REPLACE INTO status_publications (id, list_id, purpose, version, seq, jwt, digest, outbox_id, created_at) ' +
+          "SELECT id, list_id, 'revocation', version, seq, jwt, digest, outbox_id, created_at FROM status_publications WHERE list_id = ? AND version = ?",
+        [listId, newest.version],
+      ),
+    );
+    const after = await database.replicas[1]!.raw(undefined, (sql) =>
+      sql.all<{ version: number }>(
+        "SELECT max(version) AS version FROM status_publications WHERE list_id = ? AND purpose = 'token'",
+        [listId],
+      ),
+    );
+    expect(after[0]!.version).toBe(newest.version - 1);
+    expect(await readAt(1, 'v.replace.newest')).toMatchObject({ version: newest.version - 1 });
+  });
+
   it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
     if (database.kind !== 'postgres') return;
     const feed = feedOf(1) as PgChangeFeed;
