@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 /** What a change feed tells its listeners: one changed key, or that anything may have changed. */
@@ -195,6 +196,7 @@ export class PgChangeFeed implements ChangeFeed {
     const heartbeatMs = this.options.heartbeatMs ?? 5_000;
     this.heartbeat = setInterval(() => {
       const timeout = setTimeout(() => void this.lost(client), heartbeatMs);
+      timeout.unref();
       client.query('SELECT 1').then(
         () => clearTimeout(timeout),
         () => {
@@ -227,6 +229,7 @@ export class PgChangeFeed implements ChangeFeed {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnect);
-    if (this.client) await this.lost(this.client);
+    // A half-open connection may never answer the goodbye: shutdown waits at most a second for it.
+    if (this.client) await Promise.race([this.lost(this.client), sleep(1_000, undefined, { ref: false })]);
   }
 }
