@@ -4,6 +4,7 @@ import { entities } from '../../src/entities.js';
 import { migrations } from '../../migrations/index.js';
 import { Database, openDataSource } from '../../src/persistence/index.js';
 import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
+import { StatusRepository } from '../../src/status/status.repository.js';
 import { testDatabase } from '../support/test-app.js';
 
 /**
@@ -72,6 +73,31 @@ export async function insertAgency(db: Database): Promise<string> {
       serviceEndpoint: 'https://agency.example',
       status: 'active',
       createdAt: new Date(),
+    }),
+  );
+  return id;
+}
+
+/** A token status list of a new agency (its keys are never used here); returns the list's id. */
+export async function insertTokenList(db: Database): Promise<string> {
+  const agencyId = await insertAgency(db);
+  const id = randomUUID();
+  await db.transaction((tx) =>
+    new StatusRepository(db).insertList(tx, {
+      id,
+      agencyId,
+      kind: 'token',
+      size: 1024,
+      used: 0,
+      issuerDid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001',
+      signingKeyId: randomUUID(),
+      signingKid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001#key-1',
+      controllerKeyId: randomUUID(),
+      revocationSeq: 0,
+      suspensionSeq: 0,
+      createdAt: new Date(),
+      publisherLeaseOwner: null,
+      publisherLeaseUntil: null,
     }),
   );
   return id;

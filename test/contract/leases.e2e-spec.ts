@@ -3,7 +3,7 @@ import { JobLeaseRepository, OutboxRepository, type OutboxEntity } from '../../s
 import { StatusRepository } from '../../src/status/status.repository.js';
 import {
   CALLERS,
-  insertAgency,
+  insertTokenList,
   minutesFrom,
   openContractDatabase,
   race,
@@ -171,29 +171,7 @@ describe('leases (repository contract)', () => {
   describe("a status list's publisher lease", () => {
     const statusLists = at((db) => new StatusRepository(db));
 
-    async function storeList(): Promise<string> {
-      const agencyId = await insertAgency(database.db);
-      const id = randomUUID();
-      await database.db.transaction((tx) =>
-        statusLists(0).insertList(tx, {
-          id,
-          agencyId,
-          kind: 'token',
-          size: 1024,
-          used: 0,
-          issuerDid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001',
-          signingKeyId: randomUUID(),
-          signingKid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001#key-1',
-          controllerKeyId: randomUUID(),
-          revocationSeq: 0,
-          suspensionSeq: 0,
-          createdAt: new Date(),
-          publisherLeaseOwner: null,
-          publisherLeaseUntil: null,
-        }),
-      );
-      return id;
-    }
+    const storeList = () => insertTokenList(database.db);
     const publishers = holders.map(() => randomUUID());
 
     it('is held by exactly one of many publishers at once, renewed only by it', async () => {

@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import { CHANGE_FEED_APPLICATION_NAME, PgChangeFeed, type Database } from '../../src/persistence/index.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
-import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
+import { insertTokenList, openContractDatabase, type ContractDatabase } from './contract-database.js';
 import { eventually } from '../support/test-app.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -24,26 +24,7 @@ describe('newest status list publication across replicas (repository contract)',
   beforeAll(async () => {
     database = await openContractDatabase('publication_heads', 2);
     repositories = database.replicas.map((db) => new StatusRepository(db));
-    const agencyId = await insertAgency(database.db);
-    listId = randomUUID();
-    await database.db.transaction((tx) =>
-      repositories[0]!.insertList(tx, {
-        id: listId,
-        agencyId,
-        kind: 'token',
-        size: 1024,
-        used: 0,
-        issuerDid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001',
-        signingKeyId: randomUUID(),
-        signingKid: 'did:ethr:0x539:0x0000000000000000000000000000000000000001#key-1',
-        controllerKeyId: randomUUID(),
-        revocationSeq: 0,
-        suspensionSeq: 0,
-        createdAt: new Date(),
-        publisherLeaseOwner: null,
-        publisherLeaseUntil: null,
-      }),
-    );
+    listId = await insertTokenList(database.db);
   });
   afterAll(async () => {
     await database?.close();
