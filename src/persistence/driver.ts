@@ -32,8 +32,8 @@ export interface SqlPart {
   params: unknown[];
 }
 
-/** Bound on cached prepared statements: repositories use a fixed set of SQL texts (batch sizes ≤ 16). */
-const MAX_STATEMENTS = 256;
+/** Bound on cached prepared statements: repositories use a fixed set of SQL texts (batch sizes ≤ 32, MAX_GROUP). */
+const MAX_STATEMENTS = 512;
 
 /**
  * Prepared statements through the database driver, for hot paths where TypeORM's per-statement JavaScript

@@ -2,7 +2,7 @@ import type { Database, Tx } from './database.js';
 import type { SqlPart } from './driver.js';
 
 /** Most jobs written in one transaction: bounds a group's statement sizes and the wait of its first caller. */
-export const MAX_GROUP = 16;
+export const MAX_GROUP = 32;
 
 /**
  * What a group writes: statements that need nothing read back (run as one batch, see `SqlDriver.batch`),
