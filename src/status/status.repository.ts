@@ -27,15 +27,24 @@ export interface KnownListBytes {
   digest: string;
 }
 
+/**
+ * The remembered list heads, one set per database connection (pool), shared by every repository on it: a
+ * publication committed through one repository is forgotten by all at once, and the feed has one listener.
+ * Opened on the first head read, so a process that never verifies never listens.
+ */
+const headsByDatabase = new WeakMap<Database, PublicationHeads>();
+
 @Injectable()
 export class StatusRepository {
-  /** Opened on the first head read, so a process that never verifies never listens. */
-  private heads: PublicationHeads | undefined;
-
   constructor(private readonly db: Database) {}
 
   private publicationHeads(): PublicationHeads {
-    return (this.heads ??= new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS)));
+    let heads = headsByDatabase.get(this.db);
+    if (!heads) {
+      heads = new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS));
+      headsByDatabase.set(this.db, heads);
+    }
+    return heads;
   }
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
@@ -194,7 +203,7 @@ export class StatusRepository {
 
   /** This replica committed a new version of the list: its remembered head is stale from now on. */
   publicationCommitted(listId: string, purpose: StatusPurpose): void {
-    this.heads?.forget(listId, purpose);
+    headsByDatabase.get(this.db)?.forget(listId, purpose);
   }
 
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {

@@ -103,6 +103,31 @@ describe('newest status list publication across replicas (repository contract)',
     expect(await readAt(0, before)).toMatchObject({ version, jwt: `v${version}.own.signature` });
   });
 
+  it('shares what it remembers with every repository on the same database: a publication committed through one is forgotten by all at once', async () => {
+    const before = (await readAt(1))!.jwt!;
+    expect(await readAt(1, before)).toMatchObject({ jwt: undefined });
+    const another = new StatusRepository(database.replicas[1]!);
+    version++;
+    const jwt = `v${version}.another.signature`;
+    await unnotified(async () => {
+      await database.replicas[1]!.transaction((tx) =>
+        another.insertPublication(tx, {
+          id: randomUUID(),
+          listId,
+          purpose: 'token',
+          version,
+          seq: version,
+          jwt,
+          digest: sha256(jwt),
+          outboxId: randomUUID(),
+          createdAt: new Date(),
+        }),
+      );
+      another.publicationCommitted(listId, 'token');
+    });
+    expect(await readAt(1, before)).toMatchObject({ version, jwt });
+  });
+
   it('answers a warm read from memory, without a statement', async () => {
     const current = (await readAt(1))!.jwt!;
     const statements = jest.spyOn(database.replicas[1]!, 'raw');
