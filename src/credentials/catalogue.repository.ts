@@ -8,13 +8,9 @@ import { schemaDigest, type CatalogueEntry, type LicenceTypeDefinition } from '.
 export class CatalogueConflict extends Error {}
 
 /**
- * Storage of the run-time catalogue. Concurrency contracts (SQLite and PostgreSQL):
- * - `seed`: any number of replicas may seed together; each type is inserted once, a present one is left as is.
- * - `create`: exactly one of several concurrent creators of an id (or vcType) wins; the others get CatalogueConflict.
- * - `publishVersion`: exactly one of several concurrent publishers based on the same version wins.
- * - `retire`: a conditional UPDATE; true only for the caller that changed an active type.
+ * The fingerprint of a catalogue's content (id, version, status of every type), as
+ * `CatalogueRepository.fingerprint` reads it from the table; sorted here, whatever the database's collation.
  */
-/** The fingerprint of a catalogue's content, as `CatalogueRepository.fingerprint` reads it from the table. */
 export function catalogueFingerprint(types: { id: string; version: number; status: string }[]): string {
   return [...types]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -22,6 +18,13 @@ export function catalogueFingerprint(types: { id: string; version: number; statu
     .join(',');
 }
 
+/**
+ * Storage of the run-time catalogue. Concurrency contracts (SQLite and PostgreSQL):
+ * - `seed`: any number of replicas may seed together; each type is inserted once, a present one is left as is.
+ * - `create`: exactly one of several concurrent creators of an id (or vcType) wins; the others get CatalogueConflict.
+ * - `publishVersion`: exactly one of several concurrent publishers based on the same version wins.
+ * - `retire`: a conditional UPDATE; true only for the caller that changed an active type.
+ */
 @Injectable()
 export class CatalogueRepository {
   constructor(private readonly db: Database) {}

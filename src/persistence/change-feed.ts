@@ -24,6 +24,25 @@ export interface WatchedTable {
   keySql: string;
 }
 
+/** A channel or table name, interpolated into SQL: plain lower-case identifiers only. */
+function identifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  return name;
+}
+
+/** The listeners of a feed. */
+abstract class Listeners {
+  private readonly listeners: ((event: ChangeEvent) => void)[] = [];
+
+  subscribe(listener: (event: ChangeEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  protected emit(event: ChangeEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
 /** The few better-sqlite3 calls the SQLite feed makes on the service's connection. */
 export interface SqliteFeedConnection {
   function(name: string, fn: (key: unknown) => unknown): unknown;
@@ -39,8 +58,7 @@ export interface SqliteFeedConnection {
  * commits by any other connection (the CLI, a sqlite3 shell) by `PRAGMA data_version`, which `vouch()`
  * reads: when it moved, listeners hear `everything`.
  */
-export class SqliteChangeFeed implements ChangeFeed {
-  private readonly listeners: ((event: ChangeEvent) => void)[] = [];
+export class SqliteChangeFeed extends Listeners implements ChangeFeed {
   private readonly dataVersion: { get(): unknown };
   private lastDataVersion: unknown;
   private readonly triggers: string[];
@@ -51,10 +69,10 @@ export class SqliteChangeFeed implements ChangeFeed {
     private readonly connection: SqliteFeedConnection,
     watched: WatchedTable,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(watched.channel) || !/^[a-z_][a-z0-9_]*$/.test(watched.table)) {
-      throw new Error(`not a channel or table name: ${watched.channel}, ${watched.table}`);
-    }
-    const fn = `${watched.channel}_changed`;
+    super();
+    const channel = identifier(watched.channel);
+    const table = identifier(watched.table);
+    const fn = `${channel}_changed`;
     connection.function(fn, (key) => {
       this.emit({ key: String(key) });
       return null;
@@ -66,8 +84,8 @@ export class SqliteChangeFeed implements ChangeFeed {
       ['DELETE', 'OLD'],
     ].map(
       ([event, row]) =>
-        `CREATE TEMP TRIGGER IF NOT EXISTS ${watched.channel}_${event!.toLowerCase()}_${row!.toLowerCase()} ` +
-        `AFTER ${event} ON main.${watched.table} BEGIN SELECT ${fn}(${watched.keySql.replace(/\bROW\./g, `${row}.`)}); END`,
+        `CREATE TEMP TRIGGER IF NOT EXISTS ${channel}_${event!.toLowerCase()}_${row!.toLowerCase()} ` +
+        `AFTER ${event} ON main.${table} BEGIN SELECT ${fn}(${watched.keySql.replace(/\bROW\./g, `${row}.`)}); END`,
     );
     this.schemaVersion = connection.prepare('PRAGMA schema_version').pluck();
     this.lastSchemaVersion = this.schemaVersion.get();
@@ -107,23 +125,13 @@ export class SqliteChangeFeed implements ChangeFeed {
     for (const trigger of this.triggers) this.connection.exec(trigger);
   }
 
-  subscribe(listener: (event: ChangeEvent) => void): void {
-    this.listeners.push(listener);
-  }
-
-  private emit(event: ChangeEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
-
   async close(): Promise<void> {}
 }
 
-export interface ChangeFeedOptions {
-  /** How often the listening connection is checked (a half-open TCP connection delivers nothing, silently). */
-  heartbeatMs?: number;
-  /** Wait before reconnecting after the connection was lost. */
-  reconnectMs?: number;
-}
+/** How often the listening connection is checked (a half-open TCP connection delivers nothing, silently). */
+const HEARTBEAT_MS = 5_000;
+/** Wait before reconnecting after the connection was lost. */
+const RECONNECT_MS = 1_000;
 
 /** Marks the listening session in pg_stat_activity (operators, and tests that cut it). */
 export const CHANGE_FEED_APPLICATION_NAME = 'chancery-change-feed';
@@ -135,20 +143,21 @@ export const CHANGE_FEED_APPLICATION_NAME = 'chancery-change-feed';
  * or misses a heartbeat; listeners hear `everything` at both edges, since notifications sent while nobody
  * listened are lost.
  */
-export class PgChangeFeed implements ChangeFeed {
+export class PgChangeFeed extends Listeners implements ChangeFeed {
   private client: pg.Client | undefined;
-  private readonly listeners: ((event: ChangeEvent) => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   private closed = false;
   private isLive = false;
 
+  private readonly channel: string;
+
   constructor(
     private readonly connectionString: string,
-    private readonly channel: string,
-    private readonly options: ChangeFeedOptions = {},
+    channel: string,
   ) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    super();
+    this.channel = identifier(channel);
     void this.connect();
   }
 
@@ -158,14 +167,6 @@ export class PgChangeFeed implements ChangeFeed {
 
   vouch(): boolean {
     return this.isLive;
-  }
-
-  subscribe(listener: (event: ChangeEvent) => void): void {
-    this.listeners.push(listener);
-  }
-
-  private emit(event: ChangeEvent): void {
-    for (const listener of this.listeners) listener(event);
   }
 
   private async connect(): Promise<void> {
@@ -193,9 +194,8 @@ export class PgChangeFeed implements ChangeFeed {
     if (client !== this.client || this.closed) return;
     this.isLive = true;
     this.emit({ everything: true });
-    const heartbeatMs = this.options.heartbeatMs ?? 5_000;
     this.heartbeat = setInterval(() => {
-      const timeout = setTimeout(() => void this.lost(client), heartbeatMs);
+      const timeout = setTimeout(() => void this.lost(client), HEARTBEAT_MS);
       timeout.unref();
       client.query('SELECT 1').then(
         () => clearTimeout(timeout),
@@ -204,7 +204,7 @@ export class PgChangeFeed implements ChangeFeed {
           void this.lost(client);
         },
       );
-    }, heartbeatMs);
+    }, HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
@@ -220,7 +220,7 @@ export class PgChangeFeed implements ChangeFeed {
     client.on('error', () => undefined);
     const ended = client.end().catch(() => undefined);
     if (!this.closed) {
-      this.reconnect = setTimeout(() => void this.connect(), this.options.reconnectMs ?? 1_000);
+      this.reconnect = setTimeout(() => void this.connect(), RECONNECT_MS);
       this.reconnect.unref();
     }
     return ended;

@@ -31,10 +31,11 @@ describe('newest status list publication across replicas (repository contract)',
   });
 
   let version = 0;
-  async function publish(jwt: string): Promise<void> {
+  /** Publishes the next version through `repository` (on its own database) and tells it the commit happened. */
+  async function publish(jwt: string, repository = repositories[0]!, db = database.db): Promise<void> {
     version++;
-    await database.db.transaction((tx) =>
-      repositories[0]!.insertPublication(tx, {
+    await db.transaction((tx) =>
+      repository.insertPublication(tx, {
         id: randomUUID(),
         listId,
         purpose: 'token',
@@ -46,7 +47,7 @@ describe('newest status list publication across replicas (repository contract)',
         createdAt: new Date(),
       }),
     );
-    repositories[0]!.publicationCommitted(listId, 'token');
+    repository.publicationCommitted(listId, 'token');
   }
   /** Changes the newest row's bytes behind the service's back. */
   const tamper = (jwt: string) =>
@@ -107,24 +108,8 @@ describe('newest status list publication across replicas (repository contract)',
     const before = (await readAt(1))!.jwt!;
     expect(await readAt(1, before)).toMatchObject({ jwt: undefined });
     const another = new StatusRepository(database.replicas[1]!);
-    version++;
-    const jwt = `v${version}.another.signature`;
-    await unnotified(async () => {
-      await database.replicas[1]!.transaction((tx) =>
-        another.insertPublication(tx, {
-          id: randomUUID(),
-          listId,
-          purpose: 'token',
-          version,
-          seq: version,
-          jwt,
-          digest: sha256(jwt),
-          outboxId: randomUUID(),
-          createdAt: new Date(),
-        }),
-      );
-      another.publicationCommitted(listId, 'token');
-    });
+    const jwt = `v${version + 1}.another.signature`;
+    await unnotified(() => publish(jwt, another, database.replicas[1]!));
     expect(await readAt(1, before)).toMatchObject({ version, jwt });
   });
 
