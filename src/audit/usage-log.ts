@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { Database } from '../persistence/index.js';
+import { Database, timeOrderedId } from '../persistence/index.js';
 import type { CredentialUsageEntity } from './audit.entity.js';
 import { AuditLog } from './audit-log.js';
 import { AuditRepository } from './audit.repository.js';
@@ -40,7 +39,7 @@ export class UsageLog {
     await this.db.transaction(async (tx) => {
       const rows: CredentialUsageEntity[] = record.credentials.flatMap((credential) =>
         [...new Set(credential.fingerprints)].map((fingerprint) => ({
-          id: randomUUID(),
+          id: timeOrderedId(),
           fingerprint,
           presentationRequestId: record.presentationRequestId,
           relyingPartyId: record.relyingParty.id,

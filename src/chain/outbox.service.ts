@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import type { Tx } from '../persistence/index.js';
+import { timeOrderedId, type Tx } from '../persistence/index.js';
 import { ChainClient } from './chain.client.js';
 import type { OutboxEntity, OutboxStatus } from './outbox.entity.js';
 import { OutboxRepository, type OutboxChanges } from './outbox.repository.js';
@@ -43,7 +42,7 @@ export class OutboxService {
   async enqueue(tx: Tx, writes: ChainWrite[]): Promise<string[]> {
     const now = new Date();
     const entities = writes.map((write): OutboxEntity => ({
-      id: randomUUID(),
+      id: timeOrderedId(),
       seq: nextSeq(),
       chainId: this.chain.chainId,
       signerKeyId: write.signerKeyId,

@@ -15,3 +15,4 @@ export {
   type ChangeFeed,
   type WatchedTable,
 } from './change-feed.js';
+export { timeOrderedId } from './row-ids.js';

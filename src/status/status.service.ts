@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { conflict, notFound } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { Database, type SqlPart } from '../persistence/index.js';
+import { Database, timeOrderedId, type SqlPart } from '../persistence/index.js';
 import { OutboxService } from '../chain/index.js';
 import { AuditLog } from '../audit/index.js';
 import { StatusRepository, type KnownListBytes } from './status.repository.js';
@@ -119,7 +118,7 @@ export class StatusService {
       await this.repository.insertAudit(
         tx,
         target.map((entry) => ({
-          id: randomUUID(),
+          id: timeOrderedId(),
           agencyId,
           credentialId: entry.credentialId,
           action,

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { hash, randomInt, randomUUID } from 'node:crypto';
+import { hash, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { badRequest, parseOrThrow, ProblemError } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -28,7 +28,7 @@ import {
 } from '../../credentials/index.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { StatusService, type StatusAllocation } from '../../status/index.js';
-import { Database, GroupCommit, type GroupWrite, type Tx } from '../../persistence/index.js';
+import { Database, GroupCommit, timeOrderedId, type GroupWrite, type Tx } from '../../persistence/index.js';
 import type { IssuedCredentialEntity } from './credential.entity.js';
 import { AuditLog } from '../../audit/index.js';
 import { AuthorisationService } from './authorisation.service.js';
@@ -220,7 +220,7 @@ export class IssuanceService {
       ]);
     }
 
-    const id = randomUUID();
+    const id = timeOrderedId();
     const issuer = {
       agencyId: agency.id,
       did: agency.did,
