@@ -18,6 +18,7 @@ import { Oid4vciRefresh1766600000000 } from './1766600000000-Oid4vciRefresh.js';
 import { JointApprovalLeftovers1766700000000 } from './1766700000000-JointApprovalLeftovers.js';
 import { AuditPending1766800000000 } from './1766800000000-AuditPending.js';
 import { StatusPublicationNotify1766900000000 } from './1766900000000-StatusPublicationNotify.js';
+import { AgencyKeyNotify1767000000000 } from './1767000000000-AgencyKeyNotify.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   JointApprovalLeftovers1766700000000,
   AuditPending1766800000000,
   StatusPublicationNotify1766900000000,
+  AgencyKeyNotify1767000000000,
 ];

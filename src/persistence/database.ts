@@ -1,8 +1,16 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { SQLITE_SYNCHRONOUS } from './data-source.js';
-import { PgChangeFeed, SqliteChangeFeed, type ChangeFeed, type SqliteFeedConnection, type WatchedTable } from './change-feed.js';
+import {
+  PgChangeFeed,
+  SqliteChangeFeed,
+  SqliteVersions,
+  type ChangeFeed,
+  type SqliteFeedConnection,
+  type WatchedTable,
+} from './change-feed.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
+import { RememberedRows } from './remembered-rows.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
@@ -31,6 +39,9 @@ export class Database implements OnApplicationShutdown {
   /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
   private checkpointer: WalCheckpointer | undefined;
   private readonly feeds = new Map<string, ChangeFeed>();
+  private readonly memories = new Map<string, RememberedRows<object>>();
+  /** SQLite: the connection's data and schema versions, read once for all its feeds. */
+  private sqliteVersions: SqliteVersions | undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -106,10 +117,31 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
-      feed = new SqliteChangeFeed(connection, watched);
+      this.sqliteVersions ??= new SqliteVersions(connection);
+      feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
     return feed;
+  }
+
+  /**
+   * Rows remembered between requests while the change feeds of the tables they come from vouch for them
+   * (see remembered-rows.ts): one memory per name on this database, shared by every repository using it, so
+   * a change committed through one is forgotten by all at once. `keyed`: the table's feed reports the
+   * remembered keys (else any change of it forgets everything).
+   */
+  remembered<V extends object>(
+    name: string,
+    tables: { table: WatchedTable; keyed: boolean }[],
+    options: { max: number; ttlMs: number },
+  ): RememberedRows<V> {
+    let memory = this.memories.get(name);
+    if (!memory) {
+      const sources = tables.map(({ table, keyed }) => ({ feed: this.changeFeed(table), keyed }));
+      memory = new RememberedRows<object>(sources, options);
+      this.memories.set(name, memory);
+    }
+    return memory as unknown as RememberedRows<V>;
   }
 
   async ping(): Promise<void> {

@@ -16,3 +16,4 @@ export {
   type WatchedTable,
 } from './change-feed.js';
 export { timeOrderedId } from './row-ids.js';
+export { RememberedRows, type RememberedSource } from './remembered-rows.js';

@@ -1,5 +1,5 @@
-import type { ChangeEvent, ChangeFeed } from '../persistence/index.js';
-import { PublicationHeads } from './publication-heads.js';
+import type { ChangeEvent, ChangeFeed } from './change-feed.js';
+import { RememberedRows } from './remembered-rows.js';
 
 /** A feed driven by the test: what it vouches for and which changes it reports. */
 class ScriptedFeed implements ChangeFeed {
@@ -19,57 +19,95 @@ class ScriptedFeed implements ChangeFeed {
 
 const head = (version: number) => ({ version, outboxId: `outbox-${version}`, digest: `digest-${version}` });
 
-describe('PublicationHeads', () => {
+const keyedBy = (feed: ChangeFeed | undefined, ttlMs = 10_000) =>
+  new RememberedRows<ReturnType<typeof head>>([{ feed, keyed: true }], { max: 1_000, ttlMs });
+
+describe('RememberedRows', () => {
   it('remembers a head read while the feed vouches, and forgets it on its key, on everything, or at own commit', () => {
     const feed = new ScriptedFeed();
-    const heads = new PublicationHeads(feed);
-    heads.remember('a', 'token', head(1), heads.mark());
-    heads.remember('b', 'token', head(1), heads.mark());
-    expect(heads.get('a', 'token')).toEqual(head(1));
+    const heads = keyedBy(feed);
+    heads.remember('a/token', head(1), heads.mark());
+    heads.remember('b/token', head(1), heads.mark());
+    expect(heads.get('a/token')).toEqual(head(1));
 
     feed.emit({ key: 'a/token' });
-    expect(heads.get('a', 'token')).toBeUndefined();
-    expect(heads.get('b', 'token')).toEqual(head(1));
+    expect(heads.get('a/token')).toBeUndefined();
+    expect(heads.get('b/token')).toEqual(head(1));
 
     feed.emit({ everything: true });
-    expect(heads.get('b', 'token')).toBeUndefined();
+    expect(heads.get('b/token')).toBeUndefined();
 
-    heads.remember('b', 'token', head(2), heads.mark());
-    heads.forget('b', 'token');
-    expect(heads.get('b', 'token')).toBeUndefined();
+    heads.remember('b/token', head(2), heads.mark());
+    heads.forget('b/token');
+    expect(heads.get('b/token')).toBeUndefined();
   });
 
   it('keeps nothing read across a change (any key), nor while the feed does not vouch', () => {
     const feed = new ScriptedFeed();
-    const heads = new PublicationHeads(feed);
+    const heads = keyedBy(feed);
     let mark = heads.mark();
     feed.emit({ key: 'other/token' }); // arrives while the read is in flight
-    heads.remember('a', 'token', head(1), mark);
-    expect(heads.get('a', 'token')).toBeUndefined();
+    heads.remember('a/token', head(1), mark);
+    expect(heads.get('a/token')).toBeUndefined();
 
     mark = heads.mark();
-    heads.forget('a', 'token'); // our own publication committed meanwhile
-    heads.remember('a', 'token', head(1), mark);
-    expect(heads.get('a', 'token')).toBeUndefined();
+    heads.forget('a/token'); // our own publication committed meanwhile
+    heads.remember('a/token', head(1), mark);
+    expect(heads.get('a/token')).toBeUndefined();
 
-    heads.remember('a', 'token', head(2), heads.mark());
+    heads.remember('a/token', head(2), heads.mark());
     feed.vouching = false;
-    expect(heads.get('a', 'token')).toBeUndefined();
-    heads.remember('a', 'token', head(3), heads.mark());
+    expect(heads.get('a/token')).toBeUndefined();
+    heads.remember('a/token', head(3), heads.mark());
     feed.vouching = true;
     // What was remembered before the feed stopped vouching is not trusted again.
-    expect(heads.get('a', 'token')).toBeUndefined();
+    expect(heads.get('a/token')).toBeUndefined();
   });
 
   it('remembers nothing without a feed, and lets entries expire', async () => {
-    const none = new PublicationHeads(undefined);
+    const none = keyedBy(undefined);
     expect(none.watching).toBe(false);
-    none.remember('a', 'token', head(1), none.mark());
-    expect(none.get('a', 'token')).toBeUndefined();
+    none.remember('a/token', head(1), none.mark());
+    expect(none.get('a/token')).toBeUndefined();
 
-    const heads = new PublicationHeads(new ScriptedFeed(), 10);
-    heads.remember('a', 'token', head(1), heads.mark());
+    const heads = keyedBy(new ScriptedFeed(), 10);
+    heads.remember('a/token', head(1), heads.mark());
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(heads.get('a', 'token')).toBeUndefined();
+    expect(heads.get('a/token')).toBeUndefined();
+  });
+
+  it('forgets everything on any change of an unkeyed table, and trusts nothing unless every feed vouches', () => {
+    const keys = new ScriptedFeed();
+    const owners = new ScriptedFeed();
+    const rows = new RememberedRows<ReturnType<typeof head>>(
+      [
+        { feed: keys, keyed: true },
+        { feed: owners, keyed: false },
+      ],
+      { max: 10, ttlMs: 10_000 },
+    );
+    rows.remember('k1', head(1), rows.mark());
+    rows.remember('k2', head(1), rows.mark());
+    owners.emit({ key: 'some-owner' });
+    expect(rows.get('k1')).toBeUndefined();
+    expect(rows.get('k2')).toBeUndefined();
+
+    rows.remember('k1', head(2), rows.mark());
+    expect(rows.get('k1')).toEqual(head(2));
+    owners.vouching = false;
+    expect(rows.get('k1')).toBeUndefined();
+    owners.vouching = true;
+    expect(rows.get('k1')).toBeUndefined();
+
+    const partial = new RememberedRows<ReturnType<typeof head>>(
+      [
+        { feed: keys, keyed: true },
+        { feed: undefined, keyed: false },
+      ],
+      { max: 10, ttlMs: 10_000 },
+    );
+    expect(partial.watching).toBe(false);
+    partial.remember('k1', head(1), partial.mark());
+    expect(partial.get('k1')).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { sha256Hex } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
-import { PublicationHeads, STATUS_PUBLICATIONS } from './publication-heads.js';
+import { headKey, publicationHeadsOf } from './publication-heads.js';
 import {
   StatusAuditEntity,
   StatusEntryEntity,
@@ -27,25 +27,9 @@ export interface KnownListBytes {
   digest: string;
 }
 
-/**
- * The remembered list heads, one set per database connection (pool), shared by every repository on it: a
- * publication committed through one repository is forgotten by all at once, and the feed has one listener.
- * Opened on the first head read, so a process that never verifies never listens.
- */
-const headsByDatabase = new WeakMap<Database, PublicationHeads>();
-
 @Injectable()
 export class StatusRepository {
   constructor(private readonly db: Database) {}
-
-  private publicationHeads(): PublicationHeads {
-    let heads = headsByDatabase.get(this.db);
-    if (!heads) {
-      heads = new PublicationHeads(this.db.changeFeed(STATUS_PUBLICATIONS));
-      headsByDatabase.set(this.db, heads);
-    }
-    return heads;
-  }
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
     return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });
@@ -165,7 +149,7 @@ export class StatusRepository {
   /**
    * The newest version of a list: its number, anchor write and bytes (the verifier's hot path). Given the
    * bytes the caller read last (`known`), `jwt` is undefined when they are still the newest. Answered from
-   * memory while the table's change feed vouches for it (`PublicationHeads`, ADR 22), otherwise by one
+   * memory while the table's change feed vouches for it (`publicationHeadsOf`, ADR 22), otherwise by one
    * prepared statement comparing in the database: PostgreSQL SHA-256 digests (no 20 KB over the wire),
    * SQLite the stored text as bytes with `known.utf8` (a blob parameter is copied, a text one would be
    * UTF-8-encoded per call). Any change of the stored bytes, a tampered row included, sends the new bytes.
@@ -175,8 +159,8 @@ export class StatusRepository {
     purpose: StatusPurpose,
     known?: KnownListBytes,
   ): Promise<{ version: number; jwt: string | undefined; outboxId: string } | undefined> {
-    const heads = this.publicationHeads();
-    const remembered = heads.get(listId, purpose);
+    const heads = publicationHeadsOf(this.db);
+    const remembered = heads.get(headKey(listId, purpose));
     if (remembered && known?.digest === remembered.digest) {
       return { version: remembered.version, jwt: undefined, outboxId: remembered.outboxId };
     }
@@ -196,14 +180,14 @@ export class StatusRepository {
     const head = { version: Number(row.version), jwt: row.jwt ?? undefined, outboxId: row.outbox_id };
     if (heads.watching) {
       const digest = head.jwt === undefined ? known?.digest : sha256Hex(head.jwt);
-      if (digest) heads.remember(listId, purpose, { version: head.version, outboxId: head.outboxId, digest }, mark);
+      if (digest) heads.remember(headKey(listId, purpose), { version: head.version, outboxId: head.outboxId, digest }, mark);
     }
     return head;
   }
 
   /** This replica committed a new version of the list: its remembered head is stale from now on. */
   publicationCommitted(listId: string, purpose: StatusPurpose): void {
-    headsByDatabase.get(this.db)?.forget(listId, purpose);
+    publicationHeadsOf(this.db).forget(headKey(listId, purpose));
   }
 
   publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
-import { Database, type Tx } from '../../persistence/index.js';
+import { Database, type RememberedRows, type Tx, type WatchedTable } from '../../persistence/index.js';
 import { AgencyApiKeyEntity, AgencyEntity, type AgencyStatus } from './agency.entity.js';
 
 export type Agency = Readonly<AgencyEntity>;
@@ -18,6 +18,32 @@ interface AgencyRow {
   status: AgencyStatus;
   created_at: unknown;
 }
+
+/** The tables an API key's lookup reads, as change feeds watch them (PostgreSQL: migration 1767000000000). */
+const AGENCY_API_KEYS: WatchedTable = { channel: 'chancery_agency_api_keys', table: 'agency_api_keys', keySql: 'ROW.prefix' };
+const AGENCIES: WatchedTable = { channel: 'chancery_agencies', table: 'agencies', keySql: 'ROW.id' };
+
+/** An unrevoked API key: its secret's hash and its agency, as the agency guard checks them. */
+export interface ActiveApiKey {
+  secretHash: string;
+  agency: Agency;
+}
+
+/**
+ * Active API keys by prefix, remembered between back-office requests while both tables' change feeds
+ * vouch for them (ADR 23): a key revoked, or an agency changed, through any replica or by hand is dropped
+ * when its notification arrives (PostgreSQL) or at once (SQLite), through this replica at its commit. Only
+ * keys found are remembered: an unknown prefix always reads the database.
+ */
+const activeApiKeysOf = (db: Database): RememberedRows<ActiveApiKey> =>
+  db.remembered<ActiveApiKey>(
+    'agency-api-keys',
+    [
+      { table: AGENCY_API_KEYS, keyed: true },
+      { table: AGENCIES, keyed: false },
+    ],
+    { max: 10_000, ttlMs: 10_000 },
+  );
 
 @Injectable()
 export class AgencyRepository {
@@ -49,6 +75,7 @@ export class AgencyRepository {
 
   async activate(id: string, signingKid: string): Promise<void> {
     await this.db.use(undefined, (m) => m.getRepository(AgencyEntity).update({ id }, { status: 'active', signingKid }));
+    activeApiKeysOf(this.db).forget();
   }
 
   insertApiKey(tx: Tx | undefined, key: AgencyApiKeyEntity): Promise<unknown> {
@@ -60,14 +87,20 @@ export class AgencyRepository {
     const result = await this.db.use(undefined, (m) =>
       m.getRepository(AgencyApiKeyEntity).update({ agencyId, prefix, revokedAt: IsNull() }, { revokedAt: at }),
     );
+    activeApiKeysOf(this.db).forget(prefix);
     return (result.affected ?? 0) > 0;
   }
 
   /**
-   * The agency of an unrevoked API key and the key's secret hash, by one prepared statement (the agency
-   * guard runs it on every back-office request; no cache, so a key revoked on any replica fails at once).
+   * The agency of an unrevoked API key and the key's secret hash (the agency guard asks on every
+   * back-office request): from memory while the change feeds vouch (`activeApiKeysOf`), else by one
+   * prepared statement.
    */
-  async byActiveApiKey(prefix: string): Promise<{ secretHash: string; agency: Agency } | null> {
+  async byActiveApiKey(prefix: string): Promise<ActiveApiKey | null> {
+    const remembered = activeApiKeysOf(this.db);
+    const known = remembered.get(prefix);
+    if (known) return known;
+    const mark = remembered.mark();
     const { driver } = this.db;
     const rows = await this.db.raw(undefined, (sql) =>
       sql.all<AgencyRow & { secret_hash: string }>(
@@ -93,6 +126,8 @@ export class AgencyRepository {
       status: row.status,
       createdAt: driver.readDate(row.created_at),
     };
-    return { secretHash: row.secret_hash, agency };
+    const found = { secretHash: row.secret_hash, agency: Object.freeze(agency) };
+    remembered.remember(prefix, found, mark);
+    return found;
   }
 }

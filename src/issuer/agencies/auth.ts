@@ -15,7 +15,7 @@ export class AgencyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { agency?: Agency; actor?: string }>();
     const parsed = parseApiKey(bearer(request) ?? '');
-    // One prepared statement for the key and its agency, read on every request (no cache to go stale).
+    // From memory while the change feeds vouch (a revocation on any replica drops it), else one statement.
     const found = parsed ? await this.agencies.byActiveApiKey(parsed.prefix) : null;
     if (!parsed || !found || !secretsEqual(sha256Hex(parsed.secret), found.secretHash)) {
       throw unauthorized('A valid agency API key is required');

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
+import { CHANGE_FEED_APPLICATION_NAME, type PgChangeFeed } from '../../src/persistence/index.js';
+import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
+import { eventually } from '../support/test-app.js';
+
+/**
+ * The agency guard's lookup of an API key, with replicas (ADR 23): a warm replica answers from memory
+ * while the change feeds of `agency_api_keys` and `agencies` vouch, and a key revoked or an agency changed
+ * by any writer (another replica, a connection by hand) is refused or seen changed. PostgreSQL: by the
+ * tables' notifications, and with the listening connection down every lookup reads the database; SQLite:
+ * TEMP triggers on its own connection and `PRAGMA data_version` for the others, so at once.
+ */
+describe('agency API keys across replicas (repository contract)', () => {
+  let database: ContractDatabase;
+  let repositories: AgencyRepository[];
+  let agencyId: string;
+
+  beforeAll(async () => {
+    database = await openContractDatabase('agency_api_keys', 2);
+    repositories = database.replicas.map((db) => new AgencyRepository(db));
+    agencyId = await insertAgency(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  /** A new active key of the agency, inserted through replica 0; returns its prefix. */
+  async function newKey(): Promise<string> {
+    const prefix = randomUUID().replace(/-/g, '').slice(0, 12);
+    await repositories[0]!.insertApiKey(undefined, {
+      id: randomUUID(),
+      agencyId,
+      prefix,
+      secretHash: 'a'.repeat(64),
+      label: 'contract',
+      createdAt: new Date(),
+      revokedAt: null,
+    });
+    return prefix;
+  }
+  const lookup = (replica: number, prefix: string) => repositories[replica]!.byActiveApiKey(prefix);
+  const feedOf = (replica: number, table: 'agencies' | 'agency_api_keys') =>
+    database.replicas[replica]!.changeFeed({
+      channel: `chancery_${table}`,
+      table,
+      keySql: table === 'agencies' ? 'ROW.id' : 'ROW.prefix',
+    });
+  /** Replica 1 has the key in memory: the second lookup runs no statement. */
+  async function warm(prefix: string): Promise<void> {
+    expect(await lookup(1, prefix)).not.toBeNull();
+    // PostgreSQL: the listening connections open on the first lookup; nothing is remembered before.
+    await eventually(async () => (feedOf(1, 'agencies')?.vouch() && feedOf(1, 'agency_api_keys')?.vouch() ? true : undefined));
+    expect(await lookup(1, prefix)).not.toBeNull();
+    const statements = jest.spyOn(database.replicas[1]!, 'raw');
+    try {
+      expect(await lookup(1, prefix)).not.toBeNull();
+      expect(statements).not.toHaveBeenCalled();
+    } finally {
+      statements.mockRestore();
+    }
+  }
+  /** Runs `change` with both notify triggers off: only what the replica remembered can hide the change. */
+  async function unnotified(change: () => Promise<unknown>): Promise<void> {
+    if (database.kind === 'sqlite') return void (await change());
+    const toggle = (state: 'DISABLE' | 'ENABLE') =>
+      database.db.raw(undefined, async (sql) => {
+        await sql.run(`ALTER TABLE agency_api_keys ${state} TRIGGER agency_api_keys_notify`, []);
+        await sql.run(`ALTER TABLE agencies ${state} TRIGGER agencies_notify`, []);
+      });
+    await toggle('DISABLE');
+    try {
+      await change();
+    } finally {
+      await toggle('ENABLE');
+    }
+  }
+  const byHand = (statement: string, params: unknown[]) =>
+    database.db.raw(undefined, (sql) => sql.run(database.db.driver.sql(statement), params));
+
+  it('refuses on a warm replica a key revoked through another replica', async () => {
+    const prefix = await newKey();
+    await warm(prefix);
+    expect(await repositories[0]!.revokeApiKey(agencyId, prefix, new Date())).toBe(true);
+    // SQLite: at once (data_version); PostgreSQL: as soon as the notification arrives.
+    if (database.kind === 'sqlite') expect(await lookup(1, prefix)).toBeNull();
+    else await eventually(async () => ((await lookup(1, prefix)) === null ? true : undefined), 10_000, 10);
+  });
+
+  it('refuses a key it revoked itself at once, without waiting for the notification', async () => {
+    const prefix = await newKey();
+    await warm(prefix);
+    await unnotified(() => repositories[1]!.revokeApiKey(agencyId, prefix, new Date()));
+    expect(await lookup(1, prefix)).toBeNull();
+  });
+
+  it('sees a key revoked and an agency changed by hand', async () => {
+    const prefix = await newKey();
+    await warm(prefix);
+    await byHand('UPDATE agencies SET status = ? WHERE id = ?', ['anchoring', agencyId]);
+    expect(await eventually(async () => ((await lookup(1, prefix))?.agency.status === 'anchoring' ? true : undefined))).toBe(
+      true,
+    );
+    await byHand('UPDATE agencies SET status = ? WHERE id = ?', ['active', agencyId]);
+    await eventually(async () => ((await lookup(1, prefix))?.agency.status === 'active' ? true : undefined));
+    await warm(prefix);
+    await byHand('UPDATE agency_api_keys SET revoked_at = ? WHERE prefix = ?', [database.db.driver.date(new Date()), prefix]);
+    await eventually(async () => ((await lookup(1, prefix)) === null ? true : undefined), 10_000, 10);
+  });
+
+  it('never remembers a prefix it did not find: a key created after a miss works at once', async () => {
+    const prefix = randomUUID().replace(/-/g, '').slice(0, 12);
+    expect(await lookup(1, prefix)).toBeNull();
+    await unnotified(() =>
+      repositories[0]!.insertApiKey(undefined, {
+        id: randomUUID(),
+        agencyId,
+        prefix,
+        secretHash: 'b'.repeat(64),
+        label: 'after a miss',
+        createdAt: new Date(),
+        revokedAt: null,
+      }),
+    );
+    expect(await lookup(1, prefix)).toMatchObject({ secretHash: 'b'.repeat(64), agency: { id: agencyId } });
+  });
+
+  it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
+    if (database.kind !== 'postgres') return;
+    const prefix = await newKey();
+    await warm(prefix);
+    // Without a notification the warm replica answers from memory: that is what the triggers are for.
+    await unnotified(() => byHand('UPDATE agency_api_keys SET revoked_at = ? WHERE prefix = ?', [new Date(), prefix]));
+    expect(await lookup(1, prefix)).not.toBeNull();
+    expect(await new AgencyRepository(database.replicas[0]!).byActiveApiKey(prefix)).toBeNull();
+
+    // Its listening connections are cut: from then on it reads the database every time until they listen again.
+    const feed = feedOf(1, 'agency_api_keys') as PgChangeFeed;
+    await database.db.raw(undefined, (sql) =>
+      sql.all(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+        [CHANGE_FEED_APPLICATION_NAME],
+      ),
+    );
+    await eventually(async () => (feed.live ? undefined : true), 10_000, 10);
+    expect(await lookup(1, prefix)).toBeNull();
+  });
+});
