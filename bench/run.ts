@@ -7,6 +7,8 @@
 // Environment (BENCH_* first, then the service's own names):
 //   BENCH_N (1000)                 operations per row
 //   BENCH_CONCURRENCY (32)         requests in flight (HTTP) / callers (in-process)
+//   BENCH_WARMUP (3 x BENCH_N)     unmeasured operations of the same kind before every row (ceilings too):
+//                                  V8 reaches its optimised tiers for a request path after some thousands of calls
 //   BENCH_PORT, PORT               HTTP port of the service (default: a free port)
 //   BENCH_DATA_DIR, DATA_DIR       where keys and the SQLite file go (default: a fresh temporary directory)
 //   BENCH_CHAIN_PORT, CHAIN_EMBEDDED_PORT   the embedded chain node's port (default: a free port)
@@ -27,6 +29,7 @@ import { benchService, type Row } from './service.js';
 const env = (...names: string[]) => names.map((name) => process.env[name]).find((value) => value !== undefined && value !== '');
 const N = Number(env('BENCH_N') ?? 1000);
 const CONCURRENCY = Number(env('BENCH_CONCURRENCY') ?? 32);
+const WARMUP = Number(env('BENCH_WARMUP') ?? 3 * N);
 // `--runs N` (or BENCH_RUNS): N full runs, then the per-row medians (what the README records).
 const runsArgument = process.argv.indexOf('--runs');
 const RUNS = Math.max(1, Number(runsArgument > 0 ? process.argv[runsArgument + 1] : (env('BENCH_RUNS') ?? 1)));
@@ -87,15 +90,15 @@ const table = (rows: Measured[]) => {
 /** One full run: its own ceiling, the library and bare-route floors, then every service row. */
 async function once(): Promise<Measured[]> {
   console.log(
-    `Chancery benchmark: N=${N} per row, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
+    `Chancery benchmark: N=${N} per row after ${WARMUP} to warm up, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
       `(${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );
   const ceiling = rawCeiling();
   console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
-  const library = await libraryFloor(Math.min(N, 500));
-  const bare = await bareNestRoute(N, CONCURRENCY);
+  const library = await libraryFloor(Math.min(N, 500), Math.min(WARMUP, 1500));
+  const bare = await bareNestRoute(N, CONCURRENCY, WARMUP);
   const rows: (Row & { database: string })[] = [
     { database: '-', label: '@sd-jwt/sd-jwt-vc alone: issue', ceiling: 'sign', perSecond: library.issue },
     { database: '-', label: '@sd-jwt/sd-jwt-vc alone: verify', ceiling: 'verify', perSecond: library.verify },
@@ -120,6 +123,7 @@ async function once(): Promise<Measured[]> {
     try {
       const serviceRows = await benchService({
         n: N,
+        warmUp: WARMUP,
         concurrency: CONCURRENCY,
         port,
         chainPort,
