@@ -19,6 +19,7 @@ import { JointApprovalLeftovers1766700000000 } from './1766700000000-JointApprov
 import { AuditPending1766800000000 } from './1766800000000-AuditPending.js';
 import { StatusPublicationNotify1766900000000 } from './1766900000000-StatusPublicationNotify.js';
 import { AgencyKeyNotify1767000000000 } from './1767000000000-AgencyKeyNotify.js';
+import { DropIssuedDigestIndex1767100000000 } from './1767100000000-DropIssuedDigestIndex.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   AuditPending1766800000000,
   StatusPublicationNotify1766900000000,
   AgencyKeyNotify1767000000000,
+  DropIssuedDigestIndex1767100000000,
 ];

@@ -44,8 +44,10 @@ export class IssuedCredentialEntity {
   @Column({ name: 'data_model', type: 'varchar', length: 8, nullable: true })
   dataModel!: string | null;
 
-  /** SHA-256 (hex) of the issued serialisation, to recognise it later without keeping it. */
-  @Index('ux_issued_credentials_digest', { unique: true })
+  /**
+   * SHA-256 (hex) of the issued serialisation, to recognise it later without keeping it: the status entry
+   * the credential carries names this row. Not indexed (ADR 24): no query reads by it.
+   */
   @Column({ type: 'varchar', length: 64 })
   digest!: string;
 
