@@ -111,6 +111,7 @@ describe('idempotent issuance', () => {
     const retry = await create(LICENCE);
     expect(retry.status).toBe(201);
     expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect((await create({ ...LICENCE, family_name: 'Wang' })).status).toBe(422);
   });
 });

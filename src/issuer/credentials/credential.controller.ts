@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, UseGuards } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { notFound, parseOrThrow } from '../../common/index.js';
@@ -9,7 +9,7 @@ import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agen
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { IssuanceService, issueRequestSchema, type IssuedCredential } from './issuance.service.js';
-import { Idempotent, idempotencyScope } from '../idempotency.js';
+import { IdempotencyService } from '../idempotency.js';
 
 const MEDIA_TYPE = { 'dc+sd-jwt': 'application/dc+sd-jwt', jwt_vc_json: 'application/vc+jwt' } as const;
 
@@ -53,28 +53,34 @@ export class IssuanceController {
   constructor(
     private readonly issuance: IssuanceService,
     private readonly catalogue: Catalogue,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   @Post('credentials/issue')
   @HttpCode(201)
   @UseGuards(AgencyGuard)
-  @Idempotent()
   @ApiBearerAuth()
   @ApiOperation({
     summary:
       'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt), JWT VC (jwt_vc_json, VCDM 2.0 or 1.1) or Data Integrity (ldp_vc, ecdsa-rdfc-2019)',
   })
   @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
-  async issue(@CurrentAgency() agency: Agency, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const idempotency = idempotencyScope(request);
-    // With an Idempotency-Key, the response is stored in the issuance transaction: a retry after a lost
-    // answer gets this credential back, never a second one.
-    const issued = await this.issuance.issue(
-      agency,
-      this.issuance.fromVcApiRequest(agency, body),
-      idempotency ? { inTransaction: (tx, credential) => idempotency.complete(tx, vcApiResponse(credential)) } : {},
-    );
-    return vcApiResponse(issued);
+  issue(
+    @CurrentAgency() agency: Agency,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.idempotency.idempotent(request, reply, 201, async (idempotency) => {
+      // With an Idempotency-Key, the response is stored in the issuance transaction: a retry after a lost
+      // answer gets this credential back, never a second one.
+      const issued = await this.issuance.issue(
+        agency,
+        this.issuance.fromVcApiRequest(agency, body),
+        idempotency ? { inTransaction: (tx, credential) => idempotency.complete(tx, vcApiResponse(credential)) } : {},
+      );
+      return vcApiResponse(issued);
+    });
   }
 
   @Get('credentials/types')
@@ -109,23 +115,32 @@ const bulkStatusChangeSchema = statusChangeSchema.extend({ credentialIds: z.arra
 @UseGuards(AgencyGuard)
 @Controller('credentials')
 export class CredentialStatusController {
-  constructor(private readonly status: StatusService) {}
+  constructor(
+    private readonly status: StatusService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post('status')
   @HttpCode(200)
-  @Idempotent()
   @ApiOperation({
     summary: 'Revoke, suspend or reinstate up to 10,000 credentials in one batch (published and anchored together)',
   })
   @ApiBody({ schema: z.toJSONSchema(bulkStatusChangeSchema) as object })
-  changeMany(@CurrentAgency() agency: Agency, @CurrentActor() actor: string, @Body() body: unknown) {
-    const { credentialIds, action, reason } = parseOrThrow(bulkStatusChangeSchema, body);
-    return this.status.change(agency.id, credentialIds, action, reason, actor);
+  changeMany(
+    @CurrentAgency() agency: Agency,
+    @CurrentActor() actor: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.idempotency.idempotent(request, reply, 200, async () => {
+      const { credentialIds, action, reason } = parseOrThrow(bulkStatusChangeSchema, body);
+      return this.status.change(agency.id, credentialIds, action, reason, actor);
+    });
   }
 
   @Post(':id/status')
   @HttpCode(200)
-  @Idempotent()
   @ApiOperation({ summary: 'Revoke, suspend or reinstate one credential, with a reason for the audit trail' })
   @ApiBody({ schema: z.toJSONSchema(statusChangeSchema) as object })
   async change(
@@ -133,10 +148,14 @@ export class CredentialStatusController {
     @CurrentActor() actor: string,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { action, reason } = parseOrThrow(statusChangeSchema, body);
-    await this.status.change(agency.id, [id], action, reason, actor);
-    return this.status.state(agency.id, id);
+    return this.idempotency.idempotent(request, reply, 200, async () => {
+      const { action, reason } = parseOrThrow(statusChangeSchema, body);
+      await this.status.change(agency.id, [id], action, reason, actor);
+      return this.status.state(agency.id, id);
+    });
   }
 
   @Get(':id/status')

@@ -6,7 +6,7 @@ import { IssuanceService } from './issuance.service.js';
 import { CatalogueController } from '../catalogue/catalogue.controller.js';
 import { CatalogueAdministration } from '../catalogue/catalogue-administration.js';
 import { IdempotencyRepository } from '../../persistence/index.js';
-import { IdempotencyInterceptor, IdempotencyService } from '../idempotency.js';
+import { IdempotencyService } from '../idempotency.js';
 
 @Module({
   controllers: [IssuanceController, CredentialStatusController, AuthorisationController, CatalogueController],
@@ -17,8 +17,7 @@ import { IdempotencyInterceptor, IdempotencyService } from '../idempotency.js';
     IssuanceService,
     IdempotencyRepository,
     IdempotencyService,
-    IdempotencyInterceptor,
   ],
-  exports: [IssuanceService, AuthorisationService, CredentialRepository, IdempotencyService, IdempotencyInterceptor],
+  exports: [IssuanceService, AuthorisationService, CredentialRepository, IdempotencyService],
 })
 export class IssuanceModule {}

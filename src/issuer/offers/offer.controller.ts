@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiProblemResponses, OAuthErrors } from '../../common/index.js';
 import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
-import { Idempotent } from '../idempotency.js';
+import { IdempotencyService } from '../idempotency.js';
 import { createOfferSchema, OfferService } from './offer.service.js';
 import { APPROVED_SCHEMA, CREATED_OFFER_SCHEMA, CREDENTIAL_OFFER_SCHEMA } from './offer.schemas.js';
 
@@ -14,17 +15,24 @@ import { APPROVED_SCHEMA, CREATED_OFFER_SCHEMA, CREDENTIAL_OFFER_SCHEMA } from '
 @UseGuards(AgencyGuard)
 @Controller('agency/offers')
 export class OfferController {
-  constructor(private readonly offers: OfferService) {}
+  constructor(
+    private readonly offers: OfferService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post()
   @HttpCode(201)
-  @Idempotent()
   @ApiOperation({ summary: 'Offer a credential to a citizen: openid-credential-offer:// link, QR (PNG and SVG), PIN' })
   @ApiBody({ schema: z.toJSONSchema(createOfferSchema, { io: 'input' }) as object })
   @ApiCreatedResponse({ description: 'The offer, with the PIN or login code to hand over', schema: CREATED_OFFER_SCHEMA })
   @ApiProblemResponses(400, 401, 409, 422)
-  create(@CurrentAgency() agency: Agency, @Body() body: unknown) {
-    return this.offers.createOffer(agency, body);
+  create(
+    @CurrentAgency() agency: Agency,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.idempotency.idempotent(request, reply, 201, () => this.offers.createOffer(agency, body));
   }
 
   @Post(':id/approve')
