@@ -23,6 +23,25 @@ const keyedBy = (feed: ChangeFeed | undefined, ttlMs = 10_000) =>
   new RememberedRows<ReturnType<typeof head>>([{ feed, keyed: true }], { max: 1_000, ttlMs });
 
 describe('RememberedRows', () => {
+  it('keeps nothing read before a change that the feed discovers only when asked to vouch (SQLite data_version)', () => {
+    // SQLite's feed learns of another connection's commit inside vouch(), and tells its listeners then.
+    const feed = new ScriptedFeed();
+    let pending = false;
+    feed.vouch = function (this: ScriptedFeed) {
+      if (pending) {
+        pending = false;
+        this.emit({ everything: true });
+      }
+      return this.vouching;
+    };
+    const heads = keyedBy(feed);
+    const mark = heads.mark();
+    // The row is read, then another connection commits a change of it before `remember`.
+    pending = true;
+    heads.remember('a/token', head(1), mark);
+    expect(heads.get('a/token')).toBeUndefined();
+  });
+
   it('remembers a head read while the feed vouches, and forgets it on its key, on everything, or at own commit', () => {
     const feed = new ScriptedFeed();
     const heads = keyedBy(feed);

@@ -56,7 +56,9 @@ export class RememberedRows<V extends object> {
   }
 
   remember(key: string, row: V, mark: number): void {
-    if (mark === this.generation && this.vouched()) this.rows.set(key, row);
+    // Vouching first: a feed may discover a change only when asked (SQLite's data_version: another
+    // connection committed after the read), and tells the listeners then, which moves `generation`.
+    if (this.vouched() && mark === this.generation) this.rows.set(key, row);
   }
 
   /** This replica committed a change of the row (or of anything, without a key): never answer from before. */

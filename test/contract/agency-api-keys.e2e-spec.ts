@@ -109,6 +109,27 @@ describe('agency API keys across replicas (repository contract)', () => {
     await eventually(async () => ((await lookup(1, prefix)) === null ? true : undefined), 10_000, 10);
   });
 
+  it('does not keep a key read just before another replica revoked it', async () => {
+    await warm(await newKey()); // the feeds vouch
+    const prefix = await newKey();
+    const replica = database.replicas[1]!;
+    const raw = replica.raw.bind(replica);
+    // Replica 1 reads the key; replica 0 revokes it before replica 1 decides whether to keep what it read.
+    const statements = jest.spyOn(replica, 'raw').mockImplementation(async (tx, fn) => {
+      const read = await raw(tx, fn);
+      expect(await repositories[0]!.revokeApiKey(agencyId, prefix, new Date())).toBe(true);
+      return read;
+    });
+    try {
+      expect(await lookup(1, prefix)).not.toBeNull(); // read before the revocation committed
+    } finally {
+      statements.mockRestore();
+    }
+    // SQLite: data_version moved when replica 1 vouched for what it read; PostgreSQL: the notification.
+    if (database.kind === 'sqlite') expect(await lookup(1, prefix)).toBeNull();
+    else await eventually(async () => ((await lookup(1, prefix)) === null ? true : undefined), 10_000, 10);
+  });
+
   it('never remembers a prefix it did not find: a key created after a miss works at once', async () => {
     const prefix = randomUUID().replace(/-/g, '').slice(0, 12);
     expect(await lookup(1, prefix)).toBeNull();
