@@ -128,7 +128,8 @@ export class Database implements OnApplicationShutdown {
    * Rows remembered between requests while the change feeds of the tables they come from vouch for them
    * (see remembered-rows.ts): one memory per name on this database, shared by every repository using it, so
    * a change committed through one is forgotten by all at once. `keyed`: the table's feed reports the
-   * remembered keys (else any change of it forgets everything).
+   * remembered keys (else any change of it forgets everything). The first call for a name defines its tables
+   * and options; later calls get the same memory.
    */
   remembered<V extends object>(
     name: string,
