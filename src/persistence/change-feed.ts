@@ -11,6 +11,12 @@ export type ChangeEvent = { key: string } | { everything: true };
  */
 export interface ChangeFeed {
   vouch(): boolean;
+  /**
+   * When `vouch()` is false: true if the feed only cannot vouch at this moment but has missed nothing (SQLite:
+   * the connection is inside a transaction; what happens meanwhile is heard or seen once it ends), so what
+   * was remembered is kept for later; false when changes may have gone unheard (a lost listener).
+   */
+  readonly busy?: boolean;
   subscribe(listener: (event: ChangeEvent) => void): void;
   close(): Promise<void>;
 }
@@ -114,6 +120,11 @@ export class SqliteChangeFeed extends Listeners implements ChangeFeed {
     );
     [this.lastDataVersion, this.lastSchemaVersion] = versions.read();
     this.installTriggers();
+  }
+
+  /** Inside a transaction: see `vouch`. Our connection's changes meanwhile are heard by the triggers, the others' show in `data_version` after it. */
+  get busy(): boolean {
+    return this.connection.inTransaction;
   }
 
   vouch(): boolean {

@@ -4,6 +4,7 @@ import { RememberedRows } from './remembered-rows.js';
 /** A feed driven by the test: what it vouches for and which changes it reports. */
 class ScriptedFeed implements ChangeFeed {
   vouching = true;
+  busy = false;
   private readonly listeners: ((event: ChangeEvent) => void)[] = [];
   vouch(): boolean {
     return this.vouching;
@@ -128,5 +129,26 @@ describe('RememberedRows', () => {
     expect(partial.watching).toBe(false);
     partial.remember('k1', head(1), partial.mark());
     expect(partial.get('k1')).toBeUndefined();
+  });
+
+  it('keeps what it remembered while a feed is only busy (SQLite inside a transaction), without answering from it', () => {
+    const feed = new ScriptedFeed();
+    const rows = keyedBy(feed);
+    rows.remember('a/token', head(1), rows.mark());
+    feed.vouching = false;
+    feed.busy = true;
+    expect(rows.get('a/token')).toBeUndefined();
+    rows.remember('b/token', head(1), rows.mark()); // nothing is learnt while busy
+    feed.vouching = true;
+    feed.busy = false;
+    expect(rows.get('a/token')).toEqual(head(1));
+    expect(rows.get('b/token')).toBeUndefined();
+    // A change heard while busy still drops its key.
+    feed.vouching = false;
+    feed.busy = true;
+    feed.emit({ key: 'a/token' });
+    feed.vouching = true;
+    feed.busy = false;
+    expect(rows.get('a/token')).toBeUndefined();
   });
 });

@@ -44,9 +44,11 @@ export class RememberedRows<V extends object> {
 
   /** The remembered row, when every feed vouches for what it heard. */
   get(key: string): V | undefined {
-    if (this.vouched()) return this.rows.get(key);
-    // Whatever was remembered before a feed stopped vouching may have changed unheard.
-    if (this.rows.size > 0) this.forget();
+    const state = this.state();
+    if (state === 'vouched') return this.rows.get(key);
+    // Whatever was remembered before a feed stopped vouching may have changed unheard; a feed that is only
+    // busy (SQLite inside a transaction, group commits included) has missed nothing: keep it for later.
+    if (state === 'unheard' && this.rows.size > 0) this.forget();
     return undefined;
   }
 
@@ -58,7 +60,7 @@ export class RememberedRows<V extends object> {
   remember(key: string, row: V, mark: number): void {
     // Vouching first: a feed may discover a change only when asked (SQLite's data_version: another
     // connection committed after the read), and tells the listeners then, which moves `generation`.
-    if (this.vouched() && mark === this.generation) this.rows.set(key, row);
+    if (this.state() === 'vouched' && mark === this.generation) this.rows.set(key, row);
   }
 
   /** This replica committed a change of the row (or of anything, without a key): never answer from before. */
@@ -68,9 +70,14 @@ export class RememberedRows<V extends object> {
     else this.rows.delete(key);
   }
 
-  private vouched(): boolean {
-    if (this.feeds.length === 0) return false;
-    for (const feed of this.feeds) if (!feed.vouch()) return false;
-    return true;
+  private state(): 'vouched' | 'busy' | 'unheard' {
+    if (this.feeds.length === 0) return 'unheard';
+    let busy = false;
+    for (const feed of this.feeds) {
+      if (feed.vouch()) continue;
+      if (!feed.busy) return 'unheard';
+      busy = true;
+    }
+    return busy ? 'busy' : 'vouched';
   }
 }

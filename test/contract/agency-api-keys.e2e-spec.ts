@@ -167,4 +167,37 @@ describe('agency API keys across replicas (repository contract)', () => {
     await eventually(async () => (feed.live ? undefined : true), 10_000, 10);
     expect(await lookup(1, prefix)).toBeNull();
   });
+
+  it('SQLite: inside a transaction on its connection it reads the database, and keeps its memory for after', async () => {
+    if (database.kind !== 'sqlite') return;
+    const prefix = await newKey();
+    await warm(prefix);
+    let inside!: () => void;
+    let release!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const open = database.replicas[1]!.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM agencies');
+      inside();
+      await gate;
+    });
+    await entered;
+    // Another connection revokes the key while replica 1's transaction is open: its lookup (queued behind
+    // the transaction) must not be answered from memory.
+    await repositories[0]!.revokeApiKey(agencyId, prefix, new Date());
+    const during = lookup(1, prefix);
+    release();
+    await open;
+    expect(await during).toBeNull();
+
+    // A key untouched while a transaction was open is still remembered afterwards (the memory by its name).
+    const kept = await newKey();
+    await warm(kept);
+    const memory = database.replicas[1]!.remembered<object>('agency-api-keys', [], { max: 1, ttlMs: 1 });
+    await database.replicas[1]!.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      expect(memory.get(kept)).toBeUndefined();
+    });
+    expect(memory.get(kept)).toMatchObject({ agency: { id: agencyId } });
+  });
 });
