@@ -11,6 +11,7 @@ import {
 } from './change-feed.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
 import { RememberedRows } from './remembered-rows.js';
+import { WalIndexHeader } from './wal-index-header.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
@@ -117,7 +118,7 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
-      this.sqliteVersions ??= new SqliteVersions(connection);
+      this.sqliteVersions ??= new SqliteVersions(connection, new WalIndexHeader(`${this.walFile.databasePath}-shm`));
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
@@ -152,6 +153,7 @@ export class Database implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.checkpointer?.close();
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
+    this.sqliteVersions?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
   }
