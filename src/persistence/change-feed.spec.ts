@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -78,7 +78,7 @@ describe('SqliteChangeFeed sharing one read of the connection versions', () => {
         return { raw: () => ({ get: () => (versionReads++, statement.get()) }) };
       },
     };
-    const walIndex = new WalIndexHeader(join(dir, 'db.sqlite-shm'));
+    const walIndex = new WalIndexHeader(join(dir, 'db.sqlite'));
     const versions = new SqliteVersions(connection, walIndex);
     const heard: string[] = [];
     const feed = new SqliteChangeFeed(connection, { channel: 'watch_b', table: 'b', keySql: 'ROW.k' }, versions);
@@ -106,7 +106,6 @@ describe('SqliteChangeFeed sharing one read of the connection versions', () => {
     expect(feed.vouch()).toBe(true);
     expect(versionReads).toBe(reads + 1);
     expect(heard).toEqual(['*', '*', '*', 'own']);
-    walIndex.close();
   });
 });
 
@@ -117,7 +116,7 @@ describe('WalIndexHeader', () => {
     try {
       db.pragma('journal_mode = WAL');
       db.exec('CREATE TABLE t (k TEXT)');
-      const header = new WalIndexHeader(join(dir, 'db.sqlite-shm'));
+      const header = new WalIndexHeader(join(dir, 'db.sqlite'));
       const first = header.read();
       expect(first).toHaveLength(48);
       expect(header.read()).toEqual(first);
@@ -127,11 +126,84 @@ describe('WalIndexHeader', () => {
       const second = header.read();
       expect(second).toBeDefined();
       expect(second).not.toEqual(first);
-      header.close();
-      expect(new WalIndexHeader(join(dir, 'missing-shm')).read()).toBeUndefined();
+      expect(new WalIndexHeader(join(dir, 'missing.sqlite')).read()).toBeUndefined();
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Found in review: the header must come from the file SQLite uses, and never stand for a transaction's snapshot. */
+describe('WAL-index header shortcut, edge cases', () => {
+  let dir: string;
+  let own: BetterSqlite3.Database;
+  let other: BetterSqlite3.Database;
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  const wrap = (db: BetterSqlite3.Database): SqliteFeedConnection => ({
+    function: (name, fn) => db.function(name, fn),
+    exec: (sql) => db.exec(sql),
+    get inTransaction() {
+      return db.inTransaction;
+    },
+    prepare: (sql) => db.prepare(sql),
+  });
+  const open = (path: string) => {
+    own = new BetterSqlite3(path);
+    own.pragma('journal_mode = WAL');
+    own.exec('CREATE TABLE IF NOT EXISTS a (k TEXT PRIMARY KEY); CREATE TABLE IF NOT EXISTS b (k TEXT PRIMARY KEY)');
+    other = new BetterSqlite3(path);
+  };
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'chancery-shm-edge-'))));
+  afterEach(() => {
+    own?.close();
+    other?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hears a commit of another connection made while a feed was created inside a read transaction', async () => {
+    open(join(dir, 'db.sqlite'));
+    const connection = wrap(own);
+    const versions = new SqliteVersions(connection, new WalIndexHeader(join(dir, 'db.sqlite')));
+    const heard: string[] = [];
+    const feedA = new SqliteChangeFeed(connection, { channel: 'watch_a', table: 'a', keySql: 'ROW.k' }, versions);
+    feedA.subscribe((event) => heard.push('key' in event ? event.key : '*'));
+    await tick();
+    expect(feedA.vouch()).toBe(true);
+    await tick();
+    own.exec('BEGIN');
+    own.prepare('SELECT count(*) FROM b').get(); // the snapshot is taken
+    other.prepare('INSERT INTO a VALUES (?)').run('revoked'); // another process commits
+    await tick();
+    // The first use of another remembered table, inside the transaction.
+    new SqliteChangeFeed(connection, { channel: 'watch_b', table: 'b', keySql: 'ROW.k' }, versions);
+    own.exec('ROLLBACK');
+    await tick();
+    expect(feedA.vouch()).toBe(true);
+    expect(heard).toEqual(['*']);
+  });
+
+  it('reads the -shm of the real database file behind a symbolic link, not a stale one at the link', async () => {
+    mkdirSync(join(dir, 'real'));
+    open(join(dir, 'real', 'db.sqlite'));
+    own.prepare('SELECT count(*) FROM a').get();
+    copyFileSync(join(dir, 'real', 'db.sqlite-shm'), join(dir, 'db.sqlite-shm')); // left over from before a move
+    own.close();
+    other.close();
+    symlinkSync(join(dir, 'real', 'db.sqlite'), join(dir, 'db.sqlite'));
+    open(join(dir, 'db.sqlite'));
+    const connection = wrap(own);
+    const versions = new SqliteVersions(connection, new WalIndexHeader(join(dir, 'db.sqlite')));
+    const heard: string[] = [];
+    const feedA = new SqliteChangeFeed(connection, { channel: 'watch_a', table: 'a', keySql: 'ROW.k' }, versions);
+    feedA.subscribe((event) => heard.push('key' in event ? event.key : '*'));
+    await tick();
+    expect(feedA.vouch()).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      other.prepare('INSERT INTO a VALUES (?)').run(`x${i}`);
+      expect(feedA.vouch()).toBe(true);
+    }
+    expect(heard).toEqual(['*', '*', '*']);
   });
 });

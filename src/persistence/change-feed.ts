@@ -74,7 +74,7 @@ export class SqliteVersions {
   private known: { header: Buffer; versions: [unknown, unknown] } | undefined;
 
   constructor(
-    connection: SqliteFeedConnection,
+    private readonly connection: SqliteFeedConnection,
     private readonly walIndex?: WalIndexHeader,
   ) {
     this.statement = connection
@@ -84,6 +84,8 @@ export class SqliteVersions {
 
   /** `[data_version, schema_version]`. */
   read(): [unknown, unknown] {
+    // Inside a transaction the versions are those of its snapshot: neither kept nor paired with a header.
+    if (this.connection.inTransaction) return this.statement.get() as [unknown, unknown];
     if (!this.current) {
       const header = this.walIndex?.read();
       if (header && this.known?.header.equals(header)) {
@@ -95,10 +97,6 @@ export class SqliteVersions {
       queueMicrotask(() => (this.current = undefined));
     }
     return this.current;
-  }
-
-  close(): void {
-    this.walIndex?.close();
   }
 }
 

@@ -118,7 +118,7 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
-      this.sqliteVersions ??= new SqliteVersions(connection, new WalIndexHeader(`${this.walFile.databasePath}-shm`));
+      this.sqliteVersions ??= new SqliteVersions(connection, new WalIndexHeader(this.walFile.databasePath));
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
@@ -153,7 +153,6 @@ export class Database implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.checkpointer?.close();
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
-    this.sqliteVersions?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
   }

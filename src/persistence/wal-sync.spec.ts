@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -89,6 +89,18 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     await wal.flush();
     await wal.close();
     await new WalFile(join(dir, 'missing.sqlite')).flush();
+  });
+
+  it('flushes the WAL of the real database file behind a symbolic link', async () => {
+    const link = join(dir, 'linked.sqlite');
+    symlinkSync(join(dir, 'db.sqlite'), link);
+    const wal = new WalFile(link);
+    await wal.flush();
+    // The descriptor it keeps is the real WAL's (SQLite's own connection also has one open).
+    const fd = (wal as unknown as { fd: number | undefined }).fd;
+    expect(fd).toBeDefined();
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(join(dir, 'db.sqlite-wal'));
+    await wal.close();
   });
 
   it('commits with NORMAL, is back at FULL for every other transaction, and answers only after the WAL flush', async () => {

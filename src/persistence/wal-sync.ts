@@ -1,4 +1,5 @@
 import { close, fdatasync as fdatasyncCallback, open } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 
@@ -56,22 +57,22 @@ export class DurabilityBarrier {
  */
 export class WalFile {
   private fd: number | undefined;
-  private readonly walPath: string;
 
-  constructor(readonly databasePath: string) {
-    this.walPath = `${databasePath}-wal`;
-  }
+  constructor(readonly databasePath: string) {}
 
   readonly flush = async (): Promise<void> => {
     if (this.fd === undefined) {
       let fd: number;
+      // SQLite puts the WAL next to the database's real path (it resolves symbolic links).
+      let real: string;
       try {
-        fd = await openFd(this.walPath, 'r+');
+        real = await realpath(this.databasePath);
+        fd = await openFd(`${real}-wal`, 'r+');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw error;
       }
-      const directory = await openFd(dirname(this.databasePath), 'r');
+      const directory = await openFd(dirname(real), 'r');
       try {
         await fdatasync(directory);
       } finally {
