@@ -11,7 +11,6 @@ import {
 } from './change-feed.js';
 import { SqlDriver, type SqlExecutor } from './driver.js';
 import { RememberedRows } from './remembered-rows.js';
-import { WalIndexHeader } from './wal-index-header.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
@@ -118,7 +117,7 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
-      this.sqliteVersions ??= new SqliteVersions(connection, new WalIndexHeader(this.walFile.databasePath));
+      this.sqliteVersions ??= new SqliteVersions(connection);
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
