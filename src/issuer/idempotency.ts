@@ -11,7 +11,7 @@ import type { Agency } from './agencies/agency.repository.js';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const PURGE_INTERVAL_MS = 3_600_000;
 
-/** What `withIdempotency` hands to a handler that can store its response in its own transaction. */
+/** What `IdempotencyService.idempotent` hands to a handler that can store its response in its own transaction. */
 export interface IdempotentRequestScope {
   /** Stores the response inside `tx`, so the work and its idempotency record commit together. */
   complete(tx: Tx, body: unknown): Promise<void>;

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
-import { CHANGE_FEED_APPLICATION_NAME, type PgChangeFeed } from '../../src/persistence/index.js';
-import { insertAgency, openContractDatabase, type ContractDatabase } from './contract-database.js';
+import { AGENCIES, AGENCY_API_KEYS, AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
+import type { PgChangeFeed } from '../../src/persistence/index.js';
+import {
+  cutChangeFeedListeners,
+  insertAgency,
+  openContractDatabase,
+  unnotified,
+  type ContractDatabase,
+} from './contract-database.js';
 import { eventually } from '../support/test-app.js';
 
 /**
@@ -42,11 +48,7 @@ describe('agency API keys across replicas (repository contract)', () => {
   }
   const lookup = (replica: number, prefix: string) => repositories[replica]!.byActiveApiKey(prefix);
   const feedOf = (replica: number, table: 'agencies' | 'agency_api_keys') =>
-    database.replicas[replica]!.changeFeed({
-      channel: `chancery_${table}`,
-      table,
-      keySql: table === 'agencies' ? 'ROW.id' : 'ROW.prefix',
-    });
+    database.replicas[replica]!.changeFeed(table === 'agencies' ? AGENCIES : AGENCY_API_KEYS);
   /** Replica 1 has the key in memory: the second lookup runs no statement. */
   async function warm(prefix: string): Promise<void> {
     expect(await lookup(1, prefix)).not.toBeNull();
@@ -59,21 +61,6 @@ describe('agency API keys across replicas (repository contract)', () => {
       expect(statements).not.toHaveBeenCalled();
     } finally {
       statements.mockRestore();
-    }
-  }
-  /** Runs `change` with both notify triggers off: only what the replica remembered can hide the change. */
-  async function unnotified(change: () => Promise<unknown>): Promise<void> {
-    if (database.kind === 'sqlite') return void (await change());
-    const toggle = (state: 'DISABLE' | 'ENABLE') =>
-      database.db.raw(undefined, async (sql) => {
-        await sql.run(`ALTER TABLE agency_api_keys ${state} TRIGGER agency_api_keys_notify`, []);
-        await sql.run(`ALTER TABLE agencies ${state} TRIGGER agencies_notify`, []);
-      });
-    await toggle('DISABLE');
-    try {
-      await change();
-    } finally {
-      await toggle('ENABLE');
     }
   }
   const byHand = (statement: string, params: unknown[]) =>
@@ -91,7 +78,9 @@ describe('agency API keys across replicas (repository contract)', () => {
   it('refuses a key it revoked itself at once, without waiting for the notification', async () => {
     const prefix = await newKey();
     await warm(prefix);
-    await unnotified(() => repositories[1]!.revokeApiKey(agencyId, prefix, new Date()));
+    await unnotified(database, ['agency_api_keys', 'agencies'], () =>
+      repositories[1]!.revokeApiKey(agencyId, prefix, new Date()),
+    );
     expect(await lookup(1, prefix)).toBeNull();
   });
 
@@ -133,7 +122,7 @@ describe('agency API keys across replicas (repository contract)', () => {
   it('never remembers a prefix it did not find: a key created after a miss works at once', async () => {
     const prefix = randomUUID().replace(/-/g, '').slice(0, 12);
     expect(await lookup(1, prefix)).toBeNull();
-    await unnotified(() =>
+    await unnotified(database, ['agency_api_keys', 'agencies'], () =>
       repositories[0]!.insertApiKey(undefined, {
         id: randomUUID(),
         agencyId,
@@ -152,18 +141,15 @@ describe('agency API keys across replicas (repository contract)', () => {
     const prefix = await newKey();
     await warm(prefix);
     // Without a notification the warm replica answers from memory: that is what the triggers are for.
-    await unnotified(() => byHand('UPDATE agency_api_keys SET revoked_at = ? WHERE prefix = ?', [new Date(), prefix]));
+    await unnotified(database, ['agency_api_keys', 'agencies'], () =>
+      byHand('UPDATE agency_api_keys SET revoked_at = ? WHERE prefix = ?', [new Date(), prefix]),
+    );
     expect(await lookup(1, prefix)).not.toBeNull();
     expect(await new AgencyRepository(database.replicas[0]!).byActiveApiKey(prefix)).toBeNull();
 
     // Its listening connections are cut: from then on it reads the database every time until they listen again.
     const feed = feedOf(1, 'agency_api_keys') as PgChangeFeed;
-    await database.db.raw(undefined, (sql) =>
-      sql.all(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
-        [CHANGE_FEED_APPLICATION_NAME],
-      ),
-    );
+    await cutChangeFeedListeners(database);
     await eventually(async () => (feed.live ? undefined : true), 10_000, 10);
     expect(await lookup(1, prefix)).toBeNull();
   });

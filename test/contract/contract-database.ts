@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { entities } from '../../src/entities.js';
 import { migrations } from '../../migrations/index.js';
-import { Database, openDataSource } from '../../src/persistence/index.js';
+import { CHANGE_FEED_APPLICATION_NAME, Database, openDataSource } from '../../src/persistence/index.js';
 import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import { testDatabase } from '../support/test-app.js';
@@ -101,4 +101,35 @@ export async function insertTokenList(db: Database): Promise<string> {
     }),
   );
   return id;
+}
+
+/**
+ * Runs `change` with the PostgreSQL notify triggers of `tables` off (`<table>_notify`), so only what a
+ * replica remembered can hide it; on SQLite (no such triggers) it just runs.
+ */
+export async function unnotified(database: ContractDatabase, tables: string[], change: () => Promise<unknown>): Promise<void> {
+  if (database.kind === 'sqlite') {
+    await change();
+    return;
+  }
+  const toggle = (state: 'DISABLE' | 'ENABLE') =>
+    database.db.raw(undefined, async (sql) => {
+      for (const table of tables) await sql.run(`ALTER TABLE ${table} ${state} TRIGGER ${table}_notify`, []);
+    });
+  await toggle('DISABLE');
+  try {
+    await change();
+  } finally {
+    await toggle('ENABLE');
+  }
+}
+
+/** PostgreSQL: terminates every change-feed listening connection on the contract database. */
+export async function cutChangeFeedListeners(database: ContractDatabase): Promise<void> {
+  await database.db.raw(undefined, (sql) =>
+    sql.all(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+      [CHANGE_FEED_APPLICATION_NAME],
+    ),
+  );
 }

@@ -1,9 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { CHANGE_FEED_APPLICATION_NAME, PgChangeFeed, type Database } from '../../src/persistence/index.js';
+import { PgChangeFeed, type Database } from '../../src/persistence/index.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
-import { insertTokenList, openContractDatabase, type ContractDatabase } from './contract-database.js';
+import {
+  cutChangeFeedListeners,
+  insertTokenList,
+  openContractDatabase,
+  unnotified,
+  type ContractDatabase,
+} from './contract-database.js';
 import { eventually } from '../support/test-app.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -60,23 +66,6 @@ describe('newest status list publication across replicas (repository contract)',
     );
   const readAt = (replica: number, knownJwt?: string) =>
     repositories[replica]!.latestPublicationHead(listId, 'token', knownJwt === undefined ? undefined : known(knownJwt));
-  /** Runs `change` with the notify trigger off: only what the replica remembered can hide the change. */
-  async function unnotified(change: () => Promise<unknown>): Promise<void> {
-    if (database.kind === 'sqlite') {
-      await change();
-      return;
-    }
-    await database.db.raw(undefined, (sql) =>
-      sql.run('ALTER TABLE status_publications DISABLE TRIGGER status_publications_notify', []),
-    );
-    try {
-      await change();
-    } finally {
-      await database.db.raw(undefined, (sql) =>
-        sql.run('ALTER TABLE status_publications ENABLE TRIGGER status_publications_notify', []),
-      );
-    }
-  }
   const feedOf = (replica: number) => database.replicas[replica]!.changeFeed(STATUS_PUBLICATIONS);
 
   it('sees a new version published by another replica, and a row changed by hand', async () => {
@@ -100,7 +89,7 @@ describe('newest status list publication across replicas (repository contract)',
     expect(await readAt(0)).toMatchObject({ version, jwt: expect.any(String) });
     const before = (await readAt(0))!.jwt!;
     expect(await readAt(0, before)).toMatchObject({ jwt: undefined });
-    await unnotified(() => publish(`v${version + 1}.own.signature`));
+    await unnotified(database, ['status_publications'], () => publish(`v${version + 1}.own.signature`));
     expect(await readAt(0, before)).toMatchObject({ version, jwt: `v${version}.own.signature` });
   });
 
@@ -109,7 +98,7 @@ describe('newest status list publication across replicas (repository contract)',
     expect(await readAt(1, before)).toMatchObject({ jwt: undefined });
     const another = new StatusRepository(database.replicas[1]!);
     const jwt = `v${version + 1}.another.signature`;
-    await unnotified(() => publish(jwt, another, database.replicas[1]!));
+    await unnotified(database, ['status_publications'], () => publish(jwt, another, database.replicas[1]!));
     expect(await readAt(1, before)).toMatchObject({ version, jwt });
   });
 
@@ -218,7 +207,7 @@ describe('newest status list publication across replicas (repository contract)',
     const current = (await readAt(1))!.jwt!;
     expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
     // Without a notification the warm replica keeps answering from memory: that is what the trigger is for.
-    await unnotified(() => tamper('unnotified.change.signature'));
+    await unnotified(database, ['status_publications'], () => tamper('unnotified.change.signature'));
     expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
     const cold = new StatusRepository(database.replicas[0]!);
     expect(await cold.latestPublicationHead(listId, 'token', known(current))).toMatchObject({
@@ -226,12 +215,7 @@ describe('newest status list publication across replicas (repository contract)',
     });
 
     // Its listening connection is cut: from then on it reads the database every time until it listens again.
-    await database.db.raw(undefined, (sql) =>
-      sql.all(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
-        [CHANGE_FEED_APPLICATION_NAME],
-      ),
-    );
+    await cutChangeFeedListeners(database);
     await eventually(async () => (feed.live ? undefined : true), 10_000, 10);
     expect(await readAt(1, current)).toMatchObject({ jwt: 'unnotified.change.signature' });
     await eventually(async () => (feed.live ? true : undefined));

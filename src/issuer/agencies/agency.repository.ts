@@ -20,8 +20,12 @@ interface AgencyRow {
 }
 
 /** The tables an API key's lookup reads, as change feeds watch them (PostgreSQL: migration 1767000000000). */
-const AGENCY_API_KEYS: WatchedTable = { channel: 'chancery_agency_api_keys', table: 'agency_api_keys', keySql: 'ROW.prefix' };
-const AGENCIES: WatchedTable = { channel: 'chancery_agencies', table: 'agencies', keySql: 'ROW.id' };
+export const AGENCY_API_KEYS: WatchedTable = {
+  channel: 'chancery_agency_api_keys',
+  table: 'agency_api_keys',
+  keySql: 'ROW.prefix',
+};
+export const AGENCIES: WatchedTable = { channel: 'chancery_agencies', table: 'agencies', keySql: 'ROW.id' };
 
 /** An unrevoked API key: its secret's hash and its agency, as the agency guard checks them. */
 export interface ActiveApiKey {
