@@ -138,6 +138,21 @@ describe('HTTP platform', () => {
       expect(csp).toMatch(/style-src 'self' 'unsafe-inline'(;|$)/);
     });
 
+    it('sends the same security headers on API answers and errors, without a script nonce', async () => {
+      for (const response of [
+        await raw('GET', '/health'),
+        await raw('GET', '/no-such-route'),
+        await raw('POST', '/credentials/issue', '{'),
+      ]) {
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('x-frame-options')).toBe('DENY');
+        expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'self';script-src 'self';/);
+        expect(response.headers.get('strict-transport-security')).toBeNull();
+        expect(response.headers.get('x-powered-by')).toBeNull();
+      }
+    });
+
     it('allows any origin, without credentials, on wallet-facing endpoints, with preflight', async () => {
       const metadata = await raw('GET', '/.well-known/openid-credential-issuer', undefined, { origin: 'https://wallet.example' });
       expect(metadata.headers.get('access-control-allow-origin')).toBe('*');

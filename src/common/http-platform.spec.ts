@@ -1,0 +1,35 @@
+import helmet from 'helmet';
+import { recordedHeaders } from './http-platform.js';
+
+describe('recordedHeaders', () => {
+  it("records helmet's headers once, with what it removes left out", () => {
+    const headers = recordedHeaders(
+      helmet({
+        contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'self'"], 'frame-ancestors': ["'none'"] } },
+        frameguard: { action: 'deny' },
+        referrerPolicy: { policy: 'no-referrer' },
+        strictTransportSecurity: false,
+      }),
+    );
+    expect(headers).toMatchObject({
+      'content-security-policy': "default-src 'self';frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    expect(headers).not.toHaveProperty('strict-transport-security');
+    expect(headers).not.toHaveProperty('x-powered-by');
+  });
+
+  it('refuses a middleware whose headers could depend on the request, or that answers later', () => {
+    expect(() => recordedHeaders((request, _response, next) => next(request.headers['x-a']))).toThrow(/read the request/);
+    expect(() => recordedHeaders((_request, _response, next) => setImmediate(() => next()))).toThrow(/synchronously/);
+    expect(() => recordedHeaders((_request, _response, next) => next(new Error('broken')))).toThrow(/broken/);
+    expect(() =>
+      recordedHeaders((_request, response, next) => {
+        response.setHeader('x-list', ['a', 'b']);
+        next();
+      }),
+    ).toThrow(/non-string/);
+  });
+});
