@@ -21,4 +21,43 @@ describe('duplicateJsonMember', () => {
     expect(duplicateJsonMember('{"a\\"b":1,"a\\u0022b":2}')).toBe('a"b');
     expect(duplicateJsonMember('[{"a":1},{"a":2}]')).toBeUndefined();
   });
+
+  it('ends a string only at a quote preceded by an even run of backslashes', () => {
+    // A value ending in an escaped backslash, then the next member.
+    expect(duplicateJsonMember(JSON.stringify({ x: 'a\\', y: 1 }).replace('"y"', '"x"'))).toBe('x');
+    // A value holding an escaped quote after backslashes: the key inside it is not a member.
+    expect(duplicateJsonMember(JSON.stringify({ x: '\\"x":1', y: 1 }))).toBeUndefined();
+    expect(duplicateJsonMember(JSON.stringify({ 'k\\': 1 }).replace('}', ',"k\\\\":2}'))).toBe('k\\');
+    expect(duplicateJsonMember('{"a":"unterminated')).toBeUndefined();
+  });
+
+  it('finds exactly the repeated names of random texts with nested objects, arrays and escapes', () => {
+    const names = ['a', 'b', 'a"', 'a\\', '\\', '\\"', 'é', '', '{', ','];
+    const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+    const count = (most: number) => Math.floor(Math.random() * (most + 1));
+    // Builds a JSON text and collects the names each object repeats (the expected answer).
+    const repeatedNames = new Set<string>();
+    const value = (depth: number): string => {
+      const kind = Math.floor(Math.random() * (depth > 3 ? 2 : 4));
+      if (kind === 0) return JSON.stringify(pick(names) + pick(names));
+      if (kind === 1) return String(count(100));
+      if (kind === 2) return `[${Array.from({ length: count(3) }, () => value(depth + 1)).join(',')}]`;
+      return object(depth + 1);
+    };
+    const object = (depth: number): string => {
+      const members = Array.from({ length: count(3) }, () => pick(names));
+      members.forEach((name, index) => {
+        if (members.indexOf(name) !== index) repeatedNames.add(name);
+      });
+      return `{${members.map((name) => `${JSON.stringify(name)}:${value(depth)}`).join(',')}}`;
+    };
+    for (let i = 0; i < 2_000; i++) {
+      repeatedNames.clear();
+      const text = object(1);
+      expect(() => JSON.parse(text)).not.toThrow();
+      const found = duplicateJsonMember(text);
+      if (repeatedNames.size === 0) expect(found).toBeUndefined();
+      else expect(repeatedNames).toContain(found);
+    }
+  });
 });

@@ -37,22 +37,19 @@ export function duplicateJsonMember(text: string): string | undefined {
   let i = 0;
   let expectKey = false;
   while (i < text.length) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      let j = i + 1;
-      let escaped = false;
-      while (j < text.length && text[j] !== '"') {
-        if (text[j] === '\\') {
-          escaped = true;
-          j += 2;
-        } else j += 1;
-      }
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) {
+      // From quote to quote by native search (most of a payload is inside strings), skipping escaped ones.
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1 && escapedAt(text, end)) end = text.indexOf('"', end + 1);
+      if (end === -1) return undefined; // not JSON: the caller's JSON.parse says so
       const scope = scopes[scopes.length - 1];
       if (expectKey && scope) {
+        const raw = text.slice(i + 1, end);
         let name: string;
         try {
           // Only a name with escapes needs decoding to compare it (most have none: no parse per member).
-          name = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+          name = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         } catch {
           return undefined;
         }
@@ -60,20 +57,35 @@ export function duplicateJsonMember(text: string): string | undefined {
         scope.add(name);
         expectKey = false;
       }
-      i = j + 1;
+      i = end + 1;
       continue;
     }
-    if (ch === '{') {
+    if (code === OPEN_OBJECT) {
       scopes.push(new Set());
       expectKey = true;
-    } else if (ch === '[') {
+    } else if (code === OPEN_ARRAY) {
       scopes.push(null);
-    } else if (ch === '}' || ch === ']') {
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
       scopes.pop();
-    } else if (ch === ',') {
+    } else if (code === COMMA) {
       expectKey = scopes[scopes.length - 1] != null;
     }
     i += 1;
   }
   return undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+
+/** Whether the quote at `index` is escaped: preceded by an odd run of backslashes. */
+function escapedAt(text: string, index: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(index - 1 - backslashes) === BACKSLASH) backslashes += 1;
+  return backslashes % 2 === 1;
 }

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, hash, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { duplicateJsonMember, jsonBoundsProblem } from '../common/json-bounds.js';
+import { isHighS } from '../common/p256.js';
 import { safeHolderPublicJwk } from './holder-key.js';
 
 export type Signer = (signingInput: Uint8Array) => Promise<Uint8Array>;
@@ -126,17 +127,8 @@ function keyObject(jwk: JsonWebKey): KeyObject {
   return key;
 }
 
-/** P-256 group order; an ECDSA signature with s above half of it is the malleated twin of a low-S one. */
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-
-/** n/2 as 32 big-endian bytes: s is compared byte by byte, without a hex string and a BigInt per check. */
-const P256_HALF_N = Buffer.from((P256_N / 2n).toString(16).padStart(64, '0'), 'hex');
-
-/** True when an ES256 signature (r || s, 64 bytes) has s > n/2 (not canonical; see signLowS in src/keys). */
-export function isHighS(signature: Uint8Array): boolean {
-  if (signature.length !== 64) return false;
-  return Buffer.compare(signature.subarray(32), P256_HALF_N) > 0;
-}
+// Issuers sign low-S (lowS in src/keys); the check is shared with them.
+export { isHighS };
 
 export interface SignatureOptions {
   /**

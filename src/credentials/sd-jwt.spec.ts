@@ -86,12 +86,13 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
 });
 
 describe('pooled salts', () => {
-  it('hands out 16-byte salts that never repeat, across pool refills', () => {
+  it('hands out 16-byte salts (base64url) that never repeat, across pool refills', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 1_000; i++) {
       const value = salt();
-      expect(value).toHaveLength(16);
-      seen.add(value.toString('hex'));
+      expect(value).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(value, 'base64url')).toHaveLength(16);
+      seen.add(value);
     }
     expect(seen.size).toBe(1_000);
   });

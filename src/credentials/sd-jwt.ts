@@ -1,27 +1,27 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * 128-bit salts cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of one per
- * disclosure and decoy (each call costs a native round trip). Every salt is used once; the pool is
- * refilled when spent.
+ * 128-bit salts, base64url, cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of
+ * one per disclosure and decoy (each call costs a native round trip). Every salt is used once; its bytes
+ * are zeroed once encoded, and the pool is refilled when spent.
  */
 const SALT_BYTES = 16;
 const POOL_SALTS = 256;
 let pool = Buffer.alloc(0);
 let offset = 0;
-export function salt(): Buffer {
+export function salt(): string {
   if (offset + SALT_BYTES > pool.length) {
     pool = randomBytes(SALT_BYTES * POOL_SALTS);
     offset = 0;
   }
-  const out = Buffer.from(pool.subarray(offset, offset + SALT_BYTES));
+  const out = pool.toString('base64url', offset, offset + SALT_BYTES);
   pool.fill(0, offset, offset + SALT_BYTES);
   offset += SALT_BYTES;
   return out;
 }
 import type { JsonWebKey } from 'node:crypto';
 import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
-import { b64url, b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
+import { b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
 
 /** Upper bound on disclosures in one SD-JWT, checked before any hashing (RFC 9901 leaves it to us). */
 export const MAX_DISCLOSURES = 256;
@@ -39,14 +39,14 @@ export interface SdJwtIssueInput {
 }
 
 export function createDisclosure(name: string, value: unknown): { disclosure: string; digest: string } {
-  const disclosure = b64urlJson([b64url(salt()), name, value]);
+  const disclosure = b64urlJson([salt(), name, value]);
   return { disclosure, digest: sha256b64url(disclosure) };
 }
 
 /** Issues an SD-JWT (RFC 9901) with top-level disclosable claims and decoy digests, `_sd` sorted. */
 export async function issueSdJwt(input: SdJwtIssueInput): Promise<string> {
   const disclosures = Object.entries(input.disclosable).map(([name, value]) => createDisclosure(name, value));
-  const decoys = Array.from({ length: input.decoys }, () => sha256b64url(b64url(salt())));
+  const decoys = Array.from({ length: input.decoys }, () => sha256b64url(salt()));
   const payload: Record<string, unknown> = { ...input.payload };
   if (disclosures.length + decoys.length > 0) {
     payload['_sd'] = [...disclosures.map((d) => d.digest), ...decoys].sort();

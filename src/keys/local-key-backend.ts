@@ -12,6 +12,7 @@ import {
 } from 'node:crypto';
 import { SigningKey, getBytes, hexlify } from 'ethers';
 import type { GeneratedKey, KeyAlgorithm, KeyBackend, RawSignature } from './key-backend.js';
+import { isHighS, P256_N } from '../common/p256.js';
 
 const VERSION = 'v1';
 
@@ -145,11 +146,10 @@ export function p256PublicKeyObject(raw: Uint8Array): KeyObject {
   });
 }
 
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-
 /** Canonical low-S form (s ≤ n/2) of an ES256 signature, so no verifier sees a malleable twin of ours. */
 export function lowS(signature: Buffer): Buffer {
+  // Compared as bytes first: half of all signatures need no arithmetic at all.
+  if (!isHighS(signature)) return signature;
   const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
-  if (s <= P256_N / 2n) return signature;
   return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
 }
