@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/index.js';
 import { startApp, type RunningApp } from '../src/app.js';
 import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
@@ -213,6 +213,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
       const stalls = monitorEventLoopDelay({ resolution: 1 });
+      const pauses = new GcPauses();
       stalls.enable();
       const half = checked(
         await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
@@ -220,7 +221,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       stalls.disable();
       console.log(
         `  ${options.label}: HTTP ${what} at half rate, event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms`,
+          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses.stop()}`,
       );
       rows.push({
         label: `${what} ${format}, HTTP x${concurrency}`,
@@ -234,6 +235,45 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     return rows;
   } finally {
     await running.close();
+  }
+}
+
+/** The garbage collector's pauses of this process while it runs, by kind: what the event-loop stalls are made of. */
+class GcPauses {
+  private readonly byKind = new Map<string, { count: number; totalMs: number; maxMs: number }>();
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.add(entry);
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  private add(entry: PerformanceEntry): void {
+    const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+    const name =
+      kind === perfConstants.NODE_PERFORMANCE_GC_MINOR
+        ? 'scavenge'
+        : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR
+          ? 'mark-compact'
+          : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL
+            ? 'incremental marking'
+            : 'other';
+    const seen = this.byKind.get(name) ?? { count: 0, totalMs: 0, maxMs: 0 };
+    seen.count += 1;
+    seen.totalMs += entry.duration;
+    seen.maxMs = Math.max(seen.maxMs, entry.duration);
+    this.byKind.set(name, seen);
+  }
+
+  /** Stops observing; one line: per kind, how many pauses, their longest and their sum. */
+  stop(): string {
+    for (const entry of this.observer.takeRecords()) this.add(entry);
+    this.observer.disconnect();
+    const kinds = [...this.byKind].map(
+      ([name, seen]) => `${seen.count} ${name} (max ${seen.maxMs.toFixed(1)}, sum ${seen.totalMs.toFixed(0)} ms)`,
+    );
+    return `GC pauses: ${kinds.join(', ') || 'none'}`;
   }
 }
 
