@@ -214,6 +214,8 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
       const stalls = monitorEventLoopDelay({ resolution: 1 });
       const pauses = new GcPauses();
+      const flushesBeforeHalf = walSync?.flushes ?? 0;
+      if (walSync) walSync.longestFlushMs = 0;
       stalls.enable();
       const half = checked(
         await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
@@ -221,7 +223,10 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       stalls.disable();
       console.log(
         `  ${options.label}: HTTP ${what} at half rate, event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses.stop()}`,
+          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses.stop()}` +
+          (walSync && what === 'issue'
+            ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
+            : ''),
       );
       rows.push({
         label: `${what} ${format}, HTTP x${concurrency}`,

@@ -15,9 +15,10 @@ const closeFd = promisify(close);
 export class DurabilityBarrier {
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
-  /** Flushes started, and the milliseconds they took in total (the bench prints the mean). */
+  /** Flushes started, the milliseconds they took in total, and the longest since it was last set to 0 (the bench prints them). */
   flushes = 0;
   flushMs = 0;
+  longestFlushMs = 0;
 
   constructor(private readonly flush: () => Promise<void>) {}
 
@@ -38,7 +39,9 @@ export class DurabilityBarrier {
     this.flushes++;
     const started = performance.now();
     const run = this.flush().finally(() => {
-      this.flushMs += performance.now() - started;
+      const took = performance.now() - started;
+      this.flushMs += took;
+      this.longestFlushMs = Math.max(this.longestFlushMs, took);
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
