@@ -45,6 +45,14 @@ export class OutboxRepository {
   }
 
   /** Every write about `ref` (e.g. `agency:<id>`), in the order they were queued. */
+  /** Only the status of one entry, by one prepared statement: asked on hot paths (a verification per list version until its anchor is mined). */
+  async statusOf(id: string): Promise<OutboxStatus | undefined> {
+    const rows = await this.db.raw(undefined, (sql) =>
+      sql.all<{ status: OutboxStatus }>(this.db.driver.sql('SELECT status FROM outbox WHERE id = ?'), [id]),
+    );
+    return rows[0]?.status;
+  }
+
   byRef(ref: string): Promise<OutboxEntity[]> {
     return this.db.use(undefined, (m) => m.getRepository(OutboxEntity).find({ where: { ref }, order: { seq: 'ASC' } }));
   }

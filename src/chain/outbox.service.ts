@@ -74,6 +74,11 @@ export class OutboxService {
     return this.repository.byId(id);
   }
 
+  /** The status of one entry (undefined if there is none), without reading the rest of it. */
+  statusOf(id: string): Promise<OutboxEntry['status'] | undefined> {
+    return this.repository.statusOf(id);
+  }
+
   byRef(ref: string): Promise<OutboxEntry[]> {
     return this.repository.byRef(ref);
   }

@@ -181,7 +181,7 @@ export class StatusService {
       return { publication, anchorMined: false };
     }
     let mined = this.minedAnchors.has(head.outboxId);
-    if (!mined && (await this.outbox.get(head.outboxId))?.status === 'mined') {
+    if (!mined && (await this.outbox.statusOf(head.outboxId)) === 'mined') {
       if (this.minedAnchors.size >= 10_000) this.minedAnchors.clear();
       this.minedAnchors.add(head.outboxId);
       mined = true;

@@ -117,6 +117,14 @@ describe('leases (repository contract)', () => {
         outbox(caller).claimLease(id, holders[caller]!, minutesFrom(new Date(), 5), 60_000),
       );
       expect(winners(results)).toBe(0);
+      // Every replica reads the settled status alone, as the verifier asks it.
+      for (const replica of [0, 1, 2]) expect(await outbox(replica).statusOf(id)).toBe('mined');
+    });
+
+    it('answers its status alone, and nothing for an entry that does not exist', async () => {
+      const id = await queueWrite();
+      expect(await outbox(1).statusOf(id)).toBe('pending');
+      expect(await outbox(1).statusOf(randomUUID())).toBeUndefined();
     });
   });
 
