@@ -99,7 +99,11 @@ describe('wallet login (OpenID Provider)', () => {
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(
       expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
     );
-    const jwks = (await app.call('GET', '/oidc/jwks')).body as { keys: Record<string, unknown>[] };
+    const jwksResponse = await app.call('GET', '/oidc/jwks');
+    const jwks = jwksResponse.body as { keys: Record<string, unknown>[] };
+    // The provider answers on the raw response: our security headers are copied onto it first.
+    expect(jwksResponse.headers.get('x-frame-options')).toBe('DENY');
+    expect(jwksResponse.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toEqual(expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' }));
     expect(jwks.keys[0]).not.toHaveProperty('d');

@@ -1,6 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { SQLITE_SYNCHRONOUS } from './data-source.js';
 import {
   PgChangeFeed,
   SqliteChangeFeed,
@@ -13,6 +12,15 @@ import { SqlDriver, type SqlExecutor } from './driver.js';
 import { RememberedRows } from './remembered-rows.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
+
+/** WAL frames (pages) after which the service's connection checkpoints itself once the worker runs (~40 MB). */
+export const BACKSTOP_CHECKPOINT_FRAMES = 10_000;
+
+/** The few better-sqlite3 calls made on the service's connection directly. */
+interface SqliteConnection {
+  pragma(statement: string): unknown;
+  prepare(sql: string): { pluck(): { get(): unknown } };
+}
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -42,6 +50,8 @@ export class Database implements OnApplicationShutdown {
   private readonly memories = new Map<string, RememberedRows<object>>();
   /** SQLite: the connection's data and schema versions, read once for all its feeds. */
   private sqliteVersions: SqliteVersions | undefined;
+  /** SQLite file: `total_changes()` of the connection (rows changed since it opened): tells `serial` an item wrote. */
+  private readonly totalChanges: { get(): unknown } | undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -49,6 +59,12 @@ export class Database implements OnApplicationShutdown {
     const path = dataSource.options.type === 'better-sqlite3' ? dataSource.options.database : undefined;
     this.walFile = typeof path === 'string' && path !== ':memory:' && path !== '' ? new WalFile(path) : undefined;
     this.walSync = this.walFile && new DurabilityBarrier(this.walFile.flush);
+    if (this.walFile) {
+      // Every commit writes its WAL frames without an fsync; `serial` and group commits flush them on the
+      // thread pool before anything depends on them (see `serial`). Migrations ran before, with FULL.
+      this.pragma('synchronous = NORMAL');
+      this.totalChanges = this.connection().prepare('SELECT total_changes()').pluck();
+    }
   }
 
   get kind(): 'sqlite' | 'postgres' {
@@ -58,50 +74,81 @@ export class Database implements OnApplicationShutdown {
   /** Runs fn in one transaction (serialised on SQLite). Never call the chain or other slow I/O inside. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const work = () => this.dataSource.transaction(fn);
-    return this.queue ? this.queue.run(work) : work();
+    return this.queue ? this.serial(work) : work();
+  }
+
+  /**
+   * Work on the SQLite connection, one item at a time. On a file, an item that changed rows is made durable
+   * before it resolves and before the next item runs: an fdatasync of the WAL on the thread pool, the
+   * flush `synchronous = FULL` did inside every commit on the event loop (one per background write:
+   * outbox, leases, publications, index blocks), where a slow disk stalled every request for as long as
+   * the flush took. Holding the queue meanwhile keeps FULL's visibility too: nothing of this process reads
+   * the change before it is on stable storage. Reads (no row changed) pay no flush.
+   */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const walSync = this.walSync;
+    const totalChanges = this.totalChanges;
+    if (!walSync || !totalChanges) return this.queue!.run(work);
+    return this.queue!.run(async () => {
+      const before = totalChanges.get();
+      try {
+        return await work();
+      } finally {
+        if (changedSince(totalChanges, before)) await walSync.sync();
+      }
+    });
   }
 
   /**
    * A transaction whose callers wait for `durable` before anything leaves the process (group commit).
    * PostgreSQL: `durable` is settled already (its commit is durable, synchronous_commit = on). SQLite file:
-   * this one transaction commits with `synchronous = NORMAL` (the WAL frames are written, not fsynced, so
-   * the event loop does not block on the disk), the connection is back at `FULL` before any other
-   * transaction runs, and `durable` resolves after an fdatasync of the WAL on the thread pool — the flush
-   * FULL would have done inside the commit. Meanwhile the next group can be written and signing goes on.
+   * the transaction commits (`synchronous = NORMAL`: the WAL frames are written, not fsynced) and the
+   * connection is free at once, unlike `serial`; `durable` resolves after an fdatasync of the WAL on the
+   * thread pool. Meanwhile the next group can be written and signing goes on (ADR 7 addendum 2: the
+   * group's rows are visible to this process before they are durable; no caller is answered before).
    */
   async groupTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
     const walSync = this.walSync;
     if (!this.queue || !walSync) return { value: await this.transaction(fn), durable: Promise.resolve() };
-    this.checkpointer ??= new WalCheckpointer(this.walFile!.databasePath);
-    const value = await this.queue.run(async () => {
-      this.pragma('synchronous = NORMAL');
-      try {
-        return await this.dataSource.transaction(fn);
-      } finally {
-        this.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
-      }
-    });
+    this.startCheckpointer();
+    const value = await this.queue.run(() => this.dataSource.transaction(fn));
     return { value, durable: walSync.sync() };
   }
 
+  /**
+   * The WAL checkpoints of a busy file, from a worker thread every 200 ms. SQLite's own auto-checkpoint runs
+   * on this connection inside a commit, on the event loop (with an fsync of the WAL and one of the database
+   * file), at every commit while the WAL holds 1,000 frames since it last restarted, which under steady
+   * writes is much of the time (it restarts only when a write begins with every frame checkpointed): from
+   * here on it is only the backstop of a worker far behind.
+   */
+  private startCheckpointer(): void {
+    if (this.checkpointer) return;
+    this.checkpointer = new WalCheckpointer(this.walFile!.databasePath);
+    this.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+  }
+
+  /** The service's better-sqlite3 connection. */
+  private connection(): SqliteConnection {
+    return (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+  }
+
   private pragma(statement: string): void {
-    (this.dataSource.driver as unknown as { databaseConnection: { pragma(s: string): unknown } }).databaseConnection.pragma(
-      statement,
-    );
+    this.connection().pragma(statement);
   }
 
   /** Runs fn inside the caller's transaction, or on its own (serialised on SQLite) when there is none. */
   use<T>(tx: Tx | undefined, fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (tx) return fn(tx);
     const work = () => fn(this.dataSource.manager);
-    return this.queue ? this.queue.run(work) : work();
+    return this.queue ? this.serial(work) : work();
   }
 
   /** Raw prepared statements inside the caller's transaction, or on their own (serialised on SQLite). */
   raw<T>(tx: Tx | undefined, fn: (sql: SqlExecutor) => Promise<T>): Promise<T> {
     const work = async () => fn(await this.driver.on(tx));
     if (tx || !this.queue) return work();
-    return this.queue.run(work);
+    return this.serial(work);
   }
 
   /**
@@ -154,5 +201,14 @@ export class Database implements OnApplicationShutdown {
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
+  }
+}
+
+/** Whether the connection's changed-row count moved; false when it cannot be read (closed at shutdown). */
+function changedSince(totalChanges: { get(): unknown }, before: unknown): boolean {
+  try {
+    return totalChanges.get() !== before;
+  } catch {
+    return false;
   }
 }
