@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BackgroundJob, badRequest, ProblemError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { KeyService } from '../keys/index.js';
-import { IdempotencyRepository, type Tx } from '../persistence/index.js';
+import { Database, IdempotencyRepository, type Tx } from '../persistence/index.js';
 import type { Agency } from './agencies/agency.repository.js';
 
 /** RFC 9110 token-ish: visible ASCII, as Stripe and the IETF Idempotency-Key draft use. */
@@ -46,6 +46,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly repository: IdempotencyRepository,
     private readonly keys: KeyService,
+    private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -97,6 +98,9 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       }
       if (existing.state !== 'done' || !existing.sealedResponse || !existing.statusCode) throw inFlight();
       const body = await this.keys.openJson<unknown>(existing.sealedResponse, sealContext(scope, key));
+      // The record may belong to a group commit whose WAL flush is still running (its rows are visible
+      // before they are durable, ADR 7 addendum 2): hand nothing out before they are on stable storage.
+      await this.db.durable();
       return { replay: { statusCode: existing.statusCode, body } };
     }
     throw inFlight();

@@ -15,6 +15,8 @@ import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** WAL frames (pages) after which the service's connection checkpoints itself once the worker runs (~40 MB). */
 export const BACKSTOP_CHECKPOINT_FRAMES = 10_000;
+/** SQLite's own default, while no worker checkpoints. */
+const DEFAULT_CHECKPOINT_FRAMES = 1_000;
 
 /** The few better-sqlite3 calls made on the service's connection directly. */
 interface SqliteConnection {
@@ -46,6 +48,7 @@ export class Database implements OnApplicationShutdown {
   private readonly walFile: WalFile | undefined;
   /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
   private checkpointer: WalCheckpointer | undefined;
+  private shuttingDown = false;
   private readonly feeds = new Map<string, ChangeFeed>();
   private readonly memories = new Map<string, RememberedRows<object>>();
   /** SQLite: the connection's data and schema versions, read once for all its feeds. */
@@ -90,11 +93,16 @@ export class Database implements OnApplicationShutdown {
     const totalChanges = this.totalChanges;
     if (!walSync || !totalChanges) return this.queue!.run(work);
     return this.queue!.run(async () => {
+      // After a failed flush nothing more is read or written: what the file holds past it may be lost.
+      if (walSync.failed) throw walSync.failed;
       const before = totalChanges.get();
       try {
         return await work();
       } finally {
-        if (changedSince(totalChanges, before)) await walSync.sync();
+        if (changedSince(totalChanges, before)) {
+          this.startCheckpointer();
+          await walSync.sync();
+        }
       }
     });
   }
@@ -110,6 +118,7 @@ export class Database implements OnApplicationShutdown {
   async groupTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
     const walSync = this.walSync;
     if (!this.queue || !walSync) return { value: await this.transaction(fn), durable: Promise.resolve() };
+    if (walSync.failed) throw walSync.failed;
     this.startCheckpointer();
     const value = await this.queue.run(() => this.dataSource.transaction(fn));
     return { value, durable: walSync.sync() };
@@ -123,9 +132,20 @@ export class Database implements OnApplicationShutdown {
    * here on it is only the backstop of a worker far behind.
    */
   private startCheckpointer(): void {
-    if (this.checkpointer) return;
-    this.checkpointer = new WalCheckpointer(this.walFile!.databasePath);
+    if (this.checkpointer || this.shuttingDown) return;
+    const checkpointer = new WalCheckpointer(this.walFile!.databasePath, undefined, () => {
+      // The worker is gone (crashed or closed): SQLite checkpoints on this connection again, at its default.
+      if (this.checkpointer !== checkpointer) return;
+      this.checkpointer = undefined;
+      if (!this.shuttingDown) this.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_FRAMES}`);
+    });
+    this.checkpointer = checkpointer;
     this.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+  }
+
+  /** Resolves once everything committed so far is on stable storage (SQLite file: a WAL flush; else at once). */
+  durable(): Promise<void> {
+    return this.walSync?.sync() ?? Promise.resolve();
   }
 
   /** The service's better-sqlite3 connection. */
@@ -193,10 +213,13 @@ export class Database implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
+    // A failed WAL flush is final (see DurabilityBarrier): the service must be restarted to recover.
+    if (this.walSync?.failed) throw this.walSync.failed;
     await this.use(undefined, (manager) => manager.query('SELECT 1'));
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     await this.checkpointer?.close();
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
@@ -204,11 +227,14 @@ export class Database implements OnApplicationShutdown {
   }
 }
 
-/** Whether the connection's changed-row count moved; false when it cannot be read (closed at shutdown). */
+/**
+ * Whether the connection's changed-row count moved. When it cannot be read (the connection closed at
+ * shutdown right after a write), assume it did: the WAL flush does not need the connection.
+ */
 function changedSince(totalChanges: { get(): unknown }, before: unknown): boolean {
   try {
     return totalChanges.get() !== before;
   } catch {
-    return false;
+    return true;
   }
 }

@@ -43,7 +43,8 @@ export class WalCheckpointer {
   private pending: { resolve(result: CheckpointResult): void; reject(error: Error): void } | undefined;
   private closed = false;
 
-  constructor(path: string, intervalMs = 200) {
+  /** `onStopped`: the worker exited (crashed, or closed); no checkpoint runs any more. */
+  constructor(path: string, intervalMs = 200, onStopped?: () => void) {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, module } });
     this.worker.unref();
@@ -57,6 +58,13 @@ export class WalCheckpointer {
       this.closed = true;
       this.pending?.reject(error);
       this.pending = undefined;
+    });
+    this.worker.on('exit', () => {
+      this.closed = true;
+      clearInterval(this.timer);
+      this.pending?.reject(new Error('the checkpoint worker exited'));
+      this.pending = undefined;
+      onStopped?.();
     });
     this.timer = setInterval(() => {
       if (!this.pending && !this.closed) this.checkpoint().catch(() => undefined);

@@ -8,6 +8,7 @@ import { BACKSTOP_CHECKPOINT_FRAMES, Database } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
+import { isDatabaseConnectivityError } from '../common/database-outage.js';
 
 /** A promise settled from outside. */
 function deferred() {
@@ -53,13 +54,15 @@ describe('DurabilityBarrier', () => {
     expect(barrier.flushes).toBe(2);
   });
 
-  it('fails the callers of a failed flush, and the next caller gets a new flush', async () => {
+  it('fails the callers of a failed flush and every later caller, without flushing again', async () => {
     let fail = true;
     const barrier = new DurabilityBarrier(() => (fail ? Promise.reject(new Error('EIO')) : Promise.resolve()));
-    await expect(barrier.sync()).rejects.toThrow('EIO');
+    await expect(barrier.sync()).rejects.toThrow(/WAL flush failed \(EIO\)/);
+    // A later fsync could succeed over pages the kernel dropped: the failure is final.
     fail = false;
-    await expect(barrier.sync()).resolves.toBeUndefined();
-    expect(barrier.flushes).toBe(2);
+    await expect(barrier.sync()).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
+    expect(barrier.failed).toBeDefined();
+    expect(barrier.flushes).toBe(1);
   });
 });
 
@@ -164,7 +167,87 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     expect(db.walSync!.flushes).toBe(flushes + 2);
   });
 
-  it('fails a write whose flush failed, though its row committed, and goes on with the next', async () => {
+  it.each(['use', 'raw'] as const)('holds the connection behind a %s write until its flush', async (kind) => {
+    const flush = deferred();
+    const sync = jest.spyOn(db.walSync!, 'sync').mockReturnValueOnce(flush.promise);
+    const write =
+      kind === 'use'
+        ? db.use(undefined, (manager) => manager.query('INSERT INTO jobs (n) VALUES (?)', [80]))
+        : db.raw(undefined, (sql) => sql.run(db.driver.sql('INSERT INTO jobs (n) VALUES (?)'), [81]));
+    const next = db.raw(undefined, (sql) => sql.all(db.driver.sql('SELECT 1 AS one'), []));
+    expect(await settledState(write)).toBe('pending');
+    expect(await settledState(next)).toBe('pending');
+    flush.resolve();
+    await write;
+    await expect(next).resolves.toEqual([{ one: 1 }]);
+    sync.mockRestore();
+  });
+
+  it('flushes a write whose work then threw, before the rejection and before the next item', async () => {
+    const flush = deferred();
+    const sync = jest.spyOn(db.walSync!, 'sync').mockReturnValueOnce(flush.promise);
+    const write = db.use(undefined, async (manager) => {
+      await manager.query('INSERT INTO jobs (n) VALUES (?)', [82]);
+      throw new Error('after the write');
+    });
+    const next = db.raw(undefined, (sql) => sql.all(db.driver.sql('SELECT 1 AS one'), []));
+    expect(await settledState(write)).toBe('pending');
+    expect(await settledState(next)).toBe('pending');
+    flush.resolve();
+    await expect(write).rejects.toThrow('after the write');
+    await next;
+    expect(sync).toHaveBeenCalledTimes(1);
+    sync.mockRestore();
+  });
+
+  it('flushes a write whose changed-row count cannot be read afterwards (connection closing)', async () => {
+    const totalChanges = (db as unknown as { totalChanges: { get(): unknown } }).totalChanges;
+    const read = totalChanges.get.bind(totalChanges);
+    let calls = 0;
+    const get = jest.spyOn(totalChanges, 'get').mockImplementation(() => {
+      if (++calls === 2) throw new Error('The database connection is not open');
+      return read();
+    });
+    const sync = jest.spyOn(db.walSync!, 'sync');
+    await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [83]));
+    expect(sync).toHaveBeenCalledTimes(1);
+    get.mockRestore();
+    sync.mockRestore();
+  });
+
+  it('makes a write during a group flush wait for a flush that started after it', async () => {
+    const barrier = db.walSync! as unknown as { flush: () => Promise<void> };
+    const real = barrier.flush;
+    const groupFlush = deferred();
+    barrier.flush = () => {
+      barrier.flush = real;
+      return groupFlush.promise;
+    };
+    const commit = new GroupCommit<number>(db, (jobs) => ({
+      statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })),
+    }));
+    const group = commit.submit(84);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = db.walSync!.flushes;
+    const write = db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [85]));
+    expect(await settledState(write)).toBe('pending');
+    expect(db.walSync!.flushes).toBe(before);
+    groupFlush.resolve();
+    await group;
+    await write;
+    expect(db.walSync!.flushes).toBe(before + 1);
+  });
+
+  it("restores SQLite's own checkpoints when the worker is gone, and starts a new worker at the next write", async () => {
+    const worker = (db as unknown as { checkpointer: { worker: { terminate(): Promise<number> } } }).checkpointer.worker;
+    await worker.terminate();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await dataSource.query('PRAGMA wal_autocheckpoint'))[0]).toEqual({ wal_autocheckpoint: 1000 });
+    await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [86]));
+    expect((await dataSource.query('PRAGMA wal_autocheckpoint'))[0]).toEqual({ wal_autocheckpoint: BACKSTOP_CHECKPOINT_FRAMES });
+  });
+
+  it('fails a write whose flush failed, though its row committed, and does not leave the connection stuck', async () => {
     const sync = jest.spyOn(db.walSync!, 'sync').mockRejectedValueOnce(new Error('EIO'));
     await expect(db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [70]))).rejects.toThrow('EIO');
     sync.mockRestore();
@@ -217,5 +300,63 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     expect(commit.stats).toEqual({ groups: 1, jobs: 3 });
     const rows = (await dataSource.query('SELECT n FROM jobs WHERE n >= 500 ORDER BY n')) as { n: number }[];
     expect(rows.map((row) => row.n)).toEqual([500, 501, 502]);
+  });
+});
+
+describe('after a failed WAL flush (real better-sqlite3)', () => {
+  let dir: string;
+  let dataSource: DataSource;
+  let db: Database;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chancery-wal-failed-'));
+    dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE jobs (n INTEGER PRIMARY KEY)');
+    db = new Database(dataSource);
+  });
+  afterAll(async () => {
+    await db.onApplicationShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses every later read and write as a database outage, and the health check fails', async () => {
+    await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (1)'));
+    const barrier = db.walSync! as unknown as { flush: () => Promise<void> };
+    const real = barrier.flush;
+    barrier.flush = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (2)'))).rejects.toThrow(/WAL flush failed/);
+    barrier.flush = real;
+    // The row committed but may be lost: nothing reads it, no later write is told it is durable.
+    const refused = { code: 'SQLITE_IOERR_FSYNC' };
+    await expect(db.raw(undefined, (sql) => sql.all(db.driver.sql('SELECT n FROM jobs'), []))).rejects.toMatchObject(refused);
+    await expect(db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (3)'))).rejects.toMatchObject(refused);
+    const commit = new GroupCommit<number>(db, (jobs) => ({
+      statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })),
+    }));
+    await expect(commit.submit(4)).rejects.toMatchObject(refused);
+    await expect(db.ping()).rejects.toMatchObject(refused);
+    expect(isDatabaseConnectivityError(await db.ping().catch((error: unknown) => error))).toBe(true);
+    expect(await dataSource.query('SELECT n FROM jobs ORDER BY n')).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
+
+describe('WalFile', () => {
+  it('fails its flushes once its flush thread is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chancery-wal-thread-'));
+    const dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
+    await dataSource.initialize();
+    try {
+      await dataSource.query('CREATE TABLE t (n INTEGER)');
+      const wal = new WalFile(join(dir, 'db.sqlite'));
+      await wal.flush();
+      const thread = (wal as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread;
+      await thread.worker.terminate();
+      await expect(wal.flush()).rejects.toThrow(/flush thread exited/);
+      await wal.close();
+    } finally {
+      await dataSource.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

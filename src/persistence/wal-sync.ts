@@ -2,6 +2,7 @@ import { close, fdatasync as fdatasyncCallback, open } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 const openFd = promisify(open) as (path: string, flags: string) => Promise<number>;
 const fdatasync = promisify(fdatasyncCallback);
@@ -22,7 +23,16 @@ export class DurabilityBarrier {
 
   constructor(private readonly flush: () => Promise<void>) {}
 
+  /** The first flush error: from then on every `sync()` fails with it (see `start`). */
+  private failure: Error | undefined;
+
+  /** Whether a flush failed: what was written since may never reach the disk (health reports it). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   sync(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.next) return this.next;
     if (!this.running) return this.start();
     const next = this.running
@@ -36,14 +46,29 @@ export class DurabilityBarrier {
   }
 
   private start(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     this.flushes++;
     const started = performance.now();
-    const run = this.flush().finally(() => {
-      const took = performance.now() - started;
-      this.flushMs += took;
-      this.longestFlushMs = Math.max(this.longestFlushMs, took);
-      if (this.running === run) this.running = undefined;
-    });
+    // A failed fsync is not retried: Linux reports a writeback error once per file description and may
+    // have dropped the dirty pages, so a later flush could succeed over data that never reached the disk,
+    // and WAL recovery stops at the first lost frame, taking later commits with it. Every later sync
+    // fails; the service answers writes with errors and its health check fails until it is restarted and
+    // recovers from what is on disk (PostgreSQL panics for the same reason).
+    const run = this.flush()
+      .catch((error: unknown) => {
+        this.failure ??= Object.assign(
+          new Error(`a WAL flush failed (${(error as Error)?.message ?? String(error)}); restart to recover from disk`),
+          // SQLite's own code for this: callers answer 503 database_unavailable, as for any I/O error.
+          { code: 'SQLITE_IOERR_FSYNC', cause: error },
+        );
+        throw this.failure;
+      })
+      .finally(() => {
+        const took = performance.now() - started;
+        this.flushMs += took;
+        this.longestFlushMs = Math.max(this.longestFlushMs, took);
+        if (this.running === run) this.running = undefined;
+      });
     this.running = run;
     return run;
   }
@@ -60,6 +85,7 @@ export class DurabilityBarrier {
  */
 export class WalFile {
   private fd: number | undefined;
+  private thread: FlushThread | undefined;
 
   constructor(readonly databasePath: string) {}
 
@@ -84,13 +110,80 @@ export class WalFile {
       if (this.fd === undefined) this.fd = fd;
       else await closeFd(fd);
     }
-    await fdatasync(this.fd);
+    this.thread ??= new FlushThread();
+    await this.thread.fdatasync(this.fd);
   };
 
   /** After the database connection closed (its close checkpoints and syncs). */
   async close(): Promise<void> {
     const fd = this.fd;
     this.fd = undefined;
+    await this.thread?.close();
+    this.thread = undefined;
     if (fd !== undefined) await closeFd(fd);
+  }
+}
+
+/** The flush thread: one fdatasync per message, on a descriptor of this process (CommonJS, eval'd). */
+const FLUSH_THREAD_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { fdatasyncSync } = require('node:fs');
+parentPort.on('message', (fd) => {
+  try {
+    fdatasyncSync(fd);
+    parentPort.postMessage({});
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message), code: error && error.code });
+  }
+});
+`;
+
+/**
+ * fdatasync on a thread of its own, not on libuv's pool of four: a write holds the connection until its
+ * flush is done, and the pool also runs scrypt, pbkdf2, DNS lookups and file I/O, which could keep it
+ * waiting (and every reader behind it) for as long as they take. Flushes run one at a time (the barrier
+ * barrier asks for one at a time anyway); a thread that dies fails the flush in progress and every later one.
+ */
+class FlushThread {
+  private readonly worker: Worker;
+  private pending: { resolve(): void; reject(error: Error): void } | undefined;
+  /** One flush at a time: each waits for the one before. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private stopped: Error | undefined;
+
+  constructor() {
+    this.worker = new Worker(FLUSH_THREAD_SOURCE, { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (message: { error?: string; code?: string }) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      if (message.error === undefined) pending?.resolve();
+      else pending?.reject(Object.assign(new Error(message.error), { code: message.code }));
+    });
+    const stop = (error: Error) => {
+      this.stopped ??= error;
+      this.pending?.reject(this.stopped);
+      this.pending = undefined;
+    };
+    this.worker.on('error', stop);
+    this.worker.on('exit', (code) => stop(new Error(`the WAL flush thread exited (code ${code})`)));
+  }
+
+  fdatasync(fd: number): Promise<void> {
+    const run = this.tail.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          if (this.stopped) return reject(this.stopped);
+          this.pending = { resolve, reject };
+          this.worker.postMessage(fd);
+        }),
+    );
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    this.stopped ??= new Error('the WAL flush thread is closed');
+    await this.worker.terminate();
   }
 }
