@@ -66,22 +66,34 @@ describe('DurabilityBarrier', () => {
   });
 });
 
+/** A SQLite file with a `jobs` table, its DataSource and the service's Database on it. */
+async function openJobsDatabase(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
+  await dataSource.initialize();
+  await dataSource.query('CREATE TABLE jobs (n INTEGER PRIMARY KEY)');
+  const db = new Database(dataSource);
+  return {
+    dir,
+    dataSource,
+    db,
+    async close() {
+      await db.onApplicationShutdown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('group commit on a SQLite file (real better-sqlite3)', () => {
   let dir: string;
   let dataSource: DataSource;
   let db: Database;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'chancery-wal-'));
-    dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
-    await dataSource.initialize();
-    await dataSource.query('CREATE TABLE jobs (n INTEGER PRIMARY KEY)');
-    db = new Database(dataSource);
+    ({ dir, dataSource, db, close } = await openJobsDatabase('chancery-wal-'));
   });
-  afterAll(async () => {
-    await db.onApplicationShutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   const synchronous = async (tx?: { query(sql: string): Promise<{ synchronous: number }[]> }) =>
     (await (tx ?? dataSource).query('PRAGMA synchronous'))[0]!.synchronous;
@@ -304,21 +316,14 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
 });
 
 describe('after a failed WAL flush (real better-sqlite3)', () => {
-  let dir: string;
   let dataSource: DataSource;
   let db: Database;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'chancery-wal-failed-'));
-    dataSource = new DataSource(dataSourceOptions({ kind: 'sqlite', path: join(dir, 'db.sqlite') }, [], []));
-    await dataSource.initialize();
-    await dataSource.query('CREATE TABLE jobs (n INTEGER PRIMARY KEY)');
-    db = new Database(dataSource);
+    ({ dataSource, db, close } = await openJobsDatabase('chancery-wal-failed-'));
   });
-  afterAll(async () => {
-    await db.onApplicationShutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   it('refuses every later read and write as a database outage, and the health check fails', async () => {
     await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (1)'));
