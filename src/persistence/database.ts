@@ -137,7 +137,12 @@ export class Database implements OnApplicationShutdown {
       // The worker is gone (crashed or closed): SQLite checkpoints on this connection again, at its default.
       if (this.checkpointer !== checkpointer) return;
       this.checkpointer = undefined;
-      if (!this.shuttingDown) this.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_FRAMES}`);
+      if (this.shuttingDown) return;
+      try {
+        this.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_FRAMES}`);
+      } catch {
+        // The connection is closed already (its DataSource destroyed first): nothing left to checkpoint.
+      }
     });
     this.checkpointer = checkpointer;
     this.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { LessThan, MoreThan } from 'typeorm';
+import { And, LessThan, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 
@@ -36,7 +36,7 @@ export class RefreshTokenRepository {
 
   /**
    * A rotated token presented again within the retry grace: if the token it was rotated into is still unused
-   * (active, made after `madeAfter`), that one is retired by one conditional UPDATE (of concurrent retries one
+   * (active, made after `madeAfter` and before `successor`), that one is retired by one conditional UPDATE (of concurrent retries one
    * matches) and `successor` takes its place: a wallet retrying a refresh whose response it lost. False when
    * the successor was used or replaced meanwhile: that is reuse.
    */
@@ -47,12 +47,17 @@ export class RefreshTokenRepository {
     now: Date,
   ): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
-      m
-        .getRepository(Oid4vciRefreshTokenEntity)
-        .update(
-          { previousHash, status: 'active', createdAt: MoreThan(madeAfter), expiresAt: MoreThan(now) },
-          { status: 'rotated' },
-        ),
+      m.getRepository(Oid4vciRefreshTokenEntity).update(
+        // Made before this retry's own successor: a concurrent retry's successor, inserted just after its
+        // UPDATE, is not "the unused one" for the others (else two of them could win one after the other).
+        {
+          previousHash,
+          status: 'active',
+          createdAt: And(MoreThan(madeAfter), LessThan(successor.createdAt)),
+          expiresAt: MoreThan(now),
+        },
+        { status: 'rotated' },
+      ),
     );
     if (result.affected !== 1) return false;
     await this.insert(successor);
