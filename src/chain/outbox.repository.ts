@@ -44,7 +44,6 @@ export class OutboxRepository {
     return this.db.use(undefined, (m) => m.getRepository(OutboxEntity).findOneBy({ id }));
   }
 
-  /** Every write about `ref` (e.g. `agency:<id>`), in the order they were queued. */
   /** Only the status of one entry, by one prepared statement: asked on hot paths (a verification per list version until its anchor is mined). */
   async statusOf(id: string): Promise<OutboxStatus | undefined> {
     const rows = await this.db.raw(undefined, (sql) =>
@@ -53,6 +52,7 @@ export class OutboxRepository {
     return rows[0]?.status;
   }
 
+  /** Every write about `ref` (e.g. `agency:<id>`), in the order they were queued. */
   byRef(ref: string): Promise<OutboxEntity[]> {
     return this.db.use(undefined, (m) => m.getRepository(OutboxEntity).find({ where: { ref }, order: { seq: 'ASC' } }));
   }

@@ -18,10 +18,10 @@ export const BACKSTOP_CHECKPOINT_FRAMES = 10_000;
 /** SQLite's own default, while no worker checkpoints. */
 const DEFAULT_CHECKPOINT_FRAMES = 1_000;
 
-/** The few better-sqlite3 calls made on the service's connection directly. */
-interface SqliteConnection {
+/** The few better-sqlite3 calls made on the service's connection directly (its feeds' included). */
+interface SqliteConnection extends SqliteFeedConnection {
   pragma(statement: string): unknown;
-  prepare(sql: string): { pluck(): { get(): unknown } };
+  prepare(sql: string): { pluck(): { get(): unknown }; raw(): { get(): unknown } };
 }
 
 /** An open database transaction; repositories accept one so several writes commit together. */
@@ -46,7 +46,7 @@ export class Database implements OnApplicationShutdown {
   /** SQLite file only: the WAL flush that group commits wait for off the event loop (see `groupTransaction`). */
   readonly walSync: DurabilityBarrier | undefined;
   private readonly walFile: WalFile | undefined;
-  /** Started by the first group commit: the WAL checkpoints of a busy SQLite file, off the event loop. */
+  /** Started by the first write: the WAL checkpoints of a busy SQLite file, off the event loop. */
   private checkpointer: WalCheckpointer | undefined;
   private shuttingDown = false;
   private readonly feeds = new Map<string, ChangeFeed>();
@@ -64,7 +64,7 @@ export class Database implements OnApplicationShutdown {
     this.walSync = this.walFile && new DurabilityBarrier(this.walFile.flush);
     if (this.walFile) {
       // Every commit writes its WAL frames without an fsync; `serial` and group commits flush them on the
-      // thread pool before anything depends on them (see `serial`). Migrations ran before, with FULL.
+      // WAL flush thread before anything depends on them (see `serial`). Migrations ran before, with FULL.
       this.pragma('synchronous = NORMAL');
       this.totalChanges = this.connection().prepare('SELECT total_changes()').pluck();
     }
@@ -82,7 +82,7 @@ export class Database implements OnApplicationShutdown {
 
   /**
    * Work on the SQLite connection, one item at a time. On a file, an item that changed rows is made durable
-   * before it resolves and before the next item runs: an fdatasync of the WAL on the thread pool, the
+   * before it resolves and before the next item runs: an fdatasync of the WAL on its own thread, the
    * flush `synchronous = FULL` did inside every commit on the event loop (one per background write:
    * outbox, leases, publications, index blocks), where a slow disk stalled every request for as long as
    * the flush took. Holding the queue meanwhile keeps FULL's visibility too: nothing of this process reads
@@ -111,8 +111,8 @@ export class Database implements OnApplicationShutdown {
    * A transaction whose callers wait for `durable` before anything leaves the process (group commit).
    * PostgreSQL: `durable` is settled already (its commit is durable, synchronous_commit = on). SQLite file:
    * the transaction commits (`synchronous = NORMAL`: the WAL frames are written, not fsynced) and the
-   * connection is free at once, unlike `serial`; `durable` resolves after an fdatasync of the WAL on the
-   * thread pool. Meanwhile the next group can be written and signing goes on (ADR 7 addendum 2: the
+   * connection is free at once, unlike `serial`; `durable` resolves after an fdatasync of the WAL on its
+   * own thread. Meanwhile the next group can be written and signing goes on (ADR 7 addendum 2: the
    * group's rows are visible to this process before they are durable; no caller is answered before).
    */
   async groupTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
@@ -188,7 +188,7 @@ export class Database implements OnApplicationShutdown {
     if (feed) return feed;
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
-      const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteFeedConnection }).databaseConnection;
+      const connection = this.connection();
       this.sqliteVersions ??= new SqliteVersions(connection);
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }

@@ -76,9 +76,9 @@ export class DurabilityBarrier {
 
 /**
  * The flush of a SQLite file's write-ahead log that `synchronous = FULL` does at every commit, done here
- * on the libuv thread pool instead of the event loop: `fdatasync` of the `-wal` file (Linux flushes a
- * file's dirty pages whatever descriptor they were written through), and once, the directory holding it
- * (as SQLite does after creating a WAL). The descriptor is opened once and kept: SQLite only deletes (and
+ * on a thread of its own (`FlushThread`) instead of the event loop: `fdatasync` of the `-wal` file (Linux
+ * flushes a file's dirty pages whatever descriptor they were written through), and once, the directory
+ * holding it (as SQLite does after creating a WAL). The descriptor is opened once and kept: SQLite only deletes (and
  * later recreates) a WAL when the last connection to the database closes, after a checkpoint it synced
  * itself, and the service's connection stays open as long as this flush is used. A missing WAL (no commit
  * yet) has nothing to flush.
@@ -142,7 +142,7 @@ parentPort.on('message', (fd) => {
  * fdatasync on a thread of its own, not on libuv's pool of four: a write holds the connection until its
  * flush is done, and the pool also runs scrypt, pbkdf2, DNS lookups and file I/O, which could keep it
  * waiting (and every reader behind it) for as long as they take. Flushes run one at a time (the barrier
- * barrier asks for one at a time anyway); a thread that dies fails the flush in progress and every later one.
+ * asks for one at a time anyway); a thread that dies fails the flush in progress and every later one.
  */
 class FlushThread {
   private readonly worker: Worker;

@@ -36,9 +36,9 @@ export class RefreshTokenRepository {
 
   /**
    * A rotated token presented again within the retry grace: if the token it was rotated into is still unused
-   * (active, made after `madeAfter` and before `successor`), that one is retired by one conditional UPDATE (of concurrent retries one
-   * matches) and `successor` takes its place: a wallet retrying a refresh whose response it lost. False when
-   * the successor was used or replaced meanwhile: that is reuse.
+   * (active, made after `madeAfter` and before `successor`), that one is retired by one conditional UPDATE
+   * (of concurrent retries one matches) and `successor` takes its place: a wallet retrying a refresh whose
+   * response it lost. False when the successor was used or replaced meanwhile: that is reuse.
    */
   async replaceUnusedSuccessor(
     previousHash: string,
