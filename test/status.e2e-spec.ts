@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeList } from '@digitalbazaar/vc-bitstring-status-list';
@@ -6,8 +7,15 @@ import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import { decodeJwt } from 'jose';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { Database } from '../src/persistence/index.js';
-import { StatusIndexAllocator, StatusListPublisher, StatusPublicationEntity, StatusService } from '../src/status/index.js';
+import {
+  INDEX_BLOCK,
+  StatusIndexAllocator,
+  StatusListPublisher,
+  StatusPublicationEntity,
+  StatusService,
+} from '../src/status/index.js';
 import { StatusRepository } from '../src/status/status.repository.js';
+import { IndexBlockRepository } from '../src/status/index-block.repository.js';
 import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { signJws } from '../src/credentials/index.js';
@@ -397,6 +405,70 @@ describe('status lists', () => {
     const decoded = await decodeList({ encodedList: (decodeJwt(jwt).credentialSubject as { encodedList: string }).encodedList });
     const revokedBits = (decodeJwt(credential).credentialStatus as { statusListIndex: string }[])[0]!.statusListIndex;
     expect(decoded.getStatus(Number(revokedBits))).toBe(false);
+  });
+
+  it('reserves the next index block while the open one lasts, and retries a reservation that failed', async () => {
+    const allocator = app.app.get(StatusIndexAllocator);
+    const blockRepository = app.app.get(IndexBlockRepository);
+    const db = app.app.get(Database);
+    // An agency of its own, whose bitstring list nobody has taken an index from yet (it issues an SD-JWT VC
+    // only, which takes one from its token list, whose signing key the bitstring list shares).
+    const other = await createActiveAgency(app, 'block-office', 'Block Office', ['driving-licence']);
+    const agency = (await app.call('GET', '/agency', { token: other.apiKey })).body;
+    const issued = await app.call('POST', '/credentials/issue', {
+      token: other.apiKey,
+      body: { credential: { type: 'DrivingLicenceCredential', credentialSubject: LICENCE }, options: { format: 'dc+sd-jwt' } },
+    });
+    expect(issued.status).toBe(201);
+    const { list } = await app.app.get(StatusService).served(tokenListOf(issued.body.credential as string).listId, 'token');
+    const issuer = {
+      agencyId: agency.id as string,
+      did: agency.did as string,
+      signingKeyId: list.signingKeyId,
+      signingKid: list.signingKid,
+      controllerKeyId: list.controllerKeyId,
+    };
+    const param = db.kind === 'postgres' ? '$1' : '?';
+    const ownBlocks = async () =>
+      (
+        (await db.dataSource.query(
+          `SELECT b.block FROM status_index_blocks b JOIN status_lists l ON l.id = b.list_id WHERE l.agency_id = ${param} AND l.kind = 'bitstring'`,
+          [issuer.agencyId],
+        )) as { block: number }[]
+      ).map((row) => Number(row.block));
+    const blockOf = (idx: number) => Math.floor(idx / INDEX_BLOCK);
+
+    const first = await allocator.reserve(issuer, 'bitstring');
+    expect(await ownBlocks()).toEqual([blockOf(first.idx)]);
+    const handedOut = [first.idx];
+    while (handedOut.length < INDEX_BLOCK - INDEX_BLOCK / 4) handedOut.push((await allocator.reserve(issuer, 'bitstring')).idx);
+    // Three quarters handed out: the next block's reservation starts without any caller waiting for it.
+    const [firstBlock, nextBlock] = await eventually(async () => {
+      const blocks = await ownBlocks();
+      return blocks.length === 2 ? [blockOf(first.idx), blocks.find((block) => block !== blockOf(first.idx))!] : undefined;
+    });
+    expect(new Set(handedOut.map(blockOf))).toEqual(new Set([firstBlock]));
+    // The rest of the open block, then the reserved one, with no further reservation on the way.
+    const reserveSpy = jest.spyOn(blockRepository, 'reserveBlock');
+    while (handedOut.length < INDEX_BLOCK + 1) handedOut.push((await allocator.reserve(issuer, 'bitstring')).idx);
+    expect(reserveSpy).not.toHaveBeenCalled();
+    expect(blockOf(handedOut.at(-1)!)).toBe(nextBlock);
+    expect(new Set(handedOut).size).toBe(handedOut.length);
+
+    // A reservation made ahead of need that fails is forgotten, not an unhandled rejection: the caller that
+    // finds the block spent reserves again.
+    reserveSpy.mockRejectedValueOnce(new Error('database went away'));
+    while (handedOut.length < 2 * INDEX_BLOCK - INDEX_BLOCK / 4 + 1) {
+      handedOut.push((await allocator.reserve(issuer, 'bitstring')).idx);
+    }
+    await eventually(async () => (reserveSpy.mock.calls.length === 1 ? true : undefined));
+    await new Promise((resolve) => setImmediate(resolve));
+    reserveSpy.mockRestore();
+    while (handedOut.length < 2 * INDEX_BLOCK + 1) handedOut.push((await allocator.reserve(issuer, 'bitstring')).idx);
+    const blocks = await ownBlocks();
+    expect(blocks).toHaveLength(3);
+    expect(blocks.filter((block) => block !== firstBlock && block !== nextBlock)).toEqual([blockOf(handedOut.at(-1)!)]);
+    expect(new Set(handedOut).size).toBe(handedOut.length);
   });
 });
 

@@ -37,20 +37,24 @@ export interface StatusAllocation {
 
 /** Lists fill to half their size at most (counted in reserved blocks: `used`), so a random free block is found in a few tries. */
 const MAX_FILL = 0.5;
+/** Indices left in the open block when the next block's reservation starts: a quarter of a block. */
+const RESERVE_AHEAD_AT = INDEX_BLOCK / 4;
 
 /**
  * Hands out status-list indices. Indices come from blocks this process reserved durably (and exclusively,
- * also among replicas) beforehand, in random order, so issuing costs no database round trip here; a block
- * left unused by a crash is never reused, and an index handed out is never handed out again.
+ * also among replicas) beforehand, in random order, so issuing costs no database round trip here; the next
+ * block is reserved while the open one lasts. A block left unused by a crash is never reused, and an index
+ * handed out is never handed out again.
  */
 @Injectable()
 export class StatusIndexAllocator {
   /** Owner recorded on the blocks this process reserves. */
   readonly ownerId = randomUUID();
   private readonly baseUrl: string;
-  /** The block each agency and list kind hands out indices from, and reservations under way. */
+  /** The block each agency and list kind hands out indices from. */
   private readonly openBlocks = new Map<string, OpenBlock>();
-  private readonly reservingBlocks = new Map<string, Promise<OpenBlock>>();
+  /** The block each agency and list kind goes on with once its open block is spent: reserved, or under way. */
+  private readonly nextBlocks = new Map<string, Promise<OpenBlock>>();
 
   constructor(
     private readonly db: Database,
@@ -77,15 +81,34 @@ export class StatusIndexAllocator {
     for (;;) {
       const open = this.openBlocks.get(key);
       if (open && open.signingKid === issuer.signingKid && open.free.length > 0) {
-        return this.allocation(kind, open.listId, open.free.pop()!);
+        const idx = open.free.pop()!;
+        // The next block is reserved while this one still lasts, so no issuance waits for a reservation's
+        // write and flush (and none commits alone because of it).
+        if (open.free.length <= RESERVE_AHEAD_AT) void this.nextBlock(key, issuer, kind);
+        return this.allocation(kind, open.listId, idx);
       }
-      let pending = this.reservingBlocks.get(key);
-      if (!pending) {
-        pending = this.reserveBlock(issuer, kind).finally(() => this.reservingBlocks.delete(key));
-        this.reservingBlocks.set(key, pending);
-      }
-      this.openBlocks.set(key, await pending);
+      const pending = this.nextBlock(key, issuer, kind);
+      const next = await pending;
+      if (this.nextBlocks.get(key) === pending) this.nextBlocks.delete(key);
+      // Callers that waited together take the same block; the first one to resume opens it.
+      if (this.openBlocks.get(key) === open) this.openBlocks.set(key, next);
     }
+  }
+
+  /** The reservation of the block after the open one, started when none is under way or held. */
+  private nextBlock(key: string, issuer: ListIssuer, kind: StatusListKind): Promise<OpenBlock> {
+    let pending = this.nextBlocks.get(key);
+    if (!pending) {
+      const reservation = this.reserveBlock(issuer, kind);
+      pending = reservation;
+      this.nextBlocks.set(key, reservation);
+      // A failed reservation is forgotten, so the next caller tries again; those waiting for it get its error
+      // (and one made ahead of need, which nobody awaits, is not an unhandled rejection).
+      reservation.catch(() => {
+        if (this.nextBlocks.get(key) === reservation) this.nextBlocks.delete(key);
+      });
+    }
+    return pending;
   }
 
   /**
