@@ -33,6 +33,7 @@ export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
 export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
 export { escapeHtml } from './html.js';
+export { base64urlText } from './base64url.js';
 export { jsonBoundsProblem, duplicateJsonMember, DEFAULT_JSON_BOUNDS, type JsonBounds } from './json-bounds.js';
 export { DatabaseOutage, isDatabaseConnectivityError } from './database-outage.js';
 export { PinoNestLogger, createRootLogger, REDACTED_LOG_PATHS } from './logger.js';

@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, hash, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { base64urlText } from '../common/base64url.js';
 import { duplicateJsonMember, jsonBoundsProblem } from '../common/json-bounds.js';
 import { isHighS } from '../common/p256.js';
 import { safeHolderPublicJwk } from './holder-key.js';
@@ -25,7 +26,7 @@ export interface DecodedJws {
 function decodeJsonPart(part: string, what: string): Record<string, unknown> {
   if (!B64URL.test(part)) throw new MalformedJws(`the JWS ${what} is not base64url`);
   let value: unknown;
-  const text = Buffer.from(part, 'base64url').toString('utf8');
+  const text = base64urlText(part);
   try {
     value = JSON.parse(text);
   } catch {
@@ -49,7 +50,7 @@ function decodeJsonPart(part: string, what: string): Record<string, unknown> {
  */
 export function readJosePart(compact: string, index: number): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(compact.split('.')[index] ?? '', 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(base64urlText(compact.split('.')[index] ?? ''));
     return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type JsonWebKey } from 'node:crypto';
+import { base64urlText } from '../common/base64url.js';
+import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
+import { b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
 
 /**
  * 128-bit salts, base64url, cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of
@@ -19,9 +22,6 @@ export function salt(): string {
   offset += SALT_BYTES;
   return out;
 }
-import type { JsonWebKey } from 'node:crypto';
-import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
-import { b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
 
 /** Upper bound on disclosures in one SD-JWT, checked before any hashing (RFC 9901 leaves it to us). */
 export const MAX_DISCLOSURES = 256;
@@ -87,7 +87,7 @@ interface Disclosure {
 function decodeDisclosure(encoded: string): Disclosure {
   let decoded: unknown;
   try {
-    decoded = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    decoded = JSON.parse(base64urlText(encoded));
   } catch {
     throw new DisclosureError('a disclosure is not base64url-encoded JSON');
   }
@@ -135,15 +135,18 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
   // Disclosures nest (a disclosed value may reference further disclosures), so each one being bounded does
   // not bound the claims they rebuild: the walk keeps its own depth and size budget (same limits).
   let nodes = 0;
+  const countNodes = (members: number) => {
+    nodes += members;
+    if (nodes > DEFAULT_JSON_BOUNDS.maxNodes)
+      throw new DisclosureError(`the disclosed claims have more than ${DEFAULT_JSON_BOUNDS.maxNodes} members`);
+  };
   const walk = (value: unknown, depth = 1): unknown => {
     if (value && typeof value === 'object') {
       if (depth > DEFAULT_JSON_BOUNDS.maxDepth)
         throw new DisclosureError(`the disclosed claims are nested deeper than ${DEFAULT_JSON_BOUNDS.maxDepth} levels`);
-      nodes += Array.isArray(value) ? value.length : Object.keys(value).length;
-      if (nodes > DEFAULT_JSON_BOUNDS.maxNodes)
-        throw new DisclosureError(`the disclosed claims have more than ${DEFAULT_JSON_BOUNDS.maxNodes} members`);
     }
     if (Array.isArray(value)) {
+      countNodes(value.length);
       const out: unknown[] = [];
       for (const element of value) {
         const isRef =
@@ -165,10 +168,12 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
     }
     if (value && typeof value === 'object') {
       const object = value as Record<string, unknown>;
+      const keys = Object.keys(object);
+      countNodes(keys.length);
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(object)) {
+      for (const key of keys) {
         if (key === '_sd' || key === '_sd_alg') continue;
-        out[key] = walk(child, depth + 1);
+        out[key] = walk(object[key], depth + 1);
       }
       const digests = object['_sd'];
       if (digests !== undefined) {

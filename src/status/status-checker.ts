@@ -1,5 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { base64urlText } from '../common/base64url.js';
 import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
 import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
 import type { StatusListMemo, VerifiedList } from './list-memo.js';
@@ -35,7 +36,7 @@ class StatusProblem extends Error {}
 /** The protected header of a compact JWS, without decoding its (large) payload. */
 function jwsHeader(jwt: string): Record<string, unknown> {
   try {
-    const header = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8')) as unknown;
+    const header = JSON.parse(base64urlText(jwt.slice(0, jwt.indexOf('.')))) as unknown;
     return header && typeof header === 'object' ? (header as Record<string, unknown>) : {};
   } catch {
     return {};
