@@ -2,6 +2,7 @@
 // event loop nor in its process (the service's CPU per request is then the process's own). Closed loop (fixed concurrency, for the peak rate) or open loop (fixed arrival rate, for
 // latency percentiles at a given load).
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +28,10 @@ export interface LoadResult {
   p99Ms: number;
   errors: number;
   firstError?: string;
+  /** CPU time of the load generator's process per measured request: what the client takes from the two cores. */
+  clientCpuMicros: number;
+  /** The load generator's own event-loop delay (p99, max): a late client inflates the latencies it measures. */
+  clientLoopDelayMs: { p99: number; max: number };
 }
 
 /** Runs one load in a fresh child process. */
@@ -48,6 +53,8 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
  */
 export async function runMeasuredLoad(spec: LoadSpec): Promise<LoadResult & { cpuMicros: number }> {
   const cpu = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const result = await runLoad(spec);
   const used = process.cpuUsage(cpu);
   return { ...result, cpuMicros: (used.user + used.system) / (spec.count + warmUpRequests(spec)) };
@@ -109,6 +116,9 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(Array.from({ length: warmUpRequests(spec) }, (_, i) => one(i)));
   latencies.length = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   if (spec.ratePerSecond) {
     const interval = 1000 / spec.ratePerSecond;
     const inFlight: Promise<void>[] = [];
@@ -127,6 +137,8 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
     );
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  loopDelay.disable();
   close();
   latencies.sort((a, b) => a - b);
   return {
@@ -136,6 +148,8 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     errors,
+    clientCpuMicros: (used.user + used.system) / spec.count,
+    clientLoopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     ...(firstError ? { firstError } : {}),
   };
 }

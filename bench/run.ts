@@ -99,6 +99,11 @@ async function once(): Promise<Measured[]> {
   console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
   const library = await libraryFloor(Math.min(N, 500), Math.min(WARMUP, 1500));
   const bare = await bareNestRoute(N, CONCURRENCY, WARMUP);
+  // The load generator shares the two cores: its CPU per request bounds every HTTP row with the service's.
+  console.log(
+    `  bare routes at peak: load generator CPU ${bare.sign.clientCpuMicros.toFixed(0)} µs/request (sign), ` +
+      `${bare.verify.clientCpuMicros.toFixed(0)} µs/request (verify)`,
+  );
   const rows: (Row & { database: string })[] = [
     { database: '-', label: '@sd-jwt/sd-jwt-vc alone: issue', ceiling: 'sign', perSecond: library.issue },
     { database: '-', label: '@sd-jwt/sd-jwt-vc alone: verify', ceiling: 'verify', perSecond: library.verify },

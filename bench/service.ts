@@ -1,6 +1,7 @@
 // The service under load: started on one database, made ready (agency active, authorised, first status
 // lists anchored), then measured in-process and over HTTP.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
@@ -207,7 +208,8 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       const grouped = issuance.groupCommitStats;
       const meanGroup = (grouped.jobs - groups.jobs) / Math.max(1, grouped.groups - groups.groups);
       console.log(
-        `  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %` +
+        `  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %, ` +
+          `load generator CPU ${peak.clientCpuMicros.toFixed(0)} µs/request` +
           (what === 'issue' ? `, mean group commit ${meanGroup.toFixed(1)}` : ''),
       );
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
@@ -216,13 +218,16 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       const pauses = new GcPauses();
       const flushesBeforeHalf = walSync?.flushes ?? 0;
       if (walSync) walSync.longestFlushMs = 0;
+      const served = new ServedLatency(app.getHttpServer() as Server);
       stalls.enable();
       const half = checked(
         await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
       );
       stalls.disable();
       console.log(
-        `  ${options.label}: HTTP ${what} at half rate, event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
+        `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms, ` +
+          `${served.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
+          `max ${half.clientLoopDelayMs.max.toFixed(1)} ms; service event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
           `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses.stop()}` +
           (walSync && what === 'issue'
             ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
@@ -240,6 +245,30 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     return rows;
   } finally {
     await running.close();
+  }
+}
+
+/**
+ * How long the service held each request: from its headers parsed to its response handed to the socket. The
+ * client's latency minus this is time spent before the service read the request (an event loop busy or
+ * stalled, the process not scheduled) or after it answered (the client's own process).
+ */
+class ServedLatency {
+  private readonly durations: number[] = [];
+  private readonly onRequest = (_request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    response.once('finish', () => this.durations.push(performance.now() - started));
+  };
+
+  constructor(private readonly server: Server) {
+    // Before Fastify's own listener, so the time includes its routing and body parsing.
+    server.prependListener('request', this.onRequest);
+  }
+
+  stop(): string {
+    this.server.off('request', this.onRequest);
+    const sorted = this.durations.sort((a, b) => a - b);
+    return `served in p50 ${percentile(sorted, 50).toFixed(1)} / p99 ${percentile(sorted, 99).toFixed(1)} ms`;
   }
 }
 
