@@ -46,6 +46,30 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     expect(() => applyDisclosures({ ...payload, _sd_alg: 'md5' }, [])).toThrow('unsupported _sd_alg');
   });
 
+  it('keeps claims named like Object.prototype members as own claims, __proto__ included', () => {
+    const constructorClaim = createDisclosure('constructor', 'a claim');
+    const protoClaim = createDisclosure('__proto__', { polluted: true });
+    // As JSON.parse makes it: a plaintext "__proto__" member is an own property.
+    const payload = JSON.parse(
+      `{"iss":"did:x","toString":"plain","nested":{"__proto__":{"inner":1}},"_sd":["${constructorClaim.digest}","${protoClaim.digest}"]}`,
+    ) as Record<string, unknown>;
+    const claims = applyDisclosures(payload, [constructorClaim.disclosure, protoClaim.disclosure]);
+    expect(Object.getPrototypeOf(claims)).toBe(Object.prototype);
+    expect(Object.keys(claims).sort()).toEqual(['__proto__', 'constructor', 'iss', 'nested', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(claims, '__proto__')?.value).toEqual({ polluted: true });
+    expect(claims['constructor']).toBe('a claim');
+    expect((claims as { polluted?: unknown }).polluted).toBeUndefined();
+    const nested = claims['nested'] as Record<string, unknown>;
+    expect(Object.getPrototypeOf(nested)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(nested, '__proto__')?.value).toEqual({ inner: 1 });
+    // A disclosed name collides only with an own plaintext claim, not with an inherited member.
+    const toStringClaim = createDisclosure('toString', 'disclosed');
+    expect(() => applyDisclosures({ toString: 'plain', _sd: [toStringClaim.digest] }, [toStringClaim.disclosure])).toThrow(
+      'collides with a plaintext claim',
+    );
+    expect(applyDisclosures({ _sd: [toStringClaim.digest] }, [toStringClaim.disclosure])).toEqual({ toString: 'disclosed' });
+  });
+
   it('handles array element disclosures', () => {
     const element = b64urlJson(['salt-salt-salt-salt-salt', 'DE']);
     const digest = createHash('sha256').update(element).digest('base64url');

@@ -108,6 +108,15 @@ function decodeDisclosure(encoded: string): Disclosure {
 }
 
 /**
+ * Sets a claim as an own property whatever its name: assigning `__proto__` would call Object.prototype's
+ * setter instead (the claim lost, the value made the object's prototype).
+ */
+function setClaim(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
+}
+
+/**
  * Reconstructs the disclosed claims from the verified payload, enforcing RFC 9901 §7.1 strictly where
  * @sd-jwt 0.19 is lenient: every disclosure must be referenced exactly once, none may repeat, digests
  * must be unique, and a disclosed name may not collide with a plaintext claim.
@@ -173,7 +182,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
       const out: Record<string, unknown> = {};
       for (const key of keys) {
         if (key === '_sd' || key === '_sd_alg') continue;
-        out[key] = walk(object[key], depth + 1);
+        setClaim(out, key, walk(object[key], depth + 1));
       }
       const digests = object['_sd'];
       if (digests !== undefined) {
@@ -182,9 +191,9 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
           const disclosure = referenced(digest);
           if (!disclosure) continue;
           if (disclosure.name === undefined) throw new DisclosureError('an object property disclosure has no claim name');
-          if (disclosure.name in out)
+          if (Object.hasOwn(out, disclosure.name))
             throw new DisclosureError(`the disclosed claim ${disclosure.name} collides with a plaintext claim`);
-          out[disclosure.name] = walk(disclosure.value, depth + 1);
+          setClaim(out, disclosure.name, walk(disclosure.value, depth + 1));
         }
       }
       return out;

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { Database, isUniqueViolation, type SqlPart, type Tx } from '../persistence/index.js';
@@ -39,6 +39,8 @@ export interface StatusAllocation {
 const MAX_FILL = 0.5;
 /** Indices left in the open block when the next block's reservation starts: a quarter of a block. */
 const RESERVE_AHEAD_AT = INDEX_BLOCK / 4;
+/** After a failed reservation, how long issuances do not start another one ahead of need. */
+const AHEAD_RETRY_PAUSE_MS = 1_000;
 
 /**
  * Hands out status-list indices. Indices come from blocks this process reserved durably (and exclusively,
@@ -47,7 +49,7 @@ const RESERVE_AHEAD_AT = INDEX_BLOCK / 4;
  * handed out is never handed out again.
  */
 @Injectable()
-export class StatusIndexAllocator {
+export class StatusIndexAllocator implements BeforeApplicationShutdown {
   /** Owner recorded on the blocks this process reserves. */
   readonly ownerId = randomUUID();
   private readonly baseUrl: string;
@@ -55,6 +57,9 @@ export class StatusIndexAllocator {
   private readonly openBlocks = new Map<string, OpenBlock>();
   /** The block each agency and list kind goes on with once its open block is spent: reserved, or under way. */
   private readonly nextBlocks = new Map<string, Promise<OpenBlock>>();
+  /** After a reservation made ahead failed: no other one ahead before this time (the caller in need still tries). */
+  private readonly aheadPausedUntil = new Map<string, number>();
+  private readonly logger = new Logger('StatusIndexAllocator');
 
   constructor(
     private readonly db: Database,
@@ -84,15 +89,31 @@ export class StatusIndexAllocator {
         const idx = open.free.pop()!;
         // The next block is reserved while this one still lasts, so no issuance waits for a reservation's
         // write and flush (and none commits alone because of it).
-        if (open.free.length <= RESERVE_AHEAD_AT) void this.nextBlock(key, issuer, kind);
+        if (open.free.length <= RESERVE_AHEAD_AT && !this.nextBlocks.has(key) && this.mayReserveAhead(key)) {
+          void this.nextBlock(key, issuer, kind);
+        }
         return this.allocation(kind, open.listId, idx);
       }
       const pending = this.nextBlock(key, issuer, kind);
       const next = await pending;
       if (this.nextBlocks.get(key) === pending) this.nextBlocks.delete(key);
-      // Callers that waited together take the same block; the first one to resume opens it.
-      if (this.openBlocks.get(key) === open) this.openBlocks.set(key, next);
+      // Callers that waited together take the same block; the first one to resume opens it. A block reserved
+      // ahead under a signing key since replaced is left unused (the loop reserves one under the new key).
+      if (this.openBlocks.get(key) === open && next.signingKid === issuer.signingKid) this.openBlocks.set(key, next);
     }
+  }
+
+  /** Lets reservations under way finish before the database closes (a block is used only once durable anyway). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.nextBlocks.values()]);
+  }
+
+  private mayReserveAhead(key: string): boolean {
+    const pausedUntil = this.aheadPausedUntil.get(key);
+    if (pausedUntil === undefined) return true;
+    if (Date.now() < pausedUntil) return false;
+    this.aheadPausedUntil.delete(key);
+    return true;
   }
 
   /** The reservation of the block after the open one, started when none is under way or held. */
@@ -104,8 +125,10 @@ export class StatusIndexAllocator {
       this.nextBlocks.set(key, reservation);
       // A failed reservation is forgotten, so the next caller tries again; those waiting for it get its error
       // (and one made ahead of need, which nobody awaits, is not an unhandled rejection).
-      reservation.catch(() => {
+      reservation.catch((error: unknown) => {
         if (this.nextBlocks.get(key) === reservation) this.nextBlocks.delete(key);
+        this.aheadPausedUntil.set(key, Date.now() + AHEAD_RETRY_PAUSE_MS);
+        this.logger.warn(`status index block reservation failed: ${(error as Error).message}`);
       });
     }
     return pending;
