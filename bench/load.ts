@@ -18,6 +18,12 @@ export interface LoadSpec {
   count: number;
   /** Open loop: requests started at this rate (per second) instead, `count` of them. */
   ratePerSecond?: number;
+  /**
+   * Requests sent first (closed loop, not measured) by the same process: a fresh load generator is as cold
+   * as a fresh server (V8 tiers its request path up over thousands of requests), and a cold client costs
+   * several times its warm CPU per request and answers late.
+   */
+  warmUp?: number;
 }
 
 export interface LoadResult {
@@ -34,11 +40,17 @@ export interface LoadResult {
   clientLoopDelayMs: { p99: number; max: number };
 }
 
-/** Runs one load in a fresh child process. */
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs one load in a fresh child process: its warm-up first, then the measured requests. `onMeasuring` is
+ * called when the measured part starts (what the caller measures on its side starts there too).
+ */
+export function runLoad(spec: LoadSpec, onMeasuring?: () => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], { serialization: 'advanced' });
-    child.once('message', (result: LoadResult) => resolve(result));
+    child.on('message', (message: LoadResult | typeof MEASURING) => {
+      if (message === MEASURING) onMeasuring?.();
+      else resolve(message);
+    });
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code !== 0) reject(new Error(`load generator exited with ${code}`));
@@ -47,19 +59,18 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-/**
- * `runLoad`, with the CPU time this process (the service under load) spent per request, warm-up requests
- * included: the generator runs in another process, so none of it is the client's.
- */
-export async function runMeasuredLoad(spec: LoadSpec): Promise<LoadResult & { cpuMicros: number }> {
-  const cpu = process.cpuUsage();
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  loopDelay.enable();
-  const result = await runLoad(spec);
+/** `runLoad`, with the CPU time this process (the service under load) spent per measured request. */
+export async function runMeasuredLoad(spec: LoadSpec, onMeasuring?: () => void): Promise<LoadResult & { cpuMicros: number }> {
+  let cpu = process.cpuUsage();
+  const result = await runLoad(spec, () => {
+    cpu = process.cpuUsage();
+    onMeasuring?.();
+  });
   const used = process.cpuUsage(cpu);
-  return { ...result, cpuMicros: (used.user + used.system) / (spec.count + warmUpRequests(spec)) };
+  return { ...result, cpuMicros: (used.user + used.system) / spec.count };
 }
 
+const MEASURING = 'measuring';
 const warmUpRequests = (spec: LoadSpec) => Math.min(spec.concurrency, 32);
 
 export function percentile(sorted: number[], p: number): number {
@@ -114,7 +125,15 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   };
   // Warm-up, not counted: opens the connections and warms the JIT on both sides.
   await Promise.all(Array.from({ length: warmUpRequests(spec) }, (_, i) => one(i)));
+  const warmUp = spec.warmUp ?? 0;
+  await Promise.all(
+    Array.from({ length: spec.concurrency }, async () => {
+      while (next < warmUp) await one(next++);
+    }),
+  );
+  next = 0;
   latencies.length = 0;
+  await new Promise<void>((resolve) => process.send!(MEASURING, () => resolve()));
   const started = performance.now();
   const cpu = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });

@@ -208,10 +208,19 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     ] as const) {
       // The service runs on this thread and the load generator in a child process: the profile and the
       // CPU time are the server's.
+      // The service is warmed by one load generator, then measured by another that warms itself first (each
+      // fresh process is as cold as the service was); the counters start when the measured requests do.
       await runLoad({ ...spec, count: warmUp });
-      const loop = performance.eventLoopUtilization();
-      const groups = issuance.groupCommitStats;
-      const peak = checked(await profiled(options.profileDir, `${options.label}-http-${what}`, () => runMeasuredLoad(spec)));
+      let loop = performance.eventLoopUtilization();
+      let groups = issuance.groupCommitStats;
+      const peak = checked(
+        await profiled(options.profileDir, `${options.label}-http-${what}`, () =>
+          runMeasuredLoad({ ...spec, warmUp }, () => {
+            loop = performance.eventLoopUtilization();
+            groups = issuance.groupCommitStats;
+          }),
+        ),
+      );
       // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
       const busy = performance.eventLoopUtilization(loop).utilization;
       const grouped = issuance.groupCommitStats;
@@ -224,20 +233,27 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
       const stalls = monitorEventLoopDelay({ resolution: 1 });
-      const pauses = new GcPauses();
-      const flushesBeforeHalf = walSync?.flushes ?? 0;
-      if (walSync) walSync.longestFlushMs = 0;
-      const served = new ServedLatency(app.getHttpServer() as Server);
-      stalls.enable();
+      let pauses: GcPauses | undefined;
+      let served: ServedLatency | undefined;
+      let flushesBeforeHalf = 0;
       const half = checked(
-        await runLoad({ ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2 }),
+        await runLoad(
+          { ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2, warmUp },
+          () => {
+            pauses = new GcPauses();
+            served = new ServedLatency(app.getHttpServer() as Server);
+            flushesBeforeHalf = walSync?.flushes ?? 0;
+            if (walSync) walSync.longestFlushMs = 0;
+            stalls.enable();
+          },
+        ),
       );
       stalls.disable();
       console.log(
         `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms, ` +
-          `${served.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
+          `${served!.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
           `max ${half.clientLoopDelayMs.max.toFixed(1)} ms; service event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses.stop()}` +
+          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses!.stop()}` +
           (walSync && what === 'issue'
             ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
             : ''),
