@@ -120,7 +120,8 @@ export async function bareNestRoute(
       concurrency,
       count,
     });
-    // Warmed up as the service's routes are (see benchService), so both are compared at their steady state.
+    // The measuring load generator warms itself and the route up first, so both are measured warm, as the
+    // service's routes are (see benchService).
     const measured = (path: string) => runMeasuredLoad({ ...spec(path), warmUp });
     return { sign: await measured('sign'), verify: await measured('verify') };
   } finally {

@@ -19,9 +19,9 @@ export interface LoadSpec {
   /** Open loop: requests started at this rate (per second) instead, `count` of them. */
   ratePerSecond?: number;
   /**
-   * Requests sent first (closed loop, not measured) by the same process: a fresh load generator is as cold
-   * as a fresh server (V8 tiers its request path up over thousands of requests), and a cold client costs
-   * several times its warm CPU per request and answers late.
+   * Requests sent first, unmeasured, by the same process and at the same load (closed or open loop): a fresh
+   * load generator is as cold as a fresh server (V8 tiers its request path up over thousands of requests),
+   * and a cold client costs several times its warm CPU per request and answers late.
    */
   warmUp?: number;
 }

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { base64urlText } from '../common/base64url.js';
+import { base64urlText } from '../common/index.js';
 import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
 import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
 import type { StatusListMemo, VerifiedList } from './list-memo.js';
