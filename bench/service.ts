@@ -1,6 +1,6 @@
 // The service under load: started on one database, made ready (agency active, authorised, first status
 // lists anchored), then measured in-process and over HTTP.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -66,7 +66,12 @@ async function inProcess(count: number, concurrency: number, task: (i: number) =
   };
 }
 
-async function profiled<T>(dir: string | undefined, name: string, run: () => Promise<T>): Promise<T> {
+async function profiled<T>(
+  dir: string | undefined,
+  name: string,
+  run: () => Promise<T>,
+  { allocations = true }: { allocations?: boolean } = {},
+): Promise<T> {
   if (!dir) return run();
   const session = new Session();
   session.connect();
@@ -75,22 +80,26 @@ async function profiled<T>(dir: string | undefined, name: string, run: () => Pro
   await session.post('Profiler.setSamplingInterval', { interval: 250 });
   await session.post('Profiler.start');
   // Allocations too, those a scavenge collects included: what the young generation's pauses are made of.
-  await session.post('HeapProfiler.enable');
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 16 * 1024,
-    includeObjectsCollectedByMinorGC: true,
-    includeObjectsCollectedByMajorGC: true,
-  });
+  if (allocations) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 16 * 1024,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    });
+  }
   try {
     return await run();
   } finally {
     const { profile } = await session.post('Profiler.stop');
-    const { profile: allocations } = await session.post('HeapProfiler.stopSampling');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${name}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
-    writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(allocations));
-    console.log(`  profiles written: ${file}, .heapprofile (allocations)`);
+    if (allocations) {
+      const { profile: sampled } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(sampled));
+    }
+    console.log(`  profile written: ${file}${allocations ? ', .heapprofile (allocations)' : ''}`);
     session.disconnect();
   }
 }
@@ -236,24 +245,43 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       let pauses: GcPauses | undefined;
       let served: ServedLatency | undefined;
       let flushesBeforeHalf = 0;
+      let usageBeforeHalf = process.resourceUsage();
+      let runQueueBeforeHalf = mainThreadRunQueueMs();
+      // Profiled too (CPU only): the timeline shows what held the event loop when the tail formed.
       const half = checked(
-        await runLoad(
-          { ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2, warmUp },
-          () => {
-            pauses = new GcPauses();
-            served = new ServedLatency(app.getHttpServer() as Server);
-            flushesBeforeHalf = walSync?.flushes ?? 0;
-            if (walSync) walSync.longestFlushMs = 0;
-            stalls.enable();
-          },
+        await profiled(
+          options.profileDir,
+          `${options.label}-http-${what}-half-rate`,
+          () =>
+            runLoad(
+              { ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2, warmUp },
+              () => {
+                pauses = new GcPauses();
+                served = new ServedLatency(app.getHttpServer() as Server);
+                flushesBeforeHalf = walSync?.flushes ?? 0;
+                usageBeforeHalf = process.resourceUsage();
+                runQueueBeforeHalf = mainThreadRunQueueMs();
+                if (walSync) walSync.longestFlushMs = 0;
+                stalls.enable();
+              },
+            ),
+          { allocations: false },
         ),
       );
       stalls.disable();
+      // Preemptions: times the kernel took a core from one of the service's threads to run another process
+      // (the load generator, the database, the chain node share the machine). A stall the profile cannot see.
+      const preempted = process.resourceUsage().involuntaryContextSwitches - usageBeforeHalf.involuntaryContextSwitches;
+      const runQueue = mainThreadRunQueueMs();
+      const waited =
+        runQueue === undefined || runQueueBeforeHalf === undefined
+          ? ''
+          : `, waited ${(runQueue - runQueueBeforeHalf).toFixed(0)} ms for a core`;
       console.log(
         `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms, ` +
           `${served!.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
           `max ${half.clientLoopDelayMs.max.toFixed(1)} ms; service event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms; ${pauses!.stop()}` +
+          `max ${(stalls.max / 1e6).toFixed(1)} ms, preempted ${preempted} times${waited}; ${pauses!.stop()}` +
           (walSync && what === 'issue'
             ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
             : ''),
@@ -294,6 +322,16 @@ class ServedLatency {
     this.server.off('request', this.onRequest);
     const sorted = this.durations.sort((a, b) => a - b);
     return `served in p50 ${percentile(sorted, 50).toFixed(1)} / p99 ${percentile(sorted, 99).toFixed(1)} ms`;
+  }
+}
+
+/** Linux: how long the service's main thread has waited, runnable, for a core (`/proc/self/schedstat`). */
+function mainThreadRunQueueMs(): number | undefined {
+  try {
+    const waitingNs = Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]);
+    return Number.isFinite(waitingNs) ? waitingNs / 1e6 : undefined;
+  } catch {
+    return undefined;
   }
 }
 
