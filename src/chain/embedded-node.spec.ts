@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { EmbeddedChainNode, EmbeddedNodePortBusyError, freePort } from './embedded-node.js';
 import { restartDelayMs } from './chain-bootstrap.js';
@@ -22,6 +23,19 @@ describe('EmbeddedChainNode', () => {
     const started = EmbeddedChainNode.start({ chainId: 7777, port, readyTimeoutMs: 5_000 });
     await expect(started).rejects.toBeInstanceOf(EmbeddedNodePortBusyError);
     await expect(started).rejects.toMatchObject({ port, foundChainId: 7777 });
+  });
+
+  it('picks free ports below the ephemeral range, which outgoing connections never take meanwhile', async () => {
+    const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(ephemeralLow!);
+    }
+    // Each can be listened on (the one picked last too, though nothing holds it).
+    orphan = createServer();
+    await new Promise<void>((resolve, reject) => orphan!.once('error', reject).listen(ports.at(-1), '127.0.0.1', resolve));
+    expect((orphan.address() as { port: number }).port).toBe(ports.at(-1));
   });
 
   it('backs off between restarts, doubling up to a minute', () => {

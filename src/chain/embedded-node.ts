@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -212,14 +214,46 @@ export class EmbeddedChainNode {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Local ports the kernel hands to outgoing connections (Linux); elsewhere IANA's dynamic range. */
+function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! > 0 && high! >= low!) return { low: low!, high: high! };
+  } catch {
+    // not Linux: the default below
+  }
+  return { low: 49152, high: 65535 };
+}
+
+/** Whether 127.0.0.1:`port` can be listened on now (0: any port; the one the kernel chose is returned). */
+function listenable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const chosen = (server.address() as { port: number }).port;
+      server.close(() => resolve(chosen));
     });
   });
+}
+
+/** Below the ephemeral range: ports from here up are not handed to outgoing connections. */
+const LOWEST_PICKED_PORT = 10_000;
+
+/**
+ * A port free now, picked below the kernel's ephemeral range. The caller listens on it later (an app
+ * starts its chain node and database first: seconds); a port from the ephemeral range could meanwhile be
+ * given to one of the machine's outgoing connections as its local port, and the listen would fail with
+ * EADDRINUSE. Falls back to a port the kernel chooses when no such range is left.
+ */
+export async function freePort(): Promise<number> {
+  const highest = ephemeralPorts().low - 1;
+  for (let attempt = 0; highest - LOWEST_PICKED_PORT >= 1000 && attempt < 64; attempt++) {
+    const port = randomInt(LOWEST_PICKED_PORT, highest + 1);
+    if ((await listenable(port)) !== undefined) return port;
+  }
+  const chosen = await listenable(0);
+  if (chosen === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return chosen;
 }
