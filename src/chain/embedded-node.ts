@@ -214,15 +214,15 @@ export class EmbeddedChainNode {
   }
 }
 
-/** Local ports the kernel hands to outgoing connections (Linux); elsewhere IANA's dynamic range. */
-function ephemeralPorts(): { low: number; high: number } {
+/** The lowest local port the kernel hands to outgoing connections (Linux); elsewhere IANA's dynamic range. */
+function lowestEphemeralPort(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high) && low! > 0 && high! >= low!) return { low: low!, high: high! };
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
   } catch {
     // not Linux: the default below
   }
-  return { low: 49152, high: 65535 };
+  return 49_152;
 }
 
 /** Whether 127.0.0.1:`port` can be listened on now (0: any port; the one the kernel chose is returned). */
@@ -238,7 +238,7 @@ function listenable(port: number): Promise<number | undefined> {
   });
 }
 
-/** Below the ephemeral range: ports from here up are not handed to outgoing connections. */
+/** Picked ports lie from here up to just below the ephemeral range, which outgoing connections draw from. */
 const LOWEST_PICKED_PORT = 10_000;
 
 /**
@@ -248,7 +248,7 @@ const LOWEST_PICKED_PORT = 10_000;
  * EADDRINUSE. Falls back to a port the kernel chooses when no such range is left.
  */
 export async function freePort(): Promise<number> {
-  const highest = ephemeralPorts().low - 1;
+  const highest = lowestEphemeralPort() - 1;
   for (let attempt = 0; highest - LOWEST_PICKED_PORT >= 1000 && attempt < 64; attempt++) {
     const port = randomInt(LOWEST_PICKED_PORT, highest + 1);
     if ((await listenable(port)) !== undefined) return port;
