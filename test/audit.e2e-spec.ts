@@ -18,11 +18,19 @@ const LICENCE = {
   expiry_date: '2031-01-05',
 };
 
+/** What `audit:verify` prints (the members these tests read). */
+interface AuditVerifyReport {
+  anchors: { ok: boolean }[];
+  anchoredThrough?: number;
+  firstBroken?: { seq: number; problem: string };
+}
+
 /**
  * Issue 17 part 2: the hash-chained audit trail anchored on chain (audit:verify finds edited, deleted and
  * re-ordered rows; an inclusion proof checks against the root read from the contract with ethers), and the
  * holders' usage log (a holder sees exactly the verifications of their own credential).
  */
+
 describe('audit trail and usage log', () => {
   let app: TestApp;
   let db: Database;
@@ -40,7 +48,7 @@ describe('audit trail and usage log', () => {
         ? { DATABASE_URL: app.config.database.url }
         : { SQLITE_PATH: app.config.database.path }),
       CHAIN_RPC_URL: app.rpcUrl,
-    }) as Promise<{ ok: boolean; output: Record<string, any> }>;
+    }) as Promise<{ ok: boolean; output: AuditVerifyReport }>;
   const sql = (text: string, ...params: unknown[]) =>
     db.dataSource.query(
       app.dbKind === 'postgres' ? text.replace(/\?/g, (_, i: number) => `$${text.slice(0, i).split('?').length}`) : text,
