@@ -30,7 +30,6 @@ interface AuditVerifyReport {
  * re-ordered rows; an inclusion proof checks against the root read from the contract with ethers), and the
  * holders' usage log (a holder sees exactly the verifications of their own credential).
  */
-
 describe('audit trail and usage log', () => {
   let app: TestApp;
   let db: Database;
