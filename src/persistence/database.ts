@@ -11,6 +11,7 @@ import {
 import { SqlDriver, type SqlExecutor } from './driver.js';
 import { RememberedRows } from './remembered-rows.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalIndexHeader } from './wal-index-header.js';
 import { DurabilityBarrier, WalFile } from './wal-sync.js';
 
 /** WAL frames (pages) after which the service's connection checkpoints itself once the worker runs (~40 MB). */
@@ -53,6 +54,8 @@ export class Database implements OnApplicationShutdown {
   private readonly memories = new Map<string, RememberedRows<object>>();
   /** SQLite: the connection's data and schema versions, read once for all its feeds. */
   private sqliteVersions: SqliteVersions | undefined;
+  /** SQLite file: the WAL-index header that spares the versions statement while nobody committed. */
+  private walIndex: WalIndexHeader | undefined;
   /** SQLite file: `total_changes()` of the connection (rows changed since it opened): tells `serial` an item wrote. */
   private readonly totalChanges: { get(): unknown } | undefined;
 
@@ -189,7 +192,8 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = this.connection();
-      this.sqliteVersions ??= new SqliteVersions(connection);
+      this.walIndex ??= new WalIndexHeader(this.walFile.databasePath);
+      this.sqliteVersions ??= new SqliteVersions(connection, this.walIndex);
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
@@ -228,6 +232,8 @@ export class Database implements OnApplicationShutdown {
     await this.checkpointer?.close();
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    // Only now: closing the -shm descriptor drops this process's locks on the file (see wal-index-header.ts).
+    this.walIndex?.release();
     await this.walFile?.close();
   }
 }
