@@ -10,7 +10,7 @@ import { startApp, type RunningApp } from '../src/app.js';
 import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { VerifierService } from '../src/verifier/index.js';
-import { CLAIMS } from './ceiling.js';
+import { bracketed, CLAIMS } from './ceiling.js';
 import { percentile, runLoad, runMeasuredLoad, type LoadResult } from './load.js';
 
 export interface BenchOptions {
@@ -34,6 +34,8 @@ export interface Row {
   p99Ms?: number;
   /** CPU time of the service process (all its threads) per operation, in microseconds (HTTP: warm-up included). */
   cpuMicros?: number;
+  /** The raw rate of the row's ceiling measured right before and after the row (their mean), see `bracketed`. */
+  nearCeiling?: number;
 }
 
 type Format = 'dc+sd-jwt' | 'jwt_vc_json';
@@ -164,8 +166,10 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     const before = issuance.groupCommitStats;
     const walSync = app.get(Database).walSync;
     const flushesBefore = { n: walSync?.flushes ?? 0, ms: walSync?.flushMs ?? 0 };
-    const issueRate = await profiled(options.profileDir, `${options.label}-issue`, () =>
-      inProcess(n, concurrency, async () => issued.push(await issueOne(format))),
+    const { result: issueRate, nearCeiling: issueCeiling } = await bracketed('sign', () =>
+      profiled(options.profileDir, `${options.label}-issue`, () =>
+        inProcess(n, concurrency, async () => issued.push(await issueOne(format))),
+      ),
     );
     const after = issuance.groupCommitStats;
     if (walSync) {
@@ -180,16 +184,24 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       label: `issue ${format}, in-process x${concurrency} (group ${groupSize.toFixed(1)})`,
       ceiling: 'sign',
       ...issueRate,
+      nearCeiling: issueCeiling,
     });
-    const issue8 = await inProcess(n, 8, () => issueOne(format));
-    rows.push({ label: `issue ${format}, in-process x8`, ceiling: 'sign', ...issue8 });
+    const issue8 = await bracketed('sign', () => inProcess(n, 8, () => issueOne(format)));
+    rows.push({ label: `issue ${format}, in-process x8`, ceiling: 'sign', ...issue8.result, nearCeiling: issue8.nearCeiling });
     const verifyOne = async (i: number) => {
       const result = await verifier.verifyCredential(issued[i % issued.length]!);
       if (!result.verified) throw new Error(JSON.stringify(result.checks));
     };
     await inProcess(warmUp, 1, verifyOne);
-    const verifyRate = await profiled(options.profileDir, `${options.label}-verify`, () => inProcess(n, 1, verifyOne));
-    rows.push({ label: `verify ${format} incl. status, in-process`, ceiling: 'verify', ...verifyRate });
+    const verifyRate = await bracketed('verify', () =>
+      profiled(options.profileDir, `${options.label}-verify`, () => inProcess(n, 1, verifyOne)),
+    );
+    rows.push({
+      label: `verify ${format} incl. status, in-process`,
+      ceiling: 'verify',
+      ...verifyRate.result,
+      nearCeiling: verifyRate.nearCeiling,
+    });
 
     const issueSpec = {
       url: `${url}/credentials/issue`,
@@ -222,17 +234,19 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       await runLoad({ ...spec, count: warmUp });
       let loop = performance.eventLoopUtilization();
       let groups = issuance.groupCommitStats;
-      const peak = checked(
-        await profiled(options.profileDir, `${options.label}-http-${what}`, () =>
-          runMeasuredLoad({ ...spec, warmUp }, () => {
-            loop = performance.eventLoopUtilization();
-            groups = issuance.groupCommitStats;
-          }),
-        ),
-      );
-      // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
-      const busy = performance.eventLoopUtilization(loop).utilization;
-      const grouped = issuance.groupCommitStats;
+      const { result: peak, nearCeiling: peakCeiling } = await bracketed(ceiling, async () => {
+        const measured = checked(
+          await profiled(options.profileDir, `${options.label}-http-${what}`, () =>
+            runMeasuredLoad({ ...spec, warmUp }, () => {
+              loop = performance.eventLoopUtilization();
+              groups = issuance.groupCommitStats;
+            }),
+          ),
+        );
+        // How busy the service's event loop was at the peak: near 100 % means the service thread is the bound.
+        return { ...measured, busy: performance.eventLoopUtilization(loop).utilization, grouped: issuance.groupCommitStats };
+      });
+      const { busy, grouped } = peak;
       const meanGroup = (grouped.jobs - groups.jobs) / Math.max(1, grouped.groups - groups.groups);
       console.log(
         `  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %, ` +
@@ -291,6 +305,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
         ceiling,
         perSecond: peak.perSecond,
         cpuMicros: peak.cpuMicros,
+        nearCeiling: peakCeiling,
         p50Ms: half.p50Ms,
         p99Ms: half.p99Ms,
       });
