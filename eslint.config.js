@@ -53,6 +53,19 @@ function layerRules() {
   });
 }
 
+/** Repositories, entities and src/persistence: where database code lives. */
+const DATA_LAYER = ['**/*.repository.ts', '**/*.entity.ts', 'src/persistence/**', 'src/entities.ts'];
+
+/**
+ * ADR 26: an unfinished cursor holds a read snapshot on the service's SQLite connection while
+ * `inTransaction` is false, and the change feeds would pair that snapshot's `data_version` with the current
+ * WAL-index header, missing another connection's commit. Read rows with `all`/`get`.
+ */
+const NO_CURSORS = {
+  selector: "CallExpression[callee.property.name='iterate']",
+  message: 'ADR 26: no SQLite cursors (.iterate()) in the service: they hide commits from the change feeds.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'docker/**/*.cjs'] },
   js.configs.recommended,
@@ -81,7 +94,7 @@ export default tseslint.config(
     // ADR 2: TypeORM only in repositories (and entities, migrations, src/persistence). Elsewhere a query is
     // a repository method whose name says the use case.
     files: ['src/**/*.ts'],
-    ignores: ['**/*.spec.ts', '**/*.repository.ts', '**/*.entity.ts', 'src/persistence/**', 'src/entities.ts'],
+    ignores: ['**/*.spec.ts', ...DATA_LAYER],
     rules: {
       'no-restricted-syntax': [
         'error',
@@ -93,8 +106,14 @@ export default tseslint.config(
           selector: 'CallExpression[callee.property.name=/^(getRepository|createQueryBuilder)$/]',
           message: 'ADR 2: queries belong in a repository (*.repository.ts).',
         },
+        NO_CURSORS,
       ],
     },
+  },
+  {
+    files: DATA_LAYER,
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-syntax': ['error', NO_CURSORS] },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],

@@ -4,9 +4,9 @@ import { ESLint } from 'eslint';
 describe('module layers (eslint.config.js)', () => {
   const eslint = new ESLint();
 
-  const errorsFor = async (filePath: string, code: string) => {
+  const errorsFor = async (filePath: string, code: string, rule = 'no-restricted-imports') => {
     const [result] = await eslint.lintText(code, { filePath });
-    return result!.messages.filter((message) => message.ruleId === 'no-restricted-imports').map((message) => message.message);
+    return result!.messages.filter((message) => message.ruleId === rule).map((message) => message.message);
   };
 
   it('refuses imports from the same or a higher layer, at any folder depth', async () => {
@@ -22,5 +22,26 @@ describe('module layers (eslint.config.js)', () => {
     expect(await errorsFor('src/issuer/agencies/auth.ts', "export { x } from '../credentials/index.js';\n")).toEqual([]);
     expect(await errorsFor('src/status/lists.ts', "export { x } from '../credentials/index.js';\n")).toEqual([]);
     expect(await errorsFor('src/verifier/verifier.service.ts', "export { x } from '../oid4vp/index.js';\n")).toEqual([]);
+  }, 120_000);
+
+  it('refuses SQLite cursors in repositories, src/persistence and elsewhere, and keeps TypeORM in repositories (ADR 26, ADR 2)', async () => {
+    const cursor = 'declare const statement: { iterate(): unknown };\nstatement.iterate();\n';
+    for (const file of ['src/status/status.repository.ts', 'src/persistence/driver.ts', 'src/verifier/verifier.service.ts']) {
+      expect(await errorsFor(file, cursor, 'no-restricted-syntax')).toEqual([expect.stringContaining('ADR 26')]);
+    }
+    expect(
+      await errorsFor(
+        'src/verifier/verifier.service.ts',
+        "import { DataSource } from 'typeorm';\nvoid DataSource;\n",
+        'no-restricted-syntax',
+      ),
+    ).toEqual([expect.stringContaining('ADR 2')]);
+    expect(
+      await errorsFor(
+        'src/status/status.repository.ts',
+        "import { DataSource } from 'typeorm';\nvoid DataSource;\n",
+        'no-restricted-syntax',
+      ),
+    ).toEqual([]);
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
@@ -54,8 +55,6 @@ export class Database implements OnApplicationShutdown {
   private readonly memories = new Map<string, RememberedRows<object>>();
   /** SQLite: the connection's data and schema versions, read once for all its feeds. */
   private sqliteVersions: SqliteVersions | undefined;
-  /** SQLite file: the WAL-index header that spares the versions statement while nobody committed. */
-  private walIndex: WalIndexHeader | undefined;
   /** SQLite file: `total_changes()` of the connection (rows changed since it opened): tells `serial` an item wrote. */
   private readonly totalChanges: { get(): unknown } | undefined;
 
@@ -63,7 +62,9 @@ export class Database implements OnApplicationShutdown {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
     this.driver = new SqlDriver(dataSource);
     const path = dataSource.options.type === 'better-sqlite3' ? dataSource.options.database : undefined;
-    this.walFile = typeof path === 'string' && path !== ':memory:' && path !== '' ? new WalFile(path) : undefined;
+    // Absolute now, as the connection opened it: the WAL flush, the checkpointer and the WAL-index header
+    // find their files next to it even if the working directory changes later.
+    this.walFile = typeof path === 'string' && path !== ':memory:' && path !== '' ? new WalFile(resolve(path)) : undefined;
     this.walSync = this.walFile && new DurabilityBarrier(this.walFile.flush);
     if (this.walFile) {
       // Every commit writes its WAL frames without an fsync; `serial` and group commits flush them on the
@@ -192,8 +193,8 @@ export class Database implements OnApplicationShutdown {
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = this.connection();
-      this.walIndex ??= new WalIndexHeader(this.walFile.databasePath);
-      this.sqliteVersions ??= new SqliteVersions(connection, this.walIndex);
+      // The WAL-index header spares the versions statement while nobody committed (ADR 26).
+      this.sqliteVersions ??= new SqliteVersions(connection, new WalIndexHeader(this.walFile.databasePath));
       feed = new SqliteChangeFeed(connection, watched, this.sqliteVersions);
     }
     if (feed) this.feeds.set(watched.channel, feed);
@@ -232,8 +233,6 @@ export class Database implements OnApplicationShutdown {
     await this.checkpointer?.close();
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
-    // Only now: closing the -shm descriptor drops this process's locks on the file (see wal-index-header.ts).
-    this.walIndex?.release();
     await this.walFile?.close();
   }
 }
