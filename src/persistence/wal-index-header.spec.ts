@@ -45,6 +45,14 @@ describe('WalIndexHeader and the versions shortcut', () => {
     feed.subscribe((event) => heard.push('key' in event ? event.key : '*'));
     return { connection, versions, feed, heard };
   };
+  /** `count` commits of the other connection, each in its own section, each followed by the feed vouching. */
+  const otherCommits = async (feed: SqliteChangeFeed, count: number) => {
+    for (let i = 0; i < count; i++) {
+      await tick();
+      other!.prepare('INSERT INTO a VALUES (?)').run(`x${i}`);
+      expect(feed.vouch()).toBe(true);
+    }
+  };
 
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'chancery-shm-'))));
   afterEach(() => {
@@ -82,11 +90,7 @@ describe('WalIndexHeader and the versions shortcut', () => {
       expect(feed.vouch()).toBe(true);
     }
     expect(connection.versionReads).toBe(reads);
-    for (let i = 0; i < 3; i++) {
-      await tick();
-      other!.prepare('INSERT INTO a VALUES (?)').run(`x${i}`);
-      expect(feed.vouch()).toBe(true);
-    }
+    await otherCommits(feed, 3);
     expect(heard).toEqual(['*', '*', '*']);
     // Our own commit moves the header, not data_version: one statement, nothing heard beyond the trigger.
     await tick();
@@ -126,11 +130,7 @@ describe('WalIndexHeader and the versions shortcut', () => {
     const { feed, heard } = watch(join(dir, 'db.sqlite'));
     await tick();
     expect(feed.vouch()).toBe(true);
-    for (let i = 0; i < 3; i++) {
-      await tick();
-      other!.prepare('INSERT INTO a VALUES (?)').run(`x${i}`);
-      expect(feed.vouch()).toBe(true);
-    }
+    await otherCommits(feed, 3);
     expect(heard).toEqual(['*', '*', '*']);
   });
 
@@ -151,11 +151,7 @@ describe('WalIndexHeader and the versions shortcut', () => {
     const { feed, heard } = watch(path);
     await tick();
     expect(feed.vouch()).toBe(true);
-    for (let i = 0; i < 2; i++) {
-      await tick();
-      other!.prepare('INSERT INTO a VALUES (?)').run(`x${i}`);
-      expect(feed.vouch()).toBe(true);
-    }
+    await otherCommits(feed, 2);
     expect(heard).toEqual(['*', '*']);
     // The first file's descriptor stays open: closing it would drop the process's locks on that file.
     expect(() => fstatSync(fd)).not.toThrow();
