@@ -49,16 +49,18 @@ export function rawCeiling(): { sign: number; verify: number } {
   return { sign: rawRate('sign'), verify: rawRate('verify') };
 }
 
+/** A measurement and the raw rate of its ceiling around it (see `bracketed`). */
+export interface Bracketed<T> {
+  result: T;
+  nearCeiling: number;
+}
+
 /**
  * The raw rate of `kind` measured for `ms` right before and right after `run` (their mean): the host's
  * speed drifts over a run (other tenants), and a row compared with the ceiling of the same second is not
  * moved by that drift.
  */
-export async function bracketed<T>(
-  kind: 'sign' | 'verify',
-  run: () => Promise<T>,
-  ms = 500,
-): Promise<{ result: T; nearCeiling: number }> {
+export async function bracketed<T>(kind: 'sign' | 'verify', run: () => Promise<T>, ms = 500): Promise<Bracketed<T>> {
   const before = rawRate(kind, ms);
   const result = await run();
   return { result, nearCeiling: (before + rawRate(kind, ms)) / 2 };
@@ -68,7 +70,7 @@ export async function bracketed<T>(
 export async function libraryFloor(
   count: number,
   warmUp: number,
-): Promise<{ issue: { result: number; nearCeiling: number }; verify: { result: number; nearCeiling: number } }> {
+): Promise<{ issue: Bracketed<number>; verify: Bracketed<number> }> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const sdjwt = new SDJwtVcInstance({
     signer: await ES256.getSigner(privateKey.export({ format: 'jwk' })),
@@ -129,7 +131,7 @@ export async function bareNestRoute(
   count: number,
   concurrency: number,
   warmUp: number,
-): Promise<Record<'sign' | 'verify', { result: LoadResult & { cpuMicros: number }; nearCeiling: number }>> {
+): Promise<Record<'sign' | 'verify', Bracketed<LoadResult & { cpuMicros: number }>>> {
   bareSignature.input = randomBytes(1500);
   bareSignature.signature = sign('sha256', bareSignature.input, { key: bareKeys.privateKey, dsaEncoding: 'ieee-p1363' });
   const app = await NestFactory.create<NestFastifyApplication>(BareModule, new FastifyAdapter(), { logger: false });

@@ -26,22 +26,13 @@ describe('module layers (eslint.config.js)', () => {
 
   it('refuses SQLite cursors in repositories, src/persistence and elsewhere, and keeps TypeORM in repositories (ADR 26, ADR 2)', async () => {
     const cursor = 'declare const statement: { iterate(): unknown };\nstatement.iterate();\n';
+    const typeorm = "import { DataSource } from 'typeorm';\nvoid DataSource;\n";
     for (const file of ['src/status/status.repository.ts', 'src/persistence/driver.ts', 'src/verifier/verifier.service.ts']) {
       expect(await errorsFor(file, cursor, 'no-restricted-syntax')).toEqual([expect.stringContaining('ADR 26')]);
     }
-    expect(
-      await errorsFor(
-        'src/verifier/verifier.service.ts',
-        "import { DataSource } from 'typeorm';\nvoid DataSource;\n",
-        'no-restricted-syntax',
-      ),
-    ).toEqual([expect.stringContaining('ADR 2')]);
-    expect(
-      await errorsFor(
-        'src/status/status.repository.ts',
-        "import { DataSource } from 'typeorm';\nvoid DataSource;\n",
-        'no-restricted-syntax',
-      ),
-    ).toEqual([]);
+    expect(await errorsFor('src/verifier/verifier.service.ts', typeorm, 'no-restricted-syntax')).toEqual([
+      expect.stringContaining('ADR 2'),
+    ]);
+    expect(await errorsFor('src/status/status.repository.ts', typeorm, 'no-restricted-syntax')).toEqual([]);
   }, 120_000);
 });
