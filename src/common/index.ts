@@ -50,6 +50,7 @@ export {
 export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEHOLDER } from './http-platform.js';
 export { PlatformModule } from './platform.module.js';
 export { BackgroundJob } from './background-job.js';
+export { EventLoopLoad, eventLoopLoad } from './event-loop-load.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export {
   ApiJsonResponse,

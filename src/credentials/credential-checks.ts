@@ -3,6 +3,7 @@ import { registryProblem, type IssuerDecision } from './issuer-trust.js';
 import { verifyKeyBinding, type ParsedSdJwt } from './sd-jwt.js';
 import {
   attempt,
+  checkJwsSignature,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
   isoSeconds,
   type Checks,
@@ -88,13 +89,19 @@ export async function finishCredential(
     else {
       checks.record(
         'holder_binding',
-        verifyKeyBinding(sdJwt, holder.jwk, {
-          audience: holderBinding.audience,
-          nonce: holderBinding.nonce,
-          nowSeconds: now,
-          maxAgeSeconds: holderBinding.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
-          clockSkewSeconds: context.clockSkewSeconds,
-        }),
+        await verifyKeyBinding(
+          sdJwt,
+          holder.jwk,
+          {
+            audience: holderBinding.audience,
+            nonce: holderBinding.nonce,
+            nowSeconds: now,
+            maxAgeSeconds:
+              holderBinding.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
+            clockSkewSeconds: context.clockSkewSeconds,
+          },
+          (jws, jwk) => checkJwsSignature(jws, jwk, context),
+        ),
       );
     }
   } else if (sdJwt?.keyBindingJwt && !holderBinding) {

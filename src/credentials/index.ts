@@ -24,6 +24,8 @@ export {
   readJosePart,
   decodeJws,
   verifyJwsSignature,
+  verifyJwsSignatureOnThreadpool,
+  verifyJwsSignatureUnderLoad,
   p256HexToJwk,
   jwkThumbprint,
   isPublicJwk,
@@ -85,6 +87,7 @@ export {
   type VerificationResult,
   type VerifiedCredential,
   type VerifierContext,
+  type SignatureChecks,
   type StatusOutcome,
   type HolderBindingExpectations,
 } from './verify.js';

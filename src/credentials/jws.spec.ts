@@ -1,5 +1,13 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { compactJwsProblem, decodeJws, isHighS, verifyJwsSignature } from './jws.js';
+import { generateKeyPairSync, sign, type JsonWebKey } from 'node:crypto';
+import { eventLoopLoad } from '../common/event-loop-load.js';
+import {
+  compactJwsProblem,
+  decodeJws,
+  isHighS,
+  verifyJwsSignature,
+  verifyJwsSignatureOnThreadpool,
+  verifyJwsSignatureUnderLoad,
+} from './jws.js';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
@@ -46,5 +54,105 @@ describe('isHighS', () => {
     expect(isHighS(withS(1n))).toBe(false);
     expect(isHighS(withS(n - 1n))).toBe(true);
     expect(isHighS(Buffer.alloc(63))).toBe(false);
+  });
+});
+
+describe('signature checks on the threadpool (ADR 28)', () => {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ed25519 = generateKeyPairSync('ed25519');
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const signed = (alg: string, key: typeof p256.privateKey, payload: object = { a: 1 }) => {
+    const input = `${b64({ alg })}.${b64(payload)}`;
+    const signature =
+      alg === 'EdDSA'
+        ? sign(null, Buffer.from(input), key)
+        : sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
+  };
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  /** The same signature with s in the upper half of the group order (still valid, but malleated). */
+  const highS = (compact: string) => {
+    const signature = Buffer.from(compact.split('.')[2]!, 'base64url');
+    if (isHighS(signature)) return compact;
+    const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+    const high = Buffer.concat([signature.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]);
+    return `${compact.split('.').slice(0, 2).join('.')}.${high.toString('base64url')}`;
+  };
+  /** One character of the signature changed (not the last, whose low bits base64url may ignore). */
+  const flip = (compact: string) => compact.slice(0, -2) + (compact.at(-2) === 'A' ? 'B' : 'A') + compact.slice(-1);
+  const otherPayload = (compact: string) => compact.replace(/\.[^.]+\./, `.${b64({ a: 2 })}.`);
+  const p256Jwk = p256.publicKey.export({ format: 'jwk' });
+  const edJwk = ed25519.publicKey.export({ format: 'jwk' });
+
+  it('answers exactly as the inline check, for good signatures and for every kind of refusal', async () => {
+    const es256 = signed('ES256', p256.privateKey);
+    const cases: [string, JsonWebKey, { rejectHighS?: boolean }?][] = [
+      [es256, p256Jwk],
+      [flip(es256), p256Jwk],
+      [otherPayload(es256), p256Jwk],
+      [highS(es256), p256Jwk, { rejectHighS: true }],
+      [highS(es256), p256Jwk],
+      [signed('EdDSA', ed25519.privateKey), edJwk],
+      [flip(signed('EdDSA', ed25519.privateKey)), edJwk],
+      [es256, edJwk],
+      [es256, p384.publicKey.export({ format: 'jwk' })],
+      [es256, { ...p256Jwk, x: p256Jwk.y }],
+      [`${es256.split('.').slice(0, 2).join('.')}.${Buffer.alloc(63).toString('base64url')}`, p256Jwk],
+    ];
+    const answers = [];
+    for (const [compact, jwk, options] of cases) {
+      const jws = decodeJws(compact);
+      const inline = verifyJwsSignature(jws, jwk, options);
+      expect(await verifyJwsSignatureOnThreadpool(jws, jwk, options)).toBe(inline);
+      answers.push(inline);
+    }
+    // The cases above cover acceptance and each refusal, so the agreement is not between two always-equal answers.
+    expect(answers[0]).toBeUndefined();
+    expect(answers[4]).toBeUndefined();
+    expect(answers[5]).toBeUndefined();
+    expect(new Set(answers.filter(Boolean))).toEqual(
+      new Set([
+        'the signature does not match',
+        'the signature is not in canonical low-S form',
+        'alg ES256 does not match the Ed25519 key (expected EdDSA)',
+        'alg ES256 does not match the P-384 key (expected ES384)',
+        'the public key is invalid',
+        'the signature has the wrong length',
+      ]),
+    );
+  });
+
+  it('computes the signature off the event loop: the answer arrives in a later turn, not in this one', async () => {
+    const jws = decodeJws(signed('ES256', p256.privateKey));
+    let answered = false;
+    const pending = verifyJwsSignatureOnThreadpool(jws, p256Jwk).then((problem) => {
+      answered = true;
+      return problem;
+    });
+    // Only a libuv callback can settle it: draining this turn's microtasks does not.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(answered).toBe(false);
+    expect(await pending).toBeUndefined();
+    expect(answered).toBe(true);
+  });
+
+  it('under load: inline while the event loop has time, on the threadpool while it is saturated', async () => {
+    const jws = decodeJws(signed('ES256', p256.privateKey));
+    const tampered = decodeJws(flip(signed('ES256', p256.privateKey)));
+    try {
+      eventLoopLoad.isSaturated();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      eventLoopLoad.sample();
+      expect(verifyJwsSignatureUnderLoad(jws, p256Jwk)).toBeUndefined();
+      expect(verifyJwsSignatureUnderLoad(tampered, p256Jwk)).toBe('the signature does not match');
+      const until = performance.now() + 50;
+      while (performance.now() < until);
+      eventLoopLoad.sample();
+      const offloaded = [verifyJwsSignatureUnderLoad(jws, p256Jwk), verifyJwsSignatureUnderLoad(tampered, p256Jwk)];
+      expect(offloaded.every((answer) => answer instanceof Promise)).toBe(true);
+      expect(await Promise.all(offloaded)).toEqual([undefined, 'the signature does not match']);
+    } finally {
+      eventLoopLoad.stop();
+    }
   });
 });

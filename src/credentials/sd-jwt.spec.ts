@@ -85,22 +85,26 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
       return parseSdJwt(base + (await signJws({ alg: 'ES256', typ }, { sd_hash: sdHash, ...payload }, signWith(key))));
     };
     const expect_ = { audience: 'https://rp', nonce: 'n1', nowSeconds: now, maxAgeSeconds: 300, clockSkewSeconds: 60 };
-    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }), holderJwk, expect_)).toBeUndefined();
-    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'JWT'), holderJwk, expect_)).toContain(
-      'typ',
-    );
-    expect(verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now }), holderJwk, expect_)).toContain(
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }), holderJwk, expect_),
+    ).toBeUndefined();
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'JWT'), holderJwk, expect_),
+    ).toContain('typ');
+    expect(await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now }), holderJwk, expect_)).toContain(
       'audience',
     );
-    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n2', iat: now }), holderJwk, expect_)).toContain('nonce');
-    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_)).toContain(
-      'future',
-    );
-    expect(verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now - 600 }), holderJwk, expect_)).toContain(
-      'too old',
+    expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n2', iat: now }), holderJwk, expect_)).toContain(
+      'nonce',
     );
     expect(
-      verifyKeyBinding(
+      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_),
+    ).toContain('future');
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now - 600 }), holderJwk, expect_),
+    ).toContain('too old');
+    expect(
+      await verifyKeyBinding(
         await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'kb+jwt', issuerKey.privateKey),
         holderJwk,
         expect_,

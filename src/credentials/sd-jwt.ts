@@ -1,7 +1,16 @@
 import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { base64urlText } from '../common/base64url.js';
 import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
-import { b64urlJson, decodeJws, MalformedJws, sha256b64url, signJws, verifyJwsSignature, type Signer } from './jws.js';
+import {
+  b64urlJson,
+  decodeJws,
+  MalformedJws,
+  sha256b64url,
+  signJws,
+  verifyJwsSignature,
+  type DecodedJws,
+  type Signer,
+} from './jws.js';
 
 /**
  * 128-bit salts, base64url, cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of
@@ -217,8 +226,16 @@ export interface KeyBindingExpectations {
   clockSkewSeconds: number;
 }
 
+/** Computes a JWS signature check (inline, or elsewhere: see `checkJwsSignature`); a reason when it fails. */
+export type SignatureCheck = (jws: DecodedJws, jwk: JsonWebKey) => string | undefined | Promise<string | undefined>;
+
 /** Checks a KB-JWT against the holder key from `cnf.jwk`; returns a reason when it fails. */
-export function verifyKeyBinding(parsed: ParsedSdJwt, holderJwk: JsonWebKey, expect: KeyBindingExpectations): string | undefined {
+export async function verifyKeyBinding(
+  parsed: ParsedSdJwt,
+  holderJwk: JsonWebKey,
+  expect: KeyBindingExpectations,
+  checkSignature: SignatureCheck = verifyJwsSignature,
+): Promise<string | undefined> {
   if (!parsed.keyBindingJwt) return 'the presentation has no key-binding JWT';
   let kb;
   try {
@@ -227,7 +244,7 @@ export function verifyKeyBinding(parsed: ParsedSdJwt, holderJwk: JsonWebKey, exp
     return `the key-binding JWT is malformed: ${(error as Error).message}`;
   }
   if (kb.header['typ'] !== 'kb+jwt') return `the key-binding JWT has typ ${String(kb.header['typ'])}, expected kb+jwt`;
-  const signatureProblem = verifyJwsSignature(kb, holderJwk);
+  const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
   if (aud !== expect.audience) return `the key-binding JWT is for audience ${JSON.stringify(aud)}, expected ${expect.audience}`;

@@ -2,6 +2,13 @@ import type { JsonWebKey } from 'node:crypto';
 import type { Catalogue, CredentialFormat } from './catalogue.js';
 import type { DidDocument } from './dids.js';
 import { holderPublicJwk, InvalidHolderKey } from './holder-key.js';
+import {
+  verifyJwsSignature,
+  verifyJwsSignatureOnThreadpool,
+  verifyJwsSignatureUnderLoad,
+  type DecodedJws,
+  type SignatureOptions,
+} from './jws.js';
 import type { IssuerTrust } from './trust-anchors.js';
 import type { VcdmViolation } from './vcdm2.js';
 
@@ -82,6 +89,32 @@ export interface VerifierContext {
   /** Default KB-JWT / JWT VP `iat` window when the caller gives none (HOLDER_PROOF_MAX_AGE_SECONDS). */
   holderProofMaxAgeSeconds?: number;
   limits?: Partial<VerifierLimits>;
+  /**
+   * Where credential and presentation signatures are computed (ADR 28). `inline` (the default) for a lone
+   * caller, which gains nothing from handing the work over; `threadpool-when-busy` for request handlers:
+   * on libuv's threadpool while the event loop is saturated, so it serves other connections meanwhile;
+   * `threadpool` always.
+   */
+  signatureChecks?: SignatureChecks;
+}
+
+export type SignatureChecks = 'inline' | 'threadpool-when-busy' | 'threadpool';
+
+/** A JWS signature checked where `context.signatureChecks` says; a reason when it fails. */
+export function checkJwsSignature(
+  jws: DecodedJws,
+  jwk: JsonWebKey,
+  context: Pick<VerifierContext, 'signatureChecks'>,
+  options?: SignatureOptions,
+): string | undefined | Promise<string | undefined> {
+  switch (context.signatureChecks) {
+    case 'threadpool':
+      return verifyJwsSignatureOnThreadpool(jws, jwk, options);
+    case 'threadpool-when-busy':
+      return verifyJwsSignatureUnderLoad(jws, jwk, options);
+    default:
+      return verifyJwsSignature(jws, jwk, options);
+  }
 }
 
 export interface VerifierLimits {

@@ -1,13 +1,14 @@
 import type { JsonWebKey } from 'node:crypto';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
-import { decodeJws, verifyJwsSignature, type DecodedJws } from './jws.js';
+import { decodeJws, type DecodedJws } from './jws.js';
 import { applyDisclosures, DisclosureError, parseSdJwt } from './sd-jwt.js';
 import { envelopeKind, validatePresentation, VCDM2_CONTEXT } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
 import {
   attempt,
   Checks,
+  checkJwsSignature,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
   limitsOf,
   violationsReason,
@@ -206,7 +207,7 @@ export async function verifyPresentation(
     return failed(checks, 'holder_binding', 'holder does not match iss', holderDid);
   const key = await holderKey(holderDid, vp.header['kid'], context);
   if ('problem' in key) return failed(checks, 'holder_binding', key.problem, holderDid);
-  const problem = verifyJwsSignature(vp, key.jwk) ?? bindingProblem(payload, expect, context);
+  const problem = (await checkJwsSignature(vp, key.jwk, context)) ?? bindingProblem(payload, expect, context);
   if (problem) return failed(checks, 'holder_binding', problem, holderDid);
 
   const credentials: VerificationResult[] = [];

@@ -172,6 +172,32 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
     expect(vp.verified).toBe(true);
   });
 
+  it('verifies and refuses alike with signature checks on the threadpool (ADR 28)', async () => {
+    const ctx = context({ signatureChecks: 'threadpool' });
+    const presented = await keyBinding(await sdJwtVc());
+    expect(failed(await verifyPresentation(presented, EXPECT, ctx))).toEqual([]);
+    const kbSignature = presented.slice(presented.lastIndexOf('.') + 1);
+    const otherKb = `${presented.slice(0, presented.lastIndexOf('.') + 1)}${kbSignature[0] === 'A' ? 'B' : 'A'}${kbSignature.slice(1)}`;
+    expect(failed(await verifyPresentation(otherKb, EXPECT, ctx))).toEqual([
+      expect.objectContaining({ check: 'holder_binding', reason: 'key-binding signature: the signature does not match' }),
+    ]);
+    const vc = await jwtVc('2.0');
+    expect((await verifyPresentation(await jwtVp([vc, await jwtVc('1.1')]), EXPECT, ctx)).verified).toBe(true);
+    const [h, p, s] = vc.split('.') as [string, string, string];
+    const tampered = `${h}.${p}.${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
+    expect(failed(await verifyCredential(tampered, ctx))).toEqual([
+      { check: 'signature', passed: false, reason: 'the signature does not match' },
+    ]);
+    expect(failed(await verifyCredential(`${h}.${p}.${b64url(withS(Buffer.from(s, 'base64url'), true))}`, ctx))).toEqual([
+      { check: 'signature', passed: false, reason: 'the signature is not in canonical low-S form' },
+    ]);
+    // A presentation signed by another key than its holder's.
+    const forged = await jwtVp([vc], { key: issuerKey.privateKey });
+    expect(failed(await verifyPresentation(forged, EXPECT, ctx))).toEqual([
+      expect.objectContaining({ check: 'holder_binding', reason: 'the signature does not match' }),
+    ]);
+  });
+
   describe('bounds (issue 10 item 4)', () => {
     const onlyFailure = (result: VerificationResult) => failed(result).map((check) => check.check);
 

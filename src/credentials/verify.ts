@@ -2,12 +2,13 @@ import type { CredentialFormat } from './catalogue.js';
 import { finishCredential, type AuthenticatedCredential } from './credential-checks.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { decideIssuer, isChainIssuer, issuerSigningKey } from './issuer-trust.js';
-import { decodeJws, verifyJwsSignature, type DecodedJws } from './jws.js';
+import { decodeJws, type DecodedJws } from './jws.js';
 import { readJwtVc, type ReadJwtVc } from './jwt-vc.js';
 import { applyDisclosures, DisclosureError, parseSdJwt, type ParsedSdJwt } from './sd-jwt.js';
 import { isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
 import {
   Checks,
+  checkJwsSignature,
   holderKeyOf,
   isResult,
   limitsOf,
@@ -105,7 +106,7 @@ export async function verifyCredential(
   if (isResult(key)) return key;
 
   // Every issuer on our chain signs low-S, so a high-S twin can only be a malleated copy.
-  const signatureProblem = verifyJwsSignature(jws, key, { rejectHighS: isChainIssuer(issuer) });
+  const signatureProblem = await checkJwsSignature(jws, key, context, { rejectHighS: isChainIssuer(issuer) });
   if (signatureProblem) return checks.fail('signature', signatureProblem);
   checks.pass('signature');
 

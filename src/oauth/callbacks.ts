@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import { HashAlgorithm, setGlobalConfig, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
-import { decodeJws, jwkFromDidJwk, safeHolderPublicJwk, verifyJwsSignature } from '../credentials/index.js';
+import { decodeJws, jwkFromDidJwk, safeHolderPublicJwk, verifyJwsSignatureUnderLoad } from '../credentials/index.js';
 
 export type Oid4vcCallbacks = Omit<CallbackContext, 'decryptJwe' | 'encryptJwe'>;
 
@@ -45,7 +45,8 @@ export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fe
       const jwk = signerKey(signer);
       if (!jwk) return { verified: false };
       try {
-        const problem = verifyJwsSignature(decodeJws(compact), jwk);
+        // Only request handlers get here (proofs, DPoP, attestations): off a saturated event loop (ADR 28).
+        const problem = await verifyJwsSignatureUnderLoad(decodeJws(compact), jwk);
         return problem ? { verified: false, signerJwk: jwk as Jwk } : { verified: true, signerJwk: jwk as Jwk };
       } catch {
         return { verified: false };

@@ -60,11 +60,15 @@ export class VerifierController {
   async verifyCredential(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { verifiableCredential, options } = parseOrThrow(verifyCredentialSchema, body);
     const { expectedProofPurpose, challenge, domain } = options ?? {};
-    const result = await this.verifier.verifyCredentialDocument(verifiableCredential, {
-      expectedProofPurpose,
-      challenge,
-      domain,
-    });
+    const result = await this.verifier.verifyCredentialDocument(
+      verifiableCredential,
+      {
+        expectedProofPurpose,
+        challenge,
+        domain,
+      },
+      'threadpool-when-busy',
+    );
     return this.answer(result, reply);
   }
 
@@ -81,12 +85,16 @@ export class VerifierController {
   @ApiResponse({ status: 503, description: RESULT_STATUSES[503] })
   async verifyPresentation(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { verifiablePresentation, options } = parseOrThrow(verifyPresentationSchema, body);
-    const result = await this.verifier.verifyPresentationDocument(verifiablePresentation, {
-      nonce: options?.challenge,
-      audience: options?.domain,
-      // VC-API leaves "the subject is the holder" to the caller; a credential bound to another key still fails.
-      requireBoundCredentials: false,
-    });
+    const result = await this.verifier.verifyPresentationDocument(
+      verifiablePresentation,
+      {
+        nonce: options?.challenge,
+        audience: options?.domain,
+        // VC-API leaves "the subject is the holder" to the caller; a credential bound to another key still fails.
+        requireBoundCredentials: false,
+      },
+      'threadpool-when-busy',
+    );
     return this.answer(result, reply);
   }
 

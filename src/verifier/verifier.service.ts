@@ -30,6 +30,7 @@ import {
   type PresentationResult,
   type VerificationResult,
   type VerifierContext,
+  type SignatureChecks,
 } from '../credentials/index.js';
 
 /**
@@ -86,31 +87,46 @@ export class VerifierService {
     this.didWeb = config.verifier.didWeb;
   }
 
+  /*
+   * `signatureChecks`: request handlers pass 'threadpool-when-busy' (ADR 28), so a saturated event loop serves
+   * other connections while a signature is computed; an in-process caller alone on its loop keeps 'inline'.
+   */
+
   /** VC-API: a credential as JSON (enveloped, Data Integrity) or a compact token. */
-  verifyCredentialDocument(document: unknown, options: CredentialProofOptions = {}): Promise<VerificationResult> {
-    return verifyCredentialDocument(document, this.context(), options);
+  verifyCredentialDocument(
+    document: unknown,
+    options: CredentialProofOptions = {},
+    signatureChecks: SignatureChecks = 'inline',
+  ): Promise<VerificationResult> {
+    return verifyCredentialDocument(document, this.context(signatureChecks), options);
   }
 
   /** VC-API: a presentation as JSON (enveloped, Data Integrity, unsigned) or a compact token. */
-  verifyPresentationDocument(document: unknown, expect: PresentationExpectations): Promise<PresentationResult> {
-    return verifyPresentationDocument(document, expect, this.context());
+  verifyPresentationDocument(
+    document: unknown,
+    expect: PresentationExpectations,
+    signatureChecks: SignatureChecks = 'inline',
+  ): Promise<PresentationResult> {
+    return verifyPresentationDocument(document, expect, this.context(signatureChecks));
   }
 
-  verifyCredential(serialized: string): Promise<VerificationResult> {
-    return verifyCredential(serialized, this.context());
+  verifyCredential(serialized: string, signatureChecks: SignatureChecks = 'inline'): Promise<VerificationResult> {
+    return verifyCredential(serialized, this.context(signatureChecks));
   }
 
   verifyPresentation(
     serialized: string,
     expect: HolderBindingExpectations & { audience: string; nonce: string },
+    signatureChecks: SignatureChecks = 'inline',
   ): Promise<PresentationResult> {
-    return verifyPresentation(serialized, expect, this.context());
+    return verifyPresentation(serialized, expect, this.context(signatureChecks));
   }
 
   /** A fresh context per request: the distinct-issuer budget is counted per context. */
-  private context(): VerifierContext {
+  private context(signatureChecks: SignatureChecks): VerifierContext {
     return {
       catalogue: this.catalogue,
+      signatureChecks,
       issuerProblem: (issuer) => (ethrDidAddress(issuer) ? undefined : `issuer ${issuer} is not a did:ethr on this chain`),
       resolveIssuerKey: (kid, issuer) => this.onChain('issuer key', () => this.issuerKey(kid, issuer)),
       isAuthorised: (issuer, typeId) =>

@@ -150,7 +150,7 @@ export class PresentationResponseService {
     for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
       presented.push(presentation);
       const expect = { nonce: authorizationRequest.nonce, audience: request.clientId };
-      verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect) });
+      verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect, 'threadpool-when-busy') });
     }
     return judgePresentations(query, requested, verified, (typeId) => this.catalogue.get(typeId)?.vcType);
   }
