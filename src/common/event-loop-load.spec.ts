@@ -19,16 +19,19 @@ describe('EventLoopLoad', () => {
     load.stop();
   });
 
-  it('samples by itself once asked', async () => {
-    const load = new EventLoopLoad(5);
+  it('samples by itself while asked, and stops at the first window that was not saturated', async () => {
+    const load = new EventLoopLoad(20);
     expect(load.isSaturated()).toBe(false);
-    busyFor(50);
-    // The timer's first run after the busy stretch closes a window that was all running.
+    expect(load.sampling).toBe(true);
+    busyFor(100);
+    // The timer (due during the busy stretch) runs before this later timeout and closes a window that was all running.
     await idleFor(0);
-    await new Promise((resolve) => setImmediate(resolve));
     expect(load.isSaturated()).toBe(true);
-    await idleFor(100);
+    await idleFor(200);
+    expect(load.sampling).toBe(false);
     expect(load.isSaturated()).toBe(false);
+    // Asked again, it samples again.
+    expect(load.sampling).toBe(true);
     load.stop();
   });
 });

@@ -4,7 +4,8 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
  * Whether this process's event loop was busy for nearly all of the last window (ADR 28). While it is,
  * CPU work handed to libuv's threadpool lets the loop serve requests that wait for it; while it is not,
  * handing work over only adds a thread hop (and a wait for a core) to the request's latency.
- * An unref'd timer samples the loop's utilisation; it starts on the first question.
+ * An unref'd timer samples the loop's utilisation while someone asks: it starts on a question and stops
+ * at the first window that was not saturated, so an idle process (or a finished test file) keeps no timer.
  */
 export class EventLoopLoad {
   private saturated = false;
@@ -23,10 +24,15 @@ export class EventLoopLoad {
 
   isSaturated(): boolean {
     if (!this.timer) {
-      this.sample();
+      this.last = performance.eventLoopUtilization();
       this.timer = setInterval(() => this.sample(), this.windowMs).unref();
     }
     return this.saturated;
+  }
+
+  /** Whether the sampling timer runs (it stops when a window was not saturated). */
+  get sampling(): boolean {
+    return this.timer !== undefined;
   }
 
   /** Ends the window begun by the previous sample (the timer calls it; tests may too). */
@@ -34,6 +40,7 @@ export class EventLoopLoad {
     const now = performance.eventLoopUtilization();
     if (this.last) this.saturated = performance.eventLoopUtilization(now, this.last).utilization >= this.threshold;
     this.last = now;
+    if (!this.saturated) this.stop();
   }
 
   stop(): void {

@@ -186,9 +186,10 @@ export function verifyJwsSignatureOnThreadpool(
 ): Promise<string | undefined> {
   const check = signatureCheck(jws, jwk, options);
   if (typeof check === 'string') return Promise.resolve(check);
-  return new Promise((resolve) =>
+  return new Promise((resolve, reject) =>
+    // An error is what the inline check would have thrown: passed on, not turned into an answer.
     verify(check.algorithm, Buffer.from(jws.signingInput), check.key, jws.signature, (error, ok) =>
-      resolve(!error && ok ? undefined : SIGNATURE_MISMATCH),
+      error ? reject(error) : resolve(ok ? undefined : SIGNATURE_MISMATCH),
     ),
   );
 }

@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync, randomBytes, sign as nodeSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { projectRoot } from '../common/index.js';
@@ -196,6 +197,34 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
     expect(failed(await verifyPresentation(forged, EXPECT, ctx))).toEqual([
       expect.objectContaining({ check: 'holder_binding', reason: 'the signature does not match' }),
     ]);
+  });
+
+  it('checks signatures where the context says: credential, JWT VP and key-binding signatures on the threadpool', async () => {
+    // node:crypto's signature jobs: the callback form (the threadpool) enters a `before` callback, the inline one never does.
+    const jobs = new Set<number>();
+    let onThreadpool = 0;
+    const hook = createHook({
+      init: (id, type) => void (type === 'SIGNREQUEST' && jobs.add(id)),
+      before: (id) => void (jobs.has(id) && onThreadpool++),
+    }).enable();
+    const counted = async (run: () => Promise<{ verified: boolean }>) => {
+      onThreadpool = 0;
+      expect((await run()).verified).toBe(true);
+      return onThreadpool;
+    };
+    try {
+      const sdJwtWithKb = await keyBinding(await sdJwtVc());
+      const vp = await jwtVp([await jwtVc('2.0'), await jwtVc('1.1')]);
+      // The credential's and the KB-JWT's; the VP's and each credential's.
+      expect(await counted(() => verifyPresentation(sdJwtWithKb, EXPECT, context({ signatureChecks: 'threadpool' })))).toBe(2);
+      expect(await counted(() => verifyPresentation(vp, EXPECT, context({ signatureChecks: 'threadpool' })))).toBe(3);
+      expect(await counted(() => verifyPresentation(sdJwtWithKb, EXPECT, context()))).toBe(0);
+      expect(await counted(() => verifyPresentation(vp, EXPECT, context({ signatureChecks: 'inline' })))).toBe(0);
+      // While the event loop has time to spare, 'threadpool-when-busy' checks inline.
+      expect(await counted(() => verifyPresentation(vp, EXPECT, context({ signatureChecks: 'threadpool-when-busy' })))).toBe(0);
+    } finally {
+      hook.disable();
+    }
   });
 
   describe('bounds (issue 10 item 4)', () => {
