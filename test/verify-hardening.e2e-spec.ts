@@ -1,9 +1,9 @@
-import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { threadpoolSignatureJobs } from './support/threadpool-jobs.js';
 import { eventLoopLoad } from '../src/common/index.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
@@ -75,13 +75,7 @@ describe('verification hardening', () => {
   it('checks the credential signature on the threadpool while the event loop is saturated, inline otherwise (ADR 28)', async () => {
     const issued = await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt' });
     expect(issued.status).toBe(201);
-    // node:crypto's signature jobs: the callback form (the threadpool) enters a `before` callback, the inline one never does.
-    const jobs = new Set<number>();
-    let onThreadpool = 0;
-    const hook = createHook({
-      init: (id, type) => void (type === 'SIGNREQUEST' && jobs.add(id)),
-      before: (id) => void (jobs.has(id) && onThreadpool++),
-    }).enable();
+    const onThreadpool = threadpoolSignatureJobs();
     // The load signal is held, not the work: the route still verifies with real keys on the real chain.
     const saturated = jest.spyOn(eventLoopLoad, 'isSaturated');
     try {
@@ -89,18 +83,18 @@ describe('verification hardening', () => {
       const inline = await verify(issued.body.credential);
       expect(inline.status).toBe(200);
       expect(inline.body.verified).toBe(true);
-      expect(onThreadpool).toBe(0);
+      expect(onThreadpool.count).toBe(0);
       saturated.mockReturnValue(true);
       const handedOver = await verify(issued.body.credential);
       expect(handedOver.status).toBe(200);
       expect(handedOver.body.verified).toBe(true);
-      expect(onThreadpool).toBeGreaterThanOrEqual(1);
+      expect(onThreadpool.count).toBeGreaterThanOrEqual(1);
       const tampered = `${issued.body.credential.slice(0, 40)}${issued.body.credential[40] === 'A' ? 'B' : 'A'}${issued.body.credential.slice(41)}`;
       const refused = await verify(tampered);
       expect(refused.body.verified).toBe(false);
     } finally {
       saturated.mockRestore();
-      hook.disable();
+      onThreadpool.stop();
     }
   });
 

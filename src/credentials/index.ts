@@ -24,7 +24,6 @@ export {
   readJosePart,
   decodeJws,
   verifyJwsSignature,
-  verifyJwsSignatureOnThreadpool,
   verifyJwsSignatureUnderLoad,
   p256HexToJwk,
   jwkThumbprint,

@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync, randomBytes, sign as nodeSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { projectRoot } from '../common/index.js';
@@ -15,6 +14,7 @@ import {
 } from './verify.js';
 import { verifyPresentation } from './verify-presentation.js';
 import { DRIVING_LICENCE_CLAIMS } from '../../test/fixtures/claims.js';
+import { threadpoolSignatureJobs } from '../../test/support/threadpool-jobs.js';
 
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
 const VCT = 'https://issuer.example/vct/driving-licence';
@@ -200,17 +200,11 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
   });
 
   it('checks signatures where the context says: credential, JWT VP and key-binding signatures on the threadpool', async () => {
-    // node:crypto's signature jobs: the callback form (the threadpool) enters a `before` callback, the inline one never does.
-    const jobs = new Set<number>();
-    let onThreadpool = 0;
-    const hook = createHook({
-      init: (id, type) => void (type === 'SIGNREQUEST' && jobs.add(id)),
-      before: (id) => void (jobs.has(id) && onThreadpool++),
-    }).enable();
+    const onThreadpool = threadpoolSignatureJobs();
     const counted = async (run: () => Promise<{ verified: boolean }>) => {
-      onThreadpool = 0;
+      onThreadpool.reset();
       expect((await run()).verified).toBe(true);
-      return onThreadpool;
+      return onThreadpool.count;
     };
     try {
       const sdJwtWithKb = await keyBinding(await sdJwtVc());
@@ -223,7 +217,7 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       // While the event loop has time to spare, 'threadpool-when-busy' checks inline.
       expect(await counted(() => verifyPresentation(vp, EXPECT, context({ signatureChecks: 'threadpool-when-busy' })))).toBe(0);
     } finally {
-      hook.disable();
+      onThreadpool.stop();
     }
   });
 

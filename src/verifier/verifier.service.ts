@@ -87,11 +87,6 @@ export class VerifierService {
     this.didWeb = config.verifier.didWeb;
   }
 
-  /*
-   * `signatureChecks`: request handlers pass 'threadpool-when-busy' (ADR 28), so a saturated event loop serves
-   * other connections while a signature is computed; an in-process caller alone on its loop keeps 'inline'.
-   */
-
   /** VC-API: a credential as JSON (enveloped, Data Integrity) or a compact token. */
   verifyCredentialDocument(
     document: unknown,
@@ -122,7 +117,11 @@ export class VerifierService {
     return verifyPresentation(serialized, expect, this.context(signatureChecks));
   }
 
-  /** A fresh context per request: the distinct-issuer budget is counted per context. */
+  /**
+   * A fresh context per request: the distinct-issuer budget is counted per context. `signatureChecks`: request
+   * handlers pass 'threadpool-when-busy' (ADR 28), so a saturated event loop serves other connections while a
+   * signature is computed; an in-process caller alone on its loop keeps 'inline'.
+   */
   private context(signatureChecks: SignatureChecks): VerifierContext {
     return {
       catalogue: this.catalogue,
