@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { timeOrderedId, type Tx } from '../persistence/index.js';
+import { Database, timeOrderedId, type Tx } from '../persistence/index.js';
 import { ChainClient } from './chain.client.js';
 import type { OutboxEntity, OutboxStatus } from './outbox.entity.js';
 import { OutboxRepository, type OutboxChanges } from './outbox.repository.js';
@@ -32,11 +32,21 @@ function nextSeq(): number {
  */
 @Injectable()
 export class OutboxService {
+  /** Told when writes queued in this process have committed: the worker takes them at once, not at its next poll. */
+  private readonly enqueuedListeners: (() => void)[] = [];
+  /** waitFinal callers, woken when this process settles their entry (another replica's settling is polled for). */
+  private readonly finalWaiters = new Map<string, Set<() => void>>();
+
   constructor(
     private readonly repository: OutboxRepository,
     @Inject(ChainClient) private readonly chain: ChainClient,
     private readonly replica: Replica,
+    private readonly db: Database,
   ) {}
+
+  onEnqueued(listener: () => void): void {
+    this.enqueuedListeners.push(listener);
+  }
 
   /** Records writes inside the caller's transaction; the worker sends them once it commits. */
   async enqueue(tx: Tx, writes: ChainWrite[]): Promise<string[]> {
@@ -67,6 +77,9 @@ export class OutboxService {
       minedAt: null,
     }));
     await this.repository.insertAll(tx, entities);
+    this.db.afterCommit(tx, () => {
+      for (const listener of this.enqueuedListeners) listener();
+    });
     return entities.map((entity) => entity.id);
   }
 
@@ -112,8 +125,12 @@ export class OutboxService {
   }
 
   /** Changes an entry only while this replica holds its lease; false if the lease was lost. */
-  updateHeld(id: string, changes: OutboxChanges): Promise<boolean> {
-    return this.repository.updateWhileHeld(id, this.replica.id, changes);
+  async updateHeld(id: string, changes: OutboxChanges): Promise<boolean> {
+    const updated = await this.repository.updateWhileHeld(id, this.replica.id, changes);
+    if (updated && (changes.status === 'mined' || changes.status === 'reverted')) {
+      for (const wake of this.finalWaiters.get(id) ?? []) wake();
+    }
+    return updated;
   }
 
   /** Gives the lease back (after a pass, settled or not) so any replica may take the entry next. */
@@ -134,7 +151,23 @@ export class OutboxService {
       if (!entry) throw new Error(`Unknown outbox entry ${id}`);
       if (entry.status === 'mined' || entry.status === 'reverted') return entry;
       if (Date.now() > deadline) throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      await this.settledHereOrAfter(id, pollMs);
     }
+  }
+
+  /** Resolves when this process settles the entry, or after `ms` at the latest. */
+  private settledHereOrAfter(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.finalWaiters.get(id) ?? new Set<() => void>();
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0) this.finalWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
+      this.finalWaiters.set(id, waiters);
+    });
   }
 }

@@ -26,6 +26,9 @@ export class OutboxWorker implements OnApplicationShutdown {
   private readonly listeners: MinedListener[] = [];
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
+  /** A pass is running; a nudge meanwhile asks for another right after it (`passAgain`). */
+  private passing = false;
+  private passAgain = false;
   private stopped = true;
   private closed = false;
   private readonly lastDelay = new Map<string, string>();
@@ -35,7 +38,9 @@ export class OutboxWorker implements OnApplicationShutdown {
     private readonly chain: ChainClient,
     private readonly keys: KeyService,
     private readonly options: OutboxWorkerOptions,
-  ) {}
+  ) {
+    outbox.onEnqueued(() => this.nudge());
+  }
 
   onMined(listener: MinedListener): void {
     this.listeners.push(listener);
@@ -69,10 +74,32 @@ export class OutboxWorker implements OnApplicationShutdown {
     await Promise.all([...bySigner.values()].map((queue) => this.drainSigner(queue)));
   }
 
+  /**
+   * A write was committed in this process: a pass now rather than at the next poll (up to OUTBOX_POLL_MS
+   * later). Nudges during a pass coalesce into one more pass after it; the poll still finds other replicas' writes.
+   */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.current = this.job.run(() => this.drain()).finally(() => this.schedule(this.options.pollMs));
+      this.passing = true;
+      this.current = this.job
+        .run(() => this.drain())
+        .finally(() => {
+          this.passing = false;
+          const again = this.passAgain;
+          this.passAgain = false;
+          this.schedule(again ? 0 : this.options.pollMs);
+        });
     }, delayMs);
   }
 

@@ -57,6 +57,8 @@ export class Database implements OnApplicationShutdown {
   private sqliteVersions: SqliteVersions | undefined;
   /** SQLite file: `total_changes()` of the connection (rows changed since it opened): tells `serial` an item wrote. */
   private readonly totalChanges: { get(): unknown } | undefined;
+  /** What to call once each open transaction commits (see afterCommit); keyed by the transaction's manager. */
+  private readonly commitCallbacks = new WeakMap<Tx, (() => void)[]>();
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -79,9 +81,30 @@ export class Database implements OnApplicationShutdown {
   }
 
   /** Runs fn in one transaction (serialised on SQLite). Never call the chain or other slow I/O inside. */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const work = () => this.dataSource.transaction(fn);
-    return this.queue ? this.serial(work) : work();
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const callbacks: (() => void)[] = [];
+    const work = () => this.dataSource.transaction(this.collectingCommitCallbacks(fn, callbacks));
+    const value = await (this.queue ? this.serial(work) : work());
+    runCommitCallbacks(callbacks);
+    return value;
+  }
+
+  /**
+   * Calls `callback` once the transaction `tx` has committed (on a SQLite file: once it is durable too), and
+   * never if it rolls back. For wake-ups of in-process waiters (a queued chain write): nothing may depend on
+   * the call, as a transaction this class did not open has no callbacks. Returns whether it was registered.
+   */
+  afterCommit(tx: Tx, callback: () => void): boolean {
+    const callbacks = this.commitCallbacks.get(tx);
+    callbacks?.push(callback);
+    return callbacks !== undefined;
+  }
+
+  private collectingCommitCallbacks<T>(fn: (tx: Tx) => Promise<T>, callbacks: (() => void)[]): (tx: Tx) => Promise<T> {
+    return (tx) => {
+      this.commitCallbacks.set(tx, callbacks);
+      return fn(tx);
+    };
   }
 
   /**
@@ -124,8 +147,11 @@ export class Database implements OnApplicationShutdown {
     if (!this.queue || !walSync) return { value: await this.transaction(fn), durable: Promise.resolve() };
     if (walSync.failed) throw walSync.failed;
     this.startCheckpointer();
-    const value = await this.queue.run(() => this.dataSource.transaction(fn));
-    return { value, durable: walSync.sync() };
+    const callbacks: (() => void)[] = [];
+    const value = await this.queue.run(() => this.dataSource.transaction(this.collectingCommitCallbacks(fn, callbacks)));
+    const durable = walSync.sync();
+    if (callbacks.length > 0) durable.then(() => runCommitCallbacks(callbacks), () => undefined);
+    return { value, durable };
   }
 
   /**
@@ -234,6 +260,17 @@ export class Database implements OnApplicationShutdown {
     await Promise.all([...this.feeds.values()].map((feed) => feed.close()));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.walFile?.close();
+  }
+}
+
+/** After-commit callbacks are notifications: one that throws neither stops the others nor fails the commit. */
+function runCommitCallbacks(callbacks: (() => void)[]): void {
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch {
+      // a waiter's wake-up failed; it still polls
+    }
   }
 }
 

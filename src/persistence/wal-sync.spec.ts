@@ -147,6 +147,44 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     sync.mockRestore();
   });
 
+  it('calls after-commit callbacks once the transaction is durable, never after a rollback or for a manager it did not open', async () => {
+    const walSync = db.walSync!;
+    const flush = deferred();
+    const sync = jest.spyOn(walSync, 'sync').mockReturnValueOnce(flush.promise);
+    const called: string[] = [];
+    const { durable } = await db.groupTransaction(async (tx) => {
+      await tx.query('INSERT INTO jobs (n) VALUES (401)');
+      expect(db.afterCommit(tx, () => called.push('group'))).toBe(true);
+    });
+    await settledState(durable);
+    expect(called).toEqual([]); // committed, not yet flushed
+    flush.resolve();
+    await durable;
+    expect(called).toEqual(['group']);
+    sync.mockRestore();
+
+    await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO jobs (n) VALUES (402)');
+      db.afterCommit(tx, () => called.push('transaction'));
+      db.afterCommit(tx, () => {
+        throw new Error('a failing listener');
+      });
+      db.afterCommit(tx, () => called.push('after the failing one'));
+      expect(called).toEqual(['group']);
+    });
+    expect(called).toEqual(['group', 'transaction', 'after the failing one']);
+
+    await expect(
+      db.transaction(async (tx) => {
+        db.afterCommit(tx, () => called.push('rolled back'));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(db.afterCommit(dataSource.manager, () => called.push('foreign'))).toBe(false);
+    await settledState(db.durable());
+    expect(called).toEqual(['group', 'transaction', 'after the failing one']);
+  });
+
   it('makes any other write durable before it resolves and before the next work on the connection, off the event loop', async () => {
     const flush = deferred();
     const sync = jest.spyOn(db.walSync!, 'sync').mockReturnValueOnce(flush.promise);

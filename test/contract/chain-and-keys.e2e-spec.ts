@@ -1,5 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ChainContractRepository, OutboxRepository, type OutboxEntity, type OutboxStatus } from '../../src/chain/index.js';
+import { jest } from '@jest/globals';
+import {
+  ChainContractRepository,
+  OutboxRepository,
+  OutboxService,
+  Replica,
+  type ChainClient,
+  type OutboxEntity,
+  type OutboxStatus,
+} from '../../src/chain/index.js';
 import { KeyRepository, type KeyEntity } from '../../src/keys/index.js';
 import { openContractDatabase, type ContractDatabase } from './contract-database.js';
 
@@ -131,6 +140,54 @@ describe('outbox, deployed contracts and keys (repository contract)', () => {
       expect((await outbox().byRef(ref)).map((row) => row.id)).toEqual([first.id, second.id]);
       expect((await outbox().byPurpose(51, 'did:add-delegate')).map((row) => row.id)).toEqual([second.id]);
       expect(await outbox().byPurpose(52, 'did:add-delegate')).toEqual([]);
+    });
+  });
+
+  describe('the outbox service', () => {
+    // The service reads only the chain id from its client here: no node is needed to queue and settle entries.
+    const service = () => new OutboxService(new OutboxRepository(database.db), { chainId: 12 } as ChainClient, new Replica(), database.db);
+    const write = { signerKeyId: 'signer', to: null, data: '0x00', purpose: 'contract-test' };
+
+    it('tells its listeners about queued writes once they commit (and the entry can be read), never about a rollback', async () => {
+      const outbox = service();
+      let queued: string | undefined;
+      const readsAtWakeUp: Promise<OutboxStatus | undefined>[] = [];
+      outbox.onEnqueued(() => readsAtWakeUp.push(outbox.statusOf(queued!)));
+      await database.db.transaction(async (tx) => {
+        [queued] = await outbox.enqueue(tx, [write]);
+        await outbox.enqueue(tx, [write]);
+        expect(readsAtWakeUp).toHaveLength(0);
+      });
+      expect(readsAtWakeUp).toHaveLength(2);
+      expect(await Promise.all(readsAtWakeUp)).toEqual(['pending', 'pending']);
+
+      await expect(
+        database.db.transaction(async (tx) => {
+          await outbox.enqueue(tx, [write]);
+          throw new Error('the business change failed');
+        }),
+      ).rejects.toThrow('the business change failed');
+      expect(readsAtWakeUp).toHaveLength(2);
+    });
+
+    it('wakes a waitFinal caller when this process settles the entry, not at its next poll', async () => {
+      const outbox = service();
+      const [id] = await database.db.transaction((tx) => outbox.enqueue(tx, [write]));
+      expect(await outbox.claim((await outbox.get(id!))!, 30_000)).toBe(true);
+      const reads: OutboxStatus[] = [];
+      const get = outbox.get.bind(outbox);
+      jest.spyOn(outbox, 'get').mockImplementation(async (entryId) => {
+        const entry = await get(entryId);
+        reads.push(entry!.status);
+        return entry;
+      });
+      // A poll period far beyond the test's timeout: only the wake-up can end the wait in time.
+      const final = outbox.waitFinal(id!, 3_600_000, 3_600_000);
+      while (reads.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      expect(reads).toEqual(['signing']);
+      expect(await outbox.updateHeld(id!, { status: 'mined', blockNumber: 7, minedAt: new Date() })).toBe(true);
+      expect(await final).toMatchObject({ id, status: 'mined', blockNumber: 7 });
+      expect(reads).toEqual(['signing', 'mined']);
     });
   });
 
