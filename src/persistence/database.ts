@@ -150,7 +150,11 @@ export class Database implements OnApplicationShutdown {
     const callbacks: (() => void)[] = [];
     const value = await this.queue.run(() => this.dataSource.transaction(this.collectingCommitCallbacks(fn, callbacks)));
     const durable = walSync.sync();
-    if (callbacks.length > 0) durable.then(() => runCommitCallbacks(callbacks), () => undefined);
+    if (callbacks.length > 0)
+      durable.then(
+        () => runCommitCallbacks(callbacks),
+        () => undefined,
+      );
     return { value, durable };
   }
 

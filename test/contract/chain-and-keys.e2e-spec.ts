@@ -145,7 +145,8 @@ describe('outbox, deployed contracts and keys (repository contract)', () => {
 
   describe('the outbox service', () => {
     // The service reads only the chain id from its client here: no node is needed to queue and settle entries.
-    const service = () => new OutboxService(new OutboxRepository(database.db), { chainId: 12 } as ChainClient, new Replica(), database.db);
+    const service = () =>
+      new OutboxService(new OutboxRepository(database.db), { chainId: 12 } as ChainClient, new Replica(), database.db);
     const write = { signerKeyId: 'signer', to: null, data: '0x00', purpose: 'contract-test' };
 
     it('tells its listeners about queued writes once they commit (and the entry can be read), never about a rollback', async () => {
