@@ -31,7 +31,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   allowHttpOutsideProduction(publicBaseUrl(config), config.env);
   const embeddedChain = config.chain.rpcUrl
     ? undefined
-    : await EmbeddedChainNode.start({ chainId: config.chain.chainId, port: config.chain.embeddedPort });
+    : await EmbeddedChainNode.prepare({ chainId: config.chain.chainId, port: config.chain.embeddedPort });
+  // The node starts (~0.7 s) while the database opens and Nest builds the modules: nothing talks to the chain
+  // before the bootstrap hooks, which run once it answers. Its failure is handled where it is awaited.
+  const chainStarted = embeddedChain?.launch();
+  chainStarted?.catch(() => undefined);
   try {
     const chain = new ChainClient(
       config.chain.rpcUrl ?? embeddedChain!.rpcUrl,
@@ -66,6 +70,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       new FastifyAdapter(fastifyServerOptions(config.platform, config.http.bodyLimitBytes) as never),
       { logger },
     );
+    try {
+      await chainStarted;
+    } catch (error) {
+      await dataSource.destroy();
+      throw error;
+    }
     // Only the signals that mean "stop": SIGUSR2 (and SIGHUP) must not shut the service down.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
     await installHttpPlatform(app, {
@@ -114,6 +124,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       },
     };
   } catch (error) {
+    // A node still starting is stopped once it is up (or has failed), never left running behind us.
+    await chainStarted?.catch(() => undefined);
     await embeddedChain?.stop();
     throw error;
   }

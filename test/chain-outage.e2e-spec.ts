@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { JsonRpcProvider } from 'ethers';
-import { embeddedNodeCommand, freePort, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
+import {
+  EmbeddedNodePortBusyError,
+  embeddedNodeCommand,
+  freePort,
+  OutboxEntity,
+  TrustedIssuerRegistry,
+} from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -101,6 +108,28 @@ describe('chain node outage', () => {
     }
     const issuer = before.agency.did.split(':').pop()!;
     expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
+  });
+
+  it('fails to start, with nothing left running, when a node it did not start holds the embedded port', async () => {
+    // The embedded node starts while the database opens and Nest builds its modules (startApp): its refusal
+    // must still end the start-up, and close what was opened meanwhile.
+    const port = await freePort();
+    const requests: string[] = [];
+    const orphan = createServer((req, res) => {
+      req.resume();
+      requests.push(req.method!);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x1e61' }));
+    });
+    await new Promise<void>((resolve) => orphan.listen(port, '127.0.0.1', resolve));
+    try {
+      await expect(startTestApp({ CHAIN_EMBEDDED_PORT: String(port) })).rejects.toBeInstanceOf(EmbeddedNodePortBusyError);
+      // Asked for its chain id once, and nothing else came: no bootstrap ran against a node we did not start.
+      expect(requests).toEqual(['POST']);
+    } finally {
+      orphan.closeAllConnections();
+      await new Promise((resolve) => orphan.close(resolve));
+    }
   });
 
   it('stops the embedded node when the service that started it is killed (no orphan holds the port)', async () => {

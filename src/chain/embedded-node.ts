@@ -94,11 +94,21 @@ export class EmbeddedChainNode {
   ) {}
 
   static async start(options: EmbeddedNodeOptions): Promise<EmbeddedChainNode> {
-    const port = options.port === 0 ? await freePort() : options.port;
-    const node = new EmbeddedChainNode(`http://127.0.0.1:${port}`, port, options.chainId);
-    await node.refuseForeignNode();
-    await node.spawn(options.readyTimeoutMs ?? 60_000);
+    const node = await EmbeddedChainNode.prepare(options);
+    await node.launch(options.readyTimeoutMs);
     return node;
+  }
+
+  /** The node of these options (its port chosen), not started yet: see launch. */
+  static async prepare(options: Omit<EmbeddedNodeOptions, 'readyTimeoutMs'>): Promise<EmbeddedChainNode> {
+    const port = options.port === 0 ? await freePort() : options.port;
+    return new EmbeddedChainNode(`http://127.0.0.1:${port}`, port, options.chainId);
+  }
+
+  /** Starts a prepared node and resolves once it answers; refuses a node on its port that it did not start. */
+  async launch(readyTimeoutMs = 60_000): Promise<void> {
+    await this.refuseForeignNode();
+    await this.spawn(readyTimeoutMs);
   }
 
   get running(): boolean {
@@ -187,7 +197,8 @@ export class EmbeddedChainNode {
         child.stderr!.resume();
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Short: until the node says it listens this looks only at its output, no request is made.
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     child.kill('SIGKILL');
     throw new Error(`The embedded chain node did not answer within ${readyTimeoutMs} ms:\n${output}`);
