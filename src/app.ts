@@ -73,7 +73,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     try {
       await chainStarted;
     } catch (error) {
-      await dataSource.destroy();
+      // Providers start their work in the bootstrap hooks, which have not run: the data source is all there is.
+      chain.destroy();
+      await dataSource.destroy().catch(() => undefined);
       throw error;
     }
     // Only the signals that mean "stop": SIGUSR2 (and SIGHUP) must not shut the service down.

@@ -110,7 +110,7 @@ describe('chain node outage', () => {
     expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
   });
 
-  it('fails to start, with nothing left running, when a node it did not start holds the embedded port', async () => {
+  it('fails to start when a node it did not start holds the embedded port, sending it nothing but the chain-id probe', async () => {
     // The embedded node starts while the database opens and Nest builds its modules (startApp): its refusal
     // must still end the start-up, and close what was opened meanwhile.
     const port = await freePort();

@@ -78,7 +78,13 @@ export class OutboxService {
     }));
     await this.repository.insertAll(tx, entities);
     this.db.afterCommit(tx, () => {
-      for (const listener of this.enqueuedListeners) listener();
+      for (const listener of this.enqueuedListeners) {
+        try {
+          listener();
+        } catch {
+          // a wake-up only: the worker's poll still finds the write
+        }
+      }
     });
     return entities.map((entity) => entity.id);
   }
@@ -143,31 +149,53 @@ export class OutboxService {
     return this.repository.highestSignedNonce(this.chain.chainId, signerKeyId);
   }
 
-  /** Waits until the entry is final (mined or reverted); the worker does the work. */
+  /**
+   * Waits until the entry is final (mined or reverted); the worker does the work. Woken when this process settles
+   * it, which is before the worker's mined-listeners have run: a caller that needs their effects waits for those.
+   */
   async waitFinal(id: string, timeoutMs: number, pollMs = 100): Promise<OutboxEntry> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const entry = await this.get(id);
-      if (!entry) throw new Error(`Unknown outbox entry ${id}`);
-      if (entry.status === 'mined' || entry.status === 'reverted') return entry;
-      if (Date.now() > deadline) throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
-      await this.settledHereOrAfter(id, pollMs);
+      // Listening before reading: a settlement between the read and the wait still wakes this caller.
+      const settled = this.settledHereOrAfter(id, pollMs);
+      let entry: OutboxEntry | null;
+      try {
+        entry = await this.get(id);
+      } catch (error) {
+        settled.cancel();
+        throw error;
+      }
+      if (!entry) {
+        settled.cancel();
+        throw new Error(`Unknown outbox entry ${id}`);
+      }
+      if (entry.status === 'mined' || entry.status === 'reverted') {
+        settled.cancel();
+        return entry;
+      }
+      if (Date.now() > deadline) {
+        settled.cancel();
+        throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
+      }
+      await settled.done;
     }
   }
 
-  /** Resolves when this process settles the entry, or after `ms` at the latest. */
-  private settledHereOrAfter(id: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiters = this.finalWaiters.get(id) ?? new Set<() => void>();
-      const wake = () => {
+  /** Resolves `done` when this process settles the entry, or after `ms` at the latest; `cancel` stops listening. */
+  private settledHereOrAfter(id: string, ms: number): { done: Promise<void>; cancel(): void } {
+    const waiters = this.finalWaiters.get(id) ?? new Set<() => void>();
+    this.finalWaiters.set(id, waiters);
+    let wake!: () => void;
+    const done = new Promise<void>((resolve) => {
+      wake = () => {
         clearTimeout(timer);
         waiters.delete(wake);
-        if (waiters.size === 0) this.finalWaiters.delete(id);
+        if (waiters.size === 0 && this.finalWaiters.get(id) === waiters) this.finalWaiters.delete(id);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
-      waiters.add(wake);
-      this.finalWaiters.set(id, waiters);
     });
+    const timer = setTimeout(wake, ms);
+    waiters.add(wake);
+    return { done, cancel: wake };
   }
 }

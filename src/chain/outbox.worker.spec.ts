@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { KeyService } from '../keys/index.js';
-import type { ChainClient } from './chain.client.js';
+import { ChainUnavailableError, type ChainClient } from './chain.client.js';
 import type { OutboxEntry, OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
 
@@ -20,22 +20,40 @@ describe('OutboxWorker passes', () => {
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
   };
 
+  /** While set, each pass finds one write and cannot reach the chain node to sign it. */
+  let chainDown = false;
+  const pending = { id: 'entry-1', signerKeyId: 'signer', status: 'pending', toAddress: null, data: '0x00' } as OutboxEntry;
+
   beforeEach(() => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     passes = 0;
     holdPasses = false;
+    chainDown = false;
     const outbox = {
       onEnqueued: (listener: () => void) => (committed = listener),
       open: async (): Promise<OutboxEntry[]> => {
         passes++;
         if (holdPasses) await new Promise<void>((resolve) => (release = resolve));
-        return [];
+        return chainDown ? [pending] : [];
       },
+      claim: async () => true,
+      get: async () => pending,
+      highestNonce: async () => null,
+      updateHeld: async () => true,
+      release: async () => undefined,
     };
-    worker = new OutboxWorker(outbox as unknown as OutboxService, {} as ChainClient, {} as KeyService, {
-      pollMs: POLL_MS,
-      priorityFeeWei: 0n,
-    });
+    const unreachable = () => Promise.reject(new ChainUnavailableError('econnrefused'));
+    const chain = { chainId: 1, provider: { getTransactionCount: unreachable, getBlock: unreachable } };
+    const keys = { getKey: async () => ({ address: '0x0000000000000000000000000000000000000001' }) };
+    worker = new OutboxWorker(
+      outbox as unknown as OutboxService,
+      chain as unknown as ChainClient,
+      keys as unknown as KeyService,
+      {
+        pollMs: POLL_MS,
+        priorityFeeWei: 0n,
+      },
+    );
   });
   afterEach(async () => {
     holdPasses = false;
@@ -89,6 +107,43 @@ describe('OutboxWorker passes', () => {
     jest.advanceTimersByTime(POLL_MS - 1);
     await settle();
     expect(passes).toBe(2);
+  });
+
+  it('leaves commits to the poll while its last pass could not reach the chain node, and takes them at once again after', async () => {
+    chainDown = true;
+    worker.start();
+    jest.advanceTimersByTime(0);
+    await settle();
+    expect(passes).toBe(1);
+    committed();
+    committed();
+    jest.advanceTimersByTime(0);
+    await settle();
+    expect(passes).toBe(1); // no pass per commit against a node that is down
+
+    chainDown = false;
+    jest.advanceTimersByTime(POLL_MS);
+    await settle();
+    expect(passes).toBe(2);
+    committed();
+    jest.advanceTimersByTime(0);
+    await settle();
+    expect(passes).toBe(3);
+  });
+
+  it('makes no further pass once stopped, though commits during its last pass asked for one', async () => {
+    worker.start();
+    holdPasses = true;
+    jest.advanceTimersByTime(0);
+    await settle();
+    committed();
+    const stopped = worker.stop();
+    holdPasses = false;
+    release!();
+    await stopped;
+    jest.advanceTimersByTime(POLL_MS * 2);
+    await settle();
+    expect(passes).toBe(1);
   });
 
   it('makes no pass for a commit while it is stopped', async () => {

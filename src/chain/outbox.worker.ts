@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Signature, Transaction, getBytes, isError, type TransactionReceipt } from 'ethers';
 import { KeyService } from '../keys/index.js';
-import { ChainClient } from './chain.client.js';
+import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
 import { BackgroundJob } from '../common/index.js';
 
@@ -29,6 +29,12 @@ export class OutboxWorker implements OnApplicationShutdown {
   /** A pass is running; a nudge meanwhile asks for another right after it (`passAgain`). */
   private passing = false;
   private passAgain = false;
+  /**
+   * The last scheduled pass could not reach the chain node: commits then leave the next pass to the poll, so a
+   * stream of writes during an outage does not turn into back-to-back passes that each fail.
+   */
+  private chainUnreachable = false;
+  private unreachableInPass = false;
   private stopped = true;
   private closed = false;
   private readonly lastDelay = new Map<string, string>();
@@ -79,7 +85,7 @@ export class OutboxWorker implements OnApplicationShutdown {
    * later). Nudges during a pass coalesce into one more pass after it; the poll still finds other replicas' writes.
    */
   nudge(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.chainUnreachable) return;
     if (this.passing) {
       this.passAgain = true;
       return;
@@ -92,10 +98,12 @@ export class OutboxWorker implements OnApplicationShutdown {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.passing = true;
+      this.unreachableInPass = false;
       this.current = this.job
         .run(() => this.drain())
         .finally(() => {
           this.passing = false;
+          this.chainUnreachable = this.unreachableInPass;
           const again = this.passAgain;
           this.passAgain = false;
           this.schedule(again ? 0 : this.options.pollMs);
@@ -112,6 +120,7 @@ export class OutboxWorker implements OnApplicationShutdown {
 
   /** Warns once per entry and reason, so a node that is down for an hour does not flood the log. */
   private reportDelay(outboxId: string, error: unknown): void {
+    if (error instanceof ChainUnavailableError) this.unreachableInPass = true;
     const reason = describe(error);
     if (this.lastDelay.get(outboxId) === reason) return;
     this.lastDelay.set(outboxId, reason);

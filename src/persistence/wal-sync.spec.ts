@@ -147,7 +147,7 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     sync.mockRestore();
   });
 
-  it('calls after-commit callbacks once the transaction is durable, never after a rollback or for a manager it did not open', async () => {
+  it('calls after-commit callbacks once the transaction is durable, never after a rollback or for a transaction it did not open', async () => {
     const walSync = db.walSync!;
     const flush = deferred();
     const sync = jest.spyOn(walSync, 'sync').mockReturnValueOnce(flush.promise);
@@ -163,8 +163,11 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     expect(called).toEqual(['group']);
     sync.mockRestore();
 
+    const flushesBefore = walSync.flushes;
+    let flushesAtCallback = 0;
     await db.transaction(async (tx) => {
       await tx.query('INSERT INTO jobs (n) VALUES (402)');
+      db.afterCommit(tx, () => (flushesAtCallback = walSync.flushes));
       db.afterCommit(tx, () => called.push('transaction'));
       db.afterCommit(tx, () => {
         throw new Error('a failing listener');
@@ -173,6 +176,7 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
       expect(called).toEqual(['group']);
     });
     expect(called).toEqual(['group', 'transaction', 'after the failing one']);
+    expect(flushesAtCallback).toBeGreaterThan(flushesBefore); // the write was flushed before its callbacks ran
 
     await expect(
       db.transaction(async (tx) => {
@@ -180,7 +184,9 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
-    expect(db.afterCommit(dataSource.manager, () => called.push('foreign'))).toBe(false);
+    await dataSource.transaction(async (tx) => {
+      expect(db.afterCommit(tx, () => called.push('foreign'))).toBe(false);
+    });
     await settledState(db.durable());
     expect(called).toEqual(['group', 'transaction', 'after the failing one']);
   });
