@@ -1,8 +1,9 @@
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, JsonRpcProvider } from 'ethers';
 import { runCli } from '../src/cli.js';
-import { AuditLog, entryHash, type AuditEntryRecord } from '../src/audit/index.js';
+import { AuditLog, UsageLog, entryHash, type AuditEntryRecord } from '../src/audit/index.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
@@ -293,6 +294,48 @@ describe('audit trail and usage log', () => {
     expect((await app.call('GET', `/citizens/records/requests/${aliceView.id}?readToken=${bobView.readToken}`)).status).toBe(404);
     expect((await app.call('GET', `/citizens/records/requests/${aliceView.id}`)).status).toBe(404);
     expect((await app.call('POST', '/citizens/records/requests', { body: { type: 'no-such-type' } })).status).toBe(400);
+  });
+
+  it('never shows a lookup the verdict without its record: the answer, its audit entry and usage rows commit together', async () => {
+    const usage = app.app.get(UsageLog);
+    const started = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });
+    expect(started.status).toBe(201);
+    const lookup = () => app.call('GET', `/citizens/records/requests/${started.body.id}?readToken=${started.body.readToken}`);
+    // The verdict's record is held back while the wallet's answer is being stored.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let recording!: () => void;
+    const reachedRecord = new Promise<void>((resolve) => (recording = resolve));
+    const recordVerdict = usage.recordVerdict.bind(usage);
+    const held = jest.spyOn(usage, 'recordVerdict').mockImplementation(async (...args) => {
+      recording();
+      await gate;
+      return recordVerdict(...args);
+    });
+    try {
+      const answered = bob.answer(started.body.link, bobHeld);
+      await reachedRecord;
+      // PostgreSQL answers from what is committed (still pending); SQLite's one connection makes the lookup wait
+      // for the commit. Either way never "verified" without records, nor "rejected" for a record not yet written.
+      const during = lookup();
+      const early = await Promise.race([during, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
+      if (early) expect(early.body).toEqual({ status: 'pending' });
+      openGate();
+      expect((await answered).status).toBe(200);
+      // The lookup made meanwhile (if SQLite held it until the commit) and one made now.
+      for (const outcome of early ? [await lookup()] : [await during, await lookup()]) {
+        expect(outcome.status).toBe(200);
+        expect(outcome.body.status).toBe('verified');
+        expect((outcome.body.records as { relyingParty: { name: string } }[]).map((record) => record.relyingParty.name)).toEqual([
+          'Bank 银行',
+          expect.stringContaining('用证记录'),
+          expect.stringContaining('用证记录'),
+        ]);
+      }
+    } finally {
+      openGate();
+      held.mockRestore();
+    }
   });
 
   it('audit:verify passes, then locates an edited, a deleted and a re-ordered row', async () => {

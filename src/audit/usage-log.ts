@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, timeOrderedId } from '../persistence/index.js';
+import { Database, timeOrderedId, type Tx } from '../persistence/index.js';
 import type { CredentialUsageEntity } from './audit.entity.js';
 import { AuditLog } from './audit-log.js';
 import { AuditRepository } from './audit.repository.js';
@@ -34,9 +34,10 @@ export class UsageLog {
     private readonly repository: AuditRepository,
   ) {}
 
-  async recordVerdict(record: VerdictRecord): Promise<void> {
+  /** In the caller's transaction when given (the verdict's own completion commits with it), else in one of its own. */
+  async recordVerdict(record: VerdictRecord, inTransaction?: Tx): Promise<void> {
     const verifiedAt = new Date();
-    await this.db.transaction(async (tx) => {
+    const write = async (tx: Tx) => {
       const rows: CredentialUsageEntity[] = record.credentials.flatMap((credential) =>
         [...new Set(credential.fingerprints)].map((fingerprint) => ({
           id: timeOrderedId(),
@@ -72,7 +73,8 @@ export class UsageLog {
       );
       for (const row of rows) row.auditSeq = entry.seq;
       await this.repository.insertUsage(tx, rows);
-    });
+    };
+    await (inTransaction ? write(inTransaction) : this.db.transaction(write));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, LessThanOrEqual, Not } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { PresentationRequestEntity, type PresentationStatus } from './presentation-request.entity.js';
 
 @Injectable()
@@ -32,8 +32,9 @@ export class PresentationRequestRepository {
     sealedResult: string,
     completedAt: Date,
     purgeAt: Date,
+    tx?: Tx,
   ): Promise<boolean> {
-    const outcome = await this.db.use(undefined, (m) =>
+    const outcome = await this.db.use(tx, (m) =>
       m
         .getRepository(PresentationRequestEntity)
         .update(

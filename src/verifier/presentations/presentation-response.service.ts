@@ -5,6 +5,7 @@ import { OAuthError, randomToken } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { DataSharingPermissions } from '../../chain/index.js';
+import { Database } from '../../persistence/index.js';
 import {
   alreadyAnswered,
   analyseDcqlQuery,
@@ -55,6 +56,7 @@ export class PresentationResponseService {
     private readonly permissions: DataSharingPermissions,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly audit: PresentationAudit,
+    private readonly db: Database,
   ) {
     this.limits = config.oid4vp;
     this.dataSharingEnforced = config.chain.consortium.dataSharingEnforced;
@@ -83,9 +85,15 @@ export class PresentationResponseService {
     const completedAt = new Date();
     const purgeAt = new Date(completedAt.getTime() + this.limits.verdictMaxUnreadSeconds * 1000);
     const status = verdict.verified ? 'verified' : 'rejected';
-    if (!(await this.requests.complete(request.id, status, sealed, completedAt, purgeAt))) throw alreadyAnswered();
+    const record = await this.audit.recordOf(request, verdict, presented);
+    // The request's single use, its verdict and the verdict's audit entry and usage rows commit together: a
+    // reader polling the request never sees the verdict before its record (the holder's records page read a
+    // verified answer with no usage rows as "not recorded"), and a failed record leaves the request unanswered.
+    await this.db.transaction(async (tx) => {
+      if (!(await this.requests.complete(request.id, status, sealed, completedAt, purgeAt, tx))) throw alreadyAnswered();
+      await this.audit.write(record, tx);
+    });
     this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
-    await this.audit.record(request, verdict, presented);
     void this.delivery.notify(request, verdict);
     return returnUri && responseCode ? { redirect_uri: sameDeviceReturn(returnUri, request.id, responseCode) } : {};
   }
