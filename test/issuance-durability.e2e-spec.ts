@@ -228,9 +228,10 @@ describe('issuance survives kill -9', () => {
     const { apiKey } = await createActiveAgency(facade, 'crash-office', 'Crash Office', ['driving-licence']);
 
     // A burst of issuances, each with its own key; kill -9 as soon as a few have been answered. Killed from
-    // the answer's own callback and with several group commits' worth of requests: a group of up to 32
-    // answers at once, and a poll noticing the answers later could find the whole burst done.
-    const burst = Array.from({ length: 120 }, (_, i) => ({
+    // the answer's own callback and with many group commits' worth of requests: a group of up to 32
+    // answers at once, and a poll noticing the answers later could find the whole burst done. (120 requests
+    // were once all answered before the kill, with this test process starved of CPU by other jobs.)
+    const burst = Array.from({ length: 360 }, (_, i) => ({
       key: randomUUID(),
       body: issueBody(i % 2 ? 'jwt_vc_json' : 'dc+sd-jwt'),
     }));

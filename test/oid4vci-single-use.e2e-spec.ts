@@ -1,7 +1,8 @@
+import { jest } from '@jest/globals';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
-import { OfferRepository } from '../src/issuer/index.js';
+import { IssuanceService, OfferRepository } from '../src/issuer/index.js';
 
 const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
 /** A six-digit code that is not `code`. */
@@ -118,6 +119,42 @@ describe('OpenID4VCI lockouts and single use', () => {
     // The same, still recent proof again: refused for its jti alone.
     const second = await redeem();
     expect({ status: second.status, error: second.body.error }).toEqual({ status: 400, error: 'invalid_dpop_proof' });
+  });
+
+  it('spends no offer on a credential that was not issued: the same request again gets it', async () => {
+    // The configuration's single use commits with the credential it yields: a failure before then (here the
+    // issuance itself) leaves the offer as it was, where it used to be spent ("already issued") for nothing.
+    const holder = wallet();
+    const created = await offer();
+    expect(created.status).toBe(201);
+    const credentialOffer = await holder.vci.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await holder.vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse } = await holder.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      ...(created.body.txCode ? { txCode: created.body.txCode as string } : {}),
+    });
+    const request = {
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: credentialOffer.credential_configuration_ids[0]!,
+    };
+    const issuance = app.app.get(IssuanceService);
+    const failing = jest.spyOn(issuance, 'issue').mockRejectedValueOnce(new Error('the signing key could not be used'));
+    try {
+      const refused = await holder.sendCredentialRequest(request).then(
+        (result) => result.response.status,
+        () => 'failed',
+      );
+      expect(refused).not.toBe(200);
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    const { credential } = await holder.requestCredential(request);
+    expect(credential.split('~')[0]!.split('.')).toHaveLength(3);
+    const stored = await app.app.get(OfferRepository).byId(created.body.offerId);
+    expect(stored).toMatchObject({ status: 'issued', claimsSealed: null });
   });
 
   it('refuses an expired offer', async () => {

@@ -20,6 +20,7 @@ import {
   requestedCredential,
 } from '../../oid4vci/index.js';
 import { Catalogue } from '../../credentials/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
@@ -43,6 +44,7 @@ export class CredentialService {
     private readonly deferred: DeferredRequestRepository,
     private readonly issuance: OfferIssuance,
     private readonly approvals: ApprovalService,
+    private readonly db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
@@ -88,17 +90,27 @@ export class CredentialService {
         offeredCount: offer.configurationIds.length,
         issuedCount: offer.issuedConfigurations.length,
       });
-      if (!(await this.offers.markIssued(offer, configuration, last && !deferred)))
-        throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+      // The configuration's single use commits with what it yields (the deferred request, or the first
+      // credential): a failure in between can no longer leave the offer spent with nothing to show for it.
+      const claimConfiguration = async (tx: Tx) => {
+        if (!(await this.offers.markIssued(offer, configuration, last && !deferred, tx)))
+          throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+      };
       if (deferred) {
         const transactionId = randomToken(24);
-        await this.deferred.insert({
-          transactionHash: sha256Hex(transactionId),
-          offerId: offer.id,
-          configurationId: configuration,
-          holderKeys,
-          status: 'pending',
-          createdAt: new Date(),
+        await this.db.transaction(async (tx) => {
+          await claimConfiguration(tx);
+          await this.deferred.insert(
+            {
+              transactionHash: sha256Hex(transactionId),
+              offerId: offer.id,
+              configurationId: configuration,
+              holderKeys,
+              status: 'pending',
+              createdAt: new Date(),
+            },
+            tx,
+          );
         });
         this.logger.log({ offerId: offer.id, configuration }, 'credential request deferred until an officer approves');
         // A joint-approval application (issue 16): the applicant's reference and read token ride along.
@@ -115,7 +127,13 @@ export class CredentialService {
           },
         };
       }
-      const { credentials, notificationId } = await this.issuance.issue(offer, configuration, holderKeys, last);
+      const { credentials, notificationId } = await this.issuance.issue(
+        offer,
+        configuration,
+        holderKeys,
+        last,
+        claimConfiguration,
+      );
       return {
         status: 200,
         body: this.protocol.issuer.createCredentialResponse({ credentialRequest: parsed, credentials, notificationId }),

@@ -10,8 +10,9 @@ export class DeferredRequestRepository {
 
   async insert(
     request: Omit<DeferredRequestEntity, 'responseSealed' | 'notificationId' | 'redeliverUntil' | 'holderJkt'>,
+    tx?: Tx,
   ): Promise<void> {
-    await this.db.use(undefined, (m) =>
+    await this.db.use(tx, (m) =>
       m
         .getRepository(DeferredRequestEntity)
         .insert({ ...request, responseSealed: null, notificationId: null, redeliverUntil: null, holderJkt: null }),

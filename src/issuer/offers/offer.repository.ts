@@ -61,10 +61,11 @@ export class OfferRepository {
 
   /**
    * Claims a configuration for issuance; only one request per configuration succeeds (compare-and-set on
-   * the list as read). With `final`, the offer is done and its sealed claims are erased.
+   * the list as read). With `final`, the offer is done and its sealed claims are erased. Inside the transaction
+   * that records what the claim is for (the credential, or the deferred request), so neither is left without the other.
    */
-  async markIssued(offer: CredentialOfferEntity, configurationId: string, final: boolean): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  async markIssued(offer: CredentialOfferEntity, configurationId: string, final: boolean, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m.getRepository(CredentialOfferEntity).update(
         // Criteria and values go through the column's JSON transformer (not raw SQL), so both sides are the same text.
         // (TypeORM types a where-value of an array column as its element; the transformer takes the array.)
