@@ -19,6 +19,12 @@ describe('OutboxWorker passes', () => {
   const settle = async () => {
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
   };
+  /** The passes made so far, once the clock has moved on by `ms` and what that ran has settled. */
+  const passesAfter = async (ms: number) => {
+    jest.advanceTimersByTime(ms);
+    await settle();
+    return passes;
+  };
 
   /** While set, each pass finds one write and cannot reach the chain node to sign it. */
   let chainDown = false;
@@ -64,101 +70,67 @@ describe('OutboxWorker passes', () => {
 
   it('passes at once when a write in this process commits, instead of at the next poll', async () => {
     worker.start();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(0)).toBe(1);
 
-    jest.advanceTimersByTime(POLL_MS - 1);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(POLL_MS - 1)).toBe(1);
     committed();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(2);
+    expect(await passesAfter(0)).toBe(2);
 
     // Back to polling: the next pass comes a whole period after the nudged one.
-    jest.advanceTimersByTime(POLL_MS - 1);
-    await settle();
-    expect(passes).toBe(2);
-    jest.advanceTimersByTime(1);
-    await settle();
-    expect(passes).toBe(3);
+    expect(await passesAfter(POLL_MS - 1)).toBe(2);
+    expect(await passesAfter(1)).toBe(3);
   });
 
   it('folds the commits made during a pass into one more pass right after it', async () => {
     worker.start();
     holdPasses = true;
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(0)).toBe(1);
     committed();
     committed();
     committed();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(1); // one pass at a time
+    expect(await passesAfter(0)).toBe(1); // one pass at a time
 
     holdPasses = false;
     release!();
     await settle();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(2);
-    jest.advanceTimersByTime(POLL_MS - 1);
-    await settle();
-    expect(passes).toBe(2);
+    expect(await passesAfter(0)).toBe(2);
+    expect(await passesAfter(POLL_MS - 1)).toBe(2);
   });
 
   it('leaves commits to the poll while its last pass could not reach the chain node, and takes them at once again after', async () => {
     chainDown = true;
     worker.start();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(0)).toBe(1);
     committed();
     committed();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(1); // no pass per commit against a node that is down
+    expect(await passesAfter(0)).toBe(1); // no pass per commit against a node that is down
 
     chainDown = false;
-    jest.advanceTimersByTime(POLL_MS);
-    await settle();
-    expect(passes).toBe(2);
+    expect(await passesAfter(POLL_MS)).toBe(2);
     committed();
-    jest.advanceTimersByTime(0);
-    await settle();
-    expect(passes).toBe(3);
+    expect(await passesAfter(0)).toBe(3);
   });
 
   it('makes no further pass once stopped, though commits during its last pass asked for one', async () => {
     worker.start();
     holdPasses = true;
-    jest.advanceTimersByTime(0);
-    await settle();
+    expect(await passesAfter(0)).toBe(1);
     committed();
     const stopped = worker.stop();
     holdPasses = false;
     release!();
     await stopped;
-    jest.advanceTimersByTime(POLL_MS * 2);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(POLL_MS * 2)).toBe(1);
   });
 
   it('makes no pass for a commit while it is stopped', async () => {
     committed();
-    jest.advanceTimersByTime(POLL_MS);
-    await settle();
-    expect(passes).toBe(0);
+    expect(await passesAfter(POLL_MS)).toBe(0);
 
     worker.start();
-    jest.advanceTimersByTime(0);
-    await settle();
+    expect(await passesAfter(0)).toBe(1);
     await worker.stop();
     committed();
-    jest.advanceTimersByTime(POLL_MS);
-    await settle();
-    expect(passes).toBe(1);
+    expect(await passesAfter(POLL_MS)).toBe(1);
   });
 });
