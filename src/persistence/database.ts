@@ -23,16 +23,8 @@ const DEFAULT_CHECKPOINT_FRAMES = 1_000;
 /** The few better-sqlite3 calls made on the service's connection directly (its feeds' included). */
 interface SqliteConnection extends SqliteFeedConnection {
   pragma(statement: string): unknown;
-  prepare(sql: string): {
-    pluck(): { get(): unknown };
-    raw(): { get(): unknown };
-    run(...params: unknown[]): { changes: number };
-  };
-  transaction<T>(work: () => T): { immediate(): T };
+  prepare(sql: string): { pluck(): { get(): unknown }; raw(): { get(): unknown } };
 }
-
-/** Runs one statement of a synchronous SQLite transaction; returns the number of rows it changed. */
-export type SyncStatement = (sql: string, params: unknown[]) => number;
 
 /** An open database transaction; repositories accept one so several writes commit together. */
 export type Tx = EntityManager;
@@ -95,20 +87,6 @@ export class Database implements OnApplicationShutdown {
     const value = await (this.queue ? this.serial(work) : work());
     runCommitCallbacks(callbacks);
     return value;
-  }
-
-  /**
-   * SQLite only: `work` as one transaction with no await inside (better-sqlite3's synchronous, immediate
-   * transaction), behind the queue and made durable like any write. For a few dependent statements that must
-   * commit together where connections of one process may compete (replicas in the repository contract
-   * tests): an async transaction holding the write lock across an await there meets another connection's busy
-   * wait on the same thread. Throwing inside rolls back.
-   */
-  sqliteTransaction<T>(work: (run: SyncStatement) => T): Promise<T> {
-    if (!this.queue) throw new Error('sqliteTransaction is for SQLite');
-    const connection = this.connection();
-    const run: SyncStatement = (sql, params) => connection.prepare(sql).run(...params).changes;
-    return this.serial(async () => connection.transaction(() => work(run)).immediate());
   }
 
   /**

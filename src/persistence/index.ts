@@ -1,4 +1,4 @@
-export { Database, type SyncStatement, type Tx } from './database.js';
+export { Database, type Tx } from './database.js';
 export { dataSourceOptions, openDataSource, secureDataDir, secureSqliteFiles } from './data-source.js';
 export { PersistenceModule } from './persistence.module.js';
 export { timestampType, jsonColumn } from './columns.js';

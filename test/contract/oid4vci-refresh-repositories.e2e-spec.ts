@@ -71,41 +71,6 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     );
   });
 
-  it('rotates a token and stores its successor in one transaction: a successor that cannot be stored leaves it active', async () => {
-    // Nobody may see the token rotated without its successor (a concurrent reuse would revoke the family first
-    // and the successor would then outlive the revocation): here the successor's insert fails (its hash is taken).
-    const now = new Date();
-    const familyId = randomUUID();
-    const [first, taken] = [token(familyId, minutesFrom(now, 10)), token(familyId, minutesFrom(now, 10))];
-    await refreshTokens(0).insert(first);
-    await refreshTokens(0).insert(taken);
-    await expect(
-      refreshTokens(1).rotate(first.tokenHash, { ...taken, previousHash: first.tokenHash }, new Date()),
-    ).rejects.toThrow();
-    expect((await refreshTokens(2).byHash(first.tokenHash))?.status).toBe('active');
-
-    const successor = { ...first, tokenHash: sha256Hex(randomToken()), previousHash: first.tokenHash, createdAt: new Date() };
-    expect(await refreshTokens(1).rotate(first.tokenHash, successor, new Date())).toBe(true);
-    expect(await refreshTokens(2).byHash(successor.tokenHash)).toMatchObject({
-      familyId,
-      status: 'active',
-      previousHash: first.tokenHash,
-      credentialIdentifiers: ['driving-licence.sd_jwt'],
-      expiresAt: first.expiresAt,
-      createdAt: successor.createdAt,
-    });
-    const retry = { ...successor, tokenHash: taken.tokenHash, createdAt: new Date(successor.createdAt.getTime() + 1) };
-    await expect(
-      refreshTokens(1).replaceUnusedSuccessor(
-        first.tokenHash,
-        retry,
-        minutesFrom(now, -2),
-        new Date(retry.createdAt.getTime() + 1),
-      ),
-    ).rejects.toThrow();
-    expect((await refreshTokens(2).byHash(successor.tokenHash))?.status).toBe('active');
-  });
-
   it('replaces an unused successor for a retried refresh exactly once, and never a used or old one', async () => {
     const now = new Date();
     const familyId = randomUUID();

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { And, LessThan, MoreThan } from 'typeorm';
-import { Database, type SyncStatement, type Tx } from '../../persistence/index.js';
+import { Database } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 
 /** Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE. */
@@ -8,8 +8,8 @@ import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 export class RefreshTokenRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(token: Oid4vciRefreshTokenEntity, tx?: Tx): Promise<void> {
-    await this.db.use(tx, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
+  async insert(token: Oid4vciRefreshTokenEntity): Promise<void> {
+    await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
   }
 
   byHash(tokenHash: string): Promise<Oid4vciRefreshTokenEntity | null> {
@@ -18,30 +18,20 @@ export class RefreshTokenRepository {
 
   /**
    * The single-use step of a refresh: `active → rotated` in one conditional UPDATE (of any number of
-   * concurrent refreshes with the same token one matches; the others get false), and the successor, in one
-   * transaction. Nobody sees the token rotated without its successor: a concurrent reuse that found it so
-   * revoked the family before the successor was inserted, which then lived on.
+   * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
+   * statements, not one transaction: a transaction held across awaits would block SQLite's other
+   * connections. A crash between them leaves the family without a live token (as a lost response did before
+   * the retry grace; ADR 18 addendum).
    */
   async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
-    if (this.db.kind === 'sqlite') {
-      return this.db.sqliteTransaction((run) => {
-        const rotated = run(
-          "UPDATE oid4vci_refresh_tokens SET status = 'rotated' WHERE token_hash = ? AND status = 'active' AND expires_at > ?",
-          [tokenHash, this.db.driver.date(now)],
-        );
-        if (rotated !== 1) return false;
-        this.insertNow(run, successor);
-        return true;
-      });
-    }
-    return this.db.transaction(async (tx) => {
-      const result = await tx
+    const result = await this.db.use(undefined, (m) =>
+      m
         .getRepository(Oid4vciRefreshTokenEntity)
-        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' });
-      if (result.affected !== 1) return false;
-      await this.insert(successor, tx);
-      return true;
-    });
+        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
+    );
+    if (result.affected !== 1) return false;
+    await this.insert(successor);
+    return true;
   }
 
   /**
@@ -56,24 +46,10 @@ export class RefreshTokenRepository {
     madeAfter: Date,
     now: Date,
   ): Promise<boolean> {
-    // Made before this retry's own successor: a concurrent retry's successor, inserted with its UPDATE, is
-    // not "the unused one" for the others (else two of them could win one after the other). One transaction,
-    // as in rotate: the retired successor and its replacement are seen together.
-    if (this.db.kind === 'sqlite') {
-      const date = (value: Date) => this.db.driver.date(value);
-      return this.db.sqliteTransaction((run) => {
-        const retired = run(
-          "UPDATE oid4vci_refresh_tokens SET status = 'rotated' WHERE previous_hash = ? AND status = 'active' " +
-            'AND created_at > ? AND created_at < ? AND expires_at > ?',
-          [previousHash, date(madeAfter), date(successor.createdAt), date(now)],
-        );
-        if (retired !== 1) return false;
-        this.insertNow(run, successor);
-        return true;
-      });
-    }
-    return this.db.transaction(async (tx) => {
-      const result = await tx.getRepository(Oid4vciRefreshTokenEntity).update(
+    const result = await this.db.use(undefined, (m) =>
+      m.getRepository(Oid4vciRefreshTokenEntity).update(
+        // Made before this retry's own successor: a concurrent retry's successor, inserted just after its
+        // UPDATE, is not "the unused one" for the others (else two of them could win one after the other).
         {
           previousHash,
           status: 'active',
@@ -81,30 +57,11 @@ export class RefreshTokenRepository {
           expiresAt: MoreThan(now),
         },
         { status: 'rotated' },
-      );
-      if (result.affected !== 1) return false;
-      await this.insert(successor, tx);
-      return true;
-    });
-  }
-
-  /** The successor's row inside a synchronous SQLite transaction, its values written as TypeORM writes them. */
-  private insertNow(run: SyncStatement, token: Oid4vciRefreshTokenEntity): void {
-    run(
-      'INSERT INTO oid4vci_refresh_tokens (token_hash, family_id, offer_id, dpop_jkt, credential_identifiers, ' +
-        'previous_hash, status, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        token.tokenHash,
-        token.familyId,
-        token.offerId,
-        token.dpopJkt,
-        token.credentialIdentifiers === null ? null : JSON.stringify(token.credentialIdentifiers),
-        token.previousHash,
-        token.status,
-        this.db.driver.date(token.expiresAt),
-        this.db.driver.date(token.createdAt),
-      ],
+      ),
     );
+    if (result.affected !== 1) return false;
+    await this.insert(successor);
+    return true;
   }
 
   /** Reuse detected (RFC 9700 §4.14.2): every token of the family is dead. */
