@@ -77,15 +77,7 @@ export class OutboxService {
       minedAt: null,
     }));
     await this.repository.insertAll(tx, entities);
-    this.db.afterCommit(tx, () => {
-      for (const listener of this.enqueuedListeners) {
-        try {
-          listener();
-        } catch {
-          // a wake-up only: the worker's poll still finds the write
-        }
-      }
-    });
+    for (const listener of this.enqueuedListeners) this.db.afterCommit(tx, listener);
     return entities.map((entity) => entity.id);
   }
 
@@ -158,24 +150,15 @@ export class OutboxService {
     for (;;) {
       // Listening before reading: a settlement between the read and the wait still wakes this caller.
       const settled = this.settledHereOrAfter(id, pollMs);
-      let entry: OutboxEntry | null;
+      let waiting = false;
       try {
-        entry = await this.get(id);
-      } catch (error) {
-        settled.cancel();
-        throw error;
-      }
-      if (!entry) {
-        settled.cancel();
-        throw new Error(`Unknown outbox entry ${id}`);
-      }
-      if (entry.status === 'mined' || entry.status === 'reverted') {
-        settled.cancel();
-        return entry;
-      }
-      if (Date.now() > deadline) {
-        settled.cancel();
-        throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
+        const entry = await this.get(id);
+        if (!entry) throw new Error(`Unknown outbox entry ${id}`);
+        if (entry.status === 'mined' || entry.status === 'reverted') return entry;
+        if (Date.now() > deadline) throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
+        waiting = true;
+      } finally {
+        if (!waiting) settled.cancel();
       }
       await settled.done;
     }
