@@ -1,7 +1,9 @@
+import { jest } from '@jest/globals';
 import { resourceRequest, type Jwk, type RequestDpopOptions } from '@openid4vc/oauth2';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
+import { RefreshTokenRepository } from '../src/issuer/authorization-server/refresh-token.repository.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
@@ -250,14 +252,88 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       ),
     );
     // One rotates; a request that comes after it counts as a retry of a lost response (its unused successor
-    // is replaced), one that loses a race counts as reuse (the family ends). Whatever the interleaving, every
-    // refusal is invalid_grant and at most one token of the family is live.
-    expect(answers.some((answer) => typeof answer !== 'string')).toBe(true);
+    // is replaced), one that comes before its successor is stored is refused, one that finds it used counts as
+    // reuse (the family ends, successors stored later included). Whatever the interleaving, every refusal is
+    // invalid_grant and at most one token of the family is live.
     for (const answer of answers) if (typeof answer === 'string') expect(answer).toBe('invalid_grant');
+    expect(await liveTokens(created.body.offerId as string)).toBeLessThanOrEqual(1);
+  });
+
+  /** Active rows of the offer's family, none once any member is revoked (the family is dead as a whole). */
+  async function liveTokens(offerId: string): Promise<number> {
     const family = await app.app
       .get(Database)
-      .use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).findBy({ offerId: created.body.offerId as string }));
-    expect(family.filter((row) => row.status === 'active').length).toBeLessThanOrEqual(1);
+      .use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).findBy({ offerId }));
+    return family.some((row) => row.status === 'revoked') ? 0 : family.filter((row) => row.status === 'active').length;
+  }
+
+  /** Holds the next refresh-token insert (a rotation's successor) until `release`; `reached` once it is there. */
+  function holdNextSuccessor() {
+    const repository = app.app.get(RefreshTokenRepository);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let storing!: () => void;
+    const reached = new Promise<void>((resolve) => (storing = resolve));
+    const insert = repository.insert.bind(repository);
+    const spy = jest.spyOn(repository, 'insert').mockImplementationOnce(async (row) => {
+      storing();
+      await gate;
+      return insert(row);
+    });
+    return {
+      reached,
+      release,
+      restore: () => {
+        release();
+        spy.mockRestore();
+      },
+    };
+  }
+
+  const refreshTokenOrError = (pending: Promise<{ accessTokenResponse: { refresh_token?: string } }>) =>
+    pending.then(
+      (result) => result.accessTokenResponse.refresh_token!,
+      (error: unknown) => clientErrorCode(error),
+    );
+
+  it('leaves no live successor when a reuse revokes the family between a rotation and its successor', async () => {
+    const wallet = holder();
+    const created = await offer({ requiresApproval: true });
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer);
+    const second = (await wallet.refresh(issuerMetadata, tokens.refresh_token!)).accessTokenResponse.refresh_token!;
+    // The refresh with the second token has rotated it and is held before its successor is stored.
+    const held = holdNextSuccessor();
+    try {
+      const third = refreshTokenOrError(wallet.refresh(issuerMetadata, second));
+      await held.reached;
+      // Meanwhile the first token again: its successor (the second) is used, so this is reuse and the family ends.
+      expect(await wallet.refresh(issuerMetadata, tokens.refresh_token!).catch(clientErrorCode)).toBe('invalid_grant');
+      held.release();
+      // The held refresh stores its successor into a revoked family: refused, and nothing of the family lives.
+      expect(await third).toBe('invalid_grant');
+      expect(await liveTokens(created.body.offerId as string)).toBe(0);
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('refuses, without ending the grant, a duplicate of a refresh whose successor is not stored yet', async () => {
+    const wallet = holder();
+    const created = await offer({ requiresApproval: true });
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer);
+    const held = holdNextSuccessor();
+    try {
+      const first = refreshTokenOrError(wallet.refresh(issuerMetadata, tokens.refresh_token!));
+      await held.reached;
+      expect(await wallet.refresh(issuerMetadata, tokens.refresh_token!).catch(clientErrorCode)).toBe('invalid_grant');
+      held.release();
+      const successor = await first;
+      expect(successor).toMatch(/^[\w-]{20,}$/);
+      expect(await liveTokens(created.body.offerId as string)).toBe(1);
+      expect((await wallet.refresh(issuerMetadata, successor)).accessTokenResponse.access_token).toBeDefined();
+    } finally {
+      held.restore();
+    }
   });
 
   it('lets a wallet that lost a refresh response retry with the same token; the lost token is then dead', async () => {

@@ -24,11 +24,15 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2, RFC 9449 §5)', () =>
     expect(refreshFamilyExpiry(now, 7 * 86_400, later)).toEqual(later);
   });
 
-  it('refuses unknown, revoked, expired and ended grants; a rotated token revokes its family', () => {
+  it('refuses unknown, revoked, expired and ended grants; a rotated or replaced token revokes its family', () => {
     expect(refreshGrantProblem(active, offer, now)).toBeUndefined();
     expect(refreshGrantProblem(active, { status: 'issued', approval: 'approved' }, now)).toBeUndefined();
     expect(refreshGrantProblem(null, offer, now)).toMatchObject({ revokeFamily: false, problem: { error: 'invalid_grant' } });
     expect(refreshGrantProblem({ ...active, status: 'rotated' }, offer, now)).toMatchObject({
+      revokeFamily: true,
+      problem: { error: 'invalid_grant' },
+    });
+    expect(refreshGrantProblem({ ...active, status: 'replaced' }, offer, now)).toMatchObject({
       revokeFamily: true,
       problem: { error: 'invalid_grant' },
     });

@@ -8,7 +8,11 @@ import { oauthError } from '../oauth/index.js';
  * and never outlive the offer.
  */
 
-export type RefreshTokenStatus = 'active' | 'rotated' | 'revoked';
+/**
+ * `rotated`: used, its successor made by that refresh; `replaced`: an unused successor retired by a retry of its
+ * predecessor (never seen by the wallet, so any later use is reuse and it has no retry of its own).
+ */
+export type RefreshTokenStatus = 'active' | 'rotated' | 'replaced' | 'revoked';
 
 /**
  * How long after a rotation the rotated token may be presented again (ADR 18 addendum): a wallet whose
@@ -40,7 +44,7 @@ export interface RefreshOffer {
 
 /**
  * Why a presented refresh token gives no new token, if it does not: unknown, expired, revoked, or already
- * rotated (a reuse: the caller revokes the whole family, `revokeFamily`), or its offer has ended (the
+ * rotated or replaced (a reuse: the caller revokes the whole family, `revokeFamily`), or its offer has ended (the
  * application was rejected or expired, or the offer is gone).
  */
 export function refreshGrantProblem(
@@ -49,7 +53,7 @@ export function refreshGrantProblem(
   now: Date,
 ): { problem: OAuthError; revokeFamily: boolean } | undefined {
   if (!token) return { problem: oauthError(400, 'invalid_grant', 'Unknown refresh token'), revokeFamily: false };
-  if (token.status === 'rotated')
+  if (token.status === 'rotated' || token.status === 'replaced')
     return {
       problem: oauthError(400, 'invalid_grant', 'The refresh token was already used; every token of its grant is revoked'),
       revokeFamily: true,

@@ -88,7 +88,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
       refreshTokens(caller).replaceUnusedSuccessor(first.tokenHash, retries[caller]!, minutesFrom(now, -2), new Date()),
     );
     expect(winners(results)).toBe(1);
-    expect((await refreshTokens(1).byHash(lost.tokenHash))?.status).toBe('rotated');
+    expect((await refreshTokens(1).byHash(lost.tokenHash))?.status).toBe('replaced');
     const stored = await Promise.all(retries.map((retry) => refreshTokens(2).byHash(retry.tokenHash)));
     expect(stored.filter(Boolean)).toEqual([
       expect.objectContaining({ familyId, status: 'active', previousHash: first.tokenHash }),
@@ -104,7 +104,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     expect(await refreshTokens(2).byHash(late.tokenHash)).toBeNull();
   });
 
-  it('rotates no expired token, revokes a whole family and no other, and purges families past their end', async () => {
+  it('rotates no expired token, revokes a whole family (later members too) and no other, and purges families past their end', async () => {
     const now = new Date();
     const expired = token(randomUUID(), minutesFrom(now, -1));
     await refreshTokens(0).insert(expired);
@@ -122,6 +122,16 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     expect(
       await refreshTokens(0).rotate(members[0]!.tokenHash, { ...members[0]!, tokenHash: sha256Hex(randomToken()) }, now),
     ).toBe(false);
+
+    // A successor stored after its family's revocation (a reuse between a rotation's UPDATE and INSERT) is
+    // dead as well: read as revoked, and a rotation into a revoked family fails and revokes its successor.
+    const late = { ...members[0]!, tokenHash: sha256Hex(randomToken()), status: 'active' as const };
+    await refreshTokens(0).insert(late);
+    expect((await refreshTokens(1).byHash(late.tokenHash))?.status).toBe('revoked');
+    const afterLate = { ...late, tokenHash: sha256Hex(randomToken()), previousHash: late.tokenHash };
+    expect(await refreshTokens(2).rotate(late.tokenHash, afterLate, now)).toBe(false);
+    expect((await refreshTokens(0).byHash(afterLate.tokenHash))?.status).toBe('revoked');
+    expect((await refreshTokens(0).byHash(other.tokenHash))?.status).toBe('active');
 
     await refreshTokens(1).purgeExpired(now);
     expect(await refreshTokens(2).byHash(expired.tokenHash)).toBeNull();

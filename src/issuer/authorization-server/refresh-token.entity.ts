@@ -5,7 +5,7 @@ import type { RefreshTokenStatus } from '../../oid4vci/index.js';
 /**
  * Refresh tokens of deferred offers (RFC 6749 §6, ADR 18), as SHA-256 digests only. Every refresh turns
  * the presented row `active → rotated` (one conditional UPDATE) and inserts its successor in the same
- * family; a rotated token presented again revokes the family. The family keeps the first token's binding
+ * family; a rotated or replaced token presented again revokes the family (ADR 18). The family keeps the first token's binding
  * (DPoP key), grant (credential identifiers) and absolute expiry.
  */
 @Entity('oid4vci_refresh_tokens')

@@ -3,7 +3,11 @@ import { And, LessThan, MoreThan } from 'typeorm';
 import { Database } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 
-/** Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE. */
+/**
+ * Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE. A family
+ * with a revoked member is revoked as a whole, members inserted after the revocation included: a rotation's
+ * successor is inserted after its UPDATE, and a reuse detected in between must not leave it live.
+ */
 @Injectable()
 export class RefreshTokenRepository {
   constructor(private readonly db: Database) {}
@@ -12,8 +16,11 @@ export class RefreshTokenRepository {
     await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
   }
 
-  byHash(tokenHash: string): Promise<Oid4vciRefreshTokenEntity | null> {
-    return this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).findOneBy({ tokenHash }));
+  /** The token, `revoked` when any member of its family is (see the class comment). */
+  async byHash(tokenHash: string): Promise<Oid4vciRefreshTokenEntity | null> {
+    const token = await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).findOneBy({ tokenHash }));
+    if (!token || token.status === 'revoked' || !(await this.familyRevoked(token.familyId))) return token;
+    return { ...token, status: 'revoked' };
   }
 
   /**
@@ -21,7 +28,8 @@ export class RefreshTokenRepository {
    * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
    * statements, not one transaction: a transaction held across awaits would block SQLite's other
    * connections. A crash between them leaves the family without a live token (as a lost response did before
-   * the retry grace; ADR 18 addendum).
+   * the retry grace; ADR 18 addendum). False too when the family was revoked before the successor was in
+   * (a reuse between the two statements): the successor is revoked with it.
    */
   async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
@@ -30,13 +38,12 @@ export class RefreshTokenRepository {
         .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
     );
     if (result.affected !== 1) return false;
-    await this.insert(successor);
-    return true;
+    return this.insertUnlessFamilyRevoked(successor);
   }
 
   /**
    * A rotated token presented again within the retry grace: if the token it was rotated into is still unused
-   * (active, made after `madeAfter` and before `successor`), that one is retired by one conditional UPDATE
+   * (active, made after `madeAfter` and before `successor`), that one is `replaced` by one conditional UPDATE
    * (of concurrent retries one matches) and `successor` takes its place: a wallet retrying a refresh whose
    * response it lost. False when the successor was used or replaced meanwhile: that is reuse.
    */
@@ -56,12 +63,32 @@ export class RefreshTokenRepository {
           createdAt: And(MoreThan(madeAfter), LessThan(successor.createdAt)),
           expiresAt: MoreThan(now),
         },
-        { status: 'rotated' },
+        { status: 'replaced' },
       ),
     );
     if (result.affected !== 1) return false;
+    return this.insertUnlessFamilyRevoked(successor);
+  }
+
+  /**
+   * A revocation that ran between a rotation's UPDATE and its INSERT did not see the successor: revoke again.
+   * One that starts before the INSERT and commits after this read (PostgreSQL's statement snapshot) is
+   * caught by `byHash` when the successor is presented.
+   */
+  private async insertUnlessFamilyRevoked(successor: Oid4vciRefreshTokenEntity): Promise<boolean> {
     await this.insert(successor);
-    return true;
+    if (!(await this.familyRevoked(successor.familyId))) return true;
+    await this.revokeFamily(successor.familyId);
+    return false;
+  }
+
+  /** Whether a token replaced `previousHash` (used or not); none while that token's rotation is in flight. */
+  hasSuccessor(previousHash: string): Promise<boolean> {
+    return this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).existsBy({ previousHash }));
+  }
+
+  private familyRevoked(familyId: string): Promise<boolean> {
+    return this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).existsBy({ familyId, status: 'revoked' }));
   }
 
   /** Reuse detected (RFC 9700 §4.14.2): every token of the family is dead. */
