@@ -4,6 +4,8 @@ import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
 import { RefreshTokenRepository } from '../src/issuer/authorization-server/refresh-token.repository.js';
+import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
+import { IssuedCredentialEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
@@ -259,6 +261,8 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     expect(await liveTokens(created.body.offerId as string)).toBeLessThanOrEqual(1);
   });
 
+  const issuedCredentials = () => app.app.get(Database).use(undefined, (m) => m.getRepository(IssuedCredentialEntity).count());
+
   /** Active rows of the offer's family, none once any member is revoked (the family is dead as a whole). */
   async function liveTokens(offerId: string): Promise<number> {
     const family = await app.app
@@ -388,8 +392,24 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       return accessTokenResponse.access_token;
     };
 
+    // A failure after the credential was signed (here storing its notification id) leaves nothing behind: the
+    // request stays pending and the next poll issues it (it used to be spent, with nothing to re-deliver).
+    const credentialsBefore = await issuedCredentials();
+    const failing = jest
+      .spyOn(app.app.get(NotificationRepository), 'insert')
+      .mockRejectedValueOnce(new Error('the database refused the row'));
+    try {
+      const failed = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
+      expect(failed.status).toBe(500);
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await issuedCredentials()).toBe(credentialsBefore);
+
     const first = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
     expect(first.status).toBe(200);
+    expect(await issuedCredentials()).toBe(credentialsBefore + 1);
     expect(first.body).toEqual({
       credentials: [{ credential: expect.any(String) }],
       notification_id: expect.any(String),

@@ -2,7 +2,9 @@ import { jest } from '@jest/globals';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
-import { IssuanceService, OfferRepository } from '../src/issuer/index.js';
+import { IssuanceService, IssuedCredentialEntity, OfferRepository } from '../src/issuer/index.js';
+import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
+import { Database } from '../src/persistence/index.js';
 
 const LICENCE = CHINESE_DRIVING_LICENCE_CLAIMS;
 /** A six-digit code that is not `code`. */
@@ -32,6 +34,8 @@ describe('OpenID4VCI lockouts and single use', () => {
         tx_code: txCode,
       }).toString(),
     });
+
+  const issuedCredentials = () => app.app.get(Database).use(undefined, (m) => m.getRepository(IssuedCredentialEntity).count());
 
   beforeAll(async () => {
     app = await startTestApp({ OID4VCI_WALLET_REDIRECT_URIS: 'https://wallet.example/callback' });
@@ -122,8 +126,9 @@ describe('OpenID4VCI lockouts and single use', () => {
   });
 
   it('spends no offer on a credential that was not issued: the same request again gets it', async () => {
-    // The configuration's single use commits with the credential it yields: a failure before then (here the
-    // issuance itself) leaves the offer as it was, where it used to be spent ("already issued") for nothing.
+    // The configuration's single use commits with the credentials it yields and everything recorded with
+    // them: a failure before that commit (here the issuance itself, then storing the notification id) leaves
+    // the offer as it was, where it used to be spent ("already issued") for nothing.
     const holder = wallet();
     const created = await offer();
     expect(created.status).toBe(201);
@@ -139,22 +144,30 @@ describe('OpenID4VCI lockouts and single use', () => {
       accessToken: accessTokenResponse.access_token,
       configurationId: credentialOffer.credential_configuration_ids[0]!,
     };
-    const issuance = app.app.get(IssuanceService);
-    const failing = jest.spyOn(issuance, 'issue').mockRejectedValueOnce(new Error('the signing key could not be used'));
-    try {
-      const refused = await holder.sendCredentialRequest(request).then(
-        (result) => result.response.status,
-        () => 'failed',
-      );
-      expect(refused).not.toBe(200);
-      expect(failing).toHaveBeenCalledTimes(1);
-    } finally {
-      failing.mockRestore();
+    const credentialsBefore = await issuedCredentials();
+    const failOnce = [
+      () => jest.spyOn(app.app.get(IssuanceService), 'issueAll').mockRejectedValueOnce(new Error('no signing key')),
+      () => jest.spyOn(app.app.get(NotificationRepository), 'insert').mockRejectedValueOnce(new Error('no row')),
+    ];
+    for (const fail of failOnce) {
+      const failing = fail();
+      try {
+        const refused = await holder.sendCredentialRequest(request).then(
+          (result) => result.response.status,
+          () => 'failed',
+        );
+        expect(refused).not.toBe(200);
+        expect(failing).toHaveBeenCalledTimes(1);
+      } finally {
+        failing.mockRestore();
+      }
+      expect(await issuedCredentials()).toBe(credentialsBefore);
     }
     const { credential } = await holder.requestCredential(request);
     expect(credential.split('~')[0]!.split('.')).toHaveLength(3);
     const stored = await app.app.get(OfferRepository).byId(created.body.offerId);
     expect(stored).toMatchObject({ status: 'issued', claimsSealed: null });
+    expect(await issuedCredentials()).toBe(credentialsBefore + 1);
   });
 
   it('refuses an expired offer', async () => {

@@ -8,8 +8,6 @@ export const NONCE_TTL_SECONDS = 300;
 export const PAR_TTL_SECONDS = 90;
 /** An authorization code (RFC 6749 §4.1.2: short, 10 minutes at most). */
 export const CODE_TTL_SECONDS = 60;
-/** How long a claimed deferred transaction tells its holder's other polls to wait while it is being issued. */
-export const DEFERRED_IN_FLIGHT_SECONDS = 60;
 /** The polling interval the deferred endpoint asks for. */
 export const DEFERRED_INTERVAL_SECONDS = 5;
 /** Wrong PINs (tx_code) or login codes before an offer is locked. */

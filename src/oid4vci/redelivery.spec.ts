@@ -15,11 +15,6 @@ describe('re-delivery of an issued deferred response (ADR 18)', () => {
     expect(redeliveryStep({ ...issued, holderJkt: null }, 'o1', undefined, now)).toBe('deliver');
   });
 
-  it('tells the same holder to wait while a concurrent poll is still issuing it (claimed, not yet kept)', () => {
-    expect(redeliveryStep({ ...issued, sealed: false }, 'o1', 'k1', now)).toBe('wait');
-    expect(redeliveryStep({ ...issued, sealed: false }, 'o1', 'k2', now)).toMatchObject({ error: 'invalid_transaction_id' });
-  });
-
   it('is invalid_transaction_id for another offer, another key, after the window or the notification', () => {
     const refused = (transaction: IssuedTransaction, offerId = 'o1', jkt: string | undefined = 'k1') =>
       (redeliveryStep(transaction, offerId, jkt, now) as { error?: string }).error;
@@ -29,6 +24,7 @@ describe('re-delivery of an issued deferred response (ADR 18)', () => {
     expect(refused({ ...issued, holderJkt: null }, 'o1', 'k1')).toBe('invalid_transaction_id');
     expect(refused({ ...issued, redeliverUntil: now })).toBe('invalid_transaction_id');
     expect(refused({ ...issued, sealed: false, redeliverUntil: null })).toBe('invalid_transaction_id');
+    expect(refused({ ...issued, sealed: false })).toBe('invalid_transaction_id');
     expect(refused({ ...issued, status: 'pending' })).toBe('invalid_transaction_id');
   });
 });

@@ -20,25 +20,25 @@ export interface IssuedTransaction {
 
 /**
  * A poll for a transaction that was already issued: the same response again (not a second issuance) while
- * the sealed copy is kept — `deliver`; or, while a concurrent poll of the same holder is still issuing it
- * (claimed, not yet stored, within the in-flight window), `wait` (202, poll again). Only for the same offer
- * (the one grant every token of the offer descends from) and the same holder (the DPoP key of the poll
- * that claimed it; Bearer stays Bearer). Anything else — another holder, the window closed by the wallet's
- * notification or the grace period — is invalid_transaction_id.
+ * the sealed copy is kept (it commits with the issuance) — `deliver`. Only for the same offer (the one grant
+ * every token of the offer descends from) and the same holder (the DPoP key of the poll that claimed it;
+ * Bearer stays Bearer). Anything else — another holder, the window closed by the wallet's notification or
+ * the grace period, re-delivery switched off — is invalid_transaction_id.
  */
 export function redeliveryStep(
   transaction: IssuedTransaction,
   offerId: string,
   presentedJkt: string | undefined,
   now: Date,
-): 'deliver' | 'wait' | OAuthError {
+): 'deliver' | OAuthError {
   if (
     transaction.status !== 'issued' ||
+    !transaction.sealed ||
     transaction.offerId !== offerId ||
     transaction.redeliverUntil === null ||
     transaction.redeliverUntil.getTime() <= now.getTime() ||
     transaction.holderJkt !== (presentedJkt ?? null)
   )
     return deferredCompleted();
-  return transaction.sealed ? 'deliver' : 'wait';
+  return 'deliver';
 }

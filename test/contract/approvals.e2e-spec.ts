@@ -108,7 +108,7 @@ describe('joint-approval settlement (repository contract)', () => {
       at: new Date(),
     };
     await race(replicas(), CALLERS, (_, caller) => approvals(caller).addStep(undefined, { ...step, at: new Date() }));
-    await race(replicas(), 4, (_, caller) => approvals(caller).recordIssued(row.offerId, 'business-licence.sd_jwt'));
+    await race(replicas(), 4, (_, caller) => approvals(caller).recordIssued(row.id, 'business-licence.sd_jwt'));
     const steps = await approvals(0).steps([row.id]);
     expect(steps.map((found) => found.step).sort()).toEqual(['approved', 'issued']);
   });

@@ -169,11 +169,9 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
         status: 'pending',
         createdAt: now,
       });
-      const inFlight = { holderJkt: 'jkt', redeliverUntil: minutesFrom(now, 1) };
-      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(true);
-      expect(await deferred(1).complete(transactionHash, undefined, inFlight)).toBe(false);
-      expect(await deferred(2).byTransactionHash(transactionHash)).toMatchObject({ ...inFlight, responseSealed: null });
-      await deferred(2).keepForRedelivery(transactionHash, { responseSealed: 'sealed-response', notificationId, redeliverUntil });
+      const delivery = { holderJkt: 'jkt', responseSealed: 'sealed-response', notificationId, redeliverUntil };
+      expect(await deferred(1).complete(transactionHash, undefined, delivery)).toBe(true);
+      expect(await deferred(1).complete(transactionHash, undefined, { ...delivery, responseSealed: 'another' })).toBe(false);
       return { transactionHash, offerId, notificationId };
     };
     const notified = await issued(minutesFrom(now, 10));

@@ -51,13 +51,11 @@ export class ApprovalRepository {
     await this.db.use(tx, (m) => m.createQueryBuilder().insert().into(ApprovalStepEntity).values(step).orIgnore().execute());
   }
 
-  /** The "issued" step of an application's offer, one per credential configuration; nothing for other offers. */
-  async recordIssued(offerId: string, configurationId: string): Promise<void> {
-    const application = await this.byOfferId(offerId);
-    if (!application) return;
-    await this.addStep(undefined, {
-      id: `${application.id}/issued/${configurationId}`,
-      applicationRef: application.id,
+  /** The "issued" step of an application, one per credential configuration of its offer. */
+  async recordIssued(applicationId: string, configurationId: string, tx?: Tx): Promise<void> {
+    await this.addStep(tx, {
+      id: `${applicationId}/issued/${configurationId}`,
+      applicationRef: applicationId,
       step: 'issued',
       department: null,
       decision: null,

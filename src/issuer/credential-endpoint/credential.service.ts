@@ -127,11 +127,12 @@ export class CredentialService {
           },
         };
       }
+      // markIssued erases the sealed claims with the offer's last configuration.
       const { credentials, notificationId } = await this.issuance.issue(
         offer,
         configuration,
         holderKeys,
-        last,
+        false,
         claimConfiguration,
       );
       return {

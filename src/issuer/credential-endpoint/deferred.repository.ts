@@ -24,14 +24,14 @@ export class DeferredRequestRepository {
   }
 
   /**
-   * pending → issued, once; inside the caller's transaction when given (the credential's own commit). With
-   * `delivery`, the same UPDATE records who the response goes to and until when a concurrent poll of that
-   * holder is told to wait for it (the in-flight window, until keepForRedelivery stores it).
+   * pending → issued, once; inside the caller's transaction when given (the credentials' own commit). With
+   * `delivery`, the same UPDATE records who the response goes to and its sealed copy for re-delivery to that
+   * holder until `redeliverUntil` (ADR 18; a null copy when re-delivery is off).
    */
   async complete(
     transactionHash: string,
     tx?: Tx,
-    delivery?: { holderJkt: string | null; redeliverUntil: Date },
+    delivery?: { holderJkt: string | null; responseSealed: string | null; notificationId: string; redeliverUntil: Date | null },
   ): Promise<boolean> {
     const result = await this.db.use(tx, (m) =>
       m
@@ -39,19 +39,6 @@ export class DeferredRequestRepository {
         .update({ transactionHash, status: 'pending' }, { status: 'issued', ...(delivery ?? {}) }),
     );
     return result.affected === 1;
-  }
-
-  /**
-   * Keeps the issued response sealed for re-delivery to the same holder until `redeliverUntil` (ADR 18); with
-   * a null response, only ends the in-flight window (re-delivery disabled).
-   */
-  async keepForRedelivery(
-    transactionHash: string,
-    delivery: { responseSealed: string | null; notificationId: string; redeliverUntil: Date | null },
-  ): Promise<void> {
-    await this.db.use(undefined, (m) =>
-      m.getRepository(DeferredRequestEntity).update({ transactionHash, status: 'issued' }, delivery),
-    );
   }
 
   /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */

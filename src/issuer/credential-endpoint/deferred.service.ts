@@ -5,7 +5,6 @@ import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
 import { mapErrors } from '../../oauth/index.js';
 import {
-  DEFERRED_IN_FLIGHT_SECONDS,
   DEFERRED_INTERVAL_SECONDS,
   deferredCompleted,
   deferredFinishesOffer,
@@ -64,10 +63,7 @@ export class DeferredCredentialService {
           interval: DEFERRED_INTERVAL_SECONDS,
         }),
       });
-      if (row?.status === 'issued') {
-        const redelivered = await this.redeliver(row, offer.id, dpopJkt);
-        return redelivered ?? stillPending();
-      }
+      if (row?.status === 'issued') return this.redeliver(row, offer.id, dpopJkt);
       const problem = deferredTransactionProblem(transactionId, row, offer.id);
       if (problem) throw problem;
       const pending = row!;
@@ -75,22 +71,25 @@ export class DeferredCredentialService {
       const denied = deniedProblem(current);
       if (denied) throw denied;
       if (!deferredReady(current)) return stillPending();
-      // The single-use claim commits in the same transaction as the (first) credential record: a crash
-      // before that commit leaves the request pending for the next poll, after it the credential exists
-      // once; of concurrent polls only one commits (joint approval, ADR 17). The claim names the holder and
-      // opens an in-flight window: a poll of the same holder that loses it is told to poll again (202), and
+      // The single-use claim commits in the same transaction as the credentials and the sealed copy kept for
+      // re-delivery: a crash before that commit leaves the request pending for the next poll, after it the
+      // credentials exist once and can be delivered again; of concurrent polls only one commits (joint
+      // approval, ADR 17). A poll of the same holder that loses the claim is told to poll again (202), and
       // by then the winner's response is kept for re-delivery (ADR 18).
-      let issued: { credentials: { credential: string }[]; notificationId: string };
+      let delivered: DeliveredResponse;
       try {
-        issued = await this.issuance.issue(
+        delivered = await this.issuance.issue(
           current,
           pending.configurationId,
           pending.holderKeys,
           deferredFinishesOffer(current),
-          async (tx) => {
+          async (tx, response) => {
+            const redeliver = this.redeliverySeconds > 0;
             const claimed = await this.deferred.complete(pending.transactionHash, tx, {
               holderJkt: dpopJkt ?? null,
-              redeliverUntil: new Date(Date.now() + DEFERRED_IN_FLIGHT_SECONDS * 1000),
+              responseSealed: redeliver ? await this.keys.sealJson(response, sealContext(pending.transactionHash)) : null,
+              notificationId: response.notificationId,
+              redeliverUntil: redeliver ? new Date(Date.now() + this.redeliverySeconds * 1000) : null,
             });
             if (!claimed) throw new ClaimedElsewhere();
           },
@@ -99,21 +98,11 @@ export class DeferredCredentialService {
         if (error instanceof ClaimedElsewhere) return stillPending();
         throw error;
       }
-      const delivered: DeliveredResponse = { credentials: issued.credentials, notificationId: issued.notificationId };
-      const redeliver = this.redeliverySeconds > 0;
-      await this.deferred.keepForRedelivery(pending.transactionHash, {
-        responseSealed: redeliver ? await this.keys.sealJson(delivered, sealContext(pending.transactionHash)) : null,
-        notificationId: issued.notificationId,
-        redeliverUntil: redeliver ? new Date(Date.now() + this.redeliverySeconds * 1000) : null,
-      });
       return this.response(delivered);
     }, 'invalid_credential_request');
   }
 
-  /**
-   * An issued transaction: the same response again to the same holder while the sealed copy is kept, or
-   * undefined (poll again) while a concurrent poll of that holder is still issuing it.
-   */
+  /** An issued transaction: the same response again to the same holder while the sealed copy is kept. */
   private async redeliver(row: DeferredRequestEntity, offerId: string, dpopJkt: string | undefined) {
     const step = redeliveryStep(
       {
@@ -127,7 +116,6 @@ export class DeferredCredentialService {
       dpopJkt,
       new Date(),
     );
-    if (step === 'wait') return undefined;
     if (step !== 'deliver') throw step;
     const delivered = await this.keys
       .openJson<DeliveredResponse>(row.responseSealed!, sealContext(row.transactionHash))

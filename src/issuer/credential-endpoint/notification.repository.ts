@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { Oid4vciNotificationEntity } from './credential-endpoint.entity.js';
 
 /** What the wallet reports about issued credentials (OID4VCI 1.0 §11). */
@@ -8,8 +8,8 @@ import { Oid4vciNotificationEntity } from './credential-endpoint.entity.js';
 export class NotificationRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(notification: Oid4vciNotificationEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(Oid4vciNotificationEntity).insert(notification));
+  async insert(notification: Oid4vciNotificationEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(Oid4vciNotificationEntity).insert(notification));
   }
 
   /** Records the wallet's report once; false for an unknown id, another offer's, or one already reported. */

@@ -10,6 +10,12 @@ import { OfferRepository } from '../offers/offer.repository.js';
 import { ApprovalRepository } from '../approvals/approval.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 
+/** What a wallet is handed for an offer's configuration (OID4VCI 1.0 §8.3). */
+export interface OfferDelivery {
+  credentials: { credential: string }[];
+  notificationId: string;
+}
+
 /** Issues an offer's credentials, one per proven holder key, through the VC-API issuance (same records, same status). */
 @Injectable()
 export class OfferIssuance {
@@ -23,43 +29,46 @@ export class OfferIssuance {
   ) {}
 
   /**
-   * With `eraseClaims` (the offer's last configuration), the citizen's sealed claims are erased afterwards.
-   * `claim` runs inside the transaction that commits the first credential (and must throw to refuse it), so a
-   * single-use claim and the credential record commit together or not at all.
+   * With `eraseClaims` (the offer's last configuration), the citizen's sealed claims are erased. Everything
+   * commits in the transaction of the credentials (one per holder key): the credentials, the erasure, the
+   * application's "issued" step, the notification id, and `claim`'s rows (a single-use claim, which must
+   * throw to refuse the issuance; it sees what it would hand out). A failure anywhere leaves none of it, so
+   * the wallet's retry finds the offer as it was.
    */
   async issue(
     offer: CredentialOfferEntity,
     configuration: string,
     holderKeys: JsonWebKey[],
     eraseClaims: boolean,
-    claim?: (tx: Tx) => Promise<void>,
-  ) {
+    claim?: (tx: Tx, delivered: OfferDelivery) => Promise<void>,
+  ): Promise<OfferDelivery> {
     const { typeId, format } = parseConfigurationId(configuration)!;
     const agency = (await this.agencies.byId(offer.agencyId))!;
     const claims = await this.keys.openJson<Record<string, unknown>>(offer.claimsSealed!, `offer:${offer.id}`);
-    const credentials: { credential: string }[] = [];
-    const credentialIds: string[] = [];
-    for (const holderJwk of holderKeys) {
-      const first = credentialIds.length === 0;
-      const issued = await this.issuance.issue(
-        agency,
-        { typeId, claims, format, holderJwk },
-        first && claim ? { inTransaction: (tx) => claim(tx) } : {},
-      );
-      credentials.push({ credential: issued.credential });
-      credentialIds.push(issued.id);
-    }
-    if (eraseClaims) await this.offers.eraseClaims(offer.id);
-    if (offer.approval !== null) await this.approvals.recordIssued(offer.id, configuration);
+    const application = offer.approval !== null ? await this.approvals.byOfferId(offer.id) : null;
     const notificationId = randomUUID();
-    await this.notifications.insert({
-      id: notificationId,
-      offerId: offer.id,
-      credentialIds,
-      event: null,
-      description: null,
-      reportedAt: null,
-    });
-    return { credentials, notificationId };
+    let delivered: OfferDelivery | undefined;
+    await this.issuance.issueAll(
+      agency,
+      holderKeys.map((holderJwk) => ({ typeId, claims, format, holderJwk })),
+      async (tx, issued) => {
+        delivered = { credentials: issued.map(({ credential }) => ({ credential })), notificationId };
+        await claim?.(tx, delivered);
+        if (eraseClaims) await this.offers.eraseClaims(offer.id, tx);
+        if (application) await this.approvals.recordIssued(application.id, configuration, tx);
+        await this.notifications.insert(
+          {
+            id: notificationId,
+            offerId: offer.id,
+            credentialIds: issued.map(({ id }) => id),
+            event: null,
+            description: null,
+            reportedAt: null,
+          },
+          tx,
+        );
+      },
+    );
+    return delivered!;
   }
 }

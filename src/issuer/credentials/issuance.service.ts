@@ -96,10 +96,9 @@ export interface IssuedCredential {
   validUntil: Date;
 }
 
-/** What one issuance writes: its status entry, its record, and the caller's own rows (idempotency). */
+/** What one caller's issuance writes: each credential's status entry and record, and the caller's own rows. */
 interface IssuanceWrite {
-  allocation: StatusAllocation;
-  record: IssuedCredentialEntity;
+  credentials: { allocation: StatusAllocation; record: IssuedCredentialEntity }[];
   inTransaction?: (tx: Tx) => Promise<void>;
 }
 
@@ -131,11 +130,12 @@ export class IssuanceService {
    * (on PostgreSQL without callers' hooks: one statement, one round trip), then each caller's own rows.
    */
   private writeGroup(jobs: IssuanceWrite[]): GroupWrite {
-    const audit = this.audit.groupAppend(jobs.map((job) => issuedEvent(job.record)));
+    const credentials = jobs.flatMap((job) => job.credentials);
+    const audit = this.audit.groupAppend(credentials.map(({ record }) => issuedEvent(record)));
     const hooks = jobs.flatMap((job) => (job.inTransaction ? [job.inTransaction] : []));
     const statements = [
-      this.status.entriesStatement(jobs.map((job) => ({ allocation: job.allocation, credentialId: job.record.id }))),
-      this.repository.issuedStatement(jobs.map((job) => job.record)),
+      this.status.entriesStatement(credentials.map(({ allocation, record }) => ({ allocation, credentialId: record.id }))),
+      this.repository.issuedStatement(credentials.map(({ record }) => record)),
       ...audit.statements,
     ];
     if (hooks.length === 0 && !audit.inTransaction) return { statements };
@@ -193,6 +193,77 @@ export class IssuanceService {
     options: IssueOptions,
     hooks: { inTransaction?(tx: Tx, issued: IssuedCredential): Promise<void> } = {},
   ): Promise<IssuedCredential> {
+    const { inTransaction } = hooks;
+    const [issued] = await this.issueAll(agency, [options], inTransaction && ((tx, [one]) => inTransaction(tx, one!)));
+    return issued!;
+  }
+
+  /**
+   * Issues several credentials (an OID4VCI batch: one per holder key) as one: every input is checked before
+   * anything is signed, and all records, status entries and `inTransaction`'s rows commit in one transaction
+   * or none do.
+   */
+  async issueAll(
+    agency: Agency,
+    batch: IssueOptions[],
+    inTransaction?: (tx: Tx, issued: IssuedCredential[]) => Promise<void>,
+  ): Promise<IssuedCredential[]> {
+    if (batch.length === 0) throw new Error('issueAll needs at least one credential');
+    const types = batch.map((options) => this.checkedType(agency, options));
+    for (const type of new Set(types)) await this.authorisations.assertMayIssue(agency.id, type.id);
+    const now = Date.now();
+    const dates = batch.map((options, i) => this.validity(options, types[i]!, now));
+    const issuer = {
+      agencyId: agency.id,
+      did: agency.did,
+      signingKeyId: agency.signingKeyId,
+      signingKid: agency.signingKid!, // checkedType: an active agency has one
+      controllerKeyId: agency.controllerKeyId,
+    };
+    const issued: IssuedCredential[] = [];
+    const credentials: IssuanceWrite['credentials'] = [];
+    for (const [i, options] of batch.entries()) {
+      const type = types[i]!;
+      const { validFrom, validUntil } = dates[i]!;
+      const id = timeOrderedId();
+      const allocation = await this.status.reserve(issuer, options.format === 'dc+sd-jwt' ? 'token' : 'bitstring');
+      const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
+      const dataModel = options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null;
+      issued.push({
+        id,
+        format: options.format,
+        ...(dataModel ? { dataModel } : {}),
+        credential,
+        typeId: type.id,
+        validFrom,
+        validUntil,
+      });
+      credentials.push({
+        allocation,
+        record: {
+          id,
+          agencyId: agency.id,
+          typeId: type.id,
+          format: options.format,
+          dataModel,
+          digest: hash('sha256', credential, 'hex'),
+          holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
+          validFrom,
+          validUntil,
+          issuedAt: new Date(now),
+        },
+      });
+    }
+    // Group commit: resolves once the transaction holding these credentials' rows committed.
+    await this.writes.submit({ credentials, inTransaction: inTransaction && ((tx) => inTransaction(tx, issued)) });
+    this.audit.afterGroupCommit();
+    for (const { id, typeId, format } of issued)
+      this.logger.log({ agencyId: agency.id, credentialId: id, typeId, format }, 'credential issued');
+    return issued;
+  }
+
+  /** The catalogue type of a request, checked with its claims and format, and the agency able to sign. */
+  private checkedType(agency: Agency, options: IssueOptions): LicenceType {
     const type = this.catalogue.get(options.typeId);
     if (!type) throw badRequest(`Unknown credential type ${options.typeId}`);
     if (type.status === 'retired') throw credentialTypeRetired(type.id);
@@ -208,9 +279,10 @@ export class IssuanceService {
         'Try again once the agency is active',
       );
     }
-    await this.authorisations.assertMayIssue(agency.id, type.id);
+    return type;
+  }
 
-    const now = Date.now();
+  private validity(options: IssueOptions, type: LicenceType, now: number): { validFrom: Date; validUntil: Date } {
     const validFrom = options.validFrom ?? new Date(now);
     const latest = validFrom.getTime() + type.validityDays * 86_400_000;
     const validUntil = options.validUntil ?? new Date(latest);
@@ -219,47 +291,7 @@ export class IssuanceService {
         { path: 'credential.validUntil', message: 'out of range' },
       ]);
     }
-
-    const id = timeOrderedId();
-    const issuer = {
-      agencyId: agency.id,
-      did: agency.did,
-      signingKeyId: agency.signingKeyId,
-      signingKid: agency.signingKid,
-      controllerKeyId: agency.controllerKeyId,
-    };
-    const kind = options.format === 'dc+sd-jwt' ? 'token' : 'bitstring';
-    const allocation = await this.status.reserve(issuer, kind);
-    const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
-    const issued: IssuedCredential = {
-      id,
-      format: options.format,
-      ...(options.format === 'jwt_vc_json' ? { dataModel: options.dataModel ?? '2.0' } : {}),
-      credential,
-      typeId: type.id,
-      validFrom,
-      validUntil,
-    };
-    // Group commit: resolves once the transaction holding this credential's rows committed.
-    await this.writes.submit({
-      allocation,
-      record: {
-        id,
-        agencyId: agency.id,
-        typeId: type.id,
-        format: options.format,
-        dataModel: options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null,
-        digest: hash('sha256', credential, 'hex'),
-        holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
-        validFrom,
-        validUntil,
-        issuedAt: new Date(now),
-      },
-      inTransaction: hooks.inTransaction && ((tx) => hooks.inTransaction!(tx, issued)),
-    });
-    this.audit.afterGroupCommit();
-    this.logger.log({ agencyId: agency.id, credentialId: id, typeId: type.id, format: options.format }, 'credential issued');
-    return issued;
+    return { validFrom, validUntil };
   }
 
   private async sign(

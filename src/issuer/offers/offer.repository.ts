@@ -79,8 +79,8 @@ export class OfferRepository {
     return result.affected === 1;
   }
 
-  async eraseClaims(offerId: string): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId }, { claimsSealed: null }));
+  async eraseClaims(offerId: string, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(CredentialOfferEntity).update({ id: offerId }, { claimsSealed: null }));
   }
 
   /**
