@@ -20,6 +20,7 @@ import { AuditPending1766800000000 } from './1766800000000-AuditPending.js';
 import { StatusPublicationNotify1766900000000 } from './1766900000000-StatusPublicationNotify.js';
 import { AgencyKeyNotify1767000000000 } from './1767000000000-AgencyKeyNotify.js';
 import { DropIssuedDigestIndex1767100000000 } from './1767100000000-DropIssuedDigestIndex.js';
+import { PresentationRequestPurpose1767200000000 } from './1767200000000-PresentationRequestPurpose.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   StatusPublicationNotify1766900000000,
   AgencyKeyNotify1767000000000,
   DropIssuedDigestIndex1767100000000,
+  PresentationRequestPurpose1767200000000,
 ];

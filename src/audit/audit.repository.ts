@@ -218,12 +218,4 @@ export class AuditRepository {
   usageOfRequest(presentationRequestId: string): Promise<CredentialUsageEntity[]> {
     return this.db.use(undefined, (m) => m.getRepository(CredentialUsageEntity).findBy({ presentationRequestId }));
   }
-
-  /** Replaces the purpose shown to the holder for the usage rows of one presentation request. */
-  async describeUsage(presentationRequestId: string, purpose: string): Promise<number> {
-    const result = await this.db.use(undefined, (m) =>
-      m.getRepository(CredentialUsageEntity).update({ presentationRequestId }, { purpose: purpose.slice(0, 500) }),
-    );
-    return result.affected ?? 0;
-  }
 }

@@ -77,15 +77,6 @@ export class UsageLog {
     await (inTransaction ? write(inTransaction) : this.db.transaction(write));
   }
 
-  /**
-   * What a presentation made for an internal relying party was for, once known (a wallet login: the portal the
-   * citizen signed in to), so that the holder's records name it. The verdict's audit entry stays as written;
-   * the login has its own entry.
-   */
-  async describeRequest(presentationRequestId: string, purpose: string): Promise<void> {
-    await this.repository.describeUsage(presentationRequestId, purpose);
-  }
-
   /** The fingerprints a (verified) presentation request showed. */
   async fingerprintsOfRequest(presentationRequestId: string): Promise<string[]> {
     return [...new Set((await this.repository.usageOfRequest(presentationRequestId)).map((row) => row.fingerprint))];

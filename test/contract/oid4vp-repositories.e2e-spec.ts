@@ -66,6 +66,7 @@ describe('OID4VP single-use values (repository contract)', () => {
       createdAt: new Date(),
       completedAt: null,
       dataSharingPermissions: null,
+      purpose: null,
       ...overrides,
     };
     await requests(0).insert(request);

@@ -22,7 +22,7 @@ import {
 } from './scopes.js';
 import { accountIdFor, SUBJECT_KEY_NAME } from './subject.js';
 import { WALLET_PRESENTATIONS, type PresentationOutcome, type WalletPresentations } from './wallet-presentations.js';
-import { AuditLog, UsageLog } from '../../audit/index.js';
+import { AuditLog } from '../../audit/index.js';
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
 type Selected = { scope: string; entry: LoginScope; releasesClaims: boolean };
@@ -59,7 +59,6 @@ export class CitizenLoginService {
     private readonly catalogue: Catalogue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
-    private readonly usage: UsageLog,
   ) {}
 
   /** The page, or (for a request the login cannot serve) the redirect that returns the error to the portal. */
@@ -229,8 +228,6 @@ export class CitizenLoginService {
     this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
     const login = { clientId, sub: (await this.op.subjectFor(accountId, clientId)) ?? null, acr, grantId };
     await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login });
-    // The holder's usage log (用证记录) names the portal, not only the internal login party.
-    await this.usage.describeRequest(outcome.requestId, (await this.requestBase(interaction, selected)).purpose);
     return this.op.provider.interactionResult(
       raw.req,
       raw.res,

@@ -44,12 +44,13 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
   ) {}
 
   async start(request: StartPresentation): Promise<StartedPresentation> {
-    // Today's verifier takes neither a per-request purpose nor a data-sharing permission: the wallet shows
-    // the internal party's purpose; the permission is recorded by the caller and enforced with issue 15.
-    const created = await this.requests.create(await this.internalParty(), {
-      dcql_query: request.dcqlQuery,
-      ...(request.returnUri ? { redirect_uri: request.returnUri } : {}),
-    });
+    // The request names the portal (shown in the wallet, kept in the holder's records with the verdict).
+    // The data-sharing permission is recorded by the caller and enforced with issue 15.
+    const created = await this.requests.create(
+      await this.internalParty(),
+      { dcql_query: request.dcqlQuery, ...(request.returnUri ? { redirect_uri: request.returnUri } : {}) },
+      request.purpose,
+    );
     return {
       id: created.id,
       link: created.link,

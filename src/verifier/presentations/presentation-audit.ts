@@ -19,14 +19,18 @@ export class PresentationAudit {
 
   /** What will be recorded; read before the verdict's transaction (the relying party's name and purpose). */
   async recordOf(
-    request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId'>,
+    request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId' | 'purpose'>,
     verdict: Verdict,
     presented: string[],
   ): Promise<VerdictRecord> {
     const party = await this.parties.byId(request.relyingPartyId);
     return {
       presentationRequestId: request.id,
-      relyingParty: { id: request.relyingPartyId, name: party?.name ?? '(deleted)', purpose: party?.purpose ?? '' },
+      relyingParty: {
+        id: request.relyingPartyId,
+        name: party?.name ?? '(deleted)',
+        purpose: request.purpose ?? party?.purpose ?? '',
+      },
       verified: verdict.verified,
       credentials: verdict.credentials.map((credential, index) => ({
         type: credential.type,

@@ -93,4 +93,8 @@ export class PresentationRequestEntity {
   /** The consortium data-sharing permissions (ids, comma-separated) the request and its verdict rest on (ADR 15). */
   @Column({ name: 'data_sharing_permissions', type: 'varchar', length: 400, nullable: true })
   dataSharingPermissions!: string | null;
+
+  /** This request's own purpose (a wallet login: the portal), or null for the relying party's registered one. */
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  purpose!: string | null;
 }

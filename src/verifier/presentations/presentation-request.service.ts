@@ -96,7 +96,11 @@ export class PresentationRequestService {
   }
 
   /** A relying party asks for claims with DCQL; refused beyond its registration (data minimisation). */
-  async create(party: RelyingPartyEntity, body: unknown) {
+  /**
+   * `purpose` replaces the party's registered purpose for this one request (the wallet shows it, the
+   * holder's records keep it); only the service's own callers set it, never a relying party's request body.
+   */
+  async create(party: RelyingPartyEntity, body: unknown, purpose?: string) {
     const input = parseOrThrow(createRequestSchema, body);
     const { query, requested } = requestedWithinRegistration(input.dcql_query, party, this.catalogue);
     const clientId = await this.parties.clientId(party);
@@ -118,7 +122,7 @@ export class PresentationRequestService {
       responseMode: input.response_mode,
       responseUri: this.endpoints.responseUri,
       dcqlQuery: query,
-      party: { name: party.name, purpose: shownPurpose(checks, party.purpose) },
+      party: { name: party.name, purpose: shownPurpose(checks, purpose ?? party.purpose) },
       verifierInfo: dataSharingVerifierInfo(checks, {
         chainId: this.chain.chainId,
         address: this.bootstrap.consortium.dataSharing,
@@ -162,6 +166,7 @@ export class PresentationRequestService {
       createdAt: now,
       completedAt: null,
       dataSharingPermissions: permissionIdsOf(checks).join(',') || null,
+      purpose: purpose?.slice(0, 500) ?? null,
     });
     return {
       id,
