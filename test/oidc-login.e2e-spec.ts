@@ -4,10 +4,14 @@ import { chromium, type Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { runCli } from '../src/cli.js';
+import { jest } from '@jest/globals';
+import { AuditLog } from '../src/audit/index.js';
 import { OpenIdProvider } from '../src/citizens/index.js';
+import { CitizenLoginClaimsEntity, CitizenLoginEntity } from '../src/citizens/login/login.entity.js';
+import { CitizenLoginRepository } from '../src/citizens/login/login.repository.js';
 import { Database } from '../src/persistence/index.js';
 import { StatusEntryEntity, StatusService } from '../src/status/index.js';
-import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet, type HeldCredential } from './support/wallet.js';
 import { walletLogin, type Portal } from './support/wallet-login.js';
 
@@ -178,6 +182,56 @@ describe('wallet login (OpenID Provider)', () => {
     expect(await oidc.fetchUserInfo(portalB.config, elsewhere.tokens.access_token, elsewhere.claims.sub)).toEqual({
       sub: elsewhere.claims.sub,
     });
+  });
+
+  it('finishes a login whose finisher died half-way: the next poll completes it, nothing is written twice', async () => {
+    const database = app.app.get(Database);
+    const audit = app.app.get(AuditLog);
+    const logins = app.app.get(CitizenLoginRepository);
+    const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());
+    const loginEntries = async () =>
+      Number(
+        (
+          (await database.use(undefined, (m) =>
+            m.query(`SELECT COUNT(*) AS n FROM audit_entries WHERE kind = 'oidc.login'`),
+          )) as { n: number | string }[]
+        )[0]!.n,
+      );
+    const [claimsBefore, entriesBefore] = [await releasedClaims(), await loginEntries()];
+    // The finisher fails at the login's audit entry, and its process dies before it can reopen the login.
+    let crashed = false;
+    const append = audit.append.bind(audit);
+    const failing = jest.spyOn(audit, 'append').mockImplementation(async (event, tx) => {
+      if (event.kind === 'oidc.login' && !crashed) {
+        crashed = true;
+        throw new Error('the process died');
+      }
+      return append(event, tx);
+    });
+    const dead = jest.spyOn(logins, 'reopenLogin').mockResolvedValueOnce(undefined);
+    const started = await kit.startLogin(portalA);
+    try {
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      await eventually(async () => (crashed ? true : undefined));
+      // The claims released to the portal went with the failed audit entry.
+      expect(await releasedClaims()).toBe(claimsBefore);
+      // The page goes on polling; once that finish is old enough to be abandoned, a poll finishes the login.
+      const uid = /\/interaction\/([^/?#]+)/.exec(started.page.url())![1]!;
+      await database.use(undefined, (m) =>
+        m.getRepository(CitizenLoginEntity).update({ interactionUid: uid }, { finishedAt: new Date(Date.now() - 60_000) }),
+      );
+      const callback = new URL((await started.landing).url());
+      expect(callback.searchParams.get('code')).toBeTruthy();
+      const { claims } = await kit.exchange(portalA, { ...started, callback });
+      expect(claims.sub).toBe(subAtA);
+      expect(await releasedClaims()).toBe(claimsBefore + 1);
+      expect(await loginEntries()).toBe(entriesBefore + 1);
+    } finally {
+      failing.mockRestore();
+      dead.mockRestore();
+      await started.context.close();
+    }
   });
 
   it('lets a revoked credential not log in: the page shows the failed check, and cancelling returns access_denied', async () => {

@@ -23,6 +23,13 @@ import {
 import { accountIdFor, SUBJECT_KEY_NAME } from './subject.js';
 import { WALLET_PRESENTATIONS, type PresentationOutcome, type WalletPresentations } from './wallet-presentations.js';
 import { AuditLog } from '../../audit/index.js';
+import { Database } from '../../persistence/index.js';
+
+/**
+ * A login whose finishing began this long ago without giving the interaction a result is taken as abandoned
+ * (its process died half-way) and may be finished by the next poll. Finishing takes milliseconds.
+ */
+const STALE_FINISH_SECONDS = 30;
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
 type Selected = { scope: string; entry: LoginScope; releasesClaims: boolean };
@@ -59,6 +66,7 @@ export class CitizenLoginService {
     private readonly catalogue: Catalogue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly db: Database,
   ) {}
 
   /** The page, or (for a request the login cannot serve) the redirect that returns the error to the portal. */
@@ -92,8 +100,8 @@ export class CitizenLoginService {
     const interaction = await this.interaction(raw, uid);
     const login = await this.logins.login(uid);
     if (!login) return { status: 'gone' };
-    if (login.finishedAt)
-      return interaction.result ? { status: 'verified', continueTo: interaction.returnTo } : { status: 'pending' };
+    if (interaction.result && login.finishedAt) return { status: 'verified', continueTo: interaction.returnTo };
+    if (login.finishedAt && !finishAbandoned(login.finishedAt)) return { status: 'pending' };
     const outcome = await this.presentations.outcome(login.crossDeviceRequestId, (await this.state(login)).cross.readToken);
     return this.settle(raw, interaction, login, outcome);
   }
@@ -188,7 +196,11 @@ export class CitizenLoginService {
     if ('error' in selected || outcome.credentialType !== selected.entry.typeId) return undefined;
     const subject = subjectValue(selected.entry, outcome.claims);
     if (!subject) return undefined;
-    if (!(await this.logins.finishLogin(login.interactionUid, new Date()))) return 'in-progress';
+    // Once: a conditional UPDATE on the page (a finish abandoned by a dead process may be taken over, but never
+    // one that gave the interaction its result).
+    const now = new Date();
+    const takeOverBefore = interaction.result ? undefined : new Date(now.getTime() - STALE_FINISH_SECONDS * 1000);
+    if (!(await this.logins.finishLogin(login.interactionUid, now, takeOverBefore))) return 'in-progress';
     try {
       return await this.grantLogin(raw, interaction, selected, scopes, subject, outcome);
     } catch (error) {
@@ -216,18 +228,22 @@ export class CitizenLoginService {
     grant.addOIDCScope(scopes.filter((scope) => scope === 'openid' || Object.hasOwn(LOGIN_SCOPES, scope)).join(' '));
     const grantId = await grant.save();
     const now = new Date();
-    await this.logins.insertClaims({
+    const claims = {
       grantId,
       clientId,
       accountId,
       claimsSealed: await this.keys.sealJson(releasedClaims(selected, disclosed), `login-claims:${grantId}`),
       purgeAt: new Date(now.getTime() + this.config.oidc.claimsRetentionSeconds * 1000),
       createdAt: now,
-    });
+    };
     const acr = acrFor(selected.entry.typeId);
-    this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
     const login = { clientId, sub: (await this.op.subjectFor(accountId, clientId)) ?? null, acr, grantId };
-    await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login });
+    // The released claims and the login's audit entry commit together: a retry after a failure writes neither twice.
+    await this.db.transaction(async (tx) => {
+      await this.logins.insertClaims(claims, tx);
+      await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login }, tx);
+    });
+    this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
     return this.op.provider.interactionResult(
       raw.req,
       raw.res,
@@ -306,4 +322,9 @@ export class CitizenLoginService {
     if (interaction.uid !== uid) throw notFound('No sign-in in progress in this browser; start again from the site');
     return interaction;
   }
+}
+
+/** Whether a finish that began at `finishedAt` was abandoned (see STALE_FINISH_SECONDS). */
+function finishAbandoned(finishedAt: Date, now = new Date()): boolean {
+  return finishedAt.getTime() < now.getTime() - STALE_FINISH_SECONDS * 1000;
 }

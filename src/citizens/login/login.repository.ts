@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull, LessThanOrEqual, MoreThan } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { IsNull, LessThan, LessThanOrEqual, MoreThan, Or } from 'typeorm';
+import { Database, type Tx } from '../../persistence/index.js';
 import { CitizenLoginClaimsEntity, CitizenLoginEntity, CitizenLoginSettingEntity } from './login.entity.js';
 
 /** Login pages, the claims a login releases, and the per-deployment settings of wallet login. */
@@ -58,10 +58,14 @@ export class CitizenLoginRepository {
     return result.affected === 1;
   }
 
-  /** The interaction is finished once: true for exactly one caller. */
-  async finishLogin(interactionUid: string, at: Date): Promise<boolean> {
+  /**
+   * The interaction is finished once: true for exactly one caller. With `takeOverBefore`, a finish begun
+   * before then (abandoned by a process that died half-way) may be taken over.
+   */
+  async finishLogin(interactionUid: string, at: Date, takeOverBefore?: Date): Promise<boolean> {
+    const unfinished = takeOverBefore ? Or(IsNull(), LessThan(takeOverBefore)) : IsNull();
     const result = await this.db.use(undefined, (m) =>
-      m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt: IsNull() }, { finishedAt: at }),
+      m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt: unfinished }, { finishedAt: at }),
     );
     return result.affected === 1;
   }
@@ -71,8 +75,8 @@ export class CitizenLoginRepository {
     await this.db.use(undefined, (m) => m.getRepository(CitizenLoginEntity).update({ interactionUid }, { finishedAt: null }));
   }
 
-  async insertClaims(claims: CitizenLoginClaimsEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).insert(claims));
+  async insertClaims(claims: CitizenLoginClaimsEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(CitizenLoginClaimsEntity).insert(claims));
   }
 
   /** The claims of a grant while their retention lasts. */
