@@ -14,6 +14,7 @@ import {
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { AuthorizationSessionRepository } from '../src/issuer/authorization-server/authorization-session.repository.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { deferredCredentials, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS, DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -267,6 +268,21 @@ describe('joint approval in one department', () => {
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain('Wrong username or password');
     expect(await count(ApprovalApplicationEntity)).toBe(applications);
+
+    // Storing the authorization code fails: nothing is filed (the application, its offer and its chain write
+    // commit with the code, so the wallet can always follow what was filed), and the same sign-in again works.
+    const outbox = await count(OutboxEntity);
+    const failing = jest
+      .spyOn(app.app.get(AuthorizationSessionRepository), 'authorize')
+      .mockRejectedValueOnce(new Error('the database refused the row'));
+    try {
+      expect((await signIn({ username: 'qian.qi', password: 'correct horse battery' })).status).toBe(500);
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await count(ApprovalApplicationEntity)).toBe(applications);
+    expect(await count(OutboxEntity)).toBe(outbox);
 
     const signedIn = await signIn({ username: 'qian.qi', password: 'correct horse battery' });
     expect(signedIn.status).toBe(302);

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { credentialTypeKey, JointApprovalChain } from '../../chain/index.js';
 import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { oauthError } from '../../oauth/index.js';
@@ -96,7 +96,11 @@ export class WalletApplicationService implements WalletApplications {
     };
   }
 
-  async complete(offerId: string, citizen: { subject: string; claims: Record<string, unknown> }): Promise<void> {
+  async complete(
+    offerId: string,
+    citizen: { subject: string; claims: Record<string, unknown> },
+    inTransaction: (tx: Tx) => Promise<void>,
+  ): Promise<void> {
     const request = await this.repository.walletRequest(offerId, new Date());
     const agency = request ? await this.agencies.byId(request.agencyId) : null;
     if (!request || !agency) throw new ApplicationRefused('The application request expired; start again from the wallet');
@@ -132,8 +136,13 @@ export class WalletApplicationService implements WalletApplications {
       formats,
       claims: citizen.claims,
       actor: 'wallet',
-      // The waiting request is consumed in the same transaction: two sign-ins at once file one application.
-      claim: (tx) => this.repository.claimWalletRequest(tx, offerId),
+      // The waiting request is consumed in the same transaction (two sign-ins at once file one application),
+      // and the caller's authorization code is stored in it: the wallet can always follow what is filed.
+      claim: async (tx) => {
+        if (!(await this.repository.claimWalletRequest(tx, offerId))) return false;
+        await inTransaction(tx);
+        return true;
+      },
       storeOffer: async (tx) => {
         if (!(await this.offerRepository.completeDraft(tx, offerId, prepared.entity.claimsSealed!, prepared.entity.expiresAt)))
           throw new ApplicationRefused('The application request expired; start again from the wallet');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { AuthorizationSessionEntity } from './authorization-session.entity.js';
 
 /** Authorization code flows (PAR → login → code → token); each step is one conditional UPDATE. */
@@ -20,8 +20,8 @@ export class AuthorizationSessionRepository {
   }
 
   /** pushed → authorized (the citizen logged in), once. */
-  async authorize(id: string, codeHash: string, codeExpiresAt: Date): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  async authorize(id: string, codeHash: string, codeExpiresAt: Date, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m
         .getRepository(AuthorizationSessionEntity)
         .update({ id, status: 'pushed' }, { status: 'authorized', codeHash, codeExpiresAt }),

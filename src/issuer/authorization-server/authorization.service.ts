@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestLike } from '@openid4vc/oauth2';
 import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
+import type { Tx } from '../../persistence/index.js';
 import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
 import { assertFreshDpop, mapErrors, oauthError, safeErrorDescription } from '../../oauth/index.js';
 import {
@@ -148,15 +149,21 @@ export class AuthorizationService {
     const denied = (message: string) => ({
       redirect: this.redirectTo(session, { error: 'access_denied', error_description: safeErrorDescription(message) }),
     });
+    const code = randomToken(32);
+    const authorize = async (tx?: Tx) => {
+      if (!(await this.sessions.authorize(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000), tx)))
+        throw oauthError(400, 'invalid_request', 'This authorization request was already completed');
+    };
     if (offer) {
       const authentication = await this.citizens.authenticate(offer, form);
       if (!authentication.ok) return authentication.final ? denied(authentication.message) : { retry: authentication.message };
+      await authorize();
     } else {
       const citizen = await this.citizens.identify(application.typeId, form);
       if (!citizen.ok) return citizen.final ? denied(citizen.message) : { retry: citizen.message };
-      // The application is filed (offer, application, chain write) before the code exists; refused: access_denied.
+      // The application is filed (offer, application, chain write) in one transaction with the code; refused: access_denied.
       try {
-        await this.walletApplications.complete(session.offerId, citizen);
+        await this.walletApplications.complete(session.offerId, citizen, authorize);
       } catch (error) {
         if (error instanceof ApplicationRefused) return denied(error.message);
         if (error instanceof ProblemError && error.code === 'conflict')
@@ -164,9 +171,6 @@ export class AuthorizationService {
         throw error;
       }
     }
-    const code = randomToken(32);
-    if (!(await this.sessions.authorize(session.id, sha256Hex(code), new Date(Date.now() + CODE_TTL_SECONDS * 1000))))
-      throw oauthError(400, 'invalid_request', 'This authorization request was already completed');
     return { redirect: this.redirectTo(session, { code }) };
   }
 

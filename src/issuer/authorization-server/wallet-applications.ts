@@ -1,3 +1,5 @@
+import type { Tx } from '../../persistence/index.js';
+
 /**
  * The authorization server's hook for wallet-started applications (issue 16): a wallet's pushed
  * authorization request without issuer_state, for a credential type under a joint-approval policy, becomes
@@ -12,8 +14,15 @@ export interface WalletApplications {
   start(configurationIds: readonly string[], expiresAt: Date): Promise<string>;
   /** What the sign-in page of a waiting request shows; undefined when `offerId` is no waiting request. */
   describe(offerId: string): Promise<{ agencyName: string; typeId: string; typeName: string } | undefined>;
-  /** Files the application of the signed-in citizen with the claims the identity provider vouches for. */
-  complete(offerId: string, citizen: { subject: string; claims: Record<string, unknown> }): Promise<void>;
+  /**
+   * Files the application of the signed-in citizen with the claims the identity provider vouches for;
+   * `inTransaction` (the authorization code) commits with it, and throws to refuse it.
+   */
+  complete(
+    offerId: string,
+    citizen: { subject: string; claims: Record<string, unknown> },
+    inTransaction: (tx: Tx) => Promise<void>,
+  ): Promise<void>;
 }
 
 export const WALLET_APPLICATIONS = Symbol('WALLET_APPLICATIONS');
