@@ -321,6 +321,25 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     }
   });
 
+  it('spends no code on tokens that were not stored: the same token request again gets them', async () => {
+    const wallet = holder();
+    const created = await offer({ requiresApproval: true });
+    // The refresh token's family cannot be stored: the code's redemption rolls back with it.
+    const failing = jest
+      .spyOn(app.app.get(RefreshTokenRepository), 'insert')
+      .mockRejectedValueOnce(new Error('the database refused the row'));
+    try {
+      await expect(wallet.apply(created.body.credentialOffer)).rejects.toThrow();
+      expect(failing).toHaveBeenCalledTimes(1);
+    } finally {
+      failing.mockRestore();
+    }
+    const { tokens } = await wallet.apply(created.body.credentialOffer);
+    expect(tokens.access_token).toBeDefined();
+    expect(tokens.refresh_token).toBeDefined();
+    expect(await liveTokens(created.body.offerId as string)).toBe(1);
+  });
+
   it('refuses, without ending the grant, a duplicate of a refresh whose successor is not stored yet', async () => {
     const wallet = holder();
     const created = await offer({ requiresApproval: true });

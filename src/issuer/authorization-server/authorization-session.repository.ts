@@ -30,8 +30,8 @@ export class AuthorizationSessionRepository {
   }
 
   /** authorized → exchanged: the authorization code is single-use. */
-  async exchangeCode(id: string): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  async exchangeCode(id: string, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m.getRepository(AuthorizationSessionEntity).update({ id, status: 'authorized' }, { status: 'exchanged' }),
     );
     return result.affected === 1;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { And, LessThan, MoreThan } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 
 /**
@@ -12,8 +12,8 @@ import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 export class RefreshTokenRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(token: Oid4vciRefreshTokenEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
+  async insert(token: Oid4vciRefreshTokenEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(Oid4vciRefreshTokenEntity).insert(token));
   }
 
   /** The token, `revoked` when any member of its family is (see the class comment). */

@@ -35,6 +35,8 @@ import { AuthorizationSessionRepository } from './authorization-session.reposito
 import { DpopReplayRepository } from './dpop-replay.repository.js';
 import { RefreshTokenRepository } from './refresh-token.repository.js';
 import { TokenKeys } from './token-keys.js';
+import type { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
+import { Database, type Tx } from '../../persistence/index.js';
 
 type ParsedTokenRequest = ReturnType<Oauth2AuthorizationServer['parseAccessTokenRequest']>;
 type GrantOf<T extends string> = Omit<ParsedTokenRequest, 'grant'> & {
@@ -62,6 +64,7 @@ export class TokenService {
     private readonly dpopReplay: DpopReplayRepository,
     private readonly tokenKeys: TokenKeys,
     private readonly refreshTokens: RefreshTokenRepository,
+    private readonly db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
@@ -122,9 +125,10 @@ export class TokenService {
       dpop: { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] },
     });
     // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
-    if (!(await this.offers.redeem(offer!.id, now)))
-      throw oauthError(400, 'invalid_grant', 'The pre-authorized code was already used');
-    return this.firstTokens(offer!, dpop, undefined, now);
+    return this.firstTokens(offer!, dpop, undefined, now, {
+      redeem: (tx) => this.offers.redeem(offer!.id, now, tx),
+      used: 'The pre-authorized code was already used',
+    });
   }
 
   private async authorizationCodeToken(parsed: GrantOf<typeof authorizationCodeGrantIdentifier>, request: RequestLike) {
@@ -161,10 +165,13 @@ export class TokenService {
         ...(session!.dpopJkt ? { expectedJwkThumbprint: session!.dpopJkt } : {}),
       },
     });
-    if (!(await this.sessions.exchangeCode(session!.id)) || !(await this.offers.redeem(session!.offerId, new Date())))
-      throw oauthError(400, 'invalid_grant', 'The authorization code was already used');
-    const offer = (await this.offers.byId(session!.offerId))!;
-    return this.firstTokens(offer, dpop, session!.credentialIdentifiers ?? undefined, new Date());
+    const offer = await this.offers.byId(session!.offerId);
+    if (!offer) throw oauthError(400, 'invalid_grant', 'The grant of this authorization code has ended');
+    const now = new Date();
+    return this.firstTokens(offer, dpop, session!.credentialIdentifiers ?? undefined, now, {
+      redeem: async (tx) => (await this.sessions.exchangeCode(session!.id, tx)) && this.offers.redeem(offer.id, now, tx),
+      used: 'The authorization code was already used',
+    });
   }
 
   /**
@@ -252,17 +259,34 @@ export class TokenService {
   /**
    * The tokens of a code redeemed now: the access token, and for an offer whose issuance can be deferred a
    * refresh token opening a new family (bound to the token's DPoP key, ending with the offer at the latest).
+   * The tokens are made first; the code's single use (`grant.redeem`, false when it was used) then commits
+   * with the refresh token's family, so nothing that can fail follows the redemption.
    */
   private async firstTokens(
     offer: CredentialOfferEntity,
     dpop: TokenDpop,
     credentialIdentifiers: string[] | undefined,
     now: Date,
+    grant: { redeem: (tx: Tx) => Promise<boolean>; used: string },
   ) {
     const response = await this.accessTokenResponse(offer.id, dpop, credentialIdentifiers);
-    if (!issuesRefreshToken(offer)) return response;
-    const refreshToken = randomToken(32);
-    await this.refreshTokens.insert({
+    const refreshToken = issuesRefreshToken(offer) ? randomToken(32) : undefined;
+    await this.db.transaction(async (tx) => {
+      if (!(await grant.redeem(tx))) throw oauthError(400, 'invalid_grant', grant.used);
+      if (refreshToken)
+        await this.refreshTokens.insert(this.firstRefreshToken(refreshToken, offer, dpop, credentialIdentifiers, now), tx);
+    });
+    return refreshToken ? { ...response, refresh_token: refreshToken } : response;
+  }
+
+  private firstRefreshToken(
+    refreshToken: string,
+    offer: CredentialOfferEntity,
+    dpop: TokenDpop,
+    credentialIdentifiers: string[] | undefined,
+    now: Date,
+  ): Oid4vciRefreshTokenEntity {
+    return {
       tokenHash: sha256Hex(refreshToken),
       familyId: randomUUID(),
       offerId: offer.id,
@@ -272,8 +296,7 @@ export class TokenService {
       status: 'active',
       expiresAt: refreshFamilyExpiry(now, this.refreshTokenMaxSeconds, offer.expiresAt),
       createdAt: now,
-    });
-    return { ...response, refresh_token: refreshToken };
+    };
   }
 
   /**

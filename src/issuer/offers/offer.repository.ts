@@ -51,9 +51,9 @@ export class OfferRepository {
   }
 
   /** offered → redeemed, if still offered and not expired. */
-  async redeem(id: string, now: Date): Promise<boolean> {
+  async redeem(id: string, now: Date, tx?: Tx): Promise<boolean> {
     // (The authorization code flow redeems when its code is exchanged; the offer stays single-use.)
-    const result = await this.db.use(undefined, (m) =>
+    const result = await this.db.use(tx, (m) =>
       m.getRepository(CredentialOfferEntity).update({ id, status: 'offered', expiresAt: MoreThan(now) }, { status: 'redeemed' }),
     );
     return result.affected === 1;
