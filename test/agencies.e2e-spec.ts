@@ -1,4 +1,7 @@
+import { jest } from '@jest/globals';
 import { runCli } from '../src/cli.js';
+import { AuditLog } from '../src/audit/index.js';
+import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Agencies get a did:ethr anchored on chain; checked with ethr-did-resolver used directly, not our code. */
@@ -55,6 +58,50 @@ describe('agencies and their DIDs', () => {
     const second = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'desk 2' });
     expect(second.status).toBe(201);
     expect((await app.call('GET', '/agency', { token: second.body.apiKey })).body.id).toBe(agency.id);
+  });
+
+  it('commits an API key change with its audit entry: a failed append changes nothing, and a retry works', async () => {
+    const { agency, apiKey } = await createActiveAgency(app, 'land-registry');
+    const count = async (sql: string, ...params: string[]) => {
+      let n = 0;
+      const query = app.dbKind === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+      const rows = (await app.app.get(Database).dataSource.query(query, params)) as { n: number | string }[];
+      return Number(rows[0]!.n);
+    };
+    const keys = () => count('SELECT COUNT(*) AS n FROM agency_api_keys WHERE agency_id = ?', agency.id);
+    const audited = (kind: string) =>
+      count('SELECT COUNT(*) AS n FROM audit_entries WHERE kind = ? AND subject = ?', kind, `agency:${agency.id}`);
+    const append = jest.spyOn(app.app.get(AuditLog), 'append');
+    try {
+      // Creation: the append fails, so no key was stored (and none was shown); the retry stores one.
+      expect(await keys()).toBe(1);
+      append.mockRejectedValueOnce(new Error('audit log unavailable'));
+      const failed = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'desk 3' });
+      expect(failed.status).toBe(500);
+      expect(failed.body.apiKey).toBeUndefined();
+      expect(await keys()).toBe(1);
+      expect(await audited('agency.api_key.created')).toBe(0);
+      const created = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'desk 3' });
+      expect(created.status).toBe(201);
+      expect((await app.call('GET', '/agency', { token: created.body.apiKey })).status).toBe(200);
+      expect(await keys()).toBe(2);
+      expect(await audited('agency.api_key.created')).toBe(1);
+
+      // Revocation: the append fails, so the key still works; the retry revokes it (204, not 404).
+      const prefix = apiKey.slice('chy_'.length, 'chy_'.length + 12);
+      expect((await app.call('GET', '/agency', { token: apiKey })).status).toBe(200); // remembered now
+      append.mockRejectedValueOnce(new Error('audit log unavailable'));
+      const refused = await app.operator('DELETE', `/operator/agencies/${agency.id}/api-keys/${prefix}`);
+      expect(refused.status).toBe(500);
+      expect((await app.call('GET', '/agency', { token: apiKey })).status).toBe(200);
+      expect(await audited('agency.api_key.revoked')).toBe(0);
+      expect((await app.operator('DELETE', `/operator/agencies/${agency.id}/api-keys/${prefix}`)).status).toBe(204);
+      expect((await app.call('GET', '/agency', { token: apiKey })).status).toBe(401);
+      expect((await app.call('GET', '/agency', { token: created.body.apiKey })).status).toBe(200);
+      expect(await audited('agency.api_key.revoked')).toBe(1);
+    } finally {
+      append.mockRestore();
+    }
   });
 
   it('answers client mistakes with problem details, never a 500', async () => {

@@ -11,6 +11,7 @@ import { runCli } from '../src/cli.js';
 import { jest } from '@jest/globals';
 import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
+import { AuditLog } from '../src/audit/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
@@ -426,6 +427,54 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     await check('GET', '/operator/catalogue/{id}', '/operator/catalogue/none', 404);
     await check('POST', '/operator/catalogue/{id}/versions', '/operator/catalogue/river-permit/versions', 201, version);
     await check('POST', '/operator/catalogue/{id}/retire', '/operator/catalogue/river-permit/retire', 200);
+  });
+
+  it('commits each catalogue change with its audit entry: a failed append changes nothing, a retry works', async () => {
+    const p = app.dbKind === 'postgres' ? '$1' : '?';
+    const sql = app.app.get(Database).dataSource;
+    const stored = async () =>
+      (
+        (await sql.query(`SELECT status, current_version AS version FROM credential_types WHERE id = ${p}`, ['lake-permit'])) as {
+          status: string;
+          version: number | string;
+        }[]
+      ).map((row) => ({ ...row, version: Number(row.version) }));
+    const changes = async () =>
+      (
+        (await sql.query(`SELECT data FROM audit_entries WHERE kind = 'catalogue.changed' AND subject = ${p} ORDER BY seq`, [
+          'credential-type:lake-permit',
+        ])) as { data: string }[]
+      ).map((row) => (JSON.parse(row.data) as { change: string }).change);
+    const next = { ...FISHING_PERMIT, id: 'lake-permit', vcType: 'LakePermitCredential' };
+    const { id: _id, ...version } = next;
+    const append = jest.spyOn(app.app.get(AuditLog), 'append');
+    const failOnce = () => append.mockRejectedValueOnce(new Error('audit log unavailable'));
+    try {
+      failOnce();
+      expect((await app.operator('POST', '/operator/catalogue', next)).status).toBe(500);
+      expect(await stored()).toEqual([]);
+      expect((await app.operator('POST', '/operator/catalogue', next)).status).toBe(201);
+      expect(await stored()).toEqual([{ status: 'active', version: 1 }]);
+
+      failOnce();
+      expect((await app.operator('POST', '/operator/catalogue/lake-permit/versions', version)).status).toBe(500);
+      expect(await stored()).toEqual([{ status: 'active', version: 1 }]);
+      expect((await app.operator('POST', '/operator/catalogue/lake-permit/versions', version)).status).toBe(201);
+      expect(await stored()).toEqual([{ status: 'active', version: 2 }]);
+
+      failOnce();
+      expect((await app.operator('POST', '/operator/catalogue/lake-permit/retire')).status).toBe(500);
+      expect(await stored()).toEqual([{ status: 'active', version: 2 }]);
+      const retired = await app.operator('POST', '/operator/catalogue/lake-permit/retire');
+      expect(retired.status).toBe(200);
+      expect(retired.body.status).toBe('retired');
+      expect(await stored()).toEqual([{ status: 'retired', version: 2 }]);
+      // Retiring it again changes nothing and records nothing.
+      expect((await app.operator('POST', '/operator/catalogue/lake-permit/retire')).status).toBe(200);
+      expect(await changes()).toEqual(['created', 'versioned', 'retired']);
+    } finally {
+      append.mockRestore();
+    }
   });
 
   it('is managed from the CLI', async () => {

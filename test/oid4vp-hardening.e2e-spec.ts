@@ -1,3 +1,6 @@
+import { jest } from '@jest/globals';
+import { AuditLog } from '../src/audit/index.js';
+import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet, type HeldCredential } from './support/wallet.js';
 import { answerWithVpToken } from './support/vp-answer.js';
@@ -158,6 +161,72 @@ describe('OpenID4VP hardening', () => {
     expect((await createRequest({ credentials: [credentialQuery('dl', [{ path: ['categories'] }])] })).status).toBe(201);
     // Without a live operator key, nothing is issued.
     expect((await app.call('POST', `/operator/relying-parties/${party.id}/api-keys`, { token: newKey })).status).toBe(401);
+  });
+
+  it('commits relying-party changes with their audit entries: a failed append changes nothing, a retry works', async () => {
+    const count = async (sql: string, ...params: string[]) => {
+      let n = 0;
+      const query = app.dbKind === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+      const rows = (await app.app.get(Database).dataSource.query(query, params)) as { n: number | string }[];
+      return Number(rows[0]!.n);
+    };
+    const audited = (kind: string, subject: string) =>
+      count('SELECT COUNT(*) AS n FROM audit_entries WHERE kind = ? AND subject = ?', kind, subject);
+    const keys = async (partyId: string) =>
+      (await app.operator('GET', `/operator/relying-parties/${partyId}/api-keys`)).body as {
+        prefix: string;
+        revokedAt: string | null;
+      }[];
+    const works = async (apiKey: string) =>
+      (await app.call('GET', '/rp/requests/00000000-0000-4000-8000-000000000000', { token: apiKey })).status === 404;
+    const append = jest.spyOn(app.app.get(AuditLog), 'append');
+    const failOnce = () => append.mockRejectedValueOnce(new Error('audit log unavailable'));
+    try {
+      // Registration: nothing is stored when its entry cannot be appended.
+      const registration = {
+        name: 'Atomic Bank',
+        purpose: 'Check driving entitlement',
+        allowedClaims: { 'driving-licence': ['categories'] },
+      };
+      const parties = () => count('SELECT COUNT(*) AS n FROM relying_parties WHERE name = ?', registration.name);
+      failOnce();
+      const unregistered = await app.operator('POST', '/operator/relying-parties', registration);
+      expect(unregistered.status).toBe(500);
+      expect(unregistered.body.apiKey).toBeUndefined();
+      expect(await parties()).toBe(0);
+      const registered = await app.operator('POST', '/operator/relying-parties', registration);
+      expect(registered.status).toBe(201);
+      expect(await parties()).toBe(1);
+      const id = registered.body.relyingParty.id as string;
+      const first = registered.body.apiKey as string;
+      expect(await works(first)).toBe(true);
+      expect(await audited('relying_party.registered', `relying-party:${id}`)).toBe(1);
+
+      // Another key: none is stored when the append fails.
+      failOnce();
+      const unissued = await app.operator('POST', `/operator/relying-parties/${id}/api-keys`);
+      expect(unissued.status).toBe(500);
+      expect(await keys(id)).toHaveLength(1);
+      const issued = await app.operator('POST', `/operator/relying-parties/${id}/api-keys`);
+      expect(issued.status).toBe(201);
+      expect(await keys(id)).toHaveLength(2);
+      expect(await audited('relying_party.api_key.created', `relying-party:${id}`)).toBe(1);
+
+      // Revocation: the key stays live when the append fails; the retry revokes it (204, not 404).
+      const prefix = first.slice('rpk_'.length, 'rpk_'.length + 12);
+      failOnce();
+      const unrevoked = await app.operator('DELETE', `/operator/relying-parties/${id}/api-keys/${prefix}`);
+      expect(unrevoked.status).toBe(500);
+      expect(await works(first)).toBe(true);
+      expect((await keys(id)).find((key) => key.prefix === prefix)?.revokedAt).toBeNull();
+      expect(await audited('relying_party.api_key.revoked', `relying-party:${id}`)).toBe(0);
+      expect((await app.operator('DELETE', `/operator/relying-parties/${id}/api-keys/${prefix}`)).status).toBe(204);
+      expect(await works(first)).toBe(false);
+      expect(await works(issued.body.apiKey as string)).toBe(true);
+      expect(await audited('relying_party.api_key.revoked', `relying-party:${id}`)).toBe(1);
+    } finally {
+      append.mockRestore();
+    }
   });
 
   it.each([

@@ -465,6 +465,53 @@ describe('wallet login (OpenID Provider)', () => {
     expect(after).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
   });
 
+  it('commits a portal registration or deletion with its audit entry: a failed append changes nothing', async () => {
+    const audited = async (kind: string, clientId: string) => {
+      const p = app.dbKind === 'postgres' ? ['$1', '$2'] : ['?', '?'];
+      const rows = (await app.app
+        .get(Database)
+        .dataSource.query(`SELECT COUNT(*) AS n FROM audit_entries WHERE kind = ${p[0]} AND subject = ${p[1]}`, [
+          kind,
+          `oidc-client:${clientId}`,
+        ])) as { n: number | string }[];
+      return Number(rows[0]!.n);
+    };
+    const registration = {
+      name: 'Atomic portal',
+      redirectUris: ['https://atomic.example/cb'],
+      scopes: ['driving_licence'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+    };
+    const named = async () =>
+      ((await app.operator('GET', '/operator/oidc-clients')).body as { name: string }[]).filter(
+        (client) => client.name === registration.name,
+      );
+    const append = jest.spyOn(app.app.get(AuditLog), 'append');
+    const failOnce = () => append.mockRejectedValueOnce(new Error('audit log unavailable'));
+    try {
+      failOnce();
+      const unregistered = await app.operator('POST', '/operator/oidc-clients', registration);
+      expect(unregistered.status).toBe(500);
+      expect(unregistered.body.clientSecret).toBeUndefined();
+      expect(await named()).toEqual([]);
+      const registered = await app.operator('POST', '/operator/oidc-clients', registration);
+      expect(registered.status).toBe(201);
+      const clientId = registered.body.client.clientId as string;
+      expect(await named()).toHaveLength(1);
+      expect(await audited('oidc.client.created', clientId)).toBe(1);
+
+      failOnce();
+      expect((await app.operator('DELETE', `/operator/oidc-clients/${clientId}`)).status).toBe(500);
+      expect((await app.operator('GET', `/operator/oidc-clients/${clientId}`)).status).toBe(200);
+      expect(await audited('oidc.client.deleted', clientId)).toBe(0);
+      expect((await app.operator('DELETE', `/operator/oidc-clients/${clientId}`)).status).toBe(204);
+      expect((await app.operator('GET', `/operator/oidc-clients/${clientId}`)).status).toBe(404);
+      expect(await audited('oidc.client.deleted', clientId)).toBe(1);
+    } finally {
+      append.mockRestore();
+    }
+  });
+
   it('keeps no claim in clear at rest, and none after the retention: purged with the tokens', async () => {
     const db = app.app.get(Database);
     const tables = ['oidc_records', 'citizen_login_claims', 'citizen_logins', 'citizen_login_settings'];

@@ -2,10 +2,25 @@ import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { Database, isUniqueViolation, type Tx } from '../persistence/index.js';
 import { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
-import { schemaDigest, type CatalogueEntry, type LicenceTypeDefinition } from './catalogue.js';
+import { schemaDigest, type CatalogueEntry, type CatalogueTypeStatus, type LicenceTypeDefinition } from './catalogue.js';
 
 /** The create or publish lost to another writer (same id or vcType, or a version published meanwhile). */
 export class CatalogueConflict extends Error {}
+
+/** A catalogue change as it commits: ids, version and digest only. */
+export interface CatalogueChange {
+  change: 'created' | 'versioned' | 'retired';
+  typeId: string;
+  version: number;
+  schemaDigest: string;
+  status: CatalogueTypeStatus;
+}
+
+/**
+ * The caller's own write for a change (the operator's audit entry), run inside the change's transaction:
+ * both commit or neither. Database writes only: on SQLite the transaction holds the one connection.
+ */
+export type RecordCatalogueChange = (tx: Tx, change: CatalogueChange) => Promise<void>;
 
 /**
  * The fingerprint of a catalogue's content (id, version, status of every type), as
@@ -24,6 +39,8 @@ export function catalogueFingerprint(types: { id: string; version: number; statu
  * - `create`: exactly one of several concurrent creators of an id (or vcType) wins; the others get CatalogueConflict.
  * - `publishVersion`: exactly one of several concurrent publishers based on the same version wins.
  * - `retire`: a conditional UPDATE; true only for the caller that changed an active type.
+ * `record`, when given, runs in the transaction of a change that happened (not of a create or publish that
+ * lost, nor of a retire that found the type retired already).
  */
 @Injectable()
 export class CatalogueRepository {
@@ -85,11 +102,17 @@ export class CatalogueRepository {
     );
   }
 
-  async create(definition: LicenceTypeDefinition, publishedBy: string, now = new Date()): Promise<void> {
+  async create(
+    definition: LicenceTypeDefinition,
+    publishedBy: string,
+    record?: RecordCatalogueChange,
+    now = new Date(),
+  ): Promise<void> {
     try {
       await this.db.transaction(async (tx) => {
         await tx.getRepository(CredentialTypeEntity).insert(typeRow(definition, now));
         await tx.getRepository(CredentialTypeVersionEntity).insert(versionRow(definition, 1, publishedBy, now));
+        await record?.(tx, { change: 'created', ...committed(definition, 1), status: 'active' });
       });
     } catch (error) {
       if (isUniqueViolation(error))
@@ -103,6 +126,7 @@ export class CatalogueRepository {
     definition: LicenceTypeDefinition,
     basedOn: number,
     publishedBy: string,
+    record?: RecordCatalogueChange,
     now = new Date(),
   ): Promise<number> {
     const version = basedOn + 1;
@@ -119,6 +143,7 @@ export class CatalogueRepository {
           },
         );
         if (result.affected !== 1) throw new CatalogueConflict(`${definition.id} is no longer at version ${basedOn}`);
+        await record?.(tx, { change: 'versioned', ...committed(definition, version), status: 'active' });
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new CatalogueConflict(`Version ${version} of ${definition.id} was published meanwhile`);
@@ -127,13 +152,31 @@ export class CatalogueRepository {
     return version;
   }
 
-  async retire(id: string, now = new Date()): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
-      m.getRepository(CredentialTypeEntity).update({ id, status: 'active' }, { status: 'retired', updatedAt: now }),
-    );
-    return result.affected === 1;
+  async retire(id: string, record?: RecordCatalogueChange, now = new Date()): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx
+        .getRepository(CredentialTypeEntity)
+        .update({ id, status: 'active' }, { status: 'retired', updatedAt: now });
+      if (result.affected !== 1) return false;
+      if (record) {
+        const type = await tx.getRepository(CredentialTypeEntity).findOneByOrFail({ id });
+        const version = await tx
+          .getRepository(CredentialTypeVersionEntity)
+          .findOneByOrFail({ typeId: id, version: type.currentVersion });
+        const change = { typeId: id, version: version.version, schemaDigest: version.schemaDigest };
+        await record(tx, { change: 'retired', ...change, status: 'retired' });
+      }
+      return true;
+    });
   }
 }
+
+/** The id, version and schema digest a create or publish commits (the digest as `versionRow` stores it). */
+const committed = (definition: LicenceTypeDefinition, version: number) => ({
+  typeId: definition.id,
+  version,
+  schemaDigest: schemaDigest(definition),
+});
 
 function typeRow(definition: LicenceTypeDefinition, now: Date): CredentialTypeEntity {
   return {

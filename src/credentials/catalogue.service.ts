@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { BackgroundJob, badRequest, conflict, notFound, ProblemError } from '../common/index.js';
 import { Catalogue, parseLicenceTypeDefinition, type LicenceType, type LicenceTypeDefinition } from './catalogue.js';
-import { catalogueFingerprint, CatalogueConflict, CatalogueRepository } from './catalogue.repository.js';
+import {
+  catalogueFingerprint,
+  CatalogueConflict,
+  CatalogueRepository,
+  type RecordCatalogueChange,
+} from './catalogue.repository.js';
 
 /** Emitted when a version is published: the hook for anchoring the catalogue on chain (consortium). */
 export interface CatalogueVersionPublished {
@@ -76,10 +81,11 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
     };
   }
 
-  async create(input: unknown, publishedBy = 'operator'): Promise<LicenceType> {
+  /** `record` commits with the change (see RecordCatalogueChange); so do publishVersion's and retire's. */
+  async create(input: unknown, publishedBy = 'operator', record?: RecordCatalogueChange): Promise<LicenceType> {
     const definition = parseDefinition(input);
     try {
-      await this.repository.create(definition, publishedBy);
+      await this.repository.create(definition, publishedBy, record);
     } catch (error) {
       if (error instanceof CatalogueConflict) throw conflict(error.message);
       throw error;
@@ -88,7 +94,12 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** A new version of an existing type (its id and W3C type stay; schema, display, formats, validity may change). */
-  async publishVersion(id: string, input: unknown, publishedBy = 'operator'): Promise<LicenceType> {
+  async publishVersion(
+    id: string,
+    input: unknown,
+    publishedBy = 'operator',
+    record?: RecordCatalogueChange,
+  ): Promise<LicenceType> {
     const current = await this.repository.type(id);
     if (!current) throw notFound(`No credential type "${id}"`);
     const definition = parseDefinition({ ...(input as object), id });
@@ -100,7 +111,7 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
     if (current.status !== 'active') throw retired(id);
     let version: number;
     try {
-      version = await this.repository.publishVersion(definition, current.currentVersion, publishedBy);
+      version = await this.repository.publishVersion(definition, current.currentVersion, publishedBy, record);
     } catch (error) {
       if (error instanceof CatalogueConflict) throw conflict(error.message);
       throw error;
@@ -109,10 +120,10 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Retires a type: new issuance is refused, credentials already issued still verify. */
-  async retire(id: string): Promise<LicenceType> {
+  async retire(id: string, record?: RecordCatalogueChange): Promise<LicenceType> {
     const current = await this.repository.type(id);
     if (!current) throw notFound(`No credential type "${id}"`);
-    await this.repository.retire(id);
+    await this.repository.retire(id, record);
     await this.refresh();
     this.logger.log({ typeId: id }, 'credential type retired');
     return this.catalogue.get(id)!;

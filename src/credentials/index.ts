@@ -14,7 +14,12 @@ export {
 } from './catalogue.js';
 export { CatalogueService, retired as credentialTypeRetired, type CatalogueVersionPublished } from './catalogue.service.js';
 export { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
-export { CatalogueRepository, CatalogueConflict } from './catalogue.repository.js';
+export {
+  CatalogueRepository,
+  CatalogueConflict,
+  type CatalogueChange,
+  type RecordCatalogueChange,
+} from './catalogue.repository.js';
 export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOSURES } from './sd-jwt.js';
 export { jwtVcPayload, readJwtVc, type DataModel } from './jwt-vc.js';
 export {

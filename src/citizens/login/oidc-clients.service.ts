@@ -14,6 +14,7 @@ import { OidcClientRepository } from './provider-records.repository.js';
 import { OpenIdProvider } from './openid-provider.js';
 import { LOGIN_SCOPES } from './scopes.js';
 import { AuditLog } from '../../audit/index.js';
+import { Database } from '../../persistence/index.js';
 
 /** The portals allowed to log citizens in: registered by the operator, each with its secret shown once. */
 @Injectable()
@@ -23,6 +24,7 @@ export class OidcClientsService {
     private readonly op: OpenIdProvider,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly db: Database,
   ) {}
 
   async register(body: unknown) {
@@ -54,18 +56,18 @@ export class OidcClientsService {
         { path: '(client metadata)', message: typeof description === 'string' ? description.slice(0, 200) : 'refused' },
       ]);
     }
-    await this.clients.insert(client);
     const registered = {
       name: client.name,
       redirectUris: client.redirectUris,
       scopes: client.scopes,
       authMethod: client.tokenEndpointAuthMethod,
     };
-    await this.audit.append({
-      kind: 'oidc.client.created',
-      actor: 'operator',
-      subject: `oidc-client:${client.id}`,
-      data: registered,
+    await this.db.transaction(async (tx) => {
+      await this.clients.insert(client, tx);
+      await this.audit.append(
+        { kind: 'oidc.client.created', actor: 'operator', subject: `oidc-client:${client.id}`, data: registered },
+        tx,
+      );
     });
     return { client: this.view(client), ...(secret ? { clientSecret: secret } : {}) };
   }
@@ -80,10 +82,15 @@ export class OidcClientsService {
     return this.view(client);
   }
 
-  /** The portal can no longer log anyone in; its codes and tokens stop working (the client is not found). */
+  /**
+   * The portal can no longer log anyone in; its codes and tokens stop working (the client is not found).
+   * The deletion and its audit entry commit together.
+   */
   async delete(id: string): Promise<void> {
-    if (!(await this.clients.delete(id))) throw notFound(`No OIDC client ${id}`);
-    await this.audit.append({ kind: 'oidc.client.deleted', actor: 'operator', subject: `oidc-client:${id}` });
+    await this.db.transaction(async (tx) => {
+      if (!(await this.clients.delete(id, tx))) throw notFound(`No OIDC client ${id}`);
+      await this.audit.append({ kind: 'oidc.client.deleted', actor: 'operator', subject: `oidc-client:${id}` }, tx);
+    });
   }
 
   private view(client: OidcClientEntity) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, LessThanOrEqual } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import { OidcClientEntity, OidcRecordEntity } from './login.entity.js';
 
 /** Registered portals. */
@@ -9,11 +9,9 @@ import { OidcClientEntity, OidcRecordEntity } from './login.entity.js';
 export class OidcClientRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(client: OidcClientEntity): Promise<void> {
+  async insert(client: OidcClientEntity, tx?: Tx): Promise<void> {
     // The JWK set is a JSON column; TypeORM's deep-partial type does not see through the transformer.
-    await this.db.use(undefined, (m) =>
-      m.getRepository(OidcClientEntity).insert(client as QueryDeepPartialEntity<OidcClientEntity>),
-    );
+    await this.db.use(tx, (m) => m.getRepository(OidcClientEntity).insert(client as QueryDeepPartialEntity<OidcClientEntity>));
   }
 
   byId(id: string): Promise<OidcClientEntity | null> {
@@ -24,8 +22,8 @@ export class OidcClientRepository {
     return this.db.use(undefined, (m) => m.getRepository(OidcClientEntity).find({ order: { createdAt: 'ASC' } }));
   }
 
-  async delete(id: string): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) => m.getRepository(OidcClientEntity).delete({ id }));
+  async delete(id: string, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) => m.getRepository(OidcClientEntity).delete({ id }));
     return (result.affected ?? 0) > 0;
   }
 }

@@ -86,12 +86,18 @@ export class AgencyRepository {
     return this.db.use(tx, (m) => m.getRepository(AgencyApiKeyEntity).insert(key));
   }
 
-  /** Revokes one active key of an agency by one conditional UPDATE; false when there was none. */
-  async revokeApiKey(agencyId: string, prefix: string, at: Date): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  /**
+   * Revokes one active key of an agency by one conditional UPDATE, inside `tx` when given; false when there
+   * was none. The remembered key is forgotten now and again once `tx` commits (a lookup meanwhile may have
+   * read the row as it was before).
+   */
+  async revokeApiKey(agencyId: string, prefix: string, at: Date, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m.getRepository(AgencyApiKeyEntity).update({ agencyId, prefix, revokedAt: IsNull() }, { revokedAt: at }),
     );
-    activeApiKeysOf(this.db).forget(prefix);
+    const forget = () => activeApiKeysOf(this.db).forget(prefix);
+    forget();
+    if (tx) this.db.afterCommit(tx, forget);
     return (result.affected ?? 0) > 0;
   }
 

@@ -107,38 +107,47 @@ export class AgencyService implements OnApplicationBootstrap {
     return { agency: await this.view(id), apiKey: apiKey.token };
   }
 
+  /** Another API key for the agency, returned once; the key and its audit entry commit together. */
   async createApiKey(idOrSlug: string, label: string): Promise<string> {
     const agency = await this.get(idOrSlug);
     const apiKey = issueApiKey();
-    await this.agencies.insertApiKey(undefined, {
-      id: randomUUID(),
-      agencyId: agency.id,
-      prefix: apiKey.prefix,
-      secretHash: apiKey.secretHash,
-      label,
-      createdAt: new Date(),
-      revokedAt: null,
-    });
-    await this.audit.append({
-      kind: 'agency.api_key.created',
-      actor: 'operator',
-      subject: `agency:${agency.id}`,
-      data: { prefix: apiKey.prefix, label },
+    await this.db.transaction(async (tx) => {
+      await this.agencies.insertApiKey(tx, {
+        id: randomUUID(),
+        agencyId: agency.id,
+        prefix: apiKey.prefix,
+        secretHash: apiKey.secretHash,
+        label,
+        createdAt: new Date(),
+        revokedAt: null,
+      });
+      await this.audit.append(
+        {
+          kind: 'agency.api_key.created',
+          actor: 'operator',
+          subject: `agency:${agency.id}`,
+          data: { prefix: apiKey.prefix, label },
+        },
+        tx,
+      );
     });
     return apiKey.token;
   }
 
-  /** Revokes an agency API key by its public prefix; requests with it get 401 from then on. */
+  /**
+   * Revokes an agency API key by its public prefix; requests with it get 401 from then on. The revocation
+   * and its audit entry commit together: a failed append leaves the key active, and a retry revokes it.
+   */
   async revokeApiKey(idOrSlug: string, prefix: string): Promise<void> {
     const agency = await this.get(idOrSlug);
-    if (!(await this.agencies.revokeApiKey(agency.id, prefix, new Date()))) {
-      throw notFound(`No active API key "${prefix}" for this agency`);
-    }
-    await this.audit.append({
-      kind: 'agency.api_key.revoked',
-      actor: 'operator',
-      subject: `agency:${agency.id}`,
-      data: { prefix },
+    await this.db.transaction(async (tx) => {
+      if (!(await this.agencies.revokeApiKey(agency.id, prefix, new Date(), tx))) {
+        throw notFound(`No active API key "${prefix}" for this agency`);
+      }
+      await this.audit.append(
+        { kind: 'agency.api_key.revoked', actor: 'operator', subject: `agency:${agency.id}`, data: { prefix } },
+        tx,
+      );
     });
     this.logger.log({ agencyId: agency.id, prefix }, 'agency API key revoked');
   }

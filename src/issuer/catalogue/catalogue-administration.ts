@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../../audit/index.js';
-import { CatalogueService, type LicenceType } from '../../credentials/index.js';
+import { CatalogueService, type LicenceType, type RecordCatalogueChange } from '../../credentials/index.js';
 
 /**
  * The operator's catalogue changes, each recorded in the audit trail (type id, version, schema digest; a
- * catalogue holds no personal data). The catalogue itself stays in src/credentials, free of the audit layer.
+ * catalogue holds no personal data) in the change's own transaction. The catalogue itself stays in
+ * src/credentials, free of the audit layer: it only runs the write it is handed.
  */
 @Injectable()
 export class CatalogueAdministration {
@@ -21,25 +22,29 @@ export class CatalogueAdministration {
     return this.catalogue.show(id);
   }
 
-  async create(input: unknown): Promise<LicenceType> {
-    return this.recorded('created', await this.catalogue.create(input));
+  create(input: unknown): Promise<LicenceType> {
+    return this.catalogue.create(input, 'operator', this.record);
   }
 
-  async publishVersion(id: string, input: unknown): Promise<LicenceType> {
-    return this.recorded('versioned', await this.catalogue.publishVersion(id, input));
+  publishVersion(id: string, input: unknown): Promise<LicenceType> {
+    return this.catalogue.publishVersion(id, input, 'operator', this.record);
   }
 
-  async retire(id: string): Promise<LicenceType> {
-    return this.recorded('retired', await this.catalogue.retire(id));
+  /** Retiring a retired type again changes nothing and records nothing. */
+  retire(id: string): Promise<LicenceType> {
+    return this.catalogue.retire(id, this.record);
   }
 
-  private async recorded(change: 'created' | 'versioned' | 'retired', type: LicenceType): Promise<LicenceType> {
-    await this.audit.append({
-      kind: 'catalogue.changed',
-      actor: 'operator',
-      subject: `credential-type:${type.id}`,
-      data: { change, version: type.version, schemaDigest: type.schemaDigest, status: type.status },
-    });
-    return type;
-  }
+  /** The change's audit entry, in the change's own transaction: both commit or neither. */
+  private readonly record: RecordCatalogueChange = async (tx, { change, typeId, version, schemaDigest, status }) => {
+    await this.audit.append(
+      {
+        kind: 'catalogue.changed',
+        actor: 'operator',
+        subject: `credential-type:${typeId}`,
+        data: { change, version, schemaDigest, status },
+      },
+      tx,
+    );
+  };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
-import { Database } from '../../persistence/index.js';
+import { Database, type Tx } from '../../persistence/index.js';
 import type { ClientIdPrefix } from '../../oid4vp/index.js';
 import { RelyingPartyApiKeyEntity, RelyingPartyEntity, type AllowedClaims } from './relying-party.entity.js';
 
@@ -24,9 +24,9 @@ interface PartyRow {
 export class RelyingPartyRepository {
   constructor(private readonly db: Database) {}
 
-  /** The party and its first API key, together. */
-  async insert(party: RelyingPartyEntity): Promise<void> {
-    await this.db.transaction(async (m) => {
+  /** The party and its first API key, together: in `tx` when given, else in a transaction of their own. */
+  async insert(party: RelyingPartyEntity, tx?: Tx): Promise<void> {
+    const write = async (m: Tx) => {
       await m.getRepository(RelyingPartyEntity).insert(party);
       await m.getRepository(RelyingPartyApiKeyEntity).insert({
         prefix: party.apiKeyPrefix,
@@ -35,7 +35,8 @@ export class RelyingPartyRepository {
         createdAt: party.createdAt,
         revokedAt: null,
       });
-    });
+    };
+    await (tx ? write(tx) : this.db.transaction(write));
   }
 
   byId(id: string): Promise<RelyingPartyEntity | null> {
@@ -79,16 +80,16 @@ export class RelyingPartyRepository {
     return { secretHash: row.secret_hash, party };
   }
 
-  async insertApiKey(key: RelyingPartyApiKeyEntity): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(RelyingPartyApiKeyEntity).insert(key));
+  async insertApiKey(key: RelyingPartyApiKeyEntity, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(RelyingPartyApiKeyEntity).insert(key));
   }
 
   /**
    * Revokes one live key of the party (a conditional UPDATE: of concurrent revocations exactly one reports
-   * true); false if there is no live key by that prefix.
+   * true), inside `tx` when given; false if there is no live key by that prefix.
    */
-  async revokeApiKey(relyingPartyId: string, prefix: string, at: Date): Promise<boolean> {
-    const outcome = await this.db.use(undefined, (m) =>
+  async revokeApiKey(relyingPartyId: string, prefix: string, at: Date, tx?: Tx): Promise<boolean> {
+    const outcome = await this.db.use(tx, (m) =>
       m.getRepository(RelyingPartyApiKeyEntity).update({ prefix, relyingPartyId, revokedAt: IsNull() }, { revokedAt: at }),
     );
     return outcome.affected === 1;

@@ -19,6 +19,7 @@ import { resolvePublicAddresses, webhookUrlProblem, type WebhookPolicy } from '.
 import type { RelyingPartyEntity } from './relying-party.entity.js';
 import { RelyingPartyRepository } from './relying-party.repository.js';
 import { AuditLog } from '../../audit/index.js';
+import { Database } from '../../persistence/index.js';
 import { registerRelyingPartySchema } from './relying-party.schemas.js';
 
 /** Contexts the party's secrets are sealed under (bound to the party's id). */
@@ -40,6 +41,7 @@ export class RelyingPartyService {
     private readonly parties: RelyingPartyRepository,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly db: Database,
   ) {
     this.endpoints = oid4vpEndpoints(config);
     this.webhookPolicy = { production: config.env === 'production', allowLoopback: config.oid4vp.webhookAllowPrivate };
@@ -64,33 +66,37 @@ export class RelyingPartyService {
         : null;
     const apiKey = issueApiKey('rpk');
     const webhook = input.webhookUrl ? await this.secrets.createHmacSecret(webhookSecretContext(id)) : undefined;
-    await this.parties.insert({
-      id,
-      name: input.name,
-      purpose: input.purpose,
-      allowedClaims: input.allowedClaims,
-      clientIdPrefix: input.clientIdPrefix,
-      signingKeyId: key.id,
-      certificate,
-      webhookUrl: input.webhookUrl ?? null,
-      webhookSecretSealed: webhook?.sealed ?? null,
-      apiKeyPrefix: apiKey.prefix,
-      apiKeyHash: apiKey.secretHash,
-      createdAt: new Date(),
-    });
-    const party = (await this.parties.byId(id))!;
     const registered = {
       name: input.name,
       purpose: input.purpose,
       allowedClaims: input.allowedClaims,
       apiKeyPrefix: apiKey.prefix,
     };
-    await this.audit.append({
-      kind: 'relying_party.registered',
-      actor: 'operator',
-      subject: `relying-party:${id}`,
-      data: registered,
+    // The party, its first API key and the audit entry commit together (keys and certificate are made before).
+    await this.db.transaction(async (tx) => {
+      await this.parties.insert(
+        {
+          id,
+          name: input.name,
+          purpose: input.purpose,
+          allowedClaims: input.allowedClaims,
+          clientIdPrefix: input.clientIdPrefix,
+          signingKeyId: key.id,
+          certificate,
+          webhookUrl: input.webhookUrl ?? null,
+          webhookSecretSealed: webhook?.sealed ?? null,
+          apiKeyPrefix: apiKey.prefix,
+          apiKeyHash: apiKey.secretHash,
+          createdAt: new Date(),
+        },
+        tx,
+      );
+      await this.audit.append(
+        { kind: 'relying_party.registered', actor: 'operator', subject: `relying-party:${id}`, data: registered },
+        tx,
+      );
     });
+    const party = (await this.parties.byId(id))!;
     return {
       relyingParty: {
         ...this.view(party),
@@ -121,34 +127,48 @@ export class RelyingPartyService {
     return party;
   }
 
-  /** Another API key for a party (rotation); returned once. */
+  /** Another API key for a party (rotation); returned once. The key and its audit entry commit together. */
   async createApiKey(partyId: string): Promise<{ apiKey: string; prefix: string }> {
     if (!(await this.parties.byId(partyId))) throw notFound(`No relying party ${partyId}`);
     const apiKey = issueApiKey('rpk');
-    await this.parties.insertApiKey({
-      prefix: apiKey.prefix,
-      relyingPartyId: partyId,
-      secretHash: apiKey.secretHash,
-      createdAt: new Date(),
-      revokedAt: null,
-    });
-    await this.audit.append({
-      kind: 'relying_party.api_key.created',
-      actor: 'operator',
-      subject: `relying-party:${partyId}`,
-      data: { prefix: apiKey.prefix },
+    await this.db.transaction(async (tx) => {
+      await this.parties.insertApiKey(
+        {
+          prefix: apiKey.prefix,
+          relyingPartyId: partyId,
+          secretHash: apiKey.secretHash,
+          createdAt: new Date(),
+          revokedAt: null,
+        },
+        tx,
+      );
+      await this.audit.append(
+        {
+          kind: 'relying_party.api_key.created',
+          actor: 'operator',
+          subject: `relying-party:${partyId}`,
+          data: { prefix: apiKey.prefix },
+        },
+        tx,
+      );
     });
     return { apiKey: apiKey.token, prefix: apiKey.prefix };
   }
 
+  /** The revocation and its audit entry commit together: a failed append leaves the key live. */
   async revokeApiKey(partyId: string, prefix: string): Promise<void> {
-    if (!(await this.parties.revokeApiKey(partyId, prefix, new Date())))
-      throw notFound(`No live API key ${prefix} for relying party ${partyId}`);
-    await this.audit.append({
-      kind: 'relying_party.api_key.revoked',
-      actor: 'operator',
-      subject: `relying-party:${partyId}`,
-      data: { prefix },
+    await this.db.transaction(async (tx) => {
+      if (!(await this.parties.revokeApiKey(partyId, prefix, new Date(), tx)))
+        throw notFound(`No live API key ${prefix} for relying party ${partyId}`);
+      await this.audit.append(
+        {
+          kind: 'relying_party.api_key.revoked',
+          actor: 'operator',
+          subject: `relying-party:${partyId}`,
+          data: { prefix },
+        },
+        tx,
+      );
     });
   }
 
