@@ -12,6 +12,7 @@ import {
   ApprovalInboxEntity,
 } from '../src/issuer/approvals/approval.entity.js';
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
+import { OfferService } from '../src/issuer/offers/offer.service.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { AuthorizationSessionRepository } from '../src/issuer/authorization-server/authorization-session.repository.js';
@@ -113,15 +114,21 @@ describe('joint approval in one department', () => {
       applications: await count(ApprovalApplicationEntity),
       outbox: await count(OutboxEntity),
     };
-    // The application's INSERT fails (the offer was inserted just before it, in the same transaction).
-    const repository = app.app.get(ApprovalRepository);
-    const failing = jest.spyOn(repository, 'insert').mockRejectedValueOnce(new Error('disk full'));
-    try {
-      const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
-      expect(filed.status).toBe(500);
-      expect(failing).toHaveBeenCalledTimes(1);
-    } finally {
-      failing.mockRestore();
+    // The application's INSERT fails (the offer was inserted just before it, in the same transaction); then
+    // building the agency's answer fails (it is built before the filing, so nothing is filed without it).
+    const failures = [
+      () => jest.spyOn(app.app.get(ApprovalRepository), 'insert').mockRejectedValueOnce(new Error('disk full')),
+      () => jest.spyOn(app.app.get(OfferService), 'offerCreated').mockRejectedValueOnce(new Error('no QR code')),
+    ];
+    for (const fail of failures) {
+      const failing = fail();
+      try {
+        const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+        expect(filed.status).toBe(500);
+        expect(failing).toHaveBeenCalledTimes(1);
+      } finally {
+        failing.mockRestore();
+      }
     }
     expect({
       offers: await count(CredentialOfferEntity),

@@ -107,6 +107,9 @@ export class ApprovalService implements OnApplicationBootstrap {
       requiresApproval: true,
       expiresInSeconds: APPLICATION_OFFER_SECONDS,
     });
+    // The answer (the offer's only copy of its code and PIN, the read token) is ready before the filing
+    // commits: nothing that can fail follows it, so the agency never gets an error for a filed application.
+    const offer = await this.offers.offerCreated(agency, prepared);
     const { row, outboxId, readToken } = await this.file({
       agency,
       policy,
@@ -116,9 +119,8 @@ export class ApprovalService implements OnApplicationBootstrap {
       claims: input.claims,
       actor: `agency:${agency.id}`,
     });
-    const offer = await this.offers.offerCreated(agency, prepared);
     return {
-      ...(await this.view(row)),
+      ...(await this.view(row, [])), // just filed: no step yet
       readToken,
       offer: {
         offerId: offer.offerId,
@@ -257,7 +259,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     return this.keys.openJson<SealedApplication>(found.contentSealed, sealContext(found.id));
   }
 
-  private async view(application: ApprovalApplicationEntity) {
+  /** `steps` when known (a row just filed has none), else read. */
+  private async view(application: ApprovalApplicationEntity, steps?: ApprovalStepEntity[]) {
     return {
       reference: application.id,
       applicationId: application.applicationId,
@@ -266,7 +269,7 @@ export class ApprovalService implements OnApplicationBootstrap {
       state: application.state,
       reasonCodes: application.reasonCodes,
       createdAt: application.createdAt.toISOString(),
-      timeline: timelineView(await this.repository.steps([application.id])),
+      timeline: timelineView(steps ?? (await this.repository.steps([application.id]))),
     };
   }
 

@@ -98,6 +98,18 @@ export class CredentialService {
       };
       if (deferred) {
         const transactionId = randomToken(24);
+        // The whole answer is ready before the commit: nothing that can fail follows the configuration's single
+        // use, or the wallet would never learn the transaction_id it must poll with.
+        // A joint-approval application (issue 16): the applicant's reference and read token ride along.
+        const application = await this.approvals.applicantLink(offer.id);
+        const body = {
+          ...this.protocol.issuer.createCredentialResponse({
+            credentialRequest: parsed,
+            transactionId,
+            interval: DEFERRED_INTERVAL_SECONDS,
+          }),
+          ...(application ? { application } : {}),
+        };
         await this.db.transaction(async (tx) => {
           await claimConfiguration(tx);
           await this.deferred.insert(
@@ -113,19 +125,7 @@ export class CredentialService {
           );
         });
         this.logger.log({ offerId: offer.id, configuration }, 'credential request deferred until an officer approves');
-        // A joint-approval application (issue 16): the applicant's reference and read token ride along.
-        const application = await this.approvals.applicantLink(offer.id);
-        return {
-          status: 202,
-          body: {
-            ...this.protocol.issuer.createCredentialResponse({
-              credentialRequest: parsed,
-              transactionId,
-              interval: DEFERRED_INTERVAL_SECONDS,
-            }),
-            ...(application ? { application } : {}),
-          },
-        };
+        return { status: 202, body };
       }
       // markIssued erases the sealed claims with the offer's last configuration.
       const { credentials, notificationId } = await this.issuance.issue(
