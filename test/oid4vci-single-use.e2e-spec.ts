@@ -81,6 +81,26 @@ describe('OpenID4VCI lockouts and single use', () => {
     expect(correct.body.access_token).toEqual(expect.any(String));
   });
 
+  it('counts only wrong PINs: a right one whose redemption fails costs no attempt', async () => {
+    const created = await offer();
+    const attempt = (txCode: string) => pinAttempt(created.body.credentialOffer, txCode);
+    expect((await attempt(otherPin(created.body.txCode))).body.error).toBe('invalid_grant');
+    // The right PIN, five times over, each time failing after the comparison (the redemption's write).
+    const failing = jest
+      .spyOn(app.app.get(OfferRepository), 'redeem')
+      .mockRejectedValue(new Error('the database refused the row'));
+    try {
+      for (let i = 1; i <= 5; i++) expect((await attempt(created.body.txCode)).status).toBe(500);
+      expect(failing).toHaveBeenCalledTimes(5);
+    } finally {
+      failing.mockRestore();
+    }
+    expect((await app.app.get(OfferRepository).byId(created.body.offerId))?.txCodeFailures).toBe(1);
+    const correct = await attempt(created.body.txCode);
+    expect(correct.status).toBe(200);
+    expect(correct.body.access_token).toEqual(expect.any(String));
+  });
+
   it('counts PIN attempts before comparing, so 20 parallel guesses get 5 tries at most', async () => {
     const created = await offer();
     const guess = (txCode: string) => pinAttempt(created.body.credentialOffer, txCode);

@@ -97,6 +97,7 @@ export class LoginCodeAuthenticator implements CitizenAuthenticator {
     const attempt = codeAttempt(attempts, typeof code === 'string' && offerCodeMatches(offer, code.trim()));
     switch (attempt.outcome) {
       case 'accepted':
+        await this.offers.refundCodeAttempt(offer.id);
         return { ok: true };
       case 'wrong':
         return { ok: false, message: `Wrong login code (${attempt.triesLeft} tries left) / 登录码错误`, final: false };

@@ -113,6 +113,7 @@ export class TokenService {
       );
       if (attempt.outcome === 'locked_now') await this.offers.lock(offer!.id);
       if (attempt.outcome !== 'accepted') throw pinAttemptError(attempt);
+      await this.offers.refundCodeAttempt(offer!.id);
     }
     const { dpop } = await this.protocol.authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
       authorizationServerMetadata: this.protocol.authorizationServerMetadata(),

@@ -43,6 +43,22 @@ export class OfferRepository {
     return (await this.byId(offerId))?.txCodeFailures;
   }
 
+  /**
+   * Gives back the attempt a right code reserved: only wrong codes count, so a failure after a right one
+   * (the redemption, the tokens) costs the citizen nothing.
+   */
+  async refundCodeAttempt(offerId: string): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ txCodeFailures: () => 'tx_code_failures - 1' })
+        .where('id = :id AND tx_code_failures > 0', { id: offerId })
+        .execute(),
+    );
+  }
+
   /** A wrong code that used up the last attempt locks the offer. */
   async lock(offerId: string): Promise<void> {
     await this.db.use(undefined, (m) =>
@@ -87,8 +103,8 @@ export class OfferRepository {
    * pending → approved, for an offer of this agency awaiting an officer's approval. A joint-approval
    * application's offer (issue 16) is not one: only the contract's outcome settles it (settleApproval).
    */
-  async approve(offerId: string, agencyId: string): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  async approve(offerId: string, agencyId: string, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m
         .getRepository(CredentialOfferEntity)
         .createQueryBuilder()
