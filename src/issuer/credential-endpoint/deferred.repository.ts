@@ -42,8 +42,8 @@ export class DeferredRequestRepository {
   }
 
   /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */
-  async endRedelivery(notificationId: string, offerId: string): Promise<void> {
-    await this.db.use(undefined, (m) =>
+  async endRedelivery(notificationId: string, offerId: string, tx?: Tx): Promise<void> {
+    await this.db.use(tx, (m) =>
       m.getRepository(DeferredRequestEntity).update({ notificationId, offerId }, { responseSealed: null, redeliverUntil: null }),
     );
   }

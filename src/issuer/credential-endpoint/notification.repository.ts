@@ -13,8 +13,8 @@ export class NotificationRepository {
   }
 
   /** Records the wallet's report once; false for an unknown id, another offer's, or one already reported. */
-  async report(id: string, offerId: string, event: string, description: string | null, now: Date): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
+  async report(id: string, offerId: string, event: string, description: string | null, now: Date, tx?: Tx): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
       m
         .getRepository(Oid4vciNotificationEntity)
         .update({ id, offerId, reportedAt: IsNull() }, { event, description, reportedAt: now }),
@@ -22,7 +22,7 @@ export class NotificationRepository {
     return result.affected === 1;
   }
 
-  byId(id: string): Promise<Oid4vciNotificationEntity | null> {
-    return this.db.use(undefined, (m) => m.getRepository(Oid4vciNotificationEntity).findOneBy({ id }));
+  byId(id: string, tx?: Tx): Promise<Oid4vciNotificationEntity | null> {
+    return this.db.use(tx, (m) => m.getRepository(Oid4vciNotificationEntity).findOneBy({ id }));
   }
 }

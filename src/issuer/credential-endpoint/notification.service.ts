@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RequestLike } from '@openid4vc/oauth2';
 import { mapErrors } from '../../oauth/index.js';
+import { Database } from '../../persistence/index.js';
 import { parseNotification, repeatedNotificationProblem } from '../../oid4vci/index.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { DeferredRequestRepository } from './deferred.repository.js';
@@ -18,21 +19,26 @@ export class NotificationService {
     private readonly tokens: AccessTokenVerifier,
     private readonly notifications: NotificationRepository,
     private readonly deferred: DeferredRequestRepository,
+    private readonly db: Database,
   ) {}
 
   async notification(body: unknown, request: RequestLike): Promise<void> {
     return mapErrors(async () => {
       const { offer } = await this.tokens.authorisedOffer(request);
       const { id, event, description } = parseNotification(body);
-      // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success.
-      if (!(await this.notifications.report(id, offer.id, event, description, new Date()))) {
-        const problem = repeatedNotificationProblem(await this.notifications.byId(id), offer.id, event);
-        if (problem) throw problem;
-        await this.deferred.endRedelivery(id, offer.id);
-        return;
-      }
-      await this.deferred.endRedelivery(id, offer.id);
-      this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
+      // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success. The report and the
+      // end of re-delivery commit together.
+      const reported = await this.db.transaction(async (tx) => {
+        if (!(await this.notifications.report(id, offer.id, event, description, new Date(), tx))) {
+          const problem = repeatedNotificationProblem(await this.notifications.byId(id, tx), offer.id, event);
+          if (problem) throw problem;
+          await this.deferred.endRedelivery(id, offer.id, tx);
+          return false;
+        }
+        await this.deferred.endRedelivery(id, offer.id, tx);
+        return true;
+      });
+      if (reported) this.logger.log({ offerId: offer.id, notificationId: id, event }, 'wallet notification');
     }, 'invalid_notification_request');
   }
 }
