@@ -4,8 +4,10 @@ import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
 import { RefreshTokenRepository } from '../src/issuer/authorization-server/refresh-token.repository.js';
+import { DeferredRequestRepository } from '../src/issuer/credential-endpoint/deferred.repository.js';
 import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
 import { IssuedCredentialEntity } from '../src/issuer/index.js';
+import { ApprovalService } from '../src/issuer/approvals/approval.service.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
@@ -401,6 +403,26 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     const wallet = holder();
     const dpopKey = wallet.newKey();
     const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer, dpopKey);
+    // The 202 is built before the configuration is spent: a failure building it (here reading the application
+    // behind the offer) leaves the request to be made again, never a transaction_id the wallet did not get.
+    const reading = jest.spyOn(app.app.get(ApprovalService), 'applicantLink').mockRejectedValueOnce(new Error('no database'));
+    try {
+      const failed = await wallet
+        .sendCredentialRequest({
+          issuerMetadata,
+          accessToken: tokens.access_token,
+          configurationId: CONFIGURATION,
+          dpop: wallet.dpopOf(dpopKey),
+        })
+        .then(
+          (result) => result.response.status,
+          () => 'failed',
+        );
+      expect(failed).not.toBe(202);
+      expect(reading).toHaveBeenCalledTimes(1);
+    } finally {
+      reading.mockRestore();
+    }
     const transactionId = await wallet.requestDeferred(issuerMetadata, tokens.access_token, dpopKey);
     await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey });
     // A fresh access token for each step (the tokens are short-lived here), through rotating refreshes.
@@ -446,13 +468,31 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_transaction_id');
 
+    // The report and the end of re-delivery commit together: a failure in between leaves neither.
+    let refreshed = await fresh();
+    const notify = () =>
+      wallet.client.sendNotification({
+        issuerMetadata,
+        accessToken: refreshed,
+        dpop: wallet.dpopOf(dpopKey),
+        notification: { notificationId: first.body.notification_id as string, event: 'credential_accepted' },
+      });
+    const ending = jest
+      .spyOn(app.app.get(DeferredRequestRepository), 'endRedelivery')
+      .mockRejectedValueOnce(new Error('the database refused the row'));
+    try {
+      await expect(notify()).rejects.toThrow();
+      expect(ending).toHaveBeenCalledTimes(1);
+    } finally {
+      ending.mockRestore();
+    }
+    expect((await app.app.get(NotificationRepository).byId(first.body.notification_id as string))?.reportedAt).toBeNull();
+    expect((await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey)).body).toEqual(first.body);
+
     // The wallet accepts the credential: the sealed copy is dropped, the transaction is over.
-    await wallet.client.sendNotification({
-      issuerMetadata,
-      accessToken: await fresh(),
-      dpop: wallet.dpopOf(dpopKey),
-      notification: { notificationId: first.body.notification_id as string, event: 'credential_accepted' },
-    });
+    refreshed = await fresh();
+    await notify();
+    expect((await app.app.get(NotificationRepository).byId(first.body.notification_id as string))?.reportedAt).not.toBeNull();
     const after = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
     expect(after.status).toBe(400);
     expect(after.body.error).toBe('invalid_transaction_id');

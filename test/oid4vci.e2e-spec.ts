@@ -2,6 +2,7 @@ import type { Jwk } from '@openid4vc/oauth2';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
+import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -271,6 +272,15 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
 
     const approved = await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey });
     expect(approved.body).toEqual({ approved: true });
+    // The officer's approval is in the audit trail (same transaction), with the API key's prefix as the actor.
+    const entries = (await app.app
+      .get(Database)
+      .use(undefined, (m) => m.query(`SELECT actor, subject FROM audit_entries WHERE kind = 'offer.approved'`))) as {
+      actor: string;
+      subject: string;
+    }[];
+    expect(entries).toContainEqual({ actor: expect.stringMatching(/^api-key:/), subject: `offer:${created.body.offerId}` });
+    expect((await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey })).status).toBe(404);
     const { deferredCredentialResponse } = await poll();
     const credential = (deferredCredentialResponse.credentials![0] as { credential: string }).credential;
     expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(

@@ -6,7 +6,8 @@ import { decodeList } from '@digitalbazaar/vc-bitstring-status-list';
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import { decodeJwt } from 'jose';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
-import { Database } from '../src/persistence/index.js';
+import { Database, IdempotencyRepository } from '../src/persistence/index.js';
+import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import {
   INDEX_BLOCK,
   StatusIndexAllocator,
@@ -345,6 +346,54 @@ describe('status lists', () => {
     const reinstated = await single();
     expect(reinstated.body.suspended).toBe(false);
     expect(await single()).toEqual(expect.objectContaining({ status: 200, body: reinstated.body }));
+    await outboxSettled(app);
+  });
+
+  it('stores an Idempotency-Key answer with what it answers for: a change, an offer; a failure storing it leaves neither', async () => {
+    const idempotency = app.app.get(IdempotencyRepository);
+    const failOnce = () => jest.spyOn(idempotency, 'complete').mockRejectedValueOnce(new Error('the database refused the row'));
+    const credential = await issue('dc+sd-jwt');
+    const suspend = () =>
+      app.call('POST', `/credentials/${credential.id}/status`, {
+        token: apiKey,
+        headers: { 'idempotency-key': 'stored-with-the-change' },
+        body: { action: 'suspend', reason: 'audit' },
+      });
+    let failing = failOnce();
+    try {
+      expect((await suspend()).status).toBe(500);
+    } finally {
+      failing.mockRestore();
+    }
+    // The suspension rolled back with its answer, and the key is free: the retry suspends, once.
+    const state = await app.call('GET', `/credentials/${credential.id}/status`, { token: apiKey });
+    expect(state.body).toMatchObject({ suspended: false, history: [] });
+    const suspended = await suspend();
+    expect(suspended.body).toMatchObject({ suspended: true, history: [expect.objectContaining({ action: 'suspend' })] });
+    expect(await suspend()).toEqual(expect.objectContaining({ status: 200, body: suspended.body }));
+
+    const offers = () => app.app.get(Database).use(undefined, (m) => m.getRepository(CredentialOfferEntity).count());
+    const before = await offers();
+    const offer = () =>
+      app.call('POST', '/agency/offers', {
+        token: apiKey,
+        headers: { 'idempotency-key': 'one-offer' },
+        body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: DRIVING_LICENCE_CLAIMS },
+      });
+    failing = failOnce();
+    try {
+      expect((await offer()).status).toBe(500);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await offers()).toBe(before);
+    const created = await offer();
+    expect(created.status).toBe(201);
+    const replayed = await offer();
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.body.offerId).toBe(created.body.offerId);
+    expect(replayed.body.txCode).toBe(created.body.txCode);
+    expect(await offers()).toBe(before + 1);
     await outboxSettled(app);
   });
 

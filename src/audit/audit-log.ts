@@ -27,7 +27,8 @@ export type AuditKind =
   | 'approval.content.served'
   | 'approval.approved'
   | 'approval.rejected'
-  | 'approval.expired';
+  | 'approval.expired'
+  | 'offer.approved';
 
 export interface AuditEvent {
   kind: AuditKind;

@@ -121,8 +121,8 @@ export class StatusRepository {
     for (const part of chunks(rows)) await tx.getRepository(StatusAuditEntity).insert(part);
   }
 
-  audit(credentialId: string): Promise<StatusAuditEntity[]> {
-    return this.db.use(undefined, (m) =>
+  audit(credentialId: string, tx?: Tx): Promise<StatusAuditEntity[]> {
+    return this.db.use(tx, (m) =>
       m.getRepository(StatusAuditEntity).find({ where: { credentialId }, order: { createdAt: 'ASC' } }),
     );
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { conflict, notFound } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { Database, timeOrderedId, type SqlPart } from '../persistence/index.js';
+import { Database, timeOrderedId, type SqlPart, type Tx } from '../persistence/index.js';
 import { OutboxService } from '../chain/index.js';
 import { AuditLog } from '../audit/index.js';
 import { StatusRepository, type KnownListBytes } from './status.repository.js';
@@ -76,77 +76,98 @@ export class StatusService {
     return this.publisher.reconcile();
   }
 
-  /** Revokes, suspends or reinstates credentials of one agency, with the reason in the audit trail. */
+  /**
+   * Revokes, suspends or reinstates credentials of one agency, with the reason in the audit trail.
+   * `inTransaction` (the caller's idempotency record) commits with the change.
+   */
   async change(
     agencyId: string,
     credentialIds: string[],
     action: StatusAction,
     reason: string,
     actor: string,
+    inTransaction?: (tx: Tx, result: { changed: number }) => Promise<void>,
   ): Promise<{ changed: number }> {
     const unique = [...new Set(credentialIds)];
-    const changedLists: string[] = [];
-    const result = await this.db.transaction(async (tx) => {
-      const entries = await this.repository.entriesOf(tx, unique);
-      const lists = new Map(
-        (await this.repository.listsByIds(tx, [...new Set(entries.map((e) => e.listId))])).map((l) => [l.id, l]),
-      );
-      const mine = entries.filter((entry) => lists.get(entry.listId)?.agencyId === agencyId);
-      const known = new Set(mine.map((entry) => entry.credentialId));
-      const missing = unique.filter((id) => !known.has(id));
-      if (missing.length)
-        throw notFound(`No status entry for credential(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
-      if (action !== 'revoke') {
-        const revoked = mine.filter((entry) => entry.revoked);
-        if (revoked.length) throw conflict(`Revocation is final; ${revoked[0]!.credentialId} is revoked`);
-      }
-      const target =
-        action === 'revoke'
-          ? mine.filter((e) => !e.revoked)
-          : action === 'suspend'
-            ? mine.filter((e) => !e.suspended)
-            : mine.filter((e) => e.suspended);
-      if (target.length === 0) return { changed: 0 };
-      changedLists.push(...new Set(target.map((e) => e.listId)));
-      await this.repository.setFlags(tx, target, action === 'revoke' ? { revoked: true } : { suspended: action === 'suspend' });
-      await this.repository.bumpSequence(
-        tx,
-        [...new Set(target.map((e) => e.listId))],
-        action === 'revoke' ? 'revocation' : 'suspension',
-      );
-      const now = new Date();
-      await this.repository.insertAudit(
-        tx,
-        target.map((entry) => ({
-          id: timeOrderedId(),
-          agencyId,
-          credentialId: entry.credentialId,
-          action,
-          reason,
-          actor,
-          createdAt: now,
-        })),
-      );
-      const credentials = target.map((entry) => entry.credentialId);
-      await this.audit.append(
-        { kind: 'credential.status.changed', actor, subject: `agency:${agencyId}`, data: { action, reason, credentials } },
-        tx,
-      );
-      return { changed: target.length };
+    const { changed, lists } = await this.db.transaction(async (tx) => {
+      const made = await this.changeIn(tx, agencyId, unique, action, reason, actor);
+      await inTransaction?.(tx, { changed: made.changed });
+      return made;
     });
     // Signed and served at once; the anchor follows through the outbox, whatever the chain is doing.
-    if (changedLists.length) await this.publisher.publishPending(changedLists, { waitForLease: true });
-    return result;
+    if (lists.length) await this.publisher.publishPending(lists, { waitForLease: true });
+    return { changed };
+  }
+
+  private async changeIn(
+    tx: Tx,
+    agencyId: string,
+    unique: string[],
+    action: StatusAction,
+    reason: string,
+    actor: string,
+  ): Promise<{ changed: number; lists: string[] }> {
+    const entries = await this.repository.entriesOf(tx, unique);
+    const listsOfEntries = new Map(
+      (await this.repository.listsByIds(tx, [...new Set(entries.map((e) => e.listId))])).map((l) => [l.id, l]),
+    );
+    const mine = entries.filter((entry) => listsOfEntries.get(entry.listId)?.agencyId === agencyId);
+    const known = new Set(mine.map((entry) => entry.credentialId));
+    const missing = unique.filter((id) => !known.has(id));
+    if (missing.length)
+      throw notFound(`No status entry for credential(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    if (action !== 'revoke') {
+      const revoked = mine.filter((entry) => entry.revoked);
+      if (revoked.length) throw conflict(`Revocation is final; ${revoked[0]!.credentialId} is revoked`);
+    }
+    const target =
+      action === 'revoke'
+        ? mine.filter((e) => !e.revoked)
+        : action === 'suspend'
+          ? mine.filter((e) => !e.suspended)
+          : mine.filter((e) => e.suspended);
+    if (target.length === 0) return { changed: 0, lists: [] };
+    const lists = [...new Set(target.map((e) => e.listId))];
+    await this.repository.setFlags(tx, target, action === 'revoke' ? { revoked: true } : { suspended: action === 'suspend' });
+    await this.repository.bumpSequence(tx, lists, action === 'revoke' ? 'revocation' : 'suspension');
+    const now = new Date();
+    await this.repository.insertAudit(
+      tx,
+      target.map((entry) => ({
+        id: timeOrderedId(),
+        agencyId,
+        credentialId: entry.credentialId,
+        action,
+        reason,
+        actor,
+        createdAt: now,
+      })),
+    );
+    const credentials = target.map((entry) => entry.credentialId);
+    await this.audit.append(
+      { kind: 'credential.status.changed', actor, subject: `agency:${agencyId}`, data: { action, reason, credentials } },
+      tx,
+    );
+    return { changed: target.length, lists };
   }
 
   async state(
     agencyId: string,
     credentialId: string,
   ): Promise<{ revoked: boolean; suspended: boolean; history: { action: string; reason: string; at: Date }[] }> {
-    const [entry] = await this.db.transaction((tx) => this.repository.entriesOf(tx, [credentialId]));
-    const list = entry ? await this.repository.list(entry.listId) : null;
+    return this.db.transaction((tx) => this.stateIn(tx, agencyId, credentialId));
+  }
+
+  /** `state` as `tx` sees it (a change's own answer, stored with it). */
+  async stateIn(
+    tx: Tx,
+    agencyId: string,
+    credentialId: string,
+  ): Promise<{ revoked: boolean; suspended: boolean; history: { action: string; reason: string; at: Date }[] }> {
+    const [entry] = await this.repository.entriesOf(tx, [credentialId]);
+    const list = entry ? await this.repository.list(entry.listId, tx) : null;
     if (!entry || list?.agencyId !== agencyId) throw notFound(`No status entry for credential ${credentialId}`);
-    const history = (await this.repository.audit(credentialId)).map((row) => ({
+    const history = (await this.repository.audit(credentialId, tx)).map((row) => ({
       action: row.action,
       reason: row.reason,
       at: row.createdAt,

@@ -133,9 +133,10 @@ export class CredentialStatusController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.idempotency.idempotent(request, reply, 200, async () => {
+    // With an Idempotency-Key, the answer is stored in the change's transaction: a retry gets it back.
+    return this.idempotency.idempotent(request, reply, 200, async (idempotency) => {
       const { credentialIds, action, reason } = parseOrThrow(bulkStatusChangeSchema, body);
-      return this.status.change(agency.id, credentialIds, action, reason, actor);
+      return this.status.change(agency.id, credentialIds, action, reason, actor, idempotency?.complete);
     });
   }
 
@@ -151,10 +152,14 @@ export class CredentialStatusController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.idempotency.idempotent(request, reply, 200, async () => {
+    return this.idempotency.idempotent(request, reply, 200, async (idempotency) => {
       const { action, reason } = parseOrThrow(statusChangeSchema, body);
-      await this.status.change(agency.id, [id], action, reason, actor);
-      return this.status.state(agency.id, id);
+      let answer: Awaited<ReturnType<StatusService['state']>> | undefined;
+      await this.status.change(agency.id, [id], action, reason, actor, async (tx) => {
+        answer = await this.status.stateIn(tx, agency.id, id);
+        await idempotency?.complete(tx, answer);
+      });
+      return answer!;
     });
   }
 

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiProblemResponses, OAuthErrors } from '../../common/index.js';
-import { AgencyGuard, CurrentAgency } from '../agencies/auth.js';
+import { AgencyGuard, CurrentActor, CurrentAgency } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { IdempotencyService } from '../idempotency.js';
 import { createOfferSchema, OfferService } from './offer.service.js';
@@ -32,7 +32,7 @@ export class OfferController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.idempotency.idempotent(request, reply, 201, () => this.offers.createOffer(agency, body));
+    return this.idempotency.idempotent(request, reply, 201, (idempotency) => this.offers.createOffer(agency, body, idempotency));
   }
 
   @Post(':id/approve')
@@ -40,8 +40,8 @@ export class OfferController {
   @ApiOperation({ summary: 'Approve an application whose credential request is deferred' })
   @ApiOkResponse({ schema: APPROVED_SCHEMA })
   @ApiProblemResponses(400, 401, 404)
-  approve(@CurrentAgency() agency: Agency, @Param('id', new ParseUUIDPipe()) id: string) {
-    return this.offers.approve(agency, id);
+  approve(@CurrentAgency() agency: Agency, @CurrentActor() actor: string, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.offers.approve(agency, id, actor);
   }
 }
 

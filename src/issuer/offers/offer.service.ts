@@ -11,6 +11,9 @@ import type { Agency } from '../agencies/agency.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import type { CredentialOfferEntity } from './offer.entity.js';
 import { OfferRepository } from './offer.repository.js';
+import { Database } from '../../persistence/index.js';
+import { AuditLog } from '../../audit/index.js';
+import type { IdempotentRequestScope } from '../idempotency.js';
 
 export const createOfferSchema = z.object({
   type: z.string().min(1).describe('catalogue type id, e.g. driving-licence'),
@@ -50,13 +53,23 @@ export class OfferService {
     private readonly keys: KeyService,
     private readonly offers: OfferRepository,
     private readonly protocol: Oid4vciProtocol,
+    private readonly db: Database,
+    private readonly audit: AuditLog,
   ) {}
 
-  /** An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately. */
-  async createOffer(agency: Agency, body: unknown) {
+  /**
+   * An officer offers a credential to a citizen: deep link, QR codes, and the PIN to hand over separately.
+   * The answer (the only copy of the code and PIN) is made first and, with an Idempotency-Key, stored in the
+   * offer's transaction: a retry gets this offer back, never a second one.
+   */
+  async createOffer(agency: Agency, body: unknown, idempotency?: IdempotentRequestScope) {
     const prepared = await this.prepareOffer(agency, body);
-    await this.offers.insert(prepared.entity);
-    return this.offerCreated(agency, prepared);
+    const answer = await this.offerCreated(agency, prepared);
+    await this.db.transaction(async (tx) => {
+      await this.offers.insert(prepared.entity, tx);
+      await idempotency?.complete(tx, answer);
+    });
+    return answer;
   }
 
   /**
@@ -140,9 +153,16 @@ export class OfferService {
     return this.keys.openJson(offer.offerSealed, `offer-object:${id}`);
   }
 
-  /** An officer approves an application; deferred requests can then be completed by the wallet. */
-  async approve(agency: Agency, offerId: string): Promise<{ approved: true }> {
-    if (!(await this.offers.approve(offerId, agency.id))) throw notFound(`No offer ${offerId} of this agency awaiting approval`);
+  /**
+   * An officer approves an application; deferred requests can then be completed by the wallet. The approval
+   * and its audit entry commit together.
+   */
+  async approve(agency: Agency, offerId: string, actor: string): Promise<{ approved: true }> {
+    await this.db.transaction(async (tx) => {
+      if (!(await this.offers.approve(offerId, agency.id, tx)))
+        throw notFound(`No offer ${offerId} of this agency awaiting approval`);
+      await this.audit.append({ kind: 'offer.approved', actor, subject: `offer:${offerId}`, data: { agencyId: agency.id } }, tx);
+    });
     this.logger.log({ agencyId: agency.id, offerId }, 'application approved');
     return { approved: true };
   }
