@@ -21,6 +21,7 @@ import { StatusPublicationNotify1766900000000 } from './1766900000000-StatusPubl
 import { AgencyKeyNotify1767000000000 } from './1767000000000-AgencyKeyNotify.js';
 import { DropIssuedDigestIndex1767100000000 } from './1767100000000-DropIssuedDigestIndex.js';
 import { PresentationRequestPurpose1767200000000 } from './1767200000000-PresentationRequestPurpose.js';
+import { CitizenLoginGrant1767300000000 } from './1767300000000-CitizenLoginGrant.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   AgencyKeyNotify1767000000000,
   DropIssuedDigestIndex1767100000000,
   PresentationRequestPurpose1767200000000,
+  CitizenLoginGrant1767300000000,
 ];

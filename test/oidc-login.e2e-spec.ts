@@ -234,6 +234,29 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('completes a finish that failed after its grant committed with that grant, not a second one', async () => {
+    const database = app.app.get(Database);
+    const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());
+    const claimsBefore = await releasedClaims();
+    // The grant, its claims and its audit entry commit; giving the interaction its result then fails once.
+    const provider = app.app.get(OpenIdProvider).provider;
+    const failing = jest.spyOn(provider, 'interactionResult').mockRejectedValueOnce(new Error('the adapter failed'));
+    const started = await kit.startLogin(portalA);
+    try {
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      // The page's next poll completes the login with the grant already committed.
+      const callback = new URL((await started.landing).url());
+      expect(failing).toHaveBeenCalled();
+      const { claims } = await kit.exchange(portalA, { ...started, callback });
+      expect(claims.sub).toBe(subAtA);
+      expect(await releasedClaims()).toBe(claimsBefore + 1);
+    } finally {
+      failing.mockRestore();
+      await started.context.close();
+    }
+  });
+
   it('lets a revoked credential not log in: the page shows the failed check, and cancelling returns access_denied', async () => {
     const other = await citizen.receive(app, agencyApiKey, {
       type: 'resident-identity',

@@ -202,7 +202,7 @@ export class CitizenLoginService {
     const takeOverBefore = interaction.result ? undefined : new Date(now.getTime() - STALE_FINISH_SECONDS * 1000);
     if (!(await this.logins.finishLogin(login.interactionUid, now, takeOverBefore))) return 'in-progress';
     try {
-      return await this.grantLogin(raw, interaction, selected, scopes, subject, outcome);
+      return await this.grantLogin(raw, interaction, login, selected, scopes, subject, outcome);
     } catch (error) {
       await this.logins.reopenLogin(login.interactionUid);
       throw error;
@@ -212,6 +212,7 @@ export class CitizenLoginService {
   private async grantLogin(
     raw: Raw,
     interaction: Interaction,
+    page: CitizenLoginEntity,
     selected: Selected,
     scopes: string[],
     subject: string,
@@ -224,6 +225,38 @@ export class CitizenLoginService {
       subject,
     );
     const clientId = interaction.params.client_id;
+    const acr = acrFor(selected.entry.typeId);
+    const grantId =
+      (await this.committedGrant(page, accountId, clientId)) ??
+      (await this.newGrant(page, selected, scopes, disclosed, accountId, clientId, acr));
+    return this.op.provider.interactionResult(
+      raw.req,
+      raw.res,
+      { login: { accountId, acr, amr: ['pop'], remember: false }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /**
+   * The grant an earlier finish of this page committed before it failed or died (giving the interaction its
+   * result is what remains), when it is for the same account and portal; its claims are still kept.
+   */
+  private async committedGrant(page: CitizenLoginEntity, accountId: string, clientId: string): Promise<string | undefined> {
+    if (!page.grantId) return undefined;
+    const kept = await this.logins.claims(page.grantId, new Date());
+    return kept?.accountId === accountId && kept.clientId === clientId ? kept.grantId : undefined;
+  }
+
+  /** A grant of the scopes, its released claims, the audit entry and the page's record of it, committed together. */
+  private async newGrant(
+    page: CitizenLoginEntity,
+    selected: Selected,
+    scopes: string[],
+    disclosed: Record<string, unknown>,
+    accountId: string,
+    clientId: string,
+    acr: string,
+  ): Promise<string> {
     const grant = new this.op.provider.Grant({ accountId, clientId });
     grant.addOIDCScope(scopes.filter((scope) => scope === 'openid' || Object.hasOwn(LOGIN_SCOPES, scope)).join(' '));
     const grantId = await grant.save();
@@ -236,20 +269,16 @@ export class CitizenLoginService {
       purgeAt: new Date(now.getTime() + this.config.oidc.claimsRetentionSeconds * 1000),
       createdAt: now,
     };
-    const acr = acrFor(selected.entry.typeId);
     const login = { clientId, sub: (await this.op.subjectFor(accountId, clientId)) ?? null, acr, grantId };
-    // The released claims and the login's audit entry commit together: a retry after a failure writes neither twice.
+    // The released claims, the login's audit entry and the page's grant commit together: a retried finish
+    // completes with this grant instead of writing a second one.
     await this.db.transaction(async (tx) => {
       await this.logins.insertClaims(claims, tx);
       await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login }, tx);
+      await this.logins.recordGrant(page.interactionUid, grantId, tx);
     });
     this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
-    return this.op.provider.interactionResult(
-      raw.req,
-      raw.res,
-      { login: { accountId, acr, amr: ['pop'], remember: false }, consent: { grantId } },
-      { mergeWithLastSubmission: false },
-    );
+    return grantId;
   }
 
   /** What the wallet is asked, for the portal of this interaction. */
@@ -278,6 +307,7 @@ export class CitizenLoginService {
       // The page ends with its request (or the interaction), whichever expires first.
       expiresAt: new Date(Math.min(cross.expiresAt.getTime(), interaction.exp * 1000)),
       finishedAt: null,
+      grantId: null,
       createdAt: new Date(),
     };
     if (!previous) return this.logins.insertLogin(login);

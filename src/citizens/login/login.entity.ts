@@ -101,6 +101,10 @@ export class CitizenLoginEntity {
   @Column({ name: 'finished_at', type: Date, nullable: true })
   finishedAt!: Date | null;
 
+  /** The grant a finish committed (with its claims and audit entry); a retried finish completes with it. */
+  @Column({ name: 'grant_id', type: 'varchar', length: 64, nullable: true })
+  grantId!: string | null;
+
   @Column({ name: 'created_at', type: Date })
   createdAt!: Date;
 }

@@ -34,6 +34,7 @@ export class CitizenLoginRepository {
           sameDeviceRequestId: login.sameDeviceRequestId,
           pageSealed: login.pageSealed,
           expiresAt: login.expiresAt,
+          grantId: null,
         },
       ),
     );
@@ -68,6 +69,11 @@ export class CitizenLoginRepository {
       m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt: unfinished }, { finishedAt: at }),
     );
     return result.affected === 1;
+  }
+
+  /** The grant a finish committed, in its transaction. */
+  async recordGrant(interactionUid: string, grantId: string, tx: Tx): Promise<void> {
+    await this.db.use(tx, (m) => m.getRepository(CitizenLoginEntity).update({ interactionUid }, { grantId }));
   }
 
   /** Undoes finishLogin when finishing failed half-way, so that the next poll can try again. */
