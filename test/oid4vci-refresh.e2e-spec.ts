@@ -342,7 +342,28 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     expect(await liveTokens(created.body.offerId as string)).toBe(1);
   });
 
-  it('refuses, without ending the grant, a duplicate of a refresh whose successor is not stored yet', async () => {
+  it('refuses, without ending a DPoP-bound grant, a duplicate of a refresh whose successor is not stored yet', async () => {
+    const wallet = holder();
+    const dpopKey = wallet.newKey();
+    const created = await offer({ requiresApproval: true });
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer, dpopKey);
+    const held = holdNextSuccessor();
+    try {
+      const first = refreshTokenOrError(wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey));
+      await held.reached;
+      // Both hold the family's key: the wallet's own duplicate.
+      expect(await wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey).catch(clientErrorCode)).toBe('invalid_grant');
+      held.release();
+      const successor = await first;
+      expect(successor).toMatch(/^[\w-]{20,}$/);
+      expect(await liveTokens(created.body.offerId as string)).toBe(1);
+      expect((await wallet.refresh(issuerMetadata, successor, dpopKey)).accessTokenResponse.access_token).toBeDefined();
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('ends a Bearer grant when its token is presented while a refresh with it is still storing its successor', async () => {
     const wallet = holder();
     const created = await offer({ requiresApproval: true });
     const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer);
@@ -350,12 +371,11 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     try {
       const first = refreshTokenOrError(wallet.refresh(issuerMetadata, tokens.refresh_token!));
       await held.reached;
+      // A Bearer token cannot tell the wallet's duplicate from a thief racing it: reuse, the family ends.
       expect(await wallet.refresh(issuerMetadata, tokens.refresh_token!).catch(clientErrorCode)).toBe('invalid_grant');
       held.release();
-      const successor = await first;
-      expect(successor).toMatch(/^[\w-]{20,}$/);
-      expect(await liveTokens(created.body.offerId as string)).toBe(1);
-      expect((await wallet.refresh(issuerMetadata, successor)).accessTokenResponse.access_token).toBeDefined();
+      expect(await first).toBe('invalid_grant');
+      expect(await liveTokens(created.body.offerId as string)).toBe(0);
     } finally {
       held.restore();
     }

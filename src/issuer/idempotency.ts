@@ -167,7 +167,9 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       if (!completed) await this.complete(undefined, scope, key, begun.attempt, statusCode, body);
       return body;
     } catch (error) {
-      if (!completed) await this.abandon(scope, key, begun.attempt).catch(() => undefined);
+      // Also when the answer was written inside the handler's transaction: that transaction may have rolled
+      // back after it. `abandon` frees only a record still in flight for this attempt, never a stored answer.
+      await this.abandon(scope, key, begun.attempt).catch(() => undefined);
       throw error;
     }
   }

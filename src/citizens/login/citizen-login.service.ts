@@ -201,10 +201,13 @@ export class CitizenLoginService {
     const now = new Date();
     const takeOverBefore = interaction.result ? undefined : new Date(now.getTime() - STALE_FINISH_SECONDS * 1000);
     if (!(await this.logins.finishLogin(login.interactionUid, now, takeOverBefore))) return 'in-progress';
+    // This finish owns the page while `finished_at` is `now` (a takeover sets another): its grant is recorded
+    // and the page reopened only under that condition. Read again for a grant committed meanwhile.
+    const page = { ...((await this.logins.login(login.interactionUid)) ?? login), finishedAt: now };
     try {
-      return await this.grantLogin(raw, interaction, login, selected, scopes, subject, outcome);
+      return await this.grantLogin(raw, interaction, page, selected, scopes, subject, outcome);
     } catch (error) {
-      await this.logins.reopenLogin(login.interactionUid);
+      await this.logins.reopenLogin(login.interactionUid, now);
       throw error;
     }
   }
@@ -275,7 +278,7 @@ export class CitizenLoginService {
     await this.db.transaction(async (tx) => {
       await this.logins.insertClaims(claims, tx);
       await this.audit.append({ kind: 'oidc.login', actor: 'wallet', subject: `oidc-client:${clientId}`, data: login }, tx);
-      await this.logins.recordGrant(page.interactionUid, grantId, tx);
+      await this.logins.recordGrant(page.interactionUid, page.finishedAt!, grantId, tx);
     });
     this.logger.log({ event: 'oidc_login', clientId, acr }, 'citizen logged in');
     return grantId;

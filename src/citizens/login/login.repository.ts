@@ -71,14 +71,22 @@ export class CitizenLoginRepository {
     return result.affected === 1;
   }
 
-  /** The grant a finish committed, in its transaction. */
-  async recordGrant(interactionUid: string, grantId: string, tx: Tx): Promise<void> {
-    await this.db.use(tx, (m) => m.getRepository(CitizenLoginEntity).update({ interactionUid }, { grantId }));
+  /**
+   * The grant a finish committed, in its transaction, if that finish (begun at `finishedAt`) still owns the page;
+   * else it throws, and the transaction (claims, audit entry) rolls back: the page was taken over.
+   */
+  async recordGrant(interactionUid: string, finishedAt: Date, grantId: string, tx: Tx): Promise<void> {
+    const result = await this.db.use(tx, (m) =>
+      m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt }, { grantId }),
+    );
+    if (result.affected !== 1) throw new Error('This login was taken over by another finish');
   }
 
-  /** Undoes finishLogin when finishing failed half-way, so that the next poll can try again. */
-  async reopenLogin(interactionUid: string): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(CitizenLoginEntity).update({ interactionUid }, { finishedAt: null }));
+  /** Undoes finishLogin (begun at `finishedAt`) when finishing failed half-way, so that the next poll can try again. */
+  async reopenLogin(interactionUid: string, finishedAt: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt }, { finishedAt: null }),
+    );
   }
 
   async insertClaims(claims: CitizenLoginClaimsEntity, tx?: Tx): Promise<void> {

@@ -14,6 +14,7 @@ import {
   redeliveryStep,
   type DeliveredResponse,
 } from '../../oid4vci/index.js';
+import { Database } from '../../persistence/index.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { Oid4vciProtocol } from '../oid4vci/protocol.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
@@ -45,6 +46,7 @@ export class DeferredCredentialService {
     private readonly deferred: DeferredRequestRepository,
     private readonly issuance: OfferIssuance,
     private readonly keys: KeyService,
+    private readonly db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.redeliverySeconds = config.oid4vci.redeliverySeconds;
@@ -120,6 +122,9 @@ export class DeferredCredentialService {
     const delivered = await this.keys
       .openJson<DeliveredResponse>(row.responseSealed!, sealContext(row.transactionHash))
       .catch(() => Promise.reject(deferredCompleted()));
+    // The copy commits with the credentials' group, whose WAL flush may still be running (its rows are visible
+    // before they are durable, ADR 7 addendum 2): hand nothing out before it is on stable storage.
+    await this.db.durable();
     return this.response(delivered);
   }
 

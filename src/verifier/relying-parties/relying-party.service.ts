@@ -72,32 +72,23 @@ export class RelyingPartyService {
       allowedClaims: input.allowedClaims,
       apiKeyPrefix: apiKey.prefix,
     };
-    // The party, its first API key and the audit entry commit together (keys and certificate are made before).
-    await this.db.transaction(async (tx) => {
-      await this.parties.insert(
-        {
-          id,
-          name: input.name,
-          purpose: input.purpose,
-          allowedClaims: input.allowedClaims,
-          clientIdPrefix: input.clientIdPrefix,
-          signingKeyId: key.id,
-          certificate,
-          webhookUrl: input.webhookUrl ?? null,
-          webhookSecretSealed: webhook?.sealed ?? null,
-          apiKeyPrefix: apiKey.prefix,
-          apiKeyHash: apiKey.secretHash,
-          createdAt: new Date(),
-        },
-        tx,
-      );
-      await this.audit.append(
-        { kind: 'relying_party.registered', actor: 'operator', subject: `relying-party:${id}`, data: registered },
-        tx,
-      );
-    });
-    const party = (await this.parties.byId(id))!;
-    return {
+    const party: RelyingPartyEntity = {
+      id,
+      name: input.name,
+      purpose: input.purpose,
+      allowedClaims: input.allowedClaims,
+      clientIdPrefix: input.clientIdPrefix,
+      signingKeyId: key.id,
+      certificate,
+      webhookUrl: input.webhookUrl ?? null,
+      webhookSecretSealed: webhook?.sealed ?? null,
+      apiKeyPrefix: apiKey.prefix,
+      apiKeyHash: apiKey.secretHash,
+      createdAt: new Date(),
+    };
+    // The answer (the only copies of the API key and webhook secret) is built first (ADR 30); the party, its
+    // first API key and the audit entry then commit together.
+    const answer = {
       relyingParty: {
         ...this.view(party),
         clientId: clientIdFor(party.clientIdPrefix, this.endpoints, p256HexToJwk(key.publicKeyHex)),
@@ -106,6 +97,14 @@ export class RelyingPartyService {
       apiKey: apiKey.token,
       ...(webhook ? { webhookSecret: webhook.secret } : {}),
     };
+    await this.db.transaction(async (tx) => {
+      await this.parties.insert(party, tx);
+      await this.audit.append(
+        { kind: 'relying_party.registered', actor: 'operator', subject: `relying-party:${id}`, data: registered },
+        tx,
+      );
+    });
+    return answer;
   }
 
   /** The full client_id of a party (its did:jwk comes from its signing key). */
