@@ -6,7 +6,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { runCli } from '../src/cli.js';
 import { jest } from '@jest/globals';
 import { AuditLog } from '../src/audit/index.js';
-import { OpenIdProvider } from '../src/citizens/index.js';
+import { CitizenLoginModule, OpenIdProvider } from '../src/citizens/index.js';
 import { CitizenLoginClaimsEntity, CitizenLoginEntity } from '../src/citizens/login/login.entity.js';
 import { CitizenLoginRepository } from '../src/citizens/login/login.repository.js';
 import { Database } from '../src/persistence/index.js';
@@ -187,7 +187,7 @@ describe('wallet login (OpenID Provider)', () => {
   it('finishes a login whose finisher died half-way: the next poll completes it, nothing is written twice', async () => {
     const database = app.app.get(Database);
     const audit = app.app.get(AuditLog);
-    const logins = app.app.get(CitizenLoginRepository);
+    const logins = app.app.select(CitizenLoginModule).get(CitizenLoginRepository, { strict: true });
     const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());
     const loginEntries = async () =>
       Number(
@@ -230,6 +230,58 @@ describe('wallet login (OpenID Provider)', () => {
     } finally {
       failing.mockRestore();
       dead.mockRestore();
+      await started.context.close();
+    }
+  });
+
+  it('lets a finish taken over as abandoned neither record its grant nor reopen the page when it resumes', async () => {
+    const database = app.app.get(Database);
+    const logins = app.app.select(CitizenLoginModule).get(CitizenLoginRepository, { strict: true });
+    const op = app.app.get(OpenIdProvider);
+    const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());
+    const claimsBefore = await releasedClaims();
+    // The first finish stalls before its transaction (past the 30 s after which a finish counts as abandoned).
+    let resume!: () => void;
+    const stalled = new Promise<void>((resolve) => (resume = resolve));
+    let reached!: () => void;
+    const stalling = new Promise<void>((resolve) => (reached = resolve));
+    const subjectFor = op.subjectFor.bind(op);
+    const slow = jest.spyOn(op, 'subjectFor').mockImplementationOnce(async (...args) => {
+      reached();
+      await stalled;
+      return subjectFor(...args);
+    });
+    const reopened = jest.spyOn(logins, 'reopenLogin');
+    const started = await kit.startLogin(portalA);
+    try {
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      await stalling;
+      const uid = /\/interaction\/([^/?#]+)/.exec(started.page.url())![1]!;
+      await database.use(undefined, (m) =>
+        m.getRepository(CitizenLoginEntity).update({ interactionUid: uid }, { finishedAt: new Date(Date.now() - 60_000) }),
+      );
+      // The page's poll waits on the stalled finish; the citizen reloads, which takes the page over and logs in.
+      await started.page.reload().catch(() => undefined);
+      const callback = new URL((await started.landing).url());
+      expect(callback.searchParams.get('code')).toBeTruthy();
+      const finished = await database.use(undefined, (m) =>
+        m.getRepository(CitizenLoginEntity).findOneByOrFail({ interactionUid: uid }),
+      );
+      // The stalled finish resumes: its grant is refused (its claims and entry roll back), its reopen matches nothing.
+      resume();
+      await eventually(async () => (reopened.mock.calls.length > 0 ? true : undefined));
+      await eventually(async () => ((await reopened.mock.results[0]!.value) === undefined ? true : undefined));
+      expect(await releasedClaims()).toBe(claimsBefore + 1);
+      expect(
+        await database.use(undefined, (m) => m.getRepository(CitizenLoginEntity).findOneByOrFail({ interactionUid: uid })),
+      ).toMatchObject({ finishedAt: finished.finishedAt, grantId: finished.grantId });
+      const { claims } = await kit.exchange(portalA, { ...started, callback });
+      expect(claims.sub).toBe(subAtA);
+    } finally {
+      resume();
+      slow.mockRestore();
+      reopened.mockRestore();
       await started.context.close();
     }
   });
