@@ -67,7 +67,16 @@ function show(state, text, failed) {
   document.getElementById('qr').hidden = true;
   document.getElementById('retry').hidden = state === 'verified';
 }
+// Once the browser leaves (the wallet's same-device return, a reload), this page must not navigate too: a second
+// navigation to the provider would cancel the first one's redirects and end on an already-used interaction.
+let leaving = false;
+addEventListener('beforeunload', () => { leaving = true; });
+// Back to this page from the browser's cache: it was left, not closed; poll again.
+addEventListener('pageshow', (event) => {
+  if (event.persisted && leaving && status.dataset.status === 'pending') { leaving = false; poll(); }
+});
 async function poll() {
+  if (leaving) return;
   let body;
   try {
     const response = await fetch(statusUrl, { cache: 'no-store', credentials: 'same-origin' });
@@ -75,6 +84,7 @@ async function poll() {
   } catch {
     return setTimeout(poll, 2000);
   }
+  if (leaving) return;
   if (body.status === 'verified' && body.continueTo) {
     show('verified', '验证通过，正在返回 / Verified, continuing…');
     return location.assign(body.continueTo);
