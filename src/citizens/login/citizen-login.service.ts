@@ -101,7 +101,7 @@ export class CitizenLoginService {
     const login = await this.logins.login(uid);
     if (!login) return { status: 'gone' };
     if (interaction.result && login.finishedAt) return { status: 'verified', continueTo: interaction.returnTo };
-    if (login.finishedAt && !finishAbandoned(login.finishedAt)) return { status: 'pending' };
+    if (login.finishedAt && login.finishedAt >= abandonedBefore(new Date())) return { status: 'pending' };
     const outcome = await this.presentations.outcome(login.crossDeviceRequestId, (await this.state(login)).cross.readToken);
     return this.settle(raw, interaction, login, outcome);
   }
@@ -199,7 +199,7 @@ export class CitizenLoginService {
     // Once: a conditional UPDATE on the page (a finish abandoned by a dead process may be taken over, but never
     // one that gave the interaction its result).
     const now = new Date();
-    const takeOverBefore = interaction.result ? undefined : new Date(now.getTime() - STALE_FINISH_SECONDS * 1000);
+    const takeOverBefore = interaction.result ? undefined : abandonedBefore(now);
     if (!(await this.logins.finishLogin(login.interactionUid, now, takeOverBefore))) return 'in-progress';
     // This finish owns the page while `finished_at` is `now` (a takeover sets another): its grant is recorded
     // and the page reopened only under that condition. Read again for a grant committed meanwhile.
@@ -357,7 +357,7 @@ export class CitizenLoginService {
   }
 }
 
-/** Whether a finish that began at `finishedAt` was abandoned (see STALE_FINISH_SECONDS). */
-function finishAbandoned(finishedAt: Date, now = new Date()): boolean {
-  return finishedAt.getTime() < now.getTime() - STALE_FINISH_SECONDS * 1000;
+/** A finish that began before this was abandoned (see STALE_FINISH_SECONDS). */
+function abandonedBefore(now: Date): Date {
+  return new Date(now.getTime() - STALE_FINISH_SECONDS * 1000);
 }
