@@ -5,7 +5,7 @@ import { notFound } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue } from '../../credentials/index.js';
-import { CitizenLoginRepository } from './login.repository.js';
+import { CitizenLoginRepository, LoginTakenOver } from './login.repository.js';
 import type { CitizenLoginEntity } from './login.entity.js';
 import { OidcClientRepository } from './provider-records.repository.js';
 import { OpenIdProvider } from './openid-provider.js';
@@ -208,6 +208,8 @@ export class CitizenLoginService {
       return await this.grantLogin(raw, interaction, page, selected, scopes, subject, outcome);
     } catch (error) {
       await this.logins.reopenLogin(login.interactionUid, now);
+      // Taken over: the other finish answers the citizen; this poll is told to wait, not a server error.
+      if (error instanceof LoginTakenOver) return 'in-progress';
       throw error;
     }
   }

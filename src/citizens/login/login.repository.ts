@@ -3,6 +3,9 @@ import { IsNull, LessThan, LessThanOrEqual, MoreThan, Or } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { CitizenLoginClaimsEntity, CitizenLoginEntity, CitizenLoginSettingEntity } from './login.entity.js';
 
+/** A finish outlived its window and another took the page over (see CitizenLoginRepository.recordGrant). */
+export class LoginTakenOver extends Error {}
+
 /** Login pages, the claims a login releases, and the per-deployment settings of wallet login. */
 @Injectable()
 export class CitizenLoginRepository {
@@ -79,7 +82,7 @@ export class CitizenLoginRepository {
     const result = await this.db.use(tx, (m) =>
       m.getRepository(CitizenLoginEntity).update({ interactionUid, finishedAt }, { grantId }),
     );
-    if (result.affected !== 1) throw new Error('This login was taken over by another finish');
+    if (result.affected !== 1) throw new LoginTakenOver('This login was taken over by another finish');
   }
 
   /** Undoes finishLogin (begun at `finishedAt`) when finishing failed half-way, so that the next poll can try again. */
