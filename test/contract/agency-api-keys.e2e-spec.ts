@@ -4,6 +4,7 @@ import { AGENCIES, AGENCY_API_KEYS, AgencyRepository } from '../../src/issuer/ag
 import type { PgChangeFeed } from '../../src/persistence/index.js';
 import {
   cutChangeFeedListeners,
+  heardSoFar,
   insertAgency,
   openContractDatabase,
   unnotified,
@@ -51,9 +52,8 @@ describe('agency API keys across replicas (repository contract)', () => {
     database.replicas[replica]!.changeFeed(table === 'agencies' ? AGENCIES : AGENCY_API_KEYS);
   /** Replica 1 has the key in memory: the second lookup runs no statement. */
   async function warm(prefix: string): Promise<void> {
-    expect(await lookup(1, prefix)).not.toBeNull();
-    // PostgreSQL: the listening connections open on the first lookup; nothing is remembered before.
-    await eventually(async () => (feedOf(1, 'agencies')?.vouch() && feedOf(1, 'agency_api_keys')?.vouch() ? true : undefined));
+    // PostgreSQL: the feeds listen, and the notification of the key's insert cannot arrive after it is remembered.
+    await heardSoFar(database, 1, [AGENCIES, AGENCY_API_KEYS]);
     expect(await lookup(1, prefix)).not.toBeNull();
     const statements = jest.spyOn(database.replicas[1]!, 'raw');
     try {

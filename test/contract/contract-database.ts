@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { entities } from '../../src/entities.js';
 import { migrations } from '../../migrations/index.js';
-import { CHANGE_FEED_APPLICATION_NAME, Database, openDataSource } from '../../src/persistence/index.js';
+import { CHANGE_FEED_APPLICATION_NAME, Database, openDataSource, type WatchedTable } from '../../src/persistence/index.js';
 import { AgencyRepository } from '../../src/issuer/agencies/agency.repository.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import { testDatabase } from '../support/test-app.js';
@@ -132,4 +132,35 @@ export async function cutChangeFeedListeners(database: ContractDatabase): Promis
       [CHANGE_FEED_APPLICATION_NAME],
     ),
   );
+}
+
+/**
+ * PostgreSQL: resolves once replica `replica`'s feeds of `tables` are listening and have heard every
+ * notification committed before the call, so a late one cannot drop what the test remembers afterwards.
+ * A fence notification (a random key, which names no row) is sent on each channel: PostgreSQL delivers a
+ * channel's notifications in commit order, so hearing the fence means hearing everything before it. On
+ * SQLite the feeds hear their own connection's changes synchronously: nothing to wait for.
+ */
+export async function heardSoFar(database: ContractDatabase, replica: number, tables: WatchedTable[]): Promise<void> {
+  if (database.kind !== 'postgres') return;
+  for (const table of tables) {
+    const feed = database.replicas[replica]!.changeFeed(table)!;
+    const live = Date.now() + 10_000;
+    while (!feed.vouch()) {
+      if (Date.now() > live) throw new Error(`the change feed of ${table.table} does not listen`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const fence = `fence-${randomUUID()}`;
+    const heard = new Promise<void>((resolve, reject) => {
+      const timeout = setTimeout(() => reject(new Error(`the fence on ${table.channel} was not heard`)), 10_000);
+      feed.subscribe((event) => {
+        if ('key' in event && event.key === fence) {
+          clearTimeout(timeout);
+          resolve();
+        }
+      });
+    });
+    await database.db.raw(undefined, (sql) => sql.all('SELECT pg_notify($1, $2)', [table.channel, fence]));
+    await heard;
+  }
 }

@@ -5,6 +5,7 @@ import { StatusRepository } from '../../src/status/status.repository.js';
 import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
 import {
   cutChangeFeedListeners,
+  heardSoFar,
   insertTokenList,
   openContractDatabase,
   unnotified,
@@ -103,6 +104,7 @@ describe('newest status list publication across replicas (repository contract)',
   });
 
   it('answers a warm read from memory, without a statement', async () => {
+    await heardSoFar(database, 1, [STATUS_PUBLICATIONS]);
     const current = (await readAt(1))!.jwt!;
     const statements = jest.spyOn(database.replicas[1]!, 'raw');
     try {
@@ -204,6 +206,8 @@ describe('newest status list publication across replicas (repository contract)',
   it('PostgreSQL: without a notification a warm replica keeps its memory; with its listener down it reads every time', async () => {
     if (database.kind !== 'postgres') return;
     const feed = feedOf(1) as PgChangeFeed;
+    // Every earlier publication's notification is heard before the warm read is remembered.
+    await heardSoFar(database, 1, [STATUS_PUBLICATIONS]);
     const current = (await readAt(1))!.jwt!;
     expect(await readAt(1, current)).toMatchObject({ jwt: undefined });
     // Without a notification the warm replica keeps answering from memory: that is what the trigger is for.
