@@ -7,7 +7,10 @@ import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { decodeJwt } from 'jose';
+import { jest } from '@jest/globals';
 import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
+import { OfferRepository } from '../src/issuer/offers/offer.repository.js';
+import { Database, type Tx } from '../src/persistence/index.js';
 import { INDEX_BLOCK } from '../src/status/index.js';
 import { createActiveAgency, eventually, httpCaller, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -113,6 +116,55 @@ describe('idempotent issuance', () => {
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect((await create({ ...LICENCE, family_name: 'Wang' })).status).toBe(422);
+  });
+
+  it('frees the key of an offer whose transaction rolled back after storing its answer: the retry runs', async () => {
+    const key = randomUUID();
+    const create = () =>
+      app.call('POST', '/agency/offers', {
+        token: apiKey,
+        headers: { 'idempotency-key': key },
+        body: { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: LICENCE },
+      });
+    // The transaction the offer's row is inserted in fails once at its end, after the handler stored its answer
+    // in it: neither commits, and the key must not stay taken until IDEMPOTENCY_IN_FLIGHT_SECONDS.
+    const offerTransactions = new Set<Tx | undefined>();
+    const insertOffer = OfferRepository.prototype.insert;
+    const inserting = jest.spyOn(OfferRepository.prototype, 'insert').mockImplementation(function (
+      this: OfferRepository,
+      offer,
+      tx,
+    ) {
+      offerTransactions.add(tx);
+      return insertOffer.call(this, offer, tx);
+    });
+    const transaction = Database.prototype.transaction;
+    let failures = 0;
+    const committing = jest.spyOn(Database.prototype, 'transaction').mockImplementation(function (
+      this: Database,
+      fn: (tx: Tx) => Promise<unknown>,
+    ) {
+      return transaction.call(this, async (tx: Tx) => {
+        const result = await fn(tx);
+        if (offerTransactions.has(tx) && failures++ === 0) throw new Error('the commit failed');
+        return result;
+      });
+    } as typeof transaction);
+    try {
+      const failed = await create();
+      expect(failed.status).toBe(500);
+      expect(failures).toBe(1);
+    } finally {
+      committing.mockRestore();
+      inserting.mockRestore();
+    }
+    const retry = await create();
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const replay = await create();
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual(retry.body);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
   });
 });
 

@@ -475,8 +475,30 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       credentials: [{ credential: expect.any(String) }],
       notification_id: expect.any(String),
     });
-    // The response was lost, say: the same poll again gets the SAME credential, not a second one.
-    const again = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
+    // The response was lost, say: the same poll again gets the SAME credential, not a second one. It is handed
+    // out only once everything committed is on stable storage (its group's WAL flush may still be running):
+    // with that wait held, the poll gets no answer; released, it gets the copy.
+    const accessToken = await fresh();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let waits = 0;
+    const durable = jest.spyOn(app.app.get(Database), 'durable').mockImplementation(() => {
+      waits++;
+      return held;
+    });
+    let answered = false;
+    const polled = wallet.poll(issuerMetadata, accessToken, transactionId, dpopKey).finally(() => (answered = true));
+    try {
+      await eventually(async () => (waits > 0 ? true : undefined), 20_000, 5);
+      // Two more round trips through the service: an answer not waiting for the flush would have come by now.
+      for (let trip = 0; trip < 2; trip++)
+        expect((await app.call('GET', '/.well-known/openid-credential-issuer')).status).toBe(200);
+      expect(answered).toBe(false);
+    } finally {
+      durable.mockRestore();
+      release();
+    }
+    const again = await polled;
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
 
