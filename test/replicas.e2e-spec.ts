@@ -3,7 +3,14 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { contractInterface, credentialTypeKey, OutboxEntity, OutboxService, OutboxWorker } from '../src/chain/index.js';
+import {
+  contractInterface,
+  credentialTypeKey,
+  OutboxEntity,
+  OutboxService,
+  OutboxWorker,
+  Reconciler,
+} from '../src/chain/index.js';
 import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { StatusListEntity, StatusPublicationEntity, StatusService } from '../src/status/index.js';
@@ -362,6 +369,8 @@ describe('two replicas on one database and one chain', () => {
   it('repairs, without a restart, an authorisation flipped against the chain and an activation that was lost', async () => {
     const flipped = agencies[1]!;
     const stuck = agencies[2]!;
+    // The reconcilers (every 200 ms here) would repair the flip before B is asked: they wait until it was refused.
+    for (const replica of [a, b]) await replica.app.get(Reconciler).onApplicationShutdown();
     // What the old toggle and a lost race left behind on the replicas: state that disagrees with the chain.
     await db(a).use(undefined, (m) =>
       m
@@ -380,6 +389,7 @@ describe('two replicas on one database and one chain', () => {
         })
       ).status,
     ).toBe(403);
+    for (const replica of [a, b]) replica.app.get(Reconciler).start(200);
 
     await eventually(async () => ((await authorisations(a, flipped.id))['driving-licence'] === 'active' ? true : undefined));
     await eventually(async () =>

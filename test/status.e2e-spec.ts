@@ -68,7 +68,12 @@ describe('status lists', () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp({ STATUS_PUBLISH_INTERVAL_MS: '3600000', STATUS_LIST_MAX_AGE_SECONDS: '0' });
+    // Publication and reconciliation are driven by the tests (their counts are exact): neither runs on a timer.
+    app = await startTestApp({
+      STATUS_PUBLISH_INTERVAL_MS: '3600000',
+      STATUS_RECONCILE_INTERVAL_MS: '3600000',
+      STATUS_LIST_MAX_AGE_SECONDS: '0',
+    });
     ({ apiKey } = await createActiveAgency(app, 'vehicle-office', 'Vehicle Office 车管所', ['driving-licence']));
     const chain = (await app.operator('GET', '/operator/chain')).body;
     provider = new JsonRpcProvider(app.rpcUrl, chain.chainId, { staticNetwork: true });

@@ -205,7 +205,8 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     expect(await dataSource.query('SELECT n FROM jobs WHERE n = 60')).toEqual([{ n: 60 }]);
     expect(await settledState(write)).toBe('pending');
     expect(await settledState(read)).toBe('pending');
-    expect(ticks).toBeGreaterThan(5);
+    // Timers due before the 30 ms one run before it: at least one tick, however loaded the machine.
+    expect(ticks).toBeGreaterThan(0);
     flush.resolve();
     await write;
     expect(await read).toEqual([{ n: 60 }]);

@@ -117,6 +117,11 @@ export class VerifierService {
     return verifyPresentation(serialized, expect, this.context(signatureChecks));
   }
 
+  /** The verifier's clock, in seconds (a method of its own, so a test can move it instead of waiting). */
+  nowSeconds(): number {
+    return Math.floor(Date.now() / 1000);
+  }
+
   /**
    * A fresh context per request: the distinct-issuer budget is counted per context. `signatureChecks`: request
    * handlers pass 'threadpool-when-busy' (ADR 28), so a saturated event loop serves other connections while a
@@ -145,7 +150,7 @@ export class VerifierService {
         }),
       trustAnchor: (issuer, x5c) => this.trustAnchor(issuer, x5c),
       resolveDid: (did) => this.resolveDid(did),
-      nowSeconds: () => Math.floor(Date.now() / 1000),
+      nowSeconds: () => this.nowSeconds(),
       clockSkewSeconds: this.clockSkewSeconds,
       holderProofMaxAgeSeconds: this.holderProofMaxAgeSeconds,
       limits: this.limits,

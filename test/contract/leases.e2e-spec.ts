@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { JobLeaseRepository, OutboxRepository, type OutboxEntity } from '../../src/chain/index.js';
+import { STATUS_PUBLICATIONS } from '../../src/status/publication-heads.js';
 import { StatusRepository } from '../../src/status/status.repository.js';
 import {
   CALLERS,
+  heardSoFar,
   insertTokenList,
   minutesFrom,
   openContractDatabase,
@@ -234,6 +236,8 @@ describe('leases (repository contract)', () => {
           listId,
         ]),
       );
+      // PostgreSQL: replica 1 may remember version 2 (its feed listening); the UPDATE's notification is heard first.
+      await heardSoFar(database, 1, [STATUS_PUBLICATIONS]);
       expect(await statusLists(1).latestPublicationHead(listId, 'token', known(versions[1]!))).toMatchObject({
         version: 2,
         jwt: 'v2.forged.signature',
