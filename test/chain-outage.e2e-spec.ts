@@ -1,22 +1,26 @@
 import { spawn } from 'node:child_process';
+import { jest } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { JsonRpcProvider } from 'ethers';
-import {
-  EmbeddedNodePortBusyError,
-  embeddedNodeCommand,
-  freePort,
-  OutboxEntity,
-  TrustedIssuerRegistry,
-} from '../src/chain/index.js';
+import { EmbeddedNodePortBusyError, embeddedNodeCommand, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
+import { testPort } from './support/ports.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
+/** The process exists and is not a zombie (an orphan killed but not reaped yet by init is dead for our purposes). */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone meanwhile
   }
 };
 const answersRpc = (port: number): Promise<boolean> =>
@@ -36,12 +40,15 @@ const answersRpc = (port: number): Promise<boolean> =>
  */
 describe('chain node outage', () => {
   let app: TestApp;
+  /** Lets the held restart of the killed node go on (also when a test failed before it did). */
+  let endOutage: (() => void) | undefined;
 
   beforeAll(async () => {
     // The app runs its own embedded node, which this test kills.
     app = await startTestApp({ CHAIN_EMBEDDED_RESTART_MS: '2500' });
   });
   afterAll(async () => {
+    endOutage?.();
     await app?.close();
   });
 
@@ -50,6 +57,13 @@ describe('chain node outage', () => {
     const before = await createActiveAgency(app, 'before-outage', 'Before the outage', ['driving-licence']);
     const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
     const node = app.embeddedChain!;
+    // The service starts the node again after CHAIN_EMBEDDED_RESTART_MS: held here until the outage was observed.
+    const outage = new Promise<void>((resolve) => (endOutage = resolve));
+    const restart = node.restart.bind(node);
+    const restarting = jest.spyOn(node, 'restart').mockImplementationOnce(async (...args) => {
+      await outage;
+      return restart(...args);
+    });
     await node.kill();
     expect(node.running).toBe(false);
 
@@ -66,17 +80,20 @@ describe('chain node outage', () => {
       return view.chainWrites.length === 2 && (await app.operator('GET', '/operator/outbox')).body.mined === minedBefore
         ? view
         : undefined;
-    }, 2_000);
+    });
     expect(failing.chainWrites.every((write: { status: string }) => write.status !== 'mined')).toBe(true);
     const health = await app.call('GET', '/health');
     expect(health.status).toBe(503);
     expect(health.body.error.chain.status).toBe('down');
+    endOutage?.();
 
     const after = await eventually(async () => {
       const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
       return view.status === 'active' ? view : undefined;
     }, 60_000);
     expect(node.running).toBe(true);
+    expect(restarting).toHaveBeenCalled();
+    restarting.mockRestore();
     expect(after.chainWrites.map((write: { status: string }) => write.status)).toEqual(['mined', 'mined']);
 
     // Both DIDs resolve on the restored chain, and no write was sent twice.
@@ -113,7 +130,7 @@ describe('chain node outage', () => {
   it('fails to start when a node it did not start holds the embedded port, sending it nothing but the chain-id probe', async () => {
     // The embedded node starts while the database opens and Nest builds its modules (startApp): its refusal
     // must still end the start-up, and close what was opened meanwhile.
-    const port = await freePort();
+    const port = await testPort();
     const requests: string[] = [];
     const orphan = createServer((req, res) => {
       req.resume();
@@ -133,7 +150,7 @@ describe('chain node outage', () => {
   });
 
   it('stops the embedded node when the service that started it is killed (no orphan holds the port)', async () => {
-    const port = await freePort();
+    const port = await testPort();
     // A stand-in for the service: starts the node exactly as the service does, then dies by SIGKILL.
     const service = spawn(
       process.execPath,

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '../src/chain/index.js';
+import { testPort } from './support/ports.js';
 import { eventually, startTestApp, type TestApp } from './support/test-app.js';
 
 const ENTRY = ['--import', './test/support/register-ts.mjs', 'src/main.ts'];
@@ -96,7 +96,7 @@ if (process.env.TEST_DB === 'postgres') {
       };
       const { database } = app.config;
       if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
-      const port = await freePort();
+      const port = await testPort();
       const operatorKey = app.operatorApiKey;
       child = spawn(process.execPath, ENTRY, {
         cwd: process.cwd(),
@@ -222,7 +222,7 @@ if (process.env.TEST_DB === 'postgres') {
             PATH: process.env.PATH ?? '',
             NODE_ENV: 'test',
             LOG_LEVEL: 'silent',
-            PORT: String(await freePort()),
+            PORT: String(await testPort()),
             DATA_DIR: dir,
             SQLITE_PATH: join(dir, 'test.sqlite'),
             // An external chain is configured: the only problem left is SQLite (nothing connects to it).

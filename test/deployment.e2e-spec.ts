@@ -12,6 +12,7 @@ import { Contract, JsonRpcProvider, id } from 'ethers';
 import { loadConfig } from '../src/config/index.js';
 import { startApp } from '../src/app.js';
 import { EmbeddedChainNode } from '../src/chain/index.js';
+import { testPort } from './support/ports.js';
 import { createActiveAgency, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 
 type Env = Record<string, string | undefined>;
@@ -36,7 +37,7 @@ describe('consortium start-up: bootstrap the contracts, then replicas with confi
   let bootstrapEnv: Env;
 
   beforeAll(async () => {
-    node = await EmbeddedChainNode.start({ chainId: 7777, port: 0 });
+    node = await EmbeddedChainNode.start({ chainId: 7777, port: await testPort() });
     database = await sharedDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'chancery-deploy-data-'));
     bootstrapEnv = {

@@ -8,10 +8,11 @@ import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { jest } from '@jest/globals';
-import { EmbeddedChainNode, freePort } from '../src/chain/index.js';
+import { EmbeddedChainNode } from '../src/chain/index.js';
 import { OfferRepository } from '../src/issuer/offers/offer.repository.js';
 import { Database, type Tx } from '../src/persistence/index.js';
 import { INDEX_BLOCK } from '../src/status/index.js';
+import { testPort } from './support/ports.js';
 import { createActiveAgency, eventually, httpCaller, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
@@ -239,7 +240,7 @@ describe('issuance survives kill -9', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    chain = await EmbeddedChainNode.start({ chainId: 7777, port: 0 });
+    chain = await EmbeddedChainNode.start({ chainId: 7777, port: await testPort() });
     database = await openDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
   });
@@ -251,7 +252,7 @@ describe('issuance survives kill -9', () => {
   });
 
   it('loses no credential it handed out and orphans or reuses no status index', async () => {
-    const port = await freePort();
+    const port = await testPort();
     const env = {
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

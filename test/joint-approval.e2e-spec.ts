@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { Contract, JsonRpcProvider } from 'ethers';
-import { contractInterface, credentialTypeKey, EmbeddedChainNode, freePort } from '../src/chain/index.js';
+import { contractInterface, credentialTypeKey, EmbeddedChainNode } from '../src/chain/index.js';
 import {
   httpCaller,
   createActiveAgency,
@@ -17,6 +17,7 @@ import {
   testDatabase,
   type TestApp,
 } from './support/test-app.js';
+import { testPort } from './support/ports.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { deferredCredentials, verifiedIndependently } from './support/deferred.js';
 import { BUSINESS_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -144,11 +145,11 @@ describe('joint approval across three departments', () => {
   };
 
   beforeAll(async () => {
-    chain = await EmbeddedChainNode.start({ chainId: 7777, port: 0 });
+    chain = await EmbeddedChainNode.start({ chainId: 7777, port: await testPort() });
     database = await testDatabase('approvals');
     count = await counter(database);
     dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
-    const port = await freePort();
+    const port = await testPort();
     const operatorKey = randomBytes(24).toString('base64url');
     childEnv = {
       NODE_ENV: 'test',

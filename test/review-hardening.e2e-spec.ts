@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
@@ -240,17 +241,27 @@ describe('review hardening: two replicas', () => {
 
 describe('review hardening: chain node outage', () => {
   let app: TestApp;
+  /** Lets the held restart of the killed node go on (also when the test failed before it did). */
+  let endOutage: (() => void) | undefined;
 
   beforeAll(async () => {
     // This case kills the embedded node; the service starts it again after CHAIN_EMBEDDED_RESTART_MS.
     app = await startTestApp({ CHAIN_EMBEDDED_RESTART_MS: '4000' });
   });
   afterAll(async () => {
+    endOutage?.();
     await app?.close();
   });
 
   it('the consortium routes answer 503 (not 500) while the chain node cannot be reached', async () => {
     const node = app.embeddedChain!;
+    // The service starts the node again after CHAIN_EMBEDDED_RESTART_MS: held here until the outage was observed.
+    const outage = new Promise<void>((resolve) => (endOutage = resolve));
+    const restart = node.restart.bind(node);
+    const restarting = jest.spyOn(node, 'restart').mockImplementationOnce(async (...args) => {
+      await outage;
+      return restart(...args);
+    });
     await node.kill();
     const replies = [
       await app.operator('GET', '/operator/consortium'),
@@ -264,6 +275,9 @@ describe('review hardening: chain node outage', () => {
     }
     // (Proposals and votes are outbox writes: accepted while the node is down, sent when it is back.)
     // The node is back (the service restarts it): the same routes answer again.
+    endOutage?.();
     await eventually(async () => ((await app.operator('GET', '/operator/consortium')).status === 200 ? true : undefined), 60_000);
+    expect(restarting).toHaveBeenCalled();
+    restarting.mockRestore();
   });
 });

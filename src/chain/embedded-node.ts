@@ -237,7 +237,7 @@ function lowestEphemeralPort(): number {
 }
 
 /** Whether 127.0.0.1:`port` can be listened on now (0: any port; the one the kernel chose is returned). */
-function listenable(port: number): Promise<number | undefined> {
+export function listenable(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();

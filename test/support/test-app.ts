@@ -8,11 +8,11 @@ import { JsonRpcProvider } from 'ethers';
 import { Resolver } from 'did-resolver';
 import { getResolver } from 'ethr-did-resolver';
 import { loadConfig, type AppConfig } from '../../src/config/index.js';
-import { freePort } from '../../src/chain/index.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { openDataSource } from '../../src/persistence/index.js';
 import { entities } from '../../src/entities.js';
 import { migrations } from '../../migrations/index.js';
+import { testPort } from './ports.js';
 
 /** Response bodies are whatever JSON the endpoint sent; tests assert on their shape. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -209,7 +209,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ? { kind: options.replicaOf.dbKind, env: await replicaEnv(options.replicaOf), drop: async () => undefined }
     : await testDatabase('test', { migrated: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'chancery-data-'));
-  const port = await freePort();
+  const port = await testPort();
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -218,8 +218,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     // PUBLIC_HOST lets a test use a DNS name (x509_san_dns needs one); the server listens on 127.0.0.1.
     PUBLIC_URL: `http://${env['PUBLIC_HOST'] ?? '127.0.0.1'}:${port}`,
     DATA_DIR: dataDir,
-    // No CHAIN_RPC_URL: each app starts its own embedded hardhat node on a free port, as `npm start` does.
-    CHAIN_EMBEDDED_PORT: '0',
+    // No CHAIN_RPC_URL: each app starts its own embedded hardhat node, as `npm start` does, on a port of this
+    // worker's (with CHAIN_EMBEDDED_PORT=0 the app would pick one the other worker could pick too).
+    CHAIN_EMBEDDED_PORT: String(await testPort()),
     CHAIN_POLL_MS: '50',
     OUTBOX_POLL_MS: '100',
     STATUS_PUBLISH_INTERVAL_MS: '100',
