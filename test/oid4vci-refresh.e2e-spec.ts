@@ -4,6 +4,7 @@ import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { decodeJwt } from 'jose';
 import { Oid4vciRefreshTokenEntity } from '../src/issuer/authorization-server/refresh-token.entity.js';
 import { RefreshTokenRepository } from '../src/issuer/authorization-server/refresh-token.repository.js';
+import { AccessTokenVerifier } from '../src/issuer/credential-endpoint/access-token.verifier.js';
 import { DeferredRequestRepository } from '../src/issuer/credential-endpoint/deferred.repository.js';
 import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
 import { IssuedCredentialEntity } from '../src/issuer/index.js';
@@ -14,8 +15,12 @@ import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const CONFIGURATION = 'driving-licence.sd_jwt';
-/** Short-lived access tokens, so that the test sees one expire (no sleeping: it polls until refused). */
-const ACCESS_TOKEN_TTL_SECONDS = 5;
+/**
+ * Short-lived access tokens, so that the test can move the resource server's clock past one's expiry and the
+ * wallet's DPoP proofs are still fresh then (HOLDER_PROOF_MAX_AGE_SECONDS, 60); long enough for a loaded
+ * machine to use each token for the few requests it is meant for.
+ */
+const ACCESS_TOKEN_TTL_SECONDS = 30;
 const REDIRECT_URI = 'https://wallet.example/callback';
 
 /**
@@ -133,15 +138,18 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       approved: true,
     });
 
-    // The access token expires (the app's short lifetime); the deferred endpoint refuses it.
-    const expired = await eventually(
-      async () => {
-        const answer = await wallet.poll(issuerMetadata, tokens.access_token, transactionId, dpopKey);
-        return answer.status === 401 ? answer : undefined;
-      },
-      4 * ACCESS_TOKEN_TTL_SECONDS * 1000,
-      250,
-    );
+    // The access token expires (the app's short lifetime): with the resource server's clock a second past its
+    // `exp`, the deferred endpoint refuses it (the wallet's DPoP proof, made now, is still fresh then).
+    const { exp } = decodeJwt(tokens.access_token);
+    expect(exp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + ACCESS_TOKEN_TTL_SECONDS);
+    const clock = jest.spyOn(AccessTokenVerifier.prototype, 'now').mockImplementation(() => new Date((exp! + 1) * 1000));
+    let expired;
+    try {
+      expired = await wallet.poll(issuerMetadata, tokens.access_token, transactionId, dpopKey);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(expired.status).toBe(401);
     expect(expired.body.error).toBe('invalid_token');
 
     // Refresh with the same DPoP key: a new access token for the same grant, and a new refresh token.

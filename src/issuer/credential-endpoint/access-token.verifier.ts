@@ -45,7 +45,13 @@ export class AccessTokenVerifier {
     this.proofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
   }
 
+  /** The resource server's clock (a method of its own, so a test can move it past a token's expiry instead of waiting). */
+  now(): Date {
+    return new Date();
+  }
+
   async authorisedOffer(request: RequestLike): Promise<AuthorisedOffer> {
+    const now = this.now();
     const presented = presentedAccessToken(request.headers.get('authorization'), request.headers.get('dpop'));
     if (!presented.ok) throw challenge(presented.scheme, presented.code, presented.description);
     const { scheme, kid } = presented;
@@ -53,7 +59,7 @@ export class AccessTokenVerifier {
     if (kid === undefined || !(await this.tokenKeys.byKid(kid)))
       throw challenge(scheme, 'invalid_token', 'The access token is invalid or expired');
     await assertFreshDpop(request.headers.get('dpop'), {
-      now: new Date(),
+      now,
       maxAgeSeconds: this.proofMaxAgeSeconds,
       replay: this.dpopReplay,
       status: 401,
@@ -65,6 +71,7 @@ export class AccessTokenVerifier {
           request,
           resourceServer: this.protocol.base,
           allowedAuthenticationSchemes: [SupportedAuthenticationScheme.DPoP, SupportedAuthenticationScheme.Bearer],
+          now,
         }),
       'invalid_token',
       ['DPoP', 'Bearer'],
