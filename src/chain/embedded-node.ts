@@ -249,8 +249,12 @@ export function listenable(port: number): Promise<number | undefined> {
   });
 }
 
-/** Picked ports lie from here up to just below the ephemeral range, which outgoing connections draw from. */
-const LOWEST_PICKED_PORT = 10_000;
+/**
+ * Picked ports lie from here up to just below the ephemeral range, which outgoing connections draw from. The
+ * lower bound is above 10080, the highest of the ports the Fetch standard blocks: Node's fetch and browsers
+ * refuse to connect to them ("bad port"), so a service there could not be reached by either.
+ */
+export const LOWEST_PICKED_PORT = 10_081;
 
 /**
  * A port free now, picked below the kernel's ephemeral range. The caller listens on it later (an app

@@ -12,7 +12,14 @@ export { JobLeaseEntity } from './job-lease.entity.js';
 export { JobLeaseRepository } from './job-lease.repository.js';
 export { JobLeases, Replica } from './leases.js';
 export { Reconciler, type ReconcileStep } from './reconciler.js';
-export { EmbeddedChainNode, EmbeddedNodePortBusyError, embeddedNodeCommand, freePort, listenable } from './embedded-node.js';
+export {
+  EmbeddedChainNode,
+  EmbeddedNodePortBusyError,
+  embeddedNodeCommand,
+  freePort,
+  listenable,
+  LOWEST_PICKED_PORT,
+} from './embedded-node.js';
 export { setAttributeCall, addDelegateCall, revokeAttributeCall, erc1056Interface, ERC1056_NAME } from './erc1056.js';
 export { TrustedIssuerRegistry, credentialTypeKey } from './trusted-issuers.js';
 export { CONTRACT_NAMES, contractInterface, type ContractName } from './contracts.js';

@@ -1,8 +1,11 @@
 import { randomInt } from 'node:crypto';
-import { listenable } from '../../src/chain/index.js';
+import { listenable, LOWEST_PICKED_PORT } from '../../src/chain/index.js';
 
-/** Ports of one jest worker: its own slice of 10000–31999 (below the kernel's ephemeral range). */
-const LOWEST = 10_000;
+/**
+ * Ports of one jest worker: its own slice of 10081–32080 (above the ports fetch refuses, below the kernel's
+ * ephemeral range).
+ */
+const LOWEST = LOWEST_PICKED_PORT;
 const SLICE = 2_000;
 const SLICES = 11;
 
