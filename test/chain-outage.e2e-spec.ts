@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { JsonRpcProvider } from 'ethers';
 import { EmbeddedNodePortBusyError, embeddedNodeCommand, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { testPort } from './support/ports.js';
+import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 
 /** The process exists and is not a zombie (an orphan killed but not reaped yet by init is dead for our purposes). */
@@ -58,12 +58,8 @@ describe('chain node outage', () => {
     const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
     const node = app.embeddedChain!;
     // The service starts the node again after CHAIN_EMBEDDED_RESTART_MS: held here until the outage was observed.
-    const outage = new Promise<void>((resolve) => (endOutage = resolve));
-    const restart = node.restart.bind(node);
-    const restarting = jest.spyOn(node, 'restart').mockImplementationOnce(async (...args) => {
-      await outage;
-      return restart(...args);
-    });
+    const restarting = holdNextCall(node, 'restart');
+    endOutage = restarting.release;
     await node.kill();
     expect(node.running).toBe(false);
 
@@ -92,8 +88,8 @@ describe('chain node outage', () => {
       return view.status === 'active' ? view : undefined;
     }, 60_000);
     expect(node.running).toBe(true);
-    expect(restarting).toHaveBeenCalled();
-    restarting.mockRestore();
+    expect(restarting.spy).toHaveBeenCalled();
+    restarting.spy.mockRestore();
     expect(after.chainWrites.map((write: { status: string }) => write.status)).toEqual(['mined', 'mined']);
 
     // Both DIDs resolve on the restored chain, and no write was sent twice.

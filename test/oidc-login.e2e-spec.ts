@@ -11,6 +11,7 @@ import { CitizenLoginClaimsEntity, CitizenLoginEntity } from '../src/citizens/lo
 import { CitizenLoginRepository } from '../src/citizens/login/login.repository.js';
 import { Database } from '../src/persistence/index.js';
 import { StatusEntryEntity, StatusService } from '../src/status/index.js';
+import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet, type HeldCredential } from './support/wallet.js';
 import { walletLogin, type Portal } from './support/wallet-login.js';
@@ -241,16 +242,7 @@ describe('wallet login (OpenID Provider)', () => {
     const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());
     const claimsBefore = await releasedClaims();
     // The first finish stalls before its transaction (past the 30 s after which a finish counts as abandoned).
-    let resume!: () => void;
-    const stalled = new Promise<void>((resolve) => (resume = resolve));
-    let reached!: () => void;
-    const stalling = new Promise<void>((resolve) => (reached = resolve));
-    const subjectFor = op.subjectFor.bind(op);
-    const slow = jest.spyOn(op, 'subjectFor').mockImplementationOnce(async (...args) => {
-      reached();
-      await stalled;
-      return subjectFor(...args);
-    });
+    const { reached: stalling, release: resume, spy: slow } = holdNextCall(op, 'subjectFor');
     const reopened = jest.spyOn(logins, 'reopenLogin');
     const started = await kit.startLogin(portalA);
     try {

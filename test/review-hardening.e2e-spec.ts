@@ -1,6 +1,6 @@
-import { jest } from '@jest/globals';
 import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
@@ -256,12 +256,8 @@ describe('review hardening: chain node outage', () => {
   it('the consortium routes answer 503 (not 500) while the chain node cannot be reached', async () => {
     const node = app.embeddedChain!;
     // The service starts the node again after CHAIN_EMBEDDED_RESTART_MS: held here until the outage was observed.
-    const outage = new Promise<void>((resolve) => (endOutage = resolve));
-    const restart = node.restart.bind(node);
-    const restarting = jest.spyOn(node, 'restart').mockImplementationOnce(async (...args) => {
-      await outage;
-      return restart(...args);
-    });
+    const restarting = holdNextCall(node, 'restart');
+    endOutage = restarting.release;
     await node.kill();
     const replies = [
       await app.operator('GET', '/operator/consortium'),
@@ -277,7 +273,7 @@ describe('review hardening: chain node outage', () => {
     // The node is back (the service restarts it): the same routes answer again.
     endOutage?.();
     await eventually(async () => ((await app.operator('GET', '/operator/consortium')).status === 200 ? true : undefined), 60_000);
-    expect(restarting).toHaveBeenCalled();
-    restarting.mockRestore();
+    expect(restarting.spy).toHaveBeenCalled();
+    restarting.spy.mockRestore();
   });
 });
