@@ -36,6 +36,11 @@ export interface LoadResult {
   firstError?: string;
   /** CPU time of the load generator's process per measured request: what the client takes from the two cores. */
   clientCpuMicros: number;
+  /**
+   * The requests at or above p99, grouped into episodes (sent within 50 ms of the previous slow one): one
+   * stall makes a single episode of hundreds of requests, a slow path spreads them over the whole run.
+   */
+  tail: { episodes: number; largest: number; largestSpanMs: number };
   /** The load generator's own event-loop delay (p99, max): a late client inflates the latencies it measures. */
   clientLoopDelayMs: { p99: number; max: number };
 }
@@ -73,6 +78,25 @@ export async function runMeasuredLoad(spec: LoadSpec, onMeasuring?: () => void):
 const MEASURING = 'measuring';
 const warmUpRequests = (spec: LoadSpec) => Math.min(spec.concurrency, 32);
 
+/** See `LoadResult.tail`. */
+function tailEpisodes(latencies: number[], sentAt: number[]): LoadResult['tail'] {
+  const p99 = percentile(
+    [...latencies].sort((a, b) => a - b),
+    99,
+  );
+  const slow = sentAt.filter((_, i) => latencies[i]! >= p99).sort((a, b) => a - b);
+  const episodes: { first: number; last: number; requests: number }[] = [];
+  for (const sent of slow) {
+    const current = episodes.at(-1);
+    if (current && sent - current.last < 50) {
+      current.last = sent;
+      current.requests++;
+    } else episodes.push({ first: sent, last: sent, requests: 1 });
+  }
+  const largest = episodes.reduce((a, b) => (b.requests > a.requests ? b : a), { first: 0, last: 0, requests: 0 });
+  return { episodes: episodes.length, largest: largest.requests, largestSpanMs: largest.last - largest.first };
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -105,6 +129,8 @@ function client(spec: LoadSpec) {
 
 async function generate(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
+  /** When each measured request was sent, beside its latency. */
+  const sentAt: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let next = 0;
@@ -122,6 +148,7 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
       firstError ??= (error as Error).message;
     }
     latencies.push(performance.now() - started);
+    sentAt.push(started);
   };
   /** `count` requests: at `ratePerSecond` (open loop), else `concurrency` in flight (closed loop). */
   const load = async (count: number) => {
@@ -151,6 +178,7 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   await load(spec.warmUp ?? 0);
   next = 0;
   latencies.length = 0;
+  sentAt.length = 0;
   await new Promise<void>((resolve) => process.send!(MEASURING, () => resolve()));
   const started = performance.now();
   const cpu = process.cpuUsage();
@@ -161,8 +189,10 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   const used = process.cpuUsage(cpu);
   loopDelay.disable();
   close();
+  const tail = tailEpisodes(latencies, sentAt);
   latencies.sort((a, b) => a - b);
   return {
+    tail,
     count: spec.count,
     seconds,
     perSecond: spec.count / seconds,

@@ -45,6 +45,7 @@ async function inProcess(count: number, concurrency: number, task: (i: number) =
   let next = 0;
   const latencies: number[] = [];
   const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -59,8 +60,10 @@ async function inProcess(count: number, concurrency: number, task: (i: number) =
   const seconds = (performance.now() - started) / 1000;
   // CPU per operation moves far less than the rate when other jobs share the machine.
   const used = process.cpuUsage(cpu);
+  const busy = performance.eventLoopUtilization(loop).utilization;
   latencies.sort((a, b) => a - b);
   return {
+    busy,
     perSecond: count / seconds,
     cpuMicros: (used.user + used.system) / count,
     p50Ms: percentile(latencies, 50),
@@ -176,7 +179,8 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       const n = walSync.flushes - flushesBefore.n;
       console.log(
         `  ${options.label}: ${after.groups - before.groups} group commits, ${n} WAL flushes, ` +
-          `mean flush ${((walSync.flushMs - flushesBefore.ms) / Math.max(1, n)).toFixed(2)} ms`,
+          `mean flush ${((walSync.flushMs - flushesBefore.ms) / Math.max(1, n)).toFixed(2)} ms, ` +
+          `event loop busy ${(issueRate.busy * 100).toFixed(0)} %`,
       );
     }
     const groupSize = (after.jobs - before.jobs) / Math.max(1, after.groups - before.groups);
@@ -261,6 +265,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       let flushesBeforeHalf = 0;
       let usageBeforeHalf = process.resourceUsage();
       let runQueueBeforeHalf = mainThreadRunQueueMs();
+      let loopBeforeHalf = performance.eventLoopUtilization();
       // Profiled too (CPU only): the timeline shows what held the event loop when the tail formed.
       const half = checked(
         await profiled(
@@ -277,12 +282,14 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
                 runQueueBeforeHalf = mainThreadRunQueueMs();
                 if (walSync) walSync.longestFlushMs = 0;
                 stalls.enable();
+                loopBeforeHalf = performance.eventLoopUtilization();
               },
             ),
           { allocations: false },
         ),
       );
       stalls.disable();
+      const halfBusy = performance.eventLoopUtilization(loopBeforeHalf).utilization;
       // Preemptions: times the kernel took a core from one of the service's threads to run another process
       // (the load generator, the database, the chain node share the machine). A stall the profile cannot see.
       const preempted = process.resourceUsage().involuntaryContextSwitches - usageBeforeHalf.involuntaryContextSwitches;
@@ -292,10 +299,12 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
           ? ''
           : `, waited ${(runQueue - runQueueBeforeHalf).toFixed(0)} ms for a core`;
       console.log(
-        `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms, ` +
+        `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms ` +
+          `(the slowest 1 % in ${half.tail.episodes} episodes, the largest ${half.tail.largest} requests sent over ` +
+          `${half.tail.largestSpanMs.toFixed(0)} ms), ` +
           `${served!.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
           `max ${half.clientLoopDelayMs.max.toFixed(1)} ms; service event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms, preempted ${preempted} times${waited}; ${pauses!.stop()}` +
+          `max ${(stalls.max / 1e6).toFixed(1)} ms, busy ${(halfBusy * 100).toFixed(0)} %, preempted ${preempted} times${waited}; ${pauses!.stop()}` +
           (walSync && what === 'issue'
             ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
             : ''),
