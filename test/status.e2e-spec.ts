@@ -19,8 +19,11 @@ import { StatusRepository } from '../src/status/status.repository.js';
 import { IndexBlockRepository } from '../src/status/index-block.repository.js';
 import { OutboxEntity, OutboxService, StatusListAnchorClient } from '../src/chain/index.js';
 import { KeyService } from '../src/keys/index.js';
+import { VerifierService } from '../src/verifier/index.js';
 import { signJws } from '../src/credentials/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { holdNextCall } from './support/hold.js';
+import { SingleFlight } from '../src/common/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
@@ -232,6 +235,33 @@ describe('status lists', () => {
         .passed,
     ).toBe(false);
     await db.use(undefined, (m) => m.getRepository(StatusPublicationEntity).update({ id: served.id }, { jwt: served.jwt }));
+  });
+
+  it('shares one chain read of a list anchor among verifications that need it at once', async () => {
+    // STATUS_LIST_MAX_AGE_SECONDS is 0 here: every verification needs the newest anchored version again.
+    const { credential } = await issue('dc+sd-jwt');
+    await publish();
+    const verifier = app.app.get(VerifierService);
+    // A private member, on purpose: the chain client this verifier reads through.
+    const anchors = (verifier as unknown as { anchors: StatusListAnchorClient }).anchors;
+    const asked = jest.spyOn(SingleFlight.prototype, 'run');
+    const held = holdNextCall(anchors, 'anchorOf');
+    try {
+      const verifying = Promise.all(Array.from({ length: 16 }, () => verifier.verifyCredential(credential)));
+      await held.reached;
+      // Every verification has asked for the anchor while the first read is still on its way.
+      await eventually(async () => (asked.mock.calls.length >= 16 ? true : undefined), 20_000, 5);
+      held.release();
+      expect((await verifying).map((result) => result.verified)).toEqual(Array(16).fill(true));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+      // The read is not kept: the next verification reads again.
+      expect((await verifier.verifyCredential(credential)).verified).toBe(true);
+      expect(held.spy).toHaveBeenCalledTimes(2);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+      asked.mockRestore();
+    }
   });
 
   it('publishes only under the list lease: a change waits for another publisher to let go, then is published once', async () => {

@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import * as vc from '@digitalbazaar/vc';
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
@@ -13,6 +14,7 @@ import {
   secureWithEcdsaRdfc2019,
 } from '../src/credentials/index.js';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { testPort } from './support/ports.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const V2 = 'https://www.w3.org/ns/credentials/v2';
@@ -27,6 +29,11 @@ describe('W3C VC-API verification', () => {
   // A foreign issuer, trusted by configuration (TRUST_ANCHOR_DIDS), signing with @digitalbazaar/vc.
   let anchorKey: EcdsaMultikey.EcdsaKeyPair;
   let anchorDid: string;
+  // A foreign issuer whose DID document is served over HTTP (did:web on loopback: http outside production).
+  let webKey: EcdsaMultikey.EcdsaKeyPair;
+  let webDid: string;
+  let webHost: Server;
+  let webDocumentRequests = 0;
   const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const holderJwk = holder.publicKey.export({ format: 'jwk' }) as JWK;
   const holderDid = `did:jwk:${b64({ crv: 'P-256', kty: 'EC', x: holderJwk.x, y: holderJwk.y })}`;
@@ -65,11 +72,31 @@ describe('W3C VC-API verification', () => {
     anchorDid = `did:key:${anchorKey.publicKeyMultibase}`;
     anchorKey.id = `${anchorDid}#${anchorKey.publicKeyMultibase}`;
     anchorKey.controller = anchorDid;
-    app = await startTestApp({ TRUST_ANCHOR_DIDS: anchorDid });
+    const webPort = await testPort();
+    webDid = `did:web:127.0.0.1%3A${webPort}`;
+    webKey = await EcdsaMultikey.generate({ curve: 'P-256' });
+    webKey.id = `${webDid}#key-1`;
+    webKey.controller = webDid;
+    const webDocument = JSON.stringify({
+      '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+      id: webDid,
+      verificationMethod: [
+        { id: webKey.id, type: 'Multikey', controller: webDid, publicKeyMultibase: webKey.publicKeyMultibase },
+      ],
+      assertionMethod: [webKey.id],
+    });
+    webHost = createServer((request, response) => {
+      if (request.url !== '/.well-known/did.json') return void response.writeHead(404).end();
+      webDocumentRequests += 1;
+      response.writeHead(200, { 'content-type': 'application/did+json' }).end(webDocument);
+    });
+    await new Promise<void>((resolve) => webHost.listen(webPort, '127.0.0.1', resolve));
+    app = await startTestApp({ TRUST_ANCHOR_DIDS: `${anchorDid},${webDid}` });
     issuer = await createActiveAgency(app, 'w3c-office', 'W3C Office', ['driving-licence']);
   });
   afterAll(async () => {
     await app?.close();
+    await new Promise((resolve) => webHost?.close(resolve));
   });
 
   it('answers 200 only when verified: 422 for a failed verification, 400 for input that is no credential', async () => {
@@ -206,6 +233,33 @@ describe('W3C VC-API verification', () => {
     const unsignedVp = await verifyVp({ '@context': [V2], type: ['VerifiablePresentation'], verifiableCredential: [credential] });
     expect(unsignedVp.status).toBe(200);
     expect(unsignedVp.body.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' })]);
+  });
+
+  it('verifies credentials from a did:web trust anchor with one fetch of its DID document, kept DID_CACHE_TTL_SECONDS', async () => {
+    const credential = await vc.issue({
+      credential: {
+        '@context': [V2, 'https://www.w3.org/ns/credentials/examples/v2'],
+        id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+        type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+        issuer: webDid,
+        validFrom: '2024-01-01T00:00:00Z',
+        credentialSubject: { id: 'did:example:ebfeb1f712ebc6f1c276e12ec21', alumniOf: 'The School of Examples' },
+      },
+      suite: new DataIntegrityProof({ signer: webKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: createDocumentLoader(async () => undefined),
+    });
+    const before = webDocumentRequests;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => verify(credential)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(200));
+    expect(answers[0]!.body.checks).toEqual(
+      expect.arrayContaining([
+        { check: 'signature', passed: true, reason: 'ecdsa-rdfc-2019' },
+        { check: 'issuer_authorised', passed: true, trustedBy: webDid },
+      ]),
+    );
+    // Eight concurrent verifications, then one more: the document was fetched once.
+    expect((await verify(credential)).status).toBe(200);
+    expect(webDocumentRequests - before).toBe(1);
   });
 
   it('secures a credential with ecdsa-rdfc-2019 through src/keys that @digitalbazaar/vc verifies against the chain', async () => {

@@ -52,6 +52,7 @@ export { PlatformModule } from './platform.module.js';
 export { BackgroundJob } from './background-job.js';
 export { EventLoopLoad, eventLoopLoad } from './event-loop-load.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
+export { SingleFlight } from './single-flight.js';
 export {
   ApiJsonResponse,
   ApiMediaResponse,

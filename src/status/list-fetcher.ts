@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
+import { SingleFlight } from '../common/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
 import type { LocalStatusList } from './status-checker.js';
@@ -24,6 +25,11 @@ const TIMEOUT_MS = 5_000;
 @Injectable()
 export class StatusListFetcher {
   private readonly cache = new Map<string, Cached>();
+  /**
+   * One request per URL at a time: when a list's max-age runs out under load, every verification in flight
+   * would otherwise send the issuer its own request. A caller that arrives during the fetch shares it.
+   */
+  private readonly remoteFetches = new SingleFlight<string>();
   /** Our own lists: the bytes last read per URL and their digest, so an unchanged list is neither sent nor hashed again. */
   private readonly ownRead = new LRUCache<string, KnownListBytes>({ max: 1_000 });
   private readonly ownPrefix: string;
@@ -57,9 +63,13 @@ export class StatusListFetcher {
     return match ? { listId: match[1]!, purpose: match[2] as StatusPurpose } : undefined;
   }
 
-  private async fetchRemote(url: string): Promise<string> {
+  private fetchRemote(url: string): Promise<string> {
     const cached = this.cache.get(url);
-    if (cached && cached.freshUntil > Date.now()) return cached.body;
+    if (cached && cached.freshUntil > Date.now()) return Promise.resolve(cached.body);
+    return this.remoteFetches.run(url, () => this.fetchRemoteOnce(url, cached));
+  }
+
+  private async fetchRemoteOnce(url: string, cached: Cached | undefined): Promise<string> {
     // The URL comes from an issuer the registry vouches for; still, production fetches only over TLS.
     if (this.production && !url.startsWith('https://')) throw new Error('status list URL is not https');
     const response = await fetch(url, {
