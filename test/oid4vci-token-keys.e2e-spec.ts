@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { entities } from '../src/entities.js';
@@ -37,7 +38,7 @@ describe('OID4VCI access-token keys across replicas', () => {
     const db = new Database(source);
     const keys = new KeyService(new KeyRepository(db), new LocalKeyBackend(masterKey));
     const repository = new TokenKeyRepository(db);
-    return { db, keys, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
+    return { db, keys, repository, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
   }
   const rows = (r: { db: Database }) => r.db.use(undefined, (m) => m.getRepository(Oid4vciTokenKeyEntity).find());
 
@@ -69,6 +70,32 @@ describe('OID4VCI access-token keys across replicas', () => {
     await a.tokenKeys[0]!.rotate(0);
     const d = await replica(1);
     expect((await d.tokenKeys[0]!.active()).map((key) => key.generation)).toEqual([3, 1]);
+  });
+
+  it('reads the keys once for a burst of requests, when the view expires and for unknown kids', async () => {
+    const a = await replica(1);
+    const keys = a.tokenKeys[0]!;
+    await keys.ensure();
+    const reads = jest.spyOn(a.repository, 'active');
+    const started = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      // The view is past REFRESH_MS: twenty requests (here with kids nobody signed with) share one read.
+      clock.mockReturnValue(started + 61_000);
+      const forged = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => keys.byKid(`forged-${i}`)));
+      expect(await forged(20)).toEqual(Array(20).fill(undefined));
+      expect(reads).toHaveBeenCalledTimes(1);
+      // Within a second of that read, unknown kids are refused without asking again.
+      expect(await forged(20)).toEqual(Array(20).fill(undefined));
+      expect(reads).toHaveBeenCalledTimes(1);
+      // A second later they may ask again, once for the burst.
+      clock.mockReturnValue(started + 62_500);
+      expect(await forged(20)).toEqual(Array(20).fill(undefined));
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      clock.mockRestore();
+      reads.mockRestore();
+    }
   });
 
   it('adopts the key of a deployment from before generations, so its tokens stay valid', async () => {

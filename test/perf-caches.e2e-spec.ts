@@ -4,10 +4,12 @@ import { ChainEvents, OutboxService, TrustedIssuerRegistry } from '../src/chain/
 import { ethrDidAddress } from '../src/did/index.js';
 import { AgencyRepository } from '../src/issuer/agencies/agency.repository.js';
 import { AuthorisationService } from '../src/issuer/credentials/authorisation.service.js';
+import type { CredentialRepository } from '../src/issuer/credentials/credential.repository.js';
 import { Database } from '../src/persistence/index.js';
 import { VerifierService } from '../src/verifier/index.js';
 import { createActiveAgency, eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
+import { holdNextCall } from './support/hold.js';
 
 /**
  * The caches of the fast paths (issue #14) against a real chain node: what they hold is dropped by the
@@ -88,6 +90,35 @@ describe('performance caches', () => {
     expect(await verify()).toEqual(expect.objectContaining({ passed: false, reason: 'the credential is revoked' }));
     // The new version replaced the old one under its URL.
     expect(memo.digestOf(uri)).toBe(digestOf(second));
+    await outboxSettled(app);
+  });
+
+  it('does not remember an active authorisation read across a change that emptied the cache', async () => {
+    const authorisations = app.app.get(AuthorisationService);
+    expect((await issue()).status).toBe(201);
+    expect(authorisations.cachedActive).toBe(1);
+    // Any authorisation change empties the cache (here: another type for the same agency).
+    await authorisations.set(agency.id, 'business-licence', true);
+    expect(authorisations.cachedActive).toBe(0);
+
+    // A private member, on purpose: the repository the service reads authorisation rows through.
+    const repository = (authorisations as unknown as { repository: CredentialRepository }).repository;
+    const held = holdNextCall(repository, 'authorisation');
+    try {
+      const asking = authorisations.assertMayIssue(agency.id, 'driving-licence');
+      await held.reached;
+      // While the row is being read, a change empties the cache again: what was read may be older than it.
+      await authorisations.set(agency.id, 'business-licence', false);
+      held.release();
+      await asking;
+      expect(authorisations.cachedActive).toBe(0);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+    // A read that overlapped nothing is remembered.
+    await authorisations.assertMayIssue(agency.id, 'driving-licence');
+    expect(authorisations.cachedActive).toBe(1);
     await outboxSettled(app);
   });
 

@@ -33,6 +33,13 @@ const toKey = (row: Oid4vciTokenKeyEntity): TokenKey => ({
 export class TokenKeys {
   private cache: { keys: TokenKey[]; loadedAt: number } | undefined;
   private ensuring: Promise<TokenKey> | undefined;
+  /** A re-read that callers without a write of their own share (the refresh, an unknown kid). */
+  private refreshing: Promise<void> | undefined;
+  /** When a read of the keys last started: an unknown kid asks again at most once a second. */
+  private lastReadStartedAt = 0;
+  /** Reads started and the newest whose answer is in `cache`: a slower, older read never replaces a newer one. */
+  private readsStarted = 0;
+  private readApplied = 0;
 
   constructor(
     private readonly repository: TokenKeyRepository,
@@ -41,7 +48,7 @@ export class TokenKeys {
 
   /** Every key that verifies tokens now, newest first (the JWKS). */
   async active(): Promise<TokenKey[]> {
-    if (!this.cache || Date.now() - this.cache.loadedAt > REFRESH_MS) await this.reload();
+    if (!this.cache || Date.now() - this.cache.loadedAt > REFRESH_MS) await this.refresh();
     if (this.cache!.keys.length === 0) await this.ensure();
     return this.cache!.keys;
   }
@@ -61,9 +68,11 @@ export class TokenKeys {
   async byKid(kid: string): Promise<TokenKey | undefined> {
     const known = (await this.active()).find((key) => key.kid === kid);
     if (known) return known;
-    // An unknown kid is usually a forgery: re-read at most once a second, so junk tokens cost no query each.
-    if (this.cache && Date.now() - this.cache.loadedAt < 1_000) return undefined;
-    await this.reload();
+    // An unknown kid is usually a forgery: asked again at most once a second (a read in flight is waited
+    // for), so a burst of junk tokens costs one query, not one each.
+    if (this.refreshing) await this.refreshing;
+    else if (Date.now() - this.lastReadStartedAt >= 1_000) await this.refresh();
+    else return undefined;
     return this.cache!.keys.find((key) => key.kid === kid);
   }
 
@@ -116,7 +125,18 @@ export class TokenKeys {
     });
   }
 
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.reload().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** A read of its own, for callers that must see their own write (a read in flight may predate it). */
   private async reload(): Promise<void> {
-    this.cache = { keys: (await this.repository.active(new Date())).map(toKey), loadedAt: Date.now() };
+    const read = ++this.readsStarted;
+    this.lastReadStartedAt = Date.now();
+    const keys = (await this.repository.active(new Date())).map(toKey);
+    if (read < this.readApplied) return;
+    this.readApplied = read;
+    this.cache = { keys, loadedAt: Date.now() };
   }
 }

@@ -42,6 +42,8 @@ export class AuthorisationService implements OnApplicationBootstrap {
    * withdrawal mined by any replica); only active answers are kept, so a grant is never hidden.
    */
   private readonly active = new LRUCache<string, true>(ACTIVE_CACHE);
+  /** Counts the times `active` was emptied: a row read across one may predate its change (see assertMayIssue). */
+  private activeGeneration = 0;
 
   constructor(
     private readonly db: Database,
@@ -55,7 +57,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     private readonly events: ChainEvents,
     private readonly audit: AuditLog,
   ) {
-    events.onIdentityChanged(() => this.active.clear());
+    events.onIdentityChanged(() => this.forgetActive());
   }
 
   onApplicationBootstrap(): void {
@@ -101,7 +103,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
     );
     await this.db.transaction(async (tx) => {
       const [outboxId] = await this.outbox.enqueue(tx, [write]);
-      this.active.clear();
+      this.forgetActive();
       await this.repository.saveAuthorisation(tx, {
         agencyId: agency.id,
         typeId,
@@ -115,7 +117,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
         tx,
       );
     });
-    this.active.clear(); // also after the commit: a lookup during the transaction may have read the old row
+    this.forgetActive(); // also after the commit: a lookup during the transaction may have read the old row
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');
     return this.view(agency.id, typeId);
   }
@@ -133,9 +135,12 @@ export class AuthorisationService implements OnApplicationBootstrap {
   async assertMayIssue(agencyId: string, typeId: string): Promise<void> {
     const key = `${agencyId}:${typeId}`;
     if (this.active.get(key)) return;
+    const generation = this.activeGeneration;
     const authorisation = await this.repository.authorisation(agencyId, typeId);
     if (authorisation?.status === 'active') {
-      this.active.set(key, true);
+      // Not remembered when the cache was emptied during the read: the row may be from before the withdrawal
+      // that emptied it, and would then be trusted for ACTIVE_CACHE.ttl after it.
+      if (this.activeGeneration === generation) this.active.set(key, true);
       return;
     }
     const detail =
@@ -171,6 +176,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
       entry.id,
       authorised ? 'active' : 'withdrawn',
     );
+    this.forgetActive();
+  }
+
+  private forgetActive(): void {
+    this.activeGeneration += 1;
     this.active.clear();
   }
 
@@ -202,7 +212,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
         continue;
       }
       await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
-      this.active.clear();
+      this.forgetActive();
       this.logger.warn(
         { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
         'authorisation reconciled with the chain',
