@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { notFound, ProblemError } from '../../common/index.js';
+import { BoundedCache, notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
-import { LRUCache } from 'lru-cache';
 import {
   ChainEvents,
   contractInterface,
@@ -27,7 +26,7 @@ export interface AuthorisationView {
 const authorisationRef = (agencyId: string, typeId: string) => `authorisation:${agencyId}:${typeId}`;
 
 /** Active authorisations kept in memory; the TTL bounds what another replica's local write leaves stale. */
-const ACTIVE_CACHE = { max: 10_000, ttl: 30_000 };
+const ACTIVE_CACHE = { maxEntries: 10_000, ttlMs: 30_000 };
 
 /**
  * Grants and withdraws an agency's authorisation for a credential type. The chain's trusted-issuer
@@ -39,11 +38,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
   /**
    * (agency, type) pairs known active, so issuing reads no authorisation row. Emptied by every local
    * write of an authorisation and by every chain event of the watched registries (a grant or a
-   * withdrawal mined by any replica); only active answers are kept, so a grant is never hidden.
+   * withdrawal mined by any replica); only active answers are kept, so a grant is never hidden. Concurrent
+   * misses share one read, and a read that overlapped the emptying is answered but not kept (it may predate
+   * the withdrawal that emptied the cache).
    */
-  private readonly active = new LRUCache<string, true>(ACTIVE_CACHE);
-  /** Counts the times `active` was emptied: a row read across one may predate its change (see assertMayIssue). */
-  private activeGeneration = 0;
+  private readonly active = new BoundedCache<{ status: AuthorisationStatus | undefined }>(ACTIVE_CACHE);
 
   constructor(
     private readonly db: Database,
@@ -133,18 +132,14 @@ export class AuthorisationService implements OnApplicationBootstrap {
 
   /** Refuses issuance unless the agency's authorisation for the type is anchored on chain. */
   async assertMayIssue(agencyId: string, typeId: string): Promise<void> {
-    const key = `${agencyId}:${typeId}`;
-    if (this.active.get(key)) return;
-    const generation = this.activeGeneration;
-    const authorisation = await this.repository.authorisation(agencyId, typeId);
-    if (authorisation?.status === 'active') {
-      // Not remembered when the cache was emptied during the read: the row may be from before the withdrawal
-      // that emptied it, and would then be trusted for ACTIVE_CACHE.ttl after it.
-      if (this.activeGeneration === generation) this.active.set(key, true);
-      return;
-    }
+    const { status } = await this.active.get(
+      `${agencyId}:${typeId}`,
+      async () => ({ status: (await this.repository.authorisation(agencyId, typeId))?.status }),
+      (read) => (read.status === 'active' ? Number.POSITIVE_INFINITY : 0),
+    );
+    if (status === 'active') return;
     const detail =
-      authorisation?.status === 'granting'
+      status === 'granting'
         ? `The authorisation for ${typeId} is not anchored on chain yet`
         : `This agency is not authorised to issue ${typeId}`;
     throw new ProblemError(403, 'not_authorised_for_type', 'Not authorised for this credential type', detail);
@@ -180,8 +175,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   private forgetActive(): void {
-    this.activeGeneration += 1;
-    this.active.clear();
+    this.active.deleteWhere(() => true);
   }
 
   /** How many active authorisations are cached (for tests and the bench). */
