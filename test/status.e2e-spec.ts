@@ -64,6 +64,9 @@ describe('status lists', () => {
     ).status.status_list.uri;
     return { uri, listId: new URL(uri).pathname.split('/')[2]! };
   };
+  const tokenIndexOf = (credential: string) =>
+    (JSON.parse(Buffer.from(credential.split('.')[1]!, 'base64url').toString()) as { status: { status_list: { idx: number } } })
+      .status.status_list.idx;
   const fetchList = async (url: string) => {
     const response = await fetch(url);
     expect(response.status).toBe(200);
@@ -249,8 +252,9 @@ describe('status lists', () => {
     try {
       const verifying = Promise.all(Array.from({ length: 16 }, () => verifier.verifyCredential(credential)));
       await held.reached;
-      // Every verification has asked for the anchor while the first read is still on its way.
-      await eventually(async () => (asked.mock.calls.length >= 16 ? true : undefined), 20_000, 5);
+      // Every verification has asked for the anchor (keyed url#version) while the first read is still on its way.
+      const anchorAsks = () => asked.mock.calls.filter(([key]) => key.includes('#')).length;
+      await eventually(async () => (anchorAsks() >= 16 ? true : undefined), 20_000, 5);
       held.release();
       expect((await verifying).map((result) => result.verified)).toEqual(Array(16).fill(true));
       expect(held.spy).toHaveBeenCalledTimes(1);
@@ -262,6 +266,85 @@ describe('status lists', () => {
       held.spy.mockRestore();
       asked.mockRestore();
     }
+  });
+
+  it('shares one read of a list head among verifications that find it changed at once', async () => {
+    const { credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    await publish();
+    const verifier = app.app.get(VerifierService);
+    expect((await verifier.verifyCredential(credential)).verified).toBe(true);
+    // A new version of the list: the remembered head is forgotten, and every verification needs the newest.
+    const { id: other } = await issue('dc+sd-jwt');
+    await setStatus(other, 'suspend');
+    const repository = app.app.get(StatusRepository);
+    const asked = jest.spyOn(SingleFlight.prototype, 'run');
+    const headReads = () => asked.mock.calls.filter(([key]) => new RegExp(`^\\d+ ${listId}/token `).test(key)).length;
+    // A private member, on purpose: the statement the shared read runs.
+    const held = holdNextCall(repository as unknown as { readHead: () => Promise<unknown> }, 'readHead');
+    try {
+      const verifying = Promise.all(Array.from({ length: 16 }, () => verifier.verifyCredential(credential)));
+      await held.reached;
+      await eventually(async () => (headReads() >= 16 ? true : undefined), 20_000, 5);
+      held.release();
+      expect((await verifying).map((result) => result.verified)).toEqual(Array(16).fill(true));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+      asked.mockRestore();
+    }
+  });
+
+  it('serves a list version from memory: concurrent requests share one read, a new version is served at once', async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    const { uri, listId } = tokenListOf(credential);
+    await setStatus(id, 'suspend');
+    const asked = jest.spyOn(SingleFlight.prototype, 'run');
+    // The read of a list's newest version with its row, as served.
+    const held = holdNextCall(app.app.get(StatusService), 'served');
+    let first: Response[];
+    try {
+      const requests = Promise.all(Array.from({ length: 8 }, () => fetch(uri)));
+      await held.reached;
+      // Every request has found the new version and waits for the one read of it.
+      await eventually(
+        async () => (asked.mock.calls.filter(([key]) => key.startsWith(`${listId}/token `)).length >= 8 ? true : undefined),
+        20_000,
+        5,
+      );
+      held.release();
+      first = await requests;
+    } finally {
+      held.release();
+      asked.mockRestore();
+    }
+    const bodies = await Promise.all(first.map((response) => response.text()));
+    expect(first.map((response) => response.status)).toEqual(Array(8).fill(200));
+    expect(new Set(bodies).size).toBe(1);
+    const etag = first[0]!.headers.get('etag')!;
+    expect(first.every((response) => response.headers.get('etag') === etag)).toBe(true);
+    expect(etag).toBe(`"${createHash('sha256').update(bodies[0]!).digest('base64url')}"`);
+    expect(getListFromStatusListJWT(bodies[0]!).getStatus(tokenIndexOf(credential))).toBe(2);
+    expect(held.spy).toHaveBeenCalledTimes(1);
+
+    // Unchanged: served and revalidated without reading the row again.
+    const again = await fetch(uri);
+    expect([again.status, await again.text(), again.headers.get('etag')]).toEqual([200, bodies[0], etag]);
+    const revalidated = await fetch(uri, { headers: { 'if-none-match': `W/${etag}` } });
+    expect(revalidated.status).toBe(304);
+    expect(held.spy).toHaveBeenCalledTimes(1);
+
+    // A new version is served by the next request, under a new tag; the old tag no longer matches.
+    await setStatus(id, 'reinstate');
+    const changed = await fetch(uri, { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    const body = await changed.text();
+    expect(changed.headers.get('etag')).toBe(`"${createHash('sha256').update(body).digest('base64url')}"`);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(getListFromStatusListJWT(body).getStatus(tokenIndexOf(credential))).toBe(0);
+    expect(held.spy).toHaveBeenCalledTimes(2);
+    held.spy.mockRestore();
   });
 
   it('publishes only under the list lease: a change waits for another publisher to let go, then is published once', async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -6,14 +5,15 @@ import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
-import { DataIntegrityStatusLists, wantsDataIntegrity } from './data-integrity-list.js';
+import { wantsDataIntegrity } from './data-integrity-list.js';
+import { ServedLists } from './served-lists.js';
 
 @ApiTags('status lists')
 @Controller('status')
 export class StatusController {
   constructor(
     private readonly status: StatusService,
-    private readonly dataIntegrity: DataIntegrityStatusLists,
+    private readonly lists: ServedLists,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -30,23 +30,23 @@ export class StatusController {
     @Headers('accept') accept: string | undefined,
     @Res() reply: FastifyReply,
   ) {
-    const { list, publication } = await this.status.served(listId, purpose as StatusPurpose);
-    const dataIntegrity = list.kind === 'bitstring' && wantsDataIntegrity(accept);
-    const body = dataIntegrity ? JSON.stringify(await this.dataIntegrity.secured(list, publication)) : publication.jwt;
-    // The tag is computed from the bytes served, so caches follow exactly what goes out.
-    const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
+    // The tag is of the bytes served (one per representation), so caches follow exactly what goes out.
+    const { body, etag, mediaType, lastModified } = await this.lists.current(
+      listId,
+      purpose as StatusPurpose,
+      wantsDataIntegrity(accept),
+    );
     void reply
       .header('vary', 'accept')
       .header('etag', etag)
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
-      .header('last-modified', publication.createdAt.toUTCString());
+      .header('last-modified', lastModified.toUTCString());
     // RFC 9110 §13.1.2: If-None-Match uses the weak comparison (a proxy may have made our tag weak), and * matches.
     const matches = ifNoneMatch?.split(',').some((tag) => {
       const trimmed = tag.trim();
       return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
     });
     if (matches) return reply.status(304).send();
-    const mediaType = dataIntegrity ? 'application/vc+ld+json' : this.status.mediaType(list.kind);
     return reply.status(200).header('content-type', mediaType).send(body);
   }
 

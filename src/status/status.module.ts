@@ -7,6 +7,7 @@ import { StatusService } from './status.service.js';
 import { StatusIndexAllocator } from './index-allocator.js';
 import { StatusListPublisher } from './list-publisher.js';
 import { DataIntegrityStatusLists } from './data-integrity-list.js';
+import { ServedLists } from './served-lists.js';
 
 @Global()
 @Module({
@@ -19,6 +20,7 @@ import { DataIntegrityStatusLists } from './data-integrity-list.js';
     StatusService,
     StatusListFetcher,
     DataIntegrityStatusLists,
+    ServedLists,
   ],
   exports: [StatusService, StatusListFetcher],
 })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
-import { sha256Hex } from '../common/index.js';
+import { sha256Hex, SingleFlight } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
 import { headKey, publicationHeadsOf } from './publication-heads.js';
 import {
@@ -27,8 +27,23 @@ export interface KnownListBytes {
   digest: string;
 }
 
+/** A list's newest version as `latestPublicationHead` answers it. */
+export interface PublicationHead {
+  version: number;
+  /** Undefined when the stored bytes are exactly the caller's `known` bytes. */
+  jwt: string | undefined;
+  outboxId: string;
+}
+
 @Injectable()
 export class StatusRepository {
+  /**
+   * Head reads in flight, shared by callers that know the same bytes and arrive before anything changed in
+   * the table (the remembered heads' generation is part of the key): after a publication, or when a head
+   * expires, every verification in flight would otherwise send its own statement (ADR 31).
+   */
+  private readonly headReads = new SingleFlight<PublicationHead | undefined>();
+
   constructor(private readonly db: Database) {}
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
@@ -154,17 +169,24 @@ export class StatusRepository {
    * SQLite the stored text as bytes with `known.utf8` (a blob parameter is copied, a text one would be
    * UTF-8-encoded per call). Any change of the stored bytes, a tampered row included, sends the new bytes.
    */
-  async latestPublicationHead(
-    listId: string,
-    purpose: StatusPurpose,
-    known?: KnownListBytes,
-  ): Promise<{ version: number; jwt: string | undefined; outboxId: string } | undefined> {
+  latestPublicationHead(listId: string, purpose: StatusPurpose, known?: KnownListBytes): Promise<PublicationHead | undefined> {
     const heads = publicationHeadsOf(this.db);
-    const remembered = heads.get(headKey(listId, purpose));
+    const key = headKey(listId, purpose);
+    const remembered = heads.get(key);
     if (remembered && known?.digest === remembered.digest) {
-      return { version: remembered.version, jwt: undefined, outboxId: remembered.outboxId };
+      return Promise.resolve({ version: remembered.version, jwt: undefined, outboxId: remembered.outboxId });
     }
     const mark = heads.mark();
+    return this.headReads.run(`${mark} ${key} ${known?.digest ?? ''}`, () => this.readHead(listId, purpose, known, mark));
+  }
+
+  private async readHead(
+    listId: string,
+    purpose: StatusPurpose,
+    known: KnownListBytes | undefined,
+    mark: number,
+  ): Promise<PublicationHead | undefined> {
+    const heads = publicationHeadsOf(this.db);
     const same = this.db.kind === 'postgres' ? "sha256(convert_to(jwt, 'UTF8')) = decode(?, 'hex')" : 'CAST(jwt AS BLOB) = ?';
     const rows = await this.db.raw(undefined, (sql) =>
       sql.all<{ version: number; jwt: string | null; outbox_id: string }>(
