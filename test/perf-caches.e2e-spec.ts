@@ -60,6 +60,43 @@ describe('performance caches', () => {
     expect((await issue()).status).toBe(201);
   });
 
+  it('shares one read of an agency key among requests that miss it at once, but not across a revocation', async () => {
+    const repository = app.app.get(AgencyRepository);
+    const created = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'shared read' });
+    expect(created.status).toBe(201);
+    const prefix = (created.body.apiKey as string).slice('chy_'.length, 'chy_'.length + 12);
+    // A private member, on purpose: the statement a shared read runs.
+    const reads = repository as unknown as { readActiveApiKey: () => Promise<unknown> };
+    let held = holdNextCall(reads, 'readActiveApiKey');
+    try {
+      const looking = Promise.all(Array.from({ length: 8 }, () => repository.byActiveApiKey(prefix)));
+      await held.reached;
+      held.release();
+      const found = await looking;
+      expect(found.map((key) => key?.agency.id)).toEqual(Array(8).fill(agency.id));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+    // A lookup that arrives after the revocation reads on its own, whatever read was in flight before it.
+    const other = await app.operator('POST', `/operator/agencies/${agency.id}/api-keys`, { label: 'revoked meanwhile' });
+    const otherPrefix = (other.body.apiKey as string).slice('chy_'.length, 'chy_'.length + 12);
+    held = holdNextCall(reads, 'readActiveApiKey');
+    try {
+      const before = repository.byActiveApiKey(otherPrefix);
+      await held.reached;
+      expect((await app.operator('DELETE', `/operator/agencies/${agency.id}/api-keys/${otherPrefix}`)).status).toBe(204);
+      expect(await repository.byActiveApiKey(otherPrefix)).toBeNull();
+      expect(held.spy).toHaveBeenCalledTimes(2);
+      held.release();
+      await before;
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+  });
+
   it('remembers a status list version by its digest and replaces it when a new version is published', async () => {
     const issued = await issue();
     expect(issued.status).toBe(201);

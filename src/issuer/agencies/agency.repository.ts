@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
+import { SingleFlight } from '../../common/index.js';
 import { Database, type RememberedRows, type Tx, type WatchedTable } from '../../persistence/index.js';
 import { AgencyApiKeyEntity, AgencyEntity, type AgencyStatus } from './agency.entity.js';
 
@@ -51,6 +52,13 @@ const activeApiKeysOf = (db: Database): RememberedRows<ActiveApiKey> =>
 
 @Injectable()
 export class AgencyRepository {
+  /**
+   * Key reads in flight, shared by the requests with one key that miss at once (when its remembered row
+   * expires under load, every request in flight would send its own statement). The remembered rows'
+   * generation is part of the key: a request after a revocation never joins a read from before it (ADR 31).
+   */
+  private readonly apiKeyReads = new SingleFlight<ActiveApiKey | null>();
+
   constructor(private readonly db: Database) {}
 
   insert(tx: Tx, agency: AgencyEntity): Promise<unknown> {
@@ -106,11 +114,16 @@ export class AgencyRepository {
    * back-office request): from memory while the change feeds vouch (`activeApiKeysOf`), else by one
    * prepared statement.
    */
-  async byActiveApiKey(prefix: string): Promise<ActiveApiKey | null> {
+  byActiveApiKey(prefix: string): Promise<ActiveApiKey | null> {
     const remembered = activeApiKeysOf(this.db);
     const known = remembered.get(prefix);
-    if (known) return known;
+    if (known) return Promise.resolve(known);
     const mark = remembered.mark();
+    return this.apiKeyReads.run(`${mark} ${prefix}`, () => this.readActiveApiKey(prefix, mark));
+  }
+
+  private async readActiveApiKey(prefix: string, mark: number): Promise<ActiveApiKey | null> {
+    const remembered = activeApiKeysOf(this.db);
     const { driver } = this.db;
     const rows = await this.db.raw(undefined, (sql) =>
       sql.all<AgencyRow & { secret_hash: string }>(
