@@ -14,6 +14,8 @@ import {
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import { OfferService } from '../src/issuer/offers/offer.service.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
+import { credentialTypeKey, JointApprovalChain } from '../src/chain/index.js';
+import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { AuthorizationSessionRepository } from '../src/issuer/authorization-server/authorization-session.repository.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
@@ -107,6 +109,27 @@ describe('joint approval in one department', () => {
     await app?.close();
     if (directoryDir) rmSync(directoryDir, { recursive: true, force: true });
   }, 120_000);
+
+  it("shares one chain read of a type's active policy among the requests that need it at once", async () => {
+    const chain = app.app.get(JointApprovalChain);
+    const type = credentialTypeKey('business-licence');
+    // A private member, on purpose: the two eth_calls a shared read makes.
+    const held = holdNextCall(chain as unknown as { readActivePolicy: () => Promise<unknown> }, 'readActivePolicy');
+    try {
+      const reading = Promise.all(Array.from({ length: 8 }, () => chain.activePolicy(type)));
+      await held.reached;
+      held.release();
+      const policies = await reading;
+      expect(policies.map((policy) => policy?.terms.issuingDepartment)).toEqual(Array(8).fill(controller));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+      // Nothing is kept: the next request reads again.
+      expect((await chain.activePolicy(type))?.policyId).toBe(policies[0]!.policyId);
+      expect(held.spy).toHaveBeenCalledTimes(2);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+  });
 
   it('leaves no orphan offer (nor chain write) when the application cannot be stored after its offer', async () => {
     const before = {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { getAddress, type Log } from 'ethers';
+import { SingleFlight } from '../common/index.js';
 import type { Tx } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
 import { ChainClient } from './chain.client.js';
@@ -64,6 +65,13 @@ function revertData(error: unknown): string | undefined {
  */
 @Injectable()
 export class JointApprovalChain {
+  /**
+   * Active-policy reads in flight per credential type: every wallet's authorization request for a type
+   * that needs joint approval reads it, and a burst of them shares one read (two eth_calls) instead of
+   * sending its own. Nothing is kept: a request after the read settled reads again (ADR 31).
+   */
+  private readonly activePolicyReads = new SingleFlight<PolicyRecord | undefined>();
+
   constructor(
     private readonly chain: ChainClient,
     private readonly bootstrap: ChainBootstrap,
@@ -83,7 +91,11 @@ export class JointApprovalChain {
   }
 
   /** The active policy of a credential type (its bytes32 key), or undefined. */
-  async activePolicy(credentialType: string): Promise<PolicyRecord | undefined> {
+  activePolicy(credentialType: string): Promise<PolicyRecord | undefined> {
+    return this.activePolicyReads.run(credentialType, () => this.readActivePolicy(credentialType));
+  }
+
+  private async readActivePolicy(credentialType: string): Promise<PolicyRecord | undefined> {
     const id = decodeActivePolicy(await this.call(activePolicyCall(credentialType)));
     return id === 0n ? undefined : this.policy(id);
   }
