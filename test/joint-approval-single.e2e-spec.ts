@@ -110,27 +110,6 @@ describe('joint approval in one department', () => {
     if (directoryDir) rmSync(directoryDir, { recursive: true, force: true });
   }, 120_000);
 
-  it("shares one chain read of a type's active policy among the requests that need it at once", async () => {
-    const chain = app.app.get(JointApprovalChain);
-    const type = credentialTypeKey('business-licence');
-    // A private member, on purpose: the two eth_calls a shared read makes.
-    const held = holdNextCall(chain as unknown as { readActivePolicy: () => Promise<unknown> }, 'readActivePolicy');
-    try {
-      const reading = Promise.all(Array.from({ length: 8 }, () => chain.activePolicy(type)));
-      await held.reached;
-      held.release();
-      const policies = await reading;
-      expect(policies.map((policy) => policy?.terms.issuingDepartment)).toEqual(Array(8).fill(controller));
-      expect(held.spy).toHaveBeenCalledTimes(1);
-      // Nothing is kept: the next request reads again.
-      expect((await chain.activePolicy(type))?.policyId).toBe(policies[0]!.policyId);
-      expect(held.spy).toHaveBeenCalledTimes(2);
-    } finally {
-      held.release();
-      held.spy.mockRestore();
-    }
-  });
-
   it('leaves no orphan offer (nor chain write) when the application cannot be stored after its offer', async () => {
     const before = {
       offers: await count(CredentialOfferEntity),
@@ -378,4 +357,51 @@ describe('joint approval in one department', () => {
     );
     expect(submittedBy).toEqual([{ actor: 'wallet' }]);
   }, 180_000);
+
+  it("shares one chain read of a type's active policy among the requests that need it at once", async () => {
+    const chain = app.app.get(JointApprovalChain);
+    const type = credentialTypeKey('business-licence');
+    // A private member, on purpose: the two eth_calls a shared read makes.
+    let firstPolicyId = 0n;
+    const held = holdNextCall(chain as unknown as { readActivePolicy: () => Promise<unknown> }, 'readActivePolicy');
+    try {
+      const reading = Promise.all(Array.from({ length: 8 }, () => chain.activePolicy(type)));
+      await held.reached;
+      held.release();
+      const policies = await reading;
+      expect(policies.map((policy) => policy?.terms.issuingDepartment)).toEqual(Array(8).fill(controller));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+      firstPolicyId = policies[0]!.policyId;
+      // Nothing is kept: the next request reads again.
+      expect((await chain.activePolicy(type))?.policyId).toBe(policies[0]!.policyId);
+      expect(held.spy).toHaveBeenCalledTimes(2);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+    // A request after our own vote set a new policy never joins a read started before it.
+    const stale = holdNextCall(chain as unknown as { readActivePolicy: () => Promise<unknown> }, 'readActivePolicy');
+    try {
+      const before = chain.activePolicy(type);
+      await stale.reached;
+      const proposed = await app.operator('POST', '/operator/consortium/proposals', {
+        kind: 'SetApprovalPolicy',
+        credentialType: 'business-licence',
+        issuingDepartment: controller,
+        issuingAgency: agency.id,
+        departments: [controller],
+        decisionPeriodSeconds: 0,
+      });
+      expect(proposed.body.executed).toBe(true);
+      const after = chain.activePolicy(type);
+      expect(stale.spy).toHaveBeenCalledTimes(2);
+      stale.release();
+      const newer = await after;
+      expect(newer!.policyId > firstPolicyId).toBe(true);
+      expect((await before)?.policyId).toBe(newer!.policyId);
+    } finally {
+      stale.release();
+      stale.spy.mockRestore();
+    }
+  });
 });

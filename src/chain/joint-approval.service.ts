@@ -4,6 +4,7 @@ import { SingleFlight } from '../common/index.js';
 import type { Tx } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
 import { ChainClient } from './chain.client.js';
+import { ChainEvents } from './chain-events.js';
 import { contractInterface } from './contracts.js';
 import {
   activePolicyCall,
@@ -68,15 +69,25 @@ export class JointApprovalChain {
   /**
    * Active-policy reads in flight per credential type: every wallet's authorization request for a type
    * that needs joint approval reads it, and a burst of them shares one read (two eth_calls) instead of
-   * sending its own. Nothing is kept: a request after the read settled reads again (ADR 31).
+   * sending its own. Nothing is kept: a request after the read settled reads again (ADR 31). A request
+   * after a chain write of ours settled (a vote that set a policy, say), or after a policy event was heard,
+   * never joins a read from before it: `policyGeneration` is part of the key.
    */
   private readonly activePolicyReads = new SingleFlight<PolicyRecord | undefined>();
+  private policyGeneration = 0;
 
   constructor(
     private readonly chain: ChainClient,
     private readonly bootstrap: ChainBootstrap,
     private readonly outbox: OutboxService,
-  ) {}
+    events: ChainEvents,
+  ) {
+    outbox.onSettled(() => this.policyGeneration++);
+    const policyTopics = new Set(['PolicySet', 'PolicyRetired'].map((name) => approval().getEvent(name)!.topicHash));
+    events.onLog((log) => {
+      if (policyTopics.has(log.topics[0] ?? '')) this.policyGeneration++;
+    });
+  }
 
   get address(): string {
     return this.bootstrap.consortium.jointApproval;
@@ -92,7 +103,7 @@ export class JointApprovalChain {
 
   /** The active policy of a credential type (its bytes32 key), or undefined. */
   activePolicy(credentialType: string): Promise<PolicyRecord | undefined> {
-    return this.activePolicyReads.run(credentialType, () => this.readActivePolicy(credentialType));
+    return this.activePolicyReads.run(`${this.policyGeneration} ${credentialType}`, () => this.readActivePolicy(credentialType));
   }
 
   private async readActivePolicy(credentialType: string): Promise<PolicyRecord | undefined> {

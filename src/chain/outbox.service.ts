@@ -36,6 +36,8 @@ export class OutboxService {
   private readonly enqueuedListeners: (() => void)[] = [];
   /** waitFinal callers, woken when this process settles their entry (another replica's settling is polled for). */
   private readonly finalWaiters = new Map<string, Set<() => void>>();
+  /** Told synchronously when this process settles an entry, before its waiters wake (see `onSettled`). */
+  private readonly settledListeners: (() => void)[] = [];
 
   constructor(
     private readonly repository: OutboxRepository,
@@ -46,6 +48,15 @@ export class OutboxService {
 
   onEnqueued(listener: () => void): void {
     this.enqueuedListeners.push(listener);
+  }
+
+  /**
+   * Told when this process settles an entry (mined or reverted), before anyone waiting for it wakes: a chain
+   * read shared among concurrent callers is started afresh from then on, so a caller that waited for its own
+   * write never joins a read from before it (ADR 31). Listeners must be quick and must not throw.
+   */
+  onSettled(listener: () => void): void {
+    this.settledListeners.push(listener);
   }
 
   /** Records writes inside the caller's transaction; the worker sends them once it commits. */
@@ -126,6 +137,7 @@ export class OutboxService {
   async updateHeld(id: string, changes: OutboxChanges): Promise<boolean> {
     const updated = await this.repository.updateWhileHeld(id, this.replica.id, changes);
     if (updated && (changes.status === 'mined' || changes.status === 'reverted')) {
+      for (const listener of this.settledListeners) listener();
       for (const wake of this.finalWaiters.get(id) ?? []) wake();
     }
     return updated;

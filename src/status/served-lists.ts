@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { SingleFlight } from '../common/index.js';
+import { Database } from '../persistence/index.js';
 import { DataIntegrityStatusLists } from './data-integrity-list.js';
 import { LIST_MEDIA_TYPE } from './list-urls.js';
+import { publicationHeadsOf } from './publication-heads.js';
 import { StatusRepository, type KnownListBytes } from './status.repository.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
@@ -37,10 +39,16 @@ const tagOf = (body: string | Buffer) => `"${createHash('sha256').update(body).d
  */
 @Injectable()
 export class ServedLists {
-  private readonly versions = new LRUCache<string, ServedVersion>({ max: 1_000 });
+  /** Bounded by bytes too: an entry holds the JWT's text and bytes, and later its Data Integrity form. */
+  private readonly versions = new LRUCache<string, ServedVersion>({
+    max: 1_000,
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (version) => 4 * version.known.utf8.length,
+  });
   private readonly reads = new SingleFlight<ServedVersion>();
 
   constructor(
+    private readonly db: Database,
     private readonly status: StatusService,
     private readonly repository: StatusRepository,
     private readonly dataIntegrity: DataIntegrityStatusLists,
@@ -64,12 +72,17 @@ export class ServedLists {
   private async newest(listId: string, purpose: StatusPurpose): Promise<ServedVersion> {
     const key = `${listId}/${purpose}`;
     const remembered = this.versions.get(key);
+    // Before the head read: a request after any change of the table (the feed's generation) shares no
+    // read started before it, a row edited under the same version included.
+    const generation = publicationHeadsOf(this.db).mark();
     const head = await this.repository.latestPublicationHead(listId, purpose, remembered?.known);
     if (remembered && head && head.jwt === undefined && head.version === remembered.version) return remembered;
     // A new version, or none yet (`served` answers 404 for an unknown or unpublished list).
-    return this.reads.run(`${key} ${head?.version ?? 'none'}`, async () => {
+    return this.reads.run(`${generation} ${key} ${head?.version ?? 'none'}`, async () => {
       const read = await this.read(listId, purpose);
-      this.versions.set(key, read);
+      const current = this.versions.get(key);
+      // A read that finished after a newer one does not replace it.
+      if (!current || current.version <= read.version) this.versions.set(key, read);
       return read;
     });
   }
