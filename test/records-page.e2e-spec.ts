@@ -248,4 +248,30 @@ describe('my records page', () => {
       await context.close();
     }
   });
+  it('keeps waiting through a rate limit: after a 429 it polls again when Retry-After says', async () => {
+    const { context, page, polls, link } = await openRecordsPage();
+    try {
+      // The next two polls meet the per-request limit (RATE_LIMIT_PER_RESOURCE_PER_MINUTE is off in tests).
+      let limited = 0;
+      await page.route('**/citizens/records/requests/**', async (route) => {
+        if (limited >= 2) return route.continue();
+        limited++;
+        await route.fulfill({
+          status: 429,
+          headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+          body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
+        });
+      });
+      await eventually(async () => (limited === 2 ? true : undefined), 30_000, 50);
+      const pollsAtLimit = polls.length;
+      // It polls again after the second 429, and has not given up meanwhile.
+      await eventually(async () => (polls.length > pollsAtLimit ? true : undefined), 30_000, 50);
+      expect(await page.locator('#status').getAttribute('data-status')).not.toBe('expired');
+      expect((await alice.answer(link, aliceHeld)).status).toBe(200);
+      await page.locator('#status[data-status="verified"]').waitFor({ timeout: 60_000 });
+      expect((await rowsOf(page)).length).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -95,6 +95,11 @@ async function poll() {
       credentials: 'omit',
       referrerPolicy: 'no-referrer',
     });
+    // Polls are limited per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
+    if (response.status === 429) {
+      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
+      return setTimeout(poll, wait * 1000);
+    }
     body = await response.json();
     if (!response.ok) return show('expired', '此查询已失效 / This lookup has ended');
   } catch {
@@ -106,7 +111,8 @@ async function poll() {
   }
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted: ' + (body.reason || ''));
   if (body.status === 'expired') return show('expired', '已过期，请重试 / Expired: start again');
-  setTimeout(poll, 1000);
+  // Every 2 s: 30 a minute, within the default per-request limit.
+  setTimeout(poll, 2000);
 }
 poll();
 </script>
