@@ -115,6 +115,7 @@ const envSchema = z.object({
     .optional(),
   DID_WEB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
   DID_WEB_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(65_536),
+  DID_WEB_PRIVATE_HOSTS: z.string().max(4_000).optional(),
   DID_KEY_VALIDITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(3_650),
 
   // HTTP platform (h4): timeouts, connection cap, rate limits, docs/metrics exposure.
@@ -289,7 +290,7 @@ export interface AppConfig {
     /** Issuers trusted beside the chain registry: DIDs, and PEM certificates of X.509 roots for x5c chains. */
     trustAnchors: { dids: string[]; x509Pem: string | undefined };
     /** did:web documents: fetched over https (http only outside production), bounded in time and size. */
-    didWeb: { timeoutMs: number; maxBytes: number; allowHttp: boolean };
+    didWeb: { timeoutMs: number; maxBytes: number; allowHttp: boolean; privateHosts: readonly string[] | 'all' };
   };
 }
 
@@ -406,7 +407,19 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       maxIssuersPerRequest: e.VERIFIER_MAX_ISSUERS_PER_REQUEST,
       maxCredentialsPerPresentation: e.VERIFIER_MAX_CREDENTIALS_PER_PRESENTATION,
       trustAnchors: { dids: e.TRUST_ANCHOR_DIDS, x509Pem: e.TRUST_ANCHOR_X509_PEM },
-      didWeb: { timeoutMs: e.DID_WEB_TIMEOUT_MS, maxBytes: e.DID_WEB_MAX_BYTES, allowHttp: e.NODE_ENV !== 'production' },
+      didWeb: {
+        timeoutMs: e.DID_WEB_TIMEOUT_MS,
+        maxBytes: e.DID_WEB_MAX_BYTES,
+        allowHttp: e.NODE_ENV !== 'production',
+        // Outside production every host (tests serve did:web on loopback); in production the listed ones.
+        privateHosts:
+          e.NODE_ENV === 'production'
+            ? (e.DID_WEB_PRIVATE_HOSTS ?? '')
+                .split(/[\s,]+/)
+                .map((host) => host.trim().toLowerCase())
+                .filter(Boolean)
+            : 'all',
+      },
     },
     status: {
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,

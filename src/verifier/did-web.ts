@@ -1,3 +1,7 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { isPublicAddress, publicOnlyLookup } from '../common/index.js';
 import type { DidDocument } from '../credentials/index.js';
 
 export interface DidWebOptions {
@@ -5,6 +9,12 @@ export interface DidWebOptions {
   maxBytes: number;
   /** http:// (for a did:web on localhost in tests); never in production. */
   allowHttp: boolean;
+  /**
+   * Hosts on private, loopback or link-local addresses (outside production: every host). Any presentation
+   * names its holder's DID, so in production a did:web may only make the service connect to the public
+   * internet, except to the hosts an operator lists (DID_WEB_PRIVATE_HOSTS, intranet trust anchors).
+   */
+  privateHosts: readonly string[] | 'all';
 }
 
 /** did:web method §3.2 (Read): `did:web:host[%3Aport][:path…]` → `https://host[:port]/(path…|.well-known)/did.json`. */
@@ -19,29 +29,64 @@ export function didWebUrl(did: string, allowHttp: boolean): URL | undefined {
 
 /**
  * Fetches a did:web DID document: https only (http to loopback outside production), no redirects, within
- * DID_WEB_TIMEOUT_MS and DID_WEB_MAX_BYTES, and the document must be about the DID asked for. Undefined for
- * anything else; throws only when the host cannot be reached (reported as could-not-check).
+ * DID_WEB_TIMEOUT_MS and DID_WEB_MAX_BYTES, and the document must be about the DID asked for; a host that
+ * is not public (see `privateHosts`) is never connected to. Undefined for anything else, a refused host
+ * included (the same answer as a missing document, so the verifier tells nothing about private networks);
+ * throws only when the host cannot be reached (reported as could-not-check).
  */
 export async function fetchDidWebDocument(did: string, options: DidWebOptions): Promise<DidDocument | undefined> {
   const url = didWebUrl(did, options.allowHttp);
   if (!url) return undefined;
-  const response = await fetch(url, {
-    redirect: 'error',
-    signal: AbortSignal.timeout(options.timeoutMs),
-    headers: { accept: 'application/did+json, application/json' },
-  });
-  if (!response.ok || !response.body) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > options.maxBytes) return undefined;
-    chunks.push(chunk);
-  }
+  const anyHost = options.privateHosts === 'all' || options.privateHosts.includes(url.hostname);
+  // An IP literal is connected to without a lookup: checked here.
+  if (!anyHost && isIP(url.hostname) && !isPublicAddress(url.hostname)) return undefined;
+  let body: Buffer | undefined;
   try {
-    const document = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DidDocument;
+    body = await get(url, options, anyHost);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOTPUBLIC') return undefined;
+    throw error;
+  }
+  if (!body) return undefined;
+  try {
+    const document = JSON.parse(body.toString('utf8')) as DidDocument;
     return typeof document === 'object' && document !== null && document.id === did ? document : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** One GET: the body of a 200 within `maxBytes` and `timeoutMs` in all, else undefined (redirects are not followed). */
+function get(url: URL, options: DidWebOptions, anyHost: boolean): Promise<Buffer | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    const request = (url.protocol === 'http:' ? httpRequest : httpsRequest)(
+      url,
+      {
+        headers: { accept: 'application/did+json, application/json' },
+        ...(anyHost ? {} : { lookup: publicOnlyLookup }),
+      },
+      (response: IncomingMessage) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          return resolve(undefined);
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            request.destroy();
+            return resolve(undefined);
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => resolve(Buffer.concat(chunks)));
+        response.on('error', reject);
+      },
+    );
+    timer = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+    request.on('error', reject);
+    request.end();
+  }).finally(() => clearTimeout(timer));
 }
