@@ -28,7 +28,8 @@ describe('fetchDidWebDocument', () => {
   });
   beforeEach(() => {
     requests = [];
-    reply = (_url, did, response) => response.setHeader('content-type', 'application/did+json').end(JSON.stringify(document(did)));
+    reply = (_url, did, response) =>
+      response.setHeader('content-type', 'application/did+json').end(JSON.stringify(document(did)));
   });
   afterAll(async () => {
     server.closeAllConnections();
