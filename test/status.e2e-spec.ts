@@ -190,6 +190,52 @@ describe('status lists', () => {
     const history = (await app.call('GET', `${new URL(uri).pathname}/history`)).body;
     expect(history.map((entry: { version: number }) => entry.version)).toEqual(Array.from({ length: version }, (_, i) => i + 1));
     expect(history.every((entry: { anchor: { status: string } }) => entry.anchor.status === 'mined')).toBe(true);
+    expect(history.at(-1)).toMatchObject({ digest: createHash('sha256').update(jwt).digest('hex') });
+  });
+
+  it("pages a list's history, two statements a page however many versions it has", async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    for (const action of ['suspend', 'reinstate', 'suspend', 'reinstate']) await setStatus(id, action);
+    await publish();
+    const path = `${new URL(tokenListOf(credential).uri).pathname}/history`;
+    const all = (await app.call('GET', path)).body as { version: number; anchor: { status: string } }[];
+    const versions = all.map((entry) => entry.version);
+    expect(versions.length).toBeGreaterThanOrEqual(5);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+
+    const repository = app.app.get(StatusRepository);
+    const outbox = app.app.get(OutboxService);
+    const pages = jest.spyOn(repository, 'publicationPage');
+    const writes = jest.spyOn(outbox, 'getMany');
+    const seen: number[] = [];
+    try {
+      let next: string | null = `${path}?limit=2`;
+      while (next) {
+        const page = await app.call('GET', next);
+        expect(page.status).toBe(200);
+        const entries = page.body as { version: number; anchor: { status: string } }[];
+        expect(entries.length).toBeLessThanOrEqual(2);
+        expect(entries.every((entry) => entry.anchor.status === 'mined')).toBe(true);
+        seen.unshift(...entries.map((entry) => entry.version));
+        next = /<([^>]+)>; rel="next"/.exec(page.headers.get('link') ?? '')?.[1] ?? null;
+      }
+      expect(seen).toEqual(versions);
+      const calls = Math.ceil(versions.length / 2);
+      expect(pages.mock.calls.length).toBeGreaterThanOrEqual(calls);
+      expect(pages.mock.calls.length).toBeLessThanOrEqual(calls + 1);
+      expect(writes).toHaveBeenCalledTimes(pages.mock.calls.length);
+    } finally {
+      pages.mockRestore();
+      writes.mockRestore();
+    }
+    // A client's mistake is a problem document, not a 500; an unknown list or purpose a 404.
+    for (const query of ['limit=0', 'limit=1001', 'before=abc', 'before=-1']) {
+      const refused = await app.call('GET', `${path}?${query}`);
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await app.call('GET', path.replace('/token/', '/revocation/'))).status).toBe(404);
+    expect((await app.call('GET', `/status/${randomUUID()}/token/history`)).status).toBe(404);
   });
 
   it('detects a served list altered after anchoring, and an older list served instead of the newest', async () => {

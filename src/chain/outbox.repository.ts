@@ -40,6 +40,11 @@ export class OutboxRepository {
     await tx.getRepository(OutboxEntity).insert(entries.map((entry) => ({ ...entry })));
   }
 
+  byIds(ids: string[]): Promise<OutboxEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ id: In(ids) }));
+  }
+
   byId(id: string): Promise<OutboxEntity | null> {
     return this.db.use(undefined, (m) => m.getRepository(OutboxEntity).findOneBy({ id }));
   }

@@ -96,6 +96,11 @@ export class OutboxService {
     return this.repository.byId(id);
   }
 
+  /** Several entries by id, in one statement (those that exist, in no particular order). */
+  getMany(ids: string[]): Promise<OutboxEntry[]> {
+    return this.repository.byIds(ids);
+  }
+
   /** The status of one entry (undefined if there is none), without reading the rest of it. */
   statusOf(id: string): Promise<OutboxEntry['status'] | undefined> {
     return this.repository.statusOf(id);

@@ -29,6 +29,8 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   { method: 'GET', url: '/oid4vp/requests/:id', resource: { param: 'id' } },
   { method: 'POST', url: '/oid4vp/requests/:id', resource: { param: 'id' } },
   { method: 'GET', url: '/1.0/identifiers/:did' },
+  // A list's history: two statements a page, but any number of pages.
+  { method: 'GET', url: '/status/:listId/:purpose/history' },
   { method: 'POST', url: '/credentials/verify' },
   { method: 'POST', url: '/presentations/verify' },
   // Wallet login pages: each makes an OID4VP request (the provider's own endpoints are limited in src/citizens).

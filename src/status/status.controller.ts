@@ -1,9 +1,11 @@
-import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { z } from 'zod';
+import { parseOrThrow } from '../common/index.js';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { StatusService } from './status.service.js';
+import { HISTORY_MAX_PAGE, HISTORY_PAGE, StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
 import { wantsDataIntegrity } from './data-integrity-list.js';
 import { ServedLists } from './served-lists.js';
@@ -51,8 +53,32 @@ export class StatusController {
   }
 
   @Get(':listId/:purpose/history')
-  @ApiOperation({ summary: 'Every published version of a list with its digest and on-chain anchor' })
-  history(@Param('listId') listId: string, @Param('purpose') purpose: string) {
-    return this.status.history(listId, purpose as StatusPurpose);
+  @ApiOperation({
+    summary:
+      `Published versions of a list with their digests and on-chain anchors, oldest first: the newest ${HISTORY_PAGE} ` +
+      `(limit, up to ${HISTORY_MAX_PAGE}), or those older than the version before=; Link rel="next" names the next page`,
+  })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: HISTORY_MAX_PAGE } })
+  @ApiQuery({ name: 'before', required: false, schema: { type: 'integer', minimum: 1 } })
+  async history(
+    @Param('listId') listId: string,
+    @Param('purpose') purpose: string,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const page = parseOrThrow(historyQuerySchema, query);
+    const versions = await this.status.history(listId, purpose as StatusPurpose, page);
+    const oldest = versions[0]?.version;
+    const limit = page.limit ?? HISTORY_PAGE;
+    if (oldest !== undefined && oldest > 1 && versions.length === limit) {
+      const next = `/status/${encodeURIComponent(listId)}/${encodeURIComponent(purpose)}/history?before=${oldest}&limit=${limit}`;
+      void reply.header('link', `<${next}>; rel="next"`);
+    }
+    return versions;
   }
 }
+
+const historyQuerySchema = z.object({
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(HISTORY_MAX_PAGE).optional(),
+});

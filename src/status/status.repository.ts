@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { In, LessThan } from 'typeorm';
 import { sha256Hex, SingleFlight } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
 import { headKey, publicationHeadsOf } from './publication-heads.js';
@@ -212,9 +212,22 @@ export class StatusRepository {
     publicationHeadsOf(this.db).forget(headKey(listId, purpose));
   }
 
-  publications(listId: string, purpose: StatusPurpose): Promise<StatusPublicationEntity[]> {
+  /**
+   * A page of a list's versions, newest first, older than `before` when given: what the history shows, without
+   * the signed bytes (a list may have thousands of versions of ~20 KB each).
+   */
+  publicationPage(
+    listId: string,
+    purpose: StatusPurpose,
+    page: { before?: number; limit: number },
+  ): Promise<Pick<StatusPublicationEntity, 'version' | 'digest' | 'createdAt' | 'outboxId'>[]> {
     return this.db.use(undefined, (m) =>
-      m.getRepository(StatusPublicationEntity).find({ where: { listId, purpose }, order: { version: 'ASC' } }),
+      m.getRepository(StatusPublicationEntity).find({
+        select: { version: true, digest: true, createdAt: true, outboxId: true },
+        where: { listId, purpose, ...(page.before === undefined ? {} : { version: LessThan(page.before) }) },
+        order: { version: 'DESC' },
+        take: page.limit,
+      }),
     );
   }
 

@@ -12,6 +12,10 @@ import type { StatusListKind, StatusPurpose } from './status.entity.js';
 
 export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
 
+/** Versions per page of a list's history (`?limit=` up to HISTORY_MAX_PAGE). */
+export const HISTORY_PAGE = 100;
+export const HISTORY_MAX_PAGE = 1_000;
+
 /**
  * The status module's face: status changes with their audit trail, what is served, and the entry points
  * of index allocation (StatusIndexAllocator) and publication (StatusListPublisher) that callers need.
@@ -210,19 +214,29 @@ export class StatusService {
     return { publication: { jwt: head.jwt, version: head.version }, anchorMined: mined };
   }
 
-  async history(listId: string, purpose: StatusPurpose) {
-    const { list } = await this.served(listId, purpose);
-    const versions = await this.repository.publications(listId, purpose);
-    return Promise.all(
-      versions.map(async (publication) => {
-        const write = await this.outbox.get(publication.outboxId);
-        return {
-          version: publication.version,
-          digest: publication.digest,
-          publishedAt: publication.createdAt,
-          anchor: { status: write?.status, txHash: write?.txHash, blockNumber: write?.blockNumber, publisher: list.issuerDid },
-        };
-      }),
+  /**
+   * Published versions of a list with their anchors, oldest first: the newest `limit`, or those older than
+   * `before`. Two statements whatever the list's length (the versions, then their anchor writes).
+   */
+  async history(listId: string, purpose: StatusPurpose, page: { before?: number; limit?: number } = {}) {
+    const list = await this.repository.list(listId);
+    if (!list || !PURPOSES_BY_KIND[list.kind].includes(purpose)) throw notFound(`No status list ${listId}/${purpose}`);
+    const versions = (
+      await this.repository.publicationPage(listId, purpose, { before: page.before, limit: page.limit ?? HISTORY_PAGE })
+    ).reverse();
+    if (versions.length === 0 && page.before === undefined)
+      throw notFound(`Status list ${listId}/${purpose} is not published yet`);
+    const writes = new Map(
+      (await this.outbox.getMany([...new Set(versions.map((version) => version.outboxId))])).map((write) => [write.id, write]),
     );
+    return versions.map((publication) => {
+      const write = writes.get(publication.outboxId);
+      return {
+        version: publication.version,
+        digest: publication.digest,
+        publishedAt: publication.createdAt,
+        anchor: { status: write?.status, txHash: write?.txHash, blockNumber: write?.blockNumber, publisher: list.issuerDid },
+      };
+    });
   }
 }
