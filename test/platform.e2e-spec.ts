@@ -6,7 +6,9 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { jest } from '@jest/globals';
 import { runCli } from '../src/cli.js';
-import { parseApiKey } from '../src/common/index.js';
+import { parseApiKey, SingleFlight } from '../src/common/index.js';
+import { Database } from '../src/persistence/index.js';
+import { holdNextCall } from './support/hold.js';
 import { eventually, startTestApp, type TestApp } from './support/test-app.js';
 
 /** HTTP platform: limits, timeouts, rate limits, security headers, CORS, one error shape, access log, signals. */
@@ -379,6 +381,27 @@ describe('HTTP platform', () => {
       expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
       expect(statSync(dirname(path)).mode & 0o077).toBe(0);
     });
+  });
+
+  it('shares one check of the database and chain among health probes that arrive at once', async () => {
+    const asked = jest.spyOn(SingleFlight.prototype, 'run');
+    // The database's ping: only a health check sends it (the chain client is polled by others too).
+    const held = holdNextCall(app.app.get(Database), 'ping');
+    try {
+      const probes = Promise.all(Array.from({ length: 6 }, () => fetch(app.url + '/health')));
+      await held.reached;
+      await eventually(async () => (asked.mock.calls.filter(([key]) => key === 'health').length >= 6 ? true : undefined));
+      held.release();
+      expect((await probes).map((response) => response.status)).toEqual(Array(6).fill(200));
+      expect(held.spy).toHaveBeenCalledTimes(1);
+      // Nothing is kept: the next probe checks again.
+      expect((await fetch(app.url + '/health')).status).toBe(200);
+      expect(held.spy).toHaveBeenCalledTimes(2);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+      asked.mockRestore();
+    }
   });
 
   describe('database outage (PostgreSQL)', () => {

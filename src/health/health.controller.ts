@@ -4,7 +4,15 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '../persistence/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { ApiProblemResponses, bearerToken, DatabaseOutage, notFound, secretsEqual, unauthorized } from '../common/index.js';
+import {
+  ApiProblemResponses,
+  bearerToken,
+  DatabaseOutage,
+  notFound,
+  secretsEqual,
+  SingleFlight,
+  unauthorized,
+} from '../common/index.js';
 import { ChainClient, OutboxService } from '../chain/index.js';
 import { AuditAnchoring } from '../audit/index.js';
 import { healthResultSchema } from './health.schemas.js';
@@ -12,6 +20,12 @@ import { healthResultSchema } from './health.schemas.js';
 @ApiTags('operations')
 @Controller()
 export class HealthController {
+  /**
+   * Checks in flight, shared by the probes that arrive meanwhile: anyone may call /health, and each check
+   * asks the database and the chain node, so a flood of probes must not become a flood of chain calls.
+   */
+  private readonly checks = new SingleFlight<Awaited<ReturnType<HealthCheckService['check']>>>();
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -40,6 +54,10 @@ export class HealthController {
   }
 
   private runChecks() {
+    return this.checks.run('health', () => this.checkDependencies());
+  }
+
+  private checkDependencies() {
     return this.health.check([
       () =>
         this.indicators
