@@ -1,12 +1,12 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 
-/**
- * Addresses a request chosen by a client must never reach: this host, private and shared networks, link-local
- * (cloud metadata at 169.254.169.254), multicast, reserved and documentation ranges (RFC 6890 and its IPv6
- * peers).
- */
-const NOT_PUBLIC = new BlockList();
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Loopback, private, link-local, CGNAT, multicast, unspecified, documentation and reserved ranges. */
+const forbidden = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -16,6 +16,7 @@ for (const [network, prefix] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -23,29 +24,53 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
-  NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
+  forbidden.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
+  ['2001::', 23],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const)
-  NOT_PUBLIC.addSubnet(network, prefix, 'ipv6');
+  forbidden.addSubnet(network, prefix, 'ipv6');
+
+/** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16). */
+function embeddedIpv4(address: string): string | undefined {
+  const lower = address.toLowerCase();
+  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (dotted) return dotted[1];
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  const sixToFour = /^2002:([0-9a-f]{1,4}):([0-9a-f]{1,4}):/.exec(lower);
+  const pair = hex ?? sixToFour;
+  if (!pair) return undefined;
+  const high = parseInt(pair[1]!, 16);
+  const low = parseInt(pair[2]!, 16);
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
+/**
+ * Why a connection a client chose (a webhook, a did:web host) may not go to this IP address, or undefined if it
+ * may. `allowLoopback`: tests and development only.
+ */
+export function addressProblem(address: string, policy: { allowLoopback: boolean }): string | undefined {
+  const family = isIP(address);
+  if (family === 0) return 'not an IP address';
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const v4 = type === 'ipv6' ? embeddedIpv4(address) : undefined;
+  if (v4 !== undefined) return addressProblem(v4, policy);
+  if (policy.allowLoopback && loopback.check(address, type)) return undefined;
+  if (type === 'ipv6' && address.toLowerCase().startsWith('::ffff:')) return 'a mapped address';
+  if (forbidden.check(address, type)) return 'a loopback, private, link-local, multicast or reserved address';
+  return undefined;
+}
 
 /** True for an IP address on the public internet (false for anything that is not an address). */
 export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  // IPv4 mapped into IPv6 is judged as the IPv4 address it carries (a BlockList rule for ::ffff:0:0/96
-  // would also match every IPv4 address checked as such).
-  const mapped = family === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
-  if (mapped) return isPublicAddress(mapped);
-  if (family === 6 && /^::ffff:/i.test(address)) return false;
-  return !NOT_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return addressProblem(address, { allowLoopback: false }) === undefined;
 }
 
 /** The error of a connection refused because its host is not public (`code` ENOTPUBLIC). */

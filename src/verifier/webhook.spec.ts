@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { addressProblem, postWebhook, resolvePublicAddresses, webhookUrlProblem } from './webhook.js';
+import { addressProblem } from '../common/index.js';
+import { postWebhook, resolvePublicAddresses, webhookUrlProblem } from './webhook.js';
 
 const strict = { production: false, allowLoopback: false };
 const production = { production: true, allowLoopback: false };
