@@ -1,41 +1,51 @@
-import { isPublicAddress, publicOnlyLookup } from './public-address.js';
+import { addressProblem, isPublicAddress, publicOnlyLookup } from './public-address.js';
 
-describe('isPublicAddress', () => {
+const strict = { allowLoopback: false };
+const tests = { allowLoopback: true };
+
+describe('addressProblem (webhooks, did:web hosts)', () => {
   it.each([
     '127.0.0.1',
+    '127.8.9.10',
     '10.1.2.3',
     '172.16.0.1',
-    '172.31.255.255',
     '192.168.1.1',
     '169.254.169.254',
     '100.64.0.1',
     '0.0.0.0',
     '224.0.0.1',
     '255.255.255.255',
-    '::1',
     '::',
+    '::1',
     'fe80::1',
+    'fc00::1',
     'fd12:3456::1',
+    'ff02::1',
     '::ffff:127.0.0.1',
-    '::ffff:10.0.0.1',
     '::ffff:7f00:1',
-    '2001:db8::1',
-    'not-an-address',
-    'localhost',
+    '::ffff:10.0.0.1',
+    '::ffff:169.254.169.254',
+    '64:ff9b::a9fe:a9fe',
+    '2002:7f00:1::',
   ])('refuses %s', (address) => {
-    expect(isPublicAddress(address)).toBe(false);
+    expect(addressProblem(address, strict)).toBeDefined();
   });
 
-  it.each([
-    '8.8.8.8',
-    '::ffff:8.8.8.8',
-    '1.1.1.1',
-    '172.32.0.1',
-    '192.169.0.1',
-    '2606:4700:4700::1111',
-    '2a00:1450:4001:80b::200e',
-  ])('accepts %s', (address) => {
-    expect(isPublicAddress(address)).toBe(true);
+  it('accepts public addresses; loopback only with WEBHOOK_ALLOW_PRIVATE, never other private ranges', () => {
+    expect(addressProblem('93.184.216.34', strict)).toBeUndefined();
+    expect(addressProblem('2606:2800:220:1:248:1893:25c8:1946', strict)).toBeUndefined();
+    expect(addressProblem('127.0.0.1', tests)).toBeUndefined();
+    expect(addressProblem('::1', tests)).toBeUndefined();
+    expect(addressProblem('10.0.0.1', tests)).toBeDefined();
+    expect(addressProblem('169.254.169.254', tests)).toBeDefined();
+  });
+});
+
+describe('isPublicAddress', () => {
+  it('is addressProblem without loopback, and false for what is not an address', () => {
+    for (const address of ['127.0.0.1', '::1', '10.0.0.1', 'localhost', 'not-an-address'])
+      expect(isPublicAddress(address)).toBe(false);
+    for (const address of ['8.8.8.8', '::ffff:8.8.8.8', '2606:4700:4700::1111']) expect(isPublicAddress(address)).toBe(true);
   });
 });
 
