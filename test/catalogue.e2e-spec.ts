@@ -8,6 +8,7 @@ import * as vc from '@digitalbazaar/vc';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import { runCli } from '../src/cli.js';
+import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { jest } from '@jest/globals';
 import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
@@ -126,10 +127,25 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(unknownClaim.body.violations).toEqual([{ path: 'selectivelyDisclosable', message: 'unknown claim nope' }]);
 
     expect(await configurations(app)).not.toContain('fishing-permit.sd_jwt');
-    const created = await app.operator('POST', '/operator/catalogue', FISHING_PERMIT);
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: 'fishing-permit', version: 1, status: 'active', multipleSubjects: false });
-    expect(await configurations(app)).toEqual(expect.arrayContaining(['fishing-permit.sd_jwt', 'fishing-permit.jwt_vc']));
+    // The metadata is made once per catalogue revision, not per request.
+    const made = jest.spyOn(app.app.get(Oid4vciProtocol).issuer, 'createCredentialIssuerMetadata');
+    const catalogue = app.app.get(Catalogue);
+    const revision = catalogue.revision;
+    try {
+      await configurations(app);
+      expect(made).not.toHaveBeenCalled();
+      const created = await app.operator('POST', '/operator/catalogue', FISHING_PERMIT);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ id: 'fishing-permit', version: 1, status: 'active', multipleSubjects: false });
+      expect(await configurations(app)).toEqual(expect.arrayContaining(['fishing-permit.sd_jwt', 'fishing-permit.jwt_vc']));
+      await configurations(app);
+      await configurations(app);
+      // Once per revision (the create's own reload, and perhaps a poll that raced it), not once per request.
+      expect(made.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(made.mock.calls.length).toBeLessThanOrEqual(catalogue.revision - revision);
+    } finally {
+      made.mockRestore();
+    }
     await eventually(async () => ((await configurations(replica)).includes('fishing-permit.sd_jwt') ? true : undefined));
 
     const again = await app.operator('POST', '/operator/catalogue', FISHING_PERMIT);

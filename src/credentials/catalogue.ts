@@ -168,6 +168,8 @@ export function readSeedDefinitions(directory: string): LicenceTypeDefinition[] 
  * this object sees created, versioned and retired types at once.
  */
 export class Catalogue {
+  /** Moves with every `replace`: what is derived from the content may be kept per revision. */
+  revision = 0;
   private types = new Map<string, LicenceType>();
   private full = new Map<string, ValidateFunction>();
   private partial = new Map<string, ValidateFunction>();
@@ -207,6 +209,7 @@ export class Catalogue {
     this.types = types;
     this.full = full;
     this.partial = partial;
+    this.revision++;
   }
 
   /** The types that may be issued (active); what OID4VCI metadata and the type list show. */

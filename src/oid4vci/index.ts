@@ -1,5 +1,6 @@
 export {
   credentialConfigurations,
+  deepFreeze,
   configurationId,
   parseConfigurationId,
   authorizationServerMetadataFor,

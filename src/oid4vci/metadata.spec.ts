@@ -15,6 +15,19 @@ const base = 'https://issuer.example';
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), base);
 
 describe('OID4VCI metadata', () => {
+  it('makes the configurations once per catalogue revision, frozen, and anew after a replace', () => {
+    const own = Catalogue.load(join(projectRoot(), 'catalogue'), base);
+    const first = credentialConfigurations(own);
+    expect(credentialConfigurations(own)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first['driving-licence.sd_jwt']!['credential_metadata'])).toBe(true);
+    own.replace(own.all().filter((type) => type.id !== 'driving-licence'));
+    const after = credentialConfigurations(own);
+    expect(after).not.toBe(first);
+    expect(Object.keys(after)).not.toContain('driving-licence.sd_jwt');
+    expect(Object.keys(first)).toContain('driving-licence.sd_jwt');
+  });
+
   it('names configurations <type>.<sd_jwt|jwt_vc> and reads them back', () => {
     expect(configurationId('driving-licence', 'dc+sd-jwt')).toBe('driving-licence.sd_jwt');
     expect(configurationId('driving-licence', 'jwt_vc_json')).toBe('driving-licence.jwt_vc');

@@ -89,8 +89,35 @@ function claims(type: LicenceType, prefix: string[]) {
   });
 }
 
-/** OID4VCI 1.0 `credential_configurations_supported`, generated from the licence catalogue. */
-export function credentialConfigurations(catalogue: Catalogue): Record<string, Record<string, unknown>> {
+/** What `credentialConfigurations` made, per catalogue, for the revision it was made from. */
+const configurationsMade = new WeakMap<
+  Catalogue,
+  { revision: number; configurations: Record<string, Record<string, unknown>> }
+>();
+
+/**
+ * OID4VCI 1.0 `credential_configurations_supported`, generated from the licence catalogue: once per catalogue
+ * revision (the metadata endpoint, the token, authorize and credential paths all ask), frozen, since every
+ * caller shares it.
+ */
+export function credentialConfigurations(catalogue: Catalogue): Readonly<Record<string, Record<string, unknown>>> {
+  const made = configurationsMade.get(catalogue);
+  if (made?.revision === catalogue.revision) return made.configurations;
+  const configurations = deepFreeze(makeConfigurations(catalogue));
+  configurationsMade.set(catalogue, { revision: catalogue.revision, configurations });
+  return configurations;
+}
+
+/** Freezes a JSON-like value all the way down (metadata shared by every request must not be changed by one). */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+function makeConfigurations(catalogue: Catalogue): Record<string, Record<string, unknown>> {
   const configurations: Record<string, Record<string, unknown>> = {};
   for (const type of catalogue.list()) {
     const common = {

@@ -10,6 +10,7 @@ import {
   authorizationServerMetadataFor,
   credentialConfigurations,
   credentialIssuerMetadataFor,
+  deepFreeze,
   OID4VCI_ENDPOINTS,
 } from '../../oid4vci/index.js';
 import { TokenKeys } from '../authorization-server/token-keys.js';
@@ -25,6 +26,14 @@ export class Oid4vciProtocol {
   readonly issuer: Openid4vciIssuer;
   readonly authorizationServer: Oauth2AuthorizationServer;
   readonly resourceServer: Oauth2ResourceServer;
+  private asMetadata: ReturnType<Oauth2AuthorizationServer['createAuthorizationServerMetadata']> | undefined;
+  private catalogueMetadata:
+    | {
+        revision: number;
+        credentialIssuer: ReturnType<Openid4vciIssuer['createCredentialIssuerMetadata']>;
+        issuerMetadata: IssuerMetadataResult;
+      }
+    | undefined;
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -57,22 +66,40 @@ export class Oid4vciProtocol {
     return requestLike(this.base, request.method, request.url, request.headers);
   }
 
+  /** The authorization server's metadata: fixed by the configuration, made (and checked by the library) once. */
   authorizationServerMetadata() {
-    return this.authorizationServer.createAuthorizationServerMetadata(authorizationServerMetadataFor(this.base));
+    const made =
+      this.asMetadata ??
+      deepFreeze(this.authorizationServer.createAuthorizationServerMetadata(authorizationServerMetadataFor(this.base)));
+    this.asMetadata = made;
+    return made;
   }
 
+  /** The credential issuer's metadata, made once per catalogue revision (every wallet request reads it). */
   credentialIssuerMetadata() {
-    return this.issuer.createCredentialIssuerMetadata(credentialIssuerMetadataFor(this.base, this.catalogue) as never);
+    return this.madeForCatalogue().credentialIssuer;
   }
 
   /** Both metadata documents together, as the library's issuer functions take them. */
   issuerMetadata(): IssuerMetadataResult {
-    return {
-      originalDraftVersion: Openid4vciVersion.V1,
-      credentialIssuer: this.credentialIssuerMetadata(),
-      authorizationServers: [this.authorizationServerMetadata()],
-      knownCredentialConfigurations: credentialConfigurations(this.catalogue) as never,
-    } as IssuerMetadataResult;
+    return this.madeForCatalogue().issuerMetadata;
+  }
+
+  private madeForCatalogue() {
+    if (this.catalogueMetadata?.revision !== this.catalogue.revision) {
+      const revision = this.catalogue.revision;
+      const credentialIssuer = deepFreeze(
+        this.issuer.createCredentialIssuerMetadata(credentialIssuerMetadataFor(this.base, this.catalogue) as never),
+      );
+      const issuerMetadata = deepFreeze({
+        originalDraftVersion: Openid4vciVersion.V1,
+        credentialIssuer,
+        authorizationServers: [this.authorizationServerMetadata()],
+        knownCredentialConfigurations: credentialConfigurations(this.catalogue) as never,
+      } as IssuerMetadataResult);
+      this.catalogueMetadata = { revision, credentialIssuer, issuerMetadata };
+    }
+    return this.catalogueMetadata;
   }
 
   private async signOwnJwt(publicJwk: Jwk, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
