@@ -16,31 +16,17 @@ export function wantsDataIntegrity(accept: string | undefined): boolean {
   });
 }
 
-const CACHE_SIZE = 256;
-
 /**
  * The Data Integrity form of a published Bitstring Status List: the same credential as the vc+jwt
  * publication (the JWT's registered claims dropped), secured with ecdsa-rdfc-2019 by the agency key through
- * src/keys, once per publication (a small cache). The anchored digest stays that of the vc+jwt bytes.
+ * src/keys. Made once per served version: `ServedLists` keeps it with the version's bytes. The anchored
+ * digest stays that of the vc+jwt bytes.
  */
 @Injectable()
 export class DataIntegrityStatusLists {
-  private readonly cache = new Map<string, Promise<Record<string, unknown>>>();
-
   constructor(private readonly keys: KeyService) {}
 
-  secured(list: StatusListEntity, publication: StatusPublicationEntity): Promise<Record<string, unknown>> {
-    let secured = this.cache.get(publication.id);
-    if (!secured) {
-      secured = this.secure(list, publication);
-      secured.catch(() => this.cache.delete(publication.id));
-      this.cache.set(publication.id, secured);
-      if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
-    }
-    return secured;
-  }
-
-  private async secure(list: StatusListEntity, publication: StatusPublicationEntity): Promise<Record<string, unknown>> {
+  async secured(list: StatusListEntity, publication: StatusPublicationEntity): Promise<Record<string, unknown>> {
     const payload = JSON.parse(Buffer.from(publication.jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<
       string,
       unknown

@@ -7,7 +7,7 @@ import { AuditLog } from '../audit/index.js';
 import { StatusRepository, type KnownListBytes } from './status.repository.js';
 import { StatusIndexAllocator, type ListIssuer, type StatusAllocation } from './index-allocator.js';
 import { StatusListPublisher } from './list-publisher.js';
-import { LIST_MEDIA_TYPE, PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
+import { PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
 import type { StatusListKind, StatusPurpose } from './status.entity.js';
 
 export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
@@ -44,10 +44,6 @@ export class StatusService {
 
   listUrl(listId: string, purpose: StatusPurpose): string {
     return statusListUrl(this.baseUrl, listId, purpose);
-  }
-
-  mediaType(kind: StatusListKind): string {
-    return LIST_MEDIA_TYPE[kind];
   }
 
   /**
