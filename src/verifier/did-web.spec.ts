@@ -65,6 +65,8 @@ describe('fetchDidWebDocument', () => {
     expect(await fetchDidWebDocument(did, options('all', { maxBytes: 1_024 }))).toBeUndefined();
     reply = (_url, _did, response) => response.end(JSON.stringify(document('did:web:other.example')));
     expect(await fetchDidWebDocument(did, options('all'))).toBeUndefined();
+    // A port no URL can carry is a DID that does not resolve, not a host that could not be reached.
+    expect(await fetchDidWebDocument('did:web:example.com%3A99999', options('all'))).toBeUndefined();
   });
 
   it('gives up on a host that answers too slowly in all, even one that keeps sending', async () => {

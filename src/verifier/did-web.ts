@@ -24,7 +24,9 @@ export function didWebUrl(did: string, allowHttp: boolean): URL | undefined {
   const host = match[1]!.replace('%3A', ':');
   const path = match[2] ? `${match[2].slice(1).split(':').join('/')}/did.json` : '.well-known/did.json';
   const loopback = /^(localhost|127\.\d+\.\d+\.\d+)(:\d+)?$/.test(host);
-  return new URL(`${allowHttp && loopback ? 'http' : 'https'}://${host}/${path}`);
+  // URL.canParse: a port above 65535 matches the pattern but makes no URL; such a DID does not resolve.
+  const url = `${allowHttp && loopback ? 'http' : 'https'}://${host}/${path}`;
+  return URL.canParse(url) ? new URL(url) : undefined;
 }
 
 /**
