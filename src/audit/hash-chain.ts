@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { merged } from '../common/merged.js';
 
 /**
  * The audit log's hash chain (ADR 16): each entry commits to the previous entry's hash, so an edited,
@@ -54,9 +55,7 @@ export function canonicalJson(value: unknown): string {
 export function entryHash(content: AuditEntryContent): string {
   const { seq, at, kind, actor, subject, data, prevHash } = content;
   if (!Number.isSafeInteger(seq) || seq < 1) throw new Error(`Audit sequence numbers start at 1: ${seq}`);
-  return createHash('sha256')
-    .update(DOMAIN + canonicalJson({ seq, at, kind, actor, subject, data, prevHash }), 'utf8')
-    .digest('hex');
+  return hash('sha256', DOMAIN + canonicalJson({ seq, at, kind, actor, subject, data, prevHash }), 'hex');
 }
 
 /**
@@ -74,10 +73,9 @@ export function nextStoredEntry(
   const { at, kind, actor, subject } = event;
   const s = JSON.stringify;
   const canonical = `{"actor":${s(actor)},"at":${s(at)},"data":${dataJson},"kind":${s(kind)},"prevHash":${s(prevHash)},"seq":${s(seq)},"subject":${s(subject)}}`;
-  const hash = createHash('sha256')
-    .update(DOMAIN + canonical, 'utf8')
-    .digest('hex');
-  return { seq, at, kind, actor, subject, data: dataJson, prevHash, entryHash: hash };
+  // One-shot hash: no Hash object, whose native handle a scavenge would have to release.
+  const digest = hash('sha256', DOMAIN + canonical, 'hex');
+  return { seq, at, kind, actor, subject, data: dataJson, prevHash, entryHash: digest };
 }
 
 /** The entry that follows `prev` (or the first one when prev is undefined). */
@@ -85,8 +83,8 @@ export function nextEntry(
   prev: { seq: number; entryHash: string } | undefined,
   event: Omit<AuditEntryContent, 'seq' | 'prevHash'>,
 ): AuditEntryRecord {
-  const content = { ...event, seq: (prev?.seq ?? 0) + 1, prevHash: prev?.entryHash ?? GENESIS_HASH };
-  return { ...content, entryHash: entryHash(content) };
+  const content = merged(event, { seq: (prev?.seq ?? 0) + 1, prevHash: prev?.entryHash ?? GENESIS_HASH });
+  return merged(content, { entryHash: entryHash(content) });
 }
 
 export type ChainBreak =

@@ -53,6 +53,7 @@ export { BackgroundJob } from './background-job.js';
 export { EventLoopLoad, eventLoopLoad } from './event-loop-load.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export { SingleFlight } from './single-flight.js';
+export { merged } from './merged.js';
 export { addressProblem, isPublicAddress, NotPublicAddress, publicOnlyLookup } from './public-address.js';
 export {
   ApiJsonResponse,

@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { merged } from './merged.js';
 
 /** Paths that must never reach a log line, whatever object a caller logs. */
 export const REDACTED_LOG_PATHS = [
@@ -69,10 +70,10 @@ export class PinoNestLogger implements LoggerService {
     const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
     if (message instanceof Error) {
-      this.pino[target]({ ...fields, err: message }, message.message);
+      this.pino[target](merged(fields, { err: message }), message.message);
     } else if (message !== null && typeof message === 'object') {
       const text = typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
-      this.pino[target]({ ...fields, ...(message as object) }, text);
+      this.pino[target](merged(fields, message), text);
     } else {
       // Nest passes an error's stack as the string before the context.
       if (level === 'error' && typeof rest[0] === 'string') fields['stack'] = rest.shift();

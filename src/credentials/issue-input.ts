@@ -1,4 +1,5 @@
 import type { Catalogue, CatalogueFormat, LicenceType } from './catalogue.js';
+import { merged } from '../common/merged.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { validateCredential, VCDM2_CONTEXT, type VcdmRule } from './vcdm2.js';
 
@@ -137,7 +138,8 @@ export function buildCredentialDocument(
   document: Json,
   fill: { id: string; validFrom: Date; validUntil?: Date; holderDid?: string; status?: Json[] },
 ): Json {
-  const built: Json = { ...document };
+  // A copy that takes members below: `merged`, so that the copy does not get a hidden class of its own (ADR 33).
+  const built: Json = merged(document, {});
   built['id'] ??= fill.id;
   built['validFrom'] ??= iso(fill.validFrom);
   if (fill.validUntil) built['validUntil'] ??= iso(fill.validUntil);
@@ -156,15 +158,14 @@ export function vcJwtPayload(document: Json): Json {
   const issuer = document['issuer'];
   const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
   const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
-  return {
-    ...document,
+  return merged(document, {
     iss: isObject(issuer) ? issuer['id'] : issuer,
     jti: document['id'],
     iat: Math.floor(Date.now() / 1000),
     ...(seconds(document['validFrom']) !== undefined ? { nbf: seconds(document['validFrom']) } : {}),
     ...(seconds(document['validUntil']) !== undefined ? { exp: seconds(document['validUntil']) } : {}),
     ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
-  };
+  });
 }
 
 /** The context that gives catalogue claims and types terms when a shorthand request asks for Data Integrity. */

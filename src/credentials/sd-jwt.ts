@@ -11,6 +11,7 @@ import {
   type DecodedJws,
   type Signer,
 } from './jws.js';
+import { merged } from '../common/merged.js';
 
 /**
  * 128-bit salts, base64url, cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of
@@ -56,12 +57,11 @@ export function createDisclosure(name: string, value: unknown): { disclosure: st
 export async function issueSdJwt(input: SdJwtIssueInput): Promise<string> {
   const disclosures = Object.entries(input.disclosable).map(([name, value]) => createDisclosure(name, value));
   const decoys = Array.from({ length: input.decoys }, () => sha256b64url(salt()));
-  const payload: Record<string, unknown> = { ...input.payload };
-  if (disclosures.length + decoys.length > 0) {
-    payload['_sd'] = [...disclosures.map((d) => d.digest), ...decoys].sort();
-    payload['_sd_alg'] = 'sha-256';
-  }
-  const jws = await signJws(input.header, payload, input.sign);
+  const digests =
+    disclosures.length + decoys.length > 0
+      ? { _sd: [...disclosures.map((d) => d.digest), ...decoys].sort(), _sd_alg: 'sha-256' }
+      : {};
+  const jws = await signJws(input.header, merged(input.payload, digests), input.sign);
   return `${jws}~${disclosures.map((d) => d.disclosure + '~').join('')}`;
 }
 

@@ -1,3 +1,4 @@
+import { merged } from '../common/merged.js';
 import { finishCredential } from './credential-checks.js';
 import { createDocumentLoader } from './data-integrity/document-loader.js';
 import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
@@ -155,28 +156,28 @@ export async function verifyPresentationDocument(
   const checks = new Checks();
   if (envelopeKind(doc) === 'EnvelopedVerifiablePresentation' || dataUrlId(doc)) {
     const token = openEnvelope(doc, 'presentation', checks);
-    if (isResult(token)) return { ...token, credentials: [] };
+    if (isResult(token)) return merged(token, { credentials: [] });
     return verifyPresentation(token, expect, context);
   }
   const limits = limitsOf(context);
   if (JSON.stringify(doc ?? null).length > limits.maxSerializedLength)
-    return {
-      ...checks.fail('format', `the presentation is longer than ${limits.maxSerializedLength} characters`),
+    return merged(checks.fail('format', `the presentation is longer than ${limits.maxSerializedLength} characters`), {
       credentials: [],
-    };
+    });
   const violations = validatePresentation(doc);
-  if (violations.length) return { ...checks.fail('data_model', violationsReason(violations), { violations }), credentials: [] };
+  if (violations.length)
+    return merged(checks.fail('data_model', violationsReason(violations), { violations }), { credentials: [] });
   const presentation = doc as Json;
   const embedded = [presentation['verifiableCredential'] ?? []].flat();
   if (embedded.length > limits.maxCredentialsPerPresentation)
-    return {
-      ...checks.fail('format', `the presentation carries more than ${limits.maxCredentialsPerPresentation} credentials`),
-      credentials: [],
-    };
+    return merged(
+      checks.fail('format', `the presentation carries more than ${limits.maxCredentialsPerPresentation} credentials`),
+      { credentials: [] },
+    );
   const holder = issuerIdOf(presentation['holder']) as string | undefined;
   if ('proof' in presentation) {
     const proof = dataIntegrityProof(presentation);
-    if (!('proof' in proof)) return { ...checks.fail('format', proof.problem!), credentials: [] };
+    if (!('proof' in proof)) return merged(checks.fail('format', proof.problem!), { credentials: [] });
     checks.pass('format', `ldp_vp ${String(proof.proof['cryptosuite'])}`);
     const { state, loader } = trackedResolver(context);
     const outcome = await verifyPresentationProof(presentation, loader, {
@@ -184,20 +185,21 @@ export async function verifyPresentationDocument(
       challenge: expect.nonce,
       domain: expect.audience,
     });
-    if (state.unavailable) return { ...checks.fail('holder_binding', state.unavailable), credentials: [] };
+    if (state.unavailable) return merged(checks.fail('holder_binding', state.unavailable), { credentials: [] });
     if (!outcome.verified)
-      return { ...checks.fail(outcome.kind === 'malformed' ? 'format' : 'holder_binding', outcome.problem!), credentials: [] };
+      return merged(checks.fail(outcome.kind === 'malformed' ? 'format' : 'holder_binding', outcome.problem!), {
+        credentials: [],
+      });
     const signer = outcome.verificationMethod?.split('#')[0];
     if (holder !== undefined && signer !== holder)
-      return { ...checks.fail('holder_binding', 'the presentation is not signed by its holder'), credentials: [] };
+      return merged(checks.fail('holder_binding', 'the presentation is not signed by its holder'), { credentials: [] });
     checks.pass('holder_binding', signer);
   } else {
     checks.pass('format', 'unsigned presentation');
     if (expect.nonce !== undefined || expect.audience !== undefined)
-      return {
-        ...checks.fail('holder_binding', 'a challenge or domain was given but the presentation is not signed'),
+      return merged(checks.fail('holder_binding', 'a challenge or domain was given but the presentation is not signed'), {
         credentials: [],
-      };
+      });
     checks.pass('holder_binding', 'unsigned: the holder is not authenticated');
   }
   const presenter = checks.list.find((c) => c.check === 'holder_binding')?.reason;

@@ -18,6 +18,7 @@ import {
   type VerifierContext,
 } from './verify-common.js';
 import { verifyCredentialDocument } from './verify-document.js';
+import { merged } from '../common/merged.js';
 
 export interface PresentationResult {
   verified: boolean;
@@ -37,11 +38,8 @@ export interface PresentationExpectations extends HolderBindingExpectations {
 /** JWT VP `typ` values: `vp+jwt` (VC-JOSE-COSE; the payload is the presentation) and `JWT` (VCDM 1.1 `vp` claim). */
 const JWT_VP_TYPES = ['vp+jwt', 'JWT'];
 
-const failed = (checks: Checks, check: Check['check'], reason: string, holder?: string): PresentationResult => ({
-  ...checks.fail(check, reason),
-  ...(holder ? { holder } : {}),
-  credentials: [],
-});
+const failed = (checks: Checks, check: Check['check'], reason: string, holder?: string): PresentationResult =>
+  merged(checks.fail(check, reason), { ...(holder ? { holder } : {}), credentials: [] });
 
 /** Holder DIDs whose key the DID itself carries; a credential bound to one must be presented with that key. */
 const keyBoundDid = (did: string | undefined) => did?.startsWith('did:jwk:') || did?.startsWith('did:key:');
@@ -118,7 +116,7 @@ export function bindToPresenter(
             reason: `the credential is bound to ${subject ?? 'nobody'}, not to the presenter`,
           };
   result.checks.push(check);
-  return { ...result, verified: result.checks.every((c) => c.passed) };
+  return merged(result, { verified: result.checks.every((c) => c.passed) });
 }
 
 /**
@@ -175,7 +173,8 @@ export async function verifyPresentation(
   if (vcdm2 || (Array.isArray(presentation['@context']) && presentation['@context'][0] === VCDM2_CONTEXT)) {
     const { cnf: _cnf, ...document } = presentation;
     const violations = validatePresentation(document);
-    if (violations.length) return { ...checks.fail('data_model', violationsReason(violations), { violations }), credentials: [] };
+    if (violations.length)
+      return merged(checks.fail('data_model', violationsReason(violations), { violations }), { credentials: [] });
   }
   const inner = presentation['verifiableCredential'];
   const embedded = Array.isArray(inner) ? inner : inner === undefined ? [] : [inner];

@@ -17,6 +17,7 @@ import {
   type VerificationResult,
   type VerifierContext,
 } from './verify-common.js';
+import { merged } from '../common/merged.js';
 
 export * from './verify-common.js';
 
@@ -112,7 +113,7 @@ export async function verifyCredential(
 
   const authenticated = sdJwt ? readSdJwt(sdJwt, jws, vcdmSdJwt, context, checks) : readJose(read!, context, issuer);
   if (isResult(authenticated)) return authenticated;
-  return finishCredential(checks, { ...authenticated, claimedTypeId: claimedType?.id }, decision, context, holderBinding);
+  return finishCredential(checks, merged(authenticated, { claimedTypeId: claimedType?.id }), decision, context, holderBinding);
 }
 
 const asV2 = (value: unknown): Record<string, unknown> | undefined => {
@@ -174,18 +175,16 @@ function readSdJwt(
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     checks.pass('data_model', 'VCDM 2.0');
     const read = readJwtVc({ typ: 'vc+jwt' }, Object.fromEntries(Object.entries(disclosed).filter(([k]) => k !== 'cnf')));
-    return {
-      ...readJose(read, context, String(issuerId(disclosed['issuer']))),
-      format: 'dc+sd-jwt',
+    return merged(readJose(read, context, String(issuerId(disclosed['issuer']))), {
+      format: 'dc+sd-jwt' as const,
       holder,
       holderKeyProblem,
       sdJwt,
-    };
+    });
   }
-  const { vct, iat, nbf, exp, status, ...rest } = disclosed;
-  delete rest['cnf'];
-  // Registered JWT claims describe the credential, not the subject.
-  for (const registered of ['iss', 'sub', 'jti', 'aud']) delete rest[registered];
+  // Registered JWT claims describe the credential, not the subject. Left out by destructuring, not `delete`,
+  // which would turn the claims into a dictionary-mode object (slower to read and to serialise).
+  const { vct, iat, nbf, exp, status, cnf: _cnf, iss: _iss, sub: _sub, jti: _jti, aud: _aud, ...rest } = disclosed;
   return {
     format: 'dc+sd-jwt',
     issuer: String(jws.payload['iss']),

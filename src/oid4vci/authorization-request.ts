@@ -1,5 +1,5 @@
 import { PkceCodeChallengeMethod } from '@openid4vc/oauth2';
-import type { OAuthError } from '../common/index.js';
+import { merged, type OAuthError } from '../common/index.js';
 import { oauthError } from '../oauth/index.js';
 import type { GrantOffer } from './pre-authorized-grant.js';
 
@@ -128,7 +128,9 @@ export function authorizationResponseUrl(
   issuer: string,
 ): string {
   const url = new URL(session.redirectUri);
-  for (const [name, value] of Object.entries({ ...params, ...(session.state ? { state: session.state } : {}), iss: issuer })) {
+  for (const [name, value] of Object.entries(
+    merged(params, { ...(session.state ? { state: session.state } : {}), iss: issuer }),
+  )) {
     url.searchParams.set(name, value);
   }
   return url.toString();

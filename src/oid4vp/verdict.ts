@@ -1,5 +1,5 @@
 import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
-import { secretsEqual, sha256Hex } from '../common/index.js';
+import { merged, secretsEqual, sha256Hex } from '../common/index.js';
 import { readJosePart, type Check, type PresentationResult, type VerifiedCredential } from '../credentials/index.js';
 import type { RequestedCredential } from './dcql.js';
 import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
@@ -79,7 +79,7 @@ export function describeForDcql(
   return {
     credential_format: 'jwt_vc_json',
     type: ['VerifiableCredential', ...(vcType ? [vcType] : [])],
-    claims: { ...credential.claims, credentialSubject: credential.claims } as never,
+    claims: merged(credential.claims, { credentialSubject: credential.claims }) as never,
     cryptographic_holder_binding: holderBound,
   };
 }
@@ -147,7 +147,7 @@ export function judgePresentations(
 export type StoredVerdict = Verdict & { responseCodeHash?: string };
 
 export function verdictToStore(verdict: Verdict, responseCode: string | undefined): StoredVerdict {
-  return responseCode ? { ...verdict, responseCodeHash: sha256Hex(responseCode) } : verdict;
+  return responseCode ? merged(verdict, { responseCodeHash: sha256Hex(responseCode) }) : verdict;
 }
 
 export interface RequestProgress {

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { base64urlText } from '../common/index.js';
+import { base64urlText, merged } from '../common/index.js';
 import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
 import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
 import type { StatusListMemo, VerifiedList } from './list-memo.js';
@@ -137,7 +137,7 @@ export async function checkCredentialStatus(
     return list;
   };
   const outcome = (result: StatusOutcome): AnchoredStatusOutcome =>
-    allAnchored === undefined ? result : { ...result, anchored: allAnchored };
+    allAnchored === undefined ? result : merged(result, { anchored: allAnchored });
   try {
     if (format === 'dc+sd-jwt') {
       const reference = (status as { status_list?: { idx?: unknown; uri?: unknown } }).status_list;

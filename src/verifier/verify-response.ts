@@ -1,4 +1,5 @@
 import { UNAVAILABLE_REASONS, type Check, type PresentationResult, type VerificationResult } from '../credentials/index.js';
+import { merged } from '../common/index.js';
 
 /** VCDM 2.0 §7.1 problem types; checks without one get ours. */
 const VCDM_PROBLEM_TYPES: Partial<Record<Check['check'], string>> = {
@@ -54,5 +55,5 @@ export function verifyResponse(result: VerificationResult | PresentationResult):
       : failed.some(({ check }) => check.check === 'format' || check.check === 'data_model')
         ? 400
         : 422;
-  return { status, body: { ...result, errors, warnings } };
+  return { status, body: merged(result, { errors, warnings }) };
 }

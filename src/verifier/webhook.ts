@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { addressProblem } from '../common/index.js';
+import { addressProblem, merged } from '../common/index.js';
 
 export interface WebhookPolicy {
   /** Production: https only. */
@@ -74,7 +74,7 @@ export async function postWebhook(
       url,
       {
         method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        headers: merged(headers, { 'content-length': String(Buffer.byteLength(body)) }),
         timeout: timeoutMs,
         // Connect only to the vetted address (Node asks for a list when it races address families).
         lookup: ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>

@@ -8,7 +8,7 @@ import {
   refreshTokenGrantIdentifier,
   type RequestLike,
 } from '@openid4vc/oauth2';
-import { randomToken, sha256Hex } from '../../common/index.js';
+import { merged, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
 import { assertFreshDpop, DPOP_JTI_MARGIN_SECONDS, mapErrors, oauthError } from '../../oauth/index.js';
@@ -237,11 +237,10 @@ export class TokenService {
     }
     const response = await this.accessTokenResponse(stored!.offerId, dpop, stored!.credentialIdentifiers ?? undefined);
     // RFC 6749 §5.1: the granted scope is named when it differs from the requested one (no narrowing here).
-    return {
-      ...response,
+    return merged(response, {
       refresh_token: refreshToken,
       ...(requestedScope !== undefined ? { scope: grantedScopes.join(' ') } : {}),
-    };
+    });
   }
 
   private async revokeFamily(familyId: string, offerId: string): Promise<void> {
@@ -278,7 +277,7 @@ export class TokenService {
       if (refreshToken)
         await this.refreshTokens.insert(this.firstRefreshToken(refreshToken, offer, dpop, credentialIdentifiers, now), tx);
     });
-    return refreshToken ? { ...response, refresh_token: refreshToken } : response;
+    return refreshToken ? merged(response, { refresh_token: refreshToken }) : response;
   }
 
   private firstRefreshToken(
@@ -318,6 +317,6 @@ export class TokenService {
       dpop,
       ...(authorizationDetails ? { additionalAccessTokenPayload: { authorization_details: authorizationDetails } } : {}),
     });
-    return authorizationDetails ? { ...response, authorization_details: authorizationDetails } : response;
+    return authorizationDetails ? merged(response, { authorization_details: authorizationDetails }) : response;
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { JsonWebKey } from 'node:crypto';
 import type { RequestLike } from '@openid4vc/oauth2';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
-import { randomToken, sha256Hex } from '../../common/index.js';
+import { merged, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { mapErrors, oauthError } from '../../oauth/index.js';
 import {
@@ -102,14 +102,14 @@ export class CredentialService {
         // use, or the wallet would never learn the transaction_id it must poll with.
         // A joint-approval application (issue 16): the applicant's reference and read token ride along.
         const application = await this.approvals.applicantLink(offer.id);
-        const body = {
-          ...this.protocol.issuer.createCredentialResponse({
+        const body = merged(
+          this.protocol.issuer.createCredentialResponse({
             credentialRequest: parsed,
             transactionId,
             interval: DEFERRED_INTERVAL_SECONDS,
           }),
-          ...(application ? { application } : {}),
-        };
+          application ? { application } : {},
+        );
         await this.db.transaction(async (tx) => {
           await claimConfiguration(tx);
           await this.deferred.insert(

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hash, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { badRequest, parseOrThrow, ProblemError } from '../../common/index.js';
+import { badRequest, merged, parseOrThrow, ProblemError } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import {
   buildCredentialDocument,
@@ -313,7 +313,7 @@ export class IssuanceService {
         (type.selectivelyDisclosable.includes(name) ? disclosable : plain)[name] = value;
       }
       return issueSdJwt({
-        header: { ...header, typ: 'dc+sd-jwt' },
+        header: merged(header, { typ: 'dc+sd-jwt' }),
         payload: {
           iss: agency.did,
           vct: type.vct,
@@ -340,7 +340,7 @@ export class IssuanceService {
         status: allocation.credentialStatus,
       });
       if (options.format === 'ldp_vc') return JSON.stringify(await this.secureWithDataIntegrity(agency, document));
-      return signJws({ ...header, typ: 'vc+jwt', cty: 'vc' }, vcJwtPayload(document), sign);
+      return signJws(merged(header, { typ: 'vc+jwt', cty: 'vc' }), vcJwtPayload(document), sign);
     }
     const built = jwtVcPayload(options.dataModel ?? '2.0', {
       id: `urn:uuid:${id}`,
@@ -352,7 +352,7 @@ export class IssuanceService {
       claims: options.claims,
       status: allocation.credentialStatus,
     });
-    return signJws({ ...header, ...built.header }, built.payload, sign);
+    return signJws(merged(header, built.header), built.payload, sign);
   }
 
   /** ecdsa-rdfc-2019 with the agency's P-256 key through src/keys; the proof names its did:ethr key id. */

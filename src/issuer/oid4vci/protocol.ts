@@ -3,6 +3,7 @@ import { Oauth2AuthorizationServer, Oauth2ResourceServer, type Jwk, type Request
 import { Openid4vciIssuer, Openid4vciVersion, type IssuerMetadataResult } from '@openid4vc/openid4vci';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
+import { merged } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import { Catalogue, signJws } from '../../credentials/index.js';
 import { oid4vcCallbacks, requestLike } from '../../oauth/index.js';
@@ -107,6 +108,6 @@ export class Oid4vciProtocol {
     if (!key) throw new Error('Asked to sign with a key that is not ours');
     // Name the key by kid (every active key is in the JWKS), not by an embedded jwk.
     const { jwk: _jwk, ...rest } = header;
-    return signJws({ ...rest, kid: key.kid }, payload, (input) => this.keys.signJws(key.keyId, input));
+    return signJws(merged(rest, { kid: key.kid }), payload, (input) => this.keys.signJws(key.keyId, input));
   }
 }
