@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { projectRoot } from '../common/index.js';
 import { Catalogue } from './catalogue.js';
+import { sharesHiddenClass } from '../../test/support/hidden-class.js';
 import { buildCredentialDocument, checkIssueInput, vcJwtPayload, type IssueRule } from './issue-input.js';
 
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
@@ -238,6 +239,12 @@ describe('buildCredentialDocument and vcJwtPayload', () => {
     });
     const open = buildCredentialDocument({ ...VALID }, { ...fill, validUntil: undefined });
     expect(open).not.toHaveProperty('validUntil');
+  });
+
+  it('gives every built document and payload of one shape the same hidden class (ADR 33: none per credential)', () => {
+    const document = (i: number) => ({ '@context': [V2], type: ['VerifiableCredential'], credentialSubject: { a: i } });
+    expect(sharesHiddenClass((i) => buildCredentialDocument(document(i), fill))).toBe(true);
+    expect(sharesHiddenClass((i) => vcJwtPayload(buildCredentialDocument(document(i), fill)))).toBe(true);
   });
 
   it('mirrors issuer, id, validity and subject in registered JWT claims', () => {

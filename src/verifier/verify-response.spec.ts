@@ -1,0 +1,24 @@
+import type { VerificationResult } from '../credentials/index.js';
+import { sharesHiddenClass } from '../../test/support/hidden-class.js';
+import { verifyResponse } from './verify-response.js';
+
+const result = (i: number): VerificationResult => ({
+  verified: i % 2 === 0,
+  checks: [
+    { check: 'format', passed: true, reason: 'dc+sd-jwt' },
+    i % 2 === 0 ? { check: 'status', passed: true } : { check: 'status', passed: false, reason: 'the credential is revoked' },
+  ],
+});
+
+describe('verifyResponse', () => {
+  it('answers 200 with the result, errors and warnings, and 422 for a failed check', () => {
+    expect(verifyResponse(result(0))).toEqual({ status: 200, body: { ...result(0), errors: [], warnings: [] } });
+    const refused = verifyResponse(result(1));
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toHaveLength(1);
+  });
+
+  it('gives every body the same hidden class (ADR 33: none per request)', () => {
+    expect(sharesHiddenClass((i) => verifyResponse(result(i)).body)).toBe(true);
+  });
+});
