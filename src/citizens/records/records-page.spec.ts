@@ -1,5 +1,5 @@
 import { CSP_NONCE_PLACEHOLDER } from '../../common/index.js';
-import { recordsChooserPage, recordsPage, recordsResultPage } from './records-page.js';
+import { recordsChooserPage, recordsPage, recordsPollMs, recordsResultPage } from './records-page.js';
 
 const record = (name: string, purpose = 'checks') => ({
   at: '2026-12-01T08:00:00.000Z',
@@ -28,6 +28,7 @@ describe('records pages', () => {
       qrSvg: '<svg></svg>',
       sameDeviceUrl: 'https://chancery.example/citizens/records/same-device?type=driving-licence',
       statusUrl: 'https://chancery.example/citizens/records/requests/id-1',
+      pollMs: 2000,
     });
     // One script element, carrying the nonce placeholder the HTTP platform replaces.
     expect(html.match(/<script/g)).toHaveLength(1);
@@ -38,6 +39,14 @@ describe('records pages', () => {
     // No URL of the page or its links carries the token.
     expect(html).not.toMatch(/href="[^"]*readToken/);
     expect(html).toContain('<meta name="referrer" content="no-referrer">');
+  });
+
+  it('polls as often as the per-request limit allows, at most four times a second', () => {
+    expect(recordsPollMs(30)).toBe(2000);
+    expect(recordsPollMs(60)).toBe(1000);
+    expect(recordsPollMs(7)).toBe(8572);
+    expect(recordsPollMs(1000)).toBe(250);
+    expect(recordsPollMs(0)).toBe(250);
   });
 
   it('renders the same-device outcome on the server, escaped, without a script', () => {

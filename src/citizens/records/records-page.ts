@@ -41,7 +41,16 @@ export interface RecordsPageView {
   /** Our URL that makes the same-device request and redirects to its openid4vp:// link. */
   sameDeviceUrl: string;
   statusUrl: string;
+  /** Between two polls of the outcome (see `recordsPollMs`). */
+  pollMs: number;
 }
+
+/**
+ * As often as the per-request limit on the outcome's polls allows (RATE_LIMIT_PER_RESOURCE_PER_MINUTE: 30 by
+ * default, so every 2 s; 0 = no limit), and at most four times a second.
+ */
+export const recordsPollMs = (limitPerMinute: number): number =>
+  limitPerMinute > 0 ? Math.max(250, Math.ceil(60_000 / limitPerMinute)) : 250;
 
 /**
  * The records page: the request as a QR code (wallet on another device) and a same-device link, then a poll
@@ -57,7 +66,7 @@ export function recordsPage(view: RecordsPageView): string {
 ${recordsTable([])}
 <p id="retry" hidden><a href="">重试 / Try again</a></p>
 <script nonce="${CSP_NONCE_PLACEHOLDER}">
-const request = ${scriptJson({ url: view.statusUrl, readToken: view.readToken })};
+const request = ${scriptJson({ url: view.statusUrl, readToken: view.readToken, pollMs: view.pollMs })};
 const status = document.getElementById('status');
 function show(state, text) {
   status.dataset.status = state;
@@ -103,7 +112,7 @@ async function poll() {
     body = await response.json();
     if (!response.ok) return show('expired', '此查询已失效 / This lookup has ended');
   } catch {
-    return setTimeout(poll, 2000);
+    return setTimeout(poll, request.pollMs);
   }
   if (body.status === 'verified') {
     show('verified', '验证通过 / Verified: ' + body.credential.type);
@@ -111,8 +120,8 @@ async function poll() {
   }
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted: ' + (body.reason || ''));
   if (body.status === 'expired') return show('expired', '已过期，请重试 / Expired: start again');
-  // Every 2 s: 30 a minute, within the default per-request limit.
-  setTimeout(poll, 2000);
+  // Within the per-request limit (recordsPollMs).
+  setTimeout(poll, request.pollMs);
 }
 poll();
 </script>
