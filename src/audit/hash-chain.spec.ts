@@ -8,7 +8,6 @@ import {
   nextStoredEntry,
   type AuditEntryRecord,
 } from './hash-chain.js';
-import { sharesHiddenClass } from '../../test/support/hidden-class.js';
 
 const event = (n: number) => ({
   at: `2026-12-02T10:00:0${n % 10}.000Z`,
@@ -88,12 +87,6 @@ describe('hash chain', () => {
     entries[2] = { ...fourth, seq: 3 };
     entries[3] = { ...third, seq: 4 };
     expect(firstChainBreak(entries)).toEqual({ seq: 3, problem: 'reordered' });
-  });
-});
-
-describe('entries in memory', () => {
-  it('share one hidden class (ADR 33: none per entry)', () => {
-    expect(sharesHiddenClass((n) => nextEntry(undefined, event(n)))).toBe(true);
   });
 });
 

@@ -1,5 +1,4 @@
 import { hash } from 'node:crypto';
-import { merged } from '../common/merged.js';
 
 /**
  * The audit log's hash chain (ADR 16): each entry commits to the previous entry's hash, so an edited,
@@ -83,8 +82,8 @@ export function nextEntry(
   prev: { seq: number; entryHash: string } | undefined,
   event: Omit<AuditEntryContent, 'seq' | 'prevHash'>,
 ): AuditEntryRecord {
-  const content = merged(event, { seq: (prev?.seq ?? 0) + 1, prevHash: prev?.entryHash ?? GENESIS_HASH });
-  return merged(content, { entryHash: entryHash(content) });
+  const content = { ...event, seq: (prev?.seq ?? 0) + 1, prevHash: prev?.entryHash ?? GENESIS_HASH };
+  return { ...content, entryHash: entryHash(content) };
 }
 
 export type ChainBreak =

@@ -9,7 +9,10 @@
  * literal keeps the transitions shared. Members are defined, as by a spread (an own `__proto__` stays data).
  * ADR 33; on per-request paths use this instead of a literal that starts with a spread.
  */
-export const merged = <A extends object, B extends object>(base: A, extra: B): Omit<A, keyof B> & B => ({
+/** `A` with `B`'s members over it (a mapped type rather than `Omit`, which would drop an index signature's known keys). */
+export type Merged<A, B> = { [K in keyof A as K extends keyof B ? never : K]: A[K] } & B;
+
+export const merged = <A extends object, B extends object>(base: A, extra: B): Merged<A, B> => ({
   ...{},
   ...base,
   ...extra,

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, hash, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { base64urlText } from '../common/base64url.js';
 import { eventLoopLoad } from '../common/event-loop-load.js';
 import { duplicateJsonMember, jsonBoundsProblem } from '../common/json-bounds.js';
@@ -223,5 +223,5 @@ export function isPublicJwk(value: unknown): value is JsonWebKey {
 export function jwkThumbprint(jwk: JsonWebKey): string {
   const members =
     jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+  return hash('sha256', JSON.stringify(members), 'base64url');
 }

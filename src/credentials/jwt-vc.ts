@@ -2,6 +2,7 @@
 export type DataModel = '2.0' | '1.1';
 
 import { VCDM2_CONTEXT } from './vcdm2.js';
+import { merged } from '../common/merged.js';
 
 export { VCDM2_CONTEXT };
 export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
@@ -25,7 +26,7 @@ export function jwtVcPayload(
   model: DataModel,
   content: JwtVcContent,
 ): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const subject = { ...(content.subjectId ? { id: content.subjectId } : {}), ...content.claims };
+  const subject = merged(content.subjectId ? { id: content.subjectId } : {}, content.claims);
   const status = content.status === undefined ? {} : { credentialStatus: content.status };
   if (model === '2.0') {
     return {

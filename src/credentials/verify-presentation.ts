@@ -39,7 +39,7 @@ export interface PresentationExpectations extends HolderBindingExpectations {
 const JWT_VP_TYPES = ['vp+jwt', 'JWT'];
 
 const failed = (checks: Checks, check: Check['check'], reason: string, holder?: string): PresentationResult =>
-  merged(checks.fail(check, reason), { ...(holder ? { holder } : {}), credentials: [] });
+  merged(checks.fail(check, reason), holder ? { holder, credentials: [] } : { credentials: [] });
 
 /** Holder DIDs whose key the DID itself carries; a credential bound to one must be presented with that key. */
 const keyBoundDid = (did: string | undefined) => did?.startsWith('did:jwk:') || did?.startsWith('did:key:');

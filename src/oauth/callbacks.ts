@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import { HashAlgorithm, setGlobalConfig, type CallbackContext, type Jwk, type JwtSigner } from '@openid4vc/oauth2';
 import { decodeJws, jwkFromDidJwk, safeHolderPublicJwk, verifyJwsSignatureUnderLoad } from '../credentials/index.js';
@@ -33,7 +33,7 @@ export function oid4vcCallbacks(sign: OwnJwtSigner, fetchImpl: typeof fetch = fe
     hash: (data, alg) => {
       const name = HASHES[alg];
       if (!name) throw new Error(`Unsupported hash ${alg}`);
-      return createHash(name).update(data).digest();
+      return hash(name, data, 'buffer');
     },
     generateRandom: (length) => randomBytes(length),
     clientAuthentication: () => undefined,

@@ -1,4 +1,4 @@
-import { createHash, type JsonWebKey } from 'node:crypto';
+import { hash, type JsonWebKey } from 'node:crypto';
 import { HOLDER_KEY_ALGORITHMS } from '../credentials/index.js';
 import type { OAuthError } from '../common/index.js';
 import { oauthError, unauthorizedError } from './oauth-errors.js';
@@ -48,7 +48,7 @@ export interface JtiReplayStore {
 }
 
 /** The stored form of a jti: hashed, so a client's text is never a key, and namespaced. */
-export const dpopReplayKey = (jti: string): string => `dpop:${createHash('sha256').update(jti).digest('base64url')}`;
+export const dpopReplayKey = (jti: string): string => `dpop:${hash('sha256', jti, 'base64url')}`;
 
 /** A bad DPoP proof: invalid_dpop_proof, at the token endpoint as a 400, at a resource as a 401 with a challenge. */
 export function dpopError(status: 400 | 401, description: string): OAuthError {

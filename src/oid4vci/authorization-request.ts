@@ -129,7 +129,7 @@ export function authorizationResponseUrl(
 ): string {
   const url = new URL(session.redirectUri);
   for (const [name, value] of Object.entries(
-    merged(params, { ...(session.state ? { state: session.state } : {}), iss: issuer }),
+    merged(params, session.state ? { state: session.state, iss: issuer } : { iss: issuer }),
   )) {
     url.searchParams.set(name, value);
   }

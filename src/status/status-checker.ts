@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { base64urlText, merged } from '../common/index.js';
 import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
 import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
@@ -59,7 +59,7 @@ async function loadList(
   }
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
-  const digest = local?.digest ?? createHash('sha256').update(jwt).digest('hex');
+  const digest = local?.digest ?? hash('sha256', jwt, 'hex');
   const header = jwsHeader(jwt);
   const kid = header['kid'];
   if (header['typ'] !== expectedTyp)

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction } from 'oidc-provider';
-import { notFound } from '../../common/index.js';
+import { merged, notFound } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue } from '../../credentials/index.js';
@@ -121,11 +121,12 @@ export class CitizenLoginService {
     }
     const selected = selectLoginScope(parseScope(interaction.params.scope));
     if ('error' in selected) throw notFound('No sign-in in progress in this browser; start again from the site');
-    const started = await this.presentations.start({
-      ...(await this.requestBase(interaction, selected)),
-      returnUri: `${this.op.issuer}/interaction/${interaction.uid}/wallet-return`,
-    });
-    const next: PageState = { ...state, same: { id: started.id, link: started.link, readToken: started.readToken } };
+    const started = await this.presentations.start(
+      merged(await this.requestBase(interaction, selected), {
+        returnUri: `${this.op.issuer}/interaction/${interaction.uid}/wallet-return`,
+      }),
+    );
+    const next: PageState = merged(state, { same: { id: started.id, link: started.link, readToken: started.readToken } });
     const sealed = await this.keys.sealJson(next, `login-page:${uid}`);
     // Two clicks at once: the first stored request wins and both browsers open it.
     if (await this.logins.setSameDevice(uid, login.sameDeviceRequestId, started.id, sealed)) return started.link;

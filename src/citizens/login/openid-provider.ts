@@ -4,7 +4,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Provider, ProviderClient } from 'oidc-provider';
-import { BackgroundJob, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
+import { BackgroundJob, merged, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService, p256PublicKeyObject } from '../../keys/index.js';
 import { Catalogue, jwkThumbprint, p256HexToJwk } from '../../credentials/index.js';
@@ -143,7 +143,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
       stored && stored.accountId === accountId
         ? await this.keys.openJson<Record<string, unknown>>(stored.claimsSealed, `login-claims:${stored.grantId}`)
         : {};
-    return { accountId, claims: async () => ({ ...claims, sub: accountId }) };
+    return { accountId, claims: async () => merged(claims, { sub: accountId }) };
   }
 
   /** The ID-token key: created once per deployment in src/keys; racing replicas adopt the first one stored. */

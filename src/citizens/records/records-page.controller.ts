@@ -57,7 +57,7 @@ export class RecordsPageController {
       qrSvg: started.qrSvg,
       sameDeviceUrl: `${this.base()}/same-device?type=${encodeURIComponent(String(type))}`,
       statusUrl: `${this.base()}/requests/${started.id}`,
-      pollMs: recordsPollMs(this.config.platform.rateLimitPerResourcePerMinute),
+      pollMs: recordsPollMs([this.config.platform.rateLimitPerResourcePerMinute, this.config.platform.rateLimitPerMinute]),
     });
   }
 

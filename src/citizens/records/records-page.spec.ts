@@ -41,12 +41,14 @@ describe('records pages', () => {
     expect(html).toContain('<meta name="referrer" content="no-referrer">');
   });
 
-  it('polls as often as the per-request limit allows, at most four times a second', () => {
-    expect(recordsPollMs(30)).toBe(2000);
-    expect(recordsPollMs(60)).toBe(1000);
-    expect(recordsPollMs(7)).toBe(8572);
-    expect(recordsPollMs(1000)).toBe(250);
-    expect(recordsPollMs(0)).toBe(250);
+  it('polls as often as the tighter of the two limits allows, at most four times a second', () => {
+    expect(recordsPollMs([30, 120])).toBe(2000);
+    expect(recordsPollMs([60, 120])).toBe(1000);
+    expect(recordsPollMs([0, 120])).toBe(500);
+    expect(recordsPollMs([300, 120])).toBe(500);
+    expect(recordsPollMs([7, 0])).toBe(8572);
+    expect(recordsPollMs([1000, 1000])).toBe(250);
+    expect(recordsPollMs([0, 0])).toBe(1000);
   });
 
   it('renders the same-device outcome on the server, escaped, without a script', () => {

@@ -46,11 +46,14 @@ export interface RecordsPageView {
 }
 
 /**
- * As often as the per-request limit on the outcome's polls allows (RATE_LIMIT_PER_RESOURCE_PER_MINUTE: 30 by
- * default, so every 2 s; 0 = no limit), and at most four times a second.
+ * As often as the limits on the outcome's polls allow: per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE, 30 by
+ * default, so every 2 s) and per client address and route (RATE_LIMIT_PER_MINUTE, 120); 0 turns a limit off. At
+ * most four times a second, and once a second when both are off.
  */
-export const recordsPollMs = (limitPerMinute: number): number =>
-  limitPerMinute > 0 ? Math.max(250, Math.ceil(60_000 / limitPerMinute)) : 250;
+export function recordsPollMs(limitsPerMinute: number[]): number {
+  const limits = limitsPerMinute.filter((limit) => limit > 0);
+  return limits.length > 0 ? Math.max(250, Math.ceil(60_000 / Math.min(...limits))) : 1000;
+}
 
 /**
  * The records page: the request as a QR code (wallet on another device) and a same-device link, then a poll

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Jwk } from '@openid4vc/oauth2';
+import { merged } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import { jwkThumbprint, p256HexToJwk } from '../../credentials/index.js';
 import { TokenKeyRepository } from './token-key.repository.js';
@@ -56,7 +57,7 @@ export class TokenKeys {
   /** The JWKS (RFC 7517) of every active key: any replica may have signed a live token with any of them. */
   async jwks(): Promise<{ keys: (Jwk & { kid: string; use: 'sig'; alg: 'ES256' })[] }> {
     const keys = await this.active();
-    return { keys: keys.map((key) => ({ ...key.jwk, kid: key.kid, use: 'sig' as const, alg: 'ES256' as const })) };
+    return { keys: keys.map((key) => merged(key.jwk, { kid: key.kid, use: 'sig' as const, alg: 'ES256' as const })) };
   }
 
   /** The key new tokens are signed with. */

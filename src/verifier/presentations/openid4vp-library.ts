@@ -1,5 +1,6 @@
 import type { DecryptJweCallback, Jwk } from '@openid4vc/oauth2';
 import { Openid4vpVerifier } from '@openid4vc/openid4vp';
+import { merged } from '../../common/index.js';
 import { oid4vcCallbacks } from '../../oauth/index.js';
 
 /** Signs a request object's header and payload with one relying party's key (through src/keys). */
@@ -22,9 +23,11 @@ export function openid4vpVerifier(options: {
     });
   const callbacks = oid4vcCallbacks((_jwk, header, payload) => sign(header, payload));
   return new Openid4vpVerifier({
-    callbacks: {
-      ...callbacks,
-      signJwt: async (signer, { header, payload }) => {
+    callbacks: merged(callbacks, {
+      signJwt: async (
+        signer: Parameters<typeof callbacks.signJwt>[0],
+        { header, payload }: Parameters<typeof callbacks.signJwt>[1],
+      ) => {
         const jwt = await sign(header, payload);
         return { jwt, signerJwk: (signer as { publicJwk?: Jwk }).publicJwk ?? options.signerJwk ?? ({} as Jwk) };
       },
@@ -32,6 +35,6 @@ export function openid4vpVerifier(options: {
         throw new Error('The verifier does not encrypt');
       },
       decryptJwe: options.decrypt ?? (async () => ({ decrypted: false as const })),
-    },
+    }),
   });
 }
