@@ -69,11 +69,9 @@ export class Oid4vciProtocol {
 
   /** The authorization server's metadata: fixed by the configuration, made (and checked by the library) once. */
   authorizationServerMetadata() {
-    const made =
-      this.asMetadata ??
-      deepFreeze(this.authorizationServer.createAuthorizationServerMetadata(authorizationServerMetadataFor(this.base)));
-    this.asMetadata = made;
-    return made;
+    return (this.asMetadata ??= deepFreeze(
+      this.authorizationServer.createAuthorizationServerMetadata(authorizationServerMetadataFor(this.base)),
+    ));
   }
 
   /** The credential issuer's metadata, made once per catalogue revision (every wallet request reads it). */
