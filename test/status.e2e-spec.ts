@@ -723,13 +723,15 @@ describe('status lists', () => {
 describe('status lists while the chain is down', () => {
   let app: TestApp;
   let apiKey: string;
+  let endOutage: (() => void) | undefined;
 
   beforeAll(async () => {
-    // The node is restarted (and rebuilt from the journal) 15 s after it dies.
-    app = await startTestApp({ STATUS_PUBLISH_INTERVAL_MS: '3600000', CHAIN_EMBEDDED_RESTART_MS: '15000' });
+    // The node is restarted (and rebuilt from the journal) 1 s after it dies: held by the test until the outage was observed.
+    app = await startTestApp({ STATUS_PUBLISH_INTERVAL_MS: '3600000', CHAIN_EMBEDDED_RESTART_MS: '1000' });
     ({ apiKey } = await createActiveAgency(app, 'outage-office', 'Outage Office', ['driving-licence']));
   });
   afterAll(async () => {
+    endOutage?.();
     await app?.close();
   });
 
@@ -749,6 +751,8 @@ describe('status lists while the chain is down', () => {
     expect(statusCheck(await verify())).toEqual({ check: 'status', passed: true, reason: 'valid', anchored: true });
 
     const node = app.embeddedChain!;
+    const restarting = holdNextCall(node, 'restart');
+    endOutage = restarting.release;
     await node.kill();
     expect(node.running).toBe(false);
     const revoked = await app.call('POST', `/credentials/${issued.body.credentialId}/status`, {
@@ -770,6 +774,7 @@ describe('status lists while the chain is down', () => {
     const served = decodeJwt(await (await fetch(uri)).text()) as { version: number };
     expect(served.version).toBe(history.length);
 
+    restarting.release();
     const after = await eventually(async () => {
       const check = statusCheck(await verify());
       return check?.anchored ? check : undefined;

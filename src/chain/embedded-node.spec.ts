@@ -25,6 +25,16 @@ describe('EmbeddedChainNode', () => {
     await expect(started).rejects.toMatchObject({ port, foundChainId: 7777 });
   });
 
+  it('refuses a port held by a program that is no JSON-RPC node, saying so', async () => {
+    const port = await freePort();
+    orphan = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => orphan!.listen(port, '127.0.0.1', resolve));
+
+    const started = EmbeddedChainNode.start({ chainId: 7777, port, readyTimeoutMs: 5_000 });
+    await expect(started).rejects.toMatchObject({ name: 'EmbeddedNodePortBusyError', port, foundChainId: undefined });
+    await expect(started).rejects.toThrow(`Port ${port} is held by a program that this service did not start`);
+  });
+
   it('picks free ports below the ephemeral range, which outgoing connections never take meanwhile, and above the ports fetch refuses', async () => {
     const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));

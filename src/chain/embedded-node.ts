@@ -13,14 +13,14 @@ export interface EmbeddedNodeOptions {
   readyTimeoutMs?: number;
 }
 
-/** Something answers JSON-RPC on the embedded node's port that this process did not start. */
+/** Something this process did not start holds the embedded node's port (a JSON-RPC node, if it told its chain id). */
 export class EmbeddedNodePortBusyError extends Error {
   constructor(
     readonly port: number,
     readonly foundChainId: number | undefined,
   ) {
     super(
-      `Port ${port} already has a JSON-RPC node (chain id ${foundChainId ?? 'unknown'}) that this service did not start. ` +
+      `Port ${port} is held by ${foundChainId === undefined ? 'a program' : `a JSON-RPC node (chain id ${foundChainId})`} that this service did not start. ` +
         'It may be the orphan of a Chancery that was killed, or another program: stop it, or set CHAIN_EMBEDDED_PORT ' +
         'to a free port (or CHAIN_RPC_URL to use an external node). A node we did not start is never adopted: ' +
         'we could neither restart it nor trust its state.',
@@ -135,11 +135,14 @@ export class EmbeddedChainNode {
     return this.running ? this.child?.pid : undefined;
   }
 
-  /** Throws EmbeddedNodePortBusyError if a node answers on our port while we run none. */
+  /**
+   * Throws EmbeddedNodePortBusyError if something holds our port while we run none. Whether the port is taken
+   * is decided by binding it, not by timing an answer (a busy host could make a live orphan miss a deadline);
+   * the chain id, asked for only then, just makes the message precise.
+   */
   private async refuseForeignNode(): Promise<void> {
-    if (this.running) return;
-    const found = await this.probe();
-    if (found.answers) throw new EmbeddedNodePortBusyError(this.port, found.chainId);
+    if (this.running || (await listenable(this.port)) !== undefined) return;
+    throw new EmbeddedNodePortBusyError(this.port, await this.probe(10_000));
   }
 
   /** Simulates a crash: SIGKILL, no clean shutdown. */
@@ -190,7 +193,7 @@ export class EmbeddedChainNode {
         throw new Error(`The embedded chain node exited early:\n${output}`);
       }
       // Only our own child's server counts: it must say it listens, then answer with our chain id.
-      if (listening && (await this.probe()).chainId === this.chainId) {
+      if (listening && (await this.probe()) === this.chainId) {
         ready = true;
         child.stdout!.off('data', collect);
         child.stdout!.resume();
@@ -204,23 +207,21 @@ export class EmbeddedChainNode {
     throw new Error(`The embedded chain node did not answer within ${readyTimeoutMs} ms:\n${output}`);
   }
 
-  /** Whether anything answers eth_chainId on our port, and with which chain id. */
-  private async probe(): Promise<{ answers: boolean; chainId?: number }> {
+  /** The chain id a node on our port answers eth_chainId with (undefined: no answer, or not a chain id). */
+  private async probe(timeoutMs = 1_000): Promise<number | undefined> {
     try {
       const response = await fetch(this.rpcUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-        signal: AbortSignal.timeout(1_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const body = (await response.json().catch(() => undefined)) as { result?: unknown } | undefined;
-      const chainId =
-        typeof body?.result === 'string' && /^0x[0-9a-f]{1,16}$/i.test(body.result)
-          ? Number.parseInt(body.result, 16)
-          : undefined;
-      return { answers: true, chainId };
+      return typeof body?.result === 'string' && /^0x[0-9a-f]{1,16}$/i.test(body.result)
+        ? Number.parseInt(body.result, 16)
+        : undefined;
     } catch {
-      return { answers: false };
+      return undefined;
     }
   }
 }

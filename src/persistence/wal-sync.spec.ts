@@ -121,7 +121,11 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
   it('commits a group with NORMAL and answers its callers only after the WAL flush, the connection free meanwhile', async () => {
     const walSync = db.walSync!;
     const flush = deferred();
-    const sync = jest.spyOn(walSync, 'sync').mockReturnValueOnce(flush.promise);
+    const flushing = deferred();
+    const sync = jest.spyOn(walSync, 'sync').mockImplementationOnce(() => {
+      flushing.resolve();
+      return flush.promise;
+    });
     const seen: number[] = [];
     const commit = new GroupCommit<number>(db, (jobs) => ({
       statements: [],
@@ -131,7 +135,7 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
       },
     }));
     const done = commit.submit(1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await flushing.promise;
     // Committed (visible to readers) but not flushed: the caller is not answered yet.
     expect(await dataSource.query('SELECT n FROM jobs')).toEqual([{ n: 1 }]);
     expect(await settledState(done)).toBe('pending');
@@ -193,9 +197,14 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
 
   it('makes any other write durable before it resolves and before the next work on the connection, off the event loop', async () => {
     const flush = deferred();
-    const sync = jest.spyOn(db.walSync!, 'sync').mockReturnValueOnce(flush.promise);
+    const flushing = deferred();
+    const sync = jest.spyOn(db.walSync!, 'sync').mockImplementationOnce(() => {
+      flushing.resolve();
+      return flush.promise;
+    });
     const write = db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [60]));
     const read = db.raw(undefined, (sql) => sql.all<{ n: number }>(db.driver.sql('SELECT n FROM jobs WHERE n = ?'), [60]));
+    await flushing.promise;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -276,15 +285,17 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     const barrier = db.walSync! as unknown as { flush: () => Promise<void> };
     const real = barrier.flush;
     const groupFlush = deferred();
+    const groupFlushing = deferred();
     barrier.flush = () => {
       barrier.flush = real;
+      groupFlushing.resolve();
       return groupFlush.promise;
     };
     const commit = new GroupCommit<number>(db, (jobs) => ({
       statements: jobs.map((n) => ({ sql: 'INSERT INTO jobs (n) VALUES (?)', params: [n] })),
     }));
     const group = commit.submit(84);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await groupFlushing.promise;
     const before = db.walSync!.flushes;
     const write = db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (?)', [85]));
     expect(await settledState(write)).toBe('pending');
@@ -318,9 +329,10 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     const checkpointer = new WalCheckpointer(join(dir, 'db.sqlite'), 60_000);
     try {
       // The database's own checkpoint worker may hold the checkpoint lock at this moment (PASSIVE then
-      // reports busy): ours is asked again until it gets the lock.
+      // reports busy): ours is asked again until it gets the lock (a deadline, not a count: on a busy disk one
+      // of its checkpoints can take long).
       let result = await checkpointer.checkpoint();
-      for (let attempt = 0; result.busy !== 0 && attempt < 100; attempt++) {
+      for (const deadline = Date.now() + 60_000; result.busy !== 0 && Date.now() < deadline;) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         result = await checkpointer.checkpoint();
       }
