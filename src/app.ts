@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform } from './common/index.js';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform, serveOpenApiJson } from './common/index.js';
 import { publicBaseUrl, type AppConfig } from './config/index.js';
 import { openDataSource, secureDataDir } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
@@ -93,9 +93,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       .addBearerAuth()
       .build();
     if (config.platform.docsEnabled) {
-      SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), {
-        jsonDocumentUrl: 'docs/openapi.json',
-      });
+      let document: OpenAPIObject | undefined;
+      const built = () => (document ??= SwaggerModule.createDocument(app, openApi));
+      // The UI here; the JSON by our own route, serialised once (no YAML: it was never documented).
+      SwaggerModule.setup('docs', app, built, { raw: false });
+      serveOpenApiJson(app.getHttpAdapter().getInstance(), '/docs/openapi.json', built);
     }
 
     await app.listen({ port: config.http.port, host: config.http.host });

@@ -54,6 +54,8 @@ export { EventLoopLoad, eventLoopLoad } from './event-loop-load.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export { SingleFlight } from './single-flight.js';
 export { merged } from './merged.js';
+export { entityTagOf, ifNoneMatchHits } from './conditional-get.js';
+export { serveOpenApiJson } from './openapi-document.js';
 export { addressProblem, isPublicAddress, NotPublicAddress, publicOnlyLookup } from './public-address.js';
 export {
   ApiJsonResponse,

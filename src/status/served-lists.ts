@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { SingleFlight } from '../common/index.js';
+import { entityTagOf, SingleFlight } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { DataIntegrityStatusLists } from './data-integrity-list.js';
 import { LIST_MEDIA_TYPE } from './list-urls.js';
@@ -27,8 +27,6 @@ interface ServedVersion {
   dataIntegrity?: Promise<ServedRepresentation>;
   secure(): Promise<ServedRepresentation>;
 }
-
-const tagOf = (body: string | Buffer) => `"${createHash('sha256').update(body).digest('base64url')}"`;
 
 /**
  * What the public status-list endpoint serves, remembered per list version. Relying parties poll lists
@@ -92,19 +90,19 @@ export class ServedLists {
     const utf8 = Buffer.from(publication.jwt);
     const jwt: ServedRepresentation = {
       body: publication.jwt,
-      etag: tagOf(utf8),
+      etag: entityTagOf(utf8),
       mediaType: LIST_MEDIA_TYPE[list.kind],
       lastModified: publication.createdAt,
     };
     const dataIntegrity = list.kind === 'bitstring';
     return {
       version: publication.version,
-      known: { jwt: publication.jwt, utf8, digest: createHash('sha256').update(utf8).digest('hex') },
+      known: { jwt: publication.jwt, utf8, digest: hash('sha256', utf8, 'hex') },
       jwt,
       secure: async () => {
         if (!dataIntegrity) return jwt;
         const body = JSON.stringify(await this.dataIntegrity.secured(list, publication));
-        return { body, etag: tagOf(body), mediaType: 'application/vc+ld+json', lastModified: publication.createdAt };
+        return { body, etag: entityTagOf(body), mediaType: 'application/vc+ld+json', lastModified: publication.createdAt };
       },
     };
   }

@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { z } from 'zod';
-import { parseOrThrow } from '../common/index.js';
+import { ifNoneMatchHits, parseOrThrow } from '../common/index.js';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Inject } from '@nestjs/common';
@@ -43,12 +43,7 @@ export class StatusController {
       .header('etag', etag)
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
       .header('last-modified', lastModified.toUTCString());
-    // RFC 9110 §13.1.2: If-None-Match uses the weak comparison (a proxy may have made our tag weak), and * matches.
-    const matches = ifNoneMatch?.split(',').some((tag) => {
-      const trimmed = tag.trim();
-      return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
-    });
-    if (matches) return reply.status(304).send();
+    if (ifNoneMatchHits(ifNoneMatch, etag)) return reply.status(304).send();
     return reply.status(200).header('content-type', mediaType).send(body);
   }
 
