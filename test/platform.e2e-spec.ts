@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { statSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from 'node:net';
@@ -100,6 +100,21 @@ describe('HTTP platform', () => {
       const keys = await redis.keys(`${keyPrefix}ip:POST:/oid4vci/nonce:*`);
       redis.disconnect();
       expect(keys.length).toBe(1);
+    });
+
+    it("counts HEAD as the GET it is answered by: no way around a GET route's limit", async () => {
+      // Fastify answers HEAD through the GET route's handler: the same work, so the same counters.
+      const history = `/status/${randomUUID()}/revocation/history`;
+      const heads: number[] = [];
+      for (let i = 0; i < 5; i++) heads.push((await raw('HEAD', history)).status);
+      expect(heads.slice(0, 4)).not.toContain(429);
+      expect(heads[4]).toBe(429);
+      expect((await raw('GET', history)).status).toBe(429);
+      // Per resource as well: two HEADs of one joint-approval reference leave no GET of it.
+      const reference = `/approvals/${randomUUID()}`;
+      expect((await raw('HEAD', reference)).status).not.toBe(429);
+      expect((await raw('HEAD', reference)).status).not.toBe(429);
+      expect((await raw('GET', reference)).status).toBe(429);
     });
 
     it('answers 429 as problem details elsewhere', async () => {
@@ -265,6 +280,25 @@ describe('HTTP platform', () => {
       const deep = await app.call('POST', '/credentials/verify', { body: '['.repeat(200) + ']'.repeat(200) });
       expect(deep.status).toBe(400);
       expect(deep.body.code).toBe('invalid_request');
+    });
+
+    it('refuses a fragment in the request target with 400 (no router may read the path otherwise than the limits do)', async () => {
+      // fetch drops fragments: a raw request, as an attacker would send it.
+      const url = new URL(app.url);
+      for (const target of ['/oidc/token#x', '/credentials/verify#x', '/health#']) {
+        const socket = connect(Number(url.port), url.hostname);
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(
+          `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+        );
+        await new Promise((resolve) => socket.once('close', resolve));
+        expect({ target, status: received.split('\r\n')[0] }).toEqual({ target, status: 'HTTP/1.1 400 Bad Request' });
+        expect(received).toMatch(/content-type: application\/problem\+json/i);
+        expect(received).toContain('"code":"invalid_request"');
+      }
     });
 
     it('refuses a NUL character in the URL or the body with 400, never a database error', async () => {

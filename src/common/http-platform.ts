@@ -227,6 +227,11 @@ export async function installHttpPlatform(
     if (/%00|\0/i.test(request.url)) {
       throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'The URL contains a NUL character');
     }
+    // A request target has no fragment (RFC 9112 §3.2). Routers disagree on where a path ends at a '#' (Fastify cuts
+    // it, the OpenID provider's router would see `/token#x` as /token while its rate limit saw another path).
+    if (request.url.includes('#')) {
+      throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'The URL contains a fragment (#)');
+    }
     const path = pathOf(request.url);
     if (!isCorsPath(path)) return;
     void reply.header('access-control-allow-origin', '*');

@@ -156,7 +156,9 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const route = this.routes.get(`${request.method} ${request.routeOptions.url}`);
+    // Fastify answers HEAD through the GET route's handler (exposeHeadRoutes): the same work, so the same counters.
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const route = this.routes.get(`${method} ${request.routeOptions.url}`);
     if (!route) return true;
     const counters: { key: string; limit: number }[] = [];
     if (this.options.perMinute > 0) {

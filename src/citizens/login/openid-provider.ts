@@ -226,9 +226,12 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** The endpoint a provider path names, as oidc-provider's router matches it: case-insensitive, one trailing slash. */
+/**
+ * The endpoint a provider path names, as oidc-provider's router matches it: case-insensitive, one trailing slash, the
+ * path ending at a query or a fragment (the platform refuses fragments before this; the count must not depend on it).
+ */
 export function providerRoute(path: string): string {
-  const route = (path.split('?')[0] ?? '').toLowerCase();
+  const route = (path.split(/[?#]/)[0] ?? '').toLowerCase();
   return route.length > 1 && route.endsWith('/') ? route.slice(0, -1) : route;
 }
 
