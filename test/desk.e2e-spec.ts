@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
 
@@ -91,5 +91,57 @@ describe('verifier desk page', () => {
     expect(await page.getByTestId('claims').innerText()).toMatch(/categories\s+C1\s+expiry_date\s+2033-09-09/);
     expect(await page.content()).not.toContain('440101199009091234');
     await page.close();
+  });
+
+  it('keeps waiting through a rate limit and a network failure: polls again, then shows the verdict', async () => {
+    const { apiKey } = await createActiveAgency(app, 'desk-agency-2', 'Desk test agency 2', ['driving-licence']);
+    const registered = await app.operator('POST', '/operator/relying-parties', {
+      name: 'Hotel 酒店',
+      purpose: 'Check in',
+      allowedClaims: { 'driving-licence': ['expiry_date'] },
+    });
+    const held = await citizen.receive(app, apiKey, {
+      type: 'driving-licence',
+      txCode: false,
+      claims: {
+        family_name: '李',
+        given_name: '雷',
+        birth_date: '1991-01-01',
+        licence_number: '440101199101011234',
+        categories: ['C1'],
+        expiry_date: '2031-01-01',
+      },
+    });
+    // Cross-device: no redirect, so the desk's view token releases the verdict.
+    const created = await app.call('POST', '/rp/requests', {
+      token: registered.body.apiKey,
+      body: { dcql_query: drivingLicenceQuery(app.config.http.publicUrl, ['expiry_date']) },
+    });
+    const page = await browser.newPage();
+    try {
+      // Two polls meet the per-request limit, the next one a broken connection; then the service answers.
+      let polls = 0;
+      await page.route('**/verdict?**', async (route) => {
+        polls++;
+        if (polls <= 2) {
+          return route.fulfill({
+            status: 429,
+            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
+          });
+        }
+        if (polls === 3) return route.abort('connectionreset');
+        return route.continue();
+      });
+      await page.goto(created.body.deskUrl);
+      await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
+      await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      expect(await page.getByTestId('verdict').textContent()).toContain('Waiting');
+      expect((await citizen.answer(created.body.link, held)).status).toBe(200);
+      await page.getByTestId('verdict').filter({ hasText: 'Verified' }).waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('claims').innerText()).toMatch(/expiry_date\s+2031-01-01/);
+    } finally {
+      await page.close();
+    }
   });
 });

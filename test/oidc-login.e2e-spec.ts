@@ -301,6 +301,35 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('keeps polling through a rate limit and a network failure, then continues to the portal', async () => {
+    const started = await kit.startLogin(portalA);
+    try {
+      // Two polls meet the per-sign-in limit, the next one a broken connection; then the provider answers.
+      let polls = 0;
+      await started.page.route('**/interaction/*/status', async (route) => {
+        polls++;
+        if (polls <= 2) {
+          return route.fulfill({
+            status: 429,
+            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
+          });
+        }
+        if (polls === 3) return route.abort('connectionreset');
+        return route.continue();
+      });
+      await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      expect(await started.page.locator('#status').getAttribute('data-status')).toBe('pending');
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      const callback = new URL((await started.landing).url());
+      expect(callback.searchParams.get('code')).toBeTruthy();
+      expect(callback.searchParams.get('state')).toBe(started.state);
+    } finally {
+      await started.context.close();
+    }
+  });
+
   it('lets a revoked credential not log in: the page shows the failed check, and cancelling returns access_denied', async () => {
     const other = await citizen.receive(app, agencyApiKey, {
       type: 'resident-identity',

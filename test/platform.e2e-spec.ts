@@ -117,6 +117,26 @@ describe('HTTP platform', () => {
       expect((await raw('GET', reference)).status).toBe(429);
     });
 
+    it("limits a page's poll per request only: many pages behind one address each poll their own", async () => {
+      // Five desks' verdict polls from one address: the per-IP limit (4) does not count them.
+      const desks = Array.from({ length: 5 }, () => `/rp/requests/${randomUUID()}/verdict?view=x`);
+      for (const desk of desks) expect((await raw('GET', desk)).status).not.toBe(429);
+      // One desk's polls: the per-request limit (2) does.
+      expect((await raw('GET', desks[0]!)).status).not.toBe(429);
+      expect((await raw('GET', desks[0]!)).status).toBe(429);
+    });
+
+    it('limits the desk page and the records return per request and per address', async () => {
+      const desk = `/rp/desk/${randomUUID()}?view=x`;
+      expect((await raw('GET', desk)).status).not.toBe(429);
+      expect((await raw('GET', desk)).status).not.toBe(429);
+      expect((await raw('GET', desk)).status).toBe(429);
+      const lookup = `/citizens/records/return?request=${randomUUID()}&response_code=x`;
+      expect((await raw('GET', lookup)).status).not.toBe(429);
+      expect((await raw('GET', lookup)).status).not.toBe(429);
+      expect((await raw('GET', lookup)).status).toBe(429);
+    });
+
     it('answers 429 as problem details elsewhere', async () => {
       let last: Awaited<ReturnType<TestApp['call']>> | undefined;
       for (let i = 0; i < 5; i++)

@@ -43,6 +43,7 @@ export {
   RATE_LIMIT_OPTIONS,
   THROTTLER_STORAGE,
   createThrottlerStorage,
+  pollIntervalMs,
   MemoryThrottlerStorage,
   RedisThrottlerStorage,
   type RateLimitOptions,

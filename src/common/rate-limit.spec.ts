@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryThrottlerStorage, RedisThrottlerStorage } from './rate-limit.js';
+import { MemoryThrottlerStorage, pollIntervalMs, RedisThrottlerStorage } from './rate-limit.js';
 
 describe('throttler storages', () => {
   it('counts a fixed window in memory and blocks above the limit', async () => {
@@ -28,5 +28,17 @@ describe('throttler storages', () => {
       await storage.redis.del(`${prefix}k`);
       await storage.onApplicationShutdown();
     }
+  });
+
+  it('has pages poll as often as the tighter of the limits counting them allows, at most four times a second', () => {
+    expect(pollIntervalMs([30, 120])).toBe(2000);
+    expect(pollIntervalMs([30])).toBe(2000);
+    expect(pollIntervalMs([60, 120])).toBe(1000);
+    expect(pollIntervalMs([0, 120])).toBe(500);
+    expect(pollIntervalMs([300, 120])).toBe(500);
+    expect(pollIntervalMs([7, 0])).toBe(8572);
+    expect(pollIntervalMs([1000, 1000])).toBe(250);
+    expect(pollIntervalMs([0, 0])).toBe(1000);
+    expect(pollIntervalMs([0])).toBe(1000);
   });
 });

@@ -16,6 +16,11 @@ export interface RateLimitedRoute {
   url: string;
   /** Also counted per resource: the `:id` path parameter or a hash of this body field. */
   resource?: { param: string } | { bodyField: string };
+  /**
+   * Counted per resource only: a page's poll of its own request, which many browsers behind one address (an
+   * office's NAT) make at once; each page polls within the per-resource limit (`pollIntervalMs`).
+   */
+  perResourceOnly?: true;
 }
 
 export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
@@ -38,16 +43,32 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   { method: 'GET', url: '/oidc/interaction/:uid/same-device', resource: { param: 'uid' } },
   // The wallet's return: a code that releases no verdict shows the page again with fresh requests.
   { method: 'GET', url: '/oidc/interaction/:uid/wallet-return', resource: { param: 'uid' } },
+  // The wallet-login page's poll (each unseals the page state and the verdict).
+  { method: 'GET', url: '/oidc/interaction/:uid/status', resource: { param: 'uid' }, perResourceOnly: true },
   // The holders' usage-log page: each start makes an OID4VP request; polls are per request.
   { method: 'POST', url: '/citizens/records/requests' },
   { method: 'GET', url: '/citizens/records' },
   { method: 'GET', url: '/citizens/records/same-device' },
   { method: 'GET', url: '/citizens/records/requests/:id', resource: { param: 'id' } },
+  // The wallet's return to it (a sealed cookie that can be replayed until the verdict is purged; reads every use).
+  { method: 'GET', url: '/citizens/records/return', resource: { bodyField: 'request' } },
+  // A relying party's desk page (renders a QR code) and its poll of the verdict, by the request's view token.
+  { method: 'GET', url: '/rp/desk/:id', resource: { param: 'id' } },
+  { method: 'GET', url: '/rp/requests/:id/verdict', resource: { param: 'id' }, perResourceOnly: true },
   // Joint approval (issue 16): the applicant's polls (read token) and peer departments' content requests
   // (each recovers a secp256k1 signature and reads the chain).
   { method: 'GET', url: '/approvals/:reference', resource: { param: 'reference' } },
   { method: 'GET', url: '/consortium/approvals/:applicationId/content', resource: { param: 'applicationId' } },
 ];
+
+/**
+ * How often a page polls a limited route: as often as the limits that count it allow (per minute; 0 is off), at
+ * most four times a second, and once a second when none applies.
+ */
+export function pollIntervalMs(limitsPerMinute: number[]): number {
+  const limits = limitsPerMinute.filter((limit) => limit > 0);
+  return limits.length > 0 ? Math.max(250, Math.ceil(60_000 / Math.min(...limits))) : 1000;
+}
 
 export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');
 export interface RateLimitOptions {
@@ -161,7 +182,7 @@ export class RateLimitGuard implements CanActivate {
     const route = this.routes.get(`${method} ${request.routeOptions.url}`);
     if (!route) return true;
     const counters: { key: string; limit: number }[] = [];
-    if (this.options.perMinute > 0) {
+    if (this.options.perMinute > 0 && !route.perResourceOnly) {
       counters.push({ key: `ip:${route.method}:${route.url}:${request.ip}`, limit: this.options.perMinute });
     }
     const resource = this.resourceOf(route, request);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction } from 'oidc-provider';
-import { merged, notFound } from '../../common/index.js';
+import { merged, notFound, pollIntervalMs } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue } from '../../credentials/index.js';
@@ -338,6 +338,7 @@ export class CitizenLoginService {
       crossDevice: { link: state.cross.link, qrSvg: state.cross.qrSvg, qrPng: state.cross.qrPng },
       sameDeviceUrl: `${pageUrl}/same-device`,
       statusUrl: `${pageUrl}/status`,
+      pollMs: pollIntervalMs([this.config.platform.rateLimitPerResourcePerMinute]),
       cancelUrl: `${pageUrl}/cancel`,
       notice,
     });

@@ -10,6 +10,8 @@ export interface LoginPageView {
   /** Our URL that makes the same-device request and redirects to its openid4vp:// link. */
   sameDeviceUrl: string;
   statusUrl: string;
+  /** Between two polls of the status: within its per-sign-in limit (`pollIntervalMs`). */
+  pollMs: number;
   cancelUrl: string;
   /** Shown at once, e.g. after a same-device answer that was refused. */
   notice?: { status: 'rejected' | 'expired'; failedChecks?: string[] };
@@ -58,6 +60,7 @@ export function loginPage(view: LoginPageView): string {
 <form method="post" action="${escapeHtml(view.cancelUrl)}"><button type="submit" data-testid="cancel">取消 / Cancel</button></form>
 <script nonce="${CSP_NONCE_PLACEHOLDER}">
 const statusUrl = ${JSON.stringify(view.statusUrl)};
+const pollMs = ${JSON.stringify(view.pollMs)};
 const status = document.getElementById('status');
 function show(state, text, failed) {
   status.dataset.status = state;
@@ -80,9 +83,14 @@ async function poll() {
   let body;
   try {
     const response = await fetch(statusUrl, { cache: 'no-store', credentials: 'same-origin' });
+    // Polls are limited per sign-in (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
+    if (response.status === 429) {
+      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
+      return setTimeout(poll, wait * 1000);
+    }
     body = await response.json();
   } catch {
-    return setTimeout(poll, 2000);
+    return setTimeout(poll, Math.max(2000, pollMs));
   }
   if (leaving) return;
   if (body.status === 'verified' && body.continueTo) {
@@ -92,7 +100,7 @@ async function poll() {
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted', body.failedChecks);
   if (body.status === 'expired') return show('expired', '已过期 / Expired');
   if (body.status === 'gone') return show('expired', '登录已结束 / This sign-in has ended');
-  setTimeout(poll, 1000);
+  setTimeout(poll, pollMs);
 }
 if (status.dataset.status === 'pending') poll();
 </script>

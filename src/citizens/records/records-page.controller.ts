@@ -1,9 +1,9 @@
 import { Controller, Get, Header, Inject, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiMediaResponse, ApiProblemResponses } from '../../common/index.js';
+import { ApiMediaResponse, ApiProblemResponses, pollIntervalMs } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
-import { recordsChooserPage, recordsPage, recordsPollMs, recordsResultPage } from './records-page.js';
+import { recordsChooserPage, recordsPage, recordsResultPage } from './records-page.js';
 import { RecordsService, type RecordsOutcome } from './records.service.js';
 
 /** The HttpOnly cookie holding this browser's sealed same-device request (id and read token). */
@@ -57,7 +57,7 @@ export class RecordsPageController {
       qrSvg: started.qrSvg,
       sameDeviceUrl: `${this.base()}/same-device?type=${encodeURIComponent(String(type))}`,
       statusUrl: `${this.base()}/requests/${started.id}`,
-      pollMs: recordsPollMs([this.config.platform.rateLimitPerResourcePerMinute, this.config.platform.rateLimitPerMinute]),
+      pollMs: pollIntervalMs([this.config.platform.rateLimitPerResourcePerMinute, this.config.platform.rateLimitPerMinute]),
     });
   }
 

@@ -1,5 +1,5 @@
 import { CSP_NONCE_PLACEHOLDER } from '../../common/index.js';
-import { recordsChooserPage, recordsPage, recordsPollMs, recordsResultPage } from './records-page.js';
+import { recordsChooserPage, recordsPage, recordsResultPage } from './records-page.js';
 
 const record = (name: string, purpose = 'checks') => ({
   at: '2026-12-01T08:00:00.000Z',
@@ -39,16 +39,6 @@ describe('records pages', () => {
     // No URL of the page or its links carries the token.
     expect(html).not.toMatch(/href="[^"]*readToken/);
     expect(html).toContain('<meta name="referrer" content="no-referrer">');
-  });
-
-  it('polls as often as the tighter of the two limits allows, at most four times a second', () => {
-    expect(recordsPollMs([30, 120])).toBe(2000);
-    expect(recordsPollMs([60, 120])).toBe(1000);
-    expect(recordsPollMs([0, 120])).toBe(500);
-    expect(recordsPollMs([300, 120])).toBe(500);
-    expect(recordsPollMs([7, 0])).toBe(8572);
-    expect(recordsPollMs([1000, 1000])).toBe(250);
-    expect(recordsPollMs([0, 0])).toBe(1000);
   });
 
   it('renders the same-device outcome on the server, escaped, without a script', () => {

@@ -41,18 +41,8 @@ export interface RecordsPageView {
   /** Our URL that makes the same-device request and redirects to its openid4vp:// link. */
   sameDeviceUrl: string;
   statusUrl: string;
-  /** Between two polls of the outcome (see `recordsPollMs`). */
+  /** Between two polls of the outcome: within both limits on them (`pollIntervalMs`). */
   pollMs: number;
-}
-
-/**
- * As often as the limits on the outcome's polls allow: per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE, 30 by
- * default, so every 2 s) and per client address and route (RATE_LIMIT_PER_MINUTE, 120); 0 turns a limit off. At
- * most four times a second, and once a second when both are off.
- */
-export function recordsPollMs(limitsPerMinute: number[]): number {
-  const limits = limitsPerMinute.filter((limit) => limit > 0);
-  return limits.length > 0 ? Math.max(250, Math.ceil(60_000 / Math.min(...limits))) : 1000;
 }
 
 /**
@@ -123,7 +113,7 @@ async function poll() {
   }
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted: ' + (body.reason || ''));
   if (body.status === 'expired') return show('expired', '已过期，请重试 / Expired: start again');
-  // Within the per-request limit (recordsPollMs).
+  // Within the limits on the poll (pollIntervalMs).
   setTimeout(poll, request.pollMs);
 }
 poll();

@@ -11,8 +11,10 @@ export function deskPage(options: {
   purpose: string;
   link: string;
   qrSvg: string;
+  /** Between two polls of the verdict: within its per-request limit (`pollIntervalMs`). */
+  pollMs: number;
 }): string {
-  const { id, viewToken, partyName, purpose, link, qrSvg } = options;
+  const { id, viewToken, partyName, purpose, link, qrSvg, pollMs } = options;
   return `<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -32,10 +34,22 @@ export function deskPage(options: {
 // of a same-device request is not released.
 const code = new URLSearchParams(location.search).get('response_code');
 const url = ${JSON.stringify(`/rp/requests/${id}/verdict?view=${encodeURIComponent(viewToken)}`)} + (code ? '&response_code=' + encodeURIComponent(code) : '');
+const pollMs = ${JSON.stringify(pollMs)};
 async function poll() {
-  const response = await fetch(url, { cache: 'no-store' });
-  const body = await response.json();
-  if (body.status === 'pending') return setTimeout(poll, 1000);
+  let body;
+  try {
+    const response = await fetch(url, { cache: 'no-store' });
+    // Polls are limited per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
+    if (response.status === 429) {
+      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
+      return setTimeout(poll, wait * 1000);
+    }
+    body = await response.json();
+  } catch {
+    // The network, not the verdict: keep waiting.
+    return setTimeout(poll, Math.max(2000, pollMs));
+  }
+  if (body.status === 'pending') return setTimeout(poll, pollMs);
   if (body.responseCodeRequired) {
     document.getElementById('qr').hidden = true;
     document.getElementById('verdict').textContent = '已在钱包设备上完成 / Answered on the citizen device: open the link the wallet returned to see the verdict';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
-import { notFound, secretsEqual, sha256Hex } from '../../common/index.js';
+import { notFound, pollIntervalMs, secretsEqual, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { SealedSecrets } from '../../keys/index.js';
 import { verdictView, type Verdict, type VerdictView } from '../../oid4vp/index.js';
@@ -19,6 +19,8 @@ import { PresentationSeals } from './presentation-seals.js';
 export class VerdictDeliveryService {
   private readonly logger = new Logger('VerdictDeliveryService');
   private readonly retentionSeconds: number;
+  /** The desk page's poll of the verdict, within its per-request limit. */
+  private readonly deskPollMs: number;
 
   constructor(
     private readonly requests: PresentationRequestRepository,
@@ -28,6 +30,7 @@ export class VerdictDeliveryService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.retentionSeconds = config.oid4vp.verdictRetentionSeconds;
+    this.deskPollMs = pollIntervalMs([config.platform.rateLimitPerResourcePerMinute]);
   }
 
   /** The party's own request: status and, when released, the verdict. */
@@ -68,6 +71,7 @@ export class VerdictDeliveryService {
       purpose: party.purpose,
       link,
       qrSvg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
+      pollMs: this.deskPollMs,
     };
   }
 
