@@ -121,12 +121,14 @@ describe('verifier desk page', () => {
     try {
       // Two polls meet the per-request limit, the next one a broken connection; then the service answers.
       let polls = 0;
+      const polledAt: number[] = [];
       await page.route('**/verdict?**', async (route) => {
         polls++;
+        polledAt.push(performance.now());
         if (polls <= 2) {
           return route.fulfill({
             status: 429,
-            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            headers: { 'content-type': 'application/problem+json', 'retry-after': polls === 1 ? '2' : '1' },
             body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
           });
         }
@@ -136,6 +138,10 @@ describe('verifier desk page', () => {
       await page.goto(created.body.deskUrl);
       await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
       await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
+      // a slow host only lengthens.
+      expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);
+      expect(polledAt[2]! - polledAt[1]!).toBeGreaterThanOrEqual(950);
       expect(await page.getByTestId('verdict').textContent()).toContain('Waiting');
       expect((await citizen.answer(created.body.link, held)).status).toBe(200);
       await page.getByTestId('verdict').filter({ hasText: 'Verified' }).waitFor({ timeout: 60_000 });

@@ -306,12 +306,14 @@ describe('wallet login (OpenID Provider)', () => {
     try {
       // Two polls meet the per-sign-in limit, the next one a broken connection; then the provider answers.
       let polls = 0;
+      const polledAt: number[] = [];
       await started.page.route('**/interaction/*/status', async (route) => {
         polls++;
+        polledAt.push(performance.now());
         if (polls <= 2) {
           return route.fulfill({
             status: 429,
-            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            headers: { 'content-type': 'application/problem+json', 'retry-after': polls === 1 ? '2' : '1' },
             body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
           });
         }
@@ -319,6 +321,10 @@ describe('wallet login (OpenID Provider)', () => {
         return route.continue();
       });
       await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
+      // a slow host only lengthens.
+      expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);
+      expect(polledAt[2]! - polledAt[1]!).toBeGreaterThanOrEqual(950);
       expect(await started.page.locator('#status').getAttribute('data-status')).toBe('pending');
       const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
       expect(answered.status).toBe(200);

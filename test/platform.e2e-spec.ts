@@ -117,20 +117,29 @@ describe('HTTP platform', () => {
       expect((await raw('GET', reference)).status).toBe(429);
     });
 
-    it("limits a page's poll per request only: many pages behind one address each poll their own", async () => {
-      // Five desks' verdict polls from one address: the per-IP limit (4) does not count them.
-      const desks = Array.from({ length: 5 }, () => `/rp/requests/${randomUUID()}/verdict?view=x`);
-      for (const desk of desks) expect((await raw('GET', desk)).status).not.toBe(429);
-      // One desk's polls: the per-request limit (2) does.
-      expect((await raw('GET', desks[0]!)).status).not.toBe(429);
-      expect((await raw('GET', desks[0]!)).status).toBe(429);
+    it("limits a page's poll per request and token, and per address ten times wider (an office's browsers poll at once)", async () => {
+      const desk = `/rp/requests/${randomUUID()}`;
+      // One desk's polls: the per-request limit (2) counts them…
+      expect((await raw('GET', `${desk}/verdict?view=x`)).status).not.toBe(429);
+      expect((await raw('GET', `${desk}/verdict?view=x`)).status).not.toBe(429);
+      expect((await raw('GET', `${desk}/verdict?view=x`)).status).toBe(429);
+      // …by its view token too: whoever has only the id (it is in the QR code) cannot use up the desk's polls.
+      expect((await raw('GET', `${desk}/verdict?view=y`)).status).not.toBe(429);
+      // Forty polls from one address (10 × the per-address limit of 4), each of its own desk; the next is refused.
+      const statuses: number[] = [];
+      for (let i = 0; i < 36; i++) statuses.push((await raw('GET', `/rp/requests/${randomUUID()}/verdict?view=x`)).status);
+      expect(statuses).not.toContain(429);
+      expect((await raw('GET', `/rp/requests/${randomUUID()}/verdict?view=x`)).status).toBe(429);
     });
 
     it('limits the desk page and the records return per request and per address', async () => {
-      const desk = `/rp/desk/${randomUUID()}?view=x`;
-      expect((await raw('GET', desk)).status).not.toBe(429);
-      expect((await raw('GET', desk)).status).not.toBe(429);
-      expect((await raw('GET', desk)).status).toBe(429);
+      const desk = `/rp/desk/${randomUUID()}`;
+      expect((await raw('GET', `${desk}?view=x`)).status).not.toBe(429);
+      expect((await raw('GET', `${desk}?view=x`)).status).not.toBe(429);
+      expect((await raw('GET', `${desk}?view=x`)).status).toBe(429);
+      // Another token of the same id counts apart; the address's fifth request is refused whatever the desk.
+      expect((await raw('GET', `${desk}?view=y`)).status).not.toBe(429);
+      expect((await raw('GET', `/rp/desk/${randomUUID()}?view=x`)).status).toBe(429);
       const lookup = `/citizens/records/return?request=${randomUUID()}&response_code=x`;
       expect((await raw('GET', lookup)).status).not.toBe(429);
       expect((await raw('GET', lookup)).status).not.toBe(429);

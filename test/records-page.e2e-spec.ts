@@ -248,13 +248,28 @@ describe('my records page', () => {
       await context.close();
     }
   });
-  it('keeps waiting through a rate limit: after a 429 it polls again when Retry-After says', async () => {
+  it('keeps waiting through a rate limit and a server error: after a 429 it polls again when Retry-After says', async () => {
     const { context, page, polls, link } = await openRecordsPage();
     try {
       // The next two polls meet the per-request limit (RATE_LIMIT_PER_RESOURCE_PER_MINUTE is off in tests).
       let limited = 0;
+      let failed = false;
       await page.route('**/citizens/records/requests/**', async (route) => {
-        if (limited >= 2) return route.continue();
+        if (limited >= 2) {
+          // Then a server error (a restart's 503): it says nothing about the lookup, which goes on.
+          if (failed) return route.continue();
+          failed = true;
+          return route.fulfill({
+            status: 503,
+            headers: { 'content-type': 'application/problem+json' },
+            body: JSON.stringify({
+              type: 'about:blank',
+              title: 'Service Unavailable',
+              status: 503,
+              code: 'database_unavailable',
+            }),
+          });
+        }
         limited++;
         await route.fulfill({
           status: 429,
@@ -264,8 +279,8 @@ describe('my records page', () => {
       });
       await eventually(async () => (limited === 2 ? true : undefined), 30_000, 50);
       const pollsAtLimit = polls.length;
-      // It polls again after the second 429, and has not given up meanwhile.
-      await eventually(async () => (polls.length > pollsAtLimit ? true : undefined), 30_000, 50);
+      // It polls again after the second 429 (the 503), and again after that, and has not given up meanwhile.
+      await eventually(async () => (failed && polls.length > pollsAtLimit + 1 ? true : undefined), 30_000, 50);
       expect(await page.locator('#status').getAttribute('data-status')).not.toBe('expired');
       expect((await alice.answer(link, aliceHeld)).status).toBe(200);
       await page.locator('#status[data-status="verified"]').waitFor({ timeout: 60_000 });

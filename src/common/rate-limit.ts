@@ -14,13 +14,18 @@ import { ProblemError } from './errors.js';
 export interface RateLimitedRoute {
   method: string;
   url: string;
-  /** Also counted per resource: the `:id` path parameter or a hash of this body field. */
-  resource?: { param: string } | { bodyField: string };
   /**
-   * Counted per resource only: a page's poll of its own request, which many browsers behind one address (an
-   * office's NAT) make at once; each page polls within the per-resource limit (`pollIntervalMs`).
+   * Also counted per resource: the `:id` path parameter or a hash of this body field (or query parameter). With
+   * `withQuery`, that query parameter's value is part of the resource: a request whose id is public (it is in the
+   * QR code) and whose token is not, so that whoever has only the id cannot exhaust the holder's counter.
    */
-  perResourceOnly?: true;
+  resource?: ({ param: string } | { bodyField: string }) & { withQuery?: string };
+  /**
+   * A page's poll of its own request, which many browsers behind one address (an office's NAT) make at once: the
+   * per-address limit is this multiple of RATE_LIMIT_PER_MINUTE; each page polls within the per-resource limit
+   * (`pollIntervalMs`).
+   */
+  perAddressFactor?: number;
 }
 
 export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
@@ -44,7 +49,7 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   // The wallet's return: a code that releases no verdict shows the page again with fresh requests.
   { method: 'GET', url: '/oidc/interaction/:uid/wallet-return', resource: { param: 'uid' } },
   // The wallet-login page's poll (each unseals the page state and the verdict).
-  { method: 'GET', url: '/oidc/interaction/:uid/status', resource: { param: 'uid' }, perResourceOnly: true },
+  { method: 'GET', url: '/oidc/interaction/:uid/status', resource: { param: 'uid' }, perAddressFactor: 10 },
   // The holders' usage-log page: each start makes an OID4VP request; polls are per request.
   { method: 'POST', url: '/citizens/records/requests' },
   { method: 'GET', url: '/citizens/records' },
@@ -53,8 +58,8 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   // The wallet's return to it (a sealed cookie that can be replayed until the verdict is purged; reads every use).
   { method: 'GET', url: '/citizens/records/return', resource: { bodyField: 'request' } },
   // A relying party's desk page (renders a QR code) and its poll of the verdict, by the request's view token.
-  { method: 'GET', url: '/rp/desk/:id', resource: { param: 'id' } },
-  { method: 'GET', url: '/rp/requests/:id/verdict', resource: { param: 'id' }, perResourceOnly: true },
+  { method: 'GET', url: '/rp/desk/:id', resource: { param: 'id', withQuery: 'view' } },
+  { method: 'GET', url: '/rp/requests/:id/verdict', resource: { param: 'id', withQuery: 'view' }, perAddressFactor: 10 },
   // Joint approval (issue 16): the applicant's polls (read token) and peer departments' content requests
   // (each recovers a secp256k1 signature and reads the chain).
   { method: 'GET', url: '/approvals/:reference', resource: { param: 'reference' } },
@@ -182,8 +187,9 @@ export class RateLimitGuard implements CanActivate {
     const route = this.routes.get(`${method} ${request.routeOptions.url}`);
     if (!route) return true;
     const counters: { key: string; limit: number }[] = [];
-    if (this.options.perMinute > 0 && !route.perResourceOnly) {
-      counters.push({ key: `ip:${route.method}:${route.url}:${request.ip}`, limit: this.options.perMinute });
+    if (this.options.perMinute > 0) {
+      const limit = this.options.perMinute * (route.perAddressFactor ?? 1);
+      counters.push({ key: `ip:${route.method}:${route.url}:${request.ip}`, limit });
     }
     const resource = this.resourceOf(route, request);
     if (resource !== undefined && this.options.perResourcePerMinute > 0) {
@@ -204,13 +210,18 @@ export class RateLimitGuard implements CanActivate {
   }
 
   private resourceOf(route: RateLimitedRoute, request: FastifyRequest): string | undefined {
-    if (!route.resource) return undefined;
+    const { resource } = route;
+    if (!resource) return undefined;
+    const query = request.query as Record<string, unknown> | undefined;
     const source =
-      'param' in route.resource
-        ? (request.params as Record<string, unknown> | undefined)?.[route.resource.param]
-        : ((request.body as Record<string, unknown> | undefined)?.[route.resource.bodyField] ??
-          (request.query as Record<string, unknown> | undefined)?.[route.resource.bodyField]);
-    return typeof source === 'string' && source.length > 0 ? source.slice(0, 2048) : undefined;
+      'param' in resource
+        ? (request.params as Record<string, unknown> | undefined)?.[resource.param]
+        : ((request.body as Record<string, unknown> | undefined)?.[resource.bodyField] ?? query?.[resource.bodyField]);
+    if (typeof source !== 'string' || source.length === 0) return undefined;
+    if (!resource.withQuery) return source.slice(0, 2048);
+    const token = query?.[resource.withQuery];
+    // Hashed with the id (never stored as given); a missing or repeated token counts apart from the holder's.
+    return `${source.slice(0, 2048)}\n${typeof token === 'string' ? token.slice(0, 2048) : ''}`;
   }
 
   private storeState(failing: boolean, error?: unknown) {

@@ -88,6 +88,10 @@ async function poll() {
       const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
       return setTimeout(poll, wait * 1000);
     }
+    // This browser's sign-in is not there (ended, or another browser's): nothing more to wait for.
+    if (response.status >= 400 && response.status < 500) return show('expired', '登录已结束 / This sign-in has ended');
+    // A server error (a restart's 503, an outage) says nothing about the sign-in.
+    if (!response.ok) throw new Error('HTTP ' + response.status);
     body = await response.json();
   } catch {
     return setTimeout(poll, Math.max(2000, pollMs));

@@ -102,8 +102,10 @@ async function poll() {
       const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
       return setTimeout(poll, wait * 1000);
     }
+    if (response.status >= 400 && response.status < 500) return show('expired', '此查询已失效 / This lookup has ended');
+    // A server error (a restart's 503, an outage) says nothing about the lookup.
+    if (!response.ok) throw new Error('HTTP ' + response.status);
     body = await response.json();
-    if (!response.ok) return show('expired', '此查询已失效 / This lookup has ended');
   } catch {
     return setTimeout(poll, request.pollMs);
   }

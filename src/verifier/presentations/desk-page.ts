@@ -44,9 +44,17 @@ async function poll() {
       const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
       return setTimeout(poll, wait * 1000);
     }
+    // No such request (or a wrong token, or a purged verdict): nothing more to wait for.
+    if (response.status >= 400 && response.status < 500) {
+      document.getElementById('qr').hidden = true;
+      document.getElementById('verdict').textContent = '此请求已结束 / This request has ended';
+      return;
+    }
+    // A server error (a restart's 503, an outage) says nothing about the verdict.
+    if (!response.ok) throw new Error('HTTP ' + response.status);
     body = await response.json();
   } catch {
-    // The network, not the verdict: keep waiting.
+    // The network or the service, not the verdict: keep waiting.
     return setTimeout(poll, Math.max(2000, pollMs));
   }
   if (body.status === 'pending') return setTimeout(poll, pollMs);
