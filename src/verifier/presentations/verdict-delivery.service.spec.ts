@@ -5,7 +5,10 @@ describe('VerdictDeliveryService.notify', () => {
   it('never rejects, even when the relying party cannot be read (it runs without await after the verdict)', async () => {
     const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     const parties = { byId: () => Promise.reject(outage) };
-    const config = { oid4vp: { verdictRetentionSeconds: 60 } } as unknown as AppConfig;
+    const config = {
+      oid4vp: { verdictRetentionSeconds: 60 },
+      platform: { rateLimitPerResourcePerMinute: 30 },
+    } as unknown as AppConfig;
     const delivery = new VerdictDeliveryService(
       undefined as never,
       parties as never,
