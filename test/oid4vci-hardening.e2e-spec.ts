@@ -1,7 +1,9 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import type { Jwk } from '@openid4vc/oauth2';
 import { decodeProtectedHeader } from 'jose';
+import { jest } from '@jest/globals';
 import { Oid4vciPurge, TokenService } from '../src/issuer/index.js';
+import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { createActiveAgency, startTestApp, type Reply, type TestApp } from './support/test-app.js';
 import { PRE_AUTHORIZED_GRANT, wallet } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -440,6 +442,42 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         proofs: { jwt: [await proof(w.newKey())] },
       });
       expect(reply.status).toBe(200);
+    }
+  });
+
+  it('verifies no key-proof signature while a nonce is made up or spent: a batch of them costs a read per nonce', async () => {
+    const verify = jest.spyOn(app.app.get(Oid4vciProtocol).issuer, 'verifyCredentialRequestJwtProof');
+    try {
+      const madeUp = await Promise.all(Array.from({ length: 10 }, () => proof(w.newKey(), {}, { nonce: 'made-up' })));
+      const refused = await protectedCall('/oid4vci/credential', await token(), {
+        credential_configuration_id: 'driving-licence.sd_jwt',
+        proofs: { jwt: madeUp },
+      });
+      expect(refused.body.error).toBe('invalid_nonce');
+      expect(verify).not.toHaveBeenCalled();
+      // One good proof and one with a made-up nonce: refused before either signature, and the good nonce stays usable.
+      const fresh = await nonce();
+      const mixed = await protectedCall('/oid4vci/credential', await token(), {
+        credential_configuration_id: 'driving-licence.sd_jwt',
+        proofs: { jwt: [await proof(w.newKey(), {}, { nonce: fresh }), await proof(w.newKey(), {}, { nonce: 'made-up' })] },
+      });
+      expect(mixed.body.error).toBe('invalid_nonce');
+      expect(verify).not.toHaveBeenCalled();
+      const used = await protectedCall('/oid4vci/credential', await token(), {
+        credential_configuration_id: 'driving-licence.sd_jwt',
+        proofs: { jwt: [await proof(w.newKey(), {}, { nonce: fresh })] },
+      });
+      expect(used.status).toBe(200);
+      expect(verify).toHaveBeenCalledTimes(1);
+      // Spent now: a replay of its nonce is refused without a signature check.
+      const replay = await protectedCall('/oid4vci/credential', await token(), {
+        credential_configuration_id: 'driving-licence.sd_jwt',
+        proofs: { jwt: [await proof(w.newKey(), {}, { nonce: fresh })] },
+      });
+      expect(replay.body.error).toBe('invalid_nonce');
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      verify.mockRestore();
     }
   });
 

@@ -75,13 +75,15 @@ export class CredentialService {
       const proofs = jwtProofs(parsed.proofs as Record<string, unknown[] | undefined> | undefined);
 
       // All proofs are checked first; their nonces (one shared by a batch, or one each) are then consumed
-      // once each, so a failed request burns none and a replay finds them gone.
-      const checked: { key: JsonWebKey; nonce: string }[] = [];
-      for (const jwt of proofs) checked.push(await this.verifyProof(jwt, metadata));
-      for (const nonce of new Set(checked.map((proof) => proof.nonce))) {
-        if (!(await this.nonces.consume(nonce, new Date()))) throw this.invalidNonce();
-      }
-      const holderKeys = checked.map((proof) => proof.key);
+      // once each, so a failed request burns none and a replay finds them gone. The signatures are verified only
+      // once every proof is well formed and every nonce still usable: a request with made-up or spent nonces
+      // costs a read per nonce, not up to MAX_PROOFS_PER_REQUEST signature checks, however often it is sent.
+      const read = proofs.map((jwt) => this.readProof(jwt));
+      const nonces = new Set(read.map((proof) => proof.nonce));
+      for (const nonce of nonces) if (!(await this.nonces.usable(nonce, new Date()))) throw this.invalidNonce();
+      for (const proof of read) await this.verifyProofSignature(proof, metadata);
+      for (const nonce of nonces) if (!(await this.nonces.consume(nonce, new Date()))) throw this.invalidNonce();
+      const holderKeys = read.map((proof) => proof.key);
 
       const denied = deniedProblem(offer);
       if (denied) throw denied;
@@ -147,20 +149,28 @@ export class CredentialService {
   }
 
   /**
-   * A `jwt` key proof: our strict checks first (checkKeyProof: structure, typ, pinned alg, public holder
-   * key, iat window), then the library's (signature, aud). Returns the nonce, which the caller consumes.
+   * A `jwt` key proof, by our strict checks (checkKeyProof: structure, typ, pinned alg, public holder key, iat
+   * window), before any signature is verified. Returns the key and the nonce, which the caller consumes.
    */
-  private async verifyProof(jwt: string, metadata: IssuerMetadataResult): Promise<{ key: JsonWebKey; nonce: string }> {
+  private readProof(jwt: string): { jwt: string; key: JsonWebKey; nonce: string } {
     const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds });
     if (!checked.ok) throw oauthError(400, 'invalid_proof', `The key proof is invalid: ${checked.description}`);
     const { key, nonce } = checked.value;
     if (nonce === undefined) throw this.invalidNonce();
+    // Only the public members checkKeyProof returned ever reach cnf.
+    return { jwt, key, nonce };
+  }
+
+  /** The library's checks of a proof that readProof accepted: signature, aud, and the nonce it names. */
+  private async verifyProofSignature(proof: { jwt: string; nonce: string }, metadata: IssuerMetadataResult): Promise<void> {
     try {
-      await this.protocol.issuer.verifyCredentialRequestJwtProof({ issuerMetadata: metadata, jwt, expectedNonce: nonce });
+      await this.protocol.issuer.verifyCredentialRequestJwtProof({
+        issuerMetadata: metadata,
+        jwt: proof.jwt,
+        expectedNonce: proof.nonce,
+      });
     } catch {
       throw oauthError(400, 'invalid_proof', 'The key proof signature, audience or claims do not verify');
     }
-    // Only the public members checkKeyProof returned ever reach cnf.
-    return { key, nonce };
   }
 }

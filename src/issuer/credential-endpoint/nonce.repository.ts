@@ -18,6 +18,13 @@ export class NonceRepository {
     );
   }
 
+  /** Whether a nonce is known, unused and unexpired now (a read: `consume` decides who uses it). */
+  async usable(nonce: string, now: Date): Promise<boolean> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(Oid4vciNonceEntity).existsBy({ nonceHash: sha256Hex(nonce), usedAt: IsNull(), expiresAt: MoreThan(now) }),
+    );
+  }
+
   /** Unused and unexpired → used, in one conditional UPDATE: one of any number of concurrent proofs wins. */
   async consume(nonce: string, now: Date): Promise<boolean> {
     const result = await this.db.use(undefined, (m) =>
