@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { faultyPolls } from './support/poll-faults.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
 
@@ -120,24 +121,14 @@ describe('verifier desk page', () => {
     const page = await browser.newPage();
     try {
       // Two polls meet the per-request limit, the next one a broken connection; then the service answers.
-      let polls = 0;
-      const polledAt: number[] = [];
-      await page.route('**/verdict?**', async (route) => {
-        polls++;
-        polledAt.push(performance.now());
-        if (polls <= 2) {
-          return route.fulfill({
-            status: 429,
-            headers: { 'content-type': 'application/problem+json', 'retry-after': polls === 1 ? '2' : '1' },
-            body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
-          });
-        }
-        if (polls === 3) return route.abort('connectionreset');
-        return route.continue();
-      });
+      const polledAt = await faultyPolls(page, '**/verdict?**', [
+        { status: 429, retryAfterSeconds: 2 },
+        { status: 429, retryAfterSeconds: 1 },
+        'reset',
+      ]);
       await page.goto(created.body.deskUrl);
       await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
-      await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      await eventually(async () => (polledAt.length > 3 ? true : undefined), 30_000, 50);
       // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
       // a slow host only lengthens.
       expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);

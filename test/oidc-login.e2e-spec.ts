@@ -12,6 +12,7 @@ import { CitizenLoginRepository } from '../src/citizens/login/login.repository.j
 import { Database } from '../src/persistence/index.js';
 import { StatusEntryEntity, StatusService } from '../src/status/index.js';
 import { holdNextCall } from './support/hold.js';
+import { faultyPolls } from './support/poll-faults.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet, type HeldCredential } from './support/wallet.js';
 import { walletLogin, type Portal } from './support/wallet-login.js';
@@ -305,22 +306,12 @@ describe('wallet login (OpenID Provider)', () => {
     const started = await kit.startLogin(portalA);
     try {
       // Two polls meet the per-sign-in limit, the next one a broken connection; then the provider answers.
-      let polls = 0;
-      const polledAt: number[] = [];
-      await started.page.route('**/interaction/*/status', async (route) => {
-        polls++;
-        polledAt.push(performance.now());
-        if (polls <= 2) {
-          return route.fulfill({
-            status: 429,
-            headers: { 'content-type': 'application/problem+json', 'retry-after': polls === 1 ? '2' : '1' },
-            body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
-          });
-        }
-        if (polls === 3) return route.abort('connectionreset');
-        return route.continue();
-      });
-      await eventually(async () => (polls > 3 ? true : undefined), 30_000, 50);
+      const polledAt = await faultyPolls(started.page, '**/interaction/*/status', [
+        { status: 429, retryAfterSeconds: 2 },
+        { status: 429, retryAfterSeconds: 1 },
+        'reset',
+      ]);
+      await eventually(async () => (polledAt.length > 3 ? true : undefined), 30_000, 50);
       // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
       // a slow host only lengthens.
       expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);

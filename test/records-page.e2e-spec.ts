@@ -3,6 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { faultyPolls } from './support/poll-faults.js';
 import { wallet } from './support/wallet.js';
 import { walletLogin } from './support/wallet-login.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
@@ -249,38 +250,17 @@ describe('my records page', () => {
     }
   });
   it('keeps waiting through a rate limit and a server error: after a 429 it polls again when Retry-After says', async () => {
-    const { context, page, polls, link } = await openRecordsPage();
+    const { context, page, link } = await openRecordsPage();
     try {
-      // The next two polls meet the per-request limit (RATE_LIMIT_PER_RESOURCE_PER_MINUTE is off in tests).
-      let limited = 0;
-      let failed = false;
-      await page.route('**/citizens/records/requests/**', async (route) => {
-        if (limited >= 2) {
-          // Then a server error (a restart's 503): it says nothing about the lookup, which goes on.
-          if (failed) return route.continue();
-          failed = true;
-          return route.fulfill({
-            status: 503,
-            headers: { 'content-type': 'application/problem+json' },
-            body: JSON.stringify({
-              type: 'about:blank',
-              title: 'Service Unavailable',
-              status: 503,
-              code: 'database_unavailable',
-            }),
-          });
-        }
-        limited++;
-        await route.fulfill({
-          status: 429,
-          headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
-          body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'rate_limited' }),
-        });
-      });
-      await eventually(async () => (limited === 2 ? true : undefined), 30_000, 50);
-      const pollsAtLimit = polls.length;
-      // It polls again after the second 429 (the 503), and again after that, and has not given up meanwhile.
-      await eventually(async () => (failed && polls.length > pollsAtLimit + 1 ? true : undefined), 30_000, 50);
+      // The next two polls meet the per-request limit (RATE_LIMIT_PER_RESOURCE_PER_MINUTE is off in tests), the
+      // one after a server error (a restart's 503), which says nothing about the lookup.
+      const polledAt = await faultyPolls(page, '**/citizens/records/requests/**', [
+        { status: 429, retryAfterSeconds: 1 },
+        { status: 429, retryAfterSeconds: 1 },
+        { status: 503 },
+      ]);
+      // It polls again after each of them, and has not given up meanwhile.
+      await eventually(async () => (polledAt.length > 3 ? true : undefined), 30_000, 50);
       expect(await page.locator('#status').getAttribute('data-status')).not.toBe('expired');
       expect((await alice.answer(link, aliceHeld)).status).toBe(200);
       await page.locator('#status[data-status="verified"]').waitFor({ timeout: 60_000 });
