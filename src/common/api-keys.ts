@@ -12,14 +12,23 @@ export interface IssuedApiKey {
  * API keys look like <kind>_<prefix>_<secret> (chy_ for agencies, rpk_ for relying parties): the prefix
  * finds the row, the secret is checked by digest.
  */
-export function issueApiKey(kind = 'chy'): IssuedApiKey {
+/** chy_ for agencies, rpk_ for relying parties. */
+export type ApiKeyKind = 'chy' | 'rpk';
+
+/** One pattern per kind, made once: a key is parsed on every authenticated request (and again for the access log). */
+const API_KEY_PATTERNS: Record<ApiKeyKind, RegExp> = {
+  chy: /^chy_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/,
+  rpk: /^rpk_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/,
+};
+
+export function issueApiKey(kind: ApiKeyKind = 'chy'): IssuedApiKey {
   const prefix = randomBytes(9).toString('base64url');
   const secret = randomBytes(32).toString('base64url');
   return { token: `${kind}_${prefix}_${secret}`, prefix, secretHash: sha256Hex(secret) };
 }
 
-export function parseApiKey(token: string, kind = 'chy'): { prefix: string; secret: string } | undefined {
-  const match = new RegExp(`^${kind}_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$`).exec(token);
+export function parseApiKey(token: string, kind: ApiKeyKind = 'chy'): { prefix: string; secret: string } | undefined {
+  const match = API_KEY_PATTERNS[kind].exec(token);
   return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
 }
 
