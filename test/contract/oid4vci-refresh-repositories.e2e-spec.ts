@@ -71,6 +71,29 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     );
   });
 
+  it('lets a retry that began before another retry stored its successor not replace that successor', async () => {
+    const now = new Date();
+    const familyId = randomUUID();
+    const first = token(familyId, minutesFrom(now, 10));
+    await refreshTokens(0).insert(first);
+    // The successor the wallet lost was made two seconds ago; two retries that overlapped began a second ago, the
+    // second 1 ms after the first, and the second runs after the first finished.
+    const lost = {
+      ...first,
+      tokenHash: sha256Hex(randomToken()),
+      previousHash: first.tokenHash,
+      createdAt: new Date(Date.now() - 2_000),
+    };
+    expect(await refreshTokens(0).rotate(first.tokenHash, lost, new Date())).toBe(true);
+    const began = Date.now() - 1_000;
+    const retry = (offsetMs: number) => ({ ...lost, tokenHash: sha256Hex(randomToken()), createdAt: new Date(began + offsetMs) });
+    const [earlier, later] = [retry(0), retry(1)];
+    expect(await refreshTokens(0).replaceUnusedSuccessor(first.tokenHash, earlier, minutesFrom(now, -2), new Date())).toBe(true);
+    expect(await refreshTokens(1).replaceUnusedSuccessor(first.tokenHash, later, minutesFrom(now, -2), new Date())).toBe(false);
+    expect((await refreshTokens(2).byHash(earlier.tokenHash))?.status).toBe('active');
+    expect(await refreshTokens(2).byHash(later.tokenHash)).toBeFalsy();
+  });
+
   it('replaces an unused successor for a retried refresh exactly once, and never a used or old one', async () => {
     const now = new Date();
     const familyId = randomUUID();

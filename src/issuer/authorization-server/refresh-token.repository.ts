@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { merged } from '../../common/index.js';
 import { And, LessThan, MoreThan } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
@@ -67,7 +68,10 @@ export class RefreshTokenRepository {
       ),
     );
     if (result.affected !== 1) return false;
-    return this.insertUnlessFamilyRevoked(successor);
+    // Stamped when it is stored, after its UPDATE, not when this retry began: a retry that began before this
+    // moment overlapped this one and must not take the successor for "the unused one" it replaces (the two
+    // would both win). One that begins later came after this answer, which the wallet may have lost: it may.
+    return this.insertUnlessFamilyRevoked(merged(successor, { createdAt: new Date() }));
   }
 
   /**
