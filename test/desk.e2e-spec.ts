@@ -129,10 +129,12 @@ describe('verifier desk page', () => {
       await page.goto(created.body.deskUrl);
       await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
       await eventually(async () => (polledAt.length > 3 ? true : undefined), 30_000, 50);
-      // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
+      // Each 429's Retry-After (2 s, then 1 s; the page polls every 250 ms here) was waited out: lower bounds, which
       // a slow host only lengthens.
       expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);
       expect(polledAt[2]! - polledAt[1]!).toBeGreaterThanOrEqual(950);
+      // A failed connection is retried, not at the page's pace but at least 2 s later.
+      expect(polledAt[3]! - polledAt[2]!).toBeGreaterThanOrEqual(1_950);
       expect(await page.getByTestId('verdict').textContent()).toContain('Waiting');
       expect((await citizen.answer(created.body.link, held)).status).toBe(200);
       await page.getByTestId('verdict').filter({ hasText: 'Verified' }).waitFor({ timeout: 60_000 });

@@ -311,7 +311,7 @@ describe('wallet login (OpenID Provider)', () => {
         { status: 429, retryAfterSeconds: 1 },
       ]);
       await eventually(async () => (polledAt.length > 2 ? true : undefined), 30_000, 50);
-      // Each 429's Retry-After (2 s, then 1 s; the page polls every second here) was waited out: lower bounds, which
+      // Each 429's Retry-After (2 s, then 1 s; the page polls every 250 ms here) was waited out: lower bounds, which
       // a slow host only lengthens.
       expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(1_950);
       expect(polledAt[2]! - polledAt[1]!).toBeGreaterThanOrEqual(950);

@@ -261,6 +261,9 @@ describe('my records page', () => {
       ]);
       // It polls again after each of them, and has not given up meanwhile.
       await eventually(async () => (polledAt.length > 3 ? true : undefined), 30_000, 50);
+      // Retry-After waited out; after the server error, not the page's pace (250 ms here) but at least 2 s.
+      expect(polledAt[1]! - polledAt[0]!).toBeGreaterThanOrEqual(950);
+      expect(polledAt[3]! - polledAt[2]!).toBeGreaterThanOrEqual(1_950);
       expect(await page.locator('#status').getAttribute('data-status')).not.toBe('expired');
       expect((await alice.answer(link, aliceHeld)).status).toBe(200);
       await page.locator('#status[data-status="verified"]').waitFor({ timeout: 60_000 });

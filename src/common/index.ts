@@ -57,6 +57,7 @@ export { SingleFlight } from './single-flight.js';
 export { merged } from './merged.js';
 export { entityTagOf, ifNoneMatchHits } from './conditional-get.js';
 export { serveOpenApiJson } from './openapi-document.js';
+export { POLL_ANSWER_SCRIPT } from './page-poll.js';
 export { addressProblem, isPublicAddress, NotPublicAddress, publicOnlyLookup } from './public-address.js';
 export {
   ApiJsonResponse,

@@ -30,15 +30,15 @@ describe('throttler storages', () => {
     }
   });
 
-  it('has pages poll as often as the tighter of the limits counting them allows, at most four times a second', () => {
-    expect(pollIntervalMs([30, 120])).toBe(2000);
-    expect(pollIntervalMs([30])).toBe(2000);
-    expect(pollIntervalMs([60, 120])).toBe(1000);
-    expect(pollIntervalMs([0, 120])).toBe(500);
-    expect(pollIntervalMs([300, 120])).toBe(500);
-    expect(pollIntervalMs([7, 0])).toBe(8572);
-    expect(pollIntervalMs([1000, 1000])).toBe(250);
-    expect(pollIntervalMs([0, 0])).toBe(1000);
-    expect(pollIntervalMs([0])).toBe(1000);
+  it('has pages poll at PAGE_POLL_MS, or as often as the tighter of the limits counting them allows', () => {
+    expect(pollIntervalMs([30, 120], 1000)).toBe(2000);
+    expect(pollIntervalMs([30], 1000)).toBe(2000);
+    expect(pollIntervalMs([60, 120], 1000)).toBe(1000);
+    expect(pollIntervalMs([0, 120], 250)).toBe(500);
+    expect(pollIntervalMs([300, 120], 1000)).toBe(1000);
+    expect(pollIntervalMs([7, 0], 1000)).toBe(8572);
+    expect(pollIntervalMs([1000, 1000], 100)).toBe(100);
+    expect(pollIntervalMs([0, 0], 1000)).toBe(1000);
+    expect(pollIntervalMs([0], 200)).toBe(200);
   });
 });

@@ -67,12 +67,12 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
 ];
 
 /**
- * How often a page polls a limited route: as often as the limits that count it allow (per minute; 0 is off), at
- * most four times a second, and once a second when none applies.
+ * How often a page polls a limited route: every `preferredMs` (PAGE_POLL_MS), or less often when the limits that
+ * count its polls (per minute; 0 is off) would refuse that pace.
  */
-export function pollIntervalMs(limitsPerMinute: number[]): number {
+export function pollIntervalMs(limitsPerMinute: number[], preferredMs: number): number {
   const limits = limitsPerMinute.filter((limit) => limit > 0);
-  return limits.length > 0 ? Math.max(250, Math.ceil(60_000 / Math.min(...limits))) : 1000;
+  return limits.length > 0 ? Math.max(preferredMs, Math.ceil(60_000 / Math.min(...limits))) : preferredMs;
 }
 
 export const RATE_LIMIT_OPTIONS = Symbol('RATE_LIMIT_OPTIONS');

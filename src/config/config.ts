@@ -137,6 +137,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
   RATE_LIMIT_PER_RESOURCE_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).optional(),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('chancery:rl:'),
+  PAGE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   DOCS_ENABLED: bool.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Replicas and cluster mode (issue 11).
@@ -308,6 +309,8 @@ export interface PlatformConfig {
   /** Requests per minute per offer / request / pre-authorized code and route; 0 disables. */
   rateLimitPerResourcePerMinute: number;
   rateLimitKeyPrefix: string;
+  /** How often the login, records and desk pages poll their request, unless its rate limits allow less often. */
+  pagePollMs: number;
   docsEnabled: boolean;
   /** Bearer token for /metrics; unset: open outside production, closed (404) in production. */
   metricsToken: string | undefined;
@@ -446,6 +449,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 120),
       rateLimitPerResourcePerMinute: e.RATE_LIMIT_PER_RESOURCE_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 30),
       rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+      pagePollMs: e.PAGE_POLL_MS,
       docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
       metricsToken: e.METRICS_TOKEN,
     },

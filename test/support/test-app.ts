@@ -224,6 +224,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     CHAIN_POLL_MS: '50',
     OUTBOX_POLL_MS: '100',
     STATUS_PUBLISH_INTERVAL_MS: '100',
+    // The browser tests' pages poll at this pace: a login or lookup waits about half of it for its verdict.
+    PAGE_POLL_MS: '250',
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
     OPERATOR_API_KEY: randomBytes(24).toString('base64url'),
     DEMO_AGENCY: 'false',

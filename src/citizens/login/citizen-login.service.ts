@@ -338,7 +338,7 @@ export class CitizenLoginService {
       crossDevice: { link: state.cross.link, qrSvg: state.cross.qrSvg, qrPng: state.cross.qrPng },
       sameDeviceUrl: `${pageUrl}/same-device`,
       statusUrl: `${pageUrl}/status`,
-      pollMs: pollIntervalMs([this.config.platform.rateLimitPerResourcePerMinute]),
+      pollMs: pollIntervalMs([this.config.platform.rateLimitPerResourcePerMinute], this.config.platform.pagePollMs),
       cancelUrl: `${pageUrl}/cancel`,
       notice,
     });

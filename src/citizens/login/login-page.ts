@@ -1,4 +1,4 @@
-import { CSP_NONCE_PLACEHOLDER, escapeHtml } from '../../common/index.js';
+import { CSP_NONCE_PLACEHOLDER, POLL_ANSWER_SCRIPT, escapeHtml } from '../../common/index.js';
 
 export interface LoginPageView {
   clientName: string;
@@ -59,6 +59,7 @@ export function loginPage(view: LoginPageView): string {
 <p id="retry" ${view.notice ? '' : 'hidden'}><a href="">重试 / Try again</a></p>
 <form method="post" action="${escapeHtml(view.cancelUrl)}"><button type="submit" data-testid="cancel">取消 / Cancel</button></form>
 <script nonce="${CSP_NONCE_PLACEHOLDER}">
+${POLL_ANSWER_SCRIPT}
 const statusUrl = ${JSON.stringify(view.statusUrl)};
 const pollMs = ${JSON.stringify(view.pollMs)};
 const status = document.getElementById('status');
@@ -80,23 +81,11 @@ addEventListener('pageshow', (event) => {
 });
 async function poll() {
   if (leaving) return;
-  let body;
-  try {
-    const response = await fetch(statusUrl, { cache: 'no-store', credentials: 'same-origin' });
-    // Polls are limited per sign-in (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
-    if (response.status === 429) {
-      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
-      return setTimeout(poll, wait * 1000);
-    }
-    // This browser's sign-in is not there (ended, or another browser's): nothing more to wait for.
-    if (response.status >= 400 && response.status < 500) return show('expired', '登录已结束 / This sign-in has ended');
-    // A server error (a restart's 503, an outage) says nothing about the sign-in.
-    if (!response.ok) throw new Error('HTTP ' + response.status);
-    body = await response.json();
-  } catch {
-    return setTimeout(poll, Math.max(2000, pollMs));
-  }
-  if (leaving) return;
+  // Gone: this browser's sign-in is not there (ended, or another browser's).
+  const body = await pollAnswer(statusUrl, { cache: 'no-store', credentials: 'same-origin' }, poll, pollMs, () =>
+    show('expired', '登录已结束 / This sign-in has ended'),
+  );
+  if (!body || leaving) return;
   if (body.status === 'verified' && body.continueTo) {
     show('verified', '验证通过，正在返回 / Verified, continuing…');
     return location.assign(body.continueTo);

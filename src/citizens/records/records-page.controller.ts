@@ -57,7 +57,10 @@ export class RecordsPageController {
       qrSvg: started.qrSvg,
       sameDeviceUrl: `${this.base()}/same-device?type=${encodeURIComponent(String(type))}`,
       statusUrl: `${this.base()}/requests/${started.id}`,
-      pollMs: pollIntervalMs([this.config.platform.rateLimitPerResourcePerMinute, this.config.platform.rateLimitPerMinute]),
+      pollMs: pollIntervalMs(
+        [this.config.platform.rateLimitPerResourcePerMinute, this.config.platform.rateLimitPerMinute],
+        this.config.platform.pagePollMs,
+      ),
     });
   }
 

@@ -1,4 +1,4 @@
-import { CSP_NONCE_PLACEHOLDER, escapeHtml } from '../../common/index.js';
+import { CSP_NONCE_PLACEHOLDER, POLL_ANSWER_SCRIPT, escapeHtml } from '../../common/index.js';
 import type { RecordsOutcome } from './records.service.js';
 
 /** JSON for a script element: `<` escaped so that no value can close the element. */
@@ -59,6 +59,7 @@ export function recordsPage(view: RecordsPageView): string {
 ${recordsTable([])}
 <p id="retry" hidden><a href="">重试 / Try again</a></p>
 <script nonce="${CSP_NONCE_PLACEHOLDER}">
+${POLL_ANSWER_SCRIPT}
 const request = ${scriptJson({ url: view.statusUrl, readToken: view.readToken, pollMs: view.pollMs })};
 const status = document.getElementById('status');
 function show(state, text) {
@@ -90,25 +91,14 @@ function render(body) {
   document.getElementById('empty').hidden = body.records.length > 0;
 }
 async function poll() {
-  let body;
-  try {
-    const response = await fetch(request.url + '?readToken=' + encodeURIComponent(request.readToken), {
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
-    // Polls are limited per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
-    if (response.status === 429) {
-      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
-      return setTimeout(poll, wait * 1000);
-    }
-    if (response.status >= 400 && response.status < 500) return show('expired', '此查询已失效 / This lookup has ended');
-    // A server error (a restart's 503, an outage) says nothing about the lookup.
-    if (!response.ok) throw new Error('HTTP ' + response.status);
-    body = await response.json();
-  } catch {
-    return setTimeout(poll, request.pollMs);
-  }
+  const body = await pollAnswer(
+    request.url + '?readToken=' + encodeURIComponent(request.readToken),
+    { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' },
+    poll,
+    request.pollMs,
+    () => show('expired', '此查询已失效 / This lookup has ended'),
+  );
+  if (!body) return;
   if (body.status === 'verified') {
     show('verified', '验证通过 / Verified: ' + body.credential.type);
     return render(body);

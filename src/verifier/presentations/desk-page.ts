@@ -1,4 +1,4 @@
-import { CSP_NONCE_PLACEHOLDER, escapeHtml } from '../../common/index.js';
+import { CSP_NONCE_PLACEHOLDER, POLL_ANSWER_SCRIPT, escapeHtml } from '../../common/index.js';
 
 /**
  * The relying party's desk: shows the QR code, then polls for the verdict and shows the disclosed claims.
@@ -30,33 +30,20 @@ export function deskPage(options: {
 <h2 id="verdict" data-testid="verdict" aria-live="polite">等待扫码… / Waiting for the wallet…</h2>
 <dl id="claims" data-testid="claims"></dl>
 <script nonce="${CSP_NONCE_PLACEHOLDER}">
+${POLL_ANSWER_SCRIPT}
 // Same-device flow: the wallet sent the citizen back here with a response_code; without it the verdict
 // of a same-device request is not released.
 const code = new URLSearchParams(location.search).get('response_code');
 const url = ${JSON.stringify(`/rp/requests/${id}/verdict?view=${encodeURIComponent(viewToken)}`)} + (code ? '&response_code=' + encodeURIComponent(code) : '');
 const pollMs = ${JSON.stringify(pollMs)};
+function ended() {
+  document.getElementById('qr').hidden = true;
+  document.getElementById('verdict').textContent = '此请求已结束 / This request has ended';
+}
 async function poll() {
-  let body;
-  try {
-    const response = await fetch(url, { cache: 'no-store' });
-    // Polls are limited per request (RATE_LIMIT_PER_RESOURCE_PER_MINUTE): a 429 means "not so fast", not an end.
-    if (response.status === 429) {
-      const wait = Math.min(60, Math.max(1, Number(response.headers.get('retry-after')) || 5));
-      return setTimeout(poll, wait * 1000);
-    }
-    // No such request (or a wrong token, or a purged verdict): nothing more to wait for.
-    if (response.status >= 400 && response.status < 500) {
-      document.getElementById('qr').hidden = true;
-      document.getElementById('verdict').textContent = '此请求已结束 / This request has ended';
-      return;
-    }
-    // A server error (a restart's 503, an outage) says nothing about the verdict.
-    if (!response.ok) throw new Error('HTTP ' + response.status);
-    body = await response.json();
-  } catch {
-    // The network or the service, not the verdict: keep waiting.
-    return setTimeout(poll, Math.max(2000, pollMs));
-  }
+  // Gone: no such request, a wrong token or a purged verdict.
+  const body = await pollAnswer(url, { cache: 'no-store' }, poll, pollMs, ended);
+  if (!body) return;
   if (body.status === 'pending') return setTimeout(poll, pollMs);
   if (body.responseCodeRequired) {
     document.getElementById('qr').hidden = true;

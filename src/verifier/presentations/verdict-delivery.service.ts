@@ -30,7 +30,7 @@ export class VerdictDeliveryService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.retentionSeconds = config.oid4vp.verdictRetentionSeconds;
-    this.deskPollMs = pollIntervalMs([config.platform.rateLimitPerResourcePerMinute]);
+    this.deskPollMs = pollIntervalMs([config.platform.rateLimitPerResourcePerMinute], config.platform.pagePollMs);
   }
 
   /** The party's own request: status and, when released, the verdict. */
