@@ -2,7 +2,9 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonRpcProvider } from 'ethers';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { peerToken, peerTokenSigningInput } from '../src/issuer/approvals/peer-token.js';
+import { KeyService } from '../src/keys/index.js';
 import { hashCitizenPassword } from '../src/issuer/authorization-server/citizen-authenticator.js';
 import { Database } from '../src/persistence/index.js';
 import { ApprovalRepository } from '../src/issuer/approvals/approval.repository.js';
@@ -190,6 +192,30 @@ describe('joint approval in one department', () => {
     expect(
       await db.use(undefined, (m) => m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: first.body.applicationId })),
     ).toMatchObject({ state: 'closed' });
+  }, 120_000);
+
+  it("decrypts an application's content for a required department only: another signer gets 403, nothing opened", async () => {
+    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    await submitted(filed.body);
+    const { applicationId } = filed.body as { applicationId: string };
+    // A good signature by a key that is not a department of the application's policy.
+    const outsider = Wallet.createRandom();
+    const tokenFor = (id: string) => {
+      const { signingInput, digest } = peerTokenSigningInput(outsider.address, id, Math.floor(Date.now() / 1000));
+      return peerToken(signingInput, outsider.signingKey.sign(digest));
+    };
+    const opened = jest.spyOn(app.app.get(KeyService), 'openJson');
+    try {
+      const refused = await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token: tokenFor(applicationId) });
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ code: 'forbidden' });
+      const unknown = '0x' + 'ab'.repeat(32);
+      expect((await app.call('GET', `/consortium/approvals/${unknown}/content`, { token: tokenFor(unknown) })).status).toBe(404);
+      expect(opened).not.toHaveBeenCalled();
+    } finally {
+      opened.mockRestore();
+    }
   }, 120_000);
 
   it('an operator expires an application after its deadline (chain time moved on): Rejected on chain, expired here', async () => {

@@ -252,10 +252,14 @@ export class ApprovalService implements OnApplicationBootstrap {
     return this.view(found);
   }
 
-  /** The sealed content of an application by its chain id (for the authenticated peer API), or undefined. */
-  async content(applicationId: string): Promise<SealedApplication | undefined> {
+  /**
+   * The sealed content of an application by its chain id, or undefined when it is not ours. `mayOpen` runs before
+   * anything is decrypted (the peer API's check of its caller): when it throws, nothing is opened for that caller.
+   */
+  async content(applicationId: string, mayOpen?: () => Promise<void>): Promise<SealedApplication | undefined> {
     const found = await this.repository.byApplicationId(applicationId);
     if (!found) return undefined;
+    await mayOpen?.();
     return this.keys.openJson<SealedApplication>(found.contentSealed, sealContext(found.id));
   }
 

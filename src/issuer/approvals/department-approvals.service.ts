@@ -280,12 +280,15 @@ export class DepartmentApprovals {
     } catch (error) {
       throw new ProblemError(401, 'unauthorized', 'Authentication required', `Peer token refused: ${(error as Error).message}`);
     }
-    const sealed = await this.approvals.content(applicationId);
-    const application = sealed ? await this.chain.application(applicationId) : undefined;
-    const policy = application ? await this.chain.policy(application.policyId) : undefined;
+    let policy: Awaited<ReturnType<JointApprovalChain['policy']>> | undefined;
+    // Personal data is decrypted only for a required department of the application's policy on chain.
+    const sealed = await this.approvals.content(applicationId, async () => {
+      const application = await this.chain.application(applicationId);
+      policy = application ? await this.chain.policy(application.policyId) : undefined;
+      if (policy && !policy.terms.departments.includes(signer))
+        throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
+    });
     if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);
-    if (!policy.terms.departments.includes(signer))
-      throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
     // Personal data leaves this department: who read which application is in the audit trail (no content).
     await this.audit.append({
       kind: 'approval.content.served',
