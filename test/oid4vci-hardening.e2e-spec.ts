@@ -293,9 +293,10 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         'invalid_credential_request',
       ],
       [
+        // A proof without a nonce is a bad proof (OID4VCI 1.0 §8.3.1.2), not a stale nonce to fetch again.
         'no nonce',
         async () => ({ credential_configuration_id: sd, proofs: { jwt: [await proof(holder, {}, { nonce: undefined })] } }),
-        'invalid_nonce',
+        'invalid_proof',
       ],
       [
         'unknown nonce',

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
@@ -173,6 +174,14 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     await expect(
       stranger.vp.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params as never }),
     ).rejects.toThrow();
+
+    // The request object (OID4VP 1.0 §5, §5.8): a JAR typed oauth-authz-req+jwt whose audience, with no wallet
+    // metadata known beforehand (static discovery), is https://self-issued.me/v2.
+    const fetched = await fetch(new URL(another.body.link).searchParams.get('request_uri')!);
+    expect(fetched.headers.get('content-type')).toContain('application/oauth-authz-req+jwt');
+    const requestObject = await fetched.text();
+    expect(decodeProtectedHeader(requestObject).typ).toBe('oauth-authz-req+jwt');
+    expect(decodeJwt(requestObject)).toMatchObject({ aud: 'https://self-issued.me/v2', client_id: registry.clientId });
   });
 
   it('refuses a request for claims beyond the relying party registration', async () => {

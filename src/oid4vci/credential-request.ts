@@ -102,11 +102,7 @@ export function jwtProofs(proofs: Record<string, unknown[] | undefined> | undefi
 
 /** OID4VCI 1.0 §8.3.1.2 invalid_nonce; the wallet gets a fresh c_nonce from the nonce endpoint. */
 export const invalidNonce = (nonceEndpoint: string) =>
-  oauthError(
-    400,
-    'invalid_nonce',
-    `The proof nonce is missing, unknown, expired or already used; get a fresh one from ${nonceEndpoint}`,
-  );
+  oauthError(400, 'invalid_nonce', `The proof nonce is unknown, expired or already used; get a fresh one from ${nonceEndpoint}`);
 
 /**
  * What issuing one configuration does to the offer: the last one finishes it (its sealed claims are

@@ -8,6 +8,7 @@ export {
   VP_FORMATS_SUPPORTED,
   clientIdFor,
   requestObjectSigner,
+  REQUEST_OBJECT_AUDIENCE,
   authorizationRequestPayload,
   requestExpiresAt,
   sameDeviceReturn,

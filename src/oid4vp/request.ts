@@ -45,6 +45,13 @@ export function clientIdFor(prefix: ClientIdPrefix, endpoints: VerifierEndpoints
   return `decentralized_identifier:${didJwk(signingJwk)}`;
 }
 
+/**
+ * The `aud` of our request objects (OID4VP 1.0 §5.8): we know no wallet's metadata before it fetches the request
+ * (no request_uri_method=post), so this is static discovery, whose audience is this fixed value. (The library's
+ * default, the request_uri, is what a strict wallet refuses.)
+ */
+export const REQUEST_OBJECT_AUDIENCE = 'https://self-issued.me/v2';
+
 /** The @openid4vc JWT signer description of a request object; none for redirect_uri, whose requests are unsigned. */
 export type RequestObjectSigner =
   { method: 'x5c'; x5c: string[]; alg: 'ES256' } | { method: 'did'; didUrl: string; alg: 'ES256' };

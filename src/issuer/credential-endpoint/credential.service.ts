@@ -156,7 +156,9 @@ export class CredentialService {
     const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds });
     if (!checked.ok) throw oauthError(400, 'invalid_proof', `The key proof is invalid: ${checked.description}`);
     const { key, nonce } = checked.value;
-    if (nonce === undefined) throw this.invalidNonce();
+    // OID4VCI 1.0 §8.3.1.2: a proof without c_nonce is invalid_proof (invalid_nonce would send the wallet for a new one).
+    if (nonce === undefined)
+      throw oauthError(400, 'invalid_proof', 'The key proof has no nonce: get a c_nonce from the nonce endpoint and sign it');
     // Only the public members checkKeyProof returned ever reach cnf.
     return { jwt, key, nonce };
   }

@@ -21,6 +21,7 @@ import {
   REQUEST_TTL_SECONDS,
   requestExpiresAt,
   requestObjectSigner,
+  REQUEST_OBJECT_AUDIENCE,
 } from '../../oid4vp/index.js';
 import { oid4vpEndpoints, type Oid4vpEndpoints } from '../endpoints.js';
 import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
@@ -139,7 +140,14 @@ export class PresentationRequestService {
       authorizationRequestPayload: payload as never,
       scheme: 'openid4vp://',
       ...(jwtSigner
-        ? { jar: { requestUri: this.endpoints.requestUri(id), expiresInSeconds: REQUEST_TTL_SECONDS, jwtSigner } }
+        ? {
+            jar: {
+              requestUri: this.endpoints.requestUri(id),
+              expiresInSeconds: REQUEST_TTL_SECONDS,
+              jwtSigner,
+              additionalJwtPayload: { aud: REQUEST_OBJECT_AUDIENCE },
+            },
+          }
         : {}),
     });
     // The library returns the signed request object next to the link; we serve it at request_uri.
