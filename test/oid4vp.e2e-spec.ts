@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { CompactEncrypt, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
@@ -142,6 +142,40 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(((await replay.json()) as { error_description: string }).error_description).toBe(
       'This presentation request was already answered',
     );
+  });
+
+  it('ends a request the wallet declines, by an encrypted or a plain error response: 200, verdict rejected', async () => {
+    for (const mode of ['direct_post.jwt', 'direct_post'] as const) {
+      const created = await createRequest(bank.apiKey, ['categories'], mode);
+      expect(created.status).toBe(201);
+      const request = (await citizen.resolveRequest(created.body.link)).request as Record<string, unknown>;
+      const refusal = { error: 'access_denied', error_description: 'The holder declined', state: request.state as string };
+      let form: URLSearchParams;
+      if (mode === 'direct_post.jwt') {
+        // OID4VP 1.0 §8.3: an error response uses the response mode asked for, so it is encrypted too (jose here,
+        // with the key and enc the request's client_metadata offers).
+        const metadata = request.client_metadata as { jwks: { keys: JWK[] }; encrypted_response_enc_values_supported?: string[] };
+        const key = metadata.jwks.keys[0]!;
+        const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(refusal)))
+          .setProtectedHeader({
+            alg: key.alg ?? 'ECDH-ES',
+            enc: metadata.encrypted_response_enc_values_supported?.[0] ?? 'A128GCM',
+            kid: key.kid!,
+          })
+          .encrypt(await importJWK(key, key.alg ?? 'ECDH-ES'));
+        form = new URLSearchParams({ response: jwe });
+      } else form = new URLSearchParams(refusal);
+      const posted = await fetch(request.response_uri as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      // §8.2: the response URI answers 200 once it has processed the error response.
+      expect(posted.status).toBe(200);
+      const result = await verdict(bank.apiKey, created.body.id);
+      expect(result.status).toBe('rejected');
+      expect(result.result.reason).toBe('wallet answered access_denied');
+    }
   });
 
   it('supports the redirect_uri client id prefix with a plain direct_post response', async () => {

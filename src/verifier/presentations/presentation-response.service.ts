@@ -72,9 +72,13 @@ export class PresentationResponseService {
     const request = await requestAnswered(form, lookup, new Date());
     const { authorizationRequest, returnUri } = await this.seals.openRequest(request);
     const presented: string[] = [];
-    const verdict = isErrorResponse(form)
-      ? walletErrorVerdict(form, request.stateHash)
-      : await this.verifyResponse(request, form, authorizationRequest, presented);
+    // The response JWE is decrypted once, whether it holds an error or a vp_token.
+    let decrypted: ReturnType<PresentationResponseService['decrypt']> | undefined;
+    const decryptOnce = (jwe: string) => (decrypted ??= this.decrypt(request, jwe));
+    const walletError = isErrorResponse(form) ? form : await encryptedWalletError(form, decryptOnce);
+    const verdict = walletError
+      ? walletErrorVerdict(walletError, request.stateHash)
+      : await this.verifyResponse(request, form, authorizationRequest, presented, decryptOnce);
 
     // Same-device: a fresh response_code travels with the browser redirect; the party must show it to read
     // the verdict, so a verdict cannot be fixed onto another person's session (OID4VP 1.0 §13.3).
@@ -103,13 +107,14 @@ export class PresentationResponseService {
     form: Record<string, unknown>,
     authorizationRequest: AuthorizationRequestPayload,
     presented: string[],
+    decryptJwe: (jwe: string) => ReturnType<PresentationResponseService['decrypt']>,
   ): Promise<Verdict> {
     let parsed;
     try {
       parsed = await this.library.parseOpenid4vpAuthorizationResponse({
         authorizationResponse: form,
         authorizationRequestPayload: authorizationRequest as never,
-        callbacks: { decryptJwe: (jwe) => this.decrypt(request, jwe), verifyJwt: async () => ({ verified: false }) },
+        callbacks: { decryptJwe, verifyJwt: async () => ({ verified: false }) },
       });
     } catch {
       // Library messages are not passed on verbatim.
@@ -162,4 +167,26 @@ export class PresentationResponseService {
     }
     return judgePresentations(query, requested, verified, (typeId) => this.catalogue.get(typeId)?.vcType);
   }
+}
+
+/**
+ * The payload of a direct_post.jwt response when it is a wallet's error response (OID4VP 1.0 §8.3: an error uses
+ * the response mode asked for, so it arrives encrypted like a vp_token would), else undefined.
+ */
+async function encryptedWalletError(
+  form: Record<string, unknown>,
+  decryptJwe: (jwe: string) => Promise<{ decrypted: boolean; payload?: string }>,
+): Promise<Record<string, unknown> | undefined> {
+  if (typeof form['response'] !== 'string') return undefined;
+  const opened = await decryptJwe(form['response']);
+  if (!opened.decrypted || opened.payload === undefined) return undefined;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(opened.payload);
+  } catch {
+    return undefined;
+  }
+  return typeof payload === 'object' && payload !== null && isErrorResponse(payload as Record<string, unknown>)
+    ? (payload as Record<string, unknown>)
+    : undefined;
 }
