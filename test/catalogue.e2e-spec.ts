@@ -343,6 +343,9 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(asJsonLd.headers.get('etag')).not.toBe(asJwt.headers.get('etag'));
     const again = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
     expect(again.body).toEqual(asJsonLd.body);
+    // A JSON-LD document loader's Accept (the W3C status list suite's) gets it too.
+    const byLoader = await app.call('GET', listPath, { headers: { accept: 'application/ld+json, application/json' } });
+    expect(byLoader.body).toEqual(asJsonLd.body);
     expect(await verifiedByDigitalBazaar(asJsonLd.body)).toBe(true);
     const listVerified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: asJsonLd.body } });
     expect(listVerified.status).toBe(200);

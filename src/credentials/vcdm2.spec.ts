@@ -101,8 +101,8 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
   {
     rule: 'credentialSubject.no_claims',
     path: 'credentialSubject',
-    ok: (d) => (d['credentialSubject'] = { name: 'no id is fine' }),
-    bad: (d) => (d['credentialSubject'] = { id: 'did:example:only-an-id' }),
+    ok: (d) => (d['credentialSubject'] = { id: 'did:example:only-an-id' }),
+    bad: (d) => (d['credentialSubject'] = {}),
   },
   {
     rule: 'validFrom.invalid',

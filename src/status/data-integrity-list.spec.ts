@@ -11,4 +11,15 @@ describe('status list content negotiation', () => {
     expect(wantsDataIntegrity('application/vc+jwt')).toBe(false);
     expect(wantsDataIntegrity('application/vc+ld+json;q=0')).toBe(false);
   });
+
+  it('serves it to JSON-LD document loaders (application/ld+json, application/json) unless they prefer a JWT', () => {
+    // What the W3C Bitstring Status List suite's loader sends.
+    expect(wantsDataIntegrity('application/ld+json, application/json')).toBe(true);
+    expect(wantsDataIntegrity('application/json')).toBe(true);
+    expect(wantsDataIntegrity('application/vc+jwt, application/json;q=0.5')).toBe(false);
+    expect(wantsDataIntegrity('application/statuslist+jwt, application/vc+jwt')).toBe(false);
+    expect(wantsDataIntegrity('application/json;q=0')).toBe(false);
+    expect(wantsDataIntegrity('application/json;q=abc')).toBe(false);
+    expect(wantsDataIntegrity('text/html,application/xhtml+xml,*/*;q=0.8')).toBe(false);
+  });
 });

@@ -5,14 +5,33 @@ import type { StatusListEntity, StatusPublicationEntity } from './status.entity.
 
 /** Media types that ask for the JSON-LD (Data Integrity) form of a Bitstring Status List credential. */
 export const DATA_INTEGRITY_MEDIA_TYPES = ['application/vc+ld+json', 'application/vc'] as const;
+/** Generic JSON types: they get the JSON-LD form when preferred to every JWT type (JSON-LD document loaders send them). */
+const JSON_MEDIA_TYPES = ['application/ld+json', 'application/json'];
+const JWT_MEDIA_TYPES = ['application/vc+jwt', 'application/jwt', 'application/statuslist+jwt'];
 
-/** True when an Accept header prefers a Data-Integrity-secured JSON credential (q-values above 0 count). */
+/**
+ * True when an Accept header asks for a Data-Integrity-secured JSON credential: it accepts application/vc+ld+json
+ * or application/vc, or it prefers application/ld+json or application/json to the JWT types (q-values; 0 refuses).
+ * Wildcards and no Accept keep the vc+jwt default.
+ */
 export function wantsDataIntegrity(accept: string | undefined): boolean {
   if (!accept) return false;
-  return accept.split(',').some((range) => {
+  const best = (types: readonly string[]) =>
+    Math.max(
+      0,
+      ...ranges(accept)
+        .filter(({ type }) => types.includes(type))
+        .map(({ q }) => q),
+    );
+  return best(DATA_INTEGRITY_MEDIA_TYPES) > 0 || best(JSON_MEDIA_TYPES) > best(JWT_MEDIA_TYPES);
+}
+
+function ranges(accept: string): { type: string; q: number }[] {
+  return accept.split(',').map((range) => {
     const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
     const q = parameters.find((parameter) => parameter.startsWith('q='));
-    return (DATA_INTEGRITY_MEDIA_TYPES as readonly string[]).includes(type ?? '') && (!q || Number(q.slice(2)) > 0);
+    const weight = q ? Number(q.slice(2)) : 1;
+    return { type: type ?? '', q: Number.isFinite(weight) ? weight : 0 };
   });
 }
 

@@ -23,7 +23,8 @@ export class StatusController {
   @ApiOperation({
     summary:
       'A signed status list: Bitstring Status List credential (revocation|suspension; vc+jwt, or Data Integrity JSON ' +
-      'with Accept: application/vc+ld+json or application/vc) or Token Status List (token)',
+      'with Accept: application/vc+ld+json or application/vc, or application/ld+json or application/json preferred to ' +
+      'the JWT types) or Token Status List (token)',
   })
   async serve(
     @Param('listId') listId: string,
