@@ -164,6 +164,22 @@ describe('issuing and verifying e-licence credentials', () => {
     expect(ours.body.credential.dataModel).toBe('2.0');
   });
 
+  it('takes the API key with the Authorization scheme in any case (RFC 9110 §11.1)', async () => {
+    for (const scheme of ['bearer', 'BEARER']) {
+      const reply = await app.call('POST', '/credentials/issue', {
+        headers: { authorization: `${scheme} ${issuer.apiKey}` },
+        body: {
+          credential: {
+            type: ['VerifiableCredential', VC_TYPES['driving-licence']],
+            credentialSubject: CLAIMS['driving-licence'],
+          },
+          options: { format: 'dc+sd-jwt' },
+        },
+      });
+      expect(reply.status).toBe(201);
+    }
+  });
+
   it('rejects a tampered signature', async () => {
     const jwt = (await issue(issuer.apiKey, 'driving-licence', { format: 'jwt_vc_json' })).body.credential as string;
     const [h, p, s] = jwt.split('.');

@@ -155,6 +155,16 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     expect(payload.cnf).toEqual({ jwk: { kty: 'EC', crv: 'P-256', x: holder.x, y: holder.y } });
   });
 
+  it('reads the Authorization scheme case-insensitively (RFC 9110 §11.1): a lowercase dpop scheme is accepted', async () => {
+    const t = await token();
+    const path = '/oid4vci/credential';
+    const reply = await app.call('POST', path, {
+      headers: { authorization: `dpop ${t.accessToken}`, dpop: await dpop(t.dpopKey, 'POST', path, t.accessToken) },
+      body: { credential_configuration_id: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(w.newKey())] } },
+    });
+    expect(reply.status).toBe(200);
+  });
+
   it('item 2: accepts exactly the advertised holder-key algorithms, in key proofs and in DPoP proofs', async () => {
     const metadata = (await app.call('GET', '/.well-known/openid-credential-issuer')).body;
     const configuration = metadata.credential_configurations_supported['driving-licence.sd_jwt'];

@@ -1,4 +1,4 @@
-import { issueApiKey, parseApiKey } from './api-keys.js';
+import { bearerCredentials, bearerToken, issueApiKey, parseApiKey } from './api-keys.js';
 
 describe('API keys', () => {
   it('parses a key of its own kind into the prefix that finds the row and the secret checked by digest', () => {
@@ -20,5 +20,16 @@ describe('API keys', () => {
       expect(parseApiKey(bad)).toBeUndefined();
     }
     for (let i = 0; i < 3; i++) expect(parseApiKey(token)).toBeDefined();
+  });
+
+  it('reads Bearer credentials with the scheme in any case and one or more spaces, or X-API-Key', () => {
+    expect(bearerToken({ authorization: 'Bearer chy_a_b' })).toBe('chy_a_b');
+    expect(bearerToken({ authorization: 'bearer chy_a_b' })).toBe('chy_a_b');
+    expect(bearerToken({ authorization: 'BEARER   chy_a_b ' })).toBe('chy_a_b');
+    expect(bearerToken({ 'x-api-key': ' chy_a_b ' })).toBe('chy_a_b');
+    expect(bearerToken({ authorization: 'Basic abc' })).toBeUndefined();
+    expect(bearerCredentials('Bearer a b')).toBeUndefined();
+    expect(bearerCredentials('Bearerabc')).toBeUndefined();
+    expect(bearerCredentials(undefined)).toBeUndefined();
   });
 });

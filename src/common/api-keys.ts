@@ -32,9 +32,18 @@ export function parseApiKey(token: string, kind: ApiKeyKind = 'chy'): { prefix: 
   return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
 }
 
+/** `Bearer <token>`: the scheme is case-insensitive and followed by one or more spaces (RFC 9110 §11.1, §11.4). */
+const BEARER = /^bearer +(\S+) *$/i;
+
+/** The token of an `Authorization: Bearer` header, or undefined. */
+export function bearerCredentials(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+}
+
+/** An API key from `Authorization: Bearer` or `X-API-Key`. */
 export function bearerToken(headers: Record<string, string | string[] | undefined>): string | undefined {
   const header = headers['authorization'];
-  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  if (typeof header === 'string' && /^bearer /i.test(header)) return bearerCredentials(header);
   const apiKey = headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }

@@ -30,7 +30,7 @@ export { parseOrThrow, violationsOf } from './validation.js';
 export { ProblemFilter } from './problem.filter.js';
 export { projectRoot } from './project-root.js';
 export { randomToken, sha256Hex, secretsEqual } from './secrets.js';
-export { issueApiKey, parseApiKey, bearerToken, type IssuedApiKey } from './api-keys.js';
+export { issueApiKey, parseApiKey, bearerToken, bearerCredentials, type IssuedApiKey } from './api-keys.js';
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
 export { escapeHtml } from './html.js';
 export { base64urlText } from './base64url.js';

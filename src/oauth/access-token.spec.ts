@@ -12,12 +12,18 @@ describe('presentedAccessToken (RFC 6750 §2.1, RFC 9449 §7.1)', () => {
     expect(presentedAccessToken(`Bearer ${token({}, { alg: 'ES256' })}`, null)).toMatchObject({ ok: true, kid: undefined });
   });
 
+  it('reads the scheme case-insensitively, after one or more spaces (RFC 9110 §11.1, §11.4)', () => {
+    for (const header of [`bearer ${bearer}`, `BEARER ${bearer}`, `Bearer  ${bearer}`])
+      expect(presentedAccessToken(header, null)).toEqual({ ok: true, scheme: 'Bearer', token: bearer, kid: 'k1' });
+    expect(presentedAccessToken(`dpop ${bound}`, 'proof')).toMatchObject({ ok: true, scheme: 'DPoP' });
+  });
+
   it('names no error when no credentials were sent (RFC 6750 §3.1)', () => {
     expect(presentedAccessToken(null, null)).toMatchObject({ ok: false, scheme: undefined, code: 'invalid_token' });
   });
 
   it('refuses a malformed header or token with invalid_token', () => {
-    for (const header of ['Basic abc', 'Bearer', `Bearer ${bearer} extra`, 'bearer x.y.z', `Bearer  ${bearer}`])
+    for (const header of ['Basic abc', 'Bearer', `Bearer ${bearer} extra`, 'bearer x.y.z', `Bearer\t${bearer}`])
       expect(presentedAccessToken(header, null)).toMatchObject({ ok: false, scheme: 'Bearer', code: 'invalid_token' });
     expect(presentedAccessToken('Bearer a.b.c', null)).toMatchObject({ ok: false, scheme: 'Bearer', code: 'invalid_token' });
   });

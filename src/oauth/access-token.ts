@@ -8,7 +8,8 @@ export type PresentedToken =
   /** `scheme` undefined: no credentials were sent (RFC 6750 §3.1: the challenge names no error). */
   | { ok: false; scheme: AuthScheme | undefined; code: OAuthErrorCode; description: string };
 
-const AUTHORIZATION = /^(DPoP|Bearer) ([A-Za-z0-9._~+/-]+=*)$/;
+/** The scheme is case-insensitive and followed by one or more spaces (RFC 9110 §11.1, §11.4). */
+const AUTHORIZATION = /^(DPoP|Bearer) +([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * RFC 6750 §2.1 / RFC 9449 §7.1 before any signature is checked: one `DPoP` or `Bearer` token (token68
@@ -25,7 +26,7 @@ export function presentedAccessToken(authorization: string | null, dpopProof: st
   if (!authorization) return refused(undefined, 'invalid_token', 'An access token is required');
   const match = AUTHORIZATION.exec(authorization);
   if (!match) return refused('Bearer', 'invalid_token', 'The Authorization header must be DPoP or Bearer with a token');
-  const scheme = match[1] as AuthScheme;
+  const scheme: AuthScheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
   const token = match[2]!;
   const header = readJosePart(token, 0);
   const claims = readJosePart(token, 1);

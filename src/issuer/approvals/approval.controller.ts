@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApiProblemResponses, notFound } from '../../common/index.js';
+import { ApiProblemResponses, bearerCredentials, notFound } from '../../common/index.js';
 import { AgencyGuard, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import {
@@ -70,7 +70,7 @@ export class ApplicantApprovalController {
   @ApiOkResponse({ description: 'The application', standardSchema: applicationViewSchema })
   @ApiProblemResponses(404)
   show(@Param('reference') reference: string, @Headers('authorization') authorization: string | undefined) {
-    return this.approvals.forApplicant(reference, /^Bearer (\S+)$/.exec(authorization ?? '')?.[1]);
+    return this.approvals.forApplicant(reference, bearerCredentials(authorization));
   }
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getAddress } from 'ethers';
 import { AuditLog } from '../../audit/index.js';
 import { credentialTypeKey, JointApprovalChain, OutboxService, revertReason, type PolicyRecord } from '../../chain/index.js';
-import { notFound, parseOrThrow, ProblemError } from '../../common/index.js';
+import { bearerCredentials, notFound, parseOrThrow, ProblemError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -272,7 +272,7 @@ export class DepartmentApprovals {
    * (signature) it is a required department of the application's policy on chain.
    */
   async contentForPeer(applicationId: string, authorization: string | undefined) {
-    const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    const token = bearerCredentials(authorization);
     let signer: string;
     try {
       if (!token) throw new Error('no bearer token');

@@ -55,6 +55,8 @@ export class AccessTokenVerifier {
     const presented = presentedAccessToken(request.headers.get('authorization'), request.headers.get('dpop'));
     if (!presented.ok) throw challenge(presented.scheme, presented.code, presented.description);
     const { scheme, kid } = presented;
+    // The library reads the header itself, with the scheme spelled as registered.
+    request.headers.set('authorization', `${scheme} ${presented.token}`);
     // Any replica's key: an unknown kid makes this replica read the active keys again.
     if (kid === undefined || !(await this.tokenKeys.byKid(kid)))
       throw challenge(scheme, 'invalid_token', 'The access token is invalid or expired');
