@@ -131,6 +131,20 @@ describe('a consortium of three departments on one chain', () => {
     // A governance that does not exist cannot be joined.
     const nowhere = await c.operator('POST', '/operator/consortium/join', { governance: Wallet.createRandom().address });
     expect(nowhere.status).toBe(409);
+    expect(nowhere.body.detail).not.toMatch(/version=|code=/);
+    // A mixed-case address with a wrong EIP-55 checksum is a typo: 400 where an address is asked for, not a 500 or
+    // the library's message.
+    const typo = '0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAa';
+    for (const [path, body] of [
+      ['/operator/consortium/join', { governance: typo }],
+      ['/operator/consortium/proposals', { kind: 'AddMember', member: typo, name: 'Typo' }],
+      ['/operator/consortium/proposals', { kind: 'RemoveMember', member: typo }],
+      ['/operator/consortium/init', { founders: [{ member: typo, name: 'Typo' }], threshold: 1 }],
+    ] as const) {
+      const refused = await c.operator('POST', path, body);
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    }
 
     // ethers, from the contract's ABI alone.
     governance = new Contract(address, contractInterface('ConsortiumGovernance'), provider);

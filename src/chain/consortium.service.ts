@@ -237,7 +237,8 @@ export class ConsortiumService {
       await this.bootstrap.joinConsortium(governanceAddress);
     } catch (error) {
       if (error instanceof ChainUnavailableError) throw chainUnavailable();
-      throw conflict((error as Error).message);
+      // The chain's own message (a failed call) is not passed on.
+      throw conflict('No consortium governance answers at that address on this chain');
     }
     return this.status();
   }

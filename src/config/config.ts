@@ -1,3 +1,4 @@
+import { isAddress } from 'ethers';
 import { z } from 'zod';
 import { secretStrengthProblems } from './secret-strength.js';
 import { parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
@@ -20,7 +21,12 @@ const base64Key32 = z
   .string()
   .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64');
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed address');
+const address = z
+  .string()
+  .refine(
+    (value) => /^0x[0-9a-fA-F]{40}$/.test(value) && isAddress(value),
+    'must be a 0x-prefixed address (mixed case only with a valid EIP-55 checksum)',
+  );
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -1,4 +1,9 @@
+import { isAddress } from 'ethers';
 import type { z } from 'zod';
+
+/** A 0x address; mixed case only with a valid EIP-55 checksum (a typo is refused at start-up, not met later). */
+const isControllerAddress = (member: string | undefined): boolean =>
+  /^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') && isAddress(member!.trim());
 
 /** The consortium of departments (issue 15, ADR 15). */
 export interface ConsortiumConfig {
@@ -32,7 +37,7 @@ export function parsePeerUrls(value: string, ctx: z.RefinementCtx): Record<strin
     .filter(Boolean)) {
     const [member, ...rest] = item.split('=');
     const url = rest.join('=').trim();
-    let valid = /^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '');
+    let valid = isControllerAddress(member);
     try {
       valid &&= ['http:', 'https:'].includes(new URL(url).protocol);
     } catch {
@@ -56,7 +61,7 @@ export function parseFounders(value: string, ctx: z.RefinementCtx): { member: st
     .filter(Boolean)) {
     const [member, ...rest] = item.split('=');
     const name = rest.join('=').trim();
-    if (!/^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') || !name || Buffer.byteLength(name, 'utf8') > 64) {
+    if (!isControllerAddress(member) || !name || Buffer.byteLength(name, 'utf8') > 64) {
       ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<department name (≤ 64 bytes)>` });
       continue;
     }

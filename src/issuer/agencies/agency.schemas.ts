@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp } from '../../common/index.js';
+import { ethereumAddressSchema, isoTimestamp } from '../../common/index.js';
 import { CONTRACT_NAMES, OUTBOX_STATUSES } from '../../chain/index.js';
 
 /**
@@ -7,7 +7,7 @@ import { CONTRACT_NAMES, OUTBOX_STATUSES } from '../../chain/index.js';
  * schemas, so the OpenAPI document cannot describe another shape than the one the code returns.
  */
 
-const ethereumAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const ethereumAddress = ethereumAddressSchema;
 
 export const publicEcJwkSchema = z
   .object({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string(), y: z.string() })

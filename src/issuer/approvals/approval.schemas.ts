@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { ethereumAddressSchema } from '../../common/index.js';
 import { CREDENTIAL_FORMATS } from '../../credentials/index.js';
 import { APPLICATION_STATES, STEP_KINDS } from './approval.entity.js';
 import { REASON_CODE_PATTERN } from './approval-rules.js';
 
 /** Request and response bodies of the joint-approval routes (issue 16, ADR 17). */
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const address = ethereumAddressSchema;
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 
 export const createApplicationSchema = z.object({

@@ -55,5 +55,17 @@ describe('peer token (joint-approval content requests)', () => {
     ).toString('base64url');
     expect(() => verifyPeerToken(`${header}.${forged}.${signature}`, applicationId, now)).toThrow(/not by iss/);
     expect(() => verifyPeerToken('a.b', applicationId, now)).toThrow(/compact JWS/);
+    // An iss with a wrong EIP-55 checksum is refused by our own check, not by a library error passed on.
+    const typo = Buffer.from(
+      JSON.stringify({
+        iss: '0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAa',
+        sub: applicationId,
+        aud: 'chancery:approval-content',
+        iat: now,
+        exp: now + 60,
+        jti: 'x',
+      }),
+    ).toString('base64url');
+    expect(() => verifyPeerToken(`${header}.${typo}.${signature}`, applicationId, now)).toThrow(/^iss must be an address$/);
   });
 });

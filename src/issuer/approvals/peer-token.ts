@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { getAddress, recoverAddress, Signature } from 'ethers';
+import { isEthereumAddress } from '../../common/index.js';
 import { b64url, b64urlJson, decodeJws } from '../../credentials/index.js';
 
 /**
@@ -51,7 +52,7 @@ export function verifyPeerToken(token: string, applicationId: string, now: numbe
   if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') throw new Error('no iat/exp');
   if (claims.exp < now - SKEW_SECONDS || claims.iat > now + SKEW_SECONDS || claims.exp - claims.iat > PEER_TOKEN_TTL_SECONDS)
     throw new Error('token expired or too long-lived');
-  if (typeof claims.iss !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(claims.iss)) throw new Error('iss must be an address');
+  if (!isEthereumAddress(claims.iss)) throw new Error('iss must be an address');
   if (signature.length !== 64) throw new Error('bad signature length');
   const digest = createHash('sha256').update(signingInput).digest();
   const r = '0x' + signature.subarray(0, 32).toString('hex');

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { PROPOSAL_KINDS, PROPOSAL_STATES } from '../../chain/index.js';
+import { ethereumAddressSchema } from '../../common/index.js';
 
 /** Request and response bodies of the consortium operator routes (ADR 15). */
 
-const ethereumAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const ethereumAddress = ethereumAddressSchema;
 const departmentName = z
   .string()
   .trim()
