@@ -330,6 +330,36 @@ describe('HTTP platform', () => {
       }
     });
 
+    it("answers what Node's HTTP parser refuses with a problem document too: bad request lines, huge headers, no Host", async () => {
+      const url = new URL(app.url);
+      const raw = async (request: string) => {
+        const socket = connect(Number(url.port), url.hostname);
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(request);
+        await new Promise((resolve) => socket.once('close', resolve));
+        return received;
+      };
+      for (const [request, status, code] of [
+        [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'header_fields_too_large'],
+        ['GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'invalid_request'],
+        ['FOO /health HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid_request'],
+        ['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'invalid_request'],
+      ] as const) {
+        const received = await raw(request);
+        expect({ request: request.slice(0, 40), status: received.split('\r\n')[0] }).toEqual({
+          request: request.slice(0, 40),
+          status: expect.stringMatching(new RegExp(`^HTTP/1.1 ${status} `)),
+        });
+        expect(received).toMatch(/content-type: application\/problem\+json/i);
+        expect(received).toContain(`"code":"${code}"`);
+      }
+      // HTTP/1.0 has no Host requirement.
+      expect((await raw('GET /health HTTP/1.0\r\n\r\n')).split('\r\n')[0]).toMatch(/^HTTP\/1.1 (200|503) /);
+    });
+
     it('refuses a NUL character in the URL or the body with 400, never a database error', async () => {
       for (const path of ['/status/a%00b/revocation', '/oid4vp/requests/a%00b', '/operator/agencies/a%00b']) {
         const reply = await app.operator('GET', path);

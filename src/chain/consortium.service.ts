@@ -237,8 +237,7 @@ export class ConsortiumService {
       await this.bootstrap.joinConsortium(governanceAddress);
     } catch (error) {
       if (error instanceof ChainUnavailableError) throw chainUnavailable();
-      // The chain's own message (a failed call) is not passed on.
-      throw conflict('No consortium governance answers at that address on this chain');
+      throw conflict((error as Error).message);
     }
     return this.status();
   }

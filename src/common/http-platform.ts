@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
@@ -8,7 +9,7 @@ import type { PlatformConfig } from '../config/index.js';
 import { parseApiKey, bearerToken } from './api-keys.js';
 import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
-import { ProblemFilter } from './problem.filter.js';
+import { ProblemFilter, clientErrorResponse } from './problem.filter.js';
 import { isOAuthRoute } from './oauth-routes.js';
 
 const frameworkErrorFilter = new ProblemFilter();
@@ -34,12 +35,20 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       frameworkErrorFilter.render(error, request, reply);
     },
+    // What Node's HTTP parser refuses before Fastify sees a request (bad request line or headers, 431, 408).
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.end(clientErrorResponse(error));
+      else socket.destroy();
+    },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
       const server = createServer(
         {
           requestTimeout,
           headersTimeout: Math.min(requestTimeout, 60_000),
           keepAliveTimeout: platform.keepAliveTimeoutMs,
+          // Checked in our onRequest hook instead, so the refusal is a problem document like any other.
+          requireHostHeader: false,
           // Node checks request timeouts on this interval (30 s by default, longer than short timeouts).
           connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 2))),
         },
@@ -231,6 +240,10 @@ export async function installHttpPlatform(
     // it, the OpenID provider's router would see `/token#x` as /token while its rate limit saw another path).
     if (request.url.includes('#')) {
       throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'The URL contains a fragment (#)');
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is refused with 400 (Node would send an empty 400 itself).
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'An HTTP/1.1 request needs a Host header');
     }
     const path = pathOf(request.url);
     if (!isCorsPath(path)) return;

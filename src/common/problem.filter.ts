@@ -1,4 +1,5 @@
 import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   OAuthError,
@@ -29,6 +30,21 @@ const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {
   415: { code: 'unsupported_media_type', title: 'Unsupported content type' },
   431: { code: 'header_fields_too_large', title: 'Request header fields too large' },
 };
+
+/**
+ * The raw HTTP response to a request Node's parser refused before any route saw it (malformed request line or
+ * headers, headers over the size limit, a request timeout): a problem document like every other refusal, not
+ * Fastify's default JSON. No route is known yet, so no OAuth shape either; the connection is closed after it.
+ */
+export function clientErrorResponse(error: { code?: string }): string {
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const known = FRAMEWORK_ERRORS[status]!;
+  const body = JSON.stringify({ type: PROBLEM_BASE + known.code, title: known.title, status, code: known.code });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
 
 /** RFC 6749 / OID4VCI error codes for a status, on OAuth routes (a 400 as the route declares). */
 const oauthErrorCode = (status: number, route: OAuthErrorsOptions): OAuthErrorCode =>
