@@ -1,8 +1,18 @@
+import { jest } from '@jest/globals';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { projectRoot } from '../common/index.js';
-import { Catalogue, canonicalJson, parseLicenceTypeDefinition, readSeedDefinitions } from './catalogue.js';
+import {
+  Catalogue,
+  canonicalJson,
+  MAX_PATTERN_CHECKED_LENGTH,
+  parseLicenceTypeDefinition,
+  readSeedDefinitions,
+  runsOnLinearEngine,
+  type LicenceTypeDefinition,
+} from './catalogue.js';
 
 describe('licence catalogue', () => {
   const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
@@ -123,10 +133,9 @@ describe('licence catalogue', () => {
       selectivelyDisclosable: [],
     };
     const schemas = [
-      // meta-schema: a wrong type name, a negative minLength, a pattern that is not a regular expression
+      // meta-schema: a wrong type name, a negative minLength (an invalid pattern gets our message: see below)
       { type: 'object', additionalProperties: false, properties: { name: { type: 'strang' } }, required: [] },
       { type: 'object', additionalProperties: false, properties: { name: { type: 'string', minLength: -1 } }, required: [] },
-      { type: 'object', additionalProperties: false, properties: { name: { type: 'string', pattern: '(' } }, required: [] },
       // strict mode: an unknown keyword; an unknown format
       { type: 'object', additionalProperties: false, properties: { name: { type: 'string', colour: 'red' } }, required: [] },
       { type: 'object', additionalProperties: false, properties: { name: { type: 'string', format: 'postcode' } }, required: [] },
@@ -143,6 +152,164 @@ describe('licence catalogue', () => {
       // twice: the second time the meta-schema check has been compiled already
       for (let i = 0; i < 2; i++) expect(parseLicenceTypeDefinition({ ...base, claims }).problems).toEqual(wanted);
     }
-    expect(schemas.map((claims) => expected(claims).length)).toEqual([1, 1, 1, 1, 1, 0]);
+    expect(schemas.map((claims) => expected(claims).length)).toEqual([1, 1, 1, 1, 0]);
+  });
+});
+
+describe('claim patterns (a pattern runs as a backtracking RegExp on the event loop)', () => {
+  const base = {
+    id: 'fishing-permit',
+    vcType: 'FishingPermitCredential',
+    display: { en: { name: 'Fishing permit' }, 'zh-CN': { name: '捕捞许可证' } },
+    validityDays: 365,
+    formats: ['dc+sd-jwt'],
+    selectivelyDisclosable: [],
+  };
+  const withClaim = (schema: object) => ({
+    ...base,
+    claims: { type: 'object', additionalProperties: false, properties: { permit_number: schema }, required: [] },
+  });
+  const problemsOf = (schema: object) => parseLicenceTypeDefinition(withClaim(schema)).problems;
+  const unsafe = (path: string) => ({
+    path,
+    message: expect.stringMatching(/^claim permit_number: pattern may take exponential time to match/),
+  });
+
+  it('refuses a nested quantifier, naming the claim', () => {
+    expect(problemsOf({ type: 'string', pattern: '(a+)+$' })).toEqual([unsafe('claims.properties.permit_number.pattern')]);
+  });
+
+  it('refuses a repeated group with alternatives, which safe-regex2 lets through', () => {
+    for (const pattern of ['(a|a)*$', '(a|aa)+$', '^(\\w|\\d)+$', '((a|b)c){2}', '(?:x|y){2,}'])
+      expect(problemsOf({ type: 'string', pattern })).toEqual([unsafe('claims.properties.permit_number.pattern')]);
+  });
+
+  it('accepts safe patterns, and runs them', () => {
+    const safe = [
+      '^[A-Z]{2}[0-9]{6}$',
+      '^[\\u4e00-\\u9fa5]{2,20}$',
+      '^\\p{Script=Han}+$',
+      '^(C1|C2|A1)$',
+      '^(ab|cd)?[0-9]+$',
+      '^[(|)]+$',
+      '^\\(a|b\\)+$',
+    ];
+    for (const pattern of safe) expect(problemsOf({ type: 'string', pattern })).toEqual([]);
+    const definition = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^[A-Z]{2}[0-9]{6}$' })).definition!;
+    const catalogue = new Catalogue([definition], 'https://issuer.example');
+    expect(catalogue.validateClaims('fishing-permit', { permit_number: 'ZJ123456' })).toEqual([]);
+    expect(catalogue.validateClaims('fishing-permit', { permit_number: 'zj123456' })).toEqual([
+      { path: 'permit_number', message: 'must match pattern "^[A-Z]{2}[0-9]{6}$"' },
+    ]);
+  });
+
+  it('runs a pattern with several long repetitions on RE2, which cannot backtrack; the short ones stay native', () => {
+    for (const pattern of ['\\d*\\d*\\d*\\d*x', '^[A-Z]+-[0-9]+$', '\\d{0,100}\\d{0,100}x', '^[\\u4e00-\\u9fa5]+[0-9]{2,}$'])
+      expect({ pattern, linear: runsOnLinearEngine(pattern) }).toEqual({ pattern, linear: true });
+    for (const pattern of ['^[A-Z]{2}[0-9]{6}$', '^[a-z]+$', '^[0-9A-Z-]{6,32}$', '^[+*]{2}\\+$', '^[\\u4e00-\\u9fa5]{2,20}$'])
+      expect({ pattern, linear: runsOnLinearEngine(pattern) }).toEqual({ pattern, linear: false });
+    // \d*\d*\d*\d*x backtracks for minutes on a few hundred digits natively; on RE2 this finishes at once (a
+    // regression would hang this test until its timeout).
+    const slow = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^\\d*\\d*\\d*\\d*x$' }));
+    expect(slow.problems).toEqual([]);
+    const catalogue = new Catalogue([slow.definition!], 'https://issuer.example');
+    expect(catalogue.validateClaims('fishing-permit', { permit_number: '1'.repeat(MAX_PATTERN_CHECKED_LENGTH) })).toHaveLength(1);
+    expect(catalogue.validateClaims('fishing-permit', { permit_number: '123x' })).toEqual([]);
+    // \uXXXX escapes are given to RE2 in its own syntax.
+    const han = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^[\\u4e00-\\u9fa5]+[0-9]{2,}$' }));
+    expect(han.problems).toEqual([]);
+    const names = new Catalogue([han.definition!], 'https://issuer.example');
+    expect(names.validateClaims('fishing-permit', { permit_number: '王芳123' })).toEqual([]);
+    expect(names.validateClaims('fishing-permit', { permit_number: 'Wang123' })).toHaveLength(1);
+  });
+
+  it('refuses a pattern RE2 must run but cannot (lookaround, backreferences), in our words', () => {
+    expect(problemsOf({ type: 'string', pattern: '^(?=[A-Z])[A-Z0-9]+-[0-9]+$' })).toEqual([
+      {
+        path: 'claims.properties.permit_number.pattern',
+        message: expect.stringMatching(/^claim permit_number: pattern has several long repetitions/),
+      },
+    ]);
+  });
+
+  it('gives an invalid regular expression our message, not the engine’s', () => {
+    const problems = problemsOf({ type: 'string', pattern: '(' });
+    expect(problems).toEqual([
+      {
+        path: 'claims.properties.permit_number.pattern',
+        message: 'claim permit_number: pattern is not a valid regular expression',
+      },
+    ]);
+    expect(JSON.stringify(problems)).not.toMatch(/Invalid regular expression|Unterminated/);
+  });
+
+  it('refuses a pattern longer than 256 characters', () => {
+    expect(problemsOf({ type: 'string', pattern: `^${'[a-z]'.repeat(60)}$` })).toEqual([
+      {
+        path: 'claims.properties.permit_number.pattern',
+        message: 'claim permit_number: pattern is longer than 256 characters',
+      },
+    ]);
+  });
+
+  it('finds patterns anywhere in a claim’s schema: nested, in items, in patternProperties keys, in applicators', () => {
+    const bad = '(a+)+$';
+    const schema = {
+      type: 'object',
+      properties: { inner: { type: 'string', pattern: bad } },
+      patternProperties: { [bad]: { type: 'string' } },
+      propertyNames: { pattern: bad },
+      allOf: [{ $ref: '#/$defs/code' }],
+      $defs: { code: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string', pattern: bad } } } },
+    };
+    expect(problemsOf(schema)).toEqual([
+      unsafe('claims.properties.permit_number.patternProperties'),
+      unsafe('claims.properties.permit_number.properties.inner.pattern'),
+      unsafe('claims.properties.permit_number.propertyNames.pattern'),
+      unsafe('claims.properties.permit_number.$defs.code.additionalProperties.items.pattern'),
+    ]);
+    // an `enum` or `const` value is data, not a schema: its members are not patterns
+    expect(problemsOf({ enum: [{ pattern: bad }] })).toEqual([]);
+  });
+
+  it('does not match a value longer than MAX_PATTERN_CHECKED_LENGTH', () => {
+    const definition = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^[a-z]+$' })).definition!;
+    const catalogue = new Catalogue([definition], 'https://issuer.example');
+    const claims = (length: number) => ({ permit_number: 'a'.repeat(length) });
+    expect(catalogue.validateClaims('fishing-permit', claims(MAX_PATTERN_CHECKED_LENGTH))).toEqual([]);
+    expect(catalogue.validateClaims('fishing-permit', claims(MAX_PATTERN_CHECKED_LENGTH + 1))).toEqual([
+      { path: 'permit_number', message: 'must match pattern "^[a-z]+$"' },
+    ]);
+  });
+
+  it('leaves out a loaded entry (storage, another department) with an unsafe pattern, with a log line', () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      // As the repository hands it over: a stored definition, not passed through parseLicenceTypeDefinition again.
+      const safe = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^[a-z]+$' })).definition!;
+      const definition: LicenceTypeDefinition = {
+        ...safe,
+        claims: { ...safe.claims, properties: { permit_number: { type: 'string', pattern: '(a+)+$' } } },
+      };
+      const unsafeEntry = { definition, status: 'active' as const, version: 2 };
+      const seed = readSeedDefinitions(join(projectRoot(), 'catalogue'));
+      const catalogue = new Catalogue([...seed, unsafeEntry], 'https://issuer.example');
+      expect(catalogue.get('fishing-permit')).toBeUndefined();
+      expect(catalogue.all()).toHaveLength(seed.length);
+      expect(catalogue.validateClaims('fishing-permit', { permit_number: `${'a'.repeat(28)}!` })).toEqual([
+        { path: '(root)', message: 'unknown credential type fishing-permit' },
+      ]);
+      expect(errors).toHaveBeenCalledWith(
+        expect.objectContaining({
+          event: 'catalogue_type_refused',
+          typeId: 'fishing-permit',
+          version: 2,
+          problems: [unsafe('claims.properties.permit_number.pattern')],
+        }),
+        'catalogue type not loaded: its claims schema has an unsafe or invalid pattern',
+      );
+    } finally {
+      errors.mockRestore();
+    }
   });
 });

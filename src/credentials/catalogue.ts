@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { RE2JS } from 're2js';
+import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import type { Violation } from '../common/index.js';
 
@@ -82,7 +85,11 @@ export function canonicalJson(value: unknown): string {
 export const schemaDigest = (definition: LicenceTypeDefinition): string =>
   createHash('sha256').update(canonicalJson(definition)).digest('hex');
 
-/** Problems of a definition beyond its shape: disclosable claims must exist, and the schema must compile. */
+/**
+ * Problems of a definition beyond its shape: disclosable claims must exist, every pattern must be safe to run, and
+ * the schema must compile. A schema with a pattern problem is not compiled: an unsafe pattern is never turned into
+ * a RegExp, and an invalid one gets our message rather than the engine's.
+ */
 export function definitionProblems(definition: LicenceTypeDefinition): Violation[] {
   const problems: Violation[] = [];
   for (const claim of definition.selectivelyDisclosable) {
@@ -92,12 +99,194 @@ export function definitionProblems(definition: LicenceTypeDefinition): Violation
   for (const claim of definition.claims.required) {
     if (!(claim in definition.claims.properties)) problems.push({ path: 'claims.required', message: `unknown claim ${claim}` });
   }
+  const patternProblems = claimPatternProblems(definition.claims);
+  if (patternProblems.length) return [...problems, ...patternProblems];
   try {
     newAjv().compile(definition.claims);
   } catch (error) {
     problems.push({ path: 'claims', message: `not a valid JSON Schema: ${(error as Error).message}` });
   }
   return problems;
+}
+
+/** The longest `pattern` (or patternProperties key) a claims schema may hold. */
+export const MAX_PATTERN_LENGTH = 256;
+/**
+ * The longest string a claims pattern is run on; a longer one does not match. Claims checked by a pattern are codes
+ * and names; the bound keeps a pattern that backtracks polynomially (which the checks below let through) cheap.
+ */
+export const MAX_PATTERN_CHECKED_LENGTH = 1_024;
+
+/** Keywords whose value is a subschema or a list of subschemas (JSON Schema 2020-12 as Ajv knows it). */
+const SUBSCHEMA_KEYWORDS = new Set([
+  'not',
+  'if',
+  'then',
+  'else',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'items',
+  'prefixItems',
+  'additionalItems',
+  'contains',
+  'propertyNames',
+  'additionalProperties',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+]);
+/** Keywords whose value maps names to subschemas (`dependencies` also holds string lists, which are skipped). */
+const SUBSCHEMA_MAP_KEYWORDS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+  'dependencies',
+]);
+
+/**
+ * Every regular expression of a claims schema that could stall the event loop: Ajv runs `pattern` and
+ * `patternProperties` keys as native RegExps, which backtrack, on values a caller sends. Each must be short, valid,
+ * and free of the shapes that backtrack exponentially. Strict mode refuses unknown keywords, so no pattern hides
+ * outside the keywords walked here; `format` names only ajv-formats' fixed formats.
+ */
+export function claimPatternProblems(claims: LicenceTypeDefinition['claims']): Violation[] {
+  const problems: Violation[] = [];
+  for (const [claim, schema] of Object.entries(claims.properties)) {
+    walkSchema(schema, `claims.properties.${claim}`, (pattern, path) => {
+      const problem = patternProblem(pattern);
+      if (problem) problems.push({ path, message: `claim ${claim}: ${problem}` });
+    });
+  }
+  return problems;
+}
+
+function walkSchema(schema: unknown, path: string, visit: (pattern: string, path: string) => void): void {
+  if (!isObject(schema)) return;
+  if (typeof schema['pattern'] === 'string') visit(schema['pattern'], `${path}.pattern`);
+  const patternProperties = schema['patternProperties'];
+  if (isObject(patternProperties)) {
+    for (const pattern of Object.keys(patternProperties)) visit(pattern, `${path}.patternProperties`);
+  }
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (SUBSCHEMA_KEYWORDS.has(keyword)) {
+      if (Array.isArray(value)) value.forEach((item, index) => walkSchema(item, `${path}.${keyword}.${index}`, visit));
+      else walkSchema(value, `${path}.${keyword}`, visit);
+    } else if (SUBSCHEMA_MAP_KEYWORDS.has(keyword) && isObject(value)) {
+      for (const [name, item] of Object.entries(value)) walkSchema(item, `${path}.${keyword}.${name}`, visit);
+    }
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Why a pattern may not be run, in our words (never the engine's: they would echo its internals); undefined if it may. */
+function patternProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_PATTERN_LENGTH) return `pattern is longer than ${MAX_PATTERN_LENGTH} characters`;
+  try {
+    // Only built, never run; with the flag Ajv gives (unicodeRegExp).
+    new RegExp(pattern, 'u');
+  } catch {
+    return 'pattern is not a valid regular expression';
+  }
+  // safe-regex2 finds a repetition inside a repetition, as in (a+)+; it misses a repeated group of alternatives,
+  // as in (a|a)*, which backtracks as badly.
+  if (!safeRegex(pattern) || repeatsAlternatives(pattern))
+    return 'pattern may take exponential time to match (a repetition inside a repetition, or a repeated group with alternatives)';
+  if (runsOnLinearEngine(pattern)) {
+    try {
+      RE2JS.compile(re2Source(pattern));
+    } catch {
+      return 'pattern has several long repetitions, so it runs on the linear-time engine, which has no lookaround or backreferences';
+    }
+  }
+  return undefined;
+}
+
+/** A repetition of more than this many times counts as long (it backtracks like `*`). */
+const LONG_REPETITION = 32;
+
+/**
+ * Whether a pattern holds two or more long repetitions (`*`, `+`, `{n,}`, `{n,m}` with m > LONG_REPETITION). Such
+ * a pattern can backtrack polynomially, as \d*\d*\d*x does (a minute on 300 characters), which no check of its shape
+ * rules out cheaply: it runs on RE2 (re2js), in time linear in the value. One long repetition stays on the native
+ * engine (at worst quadratic in a value of at most MAX_PATTERN_CHECKED_LENGTH characters), as do the catalogue's own.
+ */
+export function runsOnLinearEngine(pattern: string): boolean {
+  let long = 0;
+  for (let at = 0; at < pattern.length; at++) {
+    const char = pattern[at];
+    if (char === '\\') at++;
+    else if (char === '[') at = classEnd(pattern, at);
+    else if (char === '*' || char === '+') long++;
+    else if (char === '{') {
+      const braces = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
+      if (braces?.[2] !== undefined && (braces[3] === '' || Number(braces[3]) > LONG_REPETITION)) long++;
+    }
+  }
+  return long >= 2;
+}
+
+/** A JavaScript (u-mode) pattern in RE2's syntax: RE2 writes code points as \x{…}, not \uXXXX or \u{…}. */
+function re2Source(pattern: string): string {
+  let out = '';
+  for (let at = 0; at < pattern.length; at++) {
+    if (pattern[at] !== '\\') {
+      out += pattern[at];
+      continue;
+    }
+    const escape = /^\\u(?:\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{4}))/.exec(pattern.slice(at));
+    if (escape) {
+      out += `\\x{${escape[1] ?? escape[2]}}`;
+      at += escape[0].length - 1;
+    } else {
+      out += pattern.slice(at, at + 2);
+      at++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a group holding an alternative (`|`, at any depth) is repeated (`*`, `+`, `{n,}`, `{n,m}` with m > 1).
+ * Its branches may match the same text, and then each repetition doubles the ways to fail. Refused whether or not
+ * the branches overlap: a character class or an array of enum values says the same. Scans a valid u-mode pattern.
+ */
+function repeatsAlternatives(pattern: string): boolean {
+  const openGroups: boolean[] = []; // per open group: whether it holds an alternative
+  for (let at = 0; at < pattern.length; at++) {
+    const char = pattern[at];
+    if (char === '\\') at++;
+    else if (char === '[') at = classEnd(pattern, at);
+    else if (char === '(') openGroups.push(false);
+    else if (char === '|' && openGroups.length) openGroups[openGroups.length - 1] = true;
+    else if (char === ')') {
+      const alternates = openGroups.pop() ?? false;
+      if (alternates && repeatedAt(pattern, at + 1)) return true;
+      if (alternates && openGroups.length) openGroups[openGroups.length - 1] = true;
+    }
+  }
+  return false;
+}
+
+/** The index of the `]` closing the character class opened at `start` (in u mode a `[` inside is literal). */
+function classEnd(pattern: string, start: number): number {
+  let at = start + 1;
+  while (at < pattern.length && pattern[at] !== ']') at += pattern[at] === '\\' ? 2 : 1;
+  return at;
+}
+
+/** Whether a quantifier allowing more than one repetition starts at `at`. */
+function repeatedAt(pattern: string, at: number): boolean {
+  const next = pattern[at];
+  if (next === '*' || next === '+') return true;
+  const braces = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
+  if (!braces) return false;
+  const most = braces[2] === undefined ? Number(braces[1]) : braces[3] === '' ? Infinity : Number(braces[3]);
+  return most > 1;
 }
 
 /** Parses a definition (a seed file or an operator's request); every problem listed. */
@@ -114,7 +303,29 @@ export function parseLicenceTypeDefinition(value: unknown): { definition?: Licen
 
 // ajv-formats is CommonJS with a default export; under nodenext it arrives as the module namespace.
 const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
-const configuredAjv = () => addFormats(new Ajv2020({ allErrors: true, strict: true }));
+/**
+ * The RegExp engine Ajv runs patterns with: the native one, or RE2 for a pattern with several long repetitions
+ * (runsOnLinearEngine), on strings of at most MAX_PATTERN_CHECKED_LENGTH characters (a longer one does not match).
+ * `toString` is Ajv's cache key for a compiled pattern.
+ */
+const boundedRegExp = Object.assign(
+  (pattern: string, flags: string) => {
+    const native = new RegExp(pattern, flags);
+    if (runsOnLinearEngine(pattern)) {
+      const linear = RE2JS.compile(re2Source(pattern));
+      return {
+        test: (value: string) => value.length <= MAX_PATTERN_CHECKED_LENGTH && linear.matcher(value).find(),
+        toString: () => native.toString(),
+      };
+    }
+    return {
+      test: (value: string) => value.length <= MAX_PATTERN_CHECKED_LENGTH && native.test(value),
+      toString: () => native.toString(),
+    };
+  },
+  { code: 'boundedRegExp' },
+);
+const configuredAjv = () => addFormats(new Ajv2020({ allErrors: true, strict: true, code: { regExp: boundedRegExp } }));
 /** The JSON Schema 2020-12 meta-schema's $id: what a claims schema without `$schema` is checked against. */
 const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
 
@@ -160,6 +371,8 @@ export function readSeedDefinitions(directory: string): LicenceTypeDefinition[] 
     });
 }
 
+const logger = new Logger('Catalogue');
+
 /**
  * The licence catalogue: every credential type the service can issue, with its JSON Schema compiled
  * once. Claims are validated in full at issuance; a presentation discloses a subset, so verification
@@ -193,6 +406,16 @@ export class Catalogue {
     const partial = new Map<string, ValidateFunction>();
     for (const entry of entries) {
       const { definition, status = 'active', version = 1 } = 'definition' in entry ? entry : { definition: entry };
+      // Stored definitions were checked when published, but perhaps by an older release, another replica or
+      // department: one unsafe pattern must cost its own type, never the catalogue nor the event loop.
+      const patternProblems = claimPatternProblems(definition.claims);
+      if (patternProblems.length) {
+        logger.error(
+          { event: 'catalogue_type_refused', typeId: definition.id, version, problems: patternProblems },
+          'catalogue type not loaded: its claims schema has an unsafe or invalid pattern',
+        );
+        continue;
+      }
       if (types.has(definition.id)) throw new Error(`Duplicate catalogue type ${definition.id}`);
       const unknown = definition.selectivelyDisclosable.filter((claim) => !(claim in definition.claims.properties));
       if (unknown.length) throw new Error(`Catalogue type ${definition.id}: unknown disclosable claims ${unknown.join(', ')}`);
