@@ -255,7 +255,10 @@ describe('status lists', () => {
       const refused = await app.call('GET', `${path}?${query}`);
       expect(refused.status).toBe(400);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.body.detail).toBe('The query is invalid');
     }
+    const notANumber = await app.call('GET', `${path}?limit=abc`);
+    expect(notANumber.body.violations).toEqual([{ path: 'limit', message: 'must be a whole number' }]);
     expect((await app.call('GET', path.replace('/token/', '/revocation/'))).status).toBe(404);
     expect((await app.call('GET', `/status/${randomUUID()}/token/history`)).status).toBe(404);
   });

@@ -55,6 +55,10 @@ describe('requestedCredential (OID4VCI 1.0 §8.2)', () => {
       { jwt: ['not-a-jwt'] },
       { jwt: [42] },
       { jwt: [`${b64({ alg: 'ES256', crit: ['b64'], b64: false })}.${jws.split('.').slice(1).join('.')}`] },
+      // alg none (any case), or no alg: no signature to check, so no proof
+      { jwt: [`${b64({ alg: 'none', typ: 'openid4vci-proof+jwt' })}.${jws.split('.').slice(1).join('.')}`] },
+      { jwt: [`${b64({ alg: 'NONE', typ: 'openid4vci-proof+jwt' })}.${jws.split('.').slice(1).join('.')}`] },
+      { jwt: [`${b64({ typ: 'openid4vci-proof+jwt' })}.${jws.split('.').slice(1).join('.')}`] },
     ])
       expect(thrown(() => requestedCredential({ credential_configuration_id: 'a', proofs }))).toBe('invalid_proof');
     for (const proof of [{ jwt: 1 }, { jwt: 'a.b' }, null])

@@ -1,4 +1,4 @@
-import { compactJwsProblem } from '../credentials/index.js';
+import { compactJwsProblem, readJosePart } from '../credentials/index.js';
 import { oauthError } from '../oauth/index.js';
 import { MAX_PROOFS_PER_REQUEST } from './lifetimes.js';
 
@@ -35,16 +35,22 @@ export function requestedCredential(body: unknown): RequestedCredential {
     const jwt = (proofs as Record<string, unknown> | null)?.['jwt'];
     if (typeof proofs !== 'object' || proofs === null || !Array.isArray(jwt) || Object.keys(proofs).length !== 1)
       throw oauthError(400, 'invalid_proof', 'proofs must hold one non-empty jwt array');
-    if (jwt.some((proof) => typeof proof !== 'string' || compactJwsProblem(proof) !== undefined))
+    if (jwt.some((proof) => typeof proof !== 'string' || !signedCompactJws(proof)))
       throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a signed compact JWS');
   }
   if (request['proof'] !== undefined && proofs !== undefined)
     throw oauthError(400, 'invalid_credential_request', 'Give proofs, not proof and proofs');
   const single = request['proof'] as Record<string, unknown> | undefined;
-  if (single !== undefined && (typeof single?.['jwt'] !== 'string' || compactJwsProblem(single['jwt']) !== undefined))
+  if (single !== undefined && (typeof single?.['jwt'] !== 'string' || !signedCompactJws(single['jwt'])))
     throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
   return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
 }
+
+/** A compact JWS whose header names a signature algorithm (`alg: none` is no proof: invalid_proof, §8.3.1.2). */
+const signedCompactJws = (proof: string): boolean => {
+  const alg = compactJwsProblem(proof) === undefined ? readJosePart(proof, 0)?.['alg'] : undefined;
+  return typeof alg === 'string' && alg.toLowerCase() !== 'none';
+};
 
 /**
  * Which configuration a request is for (OID4VCI 1.0 §8.2). After authorization_details the access token

@@ -62,7 +62,7 @@ export class StatusController {
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const page = parseOrThrow(historyQuerySchema, query);
+    const page = parseOrThrow(historyQuerySchema, query, 'query');
     const versions = await this.status.history(listId, purpose as StatusPurpose, page);
     const oldest = versions[0]?.version;
     const limit = page.limit ?? HISTORY_PAGE;
@@ -74,7 +74,11 @@ export class StatusController {
   }
 }
 
+/** A query parameter that must be a whole number (zod's own message for NaN reads "expected number, received number"). */
+const wholeNumber = z.coerce
+  .number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number' : undefined) })
+  .int();
 const historyQuerySchema = z.object({
-  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-  limit: z.coerce.number().int().min(1).max(HISTORY_MAX_PAGE).optional(),
+  before: wholeNumber.min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: wholeNumber.min(1).max(HISTORY_MAX_PAGE).optional(),
 });
