@@ -1,5 +1,5 @@
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { ChainEvents, contractInterface, credentialTypeKey, Reconciler } from '../src/chain/index.js';
+import { ChainEvents, contractInterface, credentialTypeKey, OutboxEntity, Reconciler } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { openApiConformance } from './support/openapi-conformance.js';
@@ -184,9 +184,18 @@ describe('a consortium of three departments on one chain', () => {
     await expect(citizen.receive(a, agency.apiKey, offer)).rejects.toThrow(/not anchored on chain yet/);
 
     // A second vote by A changes nothing; a non-member's vote is refused by the contract.
+    // Refused by the contract through eth_call before anything is queued: no outbox entry, nothing signed.
+    const queued = () => a.app.get(Database).use(undefined, (m) => m.getRepository(OutboxEntity).count());
+    const before = await queued();
     const again = await vote(a, proposalId);
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'proposal_refused', reason: 'AlreadyVoted' });
+    const tooHigh = await a.operator('POST', '/operator/consortium/proposals', { kind: 'ChangeThreshold', threshold: 50 });
+    expect(tooHigh.status).toBe(409);
+    expect(tooHigh.body.code).toBe('proposal_refused');
+    expect(await queued()).toBe(before);
+    // A proposal that does not exist is not found, as GET says (the contract's word is ProposalNotOpen).
+    expect((await vote(a, '777')).status).toBe(404);
     const outsider = Wallet.createRandom().connect(provider);
     const refused = await outsider
       .sendTransaction({ to: governance.target, data: governance.interface.encodeFunctionData('vote', [BigInt(proposalId)]) })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { getAddress, type Interface } from 'ethers';
+import { getAddress, isError, type Interface } from 'ethers';
 import { chainUnavailable, conflict, ProblemError } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
@@ -18,6 +18,7 @@ import {
 } from './consortium-governance.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
 import { decodePolicyResult, policyCall, type PolicyRecord } from './joint-approval.js';
+import { revertData } from './joint-approval.service.js';
 
 const governance = () => contractInterface('ConsortiumGovernance');
 
@@ -67,7 +68,16 @@ export const actionView = (action: ProposalAction): Record<string, unknown> =>
 
 /** The custom error a refused write names (from the "would revert" message the outbox worker stored). */
 export function revertReason(lastError: string | null): string {
-  const data = /data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1];
+  return consortiumErrorName(/data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1]);
+}
+
+const governanceRefused = (reason: string) =>
+  new ProblemError(409, 'proposal_refused', 'Refused by the consortium contract', `The governance refused: ${reason}`, {
+    reason,
+  });
+
+/** The custom error of the consortium's contracts in a revert's data, or 'reverted'. */
+function consortiumErrorName(data: string | undefined): string {
   if (data && data.length >= 10) {
     const abis: Interface[] = [
       'ConsortiumGovernance',
@@ -185,13 +195,18 @@ export class ConsortiumService {
   }
 
   /** This member's vote on a proposal; the vote that meets the threshold executes it. */
-  vote(proposalId: bigint): Promise<GovernanceWriteResult> {
+  async vote(proposalId: bigint): Promise<GovernanceWriteResult> {
+    await this.proposal(proposalId); // 404 for a proposal that does not exist (the contract says ProposalNotOpen)
     return this.write('consortium:vote', voteCall(proposalId));
   }
 
   private async write(purpose: string, data: string): Promise<GovernanceWriteResult> {
     const signerKeyId = await this.bootstrap.governorKeyId();
     const to = (await this.bootstrap.syncConsortium()).governance;
+    // An operator's mistake (a threshold above the member count, a member that is none, a second vote) is refused
+    // here, by the contract itself through eth_call, instead of being queued, signed, and dropped by the worker.
+    const refusal = await this.refusalOf(to, data);
+    if (refusal) throw governanceRefused(refusal);
     const [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
     let entry: OutboxEntry;
     try {
@@ -199,12 +214,7 @@ export class ConsortiumService {
     } catch {
       return { outboxId: outboxId!, status: 'pending', txHash: null, proposalId: null, executed: false };
     }
-    if (entry.status === 'reverted') {
-      const reason = revertReason(entry.lastError);
-      throw new ProblemError(409, 'proposal_refused', 'Refused by the consortium contract', `The governance refused: ${reason}`, {
-        reason,
-      });
-    }
+    if (entry.status === 'reverted') throw governanceRefused(revertReason(entry.lastError));
     const receipt = entry.txHash ? await this.chain.provider.getTransactionReceipt(entry.txHash) : null;
     let proposalId: bigint | null = null;
     let executed = false;
@@ -214,6 +224,19 @@ export class ConsortiumService {
       if (event?.event === 'ProposalExecuted') executed = true;
     }
     return { outboxId: entry.id, status: 'mined', txHash: entry.txHash, proposalId: proposalId?.toString() ?? null, executed };
+  }
+
+  /**
+   * The contract's refusal of a write from our controller, by eth_call; undefined when it would pass, or when the
+   * chain cannot be asked (the write is queued then, as every write is during an outage, and settled later).
+   */
+  private async refusalOf(to: string, data: string): Promise<string | undefined> {
+    try {
+      await this.chain.provider.call({ from: await this.bootstrap.controllerAddress(), to, data });
+      return undefined;
+    } catch (error) {
+      return isError(error, 'CALL_EXCEPTION') ? consortiumErrorName(revertData(error)) : undefined;
+    }
   }
 
   /** consortium:init: deploys a consortium founded by this department and the given members, and follows it. */

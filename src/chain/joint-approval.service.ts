@@ -48,7 +48,7 @@ export function jointApprovalErrorName(data: string | undefined): string | undef
 }
 
 /** The revert data of a refused eth_call, wherever ethers put it. */
-function revertData(error: unknown): string | undefined {
+export function revertData(error: unknown): string | undefined {
   let current = error as Record<string, unknown> | undefined;
   for (let depth = 0; current && depth < 6; depth++) {
     const data = current['data'];
