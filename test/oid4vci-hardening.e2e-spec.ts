@@ -437,6 +437,61 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     expect(unknownDetails.par.body.error).toBe('invalid_authorization_details');
   });
 
+  it('item 7: authorization_details in a pre-authorized token request (§6.1) gets credential_identifiers back (§6.2)', async () => {
+    const created = await offer({ formats: ['dc+sd-jwt', 'jwt_vc_json'] });
+    // The @openid4vc client as the wallet, naming one of the two offered configurations.
+    const credentialOffer = await w.client.resolveCredentialOffer(created.body.credentialOffer);
+    const issuerMetadata = await w.client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const details = [{ type: 'openid_credential', credential_configuration_id: 'driving-licence.sd_jwt' }];
+    const { accessTokenResponse } = await w.client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      additionalRequestPayload: { authorization_details: details },
+    });
+    expect(accessTokenResponse.authorization_details).toEqual([
+      { ...details[0], credential_identifiers: ['driving-licence.sd_jwt'] },
+    ]);
+    const bearer = (body: object) =>
+      app.call('POST', '/oid4vci/credential', { headers: { authorization: `Bearer ${accessTokenResponse.access_token}` }, body });
+    const holder = w.newKey();
+    // The token grants the identifier: the request names it, not the configuration, and only it.
+    expect(
+      (await bearer({ credential_configuration_id: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(holder)] } })).body
+        .error,
+    ).toBe('invalid_credential_request');
+    expect(
+      (await bearer({ credential_identifier: 'driving-licence.jwt_vc', proofs: { jwt: [await proof(holder)] } })).body.error,
+    ).toBe('unknown_credential_identifier');
+    const issued = await bearer({ credential_identifier: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(holder)] } });
+    expect(issued.status).toBe(200);
+    expect(issued.body.credentials).toHaveLength(1);
+
+    // A configuration the offer does not hold, or a malformed detail: invalid_authorization_details, code unspent.
+    const other = await offer();
+    for (const authorizationDetails of [
+      JSON.stringify([{ type: 'openid_credential', credential_configuration_id: 'driving-licence.jwt_vc' }]),
+      JSON.stringify([{ type: 'openid_credential' }]),
+      'not json',
+    ]) {
+      const refused = await app.call('POST', '/oid4vci/token', {
+        headers: FORM,
+        body: form({
+          grant_type: PRE_AUTH,
+          'pre-authorized_code': codeOf(other.body.credentialOffer),
+          authorization_details: authorizationDetails,
+        }),
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_authorization_details');
+    }
+    const redeemed = await app.call('POST', '/oid4vci/token', {
+      headers: FORM,
+      body: form({ grant_type: PRE_AUTH, 'pre-authorized_code': codeOf(other.body.credentialOffer) }),
+    });
+    expect(redeemed.status).toBe(200);
+    expect(redeemed.body.authorization_details).toBeUndefined();
+  });
+
   it('issue 11: a token signed before a key rotation is still accepted; the JWKS lists every active key', async () => {
     const before = await token();
     const oldKid = decodeProtectedHeader(before.accessToken).kid;

@@ -14,6 +14,7 @@ import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
 import { assertFreshDpop, DPOP_JTI_MARGIN_SECONDS, mapErrors, oauthError } from '../../oauth/index.js';
 import {
   authorizationCodeGrantProblem,
+  authorizationDetailsConfigurations,
   codeAttempt,
   credentialConfigurations,
   issuesRefreshToken,
@@ -85,14 +86,31 @@ export class TokenService {
         accessTokenRequest: (body ?? {}) as Record<string, unknown>,
         request,
       });
+      // The library's parse drops RFC 9396 authorization_details (OID4VCI 1.0 §6.1): read from the form itself.
+      const details = (body as Record<string, unknown> | undefined)?.['authorization_details'];
       if (parsed.grant.grantType === authorizationCodeGrantIdentifier)
-        return this.authorizationCodeToken(parsed as GrantOf<typeof authorizationCodeGrantIdentifier>, request);
+        return this.authorizationCodeToken(parsed as GrantOf<typeof authorizationCodeGrantIdentifier>, request, details);
       if (parsed.grant.grantType === refreshTokenGrantIdentifier)
         return this.refreshTokenGrant(parsed as GrantOf<typeof refreshTokenGrantIdentifier>, request);
       if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier)
         throw oauthError(400, 'unsupported_grant_type', 'Use the pre-authorized code, authorization code or refresh token grant');
-      return this.preAuthorizedCodeToken(parsed as GrantOf<typeof preAuthorizedCodeGrantIdentifier>, request);
+      return this.preAuthorizedCodeToken(parsed as GrantOf<typeof preAuthorizedCodeGrantIdentifier>, request, details);
     });
+  }
+
+  /**
+   * The configurations a token request's authorization_details name (OID4VCI 1.0 §6.1; each becomes its own
+   * credential identifier in the response, §6.2), all within what the grant covers; undefined when it has none.
+   */
+  private requestedDetails(details: unknown, covered: readonly string[]): string[] | undefined {
+    const requested = authorizationDetailsConfigurations(details, credentialConfigurations(this.catalogue));
+    if (requested?.some((id) => !covered.includes(id)))
+      throw oauthError(
+        400,
+        'invalid_authorization_details',
+        'authorization_details names a credential this grant does not cover',
+      );
+    return requested && [...new Set(requested)];
   }
 
   /** Operator rotation of the access-token key; tokens of older keys stay valid for their lifetime. */
@@ -100,12 +118,18 @@ export class TokenService {
     return this.tokenKeys.rotate(this.accessTokenTtlSeconds + DPOP_JTI_MARGIN_SECONDS, now);
   }
 
-  private async preAuthorizedCodeToken(parsed: GrantOf<typeof preAuthorizedCodeGrantIdentifier>, request: RequestLike) {
+  private async preAuthorizedCodeToken(
+    parsed: GrantOf<typeof preAuthorizedCodeGrantIdentifier>,
+    request: RequestLike,
+    details: unknown,
+  ) {
     const { preAuthorizedCode: code, txCode } = parsed.grant;
     const offer = await this.offers.byCodeHash(sha256Hex(code));
     const now = new Date();
     const problem = preAuthorizedGrantProblem(offer, txCode, now);
     if (problem) throw problem;
+    // Checked before the PIN: a malformed request costs no attempt.
+    const credentialIdentifiers = this.requestedDetails(details, offer!.configurationIds);
     if (offer!.txCodeHash) {
       const attempt = codeAttempt(
         await this.offers.reserveCodeAttempt(offer!.id, MAX_CODE_FAILURES),
@@ -126,13 +150,17 @@ export class TokenService {
       dpop: { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] },
     });
     // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
-    return this.firstTokens(offer!, dpop, undefined, now, {
+    return this.firstTokens(offer!, dpop, credentialIdentifiers, now, {
       redeem: (tx) => this.offers.redeem(offer!.id, now, tx),
       used: 'The pre-authorized code was already used',
     });
   }
 
-  private async authorizationCodeToken(parsed: GrantOf<typeof authorizationCodeGrantIdentifier>, request: RequestLike) {
+  private async authorizationCodeToken(
+    parsed: GrantOf<typeof authorizationCodeGrantIdentifier>,
+    request: RequestLike,
+    details: unknown,
+  ) {
     const code = parsed.grant.code;
     const session = await this.sessions.byCode(sha256Hex(code));
     const problem = authorizationCodeGrantProblem(
@@ -169,7 +197,10 @@ export class TokenService {
     const offer = await this.offers.byId(session!.offerId);
     if (!offer) throw oauthError(400, 'invalid_grant', 'The grant of this authorization code has ended');
     const now = new Date();
-    return this.firstTokens(offer, dpop, session!.credentialIdentifiers ?? undefined, now, {
+    // The token request may narrow what the authorization granted (RFC 9396 §6.1), never widen it.
+    const authorised = session!.credentialIdentifiers ?? offer.configurationIds;
+    const credentialIdentifiers = this.requestedDetails(details, authorised) ?? session!.credentialIdentifiers ?? undefined;
+    return this.firstTokens(offer, dpop, credentialIdentifiers, now, {
       redeem: async (tx) => (await this.sessions.exchangeCode(session!.id, tx)) && this.offers.redeem(offer.id, now, tx),
       used: 'The authorization code was already used',
     });
