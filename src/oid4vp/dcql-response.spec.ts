@@ -1,5 +1,6 @@
 import { DcqlQuery, type DcqlCredentialPresentation } from 'dcql';
 import { claimValueProblems, dcqlMatchProblems, presenceProblems, vpTokenProblems } from './dcql-response.js';
+import { describeForDcql } from './verdict.js';
 
 const VCT = 'https://chancery.example/vct/driving-licence';
 const ID_VCT = 'https://chancery.example/vct/resident-identity';
@@ -91,6 +92,41 @@ describe('dcqlMatchProblems', () => {
       'dl: expiry_date does not have one of the requested values',
       'dl: the presentation does not match the credential query',
     ]);
+  });
+
+  it('matches jwt_vc_json type_values given as short names or as their expanded IRIs (OID4VP 1.0 B.1.1)', () => {
+    const presented = describeForDcql(
+      {
+        format: 'jwt_vc_json',
+        vct: undefined,
+        type: 'resident-identity',
+        claims: { family_name: 'Chen' },
+      },
+      [{ check: 'holder_binding', passed: true }],
+      'ResidentIdentityCredential',
+    );
+    const byTypes = (typeValues: string[][]) =>
+      query({
+        credentials: [
+          {
+            id: 'id',
+            format: 'jwt_vc_json',
+            meta: { type_values: typeValues },
+            claims: [{ path: ['credentialSubject', 'family_name'] }],
+          },
+        ],
+      });
+    const expanded = [
+      'https://www.w3.org/2018/credentials#VerifiableCredential',
+      'https://www.w3.org/ns/credentials/issuer-dependent#ResidentIdentityCredential',
+    ];
+    for (const typeValues of [[['VerifiableCredential', 'ResidentIdentityCredential']], [expanded], [[expanded[1]!]]])
+      expect(dcqlMatchProblems(byTypes(typeValues), { id: [presented] })).toEqual([]);
+    expect(
+      dcqlMatchProblems(byTypes([['https://www.w3.org/ns/credentials/issuer-dependent#DrivingLicenceCredential']]), {
+        id: [presented],
+      }),
+    ).toEqual(['id: the presentation does not match the credential query']);
   });
 
   it('honours claim_sets: one complete set suffices, a partial one does not', () => {

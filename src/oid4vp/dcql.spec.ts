@@ -39,6 +39,30 @@ describe('analyseDcqlQuery', () => {
       catalogue,
     );
     expect(query.credentials.map((credential) => credential.id)).toEqual(['dl', 'id']);
+    // type_values as the expanded IRIs the spec names (B.1.1) find the same catalogue type.
+    const expanded = analyseDcqlQuery(
+      {
+        credentials: [
+          {
+            id: 'id',
+            format: 'jwt_vc_json',
+            meta: {
+              type_values: [
+                [
+                  'https://www.w3.org/2018/credentials#VerifiableCredential',
+                  `https://www.w3.org/ns/credentials/issuer-dependent#${catalogue.get('resident-identity')!.vcType}`,
+                ],
+              ],
+            },
+            claims: [{ path: ['credentialSubject', 'family_name'] }],
+          },
+        ],
+      },
+      catalogue,
+    );
+    expect(expanded.requested).toEqual([
+      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },
+    ]);
     expect(requested).toEqual([
       { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt', claims: ['categories', 'expiry_date'] },
       { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },

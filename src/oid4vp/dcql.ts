@@ -11,6 +11,32 @@ export interface RequestedCredential {
   claims: string[];
 }
 
+/** IRIs of W3C credential types after JSON-LD expansion under the VCDM 2.0 base context. */
+const VC_TYPE_IRIS = {
+  /** `VerifiableCredential` (the same in the VCDM 1.1 context). */
+  base: 'https://www.w3.org/2018/credentials#',
+  /** The VCDM 2.0 context's `@vocab`: a type it does not define, as our licence types are, expands under it. */
+  issuerDependent: 'https://www.w3.org/ns/credentials/issuer-dependent#',
+};
+
+/**
+ * A credential's types as a `jwt_vc_json` DCQL query may name them (OID4VP 1.0 B.1.1: `type_values` are the
+ * fully expanded IRIs; many verifiers write the short names): the short names and their VCDM 2.0 expansions.
+ */
+export function vcTypeValues(types: readonly string[]): string[] {
+  const expanded = types.map((type) =>
+    type === 'VerifiableCredential' ? VC_TYPE_IRIS.base + type : VC_TYPE_IRIS.issuerDependent + type,
+  );
+  return [...types, ...expanded];
+}
+
+/** The short name of a type given as its VCDM expansion (as in vcTypeValues), or the value itself. */
+export function shortVcType(value: string): string {
+  for (const prefix of [VC_TYPE_IRIS.base, VC_TYPE_IRIS.issuerDependent])
+    if (value.startsWith(prefix)) return value.slice(prefix.length);
+  return value;
+}
+
 export class DcqlProblem extends Error {
   constructor(
     message: string,
@@ -49,7 +75,7 @@ export function analyseDcqlQuery(
       typeId = types.length === 1 ? types[0] : undefined;
       if (!typeId) violations.push({ path: `${path}.meta.vct_values`, message: 'must name exactly one catalogue vct' });
     } else if (format === 'jwt_vc_json') {
-      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values, false)?.id);
+      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values.map(shortVcType), false)?.id);
       typeId = types.length === 1 ? types[0] : undefined;
       if (!typeId)
         violations.push({ path: `${path}.meta.type_values`, message: 'must name exactly one catalogue credential type' });

@@ -188,7 +188,12 @@ describe('describeForDcql and minimiseClaims', () => {
       describeForDcql({ format: 'jwt_vc_json', type: 'driving-licence', claims: { a: 1 } }, [], 'DrivingLicenceCredential'),
     ).toEqual({
       credential_format: 'jwt_vc_json',
-      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      type: [
+        'VerifiableCredential',
+        'DrivingLicenceCredential',
+        'https://www.w3.org/2018/credentials#VerifiableCredential',
+        'https://www.w3.org/ns/credentials/issuer-dependent#DrivingLicenceCredential',
+      ],
       claims: { a: 1, credentialSubject: { a: 1 } },
       cryptographic_holder_binding: false,
     });

@@ -1,7 +1,7 @@
 import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
 import { merged, secretsEqual, sha256Hex } from '../common/index.js';
 import { readJosePart, type Check, type PresentationResult, type VerifiedCredential } from '../credentials/index.js';
-import type { RequestedCredential } from './dcql.js';
+import { vcTypeValues, type RequestedCredential } from './dcql.js';
 import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
 
 export interface VerdictCredential {
@@ -78,7 +78,8 @@ export function describeForDcql(
   }
   return {
     credential_format: 'jwt_vc_json',
-    type: ['VerifiableCredential', ...(vcType ? [vcType] : [])],
+    // Short and expanded: a query's type_values may be either (vcTypeValues).
+    type: vcTypeValues(['VerifiableCredential', ...(vcType ? [vcType] : [])]),
     claims: merged(credential.claims, { credentialSubject: credential.claims }) as never,
     cryptographic_holder_binding: holderBound,
   };
