@@ -67,7 +67,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         },
         operatorApiKey,
       }),
-      new FastifyAdapter(fastifyServerOptions(config.platform, config.http.bodyLimitBytes) as never),
+      new FastifyAdapter(fastifyServerOptions(config.platform, config.http.bodyLimitBytes, config.http.publicUrl) as never),
       { logger },
     );
     try {

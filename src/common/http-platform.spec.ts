@@ -1,5 +1,5 @@
 import helmet from 'helmet';
-import { recordedHeaders } from './http-platform.js';
+import { recordedHeaders, wellKnownWithoutPath } from './http-platform.js';
 
 describe('recordedHeaders', () => {
   it("records helmet's headers once, with what it removes left out", () => {
@@ -31,5 +31,23 @@ describe('recordedHeaders', () => {
         next();
       }),
     ).toThrow(/non-string/);
+  });
+});
+
+describe('wellKnownWithoutPath', () => {
+  it('serves path-inserted issuer and authorization server metadata (RFC 8414 §3.1) as the root form', () => {
+    expect(wellKnownWithoutPath('/.well-known/openid-credential-issuer/licences', '/licences')).toBe(
+      '/.well-known/openid-credential-issuer',
+    );
+    expect(wellKnownWithoutPath('/.well-known/oauth-authorization-server/licences?x=1', '/licences')).toBe(
+      '/.well-known/oauth-authorization-server?x=1',
+    );
+    for (const url of [
+      '/.well-known/openid-credential-issuer/other',
+      '/.well-known/openid-credential-issuer/licencesX',
+      '/.well-known/jwks.json',
+      '/oid4vci/credential',
+    ])
+      expect(wellKnownWithoutPath(url, '/licences')).toBe(url);
   });
 });

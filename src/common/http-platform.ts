@@ -18,9 +18,14 @@ const frameworkErrorFilter = new ProblemFilter();
 export const MAX_PARAM_LENGTH = 1_024;
 
 /** Fastify server options: timeouts against slow clients, a connection cap, and the node http server. */
-export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: number) {
+export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: number, publicUrl?: string) {
   const requestTimeout = platform.requestTimeoutMs;
+  const publicPath = publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, '') : '';
   return {
+    // Behind a path (PUBLIC_URL https://host/base), wallets look for metadata where RFC 8414 §3.1 and OID4VCI 1.0
+    // §12.2.2 put it, the well-known name inserted before the path: /.well-known/openid-credential-issuer/base.
+    // Served as the root form, since every other route has the base path taken off by the proxy.
+    ...(publicPath ? { rewriteUrl: (request: IncomingMessage) => wellKnownWithoutPath(request.url ?? '/', publicPath) } : {}),
     bodyLimit: bodyLimitBytes,
     trustProxy: platform.trustProxy,
     maxParamLength: MAX_PARAM_LENGTH,
@@ -58,6 +63,18 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
       return server;
     },
   };
+}
+
+/** Well-known metadata names whose URL takes the issuer's path after the name (RFC 8414 §3.1). */
+const PATH_INSERTED_WELL_KNOWN = ['openid-credential-issuer', 'oauth-authorization-server'];
+
+/** `/.well-known/<name><publicPath>[?query]` as `/.well-known/<name>[?query]`; any other URL as it is. */
+export function wellKnownWithoutPath(url: string, publicPath: string): string {
+  for (const name of PATH_INSERTED_WELL_KNOWN) {
+    const inserted = `/.well-known/${name}${publicPath}`;
+    if (url === inserted || url.startsWith(`${inserted}?`)) return `/.well-known/${name}${url.slice(inserted.length)}`;
+  }
+  return url;
 }
 
 /**
