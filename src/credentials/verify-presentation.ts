@@ -162,7 +162,8 @@ export async function verifyPresentation(
   } catch (error) {
     return failed(checks, error instanceof DisclosureError ? 'disclosures' : 'format', (error as Error).message);
   }
-  const typ = vp.header['typ'];
+  // VCDM 1.1's JWT encoding makes typ optional: none, with a `vp` claim, reads as JWT (as credentials do, jwt-vc.ts).
+  const typ = vp.header['typ'] === undefined && 'vp' in payload ? 'JWT' : vp.header['typ'];
   if (typ !== 'vp+sd-jwt' && !JWT_VP_TYPES.includes(typ as string))
     return failed(checks, 'format', `a JWT presentation must have typ vp+jwt, vp+sd-jwt or JWT, got ${String(typ).slice(0, 40)}`);
   // VC-JOSE-COSE: the payload is the presentation; VCDM 1.1: the `vp` claim is.

@@ -143,7 +143,7 @@ async function keyBinding(
 }
 const EXPECT = { audience: 'https://rp.example', nonce: 'n-1' };
 
-async function jwtVp(credentials: string[], options: { typ?: string; key?: KeyObject; did?: string; iat?: number } = {}) {
+async function jwtVp(credentials: string[], options: { typ?: string | null; key?: KeyObject; did?: string; iat?: number } = {}) {
   const did = options.did ?? holderDid;
   const payload = {
     iss: did,
@@ -153,7 +153,7 @@ async function jwtVp(credentials: string[], options: { typ?: string; key?: KeyOb
     vp: { type: ['VerifiablePresentation'], verifiableCredential: credentials },
   };
   return rawJws(
-    JSON.stringify({ alg: 'ES256', typ: options.typ ?? 'vp+jwt', kid: `${did}#0` }),
+    JSON.stringify({ alg: 'ES256', ...(options.typ === null ? {} : { typ: options.typ ?? 'vp+jwt' }), kid: `${did}#0` }),
     payload,
     options.key ?? holderKey.privateKey,
   );
@@ -397,6 +397,8 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
 
       const vcs = [await jwtVc('2.0')];
       expect((await verifyPresentation(await jwtVp(vcs, { typ: 'JWT' }), EXPECT, ctx)).verified).toBe(true);
+      // VCDM 1.1's JWT encoding: typ is optional on a presentation too (its vp claim says what it is).
+      expect((await verifyPresentation(await jwtVp(vcs, { typ: null }), EXPECT, ctx)).verified).toBe(true);
       expect(failed(await verifyPresentation(await jwtVp(vcs, { typ: 'vc+jwt' }), EXPECT, ctx))).toEqual([
         expect.objectContaining({ check: 'format' }),
       ]);
