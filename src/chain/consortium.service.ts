@@ -196,7 +196,11 @@ export class ConsortiumService {
 
   /** This member's vote on a proposal; the vote that meets the threshold executes it. */
   async vote(proposalId: bigint): Promise<GovernanceWriteResult> {
-    await this.proposal(proposalId); // 404 for a proposal that does not exist (the contract says ProposalNotOpen)
+    // 404 for a proposal that does not exist (the contract says ProposalNotOpen); when the chain cannot be asked,
+    // the vote is queued as every write is during an outage.
+    await this.proposal(proposalId).catch((error: unknown) => {
+      if (error instanceof ProblemError && error.status === 404) throw error;
+    });
     return this.write('consortium:vote', voteCall(proposalId));
   }
 

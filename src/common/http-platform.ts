@@ -41,10 +41,13 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
       frameworkErrorFilter.render(error, request, reply);
     },
     // What Node's HTTP parser refuses before Fastify sees a request (bad request line or headers, 431, 408).
+    // Closed after it, as Node and Fastify do: a client that keeps sending must not keep its connection slot.
+    // Nothing is written into a response already under way (a timeout of a pipelined request behind it).
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
-      if (socket.writable) socket.end(clientErrorResponse(error));
-      else socket.destroy();
+      const underWay = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+      if (socket.writable && !underWay) socket.write(clientErrorResponse(error));
+      socket.destroy();
     },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
       const server = createServer(

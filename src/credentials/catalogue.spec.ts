@@ -223,13 +223,40 @@ describe('claim patterns (a pattern runs as a backtracking RegExp on the event l
     expect(names.validateClaims('fishing-permit', { permit_number: 'Wang123' })).toHaveLength(1);
   });
 
-  it('refuses a pattern RE2 must run but cannot (lookaround, backreferences), in our words', () => {
-    expect(problemsOf({ type: 'string', pattern: '^(?=[A-Z])[A-Z0-9]+-[0-9]+$' })).toEqual([
-      {
-        path: 'claims.properties.permit_number.pattern',
-        message: expect.stringMatching(/^claim permit_number: pattern has several long repetitions/),
-      },
-    ]);
+  it('refuses what RE2 lacks or reads otherwise (lookaround, backreferences, \\S in a class, empty classes)', () => {
+    for (const pattern of ['^(?=[A-Z])[A-Z0-9]{2,8}$', '^(a)\\1$', '^[\\S]{2}$', '^[]$', '^[^]$'])
+      expect({ pattern, problems: problemsOf({ type: 'string', pattern }) }).toEqual({
+        pattern,
+        problems: [
+          {
+            path: 'claims.properties.permit_number.pattern',
+            message: expect.stringMatching(/^claim permit_number: pattern uses /),
+          },
+        ],
+      });
+  });
+
+  it('sends any pattern with two variable repetitions to RE2, ranges and ? included (no polynomial backtracking)', () => {
+    for (const pattern of ['\\d*\\d{0,32}\\d{0,32}x', '\\d{0,32}\\d{0,32}x', 'a?a?a?a?aaaa', '^(?:ab)?[0-9]+$'])
+      expect({ pattern, linear: runsOnLinearEngine(pattern) }).toEqual({ pattern, linear: true });
+    for (const pattern of ['^(?:ab)[0-9]+$', '^[0-9]{17}[0-9X]$', '^[?*+]{2}$'])
+      expect({ pattern, linear: runsOnLinearEngine(pattern) }).toEqual({ pattern, linear: false });
+  });
+
+  it('keeps a pattern’s JavaScript meaning on RE2: \\s, \\S and . as JavaScript reads them', () => {
+    const catalogueWith = (pattern: string) =>
+      new Catalogue([parseLicenceTypeDefinition(withClaim({ type: 'string', pattern })).definition!], 'https://issuer.example');
+    const words = catalogueWith('^\\S+ \\S+$'); // two variable repetitions: RE2
+    expect(words.validateClaims('fishing-permit', { permit_number: 'ab cd' })).toEqual([]);
+    // A no-break space is \\s to JavaScript (RE2's own \\s is ASCII only).
+    expect(words.validateClaims('fishing-permit', { permit_number: 'a\u00a0b cd' })).toHaveLength(1);
+    const dots = catalogueWith('^.+x.*$');
+    expect(dots.validateClaims('fishing-permit', { permit_number: 'abx' })).toEqual([]);
+    // JavaScript's . (no s flag) stops at a line terminator (RE2's only at \\n).
+    expect(dots.validateClaims('fishing-permit', { permit_number: 'a\u2028x' })).toHaveLength(1);
+    expect(dots.validateClaims('fishing-permit', { permit_number: 'a\rx' })).toHaveLength(1);
+    const han = catalogueWith('^\\p{Script=Han}+[0-9]*$');
+    expect(han.validateClaims('fishing-permit', { permit_number: '王芳12' })).toEqual([]);
   });
 
   it('gives an invalid regular expression our message, not the engine’s', () => {
@@ -272,14 +299,17 @@ describe('claim patterns (a pattern runs as a backtracking RegExp on the event l
     expect(problemsOf({ enum: [{ pattern: bad }] })).toEqual([]);
   });
 
-  it('does not match a value longer than MAX_PATTERN_CHECKED_LENGTH', () => {
-    const definition = parseLicenceTypeDefinition(withClaim({ type: 'string', pattern: '^[a-z]+$' })).definition!;
+  it('matches a value longer than MAX_PATTERN_CHECKED_LENGTH on RE2, with the same answer (so `not` keeps its meaning)', () => {
+    const definition = parseLicenceTypeDefinition(
+      withClaim({ type: 'string', pattern: '^[a-z]+$', not: { pattern: '<script' } }),
+    ).definition!;
     const catalogue = new Catalogue([definition], 'https://issuer.example');
-    const claims = (length: number) => ({ permit_number: 'a'.repeat(length) });
-    expect(catalogue.validateClaims('fishing-permit', claims(MAX_PATTERN_CHECKED_LENGTH))).toEqual([]);
-    expect(catalogue.validateClaims('fishing-permit', claims(MAX_PATTERN_CHECKED_LENGTH + 1))).toEqual([
-      { path: 'permit_number', message: 'must match pattern "^[a-z]+$"' },
-    ]);
+    const claims = (value: string) => ({ permit_number: value });
+    for (const length of [MAX_PATTERN_CHECKED_LENGTH, MAX_PATTERN_CHECKED_LENGTH + 1, 5_000]) {
+      expect(catalogue.validateClaims('fishing-permit', claims('a'.repeat(length)))).toEqual([]);
+      expect(catalogue.validateClaims('fishing-permit', claims(`${'a'.repeat(length)}!`))).toHaveLength(1);
+    }
+    expect(catalogue.validateClaims('fishing-permit', claims(`${'a'.repeat(2_000)}<script`))).not.toEqual([]);
   });
 
   it('leaves out a loaded entry (storage, another department) with an unsafe pattern, with a log line', () => {

@@ -111,10 +111,7 @@ export function definitionProblems(definition: LicenceTypeDefinition): Violation
 
 /** The longest `pattern` (or patternProperties key) a claims schema may hold. */
 export const MAX_PATTERN_LENGTH = 256;
-/**
- * The longest string a claims pattern is run on; a longer one does not match. Claims checked by a pattern are codes
- * and names; the bound keeps a pattern that backtracks polynomially (which the checks below let through) cheap.
- */
+/** The longest value a pattern with one variable repetition runs on natively; a longer one is matched on RE2. */
 export const MAX_PATTERN_CHECKED_LENGTH = 1_024;
 
 /** Keywords whose value is a subschema or a list of subschemas (JSON Schema 2020-12 as Ajv knows it). */
@@ -196,56 +193,91 @@ function patternProblem(pattern: string): string | undefined {
   // as in (a|a)*, which backtracks as badly.
   if (!safeRegex(pattern) || repeatsAlternatives(pattern))
     return 'pattern may take exponential time to match (a repetition inside a repetition, or a repeated group with alternatives)';
-  if (runsOnLinearEngine(pattern)) {
-    try {
-      RE2JS.compile(re2Source(pattern));
-    } catch {
-      return 'pattern has several long repetitions, so it runs on the linear-time engine, which has no lookaround or backreferences';
-    }
+  // Every pattern must also run on RE2 (values over MAX_PATTERN_CHECKED_LENGTH and patterns with several
+  // repetitions do), with the same meaning: no lookaround, backreferences or constructs RE2 reads otherwise.
+  const source = re2Source(pattern);
+  if (source === undefined)
+    return 'pattern uses \\S inside a character class, or an empty class, which the linear-time engine reads otherwise';
+  try {
+    RE2JS.compile(source);
+  } catch {
+    return 'pattern uses a construct the linear-time engine lacks (lookaround, backreferences)';
   }
   return undefined;
 }
 
-/** A repetition of more than this many times counts as long (it backtracks like `*`). */
-const LONG_REPETITION = 32;
-
 /**
- * Whether a pattern holds two or more long repetitions (`*`, `+`, `{n,}`, `{n,m}` with m > LONG_REPETITION). Such
- * a pattern can backtrack polynomially, as \d*\d*\d*x does (a minute on 300 characters), which no check of its shape
- * rules out cheaply: it runs on RE2 (re2js), in time linear in the value. One long repetition stays on the native
- * engine (at worst quadratic in a value of at most MAX_PATTERN_CHECKED_LENGTH characters), as do the catalogue's own.
+ * Whether a pattern holds two or more repetitions whose count can vary (`*`, `+`, `?`, `{n,}`, `{n,m}` with m > n).
+ * Such a pattern can backtrack polynomially or worse, as \\d*\\d*\\d*x and \\d{0,32}\\d{0,32}\\d{0,32}x do, which no cheap
+ * check of its shape rules out: it runs on RE2 (re2js), in time linear in the value. A pattern with one stays on the
+ * native engine (at worst quadratic in a value of at most MAX_PATTERN_CHECKED_LENGTH characters), as the
+ * catalogue's own do.
  */
 export function runsOnLinearEngine(pattern: string): boolean {
-  let long = 0;
+  let variable = 0;
   for (let at = 0; at < pattern.length; at++) {
     const char = pattern[at];
     if (char === '\\') at++;
     else if (char === '[') at = classEnd(pattern, at);
-    else if (char === '*' || char === '+') long++;
+    else if (char === '(' && pattern[at + 1] === '?')
+      at++; // a group's `(?:`, `(?=`, `(?<name>`: not a quantifier
+    else if (char === '*' || char === '+' || char === '?') variable++;
     else if (char === '{') {
       const braces = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
-      if (braces?.[2] !== undefined && (braces[3] === '' || Number(braces[3]) > LONG_REPETITION)) long++;
+      if (braces?.[2] !== undefined && (braces[3] === '' || Number(braces[3]) > Number(braces[1]))) variable++;
     }
   }
-  return long >= 2;
+  return variable >= 2;
 }
 
-/** A JavaScript (u-mode) pattern in RE2's syntax: RE2 writes code points as \x{…}, not \uXXXX or \u{…}. */
-function re2Source(pattern: string): string {
+/** JavaScript's \\s (WhiteSpace and LineTerminator), as RE2 class members: RE2's own \\s is ASCII only. */
+const JS_SPACE = '\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+/** JavaScript's `.` without the s flag: anything but a line terminator (RE2's `.` excludes only \\n). */
+const JS_DOT = '[^\\n\\r\\x{2028}\\x{2029}]';
+
+/**
+ * A JavaScript (u-mode) pattern in RE2's syntax with the same meaning: code points as \\x{…} (RE2 has no \\uXXXX),
+ * and JavaScript's `.`, \\s and \\S spelled out. Undefined for what cannot be spelled out simply: \\S inside a
+ * character class, and the empty classes `[]` and `[^]`, which RE2 parses otherwise.
+ */
+function re2Source(pattern: string): string | undefined {
   let out = '';
+  let inClass = false;
   for (let at = 0; at < pattern.length; at++) {
-    if (pattern[at] !== '\\') {
-      out += pattern[at];
-      continue;
-    }
-    const escape = /^\\u(?:\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{4}))/.exec(pattern.slice(at));
-    if (escape) {
-      out += `\\x{${escape[1] ?? escape[2]}}`;
-      at += escape[0].length - 1;
-    } else {
-      out += pattern.slice(at, at + 2);
+    const char = pattern[at]!;
+    if (char === '\\') {
+      const escape = /^\\u(?:\{([0-9a-fA-F]+)\}|([0-9a-fA-F]{4}))/.exec(pattern.slice(at));
+      if (escape) {
+        out += `\\x{${escape[1] ?? escape[2]}}`;
+        at += escape[0].length - 1;
+        continue;
+      }
+      const property = /^\\([pP])\{(?:Script|sc)=([A-Za-z_]+)\}/.exec(pattern.slice(at));
+      if (property) {
+        // RE2 names scripts without the Script= prefix.
+        out += `\\${property[1]}{${property[2]}}`;
+        at += property[0].length - 1;
+        continue;
+      }
+      const next = pattern[at + 1];
+      if (next === 's') out += inClass ? JS_SPACE : `[${JS_SPACE}]`;
+      else if (next === 'S') {
+        if (inClass) return undefined;
+        out += `[^${JS_SPACE}]`;
+      } else out += pattern.slice(at, at + 2);
       at++;
-    }
+    } else if (inClass) {
+      if (char === ']') inClass = false;
+      out += char;
+    } else if (char === '[') {
+      if (pattern.startsWith('[]', at) || pattern.startsWith('[^]', at)) return undefined;
+      inClass = true;
+      out += char;
+      if (pattern[at + 1] === '^') {
+        out += '^';
+        at++;
+      }
+    } else out += char === '.' ? JS_DOT : char;
   }
   return out;
 }
@@ -304,24 +336,19 @@ export function parseLicenceTypeDefinition(value: unknown): { definition?: Licen
 // ajv-formats is CommonJS with a default export; under nodenext it arrives as the module namespace.
 const addFormats = ((addFormatsModule as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 /**
- * The RegExp engine Ajv runs patterns with: the native one, or RE2 for a pattern with several long repetitions
- * (runsOnLinearEngine), on strings of at most MAX_PATTERN_CHECKED_LENGTH characters (a longer one does not match).
- * `toString` is Ajv's cache key for a compiled pattern.
+ * The RegExp engine Ajv runs patterns with: RE2 (linear time) for a pattern with several variable repetitions
+ * (runsOnLinearEngine) and for any value over MAX_PATTERN_CHECKED_LENGTH characters, else the native one (faster
+ * on short values). `toString` is Ajv's cache key for a compiled pattern.
  */
 const boundedRegExp = Object.assign(
   (pattern: string, flags: string) => {
     const native = new RegExp(pattern, flags);
-    if (runsOnLinearEngine(pattern)) {
-      const linear = RE2JS.compile(re2Source(pattern));
-      return {
-        test: (value: string) => value.length <= MAX_PATTERN_CHECKED_LENGTH && linear.matcher(value).find(),
-        toString: () => native.toString(),
-      };
-    }
-    return {
-      test: (value: string) => value.length <= MAX_PATTERN_CHECKED_LENGTH && native.test(value),
-      toString: () => native.toString(),
-    };
+    // patternProblem made sure every pattern compiles on RE2 with its meaning.
+    const linear = RE2JS.compile(re2Source(pattern)!);
+    const test = runsOnLinearEngine(pattern)
+      ? (value: string) => linear.matcher(value).find()
+      : (value: string) => (value.length <= MAX_PATTERN_CHECKED_LENGTH ? native.test(value) : linear.matcher(value).find());
+    return { test, toString: () => native.toString() };
   },
   { code: 'boundedRegExp' },
 );

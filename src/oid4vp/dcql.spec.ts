@@ -63,6 +63,22 @@ describe('analyseDcqlQuery', () => {
     expect(expanded.requested).toEqual([
       { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },
     ]);
+    // Only the expansions a credential's types have: a licence type is no term of the VCDM's own namespace.
+    expect(() =>
+      analyseDcqlQuery(
+        {
+          credentials: [
+            {
+              id: 'id',
+              format: 'jwt_vc_json',
+              meta: { type_values: [[`https://www.w3.org/2018/credentials#${catalogue.get('resident-identity')!.vcType}`]] },
+              claims: [{ path: ['credentialSubject', 'family_name'] }],
+            },
+          ],
+        },
+        catalogue,
+      ),
+    ).toThrow(DcqlProblem);
     expect(requested).toEqual([
       { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt', claims: ['categories', 'expiry_date'] },
       { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },

@@ -30,11 +30,11 @@ export function vcTypeValues(types: readonly string[]): string[] {
   return [...types, ...expanded];
 }
 
-/** The short name of a type given as its VCDM expansion (as in vcTypeValues), or the value itself. */
+/** The short name of a type given as one of vcTypeValues' expansions exactly, or the value itself. */
 export function shortVcType(value: string): string {
-  for (const prefix of [VC_TYPE_IRIS.base, VC_TYPE_IRIS.issuerDependent])
-    if (value.startsWith(prefix)) return value.slice(prefix.length);
-  return value;
+  if (value === VC_TYPE_IRIS.base + 'VerifiableCredential') return 'VerifiableCredential';
+  const name = value.startsWith(VC_TYPE_IRIS.issuerDependent) ? value.slice(VC_TYPE_IRIS.issuerDependent.length) : undefined;
+  return name && name !== 'VerifiableCredential' ? name : value;
 }
 
 export class DcqlProblem extends Error {

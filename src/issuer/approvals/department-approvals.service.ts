@@ -285,7 +285,8 @@ export class DepartmentApprovals {
     const sealed = await this.approvals.content(applicationId, async () => {
       const application = await this.chain.application(applicationId);
       policy = application ? await this.chain.policy(application.policyId) : undefined;
-      if (policy && !policy.terms.departments.includes(signer))
+      if (!policy) throw notFound(`No application ${applicationId} here`);
+      if (!policy.terms.departments.includes(signer))
         throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
     });
     if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);

@@ -126,7 +126,8 @@ export class AuthorizationService {
     const offer = await this.offers.byId(session!.offerId);
     if (!offer) throw oauthError(400, 'invalid_request', 'The request_uri is unknown, used or expired');
     const agency = await this.agencies.byId(offer.agencyId);
-    const type = this.catalogue.get(offer.typeId)!;
+    const type = this.catalogue.get(offer.typeId);
+    if (!type) throw oauthError(400, 'invalid_request', 'The credential type of this offer is no longer issued');
     return {
       session: session!,
       offer,
