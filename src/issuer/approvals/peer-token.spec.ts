@@ -43,29 +43,16 @@ describe('peer token (joint-approval content requests)', () => {
     const impostor = Wallet.createRandom();
     expect(() => verifyPeerToken(sign(department.address, impostor), applicationId, now)).toThrow(/not by iss/);
     const [header, , signature] = sign().split('.');
-    const forged = Buffer.from(
-      JSON.stringify({
-        iss: department.address,
-        sub: applicationId,
-        aud: 'chancery:approval-content',
-        iat: now,
-        exp: now + 60,
-        jti: 'x',
-      }),
-    ).toString('base64url');
+    /** A payload part for this application with another iss, under the original signature. */
+    const claimsFrom = (iss: string) =>
+      Buffer.from(
+        JSON.stringify({ iss, sub: applicationId, aud: 'chancery:approval-content', iat: now, exp: now + 60, jti: 'x' }),
+      ).toString('base64url');
+    const forged = claimsFrom(department.address);
     expect(() => verifyPeerToken(`${header}.${forged}.${signature}`, applicationId, now)).toThrow(/not by iss/);
     expect(() => verifyPeerToken('a.b', applicationId, now)).toThrow(/compact JWS/);
     // An iss with a wrong EIP-55 checksum is refused by our own check, not by a library error passed on.
-    const typo = Buffer.from(
-      JSON.stringify({
-        iss: '0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAa',
-        sub: applicationId,
-        aud: 'chancery:approval-content',
-        iat: now,
-        exp: now + 60,
-        jti: 'x',
-      }),
-    ).toString('base64url');
+    const typo = claimsFrom('0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAa');
     expect(() => verifyPeerToken(`${header}.${typo}.${signature}`, applicationId, now)).toThrow(/^iss must be an address$/);
   });
 });
