@@ -487,7 +487,23 @@ describe('issuing and verifying e-licence credentials', () => {
     expect(types.map((type: { id: string }) => type.id)).toEqual(expect.arrayContaining(Object.keys(CLAIMS)));
     const metadata = (await app.call('GET', '/vct/driving-licence')).body;
     expect(metadata.vct).toBe(`${app.url}/vct/driving-licence`);
-    expect(metadata.display).toEqual(expect.arrayContaining([expect.objectContaining({ lang: 'zh-CN', name: '机动车驾驶证' })]));
+    // draft-ietf-oauth-sd-jwt-vc Type Metadata: display by locale, claim metadata, no schema to validate against.
+    expect(metadata.display).toEqual(
+      expect.arrayContaining([expect.objectContaining({ locale: 'zh-CN', name: '机动车驾驶证' })]),
+    );
+    expect(metadata).not.toHaveProperty('schema');
+    expect(metadata.claims).toEqual(
+      expect.arrayContaining([
+        {
+          path: ['family_name'],
+          display: [
+            { locale: 'en', label: 'Family name' },
+            { locale: 'zh-CN', label: '姓' },
+          ],
+          sd: 'always',
+        },
+      ]),
+    );
     expect((await app.call('GET', '/vct/nope')).status).toBe(404);
   });
 });

@@ -259,6 +259,16 @@ describe('claim patterns (a pattern runs as a backtracking RegExp on the event l
     expect(han.validateClaims('fishing-permit', { permit_number: '王芳12' })).toEqual([]);
   });
 
+  it('refuses claims named like the SD-JWT VC’s own (they would overwrite it, and may never be disclosures)', () => {
+    for (const name of ['status', 'exp', 'cnf', 'vct', '_sd', '...'])
+      expect(
+        parseLicenceTypeDefinition({
+          ...base,
+          claims: { type: 'object', additionalProperties: false, properties: { [name]: { type: 'string' } }, required: [] },
+        }).problems,
+      ).toEqual([{ path: `claims.properties.${name}`, message: `${name} is a name the SD-JWT VC itself uses` }]);
+  });
+
   it('gives an invalid regular expression our message, not the engine’s', () => {
     const problems = problemsOf({ type: 'string', pattern: '(' });
     expect(problems).toEqual([

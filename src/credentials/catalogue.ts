@@ -86,6 +86,25 @@ export const schemaDigest = (definition: LicenceTypeDefinition): string =>
   createHash('sha256').update(canonicalJson(definition)).digest('hex');
 
 /**
+ * Claim names an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, RFC 9901) uses itself: a claim so named would overwrite the
+ * credential's own (claims sit beside them in the payload), and none of these may be a disclosure.
+ */
+export const RESERVED_CLAIM_NAMES: ReadonlySet<string> = new Set([
+  'iss',
+  'sub',
+  'iat',
+  'nbf',
+  'exp',
+  'cnf',
+  'vct',
+  'vct#integrity',
+  'status',
+  '_sd',
+  '_sd_alg',
+  '...',
+]);
+
+/**
  * Problems of a definition beyond its shape: disclosable claims must exist, every pattern must be safe to run, and
  * the schema must compile. A schema with a pattern problem is not compiled: an unsafe pattern is never turned into
  * a RegExp, and an invalid one gets our message rather than the engine's.
@@ -98,6 +117,10 @@ export function definitionProblems(definition: LicenceTypeDefinition): Violation
   }
   for (const claim of definition.claims.required) {
     if (!(claim in definition.claims.properties)) problems.push({ path: 'claims.required', message: `unknown claim ${claim}` });
+  }
+  for (const claim of Object.keys(definition.claims.properties)) {
+    if (RESERVED_CLAIM_NAMES.has(claim))
+      problems.push({ path: `claims.properties.${claim}`, message: `${claim} is a name the SD-JWT VC itself uses` });
   }
   const patternProblems = claimPatternProblems(definition.claims);
   if (patternProblems.length) return [...problems, ...patternProblems];

@@ -12,6 +12,7 @@ export {
   type LicenceType,
   type LicenceTypeDefinition,
 } from './catalogue.js';
+export { sdJwtVcTypeMetadata } from './type-metadata.js';
 export { CatalogueService, retired as credentialTypeRetired, type CatalogueVersionPublished } from './catalogue.service.js';
 export { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
 export {

@@ -126,6 +126,18 @@ function setClaim(out: Record<string, unknown>, name: string, value: unknown): v
 }
 
 /**
+ * The claim names disclosed at the top level of an SD-JWT (the disclosures its payload's own `_sd` references),
+ * for the rule that some claims may never be disclosures. Call after applyDisclosures accepted the set.
+ */
+export function topLevelDisclosedNames(payload: Record<string, unknown>, encodedDisclosures: string[]): string[] {
+  const digests = new Set(Array.isArray(payload['_sd']) ? payload['_sd'] : []);
+  return encodedDisclosures
+    .filter((encoded) => digests.has(sha256b64url(encoded)))
+    .map((encoded) => decodeDisclosure(encoded).name)
+    .filter((name): name is string => name !== undefined);
+}
+
+/**
  * Reconstructs the disclosed claims from the verified payload, enforcing RFC 9901 §7.1 strictly where
  * @sd-jwt 0.19 is lenient: every disclosure must be referenced exactly once, none may repeat, digests
  * must be unique, and a disclosed name may not collide with a plaintext claim.

@@ -174,6 +174,25 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
     expect(vp.verified).toBe(true);
   });
 
+  it('refuses an SD-JWT VC whose status, expiry or other protected claim is a disclosure (the holder could withhold it)', async () => {
+    const ctx = context();
+    // (An iss that is not in the clear is refused before, as no key can be found: issuer_key.)
+    for (const name of ['status', 'exp', 'cnf', 'vct', 'nbf']) {
+      const credential = await sdJwtVc({
+        payload: { [name]: undefined }, // not also in the clear (that is refused as a collision)
+        disclosable: { ...CLAIMS, [name]: name === 'exp' || name === 'nbf' ? NOW : 'x' },
+      });
+      const refused = failed(await verifyCredential(credential, ctx));
+      expect({ name, checks: refused.map((check) => check.check) }).toEqual({ name, checks: ['disclosures'] });
+      expect(refused[0]!.reason).toContain(`${name} may not be selectively disclosed`);
+    }
+    // Nested deeper, the same names are ordinary claims (this nesting is against the type's schema, not the rule).
+    const nested = failed(
+      await verifyCredential(await sdJwtVc({ disclosable: { ...CLAIMS, address: { status: 'current' } } }), ctx),
+    );
+    expect(nested.map((check) => check.check)).toEqual(['schema']);
+  });
+
   it('verifies and refuses alike with signature checks on the threadpool (ADR 28)', async () => {
     const ctx = context({ signatureChecks: 'threadpool' });
     const presented = await keyBinding(await sdJwtVc());

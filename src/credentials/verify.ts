@@ -4,7 +4,7 @@ import { jwkFromDidJwk } from './did-jwk.js';
 import { decideIssuer, isChainIssuer, issuerSigningKey } from './issuer-trust.js';
 import { decodeJws, type DecodedJws } from './jws.js';
 import { readJwtVc, type ReadJwtVc } from './jwt-vc.js';
-import { applyDisclosures, DisclosureError, parseSdJwt, type ParsedSdJwt } from './sd-jwt.js';
+import { applyDisclosures, DisclosureError, parseSdJwt, topLevelDisclosedNames, type ParsedSdJwt } from './sd-jwt.js';
 import { isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
 import {
   Checks,
@@ -18,6 +18,9 @@ import {
   type VerifierContext,
 } from './verify-common.js';
 import { merged } from '../common/merged.js';
+
+/** SD-JWT VC claims that may not be selectively disclosed (draft-ietf-oauth-sd-jwt-vc). */
+const NEVER_DISCLOSED = new Set(['iss', 'nbf', 'exp', 'cnf', 'vct', 'vct#integrity', 'status']);
 
 export * from './verify-common.js';
 
@@ -160,6 +163,11 @@ function readSdJwt(
   } catch (error) {
     if (error instanceof DisclosureError) return checks.fail('disclosures', error.message);
     throw error;
+  }
+  if (!vcdm) {
+    // draft-ietf-oauth-sd-jwt-vc: these are never disclosures, so a holder cannot withhold a status or an expiry.
+    const forbidden = topLevelDisclosedNames(jws.payload, sdJwt.disclosures).filter((name) => NEVER_DISCLOSED.has(name));
+    if (forbidden.length) return checks.fail('disclosures', `${forbidden.join(', ')} may not be selectively disclosed`);
   }
   checks.pass('disclosures', `${sdJwt.disclosures.length} disclosed`);
   const { cnf } = disclosed;

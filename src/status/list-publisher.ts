@@ -162,7 +162,8 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
           iss: list.issuerDid,
           sub: url,
           iat: now,
-          ttl: this.config.status.maxAgeSeconds,
+          // ttl MUST be positive (draft-ietf-oauth-status-list): with STATUS_LIST_MAX_AGE_SECONDS=0 there is none.
+          ...(this.config.status.maxAgeSeconds > 0 ? { ttl: this.config.status.maxAgeSeconds } : {}),
           version,
           status_list: encodeTokenList(list.size, 2, statuses),
         },

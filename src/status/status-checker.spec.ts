@@ -12,7 +12,7 @@ const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256
 const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey;
 
 /** A token status list signed with a real P-256 key: index 7 revoked or not. */
-async function list(version: number, revoked: boolean): Promise<string> {
+async function list(version: number, revoked: boolean, extra: Record<string, unknown> = {}): Promise<string> {
   return signJws(
     { alg: 'ES256', kid: KID, typ: 'statuslist+jwt' },
     {
@@ -21,6 +21,7 @@ async function list(version: number, revoked: boolean): Promise<string> {
       iat: 1_700_000_000,
       version,
       status_list: encodeTokenList(LIST_SIZE, 2, revoked ? [[7, TOKEN_STATUS.invalid]] : []),
+      ...extra,
     },
     async (input) => ecdsaSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
   );
@@ -53,6 +54,27 @@ describe('status list anchors: a version not older than the newest anchored one 
       deps(v2, async () => ({ digest: '', latestVersion: 1 })),
     );
     expect(outcome).toEqual({ passed: false, state: 'revoked', reason: 'the credential is revoked', anchored: false });
+  });
+
+  it('refuses a status list whose exp has passed (draft-ietf-oauth-status-list: exp, when present, is checked)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await list(2, false, { exp: now - 60 });
+    const outcome = await checkCredentialStatus(
+      status,
+      'dc+sd-jwt',
+      ISSUER,
+      deps(expired, async () => ({ digest: '', latestVersion: 1 })),
+    );
+    expect(outcome).toMatchObject({ passed: false, reason: expect.stringContaining('has expired') });
+    const current = await list(2, false, { exp: now + 600 });
+    expect(
+      await checkCredentialStatus(
+        status,
+        'dc+sd-jwt',
+        ISSUER,
+        deps(current, async () => ({ digest: '', latestVersion: 1 })),
+      ),
+    ).toMatchObject({ passed: true });
   });
 
   it('reports anchored: true when the served version matches its anchor', async () => {

@@ -80,6 +80,9 @@ async function loadList(
     list = { digest, issuer, kid, jwk: key.jwk, payload: jws.payload };
     deps.memo?.set(url, list);
   }
+  // Token Status List: an `exp` present MUST be checked; a Bitstring list credential's `validUntil` likewise.
+  const expiry = listExpiry(list.payload);
+  if (expiry !== undefined && expiry <= Date.now()) throw new StatusProblem(`status list ${url} has expired`);
   const found = await checkAnchor(url, list, local, deps);
   return { list, anchored: found };
 }
@@ -181,4 +184,12 @@ export async function checkCredentialStatus(
     if (error instanceof StatusProblem) return { passed: false, state: 'unknown', reason: error.message };
     return { passed: false, state: 'unknown', reason: `status list unreadable: ${(error as Error).message}` };
   }
+}
+
+/** When a status list stops being usable (ms): its JWT `exp`, or a Bitstring list credential's `validUntil`. */
+function listExpiry(payload: Record<string, unknown>): number | undefined {
+  if (typeof payload['exp'] === 'number') return payload['exp'] * 1000;
+  const validUntil = payload['validUntil'] ?? (payload['vc'] as Record<string, unknown> | undefined)?.['expirationDate'];
+  const parsed = typeof validUntil === 'string' ? Date.parse(validUntil) : NaN;
+  return Number.isNaN(parsed) ? undefined : parsed;
 }

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { notFound, parseOrThrow } from '../../common/index.js';
 import { StatusService } from '../../status/index.js';
-import { Catalogue } from '../../credentials/index.js';
+import { Catalogue, sdJwtVcTypeMetadata } from '../../credentials/index.js';
 import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
@@ -94,13 +94,7 @@ export class IssuanceController {
   typeMetadata(@Param('id') id: string) {
     const type = this.catalogue.get(id);
     if (!type) throw notFound(`No credential type "${id}"`);
-    return {
-      vct: type.vct,
-      name: type.display.en.name,
-      description: type.display.en.description,
-      display: Object.entries(type.display).map(([lang, display]) => ({ lang, ...display })),
-      schema: type.claims,
-    };
+    return sdJwtVcTypeMetadata(type);
   }
 }
 
