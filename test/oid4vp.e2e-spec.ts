@@ -178,6 +178,24 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     }
   });
 
+  it("sends a same-device verdict's webhook without the result: it is released only with the response_code", async () => {
+    const held = await receive(agencyApiKey);
+    const created = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: { dcql_query: dcql(['categories']), redirect_uri: 'https://bank.example/back' },
+    });
+    expect(created.status).toBe(201);
+    const answered = await answer(created.body.link, held);
+    expect(answered.status).toBe(200);
+    const pushed = await eventually(async () => webhookCalls.find((call) => call.id === created.body.id));
+    expect(pushed).toEqual({ id: created.body.id, status: 'verified', responseCodeRequired: true });
+    // With the code the wallet sent the browser back with, the party's back-end reads it.
+    const code = new URL(answered.body['redirect_uri'] as string).searchParams.get('response_code');
+    const released = (await app.call('GET', `/rp/requests/${created.body.id}?response_code=${code}`, { token: bank.apiKey }))
+      .body;
+    expect(released.result.credentials[0].claims).toEqual({ categories: ['C1', 'C2'] });
+  });
+
   it('supports the redirect_uri client id prefix with a plain direct_post response', async () => {
     const held = await receive(agencyApiKey);
     const created = await createRequest(police.apiKey, ['family_name', 'categories'], 'direct_post');

@@ -27,6 +27,10 @@ describe('addressProblem (webhooks, did:web hosts)', () => {
     '::ffff:169.254.169.254',
     '64:ff9b::a9fe:a9fe',
     '2002:7f00:1::',
+    // IPv4-compatible (deprecated) and local-use NAT64 forms (found by an attack probe)
+    '::127.0.0.1',
+    '::a9fe:a9fe',
+    '64:ff9b:1::a9fe:a9fe',
   ])('refuses %s', (address) => {
     expect(addressProblem(address, strict)).toBeDefined();
   });

@@ -26,8 +26,10 @@ for (const [network, prefix] of [
 ] as const)
   forbidden.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // The unspecified and loopback addresses, and the deprecated IPv4-compatible ones (::a.b.c.d, ::a9fe:a9fe).
+  ['::', 96],
+  // Local-use NAT64 (RFC 8215): on a network that has it, it reaches private IPv4 addresses.
+  ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001:db8::', 32],
   ['2001::', 23],

@@ -7,6 +7,7 @@ export {
   licenceTypeSchema,
   readSeedDefinitions,
   canonicalJson,
+  RESERVED_CLAIM_NAMES,
   type CredentialFormat,
   type CatalogueFormat,
   type LicenceType,

@@ -22,6 +22,7 @@ import {
   issueSdJwt,
   jwkThumbprint,
   jwtVcPayload,
+  RESERVED_CLAIM_NAMES,
   signJws,
   type DataModel,
   type LicenceType,
@@ -310,6 +311,8 @@ export class IssuanceService {
       const disclosable: Record<string, unknown> = {};
       const plain: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(options.claims)) {
+        // Never the credential's own claims (a type stored before they were refused could name one).
+        if (RESERVED_CLAIM_NAMES.has(name)) continue;
         (type.selectivelyDisclosable.includes(name) ? disclosable : plain)[name] = value;
       }
       return issueSdJwt({

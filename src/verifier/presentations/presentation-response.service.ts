@@ -98,7 +98,7 @@ export class PresentationResponseService {
       await this.audit.write(record, tx);
     });
     this.logger.log({ presentationRequestId: request.id, verified: verdict.verified }, 'presentation answered');
-    void this.delivery.notify(request, verdict);
+    void this.delivery.notify(request, verdict, responseCode !== undefined);
     return returnUri && responseCode ? { redirect_uri: sameDeviceReturn(returnUri, request.id, responseCode) } : {};
   }
 

@@ -80,27 +80,40 @@ export class VerdictDeliveryService {
    * x-chancery-signature = v1=HMAC-SHA256(webhook secret, "<x-chancery-timestamp>.<body>") in hex, computed
    * inside src/keys with the sealed secret. Delivery failures are logged; the party can still poll.
    */
-  async notify(request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId'>, verdict: Verdict): Promise<void> {
+  /**
+   * The verdict to the party's webhook. A same-device request's verdict is released only with its response_code
+   * (OID4VP 1.0 §13.3): its webhook says it was answered and carries no result, as GET does without the code.
+   */
+  async notify(
+    request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId'>,
+    verdict: Verdict,
+    responseCodeRequired = false,
+  ): Promise<void> {
     // Called without await after the verdict is stored: nothing may escape (a database outage here would
     // otherwise be an unhandled rejection, which ends the process).
     try {
       const party = await this.parties.byId(request.relyingPartyId);
       if (!party?.webhookUrl || !party.webhookSecretSealed) return;
-      const body = JSON.stringify({ id: request.id, status: verdict.verified ? 'verified' : 'rejected', result: verdict });
+      const status = verdict.verified ? 'verified' : 'rejected';
+      const body = JSON.stringify(
+        responseCodeRequired
+          ? { id: request.id, status, responseCodeRequired: true }
+          : { id: request.id, status, result: verdict },
+      );
       const timestamp = String(Math.floor(Date.now() / 1000));
       const signature = await this.secrets.hmacSha256(
         party.webhookSecretSealed,
         webhookSecretContext(party.id),
         `${timestamp}.${body}`,
       );
-      const status = await postWebhook(
+      const answered = await postWebhook(
         party.webhookUrl,
         body,
         { 'content-type': 'application/json', 'x-chancery-timestamp': timestamp, 'x-chancery-signature': `v1=${signature}` },
         this.parties.webhookPolicy,
       );
-      if (status < 200 || status >= 300)
-        this.logger.warn({ presentationRequestId: request.id, status }, 'webhook answered with an error');
+      if (answered < 200 || answered >= 300)
+        this.logger.warn({ presentationRequestId: request.id, status: answered }, 'webhook answered with an error');
     } catch (error) {
       this.logger.warn({ presentationRequestId: request.id, reason: (error as Error).message }, 'webhook delivery failed');
     }
