@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import {
   jwksProblems,
   providerClientMetadata,
@@ -50,8 +51,13 @@ describe('OIDC client registration rules', () => {
   it('knows only the table scopes (openid is implied) and ES256 public keys for private_key_jwt', () => {
     expect(scopeProblems(['openid', 'resident_identity', 'driving_licence'], LOGIN_SCOPES)).toEqual([]);
     expect(paths(scopeProblems(['resident_identity', 'profile', '__proto__'], LOGIN_SCOPES))).toEqual(['scopes.1', 'scopes.2']);
-    const key = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' };
+    const { x, y } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    const key = { kty: 'EC', crv: 'P-256', x, y };
     expect(jwksProblems('private_key_jwt', { keys: [key] })).toEqual([]);
+    // Coordinates that are no point of the curve make a key no signature could ever verify against.
+    expect(jwksProblems('private_key_jwt', { keys: [{ ...key, x: 'a', y: 'b' }] })).toEqual([
+      { path: 'jwks.keys.0', message: 'x and y are not a point of P-256' },
+    ]);
     expect(paths(jwksProblems('private_key_jwt', undefined))).toEqual(['jwks']);
     expect(paths(jwksProblems('client_secret_basic', { keys: [key] }))).toEqual(['jwks']);
     expect(

@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 import type { Violation } from '../../common/index.js';
 import type { ScopeTable } from './scopes.js';
@@ -73,6 +74,7 @@ export function jwksProblems(method: ClientAuthMethod, jwks: RegisterOidcClient[
     const path = `jwks.keys.${index}`;
     if (key['kty'] !== 'EC' || key['crv'] !== 'P-256' || typeof key['x'] !== 'string' || typeof key['y'] !== 'string')
       problems.push({ path, message: 'must be an EC P-256 public key (ES256)' });
+    else if (!isCurvePoint(key)) problems.push({ path, message: 'x and y are not a point of P-256' });
     if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key))
       problems.push({ path, message: 'must not contain private key members' });
   });
@@ -112,4 +114,14 @@ export function providerClientMetadata(client: OidcClientRecord, secretHash: str
       : { client_secret: secretHash }),
     ...(client.dataSharingPermission ? { data_sharing_permission: client.dataSharingPermission } : {}),
   };
+}
+
+/** Whether an EC JWK's coordinates make a public key at all (a portal with another could never authenticate). */
+function isCurvePoint(key: Record<string, unknown>): boolean {
+  try {
+    createPublicKey({ key: { kty: 'EC', crv: key['crv'], x: key['x'], y: key['y'] } as JsonWebKey, format: 'jwk' });
+    return true;
+  } catch {
+    return false;
+  }
 }
