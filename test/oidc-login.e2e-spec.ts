@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -362,6 +362,24 @@ describe('wallet login (OpenID Provider)', () => {
     expect(callback.searchParams.get('code')).toBeNull();
   });
 
+  it('ends a sign-in whose portal was deleted meanwhile: no login is finished, the page says it has ended', async () => {
+    const doomed = await kit.registerPortal('https://portal-gone.example', 'Gone portal', ['resident_identity']);
+    const started = await kit.startLogin(doomed);
+    try {
+      expect((await app.operator('DELETE', `/operator/oidc-clients/${doomed.clientId}`)).status).toBe(204);
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      await started.page.locator('#status[data-status="expired"]').waitFor({ timeout: 30_000 });
+      const rows = await app.app
+        .get(Database)
+        .use(undefined, (m) => m.getRepository(CitizenLoginEntity).find({ where: { clientId: doomed.clientId } }));
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.finishedAt === null)).toBe(true);
+    } finally {
+      await started.context.close();
+    }
+  });
+
   it('refuses unknown clients, unregistered redirect URIs, missing PKCE and disallowed scopes with OAuth errors', async () => {
     const redirect = `${PORTAL_A}/callback`;
     const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
@@ -488,7 +506,8 @@ describe('wallet login (OpenID Provider)', () => {
       redirectUris: ['https://a.example/cb'],
       scopes: ['resident_identity'],
       tokenEndpointAuthMethod: 'private_key_jwt',
-      jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] },
+      // A real P-256 key, private half included.
+      jwks: { keys: [generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })] },
     });
     expect(privateKey.status).toBe(400);
     expect(privateKey.body.violations).toEqual([expect.objectContaining({ path: 'jwks.keys.0' })]);

@@ -102,6 +102,8 @@ export class CitizenLoginService {
     if (!login) return { status: 'gone' };
     if (interaction.result && login.finishedAt) return { status: 'verified', continueTo: interaction.returnTo };
     if (login.finishedAt && login.finishedAt >= abandonedBefore(new Date())) return { status: 'pending' };
+    // A portal deleted meanwhile: the sign-in has ended (nothing is finished for it).
+    if (!(await this.portalStillRegistered(interaction))) return { status: 'gone' };
     const outcome = await this.presentations.outcome(login.crossDeviceRequestId, (await this.state(login)).cross.readToken);
     return this.settle(raw, interaction, login, outcome);
   }
@@ -149,6 +151,10 @@ export class CitizenLoginService {
     return this.page(raw, uid, { status: 'expired' });
   }
 
+  private async portalStillRegistered(interaction: Interaction): Promise<boolean> {
+    return (await this.clients.byId(String(interaction.params.client_id))) !== null;
+  }
+
   /** The citizen gives up: the portal gets access_denied. */
   async cancel(raw: Raw, uid: string): Promise<string> {
     await this.interaction(raw, uid);
@@ -166,6 +172,7 @@ export class CitizenLoginService {
   ): Promise<LoginStatus> {
     switch (outcome.status) {
       case 'verified': {
+        if (!(await this.portalStillRegistered(interaction))) return { status: 'expired' };
         const finished = await this.finish(raw, interaction, login, outcome);
         if (finished === 'in-progress') return { status: 'pending' };
         return finished ? { status: 'verified', continueTo: finished } : { status: 'rejected', failedChecks: ['subject'] };
