@@ -18,7 +18,7 @@ import {
 } from './consortium-governance.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
 import { decodePolicyResult, policyCall, type PolicyRecord } from './joint-approval.js';
-import { revertData } from './joint-approval.service.js';
+import { revertData } from './revert-data.js';
 
 const governance = () => contractInterface('ConsortiumGovernance');
 

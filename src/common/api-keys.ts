@@ -8,10 +8,6 @@ export interface IssuedApiKey {
   secretHash: string;
 }
 
-/**
- * API keys look like <kind>_<prefix>_<secret> (chy_ for agencies, rpk_ for relying parties): the prefix
- * finds the row, the secret is checked by digest.
- */
 /** chy_ for agencies, rpk_ for relying parties. */
 export type ApiKeyKind = 'chy' | 'rpk';
 
@@ -21,6 +17,10 @@ const API_KEY_PATTERNS: Record<ApiKeyKind, RegExp> = {
   rpk: /^rpk_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/,
 };
 
+/**
+ * API keys look like <kind>_<prefix>_<secret> (chy_ for agencies, rpk_ for relying parties): the prefix
+ * finds the row, the secret is checked by digest.
+ */
 export function issueApiKey(kind: ApiKeyKind = 'chy'): IssuedApiKey {
   const prefix = randomBytes(9).toString('base64url');
   const secret = randomBytes(32).toString('base64url');

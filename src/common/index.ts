@@ -58,7 +58,7 @@ export { merged } from './merged.js';
 export { entityTagOf, ifNoneMatchHits } from './conditional-get.js';
 export { serveOpenApiJson } from './openapi-document.js';
 export { POLL_ANSWER_SCRIPT } from './page-poll.js';
-export { ethereumAddressSchema, isEthereumAddress } from './ethereum-address.js';
+export { ADDRESS_PATTERN, ethereumAddressSchema, isEthereumAddress } from './ethereum-address.js';
 export { addressProblem, isPublicAddress, NotPublicAddress, publicOnlyLookup } from './public-address.js';
 export {
   ApiJsonResponse,

@@ -1,7 +1,6 @@
-import { isAddress } from 'ethers';
 import { z } from 'zod';
 import { secretStrengthProblems } from './secret-strength.js';
-import { parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
+import { isChecksummedAddress, parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
 
 export type { ConsortiumConfig } from './consortium-config.js';
 
@@ -23,10 +22,7 @@ const base64Key32 = z
 
 const address = z
   .string()
-  .refine(
-    (value) => /^0x[0-9a-fA-F]{40}$/.test(value) && isAddress(value),
-    'must be a 0x-prefixed address (mixed case only with a valid EIP-55 checksum)',
-  );
+  .refine(isChecksummedAddress, 'must be a 0x-prefixed address (mixed case only with a valid EIP-55 checksum)');
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -1,9 +1,12 @@
 import { isAddress } from 'ethers';
 import type { z } from 'zod';
 
-/** A 0x address; mixed case only with a valid EIP-55 checksum (a typo is refused at start-up, not met later). */
-const isControllerAddress = (member: string | undefined): boolean =>
-  /^0x[0-9a-fA-F]{40}$/.test(member?.trim() ?? '') && isAddress(member!.trim());
+/**
+ * A 0x address; mixed case only with a valid EIP-55 checksum (a typo is refused at start-up, not met later). The
+ * configuration's own copy of src/common's isEthereumAddress: config sits below common.
+ */
+export const isChecksummedAddress = (value: string | undefined): boolean =>
+  /^0x[0-9a-fA-F]{40}$/.test(value?.trim() ?? '') && isAddress(value!.trim());
 
 /** The consortium of departments (issue 15, ADR 15). */
 export interface ConsortiumConfig {
@@ -37,7 +40,7 @@ export function parsePeerUrls(value: string, ctx: z.RefinementCtx): Record<strin
     .filter(Boolean)) {
     const [member, ...rest] = item.split('=');
     const url = rest.join('=').trim();
-    let valid = isControllerAddress(member);
+    let valid = isChecksummedAddress(member);
     try {
       valid &&= ['http:', 'https:'].includes(new URL(url).protocol);
     } catch {
@@ -61,7 +64,7 @@ export function parseFounders(value: string, ctx: z.RefinementCtx): { member: st
     .filter(Boolean)) {
     const [member, ...rest] = item.split('=');
     const name = rest.join('=').trim();
-    if (!isControllerAddress(member) || !name || Buffer.byteLength(name, 'utf8') > 64) {
+    if (!isChecksummedAddress(member) || !name || Buffer.byteLength(name, 'utf8') > 64) {
       ctx.addIssue({ code: 'custom', message: `"${item}" is not 0x<controller address>=<department name (≤ 64 bytes)>` });
       continue;
     }

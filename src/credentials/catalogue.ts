@@ -8,6 +8,7 @@ import { RE2JS } from 're2js';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import type { Violation } from '../common/index.js';
+import { RESERVED_CLAIM_NAMES } from './sd-jwt.js';
 
 /** Formats issued over OID4VCI and VC-API as compact tokens. */
 export const CREDENTIAL_FORMATS = ['dc+sd-jwt', 'jwt_vc_json'] as const;
@@ -84,25 +85,6 @@ export function canonicalJson(value: unknown): string {
 
 export const schemaDigest = (definition: LicenceTypeDefinition): string =>
   createHash('sha256').update(canonicalJson(definition)).digest('hex');
-
-/**
- * Claim names an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, RFC 9901) uses itself: a claim so named would overwrite the
- * credential's own (claims sit beside them in the payload), and none of these may be a disclosure.
- */
-export const RESERVED_CLAIM_NAMES: ReadonlySet<string> = new Set([
-  'iss',
-  'sub',
-  'iat',
-  'nbf',
-  'exp',
-  'cnf',
-  'vct',
-  'vct#integrity',
-  'status',
-  '_sd',
-  '_sd_alg',
-  '...',
-]);
 
 /**
  * Problems of a definition beyond its shape: disclosable claims must exist, every pattern must be safe to run, and

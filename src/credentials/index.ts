@@ -7,13 +7,13 @@ export {
   licenceTypeSchema,
   readSeedDefinitions,
   canonicalJson,
-  RESERVED_CLAIM_NAMES,
   type CredentialFormat,
   type CatalogueFormat,
   type LicenceType,
   type LicenceTypeDefinition,
 } from './catalogue.js';
 export { sdJwtVcTypeMetadata } from './type-metadata.js';
+export { RESERVED_CLAIM_NAMES } from './sd-jwt.js';
 export { CatalogueService, retired as credentialTypeRetired, type CatalogueVersionPublished } from './catalogue.service.js';
 export { CredentialTypeEntity, CredentialTypeVersionEntity } from './catalogue.entity.js';
 export {

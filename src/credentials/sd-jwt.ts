@@ -13,6 +13,30 @@ import {
 } from './jws.js';
 import { merged } from '../common/merged.js';
 
+/** SD-JWT VC claims that may never be disclosures (draft-ietf-oauth-sd-jwt-vc): a holder could withhold them. */
+export const NEVER_DISCLOSED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss',
+  'nbf',
+  'exp',
+  'cnf',
+  'vct',
+  'vct#integrity',
+  'status',
+]);
+
+/**
+ * Claim names an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, RFC 9901) uses itself: a licence-type claim so named would
+ * overwrite the credential's own (claims sit beside them in the payload).
+ */
+export const RESERVED_CLAIM_NAMES: ReadonlySet<string> = new Set([
+  ...NEVER_DISCLOSED_CLAIMS,
+  'sub',
+  'iat',
+  '_sd',
+  '_sd_alg',
+  '...',
+]);
+
 /**
  * 128-bit salts, base64url, cut from a pooled CSPRNG buffer: one randomBytes call per 256 salts instead of
  * one per disclosure and decoy (each call costs a native round trip). Every salt is used once; its bytes

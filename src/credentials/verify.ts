@@ -4,7 +4,14 @@ import { jwkFromDidJwk } from './did-jwk.js';
 import { decideIssuer, isChainIssuer, issuerSigningKey } from './issuer-trust.js';
 import { decodeJws, type DecodedJws } from './jws.js';
 import { readJwtVc, type ReadJwtVc } from './jwt-vc.js';
-import { applyDisclosures, DisclosureError, parseSdJwt, topLevelDisclosedNames, type ParsedSdJwt } from './sd-jwt.js';
+import {
+  applyDisclosures,
+  DisclosureError,
+  NEVER_DISCLOSED_CLAIMS,
+  parseSdJwt,
+  topLevelDisclosedNames,
+  type ParsedSdJwt,
+} from './sd-jwt.js';
 import { isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
 import {
   Checks,
@@ -18,9 +25,6 @@ import {
   type VerifierContext,
 } from './verify-common.js';
 import { merged } from '../common/merged.js';
-
-/** SD-JWT VC claims that may not be selectively disclosed (draft-ietf-oauth-sd-jwt-vc). */
-const NEVER_DISCLOSED = new Set(['iss', 'nbf', 'exp', 'cnf', 'vct', 'vct#integrity', 'status']);
 
 export * from './verify-common.js';
 
@@ -166,7 +170,7 @@ function readSdJwt(
   }
   if (!vcdm) {
     // draft-ietf-oauth-sd-jwt-vc: these are never disclosures, so a holder cannot withhold a status or an expiry.
-    const forbidden = topLevelDisclosedNames(jws.payload, sdJwt.disclosures).filter((name) => NEVER_DISCLOSED.has(name));
+    const forbidden = topLevelDisclosedNames(jws.payload, sdJwt.disclosures).filter((name) => NEVER_DISCLOSED_CLAIMS.has(name));
     if (forbidden.length) return checks.fail('disclosures', `${forbidden.join(', ')} may not be selectively disclosed`);
   }
   checks.pass('disclosures', `${sdJwt.disclosures.length} disclosed`);

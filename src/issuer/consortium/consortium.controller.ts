@@ -2,7 +2,14 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from 
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { getAddress } from 'ethers';
-import { ApiProblemResponses, badRequest, isEthereumAddress, notFound, parseOrThrow } from '../../common/index.js';
+import {
+  ADDRESS_PATTERN,
+  ApiProblemResponses,
+  badRequest,
+  isEthereumAddress,
+  notFound,
+  parseOrThrow,
+} from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { ConsortiumService, credentialTypeKey, type ProposalAction } from '../../chain/index.js';
 import { Catalogue } from '../../credentials/index.js';
@@ -195,7 +202,7 @@ export class ConsortiumController {
 
   /** An issuer: a 0x address, a did:ethr, or one of our agencies by id or slug. */
   private async issuerAddress(issuer: string): Promise<string> {
-    if (/^0x[0-9a-fA-F]{40}$/.test(issuer)) {
+    if (ADDRESS_PATTERN.test(issuer)) {
       if (!isEthereumAddress(issuer)) throw badRequest('The issuer address has a wrong EIP-55 checksum');
       return getAddress(issuer);
     }
