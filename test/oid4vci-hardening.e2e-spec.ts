@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from '
 import type { Jwk } from '@openid4vc/oauth2';
 import { decodeProtectedHeader } from 'jose';
 import { jest } from '@jest/globals';
-import { Oid4vciPurge, TokenService } from '../src/issuer/index.js';
+import { OfferRepository, Oid4vciPurge, TokenService } from '../src/issuer/index.js';
 import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { createActiveAgency, startTestApp, type Reply, type TestApp } from './support/test-app.js';
 import { PRE_AUTHORIZED_GRANT, wallet } from './support/wallet.js';
@@ -465,6 +465,13 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     const issued = await bearer({ credential_identifier: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(holder)] } });
     expect(issued.status).toBe(200);
     expect(issued.body.credentials).toHaveLength(1);
+    // The narrowed grant's last configuration finishes the offer: the JWT VC can no longer be issued (the code is
+    // spent), so the citizen's sealed claims go now rather than at the offer's expiry.
+    expect(await app.app.get(OfferRepository).byId(created.body.offerId)).toMatchObject({
+      status: 'issued',
+      claimsSealed: null,
+      issuedConfigurations: ['driving-licence.sd_jwt'],
+    });
 
     // A configuration the offer does not hold, or a malformed detail: invalid_authorization_details, code unspent.
     const other = await offer();

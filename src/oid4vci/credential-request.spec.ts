@@ -104,10 +104,10 @@ describe('jwtProofs', () => {
 
 describe('issuanceStep', () => {
   it('finishes the offer with its last configuration and defers while approval is pending', () => {
-    expect(issuanceStep({ approval: null, offeredCount: 2, issuedCount: 0 })).toEqual({ last: false, deferred: false });
-    expect(issuanceStep({ approval: null, offeredCount: 2, issuedCount: 1 })).toEqual({ last: true, deferred: false });
-    expect(issuanceStep({ approval: 'pending', offeredCount: 1, issuedCount: 0 })).toEqual({ last: true, deferred: true });
-    expect(issuanceStep({ approval: 'approved', offeredCount: 1, issuedCount: 0 })).toEqual({ last: true, deferred: false });
+    expect(issuanceStep({ approval: null, grantedCount: 2, issuedCount: 0 })).toEqual({ last: false, deferred: false });
+    expect(issuanceStep({ approval: null, grantedCount: 2, issuedCount: 1 })).toEqual({ last: true, deferred: false });
+    expect(issuanceStep({ approval: 'pending', grantedCount: 1, issuedCount: 0 })).toEqual({ last: true, deferred: true });
+    expect(issuanceStep({ approval: 'approved', grantedCount: 1, issuedCount: 0 })).toEqual({ last: true, deferred: false });
   });
 });
 

@@ -111,15 +111,17 @@ export const invalidNonce = (nonceEndpoint: string) =>
   oauthError(400, 'invalid_nonce', `The proof nonce is unknown, expired or already used; get a fresh one from ${nonceEndpoint}`);
 
 /**
- * What issuing one configuration does to the offer: the last one finishes it (its sealed claims are
- * erased), and an offer awaiting an officer's approval defers the request (OID4VCI 1.0 §9).
+ * What issuing one configuration does to the offer: the last one the grant covers finishes it (its sealed
+ * claims are erased), and an offer awaiting an officer's approval defers the request (OID4VCI 1.0 §9).
+ * A grant narrowed by authorization_details (§5.1.1, §6.1) covers fewer than the offer holds; the others can
+ * never be issued (the code is spent), so the claims must not wait for the offer's expiry.
  */
 export function issuanceStep(offer: {
   approval: 'pending' | 'approved' | 'rejected' | null;
-  offeredCount: number;
+  grantedCount: number;
   issuedCount: number;
 }) {
-  const last = offer.issuedCount + 1 === offer.offeredCount;
+  const last = offer.issuedCount + 1 === offer.grantedCount;
   return { last, deferred: offer.approval === 'pending' };
 }
 

@@ -16,8 +16,10 @@ describe('deferred issuance (OID4VCI 1.0 §9)', () => {
     expect(deferredReady({ approval: 'pending' })).toBe(false);
     expect(deferredReady({ approval: 'approved' })).toBe(true);
     expect(deferredReady({ approval: null })).toBe(false);
-    expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['a'] })).toBe(false);
-    expect(deferredFinishesOffer({ configurationIds: ['a', 'b'], issuedConfigurations: ['b', 'a'] })).toBe(true);
+    expect(deferredFinishesOffer(['a', 'b'], { issuedConfigurations: ['a'] })).toBe(false);
+    expect(deferredFinishesOffer(['a', 'b'], { issuedConfigurations: ['b', 'a'] })).toBe(true);
+    // A grant narrowed to one of the offer's configurations is finished by that one.
+    expect(deferredFinishesOffer(['b'], { issuedConfigurations: ['b'] })).toBe(true);
   });
 
   it('denies the request of a rejected application with credential_request_denied (§8.3.1.2, §9.3)', () => {

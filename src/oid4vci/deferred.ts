@@ -32,6 +32,9 @@ export function deniedProblem(offer: { approval: Approval }): OAuthError | undef
   return oauthError(400, 'credential_request_denied', 'The application for this credential was not approved');
 }
 
-/** Whether issuing the deferred credential finishes the offer (every offered configuration was requested). */
-export const deferredFinishesOffer = (offer: { configurationIds: readonly string[]; issuedConfigurations: readonly string[] }) =>
-  offer.issuedConfigurations.length === offer.configurationIds.length;
+/**
+ * Whether issuing the deferred credential finishes the offer: every configuration the grant covers (the offer's,
+ * or those a wallet narrowed it to with authorization_details) was requested.
+ */
+export const deferredFinishesOffer = (granted: readonly string[], offer: { issuedConfigurations: readonly string[] }) =>
+  granted.every((configuration) => offer.issuedConfigurations.includes(configuration));

@@ -89,7 +89,7 @@ export class CredentialService {
       if (denied) throw denied;
       const { last, deferred } = issuanceStep({
         approval: offer.approval,
-        offeredCount: offer.configurationIds.length,
+        grantedCount: (credentialIdentifiers ?? offer.configurationIds).length,
         issuedCount: offer.issuedConfigurations.length,
       });
       // The configuration's single use commits with what it yields (the deferred request, or the first

@@ -55,7 +55,7 @@ export class DeferredCredentialService {
 
   async deferredCredential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const { offer, dpopJkt } = await this.tokens.authorisedOffer(request);
+      const { offer, dpopJkt, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const row = typeof transactionId === 'string' ? await this.deferred.byTransactionHash(sha256Hex(transactionId)) : null;
       const stillPending = () => ({
@@ -84,7 +84,7 @@ export class DeferredCredentialService {
           current,
           pending.configurationId,
           pending.holderKeys,
-          deferredFinishesOffer(current),
+          deferredFinishesOffer(credentialIdentifiers ?? current.configurationIds, current),
           async (tx, response) => {
             const redeliver = this.redeliverySeconds > 0;
             const claimed = await this.deferred.complete(pending.transactionHash, tx, {
