@@ -239,6 +239,28 @@ describe('W3C VC-API verification', () => {
     expect(unsignedVp.body.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' })]);
   });
 
+  it('refuses with 400 a Data Integrity document whose canonicalisation would cost out of bounds (ADR 35)', async () => {
+    // 300 blank nodes in one cycle, all alike at first degree: RDFC-1.0 compared them for seconds before.
+    const n = 300;
+    const cycle = Array.from({ length: n }, (_, k) => ({ i: `_:b${k}`, e: `_:b${(k + 1) % n}` }));
+    const signed = await anchorCredential();
+    const hostile = {
+      ...signed,
+      '@context': [...(signed['@context'] as unknown[]), { i: '@id', g: 'urn:g', e: { '@id': 'urn:e', '@type': '@id' } }],
+      credentialSubject: { id: 'urn:s', g: cycle },
+    };
+    const refused = await verify(hostile);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('too alike to canonicalise');
+    const inPresentation = await verifyVp({
+      '@context': [V2],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [hostile],
+    });
+    expect(inPresentation.status).toBe(400);
+    expect(JSON.stringify(inPresentation.body)).toContain('too alike to canonicalise');
+  });
+
   it('verifies credentials from a did:web trust anchor with one fetch of its DID document, kept DID_CACHE_TTL_SECONDS', async () => {
     const credential = await anchorCredential(undefined, { did: webDid, key: webKey });
     const before = webDocumentRequests;

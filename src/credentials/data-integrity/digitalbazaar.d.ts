@@ -66,11 +66,33 @@ declare module '@digitalbazaar/data-integrity' {
 }
 
 declare module '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite' {
-  export const cryptosuite: { name: string; requiredAlgorithm: string[] };
+  export const cryptosuite: {
+    name: string;
+    requiredAlgorithm: string[];
+    canonize(input: unknown, options: Record<string, unknown>): Promise<string>;
+  };
 }
 
 declare module '@digitalbazaar/eddsa-rdfc-2022-cryptosuite' {
-  export const cryptosuite: { name: string; requiredAlgorithm: string };
+  export const cryptosuite: {
+    name: string;
+    requiredAlgorithm: string;
+    canonize(input: unknown, options: Record<string, unknown>): Promise<string>;
+  };
+}
+
+declare module 'jsonld-signatures' {
+  import type { DocumentLoader, ProofResult } from '@digitalbazaar/vc';
+  const jsigs: {
+    verify(
+      document: unknown,
+      options: { suite: unknown; purpose: unknown; documentLoader: DocumentLoader },
+    ): Promise<ProofResult>;
+    purposes: {
+      AuthenticationProofPurpose: new (options: { challenge: string; domain?: string }) => unknown;
+    };
+  };
+  export default jsigs;
 }
 
 declare module '@digitalbazaar/ecdsa-multikey' {

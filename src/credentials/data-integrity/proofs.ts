@@ -1,9 +1,14 @@
 import * as vc from '@digitalbazaar/vc';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
-import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
-import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import { cryptosuite as ecdsaRdfc2019Unbounded } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import { cryptosuite as eddsaRdfc2022Unbounded } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import jsigs from 'jsonld-signatures';
 import { isDateTimeStamp } from '../vcdm2.js';
+import { boundedCryptosuite, CanonicalisationRefused } from './canonicalisation.js';
 import { DocumentNotLoadable, type DocumentLoader } from './document-loader.js';
+
+const ecdsaRdfc2019 = boundedCryptosuite(ecdsaRdfc2019Unbounded);
+const eddsaRdfc2022 = boundedCryptosuite(eddsaRdfc2022Unbounded);
 
 /** Cryptosuites we verify (VC Data Integrity ECDSA 2019 with P-256/P-384, EdDSA 2022 with Ed25519). */
 export const SUPPORTED_CRYPTOSUITES = ['ecdsa-rdfc-2019', 'eddsa-rdfc-2022'] as const;
@@ -50,13 +55,13 @@ export function dataIntegrityProof(document: Json): { proof: Json } | ProofOutco
   return { proof: p };
 }
 
-/** Finds the first DocumentNotLoadable inside the error chains jsonld and jsonld-signatures build. */
-function notLoadable(error: unknown, depth = 0): DocumentNotLoadable | undefined {
+/** Finds the first error of ours inside the error chains jsonld and jsonld-signatures build. */
+function ourError(error: unknown, depth = 0): DocumentNotLoadable | CanonicalisationRefused | undefined {
   if (!error || typeof error !== 'object' || depth > 6) return undefined;
-  if (error instanceof DocumentNotLoadable) return error;
+  if (error instanceof DocumentNotLoadable || error instanceof CanonicalisationRefused) return error;
   const e = error as { errors?: unknown[]; cause?: unknown; details?: { cause?: unknown } };
   for (const inner of [...(e.errors ?? []), e.cause, e.details?.cause]) {
-    const found = notLoadable(inner, depth + 1);
+    const found = ourError(inner, depth + 1);
     if (found) return found;
   }
   return undefined;
@@ -64,9 +69,11 @@ function notLoadable(error: unknown, depth = 0): DocumentNotLoadable | undefined
 
 function outcomeOf(result: vc.ProofResult | undefined, fallback: string): ProofOutcome {
   if (result?.verified) return { verified: true, verificationMethod: result.results?.[0]?.verificationMethod?.id };
-  const unloadable = notLoadable(result?.error) ?? notLoadable(result?.results?.[0]?.error);
-  // Library messages stay in the library: the client gets ours.
-  return unloadable ? failed(unloadable.message) : failed(fallback);
+  const ours = ourError(result?.error) ?? ourError(result?.results?.[0]?.error);
+  // Library messages stay in the library: the client gets ours. A document over the canonicalisation budget could
+  // not be checked at all: a request error, like a body over its size limit.
+  if (ours instanceof CanonicalisationRefused) return malformed(ours.message);
+  return ours ? failed(ours.message) : failed(fallback);
 }
 
 /** A time inside the credential's validity window: the library then judges the proof only (validity is our check). */
@@ -135,20 +142,16 @@ export async function verifyPresentationProof(
   if (problem) return failed(problem);
   const challenge = typeof found.proof['challenge'] === 'string' ? found.proof['challenge'] : undefined;
   if (challenge === undefined) return failed('the presentation proof has no challenge');
-  const result = await vc.verify({
-    presentation: document,
-    suite: verifyingSuites(),
-    documentLoader: loader,
+  // Only the presentation's proof: embedded credentials are verified by our own pipeline (vc.verify would verify
+  // each of them here too, canonicalising every one a second time).
+  const purpose = new jsigs.purposes.AuthenticationProofPurpose({
     challenge,
     ...(expect.domain !== undefined ? { domain: expect.domain } : {}),
-    checkStatus: async () => ({ verified: true }),
-    now: expect.now,
   });
-  // Embedded credentials are verified by our own pipeline; only the presentation's proof is read here.
-  return outcomeOf(
-    result.presentationResult ?? { verified: false, error: result.error },
-    'the presentation proof does not verify',
-  );
+  const result = await jsigs
+    .verify(document, { suite: verifyingSuites(), purpose, documentLoader: loader })
+    .catch((error: Error) => ({ verified: false, error }));
+  return outcomeOf(result, 'the presentation proof does not verify');
 }
 
 /** Signs raw bytes with the key behind `verificationMethod` (ECDSA P-256 with SHA-256, raw r||s). */
