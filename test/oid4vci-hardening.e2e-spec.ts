@@ -110,6 +110,31 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     return app.call('POST', path, { headers, body });
   }
 
+  it('takes credential, deferred and notification requests as JSON only (OID4VCI 1.0 §8.2, §9.1, §11.1)', async () => {
+    const t = await token(true);
+    const holder = w.newKey();
+    const asForm = (path: string, fields: Record<string, string>) =>
+      app.call('POST', path, { headers: { ...FORM, authorization: `Bearer ${t.accessToken}` }, body: form(fields) });
+    const fields = {
+      credential_configuration_id: 'driving-licence.sd_jwt',
+      proofs: JSON.stringify({ jwt: [await proof(holder)] }),
+    };
+    for (const [path, error] of [
+      ['/oid4vci/credential', 'invalid_credential_request'],
+      ['/oid4vci/deferred', 'invalid_credential_request'],
+      ['/oid4vci/notification', 'invalid_notification_request'],
+    ] as const) {
+      const refused = await asForm(path, fields);
+      expect({ path, status: refused.status, error: refused.body.error }).toEqual({ path, status: 400, error });
+    }
+    const bearer = { authorization: `Bearer ${t.accessToken}` };
+    const issued = await app.call('POST', '/oid4vci/credential', {
+      headers: bearer,
+      body: { credential_configuration_id: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(holder)] } },
+    });
+    expect(issued.status).toBe(200);
+  });
+
   it('item 1: refuses holder keys with private members (key proof jwk, did:jwk kid, DPoP jwk); cnf has public members only', async () => {
     const t = await token();
     const holder = w.newKey();
@@ -346,7 +371,13 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
   });
 
   /** PAR (raw), the citizen login, and the code; returns what the token request needs. */
-  async function authorize(options: { redirectUri?: string; details?: unknown; dpopKey?: Jwk; dpopJkt?: string }) {
+  async function authorize(options: {
+    redirectUri?: string;
+    details?: unknown;
+    dpopKey?: Jwk;
+    dpopJkt?: string;
+    extra?: Record<string, string>;
+  }) {
     const created = await offer({ flow: 'authorization_code' });
     const verifier = randomBytes(32).toString('base64url');
     const fields: Record<string, string> = {
@@ -358,6 +389,7 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       issuer_state: codeOf(created.body.credentialOffer, 'authorization_code'),
       ...(options.details ? { authorization_details: JSON.stringify(options.details) } : { scope: 'driving-licence' }),
       ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}),
+      ...options.extra,
     };
     const par = await app.call('POST', '/oid4vci/par', {
       headers: { ...FORM, ...(options.dpopKey ? { dpop: await dpop(options.dpopKey, 'POST', '/oid4vci/par') } : {}) },
@@ -389,6 +421,9 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       });
     }
     expect((await authorize({ redirectUri: 'https://other-wallet.example/cb' })).par.status).toBe(201);
+    // RFC 9126 §2.1: request_uri MUST NOT be pushed; a malformed request is invalid_request.
+    const pushedUri = (await authorize({ extra: { request_uri: 'urn:ietf:params:oauth:request_uri:x' } })).par;
+    expect({ status: pushedUri.status, error: pushedUri.body.error }).toEqual({ status: 400, error: 'invalid_request' });
   });
 
   it('item 14: the code of a PAR with DPoP is bound to its key (RFC 9449 §10)', async () => {

@@ -211,6 +211,11 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const callback = new URL(login.headers.get('location')!);
     expect(callback.origin + callback.pathname).toBe(redirectUri);
     expect(callback.searchParams.get('iss')).toBe(app.url);
+    // RFC 9207 §2.3: a server that sends iss says so in its metadata; wallets are public clients (RFC 8414 §2).
+    expect((await app.call('GET', '/.well-known/oauth-authorization-server')).body).toMatchObject({
+      authorization_response_iss_parameter_supported: true,
+      token_endpoint_auth_methods_supported: ['none'],
+    });
 
     const dpopKey = newKey();
     const { accessTokenResponse, dpop } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({

@@ -178,6 +178,41 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     }
   });
 
+  it('refuses a response without the request state (RFC 6749 §4.1.2) or with presentations not given as an array (§8.1)', async () => {
+    const held = await receive(agencyApiKey);
+    const created = await createRequest(bank.apiKey, ['categories']);
+    expect(created.status).toBe(201);
+    const resolved = await citizen.resolveRequest(created.body.link);
+    const request = resolved.request as Record<string, unknown>;
+    const queryId = resolved.query.credentials[0]!.id;
+    const metadata = request.client_metadata as { jwks: { keys: JWK[] }; encrypted_response_enc_values_supported?: string[] };
+    const key = metadata.jwks.keys[0]!;
+    const enc = metadata.encrypted_response_enc_values_supported?.[0] ?? 'A128GCM';
+    const post = async (payload: object) =>
+      fetch(request.response_uri as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          response: await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+            .setProtectedHeader({ alg: key.alg ?? 'ECDH-ES', enc, kid: key.kid! })
+            .encrypt(await importJWK(key, key.alg ?? 'ECDH-ES')),
+        }),
+      });
+    const presentation = await citizen.present(held, resolved);
+    const stateless = await post({ vp_token: { [queryId]: [presentation] } });
+    expect(stateless.status).toBe(400);
+    expect(((await stateless.json()) as { error: string }).error).toBe('invalid_request');
+    expect((await verdict(bank.apiKey, created.body.id)).status).toBe('pending');
+    const bare = await post({ vp_token: { [queryId]: presentation }, state: request.state });
+    expect(bare.status).toBe(400);
+    expect(((await bare.json()) as { error_description: string }).error_description).toBe(
+      `vp_token: the presentations of each credential query must be an array (${queryId})`,
+    );
+    expect((await verdict(bank.apiKey, created.body.id)).status).toBe('pending');
+    expect((await post({ vp_token: { [queryId]: [presentation] }, state: request.state })).status).toBe(200);
+    expect((await verdict(bank.apiKey, created.body.id)).status).toBe('verified');
+  });
+
   it("sends a same-device verdict's webhook without the result: it is released only with the response_code", async () => {
     const held = await receive(agencyApiKey);
     const created = await app.call('POST', '/rp/requests', {

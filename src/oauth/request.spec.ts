@@ -1,4 +1,4 @@
-import { requestLike } from './request.js';
+import { notJsonBody, requestLike } from './request.js';
 
 describe('requestLike', () => {
   it('puts the path (without query) under our public URL and keeps every header, lists joined', () => {
@@ -12,5 +12,17 @@ describe('requestLike', () => {
     expect(request.headers.get('dpop')).toBe('proof');
     expect(request.headers.get('x-list')).toBe('a, b');
     expect(request.headers.has('absent')).toBe(false);
+  });
+});
+
+describe('notJsonBody', () => {
+  it('is true only for a body of another media type than JSON', () => {
+    const typed = (type?: string) => new Headers(type === undefined ? {} : { 'content-type': type });
+    expect(notJsonBody(typed('application/json'))).toBe(false);
+    expect(notJsonBody(typed('Application/JSON; charset=utf-8'))).toBe(false);
+    expect(notJsonBody(typed('application/merge-patch+json'))).toBe(false);
+    expect(notJsonBody(typed())).toBe(false);
+    expect(notJsonBody(typed('application/x-www-form-urlencoded'))).toBe(true);
+    expect(notJsonBody(typed('text/json'))).toBe(true);
   });
 });

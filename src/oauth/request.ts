@@ -16,3 +16,15 @@ export function requestLike(
   }
   return { method: method as RequestLike['method'], url: base + path.split('?')[0], headers: fetchHeaders };
 }
+
+/**
+ * A body an OID4VCI endpoint must receive as JSON (credential, deferred and notification requests, OID4VCI 1.0
+ * §8.2, §9.1, §11.1) that came in another media type: the form parser would otherwise hand its strings on, and the
+ * wallet would be told about its proofs instead of its encoding. A request without a body has no type to check.
+ */
+export function notJsonBody(headers: Headers): boolean {
+  const type = headers.get('content-type');
+  if (type === null) return false;
+  const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType !== 'application/json' && !/^application\/[^/]+\+json$/.test(mediaType);
+}

@@ -35,6 +35,11 @@ export function authorizationServerMetadataFor(base: string) {
     grant_types_supported: [preAuthorizedCodeGrantIdentifier, authorizationCodeGrantIdentifier, refreshTokenGrantIdentifier],
     dpop_signing_alg_values_supported: [...HOLDER_KEY_ALGORITHMS],
     'pre-authorized_grant_anonymous_access_supported': true,
+    // Wallets are public clients (PKCE, DPoP): no client authentication at the token endpoint (RFC 8414 §2: absent
+    // would mean client_secret_basic).
+    token_endpoint_auth_methods_supported: ['none'],
+    // Authorization responses carry `iss` (RFC 9207 §2.3: a server that sends it says so).
+    authorization_response_iss_parameter_supported: true,
   };
 }
 

@@ -1,5 +1,11 @@
 import { DcqlQuery, type DcqlCredentialPresentation } from 'dcql';
-import { claimValueProblems, dcqlMatchProblems, presenceProblems, vpTokenProblems } from './dcql-response.js';
+import {
+  bareDcqlPresentations,
+  claimValueProblems,
+  dcqlMatchProblems,
+  presenceProblems,
+  vpTokenProblems,
+} from './dcql-response.js';
 import { describeForDcql } from './verdict.js';
 
 const VCT = 'https://chancery.example/vct/driving-licence';
@@ -37,6 +43,17 @@ describe('vpTokenProblems', () => {
     expect(vpTokenProblems(many, { dl: new Array(130).fill('P') }, { maxEntries: 10 })).toEqual([
       'vp_token holds 130 presentations; at most 10',
     ]);
+  });
+});
+
+describe('bareDcqlPresentations', () => {
+  it('names the query ids whose presentations are not an array (OID4VP 1.0 §8.1), in an object or its JSON text', () => {
+    expect(bareDcqlPresentations({ dl: ['P'], id: 'Q' })).toEqual(['id']);
+    expect(bareDcqlPresentations(JSON.stringify({ dl: 'P' }))).toEqual(['dl']);
+    expect(bareDcqlPresentations({ dl: ['P'] })).toEqual([]);
+    // Not a DCQL vp_token at all: the library's parse says so.
+    expect(bareDcqlPresentations('not json')).toEqual([]);
+    expect(bareDcqlPresentations(['P'])).toEqual([]);
   });
 });
 

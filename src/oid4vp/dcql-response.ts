@@ -9,6 +9,26 @@ export interface VpTokenLimits {
 const safe = (text: string) => JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 
 /**
+ * Query ids whose vp_token value is not an array (OID4VP 1.0 §8.1: "arrays of one or more Presentations"; a bare
+ * string was draft 24's form, which the protocol library still turns into a one-item array). `vpToken` as the
+ * response carried it: an object, or its JSON text in a form post.
+ */
+export function bareDcqlPresentations(vpToken: unknown): string[] {
+  let value = vpToken;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return [];
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  return Object.entries(value)
+    .filter(([, presentations]) => !Array.isArray(presentations))
+    .map(([queryId]) => queryId);
+}
+
+/**
  * The structure of a DCQL vp_token (query id → presentations) checked against the query before anything
  * is verified: only known query ids, at least one presentation each, more than one only where the query
  * allows `multiple`, strings only, and at most `maxEntries` in total. Returns the problems (empty: fine).

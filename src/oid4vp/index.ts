@@ -1,5 +1,12 @@
 export { analyseDcqlQuery, claimsBeyondRegistration, DcqlProblem, type RequestedCredential } from './dcql.js';
-export { vpTokenProblems, presenceProblems, claimValueProblems, dcqlMatchProblems, type VpTokenLimits } from './dcql-response.js';
+export {
+  bareDcqlPresentations,
+  vpTokenProblems,
+  presenceProblems,
+  claimValueProblems,
+  dcqlMatchProblems,
+  type VpTokenLimits,
+} from './dcql-response.js';
 export {
   CLIENT_ID_PREFIXES,
   RESPONSE_MODES,

@@ -62,6 +62,7 @@ export async function requestAnswered<R extends RequestUnderAnswer>(
 
 /** The response's `state` must be the request's own (compared by hash, as stored). */
 export function checkResponseState(state: unknown, stateHash: string): void {
+  if (state === undefined) throw malformed('state is required: the request had one');
   if (typeof state !== 'string' || sha256Hex(state) !== stateHash) throw malformed('state does not match the request');
 }
 

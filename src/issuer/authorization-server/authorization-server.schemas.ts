@@ -36,6 +36,8 @@ export const AUTHORIZATION_SERVER_METADATA_SCHEMA = {
     grant_types_supported: { type: 'array', items: { type: 'string' } },
     dpop_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
     'pre-authorized_grant_anonymous_access_supported': { type: 'boolean' },
+    token_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    authorization_response_iss_parameter_supported: { type: 'boolean' },
   },
 };
 

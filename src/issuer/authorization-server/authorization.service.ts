@@ -56,6 +56,9 @@ export class AuthorizationService {
   async pushedAuthorizationRequest(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
       const server = this.protocol.authorizationServer;
+      // RFC 9126 §2.1: request_uri MUST NOT be pushed (the library would answer invalid_request_uri).
+      if ((body as Record<string, unknown> | undefined)?.['request_uri'] !== undefined)
+        throw oauthError(400, 'invalid_request', 'request_uri must not be sent to the pushed authorization request endpoint');
       const parsed = await server.parsePushedAuthorizationRequest({ authorizationRequest: body ?? {}, request });
       const authorizationRequest = parsed.authorizationRequest as Record<string, string | undefined>;
       const now = new Date();

@@ -4,7 +4,7 @@ import type { RequestLike } from '@openid4vc/oauth2';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { merged, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
-import { mapErrors, oauthError } from '../../oauth/index.js';
+import { mapErrors, notJsonBody, oauthError } from '../../oauth/index.js';
 import {
   alreadyIssuedProblem,
   checkKeyProof,
@@ -59,6 +59,8 @@ export class CredentialService {
   async credential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
       const { offer, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
+      if (notJsonBody(request.headers))
+        throw oauthError(400, 'invalid_credential_request', 'The credential request must be application/json');
       const metadata = this.protocol.issuerMetadata();
       const configuration = requestedConfiguration({
         requested: requestedCredential(body),

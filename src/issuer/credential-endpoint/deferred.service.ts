@@ -3,7 +3,7 @@ import type { RequestLike } from '@openid4vc/oauth2';
 import { sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { KeyService } from '../../keys/index.js';
-import { mapErrors } from '../../oauth/index.js';
+import { mapErrors, notJsonBody, oauthError } from '../../oauth/index.js';
 import {
   DEFERRED_INTERVAL_SECONDS,
   deferredCompleted,
@@ -56,6 +56,8 @@ export class DeferredCredentialService {
   async deferredCredential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
       const { offer, dpopJkt, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
+      if (notJsonBody(request.headers))
+        throw oauthError(400, 'invalid_credential_request', 'The deferred credential request must be application/json');
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const row = typeof transactionId === 'string' ? await this.deferred.byTransactionHash(sha256Hex(transactionId)) : null;
       const stillPending = () => ({

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RequestLike } from '@openid4vc/oauth2';
-import { mapErrors } from '../../oauth/index.js';
+import { mapErrors, notJsonBody, oauthError } from '../../oauth/index.js';
 import { Database } from '../../persistence/index.js';
 import { parseNotification, repeatedNotificationProblem } from '../../oid4vci/index.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
@@ -25,6 +25,8 @@ export class NotificationService {
   async notification(body: unknown, request: RequestLike): Promise<void> {
     return mapErrors(async () => {
       const { offer } = await this.tokens.authorisedOffer(request);
+      if (notJsonBody(request.headers))
+        throw oauthError(400, 'invalid_notification_request', 'The notification must be application/json');
       const { id, event, description } = parseNotification(body);
       // Notifications are idempotent (OID4VCI 1.0 §11): the same report again is a success. The report and the
       // end of re-delivery commit together.

@@ -9,6 +9,7 @@ import { Database } from '../../persistence/index.js';
 import {
   alreadyAnswered,
   analyseDcqlQuery,
+  bareDcqlPresentations,
   checkResponseState,
   dataSharingViolations,
   isErrorResponse,
@@ -120,9 +121,16 @@ export class PresentationResponseService {
       // Library messages are not passed on verbatim.
       throw new OAuthError(400, 'invalid_request', 'The authorization response is malformed or cannot be decrypted');
     }
-    const state = parsed.authorizationResponsePayload.state;
-    if (state !== undefined) checkResponseState(String(state), request.stateHash);
+    // Every request of ours carries a state, so every response must return it (RFC 6749 §4.1.2, OID4VP 1.0 §8).
+    checkResponseState(parsed.authorizationResponsePayload.state, request.stateHash);
     if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
+    const bare = bareDcqlPresentations(parsed.authorizationResponsePayload.vp_token);
+    if (bare.length > 0)
+      throw new OAuthError(
+        400,
+        'invalid_request',
+        `vp_token: the presentations of each credential query must be an array (${bare.slice(0, 3).join(', ').slice(0, 200)})`,
+      );
     return this.judge(request, authorizationRequest, parsed.dcql.presentations as Record<string, unknown>, presented);
   }
 
