@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
 import type { PlatformConfig } from '../config/index.js';
 import { parseApiKey, bearerToken } from './api-keys.js';
+import { limitConnectionsPerAddress } from './connections-per-address.js';
 import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
 import { ProblemFilter, clientErrorResponse } from './problem.filter.js';
@@ -63,6 +64,7 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
         handler,
       );
       server.maxConnections = platform.maxConnections;
+      if (platform.maxConnectionsPerAddress > 0) limitConnectionsPerAddress(server, platform.maxConnectionsPerAddress);
       return server;
     },
   };

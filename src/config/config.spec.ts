@@ -26,6 +26,14 @@ describe('loadConfig', () => {
     expect(problems.sort()).toEqual(['CHAIN_ID', 'DATABASE_URL', 'KMS_MASTER_KEY', 'PORT']);
   });
 
+  it('limits connections per address when clients connect directly, not behind a trusted proxy', () => {
+    expect(loadConfig({}).platform.maxConnectionsPerAddress).toBe(64);
+    expect(loadConfig({ HTTP_TRUST_PROXY: '1' }).platform.maxConnectionsPerAddress).toBe(0);
+    expect(
+      loadConfig({ HTTP_TRUST_PROXY: '10.0.0.0/8', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '200' }).platform.maxConnectionsPerAddress,
+    ).toBe(200);
+  });
+
   it('refuses development shortcuts in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/KMS_MASTER_KEY.*\n.*OPERATOR_API_KEY/s);
   });
