@@ -273,7 +273,7 @@ describe('OpenID4VP hardening', () => {
 
     // `read` was read by answered(); its claims go VERDICT_RETENTION_SECONDS (600) later.
     const now = Date.now();
-    expect(await presentations.purgeNow(new Date(now + 300 * 1000))).toEqual({ verdicts: 0, expired: 0 });
+    expect(await presentations.purgeNow(new Date(now + 300 * 1000))).toEqual({ verdicts: 0, expired: 0, deleted: 0 });
     await presentations.purgeNow(new Date(now + 601 * 1000));
     const purged = await verdict(read.id);
     expect(purged).toEqual(expect.objectContaining({ status: 'verified', resultPurged: true }));
@@ -286,5 +286,15 @@ describe('OpenID4VP hardening', () => {
     await presentations.purgeNow(new Date(now + 86_401 * 1000));
     expect((await row(unread.id)).result).toBeNull();
     expect((await app.call('GET', `/rp/requests/${pending.body.id}`, { token: party.apiKey })).status).toBe(404);
+    // What is left of an answered request goes PRESENTATION_REQUEST_RETENTION_DAYS (30) after its purge: the purge
+    // at +601 s stamped `read`, the one at +86,401 s `unread`.
+    const day = 86_400_000;
+    await presentations.purgeNow(new Date(now + 601 * 1000 + 30 * day - 1000));
+    expect((await verdict(read.id)).status).toBe('verified');
+    expect((await presentations.purgeNow(new Date(now + 601 * 1000 + 30 * day))).deleted).toBeGreaterThanOrEqual(1);
+    expect((await app.call('GET', `/rp/requests/${read.id}`, { token: party.apiKey })).status).toBe(404);
+    expect((await verdict(unread.id)).status).toBe('verified');
+    expect((await presentations.purgeNow(new Date(now + 86_401 * 1000 + 30 * day))).deleted).toBeGreaterThanOrEqual(1);
+    expect((await app.call('GET', `/rp/requests/${unread.id}`, { token: party.apiKey })).status).toBe(404);
   });
 });

@@ -5,6 +5,8 @@ import { CompactEncrypt, decodeJwt, decodeProtectedHeader, importJWK, type JWK }
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
+import { AuditEntryEntity } from '../src/audit/index.js';
+import { Database } from '../src/persistence/index.js';
 
 const LICENCE = {
   family_name: '李',
@@ -175,6 +177,11 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       const result = await verdict(bank.apiKey, created.body.id);
       expect(result.status).toBe('rejected');
       expect(result.result.reason).toBe('wallet answered access_denied');
+      // A refusal uses nobody's credential (and anyone can send one to a citizens' page): no audit entry.
+      const entries = await app.app
+        .get(Database)
+        .use(undefined, (m) => m.getRepository(AuditEntryEntity).countBy({ subject: `presentation:${created.body.id}` }));
+      expect(entries).toBe(0);
     }
   });
 

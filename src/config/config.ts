@@ -86,6 +86,7 @@ const envSchema = z.object({
   VERDICT_RETENTION_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   VERDICT_MAX_UNREAD_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(86_400),
   PRESENTATION_PURGE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  PRESENTATION_REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   STATUS_PUBLISH_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
   STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
@@ -242,6 +243,8 @@ export interface AppConfig {
     /** …and at the latest this long after the answer, read or not. */
     verdictMaxUnreadSeconds: number;
     purgeIntervalMs: number;
+    /** An answered request's row (ids, status, times; its claims long purged) is deleted this long after the purge. */
+    requestRetentionDays: number;
     /** Webhooks to loopback/private addresses (never in production). */
     webhookAllowPrivate: boolean;
   };
@@ -408,6 +411,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       verdictRetentionSeconds: e.VERDICT_RETENTION_SECONDS,
       verdictMaxUnreadSeconds: e.VERDICT_MAX_UNREAD_SECONDS,
       purgeIntervalMs: e.PRESENTATION_PURGE_INTERVAL_MS,
+      requestRetentionDays: e.PRESENTATION_REQUEST_RETENTION_DAYS,
       webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? false,
     },
     didKeyValidityDays: e.DID_KEY_VALIDITY_DAYS,

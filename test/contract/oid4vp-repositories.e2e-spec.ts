@@ -105,7 +105,7 @@ describe('OID4VP single-use values (repository contract)', () => {
       const now = new Date();
       const { request } = await storeRequest(minutesFrom(now, -2));
       const live = await storeRequest(minutesFrom(now, 5));
-      const purged = await requests(1).purge(now, minutesFrom(now, -1));
+      const purged = await requests(1).purge(now, minutesFrom(now, -1), minutesFrom(now, -60 * 24 * 30));
       expect(purged.expired).toBeGreaterThanOrEqual(1);
       expect(await requests(0).byId(request.id)).toBeNull();
       const late = await race(database.replicas, 4, (_, caller) =>
@@ -119,9 +119,16 @@ describe('OID4VP single-use values (repository contract)', () => {
       const now = new Date();
       const { request } = await storeRequest(minutesFrom(now, 5));
       expect(await requests(0).complete(request.id, 'verified', 'sealed-verdict', now, minutesFrom(now, 1))).toBe(true);
-      await requests(1).purge(minutesFrom(now, 2), minutesFrom(now, -60));
+      await requests(1).purge(minutesFrom(now, 2), minutesFrom(now, -60), minutesFrom(now, -60 * 24 * 30));
       expect(await requests(2).byId(request.id)).toMatchObject({ status: 'verified', result: null });
       expect(await requests(0).complete(request.id, 'verified', 'again', now, minutesFrom(now, 10))).toBe(false);
+      // The row itself goes once its purge is older than the retention.
+      await requests(1).purge(minutesFrom(now, 3), minutesFrom(now, -60), minutesFrom(now, 1));
+      expect(await requests(2).byId(request.id)).toMatchObject({ status: 'verified' });
+      expect(
+        (await requests(1).purge(minutesFrom(now, 3), minutesFrom(now, -60), minutesFrom(now, 2))).deleted,
+      ).toBeGreaterThanOrEqual(1);
+      expect(await requests(2).byId(request.id)).toBeNull();
     });
 
     it('moves a verdict purge earlier on first read, never later', async () => {

@@ -55,10 +55,14 @@ export class PresentationRequestRepository {
   }
 
   /**
-   * Purges verdict claims whose time has come, and deletes requests that expired unanswered before
-   * `expiredBefore`. Returns how many rows each step touched.
+   * Purges verdict claims whose time has come, deletes requests that expired unanswered before `expiredBefore`
+   * and answered ones purged before `purgedBefore`. Returns how many rows each step touched.
    */
-  async purge(now: Date, expiredBefore: Date): Promise<{ verdicts: number; expired: number }> {
+  async purge(
+    now: Date,
+    expiredBefore: Date,
+    purgedBefore: Date,
+  ): Promise<{ verdicts: number; expired: number; deleted: number }> {
     return this.db.use(undefined, async (m) => {
       const repository = m.getRepository(PresentationRequestEntity);
       const verdicts = await repository.update(
@@ -66,7 +70,8 @@ export class PresentationRequestRepository {
         { result: null, purgedAt: now, requestObject: null, encryptionKeySealed: null },
       );
       const expired = await repository.delete({ status: 'pending', expiresAt: LessThanOrEqual(expiredBefore) });
-      return { verdicts: verdicts.affected ?? 0, expired: expired.affected ?? 0 };
+      const deleted = await repository.delete({ purgedAt: LessThanOrEqual(purgedBefore) });
+      return { verdicts: verdicts.affected ?? 0, expired: expired.affected ?? 0, deleted: deleted.affected ?? 0 };
     });
   }
 }

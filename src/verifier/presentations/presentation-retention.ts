@@ -5,7 +5,10 @@ import { PresentationRequestRepository } from './presentation-request.repository
 
 /**
  * Personal data in verdicts is kept only as long as needed: every PRESENTATION_PURGE_INTERVAL_MS the claims
- * of verdicts whose time has come are purged, and requests that expired unanswered are deleted.
+ * of verdicts whose time has come are purged, and requests that expired unanswered are deleted. What is left of
+ * an answered request (ids, status, times) goes PRESENTATION_REQUEST_RETENTION_DAYS after its purge: anyone may
+ * start and answer requests on the citizens' pages, so nothing of theirs may stay for ever (the verdict's audit
+ * entry does, ADR 16).
  */
 @Injectable()
 export class PresentationRetention implements OnModuleInit, OnModuleDestroy {
@@ -34,12 +37,14 @@ export class PresentationRetention implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Purges verdict claims whose retention is over and deletes requests that expired unanswered
-   * (VERDICT_RETENTION_SECONDS after their expiry).
+   * (VERDICT_RETENTION_SECONDS after their expiry), and answered ones PRESENTATION_REQUEST_RETENTION_DAYS after
+   * their purge.
    */
-  async purgeNow(now = new Date()): Promise<{ verdicts: number; expired: number }> {
+  async purgeNow(now = new Date()): Promise<{ verdicts: number; expired: number; deleted: number }> {
     const expiredBefore = new Date(now.getTime() - this.limits.verdictRetentionSeconds * 1000);
-    const purged = await this.requests.purge(now, expiredBefore);
-    if (purged.verdicts || purged.expired) this.logger.log(purged, 'presentation requests purged');
+    const purgedBefore = new Date(now.getTime() - this.limits.requestRetentionDays * 86_400_000);
+    const purged = await this.requests.purge(now, expiredBefore, purgedBefore);
+    if (purged.verdicts || purged.expired || purged.deleted) this.logger.log(purged, 'presentation requests purged');
     return purged;
   }
 }
