@@ -259,6 +259,16 @@ describe('W3C VC-API verification', () => {
     });
     expect(inPresentation.status).toBe(400);
     expect(JSON.stringify(inPresentation.body)).toContain('too alike to canonicalise');
+    // One budget per presentation, not one per embedded credential.
+    const names = Array.from({ length: 300 }, (_, k) => `name ${k}`);
+    const large = { ...signed, credentialSubject: { id: 'urn:s', alumniOf: names } };
+    const manyLarge = await verifyVp({
+      '@context': [V2],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [large, large, large, large],
+    });
+    expect(manyLarge.status).toBe(400);
+    expect(JSON.stringify(manyLarge.body)).toContain('the presentation has more than 1000 JSON members');
   });
 
   it('verifies credentials from a did:web trust anchor with one fetch of its DID document, kept DID_CACHE_TTL_SECONDS', async () => {

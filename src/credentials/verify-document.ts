@@ -1,5 +1,7 @@
+import { jsonBoundsProblem } from '../common/json-bounds.js';
 import { merged } from '../common/merged.js';
 import { finishCredential } from './credential-checks.js';
+import { CANONICALISATION_LIMITS } from './data-integrity/canonicalisation.js';
 import { createDocumentLoader } from './data-integrity/document-loader.js';
 import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
 import { jwkFromDidJwk } from './did-jwk.js';
@@ -164,6 +166,11 @@ export async function verifyPresentationDocument(
     return merged(checks.fail('format', `the presentation is longer than ${limits.maxSerializedLength} characters`), {
       credentials: [],
     });
+  // One budget for the whole presentation (ADR 35): its own proof's canonicalisation covers every embedded credential,
+  // and each of theirs is bounded alone, so ten credentials of 1,000 members each would cost ten budgets.
+  const { maxMembers } = CANONICALISATION_LIMITS;
+  if (jsonBoundsProblem(doc, { maxDepth: 32, maxNodes: maxMembers }))
+    return merged(checks.fail('format', `the presentation has more than ${maxMembers} JSON members`), { credentials: [] });
   const violations = validatePresentation(doc);
   if (violations.length)
     return merged(checks.fail('data_model', violationsReason(violations), { violations }), { credentials: [] });
