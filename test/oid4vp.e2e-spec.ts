@@ -177,7 +177,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       const result = await verdict(bank.apiKey, created.body.id);
       expect(result.status).toBe('rejected');
       expect(result.result.reason).toBe('wallet answered access_denied');
-      // A refusal uses nobody's credential (and anyone can send one to a citizens' page): no audit entry.
+      // A refusal presents no credential (and anyone can send one to a citizens' page): no audit entry.
       const entries = await app.app
         .get(Database)
         .use(undefined, (m) => m.getRepository(AuditEntryEntity).countBy({ subject: `presentation:${created.body.id}` }));

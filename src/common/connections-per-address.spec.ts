@@ -9,7 +9,9 @@ describe('connectionAddressKey', () => {
     expect(connectionAddressKey('2001:db8:a:b:1:2:3:4')).toBe('2001:db8:a:b::/64');
     expect(connectionAddressKey('2001:db8:a:b::9')).toBe('2001:db8:a:b::/64');
     expect(connectionAddressKey('2001:0db8::1')).toBe('2001:db8:0:0::/64');
-    expect(connectionAddressKey('::1')).toBe('0:0:0:0::/64');
+    expect(connectionAddressKey('64:ff9b::198.51.100.9')).toBe('198.51.100.9');
+    expect(connectionAddressKey('::1')).toBe('::1');
+    expect(connectionAddressKey('::2')).toBe('0:0:0:0::/64');
   });
 
   it("knows loopback clients (not counted by default: this host's own proxy and tools)", () => {
@@ -18,6 +20,8 @@ describe('connectionAddressKey', () => {
     expect(isLoopbackKey(connectionAddressKey('::1'))).toBe(true);
     expect(isLoopbackKey(connectionAddressKey('203.0.113.7'))).toBe(false);
     expect(isLoopbackKey(connectionAddressKey('2001:db8::1'))).toBe(false);
+    expect(isLoopbackKey(connectionAddressKey('::2'))).toBe(false);
+    expect(isLoopbackKey(connectionAddressKey('::ffff:0:1.2.3.4'))).toBe(false);
   });
 });
 

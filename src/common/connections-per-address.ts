@@ -4,13 +4,15 @@ import type { Socket } from 'node:net';
 
 /**
  * The key a client's connections are counted under: its IPv4 address, or its IPv6 /64 (one subscriber's
- * network, which hands out any number of addresses). IPv4-mapped IPv6 addresses count as IPv4.
+ * network, which hands out any number of addresses). IPv4-mapped and NAT64 addresses count as their IPv4 address.
  */
 export function connectionAddressKey(remoteAddress: string | undefined): string {
   if (!remoteAddress) return '';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
-  if (mapped) return mapped[1]!;
+  // IPv4-mapped, and NAT64's well-known prefix (RFC 6052): each IPv4 client behind it counts alone.
+  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
+  if (embedded) return embedded[1]!;
   if (!isIPv6(remoteAddress)) return remoteAddress;
+  if (remoteAddress === '::1') return '::1';
   const [head = '', tail = ''] = remoteAddress.toLowerCase().split('::', 2) as [string, string?];
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
@@ -22,7 +24,7 @@ export function connectionAddressKey(remoteAddress: string | undefined): string 
 }
 
 /** Loopback clients are this host's own: a reverse proxy beside the service, health checks, an operator's tools. */
-export const isLoopbackKey = (key: string): boolean => /^127\./.test(key) || key === '0:0:0:0::/64';
+export const isLoopbackKey = (key: string): boolean => /^127\./.test(key) || key === '::1';
 
 /**
  * Closes a new connection when its address already holds `limit`: without it one client could take every one of

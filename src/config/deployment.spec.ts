@@ -192,6 +192,10 @@ describe('docker/chancery.env and compose.yaml', () => {
     expect(config.operatorApiKey).toBe(secrets['/run/secrets/operator_api_key']!.trim());
     expect(env.PGPASSWORD).toBe(secrets['/run/secrets/postgres_password']!.trim());
     expect(config.demoAgency).toBe(false);
+    // Behind the proxy: its X-Forwarded-For is believed, and its sockets are not capped per address.
+    const proxy = /proxy:[\s\S]*?ipv4_address: ([\d.]+)/.exec(compose)?.[1];
+    expect(config.platform.trustProxy).toBe(proxy);
+    expect(config.platform.maxConnectionsPerAddress).toBe(0);
   });
 
   it.each(['chancery-1', 'chancery-2', 'chancery-bootstrap'])('%s: mounts every secret file chancery.env names', (name) => {

@@ -10,6 +10,7 @@ describe('OID4VP and DID cache configuration', () => {
       verdictRetentionSeconds: 600,
       verdictMaxUnreadSeconds: 86_400,
       purgeIntervalMs: 60_000,
+      requestRetentionDays: 30,
       webhookAllowPrivate: false,
     });
   });

@@ -6,15 +6,6 @@ import { RelyingPartyService } from '../relying-parties/relying-party.service.js
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 
 /**
- * Whether a verdict is a use of someone's credential: at least one presentation carried an issuer signature that
- * verified (a revoked, expired, tampered or stolen credential is still one). A wallet's refusal or a made-up token
- * uses nobody's credential, and anyone may send one to a citizens' page, so it leaves no audit entry; the request's
- * own row says how it ended.
- */
-export const credentialShown = (verdict: Verdict): boolean =>
-  verdict.credentials.some((credential) => credential.checks?.some((check) => check.check === 'signature' && check.passed));
-
-/**
  * Records each presentation verdict in the audit trail and in the holders' usage log (ADR 16): relying
  * party, purpose, disclosed claim NAMES, verdict; the presented credentials only as fingerprints. The record
  * commits with the verdict itself (ADR 29): whoever can read a verdict can read its record.

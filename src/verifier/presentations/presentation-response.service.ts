@@ -27,7 +27,7 @@ import { VerifierService } from '../verifier.service.js';
 import { openid4vpVerifier } from './openid4vp-library.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 import { PresentationRequestRepository } from './presentation-request.repository.js';
-import { credentialShown, PresentationAudit } from './presentation-audit.js';
+import { PresentationAudit } from './presentation-audit.js';
 import { PresentationSeals } from './presentation-seals.js';
 import { permissionChecks } from './presentation-request.service.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
@@ -90,7 +90,9 @@ export class PresentationResponseService {
     const completedAt = new Date();
     const purgeAt = new Date(completedAt.getTime() + this.limits.verdictMaxUnreadSeconds * 1000);
     const status = verdict.verified ? 'verified' : 'rejected';
-    const record = credentialShown(verdict) ? await this.audit.recordOf(request, verdict, presented) : undefined;
+    // A wallet's refusal presents nothing: no use of any credential to record, and anyone may send one to a
+    // citizens' page (every answered request would otherwise leave an entry for ever).
+    const record = walletError ? undefined : await this.audit.recordOf(request, verdict, presented);
     // The request's single use, its verdict and the verdict's audit entry and usage rows commit together: a
     // reader polling the request never sees the verdict before its record (the holder's records page read a
     // verified answer with no usage rows as "not recorded"), and a failed record leaves the request unanswered.
