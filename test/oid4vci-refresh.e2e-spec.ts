@@ -7,7 +7,7 @@ import { RefreshTokenRepository } from '../src/issuer/authorization-server/refre
 import { AccessTokenVerifier } from '../src/issuer/credential-endpoint/access-token.verifier.js';
 import { DeferredRequestRepository } from '../src/issuer/credential-endpoint/deferred.repository.js';
 import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
-import { IssuedCredentialEntity } from '../src/issuer/index.js';
+import { IssuedCredentialEntity, OfferRepository } from '../src/issuer/index.js';
 import { ApprovalService } from '../src/issuer/approvals/approval.service.js';
 import { Database } from '../src/persistence/index.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
@@ -424,6 +424,28 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     const json = await app.call('POST', '/oid4vci/token', { body: { grant_type: 'refresh_token', refresh_token: 42 } });
     expect(json.status).toBe(400);
     expect(json.body.error).toMatch(/^invalid_(request|grant)$/);
+  });
+
+  it("keeps the offer's claims while a deferred request of it still waits, whatever finished the others", async () => {
+    // One configuration deferred while the application waited, the other asked for directly after the approval.
+    const created = await offer({ requiresApproval: true, formats: ['dc+sd-jwt', 'jwt_vc_json'] });
+    const wallet = holder();
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer);
+    const transactionId = await wallet.requestDeferred(issuerMetadata, tokens.access_token);
+    expect((await app.call('POST', `/agency/offers/${created.body.offerId}/approve`, { token: apiKey })).status).toBe(200);
+    const direct = await wallet.sendCredentialRequest({
+      issuerMetadata,
+      accessToken: tokens.access_token,
+      configurationId: 'driving-licence.jwt_vc',
+    });
+    expect(direct.response.status).toBe(200);
+    const offers = app.app.get(OfferRepository);
+    expect((await offers.byId(created.body.offerId))?.claimsSealed).not.toBeNull();
+    const polled = await wallet.poll(issuerMetadata, tokens.access_token, transactionId);
+    expect(polled.status).toBe(200);
+    expect(polled.body['credentials']).toHaveLength(1);
+    // The last waiting request issued: now the claims go.
+    expect((await offers.byId(created.body.offerId))?.claimsSealed).toBeNull();
   });
 
   it('re-delivers an issued deferred credential to the same holder until the wallet notifies', async () => {

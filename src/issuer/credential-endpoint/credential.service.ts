@@ -96,8 +96,11 @@ export class CredentialService {
       });
       // The configuration's single use commits with what it yields (the deferred request, or the first
       // credential): a failure in between can no longer leave the offer spent with nothing to show for it.
+      // The last configuration finishes the offer (its claims erased) only when no deferred request of it still
+      // waits for them: one deferred before the officer approved, the other asked for directly after.
+      const finishes = last && !deferred && (await this.deferred.pendingCount(offer.id)) === 0;
       const claimConfiguration = async (tx: Tx) => {
-        if (!(await this.offers.markIssued(offer, configuration, last && !deferred, tx)))
+        if (!(await this.offers.markIssued(offer, configuration, finishes, tx)))
           throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
       };
       if (deferred) {

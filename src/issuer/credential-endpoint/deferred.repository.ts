@@ -41,6 +41,11 @@ export class DeferredRequestRepository {
     return result.affected === 1;
   }
 
+  /** Requests of the offer still waiting: the offer's claims must stay until the last of them is issued. */
+  pendingCount(offerId: string): Promise<number> {
+    return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).countBy({ offerId, status: 'pending' }));
+  }
+
   /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */
   async endRedelivery(notificationId: string, offerId: string, tx?: Tx): Promise<void> {
     await this.db.use(tx, (m) =>

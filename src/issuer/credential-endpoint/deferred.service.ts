@@ -86,7 +86,10 @@ export class DeferredCredentialService {
           current,
           pending.configurationId,
           pending.holderKeys,
-          deferredFinishesOffer(credentialIdentifiers ?? current.configurationIds, current),
+          // …and no other deferred request of the offer still waits for its claims (two polling at once both
+          // leave them: the offer's expiry erases them then).
+          deferredFinishesOffer(credentialIdentifiers ?? current.configurationIds, current) &&
+            (await this.deferred.pendingCount(offer.id)) === 1,
           async (tx, response) => {
             const redeliver = this.redeliverySeconds > 0;
             const claimed = await this.deferred.complete(pending.transactionHash, tx, {
