@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform, serveOpenApiJson } from './common/index.js';
 import { publicBaseUrl, type AppConfig } from './config/index.js';
-import { openDataSource, secureDataDir } from './persistence/index.js';
+import { Database, openDataSource, secureDataDir } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
 import { ChainClient, EmbeddedChainNode } from './chain/index.js';
 import { AgencyService, AuthorisationService, resolveOperatorKey, seedDemoAgency } from './issuer/index.js';
@@ -110,9 +110,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     if (config.demoAgency) {
       const authorisations = app.get(AuthorisationService);
       const types = app.get(Catalogue).list();
-      await seedDemoAgency(config, agencies, async (agencyId) => {
-        for (const type of types) await authorisations.set(agencyId, type.id, true);
-      });
+      // One replica creates it; the others starting alongside find it.
+      await app.get(Database).exclusively('chancery:demo-agency', () =>
+        seedDemoAgency(config, agencies, async (agencyId) => {
+          for (const type of types) await authorisations.set(agencyId, type.id, true);
+        }),
+      );
     }
 
     return {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Contract, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import {
   contractInterface,
   credentialTypeKey,
+  EmbeddedChainNode,
   OutboxEntity,
   OutboxService,
   OutboxWorker,
@@ -14,7 +15,8 @@ import {
 import { AgencyAuthorisationEntity, AgencyEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { StatusListEntity, StatusPublicationEntity, StatusService } from '../src/status/index.js';
-import { eventually, outboxSettled, startTestApp, type TestApp } from './support/test-app.js';
+import { eventually, outboxSettled, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
+import { testPort } from './support/ports.js';
 import { PRE_AUTHORIZED_GRANT, preAuthorizedCodeOf, wallet } from './support/wallet.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
@@ -468,3 +470,42 @@ describe('two replicas on one database and one chain', () => {
     }
   });
 });
+
+if (process.env.TEST_DB === 'postgres') {
+  /** Replicas of a new deployment (compose, a fault harness) start at once on an empty database and chain. */
+  describe('two replicas started together on a fresh database and chain', () => {
+    it('deploy the contracts, found the consortium and seed the demo agency once, and agree on them', async () => {
+      const node = await EmbeddedChainNode.start({ chainId: 7777, port: await testPort() });
+      const database = await testDatabase('together', { migrated: true });
+      const shared = {
+        ...database.env,
+        CHAIN_RPC_URL: node.rpcUrl,
+        KMS_MASTER_KEY: randomBytes(32).toString('base64'),
+        OPERATOR_API_KEY: randomBytes(24).toString('base64url'),
+        DEMO_AGENCY: 'true',
+      };
+      const started = await Promise.allSettled([startTestApp(shared), startTestApp(shared)]);
+      const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      try {
+        expect(started.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+        const [first, second] = replicas as [TestApp, TestApp];
+        const chains = await Promise.all(
+          replicas.map(async (replica) => (await replica.operator('GET', '/operator/chain')).body),
+        );
+        expect(chains[1].contracts).toEqual(chains[0].contracts);
+        expect(chains[1].consortium).toEqual(chains[0].consortium);
+        const entries = await first.app.get(Database).use(undefined, (m) => m.getRepository(OutboxEntity).find());
+        const purposes = entries.map((entry) => entry.purpose).filter((purpose) => purpose.startsWith('deploy:'));
+        expect(purposes.length).toBe(new Set(purposes).size);
+        const demo = await second.app
+          .get(Database)
+          .use(undefined, (m) => m.getRepository(AgencyEntity).countBy({ slug: 'demo' }));
+        expect(demo).toBe(1);
+      } finally {
+        for (const replica of replicas) await replica.close();
+        await node.stop();
+        await database.drop();
+      }
+    });
+  });
+}

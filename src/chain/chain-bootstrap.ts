@@ -102,14 +102,18 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.addresses = await this.ensureContracts(this.options);
-    this.events.watch(this.registryAddress, erc1056EventTopics);
-    this.events.watch(this.address('TrustedIssuerRegistry'), [
-      contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
-    ]);
-    // The consortium's writes go through the outbox: the worker runs while it is deployed.
-    this.worker.start();
-    this.follow(await this.ensureConsortium());
+    // Replicas starting together on a fresh database would each deploy (and found a consortium): one at a time,
+    // each later one adopting what the first recorded.
+    await this.db.exclusively('chancery:chain-bootstrap', async () => {
+      this.addresses = await this.ensureContracts(this.options);
+      this.events.watch(this.registryAddress, erc1056EventTopics);
+      this.events.watch(this.address('TrustedIssuerRegistry'), [
+        contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
+      ]);
+      // The consortium's writes go through the outbox: the worker runs while it is deployed.
+      this.worker.start();
+      this.follow(await this.ensureConsortium());
+    });
     // Another replica may found or join a consortium (consortium:init, join): every replica follows the recorded
     // one within a reconcile period; the operator's consortium routes look before each call (syncConsortium).
     this.consortiumTimer = setInterval(

@@ -80,6 +80,25 @@ export class Database implements OnApplicationShutdown {
     return this.queue ? 'sqlite' : 'postgres';
   }
 
+  /**
+   * Runs `work` while holding a lock shared by every process on this database (a session advisory lock on
+   * PostgreSQL; SQLite is one process's). For start-up steps that look, then create (contract deployments, the
+   * deployer key, the demo agency): replicas starting together on a fresh database do them once, the later ones
+   * finding what the first made. `work` may be slow (it may wait for the chain); it holds one pool connection.
+   */
+  async exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.queue) return work();
+    const lock = this.dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+      return await work();
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
+      await lock.release();
+    }
+  }
+
   /** Runs fn in one transaction (serialised on SQLite). Never call the chain or other slow I/O inside. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const callbacks: (() => void)[] = [];
