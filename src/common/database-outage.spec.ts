@@ -39,6 +39,10 @@ describe('isDatabaseConnectivityError', () => {
     expect(isDatabaseConnectivityError(new Error('Connection terminated unexpectedly'))).toBe(true);
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
     expect(isDatabaseConnectivityError(new AggregateError([refused]))).toBe(true);
+    // A server that stopped answering: our query and connect timeouts, and its own statement timeout.
+    expect(isDatabaseConnectivityError({ driverError: new Error('Query read timeout') })).toBe(true);
+    expect(isDatabaseConnectivityError(new Error('timeout exceeded when trying to connect'))).toBe(true);
+    expect(isDatabaseConnectivityError({ code: '57014', message: 'canceling statement due to statement timeout' })).toBe(true);
   });
 
   it('does not mistake query errors, client aborts or other clients for an outage', () => {

@@ -13,11 +13,16 @@ const PG_CONNECTIVITY_CODES = new Set([
   '53300',
   // "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
   '55000',
+  // query_canceled: our statement_timeout (or an operator) ended a statement the server did not finish in time.
+  '57014',
 ]);
 const NODE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const MESSAGE_PATTERNS = [
   /Connection terminated/i,
   /connection timeout/i,
+  // pg's query_timeout and pg-pool's connectionTimeoutMillis: a server that stopped answering.
+  /^Query read timeout$/,
+  /^timeout exceeded when trying to connect$/,
   /Client has encountered a connection error/i,
   /not currently accepting connections/i,
   /Cannot use a pool after calling end/i,

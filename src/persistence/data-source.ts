@@ -11,14 +11,37 @@ type MigrationList = MixedList<Function | string>;
 /** SQLite's synchronous level for every transaction but group commits (which flush the WAL themselves). */
 export const SQLITE_SYNCHRONOUS = 'FULL';
 
+/**
+ * How long a PostgreSQL query may wait for its answer, and a new connection for the server: a server that
+ * accepts connections but answers nothing (stopped, a full disk, a network partition) must end in a 503, not a
+ * request that never returns. The server cancels a statement a little earlier itself (statement_timeout), so a
+ * slow one frees its connection instead of holding it past our own limit. Migrations run without either (a long
+ * index build is legitimate).
+ */
+export const POSTGRES_TIMEOUTS = { queryMs: 15_000, statementMs: 14_000, connectMs: 5_000 } as const;
+
 export function dataSourceOptions(
   database: AppConfig['database'],
   entities: EntityList,
   migrations: MigrationList,
+  limits: { queryTimeoutMs: number } = { queryTimeoutMs: POSTGRES_TIMEOUTS.queryMs },
 ): DataSourceOptions {
   const common = { entities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
   if (database.kind === 'postgres') {
-    return { ...common, type: 'postgres', url: database.url, extra: { max: 20 } };
+    const extra = {
+      max: 20,
+      connectionTimeoutMillis: POSTGRES_TIMEOUTS.connectMs,
+      ...(limits.queryTimeoutMs > 0
+        ? {
+            query_timeout: limits.queryTimeoutMs,
+            statement_timeout: Math.max(
+              1,
+              Math.floor((limits.queryTimeoutMs * POSTGRES_TIMEOUTS.statementMs) / POSTGRES_TIMEOUTS.queryMs),
+            ),
+          }
+        : {}),
+    };
+    return { ...common, type: 'postgres', url: database.url, extra };
   }
   if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true, mode: 0o700 });
   return {
@@ -63,11 +86,23 @@ export async function openDataSource(
   entities: EntityList,
   migrations: MigrationList,
 ): Promise<DataSource> {
-  const options = dataSourceOptions(database, entities, migrations);
-  if (database.kind === 'sqlite') secureSqliteFiles(database.path);
-  const dataSource = new DataSource(options);
+  if (database.kind === 'postgres') {
+    // Migrations on a connection of their own without the query limit; the service's pool has it.
+    const migrating = new DataSource(dataSourceOptions(database, entities, migrations, { queryTimeoutMs: 0 }));
+    await migrating.initialize();
+    try {
+      await runMigrationsOnce(migrating, database.kind);
+    } finally {
+      await migrating.destroy();
+    }
+    const dataSource = new DataSource(dataSourceOptions(database, entities, migrations));
+    await dataSource.initialize();
+    return dataSource;
+  }
+  secureSqliteFiles(database.path);
+  const dataSource = new DataSource(dataSourceOptions(database, entities, migrations));
   await dataSource.initialize();
-  if (database.kind === 'sqlite') secureSqliteFiles(database.path);
+  secureSqliteFiles(database.path);
   await runMigrationsOnce(dataSource, database.kind);
   return dataSource;
 }

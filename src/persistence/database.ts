@@ -91,7 +91,12 @@ export class Database implements OnApplicationShutdown {
     const lock = this.dataSource.createQueryRunner();
     await lock.connect();
     try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+      // Polled rather than waited for in one query: the holder may take longer than a query may (POSTGRES_TIMEOUTS).
+      for (;;) {
+        const [row] = (await lock.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name])) as { locked: boolean }[];
+        if (row?.locked) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       return await work();
     } finally {
       await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
