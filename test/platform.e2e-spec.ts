@@ -9,7 +9,8 @@ import { runCli } from '../src/cli.js';
 import { parseApiKey, SingleFlight } from '../src/common/index.js';
 import { Database } from '../src/persistence/index.js';
 import { holdNextCall } from './support/hold.js';
-import { eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 /** HTTP platform: limits, timeouts, rate limits, security headers, CORS, one error shape, access log, signals. */
 describe('HTTP platform', () => {
@@ -506,6 +507,19 @@ describe('HTTP platform', () => {
       const counters = await redis.keys(`${keyPrefix}*`);
       if (counters.length > 0) await redis.del(...counters);
       redis.disconnect();
+      // A credential of ours, to verify while its status list (read from our database) cannot be read.
+      const issuer = await createActiveAgency(app, 'outage-dmv', 'Outage DMV', ['driving-licence']);
+      const issued = await app.call('POST', '/credentials/issue', {
+        token: issuer.apiKey,
+        body: {
+          credential: { type: ['VerifiableCredential', 'DrivingLicenceCredential'], credentialSubject: DRIVING_LICENCE_CLAIMS },
+          options: { format: 'dc+sd-jwt' },
+        },
+      });
+      expect(issued.status).toBe(201);
+      expect(
+        (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: issued.body.credential } })).status,
+      ).toBe(200);
       const admin = new pg.Client({
         connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
       });
@@ -537,6 +551,15 @@ describe('HTTP platform', () => {
         );
         expect(token.status).toBe(503);
         expect(((await token.json()) as { error: string }).error).toBe('temporarily_unavailable');
+        // A verification whose status check could not be made is no verdict on the credential: 503, and nothing of
+        // the database (its address) in the answer.
+        const verified = await app.call('POST', '/credentials/verify', {
+          body: { verifiableCredential: issued.body.credential },
+        });
+        expect(verified.status).toBe(503);
+        expect(verified.headers.get('retry-after')).toBeTruthy();
+        expect(verified.body.checks).toContainEqual({ check: 'status', passed: false, reason: 'unavailable' });
+        expect(JSON.stringify(verified.body)).not.toMatch(/5432|ECONN|accepting connections/);
       } finally {
         await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
         await admin.end();

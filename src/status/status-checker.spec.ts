@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, sign as ecdsaSign } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
-import { signJws } from '../credentials/index.js';
+import { signJws, VerifierDependencyUnavailable } from '../credentials/index.js';
 import { encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
 import { checkCredentialStatus, type LocalStatusList, type StatusCheckDeps } from './status-checker.js';
 import { StatusListMemo } from './list-memo.js';
@@ -203,6 +203,47 @@ describe('status list memo: one verified version per URL, keyed by its digest', 
       passed: false,
       state: 'unknown',
       reason: expect.stringContaining('signature'),
+    });
+  });
+});
+
+describe('a status list that cannot be read', () => {
+  const failing = (error: unknown): StatusCheckDeps => ({
+    fetchList: async () => {
+      throw error;
+    },
+    issuerKey: async () => ({ jwk }),
+  });
+
+  it('is no answer when something is down (database, chain, the list host): the caller reports it unavailable', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    for (const error of [
+      refused,
+      { driverError: new Error('Query read timeout') },
+      new VerifierDependencyUnavailable('chain_unavailable'),
+      new TypeError('fetch failed'),
+      Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }),
+    ])
+      await expect(checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, failing(error))).rejects.toBe(error);
+    // The chain behind a remote list's anchor, likewise.
+    const chainDown = new VerifierDependencyUnavailable('chain_unavailable');
+    const anchorDown = deps(await list(3, false), async () => {
+      throw chainDown;
+    });
+    await expect(checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, anchorDown)).rejects.toBe(chainDown);
+  });
+
+  it('fails the check when the list itself is wrong, saying only what the fetcher said', async () => {
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, failing(new Error('HTTP 404')))).toEqual({
+      passed: false,
+      state: 'unknown',
+      reason: `status list ${URL_} could not be fetched: HTTP 404`,
+    });
+    const leaky = await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, failing(new Error('relation "x" at 10.0.0.5 failed')));
+    expect(leaky).toEqual({
+      passed: false,
+      state: 'unknown',
+      reason: `status list ${URL_} could not be fetched: it could not be read`,
     });
   });
 });

@@ -1,7 +1,13 @@
 import type { JsonWebKey } from 'node:crypto';
 import { hash } from 'node:crypto';
-import { base64urlText, merged } from '../common/index.js';
-import { decodeJws, verifyJwsSignature, type CredentialFormat, type StatusOutcome } from '../credentials/index.js';
+import { base64urlText, isDatabaseConnectivityError, merged } from '../common/index.js';
+import {
+  decodeJws,
+  verifyJwsSignature,
+  VerifierDependencyUnavailable,
+  type CredentialFormat,
+  type StatusOutcome,
+} from '../credentials/index.js';
 import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
 import type { StatusListMemo, VerifiedList } from './list-memo.js';
 
@@ -33,6 +39,22 @@ export type AnchoredStatusOutcome = StatusOutcome & { anchored?: boolean };
 
 class StatusProblem extends Error {}
 
+/**
+ * A list that could not be read because something is down (our database, the chain, the list's host unreachable
+ * or too slow): no answer about the credential, so the caller reports the check unavailable (503), never failed.
+ */
+const couldNotCheck = (error: unknown): boolean =>
+  error instanceof VerifierDependencyUnavailable ||
+  isDatabaseConnectivityError(error) ||
+  (error instanceof Error &&
+    ((error.name === 'TypeError' && error.message === 'fetch failed') || ['AbortError', 'TimeoutError'].includes(error.name)));
+
+/** What the list fetcher itself says (an HTTP status, a size); anything else is not passed on (addresses, SQL). */
+const fetchProblem = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : '';
+  return /^(HTTP \d{3}|status list [a-z ]+)$/.test(message) ? message : 'it could not be read';
+};
+
 /** The protected header of a compact JWS, without decoding its (large) payload. */
 function jwsHeader(jwt: string): Record<string, unknown> {
   try {
@@ -55,7 +77,8 @@ async function loadList(
   try {
     fetched = await deps.fetchList(url);
   } catch (error) {
-    throw new StatusProblem(`status list ${url} could not be fetched: ${(error as Error).message}`);
+    if (couldNotCheck(error)) throw error;
+    throw new StatusProblem(`status list ${url} could not be fetched: ${fetchProblem(error)}`);
   }
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
@@ -182,7 +205,8 @@ export async function checkCredentialStatus(
     return outcome({ passed: true, state: 'valid' });
   } catch (error) {
     if (error instanceof StatusProblem) return { passed: false, state: 'unknown', reason: error.message };
-    return { passed: false, state: 'unknown', reason: `status list unreadable: ${(error as Error).message}` };
+    if (couldNotCheck(error)) throw error;
+    return { passed: false, state: 'unknown', reason: 'the status list is unreadable' };
   }
 }
 
