@@ -10,6 +10,7 @@ import { NotificationRepository } from '../src/issuer/credential-endpoint/notifi
 import { IssuedCredentialEntity, OfferRepository } from '../src/issuer/index.js';
 import { ApprovalService } from '../src/issuer/approvals/approval.service.js';
 import { Database } from '../src/persistence/index.js';
+import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -368,6 +369,27 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       expect((await wallet.refresh(issuerMetadata, successor, dpopKey)).accessTokenResponse.access_token).toBeDefined();
     } finally {
       held.restore();
+    }
+  });
+
+  it('refuses, without ending a DPoP-bound grant, the duplicate that loses the rotation race after the winner finished', async () => {
+    const wallet = holder();
+    const dpopKey = wallet.newKey();
+    const created = await offer({ requiresApproval: true });
+    const { issuerMetadata, tokens } = await wallet.apply(created.body.credentialOffer, dpopKey);
+    // The first request has read the token as active and is about to rotate it; its duplicate rotates first, whole.
+    const held = holdNextCall(app.app.get(RefreshTokenRepository), 'rotate');
+    try {
+      const first = refreshTokenOrError(wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey));
+      await held.reached;
+      const winner = (await wallet.refresh(issuerMetadata, tokens.refresh_token!, dpopKey)).accessTokenResponse.refresh_token!;
+      held.release();
+      expect(await first).toBe('invalid_grant');
+      expect(await liveTokens(created.body.offerId as string)).toBe(1);
+      expect((await wallet.refresh(issuerMetadata, winner, dpopKey)).accessTokenResponse.access_token).toBeDefined();
+    } finally {
+      held.release();
+      held.spy.mockRestore();
     }
   });
 

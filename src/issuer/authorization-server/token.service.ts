@@ -258,10 +258,13 @@ export class TokenService {
         )
       : await this.refreshTokens.rotate(presentedHash, successor, now);
     if (!rotated) {
-      // Rotated by a request still storing its successor: for a DPoP-bound family both requests hold its key,
-      // so this is the wallet's duplicate, refused without ending the grant. A Bearer token cannot tell a
-      // duplicate from a thief racing the wallet: the family ends (its successor too, stored or not; ADR 18).
-      if (stored!.dpopJkt !== null && !(await this.refreshTokens.hasSuccessor(presentedHash)))
+      // Rotated by a request running alongside: this one read the token as active and lost the race (the winner
+      // may have stored its successor by now), or found it rotated with no successor stored yet. For a DPoP-bound
+      // family both requests hold its key, so this is the wallet's own duplicate, refused without ending the
+      // grant. A Bearer token cannot tell a duplicate from a thief racing the wallet: the family ends (its
+      // successor too, stored or not; ADR 18).
+      const concurrent = !retried || !(await this.refreshTokens.hasSuccessor(presentedHash));
+      if (stored!.dpopJkt !== null && concurrent)
         throw oauthError(400, 'invalid_grant', 'The refresh token is being used by another request');
       await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw oauthError(400, 'invalid_grant', 'The refresh token was already used; every token of its grant is revoked');
