@@ -2,7 +2,16 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { PinoNestLogger, createRootLogger, fastifyServerOptions, installHttpPlatform, serveOpenApiJson } from './common/index.js';
+import {
+  PinoNestLogger,
+  createRootLogger,
+  fastifyServerOptions,
+  installHttpPlatform,
+  isDatabaseConnectivityError,
+  serveOpenApiJson,
+  untilReachable,
+  worthLogging,
+} from './common/index.js';
 import { publicBaseUrl, type AppConfig } from './config/index.js';
 import { Database, openDataSource, secureDataDir } from './persistence/index.js';
 import { LocalKeyBackend, resolveMasterKey } from './keys/index.js';
@@ -44,9 +53,20 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       config.chain.pollMs,
     );
     secureDataDir(config.dataDir);
-    const dataSource = await openDataSource(config.database, entities, migrations);
-    const operatorApiKey = resolveOperatorKey(config);
     const rootLogger = createRootLogger(config.logLevel);
+    // Restarted while the database is down: wait for it (and say so) rather than exit and stay down.
+    const dataSource = await untilReachable(() => openDataSource(config.database, entities, migrations), {
+      // PostgreSQL only: a SQLite file that cannot be opened is a local problem no wait will mend.
+      isOutage: (error) => config.database.kind === 'postgres' && isDatabaseConnectivityError(error),
+      onWait: (error, attempt) => {
+        if (worthLogging(attempt))
+          rootLogger.warn(
+            { event: 'database_unreachable_at_start', attempt, code: (error as { code?: unknown }).code },
+            'waiting for the database',
+          );
+      },
+    });
+    const operatorApiKey = resolveOperatorKey(config);
     const logger = new PinoNestLogger(rootLogger);
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot({

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
 import { JsonRpcProvider } from 'ethers';
 import { EmbeddedNodePortBusyError, embeddedNodeCommand, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
@@ -121,6 +122,34 @@ describe('chain node outage', () => {
     }
     const issuer = before.agency.did.split(':').pop()!;
     expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
+  });
+
+  it('starts a replica whose chain node is down: it waits for the node, then serves', async () => {
+    // The replica reaches the node through a port nobody listens on yet (the node down), opened a moment later.
+    const port = await testPort();
+    const node = new URL(app.rpcUrl);
+    const starting = startTestApp({ CHAIN_RPC_URL: `http://127.0.0.1:${port}` }, { replicaOf: app });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const proxy = createNetServer((socket) => {
+      const upstream = connect(Number(node.port), node.hostname);
+      socket.pipe(upstream).pipe(socket);
+      for (const end of [socket, upstream])
+        end.on('error', () => {
+          socket.destroy();
+          upstream.destroy();
+        });
+    });
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    const replica = await starting;
+    try {
+      expect((await replica.call('GET', '/health')).status).toBe(200);
+      expect((await replica.operator('GET', '/operator/chain')).body.contracts).toEqual(
+        (await app.operator('GET', '/operator/chain')).body.contracts,
+      );
+    } finally {
+      await replica.close();
+      proxy.close();
+    }
   });
 
   it('fails to start when a node it did not start holds the embedded port, sending it nothing but the chain-id probe', async () => {

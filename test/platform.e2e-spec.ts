@@ -574,6 +574,29 @@ describe('HTTP platform', () => {
       // Requests do not log a stack each (background workers are another matter).
       expect(events.filter((line) => line['context'] === 'ProblemFilter')).toEqual([]);
     });
+
+    it('starts a replica while the database refuses connections: it waits, then serves', async () => {
+      if (app.dbKind !== 'postgres') return expect(app.dbKind).toBe('sqlite');
+      const dbName = new URL((app.config.database as { url: string }).url).pathname.slice(1);
+      const admin = new pg.Client({
+        connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      });
+      await admin.connect();
+      let replica: TestApp | undefined;
+      try {
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+        const starting = startTestApp({}, { replicaOf: app });
+        starting.catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+        replica = await starting;
+        expect((await replica.operator('GET', '/operator/agencies')).status).toBe(200);
+      } finally {
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+        await admin.end();
+        await replica?.close();
+      }
+    });
   });
 });
 

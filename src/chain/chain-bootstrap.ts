@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { BackgroundJob } from '../common/index.js';
+import { BackgroundJob, untilReachable, worthLogging } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
-import { ChainClient } from './chain.client.js';
+import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { ChainContractRepository, type DeployedContract } from './chain-contract.repository.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxWorker } from './outbox.worker.js';
@@ -103,16 +103,24 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     // Replicas starting together on a fresh database would each deploy (and found a consortium): one at a time,
-    // each later one adopting what the first recorded.
-    await this.db.exclusively('chancery:chain-bootstrap', async () => {
-      this.addresses = await this.ensureContracts(this.options);
-      this.events.watch(this.registryAddress, erc1056EventTopics);
-      this.events.watch(this.address('TrustedIssuerRegistry'), [
-        contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
-      ]);
-      // The consortium's writes go through the outbox: the worker runs while it is deployed.
-      this.worker.start();
-      this.follow(await this.ensureConsortium());
+    // each later one adopting what the first recorded. Restarted while an external node is down: wait for it.
+    const bootstrap = () =>
+      this.db.exclusively('chancery:chain-bootstrap', async () => {
+        this.addresses = await this.ensureContracts(this.options);
+        this.events.watch(this.registryAddress, erc1056EventTopics);
+        this.events.watch(this.address('TrustedIssuerRegistry'), [
+          contractInterface('TrustedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
+        ]);
+        // The consortium's writes go through the outbox: the worker runs while it is deployed.
+        this.worker.start();
+        this.follow(await this.ensureConsortium());
+      });
+    await untilReachable(bootstrap, {
+      isOutage: (error) => !this.options.embeddedNode && error instanceof ChainUnavailableError,
+      onWait: (_error, attempt) => {
+        if (worthLogging(attempt))
+          this.logger.warn({ event: 'chain_unreachable_at_start', attempt }, 'waiting for the chain node');
+      },
     });
     // Another replica may found or join a consortium (consortium:init, join): every replica follows the recorded
     // one within a reconcile period; the operator's consortium routes look before each call (syncConsortium).

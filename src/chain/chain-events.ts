@@ -26,7 +26,12 @@ export class ChainEvents implements OnApplicationShutdown {
   ) {}
 
   watch(address: string, topics: string[]): void {
-    this.watched.push({ address, topics });
+    // Idempotent: a start-up retried after a chain outage, or a consortium followed again, watches nothing twice.
+    const known = this.watched.some(
+      (entry) =>
+        entry.address === address && entry.topics.length === topics.length && entry.topics.every((t, i) => t === topics[i]),
+    );
+    if (!known) this.watched.push({ address, topics });
   }
 
   onIdentityChanged(listener: IdentityChangedListener): void {

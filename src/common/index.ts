@@ -72,3 +72,4 @@ export {
   isoTimestamp,
   uuidSchema,
 } from './openapi.js';
+export { untilReachable, worthLogging } from './until-reachable.js';
