@@ -5,7 +5,7 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import { offlineDidDocument } from '../dids.js';
 import { jwkToMultibase } from '../multikey.js';
-import { CANONICALISATION_LIMITS, CanonicalisationRefused } from './canonicalisation.js';
+import { CANONICALISATION_LIMITS, CanonicalisationRefused, expansionProblem } from './canonicalisation.js';
 import { createDocumentLoader } from './document-loader.js';
 import { secureWithEcdsaRdfc2019, verifyCredentialProof, verifyPresentationProof } from './proofs.js';
 
@@ -78,6 +78,33 @@ describe('RDF canonicalisation budget (ADR 35)', () => {
       kind: 'malformed',
     });
     await expect(issuer.secure(credential(issuer.did, { alumniOf: names }))).rejects.toThrow(/too large to canonicalise/);
+  });
+
+  it('refuses what makes JSON-LD expansion costly: many typed objects, large or scoped inline contexts', async () => {
+    const { maxTypedObjects, maxInlineContextMembers } = CANONICALISATION_LIMITS;
+    const typed = (n: number, key = 'type') =>
+      Array.from({ length: n }, (_, k) => ({ [key]: 'VerifiableCredential', name: `n${k}` }));
+    expect(expansionProblem(credential('did:example:i', { g: typed(maxTypedObjects - 1) }))).toBeUndefined();
+    expect(expansionProblem(credential('did:example:i', { g: typed(maxTypedObjects) }))).toBe(
+      `more than ${maxTypedObjects} objects with a type`,
+    );
+    // An alias of @type counts as a type.
+    const aliased = credential('did:example:i', { g: typed(maxTypedObjects, 'kind') }, [{ kind: '@type' }]);
+    expect(expansionProblem(aliased)).toBe(`more than ${maxTypedObjects} objects with a type`);
+    const scoped = credential('did:example:i', {}, [{ T: { '@id': 'urn:T', '@context': { x: 'urn:x' } } }]);
+    expect(expansionProblem(scoped)).toBe('an inline @context may not define scoped contexts');
+    const terms = Object.fromEntries(Array.from({ length: maxInlineContextMembers + 1 }, (_, k) => [`t${k}`, `urn:t${k}`]));
+    expect(expansionProblem(credential('did:example:i', {}, [terms]))).toBe(
+      `inline @context objects define more than ${maxInlineContextMembers} terms`,
+    );
+    // And verification says so, before the signature.
+    const issuer = p256Issuer();
+    const signed = await issuer.secure(credential(issuer.did, { alumniOf: 'x' }));
+    expect(await verifyCredentialProof({ ...scoped, issuer: issuer.did, proof: signed['proof'] }, loader, { now })).toEqual({
+      verified: false,
+      problem: 'the document is too costly to canonicalise: an inline @context may not define scoped contexts',
+      kind: 'malformed',
+    });
   });
 
   it('checks only the presentation proof: embedded credentials are left to the verifier pipeline', async () => {

@@ -12,7 +12,66 @@ export const CANONICALISATION_LIMITS = {
   maxMembers: 1_000,
   /** Deep comparisons (RDFC-1.0 §4.8, N-degree hashing) of blank nodes whose first-degree hashes are equal. */
   maxDeepIterations: 16,
+  /**
+   * Objects with a type: JSON-LD expansion applies a type's scoped context at each one (the VCDM 2.0 context has
+   * them for its own types), ~0.3–0.5 ms each. A credential has a handful; a presentation of ten, some fifty.
+   */
+  maxTypedObjects: 64,
+  /** Term definitions in inline `@context` objects, all together; none may carry a scoped context of its own. */
+  maxInlineContextMembers: 200,
 } as const;
+
+/** The JSON-LD keys that give an object a type: `type`, `@type`, and whatever an inline context aliases to `@type`. */
+function typeKeys(document: unknown): Set<string> {
+  const keys = new Set(['type', '@type']);
+  for (const context of inlineContexts(document))
+    for (const [term, definition] of Object.entries(context))
+      if (definition === '@type' || (isObject(definition) && definition['@id'] === '@type')) keys.add(term);
+  return keys;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Every inline context object anywhere in the document (bounded by jsonBoundsProblem before this runs). */
+function inlineContexts(document: unknown): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const stack: unknown[] = [document];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) stack.push(...value);
+    else if (isObject(value)) {
+      for (const [key, member] of Object.entries(value)) {
+        if (key === '@context') found.push(...[member].flat().filter(isObject));
+        else stack.push(member);
+      }
+    }
+  }
+  return found;
+}
+
+/** Why a document is too costly to expand (typed objects, inline contexts), or undefined. */
+export function expansionProblem(document: unknown): string | undefined {
+  const { maxTypedObjects, maxInlineContextMembers } = CANONICALISATION_LIMITS;
+  const contexts = inlineContexts(document);
+  const terms = contexts.reduce((sum, context) => sum + Object.keys(context).length, 0);
+  if (terms > maxInlineContextMembers) return `inline @context objects define more than ${maxInlineContextMembers} terms`;
+  if (contexts.some((context) => Object.values(context).some((definition) => isObject(definition) && '@context' in definition)))
+    return 'an inline @context may not define scoped contexts';
+  const keys = typeKeys(document);
+  let typed = 0;
+  const stack: unknown[] = [document];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) stack.push(...value);
+    else if (isObject(value)) {
+      if (Object.keys(value).some((key) => keys.has(key)) && ++typed > maxTypedObjects)
+        return `more than ${maxTypedObjects} objects with a type`;
+      for (const [key, member] of Object.entries(value)) if (key !== '@context') stack.push(member);
+    }
+  }
+  return undefined;
+}
 
 /** A document over the canonicalisation budget; the message is ours and safe to show. */
 export class CanonicalisationRefused extends Error {
@@ -40,6 +99,8 @@ export function boundedCryptosuite<S extends Cryptosuite>(suite: S): S {
         throw new CanonicalisationRefused(
           `the document is too large to canonicalise (more than ${maxMembers} JSON members, or nested deeper than 32)`,
         );
+      const costly = expansionProblem(input);
+      if (costly) throw new CanonicalisationRefused(`the document is too costly to canonicalise: ${costly}`);
       try {
         return await suite.canonize(input, { ...options, maxDeepIterations });
       } catch (error) {
