@@ -22,6 +22,7 @@ import { AgencyKeyNotify1767000000000 } from './1767000000000-AgencyKeyNotify.js
 import { DropIssuedDigestIndex1767100000000 } from './1767100000000-DropIssuedDigestIndex.js';
 import { PresentationRequestPurpose1767200000000 } from './1767200000000-PresentationRequestPurpose.js';
 import { CitizenLoginGrant1767300000000 } from './1767300000000-CitizenLoginGrant.js';
+import { PresentationRequestPurgedIndex1767400000000 } from './1767400000000-PresentationRequestPurgedIndex.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   DropIssuedDigestIndex1767100000000,
   PresentationRequestPurpose1767200000000,
   CitizenLoginGrant1767300000000,
+  PresentationRequestPurgedIndex1767400000000,
 ];

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull, LessThanOrEqual, Not } from 'typeorm';
+import { In, IsNull, LessThanOrEqual, Not } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { PresentationRequestEntity, type PresentationStatus } from './presentation-request.entity.js';
+
+/** Rows deleted per statement when answered requests' retention ends. */
+const PURGE_BATCH = 1_000;
 
 @Injectable()
 export class PresentationRequestRepository {
@@ -70,8 +73,19 @@ export class PresentationRequestRepository {
         { result: null, purgedAt: now, requestObject: null, encryptionKeySealed: null },
       );
       const expired = await repository.delete({ status: 'pending', expiresAt: LessThanOrEqual(expiredBefore) });
-      const deleted = await repository.delete({ purgedAt: LessThanOrEqual(purgedBefore) });
-      return { verdicts: verdicts.affected ?? 0, expired: expired.affected ?? 0, deleted: deleted.affected ?? 0 };
+      // In batches: the first purge after a long history must not be one statement over the whole table.
+      let deleted = 0;
+      for (;;) {
+        const batch = await repository.find({
+          select: { id: true },
+          where: { purgedAt: LessThanOrEqual(purgedBefore) },
+          take: PURGE_BATCH,
+        });
+        if (batch.length === 0) break;
+        deleted += (await repository.delete({ id: In(batch.map((row) => row.id)) })).affected ?? 0;
+        if (batch.length < PURGE_BATCH) break;
+      }
+      return { verdicts: verdicts.affected ?? 0, expired: expired.affected ?? 0, deleted };
     });
   }
 }

@@ -45,7 +45,10 @@ export class PresentationController {
   @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
   @ApiJsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
   @ApiProblemResponse(401, 'no live relying-party API key')
-  @ApiProblemResponse(404, "not one of the party's requests")
+  @ApiProblemResponse(
+    404,
+    "not one of the party's requests, or deleted PRESENTATION_REQUEST_RETENTION_DAYS after its verdict was purged",
+  )
   result(
     @CurrentRelyingParty() party: RelyingPartyEntity,
     @Param('id', new ParseUUIDPipe()) id: string,
