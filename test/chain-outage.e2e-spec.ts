@@ -81,6 +81,7 @@ describe('chain node outage', () => {
     expect(failing.chainWrites.every((write: { status: string }) => write.status !== 'mined')).toBe(true);
     const health = await app.call('GET', '/health');
     expect(health.status).toBe(503);
+    expect(health.headers.get('retry-after')).toBe('5');
     expect(health.body.error.chain.status).toBe('down');
     endOutage?.();
 

@@ -48,7 +48,8 @@ export class HealthController {
     } catch (error) {
       // Terminus reports a failed check as 503 with the per-dependency details; keep them in the body.
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      void reply.status(503);
+      // Like every other 503 of ours, it says when to ask again (RFC 9110 §10.2.3).
+      void reply.status(503).header('retry-after', '5');
       return error.getResponse();
     }
   }
