@@ -216,6 +216,17 @@ describe('OpenID4VCI lockouts and single use', () => {
     );
     expect(results.filter((result) => result === 'ok')).toHaveLength(1);
     expect(results.filter((result) => result === 'invalid_grant')).toHaveLength(99);
+    // Right PINs that lose the race are told the code was used, never that a PIN was wrong or the offer locked.
+    const raced = await offer();
+    const replies = await Promise.all(
+      Array.from({ length: 24 }, () => pinAttempt(raced.body.credentialOffer, raced.body.txCode)),
+    );
+    expect(replies.filter((reply) => reply.status === 200)).toHaveLength(1);
+    const descriptions = new Set(replies.filter((reply) => reply.status !== 200).map((reply) => reply.body.error_description));
+    for (const description of descriptions)
+      expect(['The pre-authorized code was already used', 'Too many PIN attempts at once; try again in a moment']).toContain(
+        description,
+      );
   });
 
   it('sends the wallet back with access_denied after 5 wrong login codes, and keeps the offer locked', async () => {
