@@ -80,6 +80,10 @@ describe('HTTP platform', () => {
       expect(response.status).toBe(414);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(response.body.code).toBe('uri_too_long');
+      // Whatever router the path reaches: the OpenID provider's has no limit of its own.
+      for (const path of [`/oidc/interaction/${'a'.repeat(3000)}`, `/nowhere/${'b'.repeat(1025)}`])
+        expect((await app.call('GET', path)).status).toBe(414);
+      expect((await app.call('GET', `/nowhere/${'b'.repeat(1024)}`)).status).toBe(404);
     });
   });
 

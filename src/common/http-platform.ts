@@ -268,6 +268,11 @@ export async function installHttpPlatform(
       throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'An HTTP/1.1 request needs a Host header');
     }
     const path = pathOf(request.url);
+    // Every router sees segments of at most MAX_PARAM_LENGTH, the OpenID provider's too (it has no such limit of
+    // its own and answered a 3,000-character interaction id with its 404): a longer one is 414 whatever the route.
+    if (path.length > MAX_PARAM_LENGTH && path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH)) {
+      throw new ProblemError(414, 'uri_too_long', 'The request URI or a path parameter is too long');
+    }
     if (!isCorsPath(path)) return;
     void reply.header('access-control-allow-origin', '*');
     void reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
