@@ -27,7 +27,7 @@ describe('loadConfig', () => {
   });
 
   it('limits connections per address when clients connect directly, not behind a trusted proxy', () => {
-    expect(loadConfig({}).platform.maxConnectionsPerAddress).toBe(64);
+    expect(loadConfig({}).platform.maxConnectionsPerAddress).toBe(256);
     expect(loadConfig({ HTTP_TRUST_PROXY: '1' }).platform.maxConnectionsPerAddress).toBe(0);
     expect(
       loadConfig({ HTTP_TRUST_PROXY: '10.0.0.0/8', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '200' }).platform.maxConnectionsPerAddress,

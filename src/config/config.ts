@@ -126,7 +126,7 @@ const envSchema = z.object({
   HTTP_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_024),
-  // Unset: 64 when clients connect directly, off behind a trusted proxy (every connection is the proxy's).
+  // Unset: 256 (a quarter of HTTP_MAX_CONNECTIONS' default) when clients connect directly, off behind a trusted proxy (every connection is the proxy's).
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   HTTP_TRUST_PROXY: z
     .string()
@@ -446,7 +446,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       connectionTimeoutMs: e.HTTP_CONNECTION_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
-      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS ?? (e.HTTP_TRUST_PROXY === 'false' ? 64 : 0),
+      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS ?? (e.HTTP_TRUST_PROXY === 'false' ? 256 : 0),
       trustProxy:
         e.HTTP_TRUST_PROXY === 'true'
           ? true
