@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import {
   PinoNestLogger,
   createRootLogger,
+  drainHttp,
   fastifyServerOptions,
   installHttpPlatform,
   isDatabaseConnectivityError,
@@ -33,6 +34,9 @@ export interface RunningApp {
   embeddedChain: EmbeddedChainNode | undefined;
   close(): Promise<void>;
 }
+
+/** How long a stop waits for the requests under way (below the 10 s orchestrators give before SIGKILL). */
+const SHUTDOWN_GRACE_MS = 8_000;
 
 /** Builds and starts the whole service; used by main.ts and by the end-to-end tests. */
 export async function startApp(config: AppConfig): Promise<RunningApp> {
@@ -98,8 +102,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       await dataSource.destroy().catch(() => undefined);
       throw error;
     }
-    // Only the signals that mean "stop": SIGUSR2 (and SIGHUP) must not shut the service down.
-    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+    // No Nest shutdown hooks: main.ts stops on SIGTERM/SIGINT through close() below, which drains HTTP first (Nest's
+    // own handler closed the modules, then every socket, under requests still running).
     await installHttpPlatform(app, {
       bodyLimitBytes: config.http.bodyLimitBytes,
       logger: rootLogger,
@@ -145,6 +149,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       operatorApiKey,
       embeddedChain,
       async close() {
+        await drainHttp(app.getHttpServer(), SHUTDOWN_GRACE_MS);
         await app.close();
         chain.destroy();
         await embeddedChain?.stop();

@@ -411,8 +411,26 @@ describe('issuance survives kill -9', () => {
     expect(verified.body.checks.find((c: { check: string }) => c.check === 'status')).toEqual(
       expect.objectContaining({ passed: true }),
     );
-    running.child.kill('SIGTERM');
-    await new Promise((resolve) => running.child.once('exit', resolve));
+
+    // SIGTERM during a burst: the requests under way are answered before anything they need is closed, so no
+    // credential is committed and never delivered (every row the burst added was answered 201).
+    const rowsBefore = (await database.query<{ id: string }>('SELECT id FROM issued_credentials')).length;
+    const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+    let answeredBeforeStop = 0;
+    await Promise.all(
+      Array.from({ length: 96 }, (_, i) =>
+        call('POST', '/credentials/issue', { token: apiKey, body: issueBody(i % 2 ? 'jwt_vc_json' : 'dc+sd-jwt') }).then(
+          (reply) => {
+            if (reply.status === 201 && ++answeredBeforeStop === 5) running.child.kill('SIGTERM');
+          },
+          () => undefined, // refused once the service stopped taking connections
+        ),
+      ),
+    );
+    expect(await exited).toBe(0);
     child = undefined;
+    const rowsAfter = (await database.query<{ id: string }>('SELECT id FROM issued_credentials')).length;
+    expect(answeredBeforeStop).toBeGreaterThanOrEqual(5);
+    expect(rowsAfter - rowsBefore).toBe(answeredBeforeStop);
   });
 });

@@ -73,3 +73,4 @@ export {
   uuidSchema,
 } from './openapi.js';
 export { untilReachable, worthLogging } from './until-reachable.js';
+export { drainHttp } from './drain-http.js';
