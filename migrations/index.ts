@@ -23,6 +23,7 @@ import { DropIssuedDigestIndex1767100000000 } from './1767100000000-DropIssuedDi
 import { PresentationRequestPurpose1767200000000 } from './1767200000000-PresentationRequestPurpose.js';
 import { CitizenLoginGrant1767300000000 } from './1767300000000-CitizenLoginGrant.js';
 import { PresentationRequestPurgedIndex1767400000000 } from './1767400000000-PresentationRequestPurgedIndex.js';
+import { StatusEntriesFlaggedIndex1767500000000 } from './1767500000000-StatusEntriesFlaggedIndex.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -51,4 +52,5 @@ export const migrations = [
   PresentationRequestPurpose1767200000000,
   CitizenLoginGrant1767300000000,
   PresentationRequestPurgedIndex1767400000000,
+  StatusEntriesFlaggedIndex1767500000000,
 ];

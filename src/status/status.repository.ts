@@ -142,16 +142,18 @@ export class StatusRepository {
     );
   }
 
-  /** Indices whose flag is set, for building a list. */
+  /**
+   * Indices whose flag is set, for building a list. The condition is spelled as the partial index's own
+   * (`revoked OR suspended`, ix_status_entries_flagged), so both databases read the index, not the whole list.
+   */
   async flagged(listId: string): Promise<{ idx: number; revoked: boolean; suspended: boolean }[]> {
     return this.db.use(undefined, (m) =>
-      m.getRepository(StatusEntryEntity).find({
-        select: { idx: true, revoked: true, suspended: true },
-        where: [
-          { listId, revoked: true },
-          { listId, suspended: true },
-        ],
-      }),
+      m
+        .getRepository(StatusEntryEntity)
+        .createQueryBuilder('entry')
+        .select(['entry.idx', 'entry.revoked', 'entry.suspended'])
+        .where('entry.list_id = :listId AND (entry.revoked OR entry.suspended)', { listId })
+        .getMany(),
     );
   }
 
