@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
 import { Contract, JsonRpcProvider } from 'ethers';
-import { contractInterface, credentialTypeKey, EmbeddedChainNode } from '../src/chain/index.js';
+import { contractInterface, credentialTypeKey, EmbeddedChainNode, JointApprovalChain, OutboxWorker } from '../src/chain/index.js';
 import {
   httpCaller,
   createActiveAgency,
@@ -350,7 +350,21 @@ describe('joint approval across three departments', () => {
 
   it('a rejection ends another application with its reason; the wallet is denied', async () => {
     const { filed, poll, state } = await applyAndRequest();
-    const rejected = await decide(b, filed.applicationId, { approve: false, reasonCode: 'fire-exits-missing' });
+    // B's rejection waits in its outbox (the chain not reached yet): a contradicting approval meanwhile is refused,
+    // not queued behind it to revert later with an audit entry of a decision that never happened.
+    const worker = b.app.get(OutboxWorker);
+    await worker.stop();
+    let deciding: Promise<Awaited<ReturnType<typeof decide>>> | undefined;
+    try {
+      deciding = decide(b, filed.applicationId, { approve: false, reasonCode: 'fire-exits-missing' });
+      await eventually(async () => b.app.get(JointApprovalChain).queuedWrite(filed.applicationId, 'approval:decide'));
+      const contradicting = await decide(b, filed.applicationId, { approve: true });
+      expect(contradicting.status).toBe(409);
+      expect(contradicting.body.reason).toMatch(/^AlreadyDecided \(this department's decision is on its way/);
+    } finally {
+      worker.start();
+    }
+    const rejected = await deciding;
     expect(rejected.body).toMatchObject({ status: 'mined', outcome: 'Rejected' });
     const decision = await jointApproval.getFunction('decisionOf')(filed.applicationId, controllers.b);
     expect(decision.decision).toBe(DECISION.Reject);

@@ -194,6 +194,15 @@ export class JointApprovalChain {
     };
   }
 
+  /**
+   * A write of this purpose on this application still on its way (queued, signing or sent, not mined): the
+   * contract's simulation cannot see it, so a second decision queued meanwhile would revert once the first is mined.
+   */
+  async queuedWrite(applicationId: string, purpose: 'approval:decide' | 'approval:expire'): Promise<string | undefined> {
+    const entries = await this.outbox.byRef(`approval:${applicationId}`);
+    return entries.find((entry) => entry.purpose === purpose && entry.status !== 'mined' && entry.status !== 'reverted')?.id;
+  }
+
   /** A prepared write in the caller's transaction; its outbox id. */
   async enqueue(tx: Tx, write: ChainWrite): Promise<string> {
     const [id] = await this.outbox.enqueue(tx, [write]);

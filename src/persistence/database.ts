@@ -59,6 +59,8 @@ export class Database implements OnApplicationShutdown {
   private readonly totalChanges: { get(): unknown } | undefined;
   /** What to call once each open transaction commits (see afterCommit); keyed by the transaction's manager. */
   private readonly commitCallbacks = new WeakMap<Tx, (() => void)[]>();
+  /** `exclusively`: per name, the end of the last holder's turn in this process. */
+  private readonly exclusiveTails = new Map<string, Promise<void>>();
 
   constructor(readonly dataSource: DataSource) {
     this.queue = dataSource.options.type === 'better-sqlite3' ? new SerialQueue() : undefined;
@@ -87,6 +89,22 @@ export class Database implements OnApplicationShutdown {
    * finding what the first made. `work` may be slow (it may wait for the chain); it holds one pool connection.
    */
   async exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    // In this process first (SQLite has no other), then across processes on PostgreSQL.
+    const before = this.exclusiveTails.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => turn);
+    this.exclusiveTails.set(name, tail);
+    await before;
+    try {
+      return await this.acrossProcesses(name, work);
+    } finally {
+      release();
+      if (this.exclusiveTails.get(name) === tail) this.exclusiveTails.delete(name);
+    }
+  }
+
+  private async acrossProcesses<T>(name: string, work: () => Promise<T>): Promise<T> {
     if (this.queue) return work();
     const lock = this.dataSource.createQueryRunner();
     await lock.connect();

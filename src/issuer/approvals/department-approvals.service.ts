@@ -180,18 +180,24 @@ export class DepartmentApprovals {
     if (refusal) throw refused(refusal);
     const department = await this.chain.controllerAddress();
     const write = await this.chain.decisionWrite(applicationId, input.approve, reasonCode);
-    const outboxId = await this.db.transaction(async (tx) => {
-      const id = await this.chain.enqueue(tx, write);
-      await this.audit.append(
-        {
-          kind: 'approval.decided',
-          actor: 'operator',
-          subject: `application:${applicationId}`,
-          data: { applicationId, department, approve: input.approve, reasonCode: reasonCode || undefined, outboxId: id },
-        },
-        tx,
-      );
-      return id;
+    // One decision on its way at a time, across replicas: the simulation above cannot see one not mined yet (an
+    // approval queued during a chain outage, then a rejection), and the audit trail would record both.
+    const outboxId = await this.db.exclusively(`chancery:approval-decision:${applicationId}`, async () => {
+      const queued = await this.chain.queuedWrite(applicationId, 'approval:decide');
+      if (queued) throw refused(`AlreadyDecided (this department's decision is on its way to the chain, outbox ${queued})`);
+      return this.db.transaction(async (tx) => {
+        const id = await this.chain.enqueue(tx, write);
+        await this.audit.append(
+          {
+            kind: 'approval.decided',
+            actor: 'operator',
+            subject: `application:${applicationId}`,
+            data: { applicationId, department, approve: input.approve, reasonCode: reasonCode || undefined, outboxId: id },
+          },
+          tx,
+        );
+        return id;
+      });
     });
     return this.waitForWrite(
       outboxId,
