@@ -1,5 +1,5 @@
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { ChainEvents, contractInterface, credentialTypeKey, OutboxEntity, Reconciler } from '../src/chain/index.js';
+import { ChainEvents, contractInterface, credentialTypeKey, OutboxEntity, OutboxWorker, Reconciler } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { openApiConformance } from './support/openapi-conformance.js';
@@ -322,6 +322,29 @@ describe('a consortium of three departments on one chain', () => {
     const refused = await requestAtB(['family_name', 'given_name']);
     expect(refused.status).toBe(403);
     expect(refused.body.violations[0].message).toContain('withdrawn');
+  });
+
+  it('refuses a proposal while the same one is still on its way to the chain (a retry during an outage)', async () => {
+    const worker = a.app.get(OutboxWorker);
+    await worker.stop();
+    const action = { kind: 'AddMember', member: Wallet.createRandom().address, name: 'Retried' };
+    let first: Promise<Reply> | undefined;
+    try {
+      first = a.operator('POST', '/operator/consortium/proposals', action);
+      await eventually(async () =>
+        (
+          await a.app
+            .get(Database)
+            .use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ purpose: 'consortium:propose:AddMember' }))
+        ).find((entry) => entry.status === 'pending'),
+      );
+      const retried = await a.operator('POST', '/operator/consortium/proposals', action);
+      expect(retried.status).toBe(409);
+      expect(retried.body.reason).toMatch(/^the same propose:AddMember is on its way to the chain/);
+    } finally {
+      worker.start();
+    }
+    expect((await first).status).toBeLessThan(300);
   });
 
   it('declares its operator routes in the OpenAPI document', async () => {

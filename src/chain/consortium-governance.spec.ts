@@ -7,6 +7,7 @@ import {
   encodeProposal,
   governanceDeployment,
   governanceEventTopics,
+  governanceWriteIdentity,
   governedDeployment,
   PROPOSAL_KINDS,
   proposeCall,
@@ -153,5 +154,16 @@ describe('governance bindings', () => {
     expect(() => deploymentData('JointApproval', [])).toThrow();
     expect(deploymentData('AuditAnchor')).toBe(contractBytecode('AuditAnchor'));
     expect(new Interface(iface.fragments).deploy.inputs.map((input) => input.type)).toEqual(['address[]', 'string[]', 'uint256']);
+  });
+});
+
+describe('governanceWriteIdentity', () => {
+  it('tells the same proposal sent twice (each with its own expiry) from another, and keeps other calls as they are', () => {
+    const addMember: ProposalAction = { kind: 'AddMember', member, name: 'Transport' };
+    expect(governanceWriteIdentity(proposeCall(addMember, 1_000))).toBe(governanceWriteIdentity(proposeCall(addMember, 2_000)));
+    expect(governanceWriteIdentity(proposeCall(addMember, 1_000))).not.toBe(
+      governanceWriteIdentity(proposeCall({ kind: 'RemoveMember', member }, 1_000)),
+    );
+    expect(governanceWriteIdentity(voteCall(7n))).toBe(voteCall(7n));
   });
 });

@@ -134,6 +134,19 @@ export function proposeCall(action: ProposalAction, expiresAt: number): string {
   return governance().encodeFunctionData('propose', [kind, args, expiresAt]);
 }
 
+/**
+ * What makes two governance writes the same one: the calldata, a proposal's expiry left out (each call computes
+ * its own from now, so a retried proposal differs only there).
+ */
+export function governanceWriteIdentity(data: string): string {
+  try {
+    const [kind, args] = governance().decodeFunctionData('propose', data);
+    return governance().encodeFunctionData('propose', [kind, args, 0]);
+  } catch {
+    return data; // not a proposal: the calldata itself
+  }
+}
+
 export const voteCall = (proposalId: bigint): string => governance().encodeFunctionData('vote', [proposalId]);
 export const executeCall = (proposalId: bigint): string => governance().encodeFunctionData('execute', [proposalId]);
 export const cancelCall = (proposalId: bigint): string => governance().encodeFunctionData('cancel', [proposalId]);

@@ -11,6 +11,7 @@ import {
   decodeGovernanceLog,
   decodeProposalResult,
   proposalCall,
+  governanceWriteIdentity,
   proposeCall,
   voteCall,
   type ProposalAction,
@@ -211,12 +212,25 @@ export class ConsortiumService {
     // here, by the contract itself through eth_call, instead of being queued, signed, and dropped by the worker.
     const refusal = await this.refusalOf(to, data);
     if (refusal) throw governanceRefused(refusal);
-    const [outboxId] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
+    // The same write still on its way (an operator retrying after a timeout during an outage): eth_call cannot see
+    // it, and a second copy would revert once the first is mined. One at a time, across replicas.
+    const outboxId = await this.db.exclusively(`chancery:governance-write:${purpose}`, async () => {
+      const identity = governanceWriteIdentity(data);
+      const queued = (await this.outbox.open()).find(
+        (entry) => entry.purpose === purpose && governanceWriteIdentity(entry.data) === identity,
+      );
+      if (queued)
+        throw governanceRefused(
+          `the same ${purpose.slice('consortium:'.length)} is on its way to the chain (outbox ${queued.id})`,
+        );
+      const [id] = await this.db.transaction((tx) => this.outbox.enqueue(tx, [{ signerKeyId, to, data, purpose }]));
+      return id!;
+    });
     let entry: OutboxEntry;
     try {
-      entry = await this.outbox.waitFinal(outboxId!, WRITE_WAIT_MS);
+      entry = await this.outbox.waitFinal(outboxId, WRITE_WAIT_MS);
     } catch {
-      return { outboxId: outboxId!, status: 'pending', txHash: null, proposalId: null, executed: false };
+      return { outboxId, status: 'pending', txHash: null, proposalId: null, executed: false };
     }
     if (entry.status === 'reverted') throw governanceRefused(revertReason(entry.lastError));
     const receipt = entry.txHash ? await this.chain.provider.getTransactionReceipt(entry.txHash) : null;
