@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { JsonRpcProvider } from 'ethers';
-import { EmbeddedNodePortBusyError, embeddedNodeCommand, OutboxEntity, TrustedIssuerRegistry } from '../src/chain/index.js';
+import {
+  ChainStateLostError,
+  EmbeddedChainNode,
+  EmbeddedNodePortBusyError,
+  embeddedNodeCommand,
+  OutboxEntity,
+  TrustedIssuerRegistry,
+} from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { testPort } from './support/ports.js';
 import { holdNextCall } from './support/hold.js';
@@ -150,6 +157,27 @@ describe('chain node outage', () => {
     } finally {
       await replica.close();
       proxy.close();
+    }
+  });
+
+  it('reports an external node that lost its state: /health 503, and a restart refuses with one line', async () => {
+    const port = await testPort();
+    let node = await EmbeddedChainNode.start({ chainId: 7777, port });
+    const primary = await startTestApp({ CHAIN_RPC_URL: node.rpcUrl });
+    try {
+      expect((await primary.call('GET', '/health')).status).toBe(200);
+      // The node comes back on its port with nothing of ours on it.
+      await node.stop();
+      node = await EmbeddedChainNode.start({ chainId: 7777, port });
+      const health = await eventually(async () => {
+        const answer = await primary.call('GET', '/health');
+        return answer.status === 503 ? answer : undefined;
+      });
+      expect(JSON.stringify(health.body)).toContain('its node lost its state');
+      await expect(startTestApp({}, { replicaOf: primary })).rejects.toBeInstanceOf(ChainStateLostError);
+    } finally {
+      await primary.close();
+      await node.stop();
     }
   });
 

@@ -56,6 +56,14 @@ export interface ChainOptions {
 }
 
 /** Makes sure the contracts we rely on exist on the configured chain before the service takes traffic. */
+/** Our contracts are not on the chain we were given: nothing to wait for, and nothing we can repair alone. */
+export class ChainStateLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainStateLostError';
+  }
+}
+
 @Injectable()
 export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChainBootstrap');
@@ -283,8 +291,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     let absent = await missing();
     if (absent.length > 0) {
       if (!options.embeddedNode) {
-        throw new Error(
-          `Recorded contracts are missing on chain ${this.chain.chainId} (${absent.join(', ')}); was the chain reset?`,
+        throw new ChainStateLostError(
+          `Recorded contracts are missing on chain ${this.chain.chainId} (${absent.join(', ')}): the node lost its state. ` +
+            'Restore it (from a backup or another validator) and start again; see the README, "Chain node lost its state".',
         );
       }
       await this.replayJournal(options.timeoutMs, options.embeddedNode);
@@ -296,7 +305,10 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
       const configured = options.configured[name];
       if (configured) {
         if (!(await this.chain.hasCode(configured))) {
-          throw new Error(`No contract at the configured ${name} address ${configured} on chain ${this.chain.chainId}`);
+          throw new ChainStateLostError(
+            `No contract at the configured ${name} address ${configured} on chain ${this.chain.chainId}: a wrong address, ` +
+              'or the node lost its state (see the README, "Chain node lost its state")',
+          );
         }
         addresses[name] = configured;
       } else {

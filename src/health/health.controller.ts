@@ -13,7 +13,7 @@ import {
   SingleFlight,
   unauthorized,
 } from '../common/index.js';
-import { ChainClient, OutboxService } from '../chain/index.js';
+import { ChainBootstrap, ChainClient, OutboxService } from '../chain/index.js';
 import { AuditAnchoring } from '../audit/index.js';
 import { healthResultSchema } from './health.schemas.js';
 
@@ -25,12 +25,16 @@ export class HealthController {
    * asks the database and the chain node, so a flood of probes must not become a flood of chain calls.
    */
   private readonly checks = new SingleFlight<Awaited<ReturnType<HealthCheckService['check']>>>();
+  /** When the DID registry was last seen with code (see registryPresent). */
+  private registrySeenAt = 0;
+  private lastBlockNumber = 0;
 
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly db: Database,
     private readonly chain: ChainClient,
+    private readonly bootstrap: ChainBootstrap,
     private readonly outbox: OutboxService,
     private readonly outage: DatabaseOutage,
     private readonly anchoring: AuditAnchoring,
@@ -72,9 +76,28 @@ export class HealthController {
       () =>
         this.indicators
           .check('chain')
-          .attempt(async () => ({ chainId: this.chain.chainId, blockNumber: await this.chain.blockNumber() }))
+          .attempt(async () => {
+            const blockNumber = await this.chain.blockNumber();
+            // A chain that went backwards was replaced: look again now.
+            if (blockNumber < this.lastBlockNumber) this.registrySeenAt = 0;
+            this.lastBlockNumber = blockNumber;
+            if (!(await this.registryPresent()))
+              throw new Error('our contracts are missing on this chain: its node lost its state (restore it; see the README)');
+            return { chainId: this.chain.chainId, blockNumber };
+          })
           .withTimeout(3_000),
     ]);
+  }
+
+  /**
+   * Whether the DID registry still has code: a node restarted without its state answers as before, but every
+   * write and read of ours would fail or find nothing. Asked at most every 30 s while it is there.
+   */
+  private async registryPresent(): Promise<boolean> {
+    if (Date.now() - this.registrySeenAt < 30_000) return true;
+    const present = await this.chain.hasCode(this.bootstrap.registryAddress);
+    if (present) this.registrySeenAt = Date.now();
+    return present;
   }
 
   @Get('metrics')
