@@ -29,7 +29,7 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
     ...(publicPath ? { rewriteUrl: (request: IncomingMessage) => wellKnownWithoutPath(request.url ?? '/', publicPath) } : {}),
     bodyLimit: bodyLimitBytes,
     trustProxy: platform.trustProxy,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Idle socket, whole request (headers and body), and idle keep-alive socket.
     connectionTimeout: platform.connectionTimeoutMs,
     requestTimeout,
