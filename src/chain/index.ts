@@ -4,7 +4,7 @@ export { ChainBootstrap, ChainStateLostError, type ChainOptions } from './chain-
 export { ChainEvents } from './chain-events.js';
 export { OutboxService, type ChainWrite, type OutboxEntry } from './outbox.service.js';
 export { OutboxWorker } from './outbox.worker.js';
-export { OutboxEntity, OUTBOX_STATUSES, type OutboxStatus } from './outbox.entity.js';
+export { isSettled, OutboxEntity, OUTBOX_STATUSES, type OutboxStatus } from './outbox.entity.js';
 export { OutboxRepository, OPEN_OUTBOX_STATUSES, type OutboxChanges } from './outbox.repository.js';
 export { ChainContractEntity } from './chain-contract.entity.js';
 export { ChainContractRepository, type DeployedContract } from './chain-contract.repository.js';

@@ -1,3 +1,4 @@
+import { isSettled } from './outbox.entity.js';
 import { Injectable } from '@nestjs/common';
 import { getAddress, type Log } from 'ethers';
 import { SingleFlight } from '../common/index.js';
@@ -200,7 +201,7 @@ export class JointApprovalChain {
    */
   async queuedWrite(applicationId: string, purpose: 'approval:decide' | 'approval:expire'): Promise<string | undefined> {
     const entries = await this.outbox.byRef(`approval:${applicationId}`);
-    return entries.find((entry) => entry.purpose === purpose && entry.status !== 'mined' && entry.status !== 'reverted')?.id;
+    return entries.find((entry) => entry.purpose === purpose && !isSettled(entry.status))?.id;
   }
 
   /** A prepared write in the caller's transaction; its outbox id. */

@@ -3,6 +3,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 export const OUTBOX_STATUSES = ['pending', 'signing', 'signed', 'mined', 'reverted'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
+/** Mined or reverted: the write is final, nothing more will happen to it. */
+export const isSettled = (status: OutboxStatus | undefined): boolean => status === 'mined' || status === 'reverted';
+
 /**
  * One intended chain write. Written in the same database transaction as the business change it belongs
  * to; the worker signs it once (the raw transaction is stored before it is broadcast) and rebroadcasts

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Database, timeOrderedId, type Tx } from '../persistence/index.js';
 import { ChainClient } from './chain.client.js';
-import type { OutboxEntity, OutboxStatus } from './outbox.entity.js';
+import { isSettled, type OutboxEntity, type OutboxStatus } from './outbox.entity.js';
 import { OutboxRepository, type OutboxChanges } from './outbox.repository.js';
 import { Replica } from './leases.js';
 
@@ -141,7 +141,7 @@ export class OutboxService {
   /** Changes an entry only while this replica holds its lease; false if the lease was lost. */
   async updateHeld(id: string, changes: OutboxChanges): Promise<boolean> {
     const updated = await this.repository.updateWhileHeld(id, this.replica.id, changes);
-    if (updated && (changes.status === 'mined' || changes.status === 'reverted')) {
+    if (updated && isSettled(changes.status)) {
       for (const listener of this.settledListeners) listener();
       for (const wake of this.finalWaiters.get(id) ?? []) wake();
     }
@@ -171,7 +171,7 @@ export class OutboxService {
       try {
         const entry = await this.get(id);
         if (!entry) throw new Error(`Unknown outbox entry ${id}`);
-        if (entry.status === 'mined' || entry.status === 'reverted') return entry;
+        if (isSettled(entry.status)) return entry;
         if (Date.now() > deadline) throw new Error(`Outbox entry ${id} still ${entry.status}: ${entry.lastError ?? ''}`);
         waiting = true;
       } finally {

@@ -1,3 +1,4 @@
+import { isSettled } from './outbox.entity.js';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Signature, Transaction, getBytes, isError, type TransactionReceipt } from 'ethers';
 import { KeyService } from '../keys/index.js';
@@ -135,7 +136,7 @@ export class OutboxWorker implements OnApplicationShutdown {
     if (!(await this.outbox.claim(listed, LEASE_MS))) return false;
     try {
       let current = await this.outbox.get(listed.id);
-      if (!current || current.status === 'mined' || current.status === 'reverted') return true;
+      if (!current || isSettled(current.status)) return true;
       if (current.status !== 'signed') {
         let signed: OutboxEntry | undefined;
         try {

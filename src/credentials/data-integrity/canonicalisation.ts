@@ -22,9 +22,9 @@ export const CANONICALISATION_LIMITS = {
 } as const;
 
 /** The JSON-LD keys that give an object a type: `type`, `@type`, and whatever an inline context aliases to `@type`. */
-function typeKeys(document: unknown): Set<string> {
+function typeKeys(contexts: Record<string, unknown>[]): Set<string> {
   const keys = new Set(['type', '@type']);
-  for (const context of inlineContexts(document))
+  for (const context of contexts)
     for (const [term, definition] of Object.entries(context))
       if (definition === '@type' || (isObject(definition) && definition['@id'] === '@type')) keys.add(term);
   return keys;
@@ -58,7 +58,7 @@ export function expansionProblem(document: unknown): string | undefined {
   if (terms > maxInlineContextMembers) return `inline @context objects define more than ${maxInlineContextMembers} terms`;
   if (contexts.some((context) => Object.values(context).some((definition) => isObject(definition) && '@context' in definition)))
     return 'an inline @context may not define scoped contexts';
-  const keys = typeKeys(document);
+  const keys = typeKeys(contexts);
   let typed = 0;
   const stack: unknown[] = [document];
   while (stack.length > 0) {

@@ -4,6 +4,7 @@ import { Database } from '../../persistence/index.js';
 import {
   ChainEvents,
   contractInterface,
+  isSettled,
   OutboxService,
   OutboxWorker,
   Reconciler,
@@ -192,7 +193,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
   async reconcile(): Promise<void> {
     for (const authorisation of await this.repository.allAuthorisations()) {
       const write = await this.outbox.get(authorisation.outboxId);
-      if (!write || (write.status !== 'mined' && write.status !== 'reverted')) continue;
+      if (!write || !isSettled(write.status)) continue;
       const agency = await this.agencies.get(authorisation.agencyId);
       const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
       const truth = onChain ? 'active' : 'withdrawn';
