@@ -1,6 +1,5 @@
 import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
 import { entities } from '../src/entities.js';
 import { migrations } from '../migrations/index.js';
 import { Database, openDataSource } from '../src/persistence/index.js';
@@ -18,7 +17,7 @@ import { testDatabase } from './support/test-app.js';
 describe('OID4VCI access-token keys across replicas', () => {
   let database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   let drop: () => Promise<void>;
-  const sources: DataSource[] = [];
+  const databases: Database[] = [];
   const masterKey = randomBytes(32);
 
   beforeEach(async () => {
@@ -27,15 +26,15 @@ describe('OID4VCI access-token keys across replicas', () => {
     drop = () => shared.drop();
   });
   afterEach(async () => {
-    for (const source of sources.splice(0)) await source.destroy();
+    // The Database closes its WAL checkpointer and flush file too, before the directory is removed.
+    for (const db of databases.splice(0)) await db.onApplicationShutdown();
     await drop();
   });
 
   /** One replica: its own data source (pool / connection), key service and token-key cache(s). */
   async function replica(caches = 3) {
-    const source = await openDataSource(database, entities, migrations);
-    sources.push(source);
-    const db = new Database(source);
+    const db = new Database(await openDataSource(database, entities, migrations));
+    databases.push(db);
     const keys = new KeyService(new KeyRepository(db), new LocalKeyBackend(masterKey));
     const repository = new TokenKeyRepository(db);
     return { db, keys, repository, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
