@@ -10,6 +10,7 @@ import { startApp, type RunningApp } from '../src/app.js';
 import { AgencyService, AuthorisationService, DemoCredentialsFile, IssuanceService } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { VerifierService } from '../src/verifier/index.js';
+import { KEY_BACKEND, type LocalKeyBackend } from '../src/keys/index.js';
 import { bracketed, CLAIMS } from './ceiling.js';
 import { percentile, runLoad, runMeasuredLoad, type LoadResult } from './load.js';
 
@@ -131,6 +132,7 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       DATA_DIR: options.dataDir,
       CHAIN_EMBEDDED_PORT: String(options.chainPort),
       DEMO_AGENCY: 'true',
+      ...(process.env.KMS_SIGNING_THREAD ? { KMS_SIGNING_THREAD: process.env.KMS_SIGNING_THREAD } : {}),
       // Chain and outbox polling at their defaults: what a deployment pays while it serves.
       ...options.databaseEnv,
     }),
@@ -238,12 +240,15 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       await runLoad({ ...spec, count: warmUp });
       let loop = performance.eventLoopUtilization();
       let groups = issuance.groupCommitStats;
+      const signatures = app.get<LocalKeyBackend>(KEY_BACKEND, { strict: false }).signatures;
+      let signedBefore = { ...signatures };
       const { result: peak, nearCeiling: peakCeiling } = await bracketed(ceiling, async () => {
         const measured = checked(
           await profiled(options.profileDir, `${options.label}-http-${what}`, () =>
             runMeasuredLoad({ ...spec, warmUp }, () => {
               loop = performance.eventLoopUtilization();
               groups = issuance.groupCommitStats;
+              signedBefore = { ...signatures };
             }),
           ),
         );
@@ -255,7 +260,10 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       console.log(
         `  ${options.label}: HTTP ${what} at peak, service event loop busy ${(busy * 100).toFixed(0)} %, ` +
           `load generator CPU ${peak.clientCpuMicros.toFixed(0)} µs/request` +
-          (what === 'issue' ? `, mean group commit ${meanGroup.toFixed(1)}` : ''),
+          (what === 'issue'
+            ? `, mean group commit ${meanGroup.toFixed(1)}, signatures on the signing thread ` +
+              `${percentOf(signatures.onThread - signedBefore.onThread, signatures.inline - signedBefore.inline)} %`
+            : ''),
       );
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
@@ -324,6 +332,9 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     await running.close();
   }
 }
+
+/** `part` as a whole percentage of `part + rest`. */
+const percentOf = (part: number, rest: number) => ((100 * part) / Math.max(1, part + rest)).toFixed(0);
 
 /**
  * How long the service held each request: from its headers parsed to its response handed to the socket. The

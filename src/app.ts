@@ -76,7 +76,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       AppModule.forRoot({
         config,
         dataSource,
-        keyBackend: new LocalKeyBackend(resolveMasterKey(config)),
+        keyBackend: new LocalKeyBackend(resolveMasterKey(config), { signingThread: config.keys.signingThread && 'when-busy' }),
         chain,
         chainOptions: {
           configured: config.chain.contracts,

@@ -18,6 +18,7 @@ describe('OID4VCI access-token keys across replicas', () => {
   let database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   let drop: () => Promise<void>;
   const databases: Database[] = [];
+  const keyServices: KeyService[] = [];
   const masterKey = randomBytes(32);
 
   beforeEach(async () => {
@@ -27,6 +28,7 @@ describe('OID4VCI access-token keys across replicas', () => {
   });
   afterEach(async () => {
     // The Database closes its WAL checkpointer and flush file too, before the directory is removed.
+    for (const keys of keyServices.splice(0)) await keys.onApplicationShutdown();
     for (const db of databases.splice(0)) await db.onApplicationShutdown();
     await drop();
   });
@@ -36,6 +38,7 @@ describe('OID4VCI access-token keys across replicas', () => {
     const db = new Database(await openDataSource(database, entities, migrations));
     databases.push(db);
     const keys = new KeyService(new KeyRepository(db), new LocalKeyBackend(masterKey));
+    keyServices.push(keys);
     const repository = new TokenKeyRepository(db);
     return { db, keys, repository, tokenKeys: Array.from({ length: caches }, () => new TokenKeys(repository, keys)) };
   }

@@ -5,6 +5,7 @@ import { createActiveAgency, startTestApp, type TestApp } from './support/test-a
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { threadpoolSignatureJobs } from './support/threadpool-jobs.js';
 import { eventLoopLoad } from '../src/common/index.js';
+import { KEY_BACKEND, signingLoad, type LocalKeyBackend } from '../src/keys/index.js';
 
 const LICENCE = DRIVING_LICENCE_CLAIMS;
 const BUSINESS = {
@@ -95,6 +96,32 @@ describe('verification hardening', () => {
     } finally {
       saturated.mockRestore();
       onThreadpool.stop();
+    }
+  });
+
+  it('signs credentials on the signing thread while the event loop is saturated, inline otherwise (ADR 36)', async () => {
+    const backend = app.app.get<LocalKeyBackend>(KEY_BACKEND, { strict: false });
+    const saturated = jest.spyOn(signingLoad, 'isSaturated');
+    try {
+      saturated.mockReturnValue(false);
+      const before = { ...backend.signatures };
+      const inline = await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt' });
+      expect(inline.status).toBe(201);
+      expect(backend.signatures.inline).toBeGreaterThan(before.inline);
+      expect(backend.signatures.onThread).toBe(before.onThread);
+
+      saturated.mockReturnValue(true);
+      const handedOver = await Promise.all([
+        issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt', holderJwk }),
+        issue('DrivingLicenceCredential', LICENCE, { format: 'jwt_vc_json' }),
+        issue('DrivingLicenceCredential', LICENCE, { format: 'jwt_vc_json', dataModel: '1.1' }),
+      ]);
+      expect(handedOver.map((reply) => reply.status)).toEqual([201, 201, 201]);
+      expect(backend.signatures.onThread).toBeGreaterThanOrEqual(before.onThread + 3);
+      saturated.mockReturnValue(false);
+      for (const reply of [inline, ...handedOver]) expect((await verify(reply.body.credential)).body.verified).toBe(true);
+    } finally {
+      saturated.mockRestore();
     }
   });
 

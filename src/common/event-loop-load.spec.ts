@@ -33,6 +33,27 @@ describe('EventLoopLoad', () => {
     load.stop();
   });
 
+  it('with a release threshold, stays saturated until a window falls below it (hysteresis)', () => {
+    const loop = scriptedLoop();
+    const load = new EventLoopLoad(1_000_000, 0.95, loop.read, 0.75);
+    const window = (activeShare: number) => {
+      loop.run(activeShare);
+      loop.wait(100 - activeShare);
+      load.sample();
+      return load.isSaturated();
+    };
+    expect(load.isSaturated()).toBe(false);
+    // Below the threshold but above the release: not saturated until it was.
+    expect(window(90)).toBe(false);
+    expect(window(96)).toBe(true);
+    // The work handed over leaves the loop less busy: it stays saturated while at or above the release.
+    expect(window(80)).toBe(true);
+    expect(window(75)).toBe(true);
+    expect(window(74)).toBe(false);
+    expect(window(90)).toBe(false);
+    load.stop();
+  });
+
   it('samples by itself while asked, and stops at the first window that was not saturated', () => {
     jest.useFakeTimers();
     const loop = scriptedLoop();

@@ -30,6 +30,11 @@ export class EventLoopLoad {
     private readonly threshold = 0.95,
     /** The loop's times so far; tests give their own, so that a busy test host cannot decide the outcome. */
     private readonly loopTimes: () => LoopTimes = processLoopTimes,
+    /**
+     * Once saturated, the share below which it no longer is (hysteresis). Work handed over because the loop
+     * was saturated makes the loop less busy; without it the answer flips from one window to the next.
+     */
+    private readonly releaseThreshold = threshold,
   ) {}
 
   isSaturated(): boolean {
@@ -51,7 +56,8 @@ export class EventLoopLoad {
     if (this.last) {
       const active = now.active - this.last.active;
       const total = active + now.idle - this.last.idle;
-      this.saturated = total > 0 && active / total >= this.threshold;
+      const share = total > 0 ? active / total : 0;
+      this.saturated = share >= (this.saturated ? this.releaseThreshold : this.threshold);
     }
     this.last = now;
     if (!this.saturated) this.stop();

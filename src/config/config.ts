@@ -74,6 +74,7 @@ const envSchema = z.object({
   CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 
   KMS_MASTER_KEY: base64Key32.optional(),
+  KMS_SIGNING_THREAD: bool.default(true),
   OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   DEMO_AGENCY: bool.optional(),
 
@@ -229,7 +230,7 @@ export interface AppConfig {
     priorityFeeWei: bigint;
     pollMs: number;
   };
-  keys: { masterKey: Buffer | undefined };
+  keys: { masterKey: Buffer | undefined; signingThread: boolean };
   operatorApiKey: string | undefined;
   demoAgency: boolean;
   outboxPollMs: number;
@@ -399,7 +400,10 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       priorityFeeWei: e.CHAIN_PRIORITY_FEE_WEI,
       pollMs: e.CHAIN_POLL_MS,
     },
-    keys: { masterKey: e.KMS_MASTER_KEY ? Buffer.from(e.KMS_MASTER_KEY, 'base64') : undefined },
+    keys: {
+      masterKey: e.KMS_MASTER_KEY ? Buffer.from(e.KMS_MASTER_KEY, 'base64') : undefined,
+      signingThread: e.KMS_SIGNING_THREAD,
+    },
     operatorApiKey: e.OPERATOR_API_KEY,
     demoAgency: e.DEMO_AGENCY ?? !e.CHAIN_RPC_URL,
     outboxPollMs: e.OUTBOX_POLL_MS,

@@ -1,8 +1,8 @@
-export { KeyService, type PublicKeyInfo, type KeyPurpose, type EthereumSignature } from './key.service.js';
+export { KeyService, KEY_BACKEND, type PublicKeyInfo, type KeyPurpose, type EthereumSignature } from './key.service.js';
 export { KeyEntity } from './key.entity.js';
 export { KeyRepository } from './key.repository.js';
 export type { KeyBackend, KeyAlgorithm } from './key-backend.js';
-export { LocalKeyBackend, p256PublicKeyObject } from './local-key-backend.js';
+export { LocalKeyBackend, p256PublicKeyObject, signingLoad } from './local-key-backend.js';
 export { KeysModule } from './keys.module.js';
 export { resolveMasterKey } from './master-key.js';
 export { SealedSecrets, type AgreementPublicJwk, type JweAlgorithms, type DecryptedJwe } from './sealed-secrets.js';

@@ -26,4 +26,6 @@ export interface KeyBackend {
   /** Encrypts application data (e.g. claims waiting in a credential offer), bound to a context string. */
   encryptData(plaintext: Uint8Array, context: string): Promise<string>;
   decryptData(sealed: string, context: string): Promise<Uint8Array>;
+  /** Releases what the backend holds open (a thread, a session); called once, when the service stops. */
+  close?(): Promise<void>;
 }

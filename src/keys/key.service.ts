@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { computeAddress, hexlify } from 'ethers';
 import { LRUCache } from 'lru-cache';
@@ -36,7 +36,7 @@ const KEY_CACHE_MAX_ENTRIES = 10_000;
 
 /** The only place that signs. Callers hold key ids; private keys stay inside the backend. */
 @Injectable()
-export class KeyService {
+export class KeyService implements OnApplicationShutdown {
   /**
    * Key rows by id. A row never changes once stored (rotation creates a new key, KeyRepository), so a
    * committed row read once is kept: signing costs no database read. Rows read inside a caller's
@@ -48,6 +48,11 @@ export class KeyService {
     private readonly repository: KeyRepository,
     @Inject(KEY_BACKEND) private readonly backend: KeyBackend,
   ) {}
+
+  /** Last of the stop: every other module's shutdown work may still sign. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.backend.close?.();
+  }
 
   async createKey(algorithm: KeyAlgorithm, purpose: KeyPurpose, ownerRef: string | null, tx?: Tx) {
     const generated = await this.backend.generate(algorithm);

@@ -2,8 +2,12 @@ import { randomBytes, verify, createHash } from 'node:crypto';
 import { SigningKey, recoverAddress, computeAddress, hexlify, Signature } from 'ethers';
 import { LocalKeyBackend, lowS, p256PublicKeyObject } from './local-key-backend.js';
 
-describe('LocalKeyBackend', () => {
-  const backend = new LocalKeyBackend(randomBytes(32));
+describe.each([
+  ['on its signing thread', 'always'],
+  ['inline', false],
+] as const)('LocalKeyBackend, ES256 %s', (_, signingThread) => {
+  const backend = new LocalKeyBackend(randomBytes(32), { signingThread });
+  afterAll(() => backend.close());
 
   it('signs ES256 so that node:crypto verifies with the public key', async () => {
     const key = await backend.generate('ES256');
@@ -45,8 +49,9 @@ describe('LocalKeyBackend', () => {
 
   it('refuses a ciphertext under another master key or moved to another public key', async () => {
     const key = await backend.generate('ES256');
-    const other = new LocalKeyBackend(randomBytes(32));
+    const other = new LocalKeyBackend(randomBytes(32), { signingThread });
     await expect(other.sign('ES256', key.secretRef, Buffer.from('x'), false)).rejects.toThrow(/different KMS master key/);
+    await other.close();
 
     const victim = await backend.generate('ES256');
     const parts = key.secretRef.split('.');

@@ -1,0 +1,60 @@
+import { createSecretKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { SigningThread } from './signing-thread.js';
+
+const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const verifies = (publicKey: KeyObject, data: Uint8Array, signature: Uint8Array) =>
+  verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+
+describe('SigningThread', () => {
+  let thread: SigningThread;
+  beforeEach(() => {
+    thread = new SigningThread();
+  });
+  afterEach(async () => {
+    await thread.close();
+  });
+
+  it('answers every caller of a large batch with its own signature, keys and data mixed', async () => {
+    const keys = [p256(), p256()];
+    // More than one message's worth of answers, asked for in the same turn: one batch, answered in parts.
+    const asked = Array.from({ length: 37 }, (_, i) => ({ pair: keys[i % 2]!, data: randomBytes(100 + i) }));
+    const signatures = await Promise.all(asked.map(({ pair, data }) => thread.sign(pair.privateKey, data)));
+    asked.forEach(({ pair, data }, i) => {
+      expect(signatures[i]).toHaveLength(64);
+      expect(verifies(pair.publicKey, data, signatures[i]!)).toBe(true);
+      // Not another caller's: the other key does not verify it.
+      expect(verifies(keys[(i + 1) % 2]!.publicKey, data, signatures[i]!)).toBe(false);
+    });
+  });
+
+  it('goes on signing in later turns with the keys it was given', async () => {
+    const pair = p256();
+    for (let i = 0; i < 3; i++) {
+      const data = Buffer.from(`turn ${i}`);
+      expect(verifies(pair.publicKey, data, await thread.sign(pair.privateKey, data))).toBe(true);
+    }
+  });
+
+  it('refuses only the signature whose key cannot sign, not the rest of its batch', async () => {
+    const pair = p256();
+    const [good, bad] = await Promise.allSettled([
+      thread.sign(pair.privateKey, Buffer.from('a')),
+      thread.sign(createSecretKey(randomBytes(32)), Buffer.from('b')),
+    ]);
+    expect(good.status).toBe('fulfilled');
+    expect(verifies(pair.publicKey, Buffer.from('a'), (good as PromiseFulfilledResult<Buffer>).value)).toBe(true);
+    expect(bad.status).toBe('rejected');
+    expect(String((bad as PromiseRejectedResult).reason)).toMatch(/key/i);
+  });
+
+  it('answers the signatures still on their way when closed, and signs inline afterwards', async () => {
+    const pair = p256();
+    const data = Array.from({ length: 8 }, () => randomBytes(64));
+    const pending = data.map((bytes) => thread.sign(pair.privateKey, bytes));
+    await thread.close();
+    const signatures = await Promise.all(pending);
+    signatures.forEach((signature, i) => expect(verifies(pair.publicKey, data[i]!, signature)).toBe(true));
+    const late = Buffer.from('late');
+    expect(verifies(pair.publicKey, late, await thread.sign(pair.privateKey, late))).toBe(true);
+  });
+});
