@@ -1,4 +1,5 @@
 import { createSecretKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
 import { SigningThread } from './signing-thread.js';
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -45,6 +46,22 @@ describe('SigningThread', () => {
     expect(verifies(pair.publicKey, Buffer.from('a'), (good as PromiseFulfilledResult<Buffer>).value)).toBe(true);
     expect(bad.status).toBe('rejected');
     expect(String((bad as PromiseRejectedResult).reason)).toMatch(/key/i);
+  });
+
+  it('signs inline what a thread that stopped left unanswered, and starts a new one for the next signature', async () => {
+    const pair = p256();
+    expect(verifies(pair.publicKey, Buffer.from('first'), await thread.sign(pair.privateKey, Buffer.from('first')))).toBe(true);
+    // The thread stops on its own (as a crash would), with signatures on their way.
+    const worker = (thread as unknown as { worker: Worker }).worker;
+    const data = Array.from({ length: 12 }, () => randomBytes(64));
+    const pending = data.map((bytes) => thread.sign(pair.privateKey, bytes));
+    await worker.terminate();
+    const signatures = await Promise.all(pending);
+    signatures.forEach((signature, i) => expect(verifies(pair.publicKey, data[i]!, signature)).toBe(true));
+    // A new thread, given its keys again.
+    const after = Buffer.from('after');
+    expect(verifies(pair.publicKey, after, await thread.sign(pair.privateKey, after))).toBe(true);
+    expect((thread as unknown as { worker: Worker }).worker).not.toBe(worker);
   });
 
   it('answers the signatures still on their way when closed, and signs inline afterwards', async () => {
