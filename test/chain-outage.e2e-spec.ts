@@ -3,12 +3,15 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { JsonRpcProvider } from 'ethers';
+import { jest } from '@jest/globals';
 import {
+  ChainBootstrap,
   ChainStateLostError,
   EmbeddedChainNode,
   EmbeddedNodePortBusyError,
   embeddedNodeCommand,
   OutboxEntity,
+  Reconciler,
   TrustedIssuerRegistry,
 } from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
@@ -62,9 +65,24 @@ describe('chain node outage', () => {
 
   it('keeps the writes in the outbox while the node is down and completes them when it returns', async () => {
     // Its authorisation is a governance proposal (ADR 15), executed at once in the one-member consortium.
-    const before = await createActiveAgency(app, 'before-outage', 'Before the outage', ['driving-licence']);
+    const before = await createActiveAgency(app, 'before-outage', 'Before the outage', ['driving-licence', 'business-licence']);
     const minedBefore = (await app.operator('GET', '/operator/outbox')).body.mined as number;
     const node = app.embeddedChain!;
+    // The journal is replayed while the reconciler is held: a read of part of the state would settle the
+    // authorisations not replayed yet as withdrawn (and refuse their issuance until the next round).
+    const reconciler = app.app.get(Reconciler);
+    const bootstrap = app.app.get(ChainBootstrap);
+    const ensureContracts = bootstrap.ensureContracts.bind(bootstrap);
+    const heldDuringReplay: boolean[] = [];
+    const replay = jest.spyOn(bootstrap, 'ensureContracts').mockImplementation(async (options) => {
+      heldDuringReplay.push(reconciler.held);
+      return ensureContracts(options);
+    });
+    const statusesSeen = new Set<string>();
+    const watchAuthorisations = async () => {
+      const listed = await app.operator('GET', '/operator/agencies/before-outage/authorisations');
+      if (listed.status === 200) for (const { status } of listed.body as { status: string }[]) statusesSeen.add(status);
+    };
     // The service starts the node again after CHAIN_EMBEDDED_RESTART_MS: held here until the outage was observed.
     const restarting = holdNextCall(node, 'restart');
     endOutage = restarting.release;
@@ -93,9 +111,15 @@ describe('chain node outage', () => {
     endOutage?.();
 
     const after = await eventually(async () => {
+      await watchAuthorisations();
       const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
       return view.status === 'active' ? view : undefined;
     }, 60_000);
+    replay.mockRestore();
+    expect(heldDuringReplay).toEqual([true]);
+    expect(reconciler.held).toBe(false);
+    await watchAuthorisations();
+    expect([...statusesSeen]).toEqual(['active']);
     expect(node.running).toBe(true);
     expect(restarting.spy).toHaveBeenCalled();
     restarting.spy.mockRestore();

@@ -149,6 +149,8 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
    */
   private async recoverEmbeddedNode(node: EmbeddedChainNode): Promise<void> {
     this.logger.error('embedded chain node died; restarting it');
+    // Until the journal is replayed, the node answers with part of the state: nothing is reconciled from it.
+    this.reconciler.hold();
     await this.worker.stop();
     for (let attempt = 1; ; attempt++) {
       // Bounded exponential backoff: a node that keeps failing is retried at most once a minute.
@@ -159,6 +161,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
         await this.ensureContracts(this.options);
         this.logger.warn({ attempt }, 'embedded chain node restored');
         this.worker.start();
+        this.reconciler.release();
         return;
       } catch (error) {
         if (error instanceof EmbeddedNodePortBusyError) {

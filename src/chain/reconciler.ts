@@ -24,6 +24,7 @@ export class Reconciler implements OnApplicationShutdown {
   private current: Promise<boolean> | undefined;
   private stopped = true;
   private intervalMs = 30_000;
+  private holding = false;
 
   constructor(private readonly leases: JobLeases) {}
 
@@ -45,7 +46,30 @@ export class Reconciler implements OnApplicationShutdown {
     await this.leases.release(LEASE_NAME).catch(() => undefined);
   }
 
-  /** One round if this replica holds (or takes) the lease; false when another replica holds it. */
+  /**
+   * While the chain's state is being rebuilt (the embedded node restarted and its journal replayed), a read
+   * sees part of it: an authorisation not replayed yet reads as withdrawn. Steps wait until `release`.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Ends a `hold` and runs a round at once: what changed meanwhile is settled now, not at the next period. */
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (!this.stopped) void this.job.run(() => this.runOnce());
+  }
+
+  /** Whether steps wait for the chain's state to be rebuilt (see `hold`). */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /**
+   * One round if this replica holds (or takes) the lease; false when another replica holds it, or while
+   * the reconciler is held.
+   */
   runOnce(): Promise<boolean> {
     const round = (this.current ?? Promise.resolve(true)).then(() => this.round());
     this.current = round.catch(() => false);
@@ -53,9 +77,12 @@ export class Reconciler implements OnApplicationShutdown {
   }
 
   private async round(): Promise<boolean> {
+    if (this.holding) return false;
     // The lease outlives a round by a margin so the holder keeps it while it is alive.
     if (!(await this.leases.acquire(LEASE_NAME, this.intervalMs * 3))) return false;
     for (const step of this.steps) {
+      // Held during the round (the node died meanwhile): the remaining steps would read a partial chain.
+      if (this.holding) return false;
       try {
         await step.run();
       } catch (error) {

@@ -75,6 +75,8 @@ export class AuthorisationService implements OnApplicationBootstrap {
 
   /** One reconcile pass after registry events; events during a pass cause exactly one more. */
   private settleSoon(): void {
+    // Events of a journal being replayed: the reconciler runs a round once the replay is done.
+    if (this.reconciler.held) return;
     if (this.settling) {
       this.settleAgain = true;
       return;
@@ -192,6 +194,7 @@ export class AuthorisationService implements OnApplicationBootstrap {
    */
   async reconcile(): Promise<void> {
     for (const authorisation of await this.repository.allAuthorisations()) {
+      if (this.reconciler.held) return; // the node died during this pass: its reads are partial from now on
       const write = await this.outbox.get(authorisation.outboxId);
       if (!write || !isSettled(write.status)) continue;
       const agency = await this.agencies.get(authorisation.agencyId);
