@@ -1,5 +1,14 @@
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { ChainEvents, contractInterface, credentialTypeKey, OutboxEntity, OutboxWorker, Reconciler } from '../src/chain/index.js';
+import {
+  ChainBootstrap,
+  ChainEvents,
+  contractInterface,
+  credentialTypeKey,
+  OutboxEntity,
+  OutboxService,
+  OutboxWorker,
+  Reconciler,
+} from '../src/chain/index.js';
 import { Database } from '../src/persistence/index.js';
 import { PresentationRequestEntity } from '../src/verifier/index.js';
 import { openApiConformance } from './support/openapi-conformance.js';
@@ -196,6 +205,25 @@ describe('a consortium of three departments on one chain', () => {
     expect(await queued()).toBe(before);
     // A proposal that does not exist is not found, as GET says (the contract's word is ProposalNotOpen).
     expect((await vote(a, '777')).status).toBe(404);
+    // A write that reverts after its pre-check (state changed in between) is dropped by the worker, which
+    // records the contract's error by name before the raw data an operator could not read.
+    const signerKeyId = await a.app.get(ChainBootstrap).governorKeyId();
+    const [stale] = await a.app.get(Database).transaction((tx) =>
+      a.app.get(OutboxService).enqueue(tx, [
+        {
+          signerKeyId,
+          to: String(governance.target),
+          data: governance.interface.encodeFunctionData('vote', [777n]),
+          purpose: 'governance-vote',
+          ref: 'test:stale-vote',
+        },
+      ]),
+    );
+    const dropped = await eventually(async () => {
+      const entry = await a.app.get(OutboxService).get(stale!);
+      return entry?.status === 'reverted' ? entry : undefined;
+    });
+    expect(dropped.lastError).toMatch(/^would revert with ProposalNotOpen: .*data="0x/);
     const outsider = Wallet.createRandom().connect(provider);
     const refused = await outsider
       .sendTransaction({ to: governance.target, data: governance.interface.encodeFunctionData('vote', [BigInt(proposalId)]) })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { getAddress, isError, type Interface } from 'ethers';
+import { getAddress, isError } from 'ethers';
 import { chainUnavailable, conflict, ProblemError } from '../common/index.js';
 import { Database } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
@@ -19,7 +19,7 @@ import {
 } from './consortium-governance.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
 import { decodePolicyResult, policyCall, type PolicyRecord } from './joint-approval.js';
-import { revertData } from './revert-data.js';
+import { contractErrorName, revertData } from './revert-data.js';
 
 const governance = () => contractInterface('ConsortiumGovernance');
 
@@ -69,35 +69,13 @@ export const actionView = (action: ProposalAction): Record<string, unknown> =>
 
 /** The custom error a refused write names (from the "would revert" message the outbox worker stored). */
 export function revertReason(lastError: string | null): string {
-  return consortiumErrorName(/data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1]);
+  return contractErrorName(/data="(0x[0-9a-fA-F]*)"/.exec(lastError ?? '')?.[1]);
 }
 
 const governanceRefused = (reason: string) =>
   new ProblemError(409, 'proposal_refused', 'Refused by the consortium contract', `The governance refused: ${reason}`, {
     reason,
   });
-
-/** The custom error of the consortium's contracts in a revert's data, or 'reverted'. */
-function consortiumErrorName(data: string | undefined): string {
-  if (data && data.length >= 10) {
-    const abis: Interface[] = [
-      'ConsortiumGovernance',
-      'GovernedIssuerRegistry',
-      'DataSharingRegistry',
-      'CatalogueRegistry',
-      'JointApproval',
-    ].map((name) => contractInterface(name as never));
-    for (const abi of abis) {
-      try {
-        const parsed = abi.parseError(data);
-        if (parsed) return parsed.name;
-      } catch {
-        // not this contract's error
-      }
-    }
-  }
-  return 'reverted';
-}
 
 /**
  * The department's part in the consortium (ADR 15): reads members, threshold and proposals straight from
@@ -253,7 +231,7 @@ export class ConsortiumService {
       await this.chain.provider.call({ from: await this.bootstrap.controllerAddress(), to, data });
       return undefined;
     } catch (error) {
-      return isError(error, 'CALL_EXCEPTION') ? consortiumErrorName(revertData(error)) : undefined;
+      return isError(error, 'CALL_EXCEPTION') ? contractErrorName(revertData(error)) : undefined;
     }
   }
 

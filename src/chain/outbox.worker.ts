@@ -5,6 +5,7 @@ import { KeyService } from '../keys/index.js';
 import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
 import { BackgroundJob } from '../common/index.js';
+import { contractErrorName, revertData } from './revert-data.js';
 
 export type MinedListener = (entry: OutboxEntry) => Promise<void>;
 
@@ -205,8 +206,13 @@ export class OutboxWorker implements OnApplicationShutdown {
       gasEstimate = await provider.estimateGas({ from, to: entry.toAddress, data: entry.data });
     } catch (error) {
       if (isError(error, 'CALL_EXCEPTION')) {
-        await this.outbox.updateHeld(entry.id, { status: 'reverted', lastError: `would revert: ${describe(error)}` });
-        this.logger.error({ outboxId: entry.id, purpose: entry.purpose }, 'chain write would revert; dropped');
+        // The contract's error by name first (an operator reads it in /operator/outbox); the raw data after it.
+        const name = contractErrorName(revertData(error));
+        await this.outbox.updateHeld(entry.id, {
+          status: 'reverted',
+          lastError: `would revert${name === 'reverted' ? '' : ` with ${name}`}: ${describe(error)}`,
+        });
+        this.logger.error({ outboxId: entry.id, purpose: entry.purpose, error: name }, 'chain write would revert; dropped');
         return undefined;
       }
       throw error;

@@ -1,3 +1,6 @@
+import type { Interface } from 'ethers';
+import { CONSORTIUM_CONTRACT_NAMES, contractInterface, type CompiledContractName } from './contracts.js';
+
 /** The revert data of a refused eth_call, wherever ethers put it. */
 export function revertData(error: unknown): string | undefined {
   let current = error as Record<string, unknown> | undefined;
@@ -9,4 +12,22 @@ export function revertData(error: unknown): string | undefined {
       Record<string, unknown> | undefined;
   }
   return undefined;
+}
+
+const OUR_CONTRACTS: readonly CompiledContractName[] = ['TrustedIssuerRegistry', 'StatusListAnchor', ...CONSORTIUM_CONTRACT_NAMES];
+let interfaces: Interface[] | undefined;
+
+/** The custom error of one of our contracts that a revert's data names, or 'reverted'. */
+export function contractErrorName(data: string | undefined): string {
+  if (!data || data.length < 10) return 'reverted';
+  interfaces ??= OUR_CONTRACTS.map((name) => contractInterface(name));
+  for (const abi of interfaces) {
+    try {
+      const parsed = abi.parseError(data);
+      if (parsed) return parsed.name;
+    } catch {
+      // not this contract's error
+    }
+  }
+  return 'reverted';
 }
