@@ -10,7 +10,8 @@ import { decodeJwt } from 'jose';
 import { jest } from '@jest/globals';
 import { EmbeddedChainNode } from '../src/chain/index.js';
 import { OfferRepository } from '../src/issuer/offers/offer.repository.js';
-import { Database, type Tx } from '../src/persistence/index.js';
+import { Database, IdempotencyRepository, type Tx } from '../src/persistence/index.js';
+import { IdempotencyService } from '../src/issuer/idempotency.js';
 import { INDEX_BLOCK } from '../src/status/index.js';
 import { testPort } from './support/ports.js';
 import { createActiveAgency, eventually, httpCaller, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
@@ -80,6 +81,33 @@ describe('idempotent issuance', () => {
     }
     const settled = await issue(issueBody('jwt_vc_json'), key);
     expect(settled.body.credentialId).toBe(ok[0]!.body.credentialId);
+  });
+
+  it('says when the key of a request cut long ago is free again, instead of "retry in a second"', async () => {
+    // What a request killed mid-way (kill -9) leaves: its record in flight, holding the key until its lock ends.
+    const { agency, apiKey: cutApiKey } = await createActiveAgency(app, 'cut-office', 'Cut Office', ['driving-licence']);
+    const key = randomUUID();
+    const body = issueBody('dc+sd-jwt');
+    const lockMs = app.config.idempotency.inFlightSeconds * 1000;
+    const began = Date.now() - 30_000;
+    await app.app.get(IdempotencyRepository).insert({
+      scope: `agency:${agency.id}`,
+      key,
+      requestHash: app.app.get(IdempotencyService).fingerprint('POST', '/credentials/issue', body),
+      state: 'in_flight',
+      statusCode: null,
+      sealedResponse: null,
+      lockedUntil: began + lockMs,
+      expiresAt: began + app.config.idempotency.ttlSeconds * 1000,
+    });
+    const retry = await app.call('POST', '/credentials/issue', { token: cutApiKey, body, headers: { 'idempotency-key': key } });
+    expect(retry.status).toBe(409);
+    expect(retry.body.type).toBe('urn:chancery:problem:idempotency_request_in_progress');
+    const freeIn = Number(retry.headers.get('retry-after'));
+    // The lock's remaining time (the default lock is 120 s, 30 s of it gone), not one second.
+    expect(freeIn).toBeGreaterThan(lockMs / 1000 - 35);
+    expect(freeIn).toBeLessThanOrEqual(lockMs / 1000 - 29);
+    expect(retry.body.detail).toMatch(/interrupted or is still running.*free for a retry in \d+ s/);
   });
 
   it('keeps keys apart per agency, and frees a key whose request failed', async () => {

@@ -10,6 +10,11 @@ import type { Agency } from './agencies/agency.repository.js';
 /** RFC 9110 token-ish: visible ASCII, as Stripe and the IETF Idempotency-Key draft use. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const PURGE_INTERVAL_MS = 3_600_000;
+/**
+ * A request still in flight after this long was most likely cut (a process killed before it answered): its
+ * 409 then says when the key is free again instead of "retry in a second" for up to the whole lock.
+ */
+const INTERRUPTED_AFTER_MS = 10_000;
 
 /** What `IdempotencyService.idempotent` hands to a handler that can store its response in its own transaction. */
 export interface IdempotentRequestScope {
@@ -96,7 +101,9 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
           'This Idempotency-Key was used with a different request',
         );
       }
-      if (existing.state !== 'done' || !existing.sealedResponse || !existing.statusCode) throw inFlight();
+      if (existing.state !== 'done' || !existing.sealedResponse || !existing.statusCode) {
+        throw inFlight(existing.lockedUntil - this.config.idempotency.inFlightSeconds * 1000, existing.lockedUntil, now);
+      }
       const body = await this.keys.openJson<unknown>(existing.sealedResponse, sealContext(scope, key));
       // The record may belong to a group commit whose WAL flush is still running (its rows are visible
       // before they are durable, ADR 7 addendum 2): hand nothing out before they are on stable storage.
@@ -180,12 +187,29 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
 }
 
 const sealContext = (scope: string, key: string) => `idempotency:${scope}:${key}`;
-const inFlight = () =>
-  new ProblemError(
+/**
+ * 409 for a key whose request is in flight. Given when that request began and until when it holds the key:
+ * a request held for long was most likely cut, and the answer says when the key is free again.
+ */
+function inFlight(startedAt?: number, lockedUntil?: number, now = Date.now()): ProblemError {
+  if (startedAt === undefined || lockedUntil === undefined || now - startedAt < INTERRUPTED_AFTER_MS) {
+    return new ProblemError(
+      409,
+      'idempotency_request_in_progress',
+      'Request in progress',
+      'A request with this Idempotency-Key is still being processed',
+      {},
+      1,
+    );
+  }
+  const freeInSeconds = Math.max(1, Math.ceil((lockedUntil - now) / 1000));
+  return new ProblemError(
     409,
     'idempotency_request_in_progress',
     'Request in progress',
-    'A request with this Idempotency-Key is still being processed',
+    `A request with this Idempotency-Key began ${Math.floor((now - startedAt) / 1000)} s ago and has not finished: ` +
+      `it was interrupted or is still running. The key is free for a retry in ${freeInSeconds} s at the latest`,
     {},
-    1,
+    freeInSeconds,
   );
+}
