@@ -14,7 +14,11 @@ export function revertData(error: unknown): string | undefined {
   return undefined;
 }
 
-const OUR_CONTRACTS: readonly CompiledContractName[] = ['TrustedIssuerRegistry', 'StatusListAnchor', ...CONSORTIUM_CONTRACT_NAMES];
+const OUR_CONTRACTS: readonly CompiledContractName[] = [
+  'TrustedIssuerRegistry',
+  'StatusListAnchor',
+  ...CONSORTIUM_CONTRACT_NAMES,
+];
 let interfaces: Interface[] | undefined;
 
 /** The custom error of one of our contracts that a revert's data names, or 'reverted'. */

@@ -66,6 +66,8 @@ export class EventLoopLoad {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    // Asked again later, it starts from an unsaturated window (and the entry threshold), not a stale answer.
+    this.saturated = false;
   }
 }
 

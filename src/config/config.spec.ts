@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -32,6 +33,21 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ HTTP_TRUST_PROXY: '10.0.0.0/8', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '200' }).platform.maxConnectionsPerAddress,
     ).toBe(200);
+  });
+
+  it('signs on a signing thread by default, unless cluster workers fill every core or it is turned off', () => {
+    expect(loadConfig({}).keys.signingThread).toBe(true);
+    expect(loadConfig({ KMS_SIGNING_THREAD: 'false' }).keys.signingThread).toBe(false);
+    const clustered = (workers: number, extra: Record<string, string> = {}) =>
+      loadConfig({
+        CLUSTER_WORKERS: String(workers),
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        CHAIN_RPC_URL: 'http://127.0.0.1:8545',
+        ...extra,
+      }).keys.signingThread;
+    expect(clustered(availableParallelism())).toBe(false);
+    expect(clustered(availableParallelism(), { KMS_SIGNING_THREAD: 'true' })).toBe(true);
+    if (availableParallelism() > 2) expect(clustered(2)).toBe(true);
   });
 
   it('refuses development shortcuts in production', () => {

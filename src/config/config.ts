@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { availableParallelism } from 'node:os';
 import { secretStrengthProblems } from './secret-strength.js';
 import { isChecksummedAddress, parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
 
@@ -74,7 +75,7 @@ const envSchema = z.object({
   CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 
   KMS_MASTER_KEY: base64Key32.optional(),
-  KMS_SIGNING_THREAD: bool.default(true),
+  KMS_SIGNING_THREAD: bool.optional(),
   OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   DEMO_AGENCY: bool.optional(),
 
@@ -402,7 +403,8 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     },
     keys: {
       masterKey: e.KMS_MASTER_KEY ? Buffer.from(e.KMS_MASTER_KEY, 'base64') : undefined,
-      signingThread: e.KMS_SIGNING_THREAD,
+      // Off by default when cluster workers fill every core: there is no spare core for the thread.
+      signingThread: e.KMS_SIGNING_THREAD ?? e.CLUSTER_WORKERS < availableParallelism(),
     },
     operatorApiKey: e.OPERATOR_API_KEY,
     demoAgency: e.DEMO_AGENCY ?? !e.CHAIN_RPC_URL,

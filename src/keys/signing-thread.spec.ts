@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createSecretKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { SigningThread } from './signing-thread.js';
@@ -73,5 +74,33 @@ describe('SigningThread', () => {
     signatures.forEach((signature, i) => expect(verifies(pair.publicKey, data[i]!, signature)).toBe(true));
     const late = Buffer.from('late');
     expect(verifies(pair.publicKey, late, await thread.sign(pair.privateKey, late))).toBe(true);
+  });
+
+  it('keeps no process alive once its answers are in: a process that signed and did not close it exits', async () => {
+    const child = spawn(process.execPath, ['--import', './test/support/register-ts.mjs', 'test/support/sign-and-exit.ts'], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // Not a time limit on the work: a process the thread kept alive would never exit, and is killed here.
+    const hung = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    );
+    clearTimeout(hung);
+    expect({ code, signal, output: output.trim() }).toEqual({ code: 0, signal: null, output: '64 64 64' });
+  });
+
+  it('signs a batch inline that cannot be sent to the thread (a detached buffer), rather than leaving it unanswered', async () => {
+    const pair = p256();
+    const detached = new Uint8Array(new ArrayBuffer(32));
+    const good = thread.sign(pair.privateKey, Buffer.from('fine'));
+    const bad = thread.sign(pair.privateKey, detached);
+    // Detached before the batch is sent: the message cannot carry it.
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(verifies(pair.publicKey, Buffer.from('fine'), await good)).toBe(true);
+    // What inline signing gives for it: a detached view has no bytes left.
+    expect(verifies(pair.publicKey, Buffer.alloc(0), await bad)).toBe(true);
   });
 });

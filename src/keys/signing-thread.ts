@@ -7,6 +7,10 @@ import { sign as signInline, type KeyObject } from 'node:crypto';
  */
 const ANSWERS_PER_MESSAGE = 4;
 
+/** At most this many threads started after stops within the window; beyond, signatures are inline until it passes. */
+const RESTARTS_PER_WINDOW = 3;
+const RESTART_WINDOW_MS = 60_000;
+
 /**
  * The thread's code, evaluated (no file to find from dist/, the tests or the image): it keeps the keys it
  * was given by number and answers each batch of ES256 signatures with one message.
@@ -66,20 +70,30 @@ export class SigningThread {
   /** Batches sent, by number, and how many of their jobs were answered so far (answers come in order). */
   private readonly inFlight = new Map<number, { jobs: Job[]; answered: number }>();
   private closed = false;
+  /** When recent threads stopped: a thread that keeps dying is not started again at every batch. */
+  private stops: number[] = [];
 
   /**
-   * Signs `data` (SHA-256, then ECDSA P-256) with `key`; r || s as IEEE P1363. Once closed, and for the
-   * signatures a stopped thread left unanswered, the signature is computed inline: a stop never fails one.
+   * Signs `data` (SHA-256, then ECDSA P-256) with `key`; r || s as IEEE P1363. Once closed, while no thread
+   * can be started, and for the signatures a stopped thread left unanswered, the signature is computed
+   * inline: the thread never fails a signature that inline signing would give.
    */
   sign(key: KeyObject, data: Uint8Array): Promise<Buffer> {
     if (this.closed) return settledInline(key, data);
-    const worker = this.started();
-    let id = this.keyIds.get(key);
-    if (id === undefined) {
-      id = this.nextKeyId++;
-      this.keyIds.set(key, id);
-      // Messages on one port arrive in order: the key is there before the first batch that names it.
-      worker.postMessage({ key: { id, value: key } });
+    let id: number;
+    try {
+      const worker = this.started();
+      if (!worker) return settledInline(key, data);
+      let known = this.keyIds.get(key);
+      if (known === undefined) {
+        known = this.nextKeyId++;
+        // Messages on one port arrive in order: the key is there before the first batch that names it.
+        worker.postMessage({ key: { id: known, value: key } });
+        this.keyIds.set(key, known);
+      }
+      id = known;
+    } catch {
+      return settledInline(key, data);
     }
     return new Promise<Buffer>((resolve, reject) => {
       if (this.queued.length === 0) setImmediate(() => this.send());
@@ -96,17 +110,23 @@ export class SigningThread {
     await worker?.terminate();
   }
 
-  private started(): Worker {
+  /** The running thread, a new one, or none while threads keep stopping (3 in the last minute). */
+  private started(): Worker | undefined {
     if (this.worker) return this.worker;
+    const now = Date.now();
+    this.stops = this.stops.filter((at) => now - at < RESTART_WINDOW_MS);
+    if (this.stops.length >= RESTARTS_PER_WINDOW) return undefined;
     const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'signing' });
-    // Nothing waits on an idle thread: the process may exit without closing it.
-    worker.unref();
     worker.on('message', (message: Answers) => this.answered(message));
+    // Referenced only while it owes answers (see `send`, `answered`): an idle thread keeps no process alive.
+    // After the listener: adding a 'message' listener references the thread again.
+    worker.unref();
     const stopped = () => {
       if (this.worker !== worker) return;
       // A new thread is started by the next signature; it is given its keys again.
       this.worker = undefined;
       this.keyIds = new WeakMap();
+      this.stops.push(Date.now());
       this.signUnansweredInline();
     };
     worker.on('error', stopped);
@@ -125,15 +145,32 @@ export class SigningThread {
       return;
     }
     const batch = this.nextBatch++;
+    try {
+      // Only the bytes of each view: a small Buffer is a view into a shared 8 KB pool, which a message would copy whole.
+      worker.postMessage({
+        batch,
+        jobs: jobs.map(({ key, data }) => ({
+          key,
+          data: data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data),
+        })),
+      });
+    } catch {
+      // A signing input that cannot be sent (a detached buffer): inline, where only that job fails.
+      for (const job of jobs) answerInline(job);
+      return;
+    }
+    if (this.inFlight.size === 0) worker.ref();
     this.inFlight.set(batch, { jobs, answered: 0 });
-    worker.postMessage({ batch, jobs: jobs.map(({ key, data }) => ({ key, data })) });
   }
 
   private answered({ batch, offset, answers }: Answers): void {
     const sent = this.inFlight.get(batch);
     if (!sent) return;
     sent.answered = offset + answers.length;
-    if (sent.answered >= sent.jobs.length) this.inFlight.delete(batch);
+    if (sent.answered >= sent.jobs.length) {
+      this.inFlight.delete(batch);
+      if (this.inFlight.size === 0) this.worker?.unref();
+    }
     answers.forEach((answer, i) => {
       const job = sent.jobs[offset + i]!;
       // Not `instanceof`: what a message carries is built in the thread's realm.
