@@ -6,6 +6,7 @@ import { JsonRpcProvider } from 'ethers';
 import { jest } from '@jest/globals';
 import {
   ChainBootstrap,
+  ChainClient,
   ChainStateLostError,
   EmbeddedChainNode,
   EmbeddedNodePortBusyError,
@@ -78,6 +79,16 @@ describe('chain node outage', () => {
       heldDuringReplay.push(reconciler.held);
       return ensureContracts(options);
     });
+    // Meanwhile every other reader finds the chain unavailable: a DID resolved after each replayed transaction
+    // would read part of the state (its registry, then its keys one by one).
+    const chain = app.app.get(ChainClient);
+    const waitForReceipt = chain.waitForReceipt.bind(chain);
+    const resolvedDuringReplay = new Set<number>();
+    const replayed = jest.spyOn(chain, 'waitForReceipt').mockImplementation(async (txHash, timeoutMs) => {
+      const receipt = await waitForReceipt(txHash, timeoutMs);
+      if (chain.isRebuilding) resolvedDuringReplay.add((await app.call('GET', `/1.0/identifiers/${before.agency.did}`)).status);
+      return receipt;
+    });
     const statusesSeen = new Set<string>();
     const watchAuthorisations = async () => {
       const listed = await app.operator('GET', '/operator/agencies/before-outage/authorisations');
@@ -116,7 +127,9 @@ describe('chain node outage', () => {
       return view.status === 'active' ? view : undefined;
     }, 60_000);
     replay.mockRestore();
+    replayed.mockRestore();
     expect(heldDuringReplay).toEqual([true]);
+    expect([...resolvedDuringReplay]).toEqual([503]);
     expect(reconciler.held).toBe(false);
     await watchAuthorisations();
     expect([...statusesSeen]).toEqual(['active']);

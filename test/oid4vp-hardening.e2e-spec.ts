@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { AuditLog } from '../src/audit/index.js';
 import { Database } from '../src/persistence/index.js';
+import { ChainClient, DataSharingPermissions } from '../src/chain/index.js';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet, type HeldCredential } from './support/wallet.js';
 import { answerWithVpToken } from './support/vp-answer.js';
@@ -135,6 +136,37 @@ describe('OpenID4VP hardening', () => {
     const twoIssuers = await answered(multiple, [first, foreign], (p) => ({ dl: p }));
     expect(twoIssuers.verdict.status).toBe('rejected');
     expect(twoIssuers.verdict.result.reason).toBe('the response names 2 issuers; at most 1');
+  });
+
+  it('answers 503 and keeps the request open when a credential cannot be checked now; the response sent again is judged', async () => {
+    const dcql = { credentials: [credentialQuery('dl', [{ path: ['categories'] }])] };
+    // The data-sharing answer the relying party gets, read while the chain is reachable, then replayed below:
+    // the outage this test makes is of the credential's checks only.
+    const permissions = app.app.get(DataSharingPermissions);
+    const readPermission = permissions.isPermittedOnChain.bind(permissions);
+    let permission: Awaited<ReturnType<typeof readPermission>> | undefined;
+    const permissionRead = jest
+      .spyOn(permissions, 'isPermittedOnChain')
+      .mockImplementation(async (...args) => (permission ??= await readPermission(...args)));
+    try {
+      expect((await answered(dcql, [await receive()], (p) => ({ dl: p }))).verdict.status).toBe('verified');
+      // An agency no check has seen yet: its DID keys and authorisation must be read from the chain.
+      const freshKey = (await createActiveAgency(app, 'dmv-unseen', 'Unseen DMV', ['driving-licence'])).apiKey;
+      const held = await receive(freshKey);
+      const created = await createRequest(dcql);
+      const resolved = await citizen.resolveRequest(created.body.link);
+      const vpToken = { dl: [await citizen.present(held, resolved)] };
+      // The chain refuses every reader but its rebuild (as while the embedded node replays its journal).
+      const unreachable = await app.app.get(ChainClient).rebuilding(() => citizen.submit(resolved, vpToken));
+      expect(unreachable.status).toBe(503);
+      expect(unreachable.body.error).toBe('temporarily_unavailable');
+      expect((await verdict(created.body.id)).status).toBe('pending');
+      const again = await citizen.submit(resolved, vpToken);
+      expect(again.status).toBe(200);
+      expect((await verdict(created.body.id)).status).toBe('verified');
+    } finally {
+      permissionRead.mockRestore();
+    }
   });
 
   it('issues and revokes relying-party API keys; a revoked key is refused at once', async () => {

@@ -139,7 +139,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     this.consortiumTimer.unref();
     this.events.start();
     this.reconciler.start(this.options.reconcileMs ?? 30_000);
-    this.options.embeddedNode?.onCrash(() => void this.recoverEmbeddedNode(this.options.embeddedNode!));
+    this.options.embeddedNode?.onCrash(() => this.onEmbeddedNodeCrash(this.options.embeddedNode!));
   }
 
   /**
@@ -147,6 +147,18 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
    * the journal. Meanwhile the outbox keeps accepting writes, and the worker sends them afterwards:
    * it is paused until the replay is done, or a new write could land before the contracts exist.
    */
+  private recovery: Promise<void> | undefined;
+  private crashedDuringRecovery = false;
+
+  /** One recovery at a time: a node that dies again while being restored makes the running one start over. */
+  private onEmbeddedNodeCrash(node: EmbeddedChainNode): void {
+    if (this.recovery) {
+      this.crashedDuringRecovery = true;
+      return;
+    }
+    this.recovery = this.recoverEmbeddedNode(node).finally(() => (this.recovery = undefined));
+  }
+
   private async recoverEmbeddedNode(node: EmbeddedChainNode): Promise<void> {
     this.logger.error('embedded chain node died; restarting it');
     // Until the journal is replayed, the node answers with part of the state: nothing is reconciled from it.
@@ -157,8 +169,13 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
       await new Promise((resolve) => setTimeout(resolve, restartDelayMs(this.options.embeddedRestartMs, attempt)));
       if (this.closed) return;
       try {
-        await node.restart();
-        await this.ensureContracts(this.options);
+        this.crashedDuringRecovery = false;
+        // Every other request to the chain is refused as unavailable until the state is whole again.
+        await this.chain.rebuilding(async () => {
+          await node.restart();
+          await this.ensureContracts(this.options);
+        });
+        if (this.crashedDuringRecovery) continue; // died again meanwhile: what was replayed is gone
         this.logger.warn({ attempt }, 'embedded chain node restored');
         this.worker.start();
         this.reconciler.release();

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   FetchRequest,
   JsonRpcProvider,
@@ -88,8 +89,16 @@ class ResilientJsonRpcProvider extends JsonRpcProvider {
     chainId: number,
     options: JsonRpcApiProviderOptions,
     private readonly readRetries: number,
+    /** Whether this request must be refused: the chain is being rebuilt and the caller is not the rebuild. */
+    private readonly refused: () => boolean,
   ) {
     super(request, chainId, options);
+  }
+
+  // `send`, not `_send`: it runs in the caller's async context (`_send` runs from ethers' batching timer).
+  override async send(method: string, params: unknown[] | Record<string, unknown>): Promise<unknown> {
+    if (this.refused()) throw new ChainUnavailableError('rebuilding');
+    return super.send(method, params as never);
   }
 
   override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
@@ -116,6 +125,11 @@ class ResilientJsonRpcProvider extends JsonRpcProvider {
 export class ChainClient {
   readonly provider: JsonRpcProvider;
   private readonly agent: HttpAgent;
+  /** Set while the chain's state is being rebuilt (see `rebuilding`); the rebuild's own requests carry it. */
+  private readonly rebuild: { context: AsyncLocalStorage<true>; active: boolean } = {
+    context: new AsyncLocalStorage(),
+    active: false,
+  };
 
   constructor(
     readonly rpcUrl: string,
@@ -135,8 +149,28 @@ export class ChainClient {
       chainId,
       { staticNetwork: true, cacheTimeout: -1, polling: true },
       options.readRetries ?? 2,
+      () => this.rebuild.active && this.rebuild.context.getStore() === undefined,
     );
     this.provider.pollingInterval = pollMs;
+  }
+
+  /**
+   * Runs `work` (restarting a node and replaying its journal) while every other request to the chain is
+   * refused as unavailable (`rebuilding`): meanwhile the node answers with part of the state, and a read of it
+   * would be believed (an authorisation not replayed yet reads as withdrawn, a DID as having no keys).
+   */
+  async rebuilding<T>(work: () => Promise<T>): Promise<T> {
+    this.rebuild.active = true;
+    try {
+      return await this.rebuild.context.run(true, work);
+    } finally {
+      this.rebuild.active = false;
+    }
+  }
+
+  /** Whether the chain's state is being rebuilt (every request but the rebuild's is refused). */
+  get isRebuilding(): boolean {
+    return this.rebuild.active;
   }
 
   /** The latest block number, or ChainUnavailableError if the node does not answer. */

@@ -98,7 +98,10 @@ export class DepartmentApprovals {
       const application = await this.chain.application(open.applicationId);
       const policy = application && (await policyOf(application.policyId));
       const mine = application && (await this.chain.decisions(open.applicationId)).find((decision) => decision.department === me);
-      if (!application || !policy || application.outcome !== 'Pending' || (mine && mine.decision !== 'None')) {
+      // Its submission was logged, so a node that knows no such application (or policy) is behind, not final:
+      // the entry stays open for a node that has caught up. Only a settled application or our decision closes it.
+      if (!application || !policy) continue;
+      if (application.outcome !== 'Pending' || (mine && mine.decision !== 'None')) {
         await this.inboxEntries.close(open.applicationId);
         continue;
       }
