@@ -55,7 +55,6 @@ export interface ChainOptions {
   reconcileMs?: number;
 }
 
-/** Makes sure the contracts we rely on exist on the configured chain before the service takes traffic. */
 /** Our contracts are not on the chain we were given: nothing to wait for, and nothing we can repair alone. */
 export class ChainStateLostError extends Error {
   constructor(message: string) {
@@ -64,6 +63,7 @@ export class ChainStateLostError extends Error {
   }
 }
 
+/** Makes sure the contracts we rely on exist on the configured chain before the service takes traffic. */
 @Injectable()
 export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChainBootstrap');
@@ -142,11 +142,6 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     this.options.embeddedNode?.onCrash(() => this.onEmbeddedNodeCrash(this.options.embeddedNode!));
   }
 
-  /**
-   * The embedded node is our child process: when it dies we start it again and rebuild its state from
-   * the journal. Meanwhile the outbox keeps accepting writes, and the worker sends them afterwards:
-   * it is paused until the replay is done, or a new write could land before the contracts exist.
-   */
   private recovery: Promise<void> | undefined;
   private crashedDuringRecovery = false;
 
@@ -159,6 +154,11 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     this.recovery = this.recoverEmbeddedNode(node).finally(() => (this.recovery = undefined));
   }
 
+  /**
+   * The embedded node is our child process: when it dies we start it again and rebuild its state from
+   * the journal. Meanwhile the outbox keeps accepting writes, and the worker sends them afterwards:
+   * it is paused until the replay is done, or a new write could land before the contracts exist.
+   */
   private async recoverEmbeddedNode(node: EmbeddedChainNode): Promise<void> {
     this.logger.error('embedded chain node died; restarting it');
     // Until the journal is replayed, the node answers with part of the state: nothing is reconciled from it.

@@ -53,7 +53,7 @@ export {
 export { didJwk, jwkFromDidJwk } from './did-jwk.js';
 export { verifyPresentation, holderKey, type PresentationResult, type PresentationExpectations } from './verify-presentation.js';
 export { verifyCredentialDocument, verifyPresentationDocument, type CredentialProofOptions } from './verify-document.js';
-export { UNAVAILABLE_REASONS } from './verify-common.js';
+export { couldNotBeChecked, UNAVAILABLE_REASONS } from './verify-common.js';
 export {
   parseTrustAnchors,
   trustX5c,

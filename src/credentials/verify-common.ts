@@ -149,6 +149,13 @@ export class VerifierDependencyUnavailable extends Error {
 /** Reasons of checks that could not be made: the request is answered 503, never as verified or refused. */
 export const UNAVAILABLE_REASONS = ['unavailable', 'chain_unavailable', 'did_unavailable'];
 
+/** Whether a credential's or a presentation's result (its credentials' checks too) has a check that could not be made. */
+export function couldNotBeChecked(result: { checks: Check[]; credentials?: { checks: Check[] }[] }): boolean {
+  return [...result.checks, ...(result.credentials ?? []).flatMap((credential) => credential.checks)].some(
+    (check) => !check.passed && UNAVAILABLE_REASONS.includes(check.reason ?? ''),
+  );
+}
+
 /** Runs a context call; a throw becomes the reason of a check that could not be completed (fail closed). */
 export async function attempt<T>(call: () => Promise<T>): Promise<{ value: T } | { unavailable: string }> {
   try {

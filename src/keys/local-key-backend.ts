@@ -48,10 +48,10 @@ export class LocalKeyBackend implements KeyBackend {
    *   while the event loop is saturated; `always` (tests); `false`: always inline.
    */
   constructor(masterKey: Buffer, options: { signingThread?: 'when-busy' | 'always' | false } = {}) {
+    if (masterKey.length !== 32) throw new Error('The KMS master key must be 32 bytes');
     const mode = options.signingThread ?? 'when-busy';
     this.thread = mode === false ? undefined : new SigningThread();
     this.handOver = mode === 'always' ? () => true : () => signingLoad.isSaturated();
-    if (masterKey.length !== 32) throw new Error('The KMS master key must be 32 bytes');
     this.dataKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'chancery local kms v1', 32));
     this.masterKeyId = createHash('sha256').update(this.dataKey).digest('hex').slice(0, 8);
     this.appDataKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'chancery app data v1', 32));

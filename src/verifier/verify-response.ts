@@ -1,4 +1,4 @@
-import { UNAVAILABLE_REASONS, type Check, type PresentationResult, type VerificationResult } from '../credentials/index.js';
+import { couldNotBeChecked, type Check, type PresentationResult, type VerificationResult } from '../credentials/index.js';
 import { merged } from '../common/index.js';
 
 /** VCDM 2.0 §7.1 problem types; checks without one get ours. */
@@ -50,7 +50,7 @@ export function verifyResponse(result: VerificationResult | PresentationResult):
   const errors = failed.map(({ check, index }) => problemOf(check, index));
   const status = result.verified
     ? 200
-    : failed.some(({ check }) => UNAVAILABLE_REASONS.includes(check.reason ?? ''))
+    : couldNotBeChecked(result)
       ? 503
       : failed.some(({ check }) => check.check === 'format' || check.check === 'data_model')
         ? 400

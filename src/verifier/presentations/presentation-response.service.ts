@@ -3,7 +3,7 @@ import type { Jwk } from '@openid4vc/oauth2';
 import type { Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { OAuthError, randomToken } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
-import { Catalogue, UNAVAILABLE_REASONS, type PresentationResult } from '../../credentials/index.js';
+import { Catalogue, couldNotBeChecked } from '../../credentials/index.js';
 import { DataSharingPermissions } from '../../chain/index.js';
 import { Database } from '../../persistence/index.js';
 import {
@@ -178,7 +178,7 @@ export class PresentationResponseService {
     // A check that could not be made (chain or DID host unreachable, the chain being rebuilt) is no verdict:
     // nothing is stored and the request stays open for the wallet to send its response again (as the VC-API
     // answers 503, ADR 12), instead of a rejection recorded for good.
-    if (verified.some(({ result }) => couldNotCheck(result))) {
+    if (verified.some(({ result }) => couldNotBeChecked(result))) {
       throw new OAuthError(
         503,
         'temporarily_unavailable',
@@ -211,11 +211,4 @@ async function encryptedWalletError(
   return typeof payload === 'object' && payload !== null && isErrorResponse(payload as Record<string, unknown>)
     ? (payload as Record<string, unknown>)
     : undefined;
-}
-
-/** Whether a presentation's result failed only because a check could not be made now. */
-function couldNotCheck(result: PresentationResult): boolean {
-  return [...result.checks, ...result.credentials.flatMap((credential) => credential.checks)].some(
-    (check) => !check.passed && UNAVAILABLE_REASONS.includes(check.reason ?? ''),
-  );
 }
