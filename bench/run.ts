@@ -97,7 +97,7 @@ async function once(): Promise<Measured[]> {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );
-  const ceiling = rawCeiling();
+  const ceiling = await rawCeiling();
   console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);
   const library = await libraryFloor(Math.min(N, 500), Math.min(WARMUP, 1500));
   const bare = await bareNestRoute(N, CONCURRENCY, WARMUP);

@@ -171,20 +171,25 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
     const before = issuance.groupCommitStats;
     const walSync = app.get(Database).walSync;
     const flushesBefore = { n: walSync?.flushes ?? 0, ms: walSync?.flushMs ?? 0 };
+    const signatures = app.get<LocalKeyBackend>(KEY_BACKEND, { strict: false }).signatures;
+    const signedBefore = { ...signatures };
+    let pauses: GcPauses | undefined;
     const { result: issueRate, nearCeiling: issueCeiling } = await bracketed('sign', () =>
-      profiled(options.profileDir, `${options.label}-issue`, () =>
-        inProcess(n, concurrency, async () => issued.push(await issueOne(format))),
-      ),
+      profiled(options.profileDir, `${options.label}-issue`, () => {
+        pauses = new GcPauses();
+        return inProcess(n, concurrency, async () => issued.push(await issueOne(format)));
+      }),
     );
     const after = issuance.groupCommitStats;
-    if (walSync) {
-      const n = walSync.flushes - flushesBefore.n;
-      console.log(
-        `  ${options.label}: ${after.groups - before.groups} group commits, ${n} WAL flushes, ` +
-          `mean flush ${((walSync.flushMs - flushesBefore.ms) / Math.max(1, n)).toFixed(2)} ms, ` +
-          `event loop busy ${(issueRate.busy * 100).toFixed(0)} %`,
-      );
-    }
+    const flushes = walSync
+      ? `${walSync.flushes - flushesBefore.n} WAL flushes, mean flush ` +
+        `${((walSync.flushMs - flushesBefore.ms) / Math.max(1, walSync.flushes - flushesBefore.n)).toFixed(2)} ms, `
+      : '';
+    console.log(
+      `  ${options.label}: in-process issue x${concurrency}, ${after.groups - before.groups} group commits, ${flushes}` +
+        `event loop busy ${(issueRate.busy * 100).toFixed(0)} %, signatures on the signing thread ` +
+        `${percentOf(signatures.onThread - signedBefore.onThread, signatures.inline - signedBefore.inline)} %, ${pauses?.stop()}`,
+    );
     const groupSize = (after.jobs - before.jobs) / Math.max(1, after.groups - before.groups);
     rows.push({
       label: `issue ${format}, in-process x${concurrency} (group ${groupSize.toFixed(1)})`,
