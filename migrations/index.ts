@@ -24,6 +24,7 @@ import { PresentationRequestPurpose1767200000000 } from './1767200000000-Present
 import { CitizenLoginGrant1767300000000 } from './1767300000000-CitizenLoginGrant.js';
 import { PresentationRequestPurgedIndex1767400000000 } from './1767400000000-PresentationRequestPurgedIndex.js';
 import { StatusEntriesFlaggedIndex1767500000000 } from './1767500000000-StatusEntriesFlaggedIndex.js';
+import { AuthorisationNotify1767600000000 } from './1767600000000-AuthorisationNotify.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -53,4 +54,5 @@ export const migrations = [
   CitizenLoginGrant1767300000000,
   PresentationRequestPurgedIndex1767400000000,
   StatusEntriesFlaggedIndex1767500000000,
+  AuthorisationNotify1767600000000,
 ];

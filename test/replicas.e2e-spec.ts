@@ -123,6 +123,39 @@ describe('two replicas on one database and one chain', () => {
     }
   });
 
+  it('refuses issuance on one replica as soon as the other queues a withdrawal, before the chain has it', async () => {
+    // Agency 3 is authorised for driving licences and issued on A in the previous test: A remembers it active.
+    const agency = agencies[3]!;
+    const issueOnA = () =>
+      a.call('POST', '/credentials/issue', {
+        token: agency.apiKey,
+        body: {
+          credential: { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE },
+          options: { format: 'dc+sd-jwt' },
+        },
+      });
+    expect((await issueOnA()).status).toBe(201);
+    // Nothing reaches the chain meanwhile, so no registry event can tell A: only the shared database can.
+    for (const replica of [a, b]) await replica.app.get(OutboxWorker).stop();
+    try {
+      expect((await b.operator('DELETE', `/operator/agencies/${agency.id}/authorisations/driving-licence`)).status).toBe(200);
+      // Without the authorisations' change feed A went on issuing until the withdrawal was mined, or for 30 s.
+      const refused = await eventually(async () => {
+        const answer = await issueOnA();
+        return answer.status === 201 ? undefined : answer;
+      }, 5_000);
+      expect(refused.status).toBe(403);
+      expect(refused.body.type).toBe('urn:chancery:problem:not_authorised_for_type');
+    } finally {
+      for (const replica of [a, b]) replica.app.get(OutboxWorker).start();
+    }
+    // Granted again through A for the tests that follow; both replicas issue once it is mined.
+    expect((await a.operator('PUT', `/operator/agencies/${agency.id}/authorisations/driving-licence`)).status).toBe(200);
+    await outboxSettled(a);
+    await eventually(async () => ((await authorisations(b, agency.id))['driving-licence'] === 'active' ? true : undefined));
+    await eventually(async () => ((await issueOnA()).status === 201 ? true : undefined));
+  });
+
   it('revokes in bulk on one replica while the other suspends: both see it at once, every served list equals its anchor', async () => {
     type Issued = { id: string; credential: string; agency: (typeof agencies)[number] };
     const issued: Issued[] = [];

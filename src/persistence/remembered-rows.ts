@@ -37,6 +37,11 @@ export class RememberedRows<V extends object> {
     }
   }
 
+  /** How many rows are remembered now (tests). */
+  get size(): number {
+    return this.rows.size;
+  }
+
   /** Whether anything can be remembered at all. */
   get watching(): boolean {
     return this.feeds.length > 0;

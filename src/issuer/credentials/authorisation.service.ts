@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { BoundedCache, notFound, ProblemError } from '../../common/index.js';
+import { notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import {
   ChainEvents,
@@ -26,9 +26,6 @@ export interface AuthorisationView {
 
 const authorisationRef = (agencyId: string, typeId: string) => `authorisation:${agencyId}:${typeId}`;
 
-/** Active authorisations kept in memory; the TTL bounds what another replica's local write leaves stale. */
-const ACTIVE_CACHE = { maxEntries: 10_000, ttlMs: 30_000 };
-
 /**
  * Grants and withdraws an agency's authorisation for a credential type. The chain's trusted-issuer
  * registry is the source of truth for verifiers; the database mirrors it for issuance decisions.
@@ -36,15 +33,6 @@ const ACTIVE_CACHE = { maxEntries: 10_000, ttlMs: 30_000 };
 @Injectable()
 export class AuthorisationService implements OnApplicationBootstrap {
   private readonly logger = new Logger('AuthorisationService');
-  /**
-   * (agency, type) pairs known active, so issuing reads no authorisation row. Emptied by every local
-   * write of an authorisation and by every chain event of the watched registries (a grant or a
-   * withdrawal mined by any replica); only active answers are kept, so a grant is never hidden. Concurrent
-   * misses share one read, and a read that overlapped the emptying is answered but not kept (it may predate
-   * the withdrawal that emptied the cache).
-   */
-  private readonly active = new BoundedCache<{ status: AuthorisationStatus | undefined }>(ACTIVE_CACHE);
-
   constructor(
     private readonly db: Database,
     private readonly agencies: AgencyService,
@@ -135,11 +123,11 @@ export class AuthorisationService implements OnApplicationBootstrap {
 
   /** Refuses issuance unless the agency's authorisation for the type is anchored on chain. */
   async assertMayIssue(agencyId: string, typeId: string): Promise<void> {
-    const { status } = await this.active.get(
-      `${agencyId}:${typeId}`,
-      async () => ({ status: (await this.repository.authorisation(agencyId, typeId))?.status }),
-      (read) => (read.status === 'active' ? Number.POSITIVE_INFINITY : 0),
-    );
+    // Remembered while active (CredentialRepository.authorisationStatus): forgotten when any replica changes the
+    // row (the table's change feed), when this one does (forgetActive, at its commit) and on every chain event of
+    // the watched registries (a grant or withdrawal voted by other members); a read that overlapped any of these
+    // is answered but not kept.
+    const status = await this.repository.authorisationStatus(agencyId, typeId);
     if (status === 'active') return;
     const detail =
       status === 'granting'
@@ -178,12 +166,12 @@ export class AuthorisationService implements OnApplicationBootstrap {
   }
 
   private forgetActive(): void {
-    this.active.deleteWhere(() => true);
+    this.repository.forgetAuthorisations();
   }
 
-  /** How many active authorisations are cached (for tests and the bench). */
+  /** How many active authorisations are remembered (for tests and the bench). */
   get cachedActive(): number {
-    return this.active.size;
+    return this.repository.rememberedAuthorisations;
   }
 
   /**

@@ -1,10 +1,56 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type SqlPart, type Tx } from '../../persistence/index.js';
+import { SingleFlight } from '../../common/index.js';
+import { Database, type RememberedRows, type SqlPart, type Tx, type WatchedTable } from '../../persistence/index.js';
 import { AgencyAuthorisationEntity, IssuedCredentialEntity, type AuthorisationStatus } from './credential.entity.js';
+
+/** The authorisations table as change feeds watch it (PostgreSQL: migration 1767600000000). */
+export const AGENCY_AUTHORISATIONS: WatchedTable = {
+  channel: 'chancery_agency_authorisations',
+  table: 'agency_authorisations',
+  keySql: "ROW.agency_id || ':' || ROW.type_id",
+};
+
+/**
+ * Active authorisations by `agency:type`, remembered between issuances while the table's change feed vouches
+ * for them: a withdrawal queued through any replica (or a row changed by hand) is dropped when its
+ * notification arrives (PostgreSQL) or at once (SQLite), through this replica at its commit. The TTL bounds
+ * what a lost notification could leave; only active rows are remembered, so a grant is never hidden.
+ */
+const activeAuthorisationsOf = (db: Database): RememberedRows<{ status: 'active' }> =>
+  db.remembered<{ status: 'active' }>('agency-authorisations', [{ table: AGENCY_AUTHORISATIONS, keyed: true }], {
+    max: 10_000,
+    ttlMs: 30_000,
+  });
 
 @Injectable()
 export class CredentialRepository {
+  /** Reads of one authorisation in flight, shared by the issuances that miss at once (per generation, see AgencyRepository). */
+  private readonly statusReads = new SingleFlight<AuthorisationStatus | undefined>();
+
   constructor(private readonly db: Database) {}
+
+  /** An authorisation's status: from memory while it is active and the change feed vouches for it, else read. */
+  authorisationStatus(agencyId: string, typeId: string): Promise<AuthorisationStatus | undefined> {
+    const remembered = activeAuthorisationsOf(this.db);
+    const key = `${agencyId}:${typeId}`;
+    if (remembered.get(key)) return Promise.resolve('active');
+    const mark = remembered.mark();
+    return this.statusReads.run(`${mark} ${key}`, async () => {
+      const status = (await this.authorisation(agencyId, typeId))?.status;
+      if (status === 'active') remembered.remember(key, { status }, mark);
+      return status;
+    });
+  }
+
+  /** Forgets every remembered authorisation: something this replica cannot see in the table changed (the chain). */
+  forgetAuthorisations(): void {
+    activeAuthorisationsOf(this.db).forget();
+  }
+
+  /** How many active authorisations are remembered (tests). */
+  get rememberedAuthorisations(): number {
+    return activeAuthorisationsOf(this.db).size;
+  }
 
   authorisation(agencyId: string, typeId: string, tx?: Tx): Promise<AgencyAuthorisationEntity | null> {
     return this.db.use(tx, (m) => m.getRepository(AgencyAuthorisationEntity).findOneBy({ agencyId, typeId }));
