@@ -1,3 +1,5 @@
+import { ChainBootstrap, OutboxEntity } from '../src/chain/index.js';
+import { AgencyAuthorisationEntity } from '../src/issuer/index.js';
 import { Database } from '../src/persistence/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { holdNextCall } from './support/hold.js';
@@ -222,6 +224,31 @@ describe('review hardening: two replicas', () => {
       return chain.consortium.governance === founded.body.governance ? true : undefined;
     });
     expect((await b.operator('GET', '/operator/chain')).body.consortium.issuerRegistry).toBe(founded.body.issuerRegistry);
+  });
+
+  it('an authorisation changed through a replica right after the other founded a new consortium is proposed to the new one', async () => {
+    const { agency } = await createActiveAgency(b, 'consortium-switch');
+    // B follows a recorded consortium every reconcile period (200 ms here): stopped, so B's copy stays the old one.
+    const bootstrap = b.app.get(ChainBootstrap);
+    clearInterval((bootstrap as unknown as { consortiumTimer: NodeJS.Timeout }).consortiumTimer);
+    const founded = await a.operator('POST', '/operator/consortium/init', { founders: [], threshold: 1 });
+    expect(founded.status).toBe(200);
+    expect(bootstrap.consortium.governance).not.toBe(founded.body.governance);
+
+    const granted = await b.operator('PUT', `/operator/agencies/${agency.id}/authorisations/driving-licence`);
+    expect(granted.status).toBe(200);
+    const db = b.app.get(Database);
+    const row = await db.use(undefined, (m) =>
+      m.getRepository(AgencyAuthorisationEntity).findOneByOrFail({ agencyId: agency.id, typeId: 'driving-licence' }),
+    );
+    const write = await db.use(undefined, (m) => m.getRepository(OutboxEntity).findOneByOrFail({ id: row.outboxId }));
+    // Without the look at the recorded consortium the proposal went to the old governance, and B's reconciler
+    // then found no such authorisation in the new registry and set it to withdrawn.
+    expect(write.toAddress?.toLowerCase()).toBe(founded.body.governance.toLowerCase());
+    await eventually(async () => {
+      const list = (await b.operator('GET', `/operator/agencies/${agency.id}/authorisations`)).body as { status: string }[];
+      return list[0]?.status === 'active' ? true : undefined;
+    });
   });
 
   it("the OpenID Provider's per-IP limits count the spellings its router accepts (case, trailing slash) as one endpoint", async () => {

@@ -153,7 +153,7 @@ export class ConsortiumService {
 
   /** The joint-approval policies (issue 16), newest first, at most APPROVAL_POLICY_LIST_MAX; retired ones too. */
   async approvalPolicies(): Promise<PolicyRecord[]> {
-    const to = this.bootstrap.consortium.jointApproval;
+    const to = (await this.bootstrap.syncConsortium()).jointApproval;
     const approval = contractInterface('JointApproval');
     const count = approval.decodeFunctionResult(
       'policyCount',

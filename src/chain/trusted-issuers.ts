@@ -61,7 +61,9 @@ export class TrustedIssuerRegistry {
     const expiresAt = Math.floor(Date.now() / 1000) + AUTHORISATION_PROPOSAL_LIFETIME_SECONDS;
     return {
       signerKeyId: await this.bootstrap.governorKeyId(),
-      to: this.bootstrap.consortium.governance,
+      // The consortium recorded now, not this replica's copy: another replica may have founded or joined one
+      // since (the copy follows within a reconcile period; a proposal sent to the old governance is lost).
+      to: (await this.bootstrap.syncConsortium()).governance,
       data: proposeCall(authorisationAction(issuerAddress, typeId, authorised), expiresAt),
       purpose: authorised ? 'trust:authorise' : 'trust:withdraw',
       ref,
@@ -72,7 +74,7 @@ export class TrustedIssuerRegistry {
   async proposalOpen(issuerAddress: string, typeId: string, authorised: boolean): Promise<boolean> {
     const { kind, args } = encodeProposal(authorisationAction(issuerAddress, typeId, authorised));
     const contentHash = keccak256(AbiCoder.defaultAbiCoder().encode(['uint8', 'bytes'], [kind, args]));
-    const to = this.bootstrap.consortium.governance;
+    const to = (await this.bootstrap.syncConsortium()).governance;
     const idResult = await this.chain.provider.call({
       to,
       data: governance().encodeFunctionData('proposalByContent', [contentHash]),
@@ -86,7 +88,7 @@ export class TrustedIssuerRegistry {
   async isAuthorised(issuerAddress: string, typeId: string): Promise<boolean> {
     const key = `${issuerAddress.toLowerCase()}:${typeId}`;
     const { authorised } = await this.cache.get(key, async () => {
-      return { authorised: await this.isAuthorisedOnChain(issuerAddress, typeId) };
+      return { authorised: await this.readRegistry(this.bootstrap.consortium.issuerRegistry, issuerAddress, typeId) };
     });
     return authorised;
   }
@@ -103,11 +105,19 @@ export class TrustedIssuerRegistry {
     }
   }
 
-  /** The registry's current answer, bypassing every cache (for the reconciler). */
+  /**
+   * The registry's current answer, bypassing every cache (for the reconciler): the registry of the consortium
+   * recorded now, so a replica settling authorisations right after another one switched consortium does not
+   * compare them with the old registry.
+   */
   async isAuthorisedOnChain(issuerAddress: string, typeId: string): Promise<boolean> {
+    return this.readRegistry((await this.bootstrap.syncConsortium()).issuerRegistry, issuerAddress, typeId);
+  }
+
+  private async readRegistry(registry: string, issuerAddress: string, typeId: string): Promise<boolean> {
     const contract = issuerRegistry();
     const data = contract.encodeFunctionData('isAuthorised', [issuerAddress, credentialTypeKey(typeId)]);
-    const result = await this.chain.provider.call({ to: this.bootstrap.consortium.issuerRegistry, data });
+    const result = await this.chain.provider.call({ to: registry, data });
     return Boolean(contract.decodeFunctionResult('isAuthorised', result)[0]);
   }
 }
