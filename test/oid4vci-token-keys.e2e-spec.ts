@@ -68,10 +68,23 @@ describe('OID4VCI access-token keys across replicas', () => {
     const c = await replica(1);
     expect((await c.tokenKeys[0]!.active()).map((key) => key.kid)).toEqual([ra.kid, first.kid]);
     expect((await c.tokenKeys[0]!.byKid(first.kid))?.generation).toBe(1);
-    // A key drops out once its grace period is over (generation 2, with no grace); generation 1 keeps its own.
+    // A replica that read the keys just before another one rotated: a token signed with the new key reaches
+    // it at once, and is not refused for coming within a second of that read (the kid is read again).
+    await a.tokenKeys[0]!.byKid(first.kid);
+    const freshRead = jest.spyOn(a.repository, 'active');
+    await (a.tokenKeys[0] as unknown as { reload(): Promise<void> }).reload();
+    const rotated = await b.tokenKeys[0]!.rotate(600);
+    try {
+      expect((await a.tokenKeys[0]!.byKid(rotated.kid))?.generation).toBe(3);
+      expect(freshRead).toHaveBeenCalledTimes(2);
+    } finally {
+      freshRead.mockRestore();
+    }
+    // A key drops out once its grace period is over (generation 3, retired by the rotation to 4 with no grace);
+    // generations 1 and 2 keep their own.
     await a.tokenKeys[0]!.rotate(0);
     const d = await replica(1);
-    expect((await d.tokenKeys[0]!.active()).map((key) => key.generation)).toEqual([3, 1]);
+    expect((await d.tokenKeys[0]!.active()).map((key) => key.generation)).toEqual([4, 2, 1]);
   });
 
   it('reads the keys once for a burst of requests, when the view expires and for unknown kids', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import type { Jwk } from '@openid4vc/oauth2';
 import { merged } from '../../common/index.js';
@@ -65,16 +66,25 @@ export class TokenKeys {
     return (await this.active())[0]!;
   }
 
-  /** The active key named `kid`, reading the database again when this replica does not know it yet. */
+  /**
+   * The active key named `kid`, reading the database again when this replica does not know it yet: it may be
+   * a key another replica has just rotated to (a token it signed can reach this one at once), or a forgery.
+   * The keys are read again at most once a second, shared by every unknown kid meanwhile (a burst of junk
+   * tokens costs one query a second, and waits for it); a read that started before the caller asked may
+   * predate the rotation, so the answer comes from a read that started after.
+   */
   async byKid(kid: string): Promise<TokenKey | undefined> {
+    const find = () => this.cache?.keys.find((key) => key.kid === kid);
     const known = (await this.active()).find((key) => key.kid === kid);
     if (known) return known;
-    // An unknown kid is usually a forgery: asked again at most once a second (a read in flight is waited
-    // for), so a burst of junk tokens costs one query, not one each.
+    const askedAt = Date.now();
     if (this.refreshing) await this.refreshing;
-    else if (Date.now() - this.lastReadStartedAt >= 1_000) await this.refresh();
-    else return undefined;
-    return this.cache!.keys.find((key) => key.kid === kid);
+    if (this.lastReadStartedAt >= askedAt) return find();
+    const wait = this.lastReadStartedAt + 1_000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (this.refreshing) await this.refreshing;
+    if (this.lastReadStartedAt < askedAt) await this.refresh();
+    return find();
   }
 
   /** Makes sure an active key exists; safe to call concurrently from any number of replicas. */
