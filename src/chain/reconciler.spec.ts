@@ -1,4 +1,4 @@
-import { Reconciler } from './reconciler.js';
+import { reconcileLeaseMs, Reconciler } from './reconciler.js';
 import type { JobLeases } from './leases.js';
 
 /** A lease this replica always gets: the reconciler's own rules are what is tested here. */
@@ -44,5 +44,20 @@ describe('Reconciler', () => {
     expect(await reconciler.runOnce()).toBe(false);
     expect(ran).toEqual(['first']);
     await reconciler.onApplicationShutdown();
+  });
+
+  it('holds its lease one period and at most 15 s more, so a killed holder stops repairs for 45 s at the default period, not 90', async () => {
+    const asked: number[] = [];
+    const leases = { acquire: async (_name: string, ms: number) => (asked.push(ms), true), release: async () => undefined };
+    const reconciler = new Reconciler(leases as unknown as JobLeases);
+    reconciler.start(30_000);
+    try {
+      expect(await reconciler.runOnce()).toBe(true);
+      expect(asked).toEqual([45_000]);
+    } finally {
+      await reconciler.onApplicationShutdown();
+    }
+    expect(reconcileLeaseMs(200)).toBe(600);
+    expect(reconcileLeaseMs(5_000)).toBe(15_000);
   });
 });

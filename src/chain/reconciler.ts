@@ -9,6 +9,12 @@ export interface ReconcileStep {
 }
 
 const LEASE_NAME = 'reconciler';
+/**
+ * How long the lease outlives the period: the holder renews it at every round, and a replica killed while
+ * holding it keeps the others from repairing anything until it runs out (an agency whose activation it was
+ * settling stays `anchoring` meanwhile). Three periods for short ones (tests), at most 15 s beyond one period.
+ */
+export const reconcileLeaseMs = (intervalMs: number) => Math.min(intervalMs * 3, intervalMs + 15_000);
 
 /**
  * Runs the registered reconcile steps periodically, on one replica at a time (a database lease).
@@ -78,8 +84,9 @@ export class Reconciler implements OnApplicationShutdown {
 
   private async round(): Promise<boolean> {
     if (this.holding) return false;
-    // The lease outlives a round by a margin so the holder keeps it while it is alive.
-    if (!(await this.leases.acquire(LEASE_NAME, this.intervalMs * 3))) return false;
+    // The lease outlives a period by a margin so the holder keeps it while it is alive; rounds are idempotent,
+    // so one that outlasts the lease and overlaps another replica's does no harm.
+    if (!(await this.leases.acquire(LEASE_NAME, reconcileLeaseMs(this.intervalMs)))) return false;
     for (const step of this.steps) {
       // Held during the round (the node died meanwhile): the remaining steps would read a partial chain.
       if (this.holding) return false;
