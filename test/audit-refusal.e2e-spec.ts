@@ -118,4 +118,27 @@ describe('audit anchoring refuses when the contract and the database disagree', 
     expect((await app.operator('POST', '/operator/audit/anchors')).body.anchor).toBeNull();
     expect((await anchorRows()).map((anchor) => anchor.status)).toEqual(['mined', 'mined']);
   });
+
+  it('clears a refusal once another replica anchored past it, though nothing is left for this one to anchor', async () => {
+    const rows = await anchorRows();
+    const last = rows.at(-1)!;
+    await db.use(undefined, (m) => m.getRepository(AuditAnchorEntity).delete({ id: last.id }));
+    expect((await app.operator('POST', '/operator/audit/anchors')).body.refused).toEqual(
+      expect.objectContaining({ fromSeq: last.fromSeq, expected: last.toSeq + 1 }),
+    );
+    expect(await refusedGauge(app)).toBe(1);
+    await db.use(undefined, (m) => m.getRepository(AuditAnchorEntity).insert(last));
+
+    // Another replica anchors what came since (and settles it): this one finds nothing left to anchor.
+    replica = await startTestApp({ AUDIT_ANCHOR_INTERVAL_MS: '0' }, { replicaOf: app });
+    await registerParty(replica, 'Fourth party');
+    expect((await replica.operator('POST', '/operator/audit/anchors')).body.anchor.fromSeq).toBe(last.toSeq + 1);
+    await outboxSettled(replica);
+    expect((await replica.operator('POST', '/operator/audit/anchors')).body).toEqual({ anchor: null, refused: null });
+    // Without looking at what was anchored since, the refusal stayed on this replica until it queued a range itself.
+    expect((await app.operator('POST', '/operator/audit/anchors')).body).toEqual({ anchor: null, refused: null });
+    expect(await refusedGauge(app)).toBe(0);
+    await replica.close();
+    replica = undefined;
+  });
 });

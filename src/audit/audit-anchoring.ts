@@ -91,6 +91,12 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async round(): Promise<AuditAnchorEntity | undefined> {
+    // A refusal is over once a range from where it stopped has been anchored, by this replica or another one
+    // (which may hold the lease, or leave this one nothing to anchor): seen here, before either can return early.
+    if (this.refusal) {
+      const newest = (await this.repository.anchors()).filter((anchor) => anchor.status === 'mined').at(-1);
+      if (newest && newest.toSeq >= this.refusal.fromSeq) this.refusal = undefined;
+    }
     if (!(await this.leases.acquire(LEASE_NAME, LEASE_MS))) return undefined;
     try {
       const anchors = await this.repository.anchors();
@@ -150,7 +156,7 @@ export class AuditAnchoring implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** The refusal of the last round on this replica, until a round queues a range again. */
+  /** The refusal of the last round on this replica, until a range from where it stopped is anchored (by any replica). */
   lastRefusal(): AnchorRefusal | undefined {
     return this.refusal;
   }
