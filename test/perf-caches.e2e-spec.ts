@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ChainEvents, OutboxService, TrustedIssuerRegistry } from '../src/chain/index.js';
 import { ethrDidAddress } from '../src/did/index.js';
 import { AgencyRepository } from '../src/issuer/agencies/agency.repository.js';
@@ -130,6 +130,39 @@ describe('performance caches', () => {
     // The new version replaced the old one under its URL.
     expect(memo.digestOf(uri)).toBe(digestOf(second));
     await outboxSettled(app);
+  });
+
+  it('does not remember an issuer key resolved across a registry event of that identity', async () => {
+    const issued = await issue();
+    expect(issued.status).toBe(201);
+    const { kid } = decodeProtectedHeader((issued.body.credential as string).split('~')[0]!);
+    // Private members, on purpose: the issuer-key look-up and what it remembers, its resolution, and the
+    // listeners a registry event reaches.
+    const verifier = app.app.get(VerifierService) as unknown as {
+      resolvedKeys: Map<string, unknown>;
+      issuerKey(kid: string, issuer: string): Promise<{ jwk?: unknown }>;
+      resolveIssuerKey(): Promise<unknown>;
+    };
+    const identityListeners = (
+      app.app.get(ChainEvents) as unknown as { listeners: ((identity: string, block: number) => void)[] }
+    ).listeners;
+    verifier.resolvedKeys.clear();
+    const held = holdNextCall(verifier, 'resolveIssuerKey');
+    try {
+      const asking = verifier.issuerKey(kid!, agency.did);
+      await held.reached;
+      // The agency's DID changes on chain while its document is being read: what is read may predate it.
+      for (const listener of identityListeners) listener(ethrDidAddress(agency.did)!, 0);
+      held.release();
+      expect((await asking).jwk).toBeDefined();
+      expect(verifier.resolvedKeys.size).toBe(0);
+    } finally {
+      held.release();
+      held.spy.mockRestore();
+    }
+    // A resolution that overlapped no event is remembered.
+    expect((await verifier.issuerKey(kid!, agency.did)).jwk).toBeDefined();
+    expect(verifier.resolvedKeys.size).toBe(1);
   });
 
   it('does not remember an active authorisation read across a change that emptied the cache', async () => {

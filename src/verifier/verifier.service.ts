@@ -58,6 +58,8 @@ export class VerifierService {
   readonly statusMemo = new StatusListMemo();
   /** Issuer keys resolved from did:ethr documents (see issuerKey). */
   private readonly resolvedKeys: LRUCache<string, { jwk: JsonWebKey }> | undefined;
+  /** Moved by every identity event: a key resolved across one may be from before the change, and is not kept. */
+  private keyGeneration = 0;
   /** Trust beside the chain registry (TRUST_ANCHOR_DIDS, TRUST_ANCHOR_X509_PEM). */
   private readonly trustAnchors: TrustAnchor[];
   private readonly didWeb: DidWebOptions;
@@ -84,6 +86,7 @@ export class VerifierService {
         ? new LRUCache({ max: config.didCacheMaxEntries, ttl: config.didCacheTtlSeconds * 1000 })
         : undefined;
     events.onIdentityChanged((identity) => {
+      this.keyGeneration++;
       const prefix = `${identity.toLowerCase()}|`;
       for (const key of [...(this.resolvedKeys?.keys() ?? [])]) if (key.startsWith(prefix)) this.resolvedKeys!.delete(key);
     });
@@ -243,7 +246,8 @@ export class VerifierService {
 
   /**
    * An issuer's key for `kid`, remembered once found (keyed by the lower-case address, so the registry
-   * event of that identity evicts it); refusals are not remembered.
+   * event of that identity evicts it, and a resolution that overlapped any such event is not kept);
+   * refusals are not remembered.
    */
   private async issuerKey(kid: string, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }> {
     const address = ethrDidAddress(issuer);
@@ -251,8 +255,10 @@ export class VerifierService {
     const key = `${address.toLowerCase()}|${issuer}|${kid}`;
     const known = this.resolvedKeys?.get(key);
     if (known) return known;
+    const generation = this.keyGeneration;
     const found = await this.resolveIssuerKey(kid, issuer);
-    if ('jwk' in found) this.resolvedKeys?.set(key, found);
+    // Answered either way, but kept only when no identity event came meanwhile (it may have removed this key).
+    if ('jwk' in found && generation === this.keyGeneration) this.resolvedKeys?.set(key, found);
     return found;
   }
 
