@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { randomToken, sha256Hex } from '../../src/common/index.js';
 import { dpopReplayKey } from '../../src/oauth/index.js';
+import { codeAttempt } from '../../src/oid4vci/index.js';
 import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
 import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
 import { NonceRepository } from '../../src/issuer/credential-endpoint/nonce.repository.js';
@@ -106,33 +107,58 @@ describe('OID4VCI single-use values (repository contract)', () => {
     });
   });
 
-  describe('reserving a PIN attempt', () => {
+  describe('a PIN attempt', () => {
+    /**
+     * An attempt as the token endpoint makes it: the code compared after its attempt was reserved, in one
+     * transaction. On SQLite through one connection, as the service has one per process: a transaction holds the
+     * file's write lock across awaits, so a second connection of the same process would wait on a lock only its
+     * own event loop can release (separate processes, cluster workers, wait on SQLite's busy timeout instead).
+     */
+    const attempt = (caller: number, offerId: string, maxAttempts: number, right = false) =>
+      offers(database.kind === 'sqlite' ? 0 : caller).attemptCode(offerId, maxAttempts, (attemptsUsed) =>
+        codeAttempt(attemptsUsed, right, maxAttempts),
+      );
+
     it('hands out no more attempts than allowed, however many guesses arrive at once', async () => {
       const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), pin: '493817' });
       const maxAttempts = 3;
-      const results = await race(database.replicas, CALLERS, (_, caller) =>
-        offers(caller).reserveCodeAttempt(offer.id, maxAttempts),
-      );
-      expect(results.filter((attempts) => attempts !== undefined)).toHaveLength(maxAttempts);
-      expect((await offers(0).byId(offer.id))?.txCodeFailures).toBe(maxAttempts);
-      expect(await offers(1).reserveCodeAttempt(offer.id, maxAttempts)).toBeUndefined();
+      const results = await race(database.replicas, CALLERS, (_, caller) => attempt(caller, offer.id, maxAttempts));
+      expect(results.filter((result) => result.outcome !== 'locked')).toHaveLength(maxAttempts);
+      expect(results.filter((result) => result.outcome === 'locked_now')).toHaveLength(1);
+      expect(await offers(0).byId(offer.id)).toEqual(expect.objectContaining({ txCodeFailures: maxAttempts, status: 'locked' }));
+      expect((await attempt(1, offer.id, maxAttempts, true)).outcome).toBe('locked');
     });
 
     it('lets exactly one caller take the last attempt', async () => {
       const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), pin: '493817' });
-      const results = await race(database.replicas, CALLERS, (_, caller) => offers(caller).reserveCodeAttempt(offer.id, 1));
-      expect(results.filter((attempts) => attempts !== undefined)).toEqual([1]);
+      const results = await race(database.replicas, CALLERS, (_, caller) => attempt(caller, offer.id, 1));
+      expect(results.filter((result) => result.outcome !== 'locked')).toEqual([{ outcome: 'locked_now' }]);
+    });
+
+    it('gives back the attempt of a right code, and keeps nothing of an attempt that failed before its commit', async () => {
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(new Date(), 5), pin: '493817' });
+      expect(await attempt(0, offer.id, 5)).toEqual({ outcome: 'wrong', triesLeft: 4 });
+      expect(await attempt(1, offer.id, 5, true)).toEqual({ outcome: 'accepted' });
+      expect((await offers(2).byId(offer.id))?.txCodeFailures).toBe(1);
+      // The process dies after the reservation, before the comparison's outcome is written (here: the comparison
+      // throws): the reservation goes with the rest of the transaction, where it used to stay counted for good.
+      await expect(
+        offers(0).attemptCode(offer.id, 5, () => {
+          throw new Error('killed between the reservation and its outcome');
+        }),
+      ).rejects.toThrow('killed');
+      expect((await offers(2).byId(offer.id))?.txCodeFailures).toBe(1);
     });
 
     it('refuses attempts on an offer that is locked or already redeemed', async () => {
       const now = new Date();
       const locked = await storeOffer({ expiresAt: minutesFrom(now, 5), pin: '111111' });
-      await offers(0).lock(locked.offer.id);
-      expect(await offers(1).reserveCodeAttempt(locked.offer.id, 5)).toBeUndefined();
+      expect(await attempt(0, locked.offer.id, 1)).toEqual({ outcome: 'locked_now' });
+      expect((await attempt(1, locked.offer.id, 5, true)).outcome).toBe('locked');
       expect(await offers(1).redeem(locked.offer.id, now)).toBe(false);
       const redeemed = await storeOffer({ expiresAt: minutesFrom(now, 5), pin: '222222' });
       expect(await offers(0).redeem(redeemed.offer.id, now)).toBe(true);
-      expect(await offers(2).reserveCodeAttempt(redeemed.offer.id, 5)).toBeUndefined();
+      expect((await attempt(2, redeemed.offer.id, 5, true)).outcome).toBe('locked');
     });
   });
 

@@ -91,18 +91,18 @@ export class LoginCodeAuthenticator implements CitizenAuthenticator {
   }
 
   async authenticate(offer: CredentialOfferEntity, form: Record<string, unknown>): Promise<Authentication> {
-    // The attempt is counted before the comparison, so parallel guesses cannot exceed the limit.
-    const attempts = await this.offers.reserveCodeAttempt(offer.id, MAX_CODE_FAILURES);
+    // The attempt is counted before the comparison (and given back by a right code, in the same transaction), so
+    // parallel guesses cannot exceed the limit.
     const code = form['login_code'];
-    const attempt = codeAttempt(attempts, typeof code === 'string' && offerCodeMatches(offer, code.trim()));
+    const attempt = await this.offers.attemptCode(offer.id, MAX_CODE_FAILURES, (attemptsUsed) =>
+      codeAttempt(attemptsUsed, typeof code === 'string' && offerCodeMatches(offer, code.trim())),
+    );
     switch (attempt.outcome) {
       case 'accepted':
-        await this.offers.refundCodeAttempt(offer.id);
         return { ok: true };
       case 'wrong':
         return { ok: false, message: `Wrong login code (${attempt.triesLeft} tries left) / 登录码错误`, final: false };
       case 'locked_now':
-        await this.offers.lock(offer.id);
         return { ok: false, message: 'Too many wrong login codes', final: true };
       case 'locked':
         return { ok: false, message: 'Too many wrong login codes', final: true };

@@ -132,19 +132,17 @@ export class TokenService {
     const credentialIdentifiers = this.requestedDetails(details, offer!.configurationIds);
     if (offer!.txCodeHash) {
       // Every attempt takes one of the offer's MAX_CODE_FAILURES before its PIN is compared (a right one gives it
-      // back), so parallel guesses cannot exceed the budget.
-      const reserved = await this.offers.reserveCodeAttempt(offer!.id, MAX_CODE_FAILURES);
-      if (reserved === undefined) {
-        // None left to take: locked by wrong PINs, redeemed meanwhile, or all held by attempts still in progress.
+      // back, in the same transaction), so parallel guesses cannot exceed the budget.
+      const attempt = await this.offers.attemptCode(offer!.id, MAX_CODE_FAILURES, (attemptsUsed) =>
+        codeAttempt(attemptsUsed, offerCodeMatches(offer!, txCode)),
+      );
+      if (attempt.outcome === 'locked') {
+        // None left to take: locked by wrong PINs, or redeemed meanwhile.
         const status = (await this.offers.byId(offer!.id))?.status;
         if (status === 'redeemed' || status === 'issued')
           throw oauthError(400, 'invalid_grant', 'The pre-authorized code was already used');
-        if (status === 'offered') throw oauthError(400, 'invalid_grant', 'Too many PIN attempts at once; try again in a moment');
       }
-      const attempt = codeAttempt(reserved, offerCodeMatches(offer!, txCode));
-      if (attempt.outcome === 'locked_now') await this.offers.lock(offer!.id);
       if (attempt.outcome !== 'accepted') throw pinAttemptError(attempt);
-      await this.offers.refundCodeAttempt(offer!.id);
     }
     const { dpop } = await this.protocol.authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
       authorizationServerMetadata: this.protocol.authorizationServerMetadata(),

@@ -26,44 +26,52 @@ export class OfferRepository {
   }
 
   /**
-   * Reserves one PIN / login-code attempt before the code is compared, in one conditional UPDATE, so
-   * concurrent guesses cannot exceed the limit. Returns the attempts used, or undefined when none is left.
+   * One PIN / login-code attempt, in one transaction: an attempt is reserved (counted) by one conditional
+   * UPDATE before `decide` compares the code, so concurrent guesses cannot exceed `maxAttempts` (on PostgreSQL
+   * the row stays locked until the commit, so they wait for each other); a right code gives its attempt back
+   * and a wrong one that used the last locks the offer, in the same transaction. A crash in between (kill -9)
+   * rolls the reservation back with the rest, where separate statements had left a right code's attempt
+   * counted for good. `decide` gets the attempts used including this one, or undefined when none was left.
    */
-  async reserveCodeAttempt(offerId: string, maxAttempts: number): Promise<number | undefined> {
-    const result = await this.db.use(undefined, (m) =>
-      m
-        .getRepository(CredentialOfferEntity)
-        .createQueryBuilder()
-        .update()
-        .set({ txCodeFailures: () => 'tx_code_failures + 1' })
-        .where('id = :id AND status = :status AND tx_code_failures < :max', { id: offerId, status: 'offered', max: maxAttempts })
-        .execute(),
-    );
-    if (result.affected !== 1) return undefined;
-    return (await this.byId(offerId))?.txCodeFailures;
+  attemptCode<A extends { outcome: string }>(
+    offerId: string,
+    maxAttempts: number,
+    decide: (attemptsUsed: number | undefined) => A,
+  ): Promise<A> {
+    return this.db.transaction(async (tx) => {
+      const attempt = decide(await this.reserveCodeAttempt(tx, offerId, maxAttempts));
+      if (attempt.outcome === 'accepted') await this.refundCodeAttempt(tx, offerId);
+      if (attempt.outcome === 'locked_now') await this.lock(tx, offerId);
+      return attempt;
+    });
   }
 
-  /**
-   * Gives back the attempt a right code reserved: only wrong codes count, so a failure after a right one
-   * (the redemption, the tokens) costs the citizen nothing.
-   */
-  async refundCodeAttempt(offerId: string): Promise<void> {
-    await this.db.use(undefined, (m) =>
-      m
-        .getRepository(CredentialOfferEntity)
-        .createQueryBuilder()
-        .update()
-        .set({ txCodeFailures: () => 'tx_code_failures - 1' })
-        .where('id = :id AND tx_code_failures > 0', { id: offerId })
-        .execute(),
-    );
+  private async reserveCodeAttempt(tx: Tx, offerId: string, maxAttempts: number): Promise<number | undefined> {
+    const result = await tx
+      .getRepository(CredentialOfferEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ txCodeFailures: () => 'tx_code_failures + 1' })
+      .where('id = :id AND status = :status AND tx_code_failures < :max', { id: offerId, status: 'offered', max: maxAttempts })
+      .execute();
+    if (result.affected !== 1) return undefined;
+    return (await tx.getRepository(CredentialOfferEntity).findOneBy({ id: offerId }))?.txCodeFailures;
+  }
+
+  /** Only wrong codes count: a failure after a right one (the redemption, the tokens) costs the citizen nothing. */
+  private async refundCodeAttempt(tx: Tx, offerId: string): Promise<void> {
+    await tx
+      .getRepository(CredentialOfferEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ txCodeFailures: () => 'tx_code_failures - 1' })
+      .where('id = :id AND tx_code_failures > 0', { id: offerId })
+      .execute();
   }
 
   /** A wrong code that used up the last attempt locks the offer. */
-  async lock(offerId: string): Promise<void> {
-    await this.db.use(undefined, (m) =>
-      m.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' }),
-    );
+  private async lock(tx: Tx, offerId: string): Promise<void> {
+    await tx.getRepository(CredentialOfferEntity).update({ id: offerId, status: 'offered' }, { status: 'locked' });
   }
 
   /** offered → redeemed, if still offered and not expired. */
