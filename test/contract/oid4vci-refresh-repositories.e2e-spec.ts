@@ -29,6 +29,13 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     (caller: number): R =>
       make(database.replicas[caller % database.replicas.length]!);
   const refreshTokens = on((db) => new RefreshTokenRepository(db));
+  /**
+   * Concurrent refreshes: a rotation is one transaction, which on SQLite holds the file's write lock across
+   * awaits, so they race on one connection there, as the service has one per process (a second connection of
+   * the same process would wait on a lock only its own event loop can release; separate processes wait on
+   * SQLite's busy timeout instead). On PostgreSQL they are spread over the replicas' pools.
+   */
+  const racing = (caller: number) => refreshTokens(database.kind === 'sqlite' ? 0 : caller);
   const deferred = on((db) => new DeferredRequestRepository(db));
 
   beforeAll(async () => {
@@ -58,7 +65,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     await refreshTokens(0).insert(first);
     const successors = Array.from({ length: CALLERS }, () => ({ ...first, tokenHash: sha256Hex(randomToken()) }));
     const results = await race(database.replicas, CALLERS, (_, caller) =>
-      refreshTokens(caller).rotate(first.tokenHash, successors[caller]!, new Date()),
+      racing(caller).rotate(first.tokenHash, successors[caller]!, new Date()),
     );
     expect(winners(results)).toBe(1);
     expect((await refreshTokens(1).byHash(first.tokenHash))?.status).toBe('rotated');
@@ -108,7 +115,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
       createdAt: new Date(),
     }));
     const results = await race(database.replicas, CALLERS, (_, caller) =>
-      refreshTokens(caller).replaceUnusedSuccessor(first.tokenHash, retries[caller]!, minutesFrom(now, -2), new Date()),
+      racing(caller).replaceUnusedSuccessor(first.tokenHash, retries[caller]!, minutesFrom(now, -2), new Date()),
     );
     expect(winners(results)).toBe(1);
     expect((await refreshTokens(1).byHash(lost.tokenHash))?.status).toBe('replaced');
@@ -125,6 +132,21 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     // Nor is a successor made before the grace replaced.
     expect(await refreshTokens(1).replaceUnusedSuccessor(live.tokenHash, late, minutesFrom(now, 5), new Date())).toBe(false);
     expect(await refreshTokens(2).byHash(late.tokenHash)).toBeNull();
+  });
+
+  it('keeps the token when its successor cannot be stored: the rotation and the successor are one transaction', async () => {
+    const now = new Date();
+    const first = token(randomUUID(), minutesFrom(now, 10));
+    const other = token(randomUUID(), minutesFrom(now, 10));
+    for (const row of [first, other]) await refreshTokens(0).insert(row);
+    // The successor's INSERT fails after the UPDATE (here a digest already stored; a kill -9 in the real case):
+    // the token used to be left rotated with no successor, and the family without a live token.
+    const clashing = { ...first, tokenHash: other.tokenHash, previousHash: first.tokenHash };
+    await expect(refreshTokens(0).rotate(first.tokenHash, clashing, now)).rejects.toThrow();
+    expect((await refreshTokens(1).byHash(first.tokenHash))?.status).toBe('active');
+    const successor = { ...first, tokenHash: sha256Hex(randomToken()), previousHash: first.tokenHash };
+    expect(await refreshTokens(2).rotate(first.tokenHash, successor, now)).toBe(true);
+    expect((await refreshTokens(0).byHash(successor.tokenHash))?.status).toBe('active');
   });
 
   it('rotates no expired token, revokes a whole family (later members too) and no other, and purges families past their end', async () => {

@@ -5,9 +5,10 @@ import { Database, type Tx } from '../../persistence/index.js';
 import { Oid4vciRefreshTokenEntity } from './refresh-token.entity.js';
 
 /**
- * Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE. A family
- * with a revoked member is revoked as a whole, members inserted after the revocation included: a rotation's
- * successor is inserted after its UPDATE, and a reuse detected in between must not leave it live.
+ * Refresh-token families (ADR 18). Takes digests only; every transition is one conditional UPDATE, and a
+ * rotation's UPDATE and its successor's INSERT are one transaction. A family with a revoked member is revoked
+ * as a whole, members inserted after the revocation included: a revocation that commits while a rotation is
+ * in flight may not see its successor, which must not stay live.
  */
 @Injectable()
 export class RefreshTokenRepository {
@@ -26,20 +27,19 @@ export class RefreshTokenRepository {
 
   /**
    * The single-use step of a refresh: `active → rotated` in one conditional UPDATE (of any number of
-   * concurrent refreshes with the same token one matches; the others get false), then the successor. Two
-   * statements, not one transaction: a transaction held across awaits would block SQLite's other
-   * connections. A crash between them leaves the family without a live token (as a lost response did before
-   * the retry grace; ADR 18 addendum). False too when the family was revoked before the successor was in
-   * (a reuse between the two statements): the successor is revoked with it.
+   * concurrent refreshes with the same token one matches; the others get false), and the successor, in one
+   * transaction: a crash between the two (kill -9) used to leave the family without a live token, and a
+   * wallet waiting for a deferred credential with no way to collect it. False too when the family was
+   * revoked before the successor was in (a reuse meanwhile): the successor is revoked with it.
    */
-  async rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
-      m
+  rotate(tokenHash: string, successor: Oid4vciRefreshTokenEntity, now: Date): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx
         .getRepository(Oid4vciRefreshTokenEntity)
-        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' }),
-    );
-    if (result.affected !== 1) return false;
-    return this.insertUnlessFamilyRevoked(successor);
+        .update({ tokenHash, status: 'active', expiresAt: MoreThan(now) }, { status: 'rotated' });
+      if (result.affected !== 1) return false;
+      return this.insertUnlessFamilyRevoked(tx, successor);
+    });
   }
 
   /**
@@ -54,8 +54,9 @@ export class RefreshTokenRepository {
     madeAfter: Date,
     now: Date,
   ): Promise<boolean> {
-    const result = await this.db.use(undefined, (m) =>
-      m.getRepository(Oid4vciRefreshTokenEntity).update(
+    // One transaction, as a rotation: a crash between the UPDATE and the INSERT left no live token.
+    return this.db.transaction(async (tx) => {
+      const result = await tx.getRepository(Oid4vciRefreshTokenEntity).update(
         // Made before this retry's own successor: a concurrent retry's successor, inserted just after its
         // UPDATE, is not "the unused one" for the others (else two of them could win one after the other).
         {
@@ -65,24 +66,24 @@ export class RefreshTokenRepository {
           expiresAt: MoreThan(now),
         },
         { status: 'replaced' },
-      ),
-    );
-    if (result.affected !== 1) return false;
-    // Stamped when it is stored, after its UPDATE, not when this retry began: a retry that began before this
-    // moment overlapped this one and must not take the successor for "the unused one" it replaces (the two
-    // would both win). One that begins later came after this answer, which the wallet may have lost: it may.
-    return this.insertUnlessFamilyRevoked(merged(successor, { createdAt: new Date() }));
+      );
+      if (result.affected !== 1) return false;
+      // Stamped when it is stored, after its UPDATE, not when this retry began: a retry that began before this
+      // moment overlapped this one and must not take the successor for "the unused one" it replaces (the two
+      // would both win). One that begins later came after this answer, which the wallet may have lost: it may.
+      return this.insertUnlessFamilyRevoked(tx, merged(successor, { createdAt: new Date() }));
+    });
   }
 
   /**
-   * A revocation that ran between a rotation's UPDATE and its INSERT did not see the successor: revoke again.
-   * One that starts before the INSERT and commits after this read (PostgreSQL's statement snapshot) is
-   * caught by `byHash` when the successor is presented.
+   * A revocation that committed before this read did not see the successor: revoke again. One that commits
+   * after it (it could not see the uncommitted successor) is caught by `byHash` when the successor is presented.
    */
-  private async insertUnlessFamilyRevoked(successor: Oid4vciRefreshTokenEntity): Promise<boolean> {
-    await this.insert(successor);
-    if (!(await this.familyRevoked(successor.familyId))) return true;
-    await this.revokeFamily(successor.familyId);
+  private async insertUnlessFamilyRevoked(tx: Tx, successor: Oid4vciRefreshTokenEntity): Promise<boolean> {
+    await this.insert(successor, tx);
+    if (!(await tx.getRepository(Oid4vciRefreshTokenEntity).existsBy({ familyId: successor.familyId, status: 'revoked' })))
+      return true;
+    await tx.getRepository(Oid4vciRefreshTokenEntity).update({ familyId: successor.familyId }, { status: 'revoked' });
     return false;
   }
 
