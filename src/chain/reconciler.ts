@@ -10,7 +10,7 @@ export interface ReconcileStep {
 
 const LEASE_NAME = 'reconciler';
 /**
- * How long the lease outlives the period: the holder renews it at every round, and a replica killed while
+ * How long the lease outlives the period: the holder renews it at the start and end of every round, and a replica killed while
  * holding it keeps the others from repairing anything until it runs out (an agency whose activation it was
  * settling stays `anchoring` meanwhile). Three periods for short ones (tests), at most 15 s beyond one period.
  */
@@ -96,6 +96,9 @@ export class Reconciler implements OnApplicationShutdown {
         this.logger.warn({ err: error, step: step.name }, 'reconcile step failed; will retry');
       }
     }
+    // Renewed at the end too: the next round starts a period after this one ends, so a long round (slow chain
+    // reads) would otherwise let the lease lapse before it.
+    await this.leases.acquire(LEASE_NAME, reconcileLeaseMs(this.intervalMs)).catch(() => false);
     return true;
   }
 

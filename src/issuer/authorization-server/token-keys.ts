@@ -37,6 +37,8 @@ export class TokenKeys {
   private ensuring: Promise<TokenKey> | undefined;
   /** A re-read that callers without a write of their own share (the refresh, an unknown kid). */
   private refreshing: Promise<void> | undefined;
+  /** The newest read of the keys started (settled, never rejected): an unknown kid is answered once it is in. */
+  private latestRead: Promise<void> | undefined;
   /** When a read of the keys last started: an unknown kid asks again at most once a second. */
   private lastReadStartedAt = 0;
   /** Reads started and the newest whose answer is in `cache`: a slower, older read never replaces a newer one. */
@@ -78,12 +80,14 @@ export class TokenKeys {
     const known = (await this.active()).find((key) => key.kid === kid);
     if (known) return known;
     const askedAt = Date.now();
-    if (this.refreshing) await this.refreshing;
+    await this.latestRead;
     if (this.lastReadStartedAt >= askedAt) return find();
     const wait = this.lastReadStartedAt + 1_000 - Date.now();
     if (wait > 0) await sleep(wait);
-    if (this.refreshing) await this.refreshing;
-    if (this.lastReadStartedAt < askedAt) await this.refresh();
+    // A refresh still in flight may have started before the kid was asked: then one more (at most).
+    while (this.lastReadStartedAt < askedAt) await this.refresh();
+    // The newest read (a refresh, or a rotation's own) is the one answered from, once it is in.
+    await this.latestRead;
     return find();
   }
 
@@ -142,7 +146,13 @@ export class TokenKeys {
   }
 
   /** A read of its own, for callers that must see their own write (a read in flight may predate it). */
-  private async reload(): Promise<void> {
+  private reload(): Promise<void> {
+    const read = this.read();
+    this.latestRead = read.catch(() => undefined);
+    return read;
+  }
+
+  private async read(): Promise<void> {
     const read = ++this.readsStarted;
     this.lastReadStartedAt = Date.now();
     const keys = (await this.repository.active(new Date())).map(toKey);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { SingleFlight } from '../../common/index.js';
 import { Database, type RememberedRows, type SqlPart, type Tx, type WatchedTable } from '../../persistence/index.js';
 import { AgencyAuthorisationEntity, IssuedCredentialEntity, type AuthorisationStatus } from './credential.entity.js';
@@ -23,11 +23,20 @@ const activeAuthorisationsOf = (db: Database): RememberedRows<{ status: 'active'
   });
 
 @Injectable()
-export class CredentialRepository {
+export class CredentialRepository implements OnModuleInit {
   /** Reads of one authorisation in flight, shared by the issuances that miss at once (per generation, see AgencyRepository). */
   private readonly statusReads = new SingleFlight<AuthorisationStatus | undefined>();
 
   constructor(private readonly db: Database) {}
+
+  /**
+   * The memory and its change feed are made now, outside any transaction: made lazily by a first call inside
+   * one (an authorisation write forgets inside its transaction), a rollback would drop the SQLite feed's TEMP
+   * triggers with it, unnoticed.
+   */
+  onModuleInit(): void {
+    activeAuthorisationsOf(this.db);
+  }
 
   /** An authorisation's status: from memory while it is active and the change feed vouches for it, else read. */
   authorisationStatus(agencyId: string, typeId: string): Promise<AuthorisationStatus | undefined> {
