@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { In, LessThan } from 'typeorm';
 import { sha256Hex, SingleFlight } from '../common/index.js';
 import { Database, type SqlPart, type Tx } from '../persistence/index.js';
@@ -36,7 +36,7 @@ export interface PublicationHead {
 }
 
 @Injectable()
-export class StatusRepository {
+export class StatusRepository implements OnModuleInit {
   /**
    * Head reads in flight, shared by callers that know the same bytes and arrive before anything changed in
    * the table (the remembered heads' generation is part of the key): after a publication, or when a head
@@ -45,6 +45,11 @@ export class StatusRepository {
   private readonly headReads = new SingleFlight<PublicationHead | undefined>();
 
   constructor(private readonly db: Database) {}
+
+  /** The memory and its change feed are made outside any transaction (see CredentialRepository.onModuleInit). */
+  onModuleInit(): void {
+    publicationHeadsOf(this.db);
+  }
 
   openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
     return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { SingleFlight } from '../../common/index.js';
 import { Database, type RememberedRows, type Tx, type WatchedTable } from '../../persistence/index.js';
@@ -51,7 +51,7 @@ const activeApiKeysOf = (db: Database): RememberedRows<ActiveApiKey> =>
   );
 
 @Injectable()
-export class AgencyRepository {
+export class AgencyRepository implements OnModuleInit {
   /**
    * Key reads in flight, shared by the requests with one key that miss at once (when its remembered row
    * expires under load, every request in flight would send its own statement). The remembered rows'
@@ -60,6 +60,11 @@ export class AgencyRepository {
   private readonly apiKeyReads = new SingleFlight<ActiveApiKey | null>();
 
   constructor(private readonly db: Database) {}
+
+  /** The memory and its change feed are made outside any transaction (see CredentialRepository.onModuleInit). */
+  onModuleInit(): void {
+    activeApiKeysOf(this.db);
+  }
 
   insert(tx: Tx, agency: AgencyEntity): Promise<unknown> {
     return tx.getRepository(AgencyEntity).insert(agency);
