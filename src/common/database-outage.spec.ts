@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { isDatabaseConnectivityError } from './database-outage.js';
+import { isDatabaseConnectivityError, isTransientConflict } from './database-outage.js';
 
 describe('isDatabaseConnectivityError', () => {
   it('recognises a real SQLITE_BUSY, also wrapped as TypeORM does', () => {
@@ -55,5 +55,18 @@ describe('isDatabaseConnectivityError', () => {
     expect(isDatabaseConnectivityError(new Error('fetch failed', { cause: { code: 'ECONNREFUSED', syscall: 'connect' } }))).toBe(
       false,
     );
+  });
+});
+
+describe('isTransientConflict', () => {
+  it("knows PostgreSQL's deadlock victim and serialization failure, wrapped by TypeORM or not, and nothing else", () => {
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    expect(isTransientConflict(deadlock)).toBe(true);
+    expect(isTransientConflict({ message: 'QueryFailedError', driverError: { code: '40001' } })).toBe(true);
+    expect(isTransientConflict(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isTransientConflict(Object.assign(new Error('refused'), { code: 'ECONNREFUSED', syscall: 'connect' }))).toBe(false);
+    expect(isTransientConflict(undefined)).toBe(false);
+    // Not an outage either: no database_down line for a conflict.
+    expect(isDatabaseConnectivityError(deadlock)).toBe(false);
   });
 });

@@ -60,6 +60,21 @@ export function isDatabaseConnectivityError(error: unknown, depth = 0): boolean 
   return isDatabaseConnectivityError(driverError, depth + 1);
 }
 
+/** PostgreSQL SQLSTATEs of a transaction that lost to a concurrent one (deadlock detected, serialization failure). */
+const PG_CONFLICT_CODES = new Set(['40P01', '40001']);
+
+/**
+ * True when a statement failed only because a concurrent transaction held what it needed (PostgreSQL chose it
+ * as a deadlock's victim, or could not serialise it): nothing is wrong with the request or the database, and
+ * the same request again is expected to succeed. Not an outage.
+ */
+export function isTransientConflict(error: unknown, depth = 0): boolean {
+  if (depth > 5 || error === null || typeof error !== 'object') return false;
+  const { code, driverError } = error as { code?: unknown; driverError?: unknown };
+  if (typeof code === 'string' && PG_CONFLICT_CODES.has(code)) return true;
+  return isTransientConflict(driverError, depth + 1);
+}
+
 /**
  * Whether the database is reachable, as far as requests can tell. One log line per change of state
  * (down, then up again), never a stack per request. The health module probes while it is down.

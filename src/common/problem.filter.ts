@@ -10,7 +10,12 @@ import {
   type OAuthErrorCode,
   type ProblemCode,
 } from './errors.js';
-import { DatabaseOutage, databaseClientErrorStatus, isDatabaseConnectivityError } from './database-outage.js';
+import {
+  DatabaseOutage,
+  databaseClientErrorStatus,
+  isDatabaseConnectivityError,
+  isTransientConflict,
+} from './database-outage.js';
 import { oauthErrorsFor, type OAuthErrorsOptions } from './oauth-routes.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
@@ -91,6 +96,17 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
 
+    if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isTransientConflict(exception)) {
+      // A deadlock's victim or a serialization failure: the same request again succeeds; no outage, no stack.
+      exception = new ProblemError(
+        503,
+        'database_unavailable',
+        'The database is unavailable',
+        'A concurrent request held the same records; retry',
+        {},
+        1,
+      );
+    }
     if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isDatabaseConnectivityError(exception)) {
       // One log line per outage (DatabaseOutage), not a stack per request.
       this.outage?.reportDown(exception);
