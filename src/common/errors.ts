@@ -127,9 +127,9 @@ export const unavailable = (detail: string) => new ProblemError(503, 'unavailabl
 /** The chain node cannot be reached (refused, reset, timed out); the client may retry. */
 export const chainUnavailable = (detail = 'The chain node cannot be reached') =>
   new ProblemError(503, 'chain_unavailable', 'The chain is unavailable', detail, {}, 5);
-/** The database cannot be reached; the client may retry. */
-export const databaseUnavailable = (detail = 'The database cannot be reached') =>
-  new ProblemError(503, 'database_unavailable', 'The database is unavailable', detail, {}, 5);
+/** The database cannot be reached (or could not serve this request now); the client may retry. */
+export const databaseUnavailable = (detail = 'The database cannot be reached', retryAfterSeconds = 5) =>
+  new ProblemError(503, 'database_unavailable', 'The database is unavailable', detail, {}, retryAfterSeconds);
 
 /** Longest error_description we send; longer texts are cut (with an ellipsis). */
 export const MAX_ERROR_DESCRIPTION_LENGTH = 200;

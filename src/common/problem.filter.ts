@@ -98,14 +98,7 @@ export class ProblemFilter implements ExceptionFilter {
 
     if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isTransientConflict(exception)) {
       // A deadlock's victim or a serialization failure: the same request again succeeds; no outage, no stack.
-      exception = new ProblemError(
-        503,
-        'database_unavailable',
-        'The database is unavailable',
-        'A concurrent request held the same records; retry',
-        {},
-        1,
-      );
+      exception = databaseUnavailable('A concurrent request held the same records; retry', 1);
     }
     if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isDatabaseConnectivityError(exception)) {
       // One log line per outage (DatabaseOutage), not a stack per request.

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, MoreThan } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
+import type { CodeAttempt } from '../../oid4vci/index.js';
 import { CredentialOfferEntity } from './offer.entity.js';
 
 /** Credential offers. Every single-use transition is one conditional UPDATE: exactly one concurrent caller wins. */
@@ -33,11 +34,11 @@ export class OfferRepository {
    * rolls the reservation back with the rest, where separate statements had left a right code's attempt
    * counted for good. `decide` gets the attempts used including this one, or undefined when none was left.
    */
-  attemptCode<A extends { outcome: string }>(
+  attemptCode(
     offerId: string,
     maxAttempts: number,
-    decide: (attemptsUsed: number | undefined) => A,
-  ): Promise<A> {
+    decide: (attemptsUsed: number | undefined) => CodeAttempt,
+  ): Promise<CodeAttempt> {
     return this.db.transaction(async (tx) => {
       const attempt = decide(await this.reserveCodeAttempt(tx, offerId, maxAttempts));
       if (attempt.outcome === 'accepted') await this.refundCodeAttempt(tx, offerId);
