@@ -34,6 +34,7 @@ describe('W3C VC-API verification', () => {
   let webDid: string;
   let webHost: Server;
   let webDocumentRequests = 0;
+  const largeDocumentRequests = new Map<string, number>();
   const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const holderJwk = holder.publicKey.export({ format: 'jwk' }) as JWK;
   const holderDid = `did:jwk:${b64({ crv: 'P-256', kty: 'EC', x: holderJwk.x, y: holderJwk.y })}`;
@@ -90,6 +91,13 @@ describe('W3C VC-API verification', () => {
       assertionMethod: [webKey.id],
     });
     webHost = createServer((request, response) => {
+      // did:web:…:u:<n>: a large document of many small objects, as a host that wants to fill our memory serves.
+      const user = /^\/u\/(\d+)\/did\.json$/.exec(request.url ?? '')?.[1];
+      if (user !== undefined) {
+        largeDocumentRequests.set(user, (largeDocumentRequests.get(user) ?? 0) + 1);
+        const service = '{},'.repeat(20_000).slice(0, -1);
+        return void response.writeHead(200).end(`{"id":"${webDid}:u:${user}","service":[${service}]}`);
+      }
       if (request.url !== '/.well-known/did.json') return void response.writeHead(404).end();
       webDocumentRequests += 1;
       response.writeHead(200, { 'content-type': 'application/did+json' }).end(webDocument);
@@ -285,6 +293,34 @@ describe('W3C VC-API verification', () => {
     // Eight concurrent verifications, then one more: the document was fetched once.
     expect((await verify(credential)).status).toBe(200);
     expect(webDocumentRequests - before).toBe(1);
+  });
+
+  it('keeps did:web documents within a budget of bytes, so a host serving large ones cannot fill the memory', async () => {
+    // Presentations naming holders whose documents are 60 KB of `{}`: each is resolved before any signature
+    // is checked (an anonymous caller chooses them), and each costs ~1.4 MB of heap once parsed.
+    const { verifiableCredential: envelope } = await issueVcJwt();
+    const presentationOf = (user: number) => {
+      const holderDid = `${webDid}:u:${user}`;
+      const header = b64({ alg: 'ES256', typ: 'vp+jwt', cty: 'vp', kid: `${holderDid}#key-1` });
+      const payload = b64({
+        '@context': [V2],
+        type: ['VerifiablePresentation'],
+        holder: holderDid,
+        verifiableCredential: [envelope],
+        iss: holderDid,
+      });
+      return `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`;
+    };
+    for (let user = 0; user < 60; user++) {
+      const answer = await verifyVp(presentationOf(user));
+      expect(answer.status).toBe(422);
+      expect(JSON.stringify(answer.body)).toContain('is not an authentication method of the holder');
+    }
+    // The last holder's document is still kept; the first was dropped long before 60 were kept (DID_CACHE_MAX_ENTRIES is 10,000).
+    await verifyVp(presentationOf(59));
+    await verifyVp(presentationOf(0));
+    expect(largeDocumentRequests.get('59')).toBe(1);
+    expect(largeDocumentRequests.get('0')).toBe(2);
   });
 
   it('secures a credential with ecdsa-rdfc-2019 through src/keys that @digitalbazaar/vc verifies against the chain', async () => {

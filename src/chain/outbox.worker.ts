@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { isSettled } from './outbox.entity.js';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Signature, Transaction, getBytes, isError, type TransactionReceipt } from 'ethers';
@@ -39,7 +40,11 @@ export class OutboxWorker implements OnApplicationShutdown {
   private unreachableInPass = false;
   private stopped = true;
   private closed = false;
-  private readonly lastDelay = new Map<string, string>();
+  /**
+   * The last delay reported per entry. Bounded: an entry another replica settles, or one found settled, is
+   * never deleted here, and an outage can delay thousands.
+   */
+  private readonly lastDelay = new LRUCache<string, string>({ max: 1_000 });
 
   constructor(
     private readonly outbox: OutboxService,

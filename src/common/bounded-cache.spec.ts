@@ -12,6 +12,23 @@ describe('BoundedCache', () => {
     expect(cache.size).toBe(100);
   });
 
+  it('keeps within a budget of bytes when given one, and hands out a value too heavy to keep without keeping it', async () => {
+    const cache = new BoundedCache<string>({
+      maxEntries: 1_000,
+      ttlMs: 60_000,
+      weight: { maxBytes: 10_000, weigh: (value) => value.length },
+    });
+    for (let i = 0; i < 20; i++) await cache.get(`k${i}`, async () => `${i}`.padEnd(1_000, '.'));
+    // Ten of 1,000 bytes fill the budget: the oldest ten were dropped although 1,000 entries were allowed.
+    expect(cache.size).toBe(10);
+    let loads = 0;
+    expect(await cache.get('k19', async () => `reloaded${++loads}`)).toMatch(/^19/);
+    expect(await cache.get('k0', async () => `reloaded${++loads}`)).toBe('reloaded1');
+    const heavy = 'x'.repeat(20_000);
+    expect(await cache.get('heavy', async () => heavy)).toBe(heavy);
+    expect(await cache.get('heavy', async () => `reloaded${++loads}`)).toBe('reloaded2');
+  });
+
   it('coalesces concurrent lookups of one key into one load', async () => {
     const cache = new BoundedCache<string>({ maxEntries: 10, ttlMs: 60_000 });
     let loads = 0;

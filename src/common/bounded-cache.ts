@@ -1,12 +1,18 @@
 import { LRUCache } from 'lru-cache';
 
-export interface BoundedCacheOptions {
+export interface BoundedCacheOptions<V = never> {
   /** Most entries kept; the least recently used goes first. */
   maxEntries: number;
   /** Lifetime of an entry in milliseconds; 0 disables caching (lookups are still coalesced). */
   ttlMs: number;
   /** A clock for tests (milliseconds); defaults to performance.now via lru-cache. */
   now?: () => number;
+  /**
+   * A budget beside the entry count, for values whose size an outside party chooses (a fetched document):
+   * `weigh` estimates one value's heap size in bytes; the least recently used go first, and a value
+   * heavier than the whole budget is handed to its callers but not kept.
+   */
+  weight?: { maxBytes: number; weigh: (value: V) => number };
 }
 
 /**
@@ -19,12 +25,18 @@ export class BoundedCache<V extends NonNullable<unknown>> {
   private readonly inflight = new Map<string, Promise<V>>();
   private readonly ttlMs: number;
 
-  constructor(options: BoundedCacheOptions) {
+  constructor(options: BoundedCacheOptions<V>) {
     this.ttlMs = options.ttlMs;
     this.cache = new LRUCache<string, V>({
       max: Math.max(1, options.maxEntries),
       ttl: Math.max(1, options.ttlMs),
       ttlAutopurge: false,
+      ...(options.weight
+        ? {
+            maxSize: options.weight.maxBytes,
+            sizeCalculation: (value: V) => Math.max(1, Math.ceil(options.weight!.weigh(value))),
+          }
+        : {}),
       ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
     });
   }

@@ -24,7 +24,12 @@ const TIMEOUT_MS = 5_000;
  */
 @Injectable()
 export class StatusListFetcher {
-  private readonly cache = new Map<string, Cached>();
+  /** Other issuers' lists, up to MAX_BYTES each: bounded by their size too, not only by their number. */
+  private readonly cache = new LRUCache<string, Cached>({
+    max: 1_000,
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (cached) => Math.max(1, 2 * cached.body.length),
+  });
   /**
    * One request per URL at a time: when a list's max-age runs out under load, every verification in flight
    * would otherwise send the issuer its own request. A caller that arrives during the fetch shares it.
@@ -88,7 +93,6 @@ export class StatusListFetcher {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw new Error('status list too large');
     const body = (await readCapped(response, MAX_BYTES)).trim();
-    if (this.cache.size > 1_000) this.cache.clear();
     this.cache.set(url, { body, etag: response.headers.get('etag') ?? undefined, freshUntil: Date.now() + maxAge * 1000 });
     return body;
   }

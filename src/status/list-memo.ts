@@ -10,12 +10,16 @@ export interface VerifiedList {
   /** The key the signature was verified with: a changed key (rotation, revocation) means verifying again. */
   jwk: JsonWebKey;
   payload: Record<string, unknown>;
-  /** Decompressed list bytes, filled on first read. */
+  /** Decompressed list bytes, filled on first read (`StatusListMemo.inflated`). */
   inflated?: Buffer;
+  /** Length of the served JWT: what the decoded payload costs, about. */
+  servedBytes: number;
 }
 
 /** Lists remembered (one version each); an issuer publishes few lists, a verifier meets few issuers. */
 const MEMO_MAX_LISTS = 1_000;
+/** And their size: a list of the minimum 131,072 entries inflates to 16–32 KB, an issuer may publish far larger ones. */
+const MEMO_MAX_BYTES = 256 * 1024 * 1024;
 
 const sameKey = (a: JsonWebKey, b: JsonWebKey) => a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y;
 
@@ -25,7 +29,15 @@ const sameKey = (a: JsonWebKey, b: JsonWebKey) => a.kty === b.kty && a.crv === b
  * and a 16–32 KB inflate; a new version (other bytes, other digest) is verified afresh and replaces it.
  */
 export class StatusListMemo {
-  private readonly lists = new LRUCache<string, VerifiedList>({ max: MEMO_MAX_LISTS });
+  private readonly lists: LRUCache<string, VerifiedList>;
+
+  constructor({ maxLists = MEMO_MAX_LISTS, maxBytes = MEMO_MAX_BYTES }: { maxLists?: number; maxBytes?: number } = {}) {
+    this.lists = new LRUCache({
+      max: maxLists,
+      maxSize: maxBytes,
+      sizeCalculation: (list) => 1024 + 2 * list.servedBytes + (list.inflated?.length ?? 0),
+    });
+  }
 
   /** The remembered version of `url` when it is exactly these bytes, signed by this issuer with this key. */
   get(url: string, digest: string, issuer: string, kid: string, jwk: JsonWebKey): VerifiedList | undefined {
@@ -38,6 +50,21 @@ export class StatusListMemo {
   /** Remembers a verified version; it replaces the URL's older one. */
   set(url: string, list: VerifiedList): void {
     this.lists.set(url, list);
+  }
+
+  /**
+   * The list's decompressed bytes, inflated on first use; the remembered entry is weighed again with them
+   * (it was weighed without them when it was set).
+   */
+  inflated(url: string, list: VerifiedList, inflate: () => Buffer): Buffer {
+    if (list.inflated) return list.inflated;
+    list.inflated = inflate();
+    if (this.lists.peek(url) === list) {
+      // lru-cache weighs a value when it is set, and not again when the same value is set over itself.
+      this.lists.delete(url);
+      this.lists.set(url, list);
+    }
+    return list.inflated;
   }
 
   /** The digest of the version remembered for `url`, if any. */

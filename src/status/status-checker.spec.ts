@@ -176,6 +176,24 @@ describe('status list memo: one verified version per URL, keyed by its digest', 
     expect(memo.size).toBe(1);
   });
 
+  it('weighs a remembered list with its inflated bytes, and drops the least recent when they pass its budget', async () => {
+    const OTHER = URL_.replace('0001/token', '0002/token');
+    const first = await list(1, false);
+    const second = await list(1, false, { sub: OTHER });
+    const inflatedBytes = (LIST_SIZE * 2) / 8;
+    const uninflated = (jwt: string) => 1024 + 2 * jwt.length;
+    // Room for both lists as set, and for one of them inflated: not for both inflated.
+    const memo = new StatusListMemo({ maxBytes: uninflated(first) + uninflated(second) + inflatedBytes + 16 });
+    const deps = (jwt: string) => memoDeps(memo, { jwt, jwk });
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, deps(first))).toMatchObject({ state: 'valid' });
+    expect(memo.digestOf(URL_)).toBe(digest(first));
+    const atOther = { status_list: { idx: 7, uri: OTHER } };
+    expect(await checkCredentialStatus(atOther, 'dc+sd-jwt', ISSUER, deps(second))).toMatchObject({ state: 'valid' });
+    expect(memo.digestOf(OTHER)).toBe(digest(second));
+    expect(memo.digestOf(URL_)).toBeUndefined();
+    expect(memo.size).toBe(1);
+  });
+
   it('never serves a remembered verdict for other bytes of the same version, nor under another key', async () => {
     const memo = new StatusListMemo();
     const genuine = await list(5, false);

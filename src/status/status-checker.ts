@@ -100,7 +100,7 @@ async function loadList(
     }
     const problem = verifyJwsSignature(jws, key.jwk);
     if (problem) throw new StatusProblem(`status list signature: ${problem}`);
-    list = { digest, issuer, kid, jwk: key.jwk, payload: jws.payload };
+    list = { digest, issuer, kid, jwk: key.jwk, payload: jws.payload, servedBytes: jwt.length };
     deps.memo?.set(url, list);
   }
   // Token Status List: an `exp` present MUST be checked; a Bitstring list credential's `validUntil` likewise.
@@ -148,6 +148,10 @@ async function checkAnchor(
   return true;
 }
 
+/** A list's decompressed bytes, inflated once per remembered version. */
+const inflatedList = (url: string, list: VerifiedList, deps: StatusCheckDeps, inflate: () => Buffer): Buffer =>
+  deps.memo ? deps.memo.inflated(url, list, inflate) : (list.inflated ??= inflate());
+
 /** Reads a credential's status: `status.status_list` for SD-JWT VCs, BitstringStatusListEntry for JWT VCs. */
 export async function checkCredentialStatus(
   status: unknown,
@@ -173,8 +177,8 @@ export async function checkCredentialStatus(
       const list = await load(reference.uri, 'statuslist+jwt');
       if (list.payload['sub'] !== reference.uri) throw new StatusProblem('the status list sub does not match its URL');
       const encoded = list.payload['status_list'] as { bits: number; lst: string };
-      list.inflated ??= inflateTokenList(encoded);
-      const value = tokenListAt(list.inflated, encoded.bits, reference.idx);
+      const inflated = inflatedList(reference.uri, list, deps, () => inflateTokenList(encoded));
+      const value = tokenListAt(inflated, encoded.bits, reference.idx);
       if (value === TOKEN_STATUS.valid) return outcome({ passed: true, state: 'valid' });
       if (value === TOKEN_STATUS.invalid)
         return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
@@ -196,8 +200,8 @@ export async function checkCredentialStatus(
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
       if (!Number.isInteger(index)) throw new StatusProblem('statusListIndex is not an integer');
-      list.inflated ??= inflateBitstring(String(subject?.encodedList));
-      if (bitstringAt(list.inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
+      const inflated = inflatedList(url, list, deps, () => inflateBitstring(String(subject?.encodedList)));
+      if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
     }
     if (states.includes('revoked')) return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
     if (states.includes('suspended'))

@@ -38,6 +38,19 @@ import {
  * The reusable verifier: binds the plain verification functions to the chain (DID documents, the
  * trusted-issuer registry) and to the status-list checker.
  */
+/** Status list URLs whose newest anchored version is remembered. */
+const LATEST_VERSIONS_MAX_URLS = 10_000;
+
+/** What did:web documents may hold of the heap, together (see `didWebHeapBytes`). */
+const DID_WEB_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A parsed document's heap size, estimated from its JSON: up to ~21 times the text for a document of many
+ * small objects (measured: 64 KB of `{},` made 1.36 MB of heap), so a within-limit document cannot cost more
+ * than it is charged.
+ */
+const didWebHeapBytes = (document: DidDocument | undefined): number => (document ? 24 * JSON.stringify(document).length : 1);
+
 @Injectable()
 export class VerifierService {
   private readonly logger = new Logger('VerifierService');
@@ -47,7 +60,8 @@ export class VerifierService {
   private readonly verifyAnchors: boolean;
   private readonly statusMaxAgeMs: number;
   private readonly anchoredDigests = new Map<string, string>();
-  private readonly latestVersions = new Map<string, { version: number; until: number }>();
+  /** The newest anchored version per status list URL, kept as long as a served list may be (STATUS_LIST_MAX_AGE_SECONDS). */
+  private readonly latestVersions: LRUCache<string, number>;
   /**
    * One chain read per list version at a time: when the newest version goes stale under load, every
    * verification in flight would otherwise send its own three calls to the node (measured: 32 at once at the
@@ -90,7 +104,12 @@ export class VerifierService {
       const prefix = `${identity.toLowerCase()}|`;
       for (const key of [...(this.resolvedKeys?.keys() ?? [])]) if (key.startsWith(prefix)) this.resolvedKeys!.delete(key);
     });
-    this.didWebDocuments = new BoundedCache({ maxEntries: config.didCacheMaxEntries, ttlMs: config.didCacheTtlSeconds * 1000 });
+    this.didWebDocuments = new BoundedCache({
+      maxEntries: config.didCacheMaxEntries,
+      ttlMs: config.didCacheTtlSeconds * 1000,
+      // Any presentation names its holder's did:web, so its host chooses what is kept: a budget in bytes too.
+      weight: { maxBytes: DID_WEB_CACHE_MAX_BYTES, weigh: ({ document }) => didWebHeapBytes(document) },
+    });
     this.clockSkewSeconds = config.verifier.clockSkewSeconds;
     this.holderProofMaxAgeSeconds = config.holderProofMaxAgeSeconds;
     this.limits = {
@@ -99,6 +118,7 @@ export class VerifierService {
     };
     this.verifyAnchors = config.status.verifyAnchor;
     this.statusMaxAgeMs = config.status.maxAgeSeconds * 1000;
+    this.latestVersions = new LRUCache({ max: LATEST_VERSIONS_MAX_URLS, ttl: Math.max(1, this.statusMaxAgeMs) });
     const { dids, x509Pem } = config.verifier.trustAnchors;
     this.trustAnchors = parseTrustAnchors(dids, x509Pem ? [x509Pem] : []);
     this.didWeb = config.verifier.didWeb;
@@ -232,15 +252,14 @@ export class VerifierService {
     const digestKey = `${url}#${version}`;
     let digest = this.anchoredDigests.get(digestKey);
     const latest = this.latestVersions.get(url);
-    const latestFresh = latest && latest.until > Date.now();
-    if (digest !== undefined && latestFresh) return { digest, latestVersion: latest.version };
+    if (digest !== undefined && latest !== undefined) return { digest, latestVersion: latest };
     const read = await this.anchorReads.run(digestKey, () => this.anchors.anchorOf(url, version));
     digest = read.digest;
     if (digest) {
       if (this.anchoredDigests.size > 50_000) this.anchoredDigests.clear();
       this.anchoredDigests.set(digestKey, digest);
     }
-    this.latestVersions.set(url, { version: read.latestVersion, until: Date.now() + this.statusMaxAgeMs });
+    if (this.statusMaxAgeMs > 0) this.latestVersions.set(url, read.latestVersion);
     return { digest, latestVersion: read.latestVersion };
   }
 
