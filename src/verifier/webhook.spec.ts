@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { postWebhook, resolvePublicAddresses, webhookUrlProblem } from './webhook.js';
 
 const strict = { production: false, allowLoopback: false };
@@ -59,5 +60,50 @@ describe('webhook delivery', () => {
     expect(await postWebhook(url(server, '/hook'), '{}', { 'content-type': 'application/json' }, tests)).toBe(204);
     expect(await postWebhook(url(server, '/redirect'), '{}', {}, tests)).toBe(302);
     expect(hits).toEqual(['main /hook', 'main /redirect']);
+  });
+});
+
+describe('webhook delivery to a host that trickles', () => {
+  let trickler: TcpServer;
+  let closed: Promise<void>;
+  const timers: NodeJS.Timeout[] = [];
+  const sockets: Socket[] = [];
+
+  /** A raw server that writes `head` at once, then one more byte every 40 ms for as long as the socket lives. */
+  async function trickle(head: string): Promise<string> {
+    let onClosed!: () => void;
+    closed = new Promise((resolve) => (onClosed = resolve));
+    trickler = createTcpServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write(head);
+        const timer = setInterval(() => socket.write('x'), 40);
+        timers.push(timer);
+        socket.once('close', () => {
+          clearInterval(timer);
+          onClosed();
+        });
+      });
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(trickler.address() as { port: number }).port}/hook`;
+  }
+  afterEach(() => {
+    timers.forEach(clearInterval);
+    sockets.forEach((socket) => socket.destroy());
+    trickler.close();
+  });
+
+  it('gives up on headers that never end within its one deadline, however steadily bytes arrive', async () => {
+    const target = await trickle('HTTP/1.1 200 OK\r\nX-Slow: ');
+    await expect(postWebhook(target, '{}', {}, tests, 300)).rejects.toThrow(/timed out/);
+    await closed;
+  });
+
+  it('takes the status and closes the connection instead of reading a body that never ends', async () => {
+    const target = await trickle('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n');
+    expect(await postWebhook(target, '{}', {}, tests, 5_000)).toBe(200);
+    await closed;
   });
 });

@@ -69,24 +69,26 @@ export async function postWebhook(
   const addresses = await resolvePublicAddresses(url.hostname, policy);
   const chosen = addresses[0]!;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  let deadline: NodeJS.Timeout | undefined;
   return new Promise<number>((resolve, reject) => {
     const request = send(
       url,
       {
         method: 'POST',
         headers: merged(headers, { 'content-length': String(Buffer.byteLength(body)) }),
-        timeout: timeoutMs,
         // Connect only to the vetted address (Node asks for a list when it races address families).
         lookup: ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
           options.all ? callback(null, [chosen]) : callback(null, chosen.address, chosen.family)) as never,
       },
       (response) => {
-        response.resume();
+        // The status is the answer: the body is not read, so a host that trickles it holds no socket.
         resolve(response.statusCode ?? 0);
+        response.destroy();
       },
     );
-    request.on('timeout', () => request.destroy(new Error('webhook timed out')));
+    // One deadline for the whole exchange (an idle timeout alone lets a host that trickles bytes keep it open).
+    deadline = setTimeout(() => request.destroy(new Error('webhook timed out')), timeoutMs);
     request.on('error', reject);
     request.end(body);
-  });
+  }).finally(() => clearTimeout(deadline));
 }
