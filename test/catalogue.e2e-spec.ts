@@ -12,6 +12,7 @@ import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { jest } from '@jest/globals';
 import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
+import { KeyService } from '../src/keys/index.js';
 import { AuditLog } from '../src/audit/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
@@ -384,6 +385,18 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(asDataIntegrity.body.verifiableCredential).toMatchObject(submitted);
     expect(asDataIntegrity.body.verifiableCredential).not.toHaveProperty('validUntil');
     expect(await verifiedByDigitalBazaar(asDataIntegrity.body.verifiableCredential)).toBe(true);
+
+    // The key store failing while it signs is no fault of the caller's: not a 400 quoting the store's message.
+    const failing = jest
+      .spyOn(app.app.get(KeyService), 'signJws')
+      .mockRejectedValueOnce(new Error('This key was encrypted under a different KMS master key'));
+    try {
+      const refused = await issue({ ...submitted, id: 'urn:uuid:6f1a5c1e-5b7a-4d55-9f38-2b1f3f0f0a11' }, { format: 'ldp_vc' });
+      expect(refused.status).toBe(500);
+      expect(JSON.stringify(refused.body)).not.toContain('KMS');
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   it('refuses invalid VCDM 2.0 input with a 400 listing every violation, path and code', async () => {

@@ -118,7 +118,7 @@ describe('chain node outage', () => {
     const health = await app.call('GET', '/health');
     expect(health.status).toBe(503);
     expect(health.headers.get('retry-after')).toBe('5');
-    expect(health.body.error.chain.status).toBe('down');
+    expect(health.body.error.chain).toMatchObject({ status: 'down', message: 'the chain node could not be reached' });
     endOutage?.();
 
     const after = await eventually(async () => {

@@ -545,6 +545,12 @@ describe('HTTP platform', () => {
           expect(answer.body.code).toBe('database_unavailable');
           expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
         }
+        // /health says what is down in its own words, not the driver's (user, hosts, database name) to anyone.
+        const health = await raw('GET', '/health');
+        expect(health.status).toBe(503);
+        const healthBody = (await health.json()) as { error: Record<string, unknown> };
+        expect(healthBody.error['database']).toMatchObject({ status: 'down', message: 'the database could not be reached' });
+        expect(JSON.stringify(healthBody)).not.toMatch(/5432|ECONN|accepting connections|postgres|chancery/i);
         // An OAuth route (offer by reference) answers RFC 6749 JSON.
         const oauth = await raw('GET', '/oid4vci/offers/00000000-0000-4000-8000-000000000000');
         expect(oauth.status).toBe(503);

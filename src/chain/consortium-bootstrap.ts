@@ -22,10 +22,13 @@ export interface ConsortiumFounding {
 
 const governance = () => contractInterface('ConsortiumGovernance');
 
+/** The address given names no usable consortium governance: the message says why, in words fit for the operator. */
+export class NotAConsortium extends Error {}
+
 /** The registries a governance contract governs, read from its views; refuses one that is not bound. */
 export async function readConsortium(chain: ChainClient, governanceAddress: string): Promise<ConsortiumAddresses> {
   if (!(await chain.hasCode(governanceAddress))) {
-    throw new Error(`No consortium governance at ${governanceAddress} on chain ${chain.chainId}`);
+    throw new NotAConsortium(`No consortium governance at ${governanceAddress} on chain ${chain.chainId}`);
   }
   const read = async (name: 'issuerRegistry' | 'catalogue' | 'dataSharing' | 'jointApproval') => {
     let address: string;
@@ -35,9 +38,10 @@ export async function readConsortium(chain: ChainClient, governanceAddress: stri
     } catch (error) {
       // Another contract reverts or answers something else: say so, without the library's message (call data, version).
       if (error instanceof ChainUnavailableError) throw error;
-      throw new Error(`The contract at ${governanceAddress} is not a consortium governance`);
+      throw new NotAConsortium(`The contract at ${governanceAddress} is not a consortium governance`);
     }
-    if (address === ZeroAddress) throw new Error(`The consortium governance at ${governanceAddress} has no ${name} bound yet`);
+    if (address === ZeroAddress)
+      throw new NotAConsortium(`The consortium governance at ${governanceAddress} has no ${name} bound yet`);
     return address;
   };
   return {

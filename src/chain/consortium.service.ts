@@ -6,7 +6,7 @@ import { Database } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
 import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { contractInterface } from './contracts.js';
-import type { ConsortiumAddresses, Founder } from './consortium-bootstrap.js';
+import { NotAConsortium, type ConsortiumAddresses, type Founder } from './consortium-bootstrap.js';
 import {
   decodeGovernanceLog,
   decodeProposalResult,
@@ -256,7 +256,9 @@ export class ConsortiumService {
       await this.bootstrap.joinConsortium(governanceAddress);
     } catch (error) {
       if (error instanceof ChainUnavailableError) throw chainUnavailable();
-      throw conflict((error as Error).message);
+      // Anything else (the database, a library's message with its call data) is not the operator's to read.
+      if (error instanceof NotAConsortium) throw conflict(error.message);
+      throw error;
     }
     return this.status();
   }

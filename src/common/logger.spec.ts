@@ -32,4 +32,23 @@ describe('root logger redaction', () => {
     expect(text).toContain('duplicate key value violates unique constraint');
     expect(text).toContain('INSERT INTO');
   });
+
+  it("keeps PostgreSQL's quote of unreadable input, and the values inside an AggregateError's members, out too", () => {
+    const { lines, logger } = capture();
+    const unreadable = Object.assign(new Error('invalid input syntax for type json'), {
+      code: '22P02',
+      where: 'JSON data, line 1: {"name":"Li Hua",...',
+    });
+    const both = new AggregateError(
+      [Object.assign(new Error('duplicate key'), { detail: 'Key (licence_number)=(110101199001311234) already exists.' })],
+      'two writes failed',
+    );
+    logger.error({ err: unreadable }, 'one');
+    logger.error({ err: both }, 'two');
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('Li Hua');
+    expect(text).not.toContain('110101199001311234');
+    expect(text).toContain('invalid input syntax for type json');
+    expect(text).toContain('duplicate key');
+  });
 });

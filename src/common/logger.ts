@@ -20,6 +20,16 @@ export const REDACTED_LOG_PATHS = [
   'err.detail',
   'err.driverError.parameters',
   'err.driverError.detail',
+  // PostgreSQL's `where` quotes input it could not read (a JSON value, for one); an AggregateError's members and
+  // a cause are serialised beside the error, each with the same fields.
+  'err.where',
+  'err.driverError.where',
+  'err.aggregateErrors[*].parameters',
+  'err.aggregateErrors[*].detail',
+  'err.aggregateErrors[*].where',
+  'err.cause.parameters',
+  'err.cause.detail',
+  'err.cause.where',
 ];
 
 /** The service's root logger: JSON lines on stdout, with redaction. */

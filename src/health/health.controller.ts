@@ -18,6 +18,21 @@ import { AuditAnchoring } from '../audit/index.js';
 import { healthResultSchema } from './health.schemas.js';
 
 @ApiTags('operations')
+/** A reason /health may show anyone as it is. */
+class OurWords extends Error {}
+
+/**
+ * Runs a dependency check whose failure /health reports to anonymous callers: a driver's or node's message
+ * (user names, internal hosts and addresses, file paths) is replaced by `reason`.
+ */
+async function inOurWords<T>(reason: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    throw error instanceof OurWords ? error : new OurWords(reason);
+  }
+}
+
 @Controller()
 export class HealthController {
   /**
@@ -67,24 +82,30 @@ export class HealthController {
       () =>
         this.indicators
           .check('database')
-          .attempt(async () => {
-            await this.db.ping();
-            this.outage.reportUp();
-            return { kind: this.db.kind };
-          })
+          .attempt(() =>
+            inOurWords('the database could not be reached', async () => {
+              await this.db.ping();
+              this.outage.reportUp();
+              return { kind: this.db.kind };
+            }),
+          )
           .withTimeout(3_000),
       () =>
         this.indicators
           .check('chain')
-          .attempt(async () => {
-            const blockNumber = await this.chain.blockNumber();
-            // A chain that went backwards was replaced: look again now.
-            if (blockNumber < this.lastBlockNumber) this.registrySeenAt = 0;
-            this.lastBlockNumber = blockNumber;
-            if (!(await this.registryPresent()))
-              throw new Error('our contracts are missing on this chain: its node lost its state (restore it; see the README)');
-            return { chainId: this.chain.chainId, blockNumber };
-          })
+          .attempt(() =>
+            inOurWords('the chain node could not be reached', async () => {
+              const blockNumber = await this.chain.blockNumber();
+              // A chain that went backwards was replaced: look again now.
+              if (blockNumber < this.lastBlockNumber) this.registrySeenAt = 0;
+              this.lastBlockNumber = blockNumber;
+              if (!(await this.registryPresent()))
+                throw new OurWords(
+                  'our contracts are missing on this chain: its node lost its state (restore it; see the README)',
+                );
+              return { chainId: this.chain.chainId, blockNumber };
+            }),
+          )
           .withTimeout(3_000),
     ]);
   }

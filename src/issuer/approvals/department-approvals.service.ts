@@ -33,6 +33,9 @@ const refused = (reason: string) =>
  * the issuing department with a token signed by our controller), and the decision itself: simulated by
  * eth_call first (409 with the contract's error name), then an outbox write signed by the controller.
  */
+/** Why a peer's content is not shown, in our words. */
+class ContentUnavailable extends Error {}
+
 @Injectable()
 export class DepartmentApprovals {
   private readonly logger = new Logger('DepartmentApprovals');
@@ -162,7 +165,10 @@ export class DepartmentApprovals {
     try {
       content = await this.fetchContent(applicationId, policy.terms.issuingDepartment);
     } catch (error) {
-      contentError = (error as Error).message.slice(0, 200);
+      // Our own reasons as they are. A library's may quote the peer's body (personal data): only its kind is logged.
+      contentError = error instanceof ContentUnavailable ? error.message : "the issuing department's answer could not be read";
+      if (!(error instanceof ContentUnavailable))
+        this.logger.warn({ applicationId, error: (error as Error).name }, 'peer content unreadable');
     }
     return {
       ...this.entry(submitted, policy, application.approvals, application.submittedAt, application.deadline),
@@ -260,18 +266,18 @@ export class DepartmentApprovals {
     const me = await this.chain.controllerAddress();
     if (getAddress(issuingDepartment) === me) {
       const own = await this.approvals.content(applicationId);
-      if (!own) throw new Error('not in our database');
+      if (!own) throw new ContentUnavailable('not in our database');
       return own.content;
     }
     const base = this.config.chain.consortium.peerUrls[issuingDepartment.toLowerCase()];
-    if (!base) throw new Error(`no CONSORTIUM_PEER_URLS entry for the issuing department ${issuingDepartment}`);
+    if (!base) throw new ContentUnavailable(`no CONSORTIUM_PEER_URLS entry for the issuing department ${issuingDepartment}`);
     const { signingInput, digest } = peerTokenSigningInput(me, applicationId, Math.floor(Date.now() / 1000));
     const token = peerToken(signingInput, await this.keys.signDigest(await this.bootstrap.governorKeyId(), digest));
     const response = await fetch(`${base}/consortium/approvals/${applicationId}/content`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
     });
-    if (!response.ok) throw new Error(`the issuing department answered ${response.status}`);
+    if (!response.ok) throw new ContentUnavailable(`the issuing department answered ${response.status}`);
     const body = (await response.json()) as SealedApplication & { applicationId: string };
     return body.content;
   }

@@ -360,14 +360,21 @@ export class IssuanceService {
 
   /** ecdsa-rdfc-2019 with the agency's P-256 key through src/keys; the proof names its did:ethr key id. */
   private async secureWithDataIntegrity(agency: Agency, document: Record<string, unknown>) {
+    // The signature's own failure (the key store, the database) is ours, not the caller's input: passed on as it is.
+    let signingFailed: { error: unknown } | undefined;
     try {
       return await secureWithEcdsaRdfc2019(document, {
         verificationMethod: agency.signingKid!,
-        sign: (data) => this.keys.signJws(agency.signingKeyId, data),
+        sign: (data) =>
+          this.keys.signJws(agency.signingKeyId, data).catch((error: unknown) => {
+            signingFailed = { error };
+            throw error;
+          }),
         // Contexts are bundled, never fetched; signing resolves no DID.
         documentLoader: createDocumentLoader(async () => undefined),
       });
     } catch (error) {
+      if (signingFailed) throw signingFailed.error;
       if (error instanceof DocumentNotLoadable) {
         throw badRequest('The credential names a context that is not bundled', [
           { path: 'credential.@context', message: error.message },
