@@ -110,6 +110,23 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     return app.call('POST', path, { headers, body });
   }
 
+  it('answers a nonce request whose Content-Type is JSON but whose body is empty (§7.1), and refuses such credential requests', async () => {
+    const bare = (path: string, headers: Record<string, string>) =>
+      fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '' });
+    const nonce = await bare('/oid4vci/nonce', {});
+    expect(nonce.status).toBe(200);
+    expect(nonce.headers.get('cache-control')).toBe('no-store');
+    expect(((await nonce.json()) as { c_nonce?: unknown }).c_nonce).toEqual(expect.any(String));
+    // With no body, each endpoint answers as it does to a request without one: a client error, never a 500.
+    const t = await token(true);
+    const credential = await bare('/oid4vci/credential', { authorization: `Bearer ${t.accessToken}` });
+    expect(credential.status).toBe(400);
+    expect(((await credential.json()) as { error: string }).error).toBe('invalid_credential_request');
+    const verify = await bare('/credentials/verify', {});
+    expect(verify.status).toBe(400);
+    expect(verify.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   it('takes credential, deferred and notification requests as JSON only (OID4VCI 1.0 §8.2, §9.1, §11.1)', async () => {
     const t = await token(true);
     const holder = w.newKey();
@@ -354,6 +371,16 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         'invalid_proof',
       ],
       ['not an object', async () => ['x'], 'invalid_credential_request'],
+      [
+        // This issuer offers no response encryption (§8.2: asked for, it MUST encrypt; so the parameters are invalid).
+        'response encryption',
+        async () => ({
+          credential_configuration_id: sd,
+          proofs: { jwt: [await proof(holder)] },
+          credential_response_encryption: { jwk: holder, enc: 'A128GCM' },
+        }),
+        'invalid_encryption_parameters',
+      ],
     ];
     for (const [name, body, code] of cases) {
       const reply = await ask(await body());
@@ -366,8 +393,11 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     const doubled = `${b64(`{"alg":"none",${Buffer.from(h!, 'base64url').toString().slice(1)}`)}.${p}.${s}`;
     const duplicate = await ask({ credential_configuration_id: sd, proofs: { jwt: [doubled] } });
     expect(duplicate.body.error).toBe('invalid_proof');
-    // And the same request with a good proof still works (nothing above consumed the offer).
-    expect((await ask({ credential_configuration_id: sd, proofs: { jwt: [await proof(holder)] } })).status).toBe(200);
+    // And the same request with a good proof still works (nothing above consumed the offer), a member the issuer
+    // does not know (a pre-1.0 `format`) ignored as §8.2 requires.
+    const issued = await ask({ credential_configuration_id: sd, format: 'dc+sd-jwt', proofs: { jwt: [await proof(holder)] } });
+    expect(issued.status).toBe(200);
+    expect(issued.body.credentials).toHaveLength(1);
   });
 
   /** PAR (raw), the citizen login, and the code; returns what the token request needs. */

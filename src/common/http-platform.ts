@@ -139,6 +139,9 @@ function jsonParser(
   defaultParser: (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void,
 ) {
   return (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+    // An empty body labelled JSON is no body, as if it had no Content-Type (a wallet's POST to the nonce
+    // endpoint, OID4VCI 1.0 §7.1, often sends the header alone): each route answers as it does without a body.
+    if (body.length === 0) return done(null, undefined);
     const text = body.toString('utf8');
     defaultParser(request, text, (error, value) => {
       if (error) {

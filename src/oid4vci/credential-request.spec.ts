@@ -34,17 +34,27 @@ describe('requestedCredential (OID4VCI 1.0 §8.2)', () => {
     });
   });
 
-  it('refuses non-objects, both or neither identifier, non-strings, format, and proof with proofs', () => {
+  it('refuses non-objects, both or neither identifier, non-strings, and proof with proofs', () => {
     for (const body of [null, [], 'x', 1]) expect(thrown(() => requestedCredential(body))).toBe('invalid_credential_request');
     for (const body of [
       { credential_configuration_id: 'a', credential_identifier: 'a' },
       {},
       { credential_configuration_id: 1 },
       { credential_identifier: ['a'] },
-      { credential_configuration_id: 'a', format: 'dc+sd-jwt' },
       { credential_configuration_id: 'a', proof: { jwt: jws }, proofs: { jwt: [jws] } },
     ])
       expect(thrown(() => requestedCredential(body))).toBe('invalid_credential_request');
+  });
+
+  it('ignores members it does not know (a pre-1.0 format), and refuses a response encryption it does not offer', () => {
+    expect(requestedCredential({ credential_configuration_id: 'a', format: 'dc+sd-jwt', vct: 'x' })).toEqual({
+      configurationId: 'a',
+      identifier: undefined,
+    });
+    const encryption = { jwk: { kty: 'EC' }, enc: 'A128GCM' };
+    expect(
+      thrown(() => requestedCredential({ credential_configuration_id: 'a', credential_response_encryption: encryption })),
+    ).toBe('invalid_encryption_parameters');
   });
 
   it('answers proofs that are not signed compact JWS with invalid_proof, before any library sees them', () => {

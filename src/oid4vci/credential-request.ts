@@ -10,9 +10,9 @@ export interface RequestedCredential {
 
 /**
  * The shape of a credential request, checked before the protocol library parses it: a JSON object with
- * exactly one of credential_identifier / credential_configuration_id (strings), no `format` (a pre-1.0
- * member), and `proof` or `proofs` holding signed compact JWS only (anything else is invalid_proof,
- * OID4VCI 1.0 §8.3.1.2).
+ * exactly one of credential_identifier / credential_configuration_id (strings), no response encryption
+ * asked for, and `proof` or `proofs` holding signed compact JWS only (anything else is invalid_proof,
+ * OID4VCI 1.0 §8.3.1.2). Other members (a pre-1.0 `format`, say) are ignored, as §8.2 requires.
  */
 export function requestedCredential(body: unknown): RequestedCredential {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -28,8 +28,7 @@ export function requestedCredential(body: unknown): RequestedCredential {
     throw oauthError(400, 'invalid_credential_request', 'credential_configuration_id must be a string');
   if (identifier !== undefined && typeof identifier !== 'string')
     throw oauthError(400, 'invalid_credential_request', 'credential_identifier must be a string');
-  if (request['format'] !== undefined)
-    throw oauthError(400, 'invalid_credential_request', 'format is not used in OID4VCI 1.0 requests');
+  refuseResponseEncryption(request);
   const proofs = request['proofs'];
   if (proofs !== undefined) {
     const jwt = (proofs as Record<string, unknown> | null)?.['jwt'];
@@ -44,6 +43,20 @@ export function requestedCredential(body: unknown): RequestedCredential {
   if (single !== undefined && (typeof single?.['jwt'] !== 'string' || !signedCompactJws(single['jwt'])))
     throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
   return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
+}
+
+/**
+ * A request asking for an encrypted response (OID4VCI 1.0 §8.2 `credential_response_encryption`, §9.1 for
+ * deferred requests): the issuer MUST then encrypt, and this one advertises no encryption
+ * (`credential_response_encryption` is absent from its metadata), so the parameters are invalid here.
+ */
+export function refuseResponseEncryption(request: Record<string, unknown> | undefined): void {
+  if (request?.['credential_response_encryption'] !== undefined)
+    throw oauthError(
+      400,
+      'invalid_encryption_parameters',
+      'This issuer does not encrypt credential responses (its metadata offers no credential_response_encryption)',
+    );
 }
 
 /** A compact JWS whose header names a signature algorithm (`alg: none` is no proof: invalid_proof, §8.3.1.2). */

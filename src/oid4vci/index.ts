@@ -53,6 +53,7 @@ export {
   grantedCredentialIdentifiers,
   tokenAuthorizationDetails,
   type RequestedCredential,
+  refuseResponseEncryption,
 } from './credential-request.js';
 export {
   deferredTransactionProblem,
