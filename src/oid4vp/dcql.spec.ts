@@ -125,6 +125,42 @@ describe('analyseDcqlQuery', () => {
   });
 });
 
+describe('analyseDcqlQuery: options a conforming wallet would answer in a way we would reject', () => {
+  it('refuses holder binding turned off and trusted_authorities, and accepts holder binding asked for explicitly', () => {
+    const claims = [{ path: ['categories'] }];
+    const violations = violationsOf({
+      credentials: [
+        { id: 'a', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims, require_cryptographic_holder_binding: false },
+        {
+          id: 'b',
+          format: 'dc+sd-jwt',
+          meta: { vct_values: [VCT] },
+          claims,
+          trusted_authorities: [{ type: 'aki', values: ['s9tIpPmhxdiuNkHMEWNpYim8S8Y'] }],
+        },
+      ],
+    });
+    expect(violations).toEqual([
+      {
+        path: 'dcql_query.credentials.0.require_cryptographic_holder_binding',
+        message: 'must be true: presentations are always bound to their holder',
+      },
+      {
+        path: 'dcql_query.credentials.1.trusted_authorities',
+        message: 'is not supported: issuers are trusted through the consortium registry',
+      },
+    ]);
+    const bound = {
+      id: 'a',
+      format: 'dc+sd-jwt',
+      meta: { vct_values: [VCT] },
+      claims,
+      require_cryptographic_holder_binding: true,
+    };
+    expect(analyseDcqlQuery({ credentials: [bound] }, catalogue).requested).toHaveLength(1);
+  });
+});
+
 describe('claimsBeyondRegistration', () => {
   const requested = [
     { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt' as const, claims: ['categories', 'licence_number'] },

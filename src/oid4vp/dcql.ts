@@ -83,6 +83,20 @@ export function analyseDcqlQuery(
       violations.push({ path: `${path}.format`, message: 'only dc+sd-jwt and jwt_vc_json are supported' });
       continue;
     }
+    // Served as the spec has them, or refused here rather than asked of a wallet whose conforming answer we would
+    // reject: every presentation must be bound to the holder (a KB-JWT, a holder-signed VP), and trust is the
+    // chain's registry, not DCQL `trusted_authorities` (the verdict would need an authority for each credential).
+    const options = credential as { require_cryptographic_holder_binding?: unknown; trusted_authorities?: unknown };
+    if (options.require_cryptographic_holder_binding === false)
+      violations.push({
+        path: `${path}.require_cryptographic_holder_binding`,
+        message: 'must be true: presentations are always bound to their holder',
+      });
+    if (options.trusted_authorities !== undefined)
+      violations.push({
+        path: `${path}.trusted_authorities`,
+        message: 'is not supported: issuers are trusted through the consortium registry',
+      });
     const claims: string[] = [];
     for (const [claimIndex, claim] of (credential.claims ?? []).entries()) {
       const claimPath = (claim as { path?: unknown[] }).path ?? [];
