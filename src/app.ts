@@ -49,6 +49,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   // before the bootstrap hooks, which run once it answers. Its failure is handled where it is awaited.
   const chainStarted = embeddedChain?.launch();
   chainStarted?.catch(() => undefined);
+  let built: NestFastifyApplication | undefined;
   try {
     const chain = new ChainClient(
       config.chain.rpcUrl ?? embeddedChain!.rpcUrl,
@@ -94,6 +95,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       new FastifyAdapter(fastifyServerOptions(config.platform, config.http.bodyLimitBytes, config.http.publicUrl) as never),
       { logger },
     );
+    built = app;
     try {
       await chainStarted;
     } catch (error) {
@@ -156,6 +158,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       },
     };
   } catch (error) {
+    // A start that failed in the bootstrap hooks (a node that lost its state, say) closes what the module hooks
+    // opened (change feeds, timers, the data source), or it would live on in this process.
+    await built?.close().catch(() => undefined);
     // A node still starting is stopped once it is up (or has failed), never left running behind us.
     await chainStarted?.catch(() => undefined);
     await embeddedChain?.stop();

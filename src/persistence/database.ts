@@ -262,6 +262,8 @@ export class Database implements OnApplicationShutdown {
     const options = this.dataSource.options;
     let feed = this.feeds.get(watched.channel);
     if (feed) return feed;
+    // Shutdown closes the feeds it finds: one opened after that (a timer's last round) would outlive the service.
+    if (this.shuttingDown) return undefined;
     if (options.type === 'postgres' && options.url) feed = new PgChangeFeed(options.url, watched.channel);
     else if (this.walFile) {
       const connection = this.connection();
