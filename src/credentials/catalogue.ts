@@ -488,14 +488,23 @@ export class Catalogue {
   /**
    * The catalogue type named by a W3C `type` array: the type whose vcType is one of the entries besides
    * VerifiableCredential, else (unless `allowGeneric` is false) the generic VCDM 2.0 type (vcType
-   * VerifiableCredential) when there is one.
+   * VerifiableCredential) when there is one. None when the array names two catalogue types: its issuer's
+   * authorisation and its claims' schema could then be checked for one while a reader trusts the other.
    */
   byVcTypes(types: unknown, allowGeneric = true): LicenceType | undefined {
-    const names = Array.isArray(types) ? types : [types];
-    const specific = this.all().find((type) => type.vcType !== GENERIC_VC_TYPE && names.includes(type.vcType));
+    const specifics = this.specificTypesNamed(types);
+    if (specifics.length > 1) return undefined;
+    const specific = specifics[0];
     if (specific || !allowGeneric) return specific;
+    const names = Array.isArray(types) ? types : [types];
     if (!names.includes(GENERIC_VC_TYPE)) return undefined;
     return this.all().find((type) => type.vcType === GENERIC_VC_TYPE);
+  }
+
+  /** The catalogue types (other than the generic one) a W3C `type` array names. */
+  specificTypesNamed(types: unknown): LicenceType[] {
+    const names = Array.isArray(types) ? types : [types];
+    return this.all().filter((type) => type.vcType !== GENERIC_VC_TYPE && names.includes(type.vcType));
   }
 
   /** Every violation of the type's claim schema; `partial` allows claims to be absent (selective disclosure). */

@@ -149,6 +149,12 @@ const RULES: [string, Record<string, unknown>, Record<string, unknown>, `${strin
     'credential.type type.unknown',
   ],
   [
+    'type names one licence type (the authorisation and the schema are checked for one, a reader may trust another)',
+    { type: ['VerifiableCredential', 'DrivingLicenceCredential'], credentialSubject: LICENCE },
+    { type: ['VerifiableCredential', 'DrivingLicenceCredential', 'ResidentIdentityCredential'], credentialSubject: LICENCE },
+    'credential.type type.ambiguous',
+  ],
+  [
     'claims match the type schema',
     { type: 'DrivingLicenceCredential', credentialSubject: LICENCE },
     { type: 'DrivingLicenceCredential', credentialSubject: { ...LICENCE, categories: ['Z'] } },

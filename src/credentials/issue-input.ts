@@ -10,6 +10,7 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 export type IssueRule =
   | VcdmRule
   | 'type.unknown'
+  | 'type.ambiguous'
   | 'issuer.not_agency'
   | 'proof.present'
   | 'credentialSubject.multiple_not_allowed'
@@ -68,6 +69,14 @@ export function checkIssueInput(
     violations.push({ path: at('proof'), code: 'proof.present', message: 'submit the credential without a proof' });
 
   // The shorthand names a licence type; the generic type is for full VCDM 2.0 documents only.
+  if (context.catalogue.specificTypesNamed(document['type']).length > 1) {
+    violations.push({
+      path: at('type'),
+      code: 'type.ambiguous',
+      message: 'names more than one credential type of the catalogue',
+    });
+    return { violations };
+  }
   const type = context.catalogue.byVcTypes(document['type'], !shorthand);
   if (!type) {
     violations.push({ path: at('type'), code: 'type.unknown', message: 'names no credential type of the catalogue' });
