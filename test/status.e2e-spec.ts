@@ -543,6 +543,15 @@ describe('status lists', () => {
     const reinstated = await single();
     expect(reinstated.body.suspended).toBe(false);
     expect(await single()).toEqual(expect.objectContaining({ status: 200, body: reinstated.body }));
+    // The same key and body for another credential is another request: refused, not answered with a's state
+    // (b stays suspended either way, and the officer is told so).
+    const other = await app.call('POST', `/credentials/${b.id}/status`, {
+      token: apiKey,
+      headers: { 'idempotency-key': 'single-reinstate' },
+      body: { action: 'reinstate', reason: 'audit passed' },
+    });
+    expect(other.status).toBe(422);
+    expect(other.body.type).toBe('urn:chancery:problem:idempotency_key_reused');
     await outboxSettled(app);
   });
 

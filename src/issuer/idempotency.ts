@@ -156,7 +156,13 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     if (!agency) return handler(undefined);
     const scope = `agency:${agency.id}`;
     const key = header;
-    const hash = this.fingerprint(request.method, request.routeOptions.url ?? request.url, request.body);
+    // The route and the values of its path parameters: one key sent to /credentials/A/status and then to
+    // /credentials/B/status is two requests (the template alone replayed A's answer for B, which stayed unrevoked).
+    // A route without parameters keeps the fingerprint it always had (records stored before stay comparable).
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const route = request.routeOptions.url ?? request.url;
+    const target = Object.keys(params).length > 0 ? `${route} ${JSON.stringify(params)}` : route;
+    const hash = this.fingerprint(request.method, target, request.body);
     const begun = await this.begin(scope, key, hash);
     if ('replay' in begun) {
       void reply.header('idempotent-replayed', 'true');
