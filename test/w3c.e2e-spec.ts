@@ -295,6 +295,24 @@ describe('W3C VC-API verification', () => {
     expect(webDocumentRequests - before).toBe(1);
   });
 
+  it('refuses a Data Integrity presentation of a self-asserted credential that names no holder (VCDM 2.0 §5.12)', async () => {
+    const documentLoader = createDocumentLoader(async (did) => offlineDidDocument(did));
+    const signed = async (holder?: string) =>
+      vc.signPresentation({
+        presentation: vc.createPresentation({ verifiableCredential: [await anchorCredential()], ...(holder ? { holder } : {}) }),
+        suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+        challenge: 'self-1',
+        documentLoader,
+      });
+    const anonymous = await verifyVp(await signed(), { challenge: 'self-1' });
+    expect(anonymous.status).toBe(400);
+    expect(failed(anonymous.body)).toEqual([
+      { check: 'data_model', passed: false, reason: 'a presentation of a self-asserted credential must name its holder' },
+    ]);
+    const named = await verifyVp(await signed(anchorDid), { challenge: 'self-1' });
+    expect({ status: named.status, failed: failed(named.body) }).toEqual({ status: 200, failed: [] });
+  });
+
   it('keeps did:web documents within a budget of bytes, so a host serving large ones cannot fill the memory', async () => {
     // Presentations naming holders whose documents are 60 KB of `{}`: each is resolved before any signature
     // is checked (an anonymous caller chooses them), and each costs ~1.4 MB of heap once parsed.

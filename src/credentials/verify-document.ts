@@ -200,6 +200,15 @@ export async function verifyPresentationDocument(
     const signer = outcome.verificationMethod?.split('#')[0];
     if (holder !== undefined && signer !== holder)
       return merged(checks.fail('holder_binding', 'the presentation is not signed by its holder'), { credentials: [] });
+    // VCDM 2.0 §5.12: a presentation of a self-asserted credential (issued by the presentation's signer) MUST name its holder.
+    const selfAsserted = embedded.some(
+      (credential) =>
+        typeof credential === 'object' && credential !== null && issuerIdOf((credential as Json)['issuer']) === signer,
+    );
+    if (holder === undefined && selfAsserted)
+      return merged(checks.fail('data_model', 'a presentation of a self-asserted credential must name its holder'), {
+        credentials: [],
+      });
     checks.pass('holder_binding', signer);
   } else {
     checks.pass('format', 'unsigned presentation');
