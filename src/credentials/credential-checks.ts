@@ -110,7 +110,9 @@ export async function finishCredential(
 
   // No status fetch for a credential from an issuer the registry does not (or could not) vouch for.
   if (authorisedProblem === undefined) {
-    const format = read.format === 'ldp_vc' ? 'jwt_vc_json' : read.format;
+    // A W3C data model credential (Data Integrity, or an SD-JWT with @context) carries credentialStatus entries,
+    // as a JWT VC does; only an SD-JWT VC carries a Token Status List reference.
+    const format = read.format === 'ldp_vc' || read.dataModel !== undefined ? 'jwt_vc_json' : read.format;
     const statusOutcome = await attempt(() => context.checkStatus(read.status, format, read.issuer));
     if ('unavailable' in statusOutcome) checks.record('status', statusOutcome.unavailable);
     else {

@@ -381,6 +381,42 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
   });
 
   describe('JOSE strictness (issue 10 item 8)', () => {
+    it('requires vct of an SD-JWT VC, and reads the credentialStatus of an SD-JWT with @context as a JWT VC does', async () => {
+      const ctx = context();
+      expect(failed(await verifyCredential(await sdJwtVc({ payload: { vct: undefined } }), ctx))).toEqual([
+        { check: 'format', passed: false, reason: 'the SD-JWT VC carries no vct' },
+      ]);
+      const formats: string[] = [];
+      const recording = context({
+        checkStatus: async (_status, format) => {
+          formats.push(format);
+          return { passed: true, state: 'valid' };
+        },
+      });
+      const credentialStatus = {
+        type: 'BitstringStatusListEntry',
+        statusPurpose: 'revocation',
+        statusListIndex: '7',
+        statusListCredential: 'https://issuer.example/status/1/revocation',
+      };
+      const vcdm = await sdJwtVc({
+        header: { typ: 'vc+sd-jwt' },
+        disclosable: {},
+        payload: {
+          '@context': ['https://www.w3.org/ns/credentials/v2'],
+          type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+          issuer: ISSUER,
+          validFrom: new Date((NOW - 10) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          validUntil: new Date((NOW + 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          credentialSubject: CLAIMS,
+          credentialStatus,
+        },
+      });
+      const result = await verifyCredential(vcdm, recording);
+      expect(failed(result)).toEqual([]);
+      expect(formats).toEqual(['jwt_vc_json']);
+    });
+
     it('enforces typ per format: dc+sd-jwt / vc+sd-jwt, vc+jwt without vc or vp claims, JWT with a vc claim, vp+jwt / JWT', async () => {
       const ctx = context();
       expect((await verifyCredential(await sdJwtVc({ header: { typ: 'vc+sd-jwt' } }), ctx)).verified).toBe(true);

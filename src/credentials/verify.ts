@@ -197,6 +197,8 @@ function readSdJwt(
   // Registered JWT claims describe the credential, not the subject. Left out by destructuring, not `delete`,
   // which would turn the claims into a dictionary-mode object (slower to read and to serialise).
   const { vct, iat, nbf, exp, status, cnf: _cnf, iss: _iss, sub: _sub, jti: _jti, aud: _aud, ...rest } = disclosed;
+  // draft-ietf-oauth-sd-jwt-vc §3.2.2.1: vct is REQUIRED (a trust anchor's credential has no catalogue type to miss).
+  if (typeof vct !== 'string') return checks.fail('format', 'the SD-JWT VC carries no vct');
   return {
     format: 'dc+sd-jwt',
     issuer: String(jws.payload['iss']),

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, sign as ecdsaSign } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 import { signJws, VerifierDependencyUnavailable } from '../credentials/index.js';
-import { encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
+import { encodeBitstring, encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
 import { checkCredentialStatus, type LocalStatusList, type StatusCheckDeps } from './status-checker.js';
 import { StatusListMemo } from './list-memo.js';
 
@@ -263,5 +263,89 @@ describe('a status list that cannot be read', () => {
       state: 'unknown',
       reason: `status list ${URL_} could not be fetched: it could not be read`,
     });
+  });
+});
+
+describe('lists from other issuers, read as their specifications write them', () => {
+  const BITSTRING_URL = 'https://issuer.example/status/5f0c1f3e-0000-4000-8000-000000000003/revocation';
+  const sign = async (header: Record<string, unknown>, payload: Record<string, unknown>) =>
+    signJws({ alg: 'ES256', ...header }, payload, async (input) =>
+      ecdsaSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+  /** A Bitstring Status List credential secured as a JWT (VC-JOSE-COSE): index 7 revoked. */
+  const bitstringList = (options: { size?: number; payload?: Record<string, unknown>; kid?: string } = {}) =>
+    sign(
+      { typ: 'vc+jwt', kid: options.kid ?? KID },
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        id: BITSTRING_URL,
+        type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+        issuer: ISSUER,
+        credentialSubject: {
+          type: 'BitstringStatusList',
+          statusPurpose: 'revocation',
+          encodedList: encodeBitstring(options.size ?? LIST_SIZE, [7]),
+        },
+        ...options.payload,
+      },
+    );
+  const entry = (index: unknown, extra: Record<string, unknown> = {}) => ({
+    type: 'BitstringStatusListEntry',
+    statusPurpose: 'revocation',
+    statusListCredential: BITSTRING_URL,
+    statusListIndex: index,
+    ...extra,
+  });
+  const served = (jwt: string): StatusCheckDeps => ({ fetchList: async () => jwt, issuerKey: async () => ({ jwk }) });
+
+  it('takes a list credential that names its issuer without iss, and a kid relative to the issuer', async () => {
+    const withoutIss = await bitstringList();
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(withoutIss))).toMatchObject({
+      state: 'revoked',
+    });
+    expect(await checkCredentialStatus(entry('8'), 'jwt_vc_json', ISSUER, served(withoutIss))).toMatchObject({ state: 'valid' });
+    const relative = await bitstringList({ kid: '#controller-key', payload: { iss: ISSUER } });
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(relative))).toMatchObject({ state: 'revoked' });
+    // An iss that disagrees with issuer is no list of this issuer.
+    const disagreeing = await bitstringList({ payload: { iss: 'did:example:other' } });
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(disagreeing))).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list is not signed by the credential issuer',
+    });
+  });
+
+  it('refuses an index that is no base-10 string, a statusSize it cannot read, and a list below the minimum length', async () => {
+    const jwt = await bitstringList();
+    for (const [index, extra] of [
+      [7, {}],
+      ['0x7', {}],
+      ['07', {}],
+      ['', {}],
+      ['7', { statusSize: 2 }],
+    ] as const)
+      expect(await checkCredentialStatus(entry(index, extra), 'jwt_vc_json', ISSUER, served(jwt))).toMatchObject({
+        passed: false,
+        state: 'unknown',
+      });
+    const short = await bitstringList({ size: 8 * 1024 });
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(short))).toEqual({
+      passed: false,
+      state: 'unknown',
+      reason: `the status list is shorter than ${LIST_SIZE} entries`,
+    });
+  });
+
+  it('refuses a token status list whose bits is not 1, 2, 4 or 8', async () => {
+    for (const bits of [3, 16, '2', undefined]) {
+      const jwt = await sign(
+        { typ: 'statuslist+jwt', kid: KID },
+        { iss: ISSUER, sub: URL_, iat: 1_700_000_000, status_list: { ...encodeTokenList(LIST_SIZE, 2, []), bits } },
+      );
+      expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, served(jwt))).toEqual({
+        passed: false,
+        state: 'unknown',
+        reason: 'the status list has no valid status_list (bits 1, 2, 4 or 8, and lst)',
+      });
+    }
   });
 });

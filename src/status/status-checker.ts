@@ -8,7 +8,7 @@ import {
   type CredentialFormat,
   type StatusOutcome,
 } from '../credentials/index.js';
-import { bitstringAt, inflateBitstring, inflateTokenList, TOKEN_STATUS, tokenListAt } from './lists.js';
+import { bitstringAt, inflateBitstring, inflateTokenList, LIST_SIZE, TOKEN_STATUS, tokenListAt } from './lists.js';
 import type { StatusListMemo, VerifiedList } from './list-memo.js';
 
 /** A list read from this service's own database, with whether its anchor transaction is mined yet. */
@@ -65,6 +65,19 @@ function jwsHeader(jwt: string): Record<string, unknown> {
   }
 }
 
+/**
+ * Who a status list says issued it: `iss` for a Token Status List; for a Bitstring list credential (a VC
+ * secured as a JWT) its `issuer`, with an `iss` beside it only if the two agree (VC-JOSE-COSE needs no `iss`).
+ */
+function listIssuer(payload: Record<string, unknown>, typ: string): unknown {
+  const iss = payload['iss'];
+  if (typ !== 'vc+jwt') return iss;
+  const field = payload['issuer'];
+  const issuer = typeof field === 'object' && field !== null ? (field as { id?: unknown }).id : field;
+  if (issuer === undefined) return iss;
+  return iss === undefined || iss === issuer ? issuer : undefined;
+}
+
 /** Fetches, authenticates (issuer signature, chain anchor) and decodes one status list. */
 async function loadList(
   url: string,
@@ -84,7 +97,9 @@ async function loadList(
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
   const digest = local?.digest ?? hash('sha256', jwt, 'hex');
   const header = jwsHeader(jwt);
-  const kid = header['kid'];
+  const headerKid = header['kid'];
+  // A DID URL relative to the issuer (`#key-1`) names the issuer's key as the credential's own kid may.
+  const kid = typeof headerKid === 'string' && headerKid.startsWith('#') ? `${issuer}${headerKid}` : headerKid;
   if (header['typ'] !== expectedTyp)
     throw new StatusProblem(`status list typ is ${String(header['typ'])}, expected ${expectedTyp}`);
   if (typeof kid !== 'string' || kid.split('#')[0] !== issuer) {
@@ -95,7 +110,7 @@ async function loadList(
   let list = deps.memo?.get(url, digest, issuer, kid, key.jwk);
   if (!list) {
     const jws = decodeJws(jwt);
-    if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== kid || jws.payload['iss'] !== issuer) {
+    if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== headerKid || listIssuer(jws.payload, expectedTyp) !== issuer) {
       throw new StatusProblem('the status list is not signed by the credential issuer');
     }
     const problem = verifyJwsSignature(jws, key.jwk);
@@ -176,9 +191,12 @@ export async function checkCredentialStatus(
       }
       const list = await load(reference.uri, 'statuslist+jwt');
       if (list.payload['sub'] !== reference.uri) throw new StatusProblem('the status list sub does not match its URL');
-      const encoded = list.payload['status_list'] as { bits: number; lst: string };
-      const inflated = inflatedList(reference.uri, list, deps, () => inflateTokenList(encoded));
-      const value = tokenListAt(inflated, encoded.bits, reference.idx);
+      const encoded = list.payload['status_list'] as { bits: unknown; lst: unknown } | undefined;
+      // draft-ietf-oauth-status-list §4.1: bits MUST be 1, 2, 4 or 8; lst is base64url of the compressed bytes.
+      if (!encoded || ![1, 2, 4, 8].includes(encoded.bits as number) || typeof encoded.lst !== 'string')
+        throw new StatusProblem('the status list has no valid status_list (bits 1, 2, 4 or 8, and lst)');
+      const inflated = inflatedList(reference.uri, list, deps, () => inflateTokenList({ lst: encoded.lst as string }));
+      const value = tokenListAt(inflated, encoded.bits as number, reference.idx);
       if (value === TOKEN_STATUS.valid) return outcome({ passed: true, state: 'valid' });
       if (value === TOKEN_STATUS.invalid)
         return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
@@ -192,15 +210,22 @@ export async function checkCredentialStatus(
       if (entry['type'] !== 'BitstringStatusListEntry')
         return { passed: false, state: 'unknown', reason: `unsupported status type ${String(entry['type'])}` };
       const url = String(entry['statusListCredential']);
-      const index = Number(entry['statusListIndex']);
+      // Bitstring Status List §2.1: a base-10 integer expressed as a string.
+      const rawIndex = entry['statusListIndex'];
+      if (typeof rawIndex !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(rawIndex))
+        throw new StatusProblem('statusListIndex is not a base-10 integer in a string');
+      if (entry['statusSize'] !== undefined && entry['statusSize'] !== 1)
+        throw new StatusProblem('only statusSize 1 is supported');
+      const index = Number(rawIndex);
       const list = await load(url, 'vc+jwt');
       const payload = list.payload;
       const subject = payload['credentialSubject'] as { statusPurpose?: unknown; encodedList?: unknown } | undefined;
       if (payload['id'] !== url) throw new StatusProblem('the status list credential id does not match its URL');
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
-      if (!Number.isInteger(index)) throw new StatusProblem('statusListIndex is not an integer');
       const inflated = inflatedList(url, list, deps, () => inflateBitstring(String(subject?.encodedList)));
+      // §3.2 (validation): a list shorter than the minimum hides nothing and MUST be refused (STATUS_LIST_LENGTH_ERROR).
+      if (inflated.length * 8 < LIST_SIZE) throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`);
       if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
     }
     if (states.includes('revoked')) return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
