@@ -17,7 +17,6 @@ import { ChainBootstrap, ChainClient, OutboxService } from '../chain/index.js';
 import { AuditAnchoring } from '../audit/index.js';
 import { healthResultSchema } from './health.schemas.js';
 
-@ApiTags('operations')
 /** A reason /health may show anyone as it is. */
 class OurWords extends Error {}
 
@@ -33,6 +32,7 @@ async function inOurWords<T>(reason: string, check: () => Promise<T>): Promise<T
   }
 }
 
+@ApiTags('operations')
 @Controller()
 export class HealthController {
   /**
