@@ -38,6 +38,29 @@ export interface RunningApp {
 /** How long a stop waits for the requests under way (below the 10 s orchestrators give before SIGKILL). */
 const SHUTDOWN_GRACE_MS = 8_000;
 
+/**
+ * Stops the service on SIGTERM or SIGINT through `close()` (which drains HTTP first), once however many signals
+ * come: Ctrl-C reaches a cluster worker as SIGINT and then as its primary's SIGTERM, and systemd signals every
+ * process of the unit. A second close skipped the drain and exited under requests; a second signal of the same
+ * kind, with no listener left, killed the process undrained. startApp registers none itself (see main.ts).
+ */
+export function stopOnSignals(running: Pick<RunningApp, 'close'>, exit: (code: number) => void = process.exit): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void running.close().then(
+      () => exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 /** Builds and starts the whole service; used by main.ts and by the end-to-end tests. */
 export async function startApp(config: AppConfig): Promise<RunningApp> {
   // Process-wide protocol-library setting, once, before anything builds an issuer or a verifier.
@@ -50,6 +73,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const chainStarted = embeddedChain?.launch();
   chainStarted?.catch(() => undefined);
   let built: NestFastifyApplication | undefined;
+  // What Nest does not own, closed here when the start fails.
+  let openedChain: ChainClient | undefined;
+  let openedDataSource: { destroy(): Promise<void> } | undefined;
   try {
     const chain = new ChainClient(
       config.chain.rpcUrl ?? embeddedChain!.rpcUrl,
@@ -60,6 +86,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     secureDataDir(config.dataDir);
     const rootLogger = createRootLogger(config.logLevel);
     // Restarted while the database is down: wait for it (and say so) rather than exit and stay down.
+    openedChain = chain;
     const dataSource = await untilReachable(() => openDataSource(config.database, entities, migrations), {
       // PostgreSQL only: a SQLite file that cannot be opened is a local problem no wait will mend.
       isOutage: (error) => config.database.kind === 'postgres' && isDatabaseConnectivityError(error),
@@ -71,6 +98,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
           );
       },
     });
+    openedDataSource = dataSource;
     const operatorApiKey = resolveOperatorKey(config);
     const logger = new PinoNestLogger(rootLogger);
     const app = await NestFactory.create<NestFastifyApplication>(
@@ -161,6 +189,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     // A start that failed in the bootstrap hooks (a node that lost its state, say) closes what the module hooks
     // opened (change feeds, timers, the data source), or it would live on in this process.
     await built?.close().catch(() => undefined);
+    // The chain client's provider and sockets; the data source when no app was built to close it.
+    openedChain?.destroy();
+    if (!built) await openedDataSource?.destroy().catch(() => undefined);
     // A node still starting is stopped once it is up (or has failed), never left running behind us.
     await chainStarted?.catch(() => undefined);
     await embeddedChain?.stop();

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/index.js';
-import { startApp } from './app.js';
+import { startApp, stopOnSignals } from './app.js';
 import { runClusterPrimary } from './cluster.js';
 import { ChainStateLostError, EmbeddedNodePortBusyError } from './chain/index.js';
 
@@ -12,16 +12,7 @@ try {
   // CLUSTER_WORKERS > 1: this process only forks and supervises the workers (src/cluster.ts).
   if (runClusterPrimary(config)) await new Promise(() => undefined);
   const running = await startApp(config);
-  const stop = () =>
-    void running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals(running);
   process.stdout.write(
     `Chancery listening on ${running.url} (API docs: ${running.url}/docs)` +
       (running.config.demoAgency ? `; demo credentials in ${running.config.dataDir}/demo-credentials.json` : '') +

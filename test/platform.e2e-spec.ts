@@ -470,7 +470,7 @@ describe('HTTP platform', () => {
       // still running; main.ts stops on SIGTERM and SIGINT through close(), which drains HTTP first.
       expect(process.listenerCount('SIGUSR2')).toBe(sigusr2Before);
       expect(process.listenerCount('SIGTERM')).toBe(sigtermBefore);
-      expect(readFileSync('src/main.ts', 'utf8')).toMatch(/process\.once\('SIGTERM', stop\)/);
+      expect(readFileSync('src/main.ts', 'utf8')).toMatch(/stopOnSignals\(running\)/);
     });
 
     it('keeps the data directory 0700 and the SQLite files 0600', () => {

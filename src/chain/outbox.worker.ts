@@ -120,6 +120,9 @@ export class OutboxWorker implements OnApplicationShutdown {
 
   private async drainSigner(queue: OutboxEntry[]): Promise<void> {
     for (const entry of queue) {
+      // Shutting down: the pass stops between entries (each may wait seconds for its receipt), so the stop is
+      // not held past the orchestrator's grace; the next start, or another replica, goes on from here.
+      if (this.closed) return;
       // Strict order per signer: a later write is not signed before the earlier one is mined.
       if (!(await this.advance(entry))) return;
     }

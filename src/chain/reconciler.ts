@@ -31,6 +31,8 @@ export class Reconciler implements OnApplicationShutdown {
   private stopped = true;
   private intervalMs = 30_000;
   private holding = false;
+  /** Stopping (shutdown): a round in progress ends after its current step; a start resumes. */
+  private closing = false;
 
   constructor(private readonly leases: JobLeases) {}
 
@@ -41,12 +43,14 @@ export class Reconciler implements OnApplicationShutdown {
   start(intervalMs: number): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.closing = false;
     this.intervalMs = intervalMs;
     this.schedule(intervalMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.closing = true;
     clearTimeout(this.timer);
     await this.current;
     await this.leases.release(LEASE_NAME).catch(() => undefined);
@@ -89,7 +93,7 @@ export class Reconciler implements OnApplicationShutdown {
     if (!(await this.leases.acquire(LEASE_NAME, reconcileLeaseMs(this.intervalMs)))) return false;
     for (const step of this.steps) {
       // Held during the round (the node died meanwhile): the remaining steps would read a partial chain.
-      if (this.holding) return false;
+      if (this.holding || this.closing) return false;
       try {
         await step.run();
       } catch (error) {

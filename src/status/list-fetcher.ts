@@ -90,8 +90,13 @@ export class StatusListFetcher {
       cached.freshUntil = Date.now() + maxAge * 1000;
       return cached.body;
     }
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw new Error('status list too large');
+    // A refused answer's body is not read: cancelled, so its socket is freed now rather than at the timeout.
+    const refuse = async (message: string) => {
+      await response.body?.cancel().catch(() => undefined);
+      return new Error(message);
+    };
+    if (!response.ok) throw await refuse(`HTTP ${response.status}`);
+    if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw await refuse('status list too large');
     const body = (await readCapped(response, MAX_BYTES)).trim();
     this.cache.set(url, { body, etag: response.headers.get('etag') ?? undefined, freshUntil: Date.now() + maxAge * 1000 });
     return body;

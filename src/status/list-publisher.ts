@@ -98,6 +98,7 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
       ? await this.db.transaction((tx) => this.repository.listsByIds(tx, listIds))
       : await this.repository.allLists();
     for (const candidate of lists) {
+      if (this.stopped) break;
       // Checked before taking the lease, so an idle round writes nothing.
       if ((await this.due(candidate, options.reconcile === true)).length === 0) continue;
       if (!(await this.claimLease(candidate.id, options.waitForLease === true))) continue;

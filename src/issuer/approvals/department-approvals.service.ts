@@ -277,7 +277,10 @@ export class DepartmentApprovals {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
     });
-    if (!response.ok) throw new ContentUnavailable(`the issuing department answered ${response.status}`);
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ContentUnavailable(`the issuing department answered ${response.status}`);
+    }
     const body = (await response.json()) as SealedApplication & { applicationId: string };
     return body.content;
   }
