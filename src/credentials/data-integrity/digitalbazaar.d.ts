@@ -28,6 +28,19 @@ declare module '@digitalbazaar/vc' {
     purpose?: unknown;
     now?: Date | string;
   }): Promise<Record<string, unknown>>;
+  /** Used by tests, as a holder would: an unsigned presentation of the given credentials. */
+  export function createPresentation(options: {
+    verifiableCredential?: unknown;
+    id?: string;
+    holder?: string;
+  }): Record<string, unknown>;
+  export function signPresentation(options: {
+    presentation: Record<string, unknown>;
+    suite: unknown;
+    challenge: string;
+    domain?: string;
+    documentLoader?: DocumentLoader;
+  }): Promise<Record<string, unknown>>;
   export function verifyCredential(options: {
     credential: unknown;
     suite: unknown;
