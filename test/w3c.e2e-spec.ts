@@ -295,6 +295,28 @@ describe('W3C VC-API verification', () => {
     expect(webDocumentRequests - before).toBe(1);
   });
 
+  it("refuses a trust anchor's credential whose type names two catalogue types, as it refuses ours", async () => {
+    const now = new Date();
+    const twoTypes = await vc.issue({
+      credential: {
+        '@context': [V2, 'https://www.w3.org/ns/credentials/undefined-terms/v2'],
+        id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+        type: ['VerifiableCredential', 'DrivingLicenceCredential', 'ResidentIdentityCredential'],
+        issuer: anchorDid,
+        validFrom: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        validUntil: new Date(now.getTime() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        credentialSubject: DRIVING_LICENCE_CLAIMS,
+      },
+      suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+      documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
+    });
+    const answer = await verify(twoTypes);
+    expect(answer.status).toBe(422);
+    expect(failed(answer.body)).toEqual([
+      { check: 'type', passed: false, reason: 'the credential names more than one catalogue type' },
+    ]);
+  });
+
   it('refuses a Data Integrity presentation of a self-asserted credential that names no holder (VCDM 2.0 §5.12)', async () => {
     const documentLoader = createDocumentLoader(async (did) => offlineDidDocument(did));
     const signed = async (holder?: string) =>

@@ -31,6 +31,8 @@ export interface AuthenticatedCredential {
   sdJwt?: ParsedSdJwt;
   /** Why no catalogue type matched (reported when a chain issuer's credential has none). */
   unknownTypeReason?: string;
+  /** The W3C type array names more than one catalogue type: refused whoever the issuer (see `ambiguousTypes`). */
+  ambiguousType?: boolean;
   /** The type the registry was asked about before authentication (chain issuers). */
   claimedTypeId?: string;
 }
@@ -48,6 +50,8 @@ export async function finishCredential(
   holderBinding?: HolderBindingExpectations,
 ): Promise<VerificationResult> {
   const { type } = read;
+  // Its schema and expiry would be checked for none of them while a reader trusts one: no issuer may do that.
+  if (read.ambiguousType) return checks.fail('type', 'the credential names more than one catalogue type');
   if (!type && decision.chain) {
     return checks.fail('type', read.unknownTypeReason ?? 'no catalogue type matches');
   }

@@ -131,6 +131,7 @@ export async function verifyCredentialDocument(
       issuer,
       id: typeof credential['id'] === 'string' ? credential['id'] : undefined,
       type: claimedType,
+      ambiguousType: context.catalogue.specificTypesNamed(credential['type']).length > 1,
       unknownTypeReason: `no catalogue type among ${JSON.stringify(credential['type']).slice(0, 200)}`,
       claims: subjects.length > 1 ? { credentialSubject: subjects } : claims,
       validFrom: seconds(credential['validFrom']),

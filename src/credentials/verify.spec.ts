@@ -381,6 +381,15 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
   });
 
   describe('JOSE strictness (issue 10 item 8)', () => {
+    it('refuses a JWT VC whose type names two catalogue types (its schema and authorisation fit one only)', async () => {
+      const twoTypes = await jwtVc('2.0', (payload) => {
+        payload['type'] = ['VerifiableCredential', 'DrivingLicenceCredential', 'ResidentIdentityCredential'];
+      });
+      expect(failed(await verifyCredential(twoTypes, context()))).toEqual([
+        { check: 'type', passed: false, reason: 'the credential names more than one catalogue type' },
+      ]);
+    });
+
     it('requires vct of an SD-JWT VC, and reads the credentialStatus of an SD-JWT with @context as a JWT VC does', async () => {
       const ctx = context();
       expect(failed(await verifyCredential(await sdJwtVc({ payload: { vct: undefined } }), ctx))).toEqual([

@@ -144,6 +144,7 @@ function readJose(read: ReadJwtVc, context: VerifierContext, issuer: string): Au
     issuer,
     id: read.id,
     type: context.catalogue.byVcTypes(read.types),
+    ambiguousType: context.catalogue.specificTypesNamed(read.types).length > 1,
     unknownTypeReason: `no catalogue type among ${JSON.stringify(read.types).slice(0, 200)}`,
     claims: read.claims,
     validFrom: read.validFrom,
