@@ -75,7 +75,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   let built: NestFastifyApplication | undefined;
   // What Nest does not own, closed here when the start fails.
   let openedChain: ChainClient | undefined;
-  let openedDataSource: { destroy(): Promise<void> } | undefined;
+  let openedDataSource: { isInitialized: boolean; destroy(): Promise<void> } | undefined;
   try {
     const chain = new ChainClient(
       config.chain.rpcUrl ?? embeddedChain!.rpcUrl,
@@ -83,10 +83,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       config.chain.networkName,
       config.chain.pollMs,
     );
+    openedChain = chain;
     secureDataDir(config.dataDir);
     const rootLogger = createRootLogger(config.logLevel);
     // Restarted while the database is down: wait for it (and say so) rather than exit and stay down.
-    openedChain = chain;
     const dataSource = await untilReachable(() => openDataSource(config.database, entities, migrations), {
       // PostgreSQL only: a SQLite file that cannot be opened is a local problem no wait will mend.
       isOutage: (error) => config.database.kind === 'postgres' && isDatabaseConnectivityError(error),
@@ -191,7 +191,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     await built?.close().catch(() => undefined);
     // The chain client's provider and sockets; the data source when no app was built to close it.
     openedChain?.destroy();
-    if (!built) await openedDataSource?.destroy().catch(() => undefined);
+    // Also when the app was built: its close may have failed before the database's own shutdown hook ran.
+    if (openedDataSource?.isInitialized) await openedDataSource.destroy().catch(() => undefined);
     // A node still starting is stopped once it is up (or has failed), never left running behind us.
     await chainStarted?.catch(() => undefined);
     await embeddedChain?.stop();
