@@ -105,6 +105,7 @@ export {
   envelopeKind,
   isUrl,
   isDateTimeStamp,
+  issuerIdOf,
   VCDM2_CONTEXT,
   ENVELOPE_MEDIA_TYPES,
   type VcdmViolation,

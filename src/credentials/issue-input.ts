@@ -1,7 +1,7 @@
 import type { Catalogue, CatalogueFormat, LicenceType } from './catalogue.js';
 import { merged } from '../common/merged.js';
 import { jwkFromDidJwk } from './did-jwk.js';
-import { validateCredential, VCDM2_CONTEXT, type VcdmRule } from './vcdm2.js';
+import { issuerIdOf, validateCredential, VCDM2_CONTEXT, type VcdmRule } from './vcdm2.js';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -62,7 +62,7 @@ export function checkIssueInput(
     message: violation.message,
   }));
   const issuer = document['issuer'];
-  const issuerId = isObject(issuer) ? issuer['id'] : issuer;
+  const issuerId = issuerIdOf(issuer);
   if (issuerId !== undefined && issuerId !== context.agencyDid && !violations.some((v) => v.path.startsWith('credential.issuer')))
     violations.push({ path: at('issuer'), code: 'issuer.not_agency', message: 'issuer must be the DID of the calling agency' });
   if ('proof' in document)

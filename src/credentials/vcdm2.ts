@@ -52,6 +52,9 @@ type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The id of an `issuer` or `holder` that may be a URL or an object with an `id` (VCDM 2.0 §4.7). */
+export const issuerIdOf = (issuer: unknown): unknown => (isObject(issuer) ? issuer['id'] : issuer);
+
 /** A URL as VCDM 2.0 means it (RFC 3986 absolute URL, e.g. https:, did:, urn:): parseable, no whitespace. */
 export function isUrl(value: unknown): value is string {
   if (typeof value !== 'string' || value.length === 0 || /\s/.test(value)) return false;

@@ -8,7 +8,7 @@ import { jwkFromDidJwk } from './did-jwk.js';
 import type { DidDocument } from './dids.js';
 import { decideIssuer } from './issuer-trust.js';
 import { readJosePart } from './jws.js';
-import { envelopeKind, parseDataUrl, validateCredential, validateEnvelope, validatePresentation } from './vcdm2.js';
+import { envelopeKind, issuerIdOf, parseDataUrl, validateCredential, validateEnvelope, validatePresentation } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
 import {
   Checks,
@@ -74,9 +74,6 @@ function trackedResolver(context: VerifierContext) {
 }
 
 const dataUrlId = (doc: unknown) => typeof doc === 'object' && doc !== null && parseDataUrl((doc as Json)['id']) !== undefined;
-
-const issuerIdOf = (issuer: unknown): unknown =>
-  typeof issuer === 'object' && issuer !== null && !Array.isArray(issuer) ? (issuer as Json)['id'] : issuer;
 
 /**
  * Verifies a credential given as JSON (VC-API): an EnvelopedVerifiableCredential (the envelope's rules, the

@@ -12,7 +12,7 @@ import {
   topLevelDisclosedNames,
   type ParsedSdJwt,
 } from './sd-jwt.js';
-import { isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
+import { issuerIdOf, isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
 import {
   Checks,
   checkJwsSignature,
@@ -31,12 +31,9 @@ export * from './verify-common.js';
 /** `typ` values of SD-JWTs: IETF SD-JWT VC (`dc+sd-jwt`, legacy `vc+sd-jwt` with `vct`) or VCDM 2.0 (`vc+sd-jwt` with `@context`). */
 const SD_JWT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 
-const issuerId = (issuer: unknown): unknown =>
-  typeof issuer === 'object' && issuer !== null && !Array.isArray(issuer) ? (issuer as { id?: unknown }).id : issuer;
-
 /** VC-JOSE-COSE §3.1.2: when `iss` is present it must name the credential's issuer. */
 function issMismatch(payload: Record<string, unknown>): boolean {
-  return 'iss' in payload && payload['iss'] !== issuerId(payload['issuer']);
+  return 'iss' in payload && payload['iss'] !== issuerIdOf(payload['issuer']);
 }
 
 /**
@@ -91,12 +88,12 @@ export async function verifyCredential(
     checks.pass('data_model', 'VCDM 2.0');
   } else if (vcdmSdJwt) {
     // Selectively disclosed members are checked once disclosed; the issuer must be plain.
-    if (typeof issuerId(jws.payload['issuer']) !== 'string')
+    if (typeof issuerIdOf(jws.payload['issuer']) !== 'string')
       return checks.fail('data_model', 'issuer must not be selectively disclosable');
     if (issMismatch(jws.payload)) return checks.fail('data_model', 'iss does not match issuer');
   }
 
-  const issuer = sdJwt ? (vcdmSdJwt ? issuerId(jws.payload['issuer']) : jws.payload['iss']) : read!.issuer;
+  const issuer = sdJwt ? (vcdmSdJwt ? issuerIdOf(jws.payload['issuer']) : jws.payload['iss']) : read!.issuer;
   const x5c = jws.header['x5c'];
   if (typeof issuer !== 'string' || !(issuer.startsWith('did:') || (x5c !== undefined && isUrl(issuer))))
     return checks.fail('issuer_key', 'the issuer is not a DID');
@@ -188,7 +185,7 @@ function readSdJwt(
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     checks.pass('data_model', 'VCDM 2.0');
     const read = readJwtVc({ typ: 'vc+jwt' }, Object.fromEntries(Object.entries(disclosed).filter(([k]) => k !== 'cnf')));
-    return merged(readJose(read, context, String(issuerId(disclosed['issuer']))), {
+    return merged(readJose(read, context, String(issuerIdOf(disclosed['issuer']))), {
       format: 'dc+sd-jwt' as const,
       holder,
       holderKeyProblem,

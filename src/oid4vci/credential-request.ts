@@ -50,8 +50,8 @@ export function requestedCredential(body: unknown): RequestedCredential {
  * deferred requests): the issuer MUST then encrypt, and this one advertises no encryption
  * (`credential_response_encryption` is absent from its metadata), so the parameters are invalid here.
  */
-export function refuseResponseEncryption(request: Record<string, unknown> | undefined): void {
-  if (request?.['credential_response_encryption'] !== undefined)
+export function refuseResponseEncryption(request: unknown): void {
+  if ((request as Record<string, unknown> | null | undefined)?.['credential_response_encryption'] !== undefined)
     throw oauthError(
       400,
       'invalid_encryption_parameters',

@@ -3,6 +3,7 @@ import { hash } from 'node:crypto';
 import { base64urlText, isDatabaseConnectivityError, merged } from '../common/index.js';
 import {
   decodeJws,
+  issuerIdOf,
   verifyJwsSignature,
   VerifierDependencyUnavailable,
   type CredentialFormat,
@@ -72,8 +73,7 @@ function jwsHeader(jwt: string): Record<string, unknown> {
 function listIssuer(payload: Record<string, unknown>, typ: string): unknown {
   const iss = payload['iss'];
   if (typ !== 'vc+jwt') return iss;
-  const field = payload['issuer'];
-  const issuer = typeof field === 'object' && field !== null ? (field as { id?: unknown }).id : field;
+  const issuer = issuerIdOf(payload['issuer']);
   if (issuer === undefined) return iss;
   return iss === undefined || iss === issuer ? issuer : undefined;
 }

@@ -59,7 +59,7 @@ export class DeferredCredentialService {
       const { offer, dpopJkt, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
       if (notJsonBody(request.headers))
         throw oauthError(400, 'invalid_credential_request', 'The deferred credential request must be application/json');
-      refuseResponseEncryption(typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined);
+      refuseResponseEncryption(body);
       const transactionId = (body as { transaction_id?: unknown } | undefined)?.transaction_id;
       const row = typeof transactionId === 'string' ? await this.deferred.byTransactionHash(sha256Hex(transactionId)) : null;
       const stillPending = () => ({
