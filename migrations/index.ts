@@ -25,6 +25,7 @@ import { CitizenLoginGrant1767300000000 } from './1767300000000-CitizenLoginGran
 import { PresentationRequestPurgedIndex1767400000000 } from './1767400000000-PresentationRequestPurgedIndex.js';
 import { StatusEntriesFlaggedIndex1767500000000 } from './1767500000000-StatusEntriesFlaggedIndex.js';
 import { AuthorisationNotify1767600000000 } from './1767600000000-AuthorisationNotify.js';
+import { RsaIdTokens1767700000000 } from './1767700000000-RsaIdTokens.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -55,4 +56,5 @@ export const migrations = [
   PresentationRequestPurgedIndex1767400000000,
   StatusEntriesFlaggedIndex1767500000000,
   AuthorisationNotify1767600000000,
+  RsaIdTokens1767700000000,
 ];

@@ -62,4 +62,62 @@ describe('migrations with several replicas', () => {
       await shared.drop();
     }
   });
+  it('widens key rows for RSA and gives stored portals ES256 ID tokens, keeping rows and their references', async () => {
+    const shared = await testDatabase('rsaidtokens');
+    const before = migrations.findIndex((migration) => migration.name === 'RsaIdTokens1767700000000');
+    expect(before).toBeGreaterThan(0);
+    const older = await openDataSource(shared.config, entities, migrations.slice(0, before));
+    let current: DataSource | undefined;
+    try {
+      const params = (count: number) =>
+        Array.from({ length: count }, (_, i) => (shared.kind === 'postgres' ? `$${i + 1}` : '?')).join(', ');
+      const now = shared.kind === 'postgres' ? new Date() : new Date().toISOString().replace('T', ' ').replace('Z', '');
+      const keyId = '0b7e6a52-5d1f-4b7a-9c1e-2f3a4b5c6d7e';
+      await older.query(
+        `INSERT INTO keys (id, algorithm, purpose, owner_ref, public_key_hex, address, backend, secret_ref, created_at)
+         VALUES (${params(9)})`,
+        [keyId, 'ES256', 'service-account', 'oid4vci:token', `04${'ab'.repeat(64)}`, null, 'local', 'sealed', now],
+      );
+      // A row that references the key: SQLite rebuilds the keys table, which must not break or drop it.
+      await older.query(
+        `INSERT INTO oid4vci_token_keys (generation, key_id, kid, public_jwk, created_at) VALUES (${params(5)})`,
+        [1, keyId, 'kid-1', '{}', now],
+      );
+      await older.query(
+        `INSERT INTO oidc_clients (id, name, redirect_uris, scopes, token_endpoint_auth_method, secret_hash, jwks,
+           data_sharing_permission, created_at) VALUES (${params(9)})`,
+        ['6f1c1e9e-8a3b-4c55-9a57-1d2f3e4a5b6c', 'Portal', '[]', '[]', 'client_secret_basic', 'ab'.repeat(32), null, null, now],
+      );
+      await older.destroy();
+      current = await openDataSource(shared.config, entities, migrations);
+      expect(await current.query('SELECT id, public_key_hex FROM keys')).toEqual([
+        { id: keyId, public_key_hex: `04${'ab'.repeat(64)}` },
+      ]);
+      expect(await current.query('SELECT key_id FROM oid4vci_token_keys')).toEqual([{ key_id: keyId }]);
+      expect(await current.query('SELECT id_token_signed_response_alg FROM oidc_clients')).toEqual([
+        { id_token_signed_response_alg: 'ES256' },
+      ]);
+      if (shared.kind === 'sqlite') expect(await current.query('PRAGMA foreign_key_check')).toEqual([]);
+      // An RSA 4096 SubjectPublicKeyInfo in hex fits now (PostgreSQL refused more than 140 characters before).
+      await current.query(
+        `INSERT INTO keys (id, algorithm, purpose, owner_ref, public_key_hex, address, backend, secret_ref, created_at)
+         VALUES (${params(9)})`,
+        [
+          '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+          'RS256',
+          'service-account',
+          'oidc:id-token',
+          'cd'.repeat(550),
+          null,
+          'local',
+          'sealed',
+          now,
+        ],
+      );
+    } finally {
+      if (older.isInitialized) await older.destroy();
+      await current?.destroy();
+      await shared.drop();
+    }
+  });
 });

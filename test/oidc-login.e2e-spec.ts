@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { runCli } from '../src/cli.js';
 import { jest } from '@jest/globals';
 import { AuditLog } from '../src/audit/index.js';
@@ -20,6 +20,7 @@ import { walletLogin, type Portal } from './support/wallet-login.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PORTAL_A = 'https://portal-a.example';
 const PORTAL_B = 'https://portal-b.example';
+const PORTAL_C = 'https://portal-c.example';
 const RESIDENT = {
   family_name: '王',
   given_name: '芳',
@@ -81,7 +82,7 @@ describe('wallet login (OpenID Provider)', () => {
     await app?.close();
   });
 
-  it('publishes discovery and an ES256 JWKS without private members', async () => {
+  it('publishes discovery and a JWKS of ES256 and RS256 keys without private members', async () => {
     const metadata = portalA.config.serverMetadata();
     expect(metadata.issuer).toBe(issuer);
     expect(metadata).toEqual(
@@ -94,7 +95,8 @@ describe('wallet login (OpenID Provider)', () => {
         response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
         subject_types_supported: ['pairwise'],
-        id_token_signing_alg_values_supported: ['ES256'],
+        // RS256 is every OpenID Provider's duty (Core §15.1, Discovery §3); ES256 is what portals get by default.
+        id_token_signing_alg_values_supported: ['ES256', 'RS256'],
         acr_values_supported: expect.arrayContaining([
           'urn:chancery:acr:credential:resident-identity',
           'urn:chancery:acr:credential:driving-licence',
@@ -110,9 +112,38 @@ describe('wallet login (OpenID Provider)', () => {
     // The provider answers on the raw response: our security headers are copied onto it first.
     expect(jwksResponse.headers.get('x-frame-options')).toBe('DENY');
     expect(jwksResponse.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toEqual(expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' }));
-    expect(jwks.keys[0]).not.toHaveProperty('d');
+    expect(jwks.keys).toEqual([
+      expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' }),
+      expect.objectContaining({ kty: 'RSA', alg: 'RS256', use: 'sig', e: 'AQAB' }),
+    ]);
+    for (const key of jwks.keys) {
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
+      // Each kid is the key's RFC 7638 thumbprint, as jose computes it.
+      expect(key['kid']).toBe(await calculateJwkThumbprint(key as JWK));
+    }
+    expect(Buffer.from(jwks.keys[1]!['n'] as string, 'base64url')).toHaveLength(256);
+  });
+
+  it('signs the ID tokens of a portal that registered RS256 with the RSA key, and others still with ES256', async () => {
+    const portalC = await kit.registerPortal(
+      PORTAL_C,
+      'Library portal 图书馆',
+      ['resident_identity'],
+      'client_secret_basic',
+      'RS256',
+    );
+    const listed = await app.operator('GET', `/operator/oidc-clients/${portalC.clientId}`);
+    expect(listed.body.idTokenSignedResponseAlg).toBe('RS256');
+    const done = await kit.login(portalC);
+    // openid-client (told id_token_signed_response_alg RS256) checked the ID token; jose checks it against the JWKS.
+    const { tokens, claims } = await kit.exchange(portalC, done);
+    const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
+    const verified = await jwtVerify(tokens.id_token!, jwks, { issuer, audience: portalC.clientId, algorithms: ['RS256'] });
+    expect(verified.protectedHeader.alg).toBe('RS256');
+    expect(verified.payload.sub).toBe(claims.sub);
+    await expect(jwtVerify(tokens.id_token!, jwks, { issuer, algorithms: ['ES256'] })).rejects.toThrow();
+    const asDefault = await kit.exchange(portalA, await kit.login(portalA));
+    expect(decodeProtectedHeader(asDefault.tokens.id_token!).alg).toBe('ES256');
   });
 
   it('logs a citizen in through PAR and the QR code: the ID token and userinfo carry only the scoped claims', async () => {

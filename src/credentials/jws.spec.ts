@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
 import { generateKeyPairSync, sign, type JsonWebKey } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK as JoseJwk } from 'jose';
 import { eventLoopLoad } from '../common/event-loop-load.js';
 import {
   compactJwsProblem,
   decodeJws,
   isHighS,
+  jwkThumbprint,
   verifyJwsSignature,
   verifyJwsSignatureOnThreadpool,
   verifyJwsSignatureUnderLoad,
@@ -152,6 +154,19 @@ describe('signature checks on the threadpool (ADR 28)', () => {
       expect(await Promise.all(offloaded)).toEqual([undefined, 'the signature does not match']);
     } finally {
       saturated.mockRestore();
+    }
+  });
+});
+
+describe('jwkThumbprint (RFC 7638)', () => {
+  it('agrees with jose for EC, OKP and RSA keys', async () => {
+    for (const [type, options] of [
+      ['ec', { namedCurve: 'P-256' }],
+      ['ed25519', {}],
+      ['rsa', { modulusLength: 2048 }],
+    ] as const) {
+      const jwk = generateKeyPairSync(type as 'ec', options as { namedCurve: string }).publicKey.export({ format: 'jwk' });
+      expect(jwkThumbprint(jwk)).toBe(await calculateJwkThumbprint(jwk as JoseJwk));
     }
   });
 });

@@ -221,7 +221,12 @@ export function isPublicJwk(value: unknown): value is JsonWebKey {
 
 /** RFC 7638 thumbprint, used to name holder keys without storing them. */
 export function jwkThumbprint(jwk: JsonWebKey): string {
+  // The required members of each key type, in lexicographic order (RFC 7638 §3.2).
   const members =
-    jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+    jwk.kty === 'EC'
+      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+      : jwk.kty === 'RSA'
+        ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+        : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
   return hash('sha256', JSON.stringify(members), 'base64url');
 }

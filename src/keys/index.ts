@@ -1,4 +1,13 @@
-export { KeyService, KEY_BACKEND, type PublicKeyInfo, type KeyPurpose, type EthereumSignature } from './key.service.js';
+export {
+  KeyService,
+  KEY_BACKEND,
+  ecPublicJwk,
+  type PublicKeyInfo,
+  type KeyPurpose,
+  type EthereumSignature,
+  type EcPublicJwk,
+  type RsaPublicJwk,
+} from './key.service.js';
 export { KeyEntity } from './key.entity.js';
 export { KeyRepository } from './key.repository.js';
 export type { KeyBackend, KeyAlgorithm } from './key-backend.js';

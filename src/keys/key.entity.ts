@@ -5,7 +5,7 @@ export class KeyEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
 
-  /** JOSE algorithm the key signs with: ES256 (P-256) for credentials, ES256K (secp256k1) for chain accounts. */
+  /** JOSE algorithm the key signs with: ES256 (P-256), ES256K (secp256k1, chain accounts), RS256 (ID tokens). */
   @Column({ type: 'varchar', length: 16 })
   algorithm!: string;
 
@@ -16,8 +16,8 @@ export class KeyEntity {
   @Column({ name: 'owner_ref', type: 'varchar', length: 64, nullable: true })
   ownerRef!: string | null;
 
-  /** Uncompressed SEC1 public key, hex without 0x. */
-  @Column({ name: 'public_key_hex', type: 'varchar', length: 140 })
+  /** EC: uncompressed SEC1 public key; RSA: SubjectPublicKeyInfo (DER, up to 4096 bits); hex without 0x. */
+  @Column({ name: 'public_key_hex', type: 'varchar', length: 1100 })
   publicKeyHex!: string;
 
   @Column({ type: 'varchar', length: 42, nullable: true })

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { computeAddress, hexlify } from 'ethers';
 import { LRUCache } from 'lru-cache';
 import type { Tx } from '../persistence/index.js';
@@ -18,11 +18,24 @@ export interface PublicKeyInfo {
   algorithm: KeyAlgorithm;
   purpose: KeyPurpose;
   ownerRef: string | null;
-  /** Uncompressed SEC1, hex without 0x. */
+  /** EC keys: uncompressed SEC1; RSA keys: SubjectPublicKeyInfo (DER); hex without 0x. */
   publicKeyHex: string;
-  publicJwk: { kty: 'EC'; crv: 'P-256' | 'secp256k1'; x: string; y: string };
+  publicJwk: EcPublicJwk | RsaPublicJwk;
   /** Ethereum address for secp256k1 keys. */
   address: string | null;
+}
+
+export interface EcPublicJwk {
+  kty: 'EC';
+  crv: 'P-256' | 'secp256k1';
+  x: string;
+  y: string;
+}
+
+export interface RsaPublicJwk {
+  kty: 'RSA';
+  n: string;
+  e: string;
 }
 
 export interface EthereumSignature {
@@ -81,7 +94,16 @@ export class KeyService implements OnApplicationShutdown {
     return key ? toPublicInfo(key) : null;
   }
 
-  /** A JWS signature (raw r||s) over the signing input. */
+  /** The public key as a KeyObject (for libraries that take one, e.g. the OpenID Provider's JWKS). */
+  async publicKeyObject(id: string): Promise<KeyObject> {
+    const key = await this.load(id);
+    const raw = Buffer.from(key.publicKeyHex, 'hex');
+    if (key.algorithm === 'RS256') return createPublicKey({ key: raw, format: 'der', type: 'spki' });
+    if (key.algorithm === 'ES256') return p256PublicKeyObject(raw);
+    throw new Error(`Key ${id} is a ${key.algorithm} key`);
+  }
+
+  /** A JWS signature over the signing input, as the key's algorithm writes it (ES256: raw r||s). */
   async signJws(id: string, signingInput: Uint8Array): Promise<Uint8Array> {
     const key = await this.load(id);
     return (await this.backend.sign(key.algorithm as KeyAlgorithm, key.secretRef, signingInput, false)).signature;
@@ -125,20 +147,33 @@ export class KeyService implements OnApplicationShutdown {
   }
 }
 
+/** The public JWK of an EC key (credential, token and chain keys are never RSA). */
+export function ecPublicJwk(key: PublicKeyInfo): EcPublicJwk {
+  if (key.publicJwk.kty !== 'EC') throw new Error(`Key ${key.id} is not an EC key`);
+  return key.publicJwk;
+}
+
 function toPublicInfo(entity: KeyEntity): PublicKeyInfo {
-  const raw = Buffer.from(entity.publicKeyHex, 'hex');
   return {
     id: entity.id,
     algorithm: entity.algorithm as KeyAlgorithm,
     purpose: entity.purpose as KeyPurpose,
     ownerRef: entity.ownerRef,
     publicKeyHex: entity.publicKeyHex,
-    publicJwk: {
-      kty: 'EC',
-      crv: entity.algorithm === 'ES256' ? 'P-256' : 'secp256k1',
-      x: raw.subarray(1, 33).toString('base64url'),
-      y: raw.subarray(33, 65).toString('base64url'),
-    },
+    publicJwk: publicJwkOf(entity.algorithm as KeyAlgorithm, Buffer.from(entity.publicKeyHex, 'hex')),
     address: entity.address,
+  };
+}
+
+function publicJwkOf(algorithm: KeyAlgorithm, raw: Buffer): EcPublicJwk | RsaPublicJwk {
+  if (algorithm === 'RS256') {
+    const { n, e } = createPublicKey({ key: raw, format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    return { kty: 'RSA', n: n!, e: e! };
+  }
+  return {
+    kty: 'EC',
+    crv: algorithm === 'ES256' ? 'P-256' : 'secp256k1',
+    x: raw.subarray(1, 33).toString('base64url'),
+    y: raw.subarray(33, 65).toString('base64url'),
   };
 }

@@ -1,4 +1,5 @@
-import { randomBytes, verify, createHash } from 'node:crypto';
+import { randomBytes, verify, createHash, createPublicKey } from 'node:crypto';
+import { compactVerify } from 'jose';
 import { SigningKey, recoverAddress, computeAddress, hexlify, Signature } from 'ethers';
 import { LocalKeyBackend, lowS, p256PublicKeyObject } from './local-key-backend.js';
 
@@ -57,5 +58,31 @@ describe.each([
     const parts = key.secretRef.split('.');
     const forged = [...parts.slice(0, 3), victim.secretRef.split('.')[3], ...parts.slice(4)].join('.');
     await expect(backend.sign('ES256', forged, Buffer.from('x'), false)).rejects.toThrow();
+  });
+});
+
+describe('LocalKeyBackend, RS256 (OpenID Connect ID tokens)', () => {
+  const backend = new LocalKeyBackend(randomBytes(32), { signingThread: false });
+  afterAll(() => backend.close());
+
+  it('signs RS256 (RSASSA-PKCS1-v1_5, SHA-256, 2048 bits) so that jose verifies a JWS with the public key', async () => {
+    const key = await backend.generate('RS256');
+    const publicKey = createPublicKey({ key: Buffer.from(key.publicKey), format: 'der', type: 'spki' });
+    expect(publicKey.asymmetricKeyType).toBe('rsa');
+    expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'x' })).toString('base64url');
+    const { signature } = await backend.sign('RS256', key.secretRef, Buffer.from(`${header}.${payload}`), false);
+    const jws = `${header}.${payload}.${Buffer.from(signature).toString('base64url')}`;
+    const verified = await compactVerify(jws, publicKey, { algorithms: ['RS256'] });
+    expect(JSON.parse(new TextDecoder().decode(verified.payload))).toEqual({ sub: 'x' });
+  });
+
+  it('signs with the algorithm the key was made for only, and never a digest', async () => {
+    const key = await backend.generate('RS256');
+    await expect(backend.sign('ES256', key.secretRef, Buffer.from('x'), false)).rejects.toThrow(/algorithm mismatch/);
+    await expect(backend.sign('RS256', key.secretRef, Buffer.alloc(32), true)).rejects.toThrow(/Prehashed RS256/);
+    const ec = await backend.generate('ES256');
+    await expect(backend.sign('RS256', ec.secretRef, Buffer.from('x'), false)).rejects.toThrow(/algorithm mismatch/);
   });
 });

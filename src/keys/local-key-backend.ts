@@ -3,6 +3,7 @@ import {
   createDecipheriv,
   createPrivateKey,
   createPublicKey,
+  generateKeyPair,
   generateKeyPairSync,
   hkdfSync,
   createHash,
@@ -10,6 +11,7 @@ import {
   sign as nodeSign,
   type KeyObject,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { SigningKey, getBytes, hexlify } from 'ethers';
 import type { GeneratedKey, KeyAlgorithm, KeyBackend, RawSignature } from './key-backend.js';
 import { isHighS, P256_N } from '../common/p256.js';
@@ -24,6 +26,9 @@ import { EventLoopLoad } from '../common/event-loop-load.js';
 export const signingLoad = new EventLoopLoad(50, 0.95, undefined, 0.75);
 
 const VERSION = 'v1';
+/** RSA keys exist for OpenID Connect's RS256 only; 2048 bits is what RFC 7518 §3.3 asks as a minimum. */
+const RSA_MODULUS_BITS = 2048;
+const generateRsaKeyPair = promisify(generateKeyPair);
 
 /**
  * Software keys encrypted at rest with AES-256-GCM under a key derived (HKDF-SHA256) from the master key.
@@ -82,6 +87,13 @@ export class LocalKeyBackend implements KeyBackend {
   }
 
   async generate(algorithm: KeyAlgorithm): Promise<GeneratedKey> {
+    if (algorithm === 'RS256') {
+      // Off the event loop: an RSA key takes tens to hundreds of milliseconds to find.
+      const { privateKey, publicKey } = await generateRsaKeyPair('rsa', { modulusLength: RSA_MODULUS_BITS });
+      const publicDer = publicKey.export({ format: 'der', type: 'spki' });
+      const plaintext = privateKey.export({ format: 'der', type: 'pkcs8' });
+      return { publicKey: publicDer, secretRef: this.seal(plaintext, algorithm, binding(algorithm, publicDer)) };
+    }
     if (algorithm === 'ES256') {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const publicRaw = p256PublicKeyRaw(publicKey);
@@ -106,7 +118,9 @@ export class LocalKeyBackend implements KeyBackend {
         recovery: signature.yParity,
       };
     }
-    if (prehashed) throw new Error('Prehashed ES256 signing is not supported by the local backend');
+    if (prehashed) throw new Error(`Prehashed ${algorithm} signing is not supported by the local backend`);
+    // RSASSA-PKCS1-v1_5 with SHA-256 (the key's default padding); only ID tokens use RSA, so it stays inline.
+    if (algorithm === 'RS256') return { signature: nodeSign('sha256', data, key) };
     if (this.thread && this.handOver()) {
       this.signatures.onThread++;
       return { signature: lowS(await this.thread.sign(key, data)) };
@@ -147,7 +161,7 @@ export class LocalKeyBackend implements KeyBackend {
     decipher.setAuthTag(tag);
     const plaintext = Buffer.concat([decipher.update(ciphertext!), decipher.final()]);
     const key =
-      algorithm === 'ES256'
+      algorithm !== 'ES256K'
         ? createPrivateKey({ key: plaintext, format: 'der', type: 'pkcs8' })
         : new SigningKey(hexlify(plaintext));
     plaintext.fill(0);

@@ -39,6 +39,8 @@ export function walletLogin(kit: {
     name: string,
     scopes: string[],
     method: 'client_secret_basic' | 'private_key_jwt' = 'client_secret_basic',
+    /** The ID-token algorithm the portal registers; the portal's library then accepts only that one. */
+    idTokenAlg?: 'ES256' | 'RS256',
   ): Promise<Portal> {
     const keys =
       method === 'private_key_jwt'
@@ -49,6 +51,7 @@ export function walletLogin(kit: {
       redirectUris: [`${origin}/callback`],
       scopes,
       tokenEndpointAuthMethod: method,
+      ...(idTokenAlg ? { idTokenSignedResponseAlg: idTokenAlg } : {}),
       ...(keys ? { jwks: { keys: [{ ...(await crypto.subtle.exportKey('jwk', keys.publicKey)), kid: 'portal-key' }] } } : {}),
       dataSharingPermission: 'consortium:permission:housing-identity',
     });
@@ -57,7 +60,11 @@ export function walletLogin(kit: {
     const auth = keys
       ? oidc.PrivateKeyJwt({ key: keys.privateKey, kid: 'portal-key' })
       : oidc.ClientSecretBasic(registered.body.clientSecret as string);
-    const config = await oidc.discovery(new URL(issuer), clientId, { redirect_uris: [`${origin}/callback`] }, auth, {
+    const metadata = {
+      redirect_uris: [`${origin}/callback`],
+      ...(idTokenAlg ? { id_token_signed_response_alg: idTokenAlg } : {}),
+    };
+    const config = await oidc.discovery(new URL(issuer), clientId, metadata, auth, {
       execute: [oidc.allowInsecureRequests],
     });
     return { clientId, secret: registered.body.clientSecret as string | undefined, config, origin };

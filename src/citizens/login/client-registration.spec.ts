@@ -90,6 +90,7 @@ describe('OIDC client registration rules', () => {
       redirectUris: ['https://portal.example/callback'],
       scopes: ['resident_identity'],
       tokenEndpointAuthMethod: 'client_secret_basic',
+      idTokenSignedResponseAlg: 'ES256',
       jwks: null,
       dataSharingPermission: 'consortium:permission:housing',
     };
@@ -111,5 +112,16 @@ describe('OIDC client registration rules', () => {
     const withKey = providerClientMetadata({ ...client, tokenEndpointAuthMethod: 'private_key_jwt', jwks }, null);
     expect(withKey).toEqual(expect.objectContaining({ jwks, token_endpoint_auth_signing_alg: 'ES256' }));
     expect(withKey).not.toHaveProperty('client_secret');
+    const rsa = providerClientMetadata({ ...client, idTokenSignedResponseAlg: 'RS256' }, 'ab'.repeat(32));
+    expect(rsa).toEqual(expect.objectContaining({ id_token_signed_response_alg: 'RS256' }));
+  });
+
+  it('takes ES256 or RS256 for ID tokens, ES256 unless the portal asks', () => {
+    const base = { name: 'Portal', redirectUris: ['https://portal.example/cb'], scopes: ['resident_identity'] };
+    expect(registerOidcClientSchema.parse(base).idTokenSignedResponseAlg).toBe('ES256');
+    expect(registerOidcClientSchema.parse({ ...base, idTokenSignedResponseAlg: 'RS256' }).idTokenSignedResponseAlg).toBe('RS256');
+    for (const alg of ['HS256', 'none', 'PS256', 'rs256']) {
+      expect(registerOidcClientSchema.safeParse({ ...base, idTokenSignedResponseAlg: alg }).success).toBe(false);
+    }
   });
 });

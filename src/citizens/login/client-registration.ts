@@ -5,6 +5,12 @@ import type { ScopeTable } from './scopes.js';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+/**
+ * What a portal's ID tokens may be signed with: ES256 unless it asks for RS256, which every OpenID Provider must
+ * offer (Core §15.1) and portals whose library knows no other algorithm need.
+ */
+export const ID_TOKEN_SIGNING_ALGS = ['ES256', 'RS256'] as const;
+export type IdTokenSigningAlg = (typeof ID_TOKEN_SIGNING_ALGS)[number];
 
 /** A consortium data-sharing permission id (issue 15); stored and passed on, enforced on chain later. */
 const permissionId = z
@@ -17,6 +23,10 @@ export const registerOidcClientSchema = z.object({
   redirectUris: z.array(z.string().min(1).max(2000)).min(1).max(10),
   scopes: z.array(z.string().min(1).max(64)).min(1).max(20).describe('credential scopes the portal may ask for'),
   tokenEndpointAuthMethod: z.enum(CLIENT_AUTH_METHODS).default('client_secret_basic'),
+  idTokenSignedResponseAlg: z
+    .enum(ID_TOKEN_SIGNING_ALGS)
+    .default('ES256')
+    .describe("what the portal's ID tokens are signed with (id_token_signed_response_alg)"),
   jwks: z
     .object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) })
     .optional()
@@ -88,12 +98,14 @@ export interface OidcClientRecord {
   redirectUris: string[];
   scopes: string[];
   tokenEndpointAuthMethod: ClientAuthMethod;
+  idTokenSignedResponseAlg: IdTokenSigningAlg;
   jwks: { keys: Record<string, unknown>[] } | null;
   dataSharingPermission: string | null;
 }
 
 /**
- * The portal as oidc-provider sees it: code flow only, a pairwise subject, ES256 ID tokens. A secret-based
+ * The portal as oidc-provider sees it: code flow only, a pairwise subject, ID tokens signed with the algorithm it
+ * registered (ES256 or RS256). A secret-based
  * portal's `client_secret` is the SHA-256 of its secret: the provider compares through our
  * `compareClientSecret` (see openid-provider.ts), so the secret itself is never stored.
  */
@@ -107,7 +119,7 @@ export function providerClientMetadata(client: OidcClientRecord, secretHash: str
     scope: ['openid', ...client.scopes.filter((scope) => scope !== 'openid')].join(' '),
     subject_type: 'pairwise',
     application_type: 'web',
-    id_token_signed_response_alg: 'ES256',
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     ...(client.tokenEndpointAuthMethod === 'private_key_jwt'
       ? { jwks: client.jwks, token_endpoint_auth_signing_alg: 'ES256' }

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { jsonColumn } from '../../persistence/index.js';
-import type { ClientAuthMethod } from './client-registration.js';
+import type { ClientAuthMethod, IdTokenSigningAlg } from './client-registration.js';
 
 /** A portal registered by the operator to log citizens in with their wallet. */
 @Entity('oidc_clients')
@@ -21,6 +21,10 @@ export class OidcClientEntity {
 
   @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 32 })
   tokenEndpointAuthMethod!: ClientAuthMethod;
+
+  /** What the portal's ID tokens are signed with (ES256 unless it registered RS256). */
+  @Column({ name: 'id_token_signed_response_alg', type: 'varchar', length: 8, default: 'ES256' })
+  idTokenSignedResponseAlg!: IdTokenSigningAlg;
 
   /** SHA-256 (hex) of the client secret; null for private_key_jwt. */
   @Column({ name: 'secret_hash', type: 'varchar', length: 64, nullable: true })

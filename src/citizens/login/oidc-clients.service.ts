@@ -42,6 +42,7 @@ export class OidcClientsService {
       redirectUris: input.redirectUris,
       scopes: [...new Set(input.scopes.filter((scope) => scope !== 'openid'))],
       tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
+      idTokenSignedResponseAlg: input.idTokenSignedResponseAlg,
       secretHash: secret ? sha256Hex(secret) : null,
       jwks: input.jwks ?? null,
       dataSharingPermission: input.dataSharingPermission ?? null,
@@ -61,6 +62,7 @@ export class OidcClientsService {
       redirectUris: client.redirectUris,
       scopes: client.scopes,
       authMethod: client.tokenEndpointAuthMethod,
+      idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
     };
     await this.db.transaction(async (tx) => {
       await this.clients.insert(client, tx);
@@ -100,6 +102,7 @@ export class OidcClientsService {
       redirectUris: client.redirectUris,
       scopes: ['openid', ...client.scopes],
       tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+      idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
       ...(client.jwks ? { jwks: client.jwks } : {}),
       dataSharingPermission: client.dataSharingPermission,
       issuer: this.op.issuer,

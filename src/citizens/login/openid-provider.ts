@@ -6,8 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Provider, ProviderClient } from 'oidc-provider';
 import { BackgroundJob, merged, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
-import { HmacKeys, KeyService, p256PublicKeyObject } from '../../keys/index.js';
-import { Catalogue, jwkThumbprint, p256HexToJwk } from '../../credentials/index.js';
+import { HmacKeys, KeyService } from '../../keys/index.js';
+import { Catalogue, jwkThumbprint } from '../../credentials/index.js';
+import { ID_TOKEN_SIGNING_ALGS, type IdTokenSigningAlg } from './client-registration.js';
 import { CitizenLoginRepository } from './login.repository.js';
 import { OidcClientRepository, OidcRecordRepository } from './provider-records.repository.js';
 import { loadOidcProvider } from './oidc-library.js';
@@ -18,7 +19,11 @@ import { LOGIN_SCOPES, scopeTableProblems } from './scopes.js';
 
 /** Provider endpoints that create state or cost a key operation: limited per client IP like the other OAuth routes. */
 const RATE_LIMITED = new Set(['/request', '/auth', '/token', '/me']);
-const ID_TOKEN_KEY_SETTING = 'id-token-signing-key';
+/** Where each ID-token key's id is kept (the ES256 one under its name from before RS256 existed). */
+const ID_TOKEN_KEY_SETTINGS: Record<IdTokenSigningAlg, string> = {
+  ES256: 'id-token-signing-key',
+  RS256: 'id-token-signing-key-rs256',
+};
 
 /**
  * The OpenID Provider (oidc-provider, a Koa app) mounted in the Fastify app under /oidc. Its storage, keys and
@@ -87,7 +92,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
       providerConfiguration({
         issuer: this.issuer,
         adapter,
-        signingKey: await this.signingKey(library.ExternalSigningKey),
+        signingKeys: await this.signingKeys(library.ExternalSigningKey),
         cookieKeys: this.config.oidc.cookieKeys ?? [await this.derivedCookieKey()],
         claimsRetentionSeconds: this.config.oidc.claimsRetentionSeconds,
         policy: library.interactionPolicy,
@@ -146,22 +151,30 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     return { accountId, claims: async () => merged(claims, { sub: accountId }) };
   }
 
-  /** The ID-token key: created once per deployment in src/keys; racing replicas adopt the first one stored. */
-  private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey) {
-    let keyId = (await this.logins.setting(ID_TOKEN_KEY_SETTING))?.value;
+  /**
+   * The ID-token keys, one per algorithm a portal may register (ES256, RS256): each created once per deployment in
+   * src/keys; racing replicas adopt the first one stored.
+   */
+  private async signingKeys(External: typeof import('oidc-provider').ExternalSigningKey) {
+    return Promise.all(ID_TOKEN_SIGNING_ALGS.map((alg) => this.signingKey(External, alg)));
+  }
+
+  private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey, alg: IdTokenSigningAlg) {
+    const setting = ID_TOKEN_KEY_SETTINGS[alg];
+    let keyId = (await this.logins.setting(setting))?.value;
     if (!keyId) {
-      const created = await this.keys.createKey('ES256', 'service-account', 'oidc:id-token');
-      keyId = await this.logins.settingOnce(ID_TOKEN_KEY_SETTING, created.id);
+      const created = await this.keys.createKey(alg, 'service-account', 'oidc:id-token');
+      keyId = await this.logins.settingOnce(setting, created.id);
     }
     const key = await this.keys.getKey(keyId);
-    const publicKey = p256PublicKeyObject(Buffer.from(key.publicKeyHex, 'hex'));
+    const publicKey = await this.keys.publicKeyObject(keyId);
     const keys = this.keys;
     const signingKeyId = keyId;
     return new (class extends External {
       constructor() {
         super();
-        this.kid = jwkThumbprint(p256HexToJwk(key.publicKeyHex));
-        this.alg = 'ES256';
+        this.kid = jwkThumbprint({ ...key.publicJwk });
+        this.alg = alg;
       }
       override keyObject() {
         return publicKey;

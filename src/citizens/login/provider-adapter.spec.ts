@@ -49,6 +49,7 @@ describe('oidc-provider storage adapter', () => {
     redirectUris: ['https://portal.example/callback'],
     scopes: ['resident_identity'],
     tokenEndpointAuthMethod: 'client_secret_basic',
+    idTokenSignedResponseAlg: 'ES256',
     secretHash: 'ab'.repeat(32),
     jwks: null,
     dataSharingPermission: null,

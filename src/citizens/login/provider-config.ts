@@ -1,6 +1,6 @@
 import type { ExternalSigningKey, KoaContextWithOIDC, Policy, ProviderClient, interactionPolicy } from 'oidc-provider';
 import { escapeHtml } from '../../common/index.js';
-import { CLIENT_AUTH_METHODS } from './client-registration.js';
+import { CLIENT_AUTH_METHODS, ID_TOKEN_SIGNING_ALGS } from './client-registration.js';
 import { acrFor, LOGIN_SCOPES, oidcClaimsByScope, type ScopeTable } from './scopes.js';
 
 /** Where the provider is mounted under PUBLIC_URL; the issuer is PUBLIC_URL + this. */
@@ -19,7 +19,8 @@ export interface ProviderConfigInput {
   /** Absolute URL of the mount point (the issuer). */
   issuer: string;
   adapter: unknown;
-  signingKey: ExternalSigningKey;
+  /** One key per ID-token algorithm (ES256, RS256); the provider picks by the portal's registered algorithm. */
+  signingKeys: ExternalSigningKey[];
   cookieKeys: string[];
   claimsRetentionSeconds: number;
   policy: typeof interactionPolicy;
@@ -66,13 +67,13 @@ export async function renderError(ctx: KoaContextWithOIDC, out: Record<string, u
 </body></html>`;
 }
 
-/** oidc-provider's configuration for wallet login: code flow, PKCE S256, PAR, pairwise subjects, ES256. */
+/** oidc-provider's configuration for wallet login: code flow, PKCE S256, PAR, pairwise subjects, ES256 or RS256. */
 export function providerConfiguration(input: ProviderConfigInput): Record<string, unknown> {
   const table = input.table ?? LOGIN_SCOPES;
   const retention = input.claimsRetentionSeconds;
   return {
     adapter: input.adapter,
-    jwks: { keys: [input.signingKey] },
+    jwks: { keys: input.signingKeys },
     cookies: {
       names: { session: '_chancery_session', interaction: '_chancery_interaction', resume: '_chancery_resume' },
       long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -99,7 +100,8 @@ export function providerConfiguration(input: ProviderConfigInput): Record<string
       subject_type: 'pairwise',
     },
     enabledJWA: {
-      idTokenSigningAlgValues: ['ES256'],
+      // RS256 is every OpenID Provider's duty (Core §15.1, Discovery §3); ES256 stays the default.
+      idTokenSigningAlgValues: [...ID_TOKEN_SIGNING_ALGS],
       userinfoSigningAlgValues: ['ES256'],
       clientAuthSigningAlgValues: ['ES256'],
       requestObjectSigningAlgValues: ['ES256'],

@@ -5,7 +5,7 @@ import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { conflict, issueApiKey, notFound, parseOrThrow } from '../../common/index.js';
 import { Database, isUniqueViolation } from '../../persistence/index.js';
-import { KeyService } from '../../keys/index.js';
+import { ecPublicJwk, KeyService } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AuditLog } from '../../audit/index.js';
@@ -168,7 +168,7 @@ export class AgencyService implements OnApplicationBootstrap {
       did: agency.did,
       status: agency.status,
       signingKid: agency.signingKid,
-      signingKey: (await this.keys.getKey(agency.signingKeyId)).publicJwk,
+      signingKey: ecPublicJwk(await this.keys.getKey(agency.signingKeyId)),
       serviceEndpoint: agency.serviceEndpoint,
       createdAt: agency.createdAt.toISOString(),
       chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),
