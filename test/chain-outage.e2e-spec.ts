@@ -212,6 +212,23 @@ describe('chain node outage', () => {
       });
       expect(JSON.stringify(health.body)).toContain('its node lost its state');
       await expect(startTestApp({}, { replicaOf: primary })).rejects.toBeInstanceOf(ChainStateLostError);
+      // An agency created now: its DID writes go to a registry address that holds no code on this chain. A call
+      // there would be mined (and the agency shown active with no DID anywhere); they stay pending instead.
+      const created = await primary.operator('POST', '/operator/agencies', { slug: 'after-reset', name: 'After reset' });
+      expect(created.status).toBe(201);
+      const outbox = () =>
+        primary.app
+          .get(Database)
+          .use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ ref: `agency:${created.body.agency.id}` }));
+      // The first write (the others wait for it, one signer) is tried and handed back, again and again.
+      const tried = await eventually(async () => {
+        const writes = await outbox();
+        return writes.some((write) => write.status === 'mined' || write.lastError?.includes('no contract at'))
+          ? writes
+          : undefined;
+      });
+      expect(tried.map((write) => write.status)).toEqual(tried.map(() => 'pending'));
+      expect((await primary.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body.status).toBe('anchoring');
     } finally {
       await primary.close();
       await node.stop();

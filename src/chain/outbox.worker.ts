@@ -203,11 +203,15 @@ export class OutboxWorker implements OnApplicationShutdown {
     const key = await this.keys.getKey(entry.signerKeyId);
     const from = key.address!;
     const provider = this.chain.provider;
-    const [chainNonce, ourHighest, block] = await Promise.all([
+    const [chainNonce, ourHighest, block, code] = await Promise.all([
       provider.getTransactionCount(from, 'pending'),
       this.outbox.highestNonce(entry.signerKeyId),
       provider.getBlock('latest'),
+      entry.toAddress ? provider.getCode(entry.toAddress) : undefined,
     ]);
+    // A call to an address without code succeeds and is mined, so a node that came back empty (a reset chain)
+    // would take our writes as done while our contracts are not there: keep them pending until they are.
+    if (code === '0x') throw new Error(`no contract at ${entry.toAddress} on this chain (was the chain reset?)`);
     const nonce = Math.max(chainNonce, ourHighest === null ? 0 : ourHighest + 1);
     let gasEstimate: bigint;
     try {
