@@ -17,7 +17,8 @@ Commands:
   chain                                                              chain id, network name, registry address
   oidc-client:create --name <name> --redirect-uri <uri>… --scope <scope>…
         [--auth-method client_secret_basic|client_secret_post|private_key_jwt] [--jwks-file <file>]
-        [--data-sharing-permission <id>]                             register a portal for wallet login (prints its secret once)
+        [--id-token-alg ES256|RS256] [--data-sharing-permission <id>]
+                                                                     register a portal for wallet login (prints its secret once)
   oidc-client:list                                                   registered portals
   consortium:status                                                  members, threshold, registries, our controller address
   consortium:init --threshold <m> [--founder <0xaddress=Name>…] [--name <department>]
@@ -102,6 +103,7 @@ export function requestFor(argv: string[]): Request {
       'redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
       'auth-method': { type: 'string' },
+      'id-token-alg': { type: 'string' },
       'jwks-file': { type: 'string' },
       'data-sharing-permission': { type: 'string' },
       file: { type: 'string' },
@@ -172,6 +174,7 @@ export function requestFor(argv: string[]): Request {
           redirectUris: values['redirect-uri'] ?? [],
           scopes: values.scope ?? [],
           ...(values['auth-method'] ? { tokenEndpointAuthMethod: values['auth-method'] } : {}),
+          ...(values['id-token-alg'] ? { idTokenSignedResponseAlg: values['id-token-alg'] } : {}),
           ...(values['jwks-file'] ? { jwks: JSON.parse(readFileSync(values['jwks-file'], 'utf8')) as unknown } : {}),
           ...(values['data-sharing-permission'] ? { dataSharingPermission: values['data-sharing-permission'] } : {}),
         },

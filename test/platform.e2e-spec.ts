@@ -373,6 +373,12 @@ describe('HTTP platform', () => {
       const json = await app.operator('POST', '/operator/agencies', { slug: 'nul-agency', name: 'a\u0000b' });
       expect(json.status).toBe(400);
       expect(json.body.code).toBe('invalid_request');
+      // After an escaped backslash (even a run of them) the text is the characters \u0000, not a NUL.
+      const odd = await app.operator('POST', '/operator/agencies', '{"slug":"nul-agency","name":"\\\\\\u0000"}');
+      expect(odd.status).toBe(400);
+      const text = await app.operator('POST', '/operator/agencies', '{"slug":"nul-text","name":"a\\\\u0000 \\\\\\\\u0000"}');
+      expect(text.status).toBe(201);
+      expect(text.body.agency.name).toBe('a\\u0000 \\\\u0000');
       const form = await app.call('POST', '/oid4vci/par', {
         body: 'client_id=wallet%00&response_type=code',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

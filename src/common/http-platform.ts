@@ -18,6 +18,9 @@ const frameworkErrorFilter = new ProblemFilter();
 /** Longest path parameter (a did:jwk fits); longer ones get 414 before routing. */
 export const MAX_PARAM_LENGTH = 1_024;
 
+/** `\u0000` as a JSON escape (not after an escaped backslash); a raw NUL is not valid JSON text at all. */
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
 /** Fastify server options: timeouts against slow clients, a connection cap, and the node http server. */
 export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: number, publicUrl?: string) {
   const requestTimeout = platform.requestTimeoutMs;
@@ -150,8 +153,9 @@ function jsonParser(
       }
       const bounds = jsonBoundsProblem(value);
       if (bounds) return done(new ProblemError(400, 'invalid_request', 'The request is invalid', bounds));
-      // No text we store may hold U+0000 (PostgreSQL refuses it; nothing legitimate needs it).
-      if (/\\u0000|\0/.test(text)) {
+      // No text we store may hold U+0000 (PostgreSQL refuses it; nothing legitimate needs it). An escape is a
+      // backslash preceded by an even run of them: `"\\u0000"` is the six characters \u0000, not a NUL.
+      if (NUL_ESCAPE.test(text)) {
         return done(new ProblemError(400, 'invalid_request', 'The request is invalid', 'The body contains a NUL character'));
       }
       const repeated = duplicateJsonMember(text);

@@ -78,7 +78,13 @@ export class StatusController {
 const wholeNumber = z.coerce
   .number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number' : undefined) })
   .int();
+/** List versions are 32-bit integers in the database; every version is before a larger `before=`. */
+const LARGEST_VERSION = 2_147_483_647;
 const historyQuerySchema = z.object({
-  before: wholeNumber.min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  before: wholeNumber
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .transform((before) => (before > LARGEST_VERSION ? undefined : before))
+    .optional(),
   limit: wholeNumber.min(1).max(HISTORY_MAX_PAGE).optional(),
 });

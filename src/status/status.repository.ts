@@ -122,7 +122,11 @@ export class StatusRepository implements OnModuleInit {
     flags: Partial<Pick<StatusEntryEntity, 'revoked' | 'suspended'>>,
   ): Promise<void> {
     const byList = new Map<string, number[]>();
-    for (const entry of entries) byList.set(entry.listId, [...(byList.get(entry.listId) ?? []), entry.idx]);
+    for (const entry of entries) {
+      const indices = byList.get(entry.listId);
+      if (indices) indices.push(entry.idx);
+      else byList.set(entry.listId, [entry.idx]);
+    }
     for (const [listId, indices] of byList) {
       for (const part of chunks(indices)) {
         await tx.getRepository(StatusEntryEntity).update({ listId, idx: In(part) }, { ...flags, updatedAt: new Date() });
