@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { getAddress } from 'ethers';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { jest } from '@jest/globals';
+import { ChainClient } from '../src/chain/index.js';
+import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 
 /** The DID endpoint answers a client's mistake with 400/404 in the Universal Resolver's shape, never a 5xx. */
 describe('DID resolution endpoint', () => {
@@ -23,6 +25,23 @@ describe('DID resolution endpoint', () => {
     expect(ok.body.didDocument.id).toBe(`did:ethr:govchain:${address}`);
     const past = await resolve(`did:ethr:govchain:${address}?versionId=0`);
     expect(past.status).toBe(200);
+  });
+
+  it('never answers (and remembers) notFound for a chain read that failed half-way through a resolution', async () => {
+    // An agency's DID has registry changes, so ethr-did-resolver reads their block after the change log, and
+    // answers notFound if that read fails: a node going away between the two reads.
+    await createActiveAgency(app, 'did-halfway', 'Half-way Agency');
+    const { did } = (await app.operator('GET', '/operator/agencies/did-halfway')).body as { did: string };
+    const provider = app.app.get(ChainClient).provider;
+    const blockRead = jest.spyOn(provider, 'getBlock').mockRejectedValueOnce(new Error('socket hang up'));
+    try {
+      const first = await resolve(did);
+      expect(first.status).toBe(200);
+      expect(first.body.didDocument.id).toBe(did);
+      expect(blockRead).toHaveBeenCalled();
+    } finally {
+      blockRead.mockRestore();
+    }
   });
 
   it('answers a DID longer than the router takes with a 4xx problem, not a 5xx', async () => {

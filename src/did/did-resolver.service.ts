@@ -90,7 +90,14 @@ export class DidResolverService {
       if (versionId !== undefined && versionId > (await this.chain.provider.getBlockNumber())) {
         return resolutionError('notFound', `version ${versionId} does not exist yet`);
       }
-      const result = await this.getResolver().resolve(did);
+      let result = await this.getResolver().resolve(did);
+      if (result.didResolutionMetadata.error === 'notFound') {
+        // ethr-did-resolver turns a chain read that fails after the change log (a block's time) into notFound,
+        // and a did:ethr of our network has a document otherwise: once more, after a read that throws (503,
+        // nothing remembered) if the node is gone.
+        await this.chain.provider.getBlockNumber();
+        result = await this.getResolver().resolve(did);
+      }
       const error = result.didResolutionMetadata.error;
       // ethr-did-resolver puts library text in its messages; clients get a fixed one.
       return error ? resolutionError(error === 'invalidDid' ? 'invalidDid' : 'notFound', 'the DID has no document') : result;
