@@ -36,8 +36,7 @@ const verifyPresentationSchema = z.object({
 
 const RESULT_STATUSES = {
   200: 'verified',
-  400: 'not a well-formed credential or presentation (format, data model); the body lists every problem',
-  422: 'well-formed but not verified (signature, issuer trust, validity, status, holder binding)',
+  400: 'not verified: malformed (format, data model) or a check failed (signature, issuer trust, validity, status, holder binding); the body lists every problem',
   503: 'a check could not be made (chain or DID host unreachable); retry',
 };
 
@@ -55,7 +54,6 @@ export class VerifierController {
   @ApiBody({ schema: z.toJSONSchema(verifyCredentialSchema, { io: 'input' }) as object })
   @ApiResponse({ status: 200, description: RESULT_STATUSES[200] })
   @ApiResponse({ status: 400, description: RESULT_STATUSES[400] })
-  @ApiResponse({ status: 422, description: RESULT_STATUSES[422] })
   @ApiResponse({ status: 503, description: RESULT_STATUSES[503] })
   async verifyCredential(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { verifiableCredential, options } = parseOrThrow(verifyCredentialSchema, body);
@@ -81,7 +79,6 @@ export class VerifierController {
   @ApiBody({ schema: z.toJSONSchema(verifyPresentationSchema, { io: 'input' }) as object })
   @ApiResponse({ status: 200, description: RESULT_STATUSES[200] })
   @ApiResponse({ status: 400, description: RESULT_STATUSES[400] })
-  @ApiResponse({ status: 422, description: RESULT_STATUSES[422] })
   @ApiResponse({ status: 503, description: RESULT_STATUSES[503] })
   async verifyPresentation(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { verifiablePresentation, options } = parseOrThrow(verifyPresentationSchema, body);

@@ -11,10 +11,11 @@ const result = (i: number): VerificationResult => ({
 });
 
 describe('verifyResponse', () => {
-  it('answers 200 with the result, errors and warnings, and 422 for a failed check', () => {
+  it('answers 200 with the result, errors and warnings, and 400 for a failed check (VC API, Bitstring suite)', () => {
     expect(verifyResponse(result(0))).toEqual({ status: 200, body: { ...result(0), errors: [], warnings: [] } });
     const refused = verifyResponse(result(1));
-    expect(refused.status).toBe(422);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:status' })]);
     expect(refused.body.errors).toHaveLength(1);
   });
 

@@ -20,7 +20,7 @@ export interface ProblemDetail {
 }
 
 export interface VerifyResponse {
-  status: 200 | 400 | 422 | 503;
+  status: 200 | 400 | 503;
   body: Record<string, unknown>;
 }
 
@@ -32,11 +32,12 @@ const problemOf = (check: Check, credentialIndex?: number): ProblemDetail => ({
 });
 
 /**
- * The VC-API answer to a verification (ADR 12): 200 only when verified; 400 when the input is not a
- * well-formed credential or presentation (format, data model); 422 when it is well-formed but fails
- * verification; 503 when a check could not be made (chain or DID host unreachable), so that an outage is
- * never read as verified nor as refused. Every answer carries the same result body with `errors`
- * (RFC 9457-shaped problem details, VCDM 2.0 §7.1 types) and `warnings`.
+ * The VC-API answer to a verification (ADR 12): 200 only when verified; 400 when it is not (a malformed
+ * credential or a failed check alike: the VC API knows no other refusal, and the Bitstring Status List suite
+ * wants 400); 503 when a check could not be made (chain or DID host unreachable), so that an outage is never
+ * read as verified nor as refused. Every answer carries the same result body with `verified`, `checks`,
+ * `errors` (RFC 9457-shaped problem details, VCDM 2.0 §7.1 types, which tell a malformed input from a failed
+ * check) and `warnings`.
  */
 export function verifyResponse(result: VerificationResult | PresentationResult): VerifyResponse {
   const nested = 'credentials' in result ? result.credentials : [];
@@ -48,12 +49,6 @@ export function verifyResponse(result: VerificationResult | PresentationResult):
     .filter((c) => c.passed && c.check === 'holder_binding' && c.reason?.startsWith('unsigned'))
     .map((c) => ({ type: 'urn:chancery:problem:unsigned_presentation', title: 'unsigned presentation', detail: c.reason! }));
   const errors = failed.map(({ check, index }) => problemOf(check, index));
-  const status = result.verified
-    ? 200
-    : couldNotBeChecked(result)
-      ? 503
-      : failed.some(({ check }) => check.check === 'format' || check.check === 'data_model')
-        ? 400
-        : 422;
+  const status = result.verified ? 200 : couldNotBeChecked(result) ? 503 : 400;
   return { status, body: merged(result, { errors, warnings }) };
 }
