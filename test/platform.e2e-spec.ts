@@ -294,6 +294,19 @@ describe('HTTP platform', () => {
       const unknown = await app.call('GET', '/no/such/route');
       expect(unknown.status).toBe(404);
       expect(unknown.body.code).toBe('not_found');
+      // A path that exists, with a method it does not take: 405 naming those it takes (RFC 9110 §15.5.6).
+      for (const [method, path, allow] of [
+        ['PUT', '/credentials/issue', 'POST'],
+        ['DELETE', '/credentials/verify?x=1', 'POST'],
+        ['POST', '/health', 'GET, HEAD'],
+      ] as const) {
+        const wrong = await app.call(method, path);
+        expect({ path, status: wrong.status, allow: wrong.headers.get('allow') }).toEqual({ path, status: 405, allow });
+        expect(wrong.body.code).toBe('method_not_allowed');
+      }
+      const oauth = await app.call('GET', '/oid4vci/token');
+      expect({ status: oauth.status, allow: oauth.headers.get('allow') }).toEqual({ status: 405, allow: 'POST' });
+      expect(oauth.body.error).toBe('invalid_request');
 
       const malformed = await app.call('POST', '/credentials/verify', { body: '{"credential":' });
       expect(malformed.status).toBe(400);

@@ -1,4 +1,12 @@
-import { Catch, HttpException, Logger, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  NotFoundException,
+  Optional,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -49,6 +57,14 @@ export function clientErrorResponse(error: { code?: string }): string {
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the request's path has routes for (Fastify's router, as it would match them). */
+function allowedMethods(request: FastifyRequest): string[] {
+  const url = request.url.split('?')[0] ?? '/';
+  return METHODS.filter((method) => method !== request.method && request.server.findRoute({ method, url }) !== null);
 }
 
 /** RFC 6749 / OID4VCI error codes for a status, on OAuth routes (a 400 as the route declares). */
@@ -125,6 +141,14 @@ export class ProblemFilter implements ExceptionFilter {
         'The request is invalid',
         'A value is too long or contains a character that cannot be stored',
       );
+    }
+    if (exception instanceof NotFoundException && request.routeOptions.url === undefined) {
+      // No route for this method: when the path has routes for others, 405 naming them (RFC 9110 §15.5.6).
+      const allowed = allowedMethods(request);
+      if (allowed.length > 0) {
+        void reply.header('allow', allowed.join(', '));
+        exception = new ProblemError(405, 'method_not_allowed', 'Method not allowed', `Allowed: ${allowed.join(', ')}`);
+      }
     }
     if (exception instanceof ProblemError && exception.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', String(exception.retryAfterSeconds));
