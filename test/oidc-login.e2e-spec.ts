@@ -411,6 +411,27 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('lets a portal without PKCE sign a citizen in when it sends a nonce; its code is refused with a verifier', async () => {
+    const done = await kit.login(portalA, { pkce: false });
+    expect(done.pkce).toBe(false);
+    const { claims } = await kit.exchange(portalA, done);
+    expect(claims.nonce).toBe(done.nonce);
+    expect(claims.sub).toBe(subAtA);
+    // PKCE downgrade (RFC 9700 §4.8.2): a code issued without a challenge is not redeemed with a verifier.
+    const again = await kit.login(portalA, { pkce: false });
+    const withVerifier = await kit.post(
+      '/token',
+      {
+        grant_type: 'authorization_code',
+        code: again.callback.searchParams.get('code')!,
+        redirect_uri: `${PORTAL_A}/callback`,
+        code_verifier: oidc.randomPKCECodeVerifier(),
+      },
+      kit.basic(portalA),
+    );
+    expect(withVerifier).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) });
+  });
+
   it('refuses unknown clients, unregistered redirect URIs, missing PKCE and disallowed scopes with OAuth errors', async () => {
     const redirect = `${PORTAL_A}/callback`;
     const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
@@ -427,8 +448,11 @@ describe('wallet login (OpenID Provider)', () => {
     expect(unknownClient).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
     const wrongSecret = await kit.post('/request', { ...request, ...pkce, client_id: portalA.clientId, client_secret: 'wrong' });
     expect(wrongSecret).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+    // Neither PKCE nor a nonce (an empty nonce is none).
     const noPkce = await kit.post('/request', { ...request, client_id: portalA.clientId }, kit.basic(portalA));
     expect(noPkce).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_request' }) });
+    const emptyNonce = await kit.post('/request', { ...request, client_id: portalA.clientId, nonce: '' }, kit.basic(portalA));
+    expect(emptyNonce).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_request' }) });
     const plainPkce = await kit.post(
       '/request',
       { ...request, client_id: portalA.clientId, code_challenge: challenge, code_challenge_method: 'plain' },

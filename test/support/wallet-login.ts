@@ -13,6 +13,8 @@ export interface Portal {
 
 export interface LoginOptions {
   scope?: string;
+  /** false: a portal whose library has no PKCE (it sends the nonce only). */
+  pkce?: boolean;
   par?: boolean;
   sameDevice?: boolean;
   held?: HeldCredential;
@@ -78,8 +80,9 @@ export function walletLogin(kit: {
     const parameters = {
       redirect_uri: `${portal.origin}/callback`,
       scope: options.scope ?? 'openid resident_identity',
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
+      ...(options.pkce === false
+        ? {}
+        : { code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' }),
       state,
       nonce,
     };
@@ -94,7 +97,7 @@ export function walletLogin(kit: {
     landing.catch(() => undefined);
     await page.goto(url.href);
     await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
-    return { codeVerifier, state, nonce, context, page, landing };
+    return { codeVerifier, pkce: options.pkce !== false, state, nonce, context, page, landing };
   }
 
   /** A whole login: the wallet answers the QR code's request, or the same-device link's and comes back. */
@@ -121,7 +124,7 @@ export function walletLogin(kit: {
 
   async function exchange(portal: Portal, done: Awaited<ReturnType<typeof login>>) {
     const tokens = await oidc.authorizationCodeGrant(portal.config, done.callback, {
-      pkceCodeVerifier: done.codeVerifier,
+      pkceCodeVerifier: done.pkce ? done.codeVerifier : undefined,
       expectedState: done.state,
       expectedNonce: done.nonce,
       idTokenExpected: true,

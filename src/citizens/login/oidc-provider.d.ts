@@ -61,6 +61,8 @@ declare module 'oidc-provider' {
   export interface KoaContextWithOIDC {
     oidc: {
       result?: { login?: unknown };
+      /** The request's parameters (authorization and pushed authorization requests). */
+      params?: Record<string, unknown>;
       client?: ProviderClient;
       entities: Record<string, unknown>;
     };

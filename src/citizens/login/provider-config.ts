@@ -67,7 +67,13 @@ export async function renderError(ctx: KoaContextWithOIDC, out: Record<string, u
 </body></html>`;
 }
 
-/** oidc-provider's configuration for wallet login: code flow, PKCE S256, PAR, pairwise subjects, ES256 or RS256. */
+/** Whether an authorization request (or a pushed one) carries a non-empty `nonce`. */
+function hasNonce(ctx: KoaContextWithOIDC): boolean {
+  const nonce = ctx.oidc.params?.['nonce'];
+  return typeof nonce === 'string' && nonce.length > 0;
+}
+
+/** oidc-provider's configuration for wallet login: code flow, PKCE S256 (or a nonce), PAR, pairwise subjects, ES256 or RS256. */
 export function providerConfiguration(input: ProviderConfigInput): Record<string, unknown> {
   const table = input.table ?? LOGIN_SCOPES;
   const retention = input.claimsRetentionSeconds;
@@ -90,7 +96,10 @@ export function providerConfiguration(input: ProviderConfigInput): Record<string
     conformIdTokenClaims: false,
     acrValues: [...new Set(Object.values(table).map((entry) => acrFor(entry.typeId)))],
     responseTypes: ['code'],
-    pkce: { required: () => true },
+    // Every portal is a confidential client; PKCE (S256) is required unless the request carries an OpenID Connect
+    // nonce, which binds the code to the portal's session as well (RFC 9700 §2.1.1, §4.5.3): portals whose library
+    // has no PKCE can sign citizens in. A code issued without a challenge is refused with a verifier (downgrade).
+    pkce: { required: (ctx: KoaContextWithOIDC) => !hasNonce(ctx) },
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     clientDefaults: {
       grant_types: ['authorization_code'],
