@@ -122,7 +122,8 @@ describe('@OAuthErrors() routes and the one exception filter', () => {
   });
 
   it('matches requests the router did not route by their path: another method, an undecodable parameter, discovery', async () => {
-    expect(await send('GET', '/wallet/token')).toMatchObject({ status: 404, body: { error: 'invalid_request' } });
+    // A path the router knows for another method: 405 (with Allow), still as OAuth error JSON.
+    expect(await send('GET', '/wallet/token')).toMatchObject({ status: 405, body: { error: 'invalid_request' } });
     expect(await send('GET', '/wallet/offers/%E0%A4%A')).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
     expect(await send('GET', '/.well-known/unknown-document')).toMatchObject({ status: 404, body: { error: 'invalid_request' } });
   });

@@ -1,3 +1,4 @@
+import { isDatabaseConnectivityError } from '../common/index.js';
 import type { Database, Tx } from './database.js';
 import type { SqlPart } from './driver.js';
 
@@ -26,7 +27,8 @@ interface Pending<J> {
  * transaction, no BEGIN/COMMIT). Each caller's promise settles only after the transaction
  * holding its job committed and is durable (on SQLite: its WAL flushed, see `Database.groupTransaction`),
  * so nothing is answered before it is durable. When a group fails, its jobs
- * are written again one by one, so one bad job fails only its own caller.
+ * are written again one by one, so one bad job fails only its own caller; when it failed because the database
+ * could not be reached, every caller fails at once.
  */
 export class GroupCommit<J> {
   private readonly queue: Pending<J>[] = [];
@@ -94,8 +96,9 @@ export class GroupCommit<J> {
         }));
       }
     } catch (error) {
-      if (group.length === 1) {
-        group[0]!.reject(error);
+      // The database is away (or SQLite busy): one by one, each job would wait out the same timeout again.
+      if (group.length === 1 || isDatabaseConnectivityError(error)) {
+        for (const pending of group) pending.reject(error);
         return;
       }
       for (const pending of group) await this.commit([pending]);

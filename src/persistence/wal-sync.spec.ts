@@ -118,6 +118,32 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     await wal.close();
   });
 
+  it('fails a whole group at once when the database cannot be reached, and retries one by one only for a bad job', async () => {
+    let writes = 0;
+    let unreachable = true;
+    const commit = new GroupCommit<number>(db, (jobs) => ({
+      statements: [],
+      inTransaction: async (tx) => {
+        writes++;
+        if (unreachable) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
+      },
+    }));
+    // Retried job by job, each would wait out the busy timeout (or, on PostgreSQL, the connect timeout) again.
+    const down = await Promise.allSettled([commit.submit(9001), commit.submit(9002), commit.submit(9003)]);
+    expect(down.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(isDatabaseConnectivityError((down[0] as PromiseRejectedResult).reason)).toBe(true);
+    expect(writes).toBe(1);
+    // A job that breaks a constraint fails only its own caller (9004 is already there).
+    unreachable = false;
+    await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (9004)'));
+    writes = 0;
+    const mixed = await Promise.allSettled([commit.submit(9005), commit.submit(9004), commit.submit(9006)]);
+    expect(mixed.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(writes).toBe(4);
+    await db.transaction((tx) => tx.query('DELETE FROM jobs WHERE n > 9000'));
+  });
+
   it('commits a group with NORMAL and answers its callers only after the WAL flush, the connection free meanwhile', async () => {
     const walSync = db.walSync!;
     const flush = deferred();
