@@ -7,6 +7,7 @@ import { runCli } from '../src/cli.js';
 import { jest } from '@jest/globals';
 import { AuditLog } from '../src/audit/index.js';
 import { CitizenLoginModule, OpenIdProvider } from '../src/citizens/index.js';
+import { INTERACTION_TTL_SECONDS } from '../src/citizens/login/provider-config.js';
 import { CitizenLoginClaimsEntity, CitizenLoginEntity } from '../src/citizens/login/login.entity.js';
 import { CitizenLoginRepository } from '../src/citizens/login/login.repository.js';
 import { Database } from '../src/persistence/index.js';
@@ -353,6 +354,25 @@ describe('wallet login (OpenID Provider)', () => {
       expect(callback.searchParams.get('code')).toBeTruthy();
       expect(callback.searchParams.get('state')).toBe(started.state);
     } finally {
+      await started.context.close();
+    }
+  });
+
+  it('sends the browser back to the portal with access_denied when the sign-in runs out of time', async () => {
+    const started = await kit.startLogin(portalA);
+    const realNow = Date.now.bind(Date);
+    // 580 s on: past the sign-in's end (a 600 s interaction less the margin), not yet past the interaction's.
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + INTERACTION_TTL_SECONDS * 1000 - 20_000);
+    try {
+      // The page's poll is told the sign-in ended and takes the browser back through the provider.
+      const landed = new URL((await started.landing).url());
+      expect(landed.origin + landed.pathname).toBe(`${PORTAL_A}/callback`);
+      expect(Object.fromEntries(landed.searchParams)).toEqual(
+        expect.objectContaining({ error: 'access_denied', state: started.state, iss: issuer }),
+      );
+      expect(landed.searchParams.has('code')).toBe(false);
+    } finally {
+      clock.mockRestore();
       await started.context.close();
     }
   });

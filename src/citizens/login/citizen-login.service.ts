@@ -43,7 +43,17 @@ interface PageState {
 export type LoginStatus =
   | { status: 'pending' | 'expired' | 'gone' }
   | { status: 'rejected'; failedChecks: string[] }
-  | { status: 'verified'; continueTo: string };
+  | { status: 'verified'; continueTo: string }
+  /** The sign-in ran out of time: the browser goes back to the portal with access_denied. */
+  | { status: 'ended'; continueTo: string };
+
+/**
+ * A sign-in ends this long before its provider interaction would expire: time enough for the page's poll to send
+ * the browser back to the portal with an error (an expired interaction has nowhere to send it).
+ */
+export const SIGN_IN_END_MARGIN_MS = 30_000;
+
+const signInEnd = (interaction: Interaction): number => interaction.exp * 1000 - SIGN_IN_END_MARGIN_MS;
 
 /**
  * The login interaction: a page per oidc-provider interaction with an OID4VP request shown as a QR code
@@ -83,6 +93,7 @@ export class CitizenLoginService {
     }
     let login = await this.logins.login(uid);
     if (login?.finishedAt && interaction.result) return { redirect: interaction.returnTo };
+    if (Date.now() >= signInEnd(interaction)) return { redirect: await this.timedOut(raw) };
     if (login && !notice && login.expiresAt > new Date()) {
       const state = await this.state(login);
       const outcome = await this.presentations.outcome(login.crossDeviceRequestId, state.cross.readToken);
@@ -105,7 +116,12 @@ export class CitizenLoginService {
     // A portal deleted meanwhile: the sign-in has ended (nothing is finished for it).
     if (!(await this.portalStillRegistered(interaction))) return { status: 'gone' };
     const outcome = await this.presentations.outcome(login.crossDeviceRequestId, (await this.state(login)).cross.readToken);
-    return this.settle(raw, interaction, login, outcome);
+    const settled = await this.settle(raw, interaction, login, outcome);
+    // Out of time and not signed in: back to the portal with an error, before the interaction is gone.
+    if (settled.status !== 'verified' && Date.now() >= signInEnd(interaction)) {
+      return { status: 'ended', continueTo: await this.timedOut(raw) };
+    }
+    return settled;
   }
 
   /**
@@ -153,6 +169,14 @@ export class CitizenLoginService {
 
   private async portalStillRegistered(interaction: Interaction): Promise<boolean> {
     return (await this.clients.byId(String(interaction.params.client_id))) !== null;
+  }
+
+  /** The sign-in's time is up: the portal gets access_denied (the page sends the browser there). */
+  private timedOut(raw: Raw): Promise<string> {
+    return this.op.provider.interactionResult(raw.req, raw.res, {
+      error: 'access_denied',
+      error_description: 'the sign-in timed out',
+    });
   }
 
   /** The citizen gives up: the portal gets access_denied. */
@@ -317,8 +341,8 @@ export class CitizenLoginService {
       crossDeviceRequestId: cross.id,
       sameDeviceRequestId: null,
       pageSealed: await this.keys.sealJson(state, `login-page:${interaction.uid}`),
-      // The page ends with its request (or the interaction), whichever expires first.
-      expiresAt: new Date(Math.min(cross.expiresAt.getTime(), interaction.exp * 1000)),
+      // The page ends with its request (or the sign-in), whichever ends first.
+      expiresAt: new Date(Math.min(cross.expiresAt.getTime(), signInEnd(interaction))),
       finishedAt: null,
       grantId: null,
       createdAt: new Date(),

@@ -90,6 +90,10 @@ async function poll() {
     show('verified', '验证通过，正在返回 / Verified, continuing…');
     return location.assign(body.continueTo);
   }
+  if (body.status === 'ended' && body.continueTo) {
+    show('expired', '登录已超时，正在返回 / The sign-in timed out, returning…');
+    return location.assign(body.continueTo);
+  }
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted', body.failedChecks);
   if (body.status === 'expired') return show('expired', '已过期 / Expired');
   if (body.status === 'gone') return show('expired', '登录已结束 / This sign-in has ended');

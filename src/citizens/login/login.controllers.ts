@@ -83,7 +83,10 @@ export class CitizenLoginController {
 
   @Get('status')
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Polled by the login page: pending, rejected (failed checks), expired, or where to continue' })
+  @ApiOperation({
+    summary:
+      'Polled by the login page: pending, rejected (failed checks), expired, or where to continue (verified, or ended: timed out)',
+  })
   status(@Param('uid') uid: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.login.status(this.raw(request, reply), checkedUid(uid));
   }
