@@ -17,7 +17,7 @@ export class RsaIdTokens1767700000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropColumn('oidc_clients', 'id_token_signed_response_alg');
-    await widenPublicKey(queryRunner, '140');
+    // The column stays wide: the RS256 key row every started deployment has would not fit 140 characters.
   }
 }
 
@@ -25,7 +25,7 @@ export class RsaIdTokens1767700000000 implements MigrationInterface {
  * PostgreSQL: ALTER … TYPE keeps the values (TypeORM's changeColumn drops and re-adds a column whose length
  * changes, losing every key). SQLite: TypeORM rebuilds the table, copying the rows.
  */
-async function widenPublicKey(queryRunner: QueryRunner, length: string): Promise<void> {
+async function widenPublicKey(queryRunner: QueryRunner, length: '1100'): Promise<void> {
   if (queryRunner.connection.options.type === 'postgres') {
     await queryRunner.query(`ALTER TABLE "keys" ALTER COLUMN "public_key_hex" TYPE varchar(${length})`);
     return;

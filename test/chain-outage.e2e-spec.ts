@@ -203,9 +203,26 @@ describe('chain node outage', () => {
     const primary = await startTestApp({ CHAIN_RPC_URL: node.rpcUrl });
     try {
       expect((await primary.call('GET', '/health')).status).toBe(200);
+      const outboxOf = (agencyId: string) =>
+        primary.app.get(Database).use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ ref: `agency:${agencyId}` }));
+      // An agency whose first write is signed and stored, its broadcast held until the node is gone (then it fails).
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let arrive!: () => void;
+      const reached = new Promise<void>((resolve) => (arrive = resolve));
+      const provider = primary.app.get(ChainClient).provider;
+      const broadcast = jest.spyOn(provider, 'broadcastTransaction').mockImplementationOnce(async () => {
+        arrive();
+        await released;
+        throw new Error('socket hang up');
+      });
+      const signedBefore = await primary.operator('POST', '/operator/agencies', { slug: 'signed-before', name: 'Signed before' });
+      expect(signedBefore.status).toBe(201);
+      await reached;
       // The node comes back on its port with nothing of ours on it.
       await node.stop();
       node = await EmbeddedChainNode.start({ chainId: 7777, port });
+      release();
       const health = await eventually(async () => {
         const answer = await primary.call('GET', '/health');
         return answer.status === 503 ? answer : undefined;
@@ -216,10 +233,7 @@ describe('chain node outage', () => {
       // there would be mined (and the agency shown active with no DID anywhere); they stay pending instead.
       const created = await primary.operator('POST', '/operator/agencies', { slug: 'after-reset', name: 'After reset' });
       expect(created.status).toBe(201);
-      const outbox = () =>
-        primary.app
-          .get(Database)
-          .use(undefined, (m) => m.getRepository(OutboxEntity).findBy({ ref: `agency:${created.body.agency.id}` }));
+      const outbox = () => outboxOf(created.body.agency.id);
       // The first write (the others wait for it, one signer) is tried and handed back, again and again.
       const tried = await eventually(async () => {
         const writes = await outbox();
@@ -229,6 +243,15 @@ describe('chain node outage', () => {
       });
       expect(tried.map((write) => write.status)).toEqual(tried.map(() => 'pending'));
       expect((await primary.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body.status).toBe('anchoring');
+      // The write signed before the reset is not sent there as stored bytes either: it stays signed, with the reason.
+      const held = await eventually(async () => {
+        const writes = await outboxOf(signedBefore.body.agency.id);
+        return writes.some((write) => write.status === 'mined' || write.lastError?.includes('no contract at'))
+          ? writes
+          : undefined;
+      });
+      expect(held.map((write) => write.status).sort()).toEqual(['pending', 'signed']);
+      broadcast.mockRestore();
     } finally {
       await primary.close();
       await node.stop();

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { getAddress } from 'ethers';
 import { jest } from '@jest/globals';
+import { Resolver } from 'did-resolver';
 import { ChainClient } from '../src/chain/index.js';
+import { DidResolverService } from '../src/did/index.js';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
 
 /** The DID endpoint answers a client's mistake with 400/404 in the Universal Resolver's shape, never a 5xx. */
@@ -32,6 +34,8 @@ describe('DID resolution endpoint', () => {
     // answers notFound if that read fails: a node going away between the two reads.
     await createActiveAgency(app, 'did-halfway', 'Half-way Agency');
     const { did } = (await app.operator('GET', '/operator/agencies/did-halfway')).body as { did: string };
+    // Resolved (and remembered) while the agency was activated: forget it, so this resolution reads the chain.
+    app.app.get(DidResolverService).evict(did.split(':').pop()!);
     const provider = app.app.get(ChainClient).provider;
     const blockRead = jest.spyOn(provider, 'getBlock').mockRejectedValueOnce(new Error('socket hang up'));
     try {
@@ -41,6 +45,25 @@ describe('DID resolution endpoint', () => {
       expect(blockRead).toHaveBeenCalled();
     } finally {
       blockRead.mockRestore();
+    }
+  });
+
+  it("asks ethr-did-resolver once only when its notFound is about the chain's data, not a failed read", async () => {
+    const did = `did:ethr:govchain:${getAddress('0x' + randomBytes(20).toString('hex'))}`;
+    const notFound = (message: string) => ({
+      didResolutionMetadata: { error: 'notFound', message },
+      didDocument: null,
+      didDocumentMetadata: {},
+    });
+    // What ethers says when an attribute is not UTF-8: asking again cannot change it.
+    const data = jest
+      .spyOn(Resolver.prototype, 'resolve')
+      .mockResolvedValueOnce(notFound('Error: invalid codepoint at offset 1 (argument="bytes", code=INVALID_ARGUMENT)'));
+    try {
+      expect((await resolve(did)).status).toBe(404);
+      expect(data).toHaveBeenCalledTimes(1);
+    } finally {
+      data.mockRestore();
     }
   });
 

@@ -88,6 +88,18 @@ describe('HTTP platform', () => {
   });
 
   describe('rate limits (Redis)', () => {
+    it("gives a portal's back-end 20 times the per-IP budget at the provider's token endpoint, the browser's routes not", async () => {
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const token: number[] = [];
+      for (let i = 0; i < 8; i++)
+        token.push((await raw('POST', '/oidc/token', 'grant_type=authorization_code&code=x', form)).status);
+      expect(token).not.toContain(429);
+      const auth: number[] = [];
+      for (let i = 0; i < 5; i++) auth.push((await raw('GET', '/oidc/auth?client_id=x')).status);
+      expect(auth.slice(0, 4)).not.toContain(429);
+      expect(auth[4]).toBe(429);
+    });
+
     it('answers 429 with Retry-After per client IP, as OAuth JSON on OAuth routes', async () => {
       const statuses: number[] = [];
       let last: Response | undefined;
@@ -304,6 +316,9 @@ describe('HTTP platform', () => {
         expect({ path, status: wrong.status, allow: wrong.headers.get('allow') }).toEqual({ path, status: 405, allow });
         expect(wrong.body.code).toBe('method_not_allowed');
       }
+      // Under the provider's wildcard route no path's methods are known: 404 as before.
+      const provider = await app.call('PUT', '/oidc/token');
+      expect({ status: provider.status, allow: provider.headers.get('allow') }).toEqual({ status: 404, allow: null });
       const oauth = await app.call('GET', '/oid4vci/token');
       expect({ status: oauth.status, allow: oauth.headers.get('allow') }).toEqual({ status: 405, allow: 'POST' });
       expect(oauth.body.error).toBe('invalid_request');

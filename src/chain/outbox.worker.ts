@@ -211,7 +211,7 @@ export class OutboxWorker implements OnApplicationShutdown {
     ]);
     // A call to an address without code succeeds and is mined, so a node that came back empty (a reset chain)
     // would take our writes as done while our contracts are not there: keep them pending until they are.
-    if (code === '0x') throw new Error(`no contract at ${entry.toAddress} on this chain (was the chain reset?)`);
+    if (code === '0x') throw noContract(entry.toAddress!);
     const nonce = Math.max(chainNonce, ourHighest === null ? 0 : ourHighest + 1);
     let gasEstimate: bigint;
     try {
@@ -252,6 +252,8 @@ export class OutboxWorker implements OnApplicationShutdown {
     const provider = this.chain.provider;
     const known = await provider.getTransactionReceipt(entry.txHash!);
     if (known) return known;
+    // Signed before the node came back empty: the stored bytes would be mined there as a call to nothing.
+    if (entry.toAddress && (await provider.getCode(entry.toAddress)) === '0x') throw noContract(entry.toAddress);
     try {
       await provider.broadcastTransaction(entry.rawTx!);
     } catch (error) {
@@ -277,4 +279,9 @@ export class OutboxWorker implements OnApplicationShutdown {
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.length > 500 ? message.slice(0, 500) + '…' : message;
+}
+
+/** Why a write to a contract address is held: the node has no code there (a chain reset, or the wrong chain). */
+function noContract(address: string): Error {
+  return new Error(`no contract at ${address} on this chain (was the chain reset?)`);
 }

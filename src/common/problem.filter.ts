@@ -61,10 +61,17 @@ export function clientErrorResponse(error: { code?: string }): string {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** The methods the request's path has routes for (Fastify's router, as it would match them). */
+/**
+ * The methods the request's path has routes for (Fastify's router, as it would match them). A wildcard route
+ * (the OpenID Provider's `/oidc/*`) says nothing about one path's methods, so it names none.
+ */
 function allowedMethods(request: FastifyRequest): string[] {
   const url = request.url.split('?')[0] ?? '/';
-  return METHODS.filter((method) => method !== request.method && request.server.findRoute({ method, url }) !== null);
+  return METHODS.filter((method) => {
+    if (method === request.method) return false;
+    const route = request.server.findRoute({ method, url });
+    return route !== null && !('*' in route.params);
+  });
 }
 
 /** RFC 6749 / OID4VCI error codes for a status, on OAuth routes (a 400 as the route declares). */

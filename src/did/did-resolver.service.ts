@@ -16,6 +16,15 @@ export interface DidCacheOptions {
 
 const DEFAULT_NEGATIVE_TTL_SECONDS = 30;
 
+/**
+ * ethr-did-resolver's notFound for a document it could not build from what the chain holds (an attribute that is
+ * not UTF-8: ethers' INVALID_ARGUMENT), as opposed to a read that failed: asking again gives the same answer.
+ */
+function isDataError(result: DIDResolutionResult): boolean {
+  const message = (result.didResolutionMetadata as { message?: unknown }).message;
+  return typeof message === 'string' && /INVALID_ARGUMENT|BUFFER_OVERRUN|NUMERIC_FAULT/.test(message);
+}
+
 /** A resolution result without a document, in the Universal Resolver's shape. */
 export function resolutionError(error: string, message: string): DIDResolutionResult {
   return { didResolutionMetadata: { error, message }, didDocument: null, didDocumentMetadata: {} };
@@ -91,7 +100,7 @@ export class DidResolverService {
         return resolutionError('notFound', `version ${versionId} does not exist yet`);
       }
       let result = await this.getResolver().resolve(did);
-      if (result.didResolutionMetadata.error === 'notFound') {
+      if (result.didResolutionMetadata.error === 'notFound' && !isDataError(result)) {
         // ethr-did-resolver turns a chain read that fails after the change log (a block's time) into notFound,
         // and a did:ethr of our network has a document otherwise: once more, after a read that throws (503,
         // nothing remembered) if the node is gone.

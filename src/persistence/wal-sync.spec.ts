@@ -134,6 +134,19 @@ describe('group commit on a SQLite file (real better-sqlite3)', () => {
     expect(down.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(isDatabaseConnectivityError((down[0] as PromiseRejectedResult).reason)).toBe(true);
     expect(writes).toBe(1);
+    // A statement timeout (the server answers) is retried job by job, as any other failure.
+    writes = 0;
+    const slow = new GroupCommit<number>(db, (jobs) => ({
+      statements: [],
+      inTransaction: async (tx) => {
+        writes++;
+        if (jobs.length > 1) throw Object.assign(new Error('canceling statement'), { code: '57014' });
+        for (const n of jobs) await tx.query('INSERT INTO jobs (n) VALUES (?)', [n]);
+      },
+    }));
+    const retried = await Promise.allSettled([slow.submit(9011), slow.submit(9012)]);
+    expect(retried.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(writes).toBe(3);
     // A job that breaks a constraint fails only its own caller (9004 is already there).
     unreachable = false;
     await db.transaction((tx) => tx.query('INSERT INTO jobs (n) VALUES (9004)'));

@@ -19,6 +19,12 @@ import { LOGIN_SCOPES, scopeTableProblems } from './scopes.js';
 
 /** Provider endpoints that create state or cost a key operation: limited per client IP like the other OAuth routes. */
 const RATE_LIMITED = new Set(['/request', '/auth', '/token', '/me']);
+/**
+ * A portal's back-end redeems every login's code and reads userinfo from one address: those two endpoints take
+ * this many times the per-IP budget, so a busy portal is not refused (a code lives 60 s, a 429 asks for 60).
+ */
+const BACK_END_ROUTES = new Set(['/token', '/me']);
+const BACK_END_RATE_FACTOR = 20;
 /** Where each ID-token key's id is kept (the ES256 one under its name from before RS256 existed). */
 const ID_TOKEN_KEY_SETTINGS: Record<IdTokenSigningAlg, string> = {
   ES256: 'id-token-signing-key',
@@ -209,7 +215,8 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
         const path = (raw.url ?? '/').slice(OIDC_PREFIX.length) || '/';
         // oidc-provider's router ignores case and one trailing slash (/TOKEN/ is /token): so does the count.
         const route = providerRoute(path);
-        if (perMinute > 0 && RATE_LIMITED.has(route) && (await this.overLimit(route, request.ip, perMinute))) {
+        const limit = BACK_END_ROUTES.has(route) ? perMinute * BACK_END_RATE_FACTOR : perMinute;
+        if (perMinute > 0 && RATE_LIMITED.has(route) && (await this.overLimit(route, request.ip, limit))) {
           reply.header('retry-after', '60').header('cache-control', 'no-store');
           return reply.status(429).send({ error: 'invalid_request', error_description: 'Too many requests; retry later' });
         }
