@@ -431,6 +431,15 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('answers prompt=select_account and prompt=login with the wallet login itself', async () => {
+    for (const prompt of ['select_account', 'login']) {
+      const done = await kit.login(portalA, { prompt });
+      expect(done.callback.searchParams.get('error')).toBeNull();
+      const { claims } = await kit.exchange(portalA, done);
+      expect(claims.sub).toBe(subAtA);
+    }
+  });
+
   it('lets a portal without PKCE sign a citizen in when it sends a nonce; its code is refused with a verifier', async () => {
     const done = await kit.login(portalA, { pkce: false });
     expect(done.pkce).toBe(false);

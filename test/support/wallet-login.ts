@@ -15,6 +15,7 @@ export interface LoginOptions {
   scope?: string;
   /** false: a portal whose library has no PKCE (it sends the nonce only). */
   pkce?: boolean;
+  prompt?: string;
   par?: boolean;
   sameDevice?: boolean;
   held?: HeldCredential;
@@ -85,6 +86,7 @@ export function walletLogin(kit: {
         : { code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' }),
       state,
       nonce,
+      ...(options.prompt ? { prompt: options.prompt } : {}),
     };
     const url = options.par
       ? await oidc.buildAuthorizationUrlWithPAR(portal.config, parameters)

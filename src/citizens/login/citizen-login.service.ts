@@ -269,7 +269,8 @@ export class CitizenLoginService {
     return this.op.provider.interactionResult(
       raw.req,
       raw.res,
-      { login: { accountId, acr, amr: ['pop'], remember: false }, consent: { grantId } },
+      // The presentation chose the account: it also answers prompt=select_account.
+      { login: { accountId, acr, amr: ['pop'], remember: false }, consent: { grantId }, select_account: {} },
       { mergeWithLastSubmission: false },
     );
   }

@@ -40,10 +40,16 @@ declare module 'oidc-provider' {
   }
   export interface Policy extends Array<PromptInstance> {
     get(name: string): PromptInstance | undefined;
+    add(prompt: PromptInstance, index?: number): void;
   }
 
   export namespace interactionPolicy {
     function base(): Policy;
+    class Prompt implements PromptInstance {
+      name: string;
+      checks: CheckInstance[] & { add(check: CheckInstance, index?: number): void };
+      constructor(options: { name: string; requestable?: boolean }, ...checks: CheckInstance[]);
+    }
     class Check implements CheckInstance {
       static readonly REQUEST_PROMPT: true;
       static readonly NO_NEED_TO_PROMPT: false;

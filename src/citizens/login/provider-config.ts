@@ -47,6 +47,9 @@ export function loginPolicy(policy: typeof interactionPolicy): Policy {
       ),
       0,
     );
+  // prompt=select_account (Core §3.1.2.1) is answered by the login itself: the wallet presents one citizen's
+  // credential, which is the account chosen.
+  base.add(new policy.Prompt({ name: 'select_account', requestable: true }));
   return base;
 }
 
