@@ -440,6 +440,21 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('answers login_required when someone else signs in than the citizen id_token_hint names', async () => {
+    const { tokens } = await kit.exchange(portalA, await kit.login(portalA));
+    const neighbour = await citizen.receive(app, agencyApiKey, {
+      type: 'resident-identity',
+      txCode: false,
+      claims: { ...RESIDENT, given_name: '强', id_number: '110105199001010011' },
+    });
+    const other = await kit.login(portalA, { held: neighbour, idTokenHint: tokens.id_token });
+    expect(other.callback.searchParams.get('error')).toBe('login_required');
+    expect(other.callback.searchParams.get('code')).toBeNull();
+    // The citizen it names signs in as usual.
+    const same = await kit.login(portalA, { idTokenHint: tokens.id_token });
+    expect((await kit.exchange(portalA, same)).claims.sub).toBe(subAtA);
+  });
+
   it('lets a portal without PKCE sign a citizen in when it sends a nonce; its code is refused with a verifier', async () => {
     const done = await kit.login(portalA, { pkce: false });
     expect(done.pkce).toBe(false);

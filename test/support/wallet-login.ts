@@ -16,6 +16,8 @@ export interface LoginOptions {
   /** false: a portal whose library has no PKCE (it sends the nonce only). */
   pkce?: boolean;
   prompt?: string;
+  /** An ID token the portal has for the user it expects (id_token_hint). */
+  idTokenHint?: string;
   par?: boolean;
   sameDevice?: boolean;
   held?: HeldCredential;
@@ -87,6 +89,7 @@ export function walletLogin(kit: {
       state,
       nonce,
       ...(options.prompt ? { prompt: options.prompt } : {}),
+      ...(options.idTokenHint ? { id_token_hint: options.idTokenHint } : {}),
     };
     const url = options.par
       ? await oidc.buildAuthorizationUrlWithPAR(portal.config, parameters)

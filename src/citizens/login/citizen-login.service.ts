@@ -262,6 +262,17 @@ export class CitizenLoginService {
       subject,
     );
     const clientId = interaction.params.client_id;
+    // A portal that named its user (id_token_hint) gets login_required for anyone else (Core §3.1.2.1), not a
+    // login the provider would then refuse and ask for again.
+    const hinted = hintedSubject(interaction.params.id_token_hint);
+    if (hinted !== undefined && hinted !== (await this.op.subjectFor(accountId, clientId))) {
+      return this.op.provider.interactionResult(
+        raw.req,
+        raw.res,
+        { error: 'login_required', error_description: 'the citizen who signed in is not the one id_token_hint names' },
+        { mergeWithLastSubmission: false },
+      );
+    }
     const acr = acrFor(selected.entry.typeId);
     const grantId =
       (await this.committedGrant(page, accountId, clientId)) ??
@@ -390,6 +401,20 @@ export class CitizenLoginService {
     }
     if (interaction.uid !== uid) throw notFound('No sign-in in progress in this browser; start again from the site');
     return interaction;
+  }
+}
+
+/**
+ * The `sub` of the ID token a portal sent as `id_token_hint`: the provider verified it (ours, unexpired or not)
+ * when it took the authorization request, and the parameters are kept on our side since.
+ */
+function hintedSubject(hint: unknown): string | undefined {
+  if (typeof hint !== 'string') return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(hint.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
   }
 }
 
