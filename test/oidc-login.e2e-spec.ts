@@ -22,6 +22,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PORTAL_A = 'https://portal-a.example';
 const PORTAL_B = 'https://portal-b.example';
 const PORTAL_C = 'https://portal-c.example';
+const PORTAL_D = 'https://portal-d.example';
 const RESIDENT = {
   family_name: '王',
   given_name: '芳',
@@ -429,6 +430,22 @@ describe('wallet login (OpenID Provider)', () => {
     } finally {
       await started.context.close();
     }
+  });
+
+  it('takes private_key_jwt assertions signed with a registered RSA key (RS256), as Java and .NET portals sign', async () => {
+    expect(portalA.config.serverMetadata().token_endpoint_auth_signing_alg_values_supported).toEqual(
+      expect.arrayContaining(['ES256', 'RS256', 'PS256']),
+    );
+    const portalD = await kit.registerPortal(
+      PORTAL_D,
+      'Archive portal 档案馆',
+      ['resident_identity'],
+      'private_key_jwt',
+      undefined,
+      'RSA',
+    );
+    const { claims } = await kit.exchange(portalD, await kit.login(portalD));
+    expect(claims.sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('answers prompt=select_account and prompt=login with the wallet login itself', async () => {

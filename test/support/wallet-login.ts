@@ -46,11 +46,14 @@ export function walletLogin(kit: {
     method: 'client_secret_basic' | 'private_key_jwt' = 'client_secret_basic',
     /** The ID-token algorithm the portal registers; the portal's library then accepts only that one. */
     idTokenAlg?: 'ES256' | 'RS256',
+    /** private_key_jwt: the portal's key, P-256 (ES256 assertions) or RSA 2048 (RS256). */
+    clientKey: 'EC' | 'RSA' = 'EC',
   ): Promise<Portal> {
-    const keys =
-      method === 'private_key_jwt'
-        ? await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])
-        : undefined;
+    const algorithm =
+      clientKey === 'RSA'
+        ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
+        : { name: 'ECDSA', namedCurve: 'P-256' };
+    const keys = method === 'private_key_jwt' ? await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']) : undefined;
     const registered = await app.operator('POST', '/operator/oidc-clients', {
       name,
       redirectUris: [`${origin}/callback`],

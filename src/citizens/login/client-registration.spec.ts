@@ -48,7 +48,7 @@ describe('OIDC client registration rules', () => {
     ]);
   });
 
-  it('knows only the table scopes (openid is implied) and ES256 public keys for private_key_jwt', () => {
+  it('knows only the table scopes (openid is implied) and EC P-256 or RSA ≥ 2048 public keys for private_key_jwt', () => {
     expect(scopeProblems(['openid', 'resident_identity', 'driving_licence'], LOGIN_SCOPES)).toEqual([]);
     expect(paths(scopeProblems(['resident_identity', 'profile', '__proto__'], LOGIN_SCOPES))).toEqual(['scopes.1', 'scopes.2']);
     const { x, y } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
@@ -70,6 +70,18 @@ describe('OIDC client registration rules', () => {
         }),
       ),
     ).toEqual(['jwks.keys.0', 'jwks.keys.1']);
+    const rsa = (bits: number) => {
+      const { n, e } = generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ format: 'jwk' });
+      return { kty: 'RSA', n, e };
+    };
+    expect(jwksProblems('private_key_jwt', { keys: [rsa(2048), key] })).toEqual([]);
+    expect(jwksProblems('private_key_jwt', { keys: [rsa(1024)] })).toEqual([
+      { path: 'jwks.keys.0', message: 'an RSA key must have at least 2048 bits' },
+    ]);
+    expect(jwksProblems('private_key_jwt', { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }).map((p) => p.path)).toEqual([
+      'jwks.keys.0',
+      'jwks.keys.0',
+    ]);
     expect(registerOidcClientSchema.safeParse({ name: 'x', redirectUris: [], scopes: ['resident_identity'] }).success).toBe(
       false,
     );
@@ -110,7 +122,7 @@ describe('OIDC client registration rules', () => {
     });
     const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] };
     const withKey = providerClientMetadata({ ...client, tokenEndpointAuthMethod: 'private_key_jwt', jwks }, null);
-    expect(withKey).toEqual(expect.objectContaining({ jwks, token_endpoint_auth_signing_alg: 'ES256' }));
+    expect(withKey).toEqual(expect.objectContaining({ jwks, token_endpoint_auth_method: 'private_key_jwt' }));
     expect(withKey).not.toHaveProperty('client_secret');
     const rsa = providerClientMetadata({ ...client, idTokenSignedResponseAlg: 'RS256' }, 'ab'.repeat(32));
     expect(rsa).toEqual(expect.objectContaining({ id_token_signed_response_alg: 'RS256' }));

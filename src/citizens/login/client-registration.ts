@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { Violation } from '../../common/index.js';
 import type { ScopeTable } from './scopes.js';
@@ -73,7 +73,13 @@ export function scopeProblems(scopes: string[], table: ScopeTable): Violation[] 
     .map(({ scope, index }) => ({ path: `scopes.${index}`, message: `unknown scope ${scope.slice(0, 64)}` }));
 }
 
-/** private_key_jwt needs ES256 public keys (P-256, no private members); the secret methods take none. */
+/** Smallest RSA modulus a portal's private_key_jwt key may have (RFC 7518 §3.3). */
+const MIN_RSA_BITS = 2048;
+
+/**
+ * private_key_jwt needs public keys without private members: EC P-256 (ES256) or RSA of at least 2048 bits (RS256,
+ * PS256: what many Java and .NET stacks sign their assertions with); the secret methods take none.
+ */
 export function jwksProblems(method: ClientAuthMethod, jwks: RegisterOidcClient['jwks']): Violation[] {
   if (method !== 'private_key_jwt') {
     return jwks ? [{ path: 'jwks', message: 'only for tokenEndpointAuthMethod private_key_jwt' }] : [];
@@ -82,13 +88,24 @@ export function jwksProblems(method: ClientAuthMethod, jwks: RegisterOidcClient[
   const problems: Violation[] = [];
   jwks.keys.forEach((key, index) => {
     const path = `jwks.keys.${index}`;
-    if (key['kty'] !== 'EC' || key['crv'] !== 'P-256' || typeof key['x'] !== 'string' || typeof key['y'] !== 'string')
-      problems.push({ path, message: 'must be an EC P-256 public key (ES256)' });
-    else if (!isCurvePoint(key)) problems.push({ path, message: 'x and y are not a point of P-256' });
+    const problem = keyProblem(key);
+    if (problem) problems.push({ path, message: problem });
     if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key))
       problems.push({ path, message: 'must not contain private key members' });
   });
   return problems;
+}
+
+function keyProblem(key: Record<string, unknown>): string | undefined {
+  if (key['kty'] === 'RSA') {
+    if (typeof key['n'] !== 'string' || typeof key['e'] !== 'string') return 'an RSA key needs n and e';
+    const bits = publicKeyOf({ kty: 'RSA', n: key['n'], e: key['e'] })?.asymmetricKeyDetails?.modulusLength;
+    if (bits === undefined) return 'n and e are not an RSA public key';
+    return bits < MIN_RSA_BITS ? `an RSA key must have at least ${MIN_RSA_BITS} bits` : undefined;
+  }
+  if (key['kty'] !== 'EC' || key['crv'] !== 'P-256' || typeof key['x'] !== 'string' || typeof key['y'] !== 'string')
+    return 'must be an EC P-256 public key (ES256) or an RSA public key (RS256, PS256)';
+  return publicKeyOf({ kty: 'EC', crv: key['crv'], x: key['x'], y: key['y'] }) ? undefined : 'x and y are not a point of P-256';
 }
 
 /** A registered portal as stored (without its secret's hash). */
@@ -121,19 +138,16 @@ export function providerClientMetadata(client: OidcClientRecord, secretHash: str
     application_type: 'web',
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    ...(client.tokenEndpointAuthMethod === 'private_key_jwt'
-      ? { jwks: client.jwks, token_endpoint_auth_signing_alg: 'ES256' }
-      : { client_secret: secretHash }),
+    ...(client.tokenEndpointAuthMethod === 'private_key_jwt' ? { jwks: client.jwks } : { client_secret: secretHash }),
     ...(client.dataSharingPermission ? { data_sharing_permission: client.dataSharingPermission } : {}),
   };
 }
 
-/** Whether an EC JWK's coordinates make a public key at all (a portal with another could never authenticate). */
-function isCurvePoint(key: Record<string, unknown>): boolean {
+/** The key a public JWK describes, or undefined when its members make none (a portal with it could never authenticate). */
+function publicKeyOf(jwk: Record<string, unknown>): KeyObject | undefined {
   try {
-    createPublicKey({ key: { kty: 'EC', crv: key['crv'], x: key['x'], y: key['y'] } as JsonWebKey, format: 'jwk' });
-    return true;
+    return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch {
-    return false;
+    return undefined;
   }
 }

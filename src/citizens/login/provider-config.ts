@@ -115,7 +115,8 @@ export function providerConfiguration(input: ProviderConfigInput): Record<string
       // RS256 is every OpenID Provider's duty (Core §15.1, Discovery §3); ES256 stays the default.
       idTokenSigningAlgValues: [...ID_TOKEN_SIGNING_ALGS],
       userinfoSigningAlgValues: ['ES256'],
-      clientAuthSigningAlgValues: ['ES256'],
+      // private_key_jwt: whatever the portal's registered key signs with (the provider matches key and algorithm).
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256'],
       authorizationSigningAlgValues: ['ES256'],
       introspectionSigningAlgValues: ['ES256'],
