@@ -16,7 +16,9 @@ import {
 import { CredentialOfferEntity } from '../src/issuer/offers/offer.entity.js';
 import { OfferService } from '../src/issuer/offers/offer.service.js';
 import { OutboxEntity } from '../src/chain/outbox.entity.js';
-import { credentialTypeKey, JointApprovalChain } from '../src/chain/index.js';
+import { ChainBootstrap, ConsortiumService, credentialTypeKey, JointApprovalChain } from '../src/chain/index.js';
+import { contentMatchesApplication } from '../src/issuer/approvals/approval-rules.js';
+import { ApprovalService } from '../src/issuer/approvals/approval.service.js';
 import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { AuthorizationSessionRepository } from '../src/issuer/authorization-server/authorization-session.repository.js';
@@ -215,6 +217,55 @@ describe('joint approval in one department', () => {
       expect(opened).not.toHaveBeenCalled();
     } finally {
       opened.mockRestore();
+    }
+    // Our own controller is the policy's one required department: it reads the content, which is what the id commits to.
+    const keys = app.app.get(KeyService);
+    const governorKey = await app.app.get(ChainBootstrap).governorKeyId();
+    const ours = async () => {
+      const { signingInput, digest } = peerTokenSigningInput(controller, applicationId, Math.floor(Date.now() / 1000));
+      return peerToken(signingInput, await keys.signDigest(governorKey, digest));
+    };
+    const read = await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token: await ours() });
+    expect(read.status).toBe(200);
+    expect(contentMatchesApplication(applicationId, read.body.salt, read.body.content)).toBe(true);
+    // The same department once removed from the consortium (the governance contract says so): 403, nothing opened.
+    const member = jest.spyOn(app.app.get(ConsortiumService), 'isMember').mockResolvedValue(false);
+    const openedAgain = jest.spyOn(keys, 'openJson');
+    try {
+      const removed = await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token: await ours() });
+      expect(removed.status).toBe(403);
+      expect(openedAgain).not.toHaveBeenCalled();
+    } finally {
+      member.mockRestore();
+      openedAgain.mockRestore();
+    }
+  }, 120_000);
+
+  it('ignores an application id that someone else submitted first under another policy: no content served, nothing settled', async () => {
+    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
+    expect(filed.status).toBe(201);
+    await submitted(filed.body);
+    const { applicationId } = filed.body as { applicationId: string };
+    const chain = app.app.get(JointApprovalChain);
+    const real = await chain.application(applicationId);
+    expect(real).toBeDefined();
+    // As the chain would answer had a front-runner's submit under its own policy taken the id.
+    const taken = jest.spyOn(chain, 'application').mockResolvedValue({ ...real!, policyId: real!.policyId + 1000n });
+    try {
+      const keys = app.app.get(KeyService);
+      const governorKey = await app.app.get(ChainBootstrap).governorKeyId();
+      const { signingInput, digest } = peerTokenSigningInput(controller, applicationId, Math.floor(Date.now() / 1000));
+      const token = peerToken(signingInput, await keys.signDigest(governorKey, digest));
+      expect((await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token })).status).toBe(404);
+      // Its Approved event settles nothing of ours.
+      await app.app.get(ApprovalService).record({
+        event: { event: 'Approved', applicationId, policyId: real!.policyId + 1000n },
+        txHash: '0x' + '11'.repeat(32),
+        blockNumber: 1,
+      } as never);
+      expect((await state(filed.body)).state).toBe('pending');
+    } finally {
+      taken.mockRestore();
     }
   }, 120_000);
 

@@ -98,6 +98,11 @@ export class ConsortiumService {
     return governance().decodeFunctionResult(name, result)[0] as T;
   }
 
+  /** Whether the address is a member of the consortium now (the governance contract's view). */
+  async isMember(address: string): Promise<boolean> {
+    return this.view<boolean>('isMember', [address]);
+  }
+
   async status(): Promise<ConsortiumStatus> {
     const controller = await this.bootstrap.controllerAddress();
     const consortium = await this.bootstrap.syncConsortium();

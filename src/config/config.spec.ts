@@ -146,6 +146,9 @@ describe('loadConfig in production', () => {
     });
     expect(problemNames({ CONSORTIUM_FOUNDERS: 'Transport' })).toEqual(['CONSORTIUM_FOUNDERS']);
     expect(problemNames({ CONSORTIUM_FOUNDERS: `${b}=Transport`, CONSORTIUM_THRESHOLD: '3' })).toEqual(['CONSORTIUM_THRESHOLD']);
+    // Unset: a majority of the founding members (this department and the founders), never one of many.
+    expect(loadConfig({}).chain.consortium.threshold).toBe(1);
+    expect(loadConfig({ CONSORTIUM_FOUNDERS: `${b}=Transport, ${c}=Tax` }).chain.consortium.threshold).toBe(2);
     expect(problemNames({ DEPARTMENT_NAME: 'x'.repeat(65) })).toEqual(['DEPARTMENT_NAME']);
   });
 

@@ -60,7 +60,8 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((value, ctx) => parseFounders(value ?? '', ctx)),
-  CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).default(1),
+  // Unset: a majority of the founding members (1 for a consortium of one); a lone founder of many is no consortium.
+  CONSORTIUM_THRESHOLD: z.coerce.number().int().min(1).max(50).optional(),
   // joint approval (issue 16): other departments' base URLs, to fetch application content from the issuer.
   CONSORTIUM_PEER_URLS: z
     .string()
@@ -359,7 +360,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       if (!e[name]) problems.push(`${name}: required with an external chain in production`);
     }
   }
-  if (e.CONSORTIUM_THRESHOLD > e.CONSORTIUM_FOUNDERS.length + 1) {
+  if ((e.CONSORTIUM_THRESHOLD ?? 0) > e.CONSORTIUM_FOUNDERS.length + 1) {
     problems.push('CONSORTIUM_THRESHOLD: more than the founding members (this department and CONSORTIUM_FOUNDERS)');
   }
   if (e.CLUSTER_WORKERS > 1) {
@@ -392,7 +393,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         address: e.CHAIN_CONSORTIUM_ADDRESS,
         departmentName: e.DEPARTMENT_NAME,
         founders: e.CONSORTIUM_FOUNDERS,
-        threshold: e.CONSORTIUM_THRESHOLD,
+        threshold: e.CONSORTIUM_THRESHOLD ?? Math.floor((e.CONSORTIUM_FOUNDERS.length + 1) / 2) + 1,
         dataSharingEnforced: e.DATA_SHARING_ENFORCED ?? e.NODE_ENV === 'production',
         peerUrls: e.CONSORTIUM_PEER_URLS,
       },

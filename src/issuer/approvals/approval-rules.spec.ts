@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { concat, encodeBytes32String, keccak256, Wallet, ZeroAddress } from 'ethers';
 import {
   applicationIdOf,
+  contentMatchesApplication,
+  REASON_CODE_PATTERN,
   contentBytes,
   offerApprovalOf,
   outcomeOfStep,
@@ -32,6 +34,25 @@ describe('joint-approval rules', () => {
     expect(applicationIdOf(randomBytes(32), content)).not.toBe(id);
     expect(new TextDecoder().decode(contentBytes(content))).not.toContain(' ');
     expect(() => applicationIdOf(randomBytes(16), content)).toThrow(/32 random bytes/);
+  });
+
+  it('takes short reason codes, never one that could hold an ID, phone or case number (it goes on chain)', () => {
+    for (const code of ['fire-exits', 'rule-12.3', 'a', 'zoning_v2', 'x'.repeat(31)])
+      expect(REASON_CODE_PATTERN.test(code)).toBe(true);
+    for (const code of ['11010519880314002x', 'case-2024', 'tel.13800138000', 'X', '-a', 'x'.repeat(32), 'résumé'])
+      expect(REASON_CODE_PATTERN.test(code)).toBe(false);
+  });
+
+  it("checks a peer's answer against the application id: another content, salt or a malformed salt is refused", () => {
+    const salt = randomBytes(32);
+    const id = applicationIdOf(salt, content);
+    const hex = '0x' + salt.toString('hex');
+    expect(contentMatchesApplication(id, hex, content)).toBe(true);
+    expect(contentMatchesApplication(id.toUpperCase().replace('0X', '0x'), hex, content)).toBe(true);
+    expect(contentMatchesApplication(id, hex, { ...content, claims: { ...content.claims, a: 'y' } })).toBe(false);
+    expect(contentMatchesApplication(id, '0x' + randomBytes(32).toString('hex'), content)).toBe(false);
+    for (const bad of [undefined, 42, 'zz', '0x123', '0x' + salt.subarray(0, 16).toString('hex')])
+      expect(contentMatchesApplication(id, bad, content)).toBe(false);
   });
 
   it('maps contract events to timeline steps and outcomes', () => {

@@ -1,4 +1,4 @@
-import { getAddress, ZeroAddress } from 'ethers';
+import { getAddress, getBytes, ZeroAddress } from 'ethers';
 import { canonicalJson } from '../../audit/index.js';
 import { applicationDigest, DEADLINE_MISSED, type JointApprovalEvent } from '../../chain/index.js';
 import type { ApplicationState, ApprovalStepEntity, StepKind } from './approval.entity.js';
@@ -19,6 +19,19 @@ export const contentBytes = (content: ApplicationContent): Uint8Array =>
 /** The on-chain application id: keccak256(salt ‖ canonical content), lowercase hex. */
 export const applicationIdOf = (salt: Uint8Array, content: ApplicationContent): string =>
   applicationDigest(salt, contentBytes(content)).toLowerCase();
+
+/**
+ * Whether a peer's answer is the content the application id on chain commits to (keccak256 of salt ‖ content):
+ * an issuing department (or anyone between) cannot show approvers another application than the one submitted.
+ */
+export function contentMatchesApplication(applicationId: string, salt: unknown, content: ApplicationContent): boolean {
+  if (typeof salt !== 'string' || !/^0x(?:[0-9a-fA-F]{2})+$/.test(salt)) return false;
+  try {
+    return applicationIdOf(getBytes(salt), content) === applicationId.toLowerCase();
+  } catch {
+    return false;
+  }
+}
 
 /** The timeline row id: one row per application, step and department, whoever records it first. */
 export const stepId = (reference: string, step: StepKind, department: string | null): string =>
@@ -70,8 +83,11 @@ export function outcomeOfStep(step: Pick<ChainStep, 'step'>): Exclude<Applicatio
 export const offerApprovalOf = (state: ApplicationState): 'pending' | 'approved' | 'rejected' =>
   state === 'pending' ? 'pending' : state === 'approved' ? 'approved' : 'rejected';
 
-/** A reason code as the contract takes it: lowercase ASCII, digits, dot, dash, underscore; at most 31. */
-export const REASON_CODE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,30}$/;
+/**
+ * A reason code as the contract takes it (lowercase ASCII, digits, dot, dash, underscore; at most 31) and with no run
+ * of four digits or more: it goes on chain, where an ID, phone or case number must never be (no personal data).
+ */
+export const REASON_CODE_PATTERN = /^(?!.*[0-9]{4})[a-z0-9][a-z0-9._-]{0,30}$/;
 
 export interface PolicyFit {
   issuingDepartment: string;

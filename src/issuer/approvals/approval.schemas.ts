@@ -25,7 +25,10 @@ export const decisionSchema = z
     approve: z.boolean(),
     reasonCode: z
       .string()
-      .regex(REASON_CODE_PATTERN, 'a short code: lowercase letters, digits, . _ -; at most 31 characters')
+      .regex(
+        REASON_CODE_PATTERN,
+        'a short code: lowercase letters, digits (at most three in a row), . _ -; at most 31 characters',
+      )
       .optional()
       .describe('required for a rejection; never personal data'),
   })

@@ -256,10 +256,13 @@ export class ApprovalService implements OnApplicationBootstrap {
    * The sealed content of an application by its chain id, or undefined when it is not ours. `mayOpen` runs before
    * anything is decrypted (the peer API's check of its caller): when it throws, nothing is opened for that caller.
    */
-  async content(applicationId: string, mayOpen?: () => Promise<void>): Promise<SealedApplication | undefined> {
+  async content(
+    applicationId: string,
+    mayOpen?: (filed: ApprovalApplicationEntity) => Promise<void>,
+  ): Promise<SealedApplication | undefined> {
     const found = await this.repository.byApplicationId(applicationId);
     if (!found) return undefined;
-    await mayOpen?.();
+    await mayOpen?.(found);
     return this.keys.openJson<SealedApplication>(found.contentSealed, sealContext(found.id));
   }
 
@@ -282,6 +285,13 @@ export class ApprovalService implements OnApplicationBootstrap {
     if (!('applicationId' in log.event)) return;
     const application = await this.repository.byApplicationId(log.event.applicationId);
     if (!application) return; // another department's application
+    // The id on chain under another policy: someone else's submit took it first (our submit reverted); its
+    // decisions say nothing about our application.
+    const onChain = await this.chain.application(application.applicationId);
+    if (onChain && onChain.policyId.toString() !== application.policyId) {
+      this.logger.warn({ applicationId: application.applicationId }, 'application id taken on chain under another policy');
+      return;
+    }
     const step = stepOfEvent(log.event);
     if (!step) return;
     const row: ApprovalStepEntity = {

@@ -1,14 +1,21 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getAddress } from 'ethers';
 import { AuditLog } from '../../audit/index.js';
-import { credentialTypeKey, JointApprovalChain, OutboxService, revertReason, type PolicyRecord } from '../../chain/index.js';
+import {
+  ConsortiumService,
+  credentialTypeKey,
+  JointApprovalChain,
+  OutboxService,
+  revertReason,
+  type PolicyRecord,
+} from '../../chain/index.js';
 import { bearerCredentials, notFound, parseOrThrow, ProblemError } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
 import { ChainBootstrap } from '../../chain/index.js';
 import { Database } from '../../persistence/index.js';
-import { stepOfEvent } from './approval-rules.js';
+import { contentMatchesApplication, stepOfEvent } from './approval-rules.js';
 import { decisionSchema } from './approval.schemas.js';
 import { ApprovalService, type SealedApplication } from './approval.service.js';
 import { InboxRepository } from './inbox.repository.js';
@@ -51,6 +58,7 @@ export class DepartmentApprovals {
     private readonly approvals: ApprovalService,
     private readonly inboxEntries: InboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly consortium: ConsortiumService,
   ) {}
 
   private typeIdOf(credentialType: string): string | null {
@@ -282,6 +290,9 @@ export class DepartmentApprovals {
       throw new ContentUnavailable(`the issuing department answered ${response.status}`);
     }
     const body = (await response.json()) as SealedApplication & { applicationId: string };
+    if (!contentMatchesApplication(applicationId, body.salt, body.content)) {
+      throw new ContentUnavailable('the content the issuing department sent is not what the application id commits to');
+    }
     return body.content;
   }
 
@@ -300,12 +311,19 @@ export class DepartmentApprovals {
     }
     let policy: Awaited<ReturnType<JointApprovalChain['policy']>> | undefined;
     // Personal data is decrypted only for a required department of the application's policy on chain.
-    const sealed = await this.approvals.content(applicationId, async () => {
+    const sealed = await this.approvals.content(applicationId, async (filed) => {
       const application = await this.chain.application(applicationId);
-      policy = application ? await this.chain.policy(application.policyId) : undefined;
+      // The id on chain under another policy than ours: someone submitted it first (front-running our submit);
+      // its departments are not ours to serve.
+      if (!application || application.policyId.toString() !== filed.policyId)
+        throw notFound(`No application ${applicationId} here`);
+      policy = await this.chain.policy(application.policyId);
       if (!policy) throw notFound(`No application ${applicationId} here`);
       if (!policy.terms.departments.includes(signer))
         throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a required department of the policy may read the content');
+      // A department removed from the consortium keeps its place in old policies, not its access.
+      if (!(await this.consortium.isMember(signer)))
+        throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a current member of the consortium may read the content');
     });
     if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);
     // Personal data leaves this department: who read which application is in the audit trail (no content).
