@@ -61,6 +61,12 @@ describe('joint approval in one department', () => {
       (entry) => entry.applicationId,
     );
   const count = (entity: new () => object) => db.use(undefined, (m) => m.getRepository(entity).count());
+  /** A peer token for the content of an application, signed by this department's own controller key. */
+  const controllerToken = async (applicationId: string) => {
+    const { signingInput, digest } = peerTokenSigningInput(controller, applicationId, Math.floor(Date.now() / 1000));
+    const governorKey = await app.app.get(ChainBootstrap).governorKeyId();
+    return peerToken(signingInput, await app.app.get(KeyService).signDigest(governorKey, digest));
+  };
 
   beforeAll(async () => {
     // The demo identity provider of wallet-started applications: one citizen with a business-licence record.
@@ -220,11 +226,7 @@ describe('joint approval in one department', () => {
     }
     // Our own controller is the policy's one required department: it reads the content, which is what the id commits to.
     const keys = app.app.get(KeyService);
-    const governorKey = await app.app.get(ChainBootstrap).governorKeyId();
-    const ours = async () => {
-      const { signingInput, digest } = peerTokenSigningInput(controller, applicationId, Math.floor(Date.now() / 1000));
-      return peerToken(signingInput, await keys.signDigest(governorKey, digest));
-    };
+    const ours = () => controllerToken(applicationId);
     const read = await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token: await ours() });
     expect(read.status).toBe(200);
     expect(contentMatchesApplication(applicationId, read.body.salt, read.body.content)).toBe(true);
@@ -252,10 +254,7 @@ describe('joint approval in one department', () => {
     // As the chain would answer had a front-runner's submit under its own policy taken the id.
     const taken = jest.spyOn(chain, 'application').mockResolvedValue({ ...real!, policyId: real!.policyId + 1000n });
     try {
-      const keys = app.app.get(KeyService);
-      const governorKey = await app.app.get(ChainBootstrap).governorKeyId();
-      const { signingInput, digest } = peerTokenSigningInput(controller, applicationId, Math.floor(Date.now() / 1000));
-      const token = peerToken(signingInput, await keys.signDigest(governorKey, digest));
+      const token = await controllerToken(applicationId);
       expect((await app.call('GET', `/consortium/approvals/${applicationId}/content`, { token })).status).toBe(404);
       // Its Approved event settles nothing of ours.
       await app.app.get(ApprovalService).record({
