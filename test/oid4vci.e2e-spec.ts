@@ -340,12 +340,13 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       expect({ path, ...(await raw('POST', path, '{"a":')) }).toEqual({ path, ...oauth(400, badRequest) });
       expect({ path, ...(await raw('POST', path, 'x', 'text/plain')) }).toEqual({ path, ...oauth(415, 'invalid_request') });
     }
-    for (const path of [
-      '/oid4vci/offers/00000000-0000-4000-8000-000000000000',
-      '/.well-known/openid-credential-issuer/x',
-      '/oid4vci/token',
-    ])
+    for (const path of ['/oid4vci/offers/00000000-0000-4000-8000-000000000000', '/.well-known/openid-credential-issuer/x'])
       expect({ path, ...(await raw('GET', path)) }).toEqual({ path, ...oauth(404, 'invalid_request') });
+    // A route asked with another method: 405 with Allow, still OAuth JSON.
+    expect({ path: '/oid4vci/token', ...(await raw('GET', '/oid4vci/token')) }).toEqual({
+      path: '/oid4vci/token',
+      ...oauth(405, 'invalid_request'),
+    });
     const officer = await fetch(`${app.url}/agency/offers`, {
       method: 'POST',
       body: oversize,

@@ -252,16 +252,18 @@ describe('review hardening: two replicas', () => {
   });
 
   it("the OpenID Provider's per-IP limits count the spellings its router accepts (case, trailing slash) as one endpoint", async () => {
-    const token = (path: string) =>
+    // Pushed authorization requests: the browser-side budget (the token endpoint has twenty times it).
+    const push = (path: string) =>
       a.call('POST', path, {
-        body: 'grant_type=authorization_code&code=x',
+        body: 'response_type=code&client_id=x&scope=openid',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
     const statuses: number[] = [];
-    for (const path of ['/oidc/token', '/oidc/TOKEN', '/oidc/Token/', '/oidc/token/', '/oidc/tOKEN'])
-      statuses.push((await token(path)).status);
-    // The provider answers every spelling (here: no client authentication) until the limit, then 429.
-    expect(statuses.slice(0, PER_IP)).toEqual([400, 400, 400]);
+    for (const path of ['/oidc/request', '/oidc/REQUEST', '/oidc/Request/', '/oidc/request/', '/oidc/rEQUEST'])
+      statuses.push((await push(path)).status);
+    // The provider answers every spelling (here: an unknown client) until the limit, then 429.
+    expect(new Set(statuses.slice(0, PER_IP)).size).toBe(1);
+    expect(statuses.slice(0, PER_IP)).not.toContain(429);
     expect(statuses.slice(PER_IP)).toEqual([429, 429]);
   });
 });

@@ -21,6 +21,7 @@ const REVIEWED: Record<string, string> = {
   'authorization_sessions.code_expires_at': 'a timestamp',
   'credential_offers.tx_code_failures': 'a counter',
   'credential_types.catalogue_code': 'a public licence catalogue code (证照目录编码), not a secret',
+  'oidc_clients.id_token_signed_response_alg': 'the name of a signature algorithm (ES256 or RS256)',
   'oidc_clients.token_endpoint_auth_method': 'the name of a client authentication method (e.g. private_key_jwt)',
   'relying_parties.api_key_prefix': 'the public lookup part of the API key (the secret part is api_key_hash)',
   'approval_applications.state': 'pending, approved, rejected or expired: the outcome the chain shows anyway',

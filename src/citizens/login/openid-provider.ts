@@ -81,7 +81,15 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
         `The login scope table does not fit the catalogue: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
       );
     }
-    const library = await loadOidcProvider(this.logger);
+    // The keys are found or made while the library loads (the import and an RSA key are each ~200 ms).
+    const keyIds = this.signingKeyIds();
+    let library: Awaited<ReturnType<typeof loadOidcProvider>>;
+    try {
+      library = await loadOidcProvider(this.logger);
+    } finally {
+      // A failed import must not leave the keys' promise rejected with nobody listening.
+      keyIds.catch(() => undefined);
+    }
     const adapter = storageAdapter({
       records: this.records,
       clients: this.clients,
@@ -98,7 +106,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
       providerConfiguration({
         issuer: this.issuer,
         adapter,
-        signingKeys: await this.signingKeys(library.ExternalSigningKey),
+        signingKeys: await this.signingKeys(library.ExternalSigningKey, await keyIds),
         cookieKeys: this.config.oidc.cookieKeys ?? [await this.derivedCookieKey()],
         claimsRetentionSeconds: this.config.oidc.claimsRetentionSeconds,
         policy: library.interactionPolicy,
@@ -161,17 +169,28 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
    * The ID-token keys, one per algorithm a portal may register (ES256, RS256): each created once per deployment in
    * src/keys; racing replicas adopt the first one stored.
    */
-  private async signingKeys(External: typeof import('oidc-provider').ExternalSigningKey) {
-    return Promise.all(ID_TOKEN_SIGNING_ALGS.map((alg) => this.signingKey(External, alg)));
+  private async signingKeys(
+    External: typeof import('oidc-provider').ExternalSigningKey,
+    keyIds: Record<IdTokenSigningAlg, string>,
+  ) {
+    return Promise.all(ID_TOKEN_SIGNING_ALGS.map((alg) => this.signingKey(External, alg, keyIds[alg])));
   }
 
-  private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey, alg: IdTokenSigningAlg) {
-    const setting = ID_TOKEN_KEY_SETTINGS[alg];
-    let keyId = (await this.logins.setting(setting))?.value;
-    if (!keyId) {
-      const created = await this.keys.createKey(alg, 'service-account', 'oidc:id-token');
-      keyId = await this.logins.settingOnce(setting, created.id);
-    }
+  /** Each algorithm's key id, the key made (an RSA key takes ~200 ms, off the event loop) on a first start. */
+  private async signingKeyIds(): Promise<Record<IdTokenSigningAlg, string>> {
+    const ids = await Promise.all(
+      ID_TOKEN_SIGNING_ALGS.map(async (alg) => {
+        const setting = ID_TOKEN_KEY_SETTINGS[alg];
+        const stored = (await this.logins.setting(setting))?.value;
+        if (stored) return stored;
+        const created = await this.keys.createKey(alg, 'service-account', 'oidc:id-token');
+        return this.logins.settingOnce(setting, created.id);
+      }),
+    );
+    return Object.fromEntries(ID_TOKEN_SIGNING_ALGS.map((alg, i) => [alg, ids[i]!])) as Record<IdTokenSigningAlg, string>;
+  }
+
+  private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey, alg: IdTokenSigningAlg, keyId: string) {
     const key = await this.keys.getKey(keyId);
     const publicKey = await this.keys.publicKeyObject(keyId);
     const keys = this.keys;
