@@ -25,8 +25,9 @@ const base = {
 
 export default {
   testTimeout: 120_000,
-  // End-to-end files mostly wait on their chain node and database, so two workers use the two cores well.
-  maxWorkers: 2,
+  // End-to-end files wait on their chain node, database and browser a good part of the time: with two workers the
+  // two cores were ~70 % busy over a CI run (23 CPU minutes in 16), so a third worker fills the waits.
+  maxWorkers: 3,
   // A worker keeps much of what each test file's module registry held (ESM under vm: every file evaluates the app's
   // module graph again), so its heap grows by 50–100 MB per file. Left alone, on a clean clone, it passed 3 GB of
   // Node's 4.3 GB limit half-way through the run and garbage collection then took most of the time: 1-test unit
