@@ -56,6 +56,13 @@ describe('joint approval in one department', () => {
       async () => ((await state(filed)).timeline.some((step: { step: string }) => step.step === 'submitted') ? true : undefined),
       60_000,
     );
+  /** Files an application and waits until its submission is on chain. */
+  const fileSubmitted = async (type: string, claims: Record<string, unknown>) => {
+    const filed = await apply(type, claims);
+    expect(filed.status).toBe(201);
+    await submitted(filed.body);
+    return filed.body as { reference: string; readToken: string; applicationId: string };
+  };
   const inbox = async () =>
     ((await app.operator('GET', '/operator/approvals/inbox')).body as { applicationId: string }[]).map(
       (entry) => entry.applicationId,
@@ -203,10 +210,8 @@ describe('joint approval in one department', () => {
   }, 120_000);
 
   it("decrypts an application's content for a required department only: another signer gets 403, nothing opened", async () => {
-    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
-    expect(filed.status).toBe(201);
-    await submitted(filed.body);
-    const { applicationId } = filed.body as { applicationId: string };
+    const filed = await fileSubmitted('business-licence', BUSINESS_LICENCE_CLAIMS);
+    const { applicationId } = filed;
     // A good signature by a key that is not a department of the application's policy.
     const outsider = Wallet.createRandom();
     const tokenFor = (id: string) => {
@@ -244,10 +249,8 @@ describe('joint approval in one department', () => {
   }, 120_000);
 
   it('ignores an application id that someone else submitted first under another policy: no content served, nothing settled', async () => {
-    const filed = await apply('business-licence', BUSINESS_LICENCE_CLAIMS);
-    expect(filed.status).toBe(201);
-    await submitted(filed.body);
-    const { applicationId } = filed.body as { applicationId: string };
+    const filed = await fileSubmitted('business-licence', BUSINESS_LICENCE_CLAIMS);
+    const { applicationId } = filed;
     const chain = app.app.get(JointApprovalChain);
     const real = await chain.application(applicationId);
     expect(real).toBeDefined();
@@ -262,17 +265,15 @@ describe('joint approval in one department', () => {
         txHash: '0x' + '11'.repeat(32),
         blockNumber: 1,
       } as never);
-      expect((await state(filed.body)).state).toBe('pending');
+      expect((await state(filed)).state).toBe('pending');
     } finally {
       taken.mockRestore();
     }
   }, 120_000);
 
   it('an operator expires an application after its deadline (chain time moved on): Rejected on chain, expired here', async () => {
-    const filed = await apply('driving-licence', DRIVING_LICENCE_CLAIMS);
-    expect(filed.status).toBe(201);
-    await submitted(filed.body);
-    const { applicationId } = filed.body;
+    const filed = await fileSubmitted('driving-licence', DRIVING_LICENCE_CLAIMS);
+    const { applicationId } = filed;
     expect(await inbox()).toContain(applicationId);
 
     // Before the deadline the contract refuses (simulated; nothing is sent).
@@ -292,7 +293,7 @@ describe('joint approval in one department', () => {
     expect(expired.body.txHash).toMatch(/^0x[0-9a-f]{64}$/);
 
     const view = await eventually(async () => {
-      const current = await state(filed.body);
+      const current = await state(filed);
       return current.state === 'expired' ? current : undefined;
     }, 60_000);
     expect(view.reasonCodes).toEqual(['deadline-missed']);
@@ -305,7 +306,7 @@ describe('joint approval in one department', () => {
     // The audit trail has the operator's request and the outcome (no content).
     const kinds = await db.use(undefined, (m) =>
       m.query(
-        `SELECT kind FROM audit_entries WHERE subject IN ('application:${applicationId}', 'application:${filed.body.reference}') ORDER BY seq`,
+        `SELECT kind FROM audit_entries WHERE subject IN ('application:${applicationId}', 'application:${filed.reference}') ORDER BY seq`,
       ),
     );
     expect((kinds as { kind: string }[]).map((row) => row.kind)).toEqual(

@@ -12,6 +12,14 @@ import { testDatabase } from './support/test-app.js';
  * each migration runs once. SQLite has one writer; its replicas are refused (cluster mode), so there the
  * test shows that opening an already migrated file again runs nothing twice.
  */
+/** A fresh database with every migration before `name` applied (name must be one of ours, not the first). */
+async function migratedUpTo(name: string, label: string) {
+  const shared = await testDatabase(label);
+  const before = migrations.findIndex((migration) => migration.name === name);
+  expect(before).toBeGreaterThan(0);
+  return { shared, older: await openDataSource(shared.config, entities, migrations.slice(0, before)) };
+}
+
 describe('migrations with several replicas', () => {
   it('lets replicas starting at once all open the database, each migration applied once', async () => {
     const sources: DataSource[] = [];
@@ -32,10 +40,7 @@ describe('migrations with several replicas', () => {
   });
 
   it('hashes the c_nonces already stored when nonces become digests, so outstanding ones still work', async () => {
-    const shared = await testDatabase('noncedigests');
-    const before = migrations.findIndex((migration) => migration.name === 'NonceDigests1766400000000');
-    expect(before).toBeGreaterThan(0);
-    const older = await openDataSource(shared.config, entities, migrations.slice(0, before));
+    const { shared, older } = await migratedUpTo('NonceDigests1766400000000', 'noncedigests');
     let current: DataSource | undefined;
     let db: Database | undefined;
     try {
@@ -62,11 +67,9 @@ describe('migrations with several replicas', () => {
       await shared.drop();
     }
   });
+
   it('widens key rows for RSA and gives stored portals ES256 ID tokens, keeping rows and their references', async () => {
-    const shared = await testDatabase('rsaidtokens');
-    const before = migrations.findIndex((migration) => migration.name === 'RsaIdTokens1767700000000');
-    expect(before).toBeGreaterThan(0);
-    const older = await openDataSource(shared.config, entities, migrations.slice(0, before));
+    const { shared, older } = await migratedUpTo('RsaIdTokens1767700000000', 'rsaidtokens');
     let current: DataSource | undefined;
     try {
       const params = (count: number) =>

@@ -203,15 +203,12 @@ export class OutboxWorker implements OnApplicationShutdown {
     const key = await this.keys.getKey(entry.signerKeyId);
     const from = key.address!;
     const provider = this.chain.provider;
-    const [chainNonce, ourHighest, block, code] = await Promise.all([
+    const [chainNonce, ourHighest, block] = await Promise.all([
       provider.getTransactionCount(from, 'pending'),
       this.outbox.highestNonce(entry.signerKeyId),
       provider.getBlock('latest'),
-      entry.toAddress ? provider.getCode(entry.toAddress) : undefined,
+      this.assertContractThere(entry),
     ]);
-    // A call to an address without code succeeds and is mined, so a node that came back empty (a reset chain)
-    // would take our writes as done while our contracts are not there: keep them pending until they are.
-    if (code === '0x') throw noContract(entry.toAddress!);
     const nonce = Math.max(chainNonce, ourHighest === null ? 0 : ourHighest + 1);
     let gasEstimate: bigint;
     try {
@@ -248,12 +245,22 @@ export class OutboxWorker implements OnApplicationShutdown {
     return { ...entry, ...changes };
   }
 
+  /**
+   * A call to an address without code succeeds and is mined, so a node that came back empty (a reset chain) would
+   * take our writes as done while our contracts are not there: they wait (pending, or signed) until they are.
+   */
+  private async assertContractThere(entry: OutboxEntry): Promise<void> {
+    if (entry.toAddress && (await this.chain.provider.getCode(entry.toAddress)) === '0x') {
+      throw new Error(`no contract at ${entry.toAddress} on this chain (was the chain reset?)`);
+    }
+  }
+
   private async broadcast(entry: OutboxEntry): Promise<TransactionReceipt | null> {
     const provider = this.chain.provider;
     const known = await provider.getTransactionReceipt(entry.txHash!);
     if (known) return known;
     // Signed before the node came back empty: the stored bytes would be mined there as a call to nothing.
-    if (entry.toAddress && (await provider.getCode(entry.toAddress)) === '0x') throw noContract(entry.toAddress);
+    await this.assertContractThere(entry);
     try {
       await provider.broadcastTransaction(entry.rawTx!);
     } catch (error) {
@@ -279,9 +286,4 @@ export class OutboxWorker implements OnApplicationShutdown {
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.length > 500 ? message.slice(0, 500) + '…' : message;
-}
-
-/** Why a write to a contract address is held: the node has no code there (a chain reset, or the wrong chain). */
-function noContract(address: string): Error {
-  return new Error(`no contract at ${address} on this chain (was the chain reset?)`);
 }

@@ -4,7 +4,7 @@ import type { Interaction } from 'oidc-provider';
 import { merged, notFound, pollIntervalMs } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
-import { Catalogue } from '../../credentials/index.js';
+import { Catalogue, readJosePart } from '../../credentials/index.js';
 import { CitizenLoginRepository, LoginTakenOver } from './login.repository.js';
 import type { CitizenLoginEntity } from './login.entity.js';
 import { OidcClientRepository } from './provider-records.repository.js';
@@ -409,13 +409,8 @@ export class CitizenLoginService {
  * when it took the authorization request, and the parameters are kept on our side since.
  */
 function hintedSubject(hint: unknown): string | undefined {
-  if (typeof hint !== 'string') return undefined;
-  try {
-    const sub = (JSON.parse(Buffer.from(hint.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
+  const sub = typeof hint === 'string' ? readJosePart(hint, 1)?.['sub'] : undefined;
+  return typeof sub === 'string' ? sub : undefined;
 }
 
 /** A finish that began before this was abandoned (see STALE_FINISH_SECONDS). */

@@ -169,16 +169,17 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
    * The ID-token keys, one per algorithm a portal may register (ES256, RS256): each created once per deployment in
    * src/keys; racing replicas adopt the first one stored.
    */
-  private async signingKeys(
-    External: typeof import('oidc-provider').ExternalSigningKey,
-    keyIds: Record<IdTokenSigningAlg, string>,
-  ) {
-    return Promise.all(ID_TOKEN_SIGNING_ALGS.map((alg) => this.signingKey(External, alg, keyIds[alg])));
+  private async signingKeys(External: typeof import('oidc-provider').ExternalSigningKey, keyIds: string[]) {
+    return Promise.all(ID_TOKEN_SIGNING_ALGS.map((alg, i) => this.signingKey(External, alg, keyIds[i]!)));
   }
 
-  /** Each algorithm's key id, the key made (an RSA key takes ~200 ms, off the event loop) on a first start. */
-  private async signingKeyIds(): Promise<Record<IdTokenSigningAlg, string>> {
-    const ids = await Promise.all(
+  /**
+   * The ID-token keys' ids, one per algorithm a portal may register (in ID_TOKEN_SIGNING_ALGS' order): each made
+   * once per deployment in src/keys (an RSA key takes ~200 ms, off the event loop); racing replicas adopt the
+   * first one stored.
+   */
+  private signingKeyIds(): Promise<string[]> {
+    return Promise.all(
       ID_TOKEN_SIGNING_ALGS.map(async (alg) => {
         const setting = ID_TOKEN_KEY_SETTINGS[alg];
         const stored = (await this.logins.setting(setting))?.value;
@@ -187,7 +188,6 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
         return this.logins.settingOnce(setting, created.id);
       }),
     );
-    return Object.fromEntries(ID_TOKEN_SIGNING_ALGS.map((alg, i) => [alg, ids[i]!])) as Record<IdTokenSigningAlg, string>;
   }
 
   private async signingKey(External: typeof import('oidc-provider').ExternalSigningKey, alg: IdTokenSigningAlg, keyId: string) {
