@@ -27,6 +27,11 @@ describe('loadConfig', () => {
     expect(problems.sort()).toEqual(['CHAIN_ID', 'DATABASE_URL', 'KMS_MASTER_KEY', 'PORT']);
   });
 
+  it('refuses a chain id that its 32-bit database columns cannot hold, naming the bound', () => {
+    expect(loadConfig({ CHAIN_ID: '2147483647' }).chain.chainId).toBe(2_147_483_647);
+    expect(() => loadConfig({ CHAIN_ID: '11297108109' })).toThrow(/CHAIN_ID: at most 2147483647/);
+  });
+
   it('limits connections per address when clients connect directly, not behind a trusted proxy', () => {
     expect(loadConfig({}).platform.maxConnectionsPerAddress).toBe(256);
     expect(loadConfig({ HTTP_TRUST_PROXY: '1' }).platform.maxConnectionsPerAddress).toBe(0);

@@ -41,7 +41,9 @@ const envSchema = z.object({
   SQLITE_PATH: z.string().min(1).optional(),
 
   CHAIN_RPC_URL: z.url().optional(),
-  CHAIN_ID: z.coerce.number().int().positive().default(7777),
+  // Stored as a 32-bit integer beside every chain write (PostgreSQL `integer`): a larger id is refused here,
+  // not by the first insert after start-up.
+  CHAIN_ID: z.coerce.number().int().positive().max(2_147_483_647, 'at most 2147483647').default(7777),
   CHAIN_NETWORK_NAME: z
     .string()
     .regex(/^[a-z][a-z0-9]*$/, 'lower-case letters and digits, starting with a letter')
