@@ -26,6 +26,7 @@ import { PresentationRequestPurgedIndex1767400000000 } from './1767400000000-Pre
 import { StatusEntriesFlaggedIndex1767500000000 } from './1767500000000-StatusEntriesFlaggedIndex.js';
 import { AuthorisationNotify1767600000000 } from './1767600000000-AuthorisationNotify.js';
 import { RsaIdTokens1767700000000 } from './1767700000000-RsaIdTokens.js';
+import { OutboxChainNumbers64Bit1767800000000 } from './1767800000000-OutboxChainNumbers64Bit.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -57,4 +58,5 @@ export const migrations = [
   StatusEntriesFlaggedIndex1767500000000,
   AuthorisationNotify1767600000000,
   RsaIdTokens1767700000000,
+  OutboxChainNumbers64Bit1767800000000,
 ];

@@ -4,6 +4,7 @@ import { migrations } from '../migrations/index.js';
 import { Database, openDataSource } from '../src/persistence/index.js';
 import { sha256Hex } from '../src/common/index.js';
 import { NonceRepository } from '../src/issuer/credential-endpoint/nonce.repository.js';
+import { OutboxEntity } from '../src/chain/outbox.entity.js';
 import { testDatabase } from './support/test-app.js';
 
 /**
@@ -117,6 +118,63 @@ describe('migrations with several replicas', () => {
           now,
         ],
       );
+    } finally {
+      if (older.isInitialized) await older.destroy();
+      await current?.destroy();
+      await shared.drop();
+    }
+  });
+
+  it('keeps outbox block times past January 2038 (64-bit), and the rows recorded before', async () => {
+    const { shared, older } = await migratedUpTo('OutboxChainNumbers64Bit1767800000000', 'outbox64');
+    let current: DataSource | undefined;
+    const row = (id: string, seq: number, blockTimestamp: number) => ({
+      id,
+      seq,
+      chainId: 7777,
+      signerKeyId: '0b7e6a52-5d1f-4b7a-9c1e-2f3a4b5c6d7e',
+      toAddress: null,
+      data: '0x',
+      purpose: 'test:mined',
+      ref: null,
+      status: 'mined' as const,
+      nonce: seq,
+      rawTx: null,
+      txHash: `0x${String(seq).padStart(64, '0')}`,
+      blockNumber: seq,
+      gasUsed: 21_000,
+      blockTimestamp,
+      contractAddress: null,
+      attempts: 1,
+      lastError: null,
+      leaseUntil: null,
+      claimedBy: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      minedAt: new Date(),
+    });
+    const after2038 = 4_102_444_800; // 2100-01-01T00:00:00Z
+    try {
+      await older.getRepository(OutboxEntity).insert(row('7d0c1b2a-0000-4000-8000-000000000001', 1, 1_767_225_600));
+      // What the worker met before: PostgreSQL refused the mined row's block time ("integer out of range").
+      const refusedBefore = await older
+        .getRepository(OutboxEntity)
+        .insert(row('7d0c1b2a-0000-4000-8000-000000000002', 2, after2038))
+        .then(() => false)
+        .catch(() => true);
+      expect(refusedBefore).toBe(shared.kind === 'postgres');
+      await older.query(`DELETE FROM outbox WHERE seq = 2`);
+      await older.destroy();
+      current = await openDataSource(shared.config, entities, migrations);
+      const outbox = current.getRepository(OutboxEntity);
+      await outbox.insert({ ...row('7d0c1b2a-0000-4000-8000-000000000003', 3, after2038), gasUsed: 3_000_000_000 });
+      const rows = await outbox.find({ order: { seq: 'ASC' } });
+      expect(
+        rows.map(({ seq, blockTimestamp, gasUsed, blockNumber }) => ({ seq, blockTimestamp, gasUsed, blockNumber })),
+      ).toEqual([
+        { seq: 1, blockTimestamp: 1_767_225_600, gasUsed: 21_000, blockNumber: 1 },
+        { seq: 3, blockTimestamp: after2038, gasUsed: 3_000_000_000, blockNumber: 3 },
+      ]);
     } finally {
       if (older.isInitialized) await older.destroy();
       await current?.destroy();

@@ -1,5 +1,11 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+/** PostgreSQL hands a `bigint` back as a string; the values here are far below 2^53. */
+const bigintNumber = {
+  to: (value: number | null | undefined) => value,
+  from: (value: string | number | null) => (value === null ? null : Number(value)),
+};
+
 export const OUTBOX_STATUSES = ['pending', 'signing', 'signed', 'mined', 'reverted'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
@@ -19,7 +25,7 @@ export class OutboxEntity {
   id!: string;
 
   /** Orders entries of one signer; assigned at insert from a monotonic clock. */
-  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column({ type: 'bigint', transformer: bigintNumber })
   seq!: number;
 
   @Column({ name: 'chain_id', type: 'integer' })
@@ -54,14 +60,18 @@ export class OutboxEntity {
   @Column({ name: 'tx_hash', type: 'varchar', length: 66, nullable: true })
   txHash!: string | null;
 
-  @Column({ name: 'block_number', type: 'integer', nullable: true })
+  // 64-bit (migration OutboxChainNumbers64Bit): a chain's numbers are not bounded by 2^31.
+  @Column({ name: 'block_number', type: 'bigint', nullable: true, transformer: bigintNumber })
   blockNumber!: number | null;
 
-  @Column({ name: 'gas_used', type: 'integer', nullable: true })
+  @Column({ name: 'gas_used', type: 'bigint', nullable: true, transformer: bigintNumber })
   gasUsed!: number | null;
 
-  /** The mining block's timestamp (unix seconds): the embedded node's journal replay mines at this time again. */
-  @Column({ name: 'block_timestamp', type: 'integer', nullable: true })
+  /**
+   * The mining block's timestamp (unix seconds): the embedded node's journal replay mines at this time again.
+   * 64-bit: a 32-bit column stops taking block times in January 2038.
+   */
+  @Column({ name: 'block_timestamp', type: 'bigint', nullable: true, transformer: bigintNumber })
   blockTimestamp!: number | null;
 
   @Column({ name: 'contract_address', type: 'varchar', length: 42, nullable: true })
