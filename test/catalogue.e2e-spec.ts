@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +8,15 @@ import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import * as vc from '@digitalbazaar/vc';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
+import { driver as didKeyDriver } from '@digitalbazaar/did-method-key';
+import { checkStatus } from '@digitalbazaar/vc-bitstring-status-list';
 import { runCli } from '../src/cli.js';
 import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { jest } from '@jest/globals';
 import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
+import { StatusService } from '../src/status/index.js';
 import { KeyService } from '../src/keys/index.js';
 import { AuditLog } from '../src/audit/index.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -397,6 +402,90 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     } finally {
       failing.mockRestore();
     }
+  });
+
+  it("issues Data Integrity under the agency's did:key for verifiers that resolve only did:key (W3C DI suites), with lists of its own", async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body as { did: string; signingKid: string };
+    // The did:key of the agency's signing key, derived from its DID document as anyone can.
+    const multibase = jwkToMultibase(await independent.issuerJwk(agency.signingKid));
+    const didKey = `did:key:${multibase}`;
+    const submitted = {
+      '@context': [V2, EXAMPLES],
+      type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+      issuer: didKey,
+      credentialSubject: { id: 'https://example.edu/students/3', alumniOf: 'Example University' },
+    };
+    // The did:key means ldp_vc: with no options, and with the W3C suites' options.
+    for (const options of [{}, { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' }]) {
+      const issued = await issue(submitted, options);
+      expect(issued.status).toBe(201);
+      expect(issued.body.verifiableCredential.proof.verificationMethod).toBe(`${didKey}#${multibase}`);
+    }
+    const credential = (await issue(submitted)).body.verifiableCredential;
+    expect(credential.issuer).toBe(didKey);
+
+    // @digitalbazaar/vc as the W3C suite runs it: did:key only, the issuer must be the key's controller, and the
+    // Bitstring Status List library fetches the list, checks its proof and that its issuer is the credential's.
+    const didKeys = didKeyDriver();
+    didKeys.use({ multibaseMultikeyHeader: 'zDna', fromMultibase: EcdsaMultikey.from });
+    const fetched: string[] = [];
+    const theirLoader = async (url: string) => {
+      if (url.startsWith('did:key:')) return { contextUrl: null, documentUrl: url, document: await didKeys.get({ url }) };
+      const context = BUNDLED_CONTEXTS.get(url);
+      if (context) return { contextUrl: null, documentUrl: url, document: context };
+      if (!url.startsWith(app.url)) throw new Error(`not loaded: ${url}`);
+      fetched.push(url);
+      const list = await app.call('GET', new URL(url).pathname, { headers: { accept: 'application/vc+ld+json' } });
+      return { contextUrl: null, documentUrl: url, document: list.body };
+    };
+    const suite = new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 });
+    const theirs = await vc.verifyCredential({
+      credential,
+      suite,
+      documentLoader: theirLoader,
+      checkStatus: (options: Record<string, unknown>) => checkStatus({ ...options, suite, verifyMatchingIssuers: true }),
+    });
+    expect(theirs.error).toBeUndefined();
+    expect(theirs.verified).toBe(true);
+    expect(fetched.length).toBeGreaterThan(0);
+    const listIssuer = (
+      await app.call('GET', new URL(credential.credentialStatus[0].statusListCredential).pathname, {
+        headers: { accept: 'application/vc+ld+json' },
+      })
+    ).body.issuer;
+    expect(listIssuer).toBe(didKey);
+
+    // Ours: trusted as the agency's did:ethr is (the registry, for the type), and revocable.
+    const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+    expect(ours.status).toBe(200);
+    expect(ours.body.checks).toContainEqual(expect.objectContaining({ check: 'issuer_authorised', passed: true }));
+    const id = String(credential.id).slice('urn:uuid:'.length);
+    const revoked = await app.call('POST', `/credentials/${id}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'issued in error' },
+    });
+    expect(revoked.status).toBe(200);
+    await app.app.get(StatusService).publishPending();
+    const after = await eventually(async () => {
+      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+      return reply.status === 400 ? reply : undefined;
+    });
+    expect(after.body.checks).toContainEqual(
+      expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    );
+
+    // Only for ldp_vc, and only the did:key of the calling agency's own key.
+    const asJwt = await issue(submitted, { format: 'jwt_vc_json' });
+    expect(asJwt.status).toBe(400);
+    expect(asJwt.body.violations).toContainEqual(
+      expect.objectContaining({ path: 'credential.issuer', code: 'issuer.did_key_not_data_integrity' }),
+    );
+    const otherKey = jwkToMultibase(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const notOurs = await issue({ ...submitted, issuer: `did:key:${otherKey}` });
+    expect(notOurs.status).toBe(400);
+    expect(notOurs.body.violations).toContainEqual(
+      expect.objectContaining({ path: 'credential.issuer', code: 'issuer.not_agency' }),
+    );
   });
 
   it('refuses invalid VCDM 2.0 input with a 400 listing every violation, path and code', async () => {

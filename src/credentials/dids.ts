@@ -39,6 +39,15 @@ export function didKeyDocument(did: string): DidDocument | undefined {
   };
 }
 
+/**
+ * The did:key of a public key (P-256, P-384, Ed25519) and its one verification method (`did:key:z…#z…`): what
+ * an agency's Data Integrity credentials may name as issuer for tools that resolve no other method (ADR 40).
+ */
+export function didKeyOf(jwk: JsonWebKey): { did: string; verificationMethod: string } {
+  const multibase = jwkToMultibase(jwk);
+  return { did: `did:key:${multibase}`, verificationMethod: `did:key:${multibase}#${multibase}` };
+}
+
 /** did:jwk: the DID is the public JWK; its one verification method is `#0`. */
 export function didJwkDocument(did: string): DidDocument | undefined {
   const match = /^did:jwk:([A-Za-z0-9_-]+)$/.exec(did);
@@ -137,4 +146,14 @@ export function asMultikey(method: VerificationMethod): VerificationMethod | und
   } catch {
     return undefined;
   }
+}
+
+/** Whether `jwk` is one of the document's assertion methods (same curve and point), whatever the method's key format. */
+export function hasAssertionKey(document: DidDocument, jwk: JsonWebKey): boolean {
+  const refs = (document.assertionMethod ?? []).map((ref) => (typeof ref === 'string' ? ref : ref.id));
+  return refs.some((ref) => {
+    const method = findVerificationMethod(document, ref, 'assertionMethod');
+    const listed = method && verificationMethodJwk(method);
+    return listed !== undefined && listed.crv === jwk.crv && listed.x === jwk.x && listed.y === jwk.y;
+  });
 }

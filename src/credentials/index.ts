@@ -65,6 +65,8 @@ export {
 export {
   offlineDidDocument,
   didKeyDocument,
+  didKeyOf,
+  hasAssertionKey,
   didJwkDocument,
   findVerificationMethod,
   verificationMethodJwk,
@@ -73,6 +75,7 @@ export {
   type VerificationMethod,
 } from './dids.js';
 export { jwkToMultibase, multibaseToJwk } from './multikey.js';
+export { CHAIN_REGISTRY } from './issuer-trust.js';
 export { createDocumentLoader, DocumentNotLoadable, type DocumentLoader } from './data-integrity/document-loader.js';
 export {
   secureWithEcdsaRdfc2019,

@@ -12,6 +12,7 @@ export type IssueRule =
   | 'type.unknown'
   | 'type.ambiguous'
   | 'issuer.not_agency'
+  | 'issuer.did_key_not_data_integrity'
   | 'proof.present'
   | 'credentialSubject.multiple_not_allowed'
   | 'credentialSubject.claims'
@@ -49,7 +50,13 @@ export interface IssueInput {
  */
 export function checkIssueInput(
   credential: unknown,
-  context: { agencyDid: string; catalogue: Catalogue; format: CatalogueFormat | undefined },
+  context: {
+    agencyDid: string;
+    /** The agency's did:key (of its signing key), an issuer its Data Integrity (ldp_vc) credentials may name. */
+    agencyDidKey?: string;
+    catalogue: Catalogue;
+    format: CatalogueFormat | undefined;
+  },
 ): { input?: IssueInput; violations: IssueViolation[] } {
   const at = (path: string) => (path ? `credential.${path}` : 'credential');
   if (!isObject(credential))
@@ -63,8 +70,20 @@ export function checkIssueInput(
   }));
   const issuer = document['issuer'];
   const issuerId = issuerIdOf(issuer);
-  if (issuerId !== undefined && issuerId !== context.agencyDid && !violations.some((v) => v.path.startsWith('credential.issuer')))
-    violations.push({ path: at('issuer'), code: 'issuer.not_agency', message: 'issuer must be the DID of the calling agency' });
+  const issuerChecked = violations.some((v) => v.path.startsWith('credential.issuer'));
+  if (issuerId !== undefined && !issuerChecked && issuerId === context.agencyDidKey && context.agencyDidKey) {
+    if (context.format !== 'ldp_vc')
+      violations.push({
+        path: at('issuer'),
+        code: 'issuer.did_key_not_data_integrity',
+        message: "the agency's did:key issues Data Integrity credentials (ldp_vc) only",
+      });
+  } else if (issuerId !== undefined && issuerId !== context.agencyDid && !issuerChecked)
+    violations.push({
+      path: at('issuer'),
+      code: 'issuer.not_agency',
+      message: 'issuer must be the DID of the calling agency (its did:ethr, or for ldp_vc the did:key of its signing key)',
+    });
   if ('proof' in document)
     violations.push({ path: at('proof'), code: 'proof.present', message: 'submit the credential without a proof' });
 

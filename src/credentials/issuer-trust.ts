@@ -10,6 +10,8 @@ export interface IssuerDecision {
   trustedBy: string;
   /** For x5c: the validated leaf key, which must have signed. */
   jwk?: JsonWebKey;
+  /** An agency's did:key: its did:ethr, authorised per catalogue type by the registry (ADR 40). */
+  registryDid?: string;
 }
 
 export const CHAIN_REGISTRY = 'chain-registry';
@@ -53,6 +55,12 @@ export async function decideIssuer(
         `${issuer.slice(0, 200)} is not a trusted issuer (no trust anchor, not on the chain registry)`,
       );
     if ('reason' in trust) return checks.fail('issuer_authorised', trust.reason);
+    if (trust.registryDid) {
+      // An agency's did:key issues catalogue types only, each as the registry authorises its did:ethr.
+      if (!claimedType) return checks.fail('issuer_authorised', `${issuer.slice(0, 200)} issues catalogue types only`);
+      const authorisation = await registryProblem(context, trust.registryDid, claimedType.id);
+      if (authorisation) return checks.fail('issuer_authorised', authorisation);
+    }
     decision = { chain: false, ...trust };
   }
   const budget = issuerBudgetProblem(context, issuer);

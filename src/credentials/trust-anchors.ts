@@ -19,6 +19,11 @@ export type TrustAnchor = { kind: 'did'; did: string } | { kind: 'x509'; certifi
 export interface IssuerTrust {
   trustedBy: string;
   jwk?: JsonWebKey;
+  /**
+   * An agency's did:key (ADR 40): the did:ethr whose registry authorisation decides, per catalogue type, what it
+   * may issue (an anchor may issue any VCDM type; an agency only what the consortium authorised).
+   */
+  registryDid?: string;
 }
 
 export class TrustAnchorError extends Error {}

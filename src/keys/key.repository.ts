@@ -25,4 +25,9 @@ export class KeyRepository {
       m.getRepository(KeyEntity).findOne({ where: { ownerRef, purpose }, order: { createdAt: 'DESC' } }),
     );
   }
+
+  /** A key by its public key (hex as stored) and purpose, or null: keys are few and never change, so no index. */
+  byPublicKey(publicKeyHex: string, purpose: string): Promise<KeyEntity | null> {
+    return this.db.use(undefined, (m) => m.getRepository(KeyEntity).findOneBy({ publicKeyHex, purpose }));
+  }
 }

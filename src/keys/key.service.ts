@@ -94,6 +94,12 @@ export class KeyService implements OnApplicationShutdown {
     return key ? toPublicInfo(key) : null;
   }
 
+  /** The key of this service with this public key (hex as stored: uncompressed SEC1 for EC keys) and purpose. */
+  async findByPublicKey(publicKeyHex: string, purpose: KeyPurpose): Promise<PublicKeyInfo | null> {
+    const key = await this.repository.byPublicKey(publicKeyHex.toLowerCase(), purpose);
+    return key ? toPublicInfo(key) : null;
+  }
+
   /** The public key as a KeyObject (for libraries that take one, e.g. the OpenID Provider's JWKS). */
   async publicKeyObject(id: string): Promise<KeyObject> {
     const key = await this.load(id);

@@ -61,6 +61,15 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
   private readonly aheadPausedUntil = new Map<string, number>();
   private readonly logger = new Logger('StatusIndexAllocator');
 
+  /**
+   * Lists this process created whose first version may not be published yet: none of their indices is handed
+   * out before it is, or the first credentials of a new list (an agency's did:key lists, a full list's
+   * successor) would fail verification until the publisher's next round (its 404 "not published yet").
+   */
+  private readonly unpublished = new Set<string>();
+  /** Publishes a list's pending version; StatusService wires the publisher here. */
+  publishList?: (listId: string) => Promise<unknown>;
+
   constructor(
     private readonly db: Database,
     private readonly repository: StatusRepository,
@@ -82,7 +91,8 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
    * then writes it with `entriesStatement` in the same transaction as the credential record.
    */
   async reserve(issuer: ListIssuer, kind: StatusListKind): Promise<StatusAllocation> {
-    const key = `${issuer.agencyId}:${kind}`;
+    // An agency's did:key has lists of its own (ADR 40): a list's issuer is its credentials' issuer.
+    const key = `${issuer.agencyId}:${kind}:${issuer.did}`;
     for (;;) {
       const open = this.openBlocks.get(key);
       if (open && open.signingKid === issuer.signingKid && open.free.length > 0) {
@@ -180,7 +190,13 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
         return openBlock(list.id, list.signingKid, block, written);
       });
       // Another replica reserved the same block meanwhile: pick again.
-      if (reserved && reserved.free.length > 0) return reserved;
+      if (reserved && reserved.free.length > 0) {
+        if (this.unpublished.has(reserved.listId) && this.publishList) {
+          await this.publishList(reserved.listId);
+          this.unpublished.delete(reserved.listId);
+        }
+        return reserved;
+      }
       if (attempt >= 20) throw new Error('no free status index block found');
     }
   }
@@ -208,11 +224,11 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
       list.used < list.size * MAX_FILL &&
       list.signingKid === issuer.signingKid &&
       (await this.blocks.reservedBlocks(tx, list.id)).length < (list.size * MAX_FILL) / INDEX_BLOCK;
-    const open = await this.repository.openList(tx, issuer.agencyId, kind);
+    const open = await this.repository.openList(tx, issuer.agencyId, kind, issuer.did);
     if (await usable(open)) return open!;
     // Another replica may be creating this list right now (both activating the agency): wait for it, look again.
     await this.repository.lockListCreation(tx, issuer.agencyId, kind);
-    const created = await this.repository.openList(tx, issuer.agencyId, kind);
+    const created = await this.repository.openList(tx, issuer.agencyId, kind, issuer.did);
     if (await usable(created)) return created!;
     const list: StatusListEntity = {
       id: randomUUID(),
@@ -229,6 +245,7 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
       createdAt: new Date(),
     };
     await this.repository.insertList(tx, list);
+    this.unpublished.add(list.id);
     return list;
   }
 }

@@ -51,8 +51,9 @@ export class StatusRepository implements OnModuleInit {
     publicationHeadsOf(this.db);
   }
 
-  openList(tx: Tx, agencyId: string, kind: StatusListKind): Promise<StatusListEntity | null> {
-    return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind }, order: { createdAt: 'DESC' } });
+  /** The newest list of an agency's kind for one issuer DID (its did:ethr, or its did:key for ldp_vc). */
+  openList(tx: Tx, agencyId: string, kind: StatusListKind, issuerDid: string): Promise<StatusListEntity | null> {
+    return tx.getRepository(StatusListEntity).findOne({ where: { agencyId, kind, issuerDid }, order: { createdAt: 'DESC' } });
   }
 
   /**

@@ -36,6 +36,7 @@ export class StatusService {
     private readonly audit: AuditLog,
   ) {
     this.baseUrl = publicBaseUrl(config);
+    allocator.publishList = (listId) => this.publisher.publishPending([listId], { waitForLease: true });
   }
 
   get publisherId(): string {

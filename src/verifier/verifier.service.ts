@@ -5,12 +5,16 @@ import type { JsonWebKey } from 'node:crypto';
 import { ChainEvents, StatusListAnchorClient, TrustedIssuerRegistry, type StatusAnchor } from '../chain/index.js';
 import { LRUCache } from 'lru-cache';
 import { checkCredentialStatus, StatusListFetcher, StatusListMemo } from '../status/index.js';
-import { DidResolverService, ethrDidAddress } from '../did/index.js';
+import { DidResolverService, ethrDid, ethrDidAddress } from '../did/index.js';
+import { KeyService } from '../keys/index.js';
 import { fetchDidWebDocument, type DidWebOptions } from './did-web.js';
 import {
   Catalogue,
+  CHAIN_REGISTRY,
   didAnchorFor,
   findVerificationMethod,
+  hasAssertionKey,
+  multibaseToJwk,
   offlineDidDocument,
   p256HexToJwk,
   parseTrustAnchors,
@@ -74,6 +78,12 @@ export class VerifierService {
   private readonly resolvedKeys: LRUCache<string, { jwk: JsonWebKey }> | undefined;
   /** Moved by every identity event: a key resolved across one may be from before the change, and is not kept. */
   private keyGeneration = 0;
+  /**
+   * The agency DID (did:ethr) behind the did:key of one of this service's signing keys, or none (ADR 40). Key rows
+   * never change, so an answer stays true; a miss is kept a minute (an agency created meanwhile is found then).
+   */
+  private readonly didKeyAgencies = new LRUCache<string, { agencyDid?: string }>({ max: 10_000, ttl: 60_000 });
+  private readonly networkName: string;
   /** Trust beside the chain registry (TRUST_ANCHOR_DIDS, TRUST_ANCHOR_X509_PEM). */
   private readonly trustAnchors: TrustAnchor[];
   private readonly didWeb: DidWebOptions;
@@ -92,7 +102,9 @@ export class VerifierService {
     private readonly lists: StatusListFetcher,
     @Inject(APP_CONFIG) config: AppConfig,
     events: ChainEvents,
+    private readonly keys: KeyService,
   ) {
+    this.networkName = config.chain.networkName;
     // Kept as long as DID documents are (DID_CACHE_TTL_SECONDS; 0 = every key check reads the chain), and
     // a did:ethr registry event for an identity (its keys may have changed) forgets what was resolved for it.
     this.resolvedKeys =
@@ -194,10 +206,37 @@ export class VerifierService {
     };
   }
 
-  /** A configured anchor naming the issuer's DID, or an x5c chain to a configured X.509 root. */
+  /**
+   * A configured anchor naming the issuer's DID, an x5c chain to a configured X.509 root, or the did:key of one of
+   * this service's agencies (ADR 40).
+   */
   private async trustAnchor(issuer: string, x5c: unknown): Promise<IssuerTrust | { reason: string } | undefined> {
     if (x5c !== undefined) return trustX5c(x5c, issuer, this.trustAnchors, new Date());
-    return didAnchorFor(issuer, this.trustAnchors);
+    const anchor = didAnchorFor(issuer, this.trustAnchors);
+    if (anchor || !issuer.startsWith('did:key:')) return anchor;
+    return this.agencyDidKey(issuer);
+  }
+
+  /**
+   * An agency's did:key (the key it signs credentials with) is trusted as its did:ethr is: while that DID
+   * document on chain lists the key as an assertion method, and per type by the registry (decideIssuer).
+   */
+  private async agencyDidKey(issuer: string): Promise<IssuerTrust | { reason: string } | undefined> {
+    const jwk = multibaseToJwk(issuer.slice('did:key:'.length));
+    if (!jwk || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') return undefined;
+    let known = this.didKeyAgencies.get(issuer);
+    if (!known) {
+      const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+      const signing = await this.keys.findByPublicKey(point.toString('hex'), 'credential-signing');
+      const controller = signing?.ownerRef ? await this.keys.findByOwner(signing.ownerRef, 'did-controller') : null;
+      known = controller?.address ? { agencyDid: ethrDid(this.networkName, controller.address) } : {};
+      this.didKeyAgencies.set(issuer, known);
+    }
+    if (!known.agencyDid) return undefined;
+    const document = await this.resolveDid(known.agencyDid);
+    if (!document || !hasAssertionKey(document, jwk))
+      return { reason: `${issuer.slice(0, 120)} is no longer an assertion method of ${known.agencyDid}` };
+    return { trustedBy: CHAIN_REGISTRY, registryDid: known.agencyDid };
   }
 
   /** DID documents: did:key and did:jwk offline, did:web fetched (bounded), did:ethr from the chain. */

@@ -46,7 +46,7 @@ declare module '@digitalbazaar/vc' {
     suite: unknown;
     documentLoader?: DocumentLoader;
     purpose?: unknown;
-    checkStatus?: () => Promise<{ verified: boolean }>;
+    checkStatus?: (options: Record<string, unknown>) => Promise<{ verified: boolean }>;
     now?: Date | string;
     maxClockSkew?: number;
   }): Promise<ProofResult>;
@@ -58,7 +58,7 @@ declare module '@digitalbazaar/vc' {
     domain?: string;
     unsignedPresentation?: boolean;
     presentationPurpose?: unknown;
-    checkStatus?: () => Promise<{ verified: boolean }>;
+    checkStatus?: (options: Record<string, unknown>) => Promise<{ verified: boolean }>;
     now?: Date | string;
     maxClockSkew?: number;
   }): Promise<PresentationResult>;

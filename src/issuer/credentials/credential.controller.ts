@@ -76,7 +76,7 @@ export class IssuanceController {
       // answer gets this credential back, never a second one.
       const issued = await this.issuance.issue(
         agency,
-        this.issuance.fromVcApiRequest(agency, body),
+        await this.issuance.fromVcApiRequest(agency, body),
         idempotency ? { inTransaction: (tx, credential) => idempotency.complete(tx, vcApiResponse(credential)) } : {},
       );
       return vcApiResponse(issued);

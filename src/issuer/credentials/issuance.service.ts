@@ -17,6 +17,8 @@ import {
   type CatalogueFormat,
   credentialTypeRetired,
   didJwk,
+  didKeyOf,
+  issuerIdOf,
   holderPublicJwk,
   InvalidHolderKey,
   issueSdJwt,
@@ -84,6 +86,11 @@ export interface IssueOptions {
   validUntil?: Date;
   /** VC-API: the checked VCDM 2.0 document, secured as submitted (jwt_vc_json 2.0 and ldp_vc). */
   document?: Record<string, unknown>;
+  /**
+   * ldp_vc whose issuer is the agency's did:key (ADR 40): the proof names that key, and its status lists are
+   * the did:key's own (a status list's issuer is the credential's).
+   */
+  didKeyIssuer?: { did: string; verificationMethod: string };
 }
 
 export interface IssuedCredential {
@@ -151,11 +158,17 @@ export class IssuanceService {
   }
 
   /** Maps a VC-API request to issue options (400 listing every violation, with its path and rule code). */
-  fromVcApiRequest(agency: Agency, body: unknown): IssueOptions {
+  async fromVcApiRequest(agency: Agency, body: unknown): Promise<IssueOptions> {
     const { credential, options } = parseOrThrow(issueRequestSchema, body);
-    const asked = options.format ?? (options.type || options.cryptosuite ? 'ldp_vc' : undefined);
+    const named = issuerIdOf(credential['issuer']);
+    // The agency's did:key is looked up only when a did:key is named (ADR 40).
+    const didKey =
+      typeof named === 'string' && named.startsWith('did:key:') && agency.signingKeyId ? await this.didKeyOf(agency) : undefined;
+    const byDidKey = didKey !== undefined && named === didKey.did;
+    const asked = options.format ?? (options.type || options.cryptosuite || byDidKey ? 'ldp_vc' : undefined);
     const { input, violations } = checkIssueInput(credential, {
       agencyDid: agency.did,
+      agencyDidKey: didKey?.did,
       catalogue: this.catalogue,
       format: asked,
     });
@@ -179,7 +192,13 @@ export class IssuanceService {
       validFrom: date('validFrom'),
       validUntil: date('validUntil'),
       document: input.document,
+      ...(byDidKey ? { didKeyIssuer: didKey } : {}),
     };
+  }
+
+  /** The did:key of the agency's signing key, and its verification method. */
+  private async didKeyOf(agency: Agency): Promise<{ did: string; verificationMethod: string }> {
+    return didKeyOf((await this.keys.getKey(agency.signingKeyId)).publicJwk as JsonWebKey);
   }
 
   /**
@@ -227,7 +246,10 @@ export class IssuanceService {
       const type = types[i]!;
       const { validFrom, validUntil } = dates[i]!;
       const id = timeOrderedId();
-      const allocation = await this.status.reserve(issuer, options.format === 'dc+sd-jwt' ? 'token' : 'bitstring');
+      const lists = options.didKeyIssuer
+        ? { ...issuer, did: options.didKeyIssuer.did, signingKid: options.didKeyIssuer.verificationMethod }
+        : issuer;
+      const allocation = await this.status.reserve(lists, options.format === 'dc+sd-jwt' ? 'token' : 'bitstring');
       const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
       const dataModel = options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null;
       issued.push({
@@ -342,7 +364,10 @@ export class IssuanceService {
         holderDid: options.holderJwk ? didJwk(options.holderJwk) : undefined,
         status: allocation.credentialStatus,
       });
-      if (options.format === 'ldp_vc') return JSON.stringify(await this.secureWithDataIntegrity(agency, document));
+      if (options.format === 'ldp_vc') {
+        const method = options.didKeyIssuer?.verificationMethod ?? agency.signingKid!;
+        return JSON.stringify(await this.secureWithDataIntegrity(agency, document, method));
+      }
       return signJws(merged(header, { typ: 'vc+jwt', cty: 'vc' }), vcJwtPayload(document), sign);
     }
     const built = jwtVcPayload(options.dataModel ?? '2.0', {
@@ -358,13 +383,16 @@ export class IssuanceService {
     return signJws(merged(header, built.header), built.payload, sign);
   }
 
-  /** ecdsa-rdfc-2019 with the agency's P-256 key through src/keys; the proof names its did:ethr key id. */
-  private async secureWithDataIntegrity(agency: Agency, document: Record<string, unknown>) {
+  /**
+   * ecdsa-rdfc-2019 with the agency's P-256 key through src/keys; the proof names its did:ethr key id, or its
+   * did:key when that is the issuer.
+   */
+  private async secureWithDataIntegrity(agency: Agency, document: Record<string, unknown>, verificationMethod: string) {
     // The signature's own failure (the key store, the database) is ours, not the caller's input: passed on as it is.
     let signingFailed: { error: unknown } | undefined;
     try {
       return await secureWithEcdsaRdfc2019(document, {
-        verificationMethod: agency.signingKid!,
+        verificationMethod,
         sign: (data) =>
           this.keys.signJws(agency.signingKeyId, data).catch((error: unknown) => {
             signingFailed = { error };
