@@ -14,7 +14,7 @@ import { checkStatus } from '@digitalbazaar/vc-bitstring-status-list';
 import { runCli } from '../src/cli.js';
 import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { jest } from '@jest/globals';
-import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase } from '../src/credentials/index.js';
+import { BUNDLED_CONTEXTS, Catalogue, CatalogueService, jwkToMultibase, signJws } from '../src/credentials/index.js';
 import { Database } from '../src/persistence/index.js';
 import { StatusService } from '../src/status/index.js';
 import { KeyService } from '../src/keys/index.js';
@@ -472,6 +472,22 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     });
     expect(after.body.checks).toContainEqual(
       expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    );
+
+    // A JOSE credential under the did:key (signed with the same key, which the service never does) is not trusted.
+    const jwk = await independent.issuerJwk(agency.signingKid);
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+    const signingKey = (await app.app.get(KeyService).findByPublicKey(point.toString('hex'), 'credential-signing'))!;
+    const { proof: _proof, ...document } = credential;
+    const jose = await signJws(
+      { alg: 'ES256', kid: `${didKey}#${multibase}`, typ: 'vc+jwt' },
+      { ...document, iss: didKey },
+      (input) => app.app.get(KeyService).signJws(signingKey.id, input),
+    );
+    const joseVerified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: jose } });
+    expect(joseVerified.status).toBe(400);
+    expect(joseVerified.body.checks).toContainEqual(
+      expect.objectContaining({ check: 'issuer_authorised', passed: false, reason: expect.stringContaining('(ldp_vc) only') }),
     );
 
     // Only for ldp_vc, and only the did:key of the calling agency's own key.

@@ -52,7 +52,7 @@ export async function finishCredential(
   const { type } = read;
   // Its schema and expiry would be checked for none of them while a reader trusts one: no issuer may do that.
   if (read.ambiguousType) return checks.fail('type', 'the credential names more than one catalogue type');
-  if (!type && decision.chain) {
+  if (!type && (decision.chain || decision.registryDid)) {
     return checks.fail('type', read.unknownTypeReason ?? 'no catalogue type matches');
   }
   checks.pass('type', type?.id ?? 'VerifiableCredential');
@@ -77,8 +77,10 @@ export async function finishCredential(
   );
 
   // Asked before authentication for the claimed type; again only if the disclosed type is another one.
+  // The registry decides for the issuer's did:ethr: itself, or the agency's behind its did:key (ADR 40).
+  const registryDid = decision.chain ? read.issuer : decision.registryDid;
   const authorisedProblem =
-    decision.chain && type && type.id !== read.claimedTypeId ? await registryProblem(context, read.issuer, type.id) : undefined;
+    registryDid && type && type.id !== read.claimedTypeId ? await registryProblem(context, registryDid, type.id) : undefined;
   checks.record('issuer_authorised', authorisedProblem);
   if (!authorisedProblem) checks.list.at(-1)!.trustedBy = decision.trustedBy;
 

@@ -107,6 +107,9 @@ export async function verifyCredential(
     : context.catalogue.byVcTypes(read!.types);
   const decision = await decideIssuer(issuer, x5c, claimedType, context, checks);
   if (isResult(decision)) return decision;
+  // An agency's did:key issues Data Integrity credentials only (ADR 40); its JOSE credentials come from its did:ethr.
+  if (decision.registryDid)
+    return checks.fail('issuer_authorised', `${issuer.slice(0, 200)} issues Data Integrity credentials (ldp_vc) only`);
   const key = await issuerSigningKey(issuer, jws.header['kid'], decision, context, checks);
   if (isResult(key)) return key;
 

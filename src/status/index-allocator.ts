@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
+import { unavailable } from '../common/index.js';
 import { Database, isUniqueViolation, type SqlPart, type Tx } from '../persistence/index.js';
 import { LIST_SIZE } from './lists.js';
-import { statusListUrl } from './list-urls.js';
+import { PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
 import { StatusRepository } from './status.repository.js';
 import { IndexBlockRepository } from './index-block.repository.js';
 import { INDEX_BLOCK, openBlock, pickFreeBlock, type OpenBlock } from './index-blocks.js';
@@ -62,12 +63,14 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
   private readonly logger = new Logger('StatusIndexAllocator');
 
   /**
-   * Lists this process created whose first version may not be published yet: none of their indices is handed
-   * out before it is, or the first credentials of a new list (an agency's did:key lists, a full list's
-   * successor) would fail verification until the publisher's next round (its 404 "not published yet").
+   * Lists known to have a published version of every purpose. No index of any other list is handed out before
+   * its first version is published (by whichever process or replica), or the first credentials of a new list (an
+   * agency's did:key lists, a full list's successor) would fail verification until the publisher's next round
+   * (its 404 "not published yet"). A list never goes back to unpublished, so this is asked once per list.
    */
-  private readonly unpublished = new Set<string>();
-  /** Publishes a list's pending version; StatusService wires the publisher here. */
+  private readonly publishedLists = new Set<string>();
+  private readonly publishing = new Map<string, Promise<void>>();
+  /** Publishes a list's pending versions; StatusService wires the publisher here (unset: nothing is awaited). */
   publishList?: (listId: string) => Promise<unknown>;
 
   constructor(
@@ -96,6 +99,11 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
     for (;;) {
       const open = this.openBlocks.get(key);
       if (open && open.signingKid === issuer.signingKid && open.free.length > 0) {
+        if (!this.publishedLists.has(open.listId)) {
+          // Once per list; the block stays open meanwhile (a failed publication loses no index), then look again.
+          await this.ensurePublished(open.listId, kind);
+          continue;
+        }
         const idx = open.free.pop()!;
         // The next block is reserved while this one still lasts, so no issuance waits for a reservation's
         // write and flush (and none commits alone because of it).
@@ -116,6 +124,30 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
   /** Lets reservations under way finish before the database closes (a block is used only once durable anyway). */
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.nextBlocks.values()]);
+  }
+
+  /**
+   * Resolves once every purpose of the list has a published version, publishing it when none has (a list just
+   * made here or by another replica, or left unpublished by a crash); concurrent callers share one check.
+   * Throws when it could not be published: the caller's issuance fails, and the next one asks again.
+   */
+  private ensurePublished(listId: string, kind: StatusListKind): Promise<void> {
+    let pending = this.publishing.get(listId);
+    if (!pending) {
+      const published = async () =>
+        (await Promise.all(PURPOSES_BY_KIND[kind].map((purpose) => this.repository.latestPublication(listId, purpose)))).every(
+          (publication) => publication !== null,
+        );
+      pending = (async () => {
+        if (this.publishList && !(await published())) {
+          await this.publishList(listId);
+          if (!(await published())) throw unavailable(`The new status list ${listId} is not published yet; try again shortly`);
+        }
+        this.publishedLists.add(listId);
+      })().finally(() => this.publishing.delete(listId));
+      this.publishing.set(listId, pending);
+    }
+    return pending;
   }
 
   private mayReserveAhead(key: string): boolean {
@@ -190,13 +222,7 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
         return openBlock(list.id, list.signingKid, block, written);
       });
       // Another replica reserved the same block meanwhile: pick again.
-      if (reserved && reserved.free.length > 0) {
-        if (this.unpublished.has(reserved.listId) && this.publishList) {
-          await this.publishList(reserved.listId);
-          this.unpublished.delete(reserved.listId);
-        }
-        return reserved;
-      }
+      if (reserved && reserved.free.length > 0) return reserved;
       if (attempt >= 20) throw new Error('no free status index block found');
     }
   }
@@ -245,7 +271,6 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
       createdAt: new Date(),
     };
     await this.repository.insertList(tx, list);
-    this.unpublished.add(list.id);
     return list;
   }
 }
