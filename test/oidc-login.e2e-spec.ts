@@ -457,6 +457,31 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('takes the authorization request as a POSTed form (OpenID Connect Core §3.1.2.1), refusing what is no form', async () => {
+    const done = await kit.login(portalA, { post: true });
+    expect(done.callback.searchParams.get('error')).toBeNull();
+    expect(done.callback.searchParams.get('state')).toBe(done.state);
+    expect((await kit.exchange(portalA, done)).claims.sub).toBe(subAtA);
+    const refused = async (body: string, type: string) => {
+      const response = await fetch(`${kit.issuer}/auth`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': type },
+        redirect: 'manual',
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    for (const [body, type] of [
+      [JSON.stringify({ client_id: portalA.clientId, response_type: 'code' }), 'application/json'],
+      [`client_id=${portalA.clientId}&client_id=other&response_type=code`, 'application/x-www-form-urlencoded'],
+      [`client_id=${portalA.clientId}&state=${'s'.repeat(9_000)}`, 'application/x-www-form-urlencoded'],
+    ] as const) {
+      const answer = await refused(body, type);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    }
+  });
+
   it('answers login_required when someone else signs in than the citizen id_token_hint names', async () => {
     const { tokens } = await kit.exchange(portalA, await kit.login(portalA));
     const neighbour = await citizen.receive(app, agencyApiKey, {

@@ -19,6 +19,8 @@ export interface LoginOptions {
   /** An ID token the portal has for the user it expects (id_token_hint). */
   idTokenHint?: string;
   par?: boolean;
+  /** The portal's page POSTs the authorization request as a form (OpenID Connect Core §3.1.2.1) instead of a link. */
+  post?: boolean;
   sameDevice?: boolean;
   held?: HeldCredential;
 }
@@ -103,7 +105,19 @@ export function walletLogin(kit: {
     // The portals have no server here: the browser's request to the redirect URI is the landing.
     const landing = page.waitForRequest((request) => request.url().startsWith(`${portal.origin}/callback`), { timeout: 60_000 });
     landing.catch(() => undefined);
-    await page.goto(url.href);
+    if (options.post) {
+      // An auto-submitted form on another origin's page, as portals without a redirect helper send it.
+      const fields = [...url.searchParams]
+        .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+        .join('');
+      await page.setContent(`<form method="post" action="${url.origin}${url.pathname}">${fields}</form>`);
+      await Promise.all([
+        page.waitForURL((next) => next.pathname.includes('/interaction/')),
+        page.locator('form').evaluate((form) => (form as unknown as { submit(): void }).submit()),
+      ]);
+    } else {
+      await page.goto(url.href);
+    }
     await page.getByTestId('qr').locator('svg').waitFor({ state: 'visible' });
     return { codeVerifier, pkce: options.pkce !== false, state, nonce, context, page, landing };
   }
@@ -187,3 +201,5 @@ export function walletLogin(kit: {
 
   return { issuer, registerPortal, startLogin, login, exchange, basic, post, authorize, startLoginExpectingError };
 }
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
