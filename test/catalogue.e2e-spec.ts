@@ -405,10 +405,15 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
   });
 
   it("issues Data Integrity under the agency's did:key for verifiers that resolve only did:key (W3C DI suites), with lists of its own", async () => {
-    const agency = (await app.call('GET', '/agency', { token: apiKey })).body as { did: string; signingKid: string };
-    // The did:key of the agency's signing key, derived from its DID document as anyone can.
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body as {
+      did: string;
+      signingKid: string;
+      didKey: string;
+    };
+    // The did:key of the agency's signing key, derived from its DID document as anyone can; the agency is told it.
     const multibase = jwkToMultibase(await independent.issuerJwk(agency.signingKid));
     const didKey = `did:key:${multibase}`;
+    expect(agency.didKey).toBe(didKey);
     const submitted = {
       '@context': [V2, EXAMPLES],
       type: ['VerifiableCredential', 'ExampleAlumniCredential'],

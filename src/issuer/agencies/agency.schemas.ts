@@ -29,6 +29,10 @@ export const agencyViewSchema = z
     status: z.enum(['anchoring', 'active']).meta({ description: 'active once its DID document is anchored on chain' }),
     signingKid: z.string().nullable().meta({ description: 'Verification method id of the signing key; null until active' }),
     signingKey: publicEcJwkSchema,
+    didKey: z.string().meta({
+      description: 'The did:key of the signing key: an issuer its Data Integrity credentials may name (ADR 40)',
+      example: 'did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169',
+    }),
     serviceEndpoint: z.string(),
     createdAt: isoTimestamp,
     chainWrites: z.array(chainWriteSummarySchema).meta({ description: 'The writes that anchor its DID document' }),

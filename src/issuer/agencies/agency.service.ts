@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 import { StatusService } from '../../status/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
@@ -9,6 +9,7 @@ import { ecPublicJwk, KeyService } from '../../keys/index.js';
 import { ChainBootstrap, OutboxService, OutboxWorker, Reconciler, type OutboxEntry } from '../../chain/index.js';
 import { agencyDidWrites, DidResolverService, ethrDid } from '../../did/index.js';
 import { AuditLog } from '../../audit/index.js';
+import { didKeyOf } from '../../credentials/index.js';
 import { AgencyRepository, type Agency } from './agency.repository.js';
 import type { AgencyView } from './agency.schemas.js';
 
@@ -161,6 +162,7 @@ export class AgencyService implements OnApplicationBootstrap {
   async view(idOrSlug: string): Promise<AgencyView> {
     const agency = await this.get(idOrSlug);
     const writes = await this.outbox.byRef(agencyRef(agency.id));
+    const signingKey = ecPublicJwk(await this.keys.getKey(agency.signingKeyId));
     return {
       id: agency.id,
       slug: agency.slug,
@@ -168,7 +170,8 @@ export class AgencyService implements OnApplicationBootstrap {
       did: agency.did,
       status: agency.status,
       signingKid: agency.signingKid,
-      signingKey: ecPublicJwk(await this.keys.getKey(agency.signingKeyId)),
+      signingKey,
+      didKey: didKeyOf(signingKey as JsonWebKey).did,
       serviceEndpoint: agency.serviceEndpoint,
       createdAt: agency.createdAt.toISOString(),
       chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),
