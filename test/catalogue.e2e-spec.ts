@@ -548,6 +548,37 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(twoLicences.body.violations).toEqual([
       expect.objectContaining({ path: 'credential.credentialSubject', code: 'credentialSubject.multiple_not_allowed' }),
     ]);
+    // The W3C VCDM 2.0 suite's JSON-LD cases, secured as a JWT (no canonicalisation to catch them there).
+    const jsonLd = (context: unknown[], type: string[]) =>
+      issue(
+        { '@context': context, type, issuer: agency.did, credentialSubject: { id: 'did:example:subject', name: 'x' } },
+        { format: 'jwt_vc_json' },
+      );
+    const unmapped = await jsonLd([V2, { '@vocab': null }], ['VerifiableCredential', 'ExampleTestCredential']);
+    expect(unmapped.status).toBe(400);
+    expect(unmapped.body.violations).toEqual([
+      { path: 'credential', message: expect.stringContaining('ExampleTestCredential is not a term') },
+    ]);
+    const redefined = await jsonLd([V2, { VerifiableCredential: 'https://example.org/#Bad' }], ['VerifiableCredential']);
+    expect(redefined.status).toBe(400);
+    expect(redefined.body.violations[0].message).toMatch(/protected term/);
+    expect((await jsonLd([V2, EXAMPLES], ['VerifiableCredential', 'ExampleTestCredential'])).status).toBe(201);
+    const related = await issue(
+      {
+        '@context': [V2, EXAMPLES],
+        type: ['VerifiableCredential'],
+        issuer: agency.did,
+        credentialSubject: { id: 'did:example:subject', name: 'x' },
+        relatedResource: [
+          { id: 'https://example.org/a.png', digestSRI: 'sha384-abc' },
+          { id: 'https://example.org/a.png', digestSRI: 'sha384-def' },
+        ],
+      },
+      { format: 'jwt_vc_json' },
+    );
+    expect(related.body.violations).toEqual([
+      expect.objectContaining({ path: 'credential.relatedResource[1].id', code: 'relatedResource.duplicate_id' }),
+    ]);
   });
 
   it('answers what the OpenAPI document declares for the operator catalogue routes', async () => {

@@ -76,6 +76,7 @@ export {
 } from './dids.js';
 export { jwkToMultibase, multibaseToJwk } from './multikey.js';
 export { CHAIN_REGISTRY } from './issuer-trust.js';
+export { jsonLdTypeProblem } from './data-integrity/json-ld-types.js';
 export { createDocumentLoader, DocumentNotLoadable, type DocumentLoader } from './data-integrity/document-loader.js';
 export {
   secureWithEcdsaRdfc2019,

@@ -34,6 +34,8 @@ export interface IssueInput {
   subjects: Json[];
   /** The first subject's id, when it has one. */
   subjectId: string | undefined;
+  /** Our back offices' shorthand, completed here (its claim names and licence type are ours, in no context). */
+  shorthand: boolean;
 }
 
 /**
@@ -133,7 +135,7 @@ export function checkIssueInput(
   if (violations.length) return { violations };
   const first = list[0] as Json;
   return {
-    input: { type, document, subjects, subjectId: typeof first['id'] === 'string' ? first['id'] : undefined },
+    input: { type, document, subjects, subjectId: typeof first['id'] === 'string' ? first['id'] : undefined, shorthand },
     violations,
   };
 }

@@ -147,6 +147,20 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
     bad: (d) => (d['relatedResource'] = { id: 'https://example.org/a.png' }),
   },
   {
+    rule: 'relatedResource.duplicate_id',
+    path: 'relatedResource[1].id',
+    ok: (d) =>
+      (d['relatedResource'] = [
+        { id: 'https://example.org/a.png', digestSRI: 'sha384-abc' },
+        { id: 'https://example.org/b.png', digestSRI: 'sha384-def' },
+      ]),
+    bad: (d) =>
+      (d['relatedResource'] = [
+        { id: 'https://example.org/a.png', digestSRI: 'sha384-abc' },
+        { id: 'https://example.org/a.png', digestSRI: 'sha384-def' },
+      ]),
+  },
+  {
     rule: 'proof.invalid',
     path: 'proof',
     ok: (d) => (d['proof'] = { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' }),

@@ -33,6 +33,7 @@ export type VcdmRule =
   | 'extension.type_required'
   | 'extension.id_required'
   | 'relatedResource.digest_required'
+  | 'relatedResource.duplicate_id'
   | 'proof.invalid'
   | 'holder.invalid'
   | 'holder.not_url'
@@ -242,6 +243,9 @@ function checkExtensions(doc: Json, path: string, report: Report): void {
       if (!isUrl(item['id'])) report.add(join(where, 'id'), 'id.not_url', 'relatedResource.id must be a URL');
       if (typeof item['digestSRI'] !== 'string' && typeof item['digestMultibase'] !== 'string')
         report.add(where, 'relatedResource.digest_required', 'relatedResource needs digestSRI or digestMultibase');
+      // VCDM 2.0 §5.3: each related resource's id is unique in the list (two digests for one resource contradict).
+      if (items.findIndex((other) => other['id'] === item['id']) < index)
+        report.add(join(where, 'id'), 'relatedResource.duplicate_id', 'relatedResource ids must be unique');
     });
   }
 }

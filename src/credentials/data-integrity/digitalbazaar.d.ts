@@ -173,3 +173,13 @@ declare module '@digitalbazaar/security-context' {
   const context: { contexts: Map<string, unknown> };
   export default context;
 }
+
+declare module 'jsonld' {
+  const jsonld: {
+    expand(
+      input: unknown,
+      options: { documentLoader: (url: string) => Promise<unknown>; safe?: boolean },
+    ): Promise<Record<string, unknown>[]>;
+  };
+  export default jsonld;
+}

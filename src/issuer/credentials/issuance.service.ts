@@ -19,6 +19,7 @@ import {
   didJwk,
   didKeyOf,
   issuerIdOf,
+  jsonLdTypeProblem,
   holderPublicJwk,
   InvalidHolderKey,
   issueSdJwt,
@@ -182,6 +183,16 @@ export class IssuanceService {
       ]);
     }
     holderJwk ??= fromDid;
+    if (format === 'jwt_vc_json' && options.dataModel === '2.0' && !input.shorthand) {
+      // A document secured as submitted without canonicalisation: JSON-LD's own rules are checked here (Data
+      // Integrity's canonicalisation checks them for ldp_vc). Not the back offices' shorthand, completed by us.
+      const problem = await jsonLdTypeProblem(
+        input.document,
+        createDocumentLoader(async () => undefined),
+      );
+      if (problem)
+        throw badRequest('The credential cannot be issued: 1 violation(s)', [{ path: 'credential', message: problem }]);
+    }
     const date = (member: string) => (typeof input.document[member] === 'string' ? new Date(input.document[member]) : undefined);
     return {
       typeId: input.type.id,
