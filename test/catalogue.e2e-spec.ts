@@ -557,7 +557,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const unmapped = await jsonLd([V2, { '@vocab': null }], ['VerifiableCredential', 'ExampleTestCredential']);
     expect(unmapped.status).toBe(400);
     expect(unmapped.body.violations).toEqual([
-      { path: 'credential', message: expect.stringContaining('ExampleTestCredential is not a term') },
+      { path: 'credential', code: 'jsonld.invalid', message: expect.stringContaining('ExampleTestCredential is not a term') },
     ]);
     const redefined = await jsonLd([V2, { VerifiableCredential: 'https://example.org/#Bad' }], ['VerifiableCredential']);
     expect(redefined.status).toBe(400);

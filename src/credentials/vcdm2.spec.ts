@@ -169,6 +169,14 @@ const CASES: { rule: VcdmRule; path: string; ok: Edit; bad: Edit }[] = [
 ];
 
 describe('VCDM 2.0 credential rules', () => {
+  it('reports related resources without an id as such, not as duplicates of each other', () => {
+    const doc = { ...credential(), relatedResource: [{ digestSRI: 'sha384-abc' }, { digestSRI: 'sha384-def' }] };
+    expect(validateCredential(doc).map((v) => `${v.path} ${v.rule}`)).toEqual([
+      'relatedResource[0].id id.not_url',
+      'relatedResource[1].id id.not_url',
+    ]);
+  });
+
   it('accepts the specification example', () => {
     expect(validateCredential(credential())).toEqual([]);
   });

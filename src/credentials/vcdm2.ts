@@ -244,7 +244,7 @@ function checkExtensions(doc: Json, path: string, report: Report): void {
       if (typeof item['digestSRI'] !== 'string' && typeof item['digestMultibase'] !== 'string')
         report.add(where, 'relatedResource.digest_required', 'relatedResource needs digestSRI or digestMultibase');
       // VCDM 2.0 §5.3: each related resource's id is unique in the list (two digests for one resource contradict).
-      if (items.findIndex((other) => other['id'] === item['id']) < index)
+      if (isUrl(item['id']) && items.findIndex((other) => other['id'] === item['id']) < index)
         report.add(join(where, 'id'), 'relatedResource.duplicate_id', 'relatedResource ids must be unique');
     });
   }

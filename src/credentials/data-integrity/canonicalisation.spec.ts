@@ -93,6 +93,15 @@ describe('RDF canonicalisation budget (ADR 35)', () => {
     expect(expansionProblem(aliased)).toBe(`more than ${maxTypedObjects} objects with a type`);
     const scoped = credential('did:example:i', {}, [{ T: { '@id': 'urn:T', '@context': { x: 'urn:x' } } }]);
     expect(expansionProblem(scoped)).toBe('an inline @context may not define scoped contexts');
+    // Expansion applies a scoped type's context once per value, duplicates included.
+    expect(
+      expansionProblem({
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['VerifiableCredential', 'VerifiableCredential'],
+      }),
+    ).toBe('a type names the same value twice');
+    const manyValues = { type: Array.from({ length: 300 }, (_, i) => `T${i}`) };
+    expect(expansionProblem(manyValues)).toBe('more than 256 type values');
     const terms = Object.fromEntries(Array.from({ length: maxInlineContextMembers + 1 }, (_, k) => [`t${k}`, `urn:t${k}`]));
     expect(expansionProblem(credential('did:example:i', {}, [terms]))).toBe(
       `inline @context objects define more than ${maxInlineContextMembers} terms`,

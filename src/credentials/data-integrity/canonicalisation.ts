@@ -17,6 +17,11 @@ export const CANONICALISATION_LIMITS = {
    * them for its own types), ~0.3–0.5 ms each. A credential has a handful; a presentation of ten, some fifty.
    */
   maxTypedObjects: 64,
+  /**
+   * Type values, all together: expansion applies a type's scoped context once per value, duplicates included, so
+   * a `type` array repeating one scoped type cost as many applications as it has entries.
+   */
+  maxTypeValues: 256,
   /** Term definitions in inline `@context` objects, all together; none may carry a scoped context of its own. */
   maxInlineContextMembers: 200,
 } as const;
@@ -52,7 +57,7 @@ function inlineContexts(document: unknown): Record<string, unknown>[] {
 
 /** Why a document is too costly to expand (typed objects, inline contexts), or undefined. */
 export function expansionProblem(document: unknown): string | undefined {
-  const { maxTypedObjects, maxInlineContextMembers } = CANONICALISATION_LIMITS;
+  const { maxTypedObjects, maxTypeValues, maxInlineContextMembers } = CANONICALISATION_LIMITS;
   const contexts = inlineContexts(document);
   const terms = contexts.reduce((sum, context) => sum + Object.keys(context).length, 0);
   if (terms > maxInlineContextMembers) return `inline @context objects define more than ${maxInlineContextMembers} terms`;
@@ -60,13 +65,16 @@ export function expansionProblem(document: unknown): string | undefined {
     return 'an inline @context may not define scoped contexts';
   const keys = typeKeys(contexts);
   let typed = 0;
+  let typeValues = 0;
   const stack: unknown[] = [document];
   while (stack.length > 0) {
     const value = stack.pop();
     if (Array.isArray(value)) stack.push(...value);
     else if (isObject(value)) {
-      if (Object.keys(value).some((key) => keys.has(key)) && ++typed > maxTypedObjects)
-        return `more than ${maxTypedObjects} objects with a type`;
+      const types = Object.keys(value).flatMap((key) => (keys.has(key) ? [value[key]].flat() : []));
+      if (types.length > 0 && ++typed > maxTypedObjects) return `more than ${maxTypedObjects} objects with a type`;
+      if (new Set(types).size < types.length) return 'a type names the same value twice';
+      if ((typeValues += types.length) > maxTypeValues) return `more than ${maxTypeValues} type values`;
       for (const [key, member] of Object.entries(value)) if (key !== '@context') stack.push(member);
     }
   }

@@ -47,6 +47,18 @@ describe('JSON-LD rules for credentials secured without canonicalisation', () =>
     ).toMatch(/protected term/);
   });
 
+  it('takes JSON literals (their value objects are typed @json), and leaves over-budget documents unchecked', async () => {
+    const schema = credential([V2], ['VerifiableCredential', 'JsonSchemaCredential'], {
+      id: 'https://example.org/s',
+      type: 'JsonSchema',
+      jsonSchema: { type: 'object' },
+    });
+    expect(await jsonLdTypeProblem({ ...schema, '@context': [V2, EXAMPLES] }, loader)).toBeUndefined();
+    // The same scoped type thousands of times would cost a context application each: not expanded at all.
+    const repeated = credential([V2, { '@vocab': null }], Array(2_000).fill('VerifiableCredential'));
+    expect(await jsonLdTypeProblem(repeated, loader)).toBeUndefined();
+  });
+
   it('does not check a document naming a context that is not bundled (nothing is fetched)', async () => {
     expect(
       await jsonLdTypeProblem(credential([V2, 'https://example.org/contexts/v1'], ['VerifiableCredential', 'X']), loader),

@@ -1,6 +1,7 @@
 import jsonld from 'jsonld';
 import { DocumentNotLoadable, type DocumentLoader } from './document-loader.js';
-import { expansionProblem } from './canonicalisation.js';
+import { jsonBoundsProblem } from '../../common/index.js';
+import { CANONICALISATION_LIMITS, expansionProblem } from './canonicalisation.js';
 
 /**
  * What JSON-LD says of a VCDM 2.0 document secured without Data Integrity (a JOSE credential), where no
@@ -11,7 +12,9 @@ import { expansionProblem } from './canonicalisation.js';
  * name contexts we do not hold. Undefined when nothing is wrong or it could not be checked.
  */
 export async function jsonLdTypeProblem(document: Record<string, unknown>, loader: DocumentLoader): Promise<string | undefined> {
-  if (expansionProblem(document)) return undefined; // over the expansion budget: the JOSE path never needed it
+  // Over the canonicalisation budget (ADR 35): not checked, as the JOSE path never needed it.
+  const { maxMembers } = CANONICALISATION_LIMITS;
+  if (jsonBoundsProblem(document, { maxDepth: 32, maxNodes: maxMembers }) || expansionProblem(document)) return undefined;
   let expanded: unknown;
   try {
     expanded = await jsonld.expand(document, { documentLoader: loader });
@@ -47,8 +50,10 @@ function unmappedTypes(expanded: unknown): string[] {
     const value = stack.pop();
     if (Array.isArray(value)) stack.push(...value);
     else if (typeof value === 'object' && value !== null) {
+      // A value object's @type is its datatype (`@json` for JSON literals), which jsonld has checked itself.
+      const valueObject = '@value' in value;
       for (const [key, member] of Object.entries(value)) {
-        if (key === '@type')
+        if (key === '@type' && !valueObject)
           for (const type of [member].flat())
             if (typeof type === 'string' && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(type)) found.push(type);
         if (key !== '@value') stack.push(member);

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hash, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { badRequest, merged, parseOrThrow, ProblemError } from '../../common/index.js';
+import { badRequest, merged, parseOrThrow, ProblemError, type Violation } from '../../common/index.js';
 import { KeyService } from '../../keys/index.js';
 import {
   buildCredentialDocument,
@@ -191,7 +191,9 @@ export class IssuanceService {
         createDocumentLoader(async () => undefined),
       );
       if (problem)
-        throw badRequest('The credential cannot be issued: 1 violation(s)', [{ path: 'credential', message: problem }]);
+        throw badRequest('The credential cannot be issued: 1 violation(s)', [
+          { path: 'credential', code: 'jsonld.invalid', message: problem } as Violation,
+        ]);
     }
     const date = (member: string) => (typeof input.document[member] === 'string' ? new Date(input.document[member]) : undefined);
     return {
