@@ -457,28 +457,44 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
-  it('takes the authorization request as a POSTed form (OpenID Connect Core §3.1.2.1), refusing what is no form', async () => {
+  it('takes the authorization request as a POSTed form (OpenID Connect Core §3.1.2.1), refusing what is no form, passing bad requests on to the provider', async () => {
     const done = await kit.login(portalA, { post: true });
     expect(done.callback.searchParams.get('error')).toBeNull();
     expect(done.callback.searchParams.get('state')).toBe(done.state);
     expect((await kit.exchange(portalA, done)).claims.sub).toBe(subAtA);
-    const refused = async (body: string, type: string) => {
-      const response = await fetch(`${kit.issuer}/auth`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': type },
-        redirect: 'manual',
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const post = (body: string | URLSearchParams, type: string, path = '/auth') =>
+      fetch(`${kit.issuer}${path}`, { method: 'POST', body, headers: { 'content-type': type }, redirect: 'manual' });
+    // Not a form, or too long for a URL: an OAuth error, as JSON.
     for (const [body, type] of [
       [JSON.stringify({ client_id: portalA.clientId, response_type: 'code' }), 'application/json'],
-      [`client_id=${portalA.clientId}&client_id=other&response_type=code`, 'application/x-www-form-urlencoded'],
       [`client_id=${portalA.clientId}&state=${'s'.repeat(9_000)}`, 'application/x-www-form-urlencoded'],
     ] as const) {
-      const answer = await refused(body, type);
+      const answer = await post(body, type);
       expect(answer.status).toBe(400);
-      expect(answer.body).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+      expect(await answer.json()).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    }
+    // Parameters pass on as sent, so a bad request reaches the portal as it would over GET (RFC 6749 §4.1.2.1).
+    const form = new URLSearchParams({
+      client_id: portalA.clientId,
+      redirect_uri: `${portalA.origin}/callback`,
+      response_type: 'code',
+      state: 'st-1',
+      nonce: 'n-1',
+    });
+    form.append('scope', 'openid');
+    form.append('scope', 'openid resident_identity');
+    // The provider's router ignores case and a trailing slash; so does the form's.
+    for (const path of ['/auth', '/AUTH/']) {
+      const posted = await post(form.toString(), 'application/x-www-form-urlencoded', path);
+      expect(posted.status).toBe(303);
+      const location = new URL(posted.headers.get('location')!, kit.issuer);
+      expect(location.pathname).toBe(new URL(`${kit.issuer}/auth`).pathname);
+      expect(location.searchParams.getAll('scope')).toEqual(['openid', 'openid resident_identity']);
+      const answered = await fetch(location, { redirect: 'manual' });
+      const back = new URL(answered.headers.get('location')!);
+      expect(`${back.origin}${back.pathname}`).toBe(`${portalA.origin}/callback`);
+      expect(back.searchParams.get('error')).toBe('invalid_request');
+      expect(back.searchParams.get('state')).toBe('st-1');
     }
   });
 

@@ -5,7 +5,6 @@ import {
   Get,
   Header,
   HttpCode,
-  Inject,
   Param,
   ParseUUIDPipe,
   Post,
@@ -14,12 +13,10 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExcludeController, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { badRequest, OAuthError, OAuthErrors, OperatorGuard } from '../../common/index.js';
-import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
-import { OIDC_PREFIX } from './provider-config.js';
+import { badRequest, OperatorGuard } from '../../common/index.js';
 import { registerOidcClientSchema } from './client-registration.js';
 import { CitizenLoginService } from './citizen-login.service.js';
 import { OidcClientsService } from './oidc-clients.service.js';
@@ -129,44 +126,5 @@ export class CitizenLoginController {
       return;
     }
     void reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(result.html);
-  }
-}
-
-/** A POSTed authorization request becomes a GET URL: kept well within Node's 16 KB of request headers. */
-const MAX_AUTHORIZATION_QUERY = 8_192;
-
-/**
- * OpenID Connect Core §3.1.2.1: the authorization endpoint MUST take a POSTed form as well as GET. oidc-provider
- * serves a POST only with SameSite=None session cookies; instead the form is answered with a 303 to the same
- * request as a GET, a top-level navigation that carries our SameSite=Lax cookies, so one code path checks both.
- */
-// Like the provider's own endpoints, described by OpenID discovery, not by the OpenAPI document.
-@ApiExcludeController()
-@Controller('oidc')
-@OAuthErrors()
-export class AuthorizationFormController {
-  private readonly basePath: string;
-
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.basePath = new URL(publicBaseUrl(config)).pathname.replace(/\/$/, '');
-  }
-
-  @Post('auth')
-  authorize(@Body() form: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const type = request.headers['content-type']?.toLowerCase() ?? '';
-    if (!type.startsWith('application/x-www-form-urlencoded') || typeof form !== 'object' || form === null)
-      throw new OAuthError(
-        400,
-        'invalid_request',
-        'The authorization request must be a form (application/x-www-form-urlencoded)',
-      );
-    const query = new URLSearchParams(form as Record<string, string>).toString();
-    if (query.length > MAX_AUTHORIZATION_QUERY)
-      throw new OAuthError(
-        400,
-        'invalid_request',
-        `The authorization request is longer than ${MAX_AUTHORIZATION_QUERY} characters; push it (PAR)`,
-      );
-    void reply.header('cache-control', 'no-store').redirect(`${this.basePath}${OIDC_PREFIX}/auth?${query}`, 303);
   }
 }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PresentationModule } from '../../verifier/index.js';
 import { CitizenLoginService } from './citizen-login.service.js';
-import { AuthorizationFormController, CitizenLoginController, OidcClientsController } from './login.controllers.js';
+import { CitizenLoginController, OidcClientsController } from './login.controllers.js';
 import { CitizenLoginRepository } from './login.repository.js';
 import { OidcClientsService } from './oidc-clients.service.js';
 import { OpenIdProvider } from './openid-provider.js';
@@ -12,7 +12,7 @@ import { WALLET_PRESENTATIONS } from './wallet-presentations.js';
 /** Wallet login for ordinary web applications: Chancery as an OpenID Provider under /oidc (ADR 13). */
 @Module({
   imports: [PresentationModule],
-  controllers: [OidcClientsController, CitizenLoginController, AuthorizationFormController],
+  controllers: [OidcClientsController, CitizenLoginController],
   providers: [
     OidcClientRepository,
     OidcRecordRepository,

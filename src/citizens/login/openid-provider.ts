@@ -14,6 +14,7 @@ import { OidcClientRepository, OidcRecordRepository } from './provider-records.r
 import { loadOidcProvider } from './oidc-library.js';
 import { storageAdapter } from './provider-adapter.js';
 import { OIDC_PREFIX, providerConfiguration, type AccountLookup } from './provider-config.js';
+import { authorizationFormAnswer } from './authorization-form.js';
 import { pairwiseSubject, SUBJECT_KEY_NAME } from './subject.js';
 import { LOGIN_SCOPES, scopeTableProblems } from './scopes.js';
 
@@ -226,6 +227,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     const publicUrl = new URL(publicBaseUrl(this.config));
     const basePath = publicUrl.pathname.replace(/\/$/, '');
     const perMinute = this.config.platform.rateLimitPerMinute;
+    const bodyLimitBytes = this.config.http.bodyLimitBytes;
     fastify.route({
       method: ['GET', 'POST', 'OPTIONS'],
       url: `${OIDC_PREFIX}/*`,
@@ -238,6 +240,12 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
         if (perMinute > 0 && RATE_LIMITED.has(route) && (await this.overLimit(route, request.ip, limit))) {
           reply.header('retry-after', '60').header('cache-control', 'no-store');
           return reply.status(429).send({ error: 'invalid_request', error_description: 'Too many requests; retry later' });
+        }
+        if (request.method === 'POST' && route === '/auth') {
+          const answer = await authorizationFormAnswer(request.raw, `${basePath}${OIDC_PREFIX}/auth`, bodyLimitBytes);
+          void reply.header('cache-control', 'no-store');
+          if (answer.status === 303) return reply.redirect(answer.location, 303);
+          return reply.status(answer.status).send({ error: answer.error, error_description: answer.description });
         }
         reply.hijack();
         for (const [name, value] of Object.entries(reply.getHeaders())) {
