@@ -481,8 +481,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
 
     // A JOSE credential under the did:key (signed with the same key, which the service never does) is not trusted.
     const jwk = await independent.issuerJwk(agency.signingKid);
-    const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-    const signingKey = (await app.app.get(KeyService).findByPublicKey(point.toString('hex'), 'credential-signing'))!;
+    const signingKey = (await app.app.get(KeyService).findByPublicJwk(jwk, 'credential-signing'))!;
     const { proof: _proof, ...document } = credential;
     const jose = await signJws(
       { alg: 'ES256', kid: `${didKey}#${multibase}`, typ: 'vc+jwt' },

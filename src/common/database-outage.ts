@@ -28,6 +28,12 @@ const MESSAGE_PATTERNS = [
   /Cannot use a pool after calling end/i,
 ];
 
+/** PostgreSQL's query_canceled (57014): a statement_timeout ended a statement while the server still answers. */
+export function isStatementTimeout(error: unknown): boolean {
+  const { code, driverError } = (error ?? {}) as { code?: unknown; driverError?: { code?: unknown } };
+  return code === '57014' || driverError?.code === '57014';
+}
+
 /**
  * True when an error (or what it wraps: TypeORM's driverError, AggregateError members) says the
  * database cannot be reached, as opposed to a query that failed: the client may retry later.

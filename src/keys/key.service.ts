@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { computeAddress, hexlify } from 'ethers';
 import { LRUCache } from 'lru-cache';
 import type { Tx } from '../persistence/index.js';
@@ -7,7 +7,7 @@ import type { KeyEntity } from './key.entity.js';
 import { KeyRepository } from './key.repository.js';
 import type { KeyAlgorithm, KeyBackend } from './key-backend.js';
 import { selfSignedCertificate } from './x509.js';
-import { p256PublicKeyObject } from './local-key-backend.js';
+import { p256PublicKeyObject, p256PublicKeyRaw } from './local-key-backend.js';
 
 export const KEY_BACKEND = Symbol('KEY_BACKEND');
 
@@ -94,9 +94,17 @@ export class KeyService implements OnApplicationShutdown {
     return key ? toPublicInfo(key) : null;
   }
 
-  /** The key of this service with this public key (hex as stored: uncompressed SEC1 for EC keys) and purpose. */
-  async findByPublicKey(publicKeyHex: string, purpose: KeyPurpose): Promise<PublicKeyInfo | null> {
-    const key = await this.repository.byPublicKey(publicKeyHex.toLowerCase(), purpose);
+  /** The P-256 key of this service with this public JWK and purpose, or null (also for a JWK of no P-256 key). */
+  async findByPublicJwk(jwk: JsonWebKey, purpose: KeyPurpose): Promise<PublicKeyInfo | null> {
+    let publicKeyHex: string;
+    try {
+      const publicKey = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
+      if (publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return null;
+      publicKeyHex = Buffer.from(p256PublicKeyRaw(publicKey)).toString('hex');
+    } catch {
+      return null;
+    }
+    const key = await this.repository.byPublicKey(publicKeyHex, purpose);
     return key ? toPublicInfo(key) : null;
   }
 

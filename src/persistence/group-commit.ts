@@ -1,4 +1,4 @@
-import { isDatabaseConnectivityError } from '../common/index.js';
+import { isDatabaseConnectivityError, isStatementTimeout } from '../common/index.js';
 import type { Database, Tx } from './database.js';
 import type { SqlPart } from './driver.js';
 
@@ -98,7 +98,7 @@ export class GroupCommit<J> {
     } catch (error) {
       // The database is away (or SQLite busy): one by one, each job would wait out the same timeout again. A
       // statement timeout is not that: the server answers, and the jobs alone may not wait on the same lock.
-      if (group.length === 1 || (isDatabaseConnectivityError(error) && !statementTimedOut(error))) {
+      if (group.length === 1 || (isDatabaseConnectivityError(error) && !isStatementTimeout(error))) {
         for (const pending of group) pending.reject(error);
         return;
       }
@@ -117,10 +117,4 @@ export class GroupCommit<J> {
       },
     );
   }
-}
-
-/** PostgreSQL's query_canceled (57014): our statement_timeout ended a statement, the server still answering. */
-function statementTimedOut(error: unknown): boolean {
-  const { code, driverError } = (error ?? {}) as { code?: unknown; driverError?: { code?: unknown } };
-  return code === '57014' || driverError?.code === '57014';
 }

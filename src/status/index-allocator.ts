@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { unavailable } from '../common/index.js';
+import { SingleFlight, unavailable } from '../common/index.js';
 import { Database, isUniqueViolation, type SqlPart, type Tx } from '../persistence/index.js';
 import { LIST_SIZE } from './lists.js';
 import { PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
@@ -69,7 +69,7 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
    * (its 404 "not published yet"). A list never goes back to unpublished, so this is asked once per list.
    */
   private readonly publishedLists = new Set<string>();
-  private readonly publishing = new Map<string, Promise<void>>();
+  private readonly publishing = new SingleFlight<void>();
   /** Publishes a list's pending versions; StatusService wires the publisher here (unset: nothing is awaited). */
   publishList?: (listId: string) => Promise<unknown>;
 
@@ -132,22 +132,17 @@ export class StatusIndexAllocator implements BeforeApplicationShutdown {
    * Throws when it could not be published: the caller's issuance fails, and the next one asks again.
    */
   private ensurePublished(listId: string, kind: StatusListKind): Promise<void> {
-    let pending = this.publishing.get(listId);
-    if (!pending) {
-      const published = async () =>
-        (await Promise.all(PURPOSES_BY_KIND[kind].map((purpose) => this.repository.latestPublication(listId, purpose)))).every(
-          (publication) => publication !== null,
-        );
-      pending = (async () => {
-        if (this.publishList && !(await published())) {
-          await this.publishList(listId);
-          if (!(await published())) throw unavailable(`The new status list ${listId} is not published yet; try again shortly`);
-        }
-        this.publishedLists.add(listId);
-      })().finally(() => this.publishing.delete(listId));
-      this.publishing.set(listId, pending);
-    }
-    return pending;
+    const published = async () =>
+      (await Promise.all(PURPOSES_BY_KIND[kind].map((purpose) => this.repository.latestPublication(listId, purpose)))).every(
+        (publication) => publication !== null,
+      );
+    return this.publishing.run(listId, async () => {
+      if (this.publishList && !(await published())) {
+        await this.publishList(listId);
+        if (!(await published())) throw unavailable(`The new status list ${listId} is not published yet; try again shortly`);
+      }
+      this.publishedLists.add(listId);
+    });
   }
 
   private mayReserveAhead(key: string): boolean {

@@ -226,8 +226,7 @@ export class VerifierService {
     if (!jwk || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') return undefined;
     let known = this.didKeyAgencies.get(issuer);
     if (!known) {
-      const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
-      const signing = await this.keys.findByPublicKey(point.toString('hex'), 'credential-signing');
+      const signing = await this.keys.findByPublicJwk(jwk, 'credential-signing');
       const controller = signing?.ownerRef ? await this.keys.findByOwner(signing.ownerRef, 'did-controller') : null;
       known = controller?.address ? { agencyDid: ethrDid(this.networkName, controller.address) } : {};
       this.didKeyAgencies.set(issuer, known);

@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
 import type { TestApp } from './test-app.js';
 import type { HeldCredential, wallet } from './wallet.js';
+import { escapeHtml } from '../../src/common/html.js';
 
 /** A portal (relying application) as openid-client sees it; the portals have no server in the tests. */
 export interface Portal {
@@ -201,5 +202,3 @@ export function walletLogin(kit: {
 
   return { issuer, registerPortal, startLogin, login, exchange, basic, post, authorize, startLoginExpectingError };
 }
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

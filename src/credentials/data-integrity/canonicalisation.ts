@@ -81,6 +81,16 @@ export function expansionProblem(document: unknown): string | undefined {
   return undefined;
 }
 
+/** Why a document is over the canonicalisation budget (size and depth first, then expansion cost), or undefined. */
+export function canonicalisationBudgetProblem(input: unknown): string | undefined {
+  const { maxMembers } = CANONICALISATION_LIMITS;
+  // Checked before JSON-LD expansion, whose own cost grows with the document.
+  if (jsonBoundsProblem(input, { maxDepth: 32, maxNodes: maxMembers }))
+    return `the document is too large to canonicalise (more than ${maxMembers} JSON members, or nested deeper than 32)`;
+  const costly = expansionProblem(input);
+  return costly ? `the document is too costly to canonicalise: ${costly}` : undefined;
+}
+
 /** A document over the canonicalisation budget; the message is ours and safe to show. */
 export class CanonicalisationRefused extends Error {
   constructor(message: string) {
@@ -98,17 +108,12 @@ interface Cryptosuite {
  * and the proof options through it, for signing and for verifying, with either cryptosuite.
  */
 export function boundedCryptosuite<S extends Cryptosuite>(suite: S): S {
-  const { maxMembers, maxDeepIterations } = CANONICALISATION_LIMITS;
+  const { maxDeepIterations } = CANONICALISATION_LIMITS;
   return {
     ...suite,
     async canonize(input: unknown, options: Record<string, unknown>) {
-      // Checked before JSON-LD expansion, whose own cost grows with the document.
-      if (jsonBoundsProblem(input, { maxDepth: 32, maxNodes: maxMembers }))
-        throw new CanonicalisationRefused(
-          `the document is too large to canonicalise (more than ${maxMembers} JSON members, or nested deeper than 32)`,
-        );
-      const costly = expansionProblem(input);
-      if (costly) throw new CanonicalisationRefused(`the document is too costly to canonicalise: ${costly}`);
+      const overBudget = canonicalisationBudgetProblem(input);
+      if (overBudget) throw new CanonicalisationRefused(overBudget);
       try {
         return await suite.canonize(input, { ...options, maxDeepIterations });
       } catch (error) {

@@ -1,7 +1,7 @@
 import jsonld from 'jsonld';
 import { DocumentNotLoadable, type DocumentLoader } from './document-loader.js';
-import { jsonBoundsProblem } from '../../common/index.js';
-import { CANONICALISATION_LIMITS, expansionProblem } from './canonicalisation.js';
+import { canonicalisationBudgetProblem } from './canonicalisation.js';
+import { ourError } from './proofs.js';
 
 /**
  * What JSON-LD says of a VCDM 2.0 document secured without Data Integrity (a JOSE credential), where no
@@ -13,13 +13,12 @@ import { CANONICALISATION_LIMITS, expansionProblem } from './canonicalisation.js
  */
 export async function jsonLdTypeProblem(document: Record<string, unknown>, loader: DocumentLoader): Promise<string | undefined> {
   // Over the canonicalisation budget (ADR 35): not checked, as the JOSE path never needed it.
-  const { maxMembers } = CANONICALISATION_LIMITS;
-  if (jsonBoundsProblem(document, { maxDepth: 32, maxNodes: maxMembers }) || expansionProblem(document)) return undefined;
+  if (canonicalisationBudgetProblem(document)) return undefined;
   let expanded: unknown;
   try {
     expanded = await jsonld.expand(document, { documentLoader: loader });
   } catch (error) {
-    if (error instanceof DocumentNotLoadable || hasCause(error, DocumentNotLoadable)) return undefined;
+    if (ourError(error) instanceof DocumentNotLoadable) return undefined;
     const message = String((error as Error).message ?? error)
       .split('\n')[0]!
       .slice(0, 200);
@@ -29,17 +28,6 @@ export async function jsonLdTypeProblem(document: Record<string, unknown>, loade
   return unmapped.length
     ? `type ${unmapped.slice(0, 3).join(', ')} is not a term of the @context nor an absolute URL`
     : undefined;
-}
-
-/** Whether `type` is among an error's causes (jsonld wraps a loader's error in `details.cause`). */
-function hasCause(error: unknown, type: new (...args: never[]) => Error): boolean {
-  const causeOf = (value: unknown) => {
-    const wrapped = value as { cause?: unknown; details?: { cause?: unknown } } | undefined;
-    return wrapped?.details?.cause ?? wrapped?.cause;
-  };
-  for (let cause = causeOf(error), depth = 0; cause !== undefined && depth < 5; cause = causeOf(cause), depth++)
-    if (cause instanceof type) return true;
-  return false;
 }
 
 /** `@type` values of the expanded document that are no absolute IRI (a term no context maps). */

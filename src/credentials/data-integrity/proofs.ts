@@ -56,7 +56,7 @@ export function dataIntegrityProof(document: Json): { proof: Json } | ProofOutco
 }
 
 /** Finds the first error of ours inside the error chains jsonld and jsonld-signatures build. */
-function ourError(error: unknown, depth = 0): DocumentNotLoadable | CanonicalisationRefused | undefined {
+export function ourError(error: unknown, depth = 0): DocumentNotLoadable | CanonicalisationRefused | undefined {
   if (!error || typeof error !== 'object' || depth > 6) return undefined;
   if (error instanceof DocumentNotLoadable || error instanceof CanonicalisationRefused) return error;
   const e = error as { errors?: unknown[]; cause?: unknown; details?: { cause?: unknown } };

@@ -55,6 +55,9 @@ const publicJwk = z.unknown().transform((value, context): JsonWebKey => {
   }
 });
 
+/** Contexts are bundled, never fetched; issuing resolves no DID. */
+const BUNDLED_CONTEXTS_ONLY = createDocumentLoader(async () => undefined);
+
 /** What VC-API `options` may ask for Data Integrity with (VC-API and the W3C suites' issuer settings). */
 const DATA_INTEGRITY_OPTIONS = { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' } as const;
 
@@ -186,10 +189,7 @@ export class IssuanceService {
     if (format === 'jwt_vc_json' && options.dataModel === '2.0' && !input.shorthand) {
       // A document secured as submitted without canonicalisation: JSON-LD's own rules are checked here (Data
       // Integrity's canonicalisation checks them for ldp_vc). Not the back offices' shorthand, completed by us.
-      const problem = await jsonLdTypeProblem(
-        input.document,
-        createDocumentLoader(async () => undefined),
-      );
+      const problem = await jsonLdTypeProblem(input.document, BUNDLED_CONTEXTS_ONLY);
       if (problem)
         throw badRequest('The credential cannot be issued: 1 violation(s)', [
           { path: 'credential', code: 'jsonld.invalid', message: problem } as Violation,
@@ -411,8 +411,7 @@ export class IssuanceService {
             signingFailed = { error };
             throw error;
           }),
-        // Contexts are bundled, never fetched; signing resolves no DID.
-        documentLoader: createDocumentLoader(async () => undefined),
+        documentLoader: BUNDLED_CONTEXTS_ONLY,
       });
     } catch (error) {
       if (signingFailed) throw signingFailed.error;
