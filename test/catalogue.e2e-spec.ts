@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cry
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
 import { driver as didKeyDriver } from '@digitalbazaar/did-method-key';
 import { checkStatus } from '@digitalbazaar/vc-bitstring-status-list';
+import { verifyCredential as didJwtVcVerify } from 'did-jwt-vc';
 import { runCli } from '../src/cli.js';
 import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
 import { jest } from '@jest/globals';
@@ -303,6 +304,44 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     return result.verified as boolean;
   };
 
+  /**
+   * @digitalbazaar/vc as the W3C Data Integrity suites run it: did:key only, the issuer must be the key's controller,
+   * and the Bitstring Status List library fetches each list, checks its proof and that its issuer is the credential's.
+   */
+  const w3cSuiteVerifier = () => {
+    const didKeys = didKeyDriver();
+    didKeys.use({ multibaseMultikeyHeader: 'zDna', fromMultibase: EcdsaMultikey.from });
+    const fetched: string[] = [];
+    const documentLoader = async (url: string) => {
+      if (url.startsWith('did:key:')) return { contextUrl: null, documentUrl: url, document: await didKeys.get({ url }) };
+      const context = BUNDLED_CONTEXTS.get(url);
+      if (context) return { contextUrl: null, documentUrl: url, document: context };
+      if (!url.startsWith(app.url)) throw new Error(`not loaded: ${url}`);
+      fetched.push(url);
+      const list = await app.call('GET', new URL(url).pathname, { headers: { accept: 'application/vc+ld+json' } });
+      return { contextUrl: null, documentUrl: url, document: list.body };
+    };
+    const suite = new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 });
+    return { documentLoader, suite, fetched };
+  };
+  const verifiedAsW3cSuites = async (credential: unknown) => {
+    const { documentLoader, suite, fetched } = w3cSuiteVerifier();
+    const result = await vc.verifyCredential({
+      credential,
+      suite,
+      documentLoader,
+      checkStatus: (options: Record<string, unknown>) => checkStatus({ ...options, suite, verifyMatchingIssuers: true }),
+    });
+    return { result, fetched };
+  };
+  /** The status bits the Bitstring Status List library reads for a credential, by purpose. */
+  const statusBitsAsW3cSuites = async (credential: unknown) => {
+    const { documentLoader, suite } = w3cSuiteVerifier();
+    const checked = await checkStatus({ credential, documentLoader, suite, verifyMatchingIssuers: true });
+    expect(checked.error).toBeUndefined();
+    return Object.fromEntries((checked.results ?? []).map((result) => [result.credentialStatus['statusPurpose'], result.status]));
+  };
+
   it('issues Data Integrity (ecdsa-rdfc-2019) over VC-API, verified by @digitalbazaar/vc and by us', async () => {
     for (const typeId of ['driving-licence', 'generic-vcdm2']) {
       expect((await app.operator('PUT', `/operator/agencies/${agencyId}/authorisations/${typeId}`)).status).toBe(200);
@@ -431,25 +470,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
 
     // @digitalbazaar/vc as the W3C suite runs it: did:key only, the issuer must be the key's controller, and the
     // Bitstring Status List library fetches the list, checks its proof and that its issuer is the credential's.
-    const didKeys = didKeyDriver();
-    didKeys.use({ multibaseMultikeyHeader: 'zDna', fromMultibase: EcdsaMultikey.from });
-    const fetched: string[] = [];
-    const theirLoader = async (url: string) => {
-      if (url.startsWith('did:key:')) return { contextUrl: null, documentUrl: url, document: await didKeys.get({ url }) };
-      const context = BUNDLED_CONTEXTS.get(url);
-      if (context) return { contextUrl: null, documentUrl: url, document: context };
-      if (!url.startsWith(app.url)) throw new Error(`not loaded: ${url}`);
-      fetched.push(url);
-      const list = await app.call('GET', new URL(url).pathname, { headers: { accept: 'application/vc+ld+json' } });
-      return { contextUrl: null, documentUrl: url, document: list.body };
-    };
-    const suite = new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 });
-    const theirs = await vc.verifyCredential({
-      credential,
-      suite,
-      documentLoader: theirLoader,
-      checkStatus: (options: Record<string, unknown>) => checkStatus({ ...options, suite, verifyMatchingIssuers: true }),
-    });
+    const { result: theirs, fetched } = await verifiedAsW3cSuites(credential);
     expect(theirs.error).toBeUndefined();
     expect(theirs.verified).toBe(true);
     expect(fetched.length).toBeGreaterThan(0);
@@ -508,10 +529,130 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     );
   });
 
+  it('issues VCDM 1.1 documents as the W3C suites send them: Data Integrity under the did:key, a JWT under the did:ethr', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body as { did: string; didKey: string };
+    const V1 = 'https://www.w3.org/2018/credentials/v1';
+    const submitted = {
+      '@context': [V1, { name: 'https://schema.org/name', description: 'https://schema.org/description' }],
+      id: `urn:uuid:${randomUUID()}`,
+      type: ['VerifiableCredential'],
+      issuer: agency.didKey,
+      issuanceDate: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      credentialSubject: {
+        id: 'urn:uuid:1a0e4ef5-091f-4060-842e-18e519ab9440',
+        name: 'Alice',
+        description: 'A credential about Alice.',
+      },
+    };
+    const issued = await issue(submitted, { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' });
+    expect(issued.status).toBe(201);
+    expect(issued.body.dataModel).toBe('1.1');
+    const credential = issued.body.verifiableCredential;
+    // As submitted, with the status list context that defines its entries and the Data Integrity context of its proof.
+    expect(credential).toMatchObject({
+      ...submitted,
+      '@context': [
+        ...submitted['@context'],
+        'https://www.w3.org/ns/credentials/status/v1',
+        'https://w3id.org/security/data-integrity/v2',
+      ],
+      credentialStatus: [
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation' }),
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'suspension' }),
+      ],
+      proof: { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019', proofPurpose: 'assertionMethod' },
+    });
+    expect(credential).not.toHaveProperty('validFrom');
+    const { result: theirs } = await verifiedAsW3cSuites(credential);
+    expect(theirs.error).toBeUndefined();
+    expect(theirs.verified).toBe(true);
+    expect(await statusBitsAsW3cSuites(credential)).toEqual({ revocation: false, suspension: false });
+    const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+    expect(ours.status).toBe(200);
+    expect(ours.body.checks).toContainEqual(expect.objectContaining({ check: 'data_model', passed: true, reason: 'VCDM 1.1' }));
+    expect(ours.body.credential).toMatchObject({ format: 'ldp_vc', dataModel: '1.1' });
+
+    // Revoked: both read the bit from the list we publish.
+    // The submitted id is the credential's; the service's record has an id of its own.
+    const revoked = await app.call('POST', `/credentials/${issued.body.credentialId}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'issued in error' },
+    });
+    expect(revoked.status).toBe(200);
+    await app.app.get(StatusService).publishPending();
+    const after = await eventually(async () => {
+      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+      return reply.status === 400 ? reply : undefined;
+    });
+    expect(after.body.checks).toContainEqual(expect.objectContaining({ check: 'status', passed: false }));
+    expect(await statusBitsAsW3cSuites(credential)).toEqual({ revocation: true, suspension: false });
+
+    // Without issuanceDate (1.1 requires one): the issuer dates it, as it does a 2.0 credential's validFrom.
+    const { issuanceDate: _date, ...undated } = submitted;
+    const dated = await issue({ ...undated, id: `urn:uuid:${randomUUID()}` }, { type: 'DataIntegrityProof' });
+    expect(dated.status).toBe(201);
+    expect(dated.body.verifiableCredential.issuanceDate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect((await verifiedAsW3cSuites(dated.body.verifiableCredential)).result.verified).toBe(true);
+
+    // The same document under the did:ethr as a VCDM 1.1 JWT: the document is its vc claim; did-jwt-vc verifies it.
+    const asJwt = await issue({ ...submitted, id: `urn:uuid:${randomUUID()}`, issuer: agency.did }, { format: 'jwt_vc_json' });
+    expect(asJwt.status).toBe(201);
+    expect(asJwt.body.dataModel).toBe('1.1');
+    const jwt = asJwt.body.verifiableCredential as string;
+    expect(decodeProtectedHeader(jwt).typ).toBe('JWT');
+    const byDidJwtVc = await didJwtVcVerify(jwt, independent.resolver as never);
+    expect(byDidJwtVc.issuer).toBe(agency.did);
+    expect(byDidJwtVc.verifiableCredential.credentialSubject).toMatchObject({ name: 'Alice' });
+    const jwtVerified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: jwt } });
+    expect(jwtVerified.status).toBe(200);
+    expect(jwtVerified.body.credential).toMatchObject({ format: 'jwt_vc_json', dataModel: '1.1' });
+
+    // The back offices' shorthand, asked for in 1.1: a v1 document under the did:ethr, as Data Integrity.
+    const shorthand = await issue(
+      { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS },
+      { format: 'ldp_vc', dataModel: '1.1' },
+    );
+    expect(shorthand.status).toBe(201);
+    expect(shorthand.body.verifiableCredential).toMatchObject({
+      '@context': [
+        V1,
+        'https://www.w3.org/ns/credentials/undefined-terms/v2',
+        'https://www.w3.org/ns/credentials/status/v1',
+        'https://w3id.org/security/data-integrity/v2',
+      ],
+      issuer: agency.did,
+      issuanceDate: expect.any(String),
+      expirationDate: expect.any(String),
+    });
+    expect(await verifiedByDigitalBazaar(shorthand.body.verifiableCredential)).toBe(true);
+    expect(
+      (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: shorthand.body.verifiableCredential } }))
+        .status,
+    ).toBe(200);
+
+    // A document asked for in the other model, and 1.1 rules broken: a 400 that says which.
+    const mismatch = await issue({ ...submitted, issuer: agency.did }, { format: 'jwt_vc_json', dataModel: '2.0' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.violations).toContainEqual(
+      expect.objectContaining({ path: 'options.dataModel', code: 'dataModel.mismatch' }),
+    );
+    const badDates = await issue({ ...submitted, issuanceDate: 'today', expirationDate: '2020-01-01' });
+    expect(badDates.status).toBe(400);
+    expect(badDates.body.violations.map((v: { code: string }) => v.code)).toEqual([
+      'issuanceDate.invalid',
+      'expirationDate.invalid',
+    ]);
+    const mixed = await issue({ ...submitted, '@context': [V1, V2] });
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.violations).toContainEqual(
+      expect.objectContaining({ path: 'credential.@context[1]', code: 'context.item_invalid' }),
+    );
+  });
+
   it('refuses invalid VCDM 2.0 input with a 400 listing every violation, path and code', async () => {
     const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
     const refused = await issue({
-      '@context': ['https://www.w3.org/2018/credentials/v1'],
+      '@context': [EXAMPLES],
       id: 'not a url',
       type: ['VerifiableCredential', 'ExampleAlumniCredential'],
       issuer: 'did:example:someone-else',

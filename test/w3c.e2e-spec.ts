@@ -247,6 +247,58 @@ describe('W3C VC-API verification', () => {
     expect(unsignedVp.body.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' })]);
   });
 
+  it('verifies a VCDM 1.1 Data Integrity credential (the W3C suites assume 1.1 unless told otherwise), by the 1.1 rules', async () => {
+    const V1 = 'https://www.w3.org/2018/credentials/v1';
+    const sign = (credential: Record<string, unknown>) =>
+      vc.issue({
+        // The library adds its proof (and a missing issuanceDate) to the object it is given.
+        credential: structuredClone(credential),
+        suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+        documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
+      });
+    const document = {
+      '@context': [V1, 'https://w3id.org/security/data-integrity/v2'],
+      id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+      type: ['VerifiableCredential'],
+      issuer: anchorDid,
+      issuanceDate: '2024-01-01T00:00:00Z',
+      credentialSubject: { id: 'did:example:alice' },
+    };
+    const credential = await sign(document);
+    const ok = await verify(credential);
+    expect(ok.status).toBe(200);
+    expect(ok.body.checks).toEqual(
+      expect.arrayContaining([
+        { check: 'data_model', passed: true, reason: 'VCDM 1.1' },
+        { check: 'signature', passed: true, reason: 'ecdsa-rdfc-2019' },
+      ]),
+    );
+    expect(ok.body.credential).toMatchObject({ format: 'ldp_vc', dataModel: '1.1' });
+    const tampered = { ...credential, issuanceDate: '2024-01-02T00:00:00Z' };
+    expect(failed((await verify(tampered)).body).map((check) => check.check)).toEqual(['signature']);
+
+    // expirationDate is 1.1's validUntil, issuanceDate its validFrom.
+    const expired = await verify(await sign({ ...document, expirationDate: '2024-06-01T00:00:00Z' }));
+    expect(expired.status).toBe(400);
+    expect(failed(expired.body)).toEqual([expect.objectContaining({ check: 'validity' })]);
+    const future = await verify(await sign({ ...document, issuanceDate: '2999-01-01T00:00:00Z' }));
+    expect(failed(future.body)).toEqual([expect.objectContaining({ check: 'validity' })]);
+    // A 1.1 document without issuanceDate breaks the 1.1 data model (the library signs it, adding one, so it is removed).
+    const { issuanceDate: _date, ...undated } = credential;
+    const noDate = await verify(undated);
+    expect(noDate.status).toBe(400);
+    expect(noDate.body.checks).toContainEqual(expect.objectContaining({ check: 'data_model', passed: false }));
+
+    // In a 1.1 presentation, unsigned (no challenge asked).
+    const presentation = await verifyVp({
+      '@context': [V1],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [credential],
+    });
+    expect(presentation.status).toBe(200);
+    expect(presentation.body.credentials).toEqual([expect.objectContaining({ verified: true })]);
+  });
+
   it('refuses with 400 a Data Integrity document whose canonicalisation would cost out of bounds (ADR 35)', async () => {
     // 300 blank nodes in one cycle, all alike at first degree: RDFC-1.0 compared them for seconds before.
     const n = 300;

@@ -120,6 +120,7 @@ export {
   checkIssueInput,
   buildCredentialDocument,
   vcJwtPayload,
+  vcJwt11Payload,
   holderJwkOfSubject,
   UNDEFINED_TERMS_CONTEXT,
   type IssueInput,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../common/index.js';
 import { Catalogue } from './catalogue.js';
 import { sharesHiddenClass } from '../../test/support/hidden-class.js';
-import { buildCredentialDocument, checkIssueInput, vcJwtPayload, type IssueRule } from './issue-input.js';
+import { buildCredentialDocument, checkIssueInput, vcJwt11Payload, vcJwtPayload, type IssueRule } from './issue-input.js';
 
 const catalogue = Catalogue.load(join(projectRoot(), 'catalogue'), 'https://issuer.example');
 const AGENCY = 'did:ethr:govchain:0x5B38Da6a701c568545dCfcB03FcB875f56beddC4';
@@ -37,10 +37,16 @@ const RULES: [string, Record<string, unknown>, Record<string, unknown>, `${strin
   ['@context present', VALID, { ...VALID, '@context': undefined, issuer: AGENCY }, 'credential.@context context.required'],
   ['@context is an array', VALID, { ...VALID, '@context': V2 }, 'credential.@context context.not_ordered_set'],
   [
-    'first @context is v2',
+    'first @context is v2 (or v1)',
     VALID,
-    { ...VALID, '@context': ['https://www.w3.org/2018/credentials/v1', V2] },
+    { ...VALID, '@context': ['https://example.org/contexts/v1', V2] },
     'credential.@context[0] context.first_not_v2',
+  ],
+  [
+    'no second base context',
+    VALID,
+    { ...VALID, '@context': [V2, 'https://www.w3.org/2018/credentials/v1'] },
+    'credential.@context[1] context.item_invalid',
   ],
   [
     '@context items are URLs or objects',
@@ -208,6 +214,74 @@ describe('checkIssueInput: every VC-API issuance rule, one valid and one invalid
     const { input, violations } = check({ ...VALID, issuer: { id: AGENCY, name: '车管所' } });
     expect(violations).toEqual([]);
     expect(input).toMatchObject({ subjectId: 'https://example.edu/students/1', type: { id: 'generic-vcdm2' } });
+  });
+});
+
+describe('checkIssueInput and buildCredentialDocument: VCDM 1.1 documents', () => {
+  const V1 = 'https://www.w3.org/2018/credentials/v1';
+  /** The W3C Data Integrity suites' VCDM 1.1 document (their issuer fills id, issuer and issuanceDate). */
+  const VALID_11 = {
+    '@context': [V1, { name: 'https://schema.org/name', description: 'https://schema.org/description' }],
+    id: 'urn:uuid:36245ee9-9074-4b05-a777-febff2e69757',
+    type: ['VerifiableCredential'],
+    issuer: AGENCY,
+    credentialSubject: {
+      id: 'urn:uuid:1a0e4ef5-091f-4060-842e-18e519ab9440',
+      name: 'Alice',
+      description: 'A credential about Alice.',
+    },
+  };
+  const fill = {
+    id: 'urn:uuid:00000000-0000-4000-8000-000000000001',
+    validFrom: new Date('2026-01-01T00:00:00.000Z'),
+    validUntil: new Date('2027-01-01T00:00:00.000Z'),
+    status: [{ id: 'https://chancery.example/status/1/revocation#7', type: 'BitstringStatusListEntry' }],
+  };
+
+  it('checks a v1 document by the 1.1 rules, leaving its issuanceDate to the issuer', () => {
+    const { input, violations } = check(VALID_11, 'ldp_vc');
+    expect(violations).toEqual([]);
+    expect(input).toMatchObject({ dataModel: '1.1', type: { id: 'generic-vcdm2' }, shorthand: false });
+    expect(codes({ ...VALID_11, issuanceDate: 'today' })).toEqual(['credential.issuanceDate issuanceDate.invalid']);
+    expect(codes({ ...VALID_11, credentialStatus: { type: 'X' } })).toEqual([
+      'credential.credentialStatus.id extension.id_required',
+    ]);
+  });
+
+  it('refuses a document asked for in the other model, and completes the shorthand in the model asked for', () => {
+    const asked = (credential: unknown, dataModel: '2.0' | '1.1') =>
+      checkIssueInput(credential, { agencyDid: AGENCY, catalogue, format: 'jwt_vc_json', dataModel });
+    expect(asked(VALID_11, '2.0').violations.map((v) => `${v.path} ${v.code}`)).toEqual(['options.dataModel dataModel.mismatch']);
+    expect(asked(VALID, '1.1').violations.map((v) => `${v.path} ${v.code}`)).toEqual(['options.dataModel dataModel.mismatch']);
+    const shorthand = asked({ type: 'DrivingLicenceCredential', credentialSubject: LICENCE }, '1.1').input!;
+    expect(shorthand).toMatchObject({ dataModel: '1.1', document: { '@context': [V1], issuer: AGENCY } });
+  });
+
+  it('dates a 1.1 document with issuanceDate and expirationDate, and adds the status list context for its entries', () => {
+    const built = buildCredentialDocument(VALID_11, fill);
+    expect(built).toEqual({
+      ...VALID_11,
+      '@context': [...VALID_11['@context'], 'https://www.w3.org/ns/credentials/status/v1'],
+      issuanceDate: '2026-01-01T00:00:00Z',
+      expirationDate: '2027-01-01T00:00:00Z',
+      credentialStatus: fill.status,
+    });
+    expect(built).not.toHaveProperty('validFrom');
+    const kept = buildCredentialDocument({ ...VALID_11, issuanceDate: '2020-01-01T00:00:00Z' }, { ...fill, status: [] });
+    expect(kept['issuanceDate']).toBe('2020-01-01T00:00:00Z');
+    expect(kept['@context']).toEqual(VALID_11['@context']);
+  });
+
+  it('secures a 1.1 document as the vc claim of a JWT whose registered claims stand for its issuer, id, subject and dates', () => {
+    const document = buildCredentialDocument(VALID_11, fill);
+    expect(vcJwt11Payload(document)).toMatchObject({
+      iss: AGENCY,
+      sub: VALID_11.credentialSubject.id,
+      jti: VALID_11.id,
+      nbf: Date.parse('2026-01-01T00:00:00Z') / 1000,
+      exp: Date.parse('2027-01-01T00:00:00Z') / 1000,
+      vc: document,
+    });
   });
 });
 

@@ -1,7 +1,16 @@
 import type { Catalogue, CatalogueFormat, LicenceType } from './catalogue.js';
 import { merged } from '../common/merged.js';
 import { jwkFromDidJwk } from './did-jwk.js';
-import { issuerIdOf, validateCredential, VCDM2_CONTEXT, type VcdmRule } from './vcdm2.js';
+import { STATUS_LIST_V1_CONTEXT } from './jwt-vc.js';
+import {
+  dataModelOf,
+  issuerIdOf,
+  validateCredential,
+  VCDM11_CONTEXT,
+  VCDM2_CONTEXT,
+  type DataModel,
+  type VcdmRule,
+} from './vcdm2.js';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -16,7 +25,8 @@ export type IssueRule =
   | 'proof.present'
   | 'credentialSubject.multiple_not_allowed'
   | 'credentialSubject.claims'
-  | 'format.not_offered';
+  | 'format.not_offered'
+  | 'dataModel.mismatch';
 
 export interface IssueViolation {
   /** Path in the request body, e.g. `credential.issuer`. */
@@ -28,8 +38,10 @@ export interface IssueViolation {
 /** A submitted credential that passed every rule: the catalogue type and the document to secure. */
 export interface IssueInput {
   type: LicenceType;
-  /** The VCDM 2.0 document as submitted (the shorthand completed with @context, type and issuer). */
+  /** The VCDM document as submitted (the shorthand completed with @context, type and issuer). */
   document: Json;
+  /** Its data model: a document's own (by its first context), the shorthand's as asked for. */
+  dataModel: DataModel;
   /** The subjects' claims without their ids, one entry per subject. */
   subjects: Json[];
   /** The first subject's id, when it has one. */
@@ -44,9 +56,12 @@ export interface IssueInput {
  * unless the type allows several, the claims of each subject match the type's schema, the format is
  * offered).
  *
+ * A document whose first context is VCDM 1.1's is checked by the 1.1 rules (issuanceDate may be left to the
+ * issuer); one asked for in the other model (`dataModel`) is refused.
+ *
  * A request without `@context` and without `issuer` is the shorthand of our own back offices
- * (`{ type: "DrivingLicenceCredential", credentialSubject }`): it is completed with the v2 context, the
- * base type and the agency as issuer before it is checked. Anything else is checked exactly as submitted;
+ * (`{ type: "DrivingLicenceCredential", credentialSubject }`): it is completed with the v2 context (v1 when 1.1
+ * is asked for), the base type and the agency as issuer before it is checked. Anything else is checked exactly as submitted;
  * valid members (name, description, evidence, termsOfUse, refreshService, credentialSchema, extra
  * contexts, the id) are kept, never rewritten.
  */
@@ -58,18 +73,28 @@ export function checkIssueInput(
     agencyDidKey?: string;
     catalogue: Catalogue;
     format: CatalogueFormat | undefined;
+    /** The data model asked for (`options.dataModel`), if any. */
+    dataModel?: DataModel;
   },
 ): { input?: IssueInput; violations: IssueViolation[] } {
   const at = (path: string) => (path ? `credential.${path}` : 'credential');
   if (!isObject(credential))
     return { violations: [{ path: 'credential', code: 'document.not_object', message: 'credential must be a JSON object' }] };
   const shorthand = isShorthand(credential);
-  const document = shorthand ? completeShorthand(credential, context.agencyDid, context.format === 'ldp_vc') : { ...credential };
-  const violations: IssueViolation[] = validateCredential(document).map((violation) => ({
-    path: at(violation.path),
-    code: violation.rule,
-    message: violation.message,
-  }));
+  const document = shorthand
+    ? completeShorthand(credential, context.agencyDid, context.format === 'ldp_vc', context.dataModel ?? '2.0')
+    : { ...credential };
+  const dataModel = dataModelOf(document);
+  const violations: IssueViolation[] = validateCredential(document, { models: ['2.0', '1.1'] })
+    // The issuer dates a VCDM 1.1 credential that comes without its issuanceDate, as it does a 2.0 one's validFrom.
+    .filter((violation) => violation.rule !== 'issuanceDate.required')
+    .map((violation) => ({ path: at(violation.path), code: violation.rule, message: violation.message }));
+  if (context.dataModel && context.dataModel !== dataModel && !violations.some((v) => v.path.startsWith('credential.@context')))
+    violations.push({
+      path: 'options.dataModel',
+      code: 'dataModel.mismatch',
+      message: `the credential is a VCDM ${dataModel} document (by its first @context), not ${context.dataModel}`,
+    });
   const issuer = document['issuer'];
   const issuerId = issuerIdOf(issuer);
   const issuerChecked = violations.some((v) => v.path.startsWith('credential.issuer'));
@@ -135,18 +160,26 @@ export function checkIssueInput(
   if (violations.length) return { violations };
   const first = list[0] as Json;
   return {
-    input: { type, document, subjects, subjectId: typeof first['id'] === 'string' ? first['id'] : undefined, shorthand },
+    input: {
+      type,
+      document,
+      dataModel,
+      subjects,
+      subjectId: typeof first['id'] === 'string' ? first['id'] : undefined,
+      shorthand,
+    },
     violations,
   };
 }
 
 const isShorthand = (credential: Json): boolean => !('@context' in credential) && !('issuer' in credential);
 
-function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: boolean): Json {
+function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: boolean, model: DataModel): Json {
   const types = Array.isArray(credential['type']) ? credential['type'] : [credential['type']];
+  const base = model === '1.1' ? VCDM11_CONTEXT : VCDM2_CONTEXT;
   return {
     // Catalogue claims are plain JSON names; under Data Integrity they need terms (JSON-LD safe mode).
-    '@context': dataIntegrity ? [VCDM2_CONTEXT, UNDEFINED_TERMS_CONTEXT] : [VCDM2_CONTEXT],
+    '@context': dataIntegrity ? [base, UNDEFINED_TERMS_CONTEXT] : [base],
     ...credential,
     type: types.includes('VerifiableCredential') ? credential['type'] : ['VerifiableCredential', ...types],
     issuer: agencyDid,
@@ -162,7 +195,8 @@ const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
  * The document to secure: the submitted one with what issuance adds and nothing rewritten: an `id` when it
  * has none, `validFrom` when absent, `validUntil` when absent and given (licence types expire; the generic
  * type does not unless the submitter says so), the holder's did:jwk as subject id when a key was given
- * and the subject has no id, and our status entries after any submitted ones.
+ * and the subject has no id, and our status entries after any submitted ones. A VCDM 1.1 document gets
+ * `issuanceDate` and `expirationDate` instead, and the status list context that defines our entries' terms.
  */
 export function buildCredentialDocument(
   document: Json,
@@ -170,9 +204,14 @@ export function buildCredentialDocument(
 ): Json {
   // A copy that takes members below: `merged`, so that the copy does not get a hidden class of its own (ADR 33).
   const built: Json = merged(document, {});
+  const model = dataModelOf(document);
   built['id'] ??= fill.id;
-  built['validFrom'] ??= iso(fill.validFrom);
-  if (fill.validUntil) built['validUntil'] ??= iso(fill.validUntil);
+  const [from, until] = model === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+  built[from] ??= iso(fill.validFrom);
+  if (fill.validUntil) built[until] ??= iso(fill.validUntil);
+  const contexts = built['@context'] as unknown[];
+  if (model === '1.1' && fill.status?.length && !contexts.includes(STATUS_LIST_V1_CONTEXT))
+    built['@context'] = [...contexts, STATUS_LIST_V1_CONTEXT];
   if (fill.holderDid && isObject(built['credentialSubject']) && !('id' in built['credentialSubject']))
     built['credentialSubject'] = { id: fill.holderDid, ...built['credentialSubject'] };
   if (fill.status?.length) {
@@ -196,6 +235,27 @@ export function vcJwtPayload(document: Json): Json {
     ...(seconds(document['validUntil']) !== undefined ? { exp: seconds(document['validUntil']) } : {}),
     ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
   });
+}
+
+/**
+ * A VCDM 1.1 document as a JWT (VCDM 1.1 §6.3.1): the document as the `vc` claim, its issuer, id, subject and
+ * dates as the registered claims that stand for them (did-jwt-vc and other 1.1 verifiers read those).
+ */
+export function vcJwt11Payload(document: Json): Json {
+  const issuer = document['issuer'];
+  const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
+  const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
+  const nbf = seconds(document['issuanceDate']);
+  const exp = seconds(document['expirationDate']);
+  return {
+    iss: isObject(issuer) ? issuer['id'] : issuer,
+    ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
+    jti: document['id'],
+    ...(nbf !== undefined ? { nbf } : {}),
+    iat: Math.floor(Date.now() / 1000),
+    ...(exp !== undefined ? { exp } : {}),
+    vc: document,
+  };
 }
 
 /** The context that gives catalogue claims and types terms when a shorthand request asks for Data Integrity. */

@@ -1,11 +1,10 @@
 /** W3C VC Data Model 2.0 (VC-JOSE-COSE, typ vc+jwt) and 1.1 (JWT `vc` claim, did-jwt-vc compatible). */
-export type DataModel = '2.0' | '1.1';
-
-import { VCDM2_CONTEXT } from './vcdm2.js';
+import { VCDM11_CONTEXT, VCDM2_CONTEXT, type DataModel } from './vcdm2.js';
 import { merged } from '../common/merged.js';
 
-export { VCDM2_CONTEXT };
-export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
+export { VCDM11_CONTEXT, VCDM2_CONTEXT, type DataModel };
+/** The Bitstring Status List context for VCDM 1.1 credentials (v2 defines its terms itself). */
+export const STATUS_LIST_V1_CONTEXT = 'https://www.w3.org/ns/credentials/status/v1';
 
 export interface JwtVcContent {
   id: string;
@@ -59,7 +58,7 @@ export function jwtVcPayload(
       iat: seconds(content.validFrom),
       exp: seconds(content.validUntil),
       vc: {
-        '@context': [VCDM11_CONTEXT],
+        '@context': content.status === undefined ? [VCDM11_CONTEXT] : [VCDM11_CONTEXT, STATUS_LIST_V1_CONTEXT],
         type: ['VerifiableCredential', content.vcType],
         credentialSubject: content.claims,
         ...status,

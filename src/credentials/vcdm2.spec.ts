@@ -1,4 +1,5 @@
 import {
+  dataModelOf,
   isDateTimeStamp,
   parseDataUrl,
   validateCredential,
@@ -236,6 +237,60 @@ describe('VCDM 2.0 credential rules', () => {
       false,
       false,
     ]);
+  });
+});
+
+describe('VCDM 1.1 credential rules, where both models are read', () => {
+  const V1 = 'https://www.w3.org/2018/credentials/v1';
+  /** VCDM 1.1 example 1, made minimal, as the W3C Data Integrity suites send it. */
+  const credential11 = (): Record<string, unknown> => ({
+    '@context': [V1, 'https://www.w3.org/2018/credentials/examples/v1'],
+    id: 'http://example.edu/credentials/1872',
+    type: ['VerifiableCredential', 'AlumniCredential'],
+    issuer: 'https://example.edu/issuers/565049',
+    issuanceDate: '2010-01-01T19:23:24Z',
+    credentialSubject: { id: 'did:example:ebfeb1f712ebc6f1c276e12ec21', alumniOf: 'Example University' },
+  });
+  const both = (doc: unknown) => validateCredential(doc, { models: ['2.0', '1.1'] }).map((v) => `${v.path} ${v.rule}`);
+
+  it('accepts a 1.1 document only where 1.1 is allowed, and 2.0 documents as before', () => {
+    expect(both(credential11())).toEqual([]);
+    expect(rules(credential11())).toEqual(['@context[0] context.first_not_v2']);
+    expect(both(credential())).toEqual([]);
+    expect(dataModelOf(credential11())).toBe('1.1');
+    expect(dataModelOf(credential())).toBe('2.0');
+  });
+
+  it('requires issuanceDate, and both dates as date-times in order', () => {
+    const { issuanceDate: _issued, ...undated } = credential11();
+    expect(both(undated)).toEqual(['issuanceDate issuanceDate.required']);
+    expect(both({ ...credential11(), issuanceDate: '2010-01-01' })).toEqual(['issuanceDate issuanceDate.invalid']);
+    expect(both({ ...credential11(), expirationDate: 'never' })).toEqual(['expirationDate expirationDate.invalid']);
+    expect(both({ ...credential11(), expirationDate: '2009-01-01T00:00:00Z' })).toEqual(['expirationDate validity.order']);
+    expect(both({ ...credential11(), expirationDate: '2030-01-01T00:00:00Z' })).toEqual([]);
+  });
+
+  it('requires an id of each credentialStatus (1.1 §4.9), which 2.0 made optional', () => {
+    const status = { type: 'BitstringStatusListEntry', statusPurpose: 'revocation' };
+    expect(both({ ...credential11(), credentialStatus: status })).toEqual(['credentialStatus.id extension.id_required']);
+    expect(both({ ...credential(), credentialStatus: status })).toEqual([]);
+  });
+
+  it('refuses the two base contexts together, in either order', () => {
+    expect(both({ ...credential11(), '@context': [V1, V2] })).toEqual(['@context[1] context.item_invalid']);
+    expect(both({ ...credential(), '@context': [V2, V1] })).toEqual(['@context[1] context.item_invalid']);
+  });
+
+  it('reads a 1.1 presentation and the credentials inside it, each by its own first context', () => {
+    const presentation = {
+      '@context': [V1],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [credential11(), { ...credential11(), issuanceDate: 'yesterday' }],
+    };
+    expect(validatePresentation(presentation, { models: ['2.0', '1.1'] }).map((v) => `${v.path} ${v.rule}`)).toEqual([
+      'verifiableCredential[1].issuanceDate issuanceDate.invalid',
+    ]);
+    expect(validatePresentation(presentation).map((v) => v.rule)).toContain('context.first_not_v2');
   });
 });
 

@@ -6,6 +6,15 @@
  */
 
 export const VCDM2_CONTEXT = 'https://www.w3.org/ns/credentials/v2';
+export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
+
+/** W3C VC Data Model 2.0, or 1.1 (still what many wallets, verifiers and the W3C suites' defaults speak). */
+export type DataModel = '2.0' | '1.1';
+
+/** Which checks a document gets: VCDM 2.0 alone (the default), or 2.0 and 1.1, each by the document's first context. */
+export interface ModelOptions {
+  models?: readonly DataModel[];
+}
 
 export type VcdmRule =
   | 'document.not_object'
@@ -29,6 +38,9 @@ export type VcdmRule =
   | 'validFrom.invalid'
   | 'validUntil.invalid'
   | 'validity.order'
+  | 'issuanceDate.required'
+  | 'issuanceDate.invalid'
+  | 'expirationDate.invalid'
   | 'extension.invalid'
   | 'extension.type_required'
   | 'extension.id_required'
@@ -52,6 +64,16 @@ export interface VcdmViolation {
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The data model a document is written in, by its first context (VCDM 1.1 §4.1, 2.0 §4.3): 1.1 for the v1 context. */
+export function dataModelOf(doc: unknown): DataModel {
+  const context = isObject(doc) ? doc['@context'] : undefined;
+  return Array.isArray(context) && context[0] === VCDM11_CONTEXT ? '1.1' : '2.0';
+}
+
+/** The model a document is checked under: its own when that is allowed, else 2.0 (whose rules then refuse it). */
+const modelUnder = (doc: unknown, options: ModelOptions): DataModel =>
+  (options.models ?? ['2.0']).includes('1.1') ? dataModelOf(doc) : '2.0';
 
 /** The id of an `issuer` or `holder` that may be a URL or an object with an `id` (VCDM 2.0 §4.7). */
 export const issuerIdOf = (issuer: unknown): unknown => (isObject(issuer) ? issuer['id'] : issuer);
@@ -94,19 +116,34 @@ const join = (base: string, member: string | number): string =>
 /** A value that may be one item or a set of items, as a list (`undefined` for absent). */
 const asSet = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
-function checkContext(doc: Json, path: string, report: Report, options: { allowString?: boolean } = {}): void {
+function checkContext(
+  doc: Json,
+  path: string,
+  report: Report,
+  options: { allowString?: boolean; model?: DataModel; allowed?: readonly DataModel[] } = {},
+): void {
   const at = join(path, '@context');
   if (!('@context' in doc)) return report.add(at, 'context.required', '@context is required');
   let context = doc['@context'];
   if (typeof context === 'string' && options.allowString) context = [context];
   if (!Array.isArray(context) || context.length === 0)
     return report.add(at, 'context.not_ordered_set', '@context must be an ordered set (a non-empty array)');
-  if (context[0] !== VCDM2_CONTEXT)
-    report.add(join(at, 0), 'context.first_not_v2', `the first @context must be ${VCDM2_CONTEXT}`);
+  const first = options.model === '1.1' ? VCDM11_CONTEXT : VCDM2_CONTEXT;
+  if (context[0] !== first)
+    report.add(
+      join(at, 0),
+      'context.first_not_v2',
+      options.allowed?.includes('1.1')
+        ? `the first @context must be ${VCDM2_CONTEXT} (VCDM 2.0) or ${VCDM11_CONTEXT} (VCDM 1.1)`
+        : `the first @context must be ${VCDM2_CONTEXT}`,
+    );
   context.forEach((item, index) => {
-    if (index === 0 && item === VCDM2_CONTEXT) return;
+    if (index === 0 && item === first) return;
     if (!(isUrl(item) || isObject(item)))
       report.add(join(at, index), 'context.item_invalid', '@context items must be URLs or context objects');
+    // Each base context protects the terms the other defines: together they are no valid JSON-LD.
+    else if (index > 0 && context[0] === first && (item === VCDM2_CONTEXT || item === VCDM11_CONTEXT))
+      report.add(join(at, index), 'context.item_invalid', 'the VCDM 2.0 and 1.1 base contexts cannot be used together');
   });
 }
 
@@ -191,6 +228,19 @@ function checkSubjects(doc: Json, path: string, report: Report): void {
   });
 }
 
+/** VCDM 1.1 §4.6, §4.7: issuanceDate is required, both dates are date-times with a time zone. */
+function checkValidity11(doc: Json, path: string, report: Report): void {
+  if (!('issuanceDate' in doc)) report.add(join(path, 'issuanceDate'), 'issuanceDate.required', 'issuanceDate is required');
+  for (const member of ['issuanceDate', 'expirationDate'] as const) {
+    if (member in doc && !isDateTimeStamp(doc[member]))
+      report.add(join(path, member), `${member}.invalid`, `${member} must be an XML Schema dateTime with a time zone`);
+  }
+  if (isDateTimeStamp(doc['issuanceDate']) && isDateTimeStamp(doc['expirationDate'])) {
+    if (Date.parse(doc['expirationDate']) < Date.parse(doc['issuanceDate']))
+      report.add(join(path, 'expirationDate'), 'validity.order', 'expirationDate is before issuanceDate');
+  }
+}
+
 function checkValidity(doc: Json, path: string, report: Report): void {
   for (const member of ['validFrom', 'validUntil'] as const) {
     if (member in doc && !isDateTimeStamp(doc[member]))
@@ -213,9 +263,11 @@ const EXTENSIONS: { member: string; idRequired: boolean }[] = [
   { member: 'confidenceMethod', idRequired: false },
 ];
 
-function checkExtensions(doc: Json, path: string, report: Report): void {
-  for (const { member, idRequired } of EXTENSIONS) {
+function checkExtensions(doc: Json, path: string, report: Report, model: DataModel = '2.0'): void {
+  for (const { member, idRequired: required } of EXTENSIONS) {
     if (!(member in doc)) continue;
+    // VCDM 1.1 §4.9: a credentialStatus has an id (2.0 made it optional).
+    const idRequired = required || (model === '1.1' && member === 'credentialStatus');
     const value = doc[member];
     const at = join(path, member);
     const items = asSet(value);
@@ -266,9 +318,10 @@ export function envelopeKind(value: unknown): 'EnvelopedVerifiableCredential' | 
   return undefined;
 }
 
-function credentialViolations(doc: unknown, path: string, report: Report): void {
+function credentialViolations(doc: unknown, path: string, report: Report, options: ModelOptions): void {
   if (!isObject(doc)) return report.add(path, 'document.not_object', 'a credential must be a JSON object');
-  checkContext(doc, path, report);
+  const model = modelUnder(doc, options);
+  checkContext(doc, path, report, { model, allowed: options.models });
   checkId(doc, path, report);
   checkType(doc, path, 'VerifiableCredential', report);
   checkText(doc, 'name', path, report);
@@ -276,26 +329,27 @@ function credentialViolations(doc: unknown, path: string, report: Report): void 
   if (!('issuer' in doc)) report.add(join(path, 'issuer'), 'issuer.required', 'issuer is required');
   else checkParty(doc['issuer'], join(path, 'issuer'), 'issuer', report);
   checkSubjects(doc, path, report);
-  checkValidity(doc, path, report);
-  checkExtensions(doc, path, report);
+  if (model === '1.1') checkValidity11(doc, path, report);
+  else checkValidity(doc, path, report);
+  checkExtensions(doc, path, report, model);
   checkProof(doc, path, report);
 }
 
-/** Every VCDM 2.0 violation of a credential (secured or not). */
-export function validateCredential(doc: unknown): VcdmViolation[] {
+/** Every VCDM 2.0 violation of a credential (secured or not); with `models` including 1.1, a v1 document's 1.1 violations. */
+export function validateCredential(doc: unknown, options: ModelOptions = {}): VcdmViolation[] {
   const report = new Report();
-  credentialViolations(doc, '', report);
+  credentialViolations(doc, '', report, options);
   return report.violations;
 }
 
-/** Every VCDM 2.0 violation of a presentation, including those of the credentials it embeds. */
-export function validatePresentation(doc: unknown): VcdmViolation[] {
+/** Every VCDM 2.0 (or, when allowed, 1.1) violation of a presentation, including those of the credentials it embeds. */
+export function validatePresentation(doc: unknown, options: ModelOptions = {}): VcdmViolation[] {
   const report = new Report();
   if (!isObject(doc)) {
     report.add('', 'document.not_object', 'a presentation must be a JSON object');
     return report.violations;
   }
-  checkContext(doc, '', report);
+  checkContext(doc, '', report, { model: modelUnder(doc, options), allowed: options.models });
   checkId(doc, '', report);
   checkType(doc, '', 'VerifiablePresentation', report);
   checkText(doc, 'name', '', report);
@@ -312,7 +366,7 @@ export function validatePresentation(doc: unknown): VcdmViolation[] {
       items.forEach((item, index) => {
         const where = Array.isArray(value) ? `verifiableCredential[${index}]` : 'verifiableCredential';
         if (envelopeKind(item) === 'EnvelopedVerifiableCredential') envelopeViolations(item, where, 'credential', report);
-        else credentialViolations(item, where, report);
+        else credentialViolations(item, where, report, options);
       });
     }
   }

@@ -8,7 +8,16 @@ import { jwkFromDidJwk } from './did-jwk.js';
 import type { DidDocument } from './dids.js';
 import { decideIssuer } from './issuer-trust.js';
 import { readJosePart } from './jws.js';
-import { envelopeKind, issuerIdOf, parseDataUrl, validateCredential, validateEnvelope, validatePresentation } from './vcdm2.js';
+import {
+  dataModelOf,
+  envelopeKind,
+  issuerIdOf,
+  parseDataUrl,
+  validateCredential,
+  validateEnvelope,
+  validatePresentation,
+  type DataModel,
+} from './vcdm2.js';
 import { verifyCredential } from './verify.js';
 import {
   Checks,
@@ -34,6 +43,9 @@ export interface CredentialProofOptions {
 }
 
 type Json = Record<string, unknown>;
+
+/** Data Integrity documents are read in either data model, each by its first context. */
+const BOTH_MODELS: readonly DataModel[] = ['2.0', '1.1'];
 
 /** The `typ` each envelope media type requires of its token (VC-JOSE-COSE §3, §6.1). */
 const TYP_OF_MEDIA_TYPE: Record<string, (string | undefined)[]> = {
@@ -95,13 +107,14 @@ export async function verifyCredentialDocument(
   }
   if (JSON.stringify(doc ?? null).length > limitsOf(context).maxSerializedLength)
     return checks.fail('format', `the credential is longer than ${limitsOf(context).maxSerializedLength} characters`);
-  const violations = validateCredential(doc);
+  const violations = validateCredential(doc, { models: BOTH_MODELS });
   if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
   const credential = doc as Json;
+  const dataModel = dataModelOf(credential);
   const proof = dataIntegrityProof(credential);
   if (!('proof' in proof)) return checks.fail('format', proof.problem ?? 'the credential is not secured');
   checks.pass('format', `ldp_vc ${String(proof.proof['cryptosuite'])}`);
-  checks.pass('data_model', 'VCDM 2.0');
+  checks.pass('data_model', `VCDM ${dataModel}`);
 
   const issuer = issuerIdOf(credential['issuer']) as string;
   const claimedType = context.catalogue.byVcTypes(credential['type']);
@@ -120,19 +133,21 @@ export async function verifyCredentialDocument(
   const holderDid = typeof subjectId === 'string' ? subjectId : undefined;
   const holderJwk = holderDid?.startsWith('did:jwk:') ? jwkFromDidJwk(holderDid) : undefined;
   const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
+  // VCDM 1.1 §4.6: issuanceDate is when the credential becomes valid, expirationDate when it stops.
+  const [from, until] = dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
   return finishCredential(
     checks,
     {
       format: 'ldp_vc',
-      dataModel: '2.0',
+      dataModel,
       issuer,
       id: typeof credential['id'] === 'string' ? credential['id'] : undefined,
       type: claimedType,
       ambiguousType: context.catalogue.specificTypesNamed(credential['type']).length > 1,
       unknownTypeReason: `no catalogue type among ${JSON.stringify(credential['type']).slice(0, 200)}`,
       claims: subjects.length > 1 ? { credentialSubject: subjects } : claims,
-      validFrom: seconds(credential['validFrom']),
-      validUntil: seconds(credential['validUntil']),
+      validFrom: seconds(credential[from!]),
+      validUntil: seconds(credential[until!]),
       ...(holderDid ? { holder: holderJwk ? { did: holderDid, jwk: holderJwk } : { did: holderDid } } : {}),
       status: credential['credentialStatus'],
       claimedTypeId: claimedType?.id,
@@ -169,7 +184,7 @@ export async function verifyPresentationDocument(
   const { maxMembers } = CANONICALISATION_LIMITS;
   if (jsonBoundsProblem(doc, { maxDepth: 32, maxNodes: maxMembers }))
     return merged(checks.fail('format', `the presentation has more than ${maxMembers} JSON members`), { credentials: [] });
-  const violations = validatePresentation(doc);
+  const violations = validatePresentation(doc, { models: BOTH_MODELS });
   if (violations.length)
     return merged(checks.fail('data_model', violationsReason(violations), { violations }), { credentials: [] });
   const presentation = doc as Json;

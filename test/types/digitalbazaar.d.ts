@@ -7,5 +7,7 @@ declare module '@digitalbazaar/vc-bitstring-status-list' {
   }
   export function decodeList(options: { encodedList: string }): Promise<BitstringStatusList>;
   export function createList(options: { length: number }): Promise<BitstringStatusList>;
-  export function checkStatus(options: Record<string, unknown>): Promise<{ verified: boolean; error?: unknown }>;
+  export function checkStatus(
+    options: Record<string, unknown>,
+  ): Promise<{ verified: boolean; error?: unknown; results?: { credentialStatus: Record<string, unknown>; status: boolean }[] }>;
 }

@@ -76,10 +76,17 @@ function outcomeOf(result: vc.ProofResult | undefined, fallback: string): ProofO
   return ours ? failed(ours.message) : failed(fallback);
 }
 
-/** A time inside the credential's validity window: the library then judges the proof only (validity is our check). */
+/**
+ * A time inside the credential's validity window (VCDM 2.0's validFrom/validUntil, 1.1's issuanceDate/expirationDate):
+ * the library then judges the proof only (validity is our check).
+ */
 function timeInsideValidity(document: Json, now: Date): Date {
-  const from = typeof document['validFrom'] === 'string' ? Date.parse(document['validFrom']) : NaN;
-  const until = typeof document['validUntil'] === 'string' ? Date.parse(document['validUntil']) : NaN;
+  const date = (...members: string[]) => {
+    const value = members.map((member) => document[member]).find((v) => typeof v === 'string');
+    return typeof value === 'string' ? Date.parse(value) : NaN;
+  };
+  const from = date('validFrom', 'issuanceDate');
+  const until = date('validUntil', 'expirationDate');
   let time = now.getTime();
   if (!Number.isNaN(until) && time > until) time = until;
   if (!Number.isNaN(from) && time < from) time = from;

@@ -14,6 +14,7 @@ import {
   holderJwkOfSubject,
   secureWithEcdsaRdfc2019,
   vcJwtPayload,
+  vcJwt11Payload,
   type CatalogueFormat,
   credentialTypeRetired,
   didJwk,
@@ -74,7 +75,8 @@ export const issueRequestSchema = z.object({
       format: z.enum(CATALOGUE_FORMATS).optional(),
       type: z.literal(DATA_INTEGRITY_OPTIONS.type).optional(),
       cryptosuite: z.literal(DATA_INTEGRITY_OPTIONS.cryptosuite).optional(),
-      dataModel: z.enum(['2.0', '1.1']).default('2.0'),
+      // A document's own model is its first context's; this asks for the shorthand's (2.0 when not given).
+      dataModel: z.enum(['2.0', '1.1']).optional(),
       holderJwk: publicJwk.optional(),
     })
     .prefault({}),
@@ -88,7 +90,7 @@ export interface IssueOptions {
   holderJwk?: JsonWebKey;
   validFrom?: Date;
   validUntil?: Date;
-  /** VC-API: the checked VCDM 2.0 document, secured as submitted (jwt_vc_json 2.0 and ldp_vc). */
+  /** VC-API: the checked VCDM document (2.0 or 1.1, as `dataModel` says), secured as submitted (jwt_vc_json and ldp_vc). */
   document?: Record<string, unknown>;
   /**
    * ldp_vc whose issuer is the agency's did:key (ADR 40): the proof names that key, and its status lists are
@@ -175,6 +177,7 @@ export class IssuanceService {
       agencyDidKey: didKey?.did,
       catalogue: this.catalogue,
       format: asked,
+      dataModel: options.dataModel,
     });
     if (!input) throw badRequest(`The credential cannot be issued: ${violations.length} violation(s)`, violations);
     const format = asked ?? (input.type.formats.includes('dc+sd-jwt') ? 'dc+sd-jwt' : input.type.formats[0]!);
@@ -186,7 +189,7 @@ export class IssuanceService {
       ]);
     }
     holderJwk ??= fromDid;
-    if (format === 'jwt_vc_json' && options.dataModel === '2.0' && !input.shorthand) {
+    if (format === 'jwt_vc_json' && !input.shorthand) {
       // A document secured as submitted without canonicalisation: JSON-LD's own rules are checked here (Data
       // Integrity's canonicalisation checks them for ldp_vc). Not the back offices' shorthand, completed by us.
       const problem = await jsonLdTypeProblem(input.document, BUNDLED_CONTEXTS_ONLY);
@@ -196,14 +199,15 @@ export class IssuanceService {
         ]);
     }
     const date = (member: string) => (typeof input.document[member] === 'string' ? new Date(input.document[member]) : undefined);
+    const [from, until] = input.dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
     return {
       typeId: input.type.id,
       claims: input.subjects[0]!,
       format,
-      dataModel: options.dataModel,
+      dataModel: input.dataModel,
       holderJwk,
-      validFrom: date('validFrom'),
-      validUntil: date('validUntil'),
+      validFrom: date(from),
+      validUntil: date(until),
       document: input.document,
       ...(byDidKey ? { didKeyIssuer: didKey } : {}),
     };
@@ -264,7 +268,7 @@ export class IssuanceService {
         : issuer;
       const allocation = await this.status.reserve(lists, options.format === 'dc+sd-jwt' ? 'token' : 'bitstring');
       const credential = await this.sign(agency, type, options, id, now, validFrom, validUntil, allocation);
-      const dataModel = options.format === 'jwt_vc_json' ? (options.dataModel ?? '2.0') : null;
+      const dataModel = options.format === 'jwt_vc_json' || options.format === 'ldp_vc' ? (options.dataModel ?? '2.0') : null;
       issued.push({
         id,
         format: options.format,
@@ -323,8 +327,10 @@ export class IssuanceService {
     const latest = validFrom.getTime() + type.validityDays * 86_400_000;
     const validUntil = options.validUntil ?? new Date(latest);
     if (validUntil.getTime() > latest || validUntil <= validFrom) {
-      throw badRequest(`validUntil must follow validFrom by at most ${type.validityDays} days`, [
-        { path: 'credential.validUntil', message: 'out of range' },
+      const [from, until] =
+        options.document && options.dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+      throw badRequest(`${until} must follow ${from} by at most ${type.validityDays} days`, [
+        { path: `credential.${until}`, message: 'out of range' },
       ]);
     }
     return { validFrom, validUntil };
@@ -368,11 +374,11 @@ export class IssuanceService {
         sign,
       });
     }
-    if (options.document && (options.format === 'ldp_vc' || (options.dataModel ?? '2.0') === '2.0')) {
+    if (options.document) {
       const document = buildCredentialDocument(options.document, {
         id: `urn:uuid:${id}`,
         validFrom,
-        // The generic VCDM 2.0 type gets no expiry it was not given (its catalogue validity is only the bound).
+        // The generic VCDM type gets no expiry it was not given (its catalogue validity is only the bound).
         validUntil: type.vcType === GENERIC_VC_TYPE ? undefined : validUntil,
         holderDid: options.holderJwk ? didJwk(options.holderJwk) : undefined,
         status: allocation.credentialStatus,
@@ -381,6 +387,7 @@ export class IssuanceService {
         const method = options.didKeyIssuer?.verificationMethod ?? agency.signingKid!;
         return JSON.stringify(await this.secureWithDataIntegrity(agency, document, method));
       }
+      if (options.dataModel === '1.1') return signJws(merged(header, { typ: 'JWT' }), vcJwt11Payload(document), sign);
       return signJws(merged(header, { typ: 'vc+jwt', cty: 'vc' }), vcJwtPayload(document), sign);
     }
     const built = jwtVcPayload(options.dataModel ?? '2.0', {
