@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
-import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import * as vc from '@digitalbazaar/vc';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
@@ -600,6 +600,16 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(asJwt.body.dataModel).toBe('1.1');
     const jwt = asJwt.body.verifiableCredential as string;
     expect(decodeProtectedHeader(jwt).typ).toBe('JWT');
+    const claims = decodeJwt(jwt);
+    expect(claims).toMatchObject({
+      iss: agency.did,
+      sub: submitted.credentialSubject.id,
+      jti: expect.stringMatching(/^urn:uuid:/),
+      nbf: Math.floor(Date.parse(submitted.issuanceDate) / 1000),
+      vc: { '@context': [...submitted['@context'], 'https://www.w3.org/ns/credentials/status/v1'] },
+    });
+    expect(claims.jti).toBe((claims.vc as Record<string, unknown>)['id']);
+    expect(claims.vc).not.toHaveProperty('validFrom');
     const byDidJwtVc = await didJwtVcVerify(jwt, independent.resolver as never);
     expect(byDidJwtVc.issuer).toBe(agency.did);
     expect(byDidJwtVc.verifiableCredential.credentialSubject).toMatchObject({ name: 'Alice' });
@@ -624,11 +634,15 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
       issuanceDate: expect.any(String),
       expirationDate: expect.any(String),
     });
+    expect(shorthand.body.dataModel).toBe('1.1');
     expect(await verifiedByDigitalBazaar(shorthand.body.verifiableCredential)).toBe(true);
-    expect(
-      (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: shorthand.body.verifiableCredential } }))
-        .status,
-    ).toBe(200);
+    const shorthandVerified = await app.call('POST', '/credentials/verify', {
+      body: { verifiableCredential: shorthand.body.verifiableCredential },
+    });
+    expect(shorthandVerified.status).toBe(200);
+    expect(shorthandVerified.body.checks).toContainEqual(
+      expect.objectContaining({ check: 'data_model', passed: true, reason: 'VCDM 1.1' }),
+    );
 
     // A document asked for in the other model, and 1.1 rules broken: a 400 that says which.
     const mismatch = await issue({ ...submitted, issuer: agency.did }, { format: 'jwt_vc_json', dataModel: '2.0' });

@@ -283,6 +283,11 @@ describe('W3C VC-API verification', () => {
     expect(failed(expired.body)).toEqual([expect.objectContaining({ check: 'validity' })]);
     const future = await verify(await sign({ ...document, issuanceDate: '2999-01-01T00:00:00Z' }));
     expect(failed(future.body)).toEqual([expect.objectContaining({ check: 'validity' })]);
+    // A 2.0 member in a 1.1 document (the v1 context defines validFrom) does not move the 1.1 validity.
+    const stray = await verify(
+      await sign({ ...document, expirationDate: '2999-01-01T00:00:00Z', validFrom: '2999-06-01T00:00:00Z' }),
+    );
+    expect(failed(stray.body)).toEqual([]);
     // A 1.1 document without issuanceDate breaks the 1.1 data model (the library signs it, adding one, so it is removed).
     const { issuanceDate: _date, ...undated } = credential;
     const noDate = await verify(undated);
@@ -297,6 +302,14 @@ describe('W3C VC-API verification', () => {
     });
     expect(presentation.status).toBe(200);
     expect(presentation.body.credentials).toEqual([expect.objectContaining({ verified: true })]);
+    // A 2.0 credential in a 1.1 presentation: 1.1's verifiableCredential does not reset the context.
+    const mixed = await verifyVp({
+      '@context': [V1],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [await anchorCredential()],
+    });
+    expect(mixed.status).toBe(400);
+    expect(failed(mixed.body)).toEqual([expect.objectContaining({ check: 'data_model' })]);
   });
 
   it('refuses with 400 a Data Integrity document whose canonicalisation would cost out of bounds (ADR 35)', async () => {

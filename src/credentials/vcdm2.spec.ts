@@ -276,9 +276,18 @@ describe('VCDM 1.1 credential rules, where both models are read', () => {
     expect(both({ ...credential(), credentialStatus: status })).toEqual([]);
   });
 
-  it('refuses the two base contexts together, in either order', () => {
+  it('refuses the two base contexts together, in either order and where only 2.0 is read; one repeated is fine', () => {
     expect(both({ ...credential11(), '@context': [V1, V2] })).toEqual(['@context[1] context.item_invalid']);
     expect(both({ ...credential(), '@context': [V2, V1] })).toEqual(['@context[1] context.item_invalid']);
+    expect(rules({ ...credential(), '@context': [V2, V1] })).toEqual(['@context[1] context.item_invalid']);
+    expect(rules({ ...credential(), '@context': [V2, V2] })).toEqual([]);
+    expect(both({ ...credential11(), '@context': [V1, V1] })).toEqual([]);
+  });
+
+  it('requires an id of a refreshService in 1.1 (§5.6)', () => {
+    const refresh = { type: 'ManualRefreshService2018' };
+    expect(both({ ...credential11(), refreshService: refresh })).toEqual(['refreshService.id extension.id_required']);
+    expect(both({ ...credential11(), refreshService: { ...refresh, id: 'https://example.edu/refresh/3732' } })).toEqual([]);
   });
 
   it('reads a 1.1 presentation and the credentials inside it, each by its own first context', () => {
@@ -291,6 +300,18 @@ describe('VCDM 1.1 credential rules, where both models are read', () => {
       'verifiableCredential[1].issuanceDate issuanceDate.invalid',
     ]);
     expect(validatePresentation(presentation).map((v) => v.rule)).toContain('context.first_not_v2');
+    // 1.1's verifiableCredential does not reset the context: a 2.0 credential or envelope cannot sit inside.
+    const mixed = {
+      ...presentation,
+      verifiableCredential: [
+        credential(),
+        { '@context': V2, type: 'EnvelopedVerifiableCredential', id: 'data:application/vc+jwt,eyJ.eyJ.sig' },
+      ],
+    };
+    expect(validatePresentation(mixed, { models: ['2.0', '1.1'] }).map((v) => `${v.path} ${v.rule}`)).toEqual([
+      'verifiableCredential[0].@context context.first_not_v2',
+      'verifiableCredential[1].@context context.first_not_v2',
+    ]);
   });
 });
 

@@ -142,7 +142,7 @@ function checkContext(
     if (!(isUrl(item) || isObject(item)))
       report.add(join(at, index), 'context.item_invalid', '@context items must be URLs or context objects');
     // Each base context protects the terms the other defines: together they are no valid JSON-LD.
-    else if (index > 0 && context[0] === first && (item === VCDM2_CONTEXT || item === VCDM11_CONTEXT))
+    else if (index > 0 && context[0] === first && item === (first === VCDM2_CONTEXT ? VCDM11_CONTEXT : VCDM2_CONTEXT))
       report.add(join(at, index), 'context.item_invalid', 'the VCDM 2.0 and 1.1 base contexts cannot be used together');
   });
 }
@@ -233,7 +233,8 @@ function checkValidity11(doc: Json, path: string, report: Report): void {
   if (!('issuanceDate' in doc)) report.add(join(path, 'issuanceDate'), 'issuanceDate.required', 'issuanceDate is required');
   for (const member of ['issuanceDate', 'expirationDate'] as const) {
     if (member in doc && !isDateTimeStamp(doc[member]))
-      report.add(join(path, member), `${member}.invalid`, `${member} must be an XML Schema dateTime with a time zone`);
+      // XML Schema lets a dateTime go without a time zone; we do not (its instant would be a guess), as the 1.0 suite's regex.
+      report.add(join(path, member), `${member}.invalid`, `${member} must be a date-time with a time zone (RFC 3339)`);
   }
   if (isDateTimeStamp(doc['issuanceDate']) && isDateTimeStamp(doc['expirationDate'])) {
     if (Date.parse(doc['expirationDate']) < Date.parse(doc['issuanceDate']))
@@ -266,8 +267,8 @@ const EXTENSIONS: { member: string; idRequired: boolean }[] = [
 function checkExtensions(doc: Json, path: string, report: Report, model: DataModel = '2.0'): void {
   for (const { member, idRequired: required } of EXTENSIONS) {
     if (!(member in doc)) continue;
-    // VCDM 1.1 §4.9: a credentialStatus has an id (2.0 made it optional).
-    const idRequired = required || (model === '1.1' && member === 'credentialStatus');
+    // VCDM 1.1 §4.9, §5.6: a credentialStatus and a refreshService have an id (2.0 made both optional).
+    const idRequired = required || (model === '1.1' && (member === 'credentialStatus' || member === 'refreshService'));
     const value = doc[member];
     const at = join(path, member);
     const items = asSet(value);
@@ -349,7 +350,8 @@ export function validatePresentation(doc: unknown, options: ModelOptions = {}): 
     report.add('', 'document.not_object', 'a presentation must be a JSON object');
     return report.violations;
   }
-  checkContext(doc, '', report, { model: modelUnder(doc, options), allowed: options.models });
+  const model = modelUnder(doc, options);
+  checkContext(doc, '', report, { model, allowed: options.models });
   checkId(doc, '', report);
   checkType(doc, '', 'VerifiablePresentation', report);
   checkText(doc, 'name', '', report);
@@ -365,7 +367,15 @@ export function validatePresentation(doc: unknown, options: ModelOptions = {}): 
     } else {
       items.forEach((item, index) => {
         const where = Array.isArray(value) ? `verifiableCredential[${index}]` : 'verifiableCredential';
-        if (envelopeKind(item) === 'EnvelopedVerifiableCredential') envelopeViolations(item, where, 'credential', report);
+        // A 1.1 presentation's verifiableCredential does not reset the context (2.0's does): a 2.0 credential or
+        // envelope inside would redefine its protected terms.
+        if (model === '1.1' && dataModelOf(item) !== '1.1')
+          report.add(
+            join(where, '@context'),
+            'context.first_not_v2',
+            `a VCDM 1.1 presentation holds VCDM 1.1 credentials (first @context ${VCDM11_CONTEXT})`,
+          );
+        else if (envelopeKind(item) === 'EnvelopedVerifiableCredential') envelopeViolations(item, where, 'credential', report);
         else credentialViolations(item, where, report, options);
       });
     }

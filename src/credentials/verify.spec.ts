@@ -174,6 +174,31 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
     expect(vp.verified).toBe(true);
   });
 
+  it('checks a VCDM 1.1 JWT by the 1.1 rules, its registered claims standing for the members they replace', async () => {
+    const ctx = context();
+    const good = await verifyCredential(await jwtVc('1.1'), ctx);
+    expect(good.checks).toContainEqual({ check: 'data_model', passed: true, reason: 'VCDM 1.1' });
+    const vcOf = (payload: Record<string, unknown>) => payload['vc'] as Record<string, unknown>;
+    const refused = async (edit: (payload: Record<string, unknown>) => void) =>
+      failed(await verifyCredential(await jwtVc('1.1', edit), ctx)).map((check) => `${check.check}: ${check.reason}`);
+    expect(await refused((p) => (vcOf(p)['issuanceDate'] = 'today'))).toEqual([
+      expect.stringMatching(/^data_model: .*issuanceDate/),
+    ]);
+    expect(await refused((p) => (vcOf(p)['issuer'] = 'did:example:someone-else'))).toEqual([
+      'data_model: iss does not match the vc claim',
+    ]);
+    expect(await refused((p) => (vcOf(p)['credentialStatus'] = { type: 'BitstringStatusListEntry' }))).toEqual([
+      expect.stringMatching(/^data_model: .*credentialStatus/),
+    ]);
+    // No nbf and no iat: nothing stands for issuanceDate, which 1.1 requires.
+    expect(
+      await refused((p) => {
+        delete p['nbf'];
+        delete p['iat'];
+      }),
+    ).toEqual(['data_model: issuanceDate: issuanceDate.required']);
+  });
+
   it('refuses an SD-JWT VC whose status, expiry or other protected claim is a disclosure (the holder could withhold it)', async () => {
     const ctx = context();
     // (An iss that is not in the clear is refused before, as no key can be found: issuer_key.)

@@ -12,7 +12,7 @@ import {
   topLevelDisclosedNames,
   type ParsedSdJwt,
 } from './sd-jwt.js';
-import { issuerIdOf, isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
+import { dataModelOf, issuerIdOf, isUrl, validateCredential, VCDM2_CONTEXT } from './vcdm2.js';
 import {
   Checks,
   checkJwsSignature,
@@ -32,6 +32,36 @@ export * from './verify-common.js';
 const SD_JWT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 
 /** VC-JOSE-COSE §3.1.2: when `iss` is present it must name the credential's issuer. */
+const isoOfSeconds = (value: unknown) =>
+  typeof value === 'number' && Number.isFinite(value)
+    ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    : undefined;
+
+/**
+ * The credential a VCDM 1.1 JWT stands for (§6.3.1 decoding): its `vc` claim with `iss`, `jti`, `nbf` and `exp` as
+ * issuer, id, issuanceDate and expirationDate where the claim has none; a registered claim that contradicts the
+ * member it stands for is named.
+ */
+function vc11Document(payload: Record<string, unknown>): { document: Record<string, unknown>; mismatch?: string } {
+  const vc = payload['vc'] as Record<string, unknown>;
+  const standIns: [claim: string, member: string, value: unknown][] = [
+    ['iss', 'issuer', payload['iss']],
+    ['jti', 'id', payload['jti']],
+    ['nbf', 'issuanceDate', isoOfSeconds(payload['nbf'] ?? payload['iat'])],
+    ['exp', 'expirationDate', isoOfSeconds(payload['exp'])],
+  ];
+  const document: Record<string, unknown> = { ...vc };
+  for (const [claim, member, value] of standIns) {
+    if (value === undefined) continue;
+    if (!(member in vc)) document[member] = value;
+    else if (claim === 'iss' || claim === 'jti') {
+      const given = claim === 'iss' ? issuerIdOf(vc[member]) : vc[member];
+      if (given !== value) return { document, mismatch: claim };
+    }
+  }
+  return { document };
+}
+
 function issMismatch(payload: Record<string, unknown>): boolean {
   return 'iss' in payload && payload['iss'] !== issuerIdOf(payload['issuer']);
 }
@@ -86,6 +116,13 @@ export async function verifyCredential(
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     if (read?.dataModel === '2.0' && issMismatch(jws.payload)) return checks.fail('data_model', 'iss does not match issuer');
     checks.pass('data_model', 'VCDM 2.0');
+  } else if (read?.dataModel === '1.1' && dataModelOf(jws.payload['vc']) === '1.1') {
+    // VCDM 1.1 §6.3.1: the registered claims stand for the members they replace; where both are given they agree.
+    const { document, mismatch } = vc11Document(jws.payload);
+    if (mismatch) return checks.fail('data_model', `${mismatch} does not match the vc claim`);
+    const violations = validateCredential(document, { models: ['1.1'] });
+    if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
+    checks.pass('data_model', 'VCDM 1.1');
   } else if (vcdmSdJwt) {
     // Selectively disclosed members are checked once disclosed; the issuer must be plain.
     if (typeof issuerIdOf(jws.payload['issuer']) !== 'string')
