@@ -617,6 +617,26 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(jwtVerified.status).toBe(200);
     expect(jwtVerified.body.credential).toMatchObject({ format: 'jwt_vc_json', dataModel: '1.1' });
 
+    // The VC-API suites' 1.1 credentials name the 1.1 examples context: bundled, with ODRL's that it imports.
+    const withExamples = await issue(
+      {
+        '@context': [V1, 'https://www.w3.org/2018/credentials/examples/v1'],
+        type: ['VerifiableCredential', 'UniversityDegreeCredential'],
+        issuer: agency.did,
+        credentialSubject: {
+          id: 'did:example:ebfeb1f712ebc6f1c276e12ec21',
+          degree: { type: 'BachelorDegree', name: 'Bachelor of Science and Arts' },
+        },
+      },
+      { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' },
+    );
+    expect(withExamples.status).toBe(201);
+    expect(await verifiedByDigitalBazaar(withExamples.body.verifiableCredential)).toBe(true);
+    const examplesVerified = await app.call('POST', '/credentials/verify', {
+      body: { verifiableCredential: withExamples.body.verifiableCredential },
+    });
+    expect(examplesVerified.status).toBe(200);
+
     // The back offices' shorthand, asked for in 1.1: a v1 document under the did:ethr, as Data Integrity.
     const shorthand = await issue(
       { type: 'DrivingLicenceCredential', credentialSubject: DRIVING_LICENCE_CLAIMS },

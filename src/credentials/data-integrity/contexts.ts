@@ -1,4 +1,6 @@
 import { contexts as credentialsContexts } from '@digitalbazaar/credentials-context';
+import credentialsExamplesContext from '@digitalbazaar/credentials-examples-context';
+import odrlContext from '@digitalbazaar/odrl-context';
 import dataIntegrityContext from '@digitalbazaar/data-integrity-context';
 import multikeyContext from '@digitalbazaar/multikey-context';
 import securityContext from '@digitalbazaar/security-context';
@@ -41,12 +43,14 @@ const didV1 = {
 };
 
 /**
- * Every JSON-LD context a Data Integrity proof may need, bundled: credentials v1/v2, the VCDM 2.0 examples
- * context, Data Integrity v1/v2, Multikey, Bitstring Status List, DID v1 and security v1/v2. Nothing else
- * is ever loaded: an unknown context URL fails verification, it is never fetched.
+ * Every JSON-LD context a Data Integrity proof may need, bundled: credentials v1/v2, the VCDM 2.0 and 1.1 examples
+ * contexts (1.1's imports ODRL's), Data Integrity v1/v2, Multikey, Bitstring Status List v1, DID v1 and security
+ * v1/v2. Nothing else is ever loaded: an unknown context URL fails verification, it is never fetched.
  */
 export const BUNDLED_CONTEXTS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ...credentialsContexts,
+  ...credentialsExamplesContext.contexts,
+  ...odrlContext.contexts,
   ...dataIntegrityContext.contexts,
   ...multikeyContext.contexts,
   ...securityContext.contexts,

@@ -165,6 +165,14 @@ declare module '@digitalbazaar/data-integrity-context' {
   const context: { contexts: Map<string, unknown> };
   export default context;
 }
+declare module '@digitalbazaar/credentials-examples-context' {
+  const context: { contexts: Map<string, unknown> };
+  export default context;
+}
+declare module '@digitalbazaar/odrl-context' {
+  const context: { contexts: Map<string, unknown> };
+  export default context;
+}
 declare module '@digitalbazaar/multikey-context' {
   const context: { contexts: Map<string, unknown> };
   export default context;
