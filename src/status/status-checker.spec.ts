@@ -100,6 +100,30 @@ describe('status list anchors: a version not older than the newest anchored one 
     expect(outcome.anchored).toBeUndefined();
   });
 
+  it("refuses a list anchored first by another account than its issuer's (its anchors could pin an old version)", async () => {
+    const v2 = await list(2, false);
+    const issuerAddress = ISSUER.split(':').pop()!;
+    const anchoredBy = (publisher: string) => ({
+      ...deps(v2, async () => ({ digest: digest(v2), latestVersion: 2, publisher })),
+      anchorPublisher: async (issuer: string) => (issuer === ISSUER ? issuerAddress : undefined),
+    });
+    const squatted = await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, anchoredBy(`0x${'2'.repeat(40)}`));
+    expect(squatted).toMatchObject({ passed: false, state: 'unknown', reason: expect.stringContaining('not by its issuer') });
+    // The issuer's own anchors, whatever the address's case; a list never anchored has the zero address.
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, anchoredBy(issuerAddress.toUpperCase().replace('0X', '0x'))),
+    ).toEqual({ passed: true, state: 'valid', anchored: true });
+    const never = {
+      ...deps(v2, async () => ({ digest: '', latestVersion: 0, publisher: `0x${'0'.repeat(40)}` })),
+      anchorPublisher: async () => issuerAddress,
+    };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, never)).toEqual({
+      passed: true,
+      state: 'valid',
+      anchored: false,
+    });
+  });
+
   it('refuses an anchored version whose served bytes differ from the anchor', async () => {
     const genuine = await list(2, true);
     const altered = await list(2, false);

@@ -30,7 +30,13 @@ export interface StatusCheckDeps {
    * served bytes must match that anchor. A newer version whose anchor is not mined yet is accepted and
    * reported as `anchored: false`: lists are published at once and anchored asynchronously.
    */
-  anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number }>;
+  anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number; publisher?: string }>;
+  /**
+   * The account a list's issuer anchors with (a did:ethr's address; for an agency's did:key, its did:ethr's), when
+   * known: a list anchored first by any other account is someone else's anchor, which says nothing of the issuer's
+   * versions (it could pin an old, validly signed version that hides later revocations).
+   */
+  anchorPublisher?(issuer: string): Promise<string | undefined>;
   /** Versions already verified (keyed by their digest), so a warm check skips the signature and inflate. */
   memo?: StatusListMemo;
 }
@@ -139,14 +145,23 @@ async function checkAnchor(
   // Our own newest version whose anchor is still queued: anchors are mined in version order, so nothing
   // newer can be anchored; no need to ask the chain (which may be the very thing that is down).
   if (local && !local.anchorMined) return false;
-  let anchored: { digest: string; latestVersion: number };
+  let anchored: { digest: string; latestVersion: number; publisher?: string };
+  let expectedPublisher: string | undefined;
   try {
-    anchored = await deps.anchor(url, version);
+    [anchored, expectedPublisher] = await Promise.all([deps.anchor(url, version), deps.anchorPublisher?.(list.issuer)]);
   } catch (error) {
     // Our own list, read from our own database, stays usable while the chain cannot be read.
     if (local) return false;
     throw error;
   }
+  const publisher = anchored.publisher;
+  if (
+    publisher &&
+    !/^0x0{40}$/i.test(publisher) &&
+    expectedPublisher &&
+    publisher.toLowerCase() !== expectedPublisher.toLowerCase()
+  )
+    throw new StatusProblem(`status list ${url} is anchored on chain by ${publisher}, not by its issuer`);
   if (anchored.latestVersion > version) {
     throw new StatusProblem(
       `the served status list is version ${version} but version ${anchored.latestVersion} is anchored on chain`,

@@ -64,6 +64,8 @@ export class VerifierService {
   private readonly verifyAnchors: boolean;
   private readonly statusMaxAgeMs: number;
   private readonly anchoredDigests = new Map<string, string>();
+  /** Who anchored each list first (its anchors are that account's for good: the contract never changes it). */
+  private readonly anchorPublishers = new Map<string, string>();
   /** The newest anchored version per status list URL, kept as long as a served list may be (STATUS_LIST_MAX_AGE_SECONDS). */
   private readonly latestVersions: LRUCache<string, number>;
   /**
@@ -196,6 +198,7 @@ export class VerifierService {
           anchor: this.verifyAnchors
             ? (url, version) => this.onChain('status list anchor', () => this.anchor(url, version))
             : undefined,
+          anchorPublisher: (did) => this.anchorPublisher(did),
         }),
       trustAnchor: (issuer, x5c) => this.trustAnchor(issuer, x5c),
       resolveDid: (did) => this.resolveDid(did),
@@ -286,19 +289,33 @@ export class VerifierService {
    * A version's anchored digest never changes, so it is cached for good; the newest version is cached
    * as long as a served list may be (STATUS_LIST_MAX_AGE_SECONDS), the same freshness window.
    */
-  private async anchor(url: string, version: number): Promise<{ digest: string; latestVersion: number }> {
+  private async anchor(url: string, version: number): Promise<{ digest: string; latestVersion: number; publisher?: string }> {
     const digestKey = `${url}#${version}`;
     let digest = this.anchoredDigests.get(digestKey);
     const latest = this.latestVersions.get(url);
-    if (digest !== undefined && latest !== undefined) return { digest, latestVersion: latest };
+    const publisher = this.anchorPublishers.get(url);
+    if (digest !== undefined && latest !== undefined) return { digest, latestVersion: latest, publisher };
     const read = await this.anchorReads.run(digestKey, () => this.anchors.anchorOf(url, version));
     digest = read.digest;
     if (digest) {
       if (this.anchoredDigests.size > 50_000) this.anchoredDigests.clear();
       this.anchoredDigests.set(digestKey, digest);
     }
+    if (!/^0x0{40}$/i.test(read.publisher)) {
+      if (this.anchorPublishers.size > 50_000) this.anchorPublishers.clear();
+      this.anchorPublishers.set(url, read.publisher);
+    }
     if (this.statusMaxAgeMs > 0) this.latestVersions.set(url, read.latestVersion);
-    return { digest, latestVersion: read.latestVersion };
+    return { digest, latestVersion: read.latestVersion, publisher: read.publisher };
+  }
+
+  /** The account a list issuer anchors with: a did:ethr's own address; an agency's did:key anchors as its did:ethr. */
+  private async anchorPublisher(issuer: string): Promise<string | undefined> {
+    const address = ethrDidAddress(issuer);
+    if (address) return address;
+    if (!issuer.startsWith('did:key:')) return undefined;
+    const agencyDid = this.didKeyAgencies.get(issuer)?.agencyDid;
+    return agencyDid ? ethrDidAddress(agencyDid) : undefined;
   }
 
   /**
