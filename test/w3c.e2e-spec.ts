@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import * as vc from '@digitalbazaar/vc';
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
@@ -12,7 +12,9 @@ import {
   jwkToMultibase,
   offlineDidDocument,
   secureWithEcdsaRdfc2019,
+  signJws,
 } from '../src/credentials/index.js';
+import { encodeBitstring, LIST_SIZE } from '../src/status/index.js';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { testPort } from './support/ports.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -34,8 +36,18 @@ describe('W3C VC-API verification', () => {
   let webDid: string;
   let webHost: Server;
   let webDocumentRequests = 0;
+  let listUrl: string;
   const largeDocumentRequests = new Map<string, number>();
   const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // A foreign issuer with JOSE credentials and a Bitstring Status List of its own, served from the did:web host.
+  const listIssuerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const listIssuerMultibase = jwkToMultibase(listIssuerKey.publicKey.export({ format: 'jwk' }));
+  const listIssuerDid = `did:key:${listIssuerMultibase}`;
+  const listIssuerRevoked = new Set<number>();
+  const signedByListIssuer = (header: Record<string, unknown>, payload: Record<string, unknown>) =>
+    signJws({ alg: 'ES256', kid: `${listIssuerDid}#${listIssuerMultibase}`, ...header }, payload, async (input) =>
+      sign('sha256', input, { key: listIssuerKey.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
   const holderJwk = holder.publicKey.export({ format: 'jwk' }) as JWK;
   const holderDid = `did:jwk:${b64({ crv: 'P-256', kty: 'EC', x: holderJwk.x, y: holderJwk.y })}`;
 
@@ -98,12 +110,33 @@ describe('W3C VC-API verification', () => {
         const service = '{},'.repeat(20_000).slice(0, -1);
         return void response.writeHead(200).end(`{"id":"${webDid}:u:${user}","service":[${service}]}`);
       }
+      if (request.url === '/status/1') {
+        // Another issuer's list: no `version` (that member is ours, for the anchors), no anchor on our chain.
+        const url = `http://127.0.0.1:${webPort}/status/1`;
+        return void signedByListIssuer(
+          { typ: 'vc+jwt' },
+          {
+            '@context': [V2],
+            id: url,
+            type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+            issuer: listIssuerDid,
+            validFrom: '2024-01-01T00:00:00Z',
+            credentialSubject: {
+              id: `${url}#list`,
+              type: 'BitstringStatusList',
+              statusPurpose: 'revocation',
+              encodedList: encodeBitstring(LIST_SIZE, listIssuerRevoked),
+            },
+          },
+        ).then((jwt) => response.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt));
+      }
       if (request.url !== '/.well-known/did.json') return void response.writeHead(404).end();
       webDocumentRequests += 1;
       response.writeHead(200, { 'content-type': 'application/did+json' }).end(webDocument);
     });
     await new Promise<void>((resolve) => webHost.listen(webPort, '127.0.0.1', resolve));
-    app = await startTestApp({ TRUST_ANCHOR_DIDS: `${anchorDid},${webDid}` });
+    app = await startTestApp({ TRUST_ANCHOR_DIDS: `${anchorDid},${webDid},${listIssuerDid}` });
+    listUrl = `http://127.0.0.1:${webPort}/status/1`;
     issuer = await createActiveAgency(app, 'w3c-office', 'W3C Office', ['driving-licence']);
   });
   afterAll(async () => {
@@ -310,6 +343,38 @@ describe('W3C VC-API verification', () => {
     });
     expect(mixed.status).toBe(400);
     expect(failed(mixed.body)).toEqual([expect.objectContaining({ check: 'data_model' })]);
+  });
+
+  it("checks a trust anchor's own Bitstring Status List, which carries no version and is anchored nowhere we read", async () => {
+    const credential = (index: number) =>
+      signedByListIssuer(
+        { typ: 'vc+jwt', cty: 'vc' },
+        {
+          '@context': [V2, 'https://www.w3.org/ns/credentials/examples/v2'],
+          id: `urn:uuid:${randomBytes(16).toString('hex')}`,
+          type: ['VerifiableCredential', 'ExampleAlumniCredential'],
+          issuer: listIssuerDid,
+          validFrom: '2024-01-01T00:00:00Z',
+          credentialSubject: { id: 'did:example:alice', alumniOf: 'The School of Examples' },
+          credentialStatus: {
+            id: `${listUrl}#${index}`,
+            type: 'BitstringStatusListEntry',
+            statusPurpose: 'revocation',
+            statusListIndex: String(index),
+            statusListCredential: listUrl,
+          },
+          iss: listIssuerDid,
+        },
+      );
+    const valid = await verify(await credential(41));
+    expect(failed(valid.body)).toEqual([]);
+    expect(valid.body.checks).toContainEqual({ check: 'status', passed: true, reason: 'valid' });
+    listIssuerRevoked.add(42);
+    const revoked = await verify(await credential(42));
+    expect(revoked.status).toBe(400);
+    expect(failed(revoked.body)).toEqual([
+      expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    ]);
   });
 
   it('refuses with 400 a Data Integrity document whose canonicalisation would cost out of bounds (ADR 35)', async () => {

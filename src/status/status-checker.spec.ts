@@ -124,6 +124,22 @@ describe('status list anchors: a version not older than the newest anchored one 
     });
   });
 
+  it("does not compare a list with anchors when its issuer anchors nothing on this chain (a trust anchor's)", async () => {
+    // Another issuer's list carries no `version` (ours do, for the anchors); an anchor read would refuse it.
+    const withoutVersion = await list(1, true, { version: undefined });
+    expect(JSON.parse(Buffer.from(withoutVersion.split('.')[1]!, 'base64url').toString())).not.toHaveProperty('version');
+    const d = {
+      ...deps(withoutVersion, async () => ({ digest: 'f'.repeat(64), latestVersion: 9, publisher: `0x${'2'.repeat(40)}` })),
+      anchorPublisher: async () => undefined,
+    };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, d)).toEqual({
+      passed: false,
+      state: 'revoked',
+      reason: 'the credential is revoked',
+    });
+    expect(d.anchorCalls).toBe(0);
+  });
+
   it('refuses an anchored version whose served bytes differ from the anchor', async () => {
     const genuine = await list(2, true);
     const altered = await list(2, false);

@@ -32,9 +32,10 @@ export interface StatusCheckDeps {
    */
   anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number; publisher?: string }>;
   /**
-   * The account a list's issuer anchors with (a did:ethr's address; for an agency's did:key, its did:ethr's), when
-   * known: a list anchored first by any other account is someone else's anchor, which says nothing of the issuer's
-   * versions (it could pin an old, validly signed version that hides later revocations).
+   * The account a list's issuer anchors with (a did:ethr's address; for an agency's did:key, its did:ethr's), or
+   * undefined for an issuer that anchors nothing on this chain (a trust anchor's did:web or did:key), whose lists are
+   * then not compared with anchors at all. A list anchored first by any other account is someone else's anchor,
+   * which says nothing of the issuer's versions (it could pin an old, validly signed version hiding revocations).
    */
   anchorPublisher?(issuer: string): Promise<string | undefined>;
   /** Versions already verified (keyed by their digest), so a warm check skips the signature and inflate. */
@@ -139,6 +140,12 @@ async function checkAnchor(
   deps: StatusCheckDeps,
 ): Promise<boolean | undefined> {
   if (!deps.anchor) return undefined;
+  let expectedPublisher: string | undefined;
+  if (deps.anchorPublisher) {
+    expectedPublisher = await deps.anchorPublisher(list.issuer);
+    // Not an issuer of this chain: its lists carry no version of ours and are anchored nowhere we read.
+    if (expectedPublisher === undefined) return undefined;
+  }
   const version = list.payload['version'];
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)
     throw new StatusProblem('the status list carries no version to compare with its anchor');
@@ -146,9 +153,8 @@ async function checkAnchor(
   // newer can be anchored; no need to ask the chain (which may be the very thing that is down).
   if (local && !local.anchorMined) return false;
   let anchored: { digest: string; latestVersion: number; publisher?: string };
-  let expectedPublisher: string | undefined;
   try {
-    [anchored, expectedPublisher] = await Promise.all([deps.anchor(url, version), deps.anchorPublisher?.(list.issuer)]);
+    anchored = await deps.anchor(url, version);
   } catch (error) {
     // Our own list, read from our own database, stays usable while the chain cannot be read.
     if (local) return false;

@@ -225,6 +225,16 @@ export class VerifierService {
    * document on chain lists the key as an assertion method, and per type by the registry (decideIssuer).
    */
   private async agencyDidKey(issuer: string): Promise<IssuerTrust | { reason: string } | undefined> {
+    const found = await this.agencyOfDidKey(issuer);
+    if (!found) return undefined;
+    const document = await this.resolveDid(found.agencyDid);
+    if (!document || !hasAssertionKey(document, found.jwk))
+      return { reason: `${issuer.slice(0, 120)} is no longer an assertion method of ${found.agencyDid}` };
+    return { trustedBy: CHAIN_REGISTRY, registryDid: found.agencyDid };
+  }
+
+  /** The agency whose credential-signing key a did:key is (its did:ethr), remembered; undefined for any other did:key. */
+  private async agencyOfDidKey(issuer: string): Promise<{ agencyDid: string; jwk: JsonWebKey } | undefined> {
     const jwk = multibaseToJwk(issuer.slice('did:key:'.length));
     if (!jwk || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') return undefined;
     let known = this.didKeyAgencies.get(issuer);
@@ -234,11 +244,7 @@ export class VerifierService {
       known = controller?.address ? { agencyDid: ethrDid(this.networkName, controller.address) } : {};
       this.didKeyAgencies.set(issuer, known);
     }
-    if (!known.agencyDid) return undefined;
-    const document = await this.resolveDid(known.agencyDid);
-    if (!document || !hasAssertionKey(document, jwk))
-      return { reason: `${issuer.slice(0, 120)} is no longer an assertion method of ${known.agencyDid}` };
-    return { trustedBy: CHAIN_REGISTRY, registryDid: known.agencyDid };
+    return known.agencyDid ? { agencyDid: known.agencyDid, jwk } : undefined;
   }
 
   /** DID documents: did:key and did:jwk offline, did:web fetched (bounded), did:ethr from the chain. */
@@ -314,8 +320,8 @@ export class VerifierService {
     const address = ethrDidAddress(issuer);
     if (address) return address;
     if (!issuer.startsWith('did:key:')) return undefined;
-    const agencyDid = this.didKeyAgencies.get(issuer)?.agencyDid;
-    return agencyDid ? ethrDidAddress(agencyDid) : undefined;
+    const agency = await this.agencyOfDidKey(issuer);
+    return agency ? ethrDidAddress(agency.agencyDid) : undefined;
   }
 
   /**
