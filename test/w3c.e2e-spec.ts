@@ -44,6 +44,7 @@ describe('W3C VC-API verification', () => {
   const listIssuerMultibase = jwkToMultibase(listIssuerKey.publicKey.export({ format: 'jwk' }));
   const listIssuerDid = `did:key:${listIssuerMultibase}`;
   const listIssuerRevoked = new Set<number>();
+  const anchorRevoked = new Set<number>();
   const signedByListIssuer = (header: Record<string, unknown>, payload: Record<string, unknown>) =>
     signJws({ alg: 'ES256', kid: `${listIssuerDid}#${listIssuerMultibase}`, ...header }, payload, async (input) =>
       sign('sha256', input, { key: listIssuerKey.privateKey, dsaEncoding: 'ieee-p1363' }),
@@ -70,6 +71,7 @@ describe('W3C VC-API verification', () => {
   const anchorCredential = async (
     subject: Record<string, unknown> = { alumniOf: 'The School of Examples' },
     signedBy: { did: string; key: EcdsaMultikey.EcdsaKeyPair } = { did: anchorDid, key: anchorKey },
+    credentialStatus?: Record<string, unknown>,
   ) =>
     vc.issue({
       credential: {
@@ -79,6 +81,7 @@ describe('W3C VC-API verification', () => {
         issuer: signedBy.did,
         validFrom: '2024-01-01T00:00:00Z',
         credentialSubject: { id: 'did:example:ebfeb1f712ebc6f1c276e12ec21', ...subject },
+        ...(credentialStatus ? { credentialStatus } : {}),
       },
       suite: new DataIntegrityProof({ signer: signedBy.key.signer(), cryptosuite: ecdsaRdfc2019 }),
       documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
@@ -109,6 +112,34 @@ describe('W3C VC-API verification', () => {
         largeDocumentRequests.set(user, (largeDocumentRequests.get(user) ?? 0) + 1);
         const service = '{},'.repeat(20_000).slice(0, -1);
         return void response.writeHead(200).end(`{"id":"${webDid}:u:${user}","service":[${service}]}`);
+      }
+      if (request.url === '/status/di' || request.url === '/status/di-tampered') {
+        // A Data Integrity status list, as issuers on @digitalbazaar/vc publish them (JSON whatever the Accept); the
+        // tampered one has its bits changed after signing.
+        const url = `http://127.0.0.1:${webPort}${request.url}`;
+        return void vc
+          .issue({
+            credential: {
+              '@context': [V2],
+              id: url,
+              type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+              issuer: anchorDid,
+              validFrom: '2024-01-01T00:00:00Z',
+              credentialSubject: {
+                id: `${url}#list`,
+                type: 'BitstringStatusList',
+                statusPurpose: 'revocation',
+                encodedList: encodeBitstring(LIST_SIZE, anchorRevoked),
+              },
+            },
+            suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
+            documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
+          })
+          .then((list) => {
+            if (request.url === '/status/di-tampered')
+              (list.credentialSubject as Record<string, unknown>)['encodedList'] = encodeBitstring(LIST_SIZE, [1]);
+            response.writeHead(200, { 'content-type': 'application/vc+ld+json' }).end(JSON.stringify(list));
+          });
       }
       if (request.url === '/status/1') {
         // Another issuer's list: no `version` (that member is ours, for the anchors), no anchor on our chain.
@@ -374,6 +405,32 @@ describe('W3C VC-API verification', () => {
     expect(revoked.status).toBe(400);
     expect(failed(revoked.body)).toEqual([
       expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    ]);
+  });
+
+  it("checks a trust anchor's Data Integrity status list (JSON with a proof), for its credentials of either securing", async () => {
+    const origin = new URL(listUrl).origin;
+    const entry = (index: number, path = '/status/di') => ({
+      id: `${origin}${path}#${index}`,
+      type: 'BitstringStatusListEntry',
+      statusPurpose: 'revocation',
+      statusListIndex: String(index),
+      statusListCredential: `${origin}${path}`,
+    });
+    const valid = await verify(await anchorCredential(undefined, undefined, entry(5)));
+    expect(failed(valid.body)).toEqual([]);
+    expect(valid.body.checks).toContainEqual({ check: 'status', passed: true, reason: 'valid' });
+    anchorRevoked.add(6);
+    const revoked = await verify(await anchorCredential(undefined, undefined, entry(6)));
+    expect(revoked.status).toBe(400);
+    expect(failed(revoked.body)).toEqual([
+      expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    ]);
+    // A list whose proof does not verify: the status is unknown, never valid.
+    const unreadable = await verify(await anchorCredential(undefined, undefined, entry(7, '/status/di-tampered')));
+    expect(unreadable.status).toBe(400);
+    expect(failed(unreadable.body)).toEqual([
+      expect.objectContaining({ check: 'status', passed: false, reason: expect.stringContaining('status list proof') }),
     ]);
   });
 

@@ -38,6 +38,11 @@ export interface StatusCheckDeps {
    * which says nothing of the issuer's versions (it could pin an old, validly signed version hiding revocations).
    */
   anchorPublisher?(issuer: string): Promise<string | undefined>;
+  /**
+   * Verifies the Data Integrity proof of a status list credential served as JSON (issuers outside this chain publish
+   * them so): whether it verifies for the `assertionMethod` of its issuer. Without it such lists are refused.
+   */
+  verifyDataIntegrity?(document: Record<string, unknown>): Promise<{ verified: boolean; problem?: string }>;
   /** Versions already verified (keyed by their digest), so a warm check skips the signature and inflate. */
   memo?: StatusListMemo;
 }
@@ -103,6 +108,7 @@ async function loadList(
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
   const digest = local?.digest ?? hash('sha256', jwt, 'hex');
+  if (!local && jwt.startsWith('{')) return loadDataIntegrityList(url, jwt, digest, issuer, expectedTyp, deps);
   const header = jwsHeader(jwt);
   const headerKid = header['kid'];
   // A DID URL relative to the issuer (`#key-1`) names the issuer's key as the credential's own kid may.
@@ -130,6 +136,50 @@ async function loadList(
   if (expiry !== undefined && expiry <= Date.now()) throw new StatusProblem(`status list ${url} has expired`);
   const found = await checkAnchor(url, list, local, deps);
   return { list, anchored: found };
+}
+
+/**
+ * A Bitstring Status List credential served as JSON with a Data Integrity proof (VC Bitstring Status List §3.1 lets
+ * it be secured either way): its issuer must be the credential's, its verification method one of the issuer's keys,
+ * its proof must verify; then it is read as a JWT list's payload is.
+ */
+async function loadDataIntegrityList(
+  url: string,
+  body: string,
+  digest: string,
+  issuer: string,
+  expectedTyp: string,
+  deps: StatusCheckDeps,
+): Promise<{ list: VerifiedList; anchored: boolean | undefined }> {
+  if (expectedTyp !== 'vc+jwt') throw new StatusProblem('a token status list is a JWT');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new StatusProblem('the status list is neither a JWT nor a JSON credential');
+  const document = parsed as Record<string, unknown>;
+  const proof = document['proof'] as Record<string, unknown> | undefined;
+  const method = typeof proof?.['verificationMethod'] === 'string' ? proof['verificationMethod'] : undefined;
+  if (issuerIdOf(document['issuer']) !== issuer || !method || method.split('#')[0] !== issuer)
+    throw new StatusProblem('the status list is not signed by the credential issuer');
+  if (![document['type']].flat().includes('BitstringStatusListCredential'))
+    throw new StatusProblem('the status list is not a BitstringStatusListCredential');
+  const key = await deps.issuerKey(method, issuer);
+  if ('reason' in key) throw new StatusProblem(`status list key: ${key.reason}`);
+  let list: VerifiedList | undefined = deps.memo?.get(url, digest, issuer, method, key.jwk);
+  if (!list) {
+    if (!deps.verifyDataIntegrity) throw new StatusProblem('Data Integrity status lists are not read here');
+    const outcome = await deps.verifyDataIntegrity(document);
+    if (!outcome.verified) throw new StatusProblem(`status list proof: ${outcome.problem ?? 'it does not verify'}`);
+    list = { digest, issuer, kid: method, jwk: key.jwk, payload: document, servedBytes: body.length };
+    deps.memo?.set(url, list);
+  }
+  const expiry = listExpiry(list.payload);
+  if (expiry !== undefined && expiry <= Date.now()) throw new StatusProblem(`status list ${url} has expired`);
+  return { list, anchored: await checkAnchor(url, list, undefined, deps) };
 }
 
 /** Whether the list's version is anchored (undefined when anchors are not checked); throws when it may not be used. */

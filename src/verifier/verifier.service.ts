@@ -11,6 +11,7 @@ import { fetchDidWebDocument, type DidWebOptions } from './did-web.js';
 import {
   Catalogue,
   CHAIN_REGISTRY,
+  createDocumentLoader,
   didAnchorFor,
   findVerificationMethod,
   hasAssertionKey,
@@ -21,6 +22,7 @@ import {
   trustX5c,
   verificationMethodJwk,
   verifyCredential,
+  verifyCredentialProof,
   verifyCredentialDocument,
   verifyPresentation,
   verifyPresentationDocument,
@@ -199,6 +201,7 @@ export class VerifierService {
             ? (url, version) => this.onChain('status list anchor', () => this.anchor(url, version))
             : undefined,
           anchorPublisher: (did) => this.anchorPublisher(did),
+          verifyDataIntegrity: (document) => this.verifyDataIntegrityList(document),
         }),
       trustAnchor: (issuer, x5c) => this.trustAnchor(issuer, x5c),
       resolveDid: (did) => this.resolveDid(did),
@@ -313,6 +316,25 @@ export class VerifierService {
     }
     if (this.statusMaxAgeMs > 0) this.latestVersions.set(url, read.latestVersion);
     return { digest, latestVersion: read.latestVersion, publisher: read.publisher };
+  }
+
+  /**
+   * A Data Integrity status list's proof, keys from the same DID resolution as credentials'; a DID that could not be
+   * resolved (chain or host down) is an outage, not a bad proof.
+   */
+  private async verifyDataIntegrityList(document: Record<string, unknown>): Promise<{ verified: boolean; problem?: string }> {
+    let outage: unknown;
+    const loader = createDocumentLoader(async (did) => {
+      try {
+        return await this.resolveDid(did);
+      } catch (error) {
+        outage = error;
+        return undefined;
+      }
+    });
+    const outcome = await verifyCredentialProof(document, loader, { now: new Date() });
+    if (outage) throw outage;
+    return outcome;
   }
 
   /** The account a list issuer anchors with: a did:ethr's own address; an agency's did:key anchors as its did:ethr. */
