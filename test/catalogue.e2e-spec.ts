@@ -304,6 +304,20 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     return result.verified as boolean;
   };
 
+  /** Revokes a credential by its record id, publishes, and waits until our verifier refuses it (the answer). */
+  const revokedAndRefused = async (credentialId: string, credential: unknown) => {
+    const revoked = await app.call('POST', `/credentials/${credentialId}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'issued in error' },
+    });
+    expect(revoked.status).toBe(200);
+    await app.app.get(StatusService).publishPending();
+    return eventually(async () => {
+      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+      return reply.status === 400 ? reply : undefined;
+    });
+  };
+
   /**
    * @digitalbazaar/vc as the W3C Data Integrity suites run it: did:key only, the issuer must be the key's controller,
    * and the Bitstring Status List library fetches each list, checks its proof and that its issuer is the credential's.
@@ -485,17 +499,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const ours = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
     expect(ours.status).toBe(200);
     expect(ours.body.checks).toContainEqual(expect.objectContaining({ check: 'issuer_authorised', passed: true }));
-    const id = String(credential.id).slice('urn:uuid:'.length);
-    const revoked = await app.call('POST', `/credentials/${id}/status`, {
-      token: apiKey,
-      body: { action: 'revoke', reason: 'issued in error' },
-    });
-    expect(revoked.status).toBe(200);
-    await app.app.get(StatusService).publishPending();
-    const after = await eventually(async () => {
-      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
-      return reply.status === 400 ? reply : undefined;
-    });
+    const after = await revokedAndRefused(String(credential.id).slice('urn:uuid:'.length), credential);
     expect(after.body.checks).toContainEqual(
       expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
     );
@@ -574,16 +578,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
 
     // Revoked: both read the bit from the list we publish.
     // The submitted id is the credential's; the service's record has an id of its own.
-    const revoked = await app.call('POST', `/credentials/${issued.body.credentialId}/status`, {
-      token: apiKey,
-      body: { action: 'revoke', reason: 'issued in error' },
-    });
-    expect(revoked.status).toBe(200);
-    await app.app.get(StatusService).publishPending();
-    const after = await eventually(async () => {
-      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
-      return reply.status === 400 ? reply : undefined;
-    });
+    const after = await revokedAndRefused(issued.body.credentialId, credential);
     expect(after.body.checks).toContainEqual(expect.objectContaining({ check: 'status', passed: false }));
     expect(await statusBitsAsW3cSuites(credential)).toEqual({ revocation: true, suspension: false });
 
