@@ -354,6 +354,25 @@ describe('lists from other issuers, read as their specifications write them', ()
     });
   });
 
+  it('reads revocation and suspension entries only: a set bit of another purpose (refresh) does not fail the credential', async () => {
+    const refresh = await bitstringList({
+      payload: {
+        credentialSubject: {
+          type: 'BitstringStatusList',
+          statusPurpose: 'refresh',
+          encodedList: encodeBitstring(LIST_SIZE, [7]),
+        },
+      },
+    });
+    const fetched: string[] = [];
+    const deps = { ...served(refresh), fetchList: async (url: string) => (fetched.push(url), refresh) };
+    expect(await checkCredentialStatus(entry('7', { statusPurpose: 'refresh' }), 'jwt_vc_json', ISSUER, deps)).toEqual({
+      passed: true,
+      state: 'valid',
+    });
+    expect(fetched).toEqual([]);
+  });
+
   it('refuses an index that is no base-10 string, a statusSize it cannot read, and a list below the minimum length', async () => {
     const jwt = await bitstringList();
     for (const [index, extra] of [

@@ -280,6 +280,8 @@ export async function checkCredentialStatus(
     for (const entry of entries) {
       if (entry['type'] !== 'BitstringStatusListEntry')
         return { passed: false, state: 'unknown', reason: `unsupported status type ${String(entry['type'])}` };
+      // Only these two say whether the credential may be relied on; a set `refresh` bit, say, only offers a newer one.
+      if (entry['statusPurpose'] !== 'revocation' && entry['statusPurpose'] !== 'suspension') continue;
       const url = String(entry['statusListCredential']);
       // Bitstring Status List §2.1: a base-10 integer expressed as a string.
       const rawIndex = entry['statusListIndex'];
