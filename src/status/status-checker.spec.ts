@@ -124,20 +124,48 @@ describe('status list anchors: a version not older than the newest anchored one 
     });
   });
 
-  it("does not compare a list with anchors when its issuer anchors nothing on this chain (a trust anchor's)", async () => {
-    // Another issuer's list carries no `version` (ours do, for the anchors); an anchor read would refuse it.
+  it("reads a list nobody anchors without a version (a trust anchor's); one anchored under its URL must carry one", async () => {
+    // Another issuer's list carries no `version` (ours do, for the anchors).
     const withoutVersion = await list(1, true, { version: undefined });
     expect(JSON.parse(Buffer.from(withoutVersion.split('.')[1]!, 'base64url').toString())).not.toHaveProperty('version');
-    const d = {
-      ...deps(withoutVersion, async () => ({ digest: 'f'.repeat(64), latestVersion: 9, publisher: `0x${'2'.repeat(40)}` })),
+    const NO_ONE = `0x${'0'.repeat(40)}`;
+    const foreign = (anchor: { digest: string; latestVersion: number; publisher: string }) => ({
+      ...deps(withoutVersion, async () => anchor),
       anchorPublisher: async () => undefined,
-    };
-    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, d)).toEqual({
+    });
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, foreign({ digest: '', latestVersion: 0, publisher: NO_ONE })),
+    ).toEqual({
       passed: false,
       state: 'revoked',
       reason: 'the credential is revoked',
     });
-    expect(d.anchorCalls).toBe(0);
+    // Its URL anchored by someone (this very issuer's list, when the verifier does not know which account it anchors
+    // with, e.g. an agency's did:key configured as a trust anchor elsewhere): no version, no way to tell a replay.
+    const anchoredUrl = foreign({ digest: '', latestVersion: 3, publisher: `0x${'2'.repeat(40)}` });
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, anchoredUrl)).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list carries no version to compare with its anchor',
+    });
+    // An issuer of this chain must version its lists even before their first anchor.
+    const chainIssuer = {
+      ...deps(withoutVersion, async () => ({ digest: '', latestVersion: 0, publisher: NO_ONE })),
+      anchorPublisher: async () => ISSUER.split(':').pop(),
+    };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, chainIssuer)).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list carries no version to compare with its anchor',
+    });
+    // A versioned list of an issuer we cannot place is still held to the anchors of its URL.
+    const v2 = await list(2, false);
+    const older = {
+      ...deps(v2, async () => ({ digest: '', latestVersion: 3, publisher: `0x${'2'.repeat(40)}` })),
+      anchorPublisher: async () => undefined,
+    };
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, older)).toMatchObject({
+      state: 'unknown',
+      reason: expect.stringContaining('version 3 is anchored'),
+    });
   });
 
   it('refuses an anchored version whose served bytes differ from the anchor', async () => {
@@ -371,6 +399,62 @@ describe('lists from other issuers, read as their specifications write them', ()
       state: 'valid',
     });
     expect(fetched).toEqual([]);
+  });
+
+  it('reads a list served as JSON with a Data Integrity proof: its issuer and key checked, its proof verified once per version', async () => {
+    const document = (edit: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        id: BITSTRING_URL,
+        type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+        issuer: { id: ISSUER },
+        credentialSubject: {
+          type: 'BitstringStatusList',
+          statusPurpose: 'revocation',
+          encodedList: encodeBitstring(LIST_SIZE, [7]),
+        },
+        proof: {
+          type: 'DataIntegrityProof',
+          cryptosuite: 'ecdsa-rdfc-2019',
+          verificationMethod: KID,
+          proofPurpose: 'assertionMethod',
+          proofValue: 'z1',
+        },
+        ...edit,
+      });
+    const proofChecks: unknown[] = [];
+    const jsonDeps = (body: string, verified = true): StatusCheckDeps => ({
+      ...served(body),
+      verifyDataIntegrity: async (doc) => (
+        proofChecks.push(doc),
+        verified ? { verified } : { verified, problem: 'bad signature' }
+      ),
+      memo: new StatusListMemo(),
+    });
+    const good = jsonDeps(document());
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, good)).toMatchObject({ state: 'revoked' });
+    expect(await checkCredentialStatus(entry('8'), 'jwt_vc_json', ISSUER, good)).toMatchObject({ state: 'valid' });
+    expect(proofChecks).toHaveLength(1);
+    const reason = async (
+      body: string,
+      deps: StatusCheckDeps = jsonDeps(body),
+      format: 'jwt_vc_json' | 'dc+sd-jwt' = 'jwt_vc_json',
+    ) => (await checkCredentialStatus(format === 'dc+sd-jwt' ? status : entry('7'), format, ISSUER, deps)).reason;
+    expect(await reason(document(), jsonDeps(document(), false))).toBe('status list proof: bad signature');
+    expect(await reason(document(), served(document()))).toBe('Data Integrity status lists are not read here');
+    expect(await reason(document({ issuer: 'did:example:other' }))).toBe(
+      'the status list is not signed by the credential issuer',
+    );
+    expect(await reason(document({ proof: { verificationMethod: 'did:example:other#key-1' } }))).toBe(
+      'the status list is not signed by the credential issuer',
+    );
+    expect(await reason(document({ type: ['VerifiableCredential'] }))).toBe(
+      'the status list is not a BitstringStatusListCredential',
+    );
+    expect(await reason(document(), jsonDeps(document()), 'dc+sd-jwt')).toBe('a token status list is a JWT');
+    expect(await reason(document().replace('{', '{"id":"x",'))).toBe('the status list repeats the member id');
+    expect(await reason(document({ deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) }))).toMatch(/out of bounds/);
+    expect(await reason('{not json')).toBe('the status list is neither a JWT nor a JSON credential');
   });
 
   it('refuses an index that is no base-10 string, a statusSize it cannot read, and a list below the minimum length', async () => {

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import { hash } from 'node:crypto';
-import { base64urlText, isDatabaseConnectivityError, merged } from '../common/index.js';
+import { base64urlText, duplicateJsonMember, isDatabaseConnectivityError, jsonBoundsProblem, merged } from '../common/index.js';
 import {
   decodeJws,
   issuerIdOf,
@@ -152,6 +152,9 @@ async function loadDataIntegrityList(
   deps: StatusCheckDeps,
 ): Promise<{ list: VerifiedList; anchored: boolean | undefined }> {
   if (expectedTyp !== 'vc+jwt') throw new StatusProblem('a token status list is a JWT');
+  // The bounds a JWT list's payload gets (decodeJws), before anything walks it or a key is resolved for it.
+  const duplicate = duplicateJsonMember(body);
+  if (duplicate !== undefined) throw new StatusProblem(`the status list repeats the member ${duplicate.slice(0, 40)}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -160,6 +163,8 @@ async function loadDataIntegrityList(
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new StatusProblem('the status list is neither a JWT nor a JSON credential');
+  const bounds = jsonBoundsProblem(parsed);
+  if (bounds) throw new StatusProblem(`the status list is out of bounds: ${bounds}`);
   const document = parsed as Record<string, unknown>;
   const proof = document['proof'] as Record<string, unknown> | undefined;
   const method = typeof proof?.['verificationMethod'] === 'string' ? proof['verificationMethod'] : undefined;
@@ -182,7 +187,15 @@ async function loadDataIntegrityList(
   return { list, anchored: await checkAnchor(url, list, undefined, deps) };
 }
 
-/** Whether the list's version is anchored (undefined when anchors are not checked); throws when it may not be used. */
+const NO_ONE = /^0x0{40}$/i;
+
+/**
+ * Whether the list's version is anchored (undefined when anchors are not checked or the list is nobody's on chain);
+ * throws when it may not be used. What the chain holds for the URL decides, not who the issuer is: a list URL someone
+ * anchors must carry a version that is not older than the newest anchored one (else an old list, or a form of it
+ * without a version, could be replayed to hide revocations), and its anchors must be its issuer's where we know the
+ * account the issuer anchors with. Lists of issuers of this chain must carry a version even before their first anchor.
+ */
 async function checkAnchor(
   url: string,
   list: VerifiedList,
@@ -190,34 +203,31 @@ async function checkAnchor(
   deps: StatusCheckDeps,
 ): Promise<boolean | undefined> {
   if (!deps.anchor) return undefined;
-  let expectedPublisher: string | undefined;
-  if (deps.anchorPublisher) {
-    expectedPublisher = await deps.anchorPublisher(list.issuer);
-    // Not an issuer of this chain: its lists carry no version of ours and are anchored nowhere we read.
-    if (expectedPublisher === undefined) return undefined;
-  }
-  const version = list.payload['version'];
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)
-    throw new StatusProblem('the status list carries no version to compare with its anchor');
+  const raw = list.payload['version'];
+  const version = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1 ? raw : undefined;
+  const noVersion = () => new StatusProblem('the status list carries no version to compare with its anchor');
   // Our own newest version whose anchor is still queued: anchors are mined in version order, so nothing
   // newer can be anchored; no need to ask the chain (which may be the very thing that is down).
-  if (local && !local.anchorMined) return false;
+  if (local && !local.anchorMined && version !== undefined) return false;
+  const expectedPublisher = await deps.anchorPublisher?.(list.issuer);
+  if (version === undefined && (expectedPublisher !== undefined || !deps.anchorPublisher)) throw noVersion();
   let anchored: { digest: string; latestVersion: number; publisher?: string };
   try {
-    anchored = await deps.anchor(url, version);
+    anchored = await deps.anchor(url, version ?? 0);
   } catch (error) {
     // Our own list, read from our own database, stays usable while the chain cannot be read.
     if (local) return false;
     throw error;
   }
-  const publisher = anchored.publisher;
-  if (
-    publisher &&
-    !/^0x0{40}$/i.test(publisher) &&
-    expectedPublisher &&
-    publisher.toLowerCase() !== expectedPublisher.toLowerCase()
-  )
+  const publisher = anchored.publisher && !NO_ONE.test(anchored.publisher) ? anchored.publisher : undefined;
+  if (publisher === undefined && anchored.latestVersion === 0) {
+    // Nothing anchored under this URL: an issuer of this chain's first anchor is on its way; anyone else's list
+    // is anchored nowhere.
+    return expectedPublisher === undefined ? undefined : false;
+  }
+  if (publisher && expectedPublisher && publisher.toLowerCase() !== expectedPublisher.toLowerCase())
     throw new StatusProblem(`status list ${url} is anchored on chain by ${publisher}, not by its issuer`);
+  if (version === undefined) throw noVersion();
   if (anchored.latestVersion > version) {
     throw new StatusProblem(
       `the served status list is version ${version} but version ${anchored.latestVersion} is anchored on chain`,

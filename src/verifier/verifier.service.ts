@@ -303,7 +303,9 @@ export class VerifierService {
     let digest = this.anchoredDigests.get(digestKey);
     const latest = this.latestVersions.get(url);
     const publisher = this.anchorPublishers.get(url);
-    if (digest !== undefined && latest !== undefined) return { digest, latestVersion: latest, publisher };
+    // All three or a read: a publisher forgotten (its map cleared) must not skip the comparison with the issuer.
+    if (digest !== undefined && latest !== undefined && publisher !== undefined)
+      return { digest, latestVersion: latest, publisher };
     const read = await this.anchorReads.run(digestKey, () => this.anchors.anchorOf(url, version));
     digest = read.digest;
     if (digest) {
@@ -332,7 +334,7 @@ export class VerifierService {
         return undefined;
       }
     });
-    const outcome = await verifyCredentialProof(document, loader, { now: new Date() });
+    const outcome = await verifyCredentialProof(document, loader, { now: new Date(this.nowSeconds() * 1000) });
     if (outage) throw outage;
     return outcome;
   }
