@@ -671,6 +671,20 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
       'issuanceDate.invalid',
       'expirationDate.invalid',
     ]);
+    // Malformed 1.1 members are the caller's mistake: a 400 naming them, never a 500.
+    for (const odd of [
+      { issuanceDate: 20240101 },
+      { expirationDate: {} },
+      { '@context': [V1, 42] },
+      { credentialStatus: [1] },
+      { issuer: { id: agency.didKey, name: 5 } },
+      { credentialSubject: [] },
+      { type: 'VerifiableCredential', refreshService: { type: 'ManualRefreshService2018' } },
+    ]) {
+      const refused = await issue({ ...submitted, ...odd }, { type: 'DataIntegrityProof' });
+      expect([refused.status, Object.keys(odd)]).toEqual([400, Object.keys(odd)]);
+      expect(refused.body.violations.length).toBeGreaterThan(0);
+    }
     const mixed = await issue({ ...submitted, '@context': [V1, V2] });
     expect(mixed.status).toBe(400);
     expect(mixed.body.violations).toContainEqual(
