@@ -1,48 +1,7 @@
+// @peculiar/x509 resolves its services through tsyringe, which needs the reflect polyfill loaded first.
+import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-
-// Minimal DER writer for one thing: a self-signed X.509 v3 certificate with a subjectAltName, signed
-// ECDSA P-256/SHA-256. node:crypto parses certificates (X509Certificate) but cannot issue them.
-
-function length(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let rest = n; rest > 0; rest >>= 8) bytes.unshift(rest & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-const tlv = (tag: number, ...content: Buffer[]) => {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), length(body.length), body]);
-};
-const sequence = (...items: Buffer[]) => tlv(0x30, ...items);
-const set = (...items: Buffer[]) => tlv(0x31, ...items);
-
-function integer(value: Buffer): Buffer {
-  let bytes = value;
-  while (bytes.length > 1 && bytes[0] === 0 && bytes[1]! < 0x80) bytes = bytes.subarray(1);
-  return tlv(0x02, bytes[0]! >= 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
-}
-
-function oid(dotted: string): Buffer {
-  const [first, second, ...rest] = dotted.split('.').map(Number);
-  const out = [first! * 40 + second!];
-  for (const arc of rest) {
-    const chunk = [arc & 0x7f];
-    for (let v = arc >> 7; v > 0; v >>= 7) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-
-const utf8 = (text: string) => tlv(0x0c, Buffer.from(text, 'utf8'));
-const utcTime = (date: Date) => tlv(0x17, Buffer.from(date.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'));
-const ECDSA_WITH_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
-
-/** IEEE P1363 r||s (what JWS uses) to the DER ECDSA-Sig-Value X.509 needs. */
-export function p1363ToDer(signature: Uint8Array): Buffer {
-  const half = signature.length / 2;
-  return sequence(integer(Buffer.from(signature.subarray(0, half))), integer(Buffer.from(signature.subarray(half))));
-}
+import { Name, SubjectAlternativeNameExtension, X509CertificateGenerator } from '@peculiar/x509';
 
 export interface CertificateRequest {
   commonName: string;
@@ -52,26 +11,51 @@ export interface CertificateRequest {
   spki: Buffer;
 }
 
-/** Builds the certificate; `sign` returns an ECDSA P-256 signature (r||s) over the TBS bytes. */
+type CreateParams = Parameters<typeof X509CertificateGenerator.create>[0];
+type WebCrypto = NonNullable<Parameters<typeof X509CertificateGenerator.create>[1]>;
+
+/** ECDSA P-256 with SHA-256, as WebCrypto names it: what the certificate is signed with. */
+const ES256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/**
+ * A self-signed X.509 v3 certificate with a subjectAltName of DNS names, built by @peculiar/x509. The private key
+ * stays in src/keys: `sign` returns an ECDSA P-256 signature (r||s, as WebCrypto's) over the TBS bytes, and it is
+ * the only WebCrypto call the generator makes (given the serial number, it draws no random bytes of its own).
+ */
 export async function selfSignedCertificate(
   request: CertificateRequest,
   sign: (tbs: Buffer) => Promise<Uint8Array>,
 ): Promise<Buffer> {
-  const name = sequence(set(sequence(oid('2.5.4.3'), utf8(request.commonName))));
+  const keyStore = {
+    subtle: {
+      sign: async (_algorithm: unknown, _key: unknown, data: ArrayBuffer | ArrayBufferView) => {
+        const bytes = ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+        const signature = await sign(bytes);
+        return signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength);
+      },
+    },
+  } as unknown as WebCrypto;
+  // The common name as a UTF8String taken verbatim: a plain JSON or text name would parse quotes, escapes and a
+  // leading '#' (hex) in it, and a relying party's display name is anyone's text.
+  const name = new Name([{ CN: [{ utf8String: request.commonName }] }]);
   const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(notBefore.getTime() + request.validityDays * 86_400_000);
-  const subjectAltName = sequence(...request.dnsNames.map((dns) => tlv(0x82, Buffer.from(dns, 'ascii'))));
-  const extensions = tlv(0xa3, sequence(sequence(oid('2.5.29.17'), tlv(0x04, subjectAltName))));
-  const tbs = sequence(
-    tlv(0xa0, integer(Buffer.from([2]))),
-    integer(Buffer.concat([Buffer.from([0x01]), randomBytes(15)])),
-    ECDSA_WITH_SHA256,
-    name,
-    sequence(utcTime(notBefore), utcTime(notAfter)),
-    name,
-    request.spki,
-    extensions,
+  const certificate = await X509CertificateGenerator.create(
+    {
+      // Positive (first byte 0x01) and 128 bits of randomness, as RFC 5280 §4.1.2.2 asks of CAs.
+      serialNumber: `01${randomBytes(15).toString('hex')}`,
+      subject: name,
+      issuer: name,
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + request.validityDays * 86_400_000),
+      publicKey: request.spki,
+      signingKey: { algorithm: { name: ES256.name, namedCurve: ES256.namedCurve } } as Extract<
+        CreateParams,
+        { signingKey: unknown }
+      >['signingKey'],
+      signingAlgorithm: ES256,
+      extensions: [new SubjectAlternativeNameExtension(request.dnsNames.map((value) => ({ type: 'dns' as const, value })))],
+    },
+    keyStore,
   );
-  const signature = p1363ToDer(await sign(tbs));
-  return sequence(tbs, ECDSA_WITH_SHA256, tlv(0x03, Buffer.from([0]), signature));
+  return Buffer.from(certificate.rawData);
 }
