@@ -255,6 +255,21 @@ describe('checkIssueInput and buildCredentialDocument: VCDM 1.1 documents', () =
     expect(asked(VALID, '1.1').violations.map((v) => `${v.path} ${v.code}`)).toEqual(['options.dataModel dataModel.mismatch']);
     const shorthand = asked({ type: 'DrivingLicenceCredential', credentialSubject: LICENCE }, '1.1').input!;
     expect(shorthand).toMatchObject({ dataModel: '1.1', document: { '@context': [V1], issuer: AGENCY } });
+    // The shorthand's validity, named as 2.0 names it, becomes 1.1's dates (it was silently dropped otherwise).
+    const dated = asked(
+      {
+        type: 'DrivingLicenceCredential',
+        credentialSubject: LICENCE,
+        validFrom: '2026-01-01T00:00:00Z',
+        validUntil: '2027-01-01T00:00:00Z',
+      },
+      '1.1',
+    ).input!.document;
+    expect(dated).toMatchObject({ issuanceDate: '2026-01-01T00:00:00Z', expirationDate: '2027-01-01T00:00:00Z' });
+    expect(dated).not.toHaveProperty('validFrom');
+    // An SD-JWT VC has no data model to choose: a 1.1 request with a 2.0 document is not refused for it.
+    const sdJwt = checkIssueInput(VALID, { agencyDid: AGENCY, catalogue, format: 'dc+sd-jwt', dataModel: '1.1' });
+    expect(sdJwt.violations.map((v) => v.code)).not.toContain('dataModel.mismatch');
   });
 
   it('dates a 1.1 document with issuanceDate and expirationDate, and adds the status list context for its entries', () => {

@@ -89,7 +89,14 @@ export function checkIssueInput(
     // The issuer dates a VCDM 1.1 credential that comes without its issuanceDate, as it does a 2.0 one's validFrom.
     .filter((violation) => violation.rule !== 'issuanceDate.required')
     .map((violation) => ({ path: at(violation.path), code: violation.rule, message: violation.message }));
-  if (context.dataModel && context.dataModel !== dataModel && !violations.some((v) => v.path.startsWith('credential.@context')))
+  // The model decides the secured form of a JWT or Data Integrity credential; an SD-JWT VC has none to choose.
+  const modelMatters = context.format !== 'dc+sd-jwt';
+  if (
+    modelMatters &&
+    context.dataModel &&
+    context.dataModel !== dataModel &&
+    !violations.some((v) => v.path.startsWith('credential.@context'))
+  )
     violations.push({
       path: 'options.dataModel',
       code: 'dataModel.mismatch',
@@ -177,10 +184,20 @@ const isShorthand = (credential: Json): boolean => !('@context' in credential) &
 function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: boolean, model: DataModel): Json {
   const types = Array.isArray(credential['type']) ? credential['type'] : [credential['type']];
   const base = model === '1.1' ? VCDM11_CONTEXT : VCDM2_CONTEXT;
+  // The shorthand names its validity as 2.0 does whatever the model asked for; 1.1 calls it issuanceDate/expirationDate.
+  const { validFrom, validUntil, ...rest } = credential;
+  const dates =
+    model === '1.1'
+      ? {
+          ...(validFrom !== undefined ? { issuanceDate: validFrom } : {}),
+          ...(validUntil !== undefined ? { expirationDate: validUntil } : {}),
+        }
+      : { ...(validFrom !== undefined ? { validFrom } : {}), ...(validUntil !== undefined ? { validUntil } : {}) };
   return {
     // Catalogue claims are plain JSON names; under Data Integrity they need terms (JSON-LD safe mode).
     '@context': dataIntegrity ? [base, UNDEFINED_TERMS_CONTEXT] : [base],
-    ...credential,
+    ...rest,
+    ...dates,
     type: types.includes('VerifiableCredential') ? credential['type'] : ['VerifiableCredential', ...types],
     issuer: agencyDid,
   };

@@ -213,7 +213,13 @@ export class Checks {
   }
 }
 
-export const isoSeconds = (value: number | undefined) => (value === undefined ? undefined : new Date(value * 1000).toISOString());
+/** A NumericDate as an ISO date-time; one past what Date can hold (±8.64e12 s, e.g. a signed `nbf` of 1e15) as its number. */
+export const isoSeconds = (value: number | undefined) =>
+  value === undefined
+    ? undefined
+    : Number.isFinite(value) && Math.abs(value) <= 8.64e12
+      ? new Date(value * 1000).toISOString()
+      : `${value} (seconds since 1970)`;
 
 /** The data_model check's reason: the first violations, with their paths. */
 export const violationsReason = (violations: VcdmViolation[]) =>

@@ -32,34 +32,34 @@ export * from './verify-common.js';
 const SD_JWT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 
 /** VC-JOSE-COSE §3.1.2: when `iss` is present it must name the credential's issuer. */
+/** A JWT NumericDate as a dateTime; undefined for anything Date cannot hold (±8.64e15 ms). */
 const isoOfSeconds = (value: unknown) =>
-  typeof value === 'number' && Number.isFinite(value)
+  typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e12
     ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
     : undefined;
 
 /**
- * The credential a VCDM 1.1 JWT stands for (§6.3.1 decoding): its `vc` claim with `iss`, `jti`, `nbf` and `exp` as
- * issuer, id, issuanceDate and expirationDate where the claim has none; a registered claim that contradicts the
- * member it stands for is named.
+ * The credential a VCDM 1.1 JWT stands for, decoded as §6.3.1 says: `iss` is its issuer, `nbf` its issuanceDate,
+ * `exp` its expirationDate, `sub` its subject's id and `jti` (when a URI) its id, whatever the `vc` claim holds for
+ * them (the registered claims are what was signed for; wallets leave placeholders in `vc`). A JWT with neither
+ * `nbf` nor an issuanceDate is dated by `iat`, or not at all (its validity is checked from the claims).
  */
-function vc11Document(payload: Record<string, unknown>): { document: Record<string, unknown>; mismatch?: string } {
+function vc11Document(payload: Record<string, unknown>): Record<string, unknown> {
   const vc = payload['vc'] as Record<string, unknown>;
-  const standIns: [claim: string, member: string, value: unknown][] = [
-    ['iss', 'issuer', payload['iss']],
-    ['jti', 'id', payload['jti']],
-    ['nbf', 'issuanceDate', isoOfSeconds(payload['nbf'] ?? payload['iat'])],
-    ['exp', 'expirationDate', isoOfSeconds(payload['exp'])],
-  ];
   const document: Record<string, unknown> = { ...vc };
-  for (const [claim, member, value] of standIns) {
-    if (value === undefined) continue;
-    if (!(member in vc)) document[member] = value;
-    else if (claim === 'iss' || claim === 'jti') {
-      const given = claim === 'iss' ? issuerIdOf(vc[member]) : vc[member];
-      if (given !== value) return { document, mismatch: claim };
-    }
-  }
-  return { document };
+  if (payload['iss'] !== undefined) document['issuer'] = payload['iss'];
+  if (isUrl(payload['jti'])) document['id'] = payload['jti'];
+  const issued = isoOfSeconds(payload['nbf']) ?? (vc['issuanceDate'] === undefined ? isoOfSeconds(payload['iat']) : undefined);
+  if (issued !== undefined) document['issuanceDate'] = issued;
+  const expires = isoOfSeconds(payload['exp']);
+  if (expires !== undefined) document['expirationDate'] = expires;
+  const subject = vc['credentialSubject'];
+  if (
+    typeof payload['sub'] === 'string' &&
+    (subject === undefined || (typeof subject === 'object' && subject !== null && !Array.isArray(subject)))
+  )
+    document['credentialSubject'] = { ...(subject as Record<string, unknown> | undefined), id: payload['sub'] };
+  return document;
 }
 
 function issMismatch(payload: Record<string, unknown>): boolean {
@@ -118,9 +118,10 @@ export async function verifyCredential(
     checks.pass('data_model', 'VCDM 2.0');
   } else if (read?.dataModel === '1.1' && dataModelOf(jws.payload['vc']) === '1.1') {
     // VCDM 1.1 §6.3.1: the registered claims stand for the members they replace; where both are given they agree.
-    const { document, mismatch } = vc11Document(jws.payload);
-    if (mismatch) return checks.fail('data_model', `${mismatch} does not match the vc claim`);
-    const violations = validateCredential(document, { models: ['1.1'] });
+    const violations = validateCredential(vc11Document(jws.payload), { models: ['1.1'] }).filter(
+      // Undated is not malformed here: the validity check reads the claims (nbf, iat, exp) as it always did.
+      (violation) => violation.rule !== 'issuanceDate.required',
+    );
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     checks.pass('data_model', 'VCDM 1.1');
   } else if (vcdmSdJwt) {

@@ -399,6 +399,11 @@ describe('lists from other issuers, read as their specifications write them', ()
       state: 'valid',
     });
     expect(fetched).toEqual([]);
+    // A missing or unknown purpose is no refresh: it must still match its list's (revocation here), as before.
+    for (const purpose of [undefined, 'revocaton'])
+      expect(
+        await checkCredentialStatus(entry('7', { statusPurpose: purpose }), 'jwt_vc_json', ISSUER, served(await bitstringList())),
+      ).toMatchObject({ passed: false, state: 'unknown', reason: 'the status list purpose does not match the entry' });
   });
 
   it('reads a list served as JSON with a Data Integrity proof: its issuer and key checked, its proof verified once per version', async () => {

@@ -290,8 +290,9 @@ export async function checkCredentialStatus(
     for (const entry of entries) {
       if (entry['type'] !== 'BitstringStatusListEntry')
         return { passed: false, state: 'unknown', reason: `unsupported status type ${String(entry['type'])}` };
-      // Only these two say whether the credential may be relied on; a set `refresh` bit, say, only offers a newer one.
-      if (entry['statusPurpose'] !== 'revocation' && entry['statusPurpose'] !== 'suspension') continue;
+      // A set `refresh` bit only offers a newer credential, a `message` is read with statusSize > 1 (refused below):
+      // neither says whether this one may be relied on. Any other purpose must match its list's, as before.
+      if (entry['statusPurpose'] === 'refresh' || entry['statusPurpose'] === 'message') continue;
       const url = String(entry['statusListCredential']);
       // Bitstring Status List §2.1: a base-10 integer expressed as a string.
       const rawIndex = entry['statusListIndex'];
