@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import 'reflect-metadata';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import * as vc from '@digitalbazaar/vc';
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
@@ -14,12 +15,59 @@ import {
   secureWithEcdsaRdfc2019,
   signJws,
 } from '../src/credentials/index.js';
-import { encodeBitstring, LIST_SIZE } from '../src/status/index.js';
+import { encodeBitstring, encodeTokenList, LIST_SIZE } from '../src/status/index.js';
+import { TOKEN_STATUS } from '../src/status/lists.js';
+import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { digest } from '@sd-jwt/crypto-nodejs';
+import * as X509 from '@peculiar/x509';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { testPort } from './support/ports.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const V2 = 'https://www.w3.org/ns/credentials/v2';
+
+/** A root CA and a leaf naming `issuer` (SAN URI), ECDSA P-256, made with @peculiar/x509. */
+async function x509Chain(issuer: string) {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const subtle = webcrypto.subtle;
+  const rootKeys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leafKeys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 86_400_000);
+  X509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof X509.cryptoProvider.set>[0]);
+  const root = await X509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=Test PID Root',
+    notBefore,
+    notAfter,
+    keys: rootKeys as unknown as Parameters<typeof X509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    signingAlgorithm: algorithm,
+    extensions: [
+      new X509.BasicConstraintsExtension(true, 0, true),
+      new X509.KeyUsagesExtension(X509.KeyUsageFlags.keyCertSign, true),
+    ],
+  });
+  const leaf = await X509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: 'CN=PID Issuer',
+    issuer: root.subject,
+    notBefore,
+    notAfter,
+    publicKey: leafKeys.publicKey as never,
+    signingKey: rootKeys.privateKey as never,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new X509.SubjectAlternativeNameExtension([{ type: 'url', value: issuer }]),
+      new X509.KeyUsagesExtension(X509.KeyUsageFlags.digitalSignature, true),
+    ],
+  });
+  const leafKey = createPrivateKey({
+    key: Buffer.from(await subtle.exportKey('pkcs8', leafKeys.privateKey)),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return { root, leaf, leafKey };
+}
 type Check = { check: string; passed: boolean; reason?: string; trustedBy?: string };
 const failed = (body: { checks: Check[] }) => body.checks.filter((check) => !check.passed);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -45,6 +93,18 @@ describe('W3C VC-API verification', () => {
   const listIssuerDid = `did:key:${listIssuerMultibase}`;
   const listIssuerRevoked = new Set<number>();
   const anchorRevoked = new Set<number>();
+  // An issuer trusted by its X.509 chain (TRUST_ANCHOR_X509_PEM): an SD-JWT VC with x5c and a Token Status List.
+  const x509Issuer = 'https://pid.issuer.example';
+  let x509: {
+    root: X509.X509Certificate;
+    leaf: X509.X509Certificate;
+    leafKey: ReturnType<typeof generateKeyPairSync>['privateKey'];
+  };
+  const x509Revoked = new Set<number>();
+  const signedByX509Issuer = (header: Record<string, unknown>, payload: Record<string, unknown>) =>
+    signJws({ alg: 'ES256', x5c: [Buffer.from(x509.leaf.rawData).toString('base64')], ...header }, payload, async (input) =>
+      sign('sha256', input, { key: x509.leafKey, dsaEncoding: 'ieee-p1363' }),
+    );
   const signedByListIssuer = (header: Record<string, unknown>, payload: Record<string, unknown>) =>
     signJws({ alg: 'ES256', kid: `${listIssuerDid}#${listIssuerMultibase}`, ...header }, payload, async (input) =>
       sign('sha256', input, { key: listIssuerKey.privateKey, dsaEncoding: 'ieee-p1363' }),
@@ -141,6 +201,18 @@ describe('W3C VC-API verification', () => {
             response.writeHead(200, { 'content-type': 'application/vc+ld+json' }).end(JSON.stringify(list));
           });
       }
+      if (request.url === '/status/x5c') {
+        const uri = `http://127.0.0.1:${webPort}/status/x5c`;
+        const list = encodeTokenList(
+          LIST_SIZE,
+          1,
+          [...x509Revoked].map((index) => [index, TOKEN_STATUS.invalid]),
+        );
+        return void signedByX509Issuer(
+          { typ: 'statuslist+jwt' },
+          { sub: uri, iat: Math.floor(Date.now() / 1000), status_list: list },
+        ).then((jwt) => response.writeHead(200, { 'content-type': 'application/statuslist+jwt' }).end(jwt));
+      }
       if (request.url === '/status/1') {
         // Another issuer's list: no `version` (that member is ours, for the anchors), no anchor on our chain.
         const url = `http://127.0.0.1:${webPort}/status/1`;
@@ -166,7 +238,11 @@ describe('W3C VC-API verification', () => {
       response.writeHead(200, { 'content-type': 'application/did+json' }).end(webDocument);
     });
     await new Promise<void>((resolve) => webHost.listen(webPort, '127.0.0.1', resolve));
-    app = await startTestApp({ TRUST_ANCHOR_DIDS: `${anchorDid},${webDid},${listIssuerDid}` });
+    x509 = await x509Chain(x509Issuer);
+    app = await startTestApp({
+      TRUST_ANCHOR_DIDS: `${anchorDid},${webDid},${listIssuerDid}`,
+      TRUST_ANCHOR_X509_PEM: x509.root.toString('pem'),
+    });
     listUrl = `http://127.0.0.1:${webPort}/status/1`;
     issuer = await createActiveAgency(app, 'w3c-office', 'W3C Office', ['driving-licence']);
   });
@@ -432,6 +508,46 @@ describe('W3C VC-API verification', () => {
     expect(failed(unreadable.body)).toEqual([
       expect.objectContaining({ check: 'status', passed: false, reason: expect.stringContaining('status list proof') }),
     ]);
+  });
+
+  it('verifies an SD-JWT VC of an issuer trusted by its X.509 chain, and its Token Status List signed the same way', async () => {
+    const credential = async (idx: number, certificate = x509.leaf) => {
+      const sdJwt = new SDJwtVcInstance({
+        hasher: digest,
+        signer: async (input: string) =>
+          sign('sha256', Buffer.from(input), { key: x509.leafKey, dsaEncoding: 'ieee-p1363' }).toString('base64url'),
+        signAlg: 'ES256',
+        saltGenerator: async () => randomBytes(16).toString('base64url'),
+      });
+      return sdJwt.issue(
+        {
+          iss: x509Issuer,
+          vct: `${x509Issuer}/pid`,
+          iat: Math.floor(Date.now() / 1000),
+          given_name: 'Erika',
+          status: { status_list: { idx, uri: `${listUrl.replace('/status/1', '/status/x5c')}` } },
+        },
+        { _sd: ['given_name'] },
+        { header: { typ: 'dc+sd-jwt', x5c: [Buffer.from(certificate.rawData).toString('base64')] } },
+      );
+    };
+    const valid = await verify(await credential(3));
+    expect(failed(valid.body)).toEqual([]);
+    expect(valid.body.checks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ check: 'issuer_authorised', passed: true, trustedBy: expect.stringMatching(/^x509:/) }),
+        { check: 'status', passed: true, reason: 'valid' },
+      ]),
+    );
+    x509Revoked.add(4);
+    const revoked = await verify(await credential(4));
+    expect(failed(revoked.body)).toEqual([
+      expect.objectContaining({ check: 'status', passed: false, reason: 'the credential is revoked' }),
+    ]);
+    // A chain to no configured root is not trusted, whatever it signs.
+    const stranger = await x509Chain(x509Issuer);
+    const strangers = await verify(await credential(3, stranger.leaf));
+    expect(strangers.status).toBe(400);
   });
 
   it('refuses with 400 a Data Integrity document whose canonicalisation would cost out of bounds (ADR 35)', async () => {

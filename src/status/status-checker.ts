@@ -43,6 +43,11 @@ export interface StatusCheckDeps {
    * them so): whether it verifies for the `assertionMethod` of its issuer. Without it such lists are refused.
    */
   verifyDataIntegrity?(document: Record<string, unknown>): Promise<{ verified: boolean; problem?: string }>;
+  /**
+   * The leaf key of a status list's `x5c` chain when it leads to a configured X.509 root and names `issuer` (an
+   * issuer trusted by X.509, not a DID); without it such lists are refused.
+   */
+  x5cKey?(x5c: unknown, issuer: string): Promise<{ jwk: JsonWebKey } | { reason: string }>;
   /** Versions already verified (keyed by their digest), so a warm check skips the signature and inflate. */
   memo?: StatusListMemo;
 }
@@ -115,20 +120,33 @@ async function loadList(
   const kid = typeof headerKid === 'string' && headerKid.startsWith('#') ? `${issuer}${headerKid}` : headerKid;
   if (header['typ'] !== expectedTyp)
     throw new StatusProblem(`status list typ is ${String(header['typ'])}, expected ${expectedTyp}`);
-  if (typeof kid !== 'string' || kid.split('#')[0] !== issuer) {
-    throw new StatusProblem('the status list is not signed by the credential issuer');
+  // An issuer trusted by its X.509 chain (x5c) signs its lists with a certificate naming it, as its credentials.
+  const x5c = header['x5c'];
+  let key: { jwk: JsonWebKey } | { reason: string };
+  let keyId: string;
+  if (x5c !== undefined && deps.x5cKey && !issuer.startsWith('did:')) {
+    key = await deps.x5cKey(x5c, issuer);
+    keyId = `x5c:${hash('sha256', JSON.stringify(x5c), 'hex')}`;
+  } else {
+    if (typeof kid !== 'string' || kid.split('#')[0] !== issuer) {
+      throw new StatusProblem('the status list is not signed by the credential issuer');
+    }
+    key = await deps.issuerKey(kid, issuer);
+    keyId = kid;
   }
-  const key = await deps.issuerKey(kid, issuer);
   if ('reason' in key) throw new StatusProblem(`status list key: ${key.reason}`);
-  let list = deps.memo?.get(url, digest, issuer, kid, key.jwk);
+  let list = deps.memo?.get(url, digest, issuer, keyId, key.jwk);
   if (!list) {
     const jws = decodeJws(jwt);
-    if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== headerKid || listIssuer(jws.payload, expectedTyp) !== issuer) {
+    // A list signed by its X.509 chain need not repeat its issuer (its certificate names it); one that does, agrees.
+    const named = listIssuer(jws.payload, expectedTyp);
+    const namesIssuer = keyId === kid ? named === issuer : named === undefined || named === issuer;
+    if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== headerKid || !namesIssuer) {
       throw new StatusProblem('the status list is not signed by the credential issuer');
     }
     const problem = verifyJwsSignature(jws, key.jwk);
     if (problem) throw new StatusProblem(`status list signature: ${problem}`);
-    list = { digest, issuer, kid, jwk: key.jwk, payload: jws.payload, servedBytes: jwt.length };
+    list = { digest, issuer, kid: keyId, jwk: key.jwk, payload: jws.payload, servedBytes: jwt.length };
     deps.memo?.set(url, list);
   }
   // Token Status List: an `exp` present MUST be checked; a Bitstring list credential's `validUntil` likewise.

@@ -202,6 +202,12 @@ export class VerifierService {
             : undefined,
           anchorPublisher: (did) => this.anchorPublisher(did),
           verifyDataIntegrity: (document) => this.verifyDataIntegrityList(document),
+          x5cKey: async (x5c, issuer) => {
+            const trust = await trustX5c(x5c, issuer, this.trustAnchors, new Date(this.nowSeconds() * 1000));
+            return 'jwk' in trust && trust.jwk
+              ? { jwk: trust.jwk }
+              : { reason: 'reason' in trust ? trust.reason : 'x5c: no key' };
+          },
         }),
       trustAnchor: (issuer, x5c) => this.trustAnchor(issuer, x5c),
       resolveDid: (did) => this.resolveDid(did),
