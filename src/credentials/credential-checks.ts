@@ -70,9 +70,9 @@ export async function finishCredential(
         'the credential has no expiry'
       : // exp is the first second the credential is no longer valid (RFC 7519 §4.1.4).
         validUntil !== undefined && validUntil + context.clockSkewSeconds <= now
-        ? `expired at ${isoSeconds(validUntil)}`
+        ? `expired at ${isoSeconds(validUntil) ?? `${validUntil} s`}`
         : validFrom !== undefined && validFrom - context.clockSkewSeconds > now
-          ? `not valid before ${isoSeconds(validFrom)}`
+          ? `not valid before ${isoSeconds(validFrom) ?? `${validFrom} s`}`
           : undefined,
   );
 
@@ -136,8 +136,8 @@ export async function finishCredential(
     ...(read.format === 'dc+sd-jwt' && type ? { vct: type.vct } : {}),
     ...(read.id ? { id: read.id } : {}),
     claims: read.claims,
-    ...(validFrom !== undefined ? { validFrom: isoSeconds(validFrom) } : {}),
-    ...(validUntil !== undefined ? { validUntil: isoSeconds(validUntil) } : {}),
+    ...(isoSeconds(validFrom) !== undefined ? { validFrom: isoSeconds(validFrom) } : {}),
+    ...(isoSeconds(validUntil) !== undefined ? { validUntil: isoSeconds(validUntil) } : {}),
     ...(holder ? { holder } : {}),
     ...(read.status !== undefined ? { status: read.status } : {}),
   };

@@ -186,13 +186,13 @@ function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: b
   const base = model === '1.1' ? VCDM11_CONTEXT : VCDM2_CONTEXT;
   // The shorthand names its validity as 2.0 does whatever the model asked for; 1.1 calls it issuanceDate/expirationDate.
   const { validFrom, validUntil, ...rest } = credential;
-  const dates =
-    model === '1.1'
-      ? {
-          ...(validFrom !== undefined ? { issuanceDate: validFrom } : {}),
-          ...(validUntil !== undefined ? { expirationDate: validUntil } : {}),
-        }
-      : { ...(validFrom !== undefined ? { validFrom } : {}), ...(validUntil !== undefined ? { validUntil } : {}) };
+  // A 1.1 date the shorthand names itself is kept, and the 2.0 one beside it too (as any unknown member).
+  const issuedAs = model === '1.1' && credential['issuanceDate'] === undefined ? 'issuanceDate' : 'validFrom';
+  const expiresAs = model === '1.1' && credential['expirationDate'] === undefined ? 'expirationDate' : 'validUntil';
+  const dates = {
+    ...(validFrom !== undefined ? { [issuedAs]: validFrom } : {}),
+    ...(validUntil !== undefined ? { [expiresAs]: validUntil } : {}),
+  };
   return {
     // Catalogue claims are plain JSON names; under Data Integrity they need terms (JSON-LD safe mode).
     '@context': dataIntegrity ? [base, UNDEFINED_TERMS_CONTEXT] : [base],

@@ -130,8 +130,9 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
     types: vc['type'],
     subjectId: typeof payload['sub'] === 'string' ? payload['sub'] : typeof subjectId === 'string' ? subjectId : undefined,
     claims,
-    validFrom: toSeconds(payload['nbf'] ?? payload['iat']),
-    validUntil: toSeconds(payload['exp']),
+    // §6.3.1: the claims stand for the dates; a token without them is dated by its vc claim (iat last).
+    validFrom: toSeconds(payload['nbf'] ?? vc['issuanceDate'] ?? payload['iat']),
+    validUntil: toSeconds(payload['exp'] ?? vc['expirationDate']),
     status: vc['credentialStatus'],
   };
 }

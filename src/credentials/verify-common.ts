@@ -213,13 +213,9 @@ export class Checks {
   }
 }
 
-/** A NumericDate as an ISO date-time; one past what Date can hold (±8.64e12 s, e.g. a signed `nbf` of 1e15) as its number. */
+/** A NumericDate as an ISO date-time; undefined for one past what Date can hold (±8.64e12 s, e.g. a signed `nbf` of 1e15). */
 export const isoSeconds = (value: number | undefined) =>
-  value === undefined
-    ? undefined
-    : Number.isFinite(value) && Math.abs(value) <= 8.64e12
-      ? new Date(value * 1000).toISOString()
-      : `${value} (seconds since 1970)`;
+  value !== undefined && Number.isFinite(value) && Math.abs(value) <= 8.64e12 ? new Date(value * 1000).toISOString() : undefined;
 
 /** The data_model check's reason: the first violations, with their paths. */
 export const violationsReason = (violations: VcdmViolation[]) =>

@@ -209,6 +209,15 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
     expect(await failures((p) => (vcOf(p)['credentialStatus'] = { type: 'BitstringStatusListEntry' }))).toEqual([
       expect.stringMatching(/^data_model: .*credentialStatus/),
     ]);
+    // A subject id in sub that is no URL (it verified before) is not put in the document.
+    expect(await failures((p) => (p['sub'] = 'user-123'))).toEqual([]);
+    // Without exp, the vc claim's expirationDate is the expiry (it was validated, so it must be honoured).
+    expect(
+      await failures((p) => {
+        delete p['exp'];
+        vcOf(p)['expirationDate'] = new Date((NOW - 5) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      }),
+    ).toEqual([expect.stringMatching(/^validity: expired/)]);
     // A date past what Date can hold is not valid yet, not a crash.
     expect(await failures((p) => (p['nbf'] = 1e15))).toEqual([expect.stringMatching(/^validity: /)]);
   });

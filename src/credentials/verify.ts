@@ -55,7 +55,7 @@ function vc11Document(payload: Record<string, unknown>): Record<string, unknown>
   if (expires !== undefined) document['expirationDate'] = expires;
   const subject = vc['credentialSubject'];
   if (
-    typeof payload['sub'] === 'string' &&
+    isUrl(payload['sub']) &&
     (subject === undefined || (typeof subject === 'object' && subject !== null && !Array.isArray(subject)))
   )
     document['credentialSubject'] = { ...(subject as Record<string, unknown> | undefined), id: payload['sub'] };

@@ -406,6 +406,42 @@ describe('lists from other issuers, read as their specifications write them', ()
       ).toMatchObject({ passed: false, state: 'unknown', reason: 'the status list purpose does not match the entry' });
   });
 
+  it("reads a list of an issuer trusted by X.509 (x5c, its leaf naming the issuer), never held to our chain's anchors", async () => {
+    const X509_ISSUER = 'https://pid.issuer.example';
+    const x5cList = (payload: Record<string, unknown> = {}) =>
+      sign(
+        { typ: 'statuslist+jwt', x5c: ['MIIB'] },
+        { sub: URL_, iat: 1_700_000_000, status_list: encodeTokenList(LIST_SIZE, 1, [[7, TOKEN_STATUS.invalid]]), ...payload },
+      );
+    const x5cDeps = (jwt: string) => ({
+      ...deps(jwt, async () => ({ digest: 'f'.repeat(64), latestVersion: 9, publisher: `0x${'2'.repeat(40)}` })),
+      x5cKey: async (x5c: unknown, issuer: string) =>
+        issuer === X509_ISSUER && Array.isArray(x5c) ? { jwk } : { reason: 'x5c: no' },
+      anchorPublisher: async () => undefined,
+    });
+    const anchoredBySomeone = x5cDeps(await x5cList());
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', X509_ISSUER, anchoredBySomeone)).toEqual({
+      passed: false,
+      state: 'revoked',
+      reason: 'the credential is revoked',
+    });
+    expect(anchoredBySomeone.anchorCalls).toBe(0);
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', X509_ISSUER, x5cDeps(await x5cList({ iss: X509_ISSUER }))),
+    ).toMatchObject({ state: 'revoked' });
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', X509_ISSUER, x5cDeps(await x5cList({ iss: 'https://other.example' }))),
+    ).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list is not signed by the credential issuer',
+    });
+    // A DID issuer's list is signed by its DID key, whatever x5c it carries.
+    expect(await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, x5cDeps(await x5cList({ iss: ISSUER })))).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list is not signed by the credential issuer',
+    });
+  });
+
   it('reads a list served as JSON with a Data Integrity proof: its issuer and key checked, its proof verified once per version', async () => {
     const document = (edit: Record<string, unknown> = {}) =>
       JSON.stringify({

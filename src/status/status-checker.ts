@@ -138,9 +138,12 @@ async function loadList(
   let list = deps.memo?.get(url, digest, issuer, keyId, key.jwk);
   if (!list) {
     const jws = decodeJws(jwt);
-    // A list signed by its X.509 chain need not repeat its issuer (its certificate names it); one that does, agrees.
-    const named = listIssuer(jws.payload, expectedTyp);
-    const namesIssuer = keyId === kid ? named === issuer : named === undefined || named === issuer;
+    // A list signed by its X.509 chain need not repeat its issuer (its certificate names it); what it names agrees.
+    const named = [jws.payload['iss'], expectedTyp === 'vc+jwt' ? issuerIdOf(jws.payload['issuer']) : undefined];
+    const namesIssuer =
+      keyId === kid
+        ? listIssuer(jws.payload, expectedTyp) === issuer
+        : named.every((value) => value === undefined || value === issuer);
     if (jws.header['typ'] !== expectedTyp || jws.header['kid'] !== headerKid || !namesIssuer) {
       throw new StatusProblem('the status list is not signed by the credential issuer');
     }
@@ -220,7 +223,8 @@ async function checkAnchor(
   local: LocalStatusList | undefined,
   deps: StatusCheckDeps,
 ): Promise<boolean | undefined> {
-  if (!deps.anchor) return undefined;
+  // An issuer trusted by X.509 is no account of any chain: whoever anchors its list URL here anchors nothing of its.
+  if (!deps.anchor || !list.issuer.startsWith('did:')) return undefined;
   const raw = list.payload['version'];
   const version = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1 ? raw : undefined;
   const noVersion = () => new StatusProblem('the status list carries no version to compare with its anchor');
