@@ -267,9 +267,23 @@ describe('checkIssueInput and buildCredentialDocument: VCDM 1.1 documents', () =
     ).input!.document;
     expect(dated).toMatchObject({ issuanceDate: '2026-01-01T00:00:00Z', expirationDate: '2027-01-01T00:00:00Z' });
     expect(dated).not.toHaveProperty('validFrom');
-    // An SD-JWT VC has no data model to choose: a 1.1 request with a 2.0 document is not refused for it.
-    const sdJwt = checkIssueInput(VALID, { agencyDid: AGENCY, catalogue, format: 'dc+sd-jwt', dataModel: '1.1' });
-    expect(sdJwt.violations.map((v) => v.code)).not.toContain('dataModel.mismatch');
+    // An SD-JWT VC has no data model to choose: a 1.1 request with a 2.0 document is not refused for it, whether the
+    // format is asked for or is the type's default.
+    const licence = {
+      '@context': [V2],
+      type: ['VerifiableCredential', 'DrivingLicenceCredential'],
+      issuer: AGENCY,
+      credentialSubject: LICENCE,
+    };
+    for (const format of ['dc+sd-jwt', undefined] as const) {
+      const sdJwt = checkIssueInput(licence, { agencyDid: AGENCY, catalogue, format, dataModel: '1.1' });
+      expect(sdJwt).toMatchObject({ violations: [], input: { format: 'dc+sd-jwt' } });
+    }
+    expect(
+      checkIssueInput(licence, { agencyDid: AGENCY, catalogue, format: 'jwt_vc_json', dataModel: '1.1' }).violations.map(
+        (v) => v.code,
+      ),
+    ).toEqual(['dataModel.mismatch']);
   });
 
   it('dates a 1.1 document with issuanceDate and expirationDate, and adds the status list context for its entries', () => {

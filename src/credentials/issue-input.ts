@@ -42,6 +42,8 @@ export interface IssueInput {
   document: Json;
   /** Its data model: a document's own (by its first context), the shorthand's as asked for. */
   dataModel: DataModel;
+  /** The format asked for, or the type's default (dc+sd-jwt when it has it, else its first). */
+  format: CatalogueFormat;
   /** The subjects' claims without their ids, one entry per subject. */
   subjects: Json[];
   /** The first subject's id, when it has one. */
@@ -89,19 +91,6 @@ export function checkIssueInput(
     // The issuer dates a VCDM 1.1 credential that comes without its issuanceDate, as it does a 2.0 one's validFrom.
     .filter((violation) => violation.rule !== 'issuanceDate.required')
     .map((violation) => ({ path: at(violation.path), code: violation.rule, message: violation.message }));
-  // The model decides the secured form of a JWT or Data Integrity credential; an SD-JWT VC has none to choose.
-  const modelMatters = context.format !== 'dc+sd-jwt';
-  if (
-    modelMatters &&
-    context.dataModel &&
-    context.dataModel !== dataModel &&
-    !violations.some((v) => v.path.startsWith('credential.@context'))
-  )
-    violations.push({
-      path: 'options.dataModel',
-      code: 'dataModel.mismatch',
-      message: `the credential is a VCDM ${dataModel} document (by its first @context), not ${context.dataModel}`,
-    });
   const issuer = document['issuer'];
   const issuerId = issuerIdOf(issuer);
   const issuerChecked = violations.some((v) => v.path.startsWith('credential.issuer'));
@@ -135,6 +124,20 @@ export function checkIssueInput(
     violations.push({ path: at('type'), code: 'type.unknown', message: 'names no credential type of the catalogue' });
     return { violations };
   }
+  // The model decides the secured form of a JWT or Data Integrity credential; an SD-JWT VC (asked for, or the type's
+  // default when no format is) has none to choose.
+  const format = context.format ?? (type.formats.includes('dc+sd-jwt') ? 'dc+sd-jwt' : type.formats[0]);
+  if (
+    format !== 'dc+sd-jwt' &&
+    context.dataModel &&
+    context.dataModel !== dataModel &&
+    !violations.some((v) => v.path.startsWith('credential.@context'))
+  )
+    violations.push({
+      path: 'options.dataModel',
+      code: 'dataModel.mismatch',
+      message: `the credential is a VCDM ${dataModel} document (by its first @context), not ${context.dataModel}`,
+    });
   if (context.format && !type.formats.includes(context.format))
     violations.push({
       path: 'options.format',
@@ -171,6 +174,7 @@ export function checkIssueInput(
       type,
       document,
       dataModel,
+      format,
       subjects,
       subjectId: typeof first['id'] === 'string' ? first['id'] : undefined,
       shorthand,

@@ -180,7 +180,7 @@ export class IssuanceService {
       dataModel: options.dataModel,
     });
     if (!input) throw badRequest(`The credential cannot be issued: ${violations.length} violation(s)`, violations);
-    const format = asked ?? (input.type.formats.includes('dc+sd-jwt') ? 'dc+sd-jwt' : input.type.formats[0]!);
+    const format = input.format;
     let holderJwk = options.holderJwk;
     const fromDid = holderJwkOfSubject(input.subjectId);
     if (fromDid && holderJwk && jwkThumbprint(holderJwk) !== jwkThumbprint(fromDid)) {
