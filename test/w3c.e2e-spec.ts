@@ -26,6 +26,21 @@ import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
 const V2 = 'https://www.w3.org/ns/credentials/v2';
 
+/** A Bitstring Status List credential (revocation) at `url` by `issuer`, its `revoked` indices set. */
+const bitstringListCredential = (url: string, issuer: string, revoked: Iterable<number>) => ({
+  '@context': [V2],
+  id: url,
+  type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+  issuer,
+  validFrom: '2024-01-01T00:00:00Z',
+  credentialSubject: {
+    id: `${url}#list`,
+    type: 'BitstringStatusList',
+    statusPurpose: 'revocation',
+    encodedList: encodeBitstring(LIST_SIZE, revoked),
+  },
+});
+
 /** A root CA and a leaf naming `issuer` (SAN URI), ECDSA P-256, made with @peculiar/x509. */
 async function x509Chain(issuer: string) {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -179,19 +194,7 @@ describe('W3C VC-API verification', () => {
         const url = `http://127.0.0.1:${webPort}${request.url}`;
         return void vc
           .issue({
-            credential: {
-              '@context': [V2],
-              id: url,
-              type: ['VerifiableCredential', 'BitstringStatusListCredential'],
-              issuer: anchorDid,
-              validFrom: '2024-01-01T00:00:00Z',
-              credentialSubject: {
-                id: `${url}#list`,
-                type: 'BitstringStatusList',
-                statusPurpose: 'revocation',
-                encodedList: encodeBitstring(LIST_SIZE, anchorRevoked),
-              },
-            },
+            credential: bitstringListCredential(url, anchorDid, anchorRevoked),
             suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
             documentLoader: createDocumentLoader(async (did) => offlineDidDocument(did)),
           })
@@ -216,22 +219,9 @@ describe('W3C VC-API verification', () => {
       if (request.url === '/status/1') {
         // Another issuer's list: no `version` (that member is ours, for the anchors), no anchor on our chain.
         const url = `http://127.0.0.1:${webPort}/status/1`;
-        return void signedByListIssuer(
-          { typ: 'vc+jwt' },
-          {
-            '@context': [V2],
-            id: url,
-            type: ['VerifiableCredential', 'BitstringStatusListCredential'],
-            issuer: listIssuerDid,
-            validFrom: '2024-01-01T00:00:00Z',
-            credentialSubject: {
-              id: `${url}#list`,
-              type: 'BitstringStatusList',
-              statusPurpose: 'revocation',
-              encodedList: encodeBitstring(LIST_SIZE, listIssuerRevoked),
-            },
-          },
-        ).then((jwt) => response.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt));
+        return void signedByListIssuer({ typ: 'vc+jwt' }, bitstringListCredential(url, listIssuerDid, listIssuerRevoked)).then(
+          (jwt) => response.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt),
+        );
       }
       if (request.url !== '/.well-known/did.json') return void response.writeHead(404).end();
       webDocumentRequests += 1;

@@ -14,6 +14,7 @@ export interface StatusAnchor {
   /** SHA-256 of the served list, hex without 0x; empty when this version was never anchored. */
   digest: string;
   anchoredAt: number;
+  /** The account that anchored the list first (it owns the list id for good); empty when nobody has. */
   publisher: string;
   /** The newest version anchored for this list. */
   latestVersion: number;
@@ -52,7 +53,7 @@ export class StatusListAnchorClient {
     return {
       digest: /^0x0+$/.test(digest) ? '' : digest.slice(2),
       anchoredAt: Number(anchoredAt),
-      publisher: owner,
+      publisher: /^0x0{40}$/i.test(owner) ? '' : owner,
       latestVersion: Number(latestVersion),
     };
   }

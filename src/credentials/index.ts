@@ -52,7 +52,12 @@ export {
 } from './holder-key.js';
 export { didJwk, jwkFromDidJwk } from './did-jwk.js';
 export { verifyPresentation, holderKey, type PresentationResult, type PresentationExpectations } from './verify-presentation.js';
-export { verifyCredentialDocument, verifyPresentationDocument, type CredentialProofOptions } from './verify-document.js';
+export {
+  verifyCredentialDocument,
+  verifyPresentationDocument,
+  verifyIssuerProof,
+  type CredentialProofOptions,
+} from './verify-document.js';
 export { couldNotBeChecked, UNAVAILABLE_REASONS } from './verify-common.js';
 export {
   parseTrustAnchors,
@@ -111,6 +116,7 @@ export {
   isDateTimeStamp,
   issuerIdOf,
   VCDM2_CONTEXT,
+  VALIDITY_MEMBERS,
   ENVELOPE_MEDIA_TYPES,
   type VcdmViolation,
   type VcdmRule,

@@ -6,6 +6,7 @@ import {
   dataModelOf,
   issuerIdOf,
   validateCredential,
+  VALIDITY_MEMBERS,
   VCDM11_CONTEXT,
   VCDM2_CONTEXT,
   type DataModel,
@@ -191,8 +192,9 @@ function completeShorthand(credential: Json, agencyDid: string, dataIntegrity: b
   // The shorthand names its validity as 2.0 does whatever the model asked for; 1.1 calls it issuanceDate/expirationDate.
   const { validFrom, validUntil, ...rest } = credential;
   // A 1.1 date the shorthand names itself is kept, and the 2.0 one beside it too (as any unknown member).
-  const issuedAs = model === '1.1' && credential['issuanceDate'] === undefined ? 'issuanceDate' : 'validFrom';
-  const expiresAs = model === '1.1' && credential['expirationDate'] === undefined ? 'expirationDate' : 'validUntil';
+  const { from, until } = VALIDITY_MEMBERS[model];
+  const issuedAs = credential[from] === undefined ? from : 'validFrom';
+  const expiresAs = credential[until] === undefined ? until : 'validUntil';
   const dates = {
     ...(validFrom !== undefined ? { [issuedAs]: validFrom } : {}),
     ...(validUntil !== undefined ? { [expiresAs]: validUntil } : {}),
@@ -227,7 +229,7 @@ export function buildCredentialDocument(
   const built: Json = merged(document, {});
   const model = dataModelOf(document);
   built['id'] ??= fill.id;
-  const [from, until] = model === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+  const { from, until } = VALIDITY_MEMBERS[model];
   built[from] ??= iso(fill.validFrom);
   if (fill.validUntil) built[until] ??= iso(fill.validUntil);
   const contexts = built['@context'] as unknown[];
@@ -243,41 +245,30 @@ export function buildCredentialDocument(
   return built;
 }
 
-/** A VCDM 2.0 document as a vc+jwt payload: the document, plus registered claims mirroring it for JWT libraries. */
-export function vcJwtPayload(document: Json): Json {
-  const issuer = document['issuer'];
-  const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
-  const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
-  return merged(document, {
-    iss: isObject(issuer) ? issuer['id'] : issuer,
-    jti: document['id'],
-    iat: Math.floor(Date.now() / 1000),
-    ...(seconds(document['validFrom']) !== undefined ? { nbf: seconds(document['validFrom']) } : {}),
-    ...(seconds(document['validUntil']) !== undefined ? { exp: seconds(document['validUntil']) } : {}),
-    ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
-  });
-}
-
 /**
- * A VCDM 1.1 document as a JWT (VCDM 1.1 §6.3.1): the document as the `vc` claim, its issuer, id, subject and
- * dates as the registered claims that stand for them (did-jwt-vc and other 1.1 verifiers read those).
+ * The JWT registered claims that stand for a document's issuer, id, validity and single subject (RFC 7519 §4.1, VCDM
+ * 1.1 §6.3.1), so that plain JWT libraries check issuer and expiry too.
  */
-export function vcJwt11Payload(document: Json): Json {
+function registeredClaims(document: Json): Json {
   const issuer = document['issuer'];
   const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
+  const { from, until } = VALIDITY_MEMBERS[dataModelOf(document)];
   const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
-  const nbf = seconds(document['issuanceDate']);
-  const exp = seconds(document['expirationDate']);
   return {
     iss: isObject(issuer) ? issuer['id'] : issuer,
-    ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
     jti: document['id'],
-    ...(nbf !== undefined ? { nbf } : {}),
     iat: Math.floor(Date.now() / 1000),
-    ...(exp !== undefined ? { exp } : {}),
-    vc: document,
+    ...(seconds(document[from]) !== undefined ? { nbf: seconds(document[from]) } : {}),
+    ...(seconds(document[until]) !== undefined ? { exp: seconds(document[until]) } : {}),
+    ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
   };
 }
+
+/** A VCDM 2.0 document as a vc+jwt payload: the document, plus registered claims mirroring it for JWT libraries. */
+export const vcJwtPayload = (document: Json): Json => merged(document, registeredClaims(document));
+
+/** A VCDM 1.1 document as a JWT (VCDM 1.1 §6.3.1): the registered claims, and the document as the `vc` claim. */
+export const vcJwt11Payload = (document: Json): Json => merged(registeredClaims(document), { vc: document });
 
 /** The context that gives catalogue claims and types terms when a shorthand request asks for Data Integrity. */
 export const UNDEFINED_TERMS_CONTEXT = 'https://www.w3.org/ns/credentials/undefined-terms/v2';

@@ -11,6 +11,12 @@ export const VCDM11_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
 /** W3C VC Data Model 2.0, or 1.1 (still what many wallets, verifiers and the W3C suites' defaults speak). */
 export type DataModel = '2.0' | '1.1';
 
+/** The members that bound a credential's validity in each model: VCDM 2.0 §4.9, VCDM 1.1 §4.6 and §4.7. */
+export const VALIDITY_MEMBERS: Readonly<Record<DataModel, { from: string; until: string }>> = {
+  '2.0': { from: 'validFrom', until: 'validUntil' },
+  '1.1': { from: 'issuanceDate', until: 'expirationDate' },
+};
+
 /** Which checks a document gets: VCDM 2.0 alone (the default), or 2.0 and 1.1, each by the document's first context. */
 export interface ModelOptions {
   models?: readonly DataModel[];

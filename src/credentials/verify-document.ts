@@ -16,6 +16,7 @@ import {
   validateCredential,
   validateEnvelope,
   validatePresentation,
+  VALIDITY_MEMBERS,
   type DataModel,
 } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
@@ -72,7 +73,7 @@ function openEnvelope(doc: unknown, kind: 'credential' | 'presentation', checks:
  * A resolver for the Data Integrity document loader that remembers an outage: the loader itself can only
  * fail, so an unreachable chain would otherwise look like a bad proof.
  */
-function trackedResolver(context: VerifierContext) {
+function trackedResolver(context: Pick<VerifierContext, 'resolveDid'>) {
   const state: { unavailable?: string } = {};
   const resolve = async (did: string): Promise<DidDocument | undefined> => {
     try {
@@ -83,6 +84,21 @@ function trackedResolver(context: VerifierContext) {
     }
   };
   return { state, loader: createDocumentLoader(resolve) };
+}
+
+/**
+ * The Data Integrity proof of a credential its issuer secured for `assertionMethod` (a status list credential served
+ * as JSON), its key found by the context's DID resolution; a DID that could not be resolved is thrown as an outage,
+ * never answered as a bad proof.
+ */
+export async function verifyIssuerProof(
+  document: Json,
+  context: Pick<VerifierContext, 'resolveDid' | 'nowSeconds'>,
+): Promise<{ verified: boolean; problem?: string }> {
+  const { state, loader } = trackedResolver(context);
+  const outcome = await verifyCredentialProof(document, loader, { now: new Date(context.nowSeconds() * 1000) });
+  if (state.unavailable) throw new VerifierDependencyUnavailable(state.unavailable);
+  return outcome;
 }
 
 const dataUrlId = (doc: unknown) => typeof doc === 'object' && doc !== null && parseDataUrl((doc as Json)['id']) !== undefined;
@@ -134,7 +150,7 @@ export async function verifyCredentialDocument(
   const holderJwk = holderDid?.startsWith('did:jwk:') ? jwkFromDidJwk(holderDid) : undefined;
   const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
   // VCDM 1.1 §4.6: issuanceDate is when the credential becomes valid, expirationDate when it stops.
-  const [from, until] = dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+  const { from, until } = VALIDITY_MEMBERS[dataModel];
   return finishCredential(
     checks,
     {
@@ -146,8 +162,8 @@ export async function verifyCredentialDocument(
       ambiguousType: context.catalogue.specificTypesNamed(credential['type']).length > 1,
       unknownTypeReason: `no catalogue type among ${JSON.stringify(credential['type']).slice(0, 200)}`,
       claims: subjects.length > 1 ? { credentialSubject: subjects } : claims,
-      validFrom: seconds(credential[from!]),
-      validUntil: seconds(credential[until!]),
+      validFrom: seconds(credential[from]),
+      validUntil: seconds(credential[until]),
       ...(holderDid ? { holder: holderJwk ? { did: holderDid, jwk: holderJwk } : { did: holderDid } } : {}),
       status: credential['credentialStatus'],
       claimedTypeId: claimedType?.id,

@@ -17,6 +17,7 @@ import {
   Checks,
   checkJwsSignature,
   holderKeyOf,
+  isoSeconds,
   isResult,
   limitsOf,
   violationsReason,
@@ -32,11 +33,8 @@ export * from './verify-common.js';
 const SD_JWT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 
 /** VC-JOSE-COSE §3.1.2: when `iss` is present it must name the credential's issuer. */
-/** A JWT NumericDate as a dateTime; undefined for anything Date cannot hold (±8.64e15 ms). */
-const isoOfSeconds = (value: unknown) =>
-  typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e12
-    ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-    : undefined;
+/** A JWT NumericDate as a dateTime, when it is a number Date can hold. */
+const isoOfSeconds = (value: unknown) => (typeof value === 'number' ? isoSeconds(value) : undefined);
 
 /**
  * The credential a VCDM 1.1 JWT stands for, decoded as §6.3.1 says: `iss` is its issuer, `nbf` its issuanceDate,

@@ -11,7 +11,6 @@ import { fetchDidWebDocument, type DidWebOptions } from './did-web.js';
 import {
   Catalogue,
   CHAIN_REGISTRY,
-  createDocumentLoader,
   didAnchorFor,
   findVerificationMethod,
   hasAssertionKey,
@@ -22,7 +21,7 @@ import {
   trustX5c,
   verificationMethodJwk,
   verifyCredential,
-  verifyCredentialProof,
+  verifyIssuerProof,
   verifyCredentialDocument,
   verifyPresentation,
   verifyPresentationDocument,
@@ -201,7 +200,8 @@ export class VerifierService {
             ? (url, version) => this.onChain('status list anchor', () => this.anchor(url, version))
             : undefined,
           anchorPublisher: (did) => this.anchorPublisher(did),
-          verifyDataIntegrity: (document) => this.verifyDataIntegrityList(document),
+          verifyDataIntegrity: (document) =>
+            verifyIssuerProof(document, { resolveDid: (did) => this.resolveDid(did), nowSeconds: () => this.nowSeconds() }),
           x5cKey: async (x5c, issuer) => {
             const trust = await trustX5c(x5c, issuer, this.trustAnchors, new Date(this.nowSeconds() * 1000));
             return 'jwk' in trust && trust.jwk
@@ -318,31 +318,12 @@ export class VerifierService {
       if (this.anchoredDigests.size > 50_000) this.anchoredDigests.clear();
       this.anchoredDigests.set(digestKey, digest);
     }
-    if (!/^0x0{40}$/i.test(read.publisher)) {
+    if (read.publisher) {
       if (this.anchorPublishers.size > 50_000) this.anchorPublishers.clear();
       this.anchorPublishers.set(url, read.publisher);
     }
     if (this.statusMaxAgeMs > 0) this.latestVersions.set(url, read.latestVersion);
     return { digest, latestVersion: read.latestVersion, publisher: read.publisher };
-  }
-
-  /**
-   * A Data Integrity status list's proof, keys from the same DID resolution as credentials'; a DID that could not be
-   * resolved (chain or host down) is an outage, not a bad proof.
-   */
-  private async verifyDataIntegrityList(document: Record<string, unknown>): Promise<{ verified: boolean; problem?: string }> {
-    let outage: unknown;
-    const loader = createDocumentLoader(async (did) => {
-      try {
-        return await this.resolveDid(did);
-      } catch (error) {
-        outage = error;
-        return undefined;
-      }
-    });
-    const outcome = await verifyCredentialProof(document, loader, { now: new Date(this.nowSeconds() * 1000) });
-    if (outage) throw outage;
-    return outcome;
   }
 
   /** The account a list issuer anchors with: a did:ethr's own address; an agency's did:key anchors as its did:ethr. */

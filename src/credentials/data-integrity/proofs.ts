@@ -3,7 +3,7 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as ecdsaRdfc2019Unbounded } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
 import { cryptosuite as eddsaRdfc2022Unbounded } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import jsigs from 'jsonld-signatures';
-import { dataModelOf, isDateTimeStamp } from '../vcdm2.js';
+import { dataModelOf, isDateTimeStamp, VALIDITY_MEMBERS } from '../vcdm2.js';
 import { boundedCryptosuite, CanonicalisationRefused } from './canonicalisation.js';
 import { DocumentNotLoadable, type DocumentLoader } from './document-loader.js';
 
@@ -82,9 +82,9 @@ function outcomeOf(result: vc.ProofResult | undefined, fallback: string): ProofO
  */
 function timeInsideValidity(document: Json, now: Date): Date {
   const date = (member: string) => (typeof document[member] === 'string' ? Date.parse(document[member]) : NaN);
-  const v11 = dataModelOf(document) === '1.1';
-  const from = date(v11 ? 'issuanceDate' : 'validFrom');
-  const until = date(v11 ? 'expirationDate' : 'validUntil');
+  const members = VALIDITY_MEMBERS[dataModelOf(document)];
+  const from = date(members.from);
+  const until = date(members.until);
   let time = now.getTime();
   if (!Number.isNaN(until) && time > until) time = until;
   if (!Number.isNaN(from) && time < from) time = from;

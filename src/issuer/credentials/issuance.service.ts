@@ -28,6 +28,7 @@ import {
   jwtVcPayload,
   RESERVED_CLAIM_NAMES,
   signJws,
+  VALIDITY_MEMBERS,
   type DataModel,
   type LicenceType,
 } from '../../credentials/index.js';
@@ -199,7 +200,7 @@ export class IssuanceService {
         ]);
     }
     const date = (member: string) => (typeof input.document[member] === 'string' ? new Date(input.document[member]) : undefined);
-    const [from, until] = input.dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+    const { from, until } = VALIDITY_MEMBERS[input.dataModel];
     return {
       typeId: input.type.id,
       claims: input.subjects[0]!,
@@ -327,8 +328,7 @@ export class IssuanceService {
     const latest = validFrom.getTime() + type.validityDays * 86_400_000;
     const validUntil = options.validUntil ?? new Date(latest);
     if (validUntil.getTime() > latest || validUntil <= validFrom) {
-      const [from, until] =
-        options.document && options.dataModel === '1.1' ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil'];
+      const { from, until } = VALIDITY_MEMBERS[options.document ? (options.dataModel ?? '2.0') : '2.0'];
       throw badRequest(`${until} must follow ${from} by at most ${type.validityDays} days`, [
         { path: `credential.${until}`, message: 'out of range' },
       ]);
