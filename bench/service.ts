@@ -272,9 +272,14 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
       );
       // Event-loop stalls during the half-rate run: when p99 latency is far above p50, this says whether
       // the service thread was blocked (GC, a long synchronous task) or requests queued elsewhere.
+      // Installed before the load generator's warm-up at half rate and only reset when the measured part starts,
+      // so that no instrument starts inside the window: in a probe, a JavaScript 1 ms timer and a GC observer
+      // started at the window's start made one episode of ~200 late answers there (alone the window's p99) in
+      // three runs of four; these instruments, started there, did not in three runs (docs/notes/perf.md, round 26).
       const stalls = monitorEventLoopDelay({ resolution: 1 });
-      let pauses: GcPauses | undefined;
-      let served: ServedLatency | undefined;
+      const pauses = new GcPauses();
+      const served = new ServedLatency(app.getHttpServer() as Server);
+      stalls.enable();
       let flushesBeforeHalf = 0;
       let usageBeforeHalf = process.resourceUsage();
       let runQueueBeforeHalf = mainThreadRunQueueMs();
@@ -288,13 +293,13 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
             runLoad(
               { ...spec, count: Math.max(100, Math.round(peak.perSecond * 5)), ratePerSecond: peak.perSecond / 2, warmUp },
               () => {
-                pauses = new GcPauses();
-                served = new ServedLatency(app.getHttpServer() as Server);
+                pauses.reset();
+                served.reset();
+                stalls.reset();
                 flushesBeforeHalf = walSync?.flushes ?? 0;
                 usageBeforeHalf = process.resourceUsage();
                 runQueueBeforeHalf = mainThreadRunQueueMs();
                 if (walSync) walSync.longestFlushMs = 0;
-                stalls.enable();
                 loopBeforeHalf = performance.eventLoopUtilization();
               },
             ),
@@ -315,9 +320,9 @@ export async function benchService(options: BenchOptions): Promise<Row[]> {
         `  ${options.label}: HTTP ${what} at half rate, client p50 ${half.p50Ms.toFixed(1)} / p99 ${half.p99Ms.toFixed(1)} ms ` +
           `(the slowest 1 % in ${half.tail.episodes} episodes, the largest ${half.tail.largest} requests sent over ` +
           `${half.tail.largestSpanMs.toFixed(0)} ms), ` +
-          `${served!.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
+          `${served.stop()}, load generator's event-loop delay p99 ${half.clientLoopDelayMs.p99.toFixed(1)} / ` +
           `max ${half.clientLoopDelayMs.max.toFixed(1)} ms; service event-loop delay p99 ${(stalls.percentile(99) / 1e6).toFixed(1)} ms, ` +
-          `max ${(stalls.max / 1e6).toFixed(1)} ms, busy ${(halfBusy * 100).toFixed(0)} %, preempted ${preempted} times${waited}; ${pauses!.stop()}` +
+          `max ${(stalls.max / 1e6).toFixed(1)} ms, busy ${(halfBusy * 100).toFixed(0)} %, preempted ${preempted} times${waited}; ${pauses.stop()}` +
           (walSync && what === 'issue'
             ? `; ${walSync.flushes - flushesBeforeHalf} WAL flushes, longest ${walSync.longestFlushMs.toFixed(1)} ms`
             : ''),
@@ -358,6 +363,11 @@ class ServedLatency {
     server.prependListener('request', this.onRequest);
   }
 
+  /** Forgets the requests served so far (the warm-up's), still listening. */
+  reset(): void {
+    this.durations.length = 0;
+  }
+
   stop(): string {
     this.server.off('request', this.onRequest);
     const sorted = this.durations.sort((a, b) => a - b);
@@ -384,6 +394,12 @@ class GcPauses {
 
   constructor() {
     this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Forgets the pauses so far, still observing. */
+  reset(): void {
+    this.observer.takeRecords();
+    this.byKind.clear();
   }
 
   private add(entry: PerformanceEntry): void {

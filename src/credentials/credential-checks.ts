@@ -128,6 +128,8 @@ export async function finishCredential(
     }
   }
 
+  const validFromIso = isoSeconds(validFrom);
+  const validUntilIso = isoSeconds(validUntil);
   const credential: VerifiedCredential = {
     format: read.format,
     ...(read.dataModel ? { dataModel: read.dataModel } : {}),
@@ -136,8 +138,8 @@ export async function finishCredential(
     ...(read.format === 'dc+sd-jwt' && type ? { vct: type.vct } : {}),
     ...(read.id ? { id: read.id } : {}),
     claims: read.claims,
-    ...(isoSeconds(validFrom) !== undefined ? { validFrom: isoSeconds(validFrom) } : {}),
-    ...(isoSeconds(validUntil) !== undefined ? { validUntil: isoSeconds(validUntil) } : {}),
+    ...(validFromIso !== undefined ? { validFrom: validFromIso } : {}),
+    ...(validUntilIso !== undefined ? { validUntil: validUntilIso } : {}),
     ...(holder ? { holder } : {}),
     ...(read.status !== undefined ? { status: read.status } : {}),
   };
