@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ChainClient, ChainUnavailableError } from './chain.client.js';
-import { freePort } from './embedded-node.js';
+import { testPort } from '../../test/support/ports.js';
 
 /** A minimal JSON-RPC node: answers eth_blockNumber / eth_getCode, and can drop the next requests' sockets. */
 async function fakeNode(): Promise<{ url: string; server: Server; drop: number; methods: string[]; sockets: Set<Socket> }> {
@@ -79,7 +79,7 @@ describe('ChainClient', () => {
   });
 
   it('throws ChainUnavailableError when the node refuses connections', async () => {
-    const client = new ChainClient(`http://127.0.0.1:${await freePort()}`, 7777, 'govchain', 1_000);
+    const client = new ChainClient(`http://127.0.0.1:${await testPort()}`, 7777, 'govchain', 1_000);
     clients.push(client);
     await expect(client.blockNumber()).rejects.toMatchObject({ name: 'ChainUnavailableError', reason: 'econnrefused' });
     await expect(client.provider.call({ to: '0x' + '11'.repeat(20), data: '0x' })).rejects.toBeInstanceOf(ChainUnavailableError);
@@ -102,7 +102,7 @@ describe('ChainClient', () => {
     const record = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', record);
     try {
-      const client = new ChainClient(`http://127.0.0.1:${await freePort()}`, 7777, 'govchain', 50);
+      const client = new ChainClient(`http://127.0.0.1:${await testPort()}`, 7777, 'govchain', 50);
       clients.push(client);
       await expect(client.waitForReceipt('0x' + 'ab'.repeat(32), 5_000)).rejects.toBeInstanceOf(ChainUnavailableError);
       await new Promise((resolve) => setTimeout(resolve, 200));

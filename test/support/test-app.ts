@@ -305,7 +305,11 @@ export async function createActiveAgency(app: TestApp, slug: string, name = `Age
   return { agency, apiKey: created.body.apiKey as string };
 }
 
-/** Waits until every queued chain write (DID, authorisations, status anchors) is mined. */
+/**
+ * Waits until no queued chain write (DID, authorisations, status anchors) is open: each is mined or reverted.
+ * The last one's mined-listeners (an agency shown active, an authorisation settled) and its lease's release may
+ * still be running: wait for their effects where a test reads them.
+ */
 export async function outboxSettled(app: TestApp): Promise<void> {
   await eventually(async () => {
     const counts = (await app.operator('GET', '/operator/outbox')).body as Record<string, number>;
