@@ -1,3 +1,4 @@
+import { verifyCredential as didJwtVcVerify } from 'did-jwt-vc';
 import type { Jwk } from '@openid4vc/oauth2';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
@@ -155,9 +156,17 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     for (const [index, credential] of credentials.entries()) {
       const kid = decodeProtectedHeader(credential).kid!;
       const key = await importJWK((await independent.issuerJwk(kid)) as JWK, 'ES256');
-      const { payload } = await jwtVerify(credential, key, { issuer: agencyDid, typ: 'vc+jwt' });
-      const subject = payload.credentialSubject as { id: string };
-      expect(JSON.parse(Buffer.from(subject.id.slice('did:jwk:'.length), 'base64url').toString()).x).toBe(keys[index]!.x);
+      // OID4VCI 1.0 A.1.1: a VCDM 1.1 credential as a JWT (1.1 §6.3.1): the document in `vc`, the holder in `sub`.
+      const { payload } = await jwtVerify(credential, key, { issuer: agencyDid, typ: 'JWT' });
+      const vc = payload['vc'] as { '@context': string[]; type: string[]; credentialSubject: Record<string, unknown> };
+      expect(vc['@context'][0]).toBe('https://www.w3.org/2018/credentials/v1');
+      expect(vc.type).toEqual(['VerifiableCredential', 'DrivingLicenceCredential']);
+      expect(vc.credentialSubject['family_name']).toBeDefined();
+      expect(JSON.parse(Buffer.from(payload.sub!.slice('did:jwk:'.length), 'base64url').toString()).x).toBe(keys[index]!.x);
+      // A VCDM 1.1 JWT library reads it as the same credential (issuer, holder, claims).
+      const read = await didJwtVcVerify(credential, independent.resolver as never);
+      expect(read.verifiableCredential.issuer.id).toBe(agencyDid);
+      expect(read.verifiableCredential.credentialSubject.id).toBe(payload.sub);
     }
 
     // A nonce is good for one proof only, even in a new request.

@@ -283,7 +283,10 @@ export async function verifyKeyBinding(
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
-  if (aud !== expect.audience) return `the key-binding JWT is for audience ${JSON.stringify(aud)}, expected ${expect.audience}`;
+  // RFC 7519 §4.1.3: one audience as a string, or in an array (some wallets always send one).
+  const audiences: unknown[] = Array.isArray(aud) ? aud : [aud];
+  if (!audiences.includes(expect.audience))
+    return `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
   if (nonce !== expect.nonce) return 'the key-binding JWT nonce does not match';
   if (typeof iat !== 'number') return 'the key-binding JWT has no iat';
   if (iat > expect.nowSeconds + expect.clockSkewSeconds) return 'the key-binding JWT is issued in the future';

@@ -129,11 +129,11 @@ async function jwtVc(model: '2.0' | '1.1', edit: (payload: Record<string, unknow
 
 async function keyBinding(
   sdJwt: string,
-  options: { iat?: number; headerText?: string; high?: boolean; nonce?: string } = {},
+  options: { iat?: number; headerText?: string; high?: boolean; nonce?: string; aud?: unknown } = {},
 ): Promise<string> {
   const payload = {
     iat: options.iat ?? NOW,
-    aud: 'https://rp.example',
+    aud: options.aud ?? 'https://rp.example',
     nonce: options.nonce ?? 'n-1',
     sd_hash: sha256b64url(sdJwt),
   };
@@ -143,13 +143,17 @@ async function keyBinding(
 }
 const EXPECT = { audience: 'https://rp.example', nonce: 'n-1' };
 
-async function jwtVp(credentials: string[], options: { typ?: string | null; key?: KeyObject; did?: string; iat?: number } = {}) {
+async function jwtVp(
+  credentials: string[],
+  options: { typ?: string | null; key?: KeyObject; did?: string; iat?: number | null; nbf?: number } = {},
+) {
   const did = options.did ?? holderDid;
   const payload = {
     iss: did,
     aud: 'https://rp.example',
     nonce: 'n-1',
-    iat: options.iat ?? NOW,
+    ...(options.iat === null ? {} : { iat: options.iat ?? NOW }),
+    ...(options.nbf !== undefined ? { nbf: options.nbf } : {}),
     vp: { type: ['VerifiablePresentation'], verifiableCredential: credentials },
   };
   return rawJws(
@@ -555,6 +559,26 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       expect(failed(await verifyPresentation(agedVp, EXPECT, context()))).toEqual([
         { check: 'holder_binding', passed: false, reason: 'the presentation iat is missing or not fresh' },
       ]);
+      // Dated by nbf alone (VCDM 1.1 §6.3.1): as fresh as its nbf; undated, refused.
+      const vc = await jwtVc('2.0');
+      expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nbf: NOW - 5 }), EXPECT, context()))).toEqual([]);
+      for (const dated of [{ iat: null, nbf: NOW - 120 }, { iat: null }])
+        expect(failed(await verifyPresentation(await jwtVp([vc], dated), EXPECT, context()))).toEqual([
+          { check: 'holder_binding', passed: false, reason: 'the presentation iat is missing or not fresh' },
+        ]);
+    });
+
+    it('takes a KB-JWT audience as a string or in an array (RFC 7519), and refuses any other audience', async () => {
+      const sd = await sdJwtVc();
+      for (const aud of ['https://rp.example', ['https://rp.example'], ['https://other.example', 'https://rp.example']])
+        expect(failed(await verifyPresentation(await keyBinding(sd, { aud }), EXPECT, context()))).toEqual([]);
+      for (const aud of ['https://other.example', ['https://other.example'], [], 7])
+        expect(failed(await verifyPresentation(await keyBinding(sd, { aud }), EXPECT, context()))).toEqual([
+          expect.objectContaining({
+            check: 'holder_binding',
+            reason: expect.stringMatching(/^the key-binding JWT is for audience /),
+          }),
+        ]);
     });
   });
 

@@ -171,4 +171,27 @@ describe('dcqlMatchProblems', () => {
   it('claimValueProblems ignores claims the query puts no values on', () => {
     expect(claimValueProblems(single, 'dl', { categories: ['anything'] })).toEqual([]);
   });
+
+  it('claimValueProblems compares what the whole path selects: an array element by index, every element by null, a member', () => {
+    const withValues = (path: unknown[], values: unknown[]) =>
+      query({ credentials: [{ id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path, values }] }] });
+    const claims = { categories: ['B1', 'C1'], address: { locality: 'Haidian' } };
+    expect(claimValueProblems(withValues(['categories', 0], ['B1']), 'dl', claims)).toEqual([]);
+    expect(claimValueProblems(withValues(['categories', 1], ['B1']), 'dl', claims)).toEqual([
+      'dl: categories does not have one of the requested values',
+    ]);
+    expect(claimValueProblems(withValues(['categories', null], ['C1']), 'dl', claims)).toEqual([]);
+    expect(claimValueProblems(withValues(['categories', null], ['D']), 'dl', claims)).toEqual([
+      'dl: categories does not have one of the requested values',
+    ]);
+    expect(claimValueProblems(withValues(['address', 'locality'], ['Haidian']), 'dl', claims)).toEqual([]);
+    expect(claimValueProblems(withValues(['address', 'locality'], ['Chaoyang']), 'dl', claims)).toEqual([
+      'dl: address does not have one of the requested values',
+    ]);
+    // A whole array is not one of the values; a path that selects nothing is left to the query match.
+    expect(claimValueProblems(withValues(['categories'], ['B1']), 'dl', claims)).toEqual([
+      'dl: categories does not have one of the requested values',
+    ]);
+    expect(claimValueProblems(withValues(['categories', 5], ['B1']), 'dl', claims)).toEqual([]);
+  });
 });

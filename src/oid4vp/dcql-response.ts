@@ -73,17 +73,40 @@ export function presenceProblems(query: DcqlQuery.Output, presentIds: Iterable<s
   return problems;
 }
 
-/** Every constraint of a claims query that names `values`: the disclosed value must be one of them. */
+/**
+ * What a claims path pointer selects below a claim (DCQL, OpenID4VP 1.0 §7): a string a member of an object, a
+ * non-negative integer an element of an array, null every element of an array.
+ */
+function selectedBy(value: unknown, path: unknown[]): unknown[] {
+  let selected = [value];
+  for (const step of path) {
+    const next: unknown[] = [];
+    for (const current of selected) {
+      if (step === null) {
+        if (Array.isArray(current)) next.push(...current);
+      } else if (typeof step === 'number') {
+        if (Array.isArray(current) && Number.isInteger(step) && step >= 0 && step < current.length) next.push(current[step]);
+      } else if (typeof step === 'string' && current !== null && typeof current === 'object' && !Array.isArray(current)) {
+        if (Object.hasOwn(current, step)) next.push((current as Record<string, unknown>)[step]);
+      }
+    }
+    selected = next;
+  }
+  return selected;
+}
+
+/** Every constraint of a claims query that names `values`: a value the full path selects must be one of them. */
 export function claimValueProblems(query: DcqlQuery.Output, queryId: string, claims: Record<string, unknown>): string[] {
   const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
   const problems: string[] = [];
   for (const claim of credentialQuery?.claims ?? []) {
     const { path, values } = claim as { path: unknown[]; values?: unknown[] };
     if (!values || !Array.isArray(path)) continue;
-    const name = path[0] === 'credentialSubject' ? path[1] : path[0];
-    if (typeof name !== 'string' || !(name in claims)) continue; // presence is checked by the query match
-    const value = claims[name];
-    const candidates = Array.isArray(value) && path.length > 1 && path[path.length - 1] === null ? value : [value];
+    const below = path[0] === 'credentialSubject' ? 2 : 1;
+    const name = path[below - 1];
+    if (typeof name !== 'string' || !Object.hasOwn(claims, name)) continue; // presence is checked by the query match
+    const candidates = selectedBy(claims[name], path.slice(below));
+    if (candidates.length === 0) continue; // nothing there: the query match says whether it must be
     if (!candidates.some((candidate) => values.some((allowed) => allowed === candidate)))
       problems.push(`${queryId}: ${name} does not have one of the requested values`);
   }

@@ -11,6 +11,9 @@ export function loginPage(options: {
   mode?: 'login-code' | 'password';
 }): string {
   const { agencyName, typeName, clientId, requestUri, message } = options;
+  // The form posts back to the authorization endpoint the page was opened at: relative, so that under a path
+  // (PUBLIC_URL https://host/base, the proxy stripping /base) it reaches /base/oid4vci/authorize, not /oid4vci/authorize.
+
   const fields =
     options.mode === 'password'
       ? `<p>申请 / Apply (joint approval): ${escapeHtml(typeName)}</p>
@@ -30,7 +33,7 @@ export function loginPage(options: {
 <h1>${escapeHtml(agencyName)}</h1>
 <p>领取 / Receive: <strong>${escapeHtml(typeName)}</strong></p>
 ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
-<form method="post" action="/oid4vci/authorize">
+<form method="post" action="authorize">
 <input type="hidden" name="client_id" value="${escapeHtml(clientId)}">
 <input type="hidden" name="request_uri" value="${escapeHtml(requestUri)}">
 ${fields}

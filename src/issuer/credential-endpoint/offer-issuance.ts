@@ -50,7 +50,15 @@ export class OfferIssuance {
     let delivered: OfferDelivery | undefined;
     await this.issuance.issueAll(
       agency,
-      holderKeys.map((holderJwk) => ({ typeId, claims, format, holderJwk })),
+      // OID4VCI 1.0 Appendix A.1.1: `jwt_vc_json` is a VCDM 1.1 credential ([VC_DATA]) secured as a JWT, the
+      // credential in the `vc` claim (VCDM 1.1 §6.3.1), as a wallet written from the spec reads it (ADR 42).
+      holderKeys.map((holderJwk) => ({
+        typeId,
+        claims,
+        format,
+        holderJwk,
+        ...(format === 'jwt_vc_json' ? { dataModel: '1.1' as const } : {}),
+      })),
       async (tx, issued) => {
         delivered = { credentials: issued.map(({ credential }) => ({ credential })), notificationId };
         await claim?.(tx, delivered);
