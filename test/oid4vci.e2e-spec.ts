@@ -4,6 +4,9 @@ import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { Database } from '../src/persistence/index.js';
+import { sha256Hex } from '../src/common/index.js';
+import { AuthorizationSessionEntity } from '../src/issuer/index.js';
+import { LOGIN_TTL_SECONDS } from '../src/oid4vci/index.js';
 import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -209,6 +212,13 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const page = await fetch(authorizeUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Vehicle Administration 车辆管理所');
+    // Opened, the page gives the citizen LOGIN_TTL_SECONDS to sign in, not what is left of the request_uri's 90 s.
+    const pushed = await app.app.get(Database).use(undefined, (m) =>
+      m.getRepository(AuthorizationSessionEntity).findOneByOrFail({
+        requestUriHash: sha256Hex(authorizeUrl.searchParams.get('request_uri')!),
+      }),
+    );
+    expect(pushed.requestExpiresAt.getTime()).toBeGreaterThan(Date.now() + (LOGIN_TTL_SECONDS - 60) * 1000);
     const submit = (loginCode: string) => signInAtIssuer(app.url, authorizeUrl, { login_code: loginCode });
     const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
     expect(wrong.status).toBe(400);

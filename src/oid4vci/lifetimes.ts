@@ -6,6 +6,11 @@ export const NONCE_TTL_SECONDS = 300;
 // family at most OID4VCI_REFRESH_TOKEN_MAX_SECONDS and never beyond its offer (ADR 18).
 /** A pushed authorization request's request_uri (RFC 9126 §2.2: short). */
 export const PAR_TTL_SECONDS = 90;
+/**
+ * The citizen's sign-in, once the login page has opened within PAR_TTL_SECONDS: RFC 9126's short lifetime is for
+ * the request_uri's way to the authorization endpoint, not for a person finding and typing a login code.
+ */
+export const LOGIN_TTL_SECONDS = 600;
 /** An authorization code (RFC 6749 §4.1.2: short, 10 minutes at most). */
 export const CODE_TTL_SECONDS = 60;
 /** The polling interval the deferred endpoint asks for. */

@@ -293,6 +293,19 @@ describe('OID4VCI single-use values (repository contract)', () => {
       expect(await sessions(1).exchangeCode(session.id)).toBe(false);
     });
 
+    it('extends a pushed request when its login page opens: never shortened, never once it is authorized', async () => {
+      const now = new Date();
+      const session = await storeSession(minutesFrom(now, 1));
+      const expiresAt = async () => (await sessions(1).byRequestUri(session.requestUriHash))!.requestExpiresAt.getTime();
+      await sessions(0).extendRequest(session.id, minutesFrom(now, 10));
+      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
+      await sessions(2).extendRequest(session.id, minutesFrom(now, 5));
+      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
+      expect(await sessions(0).authorize(session.id, sha256Hex(randomToken()), minutesFrom(now, 1))).toBe(true);
+      await sessions(1).extendRequest(session.id, minutesFrom(now, 20));
+      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
+    });
+
     it('forgets an unexchanged code past its expiry, so it can no longer be exchanged', async () => {
       const now = new Date();
       const expired = await storeSession(minutesFrom(now, -10));

@@ -74,7 +74,7 @@ export class AuthorizationServerController {
   @ApiOkResponse({ description: 'The sign-in page', content: { 'text/html': { schema: { type: 'string' } } } })
   @OAuthErrors({ statuses: [400, 429] })
   async authorize(@Query('client_id') clientId: unknown, @Query('request_uri') requestUri: unknown) {
-    const { agencyName, typeName, application } = await this.authorization.authorizationSession(clientId, requestUri);
+    const { agencyName, typeName, application } = await this.authorization.openLoginPage(clientId, requestUri);
     return loginPage({
       agencyName,
       typeName,

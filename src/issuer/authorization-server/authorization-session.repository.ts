@@ -19,6 +19,19 @@ export class AuthorizationSessionRepository {
     return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ codeHash }));
   }
 
+  /** A pushed request's login page opened: its request_uri stays usable until `until` (never shortened). */
+  async extendRequest(id: string, until: Date): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(AuthorizationSessionEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ requestExpiresAt: until })
+        .where('id = :id AND status = :status AND request_expires_at < :until', { id, status: 'pushed', until })
+        .execute(),
+    );
+  }
+
   /** pushed → authorized (the citizen logged in), once. */
   async authorize(id: string, codeHash: string, codeExpiresAt: Date, tx?: Tx): Promise<boolean> {
     const result = await this.db.use(tx, (m) =>

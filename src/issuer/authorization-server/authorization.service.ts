@@ -15,6 +15,7 @@ import {
   credentialConfigurations,
   dpopJktProblem,
   PAR_TTL_SECONDS,
+  LOGIN_TTL_SECONDS,
   pushedRequestOfferProblem,
   pushedSessionProblem,
 } from '../../oid4vci/index.js';
@@ -114,6 +115,13 @@ export class AuthorizationService {
       return server.createPushedAuthorizationResponse({ requestUri, expiresInSeconds: PAR_TTL_SECONDS })
         .pushedAuthorizationResponse;
     });
+  }
+
+  /** The login page, opened: what it shows; from now the citizen has LOGIN_TTL_SECONDS to sign in. */
+  async openLoginPage(clientId: unknown, requestUri: unknown) {
+    const opened = await this.authorizationSession(clientId, requestUri);
+    await this.sessions.extendRequest(opened.session.id, new Date(Date.now() + LOGIN_TTL_SECONDS * 1000));
+    return opened;
   }
 
   /** The authorization endpoint only accepts pushed requests; returns what the login page needs. */
