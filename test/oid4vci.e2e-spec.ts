@@ -219,6 +219,12 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       }),
     );
     expect(pushed.requestExpiresAt.getTime()).toBeGreaterThan(Date.now() + (LOGIN_TTL_SECONDS - 60) * 1000);
+    // Opened again, it extends nothing: reloading cannot keep a request_uri alive.
+    expect((await fetch(authorizeUrl)).status).toBe(200);
+    const reopened = await app.app
+      .get(Database)
+      .use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneByOrFail({ id: pushed.id }));
+    expect(reopened.requestExpiresAt.getTime()).toBe(pushed.requestExpiresAt.getTime());
     const submit = (loginCode: string) => signInAtIssuer(app.url, authorizeUrl, { login_code: loginCode });
     const wrong = await submit(created.body.loginCode === '000000' ? '111111' : '000000');
     expect(wrong.status).toBe(400);

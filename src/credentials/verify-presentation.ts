@@ -84,7 +84,7 @@ function bindingProblem(
   const now = context.nowSeconds();
   const { aud, nonce, exp } = payload;
   // A JWT VP dated by nbf alone (VCDM 1.1 §6.3.1 maps dates to nbf; iat is optional there) is as fresh as its nbf.
-  const iat = typeof payload['iat'] === 'number' ? payload['iat'] : payload['nbf'];
+  const iat = payload['iat'] === undefined ? payload['nbf'] : payload['iat'];
   const audiences = Array.isArray(aud) ? aud : [aud];
   if (expect.audience !== undefined && !audiences.includes(expect.audience))
     return `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;

@@ -562,6 +562,22 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       // Dated by nbf alone (VCDM 1.1 §6.3.1): as fresh as its nbf; undated, refused.
       const vc = await jwtVc('2.0');
       expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nbf: NOW - 5 }), EXPECT, context()))).toEqual([]);
+      // An iat that is there but no number is refused, whatever nbf says.
+      const badIat = await rawJws(
+        JSON.stringify({ alg: 'ES256', typ: 'vp+jwt', kid: `${holderDid}#0` }),
+        {
+          iss: holderDid,
+          aud: 'https://rp.example',
+          nonce: 'n-1',
+          iat: 'now',
+          nbf: NOW,
+          vp: { type: ['VerifiablePresentation'], verifiableCredential: [vc] },
+        },
+        holderKey.privateKey,
+      );
+      expect(failed(await verifyPresentation(badIat, EXPECT, context()))).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the presentation iat is missing or not fresh' },
+      ]);
       for (const dated of [{ iat: null, nbf: NOW - 120 }, { iat: null }])
         expect(failed(await verifyPresentation(await jwtVp([vc], dated), EXPECT, context()))).toEqual([
           { check: 'holder_binding', passed: false, reason: 'the presentation iat is missing or not fresh' },

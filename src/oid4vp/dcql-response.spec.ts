@@ -188,10 +188,14 @@ describe('dcqlMatchProblems', () => {
     expect(claimValueProblems(withValues(['address', 'locality'], ['Chaoyang']), 'dl', claims)).toEqual([
       'dl: address does not have one of the requested values',
     ]);
-    // A whole array is not one of the values; a path that selects nothing is left to the query match.
+    // A whole array is not one of the values; an index past the end selects nothing and is refused (the dcql
+    // library would take any element); a member that is not there is left to the presence rules.
     expect(claimValueProblems(withValues(['categories'], ['B1']), 'dl', claims)).toEqual([
       'dl: categories does not have one of the requested values',
     ]);
-    expect(claimValueProblems(withValues(['categories', 5], ['B1']), 'dl', claims)).toEqual([]);
+    expect(claimValueProblems(withValues(['categories', 5], ['B1']), 'dl', claims)).toEqual([
+      'dl: categories has no element at the requested position',
+    ]);
+    expect(claimValueProblems(withValues(['address', 'postal_code'], ['100080']), 'dl', claims)).toEqual([]);
   });
 });

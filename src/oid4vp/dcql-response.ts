@@ -105,8 +105,15 @@ export function claimValueProblems(query: DcqlQuery.Output, queryId: string, cla
     const below = path[0] === 'credentialSubject' ? 2 : 1;
     const name = path[below - 1];
     if (typeof name !== 'string' || !Object.hasOwn(claims, name)) continue; // presence is checked by the query match
-    const candidates = selectedBy(claims[name], path.slice(below));
-    if (candidates.length === 0) continue; // nothing there: the query match says whether it must be
+    const rest = path.slice(below);
+    const candidates = selectedBy(claims[name], rest);
+    if (candidates.length === 0) {
+      // §7.1: an index past the end selects nothing, and the claim is not there; the dcql library reads an index as
+      // "any element", so it would not say so. (A member or null that selects nothing is left to its presence rules.)
+      if (rest.some((step) => typeof step === 'number'))
+        problems.push(`${queryId}: ${name} has no element at the requested position`);
+      continue;
+    }
     if (!candidates.some((candidate) => values.some((allowed) => allowed === candidate)))
       problems.push(`${queryId}: ${name} does not have one of the requested values`);
   }

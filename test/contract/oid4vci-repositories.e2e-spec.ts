@@ -293,17 +293,25 @@ describe('OID4VCI single-use values (repository contract)', () => {
       expect(await sessions(1).exchangeCode(session.id)).toBe(false);
     });
 
-    it('extends a pushed request when its login page opens: never shortened, never once it is authorized', async () => {
+    it('extends a pushed request once when its login page opens: never shortened, never once it is authorized', async () => {
       const now = new Date();
-      const session = await storeSession(minutesFrom(now, 1));
+      const pushedUntil = minutesFrom(now, 1);
+      const session = await storeSession(pushedUntil);
       const expiresAt = async () => (await sessions(1).byRequestUri(session.requestUriHash))!.requestExpiresAt.getTime();
-      await sessions(0).extendRequest(session.id, minutesFrom(now, 10));
-      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
-      await sessions(2).extendRequest(session.id, minutesFrom(now, 5));
-      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
+      // Opened on every replica at once: one extension.
+      const extended = await race(database.replicas, CALLERS, (_, caller) =>
+        sessions(caller).extendRequest(session.id, pushedUntil, minutesFrom(now, 10 + caller)),
+      );
+      expect(winners(extended)).toBe(1);
+      const until = await expiresAt();
+      expect(until).toBe(minutesFrom(now, 10 + extended.indexOf(true)).getTime());
+      // Opened again (it no longer expires when the PAR said), or asked for an earlier end: unchanged.
+      expect(await sessions(2).extendRequest(session.id, pushedUntil, minutesFrom(now, 30))).toBe(false);
+      expect(await sessions(2).extendRequest(session.id, new Date(until), minutesFrom(now, 5))).toBe(false);
+      expect(await expiresAt()).toBe(until);
       expect(await sessions(0).authorize(session.id, sha256Hex(randomToken()), minutesFrom(now, 1))).toBe(true);
-      await sessions(1).extendRequest(session.id, minutesFrom(now, 20));
-      expect(await expiresAt()).toBe(minutesFrom(now, 10).getTime());
+      expect(await sessions(1).extendRequest(session.id, new Date(until), minutesFrom(now, 40))).toBe(false);
+      expect(await expiresAt()).toBe(until);
     });
 
     it('forgets an unexchanged code past its expiry, so it can no longer be exchanged', async () => {

@@ -19,17 +19,26 @@ export class AuthorizationSessionRepository {
     return this.db.use(undefined, (m) => m.getRepository(AuthorizationSessionEntity).findOneBy({ codeHash }));
   }
 
-  /** A pushed request's login page opened: its request_uri stays usable until `until` (never shortened). */
-  async extendRequest(id: string, until: Date): Promise<void> {
-    await this.db.use(undefined, (m) =>
+  /**
+   * A pushed request's login page opened: its request_uri stays usable until `until`, if it still expires at
+   * `from` (what the caller read: one extension however many open it at once) and `until` is later.
+   */
+  async extendRequest(id: string, from: Date, until: Date): Promise<boolean> {
+    const result = await this.db.use(undefined, (m) =>
       m
         .getRepository(AuthorizationSessionEntity)
         .createQueryBuilder()
         .update()
         .set({ requestExpiresAt: until })
-        .where('id = :id AND status = :status AND request_expires_at < :until', { id, status: 'pushed', until })
+        .where('id = :id AND status = :status AND request_expires_at = :from AND request_expires_at < :until', {
+          id,
+          status: 'pushed',
+          from,
+          until,
+        })
         .execute(),
     );
+    return result.affected === 1;
   }
 
   /** pushed → authorized (the citizen logged in), once. */

@@ -117,10 +117,18 @@ export class AuthorizationService {
     });
   }
 
-  /** The login page, opened: what it shows; from now the citizen has LOGIN_TTL_SECONDS to sign in. */
+  /**
+   * The login page, opened: what it shows. The first opening of an agency's offer gives the citizen
+   * LOGIN_TTL_SECONDS to sign in; later openings extend nothing, so a request_uri cannot be kept alive by reloading.
+   * A wallet-started application keeps the PAR's lifetime: its draft offer and request expire with it.
+   */
   async openLoginPage(clientId: unknown, requestUri: unknown) {
     const opened = await this.authorizationSession(clientId, requestUri);
-    await this.sessions.extendRequest(opened.session.id, new Date(Date.now() + LOGIN_TTL_SECONDS * 1000));
+    const { session } = opened;
+    const pushedUntil = session.createdAt.getTime() + PAR_TTL_SECONDS * 1000;
+    if (opened.offer && session.requestExpiresAt.getTime() <= pushedUntil) {
+      await this.sessions.extendRequest(session.id, session.requestExpiresAt, new Date(Date.now() + LOGIN_TTL_SECONDS * 1000));
+    }
     return opened;
   }
 
