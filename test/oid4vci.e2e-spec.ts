@@ -7,7 +7,8 @@ import { Database } from '../src/persistence/index.js';
 import { sha256Hex } from '../src/common/index.js';
 import { AuthorizationSessionEntity } from '../src/issuer/index.js';
 import { LOGIN_TTL_SECONDS } from '../src/oid4vci/index.js';
-import { createActiveAgency, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
+import { StatusService } from '../src/status/index.js';
+import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { CHINESE_DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 
@@ -171,6 +172,22 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       expect(read.verifiableCredential.issuer.id).toBe(agencyDid);
       expect(read.verifiableCredential.credentialSubject.id).toBe(payload.sub);
     }
+    // Ours verifies it with its status, and sees its revocation.
+    const verified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credentials[0] } });
+    expect(verified.body.verified).toBe(true);
+    expect(verified.body.checks).toEqual(expect.arrayContaining([expect.objectContaining({ check: 'status', passed: true })]));
+    const credentialId = String(decodeJwt(credentials[0]!).jti).replace(/^urn:uuid:/, '');
+    const revoked = await app.call('POST', `/credentials/${credentialId}/status`, {
+      token: apiKey,
+      body: { action: 'revoke', reason: 'issued in error' },
+    });
+    expect(revoked.status).toBe(200);
+    await app.app.get(StatusService).publishPending();
+    const refused = await eventually(async () => {
+      const reply = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credentials[0] } });
+      return reply.status === 400 ? reply : undefined;
+    });
+    expect(refused.body.checks).toEqual(expect.arrayContaining([expect.objectContaining({ check: 'status', passed: false })]));
 
     // A nonce is good for one proof only, even in a new request.
     const created2 = await offer({ formats: ['jwt_vc_json'], txCode: false });
