@@ -39,6 +39,31 @@ describe('analyseDcqlQuery', () => {
       catalogue,
     );
     expect(query.credentials.map((credential) => credential.id)).toEqual(['dl', 'id']);
+    // A JWT VC claim named alone goes to the wallet as the path into the credential (OpenID4VP 1.0 §7); SD-JWT paths as given.
+    const short = analyseDcqlQuery(
+      {
+        credentials: [
+          {
+            id: 'id',
+            format: 'jwt_vc_json',
+            meta: { type_values: [['VerifiableCredential', catalogue.get('resident-identity')!.vcType]] },
+            claims: [{ path: ['family_name'] }, { path: ['credentialSubject', 'given_name'] }],
+          },
+          { id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] },
+        ],
+      },
+      catalogue,
+    );
+    expect(
+      short.query.credentials.map((credential) => credential.claims!.map((claim) => (claim as { path: unknown[] }).path)),
+    ).toEqual([
+      [
+        ['credentialSubject', 'family_name'],
+        ['credentialSubject', 'given_name'],
+      ],
+      [['categories']],
+    ]);
+    expect(short.requested[0]!.claims).toEqual(['family_name', 'given_name']);
     // type_values as the expanded IRIs the spec names (B.1.1) find the same catalogue type.
     const expanded = analyseDcqlQuery(
       {

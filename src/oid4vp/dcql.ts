@@ -112,7 +112,30 @@ export function analyseDcqlQuery(
     if (typeId) requested.push({ queryId: credential.id, typeId, format: format as CredentialFormat, claims });
   }
   if (violations.length > 0) throw new DcqlProblem('The DCQL query cannot be served', violations);
-  return { query, requested };
+  return { query: withSubjectPaths(query), requested };
+}
+
+/**
+ * A `jwt_vc_json` claims path as OpenID4VP 1.0 §7 applies it, to the credential: `["given_name"]`, which we take as
+ * shorthand, becomes `["credentialSubject", "given_name"]`, so a wallet that follows the path to the letter finds
+ * the claim. Our own matching reads either (describeForDcql puts the claims at both places).
+ */
+function withSubjectPaths(query: DcqlQuery.Output): DcqlQuery.Output {
+  return {
+    ...query,
+    credentials: query.credentials.map((credential) =>
+      credential.format === 'jwt_vc_json' && credential.claims
+        ? {
+            ...credential,
+            claims: credential.claims.map((claim) =>
+              !('path' in claim) || claim.path[0] === 'credentialSubject'
+                ? claim
+                : { ...claim, path: ['credentialSubject', ...claim.path] },
+            ),
+          }
+        : credential,
+    ),
+  } as DcqlQuery.Output;
 }
 
 /** Data minimisation: every requested claim must be in the relying party's registration. */
