@@ -304,6 +304,15 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     expect(unexpected.body.error).toBe('invalid_request');
     const grant = await app.call('POST', '/oid4vci/token', { headers: FORM, body: form({ grant_type: 'client_credentials' }) });
     expect(grant.body.error).toBe('unsupported_grant_type');
+    // RFC 6749 §4.1.3 / RFC 9126 §2.1: form-encoded only; JSON (however well formed) is refused before anything is read.
+    for (const endpoint of ['/oid4vci/token', '/oid4vci/par']) {
+      const json = await app.call('POST', endpoint, {
+        body: { grant_type: PRE_AUTH, 'pre-authorized_code': codeOf(noPin.body.credentialOffer), client_id: 'citizen-wallet' },
+      });
+      expect(json.status).toBe(400);
+      expect(json.body.error).toBe('invalid_request');
+      expect(json.body.error_description).toMatch(/application\/x-www-form-urlencoded/);
+    }
     const noGrant = await app.call('POST', '/oid4vci/token', { headers: FORM, body: form({ foo: 'bar' }) });
     expect(noGrant.status).toBe(400);
     expect(noGrant.body.error).toBe('invalid_request');

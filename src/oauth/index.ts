@@ -8,7 +8,7 @@ export {
   type AuthScheme,
 } from './oauth-errors.js';
 export { asOAuthError, mapErrors, LIBRARY_DESCRIPTIONS } from './library-errors.js';
-export { notJsonBody, requestLike } from './request.js';
+export { notFormBody, notJsonBody, requestLike } from './request.js';
 export {
   checkDpopProof,
   assertFreshDpop,

@@ -1,4 +1,4 @@
-import { notJsonBody, requestLike } from './request.js';
+import { notFormBody, notJsonBody, requestLike } from './request.js';
 
 describe('requestLike', () => {
   it('puts the path (without query) under our public URL and keeps every header, lists joined', () => {
@@ -24,5 +24,16 @@ describe('notJsonBody', () => {
     expect(notJsonBody(typed())).toBe(false);
     expect(notJsonBody(typed('application/x-www-form-urlencoded'))).toBe(true);
     expect(notJsonBody(typed('text/json'))).toBe(true);
+  });
+});
+
+describe('notFormBody', () => {
+  it('is true only for a body of another media type than a form', () => {
+    const typed = (type?: string) => new Headers(type === undefined ? {} : { 'content-type': type });
+    expect(notFormBody(typed('application/x-www-form-urlencoded'))).toBe(false);
+    expect(notFormBody(typed('Application/X-WWW-Form-Urlencoded; charset=UTF-8'))).toBe(false);
+    expect(notFormBody(typed())).toBe(false);
+    for (const other of ['application/json', 'multipart/form-data; boundary=x', 'text/plain', ''])
+      expect(notFormBody(typed(other))).toBe(true);
   });
 });

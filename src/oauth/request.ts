@@ -28,3 +28,13 @@ export function notJsonBody(headers: Headers): boolean {
   const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();
   return mediaType !== 'application/json' && !/^application\/[^/]+\+json$/.test(mediaType);
 }
+
+/**
+ * A body the token or pushed authorization request endpoint must receive form-encoded (RFC 6749 §4.1.3, RFC 9126
+ * §2.1) that came in another media type, JSON among them. A request without a body has no type to check.
+ */
+export function notFormBody(headers: Headers): boolean {
+  const type = headers.get('content-type');
+  if (type === null) return false;
+  return type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded';
+}

@@ -5,7 +5,7 @@ import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import type { Tx } from '../../persistence/index.js';
 import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
-import { assertFreshDpop, mapErrors, oauthError, safeErrorDescription } from '../../oauth/index.js';
+import { assertFreshDpop, mapErrors, notFormBody, oauthError, safeErrorDescription } from '../../oauth/index.js';
 import {
   authorizationDetailsConfigurations,
   authorizationResponseUrl,
@@ -56,6 +56,8 @@ export class AuthorizationService {
   /** Pushed authorization request: PKCE S256 required, bound to an authorization-code offer by issuer_state. */
   async pushedAuthorizationRequest(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
+      if (notFormBody(request.headers))
+        throw oauthError(400, 'invalid_request', 'The pushed authorization request must be application/x-www-form-urlencoded');
       const server = this.protocol.authorizationServer;
       // RFC 9126 §2.1: request_uri MUST NOT be pushed (the library would answer invalid_request_uri).
       if ((body as Record<string, unknown> | undefined)?.['request_uri'] !== undefined)

@@ -11,7 +11,7 @@ import {
 import { merged, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, HOLDER_KEY_ALGORITHMS } from '../../credentials/index.js';
-import { assertFreshDpop, DPOP_JTI_MARGIN_SECONDS, mapErrors, oauthError } from '../../oauth/index.js';
+import { assertFreshDpop, DPOP_JTI_MARGIN_SECONDS, mapErrors, notFormBody, oauthError } from '../../oauth/index.js';
 import {
   authorizationCodeGrantProblem,
   authorizationDetailsConfigurations,
@@ -75,6 +75,8 @@ export class TokenService {
 
   async token(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
+      if (notFormBody(request.headers))
+        throw oauthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
       // The DPoP proof is checked before anything else, so a bad proof never costs a PIN attempt.
       await assertFreshDpop(request.headers.get('dpop'), {
         now: new Date(),
