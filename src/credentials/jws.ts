@@ -129,6 +129,11 @@ function keyObject(jwk: JsonWebKey): KeyObject {
   return key;
 }
 
+/** RFC 7519 §4.1.3: whether a JWT's `aud` (one audience as a string, or several in an array) names `audience`. */
+export function namesAudience(aud: unknown, audience: string): boolean {
+  return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
+}
+
 // Issuers sign low-S (lowS in src/keys); the check is shared with them.
 export { isHighS };
 

@@ -5,6 +5,7 @@ import {
   b64urlJson,
   decodeJws,
   MalformedJws,
+  namesAudience,
   sha256b64url,
   signJws,
   verifyJwsSignature,
@@ -283,9 +284,8 @@ export async function verifyKeyBinding(
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
-  // RFC 7519 §4.1.3: one audience as a string, or in an array (some wallets always send one).
-  const audiences: unknown[] = Array.isArray(aud) ? aud : [aud];
-  if (!audiences.includes(expect.audience))
+  // A string, or an array holding it (some wallets always send one).
+  if (!namesAudience(aud, expect.audience))
     return `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
   if (nonce !== expect.nonce) return 'the key-binding JWT nonce does not match';
   if (typeof iat !== 'number') return 'the key-binding JWT has no iat';

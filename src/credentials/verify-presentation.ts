@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
-import { decodeJws, type DecodedJws } from './jws.js';
+import { decodeJws, namesAudience, type DecodedJws } from './jws.js';
 import { applyDisclosures, DisclosureError, parseSdJwt } from './sd-jwt.js';
 import { envelopeKind, validatePresentation, VCDM2_CONTEXT } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
@@ -85,8 +85,7 @@ function bindingProblem(
   const { aud, nonce, exp } = payload;
   // A JWT VP dated by nbf alone (VCDM 1.1 §6.3.1 maps dates to nbf; iat is optional there) is as fresh as its nbf.
   const iat = payload['iat'] === undefined ? payload['nbf'] : payload['iat'];
-  const audiences = Array.isArray(aud) ? aud : [aud];
-  if (expect.audience !== undefined && !audiences.includes(expect.audience))
+  if (expect.audience !== undefined && !namesAudience(aud, expect.audience))
     return `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
   if (expect.nonce !== undefined) {
     if (nonce !== expect.nonce) return 'the presentation nonce does not match';

@@ -23,10 +23,8 @@ export function requestLike(
  * wallet would be told about its proofs instead of its encoding. A request without a body has no type to check.
  */
 export function notJsonBody(headers: Headers): boolean {
-  const type = headers.get('content-type');
-  if (type === null) return false;
-  const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType !== 'application/json' && !/^application\/[^/]+\+json$/.test(mediaType);
+  const mediaType = bodyMediaType(headers);
+  return mediaType !== undefined && mediaType !== 'application/json' && !/^application\/[^/]+\+json$/.test(mediaType);
 }
 
 /**
@@ -34,7 +32,11 @@ export function notJsonBody(headers: Headers): boolean {
  * §2.1) that came in another media type, JSON among them. A request without a body has no type to check.
  */
 export function notFormBody(headers: Headers): boolean {
-  const type = headers.get('content-type');
-  if (type === null) return false;
-  return type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/x-www-form-urlencoded';
+  const mediaType = bodyMediaType(headers);
+  return mediaType !== undefined && mediaType !== 'application/x-www-form-urlencoded';
+}
+
+/** The body's media type, lower case and without parameters; undefined without a Content-Type. */
+function bodyMediaType(headers: Headers): string | undefined {
+  return headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase();
 }
