@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
 import { CompactEncrypt, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
@@ -30,6 +30,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   let bank: { apiKey: string; clientId: string };
   let police: { apiKey: string; clientId: string };
   let registry: { apiKey: string; clientId: string; certificate: string };
+  let archive: { apiKey: string; clientId: string; certificate: string };
   const citizen = wallet();
   let webhook: Server;
   let webhookSecret = '';
@@ -104,6 +105,8 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     );
     registry = await register('Vehicle Registry 车辆登记处', { 'driving-licence': ['licence_number'] }, 'x509_san_dns');
     citizen.trust(registry.certificate);
+    archive = await register('Records Archive 档案馆', { 'driving-licence': ['licence_number'] }, 'x509_hash');
+    citizen.trust(archive.certificate);
   });
   afterAll(async () => {
     webhook?.close();
@@ -276,6 +279,29 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const requestObject = await fetched.text();
     expect(decodeProtectedHeader(requestObject).typ).toBe('oauth-authz-req+jwt');
     expect(decodeJwt(requestObject)).toMatchObject({ aud: 'https://self-issued.me/v2', client_id: registry.clientId });
+  });
+
+  it('supports the x509_hash client id prefix: the SHA-256 of the certificate the request object carries', async () => {
+    const der = Buffer.from(archive.certificate, 'base64');
+    expect(archive.clientId).toBe(`x509_hash:${createHash('sha256').update(der).digest('base64url')}`);
+    expect(new X509Certificate(der).subjectAltName).toBe('DNS:localhost');
+    const held = await receive(agencyApiKey);
+    const created = await createRequest(archive.apiKey, ['licence_number'], 'direct_post');
+    expect(created.status).toBe(201);
+    // The @openid4vc wallet recomputes the hash of the x5c leaf and compares it with the client_id.
+    const answered = await answer(created.body.link, held);
+    expect(answered.status).toBe(200);
+    expect(answered.request.client_id).toBe(archive.clientId);
+    const result = await verdict(archive.apiKey, created.body.id);
+    expect(result.status).toBe('verified');
+    expect(result.result.credentials[0].claims).toEqual({ licence_number: '310101199203081234' });
+
+    // The request object carries the very certificate the client_id hashes (a new request: the first one's
+    // request_uri was used by the wallet).
+    const another = await createRequest(archive.apiKey, ['licence_number'], 'direct_post');
+    const requestObject = await (await fetch(new URL(another.body.link).searchParams.get('request_uri')!)).text();
+    expect(decodeProtectedHeader(requestObject).x5c).toEqual([archive.certificate]);
+    expect(decodeJwt(requestObject).client_id).toBe(archive.clientId);
   });
 
   it('refuses a request for claims beyond the relying party registration', async () => {

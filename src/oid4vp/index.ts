@@ -14,6 +14,7 @@ export {
   RESPONSE_ENCRYPTION,
   VP_FORMATS_SUPPORTED,
   clientIdFor,
+  usesCertificate,
   requestObjectSigner,
   REQUEST_OBJECT_AUDIENCE,
   authorizationRequestPayload,

@@ -1,5 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
+  calculateX509HashClientIdPrefixValue,
   createOpenid4vpAuthorizationRequest,
   getOpenid4vpClientId,
   parseOpenid4vpAuthorizationRequest,
@@ -18,6 +19,8 @@ import {
 } from './request.js';
 
 const ENDPOINTS = { responseUri: 'https://verifier.example/oid4vp/response', publicHost: 'verifier.example' };
+// Stands for a certificate's DER (base64): only its hash is taken here.
+const CERTIFICATE = Buffer.from('a certificate, DER-encoded').toString('base64');
 const signingJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
 const { kty, crv, x, y } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
 const encryptionJwk = { kty: kty!, crv: crv!, x: x!, y: y!, kid: 'r1', use: 'enc', alg: 'ECDH-ES' };
@@ -34,7 +37,7 @@ const dcqlQuery = DcqlQuery.parse({
 
 const payloadFor = (prefix: ClientIdPrefix, responseMode: 'direct_post' | 'direct_post.jwt') =>
   authorizationRequestPayload({
-    clientId: clientIdFor(prefix, ENDPOINTS, signingJwk),
+    clientId: clientIdFor(prefix, ENDPOINTS, signingJwk, CERTIFICATE),
     nonce: 'n-1',
     state: 's-1',
     responseMode,
@@ -46,18 +49,29 @@ const payloadFor = (prefix: ClientIdPrefix, responseMode: 'direct_post' | 'direc
 
 describe('client ids', () => {
   it('names the party by prefix: the response URI, our host, or the did:jwk of its signing key', () => {
-    expect(clientIdFor('redirect_uri', ENDPOINTS, signingJwk)).toBe('redirect_uri:https://verifier.example/oid4vp/response');
-    expect(clientIdFor('x509_san_dns', ENDPOINTS, signingJwk)).toBe('x509_san_dns:verifier.example');
-    const did = clientIdFor('decentralized_identifier', ENDPOINTS, signingJwk);
+    expect(clientIdFor('redirect_uri', ENDPOINTS, signingJwk, null)).toBe(
+      'redirect_uri:https://verifier.example/oid4vp/response',
+    );
+    expect(clientIdFor('x509_san_dns', ENDPOINTS, signingJwk, CERTIFICATE)).toBe('x509_san_dns:verifier.example');
+    const did = clientIdFor('decentralized_identifier', ENDPOINTS, signingJwk, null);
     expect(did).toMatch(/^decentralized_identifier:did:jwk:/);
     expect(jwkFromDidJwk(did.slice('decentralized_identifier:'.length))).toEqual(
       expect.objectContaining({ kty: 'EC', crv: 'P-256', x: signingJwk.x, y: signingJwk.y }),
     );
   });
 
+  it('names an x509_hash party by the base64url SHA-256 of its certificate, as the @openid4vc library computes it', async () => {
+    const expected = await calculateX509HashClientIdPrefixValue({
+      x509Certificate: CERTIFICATE,
+      hash: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
+    });
+    expect(clientIdFor('x509_hash', ENDPOINTS, signingJwk, CERTIFICATE)).toBe(`x509_hash:${expected}`);
+    expect(() => clientIdFor('x509_hash', ENDPOINTS, signingJwk, null)).toThrow('needs its certificate');
+  });
+
   it('reads back with the prefix the @openid4vc library understands, as the full client id wallets bind to', () => {
-    for (const prefix of ['redirect_uri', 'x509_san_dns', 'decentralized_identifier'] as const) {
-      const clientId = clientIdFor(prefix, ENDPOINTS, signingJwk);
+    for (const prefix of ['redirect_uri', 'x509_san_dns', 'x509_hash', 'decentralized_identifier'] as const) {
+      const clientId = clientIdFor(prefix, ENDPOINTS, signingJwk, CERTIFICATE);
       const parsed = getOpenid4vpClientId({ clientId, responseMode: 'direct_post' });
       expect(parsed.clientIdPrefix).toBe(prefix);
       expect(parsed.effectiveClientId).toBe(clientId);
@@ -65,7 +79,7 @@ describe('client ids', () => {
   });
 
   it('signs request objects by did URL or x5c, and never for redirect_uri', () => {
-    const did = clientIdFor('decentralized_identifier', ENDPOINTS, signingJwk);
+    const did = clientIdFor('decentralized_identifier', ENDPOINTS, signingJwk, null);
     expect(requestObjectSigner('decentralized_identifier', did, null)).toEqual({
       method: 'did',
       didUrl: `${did.slice('decentralized_identifier:'.length)}#0`,
@@ -77,6 +91,8 @@ describe('client ids', () => {
       alg: 'ES256',
     });
     expect(() => requestObjectSigner('x509_san_dns', 'x509_san_dns:verifier.example', null)).toThrow();
+    expect(requestObjectSigner('x509_hash', 'x509_hash:abc', 'MIIB')).toEqual({ method: 'x5c', x5c: ['MIIB'], alg: 'ES256' });
+    expect(() => requestObjectSigner('x509_hash', 'x509_hash:abc', null)).toThrow();
     expect(requestObjectSigner('redirect_uri', 'redirect_uri:https://verifier.example/oid4vp/response', null)).toBeUndefined();
   });
 });
@@ -125,7 +141,7 @@ describe('authorizationRequestPayload', () => {
 
 function payloadInput(responseMode: 'direct_post' | 'direct_post.jwt') {
   return {
-    clientId: clientIdFor('redirect_uri', ENDPOINTS, signingJwk),
+    clientId: clientIdFor('redirect_uri', ENDPOINTS, signingJwk, null),
     nonce: 'n',
     state: 's',
     responseMode,

@@ -1,10 +1,10 @@
-import type { JsonWebKey } from 'node:crypto';
+import { createHash, type JsonWebKey } from 'node:crypto';
 import type { DcqlQuery } from 'dcql';
 import { didJwk } from '../credentials/index.js';
 import type { VerifierInfo } from './data-sharing.js';
 
 /** OID4VP 1.0 §5.9: how a verifier's client_id says who it is. */
-export const CLIENT_ID_PREFIXES = ['redirect_uri', 'decentralized_identifier', 'x509_san_dns'] as const;
+export const CLIENT_ID_PREFIXES = ['redirect_uri', 'decentralized_identifier', 'x509_san_dns', 'x509_hash'] as const;
 export type ClientIdPrefix = (typeof CLIENT_ID_PREFIXES)[number];
 
 export const RESPONSE_MODES = ['direct_post', 'direct_post.jwt'] as const;
@@ -31,17 +31,30 @@ export const VP_FORMATS_SUPPORTED = {
 export interface VerifierEndpoints {
   /** The direct_post response endpoint (also the client_id of the redirect_uri prefix). */
   responseUri: string;
-  /** Our public host name: the SAN DNS name of x509_san_dns certificates. */
+  /** Our public host name: the SAN DNS name of x509_san_dns (and x509_hash) certificates. */
   publicHost: string;
 }
 
+/** Prefixes whose request objects carry the party's certificate (x5c) and whose client_id names it. */
+export const usesCertificate = (prefix: ClientIdPrefix): boolean => prefix === 'x509_san_dns' || prefix === 'x509_hash';
+
 /**
  * The full client_id (prefix included, as KB-JWT audiences must carry it): `redirect_uri:<response uri>`,
- * `x509_san_dns:<our host>` or `decentralized_identifier:<did:jwk of the party's signing key>`.
+ * `x509_san_dns:<our host>`, `x509_hash:<base64url SHA-256 of the certificate's DER>` (§5.9.3) or
+ * `decentralized_identifier:<did:jwk of the party's signing key>`.
  */
-export function clientIdFor(prefix: ClientIdPrefix, endpoints: VerifierEndpoints, signingJwk: JsonWebKey): string {
+export function clientIdFor(
+  prefix: ClientIdPrefix,
+  endpoints: VerifierEndpoints,
+  signingJwk: JsonWebKey,
+  certificate: string | null,
+): string {
   if (prefix === 'redirect_uri') return `redirect_uri:${endpoints.responseUri}`;
   if (prefix === 'x509_san_dns') return `x509_san_dns:${endpoints.publicHost}`;
+  if (prefix === 'x509_hash') {
+    if (!certificate) throw new Error('An x509_hash relying party needs its certificate');
+    return `x509_hash:${createHash('sha256').update(Buffer.from(certificate, 'base64')).digest('base64url')}`;
+  }
   return `decentralized_identifier:${didJwk(signingJwk)}`;
 }
 
@@ -62,8 +75,8 @@ export function requestObjectSigner(
   certificate: string | null,
 ): RequestObjectSigner | undefined {
   if (prefix === 'redirect_uri') return undefined;
-  if (prefix === 'x509_san_dns') {
-    if (!certificate) throw new Error('An x509_san_dns relying party needs its certificate');
+  if (usesCertificate(prefix)) {
+    if (!certificate) throw new Error(`An ${prefix} relying party needs its certificate`);
     return { method: 'x5c', x5c: [certificate], alg: 'ES256' };
   }
   return { method: 'did', didUrl: `${clientId.slice('decentralized_identifier:'.length)}#0`, alg: 'ES256' };

@@ -28,7 +28,7 @@ export class RelyingPartyEntity {
   @Column({ name: 'signing_key_id', type: 'varchar', length: 36 })
   signingKeyId!: string;
 
-  /** Self-issued X.509 certificate (base64 DER) for x509_san_dns, naming our public host. */
+  /** Self-issued X.509 certificate (base64 DER) for x509_san_dns and x509_hash, naming our public host. */
   @Column({ type: 'text', nullable: true })
   certificate!: string | null;
 

@@ -26,7 +26,7 @@ export const relyingPartyViewSchema = z.object({
 export const registeredRelyingPartySchema = z.object({
   relyingParty: relyingPartyViewSchema.extend({
     clientId: z.string().describe('the full client_id wallets see, prefix included'),
-    certificate: z.string().optional().describe('x509_san_dns: the self-signed certificate, base64 DER'),
+    certificate: z.string().optional().describe('x509_san_dns and x509_hash: the self-signed certificate, base64 DER'),
   }),
   apiKey: z.string().describe('rpk_… bearer key; shown once'),
   webhookSecret: z.string().optional().describe('HMAC key of webhook signatures; shown once'),

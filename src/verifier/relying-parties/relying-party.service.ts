@@ -13,7 +13,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, p256HexToJwk } from '../../credentials/index.js';
 import { KeyService, SealedSecrets } from '../../keys/index.js';
-import { clientIdFor } from '../../oid4vp/index.js';
+import { clientIdFor, usesCertificate } from '../../oid4vp/index.js';
 import { oid4vpEndpoints, type Oid4vpEndpoints } from '../endpoints.js';
 import { resolvePublicAddresses, webhookUrlProblem, type WebhookPolicy } from '../webhook.js';
 import type { RelyingPartyEntity } from './relying-party.entity.js';
@@ -53,17 +53,16 @@ export class RelyingPartyService {
     if (input.webhookUrl) await this.checkWebhookUrl(input.webhookUrl);
     const id = randomUUID();
     const key = await this.keys.createKey('ES256', 'service-account', `relying-party:${id}`);
-    // x509_san_dns: the party's certificate names our public host, where its requests and responses live.
-    const certificate =
-      input.clientIdPrefix === 'x509_san_dns'
-        ? (
-            await this.keys.selfSignedCertificate(key.id, {
-              commonName: input.name,
-              dnsNames: [this.endpoints.publicHost],
-              validityDays: 365,
-            })
-          ).toString('base64')
-        : null;
+    // x509_san_dns and x509_hash: the party's certificate names our public host, where its requests and responses live.
+    const certificate = usesCertificate(input.clientIdPrefix)
+      ? (
+          await this.keys.selfSignedCertificate(key.id, {
+            commonName: input.name,
+            dnsNames: [this.endpoints.publicHost],
+            validityDays: 365,
+          })
+        ).toString('base64')
+      : null;
     const apiKey = issueApiKey('rpk');
     const webhook = input.webhookUrl ? await this.secrets.createHmacSecret(webhookSecretContext(id)) : undefined;
     const registered = {
@@ -91,7 +90,7 @@ export class RelyingPartyService {
     const answer = {
       relyingParty: {
         ...this.view(party),
-        clientId: clientIdFor(party.clientIdPrefix, this.endpoints, p256HexToJwk(key.publicKeyHex)),
+        clientId: clientIdFor(party.clientIdPrefix, this.endpoints, p256HexToJwk(key.publicKeyHex), certificate),
         ...(certificate ? { certificate } : {}),
       },
       apiKey: apiKey.token,
@@ -110,7 +109,7 @@ export class RelyingPartyService {
   /** The full client_id of a party (its did:jwk comes from its signing key). */
   async clientId(party: RelyingPartyEntity): Promise<string> {
     const signing = await this.keys.getKey(party.signingKeyId);
-    return clientIdFor(party.clientIdPrefix, this.endpoints, p256HexToJwk(signing.publicKeyHex));
+    return clientIdFor(party.clientIdPrefix, this.endpoints, p256HexToJwk(signing.publicKeyHex), party.certificate);
   }
 
   byId(id: string): Promise<RelyingPartyEntity | null> {
