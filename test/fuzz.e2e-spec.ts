@@ -70,6 +70,11 @@ describe('fuzzing every route of the OpenAPI document', () => {
       contentType: 'application/json',
     },
     { label: 'repeated JSON member', body: '{"a":1,"a":2}', contentType: 'application/json' },
+    {
+      label: 'member named toString',
+      body: '{"toString":0,"credential":{"toString":{}},"verifiableCredential":{"type":{"toString":1}}}',
+      contentType: 'application/json',
+    },
     { label: 'deep nesting', body: '['.repeat(5000) + ']'.repeat(5000), contentType: 'application/json' },
     { label: 'text body', body: 'hello', contentType: 'text/plain' },
     { label: 'xml body', body: '<a/>', contentType: 'application/xml' },

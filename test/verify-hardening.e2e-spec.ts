@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { createActiveAgency, startTestApp, type TestApp } from './support/test-app.js';
@@ -123,6 +123,62 @@ describe('verification hardening', () => {
     } finally {
       saturated.mockRestore();
     }
+  });
+
+  it('refuses JSON values that cannot be turned into text (a member named toString) with a 4xx, never a 500', async () => {
+    // Parsed JSON cannot hold a function: a member named toString hides the inherited method, and String() or a
+    // template literal on the object throws. Every such value is refused before it is reported.
+    const hostile = { toString: 0 };
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signed = (header: Record<string, unknown>, payload: Record<string, unknown>) => {
+      const input = `${b64(header)}.${b64(payload)}`;
+      const signature = nodeSign('sha256', Buffer.from(input), { key: holder.privateKey, dsaEncoding: 'ieee-p1363' });
+      return `${input}.${signature.toString('base64url')}`;
+    };
+    const verifyPresentation = (verifiablePresentation: unknown, options?: Record<string, unknown>) =>
+      app.call('POST', '/presentations/verify', { body: { verifiablePresentation, ...(options ? { options } : {}) } });
+    const refusedAs = (reply: { status: number; body: { verified?: boolean; checks?: Check[] } }, check: string) => {
+      expect(reply.status).toBe(400);
+      expect(reply.body.verified).toBe(false);
+      expect(failed(reply.body as { checks: Check[] }).map((failure) => failure.check)).toContain(check);
+    };
+
+    // JWT presentations: typ, kid (the holder DID's fallback).
+    refusedAs(await verifyPresentation(signed({ alg: 'ES256', typ: hostile }, {})), 'format');
+    refusedAs(
+      await verifyPresentation(signed({ alg: 'ES256', typ: 'JWT', kid: hostile }, { vp: { verifiableCredential: ['x'] } })),
+      'format',
+    );
+    // An enveloped credential and an enveloped presentation whose token's typ is such an object.
+    const envelope = (type: string, media: string) => ({
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      type,
+      id: `data:${media},${signed({ alg: 'ES256', typ: hostile }, {})}`,
+    });
+    const enveloped = await app.call('POST', '/credentials/verify', {
+      body: { verifiableCredential: envelope('EnvelopedVerifiableCredential', 'application/vc+jwt') },
+    });
+    refusedAs(enveloped, 'data_model');
+    refusedAs(await verifyPresentation(envelope('EnvelopedVerifiablePresentation', 'application/vp+jwt')), 'data_model');
+
+    // An SD-JWT VC really issued to the holder, presented with a key-binding JWT whose typ is such an object.
+    const sdJwt = (await issue('DrivingLicenceCredential', LICENCE, { format: 'dc+sd-jwt', holderJwk })).body
+      .credential as string;
+    const kb = signed(
+      { alg: 'ES256', typ: hostile },
+      { iat: Math.floor(Date.now() / 1000), aud: 'https://bank.example', nonce: 'n-1', sd_hash: 'x' },
+    );
+    refusedAs(await verifyPresentation(`${sdJwt}${kb}`, { challenge: 'n-1', domain: 'https://bank.example' }), 'holder_binding');
+
+    // A request body holding such a member is refused by the parser, as problem details.
+    const body = await fetch(`${app.url}/credentials/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ verifiableCredential: 'x', options: hostile }),
+    });
+    expect(body.status).toBe(400);
+    expect(body.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await body.json()) as { detail: string }).detail).toContain('toString');
   });
 
   it('reports a chain that refuses connections as chain_unavailable with verified:false and 503, never a 500', async () => {

@@ -1,4 +1,4 @@
-import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
+import { duplicateJsonMember, jsonBoundsProblem, untrustedText } from './json-bounds.js';
 
 describe('jsonBoundsProblem', () => {
   it('accepts ordinary credentials and refuses deep or huge values without recursion', () => {
@@ -8,6 +8,30 @@ describe('jsonBoundsProblem', () => {
     expect(jsonBoundsProblem(deep)).toMatch(/deeper than 32/);
     expect(jsonBoundsProblem(new Array(20_001).fill(0))).toMatch(/more than 20000/);
     expect(jsonBoundsProblem({ a: { b: 1 } }, { maxDepth: 1, maxNodes: 10 })).toMatch(/deeper than 1/);
+  });
+
+  it('refuses an object, at any depth, with a member named toString (String() on it would throw)', () => {
+    const parsed = JSON.parse('{"typ":{"toString":0}}') as { typ: object };
+    expect(() => String(parsed.typ)).toThrow(TypeError);
+    expect(jsonBoundsProblem(parsed)).toBe('JSON with a member named "toString"');
+    expect(jsonBoundsProblem(JSON.parse('{"toString":"x"}'))).toBe('JSON with a member named "toString"');
+    expect(jsonBoundsProblem(JSON.parse('{"a":[{"b":[{"toString":null}]}]}'))).toBe('JSON with a member named "toString"');
+    // As a value or inside a string it is harmless.
+    expect(jsonBoundsProblem(JSON.parse('{"name":"toString","list":["toString"],"valueOf":1}'))).toBeUndefined();
+  });
+});
+
+describe('untrustedText', () => {
+  it('shows any parsed JSON value as bounded text, never throwing', () => {
+    expect(untrustedText('vc+jwt')).toBe('vc+jwt');
+    expect(untrustedText('x'.repeat(100))).toBe('x'.repeat(40));
+    expect(untrustedText('x'.repeat(300), 200)).toHaveLength(200);
+    expect(untrustedText(JSON.parse('{"toString":0}'))).toBe('{"toString":0}');
+    expect(untrustedText(JSON.parse('{"toJSON":0,"a":1}'))).toBe('{"toJSON":0,"a":1}');
+    expect(untrustedText(7)).toBe('7');
+    expect(untrustedText(null)).toBe('null');
+    expect(untrustedText(undefined)).toBe('undefined');
+    expect(untrustedText([1, 'a'])).toBe('[1,"a"]');
   });
 });
 

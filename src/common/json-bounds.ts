@@ -11,7 +11,12 @@ export interface JsonBounds {
 
 export const DEFAULT_JSON_BOUNDS: JsonBounds = { maxDepth: 32, maxNodes: 20_000 };
 
-/** Returns a one-line reason when the value exceeds the bounds; iterative, so it cannot overflow the stack. */
+/**
+ * Returns a one-line reason when the value exceeds the bounds, or when an object in it has a member named
+ * `toString`: parsed JSON cannot hold a function, so that member hides the inherited method and turning the
+ * object into text (`String(value)`, a template literal) throws a TypeError wherever the value is reported.
+ * Iterative, so it cannot overflow the stack.
+ */
 export function jsonBoundsProblem(value: unknown, bounds: JsonBounds = DEFAULT_JSON_BOUNDS): string | undefined {
   const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
   let nodes = 0;
@@ -19,7 +24,9 @@ export function jsonBoundsProblem(value: unknown, bounds: JsonBounds = DEFAULT_J
     const { value: current, depth } = stack.pop()!;
     if (typeof current !== 'object' || current === null) continue;
     if (depth > bounds.maxDepth) return `JSON nested deeper than ${bounds.maxDepth} levels`;
-    const children = Array.isArray(current) ? current : Object.values(current);
+    const array = Array.isArray(current);
+    if (!array && Object.hasOwn(current, 'toString')) return 'JSON with a member named "toString"';
+    const children = array ? current : Object.values(current);
     nodes += children.length;
     if (nodes > bounds.maxNodes) return `JSON with more than ${bounds.maxNodes} members`;
     for (const child of children) if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1 });
@@ -88,4 +95,18 @@ function escapedAt(text: string, index: number): boolean {
   let backslashes = 0;
   while (text.charCodeAt(index - 1 - backslashes) === BACKSLASH) backslashes += 1;
   return backslashes % 2 === 1;
+}
+
+/**
+ * A value from untrusted JSON as text for a message, at most `maxLength` characters: strings as they are,
+ * anything else as JSON. Never throws (String() does on an object whose `toString` member is not a function).
+ */
+export function untrustedText(value: unknown, maxLength = 40): string {
+  let text: string | undefined;
+  try {
+    text = typeof value === 'string' ? value : JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  return (text ?? typeof value).slice(0, maxLength);
 }

@@ -1,3 +1,4 @@
+import { untrustedText } from '../common/json-bounds.js';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 
 /**
@@ -37,7 +38,7 @@ export function holderPublicJwk(
   const algorithm = algorithms.find((alg) => CURVE_OF[alg]?.kty === jwk['kty'] && CURVE_OF[alg]?.crv === jwk['crv']);
   if (!algorithm) {
     throw new InvalidHolderKey(
-      `unsupported key type ${String(jwk['kty'])}/${String(jwk['crv'])}; supported: ${algorithms.join(', ')}`,
+      `unsupported key type ${untrustedText(jwk['kty'])}/${untrustedText(jwk['crv'])}; supported: ${algorithms.join(', ')}`,
     );
   }
   if (jwk['alg'] !== undefined && jwk['alg'] !== algorithm) throw new InvalidHolderKey(`the JWK's alg must be ${algorithm}`);

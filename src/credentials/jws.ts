@@ -1,7 +1,7 @@
 import { createPublicKey, hash, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { base64urlText } from '../common/base64url.js';
 import { eventLoopLoad } from '../common/event-loop-load.js';
-import { duplicateJsonMember, jsonBoundsProblem } from '../common/json-bounds.js';
+import { duplicateJsonMember, jsonBoundsProblem, untrustedText } from '../common/json-bounds.js';
 import { isHighS } from '../common/p256.js';
 import { safeHolderPublicJwk } from './holder-key.js';
 
@@ -52,7 +52,9 @@ function decodeJsonPart(part: string, what: string): Record<string, unknown> {
 export function readJosePart(compact: string, index: number): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(base64urlText(compact.split('.')[index] ?? ''));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value) && jsonBoundsProblem(value) === undefined
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -154,10 +156,11 @@ function signatureCheck(
   jwk: JsonWebKey,
   options: SignatureOptions,
 ): string | { algorithm: string | null; key: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' } } {
-  const expected = ALG_BY_CURVE[String(jwk.crv)];
-  if (!expected || (jwk.kty !== 'EC' && jwk.kty !== 'OKP')) return `unsupported key type ${jwk.kty}/${jwk.crv}`;
+  const expected = typeof jwk.crv === 'string' && Object.hasOwn(ALG_BY_CURVE, jwk.crv) ? ALG_BY_CURVE[jwk.crv] : undefined;
+  if (!expected || (jwk.kty !== 'EC' && jwk.kty !== 'OKP'))
+    return `unsupported key type ${untrustedText(jwk.kty)}/${untrustedText(jwk.crv)}`;
   if (jws.header['alg'] !== expected.alg)
-    return `alg ${String(jws.header['alg'])} does not match the ${jwk.crv} key (expected ${expected.alg})`;
+    return `alg ${untrustedText(jws.header['alg'])} does not match the ${jwk.crv} key (expected ${expected.alg})`;
   if (jws.signature.length !== expected.size) return 'the signature has the wrong length';
   if (options.rejectHighS && expected.alg === 'ES256' && isHighS(jws.signature))
     return 'the signature is not in canonical low-S form';

@@ -1,3 +1,4 @@
+import { untrustedText } from '../common/json-bounds.js';
 /** W3C VC Data Model 2.0 (VC-JOSE-COSE, typ vc+jwt) and 1.1 (JWT `vc` claim, did-jwt-vc compatible). */
 import { VCDM11_CONTEXT, VCDM2_CONTEXT, type DataModel } from './vcdm2.js';
 import { merged } from '../common/merged.js';
@@ -118,7 +119,7 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
     };
   }
   if (typ !== undefined && typ !== 'JWT')
-    throw new NotAJwtVc(`a JWT credential must have typ vc+jwt (VCDM 2.0) or JWT (VCDM 1.1), got ${String(typ).slice(0, 40)}`);
+    throw new NotAJwtVc(`a JWT credential must have typ vc+jwt (VCDM 2.0) or JWT (VCDM 1.1), got ${untrustedText(typ)}`);
   if (typeof payload['vc'] !== 'object' || payload['vc'] === null || Array.isArray(payload['vc']))
     throw new NotAJwtVc('the JWT carries no verifiable credential (no vc claim, not vc+jwt)');
   const vc = asObject(payload['vc']);

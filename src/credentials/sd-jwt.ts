@@ -1,6 +1,6 @@
 import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { base64urlText } from '../common/base64url.js';
-import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem } from '../common/json-bounds.js';
+import { DEFAULT_JSON_BOUNDS, jsonBoundsProblem, untrustedText } from '../common/json-bounds.js';
 import {
   b64urlJson,
   decodeJws,
@@ -169,7 +169,7 @@ export function topLevelDisclosedNames(payload: Record<string, unknown>, encoded
  */
 export function applyDisclosures(payload: Record<string, unknown>, encodedDisclosures: string[]): Record<string, unknown> {
   const alg = payload['_sd_alg'] ?? 'sha-256';
-  if (alg !== 'sha-256') throw new DisclosureError(`unsupported _sd_alg ${String(alg)}`);
+  if (alg !== 'sha-256') throw new DisclosureError(`unsupported _sd_alg ${untrustedText(alg)}`);
   const byDigest = new Map<string, Disclosure>();
   for (const encoded of encodedDisclosures) {
     const digest = sha256b64url(encoded);
@@ -280,7 +280,7 @@ export async function verifyKeyBinding(
   } catch (error) {
     return `the key-binding JWT is malformed: ${(error as Error).message}`;
   }
-  if (kb.header['typ'] !== 'kb+jwt') return `the key-binding JWT has typ ${String(kb.header['typ'])}, expected kb+jwt`;
+  if (kb.header['typ'] !== 'kb+jwt') return `the key-binding JWT has typ ${untrustedText(kb.header['typ'])}, expected kb+jwt`;
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;

@@ -1,4 +1,4 @@
-import { jsonBoundsProblem } from '../common/json-bounds.js';
+import { jsonBoundsProblem, untrustedText } from '../common/json-bounds.js';
 import { merged } from '../common/merged.js';
 import { finishCredential } from './credential-checks.js';
 import { CANONICALISATION_LIMITS } from './data-integrity/canonicalisation.js';
@@ -65,7 +65,7 @@ function openEnvelope(doc: unknown, kind: 'credential' | 'presentation', checks:
   const { mediaType, token } = parseDataUrl((doc as Json)['id'])!;
   const typ = readJosePart(token.split('~')[0]!, 0)?.['typ'];
   if (!TYP_OF_MEDIA_TYPE[mediaType]!.includes(typ as string | undefined))
-    return checks.fail('data_model', `the token's typ ${String(typ).slice(0, 40)} does not match the media type ${mediaType}`);
+    return checks.fail('data_model', `the token's typ ${untrustedText(typ)} does not match the media type ${mediaType}`);
   return token;
 }
 
@@ -129,7 +129,7 @@ export async function verifyCredentialDocument(
   const dataModel = dataModelOf(credential);
   const proof = dataIntegrityProof(credential);
   if (!('proof' in proof)) return checks.fail('format', proof.problem ?? 'the credential is not secured');
-  checks.pass('format', `ldp_vc ${String(proof.proof['cryptosuite'])}`);
+  checks.pass('format', `ldp_vc ${untrustedText(proof.proof['cryptosuite'])}`);
   checks.pass('data_model', `VCDM ${dataModel}`);
 
   const issuer = issuerIdOf(credential['issuer']) as string;
@@ -142,7 +142,7 @@ export async function verifyCredentialDocument(
   if (state.unavailable) return checks.fail('issuer_key', state.unavailable);
   if (!outcome.verified) return checks.fail(outcome.kind === 'malformed' ? 'format' : 'signature', outcome.problem!);
   checks.pass('issuer_key', outcome.verificationMethod);
-  checks.pass('signature', String(proof.proof['cryptosuite']));
+  checks.pass('signature', untrustedText(proof.proof['cryptosuite']));
 
   const subjects = [credential['credentialSubject']].flat() as Json[];
   const { id: subjectId, ...claims } = subjects[0]!;
@@ -214,7 +214,7 @@ export async function verifyPresentationDocument(
   if ('proof' in presentation) {
     const proof = dataIntegrityProof(presentation);
     if (!('proof' in proof)) return merged(checks.fail('format', proof.problem!), { credentials: [] });
-    checks.pass('format', `ldp_vp ${String(proof.proof['cryptosuite'])}`);
+    checks.pass('format', `ldp_vp ${untrustedText(proof.proof['cryptosuite'])}`);
     const { state, loader } = trackedResolver(context);
     const outcome = await verifyPresentationProof(presentation, loader, {
       now: new Date(context.nowSeconds() * 1000),

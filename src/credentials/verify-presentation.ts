@@ -1,3 +1,4 @@
+import { untrustedText } from '../common/json-bounds.js';
 import type { JsonWebKey } from 'node:crypto';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
@@ -72,7 +73,7 @@ export async function holderKey(
     return { problem: 'the presentation kid does not belong to the holder' };
   const method = methodId ? findVerificationMethod(document, methodId, 'authentication') : undefined;
   const jwk = method && verificationMethodJwk(method);
-  return jwk ? { jwk } : { problem: `${String(methodId).slice(0, 200)} is not an authentication method of the holder` };
+  return jwk ? { jwk } : { problem: `${untrustedText(methodId, 200)} is not an authentication method of the holder` };
 }
 
 /** Challenge (nonce), domain (aud) and freshness of a holder-signed JWT; all optional unless asked for. */
@@ -166,7 +167,7 @@ export async function verifyPresentation(
   // VCDM 1.1's JWT encoding makes typ optional: none, with a `vp` claim, reads as JWT (as credentials do, jwt-vc.ts).
   const typ = vp.header['typ'] === undefined && 'vp' in payload ? 'JWT' : vp.header['typ'];
   if (typ !== 'vp+sd-jwt' && !JWT_VP_TYPES.includes(typ as string))
-    return failed(checks, 'format', `a JWT presentation must have typ vp+jwt, vp+sd-jwt or JWT, got ${String(typ).slice(0, 40)}`);
+    return failed(checks, 'format', `a JWT presentation must have typ vp+jwt, vp+sd-jwt or JWT, got ${untrustedText(typ)}`);
   // VC-JOSE-COSE: the payload is the presentation; VCDM 1.1: the `vp` claim is.
   const vcdm2 = typ !== 'JWT' && !('vp' in payload) && Array.isArray(payload['@context']);
   const presentation = (vcdm2 ? payload : payload['vp']) as Record<string, unknown> | undefined;
@@ -201,7 +202,9 @@ export async function verifyPresentation(
         ? holderValue
         : typeof (holderValue as { id?: unknown } | undefined)?.id === 'string'
           ? (holderValue as { id: string }).id
-          : (String(vp.header['kid'] ?? '').split('#')[0] ?? '');
+          : typeof vp.header['kid'] === 'string'
+            ? (vp.header['kid'].split('#')[0] ?? '')
+            : '';
   if (!holderDid.startsWith('did:')) return failed(checks, 'holder_binding', 'the presentation names no holder DID');
   const declared = typeof holderValue === 'string' ? holderValue : (holderValue as { id?: unknown } | undefined)?.id;
   if (declared !== undefined && declared !== holderDid)

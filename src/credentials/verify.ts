@@ -1,3 +1,4 @@
+import { untrustedText } from '../common/json-bounds.js';
 import type { CredentialFormat } from './catalogue.js';
 import { finishCredential, type AuthenticatedCredential } from './credential-checks.js';
 import { jwkFromDidJwk } from './did-jwk.js';
@@ -93,7 +94,7 @@ export async function verifyCredential(
       sdJwt = parseSdJwt(serialized);
       jws = decodeJws(sdJwt.jws);
       if (!SD_JWT_TYPES.includes(jws.header['typ'] as string)) {
-        return checks.fail('format', `SD-JWT VC typ must be dc+sd-jwt, got ${String(jws.header['typ']).slice(0, 40)}`);
+        return checks.fail('format', `SD-JWT VC typ must be dc+sd-jwt, got ${untrustedText(jws.header['typ'])}`);
       }
       vcdmSdJwt = jws.header['typ'] === 'vc+sd-jwt' && '@context' in jws.payload;
       format = 'dc+sd-jwt';
@@ -224,7 +225,7 @@ function readSdJwt(
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     checks.pass('data_model', 'VCDM 2.0');
     const read = readJwtVc({ typ: 'vc+jwt' }, Object.fromEntries(Object.entries(disclosed).filter(([k]) => k !== 'cnf')));
-    return merged(readJose(read, context, String(issuerIdOf(disclosed['issuer']))), {
+    return merged(readJose(read, context, untrustedText(issuerIdOf(disclosed['issuer']), Infinity)), {
       format: 'dc+sd-jwt' as const,
       holder,
       holderKeyProblem,
@@ -238,9 +239,9 @@ function readSdJwt(
   if (typeof vct !== 'string') return checks.fail('format', 'the SD-JWT VC carries no vct');
   return {
     format: 'dc+sd-jwt',
-    issuer: String(jws.payload['iss']),
+    issuer: untrustedText(jws.payload['iss'], Infinity),
     type: typeof vct === 'string' ? context.catalogue.byVct(vct) : undefined,
-    unknownTypeReason: `unknown vct ${String(vct).slice(0, 200)}`,
+    unknownTypeReason: `unknown vct ${vct.slice(0, 200)}`,
     claims: rest,
     validFrom: typeof nbf === 'number' ? nbf : typeof iat === 'number' ? iat : undefined,
     validUntil: typeof exp === 'number' ? exp : undefined,

@@ -116,6 +116,9 @@ describe('walletErrorVerdict', () => {
     expect(walletErrorVerdict({ state: 'state-1', error: 'x'.repeat(65) }, stateHash).reason).toBe(
       'wallet answered invalid_error_code',
     );
+    // An encrypted response's JSON may carry any value as its error, even one String() cannot convert.
+    for (const error of [JSON.parse('{"toString":0}'), ['access_denied'], 7, null])
+      expect(walletErrorVerdict({ state: 'state-1', error }, stateHash).reason).toBe('wallet answered invalid_error_code');
   });
 
   it('lets only the holder of the state cancel a request', () => {

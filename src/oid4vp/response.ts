@@ -72,7 +72,7 @@ export function checkResponseState(state: unknown, stateHash: string): void {
  */
 export function walletErrorVerdict(form: Record<string, unknown>, stateHash: string): Verdict {
   checkResponseState(form['state'], stateHash);
-  const error = String(form['error']);
+  const error = typeof form['error'] === 'string' ? form['error'] : '';
   const code = /^[a-z_]{1,64}$/.test(error) ? error : 'invalid_error_code';
   return { verified: false, reason: `wallet answered ${code}`, credentials: [] };
 }

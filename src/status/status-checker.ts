@@ -1,6 +1,13 @@
 import type { JsonWebKey } from 'node:crypto';
 import { hash } from 'node:crypto';
-import { base64urlText, duplicateJsonMember, isDatabaseConnectivityError, jsonBoundsProblem, merged } from '../common/index.js';
+import {
+  base64urlText,
+  duplicateJsonMember,
+  isDatabaseConnectivityError,
+  jsonBoundsProblem,
+  merged,
+  untrustedText,
+} from '../common/index.js';
 import {
   decodeJws,
   issuerIdOf,
@@ -119,7 +126,7 @@ async function loadList(
   // A DID URL relative to the issuer (`#key-1`) names the issuer's key as the credential's own kid may.
   const kid = typeof headerKid === 'string' && headerKid.startsWith('#') ? `${issuer}${headerKid}` : headerKid;
   if (header['typ'] !== expectedTyp)
-    throw new StatusProblem(`status list typ is ${String(header['typ'])}, expected ${expectedTyp}`);
+    throw new StatusProblem(`status list typ is ${untrustedText(header['typ'])}, expected ${expectedTyp}`);
   // An issuer trusted by its X.509 chain (x5c) signs its lists with a certificate naming it, as its credentials.
   const x5c = header['x5c'];
   let key: { jwk: JsonWebKey } | { reason: string };
@@ -311,11 +318,11 @@ export async function checkCredentialStatus(
     const states: string[] = [];
     for (const entry of entries) {
       if (entry['type'] !== 'BitstringStatusListEntry')
-        return { passed: false, state: 'unknown', reason: `unsupported status type ${String(entry['type'])}` };
+        return { passed: false, state: 'unknown', reason: `unsupported status type ${untrustedText(entry['type'])}` };
       // A set `refresh` bit only offers a newer credential, a `message` is read with statusSize > 1 (refused below):
       // neither says whether this one may be relied on. Any other purpose must match its list's, as before.
       if (entry['statusPurpose'] === 'refresh' || entry['statusPurpose'] === 'message') continue;
-      const url = String(entry['statusListCredential']);
+      const url = untrustedText(entry['statusListCredential'], Infinity);
       // Bitstring Status List §2.1: a base-10 integer expressed as a string.
       const rawIndex = entry['statusListIndex'];
       if (typeof rawIndex !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(rawIndex))
@@ -329,7 +336,7 @@ export async function checkCredentialStatus(
       if (payload['id'] !== url) throw new StatusProblem('the status list credential id does not match its URL');
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
-      const inflated = inflatedList(url, list, deps, () => inflateBitstring(String(subject?.encodedList)));
+      const inflated = inflatedList(url, list, deps, () => inflateBitstring(untrustedText(subject?.encodedList, Infinity)));
       // §3.2 (validation): a list shorter than the minimum hides nothing and MUST be refused (STATUS_LIST_LENGTH_ERROR).
       if (inflated.length * 8 < LIST_SIZE) throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`);
       if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
