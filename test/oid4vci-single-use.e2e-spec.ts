@@ -190,6 +190,33 @@ describe('OpenID4VCI lockouts and single use', () => {
     expect(await issuedCredentials()).toBe(credentialsBefore + 1);
   });
 
+  it('issues each configuration of an offer to parallel credential requests, and the last one finishes the offer', async () => {
+    // OID4VCI 1.0 §8: a wallet may ask for an offer's configurations with one access token, at once. A request for
+    // one configuration must not be refused because a request for another was committed in between.
+    for (let round = 0; round < 3; round++) {
+      const holder = wallet();
+      const created = await offer({ formats: ['dc+sd-jwt', 'jwt_vc_json'] });
+      const credentialOffer = await holder.vci.resolveCredentialOffer(created.body.credentialOffer);
+      const issuerMetadata = await holder.vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
+      const { accessTokenResponse } = await holder.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
+        credentialOffer,
+        issuerMetadata,
+        ...(created.body.txCode ? { txCode: created.body.txCode as string } : {}),
+      });
+      const configurations = credentialOffer.credential_configuration_ids;
+      expect(configurations).toHaveLength(2);
+      const answers = await Promise.all(
+        configurations.map((configurationId) =>
+          holder.sendCredentialRequest({ issuerMetadata, accessToken: accessTokenResponse.access_token, configurationId }),
+        ),
+      );
+      expect(answers.map((answer) => answer.response.status)).toEqual([200, 200]);
+      const stored = await app.app.get(OfferRepository).byId(created.body.offerId);
+      expect(stored).toMatchObject({ status: 'issued', claimsSealed: null });
+      expect([...stored!.issuedConfigurations].sort()).toEqual([...configurations].sort());
+    }
+  });
+
   it('refuses an expired offer', async () => {
     const created = await offer({ expiresInSeconds: 1, txCode: false });
     const { client } = wallet();

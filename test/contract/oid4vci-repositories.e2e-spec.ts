@@ -62,6 +62,7 @@ describe('OID4VCI single-use values (repository contract)', () => {
     expiresAt: Date;
     pin?: string;
     flow?: CredentialOfferEntity['flow'];
+    configurationIds?: string[];
   }): Promise<{ offer: CredentialOfferEntity; code: string }> {
     const id = randomUUID();
     const code = randomToken();
@@ -69,7 +70,7 @@ describe('OID4VCI single-use values (repository contract)', () => {
       id,
       agencyId,
       typeId: 'driving-licence',
-      configurationIds: ['driving-licence-sd-jwt'],
+      configurationIds: options.configurationIds ?? ['driving-licence-sd-jwt'],
       issuedConfigurations: [],
       claimsSealed: 'sealed-claims',
       flow: options.flow ?? 'pre-authorized_code',
@@ -178,19 +179,41 @@ describe('OID4VCI single-use values (repository contract)', () => {
       expect(await offers(0).redeem(offer.id, now)).toBe(true);
       const read = (await offers(1).byId(offer.id))!;
       const results = await race(database.replicas, CALLERS, (_, caller) =>
-        offers(caller).markIssued(read, 'driving-licence-sd-jwt', false),
+        offers(caller).markIssued(read, 'driving-licence-sd-jwt', () => false),
       );
       expect(winners(results)).toBe(1);
       const after = (await offers(2).byId(offer.id))!;
       expect(after.issuedConfigurations).toEqual(['driving-licence-sd-jwt']);
-      // A stale read loses; a fresh one finishes the offer and erases its claims.
-      expect(await offers(0).markIssued(read, 'driving-licence-jwt-vc', true)).toBe(false);
-      expect(await offers(1).markIssued(after, 'driving-licence-jwt-vc', true)).toBe(true);
+      // The same configuration again, from the stale read or a fresh one: refused.
+      expect(await offers(0).markIssued(read, 'driving-licence-sd-jwt', () => true)).toBe(false);
+      expect(await offers(1).markIssued(after, 'driving-licence-sd-jwt', () => true)).toBe(false);
+      // Another configuration from the stale read: the list is read again and the claim finishes the offer.
+      const finishedWith: string[][] = [];
+      const finishes = (issuedAfter: readonly string[]) => (finishedWith.push([...issuedAfter]), issuedAfter.length === 2);
+      expect(await offers(0).markIssued(read, 'driving-licence-jwt-vc', finishes)).toBe(true);
+      expect(finishedWith.at(-1)).toEqual(['driving-licence-sd-jwt', 'driving-licence-jwt-vc']);
       expect(await offers(2).byId(offer.id)).toMatchObject({
         status: 'issued',
         issuedConfigurations: ['driving-licence-sd-jwt', 'driving-licence-jwt-vc'],
         claimsSealed: null,
       });
+      // A finished offer takes no further claim.
+      expect(await offers(1).markIssued(read, 'driving-licence-other', () => false)).toBe(false);
+    });
+
+    it('lets parallel requests for different configurations of one offer all succeed, and the last one finish it', async () => {
+      const now = new Date();
+      const configurations = ['a-sd-jwt', 'b-jwt-vc', 'c-sd-jwt', 'd-jwt-vc'];
+      const { offer } = await storeOffer({ expiresAt: minutesFrom(now, 5), configurationIds: configurations });
+      expect(await offers(0).redeem(offer.id, now)).toBe(true);
+      const read = (await offers(1).byId(offer.id))!;
+      const results = await race(database.replicas, configurations.length, (_, caller) =>
+        offers(caller).markIssued(read, configurations[caller]!, (issuedAfter) => issuedAfter.length === configurations.length),
+      );
+      expect(winners(results)).toBe(configurations.length);
+      const after = (await offers(2).byId(offer.id))!;
+      expect([...after.issuedConfigurations].sort()).toEqual(configurations);
+      expect(after).toMatchObject({ status: 'issued', claimsSealed: null });
     });
   });
 

@@ -89,16 +89,20 @@ export class CredentialService {
 
       const denied = deniedProblem(offer);
       if (denied) throw denied;
-      const { last, deferred } = issuanceStep({
+      const grantedCount = (credentialIdentifiers ?? offer.configurationIds).length;
+      const { deferred } = issuanceStep({
         approval: offer.approval,
-        grantedCount: (credentialIdentifiers ?? offer.configurationIds).length,
+        grantedCount,
         issuedCount: offer.issuedConfigurations.length,
       });
       // The configuration's single use commits with what it yields (the deferred request, or the first
       // credential): a failure in between can no longer leave the offer spent with nothing to show for it.
       // The last configuration finishes the offer (its claims erased) only when no deferred request of it still
-      // waits for them: one deferred before the officer approved, the other asked for directly after.
-      const finishes = last && !deferred && (await this.deferred.pendingCount(offer.id)) === 0;
+      // waits for them: one deferred before the officer approved, the other asked for directly after. "Last" is
+      // decided on the list as claimed, which a parallel request for another configuration may have changed.
+      const nothingDeferred = !deferred && (await this.deferred.pendingCount(offer.id)) === 0;
+      const finishes = (issuedAfter: readonly string[]) =>
+        nothingDeferred && issuanceStep({ approval: offer.approval, grantedCount, issuedCount: issuedAfter.length - 1 }).last;
       const claimConfiguration = async (tx: Tx) => {
         if (!(await this.offers.markIssued(offer, configuration, finishes, tx)))
           throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);

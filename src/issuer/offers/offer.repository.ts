@@ -85,23 +85,39 @@ export class OfferRepository {
   }
 
   /**
-   * Claims a configuration for issuance; only one request per configuration succeeds (compare-and-set on
-   * the list as read). With `final`, the offer is done and its sealed claims are erased. Inside the transaction
-   * that records what the claim is for (the credential, or the deferred request), so neither is left without the other.
+   * Claims a configuration for issuance; only one request per configuration succeeds (compare-and-set on the
+   * list). A request for another configuration of the same offer that commits first changes the list, so a lost
+   * compare-and-set reads the list again and retries while the configuration is still unclaimed: parallel
+   * requests for different configurations all succeed, at most one per configuration. `finishes` says, from the
+   * list with this configuration added, whether the offer is then done (its sealed claims are erased). Inside
+   * the transaction that records what the claim is for (the credential, or the deferred request), so neither
+   * is left without the other.
    */
-  async markIssued(offer: CredentialOfferEntity, configurationId: string, final: boolean, tx?: Tx): Promise<boolean> {
-    const result = await this.db.use(tx, (m) =>
-      m.getRepository(CredentialOfferEntity).update(
-        // Criteria and values go through the column's JSON transformer (not raw SQL), so both sides are the same text.
-        // (TypeORM types a where-value of an array column as its element; the transformer takes the array.)
-        { id: offer.id, status: 'redeemed', issuedConfigurations: offer.issuedConfigurations as never },
-        {
-          issuedConfigurations: [...offer.issuedConfigurations, configurationId],
-          ...(final ? { status: 'issued' as const, claimsSealed: null } : {}),
-        },
-      ),
-    );
-    return result.affected === 1;
+  async markIssued(
+    offer: CredentialOfferEntity,
+    configurationId: string,
+    finishes: (issuedAfter: readonly string[]) => boolean,
+    tx?: Tx,
+  ): Promise<boolean> {
+    let issued = offer.issuedConfigurations;
+    // Each lost round means another configuration was claimed meanwhile: at most one round per configuration.
+    for (let round = 0; round <= offer.configurationIds.length; round++) {
+      if (issued.includes(configurationId)) return false;
+      const next = [...issued, configurationId];
+      const result = await this.db.use(tx, (m) =>
+        m.getRepository(CredentialOfferEntity).update(
+          // Criteria and values go through the column's JSON transformer (not raw SQL), so both sides are the same text.
+          // (TypeORM types a where-value of an array column as its element; the transformer takes the array.)
+          { id: offer.id, status: 'redeemed', issuedConfigurations: issued as never },
+          { issuedConfigurations: next, ...(finishes(next) ? { status: 'issued' as const, claimsSealed: null } : {}) },
+        ),
+      );
+      if (result.affected === 1) return true;
+      const current = await this.db.use(tx, (m) => m.getRepository(CredentialOfferEntity).findOneBy({ id: offer.id }));
+      if (current?.status !== 'redeemed') return false;
+      issued = current.issuedConfigurations;
+    }
+    return false;
   }
 
   async eraseClaims(offerId: string, tx?: Tx): Promise<void> {
