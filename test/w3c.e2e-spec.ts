@@ -86,6 +86,16 @@ async function x509Chain(issuer: string) {
 type Check = { check: string; passed: boolean; reason?: string; trustedBy?: string };
 const failed = (body: { checks: Check[] }) => body.checks.filter((check) => !check.passed);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** DID documents a hostile did:web host could serve: right id, members of the wrong shapes. */
+const MALFORMED_DID_DOCUMENTS: ((did: string) => unknown)[] = [
+  (did) => ({ id: did, verificationMethod: [{ id: 1, type: 'Multikey' }] }),
+  (did) => ({ id: did, verificationMethod: {} }),
+  (did) => ({ id: did, verificationMethod: [null] }),
+  (did) => ({ id: did, authentication: 'x' }),
+  (did) => ({ id: did, authentication: [7] }),
+  (did) => ({ id: did, verificationMethod: [{ id: { toString: 0 }, type: 'Multikey' }] }),
+  (did) => ({ id: did, verificationMethod: [{ id: `${did}#k`, type: 'Multikey', controller: 5 }], authentication: [`${did}#k`] }),
+];
 
 /** W3C conformance (issue 13): VC-API status codes, envelopes, VCDM 2.0 presentations, Data Integrity, trust anchors. */
 describe('W3C VC-API verification', () => {
@@ -185,8 +195,15 @@ describe('W3C VC-API verification', () => {
       const user = /^\/u\/(\d+)\/did\.json$/.exec(request.url ?? '')?.[1];
       if (user !== undefined) {
         largeDocumentRequests.set(user, (largeDocumentRequests.get(user) ?? 0) + 1);
-        const service = '{},'.repeat(20_000).slice(0, -1);
+        // Just within the JSON bounds (20,000 members), so that it is kept rather than refused.
+        const service = '{},'.repeat(19_990).slice(0, -1);
         return void response.writeHead(200).end(`{"id":"${webDid}:u:${user}","service":[${service}]}`);
+      }
+      // did:web:…:m:<n>: documents whose members do not have DID Core's shapes, as a hostile host serves them.
+      const malformed = /^\/m\/(\d+)\/did\.json$/.exec(request.url ?? '')?.[1];
+      if (malformed !== undefined) {
+        const did = `${webDid}:m:${malformed}`;
+        return void response.writeHead(200).end(JSON.stringify(MALFORMED_DID_DOCUMENTS[Number(malformed)]!(did)));
       }
       if (request.url === '/status/di' || request.url === '/status/di-tampered') {
         // A Data Integrity status list, as issuers on @digitalbazaar/vc publish them (JSON whatever the Accept); the
@@ -626,6 +643,28 @@ describe('W3C VC-API verification', () => {
     ]);
     const named = await verifyVp(await signed(anchorDid), { challenge: 'self-1' });
     expect({ status: named.status, failed: failed(named.body) }).toEqual({ status: 200, failed: [] });
+  });
+
+  it('refuses holders whose did:web documents do not have DID Core shapes, with a 400 rather than a 500', async () => {
+    const { verifiableCredential: envelope } = await issueVcJwt();
+    for (const [index] of MALFORMED_DID_DOCUMENTS.entries()) {
+      const holderDid = `${webDid}:m:${index}`;
+      // With a kid naming a method, and without one (the document's first method would stand in).
+      for (const kid of [`${holderDid}#k`, undefined]) {
+        const header = b64({ alg: 'ES256', typ: 'vp+jwt', cty: 'vp', ...(kid ? { kid } : {}) });
+        const payload = b64({
+          '@context': [V2],
+          type: ['VerifiablePresentation'],
+          holder: holderDid,
+          verifiableCredential: [envelope],
+          iss: holderDid,
+        });
+        const answer = await verifyVp(`${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`);
+        expect({ index, kid, status: answer.status }).toEqual({ index, kid, status: 400 });
+        expect(answer.body.verified).toBe(false);
+        expect(failed(answer.body).map((check: Check) => check.check)).toEqual(['holder_binding']);
+      }
+    }
   });
 
   it('keeps did:web documents within a budget of bytes, so a host serving large ones cannot fill the memory', async () => {

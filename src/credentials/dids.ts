@@ -1,4 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
+import { jsonBoundsProblem } from '../common/json-bounds.js';
 import { p256HexToJwk } from './jws.js';
 import { jwkToMultibase, multibaseToJwk } from './multikey.js';
 
@@ -87,6 +88,37 @@ export function offlineDidDocument(did: string): DidDocument | undefined {
   return undefined;
 }
 
+/**
+ * Why a DID document fetched from elsewhere (did:web) cannot be used as one, or undefined: the members this
+ * service reads must have DID Core's shapes (an `id` string naming `did`; `verificationMethod` a list of objects
+ * with string `id` and `type`; each relationship a list of references or such objects), within the JSON bounds.
+ */
+export function didDocumentProblem(value: unknown, did: string): string | undefined {
+  const bounds = jsonBoundsProblem(value);
+  if (bounds) return bounds;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const document = value as Record<string, unknown>;
+  if (document['id'] !== did) return 'its id is not the DID';
+  const isMethod = (entry: unknown) =>
+    typeof entry === 'object' &&
+    entry !== null &&
+    typeof (entry as Record<string, unknown>)['id'] === 'string' &&
+    typeof (entry as Record<string, unknown>)['type'] === 'string' &&
+    ['undefined', 'string'].includes(typeof (entry as Record<string, unknown>)['controller']);
+  const methods = document['verificationMethod'];
+  if (methods !== undefined && !(Array.isArray(methods) && methods.every(isMethod)))
+    return 'verificationMethod is not a list of verification methods';
+  for (const relationship of RELATIONSHIPS) {
+    const entries = document[relationship];
+    if (
+      entries !== undefined &&
+      !(Array.isArray(entries) && entries.every((entry) => typeof entry === 'string' || isMethod(entry)))
+    )
+      return `${relationship} is not a list of verification methods or references`;
+  }
+  return undefined;
+}
+
 /** The method `url` names (absolute or `#fragment`), embedded or referenced, if it is in `relationship`. */
 export function findVerificationMethod(
   document: DidDocument,
@@ -99,12 +131,15 @@ export function findVerificationMethod(
     ...(document.verificationMethod ?? []),
     ...RELATIONSHIPS.flatMap((r) => ((document[r] as unknown[] | undefined) ?? []).filter((m) => typeof m === 'object')),
   ] as VerificationMethod[];
-  const method = embedded.find((candidate) => absolute(candidate.id) === target);
+  // A method or reference without a string id names nothing (documents from elsewhere are checked by
+  // didDocumentProblem; this keeps any other document from throwing here).
+  const method = embedded.find((candidate) => typeof candidate?.id === 'string' && absolute(candidate.id) === target);
   if (!method) return undefined;
   if (relationship) {
-    const refs = ((document[relationship] as (string | VerificationMethod)[] | undefined) ?? []).map((ref) =>
-      absolute(typeof ref === 'string' ? ref : ref.id),
-    );
+    const refs = ((document[relationship] as (string | VerificationMethod)[] | undefined) ?? [])
+      .map((ref) => (typeof ref === 'string' ? ref : ref?.id))
+      .filter((id): id is string => typeof id === 'string')
+      .map(absolute);
     if (!refs.includes(target)) return undefined;
   }
   return { ...method, id: target, controller: method.controller ?? document.id };

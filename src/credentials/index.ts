@@ -68,6 +68,7 @@ export {
   type IssuerTrust,
 } from './trust-anchors.js';
 export {
+  didDocumentProblem,
   offlineDidDocument,
   didKeyDocument,
   didKeyOf,

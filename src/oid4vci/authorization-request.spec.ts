@@ -114,6 +114,9 @@ describe('authorizationDetailsConfigurations (RFC 9396)', () => {
       [{ type: 'other', credential_configuration_id: 'a.sd_jwt' }],
       [{ type: 'openid_credential' }],
       [{ ...detail, credential_configuration_id: 'c.sd_jwt' }],
+      // Names every plain object inherits are no configuration of ours.
+      [{ ...detail, credential_configuration_id: 'constructor' }],
+      [{ ...detail, credential_configuration_id: 'toString' }],
       [null],
     ])
       expect(thrown(() => authorizationDetailsConfigurations(bad, known))).toBe('invalid_authorization_details');

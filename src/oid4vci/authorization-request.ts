@@ -78,7 +78,7 @@ export function authorizationDetailsConfigurations(value: unknown, known: Record
         'invalid_authorization_details',
         'Each authorization detail needs type openid_credential and credential_configuration_id',
       );
-    if (!(entry['credential_configuration_id'] in known))
+    if (!Object.hasOwn(known, entry['credential_configuration_id']))
       throw oauthError(400, 'invalid_authorization_details', 'authorization_details names an unknown credential configuration');
     return entry['credential_configuration_id'];
   });

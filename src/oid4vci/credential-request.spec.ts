@@ -84,6 +84,7 @@ describe('requestedConfiguration', () => {
   it('takes an offered configuration id when the token grants no identifiers', () => {
     expect(resolve({ configurationId: 'a.sd_jwt' })).toBe('a.sd_jwt');
     expect(thrown(() => resolve({ configurationId: 'nope.sd_jwt' }))).toBe('unknown_credential_configuration');
+    expect(thrown(() => resolve({ configurationId: 'constructor' }))).toBe('unknown_credential_configuration');
     expect(thrown(() => resolve({ configurationId: 'b.sd_jwt' }))).toBe('invalid_credential_request');
     expect(thrown(() => resolve({ identifier: 'a.sd_jwt' }))).toBe('unknown_credential_identifier');
   });

@@ -93,7 +93,7 @@ export function requestedConfiguration(options: {
     if (requested.identifier !== undefined)
       throw oauthError(400, 'unknown_credential_identifier', 'This access token was granted no credential identifiers');
     configuration = requested.configurationId!;
-    if (!(configuration in known))
+    if (!Object.hasOwn(known, configuration))
       throw oauthError(400, 'unknown_credential_configuration', 'Unknown credential_configuration_id');
   }
   if (!offered.includes(configuration))

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isPublicAddress, publicOnlyLookup } from '../common/index.js';
-import type { DidDocument } from '../credentials/index.js';
+import { didDocumentProblem, type DidDocument } from '../credentials/index.js';
 
 export interface DidWebOptions {
   timeoutMs: number;
@@ -50,12 +50,14 @@ export async function fetchDidWebDocument(did: string, options: DidWebOptions): 
     throw error;
   }
   if (!body) return undefined;
+  let document: unknown;
   try {
-    const document = JSON.parse(body.toString('utf8')) as DidDocument;
-    return typeof document === 'object' && document !== null && document.id === did ? document : undefined;
+    document = JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
+  // Whoever controls the host writes this document: every member the verifier reads must have its shape.
+  return didDocumentProblem(document, did) === undefined ? (document as DidDocument) : undefined;
 }
 
 /** One GET: the body of a 200 within `maxBytes` and `timeoutMs` in all, else undefined (redirects are not followed). */
