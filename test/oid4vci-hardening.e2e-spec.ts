@@ -207,6 +207,24 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     expect(reply.status).toBe(200);
   });
 
+  it('accepts DPoP proofs carrying a kid beside their jwk (RFC 9449 §4.2), at the token and credential endpoints', async () => {
+    const created = await offer();
+    const dpopKey = w.newKey();
+    const tokenReply = await app.call('POST', '/oid4vci/token', {
+      headers: { ...FORM, dpop: await dpop(dpopKey, 'POST', '/oid4vci/token', undefined, { kid: 'wallet-key-1' }) },
+      body: form({ grant_type: PRE_AUTH, 'pre-authorized_code': codeOf(created.body.credentialOffer) }),
+    });
+    expect(tokenReply.status).toBe(200);
+    expect(tokenReply.body.token_type).toBe('DPoP');
+    const path = '/oid4vci/credential';
+    const accessToken = tokenReply.body.access_token as string;
+    const reply = await app.call('POST', path, {
+      headers: { authorization: `DPoP ${accessToken}`, dpop: await dpop(dpopKey, 'POST', path, accessToken, { kid: 'k' }) },
+      body: { credential_configuration_id: 'driving-licence.sd_jwt', proofs: { jwt: [await proof(w.newKey())] } },
+    });
+    expect(reply.status).toBe(200);
+  });
+
   it('item 2: accepts exactly the advertised holder-key algorithms, in key proofs and in DPoP proofs', async () => {
     const metadata = (await app.call('GET', '/.well-known/openid-credential-issuer')).body;
     const configuration = metadata.credential_configurations_supported['driving-licence.sd_jwt'];

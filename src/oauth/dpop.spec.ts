@@ -22,6 +22,11 @@ describe('checkDpopProof', () => {
     });
   });
 
+  it('accepts a kid beside the jwk (RFC 9449 §4.2 forbids only private members)', () => {
+    const checked = checkDpopProof(dpop({ kid: 'key-1' }), limits);
+    expect(checked.ok).toBe(true);
+  });
+
   it('refuses a jwk with private members, another alg, another typ, a missing jti, an old iat, and garbage', () => {
     const key = p256();
     expect(checkDpopProof(dpop({ jwk: key.privateJwk }, {}, key), limits).ok).toBe(false);
@@ -29,6 +34,7 @@ describe('checkDpopProof', () => {
     expect(checkDpopProof(dpop({ typ: 'JWT' }), limits).ok).toBe(false);
     expect(checkDpopProof(dpop({}, { jti: undefined }), limits).ok).toBe(false);
     expect(checkDpopProof(dpop({}, { iat: seconds - 120 }), limits).ok).toBe(false);
+    expect(checkDpopProof(dpop({ x5c: ['MIIB'] }), limits).ok).toBe(false);
     expect(checkDpopProof('garbage', limits).ok).toBe(false);
     expect(checkDpopProof(`${dpop({})}, ${dpop({})}`, limits).ok).toBe(false);
   });

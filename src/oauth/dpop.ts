@@ -26,8 +26,9 @@ export function checkDpopProof(compact: unknown, limits: ProofLimits): ProofChec
   const strict = strictProofHeader(compact, DPOP_PROOF_TYP, algorithms);
   if (!strict.ok) return strict;
   const { header, payload } = strict;
-  if (header['kid'] !== undefined || header['x5c'] !== undefined)
-    return proofFailure('the DPoP proof must carry its key as jwk only');
+  // RFC 9449 §4.2 requires jwk and forbids only private members: a kid beside it (which some JOSE libraries add
+  // to every header) is a hint nobody reads here. A certificate chain would name a second key: refused.
+  if (header['x5c'] !== undefined) return proofFailure('the DPoP proof must carry its key as jwk, not x5c');
   const key = proofPublicKey(header['jwk'], header['alg'] as string);
   if (!key.ok) return key;
   const iat = proofIatProblem(payload['iat'], limits);
