@@ -143,6 +143,17 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     ] as const) {
       const refused = await asForm(path, fields);
       expect({ path, status: refused.status, error: refused.body.error }).toEqual({ path, status: 400, error });
+      // JSON that does not parse, or is not an object, is malformed too: the endpoint's own error code (§8.3.1.2,
+      // §9.3, §11.3), never a generic one.
+      for (const text of ['{"notification_id":', '[1]', '"x"']) {
+        const malformed = await fetch(`${app.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t.accessToken}` },
+          body: text,
+        });
+        const body = (await malformed.json()) as { error: string };
+        expect({ path, text, status: malformed.status, error: body.error }).toEqual({ path, text, status: 400, error });
+      }
     }
     const bearer = { authorization: `Bearer ${t.accessToken}` };
     const issued = await app.call('POST', '/oid4vci/credential', {

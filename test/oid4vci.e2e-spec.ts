@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from
 import { Database } from '../src/persistence/index.js';
 import { sha256Hex } from '../src/common/index.js';
 import { AuthorizationSessionEntity } from '../src/issuer/index.js';
+import { NotificationRepository } from '../src/issuer/credential-endpoint/notification.repository.js';
 import { LOGIN_TTL_SECONDS } from '../src/oid4vci/index.js';
 import { StatusService } from '../src/status/index.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
@@ -99,6 +100,19 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       });
     await notify();
     await notify(); // idempotent (OID4VCI 1.0 §11)
+    const notificationId = credentialResponse.notification_id!;
+    expect(await app.app.get(NotificationRepository).byId(notificationId)).toMatchObject({ event: 'credential_accepted' });
+    // §11.1: "one or more Notification Requests per notification_id": the citizen later deletes the credential.
+    await client.sendNotification({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      dpop,
+      notification: { notificationId, event: 'credential_deleted', eventDescription: 'removed by the holder' },
+    });
+    expect(await app.app.get(NotificationRepository).byId(notificationId)).toMatchObject({
+      event: 'credential_deleted',
+      description: 'removed by the holder',
+    });
 
     // The code is spent.
     const again = await client
@@ -377,7 +391,11 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       (p) => `/oid4vci/${p}`,
     )) {
       const badRequest =
-        path === '/oid4vci/credential' || path === '/oid4vci/deferred' ? 'invalid_credential_request' : 'invalid_request';
+        path === '/oid4vci/credential' || path === '/oid4vci/deferred'
+          ? 'invalid_credential_request'
+          : path === '/oid4vci/notification'
+            ? 'invalid_notification_request'
+            : 'invalid_request';
       expect({ path, ...(await raw('POST', path, oversize)) }).toEqual({ path, ...oauth(413, 'invalid_request') });
       expect({ path, ...(await raw('POST', path, '{"a":')) }).toEqual({ path, ...oauth(400, badRequest) });
       expect({ path, ...(await raw('POST', path, 'x', 'text/plain')) }).toEqual({ path, ...oauth(415, 'invalid_request') });

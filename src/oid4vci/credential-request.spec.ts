@@ -98,7 +98,7 @@ describe('requestedConfiguration', () => {
 
   it('does not issue a configuration twice', () => {
     expect(alreadyIssuedProblem('a.sd_jwt', [])).toBeUndefined();
-    expect(alreadyIssuedProblem('a.sd_jwt', ['a.sd_jwt'])?.error).toBe('invalid_credential_request');
+    expect(alreadyIssuedProblem('a.sd_jwt', ['a.sd_jwt'])?.error).toBe('credential_request_denied');
   });
 });
 

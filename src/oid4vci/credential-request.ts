@@ -101,12 +101,16 @@ export function requestedConfiguration(options: {
   return configuration;
 }
 
-/** A configuration already issued under the offer is not issued again. */
+/**
+ * A configuration already issued under the offer is not issued again: credential_request_denied (§8.3.1.2, "has
+ * not been accepted by the Credential Issuer", which the wallet treats as final), as the request itself is well formed.
+ */
 export function alreadyIssuedProblem(configuration: string, issued: readonly string[]) {
-  return issued.includes(configuration)
-    ? oauthError(400, 'invalid_credential_request', `${configuration} was already issued`)
-    : undefined;
+  return issued.includes(configuration) ? alreadyIssued(configuration) : undefined;
 }
+
+export const alreadyIssued = (configuration: string) =>
+  oauthError(400, 'credential_request_denied', `${configuration} was already issued under this offer`);
 
 /** The jwt proofs of a parsed request: at least one, jwt only, at most MAX_PROOFS_PER_REQUEST. */
 export function jwtProofs(proofs: Record<string, unknown[] | undefined> | undefined): string[] {

@@ -8,8 +8,9 @@ describe('deferred issuance (OID4VCI 1.0 §9)', () => {
     expect(deferredTransactionProblem('t', pending, 'o2')?.error).toBe('invalid_transaction_id');
     expect(deferredTransactionProblem('t', { ...pending, status: 'issued' }, 'o1')?.error).toBe('invalid_transaction_id');
     expect(deferredTransactionProblem('t', null, 'o1')?.error).toBe('invalid_transaction_id');
-    expect(deferredTransactionProblem(7, pending, 'o1')?.error).toBe('invalid_transaction_id');
-    expect(deferredTransactionProblem(undefined, pending, 'o1')?.error).toBe('invalid_transaction_id');
+    // No transaction_id string: a malformed request (§9.3), not an unknown transaction.
+    expect(deferredTransactionProblem(7, pending, 'o1')?.error).toBe('invalid_credential_request');
+    expect(deferredTransactionProblem(undefined, pending, 'o1')?.error).toBe('invalid_credential_request');
   });
 
   it('issues once an officer approved, and finishes the offer when every configuration was requested', () => {

@@ -4,15 +4,16 @@ import { oauthError } from '../oauth/index.js';
 /**
  * A deferred credential request (OID4VCI 1.0 §9.1): the transaction_id names a pending request of the
  * offer the access token belongs to; anything else (unknown, another offer's, already issued) is
- * invalid_transaction_id.
+ * invalid_transaction_id. A request without a transaction_id string is malformed: invalid_credential_request (§9.3).
  */
 export function deferredTransactionProblem(
   transactionId: unknown,
   pending: { offerId: string; status: 'pending' | 'issued' } | null,
   offerId: string,
 ): OAuthError | undefined {
-  if (typeof transactionId !== 'string' || !pending || pending.offerId !== offerId || pending.status !== 'pending')
-    return deferredCompleted();
+  if (typeof transactionId !== 'string')
+    return oauthError(400, 'invalid_credential_request', 'The deferred credential request needs a transaction_id string');
+  if (!pending || pending.offerId !== offerId || pending.status !== 'pending') return deferredCompleted();
   return undefined;
 }
 

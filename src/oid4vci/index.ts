@@ -48,6 +48,7 @@ export {
   requestedCredential,
   requestedConfiguration,
   alreadyIssuedProblem,
+  alreadyIssued,
   jwtProofs,
   invalidNonce,
   issuanceStep,
@@ -76,7 +77,7 @@ export {
 export { redeliveryStep, type DeliveredResponse, type IssuedTransaction } from './redelivery.js';
 export {
   parseNotification,
-  repeatedNotificationProblem,
+  laterNotification,
   NOTIFICATION_EVENTS,
   type Notification,
   type NotificationEvent,

@@ -1,5 +1,5 @@
 import { OAuthError } from '../common/index.js';
-import { parseNotification, repeatedNotificationProblem } from './notification.js';
+import { laterNotification, parseNotification } from './notification.js';
 
 describe('notifications (OID4VCI 1.0 §11)', () => {
   it('parses a report', () => {
@@ -32,11 +32,19 @@ describe('notifications (OID4VCI 1.0 §11)', () => {
     }
   });
 
-  it('accepts the same report again (idempotent), refuses another event or another offer’s id', () => {
+  it('accepts the same report again (idempotent) and a later event (§11.1), refuses another offer’s or an unknown id', () => {
+    const thrown = (run: () => unknown) => {
+      try {
+        run();
+        return undefined;
+      } catch (error) {
+        return error instanceof OAuthError ? error.error : 'other';
+      }
+    };
     const known = { offerId: 'o1', event: 'credential_accepted' };
-    expect(repeatedNotificationProblem(known, 'o1', 'credential_accepted')).toBeUndefined();
-    expect(repeatedNotificationProblem(known, 'o1', 'credential_deleted')?.error).toBe('invalid_notification_id');
-    expect(repeatedNotificationProblem(known, 'o2', 'credential_accepted')?.error).toBe('invalid_notification_id');
-    expect(repeatedNotificationProblem(null, 'o1', 'credential_accepted')?.error).toBe('invalid_notification_id');
+    expect(laterNotification(known, 'o1', 'credential_accepted')).toBe('repeated');
+    expect(laterNotification(known, 'o1', 'credential_deleted')).toBe('later');
+    expect(thrown(() => laterNotification(known, 'o2', 'credential_accepted'))).toBe('invalid_notification_id');
+    expect(thrown(() => laterNotification(null, 'o1', 'credential_accepted'))).toBe('invalid_notification_id');
   });
 });

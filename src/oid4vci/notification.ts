@@ -25,14 +25,16 @@ export function parseNotification(body: unknown): Notification {
 }
 
 /**
- * When the report was not recorded (already reported, or unknown): the same event again for the same
- * offer is a success (notifications are idempotent), anything else is invalid_notification_id.
+ * When the first report was already recorded (or the id is unknown): the same event again for the same offer is a
+ * success that changes nothing (notifications are idempotent); another event is a later report, which the wallet
+ * may send (OID4VCI 1.0 §11.1: "one or more Notification Requests per notification_id", e.g. credential_deleted
+ * after credential_accepted) and which replaces the recorded one; an id unknown to this offer is invalid_notification_id.
  */
-export function repeatedNotificationProblem(
+export function laterNotification(
   known: { offerId: string; event: string | null } | null,
   offerId: string,
   event: NotificationEvent,
-) {
-  if (known?.offerId === offerId && known.event === event) return undefined;
-  return oauthError(400, 'invalid_notification_id', 'Unknown notification_id, or a different event was already reported');
+): 'repeated' | 'later' {
+  if (known?.offerId !== offerId) throw oauthError(400, 'invalid_notification_id', 'Unknown notification_id');
+  return known.event === event ? 'repeated' : 'later';
 }

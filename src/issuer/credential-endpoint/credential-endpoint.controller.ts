@@ -72,7 +72,7 @@ export class CredentialEndpointController {
 
   @Post('oid4vci/notification')
   @HttpCode(204)
-  @OAuthErrors({ statuses: [400, 401] })
+  @OAuthErrors({ badRequest: 'invalid_notification_request', statuses: [400, 401] })
   @ApiOperation({ summary: 'Notification endpoint: the wallet reports a credential accepted, failed or deleted' })
   @ApiNoContentResponse({ description: 'Recorded (a repeated report is accepted too)' })
   notification(@Body() body: unknown, @Req() request: FastifyRequest) {

@@ -6,6 +6,7 @@ import { merged, randomToken, sha256Hex } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { mapErrors, notJsonBody, oauthError } from '../../oauth/index.js';
 import {
+  alreadyIssued,
   alreadyIssuedProblem,
   checkKeyProof,
   credentialConfigurations,
@@ -104,8 +105,7 @@ export class CredentialService {
       const finishes = (issuedAfter: readonly string[]) =>
         nothingDeferred && issuanceStep({ approval: offer.approval, grantedCount, issuedCount: issuedAfter.length - 1 }).last;
       const claimConfiguration = async (tx: Tx) => {
-        if (!(await this.offers.markIssued(offer, configuration, finishes, tx)))
-          throw oauthError(400, 'invalid_credential_request', `${configuration} was already issued`);
+        if (!(await this.offers.markIssued(offer, configuration, finishes, tx))) throw alreadyIssued(configuration);
       };
       if (deferred) {
         const transactionId = randomToken(24);

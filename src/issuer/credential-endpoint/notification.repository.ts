@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { IsNull, Not } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
 import { Oid4vciNotificationEntity } from './credential-endpoint.entity.js';
 
@@ -18,6 +18,23 @@ export class NotificationRepository {
       m
         .getRepository(Oid4vciNotificationEntity)
         .update({ id, offerId, reportedAt: IsNull() }, { event, description, reportedAt: now }),
+    );
+    return result.affected === 1;
+  }
+
+  /** A later event for a notification already reported (OID4VCI 1.0 §11.1): it replaces the recorded one. */
+  async replaceEvent(
+    id: string,
+    offerId: string,
+    event: string,
+    description: string | null,
+    now: Date,
+    tx?: Tx,
+  ): Promise<boolean> {
+    const result = await this.db.use(tx, (m) =>
+      m
+        .getRepository(Oid4vciNotificationEntity)
+        .update({ id, offerId, reportedAt: Not(IsNull()) }, { event, description, reportedAt: now }),
     );
     return result.affected === 1;
   }
