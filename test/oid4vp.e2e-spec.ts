@@ -239,6 +239,14 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const released = (await app.call('GET', `/rp/requests/${created.body.id}?response_code=${code}`, { token: bank.apiKey }))
       .body;
     expect(released.result.credentials[0].claims).toEqual({ categories: ['C1', 'C2'] });
+
+    // A return address with a fragment would hide the response_code from the party's server: refused.
+    const fragment = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: { dcql_query: dcql(['categories']), redirect_uri: 'https://bank.example/back#done' },
+    });
+    expect(fragment.status).toBe(400);
+    expect(fragment.body.violations[0]).toMatchObject({ path: 'redirect_uri', message: 'must not carry a fragment' });
   });
 
   it('supports the redirect_uri client id prefix with a plain direct_post response', async () => {
@@ -278,7 +286,11 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(fetched.headers.get('content-type')).toContain('application/oauth-authz-req+jwt');
     const requestObject = await fetched.text();
     expect(decodeProtectedHeader(requestObject).typ).toBe('oauth-authz-req+jwt');
-    expect(decodeJwt(requestObject)).toMatchObject({ aud: 'https://self-issued.me/v2', client_id: registry.clientId });
+    expect(decodeJwt(requestObject)).toMatchObject({
+      iss: registry.clientId,
+      aud: 'https://self-issued.me/v2',
+      client_id: registry.clientId,
+    });
   });
 
   it('supports the x509_hash client id prefix: the SHA-256 of the certificate the request object carries', async () => {
@@ -301,7 +313,7 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const another = await createRequest(archive.apiKey, ['licence_number'], 'direct_post');
     const requestObject = await (await fetch(new URL(another.body.link).searchParams.get('request_uri')!)).text();
     expect(decodeProtectedHeader(requestObject).x5c).toEqual([archive.certificate]);
-    expect(decodeJwt(requestObject).client_id).toBe(archive.clientId);
+    expect(decodeJwt(requestObject)).toMatchObject({ iss: archive.clientId, client_id: archive.clientId });
   });
 
   it('refuses a request for claims beyond the relying party registration', async () => {

@@ -145,7 +145,12 @@ export class PresentationRequestService {
               requestUri: this.endpoints.requestUri(id),
               expiresInSeconds: REQUEST_TTL_SECONDS,
               jwtSigner,
-              additionalJwtPayload: { aud: REQUEST_OBJECT_AUDIENCE },
+              // RFC 9101 §4: a signed request object SHOULD carry iss (the client_id) and aud. Not for a DID-signed one:
+              // wallets (and @openid4vc) read an iss beside a DID kid as the DID itself, which the prefixed client_id is not.
+              additionalJwtPayload: {
+                ...(jwtSigner.method === 'x5c' ? { iss: clientId } : {}),
+                aud: REQUEST_OBJECT_AUDIENCE,
+              },
             },
           }
         : {}),

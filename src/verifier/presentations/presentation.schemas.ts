@@ -10,6 +10,8 @@ export const createRequestSchema = z.object({
     .url()
     .max(2000)
     .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL')
+    // RFC 6749 §3.1.2: no fragment; the response_code appended to the query would otherwise land inside it.
+    .refine((value) => !value.includes('#'), 'must not carry a fragment')
     .optional(),
 });
 
