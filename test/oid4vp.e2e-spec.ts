@@ -338,6 +338,34 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(noClaims.body.violations[0].message).toContain('name the claims');
   });
 
+  it('accepts a key binding as old as the request it answers (a citizen slow at the consent screen), none older', async () => {
+    const { PresentationRequestEntity } = await import('../src/verifier/index.js');
+    const held = await receive(agencyApiKey);
+    const now = Math.floor(Date.now() / 1000);
+    const aged = async (kbIat: number) => {
+      const created = await createRequest(bank.apiKey, ['categories']);
+      // The QR code was shown 200 s ago (the request stays valid for 300 s).
+      await app.app
+        .get(Database)
+        .use(undefined, (m) =>
+          m
+            .getRepository(PresentationRequestEntity)
+            .update({ id: created.body.id }, { createdAt: new Date(Date.now() - 200_000) }),
+        );
+      const resolved = await citizen.resolveRequest(created.body.link);
+      const presentation = await citizen.present(held, resolved, undefined, kbIat);
+      const submitted = await citizen.submit(resolved, { [resolved.query.credentials[0]!.id]: [presentation] });
+      expect(submitted.status).toBe(200);
+      return verdict(bank.apiKey, created.body.id);
+    };
+    // Signed 150 s ago, after the request was made: beyond HOLDER_PROOF_MAX_AGE_SECONDS (60), within the request's age.
+    expect((await aged(now - 150)).status).toBe('verified');
+    // Signed before the request existed (beyond its age and the clock skew): too old.
+    const early = await aged(now - 400);
+    expect(early.status).toBe('rejected');
+    expect(early.result.reason).toBe('licence: holder_binding: the key-binding JWT is too old');
+  });
+
   it('rejects a wrong nonce, a revoked credential and a credential from an unauthorised agency with precise reasons', async () => {
     // Wrong nonce in the key binding.
     const held = await receive(agencyApiKey);

@@ -90,9 +90,11 @@ function bindingProblem(
     return `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
   if (expect.nonce !== undefined) {
     if (nonce !== expect.nonce) return 'the presentation nonce does not match';
+    // The nonce makes it fresh (OID4VP 1.0 B.1.3.1 asks only nonce and aud of a jwt_vc_json presentation, and VCDM 1.1
+    // makes iat and nbf optional); a date it does carry must still be recent.
     const maxAge = expect.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS;
-    if (typeof iat !== 'number' || iat > now + context.clockSkewSeconds || iat < now - maxAge)
-      return 'the presentation iat is missing or not fresh';
+    if (iat !== undefined && (typeof iat !== 'number' || iat > now + context.clockSkewSeconds || iat < now - maxAge))
+      return 'the presentation iat is not fresh';
   }
   if (typeof iat === 'number' && iat > now + context.clockSkewSeconds) return 'the presentation is issued in the future';
   if (typeof exp === 'number' && exp + context.clockSkewSeconds <= now) return 'the presentation has expired';

@@ -11,6 +11,7 @@ export {
   CLIENT_ID_PREFIXES,
   RESPONSE_MODES,
   REQUEST_TTL_SECONDS,
+  holderProofWindowSeconds,
   RESPONSE_ENCRYPTION,
   VP_FORMATS_SUPPORTED,
   clientIdFor,

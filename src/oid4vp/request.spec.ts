@@ -11,6 +11,7 @@ import { jwkFromDidJwk } from '../credentials/index.js';
 import {
   authorizationRequestPayload,
   clientIdFor,
+  holderProofWindowSeconds,
   REQUEST_TTL_SECONDS,
   requestExpiresAt,
   requestObjectSigner,
@@ -46,6 +47,20 @@ const payloadFor = (prefix: ClientIdPrefix, responseMode: 'direct_post' | 'direc
     party: { name: 'Bank 银行', purpose: 'Check driving entitlement' },
     ...(responseMode === 'direct_post.jwt' ? { encryptionJwk } : {}),
   });
+
+describe('holderProofWindowSeconds', () => {
+  const limits = { clockSkewSeconds: 60, configured: 60 };
+  const at = new Date('2026-12-06T12:00:00Z');
+  const before = (seconds: number) => new Date(at.getTime() - seconds * 1000);
+  it('is the request age plus the clock skew, never shorter than the configured window', () => {
+    expect(holderProofWindowSeconds(before(0), at, limits)).toBe(60);
+    expect(holderProofWindowSeconds(before(200), at, limits)).toBe(260);
+    expect(holderProofWindowSeconds(before(0.5), at, limits)).toBe(61);
+    expect(holderProofWindowSeconds(before(10), at, { clockSkewSeconds: 60, configured: 300 })).toBe(300);
+    // A request dated in the future (clocks of two replicas) gives no less than the configured window.
+    expect(holderProofWindowSeconds(new Date(at.getTime() + 5000), at, limits)).toBe(60);
+  });
+});
 
 describe('client ids', () => {
   it('names the party by prefix: the response URI, our host, or the did:jwk of its signing key', () => {

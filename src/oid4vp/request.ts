@@ -14,6 +14,21 @@ export type ResponseMode = (typeof RESPONSE_MODES)[number];
 export const REQUEST_TTL_SECONDS = 300;
 
 /**
+ * How old a holder proof (KB-JWT, JWT VP) answering a request may be: it signs the request's single-use nonce, so it
+ * cannot predate the request; the window is the request's age plus the clock skew allowed, and never shorter than
+ * the configured one. A citizen who takes minutes over the consent screen, or a wallet that sends its response again
+ * after a 503, is not refused as "too old".
+ */
+export function holderProofWindowSeconds(
+  requestCreatedAt: Date,
+  now: Date,
+  limits: { clockSkewSeconds: number; configured: number },
+) {
+  const requestAge = Math.ceil(Math.max(0, now.getTime() - requestCreatedAt.getTime()) / 1000);
+  return Math.max(limits.configured, requestAge + limits.clockSkewSeconds);
+}
+
+/**
  * What a direct_post.jwt response may be encrypted with: ECDH-ES directly to the per-request key, A128GCM
  * or A256GCM (HAIP). The same list is advertised in client_metadata and enforced on decryption.
  */

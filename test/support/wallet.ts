@@ -238,7 +238,12 @@ export function wallet(trustedCertificates: string[] = []) {
   }
 
   /** An SD-JWT presentation of `held` disclosing the claims the first credential query names, with a KB-JWT. */
-  async function present(held: HeldCredential, resolved: ResolvedPresentationRequest, nonce = resolved.request.nonce) {
+  async function present(
+    held: HeldCredential,
+    resolved: ResolvedPresentationRequest,
+    nonce = resolved.request.nonce,
+    iat = Math.floor(Date.now() / 1000),
+  ) {
     const frame = Object.fromEntries(resolved.query.credentials[0]!.claims.map((claim) => [claim.path[0], true]));
     const holder = new SDJwtVcInstance({
       hasher: digest,
@@ -247,7 +252,7 @@ export function wallet(trustedCertificates: string[] = []) {
       kbSignAlg: 'ES256',
     });
     return holder.present(held.credential, frame, {
-      kb: { payload: { iat: Math.floor(Date.now() / 1000), aud: resolved.request.client_id, nonce } },
+      kb: { payload: { iat, aud: resolved.request.client_id, nonce } },
     });
   }
 

@@ -13,6 +13,7 @@ import {
   checkResponseState,
   dataSharingViolations,
   isErrorResponse,
+  holderProofWindowSeconds,
   judgePresentations,
   requestAnswered,
   sameDeviceReturn,
@@ -46,6 +47,7 @@ export class PresentationResponseService {
   private readonly logger = new Logger('PresentationResponseService');
   private readonly library: Openid4vpVerifier = openid4vpVerifier({});
   private readonly limits: AppConfig['oid4vp'];
+  private readonly proofLimits: { clockSkewSeconds: number; configured: number };
   private readonly dataSharingEnforced: boolean;
 
   constructor(
@@ -60,6 +62,7 @@ export class PresentationResponseService {
     private readonly db: Database,
   ) {
     this.limits = config.oid4vp;
+    this.proofLimits = { clockSkewSeconds: config.verifier.clockSkewSeconds, configured: config.holderProofMaxAgeSeconds };
     this.dataSharingEnforced = config.chain.consortium.dataSharingEnforced;
   }
 
@@ -172,7 +175,11 @@ export class PresentationResponseService {
     const verified = [];
     for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
       presented.push(presentation);
-      const expect = { nonce: authorizationRequest.nonce, audience: request.clientId };
+      const expect = {
+        nonce: authorizationRequest.nonce,
+        audience: request.clientId,
+        maxAgeSeconds: holderProofWindowSeconds(request.createdAt, new Date(), this.proofLimits),
+      };
       verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect, 'threadpool-when-busy') });
     }
     // A check that could not be made (chain or DID host unreachable, the chain being rebuilt) is no verdict:
