@@ -338,6 +338,27 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(noClaims.body.violations[0].message).toContain('name the claims');
   });
 
+  it('takes an empty vp_token for a query whose credential sets are all optional (§6.4.2, §8.1), and refuses it otherwise', async () => {
+    const optional = { ...dcql(['categories']), credential_sets: [{ options: [['licence']], required: false }] };
+    const created = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: { dcql_query: optional, response_mode: 'direct_post' },
+    });
+    expect(created.status).toBe(201);
+    // The citizen's wallet holds nothing that matches: it answers with no entry for the optional query.
+    const resolved = await citizen.resolveRequest(created.body.link);
+    const submitted = await citizen.submit(resolved, {});
+    expect(submitted.status).toBe(200);
+    expect(await verdict(bank.apiKey, created.body.id)).toMatchObject({ status: 'verified', result: { credentials: [] } });
+
+    const required = await createRequest(bank.apiKey, ['categories'], 'direct_post');
+    await citizen.submit(await citizen.resolveRequest(required.body.link), {});
+    expect(await verdict(bank.apiKey, required.body.id)).toMatchObject({
+      status: 'rejected',
+      result: { reason: 'vp_token holds no presentation' },
+    });
+  });
+
   it('accepts a key binding as old as the request it answers (a citizen slow at the consent screen), none older', async () => {
     const { PresentationRequestEntity } = await import('../src/verifier/index.js');
     const held = await receive(agencyApiKey);

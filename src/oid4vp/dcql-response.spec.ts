@@ -33,6 +33,13 @@ describe('vpTokenProblems', () => {
     ]);
     expect(vpTokenProblems(single, { dl: [] }, { maxEntries: 10 })).toEqual(['dl: an empty list of presentations']);
     expect(vpTokenProblems(single, {}, { maxEntries: 10 })).toEqual(['vp_token holds no presentation']);
+    // Every credential set optional (§6.4.2): a wallet holding nothing that matches answers {} (§8.1).
+    const optional = DcqlQuery.parse({
+      credentials: [{ id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: ['https://v.example/dl'] }, claims: [{ path: ['a'] }] }],
+      credential_sets: [{ options: [['dl']], required: false }],
+    } as DcqlQuery.Input);
+    expect(vpTokenProblems(optional, {}, { maxEntries: 10 })).toEqual([]);
+    expect(dcqlMatchProblems(optional, {})).toEqual([]);
     expect(vpTokenProblems(single, { dl: [42] }, { maxEntries: 10 })).toEqual(['dl: presentations must be non-empty strings']);
     const many = query({
       credentials: [

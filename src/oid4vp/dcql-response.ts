@@ -31,13 +31,15 @@ export function bareDcqlPresentations(vpToken: unknown): string[] {
 /**
  * The structure of a DCQL vp_token (query id → presentations) checked against the query before anything
  * is verified: only known query ids, at least one presentation each, more than one only where the query
- * allows `multiple`, strings only, and at most `maxEntries` in total. Returns the problems (empty: fine).
+ * allows `multiple`, strings only, at most `maxEntries` in total, and something presented unless every
+ * credential set is optional. Returns the problems (empty: fine).
  */
 export function vpTokenProblems(query: DcqlQuery.Output, vpToken: Record<string, unknown>, limits: VpTokenLimits): string[] {
   const problems: string[] = [];
   let total = 0;
   const entries = Object.entries(vpToken);
-  if (entries.length === 0) problems.push('vp_token holds no presentation');
+  // §8.1: no entry for an optional query the wallet has nothing for; empty is wrong only where something is required.
+  if (entries.length === 0 && presenceProblems(query, []).length > 0) problems.push('vp_token holds no presentation');
   for (const [queryId, value] of entries) {
     const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
     if (!credentialQuery) {

@@ -44,6 +44,7 @@ export {
   describeForDcql,
   minimiseClaims,
   judgePresentations,
+  reliedOn,
   verdictToStore,
   verdictView,
   type Verdict,

@@ -6,6 +6,7 @@ import {
   describeForDcql,
   judgePresentations,
   minimiseClaims,
+  reliedOn,
   verdictToStore,
   verdictView,
   vpTokenEntries,
@@ -118,6 +119,71 @@ describe('judgePresentations', () => {
     );
     expect(verdict).toEqual(expect.objectContaining({ verified: false, reason: 'dl: claims not disclosed: expiry_date' }));
     expect(verdict.credentials[0]!.claims).toEqual({ categories: ['C1'] });
+  });
+
+  it('discards a presentation that fails its own checks and verifies when the others meet the query (§8.6)', () => {
+    const revokedReason = { check: 'status' as const, passed: false, reason: 'the credential is revoked' };
+    const good = sdJwtResult({ categories: ['C1'] });
+    const revoked = sdJwtResult({ categories: ['C2'] }, { failed: revokedReason });
+    // multiple: two credentials presented for one query, one of them revoked.
+    const multiple = licenceQuery([{ path: ['categories'] }], { multiple: true });
+    const verdict = judgePresentations(
+      multiple,
+      wanted(['categories']),
+      [
+        { queryId: 'dl', result: revoked },
+        { queryId: 'dl', result: good },
+      ],
+      vcTypeOf,
+    );
+    expect(verdict).toEqual({
+      verified: true,
+      // Every presentation in order (the usage log pairs them with what was presented), the failed one marked.
+      credentials: [
+        {
+          queryId: 'dl',
+          type: 'driving-licence',
+          issuer: ISSUER,
+          claims: { categories: ['C2'] },
+          checks: revoked.checks,
+          discarded: true,
+        },
+        { queryId: 'dl', type: 'driving-licence', issuer: ISSUER, claims: { categories: ['C1'] }, checks: good.checks },
+      ],
+      discarded: ['dl: status: the credential is revoked'],
+    });
+    expect(reliedOn(verdict).map((credential) => credential.claims)).toEqual([{ categories: ['C1'] }]);
+    // An optional credential set whose presentation fails: discarded, the required one still met.
+    const sets = query({
+      credentials: [
+        { id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] },
+        { id: 'extra', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['categories'] }] },
+      ],
+      credential_sets: [{ options: [['dl']] }, { options: [['extra']], required: false }],
+    });
+    const both: RequestedCredential[] = [...wanted(['categories']), { ...wanted(['categories'])[0]!, queryId: 'extra' }];
+    const optional = judgePresentations(
+      sets,
+      both,
+      [
+        { queryId: 'dl', result: good },
+        { queryId: 'extra', result: revoked },
+      ],
+      vcTypeOf,
+    );
+    expect(optional).toMatchObject({ verified: true, discarded: ['extra: status: the credential is revoked'] });
+    expect(reliedOn(optional).map((credential) => credential.queryId)).toEqual(['dl']);
+    // The required one failing: rejected, for why it failed (not a bare "not satisfied").
+    const required = judgePresentations(
+      sets,
+      both,
+      [
+        { queryId: 'dl', result: revoked },
+        { queryId: 'extra', result: good },
+      ],
+      vcTypeOf,
+    );
+    expect(required).toMatchObject({ verified: false, reason: 'dl: status: the credential is revoked' });
   });
 
   it('refuses one presentation holding several credentials', () => {

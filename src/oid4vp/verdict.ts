@@ -11,12 +11,19 @@ export interface VerdictCredential {
   /** Only the requested claims the wallet disclosed. */
   claims?: Record<string, unknown>;
   checks?: Check[];
+  /** In a verified response: this presentation failed its own checks and was left out (OID4VP 1.0 §8.6). */
+  discarded?: true;
 }
 
 export interface Verdict {
   verified: boolean;
   reason?: string;
   credentials: VerdictCredential[];
+  /**
+   * Why a verified response's presentations that failed their own checks were discarded (OID4VP 1.0 §8.6); the query
+   * was met without them. `credentials` still lists every presentation in order, those marked `discarded`.
+   */
+  discarded?: string[];
 }
 
 export interface ResponseLimits {
@@ -96,10 +103,13 @@ export interface VerifiedPresentation {
 }
 
 /**
- * The verdict on verified presentations, never trusting the wallet: every check of every presentation,
- * one credential per presentation of the type asked for, every requested claim disclosed (unless the
- * query has claim_sets), then, when all of that holds, every DCQL rule on the verified contents (claims,
- * values, claim_sets, vct/type, credential_sets). The verdict keeps only the requested claims.
+ * The verdict on verified presentations, never trusting the wallet. A presentation that fails any of its own checks
+ * (a check of the presentation or its credential, one credential of the type asked for, every requested claim
+ * disclosed unless the query has claim_sets) is discarded (OID4VP 1.0 §8.6: "the effected Presentation MUST be
+ * discarded"); the others must then meet every DCQL rule (claims, values, claim_sets, vct/type, multiple,
+ * credential_sets). Met: verified, with the discarded ones named. Not met: rejected, for why the discarded ones
+ * failed when there were any (the precise cause), else for the rules left unmet. The verdict keeps only the
+ * requested claims.
  */
 export function judgePresentations(
   query: DcqlQuery.Output,
@@ -108,7 +118,8 @@ export function judgePresentations(
   vcTypeOf: (typeId: string) => string | undefined,
 ): Verdict {
   const credentials: VerdictCredential[] = [];
-  const reasons: string[] = [];
+  const discarded: string[] = [];
+  const discardedAt = new Set<number>();
   const described: Record<string, DcqlCredentialPresentation[]> = {};
   for (const { queryId, result } of presentations) {
     const wanted = requested.find((credential) => credential.queryId === queryId);
@@ -118,31 +129,44 @@ export function judgePresentations(
     const allChecks = [...new Set([...result.checks, ...(verified?.checks ?? [])])];
     const failed = allChecks.filter((check) => !check.passed);
     const credential = verified?.credential;
-    if (failed.length) reasons.push(...failed.map((check) => `${queryId}: ${check.check}: ${check.reason ?? 'failed'}`));
-    if (result.credentials.length > 1) reasons.push(`${queryId}: one credential per presentation`);
+    const problems = failed.map((check) => `${queryId}: ${check.check}: ${check.reason ?? 'failed'}`);
+    if (result.credentials.length > 1) problems.push(`${queryId}: one credential per presentation`);
     if (credential && credential.type !== wanted.typeId)
-      reasons.push(`${queryId}: a ${credential.type} was presented, ${wanted.typeId} was asked for`);
+      problems.push(`${queryId}: a ${credential.type} was presented, ${wanted.typeId} was asked for`);
     const disclosed = credential?.claims ?? {};
     const claimSets = (query.credentials.find((entry) => entry.id === queryId) as { claim_sets?: unknown } | undefined)
       ?.claim_sets;
     const missing = claimSets ? [] : wanted.claims.filter((claim) => !(claim in disclosed));
-    if (credential && missing.length) reasons.push(`${queryId}: claims not disclosed: ${missing.join(', ')}`);
-    if (credential && !failed.length)
-      (described[queryId] ??= []).push(
-        describeForDcql(credential, [...result.checks, ...(verified?.checks ?? [])], vcTypeOf(credential.type)),
-      );
-    credentials.push({
+    if (credential && missing.length) problems.push(`${queryId}: claims not disclosed: ${missing.join(', ')}`);
+    if (!credential && !problems.length) problems.push(`${queryId}: no credential in the presentation`);
+    const entry = {
       queryId,
       type: credential?.type,
       issuer: credential?.issuer,
       claims: minimiseClaims(wanted.claims, disclosed),
       checks: verified?.checks ?? result.checks,
-    });
+    };
+    credentials.push(entry);
+    if (problems.length) {
+      discarded.push(...problems);
+      discardedAt.add(credentials.length - 1);
+      continue;
+    }
+    (described[queryId] ??= []).push(describeForDcql(credential!, allChecks, vcTypeOf(credential!.type)));
   }
-  // The query's own rules on what was verified (only when every presentation verified: reasons stay precise).
-  if (!reasons.length) reasons.push(...dcqlMatchProblems(query, described));
-  return reasons.length ? { verified: false, reason: reasons.join('; '), credentials } : { verified: true, credentials };
+  // The query's own rules on what is left.
+  const unmet = dcqlMatchProblems(query, described);
+  if (unmet.length) return { verified: false, reason: (discarded.length ? discarded : unmet).join('; '), credentials };
+  if (!discarded.length) return { verified: true, credentials };
+  return {
+    verified: true,
+    credentials: credentials.map((entry, index) => (discardedAt.has(index) ? { ...entry, discarded: true as const } : entry)),
+    discarded,
+  };
 }
+
+/** The credentials a verdict rests on: those not discarded (OID4VP 1.0 §8.6). */
+export const reliedOn = (verdict: Verdict): VerdictCredential[] => verdict.credentials.filter((entry) => !entry.discarded);
 
 /** The verdict as stored: same-device flows also keep the hash of the response_code that releases it. */
 export type StoredVerdict = Verdict & { responseCodeHash?: string };

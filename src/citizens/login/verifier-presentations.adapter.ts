@@ -19,7 +19,7 @@ const INTERNAL_PARTY = {
 
 interface Verdict {
   verified: boolean;
-  credentials: { type?: string; issuer?: string; claims?: Record<string, unknown>; checks?: unknown[] }[];
+  credentials: { type?: string; issuer?: string; claims?: Record<string, unknown>; checks?: unknown[]; discarded?: true }[];
 }
 
 /**
@@ -67,7 +67,7 @@ export class VerifierPresentationsAdapter implements WalletPresentations {
     if (state.status === 'pending') return { status: 'pending' };
     const verdict = state.result as Verdict | undefined;
     if (state.status === 'expired' || !verdict) return { status: 'expired' };
-    const credential = verdict.credentials[0];
+    const credential = verdict.credentials.find((entry) => !entry.discarded);
     if (state.status === 'verified' && verdict.verified && credential?.type && credential.issuer) {
       return {
         status: 'verified',

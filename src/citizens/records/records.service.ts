@@ -43,7 +43,7 @@ export type RecordsOutcome =
 
 interface Verdict {
   verified: boolean;
-  credentials: { type?: string; issuer?: string; checks?: { check: string; passed: boolean }[] }[];
+  credentials: { type?: string; issuer?: string; checks?: { check: string; passed: boolean }[]; discarded?: true }[];
 }
 
 /**
@@ -120,7 +120,7 @@ export class RecordsService {
     }
     const verdict = state.result as Verdict | undefined;
     if (state.status === 'expired' || !verdict) return { status: 'expired' };
-    const credential = verdict.credentials[0];
+    const credential = verdict.credentials.find((entry) => !entry.discarded);
     if (!verdict.verified || !credential?.type || !credential.issuer)
       return { status: 'rejected', reason: 'the presentation was not verified' };
     // Possession, not just a copy: a credential without a holder key could be replayed by anyone it was shown to.

@@ -56,7 +56,7 @@ async function poll() {
     verdict.textContent = '验证通过 / Verified';
     verdict.className = 'verified';
     const list = document.getElementById('claims');
-    for (const credential of body.result.credentials) {
+    for (const credential of body.result.credentials.filter((entry) => !entry.discarded)) {
       for (const [name, value] of Object.entries(credential.claims || {})) {
         const term = document.createElement('dt');
         term.textContent = name;

@@ -47,8 +47,13 @@ const verdictSchema = z.object({
       issuer: z.string().optional(),
       claims: z.record(z.string(), z.unknown()).optional().describe('only the requested claims that were disclosed'),
       checks: z.array(checkSchema).optional(),
+      discarded: z.literal(true).optional().describe('left out of a verified response: it failed its own checks'),
     }),
   ),
+  discarded: z
+    .array(z.string())
+    .optional()
+    .describe('presentations of a verified response that failed their own checks and were left out (OID4VP 1.0 §8.6)'),
 });
 
 export const verdictViewSchema = z.object({
