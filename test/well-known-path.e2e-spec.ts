@@ -30,7 +30,11 @@ describe('well-known metadata of an issuer identifier with a path', () => {
       '/.well-known/oauth-authorization-server/x',
     ]) {
       const missing = await app.call('GET', path);
-      expect({ path, status: missing.status, error: missing.body.error }).toEqual({ path, status: 404, error: 'invalid_request' });
+      expect({ path, status: missing.status, error: missing.body.error }).toEqual({
+        path,
+        status: 404,
+        error: 'invalid_request',
+      });
     }
   });
 });

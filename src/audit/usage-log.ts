@@ -8,8 +8,8 @@ export interface VerdictRecord {
   presentationRequestId: string;
   relyingParty: { id: string; name: string; purpose: string };
   verified: boolean;
-  /** One per presentation in the vp_token, in order. */
-  credentials: { type?: string; issuer?: string; claimNames: string[]; fingerprints: string[] }[];
+  /** One per presentation in the vp_token, in order; `discarded`: left out of a verified response (OID4VP 1.0 §8.6). */
+  credentials: { type?: string; issuer?: string; claimNames: string[]; fingerprints: string[]; discarded?: true }[];
 }
 
 export interface UsageRecord {
@@ -47,7 +47,8 @@ export class UsageLog {
           relyingPartyName: record.relyingParty.name.slice(0, 200),
           purpose: record.relyingParty.purpose.slice(0, 500),
           claimNames: JSON.stringify([...credential.claimNames].sort()),
-          verified: record.verified,
+          // A presentation discarded from a verified response was not relied on: not a verified use of it.
+          verified: record.verified && !credential.discarded,
           auditSeq: null,
           verifiedAt,
         })),
@@ -66,6 +67,7 @@ export class UsageLog {
               type: credential.type ?? null,
               issuer: credential.issuer ?? null,
               claims: [...credential.claimNames].sort(),
+              ...(credential.discarded ? { discarded: true } : {}),
             })),
           },
         },

@@ -195,6 +195,11 @@ export interface HolderBindingExpectations {
   /** The challenge (nonce) the holder must have signed; optional for VC-API presentations. */
   nonce?: string;
   maxAgeSeconds?: number;
+  /**
+   * The nonce is single-use and was made by this service for one request (OID4VP): it alone makes a presentation
+   * fresh, so a JWT VP without iat or nbf is accepted. A VC-API caller's challenge may be reused: not set there.
+   */
+  nonceSingleUse?: boolean;
 }
 
 export class Checks {

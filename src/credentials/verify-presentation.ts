@@ -90,11 +90,15 @@ function bindingProblem(
     return `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
   if (expect.nonce !== undefined) {
     if (nonce !== expect.nonce) return 'the presentation nonce does not match';
-    // The nonce makes it fresh (OID4VP 1.0 B.1.3.1 asks only nonce and aud of a jwt_vc_json presentation, and VCDM 1.1
-    // makes iat and nbf optional); a date it does carry must still be recent.
+    // A single-use nonce of ours makes it fresh (OID4VP 1.0 B.1.3.1 asks only nonce and aud of a jwt_vc_json
+    // presentation, and VCDM 1.1 makes iat and nbf optional); a caller's challenge may be reused, so then a date is
+    // required. A date it does carry must be recent.
     const maxAge = expect.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS;
-    if (iat !== undefined && (typeof iat !== 'number' || iat > now + context.clockSkewSeconds || iat < now - maxAge))
+    if (iat === undefined) {
+      if (!expect.nonceSingleUse) return 'the presentation has no iat or nbf';
+    } else if (typeof iat !== 'number' || iat > now + context.clockSkewSeconds || iat < now - maxAge) {
       return 'the presentation iat is not fresh';
+    }
   }
   if (typeof iat === 'number' && iat > now + context.clockSkewSeconds) return 'the presentation is issued in the future';
   if (typeof exp === 'number' && exp + context.clockSkewSeconds <= now) return 'the presentation has expired';

@@ -581,9 +581,15 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nbf: NOW - 120 }), EXPECT, context()))).toEqual([
         { check: 'holder_binding', passed: false, reason: 'the presentation iat is not fresh' },
       ]);
-      expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null }), EXPECT, context()))).toEqual([]);
+      // Undated: refused for a caller's challenge (it may be reused), as fresh as a single-use nonce of ours (OID4VP).
+      const undated = await jwtVp([vc], { iat: null });
+      expect(failed(await verifyPresentation(undated, EXPECT, context()))).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the presentation has no iat or nbf' },
+      ]);
+      const singleUse = { ...EXPECT, nonceSingleUse: true };
+      expect(failed(await verifyPresentation(undated, singleUse, context()))).toEqual([]);
       // Its nonce still decides: an undated presentation for another nonce is refused.
-      expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nonce: 'n-2' }), EXPECT, context()))).toEqual([
+      expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nonce: 'n-2' }), singleUse, context()))).toEqual([
         { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
       ]);
     });

@@ -11,7 +11,10 @@ export interface VerdictCredential {
   /** Only the requested claims the wallet disclosed. */
   claims?: Record<string, unknown>;
   checks?: Check[];
-  /** In a verified response: this presentation failed its own checks and was left out (OID4VP 1.0 §8.6). */
+  /**
+   * In a verified response: this presentation failed its own checks and was left out (OID4VP 1.0 §8.6). Only its
+   * query id and checks are kept: nothing it claims (type, issuer, claims) reaches the relying party.
+   */
   discarded?: true;
 }
 
@@ -160,7 +163,9 @@ export function judgePresentations(
   if (!discarded.length) return { verified: true, credentials };
   return {
     verified: true,
-    credentials: credentials.map((entry, index) => (discardedAt.has(index) ? { ...entry, discarded: true as const } : entry)),
+    credentials: credentials.map((entry, index) =>
+      discardedAt.has(index) ? { queryId: entry.queryId, checks: entry.checks, discarded: true as const } : entry,
+    ),
     discarded,
   };
 }

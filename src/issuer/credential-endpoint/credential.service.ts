@@ -101,9 +101,11 @@ export class CredentialService {
       // The last configuration finishes the offer (its claims erased) only when no deferred request of it still
       // waits for them: one deferred before the officer approved, the other asked for directly after. "Last" is
       // decided on the list as claimed, which a parallel request for another configuration may have changed.
-      const nothingDeferred = !deferred && (await this.deferred.pendingCount(offer.id)) === 0;
-      const finishes = (issuedAfter: readonly string[]) =>
-        nothingDeferred && issuanceStep({ approval: offer.approval, grantedCount, issuedCount: issuedAfter.length - 1 }).last;
+      // Read in the claim's transaction, each round: a request for another configuration deferred meanwhile counts.
+      const finishes = async (issuedAfter: readonly string[], tx?: Tx) =>
+        !deferred &&
+        issuanceStep({ approval: offer.approval, grantedCount, issuedCount: issuedAfter.length - 1 }).last &&
+        (await this.deferred.pendingCount(offer.id, tx)) === 0;
       const claimConfiguration = async (tx: Tx) => {
         if (!(await this.offers.markIssued(offer, configuration, finishes, tx))) throw alreadyIssued(configuration);
       };

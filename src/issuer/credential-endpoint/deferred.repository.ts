@@ -42,8 +42,8 @@ export class DeferredRequestRepository {
   }
 
   /** Requests of the offer still waiting: the offer's claims must stay until the last of them is issued. */
-  pendingCount(offerId: string): Promise<number> {
-    return this.db.use(undefined, (m) => m.getRepository(DeferredRequestEntity).countBy({ offerId, status: 'pending' }));
+  pendingCount(offerId: string, tx?: Tx): Promise<number> {
+    return this.db.use(tx, (m) => m.getRepository(DeferredRequestEntity).countBy({ offerId, status: 'pending' }));
   }
 
   /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */

@@ -89,14 +89,15 @@ export class OfferRepository {
    * list). A request for another configuration of the same offer that commits first changes the list, so a lost
    * compare-and-set reads the list again and retries while the configuration is still unclaimed: parallel
    * requests for different configurations all succeed, at most one per configuration. `finishes` says, from the
-   * list with this configuration added, whether the offer is then done (its sealed claims are erased). Inside
+   * list with this configuration added (and inside the transaction, so it reads what the round sees), whether the offer
+   * is then done (its sealed claims are erased). Inside
    * the transaction that records what the claim is for (the credential, or the deferred request), so neither
    * is left without the other.
    */
   async markIssued(
     offer: CredentialOfferEntity,
     configurationId: string,
-    finishes: (issuedAfter: readonly string[]) => boolean,
+    finishes: (issuedAfter: readonly string[], tx?: Tx) => boolean | Promise<boolean>,
     tx?: Tx,
   ): Promise<boolean> {
     let issued = offer.issuedConfigurations;
@@ -104,12 +105,13 @@ export class OfferRepository {
     for (let round = 0; round <= offer.configurationIds.length; round++) {
       if (issued.includes(configurationId)) return false;
       const next = [...issued, configurationId];
+      const final = await finishes(next, tx);
       const result = await this.db.use(tx, (m) =>
         m.getRepository(CredentialOfferEntity).update(
           // Criteria and values go through the column's JSON transformer (not raw SQL), so both sides are the same text.
           // (TypeORM types a where-value of an array column as its element; the transformer takes the array.)
           { id: offer.id, status: 'redeemed', issuedConfigurations: issued as never },
-          { issuedConfigurations: next, ...(finishes(next) ? { status: 'issued' as const, claimsSealed: null } : {}) },
+          { issuedConfigurations: next, ...(final ? { status: 'issued' as const, claimsSealed: null } : {}) },
         ),
       );
       if (result.affected === 1) return true;

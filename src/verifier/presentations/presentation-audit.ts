@@ -37,6 +37,7 @@ export class PresentationAudit {
         issuer: credential.issuer,
         claimNames: Object.keys(credential.claims ?? {}),
         fingerprints: credentialFingerprints(presented[index]),
+        ...(credential.discarded ? { discarded: true as const } : {}),
       })),
     };
   }

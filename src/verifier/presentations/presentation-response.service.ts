@@ -179,6 +179,8 @@ export class PresentationResponseService {
         nonce: authorizationRequest.nonce,
         audience: request.clientId,
         maxAgeSeconds: holderProofWindowSeconds(request.createdAt, new Date(), this.proofLimits),
+        // The request's nonce: made here, answered once.
+        nonceSingleUse: true,
       };
       verified.push({ queryId, result: await this.verifier.verifyPresentation(presentation, expect, 'threadpool-when-busy') });
     }

@@ -47,7 +47,10 @@ const verdictSchema = z.object({
       issuer: z.string().optional(),
       claims: z.record(z.string(), z.unknown()).optional().describe('only the requested claims that were disclosed'),
       checks: z.array(checkSchema).optional(),
-      discarded: z.literal(true).optional().describe('left out of a verified response: it failed its own checks'),
+      discarded: z
+        .literal(true)
+        .optional()
+        .describe('left out of a verified response: it failed its own checks (only queryId and checks are kept)'),
     }),
   ),
   discarded: z
