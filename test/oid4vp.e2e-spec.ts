@@ -438,5 +438,27 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     expect(rogueVerdict.result.reason).toMatch(
       /^licence: issuer_authorised: did:ethr:govchain:0x[0-9a-fA-F]{40} is not authorised to issue driving-licence$/,
     );
+
+    // OID4VP 1.0 §8.6: where the query allows several credentials, the unauthorised one is discarded and the
+    // response verified on the other; nothing the discarded one claims reaches the relying party.
+    const goodHeld = await receive(agencyApiKey);
+    const several = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: {
+        dcql_query: { credentials: [{ ...dcql(['categories']).credentials[0]!, multiple: true }] },
+        response_mode: 'direct_post',
+      },
+    });
+    expect(several.status).toBe(201);
+    const resolved = await citizen.resolveRequest(several.body.link);
+    const presentations = [await citizen.present(rogueHeld, resolved), await citizen.present(goodHeld, resolved)];
+    expect((await citizen.submit(resolved, { licence: presentations })).status).toBe(200);
+    const mixed = await verdict(bank.apiKey, several.body.id);
+    expect(mixed.status).toBe('verified');
+    expect(mixed.result.discarded).toEqual([expect.stringMatching(/^licence: issuer_authorised: /)]);
+    expect(mixed.result.credentials).toEqual([
+      { queryId: 'licence', checks: expect.any(Array), discarded: true },
+      expect.objectContaining({ queryId: 'licence', type: 'driving-licence', claims: { categories: ['C1', 'C2'] } }),
+    ]);
   });
 });
