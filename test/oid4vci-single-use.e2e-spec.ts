@@ -35,6 +35,18 @@ describe('OpenID4VCI lockouts and single use', () => {
       }).toString(),
     });
 
+  /** The wallet resolves an offer and the issuer's metadata, and redeems the pre-authorized code (with its PIN). */
+  const redeemed = async (holder: ReturnType<typeof wallet>, created: { credentialOffer: string; txCode?: string }) => {
+    const credentialOffer = await holder.vci.resolveCredentialOffer(created.credentialOffer);
+    const issuerMetadata = await holder.vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
+    const { accessTokenResponse } = await holder.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      ...(created.txCode ? { txCode: created.txCode } : {}),
+    });
+    return { credentialOffer, issuerMetadata, accessTokenResponse };
+  };
+
   const issuedCredentials = () => app.app.get(Database).use(undefined, (m) => m.getRepository(IssuedCredentialEntity).count());
 
   beforeAll(async () => {
@@ -152,13 +164,7 @@ describe('OpenID4VCI lockouts and single use', () => {
     const holder = wallet();
     const created = await offer();
     expect(created.status).toBe(201);
-    const credentialOffer = await holder.vci.resolveCredentialOffer(created.body.credentialOffer);
-    const issuerMetadata = await holder.vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
-    const { accessTokenResponse } = await holder.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
-      credentialOffer,
-      issuerMetadata,
-      ...(created.body.txCode ? { txCode: created.body.txCode as string } : {}),
-    });
+    const { credentialOffer, issuerMetadata, accessTokenResponse } = await redeemed(holder, created.body);
     const request = {
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
@@ -196,13 +202,7 @@ describe('OpenID4VCI lockouts and single use', () => {
     for (let round = 0; round < 3; round++) {
       const holder = wallet();
       const created = await offer({ formats: ['dc+sd-jwt', 'jwt_vc_json'] });
-      const credentialOffer = await holder.vci.resolveCredentialOffer(created.body.credentialOffer);
-      const issuerMetadata = await holder.vci.resolveIssuerMetadata(credentialOffer.credential_issuer);
-      const { accessTokenResponse } = await holder.vci.retrievePreAuthorizedCodeAccessTokenFromOffer({
-        credentialOffer,
-        issuerMetadata,
-        ...(created.body.txCode ? { txCode: created.body.txCode as string } : {}),
-      });
+      const { credentialOffer, issuerMetadata, accessTokenResponse } = await redeemed(holder, created.body);
       const configurations = credentialOffer.credential_configuration_ids;
       expect(configurations).toHaveLength(2);
       const answers = await Promise.all(
