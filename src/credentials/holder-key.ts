@@ -1,5 +1,5 @@
-import { untrustedText } from '../common/json-bounds.js';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { untrustedText } from '../common/json-bounds.js';
 
 /**
  * Holder (wallet) keys: the only algorithms we advertise in `proof_signing_alg_values_supported` and

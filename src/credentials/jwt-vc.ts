@@ -1,7 +1,7 @@
-import { untrustedText } from '../common/json-bounds.js';
 /** W3C VC Data Model 2.0 (VC-JOSE-COSE, typ vc+jwt) and 1.1 (JWT `vc` claim, did-jwt-vc compatible). */
 import { VCDM11_CONTEXT, VCDM2_CONTEXT, type DataModel } from './vcdm2.js';
 import { merged } from '../common/merged.js';
+import { untrustedText } from '../common/json-bounds.js';
 
 export { VCDM11_CONTEXT, VCDM2_CONTEXT, type DataModel };
 /** The Bitstring Status List context for VCDM 1.1 credentials (v2 defines its terms itself). */

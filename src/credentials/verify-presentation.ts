@@ -1,5 +1,5 @@
-import { untrustedText } from '../common/json-bounds.js';
 import type { JsonWebKey } from 'node:crypto';
+import { untrustedText } from '../common/json-bounds.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
 import { decodeJws, namesAudience, type DecodedJws } from './jws.js';

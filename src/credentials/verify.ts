@@ -1,4 +1,3 @@
-import { untrustedText } from '../common/json-bounds.js';
 import type { CredentialFormat } from './catalogue.js';
 import { finishCredential, type AuthenticatedCredential } from './credential-checks.js';
 import { jwkFromDidJwk } from './did-jwk.js';
@@ -27,6 +26,7 @@ import {
   type VerifierContext,
 } from './verify-common.js';
 import { merged } from '../common/merged.js';
+import { untrustedText } from '../common/json-bounds.js';
 
 export * from './verify-common.js';
 

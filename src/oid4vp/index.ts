@@ -44,7 +44,6 @@ export {
   describeForDcql,
   minimiseClaims,
   judgePresentations,
-  reliedOn,
   verdictToStore,
   verdictView,
   type Verdict,

@@ -6,18 +6,21 @@ import {
   describeForDcql,
   judgePresentations,
   minimiseClaims,
-  reliedOn,
   verdictToStore,
   verdictView,
   vpTokenEntries,
   vpTokenRejection,
   type RequestProgress,
+  type Verdict,
 } from './verdict.js';
 
 const VCT = 'https://chancery.example/vct/driving-licence';
 const ISSUER = 'did:ethr:govchain:0x1111111111111111111111111111111111111111';
 const OTHER_ISSUER = 'did:ethr:govchain:0x2222222222222222222222222222222222222222';
 const LIMITS = { maxEntries: 3, maxIssuers: 1 };
+
+/** The credentials a verdict rests on: those not discarded (§8.6). */
+const reliedOn = (verdict: Verdict) => verdict.credentials.filter((entry) => !entry.discarded);
 
 const query = (input: object) => DcqlQuery.parse(input as DcqlQuery.Input);
 const licenceQuery = (claims: object[], extra: object = {}) =>

@@ -170,9 +170,6 @@ export function judgePresentations(
   };
 }
 
-/** The credentials a verdict rests on: those not discarded (OID4VP 1.0 §8.6). */
-export const reliedOn = (verdict: Verdict): VerdictCredential[] => verdict.credentials.filter((entry) => !entry.discarded);
-
 /** The verdict as stored: same-device flows also keep the hash of the response_code that releases it. */
 export type StoredVerdict = Verdict & { responseCodeHash?: string };
 

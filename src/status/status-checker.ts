@@ -322,7 +322,8 @@ export async function checkCredentialStatus(
       // A set `refresh` bit only offers a newer credential, a `message` is read with statusSize > 1 (refused below):
       // neither says whether this one may be relied on. Any other purpose must match its list's, as before.
       if (entry['statusPurpose'] === 'refresh' || entry['statusPurpose'] === 'message') continue;
-      const url = untrustedText(entry['statusListCredential'], Infinity);
+      const url = entry['statusListCredential'];
+      if (typeof url !== 'string') throw new StatusProblem('statusListCredential is not a URL');
       // Bitstring Status List §2.1: a base-10 integer expressed as a string.
       const rawIndex = entry['statusListIndex'];
       if (typeof rawIndex !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(rawIndex))
@@ -336,7 +337,9 @@ export async function checkCredentialStatus(
       if (payload['id'] !== url) throw new StatusProblem('the status list credential id does not match its URL');
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
-      const inflated = inflatedList(url, list, deps, () => inflateBitstring(untrustedText(subject?.encodedList, Infinity)));
+      const inflated = inflatedList(url, list, deps, () =>
+        inflateBitstring(typeof subject?.encodedList === 'string' ? subject.encodedList : ''),
+      );
       // §3.2 (validation): a list shorter than the minimum hides nothing and MUST be refused (STATUS_LIST_LENGTH_ERROR).
       if (inflated.length * 8 < LIST_SIZE) throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`);
       if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');

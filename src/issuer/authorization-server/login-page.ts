@@ -11,9 +11,6 @@ export function loginPage(options: {
   mode?: 'login-code' | 'password';
 }): string {
   const { agencyName, typeName, clientId, requestUri, message } = options;
-  // The form posts back to the authorization endpoint the page was opened at: relative, so that under a path
-  // (PUBLIC_URL https://host/base, the proxy stripping /base) it reaches /base/oid4vci/authorize, not /oid4vci/authorize.
-
   const fields =
     options.mode === 'password'
       ? `<p>申请 / Apply (joint approval): ${escapeHtml(typeName)}</p>
@@ -23,6 +20,8 @@ export function loginPage(options: {
 <input id="password" name="password" type="password" autocomplete="current-password" required>`
       : `<label for="login_code">登录码 / Login code</label>
 <input id="login_code" name="login_code" inputmode="numeric" autocomplete="one-time-code" required>`;
+  // The form's action is relative: under a path (PUBLIC_URL https://host/base, the proxy stripping /base) it reaches
+  // /base/oid4vci/authorize, the endpoint the page was opened at.
   return `<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -99,9 +99,9 @@ export class CredentialService {
       // The configuration's single use commits with what it yields (the deferred request, or the first
       // credential): a failure in between can no longer leave the offer spent with nothing to show for it.
       // The last configuration finishes the offer (its claims erased) only when no deferred request of it still
-      // waits for them: one deferred before the officer approved, the other asked for directly after. "Last" is
-      // decided on the list as claimed, which a parallel request for another configuration may have changed.
-      // Read in the claim's transaction, each round: a request for another configuration deferred meanwhile counts.
+      // waits for them: one deferred before the officer approved, the other asked for directly after. Decided on
+      // the list as claimed and in the claim's transaction, each round: a parallel request for another configuration
+      // may have been issued or deferred meanwhile.
       const finishes = async (issuedAfter: readonly string[], tx?: Tx) =>
         !deferred &&
         issuanceStep({ approval: offer.approval, grantedCount, issuedCount: issuedAfter.length - 1 }).last &&

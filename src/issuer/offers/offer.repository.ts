@@ -89,10 +89,9 @@ export class OfferRepository {
    * list). A request for another configuration of the same offer that commits first changes the list, so a lost
    * compare-and-set reads the list again and retries while the configuration is still unclaimed: parallel
    * requests for different configurations all succeed, at most one per configuration. `finishes` says, from the
-   * list with this configuration added (and inside the transaction, so it reads what the round sees), whether the offer
-   * is then done (its sealed claims are erased). Inside
-   * the transaction that records what the claim is for (the credential, or the deferred request), so neither
-   * is left without the other.
+   * list with this configuration added and inside the transaction, whether the offer is then done (its sealed
+   * claims are erased). Runs inside the transaction that records what the claim is for (the credential, or the
+   * deferred request), so neither is left without the other.
    */
   async markIssued(
     offer: CredentialOfferEntity,
