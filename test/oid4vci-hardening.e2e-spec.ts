@@ -378,11 +378,6 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         'unknown_credential_identifier',
       ],
       [
-        'not offered',
-        async () => ({ credential_configuration_id: 'driving-licence.jwt_vc', proofs: { jwt: [await proof(holder)] } }),
-        'invalid_credential_request',
-      ],
-      [
         // A proof without a nonce is a bad proof (OID4VCI 1.0 §8.3.1.2), not a stale nonce to fetch again.
         'no nonce',
         async () => ({ credential_configuration_id: sd, proofs: { jwt: [await proof(holder, {}, { nonce: undefined })] } }),
@@ -425,6 +420,13 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       expect({ name, status: reply.status, error: reply.body.error }).toEqual({ name, status: 400, error: code });
       expect(reply.body.error_description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,200}$/);
     }
+    // A configuration the offer did not make is outside the token's grant: an RFC 6750 authorization error
+    // (OID4VCI 1.0 §8.3.1.1), 403 insufficient_scope with the challenge of the scheme the token came in.
+    const outside = await ask({ credential_configuration_id: 'driving-licence.jwt_vc', proofs: { jwt: [await proof(holder)] } });
+    expect({ status: outside.status, error: outside.body.error }).toEqual({ status: 403, error: 'insufficient_scope' });
+    expect(outside.headers.get('www-authenticate')).toMatch(
+      /^DPoP algs="[^"]+", error="insufficient_scope", error_description="/,
+    );
     // A repeated protected-header member (RFC 8725): "alg" twice.
     const good = await proof(holder);
     const [h, p, s] = good.split('.');

@@ -4,6 +4,7 @@ export {
   safeErrorDescription,
   wwwAuthenticate,
   unauthorizedError,
+  insufficientScopeError,
   MAX_ERROR_DESCRIPTION_LENGTH,
   type AuthScheme,
 } from './oauth-errors.js';

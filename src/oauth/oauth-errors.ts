@@ -62,3 +62,20 @@ export function unauthorizedError(options: {
   }
   return oauthError(401, options.error.code, options.error.description, {}, { 'www-authenticate': header });
 }
+
+/**
+ * A 403 insufficient_scope (RFC 6750 §3.1) from a protected endpoint: the token is good but does not cover what
+ * was asked (OID4VCI 1.0 §8.3.1.1 for a credential outside the token's grant), with the challenge of the scheme used.
+ */
+export function insufficientScopeError(options: {
+  scheme: AuthScheme;
+  dpopAlgs: readonly string[];
+  description: string;
+}): OAuthError {
+  const header = wwwAuthenticate({
+    schemes: [options.scheme],
+    dpopAlgs: options.dpopAlgs,
+    error: { scheme: options.scheme, code: 'insufficient_scope', description: options.description },
+  });
+  return oauthError(403, 'insufficient_scope', options.description, {}, { 'www-authenticate': header });
+}

@@ -79,13 +79,13 @@ describe('requestedCredential (OID4VCI 1.0 §8.2)', () => {
 describe('requestedConfiguration', () => {
   const known = { 'a.sd_jwt': {}, 'a.jwt_vc': {}, 'b.sd_jwt': {} };
   const resolve = (requested: object, grantedIdentifiers?: string[], offered = ['a.sd_jwt']) =>
-    requestedConfiguration({ requested, grantedIdentifiers, known, offered });
+    requestedConfiguration({ requested, grantedIdentifiers, known, offered, scheme: 'Bearer' });
 
   it('takes an offered configuration id when the token grants no identifiers', () => {
     expect(resolve({ configurationId: 'a.sd_jwt' })).toBe('a.sd_jwt');
     expect(thrown(() => resolve({ configurationId: 'nope.sd_jwt' }))).toBe('unknown_credential_configuration');
     expect(thrown(() => resolve({ configurationId: 'constructor' }))).toBe('unknown_credential_configuration');
-    expect(thrown(() => resolve({ configurationId: 'b.sd_jwt' }))).toBe('invalid_credential_request');
+    expect(thrown(() => resolve({ configurationId: 'b.sd_jwt' }))).toBe('insufficient_scope');
     expect(thrown(() => resolve({ identifier: 'a.sd_jwt' }))).toBe('unknown_credential_identifier');
   });
 
@@ -93,7 +93,7 @@ describe('requestedConfiguration', () => {
     expect(resolve({ identifier: 'a.sd_jwt' }, ['a.sd_jwt'])).toBe('a.sd_jwt');
     expect(thrown(() => resolve({ configurationId: 'a.sd_jwt' }, ['a.sd_jwt']))).toBe('invalid_credential_request');
     expect(thrown(() => resolve({ identifier: 'a.jwt_vc' }, ['a.sd_jwt']))).toBe('unknown_credential_identifier');
-    expect(thrown(() => resolve({ identifier: 'a.jwt_vc' }, ['a.jwt_vc']))).toBe('invalid_credential_request');
+    expect(thrown(() => resolve({ identifier: 'a.jwt_vc' }, ['a.jwt_vc']))).toBe('insufficient_scope');
   });
 
   it('does not issue a configuration twice', () => {

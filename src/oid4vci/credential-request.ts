@@ -1,5 +1,5 @@
-import { compactJwsProblem, readJosePart } from '../credentials/index.js';
-import { oauthError } from '../oauth/index.js';
+import { compactJwsProblem, HOLDER_KEY_ALGORITHMS, readJosePart } from '../credentials/index.js';
+import { insufficientScopeError, oauthError, type AuthScheme } from '../oauth/index.js';
 import { MAX_PROOFS_PER_REQUEST } from './lifetimes.js';
 
 /** The two identifiers a credential request may name, exactly one of them (OID4VCI 1.0 §8.2). */
@@ -68,7 +68,8 @@ const signedCompactJws = (proof: string): boolean => {
 /**
  * Which configuration a request is for (OID4VCI 1.0 §8.2). After authorization_details the access token
  * grants credential identifiers and the request must name one of them; otherwise it names a known
- * configuration. Either way the configuration must be one the offer made.
+ * configuration. Either way the configuration must be one the offer made: one it did not is outside the
+ * token's grant, an RFC 6750 authorization error (§8.3.1.1), 403 insufficient_scope.
  */
 export function requestedConfiguration(options: {
   requested: RequestedCredential;
@@ -76,6 +77,8 @@ export function requestedConfiguration(options: {
   grantedIdentifiers: readonly string[] | undefined;
   known: Record<string, unknown>;
   offered: readonly string[];
+  /** How the access token was presented, for the challenge of an insufficient_scope answer. */
+  scheme: AuthScheme;
 }): string {
   const { requested, grantedIdentifiers, known, offered } = options;
   let configuration: string;
@@ -97,7 +100,11 @@ export function requestedConfiguration(options: {
       throw oauthError(400, 'unknown_credential_configuration', 'Unknown credential_configuration_id');
   }
   if (!offered.includes(configuration))
-    throw oauthError(400, 'invalid_credential_request', `Request one of the offered configurations: ${offered.join(', ')}`);
+    throw insufficientScopeError({
+      scheme: options.scheme,
+      dpopAlgs: HOLDER_KEY_ALGORITHMS,
+      description: `This access token covers only the offered configurations: ${offered.join(', ')}`,
+    });
   return configuration;
 }
 

@@ -17,6 +17,8 @@ export interface AuthorisedOffer {
   credentialIdentifiers: string[] | undefined;
   /** The thumbprint of the DPoP key the token is bound to (cnf.jkt, checked against the proof), or undefined for Bearer. */
   dpopJkt: string | undefined;
+  /** How the token was presented. */
+  scheme: AuthScheme;
 }
 
 const challenge = (scheme: AuthScheme | undefined, code: OAuthErrorCode, description: string) =>
@@ -89,6 +91,7 @@ export class AccessTokenVerifier {
       offer,
       credentialIdentifiers: grantedCredentialIdentifiers(tokenPayload as Record<string, unknown>),
       dpopJkt: typeof jkt === 'string' ? jkt : undefined,
+      scheme,
     };
   }
 }

@@ -45,7 +45,7 @@ export class CredentialEndpointController {
 
   @Post('oid4vci/credential')
   @Header('cache-control', 'no-store')
-  @OAuthErrors({ badRequest: 'invalid_credential_request', statuses: [400, 401] })
+  @OAuthErrors({ badRequest: 'invalid_credential_request', statuses: [400, 401, 403] })
   @ApiOperation({ summary: 'Credential endpoint: jwt key proofs, one credential per proof (batch); 202 when deferred' })
   @ApiOkResponse({ schema: CREDENTIAL_RESPONSE_SCHEMA })
   @ApiAcceptedResponse({ description: 'Deferred until an officer approves', schema: DEFERRED_PENDING_SCHEMA })

@@ -59,7 +59,7 @@ export class CredentialService {
 
   async credential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const { offer, credentialIdentifiers } = await this.tokens.authorisedOffer(request);
+      const { offer, credentialIdentifiers, scheme } = await this.tokens.authorisedOffer(request);
       if (notJsonBody(request.headers))
         throw oauthError(400, 'invalid_credential_request', 'The credential request must be application/json');
       const metadata = this.protocol.issuerMetadata();
@@ -68,6 +68,7 @@ export class CredentialService {
         grantedIdentifiers: credentialIdentifiers,
         known: credentialConfigurations(this.catalogue),
         offered: offer.configurationIds,
+        scheme,
       });
       const parsed = this.protocol.issuer.parseCredentialRequest({
         issuerMetadata: metadata,
