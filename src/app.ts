@@ -86,6 +86,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     openedChain = chain;
     secureDataDir(config.dataDir);
     const rootLogger = createRootLogger(config.logLevel);
+    for (const warning of config.warnings) rootLogger.warn({ event: 'config_warning' }, warning);
     // Restarted while the database is down: wait for it (and say so) rather than exit and stay down.
     const dataSource = await untilReachable(() => openDataSource(config.database, entities, migrations), {
       // PostgreSQL only: a SQLite file that cannot be opened is a local problem no wait will mend.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/index.js';
 import { startApp, stopOnSignals } from './app.js';
 import { runClusterPrimary } from './cluster.js';
-import { ChainStateLostError, EmbeddedNodePortBusyError } from './chain/index.js';
+import { ChainStateLostError, EmbeddedNodePortBusyError, WrongChainError } from './chain/index.js';
 
 // A .env file in the working directory fills in variables the environment does not set.
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -23,7 +23,7 @@ try {
     process.stderr.write(error.message + '\n');
     process.exit(2);
   }
-  if (error instanceof EmbeddedNodePortBusyError || error instanceof ChainStateLostError) {
+  if (error instanceof EmbeddedNodePortBusyError || error instanceof ChainStateLostError || error instanceof WrongChainError) {
     process.stderr.write(error.message + '\n');
     process.exit(1);
   }

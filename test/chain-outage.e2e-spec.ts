@@ -119,6 +119,14 @@ describe('chain node outage', () => {
     expect(health.status).toBe(503);
     expect(health.headers.get('retry-after')).toBe('5');
     expect(health.body.error.chain).toMatchObject({ status: 'down', message: 'the chain node could not be reached' });
+    // A load balancer keeps the replica: it serves from its database, and the outbox keeps the writes.
+    const ready = await app.call('GET', '/health/ready');
+    expect({ status: ready.status, database: ready.body.details?.database?.status }).toEqual({ status: 200, database: 'up' });
+    expect((await app.call('GET', '/health/live')).status).toBe(200);
+    // The writes' wait shows in the metrics while the node is down.
+    const metrics = await fetch(`${app.url}/metrics`).then((response) => response.text());
+    expect(Number(/^chancery_outbox_oldest_open_seconds (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(0);
+    expect(/^chancery_outbox_entries\{status="pending"\} ([1-9]\d*)$/m.test(metrics)).toBe(true);
     endOutage?.();
 
     const after = await eventually(async () => {
@@ -194,6 +202,39 @@ describe('chain node outage', () => {
     } finally {
       await replica.close();
       proxy.close();
+    }
+  });
+
+  it('refuses to start on a node of another chain than CHAIN_ID, and /health reports a node swapped for one', async () => {
+    const port = await testPort();
+    const node = await EmbeddedChainNode.start({ chainId: 7777, port });
+    const other = await EmbeddedChainNode.start({ chainId: 7778, port: await testPort() });
+    try {
+      await expect(startTestApp({ CHAIN_RPC_URL: other.rpcUrl })).rejects.toThrow(
+        'the chain node is on chain 7778, not CHAIN_ID 7777',
+      );
+      const primary = await startTestApp({ CHAIN_RPC_URL: node.rpcUrl });
+      try {
+        expect((await primary.call('GET', '/health')).status).toBe(200);
+        // The node behind CHAIN_RPC_URL's port is replaced by one of another chain (a misrouted proxy, say).
+        await node.stop();
+        const swapped = await EmbeddedChainNode.start({ chainId: 7778, port });
+        try {
+          // A new chain starts below the block seen before: /health asks the node's chain again at once.
+          const health = await eventually(async () => {
+            const answer = await primary.call('GET', '/health');
+            return answer.status === 503 ? answer : undefined;
+          });
+          expect(health.body.error.chain.message).toBe('the chain node is on chain 7778, not CHAIN_ID 7777');
+        } finally {
+          await swapped.stop();
+        }
+      } finally {
+        await primary.close();
+      }
+    } finally {
+      await node.stop();
+      await other.stop();
     }
   });
 

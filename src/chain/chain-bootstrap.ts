@@ -63,6 +63,14 @@ export class ChainStateLostError extends Error {
   }
 }
 
+/** The node is on another chain than CHAIN_ID: a configuration error, nothing to wait for. */
+export class WrongChainError extends Error {
+  constructor(problem: string) {
+    super(`${problem}: set CHAIN_ID to the consortium chain's id, or CHAIN_RPC_URL to a node of it`);
+    this.name = 'WrongChainError';
+  }
+}
+
 /** Makes sure the contracts we rely on exist on the configured chain before the service takes traffic. */
 @Injectable()
 export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -114,6 +122,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     // each later one adopting what the first recorded. Restarted while an external node is down: wait for it.
     const bootstrap = () =>
       this.db.exclusively('chancery:chain-bootstrap', async () => {
+        // A wrong CHAIN_ID is a configuration error: refuse to start rather than queue writes no node will take.
+        const wrongChain = await this.chain.chainIdProblem();
+        if (wrongChain) throw new WrongChainError(wrongChain);
         this.addresses = await this.ensureContracts(this.options);
         this.events.watch(this.registryAddress, erc1056EventTopics);
         this.events.watch(this.address('TrustedIssuerRegistry'), [

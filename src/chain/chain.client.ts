@@ -196,6 +196,19 @@ export class ChainClient {
     }
   }
 
+  /**
+   * What is wrong with the node's chain, or undefined: every transaction we sign names CHAIN_ID (EIP-155) and
+   * would be refused on another chain, and a contract address read there would mean another contract.
+   */
+  async chainIdProblem(): Promise<string | undefined> {
+    const answered: unknown = await this.provider.send('eth_chainId', []);
+    const id = typeof answered === 'string' && /^0x[0-9a-f]{1,16}$/i.test(answered) ? Number(BigInt(answered)) : undefined;
+    if (id === this.chainId) return undefined;
+    return id === undefined
+      ? 'the chain node answered eth_chainId with no chain id'
+      : `the chain node is on chain ${id}, not CHAIN_ID ${this.chainId}`;
+  }
+
   async hasCode(address: string): Promise<boolean> {
     return (await this.provider.getCode(address)) !== '0x';
   }

@@ -1,6 +1,6 @@
 export { ChainClient, ChainUnavailableError, connectionFailure } from './chain.client.js';
 export { ChainModule } from './chain.module.js';
-export { ChainBootstrap, ChainStateLostError, type ChainOptions } from './chain-bootstrap.js';
+export { ChainBootstrap, ChainStateLostError, WrongChainError, type ChainOptions } from './chain-bootstrap.js';
 export { ChainEvents } from './chain-events.js';
 export { OutboxService, type ChainWrite, type OutboxEntry } from './outbox.service.js';
 export { OutboxWorker } from './outbox.worker.js';

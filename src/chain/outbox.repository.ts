@@ -89,6 +89,26 @@ export class OutboxRepository {
     );
   }
 
+  /** When the oldest write still to be mined was queued, or undefined when none waits. */
+  async oldestOpenCreatedAt(chainId: number): Promise<Date | undefined> {
+    const row: { oldest: Date | string | number | null } | undefined = await this.db.use(undefined, (m) =>
+      m
+        .getRepository(OutboxEntity)
+        .createQueryBuilder('o')
+        .select('MIN(o.created_at)', 'oldest')
+        .where('o.chain_id = :chainId', { chainId })
+        .andWhere('o.status IN (:...open)', { open: ['pending', 'signing', 'signed'] })
+        .getRawOne(),
+    );
+    if (row?.oldest === null || row?.oldest === undefined) return undefined;
+    // SQLite keeps TypeORM's UTC text without a zone; PostgreSQL's driver gives a Date.
+    const oldest =
+      row.oldest instanceof Date
+        ? row.oldest
+        : new Date(typeof row.oldest === 'string' && !/[zZ]|[+-]\d\d:?\d\d$/.test(row.oldest) ? `${row.oldest}Z` : row.oldest);
+    return Number.isNaN(oldest.getTime()) ? undefined : oldest;
+  }
+
   async countByStatus(chainId: number): Promise<Record<OutboxStatus, number>> {
     const rows: { status: OutboxStatus; count: string | number }[] = await this.db.use(undefined, (m) =>
       m

@@ -128,6 +128,12 @@ export class OutboxService {
     return this.repository.countByStatus(this.chain.chainId);
   }
 
+  /** Seconds the oldest write not yet mined has waited (0 when none): a chain that is down or stalled shows here. */
+  async oldestOpenAgeSeconds(now = new Date()): Promise<number> {
+    const oldest = await this.repository.oldestOpenCreatedAt(this.chain.chainId);
+    return oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : 0;
+  }
+
   /**
    * Takes this replica's lease on an open entry: only the holder signs, broadcasts and settles it, so with
    * several replicas exactly one advances an entry at a time. A lease that ran out (crashed replica) may be

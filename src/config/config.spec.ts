@@ -92,6 +92,31 @@ describe('loadConfig in production', () => {
     expect(config.demoAgency).toBe(false);
   });
 
+  it('refuses consortium peers over plain http, and warns when rate limits would be counted per replica', () => {
+    const peer = '0x' + 'a'.repeat(40);
+    expect(problemNames({ ...strong, CONSORTIUM_PEER_URLS: `${peer}=http://peer.example` })).toEqual(['CONSORTIUM_PEER_URLS']);
+    expect(problemNames({ ...strong, CONSORTIUM_PEER_URLS: `${peer}=https://peer.example` })).toEqual([]);
+    expect(loadConfig(strong).warnings).toEqual([expect.stringMatching(/^REDIS_URL is not set/)]);
+    expect(loadConfig({ ...strong, REDIS_URL: 'redis://127.0.0.1:6379' }).warnings).toEqual([]);
+  });
+
+  it('warns of a variable named like ours that is none of ours (a typo keeps the default)', () => {
+    const warnings = loadConfig({
+      ...strong,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URI: 'redis://127.0.0.1:6379',
+      RATE_LIMITS_PER_MINUTE: '10',
+      KMS_MASTER_KEY_FILE: '/run/secrets/master',
+      NODE_OPTIONS: '--max-old-space-size=4096',
+      HTTP_PROXY: 'http://proxy.example',
+      PATH: '/usr/bin',
+    }).warnings;
+    expect(warnings).toEqual([
+      'RATE_LIMITS_PER_MINUTE is not a setting of this service and is ignored (see .env.example)',
+      'REDIS_URI is not a setting of this service and is ignored (see .env.example)',
+    ]);
+  });
+
   it('refuses the demo agency', () => {
     expect(problemNames({ ...strong, DEMO_AGENCY: 'true' })).toEqual(['DEMO_AGENCY']);
   });

@@ -212,6 +212,8 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof Env)[];
 
 export interface AppConfig {
   env: Env['NODE_ENV'];
+  /** What the operator should know at start-up but that does not stop it (logged once, at warn). */
+  warnings: string[];
   http: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number };
   logLevel: Env['LOG_LEVEL'];
   dataDir: string;
@@ -350,6 +352,9 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     else if (new URL(e.PUBLIC_URL).protocol !== 'https:') problems.push('PUBLIC_URL: must be an https URL in production');
     if (e.WEBHOOK_ALLOW_PRIVATE)
       problems.push('WEBHOOK_ALLOW_PRIVATE: not allowed in production (webhooks to private addresses)');
+    // Peers are sent our department's bearer tokens and answer with application content.
+    const plainPeers = Object.values(e.CONSORTIUM_PEER_URLS).filter((url) => new URL(url).protocol !== 'https:');
+    if (plainPeers.length) problems.push(`CONSORTIUM_PEER_URLS: must be https URLs in production (${plainPeers.join(', ')})`);
   }
   if (e.CHAIN_RPC_URL && e.NODE_ENV === 'production') {
     for (const name of [
@@ -374,6 +379,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
 
   return {
     env: e.NODE_ENV,
+    warnings: configWarnings(env, e),
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''), bodyLimitBytes: e.BODY_LIMIT_BYTES },
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
@@ -497,3 +503,26 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
 
 /** The base URL wallets and relying parties reach us at. */
 export const publicBaseUrl = (config: AppConfig): string => config.http.publicUrl ?? `http://localhost:${config.http.port}`;
+
+/** The first word of each of our variables' names (CHAIN, OID4VP, RATE…): a variable that starts like ours but is none is a typo. */
+const OUR_PREFIXES = new Set(Object.keys(envSchema.shape).map((name) => name.split('_')[0]!));
+
+/**
+ * Start-up warnings: a variable that looks like one of ours but is not (zod drops unknown names, so a typo
+ * such as REDIS_URI would silently leave the default in place), and production settings that work but are
+ * weaker than an operator of several replicas would expect.
+ */
+function configWarnings(env: Record<string, string | undefined>, e: Env): string[] {
+  const warnings: string[] = [];
+  const known = new Set(Object.keys(envSchema.shape));
+  for (const name of Object.keys(env).sort()) {
+    // NAME_FILE is read by docker/entrypoint.mjs into NAME before we start.
+    if (known.has(name) || name.endsWith('_FILE') || !OUR_PREFIXES.has(name.split('_')[0]!)) continue;
+    // Node's and the HTTP proxies' own variables share a first word with ours.
+    if (!/^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(name) || /^(NODE_|HTTPS?_PROXY$)/.test(name)) continue;
+    warnings.push(`${name} is not a setting of this service and is ignored (see .env.example)`);
+  }
+  if (e.NODE_ENV === 'production' && !e.REDIS_URL)
+    warnings.push('REDIS_URL is not set: rate limits are counted per process, so N replicas allow N times the limit');
+  return warnings;
+}

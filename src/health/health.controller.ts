@@ -40,8 +40,8 @@ export class HealthController {
    * asks the database and the chain node, so a flood of probes must not become a flood of chain calls.
    */
   private readonly checks = new SingleFlight<Awaited<ReturnType<HealthCheckService['check']>>>();
-  /** When the DID registry was last seen with code (see registryPresent). */
-  private registrySeenAt = 0;
+  /** When the chain was last found as it should be (see chainProblem). */
+  private chainCheckedAt = 0;
   private lastBlockNumber = 0;
 
   constructor(
@@ -73,23 +73,59 @@ export class HealthController {
     }
   }
 
+  @Get('health/live')
+  @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Liveness: the process answers (no dependency is asked; restart the process only when this fails)' })
+  @ApiOkResponse({
+    description: 'The process answers',
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+  })
+  live() {
+    return { status: 'ok' };
+  }
+
+  /**
+   * Readiness for a load balancer: the database only. A chain node that is down delays chain writes (the
+   * outbox keeps them) and reads fall back to what is kept, so taking every replica out of rotation for it would
+   * turn a chain outage into a full one; /health and the outbox metrics say how the chain is.
+   */
+  @Get('health/ready')
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness: the database answers (the chain is reported by /health, and does not take a replica out)',
+  })
+  @ApiOkResponse({ description: 'Ready to take traffic', standardSchema: healthResultSchema })
+  @ApiServiceUnavailableResponse({ description: 'The database is down', standardSchema: healthResultSchema })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.checks.run('ready', () => this.health.check([() => this.databaseCheck()]));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503).header('retry-after', '5');
+      return error.getResponse();
+    }
+  }
+
+  private databaseCheck() {
+    return this.indicators
+      .check('database')
+      .attempt(() =>
+        inOurWords('the database could not be reached', async () => {
+          await this.db.ping();
+          this.outage.reportUp();
+          return { kind: this.db.kind };
+        }),
+      )
+      .withTimeout(3_000);
+  }
+
   private runChecks() {
     return this.checks.run('health', () => this.checkDependencies());
   }
 
   private checkDependencies() {
     return this.health.check([
-      () =>
-        this.indicators
-          .check('database')
-          .attempt(() =>
-            inOurWords('the database could not be reached', async () => {
-              await this.db.ping();
-              this.outage.reportUp();
-              return { kind: this.db.kind };
-            }),
-          )
-          .withTimeout(3_000),
+      () => this.databaseCheck(),
       () =>
         this.indicators
           .check('chain')
@@ -97,12 +133,10 @@ export class HealthController {
             inOurWords('the chain node could not be reached', async () => {
               const blockNumber = await this.chain.blockNumber();
               // A chain that went backwards was replaced: look again now.
-              if (blockNumber < this.lastBlockNumber) this.registrySeenAt = 0;
+              if (blockNumber < this.lastBlockNumber) this.chainCheckedAt = 0;
               this.lastBlockNumber = blockNumber;
-              if (!(await this.registryPresent()))
-                throw new OurWords(
-                  'our contracts are missing on this chain: its node lost its state (restore it; see the README)',
-                );
+              const problem = await this.chainProblem();
+              if (problem) throw new OurWords(problem);
               return { chainId: this.chain.chainId, blockNumber };
             }),
           )
@@ -111,14 +145,18 @@ export class HealthController {
   }
 
   /**
-   * Whether the DID registry still has code: a node restarted without its state answers as before, but every
-   * write and read of ours would fail or find nothing. Asked at most every 30 s while it is there.
+   * What is wrong with the chain the node serves, if anything: another chain than CHAIN_ID (a node swapped
+   * under us), or the DID registry without code (a node restarted without its state answers as before, but
+   * every write and read of ours would fail or find nothing). Asked at most every 30 s while all is well.
    */
-  private async registryPresent(): Promise<boolean> {
-    if (Date.now() - this.registrySeenAt < 30_000) return true;
-    const present = await this.chain.hasCode(this.bootstrap.registryAddress);
-    if (present) this.registrySeenAt = Date.now();
-    return present;
+  private async chainProblem(): Promise<string | undefined> {
+    if (Date.now() - this.chainCheckedAt < 30_000) return undefined;
+    const wrongChain = await this.chain.chainIdProblem();
+    if (wrongChain) return wrongChain;
+    if (!(await this.chain.hasCode(this.bootstrap.registryAddress)))
+      return 'our contracts are missing on this chain: its node lost its state (restore it; see the README)';
+    this.chainCheckedAt = Date.now();
+    return undefined;
   }
 
   @Get('metrics')
@@ -140,12 +178,16 @@ export class HealthController {
       throw notFound('Not found');
     }
     const counts = await this.outbox.counts();
+    const oldestOpen = await this.outbox.oldestOpenAgeSeconds();
     const memory = process.memoryUsage();
     const refusal = this.anchoring.lastRefusal();
     const lines = [
       '# HELP chancery_outbox_entries Chain writes in the outbox by status.',
       '# TYPE chancery_outbox_entries gauge',
       ...Object.entries(counts).map(([status, count]) => `chancery_outbox_entries{status="${status}"} ${count}`),
+      '# HELP chancery_outbox_oldest_open_seconds Seconds the oldest chain write not yet mined has waited (0: none waits); grows while the chain is down or stalled.',
+      '# TYPE chancery_outbox_oldest_open_seconds gauge',
+      `chancery_outbox_oldest_open_seconds ${oldestOpen}`,
       '# HELP chancery_audit_anchor_refused 1 while audit anchoring is refused: the AuditAnchor contract expects another range than the database (see the log).',
       '# TYPE chancery_audit_anchor_refused gauge',
       `chancery_audit_anchor_refused ${refusal ? 1 : 0}`,
