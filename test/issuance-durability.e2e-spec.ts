@@ -149,6 +149,44 @@ describe('idempotent issuance', () => {
     expect((await create({ ...LICENCE, family_name: 'Wang' })).status).toBe(422);
   });
 
+  it('answers 503 with Retry-After while the database has no room for writes, and issues again once it has', async () => {
+    const db = app.app.get(Database);
+    const sql = (statement: string) => db.use(undefined, (m) => m.query(statement));
+    // A full disk, as each database reports it: SQLite may not grow its file; PostgreSQL raises disk_full (53100).
+    const fill =
+      app.config.database.kind === 'sqlite'
+        ? async () => {
+            const [{ page_count: pages }] = (await sql('PRAGMA page_count')) as { page_count: number }[];
+            await sql(`PRAGMA max_page_count = ${pages}`);
+          }
+        : async () => {
+            await sql(`CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+              RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`);
+            await sql(
+              'CREATE TRIGGER test_disk_full BEFORE INSERT ON issued_credentials FOR EACH ROW EXECUTE FUNCTION test_disk_full()',
+            );
+          };
+    const makeRoom =
+      app.config.database.kind === 'sqlite'
+        ? () => sql('PRAGMA max_page_count = 1073741823')
+        : () => sql('DROP TRIGGER test_disk_full ON issued_credentials; DROP FUNCTION test_disk_full()');
+    await fill();
+    try {
+      // The file's free room runs out after a few credentials' rows (PostgreSQL: at the first).
+      let refused = await issue(issueBody('dc+sd-jwt'));
+      for (let i = 0; i < 500 && refused.status === 201; i++) refused = await issue(issueBody('dc+sd-jwt'));
+      expect({ status: refused.status, type: refused.body.type }).toEqual({
+        status: 503,
+        type: expect.stringMatching(/database_unavailable$/),
+      });
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(JSON.stringify(refused.body)).not.toMatch(/SQLITE|disk_full|No space|at \w/);
+    } finally {
+      await makeRoom();
+    }
+    expect((await issue(issueBody('dc+sd-jwt'))).status).toBe(201);
+  });
+
   it('frees the key of an offer whose transaction rolled back after storing its answer: the retry runs', async () => {
     const key = randomUUID();
     const create = () =>

@@ -29,6 +29,39 @@ describe('isDatabaseConnectivityError', () => {
     }
   });
 
+  it('recognises a real SQLITE_FULL (a disk with no room) and a read-only file, also wrapped as TypeORM does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chancery-full-'));
+    const db = new Database(join(dir, 'db.sqlite'));
+    try {
+      db.exec('CREATE TABLE t (x BLOB)');
+      // The file may not grow past its present pages: the next insert that needs a page fails as a full disk does.
+      db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+      let full: unknown;
+      try {
+        db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(64 * 1024));
+      } catch (error) {
+        full = error;
+      }
+      expect((full as { code: string }).code).toBe('SQLITE_FULL');
+      expect(isDatabaseConnectivityError(full)).toBe(true);
+      expect(isDatabaseConnectivityError({ name: 'QueryFailedError', driverError: full })).toBe(true);
+      expect(isDatabaseConnectivityError({ code: 'SQLITE_READONLY_DBMOVED' })).toBe(true);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('recognises a PostgreSQL server out of disk or memory, and a standby reached during a failover', () => {
+    expect(isDatabaseConnectivityError({ code: '53100', message: 'could not extend file: No space left on device' })).toBe(true);
+    expect(isDatabaseConnectivityError({ code: '53200', message: 'out of memory' })).toBe(true);
+    expect(
+      isDatabaseConnectivityError({
+        driverError: { code: '25006', message: 'cannot execute INSERT in a read-only transaction' },
+      }),
+    ).toBe(true);
+  });
+
   it('recognises PostgreSQL connectivity failures', () => {
     expect(isDatabaseConnectivityError({ code: '57P01', message: 'terminating connection due to administrator command' })).toBe(
       true,

@@ -11,6 +11,12 @@ const PG_CONNECTIVITY_CODES = new Set([
   '57P02',
   '57P03',
   '53300',
+  // insufficient_resources, disk_full, out_of_memory: the server cannot take the write now, not the client's fault.
+  '53000',
+  '53100',
+  '53200',
+  // read_only_sql_transaction: the address reached a standby (a failover under way or a stale DNS answer).
+  '25006',
   // "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
   '55000',
   // query_canceled: our statement_timeout (or an operator) ended a statement the server did not finish in time.
@@ -57,6 +63,8 @@ export function isDatabaseConnectivityError(error: unknown, depth = 0): boolean 
     if (NODE_SOCKET_CODES.has(code) && typeof syscall === 'string') return true;
     if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_IOERR')) return true;
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_LOCKED') return true;
+    // A full disk, or a file system remounted read-only: the writes fail until the operator makes room.
+    if (code === 'SQLITE_FULL' || code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) return true;
   }
   // pg raises plain Errors with these messages when a socket dies mid-query.
   if (typeof message === 'string' && code === undefined && MESSAGE_PATTERNS.some((pattern) => pattern.test(message))) {
