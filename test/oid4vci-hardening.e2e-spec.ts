@@ -675,7 +675,7 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       `${app.url}/oid4vci/authorize?client_id=citizen-wallet&request_uri=${encodeURIComponent(par.body.request_uri)}`,
     );
     expect(page.status).toBe(400);
-    const byReference = await app.call('GET', `/oid4vci/offers/${expiring.body.offerId}`);
+    const byReference = await app.call('GET', new URL(expiring.body.credentialOfferUri).pathname);
     expect(byReference.status).toBe(404);
   });
 });

@@ -125,6 +125,11 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
     const created = await offer({ formats: ['jwt_vc_json'], byReference: true, txCode: false });
     expect(created.body.credentialOffer).toContain('credential_offer_uri=');
     expect(created.body.txCode).toBeUndefined();
+    // The offer id (in the agency's answer, logs and the audit trail) does not open the offer: the reference is keyed.
+    const reference = new URL(created.body.credentialOfferUri).pathname;
+    expect(reference).toMatch(new RegExp(`/oid4vci/offers/${created.body.offerId}\\.[A-Za-z0-9_-]{43}$`));
+    for (const guess of [created.body.offerId, `${created.body.offerId}.${'A'.repeat(43)}`, `${reference.split('/').pop()}x`])
+      expect((await app.call('GET', `/oid4vci/offers/${guess}`)).status).toBe(404);
     const { client, newKey, signJwt } = wallet();
     const credentialOffer = await client.resolveCredentialOffer(created.body.credentialOffer);
     const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);

@@ -50,6 +50,12 @@ describe('fetchDidWebDocument', () => {
     expect(requests).toEqual([]);
   });
 
+  it('answers a name that does not exist as it answers a private one, so neither tells which internal names exist', async () => {
+    // RFC 6761: .invalid never resolves.
+    expect(await fetchDidWebDocument('did:web:vault.corp.invalid', options([]))).toBeUndefined();
+    expect(await fetchDidWebDocument(`did:web:localhost%3A${port}`, options([]))).toBeUndefined();
+  });
+
   it('reaches a private host the operator lists (DID_WEB_PRIVATE_HOSTS)', async () => {
     const did = `did:web:localhost%3A${port}`;
     expect(await fetchDidWebDocument(did, options(['localhost']))).toEqual(document(did));

@@ -29,12 +29,15 @@ export function didWebUrl(did: string, allowHttp: boolean): URL | undefined {
   return URL.canParse(url) ? new URL(url) : undefined;
 }
 
+/** A host never connected to: not public, or no such name (NXDOMAIN, or no address records). */
+const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
+
 /**
  * Fetches a did:web DID document: https only (http to loopback outside production), no redirects, within
  * DID_WEB_TIMEOUT_MS and DID_WEB_MAX_BYTES, and the document must be about the DID asked for; a host that
  * is not public (see `privateHosts`) is never connected to. Undefined for anything else, a refused host
- * included (the same answer as a missing document, so the verifier tells nothing about private networks);
- * throws only when the host cannot be reached (reported as could-not-check).
+ * included, and a name that does not exist (the same answer as a missing document, so the verifier tells
+ * nothing about private networks); throws only when a public host cannot be reached (reported as could-not-check).
  */
 export async function fetchDidWebDocument(did: string, options: DidWebOptions): Promise<DidDocument | undefined> {
   const url = didWebUrl(did, options.allowHttp);
@@ -46,7 +49,9 @@ export async function fetchDidWebDocument(did: string, options: DidWebOptions): 
   try {
     body = await get(url, options, anyHost);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOTPUBLIC') return undefined;
+    // A name that does not exist is a DID that does not resolve, answered like a refused host: otherwise the
+    // two answers would tell an anonymous caller which internal names exist (resolving to private addresses).
+    if (UNRESOLVABLE_HOST.has((error as { code?: string }).code ?? '')) return undefined;
     throw error;
   }
   if (!body) return undefined;

@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomInt, randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { badRequest, notFound, parseOrThrow, randomToken, sha256Hex } from '../../common/index.js';
-import { KeyService } from '../../keys/index.js';
+import { badRequest, notFound, parseOrThrow, randomToken, secretsEqual, sha256Hex } from '../../common/index.js';
+import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue, CREDENTIAL_FORMATS, credentialTypeRetired } from '../../credentials/index.js';
 import { oauthError } from '../../oauth/index.js';
 import { configurationId, OID4VCI_ENDPOINTS, offerCodeHash, offerGrants } from '../../oid4vci/index.js';
@@ -14,6 +14,9 @@ import { OfferRepository } from './offer.repository.js';
 import { Database } from '../../persistence/index.js';
 import { AuditLog } from '../../audit/index.js';
 import type { IdempotentRequestScope } from '../idempotency.js';
+
+/** The HMAC key of credential_offer_uri references (see offerReference). */
+const OFFER_REFERENCE_KEY = 'offer-reference';
 
 export const createOfferSchema = z.object({
   type: z.string().min(1).describe('catalogue type id, e.g. driving-licence'),
@@ -55,6 +58,7 @@ export class OfferService {
     private readonly protocol: Oid4vciProtocol,
     private readonly db: Database,
     private readonly audit: AuditLog,
+    private readonly hmacKeys: HmacKeys,
   ) {}
 
   /**
@@ -95,7 +99,7 @@ export class OfferService {
     const txCode = input.txCode || authorizationCodeFlow ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined;
     const configurationIds = [...new Set(input.formats)].map((format) => configurationId(type.id, format));
     const expiresAt = new Date(now.getTime() + input.expiresInSeconds * 1000);
-    const offerUri = `${this.protocol.base}${OID4VCI_ENDPOINTS.offers}/${id}`;
+    const offerUri = `${this.protocol.base}${OID4VCI_ENDPOINTS.offers}/${await this.offerReference(id)}`;
     const { credentialOffer, credentialOfferObject } = await this.protocol.issuer.createCredentialOffer({
       issuerMetadata: this.protocol.issuerMetadata(),
       credentialConfigurationIds: configurationIds,
@@ -144,13 +148,24 @@ export class OfferService {
     };
   }
 
+  /**
+   * The last segment of an offer's credential_offer_uri: its id and a MAC of it. The id alone is in logs, the
+   * audit trail and the agency's answers; the reference is the bearer of the pre-authorized code, so it must be
+   * more than the id.
+   */
+  private async offerReference(id: string): Promise<string> {
+    return `${id}.${(await this.hmacKeys.hmacSha256(OFFER_REFERENCE_KEY, `offer:${id}`)).toString('base64url')}`;
+  }
+
   /** The credential_offer_uri target: the offer object, kept sealed because it holds the pre-authorized code. */
-  async offerByReference(id: string): Promise<unknown> {
-    const offer = await this.offers.byId(id);
+  async offerByReference(reference: string): Promise<unknown> {
+    const id = /^([0-9a-f-]{36})\.[A-Za-z0-9_-]{43}$/.exec(reference)?.[1];
+    const expected = id === undefined ? undefined : await this.offerReference(id);
+    const offer = expected !== undefined && secretsEqual(reference, expected) ? await this.offers.byId(id!) : null;
     if (!offer?.offerSealed || offer.status !== 'offered' || offer.expiresAt <= new Date()) {
       throw oauthError(404, 'invalid_request', 'No such credential offer, or it expired');
     }
-    return this.keys.openJson(offer.offerSealed, `offer-object:${id}`);
+    return this.keys.openJson(offer.offerSealed, `offer-object:${offer.id}`);
   }
 
   /**
