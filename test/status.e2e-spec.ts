@@ -452,10 +452,65 @@ describe('status lists', () => {
     expect(await versionOf()).toBe(before); // committed, but not published while the other holds the lease
     await leases.releaseLease(listId, 'other-instance');
     expect((await revoking).status).toBe(200);
+    // Published by the change itself, or (a host slower than the change's bounded wait) by the next round.
+    await status.publishPending();
     expect(await versionOf()).toBe(before + 1);
     expect(await status.publishPending()).toBe(0);
     expect((await statusOf(credential)).status).toEqual(expect.objectContaining({ reason: 'the credential is revoked' }));
     await outboxSettled(app);
+  });
+
+  it("answers a committed change at once when its list cannot be published now: a dead holder's lease, a failed publication", async () => {
+    const { id, credential } = await issue('dc+sd-jwt');
+    const { listId } = tokenListOf(credential);
+    const status = app.app.get(StatusService);
+    const leases = app.app.get(StatusRepository);
+    const versionOf = async () => (await status.served(listId, 'token')).publication.version;
+    const before = await versionOf();
+    // A replica killed while holding the list's lease: it will never let go before the lease runs out.
+    expect(await leases.claimLease(listId, 'killed-instance', Date.now(), 120_000)).toBe(true);
+    const suspended = await setStatus(id, 'suspend', 'dead holder');
+    expect({ status: suspended.status, suspended: suspended.body.suspended }).toEqual({ status: 200, suspended: true });
+    // Answered while the dead lease still holds (not after it ran out), and not published meanwhile.
+    expect(await leases.claimLease(listId, status.publisherId, Date.now(), 1_000)).toBe(false);
+    expect(await versionOf()).toBe(before);
+    await leases.releaseLease(listId, 'killed-instance');
+    // The publisher's next round (this suite runs them by hand) publishes the change.
+    expect(await status.publishPending()).toBe(1);
+    expect(await versionOf()).toBe(before + 1);
+
+    // The publication right after the commit fails (the database gone for a moment): the change stands and says so.
+    const publisher = app.app.get(StatusListPublisher);
+    const failing = jest.spyOn(publisher, 'publishPending').mockRejectedValueOnce(new Error('Connection terminated'));
+    try {
+      const reinstated = await setStatus(id, 'reinstate', 'publication fails');
+      expect({ status: reinstated.status, suspended: reinstated.body.suspended }).toEqual({ status: 200, suspended: false });
+      expect(failing).toHaveBeenCalled();
+    } finally {
+      failing.mockRestore();
+    }
+    expect(await versionOf()).toBe(before + 1);
+    expect(await status.publishPending()).toBe(1);
+    expect(await versionOf()).toBe(before + 2);
+    expect((await statusOf(credential)).verified).toBe(true);
+    await outboxSettled(app);
+  });
+
+  it('records one revocation of a credential revoked by several requests at once (replicas on one database)', async () => {
+    const { id } = await issue('dc+sd-jwt');
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        app.call('POST', '/credentials/status', {
+          token: apiKey,
+          body: { credentialIds: [id], action: 'revoke', reason: `r${i}` },
+        }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(200));
+    expect(answers.map((answer) => answer.body.changed).sort()).toEqual([0, 0, 0, 0, 0, 1]);
+    const history = (await app.call('GET', `/credentials/${id}/status`, { token: apiKey })).body.history;
+    expect(history.map((row: { action: string }) => row.action)).toEqual(['revoke']);
+    await app.app.get(StatusService).publishPending();
   });
 
   it('two publishers on one database never race for a version: each change is published once', async () => {

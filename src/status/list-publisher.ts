@@ -12,6 +12,9 @@ import { PURPOSES_BY_KIND, statusListUrl } from './list-urls.js';
 import { StatusRepository } from './status.repository.js';
 import type { StatusListEntity, StatusPurpose } from './status.entity.js';
 
+/** How long a status change waits for another publisher's lease on a list before leaving it to the next round. */
+const MAX_LEASE_WAIT_MS = 3_000;
+
 /**
  * Publishes status lists. A change flips flags and bumps a sequence in the database; the publisher then
  * signs one new version per changed list (served from then on) and queues the anchoring of its digest in
@@ -141,7 +144,9 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
 
   private async claimLease(listId: string, wait: boolean): Promise<boolean> {
     const leaseMs = this.config.status.publisherLeaseMs;
-    const deadline = Date.now() + leaseMs;
+    // A live holder publishes within milliseconds; a holder that died keeps its lease until it runs out, and the
+    // change waiting here would wait that long for an answer the next round gives anyway.
+    const deadline = Date.now() + Math.min(leaseMs, MAX_LEASE_WAIT_MS);
     for (;;) {
       if (await this.repository.claimLease(listId, this.publisherId, Date.now(), leaseMs)) return true;
       if (!wait || Date.now() > deadline || this.stopped) return false;

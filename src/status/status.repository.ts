@@ -106,10 +106,21 @@ export class StatusRepository implements OnModuleInit {
     return this.db.use(undefined, (m) => m.getRepository(StatusListEntity).find());
   }
 
-  async entriesOf(tx: Tx, credentialIds: string[]): Promise<StatusEntryEntity[]> {
+  /**
+   * The entries of these credentials. `forChange`: locked for the rest of the transaction on PostgreSQL (in one
+   * order, so two changes of overlapping sets queue rather than deadlock), so that two replicas changing one
+   * credential at once do not both read it unchanged and both record the change; SQLite's writer is one already.
+   */
+  async entriesOf(tx: Tx, credentialIds: string[], options: { forChange?: boolean } = {}): Promise<StatusEntryEntity[]> {
+    const lock = options.forChange && tx.connection.options.type === 'postgres';
     const found: StatusEntryEntity[] = [];
-    for (const part of chunks(credentialIds))
-      found.push(...(await tx.getRepository(StatusEntryEntity).findBy({ credentialId: In(part) })));
+    for (const part of chunks([...credentialIds].sort()))
+      found.push(
+        ...(await tx.getRepository(StatusEntryEntity).find({
+          where: { credentialId: In(part) },
+          ...(lock ? { order: { listId: 'ASC', idx: 'ASC' }, lock: { mode: 'pessimistic_write' } } : {}),
+        })),
+      );
     return found;
   }
 

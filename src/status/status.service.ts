@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { conflict, notFound } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { Database, timeOrderedId, type SqlPart, type Tx } from '../persistence/index.js';
@@ -22,6 +22,7 @@ export const HISTORY_MAX_PAGE = 1_000;
  */
 @Injectable()
 export class StatusService {
+  private readonly logger = new Logger('StatusService');
   private readonly baseUrl: string;
   /** Outbox entries of status anchors known mined (final), for servedWithAnchor. */
   private readonly minedAnchors = new Set<string>();
@@ -95,8 +96,16 @@ export class StatusService {
       await inTransaction?.(tx, { changed: made.changed });
       return made;
     });
-    // Signed and served at once; the anchor follows through the outbox, whatever the chain is doing.
-    if (lists.length) await this.publisher.publishPending(lists, { waitForLease: true });
+    // Signed and served at once; the anchor follows through the outbox, whatever the chain is doing. The change
+    // is committed: a failure to publish now (the database gone a moment, a publisher's lease still held by a
+    // replica that died) must not turn its answer into an error, since the publisher's round publishes it anyway.
+    if (lists.length)
+      await this.publisher.publishPending(lists, { waitForLease: true }).catch((error: unknown) => {
+        this.logger.warn(
+          { event: 'status_publish_deferred', lists: lists.length, code: (error as { code?: unknown }).code },
+          'status lists changed; their publication is left to the next round',
+        );
+      });
     return { changed };
   }
 
@@ -108,7 +117,7 @@ export class StatusService {
     reason: string,
     actor: string,
   ): Promise<{ changed: number; lists: string[] }> {
-    const entries = await this.repository.entriesOf(tx, unique);
+    const entries = await this.repository.entriesOf(tx, unique, { forChange: true });
     const listsOfEntries = new Map(
       (await this.repository.listsByIds(tx, [...new Set(entries.map((e) => e.listId))])).map((l) => [l.id, l]),
     );
