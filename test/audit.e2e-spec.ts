@@ -296,6 +296,35 @@ describe('audit trail and usage log', () => {
     expect((await app.call('POST', '/citizens/records/requests', { body: { type: 'no-such-type' } })).status).toBe(400);
   });
 
+  it('records no use for an answer nobody proved: a copied credential without its key, or junk, leaves no entry', async () => {
+    const recorded = async (requestId: string) => ({
+      entries: Number((await sql('SELECT COUNT(*) AS n FROM audit_entries WHERE subject = ?', `presentation:${requestId}`))[0].n),
+      usage: Number((await sql('SELECT COUNT(*) AS n FROM credential_usage WHERE presentation_request_id = ?', requestId))[0].n),
+    });
+    const aliceBefore = ((await myRecords(alice, aliceHeld)).body.records as unknown[]).length;
+    // Bob has a copy of Alice's credential but not her key: his key-binding JWT does not match its cnf.
+    const copied = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });
+    const answered = await bob.answer(copied.body.link, { ...aliceHeld, holderKey: bobHeld.holderKey });
+    expect(answered.status).toBe(200);
+    const copiedOutcome = await app.call(
+      'GET',
+      `/citizens/records/requests/${copied.body.id}?readToken=${copied.body.readToken}`,
+    );
+    expect(copiedOutcome.body.status).toBe('rejected');
+    expect(await recorded(copied.body.id)).toEqual({ entries: 0, usage: 0 });
+    // Anyone may answer a request whose link they saw with anything: nothing of it stays.
+    const junk = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });
+    const resolved = await bob.resolveRequest(junk.body.link);
+    expect((await bob.submit(resolved, { [resolved.query.credentials[0]!.id]: ['eyJhbGciOiJFUzI1NiJ9.e30.AAAA~'] })).status).toBe(
+      200,
+    );
+    expect(await recorded(junk.body.id)).toEqual({ entries: 0, usage: 0 });
+    // Alice's records show her own look-up (this one) and nothing of Bob's attempt.
+    const after = (await myRecords(alice, aliceHeld)).body.records as { verified: boolean }[];
+    expect(after).toHaveLength(aliceBefore + 1);
+    expect(after.every((record) => record.verified)).toBe(true);
+  });
+
   it('never shows a lookup the verdict without its record: the answer, its audit entry and usage rows commit together', async () => {
     const usage = app.app.get(UsageLog);
     const started = await app.call('POST', '/citizens/records/requests', { body: { type: 'driving-licence' } });

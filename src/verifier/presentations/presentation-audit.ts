@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { credentialFingerprints, UsageLog, type VerdictRecord } from '../../audit/index.js';
-import type { Verdict } from '../../oid4vp/index.js';
+import type { Verdict, VerdictCredential } from '../../oid4vp/index.js';
 import type { Tx } from '../../persistence/index.js';
 import { RelyingPartyService } from '../relying-parties/relying-party.service.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
+
+/** The presentation is the issuer's credential shown by its holder: both checks ran and passed. */
+const isAuthentic = (credential: VerdictCredential): boolean =>
+  (['signature', 'holder_binding'] as const).every((name) =>
+    credential.checks?.some((check) => check.check === name && check.passed),
+  );
 
 /**
  * Records each presentation verdict in the audit trail and in the holders' usage log (ADR 16): relying
@@ -17,12 +23,20 @@ export class PresentationAudit {
     private readonly usage: UsageLog,
   ) {}
 
-  /** What will be recorded; read before the verdict's transaction (the relying party's name and purpose). */
+  /**
+   * What will be recorded; read before the verdict's transaction (the relying party's name and purpose). Undefined
+   * when nothing is to be recorded: a rejected answer in which no presentation is authentic (issuer signature and
+   * holder binding both passed) used nobody's credential. Anyone may answer a request (its QR code is public),
+   * and anonymous pages create requests, so junk answers must not each leave an entry for ever; nor may someone who
+   * copied a citizen's credential, without its key, write refused uses into that citizen's records.
+   */
   async recordOf(
     request: Pick<PresentationRequestEntity, 'id' | 'relyingPartyId' | 'purpose'>,
     verdict: Verdict,
     presented: string[],
-  ): Promise<VerdictRecord> {
+  ): Promise<VerdictRecord | undefined> {
+    const authentic = verdict.credentials.map(isAuthentic);
+    if (!verdict.verified && !authentic.some(Boolean)) return undefined;
     const party = await this.parties.byId(request.relyingPartyId);
     return {
       presentationRequestId: request.id,
@@ -36,7 +50,8 @@ export class PresentationAudit {
         type: credential.type,
         issuer: credential.issuer,
         claimNames: Object.keys(credential.claims ?? {}),
-        fingerprints: credentialFingerprints(presented[index]),
+        // Only a presentation its holder proved is a use of that credential in the holder's records.
+        fingerprints: authentic[index] ? credentialFingerprints(presented[index]) : [],
         ...(credential.discarded ? { discarded: true as const } : {}),
       })),
     };
