@@ -435,6 +435,28 @@ describe('joint approval in one department', () => {
     expect(submittedBy).toEqual([{ actor: 'wallet' }]);
   }, 180_000);
 
+  it('deletes the draft offer of a wallet request whose sign-in never came, and keeps every offer that has claims', async () => {
+    const holder = wallet();
+    const issuerMetadata = await holder.client.resolveIssuerMetadata(app.url);
+    const offers = () => db.use(undefined, (m) => m.getRepository(CredentialOfferEntity).find());
+    const before = await offers();
+    // An anonymous pushed request for a type under a joint-approval policy: a draft offer, waiting for a sign-in.
+    await holder.oauth2.initiateAuthorization({
+      authorizationServerMetadata: issuerMetadata.authorizationServers[0]!,
+      clientId: 'citizen-wallet',
+      redirectUri: REDIRECT_URI,
+      scope: 'business-licence',
+    });
+    const known = new Set(before.map((offer) => offer.id));
+    const drafts = (await offers()).filter((offer) => !known.has(offer.id));
+    expect(drafts.map((offer) => [offer.status, offer.claimsSealed])).toEqual([['offered', null]]);
+    // The sign-in never comes: once its request has expired, the reconcile step's purge takes the draft too.
+    await app.app.get(ApprovalRepository).purgeWalletRequests(new Date(Date.now() + 24 * 3_600_000));
+    const left = new Set((await offers()).map((offer) => offer.id));
+    expect(left.has(drafts[0]!.id)).toBe(false);
+    for (const offer of before.filter((offer) => offer.claimsSealed !== null)) expect(left.has(offer.id)).toBe(true);
+  });
+
   it("shares one chain read of a type's active policy among the requests that need it at once", async () => {
     const chain = app.app.get(JointApprovalChain);
     const type = credentialTypeKey('business-licence');

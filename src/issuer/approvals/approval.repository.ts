@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { In, LessThan, MoreThan } from 'typeorm';
 import { Database, type Tx } from '../../persistence/index.js';
+import { CredentialOfferEntity } from '../offers/offer.entity.js';
 import {
   ApprovalApplicationEntity,
   ApprovalStepEntity,
@@ -95,8 +96,38 @@ export class ApprovalRepository {
     return result.affected === 1;
   }
 
-  /** Requests whose sign-in never came. */
+  /**
+   * Requests whose sign-in never came, with the draft offers they named: a wallet's pushed request makes one
+   * (anonymously), and without claims it can never be issued, so it must not stay for ever.
+   */
   async purgeWalletRequests(now: Date): Promise<void> {
-    await this.db.use(undefined, (m) => m.getRepository(ApprovalWalletRequestEntity).delete({ expiresAt: LessThan(now) }));
+    await this.db.transaction(async (tx) => {
+      const expired = tx
+        .getRepository(ApprovalWalletRequestEntity)
+        .createQueryBuilder('request')
+        .select('request.id')
+        .where('request.expires_at < :now');
+      const drafts = tx
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder('draft')
+        .select('draft.id')
+        .where(`draft.id IN (${expired.getQuery()})`)
+        .andWhere("draft.status = 'offered' AND draft.claims_sealed IS NULL");
+      // The pushed request's session names the draft (a foreign key); it expired with the wallet's request.
+      await tx
+        .createQueryBuilder()
+        .delete()
+        .from('authorization_sessions')
+        .where(`offer_id IN (${drafts.getQuery()})`, { now })
+        .execute();
+      await tx
+        .getRepository(CredentialOfferEntity)
+        .createQueryBuilder()
+        .delete()
+        .where(`id IN (${expired.getQuery()})`, { now })
+        .andWhere("status = 'offered' AND claims_sealed IS NULL")
+        .execute();
+      await tx.getRepository(ApprovalWalletRequestEntity).delete({ expiresAt: LessThan(now) });
+    });
   }
 }
