@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
@@ -280,6 +282,39 @@ describe('joint approval across three departments', () => {
     const shown = (await b.operator('GET', `/operator/approvals/${applicationId}`)).body;
     expect(shown).toMatchObject({ outcome: 'Pending', typeId: 'business-licence', required: 2, contentError: null });
     expect(shown.content).toEqual({ typeId: 'business-licence', formats: ['dc+sd-jwt'], claims: BUSINESS_LICENCE_CLAIMS });
+    // What answers at a member's peer URL is the member's: B follows no redirect (its token would go along) and
+    // reads no body past the cap, however the peer answers.
+    const hostile = createServer((request, response) => {
+      if (request.url?.startsWith('/redirect/')) {
+        response.writeHead(302, { location: `${aUrl}${request.url.slice('/redirect'.length)}` }).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = `{"pad":"${'x'.repeat(64 * 1024)}",`;
+      const flood = () => {
+        while (response.write(chunk));
+      };
+      response.on('drain', flood);
+      flood();
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const peerUrls = b.config.chain.consortium.peerUrls;
+    const honest = peerUrls[controllers.a.toLowerCase()]!;
+    try {
+      const hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+      for (const [url, reason] of [
+        [`${hostileUrl}/redirect`, 'the issuing department answered 302'],
+        [hostileUrl, 'the issuing department sent content that is too large or not JSON'],
+      ] as const) {
+        peerUrls[controllers.a.toLowerCase()] = url;
+        const view = (await b.operator('GET', `/operator/approvals/${applicationId}`)).body;
+        expect({ content: view.content, contentError: view.contentError }).toEqual({ content: null, contentError: reason });
+      }
+    } finally {
+      peerUrls[controllers.a.toLowerCase()] = honest;
+      hostile.closeAllConnections();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
     // The peer API refuses anyone without a department's signature.
     expect((await a.call('GET', `/consortium/approvals/${applicationId}/content`)).status).toBe(401);
     // A is a member but not a required department: the contract refuses its decision (simulated first).

@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger as PinoLogger } from 'pino';
 import type { PlatformConfig } from '../config/index.js';
 import { parseApiKey, bearerToken } from './api-keys.js';
+import { secretsEqual } from './secrets.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
@@ -114,7 +115,7 @@ function keyLabel(request: FastifyRequest, operatorKey: string | undefined): str
   if (!token) return undefined;
   const parsed = parseApiKey(token) ?? parseApiKey(token, 'rpk');
   if (parsed) return parsed.prefix;
-  if (operatorKey && token === operatorKey) return 'operator';
+  if (operatorKey && secretsEqual(token, operatorKey)) return 'operator';
   return 'unknown';
 }
 

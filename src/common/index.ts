@@ -74,3 +74,4 @@ export {
 } from './openapi.js';
 export { untilReachable, worthLogging } from './until-reachable.js';
 export { drainHttp } from './drain-http.js';
+export { readCapped } from './read-capped.js';

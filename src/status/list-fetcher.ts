@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { SingleFlight } from '../common/index.js';
+import { readCapped, SingleFlight } from '../common/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
 import type { LocalStatusList } from './status-checker.js';
@@ -97,24 +97,8 @@ export class StatusListFetcher {
     };
     if (!response.ok) throw await refuse(`HTTP ${response.status}`);
     if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw await refuse('status list too large');
-    const body = (await readCapped(response, MAX_BYTES)).trim();
+    const body = (await readCapped(response, MAX_BYTES, 'status list too large')).trim();
     this.cache.set(url, { body, etag: response.headers.get('etag') ?? undefined, freshUntil: Date.now() + maxAge * 1000 });
     return body;
   }
-}
-
-/** Reads a body, giving up as soon as it passes `limit` bytes (a chunked body has no length to check first). */
-export async function readCapped(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      await response.body.cancel().catch(() => undefined);
-      throw new Error('status list too large');
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

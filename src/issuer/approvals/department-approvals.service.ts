@@ -9,7 +9,7 @@ import {
   revertReason,
   type PolicyRecord,
 } from '../../chain/index.js';
-import { bearerCredentials, notFound, parseOrThrow, ProblemError } from '../../common/index.js';
+import { bearerCredentials, jsonBoundsProblem, notFound, parseOrThrow, ProblemError, readCapped } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -28,6 +28,8 @@ const INBOX_SCAN_BLOCKS = 10_000;
 const INBOX_MAX = 100;
 /** How long the content request to the issuing department may take. */
 const PEER_TIMEOUT_MS = 10_000;
+/** An application's content (claims of one licence) is a few KB; a member that sends more is refused. */
+const PEER_CONTENT_MAX_BYTES = 256 * 1024;
 
 const refused = (reason: string) =>
   new ProblemError(409, 'approval_refused', 'Refused by the JointApproval contract', `The contract would refuse it: ${reason}`, {
@@ -281,19 +283,35 @@ export class DepartmentApprovals {
     if (!base) throw new ContentUnavailable(`no CONSORTIUM_PEER_URLS entry for the issuing department ${issuingDepartment}`);
     const { signingInput, digest } = peerTokenSigningInput(me, applicationId, Math.floor(Date.now() / 1000));
     const token = peerToken(signingInput, await this.keys.signDigest(await this.bootstrap.governorKeyId(), digest));
+    // A member's peer URL is configured, but what answers there is theirs: no redirect is followed (our token would
+    // go along), and the body is read within a cap, parsed within the JSON bounds.
     const response = await fetch(`${base}/consortium/approvals/${applicationId}/content`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+      redirect: 'manual',
+    }).catch((error: unknown) => {
+      throw new ContentUnavailable(`the issuing department could not be reached (${(error as Error).name})`);
     });
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       throw new ContentUnavailable(`the issuing department answered ${response.status}`);
     }
-    const body = (await response.json()) as SealedApplication & { applicationId: string };
-    if (!contentMatchesApplication(applicationId, body.salt, body.content)) {
+    const body = await readCapped(response, PEER_CONTENT_MAX_BYTES, 'content too large')
+      .then((text) => {
+        const parsed: unknown = JSON.parse(text);
+        if (jsonBoundsProblem(parsed)) throw new Error('out of bounds');
+        return parsed;
+      })
+      .catch(() => {
+        throw new ContentUnavailable('the issuing department sent content that is too large or not JSON');
+      });
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ContentUnavailable('the issuing department sent content that is not a JSON object');
+    const { salt, content } = body as Partial<SealedApplication>;
+    if (!contentMatchesApplication(applicationId, salt as string, content as SealedApplication['content'])) {
       throw new ContentUnavailable('the content the issuing department sent is not what the application id commits to');
     }
-    return body.content;
+    return content as SealedApplication['content'];
   }
 
   /**
