@@ -1,5 +1,55 @@
+import { execFile } from 'node:child_process';
 import { scryptSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { requestFor, runCli } from './cli.js';
+
+describe('CLI as operators run it', () => {
+  const run = (args: string[], cwd: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      execFile(
+        process.execPath,
+        ['--import', pathToFileURL(resolve('test/support/register-ts.mjs')).href, resolve('src/cli.ts'), ...args],
+        { cwd, env: { PATH: process.env.PATH ?? '' } },
+        (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('prints its usage for --help, help or no command, and exits 0', async () => {
+    for (const argv of [['--help'], ['help'], [], ['-h']]) {
+      const { ok, output } = await runCli(argv, {});
+      expect(ok).toBe(true);
+      expect(String(output)).toMatch(/^Usage: npm run cli -- <command>/);
+    }
+  });
+
+  it('reads OPERATOR_API_KEY and CHANCERY_URL from a .env file in the working directory, as the service does', async () => {
+    const seen: { url?: string; authorization?: string } = {};
+    const server = createServer((request, response) => {
+      Object.assign(seen, { url: request.url, authorization: request.headers.authorization });
+      response.setHeader('content-type', 'application/json').end('{"department":{"name":"Transport"}}');
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const dir = mkdtempSync(join(tmpdir(), 'chancery-cli-'));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      writeFileSync(join(dir, '.env'), `OPERATOR_API_KEY=from-dot-env-operator-key\nCHANCERY_URL=${url}\n`);
+      const answered = await run(['consortium:status'], dir);
+      expect(answered).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(answered.stdout)).toEqual({ department: { name: 'Transport' } });
+      expect(seen).toEqual({ url: '/operator/consortium', authorization: 'Bearer from-dot-env-operator-key' });
+      const help = await run(['--help'], dir);
+      expect({ code: help.code, usage: help.stdout.startsWith('Usage: npm run cli') }).toEqual({ code: 0, usage: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise((closed) => server.close(closed));
+    }
+  }, 60_000);
+});
 
 describe('CLI consortium commands', () => {
   const b = '0x' + 'b'.repeat(40);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Operator CLI. It talks to a running service over the operator API, so it works the same against the
 // embedded default and a production deployment, and every action goes through the same checks and audit.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -322,6 +322,7 @@ export async function runCli(
   env: NodeJS.ProcessEnv,
   readSecret: () => Promise<string> = firstLineOfStdin,
 ): Promise<{ ok: boolean; output: unknown }> {
+  if (argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) return { ok: true, output: USAGE };
   if (argv[0] === 'audit:verify') return auditVerify(argv, env);
   if (argv[0] === 'citizen:hash-password') {
     const password = await readSecret();
@@ -352,8 +353,10 @@ export async function runCli(
 const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
 if (invokedDirectly) {
   try {
+    // As the service does: a .env file in the working directory fills in what the environment does not set.
+    if (existsSync('.env')) process.loadEnvFile('.env');
     const { ok, output } = await runCli(process.argv.slice(2), process.env);
-    process.stdout.write(JSON.stringify(output, null, 2) + '\n');
+    process.stdout.write((typeof output === 'string' && output === USAGE ? output : JSON.stringify(output, null, 2)) + '\n');
     process.exitCode = ok ? 0 : 1;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
