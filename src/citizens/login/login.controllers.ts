@@ -13,7 +13,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { badRequest, OperatorGuard } from '../../common/index.js';
@@ -94,6 +94,7 @@ export class CitizenLoginController {
   @Get('same-device')
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Same-device flow: makes the request and redirects to its openid4vp:// link (the wallet app)' })
+  @ApiResponse({ status: 303, description: 'to the openid4vp:// link (Location)' })
   async sameDevice(@Param('uid') uid: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     this.send(reply, { redirect: await this.login.sameDeviceLink(this.raw(request, reply), checkedUid(uid)) });
   }
@@ -101,6 +102,8 @@ export class CitizenLoginController {
   @Get('wallet-return')
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: "Same-device flow: the wallet's redirect back, with the response_code that releases the verdict" })
+  @ApiResponse({ status: 303, description: 'to the portal with the outcome (Location)' })
+  @ApiResponse({ status: 200, description: 'the login page again, saying why (text/html)' })
   async walletReturn(
     @Param('uid') uid: string,
     @Query('response_code') responseCode: unknown,
@@ -112,6 +115,7 @@ export class CitizenLoginController {
 
   @Post('cancel')
   @ApiOperation({ summary: 'The citizen cancels: the portal receives access_denied' })
+  @ApiResponse({ status: 303, description: "to the portal's redirect_uri with error=access_denied (Location)" })
   async cancel(@Param('uid') uid: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     this.send(reply, { redirect: await this.login.cancel(this.raw(request, reply), checkedUid(uid)) });
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiJsonResponse, ApiMediaResponse, ApiOAuthErrorResponse, ApiProblemResponse, OAuthErrors } from '../../common/index.js';
 import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
@@ -35,6 +35,11 @@ export class PresentationController {
   @ApiJsonResponse(201, 'the request: link, QR code, desk page', createdRequestSchema)
   @ApiProblemResponse(400, 'invalid body or DCQL query, or claims beyond the registration (each listed)')
   @ApiProblemResponse(401, 'no live relying-party API key')
+  @ApiProblemResponse(
+    403,
+    'data_sharing_not_permitted: the consortium has not granted this party the requested claims of an agency (DATA_SHARING_ENFORCED)',
+  )
+  @ApiProblemResponse(503, 'chain_unavailable: the data-sharing permissions could not be read; retry after Retry-After')
   create(@CurrentRelyingParty() party: RelyingPartyEntity, @Body() body: unknown) {
     return this.requests.create(party, body);
   }
@@ -44,10 +49,17 @@ export class PresentationController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
   @ApiJsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
+  @ApiQuery({
+    name: 'response_code',
+    required: false,
+    description: 'same-device flows: the response_code the wallet redirect brought back; the verdict is released only with it',
+    schema: { type: 'string' },
+  })
+  @ApiProblemResponse(400, 'the id is not a UUID')
   @ApiProblemResponse(401, 'no live relying-party API key')
   @ApiProblemResponse(
     404,
-    "not one of the party's requests, or deleted PRESENTATION_REQUEST_RETENTION_DAYS after its verdict was purged",
+    "not one of the party's requests; deleted PRESENTATION_REQUEST_RETENTION_DAYS after its verdict was purged, or VERDICT_RETENTION_SECONDS after it expired unanswered",
   )
   result(
     @CurrentRelyingParty() party: RelyingPartyEntity,
@@ -60,6 +72,14 @@ export class PresentationController {
   @Get('rp/requests/:id/verdict')
   @Header('cache-control', 'no-store')
   @ApiJsonResponse(200, 'status, and the verdict once released (the desk page polls this)', verdictViewSchema)
+  @ApiQuery({ name: 'view', required: true, description: 'the view token of the desk link', schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'response_code',
+    required: false,
+    description: 'same-device flows: the response_code the wallet redirect brought back; the verdict is released only with it',
+    schema: { type: 'string' },
+  })
+  @ApiProblemResponse(400, 'the id is not a UUID')
   @ApiProblemResponse(404, 'no such request, or a wrong view token')
   verdict(
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -74,6 +94,8 @@ export class PresentationController {
   @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'Verifier desk page: QR code, then the verdict' })
   @ApiMediaResponse(200, 'the desk page', 'text/html', { type: 'string' })
+  @ApiQuery({ name: 'view', required: true, description: 'the view token of the desk link', schema: { type: 'string' } })
+  @ApiProblemResponse(400, 'the id is not a UUID')
   @ApiProblemResponse(404, 'no such request, a wrong view token, or a purged verdict')
   async desk(@Param('id', new ParseUUIDPipe()) id: string, @Query('view') view: unknown) {
     return deskPage(await this.verdicts.deskView(id, view));
