@@ -644,22 +644,27 @@ describe('W3C VC-API verification', () => {
     ]);
   });
 
-  it('refuses a Data Integrity presentation of a self-asserted credential that names no holder (VCDM 2.0 §5.12)', async () => {
+  it('refuses a Data Integrity presentation of a self-asserted credential secured only by it that names no holder (VCDM 2.0 §5.12)', async () => {
     const documentLoader = createDocumentLoader(async (did) => offlineDidDocument(did));
-    const signed = async (holder?: string) =>
+    const signed = async (credential: object, holder?: string) =>
       vc.signPresentation({
-        presentation: vc.createPresentation({ verifiableCredential: [await anchorCredential()], ...(holder ? { holder } : {}) }),
+        presentation: vc.createPresentation({ verifiableCredential: [credential], ...(holder ? { holder } : {}) }),
         suite: new DataIntegrityProof({ signer: anchorKey.signer(), cryptosuite: ecdsaRdfc2019 }),
         challenge: 'self-1',
         documentLoader,
       });
-    const anonymous = await verifyVp(await signed(), { challenge: 'self-1' });
+    // The signer's own credential with no proof of its own: secured only by the presentation, so it must name its holder.
+    const { proof: _proof, ...unsecured } = (await anchorCredential()) as Record<string, unknown>;
+    const anonymous = await verifyVp(await signed(unsecured), { challenge: 'self-1' });
     expect(anonymous.status).toBe(400);
     expect(failed(anonymous.body)).toEqual([
       { check: 'data_model', passed: false, reason: 'a presentation of a self-asserted credential must name its holder' },
     ]);
-    const named = await verifyVp(await signed(anchorDid), { challenge: 'self-1' });
-    expect({ status: named.status, failed: failed(named.body) }).toEqual({ status: 200, failed: [] });
+    // One the signer also signed itself is secured on its own, as another issuer's would be: no holder needed.
+    for (const holder of [undefined, anchorDid]) {
+      const answer = await verifyVp(await signed(await anchorCredential(), holder), { challenge: 'self-1' });
+      expect({ holder, status: answer.status, failed: failed(answer.body) }).toEqual({ holder, status: 200, failed: [] });
+    }
   });
 
   it('refuses holders whose did:web documents do not have DID Core shapes, with a 400 rather than a 500', async () => {

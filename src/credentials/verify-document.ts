@@ -229,10 +229,15 @@ export async function verifyPresentationDocument(
     const signer = outcome.verificationMethod?.split('#')[0];
     if (holder !== undefined && signer !== holder)
       return merged(checks.fail('holder_binding', 'the presentation is not signed by its holder'), { credentials: [] });
-    // VCDM 2.0 §5.12: a presentation of a self-asserted credential (issued by the presentation's signer) MUST name its holder.
+    // VCDM 2.0 §5.12: a presentation with a self-asserted credential (issued by the presentation's signer) "that is
+    // only secured using the same mechanism as the presentation" (no proof of its own) MUST name its holder. One the
+    // signer also signed itself is secured on its own, like any other issuer's.
     const selfAsserted = embedded.some(
       (credential) =>
-        typeof credential === 'object' && credential !== null && issuerIdOf((credential as Json)['issuer']) === signer,
+        typeof credential === 'object' &&
+        credential !== null &&
+        !('proof' in credential) &&
+        issuerIdOf((credential as Json)['issuer']) === signer,
     );
     if (holder === undefined && selfAsserted)
       return merged(checks.fail('data_model', 'a presentation of a self-asserted credential must name its holder'), {
