@@ -593,7 +593,8 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const asJwt = await issue({ ...submitted, id: `urn:uuid:${randomUUID()}`, issuer: agency.did }, { format: 'jwt_vc_json' });
     expect(asJwt.status).toBe(201);
     expect(asJwt.body.dataModel).toBe('1.1');
-    const jwt = asJwt.body.verifiableCredential as string;
+    const jwt = asJwt.body.credential as string;
+    expect(asJwt.body.verifiableCredential).toMatchObject({ issuer: agency.did, proof: { type: 'JwtProof2020', jwt } });
     expect(decodeProtectedHeader(jwt).typ).toBe('JWT');
     const claims = decodeJwt(jwt);
     expect(claims).toMatchObject({

@@ -67,7 +67,7 @@ describe('issuing and verifying e-licence credentials', () => {
         options,
       },
     });
-  const verify = (credential: string) => app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
+  const verify = (credential: unknown) => app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } });
   const failed = (body: { checks: { check: string; passed: boolean; reason?: string }[] }) =>
     body.checks.filter((check) => !check.passed);
 
@@ -126,13 +126,33 @@ describe('issuing and verifying e-licence credentials', () => {
         holderJwk: holder.publicJwk,
       });
       expect(response.status).toBe(201);
-      const jwt = response.body.verifiableCredential as string;
+      const jwt = response.body.credential as string;
+      // verifiableCredential is the JWT's JSON form (VCDM 1.1 §6.3.1), the JWT as its proof.
+      const json = response.body.verifiableCredential;
+      expect(json).toMatchObject({
+        issuer: issuer.agency.did,
+        type: expect.arrayContaining([VC_TYPES[typeId]]),
+        credentialSubject: expect.objectContaining(CLAIMS[typeId]),
+        issuanceDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        proof: { type: 'JwtProof2020', jwt },
+      });
       const verified = await didJwtVcVerify(jwt, resolver as never);
       expect(verified.issuer).toBe(issuer.agency.did);
       expect(verified.signer.id).toBe(issuer.agency.signingKid);
       expect(verified.verifiableCredential.type).toContain(VC_TYPES[typeId]);
       expect(verified.verifiableCredential.credentialSubject).toEqual(expect.objectContaining(CLAIMS[typeId]));
       expect((await verify(jwt)).body.verified).toBe(true);
+      // The JSON form goes back to /credentials/verify as it came; a changed claim around the JWT is refused.
+      expect((await verify(json)).body.verified).toBe(true);
+      const altered = await verify({ ...json, credentialSubject: { ...json.credentialSubject, forged: true } });
+      expect({ status: altered.status, format: altered.body.checks?.[0] }).toEqual({
+        status: 400,
+        format: {
+          check: 'format',
+          passed: false,
+          reason: 'the credential is not the JSON form of the JWT in its JwtProof2020 proof',
+        },
+      });
     },
   );
 

@@ -4,7 +4,9 @@ import { finishCredential } from './credential-checks.js';
 import { CANONICALISATION_LIMITS } from './data-integrity/canonicalisation.js';
 import { createDocumentLoader } from './data-integrity/document-loader.js';
 import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
+import { canonicalJson } from './catalogue.js';
 import { jwkFromDidJwk } from './did-jwk.js';
+import { jwtVc11Document, JWT_PROOF_2020 } from './jwt-vc.js';
 import type { DidDocument } from './dids.js';
 import { decideIssuer } from './issuer-trust.js';
 import { readJosePart } from './jws.js';
@@ -108,6 +110,14 @@ const dataUrlId = (doc: unknown) => typeof doc === 'object' && doc !== null && p
  * token's typ against its media type, then the token), a credential with a Data Integrity proof
  * (ecdsa-rdfc-2019, eddsa-rdfc-2022), or a compact token as a string.
  */
+/** The JWT of a credential whose proof is a JwtProof2020 (a 1.1 JWT VC in JSON form), or undefined. */
+function jwtProofOf(doc: unknown): string | undefined {
+  const proof = typeof doc === 'object' && doc !== null ? (doc as Json)['proof'] : undefined;
+  if (typeof proof !== 'object' || proof === null || Array.isArray(proof)) return undefined;
+  const { type, jwt } = proof as Json;
+  return type === JWT_PROOF_2020 && typeof jwt === 'string' ? jwt : undefined;
+}
+
 export async function verifyCredentialDocument(
   doc: unknown,
   context: VerifierContext,
@@ -123,6 +133,15 @@ export async function verifyCredentialDocument(
   }
   if (JSON.stringify(doc ?? null).length > limitsOf(context).maxSerializedLength)
     return checks.fail('format', `the credential is longer than ${limitsOf(context).maxSerializedLength} characters`);
+  // A VCDM 1.1 JWT in its JSON form (as /credentials/issue answers it): the JWT is what is verified, and the JSON
+  // around it must be exactly its view, or a reader of the JSON could be shown claims the JWT does not make.
+  const jwtProof = jwtProofOf(doc);
+  if (jwtProof !== undefined) {
+    const view = jwtVc11Document(jwtProof);
+    if (!view || canonicalJson(view) !== canonicalJson(doc))
+      return checks.fail('format', `the credential is not the JSON form of the JWT in its ${JWT_PROOF_2020} proof`);
+    return verifyCredential(jwtProof, context);
+  }
   const violations = validateCredential(doc, { models: BOTH_MODELS });
   if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
   const credential = doc as Json;

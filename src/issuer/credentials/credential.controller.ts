@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { notFound, parseOrThrow } from '../../common/index.js';
 import { StatusService } from '../../status/index.js';
-import { Catalogue, sdJwtVcTypeMetadata } from '../../credentials/index.js';
+import { Catalogue, jwtVc11Document, sdJwtVcTypeMetadata } from '../../credentials/index.js';
 import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
@@ -14,8 +14,10 @@ import { IdempotencyService } from '../idempotency.js';
 const MEDIA_TYPE = { 'dc+sd-jwt': 'application/dc+sd-jwt', jwt_vc_json: 'application/vc+jwt' } as const;
 
 /**
- * The VC-API answer: VCDM 2.0 and SD-JWT credentials are enveloped in a data: URL, Data Integrity
- * credentials are the secured JSON document, 1.1 JWTs are returned as is.
+ * The VC-API answer, whose `verifiableCredential` is always a JSON object (as VC-API clients and test suites read
+ * it): VCDM 2.0 and SD-JWT credentials are enveloped in a data: URL, Data Integrity credentials are the secured
+ * JSON document, 1.1 JWTs are their decoded JSON form with the JWT as a JwtProof2020 proof (/credentials/verify
+ * takes it back). `credential` is the credential as issued (the compact JWT or SD-JWT).
  */
 function vcApiResponse(issued: IssuedCredential) {
   if (issued.format === 'ldp_vc') {
@@ -30,7 +32,7 @@ function vcApiResponse(issued: IssuedCredential) {
           id: `data:${MEDIA_TYPE[issued.format]},${issued.credential}`,
           type: 'EnvelopedVerifiableCredential',
         }
-      : issued.credential,
+      : (jwtVc11Document(issued.credential) ?? issued.credential),
     credential: issued.credential,
     ...metadata(issued),
   };
