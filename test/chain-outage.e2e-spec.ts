@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
-import { JsonRpcProvider } from 'ethers';
+import { JsonRpcProvider, makeError } from 'ethers';
 import { jest } from '@jest/globals';
 import {
   ChainBootstrap,
@@ -175,6 +175,37 @@ describe('chain node outage', () => {
     }
     const issuer = before.agency.did.split(':').pop()!;
     expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
+  });
+
+  it('does not drop a write on one "would revert" answer (a node behind the others): it asks again and it is mined', async () => {
+    const provider = app.app.get(ChainClient).provider;
+    // The node answers the first estimates of the agency's first DID write as a revert, as a lagging node would.
+    const estimate = provider.estimateGas.bind(provider);
+    let lagging = 3;
+    const estimating = jest.spyOn(provider, 'estimateGas').mockImplementation(async (tx) => {
+      if (lagging-- > 0)
+        throw makeError('execution reverted', 'CALL_EXCEPTION', {
+          action: 'estimateGas',
+          data: '0x',
+          reason: null,
+          transaction: { to: null, data: '0x' },
+          invocation: null,
+          revert: null,
+        });
+      return estimate(tx);
+    });
+    try {
+      const created = await app.operator('POST', '/operator/agencies', { slug: 'lagging-node', name: 'Behind a lagging node' });
+      expect(created.status).toBe(201);
+      const active = await eventually(async () => {
+        const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
+        return view.status === 'active' ? view : undefined;
+      }, 60_000);
+      expect(active.chainWrites.every((write: { status: string }) => write.status === 'mined')).toBe(true);
+      expect(lagging).toBeLessThan(0);
+    } finally {
+      estimating.mockRestore();
+    }
   });
 
   it('starts a replica whose chain node is down: it waits for the node, then serves', async () => {

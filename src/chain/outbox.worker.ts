@@ -17,6 +17,8 @@ export interface OutboxWorkerOptions {
 
 const LEASE_MS = 30_000;
 const RECEIPT_WAIT_MS = 5_000;
+/** How long a write's gas estimate must keep reverting before it is dropped as one that can never succeed. */
+const WOULD_REVERT_CONFIRM_MS = 5_000;
 
 /**
  * Sends outbox entries in order per signer: claim, sign once (stored before broadcast), broadcast,
@@ -45,6 +47,8 @@ export class OutboxWorker implements OnApplicationShutdown {
    * never deleted here, and an outage can delay thousands.
    */
   private readonly lastDelay = new LRUCache<string, string>({ max: 1_000 });
+  /** When this replica first saw each write's gas estimate revert (see sign). */
+  private readonly wouldRevertSince = new LRUCache<string, number>({ max: 1_000 });
 
   constructor(
     private readonly outbox: OutboxService,
@@ -217,6 +221,13 @@ export class OutboxWorker implements OnApplicationShutdown {
       if (isError(error, 'CALL_EXCEPTION')) {
         // The contract's error by name first (an operator reads it in /operator/outbox); the raw data after it.
         const name = contractErrorName(revertData(error));
+        // One answer is not enough to drop a write for good: a node behind the others (a balanced RPC endpoint, a
+        // validator catching up) may not have mined what this write builds on yet. It must keep saying so.
+        const since = this.wouldRevertSince.get(entry.id) ?? Date.now();
+        this.wouldRevertSince.set(entry.id, since);
+        if (Date.now() - since < WOULD_REVERT_CONFIRM_MS)
+          throw new Error(`would revert${name === 'reverted' ? '' : ` with ${name}`}; asking the node again before dropping it`);
+        this.wouldRevertSince.delete(entry.id);
         await this.outbox.updateHeld(entry.id, {
           status: 'reverted',
           lastError: `would revert${name === 'reverted' ? '' : ` with ${name}`}: ${describe(error)}`,
@@ -226,6 +237,7 @@ export class OutboxWorker implements OnApplicationShutdown {
       }
       throw error;
     }
+    this.wouldRevertSince.delete(entry.id);
     const baseFee = block?.baseFeePerGas ?? 0n;
     const tx = Transaction.from({
       type: 2,
