@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
-import { JsonRpcProvider, makeError } from 'ethers';
+import { JsonRpcProvider, makeError, Transaction } from 'ethers';
 import { jest } from '@jest/globals';
 import {
   ChainBootstrap,
@@ -205,6 +205,45 @@ describe('chain node outage', () => {
       expect(lagging).toBeLessThan(0);
     } finally {
       estimating.mockRestore();
+    }
+  });
+
+  it('does not sign a write again when a node reports its nonce taken by that very write (its receipt not there yet)', async () => {
+    const provider = app.app.get(ChainClient).provider;
+    const broadcast = provider.broadcastTransaction.bind(provider);
+    const receiptOf = provider.getTransactionReceipt.bind(provider);
+    const sent: string[] = [];
+    let laggingReceipts = 0;
+    // The write reaches the chain, but the node that answers says "nonce too low" and, asked at once, has no receipt.
+    const broadcasting = jest.spyOn(provider, 'broadcastTransaction').mockImplementation(async (raw) => {
+      const response = await broadcast(raw);
+      sent.push(response.hash);
+      if (sent.length === 1) {
+        laggingReceipts = 2;
+        throw makeError('nonce has already been used', 'NONCE_EXPIRED', { transaction: Transaction.from(raw) });
+      }
+      return response;
+    });
+    const receipts = jest.spyOn(provider, 'getTransactionReceipt').mockImplementation(async (hash) => {
+      if (hash === sent[0] && laggingReceipts-- > 0) return null;
+      return receiptOf(hash);
+    });
+    try {
+      const created = await app.operator('POST', '/operator/agencies', { slug: 'nonce-lag', name: 'Nonce reported taken' });
+      expect(created.status).toBe(201);
+      const active = await eventually(async () => {
+        const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
+        return view.status === 'active' ? view : undefined;
+      }, 60_000);
+      // The first write was mined as signed: its stored hash is the one sent, never re-signed under another nonce.
+      const first = (await app.app
+        .get(Database)
+        .use(undefined, (m) => m.getRepository(OutboxEntity).findOneBy({ txHash: sent[0]! })))!;
+      expect({ status: first.status, lastError: first.lastError }).toEqual({ status: 'mined', lastError: null });
+      expect(active.chainWrites.every((write: { status: string }) => write.status === 'mined')).toBe(true);
+    } finally {
+      broadcasting.mockRestore();
+      receipts.mockRestore();
     }
   });
 

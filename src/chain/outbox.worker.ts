@@ -19,6 +19,8 @@ const LEASE_MS = 30_000;
 const RECEIPT_WAIT_MS = 5_000;
 /** How long a write's gas estimate must keep reverting before it is dropped as one that can never succeed. */
 const WOULD_REVERT_CONFIRM_MS = 5_000;
+/** How long a write whose nonce is reported taken is looked for before it is signed again with another nonce. */
+const NONCE_TAKEN_CONFIRM_MS = 3_000;
 
 /**
  * Sends outbox entries in order per signer: claim, sign once (stored before broadcast), broadcast,
@@ -277,7 +279,9 @@ export class OutboxWorker implements OnApplicationShutdown {
       await provider.broadcastTransaction(entry.rawTx!);
     } catch (error) {
       if (isError(error, 'NONCE_EXPIRED')) {
-        const receipt = await provider.getTransactionReceipt(entry.txHash!);
+        // Ours may be the transaction that took the nonce, on a node the receipt query did not reach yet (a
+        // balanced endpoint): look for it a while before concluding another one took it.
+        const receipt = await this.chain.waitForReceipt(entry.txHash!, NONCE_TAKEN_CONFIRM_MS);
         if (receipt) return receipt;
         // Another transaction took this nonce, so ours can never be mined: sign the write again.
         await this.outbox.updateHeld(entry.id, {
