@@ -81,7 +81,8 @@ export class GroupCommit<J> {
    * Writes a group; its callers are settled once the transaction is durable. On a SQLite file the drain
    * loop goes on to the next group while this one's WAL flush runs on the thread pool.
    */
-  private async commit(group: Pending<J>[]): Promise<void> {
+  /** Returns the error the group's callers were refused with, if its transaction failed. */
+  private async commit(group: Pending<J>[]): Promise<unknown> {
     let durable: Promise<void>;
     try {
       const { statements, inTransaction } = this.write(group.map((p) => p.job));
@@ -100,10 +101,18 @@ export class GroupCommit<J> {
       // statement timeout is not that: the server answers, and the jobs alone may not wait on the same lock.
       if (group.length === 1 || (isDatabaseConnectivityError(error) && !isStatementTimeout(error))) {
         for (const pending of group) pending.reject(error);
-        return;
+        return error;
       }
-      for (const pending of group) await this.commit([pending]);
-      return;
+      // One job alone timing out too means the server is slow for all of them, not one job's lock: the rest are
+      // refused at once, rather than each waiting out the timeout in turn after its caller has given up.
+      for (const [index, pending] of group.entries()) {
+        const failure = await this.commit([pending]);
+        if (failure !== undefined && isStatementTimeout(failure)) {
+          for (const rest of group.slice(index + 1)) rest.reject(failure);
+          break;
+        }
+      }
+      return error;
     }
     this.stats.groups++;
     this.stats.jobs += group.length;
@@ -116,5 +125,6 @@ export class GroupCommit<J> {
         for (const pending of group) pending.reject(error);
       },
     );
+    return undefined;
   }
 }
