@@ -1,6 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AppConfig } from './config/index.js';
 
+/**
+ * A worker's exit code for a start no restart can mend (a node of another chain than CHAIN_ID, a chain that lost
+ * our contracts): the primary stops instead of forking it again for ever.
+ */
+export const FATAL_START_EXIT_CODE = 3;
+
 /** Restart delay for a worker that died: doubles per quick death, at most 30 s. */
 export const workerRestartDelayMs = (quickDeaths: number): number => Math.min(500 * 2 ** quickDeaths, 30_000);
 
@@ -40,7 +46,16 @@ export function runClusterPrimary(
     started.delete(worker.id);
     if (stopping) {
       // A worker may still be listed until it also disconnects; count only the ones still running.
-      if (Object.values(cluster.workers ?? {}).every((other) => !other || other.isDead())) process.exit(0);
+      if (Object.values(cluster.workers ?? {}).every((other) => !other || other.isDead())) process.exit();
+      return;
+    }
+    if (code === FATAL_START_EXIT_CODE) {
+      log(`chancery worker ${worker.process.pid} cannot start (see its message above); stopping the cluster`);
+      process.exitCode = FATAL_START_EXIT_CODE;
+      stopping = true;
+      const others = Object.values(cluster.workers ?? {}).filter((other) => other && other !== worker && !other.isDead());
+      if (others.length === 0) process.exit();
+      for (const other of others) other?.process.kill('SIGTERM');
       return;
     }
     quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
@@ -53,7 +68,7 @@ export function runClusterPrimary(
     if (stopping) return;
     stopping = true;
     const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) process.exit(0);
+    if (workers.length === 0) process.exit();
     for (const worker of workers) worker?.process.kill('SIGTERM');
   };
   process.once('SIGINT', stop);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/index.js';
 import { startApp, stopOnSignals } from './app.js';
-import { runClusterPrimary } from './cluster.js';
+import { FATAL_START_EXIT_CODE, runClusterPrimary } from './cluster.js';
 import { ChainStateLostError, EmbeddedNodePortBusyError, WrongChainError } from './chain/index.js';
 
 // A .env file in the working directory fills in variables the environment does not set.
@@ -23,7 +23,11 @@ try {
     process.stderr.write(error.message + '\n');
     process.exit(2);
   }
-  if (error instanceof EmbeddedNodePortBusyError || error instanceof ChainStateLostError || error instanceof WrongChainError) {
+  if (error instanceof ChainStateLostError || error instanceof WrongChainError) {
+    process.stderr.write(error.message + '\n');
+    process.exit(FATAL_START_EXIT_CODE);
+  }
+  if (error instanceof EmbeddedNodePortBusyError) {
     process.stderr.write(error.message + '\n');
     process.exit(1);
   }

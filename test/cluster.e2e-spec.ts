@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { EmbeddedChainNode } from '../src/chain/index.js';
 import { testPort } from './support/ports.js';
 import { eventually, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -88,6 +89,41 @@ if (process.env.TEST_DB === 'postgres') {
           }
         }),
       );
+
+    it('stops the whole cluster, instead of forking workers for ever, when a worker finds a node of another chain', async () => {
+      const { database } = app.config;
+      if (database.kind !== 'postgres') throw new Error('expected PostgreSQL');
+      const other = await EmbeddedChainNode.start({ chainId: 7778, port: await testPort() });
+      try {
+        const cluster = spawn(process.execPath, ENTRY, {
+          cwd: process.cwd(),
+          env: {
+            PATH: process.env.PATH ?? '',
+            NODE_ENV: 'test',
+            LOG_LEVEL: 'silent',
+            HOST: '127.0.0.1',
+            PORT: String(await testPort()),
+            DATA_DIR: dataDir,
+            DATABASE_URL: database.url,
+            CHAIN_RPC_URL: other.rpcUrl,
+            KMS_MASTER_KEY: app.config.keys.masterKey!.toString('base64'),
+            OPERATOR_API_KEY: app.operatorApiKey,
+            DEMO_AGENCY: 'false',
+            CLUSTER_WORKERS: '2',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let err = '';
+        cluster.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => cluster.once('close', (exit) => resolve(exit)));
+        expect(code).toBe(3);
+        expect(err).toContain('the chain node is on chain 7778, not CHAIN_ID 7777');
+        expect(err).toContain('stopping the cluster');
+        expect(err).not.toContain('starting another');
+      } finally {
+        await other.stop();
+      }
+    }, 120_000);
 
     it('serves from two workers, forks a killed worker again, and stops everything on SIGTERM', async () => {
       const chain = (await app.operator('GET', '/operator/chain')).body as {

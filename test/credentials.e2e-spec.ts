@@ -133,7 +133,7 @@ describe('issuing and verifying e-licence credentials', () => {
         issuer: issuer.agency.did,
         type: expect.arrayContaining([VC_TYPES[typeId]]),
         credentialSubject: expect.objectContaining(CLAIMS[typeId]),
-        issuanceDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        issuanceDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/),
         proof: { type: 'JwtProof2020', jwt },
       });
       const verified = await didJwtVcVerify(jwt, resolver as never);
@@ -144,6 +144,17 @@ describe('issuing and verifying e-licence credentials', () => {
       expect((await verify(jwt)).body.verified).toBe(true);
       // The JSON form goes back to /credentials/verify as it came; a changed claim around the JWT is refused.
       expect((await verify(json)).body.verified).toBe(true);
+      // Registered claims win, as the verifier reads the JWT: JSON naming the vc claim's own issuer instead is refused.
+      const [h, p] = jwt.split('.');
+      const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+      const otherIssuer = `${h}.${Buffer.from(JSON.stringify({ ...payload, vc: { ...payload.vc, issuer: 'did:example:other' } })).toString('base64url')}.AAAA`;
+      const shown = await verify({ ...json, issuer: 'did:example:other', proof: { type: 'JwtProof2020', jwt: otherIssuer } });
+      expect(shown.status).toBe(400);
+      expect(shown.body.checks[0]).toMatchObject({ check: 'format', passed: false });
+      // A date no Date can hold is a bad credential (400), never a 500.
+      const farFuture = `${h}.${Buffer.from(JSON.stringify({ ...payload, nbf: 1e300, exp: 1e20 })).toString('base64url')}.AAAA`;
+      const dated = await verify({ ...json, proof: { type: 'JwtProof2020', jwt: farFuture } });
+      expect(dated.status).toBe(400);
       const altered = await verify({ ...json, credentialSubject: { ...json.credentialSubject, forged: true } });
       expect({ status: altered.status, format: altered.body.checks?.[0] }).toEqual({
         status: 400,

@@ -202,7 +202,13 @@ export class ChainClient {
    */
   async chainIdProblem(): Promise<string | undefined> {
     const answered: unknown = await this.provider.send('eth_chainId', []);
-    const id = typeof answered === 'string' && /^0x[0-9a-f]{1,16}$/i.test(answered) ? Number(BigInt(answered)) : undefined;
+    // A hex quantity as JSON-RPC says; some nodes answer a plain number.
+    const id =
+      typeof answered === 'string' && /^0x[0-9a-f]{1,16}$/i.test(answered)
+        ? Number(BigInt(answered))
+        : typeof answered === 'number' && Number.isSafeInteger(answered)
+          ? answered
+          : undefined;
     if (id === this.chainId) return undefined;
     return id === undefined
       ? 'the chain node answered eth_chainId with no chain id'

@@ -310,7 +310,8 @@ export async function installHttpPlatform(
 
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const url = request.routeOptions.url;
-    if (url === '/health' || url === '/metrics') return;
+    // Probes and scrapes come every few seconds from every balancer and orchestrator: not worth a line each.
+    if (url === '/health' || url === '/health/ready' || url === '/health/live' || url === '/metrics') return;
     const started = (request as FastifyRequest & { startedAt?: bigint }).startedAt;
     options.logger.info(
       {

@@ -109,6 +109,9 @@ describe('loadConfig in production', () => {
       KMS_MASTER_KEY_FILE: '/run/secrets/master',
       NODE_OPTIONS: '--max-old-space-size=4096',
       HTTP_PROXY: 'http://proxy.example',
+      REDIS_SERVICE_HOST: '10.0.0.7',
+      REDIS_PORT: 'tcp://10.0.0.7:6379',
+      REDIS_PORT_6379_TCP_ADDR: '10.0.0.7',
       PATH: '/usr/bin',
     }).warnings;
     expect(warnings).toEqual([

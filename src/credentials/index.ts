@@ -23,7 +23,7 @@ export {
   type RecordCatalogueChange,
 } from './catalogue.repository.js';
 export { issueSdJwt, parseSdJwt, applyDisclosures, verifyKeyBinding, MAX_DISCLOSURES } from './sd-jwt.js';
-export { jwtVc11Document, jwtVcPayload, JWT_PROOF_2020, readJwtVc, type DataModel } from './jwt-vc.js';
+export { jwtVcPayload, JWT_PROOF_2020, readJwtVc, type DataModel } from './jwt-vc.js';
 export {
   signJws,
   b64url,
@@ -106,6 +106,7 @@ export {
   type SignatureChecks,
   type StatusOutcome,
   type HolderBindingExpectations,
+  jwtVc11Document,
 } from './verify.js';
 export {
   validateCredential,

@@ -140,39 +140,3 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
 
 /** The proof type by which a VCDM 1.1 JWT travels inside its JSON form (VC-API answers are JSON objects). */
 export const JWT_PROOF_2020 = 'JwtProof2020';
-
-/**
- * A VCDM 1.1 JWT VC as the JSON credential it encodes (VCDM 1.1 §6.3.1, JWT decoding: the `vc` claim, with `jti`
- * as id, `iss` as issuer, `nbf` as issuanceDate, `exp` as expirationDate, `sub` as the subject's id), the JWT itself
- * as its proof. Undefined for anything but a 1.1 JWT VC. The JSON is a view: only the JWT is verified, and a verifier
- * given this form checks that it is exactly the view of its JWT.
- */
-export function jwtVc11Document(jwt: string): Record<string, unknown> | undefined {
-  const [header, payload] = jwt
-    .split('.')
-    .slice(0, 2)
-    .map((part) => {
-      try {
-        return asObject(JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
-      } catch {
-        return {};
-      }
-    });
-  if (!header || !payload || (header['typ'] !== undefined && header['typ'] !== 'JWT')) return undefined;
-  if (typeof payload['vc'] !== 'object' || payload['vc'] === null || Array.isArray(payload['vc'])) return undefined;
-  const vc = asObject(payload['vc']);
-  const date = (claim: unknown) =>
-    typeof claim === 'number' ? new Date(claim * 1000).toISOString().replace(/\.000Z$/, 'Z') : undefined;
-  const subject = asObject(vc['credentialSubject']);
-  const document: Record<string, unknown> = {
-    ...vc,
-    ...(typeof payload['jti'] === 'string' && vc['id'] === undefined ? { id: payload['jti'] } : {}),
-    ...(payload['iss'] !== undefined && vc['issuer'] === undefined ? { issuer: payload['iss'] } : {}),
-    ...(date(payload['nbf']) && vc['issuanceDate'] === undefined ? { issuanceDate: date(payload['nbf']) } : {}),
-    ...(date(payload['exp']) && vc['expirationDate'] === undefined ? { expirationDate: date(payload['exp']) } : {}),
-    ...(typeof payload['sub'] === 'string' && subject['id'] === undefined
-      ? { credentialSubject: { id: payload['sub'], ...subject } }
-      : {}),
-  };
-  return { ...document, proof: { type: JWT_PROOF_2020, jwt } };
-}

@@ -6,7 +6,7 @@ import { createDocumentLoader } from './data-integrity/document-loader.js';
 import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
 import { canonicalJson } from './catalogue.js';
 import { jwkFromDidJwk } from './did-jwk.js';
-import { jwtVc11Document, JWT_PROOF_2020 } from './jwt-vc.js';
+import { JWT_PROOF_2020 } from './jwt-vc.js';
 import type { DidDocument } from './dids.js';
 import { decideIssuer } from './issuer-trust.js';
 import { readJosePart } from './jws.js';
@@ -21,7 +21,7 @@ import {
   VALIDITY_MEMBERS,
   type DataModel,
 } from './vcdm2.js';
-import { verifyCredential } from './verify.js';
+import { jwtVc11Document, verifyCredential } from './verify.js';
 import {
   Checks,
   isResult,

@@ -2,8 +2,8 @@ import type { CredentialFormat } from './catalogue.js';
 import { finishCredential, type AuthenticatedCredential } from './credential-checks.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { decideIssuer, isChainIssuer, issuerSigningKey } from './issuer-trust.js';
-import { decodeJws, type DecodedJws } from './jws.js';
-import { readJwtVc, type ReadJwtVc } from './jwt-vc.js';
+import { decodeJws, readJosePart, type DecodedJws } from './jws.js';
+import { JWT_PROOF_2020, readJwtVc, type ReadJwtVc } from './jwt-vc.js';
 import {
   applyDisclosures,
   DisclosureError,
@@ -59,6 +59,20 @@ function vc11Document(payload: Record<string, unknown>): Record<string, unknown>
   )
     document['credentialSubject'] = { ...(subject as Record<string, unknown> | undefined), id: payload['sub'] };
   return document;
+}
+
+/**
+ * A VCDM 1.1 JWT VC as the JSON credential it stands for (`vc11Document`: the registered claims win), the JWT itself
+ * as its JwtProof2020 proof. Undefined for anything but a 1.1 JWT VC within the JSON bounds. The JSON is a view: only
+ * the JWT is verified, and a verifier given this form checks that it is exactly the view of its JWT.
+ */
+export function jwtVc11Document(jwt: string): Record<string, unknown> | undefined {
+  const header = readJosePart(jwt, 0);
+  const payload = readJosePart(jwt, 1);
+  if (!header || !payload || (header['typ'] !== undefined && header['typ'] !== 'JWT')) return undefined;
+  const vc = payload['vc'];
+  if (typeof vc !== 'object' || vc === null || Array.isArray(vc)) return undefined;
+  return { ...vc11Document(payload), proof: { type: JWT_PROOF_2020, jwt } };
 }
 
 function issMismatch(payload: Record<string, unknown>): boolean {

@@ -118,7 +118,7 @@ export class StatusRepository implements OnModuleInit {
       found.push(
         ...(await tx.getRepository(StatusEntryEntity).find({
           where: { credentialId: In(part) },
-          ...(lock ? { order: { listId: 'ASC', idx: 'ASC' }, lock: { mode: 'pessimistic_write' } } : {}),
+          ...(lock ? { order: { credentialId: 'ASC', listId: 'ASC', idx: 'ASC' }, lock: { mode: 'pessimistic_write' } } : {}),
         })),
       );
     return found;

@@ -55,13 +55,13 @@ export class AgencyService implements OnApplicationBootstrap {
     const apiKey = issueApiKey();
     const serviceEndpoint = publicBaseUrl(this.config);
     const exists = () => conflict(`An agency with slug "${slug}" already exists`);
-    await this.db
+    const created = await this.db
       .transaction(async (tx) => {
         if (await this.agencies.bySlug(slug, tx)) throw exists();
         const controller = await this.keys.createKey('ES256K', 'did-controller', id, tx);
         const signing = await this.keys.createKey('ES256', 'credential-signing', id, tx);
         const did = ethrDid(this.config.chain.networkName, controller.address!);
-        await this.agencies.insert(tx, {
+        const agency: Agency = {
           id,
           slug,
           name,
@@ -72,7 +72,8 @@ export class AgencyService implements OnApplicationBootstrap {
           serviceEndpoint,
           status: 'anchoring',
           createdAt: new Date(),
-        });
+        };
+        await this.agencies.insert(tx, agency);
         await this.agencies.insertApiKey(tx, {
           id: randomUUID(),
           agencyId: id,
@@ -82,30 +83,37 @@ export class AgencyService implements OnApplicationBootstrap {
           createdAt: new Date(),
           revokedAt: null,
         });
-        await this.outbox.enqueue(
-          tx,
-          agencyDidWrites({
-            identity: controller.address!,
-            controllerKeyId: controller.id,
-            signingPublicKeyHex: signing.publicKeyHex,
-            serviceEndpoint,
-            validitySeconds: this.config.didKeyValidityDays * 86_400,
-            registry,
-            ref: agencyRef(id),
-          }),
-        );
+        const writes = agencyDidWrites({
+          identity: controller.address!,
+          controllerKeyId: controller.id,
+          signingPublicKeyHex: signing.publicKeyHex,
+          serviceEndpoint,
+          validitySeconds: this.config.didKeyValidityDays * 86_400,
+          registry,
+          ref: agencyRef(id),
+        });
+        await this.outbox.enqueue(tx, writes);
         const keys = { did, controllerKeyId: controller.id, signingKeyId: signing.id, apiKeyPrefix: apiKey.prefix };
         await this.audit.append(
           { kind: 'agency.created', actor: 'operator', subject: `agency:${id}`, data: { slug, ...keys } },
           tx,
         );
+        // The answer is made before the commit: after it, a failed read would lose the only copy of the API key
+        // (a retry gets 409 for the slug), so nothing that can fail follows the commit (ADR 30).
+        const queued = writes.map((write) => ({
+          purpose: write.purpose,
+          status: 'pending' as const,
+          txHash: null,
+          blockNumber: null,
+        }));
+        return agencyView(agency, ecPublicJwk(signing), queued);
       })
       .catch((error: unknown) => {
         // Two requests for one slug: the unique index decides; the loser gets the same 409 as a late one.
         throw isUniqueViolation(error) ? exists() : error;
       });
     this.logger.log({ agencyId: id, slug }, 'agency created; DID anchoring queued');
-    return { agency: await this.view(id), apiKey: apiKey.token };
+    return { agency: created, apiKey: apiKey.token };
   }
 
   /** Another API key for the agency, returned once; the key and its audit entry commit together. */
@@ -162,20 +170,7 @@ export class AgencyService implements OnApplicationBootstrap {
   async view(idOrSlug: string): Promise<AgencyView> {
     const agency = await this.get(idOrSlug);
     const writes = await this.outbox.byRef(agencyRef(agency.id));
-    const signingKey = ecPublicJwk(await this.keys.getKey(agency.signingKeyId));
-    return {
-      id: agency.id,
-      slug: agency.slug,
-      name: agency.name,
-      did: agency.did,
-      status: agency.status,
-      signingKid: agency.signingKid,
-      signingKey,
-      didKey: didKeyOf(signingKey as JsonWebKey).did,
-      serviceEndpoint: agency.serviceEndpoint,
-      createdAt: agency.createdAt.toISOString(),
-      chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),
-    };
+    return agencyView(agency, ecPublicJwk(await this.keys.getKey(agency.signingKeyId)), writes);
   }
 
   async list(): Promise<AgencyView[]> {
@@ -244,3 +239,20 @@ export class AgencyService implements OnApplicationBootstrap {
 }
 
 export const agencyRef = (agencyId: string): string => `agency:${agencyId}`;
+
+/** What the operator API shows of an agency. */
+function agencyView(agency: Agency, signingKey: ReturnType<typeof ecPublicJwk>, writes: AgencyView['chainWrites']): AgencyView {
+  return {
+    id: agency.id,
+    slug: agency.slug,
+    name: agency.name,
+    did: agency.did,
+    status: agency.status,
+    signingKid: agency.signingKid,
+    signingKey,
+    didKey: didKeyOf(signingKey as JsonWebKey).did,
+    serviceEndpoint: agency.serviceEndpoint,
+    createdAt: agency.createdAt.toISOString(),
+    chainWrites: writes.map((w) => ({ purpose: w.purpose, status: w.status, txHash: w.txHash, blockNumber: w.blockNumber })),
+  };
+}

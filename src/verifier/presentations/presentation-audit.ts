@@ -5,6 +5,11 @@ import type { Tx } from '../../persistence/index.js';
 import { RelyingPartyService } from '../relying-parties/relying-party.service.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 
+/** The refusal reason of a response whose data-sharing permission was withdrawn on chain since the request. */
+export const DATA_SHARING_REFUSAL = 'data sharing:';
+
+const onlyOne = (fingerprints: string[]) => (fingerprints.length === 1 ? fingerprints : []);
+
 /** The presentation is the issuer's credential shown by its holder: both checks ran and passed. */
 const isAuthentic = (credential: VerdictCredential): boolean =>
   (['signature', 'holder_binding'] as const).every((name) =>
@@ -36,7 +41,9 @@ export class PresentationAudit {
     presented: string[],
   ): Promise<VerdictRecord | undefined> {
     const authentic = verdict.credentials.map(isAuthentic);
-    if (!verdict.verified && !authentic.some(Boolean)) return undefined;
+    // A refusal by our own policy (a data-sharing permission withdrawn on chain) is the party's event, not junk.
+    const byPolicy = verdict.reason?.startsWith(DATA_SHARING_REFUSAL) === true;
+    if (!verdict.verified && !byPolicy && !authentic.some(Boolean)) return undefined;
     const party = await this.parties.byId(request.relyingPartyId);
     return {
       presentationRequestId: request.id,
@@ -51,7 +58,9 @@ export class PresentationAudit {
         issuer: credential.issuer,
         claimNames: Object.keys(credential.claims ?? {}),
         // Only a presentation its holder proved is a use of that credential in the holder's records.
-        fingerprints: authentic[index] ? credentialFingerprints(presented[index]) : [],
+        // A presentation is one credential (a JWT VP carrying more is refused): fingerprints of anything else in it
+        // were never verified, and could be another citizen's copied credential.
+        fingerprints: authentic[index] ? onlyOne(credentialFingerprints(presented[index])) : [],
         ...(credential.discarded ? { discarded: true as const } : {}),
       })),
     };

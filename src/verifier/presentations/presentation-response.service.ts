@@ -28,7 +28,7 @@ import { VerifierService } from '../verifier.service.js';
 import { openid4vpVerifier } from './openid4vp-library.js';
 import type { PresentationRequestEntity } from './presentation-request.entity.js';
 import { PresentationRequestRepository } from './presentation-request.repository.js';
-import { PresentationAudit } from './presentation-audit.js';
+import { DATA_SHARING_REFUSAL, PresentationAudit } from './presentation-audit.js';
 import { PresentationSeals } from './presentation-seals.js';
 import { permissionChecks } from './presentation-request.service.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
@@ -170,7 +170,11 @@ export class PresentationResponseService {
     const checks = await permissionChecks(this.permissions, request.clientId, requested, true);
     const withdrawn = dataSharingViolations(checks, requested, this.dataSharingEnforced);
     if (withdrawn.length) {
-      return { verified: false, reason: `data sharing: ${withdrawn.map((v) => v.message).join('; ')}`, credentials: [] };
+      return {
+        verified: false,
+        reason: `${DATA_SHARING_REFUSAL} ${withdrawn.map((v) => v.message).join('; ')}`,
+        credentials: [],
+      };
     }
     const verified = [];
     for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
