@@ -14,7 +14,7 @@ describe('CLI as operators run it', () => {
       execFile(
         process.execPath,
         ['--import', pathToFileURL(resolve('test/support/register-ts.mjs')).href, resolve('src/cli.ts'), ...args],
-        { cwd, env: { PATH: process.env.PATH ?? '' } },
+        { cwd, env: {} },
         (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       );
     });
