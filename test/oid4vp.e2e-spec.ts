@@ -259,6 +259,17 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const result = await verdict(police.apiKey, created.body.id);
     expect(result.status).toBe('verified');
     expect(result.result.credentials[0].claims).toEqual({ family_name: '李', categories: ['C1', 'C2'] });
+
+    // Such a link carries the whole request: one too long for a QR code is the party's 400, and nothing is stored.
+    const db = app.app.get(Database);
+    const stored = () => db.use(undefined, (m) => m.query('SELECT COUNT(*) AS n FROM presentation_requests'));
+    const before = await stored();
+    const one = dcql(['family_name', 'categories']) as { credentials: { id: string }[] };
+    const many = { credentials: Array.from({ length: 10 }, (_, i) => ({ ...one.credentials[0]!, id: `licence_${i}` })) };
+    const tooLong = await app.call('POST', '/rp/requests', { token: police.apiKey, body: { dcql_query: many } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.detail).toMatch(/too long for a QR code/);
+    expect(await stored()).toEqual(before);
   });
 
   it('supports the x509_san_dns client id prefix with a certificate naming the host', async () => {

@@ -158,6 +158,9 @@ export class PresentationRequestService {
     // The library returns the signed request object next to the link; we serve it at request_uri.
     const requestObject = (created.jar as { authorizationRequestJwt?: string } | undefined)?.authorizationRequestJwt;
     const link = created.authorizationRequest;
+    // Made before the request is stored: a link too long for a QR code (a redirect_uri party's whole DCQL query
+    // travels in it) is the caller's 400, not a 500 after a stored request.
+    const qr = await qrCodesOf(link);
     const expiresAt = requestExpiresAt(now);
     // Nothing that carries the nonce or state is stored in clear: the payload, the link and the request
     // object are sealed; state and nonce are also kept as hashes.
@@ -191,10 +194,7 @@ export class PresentationRequestService {
       dataSharing: checks
         .filter((check) => check.verdict === 'Permitted' && check.permissionId)
         .map(({ queryId, permissionId, purpose }) => ({ queryId, permissionId: permissionId!, purpose: purpose! })),
-      qr: {
-        png: await QRCode.toDataURL(link, { errorCorrectionLevel: 'L', margin: 2, width: 360 }),
-        svg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
-      },
+      qr,
     };
   }
 
@@ -205,5 +205,19 @@ export class PresentationRequestService {
       throw new OAuthError(404, 'invalid_request_uri', 'No such presentation request, or it expired or was answered');
     }
     return this.seals.openRequestObject(request.id, request.requestObject);
+  }
+}
+
+/** The QR codes of a request link, or a 400 when the link is longer than a QR code holds. */
+async function qrCodesOf(link: string): Promise<{ png: string; svg: string }> {
+  try {
+    return {
+      png: await QRCode.toDataURL(link, { errorCorrectionLevel: 'L', margin: 2, width: 360 }),
+      svg: await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'L', margin: 2 }),
+    };
+  } catch {
+    throw badRequest(
+      `The request link (${link.length} characters) is too long for a QR code: ask for fewer claims, or register with a client identifier prefix whose requests are signed and fetched by request_uri`,
+    );
   }
 }
