@@ -189,6 +189,12 @@ describe('a consortium of three departments on one chain', () => {
     // The mirror waits for the votes (a reconcile round leaves it alone); A refuses to issue.
     await a.app.get(Reconciler).runOnce();
     expect(await authorisation(a)).toBe('granting');
+    // The operator asks again (an answer lost on the way): the same change, answered as it stands, nothing queued.
+    const writes = () => a.app.get(Database).use(undefined, (m) => m.getRepository(OutboxEntity).count());
+    const writesBefore = await writes();
+    const repeated = await a.operator('PUT', `/operator/agencies/${agency.id}/authorisations/driving-licence`);
+    expect({ status: repeated.status, state: repeated.body.status }).toEqual({ status: 200, state: 'granting' });
+    expect(await writes()).toBe(writesBefore);
     const offer = { type: 'driving-licence', formats: ['dc+sd-jwt'], claims: DRIVING_LICENCE_CLAIMS, txCode: false };
     await expect(citizen.receive(a, agency.apiKey, offer)).rejects.toThrow(/not anchored on chain yet/);
 

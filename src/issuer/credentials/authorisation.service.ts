@@ -91,25 +91,33 @@ export class AuthorisationService implements OnApplicationBootstrap {
       authorised,
       authorisationRef(agency.id, typeId),
     );
-    await this.db.transaction(async (tx) => {
+    const target = authorised ? 'granting' : 'withdrawing';
+    const view = await this.db.transaction(async (tx): Promise<AuthorisationView> => {
+      // The same change asked again while its proposal is on its way (a retry after a lost answer) is that
+      // change: a second proposal on chain would be a second vote to count and a second audit entry.
+      const current = await this.repository.authorisation(agency.id, typeId, tx);
+      if (current?.status === target) return { typeId, status: current.status, updatedAt: current.updatedAt };
       const [outboxId] = await this.outbox.enqueue(tx, [write]);
       this.forgetActive();
+      const updatedAt = new Date();
       await this.repository.saveAuthorisation(tx, {
         agencyId: agency.id,
         typeId,
-        status: authorised ? 'granting' : 'withdrawing',
+        status: target,
         outboxId: outboxId!,
-        updatedAt: new Date(),
+        updatedAt,
       });
       const event = { type: typeId, authorised, outboxId: outboxId! };
       await this.audit.append(
         { kind: 'agency.authorisation.changed', actor: 'operator', subject: `agency:${agency.id}`, data: event },
         tx,
       );
+      // The answer is what was committed: a read after the commit could fail and make the operator ask again.
+      return { typeId, status: target, updatedAt };
     });
     this.forgetActive(); // also after the commit: a lookup during the transaction may have read the old row
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');
-    return this.view(agency.id, typeId);
+    return view;
   }
 
   async list(agencyIdOrSlug: string): Promise<AuthorisationView[]> {
@@ -134,11 +142,6 @@ export class AuthorisationService implements OnApplicationBootstrap {
         ? `The authorisation for ${typeId} is not anchored on chain yet`
         : `This agency is not authorised to issue ${typeId}`;
     throw new ProblemError(403, 'not_authorised_for_type', 'Not authorised for this credential type', detail);
-  }
-
-  private async view(agencyId: string, typeId: string): Promise<AuthorisationView> {
-    const found = (await this.repository.authorisation(agencyId, typeId))!;
-    return { typeId: found.typeId, status: found.status, updatedAt: found.updatedAt };
   }
 
   /**
