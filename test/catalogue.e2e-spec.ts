@@ -212,9 +212,17 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
         properties: { ...definition.claims.properties, vessel: { type: 'string', title: 'Vessel / 船名' } },
       },
     };
-    const published = await app.operator('POST', '/operator/catalogue/fishing-permit/versions', v2);
+    // The table is read again after the commit; that read failing must not fail the published version (a retry
+    // would publish a third): the answer comes from what was written, and a later read loads it.
+    const catalogueService = app.app.get(CatalogueService);
+    const reload = jest.spyOn(catalogueService, 'refresh').mockRejectedValueOnce(new Error('Connection terminated'));
+    const published = await app
+      .operator('POST', '/operator/catalogue/fishing-permit/versions', v2)
+      .finally(() => reload.mockRestore());
     expect(published.status).toBe(201);
     expect(published.body.version).toBe(2);
+    expect(published.body.claims.properties.vessel).toEqual({ type: 'string', title: 'Vessel / 船名' });
+    await catalogueService.refresh();
     const retyped = await app.operator('POST', '/operator/catalogue/fishing-permit/versions', {
       ...v2,
       vcType: 'OtherCredential',

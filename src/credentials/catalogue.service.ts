@@ -123,15 +123,33 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
   async retire(id: string, record?: RecordCatalogueChange): Promise<LicenceType> {
     const current = await this.repository.type(id);
     if (!current) throw notFound(`No credential type "${id}"`);
+    const before = this.catalogue.get(id);
     await this.repository.retire(id, record);
-    await this.refresh();
+    await this.refreshAfterCommit();
     this.logger.log({ typeId: id }, 'credential type retired');
-    return this.catalogue.get(id)!;
+    const loaded = this.catalogue.get(id);
+    if (loaded?.status === 'retired' || !before) return loaded ?? this.catalogue.get(id)!;
+    return { ...before, status: 'retired' };
+  }
+
+  /**
+   * Loads what was just committed. Its failure must not turn the committed change into an error (a retry would
+   * publish a second version): the answer is made from what was written, and the next change signal or request
+   * loads the table.
+   */
+  private async refreshAfterCommit(): Promise<void> {
+    await this.refresh().catch((error: unknown) =>
+      this.logger.warn(
+        { event: 'catalogue_reload_deferred', code: (error as { code?: unknown }).code },
+        'catalogue change committed; reload deferred',
+      ),
+    );
   }
 
   private async published(definition: LicenceTypeDefinition, version: number, publishedBy: string): Promise<LicenceType> {
-    await this.refresh();
-    const type = this.catalogue.get(definition.id)!;
+    await this.refreshAfterCommit();
+    const loaded = this.catalogue.get(definition.id);
+    const type = loaded?.version === version ? loaded : this.catalogue.typeOf(definition, 'active', version);
     const event = { typeId: type.id, version, schemaDigest: type.schemaDigest, publishedBy };
     this.logger.log(event, 'credential type version published');
     for (const listener of this.listeners) listener(event);

@@ -430,6 +430,17 @@ export class Catalogue {
     return new Catalogue(readSeedDefinitions(directory), vctBaseUrl);
   }
 
+  /** The type a definition makes at a status and version (what `get` returns once it is loaded). */
+  typeOf(definition: LicenceTypeDefinition, status: LicenceType['status'], version: number): LicenceType {
+    return {
+      ...definition,
+      vct: `${this.vctBaseUrl}/vct/${definition.id}`,
+      status,
+      version,
+      schemaDigest: schemaDigest(definition),
+    };
+  }
+
   /** Replaces the whole content (built aside, then swapped: a reader never sees half a catalogue). */
   replace(entries: Array<CatalogueEntry | LicenceTypeDefinition>): void {
     const ajv = newAjv();
@@ -451,13 +462,7 @@ export class Catalogue {
       if (types.has(definition.id)) throw new Error(`Duplicate catalogue type ${definition.id}`);
       const unknown = definition.selectivelyDisclosable.filter((claim) => !(claim in definition.claims.properties));
       if (unknown.length) throw new Error(`Catalogue type ${definition.id}: unknown disclosable claims ${unknown.join(', ')}`);
-      types.set(definition.id, {
-        ...definition,
-        vct: `${this.vctBaseUrl}/vct/${definition.id}`,
-        status,
-        version,
-        schemaDigest: schemaDigest(definition),
-      });
+      types.set(definition.id, this.typeOf(definition, status, version));
       full.set(definition.id, ajv.compile(definition.claims));
       partial.set(definition.id, ajv.compile({ ...definition.claims, required: [] }));
     }
