@@ -216,7 +216,9 @@ export class ConsortiumService {
       return { outboxId, status: 'pending', txHash: null, proposalId: null, executed: false };
     }
     if (entry.status === 'reverted') throw governanceRefused(revertReason(entry.lastError));
-    const receipt = entry.txHash ? await this.chain.provider.getTransactionReceipt(entry.txHash) : null;
+    // The write is mined: a node that cannot be read now leaves proposalId unknown rather than failing the answer
+    // (a retried proposal would be a second one, and this member's second vote).
+    const receipt = entry.txHash ? await this.chain.provider.getTransactionReceipt(entry.txHash).catch(() => null) : null;
     let proposalId: bigint | null = null;
     let executed = false;
     for (const log of receipt?.logs ?? []) {

@@ -260,7 +260,8 @@ export class DepartmentApprovals {
       return { outboxId, status: 'pending' as const, txHash: null, blockNumber: null, outcome: null };
     }
     if (entry.status === 'reverted') throw refused(revertReason(entry.lastError));
-    const application = await this.chain.application(applicationId);
+    // The decision is mined: a node that cannot be read now must not turn it into an error the officer retries.
+    const application = await this.chain.application(applicationId).catch(() => undefined);
     this.logger.log({ applicationId, txHash: entry.txHash }, message);
     return {
       outboxId,
