@@ -33,23 +33,31 @@ export function runClusterPrimary(
   let stopping = false;
   let quickDeaths = 0;
   const started = new Map<number, number>();
+  /** Workers that have listened and not exited. */
+  const serving = new Set<number>();
   const fork = (): Promise<Worker> =>
     new Promise((resolve) => {
       const worker = cluster.fork();
       started.set(worker.id, Date.now());
-      worker.once('listening', () => resolve(worker));
+      worker.once('listening', () => {
+        serving.add(worker.id);
+        resolve(worker);
+      });
       worker.once('exit', () => resolve(worker));
     });
 
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
+    serving.delete(worker.id);
     if (stopping) {
       // A worker may still be listed until it also disconnects; count only the ones still running.
       if (Object.values(cluster.workers ?? {}).every((other) => !other || other.isDead())) process.exit();
       return;
     }
-    if (code === FATAL_START_EXIT_CODE) {
+    // Fatal only while no worker serves: a replacement meeting a node that answers partly for a moment (syncing,
+    // a lagging validator behind a balancer) must not take down the workers that serve; it is retried with backoff.
+    if (code === FATAL_START_EXIT_CODE && serving.size === 0) {
       log(`chancery worker ${worker.process.pid} cannot start (see its message above); stopping the cluster`);
       process.exitCode = FATAL_START_EXIT_CODE;
       stopping = true;

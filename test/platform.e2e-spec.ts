@@ -8,6 +8,7 @@ import { jest } from '@jest/globals';
 import { runCli } from '../src/cli.js';
 import { parseApiKey, SingleFlight } from '../src/common/index.js';
 import { Database } from '../src/persistence/index.js';
+import { HmacKeys } from '../src/keys/index.js';
 import { holdNextCall } from './support/hold.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -561,6 +562,10 @@ describe('HTTP platform', () => {
       expect(
         (await app.call('POST', '/credentials/verify', { body: { verifiableCredential: issued.body.credential } })).status,
       ).toBe(200);
+      // A well-formed offer reference (id and its MAC), made while the database answers: during the outage the
+      // offer endpoint gets past the MAC and must read the offer.
+      const unknownOffer = '00000000-0000-4000-8000-000000000000';
+      const mac = await app.app.get(HmacKeys).hmacSha256('offer-reference', `offer:${unknownOffer}`);
       const admin = new pg.Client({
         connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
       });
@@ -586,7 +591,7 @@ describe('HTTP platform', () => {
         expect(healthBody.error['database']).toMatchObject({ status: 'down', message: 'the database could not be reached' });
         expect(JSON.stringify(healthBody)).not.toMatch(/5432|ECONN|accepting connections|postgres|chancery/i);
         // An OAuth route (offer by reference) answers RFC 6749 JSON.
-        const oauth = await raw('GET', '/oid4vci/offers/00000000-0000-4000-8000-000000000000');
+        const oauth = await raw('GET', `/oid4vci/offers/${unknownOffer}.${mac.toString('base64url')}`);
         expect(oauth.status).toBe(503);
         expect(oauth.headers.get('retry-after')).toBeTruthy();
         expect(((await oauth.json()) as { error: string }).error).toBe('temporarily_unavailable');

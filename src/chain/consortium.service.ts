@@ -57,7 +57,8 @@ export interface GovernanceWriteResult {
   status: 'mined' | 'pending';
   txHash: string | null;
   proposalId: string | null;
-  executed: boolean;
+  /** Null when the write is mined but its receipt could not be read just after (see the proposals list). */
+  executed: boolean | null;
 }
 
 /** JSON-friendly action: bigint ids as decimal strings. */
@@ -226,7 +227,13 @@ export class ConsortiumService {
       if (event?.event === 'ProposalCreated' || event?.event === 'ProposalVoted') proposalId = event.proposalId;
       if (event?.event === 'ProposalExecuted') executed = true;
     }
-    return { outboxId: entry.id, status: 'mined', txHash: entry.txHash, proposalId: proposalId?.toString() ?? null, executed };
+    return {
+      outboxId: entry.id,
+      status: 'mined',
+      txHash: entry.txHash,
+      proposalId: proposalId?.toString() ?? null,
+      executed: receipt ? executed : null,
+    };
   }
 
   /**

@@ -50,7 +50,7 @@ export class OutboxWorker implements OnApplicationShutdown {
    */
   private readonly lastDelay = new LRUCache<string, string>({ max: 1_000 });
   /** When this replica first saw each write's gas estimate revert (see sign). */
-  private readonly wouldRevertSince = new LRUCache<string, number>({ max: 1_000 });
+  private readonly wouldRevertSince = new LRUCache<string, { since: number; last: number }>({ max: 1_000 });
 
   constructor(
     private readonly outbox: OutboxService,
@@ -225,9 +225,12 @@ export class OutboxWorker implements OnApplicationShutdown {
         const name = contractErrorName(revertData(error));
         // One answer is not enough to drop a write for good: a node behind the others (a balanced RPC endpoint, a
         // validator catching up) may not have mined what this write builds on yet. It must keep saying so.
-        const since = this.wouldRevertSince.get(entry.id) ?? Date.now();
-        this.wouldRevertSince.set(entry.id, since);
-        if (Date.now() - since < WOULD_REVERT_CONFIRM_MS)
+        // The window counts only answers in a row: a gap (the node down, another replica's pass) starts it again.
+        const now = Date.now();
+        const seen = this.wouldRevertSince.get(entry.id);
+        const since = seen && now - seen.last <= WOULD_REVERT_CONFIRM_MS ? seen.since : now;
+        this.wouldRevertSince.set(entry.id, { since, last: now });
+        if (now - since < WOULD_REVERT_CONFIRM_MS)
           throw new Error(`would revert${name === 'reverted' ? '' : ` with ${name}`}; asking the node again before dropping it`);
         this.wouldRevertSince.delete(entry.id);
         await this.outbox.updateHeld(entry.id, {

@@ -118,6 +118,10 @@ describe('loadConfig in production', () => {
       'RATE_LIMITS_PER_MINUTE is not a setting of this service and is ignored (see .env.example)',
       'REDIS_URI is not a setting of this service and is ignored (see .env.example)',
     ]);
+    // A misspelt port of ours is still named, though Kubernetes' links end in _PORT too.
+    expect(loadConfig({ ...strong, REDIS_URL: 'redis://127.0.0.1:6379', CHAIN_EMBEDED_PORT: '8546' }).warnings).toEqual([
+      'CHAIN_EMBEDED_PORT is not a setting of this service and is ignored (see .env.example)',
+    ]);
   });
 
   it('refuses the demo agency', () => {

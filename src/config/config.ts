@@ -521,7 +521,8 @@ function configWarnings(env: Record<string, string | undefined>, e: Env): string
     // Node's and the HTTP proxies' own variables share a first word with ours.
     if (!/^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(name) || /^(NODE_|HTTPS?_PROXY$)/.test(name)) continue;
     // Kubernetes and Docker links name every service's address after it (a service called redis: REDIS_PORT…).
-    if (/_SERVICE_(HOST|PORT)(_|$)|_PORT(_\d+_(TCP|UDP)(_\w+)?)?$/.test(name)) continue;
+    if (/_SERVICE_(HOST|PORT)(_|$)|_PORT_\d+_(TCP|UDP)/.test(name)) continue;
+    if (name.endsWith('_PORT') && /^(tcp|udp):\/\//.test(env[name] ?? '')) continue;
     warnings.push(`${name} is not a setting of this service and is ignored (see .env.example)`);
   }
   if (e.NODE_ENV === 'production' && !e.REDIS_URL)

@@ -128,14 +128,15 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
     await this.refreshAfterCommit();
     this.logger.log({ typeId: id }, 'credential type retired');
     const loaded = this.catalogue.get(id);
-    if (loaded?.status === 'retired' || !before) return loaded ?? this.catalogue.get(id)!;
+    if (loaded?.status === 'retired') return loaded;
+    if (!before) throw notFound(`Credential type "${id}" was retired; it is not loaded on this replica yet`);
     return { ...before, status: 'retired' };
   }
 
   /**
    * Loads what was just committed. Its failure must not turn the committed change into an error (a retry would
-   * publish a second version): the answer is made from what was written, and the next change signal or request
-   * loads the table.
+   * publish a second version): the answer is made from what was written, and the catalogue's next periodic
+   * reload loads the table.
    */
   private async refreshAfterCommit(): Promise<void> {
     await this.refresh().catch((error: unknown) =>

@@ -46,4 +46,17 @@ describe('GroupCommit', () => {
     // The group, then the first job alone: not each of the others in turn, each waiting out the timeout.
     expect(batches).toEqual([[1, 2, 3, 4], [1]]);
   });
+
+  it('goes on job by job when the group failed for another reason and one job alone times out on its own lock', async () => {
+    const fail = (jobs: number[]) =>
+      jobs.length > 1
+        ? { code: '23505' }
+        : jobs[0] === 2
+          ? { code: '57014', message: 'canceling statement due to statement timeout' }
+          : undefined;
+    const { db, batches } = database(fail);
+    const commits = new GroupCommit<number>(db, write);
+    expect(await settled([1, 2, 3, 4].map((job) => commits.submit(job)))).toEqual(['ok', '57014', 'ok', 'ok']);
+    expect(batches).toEqual([[1, 2, 3, 4], [1], [2], [3], [4]]);
+  });
 });

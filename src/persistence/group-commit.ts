@@ -103,11 +103,11 @@ export class GroupCommit<J> {
         for (const pending of group) pending.reject(error);
         return error;
       }
-      // One job alone timing out too means the server is slow for all of them, not one job's lock: the rest are
-      // refused at once, rather than each waiting out the timeout in turn after its caller has given up.
+      // The group timed out and its first job alone times out too: the server is slow for all of them, not one
+      // job's lock. The rest are refused at once, rather than each waiting out the timeout after its caller gave up.
       for (const [index, pending] of group.entries()) {
         const failure = await this.commit([pending]);
-        if (failure !== undefined && isStatementTimeout(failure)) {
+        if (index === 0 && isStatementTimeout(error) && failure !== undefined && isStatementTimeout(failure)) {
           for (const rest of group.slice(index + 1)) rest.reject(failure);
           break;
         }

@@ -116,7 +116,7 @@ export const governanceWriteSchema = z
     status: z.enum(['mined', 'pending']),
     txHash: z.string().nullable(),
     proposalId: z.string().nullable(),
-    executed: z.boolean(),
+    executed: z.boolean().nullable(),
   })
   .meta({ id: 'GovernanceWrite', description: 'A proposal or vote sent through the outbox, signed by our controller' });
 

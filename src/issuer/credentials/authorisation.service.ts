@@ -92,11 +92,13 @@ export class AuthorisationService implements OnApplicationBootstrap {
       authorisationRef(agency.id, typeId),
     );
     const target = authorised ? 'granting' : 'withdrawing';
+    // The same change asked again while it is on its way (a retry after a lost answer) is that change: a second
+    // proposal would be a second vote to count and a second audit entry. On its way: its write not settled yet, or
+    // mined as a proposal still open for votes. One that was dropped, or expired, is proposed again.
+    const current = await this.repository.authorisation(agency.id, typeId);
+    if (current?.status === target && (await this.onItsWay(current.outboxId, agency.did, typeId, authorised)))
+      return { typeId, status: current.status, updatedAt: current.updatedAt };
     const view = await this.db.transaction(async (tx): Promise<AuthorisationView> => {
-      // The same change asked again while its proposal is on its way (a retry after a lost answer) is that
-      // change: a second proposal on chain would be a second vote to count and a second audit entry.
-      const current = await this.repository.authorisation(agency.id, typeId, tx);
-      if (current?.status === target) return { typeId, status: current.status, updatedAt: current.updatedAt };
       const [outboxId] = await this.outbox.enqueue(tx, [write]);
       this.forgetActive();
       const updatedAt = new Date();
@@ -118,6 +120,13 @@ export class AuthorisationService implements OnApplicationBootstrap {
     this.forgetActive(); // also after the commit: a lookup during the transaction may have read the old row
     this.logger.log({ agencyId: agency.id, typeId, authorised }, 'authorisation change queued');
     return view;
+  }
+
+  private async onItsWay(outboxId: string, did: string, typeId: string, authorised: boolean): Promise<boolean> {
+    const write = await this.outbox.get(outboxId);
+    if (!write) return false;
+    if (!isSettled(write.status)) return true;
+    return write.status === 'mined' && (await this.registry.proposalOpen(ethrDidAddress(did)!, typeId, authorised));
   }
 
   async list(agencyIdOrSlug: string): Promise<AuthorisationView[]> {

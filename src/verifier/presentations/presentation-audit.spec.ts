@@ -27,6 +27,17 @@ describe('PresentationAudit.recordOf', () => {
     };
     const record = await audit.recordOf(request, verdict, [vp]);
     expect(record?.credentials.map((credential) => credential.fingerprints)).toEqual([[]]);
+    // The same with Bob's credential as an envelope first and Alice's copy as a string.
+    const envelope = {
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      type: 'EnvelopedVerifiableCredential',
+      id: `data:application/vc+jwt,${jwt({ iss: 'bob-issuer' })}`,
+    };
+    const mixed = jwt({ vp: { verifiableCredential: [envelope, jwt({ iss: 'alice-issuer' })] } });
+    expect((await audit.recordOf(request, verdict, [mixed]))?.credentials[0]?.fingerprints).toEqual([]);
+    // A VP of one credential, enveloped: that credential's fingerprint.
+    const single = jwt({ vp: { verifiableCredential: [envelope] } });
+    expect((await audit.recordOf(request, verdict, [single]))?.credentials[0]?.fingerprints).toHaveLength(1);
   });
 
   it('records a refusal by policy, and nothing for a rejected answer in which nothing is authentic', async () => {

@@ -8,8 +8,6 @@ import type { PresentationRequestEntity } from './presentation-request.entity.js
 /** The refusal reason of a response whose data-sharing permission was withdrawn on chain since the request. */
 export const DATA_SHARING_REFUSAL = 'data sharing:';
 
-const onlyOne = (fingerprints: string[]) => (fingerprints.length === 1 ? fingerprints : []);
-
 /** The presentation is the issuer's credential shown by its holder: both checks ran and passed. */
 const isAuthentic = (credential: VerdictCredential): boolean =>
   (['signature', 'holder_binding'] as const).every((name) =>
@@ -58,9 +56,8 @@ export class PresentationAudit {
         issuer: credential.issuer,
         claimNames: Object.keys(credential.claims ?? {}),
         // Only a presentation its holder proved is a use of that credential in the holder's records.
-        // A presentation is one credential (a JWT VP carrying more is refused): fingerprints of anything else in it
-        // were never verified, and could be another citizen's copied credential.
-        fingerprints: authentic[index] ? onlyOne(credentialFingerprints(presented[index])) : [],
+        // Only the one credential a presentation is (credentialFingerprints gives none for a JWT VP carrying more).
+        fingerprints: authentic[index] ? credentialFingerprints(presented[index]) : [],
         ...(credential.discarded ? { discarded: true as const } : {}),
       })),
     };
