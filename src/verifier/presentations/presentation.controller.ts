@@ -10,6 +10,14 @@ import { PresentationResponseService } from './presentation-response.service.js'
 import { createdRequestSchema, createRequestSchema, responseAcceptedSchema, verdictViewSchema } from './presentation.schemas.js';
 import { VerdictDeliveryService } from './verdict-delivery.service.js';
 
+/** The same-device flows' response_code, with which alone a verdict is released (OID4VP 1.0 §13.3). */
+const ResponseCodeQuery = ApiQuery({
+  name: 'response_code',
+  required: false,
+  description: 'same-device flows: the response_code the wallet redirect brought back; the verdict is released only with it',
+  schema: { type: 'string' },
+});
+
 /**
  * OID4VP for relying parties: their back-office (rpk_ API key) and desk page, and the wallet-facing
  * request_uri and response endpoints (OAuth error JSON: see ProblemFilter).
@@ -49,12 +57,7 @@ export class PresentationController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Status and verdict (only the disclosed, requested claims)' })
   @ApiJsonResponse(200, 'status, and the verdict once released', verdictViewSchema)
-  @ApiQuery({
-    name: 'response_code',
-    required: false,
-    description: 'same-device flows: the response_code the wallet redirect brought back; the verdict is released only with it',
-    schema: { type: 'string' },
-  })
+  @ResponseCodeQuery
   @ApiProblemResponse(400, 'the id is not a UUID')
   @ApiProblemResponse(401, 'no live relying-party API key')
   @ApiProblemResponse(
@@ -73,12 +76,7 @@ export class PresentationController {
   @Header('cache-control', 'no-store')
   @ApiJsonResponse(200, 'status, and the verdict once released (the desk page polls this)', verdictViewSchema)
   @ApiQuery({ name: 'view', required: true, description: 'the view token of the desk link', schema: { type: 'string' } })
-  @ApiQuery({
-    name: 'response_code',
-    required: false,
-    description: 'same-device flows: the response_code the wallet redirect brought back; the verdict is released only with it',
-    schema: { type: 'string' },
-  })
+  @ResponseCodeQuery
   @ApiProblemResponse(400, 'the id is not a UUID')
   @ApiProblemResponse(404, 'no such request, or a wrong view token')
   verdict(
