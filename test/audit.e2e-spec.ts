@@ -24,6 +24,7 @@ interface AuditVerifyReport {
   anchors: { ok: boolean }[];
   anchoredThrough?: number;
   firstBroken?: { seq: number; problem: string };
+  warnings?: string[];
 }
 
 /**
@@ -441,5 +442,27 @@ describe('audit trail and usage log', () => {
     expect(report.output.firstBroken).toEqual(expect.objectContaining({ seq: 1, problem: 'anchor_mismatch' }));
     // Both ranges hold recomputed hashes: neither gives its anchored root any more.
     expect(report.output.anchors.map((anchor: { ok: boolean }) => anchor.ok)).toEqual([false, false]);
+
+    // The editor also deletes the anchors' rows: read from the database alone, nothing is anchored and the trail
+    // looks whole, which the report says it cannot vouch for; given the department, the chain still catches it.
+    const [department] = ((await sql('SELECT DISTINCT department FROM audit_anchors')) as { department: string }[]).map(
+      (row) => row.department,
+    );
+    const anchorRows = await sql('SELECT * FROM audit_anchors');
+    await sql('DELETE FROM audit_anchors');
+    const blind = await verifyCli();
+    expect({ ok: blind.ok, anchoredThrough: blind.output.anchoredThrough }).toEqual({ ok: true, anchoredThrough: 0 });
+    expect(blind.output.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^no anchor is recorded in the database/)]),
+    );
+    const given = (await runCli(['audit:verify', '--department', department!], {
+      ...(app.config.database.kind === 'postgres'
+        ? { DATABASE_URL: app.config.database.url }
+        : { SQLITE_PATH: app.config.database.path }),
+      CHAIN_RPC_URL: app.rpcUrl,
+    })) as { ok: boolean; output: AuditVerifyReport };
+    expect(given.ok).toBe(false);
+    expect(given.output.firstBroken).toEqual(expect.objectContaining({ problem: 'anchor_mismatch' }));
+    expect(anchorRows.length).toBeGreaterThan(0);
   });
 });

@@ -18,7 +18,9 @@ export interface VerifyOptions {
  * `npm run cli -- audit:verify`: reads the database (never writes it, runs no migration) and the
  * AuditAnchor contract with plain ethers calls, and checks the whole trail (checkTrail).
  */
-export async function verifyAuditTrail(options: VerifyOptions): Promise<TrailReport & { contract?: string }> {
+export async function verifyAuditTrail(
+  options: VerifyOptions,
+): Promise<TrailReport & { contract?: string; warnings?: string[] }> {
   const stored = await openAuditExport(options.database);
   const provider = new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true });
   try {
@@ -41,7 +43,22 @@ export async function verifyAuditTrail(options: VerifyOptions): Promise<TrailRep
         }
       }
     }
-    return { ...checkTrail(entries, head, anchors), ...(address ? { contract: address } : {}) };
+    // What the database says about where its anchors are is what an editor of the database could change too: the
+    // check is only as independent as the department and contract it is given (README, audit trail).
+    const warnings: string[] = [];
+    if (!options.departments?.length)
+      warnings.push(
+        departments.length
+          ? 'the anchoring departments were read from the database: give --department <controller address> from an independent record'
+          : 'no anchor is recorded in the database, so none was read from the chain: give --department <controller address> to check the trail against the chain',
+      );
+    if (!options.contract)
+      warnings.push('the AuditAnchor address was read from the database: give --contract (or CHAIN_AUDIT_ANCHOR_ADDRESS)');
+    return {
+      ...checkTrail(entries, head, anchors),
+      ...(address ? { contract: address } : {}),
+      ...(warnings.length ? { warnings } : {}),
+    };
   } finally {
     provider.destroy();
     await stored.close();
