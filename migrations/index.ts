@@ -27,6 +27,7 @@ import { StatusEntriesFlaggedIndex1767500000000 } from './1767500000000-StatusEn
 import { AuthorisationNotify1767600000000 } from './1767600000000-AuthorisationNotify.js';
 import { RsaIdTokens1767700000000 } from './1767700000000-RsaIdTokens.js';
 import { OutboxChainNumbers64Bit1767800000000 } from './1767800000000-OutboxChainNumbers64Bit.js';
+import { ApplicationApplicant1767900000000 } from './1767900000000-ApplicationApplicant.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -59,4 +60,5 @@ export const migrations = [
   AuthorisationNotify1767600000000,
   RsaIdTokens1767700000000,
   OutboxChainNumbers64Bit1767800000000,
+  ApplicationApplicant1767900000000,
 ];

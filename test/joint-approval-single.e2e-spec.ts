@@ -378,6 +378,20 @@ describe('joint approval in one department', () => {
     expect(await count(ApprovalApplicationEntity)).toBe(applications + 1);
     // The request is single-use: a second sign-in with it is refused.
     expect((await signIn({ username: 'qian.qi', password: 'correct horse battery' })).status).toBe(400);
+    // The same citizen applies again for the same licence while the first application waits: refused at the sign-in
+    // (access_denied to the wallet), nothing filed and nothing sent to the chain.
+    const outboxBefore = await count(OutboxEntity);
+    const again = new URL((await start('business-licence')).authorizationRequestUrl);
+    expect((await fetch(again)).status).toBe(200);
+    const refusedAgain = await signInAtIssuer(app.url, again, { username: 'qian.qi', password: 'correct horse battery' });
+    const back = new URL(refusedAgain.headers.get('location') ?? 'about:blank');
+    expect({ status: refusedAgain.status, error: back.searchParams.get('error') }).toEqual({
+      status: 302,
+      error: 'access_denied',
+    });
+    expect(back.searchParams.get('error_description')).toMatch(/already have an application for this licence/);
+    expect(await count(ApprovalApplicationEntity)).toBe(applications + 1);
+    expect(await count(OutboxEntity)).toBe(outboxBefore);
 
     const { accessTokenResponse } = await oauth2.retrieveAuthorizationCodeAccessToken({
       authorizationServerMetadata,

@@ -63,6 +63,7 @@ describe('joint-approval settlement (repository contract)', () => {
       policyId: '1',
       contentSealed: 'sealed',
       readTokenHash: '0'.repeat(64),
+      applicantHash: null,
       state: 'pending',
       reasonCodes: [],
       outboxId: randomUUID(),

@@ -38,6 +38,13 @@ export class ApprovalApplicationEntity {
   @Column({ name: 'content_sealed', type: 'text' })
   contentSealed!: string;
 
+  /**
+   * A wallet-started application's applicant: an HMAC of the citizen's subject (no identifier stored); null when an
+   * officer filed it. At most one pending application per applicant and type (a partial unique index).
+   */
+  @Column({ name: 'applicant_hash', type: 'varchar', length: 64, nullable: true })
+  applicantHash!: string | null;
+
   /** SHA-256 of the applicant's read token (state and timeline polling). */
   @Column({ name: 'read_token_hash', type: 'varchar', length: 64 })
   readTokenHash!: string;

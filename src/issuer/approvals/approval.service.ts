@@ -39,6 +39,8 @@ const RECONCILE_BATCH = 200;
 /** How long the wallet may take to redeem an application's offer (its credential waits for the approvals). */
 export const APPLICATION_OFFER_SECONDS = 30 * 86_400;
 /** The HMAC key applicants' read tokens are derived with (src/keys). */
+/** The HMAC key of applicants' hashes (see ApprovalApplicationEntity.applicantHash). */
+const APPLICANT_KEY = 'approval-applicant';
 const READ_TOKEN_KEY = 'approval-read-token';
 /** Reason code of an application whose submit transaction the contract refused. */
 export const SUBMISSION_REFUSED = 'submission-refused';
@@ -158,6 +160,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     formats: readonly string[];
     claims: Record<string, unknown>;
     actor: string;
+    /** A wallet-started application's citizen (their subject), of whom one application per type may be pending. */
+    applicant?: string;
     /** A single-use step in the same transaction (a wallet's waiting request); false aborts the filing. */
     claim?: (tx: Tx) => Promise<boolean>;
     /** Stores the offer in the transaction; default: inserts `prepared.entity` (a wallet's draft is updated instead). */
@@ -184,6 +188,10 @@ export class ApprovalService implements OnApplicationBootstrap {
       policyId: policy.policyId.toString(),
       contentSealed: await this.keys.sealJson(sealed, sealContext(reference)),
       readTokenHash: sha256Hex(readToken),
+      applicantHash:
+        input.applicant === undefined
+          ? null
+          : (await this.hmacKeys.hmacSha256(APPLICANT_KEY, `${content.typeId}:${input.applicant}`)).toString('hex'),
       state: 'pending',
       reasonCodes: [],
       outboxId: '',

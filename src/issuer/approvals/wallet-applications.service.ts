@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { credentialTypeKey, JointApprovalChain } from '../../chain/index.js';
 import { ProblemError, randomToken, sha256Hex } from '../../common/index.js';
-import { Database, type Tx } from '../../persistence/index.js';
+import { Database, isUniqueViolation, type Tx } from '../../persistence/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { oauthError } from '../../oauth/index.js';
@@ -128,26 +128,36 @@ export class WalletApplicationService implements WalletApplications {
       throw error;
     }
     const reference = randomUUID();
-    const { row } = await this.approvals.file({
-      agency,
-      policy,
-      prepared,
-      reference,
-      formats,
-      claims: citizen.claims,
-      actor: 'wallet',
-      // The waiting request is consumed in the same transaction (two sign-ins at once file one application),
-      // and the caller's authorization code is stored in it: the wallet can always follow what is filed.
-      claim: async (tx) => {
-        if (!(await this.repository.claimWalletRequest(tx, offerId))) return false;
-        await inTransaction(tx);
-        return true;
-      },
-      storeOffer: async (tx) => {
-        if (!(await this.offerRepository.completeDraft(tx, offerId, prepared.entity.claimsSealed!, prepared.entity.expiresAt)))
-          throw new ApplicationRefused('The application request expired; start again from the wallet');
-      },
-    });
+    const { row } = await this.approvals
+      .file({
+        agency,
+        policy,
+        prepared,
+        reference,
+        formats,
+        claims: citizen.claims,
+        actor: 'wallet',
+        applicant: citizen.subject,
+        // The waiting request is consumed in the same transaction (two sign-ins at once file one application),
+        // and the caller's authorization code is stored in it: the wallet can always follow what is filed.
+        claim: async (tx) => {
+          if (!(await this.repository.claimWalletRequest(tx, offerId))) return false;
+          await inTransaction(tx);
+          return true;
+        },
+        storeOffer: async (tx) => {
+          if (!(await this.offerRepository.completeDraft(tx, offerId, prepared.entity.claimsSealed!, prepared.entity.expiresAt)))
+            throw new ApplicationRefused('The application request expired; start again from the wallet');
+        },
+      })
+      .catch((error: unknown) => {
+        // The partial unique index on (applicant, type) of pending applications: nothing of this one was kept.
+        if (isUniqueViolation(error))
+          throw new ApplicationRefused(
+            'You already have an application for this licence waiting for a decision; follow it, or apply again once it is decided',
+          );
+        throw error;
+      });
     this.logger.log({ reference, applicationId: row.applicationId, typeId: request.typeId }, 'wallet-started application filed');
   }
 
