@@ -177,6 +177,16 @@ describe('chain node outage', () => {
     expect(await app.app.get(TrustedIssuerRegistry).isAuthorisedOnChain(issuer, 'driving-licence')).toBe(true);
   });
 
+  /** Creates an agency and waits until its DID writes are mined and it is active; returns its view. */
+  async function agencyActivated(slug: string, name: string) {
+    const created = await app.operator('POST', '/operator/agencies', { slug, name });
+    expect(created.status).toBe(201);
+    return eventually(async () => {
+      const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
+      return view.status === 'active' ? view : undefined;
+    }, 60_000);
+  }
+
   it('does not drop a write on one "would revert" answer (a node behind the others): it asks again and it is mined', async () => {
     const provider = app.app.get(ChainClient).provider;
     // The node answers the first estimates of the agency's first DID write as a revert, as a lagging node would.
@@ -195,12 +205,7 @@ describe('chain node outage', () => {
       return estimate(tx);
     });
     try {
-      const created = await app.operator('POST', '/operator/agencies', { slug: 'lagging-node', name: 'Behind a lagging node' });
-      expect(created.status).toBe(201);
-      const active = await eventually(async () => {
-        const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
-        return view.status === 'active' ? view : undefined;
-      }, 60_000);
+      const active = await agencyActivated('lagging-node', 'Behind a lagging node');
       expect(active.chainWrites.every((write: { status: string }) => write.status === 'mined')).toBe(true);
       expect(lagging).toBeLessThan(0);
     } finally {
@@ -229,12 +234,7 @@ describe('chain node outage', () => {
       return receiptOf(hash);
     });
     try {
-      const created = await app.operator('POST', '/operator/agencies', { slug: 'nonce-lag', name: 'Nonce reported taken' });
-      expect(created.status).toBe(201);
-      const active = await eventually(async () => {
-        const view = (await app.operator('GET', `/operator/agencies/${created.body.agency.id}`)).body;
-        return view.status === 'active' ? view : undefined;
-      }, 60_000);
+      const active = await agencyActivated('nonce-lag', 'Nonce reported taken');
       // The first write was mined as signed: its stored hash is the one sent, never re-signed under another nonce.
       const first = (await app.app
         .get(Database)

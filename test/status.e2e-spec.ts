@@ -432,13 +432,18 @@ describe('status lists', () => {
     held.spy.mockRestore();
   });
 
-  it('publishes only under the list lease: a change waits for another publisher to let go, then is published once', async () => {
+  /** A fresh SD-JWT VC, its token list, the publisher's leases, and the list's served version now. */
+  async function leaseFixture() {
     const { id, credential } = await issue('dc+sd-jwt');
     const { listId } = tokenListOf(credential);
     const status = app.app.get(StatusService);
     const leases = app.app.get(StatusRepository);
     const versionOf = async () => (await status.served(listId, 'token')).publication.version;
-    const before = await versionOf();
+    return { id, credential, listId, status, leases, versionOf, before: await versionOf() };
+  }
+
+  it('publishes only under the list lease: a change waits for another publisher to let go, then is published once', async () => {
+    const { id, credential, listId, status, leases, versionOf, before } = await leaseFixture();
 
     // Another instance's publisher holds the lease; ours cannot take it.
     expect(await leases.claimLease(listId, 'other-instance', Date.now(), 60_000)).toBe(true);
@@ -461,12 +466,7 @@ describe('status lists', () => {
   });
 
   it("answers a committed change at once when its list cannot be published now: a dead holder's lease, a failed publication", async () => {
-    const { id, credential } = await issue('dc+sd-jwt');
-    const { listId } = tokenListOf(credential);
-    const status = app.app.get(StatusService);
-    const leases = app.app.get(StatusRepository);
-    const versionOf = async () => (await status.served(listId, 'token')).publication.version;
-    const before = await versionOf();
+    const { id, credential, listId, status, leases, versionOf, before } = await leaseFixture();
     // A replica killed while holding the list's lease: it will never let go before the lease runs out.
     expect(await leases.claimLease(listId, 'killed-instance', Date.now(), 120_000)).toBe(true);
     const suspended = await setStatus(id, 'suspend', 'dead holder');

@@ -32,6 +32,20 @@ async function inOurWords<T>(reason: string, check: () => Promise<T>): Promise<T
   }
 }
 
+/**
+ * A terminus check's answer: a failed check is 503 with the per-dependency details kept in the body and, like every
+ * other 503 of ours, when to ask again (RFC 9110 §10.2.3).
+ */
+async function answered<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T | string | object> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof ServiceUnavailableException)) throw error;
+    void reply.status(503).header('retry-after', '5');
+    return error.getResponse();
+  }
+}
+
 @ApiTags('operations')
 @Controller()
 export class HealthController {
@@ -61,16 +75,8 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness and dependencies: database and chain node' })
   @ApiOkResponse({ description: 'Every dependency is up', standardSchema: healthResultSchema })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down (see error)', standardSchema: healthResultSchema })
-  async check(@Res({ passthrough: true }) reply: FastifyReply) {
-    try {
-      return await this.runChecks();
-    } catch (error) {
-      // Terminus reports a failed check as 503 with the per-dependency details; keep them in the body.
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      // Like every other 503 of ours, it says when to ask again (RFC 9110 §10.2.3).
-      void reply.status(503).header('retry-after', '5');
-      return error.getResponse();
-    }
+  check(@Res({ passthrough: true }) reply: FastifyReply) {
+    return answered(reply, () => this.runChecks());
   }
 
   @Get('health/live')
@@ -96,14 +102,8 @@ export class HealthController {
   })
   @ApiOkResponse({ description: 'Ready to take traffic', standardSchema: healthResultSchema })
   @ApiServiceUnavailableResponse({ description: 'The database is down', standardSchema: healthResultSchema })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    try {
-      return await this.checks.run('ready', () => this.health.check([() => this.databaseCheck()]));
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      void reply.status(503).header('retry-after', '5');
-      return error.getResponse();
-    }
+  ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    return answered(reply, () => this.checks.run('ready', () => this.health.check([() => this.databaseCheck()])));
   }
 
   private databaseCheck() {
