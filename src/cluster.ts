@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { serveClusterMetrics } from './common/index.js';
 import type { AppConfig } from './config/index.js';
 
 /**
@@ -29,6 +30,7 @@ export function runClusterPrimary(
 ): boolean {
   const count = config.replicas.clusterWorkers;
   if (count <= 1 || !cluster.isPrimary) return false;
+  serveClusterMetrics();
 
   let stopping = false;
   let quickDeaths = 0;

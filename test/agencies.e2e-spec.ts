@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { runCli } from '../src/cli.js';
 import { AuditLog } from '../src/audit/index.js';
 import { Database } from '../src/persistence/index.js';
+import { sampleSum } from './support/metrics.js';
 import { createActiveAgency, eventually, independentResolver, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Agencies get a did:ethr anchored on chain; checked with ethr-did-resolver used directly, not our code. */
@@ -144,6 +145,33 @@ describe('agencies and their DIDs', () => {
 
     const metrics = await app.call('GET', '/metrics');
     expect(metrics.body).toMatch(/chancery_outbox_entries\{status="mined"\} [1-9]/);
+
+    // Requests are counted by route template (an id in a path would make a series per id), and unrouted ones as one.
+    const before = await app.call('GET', '/metrics');
+    const counted = (text: string, route: string, status: string) =>
+      sampleSum(text, 'chancery_http_requests_total', { method: 'GET', route, status }) ?? 0;
+    expect((await app.operator('GET', '/operator/agencies/metrics-probe-id')).status).toBe(404);
+    expect((await app.call('GET', '/no-such-route/metrics-probe-id')).status).toBe(404);
+    const after = await eventually(async () => {
+      const text = (await app.call('GET', '/metrics')).body as string;
+      return counted(text, '(unmatched)', '404') > counted(before.body, '(unmatched)', '404') ? text : undefined;
+    });
+    expect(counted(after, '/operator/agencies/:id', '404')).toBe(counted(before.body, '/operator/agencies/:id', '404') + 1);
+    expect(after).not.toContain('metrics-probe-id');
+    expect(sampleSum(after, 'chancery_http_request_duration_seconds_count', { route: '/operator/agencies/:id' })).toBeGreaterThan(
+      0,
+    );
+    // Background jobs, the chain poller and Node's own figures.
+    expect(sampleSum(after, 'chancery_background_job_last_success_timestamp_seconds', { job: 'outbox pass' })).toBeGreaterThan(
+      Date.now() / 1000 - 600,
+    );
+    expect(
+      sampleSum(after, 'chancery_background_job_rounds_total', { job: 'outbox pass', outcome: 'succeeded' }),
+    ).toBeGreaterThan(0);
+    expect(sampleSum(after, 'chancery_chain_head_block')).toBeGreaterThan(0);
+    expect(sampleSum(after, 'chancery_chain_last_poll_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(sampleSum(after, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(sampleSum(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
 
     const docs = await app.call('GET', '/docs/openapi.json');
     expect(docs.status).toBe(200);

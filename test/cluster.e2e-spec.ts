@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EmbeddedChainNode } from '../src/chain/index.js';
+import { sampleSum } from './support/metrics.js';
 import { testPort } from './support/ports.js';
 import { eventually, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -194,6 +195,17 @@ if (process.env.TEST_DB === 'postgres') {
         return pids.size >= 2 ? pids : undefined;
       });
       expect([...served].sort()).toEqual([...workers].sort());
+
+      // /metrics, whichever worker a scrape reaches, counts the requests of both (each worker alone served fewer).
+      for (let i = 0; i < 4; i++) {
+        const scraped = await freshGet(port, '/metrics');
+        expect(scraped.status).toBe(200);
+        expect(sampleSum(scraped.body, 'chancery_http_requests_total', { route: '/operator/chain', status: '200' })).toBe(20);
+        expect(sampleSum(scraped.body, 'chancery_http_requests_total', { route: '/health', status: '200' })).toBe(20);
+        expect(sampleSum(scraped.body, 'chancery_http_request_duration_seconds_count', { route: '/operator/chain' })).toBe(20);
+        expect(sampleSum(scraped.body, 'chancery_chain_head_block')).toBeGreaterThan(0);
+        expect(sampleSum(scraped.body, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      }
 
       // An agency created through the cluster becomes active.
       const base = `http://127.0.0.1:${port}`;

@@ -7,6 +7,7 @@ import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
 import { AuditEntryEntity } from '../src/audit/index.js';
 import { Database } from '../src/persistence/index.js';
+import { sampleSum } from './support/metrics.js';
 
 const LICENCE = {
   family_name: '李',
@@ -136,6 +137,12 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
     const pushed = await eventually(async () => webhookCalls.find((call) => call.id === created.body.id));
     expect(pushed.status).toBe('verified');
     expect(pushed.result.credentials[0]!.claims).toEqual({ categories: ['C1', 'C2'], expiry_date: '2030-04-01' });
+    await eventually(async () =>
+      (sampleSum((await app.call('GET', '/metrics')).body, 'chancery_webhook_deliveries_total', { outcome: 'delivered' }) ?? 0) >
+      0
+        ? true
+        : undefined,
+    );
 
     // The same response again is refused: the request was answered.
     const replay = await fetch(answered.request.response_uri, {

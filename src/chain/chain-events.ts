@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { getAddress, zeroPadValue, type Log } from 'ethers';
+import { chainHeadBlock, chainLastPoll } from '../common/index.js';
 import { ChainClient } from './chain.client.js';
 
 /** Blocks per eth_getLogs: within what public and consortium nodes answer (Besu's default cap is larger). */
@@ -79,6 +80,8 @@ export class ChainEvents implements OnApplicationShutdown {
       }
       this.fromBlock = toBlock + 1;
     }
+    chainHeadBlock.set(latest);
+    chainLastPoll.set(Date.now() / 1000);
   }
 
   /**

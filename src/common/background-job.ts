@@ -1,4 +1,5 @@
 import { isDatabaseConnectivityError } from './database-outage.js';
+import { backgroundJobLastSuccess, backgroundJobRounds } from './metrics.js';
 
 interface JobLogger {
   warn(message: unknown, ...rest: unknown[]): void;
@@ -25,12 +26,15 @@ export class BackgroundJob {
   async run(round: () => Promise<unknown>): Promise<void> {
     try {
       await round();
+      backgroundJobRounds.inc({ job: this.name, outcome: 'succeeded' });
+      backgroundJobLastSuccess.set({ job: this.name }, Date.now() / 1000);
       if (this.outage) {
         this.logger.log({ job: this.name }, `${this.name} resumed: the ${this.outage} is reachable again`);
         this.outage = undefined;
       }
     } catch (error) {
       const outage = isDatabaseConnectivityError(error) ? 'database' : isChainUnreachable(error) ? 'chain node' : undefined;
+      backgroundJobRounds.inc({ job: this.name, outcome: outage ? `${outage.replace(' ', '_')}_unreachable` : 'failed' });
       if (!outage) {
         this.logger.warn({ err: error, job: this.name }, `${this.name} failed`);
         return;

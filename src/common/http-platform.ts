@@ -13,6 +13,7 @@ import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
 import { ProblemFilter, clientErrorResponse } from './problem.filter.js';
 import { isOAuthRoute } from './oauth-routes.js';
+import { httpRequestDuration, httpRequests } from './metrics.js';
 
 const frameworkErrorFilter = new ProblemFilter();
 
@@ -310,16 +311,21 @@ export async function installHttpPlatform(
 
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const url = request.routeOptions.url;
+    const route = url ?? '(unmatched)';
+    const started = (request as FastifyRequest & { startedAt?: bigint }).startedAt;
+    const ms = started ? Number((process.hrtime.bigint() - started) / 1000n) / 1000 : undefined;
+    // Route templates, not paths: ids in paths would make a series per credential.
+    httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    if (ms !== undefined) httpRequestDuration.observe({ method: request.method, route }, ms / 1000);
     // Probes and scrapes come every few seconds from every balancer and orchestrator: not worth a line each.
     if (url === '/health' || url === '/health/ready' || url === '/health/live' || url === '/metrics') return;
-    const started = (request as FastifyRequest & { startedAt?: bigint }).startedAt;
     options.logger.info(
       {
         event: 'access',
         method: request.method,
-        route: url ?? '(unmatched)',
+        route,
         status: reply.statusCode,
-        ms: started ? Number((process.hrtime.bigint() - started) / 1000n) / 1000 : undefined,
+        ms,
         key: keyLabel(request, options.operatorApiKey),
       },
       'request',

@@ -75,3 +75,16 @@ export {
 export { untilReachable, worthLogging } from './until-reachable.js';
 export { drainHttp } from './drain-http.js';
 export { readCapped } from './read-capped.js';
+export {
+  metricsRegistry,
+  httpRequests,
+  httpRequestDuration,
+  backgroundJobRounds,
+  backgroundJobLastSuccess,
+  chainHeadBlock,
+  chainLastPoll,
+  webhookDeliveries,
+  startProcessMetrics,
+  serveClusterMetrics,
+  clusterMetricsText,
+} from './metrics.js';

@@ -7,6 +7,7 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import {
   ApiProblemResponses,
   bearerToken,
+  clusterMetricsText,
   DatabaseOutage,
   notFound,
   secretsEqual,
@@ -179,7 +180,6 @@ export class HealthController {
     }
     const counts = await this.outbox.counts();
     const oldestOpen = await this.outbox.oldestOpenAgeSeconds();
-    const memory = process.memoryUsage();
     const refusal = this.anchoring.lastRefusal();
     const lines = [
       '# HELP chancery_outbox_entries Chain writes in the outbox by status.',
@@ -191,13 +191,8 @@ export class HealthController {
       '# HELP chancery_audit_anchor_refused 1 while audit anchoring is refused: the AuditAnchor contract expects another range than the database (see the log).',
       '# TYPE chancery_audit_anchor_refused gauge',
       `chancery_audit_anchor_refused ${refusal ? 1 : 0}`,
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${memory.rss}`,
-      '# HELP process_uptime_seconds Seconds since the process started.',
-      '# TYPE process_uptime_seconds gauge',
-      `process_uptime_seconds ${Math.round(process.uptime())}`,
     ];
-    return lines.join('\n') + '\n';
+    // The database's figures are the same whichever replica answers; the process's are summed over a cluster's workers.
+    return lines.join('\n') + '\n' + (await clusterMetricsText());
   }
 }

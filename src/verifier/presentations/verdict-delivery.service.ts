@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
-import { notFound, pollIntervalMs, secretsEqual, sha256Hex } from '../../common/index.js';
+import { notFound, pollIntervalMs, secretsEqual, sha256Hex, webhookDeliveries } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { SealedSecrets } from '../../keys/index.js';
 import { verdictView, type Verdict, type VerdictView } from '../../oid4vp/index.js';
@@ -112,9 +112,11 @@ export class VerdictDeliveryService {
         { 'content-type': 'application/json', 'x-chancery-timestamp': timestamp, 'x-chancery-signature': `v1=${signature}` },
         this.parties.webhookPolicy,
       );
-      if (answered < 200 || answered >= 300)
-        this.logger.warn({ presentationRequestId: request.id, status: answered }, 'webhook answered with an error');
+      const delivered = answered >= 200 && answered < 300;
+      webhookDeliveries.inc({ outcome: delivered ? 'delivered' : 'refused' });
+      if (!delivered) this.logger.warn({ presentationRequestId: request.id, status: answered }, 'webhook answered with an error');
     } catch (error) {
+      webhookDeliveries.inc({ outcome: 'failed' });
       this.logger.warn({ presentationRequestId: request.id, reason: (error as Error).message }, 'webhook delivery failed');
     }
   }
