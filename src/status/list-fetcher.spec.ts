@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/index.js';
-import { StatusListFetcher } from './list-fetcher.js';
+import { remoteListFreshMs, StatusListFetcher } from './list-fetcher.js';
 import type { StatusService } from './status.service.js';
 
 const LIST = 'eyJhbGciOiJFUzI1NiJ9.eyJzdGF0dXNfbGlzdCI6e319.c2lnbmF0dXJl';
@@ -66,5 +66,34 @@ describe('StatusListFetcher, other issuers’ lists', () => {
     endpoint.answerWith(200);
     expect(await fetcher.fetch(other)).toBe(LIST);
     expect(endpoint.asked).toHaveLength(2);
+  });
+});
+
+describe('remoteListFreshMs: how long another issuer’s list is reused', () => {
+  const jws = (claims: Record<string, unknown>) =>
+    `eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+  const now = 1_800_000_000_000;
+
+  it('prefers the token’s ttl (seconds) to the server’s max-age, either way', () => {
+    expect(remoteListFreshMs(jws({ ttl: 300 }), 86_400, now)).toBe(300_000);
+    expect(remoteListFreshMs(jws({ ttl: 3_600 }), 0, now)).toBe(3_600_000);
+  });
+
+  it('reads a Bitstring list credential’s ttl in milliseconds', () => {
+    expect(remoteListFreshMs(jws({ credentialSubject: { ttl: 60_000 } }), 86_400, now)).toBe(60_000);
+  });
+
+  it('follows max-age without a ttl, and never reuses a list past its exp or validUntil', () => {
+    expect(remoteListFreshMs(jws({}), 120, now)).toBe(120_000);
+    expect(remoteListFreshMs(jws({ ttl: 3_600, exp: now / 1000 + 10 }), 86_400, now)).toBe(10_000);
+    expect(remoteListFreshMs(jws({ validUntil: new Date(now + 5_000).toISOString() }), 86_400, now)).toBe(5_000);
+    expect(remoteListFreshMs(jws({ exp: now / 1000 - 10 }), 86_400, now)).toBe(0);
+  });
+
+  it('caps what the list or its server asks for at a day, and ignores a ttl that is no positive number', () => {
+    expect(remoteListFreshMs(jws({ ttl: 10 * 86_400 }), 0, now)).toBe(86_400_000);
+    expect(remoteListFreshMs(jws({ ttl: -5 }), 30, now)).toBe(30_000);
+    expect(remoteListFreshMs(jws({ ttl: '300' }), 30, now)).toBe(30_000);
+    expect(remoteListFreshMs('not a jws', 30, now)).toBe(30_000);
   });
 });

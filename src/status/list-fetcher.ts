@@ -16,11 +16,39 @@ interface Cached {
 
 const MAX_BYTES = 2 * 1024 * 1024;
 const TIMEOUT_MS = 5_000;
+/** The longest a remote list is reused whatever it or its server says: a revocation must not stay hidden for days. */
+const MAX_FRESH_SECONDS = 24 * 3600;
+
+/**
+ * How long (ms) a fetched list may be reused: its own `ttl` (Token Status List: seconds; Bitstring Status List:
+ * `credentialSubject.ttl`, milliseconds) before the server's max-age, which the status list draft says the list's
+ * claims take precedence over (§ Status List Response), and never past its `exp` or `validUntil`. The claims are
+ * read before the signature is checked: a forged one could only shorten the reuse, or make the list fail later.
+ */
+export function remoteListFreshMs(body: string, maxAgeSeconds: number, now = Date.now()): number {
+  let claims: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(body.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object') claims = parsed as Record<string, unknown>;
+  } catch {
+    // Not a JWS: the verification that reads it will say so; reuse only per max-age.
+  }
+  const subject = claims['credentialSubject'] as Record<string, unknown> | undefined;
+  const positive = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
+  const ttlMs = positive(claims['ttl']) !== undefined ? positive(claims['ttl'])! * 1000 : positive(subject?.['ttl']);
+  let freshMs = Math.min(ttlMs ?? maxAgeSeconds * 1000, MAX_FRESH_SECONDS * 1000);
+  const exp = typeof claims['exp'] === 'number' ? claims['exp'] * 1000 : undefined;
+  const validUntil = typeof claims['validUntil'] === 'string' ? Date.parse(claims['validUntil']) : NaN;
+  for (const end of [exp, Number.isNaN(validUntil) ? undefined : validUntil]) {
+    if (end !== undefined) freshMs = Math.min(freshMs, end - now);
+  }
+  return Math.max(0, freshMs);
+}
 
 /**
  * Reads status lists. Our own lists are read from the database, so the service's verifier sees its own
- * agencies' status changes at once; other issuers' lists over HTTP, honouring max-age, revalidating with
- * If-None-Match, capping size and time.
+ * agencies' status changes at once; other issuers' lists over HTTP, reused per their ttl (else max-age) and
+ * never past their expiry, revalidating with If-None-Match, capping size and time.
  */
 @Injectable()
 export class StatusListFetcher {
@@ -87,7 +115,7 @@ export class StatusListFetcher {
     });
     const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get('cache-control') ?? '')?.[1] ?? 0);
     if (response.status === 304 && cached) {
-      cached.freshUntil = Date.now() + maxAge * 1000;
+      cached.freshUntil = Date.now() + remoteListFreshMs(cached.body, maxAge);
       return cached.body;
     }
     // A refused answer's body is not read: cancelled, so its socket is freed now rather than at the timeout.
@@ -98,7 +126,11 @@ export class StatusListFetcher {
     if (!response.ok) throw await refuse(`HTTP ${response.status}`);
     if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw await refuse('status list too large');
     const body = (await readCapped(response, MAX_BYTES, 'status list too large')).trim();
-    this.cache.set(url, { body, etag: response.headers.get('etag') ?? undefined, freshUntil: Date.now() + maxAge * 1000 });
+    this.cache.set(url, {
+      body,
+      etag: response.headers.get('etag') ?? undefined,
+      freshUntil: Date.now() + remoteListFreshMs(body, maxAge),
+    });
     return body;
   }
 }
