@@ -1,5 +1,5 @@
 import { sharesHiddenClass } from '../../test/support/hidden-class.js';
-import { jwtVcPayload, type DataModel } from './jwt-vc.js';
+import { jwtVcPayload, NotAJwtVc, readJwtVc, type DataModel } from './jwt-vc.js';
 
 const content = (i: number, subjectId: string | undefined) => ({
   id: `urn:uuid:${i}`,
@@ -35,4 +35,38 @@ describe('jwtVcPayload', () => {
       }
     },
   );
+});
+
+describe('readJwtVc, a vc+jwt credential’s dates', () => {
+  const document = (extra: Record<string, unknown>) => ({
+    '@context': ['https://www.w3.org/ns/credentials/v2'],
+    type: ['VerifiableCredential'],
+    issuer: 'did:example:issuer',
+    credentialSubject: { name: 'x' },
+    ...extra,
+  });
+  const read = (extra: Record<string, unknown>) => readJwtVc({ typ: 'vc+jwt' }, document(extra));
+
+  it('bounds the credential by both its validity and its JWT’s nbf/exp (VC-JOSE-COSE §3, RFC 7519 §4.1.4-5)', () => {
+    const dates = {
+      validFrom: '2030-01-01T00:00:00Z',
+      validUntil: '2040-01-01T00:00:00Z',
+    };
+    // An exp before validUntil ends the credential then; an nbf after validFrom starts it then.
+    expect(read({ ...dates, exp: 1_900_000_000, nbf: 1_950_000_000 })).toMatchObject({
+      validFrom: 1_950_000_000,
+      validUntil: 1_900_000_000,
+    });
+    // The later start and the earlier end, whichever names them.
+    expect(read({ ...dates, exp: 2_500_000_000, nbf: 1_000_000_000 })).toMatchObject({
+      validFrom: Date.parse(dates.validFrom) / 1000,
+      validUntil: Date.parse(dates.validUntil) / 1000,
+    });
+    expect(read({ exp: 1_900_000_000 })).toMatchObject({ validFrom: undefined, validUntil: 1_900_000_000 });
+  });
+
+  it('refuses an nbf or exp that is no NumericDate', () => {
+    expect(() => read({ exp: '2040-01-01T00:00:00Z' })).toThrow(NotAJwtVc);
+    expect(() => read({ nbf: null })).toThrow('nbf is not a NumericDate');
+  });
 });

@@ -87,6 +87,19 @@ const toSeconds = (value: unknown): number | undefined => {
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 };
 
+/**
+ * A JWT's registered date claim (RFC 7519 §2 NumericDate): absent, or a number of seconds; anything else is refused,
+ * since a verifier that skipped it would accept what a JWT library refuses.
+ */
+function numericDate(payload: Record<string, unknown>, name: 'nbf' | 'exp'): number | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new NotAJwtVc(`the JWT's ${name} is not a NumericDate`);
+  return value;
+}
+const later = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+const earlier = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
 const asObject = (value: unknown): Record<string, unknown> =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
@@ -113,8 +126,9 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
       types: payload['type'],
       subjectId: typeof subjectId === 'string' ? subjectId : undefined,
       claims,
-      validFrom: toSeconds(payload['validFrom']),
-      validUntil: toSeconds(payload['validUntil']),
+      // VC-JOSE-COSE §3: nbf/exp bound the securing JWT, validFrom/validUntil the credential: both must hold.
+      validFrom: later(toSeconds(payload['validFrom']), numericDate(payload, 'nbf')),
+      validUntil: earlier(toSeconds(payload['validUntil']), numericDate(payload, 'exp')),
       status: payload['credentialStatus'],
     };
   }

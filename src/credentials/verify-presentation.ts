@@ -101,7 +101,12 @@ function bindingProblem(
     }
   }
   if (typeof iat === 'number' && iat > now + context.clockSkewSeconds) return 'the presentation is issued in the future';
-  if (typeof exp === 'number' && exp + context.clockSkewSeconds <= now) return 'the presentation has expired';
+  // RFC 7519 §4.1.5: not before its nbf, also when an iat dates it.
+  const nbf = payload['nbf'];
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + context.clockSkewSeconds))
+    return 'the presentation is not valid yet (nbf)';
+  if (exp !== undefined && (typeof exp !== 'number' || exp + context.clockSkewSeconds <= now))
+    return 'the presentation has expired';
   return undefined;
 }
 

@@ -594,6 +594,22 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       ]);
     });
 
+    it('refuses a JWT VP before its nbf though an iat dates it, and a credential past its JWT exp or with a date in another form', async () => {
+      const vc = await jwtVc('2.0');
+      expect(failed(await verifyPresentation(await jwtVp([vc], { iat: NOW, nbf: NOW + 600 }), EXPECT, context()))).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the presentation is not valid yet (nbf)' },
+      ]);
+      // vc+jwt: validUntil is an hour away, the securing JWT's exp a minute ago.
+      const lapsed = await jwtVc('2.0', (payload) => (payload['exp'] = NOW - 60));
+      expect(failed(await verifyCredential(lapsed, context()))).toEqual([
+        expect.objectContaining({ check: 'validity', passed: false, reason: expect.stringMatching(/^expired at /) }),
+      ]);
+      const stringDate = await sdJwtVc({ payload: { exp: new Date((NOW + 3600) * 1000).toISOString() } });
+      expect(failed(await verifyCredential(stringDate, context()))).toEqual([
+        { check: 'format', passed: false, reason: "the SD-JWT VC's exp is not a NumericDate" },
+      ]);
+    });
+
     it('takes a KB-JWT audience as a string or in an array (RFC 7519), and refuses any other audience', async () => {
       const sd = await sdJwtVc();
       for (const aud of ['https://rp.example', ['https://rp.example'], ['https://other.example', 'https://rp.example']])

@@ -238,7 +238,12 @@ function readSdJwt(
     const violations = validateCredential(disclosed);
     if (violations.length) return checks.fail('data_model', violationsReason(violations), { violations });
     checks.pass('data_model', 'VCDM 2.0');
-    const read = readJwtVc({ typ: 'vc+jwt' }, Object.fromEntries(Object.entries(disclosed).filter(([k]) => k !== 'cnf')));
+    let read: ReadJwtVc;
+    try {
+      read = readJwtVc({ typ: 'vc+jwt' }, Object.fromEntries(Object.entries(disclosed).filter(([k]) => k !== 'cnf')));
+    } catch (error) {
+      return checks.fail('format', (error as Error).message);
+    }
     return merged(readJose(read, context, untrustedText(issuerIdOf(disclosed['issuer']), Infinity)), {
       format: 'dc+sd-jwt' as const,
       holder,
@@ -251,6 +256,11 @@ function readSdJwt(
   const { vct, iat, nbf, exp, status, cnf: _cnf, iss: _iss, sub: _sub, jti: _jti, aud: _aud, ...rest } = disclosed;
   // draft-ietf-oauth-sd-jwt-vc §3.2.2.1: vct is REQUIRED (a trust anchor's credential has no catalogue type to miss).
   if (typeof vct !== 'string') return checks.fail('format', 'the SD-JWT VC carries no vct');
+  for (const [name, value] of [['iat', iat], ['nbf', nbf], ['exp', exp]] as const) {
+    // RFC 7519 §2 NumericDate: a date in another form would otherwise be skipped (an expiry never reached).
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
+      return checks.fail('format', `the SD-JWT VC's ${name} is not a NumericDate`);
+  }
   return {
     format: 'dc+sd-jwt',
     issuer: untrustedText(jws.payload['iss'], Infinity),
