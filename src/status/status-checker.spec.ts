@@ -77,6 +77,29 @@ describe('status list anchors: a version not older than the newest anchored one 
     ).toMatchObject({ passed: true });
   });
 
+  it('refuses a token status list without iat (REQUIRED) or before its nbf', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const withAnchor = (jwt: string) => deps(jwt, async () => ({ digest: '', latestVersion: 1 }));
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, withAnchor(await list(2, false, { iat: undefined }))),
+    ).toMatchObject({
+      passed: false,
+      state: 'unknown',
+      reason: 'the status list has no iat',
+    });
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, withAnchor(await list(2, false, { nbf: now + 600 }))),
+    ).toMatchObject({
+      passed: false,
+      reason: expect.stringContaining('is not valid yet'),
+    });
+    expect(
+      await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, withAnchor(await list(2, false, { nbf: now - 5 }))),
+    ).toMatchObject({
+      passed: true,
+    });
+  });
+
   it('reports anchored: true when the served version matches its anchor', async () => {
     const v2 = await list(2, false);
     const outcome = await checkCredentialStatus(
@@ -379,6 +402,37 @@ describe('lists from other issuers, read as their specifications write them', ()
     expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(disagreeing))).toMatchObject({
       state: 'unknown',
       reason: 'the status list is not signed by the credential issuer',
+    });
+  });
+
+  it('uses a list credential only inside all its dates, and only a BitstringStatusListCredential of a BitstringStatusList', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+    const check = async (payload: Record<string, unknown>) =>
+      checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(await bitstringList({ payload })));
+    // validUntil passed though exp has not (and the other way round): either ends it.
+    expect(await check({ exp: now + 3600, validUntil: iso(now - 60) })).toMatchObject({
+      reason: expect.stringContaining('has expired'),
+    });
+    expect(await check({ exp: now - 60, validUntil: iso(now + 3600) })).toMatchObject({
+      reason: expect.stringContaining('has expired'),
+    });
+    // Not before its nbf or validFrom (a minute of skew).
+    expect(await check({ nbf: now + 600 })).toMatchObject({ reason: expect.stringContaining('is not valid yet') });
+    expect(await check({ validFrom: iso(now + 600) })).toMatchObject({ reason: expect.stringContaining('is not valid yet') });
+    expect(await check({ validFrom: iso(now + 30), exp: now + 3600 })).toMatchObject({ state: 'revoked' });
+    // Another kind of credential, or another kind of subject, is no status list.
+    expect(await check({ type: ['VerifiableCredential'] })).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list is not a BitstringStatusListCredential of a BitstringStatusList',
+    });
+    expect(
+      await check({
+        credentialSubject: { type: 'Other', statusPurpose: 'revocation', encodedList: encodeBitstring(LIST_SIZE, [7]) },
+      }),
+    ).toMatchObject({
+      state: 'unknown',
+      reason: 'the status list is not a BitstringStatusListCredential of a BitstringStatusList',
     });
   });
 

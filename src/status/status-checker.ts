@@ -159,9 +159,7 @@ async function loadList(
     list = { digest, issuer, kid: keyId, jwk: key.jwk, payload: jws.payload, servedBytes: jwt.length };
     deps.memo?.set(url, list);
   }
-  // Token Status List: an `exp` present MUST be checked; a Bitstring list credential's `validUntil` likewise.
-  const expiry = listExpiry(list.payload);
-  if (expiry !== undefined && expiry <= Date.now()) throw new StatusProblem(`status list ${url} has expired`);
+  checkListDates(url, list.payload);
   const found = await checkAnchor(url, list, local, deps);
   return { list, anchored: found };
 }
@@ -210,8 +208,7 @@ async function loadDataIntegrityList(
     list = { digest, issuer, kid: method, jwk: key.jwk, payload: document, servedBytes: body.length };
     deps.memo?.set(url, list);
   }
-  const expiry = listExpiry(list.payload);
-  if (expiry !== undefined && expiry <= Date.now()) throw new StatusProblem(`status list ${url} has expired`);
+  checkListDates(url, list.payload);
   return { list, anchored: await checkAnchor(url, list, undefined, deps) };
 }
 
@@ -301,6 +298,8 @@ export async function checkCredentialStatus(
       }
       const list = await load(reference.uri, 'statuslist+jwt');
       if (list.payload['sub'] !== reference.uri) throw new StatusProblem('the status list sub does not match its URL');
+      // draft-ietf-oauth-status-list §5.1: iat is REQUIRED (validation: "check for the existence of the required claims").
+      if (typeof list.payload['iat'] !== 'number') throw new StatusProblem('the status list has no iat');
       const encoded = list.payload['status_list'] as { bits: unknown; lst: unknown } | undefined;
       // draft-ietf-oauth-status-list §4.1: bits MUST be 1, 2, 4 or 8; lst is base64url of the compressed bytes.
       if (!encoded || ![1, 2, 4, 8].includes(encoded.bits as number) || typeof encoded.lst !== 'string')
@@ -335,6 +334,13 @@ export async function checkCredentialStatus(
       const payload = list.payload;
       const subject = payload['credentialSubject'] as { statusPurpose?: unknown; encodedList?: unknown } | undefined;
       if (payload['id'] !== url) throw new StatusProblem('the status list credential id does not match its URL');
+      // Bitstring Status List §2.2: a BitstringStatusListCredential whose subject is a BitstringStatusList.
+      const types = payload['type'];
+      if (
+        ![types].flat().includes('BitstringStatusListCredential') ||
+        (subject as { type?: unknown })?.type !== 'BitstringStatusList'
+      )
+        throw new StatusProblem('the status list is not a BitstringStatusListCredential of a BitstringStatusList');
       if (subject?.statusPurpose !== entry['statusPurpose'])
         throw new StatusProblem('the status list purpose does not match the entry');
       const inflated = inflatedList(url, list, deps, () =>
@@ -355,10 +361,33 @@ export async function checkCredentialStatus(
   }
 }
 
-/** When a status list stops being usable (ms): its JWT `exp`, or a Bitstring list credential's `validUntil`. */
-function listExpiry(payload: Record<string, unknown>): number | undefined {
-  if (typeof payload['exp'] === 'number') return payload['exp'] * 1000;
-  const validUntil = payload['validUntil'] ?? (payload['vc'] as Record<string, unknown> | undefined)?.['expirationDate'];
-  const parsed = typeof validUntil === 'string' ? Date.parse(validUntil) : NaN;
+/** Clock skew allowed to a status list's start (ms). */
+const LIST_CLOCK_SKEW_MS = 60_000;
+
+/** A date claim in ms: a JWT NumericDate (seconds) or a VC date-time string; undefined when absent or unreadable. */
+function dateMs(value: unknown, unit: 'seconds' | 'date-time'): number | undefined {
+  if (unit === 'seconds') return typeof value === 'number' && Number.isFinite(value) ? value * 1000 : undefined;
+  const parsed = typeof value === 'string' ? Date.parse(value) : NaN;
   return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+const defined = (values: (number | undefined)[]) => values.filter((value): value is number => value !== undefined);
+
+/**
+ * A list may be used only inside all of its bounds: not at or after its JWT `exp` (Token Status List: an `exp`
+ * present MUST be checked), a list credential's `validUntil` or a 1.1 one's `expirationDate`; not before its `nbf`
+ * (RFC 7519 §4.1.5) or `validFrom`, with a minute of skew.
+ */
+function checkListDates(url: string, payload: Record<string, unknown>): void {
+  const vc = payload['vc'] as Record<string, unknown> | undefined;
+  const ends = defined([
+    dateMs(payload['exp'], 'seconds'),
+    dateMs(payload['validUntil'], 'date-time'),
+    dateMs(vc?.['expirationDate'], 'date-time'),
+  ]);
+  const now = Date.now();
+  if (ends.length && Math.min(...ends) <= now) throw new StatusProblem(`status list ${url} has expired`);
+  const starts = defined([dateMs(payload['nbf'], 'seconds'), dateMs(payload['validFrom'], 'date-time')]);
+  if (starts.length && Math.max(...starts) > now + LIST_CLOCK_SKEW_MS)
+    throw new StatusProblem(`status list ${url} is not valid yet`);
 }
