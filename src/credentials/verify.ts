@@ -256,7 +256,11 @@ function readSdJwt(
   const { vct, iat, nbf, exp, status, cnf: _cnf, iss: _iss, sub: _sub, jti: _jti, aud: _aud, ...rest } = disclosed;
   // draft-ietf-oauth-sd-jwt-vc §3.2.2.1: vct is REQUIRED (a trust anchor's credential has no catalogue type to miss).
   if (typeof vct !== 'string') return checks.fail('format', 'the SD-JWT VC carries no vct');
-  for (const [name, value] of [['iat', iat], ['nbf', nbf], ['exp', exp]] as const) {
+  for (const [name, value] of [
+    ['iat', iat],
+    ['nbf', nbf],
+    ['exp', exp],
+  ] as const) {
     // RFC 7519 §2 NumericDate: a date in another form would otherwise be skipped (an expiry never reached).
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
       return checks.fail('format', `the SD-JWT VC's ${name} is not a NumericDate`);
