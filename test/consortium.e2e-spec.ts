@@ -323,6 +323,42 @@ describe('a consortium of three departments on one chain', () => {
     expect(third.status).toBe(403);
     expect(third.body.code).toBe('data_sharing_not_permitted');
     expect(third.body.violations[0].message).toContain('beyond the data-sharing permission');
+
+    // A permission granted to a client_id every redirect_uri party of B shares would lend one party's grant to all:
+    // it grants none of them (and says why), though it stands on chain.
+    const sharedParty = async (name: string) => {
+      const reply = await b.operator('POST', '/operator/relying-parties', {
+        name,
+        purpose: 'Check identity',
+        allowedClaims: { 'driving-licence': ['family_name', 'given_name'] },
+        clientIdPrefix: 'redirect_uri',
+      });
+      expect(reply.status).toBe(201);
+      return { apiKey: reply.body.apiKey as string, clientId: reply.body.relyingParty.clientId as string };
+    };
+    const [grantee, other] = [await sharedParty('Grantee desk'), await sharedParty('Other desk')];
+    expect(other.clientId).toBe(grantee.clientId);
+    const sharedGrant = await propose(b, {
+      kind: 'GrantPermission',
+      relyingParty: 'did:example:grantee',
+      clientId: grantee.clientId,
+      credentialType: 'driving-licence',
+      claims: ['family_name', 'given_name'],
+      purpose: 'Grantee purpose',
+      expiresAt,
+    });
+    expect((await vote(c, sharedGrant.proposalId)).body.executed).toBe(true);
+    expect(Number((await dataSharing.getFunction('isPermitted')(grantee.clientId, DRIVING, ['given_name']))[0])).toBe(1);
+    await b.app.get(ChainEvents).poll();
+    for (const party of [grantee, other]) {
+      const refusedShared = await b.call('POST', '/rp/requests', {
+        token: party.apiKey,
+        body: { dcql_query: dcql(['family_name', 'given_name']), response_mode: 'direct_post.jwt' },
+      });
+      expect(refusedShared.status).toBe(403);
+      expect(refusedShared.body.code).toBe('data_sharing_not_permitted');
+      expect(refusedShared.body.violations[0].message).toContain('shared by every relying party of its prefix');
+    }
   });
 
   it('withdrawing the agency’s authorisation by vote makes B’s verifier refuse new presentations', async () => {

@@ -4,8 +4,10 @@ import {
   DATA_SHARING_VERIFIER_INFO_FORMAT,
   permissionIdsOf,
   shownPurpose,
+  withoutSharedGrant,
   type PermissionCheck,
 } from './data-sharing.js';
+import { isSharedClientId } from './request.js';
 import type { RequestedCredential } from './dcql.js';
 
 const requested: RequestedCredential[] = [
@@ -57,6 +59,31 @@ describe('consortium data sharing rules (ADR 15)', () => {
         },
         credential_ids: ['licence'],
       },
+    ]);
+  });
+});
+
+describe('a client_id shared by every party of its prefix', () => {
+  it('is redirect_uri and x509_san_dns, not x509_hash or decentralized_identifier', () => {
+    expect(isSharedClientId('redirect_uri:https://chancery.example/oid4vp/response')).toBe(true);
+    expect(isSharedClientId('x509_san_dns:chancery.example')).toBe(true);
+    expect(isSharedClientId('x509_hash:Uvo3HtuIxuhC92rShpgqcT3YXwrqRxWEviRiA0OZszk')).toBe(false);
+    expect(isSharedClientId('decentralized_identifier:did:jwk:eyJrdHkiOiJFQyJ9')).toBe(false);
+  });
+
+  it('gets nothing from a grant (the party is not the grantee alone), but what a permission refuses still binds', () => {
+    const granted = withoutSharedGrant(check('licence', 'Permitted', '7'));
+    expect(granted).toMatchObject({ verdict: 'NoPermission', permissionId: null, purpose: null, sharedClientId: true });
+    expect(permissionIdsOf([granted])).toEqual([]);
+    expect(shownPurpose([granted], 'the party’s own')).toBe('the party’s own');
+    // Enforced: refused, saying why; not enforced: the party's registration is the limit, as without a permission.
+    expect(dataSharingViolations([granted], requested, true)).toEqual([
+      { path: 'dcql_query.credentials.0', message: expect.stringContaining('shared by every relying party of its prefix') },
+    ]);
+    expect(dataSharingViolations([granted], requested, false)).toEqual([]);
+    const narrower = withoutSharedGrant(check('licence', 'ClaimNotPermitted', '7'));
+    expect(dataSharingViolations([narrower], requested, false)).toEqual([
+      { path: 'dcql_query.credentials.0', message: expect.stringContaining('beyond the data-sharing permission') },
     ]);
   });
 });

@@ -9,6 +9,8 @@ export interface PermissionCheck {
   verdict: PermissionVerdict;
   permissionId: string | null;
   purpose: string | null;
+  /** The client_id is shared by every party of its prefix (isSharedClientId): no permission can grant it anything. */
+  sharedClientId?: boolean;
 }
 
 const VERDICT_TEXT: Record<PermissionVerdict, string> = {
@@ -18,6 +20,10 @@ const VERDICT_TEXT: Record<PermissionVerdict, string> = {
   Expired: 'the data-sharing permission has expired',
   ClaimNotPermitted: 'the request asks for claims beyond the data-sharing permission',
 };
+
+const SHARED_CLIENT_ID_TEXT =
+  'this client_id is shared by every relying party of its prefix here, so no data-sharing permission can name this party; ' +
+  'register it with the decentralized_identifier or x509_hash prefix';
 
 /**
  * Which credential queries the consortium's data-sharing registry does not allow. A registered permission
@@ -33,9 +39,19 @@ export function dataSharingViolations(
   for (const check of checks) {
     if (check.verdict === 'Permitted' || (check.verdict === 'NoPermission' && !enforced)) continue;
     const index = requested.findIndex((credential) => credential.queryId === check.queryId);
-    violations.push({ path: `dcql_query.credentials.${index}`, message: `${check.typeId}: ${VERDICT_TEXT[check.verdict]}` });
+    const text = check.sharedClientId && check.verdict === 'NoPermission' ? SHARED_CLIENT_ID_TEXT : VERDICT_TEXT[check.verdict];
+    violations.push({ path: `dcql_query.credentials.${index}`, message: `${check.typeId}: ${text}` });
   }
   return violations;
+}
+
+/**
+ * A registry answer for a shared client_id (isSharedClientId): what it refuses still binds, what it grants does not,
+ * since it would grant every party sharing the id (one party's permission lent to all of them).
+ */
+export function withoutSharedGrant(check: PermissionCheck): PermissionCheck {
+  if (check.verdict !== 'Permitted') return { ...check, sharedClientId: true };
+  return { ...check, verdict: 'NoPermission', permissionId: null, purpose: null, sharedClientId: true };
 }
 
 /** The permissions a request relies on (recorded with its verdict). */

@@ -15,6 +15,7 @@ export {
   RESPONSE_ENCRYPTION,
   VP_FORMATS_SUPPORTED,
   clientIdFor,
+  isSharedClientId,
   usesCertificate,
   requestObjectSigner,
   REQUEST_OBJECT_AUDIENCE,
@@ -56,6 +57,7 @@ export {
 } from './verdict.js';
 export {
   dataSharingViolations,
+  withoutSharedGrant,
   dataSharingVerifierInfo,
   permissionIdsOf,
   shownPurpose,

@@ -74,6 +74,14 @@ export function clientIdFor(
 }
 
 /**
+ * Whether a client_id of ours is the same for every relying party of its prefix: `redirect_uri:<our response uri>`
+ * and `x509_san_dns:<our host>` name this service, not one party (x509_hash and decentralized_identifier name the
+ * party's own certificate or key). A data-sharing permission granted to such an id would cover every party.
+ */
+export const isSharedClientId = (clientId: string): boolean =>
+  clientId.startsWith('redirect_uri:') || clientId.startsWith('x509_san_dns:');
+
+/**
  * The `aud` of our request objects (OID4VP 1.0 §5.8): we know no wallet's metadata before it fetches the request
  * (no request_uri_method=post), so this is static discovery, whose audience is this fixed value. (The library's
  * default, the request_uri, is what a strict wallet refuses.)

@@ -14,6 +14,7 @@ import {
   dataSharingVerifierInfo,
   dataSharingViolations,
   DcqlProblem,
+  isSharedClientId,
   permissionIdsOf,
   shownPurpose,
   type PermissionCheck,
@@ -22,6 +23,7 @@ import {
   requestExpiresAt,
   requestObjectSigner,
   REQUEST_OBJECT_AUDIENCE,
+  withoutSharedGrant,
 } from '../../oid4vp/index.js';
 import { oid4vpEndpoints, type Oid4vpEndpoints } from '../endpoints.js';
 import type { RelyingPartyEntity } from '../relying-parties/relying-party.entity.js';
@@ -57,7 +59,8 @@ export async function permissionChecks(
       const answer = fresh
         ? await permissions.isPermittedOnChain(clientId, typeId, claims)
         : await permissions.isPermitted(clientId, typeId, claims);
-      return { queryId, typeId, ...answer };
+      const check = { queryId, typeId, ...answer };
+      return isSharedClientId(clientId) ? withoutSharedGrant(check) : check;
     }),
   );
 }
