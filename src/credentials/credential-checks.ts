@@ -135,7 +135,9 @@ export async function finishCredential(
     ...(read.dataModel ? { dataModel: read.dataModel } : {}),
     issuer: read.issuer,
     type: type?.id ?? 'VerifiableCredential',
-    ...(read.format === 'dc+sd-jwt' && type ? { vct: type.vct } : {}),
+    // An IETF SD-JWT VC's vct (as its catalogue type names it); a VCDM vc+sd-jwt has none, so a DCQL query's
+    // vct_values (OID4VP 1.0 B.3.5) cannot be met by one.
+    ...(read.format === 'dc+sd-jwt' && read.dataModel === undefined && type ? { vct: type.vct } : {}),
     ...(read.id ? { id: read.id } : {}),
     claims: read.claims,
     ...(validFromIso !== undefined ? { validFrom: validFromIso } : {}),

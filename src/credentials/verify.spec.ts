@@ -476,6 +476,9 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       const result = await verifyCredential(vcdm, recording);
       expect(failed(result)).toEqual([]);
       expect(formats).toEqual(['jwt_vc_json']);
+      // It carries no vct: none is reported for it (a DCQL query's vct_values must not be met by the catalogue's).
+      expect(result.credential?.type).toBe('driving-licence');
+      expect(result.credential).not.toHaveProperty('vct');
     });
 
     it('enforces typ per format: dc+sd-jwt / vc+sd-jwt, vc+jwt without vc or vp claims, JWT with a vc claim, vp+jwt / JWT', async () => {
