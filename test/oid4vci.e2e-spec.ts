@@ -70,6 +70,7 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
     });
     expect(accessTokenResponse.token_type).toBe('DPoP');
+    expect(accessTokenResponse.expires_in).toBe(app.config.oid4vci.accessTokenTtlSeconds);
 
     const { credentialResponse, credential, holderKey } = await requestCredential({
       issuerMetadata,
@@ -139,6 +140,11 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       issuerMetadata,
     });
     expect(accessTokenResponse.token_type).toBe('Bearer');
+    // Not sender-constrained: at most five minutes (OID4VCI 1.0 §13), though the configured life is longer.
+    expect(app.config.oid4vci.accessTokenTtlSeconds).toBeGreaterThan(300);
+    expect(accessTokenResponse.expires_in).toBe(300);
+    const accessPayload = JSON.parse(Buffer.from(accessTokenResponse.access_token.split('.')[1]!, 'base64url').toString());
+    expect(accessPayload.exp - accessPayload.iat).toBe(300);
 
     const proofFor = async (key: Jwk, nonce: string) =>
       (

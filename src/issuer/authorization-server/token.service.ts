@@ -46,6 +46,12 @@ type GrantOf<T extends string> = Omit<ParsedTokenRequest, 'grant'> & {
 type TokenDpop = Parameters<Oauth2AuthorizationServer['createAccessTokenResponse']>[0]['dpop'];
 
 /**
+ * The longest a Bearer (not sender-constrained) access token lives: OID4VCI 1.0 §13 ("Protecting the Access Token")
+ * forbids long-lived ones unless sender-constrained, and counts anything over five minutes as long-lived.
+ */
+export const MAX_BEARER_ACCESS_TOKEN_SECONDS = 300;
+
+/**
  * The token endpoint (RFC 6749 §3.2, OID4VCI 1.0 §6): the pre-authorized code grant with its PIN, the
  * authorization code grant with PKCE, and the refresh_token grant for offers whose issuance can be deferred
  * (ADR 18); tokens are ES256 JWTs, DPoP-bound when the wallet sends DPoP.
@@ -354,7 +360,7 @@ export class TokenService {
       authorizationServer: this.protocol.base,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
       subject: offerId,
-      expiresInSeconds: this.accessTokenTtlSeconds,
+      expiresInSeconds: dpop ? this.accessTokenTtlSeconds : Math.min(this.accessTokenTtlSeconds, MAX_BEARER_ACCESS_TOKEN_SECONDS),
       dpop,
       ...(authorizationDetails ? { additionalAccessTokenPayload: { authorization_details: authorizationDetails } } : {}),
     });
