@@ -381,10 +381,24 @@ describe('joint approval across three departments', () => {
     expect(view.timeline[4]).toMatchObject({ configurationId: CONFIGURATION, txHash: null });
     // The applicant's view needs the read token.
     expect((await a.call('GET', `/approvals/${filed.reference}`, { token: 'wrong' })).status).toBe(404);
+    // Decided: A erased its copy of the citizen's content when it settled, so its peer API has none to serve (404;
+    // a department asking between the chain's outcome and A's settling is refused with 403).
+    const afterwards = (await b.operator('GET', `/operator/approvals/${applicationId}`)).body;
+    expect({ content: afterwards.content, contentError: afterwards.contentError }).toEqual({
+      content: null,
+      contentError: 'the issuing department answered 404',
+    });
+    expect(
+      await count(`SELECT COUNT(*) AS n FROM approval_applications WHERE id = '${filed.reference}' AND content_sealed = ''`),
+    ).toBe(1);
   }, 300_000);
 
   it('a rejection ends another application with its reason; the wallet is denied', async () => {
     const { filed, poll, state } = await applyAndRequest();
+    // Well-formed but not one of B's configured codes (a name in pieces): refused before anything goes on chain.
+    const unlisted = await decide(b, filed.applicationId, { approve: false, reasonCode: 'zhang-wei' });
+    expect(unlisted.status).toBe(400);
+    expect(unlisted.body.violations).toEqual([{ path: 'reasonCode', message: expect.stringContaining('fire-exits-missing') }]);
     // B's rejection waits in its outbox (the chain not reached yet): a contradicting approval meanwhile is refused,
     // not queued behind it to revert later with an audit entry of a decision that never happened.
     const worker = b.app.get(OutboxWorker);
@@ -411,6 +425,13 @@ describe('joint approval across three departments', () => {
     expect(view.reasonCodes).toEqual(['fire-exits-missing']);
     expect(view.timeline.at(-1)).toMatchObject({ step: 'rejected', department: controllers.b, reasonCode: 'fire-exits-missing' });
     expect(clientErrorCode(await poll().catch((error: unknown) => error))).toBe('credential_request_denied');
+    // Nothing will be issued from the citizen's claims: the application's and the offer's copies are erased.
+    expect(
+      await count(
+        `SELECT COUNT(*) AS n FROM approval_applications ap JOIN credential_offers o ON o.id = ap.offer_id WHERE ap.id = '${filed.reference}' ` +
+          "AND ap.content_sealed = '' AND o.claims_sealed IS NULL AND o.offer_sealed IS NULL",
+      ),
+    ).toBe(1);
     // Decisions are closed.
     const late = await decide(c, filed.applicationId, { approve: true });
     expect(late.body).toMatchObject({ code: 'approval_refused', reason: 'ApplicationNotPending' });

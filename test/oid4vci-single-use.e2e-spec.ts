@@ -217,6 +217,29 @@ describe('OpenID4VCI lockouts and single use', () => {
     }
   });
 
+  it('erases a redeemed offer’s claims once no token can reach it: its expiry plus the longest access-token life', async () => {
+    const holder = wallet();
+    const created = await offer({ formats: ['dc+sd-jwt', 'jwt_vc_json'] });
+    const { issuerMetadata, accessTokenResponse } = await redeemed(holder, created.body);
+    // One configuration of two fetched: the offer stays redeemed, its claims kept for the other.
+    const answer = await holder.sendCredentialRequest({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: 'driving-licence.sd_jwt',
+    });
+    expect(answer.response.status).toBe(200);
+    const offers = app.app.get(OfferRepository);
+    const stored = (await offers.byId(created.body.offerId))!;
+    expect(stored.status).toBe('redeemed');
+    expect(stored.claimsSealed).not.toBeNull();
+    const expiry = stored.expiresAt.getTime();
+    // Within an access token's life after the expiry (a token taken just before it still works): kept.
+    await offers.purgeExpiredSealedState(new Date(expiry + 3_599_000));
+    expect((await offers.byId(created.body.offerId))!.claimsSealed).not.toBeNull();
+    await offers.purgeExpiredSealedState(new Date(expiry + 3_601_000));
+    expect(await offers.byId(created.body.offerId)).toMatchObject({ status: 'redeemed', claimsSealed: null, offerSealed: null });
+  });
+
   it('refuses an expired offer', async () => {
     const created = await offer({ expiresInSeconds: 1, txCode: false });
     const { client } = wallet();

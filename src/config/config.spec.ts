@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from './config.js';
+import { DEFAULT_REASON_CODES } from './consortium-config.js';
 
 describe('loadConfig', () => {
   it('defaults to SQLite and an embedded chain', () => {
@@ -25,6 +26,22 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.map((problem) => problem.split(':')[0]);
     expect(problems.sort()).toEqual(['CHAIN_ID', 'DATABASE_URL', 'KMS_MASTER_KEY', 'PORT']);
+  });
+
+  it('takes the reason codes officers may put on chain from APPROVAL_REASON_CODES, each of the on-chain form', () => {
+    expect(loadConfig({}).chain.consortium.reasonCodes).toEqual(DEFAULT_REASON_CODES);
+    expect(loadConfig({ APPROVAL_REASON_CODES: ' fire.exits , fire.exits,no-permit ' }).chain.consortium.reasonCodes).toEqual([
+      'fire.exits',
+      'no-permit',
+    ]);
+    expect(() => loadConfig({ APPROVAL_REASON_CODES: 'ok,ID-1234,Zhang Wei' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^APPROVAL_REASON_CODES: "ID-1234" is no reason code/),
+          expect.stringMatching(/^APPROVAL_REASON_CODES: "Zhang Wei"/),
+        ],
+      }),
+    );
   });
 
   it('refuses a chain id that its 32-bit database columns cannot hold, naming the bound', () => {

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { availableParallelism } from 'node:os';
 import { secretStrengthProblems } from './secret-strength.js';
-import { isChecksummedAddress, parseFounders, parsePeerUrls, type ConsortiumConfig } from './consortium-config.js';
+import {
+  isChecksummedAddress,
+  parseFounders,
+  parsePeerUrls,
+  parseReasonCodes,
+  type ConsortiumConfig,
+} from './consortium-config.js';
 
 export type { ConsortiumConfig } from './consortium-config.js';
 
@@ -13,6 +19,8 @@ export class ConfigError extends Error {
   }
 }
 
+/** The longest OID4VCI access-token life OID4VCI_ACCESS_TOKEN_TTL_SECONDS may set (purges count on it). */
+export const MAX_ACCESS_TOKEN_SECONDS = 3_600;
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -69,6 +77,10 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((value, ctx) => parsePeerUrls(value ?? '', ctx)),
+  APPROVAL_REASON_CODES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => parseReasonCodes(value ?? '', ctx)),
   DATA_SHARING_ENFORCED: bool.optional(),
   VCT_BASE_URL: z.url().optional(),
   CHAIN_AUDIT_ANCHOR_ADDRESS: address.optional(),
@@ -167,7 +179,7 @@ const envSchema = z.object({
     .pipe(z.array(z.url())),
   OID4VCI_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
   // Token lifetimes (ADR 18): access tokens, refresh tokens of deferred offers, re-delivery of deferred credentials.
-  OID4VCI_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(600),
+  OID4VCI_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(MAX_ACCESS_TOKEN_SECONDS).default(600),
   OID4VCI_REFRESH_TOKEN_MAX_SECONDS: z.coerce
     .number()
     .int()
@@ -404,6 +416,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         threshold: e.CONSORTIUM_THRESHOLD ?? Math.floor((e.CONSORTIUM_FOUNDERS.length + 1) / 2) + 1,
         dataSharingEnforced: e.DATA_SHARING_ENFORCED ?? e.NODE_ENV === 'production',
         peerUrls: e.CONSORTIUM_PEER_URLS,
+        reasonCodes: e.APPROVAL_REASON_CODES,
       },
       embeddedPort: e.CHAIN_EMBEDDED_PORT,
       embeddedRestartMs: e.CHAIN_EMBEDDED_RESTART_MS,

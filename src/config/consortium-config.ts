@@ -29,6 +29,46 @@ export interface ConsortiumConfig {
    * fetches an application's content from the issuing department (joint approval, issue 16).
    */
   peerUrls: Record<string, string>;
+  /**
+   * The reason codes this department's officers may put on chain with a decision (APPROVAL_REASON_CODES): a list the
+   * operator sets, so that no officer can type an ID number or a name into a permanent public record.
+   */
+  reasonCodes: string[];
+}
+
+/**
+ * A reason code as the JointApproval contract takes it (lowercase ASCII, digits, dot, dash, underscore; at most 31)
+ * with no run of four digits: the form every configured code must have.
+ */
+export const REASON_CODE_PATTERN = /^(?!.*[0-9]{4})[a-z0-9][a-z0-9._-]{0,30}$/;
+
+/** APPROVAL_REASON_CODES unset: generic reasons a licensing department gives. */
+export const DEFAULT_REASON_CODES = [
+  'incomplete-application',
+  'documents-missing',
+  'requirements-not-met',
+  'inspection-failed',
+  'fire-exits-missing',
+  'fire-safety-not-met',
+  'environmental-impact',
+  'zoning-not-permitted',
+  'duplicate-application',
+  'withdrawn-by-applicant',
+];
+
+/** Reason codes separated by commas, each of REASON_CODE_PATTERN's form; unset or empty: the defaults. */
+export function parseReasonCodes(value: string, ctx: z.RefinementCtx): string[] {
+  const codes = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const code of codes)
+    if (!REASON_CODE_PATTERN.test(code))
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${code.slice(0, 40)}" is no reason code (lowercase letters, digits (at most three in a row), . _ -; at most 31)`,
+      });
+  return codes.length ? [...new Set(codes)] : DEFAULT_REASON_CODES;
 }
 
 /** Peer departments, `0xController=https://base-url` separated by commas. */

@@ -1,9 +1,9 @@
+import { REASON_CODE_PATTERN } from '../../config/index.js';
 import { randomBytes } from 'node:crypto';
 import { concat, encodeBytes32String, keccak256, Wallet, ZeroAddress } from 'ethers';
 import {
   applicationIdOf,
   contentMatchesApplication,
-  REASON_CODE_PATTERN,
   contentBytes,
   offerApprovalOf,
   outcomeOfStep,

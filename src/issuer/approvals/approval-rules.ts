@@ -83,12 +83,6 @@ export function outcomeOfStep(step: Pick<ChainStep, 'step'>): Exclude<Applicatio
 export const offerApprovalOf = (state: ApplicationState): 'pending' | 'approved' | 'rejected' =>
   state === 'pending' ? 'pending' : state === 'approved' ? 'approved' : 'rejected';
 
-/**
- * A reason code as the contract takes it (lowercase ASCII, digits, dot, dash, underscore; at most 31) and with no run
- * of four digits or more: it goes on chain, where an ID, phone or case number must never be (no personal data).
- */
-export const REASON_CODE_PATTERN = /^(?!.*[0-9]{4})[a-z0-9][a-z0-9._-]{0,30}$/;
-
 export interface PolicyFit {
   issuingDepartment: string;
   issuingAgency: string;

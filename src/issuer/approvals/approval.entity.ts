@@ -1,6 +1,12 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { jsonColumn } from '../../persistence/index.js';
 
+/**
+ * `content_sealed` of a decided application: its content erased (the column stays NOT NULL, so the mark is the empty
+ * string, which no sealed value is).
+ */
+export const ERASED_CONTENT = '';
+
 /** pending (submitted, decisions open) → approved | rejected | expired, as the JointApproval contract says. */
 export type ApplicationState = 'pending' | 'approved' | 'rejected' | 'expired';
 export const APPLICATION_STATES = ['pending', 'approved', 'rejected', 'expired'] as const;

@@ -6,6 +6,7 @@ import {
   ApprovalApplicationEntity,
   ApprovalStepEntity,
   ApprovalWalletRequestEntity,
+  ERASED_CONTENT,
   type ApplicationState,
 } from './approval.entity.js';
 
@@ -39,11 +40,15 @@ export class ApprovalRepository {
     );
   }
 
-  /** pending → a final state, once: the caller that gets true does what follows (offer, audit) in the same transaction. */
+  /**
+   * pending → a final state, once: the caller that gets true does what follows (offer, audit) in the same transaction.
+   * The application's content (the citizen's claims, kept for the departments to decide on) is erased with it: the
+   * decision is made, and the offer keeps what issuance needs.
+   */
   async settle(tx: Tx, id: string, state: Exclude<ApplicationState, 'pending'>, reasonCodes: string[]): Promise<boolean> {
     const result = await tx
       .getRepository(ApprovalApplicationEntity)
-      .update({ id, state: 'pending' }, { state, reasonCodes, updatedAt: new Date() });
+      .update({ id, state: 'pending' }, { state, reasonCodes, contentSealed: ERASED_CONTENT, updatedAt: new Date() });
     return result.affected === 1;
   }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ethereumAddressSchema } from '../../common/index.js';
 import { CREDENTIAL_FORMATS } from '../../credentials/index.js';
 import { APPLICATION_STATES, STEP_KINDS } from './approval.entity.js';
-import { REASON_CODE_PATTERN } from './approval-rules.js';
+import { REASON_CODE_PATTERN } from '../../config/index.js';
 
 /** Request and response bodies of the joint-approval routes (issue 16, ADR 17). */
 

@@ -20,7 +20,7 @@ import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js
 import type { Agency } from '../agencies/agency.repository.js';
 import { OfferRepository } from '../offers/offer.repository.js';
 import { OfferService, type PreparedOffer } from '../offers/offer.service.js';
-import type { ApprovalApplicationEntity, ApprovalStepEntity } from './approval.entity.js';
+import { ERASED_CONTENT, type ApprovalApplicationEntity, type ApprovalStepEntity } from './approval.entity.js';
 import { ApprovalRepository } from './approval.repository.js';
 import {
   applicationIdOf,
@@ -261,15 +261,16 @@ export class ApprovalService implements OnApplicationBootstrap {
   }
 
   /**
-   * The sealed content of an application by its chain id, or undefined when it is not ours. `mayOpen` runs before
-   * anything is decrypted (the peer API's check of its caller): when it throws, nothing is opened for that caller.
+   * The sealed content of an application by its chain id, or undefined when it is not ours or was erased at its
+   * decision. `mayOpen` runs before anything is decrypted (the peer API's check of its caller): when it throws,
+   * nothing is opened for that caller.
    */
   async content(
     applicationId: string,
     mayOpen?: (filed: ApprovalApplicationEntity) => Promise<void>,
   ): Promise<SealedApplication | undefined> {
     const found = await this.repository.byApplicationId(applicationId);
-    if (!found) return undefined;
+    if (!found || found.contentSealed === ERASED_CONTENT) return undefined;
     await mayOpen?.(found);
     return this.keys.openJson<SealedApplication>(found.contentSealed, sealContext(found.id));
   }

@@ -9,7 +9,15 @@ import {
   revertReason,
   type PolicyRecord,
 } from '../../chain/index.js';
-import { bearerCredentials, jsonBoundsProblem, notFound, parseOrThrow, ProblemError, readCapped } from '../../common/index.js';
+import {
+  badRequest,
+  bearerCredentials,
+  jsonBoundsProblem,
+  notFound,
+  parseOrThrow,
+  ProblemError,
+  readCapped,
+} from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
@@ -194,6 +202,12 @@ export class DepartmentApprovals {
   /** This department's decision: refused up front when the contract would refuse it, else sent and waited for. */
   async decide(applicationId: string, body: unknown) {
     const input = parseOrThrow(decisionSchema, body);
+    // Only codes the operator configured go on chain: a well-formed code can still spell a name or an ID in pieces.
+    const allowed = this.config.chain.consortium.reasonCodes;
+    if (input.reasonCode !== undefined && !allowed.includes(input.reasonCode))
+      throw badRequest("The reason code is not one of this department's (APPROVAL_REASON_CODES)", [
+        { path: 'reasonCode', message: `one of: ${allowed.join(', ')}` },
+      ]);
     const reasonCode = input.reasonCode ?? '';
     const refusal = await this.chain.decisionRefusal(applicationId, input.approve, reasonCode);
     if (refusal) throw refused(refusal);
@@ -277,7 +291,7 @@ export class DepartmentApprovals {
     const me = await this.chain.controllerAddress();
     if (getAddress(issuingDepartment) === me) {
       const own = await this.approvals.content(applicationId);
-      if (!own) throw new ContentUnavailable('not in our database');
+      if (!own) throw new ContentUnavailable('not in our database, or erased at its decision');
       return own.content;
     }
     const base = this.config.chain.consortium.peerUrls[issuingDepartment.toLowerCase()];
@@ -336,6 +350,14 @@ export class DepartmentApprovals {
       // its departments are not ours to serve.
       if (!application || application.policyId.toString() !== filed.policyId)
         throw notFound(`No application ${applicationId} here`);
+      // The content is for deciding: once the chain has an outcome, no department reads it any more.
+      if (application.outcome !== 'Pending')
+        throw new ProblemError(
+          403,
+          'forbidden',
+          'Forbidden',
+          `The application is decided (${application.outcome}); its content is no longer served`,
+        );
       policy = await this.chain.policy(application.policyId);
       if (!policy) throw notFound(`No application ${applicationId} here`);
       if (!policy.terms.departments.includes(signer))

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IsNull, MoreThan } from 'typeorm';
+import { MAX_ACCESS_TOKEN_SECONDS } from '../../config/index.js';
 import { Database, type Tx } from '../../persistence/index.js';
 import type { CodeAttempt } from '../../oid4vci/index.js';
 import { CredentialOfferEntity } from './offer.entity.js';
@@ -156,13 +157,25 @@ export class OfferRepository {
     return result.affected === 1;
   }
 
-  /** pending → approved | rejected, in the caller's transaction: a joint-approval outcome from the chain (issue 16). */
+  /**
+   * pending → approved | rejected, in the caller's transaction: a joint-approval outcome from the chain (issue 16).
+   * A rejected application's claims are erased with it: nothing will ever be issued from them.
+   */
   async settleApproval(tx: Tx, offerId: string, approval: 'approved' | 'rejected'): Promise<boolean> {
-    const result = await tx.getRepository(CredentialOfferEntity).update({ id: offerId, approval: 'pending' }, { approval });
+    const result = await tx
+      .getRepository(CredentialOfferEntity)
+      .update(
+        { id: offerId, approval: 'pending' },
+        approval === 'rejected' ? { approval, claimsSealed: null, offerSealed: null } : { approval },
+      );
     return result.affected === 1;
   }
 
-  /** The sealed claims and offer objects of offers that expired (or were locked) before being redeemed. */
+  /**
+   * The sealed claims and offer objects of offers that expired (or were locked) before being redeemed, and of
+   * redeemed offers no token can reach any more (a wallet that never fetched every credential, an approval that
+   * never came): tokens end with the offer (refresh families) or at most an access token's life after it.
+   */
   async purgeExpiredSealedState(now: Date): Promise<void> {
     await this.db.use(undefined, (m) =>
       m
@@ -171,8 +184,9 @@ export class OfferRepository {
         .update()
         .set({ claimsSealed: null, offerSealed: null })
         .where(
-          "expires_at < :now AND status IN ('offered', 'locked') AND (claims_sealed IS NOT NULL OR offer_sealed IS NOT NULL)",
-          { now },
+          "((expires_at < :now AND status IN ('offered', 'locked')) OR (expires_at < :unreachable AND status = 'redeemed'))" +
+            ' AND (claims_sealed IS NOT NULL OR offer_sealed IS NOT NULL)',
+          { now, unreachable: new Date(now.getTime() - MAX_ACCESS_TOKEN_SECONDS * 1000) },
         )
         .execute(),
     );
