@@ -28,6 +28,7 @@ import { AuthorisationNotify1767600000000 } from './1767600000000-AuthorisationN
 import { RsaIdTokens1767700000000 } from './1767700000000-RsaIdTokens.js';
 import { OutboxChainNumbers64Bit1767800000000 } from './1767800000000-OutboxChainNumbers64Bit.js';
 import { ApplicationApplicant1767900000000 } from './1767900000000-ApplicationApplicant.js';
+import { ForgetHolderThumbprints1768000000000 } from './1768000000000-ForgetHolderThumbprints.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -61,4 +62,5 @@ export const migrations = [
   RsaIdTokens1767700000000,
   OutboxChainNumbers64Bit1767800000000,
   ApplicationApplicant1767900000000,
+  ForgetHolderThumbprints1768000000000,
 ];

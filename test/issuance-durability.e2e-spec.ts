@@ -93,7 +93,7 @@ describe('idempotent issuance', () => {
     await app.app.get(IdempotencyRepository).insert({
       scope: `agency:${agency.id}`,
       key,
-      requestHash: app.app.get(IdempotencyService).fingerprint('POST', '/credentials/issue', body),
+      requestHash: await app.app.get(IdempotencyService).fingerprint('POST', '/credentials/issue', body),
       state: 'in_flight',
       statusCode: null,
       sealedResponse: null,

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/index.js';
-import type { KeyService } from '../keys/index.js';
+import type { HmacKeys, KeyService } from '../keys/index.js';
 import type { Database, IdempotencyRepository } from '../persistence/index.js';
 import { IdempotencyService } from './idempotency.js';
 
@@ -21,7 +21,7 @@ describe('IdempotencyService replay', () => {
     let durable!: () => void;
     const db = { durable: () => new Promise<void>((resolve) => (durable = resolve)) } as unknown as Database;
     const config = { idempotency: { inFlightSeconds: 30, ttlSeconds: 3600 } } as unknown as AppConfig;
-    const service = new IdempotencyService(repository, keys, db, config);
+    const service = new IdempotencyService(repository, keys, {} as HmacKeys, db, config);
 
     let answered: unknown;
     const begun = service.begin(stored.scope, stored.key, stored.requestHash).then((result) => (answered = result));

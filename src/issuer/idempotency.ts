@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BackgroundJob, badRequest, ProblemError } from '../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { KeyService } from '../keys/index.js';
+import { HmacKeys, KeyService } from '../keys/index.js';
 import { Database, IdempotencyRepository, type Tx } from '../persistence/index.js';
 import type { Agency } from './agencies/agency.repository.js';
 
@@ -51,6 +50,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly repository: IdempotencyRepository,
     private readonly keys: KeyService,
+    private readonly macs: HmacKeys,
     private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -66,10 +66,13 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     clearInterval(this.timer);
   }
 
-  fingerprint(method: string, route: string, body: unknown): string {
-    return createHash('sha256')
-      .update(`${method} ${route}\n${canonicalJson(body ?? null)}`)
-      .digest('hex');
+  /**
+   * What a key's request is compared by. Keyed (HMAC under a deployment secret), not a plain hash: the body holds a
+   * citizen's claims, and a plain digest kept for a day would let anyone reading the database confirm a guess of them.
+   */
+  async fingerprint(method: string, route: string, body: unknown): Promise<string> {
+    const mac = await this.macs.hmacSha256('idempotency-request', `${method} ${route}\n${canonicalJson(body ?? null)}`);
+    return mac.toString('hex');
   }
 
   async begin(scope: string, key: string, requestHash: string): Promise<Begin> {
@@ -158,11 +161,10 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     const key = header;
     // The route and the values of its path parameters: one key sent to /credentials/A/status and then to
     // /credentials/B/status is two requests (the template alone replayed A's answer for B, which stayed unrevoked).
-    // A route without parameters keeps the fingerprint it always had (records stored before stay comparable).
     const params = (request.params ?? {}) as Record<string, unknown>;
     const route = request.routeOptions.url ?? request.url;
     const target = Object.keys(params).length > 0 ? `${route} ${JSON.stringify(params)}` : route;
-    const hash = this.fingerprint(request.method, target, request.body);
+    const hash = await this.fingerprint(request.method, target, request.body);
     const begun = await this.begin(scope, key, hash);
     if ('replay' in begun) {
       void reply.header('idempotent-replayed', 'true');

@@ -51,7 +51,7 @@ export class IssuedCredentialEntity {
   @Column({ type: 'varchar', length: 64 })
   digest!: string;
 
-  /** RFC 7638 thumbprint of the holder key the credential is bound to, if any. */
+  /** Always null since migration 1768000000000 (it was the holder key's RFC 7638 thumbprint, read by nothing). */
   @Column({ name: 'holder_thumbprint', type: 'varchar', length: 64, nullable: true })
   holderThumbprint!: string | null;
 

@@ -288,7 +288,8 @@ export class IssuanceService {
           format: options.format,
           dataModel,
           digest: hash('sha256', credential, 'hex'),
-          holderThumbprint: options.holderJwk ? jwkThumbprint(options.holderJwk) : null,
+          // Not recorded (migration 1768000000000): a stable identifier of the citizen's wallet key that nothing reads.
+          holderThumbprint: null,
           validFrom,
           validUntil,
           issuedAt: new Date(now),
