@@ -504,7 +504,7 @@ describe('issuing and verifying e-licence credentials', () => {
       {
         check: 'holder_binding',
         passed: false,
-        reason: expect.stringMatching(/^the credential is bound to did:jwk:.+, not to the presenter$/),
+        reason: 'the credential is bound to another holder than the presenter',
       },
     ]);
     // VC-API leaves "the subject is the presenter" to the caller for a credential bound to no key (OID4VP does not).

@@ -66,7 +66,8 @@ export async function holderKey(
       : { value: undefined };
   if ('unavailable' in outcome) return { problem: outcome.unavailable };
   const document = outcome.value;
-  if (!document) return { problem: `the holder ${holder.slice(0, 200)} could not be resolved` };
+  // Reasons reach relying parties, also for presentations they do not get: no holder identifier in them.
+  if (!document) return { problem: 'the holder DID could not be resolved' };
   const methodId =
     typeof kid === 'string' ? (kid.startsWith('#') ? `${holder}${kid}` : kid) : document.verificationMethod?.[0]?.id;
   if (typeof kid === 'string' && methodId!.split('#')[0] !== holder)
@@ -126,7 +127,11 @@ export function bindToPresenter(
         : {
             check: 'holder_binding',
             passed: false,
-            reason: `the credential is bound to ${subject ?? 'nobody'}, not to the presenter`,
+            // No DID in the reason: it reaches the relying party even for a presentation discarded from its verdict.
+            reason:
+              subject === undefined
+                ? 'the credential is bound to nobody, not to the presenter'
+                : 'the credential is bound to another holder than the presenter',
           };
   result.checks.push(check);
   return merged(result, { verified: result.checks.every((c) => c.passed) });

@@ -269,7 +269,8 @@ export class VerifierService {
         );
         return document;
       } catch (error) {
-        this.logger.warn(`did:web ${did.slice(0, 100)}: ${(error as Error).message?.split('\n')[0]}`);
+        // The method only: a holder's did:web may name a person's own domain.
+        this.logger.warn(`did:web resolution failed: ${(error as Error).message?.split('\n')[0]}`);
         throw new VerifierDependencyUnavailable('did_unavailable');
       }
     }
