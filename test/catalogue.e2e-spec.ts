@@ -408,6 +408,10 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
       proof: { cryptosuite: 'ecdsa-rdfc-2019' },
     });
     expect(asJsonLd.headers.get('etag')).not.toBe(asJwt.headers.get('etag'));
+    // VCDM 2.0's registered type, the same bytes.
+    const asVc = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
+    expect(asVc.headers.get('content-type')).toMatch(/^application\/vc(;|$)/);
+    expect(asVc.headers.get('etag')).toBe(asJsonLd.headers.get('etag'));
     const again = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
     expect(again.body).toEqual(asJsonLd.body);
     // A JSON-LD document loader's Accept (the W3C status list suite's) gets it too.

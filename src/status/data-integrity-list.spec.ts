@@ -1,4 +1,4 @@
-import { wantsDataIntegrity } from './data-integrity-list.js';
+import { dataIntegrityMediaType, wantsDataIntegrity } from './data-integrity-list.js';
 
 describe('status list content negotiation', () => {
   it('serves the Data Integrity form only when Accept asks for application/vc+ld+json or application/vc', () => {
@@ -21,5 +21,13 @@ describe('status list content negotiation', () => {
     expect(wantsDataIntegrity('application/json;q=0')).toBe(false);
     expect(wantsDataIntegrity('application/json;q=abc')).toBe(false);
     expect(wantsDataIntegrity('text/html,application/xhtml+xml,*/*;q=0.8')).toBe(false);
+  });
+
+  it('answers application/vc, the registered type, unless only application/vc+ld+json was asked for', () => {
+    expect(dataIntegrityMediaType('application/vc')).toBe('application/vc');
+    expect(dataIntegrityMediaType('application/ld+json')).toBe('application/vc');
+    expect(dataIntegrityMediaType('application/vc+ld+json, application/vc;q=0.5')).toBe('application/vc');
+    expect(dataIntegrityMediaType('application/vc+ld+json')).toBe('application/vc+ld+json');
+    expect(dataIntegrityMediaType('application/vc+ld+json, application/vc;q=0')).toBe('application/vc+ld+json');
   });
 });

@@ -26,6 +26,15 @@ export function wantsDataIntegrity(accept: string | undefined): boolean {
   return best(DATA_INTEGRITY_MEDIA_TYPES) > 0 || best(JSON_MEDIA_TYPES) > best(JWT_MEDIA_TYPES);
 }
 
+/**
+ * The content type of the Data Integrity form: `application/vc`, VCDM 2.0's registered type (IANA, 2024), unless the
+ * client asked only for `application/vc+ld+json`, the type it replaced, which such a client is then sent.
+ */
+export function dataIntegrityMediaType(accept: string | undefined): 'application/vc' | 'application/vc+ld+json' {
+  const asked = (type: string) => ranges(accept ?? '').some((range) => range.type === type && range.q > 0);
+  return asked('application/vc+ld+json') && !asked('application/vc') ? 'application/vc+ld+json' : 'application/vc';
+}
+
 function ranges(accept: string): { type: string; q: number }[] {
   return accept.split(',').map((range) => {
     const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());

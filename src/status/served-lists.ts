@@ -102,7 +102,7 @@ export class ServedLists {
       secure: async () => {
         if (!dataIntegrity) return jwt;
         const body = JSON.stringify(await this.dataIntegrity.secured(list, publication));
-        return { body, etag: entityTagOf(body), mediaType: 'application/vc+ld+json', lastModified: publication.createdAt };
+        return { body, etag: entityTagOf(body), mediaType: 'application/vc', lastModified: publication.createdAt };
       },
     };
   }

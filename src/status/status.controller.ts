@@ -7,7 +7,7 @@ import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { HISTORY_MAX_PAGE, HISTORY_PAGE, StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
-import { wantsDataIntegrity } from './data-integrity-list.js';
+import { dataIntegrityMediaType, wantsDataIntegrity } from './data-integrity-list.js';
 import { ServedLists } from './served-lists.js';
 
 @ApiTags('status lists')
@@ -45,7 +45,8 @@ export class StatusController {
       .header('cache-control', `public, max-age=${this.config.status.maxAgeSeconds}`)
       .header('last-modified', lastModified.toUTCString());
     if (ifNoneMatchHits(ifNoneMatch, etag)) return reply.status(304).send();
-    return reply.status(200).header('content-type', mediaType).send(body);
+    const type = mediaType === 'application/vc' ? dataIntegrityMediaType(accept) : mediaType;
+    return reply.status(200).header('content-type', type).send(body);
   }
 
   @Get(':listId/:purpose/history')
