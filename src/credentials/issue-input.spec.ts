@@ -356,14 +356,14 @@ describe('buildCredentialDocument and vcJwtPayload', () => {
     expect(sharesHiddenClass((i) => vcJwtPayload(buildCredentialDocument(document(i), fill)))).toBe(true);
   });
 
-  it('mirrors issuer, id, validity and subject in registered JWT claims', () => {
+  it('mirrors issuer, id, expiry and subject in registered JWT claims, and no nbf (VC-JOSE-COSE: NOT RECOMMENDED)', () => {
     const payload = vcJwtPayload(buildCredentialDocument({ ...VALID, issuer: { id: AGENCY } }, fill));
     expect(payload).toMatchObject({
       iss: AGENCY,
       jti: VALID.id,
-      nbf: Date.parse(VALID.validFrom) / 1000,
       exp: Date.parse('2027-01-01T00:00:00Z') / 1000,
       sub: 'https://example.edu/students/1',
     });
+    expect(payload).not.toHaveProperty('nbf');
   });
 });

@@ -247,18 +247,20 @@ export function buildCredentialDocument(
 
 /**
  * The JWT registered claims that stand for a document's issuer, id, validity and single subject (RFC 7519 §4.1, VCDM
- * 1.1 §6.3.1), so that plain JWT libraries check issuer and expiry too.
+ * 1.1 §6.3.1), so that plain JWT libraries check issuer and expiry too. No `nbf` for a VCDM 2.0 document: VC-JOSE-COSE
+ * calls it NOT RECOMMENDED (validFrom says when the credential starts; a JWT library would refuse the token before).
  */
 function registeredClaims(document: Json): Json {
   const issuer = document['issuer'];
   const subject = Array.isArray(document['credentialSubject']) ? undefined : (document['credentialSubject'] as Json);
-  const { from, until } = VALIDITY_MEMBERS[dataModelOf(document)];
+  const model = dataModelOf(document);
+  const { from, until } = VALIDITY_MEMBERS[model];
   const seconds = (value: unknown) => (typeof value === 'string' ? Math.floor(Date.parse(value) / 1000) : undefined);
   return {
     iss: isObject(issuer) ? issuer['id'] : issuer,
     jti: document['id'],
     iat: Math.floor(Date.now() / 1000),
-    ...(seconds(document[from]) !== undefined ? { nbf: seconds(document[from]) } : {}),
+    ...(model !== '2.0' && seconds(document[from]) !== undefined ? { nbf: seconds(document[from]) } : {}),
     ...(seconds(document[until]) !== undefined ? { exp: seconds(document[until]) } : {}),
     ...(typeof subject?.['id'] === 'string' ? { sub: subject['id'] } : {}),
   };
