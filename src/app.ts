@@ -10,7 +10,6 @@ import {
   installHttpPlatform,
   isDatabaseConnectivityError,
   serveOpenApiJson,
-  startProcessMetrics,
   untilReachable,
   worthLogging,
 } from './common/index.js';
@@ -66,7 +65,6 @@ export function stopOnSignals(running: Pick<RunningApp, 'close'>, exit: (code: n
 export async function startApp(config: AppConfig): Promise<RunningApp> {
   // Process-wide protocol-library setting, once, before anything builds an issuer or a verifier.
   allowHttpOutsideProduction(publicBaseUrl(config), config.env);
-  startProcessMetrics();
   const embeddedChain = config.chain.rpcUrl
     ? undefined
     : await EmbeddedChainNode.prepare({ chainId: config.chain.chainId, port: config.chain.embeddedPort });

@@ -170,8 +170,10 @@ describe('agencies and their DIDs', () => {
     ).toBeGreaterThan(0);
     expect(sampleSum(after, 'chancery_chain_head_block')).toBeGreaterThan(0);
     expect(sampleSum(after, 'chancery_chain_last_poll_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
-    expect(sampleSum(after, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
-    expect(sampleSum(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(sampleSum(after, 'nodejs_eventloop_utilization')).toBeGreaterThan(0);
+    expect(sampleSum(after, 'process_cpu_seconds_total', { mode: 'user' })).toBeGreaterThan(0);
+    expect(sampleSum(after, 'nodejs_heap_bytes', { kind: 'used' })).toBeGreaterThan(0);
+    expect(sampleSum(after, 'process_uptime_seconds')).toBeGreaterThanOrEqual(0);
 
     const docs = await app.call('GET', '/docs/openapi.json');
     expect(docs.status).toBe(200);

@@ -84,7 +84,6 @@ export {
   chainHeadBlock,
   chainLastPoll,
   webhookDeliveries,
-  startProcessMetrics,
   serveClusterMetrics,
   clusterMetricsText,
 } from './metrics.js';

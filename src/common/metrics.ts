@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { performance } from 'node:perf_hooks';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { unavailable } from './errors.js';
 
 /**
  * The process's Prometheus instruments (prom-client). One registry per process, not per Nest application:
@@ -60,23 +62,88 @@ export const webhookDeliveries = new Counter({
   registers: [metricsRegistry],
 });
 
-let defaultMetricsStarted = false;
-/** Node's process metrics (CPU, memory, event-loop delay, GC), once per process: they start timers and observers. */
-export function startProcessMetrics(): void {
-  if (defaultMetricsStarted) return;
-  defaultMetricsStarted = true;
-  collectDefaultMetrics({ register: metricsRegistry });
-  if (cluster.isWorker) {
-    // Constructing one installs prom-client's answer to the primary's requests for this worker's figures.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metricsRegistry]);
-  }
+export const processUptime = new Gauge({
+  name: 'process_uptime_seconds',
+  help: 'Seconds since the process started (in cluster mode: the youngest worker).',
+  aggregator: 'min',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(Math.round(process.uptime()));
+  },
+});
+
+if (cluster.isWorker) {
+  // A worker answers the primary's requests for its figures from its first moment (constructing an AggregatorRegistry
+  // installs prom-client's listener): one still starting must not hold up every other worker's scrape.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metricsRegistry]);
 }
+
+/**
+ * Node's process figures, read when scraped: CPU seconds, memory, heap, the event loop's utilisation since the process
+ * started. prom-client's default metrics were measured to cost the HTTP rows 50–100 µs of CPU per request (their GC
+ * observer and event-loop monitor run all the time); these cost nothing between scrapes.
+ */
+const processStarted = Date.now() / 1000 - process.uptime();
+let cpuCounted = { user: 0, system: 0 };
+const cpuSeconds = new Counter({
+  name: 'process_cpu_seconds_total',
+  help: 'CPU time spent by the process, user and system, in seconds.',
+  labelNames: ['mode'] as const,
+  registers: [metricsRegistry],
+  collect() {
+    const now = process.cpuUsage();
+    cpuSeconds.inc({ mode: 'user' }, Math.max(0, now.user - cpuCounted.user) / 1e6);
+    cpuSeconds.inc({ mode: 'system' }, Math.max(0, now.system - cpuCounted.system) / 1e6);
+    cpuCounted = now;
+  },
+});
+new Gauge({
+  name: 'process_start_time_seconds',
+  help: 'Start time of the process since the Unix epoch, in seconds.',
+  aggregator: 'min',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(Math.round(processStarted));
+  },
+});
+new Gauge({
+  name: 'process_resident_memory_bytes',
+  help: 'Resident memory size in bytes.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(process.memoryUsage.rss());
+  },
+});
+const heap = new Gauge({
+  name: 'nodejs_heap_bytes',
+  help: "V8's heap: used and total bytes, and memory held outside it (Buffers and other external memory).",
+  labelNames: ['kind'] as const,
+  registers: [metricsRegistry],
+  collect() {
+    const memory = process.memoryUsage();
+    heap.set({ kind: 'used' }, memory.heapUsed);
+    heap.set({ kind: 'total' }, memory.heapTotal);
+    heap.set({ kind: 'external' }, memory.external);
+  },
+});
+new Gauge({
+  name: 'nodejs_eventloop_utilization',
+  help: 'Share of the time since the process started that the event loop was busy (0 to 1; in a cluster, the mean).',
+  aggregator: 'average',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(performance.eventLoopUtilization().utilization);
+  },
+});
 
 const ASK = 'chancery:metrics-request';
 const ANSWER = 'chancery:metrics-answer';
-/** How long a worker waits for the primary's sum before answering its own figures. */
-const CLUSTER_ANSWER_MS = 3_000;
+/**
+ * How long a worker waits for the primary's sum: longer than prom-client's own 5 s for gathering the workers' figures,
+ * so that its failure, not our impatience, decides.
+ */
+const CLUSTER_ANSWER_MS = 7_000;
 
 interface MetricsMessage {
   type?: unknown;
@@ -86,39 +153,51 @@ interface MetricsMessage {
 
 /**
  * In the cluster primary: answers a worker's request for the metrics of every worker (prom-client asks each
- * worker for its registry and sums counters and histograms; gauges follow their `aggregator`).
+ * worker for its registry and sums counters and histograms; gauges follow their `aggregator`). No text when they
+ * could not all be gathered.
  */
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, message: MetricsMessage) => {
     if (message?.type !== ASK) return;
-    aggregator
-      .clusterMetrics()
-      .then((text) => worker.send({ type: ANSWER, id: message.id, text }))
-      .catch(() => worker.send({ type: ANSWER, id: message.id }));
+    // The asking worker may have died meanwhile: a send to it would be an 'error' event no one listens to, which
+    // would end the primary and every worker with it.
+    const answer = (text?: string) => {
+      if (worker.isConnected()) worker.send({ type: ANSWER, id: message.id, text }, () => undefined);
+    };
+    aggregator.clusterMetrics().then(answer, () => answer());
   });
 }
 
+/** Scrapes waiting for the primary's answer, by request id (one listener for all of them). */
+const waiting = new Map<string, (text: string | undefined) => void>();
+let listening = false;
+
 /**
  * The Prometheus text of this process, or in a cluster worker the sum over all workers (a scrape reaches one
- * worker at random; counters of one worker at a time would look like resets). Falls back to this process's own
- * figures when the primary does not answer in time.
+ * worker at random; counters of one worker at a time would look like resets). In a cluster, 503 when the sum could not
+ * be made: a failed scrape is visible as such, figures of one worker would not be.
  */
 export async function clusterMetricsText(): Promise<string> {
   if (!cluster.isWorker || !process.send) return metricsRegistry.metrics();
+  if (!listening) {
+    listening = true;
+    process.on('message', (message: MetricsMessage) => {
+      if (message?.type !== ANSWER || typeof message.id !== 'string') return;
+      waiting.get(message.id)?.(typeof message.text === 'string' ? message.text : undefined);
+    });
+  }
   const id = randomUUID();
   const summed = await new Promise<string | undefined>((resolve) => {
     const timer = setTimeout(() => finish(undefined), CLUSTER_ANSWER_MS);
-    const onMessage = (message: MetricsMessage) => {
-      if (message?.type === ANSWER && message.id === id) finish(typeof message.text === 'string' ? message.text : undefined);
-    };
     const finish = (text: string | undefined) => {
       clearTimeout(timer);
-      process.off('message', onMessage);
+      waiting.delete(id);
       resolve(text);
     };
-    process.on('message', onMessage);
+    waiting.set(id, finish);
     process.send!({ type: ASK, id });
   });
-  return summed ?? metricsRegistry.metrics();
+  if (summed === undefined) throw unavailable("The cluster's workers did not all answer for the metrics; scrape again");
+  return summed;
 }

@@ -168,7 +168,7 @@ export class HealthController {
     description: 'Prometheus text exposition format 0.0.4',
     content: { 'text/plain': { schema: { type: 'string', example: 'chancery_outbox_entries{status="pending"} 0\n' } } },
   })
-  @ApiProblemResponses(401, 404)
+  @ApiProblemResponses(401, 404, 503)
   async metrics(@Req() request: FastifyRequest): Promise<string> {
     const token = this.config.platform.metricsToken;
     if (token) {
