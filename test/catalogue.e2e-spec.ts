@@ -412,6 +412,10 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     const asVc = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
     expect(asVc.headers.get('content-type')).toMatch(/^application\/vc(;|$)/);
     expect(asVc.headers.get('etag')).toBe(asJsonLd.headers.get('etag'));
+    // A JSON-LD document loader's Accept: a type that says json (some loaders parse nothing else).
+    const asLoader = await app.call('GET', listPath, { headers: { accept: 'application/ld+json, application/json' } });
+    expect(asLoader.headers.get('content-type')).toContain('application/vc+ld+json');
+    expect(asLoader.body).toMatchObject({ proof: { cryptosuite: 'ecdsa-rdfc-2019' } });
     const again = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });
     expect(again.body).toEqual(asJsonLd.body);
     // A JSON-LD document loader's Accept (the W3C status list suite's) gets it too.

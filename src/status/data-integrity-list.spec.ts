@@ -23,11 +23,13 @@ describe('status list content negotiation', () => {
     expect(wantsDataIntegrity('text/html,application/xhtml+xml,*/*;q=0.8')).toBe(false);
   });
 
-  it('answers application/vc, the registered type, unless only application/vc+ld+json was asked for', () => {
+  it('answers application/vc, the registered type, to whoever asks for it; a type that says json to everyone else', () => {
     expect(dataIntegrityMediaType('application/vc')).toBe('application/vc');
-    expect(dataIntegrityMediaType('application/ld+json')).toBe('application/vc');
-    expect(dataIntegrityMediaType('application/vc+ld+json, application/vc;q=0.5')).toBe('application/vc');
+    expect(dataIntegrityMediaType('application/vc, application/vc+ld+json')).toBe('application/vc');
+    expect(dataIntegrityMediaType('application/vc+ld+json, application/vc;q=0.5')).toBe('application/vc+ld+json');
     expect(dataIntegrityMediaType('application/vc+ld+json')).toBe('application/vc+ld+json');
     expect(dataIntegrityMediaType('application/vc+ld+json, application/vc;q=0')).toBe('application/vc+ld+json');
+    // A JSON-LD document loader (@digitalbazaar/http-client parses only a content type that says json).
+    expect(dataIntegrityMediaType('application/ld+json, application/json')).toBe('application/vc+ld+json');
   });
 });

@@ -27,12 +27,16 @@ export function wantsDataIntegrity(accept: string | undefined): boolean {
 }
 
 /**
- * The content type of the Data Integrity form: `application/vc`, VCDM 2.0's registered type (IANA, 2024), unless the
- * client asked only for `application/vc+ld+json`, the type it replaced, which such a client is then sent.
+ * The content type of the Data Integrity form: `application/vc`, VCDM 2.0's registered type (IANA, 2024), to a client
+ * that asked for it at least as much as for `application/vc+ld+json`; `application/vc+ld+json` to everyone else, JSON-LD
+ * document loaders asking for `application/ld+json` or `application/json` among them (some parse only a type that
+ * says json).
  */
 export function dataIntegrityMediaType(accept: string | undefined): 'application/vc' | 'application/vc+ld+json' {
-  const asked = (type: string) => ranges(accept ?? '').some((range) => range.type === type && range.q > 0);
-  return asked('application/vc+ld+json') && !asked('application/vc') ? 'application/vc+ld+json' : 'application/vc';
+  const weight = (type: string) =>
+    Math.max(0, ...ranges(accept ?? '').flatMap((range) => (range.type === type ? [range.q] : [])));
+  const vc = weight('application/vc');
+  return vc > 0 && vc >= weight('application/vc+ld+json') ? 'application/vc' : 'application/vc+ld+json';
 }
 
 function ranges(accept: string): { type: string; q: number }[] {

@@ -90,6 +90,12 @@ describe('remoteListFreshMs: how long another issuer’s list is reused', () => 
     expect(remoteListFreshMs(jws({ exp: now / 1000 - 10 }), 86_400, now)).toBe(0);
   });
 
+  it('reads a JSON (Data Integrity) list credential as well as a JWS', () => {
+    const list = { credentialSubject: { ttl: 45_000 }, validUntil: new Date(now + 20_000).toISOString() };
+    expect(remoteListFreshMs(JSON.stringify(list), 86_400, now)).toBe(20_000);
+    expect(remoteListFreshMs(JSON.stringify({ credentialSubject: { ttl: 45_000 } }), 86_400, now)).toBe(45_000);
+  });
+
   it('caps what the list or its server asks for at a day, and ignores a ttl that is no positive number', () => {
     expect(remoteListFreshMs(jws({ ttl: 10 * 86_400 }), 0, now)).toBe(86_400_000);
     expect(remoteListFreshMs(jws({ ttl: -5 }), 30, now)).toBe(30_000);

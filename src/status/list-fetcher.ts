@@ -22,14 +22,16 @@ const MAX_FRESH_SECONDS = 24 * 3600;
 /**
  * How long (ms) a fetched list may be reused: its own `ttl` (Token Status List: seconds; Bitstring Status List:
  * `credentialSubject.ttl`, milliseconds) before the server's max-age, which the status list draft says the list's
- * claims take precedence over (§ Status List Response), and never past its `exp` or `validUntil`. The claims are
- * read before the signature is checked: a forged one could only shorten the reuse, or make the list fail later.
+ * claims take precedence over (§ Status List Response), and never past its `exp` or `validUntil`. A JWS's payload or a
+ * JSON (Data Integrity) list is read before its signature is checked: a forged `ttl` can at most lengthen the reuse to
+ * the cap of a day (a forged list fails its check when it is used).
  */
 export function remoteListFreshMs(body: string, maxAgeSeconds: number, now = Date.now()): number {
   let claims: Record<string, unknown> = {};
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(body.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object') claims = parsed as Record<string, unknown>;
+    const json = body.startsWith('{') ? body : Buffer.from(body.split('.')[1] ?? '', 'base64url').toString('utf8');
+    const parsed: unknown = JSON.parse(json);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) claims = parsed as Record<string, unknown>;
   } catch {
     // Not a JWS: the verification that reads it will say so; reuse only per max-age.
   }

@@ -338,7 +338,7 @@ export async function checkCredentialStatus(
       const types = payload['type'];
       if (
         ![types].flat().includes('BitstringStatusListCredential') ||
-        (subject as { type?: unknown })?.type !== 'BitstringStatusList'
+        ![(subject as { type?: unknown })?.type].flat().includes('BitstringStatusList')
       )
         throw new StatusProblem('the status list is not a BitstringStatusListCredential of a BitstringStatusList');
       if (subject?.statusPurpose !== entry['statusPurpose'])

@@ -350,14 +350,6 @@ export class DepartmentApprovals {
       // its departments are not ours to serve.
       if (!application || application.policyId.toString() !== filed.policyId)
         throw notFound(`No application ${applicationId} here`);
-      // The content is for deciding: once the chain has an outcome, no department reads it any more.
-      if (application.outcome !== 'Pending')
-        throw new ProblemError(
-          403,
-          'forbidden',
-          'Forbidden',
-          `The application is decided (${application.outcome}); its content is no longer served`,
-        );
       policy = await this.chain.policy(application.policyId);
       if (!policy) throw notFound(`No application ${applicationId} here`);
       if (!policy.terms.departments.includes(signer))
@@ -365,6 +357,15 @@ export class DepartmentApprovals {
       // A department removed from the consortium keeps its place in old policies, not its access.
       if (!(await this.consortium.isMember(signer)))
         throw new ProblemError(403, 'forbidden', 'Forbidden', 'Only a current member of the consortium may read the content');
+      // The content is for deciding: once the chain has an outcome, no department reads it any more. (Said only to a
+      // department that may ask: the outcome is no one else's business.)
+      if (application.outcome !== 'Pending')
+        throw new ProblemError(
+          403,
+          'forbidden',
+          'Forbidden',
+          `The application is decided (${application.outcome}); its content is no longer served`,
+        );
     });
     if (!sealed || !policy) throw notFound(`No application ${applicationId} here`);
     // Personal data leaves this department: who read which application is in the audit trail (no content).
