@@ -151,7 +151,21 @@ describe('wallet login (OpenID Provider)', () => {
   it('logs a citizen in through PAR and the QR code: the ID token and userinfo carry only the scoped claims', async () => {
     const done = await kit.login(portalA, { par: true });
     expect(done.callback.searchParams.get('iss')).toBe(issuer);
+    // A portal that exchanges its code a while after the login: its access token ends with the login's grant and
+    // claims, not a whole retention period after the exchange.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     const { tokens, claims } = await kit.exchange(portalA, done);
+    const [released] = await app.app
+      .get(Database)
+      .use(undefined, (m) =>
+        m
+          .getRepository(CitizenLoginClaimsEntity)
+          .find({ where: { clientId: portalA.clientId }, order: { createdAt: 'DESC' }, take: 1 }),
+      );
+    expect(tokens.expires_in).toBeLessThan(app.config.oidc.claimsRetentionSeconds);
+    expect(Math.floor(Date.now() / 1000) + tokens.expires_in!).toBeLessThanOrEqual(
+      Math.ceil(released!.purgeAt.getTime() / 1000) + 1,
+    );
     // openid-client checked the ID token (ES256 against the JWKS, iss, aud, nonce, exp); so does jose directly.
     const verified = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${issuer}/jwks`)), {
       issuer,

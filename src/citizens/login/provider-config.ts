@@ -80,6 +80,11 @@ function hasNonce(ctx: KoaContextWithOIDC): boolean {
 export function providerConfiguration(input: ProviderConfigInput): Record<string, unknown> {
   const table = input.table ?? LOGIN_SCOPES;
   const retention = input.claimsRetentionSeconds;
+  /** Seconds left of the grant the token is made for (the whole retention when no grant is at hand). */
+  const untilGrantEnds = (ctx: KoaContextWithOIDC, fallback: number): number => {
+    const exp = (ctx.oidc?.entities?.Grant as { exp?: number } | undefined)?.exp;
+    return typeof exp === 'number' ? Math.max(1, exp - Math.floor(Date.now() / 1000)) : fallback;
+  };
   return {
     adapter: input.adapter,
     jwks: { keys: input.signingKeys },
@@ -145,11 +150,13 @@ export function providerConfiguration(input: ProviderConfigInput): Record<string
     renderError,
     ttl: {
       AuthorizationCode: AUTHORIZATION_CODE_TTL_SECONDS,
-      // Nothing outlives the claims: tokens, grants and sessions end with the login's claims retention.
-      AccessToken: retention,
+      // Nothing outlives the claims: tokens, grants and sessions end with the login's claims retention. Tokens are
+      // made at the code exchange, up to a minute after the grant: they end with the grant, not a full period later
+      // (userinfo answered invalid_token for the last seconds of the expires_in it had promised).
+      AccessToken: (ctx: KoaContextWithOIDC) => untilGrantEnds(ctx, retention),
       Grant: retention,
       Session: retention,
-      IdToken: retention,
+      IdToken: (ctx: KoaContextWithOIDC) => untilGrantEnds(ctx, retention),
       Interaction: INTERACTION_TTL_SECONDS,
     },
   };
