@@ -81,8 +81,8 @@ if (cluster.isWorker) {
 
 /**
  * Node's process figures, read when scraped: CPU seconds, memory, heap, the event loop's utilisation since the process
- * started. prom-client's default metrics were measured to cost the HTTP rows 50–100 µs of CPU per request (their GC
- * observer and event-loop monitor run all the time); these cost nothing between scrapes.
+ * started. Not prom-client's default metrics, whose GC observer and event-loop monitor run all the time (ADR 45: the
+ * bench's HTTP rows looked dearer with them); these cost nothing between scrapes.
  */
 const processStarted = Date.now() / 1000 - process.uptime();
 let cpuCounted = { user: 0, system: 0 };
