@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryThrottlerStorage, pollIntervalMs, RedisThrottlerStorage } from './rate-limit.js';
+import type { ExecutionContext } from '@nestjs/common';
+import { MemoryThrottlerStorage, pollIntervalMs, RateLimitGuard, RedisThrottlerStorage } from './rate-limit.js';
 
 describe('throttler storages', () => {
   it('counts a fixed window in memory and blocks above the limit', async () => {
@@ -40,5 +41,34 @@ describe('throttler storages', () => {
     expect(pollIntervalMs([1000, 1000], 100)).toBe(100);
     expect(pollIntervalMs([0, 0], 1000)).toBe(1000);
     expect(pollIntervalMs([0], 200)).toBe(200);
+  });
+});
+
+describe('RateLimitGuard', () => {
+  const guard = new RateLimitGuard(
+    { perMinute: 2, perResourcePerMinute: 0, redisUrl: undefined, keyPrefix: '' },
+    new MemoryThrottlerStorage(),
+  );
+  const from = (ip: string) =>
+    ({
+      getType: () => 'http',
+      switchToHttp: () => ({ getRequest: () => ({ method: 'POST', ip, routeOptions: { url: '/oid4vci/nonce' } }) }),
+    }) as unknown as ExecutionContext;
+  const allowed = (ip: string) =>
+    guard.canActivate(from(ip)).then(
+      () => true,
+      () => false,
+    );
+
+  it('counts an IPv6 client by its /64 (it has any number of addresses), an IPv4 one by its address', async () => {
+    expect(await allowed('2001:db8:1:2::1')).toBe(true);
+    expect(await allowed('2001:db8:1:2:ffff::9')).toBe(true);
+    expect(await allowed('2001:db8:1:2:abcd:1:2:3')).toBe(false);
+    // Another /64 and IPv4 addresses count apart.
+    expect(await allowed('2001:db8:1:3::1')).toBe(true);
+    expect(await allowed('192.0.2.1')).toBe(true);
+    expect(await allowed('192.0.2.2')).toBe(true);
+    expect(await allowed('::ffff:192.0.2.1')).toBe(true);
+    expect(await allowed('192.0.2.1')).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { connectionAddressKey } from './connections-per-address.js';
 import { ProblemError } from './errors.js';
 
 /**
@@ -189,7 +190,8 @@ export class RateLimitGuard implements CanActivate {
     const counters: { key: string; limit: number }[] = [];
     if (this.options.perMinute > 0) {
       const limit = this.options.perMinute * (route.perAddressFactor ?? 1);
-      counters.push({ key: `ip:${route.method}:${route.url}:${request.ip}`, limit });
+      // Per IPv4 address or IPv6 /64: one subscriber's network hands out any number of IPv6 addresses.
+      counters.push({ key: `ip:${route.method}:${route.url}:${connectionAddressKey(request.ip)}`, limit });
     }
     const resource = this.resourceOf(route, request);
     if (resource !== undefined && this.options.perResourcePerMinute > 0) {

@@ -4,7 +4,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Provider, ProviderClient } from 'oidc-provider';
-import { BackgroundJob, merged, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
+import { BackgroundJob, connectionAddressKey, merged, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue, jwkThumbprint } from '../../credentials/index.js';
@@ -264,7 +264,14 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
 
   private async overLimit(route: string, ip: string, perMinute: number): Promise<boolean> {
     try {
-      const result = await this.throttler.increment(`ip:oidc:${route}:${ip}`, 60_000, perMinute, 0, 'default');
+      // Per IPv4 address or IPv6 /64, as the platform's guard counts.
+      const result = await this.throttler.increment(
+        `ip:oidc:${route}:${connectionAddressKey(ip)}`,
+        60_000,
+        perMinute,
+        0,
+        'default',
+      );
       return result.isBlocked;
     } catch {
       // As the platform's guard: a counter store that is down does not stop logins.
