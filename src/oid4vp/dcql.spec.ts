@@ -86,7 +86,7 @@ describe('analyseDcqlQuery', () => {
       catalogue,
     );
     expect(expanded.requested).toEqual([
-      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },
+      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'], paths: [['family_name']] },
     ]);
     // Only the expansions a credential's types have: a licence type is no term of the VCDM's own namespace.
     expect(() =>
@@ -104,9 +104,16 @@ describe('analyseDcqlQuery', () => {
         catalogue,
       ),
     ).toThrow(DcqlProblem);
+    // The paths as the verdict keeps them: a jwt_vc_json path without its credentialSubject.
     expect(requested).toEqual([
-      { queryId: 'dl', typeId: 'driving-licence', format: 'dc+sd-jwt', claims: ['categories', 'expiry_date'] },
-      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'] },
+      {
+        queryId: 'dl',
+        typeId: 'driving-licence',
+        format: 'dc+sd-jwt',
+        claims: ['categories', 'expiry_date'],
+        paths: [['categories'], ['expiry_date']],
+      },
+      { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'], paths: [['family_name']] },
     ]);
   });
 

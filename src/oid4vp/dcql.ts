@@ -9,7 +9,12 @@ export interface RequestedCredential {
   format: CredentialFormat;
   /** Top-level claim names asked for. */
   claims: string[];
+  /** The claims' full paths (a jwt_vc_json path without its leading credentialSubject): what the verdict keeps. */
+  paths?: ClaimPath[];
 }
+
+/** A DCQL claims path (OID4VP 1.0 §7.1): object member names, array indices, null for every element. */
+export type ClaimPath = readonly (string | number | null)[];
 
 /** IRIs of W3C credential types after JSON-LD expansion under the VCDM 2.0 base context. */
 const VC_TYPE_IRIS = {
@@ -98,18 +103,21 @@ export function analyseDcqlQuery(
         message: 'is not supported: issuers are trusted through the consortium registry',
       });
     const claims: string[] = [];
+    const paths: ClaimPath[] = [];
     for (const [claimIndex, claim] of (credential.claims ?? []).entries()) {
       const claimPath = (claim as { path?: unknown[] }).path ?? [];
-      const name = format === 'jwt_vc_json' && claimPath[0] === 'credentialSubject' ? claimPath[1] : claimPath[0];
+      const inSubject = format === 'jwt_vc_json' && claimPath[0] === 'credentialSubject' ? claimPath.slice(1) : claimPath;
+      const name = inSubject[0];
       if (typeof name !== 'string') {
         violations.push({ path: `${path}.claims.${claimIndex}.path`, message: 'must name a claim' });
         continue;
       }
       claims.push(name);
+      paths.push(inSubject as ClaimPath);
     }
     if (claims.length === 0)
       violations.push({ path: `${path}.claims`, message: 'name the claims you need; whole credentials are not released' });
-    if (typeId) requested.push({ queryId: credential.id, typeId, format: format as CredentialFormat, claims });
+    if (typeId) requested.push({ queryId: credential.id, typeId, format: format as CredentialFormat, claims, paths });
   }
   if (violations.length > 0) throw new DcqlProblem('The DCQL query cannot be served', violations);
   return { query: withSubjectPaths(query), requested };

@@ -265,6 +265,32 @@ describe('describeForDcql and minimiseClaims', () => {
   it('keeps requested claims that were disclosed, nothing else', () => {
     expect(minimiseClaims(['a', 'b'], { a: 1, c: 3 })).toEqual({ a: 1 });
   });
+
+  it('keeps only the asked member of a nested claim, whatever else the object disclosed', () => {
+    const disclosed = {
+      address: { street_address: '1 Chang An Jie', postal_code: '100000', locality: 'Beijing' },
+      nationalities: ['CN'],
+      family_name: 'Li',
+    };
+    expect(minimiseClaims(['address'], disclosed, [['address', 'postal_code']])).toEqual({ address: { postal_code: '100000' } });
+    expect(
+      minimiseClaims(['address', 'family_name'], disclosed, [
+        ['address', 'locality'],
+        ['family_name'],
+        ['address', 'postal_code'],
+      ]),
+    ).toEqual({ address: { locality: 'Beijing', postal_code: '100000' }, family_name: 'Li' });
+    // The whole claim asked as well: the whole claim, in either order.
+    for (const paths of [
+      [['address'], ['address', 'postal_code']],
+      [['address', 'postal_code'], ['address']],
+    ])
+      expect(minimiseClaims(['address'], disclosed, paths)).toEqual({ address: disclosed.address });
+    // A path through an array keeps the claim it starts at; a path into a value with no members selects nothing.
+    expect(minimiseClaims(['nationalities'], disclosed, [['nationalities', null]])).toEqual({ nationalities: ['CN'] });
+    expect(minimiseClaims(['family_name'], disclosed, [['family_name', 'x']])).toEqual({});
+    expect(minimiseClaims(['address'], disclosed, [['address', 'country']])).toEqual({});
+  });
 });
 
 describe('the verdict release rule', () => {

@@ -1,7 +1,7 @@
 import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
 import { merged, secretsEqual, sha256Hex } from '../common/index.js';
 import { readJosePart, type Check, type PresentationResult, type VerifiedCredential } from '../credentials/index.js';
-import { vcTypeValues, type RequestedCredential } from './dcql.js';
+import { vcTypeValues, type ClaimPath, type RequestedCredential } from './dcql.js';
 import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
 
 export interface VerdictCredential {
@@ -95,9 +95,50 @@ export function describeForDcql(
   };
 }
 
-/** Data minimisation: of what the wallet disclosed, only the claims that were asked for. */
-export function minimiseClaims(wanted: string[], disclosed: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(wanted.filter((claim) => claim in disclosed).map((claim) => [claim, disclosed[claim]]));
+/**
+ * Data minimisation: of what the wallet disclosed, only the claims that were asked for. With their paths, a nested
+ * claim (`["address", "postal_code"]`) keeps only that member of its object; a path through an array keeps the
+ * claim it starts at whole.
+ */
+export function minimiseClaims(
+  wanted: string[],
+  disclosed: Record<string, unknown>,
+  paths?: readonly ClaimPath[],
+): Record<string, unknown> {
+  if (!paths) return Object.fromEntries(wanted.filter((claim) => claim in disclosed).map((claim) => [claim, disclosed[claim]]));
+  const kept: Record<string, unknown> = {};
+  for (const path of paths) {
+    const name = path[0];
+    if (typeof name !== 'string' || !Object.hasOwn(disclosed, name)) continue;
+    if (!path.every((segment) => typeof segment === 'string')) {
+      kept[name] = disclosed[name];
+      continue;
+    }
+    keepAt(kept, disclosed, path as readonly string[]);
+  }
+  return kept;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Copies `source` at `path` (object members only) into `target`, building the objects on the way. */
+function keepAt(target: Record<string, unknown>, source: Record<string, unknown>, path: readonly string[]): void {
+  const [head, ...rest] = path as [string, ...string[]];
+  if (!Object.hasOwn(source, head)) return;
+  const value = source[head];
+  if (rest.length === 0) {
+    target[head] = value;
+    return;
+  }
+  // A path that goes on where the value has no members selects nothing (OID4VP 1.0 §7.1.1).
+  if (!isPlainObject(value)) return;
+  const existing = target[head];
+  // A path asked before kept this whole claim already: nothing narrower to add.
+  if (Object.hasOwn(target, head) && existing === value) return;
+  const inner = isPlainObject(existing) ? existing : {};
+  keepAt(inner, value, rest);
+  if (Object.keys(inner).length > 0) target[head] = inner;
 }
 
 export interface VerifiedPresentation {
@@ -146,7 +187,7 @@ export function judgePresentations(
       queryId,
       type: credential?.type,
       issuer: credential?.issuer,
-      claims: minimiseClaims(wanted.claims, disclosed),
+      claims: minimiseClaims(wanted.claims, disclosed, wanted.paths),
       checks: verified?.checks ?? result.checks,
     };
     credentials.push(entry);
