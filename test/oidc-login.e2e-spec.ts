@@ -326,6 +326,33 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('answers a wallet redirect that arrives while another finishes the sign-in with the page that polls, not "expired"', async () => {
+    const op = app.app.get(OpenIdProvider);
+    const { reached: stalling, release: resume, spy: slow } = holdNextCall(op, 'subjectFor');
+    const started = await kit.startLogin(portalA);
+    try {
+      const link = await started.page.request.get((await started.page.getByTestId('same-device').getAttribute('href'))!, {
+        maxRedirects: 0,
+      });
+      const answered = await citizen.answer(link.headers()['location']!, identity);
+      expect(answered.status).toBe(200);
+      const back = answered.body['redirect_uri'] as string;
+      // The first redirect finishes the sign-in and stalls in it; the wallet's second one arrives meanwhile.
+      const first = started.page.goto(back).catch(() => undefined);
+      await stalling;
+      const second = await started.page.request.get(back, { maxRedirects: 0 });
+      expect(second.status()).toBe(200);
+      expect(await second.text()).toMatch(/data-testid="status" data-status="pending"/);
+      resume();
+      await first;
+      expect(new URL((await started.landing).url()).searchParams.get('code')).toBeTruthy();
+    } finally {
+      resume();
+      slow.mockRestore();
+      await started.context.close();
+    }
+  });
+
   it('completes a finish that failed after its grant committed with that grant, not a second one', async () => {
     const database = app.app.get(Database);
     const releasedClaims = () => database.use(undefined, (m) => m.getRepository(CitizenLoginClaimsEntity).count());

@@ -164,6 +164,9 @@ export class CitizenLoginService {
     const settled = await this.settle(raw, interaction, login, outcome);
     if (settled.status === 'verified') return { redirect: settled.continueTo };
     if (settled.status === 'rejected') return this.page(raw, uid, { status: 'rejected', failedChecks: settled.failedChecks });
+    // Another request is finishing this sign-in (the wallet's redirect arrived twice): the page, which polls until the
+    // sign-in is done, not the expired page, which does not.
+    if (settled.status === 'pending') return this.page(raw, uid);
     return this.page(raw, uid, { status: 'expired' });
   }
 
