@@ -82,6 +82,7 @@ describe('login scopes', () => {
         typeId: 'driving-licence',
         format: 'dc+sd-jwt',
         claims: ['family_name', 'given_name', 'categories', 'expiry_date', 'licence_number'],
+        paths: [['family_name'], ['given_name'], ['categories'], ['expiry_date'], ['licence_number']],
       },
     ]);
     // The internal relying party is registered for exactly what any scope may ask.
