@@ -20,6 +20,7 @@ Commands:
         [--id-token-alg ES256|RS256] [--data-sharing-permission <id>]
                                                                      register a portal for wallet login (prints its secret once)
   oidc-client:list                                                   registered portals
+  relying-party:list                                                 relying parties with their client_ids
   consortium:status                                                  members, threshold, registries, our controller address
   consortium:init --threshold <m> [--founder <0xaddress=Name>…] [--name <department>]
                                                                      deploy a consortium founded by us and these members
@@ -186,6 +187,8 @@ export function requestFor(argv: string[]): Request {
       return { method: 'POST', path: '/operator/audit/anchors' };
     case 'oidc-client:list':
       return { method: 'GET', path: '/operator/oidc-clients' };
+    case 'relying-party:list':
+      return { method: 'GET', path: '/operator/relying-parties' };
     case 'oidc-client:delete':
       if (!target) throw new Error(`oidc-client:delete needs a client id\n\n${USAGE}`);
       return { method: 'DELETE', path: `/operator/oidc-clients/${encodeURIComponent(target)}` };

@@ -8,6 +8,7 @@ import { drivingLicenceQuery } from './fixtures/dcql.js';
 import { AuditEntryEntity } from '../src/audit/index.js';
 import { Database } from '../src/persistence/index.js';
 import { sampleSum } from './support/metrics.js';
+import { runCli } from '../src/cli.js';
 
 const LICENCE = {
   family_name: '李',
@@ -112,6 +113,24 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
   afterAll(async () => {
     webhook?.close();
     await app?.close();
+  });
+
+  it('lists the registered relying parties to the operator (API and CLI) with their client_ids, no key or secret', async () => {
+    const listed = await app.operator('GET', '/operator/relying-parties');
+    expect(listed.status).toBe(200);
+    const byClientId = new Map((listed.body as { clientId: string; name: string }[]).map((party) => [party.clientId, party]));
+    for (const party of [bank, police, registry, archive]) expect(byClientId.has(party.clientId)).toBe(true);
+    expect(byClientId.get(bank.clientId)).toMatchObject({
+      name: 'Bank of Example 示例银行',
+      clientIdPrefix: 'decentralized_identifier',
+    });
+    expect(JSON.stringify(listed.body)).not.toContain(bank.apiKey);
+    expect(JSON.stringify(listed.body)).not.toMatch(/secret|apiKey/i);
+    const viaCli = await runCli(['relying-party:list'], { CHANCERY_URL: app.url, OPERATOR_API_KEY: app.operatorApiKey });
+    expect((viaCli.output as { clientId: string }[]).map((party) => party.clientId)).toEqual(
+      (listed.body as { clientId: string }[]).map((party) => party.clientId),
+    );
+    expect((await app.call('GET', '/operator/relying-parties')).status).toBe(401);
   });
 
   it('verifies a signed-request, encrypted-response presentation disclosing only category and expiry', async () => {

@@ -7,6 +7,7 @@ import {
   issuedApiKeySchema,
   registeredRelyingPartySchema,
   registerRelyingPartySchema,
+  relyingPartyListSchema,
 } from './relying-party.schemas.js';
 import { RelyingPartyService } from './relying-party.service.js';
 
@@ -26,6 +27,13 @@ export class RelyingPartyAdminController {
   @ApiProblemResponse(400, 'invalid body, unknown types or claims, or a webhook URL that is not allowed')
   register(@Body() body: unknown) {
     return this.parties.register(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every registered relying party (the internal ones of the citizen pages included), oldest first' })
+  @ApiJsonResponse(200, 'the parties with their client_ids; no key or secret', relyingPartyListSchema)
+  list() {
+    return this.parties.list();
   }
 
   @Post(':id/api-keys')

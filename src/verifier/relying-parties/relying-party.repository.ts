@@ -43,6 +43,11 @@ export class RelyingPartyRepository {
     return this.db.use(undefined, (m) => m.getRepository(RelyingPartyEntity).findOneBy({ id }));
   }
 
+  /** Every registered party, oldest first. */
+  all(): Promise<RelyingPartyEntity[]> {
+    return this.db.use(undefined, (m) => m.getRepository(RelyingPartyEntity).find({ order: { createdAt: 'ASC' } }));
+  }
+
   /**
    * The party of a live (not revoked) API key and the key's secret hash, by one prepared statement (the
    * relying-party guard runs it on every request; no cache, so a key revoked on any replica fails at once).

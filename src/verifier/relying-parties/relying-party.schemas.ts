@@ -32,6 +32,13 @@ export const registeredRelyingPartySchema = z.object({
   webhookSecret: z.string().optional().describe('HMAC key of webhook signatures; shown once'),
 });
 
+export const relyingPartyListSchema = z.array(
+  relyingPartyViewSchema.extend({
+    clientId: z.string().describe('the full client_id wallets see, prefix included'),
+    createdAt: isoTimestamp,
+  }),
+);
+
 export const issuedApiKeySchema = z.object({
   apiKey: z.string().describe('rpk_… bearer key; shown once'),
   prefix: z.string(),

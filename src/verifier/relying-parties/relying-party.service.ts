@@ -106,6 +106,18 @@ export class RelyingPartyService {
     return answer;
   }
 
+  /** Every registered party as the operator sees it: its client_id and when it was registered, no secret. */
+  async list() {
+    const parties = await this.parties.all();
+    return Promise.all(
+      parties.map(async (party) => ({
+        ...this.view(party),
+        clientId: await this.clientId(party),
+        createdAt: party.createdAt.toISOString(),
+      })),
+    );
+  }
+
   /** The full client_id of a party (its did:jwk comes from its signing key). */
   async clientId(party: RelyingPartyEntity): Promise<string> {
     const signing = await this.keys.getKey(party.signingKeyId);
