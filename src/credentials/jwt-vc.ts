@@ -91,7 +91,7 @@ const toSeconds = (value: unknown): number | undefined => {
  * A JWT's registered date claim (RFC 7519 §2 NumericDate): absent, or a number of seconds; anything else is refused,
  * since a verifier that skipped it would accept what a JWT library refuses.
  */
-function numericDate(payload: Record<string, unknown>, name: 'nbf' | 'exp'): number | undefined {
+function numericDate(payload: Record<string, unknown>, name: 'nbf' | 'exp' | 'iat'): number | undefined {
   const value = payload[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new NotAJwtVc(`the JWT's ${name} is not a NumericDate`);
@@ -145,9 +145,10 @@ export function readJwtVc(header: Record<string, unknown>, payload: Record<strin
     types: vc['type'],
     subjectId: typeof payload['sub'] === 'string' ? payload['sub'] : typeof subjectId === 'string' ? subjectId : undefined,
     claims,
-    // §6.3.1: the claims stand for the dates; a token without them is dated by its vc claim (iat last).
-    validFrom: toSeconds(payload['nbf'] ?? vc['issuanceDate'] ?? payload['iat']),
-    validUntil: toSeconds(payload['exp'] ?? vc['expirationDate']),
+    // §6.3.1: the claims stand for the dates; a token without them is dated by its vc claim (iat last). The JWT's
+    // claims must be NumericDates (a string or another value would otherwise skip its fallback too).
+    validFrom: numericDate(payload, 'nbf') ?? toSeconds(vc['issuanceDate']) ?? numericDate(payload, 'iat'),
+    validUntil: numericDate(payload, 'exp') ?? toSeconds(vc['expirationDate']),
     status: vc['credentialStatus'],
   };
 }

@@ -24,6 +24,7 @@ import {
 import { jwtVc11Document, verifyCredential } from './verify.js';
 import {
   Checks,
+  DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
   isResult,
   limitsOf,
   VerifierDependencyUnavailable,
@@ -239,6 +240,11 @@ export async function verifyPresentationDocument(
       now: new Date(context.nowSeconds() * 1000),
       challenge: expect.nonce,
       domain: expect.audience,
+      // A caller's challenge may be used again: a presentation proof dated by created must be recent, as a JWT VP's iat.
+      maxAgeSeconds: expect.nonceSingleUse
+        ? undefined
+        : (expect.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS),
+      clockSkewSeconds: context.clockSkewSeconds,
     });
     if (state.unavailable) return merged(checks.fail('holder_binding', state.unavailable), { credentials: [] });
     if (!outcome.verified)

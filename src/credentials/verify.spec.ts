@@ -129,13 +129,21 @@ async function jwtVc(model: '2.0' | '1.1', edit: (payload: Record<string, unknow
 
 async function keyBinding(
   sdJwt: string,
-  options: { iat?: number; headerText?: string; high?: boolean; nonce?: string; aud?: unknown } = {},
+  options: {
+    iat?: number;
+    headerText?: string;
+    high?: boolean;
+    nonce?: string;
+    aud?: unknown;
+    extra?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const payload = {
     iat: options.iat ?? NOW,
     aud: options.aud ?? 'https://rp.example',
     nonce: options.nonce ?? 'n-1',
     sd_hash: sha256b64url(sdJwt),
+    ...options.extra,
   };
   return (
     sdJwt + (await rawJws(options.headerText ?? '{"alg":"ES256","typ":"kb+jwt"}', payload, holderKey.privateKey, options.high))
@@ -594,6 +602,33 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       // Its nonce still decides: an undated presentation for another nonce is refused.
       expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nonce: 'n-2' }), singleUse, context()))).toEqual([
         { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
+      ]);
+    });
+
+    it('refuses a key-binding JWT past its exp or before its nbf, or with either in another form (RFC 9901 §7.3)', async () => {
+      const sd = await sdJwtVc();
+      const withClaims = async (extra: Record<string, unknown>) =>
+        failed(await verifyPresentation(await keyBinding(sd, { extra }), EXPECT, context()));
+      expect(await withClaims({ exp: NOW + 60, nbf: NOW - 1 })).toEqual([]);
+      expect(await withClaims({ exp: NOW - 60 })).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the key-binding JWT has expired' },
+      ]);
+      expect(await withClaims({ exp: String(NOW + 60) })).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the key-binding JWT has expired' },
+      ]);
+      expect(await withClaims({ nbf: NOW + 600 })).toEqual([
+        { check: 'holder_binding', passed: false, reason: 'the key-binding JWT is not valid yet (nbf)' },
+      ]);
+    });
+
+    it('reads a VCDM 1.1 JWT’s nbf, exp and iat only as NumericDates', async () => {
+      const stringExp = await jwtVc('1.1', (payload) => (payload['exp'] = new Date((NOW + 3600) * 1000).toISOString()));
+      expect(failed(await verifyCredential(stringExp, context()))).toEqual([
+        { check: 'format', passed: false, reason: "the JWT's exp is not a NumericDate" },
+      ]);
+      const boolExp = await jwtVc('1.1', (payload) => (payload['exp'] = true));
+      expect(failed(await verifyCredential(boolExp, context()))).toEqual([
+        { check: 'format', passed: false, reason: "the JWT's exp is not a NumericDate" },
       ]);
     });
 

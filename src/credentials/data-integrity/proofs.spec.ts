@@ -152,5 +152,34 @@ describe('Data Integrity proofs', () => {
       kind: 'failed',
     });
     expect((await verifyPresentationProof(signed, loader, { now, domain: 'https://evil.example' })).verified).toBe(false);
+
+    // A challenge that may be used again: the proof's created must be recent (a captured presentation is not an answer
+    // for ever), and not in the future.
+    const proof = (signed as { proof: Record<string, unknown> }).proof;
+    const created = Date.parse(proof['created'] as string);
+    const at = (ms: number) => ({ now: new Date(ms), challenge: 'c-123', maxAgeSeconds: 60, clockSkewSeconds: 0 });
+    expect((await verifyPresentationProof(signed, loader, at(created + 30_000))).verified).toBe(true);
+    expect(await verifyPresentationProof(signed, loader, at(created + 61_000))).toMatchObject({
+      verified: false,
+      problem: 'the presentation proof is too old (proof.created)',
+    });
+    expect(await verifyPresentationProof(signed, loader, at(created - 5_000))).toMatchObject({
+      problem: 'the presentation proof is created in the future',
+    });
+    // A proof past its expires is refused, before anything else is looked at.
+    const expired = {
+      ...(signed as object),
+      proof: { ...proof, expires: new Date(created + 1_000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    };
+    expect(
+      await verifyPresentationProof(expired, loader, {
+        now: new Date(created + 10_000),
+        challenge: 'c-123',
+        clockSkewSeconds: 0,
+      }),
+    ).toMatchObject({
+      verified: false,
+      problem: 'the proof has expired (proof.expires)',
+    });
   });
 });

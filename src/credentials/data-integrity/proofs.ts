@@ -93,14 +93,21 @@ function timeInsideValidity(document: Json, now: Date): Date {
 
 export interface ProofExpectations {
   now: Date;
+  /**
+   * A presentation whose challenge may be used again (a VC-API caller's): its proof's `created` must be this recent,
+   * as a JWT VP's iat must (a captured presentation would otherwise answer the same challenge for ever).
+   */
+  maxAgeSeconds?: number;
+  clockSkewSeconds?: number;
   /** VC-API `options.expectedProofPurpose`; a credential's proof is `assertionMethod`. */
   expectedProofPurpose?: string;
   challenge?: string;
   domain?: string;
 }
 
-const expectationProblem = (proof: Json, expect: Omit<ProofExpectations, 'now'>, purpose: string): string | undefined =>
-  proof['proofPurpose'] !== purpose
+const expectationProblem = (proof: Json, expect: ProofExpectations, purpose: string): string | undefined =>
+  timeProblem(proof, expect) ??
+  (proof['proofPurpose'] !== purpose
     ? `proof.proofPurpose must be ${purpose}`
     : expect.expectedProofPurpose !== undefined && expect.expectedProofPurpose !== proof['proofPurpose']
       ? `proof.proofPurpose is not ${expect.expectedProofPurpose.slice(0, 40)}`
@@ -108,7 +115,26 @@ const expectationProblem = (proof: Json, expect: Omit<ProofExpectations, 'now'>,
         ? 'proof.challenge does not match'
         : expect.domain !== undefined && ![proof['domain']].flat().includes(expect.domain)
           ? 'proof.domain does not match'
-          : undefined;
+          : undefined);
+
+/**
+ * The proof's own dates (the library checks only their form): not used at or after its `expires` (VC Data Integrity
+ * §2.1), and, asked for, a `created` within `maxAgeSeconds` and not in the future (`created` is optional: a proof
+ * without one is judged by its challenge alone, as a JWT VP without iat is by its nonce).
+ */
+function timeProblem(proof: Json, expect: ProofExpectations): string | undefined {
+  const now = expect.now.getTime();
+  const skewMs = (expect.clockSkewSeconds ?? 60) * 1000;
+  const at = (member: string) => (typeof proof[member] === 'string' ? Date.parse(proof[member]) : NaN);
+  const expires = at('expires');
+  if (!Number.isNaN(expires) && expires + skewMs <= now) return 'the proof has expired (proof.expires)';
+  if (expect.maxAgeSeconds === undefined) return undefined;
+  const created = at('created');
+  if (Number.isNaN(created)) return undefined;
+  if (created > now + skewMs) return 'the presentation proof is created in the future';
+  if (created < now - expect.maxAgeSeconds * 1000 - skewMs) return 'the presentation proof is too old (proof.created)';
+  return undefined;
+}
 
 /**
  * Verifies the Data Integrity proof of a credential (ecdsa-rdfc-2019, eddsa-rdfc-2022) with
