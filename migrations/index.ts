@@ -29,6 +29,7 @@ import { RsaIdTokens1767700000000 } from './1767700000000-RsaIdTokens.js';
 import { OutboxChainNumbers64Bit1767800000000 } from './1767800000000-OutboxChainNumbers64Bit.js';
 import { ApplicationApplicant1767900000000 } from './1767900000000-ApplicationApplicant.js';
 import { ForgetHolderThumbprints1768000000000 } from './1768000000000-ForgetHolderThumbprints.js';
+import { ForgetDecidedApplicants1768100000000 } from './1768100000000-ForgetDecidedApplicants.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -63,4 +64,5 @@ export const migrations = [
   OutboxChainNumbers64Bit1767800000000,
   ApplicationApplicant1767900000000,
   ForgetHolderThumbprints1768000000000,
+  ForgetDecidedApplicants1768100000000,
 ];

@@ -64,7 +64,9 @@ export const RATE_LIMITED_ROUTES: readonly RateLimitedRoute[] = [
   // Joint approval (issue 16): the applicant's polls (read token) and peer departments' content requests
   // (each recovers a secp256k1 signature and reads the chain).
   { method: 'GET', url: '/approvals/:reference', resource: { param: 'reference' } },
-  { method: 'GET', url: '/consortium/approvals/:applicationId/content', resource: { param: 'applicationId' } },
+  // Per address only: the application id is public on chain and the same for every department, so a count per id
+  // would let anyone lock the departments out of an application they must decide.
+  { method: 'GET', url: '/consortium/approvals/:applicationId/content' },
 ];
 
 /**

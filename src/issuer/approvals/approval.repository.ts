@@ -46,9 +46,12 @@ export class ApprovalRepository {
    * decision is made, and the offer keeps what issuance needs.
    */
   async settle(tx: Tx, id: string, state: Exclude<ApplicationState, 'pending'>, reasonCodes: string[]): Promise<boolean> {
-    const result = await tx
-      .getRepository(ApprovalApplicationEntity)
-      .update({ id, state: 'pending' }, { state, reasonCodes, contentSealed: ERASED_CONTENT, updatedAt: new Date() });
+    const result = await tx.getRepository(ApprovalApplicationEntity).update(
+      { id, state: 'pending' },
+      // The applicant's keyed hash only bars a second pending application; kept after, it would link a citizen's
+      // applications over the years.
+      { state, reasonCodes, contentSealed: ERASED_CONTENT, applicantHash: null, updatedAt: new Date() },
+    );
     return result.affected === 1;
   }
 
