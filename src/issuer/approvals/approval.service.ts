@@ -347,7 +347,34 @@ export class ApprovalService implements OnApplicationBootstrap {
       }
       if (submit?.status !== 'mined') continue;
       for (const log of await this.chain.logsOf(application.applicationId)) await this.record(log);
+      await this.expireIfPastDeadline(application);
     }
+  }
+
+  /**
+   * An application whose deadline passed can no longer be decided, but stays pending on chain until someone calls
+   * expire: until then its content would be kept and served. The issuing department closes it (the contract lets any
+   * member), once, simulated first; the watcher then settles it as expired and erases the content (ADR 46).
+   */
+  private async expireIfPastDeadline(application: ApprovalApplicationEntity): Promise<void> {
+    const onChain = await this.chain.application(application.applicationId);
+    if (onChain?.outcome !== 'Pending' || onChain.deadline === 0) return;
+    if (await this.chain.queuedWrite(application.applicationId, 'approval:expire')) return;
+    // The chain's clock decides, not ours (DeadlineNotPassed until its blocks pass the deadline): asked each round.
+    if (await this.chain.expireRefusal(application.applicationId)) return;
+    const write = await this.chain.expireWrite(application.applicationId);
+    await this.db.transaction(async (tx) => {
+      const outboxId = await this.chain.enqueue(tx, write);
+      await this.audit.append(
+        {
+          kind: 'approval.expire.requested',
+          actor: 'system',
+          subject: `application:${application.applicationId}`,
+          data: { applicationId: application.applicationId, outboxId, reason: 'deadline passed' },
+        },
+        tx,
+      );
+    });
   }
 
   private async refuseSubmission(application: ApprovalApplicationEntity): Promise<void> {
