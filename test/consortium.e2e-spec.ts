@@ -275,15 +275,18 @@ describe('a consortium of three departments on one chain', () => {
     expect(before.body.code).toBe('data_sharing_not_permitted');
 
     const expiresAt = Math.floor(Date.now() / 1000) + 30 * 86_400;
-    const granted = await propose(b, {
-      kind: 'GrantPermission',
-      relyingParty: 'did:example:market-regulation',
-      clientId: bank.clientId,
-      credentialType: 'driving-licence',
-      claims: ['family_name', 'given_name'],
-      purpose: PURPOSE,
-      expiresAt,
-    });
+    /** B proposes a 30-day permission for family and given name of the driving licence. */
+    const proposeGrant = (relyingParty: string, clientId: string, purpose: string) =>
+      propose(b, {
+        kind: 'GrantPermission',
+        relyingParty,
+        clientId,
+        credentialType: 'driving-licence',
+        claims: ['family_name', 'given_name'],
+        purpose,
+        expiresAt,
+      });
+    const granted = await proposeGrant('did:example:market-regulation', bank.clientId, PURPOSE);
     expect(granted.executed).toBe(false);
     expect((await vote(c, granted.proposalId)).body.executed).toBe(true);
     const [verdict, id] = await dataSharing.getFunction('isPermitted')(bank.clientId, DRIVING, ['given_name', 'family_name']);
@@ -338,15 +341,7 @@ describe('a consortium of three departments on one chain', () => {
     };
     const [grantee, other] = [await sharedParty('Grantee desk'), await sharedParty('Other desk')];
     expect(other.clientId).toBe(grantee.clientId);
-    const sharedGrant = await propose(b, {
-      kind: 'GrantPermission',
-      relyingParty: 'did:example:grantee',
-      clientId: grantee.clientId,
-      credentialType: 'driving-licence',
-      claims: ['family_name', 'given_name'],
-      purpose: 'Grantee purpose',
-      expiresAt,
-    });
+    const sharedGrant = await proposeGrant('did:example:grantee', grantee.clientId, 'Grantee purpose');
     expect((await vote(c, sharedGrant.proposalId)).body.executed).toBe(true);
     expect(Number((await dataSharing.getFunction('isPermitted')(grantee.clientId, DRIVING, ['given_name']))[0])).toBe(1);
     await b.app.get(ChainEvents).poll();
