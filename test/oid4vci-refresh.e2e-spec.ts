@@ -584,6 +584,17 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_transaction_id');
 
+    // Issued: the request no longer holds the wallet's keys, only the DPoP key's thumbprint while a copy is kept.
+    const deferredRow = () =>
+      app.app
+        .get(Database)
+        .use(undefined, (m) =>
+          m.query(`SELECT holder_keys, holder_jkt FROM deferred_requests WHERE offer_id = '${created.body.offerId}'`),
+        )
+        .then((rows: { holder_keys: string; holder_jkt: string | null }[]) => rows[0]!);
+    expect(JSON.parse((await deferredRow()).holder_keys)).toEqual([]);
+    expect((await deferredRow()).holder_jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
     // The report and the end of re-delivery commit together: a failure in between leaves neither.
     let refreshed = await fresh();
     const notify = () =>
@@ -612,5 +623,6 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     const after = await wallet.poll(issuerMetadata, await fresh(), transactionId, dpopKey);
     expect(after.status).toBe(400);
     expect(after.body.error).toBe('invalid_transaction_id');
+    expect((await deferredRow()).holder_jkt).toBeNull();
   });
 });

@@ -36,7 +36,8 @@ export class DeferredRequestRepository {
     const result = await this.db.use(tx, (m) =>
       m
         .getRepository(DeferredRequestEntity)
-        .update({ transactionHash, status: 'pending' }, { status: 'issued', ...(delivery ?? {}) }),
+        // The holder keys were needed to issue: kept after, they would identify the citizen's wallet for good.
+        .update({ transactionHash, status: 'pending' }, { status: 'issued', holderKeys: [], ...(delivery ?? {}) }),
     );
     return result.affected === 1;
   }
@@ -49,7 +50,9 @@ export class DeferredRequestRepository {
   /** The wallet reported on the credentials (any event): the sealed copy is deleted, re-delivery ends. */
   async endRedelivery(notificationId: string, offerId: string, tx?: Tx): Promise<void> {
     await this.db.use(tx, (m) =>
-      m.getRepository(DeferredRequestEntity).update({ notificationId, offerId }, { responseSealed: null, redeliverUntil: null }),
+      m
+        .getRepository(DeferredRequestEntity)
+        .update({ notificationId, offerId }, { responseSealed: null, redeliverUntil: null, holderJkt: null }),
     );
   }
 
@@ -58,7 +61,11 @@ export class DeferredRequestRepository {
     await this.db.use(undefined, (m) =>
       m
         .getRepository(DeferredRequestEntity)
-        .update({ responseSealed: Not(IsNull()), redeliverUntil: LessThan(now) }, { responseSealed: null, redeliverUntil: null }),
+        // The DPoP key's thumbprint only tells whom a copy may be re-delivered to: it goes with the copy.
+        .update(
+          { responseSealed: Not(IsNull()), redeliverUntil: LessThan(now) },
+          { responseSealed: null, redeliverUntil: null, holderJkt: null },
+        ),
     );
   }
 }
