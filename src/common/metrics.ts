@@ -62,16 +62,6 @@ export const webhookDeliveries = new Counter({
   registers: [metricsRegistry],
 });
 
-export const processUptime = new Gauge({
-  name: 'process_uptime_seconds',
-  help: 'Seconds since the process started (in cluster mode: the youngest worker).',
-  aggregator: 'min',
-  registers: [metricsRegistry],
-  collect() {
-    this.set(Math.round(process.uptime()));
-  },
-});
-
 if (cluster.isWorker) {
   // A worker answers the primary's requests for its figures from its first moment (constructing an AggregatorRegistry
   // installs prom-client's listener): one still starting must not hold up every other worker's scrape.
@@ -98,23 +88,6 @@ const cpuSeconds = new Counter({
     cpuCounted = now;
   },
 });
-new Gauge({
-  name: 'process_start_time_seconds',
-  help: 'Start time of the process since the Unix epoch, in seconds.',
-  aggregator: 'min',
-  registers: [metricsRegistry],
-  collect() {
-    this.set(Math.round(processStarted));
-  },
-});
-new Gauge({
-  name: 'process_resident_memory_bytes',
-  help: 'Resident memory size in bytes.',
-  registers: [metricsRegistry],
-  collect() {
-    this.set(process.memoryUsage.rss());
-  },
-});
 const heap = new Gauge({
   name: 'nodejs_heap_bytes',
   help: "V8's heap: used and total bytes, and memory held outside it (Buffers and other external memory).",
@@ -127,15 +100,38 @@ const heap = new Gauge({
     heap.set({ kind: 'external' }, memory.external);
   },
 });
-new Gauge({
-  name: 'nodejs_eventloop_utilization',
-  help: 'Share of the time since the process started that the event loop was busy (0 to 1; in a cluster, the mean).',
-  aggregator: 'average',
-  registers: [metricsRegistry],
-  collect() {
-    this.set(performance.eventLoopUtilization().utilization);
-  },
-});
+
+/** A gauge whose one value is read when scraped (nothing runs between scrapes). */
+function scrapedGauge(name: string, help: string, read: () => number, aggregator?: 'min' | 'average'): void {
+  new Gauge({
+    name,
+    help,
+    registers: [metricsRegistry],
+    ...(aggregator ? { aggregator } : {}),
+    collect() {
+      this.set(read());
+    },
+  });
+}
+scrapedGauge(
+  'process_start_time_seconds',
+  'Start time of the process since the Unix epoch, in seconds.',
+  () => Math.round(processStarted),
+  'min',
+);
+scrapedGauge(
+  'process_uptime_seconds',
+  'Seconds since the process started (in cluster mode: the youngest worker).',
+  () => Math.round(process.uptime()),
+  'min',
+);
+scrapedGauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
+scrapedGauge(
+  'nodejs_eventloop_utilization',
+  'Share of the time since the process started that the event loop was busy (0 to 1; in a cluster, the mean).',
+  () => performance.eventLoopUtilization().utilization,
+  'average',
+);
 
 const ASK = 'chancery:metrics-request';
 const ANSWER = 'chancery:metrics-answer';

@@ -136,6 +136,21 @@ export function namesAudience(aud: unknown, audience: string): boolean {
   return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
 }
 
+/**
+ * RFC 7519 §4.1.4–5: an `exp` or `nbf` a JWT carries must be a NumericDate and hold at `nowSeconds` (with the skew):
+ * 'expired' at or after exp, 'not yet valid' before nbf, undefined when both hold or are absent.
+ */
+export function timeClaimsProblem(
+  payload: Record<string, unknown>,
+  nowSeconds: number,
+  skewSeconds: number,
+): 'expired' | 'not yet valid' | undefined {
+  const { exp, nbf } = payload;
+  if (exp !== undefined && (typeof exp !== 'number' || exp + skewSeconds <= nowSeconds)) return 'expired';
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + skewSeconds)) return 'not yet valid';
+  return undefined;
+}
+
 // Issuers sign low-S (lowS in src/keys); the check is shared with them.
 export { isHighS };
 

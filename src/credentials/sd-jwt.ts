@@ -6,6 +6,7 @@ import {
   decodeJws,
   MalformedJws,
   namesAudience,
+  timeClaimsProblem,
   sha256b64url,
   signJws,
   verifyJwsSignature,
@@ -292,11 +293,9 @@ export async function verifyKeyBinding(
   if (iat > expect.nowSeconds + expect.clockSkewSeconds) return 'the key-binding JWT is issued in the future';
   if (iat < expect.nowSeconds - expect.maxAgeSeconds) return 'the key-binding JWT is too old';
   // RFC 9901 §7.3: otherwise a valid JWT per RFC 7519: an exp or nbf it carries holds too.
-  const { exp, nbf } = kb.payload;
-  if (exp !== undefined && (typeof exp !== 'number' || exp + expect.clockSkewSeconds <= expect.nowSeconds))
-    return 'the key-binding JWT has expired';
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > expect.nowSeconds + expect.clockSkewSeconds))
-    return 'the key-binding JWT is not valid yet (nbf)';
+  const time = timeClaimsProblem(kb.payload, expect.nowSeconds, expect.clockSkewSeconds);
+  if (time === 'expired') return 'the key-binding JWT has expired';
+  if (time === 'not yet valid') return 'the key-binding JWT is not valid yet (nbf)';
   if (sdHash !== sha256b64url(parsed.sdHashInput)) return 'the key-binding JWT sd_hash does not match the presented disclosures';
   return undefined;
 }

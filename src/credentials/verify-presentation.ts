@@ -2,7 +2,7 @@ import type { JsonWebKey } from 'node:crypto';
 import { untrustedText } from '../common/json-bounds.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
-import { decodeJws, namesAudience, type DecodedJws } from './jws.js';
+import { decodeJws, namesAudience, timeClaimsProblem, type DecodedJws } from './jws.js';
 import { applyDisclosures, DisclosureError, parseSdJwt } from './sd-jwt.js';
 import { envelopeKind, validatePresentation, VCDM2_CONTEXT } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
@@ -84,7 +84,7 @@ function bindingProblem(
   context: VerifierContext,
 ): string | undefined {
   const now = context.nowSeconds();
-  const { aud, nonce, exp } = payload;
+  const { aud, nonce } = payload;
   // A JWT VP dated by nbf alone (VCDM 1.1 §6.3.1 maps dates to nbf; iat is optional there) is as fresh as its nbf.
   const iat = payload['iat'] === undefined ? payload['nbf'] : payload['iat'];
   if (expect.audience !== undefined && !namesAudience(aud, expect.audience))
@@ -102,12 +102,10 @@ function bindingProblem(
     }
   }
   if (typeof iat === 'number' && iat > now + context.clockSkewSeconds) return 'the presentation is issued in the future';
-  // RFC 7519 §4.1.5: not before its nbf, also when an iat dates it.
-  const nbf = payload['nbf'];
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + context.clockSkewSeconds))
-    return 'the presentation is not valid yet (nbf)';
-  if (exp !== undefined && (typeof exp !== 'number' || exp + context.clockSkewSeconds <= now))
-    return 'the presentation has expired';
+  // RFC 7519 §4.1.4–5: not before its nbf (also when an iat dates it), not at or after its exp.
+  const time = timeClaimsProblem(payload, now, context.clockSkewSeconds);
+  if (time === 'not yet valid') return 'the presentation is not valid yet (nbf)';
+  if (time === 'expired') return 'the presentation has expired';
   return undefined;
 }
 
