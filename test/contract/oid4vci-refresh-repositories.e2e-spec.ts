@@ -242,4 +242,46 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     expect((await deferred(1).byTransactionHash(lapsed.transactionHash))?.responseSealed).toBeNull();
     expect((await deferred(1).byTransactionHash(kept.transactionHash))?.responseSealed).toBe('sealed-response');
   });
+
+  it('forgets the holder keys of deferred requests whose application was refused, and only those', async () => {
+    const now = new Date();
+    const pendingOf = async (approval: 'pending' | 'approved' | 'rejected') => {
+      const offerId = randomUUID();
+      await new OfferRepository(database.db).insert({
+        id: offerId,
+        agencyId,
+        typeId: 'driving-licence',
+        configurationIds: ['driving-licence.sd_jwt'],
+        issuedConfigurations: [],
+        claimsSealed: null,
+        flow: 'pre-authorized_code',
+        approval,
+        offerSealed: null,
+        preAuthCodeHash: sha256Hex(randomToken()),
+        txCodeHash: null,
+        txCodeFailures: 0,
+        status: 'redeemed',
+        expiresAt: minutesFrom(now, 60),
+        createdAt: now,
+      });
+      const transactionHash = sha256Hex(randomToken());
+      await deferred(0).insert({
+        transactionHash,
+        offerId,
+        configurationId: 'driving-licence.sd_jwt',
+        holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+        status: 'pending',
+        createdAt: now,
+      });
+      return transactionHash;
+    };
+    const refused = await pendingOf('rejected');
+    const waiting = await pendingOf('pending');
+    const approved = await pendingOf('approved');
+
+    await deferred(1).forgetRefusedHolderKeys();
+    expect(await deferred(2).byTransactionHash(refused)).toMatchObject({ status: 'pending', holderKeys: [] });
+    for (const kept of [waiting, approved])
+      expect((await deferred(2).byTransactionHash(kept))?.holderKeys).toEqual([{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }]);
+  });
 });

@@ -56,6 +56,23 @@ export class DeferredRequestRepository {
     );
   }
 
+  /**
+   * Requests still pending for an offer whose application was refused: the wallet is only ever told so
+   * (credential_request_denied), so the holder keys it sent, which would identify it, are not kept.
+   */
+  async forgetRefusedHolderKeys(): Promise<void> {
+    await this.db.use(undefined, (m) =>
+      m
+        .getRepository(DeferredRequestEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ holderKeys: [] })
+        .where("status = 'pending' AND holder_keys <> '[]'")
+        .andWhere("offer_id IN (SELECT o.id FROM credential_offers o WHERE o.approval = 'rejected')")
+        .execute(),
+    );
+  }
+
   /** Sealed copies whose grace period is over. */
   async purgeRedelivery(now: Date): Promise<void> {
     await this.db.use(undefined, (m) =>

@@ -11,7 +11,7 @@ import { OfferRepository } from '../offers/offer.repository.js';
  * Drops expired OID4VCI state every OID4VCI_PURGE_INTERVAL_MS: nonces and remembered DPoP jtis, pushed
  * requests and unexchanged codes, the sealed claims and offer objects of offers that expired (or were
  * locked) unredeemed, refresh-token families past their end, and sealed deferred responses whose
- * re-delivery window closed (ADR 18). One timer per replica; each run is plain conditional statements, so replicas
+ * re-delivery window closed (ADR 18), and the holder keys of deferred requests whose application was refused. One timer per replica; each run is plain conditional statements, so replicas
  * may overlap.
  */
 @Injectable()
@@ -49,5 +49,6 @@ export class Oid4vciPurge implements OnApplicationBootstrap, OnApplicationShutdo
     await this.offers.purgeExpiredSealedState(now);
     await this.refreshTokens.purgeExpired(now);
     await this.deferred.purgeRedelivery(now);
+    await this.deferred.forgetRefusedHolderKeys();
   }
 }
