@@ -55,6 +55,10 @@ describe('CLI consortium commands', () => {
   const b = '0x' + 'b'.repeat(40);
 
   it('maps consortium:* and proposal:* to the operator API', () => {
+    expect(requestFor(['apikey:list', 'tax bureau'])).toEqual({
+      method: 'GET',
+      path: '/operator/agencies/tax%20bureau/api-keys',
+    });
     expect(requestFor(['consortium:status'])).toEqual({ method: 'GET', path: '/operator/consortium' });
     expect(requestFor(['consortium:init', '--threshold', '2', '--founder', `${b}=Tax = Customs`, '--name', 'Transport'])).toEqual(
       {

@@ -12,6 +12,7 @@ Commands:
   agency:list                                                        list agencies
   agency:show <id|slug>                                              one agency with its DID and signing key
   apikey:create <id|slug> [--label <text>]                           issue another API key for an agency
+  apikey:list <id|slug>                                              an agency's API keys (prefix, label, created, revoked)
   apikey:revoke <id|slug> <prefix>                                   revoke an agency API key (chy_<prefix>_…)
   outbox                                                             chain writes by status
   chain                                                              chain id, network name, registry address
@@ -156,6 +157,8 @@ export function requestFor(argv: string[]): Request {
         path: `/operator/agencies/${id(target)}/api-keys`,
         body: values.label ? { label: values.label } : {},
       };
+    case 'apikey:list':
+      return { method: 'GET', path: `/operator/agencies/${id(target)}/api-keys` };
     case 'apikey:revoke': {
       // A whole key is accepted too; only its public prefix is sent.
       const prefix = /^chy_([A-Za-z0-9_-]{12})_/.exec(extra ?? '')?.[1] ?? extra;

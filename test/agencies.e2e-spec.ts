@@ -100,6 +100,18 @@ describe('agencies and their DIDs', () => {
       expect((await app.call('GET', '/agency', { token: apiKey })).status).toBe(401);
       expect((await app.call('GET', '/agency', { token: created.body.apiKey })).status).toBe(200);
       expect(await audited('agency.api_key.revoked')).toBe(1);
+
+      // The operator sees which keys exist and which are revoked, never a secret or its digest.
+      const listed = await app.operator('GET', `/operator/agencies/${agency.slug}/api-keys`);
+      expect(listed.status).toBe(200);
+      expect(listed.body).toEqual([
+        expect.objectContaining({ prefix, revokedAt: expect.any(String) }),
+        { prefix: created.body.apiKey.slice(4, 16), label: 'desk 3', createdAt: expect.any(String), revokedAt: null },
+      ]);
+      expect(JSON.stringify(listed.body)).not.toContain(created.body.apiKey.slice(17));
+      expect(Object.keys(listed.body[0]).sort()).toEqual(['createdAt', 'label', 'prefix', 'revokedAt']);
+      expect((await app.operator('GET', '/operator/agencies/no-such-agency/api-keys')).status).toBe(404);
+      expect((await app.call('GET', `/operator/agencies/${agency.id}/api-keys`, { token: apiKey })).status).toBe(401);
     } finally {
       append.mockRestore();
     }

@@ -20,6 +20,7 @@ import {
   chainInfoSchema,
   createdAgencySchema,
   issuedApiKeySchema,
+  agencyApiKeyListSchema,
   outboxCountsSchema,
   type ChainInfo,
 } from './agency.schemas.js';
@@ -89,6 +90,15 @@ export class OperatorController {
   async createApiKey(@Param('id') id: string, @Body() body: unknown) {
     const { label } = parseOrThrow(apiKeySchema, body ?? {});
     return { apiKey: await this.agencies.createApiKey(id, label) };
+  }
+
+  @Get('agencies/:id/api-keys')
+  @ApiOperation({ summary: "An agency's API keys: prefix, label, created, revoked (never a secret)" })
+  @agencyParam
+  @ApiOkResponse({ description: 'Every key of the agency, oldest first', standardSchema: agencyApiKeyListSchema })
+  @ApiProblemResponses(404)
+  apiKeys(@Param('id') id: string) {
+    return this.agencies.apiKeys(id);
   }
 
   @Delete('agencies/:id/api-keys/:prefix')

@@ -95,6 +95,13 @@ export class AgencyRepository implements OnModuleInit {
     activeApiKeysOf(this.db).forget();
   }
 
+  /** Every key of the agency, revoked ones too, oldest first. */
+  apiKeys(agencyId: string): Promise<AgencyApiKeyEntity[]> {
+    return this.db.use(undefined, (m) =>
+      m.getRepository(AgencyApiKeyEntity).find({ where: { agencyId }, order: { createdAt: 'ASC', prefix: 'ASC' } }),
+    );
+  }
+
   insertApiKey(tx: Tx | undefined, key: AgencyApiKeyEntity): Promise<unknown> {
     return this.db.use(tx, (m) => m.getRepository(AgencyApiKeyEntity).insert(key));
   }

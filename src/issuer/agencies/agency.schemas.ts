@@ -51,6 +51,17 @@ export const issuedApiKeySchema = z
   .object({ apiKey: z.string().meta({ description: 'chy_<prefix>_<secret>; shown once, stored as a digest' }) })
   .meta({ id: 'IssuedApiKey' });
 
+export const agencyApiKeyListSchema = z
+  .array(
+    z.object({
+      prefix: z.string().meta({ description: 'The public part of the key (chy_<prefix>_…): what revocation takes' }),
+      label: z.string(),
+      createdAt: isoTimestamp,
+      revokedAt: isoTimestamp.nullable(),
+    }),
+  )
+  .meta({ id: 'AgencyApiKeyList' });
+
 export const chainInfoSchema = z
   .object({
     chainId: z.number().int(),

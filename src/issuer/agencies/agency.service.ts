@@ -147,6 +147,17 @@ export class AgencyService implements OnApplicationBootstrap {
    * Revokes an agency API key by its public prefix; requests with it get 401 from then on. The revocation
    * and its audit entry commit together: a failed append leaves the key active, and a retry revokes it.
    */
+  /** The agency's keys as an operator sees them: which to revoke; never a secret or its digest. */
+  async apiKeys(idOrSlug: string) {
+    const agency = await this.get(idOrSlug);
+    return (await this.agencies.apiKeys(agency.id)).map(({ prefix, label, createdAt, revokedAt }) => ({
+      prefix,
+      label,
+      createdAt: createdAt.toISOString(),
+      revokedAt: revokedAt?.toISOString() ?? null,
+    }));
+  }
+
   async revokeApiKey(idOrSlug: string, prefix: string): Promise<void> {
     const agency = await this.get(idOrSlug);
     await this.db.transaction(async (tx) => {
