@@ -134,3 +134,49 @@ describe('OutboxWorker passes', () => {
     expect(await passesAfter(POLL_MS)).toBe(1);
   });
 });
+
+describe('OutboxWorker pass that fails for one signer', () => {
+  it("waits for the other signers' entries before it ends, and a pass meanwhile leaves them be", async () => {
+    const entry = (id: string, signerKeyId: string) =>
+      ({ id, signerKeyId, status: 'pending', toAddress: null, data: '0x00' }) as OutboxEntry;
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const reads: string[] = [];
+    const outbox = {
+      onEnqueued: () => undefined,
+      open: async () => [entry('x', 'signer-a'), entry('y', 'signer-b')],
+      // The database drops the connection for signer A's claim (PostgreSQL restarting).
+      claim: async (listed: OutboxEntry) => {
+        if (listed.id === 'x') throw new Error('terminating connection due to administrator command');
+        return true;
+      },
+      // Signer B's entry is being advanced (here: its re-read) while A's claim fails; then it turns out settled.
+      get: async (id: string) => {
+        reads.push(id);
+        await gate;
+        return { ...entry(id, 'signer-b'), status: 'mined' };
+      },
+      updateHeld: async () => true,
+      release: async () => undefined,
+    };
+    const worker = new OutboxWorker(outbox as unknown as OutboxService, {} as ChainClient, {} as KeyService, {
+      pollMs: 60_000,
+      priorityFeeWei: 0n,
+    });
+    let ended = false;
+    const first = worker.drain().finally(() => (ended = true));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(reads).toEqual(['y']);
+    expect(ended).toBe(false);
+    // A second pass while the first still advances B's entry (the old pass had ended at A's failure, and the
+    // next one signed B's entry again): it does not touch it.
+    const second = worker.drain();
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(reads).toEqual(['y']);
+    openGate();
+    // A's failed claim is a delay (retried next pass), not the end of the pass.
+    await first;
+    await second;
+    expect(reads).toEqual(['y']);
+  });
+});

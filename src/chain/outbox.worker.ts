@@ -48,6 +48,8 @@ export class OutboxWorker implements OnApplicationShutdown {
    * The last delay reported per entry. Bounded: an entry another replica settles, or one found settled, is
    * never deleted here, and an outage can delay thousands.
    */
+  /** Entries this process is advancing now: a pass started meanwhile (drain() called directly) leaves them be. */
+  private readonly advancing = new Set<string>();
   private readonly lastDelay = new LRUCache<string, string>({ max: 1_000 });
   /** When this replica first saw each write's gas estimate revert (see sign). */
   private readonly wouldRevertSince = new LRUCache<string, { since: number; last: number }>({ max: 1_000 });
@@ -90,7 +92,11 @@ export class OutboxWorker implements OnApplicationShutdown {
       queue.push(entry);
       bySigner.set(entry.signerKeyId, queue);
     }
-    await Promise.all([...bySigner.values()].map((queue) => this.drainSigner(queue)));
+    // Every signer's drain is awaited even when one fails: a pass that ended early would let the next pass start
+    // while an entry is still being signed or broadcast here, and sign it a second time with another nonce.
+    const drained = await Promise.allSettled([...bySigner.values()].map((queue) => this.drainSigner(queue)));
+    const failed = drained.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -148,7 +154,25 @@ export class OutboxWorker implements OnApplicationShutdown {
    * replica may have signed it since the listing, and its stored bytes must be reused, never re-signed.
    */
   private async advance(listed: OutboxEntry): Promise<boolean> {
-    if (!(await this.outbox.claim(listed, LEASE_MS))) return false;
+    if (this.advancing.has(listed.id)) return false;
+    this.advancing.add(listed.id);
+    try {
+      return await this.advanceClaimed(listed);
+    } finally {
+      this.advancing.delete(listed.id);
+    }
+  }
+
+  private async advanceClaimed(listed: OutboxEntry): Promise<boolean> {
+    let claimed: boolean;
+    try {
+      claimed = await this.outbox.claim(listed, LEASE_MS);
+    } catch (error) {
+      // The database went away: the entry waits for the next pass (a claim this replica holds is renewed then).
+      this.reportDelay(listed.id, error);
+      return false;
+    }
+    if (!claimed) return false;
     try {
       let current = await this.outbox.get(listed.id);
       if (!current || isSettled(current.status)) return true;
