@@ -107,6 +107,7 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   STATUS_PUBLISH_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(2_000),
   STATUS_LIST_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  STATUS_LIST_PRIVATE_HOSTS: z.string().max(4_000).optional(),
   STATUS_VERIFY_ANCHOR: bool.default(true),
   // Status publisher lease and reconciliation; idempotent POSTs (h6).
   STATUS_PUBLISHER_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
@@ -274,6 +275,8 @@ export interface AppConfig {
   status: {
     publishIntervalMs: number;
     maxAgeSeconds: number;
+    /** Other issuers' list hosts that may be on private addresses: in production those listed, else all. */
+    remotePrivateHosts: readonly string[] | 'all';
     verifyAnchor: boolean;
     publisherLeaseMs: number;
     reconcileIntervalMs: number;
@@ -343,6 +346,18 @@ export interface PlatformConfig {
   /** Bearer token for /metrics; unset: open outside production, closed (404) in production. */
   metricsToken: string | undefined;
 }
+
+/**
+ * Hosts named by others (a did:web, a status entry) that may be on private, loopback or link-local addresses: outside
+ * production all (tests serve them on loopback), in production only those the operator lists, comma- or space-separated.
+ */
+const privateHostList = (env: string, listed: string | undefined): readonly string[] | 'all' =>
+  env === 'production'
+    ? (listed ?? '')
+        .split(/[\s,]+/)
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean)
+    : 'all';
 
 export function loadConfig(source: Record<string, string | undefined>): AppConfig {
   // Empty strings in .env files mean "unset", not "invalid".
@@ -453,18 +468,13 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
         maxBytes: e.DID_WEB_MAX_BYTES,
         allowHttp: e.NODE_ENV !== 'production',
         // Outside production every host (tests serve did:web on loopback); in production the listed ones.
-        privateHosts:
-          e.NODE_ENV === 'production'
-            ? (e.DID_WEB_PRIVATE_HOSTS ?? '')
-                .split(/[\s,]+/)
-                .map((host) => host.trim().toLowerCase())
-                .filter(Boolean)
-            : 'all',
+        privateHosts: privateHostList(e.NODE_ENV, e.DID_WEB_PRIVATE_HOSTS),
       },
     },
     status: {
       publishIntervalMs: e.STATUS_PUBLISH_INTERVAL_MS,
       maxAgeSeconds: e.STATUS_LIST_MAX_AGE_SECONDS,
+      remotePrivateHosts: privateHostList(e.NODE_ENV, e.STATUS_LIST_PRIVATE_HOSTS),
       verifyAnchor: e.STATUS_VERIFY_ANCHOR,
       publisherLeaseMs: e.STATUS_PUBLISHER_LEASE_MS,
       reconcileIntervalMs: e.STATUS_RECONCILE_INTERVAL_MS,

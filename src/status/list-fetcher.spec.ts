@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/index.js';
 import { remoteListFreshMs, StatusListFetcher } from './list-fetcher.js';
+import { StatusListUnreachable } from './status-checker.js';
 import type { StatusService } from './status.service.js';
 
 const LIST = 'eyJhbGciOiJFUzI1NiJ9.eyJzdGF0dXNfbGlzdCI6e319.c2lnbmF0dXJl';
@@ -66,6 +67,34 @@ describe('StatusListFetcher, other issuers’ lists', () => {
     endpoint.answerWith(200);
     expect(await fetcher.fetch(other)).toBe(LIST);
     expect(endpoint.asked).toHaveLength(2);
+  });
+
+  it('connects only to public hosts unless the host is listed, and says the same for a refused and an unknown name', async () => {
+    const config = loadConfig({});
+    const restricted = (remotePrivateHosts: string[]) =>
+      new StatusListFetcher(undefined as unknown as StatusService, {
+        ...config,
+        status: { ...config.status, remotePrivateHosts },
+      });
+    endpoint.asked.length = 0;
+    const port = new URL(url).port;
+    for (const refused of [url, `http://localhost:${port}/lists/1`, `http://[::ffff:127.0.0.1]:${port}/lists/1`])
+      await expect(restricted([]).fetch(refused)).rejects.toThrow(/^status list host is not a public host$/);
+    await expect(restricted([]).fetch('http://no-such-host.invalid/lists/1')).rejects.toThrow(
+      /^status list host is not a public host$/,
+    );
+    expect(endpoint.asked).toHaveLength(0);
+    expect(await restricted(['127.0.0.1']).fetch(url)).toBe(LIST);
+    expect(endpoint.asked).toHaveLength(1);
+  });
+
+  it('reports a host that cannot be reached as unreachable (no answer about the credential), not as a wrong list', async () => {
+    const closed = createServer();
+    const port = await new Promise<number>((resolve) =>
+      closed.listen(0, '127.0.0.1', () => resolve((closed.address() as AddressInfo).port)),
+    );
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await expect(fetcher.fetch(`http://127.0.0.1:${port}/lists/1`)).rejects.toBeInstanceOf(StatusListUnreachable);
   });
 });
 

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { readCapped, SingleFlight } from '../common/index.js';
+import { boundedGet, SingleFlight, type BoundedResponse } from '../common/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
-import type { LocalStatusList } from './status-checker.js';
+import { StatusListUnreachable, type LocalStatusList } from './status-checker.js';
 import type { KnownListBytes } from './status.repository.js';
 
 interface Cached {
@@ -15,6 +15,8 @@ interface Cached {
 }
 
 const MAX_BYTES = 2 * 1024 * 1024;
+/** A host never connected to: not public, or no such name (NXDOMAIN, or no address records). */
+const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
 const TIMEOUT_MS = 5_000;
 /** The longest a remote list is reused whatever it or its server says: a revocation must not stay hidden for days. */
 const MAX_FRESH_SECONDS = 24 * 3600;
@@ -69,6 +71,7 @@ export class StatusListFetcher {
   private readonly ownRead = new LRUCache<string, KnownListBytes>({ max: 1_000 });
   private readonly ownPrefix: string;
   private readonly production: boolean;
+  private readonly privateHosts: readonly string[] | 'all';
 
   constructor(
     private readonly status: StatusService,
@@ -76,6 +79,7 @@ export class StatusListFetcher {
   ) {
     this.ownPrefix = `${publicBaseUrl(config)}/status/`;
     this.production = config.env === 'production';
+    this.privateHosts = config.status.remotePrivateHosts;
   }
 
   async fetch(url: string): Promise<string | LocalStatusList> {
@@ -105,34 +109,37 @@ export class StatusListFetcher {
   }
 
   private async fetchRemoteOnce(url: string, cached: Cached | undefined): Promise<string> {
-    // The URL comes from an issuer the registry vouches for; still, production fetches only over TLS.
+    // The URL is in a credential whose issuer is trusted, but an agency may put status entries of its own in what
+    // it issues, and anyone may then have it verified: the host must be public unless the operator lists it.
     if (this.production && !url.startsWith('https://')) throw new Error('status list URL is not https');
-    const response = await fetch(url, {
-      headers: {
-        accept: 'application/statuslist+jwt, application/vc+jwt',
-        ...(cached?.etag ? { 'if-none-match': cached.etag } : {}),
-      },
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      redirect: 'error',
-    });
-    const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get('cache-control') ?? '')?.[1] ?? 0);
+    const target = new URL(url);
+    let response: BoundedResponse;
+    try {
+      response = await boundedGet(target, {
+        headers: {
+          accept: 'application/statuslist+jwt, application/vc+jwt',
+          ...(cached?.etag ? { 'if-none-match': cached.etag } : {}),
+        },
+        timeoutMs: TIMEOUT_MS,
+        maxBytes: MAX_BYTES,
+        privateHostAllowed: this.privateHosts === 'all' || this.privateHosts.includes(target.hostname.toLowerCase()),
+      });
+    } catch (error) {
+      // A refused host and a name that does not exist get one answer: which internal names exist is not told.
+      if (UNRESOLVABLE_HOST.has((error as { code?: string }).code ?? ''))
+        throw new Error('status list host is not a public host');
+      throw new StatusListUnreachable(error);
+    }
+    const cacheControl = response.headers['cache-control'] ?? '';
+    const maxAge = Number(/max-age=(\d+)/.exec(cacheControl)?.[1] ?? 0);
     if (response.status === 304 && cached) {
       cached.freshUntil = Date.now() + remoteListFreshMs(cached.body, maxAge);
       return cached.body;
     }
-    // A refused answer's body is not read: cancelled, so its socket is freed now rather than at the timeout.
-    const refuse = async (message: string) => {
-      await response.body?.cancel().catch(() => undefined);
-      return new Error(message);
-    };
-    if (!response.ok) throw await refuse(`HTTP ${response.status}`);
-    if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) throw await refuse('status list too large');
-    const body = (await readCapped(response, MAX_BYTES, 'status list too large')).trim();
-    this.cache.set(url, {
-      body,
-      etag: response.headers.get('etag') ?? undefined,
-      freshUntil: Date.now() + remoteListFreshMs(body, maxAge),
-    });
+    if (response.tooLarge) throw new Error('status list too large');
+    if (response.status !== 200 || !response.body) throw new Error(`HTTP ${response.status}`);
+    const body = response.body.toString('utf8').trim();
+    this.cache.set(url, { body, etag: response.headers.etag, freshUntil: Date.now() + remoteListFreshMs(body, maxAge) });
     return body;
   }
 }

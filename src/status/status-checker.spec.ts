@@ -2,7 +2,13 @@ import { createHash, generateKeyPairSync, sign as ecdsaSign } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto';
 import { signJws, VerifierDependencyUnavailable } from '../credentials/index.js';
 import { encodeBitstring, encodeTokenList, LIST_SIZE, TOKEN_STATUS } from './lists.js';
-import { checkCredentialStatus, type LocalStatusList, type StatusCheckDeps } from './status-checker.js';
+import {
+  checkCredentialStatus,
+  MAX_STATUS_ENTRIES,
+  StatusListUnreachable,
+  type LocalStatusList,
+  type StatusCheckDeps,
+} from './status-checker.js';
 import { StatusListMemo } from './list-memo.js';
 
 const ISSUER = 'did:ethr:govchain:0x1111111111111111111111111111111111111111';
@@ -330,7 +336,7 @@ describe('a status list that cannot be read', () => {
       refused,
       { driverError: new Error('Query read timeout') },
       new VerifierDependencyUnavailable('chain_unavailable'),
-      new TypeError('fetch failed'),
+      new StatusListUnreachable(Object.assign(new Error('connect ECONNREFUSED 192.0.2.1:443'), { code: 'ECONNREFUSED' })),
       Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }),
     ])
       await expect(checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, failing(error))).rejects.toBe(error);
@@ -571,6 +577,20 @@ describe('lists from other issuers, read as their specifications write them', ()
       state: 'unknown',
       reason: `the status list is shorter than ${LIST_SIZE} entries`,
     });
+  });
+
+  it('reads at most MAX_STATUS_ENTRIES entries of a credential, fetching nothing for one with more', async () => {
+    const jwt = await bitstringList();
+    const fetched: string[] = [];
+    const counting: StatusCheckDeps = { fetchList: async (url) => (fetched.push(url), jwt), issuerKey: async () => ({ jwk }) };
+    const many = Array.from({ length: MAX_STATUS_ENTRIES + 1 }, () => entry('3'));
+    expect(await checkCredentialStatus(many, 'jwt_vc_json', ISSUER, counting)).toEqual({
+      passed: false,
+      state: 'unknown',
+      reason: `more than ${MAX_STATUS_ENTRIES} status entries`,
+    });
+    expect(fetched).toEqual([]);
+    expect(await checkCredentialStatus(many.slice(1), 'jwt_vc_json', ISSUER, counting)).toMatchObject({ passed: true });
   });
 
   it('refuses a token status list whose bits is not 1, 2, 4 or 8', async () => {

@@ -64,15 +64,25 @@ export type AnchoredStatusOutcome = StatusOutcome & { anchored?: boolean };
 
 class StatusProblem extends Error {}
 
+/** Status entries read per credential: ours issue two (revocation, suspension); an issuer may add a few of its own. */
+export const MAX_STATUS_ENTRIES = 8;
+
+/** Another issuer's list host could not be reached (refused, reset, TLS, timeout): no answer about the credential. */
+export class StatusListUnreachable extends Error {
+  constructor(cause: unknown) {
+    super('status list host unreachable', { cause });
+  }
+}
+
 /**
  * A list that could not be read because something is down (our database, the chain, the list's host unreachable
  * or too slow): no answer about the credential, so the caller reports the check unavailable (503), never failed.
  */
 const couldNotCheck = (error: unknown): boolean =>
   error instanceof VerifierDependencyUnavailable ||
+  error instanceof StatusListUnreachable ||
   isDatabaseConnectivityError(error) ||
-  (error instanceof Error &&
-    ((error.name === 'TypeError' && error.message === 'fetch failed') || ['AbortError', 'TimeoutError'].includes(error.name)));
+  (error instanceof Error && ['AbortError', 'TimeoutError'].includes(error.name));
 
 /** What the list fetcher itself says (an HTTP status, a size); anything else is not passed on (addresses, SQL). */
 const fetchProblem = (error: unknown): string => {
@@ -314,6 +324,8 @@ export async function checkCredentialStatus(
       return outcome({ passed: false, state: 'unknown', reason: `unknown status value ${value}` });
     }
     const entries = (Array.isArray(status) ? status : [status]) as Record<string, unknown>[];
+    // Each entry may name another list host to fetch from: a credential does not get to multiply that without end.
+    if (entries.length > MAX_STATUS_ENTRIES) throw new StatusProblem(`more than ${MAX_STATUS_ENTRIES} status entries`);
     const states: string[] = [];
     for (const entry of entries) {
       if (entry['type'] !== 'BitstringStatusListEntry')

@@ -1,7 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
-import { isPublicAddress, publicOnlyLookup } from '../common/index.js';
+import { boundedGet } from '../common/index.js';
 import { didDocumentProblem, type DidDocument } from '../credentials/index.js';
 
 export interface DidWebOptions {
@@ -42,12 +39,16 @@ const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
 export async function fetchDidWebDocument(did: string, options: DidWebOptions): Promise<DidDocument | undefined> {
   const url = didWebUrl(did, options.allowHttp);
   if (!url) return undefined;
-  const anyHost = options.privateHosts === 'all' || options.privateHosts.includes(url.hostname);
-  // An IP literal is connected to without a lookup: checked here.
-  if (!anyHost && isIP(url.hostname) && !isPublicAddress(url.hostname)) return undefined;
+  const privateHostAllowed = options.privateHosts === 'all' || options.privateHosts.includes(url.hostname);
   let body: Buffer | undefined;
   try {
-    body = await get(url, options, anyHost);
+    const response = await boundedGet(url, {
+      headers: { accept: 'application/did+json, application/json' },
+      timeoutMs: options.timeoutMs,
+      maxBytes: options.maxBytes,
+      privateHostAllowed,
+    });
+    body = response.body;
   } catch (error) {
     // A name that does not exist is a DID that does not resolve, answered like a refused host: otherwise the
     // two answers would tell an anonymous caller which internal names exist (resolving to private addresses).
@@ -63,39 +64,4 @@ export async function fetchDidWebDocument(did: string, options: DidWebOptions): 
   }
   // Whoever controls the host writes this document: every member the verifier reads must have its shape.
   return didDocumentProblem(document, did) === undefined ? (document as DidDocument) : undefined;
-}
-
-/** One GET: the body of a 200 within `maxBytes` and `timeoutMs` in all, else undefined (redirects are not followed). */
-function get(url: URL, options: DidWebOptions, anyHost: boolean): Promise<Buffer | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return new Promise<Buffer | undefined>((resolve, reject) => {
-    const request = (url.protocol === 'http:' ? httpRequest : httpsRequest)(
-      url,
-      {
-        headers: { accept: 'application/did+json, application/json' },
-        ...(anyHost ? {} : { lookup: publicOnlyLookup }),
-      },
-      (response: IncomingMessage) => {
-        if (response.statusCode !== 200) {
-          response.resume();
-          return resolve(undefined);
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > options.maxBytes) {
-            request.destroy();
-            return resolve(undefined);
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () => resolve(Buffer.concat(chunks)));
-        response.on('error', reject);
-      },
-    );
-    timer = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-    request.on('error', reject);
-    request.end();
-  }).finally(() => clearTimeout(timer));
 }
