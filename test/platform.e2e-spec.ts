@@ -603,6 +603,20 @@ describe('HTTP platform', () => {
         );
         expect(token.status).toBe(503);
         expect(((await token.json()) as { error: string }).error).toBe('temporarily_unavailable');
+        // The OpenID Provider (its own Koa stack, past Nest's filter) likewise: a portal's token request, whose client
+        // is read from the database.
+        const portalToken = await raw(
+          'POST',
+          '/oidc/token',
+          `grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fportal.example%2Fcb&client_id=${unknownOffer}`,
+          { 'content-type': 'application/x-www-form-urlencoded' },
+        );
+        expect(portalToken.status).toBe(503);
+        expect(Number(portalToken.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await portalToken.json()).toEqual({
+          error: 'temporarily_unavailable',
+          error_description: 'The service is temporarily unavailable; retry later',
+        });
         // A verification whose status check could not be made is no verdict on the credential: 503, and nothing of
         // the database (its address) in the answer.
         const verified = await app.call('POST', '/credentials/verify', {
@@ -625,6 +639,7 @@ describe('HTTP platform', () => {
       expect(events.filter((line) => line['event'] === 'database_up')).toHaveLength(1);
       // Requests do not log a stack each (background workers are another matter).
       expect(events.filter((line) => line['context'] === 'ProblemFilter')).toEqual([]);
+      expect(events.filter((line) => line['context'] === 'OpenIdProvider')).toEqual([]);
     });
 
     it('starts a replica while the database refuses connections: it waits, then serves', async () => {

@@ -17,7 +17,9 @@ declare module 'oidc-provider' {
       error_description?: string;
       status: number;
       statusCode: number;
-      constructor(message?: string, description?: string);
+      /** Whether the error's own code and description are answered (else server_error); status < 500 by default. */
+      expose: boolean;
+      constructor(status: number, message: string, options?: string | { detail?: string; cause?: unknown });
     }
     class InvalidGrant extends OIDCProviderError {
       constructor(description?: string);

@@ -4,7 +4,17 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Provider, ProviderClient } from 'oidc-provider';
-import { BackgroundJob, connectionAddressKey, merged, secretsEqual, sha256Hex, THROTTLER_STORAGE } from '../../common/index.js';
+import {
+  BackgroundJob,
+  connectionAddressKey,
+  DatabaseOutage,
+  isDatabaseConnectivityError,
+  isTransientConflict,
+  merged,
+  secretsEqual,
+  sha256Hex,
+  THROTTLER_STORAGE,
+} from '../../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../../config/index.js';
 import { HmacKeys, KeyService } from '../../keys/index.js';
 import { Catalogue, jwkThumbprint } from '../../credentials/index.js';
@@ -18,6 +28,8 @@ import { authorizationFormAnswer } from './authorization-form.js';
 import { pairwiseSubject, SUBJECT_KEY_NAME } from './subject.js';
 import { LOGIN_SCOPES, scopeTableProblems } from './scopes.js';
 
+/** Seconds a client is asked to wait when the database is down, as the problem filter's 503 asks. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
 /** Provider endpoints that create state or cost a key operation: limited per client IP like the other OAuth routes. */
 const RATE_LIMITED = new Set(['/request', '/auth', '/token', '/me']);
 /**
@@ -55,6 +67,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     private readonly logins: CitizenLoginRepository,
     private readonly catalogue: Catalogue,
     @Inject(THROTTLER_STORAGE) private readonly throttler: ThrottlerStorage,
+    private readonly outage: DatabaseOutage,
   ) {
     this.issuer = `${publicBaseUrl(config)}${OIDC_PREFIX}`;
   }
@@ -101,6 +114,7 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
           ? new library.errors.InvalidRequestUri('request_uri is invalid, expired, or was already used')
           : new library.errors.InvalidGrant('grant already used'),
       now: () => new Date(),
+      guard: (work) => this.unavailableOnOutage(library, work),
     });
     const provider = new library.Provider(
       this.issuer,
@@ -111,8 +125,9 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
         cookieKeys: this.config.oidc.cookieKeys ?? [await this.derivedCookieKey()],
         claimsRetentionSeconds: this.config.oidc.claimsRetentionSeconds,
         policy: library.interactionPolicy,
-        findAccount: (_ctx, accountId, token) => this.findAccount(accountId, token),
-        pairwiseIdentifier: (_ctx, accountId, client) => this.pairwiseSubject(accountId, sectorOf(client)),
+        findAccount: (_ctx, accountId, token) => this.unavailableOnOutage(library, () => this.findAccount(accountId, token)),
+        pairwiseIdentifier: (_ctx, accountId, client) =>
+          this.unavailableOnOutage(library, () => this.pairwiseSubject(accountId, sectorOf(client))),
       }),
     );
     // The maintainers' hook for secrets stored one-way (panva/node-oidc-provider#631): `client_secret` in the
@@ -125,6 +140,8 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
     provider.proxy = true;
     provider.use(async (ctx, next) => {
       await next();
+      // A database outage met inside the provider (past Nest's filter): retry when it is back, as our other 503s say.
+      if (ctx.status === 503) ctx.set('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
       // Paths the provider does not serve: a problem document like every other unknown path.
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
@@ -142,6 +159,26 @@ export class OpenIdProvider implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     clearInterval(this.purgeTimer);
+  }
+
+  /**
+   * Runs a storage call of the provider. The provider's Koa stack answers what it throws, not Nest's problem filter:
+   * a database outage (or a transient conflict) would be a 500 server_error with a stack logged per request. It is
+   * rethrown as the RFC 6749 temporarily_unavailable (503 at the token and other endpoints, a redirect with that
+   * error at the authorization endpoint), and the outage is reported once, as the filter does.
+   */
+  private async unavailableOnOutage<T>(library: { errors: typeof import('oidc-provider').errors }, work: () => Promise<T>) {
+    try {
+      return await work();
+    } catch (error) {
+      const conflict = isTransientConflict(error);
+      if (!conflict && !isDatabaseConnectivityError(error)) throw error;
+      if (!conflict) this.outage.reportDown(error);
+      const unavailable = new library.errors.OIDCProviderError(503, 'temporarily_unavailable');
+      unavailable.expose = true;
+      unavailable.error_description = 'The service is temporarily unavailable; retry later';
+      throw unavailable;
+    }
   }
 
   /** Deletes expired provider records, login pages, and login claims past their retention. */

@@ -62,8 +62,26 @@ describe('oidc-provider storage adapter', () => {
     open: async (sealed, context) => JSON.parse(Buffer.from(await backend.decryptData(sealed, context)).toString()),
     alreadyUsed: () => new AlreadyUsed(),
     now: () => now,
+    guard: (work) => {
+      guarded++;
+      return work();
+    },
   };
+  let guarded = 0;
   const Adapter = storageAdapter(deps);
+
+  it('runs every storage call through the guard (a database outage becomes temporarily_unavailable there)', async () => {
+    guarded = 0;
+    const grants = new Adapter('Grant');
+    await grants.upsert('g', { grantId: 'g' }, 60);
+    await grants.find('g');
+    await grants.findByUid('u');
+    await grants.consume('g');
+    await grants.revokeByGrantId('g');
+    await grants.destroy('g');
+    await new Adapter('Client').find(client.id);
+    expect(guarded).toBe(7);
+  });
 
   it('stores records under the SHA-256 of their id, sealed, and finds them until they expire', async () => {
     const codes = new Adapter('AuthorizationCode');

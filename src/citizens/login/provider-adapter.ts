@@ -19,6 +19,8 @@ export interface StorageDependencies {
   /** The error a second use of a single-use record raises (the library's InvalidGrant / InvalidRequestUri). */
   alreadyUsed(model: string): Error;
   now(): Date;
+  /** Runs one storage call; a database outage it meets is rethrown as the provider's temporarily_unavailable. */
+  guard<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Models whose records are bearer values used once (codes, pushed requests). */
@@ -45,26 +47,32 @@ export function storageAdapter(deps: StorageDependencies) {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      if (this.model === 'Client') throw new Error('Clients are registered through the operator API');
-      const idHash = sha256Hex(id);
-      await deps.records.upsert({
-        model: this.model,
-        idHash,
-        payload: await deps.seal(payload, this.context(idHash)),
-        grantIdHash: payload.grantId ? sha256Hex(payload.grantId) : null,
-        uidHash: payload.uid ? sha256Hex(payload.uid) : null,
-        expiresAt: new Date(deps.now().getTime() + Math.max(1, expiresIn) * 1000),
+      return deps.guard(async () => {
+        if (this.model === 'Client') throw new Error('Clients are registered through the operator API');
+        const idHash = sha256Hex(id);
+        await deps.records.upsert({
+          model: this.model,
+          idHash,
+          payload: await deps.seal(payload, this.context(idHash)),
+          grantIdHash: payload.grantId ? sha256Hex(payload.grantId) : null,
+          uidHash: payload.uid ? sha256Hex(payload.uid) : null,
+          expiresAt: new Date(deps.now().getTime() + Math.max(1, expiresIn) * 1000),
+        });
       });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return this.client(id);
-      const idHash = sha256Hex(id);
-      return this.open(await deps.records.byId(this.model, idHash));
+      return deps.guard(async () => {
+        if (this.model === 'Client') return this.client(id);
+        const idHash = sha256Hex(id);
+        return this.open(await deps.records.byId(this.model, idHash));
+      });
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return this.open(await deps.records.byUid(this.model, sha256Hex(uid)));
+      return deps.guard(async () => {
+        return this.open(await deps.records.byUid(this.model, sha256Hex(uid)));
+      });
     }
 
     // The device flow is off: there are no user codes.
@@ -73,16 +81,22 @@ export function storageAdapter(deps: StorageDependencies) {
     }
 
     async consume(id: string): Promise<void> {
-      const consumed = await deps.records.consume(this.model, sha256Hex(id), deps.now());
-      if (!consumed && SINGLE_USE.has(this.model)) throw deps.alreadyUsed(this.model);
+      return deps.guard(async () => {
+        const consumed = await deps.records.consume(this.model, sha256Hex(id), deps.now());
+        if (!consumed && SINGLE_USE.has(this.model)) throw deps.alreadyUsed(this.model);
+      });
     }
 
     async destroy(id: string): Promise<void> {
-      await deps.records.delete(this.model, sha256Hex(id));
+      return deps.guard(async () => {
+        await deps.records.delete(this.model, sha256Hex(id));
+      });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await deps.records.deleteByGrant(this.model, sha256Hex(grantId));
+      return deps.guard(async () => {
+        await deps.records.deleteByGrant(this.model, sha256Hex(grantId));
+      });
     }
 
     private context(idHash: string): string {
