@@ -84,9 +84,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       config.chain.pollMs,
     );
     openedChain = chain;
-    secureDataDir(config.dataDir);
+    const dataDirWarning = secureDataDir(config.dataDir);
     const rootLogger = createRootLogger(config.logLevel);
-    for (const warning of config.warnings) rootLogger.warn({ event: 'config_warning' }, warning);
+    for (const warning of [...config.warnings, ...(dataDirWarning ? [dataDirWarning] : [])])
+      rootLogger.warn({ event: 'config_warning' }, warning);
     // Restarted while the database is down: wait for it (and say so) rather than exit and stay down.
     const dataSource = await untilReachable(() => openDataSource(config.database, entities, migrations), {
       // PostgreSQL only: a SQLite file that cannot be opened is a local problem no wait will mend.
@@ -145,7 +146,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       .setTitle('Chancery')
       .setDescription('Issue and verify electronic licences and identity credentials anchored on a consortium chain')
       .setVersion('0.1.0')
-      .addBearerAuth()
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description: 'An operator key, an agency key (chy_…), a relying-party key (rpk_…) or a read token: opaque, not JWTs',
+      })
       .build();
     if (config.platform.docsEnabled) {
       let document: OpenAPIObject | undefined;

@@ -49,6 +49,29 @@ describe('CLI as operators run it', () => {
       await new Promise((closed) => server.close(closed));
     }
   }, 60_000);
+
+  it('names the service it could not reach, and a file it could not read or parse', async () => {
+    const closed = createServer();
+    await new Promise<void>((listening) => closed.listen(0, '127.0.0.1', listening));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((done) => closed.close(done));
+    const env = { OPERATOR_API_KEY: 'an-operator-key-of-24-chars', CHANCERY_URL: url };
+    await expect(runCli(['agency:list'], env)).rejects.toThrow(
+      `cannot reach the service at ${url} (ECONNREFUSED); is it running, and is CHANCERY_URL right?`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'chancery-cli-'));
+    try {
+      writeFileSync(join(dir, 'type.json'), '{"id": "x",');
+      await expect(runCli(['catalogue:create', '--file', join(dir, 'type.json')], env)).rejects.toThrow(
+        new RegExp(`^${join(dir, 'type.json')}: not JSON \\(`),
+      );
+      await expect(runCli(['catalogue:create', '--file', join(dir, 'missing.json')], env)).rejects.toThrow(
+        `${join(dir, 'missing.json')}: cannot be read (ENOENT)`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('CLI consortium commands', () => {

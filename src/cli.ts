@@ -90,7 +90,22 @@ function typeId(command: string, value: string | undefined): string {
 
 function jsonFile(command: string, file: string | undefined): unknown {
   if (!file) throw new Error(`${command} needs --file <type.json>\n\n${USAGE}`);
-  return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  return readJsonFile(file);
+}
+
+/** A JSON file an operator named: its name in any error, not only the parser's words. */
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${file}: not JSON (${(error as Error).message})`);
+  }
 }
 
 /** Maps argv to one operator API request; throws with the usage text for anything it does not know. */
@@ -179,7 +194,7 @@ export function requestFor(argv: string[]): Request {
           scopes: values.scope ?? [],
           ...(values['auth-method'] ? { tokenEndpointAuthMethod: values['auth-method'] } : {}),
           ...(values['id-token-alg'] ? { idTokenSignedResponseAlg: values['id-token-alg'] } : {}),
-          ...(values['jwks-file'] ? { jwks: JSON.parse(readFileSync(values['jwks-file'], 'utf8')) as unknown } : {}),
+          ...(values['jwks-file'] ? { jwks: readJsonFile(values['jwks-file']) } : {}),
           ...(values['data-sharing-permission'] ? { dataSharingPermission: values['data-sharing-permission'] } : {}),
         },
       };
@@ -338,14 +353,25 @@ export async function runCli(
   }
   const request = requestFor(argv);
   const base = (env.CHANCERY_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
-  const response = await fetch(base + request.path, {
-    method: request.method,
-    headers: {
-      authorization: `Bearer ${operatorKey(env)}`,
-      ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: request.body === undefined ? undefined : JSON.stringify(request.body),
-  });
+  const headers = {
+    authorization: `Bearer ${operatorKey(env)}`,
+    ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+  };
+  let response: Response;
+  try {
+    response = await fetch(base + request.path, {
+      method: request.method,
+      headers,
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed": name the service asked and why (refused, unknown host), so a wrong or unset
+    // CHANCERY_URL is seen at once.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `cannot reach the service at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}); is it running, and is CHANCERY_URL right?`,
+    );
+  }
   const text = await response.text();
   let output: unknown = text;
   try {

@@ -61,10 +61,20 @@ export function dataSourceOptions(
   };
 }
 
-/** The data directory holds keys, credentials and the database: owner only (0700), also when it already exists. */
-export function secureDataDir(dataDir: string): void {
+/**
+ * The data directory holds keys, credentials and the database: owner only (0700), also when it already exists. A
+ * directory another user owns (a container's tmpfs mount, root's 1777) cannot be narrowed by us: the start goes on
+ * and the returned warning says so (what we write in it is still created owner-only).
+ */
+export function secureDataDir(dataDir: string): string | undefined {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
+  try {
+    chmodSync(dataDir, 0o700);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return `DATA_DIR ${dataDir} belongs to another user and could not be restricted to its owner (0700): mount it owned by the service's user`;
+  }
 }
 
 /**
