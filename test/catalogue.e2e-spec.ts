@@ -72,7 +72,7 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
   };
 
   beforeAll(async () => {
-    app = await startTestApp({ CATALOGUE_REFRESH_MS: '200' });
+    app = await startTestApp({ CATALOGUE_REFRESH_MS: '200', ISSUE_KEY_IN_PATH: 'true' });
     replica = await startTestApp({ CATALOGUE_REFRESH_MS: '200' }, { replicaOf: app });
     independent = await independentResolver(app);
     const created = await createActiveAgency(app, 'fisheries', 'Fisheries Bureau 渔业局');
@@ -424,6 +424,38 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(await verifiedByDigitalBazaar(asJsonLd.body)).toBe(true);
     const listVerified = await app.call('POST', '/credentials/verify', { body: { verifiableCredential: asJsonLd.body } });
     expect(listVerified.status).toBe(200);
+  });
+
+  it('issues with the agency key in the path while ISSUE_KEY_IN_PATH is on, for suites that send no header (W3C Bitstring Status List)', async () => {
+    const agency = (await app.call('GET', '/agency', { token: apiKey })).body;
+    // As that suite's client posts: bare JSON, its validVc.json with the manifest's issuer id, and the manifest's options.
+    const body = {
+      credential: {
+        '@context': [V2],
+        type: ['VerifiableCredential'],
+        credentialSubject: { id: 'did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r' },
+        id: `urn:uuid:${randomUUID()}`,
+        issuer: agency.did,
+      },
+      options: { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' },
+    };
+    const issued = await app.call('POST', `/conformance/${apiKey}/credentials/issue`, { body });
+    expect(issued.status).toBe(201);
+    expect(issued.body.verifiableCredential).toMatchObject({
+      issuer: agency.did,
+      credentialStatus: [
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation' }),
+        expect.objectContaining({ type: 'BitstringStatusListEntry', statusPurpose: 'suspension' }),
+      ],
+      proof: { type: 'DataIntegrityProof', cryptosuite: 'ecdsa-rdfc-2019' },
+    });
+    expect(await verifiedByDigitalBazaar(issued.body.verifiableCredential)).toBe(true);
+    const wrong = apiKey.slice(0, -2) + (apiKey.endsWith('AA') ? 'BB' : 'AA');
+    expect((await app.call('POST', `/conformance/${wrong}/credentials/issue`, { body })).status).toBe(401);
+    // Off unless configured: the replica (started without ISSUE_KEY_IN_PATH) has no such way in.
+    const off = await replica.call('POST', `/conformance/${apiKey}/credentials/issue`, { body });
+    expect(off.status).toBe(404);
+    expect(off.headers.get('content-type')).toContain('application/problem+json');
   });
 
   it('issues a generic VCDM 2.0 credential as submitted: valid members kept, past validFrom, URL subjects, several subjects', async () => {

@@ -162,6 +162,7 @@ const envSchema = z.object({
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('chancery:rl:'),
   PAGE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   DOCS_ENABLED: bool.optional(),
+  ISSUE_KEY_IN_PATH: bool.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Replicas and cluster mode (issue 11).
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
@@ -343,6 +344,11 @@ export interface PlatformConfig {
   /** How often the login, records and desk pages poll their request, unless its rate limits allow less often. */
   pagePollMs: number;
   docsEnabled: boolean;
+  /**
+   * POST /conformance/:apiKey/credentials/issue: the agency key in the path, for test-suite clients that send no
+   * header (the W3C Bitstring Status List suite). Off unless ISSUE_KEY_IN_PATH=true.
+   */
+  issueKeyInPath: boolean;
   /** Bearer token for /metrics; unset: open outside production, closed (404) in production. */
   metricsToken: string | undefined;
 }
@@ -500,6 +506,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
       pagePollMs: e.PAGE_POLL_MS,
       docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
+      issueKeyInPath: e.ISSUE_KEY_IN_PATH ?? false,
       metricsToken: e.METRICS_TOKEN,
     },
     replicas: { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS, clusterWorkers: e.CLUSTER_WORKERS },

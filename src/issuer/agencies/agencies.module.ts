@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AgencyController, OperatorController } from './agency.controller.js';
 import { AgencyRepository } from './agency.repository.js';
 import { AgencyService } from './agency.service.js';
-import { AgencyGuard, OPERATOR_API_KEY, OperatorGuard } from './auth.js';
+import { AgencyGuard, AgencyKeyInPathGuard, OPERATOR_API_KEY, OperatorGuard } from './auth.js';
 
 @Module({})
 export class AgenciesModule {
@@ -17,8 +17,9 @@ export class AgenciesModule {
         AgencyService,
         OperatorGuard,
         AgencyGuard,
+        AgencyKeyInPathGuard,
       ],
-      exports: [AgencyService, AgencyRepository, AgencyGuard, OperatorGuard, OPERATOR_API_KEY],
+      exports: [AgencyService, AgencyRepository, AgencyGuard, AgencyKeyInPathGuard, OperatorGuard, OPERATOR_API_KEY],
     };
   }
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { notFound, parseOrThrow } from '../../common/index.js';
 import { StatusService } from '../../status/index.js';
 import { Catalogue, jwtVc11Document, sdJwtVcTypeMetadata } from '../../credentials/index.js';
-import { AgencyGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
+import { AgencyGuard, AgencyKeyInPathGuard, CurrentActor, CurrentAgency, OperatorGuard } from '../agencies/auth.js';
 import type { Agency } from '../agencies/agency.repository.js';
 import { AuthorisationService } from './authorisation.service.js';
 import { IssuanceService, issueRequestSchema, type IssuedCredential } from './issuance.service.js';
@@ -83,6 +83,23 @@ export class IssuanceController {
       );
       return vcApiResponse(issued);
     });
+  }
+
+  @Post('conformance/:apiKey/credentials/issue')
+  @HttpCode(201)
+  @UseGuards(AgencyKeyInPathGuard)
+  @ApiOperation({
+    summary:
+      'POST /credentials/issue with the agency key in the path instead of a header, for test-suite clients that send none (the W3C Bitstring Status List suite); 404 unless ISSUE_KEY_IN_PATH=true',
+  })
+  @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
+  issueWithKeyInPath(
+    @CurrentAgency() agency: Agency,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.issue(agency, body, request, reply);
   }
 
   @Get('credentials/types')
