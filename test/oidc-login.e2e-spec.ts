@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
+import pg from 'pg';
 import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { runCli } from '../src/cli.js';
 import { jest } from '@jest/globals';
@@ -372,6 +373,40 @@ describe('wallet login (OpenID Provider)', () => {
       expect(await releasedClaims()).toBe(claimsBefore + 1);
     } finally {
       failing.mockRestore();
+      await started.context.close();
+    }
+  });
+
+  it('keeps a sign-in through a database outage: the page is told 503 (not that the sign-in ended) and continues after', async () => {
+    if (app.dbKind !== 'postgres') return expect(app.dbKind).toBe('sqlite');
+    const started = await kit.startLogin(portalA);
+    const dbName = new URL((app.config.database as { url: string }).url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+    await admin.connect();
+    try {
+      const statusUrl = `${started.page.url().split('?')[0]}/status`;
+      try {
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [dbName],
+        );
+        // The poll the page makes, with its interaction cookie: the provider cannot read the interaction.
+        const polled = await started.page.request.get(statusUrl);
+        expect(polled.status()).toBe(503);
+        expect(Number(polled.headers()['retry-after'])).toBeGreaterThan(0);
+        expect(await polled.json()).toMatchObject({ code: 'database_unavailable' });
+      } finally {
+        await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+      }
+      await eventually(async () => ((await started.page.request.get(statusUrl)).status() === 200 ? true : undefined));
+      expect(await started.page.locator('#status').getAttribute('data-status')).toBe('pending');
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      const callback = new URL((await started.landing).url());
+      expect(callback.searchParams.get('code')).toBeTruthy();
+    } finally {
+      await admin.end();
       await started.context.close();
     }
   });

@@ -45,4 +45,21 @@ describe('ProblemFilter', () => {
     );
     expect(JSON.stringify(sent.body)).not.toMatch(/deadlock|16384/);
   });
+
+  it("answers the OpenID Provider's temporarily_unavailable (a database outage met inside it) 503 with Retry-After, not 500", () => {
+    const { reply, sent } = recordingReply();
+    // As oidc-provider's OIDCProviderError(503, 'temporarily_unavailable') looks when a login route awaits the provider.
+    const unavailable = Object.assign(new Error('temporarily_unavailable'), {
+      name: 'OIDCProviderError',
+      error: 'temporarily_unavailable',
+      status: 503,
+      statusCode: 503,
+      expose: true,
+    });
+    const request = { url: '/oidc/interaction/abc/status', id: 'r2', method: 'GET', server: {} } as unknown as FastifyRequest;
+    new ProblemFilter().render(unavailable, request, reply);
+    expect(sent.status).toBe(503);
+    expect(Number(sent.headers['retry-after'])).toBeGreaterThan(0);
+    expect(sent.body).toEqual(expect.objectContaining({ code: 'database_unavailable' }));
+  });
 });

@@ -61,6 +61,12 @@ export function clientErrorResponse(error: { code?: string }): string {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+/** oidc-provider's temporarily_unavailable (src/citizens/login raises it for a database outage): no stack, a 503. */
+const isProviderUnavailable = (exception: unknown): boolean =>
+  exception instanceof Error &&
+  (exception as { statusCode?: unknown }).statusCode === 503 &&
+  (exception as { error?: unknown }).error === 'temporarily_unavailable';
+
 /**
  * The methods the request's path has routes for (Fastify's router, as it would match them). A wildcard route
  * (the OpenID Provider's `/oidc/*`) says nothing about one path's methods, so it names none.
@@ -119,6 +125,11 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
 
+    if (isProviderUnavailable(exception)) {
+      // The OpenID Provider's own error for a database outage it met (its storage guard reported the outage once):
+      // the same 503 wherever it surfaces, on the provider's routes or ours that call into it.
+      exception = databaseUnavailable();
+    }
     if (!(exception instanceof ProblemError) && !(exception instanceof HttpException) && isTransientConflict(exception)) {
       // A deadlock's victim or a serialization failure: the same request again succeeds; no outage, no stack.
       exception = databaseUnavailable('A concurrent request held the same records; retry', 1);

@@ -399,7 +399,10 @@ export class CitizenLoginService {
     let interaction: Interaction;
     try {
       interaction = await this.op.provider.interactionDetails(raw.req, raw.res);
-    } catch {
+    } catch (error) {
+      // An outage (the provider's 503) says nothing about the sign-in: the page keeps polling through it, where a 404
+      // would end the sign-in for good.
+      if (((error as { statusCode?: number }).statusCode ?? 0) >= 500) throw error;
       throw notFound('No sign-in in progress in this browser; start again from the site you are signing in to');
     }
     if (interaction.uid !== uid) throw notFound('No sign-in in progress in this browser; start again from the site');
