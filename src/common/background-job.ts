@@ -7,8 +7,31 @@ interface JobLogger {
 }
 
 /** True for a chain node that cannot be reached (src/chain's ChainUnavailableError and plain socket errors). */
-const isChainUnreachable = (error: unknown): boolean =>
+export const isChainUnreachable = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CHAIN_UNAVAILABLE';
+
+/**
+ * One round's work over many items (lists, authorisations, applications): an item that fails is reported and the
+ * others still get their turn, then the round fails with the first error. A database or chain outage fails every
+ * item alike: it ends the round at once, for the job to log once.
+ */
+export async function forEachIsolated<T>(
+  items: Iterable<T>,
+  work: (item: T) => Promise<void>,
+  report: (error: unknown, item: T) => void,
+): Promise<void> {
+  let failed: { error: unknown } | undefined;
+  for (const item of items) {
+    try {
+      await work(item);
+    } catch (error) {
+      if (isDatabaseConnectivityError(error) || isChainUnreachable(error)) throw error;
+      report(error, item);
+      failed ??= { error };
+    }
+  }
+  if (failed) throw failed.error;
+}
 
 /**
  * Runs one round of a periodic background job and logs its failures so that an outage of the database or

@@ -50,7 +50,7 @@ export {
 } from './rate-limit.js';
 export { installHttpPlatform, fastifyServerOptions, isCorsPath, CSP_NONCE_PLACEHOLDER } from './http-platform.js';
 export { PlatformModule } from './platform.module.js';
-export { BackgroundJob } from './background-job.js';
+export { BackgroundJob, forEachIsolated, isChainUnreachable } from './background-job.js';
 export { connectionAddressKey } from './connections-per-address.js';
 export { EventLoopLoad, eventLoopLoad } from './event-loop-load.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';

@@ -25,12 +25,10 @@ import {
   isTransientConflict,
 } from './database-outage.js';
 import { oauthErrorsFor, type OAuthErrorsOptions } from './oauth-routes.js';
+// src/chain's ChainUnavailableError, known by its code (common sits below chain and cannot import it).
+import { isChainUnreachable } from './background-job.js';
 
 const PROBLEM_BASE = 'urn:chancery:problem:';
-
-/** src/chain's ChainUnavailableError, known by its code (common sits below chain and cannot import it). */
-const isChainUnreachable = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CHAIN_UNAVAILABLE';
 
 /** Fastify's and Node's own client errors, with our safe wording (never the library's message). */
 const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {

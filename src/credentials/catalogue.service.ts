@@ -29,6 +29,7 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
   private readonly listeners: Array<(event: CatalogueVersionPublished) => void> = [];
   private fingerprint: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reloads: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly catalogue: Catalogue,
@@ -53,8 +54,17 @@ export class CatalogueService implements OnApplicationBootstrap, OnApplicationSh
     this.listeners.push(listener);
   }
 
-  /** Reloads when the table changed since the last look. */
-  async refresh(): Promise<void> {
+  /**
+   * Reloads when the table changed since the last look. One reload at a time, in the order asked: a periodic reload
+   * that read the table before a change committed must not install its older entries after the change's own reload.
+   */
+  refresh(): Promise<void> {
+    const next = this.reloads.then(() => this.reloadIfChanged());
+    this.reloads = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadIfChanged(): Promise<void> {
     const fingerprint = await this.repository.fingerprint();
     if (fingerprint === this.fingerprint) return;
     const entries = await this.repository.load();

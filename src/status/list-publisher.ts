@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackgroundJob } from '../common/index.js';
+import { BackgroundJob, forEachIsolated } from '../common/index.js';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
 import { Database } from '../persistence/index.js';
 import { KeyService } from '../keys/index.js';
@@ -100,22 +100,27 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
     const lists = listIds
       ? await this.db.transaction((tx) => this.repository.listsByIds(tx, listIds))
       : await this.repository.allLists();
-    for (const candidate of lists) {
-      if (this.stopped) break;
-      // Checked before taking the lease, so an idle round writes nothing.
-      if ((await this.due(candidate, options.reconcile === true)).length === 0) continue;
-      if (!(await this.claimLease(candidate.id, options.waitForLease === true))) continue;
-      try {
-        // Read again under the lease: the sequences may have moved, or another publisher did the work.
-        const list = (await this.repository.list(candidate.id))!;
-        for (const { purpose, seq, version } of await this.due(list, options.reconcile === true)) {
-          await this.publish(list, purpose, seq, version);
-          published++;
+    // A list that keeps failing does not hold up the lists after it (they come in the same order every round).
+    await forEachIsolated(
+      lists,
+      async (candidate) => {
+        if (this.stopped) return;
+        // Checked before taking the lease, so an idle round writes nothing.
+        if ((await this.due(candidate, options.reconcile === true)).length === 0) return;
+        if (!(await this.claimLease(candidate.id, options.waitForLease === true))) return;
+        try {
+          // Read again under the lease: the sequences may have moved, or another publisher did the work.
+          const list = (await this.repository.list(candidate.id))!;
+          for (const { purpose, seq, version } of await this.due(list, options.reconcile === true)) {
+            await this.publish(list, purpose, seq, version);
+            published++;
+          }
+        } finally {
+          await this.repository.releaseLease(candidate.id, this.publisherId);
         }
-      } finally {
-        await this.repository.releaseLease(candidate.id, this.publisherId);
-      }
-    }
+      },
+      (error, candidate) => this.logger.warn({ err: error, listId: candidate.id }, 'publishing a status list failed; will retry'),
+    );
     return published;
   }
 

@@ -95,6 +95,23 @@ describe('joint-approval settlement (repository contract)', () => {
     expect((await approvals(0).pending(1000)).map((pending) => pending.id)).not.toContain(row.id);
   });
 
+  it('pages through pending applications in a stable order, each page going on after the last one', async () => {
+    const made = [await application(), await application(), await application(), await application(), await application()];
+    const all = (await approvals(0).pending(1000)).map((pending) => pending.id);
+    const ours = all.filter((id) => made.some((row) => row.id === id));
+    expect(ours).toHaveLength(5);
+    // Pages of two from the start cover every pending application once, in the same order as one read.
+    const paged: string[] = [];
+    let after: { createdAt: Date; id: string } | undefined;
+    for (;;) {
+      const page = await approvals(1).pending(2, after);
+      paged.push(...page.map((pending) => pending.id));
+      if (page.length < 2) break;
+      after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+    }
+    expect(paged).toEqual(all);
+  });
+
   it('records a timeline step once however many record it', async () => {
     const row = await application();
     const step = {

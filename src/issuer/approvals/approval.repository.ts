@@ -33,11 +33,20 @@ export class ApprovalRepository {
     return this.db.use(undefined, (m) => m.getRepository(ApprovalApplicationEntity).findOneBy({ offerId }));
   }
 
-  /** Applications still waiting for the chain's outcome, oldest first. */
-  pending(limit: number): Promise<ApprovalApplicationEntity[]> {
-    return this.db.use(undefined, (m) =>
-      m.getRepository(ApprovalApplicationEntity).find({ where: { state: 'pending' }, order: { createdAt: 'ASC' }, take: limit }),
-    );
+  /** Applications still waiting for the chain's outcome, oldest first; with `after`, those that come after it. */
+  pending(limit: number, after?: { createdAt: Date; id: string }): Promise<ApprovalApplicationEntity[]> {
+    return this.db.use(undefined, (m) => {
+      const query = m
+        .getRepository(ApprovalApplicationEntity)
+        .createQueryBuilder('a')
+        .where("a.state = 'pending'")
+        .orderBy('a.created_at', 'ASC')
+        .addOrderBy('a.id', 'ASC')
+        .take(limit);
+      if (after)
+        query.andWhere('(a.created_at > :at OR (a.created_at = :at AND a.id > :id))', { at: after.createdAt, id: after.id });
+      return query.getMany();
+    });
   }
 
   /**

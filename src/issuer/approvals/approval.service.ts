@@ -11,7 +11,16 @@ import {
   type JointApprovalLog,
   type PolicyRecord,
 } from '../../chain/index.js';
-import { badRequest, conflict, notFound, parseOrThrow, ProblemError, secretsEqual, sha256Hex } from '../../common/index.js';
+import {
+  badRequest,
+  conflict,
+  forEachIsolated,
+  notFound,
+  parseOrThrow,
+  ProblemError,
+  secretsEqual,
+  sha256Hex,
+} from '../../common/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { ethrDidAddress } from '../../did/index.js';
 import { Database, type Tx } from '../../persistence/index.js';
@@ -78,6 +87,9 @@ export class ApprovalService implements OnApplicationBootstrap {
     private readonly hmacKeys: HmacKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Where the next reconcile round goes on from (undefined: the oldest pending application). */
+  private reconcileAfter: { createdAt: Date; id: string } | undefined;
 
   onApplicationBootstrap(): void {
     this.events.onLog((log) => {
@@ -339,16 +351,29 @@ export class ApprovalService implements OnApplicationBootstrap {
    */
   async reconcile(): Promise<void> {
     await this.repository.purgeWalletRequests(new Date());
-    for (const application of await this.repository.pending(RECONCILE_BATCH)) {
-      const submit = await this.outbox.get(application.outboxId);
-      if (submit?.status === 'reverted') {
-        await this.refuseSubmission(application);
-        continue;
-      }
-      if (submit?.status !== 'mined') continue;
-      for (const log of await this.chain.logsOf(application.applicationId)) await this.record(log);
-      await this.expireIfPastDeadline(application);
-    }
+    // A batch a round, going on from where the last round stopped: with more than a batch pending, every application
+    // still gets its turn (missed events applied, deadlines expired), not only the oldest ones.
+    const batch = await this.repository.pending(RECONCILE_BATCH, this.reconcileAfter);
+    this.reconcileAfter =
+      batch.length < RECONCILE_BATCH ? undefined : { createdAt: batch.at(-1)!.createdAt, id: batch.at(-1)!.id };
+    // One application's failure (its chain read, its settling) does not hold up the others.
+    await forEachIsolated(
+      batch,
+      (application) => this.reconcileOne(application),
+      (error, application) =>
+        this.logger.warn(
+          { err: error, reference: application.id },
+          'reconciling a joint-approval application failed; will retry',
+        ),
+    );
+  }
+
+  private async reconcileOne(application: ApprovalApplicationEntity): Promise<void> {
+    const submit = await this.outbox.get(application.outboxId);
+    if (submit?.status === 'reverted') return this.refuseSubmission(application);
+    if (submit?.status !== 'mined') return;
+    for (const log of await this.chain.logsOf(application.applicationId)) await this.record(log);
+    await this.expireIfPastDeadline(application);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { notFound, ProblemError } from '../../common/index.js';
+import { forEachIsolated, notFound, ProblemError } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import {
   ChainEvents,
@@ -16,7 +16,7 @@ import { Catalogue } from '../../credentials/index.js';
 import { AgencyService } from '../agencies/agency.service.js';
 import { AuditLog } from '../../audit/index.js';
 import { CredentialRepository } from './credential.repository.js';
-import type { AuthorisationStatus } from './credential.entity.js';
+import type { AgencyAuthorisationEntity, AuthorisationStatus } from './credential.entity.js';
 
 export interface AuthorisationView {
   typeId: string;
@@ -193,28 +193,39 @@ export class AuthorisationService implements OnApplicationBootstrap {
    * A change still on its way, or proposed and waiting for votes (also after DuplicateProposal), is left alone.
    */
   async reconcile(): Promise<void> {
-    for (const authorisation of await this.repository.allAuthorisations()) {
-      if (this.reconciler.held) return; // the node died during this pass: its reads are partial from now on
-      const write = await this.outbox.get(authorisation.outboxId);
-      if (!write || !isSettled(write.status)) continue;
-      const agency = await this.agencies.get(authorisation.agencyId);
-      const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
-      const truth = onChain ? 'active' : 'withdrawn';
-      if (authorisation.status === truth) continue;
-      const intended = authorisation.status === 'granting' ? true : authorisation.status === 'withdrawing' ? false : undefined;
-      if (
-        intended !== undefined &&
-        intended !== onChain &&
-        (await this.registry.proposalOpen(ethrDidAddress(agency.did)!, authorisation.typeId, intended))
-      ) {
-        continue;
-      }
-      await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
-      this.forgetActive();
-      this.logger.warn(
-        { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
-        'authorisation reconciled with the chain',
-      );
+    // One authorisation that cannot be settled (its agency gone, a read that fails) does not hold up the others.
+    await forEachIsolated(
+      await this.repository.allAuthorisations(),
+      (authorisation) => this.reconcileOne(authorisation),
+      (error, authorisation) =>
+        this.logger.warn(
+          { err: error, agencyId: authorisation.agencyId, typeId: authorisation.typeId },
+          'reconciling an authorisation failed; will retry',
+        ),
+    );
+  }
+
+  private async reconcileOne(authorisation: AgencyAuthorisationEntity): Promise<void> {
+    if (this.reconciler.held) return; // the node died during this pass: its reads are partial from now on
+    const write = await this.outbox.get(authorisation.outboxId);
+    if (!write || !isSettled(write.status)) return;
+    const agency = await this.agencies.get(authorisation.agencyId);
+    const onChain = await this.registry.isAuthorisedOnChain(ethrDidAddress(agency.did)!, authorisation.typeId);
+    const truth = onChain ? 'active' : 'withdrawn';
+    if (authorisation.status === truth) return;
+    const intended = authorisation.status === 'granting' ? true : authorisation.status === 'withdrawing' ? false : undefined;
+    if (
+      intended !== undefined &&
+      intended !== onChain &&
+      (await this.registry.proposalOpen(ethrDidAddress(agency.did)!, authorisation.typeId, intended))
+    ) {
+      return;
     }
+    await this.repository.setAuthorisationStatus(authorisation.agencyId, authorisation.typeId, write.id, truth);
+    this.forgetActive();
+    this.logger.warn(
+      { agencyId: authorisation.agencyId, typeId: authorisation.typeId, was: authorisation.status, now: truth },
+      'authorisation reconciled with the chain',
+    );
   }
 }
