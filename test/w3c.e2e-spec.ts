@@ -409,6 +409,23 @@ describe('W3C VC-API verification', () => {
     const unsignedVp = await verifyVp({ '@context': [V2], type: ['VerifiablePresentation'], verifiableCredential: [credential] });
     expect(unsignedVp.status).toBe(200);
     expect(unsignedVp.body.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' })]);
+    // Its contexts are nothing we hold (the VCDM 2.0 suite's "processable as a JSON-LD context" test): refused, as
+    // nothing is fetched and nothing secures what its terms would mean.
+    const unknownContext = await verifyVp({
+      '@context': [V2, 'https://example.com'],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [credential],
+    });
+    expect(unknownContext.status).toBe(400);
+    expect(failed(unknownContext.body)).toEqual([
+      expect.objectContaining({ check: 'data_model', reason: expect.stringContaining('https://example.com') }),
+    ]);
+    const examples = await verifyVp({
+      '@context': [V2, 'https://www.w3.org/ns/credentials/examples/v2'],
+      type: ['VerifiablePresentation'],
+      verifiableCredential: [credential],
+    });
+    expect(examples.status).toBe(200);
   });
 
   it('verifies a VCDM 1.1 Data Integrity credential (the W3C suites assume 1.1 unless told otherwise), by the 1.1 rules', async () => {

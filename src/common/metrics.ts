@@ -192,7 +192,8 @@ export async function clusterMetricsText(): Promise<string> {
       resolve(text);
     };
     waiting.set(id, finish);
-    process.send!({ type: ASK, id });
+    // A channel closed meanwhile (the primary going away) is a scrape without an answer, not an 'error' event.
+    process.send!({ type: ASK, id }, undefined, {}, (error) => error && finish(undefined));
   });
   if (summed === undefined) throw unavailable("The cluster's workers did not all answer for the metrics; scrape again");
   return summed;

@@ -2,6 +2,7 @@ import { jsonBoundsProblem, untrustedText } from '../common/json-bounds.js';
 import { merged } from '../common/merged.js';
 import { finishCredential } from './credential-checks.js';
 import { CANONICALISATION_LIMITS } from './data-integrity/canonicalisation.js';
+import { BUNDLED_CONTEXTS } from './data-integrity/contexts.js';
 import { createDocumentLoader } from './data-integrity/document-loader.js';
 import { dataIntegrityProof, verifyCredentialProof, verifyPresentationProof } from './data-integrity/proofs.js';
 import { canonicalJson } from './catalogue.js';
@@ -271,6 +272,19 @@ export async function verifyPresentationDocument(
     checks.pass('holder_binding', signer);
   } else {
     checks.pass('format', 'unsigned presentation');
+    // Nothing secures an unsigned presentation's terms and no context is fetched (ADR 12): each context it names must
+    // be one we hold (VCDM 2.0 §4.3: every item processable as a JSON-LD context), else its terms could mean anything.
+    const unknownContext = [presentation['@context']]
+      .flat()
+      .find((item) => typeof item === 'string' && !BUNDLED_CONTEXTS.has(item));
+    if (unknownContext !== undefined)
+      return merged(
+        checks.fail(
+          'data_model',
+          `the @context ${untrustedText(unknownContext)} is not one this verifier holds (none is fetched)`,
+        ),
+        { credentials: [] },
+      );
     if (expect.nonce !== undefined || expect.audience !== undefined)
       return merged(checks.fail('holder_binding', 'a challenge or domain was given but the presentation is not signed'), {
         credentials: [],

@@ -6,6 +6,7 @@ import { Database } from '../persistence/index.js';
 @Injectable()
 export class DatabaseProbe implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  private pinging = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -20,10 +21,16 @@ export class DatabaseProbe implements OnModuleInit, OnApplicationShutdown {
   private start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.db.ping().then(
-        () => this.outage.reportUp(),
-        () => undefined,
-      );
+      // One ping at a time: pings that hang while the database is away would otherwise queue up, one a second.
+      if (this.pinging) return;
+      this.pinging = true;
+      this.db
+        .ping()
+        .then(
+          () => this.outage.reportUp(),
+          () => undefined,
+        )
+        .finally(() => (this.pinging = false));
     }, 1_000);
     this.timer.unref();
   }
