@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sha256Hex } from '../../common/index.js';
+import { isDatabaseConnectivityError, sha256Hex } from '../../common/index.js';
 import { Database } from '../../persistence/index.js';
 import type { JtiReplayStore } from '../../oauth/index.js';
 import { Oid4vciNonceEntity } from '../credential-endpoint/credential-endpoint.entity.js';
@@ -21,6 +21,9 @@ export class DpopReplayRepository implements JtiReplayStore {
       );
       return true;
     } catch (error) {
+      // The connection lost (the insert may even have committed): an outage (503), not a replay; a wallet's retry
+      // brings a new proof with a new jti.
+      if (isDatabaseConnectivityError(error)) throw error;
       const seen = await this.db.use(undefined, (m) => m.getRepository(Oid4vciNonceEntity).countBy({ nonceHash }));
       if (seen > 0) return false;
       throw error;
