@@ -168,9 +168,11 @@ export class OutboxWorker implements OnApplicationShutdown {
     try {
       claimed = await this.outbox.claim(listed, LEASE_MS);
     } catch (error) {
-      // The database went away: the entry waits for the next pass (a claim this replica holds is renewed then).
+      // The database refused the claim (away, read-only, full): this signer's queue waits for the next pass (a claim
+      // this replica holds is renewed then), and the pass fails once the other signers' drains have ended, so the
+      // job reports it rather than a pass that did nothing.
       this.reportDelay(listed.id, error);
-      return false;
+      throw error;
     }
     if (!claimed) return false;
     try {

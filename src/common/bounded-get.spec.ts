@@ -7,6 +7,7 @@ describe('boundedGet: one GET to a host someone else named', () => {
   let server: Server;
   let base: string;
   let asked = 0;
+  let closedEndless = false;
   beforeAll(async () => {
     server = createServer((request, response) => {
       asked++;
@@ -17,6 +18,16 @@ describe('boundedGet: one GET to a host someone else named', () => {
         return void response.end();
       }
       if (request.url === '/slow') return; // never answers
+      if (request.url === '/endless-error') {
+        // An error whose body never ends: the client must not keep the socket.
+        response.writeHead(500);
+        const timer = setInterval(() => response.write('x'), 10);
+        request.socket.on('close', () => {
+          clearInterval(timer);
+          closedEndless = true;
+        });
+        return;
+      }
       if (request.url === '/moved') return void response.writeHead(302, { location: '/ok' }).end('moved');
       response.writeHead(200, { 'content-type': 'text/plain', etag: '"e"' }).end(`ok ${request.headers['x-asked'] ?? ''}`);
     });
@@ -35,6 +46,12 @@ describe('boundedGet: one GET to a host someone else named', () => {
     expect(ok.body?.toString()).toBe('ok me');
     expect(ok.headers.etag).toBe('"e"');
     expect(await boundedGet(new URL(`${base}/moved`), options)).toMatchObject({ status: 302, body: undefined });
+  });
+
+  it('closes the connection of an answer that is not a 200 at once, even one whose body never ends', async () => {
+    expect(await boundedGet(new URL(`${base}/endless-error`), options)).toMatchObject({ status: 500, body: undefined });
+    for (let i = 0; i < 100 && !closedEndless; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closedEndless).toBe(true);
   });
 
   it('stops at maxBytes, whether the length is announced or streamed', async () => {

@@ -38,12 +38,15 @@ export function boundedGet(url: URL, options: BoundedGetOptions): Promise<Bounde
   return new Promise<BoundedResponse>((resolve, reject) => {
     const request = (url.protocol === 'http:' ? httpRequest : httpsRequest)(
       url,
-      { headers: options.headers, ...(options.privateHostAllowed ? {} : { lookup: publicOnlyLookup }) },
+      // No shared keep-alive pool (agent: false): a connection opened under one host policy (a private host allowed for
+      // did:web) must not be reused under another (status lists), whose lookup would never run.
+      { headers: options.headers, agent: false, ...(options.privateHostAllowed ? {} : { lookup: publicOnlyLookup }) },
       (response: IncomingMessage) => {
         const answer = { status: response.statusCode ?? 0, headers: response.headers };
         if (answer.status !== 200) {
-          response.resume();
-          return resolve({ ...answer, body: undefined, tooLarge: false });
+          // Its body is not wanted: the socket is closed now, so a host that never ends it holds nothing of ours.
+          resolve({ ...answer, body: undefined, tooLarge: false });
+          return request.destroy();
         }
         if (Number(response.headers['content-length'] ?? 0) > options.maxBytes) {
           request.destroy();

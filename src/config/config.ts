@@ -361,7 +361,13 @@ const privateHostList = (env: string, listed: string | undefined): readonly stri
   env === 'production'
     ? (listed ?? '')
         .split(/[\s,]+/)
-        .map((host) => host.trim().toLowerCase())
+        // An IPv6 address with or without its URL brackets: compared without them.
+        .map((host) =>
+          host
+            .trim()
+            .toLowerCase()
+            .replace(/^\[|\]$/g, ''),
+        )
         .filter(Boolean)
     : 'all';
 

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
 import type { AppConfig } from '../config/index.js';
@@ -73,6 +73,11 @@ export function secureDataDir(dataDir: string): string | undefined {
     return undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    // Not ours: tolerable only if nobody else may write in it (plant a master key, swap the database file).
+    if ((statSync(dataDir).mode & 0o022) !== 0)
+      throw new Error(
+        `DATA_DIR ${dataDir} belongs to another user and others may write in it: mount it owned by the service's user, mode 0700`,
+      );
     return `DATA_DIR ${dataDir} belongs to another user and could not be restricted to its owner (0700): mount it owned by the service's user`;
   }
 }

@@ -79,13 +79,15 @@ describe('StatusListFetcher, other issuers’ lists', () => {
     endpoint.asked.length = 0;
     const port = new URL(url).port;
     for (const refused of [url, `http://localhost:${port}/lists/1`, `http://[::ffff:127.0.0.1]:${port}/lists/1`])
-      await expect(restricted([]).fetch(refused)).rejects.toThrow(/^status list host is not a public host$/);
+      await expect(restricted([]).fetch(refused)).rejects.toThrow(/^status list host is unknown or not public$/);
     await expect(restricted([]).fetch('http://no-such-host.invalid/lists/1')).rejects.toThrow(
-      /^status list host is not a public host$/,
+      /^status list host is unknown or not public$/,
     );
     expect(endpoint.asked).toHaveLength(0);
     expect(await restricted(['127.0.0.1']).fetch(url)).toBe(LIST);
     expect(endpoint.asked).toHaveLength(1);
+    // A listed IPv6 address (without its URL brackets) is allowed: connected to (nothing listens there), not refused.
+    await expect(restricted(['::1']).fetch(`http://[::1]:${port}/lists/1`)).rejects.toBeInstanceOf(StatusListUnreachable);
   });
 
   it('reports a host that cannot be reached as unreachable (no answer about the credential), not as a wrong list', async () => {

@@ -122,12 +122,12 @@ export class StatusListFetcher {
         },
         timeoutMs: TIMEOUT_MS,
         maxBytes: MAX_BYTES,
-        privateHostAllowed: this.privateHosts === 'all' || this.privateHosts.includes(target.hostname.toLowerCase()),
+        privateHostAllowed: this.privateHosts === 'all' || this.privateHosts.includes(target.hostname.replace(/^\[|\]$/g, '')),
       });
     } catch (error) {
       // A refused host and a name that does not exist get one answer: which internal names exist is not told.
       if (UNRESOLVABLE_HOST.has((error as { code?: string }).code ?? ''))
-        throw new Error('status list host is not a public host');
+        throw new Error('status list host is unknown or not public');
       throw new StatusListUnreachable(error);
     }
     const cacheControl = response.headers['cache-control'] ?? '';

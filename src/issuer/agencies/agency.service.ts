@@ -143,10 +143,6 @@ export class AgencyService implements OnApplicationBootstrap {
     return apiKey.token;
   }
 
-  /**
-   * Revokes an agency API key by its public prefix; requests with it get 401 from then on. The revocation
-   * and its audit entry commit together: a failed append leaves the key active, and a retry revokes it.
-   */
   /** The agency's keys as an operator sees them: which to revoke; never a secret or its digest. */
   async apiKeys(idOrSlug: string) {
     const agency = await this.get(idOrSlug);
@@ -158,6 +154,10 @@ export class AgencyService implements OnApplicationBootstrap {
     }));
   }
 
+  /**
+   * Revokes an agency API key by its public prefix; requests with it get 401 from then on. The revocation
+   * and its audit entry commit together: a failed append leaves the key active, and a retry revokes it.
+   */
   async revokeApiKey(idOrSlug: string, prefix: string): Promise<void> {
     const agency = await this.get(idOrSlug);
     await this.db.transaction(async (tx) => {
