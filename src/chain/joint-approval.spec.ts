@@ -8,6 +8,7 @@ import {
   decodeJointApprovalLog,
   decodePolicyResult,
   decodeReasonCode,
+  UNREADABLE_REASON_CODE,
   encodeReasonCode,
   jointApprovalEventTopics,
   type PolicyTerms,
@@ -36,7 +37,10 @@ describe('joint-approval bindings', () => {
     expect(encodeReasonCode('fire-exit-missing')).toBe(encodeBytes32String('fire-exit-missing'));
     expect(decodeReasonCode(encodeReasonCode('fire-exit-missing'))).toBe('fire-exit-missing');
     expect(decodeReasonCode(ZeroHash)).toBe('');
-    expect(decodeReasonCode('0x' + 'ff'.repeat(32))).toBe('0x' + 'ff'.repeat(32));
+    // Whatever a department (or a member key used directly) put on chain that is no reason code is not passed on.
+    for (const text of ['ZhangSan 110101199003071234', 'zhang-1990-0307', 'Has Capitals', '-leading-dash'])
+      expect(decodeReasonCode(encodeBytes32String(text))).toBe(UNREADABLE_REASON_CODE);
+    expect(decodeReasonCode('0x' + 'ff'.repeat(32))).toBe(UNREADABLE_REASON_CODE);
     for (const bad of ['', 'Upper', 'x'.repeat(32), 'with space', '-leading']) expect(() => encodeReasonCode(bad)).toThrow();
   });
 

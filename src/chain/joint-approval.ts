@@ -1,5 +1,6 @@
 import { concat, decodeBytes32String, encodeBytes32String, getAddress, keccak256, ZeroHash, type Log, type Result } from 'ethers';
 import { contractInterface } from './contracts.js';
+import { REASON_CODE_PATTERN } from '../config/index.js';
 
 /** ABI bindings for contracts/JointApproval.sol (ADR 11, issue 16): pure encoders and decoders, no I/O. */
 const approval = () => contractInterface('JointApproval');
@@ -59,15 +60,22 @@ export function encodeReasonCode(code: string): string {
   return encodeBytes32String(code);
 }
 
-/** The reason code back as text; '' for none; the hex when it is not one of ours. */
+/** The reason code back as text; '' for none; UNREADABLE_REASON_CODE for anything not of a reason code's form. */
 export function decodeReasonCode(value: string): string {
   if (value === ZeroHash) return '';
+  let decoded: string;
   try {
-    return decodeBytes32String(value);
+    decoded = decodeBytes32String(value);
   } catch {
-    return value;
+    return UNREADABLE_REASON_CODE;
   }
+  // The contract takes any 32 bytes from any required department (or a member key used directly): text that is not a
+  // reason code's form (a name, an ID number) is not kept, shown to the applicant or written to our audit trail.
+  return REASON_CODE_PATTERN.test(decoded) ? decoded : UNREADABLE_REASON_CODE;
 }
+
+/** What a decision's reason reads as when the chain holds something that is not a reason code. */
+export const UNREADABLE_REASON_CODE = 'not-a-reason-code';
 
 // ---- calls ----
 

@@ -40,9 +40,12 @@ export interface StatusCheckDeps {
   anchor?(url: string, version: number): Promise<{ digest: string; latestVersion: number; publisher?: string }>;
   /**
    * The account a list's issuer anchors with (a did:ethr's address; for an agency's did:key, its did:ethr's), or
-   * undefined for an issuer that anchors nothing on this chain (a trust anchor's did:web or did:key), whose lists are
-   * then not compared with anchors at all. A list anchored first by any other account is someone else's anchor,
-   * which says nothing of the issuer's versions (it could pin an old, validly signed version hiding revocations).
+   * undefined for an issuer whose anchoring account is not known here (a trust anchor's did:web or did:key). Such a
+   * list needs no version while nothing is anchored under its URL; once something is (the issuer itself, through an
+   * account we cannot tell, e.g. another deployment's agency did:key), it must carry one and not be older than the
+   * anchor. The price: any account that may transact on the chain can so refuse a trust anchor's lists by anchoring a
+   * high version under their URL (visible, with its sender, in the anchor's transaction). For an issuer whose account
+   * is known, a list anchored first by any other account says nothing of its versions and is refused.
    */
   anchorPublisher?(issuer: string): Promise<string | undefined>;
   /**
