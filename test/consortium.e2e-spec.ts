@@ -1,8 +1,11 @@
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import {
+  bindTargetsCall,
   ChainBootstrap,
   ChainEvents,
   contractInterface,
+  governanceDeployment,
+  governedDeployment,
   credentialTypeKey,
   OutboxEntity,
   OutboxService,
@@ -131,6 +134,30 @@ describe('a consortium of three departments on one chain', () => {
     expect(founded.status).toBe(200);
     expect(founded.body).toMatchObject({ threshold: 2, department: { member: true, name: 'Public Security' } });
     const address = founded.body.governance as string;
+    // A consortium whose founder bound a look-alike registry (a catalogue registry in the issuer registry's place: it
+    // too names the governance, all bindTargets checks) is not followed: its code is not this release's.
+    const founder = await provider.getSigner(0);
+    const deploy = async (data: string) => (await (await founder.sendTransaction({ data })).wait())!.contractAddress!;
+    const rogue = await deploy(
+      governanceDeployment(
+        [
+          { member: await founder.getAddress(), name: 'Rogue founder' },
+          { member: controllers.c, name: 'Transport' },
+        ],
+        1,
+      ),
+    );
+    const targets = {
+      issuerRegistry: await deploy(governedDeployment('CatalogueRegistry', rogue)),
+      catalogue: await deploy(governedDeployment('CatalogueRegistry', rogue)),
+      dataSharing: await deploy(governedDeployment('DataSharingRegistry', rogue)),
+      jointApproval: await deploy(governedDeployment('JointApproval', rogue)),
+    };
+    await (await founder.sendTransaction({ to: rogue, data: bindTargetsCall(targets) })).wait();
+    const refused = await c.operator('POST', '/operator/consortium/join', { governance: rogue });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain(`issuerRegistry the governance binds at ${targets.issuerRegistry}`);
+    expect((await c.operator('GET', '/operator/consortium')).body.governance).not.toBe(rogue);
     for (const app of [b, c]) {
       const joined = await app.operator('POST', '/operator/consortium/join', { governance: address });
       expect(joined.status).toBe(200);

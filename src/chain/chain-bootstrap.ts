@@ -14,6 +14,7 @@ import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName 
 import {
   deployConsortium,
   readConsortium,
+  verifyConsortiumCode,
   type ConsortiumAddresses,
   type ConsortiumFounding,
   type Founder,
@@ -209,8 +210,16 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
    */
   private async ensureConsortium(): Promise<ConsortiumAddresses> {
     const options = this.options.consortium ?? { departmentName: 'Chancery department', founders: [], threshold: 1 };
-    if (options.address) return readConsortium(this.chain, options.address);
     const recorded = await this.recorded(CONSORTIUM_RECORD);
+    if (options.address) {
+      const configured = await readConsortium(this.chain, options.address);
+      // Checked when first followed (a join by configuration), then recorded: a later release's contracts differ.
+      if (recorded?.address !== configured.governance) {
+        await verifyConsortiumCode(this.chain, configured);
+        await this.adoptConsortium(configured);
+      }
+      return configured;
+    }
     if (recorded) return readConsortium(this.chain, recorded.address);
     const self = { member: await this.controllerAddress(), name: options.departmentName };
     return this.foundConsortium('auto', { founders: [self, ...options.founders], threshold: options.threshold });
@@ -238,7 +247,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
 
   /** Follows the consortium of this governance from now on (consortium:join, or after founding one). */
   async joinConsortium(governanceAddress: string): Promise<ConsortiumAddresses> {
-    return this.adoptConsortium(await readConsortium(this.chain, governanceAddress));
+    const addresses = await readConsortium(this.chain, governanceAddress);
+    await verifyConsortiumCode(this.chain, addresses);
+    return this.adoptConsortium(addresses);
   }
 
   private async adoptConsortium(addresses: ConsortiumAddresses): Promise<ConsortiumAddresses> {

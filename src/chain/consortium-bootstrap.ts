@@ -1,4 +1,4 @@
-import { getAddress, ZeroAddress } from 'ethers';
+import { getAddress, keccak256, ZeroAddress } from 'ethers';
 import { ChainUnavailableError, type ChainClient } from './chain.client.js';
 import { contractInterface } from './contracts.js';
 import { bindTargetsCall, governanceDeployment, governedDeployment, type GovernedTargets } from './consortium-governance.js';
@@ -51,6 +51,55 @@ export async function readConsortium(chain: ChainClient, governanceAddress: stri
     dataSharing: await read('dataSharing'),
     jointApproval: await read('jointApproval'),
   };
+}
+
+/** Each registry a governance binds, with the contract of this release it must be. */
+const REGISTRY_CONTRACTS = [
+  ['issuerRegistry', 'GovernedIssuerRegistry'],
+  ['catalogue', 'CatalogueRegistry'],
+  ['dataSharing', 'DataSharingRegistry'],
+  ['jointApproval', 'JointApproval'],
+] as const;
+
+/**
+ * Refuses to follow a consortium whose contracts are not this release's, before a department joins it. The governance
+ * only checks that a registry it binds names it as governance, which any contract can claim: its founder could bind
+ * look-alike registries (an issuer registry that authorises its own agencies, a data-sharing registry that permits
+ * everything) and so decide alone what every member's service trusts. Each contract's code on chain must equal what
+ * this release's creation code makes (an eth_call of the deployment returns it), with its immutables filled in: the
+ * governance's deployer, a registry's governance.
+ */
+export async function verifyConsortiumCode(chain: ChainClient, addresses: ConsortiumAddresses): Promise<void> {
+  const made = async (data: string, from?: string) => {
+    try {
+      return keccak256(await chain.provider.call({ data, ...(from ? { from } : {}) }));
+    } catch (error) {
+      if (error instanceof ChainUnavailableError) throw error;
+      return undefined;
+    }
+  };
+  const onChain = async (address: string) => keccak256(await chain.provider.getCode(address));
+  const differs = (what: string, address: string, contract: string) =>
+    new NotAConsortium(
+      `The ${what} at ${address} is not the ${contract} of this release (its code differs): this department will not ` +
+        `follow it (a consortium's members must run contracts of the same release)`,
+    );
+  let deployer: string;
+  try {
+    const result = await chain.provider.call({ to: addresses.governance, data: governance().encodeFunctionData('deployer') });
+    deployer = getAddress(governance().decodeFunctionResult('deployer', result)[0] as string);
+  } catch (error) {
+    if (error instanceof ChainUnavailableError) throw error;
+    throw differs('consortium governance', addresses.governance, 'ConsortiumGovernance');
+  }
+  // The governance's runtime code holds only its deployer (immutable); founders and threshold are storage.
+  const governanceCode = await made(governanceDeployment([{ member: deployer, name: 'code check' }], 1), deployer);
+  if (governanceCode !== (await onChain(addresses.governance)))
+    throw differs('consortium governance', addresses.governance, 'ConsortiumGovernance');
+  for (const [key, contract] of REGISTRY_CONTRACTS) {
+    const expected = await made(governedDeployment(contract, addresses.governance));
+    if (expected !== (await onChain(addresses[key]))) throw differs(`${key} the governance binds`, addresses[key], contract);
+  }
 }
 
 /** Sends one write through the outbox (or finds the one already sent for it) and waits until it is final. */
