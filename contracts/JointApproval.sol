@@ -93,6 +93,7 @@ contract JointApproval is Governed {
     error DecisionAfterDeadline(uint64 deadline);
     error DeadlineNotPassed(uint64 deadline);
     error MissingReason();
+    error BadReasonCode(bytes32 reason);
 
     constructor(address governance_) Governed(governance_) {}
 
@@ -161,6 +162,29 @@ contract JointApproval is Governed {
 
     // ---- decisions (required departments) ----
 
+    /// A reason code's form, as the services write it: 1 to 31 characters of [a-z0-9._-], the first a letter or digit,
+    /// no run of four digits, zero-padded; or none. A member key used directly must not put anything else on chain for
+    /// good (a name, an ID number): the chain holds no personal data.
+    function _requireReasonCode(bytes32 reason) private pure {
+        if (reason == bytes32(0)) return;
+        uint256 digits;
+        bool ended;
+        for (uint256 i = 0; i < 32; i++) {
+            bytes1 c = reason[i];
+            if (c == 0) {
+                ended = true;
+                continue;
+            }
+            if (ended || i == 31) revert BadReasonCode(reason);
+            bool digit = c >= 0x30 && c <= 0x39;
+            bool letter = c >= 0x61 && c <= 0x7a;
+            bool mark = i > 0 && (c == 0x2e || c == 0x5f || c == 0x2d);
+            if (!digit && !letter && !mark) revert BadReasonCode(reason);
+            digits = digit ? digits + 1 : 0;
+            if (digits >= 4) revert BadReasonCode(reason);
+        }
+    }
+
     /// One decision per required department; a rejection needs a reason code and ends the application.
     function decide(bytes32 applicationId, bool approve, bytes32 reason) external {
         Application storage pending = _pending(applicationId);
@@ -171,6 +195,7 @@ contract JointApproval is Governed {
         DecisionRecord storage record = decisionsOf[applicationId][msg.sender];
         if (record.decision != Decision.None) revert AlreadyDecided(msg.sender);
         if (!approve && reason == bytes32(0)) revert MissingReason();
+        _requireReasonCode(reason);
 
         Decision decision = approve ? Decision.Approve : Decision.Reject;
         decisionsOf[applicationId][msg.sender] = DecisionRecord(decision, reason, uint64(block.timestamp));

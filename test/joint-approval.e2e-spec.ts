@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import BetterSqlite from 'better-sqlite3';
 import pg from 'pg';
-import { Contract, JsonRpcProvider } from 'ethers';
+import { Contract, encodeBytes32String, JsonRpcProvider } from 'ethers';
 import { contractInterface, credentialTypeKey, EmbeddedChainNode, JointApprovalChain, OutboxWorker } from '../src/chain/index.js';
 import {
   httpCaller,
@@ -399,6 +399,25 @@ describe('joint approval across three departments', () => {
     const unlisted = await decide(b, filed.applicationId, { approve: false, reasonCode: 'zhang-wei' });
     expect(unlisted.status).toBe(400);
     expect(unlisted.body.violations).toEqual([{ path: 'reasonCode', message: expect.stringContaining('fire-exits-missing') }]);
+    // The contract itself refuses a reason that is not of a reason code's form, from a required department's key used
+    // directly (simulated as B): nothing but a short code may go on chain for good.
+    const decideAsB = (reason: string) =>
+      provider.call({
+        from: controllers.b,
+        to: jointApproval.target as string,
+        data: contractInterface('JointApproval').encodeFunctionData('decide', [
+          filed.applicationId,
+          false,
+          encodeBytes32String(reason),
+        ]),
+      });
+    // A code of the right form is accepted (once the application is pending on chain); the rest are not.
+    await eventually(async () => ((await decideAsB('fire-exits-missing')) === '0x' ? true : undefined));
+    const badReasonCode = contractInterface('JointApproval').getError('BadReasonCode')!.selector;
+    for (const personal of ['ZhangSan 110101199003071234', 'zhang-1990-0307', 'Li Hua', '-dash-first']) {
+      const reverted = (await decideAsB(personal).catch((error: unknown) => error)) as { data?: string };
+      expect(reverted.data?.slice(0, 10)).toBe(badReasonCode);
+    }
     // B's rejection waits in its outbox (the chain not reached yet): a contradicting approval meanwhile is refused,
     // not queued behind it to revert later with an audit entry of a decision that never happened.
     const worker = b.app.get(OutboxWorker);
