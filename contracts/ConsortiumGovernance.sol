@@ -54,6 +54,9 @@ contract ConsortiumGovernance is IConsortiumMembership, ReentrancyGuardTransient
     uint256 public constant MAX_MEMBERS = 50;
     uint256 public constant MAX_NAME_BYTES = 64;
     uint64 public constant MAX_PROPOSAL_LIFETIME = 90 days;
+    /// Long enough for the members to vote: a proposal that expires at once could only block the same content
+    /// (DuplicateProposal) from another member's proposal.
+    uint64 public constant MIN_PROPOSAL_LIFETIME = 1 hours;
 
     /// The account that deployed the consortium; its one power is binding the registries, once.
     address public immutable deployer;
@@ -153,7 +156,7 @@ contract ConsortiumGovernance is IConsortiumMembership, ReentrancyGuardTransient
         bytes calldata args,
         uint64 expiresAt
     ) external onlyMember nonReentrant returns (uint256 proposalId) {
-        if (expiresAt <= block.timestamp || expiresAt > block.timestamp + MAX_PROPOSAL_LIFETIME) {
+        if (expiresAt < block.timestamp + MIN_PROPOSAL_LIFETIME || expiresAt > block.timestamp + MAX_PROPOSAL_LIFETIME) {
             revert BadExpiry(expiresAt);
         }
         bytes memory canonical = _checkedArgs(kind, args);
@@ -191,8 +194,8 @@ contract ConsortiumGovernance is IConsortiumMembership, ReentrancyGuardTransient
         _execute(proposalId);
     }
 
-    /// The proposer withdraws its open proposal.
-    function cancel(uint256 proposalId) external nonReentrant {
+    /// The proposer withdraws its open proposal, while it is a member.
+    function cancel(uint256 proposalId) external onlyMember nonReentrant {
         _requireOpen(proposalId);
         if (proposals[proposalId].proposer != msg.sender) revert NotProposer(msg.sender);
         proposals[proposalId].state = ProposalState.Cancelled;

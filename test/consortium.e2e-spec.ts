@@ -6,6 +6,7 @@ import {
   contractInterface,
   governanceDeployment,
   governedDeployment,
+  proposeCall,
   credentialTypeKey,
   OutboxEntity,
   OutboxService,
@@ -164,6 +165,20 @@ describe('a consortium of three departments on one chain', () => {
       expect(joined.body.department.member).toBe(true);
       expect(joined.body.issuerRegistry).toBe(founded.body.issuerRegistry);
     }
+    // A proposal must stay open long enough to be voted on: one expiring at once (which could only block the same content
+    // from another member's proposal, DuplicateProposal) is refused; a removed or never-admitted account cancels nothing.
+    const simulate = (from: string, data: string) => provider.call({ from, to: address, data });
+    const selector = (name: string) => contractInterface('ConsortiumGovernance').getError(name)!.selector;
+    const revertOf = async (from: string, data: string) =>
+      ((await simulate(from, data).catch((error: unknown) => error)) as { data?: string }).data?.slice(0, 10);
+    const now = (await provider.getBlock('latest'))!.timestamp;
+    const change = { kind: 'ChangeThreshold', threshold: 1 } as const;
+    expect(await revertOf(controllers.a, proposeCall(change, now + 60))).toBe(selector('BadExpiry'));
+    expect(await simulate(controllers.a, proposeCall(change, now + 7_200))).toMatch(/^0x/);
+    const outsider = Wallet.createRandom().address;
+    expect(await revertOf(outsider, contractInterface('ConsortiumGovernance').encodeFunctionData('cancel', [1n]))).toBe(
+      selector('NotMember'),
+    );
     // A governance that does not exist cannot be joined.
     const nowhere = await c.operator('POST', '/operator/consortium/join', { governance: Wallet.createRandom().address });
     expect(nowhere.status).toBe(409);
