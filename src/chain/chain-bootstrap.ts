@@ -293,6 +293,18 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private follow(addresses: ConsortiumAddresses): void {
+    // The consortium followed until now (consortium:init or join moves to another): its contracts' events would still
+    // trigger reconciles and cache flushes here, and fill every poll.
+    const previous = this.consortiumAddresses;
+    if (previous && previous.governance !== addresses.governance)
+      for (const address of [
+        previous.issuerRegistry,
+        previous.governance,
+        previous.dataSharing,
+        previous.catalogue,
+        previous.jointApproval,
+      ])
+        this.events.unwatch(address);
     this.consortiumAddresses = addresses;
     this.events.watch(addresses.issuerRegistry, [
       contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,

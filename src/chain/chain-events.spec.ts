@@ -38,4 +38,30 @@ describe('ChainEvents', () => {
     await events.poll();
     expect(ranges).toHaveLength(3);
   });
+
+  it('reads no more logs of a contract it stopped watching', async () => {
+    const asked: string[] = [];
+    const head = { block: 5 };
+    const chain = {
+      blockNumber: async () => head.block,
+      provider: {
+        getLogs: async (filter: Filter): Promise<Log[]> => {
+          asked.push(String(filter.address));
+          return [];
+        },
+      },
+    } as unknown as ChainClient;
+    const events = new ChainEvents(chain, 1_000);
+    const [left, kept] = ['0x' + '1'.repeat(40), '0x' + '2'.repeat(40)];
+    events.watch(left, ['0x' + 'a'.repeat(64)]);
+    events.watch(kept, ['0x' + 'b'.repeat(64)]);
+    await events.poll();
+    head.block = 6;
+    await events.poll();
+    expect(asked).toEqual([left, kept]);
+    events.unwatch(left);
+    head.block = 7;
+    await events.poll();
+    expect(asked).toEqual([left, kept, kept]);
+  });
 });

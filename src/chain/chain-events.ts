@@ -40,6 +40,11 @@ export class ChainEvents implements OnApplicationShutdown {
     if (!known) this.watched.push({ address, topics });
   }
 
+  /** Stops following a contract (a consortium left for another): its events no longer reach the listeners. */
+  unwatch(address: string): void {
+    this.watched = this.watched.filter((entry) => entry.address !== address);
+  }
+
   onIdentityChanged(listener: IdentityChangedListener): void {
     this.listeners.push(listener);
   }
