@@ -26,7 +26,7 @@ Commands:
   consortium:init --threshold <m> [--founder <0xaddress=Name>…] [--name <department>]
                                                                      deploy a consortium founded by us and these members
   consortium:join <governance address>                               follow an existing consortium (members vote us in)
-  proposal:list                                                      the newest proposals with their votes
+  proposal:list [--open] [--before <id>]                             the newest proposals with their votes (100 a page)
   proposal:create --kind <kind> [kind's options] [--lifetime-days <n>]
         AddMember --member <0x…> --name <department>     RemoveMember --member <0x…>     ChangeThreshold --threshold <m>
         AuthoriseIssuer|WithdrawIssuer --issuer <agency|did:ethr|0x…> --type <catalogue type>
@@ -146,6 +146,8 @@ export function requestFor(argv: string[]): Request {
       'decision-period': { type: 'string' },
       policy: { type: 'string' },
       approve: { type: 'boolean' },
+      open: { type: 'boolean' },
+      before: { type: 'string' },
       reject: { type: 'boolean' },
       reason: { type: 'string' },
     },
@@ -240,8 +242,14 @@ export function requestFor(argv: string[]): Request {
     case 'consortium:join':
       if (!target) throw new Error(`consortium:join needs the governance address\n\n${USAGE}`);
       return { method: 'POST', path: '/operator/consortium/join', body: { governance: target } };
-    case 'proposal:list':
-      return { method: 'GET', path: '/operator/consortium/proposals' };
+    case 'proposal:list': {
+      // --open: only those still open to votes; --before <id>: the page after the newest 100.
+      const query = new URLSearchParams({
+        ...(values.open ? { state: 'open' } : {}),
+        ...(values.before ? { before: values.before } : {}),
+      }).toString();
+      return { method: 'GET', path: `/operator/consortium/proposals${query ? `?${query}` : ''}` };
+    }
     case 'proposal:create':
       return { method: 'POST', path: '/operator/consortium/proposals', body: proposalBody(values) };
     case 'proposal:vote':

@@ -227,6 +227,13 @@ describe('a consortium of three departments on one chain', () => {
     });
     const proposalId = listed[0].id as string;
     expect(await proposal(proposalId)).toEqual({ state: OPEN, approvals: 1 });
+    // Only the open ones, and paging on by id: older proposals (the founding's, executed) are behind it, never it.
+    const open = (await b.operator('GET', '/operator/consortium/proposals?state=open')).body as { id: string; state: string }[];
+    expect(open.map((entry) => entry.state)).toEqual(open.map(() => 'Open'));
+    expect(open.map((entry) => entry.id)).toContain(proposalId);
+    const older = (await b.operator('GET', `/operator/consortium/proposals?before=${proposalId}`)).body as { id: string }[];
+    expect(older.every((entry) => BigInt(entry.id) < BigInt(proposalId))).toBe(true);
+    expect((await b.operator('GET', '/operator/consortium/proposals?before=abc')).status).toBe(400);
     expect(await onChainAuthorised()).toBe(false);
     // The mirror waits for the votes (a reconcile round leaves it alone); A refuses to issue.
     await a.app.get(Reconciler).runOnce();

@@ -29,6 +29,8 @@ const WRITE_WAIT_MS = 30_000;
 export const APPROVAL_POLICY_LIST_MAX = 100;
 /** Most proposals one listing reads (newest first). */
 export const PROPOSAL_LIST_MAX = 100;
+/** Proposals read per page when only the open ones are asked for. */
+export const PROPOSAL_SCAN_MAX = 2_000;
 
 export interface ConsortiumStatus extends ConsortiumAddresses {
   /** This department: its controller address (what other members vote in) and whether it is a member. */
@@ -149,12 +151,32 @@ export class ConsortiumService {
     };
   }
 
-  /** The newest proposals first, at most `limit`. */
-  async proposals(limit = PROPOSAL_LIST_MAX): Promise<ProposalView[]> {
+  /**
+   * The newest proposals first, at most `limit`; with `before`, those older than that id (the next page); with `open`,
+   * only those still open to votes. A member may file any number of proposals (gas is free on a consortium chain): an
+   * operator pages on, or asks for the open ones, so a flood cannot hide one from the members who must vote on it. The
+   * open filter reads the state of at most PROPOSAL_SCAN_MAX proposals per page.
+   */
+  async proposals(options: { limit?: number; before?: bigint; open?: boolean } = {}): Promise<ProposalView[]> {
+    const limit = Math.min(options.limit ?? PROPOSAL_LIST_MAX, PROPOSAL_LIST_MAX);
     const count = await this.view<bigint>('proposalCount');
+    const start = options.before !== undefined && options.before - 1n < count ? options.before - 1n : count;
     const views: ProposalView[] = [];
-    for (let id = count; id >= 1n && views.length < Math.min(limit, PROPOSAL_LIST_MAX); id--) views.push(await this.proposal(id));
+    let scanned = 0;
+    for (let id = start; id >= 1n && views.length < limit && scanned < PROPOSAL_SCAN_MAX; id--, scanned++) {
+      if (options.open && (await this.proposalState(id)) !== 'Open') continue;
+      views.push(await this.proposal(id));
+    }
     return views;
+  }
+
+  /** A proposal's state alone (one call), as the contract reports it (an expired one as Expired). */
+  private async proposalState(id: bigint): Promise<string> {
+    const result = await this.chain.provider.call({
+      to: (await this.bootstrap.syncConsortium()).governance,
+      data: proposalCall(id),
+    });
+    return decodeProposalResult(result).state;
   }
 
   /** The joint-approval policies (issue 16), newest first, at most APPROVAL_POLICY_LIST_MAX; retired ones too. */

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { getAddress } from 'ethers';
 import {
@@ -23,6 +23,7 @@ import {
   governanceWriteSchema,
   initConsortiumSchema,
   joinConsortiumSchema,
+  proposalListQuerySchema,
   proposalViewSchema,
   type CreateProposal,
 } from './consortium.schemas.js';
@@ -85,11 +86,17 @@ export class ConsortiumController {
   }
 
   @Get('proposals')
-  @ApiOperation({ summary: 'proposal:list — the newest proposals (at most 100), with votes' })
+  @ApiOperation({
+    summary:
+      'proposal:list — the newest proposals (at most 100), with votes; ?before=<id> for the next page, ?state=open for those open to votes',
+  })
+  @ApiQuery({ name: 'before', required: false, description: 'only proposals with a lower id (paging)' })
+  @ApiQuery({ name: 'state', required: false, enum: ['open'], description: 'only proposals still open to votes' })
   @ApiOkResponse({ description: 'Proposals, newest first', standardSchema: z.array(proposalViewSchema) })
-  @ApiProblemResponses(503)
-  list() {
-    return this.consortium.proposals();
+  @ApiProblemResponses(400, 503)
+  list(@Query() query: unknown) {
+    const { before, state } = parseOrThrow(proposalListQuerySchema, query ?? {});
+    return this.consortium.proposals({ before: before === undefined ? undefined : BigInt(before), open: state === 'open' });
   }
 
   @Get('proposals/:id')

@@ -24,6 +24,15 @@ export const initConsortiumSchema = z.object({
 
 export const joinConsortiumSchema = z.object({ governance: ethereumAddress });
 
+/** proposal:list's query: a page before an id, and/or only the proposals still open to votes. */
+export const proposalListQuerySchema = z.object({
+  before: z
+    .string()
+    .regex(/^[1-9][0-9]{0,30}$/, 'a proposal id')
+    .optional(),
+  state: z.literal('open').optional(),
+});
+
 /** What an operator may propose; the service maps catalogue ids to registry keys. */
 export const createProposalSchema = z
   .discriminatedUnion('kind', [
