@@ -1,7 +1,7 @@
 export { ChainClient, ChainUnavailableError, connectionFailure } from './chain.client.js';
 export { ChainModule } from './chain.module.js';
 export { ChainBootstrap, ChainStateLostError, WrongChainError, type ChainOptions } from './chain-bootstrap.js';
-export { ChainEvents } from './chain-events.js';
+export { ChainEvents, MAX_BLOCKS_PER_QUERY } from './chain-events.js';
 export { OutboxService, type ChainWrite, type OutboxEntry } from './outbox.service.js';
 export { OutboxWorker } from './outbox.worker.js';
 export { isSettled, OutboxEntity, OUTBOX_STATUSES, type OutboxStatus } from './outbox.entity.js';

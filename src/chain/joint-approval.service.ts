@@ -5,7 +5,7 @@ import { SingleFlight } from '../common/index.js';
 import type { Tx } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
 import { ChainClient } from './chain.client.js';
-import { ChainEvents } from './chain-events.js';
+import { ChainEvents, MAX_BLOCKS_PER_QUERY } from './chain-events.js';
 import { contractInterface } from './contracts.js';
 import {
   activePolicyCall,
@@ -112,15 +112,25 @@ export class JointApprovalChain {
     return decodeDecisionsResult(await this.call(decisionsCall(applicationId)));
   }
 
-  /** Every JointApproval event of one application, in chain order (the reconciler's catch-up, the timeline). */
-  async logsOf(applicationId: string): Promise<JointApprovalLog[]> {
-    const logs = await this.chain.provider.getLogs({
-      address: this.address,
-      topics: [jointApprovalEventTopics(), applicationId],
-      fromBlock: 0,
-      toBlock: 'latest',
-    });
-    return this.decoded(logs);
+  /**
+   * The JointApproval events of one application from `fromBlock` (its submission's block, when known) to the head, in
+   * chain order (the reconciler's catch-up, the timeline), read in ranges a node answers (Besu and others refuse wide
+   * eth_getLogs ranges); `toBlock` is the last block read.
+   */
+  async logsOf(applicationId: string, fromBlock = 0): Promise<{ logs: JointApprovalLog[]; toBlock: number }> {
+    const latest = await this.latestBlock();
+    const logs: Log[] = [];
+    for (let from = fromBlock; from <= latest; from += MAX_BLOCKS_PER_QUERY) {
+      logs.push(
+        ...(await this.chain.provider.getLogs({
+          address: this.address,
+          topics: [jointApprovalEventTopics(), applicationId],
+          fromBlock: from,
+          toBlock: Math.min(from + MAX_BLOCKS_PER_QUERY - 1, latest),
+        })),
+      );
+    }
+    return { logs: this.decoded(logs), toBlock: latest };
   }
 
   /** ApplicationSubmitted events of blocks from..to (inclusive), in chain order (a department's inbox scan). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hexlify } from 'ethers';
+import { LRUCache } from 'lru-cache';
 import { AuditLog } from '../../audit/index.js';
 import {
   ChainEvents,
@@ -88,6 +89,8 @@ export class ApprovalService implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Per pending application, the block its next catch-up read starts at (what this process has recorded so far). */
+  private readonly logsReadTo = new LRUCache<string, number>({ max: 10_000 });
   /** Where the next reconcile round goes on from (undefined: the oldest pending application). */
   private reconcileAfter: { createdAt: Date; id: string } | undefined;
 
@@ -372,7 +375,12 @@ export class ApprovalService implements OnApplicationBootstrap {
     const submit = await this.outbox.get(application.outboxId);
     if (submit?.status === 'reverted') return this.refuseSubmission(application);
     if (submit?.status !== 'mined') return;
-    for (const log of await this.chain.logsOf(application.applicationId)) await this.record(log);
+    // From where this process last read it to the end (all recorded), else from its submission's block: a round reads
+    // the blocks since the last one, not the application's whole life again.
+    const from = this.logsReadTo.get(application.id) ?? submit.blockNumber ?? 0;
+    const { logs, toBlock } = await this.chain.logsOf(application.applicationId, from);
+    for (const log of logs) await this.record(log);
+    this.logsReadTo.set(application.id, toBlock + 1);
     await this.expireIfPastDeadline(application);
   }
 

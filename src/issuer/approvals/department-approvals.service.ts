@@ -21,7 +21,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { KeyService } from '../../keys/index.js';
-import { ChainBootstrap } from '../../chain/index.js';
+import { ChainBootstrap, MAX_BLOCKS_PER_QUERY } from '../../chain/index.js';
 import { Database } from '../../persistence/index.js';
 import { contentMatchesApplication, stepOfEvent } from './approval-rules.js';
 import { decisionSchema } from './approval.schemas.js';
@@ -32,7 +32,8 @@ import { peerToken, peerTokenSigningInput, verifyPeerToken } from './peer-token.
 /** How long a decision is waited for before the API answers "pending". */
 const WRITE_WAIT_MS = 30_000;
 /** Blocks one eth_getLogs request of an inbox scan covers, and most entries an inbox listing returns. */
-const INBOX_SCAN_BLOCKS = 10_000;
+/** Blocks per inbox scan request: ranges a node answers (Besu and others refuse wide eth_getLogs ranges). */
+const INBOX_SCAN_BLOCKS = MAX_BLOCKS_PER_QUERY;
 const INBOX_MAX = 100;
 /** How long the content request to the issuing department may take. */
 const PEER_TIMEOUT_MS = 10_000;
@@ -169,7 +170,7 @@ export class DepartmentApprovals {
     const application = await this.chain.application(applicationId);
     if (!application) throw notFound(`No application ${applicationId} on chain`);
     const policy = (await this.chain.policy(application.policyId))!;
-    const logs = await this.chain.logsOf(applicationId);
+    const { logs } = await this.chain.logsOf(applicationId, (await this.inboxEntries.blockOf(applicationId)) ?? 0);
     const submittedLog = logs.find((log) => log.event.event === 'ApplicationSubmitted')!;
     const submitted = { applicationId, txHash: submittedLog.txHash, blockNumber: submittedLog.blockNumber };
     const timeline = logs.flatMap((log) => {

@@ -60,6 +60,14 @@ export class InboxRepository {
     );
   }
 
+  /** The block an application was submitted in, when it is in our inbox (where reading its events may start). */
+  async blockOf(applicationId: string): Promise<number | undefined> {
+    const found = await this.db.use(undefined, (m) =>
+      m.getRepository(ApprovalInboxEntity).findOneBy({ applicationId: applicationId.toLowerCase() }),
+    );
+    return found?.blockNumber;
+  }
+
   /** An entry that needs no decision from us any more (decided, approved, rejected, expired). */
   async close(applicationId: string): Promise<void> {
     await this.db.use(undefined, (m) =>

@@ -1,0 +1,38 @@
+import type { Filter, Log } from 'ethers';
+import type { ChainBootstrap } from './chain-bootstrap.js';
+import type { ChainClient } from './chain.client.js';
+import { MAX_BLOCKS_PER_QUERY, type ChainEvents } from './chain-events.js';
+import { JointApprovalChain } from './joint-approval.service.js';
+import type { OutboxService } from './outbox.service.js';
+
+describe('JointApprovalChain.logsOf', () => {
+  it("reads an application's events from the block given to the head in ranges a node answers, none skipped", async () => {
+    const head = 10 + 2 * MAX_BLOCKS_PER_QUERY + 7;
+    const ranges: [number, number][] = [];
+    const chain = {
+      provider: {
+        getBlockNumber: async () => head,
+        getLogs: async (filter: Filter): Promise<Log[]> => {
+          const [from, to] = [Number(filter.fromBlock), Number(filter.toBlock)];
+          // As Besu with its eth_getLogs range cap.
+          if (to - from + 1 > MAX_BLOCKS_PER_QUERY) throw Object.assign(new Error('range too wide'), { code: -32005 });
+          ranges.push([from, to]);
+          return [];
+        },
+      },
+    } as unknown as ChainClient;
+    const approvals = new JointApprovalChain(
+      chain,
+      { consortium: { jointApproval: '0x' + '3'.repeat(40) } } as unknown as ChainBootstrap,
+      { onSettled: () => undefined } as unknown as OutboxService,
+      { onLog: () => undefined } as unknown as ChainEvents,
+    );
+    const read = await approvals.logsOf('0x' + 'a'.repeat(64), 10);
+    expect(read).toEqual({ logs: [], toBlock: head });
+    expect(ranges).toEqual([
+      [10, 9 + MAX_BLOCKS_PER_QUERY],
+      [10 + MAX_BLOCKS_PER_QUERY, 9 + 2 * MAX_BLOCKS_PER_QUERY],
+      [10 + 2 * MAX_BLOCKS_PER_QUERY, head],
+    ]);
+  });
+});
