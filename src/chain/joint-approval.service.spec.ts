@@ -36,3 +36,26 @@ describe('JointApprovalChain.logsOf', () => {
     ]);
   });
 });
+
+describe('JointApprovalChain.deploymentBlock', () => {
+  it('finds the first block with the code, and starts at the genesis on a node that keeps only recent state', async () => {
+    const make = (codeAt: (block: number) => string) =>
+      new JointApprovalChain(
+        {
+          provider: {
+            getBlockNumber: async () => 1_000,
+            getCode: async (_address: string, block: number) => codeAt(block),
+          },
+        } as unknown as ChainClient,
+        { consortium: { jointApproval: '0x' + '3'.repeat(40) } } as unknown as ChainBootstrap,
+        { onSettled: () => undefined } as unknown as OutboxService,
+        { onLog: () => undefined } as unknown as ChainEvents,
+      );
+    expect(await make((block) => (block >= 420 ? '0x60' : '0x')).deploymentBlock()).toBe(420);
+    const bonsai = make((block) => {
+      if (block < 900) throw Object.assign(new Error('World state unavailable for block'), { code: -32000 });
+      return '0x60';
+    });
+    expect(await bonsai.deploymentBlock()).toBe(0);
+  });
+});

@@ -4,7 +4,7 @@ import { getAddress, type Log } from 'ethers';
 import { SingleFlight } from '../common/index.js';
 import type { Tx } from '../persistence/index.js';
 import { ChainBootstrap } from './chain-bootstrap.js';
-import { ChainClient } from './chain.client.js';
+import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { ChainEvents, MAX_BLOCKS_PER_QUERY } from './chain-events.js';
 import { contractInterface } from './contracts.js';
 import {
@@ -157,10 +157,17 @@ export class JointApprovalChain {
     let high = await this.latestBlock();
     if ((await this.chain.provider.getCode(address, high)) === '0x') return high;
     let low = 0;
-    while (low < high) {
-      const middle = Math.floor((low + high) / 2);
-      if ((await this.chain.provider.getCode(address, middle)) === '0x') low = middle + 1;
-      else high = middle;
+    try {
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        if ((await this.chain.provider.getCode(address, middle)) === '0x') low = middle + 1;
+        else high = middle;
+      }
+    } catch (error) {
+      if (error instanceof ChainUnavailableError) throw error;
+      // A node that keeps only recent state (Besu's default Bonsai storage) cannot answer for old blocks: the scan
+      // starts at the genesis instead, once (its cursor is kept), in ranges the node answers.
+      return 0;
     }
     return low;
   }
