@@ -4,6 +4,7 @@ import { RefreshTokenRepository } from '../../src/issuer/authorization-server/re
 import type { Oid4vciRefreshTokenEntity } from '../../src/issuer/authorization-server/refresh-token.entity.js';
 import { DeferredRequestRepository } from '../../src/issuer/credential-endpoint/deferred.repository.js';
 import { OfferRepository } from '../../src/issuer/offers/offer.repository.js';
+import type { CredentialOfferEntity } from '../../src/issuer/offers/offer.entity.js';
 import type { Database } from '../../src/persistence/index.js';
 import {
   CALLERS,
@@ -37,6 +38,40 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
    */
   const racing = (caller: number) => refreshTokens(database.kind === 'sqlite' ? 0 : caller);
   const deferred = on((db) => new DeferredRequestRepository(db));
+
+  /** An offer (driving licence, by pre-authorized code) and one deferred request of it, pending, with a holder key. */
+  const pendingDeferred = async (offer: Partial<CredentialOfferEntity>) => {
+    const now = new Date();
+    const offerId = randomUUID();
+    await new OfferRepository(database.db).insert({
+      id: offerId,
+      agencyId,
+      typeId: 'driving-licence',
+      configurationIds: ['driving-licence.sd_jwt'],
+      issuedConfigurations: [],
+      claimsSealed: null,
+      flow: 'pre-authorized_code',
+      approval: null,
+      offerSealed: null,
+      preAuthCodeHash: sha256Hex(randomToken()),
+      txCodeHash: null,
+      txCodeFailures: 0,
+      status: 'offered',
+      expiresAt: minutesFrom(now, 60),
+      createdAt: now,
+      ...offer,
+    });
+    const transactionHash = sha256Hex(randomToken());
+    await deferred(0).insert({
+      transactionHash,
+      offerId,
+      configurationId: 'driving-licence.sd_jwt',
+      holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
+      status: 'pending',
+      createdAt: now,
+    });
+    return { transactionHash, offerId };
+  };
 
   beforeAll(async () => {
     database = await openContractDatabase('refresh');
@@ -186,34 +221,12 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
   it('keeps a sealed deferred response until the notification or the end of its window', async () => {
     const now = new Date();
     const issued = async (redeliverUntil: Date) => {
-      const transactionHash = sha256Hex(randomToken());
-      const offerId = randomUUID();
-      await new OfferRepository(database.db).insert({
-        id: offerId,
-        agencyId,
-        typeId: 'driving-licence',
-        configurationIds: ['driving-licence.sd_jwt'],
+      const { transactionHash, offerId } = await pendingDeferred({
         issuedConfigurations: ['driving-licence.sd_jwt'],
-        claimsSealed: null,
-        flow: 'pre-authorized_code',
         approval: 'approved',
-        offerSealed: null,
-        preAuthCodeHash: sha256Hex(randomToken()),
-        txCodeHash: null,
-        txCodeFailures: 0,
         status: 'issued',
-        expiresAt: minutesFrom(now, 60),
-        createdAt: now,
       });
       const notificationId = randomUUID();
-      await deferred(0).insert({
-        transactionHash,
-        offerId,
-        configurationId: 'driving-licence.sd_jwt',
-        holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
-        status: 'pending',
-        createdAt: now,
-      });
       const delivery = { holderJkt: 'jkt', responseSealed: 'sealed-response', notificationId, redeliverUntil };
       expect(await deferred(1).complete(transactionHash, undefined, delivery)).toBe(true);
       expect(await deferred(1).complete(transactionHash, undefined, { ...delivery, responseSealed: 'another' })).toBe(false);
@@ -244,37 +257,8 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
   });
 
   it('forgets the holder keys of deferred requests whose application was refused, and only those', async () => {
-    const now = new Date();
-    const pendingOf = async (approval: 'pending' | 'approved' | 'rejected') => {
-      const offerId = randomUUID();
-      await new OfferRepository(database.db).insert({
-        id: offerId,
-        agencyId,
-        typeId: 'driving-licence',
-        configurationIds: ['driving-licence.sd_jwt'],
-        issuedConfigurations: [],
-        claimsSealed: null,
-        flow: 'pre-authorized_code',
-        approval,
-        offerSealed: null,
-        preAuthCodeHash: sha256Hex(randomToken()),
-        txCodeHash: null,
-        txCodeFailures: 0,
-        status: 'redeemed',
-        expiresAt: minutesFrom(now, 60),
-        createdAt: now,
-      });
-      const transactionHash = sha256Hex(randomToken());
-      await deferred(0).insert({
-        transactionHash,
-        offerId,
-        configurationId: 'driving-licence.sd_jwt',
-        holderKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }],
-        status: 'pending',
-        createdAt: now,
-      });
-      return transactionHash;
-    };
+    const pendingOf = async (approval: 'pending' | 'approved' | 'rejected') =>
+      (await pendingDeferred({ approval, status: 'redeemed' })).transactionHash;
     const refused = await pendingOf('rejected');
     const waiting = await pendingOf('pending');
     const approved = await pendingOf('approved');
