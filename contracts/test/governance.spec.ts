@@ -118,12 +118,16 @@ describe('ConsortiumGovernance', () => {
       // Trailing bytes do not make new content: the contract stores and hashes the canonical encoding.
       const { kind, args } = encodeProposal(action);
       const padded = concat([args, '0x' + 'ab'.repeat(32)]);
-      const expiresAt = (await chain.now()) + 600;
+      const expiresAt = (await chain.now()) + 7_200;
       const data = contractInterface('ConsortiumGovernance').encodeFunctionData('propose', [kind, padded, expiresAt]);
       expect((await revertOf(send(b, { to: consortium.address, data }))).name).toBe('DuplicateProposal');
 
       // Once it is cancelled (only by its proposer) the content may be proposed again.
       expect((await revertOf(signedBy(consortium.governance, b).getFunction('cancel')(proposalId))).name).toBe('NotProposer');
+      // An account that is no member (a removed department, say) cancels nothing.
+      expect((await revertOf(signedBy(consortium.governance, outsider).getFunction('cancel')(proposalId))).name).toBe(
+        'NotMember',
+      );
       await (await signedBy(consortium.governance, a).getFunction('cancel')(proposalId)).wait();
       expect(await call(consortium.governance, 'stateOf', proposalId)).toBe(STATE.Cancelled);
       expect((await revertOf(consortium.vote(b, proposalId))).args).toEqual([proposalId, STATE.Cancelled]);
@@ -133,7 +137,7 @@ describe('ConsortiumGovernance', () => {
     });
 
     it('refuses malformed args and kinds outside the enum', async () => {
-      const expiresAt = (await chain.now()) + 600;
+      const expiresAt = (await chain.now()) + 7_200;
       const iface = contractInterface('ConsortiumGovernance');
       const short = iface.encodeFunctionData('propose', [PROPOSAL_KINDS.indexOf('AuthoriseIssuer'), '0x1234', expiresAt]);
       expect((await revertOf(send(a, { to: consortium.address, data: short }))).name).toBe('(no data)');
@@ -144,20 +148,22 @@ describe('ConsortiumGovernance', () => {
     });
 
     it('lets proposals expire, and bounds their lifetime', async () => {
-      const { proposalId } = await consortium.propose(a, { kind: 'ChangeThreshold', threshold: 3 }, 60);
-      await chain.increaseTime(61);
+      const { proposalId } = await consortium.propose(a, { kind: 'ChangeThreshold', threshold: 3 }, 3_700);
+      await chain.increaseTime(3_701);
       expect(await call(consortium.governance, 'stateOf', proposalId)).toBe(STATE.Expired);
       expect((await revertOf(consortium.vote(b, proposalId))).args).toEqual([proposalId, STATE.Expired]);
       expect((await call(consortium.governance, 'proposal', proposalId)).state).toBe(STATE.Expired);
       // An expired proposal does not block the same content.
-      const { proposalId: renewed } = await consortium.propose(b, { kind: 'ChangeThreshold', threshold: 3 }, 60);
+      const { proposalId: renewed } = await consortium.propose(b, { kind: 'ChangeThreshold', threshold: 3 }, 3_700);
       expect(renewed).toBe(proposalId + 1n);
-      await chain.increaseTime(61);
+      await chain.increaseTime(3_701);
 
       const now = await chain.now();
       const propose = (expiresAt: number) =>
         revertOf(send(a, { to: consortium.address, data: proposeCall({ kind: 'ChangeThreshold', threshold: 1 }, expiresAt) }));
       expect((await propose(now)).name).toBe('BadExpiry');
+      // Too short to be voted on (it could only block the same content from another member's proposal), or too long.
+      expect((await propose(now + 600)).name).toBe('BadExpiry');
       expect((await propose(now + 91 * 86_400)).name).toBe('BadExpiry');
     });
 
@@ -270,7 +276,7 @@ contract ReentrantRegistry {
     function setGovernance(address value) external { governance = value; }
     function checkChange(address, bytes32, bool) external pure {}
     function setAuthorised(address, bytes32, bool) external {
-        IGovernance(governance).propose(2, abi.encode(uint256(1)), uint64(block.timestamp + 60));
+        IGovernance(governance).propose(2, abi.encode(uint256(1)), uint64(block.timestamp + 7200));
     }
 }`;
     const { artifacts } = compileContracts({ 'ReentrantRegistry.sol': source });
@@ -333,7 +339,7 @@ contract ReentrantRegistry {
     await chain.increaseTime(86_400); // the journal is recorded "a day later" than a fresh node's genesis
     journal.length = 0;
     const consortium = await chain.deployConsortium(deployer, [{ wallet: a, name: 'Embedded' }], 1);
-    await consortium.propose(a, authorise(agency.address), 600);
+    await consortium.propose(a, authorise(agency.address), 7_200);
     const recorded = [...journal];
     const replay = async (atOriginalTimes: boolean) => {
       await chain.reset();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Contract, keccak256, toUtf8Bytes, type Wallet } from 'ethers';
+import { Contract, encodeBytes32String, keccak256, toUtf8Bytes, type Wallet } from 'ethers';
+import { contractInterface } from '../../src/chain/contracts.js';
 import {
   applicationDigest,
   decideCall,
@@ -146,6 +147,11 @@ describe('JointApproval', () => {
     await submit(market, id, allOf);
     await decide(fire, id, true);
     expect((await revertOf(decide(environment, id, false))).name).toBe('MissingReason');
+    // Only a reason code's form goes on chain, whoever sends it: not a name, an ID number, capitals or spaces.
+    for (const text of ['ZhangSan 110101199003071234', 'zhang-1990-0307', 'Li Hua', '-dash-first']) {
+      const data = contractInterface('JointApproval').encodeFunctionData('decide', [id, false, encodeBytes32String(text)]);
+      expect((await revertOf(send(environment, { to: target(), data }))).name).toBe('BadReasonCode');
+    }
     const rejected = await decide(environment, id, false, 'discharge-permit-missing');
     recordGas('decide (rejection)', rejected);
     expect(events(rejected).at(-1)).toEqual({

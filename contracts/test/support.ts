@@ -158,7 +158,7 @@ export class Consortium {
   async propose(
     member: Wallet,
     action: ProposalAction,
-    lifetimeSeconds = 3_600,
+    lifetimeSeconds = 7_200,
   ): Promise<{ proposalId: bigint; events: GovernanceEvent[]; receipt: TransactionReceipt }> {
     const expiresAt = (await this.chain.now()) + lifetimeSeconds;
     const receipt = await send(member, { to: this.address, data: proposeCall(action, expiresAt) });
