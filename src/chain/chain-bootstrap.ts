@@ -13,6 +13,7 @@ import { ERC1056_NAME, erc1056EventTopics } from './erc1056.js';
 import { CONTRACT_NAMES, contractBytecode, contractInterface, type ContractName } from './contracts.js';
 import {
   deployConsortium,
+  NotAConsortium,
   readConsortium,
   verifyConsortiumCode,
   type ConsortiumAddresses,
@@ -213,9 +214,18 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     const recorded = await this.recorded(CONSORTIUM_RECORD);
     if (options.address) {
       const configured = await readConsortium(this.chain, options.address);
-      // Checked when first followed (a join by configuration), then recorded: a later release's contracts differ.
+      // Checked when first followed here, then recorded. A configured governance is the operator's own choice and may
+      // be a consortium of an earlier release (whose contract code differs: a release before this one never recorded
+      // the address, so an upgrade looks like a first start): the service follows it and says so, it does not stop.
+      // consortium:join refuses instead (ADR 47).
       if (recorded?.address !== configured.governance) {
-        await verifyConsortiumCode(this.chain, configured);
+        await verifyConsortiumCode(this.chain, configured).catch((error: unknown) => {
+          if (!(error instanceof NotAConsortium)) throw error;
+          this.logger.warn(
+            { event: 'consortium_code_differs', governance: configured.governance, reason: error.message },
+            'the configured consortium does not run this release’s contract code; following it because it is configured',
+          );
+        });
         await this.adoptConsortium(configured);
       }
       return configured;

@@ -75,7 +75,8 @@ export async function verifyConsortiumCode(chain: ChainClient, addresses: Consor
       return keccak256(await chain.provider.call({ data, ...(from ? { from } : {}) }));
     } catch (error) {
       if (error instanceof ChainUnavailableError) throw error;
-      return undefined;
+      // The node would not simulate the deployment: nothing is known of the code, which is not the same as a mismatch.
+      throw new ConsortiumCodeUnchecked('the chain node refused to simulate the deployment of this release’s contracts');
     }
   };
   const onChain = async (address: string) => keccak256(await chain.provider.getCode(address));
@@ -99,6 +100,13 @@ export async function verifyConsortiumCode(chain: ChainClient, addresses: Consor
   for (const [key, contract] of REGISTRY_CONTRACTS) {
     const expected = await made(governedDeployment(contract, addresses.governance));
     if (expected !== (await onChain(addresses[key]))) throw differs(`${key} the governance binds`, addresses[key], contract);
+  }
+}
+
+/** The code of a consortium's contracts could not be compared (the node refused the simulated deployment). */
+export class ConsortiumCodeUnchecked extends NotAConsortium {
+  constructor(reason: string) {
+    super(`The consortium's contract code could not be checked: ${reason}`);
   }
 }
 

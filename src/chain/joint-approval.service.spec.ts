@@ -34,6 +34,11 @@ describe('JointApprovalChain.logsOf', () => {
       [10 + MAX_BLOCKS_PER_QUERY, 9 + 2 * MAX_BLOCKS_PER_QUERY],
       [10 + 2 * MAX_BLOCKS_PER_QUERY, head],
     ]);
+    // A start past the head (blocks renumbered by a replay of the embedded node): everything is read again.
+    ranges.length = 0;
+    await approvals.logsOf('0x' + 'a'.repeat(64), head + 500);
+    expect(ranges[0]).toEqual([0, MAX_BLOCKS_PER_QUERY - 1]);
+    expect(ranges.at(-1)![1]).toBe(head);
   });
 });
 

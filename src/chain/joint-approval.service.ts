@@ -120,7 +120,9 @@ export class JointApprovalChain {
   async logsOf(applicationId: string, fromBlock = 0): Promise<{ logs: JointApprovalLog[]; toBlock: number }> {
     const latest = await this.latestBlock();
     const logs: Log[] = [];
-    for (let from = fromBlock; from <= latest; from += MAX_BLOCKS_PER_QUERY) {
+    // A start past the head: the chain's blocks were renumbered (the embedded node replayed after a crash); read it all.
+    const start = fromBlock > latest + 1 ? 0 : fromBlock;
+    for (let from = start; from <= latest; from += MAX_BLOCKS_PER_QUERY) {
       logs.push(
         ...(await this.chain.provider.getLogs({
           address: this.address,

@@ -170,8 +170,14 @@ export class DepartmentApprovals {
     const application = await this.chain.application(applicationId);
     if (!application) throw notFound(`No application ${applicationId} on chain`);
     const policy = (await this.chain.policy(application.policyId))!;
-    const { logs } = await this.chain.logsOf(applicationId, (await this.inboxEntries.blockOf(applicationId)) ?? 0);
-    const submittedLog = logs.find((log) => log.event.event === 'ApplicationSubmitted')!;
+    // From the inbox entry's block when we have one; from the start if its submission is not found there (a chain
+    // whose blocks were renumbered: the embedded node replayed after a crash).
+    const from = (await this.inboxEntries.blockOf(applicationId)) ?? 0;
+    let { logs } = await this.chain.logsOf(applicationId, from);
+    if (from > 0 && !logs.some((log) => log.event.event === 'ApplicationSubmitted'))
+      ({ logs } = await this.chain.logsOf(applicationId, 0));
+    const submittedLog = logs.find((log) => log.event.event === 'ApplicationSubmitted');
+    if (!submittedLog) throw notFound(`No submission of application ${applicationId} on chain`);
     const submitted = { applicationId, txHash: submittedLog.txHash, blockNumber: submittedLog.blockNumber };
     const timeline = logs.flatMap((log) => {
       const step = stepOfEvent(log.event);
