@@ -126,17 +126,21 @@ export class ConsortiumService {
     };
   }
 
-  async proposal(id: bigint): Promise<ProposalView> {
+  /** A proposal as the governance stores it (state, action, proposer, times); 404 when there is none. */
+  private async proposalRecord(id: bigint): Promise<ReturnType<typeof decodeProposalResult>> {
     const result = await this.chain.provider.call({
       to: (await this.bootstrap.syncConsortium()).governance,
       data: proposalCall(id),
     });
-    let record;
     try {
-      record = decodeProposalResult(result);
+      return decodeProposalResult(result);
     } catch {
       throw new ProblemError(404, 'not_found', 'Not found', `No proposal ${id} in this consortium`);
     }
+  }
+
+  async proposal(id: bigint): Promise<ProposalView> {
+    const record = await this.proposalRecord(id);
     const voters = [...(await this.view<string[]>('voters', [id]))].map((voter) => getAddress(voter));
     return {
       id: id.toString(),
@@ -164,19 +168,10 @@ export class ConsortiumService {
     const views: ProposalView[] = [];
     let scanned = 0;
     for (let id = start; id >= 1n && views.length < limit && scanned < PROPOSAL_SCAN_MAX; id--, scanned++) {
-      if (options.open && (await this.proposalState(id)) !== 'Open') continue;
+      if (options.open && (await this.proposalRecord(id)).state !== 'Open') continue;
       views.push(await this.proposal(id));
     }
     return views;
-  }
-
-  /** A proposal's state alone (one call), as the contract reports it (an expired one as Expired). */
-  private async proposalState(id: bigint): Promise<string> {
-    const result = await this.chain.provider.call({
-      to: (await this.bootstrap.syncConsortium()).governance,
-      data: proposalCall(id),
-    });
-    return decodeProposalResult(result).state;
   }
 
   /** The joint-approval policies (issue 16), newest first, at most APPROVAL_POLICY_LIST_MAX; retired ones too. */

@@ -17,6 +17,20 @@ export interface BoundedGetOptions {
   privateHostAllowed: boolean;
 }
 
+/** A URL's host as addresses are compared: an IPv6 literal without its brackets. */
+export const bareHostname = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
+
+/** Whether an operator's list of private hosts ('all' outside production) names this URL's host. */
+export const privateHostListed = (listed: readonly string[] | 'all', url: URL): boolean =>
+  listed === 'all' || listed.includes(bareHostname(url));
+
+/**
+ * A host never connected to: not public (`NotPublicAddress`), or no such name (NXDOMAIN, or no address records).
+ * Callers answer both alike, so that which internal names exist is not told.
+ */
+export const isUnresolvableHost = (error: unknown): boolean =>
+  ['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA'].includes((error as { code?: string } | undefined)?.code ?? '');
+
 export interface BoundedResponse {
   status: number;
   headers: IncomingHttpHeaders;
@@ -31,7 +45,7 @@ export interface BoundedResponse {
  * be reached (its DNS or socket error, `NotPublicAddress`, or the timeout).
  */
 export function boundedGet(url: URL, options: BoundedGetOptions): Promise<BoundedResponse> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHostname(url);
   // An IP literal is connected to without a lookup: checked here.
   if (!options.privateHostAllowed && isIP(host) && !isPublicAddress(host)) return Promise.reject(new NotPublicAddress(host));
   let timer: NodeJS.Timeout | undefined;

@@ -76,7 +76,7 @@ export {
 export { untilReachable, worthLogging } from './until-reachable.js';
 export { drainHttp } from './drain-http.js';
 export { readCapped } from './read-capped.js';
-export { boundedGet, BoundedGetTimeout, type BoundedResponse } from './bounded-get.js';
+export { boundedGet, BoundedGetTimeout, isUnresolvableHost, privateHostListed, type BoundedResponse } from './bounded-get.js';
 export {
   metricsRegistry,
   httpRequests,

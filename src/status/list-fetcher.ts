@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { APP_CONFIG, publicBaseUrl, type AppConfig } from '../config/index.js';
-import { boundedGet, SingleFlight, type BoundedResponse } from '../common/index.js';
+import { boundedGet, isUnresolvableHost, privateHostListed, SingleFlight, type BoundedResponse } from '../common/index.js';
 import { StatusService } from './status.service.js';
 import type { StatusPurpose } from './status.entity.js';
 import { StatusListUnreachable, type LocalStatusList } from './status-checker.js';
@@ -15,8 +15,6 @@ interface Cached {
 }
 
 const MAX_BYTES = 2 * 1024 * 1024;
-/** A host never connected to: not public, or no such name (NXDOMAIN, or no address records). */
-const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
 const TIMEOUT_MS = 5_000;
 /** The longest a remote list is reused whatever it or its server says: a revocation must not stay hidden for days. */
 const MAX_FRESH_SECONDS = 24 * 3600;
@@ -122,12 +120,11 @@ export class StatusListFetcher {
         },
         timeoutMs: TIMEOUT_MS,
         maxBytes: MAX_BYTES,
-        privateHostAllowed: this.privateHosts === 'all' || this.privateHosts.includes(target.hostname.replace(/^\[|\]$/g, '')),
+        privateHostAllowed: privateHostListed(this.privateHosts, target),
       });
     } catch (error) {
       // A refused host and a name that does not exist get one answer: which internal names exist is not told.
-      if (UNRESOLVABLE_HOST.has((error as { code?: string }).code ?? ''))
-        throw new Error('status list host is unknown or not public');
+      if (isUnresolvableHost(error)) throw new Error('status list host is unknown or not public');
       throw new StatusListUnreachable(error);
     }
     const cacheControl = response.headers['cache-control'] ?? '';

@@ -1,4 +1,4 @@
-import { boundedGet } from '../common/index.js';
+import { boundedGet, isUnresolvableHost, privateHostListed } from '../common/index.js';
 import { didDocumentProblem, type DidDocument } from '../credentials/index.js';
 
 export interface DidWebOptions {
@@ -26,9 +26,6 @@ export function didWebUrl(did: string, allowHttp: boolean): URL | undefined {
   return URL.canParse(url) ? new URL(url) : undefined;
 }
 
-/** A host never connected to: not public, or no such name (NXDOMAIN, or no address records). */
-const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
-
 /**
  * Fetches a did:web DID document: https only (http to loopback outside production), no redirects, within
  * DID_WEB_TIMEOUT_MS and DID_WEB_MAX_BYTES, and the document must be about the DID asked for; a host that
@@ -39,20 +36,19 @@ const UNRESOLVABLE_HOST = new Set(['ENOTPUBLIC', 'ENOTFOUND', 'ENODATA']);
 export async function fetchDidWebDocument(did: string, options: DidWebOptions): Promise<DidDocument | undefined> {
   const url = didWebUrl(did, options.allowHttp);
   if (!url) return undefined;
-  const privateHostAllowed = options.privateHosts === 'all' || options.privateHosts.includes(url.hostname);
   let body: Buffer | undefined;
   try {
     const response = await boundedGet(url, {
       headers: { accept: 'application/did+json, application/json' },
       timeoutMs: options.timeoutMs,
       maxBytes: options.maxBytes,
-      privateHostAllowed,
+      privateHostAllowed: privateHostListed(options.privateHosts, url),
     });
     body = response.body;
   } catch (error) {
     // A name that does not exist is a DID that does not resolve, answered like a refused host: otherwise the
     // two answers would tell an anonymous caller which internal names exist (resolving to private addresses).
-    if (UNRESOLVABLE_HOST.has((error as { code?: string }).code ?? '')) return undefined;
+    if (isUnresolvableHost(error)) return undefined;
     throw error;
   }
   if (!body) return undefined;

@@ -49,6 +49,9 @@ function metadata(issued: IssuedCredential) {
   };
 }
 
+/** The VC-API issue request, for the OpenAPI document of both issue routes. */
+const ISSUE_REQUEST_BODY = z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object;
+
 @ApiTags('issue (W3C VC-API)')
 @Controller()
 export class IssuanceController {
@@ -66,7 +69,7 @@ export class IssuanceController {
     summary:
       'Issue a catalogue credential as SD-JWT VC (dc+sd-jwt), JWT VC (jwt_vc_json, VCDM 2.0 or 1.1) or Data Integrity (ldp_vc, ecdsa-rdfc-2019)',
   })
-  @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
+  @ApiBody({ schema: ISSUE_REQUEST_BODY })
   issue(
     @CurrentAgency() agency: Agency,
     @Body() body: unknown,
@@ -92,7 +95,7 @@ export class IssuanceController {
     summary:
       'POST /credentials/issue with the agency key in the path instead of a header, for test-suite clients that send none (the W3C Bitstring Status List suite); 404 unless ISSUE_KEY_IN_PATH=true',
   })
-  @ApiBody({ schema: z.toJSONSchema(issueRequestSchema, { io: 'input', unrepresentable: 'any' }) as object })
+  @ApiBody({ schema: ISSUE_REQUEST_BODY })
   issueWithKeyInPath(
     @CurrentAgency() agency: Agency,
     @Body() body: unknown,
