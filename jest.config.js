@@ -37,7 +37,7 @@ export default {
   // Longest file first (committed durations, test/support/suite-times.json), so both workers finish together.
   testSequencer: '<rootDir>/test/support/sequencer.mjs',
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'] },
     // Solidity contracts against a real hardhat node: one node per file, many cases per file.
     { ...base, displayName: 'contracts', testMatch: ['<rootDir>/contracts/test/**/*.spec.ts'] },
     {

@@ -1,7 +1,7 @@
 // HTTP load generator in a child process, so the client's own CPU use runs neither on the service's
 // event loop nor in its process (the service's CPU per request is then the process's own). Closed loop (fixed concurrency, for the peak rate) or open loop (fixed arrival rate, for
 // latency percentiles at a given load).
-import { Agent, request } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -103,28 +103,132 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * One keep-alive `node:http` agent with a socket per request in flight. Not `fetch`: its per-request
- * cost (streams, promises, header objects) capped a one-signature Nest route at ~1.3k/s on an idle
- * 2-core machine where the same generator drives `node:http` at ~7-10k/s, so every HTTP row measured the
- * load generator instead of the service.
+ * A keep-alive HTTP/1.1 client on raw sockets, one per request in flight: each request is one prebuilt buffer
+ * written in one call, each response read by its status line and Content-Length. Not `fetch`: its per-request
+ * cost (streams, promises, header objects) capped a one-signature Nest route at ~1.3k/s on an idle 2-core machine.
+ * Not `node:http` either: its client took 60–80 µs of CPU per request on the AMD hosts (`undici` ~50, this ~25),
+ * from the two cores the service shares with it, a fifth to a third of what the service spends on a request,
+ * so the HTTP rows measured the load generator's share of the machine as much as the service
+ * (docs/notes/perf.md, round 31). A response this client cannot read (chunked, no length) fails the run.
  */
-function client(spec: LoadSpec) {
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
-  const bodies = spec.bodies.map((body) => Buffer.from(body));
-  const send = (i: number) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const body = spec.method === 'POST' ? bodies[i % bodies.length]! : undefined;
-      const headers = body ? { ...spec.headers, 'content-length': String(body.length) } : spec.headers;
-      const outgoing = request(spec.url, { method: spec.method, headers, agent }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-        response.on('error', reject);
-      });
-      outgoing.on('error', reject);
-      outgoing.end(body);
+export function client(spec: Pick<LoadSpec, 'url' | 'method' | 'headers' | 'bodies' | 'concurrency'>) {
+  const target = new URL(spec.url);
+  const head = (body: Buffer | undefined) =>
+    `${spec.method} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\n` +
+    Object.entries(spec.headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('') +
+    (body ? `content-length: ${body.length}\r\n` : '') +
+    '\r\n';
+  const requests =
+    spec.method === 'POST'
+      ? spec.bodies.map((text) => {
+          const body = Buffer.from(text);
+          return Buffer.concat([Buffer.from(head(body)), body]);
+        })
+      : [Buffer.from(head(undefined))];
+  const idle: Connection[] = [];
+  const queued: Array<{ request: Buffer; answer: Answer }> = [];
+  let open = 0;
+  let closing = false;
+
+  const connect = () => {
+    open++;
+    return new Connection(target, release, (connection) => {
+      open--;
+      const index = idle.indexOf(connection);
+      if (index >= 0) idle.splice(index, 1);
+      if (!closing && queued.length > 0) release(connect());
     });
-  return { send, close: () => agent.destroy() };
+  };
+  function release(connection: Connection) {
+    const next = queued.shift();
+    if (next) connection.send(next.request, next.answer);
+    else idle.push(connection);
+  }
+  const send = (i: number) =>
+    new Promise<Response>((resolve, reject) => {
+      const request = requests[i % requests.length]!;
+      const connection = idle.pop() ?? (open < spec.concurrency ? connect() : undefined);
+      if (connection) connection.send(request, { resolve, reject });
+      else queued.push({ request, answer: { resolve, reject } });
+    });
+  const close = () => {
+    closing = true;
+    for (const connection of idle.splice(0)) connection.socket.destroy();
+  };
+  return { send, close };
+}
+
+interface Response {
+  status: number;
+  text: string;
+}
+interface Answer {
+  resolve: (response: Response) => void;
+  reject: (error: Error) => void;
+}
+
+/** One keep-alive connection with at most one request in flight (no pipelining). */
+class Connection {
+  readonly socket: Socket;
+  private answer: Answer | undefined;
+  private received: Buffer | undefined;
+
+  constructor(target: URL, onIdle: (connection: Connection) => void, onClosed: (connection: Connection) => void) {
+    this.socket = createConnection({ host: target.hostname, port: Number(target.port || 80), noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      const response = this.read(chunk);
+      if (!response) return;
+      const answer = this.answer!;
+      this.answer = undefined;
+      if (response.close) this.socket.destroy();
+      else onIdle(this);
+      answer.resolve({ status: response.status, text: response.text });
+    });
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => {
+      this.fail(new Error('the service closed the connection'));
+      onClosed(this);
+    });
+  }
+
+  send(request: Buffer, answer: Answer) {
+    this.answer = answer;
+    this.socket.write(request);
+  }
+
+  /** The response once all of it has arrived. */
+  private read(chunk: Buffer): (Response & { close: boolean }) | undefined {
+    const received = this.received ? Buffer.concat([this.received, chunk]) : chunk;
+    this.received = received;
+    const headEnd = received.indexOf('\r\n\r\n');
+    if (headEnd < 0) return undefined;
+    const head = received.toString('latin1', 0, headEnd);
+    const status = Number(head.slice(9, 12));
+    // RFC 9112 §6.3: a 204 or 304 has no body, whatever its headers say.
+    const length = status === 204 || status === 304 ? '0' : /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
+    if (length === undefined) return void this.fail(new Error(`a response without Content-Length: ${head.slice(0, 200)}`));
+    const end = headEnd + 4 + Number(length);
+    if (received.length < end) return undefined;
+    this.received = undefined;
+    if (received.length > end) return void this.fail(new Error('more bytes than the response announced'));
+    return {
+      status,
+      text: received.toString('utf8', headEnd + 4, end),
+      close: /\r\nconnection: *close/i.test(head),
+    };
+  }
+
+  private fail(error: Error) {
+    const answer = this.answer;
+    this.answer = undefined;
+    this.received = undefined;
+    if (answer) {
+      this.socket.destroy();
+      answer.reject(error);
+    }
+  }
 }
 
 async function generate(spec: LoadSpec): Promise<LoadResult> {
