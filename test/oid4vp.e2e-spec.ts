@@ -497,5 +497,31 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       { queryId: 'licence', checks: expect.any(Array), discarded: true },
       expect.objectContaining({ queryId: 'licence', type: 'driving-licence', claims: { categories: ['C1', 'C2'] } }),
     ]);
+
+    // OID4VP 1.0 §14.1.2: a presentation for another nonce (a replay slipped in beside a good one) is not discarded
+    // like the unauthorised one above: the whole response is refused.
+    const replayRequest = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: {
+        dcql_query: { credentials: [{ ...dcql(['categories']).credentials[0]!, multiple: true }] },
+        response_mode: 'direct_post',
+      },
+    });
+    const replayResolved = await citizen.resolveRequest(replayRequest.body.link);
+    const replayed = [
+      await citizen.present(goodHeld, replayResolved),
+      await citizen.present(goodHeld, replayResolved, 'the-nonce-of-another-request'),
+    ];
+    expect((await citizen.submit(replayResolved, { licence: replayed })).status).toBe(200);
+    const refused = await verdict(bank.apiKey, replayRequest.body.id);
+    expect(refused.status).toBe('rejected');
+    expect(refused.result).toEqual({
+      verified: false,
+      reason: 'licence: holder_binding: the key-binding JWT nonce does not match',
+      credentials: [
+        { queryId: 'licence', checks: expect.any(Array) },
+        { queryId: 'licence', checks: expect.any(Array) },
+      ],
+    });
   });
 });

@@ -90,26 +90,32 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     ).toBeUndefined();
     expect(
       await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'JWT'), holderJwk, expect_),
-    ).toContain('typ');
-    expect(await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now }), holderJwk, expect_)).toContain(
-      'audience',
+    ).toEqual({ reason: expect.stringContaining('typ') });
+    // Made for another request: the whole OID4VP response is refused (forAnotherRequest), not only this presentation.
+    expect(await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now }), holderJwk, expect_)).toEqual({
+      reason: expect.stringContaining('audience'),
+      forAnotherRequest: true,
+    });
+    expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n2', iat: now }), holderJwk, expect_)).toEqual({
+      reason: 'the key-binding JWT nonce does not match',
+      forAnotherRequest: true,
+    });
+    expect(await verifyKeyBinding(await present({ aud: 'https://rp', iat: now }), holderJwk, expect_)).toMatchObject({
+      forAnotherRequest: true,
+    });
+    expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_)).toEqual(
+      { reason: expect.stringContaining('future') },
     );
-    expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n2', iat: now }), holderJwk, expect_)).toContain(
-      'nonce',
+    expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now - 600 }), holderJwk, expect_)).toEqual(
+      { reason: expect.stringContaining('too old') },
     );
-    expect(
-      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_),
-    ).toContain('future');
-    expect(
-      await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now - 600 }), holderJwk, expect_),
-    ).toContain('too old');
     expect(
       await verifyKeyBinding(
         await present({ aud: 'https://rp', nonce: 'n1', iat: now }, 'kb+jwt', issuerKey.privateKey),
         holderJwk,
         expect_,
       ),
-    ).toContain('signature');
+    ).toEqual({ reason: expect.stringContaining('signature') });
   });
 });
 

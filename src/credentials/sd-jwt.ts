@@ -14,6 +14,7 @@ import {
   type Signer,
 } from './jws.js';
 import { merged } from '../common/merged.js';
+import type { HolderProofProblem } from './verify-common.js';
 
 /** SD-JWT VC claims that may never be disclosures (draft-ietf-oauth-sd-jwt-vc): a holder could withhold them. */
 export const NEVER_DISCLOSED_CLAIMS: ReadonlySet<string> = new Set([
@@ -267,13 +268,23 @@ export interface KeyBindingExpectations {
 /** Computes a JWS signature check (inline, or elsewhere: see `checkJwsSignature`); a reason when it fails. */
 export type SignatureCheck = (jws: DecodedJws, jwk: JsonWebKey) => string | undefined | Promise<string | undefined>;
 
-/** Checks a KB-JWT against the holder key from `cnf.jwk`; returns a reason when it fails. */
+/** Checks a KB-JWT against the holder key from `cnf.jwk`; returns why when it fails. */
 export async function verifyKeyBinding(
   parsed: ParsedSdJwt,
   holderJwk: JsonWebKey,
   expect: KeyBindingExpectations,
   checkSignature: SignatureCheck = verifyJwsSignature,
-): Promise<string | undefined> {
+): Promise<HolderProofProblem | undefined> {
+  const problem = await keyBindingProblem(parsed, holderJwk, expect, checkSignature);
+  return typeof problem === 'string' ? { reason: problem } : problem;
+}
+
+async function keyBindingProblem(
+  parsed: ParsedSdJwt,
+  holderJwk: JsonWebKey,
+  expect: KeyBindingExpectations,
+  checkSignature: SignatureCheck,
+): Promise<string | HolderProofProblem | undefined> {
   if (!parsed.keyBindingJwt) return 'the presentation has no key-binding JWT';
   let kb;
   try {
@@ -287,8 +298,11 @@ export async function verifyKeyBinding(
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
   // A string, or an array holding it (some wallets always send one).
   if (!namesAudience(aud, expect.audience))
-    return `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
-  if (nonce !== expect.nonce) return 'the key-binding JWT nonce does not match';
+    return {
+      reason: `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`,
+      forAnotherRequest: true,
+    };
+  if (nonce !== expect.nonce) return { reason: 'the key-binding JWT nonce does not match', forAnotherRequest: true };
   if (typeof iat !== 'number') return 'the key-binding JWT has no iat';
   if (iat > expect.nowSeconds + expect.clockSkewSeconds) return 'the key-binding JWT is issued in the future';
   if (iat < expect.nowSeconds - expect.maxAgeSeconds) return 'the key-binding JWT is too old';

@@ -35,6 +35,18 @@ export interface Check {
   trustedBy?: string;
   /** data_model only: every VCDM 2.0 violation found. */
   violations?: VcdmViolation[];
+  /** holder_binding only: see `HolderProofProblem`. */
+  forAnotherRequest?: true;
+}
+
+/**
+ * Why a holder's proof (a KB-JWT, a holder-signed presentation) failed. `forAnotherRequest`: it names another nonce or
+ * audience than the request's, so it was made for another request (a replay): OID4VP 1.0 §14.1.2 then refuses the
+ * whole response, not only that presentation.
+ */
+export interface HolderProofProblem {
+  reason: string;
+  forAnotherRequest?: true;
 }
 
 export interface VerifiedCredential {
@@ -211,8 +223,9 @@ export class Checks {
     this.list.push({ check, passed: false, reason, ...extra });
     return { verified: false, checks: this.list };
   }
-  record(check: CheckName, problem: string | undefined, passReason?: string): boolean {
-    if (problem) this.list.push({ check, passed: false, reason: problem });
+  record(check: CheckName, problem: string | HolderProofProblem | undefined, passReason?: string): boolean {
+    if (typeof problem === 'string') this.list.push({ check, passed: false, reason: problem });
+    else if (problem) this.list.push({ check, passed: false, ...problem });
     else this.pass(check, passReason);
     return !problem;
   }

@@ -15,6 +15,7 @@ import {
   violationsReason,
   type Check,
   type HolderBindingExpectations,
+  type HolderProofProblem,
   type VerificationResult,
   type VerifierContext,
 } from './verify-common.js';
@@ -39,8 +40,15 @@ export interface PresentationExpectations extends HolderBindingExpectations {
 /** JWT VP `typ` values: `vp+jwt` (VC-JOSE-COSE; the payload is the presentation) and `JWT` (VCDM 1.1 `vp` claim). */
 const JWT_VP_TYPES = ['vp+jwt', 'JWT'];
 
-const failed = (checks: Checks, check: Check['check'], reason: string, holder?: string): PresentationResult =>
-  merged(checks.fail(check, reason), holder ? { holder, credentials: [] } : { credentials: [] });
+const failed = (
+  checks: Checks,
+  check: Check['check'],
+  problem: string | HolderProofProblem,
+  holder?: string,
+): PresentationResult => {
+  const { reason, ...extra } = typeof problem === 'string' ? { reason: problem } : problem;
+  return merged(checks.fail(check, reason, extra), holder ? { holder, credentials: [] } : { credentials: [] });
+};
 
 /** Holder DIDs whose key the DID itself carries; a credential bound to one must be presented with that key. */
 const keyBoundDid = (did: string | undefined) => did?.startsWith('did:jwk:') || did?.startsWith('did:key:');
@@ -82,15 +90,18 @@ function bindingProblem(
   payload: Record<string, unknown>,
   expect: HolderBindingExpectations,
   context: VerifierContext,
-): string | undefined {
+): string | HolderProofProblem | undefined {
   const now = context.nowSeconds();
   const { aud, nonce } = payload;
   // A JWT VP dated by nbf alone (VCDM 1.1 §6.3.1 maps dates to nbf; iat is optional there) is as fresh as its nbf.
   const iat = payload['iat'] === undefined ? payload['nbf'] : payload['iat'];
   if (expect.audience !== undefined && !namesAudience(aud, expect.audience))
-    return `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`;
+    return {
+      reason: `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`,
+      forAnotherRequest: true,
+    };
   if (expect.nonce !== undefined) {
-    if (nonce !== expect.nonce) return 'the presentation nonce does not match';
+    if (nonce !== expect.nonce) return { reason: 'the presentation nonce does not match', forAnotherRequest: true };
     // A single-use nonce of ours makes it fresh (OID4VP 1.0 B.1.3.1 asks only nonce and aud of a jwt_vc_json
     // presentation, and VCDM 1.1 makes iat and nbf optional); a caller's challenge may be reused, so then a date is
     // required. A date it does carry must be recent.

@@ -601,7 +601,7 @@ describe('verifyCredential and verifyPresentation (in-memory context)', () => {
       expect(failed(await verifyPresentation(undated, singleUse, context()))).toEqual([]);
       // Its nonce still decides: an undated presentation for another nonce is refused.
       expect(failed(await verifyPresentation(await jwtVp([vc], { iat: null, nonce: 'n-2' }), singleUse, context()))).toEqual([
-        { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
+        { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match', forAnotherRequest: true },
       ]);
     });
 

@@ -183,6 +183,53 @@ describe('judgePresentations', () => {
     expect(required).toMatchObject({ verified: false, reason: 'dl: status: the credential is revoked' });
   });
 
+  it('refuses the whole response when any presentation was made for another request (nonce or audience, §14.1.2)', () => {
+    const good = sdJwtResult({ categories: ['C1'] });
+    const multiple = licenceQuery([{ path: ['categories'] }], { multiple: true });
+    for (const reason of ['the key-binding JWT nonce does not match', 'the presentation is for audience "x", expected y']) {
+      // A replay beside a good presentation: unlike any other failure (§8.6), it is not merely discarded.
+      const replayed = sdJwtResult(
+        { categories: ['C2'] },
+        { failed: { check: 'holder_binding', passed: false, reason, forAnotherRequest: true } },
+      );
+      expect(
+        judgePresentations(
+          multiple,
+          wanted(['categories']),
+          [
+            { queryId: 'dl', result: good },
+            { queryId: 'dl', result: replayed },
+          ],
+          vcTypeOf,
+        ),
+      ).toEqual({
+        verified: false,
+        reason: `dl: holder_binding: ${reason}`,
+        // Every presentation by its checks only: nothing claimed reaches the relying party.
+        credentials: [
+          { queryId: 'dl', checks: good.checks },
+          { queryId: 'dl', checks: replayed.checks },
+        ],
+      });
+    }
+    // Another holder_binding failure (an expired proof) is discarded as before.
+    const stale = sdJwtResult(
+      { categories: ['C2'] },
+      { failed: { check: 'holder_binding', passed: false, reason: 'the key-binding JWT is too old' } },
+    );
+    expect(
+      judgePresentations(
+        multiple,
+        wanted(['categories']),
+        [
+          { queryId: 'dl', result: good },
+          { queryId: 'dl', result: stale },
+        ],
+        vcTypeOf,
+      ),
+    ).toMatchObject({ verified: true, discarded: ['dl: holder_binding: the key-binding JWT is too old'] });
+  });
+
   it('refuses one presentation holding several credentials', () => {
     const one = sdJwtResult({ categories: ['C1'] });
     const doubled: PresentationResult = { ...one, credentials: [one.credentials[0]!, one.credentials[0]!] };

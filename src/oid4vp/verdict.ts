@@ -147,7 +147,8 @@ export interface VerifiedPresentation {
 }
 
 /**
- * The verdict on verified presentations, never trusting the wallet. A presentation that fails any of its own checks
+ * The verdict on verified presentations, never trusting the wallet. One made for another request (its nonce or audience
+ * not this request's) refuses the whole response (OID4VP 1.0 §14.1.2). A presentation that fails any other of its checks
  * (a check of the presentation or its credential, one credential of the type asked for, every requested claim
  * disclosed unless the query has claim_sets) is discarded (OID4VP 1.0 §8.6: "the effected Presentation MUST be
  * discarded"); the others must then meet every DCQL rule (claims, values, claim_sets, vct/type, multiple,
@@ -161,6 +162,21 @@ export function judgePresentations(
   presentations: VerifiedPresentation[],
   vcTypeOf: (typeId: string) => string | undefined,
 ): Verdict {
+  // OID4VP 1.0 §14.1.2: a presentation whose nonce (or audience) is not this request's refuses the whole response,
+  // unlike other failures, which discard that presentation only (§8.6): it may be a replay slipped in beside good ones.
+  for (const { queryId, result } of presentations) {
+    const replay = [...result.checks, ...result.credentials.flatMap((credential) => credential.checks)].find(
+      (check) => check.forAnotherRequest,
+    );
+    if (!replay) continue;
+    // Each presentation by its checks only, in order (the usage log pairs them with what was presented): nothing
+    // any of them claims reaches the relying party.
+    const credentials = presentations.map((entry) => ({
+      queryId: entry.queryId,
+      checks: entry.result.credentials[0]?.checks ?? entry.result.checks,
+    }));
+    return { verified: false, reason: `${queryId}: ${replay.check}: ${replay.reason}`, credentials };
+  }
   const credentials: VerdictCredential[] = [];
   const discarded: string[] = [];
   const discardedAt = new Set<number>();
