@@ -88,6 +88,20 @@ describe('analyseDcqlQuery', () => {
     expect(expanded.requested).toEqual([
       { queryId: 'id', typeId: 'resident-identity', format: 'jwt_vc_json', claims: ['family_name'], paths: [['family_name']] },
     ]);
+    // Whatever form the party used, the wallet is asked with the expanded IRIs (B.1.1) of each form such a credential
+    // may take (VCDM 2.0, VCDM 1.1), and the short names wallets comparing `type` as written match.
+    const residentType = catalogue.get('resident-identity')!.vcType;
+    const asked = [
+      [
+        'https://www.w3.org/2018/credentials#VerifiableCredential',
+        `https://www.w3.org/ns/credentials/issuer-dependent#${residentType}`,
+      ],
+      ['https://www.w3.org/2018/credentials#VerifiableCredential', residentType],
+      ['VerifiableCredential', residentType],
+    ];
+    for (const { query: sent } of [expanded, short])
+      expect(sent.credentials.find((credential) => credential.id === 'id')!.meta).toEqual({ type_values: asked });
+    expect(short.query.credentials.find((credential) => credential.id === 'dl')!.meta).toEqual({ vct_values: [VCT] });
     // Only the expansions a credential's types have: a licence type is no term of the VCDM's own namespace.
     expect(() =>
       analyseDcqlQuery(

@@ -120,7 +120,32 @@ export function analyseDcqlQuery(
     if (typeId) requested.push({ queryId: credential.id, typeId, format: format as CredentialFormat, claims, paths });
   }
   if (violations.length > 0) throw new DcqlProblem('The DCQL query cannot be served', violations);
-  return { query: withSubjectPaths(query), requested };
+  const vcTypes = new Map(requested.map((credential) => [credential.queryId, catalogue.get(credential.typeId)?.vcType]));
+  return { query: withExpandedTypes(withSubjectPaths(query), vcTypes), requested };
+}
+
+/**
+ * `jwt_vc_json` type_values as OpenID4VP 1.0 B.1.1 has them, whatever form the relying party used: "the fully expanded
+ * types (IRIs) after the @context was applied", so a wallet that expands its credentials' types finds ours. One
+ * alternative per form a credential of that type may take: VCDM 2.0 (the type expands under the context's @vocab),
+ * VCDM 1.1 (its context defines VerifiableCredential only; our type stays as written) and the short names, which
+ * wallets comparing `type` as written (the dcql library) match.
+ */
+function withExpandedTypes(query: DcqlQuery.Output, vcTypes: Map<string, string | undefined>): DcqlQuery.Output {
+  return {
+    ...query,
+    credentials: query.credentials.map((credential) => {
+      const vcType = vcTypes.get(credential.id);
+      if (credential.format !== 'jwt_vc_json' || !vcType) return credential;
+      const base = `${VC_TYPE_IRIS.base}VerifiableCredential`;
+      const typeValues = [
+        [base, VC_TYPE_IRIS.issuerDependent + vcType],
+        [base, vcType],
+        ['VerifiableCredential', vcType],
+      ];
+      return { ...credential, meta: { ...credential.meta, type_values: typeValues } };
+    }),
+  } as DcqlQuery.Output;
 }
 
 /**
