@@ -7,6 +7,7 @@ import {
   requestedConfiguration,
   requestedCredential,
   tokenAuthorizationDetails,
+  withoutSupersededProof,
 } from './credential-request.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -34,23 +35,29 @@ describe('requestedCredential (OID4VCI 1.0 §8.2)', () => {
     });
   });
 
-  it('refuses non-objects, both or neither identifier, non-strings, and proof with proofs', () => {
+  it('refuses non-objects, both or neither identifier, and non-strings', () => {
     for (const body of [null, [], 'x', 1]) expect(thrown(() => requestedCredential(body))).toBe('invalid_credential_request');
     for (const body of [
       { credential_configuration_id: 'a', credential_identifier: 'a' },
       {},
       { credential_configuration_id: 1 },
       { credential_identifier: ['a'] },
-      { credential_configuration_id: 'a', proof: { jwt: jws }, proofs: { jwt: [jws] } },
     ])
       expect(thrown(() => requestedCredential(body))).toBe('invalid_credential_request');
   });
 
-  it('ignores members it does not know (a pre-1.0 format), and refuses a response encryption it does not offer', () => {
+  it('ignores members it does not know (a pre-1.0 format, proof beside proofs), and refuses a response encryption it does not offer', () => {
     expect(requestedCredential({ credential_configuration_id: 'a', format: 'dc+sd-jwt', vct: 'x' })).toEqual({
       configurationId: 'a',
       identifier: undefined,
     });
+    // `proof` is no parameter of 1.0: beside `proofs` it is ignored (§8.2), whatever it holds, and left out of what
+    // the library parses.
+    const both = { credential_configuration_id: 'a', proof: { jwt: 'not a jws' }, proofs: { jwt: [jws] } };
+    expect(requestedCredential(both)).toEqual({ configurationId: 'a', identifier: undefined });
+    expect(withoutSupersededProof(both)).toEqual({ credential_configuration_id: 'a', proofs: { jwt: [jws] } });
+    const single = { credential_configuration_id: 'a', proof: { proof_type: 'jwt', jwt: jws } };
+    expect(withoutSupersededProof(single)).toBe(single);
     const encryption = { jwk: { kty: 'EC' }, enc: 'A128GCM' };
     expect(
       thrown(() => requestedCredential({ credential_configuration_id: 'a', credential_response_encryption: encryption })),

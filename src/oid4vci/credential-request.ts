@@ -37,9 +37,9 @@ export function requestedCredential(body: unknown): RequestedCredential {
     if (jwt.some((proof) => typeof proof !== 'string' || !signedCompactJws(proof)))
       throw oauthError(400, 'invalid_proof', 'Each jwt proof must be a signed compact JWS');
   }
-  if (request['proof'] !== undefined && proofs !== undefined)
-    throw oauthError(400, 'invalid_credential_request', 'Give proofs, not proof and proofs');
-  const single = request['proof'] as Record<string, unknown> | undefined;
+  // `proof` (one proof, drafts before 1.0) is still read from wallets that send only it; beside `proofs` it is an
+  // unrecognised parameter of 1.0, which the issuer MUST ignore (§8.2): see withoutSupersededProof.
+  const single = proofs === undefined ? (request['proof'] as Record<string, unknown> | undefined) : undefined;
   if (single !== undefined && (typeof single?.['jwt'] !== 'string' || !signedCompactJws(single['jwt'])))
     throw oauthError(400, 'invalid_proof', 'The jwt proof must be a signed compact JWS');
   return { configurationId: configurationId as string | undefined, identifier: identifier as string | undefined };
@@ -167,3 +167,10 @@ export const tokenAuthorizationDetails = (credentialIdentifiers: readonly string
     credential_configuration_id: id,
     credential_identifiers: [id],
   }));
+
+/** The request without `proof` when it carries `proofs` (OID4VCI 1.0 §8.2: unrecognised parameters are ignored). */
+export function withoutSupersededProof(body: Record<string, unknown>): Record<string, unknown> {
+  if (body['proofs'] === undefined || body['proof'] === undefined) return body;
+  const { proof: _ignored, ...rest } = body;
+  return rest;
+}

@@ -46,6 +46,7 @@ export {
 } from './authorization-request.js';
 export {
   requestedCredential,
+  withoutSupersededProof,
   requestedConfiguration,
   alreadyIssuedProblem,
   alreadyIssued,

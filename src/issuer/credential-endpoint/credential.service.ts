@@ -19,6 +19,7 @@ import {
   OID4VCI_ENDPOINTS,
   requestedConfiguration,
   requestedCredential,
+  withoutSupersededProof,
 } from '../../oid4vci/index.js';
 import { Catalogue } from '../../credentials/index.js';
 import { Database, type Tx } from '../../persistence/index.js';
@@ -72,7 +73,7 @@ export class CredentialService {
       });
       const parsed = this.protocol.issuer.parseCredentialRequest({
         issuerMetadata: metadata,
-        credentialRequest: body as Record<string, unknown>,
+        credentialRequest: withoutSupersededProof(body as Record<string, unknown>),
       });
       const issuedProblem = alreadyIssuedProblem(configuration, offer.issuedConfigurations);
       if (issuedProblem) throw issuedProblem;
