@@ -29,6 +29,7 @@ export {
   b64url,
   b64urlJson,
   readJosePart,
+  namesAudience,
   decodeJws,
   verifyJwsSignature,
   verifyJwsSignatureUnderLoad,

@@ -131,9 +131,13 @@ function keyObject(jwk: JsonWebKey): KeyObject {
   return key;
 }
 
-/** RFC 7519 §4.1.3: whether a JWT's `aud` (one audience as a string, or several in an array) names `audience`. */
+/**
+ * Whether a holder's proof (KB-JWT, JWT VP) is addressed to `audience` alone: OID4VP 1.0 B.1.3.1 and B.3.6 have its
+ * `aud` be the client identifier. As a string, or as an array holding only it (RFC 7519 §4.1.3 allows an array, and
+ * some wallets always send one); a proof addressed to another verifier as well is not ours alone.
+ */
 export function namesAudience(aud: unknown, audience: string): boolean {
-  return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
+  return Array.isArray(aud) ? aud.length === 1 && aud[0] === audience : aud === audience;
 }
 
 /**

@@ -103,6 +103,13 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     expect(await verifyKeyBinding(await present({ aud: 'https://rp', iat: now }), holderJwk, expect_)).toMatchObject({
       forAnotherRequest: true,
     });
+    // aud as an array: only one holding the audience alone (some wallets always send one), not one naming others too.
+    expect(
+      await verifyKeyBinding(await present({ aud: ['https://rp'], nonce: 'n1', iat: now }), holderJwk, expect_),
+    ).toBeUndefined();
+    expect(
+      await verifyKeyBinding(await present({ aud: ['https://rp', 'https://x'], nonce: 'n1', iat: now }), holderJwk, expect_),
+    ).toMatchObject({ forAnotherRequest: true });
     expect(await verifyKeyBinding(await present({ aud: 'https://rp', nonce: 'n1', iat: now + 600 }), holderJwk, expect_)).toEqual(
       { reason: expect.stringContaining('future') },
     );

@@ -42,6 +42,7 @@ export {
   claimedIssuers,
   vpTokenEntries,
   vpTokenRejection,
+  presentationForAnotherRequest,
   describeForDcql,
   minimiseClaims,
   judgePresentations,

@@ -6,6 +6,7 @@ import {
   describeForDcql,
   judgePresentations,
   minimiseClaims,
+  presentationForAnotherRequest,
   verdictToStore,
   verdictView,
   vpTokenEntries,
@@ -77,6 +78,43 @@ describe('before verification', () => {
     );
     expect(vpTokenRejection(multiple, { dl: [jwtVp(ISSUER, OTHER_ISSUER)] }, LIMITS)?.reason).toBe(
       'the response names 2 issuers; at most 1',
+    );
+  });
+});
+
+describe('presentations made for another request (§14.1.2), read before verification', () => {
+  const expected = { nonce: 'n-1', audience: 'x509_san_dns:rp.example' };
+  const kb = (payload: object) => `${b64({ alg: 'ES256', typ: 'kb+jwt' })}.${b64(payload)}.sig`;
+  const presented = (payload: object | undefined) => `${sdJwt(ISSUER).slice(0, -'kb'.length)}${payload ? kb(payload) : ''}`;
+  const vp = (payload: object) => `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64(payload)}.s`;
+  const good = presented({ nonce: 'n-1', aud: 'x509_san_dns:rp.example', iat: 1 });
+
+  it('passes presentations naming this request, as a string or a one-element array', () => {
+    expect(
+      presentationForAnotherRequest({ dl: [good, presented({ nonce: 'n-1', aud: [expected.audience] })] }, expected),
+    ).toBeUndefined();
+    expect(presentationForAnotherRequest({ id: [vp({ nonce: 'n-1', aud: expected.audience })] }, expected)).toBeUndefined();
+  });
+
+  it('refuses the whole response for one presentation beside good ones without the nonce or audience of this request', () => {
+    const refused = (presentation: string) => presentationForAnotherRequest({ dl: [good, presentation] }, expected);
+    expect(refused(presented({ nonce: 'n-2', aud: expected.audience }))).toBe(
+      'dl: holder_binding: the key-binding JWT nonce does not match',
+    );
+    expect(refused(presented({ aud: expected.audience }))).toBe('dl: holder_binding: the key-binding JWT nonce does not match');
+    expect(refused(presented({ nonce: 'n-1', aud: 'x509_san_dns:other.example' }))).toBe(
+      'dl: holder_binding: the key-binding JWT is for audience "x509_san_dns:other.example", expected x509_san_dns:rp.example',
+    );
+    // Addressed to us and another verifier at once: not ours alone (B.3.6: aud is the client identifier).
+    expect(refused(presented({ nonce: 'n-1', aud: [expected.audience, 'https://other.example'] }))).toMatch(/is for audience/);
+    // Without our prefix: another client identifier.
+    expect(refused(presented({ nonce: 'n-1', aud: 'rp.example' }))).toMatch(/is for audience/);
+    expect(refused(presented(undefined))).toBe('dl: holder_binding: the presentation has no key-binding JWT');
+    expect(refused(`${sdJwt(ISSUER).slice(0, -'kb'.length)}not-a-jwt`)).toBe(
+      'dl: holder_binding: the key-binding JWT is malformed',
+    );
+    expect(presentationForAnotherRequest({ id: [vp({ nonce: 'n-2', aud: expected.audience })] }, expected)).toBe(
+      'id: holder_binding: the presentation nonce does not match',
     );
   });
 });

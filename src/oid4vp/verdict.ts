@@ -1,6 +1,12 @@
 import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
 import { merged, secretsEqual, sha256Hex } from '../common/index.js';
-import { readJosePart, type Check, type PresentationResult, type VerifiedCredential } from '../credentials/index.js';
+import {
+  namesAudience,
+  readJosePart,
+  type Check,
+  type PresentationResult,
+  type VerifiedCredential,
+} from '../credentials/index.js';
 import { vcTypeValues, type ClaimPath, type RequestedCredential } from './dcql.js';
 import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
 
@@ -68,6 +74,39 @@ export function vpTokenRejection(query: DcqlQuery.Output, vpToken: Record<string
   const issuers = new Set(vpTokenEntries(vpToken).flatMap(({ presentation }) => claimedIssuers(presentation)));
   if (issuers.size > limits.maxIssuers)
     return rejected(`the response names ${issuers.size} issuers; at most ${limits.maxIssuers}`);
+  return undefined;
+}
+
+/**
+ * A presentation made for another request, read before anything is verified: OID4VP 1.0 §14.1.2, "If any Verifiable
+ * Presentation in the response does not contain the correct nonce value, the response MUST be rejected" (the whole
+ * response: unlike a presentation failing other checks, which is discarded, §8.6; it may be a replay slipped in beside
+ * good ones), and each must be addressed to the client identifier (B.1.3.1, B.3.6). Every presentation is bound to its
+ * holder here (DCQL's require_cryptographic_holder_binding: false is refused), so one without a key-binding JWT carries
+ * no nonce either. Read unverified: the wallet may send any bytes anyway, and a replay is refused before any signature
+ * check or chain lookup. The reason, or undefined when every presentation names this request.
+ */
+export function presentationForAnotherRequest(
+  vpToken: Record<string, unknown>,
+  expected: { nonce: string; audience: string },
+): string | undefined {
+  for (const { queryId, presentation } of vpTokenEntries(vpToken)) {
+    const problem = bindingToAnotherRequest(presentation, expected);
+    if (problem) return `${queryId}: holder_binding: ${problem}`;
+  }
+  return undefined;
+}
+
+function bindingToAnotherRequest(presentation: string, expected: { nonce: string; audience: string }): string | undefined {
+  const sdJwt = presentation.includes('~');
+  const what = sdJwt ? 'the key-binding JWT' : 'the presentation';
+  const jwt = sdJwt ? presentation.slice(presentation.lastIndexOf('~') + 1) : presentation;
+  if (sdJwt && jwt === '') return 'the presentation has no key-binding JWT';
+  const payload = readJosePart(jwt, 1);
+  if (!payload) return `${what} is malformed`;
+  if (!namesAudience(payload['aud'], expected.audience))
+    return `${what} is for audience ${JSON.stringify(payload['aud'] ?? null).slice(0, 200)}, expected ${expected.audience}`;
+  if (payload['nonce'] !== expected.nonce) return `${what} nonce does not match`;
   return undefined;
 }
 

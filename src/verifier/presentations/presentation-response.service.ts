@@ -20,6 +20,7 @@ import {
   verdictToStore,
   vpTokenEntries,
   vpTokenRejection,
+  presentationForAnotherRequest,
   walletErrorVerdict,
   type AuthorizationRequestPayload,
   type Verdict,
@@ -166,6 +167,8 @@ export class PresentationResponseService {
       maxIssuers: this.limits.maxIssuersPerResponse,
     });
     if (refused) return refused;
+    const replayed = presentationForAnotherRequest(vpToken, { nonce: authorizationRequest.nonce, audience: request.clientId });
+    if (replayed) return { verified: false, reason: replayed, credentials: [] };
     // Checked again from the chain itself: a permission withdrawn since the request stops it now (ADR 15).
     const checks = await permissionChecks(this.permissions, request.clientId, requested, true);
     const withdrawn = dataSharingViolations(checks, requested, this.dataSharingEnforced);
