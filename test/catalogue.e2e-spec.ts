@@ -404,9 +404,16 @@ describe('run-time credential catalogue: create, version, retire; metadata witho
     expect(asJsonLd.headers.get('vary')).toContain('accept');
     expect(asJsonLd.body).toMatchObject({
       type: ['VerifiableCredential', 'BitstringStatusListCredential'],
-      credentialSubject: { type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: expect.any(String) },
+      // ttl in milliseconds, as Cache-Control's max-age (STATUS_LIST_MAX_AGE_SECONDS, 30 by default).
+      credentialSubject: {
+        type: 'BitstringStatusList',
+        statusPurpose: 'revocation',
+        encodedList: expect.any(String),
+        ttl: 30_000,
+      },
       proof: { cryptosuite: 'ecdsa-rdfc-2019' },
     });
+    expect(asJwt.headers.get('cache-control')).toBe('public, max-age=30');
     expect(asJsonLd.headers.get('etag')).not.toBe(asJwt.headers.get('etag'));
     // VCDM 2.0's registered type, the same bytes.
     const asVc = await app.call('GET', listPath, { headers: { accept: 'application/vc' } });

@@ -441,7 +441,7 @@ describe('issuing and verifying e-licence credentials', () => {
 
     const wrongNonce = (await verifyPresentation(await present('other-nonce', 'https://bank.example'))).body;
     expect(failed(wrongNonce)).toEqual([
-      { check: 'holder_binding', passed: false, reason: 'the key-binding JWT nonce does not match' },
+      { check: 'holder_binding', passed: false, reason: 'the key-binding JWT nonce does not match', forAnotherRequest: true },
     ]);
     const wrongAud = (await verifyPresentation(await present('n-0S6_WzA2Mj', 'https://evil.example'))).body;
     expect(failed(wrongAud)[0].reason).toContain('audience');
@@ -491,7 +491,7 @@ describe('issuing and verifying e-licence credentials', () => {
     expect(good.credentials[0].credential.claims).toEqual(CLAIMS['resident-identity']);
     expect((await check(await vp('replayed'))).checks).toEqual([
       { check: 'format', passed: true, reason: 'jwt_vp' },
-      { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
+      { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match', forAnotherRequest: true },
     ]);
     // A credential bound to someone else's key cannot be presented.
     const otherHolder = (await ES256.generateKeyPair()).publicKey as JWK;

@@ -231,6 +231,15 @@ describe('HTTP platform', () => {
       expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
       expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
       expect(preflight.headers.get('access-control-allow-headers')).toContain('dpop');
+      // A browser verifier revalidating a status list sends If-None-Match and reads the ETag.
+      const conditional = await raw('OPTIONS', '/status/any-list/revocation', undefined, {
+        origin: 'https://verifier.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'if-none-match',
+      });
+      expect(conditional.status).toBe(204);
+      expect(conditional.headers.get('access-control-allow-headers')).toContain('if-none-match');
+      expect(conditional.headers.get('access-control-expose-headers')).toContain('etag');
 
       // Errors on those endpoints carry the header too, so a browser wallet can read them.
       const error = await raw('POST', '/oid4vci/credential', '{}', {

@@ -144,6 +144,8 @@ describe('status lists', () => {
     expect(response.headers.get('cache-control')).toBe('public, max-age=0');
     const payload = decodeJwt(jwt) as { credentialSubject: { encodedList: string; statusPurpose: string }; type: string[] };
     expect(payload.type).toContain('BitstringStatusListCredential');
+    // No ttl where lists may not be cached (max-age=0): it would have to be positive.
+    expect(payload.credentialSubject).not.toHaveProperty('ttl');
     const list = await decodeList({ encodedList: payload.credentialSubject.encodedList });
     expect(list.getStatus(index)).toBe(true);
     expect(

@@ -340,7 +340,7 @@ describe('W3C VC-API verification', () => {
     const wrongChallenge = await verifyVp(enveloped(await presentation('n-3')), { challenge: 'other' });
     expect(wrongChallenge.status).toBe(400);
     expect(failed(wrongChallenge.body)).toEqual([
-      { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match' },
+      { check: 'holder_binding', passed: false, reason: 'the presentation nonce does not match', forAnotherRequest: true },
     ]);
     expect((await verifyVp({ ...enveloped(await presentation('n-4')), type: ['VerifiablePresentation'] })).status).toBe(400);
   });

@@ -102,8 +102,9 @@ const CORS_PATHS = [
   /^\/status\/[^/]+\/[^/]+$/,
 ];
 export const isCorsPath = (path: string) => CORS_PATHS.some((pattern) => pattern.test(path));
-const CORS_ALLOW_HEADERS = 'authorization, content-type, dpop';
-const CORS_EXPOSE_HEADERS = 'dpop-nonce, www-authenticate, retry-after';
+// Conditional requests from browser verifiers (status lists, metadata) may set If-None-Match and read the ETag.
+const CORS_ALLOW_HEADERS = 'authorization, content-type, dpop, if-none-match, if-modified-since';
+const CORS_EXPOSE_HEADERS = 'dpop-nonce, www-authenticate, retry-after, etag, last-modified';
 
 /** Placeholder an HTML page puts in `<script nonce="…">`; replaced by the response's CSP nonce. */
 export const CSP_NONCE_PLACEHOLDER = '__CSP_NONCE__';

@@ -195,6 +195,9 @@ export class StatusListPublisher implements OnApplicationBootstrap, OnApplicatio
             type: 'BitstringStatusList',
             statusPurpose: purpose,
             encodedList: encodeBitstring(list.size, indices),
+            // Milliseconds (Bitstring Status List §2.2), aligned with Cache-Control: verifiers built to earlier text of
+            // the spec read a missing ttl as 300000, ten times our default max-age.
+            ...(this.config.status.maxAgeSeconds > 0 ? { ttl: this.config.status.maxAgeSeconds * 1000 } : {}),
           },
           iss: list.issuerDid,
           iat: now,

@@ -39,7 +39,8 @@ export function encodeTokenList(
     const bit = index * bits;
     bytes[bit >> 3]! |= value << (bit & 7);
   }
-  return { bits, lst: deflateSync(bytes).toString('base64url') };
+  // The highest level, as draft-ietf-oauth-status-list recommends: a list is compressed once per version, fetched often.
+  return { bits, lst: deflateSync(bytes, { level: 9 }).toString('base64url') };
 }
 
 export function tokenListStatus(list: { bits: number; lst: string }, index: number): number {
