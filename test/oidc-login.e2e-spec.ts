@@ -110,6 +110,12 @@ describe('wallet login (OpenID Provider)', () => {
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(
       expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
     );
+    // RFC 8414 discovery too (the well-known name inserted before the issuer's path), as openid-client does it.
+    const oauth2 = await oidc.discovery(new URL(issuer), portalA.clientId, undefined, undefined, {
+      algorithm: 'oauth2',
+      execute: [oidc.allowInsecureRequests],
+    });
+    expect(oauth2.serverMetadata()).toEqual(metadata);
     const jwksResponse = await app.call('GET', '/oidc/jwks');
     const jwks = jwksResponse.body as { keys: Record<string, unknown>[] };
     // The provider answers on the raw response: our security headers are copied onto it first.

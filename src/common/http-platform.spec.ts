@@ -50,4 +50,15 @@ describe('wellKnownWithoutPath', () => {
     ])
       expect(wellKnownWithoutPath(url, '/licences')).toBe(url);
   });
+
+  it("serves the OpenID Provider's RFC 8414 metadata, its issuer <PUBLIC_URL>/oidc, as its discovery document", () => {
+    expect(wellKnownWithoutPath('/.well-known/oauth-authorization-server/oidc', '')).toBe(
+      '/oidc/.well-known/openid-configuration',
+    );
+    expect(wellKnownWithoutPath('/.well-known/oauth-authorization-server/licences/oidc?x=1', '/licences')).toBe(
+      '/oidc/.well-known/openid-configuration?x=1',
+    );
+    for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/oidcX', '/oidc/x'])
+      expect(wellKnownWithoutPath(url, '')).toBe(url);
+  });
 });

@@ -31,7 +31,7 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
     // Behind a path (PUBLIC_URL https://host/base), wallets look for metadata where RFC 8414 §3.1 and OID4VCI 1.0
     // §12.2.2 put it, the well-known name inserted before the path: /.well-known/openid-credential-issuer/base.
     // Served as the root form, since every other route has the base path taken off by the proxy.
-    ...(publicPath ? { rewriteUrl: (request: IncomingMessage) => wellKnownWithoutPath(request.url ?? '/', publicPath) } : {}),
+    rewriteUrl: (request: IncomingMessage) => wellKnownWithoutPath(request.url ?? '/', publicPath),
     bodyLimit: bodyLimitBytes,
     trustProxy: platform.trustProxy,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -78,8 +78,22 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
 /** Well-known metadata names whose URL takes the issuer's path after the name (RFC 8414 §3.1). */
 const PATH_INSERTED_WELL_KNOWN = ['openid-credential-issuer', 'oauth-authorization-server'];
 
-/** `/.well-known/<name><publicPath>[?query]` as `/.well-known/<name>[?query]`; any other URL as it is. */
+/**
+ * The wallet-login OpenID Provider's issuer is `<PUBLIC_URL>/oidc`: RFC 8414 §3.1 puts its metadata at the name
+ * inserted before that path (OpenID Connect Discovery's own place, `/oidc/.well-known/openid-configuration`, is
+ * where the provider serves it).
+ */
+const OIDC_DISCOVERY = '/oidc/.well-known/openid-configuration';
+
+/**
+ * `/.well-known/<name><publicPath>[?query]` as `/.well-known/<name>[?query]`, the OpenID Provider's
+ * `/.well-known/oauth-authorization-server<publicPath>/oidc` as its discovery document; any other URL as it is.
+ */
 export function wellKnownWithoutPath(url: string, publicPath: string): string {
+  if (!url.startsWith('/.well-known/')) return url;
+  const oidcMetadata = `/.well-known/oauth-authorization-server${publicPath}/oidc`;
+  if (url === oidcMetadata || url.startsWith(`${oidcMetadata}?`)) return `${OIDC_DISCOVERY}${url.slice(oidcMetadata.length)}`;
+  if (!publicPath) return url;
   for (const name of PATH_INSERTED_WELL_KNOWN) {
     const inserted = `/.well-known/${name}${publicPath}`;
     if (url === inserted || url.startsWith(`${inserted}?`)) return `/.well-known/${name}${url.slice(inserted.length)}`;

@@ -33,10 +33,10 @@ const OUTAGE_RETRY_AFTER_SECONDS = 5;
 /** Provider endpoints that create state or cost a key operation: limited per client IP like the other OAuth routes. */
 const RATE_LIMITED = new Set(['/request', '/auth', '/token', '/me']);
 /**
- * A portal's back-end redeems every login's code and reads userinfo from one address: those two endpoints take
+ * A portal's back-end pushes every login's request (PAR), redeems its code and reads userinfo from one address: those take
  * this many times the per-IP budget, so a busy portal is not refused (a code lives 60 s, a 429 asks for 60).
  */
-const BACK_END_ROUTES = new Set(['/token', '/me']);
+const BACK_END_ROUTES = new Set(['/request', '/token', '/me']);
 const BACK_END_RATE_FACTOR = 20;
 /** Where each ID-token key's id is kept (the ES256 one under its name from before RS256 existed). */
 const ID_TOKEN_KEY_SETTINGS: Record<IdTokenSigningAlg, string> = {
