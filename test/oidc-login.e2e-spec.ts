@@ -333,6 +333,21 @@ describe('wallet login (OpenID Provider)', () => {
     }
   });
 
+  it('polls on after the same-device link was handed to no wallet (the page was never left), and continues to the portal', async () => {
+    const started = await kit.startLogin(portalA);
+    try {
+      // No app takes openid4vp: here (as on a desktop without a wallet): the page started to leave and stayed.
+      await started.page.getByTestId('same-device').click();
+      expect(new URL(started.page.url()).pathname).toContain('/interaction/');
+      // The citizen scans the QR code instead; the page finds the verdict and continues.
+      const answered = await citizen.answer((await started.page.getByTestId('qr').getAttribute('data-link'))!, identity);
+      expect(answered.status).toBe(200);
+      expect(new URL((await started.landing).url()).searchParams.get('code')).toBeTruthy();
+    } finally {
+      await started.context.close();
+    }
+  });
+
   it('answers a wallet redirect that arrives while another finishes the sign-in with the page that polls, not "expired"', async () => {
     const op = app.app.get(OpenIdProvider);
     const { reached: stalling, release: resume, spy: slow } = holdNextCall(op, 'subjectFor');

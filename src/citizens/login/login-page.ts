@@ -74,11 +74,14 @@ function show(state, text, failed) {
 // Once the browser leaves (the wallet's same-device return, a reload), this page must not navigate too: a second
 // navigation to the provider would cancel the first one's redirects and end on an already-used interaction.
 let leaving = false;
-addEventListener('beforeunload', () => { leaving = true; });
+// The same-device link's openid4vp: address is handed to an app (or to nothing: no wallet on this device) without
+// the page being unloaded: once it is shown again, or still here after 10 s, it was not left; poll again (a real
+// navigation starting meanwhile sets leaving again before any answer could move this page).
+function stayed() { if (leaving && status.dataset.status === 'pending') { leaving = false; poll(); } }
+addEventListener('beforeunload', () => { leaving = true; setTimeout(stayed, 10000); });
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') stayed(); });
 // Back to this page from the browser's cache: it was left, not closed; poll again.
-addEventListener('pageshow', (event) => {
-  if (event.persisted && leaving && status.dataset.status === 'pending') { leaving = false; poll(); }
-});
+addEventListener('pageshow', (event) => { if (event.persisted) stayed(); });
 async function poll() {
   if (leaving) return;
   // Gone: this browser's sign-in is not there (ended, or another browser's).
