@@ -146,6 +146,10 @@ describe('status lists', () => {
     expect(payload.type).toContain('BitstringStatusListCredential');
     // No ttl where lists may not be cached (max-age=0): it would have to be positive.
     expect(payload.credentialSubject).not.toHaveProperty('ttl');
+    // A list at a past time is not served (draft-ietf-oauth-status-list: 501), rather than answered with today's.
+    const past = await app.call('GET', `${new URL(revocation.statusListCredential).pathname}?time=1700000000`);
+    expect(past.status).toBe(501);
+    expect(past.headers.get('content-type')).toContain('application/problem+json');
     const list = await decodeList({ encodedList: payload.credentialSubject.encodedList });
     expect(list.getStatus(index)).toBe(true);
     expect(

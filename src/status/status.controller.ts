@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { z } from 'zod';
-import { ifNoneMatchHits, parseOrThrow } from '../common/index.js';
+import { ifNoneMatchHits, parseOrThrow, ProblemError } from '../common/index.js';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Inject } from '@nestjs/common';
@@ -31,8 +31,18 @@ export class StatusController {
     @Param('purpose') purpose: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Headers('accept') accept: string | undefined,
+    @Query('time') time: unknown,
     @Res() reply: FastifyReply,
   ) {
+    // draft-ietf-oauth-status-list (historical resolution): a server that does not support `time` SHOULD answer 501,
+    // rather than the current list, which a verifier asking about a past moment would take for that moment's.
+    if (time !== undefined)
+      throw new ProblemError(
+        501,
+        'http_501',
+        'Status lists at a past time are not served',
+        'Fetch the current list without time=; its published versions and their anchors are at /status/{list}/{purpose}/history',
+      );
     // The tag is of the bytes served (one per representation), so caches follow exactly what goes out.
     const { body, etag, mediaType, lastModified } = await this.lists.current(
       listId,
