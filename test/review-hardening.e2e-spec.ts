@@ -252,15 +252,12 @@ describe('review hardening: two replicas', () => {
   });
 
   it("the OpenID Provider's per-IP limits count the spellings its router accepts (case, trailing slash) as one endpoint", async () => {
-    // Pushed authorization requests: the browser-side budget (the token endpoint has twenty times it).
-    const push = (path: string) =>
-      a.call('POST', path, {
-        body: 'response_type=code&client_id=x&scope=openid',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+    // The authorization endpoint: the browser-side budget (PAR, token and userinfo, the portal's back-end, have twenty
+    // times it).
+    const authorize = (path: string) => a.call('GET', `${path}?response_type=code&client_id=x&scope=openid`);
     const statuses: number[] = [];
-    for (const path of ['/oidc/request', '/oidc/REQUEST', '/oidc/Request/', '/oidc/request/', '/oidc/rEQUEST'])
-      statuses.push((await push(path)).status);
+    for (const path of ['/oidc/auth', '/oidc/AUTH', '/oidc/Auth/', '/oidc/auth/', '/oidc/aUTH'])
+      statuses.push((await authorize(path)).status);
     // The provider answers every spelling (here: an unknown client) until the limit, then 429.
     expect(new Set(statuses.slice(0, PER_IP)).size).toBe(1);
     expect(statuses.slice(0, PER_IP)).not.toContain(429);
