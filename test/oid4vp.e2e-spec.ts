@@ -1,7 +1,8 @@
 import { createHash, createHmac, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Jwk } from '@openid4vc/oauth2';
-import { CompactEncrypt, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { CompactEncrypt, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
 import { createActiveAgency, eventually, startTestApp, type TestApp } from './support/test-app.js';
 import { wallet } from './support/wallet.js';
 import { drivingLicenceQuery } from './fixtures/dcql.js';
@@ -521,5 +522,65 @@ describe('OpenID4VP 1.0: relying parties verify QR codes', () => {
       // Refused before anything was verified: no presentation is named.
       credentials: [],
     });
+  });
+
+  it('verifies a jwt_vc_json presentation asked for by W3C type: the wallet is asked with the expanded IRIs (B.1.1)', async () => {
+    const holder = await generateKeyPair('ES256', { extractable: true });
+    const { x, y } = await exportJWK(holder.publicKey);
+    const didJwk = `did:jwk:${Buffer.from(JSON.stringify({ crv: 'P-256', kty: 'EC', x, y })).toString('base64url')}`;
+    const issued = await app.call('POST', '/credentials/issue', {
+      token: agencyApiKey,
+      body: {
+        credential: { type: ['VerifiableCredential', 'DrivingLicenceCredential'], credentialSubject: DRIVING_LICENCE_CLAIMS },
+        options: { format: 'jwt_vc_json', dataModel: '1.1', holderJwk: { kty: 'EC', crv: 'P-256', x, y } },
+      },
+    });
+    expect(issued.status).toBe(201);
+    // The party names the type short, as most do.
+    const created = await app.call('POST', '/rp/requests', {
+      token: bank.apiKey,
+      body: {
+        dcql_query: {
+          credentials: [
+            {
+              id: 'licence',
+              format: 'jwt_vc_json',
+              meta: { type_values: [['VerifiableCredential', 'DrivingLicenceCredential']] },
+              claims: [{ path: ['categories'] }],
+            },
+          ],
+        },
+        response_mode: 'direct_post',
+      },
+    });
+    expect(created.status).toBe(201);
+    const resolved = await citizen.resolveRequest(created.body.link);
+    expect((resolved.query.credentials[0] as unknown as { meta: { type_values: string[][] } }).meta.type_values).toContainEqual([
+      'https://www.w3.org/2018/credentials#VerifiableCredential',
+      'https://www.w3.org/ns/credentials/issuer-dependent#DrivingLicenceCredential',
+    ]);
+    const presentation = await new SignJWT({
+      nonce: resolved.request.nonce,
+      vp: {
+        '@context': ['https://www.w3.org/2018/credentials/v1'],
+        type: ['VerifiablePresentation'],
+        verifiableCredential: [issued.body.credential as string],
+      },
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: `${didJwk}#0`, typ: 'JWT' })
+      .setIssuer(didJwk)
+      .setAudience(resolved.request.client_id)
+      .setIssuedAt()
+      .sign(holder.privateKey);
+    expect((await citizen.submit(resolved, { licence: [presentation] })).status).toBe(200);
+    const result = await verdict(bank.apiKey, created.body.id);
+    expect(result.status).toBe('verified');
+    expect(result.result.credentials).toEqual([
+      expect.objectContaining({
+        queryId: 'licence',
+        type: 'driving-licence',
+        claims: { categories: DRIVING_LICENCE_CLAIMS.categories },
+      }),
+    ]);
   });
 });

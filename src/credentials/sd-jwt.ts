@@ -296,7 +296,7 @@ async function keyBindingProblem(
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
-  // A string, or an array holding it (some wallets always send one).
+  // A string, or an array holding only it (some wallets always send one).
   if (!namesAudience(aud, expect.audience))
     return {
       reason: `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`,

@@ -101,6 +101,10 @@ describe('analyseDcqlQuery', () => {
     ];
     for (const { query: sent } of [expanded, short])
       expect(sent.credentials.find((credential) => credential.id === 'id')!.meta).toEqual({ type_values: asked });
+    // The request as sent is analysed again when the wallet answers: the same types, the same query.
+    const again = analyseDcqlQuery(short.query, catalogue);
+    expect(again.requested).toEqual(short.requested);
+    expect(again.query).toEqual(short.query);
     expect(short.query.credentials.find((credential) => credential.id === 'dl')!.meta).toEqual({ vct_values: [VCT] });
     // Only the expansions a credential's types have: a licence type is no term of the VCDM's own namespace.
     expect(() =>

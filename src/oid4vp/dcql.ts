@@ -76,12 +76,14 @@ export function analyseDcqlQuery(
     const meta = (credential.meta ?? {}) as { vct_values?: string[]; type_values?: string[][] };
     let typeId: string | undefined;
     if (format === 'dc+sd-jwt') {
-      const types = (meta.vct_values ?? []).map((vct) => catalogue.byVct(vct)?.id);
-      typeId = types.length === 1 ? types[0] : undefined;
+      const types = new Set((meta.vct_values ?? []).map((vct) => catalogue.byVct(vct)?.id));
+      typeId = types.size === 1 ? [...types][0] : undefined;
       if (!typeId) violations.push({ path: `${path}.meta.vct_values`, message: 'must name exactly one catalogue vct' });
     } else if (format === 'jwt_vc_json') {
-      const types = (meta.type_values ?? []).map((values) => catalogue.byVcTypes(values.map(shortVcType), false)?.id);
-      typeId = types.length === 1 ? types[0] : undefined;
+      // Alternatives naming one type (as withExpandedTypes sends them, and the stored request is analysed again when
+      // the wallet answers) are that type.
+      const types = new Set((meta.type_values ?? []).map((values) => catalogue.byVcTypes(values.map(shortVcType), false)?.id));
+      typeId = types.size === 1 ? [...types][0] : undefined;
       if (!typeId)
         violations.push({ path: `${path}.meta.type_values`, message: 'must name exactly one catalogue credential type' });
     } else {

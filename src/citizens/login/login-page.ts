@@ -75,20 +75,38 @@ function show(state, text, failed) {
 // navigation to the provider would cancel the first one's redirects and end on an already-used interaction.
 let leaving = false;
 // The same-device link's openid4vp: address is handed to an app (or to nothing: no wallet on this device) without
-// the page being unloaded: once it is shown again, or still here after 10 s, it was not left; poll again (a real
-// navigation starting meanwhile sets leaving again before any answer could move this page).
-function stayed() { if (leaving && status.dataset.status === 'pending') { leaving = false; poll(); } }
-addEventListener('beforeunload', () => { leaving = true; setTimeout(stayed, 10000); });
-document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') stayed(); });
+// the page being unloaded: once it is shown again (back from the app), or still shown and never hidden 10 s later
+// (no app took it), it was not left; poll again. A real navigation starting meanwhile sets leaving again before any
+// answer could move this page.
+let hidden = false;
+// One polling chain at a time: a resumed one is a new generation, and the old one's pending timer (frozen while the
+// page was hidden) ends when it fires.
+let generation = 0;
+function stayed() {
+  if (!leaving || status.dataset.status !== 'pending') return;
+  leaving = false;
+  generation++;
+  poll();
+}
+addEventListener('beforeunload', () => {
+  leaving = true;
+  hidden = false;
+  setTimeout(() => { if (!hidden && document.visibilityState === 'visible') stayed(); }, 10000);
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') hidden = true;
+  else stayed();
+});
 // Back to this page from the browser's cache: it was left, not closed; poll again.
 addEventListener('pageshow', (event) => { if (event.persisted) stayed(); });
-async function poll() {
-  if (leaving) return;
+function poll() { return pollOnce(generation); }
+async function pollOnce(mine) {
+  if (leaving || mine !== generation) return;
   // Gone: this browser's sign-in is not there (ended, or another browser's).
-  const body = await pollAnswer(statusUrl, { cache: 'no-store', credentials: 'same-origin' }, poll, pollMs, () =>
+  const body = await pollAnswer(statusUrl, { cache: 'no-store', credentials: 'same-origin' }, () => pollOnce(mine), pollMs, () =>
     show('expired', '登录已结束 / This sign-in has ended'),
   );
-  if (!body || leaving) return;
+  if (!body || leaving || mine !== generation) return;
   if (body.status === 'verified' && body.continueTo) {
     show('verified', '验证通过，正在返回 / Verified, continuing…');
     return location.assign(body.continueTo);
@@ -100,7 +118,7 @@ async function poll() {
   if (body.status === 'rejected') return show('rejected', '验证失败 / Not accepted', body.failedChecks);
   if (body.status === 'expired') return show('expired', '已过期 / Expired');
   if (body.status === 'gone') return show('expired', '登录已结束 / This sign-in has ended');
-  setTimeout(poll, pollMs);
+  setTimeout(() => pollOnce(mine), pollMs);
 }
 if (status.dataset.status === 'pending') poll();
 </script>
