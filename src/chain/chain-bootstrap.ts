@@ -307,22 +307,9 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     // trigger reconciles and cache flushes here, and fill every poll.
     const previous = this.consortiumAddresses;
     if (previous && previous.governance !== addresses.governance)
-      for (const address of [
-        previous.issuerRegistry,
-        previous.governance,
-        previous.dataSharing,
-        previous.catalogue,
-        previous.jointApproval,
-      ])
-        this.events.unwatch(address);
+      for (const [address] of consortiumEvents(previous)) this.events.unwatch(address);
     this.consortiumAddresses = addresses;
-    this.events.watch(addresses.issuerRegistry, [
-      contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash,
-    ]);
-    this.events.watch(addresses.governance, governanceEventTopics());
-    this.events.watch(addresses.dataSharing, dataSharingEventTopics());
-    this.events.watch(addresses.catalogue, catalogueEventTopics());
-    this.events.watch(addresses.jointApproval, jointApprovalEventTopics());
+    for (const [address, topics] of consortiumEvents(addresses)) this.events.watch(address, topics);
     for (const listener of this.consortiumListeners) listener(addresses);
   }
 
@@ -454,4 +441,15 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
     if (existing) return existing.id;
     return (await this.keys.createKey('ES256K', 'service-account', DEPLOYER_OWNER)).id;
   }
+}
+
+/** The consortium's contracts this department follows, with the events it reads of each. */
+function consortiumEvents(addresses: ConsortiumAddresses): [string, string[]][] {
+  return [
+    [addresses.issuerRegistry, [contractInterface('GovernedIssuerRegistry').getEvent('IssuerAuthorisation')!.topicHash]],
+    [addresses.governance, governanceEventTopics()],
+    [addresses.dataSharing, dataSharingEventTopics()],
+    [addresses.catalogue, catalogueEventTopics()],
+    [addresses.jointApproval, jointApprovalEventTopics()],
+  ];
 }

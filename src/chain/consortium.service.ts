@@ -140,7 +140,10 @@ export class ConsortiumService {
   }
 
   async proposal(id: bigint): Promise<ProposalView> {
-    const record = await this.proposalRecord(id);
+    return this.proposalView(id, await this.proposalRecord(id));
+  }
+
+  private async proposalView(id: bigint, record: ReturnType<typeof decodeProposalResult>): Promise<ProposalView> {
     const voters = [...(await this.view<string[]>('voters', [id]))].map((voter) => getAddress(voter));
     return {
       id: id.toString(),
@@ -168,8 +171,9 @@ export class ConsortiumService {
     const views: ProposalView[] = [];
     let scanned = 0;
     for (let id = start; id >= 1n && views.length < limit && scanned < PROPOSAL_SCAN_MAX; id--, scanned++) {
-      if (options.open && (await this.proposalRecord(id)).state !== 'Open') continue;
-      views.push(await this.proposal(id));
+      const record = await this.proposalRecord(id);
+      if (options.open && record.state !== 'Open') continue;
+      views.push(await this.proposalView(id, record));
     }
     return views;
   }

@@ -29,7 +29,7 @@ export {
   b64url,
   b64urlJson,
   readJosePart,
-  namesAudience,
+  proofForAnotherRequest,
   decodeJws,
   verifyJwsSignature,
   verifyJwsSignatureUnderLoad,

@@ -4,6 +4,7 @@ import { eventLoopLoad } from '../common/event-loop-load.js';
 import { duplicateJsonMember, jsonBoundsProblem, untrustedText } from '../common/json-bounds.js';
 import { isHighS } from '../common/p256.js';
 import { safeHolderPublicJwk } from './holder-key.js';
+import type { HolderProofProblem } from './verify-common.js';
 
 export type Signer = (signingInput: Uint8Array) => Promise<Uint8Array>;
 
@@ -136,8 +137,29 @@ function keyObject(jwk: JsonWebKey): KeyObject {
  * `aud` be the client identifier. As a string, or as an array holding only it (RFC 7519 §4.1.3 allows an array, and
  * some wallets always send one); a proof addressed to another verifier as well is not ours alone.
  */
-export function namesAudience(aud: unknown, audience: string): boolean {
+function namesAudience(aud: unknown, audience: string): boolean {
   return Array.isArray(aud) ? aud.length === 1 && aud[0] === audience : aud === audience;
+}
+
+/**
+ * A holder's proof (`what`: the key-binding JWT, the presentation) made for another request: its `aud` not the
+ * audience alone (see namesAudience) or its `nonce` not the nonce, each compared when given. OID4VP 1.0 §14.1.2 refuses
+ * the whole response then (`forAnotherRequest`).
+ */
+export function proofForAnotherRequest(
+  payload: Record<string, unknown>,
+  expected: { audience?: string; nonce?: string },
+  what: string,
+): HolderProofProblem | undefined {
+  const { aud, nonce } = payload;
+  if (expected.audience !== undefined && !namesAudience(aud, expected.audience))
+    return {
+      reason: `${what} is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expected.audience}`,
+      forAnotherRequest: true,
+    };
+  if (expected.nonce !== undefined && nonce !== expected.nonce)
+    return { reason: `${what} nonce does not match`, forAnotherRequest: true };
+  return undefined;
 }
 
 /**

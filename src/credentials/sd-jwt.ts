@@ -5,7 +5,7 @@ import {
   b64urlJson,
   decodeJws,
   MalformedJws,
-  namesAudience,
+  proofForAnotherRequest,
   timeClaimsProblem,
   sha256b64url,
   signJws,
@@ -295,14 +295,9 @@ async function keyBindingProblem(
   if (kb.header['typ'] !== 'kb+jwt') return `the key-binding JWT has typ ${untrustedText(kb.header['typ'])}, expected kb+jwt`;
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
-  const { aud, nonce, iat, sd_hash: sdHash } = kb.payload;
-  // A string, or an array holding only it (some wallets always send one).
-  if (!namesAudience(aud, expect.audience))
-    return {
-      reason: `the key-binding JWT is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`,
-      forAnotherRequest: true,
-    };
-  if (nonce !== expect.nonce) return { reason: 'the key-binding JWT nonce does not match', forAnotherRequest: true };
+  const { iat, sd_hash: sdHash } = kb.payload;
+  const elsewhere = proofForAnotherRequest(kb.payload, expect, 'the key-binding JWT');
+  if (elsewhere) return elsewhere;
   if (typeof iat !== 'number') return 'the key-binding JWT has no iat';
   if (iat > expect.nowSeconds + expect.clockSkewSeconds) return 'the key-binding JWT is issued in the future';
   if (iat < expect.nowSeconds - expect.maxAgeSeconds) return 'the key-binding JWT is too old';

@@ -2,7 +2,7 @@ import type { JsonWebKey } from 'node:crypto';
 import { untrustedText } from '../common/json-bounds.js';
 import { jwkFromDidJwk } from './did-jwk.js';
 import { findVerificationMethod, offlineDidDocument, verificationMethodJwk } from './dids.js';
-import { decodeJws, namesAudience, timeClaimsProblem, type DecodedJws } from './jws.js';
+import { decodeJws, proofForAnotherRequest, timeClaimsProblem, type DecodedJws } from './jws.js';
 import { applyDisclosures, DisclosureError, parseSdJwt } from './sd-jwt.js';
 import { envelopeKind, validatePresentation, VCDM2_CONTEXT } from './vcdm2.js';
 import { verifyCredential } from './verify.js';
@@ -92,16 +92,11 @@ function bindingProblem(
   context: VerifierContext,
 ): string | HolderProofProblem | undefined {
   const now = context.nowSeconds();
-  const { aud, nonce } = payload;
   // A JWT VP dated by nbf alone (VCDM 1.1 §6.3.1 maps dates to nbf; iat is optional there) is as fresh as its nbf.
   const iat = payload['iat'] === undefined ? payload['nbf'] : payload['iat'];
-  if (expect.audience !== undefined && !namesAudience(aud, expect.audience))
-    return {
-      reason: `the presentation is for audience ${JSON.stringify(aud ?? null).slice(0, 200)}, expected ${expect.audience}`,
-      forAnotherRequest: true,
-    };
+  const elsewhere = proofForAnotherRequest(payload, expect, 'the presentation');
+  if (elsewhere) return elsewhere;
   if (expect.nonce !== undefined) {
-    if (nonce !== expect.nonce) return { reason: 'the presentation nonce does not match', forAnotherRequest: true };
     // A single-use nonce of ours makes it fresh (OID4VP 1.0 B.1.3.1 asks only nonce and aud of a jwt_vc_json
     // presentation, and VCDM 1.1 makes iat and nbf optional); a caller's challenge may be reused, so then a date is
     // required. A date it does carry must be recent.

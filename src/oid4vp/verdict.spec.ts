@@ -224,23 +224,24 @@ describe('judgePresentations', () => {
   it('refuses the whole response when any presentation was made for another request (nonce or audience, §14.1.2)', () => {
     const good = sdJwtResult({ categories: ['C1'] });
     const multiple = licenceQuery([{ path: ['categories'] }], { multiple: true });
+    // A good presentation and another one for the same query (multiple).
+    const besideGood = (other: PresentationResult) =>
+      judgePresentations(
+        multiple,
+        wanted(['categories']),
+        [
+          { queryId: 'dl', result: good },
+          { queryId: 'dl', result: other },
+        ],
+        vcTypeOf,
+      );
     for (const reason of ['the key-binding JWT nonce does not match', 'the presentation is for audience "x", expected y']) {
       // A replay beside a good presentation: unlike any other failure (§8.6), it is not merely discarded.
       const replayed = sdJwtResult(
         { categories: ['C2'] },
         { failed: { check: 'holder_binding', passed: false, reason, forAnotherRequest: true } },
       );
-      expect(
-        judgePresentations(
-          multiple,
-          wanted(['categories']),
-          [
-            { queryId: 'dl', result: good },
-            { queryId: 'dl', result: replayed },
-          ],
-          vcTypeOf,
-        ),
-      ).toEqual({
+      expect(besideGood(replayed)).toEqual({
         verified: false,
         reason: `dl: holder_binding: ${reason}`,
         // Every presentation by its checks only: nothing claimed reaches the relying party.
@@ -255,17 +256,10 @@ describe('judgePresentations', () => {
       { categories: ['C2'] },
       { failed: { check: 'holder_binding', passed: false, reason: 'the key-binding JWT is too old' } },
     );
-    expect(
-      judgePresentations(
-        multiple,
-        wanted(['categories']),
-        [
-          { queryId: 'dl', result: good },
-          { queryId: 'dl', result: stale },
-        ],
-        vcTypeOf,
-      ),
-    ).toMatchObject({ verified: true, discarded: ['dl: holder_binding: the key-binding JWT is too old'] });
+    expect(besideGood(stale)).toMatchObject({
+      verified: true,
+      discarded: ['dl: holder_binding: the key-binding JWT is too old'],
+    });
   });
 
   it('refuses one presentation holding several credentials', () => {

@@ -1,7 +1,7 @@
 import type { DcqlCredentialPresentation, DcqlQuery } from 'dcql';
 import { merged, secretsEqual, sha256Hex } from '../common/index.js';
 import {
-  namesAudience,
+  proofForAnotherRequest,
   readJosePart,
   type Check,
   type PresentationResult,
@@ -104,10 +104,7 @@ function bindingToAnotherRequest(presentation: string, expected: { nonce: string
   if (sdJwt && jwt === '') return 'the presentation has no key-binding JWT';
   const payload = readJosePart(jwt, 1);
   if (!payload) return `${what} is malformed`;
-  if (!namesAudience(payload['aud'], expected.audience))
-    return `${what} is for audience ${JSON.stringify(payload['aud'] ?? null).slice(0, 200)}, expected ${expected.audience}`;
-  if (payload['nonce'] !== expected.nonce) return `${what} nonce does not match`;
-  return undefined;
+  return proofForAnotherRequest(payload, expected, what)?.reason;
 }
 
 /** A verified credential as the `dcql` library describes a presentation (`vcType`: the W3C type of its catalogue type). */
