@@ -308,6 +308,8 @@ describe('status lists', () => {
       check: 'status',
       passed: false,
       reason: `the served status list (version ${served.version}) does not match its anchor on chain`,
+      // What a W3C verifier reports for it (Bitstring Status List §3.x); the VC-API answer's error carries it as its type.
+      problemType: 'https://www.w3.org/ns/credentials/status-list#STATUS_VERIFICATION_ERROR',
     });
 
     // Serving the previous, genuinely anchored version (before the revocation) is caught as well.

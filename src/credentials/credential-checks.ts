@@ -125,6 +125,7 @@ export async function finishCredential(
       const outcome = statusOutcome.value;
       checks.record('status', outcome.passed ? undefined : (outcome.reason ?? outcome.state), outcome.state);
       if (outcome.anchored !== undefined) checks.list.at(-1)!.anchored = outcome.anchored;
+      if (!outcome.passed && outcome.problemType !== undefined) checks.list.at(-1)!.problemType = outcome.problemType;
     }
   }
 

@@ -37,6 +37,8 @@ export interface Check {
   violations?: VcdmViolation[];
   /** holder_binding only: see `HolderProofProblem`. */
   forAnotherRequest?: true;
+  /** status only, when failed: the error type a W3C verifier reports (Bitstring Status List §3.x). */
+  problemType?: string;
 }
 
 /**
@@ -71,7 +73,14 @@ export interface VerificationResult {
   credential?: VerifiedCredential;
 }
 
-export type StatusOutcome = { passed: boolean; state: string; reason?: string; anchored?: boolean };
+export type StatusOutcome = {
+  passed: boolean;
+  state: string;
+  reason?: string;
+  anchored?: boolean;
+  /** A failed W3C status check: the Bitstring Status List's error type (a URL) for what went wrong. */
+  problemType?: string;
+};
 
 /**
  * What the plain verifier needs from the outside world (the chain, the status lists, trust anchors, DID

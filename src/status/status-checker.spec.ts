@@ -576,7 +576,71 @@ describe('lists from other issuers, read as their specifications write them', ()
       passed: false,
       state: 'unknown',
       reason: `the status list is shorter than ${LIST_SIZE} entries`,
+      problemType: 'https://www.w3.org/ns/credentials/status-list#STATUS_LIST_LENGTH_ERROR',
     });
+  });
+
+  it('names each failure by the Bitstring Status List processing error a W3C verifier reports (§3.x)', async () => {
+    const jwt = await bitstringList();
+    const typeOf = async (status: unknown, deps: StatusCheckDeps) =>
+      (await checkCredentialStatus(status, 'jwt_vc_json', ISSUER, deps)).problemType;
+    const statusList = 'https://www.w3.org/ns/credentials/status-list#';
+    // An index past the list's end: "a RANGE_ERROR MUST be raised" (VCDM 2.0 §7.1's type).
+    expect(await typeOf(entry(String(LIST_SIZE)), served(jwt))).toBe('https://www.w3.org/TR/vc-data-model#RANGE_ERROR');
+    expect(await typeOf(entry(String(LIST_SIZE - 1)), served(jwt))).toBeUndefined();
+    const notFound: StatusCheckDeps = {
+      fetchList: async () => {
+        throw new Error('HTTP 404');
+      },
+      issuerKey: async () => ({ jwk }),
+    };
+    expect(await typeOf(entry('7'), notFound)).toBe(`${statusList}STATUS_RETRIEVAL_ERROR`);
+    expect(await typeOf(entry('7', { statusListCredential: 'ftp://issuer.example/list' }), served(jwt))).toBe(
+      `${statusList}STATUS_RETRIEVAL_ERROR`,
+    );
+    expect(await typeOf(entry('0x7'), served(jwt))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
+    expect(await typeOf(entry('7', { statusPurpose: 'suspension' }), served(jwt))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
+    const otherIssuer = await bitstringList({ payload: { issuer: 'did:example:someone-else' } });
+    expect(await typeOf(entry('7'), served(otherIssuer))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
+    // A revoked credential is no processing error: the check fails with no error type of the list's.
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(jwt))).toEqual({
+      passed: false,
+      state: 'revoked',
+      reason: 'the credential is revoked',
+    });
+    // A Token Status List (SD-JWT VC) has no such types.
+    expect((await checkCredentialStatus(status, 'dc+sd-jwt', ISSUER, notFound)).problemType).toBeUndefined();
+  });
+
+  it('matches an entry against a list of several purposes ("one or more strings", §2.2)', async () => {
+    const both = await bitstringList({
+      payload: {
+        credentialSubject: {
+          type: 'BitstringStatusList',
+          statusPurpose: ['revocation', 'suspension'],
+          encodedList: encodeBitstring(LIST_SIZE, [7]),
+        },
+      },
+    });
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(both))).toMatchObject({ state: 'revoked' });
+    expect(
+      await checkCredentialStatus(entry('7', { statusPurpose: 'suspension' }), 'jwt_vc_json', ISSUER, served(both)),
+    ).toMatchObject({
+      state: 'suspended',
+    });
+    expect(
+      await checkCredentialStatus(entry('8', { statusPurpose: 'suspension' }), 'jwt_vc_json', ISSUER, served(both)),
+    ).toMatchObject({
+      passed: true,
+    });
+    expect(
+      await checkCredentialStatus(entry('7', { statusPurpose: 'message' }), 'jwt_vc_json', ISSUER, served(both)),
+    ).toMatchObject({
+      passed: true,
+    });
+    expect(
+      await checkCredentialStatus(entry('7', { statusPurpose: 'revocaton' }), 'jwt_vc_json', ISSUER, served(both)),
+    ).toMatchObject({ passed: false, reason: 'the status list purpose does not match the entry' });
   });
 
   it('reads at most MAX_STATUS_ENTRIES entries of a credential, fetching nothing for one with more', async () => {
@@ -588,6 +652,7 @@ describe('lists from other issuers, read as their specifications write them', ()
       passed: false,
       state: 'unknown',
       reason: `more than ${MAX_STATUS_ENTRIES} status entries`,
+      problemType: 'https://www.w3.org/ns/credentials/status-list#STATUS_VERIFICATION_ERROR',
     });
     expect(fetched).toEqual([]);
     expect(await checkCredentialStatus(many.slice(1), 'jwt_vc_json', ISSUER, counting)).toMatchObject({ passed: true });

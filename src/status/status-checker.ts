@@ -65,7 +65,32 @@ export interface StatusCheckDeps {
 /** A status outcome that also says whether every list it read was anchored on chain (when anchors are checked). */
 export type AnchoredStatusOutcome = StatusOutcome & { anchored?: boolean };
 
-class StatusProblem extends Error {}
+/**
+ * Why a status list or entry could not be used, by the Bitstring Status List's processing errors (§3.x): the list
+ * could not be retrieved, it or the entry did not validate, it is shorter than the herd-privacy minimum, or the
+ * index is past its end.
+ */
+type StatusProblemKind = 'retrieval' | 'verification' | 'length' | 'range';
+
+class StatusProblem extends Error {
+  constructor(
+    message: string,
+    readonly kind: StatusProblemKind = 'verification',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The error `type` a W3C verifier reports for each kind: Bitstring Status List §3.x ("MUST be a URL that starts with
+ * https://www.w3.org/ns/credentials/status-list#"), and VCDM 2.0 §7.1's RANGE_ERROR for an index outside the list.
+ */
+const BITSTRING_PROBLEM_TYPES: Record<StatusProblemKind, string> = {
+  retrieval: 'https://www.w3.org/ns/credentials/status-list#STATUS_RETRIEVAL_ERROR',
+  verification: 'https://www.w3.org/ns/credentials/status-list#STATUS_VERIFICATION_ERROR',
+  length: 'https://www.w3.org/ns/credentials/status-list#STATUS_LIST_LENGTH_ERROR',
+  range: 'https://www.w3.org/TR/vc-data-model#RANGE_ERROR',
+};
 
 /** Status entries read per credential: ours issue two (revocation, suspension); an issuer may add a few of its own. */
 export const MAX_STATUS_ENTRIES = 8;
@@ -122,13 +147,13 @@ async function loadList(
   expectedTyp: string,
   deps: StatusCheckDeps,
 ): Promise<{ list: VerifiedList; anchored: boolean | undefined }> {
-  if (!/^https?:\/\//.test(url)) throw new StatusProblem(`status list URL ${url} is not http(s)`);
+  if (!/^https?:\/\//.test(url)) throw new StatusProblem(`status list URL ${url} is not http(s)`, 'retrieval');
   let fetched: string | LocalStatusList;
   try {
     fetched = await deps.fetchList(url);
   } catch (error) {
     if (couldNotCheck(error)) throw error;
-    throw new StatusProblem(`status list ${url} could not be fetched: ${fetchProblem(error)}`);
+    throw new StatusProblem(`status list ${url} could not be fetched: ${fetchProblem(error)}`, 'retrieval');
   }
   const local = typeof fetched === 'string' ? undefined : fetched;
   const jwt = typeof fetched === 'string' ? fetched : fetched.body;
@@ -356,13 +381,17 @@ export async function checkCredentialStatus(
         ![(subject as { type?: unknown })?.type].flat().includes('BitstringStatusList')
       )
         throw new StatusProblem('the status list is not a BitstringStatusListCredential of a BitstringStatusList');
-      if (subject?.statusPurpose !== entry['statusPurpose'])
+      // §2.2: a list's statusPurpose is "one or more strings"; the entry's must be one of them.
+      if (![subject?.statusPurpose].flat().includes(entry['statusPurpose']))
         throw new StatusProblem('the status list purpose does not match the entry');
       const inflated = inflatedList(url, list, deps, () =>
         inflateBitstring(typeof subject?.encodedList === 'string' ? subject.encodedList : ''),
       );
       // §3.2 (validation): a list shorter than the minimum hides nothing and MUST be refused (STATUS_LIST_LENGTH_ERROR).
-      if (inflated.length * 8 < LIST_SIZE) throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`);
+      if (inflated.length * 8 < LIST_SIZE)
+        throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`, 'length');
+      // §3.2 (validation): an index past the list's end MUST raise a RANGE_ERROR.
+      if (index >= inflated.length * 8) throw new StatusProblem(`statusListIndex ${index} is past the list's end`, 'range');
       if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
     }
     if (states.includes('revoked')) return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });
@@ -370,7 +399,11 @@ export async function checkCredentialStatus(
       return outcome({ passed: false, state: 'suspended', reason: 'the credential is suspended' });
     return outcome({ passed: true, state: 'valid' });
   } catch (error) {
-    if (error instanceof StatusProblem) return { passed: false, state: 'unknown', reason: error.message };
+    if (error instanceof StatusProblem) {
+      const problem = { passed: false, state: 'unknown', reason: error.message };
+      // The error types are the Bitstring Status List's; a Token Status List (SD-JWT VC) has none of its own.
+      return format === 'dc+sd-jwt' ? problem : { ...problem, problemType: BITSTRING_PROBLEM_TYPES[error.kind] };
+    }
     if (couldNotCheck(error)) throw error;
     return { passed: false, state: 'unknown', reason: 'the status list is unreadable' };
   }

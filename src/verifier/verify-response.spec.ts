@@ -19,6 +19,17 @@ describe('verifyResponse', () => {
     expect(refused.body.errors).toHaveLength(1);
   });
 
+  it("types a status failure by the list's processing error when the status checker names one", () => {
+    const type = 'https://www.w3.org/ns/credentials/status-list#STATUS_RETRIEVAL_ERROR';
+    const unreachable: VerificationResult = {
+      verified: false,
+      checks: [{ check: 'status', passed: false, reason: 'status list could not be fetched: HTTP 404', problemType: type }],
+    };
+    expect(verifyResponse(unreachable).body.errors).toEqual([
+      { type, title: 'status check failed', detail: 'status list could not be fetched: HTTP 404' },
+    ]);
+  });
+
   it('gives every body the same hidden class (ADR 33: none per request)', () => {
     expect(sharesHiddenClass((i) => verifyResponse(result(i)).body)).toBe(true);
   });

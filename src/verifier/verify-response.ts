@@ -25,7 +25,7 @@ export interface VerifyResponse {
 }
 
 const problemOf = (check: Check, credentialIndex?: number): ProblemDetail => ({
-  type: VCDM_PROBLEM_TYPES[check.check] ?? `urn:chancery:problem:${check.check}`,
+  type: check.problemType ?? VCDM_PROBLEM_TYPES[check.check] ?? `urn:chancery:problem:${check.check}`,
   title: `${check.check} check failed`,
   detail: check.reason ?? check.check,
   ...(credentialIndex !== undefined ? { credentialIndex } : {}),
