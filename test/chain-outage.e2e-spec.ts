@@ -214,20 +214,21 @@ describe('chain node outage', () => {
   });
 
   it('does not sign a write again when a node reports its nonce taken by that very write (its receipt not there yet)', async () => {
-    const provider = app.app.get(ChainClient).provider;
-    const broadcast = provider.broadcastTransaction.bind(provider);
+    const chain = app.app.get(ChainClient);
+    const provider = chain.provider;
+    const broadcast = chain.sendRawTransaction.bind(chain);
     const receiptOf = provider.getTransactionReceipt.bind(provider);
     const sent: string[] = [];
     let laggingReceipts = 0;
     // The write reaches the chain, but the node that answers says "nonce too low" and, asked at once, has no receipt.
-    const broadcasting = jest.spyOn(provider, 'broadcastTransaction').mockImplementation(async (raw) => {
-      const response = await broadcast(raw);
-      sent.push(response.hash);
+    const broadcasting = jest.spyOn(chain, 'sendRawTransaction').mockImplementation(async (raw) => {
+      const hash = await broadcast(raw);
+      sent.push(hash);
       if (sent.length === 1) {
         laggingReceipts = 2;
         throw makeError('nonce has already been used', 'NONCE_EXPIRED', { transaction: Transaction.from(raw) });
       }
-      return response;
+      return hash;
     });
     const receipts = jest.spyOn(provider, 'getTransactionReceipt').mockImplementation(async (hash) => {
       if (hash === sent[0] && laggingReceipts-- > 0) return null;
@@ -321,8 +322,7 @@ describe('chain node outage', () => {
       const released = new Promise<void>((resolve) => (release = resolve));
       let arrive!: () => void;
       const reached = new Promise<void>((resolve) => (arrive = resolve));
-      const provider = primary.app.get(ChainClient).provider;
-      const broadcast = jest.spyOn(provider, 'broadcastTransaction').mockImplementationOnce(async () => {
+      const broadcast = jest.spyOn(primary.app.get(ChainClient), 'sendRawTransaction').mockImplementationOnce(async () => {
         arrive();
         await released;
         throw new Error('socket hang up');

@@ -419,7 +419,7 @@ export class ChainBootstrap implements OnApplicationBootstrap, OnApplicationShut
         await provider.send('evm_setNextBlockTimestamp', [entry.blockTimestamp]);
       }
       try {
-        await provider.broadcastTransaction(entry.rawTx!);
+        await this.chain.sendRawTransaction(entry.rawTx!);
       } catch (error) {
         // Hardhat answers an automined reverting transaction with an error although it mined it.
         if (entry.status !== 'reverted') throw error;

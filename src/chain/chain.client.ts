@@ -215,6 +215,16 @@ export class ChainClient {
       : `the chain node is on chain ${id}, not CHAIN_ID ${this.chainId}`;
   }
 
+  /**
+   * Sends a signed transaction's bytes (eth_sendRawTransaction) and returns the hash the node answers. Not ethers'
+   * broadcastTransaction, which decodes the whole transaction again to build a response we never use (a deployment's
+   * contract code hex-parsed byte by byte: ~0.5 s of CPU per fresh chain's bootstrap) and asks for the block number
+   * and network besides. Node errors are mapped as ethers maps them (NONCE_EXPIRED for "nonce too low").
+   */
+  async sendRawTransaction(rawTx: string): Promise<string> {
+    return (await this.provider.send('eth_sendRawTransaction', [rawTx])) as string;
+  }
+
   async hasCode(address: string): Promise<boolean> {
     return (await this.provider.getCode(address)) !== '0x';
   }

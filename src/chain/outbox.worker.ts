@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { isSettled } from './outbox.entity.js';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Signature, Transaction, getBytes, isError, type TransactionReceipt } from 'ethers';
+import { Signature, Transaction, getBytes, isError, keccak256, type TransactionReceipt } from 'ethers';
 import { KeyService } from '../keys/index.js';
 import { ChainClient, ChainUnavailableError } from './chain.client.js';
 import { OutboxService, type OutboxEntry } from './outbox.service.js';
@@ -282,7 +282,9 @@ export class OutboxWorker implements OnApplicationShutdown {
       maxFeePerGas: baseFee * 2n + this.options.priorityFeeWei,
     });
     tx.signature = Signature.from(await this.keys.signDigest(entry.signerKeyId, getBytes(tx.unsignedHash)));
-    const changes = { status: 'signed' as const, nonce, rawTx: tx.serialized, txHash: tx.hash };
+    // Serialised once: each of ethers' getters serialises the transaction again, contract code included.
+    const rawTx = tx.serialized;
+    const changes = { status: 'signed' as const, nonce, rawTx, txHash: keccak256(rawTx) };
     // Stored before it is broadcast, and only while we hold the lease: one entry, one signed transaction.
     if (!(await this.outbox.updateHeld(entry.id, changes))) throw new Error('lease lost before the transaction was stored');
     return { ...entry, ...changes };
@@ -305,7 +307,7 @@ export class OutboxWorker implements OnApplicationShutdown {
     // Signed before the node came back empty: the stored bytes would be mined there as a call to nothing.
     await this.assertContractThere(entry);
     try {
-      await provider.broadcastTransaction(entry.rawTx!);
+      await this.chain.sendRawTransaction(entry.rawTx!);
     } catch (error) {
       if (isError(error, 'NONCE_EXPIRED')) {
         // Ours may be the transaction that took the nonce, on a node the receipt query did not reach yet (a
