@@ -221,8 +221,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     // No CHAIN_RPC_URL: each app starts its own embedded hardhat node, as `npm start` does, on a port of this
     // worker's (with CHAIN_EMBEDDED_PORT=0 the app would pick one the other worker could pick too).
     CHAIN_EMBEDDED_PORT: String(await testPort()),
-    CHAIN_POLL_MS: '50',
-    OUTBOX_POLL_MS: '100',
+    // Chain events at 100 ms and the outbox's poll at 250 ms (a write committed here nudges it at once; the poll only
+    // finds other replicas' writes): every app a test holds polls for as long as it runs, and at 50 / 100 ms the
+    // polls of the apps and their chain nodes took a tenth of the suite's CPU on two cores.
+    CHAIN_POLL_MS: '100',
+    OUTBOX_POLL_MS: '250',
     STATUS_PUBLISH_INTERVAL_MS: '100',
     // The browser tests' pages poll at this pace: a login or lookup waits about half of it for its verdict.
     PAGE_POLL_MS: '250',
