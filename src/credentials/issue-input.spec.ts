@@ -119,9 +119,31 @@ const RULES: [string, Record<string, unknown>, Record<string, unknown>, `${strin
   ],
   [
     'credentialStatus has a type',
-    { ...VALID, credentialStatus: { id: 'https://example.gov/status/1#3', type: 'BitstringStatusListEntry' } },
+    { ...VALID, credentialStatus: { id: 'https://example.gov/status/1#3', type: 'ExampleStatusEntry' } },
     { ...VALID, credentialStatus: { id: 'https://example.gov/status/1#3' } },
     'credential.credentialStatus.type extension.type_required',
+  ],
+  [
+    'a BitstringStatusListEntry given is well formed (Bitstring Status List §3: MALFORMED_VALUE_ERROR)',
+    {
+      ...VALID,
+      credentialStatus: {
+        type: 'BitstringStatusListEntry',
+        statusPurpose: 'revocation',
+        statusListIndex: '3',
+        statusListCredential: 'https://example.gov/status/1',
+      },
+    },
+    {
+      ...VALID,
+      credentialStatus: {
+        type: 'BitstringStatusListEntry',
+        statusPurpose: 'revocation',
+        statusListIndex: true,
+        statusListCredential: 'https://example.gov/status/1',
+      },
+    },
+    'credential.credentialStatus.statusListIndex status_entry.index',
   ],
   [
     'credentialSchema has an id',

@@ -192,10 +192,47 @@ describe('VCDM 2.0 credential rules', () => {
   });
 
   it('credentialStatus needs a type and an id that is a URL when given', () => {
-    const good = { ...credential(), credentialStatus: { id: 'https://example.org/status#3', type: 'BitstringStatusListEntry' } };
+    const good = { ...credential(), credentialStatus: { id: 'https://example.org/status#3', type: 'ExampleStatusEntry' } };
     expect(rules(good)).toEqual([]);
     const bad = { ...credential(), credentialStatus: [{ id: 'nope nope' }] };
     expect(rules(bad)).toEqual(['credentialStatus[0].type extension.type_required', 'credentialStatus[0].id id.not_url']);
+  });
+
+  it('reports a malformed BitstringStatusListEntry wherever it is (Bitstring Status List §2.1, §3: MALFORMED_VALUE_ERROR)', () => {
+    const entry = {
+      id: 'https://example.org/status/3#94567',
+      type: 'BitstringStatusListEntry',
+      statusPurpose: 'revocation',
+      statusListIndex: '94567',
+      statusListCredential: 'https://example.org/status/3',
+    };
+    expect(rules({ ...credential(), credentialStatus: entry })).toEqual([]);
+    expect(rules({ ...credential(), credentialStatus: [entry, { ...entry, statusSize: 2, statusMessage: [] }] })).toEqual([]);
+    const bad = {
+      ...credential(),
+      credentialStatus: [
+        { ...entry, statusListIndex: true, statusPurpose: undefined },
+        { ...entry, statusListIndex: '07' },
+      ],
+      // As the W3C Bitstring Status List suite sends it: an entry under a member of no specification's, still an entry.
+      statusEntry: { type: 'BitstringStatusListEntry', statusListIndex: true, statusListCredential: 'https://example.com' },
+    };
+    expect(rules(bad).sort()).toEqual(
+      [
+        'credentialStatus[0].statusPurpose status_entry.purpose',
+        'credentialStatus[0].statusListIndex status_entry.index',
+        'credentialStatus[1].statusListIndex status_entry.index',
+        'statusEntry.statusPurpose status_entry.purpose',
+        'statusEntry.statusListIndex status_entry.index',
+      ].sort(),
+    );
+    expect(rules({ ...credential(), credentialStatus: { ...entry, statusListCredential: 'list 3', statusSize: 0 } })).toEqual([
+      'credentialStatus.statusListCredential status_entry.list_url',
+      'credentialStatus.statusSize status_entry.size',
+    ]);
+    expect(rules({ ...credential(), credentialStatus: { ...entry, statusSize: 2 } })).toEqual([
+      'credentialStatus.statusMessage status_entry.message',
+    ]);
   });
 
   it('refreshService needs a type', () => {
@@ -271,7 +308,7 @@ describe('VCDM 1.1 credential rules, where both models are read', () => {
   });
 
   it('requires an id of each credentialStatus (1.1 §4.9), which 2.0 made optional', () => {
-    const status = { type: 'BitstringStatusListEntry', statusPurpose: 'revocation' };
+    const status = { type: 'ExampleStatusEntry', statusPurpose: 'revocation' };
     expect(both({ ...credential11(), credentialStatus: status })).toEqual(['credentialStatus.id extension.id_required']);
     expect(both({ ...credential(), credentialStatus: status })).toEqual([]);
   });

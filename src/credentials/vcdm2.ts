@@ -309,6 +309,34 @@ function checkExtensions(doc: Json, path: string, report: Report, model: DataMod
   }
 }
 
+/**
+ * Every BitstringStatusListEntry in the document, wherever it is (VC Bitstring Status List §2.1's MUSTs): a malformed
+ * one "MUST raise a MALFORMED_VALUE_ERROR" (§3), so the issuer refuses to sign it and the verifier reports it.
+ */
+function checkStatusEntries(doc: Json, path: string, report: Report): void {
+  const stack: { value: unknown; at: string }[] = [{ value: doc, at: path }];
+  while (stack.length > 0) {
+    const { value, at } = stack.pop()!;
+    if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, at: join(at, index) }));
+    if (!isObject(value)) continue;
+    for (const [member, inner] of Object.entries(value))
+      if (typeof inner === 'object' && inner !== null) stack.push({ value: inner, at: join(at, member) });
+    if (!asSet(value['type']).includes('BitstringStatusListEntry')) continue;
+    if (typeof value['statusPurpose'] !== 'string' || value['statusPurpose'].length === 0)
+      report.add(join(at, 'statusPurpose'), 'status_entry.purpose', 'statusPurpose must be a string');
+    const index = value['statusListIndex'];
+    if (typeof index !== 'string' || !/^(0|[1-9]\d*)$/.test(index))
+      report.add(join(at, 'statusListIndex'), 'status_entry.index', 'statusListIndex must be a base-10 integer in a string');
+    if (!isUrl(value['statusListCredential']))
+      report.add(join(at, 'statusListCredential'), 'status_entry.list_url', 'statusListCredential must be a URL');
+    const size = value['statusSize'];
+    if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 1))
+      report.add(join(at, 'statusSize'), 'status_entry.size', 'statusSize must be a positive integer');
+    else if ((size as number) > 1 && !Array.isArray(value['statusMessage']))
+      report.add(join(at, 'statusMessage'), 'status_entry.message', 'statusMessage must be given when statusSize is over 1');
+  }
+}
+
 function checkProof(doc: Json, path: string, report: Report): void {
   if (!('proof' in doc)) return;
   const proofs = asSet(doc['proof']);
@@ -339,6 +367,7 @@ function credentialViolations(doc: unknown, path: string, report: Report, option
   if (model === '1.1') checkValidity11(doc, path, report);
   else checkValidity(doc, path, report);
   checkExtensions(doc, path, report, model);
+  checkStatusEntries(doc, path, report);
   checkProof(doc, path, report);
 }
 
