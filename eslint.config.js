@@ -67,7 +67,7 @@ const NO_CURSORS = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'docker/**/*.cjs'] },
+  { ignores: ['dist/**', '.cache/**', 'node_modules/**', 'data/**', 'coverage/**', 'docker/**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -36,6 +36,10 @@ export default {
   workerIdleMemoryLimit: '1GB',
   // Longest file first (committed durations, test/support/suite-times.json), so both workers finish together.
   testSequencer: '<rootDir>/test/support/sequencer.mjs',
+  // The service compiled once per run for the tests that start it in a child process (see there).
+  globalSetup: '<rootDir>/test/support/compile-children.mjs',
+  // That compiled tree is no source of tests or modules.
+  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'] },
     // Solidity contracts against a real hardhat node: one node per file, many cases per file.

@@ -4,18 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { childEntry } from '../test/support/child-command.js';
 import { requestFor, runCli } from './cli.js';
 
 describe('CLI as operators run it', () => {
   const run = (args: string[], cwd: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(
-        process.execPath,
-        ['--import', pathToFileURL(resolve('test/support/register-ts.mjs')).href, resolve('src/cli.ts'), ...args],
-        { cwd, env: {} },
-        (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      execFile(process.execPath, [...childEntry('src/cli.ts'), ...args], { cwd, env: {} }, (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       );
     });
 

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EmbeddedChainNode } from '../src/chain/index.js';
+import { childEntry } from './support/child-command.js';
 import { sampleSum } from './support/metrics.js';
 import { testPort } from './support/ports.js';
 import { eventually, startTestApp, type TestApp } from './support/test-app.js';
 
-const ENTRY = ['--import', './test/support/register-ts.mjs', 'src/main.ts'];
+const ENTRY = childEntry('src/main.ts');
 
 /** A GET on a connection of its own (no keep-alive), so that the primary hands each one to a worker. */
 function freshGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

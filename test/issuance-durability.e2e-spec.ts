@@ -13,6 +13,7 @@ import { OfferRepository } from '../src/issuer/offers/offer.repository.js';
 import { Database, IdempotencyRepository, type Tx } from '../src/persistence/index.js';
 import { IdempotencyService } from '../src/issuer/idempotency.js';
 import { INDEX_BLOCK } from '../src/status/index.js';
+import { childEntry } from './support/child-command.js';
 import { testPort } from './support/ports.js';
 import { createActiveAgency, eventually, httpCaller, startTestApp, testDatabase, type TestApp } from './support/test-app.js';
 import { DRIVING_LICENCE_CLAIMS } from './fixtures/claims.js';
@@ -239,7 +240,7 @@ describe('idempotent issuance', () => {
 
 /** A child process running the whole service on a given database and chain node. */
 async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; operatorApiKey: string }> {
-  const child = spawn(process.execPath, ['--import', './test/support/register-ts.mjs', 'test/support/child-app.ts'], {
+  const child = spawn(process.execPath, childEntry('test/support/child-app.ts'), {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -19,6 +19,7 @@ import {
   testDatabase,
   type TestApp,
 } from './support/test-app.js';
+import { childEntry } from './support/child-command.js';
 import { testPort } from './support/ports.js';
 import { clientErrorCode, wallet, signInAtIssuer } from './support/wallet.js';
 import { deferredCredentials, verifiedIndependently } from './support/deferred.js';
@@ -30,7 +31,7 @@ const OUTCOME = { Pending: 1n, Approved: 2n, Rejected: 3n };
 
 /** The issuing department as a real child process (so that it can be killed with SIGKILL) on its own database. */
 async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', './test/support/register-ts.mjs', 'test/support/child-app.ts'], {
+  const child = spawn(process.execPath, childEntry('test/support/child-app.ts'), {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createSecretKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
+import { childEntry } from '../../test/support/child-command.js';
 import { SigningThread } from './signing-thread.js';
 
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -77,7 +78,7 @@ describe('SigningThread', () => {
   });
 
   it('keeps no process alive once its answers are in: a process that signed and did not close it exits', async () => {
-    const child = spawn(process.execPath, ['--import', './test/support/register-ts.mjs', 'test/support/sign-and-exit.ts'], {
+    const child = spawn(process.execPath, childEntry('test/support/sign-and-exit.ts'), {
       cwd: process.cwd(),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
