@@ -235,6 +235,17 @@ describe('VCDM 2.0 credential rules', () => {
     ]);
   });
 
+  it('keeps at most 100 violations, each path at most 200 characters (both go back in the answer)', () => {
+    const name = 'm'.repeat(40_000);
+    const violations = validateCredential({
+      ...credential(),
+      credentialSubject: { [name]: Array.from({ length: 650 }, () => ({ type: 'BitstringStatusListEntry' })) },
+    });
+    expect(violations).toHaveLength(100);
+    expect(Math.max(...violations.map((v) => v.path.length))).toBe(200);
+    expect(violations[0]!.path).toMatch(/^credentialSubject\.m+…$/);
+  });
+
   it('refreshService needs a type', () => {
     expect(
       rules({ ...credential(), refreshService: { type: 'VerifiableCredentialRefreshService2021', url: 'https://x.example' } }),

@@ -114,10 +114,20 @@ const isTermOrUrl = (value: string): boolean => /^[A-Za-z_][A-Za-z0-9_.-]*$/.tes
 
 const BCP47 = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
 
+/** Violations kept per document, and characters of a path: both come from the input, and go back in the answer. */
+const MAX_VIOLATIONS = 100;
+const MAX_PATH_LENGTH = 200;
+
+/**
+ * The violations found, at most MAX_VIOLATIONS, each path cut to MAX_PATH_LENGTH: a 64 KB document of hundreds of
+ * malformed entries under a 40,000-character member name would otherwise be answered with tens of MB.
+ */
 class Report {
   readonly violations: VcdmViolation[] = [];
   add(path: string, rule: VcdmRule, message: string): void {
-    this.violations.push({ path, rule, message });
+    if (this.violations.length >= MAX_VIOLATIONS) return;
+    const shown = path.length > MAX_PATH_LENGTH ? `${path.slice(0, MAX_PATH_LENGTH - 1)}…` : path;
+    this.violations.push({ path: shown, rule, message });
   }
 }
 
