@@ -21,6 +21,8 @@ const base = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^qrcode$': '<rootDir>/test/support/qrcode.mjs' },
   transform: { '^.+\\.ts$': swc },
   testTimeout: 120_000,
+  // The compiled tree of compile-children.mjs is no source of tests or modules (a per-project option).
+  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
 };
 
 export default {
@@ -38,8 +40,6 @@ export default {
   testSequencer: '<rootDir>/test/support/sequencer.mjs',
   // The service compiled once per run for the tests that start it in a child process (see there).
   globalSetup: '<rootDir>/test/support/compile-children.mjs',
-  // That compiled tree is no source of tests or modules.
-  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'] },
     // Solidity contracts against a real hardhat node: one node per file, many cases per file.
