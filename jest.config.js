@@ -1,18 +1,10 @@
 // Jest in ESM mode (NODE_OPTIONS=--experimental-vm-modules, set by scripts/test.mjs) with @swc/jest.
 // End-to-end tests run twice: once on SQLite and once on PostgreSQL.
 // `npm test -- --selectProjects contracts` runs the contract tests alone.
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'es6' },
-  },
-];
+import { SWC_OPTIONS } from './test/support/swc-options.mjs';
+
+// The same transform as the service's children get (test/support/swc-options.mjs).
+const swc = ['@swc/jest', SWC_OPTIONS];
 
 const base = {
   // jest's Node environment, with qrcode loaded by Node outside the test's vm context (60 times faster PNGs; see there).

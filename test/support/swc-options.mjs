@@ -1,5 +1,5 @@
-// The @swc transform of the service's TypeScript outside jest (jest.config.js has the same options in its own form):
-// the loader hooks of register-ts.mjs, and the compiled tree of compile-children.mjs.
+// The @swc transform of the service's TypeScript: jest's (jest.config.js), the loader hooks of register-ts.mjs, and the
+// compiled tree of compile-children.mjs, so that a child process runs exactly what jest runs.
 export const SWC_OPTIONS = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
