@@ -50,8 +50,11 @@ describe('two replicas on one database and one chain', () => {
     Boolean(await registry.getFunction('isAuthorised')(did.split(':').pop()!, credentialTypeKey(typeId)));
 
   beforeAll(async () => {
-    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200' });
-    b = await startTestApp({ RECONCILE_INTERVAL_MS: '200' }, { replicaOf: a });
+    // The outbox's poll at 100 ms (test apps default to 250): a write committed on one replica nudges only its own
+    // worker, and here dozens of writes from both wait on each other's leases, so the poll is what moves them.
+    const pace = { RECONCILE_INTERVAL_MS: '200', OUTBOX_POLL_MS: '100' };
+    a = await startTestApp(pace);
+    b = await startTestApp(pace, { replicaOf: a });
     for (const replica of [a, b]) replica.app.get(OutboxWorker).onMined(async (entry) => void notified.push(entry.id));
     const chain = (await a.operator('GET', '/operator/chain')).body;
     provider = new JsonRpcProvider(a.rpcUrl, chain.chainId, { staticNetwork: true });

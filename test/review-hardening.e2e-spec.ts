@@ -191,10 +191,11 @@ describe('review hardening: two replicas', () => {
 
   beforeAll(async () => {
     // A small per-IP limit: the consortium case calls operator routes only, which are not limited.
-    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200', RATE_LIMIT_PER_MINUTE: String(PER_IP) });
+    // The outbox's poll at 100 ms, as in replicas.e2e-spec.ts: both replicas write, and only the poll moves the other's.
+    a = await startTestApp({ RECONCILE_INTERVAL_MS: '200', OUTBOX_POLL_MS: '100', RATE_LIMIT_PER_MINUTE: String(PER_IP) });
     // Replicas share one environment: like the primary, not pinned to a consortium (consortium:init allowed).
     const unpinned = { CHAIN_CONSORTIUM_ADDRESS: undefined as unknown as string };
-    b = await startTestApp({ RECONCILE_INTERVAL_MS: '200', ...unpinned }, { replicaOf: a });
+    b = await startTestApp({ RECONCILE_INTERVAL_MS: '200', OUTBOX_POLL_MS: '100', ...unpinned }, { replicaOf: a });
   });
   afterAll(async () => {
     await b?.close();
