@@ -50,9 +50,10 @@ describe('two replicas on one database and one chain', () => {
     Boolean(await registry.getFunction('isAuthorised')(did.split(':').pop()!, credentialTypeKey(typeId)));
 
   beforeAll(async () => {
-    // The outbox's poll at 100 ms (test apps default to 250): a write committed on one replica nudges only its own
-    // worker, and here dozens of writes from both wait on each other's leases, so the poll is what moves them.
-    const pace = { RECONCILE_INTERVAL_MS: '200', OUTBOX_POLL_MS: '100' };
+    // The polls of the test apps before they were slowed for the suite's CPU (chain events 50 ms, outbox 100 ms): a
+    // write committed on one replica nudges only its own worker, and here dozens of writes from both wait on each
+    // other's leases, so the poll is what moves them.
+    const pace = { RECONCILE_INTERVAL_MS: '200', CHAIN_POLL_MS: '50', OUTBOX_POLL_MS: '100' };
     a = await startTestApp(pace);
     b = await startTestApp(pace, { replicaOf: a });
     for (const replica of [a, b]) replica.app.get(OutboxWorker).onMined(async (entry) => void notified.push(entry.id));
@@ -98,7 +99,8 @@ describe('two replicas on one database and one chain', () => {
       );
       return views.every((view) => view.status === 'active') ? true : undefined;
     }, 90_000);
-    await outboxSettled(a);
+    // Dozens of writes through one operator key, one at a time: on a loaded host they may take longer than 20 s.
+    await outboxSettled(a, 90_000);
     for (const agency of agencies) {
       const states = await eventually(async () => {
         const found = await authorisations(a, agency.id);

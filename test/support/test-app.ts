@@ -313,11 +313,11 @@ export async function createActiveAgency(app: TestApp, slug: string, name = `Age
  * The last one's mined-listeners (an agency shown active, an authorisation settled) and its lease's release may
  * still be running: wait for their effects where a test reads them.
  */
-export async function outboxSettled(app: TestApp): Promise<void> {
+export async function outboxSettled(app: TestApp, timeoutMs = 20_000): Promise<void> {
   await eventually(async () => {
     const counts = (await app.operator('GET', '/operator/outbox')).body as Record<string, number>;
     return counts['pending'] === 0 && counts['signing'] === 0 && counts['signed'] === 0 ? true : undefined;
-  });
+  }, timeoutMs);
 }
 
 /**
