@@ -588,6 +588,11 @@ describe('lists from other issuers, read as their specifications write them', ()
     // An index past the list's end: "a RANGE_ERROR MUST be raised" (VCDM 2.0 §7.1's type).
     expect(await typeOf(entry(String(LIST_SIZE)), served(jwt))).toBe('https://www.w3.org/TR/vc-data-model#RANGE_ERROR');
     expect(await typeOf(entry(String(LIST_SIZE - 1)), served(jwt))).toBeUndefined();
+    // However long: an index of 20 or 400 digits is past every list's end, not a malformed entry.
+    expect(await typeOf(entry('1'.repeat(20)), served(jwt))).toBe('https://www.w3.org/TR/vc-data-model#RANGE_ERROR');
+    expect(await checkCredentialStatus(entry('9'.repeat(400)), 'jwt_vc_json', ISSUER, served(jwt))).toMatchObject({
+      reason: "statusListIndex of 400 digits is past the list's end",
+    });
     const notFound: StatusCheckDeps = {
       fetchList: async () => {
         throw new Error('HTTP 404');
@@ -601,6 +606,17 @@ describe('lists from other issuers, read as their specifications write them', ()
     expect(await typeOf(entry('0x7'), served(jwt))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
     expect(await typeOf(entry('7', { statusPurpose: 'suspension' }), served(jwt))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
     const otherIssuer = await bitstringList({ payload: { issuer: 'did:example:someone-else' } });
+    expect(await typeOf(entry('7'), served(otherIssuer))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
+    // A signed list whose encodedList is no GZIP bitstring failed validation too.
+    const undecodable = await bitstringList({
+      payload: { credentialSubject: { type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: 'uH4sIAAAA' } },
+    });
+    expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(undecodable))).toEqual({
+      passed: false,
+      state: 'unknown',
+      reason: 'the status list encodedList could not be decoded',
+      problemType: `${statusList}STATUS_VERIFICATION_ERROR`,
+    });
     expect(await typeOf(entry('7'), served(otherIssuer))).toBe(`${statusList}STATUS_VERIFICATION_ERROR`);
     // A revoked credential is no processing error: the check fails with no error type of the list's.
     expect(await checkCredentialStatus(entry('7'), 'jwt_vc_json', ISSUER, served(jwt))).toEqual({

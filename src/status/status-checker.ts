@@ -365,7 +365,9 @@ export async function checkCredentialStatus(
       if (typeof url !== 'string') throw new StatusProblem('statusListCredential is not a URL');
       // Bitstring Status List §2.1: a base-10 integer expressed as a string.
       const rawIndex = entry['statusListIndex'];
-      if (typeof rawIndex !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(rawIndex))
+      // Any length, as the VCDM validator allows (src/credentials/vcdm2.ts): an index too long to be exact is past
+      // every list's end, which is a RANGE_ERROR below, not a malformed entry.
+      if (typeof rawIndex !== 'string' || !/^(0|[1-9]\d*)$/.test(rawIndex))
         throw new StatusProblem('statusListIndex is not a base-10 integer in a string');
       if (entry['statusSize'] !== undefined && entry['statusSize'] !== 1)
         throw new StatusProblem('only statusSize 1 is supported');
@@ -384,14 +386,23 @@ export async function checkCredentialStatus(
       // §2.2: a list's statusPurpose is "one or more strings"; the entry's must be one of them.
       if (![subject?.statusPurpose].flat().includes(entry['statusPurpose']))
         throw new StatusProblem('the status list purpose does not match the entry');
-      const inflated = inflatedList(url, list, deps, () =>
-        inflateBitstring(typeof subject?.encodedList === 'string' ? subject.encodedList : ''),
-      );
+      const inflated = inflatedList(url, list, deps, () => {
+        try {
+          return inflateBitstring(typeof subject?.encodedList === 'string' ? subject.encodedList : '');
+        } catch {
+          // §3.2: the list failed validation (its encodedList is not multibase base64url of a GZIP bitstring).
+          throw new StatusProblem('the status list encodedList could not be decoded');
+        }
+      });
       // §3.2 (validation): a list shorter than the minimum hides nothing and MUST be refused (STATUS_LIST_LENGTH_ERROR).
       if (inflated.length * 8 < LIST_SIZE)
         throw new StatusProblem(`the status list is shorter than ${LIST_SIZE} entries`, 'length');
       // §3.2 (validation): an index past the list's end MUST raise a RANGE_ERROR.
-      if (index >= inflated.length * 8) throw new StatusProblem(`statusListIndex ${index} is past the list's end`, 'range');
+      if (index >= inflated.length * 8)
+        throw new StatusProblem(
+          `statusListIndex ${rawIndex.length > 20 ? 'of ' + rawIndex.length + ' digits' : rawIndex} is past the list's end`,
+          'range',
+        );
       if (bitstringAt(inflated, index) === 1) states.push(entry['statusPurpose'] === 'revocation' ? 'revoked' : 'suspended');
     }
     if (states.includes('revoked')) return outcome({ passed: false, state: 'revoked', reason: 'the credential is revoked' });

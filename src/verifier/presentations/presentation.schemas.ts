@@ -35,6 +35,15 @@ const checkSchema = z.object({
   passed: z.boolean(),
   reason: z.string().optional(),
   anchored: z.boolean().optional(),
+  trustedBy: z.string().optional().describe('issuer_authorised: what vouched for the issuer'),
+  violations: z
+    .array(z.object({ path: z.string(), rule: z.string(), message: z.string() }))
+    .optional()
+    .describe('data_model: the VCDM 2.0 violations found (at most 100)'),
+  problemType: z
+    .string()
+    .optional()
+    .describe('status, when failed: the Bitstring Status List error type (STATUS_RETRIEVAL_ERROR, …) or RANGE_ERROR'),
 });
 
 const verdictSchema = z.object({
