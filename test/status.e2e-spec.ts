@@ -150,6 +150,10 @@ describe('status lists', () => {
     const past = await app.call('GET', `${new URL(revocation.statusListCredential).pathname}?time=1700000000`);
     expect(past.status).toBe(501);
     expect(past.headers.get('content-type')).toContain('application/problem+json');
+    // A list that does not exist is not found, whatever the query asks.
+    const unknown = new URL(revocation.statusListCredential).pathname.replace(/\/status\/[^/]+\//, '/status/no-such-list/');
+    expect((await app.call('GET', `${unknown}?time=1700000000`)).status).toBe(404);
+    expect((await app.call('GET', unknown)).status).toBe(404);
     const list = await decodeList({ encodedList: payload.credentialSubject.encodedList });
     expect(list.getStatus(index)).toBe(true);
     expect(

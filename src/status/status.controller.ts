@@ -35,14 +35,17 @@ export class StatusController {
     @Res() reply: FastifyReply,
   ) {
     // draft-ietf-oauth-status-list (historical resolution): a server that does not support `time` SHOULD answer 501,
-    // rather than the current list, which a verifier asking about a past moment would take for that moment's.
-    if (time !== undefined)
+    // rather than the current list, which a verifier asking about a past moment would take for that moment's. A list
+    // that does not exist is 404 first, whatever the query asks.
+    if (time !== undefined) {
+      await this.lists.current(listId, purpose as StatusPurpose, false);
       throw new ProblemError(
         501,
         'http_501',
         'Status lists at a past time are not served',
         'Fetch the current list without time=; its published versions and their anchors are at /status/{list}/{purpose}/history',
       );
+    }
     // The tag is of the bytes served (one per representation), so caches follow exactly what goes out.
     const { body, etag, mediaType, lastModified } = await this.lists.current(
       listId,
