@@ -30,6 +30,7 @@ import { OutboxChainNumbers64Bit1767800000000 } from './1767800000000-OutboxChai
 import { ApplicationApplicant1767900000000 } from './1767900000000-ApplicationApplicant.js';
 import { ForgetHolderThumbprints1768000000000 } from './1768000000000-ForgetHolderThumbprints.js';
 import { ForgetDecidedApplicants1768100000000 } from './1768100000000-ForgetDecidedApplicants.js';
+import { RefreshTokenClient1768200000000 } from './1768200000000-RefreshTokenClient.js';
 
 /** Every migration, oldest first. New migrations are appended here. */
 export const migrations = [
@@ -65,4 +66,5 @@ export const migrations = [
   ApplicationApplicant1767900000000,
   ForgetHolderThumbprints1768000000000,
   ForgetDecidedApplicants1768100000000,
+  RefreshTokenClient1768200000000,
 ];

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import type { Jwk } from '@openid4vc/oauth2';
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { jest } from '@jest/globals';
 import { OfferRepository, Oid4vciPurge, TokenService } from '../src/issuer/index.js';
 import { Oid4vciProtocol } from '../src/issuer/oid4vci/protocol.js';
@@ -621,6 +621,35 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       });
       expect(reply.status).toBe(200);
     }
+  });
+
+  it('binds a pre-authorized grant to the client_id its token request names: a key proof naming another client is invalid_proof (F.1)', async () => {
+    const created = await offer();
+    const code = codeOf(created.body.credentialOffer);
+    const dpopKey = w.newKey();
+    const exchange = async (clientId: string) =>
+      app.call('POST', '/oid4vci/token', {
+        headers: { ...FORM, dpop: await dpop(dpopKey, 'POST', '/oid4vci/token') },
+        body: form({ grant_type: PRE_AUTH, 'pre-authorized_code': code, client_id: clientId }),
+      });
+    // A client_id no column could keep is a client error, and spends nothing.
+    const tooLong = await exchange('w'.repeat(201));
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error).toBe('invalid_request');
+    const reply = await exchange('kiosk-wallet');
+    expect(reply.status).toBe(200);
+    expect(decodeJwt(reply.body.access_token as string).client_id).toBe('kiosk-wallet');
+    const t = { accessToken: reply.body.access_token as string, dpopKey };
+    const holderKey = w.newKey();
+    const request = async (payload: object) =>
+      protectedCall('/oid4vci/credential', t, {
+        credential_configuration_id: 'driving-licence.sd_jwt',
+        proofs: { jwt: [await proof(holderKey, {}, payload)] },
+      });
+    const forAnother = await request({ iss: 'another-wallet' });
+    expect(forAnother.status).toBe(400);
+    expect(forAnother.body.error).toBe('invalid_proof');
+    expect((await request({ iss: 'kiosk-wallet' })).status).toBe(200);
   });
 
   it('verifies no key-proof signature while a nonce is made up or spent: a batch of them costs a read per nonce', async () => {

@@ -241,6 +241,19 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
     expect(renewed.authorization_details).toEqual(granted);
     expect(decodeJwt(renewed.access_token)['authorization_details']).toEqual(granted);
     expect(decodeJwt(renewed.access_token).sub).toBe(decodeJwt(tokens.access_token).sub);
+    // The grant's client stays with it (RFC 9068 client_id), and another client cannot refresh it (RFC 6749 §6);
+    // the refusal spends nothing.
+    expect(decodeJwt(tokens.access_token).client_id).toBe('citizen-wallet');
+    expect(decodeJwt(renewed.access_token).client_id).toBe('citizen-wallet');
+    const byAnother = await app.call('POST', '/oid4vci/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=${renewed.refresh_token!}&client_id=another-wallet`,
+    });
+    expect(byAnother.status).toBe(400);
+    expect(byAnother.body).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'The refresh token was issued to another client',
+    });
     // The identifier's configuration has scope driving-licence: nothing else can be asked for.
     expect(
       await wallet.refresh(issuerMetadata, renewed.refresh_token!, undefined, 'driving-licence.jwt_vc').catch(clientErrorCode),

@@ -293,11 +293,22 @@ describe('OpenID4VCI 1.0, driven by the @openid4vc/openid4vci client as a wallet
       redirectUri,
       dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey } },
     });
+    // The token names the client it was issued to (RFC 9068), and a key proof's iss must be that client (F.1).
+    expect(decodeJwt(accessTokenResponse.access_token).client_id).toBe('citizen-wallet');
+    const forAnother = await requestCredential({
+      issuerMetadata,
+      accessToken: accessTokenResponse.access_token,
+      configurationId: 'driving-licence.sd_jwt',
+      dpop,
+      clientId: 'another-wallet',
+    }).catch(oauthError);
+    expect(forAnother).toBe('invalid_proof');
     const { credential } = await requestCredential({
       issuerMetadata,
       accessToken: accessTokenResponse.access_token,
       configurationId: 'driving-licence.sd_jwt',
       dpop,
+      clientId: 'citizen-wallet',
     });
     expect((await app.call('POST', '/credentials/verify', { body: { verifiableCredential: credential } })).body.verified).toBe(
       true,

@@ -60,6 +60,19 @@ describe('checkKeyProof', () => {
       expect(checkKeyProof(bad, limits).ok).toBe(false);
   });
 
+  it('takes an iss naming the client the access token was issued to, and any iss where the token names none (F.1)', () => {
+    const wallet = { ...limits, clientId: 'https://wallet.example' };
+    expect(checkKeyProof(keyProof({}, { iss: 'https://wallet.example' }), wallet).ok).toBe(true);
+    expect(checkKeyProof(keyProof({}), wallet).ok).toBe(true);
+    const other = checkKeyProof(keyProof({}, { iss: 'https://other-wallet.example' }), wallet);
+    expect(other).toMatchObject({ ok: false });
+    expect(JSON.stringify(other)).toContain('the proof iss is not the client the access token was issued to');
+    expect(checkKeyProof(keyProof({}, { iss: 42 }), wallet).ok).toBe(false);
+    // An anonymous pre-authorized grant: no client to compare with.
+    expect(checkKeyProof(keyProof({}, { iss: 'https://other-wallet.example' }), limits).ok).toBe(true);
+    expect(checkKeyProof(keyProof({}, { iss: ['a'] }), limits).ok).toBe(false);
+  });
+
   it('accepts an iat within the configured window only', () => {
     expect(checkKeyProof(keyProof({}, { iat: seconds - 59 }), limits).ok).toBe(true);
     expect(checkKeyProof(keyProof({}, { iat: seconds - 61 }), limits).ok).toBe(false);

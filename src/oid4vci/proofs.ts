@@ -29,9 +29,13 @@ function didJwkKey(kid: string): unknown {
  * OID4VCI 1.0 Appendix F.1 `jwt` key proof, checked before any library sees it: a compact JWS without
  * repeated members or `crit`, typ openid4vci-proof+jwt, an advertised alg, the holder key as a public
  * `jwk` of that alg (the only binding method advertised; a did:jwk `kid` is refused, and one with
- * private members is reported as such), a recent iat and a nonce. Returns the key's public members only.
+ * private members is reported as such), a recent iat, a nonce, and an `iss` (if any) naming the token's client.
+ * Returns the key's public members only.
  */
-export function checkKeyProof(compact: unknown, limits: ProofLimits): ProofCheck<{ key: JsonWebKey; nonce: string | undefined }> {
+export function checkKeyProof(
+  compact: unknown,
+  limits: ProofLimits & { clientId?: string },
+): ProofCheck<{ key: JsonWebKey; nonce: string | undefined }> {
   const algorithms = limits.algorithms ?? HOLDER_KEY_ALGORITHMS;
   const strict = strictProofHeader(compact, KEY_PROOF_TYP, algorithms);
   if (!strict.ok) return strict;
@@ -54,5 +58,11 @@ export function checkKeyProof(compact: unknown, limits: ProofLimits): ProofCheck
   if (iat) return proofFailure(iat);
   const nonce = payload['nonce'];
   if (nonce !== undefined && typeof nonce !== 'string') return proofFailure('the proof nonce must be a string');
+  // F.1: iss, when present, "MUST be the client_id of the Client making the Credential Request": the client the
+  // access token was issued to. A token of an anonymous pre-authorized grant names no client to compare with.
+  const iss = payload['iss'];
+  if (iss !== undefined && typeof iss !== 'string') return proofFailure('the proof iss must be a string');
+  if (iss !== undefined && limits.clientId !== undefined && iss !== limits.clientId)
+    return proofFailure('the proof iss is not the client the access token was issued to');
   return { ok: true, value: { key: key.value, nonce } };
 }

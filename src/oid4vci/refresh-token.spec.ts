@@ -1,6 +1,7 @@
 import {
   issuesRefreshToken,
   refreshBindingProblem,
+  refreshClientProblem,
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
@@ -49,6 +50,14 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2, RFC 9449 §5)', () =>
     expect(refreshBindingProblem('k1', 'k2')?.error).toBe('invalid_grant');
     expect(refreshBindingProblem('k1', undefined)?.error).toBe('invalid_grant');
     expect(refreshBindingProblem(null, 'k1')?.error).toBe('invalid_dpop_proof');
+  });
+
+  it('is refreshed only by the client it was issued to, when that client named itself (RFC 6749 §6)', () => {
+    expect(refreshClientProblem('wallet-a', undefined)).toBeUndefined();
+    expect(refreshClientProblem('wallet-a', 'wallet-a')).toBeUndefined();
+    expect(refreshClientProblem('wallet-a', 'wallet-b')).toMatchObject({ status: 400, error: 'invalid_grant' });
+    expect(refreshClientProblem(null, 'wallet-b')).toBeUndefined();
+    expect(refreshClientProblem('wallet-a', ['wallet-a'])).toMatchObject({ status: 400, error: 'invalid_request' });
   });
 
   it('accepts the original scope or less, never more', () => {

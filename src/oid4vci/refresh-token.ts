@@ -81,6 +81,19 @@ export function refreshBindingProblem(boundJkt: string | null, presentedJkt: str
 }
 
 /**
+ * RFC 6749 §6: the refresh token must have been issued to the client refreshing it. A client that names itself
+ * (client_id) must be the one the grant was made to; one that does not is not refused (a public client need not
+ * name itself, §3.2.1), and a grant made to no named client (anonymous pre-authorized code) takes any.
+ */
+export function refreshClientProblem(grantClientId: string | null, requestedClientId: unknown): OAuthError | undefined {
+  if (requestedClientId !== undefined && typeof requestedClientId !== 'string')
+    return oauthError(400, 'invalid_request', 'client_id must be a string');
+  if (grantClientId !== null && requestedClientId !== undefined && requestedClientId !== grantClientId)
+    return oauthError(400, 'invalid_grant', 'The refresh token was issued to another client');
+  return undefined;
+}
+
+/**
  * RFC 6749 §6: a requested scope must not include anything the original grant did not. The grant is the
  * offer's configurations; their scope values are the original scope. Omitted means the original.
  */

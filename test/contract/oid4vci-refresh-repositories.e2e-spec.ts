@@ -86,6 +86,7 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     familyId,
     offerId: randomUUID(),
     dpopJkt: null,
+    clientId: null,
     credentialIdentifiers: ['driving-licence.sd_jwt'],
     previousHash: null,
     status: 'active',

@@ -71,6 +71,8 @@ export interface CredentialRequestOptions {
   configurationId: string;
   dpop?: RequestDpopOptions;
   holderKey?: Jwk;
+  /** The key proof's iss (OID4VCI 1.0 F.1: the wallet's client_id); none when omitted. */
+  clientId?: string;
 }
 
 /** What the wallet resolved of a presentation request: the request and its DCQL query. */
@@ -181,6 +183,7 @@ export function wallet(trustedCertificates: string[] = []) {
       issuerMetadata,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: holderKey },
       nonce,
+      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
     });
     const result = await vci.retrieveCredentials({
       issuerMetadata,

@@ -24,6 +24,10 @@ export class Oid4vciRefreshTokenEntity {
   @Column({ name: 'dpop_jkt', type: 'varchar', length: 64, nullable: true })
   dpopJkt!: string | null;
 
+  /** The client_id the grant was made to (the authorization request's, or the pre-authorized token request's), or null. */
+  @Column({ name: 'client_id', type: 'varchar', length: 200, nullable: true })
+  clientId!: string | null;
+
   /** The credential identifiers the first token granted (authorization_details; JSON text), or null. */
   @Column(jsonColumn<string[]>({ name: 'credential_identifiers', nullable: true }))
   credentialIdentifiers!: string[] | null;

@@ -21,8 +21,10 @@ import {
   MAX_CODE_FAILURES,
   offerCodeMatches,
   pinAttemptError,
+  preAuthorizedClientId,
   preAuthorizedGrantProblem,
   refreshBindingProblem,
+  refreshClientProblem,
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
@@ -132,6 +134,7 @@ export class TokenService {
     details: unknown,
   ) {
     const { preAuthorizedCode: code, txCode } = parsed.grant;
+    const clientId = preAuthorizedClientId(parsed.accessTokenRequest['client_id']);
     const offer = await this.offers.byCodeHash(sha256Hex(code));
     const now = new Date();
     const problem = preAuthorizedGrantProblem(offer, txCode, now);
@@ -163,7 +166,7 @@ export class TokenService {
       dpop: { required: false, ...parsed.dpop, allowedSigningAlgs: [...HOLDER_KEY_ALGORITHMS] },
     });
     // The single-use step: of any number of concurrent redemptions, one UPDATE matches.
-    return this.firstTokens(offer!, dpop, credentialIdentifiers, now, {
+    return this.firstTokens(offer!, dpop, credentialIdentifiers, clientId, now, {
       redeem: (tx) => this.offers.redeem(offer!.id, now, tx),
       used: 'The pre-authorized code was already used',
     });
@@ -213,7 +216,7 @@ export class TokenService {
     // The token request may narrow what the authorization granted (RFC 9396 §6.1), never widen it.
     const authorised = session!.credentialIdentifiers ?? offer.configurationIds;
     const credentialIdentifiers = this.requestedDetails(details, authorised) ?? session!.credentialIdentifiers ?? undefined;
-    return this.firstTokens(offer, dpop, credentialIdentifiers, now, {
+    return this.firstTokens(offer, dpop, credentialIdentifiers, session!.clientId, now, {
       redeem: async (tx) => (await this.sessions.exchangeCode(session!.id, tx)) && this.offers.redeem(offer.id, now, tx),
       used: 'The authorization code was already used',
     });
@@ -238,6 +241,8 @@ export class TokenService {
       if (refused.revokeFamily) await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw refused.problem;
     }
+    const clientProblem = refreshClientProblem(stored!.clientId, parsed.accessTokenRequest['client_id']);
+    if (clientProblem) throw clientProblem;
     const grantedScopes = this.scopesOf(stored!.credentialIdentifiers ?? offer!.configurationIds);
     const requestedScope = parsed.accessTokenRequest['scope'];
     const scopeProblem = refreshScopeProblem(requestedScope, grantedScopes);
@@ -282,7 +287,12 @@ export class TokenService {
       await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw oauthError(400, 'invalid_grant', 'The refresh token was already used; every token of its grant is revoked');
     }
-    const response = await this.accessTokenResponse(stored!.offerId, dpop, stored!.credentialIdentifiers ?? undefined);
+    const response = await this.accessTokenResponse(
+      stored!.offerId,
+      dpop,
+      stored!.credentialIdentifiers ?? undefined,
+      stored!.clientId ?? undefined,
+    );
     // RFC 6749 §5.1: the granted scope is named when it differs from the requested one (no narrowing here).
     return merged(response, {
       refresh_token: refreshToken,
@@ -314,15 +324,19 @@ export class TokenService {
     offer: CredentialOfferEntity,
     dpop: TokenDpop,
     credentialIdentifiers: string[] | undefined,
+    clientId: string | undefined,
     now: Date,
     grant: { redeem: (tx: Tx) => Promise<boolean>; used: string },
   ) {
-    const response = await this.accessTokenResponse(offer.id, dpop, credentialIdentifiers);
+    const response = await this.accessTokenResponse(offer.id, dpop, credentialIdentifiers, clientId);
     const refreshToken = issuesRefreshToken(offer) ? randomToken(32) : undefined;
     await this.db.transaction(async (tx) => {
       if (!(await grant.redeem(tx))) throw oauthError(400, 'invalid_grant', grant.used);
       if (refreshToken)
-        await this.refreshTokens.insert(this.firstRefreshToken(refreshToken, offer, dpop, credentialIdentifiers, now), tx);
+        await this.refreshTokens.insert(
+          this.firstRefreshToken(refreshToken, offer, dpop, credentialIdentifiers, clientId, now),
+          tx,
+        );
     });
     return refreshToken ? merged(response, { refresh_token: refreshToken }) : response;
   }
@@ -332,6 +346,7 @@ export class TokenService {
     offer: CredentialOfferEntity,
     dpop: TokenDpop,
     credentialIdentifiers: string[] | undefined,
+    clientId: string | undefined,
     now: Date,
   ): Oid4vciRefreshTokenEntity {
     return {
@@ -340,6 +355,7 @@ export class TokenService {
       offerId: offer.id,
       dpopJkt: (dpop as { jwkThumbprint?: string } | undefined)?.jwkThumbprint ?? null,
       credentialIdentifiers: credentialIdentifiers ?? null,
+      clientId: clientId ?? null,
       previousHash: null,
       status: 'active',
       expiresAt: refreshFamilyExpiry(now, this.refreshTokenMaxSeconds, offer.expiresAt),
@@ -352,7 +368,12 @@ export class TokenService {
    * credential_identifiers (OID4VCI 1.0 §6.2); the token carries them, and the credential endpoint then
    * expects credential_identifier.
    */
-  private async accessTokenResponse(offerId: string, dpop: TokenDpop, credentialIdentifiers: string[] | undefined) {
+  private async accessTokenResponse(
+    offerId: string,
+    dpop: TokenDpop,
+    credentialIdentifiers: string[] | undefined,
+    clientId: string | undefined,
+  ) {
     const key = await this.tokenKeys.current();
     const authorizationDetails = credentialIdentifiers ? tokenAuthorizationDetails(credentialIdentifiers) : undefined;
     const response = await this.protocol.authorizationServer.createAccessTokenResponse({
@@ -360,6 +381,8 @@ export class TokenService {
       authorizationServer: this.protocol.base,
       signer: { method: 'jwk', alg: 'ES256', publicJwk: key.jwk },
       subject: offerId,
+      // RFC 9068 §2.2: the client the token was issued to; a key proof's iss must then name it (OID4VCI 1.0 F.1).
+      ...(clientId !== undefined ? { clientId } : {}),
       expiresInSeconds: dpop ? this.accessTokenTtlSeconds : Math.min(this.accessTokenTtlSeconds, MAX_BEARER_ACCESS_TOKEN_SECONDS),
       dpop,
       ...(authorizationDetails ? { additionalAccessTokenPayload: { authorization_details: authorizationDetails } } : {}),

@@ -19,6 +19,8 @@ export interface AuthorisedOffer {
   dpopJkt: string | undefined;
   /** How the token was presented. */
   scheme: AuthScheme;
+  /** The client the token was issued to (RFC 9068 client_id), or undefined for an anonymous pre-authorized grant. */
+  clientId: string | undefined;
 }
 
 const challenge = (scheme: AuthScheme | undefined, code: OAuthErrorCode, description: string) =>
@@ -87,11 +89,13 @@ export class AccessTokenVerifier {
     if (!offer || (offer.status !== 'redeemed' && offer.status !== 'issued'))
       throw challenge(scheme, 'invalid_token', 'The access token does not belong to an active offer');
     const jkt = (tokenPayload as { cnf?: { jkt?: unknown } }).cnf?.jkt;
+    const clientId = (tokenPayload as { client_id?: unknown }).client_id;
     return {
       offer,
       credentialIdentifiers: grantedCredentialIdentifiers(tokenPayload as Record<string, unknown>),
       dpopJkt: typeof jkt === 'string' ? jkt : undefined,
       scheme,
+      clientId: typeof clientId === 'string' ? clientId : undefined,
     };
   }
 }

@@ -60,7 +60,7 @@ export class CredentialService {
 
   async credential(body: unknown, request: RequestLike) {
     return mapErrors(async () => {
-      const { offer, credentialIdentifiers, scheme } = await this.tokens.authorisedOffer(request);
+      const { offer, credentialIdentifiers, scheme, clientId } = await this.tokens.authorisedOffer(request);
       if (notJsonBody(request.headers))
         throw oauthError(400, 'invalid_credential_request', 'The credential request must be application/json');
       const metadata = this.protocol.issuerMetadata();
@@ -83,7 +83,7 @@ export class CredentialService {
       // once each, so a failed request burns none and a replay finds them gone. The signatures are verified only
       // once every proof is well formed and every nonce still usable: a request with made-up or spent nonces
       // costs a read per nonce, not up to MAX_PROOFS_PER_REQUEST signature checks, however often it is sent.
-      const read = proofs.map((jwt) => this.readProof(jwt));
+      const read = proofs.map((jwt) => this.readProof(jwt, clientId));
       const nonces = new Set(read.map((proof) => proof.nonce));
       for (const nonce of nonces) if (!(await this.nonces.usable(nonce, new Date()))) throw this.invalidNonce();
       for (const proof of read) await this.verifyProofSignature(proof, metadata);
@@ -165,8 +165,8 @@ export class CredentialService {
    * A `jwt` key proof, by our strict checks (checkKeyProof: structure, typ, pinned alg, public holder key, iat
    * window), before any signature is verified. Returns the key and the nonce, which the caller consumes.
    */
-  private readProof(jwt: string): { jwt: string; key: JsonWebKey; nonce: string } {
-    const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds });
+  private readProof(jwt: string, clientId: string | undefined): { jwt: string; key: JsonWebKey; nonce: string } {
+    const checked = checkKeyProof(jwt, { now: new Date(), maxAgeSeconds: this.proofMaxAgeSeconds, clientId });
     if (!checked.ok) throw oauthError(400, 'invalid_proof', `The key proof is invalid: ${checked.description}`);
     const { key, nonce } = checked.value;
     // OID4VCI 1.0 §8.3.1.2: a proof without c_nonce is invalid_proof (invalid_nonce would send the wallet for a new one).
