@@ -170,8 +170,34 @@ describe('dcqlMatchProblems', () => {
       ],
     });
     expect(dcqlMatchProblems(claimSets, { dl: [sdJwt({ family_name: 'Chen' })] })).toEqual([]);
+    // No option complete: what each one misses, and the library's verdict.
     expect(dcqlMatchProblems(claimSets, { dl: [sdJwt({ categories: ['C1'] })] })).toEqual([
+      'dl: expiry_date was not disclosed',
+      'dl: family_name was not disclosed',
       'dl: the presentation does not match the credential query',
+    ]);
+  });
+
+  it('claimValueProblems, with claim_sets, holds values only to an option met, and says why none was', () => {
+    const sets = query({
+      credentials: [
+        {
+          id: 'dl',
+          format: 'dc+sd-jwt',
+          meta: { vct_values: [VCT] },
+          claims: [
+            { id: 'a', path: ['class'], values: ['C'] },
+            { id: 'b', path: ['name'] },
+          ],
+          claim_sets: [['a'], ['b']],
+        },
+      ],
+    });
+    expect(claimValueProblems(sets, 'dl', { class: 'B', name: 'Chen' })).toEqual([]);
+    expect(claimValueProblems(sets, 'dl', { class: 'C' })).toEqual([]);
+    expect(claimValueProblems(sets, 'dl', { class: 'B' })).toEqual([
+      'dl: class does not have one of the requested values',
+      'dl: name was not disclosed',
     ]);
   });
 

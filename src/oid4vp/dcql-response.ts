@@ -97,28 +97,80 @@ function selectedBy(value: unknown, path: unknown[]): unknown[] {
   return selected;
 }
 
-/** Every constraint of a claims query that names `values`: a value the full path selects must be one of them. */
+interface ClaimQuery {
+  id?: string;
+  path: unknown[];
+  values?: unknown[];
+}
+
+/**
+ * What is wrong with one claims query's claim in what was disclosed, if anything: a value the full path selects must
+ * be one of its `values`; an index past the end selects nothing. `mustBePresent`: a claim that is not there is wrong
+ * too (for claim_sets, where the query match alone does not say which option was met).
+ */
+function claimProblem(queryId: string, claim: ClaimQuery, claims: Record<string, unknown>, mustBePresent: boolean) {
+  const { path, values } = claim;
+  if (!Array.isArray(path)) return undefined;
+  const below = path[0] === 'credentialSubject' ? 2 : 1;
+  const name = path[below - 1];
+  if (typeof name !== 'string') return undefined;
+  // Without claim_sets, presence is checked by the query match.
+  if (!Object.hasOwn(claims, name)) return mustBePresent ? `${queryId}: ${name} was not disclosed` : undefined;
+  if (!values && !mustBePresent) return undefined;
+  const rest = path.slice(below);
+  const candidates = selectedBy(claims[name], rest);
+  if (candidates.length === 0) {
+    // §7.1: an index past the end selects nothing, and the claim is not there; the dcql library reads an index as
+    // "any element", so it would not say so. (A member or null that selects nothing is left to its presence rules.)
+    if (rest.some((step) => typeof step === 'number')) return `${queryId}: ${name} has no element at the requested position`;
+    return mustBePresent && rest.length > 0 ? `${queryId}: ${name} has nothing at the requested path` : undefined;
+  }
+  if (values && !candidates.some((candidate) => values.some((allowed) => allowed === candidate)))
+    return `${queryId}: ${name} does not have one of the requested values`;
+  return undefined;
+}
+
+/**
+ * Every constraint of a claims query that names `values`: a value the full path selects must be one of them. With
+ * `claim_sets` the wallet discloses one option, "the first option that it can satisfy" (DCQL, OID4VP 1.0 §6.4.1): the
+ * values bind the claims of an option met, not those of the others, which a credential without selective disclosure
+ * shows anyway. Then it is enough that one option has every claim there, with its values.
+ */
 export function claimValueProblems(query: DcqlQuery.Output, queryId: string, claims: Record<string, unknown>): string[] {
   const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
-  const problems: string[] = [];
-  for (const claim of credentialQuery?.claims ?? []) {
-    const { path, values } = claim as { path: unknown[]; values?: unknown[] };
-    if (!values || !Array.isArray(path)) continue;
-    const below = path[0] === 'credentialSubject' ? 2 : 1;
-    const name = path[below - 1];
-    if (typeof name !== 'string' || !Object.hasOwn(claims, name)) continue; // presence is checked by the query match
-    const rest = path.slice(below);
-    const candidates = selectedBy(claims[name], rest);
-    if (candidates.length === 0) {
-      // §7.1: an index past the end selects nothing, and the claim is not there; the dcql library reads an index as
-      // "any element", so it would not say so. (A member or null that selects nothing is left to its presence rules.)
-      if (rest.some((step) => typeof step === 'number'))
-        problems.push(`${queryId}: ${name} has no element at the requested position`);
-      continue;
-    }
-    if (!candidates.some((candidate) => values.some((allowed) => allowed === candidate)))
-      problems.push(`${queryId}: ${name} does not have one of the requested values`);
+  const claimQueries = (credentialQuery?.claims ?? []) as ClaimQuery[];
+  const claimSets = (credentialQuery as { claim_sets?: string[][] } | undefined)?.claim_sets;
+  if (!claimSets)
+    return claimQueries.map((claim) => claimProblem(queryId, claim, claims, false)).filter((p): p is string => p !== undefined);
+  const byId = new Map(claimQueries.map((claim) => [claim.id, claimProblem(queryId, claim, claims, true)]));
+  const met = (option: string[]) => option.every((id) => byId.has(id) && byId.get(id) === undefined);
+  if (claimSets.some(met)) return [];
+  const problems = claimSets.flat().map((id) => byId.get(id));
+  const named = [...new Set(problems.filter((p): p is string => p !== undefined))];
+  return named.length ? named : [`${queryId}: none of the claim_sets is disclosed`];
+}
+
+/**
+ * One presentation against its own credential query (§8.6: a presentation that does not meet "all criteria defined
+ * in the query" is discarded, not the whole response): its claims' values, and the library's match of claims,
+ * claim_sets, vct_values / type_values and holder binding. The query's presence rules (credential_sets, every query
+ * answered) are for what is left: `dcqlMatchProblems`.
+ */
+export function presentationMatchProblems(
+  query: DcqlQuery.Output,
+  queryId: string,
+  presentation: DcqlCredentialPresentation,
+): string[] {
+  const claims = 'claims' in presentation ? (presentation.claims as Record<string, unknown>) : {};
+  const problems = claimValueProblems(query, queryId, claims);
+  let matched = false;
+  try {
+    const result = DcqlPresentationResult.fromDcqlPresentation({ [queryId]: [presentation] } as never, { dcqlQuery: query });
+    matched = result.credential_matches[queryId]?.success === true;
+  } catch {
+    matched = false;
   }
+  if (!matched) problems.push(`${queryId}: the presentation does not match the credential query`);
   return problems;
 }
 

@@ -303,6 +303,64 @@ describe('judgePresentations', () => {
     expect(verdict.credentials[0]!.claims).toEqual({ family_name: 'Chen' });
   });
 
+  it('discards, not the whole response, a presentation that misses its query criteria beside one that meets them (§8.6)', () => {
+    // multiple: one presentation has the nested claim asked for, the other only a sibling of it.
+    const nested = licenceQuery([{ path: ['address', 'postal_code'] }], { multiple: true });
+    const withCode = sdJwtResult({ address: { postal_code: '100080', country: 'CN' } });
+    const countryOnly = sdJwtResult({ address: { country: 'CN' } });
+    const verdict = judgePresentations(
+      nested,
+      wanted(['address']),
+      [
+        { queryId: 'dl', result: countryOnly },
+        { queryId: 'dl', result: withCode },
+      ],
+      vcTypeOf,
+    );
+    expect(verdict).toMatchObject({ verified: true, discarded: ['dl: the presentation does not match the credential query'] });
+    expect(verdict.credentials[0]).toEqual({ queryId: 'dl', checks: countryOnly.checks, discarded: true });
+    expect(reliedOn(verdict)).toHaveLength(1);
+    // A value outside the query's values, beside one inside them.
+    const valued = licenceQuery([{ path: ['expiry_date'], values: ['2030-01-01'] }], { multiple: true });
+    const mixed = judgePresentations(
+      valued,
+      wanted(['expiry_date']),
+      [
+        { queryId: 'dl', result: sdJwtResult({ expiry_date: '2099-01-01' }) },
+        { queryId: 'dl', result: sdJwtResult({ expiry_date: '2030-01-01' }) },
+      ],
+      vcTypeOf,
+    );
+    expect(mixed.verified).toBe(true);
+    expect(mixed.discarded).toContain('dl: expiry_date does not have one of the requested values');
+    expect(reliedOn(mixed).map((credential) => credential.claims)).toEqual([{ expiry_date: '2030-01-01' }]);
+    // Alone, the one that misses is discarded and nothing is left: rejected, saying why.
+    expect(judgePresentations(nested, wanted(['address']), [{ queryId: 'dl', result: countryOnly }], vcTypeOf)).toMatchObject({
+      verified: false,
+      reason: 'dl: the presentation does not match the credential query',
+    });
+  });
+
+  it('holds values only to the claims of a claim set the wallet met (claim_sets)', () => {
+    const sets = licenceQuery(
+      [
+        { id: 'a', path: ['categories', null], values: ['C1'] },
+        { id: 'b', path: ['family_name'] },
+      ],
+      { claim_sets: [['a'], ['b']] },
+    );
+    // A credential that shows every claim (no selective disclosure) met the second option: the first one's values
+    // do not bind it.
+    const shown = sdJwtResult({ categories: ['B1'], family_name: 'Chen' });
+    expect(
+      judgePresentations(sets, wanted(['categories', 'family_name']), [{ queryId: 'dl', result: shown }], vcTypeOf).verified,
+    ).toBe(true);
+    const neither = sdJwtResult({ categories: ['B1'] });
+    expect(
+      judgePresentations(sets, wanted(['categories', 'family_name']), [{ queryId: 'dl', result: neither }], vcTypeOf),
+    ).toMatchObject({ verified: false });
+  });
+
   it('throws for a query id the structural check would have refused', () => {
     expect(() =>
       judgePresentations(

@@ -8,7 +8,7 @@ import {
   type VerifiedCredential,
 } from '../credentials/index.js';
 import { vcTypeValues, type ClaimPath, type RequestedCredential } from './dcql.js';
-import { dcqlMatchProblems, vpTokenProblems } from './dcql-response.js';
+import { dcqlMatchProblems, presentationMatchProblems, vpTokenProblems } from './dcql-response.js';
 
 export interface VerdictCredential {
   queryId: string;
@@ -235,6 +235,10 @@ export function judgePresentations(
     const missing = claimSets ? [] : wanted.claims.filter((claim) => !(claim in disclosed));
     if (credential && missing.length) problems.push(`${queryId}: claims not disclosed: ${missing.join(', ')}`);
     if (!credential && !problems.length) problems.push(`${queryId}: no credential in the presentation`);
+    // §8.6: one that does not meet its query's criteria (values, nested paths, claim_sets) is discarded like the rest.
+    const description =
+      credential && !problems.length ? describeForDcql(credential, allChecks, vcTypeOf(credential.type)) : undefined;
+    if (description) problems.push(...presentationMatchProblems(query, queryId, description));
     const entry = {
       queryId,
       type: credential?.type,
@@ -248,7 +252,7 @@ export function judgePresentations(
       discardedAt.add(credentials.length - 1);
       continue;
     }
-    (described[queryId] ??= []).push(describeForDcql(credential!, allChecks, vcTypeOf(credential!.type)));
+    (described[queryId] ??= []).push(description!);
   }
   // The query's own rules on what is left.
   const unmet = dcqlMatchProblems(query, described);
