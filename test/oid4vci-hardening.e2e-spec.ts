@@ -476,7 +476,13 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
     const exchange = async (key?: Jwk) =>
       app.call('POST', '/oid4vci/token', {
         headers: { ...FORM, ...(key ? { dpop: await dpop(key, 'POST', '/oid4vci/token') } : {}) },
-        body: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: fields.redirect_uri! }),
+        body: form({
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          redirect_uri: fields.redirect_uri!,
+          client_id: 'citizen-wallet',
+        }),
       });
     return { par, exchange };
   }
@@ -646,6 +652,13 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         credential_configuration_id: 'driving-licence.sd_jwt',
         proofs: { jwt: [await proof(holderKey, {}, payload)] },
       });
+    // §8.3: each key binds at most one credential; a batch naming one key twice is refused, nothing issued.
+    const twice = await protectedCall('/oid4vci/credential', t, {
+      credential_configuration_id: 'driving-licence.sd_jwt',
+      proofs: { jwt: [await proof(holderKey), await proof(holderKey)] },
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toBe('invalid_proof');
     const forAnother = await request({ iss: 'another-wallet' });
     expect(forAnother.status).toBe(400);
     expect(forAnother.body.error).toBe('invalid_proof');

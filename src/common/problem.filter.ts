@@ -78,9 +78,13 @@ function allowedMethods(request: FastifyRequest): string[] {
   });
 }
 
-/** RFC 6749 / OID4VCI error codes for a status, on OAuth routes (a 400 as the route declares). */
+/**
+ * RFC 6749 / OID4VCI error codes for a status, on OAuth routes. A request the route cannot read (400, a body too
+ * large 413, of a type it does not take 415) gets the code the route declares: OID4VCI 1.0 §8.3.1.2 wants its own
+ * codes "instead of the generic invalid_request" for errors of the request's payload.
+ */
 const oauthErrorCode = (status: number, route: OAuthErrorsOptions): OAuthErrorCode =>
-  status === 400 && route.badRequest
+  (status === 400 || status === 413 || status === 415) && route.badRequest
     ? route.badRequest
     : status === 503
       ? 'temporarily_unavailable'

@@ -23,7 +23,10 @@ describe('presentedAccessToken (RFC 6750 §2.1, RFC 9449 §7.1)', () => {
   });
 
   it('refuses a malformed header or token with invalid_token', () => {
-    for (const header of ['Basic abc', 'Bearer', `Bearer ${bearer} extra`, 'bearer x.y.z', `Bearer\t${bearer}`])
+    // Another method's credentials are as none (RFC 6750 §3.1: the challenge names no error).
+    for (const header of ['Basic abc', 'Negotiate YII=', 'Bearerx y'])
+      expect(presentedAccessToken(header, null)).toMatchObject({ ok: false, scheme: undefined });
+    for (const header of ['Bearer', `Bearer ${bearer} extra`, 'bearer x.y.z', `Bearer\t${bearer}`])
       expect(presentedAccessToken(header, null)).toMatchObject({ ok: false, scheme: 'Bearer', code: 'invalid_token' });
     expect(presentedAccessToken('Bearer a.b.c', null)).toMatchObject({ ok: false, scheme: 'Bearer', code: 'invalid_token' });
   });

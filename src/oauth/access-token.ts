@@ -24,6 +24,9 @@ export function presentedAccessToken(authorization: string | null, dpopProof: st
     description,
   });
   if (!authorization) return refused(undefined, 'invalid_token', 'An access token is required');
+  // RFC 6750 §3.1: credentials of a method we do not take (Basic, …) are as none: the challenge names no error.
+  if (!/^(DPoP|Bearer)(\s|$)/i.test(authorization))
+    return refused(undefined, 'invalid_token', 'An access token is required (DPoP or Bearer)');
   const match = AUTHORIZATION.exec(authorization);
   if (!match) return refused('Bearer', 'invalid_token', 'The Authorization header must be DPoP or Bearer with a token');
   const scheme: AuthScheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';

@@ -49,7 +49,10 @@ describe('pkceS256Matches (RFC 7636)', () => {
 describe('authorizationCodeGrantProblem', () => {
   it('accepts the exchange of an authorized, unexpired code by its client with the right verifier', () => {
     expect(errorOf(session(), request())).toBeUndefined();
-    expect(errorOf(session(), request({ clientId: undefined }))).toBeUndefined();
+  });
+
+  it('requires client_id: a public client names itself when it exchanges a code (RFC 6749 §4.1.3)', () => {
+    expect(errorOf(session(), request({ clientId: undefined }))).toBe('invalid_request');
   });
 
   it('refuses an unknown, not yet authorized or already exchanged code', () => {

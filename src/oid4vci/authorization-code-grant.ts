@@ -34,7 +34,7 @@ export function pkceS256Matches(codeVerifier: string, codeChallenge: string): bo
 /**
  * The authorization code grant (RFC 6749 §4.1.3, RFC 7636, RFC 9449 §10), before the library checks the
  * DPoP proof itself: the code names an authorized, unused session; redirect_uri is the pushed one; the
- * client is the one the code was issued to; a code bound to a DPoP key comes with a proof; the PKCE
+ * client names itself and is the one the code was issued to; a code bound to a DPoP key comes with a proof; the PKCE
  * verifier matches (S256 only); the code has not expired.
  */
 export function authorizationCodeGrantProblem(
@@ -45,7 +45,10 @@ export function authorizationCodeGrantProblem(
   if (!session || session.status !== 'authorized') return oauthError(400, 'invalid_grant', 'Unknown or used authorization code');
   if (request.redirectUri !== session.redirectUri)
     return oauthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
-  if (request.clientId !== undefined && request.clientId !== session.clientId)
+  // RFC 6749 §4.1.3: client_id is "REQUIRED, if the client is not authenticating", and no client authenticates here.
+  if (request.clientId === undefined)
+    return oauthError(400, 'invalid_request', 'client_id is required: the authorization code is exchanged by its client');
+  if (request.clientId !== session.clientId)
     return oauthError(400, 'invalid_grant', 'The authorization code was issued to another client');
   if (session.dpopJkt && !request.hasDpopProof)
     return oauthError(400, 'invalid_dpop_proof', 'The authorization code is bound to a DPoP key; send a DPoP proof with it');

@@ -7,7 +7,7 @@ export {
   credentialIssuerMetadataFor,
   OID4VCI_ENDPOINTS,
 } from './metadata.js';
-export { checkKeyProof, HOLDER_BINDING_METHODS, KEY_PROOF_TYP } from './proofs.js';
+export { checkKeyProof, HOLDER_BINDING_METHODS, KEY_PROOF_TYP, repeatedProofKeyProblem } from './proofs.js';
 export {
   NONCE_TTL_SECONDS,
   PAR_TTL_SECONDS,

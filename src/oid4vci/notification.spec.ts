@@ -13,23 +13,37 @@ describe('notifications (OID4VCI 1.0 §11)', () => {
     );
   });
 
-  it('refuses a malformed report with invalid_notification_request', () => {
+  const codeOf = (body: unknown): string | undefined => {
+    try {
+      parseNotification(body);
+      return undefined;
+    } catch (error) {
+      return error instanceof OAuthError ? error.error : 'other';
+    }
+  };
+
+  it('refuses a malformed report with invalid_notification_request, and a description outside §11.1 ASCII', () => {
     for (const body of [
       undefined,
       {},
-      { notification_id: '', event: 'credential_accepted' },
-      { notification_id: 'n'.repeat(65), event: 'credential_accepted' },
+      { notification_id: 7, event: 'credential_accepted' },
       { notification_id: 'n1', event: 'credential_lost' },
       { notification_id: 'n1', event: 'credential_deleted', event_description: 'd'.repeat(501) },
-    ]) {
-      let code: string | undefined;
-      try {
-        parseNotification(body);
-      } catch (error) {
-        code = error instanceof OAuthError ? error.error : 'other';
-      }
-      expect(code).toBe('invalid_notification_request');
-    }
+      ...['"quoted"', 'back\\slash', 'line\nbreak', '无法存储', 'tab\t'].map((event_description) => ({
+        notification_id: 'n1',
+        event: 'credential_failure',
+        event_description,
+      })),
+    ])
+      expect(codeOf(body)).toBe('invalid_notification_request');
+    expect(codeOf({ notification_id: 'n1', event: 'credential_failure', event_description: 'Storage full (code 7)!' })).toBe(
+      undefined,
+    );
+  });
+
+  it('answers an id that cannot be ours (empty, too long) with invalid_notification_id (§11.3)', () => {
+    expect(codeOf({ notification_id: '', event: 'credential_accepted' })).toBe('invalid_notification_id');
+    expect(codeOf({ notification_id: 'n'.repeat(65), event: 'credential_accepted' })).toBe('invalid_notification_id');
   });
 
   it('accepts the same report again (idempotent) and a later event (§11.1), refuses another offer’s or an unknown id', () => {

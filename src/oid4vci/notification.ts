@@ -5,10 +5,18 @@ export const NOTIFICATION_EVENTS = ['credential_accepted', 'credential_failure',
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 const notificationSchema = z.object({
-  notification_id: z.string().min(1).max(64),
+  notification_id: z.string(),
   event: z.enum(NOTIFICATION_EVENTS),
-  event_description: z.string().max(500).optional(),
+  // §11.1: ASCII text that "MUST NOT include characters outside the set %x20-21 / %x23-5B / %x5D-7E".
+  event_description: z
+    .string()
+    .max(500)
+    .regex(/^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/)
+    .optional(),
 });
+
+/** Our notification ids are at most 64 characters: a longer or empty one names none of them. */
+const MAX_NOTIFICATION_ID = 64;
 
 export interface Notification {
   id: string;
@@ -16,11 +24,14 @@ export interface Notification {
   description: string | null;
 }
 
-/** A notification request (OID4VCI 1.0 §11.1); a malformed one is invalid_notification_request. */
+/** A notification request (OID4VCI 1.0 §11.1); a malformed one is invalid_notification_request, an impossible id invalid_notification_id. */
 export function parseNotification(body: unknown): Notification {
   const parsed = notificationSchema.safeParse(body);
   if (!parsed.success)
     throw oauthError(400, 'invalid_notification_request', `Invalid ${parsed.error.issues[0]?.path.join('.') || 'request'}`);
+  // §11.3: an id that cannot be one of ours is invalid_notification_id, as an unknown one is.
+  if (parsed.data.notification_id.length === 0 || parsed.data.notification_id.length > MAX_NOTIFICATION_ID)
+    throw oauthError(400, 'invalid_notification_id', 'Unknown notification_id');
   return { id: parsed.data.notification_id, event: parsed.data.event, description: parsed.data.event_description ?? null };
 }
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { b64, jws, p256 } from '../../test/support/jws.js';
-import { checkKeyProof, KEY_PROOF_TYP } from './proofs.js';
+import { checkKeyProof, KEY_PROOF_TYP, repeatedProofKeyProblem } from './proofs.js';
 
 const now = new Date('2026-11-25T05:00:00Z');
 const seconds = Math.floor(now.getTime() / 1000);
@@ -79,5 +79,15 @@ describe('checkKeyProof', () => {
     expect(checkKeyProof(keyProof({}, { iat: seconds - 61 }), { now, maxAgeSeconds: 300 }).ok).toBe(true);
     expect(checkKeyProof(keyProof({}, { iat: seconds + 3600 }), limits).ok).toBe(false);
     expect(checkKeyProof(keyProof({}, { iat: undefined }), limits).ok).toBe(false);
+  });
+});
+
+describe('repeatedProofKeyProblem', () => {
+  it('refuses a batch naming one key twice (§8.3: each key binds at most one credential), whatever other members it has', () => {
+    const [a, b] = [p256().jwk, p256().jwk];
+    expect(repeatedProofKeyProblem([a, b])).toBeUndefined();
+    expect(repeatedProofKeyProblem([a, b, { ...a, kid: 'other' }])).toBe(
+      'two proofs name the same key; each key binds one credential',
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import { HOLDER_KEY_ALGORITHMS } from '../credentials/index.js';
+import { HOLDER_KEY_ALGORITHMS, jwkThumbprint } from '../credentials/index.js';
 import {
   proofFailure,
   proofIatProblem,
@@ -65,4 +65,14 @@ export function checkKeyProof(
   if (iss !== undefined && limits.clientId !== undefined && iss !== limits.clientId)
     return proofFailure('the proof iss is not the client the access token was issued to');
   return { ok: true, value: { key: key.value, nonce } };
+}
+
+/**
+ * §8.3: "Each key provided by the Wallet is used to bind to, at most, one Credential": a batch whose proofs name one
+ * key twice (the same proof repeated, or several signed by one key) would bind it to several. Undefined when every
+ * key is its own.
+ */
+export function repeatedProofKeyProblem(keys: readonly JsonWebKey[]): string | undefined {
+  const thumbprints = new Set(keys.map(jwkThumbprint));
+  return thumbprints.size === keys.length ? undefined : 'two proofs name the same key; each key binds one credential';
 }

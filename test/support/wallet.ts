@@ -12,7 +12,7 @@ import { CompactEncrypt, importJWK } from 'jose';
 import {
   Oauth2Client,
   Oauth2ClientErrorResponseError,
-  clientAuthenticationAnonymous,
+  clientAuthenticationDynamic,
   HashAlgorithm,
   type Jwk,
   type JwtSigner,
@@ -32,6 +32,8 @@ import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
  */
 
 export const PRE_AUTHORIZED_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+/** The client_id the test wallet names itself by (a public client). */
+export const WALLET_CLIENT_ID = 'citizen-wallet';
 
 /** The pre-authorized code inside an offer-by-value link, for tests that talk to the token endpoint raw. */
 export const preAuthorizedCodeOf = (link: string): string =>
@@ -147,7 +149,9 @@ export function wallet(trustedCertificates: string[] = []) {
     signJwt,
     hash,
     generateRandom: (length: number) => randomBytes(length),
-    clientAuthentication: clientAuthenticationAnonymous(),
+    // A public client (token_endpoint_auth_methods_supported: none): it names itself with client_id where RFC 6749
+    // asks for it (the authorization code exchange), and stays anonymous for the pre-authorized code (OID4VCI §6.1).
+    clientAuthentication: clientAuthenticationDynamic({ clientId: WALLET_CLIENT_ID, clientSecret: '' }),
   };
   const vci = new Openid4vciClient({ callbacks: clientCallbacks });
   const oauth2 = new Oauth2Client({ callbacks: clientCallbacks });

@@ -9,6 +9,7 @@ import {
   alreadyIssued,
   alreadyIssuedProblem,
   checkKeyProof,
+  repeatedProofKeyProblem,
   credentialConfigurations,
   DEFERRED_INTERVAL_SECONDS,
   deniedProblem,
@@ -84,6 +85,8 @@ export class CredentialService {
       // once every proof is well formed and every nonce still usable: a request with made-up or spent nonces
       // costs a read per nonce, not up to MAX_PROOFS_PER_REQUEST signature checks, however often it is sent.
       const read = proofs.map((jwt) => this.readProof(jwt, clientId));
+      const repeated = repeatedProofKeyProblem(read.map((proof) => proof.key));
+      if (repeated) throw oauthError(400, 'invalid_proof', `The key proofs are invalid: ${repeated}`);
       const nonces = new Set(read.map((proof) => proof.nonce));
       for (const nonce of nonces) if (!(await this.nonces.usable(nonce, new Date()))) throw this.invalidNonce();
       for (const proof of read) await this.verifyProofSignature(proof, metadata);
