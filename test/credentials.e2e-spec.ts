@@ -454,6 +454,17 @@ describe('issuing and verifying e-licence credentials', () => {
     const kb = presented.split('~').at(-1)!;
     const withAllDisclosures = credential + kb;
     expect(failed((await verifyPresentation(withAllDisclosures)).body)[0].reason).toContain('sd_hash');
+    // VC-API: challenge and domain are checked when given; without them the KB-JWT's signature, age and sd_hash are.
+    const withoutOptions = async (body: Record<string, unknown>) =>
+      (await app.call('POST', '/presentations/verify', { body })).body;
+    expect((await withoutOptions({ verifiablePresentation: presented })).verified).toBe(true);
+    expect((await withoutOptions({ verifiablePresentation: presented, options: { challenge: 'n-0S6_WzA2Mj' } })).verified).toBe(
+      true,
+    );
+    expect(failed(await withoutOptions({ verifiablePresentation: presented, options: { challenge: 'other' } }))[0].reason).toBe(
+      'the key-binding JWT nonce does not match',
+    );
+    expect(failed(await withoutOptions({ verifiablePresentation: withAllDisclosures }))[0].reason).toContain('sd_hash');
     const noKb = (await verifyPresentation(credential)).body;
     expect(failed(noKb)).toEqual([{ check: 'holder_binding', passed: false, reason: 'the presentation has no key-binding JWT' }]);
   });

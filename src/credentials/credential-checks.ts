@@ -90,8 +90,6 @@ export async function finishCredential(
     checks.record('holder_binding', read.holderKeyProblem);
   } else if (holderBinding && sdJwt) {
     if (!holder?.jwk) checks.record('holder_binding', 'the credential is not bound to a holder key');
-    else if (holderBinding.audience === undefined || holderBinding.nonce === undefined)
-      checks.record('holder_binding', 'a key-binding JWT is checked against a challenge and a domain; give both');
     else {
       checks.record(
         'holder_binding',

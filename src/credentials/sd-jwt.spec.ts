@@ -103,6 +103,28 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     expect(await verifyKeyBinding(await present({ aud: 'https://rp', iat: now }), holderJwk, expect_)).toMatchObject({
       forAnotherRequest: true,
     });
+    // A VC-API caller that gives no challenge or domain: the rest is checked, and the KB-JWT must still carry both.
+    const unchecked = { nowSeconds: now, maxAgeSeconds: 300, clockSkewSeconds: 60 };
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'any', iat: now }), holderJwk, unchecked),
+    ).toBeUndefined();
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n2', iat: now }), holderJwk, {
+        ...unchecked,
+        nonce: 'n1',
+      }),
+    ).toMatchObject({ forAnotherRequest: true });
+    expect(await verifyKeyBinding(await present({ aud: 'https://x', iat: now }), holderJwk, unchecked)).toEqual({
+      reason: 'the key-binding JWT has no nonce',
+    });
+    expect(await verifyKeyBinding(await present({ nonce: 'n1', iat: now }), holderJwk, unchecked)).toEqual({
+      reason: 'the key-binding JWT has no aud',
+    });
+    expect(
+      await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now - 600 }), holderJwk, unchecked),
+    ).toEqual({
+      reason: expect.stringContaining('too old'),
+    });
     // aud as an array: only one holding the audience alone (some wallets always send one), not one naming others too.
     expect(
       await verifyKeyBinding(await present({ aud: ['https://rp'], nonce: 'n1', iat: now }), holderJwk, expect_),

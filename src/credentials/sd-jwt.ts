@@ -257,8 +257,9 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
 }
 
 export interface KeyBindingExpectations {
-  audience: string;
-  nonce: string;
+  /** The audience and nonce the KB-JWT must name; a VC-API caller may leave either to itself (checked when given). */
+  audience?: string;
+  nonce?: string;
   nowSeconds: number;
   /** How old a KB-JWT may be, and how far in the future its iat may lie. */
   maxAgeSeconds: number;
@@ -296,6 +297,11 @@ async function keyBindingProblem(
   const signatureProblem = await checkSignature(kb, holderJwk);
   if (signatureProblem) return `key-binding signature: ${signatureProblem}`;
   const { iat, sd_hash: sdHash } = kb.payload;
+  // RFC 9901 §4.3: a KB-JWT carries aud and nonce even where the caller gave nothing to compare them with (when it
+  // did, a missing one is compared below, as a proof made for another request).
+  if (expect.nonce === undefined && typeof kb.payload['nonce'] !== 'string') return 'the key-binding JWT has no nonce';
+  if (expect.audience === undefined && typeof kb.payload['aud'] !== 'string' && !Array.isArray(kb.payload['aud']))
+    return 'the key-binding JWT has no aud';
   const elsewhere = proofForAnotherRequest(kb.payload, expect, 'the key-binding JWT');
   if (elsewhere) return elsewhere;
   if (typeof iat !== 'number') return 'the key-binding JWT has no iat';
