@@ -11,7 +11,7 @@ export class RefreshTokenClient1768200000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.addColumn(
       'oid4vci_refresh_tokens',
-      new TableColumn({ name: 'client_id', type: 'varchar', length: '200', isNullable: true }),
+      new TableColumn({ name: 'client_id', type: 'varchar', length: '1000', isNullable: true }),
     );
   }
 

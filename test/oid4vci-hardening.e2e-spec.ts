@@ -639,7 +639,7 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
         body: form({ grant_type: PRE_AUTH, 'pre-authorized_code': code, client_id: clientId }),
       });
     // A client_id no column could keep is a client error, and spends nothing.
-    const tooLong = await exchange('w'.repeat(201));
+    const tooLong = await exchange('w'.repeat(1001));
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error).toBe('invalid_request');
     const reply = await exchange('kiosk-wallet');
@@ -658,10 +658,16 @@ describe('OID4VCI hardening (issue 10 items 1, 2, 3, 7, 8, 10, 14; issue 11)', (
       proofs: { jwt: [await proof(holderKey), await proof(holderKey)] },
     });
     expect(twice.status).toBe(400);
-    expect(twice.body.error).toBe('invalid_proof');
+    expect(twice.body).toEqual({
+      error: 'invalid_proof',
+      error_description: 'The key proofs are invalid: two proofs name the same key; each key binds one credential',
+    });
     const forAnother = await request({ iss: 'another-wallet' });
     expect(forAnother.status).toBe(400);
-    expect(forAnother.body.error).toBe('invalid_proof');
+    expect(forAnother.body).toEqual({
+      error: 'invalid_proof',
+      error_description: 'The key proof is invalid: the proof iss is not the client the access token was issued to',
+    });
     expect((await request({ iss: 'kiosk-wallet' })).status).toBe(200);
   });
 

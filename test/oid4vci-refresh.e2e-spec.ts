@@ -254,10 +254,20 @@ describe('OID4VCI refresh tokens and re-delivery of deferred credentials', () =>
       error: 'invalid_grant',
       error_description: 'The refresh token was issued to another client',
     });
+    // Nor one that does not name itself (client_id is required of a grant made to a named client).
+    const unnamed = await app.call('POST', '/oid4vci/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=${renewed.refresh_token!}`,
+    });
+    expect(unnamed.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('client_id') });
     // The identifier's configuration has scope driving-licence: nothing else can be asked for.
     expect(
       await wallet.refresh(issuerMetadata, renewed.refresh_token!, undefined, 'driving-licence.jwt_vc').catch(clientErrorCode),
     ).toBe('invalid_scope');
+    // None of these refusals spent the token: its own client refreshes with it, and it is then rotated.
+    const { accessTokenResponse: again } = await wallet.refresh(issuerMetadata, renewed.refresh_token!);
+    expect(decodeJwt(again.access_token).client_id).toBe('citizen-wallet');
+    expect(again.refresh_token).not.toBe(renewed.refresh_token);
   });
 
   it('never leaves two live refresh tokens after concurrent refreshes with one token (Bearer family)', async () => {

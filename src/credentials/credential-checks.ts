@@ -8,6 +8,7 @@ import {
   isoSeconds,
   type Checks,
   type HolderBindingExpectations,
+  UNCHALLENGED_KEY_BINDING,
   type VerificationResult,
   type VerifiedCredential,
   type VerifierContext,
@@ -106,6 +107,8 @@ export async function finishCredential(
           },
           (jws, jwk) => checkJwsSignature(jws, jwk, context),
         ),
+        // A VC-API caller that gave no challenge: the answer says what that leaves open (and the route warns).
+        holderBinding.nonce === undefined ? UNCHALLENGED_KEY_BINDING : undefined,
       );
     }
   } else if (sdJwt?.keyBindingJwt && !holderBinding) {

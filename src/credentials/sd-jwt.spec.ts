@@ -117,9 +117,10 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     expect(await verifyKeyBinding(await present({ aud: 'https://x', iat: now }), holderJwk, unchecked)).toEqual({
       reason: 'the key-binding JWT has no nonce',
     });
-    expect(await verifyKeyBinding(await present({ nonce: 'n1', iat: now }), holderJwk, unchecked)).toEqual({
-      reason: 'the key-binding JWT has no aud',
-    });
+    for (const aud of [undefined, [], [42], ''])
+      expect(await verifyKeyBinding(await present({ aud, nonce: 'n1', iat: now }), holderJwk, unchecked)).toEqual({
+        reason: 'the key-binding JWT has no aud',
+      });
     expect(
       await verifyKeyBinding(await present({ aud: 'https://x', nonce: 'n1', iat: now - 600 }), holderJwk, unchecked),
     ).toEqual({

@@ -300,7 +300,9 @@ async function keyBindingProblem(
   // RFC 9901 §4.3: a KB-JWT carries aud and nonce even where the caller gave nothing to compare them with (when it
   // did, a missing one is compared below, as a proof made for another request).
   if (expect.nonce === undefined && typeof kb.payload['nonce'] !== 'string') return 'the key-binding JWT has no nonce';
-  if (expect.audience === undefined && typeof kb.payload['aud'] !== 'string' && !Array.isArray(kb.payload['aud']))
+  const aud = kb.payload['aud'];
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  if (expect.audience === undefined && !(audiences.length > 0 && audiences.every((a) => typeof a === 'string' && a.length > 0)))
     return 'the key-binding JWT has no aud';
   const elsewhere = proofForAnotherRequest(kb.payload, expect, 'the key-binding JWT');
   if (elsewhere) return elsewhere;

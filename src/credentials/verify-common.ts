@@ -210,6 +210,10 @@ export function holderKeyOf(value: unknown): { jwk: JsonWebKey } | { problem: st
   }
 }
 
+/** The pass reason of a KB-JWT checked without a challenge: a copy of it passes again while it is recent. */
+export const UNCHALLENGED_KEY_BINDING =
+  'not bound to a challenge: a copy of this presentation passes again while its key-binding JWT is recent';
+
 export interface HolderBindingExpectations {
   /** The audience (domain) the holder must have addressed; optional for VC-API presentations. */
   audience?: string;

@@ -5,7 +5,6 @@ import {
   offerCodeMatches,
   offerGrants,
   pinAttemptError,
-  preAuthorizedClientId,
   preAuthorizedGrantProblem,
   type GrantOffer,
 } from './pre-authorized-grant.js';
@@ -90,14 +89,5 @@ describe('offer codes and grants', () => {
       'urn:ietf:params:oauth:grant-type:pre-authorized_code': { 'pre-authorized_code': 'secret' },
     });
     expect(offerGrants('authorization_code', 'state', '123456')).toEqual({ authorization_code: { issuer_state: 'state' } });
-  });
-});
-
-describe('preAuthorizedClientId', () => {
-  it('keeps a client_id the token request names, none when it names none, and refuses one that is no short string', () => {
-    expect(preAuthorizedClientId(undefined)).toBeUndefined();
-    expect(preAuthorizedClientId('https://wallet.example')).toBe('https://wallet.example');
-    for (const bad of ['', 'x'.repeat(201), 7, ['a']])
-      expect(() => preAuthorizedClientId(bad)).toThrow(expect.objectContaining({ status: 400, error: 'invalid_request' }));
   });
 });

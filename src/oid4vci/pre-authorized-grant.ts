@@ -1,7 +1,6 @@
 import { authorizationCodeGrantIdentifier, preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import { secretsEqual, sha256Hex, type OAuthError } from '../common/index.js';
 import { oauthError } from '../oauth/index.js';
-import { PAR_FIELD_LIMITS } from './authorization-request.js';
 import { MAX_CODE_FAILURES } from './lifetimes.js';
 
 /** What the grant rules need to know of an offer. */
@@ -84,15 +83,4 @@ export function pinAttemptError(attempt: Exclude<CodeAttempt, { outcome: 'accept
     case 'wrong':
       return oauthError(400, 'invalid_grant', `Wrong PIN (${attempt.triesLeft} tries left)`);
   }
-}
-
-/**
- * The client_id a pre-authorized token request names, if any (OID4VCI 1.0 §6.1: optional, the flow may be
- * anonymous). Kept with the grant: its access tokens carry it, and a key proof's `iss` must then be it.
- */
-export function preAuthorizedClientId(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > PAR_FIELD_LIMITS.clientId)
-    throw oauthError(400, 'invalid_request', `client_id must be a string of 1 to ${PAR_FIELD_LIMITS.clientId} characters`);
-  return value;
 }

@@ -2,6 +2,7 @@ import {
   issuesRefreshToken,
   refreshBindingProblem,
   refreshClientProblem,
+  tokenRequestClientId,
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
@@ -52,12 +53,22 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2, RFC 9449 §5)', () =>
     expect(refreshBindingProblem(null, 'k1')?.error).toBe('invalid_dpop_proof');
   });
 
-  it('is refreshed only by the client it was issued to, when that client named itself (RFC 6749 §6)', () => {
-    expect(refreshClientProblem('wallet-a', undefined)).toBeUndefined();
+  it('is refreshed only by the client it was issued to, which names itself (RFC 6749 §4.1.3, §6)', () => {
     expect(refreshClientProblem('wallet-a', 'wallet-a')).toBeUndefined();
+    expect(refreshClientProblem('wallet-a', undefined)).toMatchObject({ status: 400, error: 'invalid_request' });
     expect(refreshClientProblem('wallet-a', 'wallet-b')).toMatchObject({ status: 400, error: 'invalid_grant' });
+    // A grant made to no named client (anonymous pre-authorized code) takes any.
     expect(refreshClientProblem(null, 'wallet-b')).toBeUndefined();
-    expect(refreshClientProblem('wallet-a', ['wallet-a'])).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(refreshClientProblem(null, undefined)).toBeUndefined();
+  });
+
+  it('reads a token request’s client_id by one rule for every grant: empty is none, a non-string or one too long is invalid_request', () => {
+    expect(tokenRequestClientId(undefined)).toBeUndefined();
+    expect(tokenRequestClientId('')).toBeUndefined();
+    expect(tokenRequestClientId('https://wallet.example')).toBe('https://wallet.example');
+    expect(tokenRequestClientId(`did:jwk:${'e'.repeat(700)}`)).toHaveLength(708);
+    for (const bad of ['x'.repeat(1001), 7, ['a']])
+      expect(() => tokenRequestClientId(bad)).toThrow(expect.objectContaining({ status: 400, error: 'invalid_request' }));
   });
 
   it('accepts the original scope or less, never more', () => {

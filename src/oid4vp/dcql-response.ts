@@ -137,17 +137,41 @@ function claimProblem(queryId: string, claim: ClaimQuery, claims: Record<string,
  * shows anyway. Then it is enough that one option has every claim there, with its values.
  */
 export function claimValueProblems(query: DcqlQuery.Output, queryId: string, claims: Record<string, unknown>): string[] {
+  return claimSetOutcome(query, queryId, claims).problems;
+}
+
+/**
+ * With `claim_sets`, which of the credential query's claims (by index, as the query lists them) belong to an option
+ * the presentation met: only those reach the relying party (a claim of an option not met may hold a value the query
+ * excluded). Undefined without claim_sets: every claim asked for.
+ */
+export function claimsOfMetOptions(
+  query: DcqlQuery.Output,
+  queryId: string,
+  claims: Record<string, unknown>,
+): boolean[] | undefined {
+  return claimSetOutcome(query, queryId, claims).kept;
+}
+
+function claimSetOutcome(
+  query: DcqlQuery.Output,
+  queryId: string,
+  claims: Record<string, unknown>,
+): { problems: string[]; kept?: boolean[] } {
   const credentialQuery = query.credentials.find((credential) => credential.id === queryId);
   const claimQueries = (credentialQuery?.claims ?? []) as ClaimQuery[];
   const claimSets = (credentialQuery as { claim_sets?: string[][] } | undefined)?.claim_sets;
-  if (!claimSets)
-    return claimQueries.map((claim) => claimProblem(queryId, claim, claims, false)).filter((p): p is string => p !== undefined);
+  if (!claimSets) {
+    const problems = claimQueries.map((claim) => claimProblem(queryId, claim, claims, false));
+    return { problems: problems.filter((p): p is string => p !== undefined) };
+  }
   const byId = new Map(claimQueries.map((claim) => [claim.id, claimProblem(queryId, claim, claims, true)]));
-  const met = (option: string[]) => option.every((id) => byId.has(id) && byId.get(id) === undefined);
-  if (claimSets.some(met)) return [];
-  const problems = claimSets.flat().map((id) => byId.get(id));
-  const named = [...new Set(problems.filter((p): p is string => p !== undefined))];
-  return named.length ? named : [`${queryId}: none of the claim_sets is disclosed`];
+  const met = claimSets.filter((option) => option.every((id) => byId.has(id) && byId.get(id) === undefined));
+  const metIds = new Set(met.flat());
+  const kept = claimQueries.map((claim) => claim.id !== undefined && metIds.has(claim.id));
+  if (met.length > 0) return { problems: [], kept };
+  const named = [...new Set(claimSets.flat().map((id) => byId.get(id)))].filter((p): p is string => p !== undefined);
+  return { problems: named.length ? named : [`${queryId}: none of the claim_sets is disclosed`], kept };
 }
 
 /**

@@ -352,9 +352,18 @@ describe('judgePresentations', () => {
     // A credential that shows every claim (no selective disclosure) met the second option: the first one's values
     // do not bind it.
     const shown = sdJwtResult({ categories: ['B1'], family_name: 'Chen' });
-    expect(
-      judgePresentations(sets, wanted(['categories', 'family_name']), [{ queryId: 'dl', result: shown }], vcTypeOf).verified,
-    ).toBe(true);
+    const verdict = judgePresentations(sets, wanted(['categories', 'family_name']), [{ queryId: 'dl', result: shown }], vcTypeOf);
+    expect(verdict.verified).toBe(true);
+    // Only the option met reaches the relying party: categories holds a value the query excluded.
+    expect(verdict.credentials[0]!.claims).toEqual({ family_name: 'Chen' });
+    const both = sdJwtResult({ categories: ['C1'], family_name: 'Chen' });
+    const bothVerdict = judgePresentations(
+      sets,
+      wanted(['categories', 'family_name']),
+      [{ queryId: 'dl', result: both }],
+      vcTypeOf,
+    );
+    expect(bothVerdict.credentials[0]!.claims).toEqual({ categories: ['C1'], family_name: 'Chen' });
     const neither = sdJwtResult({ categories: ['B1'] });
     expect(
       judgePresentations(sets, wanted(['categories', 'family_name']), [{ queryId: 'dl', result: neither }], vcTypeOf),

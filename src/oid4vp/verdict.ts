@@ -8,7 +8,7 @@ import {
   type VerifiedCredential,
 } from '../credentials/index.js';
 import { vcTypeValues, type ClaimPath, type RequestedCredential } from './dcql.js';
-import { dcqlMatchProblems, presentationMatchProblems, vpTokenProblems } from './dcql-response.js';
+import { claimsOfMetOptions, dcqlMatchProblems, presentationMatchProblems, vpTokenProblems } from './dcql-response.js';
 
 export interface VerdictCredential {
   queryId: string;
@@ -239,11 +239,17 @@ export function judgePresentations(
     const description =
       credential && !problems.length ? describeForDcql(credential, allChecks, vcTypeOf(credential.type)) : undefined;
     if (description) problems.push(...presentationMatchProblems(query, queryId, description));
+    // With claim_sets, only the claims of an option met: another option's may hold a value the query excluded.
+    const kept = claimSets ? claimsOfMetOptions(query, queryId, disclosed) : undefined;
     const entry = {
       queryId,
       type: credential?.type,
       issuer: credential?.issuer,
-      claims: minimiseClaims(wanted.claims, disclosed, wanted.paths),
+      claims: minimiseClaims(
+        kept ? wanted.claims.filter((_, index) => kept[index]) : wanted.claims,
+        disclosed,
+        kept ? wanted.paths?.filter((_, index) => kept[index]) : wanted.paths,
+      ),
       checks: verified?.checks ?? result.checks,
     };
     credentials.push(entry);

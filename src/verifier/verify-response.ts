@@ -1,4 +1,10 @@
-import { couldNotBeChecked, type Check, type PresentationResult, type VerificationResult } from '../credentials/index.js';
+import {
+  couldNotBeChecked,
+  UNCHALLENGED_KEY_BINDING,
+  type Check,
+  type PresentationResult,
+  type VerificationResult,
+} from '../credentials/index.js';
 import { merged } from '../common/index.js';
 
 /** VCDM 2.0 §7.1 problem types; checks without one get ours. */
@@ -45,9 +51,22 @@ export function verifyResponse(result: VerificationResult | PresentationResult):
     ...result.checks.filter((c) => !c.passed).map((check) => ({ check })),
     ...nested.flatMap((credential, index) => credential.checks.filter((c) => !c.passed).map((check) => ({ check, index }))),
   ];
-  const warnings: ProblemDetail[] = [...result.checks, ...nested.flatMap((c) => c.checks)]
-    .filter((c) => c.passed && c.check === 'holder_binding' && c.reason?.startsWith('unsigned'))
-    .map((c) => ({ type: 'urn:chancery:problem:unsigned_presentation', title: 'unsigned presentation', detail: c.reason! }));
+  // An SD-JWT presentation reports one check object as the presentation's and its credential's: warned of once.
+  const warnings: ProblemDetail[] = [...new Set([...result.checks, ...nested.flatMap((c) => c.checks)])]
+    .filter((c) => c.passed && c.check === 'holder_binding' && c.reason !== undefined)
+    .flatMap((c) =>
+      c.reason!.startsWith('unsigned')
+        ? [{ type: 'urn:chancery:problem:unsigned_presentation', title: 'unsigned presentation', detail: c.reason! }]
+        : c.reason === UNCHALLENGED_KEY_BINDING
+          ? [
+              {
+                type: 'urn:chancery:problem:unchallenged_presentation',
+                title: 'presentation without a challenge',
+                detail: c.reason,
+              },
+            ]
+          : [],
+    );
   const errors = failed.map(({ check, index }) => problemOf(check, index));
   const status = result.verified ? 200 : couldNotBeChecked(result) ? 503 : 400;
   return { status, body: merged(result, { errors, warnings }) };

@@ -25,7 +25,7 @@ export class Oid4vciRefreshTokenEntity {
   dpopJkt!: string | null;
 
   /** The client_id the grant was made to (the authorization request's, or the pre-authorized token request's), or null. */
-  @Column({ name: 'client_id', type: 'varchar', length: 200, nullable: true })
+  @Column({ name: 'client_id', type: 'varchar', length: 1000, nullable: true })
   clientId!: string | null;
 
   /** The credential identifiers the first token granted (authorization_details; JSON text), or null. */

@@ -21,10 +21,10 @@ import {
   MAX_CODE_FAILURES,
   offerCodeMatches,
   pinAttemptError,
-  preAuthorizedClientId,
   preAuthorizedGrantProblem,
   refreshBindingProblem,
   refreshClientProblem,
+  tokenRequestClientId,
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
@@ -134,7 +134,7 @@ export class TokenService {
     details: unknown,
   ) {
     const { preAuthorizedCode: code, txCode } = parsed.grant;
-    const clientId = preAuthorizedClientId(parsed.accessTokenRequest['client_id']);
+    const clientId = tokenRequestClientId(parsed.accessTokenRequest['client_id']);
     const offer = await this.offers.byCodeHash(sha256Hex(code));
     const now = new Date();
     const problem = preAuthorizedGrantProblem(offer, txCode, now);
@@ -183,7 +183,7 @@ export class TokenService {
       session,
       {
         redirectUri: parsed.accessTokenRequest['redirect_uri'],
-        clientId: parsed.accessTokenRequest['client_id'],
+        clientId: tokenRequestClientId(parsed.accessTokenRequest['client_id']),
         codeVerifier: parsed.pkceCodeVerifier,
         hasDpopProof: Boolean(parsed.dpop?.jwt),
       },
@@ -241,7 +241,7 @@ export class TokenService {
       if (refused.revokeFamily) await this.revokeFamily(stored!.familyId, stored!.offerId);
       throw refused.problem;
     }
-    const clientProblem = refreshClientProblem(stored!.clientId, parsed.accessTokenRequest['client_id']);
+    const clientProblem = refreshClientProblem(stored!.clientId, tokenRequestClientId(parsed.accessTokenRequest['client_id']));
     if (clientProblem) throw clientProblem;
     const grantedScopes = this.scopesOf(stored!.credentialIdentifiers ?? offer!.configurationIds);
     const requestedScope = parsed.accessTokenRequest['scope'];

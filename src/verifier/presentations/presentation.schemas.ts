@@ -40,6 +40,10 @@ const checkSchema = z.object({
     .array(z.object({ path: z.string(), rule: z.string(), message: z.string() }))
     .optional()
     .describe('data_model: the VCDM 2.0 violations found (at most 100)'),
+  forAnotherRequest: z
+    .literal(true)
+    .optional()
+    .describe('holder_binding: the proof names another request (nonce or audience): the whole response was refused'),
   problemType: z
     .string()
     .optional()
