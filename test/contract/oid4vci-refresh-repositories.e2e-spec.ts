@@ -97,7 +97,8 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
   it('lets exactly one of many concurrent refreshes rotate a token, with exactly one successor', async () => {
     const now = new Date();
     const familyId = randomUUID();
-    const first = token(familyId, minutesFrom(now, 10));
+    // A family made to a named client (ADR 50): its successor keeps the client.
+    const first = { ...token(familyId, minutesFrom(now, 10)), clientId: `did:jwk:${'e'.repeat(700)}` };
     await refreshTokens(0).insert(first);
     const successors = Array.from({ length: CALLERS }, () => ({ ...first, tokenHash: sha256Hex(randomToken()) }));
     const results = await race(database.replicas, CALLERS, (_, caller) =>
@@ -107,7 +108,12 @@ describe('OID4VCI refresh tokens and re-delivery (repository contract)', () => {
     expect((await refreshTokens(1).byHash(first.tokenHash))?.status).toBe('rotated');
     const stored = await Promise.all(successors.map((successor) => refreshTokens(2).byHash(successor.tokenHash)));
     expect(stored.filter(Boolean)).toHaveLength(1);
-    expect(stored.find(Boolean)).toMatchObject({ familyId, status: 'active', credentialIdentifiers: ['driving-licence.sd_jwt'] });
+    expect(stored.find(Boolean)).toMatchObject({
+      familyId,
+      status: 'active',
+      credentialIdentifiers: ['driving-licence.sd_jwt'],
+      clientId: first.clientId,
+    });
     // A rotated token rotates no more.
     expect(await refreshTokens(0).rotate(first.tokenHash, { ...first, tokenHash: sha256Hex(randomToken()) }, new Date())).toBe(
       false,
