@@ -114,9 +114,10 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
         nonce: 'n1',
       }),
     ).toMatchObject({ forAnotherRequest: true });
-    expect(await verifyKeyBinding(await present({ aud: 'https://x', iat: now }), holderJwk, unchecked)).toEqual({
-      reason: 'the key-binding JWT has no nonce',
-    });
+    for (const nonce of [undefined, ''])
+      expect(await verifyKeyBinding(await present({ aud: 'https://x', nonce, iat: now }), holderJwk, unchecked)).toEqual({
+        reason: 'the key-binding JWT has no nonce',
+      });
     for (const aud of [undefined, [], [42], ''])
       expect(await verifyKeyBinding(await present({ aud, nonce: 'n1', iat: now }), holderJwk, unchecked)).toEqual({
         reason: 'the key-binding JWT has no aud',

@@ -299,7 +299,8 @@ async function keyBindingProblem(
   const { iat, sd_hash: sdHash } = kb.payload;
   // RFC 9901 §4.3: a KB-JWT carries aud and nonce even where the caller gave nothing to compare them with (when it
   // did, a missing one is compared below, as a proof made for another request).
-  if (expect.nonce === undefined && typeof kb.payload['nonce'] !== 'string') return 'the key-binding JWT has no nonce';
+  const nonce = kb.payload['nonce'];
+  if (expect.nonce === undefined && !(typeof nonce === 'string' && nonce.length > 0)) return 'the key-binding JWT has no nonce';
   const aud = kb.payload['aud'];
   const audiences = Array.isArray(aud) ? aud : [aud];
   if (expect.audience === undefined && !(audiences.length > 0 && audiences.every((a) => typeof a === 'string' && a.length > 0)))

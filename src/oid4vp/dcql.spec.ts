@@ -209,6 +209,30 @@ describe('analyseDcqlQuery: options a conforming wallet would answer in a way we
     };
     expect(analyseDcqlQuery({ credentials: [bound] }, catalogue).requested).toHaveLength(1);
   });
+
+  it('refuses a claim id used twice in one query, and a claim without an id beside claim_sets', () => {
+    const query = (claims: object[], extra: object = {}) => ({
+      credentials: [{ id: 'dl', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims, ...extra }],
+    });
+    expect(
+      violationsOf(
+        query(
+          [
+            { id: 'a', path: ['categories', null], values: ['B1'] },
+            { id: 'a', path: ['family_name'] },
+          ],
+          { claim_sets: [['a']] },
+        ),
+      ),
+    ).toContainEqual({ path: 'dcql_query.credentials.0.claims.1.id', message: 'repeats the id of another claim' });
+    expect(
+      violationsOf(query([{ id: 'a', path: ['categories'] }, { path: ['family_name'] }], { claim_sets: [['a']] })),
+    ).toContainEqual({ path: 'dcql_query.credentials.0.claims.1.id', message: 'is required when claim_sets is present' });
+    // Without claim_sets ids are optional.
+    expect(
+      analyseDcqlQuery(query([{ path: ['categories'] }, { id: 'b', path: ['family_name'] }]), catalogue).requested,
+    ).toHaveLength(1);
+  });
 });
 
 describe('claimsBeyondRegistration', () => {

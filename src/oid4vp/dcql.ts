@@ -104,6 +104,18 @@ export function analyseDcqlQuery(
         path: `${path}.trusted_authorities`,
         message: 'is not supported: issuers are trusted through the consortium registry',
       });
+    // DCQL: with claim_sets every claim has an id, and no two of a credential query share one; the library checks only
+    // that the ids claim_sets names exist, and a repeated id would let the verdict keep a claim of an option not met.
+    const hasClaimSets = (credential as { claim_sets?: unknown }).claim_sets !== undefined;
+    const claimIds = new Set<string>();
+    for (const [claimIndex, claim] of (credential.claims ?? []).entries()) {
+      const id = (claim as { id?: unknown }).id;
+      if (typeof id === 'string' && claimIds.has(id))
+        violations.push({ path: `${path}.claims.${claimIndex}.id`, message: 'repeats the id of another claim' });
+      else if (typeof id === 'string') claimIds.add(id);
+      else if (hasClaimSets)
+        violations.push({ path: `${path}.claims.${claimIndex}.id`, message: 'is required when claim_sets is present' });
+    }
     const claims: string[] = [];
     const paths: ClaimPath[] = [];
     for (const [claimIndex, claim] of (credential.claims ?? []).entries()) {

@@ -30,6 +30,19 @@ describe('verifyResponse', () => {
     ]);
   });
 
+  it("reports an SD-JWT presentation's failure once (its checks are its credential's)", () => {
+    const checks = [{ check: 'holder_binding' as const, passed: false, reason: 'the key-binding JWT nonce does not match' }];
+    const presentation = { verified: false, checks, credentials: [{ verified: false, checks }] };
+    // Once, as the presentation's: no credentialIndex.
+    expect(verifyResponse(presentation).body.errors).toEqual([
+      {
+        type: 'urn:chancery:problem:holder_binding',
+        title: 'holder_binding check failed',
+        detail: 'the key-binding JWT nonce does not match',
+      },
+    ]);
+  });
+
   it('gives every body the same hidden class (ADR 33: none per request)', () => {
     expect(sharesHiddenClass((i) => verifyResponse(result(i)).body)).toBe(true);
   });

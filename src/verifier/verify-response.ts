@@ -47,9 +47,14 @@ const problemOf = (check: Check, credentialIndex?: number): ProblemDetail => ({
  */
 export function verifyResponse(result: VerificationResult | PresentationResult): VerifyResponse {
   const nested = 'credentials' in result ? result.credentials : [];
+  // An SD-JWT presentation's checks are its credential's too (one list): each failure is reported once, as the
+  // presentation's.
+  const presentationChecks = new Set(result.checks);
   const failed: { check: Check; index?: number }[] = [
     ...result.checks.filter((c) => !c.passed).map((check) => ({ check })),
-    ...nested.flatMap((credential, index) => credential.checks.filter((c) => !c.passed).map((check) => ({ check, index }))),
+    ...nested.flatMap((credential, index) =>
+      credential.checks.filter((c) => !c.passed && !presentationChecks.has(c)).map((check) => ({ check, index })),
+    ),
   ];
   // An SD-JWT presentation reports one check object as the presentation's and its credential's: warned of once.
   const warnings: ProblemDetail[] = [...new Set([...result.checks, ...nested.flatMap((c) => c.checks)])]
