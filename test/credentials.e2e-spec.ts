@@ -502,6 +502,13 @@ describe('issuing and verifying e-licence credentials', () => {
     const good = await check(await vp('abc123'));
     expect(good.verified).toBe(true);
     expect(good.holder).toBe(didJwk);
+    expect(good.warnings).toEqual([]);
+    // Without a challenge it is verified too, with a warning that a copy of it would be.
+    const unchallenged = (
+      await app.call('POST', '/presentations/verify', { body: { verifiablePresentation: await vp('abc123') } })
+    ).body;
+    expect(unchallenged.verified).toBe(true);
+    expect(unchallenged.warnings).toEqual([expect.objectContaining({ type: 'urn:chancery:problem:unchallenged_presentation' })]);
     expect(good.credentials[0].credential.claims).toEqual(CLAIMS['resident-identity']);
     expect((await check(await vp('replayed'))).checks).toEqual([
       { check: 'format', passed: true, reason: 'jwt_vp' },

@@ -59,7 +59,7 @@ export {
   verifyIssuerProof,
   type CredentialProofOptions,
 } from './verify-document.js';
-export { couldNotBeChecked, UNAVAILABLE_REASONS, UNCHALLENGED_KEY_BINDING } from './verify-common.js';
+export { couldNotBeChecked, UNAVAILABLE_REASONS } from './verify-common.js';
 export {
   parseTrustAnchors,
   trustX5c,

@@ -92,11 +92,11 @@ export class VerifierController {
       },
       'threadpool-when-busy',
     );
-    return this.answer(result, reply);
+    return this.answer(result, reply, { challenged: options?.challenge !== undefined });
   }
 
-  private answer(result: Parameters<typeof verifyResponse>[0], reply: FastifyReply) {
-    const { status, body } = verifyResponse(result);
+  private answer(result: Parameters<typeof verifyResponse>[0], reply: FastifyReply, options?: { challenged: boolean }) {
+    const { status, body } = verifyResponse(result, options);
     void reply.status(status);
     if (status === 503) void reply.header('retry-after', '5');
     return body;

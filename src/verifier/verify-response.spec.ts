@@ -1,6 +1,6 @@
 import type { VerificationResult } from '../credentials/index.js';
 import { sharesHiddenClass } from '../../test/support/hidden-class.js';
-import { verifyResponse } from './verify-response.js';
+import { UNCHALLENGED_PRESENTATION, verifyResponse } from './verify-response.js';
 
 const result = (i: number): VerificationResult => ({
   verified: i % 2 === 0,
@@ -40,6 +40,25 @@ describe('verifyResponse', () => {
         title: 'holder_binding check failed',
         detail: 'the key-binding JWT nonce does not match',
       },
+    ]);
+  });
+
+  it('warns of a presentation whose holder proof was checked without a challenge, once, and only when told so', () => {
+    const checks = [{ check: 'holder_binding' as const, passed: true, reason: 'did:jwk:abc' }];
+    const presentation = { verified: true, checks, credentials: [{ verified: true, checks }] };
+    expect(verifyResponse(presentation, { challenged: false }).body.warnings).toEqual([
+      {
+        type: 'urn:chancery:problem:unchallenged_presentation',
+        title: 'presentation without a challenge',
+        detail: UNCHALLENGED_PRESENTATION,
+      },
+    ]);
+    expect(verifyResponse(presentation, { challenged: true }).body.warnings).toEqual([]);
+    expect(verifyResponse(presentation).body.warnings).toEqual([]);
+    // An unsigned presentation has its own warning, not this one.
+    const unsigned = [{ check: 'holder_binding' as const, passed: true, reason: 'unsigned presentation: no holder proof' }];
+    expect(verifyResponse({ verified: true, checks: unsigned, credentials: [] }, { challenged: false }).body.warnings).toEqual([
+      expect.objectContaining({ type: 'urn:chancery:problem:unsigned_presentation' }),
     ]);
   });
 
