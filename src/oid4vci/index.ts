@@ -71,13 +71,12 @@ export {
   refreshGrantProblem,
   refreshBindingProblem,
   refreshClientProblem,
-  tokenRequestClientId,
-  MAX_CLIENT_ID,
   refreshScopeProblem,
   REFRESH_RETRY_GRACE_SECONDS,
   type RefreshTokenStatus,
   type StoredRefreshToken,
 } from './refresh-token.js';
+export { tokenRequestClientId } from './client-id.js';
 export { redeliveryStep, type DeliveredResponse, type IssuedTransaction } from './redelivery.js';
 export {
   parseNotification,

@@ -2,7 +2,6 @@ import {
   issuesRefreshToken,
   refreshBindingProblem,
   refreshClientProblem,
-  tokenRequestClientId,
   refreshFamilyExpiry,
   refreshGrantProblem,
   refreshScopeProblem,
@@ -60,15 +59,6 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2, RFC 9449 §5)', () =>
     // A grant made to no named client (anonymous pre-authorized code) takes any.
     expect(refreshClientProblem(null, 'wallet-b')).toBeUndefined();
     expect(refreshClientProblem(null, undefined)).toBeUndefined();
-  });
-
-  it('reads a token request’s client_id by one rule for every grant: empty is none, a non-string or one too long is invalid_request', () => {
-    expect(tokenRequestClientId(undefined)).toBeUndefined();
-    expect(tokenRequestClientId('')).toBeUndefined();
-    expect(tokenRequestClientId('https://wallet.example')).toBe('https://wallet.example');
-    expect(tokenRequestClientId(`did:jwk:${'e'.repeat(700)}`)).toHaveLength(708);
-    for (const bad of ['x'.repeat(1001), 7, ['a']])
-      expect(() => tokenRequestClientId(bad)).toThrow(expect.objectContaining({ status: 400, error: 'invalid_request' }));
   });
 
   it('accepts the original scope or less, never more', () => {

@@ -80,25 +80,11 @@ export function refreshBindingProblem(boundJkt: string | null, presentedJkt: str
   return undefined;
 }
 
-/** Longest client_id a token request may name and a grant keeps (a did:jwk of an RSA key runs to ~700 characters). */
-export const MAX_CLIENT_ID = 1000;
-
-/**
- * The client_id of a token request (RFC 6749 §3.2.1, §4.1.3, §6; OID4VCI 1.0 §6.1), one rule for every grant:
- * undefined when absent or empty; anything but a string of at most MAX_CLIENT_ID characters is invalid_request.
- */
-export function tokenRequestClientId(value: unknown): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || value.length > MAX_CLIENT_ID)
-    throw oauthError(400, 'invalid_request', `client_id must be a string of at most ${MAX_CLIENT_ID} characters`);
-  return value;
-}
-
 /**
  * RFC 6749 §6: the refresh token must have been issued to the client refreshing it. A grant made to a named client
  * is refreshed by that client naming itself (client_id is "REQUIRED, if the client is not authenticating", as for the
  * code exchange; no client authenticates here); a grant made to no named client (an anonymous pre-authorized code)
- * takes any. `requestedClientId` as `tokenRequestClientId` read it.
+ * takes any. `requestedClientId` as `tokenRequestClientId` (client-id.ts) read it.
  */
 export function refreshClientProblem(
   grantClientId: string | null,
