@@ -76,6 +76,29 @@ describe('SD-JWT disclosures (RFC 9901 §7.1, stricter than @sd-jwt 0.19)', () =
     expect(applyDisclosures({ nationalities: [{ '...': digest }, 'FR'] }, [element])).toEqual({ nationalities: ['DE', 'FR'] });
   });
 
+  it('refuses names that may not be disclosed at the top level, naming each, and allows them nested', () => {
+    const rules = { neverDisclosedAtTop: new Set(['status', 'exp']) };
+    const status = createDisclosure('status', { idx: 1 });
+    const exp = createDisclosure('exp', 2);
+    const plain = createDisclosure('family_name', 'Li');
+    const payload = { _sd: [status.digest, plain.digest, exp.digest] };
+    const disclosures = [status.disclosure, plain.disclosure, exp.disclosure];
+    expect(() => applyDisclosures(payload, disclosures, rules)).toThrow(
+      /^(status, exp|exp, status) may not be selectively disclosed$/,
+    );
+    expect(applyDisclosures(payload, disclosures)).toEqual({ status: { idx: 1 }, family_name: 'Li', exp: 2 });
+    // Only the top level is the credential's own: a claim of the subject may be called status.
+    const nested = { address: { _sd: [status.digest] }, _sd: [plain.digest] };
+    expect(applyDisclosures(nested, [status.disclosure, plain.disclosure], rules)).toEqual({
+      address: { status: { idx: 1 } },
+      family_name: 'Li',
+    });
+    // The structural checks come first: an unreferenced disclosure is reported as such.
+    expect(() => applyDisclosures({ _sd: [status.digest] }, [status.disclosure, plain.disclosure], rules)).toThrow(
+      'not referenced',
+    );
+  });
+
   it('checks key binding: typ, signature, aud, nonce, iat window and sd_hash', async () => {
     const { sdJwt } = await issued();
     const now = Math.floor(Date.now() / 1000);

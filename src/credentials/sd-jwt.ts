@@ -152,16 +152,12 @@ function setClaim(out: Record<string, unknown>, name: string, value: unknown): v
   else out[name] = value;
 }
 
-/**
- * The claim names disclosed at the top level of an SD-JWT (the disclosures its payload's own `_sd` references),
- * for the rule that some claims may never be disclosures. Call after applyDisclosures accepted the set.
- */
-export function topLevelDisclosedNames(payload: Record<string, unknown>, encodedDisclosures: string[]): string[] {
-  const digests = new Set(Array.isArray(payload['_sd']) ? payload['_sd'] : []);
-  return encodedDisclosures
-    .filter((encoded) => digests.has(sha256b64url(encoded)))
-    .map((encoded) => decodeDisclosure(encoded).name)
-    .filter((name): name is string => name !== undefined);
+export interface DisclosureRules {
+  /**
+   * Claim names that may not be disclosed at the top level (an SD-JWT VC's NEVER_DISCLOSED_CLAIMS), checked in
+   * the same walk that rebuilds the claims: each disclosure is decoded and hashed once.
+   */
+  neverDisclosedAtTop?: ReadonlySet<string>;
 }
 
 /**
@@ -169,7 +165,11 @@ export function topLevelDisclosedNames(payload: Record<string, unknown>, encoded
  * @sd-jwt 0.19 is lenient: every disclosure must be referenced exactly once, none may repeat, digests
  * must be unique, and a disclosed name may not collide with a plaintext claim.
  */
-export function applyDisclosures(payload: Record<string, unknown>, encodedDisclosures: string[]): Record<string, unknown> {
+export function applyDisclosures(
+  payload: Record<string, unknown>,
+  encodedDisclosures: string[],
+  rules: DisclosureRules = {},
+): Record<string, unknown> {
   const alg = payload['_sd_alg'] ?? 'sha-256';
   if (alg !== 'sha-256') throw new DisclosureError(`unsupported _sd_alg ${untrustedText(alg)}`);
   const byDigest = new Map<string, Disclosure>();
@@ -180,6 +180,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
   }
   const seenDigests = new Set<string>();
   const used = new Set<string>();
+  const forbidden: string[] = [];
   const referenced = (digest: unknown): Disclosure | undefined => {
     if (typeof digest !== 'string') throw new DisclosureError('a digest is not a string');
     if (seenDigests.has(digest)) throw new DisclosureError('a digest appears twice in the credential');
@@ -241,6 +242,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
           if (disclosure.name === undefined) throw new DisclosureError('an object property disclosure has no claim name');
           if (Object.hasOwn(out, disclosure.name))
             throw new DisclosureError(`the disclosed claim ${disclosure.name} collides with a plaintext claim`);
+          if (depth === 1 && rules.neverDisclosedAtTop?.has(disclosure.name)) forbidden.push(disclosure.name);
           setClaim(out, disclosure.name, walk(disclosure.value, depth + 1));
         }
       }
@@ -253,6 +255,7 @@ export function applyDisclosures(payload: Record<string, unknown>, encodedDisclo
   if (used.size !== byDigest.size) {
     throw new DisclosureError('a disclosure is not referenced by the credential (tampered, or taken from another credential)');
   }
+  if (forbidden.length) throw new DisclosureError(`${forbidden.join(', ')} may not be selectively disclosed`);
   return claims;
 }
 
