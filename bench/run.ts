@@ -18,7 +18,7 @@
 //   BENCH_PROFILE_DIR (bench-profiles) where --profile writes .cpuprofile files
 //   BENCH_RUNS (1), or --runs N    full runs; with more than one, per-row medians are printed at the end
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -66,6 +66,15 @@ async function postgresDatabase(): Promise<{ env: Record<string, string>; drop()
   };
 }
 
+/** Which malloc this process runs with (docs/adr/0051): jemalloc when scripts/with-allocator.sh found it. */
+function allocator(): string {
+  try {
+    return /libjemalloc/.test(readFileSync('/proc/self/maps', 'utf8')) ? 'jemalloc' : "the C library's malloc";
+  } catch {
+    return 'unknown';
+  }
+}
+
 const fmt = (value: number | undefined, digits = 0) => (value === undefined ? '' : value.toFixed(digits));
 const pad = (text: string, width: number) => text.padEnd(width);
 
@@ -95,7 +104,7 @@ async function once(): Promise<Measured[]> {
     `Chancery benchmark: N=${N} per row after ${WARMUP} to warm up, concurrency ${CONCURRENCY}, Node ${process.version}, ${cpus().length} CPUs ` +
       `(${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(' ')}`,
+        .join(' ')}, malloc: ${allocator()}`,
   );
   const ceiling = await rawCeiling();
   console.log(`raw node:crypto ES256 (P-256, 1.5 KB, one core): sign ${fmt(ceiling.sign)}/s, verify ${fmt(ceiling.verify)}/s`);

@@ -240,7 +240,10 @@ describe('docker/Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).not.toMatch(/^RUN npm /m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n.*\/health/m);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", (".*", )?"docker\/entrypoint\.mjs"\]$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["sh", "scripts\/with-allocator\.sh", "node", (".*", )?"docker\/entrypoint\.mjs"\]$/m);
+    // The allocator the launcher looks for is in the image (docs/adr/0051).
+    expect(runtime).toMatch(/^RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 /m);
+    expect(runtime).toMatch(/^COPY scripts\/with-allocator\.sh scripts\/$/m);
   });
 
   it('copies only paths that exist in the repository and are not excluded by .dockerignore', () => {
@@ -263,9 +266,18 @@ describe('the V8 heap flags (docs/adr/0025, docs/adr/0027)', () => {
 
   it('are the same wherever the service is started as where the bench measured it', () => {
     for (const name of ['start', 'start:dev', 'bench'])
-      expect(scripts[name]).toMatch(/\bnode --max-semi-space-size=64 --heap-growing-percent=300 /);
+      expect(scripts[name]).toMatch(
+        / && sh scripts\/with-allocator\.sh node --max-semi-space-size=64 --heap-growing-percent=300 /,
+      );
     const entryPoint = /^ENTRYPOINT (\[.*\])$/m.exec(read('docker', 'Dockerfile'))?.[1];
-    expect(JSON.parse(entryPoint ?? '[]')).toEqual(['node', semiSpace, growing, 'docker/entrypoint.mjs']);
+    expect(JSON.parse(entryPoint ?? '[]')).toEqual([
+      'sh',
+      'scripts/with-allocator.sh',
+      'node',
+      semiSpace,
+      growing,
+      'docker/entrypoint.mjs',
+    ]);
   });
 
   const heapLimit = (...flags: string[]) => {
@@ -285,5 +297,50 @@ describe('the V8 heap flags (docs/adr/0025, docs/adr/0027)', () => {
     expect(heapLimit(semiSpace, growing)).toBe(heapLimit(semiSpace));
     const unknown = spawnSync(process.execPath, ['--heap-growing-percentage-typo=300', '-e', '0'], { encoding: 'utf8' });
     expect(unknown.status).not.toBe(0);
+  });
+});
+
+describe('scripts/with-allocator.sh (docs/adr/0051)', () => {
+  const script = join(root, 'scripts', 'with-allocator.sh');
+  /** The process the script starts: its id, its LD_PRELOAD, and whether jemalloc is mapped into it. */
+  const launched = (env: Env) => {
+    const probe = spawnSync(
+      'sh',
+      [
+        script,
+        process.execPath,
+        '-p',
+        "JSON.stringify({ pid: process.pid, preload: process.env.LD_PRELOAD ?? null, jemalloc: /libjemalloc/.test(require('fs').readFileSync('/proc/self/maps', 'utf8')) })",
+      ],
+      { encoding: 'utf8', env: { PATH: process.env['PATH'], ...env } },
+    );
+    expect(probe.stderr).toBe('');
+    expect(probe.status).toBe(0);
+    return { ...(JSON.parse(probe.stdout) as { pid: number; preload: string | null; jemalloc: boolean }), spawned: probe.pid };
+  };
+  // The same places the script looks, so the test states what this machine should get.
+  const installed = spawnSync(
+    'sh',
+    [
+      '-c',
+      'for l in /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2; do [ -r "$l" ] && echo "$l" && break; done',
+    ],
+    { encoding: 'utf8' },
+  ).stdout.trim();
+
+  it('runs the command in its own process (exec), with jemalloc preloaded when the machine has it', () => {
+    const started = launched({});
+    expect(started.pid).toBe(started.spawned);
+    expect(started.preload).toBe(installed || null);
+    expect(started.jemalloc).toBe(installed !== '');
+  });
+
+  it("keeps the C library's malloc when told to, and leaves an LD_PRELOAD already set alone", () => {
+    expect(launched({ CHANCERY_ALLOCATOR: 'system' })).toMatchObject({ preload: null, jemalloc: false });
+    expect(launched({ LD_PRELOAD: '' })).toMatchObject({ preload: installed || null });
+    // The C library itself: a preload that exists and changes nothing.
+    const libc = /\s(\/\S*\/libc\.so\.6)$/m.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
+    expect(libc).toBeDefined();
+    expect(launched({ LD_PRELOAD: libc })).toMatchObject({ preload: libc, jemalloc: false });
   });
 });
