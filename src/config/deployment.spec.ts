@@ -323,7 +323,7 @@ describe('scripts/with-allocator.sh (docs/adr/0051)', () => {
     'sh',
     [
       '-c',
-      'for l in /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2; do [ -r "$l" ] && echo "$l" && break; done',
+      'for l in "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2; do [ -r "$l" ] && echo "$l" && break; done',
     ],
     { encoding: 'utf8' },
   ).stdout.trim();
