@@ -51,7 +51,10 @@ export interface LoadResult {
  */
 export function runLoad(spec: LoadSpec, onMeasuring?: () => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [], { serialization: 'advanced' });
+    // The instrument stays the same whatever the service runs on: the C library's malloc, not the jemalloc
+    // scripts/with-allocator.sh preloads for the bench process (docs/adr/0051).
+    const { LD_PRELOAD: _allocator, ...env } = process.env;
+    const child = fork(fileURLToPath(import.meta.url), [], { serialization: 'advanced', env });
     child.on('message', (message: LoadResult | typeof MEASURING) => {
       if (message === MEASURING) onMeasuring?.();
       else resolve(message);

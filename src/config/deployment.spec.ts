@@ -310,7 +310,7 @@ describe('scripts/with-allocator.sh (docs/adr/0051)', () => {
         script,
         process.execPath,
         '-p',
-        "JSON.stringify({ pid: process.pid, preload: process.env.LD_PRELOAD ?? null, jemalloc: /libjemalloc/.test(require('fs').readFileSync('/proc/self/maps', 'utf8')) })",
+        "JSON.stringify({ pid: process.pid, preload: process.env.LD_PRELOAD || null, jemalloc: /libjemalloc/.test(require('fs').readFileSync('/proc/self/maps', 'utf8')) })",
       ],
       { encoding: 'utf8', env: { PATH: process.env['PATH'], ...env } },
     );
@@ -337,6 +337,13 @@ describe('scripts/with-allocator.sh (docs/adr/0051)', () => {
 
   it("keeps the C library's malloc when told to, and leaves an LD_PRELOAD already set alone", () => {
     expect(launched({ CHANCERY_ALLOCATOR: 'system' })).toMatchObject({ preload: null, jemalloc: false });
+    // A misspelt choice is refused, not read as "system".
+    const misspelt = spawnSync('sh', [script, process.execPath, '-e', '0'], {
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'], CHANCERY_ALLOCATOR: 'JEMALLOC' },
+    });
+    expect(misspelt.status).toBe(2);
+    expect(misspelt.stderr).toMatch(/CHANCERY_ALLOCATOR must be jemalloc or system, not 'JEMALLOC'/);
     expect(launched({ LD_PRELOAD: '' })).toMatchObject({ preload: installed || null });
     // The C library itself: a preload that exists and changes nothing.
     const libc = /\s(\/\S*\/libc\.so\.6)$/m.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];

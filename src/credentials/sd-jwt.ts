@@ -180,7 +180,7 @@ export function applyDisclosures(
   }
   const seenDigests = new Set<string>();
   const used = new Set<string>();
-  const forbidden: string[] = [];
+  const forbidden = new Set<Disclosure>();
   const referenced = (digest: unknown): Disclosure | undefined => {
     if (typeof digest !== 'string') throw new DisclosureError('a digest is not a string');
     if (seenDigests.has(digest)) throw new DisclosureError('a digest appears twice in the credential');
@@ -242,7 +242,7 @@ export function applyDisclosures(
           if (disclosure.name === undefined) throw new DisclosureError('an object property disclosure has no claim name');
           if (Object.hasOwn(out, disclosure.name))
             throw new DisclosureError(`the disclosed claim ${disclosure.name} collides with a plaintext claim`);
-          if (depth === 1 && rules.neverDisclosedAtTop?.has(disclosure.name)) forbidden.push(disclosure.name);
+          if (depth === 1 && rules.neverDisclosedAtTop?.has(disclosure.name)) forbidden.add(disclosure);
           setClaim(out, disclosure.name, walk(disclosure.value, depth + 1));
         }
       }
@@ -255,7 +255,11 @@ export function applyDisclosures(
   if (used.size !== byDigest.size) {
     throw new DisclosureError('a disclosure is not referenced by the credential (tampered, or taken from another credential)');
   }
-  if (forbidden.length) throw new DisclosureError(`${forbidden.join(', ')} may not be selectively disclosed`);
+  if (forbidden.size) {
+    // Named in the order the holder sent them (byDigest keeps it), as before the rule moved into the walk.
+    const names = [...byDigest.values()].filter((disclosure) => forbidden.has(disclosure)).map((disclosure) => disclosure.name);
+    throw new DisclosureError(`${names.join(', ')} may not be selectively disclosed`);
+  }
   return claims;
 }
 
