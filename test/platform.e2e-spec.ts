@@ -326,6 +326,22 @@ describe('HTTP platform', () => {
         expect({ path, status: wrong.status, allow: wrong.headers.get('allow') }).toEqual({ path, status: 405, allow });
         expect(wrong.body.code).toBe('method_not_allowed');
       }
+      // An empty last segment names no resource, for any method: 404, not a 405 whose Allow names a method that
+      // answers 404 itself.
+      for (const [method, path] of [
+        ['GET', '/vct/'],
+        ['HEAD', '/vct/'],
+        ['GET', '/rp/requests/'],
+        ['GET', '/status//'],
+      ] as const) {
+        const empty = await app.call(method, path);
+        expect({ method, path, status: empty.status, allow: empty.headers.get('allow') }).toEqual({
+          method,
+          path,
+          status: 404,
+          allow: null,
+        });
+      }
       // Under the provider's wildcard route no path's methods are known: 404 as before.
       const provider = await app.call('PUT', '/oidc/token');
       expect({ status: provider.status, allow: provider.headers.get('allow') }).toEqual({ status: 404, allow: null });
@@ -344,6 +360,19 @@ describe('HTTP platform', () => {
       });
       expect(wrongType.status).toBe(415);
       expect(wrongType.body.code).toBe('unsupported_media_type');
+
+      // A body in a content coding no route decodes is refused, not parsed as if plain (RFC 9110 §8.4.1).
+      const encoded = await app.call('POST', '/credentials/verify', { body: '{}', headers: { 'content-encoding': 'gzip' } });
+      expect(encoded.status).toBe(415);
+      expect(encoded.body.code).toBe('unsupported_media_type');
+      const oauthEncoded = await app.call('POST', '/oid4vci/token', {
+        body: 'grant_type=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'br' },
+      });
+      expect(oauthEncoded.status).toBe(415);
+      expect(oauthEncoded.body.error).toBe('invalid_request');
+      const identity = await app.call('POST', '/credentials/verify', { body: '{}', headers: { 'content-encoding': 'identity' } });
+      expect(identity.status).toBe(400);
 
       const repeated = await app.call('POST', '/credentials/verify', { body: '{"credential":"a","credential":"b"}' });
       expect(repeated.status).toBe(400);
@@ -390,6 +419,11 @@ describe('HTTP platform', () => {
         ['GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'invalid_request'],
         ['FOO /health HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid_request'],
         ['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'invalid_request'],
+        [
+          'POST /credentials/verify HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+          417,
+          'expectation_failed',
+        ],
       ] as const) {
         const received = await raw(request);
         expect({ request: request.slice(0, 40), status: received.split('\r\n')[0] }).toEqual({

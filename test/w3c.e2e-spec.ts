@@ -126,6 +126,8 @@ describe('W3C VC-API verification', () => {
   let webDid: string;
   let webHost: Server;
   let webDocumentRequests = 0;
+  /** Requests for did:web:…:elsewhere, a DID that proofs name as their key but nothing may resolve. */
+  let elsewhereRequests = 0;
   let listUrl: string;
   const largeDocumentRequests = new Map<string, number>();
   const holder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -257,6 +259,7 @@ describe('W3C VC-API verification', () => {
           (jwt) => response.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt),
         );
       }
+      if (request.url === '/elsewhere/did.json') elsewhereRequests += 1;
       if (request.url !== '/.well-known/did.json') return void response.writeHead(404).end();
       webDocumentRequests += 1;
       response.writeHead(200, { 'content-type': 'application/did+json' }).end(webDocument);
@@ -426,6 +429,54 @@ describe('W3C VC-API verification', () => {
       verifiableCredential: [credential],
     });
     expect(examples.status).toBe(200);
+  });
+
+  it("refuses a Data Integrity proof naming another DID's key before that DID is resolved, and answers 400 for a holder's unreachable did:web", async () => {
+    const credential = await anchorCredential();
+    const elsewhere = `${webDid}:elsewhere`;
+    const moved = { ...credential, proof: { ...(credential['proof'] as object), verificationMethod: `${elsewhere}#k` } };
+    const answer = await verify(moved);
+    expect(answer.status).toBe(400);
+    expect(failed(answer.body)).toEqual([
+      { check: 'issuer_key', passed: false, reason: "the proof's verification method is not a key of the issuer" },
+    ]);
+    // A presentation naming its holder, its proof naming another DID's key: refused before that DID is resolved.
+    const proof = {
+      type: 'DataIntegrityProof',
+      cryptosuite: 'ecdsa-rdfc-2019',
+      proofPurpose: 'authentication',
+      verificationMethod: `${elsewhere}#k`,
+      challenge: 'vm-1',
+      proofValue: `z${'1'.repeat(80)}`,
+    };
+    const presentation = { '@context': [V2], type: ['VerifiablePresentation'], verifiableCredential: [credential], proof };
+    const notTheHolders = await verifyVp({ ...presentation, holder: anchorDid }, { challenge: 'vm-1' });
+    expect(notTheHolders.status).toBe(400);
+    expect(failed(notTheHolders.body)).toEqual([
+      { check: 'holder_binding', passed: false, reason: 'the presentation is not signed by its holder' },
+    ]);
+    expect(elsewhereRequests).toBe(0);
+    // A signer whose did:web cannot be reached is the presenter's own server: a refusal (400), not our outage (503).
+    const closedPort = await testPort();
+    const unreachable = `did:web:127.0.0.1%3A${closedPort}`;
+    for (const holder of [undefined, unreachable]) {
+      const reply = await verifyVp(
+        { ...presentation, ...(holder ? { holder } : {}), proof: { ...proof, verificationMethod: `${unreachable}#k` } },
+        { challenge: 'vm-1' },
+      );
+      expect({ holder, status: reply.status, failed: failed(reply.body) }).toEqual({
+        holder,
+        status: 400,
+        failed: [{ check: 'holder_binding', passed: false, reason: "the holder's did:web document could not be fetched" }],
+      });
+    }
+    // The same for a JWT presentation whose holder is that DID.
+    const { verifiableCredential: envelope } = await issueVcJwt();
+    const jwtVp = await verifyVp(unsignedPresentationBy(unreachable, envelope, `${unreachable}#k`));
+    expect(jwtVp.status).toBe(400);
+    expect(failed(jwtVp.body)).toEqual([
+      { check: 'holder_binding', passed: false, reason: "the holder's did:web document could not be fetched" },
+    ]);
   });
 
   it('verifies a VCDM 1.1 Data Integrity credential (the W3C suites assume 1.1 unless told otherwise), by the 1.1 rules', async () => {

@@ -33,6 +33,7 @@ export const PROBLEM_CODES = [
   'uri_too_long',
   'unsupported_media_type',
   'header_fields_too_large',
+  'expectation_failed',
   'internal',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number] | `http_${number}`;

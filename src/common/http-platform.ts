@@ -11,7 +11,7 @@ import { secretsEqual } from './secrets.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 import { ProblemError } from './errors.js';
 import { duplicateJsonMember, jsonBoundsProblem } from './json-bounds.js';
-import { ProblemFilter, clientErrorResponse } from './problem.filter.js';
+import { ProblemFilter, clientErrorResponse, frameworkProblemBody } from './problem.filter.js';
 import { isOAuthRoute } from './oauth-routes.js';
 import { httpRequestDuration, httpRequests } from './metrics.js';
 
@@ -68,6 +68,11 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
         },
         handler,
       );
+      // An Expect other than 100-continue (RFC 9110 §10.1.1: 417): Node would answer it with an empty 417 of its own.
+      server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+        response.writeHead(417, { 'content-type': 'application/problem+json', connection: 'close' });
+        response.end(frameworkProblemBody(417));
+      });
       server.maxConnections = platform.maxConnections;
       if (platform.maxConnectionsPerAddress > 0) limitConnectionsPerAddress(server, platform.maxConnectionsPerAddress);
       return server;
@@ -290,6 +295,16 @@ export async function installHttpPlatform(
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is refused with 400 (Node would send an empty 400 itself).
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'An HTTP/1.1 request needs a Host header');
+    }
+    // No route decodes a content coding: a compressed body would be parsed as if it were not (RFC 9110 §8.4.1: 415).
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      throw new ProblemError(
+        415,
+        'unsupported_media_type',
+        'Unsupported content type',
+        'Request bodies are not decoded: send them without Content-Encoding',
+      );
     }
     const path = pathOf(request.url);
     // Every router sees segments of at most MAX_PARAM_LENGTH, the OpenID provider's too (it has no such limit of

@@ -39,8 +39,15 @@ const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {
   413: { code: 'payload_too_large', title: 'Request body too large' },
   414: { code: 'uri_too_long', title: 'The request URI or a path parameter is too long' },
   415: { code: 'unsupported_media_type', title: 'Unsupported content type' },
+  417: { code: 'expectation_failed', title: 'The Expect header names an expectation this server does not meet' },
   431: { code: 'header_fields_too_large', title: 'Request header fields too large' },
 };
+
+/** The problem document of a refusal made before any route saw the request (no route: no OAuth shape either). */
+export function frameworkProblemBody(status: keyof typeof FRAMEWORK_ERRORS): string {
+  const known = FRAMEWORK_ERRORS[status]!;
+  return JSON.stringify({ type: PROBLEM_BASE + known.code, title: known.title, status, code: known.code });
+}
 
 /**
  * The raw HTTP response to a request Node's parser refused before any route saw it (malformed request line or
@@ -49,8 +56,7 @@ const FRAMEWORK_ERRORS: Record<number, { code: ProblemCode; title: string }> = {
  */
 export function clientErrorResponse(error: { code?: string }): string {
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const known = FRAMEWORK_ERRORS[status]!;
-  const body = JSON.stringify({ type: PROBLEM_BASE + known.code, title: known.title, status, code: known.code });
+  const body = frameworkProblemBody(status);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
@@ -67,14 +73,16 @@ const isProviderUnavailable = (exception: unknown): boolean =>
 
 /**
  * The methods the request's path has routes for (Fastify's router, as it would match them). A wildcard route
- * (the OpenID Provider's `/oidc/*`) says nothing about one path's methods, so it names none.
+ * (the OpenID Provider's `/oidc/*`) says nothing about one path's methods, so it names none; nor does a match with
+ * an empty parameter (`/vct/` against `/vct/:id`), which names no resource: the request's own method was not
+ * routed there either.
  */
 function allowedMethods(request: FastifyRequest): string[] {
   const url = request.url.split('?')[0] ?? '/';
   return METHODS.filter((method) => {
     if (method === request.method) return false;
     const route = request.server.findRoute({ method, url });
-    return route !== null && !('*' in route.params);
+    return route !== null && !('*' in route.params) && !Object.values(route.params).includes('');
   });
 }
 

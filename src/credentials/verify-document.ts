@@ -26,6 +26,7 @@ import { jwtVc11Document, verifyCredential } from './verify.js';
 import {
   Checks,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
+  holderOutage,
   isResult,
   limitsOf,
   VerifierDependencyUnavailable,
@@ -91,6 +92,15 @@ function trackedResolver(context: Pick<VerifierContext, 'resolveDid'>) {
 }
 
 /**
+ * Whether a Data Integrity proof names a key of `did` (its verificationMethod, up to the fragment). Checked before
+ * the method is resolved: a key of another DID cannot verify (the method's controller must be the issuer or the
+ * holder), and resolving it first would let the sender choose where the verifier fetches from, and what it answers
+ * 503 for.
+ */
+const proofSignedBy = (proof: Json, did: unknown) => (proof['verificationMethod'] as string).split('#')[0] === did;
+const NOT_THE_ISSUERS_KEY = "the proof's verification method is not a key of the issuer";
+
+/**
  * The Data Integrity proof of a credential its issuer secured for `assertionMethod` (a status list credential served
  * as JSON), its key found by the context's DID resolution; a DID that could not be resolved is thrown as an outage,
  * never answered as a bad proof.
@@ -99,6 +109,9 @@ export async function verifyIssuerProof(
   document: Json,
   context: Pick<VerifierContext, 'resolveDid' | 'nowSeconds'>,
 ): Promise<{ verified: boolean; problem?: string }> {
+  const found = dataIntegrityProof(document);
+  if ('proof' in found && !proofSignedBy(found.proof, issuerIdOf(document['issuer'])))
+    return { verified: false, problem: NOT_THE_ISSUERS_KEY };
   const { state, loader } = trackedResolver(context);
   const outcome = await verifyCredentialProof(document, loader, { now: new Date(context.nowSeconds() * 1000) });
   if (state.unavailable) throw new VerifierDependencyUnavailable(state.unavailable);
@@ -157,6 +170,7 @@ export async function verifyCredentialDocument(
   const claimedType = context.catalogue.byVcTypes(credential['type']);
   const decision = await decideIssuer(issuer, undefined, claimedType, context, checks);
   if (isResult(decision)) return decision;
+  if (!proofSignedBy(proof.proof, issuer)) return checks.fail('issuer_key', NOT_THE_ISSUERS_KEY);
   const { state, loader } = trackedResolver(context);
   const now = new Date(context.nowSeconds() * 1000);
   const outcome = await verifyCredentialProof(credential, loader, { now, ...options });
@@ -236,6 +250,8 @@ export async function verifyPresentationDocument(
     const proof = dataIntegrityProof(presentation);
     if (!('proof' in proof)) return merged(checks.fail('format', proof.problem!), { credentials: [] });
     checks.pass('format', `ldp_vp ${untrustedText(proof.proof['cryptosuite'])}`);
+    if (holder !== undefined && !proofSignedBy(proof.proof, holder))
+      return merged(checks.fail('holder_binding', 'the presentation is not signed by its holder'), { credentials: [] });
     const { state, loader } = trackedResolver(context);
     const outcome = await verifyPresentationProof(presentation, loader, {
       now: new Date(context.nowSeconds() * 1000),
@@ -247,7 +263,7 @@ export async function verifyPresentationDocument(
         : (expect.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS),
       clockSkewSeconds: context.clockSkewSeconds,
     });
-    if (state.unavailable) return merged(checks.fail('holder_binding', state.unavailable), { credentials: [] });
+    if (state.unavailable) return merged(checks.fail('holder_binding', holderOutage(state.unavailable)), { credentials: [] });
     if (!outcome.verified)
       return merged(checks.fail(outcome.kind === 'malformed' ? 'format' : 'holder_binding', outcome.problem!), {
         credentials: [],
