@@ -331,6 +331,8 @@ describe('HTTP platform', () => {
       for (const [method, path] of [
         ['GET', '/vct/'],
         ['HEAD', '/vct/'],
+        ['POST', '/vct/'],
+        ['DELETE', '/rp/requests/'],
         ['GET', '/rp/requests/'],
         ['GET', '/status//'],
       ] as const) {
@@ -371,8 +373,13 @@ describe('HTTP platform', () => {
       });
       expect(oauthEncoded.status).toBe(415);
       expect(oauthEncoded.body.error).toBe('invalid_request');
-      const identity = await app.call('POST', '/credentials/verify', { body: '{}', headers: { 'content-encoding': 'identity' } });
+      const identity = await app.call('POST', '/credentials/verify', {
+        body: '{}',
+        headers: { 'content-encoding': 'identity, Identity' },
+      });
       expect(identity.status).toBe(400);
+      // Without content there is nothing to decode.
+      expect((await app.call('GET', '/health', { headers: { 'content-encoding': 'gzip' } })).status).toBe(200);
 
       const repeated = await app.call('POST', '/credentials/verify', { body: '{"credential":"a","credential":"b"}' });
       expect(repeated.status).toBe(400);
@@ -433,6 +440,12 @@ describe('HTTP platform', () => {
         expect(received).toMatch(/content-type: application\/problem\+json/i);
         expect(received).toContain(`"code":"${code}"`);
       }
+      // Expect: 100-continue still gets its interim response, then the answer.
+      const continued = await raw(
+        'POST /credentials/verify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 2\r\nConnection: close\r\n\r\n{}',
+      );
+      expect(continued).toMatch(/^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 400 /);
       // HTTP/1.0 has no Host requirement.
       expect((await raw('GET /health HTTP/1.0\r\n\r\n')).split('\r\n')[0]).toMatch(/^HTTP\/1.1 (200|503) /);
     });

@@ -23,6 +23,14 @@ export const MAX_PARAM_LENGTH = 1_024;
 /** `\u0000` as a JSON escape (not after an escaped backslash); a raw NUL is not valid JSON text at all. */
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
+/** Whether a request carries content in a coding other than identity (its Content-Encoding, a list, RFC 9110 §8.4). */
+function hasContentCoding(request: FastifyRequest): boolean {
+  const coding = request.headers['content-encoding'];
+  if (coding === undefined) return false;
+  const hasContent = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  return hasContent && coding.split(',').some((entry) => entry.trim().toLowerCase() !== 'identity');
+}
+
 /** Fastify server options: timeouts against slow clients, a connection cap, and the node http server. */
 export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: number, publicUrl?: string) {
   const requestTimeout = platform.requestTimeoutMs;
@@ -70,8 +78,14 @@ export function fastifyServerOptions(platform: PlatformConfig, bodyLimitBytes: n
       );
       // An Expect other than 100-continue (RFC 9110 §10.1.1: 417): Node would answer it with an empty 417 of its own.
       server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-        response.writeHead(417, { 'content-type': 'application/problem+json', connection: 'close' });
-        response.end(frameworkProblemBody(417));
+        const body = frameworkProblemBody(417);
+        response.writeHead(417, {
+          'content-type': 'application/problem+json',
+          'content-length': Buffer.byteLength(body),
+          'x-content-type-options': 'nosniff',
+          connection: 'close',
+        });
+        response.end(body);
       });
       server.maxConnections = platform.maxConnections;
       if (platform.maxConnectionsPerAddress > 0) limitConnectionsPerAddress(server, platform.maxConnectionsPerAddress);
@@ -297,8 +311,7 @@ export async function installHttpPlatform(
       throw new ProblemError(400, 'invalid_request', 'The request is invalid', 'An HTTP/1.1 request needs a Host header');
     }
     // No route decodes a content coding: a compressed body would be parsed as if it were not (RFC 9110 §8.4.1: 415).
-    const coding = request.headers['content-encoding'];
-    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    if (hasContentCoding(request)) {
       throw new ProblemError(
         415,
         'unsupported_media_type',

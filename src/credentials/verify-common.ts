@@ -170,14 +170,6 @@ export class VerifierDependencyUnavailable extends Error {
 /** Reasons of checks that could not be made: the request is answered 503, never as verified or refused. */
 export const UNAVAILABLE_REASONS = ['unavailable', 'chain_unavailable', 'did_unavailable'];
 
-/**
- * The reason a holder's DID could not be resolved. A did:web (`did_unavailable`) is the presenter's own server, which
- * anyone can name: its outage refuses the presentation (400) rather than answering 503 as for a dependency of ours
- * (the chain behind a did:ethr, or an issuer's did:web, which must be trusted before it is fetched).
- */
-export const holderOutage = (code: string) =>
-  code === 'did_unavailable' ? "the holder's did:web document could not be fetched" : code;
-
 /** Whether a credential's or a presentation's result (its credentials' checks too) has a check that could not be made. */
 export function couldNotBeChecked(result: { checks: Check[]; credentials?: { checks: Check[] }[] }): boolean {
   return [...result.checks, ...(result.credentials ?? []).flatMap((credential) => credential.checks)].some(

@@ -26,7 +26,6 @@ import { jwtVc11Document, verifyCredential } from './verify.js';
 import {
   Checks,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
-  holderOutage,
   isResult,
   limitsOf,
   VerifierDependencyUnavailable,
@@ -93,9 +92,10 @@ function trackedResolver(context: Pick<VerifierContext, 'resolveDid'>) {
 
 /**
  * Whether a Data Integrity proof names a key of `did` (its verificationMethod, up to the fragment). Checked before
- * the method is resolved: a key of another DID cannot verify (the method's controller must be the issuer or the
- * holder), and resolving it first would let the sender choose where the verifier fetches from, and what it answers
- * 503 for.
+ * the method is resolved, which would otherwise let the sender of a trusted issuer's credential choose where the
+ * verifier fetches from (and what it answers 503 for). Stricter than VC Data Integrity, which also accepts a method
+ * kept in another DID's document whose controller is the issuer: no issuer we know of does that (ours and the W3C
+ * suites' name their own DID's keys), and JOSE credentials are held to the same rule (the kid's DID is the issuer).
  */
 const proofSignedBy = (proof: Json, did: unknown) => (proof['verificationMethod'] as string).split('#')[0] === did;
 const NOT_THE_ISSUERS_KEY = "the proof's verification method is not a key of the issuer";
@@ -263,7 +263,7 @@ export async function verifyPresentationDocument(
         : (expect.maxAgeSeconds ?? context.holderProofMaxAgeSeconds ?? DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS),
       clockSkewSeconds: context.clockSkewSeconds,
     });
-    if (state.unavailable) return merged(checks.fail('holder_binding', holderOutage(state.unavailable)), { credentials: [] });
+    if (state.unavailable) return merged(checks.fail('holder_binding', state.unavailable), { credentials: [] });
     if (!outcome.verified)
       return merged(checks.fail(outcome.kind === 'malformed' ? 'format' : 'holder_binding', outcome.problem!), {
         credentials: [],

@@ -11,7 +11,6 @@ import {
   Checks,
   checkJwsSignature,
   DEFAULT_HOLDER_PROOF_MAX_AGE_SECONDS,
-  holderOutage,
   limitsOf,
   violationsReason,
   type Check,
@@ -73,7 +72,7 @@ export async function holderKey(
     : context.resolveDid
       ? await attempt(() => context.resolveDid!(holder))
       : { value: undefined };
-  if ('unavailable' in outcome) return { problem: holderOutage(outcome.unavailable) };
+  if ('unavailable' in outcome) return { problem: outcome.unavailable };
   const document = outcome.value;
   // Reasons reach relying parties, also for presentations they do not get: no holder identifier in them.
   if (!document) return { problem: 'the holder DID could not be resolved' };
