@@ -92,6 +92,16 @@ describe('OpenID4VP hardening', () => {
     );
     expect(result.status).toBe('rejected');
     expect(result.result.reason).toBe('"smuggled": not a credential query of this request');
+    // A member named __proto__ is refused too (a parse that assigns it would drop it, and the rest would pass).
+    const proto = await answered({ credentials: [credentialQuery('dl', [{ path: ['categories'] }])] }, [held], (p) =>
+      Object.assign(JSON.parse('{"__proto__":["x"]}') as Record<string, string[]>, { dl: [p[0]!] }),
+    );
+    expect(proto.reply.status).toBe(400);
+    expect(proto.reply.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'The authorization response has a member named __proto__',
+    });
+    expect(proto.verdict.status).toBe('pending');
   });
 
   it('enforces required credential_sets and claim values on what was verified', async () => {
@@ -111,6 +121,9 @@ describe('OpenID4VP hardening', () => {
     );
     expect(wrongValue.verdict.status).toBe('rejected');
     expect(wrongValue.verdict.result.reason).toContain('dl: expiry_date does not have one of the requested values');
+    // Discarded (§8.6), also as the only presentation of a rejected response: the party learns none of its claims.
+    expect(wrongValue.verdict.result.credentials).toEqual([{ queryId: 'dl', checks: expect.any(Array), discarded: true }]);
+    expect(JSON.stringify(wrongValue.verdict)).not.toContain('2030-04-01');
 
     const rightValue = await answered(
       { credentials: [credentialQuery('dl', [{ path: ['expiry_date'], values: ['2030-04-01'] }])] },

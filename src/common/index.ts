@@ -34,7 +34,14 @@ export { issueApiKey, parseApiKey, bearerToken, bearerCredentials, type IssuedAp
 export { OperatorGuard, OPERATOR_API_KEY } from './operator-guard.js';
 export { escapeHtml } from './html.js';
 export { base64urlText } from './base64url.js';
-export { jsonBoundsProblem, duplicateJsonMember, untrustedText, DEFAULT_JSON_BOUNDS, type JsonBounds } from './json-bounds.js';
+export {
+  jsonBoundsProblem,
+  duplicateJsonMember,
+  hasPrototypeMember,
+  untrustedText,
+  DEFAULT_JSON_BOUNDS,
+  type JsonBounds,
+} from './json-bounds.js';
 export { DatabaseOutage, isDatabaseConnectivityError, isStatementTimeout, isTransientConflict } from './database-outage.js';
 export { PinoNestLogger, createRootLogger, REDACTED_LOG_PATHS } from './logger.js';
 export {

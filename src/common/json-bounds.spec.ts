@@ -1,4 +1,4 @@
-import { duplicateJsonMember, jsonBoundsProblem, untrustedText } from './json-bounds.js';
+import { duplicateJsonMember, hasPrototypeMember, jsonBoundsProblem, untrustedText } from './json-bounds.js';
 
 describe('jsonBoundsProblem', () => {
   it('accepts ordinary credentials and refuses deep or huge values without recursion', () => {
@@ -83,5 +83,15 @@ describe('duplicateJsonMember', () => {
       if (repeatedNames.size === 0) expect(found).toBeUndefined();
       else expect(repeatedNames).toContain(found);
     }
+  });
+});
+
+describe('hasPrototypeMember', () => {
+  it('finds a member named __proto__ at any depth, escaped or not, and not a value that only spells it', () => {
+    expect(hasPrototypeMember('{"a":1,"__proto__":[]}')).toBe(true);
+    expect(hasPrototypeMember('{"a":[{"b":{"\\u005f_proto__":1}}]}')).toBe(true);
+    expect(hasPrototypeMember('{"a":"__proto__","b":["__proto__"]}')).toBe(false);
+    expect(hasPrototypeMember('{"constructor":1}')).toBe(false);
+    expect(hasPrototypeMember('{"__proto__":')).toBe(false);
   });
 });

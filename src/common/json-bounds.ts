@@ -35,6 +35,26 @@ export function jsonBoundsProblem(value: unknown, bounds: JsonBounds = DEFAULT_J
 }
 
 /**
+ * Whether a JSON text has an object member named `__proto__` anywhere (JSON.parse keeps it as an own member, but the
+ * first copy or schema parse that assigns it drops it silently, or turns it into the object's prototype). For a
+ * text that is not JSON: false (the caller's own parse reports that).
+ */
+export function hasPrototypeMember(text: string): boolean {
+  // Most texts spell no such name: no second parse for them (an escaped name has a \u escape somewhere).
+  if (!text.includes('__proto__') && !text.includes('\\u')) return false;
+  let found = false;
+  try {
+    JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__') found = true;
+      return value;
+    });
+  } catch {
+    return false;
+  }
+  return found;
+}
+
+/**
  * Finds the first object member name that occurs twice in one object of a JSON text (RFC 8725 §3.8 asks
  * JOSE parsers to reject those; JSON.parse silently keeps the last). Undefined when there is none or the
  * text is not JSON (the caller's JSON.parse reports that).

@@ -137,15 +137,16 @@ describe('judgePresentations', () => {
     ]);
   });
 
-  it('names every failed check, a wrong type and a requested claim that was not disclosed', () => {
+  it('names every failed check, a wrong type and a requested claim that was not disclosed, and passes on no claim of theirs', () => {
     const revoked = sdJwtResult(
       { categories: ['C1'] },
       { failed: { check: 'status', passed: false, reason: 'the credential is revoked' } },
     );
     const q = licenceQuery([{ path: ['categories'] }]);
-    expect(judgePresentations(q, wanted(['categories']), [{ queryId: 'dl', result: revoked }], vcTypeOf).reason).toBe(
-      'dl: status: the credential is revoked',
-    );
+    const refused = judgePresentations(q, wanted(['categories']), [{ queryId: 'dl', result: revoked }], vcTypeOf);
+    expect(refused.reason).toBe('dl: status: the credential is revoked');
+    // §8.6: discarded, also when it was the only one (the verdict rejected): its place and checks, not its claims.
+    expect(refused.credentials).toEqual([{ queryId: 'dl', checks: revoked.checks, discarded: true }]);
     const identity = sdJwtResult({ categories: ['C1'] }, { type: 'resident-identity' });
     expect(judgePresentations(q, wanted(['categories']), [{ queryId: 'dl', result: identity }], vcTypeOf).reason).toBe(
       'dl: a resident-identity was presented, driving-licence was asked for',
@@ -159,7 +160,7 @@ describe('judgePresentations', () => {
       vcTypeOf,
     );
     expect(verdict).toEqual(expect.objectContaining({ verified: false, reason: 'dl: claims not disclosed: expiry_date' }));
-    expect(verdict.credentials[0]!.claims).toEqual({ categories: ['C1'] });
+    expect(verdict.credentials[0]).toEqual({ queryId: 'dl', checks: partial.checks, discarded: true });
   });
 
   it('discards a presentation that fails its own checks and verifies when the others meet the query (§8.6)', () => {

@@ -260,17 +260,15 @@ export function judgePresentations(
     }
     (described[queryId] ??= []).push(description!);
   }
+  // A discarded presentation keeps its place and its checks, nothing it claims (§8.6), whatever the verdict.
+  const kept = credentials.map((entry, index) =>
+    discardedAt.has(index) ? { queryId: entry.queryId, checks: entry.checks, discarded: true as const } : entry,
+  );
   // The query's own rules on what is left.
   const unmet = dcqlMatchProblems(query, described);
-  if (unmet.length) return { verified: false, reason: (discarded.length ? discarded : unmet).join('; '), credentials };
+  if (unmet.length) return { verified: false, reason: (discarded.length ? discarded : unmet).join('; '), credentials: kept };
   if (!discarded.length) return { verified: true, credentials };
-  return {
-    verified: true,
-    credentials: credentials.map((entry, index) =>
-      discardedAt.has(index) ? { queryId: entry.queryId, checks: entry.checks, discarded: true as const } : entry,
-    ),
-    discarded,
-  };
+  return { verified: true, credentials: kept, discarded };
 }
 
 /** The verdict as stored: same-device flows also keep the hash of the response_code that releases it. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Jwk } from '@openid4vc/oauth2';
 import type { Openid4vpVerifier } from '@openid4vc/openid4vp';
-import { OAuthError, randomToken } from '../../common/index.js';
+import { hasPrototypeMember, OAuthError, randomToken } from '../../common/index.js';
 import { APP_CONFIG, type AppConfig } from '../../config/index.js';
 import { Catalogue, couldNotBeChecked } from '../../credentials/index.js';
 import { DataSharingPermissions } from '../../chain/index.js';
@@ -117,16 +117,24 @@ export class PresentationResponseService {
     decryptJwe: (jwe: string) => ReturnType<PresentationResponseService['decrypt']>,
   ): Promise<Verdict> {
     let parsed;
+    // A member named __proto__ (a query id no request has) would be dropped by the library's parse, not refused.
+    let prototypeMember = typeof form['vp_token'] === 'string' && hasPrototypeMember(form['vp_token']);
+    const decryptAndLook: typeof decryptJwe = async (jwe) => {
+      const decrypted = await decryptJwe(jwe);
+      if (decrypted.decrypted && hasPrototypeMember(decrypted.payload)) prototypeMember = true;
+      return decrypted;
+    };
     try {
       parsed = await this.library.parseOpenid4vpAuthorizationResponse({
         authorizationResponse: form,
         authorizationRequestPayload: authorizationRequest as never,
-        callbacks: { decryptJwe, verifyJwt: async () => ({ verified: false }) },
+        callbacks: { decryptJwe: decryptAndLook, verifyJwt: async () => ({ verified: false }) },
       });
     } catch {
       // Library messages are not passed on verbatim.
       throw new OAuthError(400, 'invalid_request', 'The authorization response is malformed or cannot be decrypted');
     }
+    if (prototypeMember) throw new OAuthError(400, 'invalid_request', 'The authorization response has a member named __proto__');
     // Every request of ours carries a state, so every response must return it (RFC 6749 §4.1.2, OID4VP 1.0 §8).
     checkResponseState(parsed.authorizationResponsePayload.state, request.stateHash);
     if (parsed.type !== 'dcql') throw new OAuthError(400, 'invalid_request', 'Only DCQL responses are accepted');
