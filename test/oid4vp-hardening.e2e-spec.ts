@@ -102,6 +102,17 @@ describe('OpenID4VP hardening', () => {
       error_description: 'The authorization response has a member named __proto__',
     });
     expect(proto.verdict.status).toBe('pending');
+    // The same with the vp_token sent as JSON text (the library takes that too, inside the encrypted payload).
+    const asText = await answered(
+      { credentials: [credentialQuery('dl', [{ path: ['categories'] }])] },
+      [held],
+      (p) => `{"__proto__":["x"],"dl":${JSON.stringify([p[0]!])}}` as unknown as Record<string, string[]>,
+    );
+    expect({ status: asText.reply.status, body: asText.reply.body, verdict: asText.verdict.status }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'The authorization response has a member named __proto__' },
+      verdict: 'pending',
+    });
   });
 
   it('enforces required credential_sets and claim values on what was verified', async () => {

@@ -8,7 +8,7 @@ export interface VerdictRecord {
   presentationRequestId: string;
   relyingParty: { id: string; name: string; purpose: string };
   verified: boolean;
-  /** One per presentation in the vp_token, in order; `discarded`: left out of a verified response (OID4VP 1.0 §8.6). */
+  /** One per presentation in the vp_token, in order; `discarded`: left out of the response (OID4VP 1.0 §8.6). */
   credentials: { type?: string; issuer?: string; claimNames: string[]; fingerprints: string[]; discarded?: true }[];
 }
 
@@ -47,7 +47,7 @@ export class UsageLog {
           relyingPartyName: record.relyingParty.name.slice(0, 200),
           purpose: record.relyingParty.purpose.slice(0, 500),
           claimNames: JSON.stringify([...credential.claimNames].sort()),
-          // A presentation discarded from a verified response was not relied on: not a verified use of it.
+          // A discarded presentation (OID4VP 1.0 §8.6) was not relied on: not a verified use of it, and no claim of it reached the party.
           verified: record.verified && !credential.discarded,
           auditSeq: null,
           verifiedAt,

@@ -93,5 +93,9 @@ describe('hasPrototypeMember', () => {
     expect(hasPrototypeMember('{"a":"__proto__","b":["__proto__"]}')).toBe(false);
     expect(hasPrototypeMember('{"constructor":1}')).toBe(false);
     expect(hasPrototypeMember('{"__proto__":')).toBe(false);
+    // Deeper than the reviver's walk can go (a parse without one takes it): refused rather than let through.
+    const deep = `{"a":${'['.repeat(200_000)}${']'.repeat(200_000)},"__proto__":1}`;
+    expect(() => JSON.parse(deep) as unknown).not.toThrow();
+    expect(hasPrototypeMember(deep)).toBe(true);
   });
 });

@@ -48,8 +48,10 @@ export function hasPrototypeMember(text: string): boolean {
       if (key === '__proto__') found = true;
       return value;
     });
-  } catch {
-    return false;
+  } catch (error) {
+    // Not JSON: the caller's own parse says so. Anything else (the reviver's walk out of stack on a deep text that
+    // a parse without reviver takes) is answered as found: the text is refused, not let through unlooked-at.
+    return !(error instanceof SyntaxError);
   }
   return found;
 }

@@ -18,8 +18,9 @@ export interface VerdictCredential {
   claims?: Record<string, unknown>;
   checks?: Check[];
   /**
-   * In a verified response: this presentation failed its own checks and was left out (OID4VP 1.0 §8.6). Only its
-   * query id and checks are kept: nothing it claims (type, issuer, claims) reaches the relying party.
+   * This presentation failed its own checks or its query's criteria and was left out (OID4VP 1.0 §8.6), in a verified
+   * or a rejected verdict. Only its query id and checks are kept: nothing it claims (type, issuer, claims) reaches the
+   * relying party.
    */
   discarded?: true;
 }

@@ -118,10 +118,10 @@ export class PresentationResponseService {
   ): Promise<Verdict> {
     let parsed;
     // A member named __proto__ (a query id no request has) would be dropped by the library's parse, not refused.
-    let prototypeMember = typeof form['vp_token'] === 'string' && hasPrototypeMember(form['vp_token']);
+    let prototypeMember = vpTokenHasPrototypeMember(form['vp_token']);
     const decryptAndLook: typeof decryptJwe = async (jwe) => {
       const decrypted = await decryptJwe(jwe);
-      if (decrypted.decrypted && hasPrototypeMember(decrypted.payload)) prototypeMember = true;
+      if (decrypted.decrypted && payloadHasPrototypeMember(decrypted.payload)) prototypeMember = true;
       return decrypted;
     };
     try {
@@ -235,4 +235,19 @@ async function encryptedWalletError(
   return typeof payload === 'object' && payload !== null && isErrorResponse(payload as Record<string, unknown>)
     ? (payload as Record<string, unknown>)
     : undefined;
+}
+
+/** A vp_token given as JSON text (as direct_post sends it, and the library also takes inside a JWE) names __proto__. */
+function vpTokenHasPrototypeMember(vpToken: unknown): boolean {
+  return typeof vpToken === 'string' && hasPrototypeMember(vpToken);
+}
+
+/** A decrypted response names __proto__, in itself or in a vp_token it carries as JSON text. */
+function payloadHasPrototypeMember(payload: string): boolean {
+  if (hasPrototypeMember(payload)) return true;
+  try {
+    return vpTokenHasPrototypeMember((JSON.parse(payload) as { vp_token?: unknown } | null)?.vp_token);
+  } catch {
+    return false;
+  }
 }

@@ -63,7 +63,9 @@ const verdictSchema = z.object({
       discarded: z
         .literal(true)
         .optional()
-        .describe('left out of a verified response: it failed its own checks (only queryId and checks are kept)'),
+        .describe(
+          'left out (OID4VP 1.0 §8.6), in a verified or a rejected verdict: it failed its own checks or its query criteria (only queryId and checks are kept)',
+        ),
     }),
   ),
   discarded: z
