@@ -36,24 +36,20 @@ export function jsonBoundsProblem(value: unknown, bounds: JsonBounds = DEFAULT_J
 
 /**
  * Whether a JSON text has an object member named `__proto__` anywhere (JSON.parse keeps it as an own member, but the
- * first copy or schema parse that assigns it drops it silently, or turns it into the object's prototype). For a
- * text that is not JSON: false (the caller's own parse reports that).
+ * first copy or schema parse that assigns it drops it silently, or turns it into the object's prototype). Found by
+ * the same walk as `duplicateJsonMember` (no recursion, whatever the depth). For a text that is not JSON: false (the
+ * caller's own parse reports that).
  */
 export function hasPrototypeMember(text: string): boolean {
-  // Most texts spell no such name: no second parse for them (an escaped name has a \u escape somewhere).
+  // Most texts spell no such name: no walk for them (an escaped name has a \u escape somewhere).
   if (!text.includes('__proto__') && !text.includes('\\u')) return false;
-  let found = false;
+  if (firstMember(text, (name) => name === '__proto__') === undefined) return false;
   try {
-    JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__') found = true;
-      return value;
-    });
-  } catch (error) {
-    // Not JSON: the caller's own parse says so. Anything else (the reviver's walk out of stack on a deep text that
-    // a parse without reviver takes) is answered as found: the text is refused, not let through unlooked-at.
-    return !(error instanceof SyntaxError);
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
-  return found;
 }
 
 /**
@@ -62,6 +58,14 @@ export function hasPrototypeMember(text: string): boolean {
  * text is not JSON (the caller's JSON.parse reports that).
  */
 export function duplicateJsonMember(text: string): string | undefined {
+  return firstMember(text, (name, siblings) => siblings.has(name));
+}
+
+/**
+ * The first object member name of a JSON text that `matches` (given the names before it in the same object), walking
+ * the text once without recursion. Undefined when none does or the text is not JSON as far as the walk saw.
+ */
+function firstMember(text: string, matches: (name: string, siblings: ReadonlySet<string>) => boolean): string | undefined {
   const scopes: Array<Set<string> | null> = [];
   let i = 0;
   let expectKey = false;
@@ -82,7 +86,7 @@ export function duplicateJsonMember(text: string): string | undefined {
         } catch {
           return undefined;
         }
-        if (scope.has(name)) return name;
+        if (matches(name, scope)) return name;
         scope.add(name);
         expectKey = false;
       }

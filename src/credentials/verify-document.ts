@@ -109,9 +109,7 @@ export async function verifyIssuerProof(
   document: Json,
   context: Pick<VerifierContext, 'resolveDid' | 'nowSeconds'>,
 ): Promise<{ verified: boolean; problem?: string }> {
-  const found = dataIntegrityProof(document);
-  if ('proof' in found && !proofSignedBy(found.proof, issuerIdOf(document['issuer'])))
-    return { verified: false, problem: NOT_THE_ISSUERS_KEY };
+  // Its caller (the status checker) has already refused a list whose proof names another DID's key.
   const { state, loader } = trackedResolver(context);
   const outcome = await verifyCredentialProof(document, loader, { now: new Date(context.nowSeconds() * 1000) });
   if (state.unavailable) throw new VerifierDependencyUnavailable(state.unavailable);
